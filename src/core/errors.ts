@@ -1,0 +1,44 @@
+/**
+ * Typed errors with stable codes. Callers `switch (err.code)`; the HTTP layer
+ * maps codes to statuses (src/server/problem.ts) and the CLI maps them to exit
+ * codes. Messages are for people; codes are the contract.
+ */
+
+/** Every error code Warden raises on purpose. */
+export type WardenErrorCode =
+  | 'ERR_POLICY_INVALID'
+  | 'ERR_CONFIG_INVALID'
+  | 'ERR_VALIDATION'
+  | 'ERR_TENANT_UNKNOWN'
+  | 'ERR_AUTH_REQUIRED'
+  | 'ERR_AUTH_INVALID'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_BODY_MALFORMED'
+  | 'ERR_BODY_TOO_LARGE'
+  | 'ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CONFLICT'
+  | 'ERR_AUDIT_BROKEN'
+  | 'ERR_STORE'
+  | 'ERR_STORE_LOCKED'
+  | 'ERR_MIGRATION'
+  | 'ERR_INTERNAL';
+
+/** Base class of every error Warden throws on purpose. */
+export class WardenError extends Error {
+  readonly code: WardenErrorCode;
+  /** Structured detail safe to show to the caller (e.g. validation issues). */
+  readonly details: unknown;
+
+  constructor(code: WardenErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WardenError';
+    this.code = code;
+    this.details = options?.details;
+  }
+}
+
+/** True when `err` is a WardenError, optionally with the given code. */
+export function isWardenError(err: unknown, code?: WardenErrorCode): err is WardenError {
+  return err instanceof WardenError && (code === undefined || err.code === code);
+}

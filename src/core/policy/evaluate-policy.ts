@@ -1,0 +1,195 @@
+import type { RequestSnapshot } from '../change-request.js';
+import { stricterOutcome, type Obligations, type Outcome, type PolicyMode, type RuleResult } from '../decision.js';
+import type { IdentityChange } from '../identity-change.js';
+import { strongerProofing } from '../proofing.js';
+import { FALLBACK_TIER, type Tier } from '../tiers.js';
+import { checkRequirements } from './check-requirements.js';
+import type { CompiledExpression, CompiledPolicy, CompiledRequirement, CompiledRule } from './compile-policy.js';
+
+/** What a policy is evaluated on. */
+export interface EvaluationInput {
+  change: IdentityChange;
+  /** The change request the workflow matched to this change, if any. */
+  request?: RequestSnapshot;
+  /** Evaluation time, the CEL variable `now` (default: the current time). */
+  now?: Date;
+}
+
+/** The policy's answer for one change: a decision without ids and timestamps. */
+export interface Verdict {
+  outcome: Outcome;
+  mode: PolicyMode;
+  tier: Tier;
+  rules: RuleResult[];
+  obligations: Obligations;
+  defaulted: boolean;
+  policyVersion: string;
+}
+
+type Activation = {
+  change: IdentityChange;
+  target: Record<string, unknown>;
+  actor: IdentityChange['actor'];
+  context: IdentityChange['context'];
+  request: RequestSnapshot | Record<string, never>;
+  now: Date;
+};
+
+const EMPTY_REQUEST: Record<string, never> = Object.freeze({}) as Record<string, never>;
+
+/** Result of running one compiled expression: true, false, or why it could not be evaluated. */
+export type ExpressionResult = { ok: true; value: boolean } | { ok: false; error: string };
+
+/** Runs a compiled expression; errors and non-boolean results are reported, never thrown. */
+export function runExpression(expr: CompiledExpression, activation: Activation): ExpressionResult {
+  try {
+    const value: unknown = expr.evaluate(activation);
+    if (typeof value === 'boolean') return { ok: true, value };
+    return { ok: false, error: `expression returned ${value === null ? 'null' : typeof value}, not a bool` };
+  } catch (err) {
+    const e = err as { summary?: string; message?: string };
+    return { ok: false, error: e.summary ?? e.message?.split('\n')[0] ?? String(err) };
+  }
+}
+
+/** Builds the CEL variables for a change; `target.tier` is filled in by `classify`. */
+export function activationFor(input: EvaluationInput): Activation {
+  const { change } = input;
+  return {
+    change,
+    target: Object.assign({}, change.target) as Record<string, unknown>,
+    actor: change.actor,
+    context: change.context,
+    request: input.request ?? EMPTY_REQUEST,
+    now: input.now ?? new Date(),
+  };
+}
+
+/**
+ * Assigns the target's tier: the first tier whose expression is true. A tier
+ * expression that cannot be evaluated assigns that tier (assume the worst) and
+ * is reported so the decision takes the policy's failure outcome.
+ */
+export function classify(policy: CompiledPolicy, activation: Activation): { tier: Tier; error?: { tier: Tier; message: string } } {
+  for (const tier of policy.tiers) {
+    const result = runExpression(tier.when, activation);
+    if (!result.ok) return { tier: tier.name, error: { tier: tier.name, message: result.error } };
+    if (result.value) return { tier: tier.name };
+  }
+  return { tier: FALLBACK_TIER };
+}
+
+function actionsFor(rule: CompiledRule, outcome: Outcome): Pick<Obligations, 'actions' | 'notify'> {
+  if (outcome === 'deny') return { actions: rule.onDeny.actions, notify: rule.onDeny.notify };
+  if (outcome === 'hold') return { actions: rule.onHold.actions, notify: rule.onHold.notify };
+  return { actions: [], notify: [] };
+}
+
+function requirementObligations(req: CompiledRequirement | undefined): Omit<Obligations, 'actions' | 'notify'> {
+  if (!req) return {};
+  return {
+    request: req.request,
+    ...(req.proofing ? { proofing: req.proofing } : {}),
+    ...(req.ticket ? { ticket: req.ticket } : {}),
+    ...(req.approvals ? { approvals: req.approvals } : {}),
+    ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
+  };
+}
+
+/** The result of one rule that matched (or failed to evaluate). */
+export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: ExpressionResult, input: EvaluationInput): RuleResult | undefined {
+  if (!matched.ok) {
+    const outcome = policy.failure;
+    return {
+      id: rule.id,
+      outcome,
+      reason: `could not be evaluated (${matched.error}); the policy failure outcome "${outcome}" applies`,
+      obligations: { ...requirementObligations(rule.require), ...actionsFor(rule, outcome) },
+      error: matched.error,
+    };
+  }
+  if (!matched.value) return undefined;
+  if (!rule.require) {
+    return {
+      id: rule.id,
+      outcome: rule.outcome,
+      reason: rule.description ?? `matched: ${rule.when.source}`,
+      obligations: actionsFor(rule, rule.outcome),
+    };
+  }
+  const check = checkRequirements(rule.require, input.request, input.change);
+  if (check.met) {
+    return {
+      id: rule.id,
+      outcome: 'allow',
+      reason: `requirements met by change request ${input.request!.id}`,
+      obligations: { ...requirementObligations(rule.require), actions: [], notify: [] },
+      requestId: input.request!.id,
+    };
+  }
+  return {
+    id: rule.id,
+    outcome: rule.outcome,
+    reason: `${rule.description ? rule.description + ': ' : ''}${check.unmet.join('; ')}`,
+    obligations: { ...requirementObligations(rule.require), ...actionsFor(rule, rule.outcome) },
+  };
+}
+
+/**
+ * Combines rule results: the most restrictive outcome wins (deny > hold >
+ * allow); with no result the policy default applies. Requirements merge to
+ * the strictest of each; actions and notifications come from the rules whose
+ * outcome is the final one.
+ */
+export function combine(policy: CompiledPolicy, tier: Tier, results: RuleResult[]): Verdict {
+  if (results.length === 0)
+    return { outcome: policy.default, mode: policy.mode, tier, rules: [], obligations: { actions: [], notify: [] }, defaulted: true, policyVersion: policy.version };
+  let outcome: Outcome = 'allow';
+  for (const r of results) outcome = stricterOutcome(outcome, r.outcome);
+  const obligations: Obligations = { actions: [], notify: [] };
+  for (const r of results) {
+    const o = r.obligations;
+    if (o.request) obligations.request = o.request;
+    const proofing = strongerProofing(obligations.proofing, o.proofing);
+    if (proofing) obligations.proofing = proofing;
+    if (o.ticket && !obligations.ticket) obligations.ticket = o.ticket;
+    if (o.approvals && (!obligations.approvals || o.approvals.count > obligations.approvals.count)) obligations.approvals = o.approvals;
+    if (o.ttlSeconds !== undefined) obligations.ttlSeconds = Math.min(obligations.ttlSeconds ?? Infinity, o.ttlSeconds);
+    if (r.outcome === outcome) {
+      for (const a of o.actions) if (!obligations.actions.includes(a)) obligations.actions.push(a);
+      for (const n of o.notify) if (!obligations.notify.includes(n)) obligations.notify.push(n);
+    }
+  }
+  return { outcome, mode: policy.mode, tier, rules: results, obligations, defaulted: false, policyVersion: policy.version };
+}
+
+/**
+ * Evaluates a compiled policy for one change. Never throws for a bad
+ * expression: a rule that cannot be evaluated takes the policy's `failure`
+ * outcome and says so. Only rules that can match the change's kind and
+ * channel are run (see `indexConstraints`).
+ *
+ * @example
+ *   const verdict = evaluatePolicy(policy, { change, request });
+ *   verdict.outcome // 'hold'
+ */
+export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput): Verdict {
+  const activation = activationFor(input);
+  const { tier, error } = classify(policy, activation);
+  activation.target.tier = tier;
+  const results: RuleResult[] = [];
+  if (error) {
+    results.push({
+      id: `tier:${error.tier}`,
+      outcome: policy.failure,
+      reason: `tier "${error.tier}" could not be evaluated (${error.message}); the policy failure outcome "${policy.failure}" applies`,
+      obligations: { actions: [], notify: [] },
+      error: error.message,
+    });
+  }
+  for (const rule of policy.candidates(input.change.kind, input.change.channel)) {
+    const result = judgeRule(policy, rule, runExpression(rule.when, activation), input);
+    if (result) results.push(result);
+  }
+  return combine(policy, tier, results);
+}

@@ -1,0 +1,291 @@
+import type { Decision } from '../core/decision.js';
+import type { IdentityChange } from '../core/identity-change.js';
+import type { SqlExecutor } from './sql-executor.js';
+import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, InboxEntry, InboxRow, StoreOps } from './store.js';
+
+/** The audit head of a tenant with no records yet: seq 0 and a hash of 64 zeros. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+const json = (v: unknown): string => JSON.stringify(v ?? null);
+/** Drivers differ on bigint (PGlite: number, pg: string) and jsonb (both parse it); normalize here. */
+const num = (v: unknown): number => Number(v);
+const parsed = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
+
+type Row = Record<string, unknown>;
+
+function inboxRow(r: Row): InboxRow {
+  return {
+    id: num(r.id),
+    tenant: String(r.tenant),
+    source: String(r.source),
+    eventId: String(r.event_id),
+    ...(r.event_type != null ? { eventType: String(r.event_type) } : {}),
+    via: r.via as InboxRow['via'],
+    payload: parsed(r.payload),
+    receivedAt: date(r.received_at),
+    ...(r.occurred_at != null ? { occurredAt: date(r.occurred_at) } : {}),
+    state: r.state as InboxRow['state'],
+    attempts: num(r.attempts),
+    ...(r.error != null ? { error: String(r.error) } : {}),
+  };
+}
+
+function actionRow(r: Row): ActionRow {
+  return {
+    id: String(r.id),
+    tenant: String(r.tenant),
+    ...(r.decision_id != null ? { decisionId: String(r.decision_id) } : {}),
+    kind: String(r.kind),
+    targetId: String(r.target_id),
+    params: parsed(r.params),
+    idempotencyKey: String(r.idempotency_key),
+    dryRun: Boolean(r.dry_run),
+    createdAt: date(r.created_at),
+    state: r.state as ActionRow['state'],
+    attempts: num(r.attempts),
+    nextAttemptAt: date(r.next_attempt_at),
+    ...(r.last_error != null ? { lastError: String(r.last_error) } : {}),
+    ...(r.result != null ? { result: parsed(r.result) } : {}),
+  };
+}
+
+function auditRow(r: Row): AuditRow {
+  return {
+    tenant: String(r.tenant),
+    seq: num(r.seq),
+    id: String(r.id),
+    at: iso(r.at),
+    type: String(r.type),
+    record: String(r.record),
+    prevHash: String(r.prev_hash),
+    hash: String(r.hash),
+  };
+}
+
+function apiKeyRow(r: Row): ApiKeyRow {
+  return {
+    id: String(r.id),
+    tenant: String(r.tenant),
+    name: String(r.name),
+    secretHash: String(r.secret_hash),
+    scopes: parsed<string[]>(r.scopes),
+    createdAt: iso(r.created_at),
+    ...(r.revoked_at != null ? { revokedAt: iso(r.revoked_at) } : {}),
+  };
+}
+
+/**
+ * Every store operation, written once in PostgreSQL's dialect over a
+ * `SqlExecutor`. The PGlite and PostgreSQL drivers differ only in how they
+ * run SQL.
+ */
+export class SqlStore implements StoreOps {
+  constructor(protected readonly db: SqlExecutor) {}
+
+  async ensureTenants(ids: readonly string[]): Promise<void> {
+    for (const id of ids) await this.db.query('INSERT INTO tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);
+  }
+
+  async listTenants(): Promise<string[]> {
+    return (await this.db.query<{ id: string }>('SELECT id FROM tenants ORDER BY id')).map((r) => r.id);
+  }
+
+  async putInbox(e: InboxEntry): Promise<{ inserted: boolean; id: number }> {
+    const inserted = await this.db.query<{ id: unknown }>(
+      `INSERT INTO inbox (tenant, source, event_id, event_type, via, payload, received_at, occurred_at, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $7)
+       ON CONFLICT (tenant, source, event_id) DO NOTHING RETURNING id`,
+      [e.tenant, e.source, e.eventId, e.eventType ?? null, e.via, json(e.payload), e.receivedAt.toISOString(), e.occurredAt?.toISOString() ?? null],
+    );
+    if (inserted[0]) return { inserted: true, id: num(inserted[0].id) };
+    const existing = await this.db.query<{ id: unknown }>('SELECT id FROM inbox WHERE tenant = $1 AND source = $2 AND event_id = $3', [e.tenant, e.source, e.eventId]);
+    return { inserted: false, id: num(existing[0]!.id) };
+  }
+
+  async claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]> {
+    const rows = await this.db.query(
+      `UPDATE inbox SET attempts = attempts + 1, next_attempt_at = $2::timestamptz + make_interval(secs => $3)
+       WHERE id IN (
+         SELECT id FROM inbox WHERE state = 'pending' AND next_attempt_at <= $2
+         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [limit, now.toISOString(), leaseSeconds],
+    );
+    return rows.map(inboxRow).sort((a, b) => a.id - b.id);
+  }
+
+  async finishInbox(id: number, state: 'processed' | 'ignored' | 'failed', now: Date, error?: string): Promise<void> {
+    await this.db.query('UPDATE inbox SET state = $2, processed_at = $3, error = $4 WHERE id = $1', [id, state, now.toISOString(), error ?? null]);
+  }
+
+  async retryInbox(id: number, at: Date, error: string): Promise<void> {
+    await this.db.query(`UPDATE inbox SET next_attempt_at = $2, error = $3 WHERE id = $1 AND state = 'pending'`, [id, at.toISOString(), error]);
+  }
+
+  async putChange(c: IdentityChange): Promise<{ inserted: boolean; id: string }> {
+    return this.db.transaction(async (tx) => {
+      if (c.source.eventIds.length > 0) {
+        // Serialize writers of the same vendor event (hook and poller racing) until commit.
+        for (const eventId of [...c.source.eventIds].sort())
+          await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${c.tenant}|${c.source.idp}|${eventId}`]);
+        const known = await tx.query<{ change_id: string }>(
+          'SELECT change_id FROM change_events WHERE tenant = $1 AND idp = $2 AND event_id IN (SELECT jsonb_array_elements_text($3::jsonb)) LIMIT 1',
+          [c.tenant, c.source.idp, json(c.source.eventIds)],
+        );
+        if (known[0]) return { inserted: false, id: String(known[0].change_id) };
+      }
+      const inserted = await tx.query(
+        `INSERT INTO changes (id, tenant, kind, channel, target_id, actor_id, source_idp, source_via, occurred_at, observed_at, body)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb) ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [c.id, c.tenant, c.kind, c.channel, c.target.id, c.actor.id, c.source.idp, c.source.via, c.occurredAt, c.observedAt, json(c)],
+      );
+      if (!inserted[0]) return { inserted: false, id: c.id };
+      for (const eventId of new Set(c.source.eventIds))
+        await tx.query('INSERT INTO change_events (tenant, idp, event_id, change_id) VALUES ($1, $2, $3, $4)', [c.tenant, c.source.idp, eventId, c.id]);
+      return { inserted: true, id: c.id };
+    });
+  }
+
+  async getChange(tenant: string, id: string): Promise<IdentityChange | undefined> {
+    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM changes WHERE tenant = $1 AND id = $2', [tenant, id]);
+    return rows[0] ? parsed<IdentityChange>(rows[0].body) : undefined;
+  }
+
+  async putDecision(d: Decision): Promise<void> {
+    await this.db.query(
+      `INSERT INTO decisions (id, tenant, change_id, outcome, mode, tier, policy_version, decided_at, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)`,
+      [d.id, d.tenant, d.changeId, d.outcome, d.mode, d.tier, d.policyVersion, d.decidedAt, json(d)],
+    );
+  }
+
+  async getDecision(tenant: string, id: string): Promise<Decision | undefined> {
+    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM decisions WHERE tenant = $1 AND id = $2', [tenant, id]);
+    return rows[0] ? parsed<Decision>(rows[0].body) : undefined;
+  }
+
+  async getDecisionForChange(tenant: string, changeId: string): Promise<Decision | undefined> {
+    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM decisions WHERE tenant = $1 AND change_id = $2', [tenant, changeId]);
+    return rows[0] ? parsed<Decision>(rows[0].body) : undefined;
+  }
+
+  async enqueueAction(a: ActionEntry): Promise<{ inserted: boolean; id: string }> {
+    const rows = await this.db.query<{ id: string }>(
+      `INSERT INTO actions (id, tenant, decision_id, kind, target_id, params, idempotency_key, dry_run, next_attempt_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $9, $9)
+       ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
+      [a.id, a.tenant, a.decisionId ?? null, a.kind, a.targetId, json(a.params), a.idempotencyKey, a.dryRun, a.createdAt.toISOString()],
+    );
+    if (rows[0]) return { inserted: true, id: String(rows[0].id) };
+    const existing = await this.db.query<{ id: string }>('SELECT id FROM actions WHERE tenant = $1 AND idempotency_key = $2', [a.tenant, a.idempotencyKey]);
+    return { inserted: false, id: String(existing[0]!.id) };
+  }
+
+  async claimActions(limit: number, now: Date, leaseSeconds: number): Promise<ActionRow[]> {
+    const rows = await this.db.query(
+      `UPDATE actions SET state = 'running', attempts = attempts + 1,
+         lease_until = $2::timestamptz + make_interval(secs => $3), updated_at = $2
+       WHERE id IN (
+         SELECT id FROM actions
+         WHERE (state = 'queued' AND next_attempt_at <= $2) OR (state = 'running' AND lease_until <= $2)
+         ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      [limit, now.toISOString(), leaseSeconds],
+    );
+    return rows.map(actionRow).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime() || a.id.localeCompare(b.id));
+  }
+
+  async completeAction(id: string, now: Date, result: unknown): Promise<void> {
+    await this.db.query(`UPDATE actions SET state = 'done', result = $3::jsonb, lease_until = NULL, updated_at = $2 WHERE id = $1`, [id, now.toISOString(), json(result)]);
+  }
+
+  async failAction(id: string, now: Date, error: string, retryAt: Date | null): Promise<void> {
+    if (retryAt)
+      await this.db.query(`UPDATE actions SET state = 'queued', last_error = $3, next_attempt_at = $4, lease_until = NULL, updated_at = $2 WHERE id = $1`, [
+        id,
+        now.toISOString(),
+        error,
+        retryAt.toISOString(),
+      ]);
+    else await this.db.query(`UPDATE actions SET state = 'failed', last_error = $3, lease_until = NULL, updated_at = $2 WHERE id = $1`, [id, now.toISOString(), error]);
+  }
+
+  async listActions(tenant: string, decisionId: string): Promise<ActionRow[]> {
+    const rows = await this.db.query('SELECT * FROM actions WHERE tenant = $1 AND decision_id = $2 ORDER BY created_at, id', [tenant, decisionId]);
+    return rows.map(actionRow);
+  }
+
+  async appendAudit(tenant: string, build: (head: AuditHead) => Omit<AuditRow, 'tenant'>): Promise<AuditRow> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant) DO NOTHING', [tenant, GENESIS_HASH]);
+      const [head] = await tx.query<{ seq: unknown; hash: string }>('SELECT seq, hash FROM audit_heads WHERE tenant = $1 FOR UPDATE', [tenant]);
+      const record = build({ seq: num(head!.seq), hash: head!.hash });
+      await tx.query('INSERT INTO audit (tenant, seq, id, at, type, record, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        tenant,
+        record.seq,
+        record.id,
+        record.at,
+        record.type,
+        record.record,
+        record.prevHash,
+        record.hash,
+      ]);
+      await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant = $1', [tenant, record.seq, record.hash]);
+      return { tenant, ...record };
+    });
+  }
+
+  async readAudit(tenant: string, afterSeq: number, limit: number): Promise<AuditRow[]> {
+    const rows = await this.db.query('SELECT * FROM audit WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3', [tenant, afterSeq, limit]);
+    return rows.map(auditRow);
+  }
+
+  async auditHead(tenant: string): Promise<AuditHead> {
+    const [row] = await this.db.query<{ seq: unknown; hash: string }>('SELECT seq, hash FROM audit_heads WHERE tenant = $1', [tenant]);
+    return row ? { seq: num(row.seq), hash: row.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+
+  async auditTenants(): Promise<string[]> {
+    return (await this.db.query<{ tenant: string }>('SELECT DISTINCT tenant FROM audit ORDER BY tenant')).map((r) => r.tenant);
+  }
+
+  async getCursor(tenant: string, name: string): Promise<unknown> {
+    const [row] = await this.db.query<{ value: unknown }>('SELECT value FROM cursors WHERE tenant = $1 AND name = $2', [tenant, name]);
+    return row ? parsed(row.value) : undefined;
+  }
+
+  async setCursor(tenant: string, name: string, value: unknown, now: Date): Promise<void> {
+    await this.db.query(
+      `INSERT INTO cursors (tenant, name, value, updated_at) VALUES ($1, $2, $3::jsonb, $4)
+       ON CONFLICT (tenant, name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
+      [tenant, name, json(value), now.toISOString()],
+    );
+  }
+
+  async putApiKey(k: ApiKeyRow): Promise<void> {
+    await this.db.query('INSERT INTO api_keys (id, tenant, name, secret_hash, scopes, created_at) VALUES ($1, $2, $3, $4, $5::jsonb, $6)', [
+      k.id,
+      k.tenant,
+      k.name,
+      k.secretHash,
+      json(k.scopes),
+      k.createdAt,
+    ]);
+  }
+
+  async getApiKey(id: string): Promise<ApiKeyRow | undefined> {
+    const [row] = await this.db.query('SELECT * FROM api_keys WHERE id = $1', [id]);
+    return row ? apiKeyRow(row) : undefined;
+  }
+
+  async listApiKeys(tenant: string): Promise<ApiKeyRow[]> {
+    return (await this.db.query('SELECT * FROM api_keys WHERE tenant = $1 ORDER BY created_at, id', [tenant])).map(apiKeyRow);
+  }
+
+  async revokeApiKey(id: string, now: Date): Promise<boolean> {
+    const rows = await this.db.query('UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id, now.toISOString()]);
+    return rows.length > 0;
+  }
+}

@@ -1,0 +1,156 @@
+import type { Decision } from '../core/decision.js';
+import type { IdentityChange } from '../core/identity-change.js';
+
+/**
+ * The store port: everything Warden keeps, behind one small interface with
+ * two drivers (embedded PGlite, PostgreSQL). Both run the contract suite in
+ * test/contracts/store.contract.ts. Times are passed in (never read from the
+ * database clock) so behaviour is the same on both drivers and under a fake clock.
+ */
+
+/** A raw vendor delivery, kept before anything else happens to it. */
+export interface InboxEntry {
+  tenant: string;
+  /** Vendor / connector name, e.g. `okta`. */
+  source: string;
+  /** The vendor's id for the event (Okta LogEvent uuid, Entra audit record id): the de-duplication key. */
+  eventId: string;
+  eventType?: string;
+  via: 'hook' | 'poll' | 'ssf' | 'inline' | 'api';
+  payload: unknown;
+  receivedAt: Date;
+  occurredAt?: Date;
+}
+
+export interface InboxRow extends InboxEntry {
+  id: number;
+  state: 'pending' | 'processed' | 'ignored' | 'failed';
+  attempts: number;
+  error?: string;
+}
+
+/** A compensating or containing action queued for a connector (the outbox). */
+export interface ActionEntry {
+  id: string;
+  tenant: string;
+  decisionId?: string;
+  /** `hold_group`, `revoke_sessions`, … */
+  kind: string;
+  targetId: string;
+  params: Record<string, unknown>;
+  /** Unique per tenant: enqueueing the same key twice queues one action. */
+  idempotencyKey: string;
+  /** monitor mode: recorded, never executed. */
+  dryRun: boolean;
+  createdAt: Date;
+}
+
+export interface ActionRow extends ActionEntry {
+  state: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  nextAttemptAt: Date;
+  lastError?: string;
+  result?: unknown;
+}
+
+/** One audit record as stored: `record` is the canonical JSON that was hashed. */
+export interface AuditRow {
+  tenant: string;
+  seq: number;
+  id: string;
+  at: string;
+  type: string;
+  record: string;
+  prevHash: string;
+  hash: string;
+}
+
+/** The tip of a tenant's audit chain. */
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  tenant: string;
+  name: string;
+  /** SHA-256 of the secret part, hex. */
+  secretHash: string;
+  scopes: string[];
+  createdAt: string;
+  revokedAt?: string;
+}
+
+/** Operations available inside and outside a transaction. */
+export interface StoreOps {
+  /** Makes sure tenants exist (from config); returns nothing new for known ones. */
+  ensureTenants(ids: readonly string[]): Promise<void>;
+  listTenants(): Promise<string[]>;
+
+  /** Stores a delivery unless one with the same (tenant, source, eventId) exists. */
+  putInbox(entry: InboxEntry): Promise<{ inserted: boolean; id: number }>;
+  /** Takes up to `limit` pending entries due at `now`, skipping rows other workers hold. */
+  claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]>;
+  /** Marks an entry done (`processed` or `ignored`), or `failed` for good. */
+  finishInbox(id: number, state: 'processed' | 'ignored' | 'failed', now: Date, error?: string): Promise<void>;
+  /** Puts an entry back to be tried again at `at`. */
+  retryInbox(id: number, at: Date, error: string): Promise<void>;
+
+  /**
+   * Stores a change unless one of its source event ids is already known, in
+   * which case the existing change id is returned (events seen by hook and by
+   * poll are one change).
+   */
+  putChange(change: IdentityChange): Promise<{ inserted: boolean; id: string }>;
+  getChange(tenant: string, id: string): Promise<IdentityChange | undefined>;
+
+  putDecision(decision: Decision): Promise<void>;
+  getDecision(tenant: string, id: string): Promise<Decision | undefined>;
+  getDecisionForChange(tenant: string, changeId: string): Promise<Decision | undefined>;
+
+  /** Queues an action unless its idempotency key is known for the tenant. */
+  enqueueAction(action: ActionEntry): Promise<{ inserted: boolean; id: string }>;
+  /** Takes up to `limit` due actions (queued, or running with an expired lease). */
+  claimActions(limit: number, now: Date, leaseSeconds: number): Promise<ActionRow[]>;
+  completeAction(id: string, now: Date, result: unknown): Promise<void>;
+  /** Records a failed attempt: retried at `retryAt`, or failed for good when `retryAt` is null. */
+  failAction(id: string, now: Date, error: string, retryAt: Date | null): Promise<void>;
+  listActions(tenant: string, decisionId: string): Promise<ActionRow[]>;
+
+  /**
+   * Appends to a tenant's audit chain. `build` gets the current head and
+   * returns the new record with its hash; appends for one tenant are
+   * serialized, so the chain never forks.
+   */
+  appendAudit(tenant: string, build: (head: AuditHead) => Omit<AuditRow, 'tenant'>): Promise<AuditRow>;
+  /** Audit records of a tenant with `seq > afterSeq`, oldest first. */
+  readAudit(tenant: string, afterSeq: number, limit: number): Promise<AuditRow[]>;
+  auditHead(tenant: string): Promise<AuditHead>;
+  /** Tenants that have audit records. */
+  auditTenants(): Promise<string[]>;
+
+  getCursor(tenant: string, name: string): Promise<unknown>;
+  setCursor(tenant: string, name: string, value: unknown, now: Date): Promise<void>;
+
+  putApiKey(key: ApiKeyRow): Promise<void>;
+  getApiKey(id: string): Promise<ApiKeyRow | undefined>;
+  listApiKeys(tenant: string): Promise<ApiKeyRow[]>;
+  revokeApiKey(id: string, now: Date): Promise<boolean>;
+}
+
+/** Work done inside a transaction: all of it commits, or none of it. */
+export type StoreTx = StoreOps;
+
+export interface Store extends StoreOps {
+  readonly driver: 'pglite' | 'postgres';
+  /** Where the data lives, for the start-up log (never includes a password). */
+  readonly location: string;
+  /** What a crash or power loss can cost with this store, for the start-up log. */
+  readonly durability: string;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /** Applied migration versions, oldest first. */
+  migrations(): Promise<number[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

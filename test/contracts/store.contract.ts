@@ -1,0 +1,292 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../../src/audit/audit-log.js';
+import { verifyAudit } from '../../src/audit/verify-audit.js';
+import { uuidv7 } from '../../src/core/ids.js';
+import type { ActionEntry, Store } from '../../src/store/store.js';
+import { makeChange, makeDecision } from '../helpers/changes.js';
+import { rawSql, type TestStore } from '../helpers/test-stores.js';
+
+const T0 = new Date('2026-11-25T10:00:00.000Z');
+const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+function action(tenant: string, key: string, overrides: Partial<ActionEntry> = {}): ActionEntry {
+  return { id: uuidv7(), tenant, kind: 'revoke_sessions', targetId: '00u1', params: { reason: 'test' }, idempotencyKey: key, dryRun: false, createdAt: T0, ...overrides };
+}
+
+/**
+ * The behaviour every Store driver must have. Each driver's test file calls
+ * this with a factory; tests use their own tenant ids so they do not interfere.
+ */
+export function storeContract(driver: string, open: () => Promise<TestStore>): void {
+  describe(`Store contract: ${driver}`, () => {
+    let handle: TestStore;
+    let store: Store;
+    let n = 0;
+    /** A tenant of its own for each test, created in the store. */
+    const tenant = async () => {
+      const id = `t${++n}-${driver}`;
+      await store.ensureTenants([id]);
+      return id;
+    };
+
+    beforeAll(async () => {
+      handle = await open();
+      store = handle.store;
+    });
+    afterAll(async () => {
+      await handle?.dispose();
+    });
+
+    describe('migrations and tenants', () => {
+      it('has applied the bundled migrations', async () => {
+        expect(await store.migrations()).toContain(1);
+        expect(store.driver).toBe(driver);
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('creates tenants idempotently', async () => {
+        await store.ensureTenants(['zz-a', 'zz-b']);
+        await store.ensureTenants(['zz-a']);
+        const tenants = await store.listTenants();
+        expect(tenants.filter((t) => t.startsWith('zz-'))).toEqual(['zz-a', 'zz-b']);
+      });
+    });
+
+    describe('inbox', () => {
+      const entry = (tenant: string, eventId: string) => ({
+        tenant,
+        source: 'okta',
+        eventId,
+        eventType: 'user.mfa.factor.reset_all',
+        via: 'hook' as const,
+        payload: { uuid: eventId, nested: { list: [1, 'two'] } },
+        receivedAt: T0,
+      });
+
+      it('keeps one row per (tenant, source, event id)', async () => {
+        const t = await tenant();
+        const first = await store.putInbox(entry(t, 'e1'));
+        const again = await store.putInbox({ ...entry(t, 'e1'), via: 'poll' });
+        expect(first.inserted).toBe(true);
+        expect(again).toEqual({ inserted: false, id: first.id });
+        const other = await store.putInbox({ ...entry(t, 'e1'), source: 'entra' });
+        expect(other.inserted).toBe(true);
+      });
+
+      it('hands out due entries once until their lease runs out', async () => {
+        const t = await tenant();
+        for (const id of ['a', 'b', 'c']) await store.putInbox(entry(t, id));
+        const claimed = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        expect(claimed.map((r) => r.eventId)).toEqual(['a', 'b', 'c']);
+        expect(claimed[0]!.payload).toEqual({ uuid: 'a', nested: { list: [1, 'two'] } });
+        expect(claimed[0]!.attempts).toBe(1);
+        expect((await store.claimInbox(100, at(10), 30)).filter((r) => r.tenant === t)).toEqual([]);
+        await store.finishInbox(claimed[0]!.id, 'processed', at(2));
+        await store.finishInbox(claimed[1]!.id, 'ignored', at(2));
+        const reclaimed = (await store.claimInbox(100, at(40), 30)).filter((r) => r.tenant === t);
+        expect(reclaimed.map((r) => [r.eventId, r.attempts])).toEqual([['c', 2]]);
+      });
+
+      it('retries an entry at the time given', async () => {
+        const t = await tenant();
+        await store.putInbox(entry(t, 'r'));
+        const [row] = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        await store.retryInbox(row!.id, at(5), 'connector unavailable');
+        expect((await store.claimInbox(100, at(4), 30)).filter((r) => r.tenant === t)).toEqual([]);
+        const [again] = (await store.claimInbox(100, at(5), 30)).filter((r) => r.tenant === t);
+        expect(again?.error).toBe('connector unavailable');
+      });
+
+      it('never gives one entry to two concurrent claimers', async () => {
+        const t = await tenant();
+        for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));
+        const batches = await Promise.all([1, 2, 3, 4].map(() => store.claimInbox(6, at(1), 30)));
+        const ids = batches.flat().filter((r) => r.tenant === t).map((r) => r.eventId);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.length).toBe(20);
+      });
+    });
+
+    describe('changes and decisions', () => {
+      it('round-trips a change', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t, context: { newDevice: true, riskScore: 7 } });
+        expect(await store.putChange(change)).toEqual({ inserted: true, id: change.id });
+        expect(await store.getChange(t, change.id)).toEqual(change);
+        expect(await store.getChange(t, uuidv7())).toBeUndefined();
+      });
+
+      it('treats changes sharing a vendor event id as one change', async () => {
+        const t = await tenant();
+        const viaHook = makeChange({ tenant: t, source: { idp: 'okta', eventIds: ['evt-1'], rawType: 'user.mfa.factor.reset_all', via: 'hook' } });
+        const viaPoll = makeChange({ tenant: t, source: { idp: 'okta', eventIds: ['evt-0', 'evt-1'], rawType: 'user.mfa.factor.reset_all', via: 'poll' } });
+        expect((await store.putChange(viaHook)).inserted).toBe(true);
+        expect(await store.putChange(viaPoll)).toEqual({ inserted: false, id: viaHook.id });
+        expect(await store.getChange(t, viaPoll.id)).toBeUndefined();
+      });
+
+      it('keeps one change when the same event arrives concurrently', async () => {
+        const t = await tenant();
+        const racers = [1, 2, 3, 4].map(() => makeChange({ tenant: t, source: { idp: 'okta', eventIds: ['race'], rawType: 'x', via: 'hook' } }));
+        const results = await Promise.all(racers.map((c) => store.putChange(c)));
+        expect(results.filter((r) => r.inserted)).toHaveLength(1);
+        expect(new Set(results.map((r) => r.id)).size).toBe(1);
+      });
+
+      it('is idempotent on the change id', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        await store.putChange(change);
+        expect(await store.putChange(change)).toEqual({ inserted: false, id: change.id });
+      });
+
+      it('stores one decision per change', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        await store.putChange(change);
+        const decision = makeDecision(change);
+        await store.putDecision(decision);
+        expect(await store.getDecision(t, decision.id)).toEqual(decision);
+        expect(await store.getDecisionForChange(t, change.id)).toEqual(decision);
+        await expect(store.putDecision(makeDecision(change))).rejects.toThrow();
+      });
+    });
+
+    describe('actions (outbox)', () => {
+      it('queues one action per idempotency key', async () => {
+        const t = await tenant();
+        const first = await store.enqueueAction(action(t, 'k1'));
+        const again = await store.enqueueAction(action(t, 'k1', { kind: 'suspend' }));
+        expect(first.inserted).toBe(true);
+        expect(again).toEqual({ inserted: false, id: first.id });
+      });
+
+      it('claims due actions, leases them, and retries or fails them', async () => {
+        const t = await tenant();
+        const a = action(t, 'a');
+        const b = action(t, 'b');
+        await store.enqueueAction(a);
+        await store.enqueueAction(b);
+        const claimed = (await store.claimActions(10, at(1), 60)).filter((r) => r.tenant === t);
+        expect(claimed.map((r) => [r.id, r.state, r.attempts])).toEqual([
+          [a.id, 'running', 1],
+          [b.id, 'running', 1],
+        ]);
+        expect(claimed[0]!.params).toEqual({ reason: 'test' });
+        expect((await store.claimActions(10, at(30), 60)).filter((r) => r.tenant === t)).toEqual([]);
+
+        await store.completeAction(a.id, at(2), { removed: 'f1' });
+        await store.failAction(b.id, at(2), 'HTTP 429', at(120));
+        expect((await store.claimActions(10, at(100), 60)).filter((r) => r.tenant === t)).toEqual([]);
+        const [retried] = (await store.claimActions(10, at(120), 60)).filter((r) => r.tenant === t);
+        expect([retried?.id, retried?.attempts, retried?.lastError]).toEqual([b.id, 2, 'HTTP 429']);
+        await store.failAction(b.id, at(121), 'HTTP 403', null);
+        expect((await store.claimActions(10, at(10_000), 60)).filter((r) => r.tenant === t)).toEqual([]);
+      });
+
+      it('reclaims a running action whose lease expired (worker died)', async () => {
+        const t = await tenant();
+        const a = action(t, 'lease');
+        await store.enqueueAction(a);
+        await store.claimActions(10, at(1), 60);
+        const [again] = (await store.claimActions(10, at(61), 60)).filter((r) => r.tenant === t);
+        expect([again?.id, again?.attempts]).toEqual([a.id, 2]);
+      });
+
+      it('lists the actions of a decision with their state', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        const decision = makeDecision(change);
+        await store.putChange(change);
+        await store.putDecision(decision);
+        await store.enqueueAction(action(t, 'x', { decisionId: decision.id, dryRun: true }));
+        const listed = await store.listActions(t, decision.id);
+        expect(listed.map((r) => [r.kind, r.state, r.dryRun])).toEqual([['revoke_sessions', 'queued', true]]);
+      });
+    });
+
+    describe('audit chain', () => {
+      const event = (i: number) => ({ type: 'test.event', actor: { type: 'system' as const, id: 'warden' }, subject: { n: String(i) }, data: { i } });
+
+      it('links each record to the previous hash, per tenant', async () => {
+        const t = await tenant();
+        const a = await appendAudit(store, t, event(1));
+        const b = await appendAudit(store, t, event(2));
+        expect([a.seq, b.seq]).toEqual([1, 2]);
+        expect(a.prevHash).toBe('0'.repeat(64));
+        expect(b.prevHash).toBe(a.hash);
+        expect(await store.auditHead(t)).toEqual({ seq: 2, hash: b.hash });
+        const other = await tenant();
+        expect((await appendAudit(store, other, event(1))).seq).toBe(1);
+        expect((await store.readAudit(t, 0, 10)).map((r) => r.seq)).toEqual([1, 2]);
+        expect(await store.auditTenants()).toEqual(expect.arrayContaining([t, other]));
+      });
+
+      it('never forks under concurrent appends', async () => {
+        const t = await tenant();
+        await Promise.all(Array.from({ length: 25 }, (_, i) => appendAudit(store, t, event(i))));
+        const rows = await store.readAudit(t, 0, 100);
+        expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+        expect((await verifyAudit(store, t)).ok).toBe(true);
+      });
+
+      it('refuses UPDATE, DELETE and TRUNCATE of audit records', async () => {
+        const t = await tenant();
+        await appendAudit(store, t, event(1));
+        const sql = rawSql(store);
+        await expect(sql.query(`UPDATE audit SET type = 'x' WHERE tenant = $1`, [t])).rejects.toThrow(/append-only/);
+        await expect(sql.query(`DELETE FROM audit WHERE tenant = $1`, [t])).rejects.toThrow(/append-only/);
+        await expect(sql.exec(`TRUNCATE audit`)).rejects.toThrow(/append-only/);
+      });
+
+      it('rolls an append back with the transaction it was part of', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        await expect(
+          store.transaction(async (tx) => {
+            await tx.putChange(change);
+            await appendAudit(tx, t, event(1));
+            throw new Error('abort');
+          }),
+        ).rejects.toThrow('abort');
+        expect(await store.getChange(t, change.id)).toBeUndefined();
+        expect(await store.auditHead(t)).toEqual({ seq: 0, hash: '0'.repeat(64) });
+      });
+
+      it('commits everything in a transaction together', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        const decision = makeDecision(change);
+        await store.transaction(async (tx) => {
+          await tx.putChange(change);
+          await tx.putDecision(decision);
+          await appendAudit(tx, t, event(1));
+        });
+        expect(await store.getDecisionForChange(t, change.id)).toEqual(decision);
+        expect((await store.auditHead(t)).seq).toBe(1);
+      });
+    });
+
+    describe('cursors and API keys', () => {
+      it('stores and overwrites a cursor', async () => {
+        const t = await tenant();
+        expect(await store.getCursor(t, 'okta.syslog')).toBeUndefined();
+        await store.setCursor(t, 'okta.syslog', { since: '2026-11-25T10:00:00Z', after: 'abc' }, T0);
+        await store.setCursor(t, 'okta.syslog', { since: '2026-11-25T11:00:00Z' }, at(1));
+        expect(await store.getCursor(t, 'okta.syslog')).toEqual({ since: '2026-11-25T11:00:00Z' });
+      });
+
+      it('stores, lists and revokes API keys', async () => {
+        const t = await tenant();
+        const key = { id: `k${n}${driver}`, tenant: t, name: 'okta-workflows', secretHash: 'ab'.repeat(32), scopes: ['decisions:write'], createdAt: T0.toISOString() };
+        await store.putApiKey(key);
+        expect(await store.getApiKey(key.id)).toEqual(key);
+        expect(await store.listApiKeys(t)).toEqual([key]);
+        expect(await store.revokeApiKey(key.id, at(5))).toBe(true);
+        expect(await store.revokeApiKey(key.id, at(6))).toBe(false);
+        expect((await store.getApiKey(key.id))?.revokedAt).toBe(at(5).toISOString());
+        expect(await store.getApiKey('nope')).toBeUndefined();
+      });
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import net from 'node:net';
+import type { TestProject } from 'vitest/node';
+
+const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Decides once which PostgreSQL the store contract suite runs against.
+ * WARDEN_TEST_DATABASE_URL wins (CI sets it; the suite then fails if the
+ * server is not there). Without it, a PostgreSQL listening on the default
+ * local port is used; only on a machine with none is the PostgreSQL half
+ * skipped, and it says so.
+ */
+export default async function setup(project: TestProject): Promise<void> {
+  let url = process.env.WARDEN_TEST_DATABASE_URL;
+  if (!url && (await reachable('127.0.0.1', 5432))) url = DEFAULT_URL;
+  if (!url) {
+    console.warn('\n[warden] No PostgreSQL at 127.0.0.1:5432 and WARDEN_TEST_DATABASE_URL is unset: the PostgreSQL store tests are SKIPPED on this machine.\n');
+  }
+  project.provide('postgresUrl', url ?? '');
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    postgresUrl: string;
+  }
+}
