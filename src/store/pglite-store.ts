@@ -147,6 +147,10 @@ class PgliteStore extends SqlStore implements Store {
     await this.db.query('SELECT 1');
   }
 
+  announceAdminSocket(path: string): void {
+    this.lock?.update({ adminSocket: path });
+  }
+
   async close(): Promise<void> {
     if (this.pg.closed) return;
     await this.pg.close();

@@ -92,6 +92,16 @@ export class SqlStore implements StoreOps {
     return (await this.db.query<{ id: string }>('SELECT id FROM tenants ORDER BY id')).map((r) => r.id);
   }
 
+  async setTenantPolicy(tenant: string, version: string, now: Date): Promise<string | undefined> {
+    const [row] = await this.db.query<{ previous: string | null }>(
+      `UPDATE tenants t SET policy_version = $2, policy_loaded_at = $3
+       FROM (SELECT id, policy_version AS previous FROM tenants WHERE id = $1 FOR UPDATE) old
+       WHERE t.id = old.id RETURNING old.previous`,
+      [tenant, version, now.toISOString()],
+    );
+    return row?.previous ?? undefined;
+  }
+
   async putInbox(e: InboxEntry): Promise<{ inserted: boolean; id: number }> {
     const inserted = await this.db.query<{ id: unknown }>(
       `INSERT INTO inbox (tenant, source, event_id, event_type, via, payload, received_at, occurred_at, next_attempt_at)

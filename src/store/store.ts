@@ -87,6 +87,8 @@ export interface StoreOps {
   /** Makes sure tenants exist (from config); returns nothing new for known ones. */
   ensureTenants(ids: readonly string[]): Promise<void>;
   listTenants(): Promise<string[]>;
+  /** Records the policy version in force for a tenant; returns the one recorded before, if any. */
+  setTenantPolicy(tenant: string, version: string, now: Date): Promise<string | undefined>;
 
   /** Stores a delivery unless one with the same (tenant, source, eventId) exists. */
   putInbox(entry: InboxEntry): Promise<{ inserted: boolean; id: number }>;
@@ -152,5 +154,10 @@ export interface Store extends StoreOps {
   /** Applied migration versions, oldest first. */
   migrations(): Promise<number[]>;
   ping(): Promise<void>;
+  /**
+   * Embedded store only: tells other processes, through the data-directory
+   * lock, where this process serves the CLI's admin operations.
+   */
+  announceAdminSocket?(path: string): void;
   close(): Promise<void>;
 }

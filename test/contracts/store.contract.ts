@@ -50,6 +50,12 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const tenants = await store.listTenants();
         expect(tenants.filter((t) => t.startsWith('zz-'))).toEqual(['zz-a', 'zz-b']);
       });
+
+      it('records the policy version in force and returns the previous one', async () => {
+        const t = await tenant();
+        expect(await store.setTenantPolicy(t, 'sha256:aaaa', T0)).toBeUndefined();
+        expect(await store.setTenantPolicy(t, 'sha256:bbbb', at(1))).toBe('sha256:aaaa');
+      });
     });
 
     describe('inbox', () => {

@@ -11,7 +11,7 @@ import { indexConstraints, lintLiterals } from './analyze-expression.js';
 import { checkEnvironment, evaluationEnvironment } from './cel-environment.js';
 import { parseDuration } from './duration.js';
 import { PolicyDoc, type PolicyRuleDoc } from './policy-document.js';
-import { SourcePositions, type Position } from './source-positions.js';
+import { SourcePositions, type Position } from '../source-positions.js';
 
 /** One problem found in a policy file, located precisely. */
 export interface PolicyIssue {

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import type { AuditActor } from '../audit/audit-log.js';
+import { exportAuditJsonl } from '../audit/export-audit.js';
+import { verifyAudit } from '../audit/verify-audit.js';
+import type { WardenConfig } from '../config/load-config.js';
+import { WardenError } from '../core/errors.js';
+import { API_SCOPES, createApiKey, revokeApiKey } from '../server/api-keys.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * Administrative operations of the CLI, written once against a store. The
+ * CLI runs them in its own process, or, when a running server holds the
+ * embedded store, inside the server through its admin socket (PGlite allows
+ * one process per data directory).
+ */
+
+export interface OpContext {
+  store: Store;
+  config: WardenConfig;
+  actor: AuditActor;
+  /** Standard output; awaiting it respects back-pressure. */
+  out(text: string): void | Promise<void>;
+  err(text: string): void;
+  /** Told when an API key is revoked (the server drops it from its cache). */
+  onKeyRevoked?(id: string): void;
+}
+
+/** An operation: validated arguments in, exit code out. */
+interface Operation<A extends z.ZodType> {
+  args: A;
+  run(ctx: OpContext, args: z.infer<A>): Promise<number>;
+}
+
+function op<A extends z.ZodType>(args: A, run: (ctx: OpContext, args: z.infer<A>) => Promise<number>): Operation<A> {
+  return { args, run };
+}
+
+function configuredTenant(config: WardenConfig, tenant: string): void {
+  if (!config.tenants.some((t) => t.id === tenant))
+    throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${tenant}" is not in ${config.file} (configured: ${config.tenants.map((t) => t.id).join(', ')})`);
+}
+
+const Json = z.boolean().default(false);
+
+export const OPERATIONS = {
+  'audit.verify': op(z.object({ tenant: z.string().optional(), json: Json }), async (ctx, args) => {
+    const tenants = args.tenant ? [args.tenant] : [...new Set([...(await ctx.store.auditTenants()), ...ctx.config.tenants.map((t) => t.id)])].sort();
+    let failed = 0;
+    const results = [];
+    for (const tenant of tenants) {
+      const result = await verifyAudit(ctx.store, tenant);
+      results.push(result);
+      if (!result.ok) failed++;
+      if (args.json) continue;
+      if (result.ok) await ctx.out(`${tenant}: ok, ${result.records} record${result.records === 1 ? '' : 's'}, head ${result.head}\n`);
+      else await ctx.out(`${tenant}: FAILED at record ${result.break!.seq}${result.break!.id ? ` (${result.break!.id})` : ''}: ${result.break!.reason}\n`);
+    }
+    if (args.json) await ctx.out(JSON.stringify(results, null, 2) + '\n');
+    return failed > 0 ? 1 : 0;
+  }),
+
+  'audit.export': op(z.object({ tenant: z.string().optional(), since: z.iso.datetime({ offset: true }).optional() }), async (ctx, args) => {
+    const tenants = args.tenant ? [args.tenant] : await ctx.store.auditTenants();
+    for (const tenant of tenants)
+      for await (const line of exportAuditJsonl(ctx.store, tenant, args.since ? { since: new Date(args.since) } : {})) await ctx.out(line);
+    return 0;
+  }),
+
+  'keys.create': op(z.object({ tenant: z.string(), name: z.string().min(1).max(100), scopes: z.array(z.enum(API_SCOPES)).min(1).default(['decisions:write']), json: Json }), async (ctx, args) => {
+    configuredTenant(ctx.config, args.tenant);
+    await ctx.store.ensureTenants([args.tenant]);
+    const minted = await createApiKey(ctx.store, { tenant: args.tenant, name: args.name, scopes: args.scopes, actor: ctx.actor });
+    if (args.json) await ctx.out(JSON.stringify({ key: minted.key, id: minted.row.id, tenant: args.tenant, name: args.name, scopes: minted.row.scopes }) + '\n');
+    else {
+      await ctx.out(`${minted.key}\n`);
+      ctx.err(`API key ${minted.row.id} for tenant ${args.tenant} (${minted.row.scopes.join(', ')}). It is shown only now: store it in your secret manager.\n`);
+    }
+    return 0;
+  }),
+
+  'keys.list': op(z.object({ tenant: z.string(), json: Json }), async (ctx, args) => {
+    configuredTenant(ctx.config, args.tenant);
+    const keys = await ctx.store.listApiKeys(args.tenant);
+    const rows = keys.map(({ secretHash: _hidden, ...k }) => k);
+    if (args.json) await ctx.out(JSON.stringify(rows, null, 2) + '\n');
+    else if (rows.length === 0) await ctx.out(`no API keys for tenant ${args.tenant}\n`);
+    else for (const k of rows) await ctx.out(`${k.id}  ${k.name}  ${k.scopes.join(',')}  created ${k.createdAt}${k.revokedAt ? `  REVOKED ${k.revokedAt}` : ''}\n`);
+    return 0;
+  }),
+
+  'keys.revoke': op(z.object({ id: z.string().regex(/^[0-9a-f]{12}$/, 'key ids are 12 hex digits') }), async (ctx, args) => {
+    const revoked = await revokeApiKey(ctx.store, { id: args.id, actor: ctx.actor });
+    if (!revoked) {
+      ctx.err(`no active API key ${args.id}\n`);
+      return 1;
+    }
+    ctx.onKeyRevoked?.(args.id);
+    await ctx.out(`revoked ${args.id}\n`);
+    return 0;
+  }),
+} as const;
+
+export type OperationName = keyof typeof OPERATIONS;
+
+export function isOperation(name: string): name is OperationName {
+  return Object.hasOwn(OPERATIONS, name);
+}
+
+/**
+ * Runs an operation after validating its arguments.
+ * @throws WardenError `ERR_VALIDATION` for bad arguments
+ */
+export async function runOperation(name: OperationName, ctx: OpContext, rawArgs: unknown): Promise<number> {
+  const operation = OPERATIONS[name] as Operation<z.ZodType>;
+  const parsed = operation.args.safeParse(rawArgs);
+  if (!parsed.success) throw new WardenError('ERR_VALIDATION', `${name}: ${z.prettifyError(parsed.error)}`);
+  return operation.run(ctx, parsed.data);
+}

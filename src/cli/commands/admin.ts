@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { WardenError } from '../../core/errors.js';
+import { parseDuration } from '../../core/policy/duration.js';
+import type { CliIo } from '../cli-io.js';
+import { runStoreOperation } from '../store-operation.js';
+
+/** `--since 24h` or `--since 2026-11-01T00:00:00Z` as an ISO time. */
+export function sinceToIso(since: string, now = new Date()): string {
+  if (/^\d+[smhd]/.test(since)) return new Date(now.getTime() - parseDuration(since) * 1000).toISOString();
+  const t = new Date(since);
+  if (Number.isNaN(t.getTime())) throw new WardenError('ERR_VALIDATION', `--since ${since}: use a duration (24h, 7d) or an ISO 8601 time`);
+  return t.toISOString();
+}
+
+/** `warden audit …` and `warden keys …`: operations on the store. */
+export function registerAdminCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  const config = () => program.opts<{ config?: string }>().config;
+
+  const audit = program.command('audit').description('verify and export the hash-chained audit log');
+  audit
+    .command('verify')
+    .description('recompute every tenant\'s hash chain; name the first record that fails')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'machine-readable result')
+    .addHelpText('after', '\nExit status: 0 when every chain verifies, 1 when a record fails (it is named).\nCompare the printed head hash with a copy kept outside Warden to detect a rewritten chain.')
+    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await runStoreOperation('audit.verify', { tenant: opts.tenant, json: opts.json ?? false }, config(), io)));
+  audit
+    .command('export')
+    .description('stream the audit log: one record per line, as hashed')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--since <when>', 'records from this time on: a duration (24h, 7d) or an ISO 8601 time')
+    .option('--format <format>', 'output format (jsonl)', 'jsonl')
+    .action(async (opts: { tenant?: string; since?: string; format: string }) => {
+      if (opts.format !== 'jsonl') throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: only jsonl is supported`);
+      setExit(await runStoreOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since) } : {}) }, config(), io));
+    });
+
+  const keys = program.command('keys').description('API keys for machine clients (Okta Workflows, ServiceNow, Logic Apps)');
+  keys
+    .command('create')
+    .description('mint an API key for one tenant; printed once, stored hashed')
+    .requiredOption('--tenant <id>', 'tenant the key acts for')
+    .option('--name <name>', 'who uses it, e.g. okta-workflows', 'api-client')
+    .option('--scope <scope...>', 'scopes (decisions:write)', ['decisions:write'])
+    .option('--json', 'print the key and its id as JSON')
+    .action(async (opts: { tenant: string; name: string; scope: string[]; json?: boolean }) =>
+      setExit(await runStoreOperation('keys.create', { tenant: opts.tenant, name: opts.name, scopes: opts.scope, json: opts.json ?? false }, config(), io)),
+    );
+  keys
+    .command('list')
+    .description('list a tenant\'s API keys (never the secrets)')
+    .requiredOption('--tenant <id>', 'tenant')
+    .option('--json', 'machine-readable list')
+    .action(async (opts: { tenant: string; json?: boolean }) => setExit(await runStoreOperation('keys.list', { tenant: opts.tenant, json: opts.json ?? false }, config(), io)));
+  keys
+    .command('revoke')
+    .description('revoke an API key at once')
+    .argument('<id>', 'key id (the 12 hex digits after wdn_)')
+    .action(async (id: string) => setExit(await runStoreOperation('keys.revoke', { id }, config(), io)));
+}

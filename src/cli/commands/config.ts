@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../../config/load-config.js';
+import { renderConfigDocs } from '../../config/render-config-docs.js';
+import { PolicyRegistry } from '../../server/policy-registry.js';
+import { EXIT, type CliIo } from '../cli-io.js';
+
+/** `warden config check|docs` */
+export function registerConfigCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  const config = program.command('config').description('the server configuration file (warden.yaml)');
+  config
+    .command('check')
+    .description('validate warden.yaml, resolve its secrets and load every tenant policy, as `serve` would')
+    .action(async () => {
+      const cfg = loadConfig({ ...(program.opts().config ? { path: program.opts<{ config: string }>().config } : {}), resolveSecrets: true });
+      const policies = new PolicyRegistry(cfg.tenants);
+      const store = cfg.store.driver === 'pglite' ? `embedded PGlite in ${cfg.store.dataDir} (durability ${cfg.store.durability})` : `PostgreSQL, schema ${cfg.store.schema}`;
+      await io.out(`${cfg.file}: ok\n  listen  ${cfg.listen.host}:${cfg.listen.port}\n  store   ${store}\n`);
+      for (const t of policies.tenants()) {
+        const p = policies.get(t);
+        await io.out(`  tenant  ${t}: ${p.file} (${p.mode} mode, ${p.rules.length} rules, ${p.version})\n`);
+      }
+      setExit(EXIT.ok);
+    });
+  config
+    .command('docs')
+    .description('print docs/configuration.md, generated from the configuration schema')
+    .action(async () => {
+      await io.out(renderConfigDocs());
+      setExit(EXIT.ok);
+    });
+}

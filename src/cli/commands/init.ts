@@ -1,0 +1,65 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { TenantId } from '../../core/identity-change.js';
+import { WardenError } from '../../core/errors.js';
+import { packageRoot } from '../../package-root.js';
+import { EXIT, type CliIo } from '../cli-io.js';
+
+function configFor(tenant: string): string {
+  return `# Warden server configuration. Reference: docs/configuration.md (or \`warden config docs\`).
+listen:
+  host: 127.0.0.1
+  port: 8080
+
+# With no database.url (and no DATABASE_URL), Warden keeps its data in the
+# embedded PostgreSQL (PGlite) under dataDir. For production and several
+# replicas, point it at PostgreSQL:
+#   database:
+#     url: { env: DATABASE_URL }
+dataDir: .warden
+
+tenants:
+  - id: ${tenant}
+    policy: policies/${tenant}.yaml
+    # Secrets are references, never values:
+    # secrets:
+    #   oktaEventHook: { env: ${tenant.toUpperCase().replace(/-/g, '_')}_OKTA_EVENT_HOOK_SECRET }
+`;
+}
+
+/** `warden init [dir]`: a working config, tenant policy, decision cases and an example change. */
+export function registerInitCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
+  program
+    .command('init')
+    .description('write a working example: warden.yaml, a tenant policy, its decision cases and an example change')
+    .argument('[dir]', 'directory to write into', '.')
+    .option('--tenant <id>', 'tenant id', 'acme')
+    .option('--force', 'overwrite existing files')
+    .action(async (dir: string, opts: { tenant: string; force?: boolean }) => {
+      const tenant = TenantId.safeParse(opts.tenant);
+      if (!tenant.success) throw new WardenError('ERR_VALIDATION', `--tenant ${opts.tenant}: ${tenant.error.issues[0]?.message}`);
+      const t = tenant.data;
+      const examples = path.join(packageRoot(), 'examples');
+      const policy = readFileSync(path.join(examples, 'policies', 'acme.yaml'), 'utf8').replace(/^tenant: acme$/m, `tenant: ${t}`).replace(/"acme"/g, `"${t}"`);
+      const files = new Map<string, string>([
+        ['warden.yaml', configFor(t)],
+        [path.join('policies', `${t}.yaml`), policy],
+      ]);
+      for (const f of readdirSync(path.join(examples, 'cases')).filter((f) => f.endsWith('.yaml')))
+        files.set(path.join('cases', f), readFileSync(path.join(examples, 'cases', f), 'utf8').replace(/^policy: .*$/m, `policy: ../policies/${t}.yaml`));
+      for (const f of readdirSync(path.join(examples, 'changes')).filter((f) => f.endsWith('.json')))
+        files.set(path.join('examples', 'changes', f), readFileSync(path.join(examples, 'changes', f), 'utf8').replace(/"tenant": "acme"/, `"tenant": "${t}"`));
+
+      const existing = [...files.keys()].filter((f) => existsSync(path.join(dir, f)));
+      if (existing.length && !opts.force) throw new WardenError('ERR_CONFLICT', `would overwrite ${existing.join(', ')} in ${path.resolve(dir)} (use --force)`);
+      for (const [file, text] of files) {
+        mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+        writeFileSync(path.join(dir, file), text);
+        await io.out(`wrote ${path.join(dir, file)}\n`);
+      }
+      const cd = path.resolve(dir) === process.cwd() ? '' : `cd ${dir} && `;
+      await io.out(`\nNext:\n  ${cd}warden policy check policies/${t}.yaml\n  ${cd}warden policy test cases\n  ${cd}warden serve --quickstart\n`);
+      setExit(EXIT.ok);
+    });
+}

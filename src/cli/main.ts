@@ -1,0 +1,67 @@
+import { Command, CommanderError } from 'commander';
+import { isWardenError, type WardenErrorCode } from '../core/errors.js';
+import { wardenVersion } from '../server/version.js';
+import { EXIT, processIo, type CliIo } from './cli-io.js';
+import { registerAdminCommands } from './commands/admin.js';
+import { registerConfigCommands } from './commands/config.js';
+import { registerInitCommand } from './commands/init.js';
+import { registerPolicyCommands } from './commands/policy.js';
+import { registerServeCommand } from './commands/serve.js';
+
+/** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
+const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
+
+/** The `warden` command, wired to `io`. */
+export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('warden')
+    .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
+    .version(wardenVersion(), '-V, --version')
+    .option('-c, --config <file>', 'config file (default: $WARDEN_CONFIG or ./warden.yaml)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) })
+    .addHelpText(
+      'after',
+      '\nEnvironment: WARDEN_CONFIG, PORT, DATABASE_URL, WARDEN_DATA_DIR, LOG_LEVEL.\nExit status: 0 success, 1 what was checked failed, 2 bad usage or configuration.',
+    );
+  registerServeCommand(program, io, setExit);
+  registerInitCommand(program, io, setExit);
+  registerPolicyCommands(program, io, setExit);
+  registerAdminCommands(program, io, setExit);
+  registerConfigCommands(program, io, setExit);
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
+    for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
+  }
+  return program;
+}
+
+/**
+ * Runs `warden` with `args` (without node and script) and returns the exit
+ * code. Never calls process.exit itself, so tests run it in-process.
+ */
+export async function runCli(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    if (args.length === 0) {
+      program.outputHelp();
+      return EXIT.usage;
+    }
+    await program.parseAsync([...args], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (isWardenError(err)) {
+      io.err(`warden: ${err.message}\n`);
+      return USAGE_ERRORS.has(err.code) ? EXIT.usage : EXIT.failed;
+    }
+    io.err(`warden: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT.failed;
+  }
+}

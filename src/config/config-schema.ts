@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { TenantId } from '../core/identity-change.js';
+
+/**
+ * The server configuration file, `warden.yaml`. This schema is the
+ * documentation: `warden config docs` renders docs/configuration.md from the
+ * `.describe()` texts, and a test keeps that file in step.
+ */
+
+/** A secret is never written in the file: it names where to read it from. */
+export const SecretRef = z
+  .union([
+    z.object({ env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'environment variable names are upper-case') }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+  ])
+  .describe('`{ env: NAME }` reads an environment variable; `{ file: PATH }` reads a file (e.g. a mounted Kubernetes secret), trailing newline removed');
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export const TenantConfig = z
+  .object({
+    id: TenantId.describe('Tenant id: appears in hook URLs (`/hooks/okta/<id>/…`) and API calls'),
+    policy: z.string().min(1).describe('Policy file of the tenant, relative to this config file'),
+    secrets: z
+      .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), SecretRef)
+      .default({})
+      .describe('Named secrets of the tenant (hook shared secrets, API tokens), each a reference; resolved at start, a missing one stops the start'),
+  })
+  .strict();
+export type TenantConfig = z.infer<typeof TenantConfig>;
+
+export const WardenConfigFile = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().default('127.0.0.1').describe('Address to bind. Default `127.0.0.1`; use `0.0.0.0` in a container'),
+        port: z.number().int().min(0).max(65535).default(8080).describe('TCP port. Default `8080`. Env `PORT` overrides'),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8080 })
+      .describe('Where the HTTP server listens'),
+    database: z
+      .object({
+        url: z
+          .union([z.string().min(1), SecretRef])
+          .optional()
+          .describe('PostgreSQL URL, or a reference to one. When set, PostgreSQL is the store; when not, the embedded PGlite store is. Env `DATABASE_URL` overrides. A URL with a password must come from a reference'),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public').describe('PostgreSQL schema for Warden\'s tables. Default `public`'),
+        poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL connections per process. Default `10`'),
+      })
+      .strict()
+      .default({ schema: 'public', poolSize: 10 })
+      .describe('PostgreSQL, for production and several replicas'),
+    dataDir: z
+      .string()
+      .default('.warden')
+      .describe('Directory of the embedded store (PGlite), relative to this config file. Default `.warden`. Env `WARDEN_DATA_DIR` overrides (relative to the working directory). One process at a time: Warden locks it'),
+    durability: z
+      .enum(['full', 'relaxed'])
+      .default('full')
+      .describe('Embedded store only. `full` (default): commits are fsync\'ed and survive a power loss. `relaxed`: PGlite\'s own default, fsync off: committed data survives a crash of the process, not of the machine'),
+    limits: z
+      .object({
+        bodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(1024 * 1024).describe('Largest request body accepted, in bytes; larger bodies get 413. Default 1 MiB'),
+      })
+      .strict()
+      .default({ bodyBytes: 1024 * 1024 })
+      .describe('Request limits'),
+    log: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level. Default `info`. Env `LOG_LEVEL` overrides'),
+      })
+      .strict()
+      .default({ level: 'info' })
+      .describe('Logging (JSON lines on stdout; secrets are redacted)'),
+    tenants: z.array(TenantConfig).min(1, 'configure at least one tenant').describe('The IdP tenants Warden governs, each with its policy'),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.tenants.forEach((t, i) => {
+      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `tenant "${t.id}" is configured twice` });
+      seen.add(t.id);
+    });
+    const url = cfg.database.url;
+    if (typeof url === 'string') {
+      try {
+        if (new URL(url).password) ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'the URL holds a password: use { env: DATABASE_URL } instead of writing it in the file' });
+      } catch {
+        ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'not a URL' });
+      }
+    }
+  });
+export type WardenConfigFile = z.infer<typeof WardenConfigFile>;

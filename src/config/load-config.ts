@@ -1,0 +1,153 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { LineCounter, parseDocument } from 'yaml';
+import { WardenError } from '../core/errors.js';
+import { SourcePositions } from '../core/source-positions.js';
+import { WardenConfigFile, type SecretRef } from './config-schema.js';
+
+/** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
+export class Secret {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  /** The secret itself; call only where it is used. */
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return '[redacted]';
+  }
+  toString(): string {
+    return '[redacted]';
+  }
+  [inspect.custom](): string {
+    return 'Secret([redacted])';
+  }
+}
+
+export interface ResolvedTenant {
+  id: string;
+  /** Absolute path of the policy file. */
+  policyFile: string;
+  /** Resolved secrets; empty when the config was loaded without resolving them (CLI). */
+  secrets: Readonly<Record<string, Secret>>;
+  /** The references, for messages. */
+  secretRefs: Readonly<Record<string, SecretRef>>;
+}
+
+export type StoreConfig =
+  | { driver: 'pglite'; dataDir: string; durability: 'full' | 'relaxed' }
+  | { driver: 'postgres'; url: Secret; schema: string; poolSize: number };
+
+/** The configuration after validation, environment overrides and path resolution. Frozen. */
+export interface WardenConfig {
+  /** Absolute path of the file it came from. */
+  file: string;
+  listen: { host: string; port: number };
+  store: StoreConfig;
+  bodyBytes: number;
+  logLevel: string;
+  tenants: readonly ResolvedTenant[];
+}
+
+export interface LoadConfigOptions {
+  /** `--config`; otherwise `WARDEN_CONFIG`, otherwise `./warden.yaml`. */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Resolve tenant secrets now (the server does; CLI commands that need none do not). */
+  resolveSecrets?: boolean;
+}
+
+/** Where the config file is: `--config`, else `WARDEN_CONFIG`, else `warden.yaml` in the working directory. */
+export function configPath(options: Pick<LoadConfigOptions, 'path' | 'env' | 'cwd'> = {}): string {
+  const env = options.env ?? process.env;
+  return path.resolve(options.cwd ?? process.cwd(), options.path ?? env.WARDEN_CONFIG ?? 'warden.yaml');
+}
+
+function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv, where: string, baseDir: string): Secret {
+  if ('env' in ref) {
+    const value = env[ref.env];
+    if (value === undefined || value === '') throw new WardenError('ERR_CONFIG_INVALID', `${where}: environment variable ${ref.env} is not set`);
+    return new Secret(value);
+  }
+  const file = path.resolve(baseDir, ref.file);
+  try {
+    return new Secret(readFileSync(file, 'utf8').replace(/\r?\n$/, ''));
+  } catch (err) {
+    throw new WardenError('ERR_CONFIG_INVALID', `${where}: cannot read secret file ${file}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Reads, validates and resolves `warden.yaml`. Errors name file:line:column.
+ * Environment overrides: `PORT`, `DATABASE_URL`, `WARDEN_DATA_DIR`,
+ * `LOG_LEVEL` (and `WARDEN_CONFIG` for the file itself).
+ *
+ * @throws WardenError `ERR_CONFIG_INVALID`
+ */
+export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = configPath({ ...options, env, cwd });
+  if (!existsSync(file))
+    throw new WardenError('ERR_CONFIG_INVALID', `no config file at ${file}; pass --config FILE, set WARDEN_CONFIG, or create one with \`warden init\``);
+  const text = readFileSync(file, 'utf8');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
+  const positions = new SourcePositions(doc, lineCounter, text);
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const at = positions.at(e.pos[0]);
+      return `${file}:${at.line}:${at.column}: YAML: ${e.message.split('\n')[0]}`;
+    });
+    throw new WardenError('ERR_CONFIG_INVALID', `config refused\n${lines.join('\n')}`);
+  }
+  const parsed = WardenConfigFile.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const at = positions.of(issue.path);
+      return `${file}:${at.line}:${at.column}: ${issue.path.join('.') || '(document)'}: ${issue.message}`;
+    });
+    throw new WardenError('ERR_CONFIG_INVALID', `config refused\n${lines.join('\n')}`, { details: parsed.error.issues });
+  }
+  const cfg = parsed.data;
+  const baseDir = path.dirname(file);
+
+  let port = cfg.listen.port;
+  if (env.PORT !== undefined && env.PORT !== '') {
+    port = Number(env.PORT);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WardenError('ERR_CONFIG_INVALID', `PORT=${env.PORT} is not a TCP port`);
+  }
+
+  const urlFromEnv = env.DATABASE_URL !== undefined && env.DATABASE_URL !== '' ? new Secret(env.DATABASE_URL) : undefined;
+  const urlFromFile =
+    cfg.database.url === undefined ? undefined : typeof cfg.database.url === 'string' ? new Secret(cfg.database.url) : resolveSecret(cfg.database.url, env, `${file}: database.url`, baseDir);
+  const url = urlFromEnv ?? urlFromFile;
+  const store: StoreConfig = url
+    ? { driver: 'postgres', url, schema: cfg.database.schema, poolSize: cfg.database.poolSize }
+    : {
+        driver: 'pglite',
+        dataDir: env.WARDEN_DATA_DIR ? path.resolve(cwd, env.WARDEN_DATA_DIR) : path.resolve(baseDir, cfg.dataDir),
+        durability: cfg.durability,
+      };
+
+  const tenants: ResolvedTenant[] = cfg.tenants.map((t) => {
+    const secrets: Record<string, Secret> = {};
+    if (options.resolveSecrets)
+      for (const [name, ref] of Object.entries(t.secrets)) secrets[name] = resolveSecret(ref, env, `${file}: tenant ${t.id} secret ${name}`, baseDir);
+    return Object.freeze({ id: t.id, policyFile: path.resolve(baseDir, t.policy), secrets: Object.freeze(secrets), secretRefs: Object.freeze({ ...t.secrets }) });
+  });
+
+  const logLevel = env.LOG_LEVEL || cfg.log.level;
+  return Object.freeze({
+    file,
+    listen: Object.freeze({ host: cfg.listen.host, port }),
+    store: Object.freeze(store),
+    bodyBytes: cfg.limits.bodyBytes,
+    logLevel,
+    tenants: Object.freeze(tenants),
+  });
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { Decision } from '../core/decision.js';
+import { ChangeInput, TenantId } from '../core/identity-change.js';
+import { Problem } from './problem.js';
+
+/**
+ * Request and response bodies of the HTTP API. Handlers validate with these
+ * and /openapi.json is generated from them: the document cannot drift from
+ * what the server accepts.
+ */
+
+export const DecisionRequest = z
+  .object({
+    tenant: TenantId,
+    change: ChangeInput,
+  })
+  .strict()
+  .describe('A proposed identity change to decide');
+export type DecisionRequest = z.infer<typeof DecisionRequest>;
+
+export const DecisionResponse = Decision.omit({ id: true })
+  .extend({ decisionId: z.uuid() })
+  .describe('The decision, with the rules that matched and why');
+export type DecisionResponse = z.infer<typeof DecisionResponse>;
+
+export const HealthResponse = z.object({ status: z.literal('ok') }).describe('The process is alive');
+
+const Check = z.object({ ok: z.boolean(), detail: z.string() });
+export const ReadyResponse = z
+  .object({
+    status: z.enum(['ready', 'not_ready']),
+    checks: z.object({ store: Check, migrations: Check, policies: Check }),
+  })
+  .describe('Whether the server can decide: store reachable, migrations applied, every tenant has a policy');
+
+/** Every named schema of the API, as it appears under components/schemas. */
+export const API_SCHEMAS = {
+  DecisionRequest,
+  DecisionResponse,
+  HealthResponse,
+  ReadyResponse,
+  Problem,
+} as const;
+export type ApiSchemaName = keyof typeof API_SCHEMAS;

@@ -1,0 +1,98 @@
+import express, { type RequestHandler } from 'express';
+import { WardenError } from '../core/errors.js';
+import type { Decision } from '../core/decision.js';
+import type { Store } from '../store/store.js';
+import type { ApiKeyVerifier } from './api-keys.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { buildOpenApi, type RouteDoc } from './openapi.js';
+import type { PolicyRegistry } from './policy-registry.js';
+import { errorHandler, notFound } from './problem.js';
+import { decisionRoutes, mountDecisions } from './routes/decisions.js';
+import { healthRoutes, mountHealth } from './routes/health.js';
+
+export interface AppDeps {
+  store: Store;
+  policies: PolicyRegistry;
+  metrics: Metrics;
+  log: Logger;
+  keys: ApiKeyVerifier;
+  /** Largest accepted body, bytes. */
+  bodyBytes: number;
+  /** Migration versions this Warden ships (readiness). */
+  expectedMigrations: readonly number[];
+  version: string;
+  clock?: () => Date;
+}
+
+/** Every documented route, for /openapi.json. */
+export const ROUTES: readonly RouteDoc[] = [
+  ...healthRoutes,
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tags: ['operations'], responses: { 200: { description: 'Prometheus text format' } } },
+  { method: 'get', path: '/openapi.json', summary: 'This document', tags: ['operations'], responses: { 200: { description: 'OpenAPI 3.1' } } },
+  ...decisionRoutes,
+];
+
+/** Times every request into the latency histogram, labelled by route pattern (not raw path: bounded cardinality). */
+function timing(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = req.route?.path ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+/** Authenticates the API key of every request under /v1. */
+function apiKeyAuth(keys: ApiKeyVerifier): RequestHandler {
+  return async (req, res, next) => {
+    res.locals.principal = await keys.verify(req.get('authorization'));
+    next();
+  };
+}
+
+/** POST bodies must be JSON. */
+const requireJson: RequestHandler = (req, _res, next) => {
+  if (req.method === 'POST' && !req.is(['application/json', 'application/*+json']))
+    return next(new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json'));
+  next();
+};
+
+/**
+ * The HTTP application, without listening: `startServer` listens, tests can
+ * mount it on an ephemeral port.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(timing(deps.metrics));
+
+  const open = express.Router();
+  mountHealth(open, deps);
+  open.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  const openapi = JSON.stringify(buildOpenApi(ROUTES, deps.version));
+  open.get('/openapi.json', (_req, res) => {
+    res.type('application/json').send(openapi);
+  });
+  app.use(open);
+
+  const api = express.Router();
+  api.use('/v1', apiKeyAuth(deps.keys), requireJson, express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  mountDecisions(api, {
+    store: deps.store,
+    policies: deps.policies,
+    has: (t) => deps.policies.has(t),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    onDecision: (d: Decision) => deps.metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode }),
+  });
+  app.use(api);
+
+  app.use(notFound);
+  app.use(errorHandler(deps.log));
+  return app;
+}

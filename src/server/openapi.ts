@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { API_SCHEMAS, type ApiSchemaName } from './api-schemas.js';
+
+/** One documented route: its bodies are names of API_SCHEMAS. */
+export interface RouteDoc {
+  method: 'get' | 'post';
+  path: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  /** Needs an API key. */
+  auth?: boolean;
+  requestBody?: ApiSchemaName;
+  responses: Record<number, { description: string; schema?: ApiSchemaName; contentType?: string }>;
+}
+
+const problem = (description: string) => ({ description, schema: 'Problem' as const, contentType: 'application/problem+json' });
+
+/** Error responses shared by authenticated JSON routes. */
+export const COMMON_ERRORS = {
+  400: problem('Malformed JSON (ERR_BODY_MALFORMED) or schema violation (ERR_VALIDATION, with `issues`)'),
+  401: problem('Missing (ERR_AUTH_REQUIRED) or invalid (ERR_AUTH_INVALID) API key'),
+  403: problem('The API key belongs to another tenant or lacks the scope (ERR_FORBIDDEN)'),
+  404: problem('Unknown tenant (ERR_TENANT_UNKNOWN)'),
+  413: problem('Body larger than the configured limit (ERR_BODY_TOO_LARGE)'),
+  415: problem('Body is not application/json (ERR_UNSUPPORTED_MEDIA_TYPE)'),
+} as const;
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the handlers
+ * validate with (JSON Schema 2020-12 is OpenAPI 3.1's schema dialect).
+ */
+export function buildOpenApi(routes: readonly RouteDoc[], version: string): Record<string, unknown> {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(API_SCHEMAS)) registry.add(schema, { id });
+  const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
+  for (const s of Object.values(schemas)) delete (s as Record<string, unknown>).$schema;
+
+  const ref = (name: ApiSchemaName) => ({ $ref: `#/components/schemas/${name}` });
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of routes) {
+    const path = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
+    paths[path] ??= {};
+    paths[path]![route.method] = {
+      summary: route.summary,
+      ...(route.description ? { description: route.description } : {}),
+      tags: route.tags,
+      ...(route.auth ? { security: [{ apiKey: [] }] } : { security: [] }),
+      ...(route.requestBody ? { requestBody: { required: true, content: { 'application/json': { schema: ref(route.requestBody) } } } } : {}),
+      responses: Object.fromEntries(
+        Object.entries(route.responses).map(([status, r]) => [
+          status,
+          { description: r.description, ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: ref(r.schema) } } } : {}) },
+        ]),
+      ),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Warden API',
+      version,
+      description: 'Admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID.',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+    },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'A Warden API key (`wdn_…`), minted with `warden keys create --tenant T`' },
+      },
+    },
+  };
+}

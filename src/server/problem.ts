@@ -1,0 +1,104 @@
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { z } from 'zod';
+import { isWardenError, WardenError, type WardenErrorCode } from '../core/errors.js';
+import type { Logger } from './logger.js';
+
+/** The one place error codes become HTTP statuses. */
+const STATUS: Record<WardenErrorCode, number> = {
+  ERR_VALIDATION: 400,
+  ERR_BODY_MALFORMED: 400,
+  ERR_POLICY_INVALID: 400,
+  ERR_CONFIG_INVALID: 500,
+  ERR_AUTH_REQUIRED: 401,
+  ERR_AUTH_INVALID: 401,
+  ERR_FORBIDDEN: 403,
+  ERR_TENANT_UNKNOWN: 404,
+  ERR_NOT_FOUND: 404,
+  ERR_CONFLICT: 409,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_AUDIT_BROKEN: 500,
+  ERR_STORE: 503,
+  ERR_STORE_LOCKED: 503,
+  ERR_MIGRATION: 503,
+  ERR_INTERNAL: 500,
+};
+
+/** A validation issue as the API reports it. */
+export const ProblemIssue = z.object({ path: z.array(z.union([z.string(), z.number()])), message: z.string(), code: z.string() });
+
+/** Error body (RFC 9457 problem details, with Warden's stable `code`). */
+export const Problem = z
+  .object({
+    type: z.string().describe('urn:warden:error:<code>'),
+    title: z.string(),
+    status: z.number().int(),
+    code: z.string().describe('Stable error code, e.g. ERR_VALIDATION'),
+    detail: z.string(),
+    issues: z.array(ProblemIssue).optional().describe('Validation issues (zod), for ERR_VALIDATION'),
+  })
+  .describe('Problem details (RFC 9457)');
+export type Problem = z.infer<typeof Problem>;
+
+const TITLES: Partial<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function statusOf(code: WardenErrorCode): number {
+  return STATUS[code];
+}
+
+/** Writes a problem response. */
+export function sendProblem(res: Response, err: WardenError): void {
+  const status = STATUS[err.code];
+  const body: Problem = {
+    type: `urn:warden:error:${err.code}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code: err.code,
+    // Server-side failures say nothing of their internals.
+    detail: status >= 500 && err.code !== 'ERR_STORE' ? 'internal error' : err.message,
+  };
+  if (err.code === 'ERR_VALIDATION' && Array.isArray(err.details)) body.issues = err.details as Problem['issues'];
+  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="warden"');
+  res.status(status).type('application/problem+json').send(JSON.stringify(body));
+}
+
+/** A zod error as ERR_VALIDATION with the issues as data. */
+export function validationError(error: z.ZodError, what: string): WardenError {
+  const issues = error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: i.code }));
+  return new WardenError('ERR_VALIDATION', `${what} is invalid: ${z.prettifyError(error).replace(/\n/g, '; ')}`, { details: issues });
+}
+
+/** 404 for routes that do not exist. */
+export const notFound: RequestHandler = (req, _res, next) => next(new WardenError('ERR_NOT_FOUND', `no route ${req.method} ${req.path}`));
+
+/**
+ * Last middleware: body-parser failures and WardenErrors become problem
+ * responses; anything else is logged and answered 500 without detail.
+ */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) return next(err);
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') return sendProblem(res, new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${(err as { limit?: number }).limit} bytes`));
+    if (type === 'entity.parse.failed') return sendProblem(res, new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
+    if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+      return sendProblem(res, new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', (err as Error).message));
+    if (type === 'request.aborted') return; // the client went away
+    if (isWardenError(err)) {
+      if (STATUS[err.code] >= 500) log.error({ err, path: req.path }, 'request failed');
+      return sendProblem(res, err);
+    }
+    log.error({ err, path: req.path }, 'unexpected error');
+    return sendProblem(res, new WardenError('ERR_INTERNAL', 'internal error'));
+  };
+}

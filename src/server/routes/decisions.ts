@@ -1,0 +1,55 @@
+import type { Router } from 'express';
+import { WardenError } from '../../core/errors.js';
+import { completeChange } from '../../core/identity-change.js';
+import { decideChange, type DecideDeps } from '../../pipeline/decide-change.js';
+import { DecisionRequest, type DecisionResponse } from '../api-schemas.js';
+import { authorize, type ApiPrincipal } from '../api-keys.js';
+import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';
+import { validationError } from '../problem.js';
+import type { Decision } from '../../core/decision.js';
+
+export const decisionRoutes: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/v1/decisions',
+    summary: 'Decide a proposed identity change',
+    description:
+      'Evaluates the tenant policy on a change that someone is about to make (an Okta Workflows flow, a ServiceNow flow, a Logic App asking "may I?"), ' +
+      'records the change, the decision and an audit record, and returns the outcome with every rule that matched and why. ' +
+      'Posting a change with an `id` that was already decided returns the earlier decision (header `Idempotent-Replayed: true`).',
+    tags: ['decisions'],
+    auth: true,
+    requestBody: 'DecisionRequest',
+    responses: { 200: { description: 'The decision', schema: 'DecisionResponse' }, ...COMMON_ERRORS },
+  },
+];
+
+/** The API form of a stored decision. */
+export function decisionResponse(d: Decision): DecisionResponse {
+  const { id, ...rest } = d;
+  return { decisionId: id, ...rest };
+}
+
+/** POST /v1/decisions */
+export function mountDecisions(router: Router, deps: DecideDeps & { has(tenant: string): boolean }): void {
+  router.post('/v1/decisions', async (req, res) => {
+    const principal = res.locals.principal as ApiPrincipal;
+    const parsed = DecisionRequest.safeParse(req.body);
+    if (!parsed.success) throw validationError(parsed.error, 'the decision request');
+    const { tenant, change: input } = parsed.data;
+    if (!deps.has(tenant)) throw new WardenError('ERR_TENANT_UNKNOWN', `unknown tenant "${tenant}"`);
+    authorize(principal, tenant, 'decisions:write');
+    if (input.tenant !== undefined && input.tenant !== tenant)
+      throw new WardenError('ERR_VALIDATION', `change.tenant "${input.tenant}" differs from tenant "${tenant}"`, {
+        details: [{ path: ['change', 'tenant'], message: `must be "${tenant}" or absent`, code: 'custom' }],
+      });
+    const now = (deps.clock ?? (() => new Date()))();
+    const result = await decideChange(deps, {
+      change: completeChange(input, tenant, now),
+      actor: { type: 'api_key', id: principal.keyId, name: principal.name },
+      observed: false,
+    });
+    if (result.replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.json(decisionResponse(result.decision));
+  });
+}

@@ -1,0 +1,182 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { appendAudit } from '../audit/audit-log.js';
+import type { WardenConfig } from '../config/load-config.js';
+import type { CompiledPolicy } from '../core/policy/compile-policy.js';
+import { formatPolicyIssue } from '../core/policy/compile-policy.js';
+import { bundledMigrations } from '../store/migrate.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { adminSocketPath, serveAdminSocket } from './admin-socket.js';
+import { ApiKeyVerifier } from './api-keys.js';
+import { createApp } from './create-app.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
+import { wardenVersion } from './version.js';
+
+export interface StartOptions {
+  config: WardenConfig;
+  log?: Logger;
+  /** Watch policy files and reload on change (default true). */
+  watchPolicies?: boolean;
+  /** Install SIGHUP (reload) and SIGTERM/SIGINT (graceful stop) handlers (default false; `warden serve` sets it). */
+  signals?: boolean;
+  clock?: () => Date;
+}
+
+export interface RunningServer {
+  /** `http://host:port` */
+  url: string;
+  port: number;
+  store: Store;
+  policies: PolicyRegistry;
+  metrics: Metrics;
+  keys: ApiKeyVerifier;
+  log: Logger;
+  /** Reload every tenant's policy now (what SIGHUP does). */
+  reload(): Promise<ReloadResult[]>;
+  close(): Promise<void>;
+}
+
+/** Records a policy version in the audit log when it differs from the one recorded before. */
+async function recordPolicy(store: Store, policy: CompiledPolicy, now: Date): Promise<void> {
+  await store.transaction(async (tx) => {
+    const previous = await tx.setTenantPolicy(policy.tenant, policy.version, now);
+    if (previous === policy.version) return;
+    await appendAudit(tx, policy.tenant, {
+      type: 'policy.loaded',
+      actor: { type: 'system', id: 'warden' },
+      subject: { policyVersion: policy.version },
+      data: { file: policy.file, mode: policy.mode, rules: policy.rules.length, ...(previous ? { previous } : {}) },
+      at: now,
+    });
+  });
+}
+
+/**
+ * Starts Warden: loads every policy (all must be valid), opens the store
+ * (migrations applied), serves HTTP, watches the policy files, and for the
+ * embedded store serves the admin socket the CLI uses meanwhile.
+ */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const { config } = options;
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? (() => new Date());
+  const policies = new PolicyRegistry(config.tenants);
+  const store = await openStore(config.store, 'serve');
+  const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
+  const fail = async (err: unknown): Promise<never> => {
+    for (const c of cleanups.reverse()) await c();
+    throw err;
+  };
+
+  try {
+    const storeLog = { driver: store.driver, location: store.location, durability: store.durability };
+    if (store.driver === 'pglite' && !store.durability.startsWith('full'))
+      log.warn(storeLog, 'embedded store (PGlite) is the default store; it is not crash-safe against power loss in this mode: use PostgreSQL (DATABASE_URL) in production');
+    else if (store.driver === 'pglite') log.info(storeLog, 'embedded store (PGlite) is the default store; for several replicas use PostgreSQL (DATABASE_URL)');
+    else log.info(storeLog, 'store: PostgreSQL');
+
+    await store.ensureTenants(policies.tenants());
+    const metrics = new Metrics();
+    for (const tenant of policies.tenants()) {
+      const policy = policies.get(tenant);
+      await recordPolicy(store, policy, clock());
+      metrics.setPolicy(tenant, policy.version, policy.mode);
+      log.info({ tenant, policy: policy.file, version: policy.version, mode: policy.mode, rules: policy.rules.length }, 'policy loaded');
+    }
+
+    const onReload = async (result: ReloadResult) => {
+      metrics.policyReloads.inc({ tenant: result.tenant, result: result.status });
+      if (result.status === 'rejected') {
+        log.error(
+          { tenant: result.tenant, kept: result.kept, issues: result.issues.map(formatPolicyIssue) },
+          `policy change refused; still enforcing ${result.kept ?? 'nothing'}`,
+        );
+        return;
+      }
+      if (result.status === 'loaded') {
+        metrics.setPolicy(result.tenant, result.policy.version, result.policy.mode);
+        await recordPolicy(store, result.policy, clock()).catch((err: unknown) => log.error({ err, tenant: result.tenant }, 'could not record the policy change'));
+        log.info({ tenant: result.tenant, version: result.policy.version, previous: result.previous, mode: result.policy.mode }, 'policy reloaded');
+      }
+    };
+
+    const keys = new ApiKeyVerifier(store);
+    const app = createApp({
+      store,
+      policies,
+      metrics,
+      log,
+      keys,
+      bodyBytes: config.bodyBytes,
+      expectedMigrations: bundledMigrations().map((m) => m.version),
+      version: wardenVersion(),
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(config.listen.port, config.listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      s.once('error', reject);
+    });
+    server.keepAliveTimeout = 65_000;
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+    if (config.store.driver === 'pglite') {
+      const socketPath = adminSocketPath(config.store.dataDir);
+      const admin = await serveAdminSocket(socketPath, { store, config, onKeyRevoked: (id) => keys.forget(id) }, log);
+      cleanups.push(() => admin.close());
+      store.announceAdminSocket?.(socketPath);
+    }
+
+    if (options.watchPolicies !== false) {
+      policies.watch((r) => void onReload(r));
+      cleanups.push(() => policies.close());
+    }
+
+    const reload = async () => {
+      const results = policies.reloadAll();
+      for (const r of results) await onReload(r);
+      return results;
+    };
+
+    let closing: Promise<void> | undefined;
+    const close = () =>
+      (closing ??= (async () => {
+        for (const c of [...cleanups].reverse()) await c();
+        log.info('stopped');
+      })());
+
+    if (options.signals) {
+      const onHup = () => void reload();
+      const onStop = (signal: string) => {
+        log.info({ signal }, 'stopping');
+        void close().then(() => process.exit(0));
+      };
+      process.on('SIGHUP', onHup);
+      process.once('SIGTERM', onStop);
+      process.once('SIGINT', onStop);
+      cleanups.push(() => {
+        process.off('SIGHUP', onHup);
+        process.off('SIGTERM', onStop);
+        process.off('SIGINT', onStop);
+      });
+    }
+
+    log.info({ url, tenants: policies.tenants() }, 'listening');
+    return { url, port, store, policies, metrics, keys, log, reload, close };
+  } catch (err) {
+    return fail(err);
+  }
+}
