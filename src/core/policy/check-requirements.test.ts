@@ -68,6 +68,11 @@ describe('checkRequirements', () => {
     ['no approvals', { approvals: [] }, /0 of 1 required approval from group:iam-approvers/],
     ['an approval from a group that may not approve', { approvals: [{ approverId: 'u-x', groups: ['helpdesk'], roles: [], at: '2026-01-05T09:45:00Z' }] }, /0 of 1/],
     ['an approval older than the ttl', { approvedAt: '2026-01-05T08:59:59Z' }, /approval older than 1h/],
+    ['a request approved after the change', { approvedAt: '2026-01-05T10:05:00Z' }, /approved after the change/],
+    ["an approver's approval given after the change", { approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:03:00Z' }] }, /0 of 1/],
+    ["an approver's approval older than the ttl", { approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T08:00:00Z' }] }, /0 of 1/],
+    ['proofing done after the change', { proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-05T10:10:00Z' } }, /proofing was done after the change/],
+    ['proofing older than the ttl', { proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-04T10:00:00Z' } }, /proofing older than 1h/],
     ['no approval time', { approvedAt: undefined }, /no approval time/],
   ];
   for (const [name, patch, message] of failures) {
@@ -100,16 +105,34 @@ describe('separation of duties in approvals', () => {
     expect(checkRequirements(requirement, { ...request, executorId: 'u-approver' }, other).met).toBe(false);
   });
 
+  it('does not count the target or the executor approving under their login or email instead of their id', () => {
+    expect(judge({ approvals: [approval('DANA@acme.example')] }).met).toBe(false);
+    expect(judge({ approvals: [approval('agent@acme.example')] }).met).toBe(false);
+    const withEmail = makeChange({ ...change, id: undefined, target: { id: 'u-target', email: 'dana.lee@mail.example' } });
+    expect(checkRequirements(requirement, { ...request, approvals: [approval('dana.lee@mail.example')] }, withEmail).met).toBe(false);
+  });
+
+  it('refuses a request its executor requested under another name', () => {
+    const result = judge({ requesterId: 'AGENT@acme.example' });
+    expect(result.unmet.join()).toContain('requested and executed by the same person');
+  });
+
+  it('tolerates a little clock skew between the IdP and Warden', () => {
+    expect(judge({ approvedAt: '2026-01-05T10:01:00Z', approvals: [approval('u-a')] }).met).toBe(true);
+  });
+
   it('counts the same approver once', () => {
     const result = judge({ approvals: [approval('u-a'), approval('u-a')] }, twoNeeded);
     expect(result.unmet).toContain('1 of 2 required approvals from group:iam-approvers');
     expect(judge({ approvals: [approval('u-a'), approval('u-b')] }, twoNeeded).met).toBe(true);
+    expect(judge({ approvals: [approval('u-a'), approval('U-A')] }, twoNeeded).met).toBe(false);
   });
 
   it('accepts approvers by role and by user id when the policy names them', () => {
     const req: CompiledRequirement = { request: 'approved', approvals: { count: 2, from: ['role:SUPER_ADMIN', 'user:u-ciso'] } };
     const r = { ...request, approvals: [{ approverId: 'u-admin', groups: [], roles: ['SUPER_ADMIN'], at: '2026-01-05T09:45:00Z' }, approval('u-ciso', [])] };
     expect(qualifyingApprovers(req, r, change).sort()).toEqual(['u-admin', 'u-ciso']);
+    expect(qualifyingApprovers(req, { ...r, approvals: [approval('U-CISO', [])] }, change)).toEqual(['u-ciso']);
     expect(checkRequirements(req, r, change).met).toBe(true);
   });
 

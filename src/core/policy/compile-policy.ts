@@ -7,7 +7,7 @@ import { CHANGE_KINDS, CHANNELS, type ChangeKind, type Channel } from '../identi
 import type { Action, ApprovalRequirement, Outcome, PolicyMode, TicketRequirement } from '../decision.js';
 import type { ProofingLevel } from '../proofing.js';
 import type { Tier } from '../tiers.js';
-import { indexConstraints, lintLiterals } from './analyze-expression.js';
+import { compileNative, indexConstraints, lintLiterals, type NativePredicate } from './analyze-expression.js';
 import { checkEnvironment, evaluationEnvironment } from './cel-environment.js';
 import { parseDuration } from './duration.js';
 import { PolicyDoc, type PolicyRuleDoc } from './policy-document.js';
@@ -39,6 +39,8 @@ export interface CompiledExpression {
   evaluate: ParseResult;
   ast: ASTNode;
   position: Position;
+  /** The same expression compiled to JavaScript, answering when certain of CEL's result (see `compileNative`); cel-js decides the rest. */
+  native?: NativePredicate;
 }
 
 export interface ActionList {
@@ -105,7 +107,8 @@ function splitActions(entries: readonly string[]): ActionList {
     if (entry.startsWith('notify:')) notify.push(entry.slice('notify:'.length));
     else actions.push(entry as Action);
   }
-  return { actions, notify };
+  // Shared by every decision this rule takes part in: frozen so no caller can change the policy through a decision.
+  return { actions: Object.freeze(actions) as Action[], notify: Object.freeze(notify) as string[] };
 }
 
 /**
@@ -215,7 +218,8 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
       return undefined;
     }
     for (const problem of lintLiterals(evaluate.ast)) report(problem.start, problem.message, 'literal');
-    return { source, evaluate, ast: evaluate.ast, position: positions.inScalar(path, 0) };
+    const native = compileNative(evaluate.ast);
+    return { source, evaluate, ast: evaluate.ast, position: positions.inScalar(path, 0), ...(native ? { native } : {}) };
   };
 
   const tiers: CompiledTier[] = [];
@@ -232,13 +236,12 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
 
   if (issues.length > 0) fail();
 
-  const buckets = new Map<string, CompiledRule[]>();
-  for (const kind of CHANGE_KINDS)
-    for (const channel of CHANNELS)
-      buckets.set(
-        `${kind}|${channel}`,
-        rules.filter((r) => (!r.kinds || r.kinds.has(kind)) && (!r.channels || r.channels.has(channel))),
-      );
+  const buckets = new Map<string, Map<string, readonly CompiledRule[]>>();
+  for (const kind of CHANGE_KINDS) {
+    const byChannel = new Map<string, readonly CompiledRule[]>();
+    for (const channel of CHANNELS) byChannel.set(channel, rules.filter((r) => (!r.kinds || r.kinds.has(kind)) && (!r.channels || r.channels.has(channel))));
+    buckets.set(kind, byChannel);
+  }
   const none: readonly CompiledRule[] = [];
 
   return Object.freeze({
@@ -250,7 +253,7 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
     version: policyVersionOf(text),
     tiers: Object.freeze(tiers),
     rules: Object.freeze(rules),
-    candidates: (kind: ChangeKind, channel: Channel) => buckets.get(`${kind}|${channel}`) ?? none,
+    candidates: (kind: ChangeKind, channel: Channel) => buckets.get(kind)?.get(channel) ?? none,
   });
 }
 

@@ -117,7 +117,7 @@ describe('evaluatePolicy', () => {
 
   it('classifies the target with the first tier that matches, standard otherwise', () => {
     const policy = examplePolicy();
-    const tier = (target: Parameters<typeof makeChange>[0]['target']) => evaluatePolicy(policy, { change: makeChange({ target }) }).tier;
+    const tier = (target: NonNullable<Parameters<typeof makeChange>[0]>['target']) => evaluatePolicy(policy, { change: makeChange({ target }) }).tier;
     expect(tier({ id: 'a', adminRoles: ['SUPER_ADMIN'], flags: { executive: true } })).toBe('privileged');
     expect(tier({ id: 'a', groups: ['Executives'], employeeType: 'contractor' })).toBe('executive');
     expect(tier({ id: 'a', employeeType: 'contractor' })).toBe('contractor');

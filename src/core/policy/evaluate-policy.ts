@@ -40,8 +40,21 @@ const EMPTY_REQUEST: Record<string, never> = Object.freeze({}) as Record<string,
 /** Result of running one compiled expression: true, false, or why it could not be evaluated. */
 export type ExpressionResult = { ok: true; value: boolean } | { ok: false; error: string };
 
-/** Runs a compiled expression; errors and non-boolean results are reported, never thrown. */
+const TRUE: ExpressionResult = Object.freeze({ ok: true, value: true });
+const FALSE: ExpressionResult = Object.freeze({ ok: true, value: false });
+
+/**
+ * Runs a compiled expression; errors and non-boolean results are reported,
+ * never thrown. The native form answers when it is certain of CEL's result;
+ * the CEL interpreter answers otherwise (and gives the error messages).
+ */
 export function runExpression(expr: CompiledExpression, activation: Activation): ExpressionResult {
+  const value = expr.native?.(activation);
+  return value === undefined ? interpret(expr, activation) : value ? TRUE : FALSE;
+}
+
+/** Runs an expression through the CEL interpreter. */
+function interpret(expr: CompiledExpression, activation: Activation): ExpressionResult {
   try {
     const value: unknown = expr.evaluate(activation);
     if (typeof value === 'boolean') return { ok: true, value };
@@ -85,15 +98,23 @@ function actionsFor(rule: CompiledRule, outcome: Outcome): Pick<Obligations, 'ac
   return { actions: [], notify: [] };
 }
 
-function requirementObligations(req: CompiledRequirement | undefined): Omit<Obligations, 'actions' | 'notify'> {
-  if (!req) return {};
-  return {
-    request: req.request,
-    ...(req.proofing ? { proofing: req.proofing } : {}),
-    ...(req.ticket ? { ticket: req.ticket } : {}),
-    ...(req.approvals ? { approvals: req.approvals } : {}),
-    ...(req.ttlSeconds !== undefined ? { ttlSeconds: req.ttlSeconds } : {}),
-  };
+/**
+ * A rule's requirements as obligations, followed by `actions` and `notify`
+ * (in that key order). Built by assignment rather than object spread: this
+ * runs for every matched rule with `require`.
+ */
+function obligationsOf(req: CompiledRequirement | undefined, actions: Pick<Obligations, 'actions' | 'notify'>): Obligations {
+  const o: Partial<Obligations> = {};
+  if (req) {
+    o.request = req.request;
+    if (req.proofing) o.proofing = req.proofing;
+    if (req.ticket) o.ticket = req.ticket;
+    if (req.approvals) o.approvals = req.approvals;
+    if (req.ttlSeconds !== undefined) o.ttlSeconds = req.ttlSeconds;
+  }
+  o.actions = actions.actions;
+  o.notify = actions.notify;
+  return o as Obligations;
 }
 
 /** The result of one rule that matched (or failed to evaluate). */
@@ -104,7 +125,7 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
       id: rule.id,
       outcome,
       reason: `could not be evaluated (${matched.error}); the policy failure outcome "${outcome}" applies`,
-      obligations: { ...requirementObligations(rule.require), ...actionsFor(rule, outcome) },
+      obligations: obligationsOf(rule.require, actionsFor(rule, outcome)),
       error: matched.error,
     };
   }
@@ -123,7 +144,7 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
       id: rule.id,
       outcome: 'allow',
       reason: `requirements met by change request ${input.request!.id}`,
-      obligations: { ...requirementObligations(rule.require), actions: [], notify: [] },
+      obligations: obligationsOf(rule.require, { actions: [], notify: [] }),
       requestId: input.request!.id,
     };
   }
@@ -131,7 +152,7 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
     id: rule.id,
     outcome: rule.outcome,
     reason: `${rule.description ? rule.description + ': ' : ''}${check.unmet.join('; ')}`,
-    obligations: { ...requirementObligations(rule.require), ...actionsFor(rule, rule.outcome) },
+    obligations: obligationsOf(rule.require, actionsFor(rule, rule.outcome)),
   };
 }
 
@@ -188,7 +209,10 @@ export function evaluatePolicy(policy: CompiledPolicy, input: EvaluationInput): 
     });
   }
   for (const rule of policy.candidates(input.change.kind, input.change.channel)) {
-    const result = judgeRule(policy, rule, runExpression(rule.when, activation), input);
+    // Most candidates do not match: skip them before building anything.
+    const value = rule.when.native?.(activation);
+    if (value === false) continue;
+    const result = judgeRule(policy, rule, value === true ? TRUE : interpret(rule.when, activation), input);
     if (result) results.push(result);
   }
   return combine(policy, tier, results);
