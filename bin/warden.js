@@ -1,13 +1,22 @@
 #!/usr/bin/env node
-// The `warden` executable. Runs the compiled CLI from dist/ (built by `npm ci`,
-// `npm run build` or `npm start`). WARDEN_FROM_SOURCE=1 with `node --import tsx`
-// runs the TypeScript sources instead (tests use it).
-const entry = process.env.WARDEN_FROM_SOURCE === '1' ? '../src/cli/bin.ts' : '../dist/src/cli/bin.js';
+// The `warden` executable, and the one place that puts Warden and its
+// connectors together (src/ never imports connectors/). Runs the compiled
+// code in dist/ (built by `npm ci`, `npm run build` or `npm start`).
+// WARDEN_FROM_SOURCE=1 with `node --import tsx` runs the TypeScript sources
+// instead (tests use it).
+const fromSource = process.env.WARDEN_FROM_SOURCE === '1';
+const root = fromSource ? '..' : '../dist';
+const ext = fromSource ? 'ts' : 'js';
+let cli;
+let plugins;
 try {
-  await import(entry);
+  cli = await import(`${root}/src/cli/bin.${ext}`);
+  plugins = await import(`${root}/connectors/index.${ext}`);
 } catch (err) {
-  if (err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('dist/src/cli/bin.js')) {
+  if (!fromSource && err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/')) {
     console.error('warden: not built yet. Run `npm run build` (npm ci and npm start do it for you).');
-    process.exitCode = 2;
-  } else throw err;
+    process.exit(2);
+  }
+  throw err;
 }
+await cli.main(plugins.connectors);

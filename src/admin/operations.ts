@@ -26,12 +26,13 @@ export interface OpContext {
 }
 
 /** An operation: validated arguments in, exit code out. */
-interface Operation<A extends z.ZodType> {
+export interface Operation<A extends z.ZodType = z.ZodType> {
   args: A;
   run(ctx: OpContext, args: z.infer<A>): Promise<number>;
 }
 
-function op<A extends z.ZodType>(args: A, run: (ctx: OpContext, args: z.infer<A>) => Promise<number>): Operation<A> {
+/** Declares an operation with its argument schema. */
+export function op<A extends z.ZodType>(args: A, run: (ctx: OpContext, args: z.infer<A>) => Promise<number>): Operation<A> {
   return { args, run };
 }
 
@@ -42,6 +43,7 @@ function configuredTenant(config: WardenConfig, tenant: string): void {
 
 const Json = z.boolean().default(false);
 
+/** Warden's own operations; connectors add theirs (`operationRegistry`). */
 export const OPERATIONS = {
   'audit.verify': op(z.object({ tenant: z.string().optional(), json: Json }), async (ctx, args) => {
     const tenants = args.tenant ? [args.tenant] : [...new Set([...(await ctx.store.auditTenants()), ...ctx.config.tenants.map((t) => t.id)])].sort();
@@ -100,18 +102,27 @@ export const OPERATIONS = {
   }),
 } as const;
 
-export type OperationName = keyof typeof OPERATIONS;
+/** Every operation by name: Warden's own and those of the given connectors (named `<connector>.<op>`). */
+export type OperationRegistry = ReadonlyMap<string, Operation>;
 
-export function isOperation(name: string): name is OperationName {
-  return Object.hasOwn(OPERATIONS, name);
+export function operationRegistry(plugins: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
+  const registry = new Map<string, Operation>(Object.entries(OPERATIONS) as Array<[string, Operation]>);
+  for (const plugin of plugins)
+    for (const [name, operation] of Object.entries(plugin.operations ?? {})) {
+      const full = name.startsWith(`${plugin.name}.`) ? name : `${plugin.name}.${name}`;
+      if (registry.has(full)) throw new Error(`operation ${full} is defined twice`);
+      registry.set(full, operation);
+    }
+  return registry;
 }
 
 /**
  * Runs an operation after validating its arguments.
- * @throws WardenError `ERR_VALIDATION` for bad arguments
+ * @throws WardenError `ERR_VALIDATION` for bad arguments, `ERR_NOT_FOUND` for an unknown operation
  */
-export async function runOperation(name: OperationName, ctx: OpContext, rawArgs: unknown): Promise<number> {
-  const operation = OPERATIONS[name] as Operation<z.ZodType>;
+export async function runOperation(registry: OperationRegistry, name: string, ctx: OpContext, rawArgs: unknown): Promise<number> {
+  const operation = registry.get(name);
+  if (!operation) throw new WardenError('ERR_NOT_FOUND', `no operation ${name}`);
   const parsed = operation.args.safeParse(rawArgs);
   if (!parsed.success) throw new WardenError('ERR_VALIDATION', `${name}: ${z.prettifyError(parsed.error)}`);
   return operation.run(ctx, parsed.data);

@@ -1,7 +1,6 @@
 import http from 'node:http';
 import readline from 'node:readline';
 import { WardenError, type WardenErrorCode } from '../core/errors.js';
-import type { OperationName } from '../admin/operations.js';
 import type { CliIo } from './cli-io.js';
 
 
@@ -11,7 +10,7 @@ type Line = { out?: string; err?: string; exit?: number; error?: { code: WardenE
  * Runs an administrative operation inside the running server through its
  * admin socket, relaying its output. Returns the operation's exit code.
  */
-export async function runViaAdminSocket(socketPath: string, name: OperationName, args: unknown, actorId: string, io: CliIo): Promise<number> {
+export async function runViaAdminSocket(socketPath: string, name: string, args: unknown, actorId: string, io: CliIo): Promise<number> {
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = http.request({ socketPath, path: `/ops/${name}`, method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
     req.on('error', (err) => reject(new WardenError('ERR_STORE_LOCKED', `cannot reach the running server's admin socket ${socketPath}: ${err.message}`, { cause: err })));

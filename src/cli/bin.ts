@@ -1,4 +1,10 @@
+import type { WardenPlugin } from '../plugin/plugin.js';
 import { runCli } from './main.js';
 
-// The `warden` executable (bin/warden.js loads the built copy of this file).
-process.exitCode = await runCli(process.argv.slice(2));
+/**
+ * Runs `warden` in this process with the given connectors, setting the exit
+ * code. bin/warden.js calls it with connectors/index.ts's list.
+ */
+export async function main(connectors: readonly WardenPlugin[]): Promise<void> {
+  process.exitCode = await runCli(process.argv.slice(2), undefined, connectors);
+}

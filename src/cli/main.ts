@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { isWardenError, type WardenErrorCode } from '../core/errors.js';
 import { wardenVersion } from '../server/version.js';
+import { operationRegistry } from '../admin/operations.js';
+import type { WardenPlugin } from '../plugin/plugin.js';
 import { EXIT, processIo, type CliIo } from './cli-io.js';
+import type { CliRuntime } from './cli-runtime.js';
+import { runStoreOperation } from './store-operation.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerInitCommand } from './commands/init.js';
@@ -11,8 +15,8 @@ import { registerServeCommand } from './commands/serve.js';
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
-/** The `warden` command, wired to `io`. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+/** The `warden` command, wired to `io`, with the connectors' commands. */
+export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = []): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -24,15 +28,27 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
       'after',
       '\nEnvironment: WARDEN_CONFIG, PORT, DATABASE_URL, WARDEN_DATA_DIR, LOG_LEVEL.\nExit status: 0 success, 1 what was checked failed, 2 bad usage or configuration.',
     );
-  registerServeCommand(program, io, setExit);
-  registerInitCommand(program, io, setExit);
-  registerPolicyCommands(program, io, setExit);
-  registerAdminCommands(program, io, setExit);
-  registerConfigCommands(program, io, setExit);
-  for (const cmd of program.commands) {
+  const registry = operationRegistry(plugins);
+  const configFile = () => program.opts<{ config?: string }>().config;
+  const rt: CliRuntime = {
+    io,
+    setExit,
+    plugins,
+    registry,
+    configFile,
+    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, plugins),
+  };
+  registerServeCommand(program, rt);
+  registerInitCommand(program, rt);
+  registerPolicyCommands(program, rt);
+  registerAdminCommands(program, rt);
+  registerConfigCommands(program, rt);
+  for (const plugin of plugins) plugin.commands?.(program, rt);
+  const wire = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
-    for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
-  }
+    for (const sub of cmd.commands) wire(sub);
+  };
+  wire(program);
   return program;
 }
 
@@ -40,11 +56,15 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void): Comman
  * Runs `warden` with `args` (without node and script) and returns the exit
  * code. Never calls process.exit itself, so tests run it in-process.
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = []): Promise<number> {
   let code: number = EXIT.ok;
-  const program = buildProgram(io, (c) => {
-    code = c;
-  });
+  const program = buildProgram(
+    io,
+    (c) => {
+      code = c;
+    },
+    plugins,
+  );
   try {
     if (args.length === 0) {
       program.outputHelp();

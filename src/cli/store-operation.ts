@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { runOperation, type OperationName } from '../admin/operations.js';
+import { runOperation, type OperationRegistry } from '../admin/operations.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import { isWardenError, WardenError } from '../core/errors.js';
@@ -7,6 +7,7 @@ import type { LockInfo } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { runViaAdminSocket } from './admin-client.js';
 import type { CliIo } from './cli-io.js';
+import type { WardenPlugin } from '../plugin/plugin.js';
 
 /** The operator at this shell, as the audit log names them. */
 export function cliActor(): AuditActor & { type: 'cli' } {
@@ -24,8 +25,15 @@ export function cliActor(): AuditActor & { type: 'cli' } {
  * running server holds the embedded store, the operation runs inside that
  * server through its admin socket instead (PGlite allows one process).
  */
-export async function runStoreOperation(name: OperationName, args: unknown, configFile: string | undefined, io: CliIo): Promise<number> {
-  const config = loadConfig(configFile === undefined ? {} : { path: configFile });
+export async function runStoreOperation(
+  registry: OperationRegistry,
+  name: string,
+  args: unknown,
+  configFile: string | undefined,
+  io: CliIo,
+  plugins: readonly WardenPlugin[] = [],
+): Promise<number> {
+  const config = loadConfig({ ...(configFile === undefined ? {} : { path: configFile }), plugins });
   const actor = cliActor();
   let store;
   try {
@@ -37,7 +45,7 @@ export async function runStoreOperation(name: OperationName, args: unknown, conf
     throw new WardenError('ERR_STORE_LOCKED', `${err.message}. Wait for it to finish, or stop it.`);
   }
   try {
-    return await runOperation(name, { store, config, actor, out: io.out, err: io.err }, args);
+    return await runOperation(registry, name, { store, config, actor, out: io.out, err: io.err }, args);
   } finally {
     await store.close();
   }

@@ -28,7 +28,23 @@ export const TenantConfig = z
   .strict();
 export type TenantConfig = z.infer<typeof TenantConfig>;
 
-export const WardenConfigFile = z
+/** A connector's section under each tenant: its name and schema. */
+export interface TenantSection {
+  name: string;
+  tenantConfig?: z.ZodType;
+}
+
+/** The tenant schema with the sections of the given connectors (`tenants[].okta`, …). */
+export function tenantConfigWith(sections: readonly TenantSection[]) {
+  const extra: Record<string, z.ZodType> = {};
+  for (const s of sections) if (s.tenantConfig) extra[s.name] = s.tenantConfig.optional();
+  // Typed as the base tenant: connector sections are read by their connector, through `ResolvedTenant.connectors`.
+  return TenantConfig.extend(extra).strict() as unknown as typeof TenantConfig;
+}
+
+/** The config file schema, with the connectors' tenant sections. */
+export function configFileSchema(sections: readonly TenantSection[] = []) {
+  return z
   .object({
     listen: z
       .object({
@@ -72,7 +88,7 @@ export const WardenConfigFile = z
       .strict()
       .default({ level: 'info' })
       .describe('Logging (JSON lines on stdout; secrets are redacted)'),
-    tenants: z.array(TenantConfig).min(1, 'configure at least one tenant').describe('The IdP tenants Warden governs, each with its policy'),
+    tenants: z.array(tenantConfigWith(sections)).min(1, 'configure at least one tenant').describe('The IdP tenants Warden governs, each with its policy'),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -90,4 +106,8 @@ export const WardenConfigFile = z
       }
     }
   });
+}
+
+/** The config file schema without connectors. */
+export const WardenConfigFile = configFileSchema();
 export type WardenConfigFile = z.infer<typeof WardenConfigFile>;

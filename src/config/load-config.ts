@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import { WardenError } from '../core/errors.js';
 import { SourcePositions } from '../core/source-positions.js';
-import { WardenConfigFile, type SecretRef } from './config-schema.js';
+import { configFileSchema, type SecretRef, type TenantSection } from './config-schema.js';
 
 /** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
 export class Secret {
@@ -35,6 +35,8 @@ export interface ResolvedTenant {
   secrets: Readonly<Record<string, Secret>>;
   /** The references, for messages. */
   secretRefs: Readonly<Record<string, SecretRef>>;
+  /** Connector sections (`okta`, `entra`, …) as their schemas parsed them. */
+  connectors: Readonly<Record<string, unknown>>;
 }
 
 export type StoreConfig =
@@ -59,6 +61,8 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Resolve tenant secrets now (the server does; CLI commands that need none do not). */
   resolveSecrets?: boolean;
+  /** Connectors whose tenant sections the file may contain. */
+  plugins?: readonly TenantSection[];
 }
 
 /** Where the config file is: `--config`, else `WARDEN_CONFIG`, else `warden.yaml` in the working directory. */
@@ -67,7 +71,12 @@ export function configPath(options: Pick<LoadConfigOptions, 'path' | 'env' | 'cw
   return path.resolve(options.cwd ?? process.cwd(), options.path ?? env.WARDEN_CONFIG ?? 'warden.yaml');
 }
 
-function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv, where: string, baseDir: string): Secret {
+/**
+ * Reads a secret reference: `{ env }` from the environment, `{ file }` from a
+ * file (relative to `baseDir`, trailing newline removed).
+ * @throws WardenError `ERR_CONFIG_INVALID` naming `where` when it is missing
+ */
+export function resolveSecret(ref: SecretRef, env: NodeJS.ProcessEnv, where: string, baseDir: string): Secret {
   if ('env' in ref) {
     const value = env[ref.env];
     if (value === undefined || value === '') throw new WardenError('ERR_CONFIG_INVALID', `${where}: environment variable ${ref.env} is not set`);
@@ -105,10 +114,11 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     });
     throw new WardenError('ERR_CONFIG_INVALID', `config refused\n${lines.join('\n')}`);
   }
-  const parsed = WardenConfigFile.safeParse(doc.toJS());
+  const plugins = options.plugins ?? [];
+  const parsed = configFileSchema(plugins).safeParse(doc.toJS());
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
-      const at = positions.of(issue.path);
+      const at = positions.of(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path);
       return `${file}:${at.line}:${at.column}: ${issue.path.join('.') || '(document)'}: ${issue.message}`;
     });
     throw new WardenError('ERR_CONFIG_INVALID', `config refused\n${lines.join('\n')}`, { details: parsed.error.issues });
@@ -138,7 +148,15 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     const secrets: Record<string, Secret> = {};
     if (options.resolveSecrets)
       for (const [name, ref] of Object.entries(t.secrets)) secrets[name] = resolveSecret(ref, env, `${file}: tenant ${t.id} secret ${name}`, baseDir);
-    return Object.freeze({ id: t.id, policyFile: path.resolve(baseDir, t.policy), secrets: Object.freeze(secrets), secretRefs: Object.freeze({ ...t.secrets }) });
+    const connectors: Record<string, unknown> = {};
+    for (const p of plugins) if ((t as Record<string, unknown>)[p.name] !== undefined) connectors[p.name] = (t as Record<string, unknown>)[p.name];
+    return Object.freeze({
+      id: t.id,
+      policyFile: path.resolve(baseDir, t.policy),
+      secrets: Object.freeze(secrets),
+      secretRefs: Object.freeze({ ...t.secrets }),
+      connectors: Object.freeze(connectors),
+    });
   });
 
   const logLevel = env.LOG_LEVEL || cfg.log.level;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WardenConfigFile } from './config-schema.js';
+import { configFileSchema, type TenantSection } from './config-schema.js';
 
 type JsonSchema = {
   type?: string | string[];
@@ -33,9 +33,9 @@ function rows(schema: JsonSchema, prefix: string, out: string[]): void {
   }
 }
 
-/** docs/configuration.md, rendered from the config schema. */
-export function renderConfigDocs(): string {
-  const schema = z.toJSONSchema(WardenConfigFile, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+/** docs/configuration.md, rendered from the config schema with the connectors' tenant sections. */
+export function renderConfigDocs(plugins: readonly TenantSection[] = []): string {
+  const schema = z.toJSONSchema(configFileSchema(plugins), { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const out = [
     '# Configuration (`warden.yaml`)',
     '',

@@ -41,6 +41,7 @@ describe('decideChange', () => {
       ['remove_new_factor', false, change.target.id],
     ]);
     expect(actions[2]!.params).toEqual({ changeId: change.id, factorId: 'opf1' });
+    expect(new Set(actions.map((a) => a.connector))).toEqual(new Set([change.source.idp]));
     const [record] = (await store.readAudit('acme', 0, 100)).map((r) => JSON.parse(r.record)).filter((r) => r.subject.decisionId === result.decision.id);
     expect(record.data.change.digest).toBe(changeDigest(change));
     expect(record.data.actions).toEqual([

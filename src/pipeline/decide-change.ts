@@ -76,6 +76,7 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
           tenant: change.tenant,
           decisionId: decision.id,
           kind,
+          connector: change.source.idp,
           targetId: change.target.id,
           params: { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) },
           idempotencyKey: `${decision.id}:${kind}`,

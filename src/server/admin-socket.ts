@@ -4,7 +4,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { isOperation, runOperation, type OpContext } from '../admin/operations.js';
+import { runOperation, type OpContext, type OperationRegistry } from '../admin/operations.js';
 import { isWardenError } from '../core/errors.js';
 import type { Logger } from './logger.js';
 
@@ -27,11 +27,16 @@ const OpRequest = z.object({
  * the store a second time. Responses stream as JSON lines:
  * `{"out":…}`, `{"err":…}`, then `{"exit":n}` or `{"error":{code,message}}`.
  */
-export async function serveAdminSocket(socketPath: string, ctx: Omit<OpContext, 'out' | 'err' | 'actor'>, log: Logger): Promise<{ close(): Promise<void> }> {
+export async function serveAdminSocket(
+  socketPath: string,
+  registry: OperationRegistry,
+  ctx: Omit<OpContext, 'out' | 'err' | 'actor'>,
+  log: Logger,
+): Promise<{ close(): Promise<void> }> {
   if (existsSync(socketPath)) unlinkSync(socketPath); // ours from a crashed run: we hold the data-dir lock
   const server = http.createServer((req, res) => {
-    const name = /^\/ops\/([a-z.]+)$/.exec(req.url ?? '')?.[1];
-    if (req.method !== 'POST' || !name || !isOperation(name)) {
+    const name = /^\/ops\/([a-z0-9.-]+)$/.exec(req.url ?? '')?.[1];
+    if (req.method !== 'POST' || !name || !registry.has(name)) {
       res.writeHead(404).end();
       return;
     }
@@ -51,7 +56,12 @@ export async function serveAdminSocket(socketPath: string, ctx: Omit<OpContext, 
       try {
         const request = OpRequest.parse(JSON.parse(body));
         log.info({ op: name, actor: request.actor.id }, 'admin operation');
-        const exit = await runOperation(name, { ...ctx, actor: request.actor, out: (text) => send({ out: text }), err: (text) => void send({ err: text }) }, request.args);
+        const exit = await runOperation(
+          registry,
+          name,
+          { ...ctx, actor: request.actor, out: (text: string) => send({ out: text }), err: (text: string) => void send({ err: text }) },
+          request.args,
+        );
         await send({ exit });
       } catch (err) {
         await send({ error: { code: isWardenError(err) ? err.code : 'ERR_INTERNAL', message: (err as Error).message } });

@@ -41,4 +41,3 @@ export const API_SCHEMAS = {
   ReadyResponse,
   Problem,
 } as const;
-export type ApiSchemaName = keyof typeof API_SCHEMAS;

@@ -1,6 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import { WardenError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
+import type { PluginContext, WardenPlugin } from '../plugin/plugin.js';
 import type { Store } from '../store/store.js';
 import type { ApiKeyVerifier } from './api-keys.js';
 import type { Logger } from './logger.js';
@@ -23,6 +24,9 @@ export interface AppDeps {
   expectedMigrations: readonly number[];
   version: string;
   clock?: () => Date;
+  /** Connectors whose receivers to mount, with what they get. */
+  plugins?: readonly WardenPlugin[];
+  pluginContext?: () => PluginContext;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -75,7 +79,14 @@ export function createApp(deps: AppDeps): express.Express {
   open.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  const openapi = JSON.stringify(buildOpenApi(ROUTES, deps.version));
+  const plugins = deps.plugins ?? [];
+  const openapi = JSON.stringify(
+    buildOpenApi(
+      [...ROUTES, ...plugins.flatMap((p) => p.routes ?? [])],
+      deps.version,
+      Object.assign({}, ...plugins.map((p) => p.schemas ?? {})) as Record<string, never>,
+    ),
+  );
   open.get('/openapi.json', (_req, res) => {
     res.type('application/json').send(openapi);
   });
@@ -91,6 +102,14 @@ export function createApp(deps: AppDeps): express.Express {
     onDecision: (d: Decision) => deps.metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode }),
   });
   app.use(api);
+
+  for (const plugin of plugins) {
+    if (!plugin.mount) continue;
+    if (!deps.pluginContext) throw new Error(`connector ${plugin.name} needs a plugin context`);
+    const router = express.Router();
+    plugin.mount(router, deps.pluginContext());
+    app.use(router);
+  }
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

@@ -1,7 +1,10 @@
 import { z } from 'zod';
-import { API_SCHEMAS, type ApiSchemaName } from './api-schemas.js';
+import { API_SCHEMAS } from './api-schemas.js';
 
-/** One documented route: its bodies are names of API_SCHEMAS. */
+/** The name of a schema under components/schemas: one of API_SCHEMAS, or one a connector adds. */
+type SchemaName = string;
+
+/** One documented route: its bodies name schemas of API_SCHEMAS (or of a connector). */
 export interface RouteDoc {
   method: 'get' | 'post';
   path: string;
@@ -10,8 +13,10 @@ export interface RouteDoc {
   tags: string[];
   /** Needs an API key. */
   auth?: boolean;
-  requestBody?: ApiSchemaName;
-  responses: Record<number, { description: string; schema?: ApiSchemaName; contentType?: string }>;
+  requestBody?: SchemaName;
+  /** Content type of the request body (default application/json). */
+  requestContentType?: string;
+  responses: Record<number, { description: string; schema?: SchemaName; contentType?: string }>;
 }
 
 const problem = (description: string) => ({ description, schema: 'Problem' as const, contentType: 'application/problem+json' });
@@ -30,13 +35,16 @@ export const COMMON_ERRORS = {
  * The OpenAPI 3.1 document, generated from the zod schemas the handlers
  * validate with (JSON Schema 2020-12 is OpenAPI 3.1's schema dialect).
  */
-export function buildOpenApi(routes: readonly RouteDoc[], version: string): Record<string, unknown> {
+export function buildOpenApi(routes: readonly RouteDoc[], version: string, extraSchemas: Record<string, z.ZodType> = {}): Record<string, unknown> {
   const registry = z.registry<{ id: string }>();
-  for (const [id, schema] of Object.entries(API_SCHEMAS)) registry.add(schema, { id });
+  for (const [id, schema] of Object.entries({ ...API_SCHEMAS, ...extraSchemas })) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
   for (const s of Object.values(schemas)) delete (s as Record<string, unknown>).$schema;
 
-  const ref = (name: ApiSchemaName) => ({ $ref: `#/components/schemas/${name}` });
+  const ref = (name: SchemaName) => {
+    if (!(name in schemas)) throw new Error(`route documentation names an unknown schema ${name}`);
+    return { $ref: `#/components/schemas/${name}` };
+  };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
@@ -46,7 +54,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string): Reco
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
       ...(route.auth ? { security: [{ apiKey: [] }] } : { security: [] }),
-      ...(route.requestBody ? { requestBody: { required: true, content: { 'application/json': { schema: ref(route.requestBody) } } } } : {}),
+      ...(route.requestBody ? { requestBody: { required: true, content: { [route.requestContentType ?? 'application/json']: { schema: ref(route.requestBody) } } } } : {}),
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, r]) => [
           status,

@@ -1,9 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { operationRegistry } from '../admin/operations.js';
 import { appendAudit } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { CompiledPolicy } from '../core/policy/compile-policy.js';
 import { formatPolicyIssue } from '../core/policy/compile-policy.js';
+import { decideChange } from '../pipeline/decide-change.js';
+import { InboxWorker } from '../pipeline/inbox-worker.js';
+import { OutboxWorker } from '../pipeline/outbox-worker.js';
+import type { Enforcer, InboxHandler, PluginContext, WardenPlugin } from '../plugin/plugin.js';
 import { bundledMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -23,6 +30,10 @@ export interface StartOptions {
   /** Install SIGHUP (reload) and SIGTERM/SIGINT (graceful stop) handlers (default false; `warden serve` sets it). */
   signals?: boolean;
   clock?: () => Date;
+  /** Connectors: receivers mounted, inbox entries and actions routed to them, background work started. */
+  plugins?: readonly WardenPlugin[];
+  /** Run the inbox and outbox workers (default true; tests drive them by hand). */
+  workers?: boolean;
 }
 
 export interface RunningServer {
@@ -34,6 +45,10 @@ export interface RunningServer {
   metrics: Metrics;
   keys: ApiKeyVerifier;
   log: Logger;
+  inbox: InboxWorker;
+  outbox: OutboxWorker;
+  /** What connectors get. */
+  context: PluginContext;
   /** Reload every tenant's policy now (what SIGHUP does). */
   reload(): Promise<ReloadResult[]>;
   close(): Promise<void>;
@@ -104,6 +119,42 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     };
 
     const keys = new ApiKeyVerifier(store);
+    const plugins = options.plugins ?? [];
+    const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
+    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision };
+    let context: PluginContext;
+    const inbox = new InboxWorker({
+      store,
+      decide: decideDeps,
+      handlers: new Map(plugins.filter((p): p is WardenPlugin & { inbox: InboxHandler } => !!p.inbox).map((p) => [p.name, p.inbox])),
+      context: () => context,
+      log,
+      registry: metrics.registry,
+      clock,
+    });
+    const outbox = new OutboxWorker({
+      store,
+      enforcers: new Map(plugins.filter((p): p is WardenPlugin & { enforcer: Enforcer } => !!p.enforcer).map((p) => [p.name, p.enforcer])),
+      context: () => context,
+      log,
+      registry: metrics.registry,
+      clock,
+    });
+    context = {
+      config,
+      store,
+      policies,
+      log,
+      metrics,
+      clock,
+      instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      wakeInbox: () => inbox.wake(),
+      decide: async (change, actor, opts) => {
+        const result = await decideChange({ store, ...decideDeps }, { change, actor, observed: opts?.observed ?? true });
+        if (result.actions.length) outbox.wake();
+        return result;
+      },
+    };
     const app = createApp({
       store,
       policies,
@@ -114,6 +165,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       expectedMigrations: bundledMigrations().map((m) => m.version),
       version: wardenVersion(),
       ...(options.clock ? { clock: options.clock } : {}),
+      plugins,
+      pluginContext: () => context,
     });
 
     const server: Server = await new Promise((resolve, reject) => {
@@ -135,9 +188,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     if (config.store.driver === 'pglite') {
       const socketPath = adminSocketPath(config.store.dataDir);
-      const admin = await serveAdminSocket(socketPath, { store, config, onKeyRevoked: (id) => keys.forget(id) }, log);
+      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id) }, log);
       cleanups.push(() => admin.close());
       store.announceAdminSocket?.(socketPath);
+    }
+
+    if (options.workers !== false) {
+      inbox.start();
+      outbox.start();
+      cleanups.push(() => inbox.stop(), () => outbox.stop());
+    }
+    for (const plugin of plugins) {
+      if (!plugin.start) continue;
+      const task = await plugin.start(context);
+      cleanups.push(() => task.stop());
+      log.info({ connector: plugin.name }, 'connector started');
     }
 
     if (options.watchPolicies !== false) {
@@ -175,7 +240,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, reload, close };
+    return { url, port, store, policies, metrics, keys, log, inbox, outbox, context, reload, close };
   } catch (err) {
     return fail(err);
   }

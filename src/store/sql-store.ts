@@ -38,6 +38,7 @@ function actionRow(r: Row): ActionRow {
     tenant: String(r.tenant),
     ...(r.decision_id != null ? { decisionId: String(r.decision_id) } : {}),
     kind: String(r.kind),
+    ...(r.connector != null ? { connector: String(r.connector) } : {}),
     targetId: String(r.target_id),
     params: parsed(r.params),
     idempotencyKey: String(r.idempotency_key),
@@ -183,10 +184,10 @@ export class SqlStore implements StoreOps {
 
   async enqueueAction(a: ActionEntry): Promise<{ inserted: boolean; id: string }> {
     const rows = await this.db.query<{ id: string }>(
-      `INSERT INTO actions (id, tenant, decision_id, kind, target_id, params, idempotency_key, dry_run, next_attempt_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $9, $9)
+      `INSERT INTO actions (id, tenant, decision_id, kind, connector, target_id, params, idempotency_key, dry_run, next_attempt_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $10, $5, $6::jsonb, $7, $8, $9, $9, $9)
        ON CONFLICT (tenant, idempotency_key) DO NOTHING RETURNING id`,
-      [a.id, a.tenant, a.decisionId ?? null, a.kind, a.targetId, json(a.params), a.idempotencyKey, a.dryRun, a.createdAt.toISOString()],
+      [a.id, a.tenant, a.decisionId ?? null, a.kind, a.targetId, json(a.params), a.idempotencyKey, a.dryRun, a.createdAt.toISOString(), a.connector ?? null],
     );
     if (rows[0]) return { inserted: true, id: String(rows[0].id) };
     const existing = await this.db.query<{ id: string }>('SELECT id FROM actions WHERE tenant = $1 AND idempotency_key = $2', [a.tenant, a.idempotencyKey]);
@@ -259,6 +260,21 @@ export class SqlStore implements StoreOps {
 
   async auditTenants(): Promise<string[]> {
     return (await this.db.query<{ tenant: string }>('SELECT DISTINCT tenant FROM audit ORDER BY tenant')).map((r) => r.tenant);
+  }
+
+  async acquireLease(name: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3::timestamptz + make_interval(secs => $4))
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+       WHERE leases.holder = EXCLUDED.holder OR leases.expires_at <= $3
+       RETURNING name`,
+      [name, holder, now.toISOString(), ttlSeconds],
+    );
+    return rows.length > 0;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    await this.db.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
   }
 
   async getCursor(tenant: string, name: string): Promise<unknown> {

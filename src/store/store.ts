@@ -36,6 +36,8 @@ export interface ActionEntry {
   decisionId?: string;
   /** `hold_group`, `revoke_sessions`, … */
   kind: string;
+  /** The connector that executes it (the IdP the change came from, e.g. `okta`). */
+  connector?: string;
   targetId: string;
   params: Record<string, unknown>;
   /** Unique per tenant: enqueueing the same key twice queues one action. */
@@ -131,6 +133,14 @@ export interface StoreOps {
   auditHead(tenant: string): Promise<AuditHead>;
   /** Tenants that have audit records. */
   auditTenants(): Promise<string[]>;
+
+  /**
+   * Takes or renews a named lease for `ttlSeconds` when it is free, expired or
+   * already held by `holder`: one replica at a time runs a tenant's poller.
+   */
+  acquireLease(name: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  /** Gives a lease up (only its holder can). */
+  releaseLease(name: string, holder: string): Promise<void>;
 
   getCursor(tenant: string, name: string): Promise<unknown>;
   setCursor(tenant: string, name: string, value: unknown, now: Date): Promise<void>;

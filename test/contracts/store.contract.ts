@@ -39,7 +39,7 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
 
     describe('migrations and tenants', () => {
       it('has applied the bundled migrations', async () => {
-        expect(await store.migrations()).toContain(1);
+        expect(await store.migrations()).toEqual([1, 2]);
         expect(store.driver).toBe(driver);
         await expect(store.ping()).resolves.toBeUndefined();
       });
@@ -206,8 +206,12 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         await store.putChange(change);
         await store.putDecision(decision);
         await store.enqueueAction(action(t, 'x', { decisionId: decision.id, dryRun: true }));
+        await store.enqueueAction(action(t, 'y', { decisionId: decision.id, connector: 'okta', kind: 'hold_group' }));
         const listed = await store.listActions(t, decision.id);
-        expect(listed.map((r) => [r.kind, r.state, r.dryRun])).toEqual([['revoke_sessions', 'queued', true]]);
+        expect(listed.map((r) => [r.kind, r.state, r.dryRun, r.connector])).toEqual([
+          ['revoke_sessions', 'queued', true, undefined],
+          ['hold_group', 'queued', false, 'okta'],
+        ]);
       });
     });
 
@@ -270,6 +274,27 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         });
         expect(await store.getDecisionForChange(t, change.id)).toEqual(decision);
         expect((await store.auditHead(t)).seq).toBe(1);
+      });
+    });
+
+    describe('leases', () => {
+      it('gives a lease to one holder until it expires or is released', async () => {
+        const name = `poller:${driver}:${++n}`;
+        expect(await store.acquireLease(name, 'replica-a', T0, 30)).toBe(true);
+        expect(await store.acquireLease(name, 'replica-b', at(10), 30)).toBe(false);
+        expect(await store.acquireLease(name, 'replica-a', at(20), 30)).toBe(true); // renewal
+        expect(await store.acquireLease(name, 'replica-b', at(45), 30)).toBe(false);
+        expect(await store.acquireLease(name, 'replica-b', at(50), 30)).toBe(true); // a's lease ran out at 50
+        await store.releaseLease(name, 'replica-a'); // not a's any more: no effect
+        expect(await store.acquireLease(name, 'replica-a', at(51), 30)).toBe(false);
+        await store.releaseLease(name, 'replica-b');
+        expect(await store.acquireLease(name, 'replica-a', at(52), 30)).toBe(true);
+      });
+
+      it('lets exactly one of several racing replicas take a free lease', async () => {
+        const name = `race:${driver}:${++n}`;
+        const won = await Promise.all(['a', 'b', 'c', 'd'].map((h) => store.acquireLease(name, h, T0, 30)));
+        expect(won.filter(Boolean)).toHaveLength(1);
       });
     });
 

@@ -7,6 +7,9 @@ import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { readLock } from '../../src/store/data-dir-lock.js';
 import { runStoreOperation } from '../../src/cli/store-operation.js';
+import { operationRegistry } from '../../src/admin/operations.js';
+
+const registry = operationRegistry();
 import { packageRoot } from '../../src/package-root.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
@@ -53,15 +56,15 @@ describe('startServer', () => {
 
   it('runs CLI operations through its admin socket meanwhile: keys work and stop working at once', async () => {
     const created = capture();
-    expect(await runStoreOperation('keys.create', { tenant: 'acme', name: 'ops', json: true }, dirs.configFile, created.io)).toBe(0);
+    expect(await runStoreOperation(registry, 'keys.create', { tenant: 'acme', name: 'ops', json: true }, dirs.configFile, created.io)).toBe(0);
     const { key, id } = JSON.parse(created.text()) as { key: string; id: string };
     expect((await decide(key)).status).toBe(200);
 
     const verified = capture();
-    expect(await runStoreOperation('audit.verify', {}, dirs.configFile, verified.io)).toBe(0);
+    expect(await runStoreOperation(registry, 'audit.verify', {}, dirs.configFile, verified.io)).toBe(0);
     expect(verified.text()).toMatch(/^acme: ok, \d+ records, head [0-9a-f]{64}\n$/);
 
-    expect(await runStoreOperation('keys.revoke', { id }, dirs.configFile, capture().io)).toBe(0);
+    expect(await runStoreOperation(registry, 'keys.revoke', { id }, dirs.configFile, capture().io)).toBe(0);
     expect((await decide(key)).status).toBe(401);
 
     const records = (await server.store.readAudit('acme', 0, 100)).map((r) => JSON.parse(r.record));
@@ -94,7 +97,7 @@ describe('startServer', () => {
     await server.close();
     expect(readLock(config.store.driver === 'pglite' ? config.store.dataDir : '')).toBeUndefined();
     const verified = capture();
-    expect(await runStoreOperation('audit.verify', { tenant: 'acme' }, dirs.configFile, verified.io)).toBe(0);
+    expect(await runStoreOperation(registry, 'audit.verify', { tenant: 'acme' }, dirs.configFile, verified.io)).toBe(0);
     expect(verified.text()).toMatch(/^acme: ok/);
   });
 });

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import { parseDuration } from '../../core/policy/duration.js';
-import type { CliIo } from '../cli-io.js';
-import { runStoreOperation } from '../store-operation.js';
+import type { CliRuntime } from '../cli-runtime.js';
 
 /** `--since 24h` or `--since 2026-11-01T00:00:00Z` as an ISO time. */
 export function sinceToIso(since: string, now = new Date()): string {
@@ -13,8 +12,8 @@ export function sinceToIso(since: string, now = new Date()): string {
 }
 
 /** `warden audit …` and `warden keys …`: operations on the store. */
-export function registerAdminCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
-  const config = () => program.opts<{ config?: string }>().config;
+export function registerAdminCommands(program: Command, rt: CliRuntime): void {
+  const { setExit } = rt;
 
   const audit = program.command('audit').description('verify and export the hash-chained audit log');
   audit
@@ -23,7 +22,7 @@ export function registerAdminCommands(program: Command, io: CliIo, setExit: (cod
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'machine-readable result')
     .addHelpText('after', '\nExit status: 0 when every chain verifies, 1 when a record fails (it is named).\nCompare the printed head hash with a copy kept outside Warden to detect a rewritten chain.')
-    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await runStoreOperation('audit.verify', { tenant: opts.tenant, json: opts.json ?? false }, config(), io)));
+    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await rt.runOperation('audit.verify', { tenant: opts.tenant, json: opts.json ?? false })));
   audit
     .command('export')
     .description('stream the audit log: one record per line, as hashed')
@@ -32,7 +31,7 @@ export function registerAdminCommands(program: Command, io: CliIo, setExit: (cod
     .option('--format <format>', 'output format (jsonl)', 'jsonl')
     .action(async (opts: { tenant?: string; since?: string; format: string }) => {
       if (opts.format !== 'jsonl') throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: only jsonl is supported`);
-      setExit(await runStoreOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since) } : {}) }, config(), io));
+      setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since) } : {}) }));
     });
 
   const keys = program.command('keys').description('API keys for machine clients (Okta Workflows, ServiceNow, Logic Apps)');
@@ -44,17 +43,17 @@ export function registerAdminCommands(program: Command, io: CliIo, setExit: (cod
     .option('--scope <scope...>', 'scopes (decisions:write)', ['decisions:write'])
     .option('--json', 'print the key and its id as JSON')
     .action(async (opts: { tenant: string; name: string; scope: string[]; json?: boolean }) =>
-      setExit(await runStoreOperation('keys.create', { tenant: opts.tenant, name: opts.name, scopes: opts.scope, json: opts.json ?? false }, config(), io)),
+      setExit(await rt.runOperation('keys.create', { tenant: opts.tenant, name: opts.name, scopes: opts.scope, json: opts.json ?? false })),
     );
   keys
     .command('list')
     .description('list a tenant\'s API keys (never the secrets)')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--json', 'machine-readable list')
-    .action(async (opts: { tenant: string; json?: boolean }) => setExit(await runStoreOperation('keys.list', { tenant: opts.tenant, json: opts.json ?? false }, config(), io)));
+    .action(async (opts: { tenant: string; json?: boolean }) => setExit(await rt.runOperation('keys.list', { tenant: opts.tenant, json: opts.json ?? false })));
   keys
     .command('revoke')
     .description('revoke an API key at once')
     .argument('<id>', 'key id (the 12 hex digits after wdn_)')
-    .action(async (id: string) => setExit(await runStoreOperation('keys.revoke', { id }, config(), io)));
+    .action(async (id: string) => setExit(await rt.runOperation('keys.revoke', { id })));
 }

@@ -2,16 +2,19 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { renderConfigDocs } from '../../config/render-config-docs.js';
 import { PolicyRegistry } from '../../server/policy-registry.js';
-import { EXIT, type CliIo } from '../cli-io.js';
+import { EXIT } from '../cli-io.js';
+import type { CliRuntime } from '../cli-runtime.js';
 
 /** `warden config check|docs` */
-export function registerConfigCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
+export function registerConfigCommands(program: Command, rt: CliRuntime): void {
+  const { io, setExit } = rt;
   const config = program.command('config').description('the server configuration file (warden.yaml)');
   config
     .command('check')
     .description('validate warden.yaml, resolve its secrets and load every tenant policy, as `serve` would')
     .action(async () => {
-      const cfg = loadConfig({ ...(program.opts().config ? { path: program.opts<{ config: string }>().config } : {}), resolveSecrets: true });
+      const file = rt.configFile();
+      const cfg = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, plugins: rt.plugins });
       const policies = new PolicyRegistry(cfg.tenants);
       const store = cfg.store.driver === 'pglite' ? `embedded PGlite in ${cfg.store.dataDir} (durability ${cfg.store.durability})` : `PostgreSQL, schema ${cfg.store.schema}`;
       await io.out(`${cfg.file}: ok\n  listen  ${cfg.listen.host}:${cfg.listen.port}\n  store   ${store}\n`);
@@ -25,7 +28,7 @@ export function registerConfigCommands(program: Command, io: CliIo, setExit: (co
     .command('docs')
     .description('print docs/configuration.md, generated from the configuration schema')
     .action(async () => {
-      await io.out(renderConfigDocs());
+      await io.out(renderConfigDocs(rt.plugins));
       setExit(EXIT.ok);
     });
 }

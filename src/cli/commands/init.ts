@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { TenantId } from '../../core/identity-change.js';
 import { WardenError } from '../../core/errors.js';
 import { packageRoot } from '../../package-root.js';
-import { EXIT, type CliIo } from '../cli-io.js';
+import { EXIT } from '../cli-io.js';
+import type { CliRuntime } from '../cli-runtime.js';
 
 function configFor(tenant: string): string {
   return `# Warden server configuration. Reference: docs/configuration.md (or \`warden config docs\`).
@@ -29,7 +30,8 @@ tenants:
 }
 
 /** `warden init [dir]`: a working config, tenant policy, decision cases and an example change. */
-export function registerInitCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
+export function registerInitCommand(program: Command, rt: CliRuntime): void {
+  const { io, setExit } = rt;
   program
     .command('init')
     .description('write a working example: warden.yaml, a tenant policy, its decision cases and an example change')

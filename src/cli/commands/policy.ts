@@ -12,6 +12,7 @@ import { formatDuration } from '../../core/policy/duration.js';
 import { explainPolicy } from '../../core/policy/explain-policy.js';
 import type { Obligations } from '../../core/decision.js';
 import { EXIT, type CliIo } from '../cli-io.js';
+import type { CliRuntime } from '../cli-runtime.js';
 
 /** `file:line:col: message` plus the source line and a caret, as compilers print. */
 export function formatIssueWithFrame(issue: PolicyIssue): string {
@@ -167,7 +168,8 @@ async function test(targets: string[], opts: { policy?: string; json?: boolean }
 }
 
 /** `warden policy check|explain|test` */
-export function registerPolicyCommands(program: Command, io: CliIo, setExit: (code: number) => void): void {
+export function registerPolicyCommands(program: Command, rt: CliRuntime): void {
+  const { io, setExit } = rt;
   const policy = program.command('policy').description('check, explain and test tenant policies');
 
   policy

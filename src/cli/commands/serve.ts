@@ -5,7 +5,7 @@ import { loadConfig, type WardenConfig } from '../../config/load-config.js';
 import { WardenError } from '../../core/errors.js';
 import { createApiKey } from '../../server/api-keys.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
-import type { CliIo } from '../cli-io.js';
+import type { CliRuntime } from '../cli-runtime.js';
 import { cliActor } from '../store-operation.js';
 
 /** Where `serve --quickstart` keeps the demo API key (next to the embedded store, never in the repo). */
@@ -69,20 +69,22 @@ function banner(server: RunningServer, config: WardenConfig, keyFile: string): s
 }
 
 /** `warden serve` */
-export function registerServeCommand(program: Command, io: CliIo, setExit: (code: number) => void): void {
+export function registerServeCommand(program: Command, rt: CliRuntime): void {
+  const { io, setExit } = rt;
   program
     .command('serve')
     .description('run the Warden server')
     .option('--port <port>', 'listen port (overrides the config file and PORT)')
     .option('--quickstart', 'print the URLs and a ready-to-run curl, minting a local API key for the first tenant if needed')
     .action(async (opts: { port?: string; quickstart?: boolean }) => {
-      let config = loadConfig({ ...(program.opts().config ? { path: program.opts<{ config: string }>().config } : {}), resolveSecrets: true });
+      const file = rt.configFile();
+      let config = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, plugins: rt.plugins });
       if (opts.port !== undefined) {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WardenError('ERR_VALIDATION', `--port ${opts.port} is not a TCP port`);
         config = { ...config, listen: { ...config.listen, port } };
       }
-      const server = await startServer({ config, signals: true });
+      const server = await startServer({ config, signals: true, plugins: rt.plugins });
       if (opts.quickstart) await io.out(banner(server, config, await ensureQuickstartKey(server, config)));
       // Runs until a signal stops the server (the signal handler exits the process).
       await new Promise<never>(() => undefined);

@@ -1,0 +1,8 @@
+import type { OperationRegistry } from '../admin/operations.js';
+import type { CliContext, WardenPlugin } from '../plugin/plugin.js';
+
+/** What every command of the CLI gets: where to write, the connectors, the operations. */
+export interface CliRuntime extends CliContext {
+  plugins: readonly WardenPlugin[];
+  registry: OperationRegistry;
+}

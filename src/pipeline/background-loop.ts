@@ -1,0 +1,55 @@
+/**
+ * Runs `step` again and again: at once when woken, otherwise every `idleMs`,
+ * and straight away while a step reports it did work (a backlog drains
+ * without waiting). One step at a time; `stop` waits for the running step.
+ */
+export class BackgroundLoop {
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = true;
+  #again = false;
+
+  constructor(
+    private readonly step: () => Promise<number>,
+    private readonly idleMs: number,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  start(): void {
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    this.wake();
+  }
+
+  /** Runs a step soon (now, or right after the one running). */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#running = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    let busy = 0;
+    try {
+      busy = await this.step();
+    } catch (err) {
+      this.onError(err);
+    }
+    this.#running = undefined;
+    if (this.#stopped) return;
+    if (busy > 0 || this.#again) {
+      this.#again = false;
+      setImmediate(() => this.wake());
+    } else this.#timer = setTimeout(() => this.wake(), this.idleMs);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+}

@@ -1,0 +1,125 @@
+import { Counter, type Registry } from 'prom-client';
+import { isWardenError } from '../core/errors.js';
+import type { IdentityChange } from '../core/identity-change.js';
+import type { InboxHandler, PluginContext } from '../plugin/plugin.js';
+import type { Logger } from '../server/logger.js';
+import type { InboxRow, Store } from '../store/store.js';
+import { BackgroundLoop } from './background-loop.js';
+import { decideChange, type DecideDeps } from './decide-change.js';
+
+export interface InboxWorkerOptions {
+  store: Store;
+  decide: Omit<DecideDeps, 'store'>;
+  /** Handler per inbox source (connector name). */
+  handlers: ReadonlyMap<string, InboxHandler>;
+  /** What the handlers get; built by the server. */
+  context: () => PluginContext;
+  log: Logger;
+  registry?: Registry;
+  clock?: () => Date;
+  batch?: number;
+  /** How long a claimed entry is hidden from other workers. */
+  leaseSeconds?: number;
+  /** Attempts before an entry is marked failed for good. */
+  maxAttempts?: number;
+  idleMs?: number;
+}
+
+/** Delay before retry `attempt` (1-based): 2 s, 4 s, 8 s, … at most 5 min. */
+export function inboxBackoffMs(attempt: number): number {
+  return Math.min(300_000, 2000 * 2 ** Math.max(0, attempt - 1));
+}
+
+/**
+ * The change with the de-duplication key of its delivery among its event ids:
+ * the event id itself, or `<event id>#<n>` when one event yields several
+ * changes (each must be decided once, not once for all).
+ */
+export function keyedChange(change: IdentityChange, eventId: string, index: number, count: number): IdentityChange {
+  const key = count === 1 ? eventId : `${eventId}#${index}`;
+  const others = change.source.eventIds.filter((e) => e !== eventId && e !== key);
+  const eventIds = [key, ...others];
+  if (eventIds.length === change.source.eventIds.length && eventIds.every((e, j) => e === change.source.eventIds[j])) return change;
+  return { ...change, source: { ...change.source, eventIds } };
+}
+
+/**
+ * Turns stored deliveries into decisions: claims pending inbox entries
+ * (`FOR UPDATE SKIP LOCKED`, so replicas share the work), has the
+ * connector that owns each one normalize it, and decides every change it
+ * yields. A delivery is processed exactly once in effect: decisions are keyed
+ * by vendor event id, so an entry processed again after a crash decides
+ * nothing new. Failures are retried with backoff, then marked failed.
+ */
+export class InboxWorker {
+  readonly #loop: BackgroundLoop;
+  readonly #counter: Counter<'source' | 'result'>;
+  readonly #clock: () => Date;
+
+  constructor(private readonly options: InboxWorkerOptions) {
+    this.#clock = options.clock ?? (() => new Date());
+    this.#counter = new Counter({
+      name: 'warden_inbox_entries_total',
+      help: 'Inbox entries handled, by source and result (processed, ignored, retried, failed)',
+      labelNames: ['source', 'result'] as const,
+      registers: options.registry ? [options.registry] : [],
+    });
+    this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'inbox worker failed'));
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  /** New deliveries are waiting: process them now rather than at the next tick. */
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** Claims and handles one batch; returns how many entries it took. */
+  async runOnce(): Promise<number> {
+    const { store } = this.options;
+    const entries = await store.claimInbox(this.options.batch ?? 50, this.#clock(), this.options.leaseSeconds ?? 60);
+    for (const entry of entries) await this.#handle(entry);
+    return entries.length;
+  }
+
+  async #handle(entry: InboxRow): Promise<void> {
+    const { store, log } = this.options;
+    const handler = this.options.handlers.get(entry.source);
+    const count = (result: string) => this.#counter.inc({ source: entry.source, result });
+    if (!handler) {
+      await store.finishInbox(entry.id, 'ignored', this.#clock(), `no connector handles source "${entry.source}"`);
+      count('ignored');
+      return;
+    }
+    try {
+      const result = await handler.toChanges(entry, this.options.context());
+      if ('ignored' in result) {
+        await store.finishInbox(entry.id, 'ignored', this.#clock(), result.ignored);
+        count('ignored');
+        return;
+      }
+      for (const [i, change] of result.changes.entries())
+        await decideChange({ store, ...this.options.decide }, { change: keyedChange(change, entry.eventId, i, result.changes.length), actor: { type: 'idp', id: entry.source }, observed: true });
+      await store.finishInbox(entry.id, 'processed', this.#clock());
+      count('processed');
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      const permanent = isWardenError(err, 'ERR_TENANT_UNKNOWN') || isWardenError(err, 'ERR_VALIDATION');
+      if (permanent || entry.attempts >= (this.options.maxAttempts ?? 10)) {
+        await store.finishInbox(entry.id, 'failed', this.#clock(), message);
+        count('failed');
+        log.error({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry failed for good');
+      } else {
+        await store.retryInbox(entry.id, new Date(this.#clock().getTime() + inboxBackoffMs(entry.attempts)), message);
+        count('retried');
+        log.warn({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry will be retried');
+      }
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { Counter, type Registry } from 'prom-client';
+import { appendAudit } from '../audit/audit-log.js';
+import { ActionError, type Enforcer, type PluginContext } from '../plugin/plugin.js';
+import type { Logger } from '../server/logger.js';
+import type { ActionRow, Store, StoreTx } from '../store/store.js';
+import { BackgroundLoop } from './background-loop.js';
+
+export interface OutboxWorkerOptions {
+  store: Store;
+  /** Enforcer per connector name. */
+  enforcers: ReadonlyMap<string, Enforcer>;
+  context: () => PluginContext;
+  log: Logger;
+  registry?: Registry;
+  clock?: () => Date;
+  batch?: number;
+  /** How long a claimed action is hidden from other workers while it runs. */
+  leaseSeconds?: number;
+  maxAttempts?: number;
+  idleMs?: number;
+  /** Jitter source (tests pin it). */
+  random?: () => number;
+}
+
+/** Delay before retry `attempt` (1-based): 2 s doubling to at most 10 min, ±20 % jitter so retries spread out. */
+export function outboxBackoffMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(600_000, 2000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/**
+ * Executes queued actions through the connector that owns each one, and
+ * records every outcome in the audit log: executed, failed for good, or (in
+ * monitor mode) recorded without acting. Retryable failures are retried with
+ * backoff, never sooner than the connector's `retryAfterMs` (e.g. from a
+ * vendor's rate-limit reset header). Replicas share the queue with
+ * `FOR UPDATE SKIP LOCKED`; a worker that dies leaves its actions to be
+ * claimed again when their lease runs out, which is why actions must be
+ * idempotent.
+ */
+export class OutboxWorker {
+  readonly #loop: BackgroundLoop;
+  readonly #counter: Counter<'connector' | 'kind' | 'result'>;
+  readonly #clock: () => Date;
+
+  constructor(private readonly options: OutboxWorkerOptions) {
+    this.#clock = options.clock ?? (() => new Date());
+    this.#counter = new Counter({
+      name: 'warden_actions_total',
+      help: 'Actions handled, by connector, kind and result (executed, dry_run, retried, failed)',
+      labelNames: ['connector', 'kind', 'result'] as const,
+      registers: options.registry ? [options.registry] : [],
+    });
+    this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'outbox worker failed'));
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** Claims and runs one batch; returns how many actions it took. */
+  async runOnce(): Promise<number> {
+    const actions = await this.options.store.claimActions(this.options.batch ?? 20, this.#clock(), this.options.leaseSeconds ?? 120);
+    for (const action of actions) await this.#run(action);
+    return actions.length;
+  }
+
+  async #record(action: ActionRow, type: string, data: Record<string, unknown>, complete: (tx: StoreTx) => Promise<void>): Promise<void> {
+    const now = this.#clock();
+    await this.options.store.transaction(async (tx) => {
+      await complete(tx);
+      await appendAudit(tx, action.tenant, {
+        type,
+        actor: { type: 'system', id: `warden:${action.connector ?? 'none'}` },
+        subject: { actionId: action.id, ...(action.decisionId ? { decisionId: action.decisionId } : {}) },
+        data: { kind: action.kind, targetId: action.targetId, connector: action.connector ?? null, attempts: action.attempts, ...data },
+        at: now,
+      });
+    });
+  }
+
+  async #run(action: ActionRow): Promise<void> {
+    const { log } = this.options;
+    const connector = action.connector ?? 'none';
+    const count = (result: string) => this.#counter.inc({ connector, kind: action.kind, result });
+    if (action.dryRun) {
+      await this.#record(action, 'action.dry_run', { mode: 'monitor' }, (tx) => tx.completeAction(action.id, this.#clock(), { dryRun: true }));
+      count('dry_run');
+      return;
+    }
+    const enforcer = action.connector ? this.options.enforcers.get(action.connector) : undefined;
+    if (!enforcer) {
+      const error = `no connector executes actions for "${connector}"`;
+      await this.#record(action, 'action.failed', { error }, (tx) => tx.failAction(action.id, this.#clock(), error, null));
+      count('failed');
+      log.error({ actionId: action.id, connector, kind: action.kind }, error);
+      return;
+    }
+    try {
+      const result = await enforcer.execute(action, this.options.context());
+      await this.#record(action, 'action.executed', { result: result ?? null }, (tx) => tx.completeAction(action.id, this.#clock(), result ?? null));
+      count('executed');
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      const permanent = err instanceof ActionError && err.permanent;
+      if (permanent || action.attempts >= (this.options.maxAttempts ?? 8)) {
+        await this.#record(action, 'action.failed', { error: message }, (tx) => tx.failAction(action.id, this.#clock(), message, null));
+        count('failed');
+        log.error({ err, actionId: action.id, connector, kind: action.kind, targetId: action.targetId, attempts: action.attempts }, 'action failed for good');
+        return;
+      }
+      const backoff = outboxBackoffMs(action.attempts, this.options.random);
+      const wait = Math.max(backoff, err instanceof ActionError ? (err.retryAfterMs ?? 0) : 0);
+      await this.options.store.failAction(action.id, this.#clock(), message, new Date(this.#clock().getTime() + wait));
+      count('retried');
+      log.warn({ err, actionId: action.id, connector, kind: action.kind, attempts: action.attempts, retryInMs: wait }, 'action will be retried');
+    }
+  }
+}
