@@ -5,6 +5,7 @@ import { verifyAudit } from '../audit/verify-audit.js';
 import type { WardenConfig } from '../config/load-config.js';
 import { WardenError } from '../core/errors.js';
 import { API_SCOPES, createApiKey, revokeApiKey } from '../server/api-keys.js';
+import { releaseHold } from '../pipeline/release-hold.js';
 import type { Store } from '../store/store.js';
 
 /**
@@ -98,6 +99,34 @@ export const OPERATIONS = {
     }
     ctx.onKeyRevoked?.(args.id);
     await ctx.out(`revoked ${args.id}\n`);
+    return 0;
+  }),
+
+  'holds.list': op(z.object({ tenant: z.string(), limit: z.number().int().min(1).max(1000).default(50), json: Json }), async (ctx, args) => {
+    configuredTenant(ctx.config, args.tenant);
+    const holds = await ctx.store.listHolds(args.tenant, args.limit);
+    if (args.json) await ctx.out(JSON.stringify(holds, null, 2) + '\n');
+    else if (holds.length === 0) await ctx.out(`no unreleased holds in tenant ${args.tenant}\n`);
+    else
+      for (const d of holds) {
+        const change = await ctx.store.getChange(args.tenant, d.changeId);
+        const who = change ? `${change.kind} on ${change.target.login ?? change.target.id} by ${change.actor.login ?? change.actor.id}` : d.changeId;
+        await ctx.out(`${d.id}  ${d.outcome.toUpperCase()}  ${d.decidedAt}  ${who}  [${d.rules.map((r) => r.id).join(', ')}]\n`);
+      }
+    return 0;
+  }),
+
+  'holds.release': op(z.object({ tenant: z.string(), decisionId: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
+    configuredTenant(ctx.config, args.tenant);
+    const result = await releaseHold(ctx.store, { tenant: args.tenant, decisionId: args.decisionId, actor: ctx.actor, reason: args.reason });
+    if (!result.released) {
+      const earlier = await ctx.store.getRelease(args.tenant, args.decisionId);
+      await ctx.out(`decision ${args.decisionId} was already released at ${earlier?.releasedAt} by ${earlier?.actor.id}\n`);
+      return 0;
+    }
+    await ctx.out(
+      `released ${args.decisionId}: ${result.undo.length ? `undoing ${result.undo.join(', ')}` : 'nothing to undo'}${result.cancelled.length ? `; cancelled ${result.cancelled.length} pending action(s)` : ''}\n`,
+    );
     return 0;
   }),
 } as const;

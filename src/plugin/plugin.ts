@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import type { Operation } from '../admin/operations.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
-import type { IdentityChange } from '../core/identity-change.js';
+import type { ChangeKind, IdentityChange, Principal } from '../core/identity-change.js';
+import type { ProofingLevel } from '../core/proofing.js';
 import type { DecideResult } from '../pipeline/decide-change.js';
 import type { CliIo } from '../cli/cli-io.js';
 import type { Logger } from '../server/logger.js';
@@ -66,13 +67,78 @@ export class ActionError extends Error {
 /** How a connector makes the IdP honour a decision. */
 export interface Enforcer {
   /**
-   * Executes one action (`hold_group`, `revoke_sessions`, `remove_new_factor`,
-   * …) whose `connector` is the connector's name. Must be idempotent: an
+   * Executes one action whose `connector` is the connector's name: the
+   * policy's actions (`hold_group`, `revoke_sessions`, `remove_new_factor`,
+   * `reset_factors`, `expire_password`, `suspend`, `raise_risk`) and the undo
+   * of a released hold (`release_hold_group`, `unsuspend`; see
+   * src/pipeline/release-hold.ts). Must be idempotent: an
    * action may run again after a crash or a retry. Returns what to record as
    * its result; throws `ActionError` (or anything, treated as retryable).
    * Never called for dry-run (monitor mode) actions.
    */
   execute(action: ActionRow, ctx: PluginContext): Promise<unknown>;
+}
+
+/** Reads people from the IdP: target enrichment, managers, validating a request's target. */
+export interface Directory {
+  /** A user by IdP id or login, with groups, admin roles and profile attributes; undefined when there is none. */
+  getUser(tenant: string, idOrLogin: string, ctx: PluginContext): Promise<Principal | undefined>;
+}
+
+/** An approved change request Warden performs itself (broker mode). */
+export interface BrokerRequest {
+  tenant: string;
+  requestId: string;
+  kind: ChangeKind;
+  targetId: string;
+  /** Kind-specific options from the request, e.g. `{ lifetimeMinutes, oneTimeUse }` for a TAP. */
+  options: Record<string, unknown>;
+}
+
+export interface BrokerResult {
+  /** The IdP's id of what was done (TAP id, transaction id), recorded. */
+  reference: string;
+  /** A credential the requester must see once (a TAP): returned to them once, never stored or logged. */
+  secret?: string;
+  expiresAt?: string;
+  /** Further facts to record (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+/** Performs approved changes in the IdP on Warden's behalf, so the help desk needs no reset rights. */
+export interface Broker {
+  /** The change kinds it can perform, e.g. `factor.reset_all`, `password.reset`, `tap.issue`. */
+  kinds: readonly ChangeKind[];
+  /**
+   * Performs the change. Called once per request; must not act twice for one
+   * `requestId` (a second TAP replaces the first), so it records what it did.
+   */
+  execute(request: BrokerRequest, ctx: PluginContext): Promise<BrokerResult>;
+}
+
+/** Verifies a person through the IdP, e.g. a push to an enrolled authenticator. */
+export interface IdentityProofer {
+  /** Method names it offers, e.g. `okta_verify_push`. */
+  methods: readonly string[];
+  /**
+   * Starts a verification of `targetId` with `method`. A factor enrolled or
+   * changed less than `minFactorAgeDays` ago does not count (an attacker may
+   * have enrolled it): refuse with an Error saying so.
+   */
+  start(
+    input: { tenant: string; targetId: string; method: string; minFactorAgeDays: number },
+    ctx: PluginContext,
+  ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }>;
+  /** The state of a verification started with `start`. */
+  poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
+}
+
+/** Pure normalization of the connector's vendor records, for replays and backtests (no IdP calls). */
+export interface RecordNormalizer {
+  /** Whether `record` is one of the connector's record formats (an Okta LogEvent, an Entra directoryAudit, …). */
+  recognizes(record: unknown): boolean;
+  /** The changes a record describes, without enrichment. */
+  normalize(record: unknown, tenant: string): { changes: IdentityChange[] } | { ignored: string };
 }
 
 /** What the CLI gives a connector's commands. */
@@ -103,6 +169,10 @@ export interface WardenPlugin {
   mount?(router: Router, ctx: PluginContext): void;
   inbox?: InboxHandler;
   enforcer?: Enforcer;
+  directory?: Directory;
+  broker?: Broker;
+  proofer?: IdentityProofer;
+  records?: RecordNormalizer;
   /** Background work (pollers, subscription renewal), started once the server listens. */
   start?(ctx: PluginContext): Promise<{ stop(): Promise<void> }>;
   /** Administrative operations (`<name>.<op>`), runnable through the admin socket. */

@@ -1,7 +1,7 @@
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { SqlExecutor } from './sql-executor.js';
-import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, InboxEntry, InboxRow, StoreOps } from './store.js';
+import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, HoldRelease, InboxEntry, InboxRow, StoreOps } from './store.js';
 
 /** The audit head of a tenant with no records yet: seq 0 and a hash of 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -226,6 +226,42 @@ export class SqlStore implements StoreOps {
   async listActions(tenant: string, decisionId: string): Promise<ActionRow[]> {
     const rows = await this.db.query('SELECT * FROM actions WHERE tenant = $1 AND decision_id = $2 ORDER BY created_at, id', [tenant, decisionId]);
     return rows.map(actionRow);
+  }
+
+  async cancelQueuedActions(tenant: string, decisionId: string, kinds: readonly string[], now: Date): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>(
+      `UPDATE actions SET state = 'cancelled', updated_at = $4, lease_until = NULL
+       WHERE tenant = $1 AND decision_id = $2 AND state = 'queued' AND kind IN (SELECT jsonb_array_elements_text($3::jsonb))
+       RETURNING id`,
+      [tenant, decisionId, json(kinds), now.toISOString()],
+    );
+    return rows.map((r) => String(r.id)).sort();
+  }
+
+  async putRelease(r: HoldRelease): Promise<boolean> {
+    const rows = await this.db.query(
+      `INSERT INTO releases (decision_id, tenant, released_at, actor, reason) VALUES ($1, $2, $3, $4::jsonb, $5)
+       ON CONFLICT (decision_id) DO NOTHING RETURNING decision_id`,
+      [r.decisionId, r.tenant, r.releasedAt, json(r.actor), r.reason],
+    );
+    return rows.length > 0;
+  }
+
+  async getRelease(tenant: string, decisionId: string): Promise<HoldRelease | undefined> {
+    const [row] = await this.db.query('SELECT * FROM releases WHERE tenant = $1 AND decision_id = $2', [tenant, decisionId]);
+    return row
+      ? { tenant: String(row.tenant), decisionId: String(row.decision_id), releasedAt: iso(row.released_at), actor: parsed(row.actor), reason: String(row.reason) }
+      : undefined;
+  }
+
+  async listHolds(tenant: string, limit: number): Promise<Decision[]> {
+    const rows = await this.db.query<{ body: unknown }>(
+      `SELECT d.body FROM decisions d LEFT JOIN releases r ON r.decision_id = d.id
+       WHERE d.tenant = $1 AND d.outcome IN ('hold', 'deny') AND r.decision_id IS NULL
+       ORDER BY d.decided_at DESC, d.id DESC LIMIT $2`,
+      [tenant, limit],
+    );
+    return rows.map((r) => parsed<Decision>(r.body));
   }
 
   async appendAudit(tenant: string, build: (head: AuditHead) => Omit<AuditRow, 'tenant'>): Promise<AuditRow> {

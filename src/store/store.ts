@@ -48,11 +48,20 @@ export interface ActionEntry {
 }
 
 export interface ActionRow extends ActionEntry {
-  state: 'queued' | 'running' | 'done' | 'failed';
+  state: 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
   attempts: number;
   nextAttemptAt: Date;
   lastError?: string;
   result?: unknown;
+}
+
+/** Who released a held decision, when and why. */
+export interface HoldRelease {
+  tenant: string;
+  decisionId: string;
+  releasedAt: string;
+  actor: { type: string; id: string; name?: string };
+  reason: string;
 }
 
 /** One audit record as stored: `record` is the canonical JSON that was hashed. */
@@ -121,6 +130,14 @@ export interface StoreOps {
   /** Records a failed attempt: retried at `retryAt`, or failed for good when `retryAt` is null. */
   failAction(id: string, now: Date, error: string, retryAt: Date | null): Promise<void>;
   listActions(tenant: string, decisionId: string): Promise<ActionRow[]>;
+  /** Cancels a decision's actions of these kinds that have not started; returns the ids cancelled. */
+  cancelQueuedActions(tenant: string, decisionId: string, kinds: readonly string[], now: Date): Promise<string[]>;
+
+  /** Records the release of a held decision; false when it was released before. */
+  putRelease(release: HoldRelease): Promise<boolean>;
+  getRelease(tenant: string, decisionId: string): Promise<HoldRelease | undefined>;
+  /** Decisions that held (or denied) a change and are not released, newest first. */
+  listHolds(tenant: string, limit: number): Promise<Decision[]>;
 
   /**
    * Appends to a tenant's audit chain. `build` gets the current head and

@@ -60,6 +60,27 @@ describe('warden keys and audit (CLI opening the embedded store itself)', () => 
   });
 });
 
+describe('warden holds', () => {
+  it('lists unreleased holds and releases one, with a reason', async () => {
+    const { dir, configFile } = tempConfigDir();
+    const store = await openPgliteStore({ dataDir: path.join(dir, 'data'), durability: 'relaxed' });
+    await store.ensureTenants(['acme']);
+    const { decideChange } = await import('../../src/pipeline/decide-change.js');
+    const { examplePolicy } = await import('../helpers/policies.js');
+    const { makeChange } = await import('../helpers/changes.js');
+    const { decision } = await decideChange({ store, policies: { get: examplePolicy } }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });
+    await store.close();
+
+    const listed = await cli('--config', configFile, 'holds', 'list', '--tenant', 'acme');
+    expect(listed.out).toMatch(new RegExp(`^${decision.id}  HOLD  .*factor\\.reset_all on alice@example\\.com by agent@example\\.com  \\[assisted-reset-standard\\]\\n$`));
+    expect((await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme')).code).toBe(2); // --reason is required
+    const released = await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme', '--reason', 'REQ-9 approved');
+    expect([released.code, released.out]).toEqual([0, `released ${decision.id}: nothing to undo; cancelled 3 pending action(s)\n`]);
+    expect((await cli('--config', configFile, 'holds', 'list', '--tenant', 'acme')).out).toBe('no unreleased holds in tenant acme\n');
+    expect((await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme', '--reason', 'again')).out).toMatch(/already released at .* by .*@/);
+  });
+});
+
 describe('warden init', () => {
   it('writes a working example that checks and tests clean, and will not overwrite it', async () => {
     const { dir } = tempConfigDir();
@@ -101,7 +122,7 @@ describe('warden config', () => {
 });
 
 describe('warden --help', () => {
-  const commands = [[], ['serve'], ['init'], ['policy'], ['policy', 'check'], ['policy', 'explain'], ['policy', 'test'], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['config'], ['config', 'check'], ['config', 'docs']];
+  const commands = [[], ['serve'], ['init'], ['policy'], ['policy', 'check'], ['policy', 'explain'], ['policy', 'test'], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['holds'], ['holds', 'list'], ['holds', 'release'], ['config'], ['config', 'check'], ['config', 'docs']];
   for (const command of commands)
     it(`documents \`warden ${command.join(' ')}\``, async () => {
       const r = await cli(...command, '--help');

@@ -39,7 +39,7 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
 
     describe('migrations and tenants', () => {
       it('has applied the bundled migrations', async () => {
-        expect(await store.migrations()).toEqual([1, 2]);
+        expect(await store.migrations()).toEqual([1, 2, 3]);
         expect(store.driver).toBe(driver);
         await expect(store.ping()).resolves.toBeUndefined();
       });
@@ -274,6 +274,44 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         });
         expect(await store.getDecisionForChange(t, change.id)).toEqual(decision);
         expect((await store.auditHead(t)).seq).toBe(1);
+      });
+    });
+
+    describe('holds and releases', () => {
+      it('cancels queued actions of a decision, not running or finished ones', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        const decision = makeDecision(change);
+        await store.putChange(change);
+        await store.putDecision(decision);
+        const ran = action(t, 'ran', { decisionId: decision.id, kind: 'hold_group' });
+        const waiting = action(t, 'waiting', { decisionId: decision.id, kind: 'remove_new_factor', createdAt: at(100) });
+        await store.enqueueAction(ran);
+        expect((await store.claimActions(1000, at(1), 60)).some((a) => a.id === ran.id)).toBe(true);
+        await store.enqueueAction(waiting);
+        expect(await store.cancelQueuedActions(t, decision.id, ['hold_group', 'remove_new_factor'], at(2))).toEqual([waiting.id]);
+        expect((await store.listActions(t, decision.id)).map((a) => [a.kind, a.state])).toEqual([
+          ['hold_group', 'running'],
+          ['remove_new_factor', 'cancelled'],
+        ]);
+        expect((await store.claimActions(10, at(10_000), 60)).filter((a) => a.id === waiting.id)).toEqual([]);
+      });
+
+      it('lists unreleased holds and records a release once', async () => {
+        const t = await tenant();
+        const held = makeChange({ tenant: t });
+        const allowed = makeChange({ tenant: t });
+        const hold = makeDecision(held, { decidedAt: T0.toISOString() });
+        await store.putChange(held);
+        await store.putChange(allowed);
+        await store.putDecision(hold);
+        await store.putDecision(makeDecision(allowed, { outcome: 'allow' }));
+        expect((await store.listHolds(t, 10)).map((d) => d.id)).toEqual([hold.id]);
+        const release = { tenant: t, decisionId: hold.id, releasedAt: at(5).toISOString(), actor: { type: 'cli', id: 'ops@host' }, reason: 'REQ-1 approved' };
+        expect(await store.putRelease(release)).toBe(true);
+        expect(await store.putRelease({ ...release, reason: 'again' })).toBe(false);
+        expect(await store.getRelease(t, hold.id)).toEqual(release);
+        expect(await store.listHolds(t, 10)).toEqual([]);
       });
     });
 

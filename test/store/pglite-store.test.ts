@@ -50,7 +50,7 @@ describe('embedded store (PGlite) on disk', () => {
     const second = await openPgliteStore({ dataDir: dir });
     try {
       expect(await second.getChange('acme', change.id)).toEqual(change);
-      expect(await second.migrations()).toEqual([1, 2]);
+      expect(await second.migrations()).toEqual([1, 2, 3]);
     } finally {
       await second.close();
     }

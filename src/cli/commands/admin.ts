@@ -34,6 +34,26 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
       setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since) } : {}) }));
     });
 
+  const holds = program.command('holds').description('changes Warden held or denied, and releasing them');
+  holds
+    .command('list')
+    .description('held and denied decisions not released yet, newest first')
+    .requiredOption('--tenant <id>', 'tenant')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'machine-readable list')
+    .action(async (opts: { tenant: string; limit: string; json?: boolean }) =>
+      setExit(await rt.runOperation('holds.list', { tenant: opts.tenant, limit: Number(opts.limit), json: opts.json ?? false })),
+    );
+  holds
+    .command('release')
+    .description('release a hold: cancel containment not yet done, undo the rest (hold group, suspension), audited')
+    .argument('<decisionId>', 'the decision that held the change')
+    .requiredOption('--tenant <id>', 'tenant')
+    .requiredOption('--reason <text>', 'why, for the audit log (e.g. the approved request or ticket)')
+    .action(async (decisionId: string, opts: { tenant: string; reason: string }) =>
+      setExit(await rt.runOperation('holds.release', { tenant: opts.tenant, decisionId, reason: opts.reason })),
+    );
+
   const keys = program.command('keys').description('API keys for machine clients (Okta Workflows, ServiceNow, Logic Apps)');
   keys
     .command('create')
