@@ -5,6 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { isWardenError } from '../../src/core/errors.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { readLock } from '../../src/store/data-dir-lock.js';
+import { bundledMigrations } from '../../src/store/migrate.js';
 import { makeChange } from '../helpers/changes.js';
 
 const dataDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'warden-pglite-')), 'data');
@@ -50,7 +51,7 @@ describe('embedded store (PGlite) on disk', () => {
     const second = await openPgliteStore({ dataDir: dir });
     try {
       expect(await second.getChange('acme', change.id)).toEqual(change);
-      expect(await second.migrations()).toEqual([1, 2, 3]);
+      expect(await second.migrations()).toEqual(bundledMigrations().map((m) => m.version));
     } finally {
       await second.close();
     }
