@@ -12,18 +12,7 @@
  */
 import { compileNative } from '../../src/core/policy/analyze-expression.js';
 import { checkEnvironment, evaluationEnvironment } from '../../src/core/policy/cel-environment.js';
-
-/** A small deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../bench/support.js';
 
 export interface DifferentialResult {
   expressions: number;
