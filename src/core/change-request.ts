@@ -64,6 +64,15 @@ export const RequestSnapshot = z
     approvedAt: IsoTime.optional(),
     expiresAt: IsoTime.optional(),
     consumedAt: IsoTime.optional(),
+    breakGlass: z
+      .object({ reason: z.string().min(1) })
+      .strict()
+      .optional()
+      .describe('Declared break-glass: the executor acts without proofing, ticket or approval, with a written reason; reviewed afterwards'),
+    serviceIdentities: z
+      .array(z.string().min(1))
+      .optional()
+      .describe('Identities that may perform the change on the executor\'s behalf (Warden\'s broker, an integration account); separation of duties still judges the executor'),
   })
   .strict();
 export type RequestSnapshot = z.infer<typeof RequestSnapshot>;
