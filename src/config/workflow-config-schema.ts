@@ -119,7 +119,7 @@ export const WebhookEndpoint = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/).describe('Endpoint name, in logs and the delivery queue'),
     url: z.url().describe('Where events are POSTed (`https:`; `http:` only to localhost)'),
-    secret: SecretName('Tenant secret with the signing secret, `whsec_` + base64 of 24 to 64 random bytes (Standard Webhooks)'),
+    secret: SecretName('Tenant secret with the signing secret: `whsec_` + base64 of at least 16 random bytes, 32 recommended (Standard Webhooks)'),
     events: z.array(z.string().regex(/^(\*|[a-z_]+(\.[a-z_]+)*(\.\*)?)$/)).min(1).default(['*']).describe('Event types sent: exact (`request.approved`), prefix (`request.*`) or `*`. Default all'),
     timeout: Duration('Time allowed for the receiver to answer. Default `10s`').default('10s'),
     maxAttempts: z.number().int().min(1).max(50).default(15).describe('Deliveries are retried with backoff (5 s doubling, at most 1 h apart) up to this many attempts, about a day. Default `15`'),

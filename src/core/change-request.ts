@@ -197,6 +197,21 @@ export const ChangeRequest = z
       .strict()
       .optional(),
     closed: z.object({ reason: z.string(), by: WorkflowActor }).strict().optional().describe('Why it was rejected, cancelled or expired'),
+    proofingAttempts: z
+      .array(
+        z
+          .object({
+            transactionId: z.string(),
+            method: z.string(),
+            level: ProofingLevel,
+            factor: z.object({ id: z.string(), type: z.string(), enrolledAt: z.string().optional(), lastUpdated: z.string().optional() }).strict(),
+            startedAt: IsoTime,
+            by: WorkflowActor,
+          })
+          .strict(),
+      )
+      .default([])
+      .describe('Verifications started through the IdP (push), polled for their result'),
   })
   .strict();
 export type ChangeRequest = z.infer<typeof ChangeRequest>;
@@ -253,6 +268,7 @@ export const Review = z
     reviewer: WorkflowActor.optional(),
     outcome: z.enum(['justified', 'unjustified']).optional(),
     notes: z.string().max(4000).optional(),
+    overdueAt: IsoTime.optional().describe('When Warden reported it overdue'),
   })
   .strict();
 export type Review = z.infer<typeof Review>;

@@ -30,6 +30,7 @@ export function makeRequest(tenant: string, overrides: Partial<ChangeRequest> = 
     updatedAt: T0.toISOString(),
     approvedAt: T0.toISOString(),
     expiresAt: at(3600).toISOString(),
+    proofingAttempts: [],
     ...overrides,
   };
 }
