@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from '../../src/server/start-server.j
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { fakeOktaConnector, user, type FakeOkta } from './fake-okta-connector.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
+import { webhookHeaders } from '../../src/notify/standard-webhooks.js';
 import { tempConfigDir } from './temp-config.js';
 
 export const SNOW = 'https://acme.service-now.com';
@@ -27,6 +28,8 @@ export const PEOPLE = {
   eve: { id: '00u1eve', login: 'eve.staff@acme.example', email: 'eve.staff@acme.example', displayName: 'Eve Staff', groups: ['Everyone'] },
   priya: { id: '00u1priya', login: 'priya.admin@acme.example', email: 'priya.admin@acme.example', displayName: 'Priya Admin', groups: ['Everyone', 'warden-admins'] },
   aude: { id: '00u1aude', login: 'aude.audit@acme.example', email: 'aude.audit@acme.example', displayName: 'Aude Auditor', groups: ['Everyone', 'security-audit'] },
+  cara: { id: '00u1cara', login: 'cara.board@acme.example', email: 'cara.board@acme.example', displayName: 'Cara Board', groups: ['Everyone', 'change-board'] },
+  pat: { id: '00u1pat', login: 'pat.ops@acme.example', email: 'pat.ops@acme.example', displayName: 'Pat Ops', groups: ['Everyone', 'Platform'], adminRoles: ['SUPER_ADMIN'] },
 } as const;
 export type Person = keyof typeof PEOPLE;
 
@@ -41,7 +44,7 @@ export interface WorkflowServer {
   /** A signed-in person's token (their groups from the directory; claims override). */
   tokenFor(person: Person, claims?: Record<string, unknown>, options?: { now?: Date; expiresIn?: number; key?: 'published' | 'unpublished' }): Promise<string>;
   apiKey(scopes: ApiScope[]): Promise<string>;
-  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
   /** The next ServiceNow read answers this incident. */
   ticket(number: string, people?: Parameters<typeof incidentWithPeople>[0], patch?: Record<string, unknown>): void;
   advance(ms: number): void;
@@ -91,7 +94,7 @@ tenants:
     oidc:
       issuer: ${issuer.issuer}
       audience: ${issuer.audience}
-      roles: { helpdesk: [Service Desk], approver: [iam-approvers], admin: [warden-admins], auditor: [security-audit] }
+      roles: { helpdesk: [Service Desk], approver: [iam-approvers, change-board], admin: [warden-admins], auditor: [security-audit] }
       stepUp: { maxAuthAge: 10m }
     workflow:
       brokerIdentities: ['0oa-warden-broker']
@@ -106,7 +109,7 @@ ${options.workflow ?? ''}
   );
   const okta = fakeOktaConnector({ clock: () => clock.now });
   for (const p of Object.values(PEOPLE)) {
-    okta.users.set(p.id, user({ ...p, groups: [...p.groups] }));
+    okta.users.set(p.id, user({ ...p, groups: [...p.groups], adminRoles: 'adminRoles' in p ? [...p.adminRoles] : [] }));
     okta.factors.set(p.id, { id: `opf-${p.id}`, type: 'push', enrolledAt: '2025-01-10T08:00:00.000Z', lastUpdated: '2025-06-01T08:00:00.000Z' });
   }
   const plugins = [okta.plugin, itsmConnector()];
@@ -131,7 +134,7 @@ ${options.workflow ?? ''}
       const res = await fetch(`${server.url}${path}`, {
         method,
         headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
-        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : opts.rawBody !== undefined ? { body: opts.rawBody } : {}),
       });
       const text = await res.text();
       let body: unknown = text;
@@ -160,6 +163,14 @@ ${options.workflow ?? ''}
     },
   };
   return ws;
+}
+
+/** Posts identity-verification evidence as the `persona` verifier does: signed with its Standard Webhooks secret. */
+export async function postVerifierEvidence(w: WorkflowServer, body: unknown, options: { messageId?: string; secret?: string; timestamp?: number } = {}) {
+  const raw = JSON.stringify(body);
+  const id = options.messageId ?? `msg_${Math.random().toString(36).slice(2)}`;
+  const ts = options.timestamp ?? Math.floor(w.clock.now.getTime() / 1000);
+  return w.call('POST', '/hooks/verifiers/acme/persona', { headers: { 'content-type': 'application/json', ...webhookHeaders(options.secret ?? IDV_SECRET, id, ts, raw) }, body: undefined, rawBody: raw });
 }
 
 /** A help-desk request body for the story: Sam resets Dana's factors on her call, ServiceNow ticket cited. */
