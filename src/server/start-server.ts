@@ -218,7 +218,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     if (config.store.driver === 'pglite') {
       const socketPath = adminSocketPath(config.store.dataDir);
-      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id) }, log);
+      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id), clock }, log);
       cleanups.push(() => admin.close());
       store.announceAdminSocket?.(socketPath);
     }

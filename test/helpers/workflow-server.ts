@@ -11,6 +11,8 @@ import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-f
 import { fakeOktaConnector, user, type FakeOkta } from './fake-okta-connector.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { webhookHeaders } from '../../src/notify/standard-webhooks.js';
+import { runCli } from '../../src/cli/main.js';
+import type { WardenPlugin } from '../../src/plugin/plugin.js';
 import { tempConfigDir } from './temp-config.js';
 
 export const SNOW = 'https://acme.service-now.com';
@@ -39,6 +41,10 @@ export interface WorkflowServer {
   issuer: TestIssuer;
   clock: { now: Date };
   configFile: string;
+  /** The connectors the server runs (the CLI needs them to read the config). */
+  plugins: WardenPlugin[];
+  /** Runs `warden --config <this server's config> …` in-process (inside the server through its admin socket). */
+  cli(...args: string[]): Promise<{ code: number; out: string; err: string }>;
   /** Events the SOAR endpoint received, as sent. */
   webhooks: Array<{ headers: http.IncomingHttpHeaders; body: string }>;
   /** A signed-in person's token (their groups from the directory; claims override). */
@@ -62,7 +68,8 @@ const DEFAULT_PEOPLE = { caller: ['dana.lee@acme.example', 'dana.lee'] as [strin
  */
 export async function startWorkflowServer(options: { start?: Date; workflow?: string } = {}): Promise<WorkflowServer> {
   nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
+  // Our own servers: HTTP on 127.0.0.1, and the admin socket (a Unix socket nock sees as localhost:80).
+  nock.enableNetConnect((host) => host.startsWith('127.0.0.1:') || host === 'localhost:80');
   const clock = { now: options.start ?? new Date('2026-03-02T09:00:00.000Z') };
   const issuer = await startTestIssuer();
   const webhooks: WorkflowServer['webhooks'] = [];
@@ -122,6 +129,13 @@ ${options.workflow ?? ''}
     issuer,
     clock,
     configFile,
+    plugins,
+    async cli(...args) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runCli(['--config', configFile, ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t) }, plugins);
+      return { code, out: out.join(''), err: err.join('') };
+    },
     webhooks,
     tokenFor(person, claims = {}, opts = {}) {
       const p = PEOPLE[person];
