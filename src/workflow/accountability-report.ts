@@ -104,8 +104,10 @@ export async function accountabilityReport(store: Store, tenant: string, since: 
     return requests.get(id);
   };
 
+  // The period is [since, until]: a change decided at `until` (e.g. "now") is in it.
+  const end = new Date(until.getTime() + 1);
   for (let from = since; ; ) {
-    const page = await store.listDecidedChanges(tenant, from, until, 500);
+    const page = await store.listDecidedChanges(tenant, from, end, 500);
     for (const { decision, change } of page) {
       if (change.source.idp === 'api' && change.source.rawType === 'warden.decision_request') continue;
       const consumed = await store.getRequestByChange(tenant, change.id);
@@ -142,7 +144,7 @@ export async function accountabilityReport(store: Store, tenant: string, since: 
   }
 
   const breakGlass: ReportBreakGlass[] = [];
-  for (const request of await store.listRequests(tenant, { createdFrom: since, createdTo: until }, 10_000)) {
+  for (const request of await store.listRequests(tenant, { createdFrom: since, createdTo: end }, 10_000)) {
     if (!request.breakGlass) continue;
     const review = await store.getReview(tenant, request.breakGlass.reviewId);
     if (!review) continue;
@@ -167,7 +169,7 @@ export async function accountabilityReport(store: Store, tenant: string, since: 
   breakGlass.sort((a, b) => a.declaredAt.localeCompare(b.declaredAt));
 
   const exceptions = (await store.listExceptions(tenant, {}))
-    .filter((e) => Date.parse(e.createdAt) < until.getTime() && (Date.parse(e.expiresAt) > since.getTime() || exceptionUse.has(e.id)))
+    .filter((e) => Date.parse(e.createdAt) <= until.getTime() && (Date.parse(e.expiresAt) > since.getTime() || exceptionUse.has(e.id)))
     .map((e) => ({ ...exceptionState(e, now), usedBy: exceptionUse.get(e.id) ?? 0 }));
 
   return {
