@@ -99,7 +99,7 @@ async function approvedRequest(store: Store, target: string, at: Date): Promise<
     proofingAttempts: [],
   };
   await store.putRequest(request);
-  await store.putApproval({ tenant: 'acme', requestId: id, approverId: '00u-approver', names: [], verdict: 'approve', at: iso(-60_000), groups: ['iam-approvers'], roles: ['approver'], amr: ['mfa'] });
+  await store.putApproval({ tenant: 'acme', requestId: id, approverId: '00u-approver', names: [], verdict: 'approve', at: iso(-60_000), groups: ['iam-approvers'], roles: [], amr: ['mfa'] });
 }
 
 async function run(storeName: string, store: Store): Promise<string[][]> {

@@ -56,13 +56,23 @@ export async function decideRequest(
   if (earlier) throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict (${earlier.verdict}) on request ${request.id} at ${earlier.at}; a second one does not count`);
 
   const from = request.needs.approvals?.from ?? [];
+  // `role:<name>` sources name IdP administrator roles (as the policy core reads them), which tokens do not carry: read them from the IdP.
+  let adminRoles: string[] = [];
+  if (from.some((s) => s.startsWith('role:'))) {
+    const directory = ctx.deps.ports.directory(tenant);
+    try {
+      adminRoles = (directory ? await directory.getUser(tenant, caller.subject, ctx.deps.pluginContext()) : undefined)?.adminRoles ?? [];
+    } catch (err) {
+      throw ctx.upstream('cannot read your administrator roles from the IdP', err);
+    }
+  }
   const allowed =
     from.length === 0 ||
     from.some((source) => {
       const [type, ...rest] = source.split(':');
       const name = rest.join(':');
       if (type === 'group') return caller.groups.includes(name);
-      if (type === 'role') return (caller.roles as string[]).includes(name);
+      if (type === 'role') return adminRoles.includes(name);
       return me.has(name.toLowerCase());
     });
   if (!allowed) throw new WardenError('ERR_FORBIDDEN', `request ${request.id} needs approvers from ${from.join(', ')}; you are not one of them`);
@@ -82,7 +92,7 @@ export async function decideRequest(
       verdict,
       at: now.toISOString(),
       groups: caller.groups,
-      roles: caller.roles,
+      roles: adminRoles,
       ...(caller.authTime ? { authTime: caller.authTime.toISOString() } : {}),
       amr: caller.amr,
       ...(comment ? { comment } : {}),

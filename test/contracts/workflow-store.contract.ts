@@ -126,7 +126,7 @@ export function workflowStoreContract(driver: string, getStore: () => Store, ten
       const t = await tenant();
       const r = makeRequest(t);
       await store.putRequest(r);
-      const a = { tenant: t, requestId: r.id, approverId: '00u-ann', names: ['ann@acme.example'], verdict: 'approve' as const, at: at(1).toISOString(), groups: ['iam-approvers'], roles: ['approver'], amr: ['mfa'] };
+      const a = { tenant: t, requestId: r.id, approverId: '00u-ann', names: ['ann@acme.example'], verdict: 'approve' as const, at: at(1).toISOString(), groups: ['iam-approvers'], roles: [], amr: ['mfa'] };
       expect(await store.putApproval(a)).toBe(true);
       expect(await store.putApproval({ ...a, verdict: 'reject', at: at(2).toISOString() })).toBe(false);
       expect(await store.putApproval({ ...a, approverId: '00u-bob' })).toBe(true);
