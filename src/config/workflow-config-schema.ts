@@ -33,7 +33,11 @@ export const OidcConfig = z
     jwksUri: z.url().optional().describe('Where the signing keys are; default: `jwks_uri` from `<issuer>/.well-known/openid-configuration`'),
     algorithms: z.array(z.enum(JWT_ALGORITHMS)).min(1).default(['RS256']).describe('Signature algorithms accepted (default `RS256`, what Okta and Entra sign with); `none` and HMAC are never accepted'),
     clockTolerance: Duration('Clock difference tolerated on `exp`, `nbf` and `iat`. Default `30s`').default('30s'),
-    subjectClaim: z.string().min(1).default('sub').describe('Claim that names the person as the IdP\'s events do: `sub` for Okta (the user id), `oid` for Entra (the object id). Default `sub`'),
+    subjectClaim: z
+      .string()
+      .min(1)
+      .default('sub')
+      .describe('Claim that names the person by the id the IdP\'s events use: `sub` for Okta ID tokens, `uid` for Okta access tokens (their `sub` is the login), `oid` for Entra. Default `sub`'),
     groupsClaim: z.string().min(1).default('groups').describe('Claim with the person\'s group names. Default `groups`'),
     roles: OidcRoles.default({ helpdesk: [], approver: [], admin: [], auditor: [] }),
     stepUp: z
