@@ -8,6 +8,7 @@ import { z } from 'zod';
 
 const SecretName = (text: string) => z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'the name of a tenant secret (tenants[].secrets)').describe(text);
 
+/** How Warden signs in to ServiceNow. */
 export const ServiceNowAuth = z.discriminatedUnion('type', [
   z
     .object({
@@ -73,6 +74,7 @@ export const ItsmTenantConfig = z
   .describe('Ticket systems change requests cite (connectors/itsm)');
 export type ItsmTenantConfig = z.infer<typeof ItsmTenantConfig>;
 
+/** `10s`, `2m`, `1h` in milliseconds. */
 export function timeoutMs(text: string): number {
   const n = Number(text.slice(0, -1));
   return n * { s: 1000, m: 60_000, h: 3_600_000 }[text.slice(-1) as 's' | 'm' | 'h'];

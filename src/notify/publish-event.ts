@@ -15,6 +15,7 @@ export interface EventRoutes {
   endpointsFor(tenant: string, type: string): readonly string[];
 }
 
+/** An event to publish: its tenant, type, data and time. */
 export interface OutboundEvent {
   tenant: string;
   /** Dotted type, e.g. `request.approved`, `alert.break_glass`. */

@@ -5,6 +5,7 @@ import type { DeliveryRow, Store } from '../store/store.js';
 import { webhookHeaders } from './standard-webhooks.js';
 import type { WebhookRoutes } from './webhook-routes.js';
 
+/** What the webhook worker needs; batch, lease and idle time have defaults. */
 export interface WebhookWorkerOptions {
   store: Store;
   routes: WebhookRoutes;

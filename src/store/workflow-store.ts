@@ -46,6 +46,7 @@ export interface DecidedChange {
   change: IdentityChange;
 }
 
+/** The change-request workflow's store operations. */
 export interface WorkflowStoreOps {
   /** Stores a new request. */
   putRequest(request: ChangeRequest): Promise<void>;
@@ -102,6 +103,7 @@ export interface NotifyEventRow {
   createdAt: Date;
 }
 
+/** One delivery of an event to one endpoint, with its event. */
 export interface DeliveryRow {
   id: number;
   eventId: string;
@@ -117,6 +119,7 @@ export interface DeliveryRow {
   event: NotifyEventRow;
 }
 
+/** The outbound event queue's store operations. */
 export interface NotifyStoreOps {
   /** Queues an event and one delivery per endpoint. */
   putNotifyEvent(event: NotifyEventRow, endpoints: readonly string[]): Promise<void>;

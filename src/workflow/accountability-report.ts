@@ -50,6 +50,7 @@ export interface ReportChange {
   reason: string;
 }
 
+/** A break-glass declaration in the report, with its review's state (overdue when open past its due time). */
 export interface ReportBreakGlass {
   requestId: string;
   declaredAt: string;
@@ -61,6 +62,7 @@ export interface ReportBreakGlass {
   review: { id: string; state: 'open' | 'overdue' | 'done'; dueAt: string; outcome?: string; reviewer?: string; completedAt?: string };
 }
 
+/** The whole report: header (tenant, period, controls), changes, unmatched changes, break-glass, exceptions. */
 export interface AccountabilityReport {
   tenant: string;
   since: string;

@@ -4,6 +4,7 @@ import type { ApiScope } from '../server/api-keys.js';
 
 /** Warden roles of people, mapped from their IdP groups (`tenants[].oidc.roles`). */
 export const ROLES = ['helpdesk', 'approver', 'admin', 'auditor'] as const;
+/** One of the Warden roles. */
 export type Role = (typeof ROLES)[number];
 
 /** A person signed in with the tenant's IdP (OIDC bearer token, verified). */

@@ -11,6 +11,7 @@ import type { OnCommit, WorkflowContext } from './workflow-context.js';
 /** An exception with whether it applies now. */
 export type ExceptionState = PolicyException & { state: 'active' | 'expired' | 'revoked' };
 
+/** An exception with its state at `now`: active, expired (past `expiresAt`) or revoked. */
 export function exceptionState(e: PolicyException, now: Date): ExceptionState {
   const state = e.revokedAt ? 'revoked' : Date.parse(e.expiresAt) <= now.getTime() ? 'expired' : 'active';
   return { ...e, state };

@@ -43,6 +43,7 @@ function configured(ctx: OpContext, tenant: string): void {
 
 const who = (p: { id: string; login?: string | undefined }) => p.login ?? p.id;
 
+/** The operations, by name (`requests.list`, `reviews.overdue`, …), registered with Warden's own. */
 export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
   'requests.list': op(z.object({ tenant: Tenant, state: RequestState.optional(), limit: z.number().int().min(1).max(1000).default(50), json: Json }), async (ctx, args) => {
     configured(ctx, args.tenant);

@@ -115,6 +115,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
   return parsed.data;
 }
 
+/** What the change-request routes need. */
 export interface RequestRouteDeps {
   workflow: Workflow;
   store: Store;
