@@ -7,6 +7,7 @@ import { WardenError } from '../core/errors.js';
 import { API_SCOPES, createApiKey, revokeApiKey } from '../server/api-keys.js';
 import { releaseHold } from '../pipeline/release-hold.js';
 import type { Store } from '../store/store.js';
+import { WORKFLOW_OPERATIONS } from '../workflow/workflow-operations.js';
 
 /**
  * Administrative operations of the CLI, written once against a store. The
@@ -24,6 +25,8 @@ export interface OpContext {
   err(text: string): void;
   /** Told when an API key is revoked (the server drops it from its cache). */
   onKeyRevoked?(id: string): void;
+  /** The server's clock when the operation runs inside it (default: the system clock). */
+  clock?: () => Date;
 }
 
 /** An operation: validated arguments in, exit code out. */
@@ -135,7 +138,7 @@ export const OPERATIONS = {
 export type OperationRegistry = ReadonlyMap<string, Operation>;
 
 export function operationRegistry(plugins: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
-  const registry = new Map<string, Operation>(Object.entries(OPERATIONS) as Array<[string, Operation]>);
+  const registry = new Map<string, Operation>([...(Object.entries(OPERATIONS) as Array<[string, Operation]>), ...Object.entries(WORKFLOW_OPERATIONS)]);
   for (const plugin of plugins)
     for (const [name, operation] of Object.entries(plugin.operations ?? {})) {
       const full = name.startsWith(`${plugin.name}.`) ? name : `${plugin.name}.${name}`;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TenantId } from '../core/identity-change.js';
+import { OidcConfig, WebhooksConfig, WorkflowConfig } from './workflow-config-schema.js';
 
 /**
  * The server configuration file, `warden.yaml`. This schema is the
@@ -24,6 +25,9 @@ export const TenantConfig = z
       .record(z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/), SecretRef)
       .default({})
       .describe('Named secrets of the tenant (hook shared secrets, API tokens), each a reference; resolved at start, a missing one stops the start'),
+    oidc: OidcConfig.optional(),
+    workflow: WorkflowConfig.optional(),
+    webhooks: WebhooksConfig,
   })
   .strict();
 export type TenantConfig = z.infer<typeof TenantConfig>;

@@ -5,6 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { WardenError } from '../core/errors.js';
 import { SourcePositions } from '../core/source-positions.js';
 import { configFileSchema, type SecretRef, type TenantSection } from './config-schema.js';
+import type { OidcConfig, WebhookEndpoint, WorkflowConfig } from './workflow-config-schema.js';
 
 /** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
 export class Secret {
@@ -37,6 +38,12 @@ export interface ResolvedTenant {
   secretRefs: Readonly<Record<string, SecretRef>>;
   /** Connector sections (`okta`, `entra`, …) as their schemas parsed them. */
   connectors: Readonly<Record<string, unknown>>;
+  /** How people sign in (change requests, approvals); absent: people cannot sign in. */
+  oidc?: OidcConfig;
+  /** Change-request settings; absent: the defaults. */
+  workflow?: WorkflowConfig;
+  /** Signed outbound event endpoints. */
+  webhooks?: readonly WebhookEndpoint[];
 }
 
 export type StoreConfig =
@@ -150,12 +157,18 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       for (const [name, ref] of Object.entries(t.secrets)) secrets[name] = resolveSecret(ref, env, `${file}: tenant ${t.id} secret ${name}`, baseDir);
     const connectors: Record<string, unknown> = {};
     for (const p of plugins) if ((t as Record<string, unknown>)[p.name] !== undefined) connectors[p.name] = (t as Record<string, unknown>)[p.name];
+    // Webhook and verifier secrets are names of tenant secrets: a typo must stop the start, not a delivery.
+    for (const [what, name] of [...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]), ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret])])
+      if (!(name! in t.secrets)) throw new WardenError('ERR_CONFIG_INVALID', `${file}: tenant ${t.id} ${what}: secret "${name}" is not in tenants[].secrets`);
     return Object.freeze({
       id: t.id,
       policyFile: path.resolve(baseDir, t.policy),
       secrets: Object.freeze(secrets),
       secretRefs: Object.freeze({ ...t.secrets }),
       connectors: Object.freeze(connectors),
+      ...(t.oidc ? { oidc: t.oidc } : {}),
+      ...(t.workflow ? { workflow: t.workflow } : {}),
+      webhooks: Object.freeze([...t.webhooks]),
     });
   });
 

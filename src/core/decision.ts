@@ -74,6 +74,8 @@ export const RuleResult = z
     obligations: Obligations,
     error: z.string().optional().describe('Set when the rule could not be evaluated; the outcome is then the policy `failure`'),
     requestId: z.string().optional().describe('The change request whose approval satisfied this rule'),
+    breakGlass: z.boolean().optional().describe('The request that satisfied this rule was a declared break-glass (allowed, alerted, reviewed afterwards)'),
+    exceptionId: z.string().optional().describe('The rule was not applied to this target because of this policy exception'),
   })
   .strict();
 export type RuleResult = z.infer<typeof RuleResult>;

@@ -22,7 +22,17 @@ export type WardenErrorCode =
   | 'ERR_STORE'
   | 'ERR_STORE_LOCKED'
   | 'ERR_MIGRATION'
-  | 'ERR_INTERNAL';
+  | 'ERR_INTERNAL'
+  // Change requests (src/workflow)
+  | 'ERR_ILLEGAL_TRANSITION'
+  | 'ERR_SOD_VIOLATION'
+  | 'ERR_DUPLICATE_APPROVAL'
+  | 'ERR_STEP_UP_REQUIRED'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_IDEMPOTENCY_MISMATCH'
+  | 'ERR_EVIDENCE_REJECTED'
+  | 'ERR_POLICY_FORBIDS'
+  | 'ERR_UPSTREAM';
 
 /** Base class of every error Warden throws on purpose. */
 export class WardenError extends Error {

@@ -7,12 +7,24 @@ import type { IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import type { CompiledPolicy } from '../core/policy/compile-policy.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
-import type { ActionEntry, Store } from '../store/store.js';
+import type { PolicyException } from '../core/policy-exception.js';
+import type { ActionEntry, Store, StoreTx } from '../store/store.js';
 
 /** Where decisions get their policy from (the server's PolicyRegistry). */
 export interface PolicySource {
   /** @throws WardenError `ERR_TENANT_UNKNOWN` */
   get(tenant: string): CompiledPolicy;
+}
+
+/**
+ * What the change-request workflow adds to a decision
+ * (src/workflow/match-change-request.ts), inside the decision's transaction.
+ */
+export interface DecisionWorkflow {
+  /** Before the policy is evaluated: the request that may cover the change (locked until commit) and the policy exceptions of its target. */
+  prepare(tx: StoreTx, change: IdentityChange, now: Date): Promise<{ request?: RequestSnapshot; exceptions?: PolicyException[] }>;
+  /** After the decision is stored: consumes the request that allowed an observed change, binding it to the change in the audit log. */
+  recorded(tx: StoreTx, input: { change: IdentityChange; decision: Decision; request?: RequestSnapshot; observed: boolean; now: Date }): Promise<void>;
 }
 
 export interface DecideDeps {
@@ -21,6 +33,8 @@ export interface DecideDeps {
   clock?: () => Date;
   /** Told after a new decision commits (metrics). */
   onDecision?: (decision: Decision) => void;
+  /** Change requests and exceptions (src/workflow); absent, decisions use only `DecideInput.request`. */
+  workflow?: DecisionWorkflow;
 }
 
 export interface DecideInput {
@@ -61,29 +75,6 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
   const { change } = input;
   const policy = deps.policies.get(change.tenant);
   const now = clock();
-  const verdict = evaluatePolicy(policy, { change, ...(input.request ? { request: input.request } : {}), now });
-  const decision: Decision = {
-    id: uuidv7(now.getTime()),
-    tenant: change.tenant,
-    changeId: change.id,
-    ...verdict,
-    decidedAt: now.toISOString(),
-  };
-  const actions: ActionEntry[] =
-    input.observed && decision.outcome !== 'allow'
-      ? decision.obligations.actions.map((kind) => ({
-          id: uuidv7(now.getTime()),
-          tenant: change.tenant,
-          decisionId: decision.id,
-          kind,
-          connector: change.source.idp,
-          targetId: change.target.id,
-          params: { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) },
-          idempotencyKey: `${decision.id}:${kind}`,
-          dryRun: decision.mode === 'monitor',
-          createdAt: now,
-        }))
-      : [];
 
   const result = await deps.store.transaction(async (tx): Promise<DecideResult> => {
     const stored = await tx.putChange(change);
@@ -91,21 +82,57 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
       const earlier = await tx.getDecisionForChange(change.tenant, stored.id);
       if (earlier) return { decision: earlier, replayed: true, actions: [] };
     }
-    const final = stored.id === change.id ? decision : { ...decision, changeId: stored.id };
-    await tx.putDecision(final);
-    for (const action of actions) await tx.enqueueAction({ ...action, decisionId: final.id });
+    // Looked up inside the transaction so that a matched request is locked until the decision consumes it.
+    const found = input.request ? { request: input.request } : ((await deps.workflow?.prepare(tx, change, now)) ?? {});
+    const request = found.request;
+    const verdict = evaluatePolicy(policy, { change, ...(request ? { request } : {}), ...(found.exceptions?.length ? { exceptions: found.exceptions } : {}), now });
+    const decision: Decision = {
+      id: uuidv7(now.getTime()),
+      tenant: change.tenant,
+      changeId: stored.id,
+      ...verdict,
+      decidedAt: now.toISOString(),
+    };
+    const actions: ActionEntry[] =
+      input.observed && decision.outcome !== 'allow'
+        ? decision.obligations.actions.map((kind) => ({
+            id: uuidv7(now.getTime()),
+            tenant: change.tenant,
+            decisionId: decision.id,
+            kind,
+            connector: change.source.idp,
+            targetId: change.target.id,
+            params: { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) },
+            idempotencyKey: `${decision.id}:${kind}`,
+            dryRun: decision.mode === 'monitor',
+            createdAt: now,
+          }))
+        : [];
+    const usedRequest = request && decision.rules.some((r) => r.requestId === request.id) ? request.id : undefined;
+    const exceptions = [...new Set(decision.rules.map((r) => r.exceptionId).filter((e): e is string => !!e))];
+    await tx.putDecision(decision);
+    for (const action of actions) await tx.enqueueAction(action);
     await appendAudit(tx, change.tenant, {
       type: 'decision.recorded',
       actor: input.actor,
-      subject: { changeId: final.changeId, decisionId: final.id, ...(input.request ? { requestId: input.request.id } : {}) },
+      subject: { changeId: decision.changeId, decisionId: decision.id, ...(usedRequest ? { requestId: usedRequest } : input.request ? { requestId: input.request.id } : {}) },
       data: {
-        outcome: final.outcome,
-        mode: final.mode,
-        tier: final.tier,
-        defaulted: final.defaulted,
-        policyVersion: final.policyVersion,
-        rules: final.rules.map((r) => ({ id: r.id, outcome: r.outcome, reason: r.reason, ...(r.error ? { error: r.error } : {}), ...(r.requestId ? { requestId: r.requestId } : {}) })),
+        outcome: decision.outcome,
+        mode: decision.mode,
+        tier: decision.tier,
+        defaulted: decision.defaulted,
+        policyVersion: decision.policyVersion,
+        rules: decision.rules.map((r) => ({
+          id: r.id,
+          outcome: r.outcome,
+          reason: r.reason,
+          ...(r.error ? { error: r.error } : {}),
+          ...(r.requestId ? { requestId: r.requestId } : {}),
+          ...(r.breakGlass ? { breakGlass: true } : {}),
+          ...(r.exceptionId ? { exceptionId: r.exceptionId } : {}),
+        })),
         actions: actions.map((a) => ({ kind: a.kind, dryRun: a.dryRun })),
+        ...(exceptions.length ? { exceptions } : {}),
         change: {
           kind: change.kind,
           channel: change.channel,
@@ -120,7 +147,8 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
       },
       at: now,
     });
-    return { decision: final, replayed: false, actions };
+    await deps.workflow?.recorded(tx, { change, decision, ...(request ? { request } : {}), observed: input.observed, now });
+    return { decision, replayed: false, actions };
   });
   if (!result.replayed) deps.onDecision?.(result.decision);
   return result;

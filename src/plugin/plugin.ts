@@ -123,7 +123,7 @@ export interface IdentityProofer {
   /**
    * Starts a verification of `targetId` with `method`. A factor enrolled or
    * changed less than `minFactorAgeDays` ago does not count (an attacker may
-   * have enrolled it): refuse with an Error saying so.
+   * have enrolled it): refuse with a `ProofingRefused` saying so.
    */
   start(
     input: { tenant: string; targetId: string; method: string; minFactorAgeDays: number },
@@ -131,6 +131,70 @@ export interface IdentityProofer {
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }>;
   /** The state of a verification started with `start`. */
   poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
+}
+
+/**
+ * A refusal by a proofer to verify (the factor was enrolled or changed too
+ * recently, the user has no factor of that kind): the workflow records it as
+ * rejected evidence (422). Any other error is a failure of the IdP call (502).
+ */
+export class ProofingRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProofingRefused';
+  }
+}
+
+/** Ticket systems Warden validates change-request tickets against. */
+export type TicketSystemName = 'servicenow' | 'jira';
+
+/** A person as a ticket names them (what the ITSM exposes of them). */
+export interface TicketPerson {
+  /** The ITSM's id (ServiceNow sys_id, Atlassian accountId). */
+  id?: string;
+  /** User name / login. */
+  login?: string;
+  email?: string;
+  name?: string;
+}
+
+/** A ticket as read from the ITSM, normalized; `raw` is kept as evidence. */
+export interface TicketSnapshot {
+  system: TicketSystemName;
+  /** The number or key the ticket goes by (INC0010002, HELP-42): the ITSM's, which may differ in case from the one asked for. */
+  id: string;
+  /** The ITSM's internal id (ServiceNow sys_id, Jira issue id). */
+  internalId: string;
+  /** State as people read it, e.g. `In Progress` (what policies name in `ticket.states`). */
+  state: string;
+  /** Open (not resolved, closed or cancelled). Unknown states are not open. */
+  open: boolean;
+  /** The team it is assigned to, with the IdP groups that team corresponds to. */
+  assignmentGroup?: { id?: string; name?: string; idpGroups: string[] };
+  assignee?: TicketPerson;
+  /** Who the ticket is about: ServiceNow caller, Jira / JSM reporter. */
+  subject?: TicketPerson;
+  /** Who created the record. */
+  openedBy?: TicketPerson;
+  /** How it was raised: `phone`, `email`, `self-service`, `portal`, `api`, … (lower-case); undefined when the ITSM does not say. */
+  channel?: string;
+  summary?: string;
+  description?: string;
+  createdAt?: string;
+  /** Link for people. */
+  url?: string;
+  /** The vendor's record as read (fields asked for), stored as evidence. */
+  raw: unknown;
+}
+
+/** Reads tickets from an ITSM (connectors/itsm): the change-request workflow checks them. */
+export interface TicketLookup {
+  systems: readonly TicketSystemName[];
+  /**
+   * The ticket with this number or key, or undefined when the ITSM has none
+   * (or the caller may not see it). Throw on failure to reach the ITSM.
+   */
+  getTicket(input: { tenant: string; system: TicketSystemName; id: string }, ctx: PluginContext): Promise<TicketSnapshot | undefined>;
 }
 
 /** Pure normalization of the connector's vendor records, for replays and backtests (no IdP calls). */
@@ -172,6 +236,8 @@ export interface WardenPlugin {
   directory?: Directory;
   broker?: Broker;
   proofer?: IdentityProofer;
+  /** Ticket lookups for change requests (ServiceNow, Jira Service Management). */
+  tickets?: TicketLookup;
   records?: RecordNormalizer;
   /** Background work (pollers, subscription renewal), started once the server listens. */
   start?(ctx: PluginContext): Promise<{ stop(): Promise<void> }>;

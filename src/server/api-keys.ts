@@ -4,7 +4,14 @@ import { WardenError } from '../core/errors.js';
 import type { ApiKeyRow, Store } from '../store/store.js';
 
 /** What machine clients may do. */
-export const API_SCOPES = ['decisions:write'] as const;
+export const API_SCOPES = [
+  'decisions:write',
+  // Change requests (src/workflow): file, read, execute through the broker, declare break-glass.
+  'requests:write',
+  'requests:read',
+  'requests:execute',
+  'requests:break_glass',
+] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 /** `wdn_<12 hex id>_<43 base64url secret>` */
@@ -116,7 +123,8 @@ export class ApiKeyVerifier {
  * Checks that a verified key may act for `tenant` with `scope`.
  * @throws WardenError `ERR_FORBIDDEN`
  */
-export function authorize(principal: ApiPrincipal, tenant: string, scope: ApiScope): void {
+export function authorize(principal: ApiPrincipal | undefined, tenant: string, scope: ApiScope): void {
+  if (!principal) throw new WardenError('ERR_FORBIDDEN', 'this endpoint is for machine clients: use an API key');
   if (principal.tenant !== tenant) throw new WardenError('ERR_FORBIDDEN', `this API key belongs to tenant "${principal.tenant}", not "${tenant}"`);
   if (!principal.scopes.includes(scope)) throw new WardenError('ERR_FORBIDDEN', `this API key lacks the scope ${scope}`);
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Decision } from '../core/decision.js';
 import { ChangeInput, TenantId } from '../core/identity-change.js';
 import { Problem } from './problem.js';
+import { RequestListQuery, WORKFLOW_SCHEMAS } from '../workflow/request-api-schemas.js';
 
 /**
  * Request and response bodies of the HTTP API. Handlers validate with these
@@ -33,6 +34,14 @@ export const ReadyResponse = z
   })
   .describe('Whether the server can decide: store reachable, migrations applied, every tenant has a policy');
 
+export const TenantQuery = z.object({ tenant: TenantId.optional().describe('Tenant; default the caller\'s') }).describe('Query of tenant-scoped reads');
+export const ReviewQuery = TenantQuery.extend({ state: z.enum(['open', 'done', 'overdue']).optional() }).describe('Query of the review list');
+export const ReportQuery = TenantQuery.extend({
+  since: z.string().optional().describe('A duration back from now (30d, default) or an ISO 8601 time'),
+  until: z.string().optional().describe('Same forms; default now'),
+  format: z.enum(['json', 'csv']).optional(),
+}).describe('Query of the accountability report');
+
 /** Every named schema of the API, as it appears under components/schemas. */
 export const API_SCHEMAS = {
   DecisionRequest,
@@ -40,4 +49,9 @@ export const API_SCHEMAS = {
   HealthResponse,
   ReadyResponse,
   Problem,
+  ...WORKFLOW_SCHEMAS,
+  RequestListQuery,
+  TenantQuery,
+  ReviewQuery,
+  ReportQuery,
 } as const;

@@ -11,6 +11,9 @@ import type { PolicyRegistry } from './policy-registry.js';
 import { errorHandler, notFound } from './problem.js';
 import { decisionRoutes, mountDecisions } from './routes/decisions.js';
 import { healthRoutes, mountHealth } from './routes/health.js';
+import { mountRequests, mountVerifierHooks, requestRoutes } from './routes/requests.js';
+import { looksLikeJwt, type OidcVerifier } from './oidc-auth.js';
+import type { Workflow } from '../workflow/workflow.js';
 
 export interface AppDeps {
   store: Store;
@@ -27,6 +30,10 @@ export interface AppDeps {
   /** Connectors whose receivers to mount, with what they get. */
   plugins?: readonly WardenPlugin[];
   pluginContext?: () => PluginContext;
+  /** Change requests (`/v1/requests`, reviews, exceptions, reports); absent, those routes are not mounted. */
+  workflow?: Workflow;
+  /** Verifies people's OIDC tokens; absent, only API keys authenticate. */
+  oidc?: OidcVerifier;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -35,6 +42,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tags: ['operations'], responses: { 200: { description: 'Prometheus text format' } } },
   { method: 'get', path: '/openapi.json', summary: 'This document', tags: ['operations'], responses: { 200: { description: 'OpenAPI 3.1' } } },
   ...decisionRoutes,
+  ...requestRoutes,
 ];
 
 /** Times every request into the latency histogram, labelled by route pattern (not raw path: bounded cardinality). */
@@ -49,10 +57,16 @@ function timing(metrics: Metrics): RequestHandler {
   };
 }
 
-/** Authenticates the API key of every request under /v1. */
-function apiKeyAuth(keys: ApiKeyVerifier): RequestHandler {
+/**
+ * Authenticates every request under /v1: a Warden API key (machines), or a
+ * person's OIDC token from a tenant's IdP when people may sign in.
+ */
+function bearerAuth(keys: ApiKeyVerifier, oidc: OidcVerifier | undefined): RequestHandler {
   return async (req, res, next) => {
-    res.locals.principal = await keys.verify(req.get('authorization'));
+    const authorization = req.get('authorization');
+    const [scheme, token, extra] = authorization?.split(' ') ?? [];
+    if (oidc?.enabled && scheme?.toLowerCase() === 'bearer' && token && extra === undefined && looksLikeJwt(token)) res.locals.user = await oidc.verify(token);
+    else res.locals.principal = await keys.verify(authorization);
     next();
   };
 }
@@ -92,15 +106,23 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(open);
 
+  if (deps.workflow) {
+    const hooks = express.Router();
+    mountVerifierHooks(hooks, { workflow: deps.workflow, has: (t) => deps.policies.has(t), bodyBytes: deps.bodyBytes });
+    app.use(hooks);
+  }
+
   const api = express.Router();
-  api.use('/v1', apiKeyAuth(deps.keys), requireJson, express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use('/v1', bearerAuth(deps.keys, deps.oidc), requireJson, express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
   mountDecisions(api, {
     store: deps.store,
     policies: deps.policies,
     has: (t) => deps.policies.has(t),
     ...(deps.clock ? { clock: deps.clock } : {}),
     onDecision: (d: Decision) => deps.metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode }),
+    ...(deps.workflow ? { workflow: deps.workflow.decisionWorkflow() } : {}),
   });
+  if (deps.workflow) mountRequests(api, { workflow: deps.workflow, store: deps.store, has: (t) => deps.policies.has(t) });
   app.use(api);
 
   for (const plugin of plugins) {

@@ -13,6 +13,10 @@ export interface RouteDoc {
   tags: string[];
   /** Needs an API key. */
   auth?: boolean;
+  /** How the caller authenticates, when not just an API key: `idpToken` (a person's OIDC token), `webhookSignature` (Standard Webhooks). */
+  security?: ReadonlyArray<'apiKey' | 'idpToken' | 'webhookSignature'>;
+  /** Schema (an object) whose properties are the query parameters. */
+  query?: SchemaName;
   requestBody?: SchemaName;
   /** Content type of the request body (default application/json). */
   requestContentType?: string;
@@ -49,11 +53,19 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
   for (const route of routes) {
     const path = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
     paths[path] ??= {};
+    const parameters: Array<Record<string, unknown>> = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    if (route.query) {
+      const q = schemas[route.query] as { properties?: Record<string, unknown>; required?: string[] } | undefined;
+      if (!q) throw new Error(`route documentation names an unknown schema ${route.query}`);
+      for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
+    }
+    const security = route.security ? route.security.map((scheme) => ({ [scheme]: [] })) : route.auth ? [{ apiKey: [] }] : [];
     paths[path]![route.method] = {
       summary: route.summary,
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
-      ...(route.auth ? { security: [{ apiKey: [] }] } : { security: [] }),
+      security,
+      ...(parameters.length ? { parameters } : {}),
       ...(route.requestBody ? { requestBody: { required: true, content: { [route.requestContentType ?? 'application/json']: { schema: ref(route.requestBody) } } } } : {}),
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, r]) => [
@@ -76,6 +88,18 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
       schemas,
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'A Warden API key (`wdn_…`), minted with `warden keys create --tenant T`' },
+        idpToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A person\'s OIDC token from the tenant\'s IdP (`tenants[].oidc`); roles from its groups; approvals need a recent MFA sign-in (`auth_time`, `amr`)',
+        },
+        webhookSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'webhook-signature',
+          description: 'Standard Webhooks signature (with `webhook-id` and `webhook-timestamp`) under the verifier\'s secret',
+        },
       },
     },
   };

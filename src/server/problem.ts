@@ -22,6 +22,15 @@ const STATUS: Record<WardenErrorCode, number> = {
   ERR_STORE_LOCKED: 503,
   ERR_MIGRATION: 503,
   ERR_INTERNAL: 500,
+  ERR_ILLEGAL_TRANSITION: 409,
+  ERR_SOD_VIOLATION: 403,
+  ERR_DUPLICATE_APPROVAL: 409,
+  ERR_STEP_UP_REQUIRED: 401,
+  ERR_TOKEN_EXPIRED: 401,
+  ERR_IDEMPOTENCY_MISMATCH: 422,
+  ERR_EVIDENCE_REJECTED: 422,
+  ERR_POLICY_FORBIDS: 422,
+  ERR_UPSTREAM: 502,
 };
 
 /** A validation issue as the API reports it. */
@@ -36,6 +45,13 @@ export const Problem = z
     code: z.string().describe('Stable error code, e.g. ERR_VALIDATION'),
     detail: z.string(),
     issues: z.array(ProblemIssue).optional().describe('Validation issues (zod), for ERR_VALIDATION'),
+    stepUp: z
+      .object({
+        maxAgeSeconds: z.number().int().describe('Sign in again so that your authentication is at most this old'),
+        amr: z.array(z.string()).describe('With one of these authentication methods (multi-factor)'),
+      })
+      .optional()
+      .describe('For ERR_STEP_UP_REQUIRED: what a fresh sign-in must satisfy (RFC 9470)'),
   })
   .describe('Problem details (RFC 9457)');
 export type Problem = z.infer<typeof Problem>;
@@ -48,6 +64,8 @@ const TITLES: Partial<Record<number, string>> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  502: 'Bad Gateway',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -68,7 +86,14 @@ export function sendProblem(res: Response, err: WardenError): void {
     detail: status >= 500 && err.code !== 'ERR_STORE' ? 'internal error' : err.message,
   };
   if (err.code === 'ERR_VALIDATION' && Array.isArray(err.details)) body.issues = err.details as Problem['issues'];
-  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="warden"');
+  const stepUp = err.code === 'ERR_STEP_UP_REQUIRED' ? (err.details as { stepUp?: Problem['stepUp'] } | undefined)?.stepUp : undefined;
+  if (stepUp) body.stepUp = stepUp;
+  if (stepUp)
+    // RFC 9470: the client signs the user in again (max_age) and retries.
+    res.setHeader('WWW-Authenticate', `Bearer realm="warden", error="insufficient_user_authentication", error_description="${err.message.replace(/["\\]/g, '')}", max_age=${stepUp.maxAgeSeconds}`);
+  else if (err.code === 'ERR_TOKEN_EXPIRED' || (err.code === 'ERR_AUTH_INVALID' && (err.details as { token?: boolean } | undefined)?.token))
+    res.setHeader('WWW-Authenticate', `Bearer realm="warden", error="invalid_token", error_description="${err.message.replace(/["\\]/g, '')}"`);
+  else if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="warden"');
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
 

@@ -21,6 +21,13 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
 import { wardenVersion } from './version.js';
+import { OidcVerifier } from './oidc-auth.js';
+import { WebhookRoutes } from '../notify/webhook-routes.js';
+import { WebhookWorker } from '../notify/webhook-worker.js';
+import { BackgroundLoop } from '../pipeline/background-loop.js';
+import { portsFromPlugins } from '../workflow/workflow-context.js';
+import { workflowMetrics } from '../workflow/workflow-metrics.js';
+import { Workflow } from '../workflow/workflow.js';
 
 export interface StartOptions {
   config: WardenConfig;
@@ -34,6 +41,8 @@ export interface StartOptions {
   plugins?: readonly WardenPlugin[];
   /** Run the inbox and outbox workers (default true; tests drive them by hand). */
   workers?: boolean;
+  /** How often requests are expired and overdue reviews reported, ms (default 30 s). */
+  sweepMs?: number;
 }
 
 export interface RunningServer {
@@ -47,6 +56,11 @@ export interface RunningServer {
   log: Logger;
   inbox: InboxWorker;
   outbox: OutboxWorker;
+  /** Change requests, reviews, exceptions, reports. */
+  workflow: Workflow;
+  /** Signed outbound events: the routes `publishEvent` needs, and the delivery worker. */
+  events: WebhookRoutes;
+  webhooks: WebhookWorker;
   /** What connectors get. */
   context: PluginContext;
   /** Reload every tenant's policy now (what SIGHUP does). */
@@ -121,8 +135,21 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const keys = new ApiKeyVerifier(store);
     const plugins = options.plugins ?? [];
     const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
-    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision };
     let context: PluginContext;
+    const events = new WebhookRoutes(config.tenants);
+    const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock });
+    const workflow = new Workflow({
+      store,
+      policies,
+      config,
+      routes: events,
+      ports: portsFromPlugins(plugins, config),
+      pluginContext: () => context,
+      clock,
+      metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
+      onPublished: () => webhooks.wake(),
+    });
+    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow() };
     const inbox = new InboxWorker({
       store,
       decide: decideDeps,
@@ -152,6 +179,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       decide: async (change, actor, opts) => {
         const result = await decideChange({ store, ...decideDeps }, { change, actor, observed: opts?.observed ?? true });
         if (result.actions.length) outbox.wake();
+        webhooks.wake();
         return result;
       },
     };
@@ -167,6 +195,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.clock ? { clock: options.clock } : {}),
       plugins,
       pluginContext: () => context,
+      workflow,
+      oidc: new OidcVerifier(config.tenants, { clock }),
     });
 
     const server: Server = await new Promise((resolve, reject) => {
@@ -188,15 +218,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     if (config.store.driver === 'pglite') {
       const socketPath = adminSocketPath(config.store.dataDir);
-      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id) }, log);
+      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id), clock }, log);
       cleanups.push(() => admin.close());
       store.announceAdminSocket?.(socketPath);
     }
 
     if (options.workers !== false) {
+      const sweeper = new BackgroundLoop(
+        async () => {
+          await workflow.sweep();
+          return 0;
+        },
+        options.sweepMs ?? 30_000,
+        (err) => log.error({ err }, 'workflow sweep failed'),
+      );
       inbox.start();
       outbox.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop());
+      webhooks.start();
+      sweeper.start();
+      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop());
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;
@@ -240,7 +280,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, inbox, outbox, context, reload, close };
+    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, context, reload, close };
   } catch (err) {
     return fail(err);
   }

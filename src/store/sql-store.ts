@@ -1,6 +1,7 @@
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { SqlExecutor } from './sql-executor.js';
+import { SqlWorkflowStore } from './sql-workflow-store.js';
 import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, HoldRelease, InboxEntry, InboxRow, StoreOps } from './store.js';
 
 /** The audit head of a tenant with no records yet: seq 0 and a hash of 64 zeros. */
@@ -82,8 +83,10 @@ function apiKeyRow(r: Row): ApiKeyRow {
  * `SqlExecutor`. The PGlite and PostgreSQL drivers differ only in how they
  * run SQL.
  */
-export class SqlStore implements StoreOps {
-  constructor(protected readonly db: SqlExecutor) {}
+export class SqlStore extends SqlWorkflowStore implements StoreOps {
+  constructor(db: SqlExecutor) {
+    super(db);
+  }
 
   async ensureTenants(ids: readonly string[]): Promise<void> {
     for (const id of ids) await this.db.query('INSERT INTO tenants (id) VALUES ($1) ON CONFLICT (id) DO NOTHING', [id]);

@@ -1,5 +1,8 @@
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
+import type { NotifyStoreOps, WorkflowStoreOps } from './workflow-store.js';
+
+export type * from './workflow-store.js';
 
 /**
  * The store port: everything Warden keeps, behind one small interface with
@@ -93,8 +96,8 @@ export interface ApiKeyRow {
   revokedAt?: string;
 }
 
-/** Operations available inside and outside a transaction. */
-export interface StoreOps {
+/** Operations available inside and outside a transaction (the workflow's and the event publisher's in workflow-store.ts). */
+export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   /** Makes sure tenants exist (from config); returns nothing new for known ones. */
   ensureTenants(ids: readonly string[]): Promise<void>;
   listTenants(): Promise<string[]>;

@@ -6,6 +6,7 @@ import { bundledMigrations } from '../../src/store/migrate.js';
 import type { ActionEntry, Store } from '../../src/store/store.js';
 import { makeChange, makeDecision } from '../helpers/changes.js';
 import { rawSql, type TestStore } from '../helpers/test-stores.js';
+import { workflowStoreContract } from './workflow-store.contract.js';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -358,5 +359,7 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.getApiKey('nope')).toBeUndefined();
       });
     });
+
+    workflowStoreContract(driver, () => store, tenant);
   });
 }

@@ -141,3 +141,33 @@ describe('separation of duties in approvals', () => {
     expect(qualifyingApprovers(req, { ...request, approvals: [approval('u-agent', []), approval('u-any', [])] }, change)).toEqual(['u-any']);
   });
 });
+
+describe('break-glass and service identities', () => {
+  const breakGlass = { approvals: [], proofing: undefined, ticket: undefined, approvedAt: '2026-01-05T09:55:00Z', breakGlass: { reason: 'CEO locked out before the board call; IdP outage INC0099' } };
+
+  it('lets a break-glass request stand in for proofing, ticket and approvals', () => {
+    expect(judge(breakGlass)).toEqual({ met: true, unmet: [] });
+  });
+
+  it('still requires a break-glass request to match, be approved, unused and unexpired', () => {
+    expect(judge({ ...breakGlass, targetId: 'u-else' }).unmet.join()).toMatch(/another target/);
+    expect(judge({ ...breakGlass, consumedAt: '2026-01-05T09:58:00Z' }).unmet.join()).toMatch(/already used/);
+    expect(judge({ ...breakGlass, expiresAt: '2026-01-05T09:59:00Z' }).unmet.join()).toMatch(/expired/);
+    expect(judge({ ...breakGlass, state: 'cancelled' }).unmet.join()).toMatch(/is cancelled/);
+    expect(judge({ ...breakGlass, requesterId: 'u-agent' }).unmet.join()).toMatch(/requested and executed by the same person/);
+  });
+
+  it('refuses break-glass where the rule says no emergency may bypass it', () => {
+    const result = judge(breakGlass, { ...requirement, breakGlass: false });
+    expect(result.met).toBe(false);
+    expect(result.unmet).toEqual(['request req-1 is a break-glass request, which this rule does not accept']);
+  });
+
+  it('accepts a service identity acting for the executor, and judges approvals against the executor still', () => {
+    const viaBroker = makeChange({ ...change, id: undefined, actor: { id: 'svc-warden-broker', type: 'service' } });
+    expect(checkRequirements(requirement, request, viaBroker).unmet.join()).toMatch(/another executor/);
+    expect(checkRequirements(requirement, { ...request, serviceIdentities: ['SVC-Warden-Broker'] }, viaBroker).met).toBe(true);
+    const agentApproves = { ...request, serviceIdentities: ['svc-warden-broker'], approvals: [{ approverId: 'u-agent', groups: ['iam-approvers'], roles: [], at: '2026-01-05T09:45:00Z' }] };
+    expect(checkRequirements(requirement, agentApproves, viaBroker).unmet.join()).toMatch(/0 of 1/);
+  });
+});

@@ -35,6 +35,8 @@ interface PreparedRequest {
   requester: string;
   executor: string;
   target: string;
+  /** Identities allowed to act for the executor, lower-cased. */
+  serviceIdentities: string[];
   approvedAt?: number;
   expiresAt?: number;
   verifiedAt?: number;
@@ -61,6 +63,7 @@ function prepareRequest(request: RequestSnapshot): PreparedRequest {
       requester: request.requesterId.toLowerCase(),
       executor: request.executorId.toLowerCase(),
       target: request.targetId.toLowerCase(),
+      serviceIdentities: (request.serviceIdentities ?? []).map((s) => s.toLowerCase()),
       ...(request.approvedAt !== undefined ? { approvedAt: Date.parse(request.approvedAt) } : {}),
       ...(request.expiresAt !== undefined ? { expiresAt: Date.parse(request.expiresAt) } : {}),
       ...(request.proofing ? { verifiedAt: Date.parse(request.proofing.verifiedAt) } : {}),
@@ -115,6 +118,10 @@ export function qualifyingApprovers(requirement: CompiledRequirement, request: R
  * including separation of duties: an approval by the requester, the target or
  * the executor never counts (whichever of id, login or email names them), nor
  * does the same approver twice; the executor may not have requested it.
+ * The change's actor must be the executor, or one of the request's
+ * `serviceIdentities` acting for them (a broker, an integration account).
+ * A break-glass request stands in for proofing, ticket and approvals unless
+ * the rule sets `breakGlass: false`; it must still match and be unexpired.
  * Approvals and proofing count only when given before the change (within
  * `CLOCK_SKEW_MS`) and, with a ttl, not longer than the ttl before it.
  */
@@ -127,11 +134,18 @@ export function checkRequirements(requirement: CompiledRequirement, request: Req
   if (request.tenant !== change.tenant) unmet.push(`request ${request.id} belongs to tenant ${request.tenant}`);
   if (request.kind !== change.kind) unmet.push(`request ${request.id} is for ${request.kind}, not ${change.kind}`);
   if (request.targetId !== change.target.id) unmet.push(`request ${request.id} is for another target`);
-  if (!actorNames.has(r.executor)) unmet.push(`request ${request.id} names another executor`);
+  if (!actorNames.has(r.executor) && !r.serviceIdentities.some((s) => actorNames.has(s))) unmet.push(`request ${request.id} names another executor`);
   if (r.requester === r.executor || actorNames.has(r.requester)) unmet.push(`request ${request.id} was requested and executed by the same person`);
   if (request.state !== 'approved') unmet.push(`request ${request.id} is ${request.state}, not approved`);
   if (request.consumedAt !== undefined) unmet.push(`request ${request.id} was already used at ${request.consumedAt}`);
   if (r.expiresAt !== undefined && at > r.expiresAt) unmet.push(`request ${request.id} expired at ${request.expiresAt}`);
+
+  // Break-glass stands in for proofing, ticket and approvals (the executor acts on a written
+  // reason and is reviewed afterwards), unless the rule says no emergency may bypass it.
+  if (request.breakGlass) {
+    if (requirement.breakGlass === false) unmet.push(`request ${request.id} is a break-glass request, which this rule does not accept`);
+    return { met: unmet.length === 0, unmet };
+  }
 
   if (requirement.proofing) {
     if (!proofingSatisfies(request.proofing?.level, requirement.proofing))

@@ -54,6 +54,8 @@ export interface CompiledRequirement {
   ticket?: TicketRequirement;
   approvals?: ApprovalRequirement;
   ttlSeconds?: number;
+  /** false: a break-glass request does not satisfy this rule. */
+  breakGlass?: boolean;
 }
 
 export interface CompiledRule {
@@ -266,6 +268,7 @@ function compileRule(rule: PolicyRuleDoc, index: number, when: CompiledExpressio
         ...(rule.require.ticket ? { ticket: rule.require.ticket } : {}),
         ...(rule.require.approvals ? { approvals: rule.require.approvals } : {}),
         ...(rule.require.ttl ? { ttlSeconds: parseDuration(rule.require.ttl) } : {}),
+        ...(rule.require.breakGlass === false ? { breakGlass: false } : {}),
       }
     : undefined;
   return {

@@ -1,6 +1,7 @@
 import type { RequestSnapshot } from '../change-request.js';
 import { stricterOutcome, type Obligations, type Outcome, type PolicyMode, type RuleResult } from '../decision.js';
 import type { IdentityChange } from '../identity-change.js';
+import { applicableException, type PolicyException } from '../policy-exception.js';
 import { strongerProofing } from '../proofing.js';
 import { FALLBACK_TIER, type Tier } from '../tiers.js';
 import { checkRequirements } from './check-requirements.js';
@@ -11,6 +12,12 @@ export interface EvaluationInput {
   change: IdentityChange;
   /** The change request the workflow matched to this change, if any. */
   request?: RequestSnapshot;
+  /**
+   * Policy exceptions in force for the tenant (the workflow passes those of
+   * the change's target): a matched rule with an applicable exception is not
+   * applied, and its result names the exception.
+   */
+  exceptions?: readonly PolicyException[];
   /** Evaluation time, the CEL variable `now` (default: the current time). */
   now?: Date;
 }
@@ -130,6 +137,16 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
     };
   }
   if (!matched.value) return undefined;
+  const exception = applicableException(input.exceptions, rule.id, input.change);
+  if (exception) {
+    return {
+      id: rule.id,
+      outcome: 'allow',
+      reason: `not applied: exception ${exception.id} for ${exception.target} (owner ${exception.owner}, until ${exception.expiresAt}): ${exception.reason}`,
+      obligations: { actions: [], notify: [] },
+      exceptionId: exception.id,
+    };
+  }
   if (!rule.require) {
     return {
       id: rule.id,
@@ -140,12 +157,23 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
   }
   const check = checkRequirements(rule.require, input.request, input.change);
   if (check.met) {
+    const request = input.request!;
+    if (request.breakGlass) {
+      return {
+        id: rule.id,
+        outcome: 'allow',
+        reason: `break-glass request ${request.id} (review due): ${request.breakGlass.reason}`,
+        obligations: obligationsOf(rule.require, { actions: [], notify: [] }),
+        requestId: request.id,
+        breakGlass: true,
+      };
+    }
     return {
       id: rule.id,
       outcome: 'allow',
-      reason: `requirements met by change request ${input.request!.id}`,
+      reason: `requirements met by change request ${request.id}`,
       obligations: obligationsOf(rule.require, { actions: [], notify: [] }),
-      requestId: input.request!.id,
+      requestId: request.id,
     };
   }
   return {

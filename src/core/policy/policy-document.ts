@@ -26,6 +26,10 @@ export const RequireBlock = z
     ticket: TicketRequirement.optional(),
     approvals: ApprovalRequirement.optional().describe('Approvers needed; never the requester, the target or the executor'),
     ttl: z.string().regex(DURATION_PATTERN, 'ttl is a duration such as 30m, 1h, 1d').optional().describe('How long an approval stays valid'),
+    breakGlass: z
+      .boolean()
+      .optional()
+      .describe('Whether a declared break-glass request may stand in for these requirements (allowed, alerted, reviewed afterwards). Default true; false for rules no emergency may bypass'),
   })
   .strict();
 export type RequireBlock = z.infer<typeof RequireBlock>;

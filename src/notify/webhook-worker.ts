@@ -1,0 +1,125 @@
+import { Counter, type Registry } from 'prom-client';
+import { BackgroundLoop } from '../pipeline/background-loop.js';
+import type { Logger } from '../server/logger.js';
+import type { DeliveryRow, Store } from '../store/store.js';
+import { webhookHeaders } from './standard-webhooks.js';
+import type { WebhookRoutes } from './webhook-routes.js';
+
+/** What the webhook worker needs; batch, lease and idle time have defaults. */
+export interface WebhookWorkerOptions {
+  store: Store;
+  routes: WebhookRoutes;
+  log: Logger;
+  registry?: Registry;
+  clock?: () => Date;
+  batch?: number;
+  leaseSeconds?: number;
+  idleMs?: number;
+  random?: () => number;
+  /** The HTTP client (tests may pass their own). */
+  fetch?: typeof fetch;
+}
+
+/** Delay before retry `attempt` (1-based): 5 s doubling to at most 1 h, ±20 % jitter. */
+export function webhookBackoffMs(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(3_600_000, 5000 * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/** `Retry-After` in seconds or as an HTTP date, in ms from now; undefined when absent or unreadable. */
+function retryAfterMs(value: string | null, now: Date): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now.getTime());
+}
+
+/**
+ * Delivers queued events to their endpoints, signed (Standard Webhooks), and
+ * retries failures with backoff (honouring `Retry-After`) up to the
+ * endpoint's `maxAttempts`; `410 Gone` stops at once. Replicas share the
+ * queue (`FOR UPDATE SKIP LOCKED`); a delivery whose worker died is taken
+ * again after its lease, so receivers de-duplicate on `webhook-id`.
+ */
+export class WebhookWorker {
+  readonly #loop: BackgroundLoop;
+  readonly #counter: Counter<'endpoint' | 'result'>;
+  readonly #clock: () => Date;
+  readonly #fetch: typeof fetch;
+
+  constructor(private readonly options: WebhookWorkerOptions) {
+    this.#clock = options.clock ?? (() => new Date());
+    this.#fetch = options.fetch ?? fetch;
+    this.#counter = new Counter({
+      name: 'warden_webhook_deliveries_total',
+      help: 'Outbound webhook delivery attempts, by endpoint and result (delivered, retried, failed)',
+      labelNames: ['endpoint', 'result'] as const,
+      registers: options.registry ? [options.registry] : [],
+    });
+    this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'webhook worker failed'));
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+
+  /** Claims and attempts one batch; returns how many deliveries it took. */
+  async runOnce(): Promise<number> {
+    const deliveries = await this.options.store.claimDeliveries(this.options.batch ?? 20, this.#clock(), this.options.leaseSeconds ?? 60);
+    await Promise.all(deliveries.map((d) => this.#deliver(d)));
+    return deliveries.length;
+  }
+
+  async #deliver(d: DeliveryRow): Promise<void> {
+    const { store, log } = this.options;
+    const endpoint = this.options.routes.endpoint(d.tenant, d.endpoint);
+    const count = (result: string) => this.#counter.inc({ endpoint: `${d.tenant}/${d.endpoint}`, result });
+    if (!endpoint) {
+      await store.failDelivery(d.id, this.#clock(), `endpoint ${d.endpoint} is no longer configured`, null, null);
+      count('failed');
+      return;
+    }
+    let status: number | null = null;
+    let error: string;
+    let wait: number | undefined;
+    try {
+      const timestamp = Math.floor(this.#clock().getTime() / 1000);
+      const response = await this.#fetch(endpoint.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'Warden-Webhooks/1', ...webhookHeaders(endpoint.secret(), d.eventId, timestamp, d.event.body) },
+        body: d.event.body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(endpoint.timeoutMs),
+      });
+      await response.body?.cancel().catch(() => undefined);
+      status = response.status;
+      if (status >= 200 && status < 300) {
+        await store.completeDelivery(d.id, this.#clock(), status);
+        count('delivered');
+        return;
+      }
+      error = `HTTP ${status}`;
+      wait = retryAfterMs(response.headers.get('retry-after'), this.#clock());
+    } catch (err) {
+      error = (err as Error).name === 'TimeoutError' ? `no answer within ${endpoint.timeoutMs} ms` : `${(err as Error).message}`;
+    }
+    if (status === 410 || d.attempts >= endpoint.maxAttempts) {
+      await store.failDelivery(d.id, this.#clock(), error, status, null);
+      count('failed');
+      log.error({ tenant: d.tenant, endpoint: d.endpoint, eventId: d.eventId, type: d.event.type, attempts: d.attempts, error }, 'webhook delivery failed for good');
+      return;
+    }
+    const delay = Math.max(webhookBackoffMs(d.attempts, this.options.random), wait ?? 0);
+    await store.failDelivery(d.id, this.#clock(), error, status, new Date(this.#clock().getTime() + delay));
+    count('retried');
+    log.warn({ tenant: d.tenant, endpoint: d.endpoint, eventId: d.eventId, attempts: d.attempts, error, retryInMs: delay }, 'webhook delivery will be retried');
+  }
+}

@@ -1,0 +1,107 @@
+import type { Approval } from '../core/change-request.js';
+import { WardenError } from '../core/errors.js';
+import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
+import { requireRecentMfa } from './step-up.js';
+import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+
+const namesOf = (p: { id: string; login?: string | undefined; email?: string | undefined }) =>
+  new Set([p.id, p.login, p.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+
+/**
+ * An approver's verdict on a request, with separation of duties enforced
+ * here, whatever the interface (HTTP, console, chat): only a person signed in
+ * with the IdP, holding the approver role and belonging to a source the
+ * policy names (`approvals.from`), with a recent MFA sign-in; never the
+ * requester, the target, the executor or whoever filed the request (by any of
+ * their names), and never twice by the same person (the database refuses a
+ * second verdict too). Approvals open once proofing is complete; a rejection
+ * may come earlier and ends the request.
+ *
+ * @throws WardenError `ERR_FORBIDDEN`, `ERR_SOD_VIOLATION`, `ERR_DUPLICATE_APPROVAL`, `ERR_STEP_UP_REQUIRED`, `ERR_ILLEGAL_TRANSITION`, `ERR_NOT_FOUND`
+ */
+export async function decideRequest(
+  ctx: WorkflowContext,
+  tenant: string,
+  requestId: string,
+  verdict: 'approve' | 'reject',
+  comment: string | undefined,
+  caller: Caller,
+  onCommit?: OnCommit,
+): Promise<RequestView> {
+  const what = verdict === 'approve' ? 'approving a change request' : 'rejecting a change request';
+  if (caller.type !== 'user') throw new WardenError('ERR_FORBIDDEN', `${what} is done by a person signed in with the IdP, never by an API key or a script`);
+  authorizeCaller(caller, tenant, { roles: ['approver'], what });
+  const request = await ctx.store.getRequest(tenant, requestId);
+  if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
+  const open = verdict === 'approve' ? ['pending_approval'] : ['draft', 'proofing', 'pending_approval'];
+  if (!open.includes(request.state))
+    throw new WardenError(
+      'ERR_ILLEGAL_TRANSITION',
+      `request ${request.id} is ${request.state}: ${verdict === 'approve' ? 'approvals are taken once ticket and proofing are complete (pending_approval)' : 'only an open request can be rejected'}`,
+      { details: { state: request.state, to: verdict === 'approve' ? 'approved' : 'rejected' } },
+    );
+
+  const me = callerNames(caller);
+  const parties: Array<[string, Set<string>]> = [
+    ['requester', namesOf(request.requester)],
+    ['target', namesOf(request.target)],
+    ['executor', namesOf(request.executor)],
+  ];
+  if (request.createdBy.type === 'user') parties.push(['creator', new Set([request.createdBy.id.toLowerCase()])]);
+  for (const [party, names] of parties)
+    if ([...me].some((n) => names.has(n)))
+      throw new WardenError('ERR_SOD_VIOLATION', `separation of duties: you are the ${party} of request ${request.id} and cannot ${verdict} it`, { details: { party } });
+
+  const earlier = (await ctx.store.listApprovals(tenant, requestId)).find((a) => me.has(a.approverId.toLowerCase()));
+  if (earlier) throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict (${earlier.verdict}) on request ${request.id} at ${earlier.at}; a second one does not count`);
+
+  const from = request.needs.approvals?.from ?? [];
+  // `role:<name>` sources name IdP administrator roles (as the policy core reads them), which tokens do not carry: read them from the IdP.
+  let adminRoles: string[] = [];
+  if (from.some((s) => s.startsWith('role:'))) {
+    const directory = ctx.deps.ports.directory(tenant);
+    try {
+      adminRoles = (directory ? await directory.getUser(tenant, caller.subject, ctx.deps.pluginContext()) : undefined)?.adminRoles ?? [];
+    } catch (err) {
+      throw ctx.upstream('cannot read your administrator roles from the IdP', err);
+    }
+  }
+  const allowed =
+    from.length === 0 ||
+    from.some((source) => {
+      const [type, ...rest] = source.split(':');
+      const name = rest.join(':');
+      if (type === 'group') return caller.groups.includes(name);
+      if (type === 'role') return adminRoles.includes(name);
+      return me.has(name.toLowerCase());
+    });
+  if (!allowed) throw new WardenError('ERR_FORBIDDEN', `request ${request.id} needs approvers from ${from.join(', ')}; you are not one of them`);
+
+  requireRecentMfa(ctx, caller, verdict === 'approve' ? 'an approval' : 'a rejection');
+
+  const now = ctx.now();
+  const actor = actorOf(caller);
+  return ctx.transaction(async (tx) => {
+    let r = await ctx.load(tx, tenant, requestId);
+    if (!open.includes(r.state)) throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} is ${r.state} now`, { details: { state: r.state } });
+    const approval: Approval = {
+      tenant,
+      requestId,
+      approverId: caller.subject,
+      names: caller.names,
+      verdict,
+      at: now.toISOString(),
+      groups: caller.groups,
+      roles: adminRoles,
+      ...(caller.authTime ? { authTime: caller.authTime.toISOString() } : {}),
+      amr: caller.amr,
+      ...(comment ? { comment } : {}),
+    };
+    if (!(await tx.putApproval(approval))) throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict on request ${r.id}; a second one does not count`);
+    await ctx.note(tx, r, verdict === 'approve' ? 'request.approval_recorded' : 'request.rejection_recorded', actor, { verdict, comment: comment ?? null, groups: caller.groups, authTime: approval.authTime ?? null, amr: caller.amr }, now);
+    r = verdict === 'reject' ? await ctx.transition(tx, r, 'rejected', actor, `rejected by ${caller.displayName ?? caller.subject}${comment ? `: ${comment}` : ''}`, now) : await ctx.advance(tx, r, actor, now);
+    const view = await ctx.view(tx, r);
+    await onCommit?.(tx, 200, view);
+    return view;
+  });
+}

@@ -1,0 +1,91 @@
+import type { ChangeRequest, RequestSnapshot } from '../core/change-request.js';
+import type { IdentityChange } from '../core/identity-change.js';
+import type { DecisionWorkflow } from '../pipeline/decide-change.js';
+import type { StoreTx } from '../store/store.js';
+import type { WorkflowContext } from './workflow-context.js';
+
+/** Skew tolerated between the IdP's clock and Warden's when judging a request's expiry (as the policy core does). */
+const SKEW_MS = 2 * 60 * 1000;
+
+function actorNames(change: IdentityChange): Set<string> {
+  return new Set([change.actor.id, change.actor.login, change.actor.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+}
+
+/**
+ * Whether a change was made by a request's executor, or by an identity
+ * acting for them (Warden's broker, a mapped integration account).
+ */
+export function madeByExecutor(request: ChangeRequest, serviceIdentities: readonly string[], change: IdentityChange): boolean {
+  const names = actorNames(change);
+  return [request.executor.id, request.executor.login, request.executor.email, ...serviceIdentities].some((n) => n !== undefined && names.has(n.toLowerCase()));
+}
+
+/**
+ * The workflow's part in every decision (`decideChange`): finds the approved,
+ * unconsumed request with the change's tenant, target and kind whose
+ * executor made it (or an identity acting for them), locked in the decision's
+ * transaction, and the policy exceptions of the target. When the decision
+ * allows an observed change with that request, the request is consumed
+ * (state `executed`, single use) in the same transaction, and the audit log
+ * binds the request, its evidence and approvals to the IdP event ids.
+ * A request that has expired is still handed to the policy core, which then
+ * says so (and it is not consumed).
+ */
+export function decisionWorkflow(ctx: WorkflowContext): DecisionWorkflow {
+  const candidates = new WeakMap<RequestSnapshot, ChangeRequest>();
+  return {
+    async prepare(tx: StoreTx, change: IdentityChange, _now: Date) {
+      const names = [change.target.id, change.target.login, change.target.email].filter((n): n is string => !!n);
+      const exceptions = await tx.listExceptions(change.tenant, { targets: names });
+      const found = await tx.approvedRequestsFor(change.tenant, change.target.id, change.kind, new Date(Date.parse(change.occurredAt) - SKEW_MS), 20);
+      const mine = found.find((r) => madeByExecutor(r, ctx.serviceIdentitiesFor(r), change)) ?? found[0];
+      if (!mine) return { exceptions };
+      const snapshot = ctx.snapshot(mine, await tx.listApprovals(mine.tenant, mine.id));
+      candidates.set(snapshot, mine);
+      return { request: snapshot, exceptions };
+    },
+
+    async recorded(tx, { change, decision, request, observed, now }) {
+      if (!observed || !request || decision.outcome !== 'allow') return;
+      const candidate = candidates.get(request);
+      if (!candidate || !madeByExecutor(candidate, request.serviceIdentities ?? [], change)) return;
+      if (Date.parse(candidate.expiresAt) + SKEW_MS < Date.parse(change.occurredAt)) return;
+      const current = await tx.getRequest(candidate.tenant, candidate.id, { lock: true });
+      if (!current || current.state !== 'approved' || current.consumed) return;
+      const eventIds = change.source.eventIds;
+      const consumed = await ctx.transition(
+        tx,
+        current,
+        'executed',
+        { type: 'system', id: `warden:${change.source.idp}` },
+        `${change.kind} on ${change.target.login ?? change.target.id} by ${change.actor.login ?? change.actor.id} (${change.source.idp} ${eventIds.join(', ') || change.id})`,
+        now,
+        { consumed: { at: now.toISOString(), changeId: decision.changeId, decisionId: decision.id, eventIds } },
+      );
+      const [evidence, approvals] = await Promise.all([tx.listEvidence(current.tenant, current.id), tx.listApprovals(current.tenant, current.id)]);
+      // The record an auditor follows: this request, proofed like this, approved by these people, covered these IdP events.
+      await ctx.note(
+        tx,
+        consumed,
+        'request.matched',
+        { type: 'system', id: 'warden' },
+        {
+          changeId: decision.changeId,
+          decisionId: decision.id,
+          idp: change.source.idp,
+          eventIds,
+          rawType: change.source.rawType,
+          actor: { id: change.actor.id, ...(change.actor.login ? { login: change.actor.login } : {}) },
+          executor: current.executor,
+          requester: current.requester,
+          breakGlass: current.breakGlass !== undefined,
+          evidence: evidence.filter((e) => e.accepted).map((e) => ({ id: e.id, kind: e.kind, method: e.method, level: e.level ?? null, verifier: e.verifier, reference: e.reference ?? null, verifiedAt: e.verifiedAt })),
+          approvals: approvals.map((a) => ({ approverId: a.approverId, verdict: a.verdict, at: a.at, authTime: a.authTime ?? null })),
+          ticket: current.ticket ?? null,
+        },
+        now,
+        { changeId: decision.changeId, decisionId: decision.id },
+      );
+    },
+  };
+}
