@@ -49,7 +49,7 @@ describe('quickstart, as the README shows it', () => {
     server.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
     const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner in time:\n${banner}`)), 25_000);
+      const timer = setTimeout(() => reject(new Error(`no banner in time:\n${banner}`)), 90_000);
       server.stdout!.on('data', () => {
         const m = /Decisions {2}POST (http:\/\/127\.0\.0\.1:\d+)\/v1\/decisions/.exec(banner);
         if (m && banner.includes('Ctrl-C stops.')) {
@@ -105,5 +105,5 @@ describe('quickstart, as the README shows it', () => {
     const afterwards = await run(['audit', 'verify']);
     expect(afterwards.code).toBe(0);
     expect(afterwards.out).toMatch(/^acme: ok, 4 records, head [0-9a-f]{64}\n$/);
-  }, 60_000);
+  }, 150_000);
 });
