@@ -4,6 +4,7 @@ import { op, type Operation } from '../../src/admin/operations.js';
 import { sinceToIso } from '../../src/cli/commands/admin.js';
 import type { CliContext } from '../../src/plugin/plugin.js';
 import { HOOK_EVENT_TYPES } from './event-types.js';
+import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
 import { readSystemLog } from './poll-system-log.js';
 import { applyHoldRule, ensureHoldGroup, hookDrift, holdRule, registerEventHook, verifyEventHook, wardenHooks } from './provision-okta.js';
@@ -55,9 +56,31 @@ export function oktaOperations(tenants: OktaTenants): Record<string, Operation> 
   };
 }
 
+/** Okta's answer to a failed call, in a line (the SDK's errors carry `status` and `errorSummary`). */
+function oktaFailure(err: unknown): string | undefined {
+  const status = httpStatusOf(err);
+  if (status === undefined) return undefined;
+  const summary = (err as { errorSummary?: string }).errorSummary ?? (err as Error).message;
+  const causes = ((err as { errorCauses?: Array<{ errorSummary?: string }> }).errorCauses ?? []).map((c) => c.errorSummary).filter(Boolean);
+  return `Okta answered HTTP ${status}: ${summary}${causes.length ? ` (${causes.join('; ')})` : ''}`;
+}
+
 /** `warden okta …` */
 export function registerOktaCommands(program: Command, cli: CliContext, tenants: OktaTenants): void {
   const okta = program.command('okta').description('Okta: event hooks, hold group and account management policy, System Log back-fill');
+  /** Runs a command that talks to Okta: Okta's refusals are reported in a line, exit 1. */
+  const talk =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      try {
+        await fn(...args);
+      } catch (err) {
+        const line = oktaFailure(err);
+        if (!line) throw err;
+        cli.io.err(`warden: ${line}\n`);
+        cli.setExit(1);
+      }
+    };
   const tenantOf = (id: string) => tenants.get(cli.loadConfig(), id);
 
   okta
@@ -76,18 +99,18 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
     .description('create or update the event hook with exactly the event types Warden needs and the shared-secret header, then have Okta verify it')
     .requiredOption('--tenant <id>', 'tenant')
     .requiredOption('--url <url>', "Warden's public https base URL (or the full hook URL)")
-    .action(async (opts: { tenant: string; url: string }) => {
+    .action(talk(async (opts: { tenant: string; url: string }) => {
       const tenant = tenantOf(opts.tenant);
       const hook = await registerEventHook(tenant, opts.url);
-      await cli.io.out(`${hook.created ? 'created' : 'updated'} event hook ${hook.id} → ${hook.uri}\n  ${HOOK_EVENT_TYPES.length} event types, header ${tenant.config.eventHook.header}\n  status ${hook.status ?? '?'}, verification ${hook.verificationStatus ?? '?'}\n`);
+      await cli.io.out(`${hook.created ? 'created' : 'updated'} event hook ${hook.id} → ${hook.uri}\n  ${HOOK_EVENT_TYPES.length} event types, header ${tenant.config.eventHook.header}\n  status ${hook.status ?? '?'}, verification ${hook.verificationStatus ?? '?'}${hook.error ? ` (${hook.error}: Okta must reach ${hook.uri} and get the challenge back)` : ''}\n`);
       cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
-    });
+    }));
   hooks
     .command('list')
     .description("the org's event hooks pointing at Warden, and whether their event types are what Warden needs")
     .requiredOption('--tenant <id>', 'tenant')
     .option('--json', 'machine-readable')
-    .action(async (opts: { tenant: string; json?: boolean }) => {
+    .action(talk(async (opts: { tenant: string; json?: boolean }) => {
       const tenant = tenantOf(opts.tenant);
       const rows = (await wardenHooks(tenant)).map((h) => ({ id: h.id, name: h.name, status: h.status, verificationStatus: h.verificationStatus, uri: h.channel?.config?.uri, ...hookDrift(h.events?.items ?? []) }));
       if (opts.json) await cli.io.out(JSON.stringify(rows, null, 2) + '\n');
@@ -96,24 +119,24 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
         for (const r of rows)
           await cli.io.out(`${r.id}  ${r.status}/${r.verificationStatus}  ${r.uri}${r.missing.length ? `  MISSING ${r.missing.join(',')}` : ''}${r.extra.length ? `  EXTRA ${r.extra.join(',')}` : ''}\n`);
       cli.setExit(rows.length > 0 && rows.every((r) => r.missing.length === 0 && r.verificationStatus === 'VERIFIED') ? 0 : 1);
-    });
+    }));
   hooks
     .command('verify')
     .description('have Okta verify the Warden event hook again (Okta calls Warden with a challenge)')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--id <hookId>', 'the hook (default: the Warden hook)')
-    .action(async (opts: { tenant: string; id?: string }) => {
+    .action(talk(async (opts: { tenant: string; id?: string }) => {
       const hook = await verifyEventHook(tenantOf(opts.tenant), opts.id);
       await cli.io.out(`event hook ${hook.id}: ${hook.status ?? '?'}, ${hook.verificationStatus ?? '?'}\n`);
       cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
-    });
+    }));
 
   okta
     .command('provision')
     .description('create the hold group; print (or with --apply add) the account management policy rule that denies enrollment and recovery to it')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--apply', 'add the rule to the org\'s account management policy (scope okta.policies.manage)')
-    .action(async (opts: { tenant: string; apply?: boolean }) => {
+    .action(talk(async (opts: { tenant: string; apply?: boolean }) => {
       const tenant = tenantOf(opts.tenant);
       const group = await ensureHoldGroup(tenant);
       await cli.io.out(`hold group "${tenant.config.holdGroup.name}": ${group.id}${group.created ? ' (created)' : ' (exists)'}\n`);
@@ -125,5 +148,5 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
       const rule = await applyHoldRule(tenant, group.id);
       await cli.io.out(`account management policy ${rule.policyId}: rule ${rule.ruleId}${rule.created ? ' added' : ' already there'}\n`);
       cli.setExit(0);
-    });
+    }));
 }

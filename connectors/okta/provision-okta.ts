@@ -1,6 +1,7 @@
 import type { EventHook } from '@okta/okta-sdk-nodejs';
 import { HOOK_EVENT_TYPES } from './event-types.js';
 import { findGroupId } from './okta-directory.js';
+import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant } from './okta-tenant.js';
 
 /**
@@ -26,6 +27,8 @@ export function hookUrl(url: string, tenant: string): string {
 
 export interface RegisteredHook {
   id: string;
+  /** Why Okta could not verify it, when it could not. */
+  error?: string;
   created: boolean;
   status?: string;
   verificationStatus?: string;
@@ -65,8 +68,19 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
     hook = await api.replaceEventHook({ eventHookId: existing.id, eventHook });
     if (hook.status !== 'ACTIVE') hook = await api.activateEventHook({ eventHookId: existing.id });
   } else hook = await api.createEventHook({ eventHook });
-  const verified = await api.verifyEventHook({ eventHookId: hook.id! });
-  return { id: hook.id!, created: !existing, uri, ...(verified.status ? { status: verified.status } : {}), ...(verified.verificationStatus ? { verificationStatus: verified.verificationStatus } : {}) };
+  const verified = await api.verifyEventHook({ eventHookId: hook.id! }).catch((err: unknown) => {
+    // Okta answers 400 when Warden did not echo its challenge (unreachable, wrong secret): the hook stays UNVERIFIED.
+    if (httpStatusOf(err) === 400) return { status: hook.status, verificationStatus: 'UNVERIFIED', error: (err as { errorSummary?: string }).errorSummary ?? 'verification failed' };
+    throw err;
+  });
+  return {
+    id: hook.id!,
+    created: !existing,
+    uri,
+    ...(verified.status ? { status: verified.status } : {}),
+    ...(verified.verificationStatus ? { verificationStatus: verified.verificationStatus } : {}),
+    ...('error' in verified ? { error: verified.error } : {}),
+  };
 }
 
 /** Asks Okta to verify the Warden hook again. */
@@ -130,7 +144,6 @@ export async function applyHoldRule(tenant: OktaTenant, groupId: string): Promis
   const rules = (await client.http.getJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`)) as unknown as Array<{ id: string; name?: string }>;
   const existing = rules.find((r) => r.name === HOLD_RULE_NAME);
   if (existing) return { policyId: policy.id, ruleId: existing.id, created: false };
-  const response = await client.http.postJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`, { body: holdRule(groupId) } as Parameters<typeof client.http.postJson>[1]);
-  const rule = (await response.json()) as { id: string };
+  const rule = (await client.http.postJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`, { body: holdRule(groupId) } as Parameters<typeof client.http.postJson>[1])) as unknown as { id: string };
   return { policyId: policy.id, ruleId: rule.id, created: true };
 }

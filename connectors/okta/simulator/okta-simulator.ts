@@ -87,7 +87,7 @@ export class OktaSimulator {
   readonly hooks = new Map<string, SimHook>();
   readonly log: LogEventSim[] = [];
   readonly deliveries: DeliveryRecord[] = [];
-  readonly requests: Array<{ method: string; path: string }> = [];
+  readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = [];
   delivery: DeliveryOptions = {};
   /** The admin the API token belongs to (what `/api/v1/users/me` answers). */
   readonly tokenOwner: SimUser;
@@ -294,7 +294,7 @@ export class OktaSimulator {
     const url = new URL(req.url ?? '/', this.#url);
     const path = url.pathname;
     const method = req.method ?? 'GET';
-    this.requests.push({ method, path });
+    this.requests.push({ method, path, query: url.searchParams });
     const body = await readBody(req);
     const now = this.#clock().getTime();
     const minute = Math.floor(now / 60_000) * 60_000;
