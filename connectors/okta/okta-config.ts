@@ -148,10 +148,10 @@ export const OktaTenantConfig = z
           .describe('Profile attributes copied into `target.attributes` for tier expressions'),
         flagGroups: z
           .object({
-            executive: z.array(z.string()).default([]),
-            shared: z.array(z.string()).default([]),
-            serviceAccount: z.array(z.string()).default([]),
-            breakGlass: z.array(z.string()).default([]),
+            executive: z.array(z.string()).default([]).describe('Members are executives (`target.flags.executive`)'),
+            shared: z.array(z.string()).default([]).describe('Members are shared or team accounts (`target.flags.shared`)'),
+            serviceAccount: z.array(z.string()).default([]).describe('Members are non-human identities (`target.flags.serviceAccount`)'),
+            breakGlass: z.array(z.string()).default([]).describe('Members are emergency-access accounts (`target.flags.breakGlass`)'),
           })
           .strict()
           .default({ executive: [], shared: [], serviceAccount: [], breakGlass: [] })
