@@ -15,8 +15,13 @@
  * test/fixtures/okta/event-hook-delivery-user-session-start.json), so every
  * request inserts. Load: a worker thread (its own event loop) with N
  * keep-alive connections in a closed loop; warm-up, then rounds alternating
- * which server goes first; medians over rounds. After the run, each store
+ * which server goes first; the ratios are medians of the per-round ratios
+ * (the two servers of a round saw the same machine: robust on a shared host). After the run, each store
  * must hold exactly one inbox row per event answered 200.
+ *
+ * A third server, for attribution only: the same work in a plain express 5
+ * route with express.json, so the report shows how much of the gap is express
+ * itself (the HTTP framework every Warden route runs on).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +32,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import express from 'express';
 import pg from 'pg';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -44,14 +50,16 @@ const SAMPLE = path.join(ROOT, 'test/fixtures/okta/event-hook-delivery-user-sess
 const TENANT = 'acme';
 const SECRET = 'bench-shared-secret-0123456789abcdef';
 const CONCURRENCY = Number(process.env.WARDEN_BENCH_CONCURRENCY ?? 16);
-const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 3);
+const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 1.5);
 const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 1.5);
-const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 3));
+const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 8));
 const EVENTS = Math.max(1, Number(process.env.WARDEN_BENCH_EVENTS ?? 1));
 const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 
 type StoreSpec = { name: string; driver: 'pglite'; durability: 'relaxed' | 'full' } | { name: string; driver: 'postgres'; url: string };
 interface LoadResult {
+  /** CPU time of this whole process (servers, stores, load thread) per answered request, µs. */
+  cpuUs?: number;
   count: number;
   errors: number;
   firstError?: string;
@@ -114,7 +122,13 @@ class LoadClient {
     const [head, tail] = JSON.stringify({ ...sample, data: { events: '__EVENTS__' } }).split('"__EVENTS__"') as [string, string];
     this.#parts = { head, tail, event: JSON.stringify({ ...sample.data.events[0], uuid: '__UUID__' }) };
   }
-  run(target: Target, seconds: number): Promise<LoadResult> {
+  async run(target: Target, seconds: number): Promise<LoadResult> {
+    const before = process.cpuUsage();
+    const result = await this.#run(target, seconds);
+    const used = process.cpuUsage(before);
+    return { ...result, cpuUs: (used.user + used.system) / Math.max(1, result.count) };
+  }
+  #run(target: Target, seconds: number): Promise<LoadResult> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(err);
       this.#worker.once('error', onError);
@@ -165,6 +179,33 @@ async function startBareServer(store: Store): Promise<{ url: string; close(): Pr
   };
 }
 
+/** The same work behind express 5 with express.json: what express itself costs, for attribution. */
+async function startExpressServer(store: Store): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  app.post('/hooks/okta/:tenant/events', express.json({ limit: 1024 * 1024 }), async (req, res) => {
+    if (req.get('authorization') !== SECRET) {
+      res.status(401).end();
+      return;
+    }
+    const body = req.body as { data: { events: Array<{ uuid: string; eventType: string; published?: string }> } };
+    const receivedAt = new Date();
+    const entries = body.data.events.map((e) => ({ tenant: TENANT, source: 'okta', eventId: e.uuid, eventType: e.eventType, via: 'hook' as const, payload: e, receivedAt, ...(e.published ? { occurredAt: new Date(e.published) } : {}) }));
+    if (entries.length === 1) await store.putInbox(entries[0]!);
+    else
+      await store.transaction(async (tx) => {
+        for (const entry of entries) await tx.putInbox(entry);
+      });
+    res.status(200).end();
+  });
+  const server = app.listen(0, '127.0.0.1');
+  server.keepAliveTimeout = 65_000;
+  await new Promise((resolve) => server.once('listening', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/okta/${TENANT}/events`,
+    close: () => new Promise<void>((resolve) => (server.close(() => resolve()), server.closeAllConnections())),
+  };
+}
+
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port, timeout: 1000 });
@@ -181,14 +222,19 @@ async function inboxRows(store: Store): Promise<number> {
 
 interface Row {
   store: string;
-  real: { rps: number; p50: number; p99: number };
-  bare: { rps: number; p50: number; p99: number };
+  real: { rps: number; p50: number; p99: number; cpuUs: number };
+  bare: { rps: number; p50: number; p99: number; cpuUs: number };
+  /** Medians of the per-round ratios (each round runs both servers back to back, so they saw the same machine). */
+  paired: { rps: number; p50: number; p99: number };
+  express: { rps: number; p50: number; p99: number; cpuUs: number };
+  /** Median per-round throughput ratio real / express-only route. */
+  vsExpress: number;
   recorded: string;
 }
 
 async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-bench-okta-'));
-  const schemas = spec.driver === 'postgres' ? [`warden_bench_${randomBytes(4).toString('hex')}`, `warden_bench_${randomBytes(4).toString('hex')}`] : [];
+  const schemas = spec.driver === 'postgres' ? [0, 1, 2].map(() => `warden_bench_${randomBytes(4).toString('hex')}`) : [];
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   if (spec.driver === 'postgres')
     cleanups.unshift(async () => {
@@ -218,10 +264,19 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
     await bareStore.ensureTenants([TENANT]);
     const bare = await startBareServer(bareStore);
     cleanups.unshift(() => bare.close());
+    const expressStore =
+      spec.driver === 'pglite'
+        ? await openPgliteStore({ dataDir: path.join(dir, 'express'), durability: spec.durability, command: 'bench' })
+        : await openPostgresStore({ url: spec.url, schema: schemas[2]!, poolSize: 10 });
+    cleanups.unshift(() => expressStore.close());
+    await expressStore.ensureTenants([TENANT]);
+    const plain = await startExpressServer(expressStore);
+    cleanups.unshift(() => plain.close());
 
     const targets: Target[] = [
       { name: 'real', url: `${real.url}/hooks/okta/${TENANT}/events`, prefix: 'real' },
       { name: 'bare', url: bare.url, prefix: 'bare' },
+      { name: 'express', url: plain.url, prefix: 'express' },
     ];
     const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
     const ok = new Map<string, number>(targets.map((t) => [t.name, 0]));
@@ -231,20 +286,31 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
     };
     for (const t of targets) account(t, await client.run(t, WARMUP_SECONDS));
     for (let round = 0; round < ROUNDS; round++)
-      for (const t of round % 2 === 0 ? targets : [...targets].reverse()) {
+      for (const t of [...targets.slice(round % targets.length), ...targets.slice(0, round % targets.length)]) {
         const r = await client.run(t, ROUND_SECONDS);
         account(t, r);
         results.get(t.name)!.push(r);
       }
     const realRows = await inboxRows(real.store);
     const bareRows = await inboxRows(bareStore);
-    const recorded = `real ${ok.get('real')! * EVENTS} events answered / ${realRows} inbox rows, bare ${ok.get('bare')! * EVENTS} / ${bareRows}`;
-    if (realRows !== ok.get('real')! * EVENTS || bareRows !== ok.get('bare')! * EVENTS) throw new Error(`${spec.name}: inbox rows do not match the answers: ${recorded}`);
+    const expressRows = await inboxRows(expressStore);
+    const recorded = `real ${ok.get('real')! * EVENTS} events answered / ${realRows} inbox rows, bare ${ok.get('bare')! * EVENTS} / ${bareRows}, express ${ok.get('express')! * EVENTS} / ${expressRows}`;
+    if (realRows !== ok.get('real')! * EVENTS || bareRows !== ok.get('bare')! * EVENTS || expressRows !== ok.get('express')! * EVENTS) throw new Error(`${spec.name}: inbox rows do not match the answers: ${recorded}`);
     const summarize = (name: string) => {
       const rs = results.get(name)!;
-      return { rps: median(rs.map((r) => r.count / (r.elapsedNs / 1e9))), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) };
+      return { rps: median(rs.map((r) => r.count / (r.elapsedNs / 1e9))), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs ?? NaN)) };
     };
-    return { store: spec.name, real: summarize('real'), bare: summarize('bare'), recorded };
+    const realRounds = results.get('real')!;
+    const bareRounds = results.get('bare')!;
+    const rate = (r: LoadResult) => r.count / (r.elapsedNs / 1e9);
+    const paired = {
+      rps: median(realRounds.map((r, i) => rate(r) / rate(bareRounds[i]!))),
+      p50: median(realRounds.map((r, i) => r.p50 / bareRounds[i]!.p50)),
+      p99: median(realRounds.map((r, i) => r.p99 / bareRounds[i]!.p99)),
+    };
+    const expressRounds = results.get('express')!;
+    const vsExpress = median(realRounds.map((r, i) => rate(r) / rate(expressRounds[i]!)));
+    return { store: spec.name, real: summarize('real'), bare: summarize('bare'), express: summarize('express'), paired, vsExpress, recorded };
   } finally {
     for (const c of cleanups) await c();
   }
@@ -279,19 +345,23 @@ async function main(): Promise<void> {
   console.log(
     '\n' +
       table(
-        ['store', 'server', 'deliveries/s', 'p50', 'p99'],
+        ['store', 'server', 'deliveries/s', 'p50', 'p99', 'CPU per delivery (whole process)'],
         rows.flatMap((r) => [
-          [r.store, 'real (startServer + okta)', formatRate(r.real.rps), formatNs(r.real.p50), formatNs(r.real.p99)],
-          [r.store, 'bare node:http', formatRate(r.bare.rps), formatNs(r.bare.p50), formatNs(r.bare.p99)],
+          [r.store, 'real (startServer + okta)', formatRate(r.real.rps), formatNs(r.real.p50), formatNs(r.real.p99), `${r.real.cpuUs.toFixed(0)} µs`],
+          [r.store, 'bare node:http', formatRate(r.bare.rps), formatNs(r.bare.p50), formatNs(r.bare.p99), `${r.bare.cpuUs.toFixed(0)} µs`],
+          [r.store, '(express route, same work)', formatRate(r.express.rps), formatNs(r.express.p50), formatNs(r.express.p99), `${r.express.cpuUs.toFixed(0)} µs`],
         ]),
       ),
   );
   console.log(
     '\n' +
       table(
-        ['store', 'throughput real / bare [target ≥ 0.85×]', 'p50 real / bare', 'p99 real / bare [target ≤ 1.30×]'],
-        rows.map((r) => [r.store, formatRatio(r.real.rps / r.bare.rps), formatRatio(r.real.p50 / r.bare.p50), formatRatio(r.real.p99 / r.bare.p99)]),
-      ),
+        ['store', 'throughput real / bare [target ≥ 0.85×]', 'p50 real / bare', 'p99 real / bare [target ≤ 1.30×]', 'throughput real / express route'],
+        rows.map((r) => [r.store, formatRatio(r.paired.rps), formatRatio(r.paired.p50), formatRatio(r.paired.p99), formatRatio(r.vsExpress)]),
+      ) +
+      '\n(median of the per-round ratios; each round runs both servers back to back. Ratios of the medians above: ' +
+      rows.map((r) => `${r.store} ${formatRatio(r.real.rps / r.bare.rps)} / ${formatRatio(r.real.p99 / r.bare.p99)}`).join(', ') +
+      ')',
   );
 }
 

@@ -18,8 +18,9 @@ export type OktaSecret = z.infer<typeof OktaSecret>;
 /**
  * OAuth 2.0 scopes Warden's service app needs (Okta Admin Management API):
  * read and manage users, their factors and groups, read the System Log, manage
- * event hooks, and (with Identity Threat Protection) set user risk.
- * `okta.policies.manage` only for `warden okta provision --apply`.
+ * event hooks, read admin roles (help desk or admin). Optional:
+ * `okta.userRisk.manage` (raise_risk, Identity Threat Protection) and
+ * `okta.policies.read` + `okta.policies.manage` (`warden okta provision --apply`).
  */
 export const DEFAULT_SCOPES = Object.freeze([
   'okta.users.read',
@@ -49,7 +50,7 @@ const OAuthAuth = z
       .array(z.string().regex(/^okta\.[A-Za-z.]+$/))
       .min(1)
       .default([...DEFAULT_SCOPES])
-      .describe(`Scopes granted to the app. Default \`${DEFAULT_SCOPES.join(' ')}\`; add \`okta.userRisk.manage\` for raise_risk (Identity Threat Protection) and \`okta.policies.manage\` for \`warden okta provision --apply\``),
+      .describe(`Scopes granted to the app. Default \`${DEFAULT_SCOPES.join(' ')}\`; add \`okta.userRisk.manage\` for raise_risk (Identity Threat Protection) and \`okta.policies.read okta.policies.manage\` for \`warden okta provision --apply\``),
   })
   .strict();
 
