@@ -137,6 +137,17 @@ describe("Okta's own samples", () => {
   });
 });
 
+describe('the records port (replays and backtests)', () => {
+  it('recognizes LogEvents in either spelling and normalizes them without calling Okta', async () => {
+    const { oktaConnector } = await import('./index.js');
+    const records = oktaConnector().records!;
+    const reset = pantherCases().find((c) => c.file === 'Okta.User.MFA.Reset.All.json')!.log;
+    expect([records.recognizes(reset), records.recognizes(read('system-log-event-user-lifecycle-deactivate.json')), records.recognizes({ operationName: 'Reset password' }), records.recognizes('x')]).toEqual([true, true, false, false]);
+    expect(records.normalize(reset, 'acme')).toEqual({ changes: [expect.objectContaining({ kind: 'factor.reset_all', tenant: 'acme', source: expect.objectContaining({ idp: 'okta' }) })] });
+    expect(records.normalize(read('system-log-event-user-lifecycle-deactivate.json'), 'acme')).toEqual({ ignored: 'event type user.lifecycle.deactivate is not governed by Warden' });
+  });
+});
+
 describe('pieces', () => {
   it('reads Okta and export time formats as UTC', () => {
     expect(publishedIso('2020-11-16T18:15:12.862Z')).toBe('2020-11-16T18:15:12.862Z');

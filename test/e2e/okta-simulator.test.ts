@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { runCli } from '../../src/cli/main.js';
+import { releaseHold } from '../../src/pipeline/release-hold.js';
 import type { WardenPlugin } from '../../src/plugin/plugin.js';
 import type { RunningServer } from '../../src/server/start-server.js';
 import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '../helpers/okta-setup.js';
@@ -88,6 +89,13 @@ describe('Okta connector end to end on the simulator', () => {
     const after = await auditRecords(server, 'acme');
     expect(decisionsFor(after, dana.id).map((d) => (d.data.change as { kind: string }).kind).sort()).toEqual(['factor.enroll', 'factor.reset_all']);
     expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/warden_okta_own_changes_total\{tenant="acme"\} [1-9]/);
+
+    // An approver releases the hold: Warden takes the user out of the hold group (and does not judge that either).
+    const released = await releaseHold(server.store, { tenant: 'acme', decisionId: reset!.subject.decisionId!, actor: { type: 'cli', id: 'approver@acme' }, reason: 'verified by callback, ticket INC0012345' });
+    expect(released.undo).toEqual(['release_hold_group']);
+    server.outbox.wake();
+    await vi.waitFor(() => expect(acme.sim.groupNames(dana.id)).not.toContain('Warden Hold'), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(async () => expect(actionsFor(await auditRecords(server, 'acme'), dana.id)).toContain('release_hold_group'), { timeout: 10_000 });
   });
 
   it('in monitor mode changes nothing in Okta and records the would-be actions', async () => {
