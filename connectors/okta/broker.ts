@@ -29,7 +29,7 @@ export class OktaBroker implements Broker {
     if (done?.result) return done.result as BrokerResult;
     const own = { tenant: tenant.id, connector: 'okta', ref, targetId: request.targetId, eventTypes: [...(OWN_ACTION_EVENT_TYPES[`broker:${request.kind}`] ?? [])] };
     await ctx.store.putOwnChange({ ...own, at: ctx.clock() });
-    const client = tenant.client();
+    const client = await tenant.client();
     let result: BrokerResult;
     if (request.kind === 'factor.reset_all') {
       await client.userApi.resetFactors({ userId: request.targetId });

@@ -44,7 +44,7 @@ export class OktaEnforcer implements Enforcer {
   }
 
   async #run(action: ActionRow, tenant: OktaTenant, ctx: PluginContext): Promise<Record<string, unknown>> {
-    const client = tenant.client();
+    const client = await tenant.client();
     const userId = action.targetId;
     switch (action.kind) {
       case 'hold_group': {
@@ -88,7 +88,7 @@ export class OktaEnforcer implements Enforcer {
    * attacker enrolled after a reset the help desk was tricked into.
    */
   async #removeNewFactors(action: ActionRow, tenant: OktaTenant, ctx: PluginContext): Promise<Record<string, unknown>> {
-    const client = tenant.client();
+    const client = await tenant.client();
     const userId = action.targetId;
     const factorId = typeof action.params.factorId === 'string' ? action.params.factorId : undefined;
     if (factorId) {
@@ -110,7 +110,7 @@ export class OktaEnforcer implements Enforcer {
 
   /** Suspends or unsuspends; a user already in the wanted state is left as is. */
   async #lifecycle(tenant: OktaTenant, userId: string, op: 'suspend' | 'unsuspend'): Promise<Record<string, unknown>> {
-    const client = tenant.client();
+    const client = await tenant.client();
     const user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(userId)}`)) as { status?: string };
     if (op === 'suspend' && user.status === 'SUSPENDED') return { status: 'SUSPENDED', already: true };
     if (op === 'unsuspend' && user.status !== 'SUSPENDED') return { status: user.status ?? 'unknown', already: true };

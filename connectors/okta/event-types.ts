@@ -17,6 +17,7 @@ export interface GovernedEventType {
   anyOutcome?: boolean;
 }
 
+/** Governed Okta event types by name: the change kind each becomes, and whether Okta delivers it by hook. */
 export const GOVERNED_EVENT_TYPES: Readonly<Record<string, GovernedEventType>> = Object.freeze({
   'user.mfa.factor.activate': { kind: 'factor.enroll', hook: true },
   'user.mfa.factor.deactivate': { kind: 'factor.remove', hook: true },

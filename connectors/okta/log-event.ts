@@ -34,6 +34,7 @@ export interface LogEvent {
   [key: string]: unknown;
 }
 
+/** `actor` of a LogEvent (a user, an app, Okta itself). */
 export interface LogActor {
   id?: string;
   type?: string;
@@ -42,6 +43,7 @@ export interface LogActor {
   detailEntry?: Record<string, unknown> | null;
 }
 
+/** One of a LogEvent's `target[]` (user, authenticator enrollment, token, group…). */
 export interface LogTarget extends LogActor {
   changeDetails?: { from?: unknown; to?: unknown } | null;
 }

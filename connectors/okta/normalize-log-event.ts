@@ -18,6 +18,7 @@ export interface NormalizeOptions {
   observedAt: Date;
 }
 
+/** A change and the canonical event it came from, or why the event is not one. */
 export type Normalized = { change: IdentityChange; event: LogEvent } | { ignored: string };
 
 /** Okta Support acts as this principal (research okta.md §2; Panther Okta.Support.Reset). */

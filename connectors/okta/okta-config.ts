@@ -13,6 +13,7 @@ import { WardenError } from '../../src/core/errors.js';
 export const OktaSecret = z
   .union([z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'name one of the tenant\'s `secrets`'), SecretRef])
   .describe('The name of one of the tenant\'s `secrets`, or a reference `{ env: NAME }` / `{ file: PATH }`');
+/** A parsed `OktaSecret`. */
 export type OktaSecret = z.infer<typeof OktaSecret>;
 
 /**
@@ -65,6 +66,7 @@ const InlineOAuth = z
   .strict()
   .describe('OAuth 2.0 inline hooks (`channel.type: OAUTH`, `authType` `client_secret_post` or `private_key_jwt`): Okta gets an access token from this authorization server and sends it as `Authorization: Bearer …`; Warden verifies its signature, issuer, audience, lifetime and scope');
 
+/** Schema of `tenants[].okta`. */
 export const OktaTenantConfig = z
   .object({
     orgUrl: z.url().describe('The Okta org, e.g. `https://acme.okta.com`. Must be https unless `simulator` is true'),
@@ -170,6 +172,7 @@ export const OktaTenantConfig = z
     if (url.protocol !== 'https:' && !cfg.simulator) ctx.addIssue({ code: 'custom', path: ['orgUrl'], message: 'Okta org URLs are https (set `simulator: true` only for the local simulator)' });
   })
   .describe('Okta connector: event hooks, inline hooks, System Log poller, enforcement');
+/** A parsed `tenants[].okta` section. */
 export type OktaTenantConfig = z.infer<typeof OktaTenantConfig>;
 
 /**

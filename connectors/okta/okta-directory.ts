@@ -28,6 +28,7 @@ const MAX_ENTRIES = 5000;
 
 type Scalar = string | number | boolean | null;
 
+/** The Okta directory: users with groups, roles and attributes (cached), the hold group, Warden's own identity. */
 export class OktaDirectory implements Directory {
   readonly #cache = new Map<string, CacheEntry>();
   readonly #holdGroupIds = new Map<string, Promise<string>>();
@@ -59,7 +60,7 @@ export class OktaDirectory implements Directory {
   }
 
   async #load(tenant: OktaTenant, idOrLogin: string): Promise<OktaUser | undefined> {
-    const client = tenant.client();
+    const client = await tenant.client();
     let user: { id: string; status?: string; profile?: Record<string, unknown> };
     try {
       user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as typeof user;
@@ -134,8 +135,7 @@ export class OktaDirectory implements Directory {
     if (tenant.config.auth.type === 'oauth') return Promise.resolve(tenant.config.auth.clientId);
     let id = this.#identities.get(tenant.id);
     if (!id) {
-      const client = tenant.client();
-      id = (client.http.getJson(`${client.baseUrl}/api/v1/users/me`) as Promise<{ id?: string }>).then((me) => me.id);
+      id = tenant.client().then(async (client) => ((await client.http.getJson(`${client.baseUrl}/api/v1/users/me`)) as { id?: string }).id);
       id.catch(() => this.#identities.delete(tenant.id));
       this.#identities.set(tenant.id, id);
     }
@@ -145,6 +145,6 @@ export class OktaDirectory implements Directory {
 
 /** A group's id by exact name (`GET /api/v1/groups?q=`), undefined when there is none. */
 export async function findGroupId(tenant: OktaTenant, name: string): Promise<string | undefined> {
-  for await (const g of await tenant.client().groupApi.listGroups({ q: name, limit: 200 })) if (g?.profile?.name === name && g.id) return g.id;
+  for await (const g of await (await tenant.client()).groupApi.listGroups({ q: name, limit: 200 })) if (g?.profile?.name === name && g.id) return g.id;
   return undefined;
 }

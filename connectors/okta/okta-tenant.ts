@@ -1,4 +1,4 @@
-import { Client, DefaultRequestExecutor } from '@okta/okta-sdk-nodejs';
+import type { Client } from '@okta/okta-sdk-nodejs';
 import type { ResolvedTenant, Secret, WardenConfig } from '../../src/config/load-config.js';
 import { WardenError } from '../../src/core/errors.js';
 import { oktaSection, resolveOktaSecret, type OktaTenantConfig } from './okta-config.js';
@@ -12,8 +12,8 @@ export interface OktaTenant {
   config: OktaTenantConfig;
   eventHookSecret: Secret;
   inlineHookSecret: Secret | undefined;
-  /** The SDK client (built on first use). */
-  client(): Client;
+  /** The SDK client (the SDK is loaded and the client built on first use). */
+  client(): Promise<Client>;
 }
 
 /**
@@ -25,7 +25,9 @@ export interface OktaTenant {
  *
  * https://github.com/okta/okta-sdk-nodejs#configuration
  */
-export function createOktaClient(config: OktaTenantConfig, credential: Secret): Client {
+export async function createOktaClient(config: OktaTenantConfig, credential: Secret): Promise<Client> {
+  // Loaded on first use: the SDK takes about a second to import, which every `warden` command would pay otherwise.
+  const { Client, DefaultRequestExecutor } = await import('@okta/okta-sdk-nodejs');
   const requestExecutor = new DefaultRequestExecutor({ maxRetries: 0, requestTimeout: config.requestTimeoutMs });
   const common = { orgUrl: config.orgUrl, cacheMiddleware: null, requestExecutor, userAgent: 'warden' };
   if (config.auth.type === 'api_token') return new Client({ ...common, authorizationMode: 'SSWS', token: credential.reveal() } as ConstructorParameters<typeof Client>[0]);
@@ -79,7 +81,7 @@ export class OktaTenants {
 function buildTenant(config: WardenConfig, tenant: ResolvedTenant, section: OktaTenantConfig): OktaTenant {
   const eventHookSecret = resolveOktaSecret(section.eventHook.secret, tenant, config, 'eventHook.secret');
   const inlineHookSecret = section.inlineHooks?.secret ? resolveOktaSecret(section.inlineHooks.secret, tenant, config, 'inlineHooks.secret') : undefined;
-  let client: Client | undefined;
+  let client: Promise<Client> | undefined;
   return {
     id: tenant.id,
     config: section,
@@ -89,6 +91,9 @@ function buildTenant(config: WardenConfig, tenant: ResolvedTenant, section: Okta
       if (!client) {
         const credential = resolveOktaSecret(section.auth.type === 'api_token' ? section.auth.token : section.auth.privateKey, tenant, config, section.auth.type === 'api_token' ? 'auth.token' : 'auth.privateKey');
         client = createOktaClient(section, credential);
+        client.catch(() => {
+          client = undefined;
+        });
       }
       return client;
     },

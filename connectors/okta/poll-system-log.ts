@@ -21,11 +21,13 @@ import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 
 export const CURSOR = 'okta.syslog';
 
+/** The poller's stored position per tenant (cursor `okta.syslog`). */
 export interface SyslogCursor {
   /** Newest `published` stored (ISO). */
   watermark: string;
 }
 
+/** What one page of the System Log held. */
 export interface PollPage {
   events: number;
   stored: number;
@@ -33,6 +35,7 @@ export interface PollPage {
   newest?: string;
 }
 
+/** What one read of the System Log did. */
 export interface PollResult {
   pages: number;
   events: number;
@@ -42,6 +45,7 @@ export interface PollResult {
   waitMs?: number;
 }
 
+/** Where and how far to read. */
 export interface PollOptions {
   since: Date;
   until?: Date;
@@ -64,7 +68,7 @@ export function nextLink(link: string | null | undefined): string | undefined {
  * event to the inbox. Returns what it read; `waitMs` when rate-limited.
  */
 export async function readSystemLog(tenant: OktaTenant, store: Store, options: PollOptions): Promise<PollResult> {
-  const client = tenant.client();
+  const client = await tenant.client();
   const { poller } = tenant.config;
   const params = new URLSearchParams({ since: options.since.toISOString(), sortOrder: 'ASCENDING', limit: String(poller.pageSize), filter: systemLogFilter() });
   if (options.until) params.set('until', options.until.toISOString());

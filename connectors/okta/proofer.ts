@@ -24,7 +24,7 @@ export class OktaProofer implements IdentityProofer {
     ctx: PluginContext,
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }> {
     if (input.method !== 'okta_verify_push') throw new Error(`the Okta proofer offers okta_verify_push, not ${input.method}`);
-    const client = this.tenants.get(ctx.config, input.tenant).client();
+    const client = await this.tenants.get(ctx.config, input.tenant).client();
     const now = ctx.clock().getTime();
     let young: { id: string; days: number } | undefined;
     let chosen: { id: string; created?: Date; lastUpdated?: Date } | undefined;
@@ -57,7 +57,7 @@ export class OktaProofer implements IdentityProofer {
   async poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
     const [factorId, transactionId] = input.transactionId.split(':');
     if (!factorId || !transactionId) throw new Error(`not a transaction id of this proofer: ${input.transactionId}`);
-    const client = this.tenants.get(ctx.config, input.tenant).client();
+    const client = await this.tenants.get(ctx.config, input.tenant).client();
     const tx = await client.userFactorApi.getFactorTransactionStatus({ userId: input.targetId, factorId, transactionId });
     switch (tx?.factorResult) {
       case 'SUCCESS':

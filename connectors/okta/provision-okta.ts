@@ -25,6 +25,7 @@ export function hookUrl(url: string, tenant: string): string {
   return u.toString();
 }
 
+/** The Warden event hook as Okta reports it after registering or verifying. */
 export interface RegisteredHook {
   id: string;
   /** Why Okta could not verify it, when it could not. */
@@ -38,7 +39,7 @@ export interface RegisteredHook {
 /** Event hooks of the org that point at Warden (by name or URL). */
 export async function wardenHooks(tenant: OktaTenant, uri?: string): Promise<EventHook[]> {
   const hooks: EventHook[] = [];
-  for await (const h of await tenant.client().eventHookApi.listEventHooks()) {
+  for await (const h of await (await tenant.client()).eventHookApi.listEventHooks()) {
     if (!h) continue;
     if (h.name === hookName(tenant.id) || (uri && h.channel?.config?.uri === uri)) hooks.push(h);
   }
@@ -52,7 +53,7 @@ export async function wardenHooks(tenant: OktaTenant, uri?: string): Promise<Eve
  */
 export async function registerEventHook(tenant: OktaTenant, url: string): Promise<RegisteredHook> {
   const uri = hookUrl(url, tenant.id);
-  const api = tenant.client().eventHookApi;
+  const api = (await tenant.client()).eventHookApi;
   const eventHook = {
     name: hookName(tenant.id),
     events: { type: 'EVENT_TYPE', items: [...HOOK_EVENT_TYPES] },
@@ -87,7 +88,7 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
 export async function verifyEventHook(tenant: OktaTenant, id?: string): Promise<RegisteredHook> {
   const hookId = id ?? (await wardenHooks(tenant))[0]?.id;
   if (!hookId) throw new Error(`no Warden event hook in ${tenant.config.orgUrl}: run \`warden okta hooks register --tenant ${tenant.id} --url …\``);
-  const hook = await tenant.client().eventHookApi.verifyEventHook({ eventHookId: hookId });
+  const hook = await (await tenant.client()).eventHookApi.verifyEventHook({ eventHookId: hookId });
   return { id: hookId, created: false, uri: hook.channel?.config?.uri ?? '', ...(hook.status ? { status: hook.status } : {}), ...(hook.verificationStatus ? { verificationStatus: hook.verificationStatus } : {}) };
 }
 
@@ -125,9 +126,9 @@ export async function ensureHoldGroup(tenant: OktaTenant): Promise<{ id: string;
   const name = tenant.config.holdGroup.name;
   const existing = tenant.config.holdGroup.id ?? (await findGroupId(tenant, name));
   if (existing) return { id: existing, created: false };
-  const group = await tenant.client().groupApi.createGroup({
+  const group = await (await tenant.client()).groupApi.createGroup({
     group: { profile: { name, description: 'Users Warden holds until a change is verified and approved. Managed by Warden: do not add or remove members by hand.' } },
-  } as Parameters<ReturnType<OktaTenant['client']>['groupApi']['createGroup']>[0]);
+  } as Parameters<Awaited<ReturnType<OktaTenant['client']>>['groupApi']['createGroup']>[0]);
   return { id: group.id!, created: true };
 }
 
@@ -137,7 +138,7 @@ export async function ensureHoldGroup(tenant: OktaTenant): Promise<{ id: string;
  * unless a rule of that name is there.
  */
 export async function applyHoldRule(tenant: OktaTenant, groupId: string): Promise<{ policyId: string; ruleId: string; created: boolean }> {
-  const client = tenant.client();
+  const client = await tenant.client();
   const policies = (await client.http.getJson(`${client.baseUrl}/api/v1/policies?type=ACCESS_POLICY&expand=resourceType`)) as unknown as Array<{ id: string; name?: string; _embedded?: { resourceType?: string } }>;
   const policy = policies.find((p) => p._embedded?.resourceType === 'END_USER_ACCOUNT_MANAGEMENT') ?? policies.find((p) => p.name === 'Okta Account Management Policy');
   if (!policy) throw new Error('the org has no Okta account management policy (it needs Identity Engine)');

@@ -37,6 +37,7 @@ export const EventHookDelivery = z
     data: z.looseObject({ events: z.array(DeliveredEvent).min(1).max(10_000) }),
   })
   .describe('An Okta event hook delivery: the envelope with one or more System Log LogEvents in data.events');
+/** A validated event hook delivery. */
 export type EventHookDelivery = z.infer<typeof EventHookDelivery>;
 
 /**

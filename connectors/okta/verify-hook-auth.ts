@@ -28,6 +28,7 @@ export function verifySharedHeader(received: string | undefined, secret: Secret,
   if (!constantTimeEquals(received, secret.reveal())) throw new WardenError('ERR_AUTH_INVALID', `the ${header} header does not match`);
 }
 
+/** What an inline hook's OAuth 2.0 access token must satisfy. */
 export interface AccessTokenPolicy {
   issuer: string;
   audience: string;

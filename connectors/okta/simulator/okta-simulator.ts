@@ -27,6 +27,7 @@ export interface SimUser {
   created: string;
 }
 
+/** An enrolled factor in the simulated org. */
 export interface SimFactor {
   id: string;
   userId: string;
@@ -50,8 +51,10 @@ interface SimHook {
   lastUpdated: string;
 }
 
+/** A System Log event the simulator recorded. */
 export type LogEventSim = Record<string, unknown> & { uuid: string; published: string; eventType: string };
 
+/** How the simulator delivers event hooks (tests ask for Okta's misbehaviours). */
 export interface DeliveryOptions {
   /** Send each delivery twice (Okta's at-least-once). */
   duplicate?: boolean;
@@ -61,6 +64,7 @@ export interface DeliveryOptions {
   drop?: boolean;
 }
 
+/** One event hook call the simulator made, and how Warden answered. */
 export interface DeliveryRecord {
   hookId: string;
   eventIds: string[];
@@ -68,6 +72,7 @@ export interface DeliveryRecord {
   attempt: number;
 }
 
+/** Simulator settings. */
 export interface OktaSimulatorOptions {
   /** The API token callers must send (`Authorization: SSWS <token>`). */
   token?: string;
