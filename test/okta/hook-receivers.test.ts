@@ -91,6 +91,13 @@ describe('Okta hook receivers', () => {
     fetch(`${server.url}/hooks/okta/${tenant}/${hook}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
   const problem = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { code: string }).code });
 
+  it('documents its routes and payloads in /openapi.json', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    expect(Object.keys(doc.paths['/hooks/okta/{tenant}/events']!).sort()).toEqual(['get', 'post']);
+    expect(doc.paths['/hooks/okta/{tenant}/inline/{hook}']).toBeDefined();
+    expect(doc.components.schemas.OktaEventHookDelivery).toBeDefined();
+  });
+
   describe('event hook: one-time verification', () => {
     it('echoes the challenge for the configured tenant with the right header', async () => {
       const res = await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { 'x-okta-verification-challenge': 'abc-123', authorization: ACME_SECRET } });
