@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { oktaConnector } from '../../connectors/okta/index.js';
@@ -49,7 +49,6 @@ export function oktaConfigDir(tenants: readonly OktaTenantSetup[]): { dir: strin
   }
   const configFile = path.join(dir, 'warden.yaml');
   writeFileSync(configFile, yaml);
-  copyFileSync(EXAMPLE_POLICY_FILE, path.join(dir, 'policies', 'example.yaml'));
   return { dir, configFile, env };
 }
 
