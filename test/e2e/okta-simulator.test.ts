@@ -98,6 +98,15 @@ describe('Okta connector end to end on the simulator', () => {
     await vi.waitFor(async () => expect(actionsFor(await auditRecords(server, 'acme'), dana.id)).toContain('release_hold_group'), { timeout: 10_000 });
   });
 
+  it("judges a change made with Warden's own credentials that Warden did not make (a stolen token is not ignored)", async () => {
+    const vic = acme.employee('vic@acme.example');
+    const res = await fetch(`${acme.sim.url}/api/v1/users/${vic.id}/lifecycle/reset_factors`, { method: 'POST', headers: { authorization: `SSWS ${acme.sim.token}`, accept: 'application/json' } });
+    expect(res.status).toBe(200);
+    await vi.waitFor(async () => expect(decisionsFor(await auditRecords(server, 'acme'), vic.id, 'factor.reset_all')).toHaveLength(1), { timeout: 20_000, interval: 200 });
+    const [decision] = decisionsFor(await auditRecords(server, 'acme'), vic.id, 'factor.reset_all');
+    expect(decision!.data).toMatchObject({ outcome: 'hold', change: { channel: 'api', actorId: acme.sim.tokenOwner.id } });
+  });
+
   it('in monitor mode changes nothing in Okta and records the would-be actions', async () => {
     const mona = globex.employee('mona@globex.example');
     globex.sim.adminResetFactors(globex.agent.id, mona.id);

@@ -267,6 +267,50 @@ describe('Okta hook receivers', () => {
 });
 
 describe('inline hook deadline', () => {
+  const deadlineApp = async (directory: OktaDirectory) => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'warden-okta-deadline-'));
+    writeFileSync(path.join(dir, 'acme.yaml'), readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
+    writeFileSync(
+      path.join(dir, 'warden.yaml'),
+      'tenants:\n  - id: acme\n    policy: acme.yaml\n    secrets: { t: { env: T } }\n    okta:\n      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: t }\n      eventHook: { secret: t }\n      inlineHooks: { secret: t, deadlineMs: 150 }\n',
+    );
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { T: 'secret' }, plugins: [oktaConnector()], resolveSecrets: true });
+    const audit: Array<{ type: string; data: Record<string, unknown> }> = [];
+    const store = {
+      transaction: (fn: (tx: unknown) => Promise<unknown>) => fn(store),
+      appendAudit: async (_t: string, build: (h: { seq: number; hash: string }) => { record: string }) => void audit.push(JSON.parse(build({ seq: 0, hash: '0'.repeat(64) }).record)),
+    };
+    const ctx = {
+      config,
+      store,
+      log: createLogger('silent'),
+      metrics: new Metrics({ processMetrics: false }),
+      clock: () => new Date(),
+      policies: { get: () => ({ failure: 'hold' }) },
+      decide: () => new Promise(() => undefined), // never decides in time
+    } as unknown as PluginContext;
+    const app = express();
+    const router = express.Router();
+    mountInlineHooks(router, ctx, new OktaTenants(), directory);
+    app.use(router);
+    app.use(errorHandler(createLogger('silent')));
+    const srv = app.listen(0, '127.0.0.1');
+    await new Promise((r) => srv.once('listening', r));
+    return { audit, url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}/hooks/okta/acme/inline`, close: () => srv.close() };
+  };
+
+  it("refuses tokens (the policy's failure outcome) when Okta does not say in time whether the user is held, and records it", async () => {
+    const stuck = { isHeld: () => new Promise<boolean>(() => undefined) } as unknown as OktaDirectory;
+    const app = await deadlineApp(stuck);
+    try {
+      const res = await fetch(`${app.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'secret' }, body: readFileSync(path.join(FIXTURES, 'token-inline-hook-request.json'), 'utf8') });
+      expect(await res.json()).toEqual({ error: { errorSummary: expect.any(String) } });
+      expect(app.audit).toEqual([expect.objectContaining({ type: 'okta.inline_hook.deadline', data: expect.objectContaining({ hook: 'token', outcome: 'hold' }) })]);
+    } finally {
+      app.close();
+    }
+  });
+
   it("answers with the policy's failure outcome when the decision misses the deadline, and records it", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'warden-okta-deadline-'));
     writeFileSync(path.join(dir, 'acme.yaml'), readFileSync(EXAMPLE_POLICY_FILE, 'utf8'));
