@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import type { Secret } from '../../src/config/load-config.js';
 import { WardenError } from '../../src/core/errors.js';
 
@@ -47,6 +47,8 @@ export async function verifyAccessToken(authorization: string | undefined, keys:
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!authorization) throw new WardenError('ERR_AUTH_REQUIRED', 'the Authorization header is missing');
   if (!m) throw new WardenError('ERR_AUTH_INVALID', 'the Authorization header is not a bearer token');
+  // jose is loaded on first use: every `warden` command would pay for its import otherwise.
+  const { errors: joseErrors, jwtVerify } = await import('jose');
   try {
     const { payload } = await jwtVerify(m[1]!, keys, {
       issuer: policy.issuer,
@@ -71,5 +73,10 @@ export async function verifyAccessToken(authorization: string | undefined, keys:
 
 /** The issuer's key set, fetched from `jwksUri` (default `<issuer>/v1/keys`, Okta's authorization servers) and cached by jose. */
 export function remoteKeys(issuer: string, jwksUri?: string): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUri ?? `${issuer.replace(/\/$/, '')}/v1/keys`), { timeoutDuration: 1500 });
+  const url = new URL(jwksUri ?? `${issuer.replace(/\/$/, '')}/v1/keys`);
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  return async (header, token) => {
+    keys ??= import('jose').then((jose) => jose.createRemoteJWKSet(url, { timeoutDuration: 1500 }));
+    return (await keys)(header, token);
+  };
 }
