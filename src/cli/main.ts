@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { isWardenError, type WardenErrorCode } from '../core/errors.js';
 import { wardenVersion } from '../server/version.js';
 import { operationRegistry } from '../admin/operations.js';
+import { loadConfig } from '../config/load-config.js';
 import type { WardenPlugin } from '../plugin/plugin.js';
 import { EXIT, processIo, type CliIo } from './cli-io.js';
 import type { CliRuntime } from './cli-runtime.js';
@@ -37,6 +38,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
     plugins,
     registry,
     configFile,
+    loadConfig: (options) => {
+      const file = configFile();
+      return loadConfig({ ...(file === undefined ? {} : { path: file }), plugins, resolveSecrets: options?.resolveSecrets ?? false });
+    },
     runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, plugins),
   };
   registerServeCommand(program, rt);

@@ -7,8 +7,14 @@ import { renderConfigDocs } from './render-config-docs.js';
 import { connectors } from '../../connectors/index.js';
 
 describe('docs/configuration.md', () => {
-  it('is what the schema renders (run `npm run docs:config` after changing the schema)', () => {
+  it('is what the schema renders with the shipped connectors (run `npm run docs:config` after changing a schema)', () => {
     expect(readFileSync(path.join(packageRoot(), 'docs', 'configuration.md'), 'utf8')).toBe(renderConfigDocs(connectors));
+  });
+
+  it("documents every key of the connectors' sections", () => {
+    const doc = renderConfigDocs(connectors);
+    for (const line of doc.split('\n').filter((l) => l.startsWith('| `tenants[].okta'))) expect(line, line).not.toMatch(/\|\s*\|$/);
+    expect(doc).toContain('| `tenants[].okta.auth.type` | `api_token` |');
   });
 
   it('documents every key with its environment override', () => {

@@ -10,12 +10,16 @@ type JsonSchema = {
   items?: JsonSchema;
   enum?: unknown[];
   anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  const?: unknown;
   required?: string[];
 };
 
 function typeOf(s: JsonSchema): string {
+  if (s.const !== undefined) return `\`${String(s.const)}\``;
   if (s.enum) return s.enum.map((v) => `\`${String(v)}\``).join(' \\| ');
   if (s.anyOf) return s.anyOf.map(typeOf).join(' or ');
+  if (s.oneOf) return s.oneOf.map(typeOf).join(' or ');
   if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'any'}`;
   if (s.type === 'object' && s.properties) return `{ ${Object.keys(s.properties).join(', ')} }`;
   if (s.type === 'object') return 'map';
@@ -30,6 +34,8 @@ function rows(schema: JsonSchema, prefix: string, out: string[]): void {
     out.push(`| \`${name}\` | ${typeOf(prop)} | ${required} | ${def} | ${(prop.description ?? '').replace(/\|/g, '\\|')} |`);
     if (prop.type === 'object' && prop.properties) rows(prop, `${name}.`, out);
     if (prop.type === 'array' && prop.items?.properties) rows(prop.items, `${name}[].`, out);
+    // One of several shapes (a discriminated union): each shape's keys, in turn.
+    for (const member of prop.oneOf ?? []) if (member.type === 'object' && member.properties) rows(member, `${name}.`, out);
   }
 }
 

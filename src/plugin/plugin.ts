@@ -212,6 +212,12 @@ export interface CliContext {
   /** The `--config` given to `warden`, if any. */
   configFile(): string | undefined;
   /**
+   * Loads warden.yaml (`--config`, `$WARDEN_CONFIG`, `./warden.yaml`) with
+   * every connector's section, for commands that talk to the IdP rather than
+   * the store. Secrets stay unresolved unless asked for.
+   */
+  loadConfig(options?: { resolveSecrets?: boolean }): WardenConfig;
+  /**
    * Runs one of the connector's `operations` against the store, in-process or
    * inside the running server when it holds the embedded store.
    */

@@ -2,7 +2,7 @@ import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { SqlExecutor } from './sql-executor.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
-import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, HoldRelease, InboxEntry, InboxRow, StoreOps } from './store.js';
+import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, HoldRelease, InboxEntry, InboxRow, OwnChange, StoreOps } from './store.js';
 
 /** The audit head of a tenant with no records yet: seq 0 and a hash of 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -30,6 +30,19 @@ function inboxRow(r: Row): InboxRow {
     state: r.state as InboxRow['state'],
     attempts: num(r.attempts),
     ...(r.error != null ? { error: String(r.error) } : {}),
+  };
+}
+
+function ownChangeRow(r: Row): OwnChange {
+  const result = r.result === null || r.result === undefined ? undefined : parsed<unknown>(r.result);
+  return {
+    tenant: String(r.tenant),
+    connector: String(r.connector),
+    ref: String(r.ref),
+    targetId: String(r.target_id),
+    eventTypes: parsed<string[]>(r.event_types),
+    at: date(r.at),
+    ...(result === undefined || result === null ? {} : { result }),
   };
 }
 
@@ -314,6 +327,27 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     await this.db.query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  async putOwnChange(c: OwnChange): Promise<void> {
+    await this.db.query(
+      `INSERT INTO own_changes (tenant, connector, ref, target_id, event_types, at, result) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)
+       ON CONFLICT (tenant, connector, ref) DO UPDATE SET target_id = EXCLUDED.target_id, event_types = EXCLUDED.event_types, at = EXCLUDED.at, result = EXCLUDED.result`,
+      [c.tenant, c.connector, c.ref, c.targetId, json(c.eventTypes), c.at.toISOString(), c.result === undefined ? null : json(c.result)],
+    );
+  }
+
+  async getOwnChange(tenant: string, connector: string, ref: string): Promise<OwnChange | undefined> {
+    const [row] = await this.db.query<Row>('SELECT * FROM own_changes WHERE tenant = $1 AND connector = $2 AND ref = $3', [tenant, connector, ref]);
+    return row ? ownChangeRow(row) : undefined;
+  }
+
+  async findOwnChanges(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]> {
+    const rows = await this.db.query<Row>(
+      'SELECT * FROM own_changes WHERE tenant = $1 AND connector = $2 AND target_id = $3 AND at >= $4 AND at <= $5 ORDER BY at, ref',
+      [tenant, connector, targetId, from.toISOString(), to.toISOString()],
+    );
+    return rows.map(ownChangeRow);
   }
 
   async getCursor(tenant: string, name: string): Promise<unknown> {

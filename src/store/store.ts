@@ -67,6 +67,26 @@ export interface HoldRelease {
   reason: string;
 }
 
+/**
+ * A change Warden itself makes in an IdP (an enforcement action, a brokered
+ * reset), recorded before it is made, so the connector recognises the change
+ * when the IdP reports it back and never re-judges its own work.
+ */
+export interface OwnChange {
+  tenant: string;
+  /** The connector that makes it, e.g. `okta`. */
+  connector: string;
+  /** Unique per tenant and connector: `action:<action id>`, `broker:<request id>`. */
+  ref: string;
+  /** The IdP object changed (user id). */
+  targetId: string;
+  /** What the IdP will report for it (Okta System Log event types, …). */
+  eventTypes: string[];
+  at: Date;
+  /** What came of it, once done (never secrets). */
+  result?: unknown;
+}
+
 /** One audit record as stored: `record` is the canonical JSON that was hashed. */
 export interface AuditRow {
   tenant: string;
@@ -161,6 +181,12 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   acquireLease(name: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   /** Gives a lease up (only its holder can). */
   releaseLease(name: string, holder: string): Promise<void>;
+
+  /** Records (or replaces, by `ref`) a change Warden itself makes in an IdP. */
+  putOwnChange(change: OwnChange): Promise<void>;
+  getOwnChange(tenant: string, connector: string, ref: string): Promise<OwnChange | undefined>;
+  /** Warden's own changes to `targetId` recorded between `from` and `to` (inclusive), oldest first. */
+  findOwnChanges(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]>;
 
   getCursor(tenant: string, name: string): Promise<unknown>;
   setCursor(tenant: string, name: string, value: unknown, now: Date): Promise<void>;

@@ -338,6 +338,24 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       });
     });
 
+    describe("Warden's own changes", () => {
+      it('records, replaces by ref, and finds them by target and time', async () => {
+        const t = await tenant();
+        expect(await store.getOwnChange(t, 'okta', 'action:a1')).toBeUndefined();
+        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a1', targetId: '00u1', eventTypes: ['user.session.clear'], at: at(10) });
+        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a2', targetId: '00u1', eventTypes: ['user.mfa.factor.deactivate'], at: at(20) });
+        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a3', targetId: '00u2', eventTypes: ['user.session.clear'], at: at(20) });
+        await store.putOwnChange({ tenant: t, connector: 'entra', ref: 'action:a4', targetId: '00u1', eventTypes: ['x'], at: at(20) });
+        expect(await store.getOwnChange(t, 'okta', 'action:a1')).toEqual({ tenant: t, connector: 'okta', ref: 'action:a1', targetId: '00u1', eventTypes: ['user.session.clear'], at: at(10) });
+        expect((await store.findOwnChanges(t, 'okta', '00u1', at(0), at(30))).map((c) => c.ref)).toEqual(['action:a1', 'action:a2']);
+        expect((await store.findOwnChanges(t, 'okta', '00u1', at(15), at(20))).map((c) => c.ref)).toEqual(['action:a2']);
+        expect(await store.findOwnChanges(t, 'okta', '00u1', at(21), at(30))).toEqual([]);
+
+        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a1', targetId: '00u1', eventTypes: ['user.session.clear'], at: at(12), result: { revoked: true } });
+        expect(await store.getOwnChange(t, 'okta', 'action:a1')).toMatchObject({ at: at(12), result: { revoked: true } });
+      });
+    });
+
     describe('cursors and API keys', () => {
       it('stores and overwrites a cursor', async () => {
         const t = await tenant();

@@ -1,0 +1,132 @@
+import type { Enforcer, PluginContext } from '../../src/plugin/plugin.js';
+import { ActionError } from '../../src/plugin/plugin.js';
+import type { ActionRow } from '../../src/store/store.js';
+import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
+import type { OktaDirectory } from './okta-directory.js';
+import { httpStatusOf, toActionError } from './okta-errors.js';
+import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+
+/**
+ * Makes Okta honour a decision: the outbox worker hands each queued action
+ * here (never in monitor mode: those are recorded as dry runs). Every action
+ * is idempotent (it may run again after a crash or retry), is recorded as
+ * Warden's own change before the call (so the event Okta logs for it is
+ * recognised when it comes back and not judged again), and maps failures to
+ * `ActionError`: 429 and 5xx retried (after `X-Rate-Limit-Reset`), other 4xx
+ * permanent.
+ *
+ * APIs: research okta.md §4.1 (`userApi.resetFactors`, `revokeUserSessions`,
+ * `expirePassword`, `suspendUser`, `unsuspendUser`, `upsertUserRisk`;
+ * `groupApi.assignUserToGroup` / `unassignUserFromGroup`;
+ * `userFactorApi.listFactors` / `unenrollFactor`).
+ */
+export class OktaEnforcer implements Enforcer {
+  constructor(
+    private readonly tenants: OktaTenants,
+    private readonly directory: OktaDirectory,
+  ) {}
+
+  async execute(action: ActionRow, ctx: PluginContext): Promise<unknown> {
+    const tenant = this.tenants.find(ctx.config, action.tenant);
+    if (!tenant) throw new ActionError(`tenant ${action.tenant} has no okta section`, { permanent: true });
+    const userId = action.targetId;
+    const own = { tenant: tenant.id, connector: 'okta', ref: `action:${action.id}`, targetId: userId, eventTypes: [...(OWN_ACTION_EVENT_TYPES[action.kind] ?? [])] };
+    await ctx.store.putOwnChange({ ...own, at: ctx.clock() });
+    let result: Record<string, unknown>;
+    try {
+      result = await this.#run(action, tenant, ctx);
+    } catch (err) {
+      if (err instanceof ActionError) throw err;
+      throw toActionError(err, `${action.kind} for ${userId}`, ctx.clock());
+    }
+    await ctx.store.putOwnChange({ ...own, at: ctx.clock(), result });
+    return result;
+  }
+
+  async #run(action: ActionRow, tenant: OktaTenant, ctx: PluginContext): Promise<Record<string, unknown>> {
+    const client = await tenant.client();
+    const userId = action.targetId;
+    switch (action.kind) {
+      case 'hold_group': {
+        const groupId = await this.directory.holdGroupId(tenant);
+        await client.groupApi.assignUserToGroup({ groupId, userId }); // PUT: a member already is one
+        this.directory.forget(tenant.id);
+        return { group: tenant.config.holdGroup.name, groupId };
+      }
+      case 'release_hold_group': {
+        const groupId = await this.directory.holdGroupId(tenant);
+        const removed = await ignore404(() => client.groupApi.unassignUserFromGroup({ groupId, userId }));
+        this.directory.forget(tenant.id);
+        return { group: tenant.config.holdGroup.name, groupId, ...(removed ? {} : { alreadyRemoved: true }) };
+      }
+      case 'revoke_sessions':
+        await client.userApi.revokeUserSessions({ userId, oauthTokens: tenant.config.revokeOAuthTokens });
+        return { revoked: true, oauthTokens: tenant.config.revokeOAuthTokens };
+      case 'remove_new_factor':
+        return this.#removeNewFactors(action, tenant, ctx);
+      case 'reset_factors':
+        await client.userApi.resetFactors({ userId });
+        return { reset: true };
+      case 'expire_password':
+        await client.userApi.expirePassword({ userId });
+        return { expired: true };
+      case 'suspend':
+        return this.#lifecycle(tenant, userId, 'suspend');
+      case 'unsuspend':
+        return this.#lifecycle(tenant, userId, 'unsuspend');
+      case 'raise_risk':
+        await client.userApi.upsertUserRisk({ userId, userRiskRequest: { riskLevel: 'HIGH' } });
+        return { riskLevel: 'HIGH' };
+      default:
+        throw new ActionError(`the Okta connector has no action ${action.kind}`, { permanent: true });
+    }
+  }
+
+  /**
+   * Removes the factor the change enrolled, or, when the change names none (a
+   * factor or password reset), every factor enrolled since the change: what an
+   * attacker enrolled after a reset the help desk was tricked into.
+   */
+  async #removeNewFactors(action: ActionRow, tenant: OktaTenant, ctx: PluginContext): Promise<Record<string, unknown>> {
+    const client = await tenant.client();
+    const userId = action.targetId;
+    const factorId = typeof action.params.factorId === 'string' ? action.params.factorId : undefined;
+    if (factorId) {
+      const removed = await ignore404(() => client.userFactorApi.unenrollFactor({ userId, factorId }));
+      return { removed: removed ? [factorId] : [], ...(removed ? {} : { alreadyRemoved: [factorId] }) };
+    }
+    const changeId = typeof action.params.changeId === 'string' ? action.params.changeId : undefined;
+    const change = changeId ? await ctx.store.getChange(action.tenant, changeId) : undefined;
+    // A little before the change: Okta's and Warden's clocks differ, and a factor enrolled within a second of a reset is not the user's old one.
+    const since = change ? new Date(change.occurredAt).getTime() - 1000 : ctx.clock().getTime() - 3600_000;
+    const removed: string[] = [];
+    for await (const factor of await client.userFactorApi.listFactors({ userId })) {
+      if (!factor?.id || !factor.created) continue;
+      if (new Date(factor.created).getTime() < since) continue;
+      if (await ignore404(() => client.userFactorApi.unenrollFactor({ userId, factorId: factor.id! }))) removed.push(factor.id);
+    }
+    return { removed, since: new Date(since).toISOString() };
+  }
+
+  /** Suspends or unsuspends; a user already in the wanted state is left as is. */
+  async #lifecycle(tenant: OktaTenant, userId: string, op: 'suspend' | 'unsuspend'): Promise<Record<string, unknown>> {
+    const client = await tenant.client();
+    const user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(userId)}`)) as { status?: string };
+    if (op === 'suspend' && user.status === 'SUSPENDED') return { status: 'SUSPENDED', already: true };
+    if (op === 'unsuspend' && user.status !== 'SUSPENDED') return { status: user.status ?? 'unknown', already: true };
+    if (op === 'suspend') await client.userApi.suspendUser({ userId });
+    else await client.userApi.unsuspendUser({ userId });
+    return { status: op === 'suspend' ? 'SUSPENDED' : 'ACTIVE' };
+  }
+}
+
+/** Runs `call`; false when Okta answers 404 (already gone), true otherwise. */
+async function ignore404(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (err) {
+    if (httpStatusOf(err) === 404) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
+import type { InboxHandler, PluginContext } from '../../src/plugin/plugin.js';
+import type { InboxRow, OwnChange } from '../../src/store/store.js';
+import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
+import type { OktaDirectory, OktaUser } from './okta-directory.js';
+import { oktaMetrics } from './okta-metrics.js';
+import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+
+/** How far an Okta event may be from the moment Warden recorded its own action and still be that action. */
+const OWN_BEFORE_MS = 10 * 60_000;
+const OWN_AFTER_MS = 2 * 60_000;
+/** Attempts that wait for Okta to answer enrichment calls before deciding without them. */
+const ENRICH_ATTEMPTS = 3;
+
+/**
+ * Finds the own change an event reports: an action Warden recorded for the
+ * same user, expecting this event type, close in time — and, when Warden's
+ * service identity is known, performed by it. A change made with Warden's
+ * credentials that Warden did not record is judged like any other.
+ */
+export async function findOwnChange(change: IdentityChange, tenant: OktaTenant, identity: string | undefined, ctx: PluginContext): Promise<OwnChange | undefined> {
+  if (identity && change.actor.id !== identity) return undefined;
+  const at = new Date(change.occurredAt).getTime();
+  const candidates = await ctx.store.findOwnChanges(tenant.id, 'okta', change.target.id, new Date(at - OWN_BEFORE_MS), new Date(at + OWN_AFTER_MS));
+  return candidates.find((c) => c.eventTypes.includes(change.source.rawType));
+}
+
+function merge(base: Principal, user: OktaUser | undefined): Principal {
+  if (!user) return base;
+  return { ...user.principal, ...(user.principal.login ? {} : base.login ? { login: base.login } : {}), ...(user.principal.displayName ? {} : base.displayName ? { displayName: base.displayName } : {}) };
+}
+
+/**
+ * The Okta inbox handler: normalizes the stored LogEvent, drops Warden's own
+ * enforcement coming back (counted, not judged), and enriches target and
+ * actor from the directory (groups, admin roles, profile attributes), which
+ * also tells an administrator from the help desk.
+ */
+export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory): InboxHandler {
+  return {
+    async toChanges(entry: InboxRow, ctx: PluginContext) {
+      const tenant = tenants.find(ctx.config, entry.tenant);
+      if (!tenant) return { ignored: `tenant ${entry.tenant} has no okta section` };
+      const normalized = normalizeLogEvent(entry.payload, { tenant: entry.tenant, via: entry.via === 'poll' ? 'poll' : 'hook', observedAt: entry.receivedAt });
+      if ('ignored' in normalized) return normalized;
+      let change = normalized.change;
+
+      const identity = await directory.serviceIdentity(tenant).catch((err: unknown) => {
+        ctx.log.warn({ err, tenant: tenant.id }, 'could not learn which Okta principal Warden acts as');
+        return undefined;
+      });
+      const own = await findOwnChange(change, tenant, identity, ctx);
+      if (own) {
+        oktaMetrics(ctx.metrics.registry).ownChanges.inc({ tenant: tenant.id });
+        return { ignored: `Warden's own change (${own.ref}) reported back by Okta` };
+      }
+
+      let target: OktaUser | undefined;
+      let actor: OktaUser | undefined;
+      try {
+        if (change.target.id !== ORG_TARGET_ID) target = await directory.user(tenant, change.target.id, ctx);
+        if (change.actor.type === 'user') actor = change.actor.id === change.target.id ? target : await directory.user(tenant, change.actor.id, ctx);
+      } catch (err) {
+        if (entry.attempts < ENRICH_ATTEMPTS) throw err;
+        ctx.log.warn({ err, tenant: tenant.id, eventId: entry.eventId }, 'deciding without enrichment: Okta did not answer');
+        const context = { ...change.context };
+        context.enrichment = 'failed';
+        change = { ...change, context };
+      }
+      const helpdesk = tenant.config.helpdesk;
+      const isHelpdesk = !!actor && (actor.roleTypes.some((r) => helpdesk.roles.includes(r)) || actor.principal.groups.some((g) => helpdesk.groups.includes(g)));
+      change = {
+        ...change,
+        channel: change.channel === 'admin' && isHelpdesk ? 'helpdesk' : change.channel,
+        target: merge(change.target, target),
+        actor: { ...change.actor, ...(actor ? { groups: actor.principal.groups, adminRoles: actor.principal.adminRoles } : {}), ...(actor?.principal.login && !change.actor.login ? { login: actor.principal.login } : {}) },
+      };
+      return { changes: [change] };
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import type { Principal } from '../../src/core/identity-change.js';
+import type { Directory, PluginContext } from '../../src/plugin/plugin.js';
+import { httpStatusOf } from './okta-errors.js';
+import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+
+/**
+ * Reads users from Okta (profile, groups, admin roles) for enrichment, with a
+ * short per-tenant cache so a burst of events about one user costs one set of
+ * API calls. Also the connector's `directory` port.
+ *
+ * APIs: `GET /api/v1/users/{id}`, `GET /api/v1/users/{id}/groups`
+ * (`userApi.listUserGroups`), `GET /api/v1/users/{id}/roles`
+ * (`roleAssignmentApi.listAssignedRolesForUser`).
+ */
+export interface OktaUser {
+  principal: Principal;
+  status?: string;
+  /** Admin role types (`SUPER_ADMIN`, `HELP_DESK_ADMIN`, …). */
+  roleTypes: string[];
+}
+
+interface CacheEntry {
+  at: number;
+  value: Promise<OktaUser | undefined>;
+}
+
+const MAX_ENTRIES = 5000;
+
+type Scalar = string | number | boolean | null;
+
+/** The Okta directory: users with groups, roles and attributes (cached), the hold group, Warden's own identity. */
+export class OktaDirectory implements Directory {
+  readonly #cache = new Map<string, CacheEntry>();
+  readonly #holdGroupIds = new Map<string, Promise<string>>();
+  readonly #identities = new Map<string, Promise<string | undefined>>();
+
+  constructor(private readonly tenants: OktaTenants) {}
+
+  /** The `directory` port: a user by id or login, undefined when Okta has none. */
+  async getUser(tenantId: string, idOrLogin: string, ctx: PluginContext): Promise<Principal | undefined> {
+    return (await this.user(this.tenants.get(ctx.config, tenantId), idOrLogin, ctx))?.principal;
+  }
+
+  /** A user with roles, from the cache when fresh. */
+  user(tenant: OktaTenant, idOrLogin: string, ctx: PluginContext): Promise<OktaUser | undefined> {
+    const key = `${tenant.id}\u0000${idOrLogin.toLowerCase()}`;
+    const now = ctx.clock().getTime();
+    const hit = this.#cache.get(key);
+    if (hit && now - hit.at < tenant.config.enrichment.cacheSeconds * 1000) return hit.value;
+    const value = this.#load(tenant, idOrLogin);
+    value.catch(() => this.#cache.delete(key));
+    if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(key, { at: now, value });
+    return value;
+  }
+
+  /** Forgets what is cached for a tenant (after Warden changed a user's groups: logins and ids are cached apart). */
+  forget(tenantId: string): void {
+    for (const key of this.#cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) this.#cache.delete(key);
+  }
+
+  async #load(tenant: OktaTenant, idOrLogin: string): Promise<OktaUser | undefined> {
+    const client = await tenant.client();
+    let user: { id: string; status?: string; profile?: Record<string, unknown> };
+    try {
+      user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as typeof user;
+    } catch (err) {
+      if (httpStatusOf(err) === 404) return undefined;
+      throw err;
+    }
+    const groups: string[] = [];
+    for await (const g of await client.userApi.listUserGroups({ userId: user.id })) if (g?.profile?.name) groups.push(g.profile.name);
+    const roleTypes: string[] = [];
+    for await (const r of await client.roleAssignmentApi.listAssignedRolesForUser({ userId: user.id })) {
+      const role = r as { type?: string; label?: string };
+      if (role?.type) roleTypes.push(role.type === 'CUSTOM' && role.label ? role.label : role.type);
+    }
+    const profile = user.profile ?? {};
+    const str = (k: string) => (typeof profile[k] === 'string' && profile[k] !== '' ? (profile[k] as string) : undefined);
+    const { enrichment } = tenant.config;
+    const attributes: Record<string, Scalar> = {};
+    for (const name of enrichment.attributes) {
+      const v = profile[name];
+      if (v === null || ['string', 'number', 'boolean'].includes(typeof v)) attributes[name] = v as Scalar;
+    }
+    const inAny = (names: readonly string[]) => names.some((n) => groups.includes(n));
+    const displayName = [str('firstName'), str('lastName')].filter(Boolean).join(' ') || str('displayName');
+    const principal: Principal = {
+      id: user.id,
+      ...(str('login') ? { login: str('login') } : {}),
+      ...(str('email') ? { email: str('email') } : {}),
+      ...(displayName ? { displayName } : {}),
+      groups: groups.slice(0, 2000),
+      adminRoles: roleTypes.slice(0, 500),
+      ...((str('employeeType') ?? str('userType')) ? { employeeType: (str('employeeType') ?? str('userType'))!.slice(0, 64) } : {}),
+      ...(str('managerId') ? { managerId: str('managerId') } : {}),
+      flags: {
+        executive: inAny(enrichment.flagGroups.executive),
+        shared: inAny(enrichment.flagGroups.shared),
+        serviceAccount: inAny(enrichment.flagGroups.serviceAccount),
+        breakGlass: inAny(enrichment.flagGroups.breakGlass),
+      },
+      attributes,
+    };
+    return { principal, roleTypes, ...(user.status ? { status: user.status } : {}) };
+  }
+
+  /** Whether the user is in the tenant's hold group (inline token hook). */
+  async isHeld(tenant: OktaTenant, userId: string, ctx: PluginContext): Promise<boolean> {
+    const user = await this.user(tenant, userId, ctx);
+    return !!user && user.principal.groups.includes(tenant.config.holdGroup.name);
+  }
+
+  /** The hold group's id: configured, or looked up by name once (`groupApi.listGroups`, `q=`). */
+  holdGroupId(tenant: OktaTenant): Promise<string> {
+    if (tenant.config.holdGroup.id) return Promise.resolve(tenant.config.holdGroup.id);
+    let id = this.#holdGroupIds.get(tenant.id);
+    if (!id) {
+      id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
+        if (!found) throw new Error(`the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`warden okta provision --tenant ${tenant.id}\``);
+        return found;
+      });
+      id.catch(() => this.#holdGroupIds.delete(tenant.id));
+      this.#holdGroupIds.set(tenant.id, id);
+    }
+    return id;
+  }
+
+  /**
+   * The Okta principal Warden acts as: configured, or the OAuth client id, or
+   * the API token's user (`GET /api/v1/users/me`).
+   */
+  serviceIdentity(tenant: OktaTenant): Promise<string | undefined> {
+    if (tenant.config.serviceIdentity) return Promise.resolve(tenant.config.serviceIdentity);
+    if (tenant.config.auth.type === 'oauth') return Promise.resolve(tenant.config.auth.clientId);
+    let id = this.#identities.get(tenant.id);
+    if (!id) {
+      id = tenant.client().then(async (client) => ((await client.http.getJson(`${client.baseUrl}/api/v1/users/me`)) as { id?: string }).id);
+      id.catch(() => this.#identities.delete(tenant.id));
+      this.#identities.set(tenant.id, id);
+    }
+    return id;
+  }
+}
+
+/** A group's id by exact name (`GET /api/v1/groups?q=`), undefined when there is none. */
+export async function findGroupId(tenant: OktaTenant, name: string): Promise<string | undefined> {
+  for await (const g of await (await tenant.client()).groupApi.listGroups({ q: name, limit: 200 })) if (g?.profile?.name === name && g.id) return g.id;
+  return undefined;
+}

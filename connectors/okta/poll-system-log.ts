@@ -1,0 +1,180 @@
+import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { InboxEntry, Store } from '../../src/store/store.js';
+import { systemLogFilter } from './event-types.js';
+import { publishedIso } from './log-event.js';
+import { httpStatusOf, rateLimitWaitMs } from './okta-errors.js';
+import { oktaMetrics } from './okta-metrics.js';
+import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+
+/**
+ * The System Log poller (`GET /api/v1/logs`, through the SDK's authenticated
+ * HTTP client so the raw LogEvents are stored exactly as Okta sent them): it
+ * catches what event hooks missed (Warden down, Okta's best-effort delivery)
+ * and the events Okta never delivers by hook. Per tenant, under a store lease
+ * (one replica polls), from a watermark — the newest `published` seen — minus
+ * an overlap, paginated by the `Link: rel="next"` header, pausing when
+ * `X-Rate-Limit-Remaining` runs low until `X-Rate-Limit-Reset`. Events go to
+ * the same inbox as the hook's, keyed by `uuid`, so nothing is processed twice.
+ *
+ * https://developer.okta.com/docs/reference/system-log-query/
+ */
+
+export const CURSOR = 'okta.syslog';
+
+/** The poller's stored position per tenant (cursor `okta.syslog`). */
+export interface SyslogCursor {
+  /** Newest `published` stored (ISO). */
+  watermark: string;
+}
+
+/** What one page of the System Log held. */
+export interface PollPage {
+  events: number;
+  stored: number;
+  /** `published` of the newest event on the page. */
+  newest?: string;
+}
+
+/** What one read of the System Log did. */
+export interface PollResult {
+  pages: number;
+  events: number;
+  stored: number;
+  watermark?: string;
+  /** Set when Okta asked Warden to slow down: wait this long before the next poll. */
+  waitMs?: number;
+}
+
+/** Where and how far to read. */
+export interface PollOptions {
+  since: Date;
+  until?: Date;
+  maxPages: number;
+  onPage?: (page: PollPage) => void | Promise<void>;
+  now: () => Date;
+}
+
+/** The `rel="next"` URL of a `Link` header. */
+export function nextLink(link: string | null | undefined): string | undefined {
+  for (const part of (link ?? '').split(',')) {
+    const m = /<([^>]+)>\s*;\s*rel="?next"?/i.exec(part.trim());
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/**
+ * Reads the System Log from `since` (to `until`, or caught up), writing every
+ * event to the inbox. Returns what it read; `waitMs` when rate-limited.
+ */
+export async function readSystemLog(tenant: OktaTenant, store: Store, options: PollOptions): Promise<PollResult> {
+  const client = await tenant.client();
+  const { poller } = tenant.config;
+  const params = new URLSearchParams({ since: options.since.toISOString(), sortOrder: 'ASCENDING', limit: String(poller.pageSize), filter: systemLogFilter() });
+  if (options.until) params.set('until', options.until.toISOString());
+  let url: string | undefined = `${client.baseUrl}/api/v1/logs?${params.toString()}`;
+  const result: PollResult = { pages: 0, events: 0, stored: 0 };
+  while (url && result.pages < options.maxPages) {
+    let response: { status: number; headers: { get(name: string): string | null }; json(): Promise<unknown> };
+    try {
+      response = await client.http.http(url, { headers: { Accept: 'application/json' } } as Parameters<typeof client.http.http>[1]);
+    } catch (err) {
+      if (httpStatusOf(err) === 429) {
+        const headers = (err as { headers?: { get(n: string): string | null } }).headers;
+        result.waitMs = rateLimitWaitMs(headers?.get('x-rate-limit-reset'), headers?.get('date'), options.now()) ?? 60_000;
+        return result;
+      }
+      throw err;
+    }
+    const events = (await response.json()) as unknown[];
+    if (!Array.isArray(events)) throw new Error(`GET /api/v1/logs answered ${typeof events}, not a list`);
+    const receivedAt = options.now();
+    const entries: InboxEntry[] = [];
+    let newest: string | undefined;
+    for (const raw of events) {
+      const e = raw as { uuid?: unknown; eventType?: unknown; published?: unknown };
+      if (typeof e?.uuid !== 'string' || typeof e.eventType !== 'string') continue;
+      const published = publishedIso(e.published);
+      if (published && (!newest || published > newest)) newest = published;
+      entries.push({ tenant: tenant.id, source: 'okta', eventId: e.uuid, eventType: e.eventType, via: 'poll', payload: raw, receivedAt, ...(published ? { occurredAt: new Date(published) } : {}) });
+    }
+    let stored = 0;
+    if (entries.length)
+      await store.transaction(async (tx) => {
+        for (const entry of entries) if ((await tx.putInbox(entry)).inserted) stored++;
+      });
+    result.pages++;
+    result.events += entries.length;
+    result.stored += stored;
+    if (newest && (!result.watermark || newest > result.watermark)) result.watermark = newest;
+    await options.onPage?.({ events: entries.length, stored, ...(newest ? { newest } : {}) });
+
+    // Polling without `until` gets a `next` link forever: a short page means caught up.
+    if (events.length === 0 || (!options.until && events.length < poller.pageSize)) break;
+    url = nextLink(response.headers.get('link'));
+    const remaining = Number(response.headers.get('x-rate-limit-remaining'));
+    if (url && response.headers.get('x-rate-limit-remaining') !== null && remaining <= poller.minRemaining) {
+      result.waitMs = rateLimitWaitMs(response.headers.get('x-rate-limit-reset'), response.headers.get('date'), options.now()) ?? 60_000;
+      if (!options.until) return result;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(result.waitMs!, 120_000)));
+      delete result.waitMs;
+    }
+  }
+  return result;
+}
+
+/**
+ * One poll of one tenant: from the stored watermark minus the overlap (the
+ * first poll starts `overlapSeconds` ago; `warden okta backfill` reaches
+ * further back), then moves the watermark forward.
+ */
+export async function pollTenant(tenant: OktaTenant, ctx: PluginContext): Promise<PollResult> {
+  const cursor = (await ctx.store.getCursor(tenant.id, CURSOR)) as SyslogCursor | undefined;
+  const overlap = tenant.config.poller.overlapSeconds * 1000;
+  const from = cursor?.watermark ? new Date(cursor.watermark).getTime() : ctx.clock().getTime();
+  const metrics = oktaMetrics(ctx.metrics.registry);
+  const result = await readSystemLog(tenant, ctx.store, { since: new Date(from - overlap), maxPages: tenant.config.poller.maxPagesPerPoll, now: ctx.clock });
+  if (result.stored) metrics.polledEvents.inc({ tenant: tenant.id, stored: 'true' }, result.stored);
+  if (result.events > result.stored) metrics.polledEvents.inc({ tenant: tenant.id, stored: 'false' }, result.events - result.stored);
+  const watermark = result.watermark && (!cursor?.watermark || result.watermark > cursor.watermark) ? result.watermark : (cursor?.watermark ?? new Date(from).toISOString());
+  await ctx.store.setCursor(tenant.id, CURSOR, { watermark } satisfies SyslogCursor, ctx.clock());
+  if (result.stored) ctx.wakeInbox();
+  return result;
+}
+
+/** Starts one polling loop per Okta tenant with the poller enabled; each poll runs under the tenant's lease. */
+export function startPollers(tenants: OktaTenants, ctx: PluginContext): { stop(): Promise<void> } {
+  const loops: Array<{ stop(): Promise<void> }> = [];
+  for (const id of tenants.ids(ctx.config)) {
+    const tenant = tenants.get(ctx.config, id);
+    if (!tenant.config.poller.enabled) continue;
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> | undefined;
+    const interval = tenant.config.poller.intervalSeconds * 1000;
+    const lease = `okta:syslog:${tenant.id}`;
+    const tick = async () => {
+      let delay = interval;
+      try {
+        if (await ctx.store.acquireLease(lease, ctx.instanceId, ctx.clock(), Math.max(30, tenant.config.poller.intervalSeconds * 3))) {
+          const result = await pollTenant(tenant, ctx);
+          if (result.waitMs) delay = Math.max(delay, result.waitMs);
+          else if (result.pages >= tenant.config.poller.maxPagesPerPoll) delay = 0; // backlog: go on at once
+        }
+      } catch (err) {
+        ctx.log.error({ err, tenant: tenant.id }, 'okta System Log poll failed');
+      }
+      if (!stopped) timer = setTimeout(() => void (running = tick()), delay);
+    };
+    running = tick();
+    loops.push({
+      async stop() {
+        stopped = true;
+        clearTimeout(timer);
+        await running;
+        await ctx.store.releaseLease(lease, ctx.instanceId).catch(() => undefined);
+      },
+    });
+  }
+  return { stop: async () => void (await Promise.all(loops.map((l) => l.stop()))) };
+}

@@ -1,0 +1,167 @@
+import type { Request, Router } from 'express';
+import { z } from 'zod';
+import { WardenError } from '../../src/core/errors.js';
+import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { InboxEntry } from '../../src/store/store.js';
+import { publishedIso } from './log-event.js';
+import { oktaMetrics } from './okta-metrics.js';
+import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+import { verifySharedHeader } from './verify-hook-auth.js';
+
+/**
+ * The event hook endpoint `/hooks/okta/:tenant/events`: Okta's one-time
+ * verification (GET) and its deliveries (POST).
+ *
+ * https://developer.okta.com/docs/concepts/event-hooks/
+ */
+
+export const EVENT_HOOK_PATH = '/hooks/okta/:tenant/events';
+
+/** One LogEvent in a delivery: only what Warden keys on is required; the rest is kept verbatim. */
+const DeliveredEvent = z.looseObject({
+  uuid: z.string().min(1).max(256),
+  eventType: z.string().min(1).max(256),
+  published: z.string().max(64).optional(),
+});
+
+/** The event hook envelope (`eventType: com.okta.event_hook`, `data.events[]`). */
+export const EventHookDelivery = z
+  .looseObject({
+    eventType: z.literal('com.okta.event_hook'),
+    eventTypeVersion: z.string().optional(),
+    cloudEventsVersion: z.string().optional(),
+    source: z.string().optional(),
+    eventId: z.string().min(1).max(256),
+    eventTime: z.string().optional(),
+    contentType: z.string().optional(),
+    data: z.looseObject({ events: z.array(DeliveredEvent).min(1).max(10_000) }),
+  })
+  .describe('An Okta event hook delivery: the envelope with one or more System Log LogEvents in data.events');
+/** A validated event hook delivery. */
+export type EventHookDelivery = z.infer<typeof EventHookDelivery>;
+
+/**
+ * Reads a JSON body of at most `limit` bytes, whatever its content type
+ * (Okta sends application/json; anything else that is not JSON is a 400,
+ * never a silent 2xx). Leaner than a general body parser: this endpoint's
+ * cost per delivery is what Okta's 3 s budget and the ingest rate see.
+ *
+ * @throws WardenError `ERR_BODY_TOO_LARGE`, `ERR_BODY_MALFORMED`
+ */
+export function readJsonBody(req: Request, limit: number): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) {
+      req.resume();
+      return reject(new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`));
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (failed) return;
+      try {
+        resolve(JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
+      } catch {
+        reject(new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
+      }
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new WardenError('ERR_BODY_MALFORMED', 'the request body could not be read', { cause: err }));
+    });
+  });
+}
+
+/**
+ * The common case checked by hand (what `EventHookDelivery` requires); zod
+ * runs only for the rest, to say what is wrong.
+ */
+function isDelivery(body: unknown): body is EventHookDelivery {
+  const b = body as { eventType?: unknown; eventId?: unknown; data?: { events?: unknown } } | null;
+  if (!b || typeof b !== 'object' || b.eventType !== 'com.okta.event_hook' || typeof b.eventId !== 'string' || b.eventId.length < 1 || b.eventId.length > 256) return false;
+  const events = b.data?.events;
+  if (!Array.isArray(events) || events.length < 1 || events.length > 10_000) return false;
+  for (const e of events as Array<Record<string, unknown> | null>) {
+    if (!e || typeof e !== 'object' || Array.isArray(e)) return false;
+    if (typeof e.uuid !== 'string' || e.uuid.length < 1 || e.uuid.length > 256) return false;
+    if (typeof e.eventType !== 'string' || e.eventType.length < 1 || e.eventType.length > 256) return false;
+    if (e.published !== undefined && (typeof e.published !== 'string' || e.published.length > 64)) return false;
+  }
+  for (const key of ['eventTypeVersion', 'cloudEventsVersion', 'source', 'eventTime', 'contentType'] as const) if ((b as Record<string, unknown>)[key] !== undefined && typeof (b as Record<string, unknown>)[key] !== 'string') return false;
+  return typeof b.data === 'object' && !Array.isArray(b.data);
+}
+
+/** Finds the tenant or answers 404 (unknown tenant, or a tenant without an okta section). */
+export function resolveTenant(tenants: OktaTenants, ctx: PluginContext, id: string): OktaTenant {
+  const tenant = tenants.find(ctx.config, id);
+  if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `no Okta tenant "${id}"`);
+  return tenant;
+}
+
+/**
+ * Mounts the event hook receiver. Authentication runs before the body is
+ * read; a delivery is acknowledged (200, empty body) only after every event
+ * in it is committed to the inbox, one row per LogEvent `uuid` (Okta's
+ * duplicates, its one retry and the poller's copy collapse there). Bad input
+ * gets 4xx, never 5xx: Okta retries 5xx.
+ */
+export function mountEventHook(router: Router, ctx: PluginContext, tenants: OktaTenants): void {
+  const metrics = oktaMetrics(ctx.metrics.registry);
+  const authenticated = (req: Request): OktaTenant => {
+    const tenant = resolveTenant(tenants, ctx, String(req.params.tenant));
+    try {
+      verifySharedHeader(req.get(tenant.config.eventHook.header), tenant.eventHookSecret, tenant.config.eventHook.header);
+    } catch (err) {
+      metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'unauthorized' });
+      ctx.log.warn({ tenant: tenant.id, code: (err as WardenError).code, ip: req.ip }, 'okta event hook call refused');
+      throw err;
+    }
+    return tenant;
+  };
+
+  router.get(EVENT_HOOK_PATH, (req, res) => {
+    const tenant = authenticated(req);
+    const challenge = req.get('x-okta-verification-challenge');
+    if (!challenge) throw new WardenError('ERR_VALIDATION', 'the x-okta-verification-challenge header is missing');
+    metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'verified' });
+    ctx.log.info({ tenant: tenant.id }, 'okta event hook verified');
+    res.json({ verification: challenge });
+  });
+
+  // One handler (authenticate, read, validate, store): this path's cost per delivery is what Okta's 3 s budget and the ingest rate see.
+  router.post(EVENT_HOOK_PATH, async (req, res) => {
+    const tenant = authenticated(req);
+    const body = await readJsonBody(req, ctx.config.bodyBytes);
+    const parsed = isDelivery(body) ? { success: true as const, data: body } : EventHookDelivery.safeParse(body);
+    if (!parsed.success) {
+      metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'malformed' });
+      throw new WardenError('ERR_VALIDATION', `not an Okta event hook delivery: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+    }
+    const receivedAt = ctx.clock();
+    const entries: InboxEntry[] = parsed.data.data.events.map((event) => {
+      const occurred = publishedIso(event.published);
+      return { tenant: tenant.id, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook', payload: event, receivedAt, ...(occurred ? { occurredAt: new Date(occurred) } : {}) };
+    });
+    let stored = 0;
+    if (entries.length === 1) stored = (await ctx.store.putInbox(entries[0]!)).inserted ? 1 : 0;
+    else
+      await ctx.store.transaction(async (tx) => {
+        for (const entry of entries) if ((await tx.putInbox(entry)).inserted) stored++;
+      });
+    metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'stored' });
+    if (stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'true' }, stored);
+    if (entries.length > stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'false' }, entries.length - stored);
+    res.status(200).end();
+    if (stored) ctx.wakeInbox();
+  });
+}

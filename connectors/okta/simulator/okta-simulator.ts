@@ -1,0 +1,590 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A local Okta org for tests and demos: the subset of the Okta Management API
+ * Warden uses (users, groups, factors, lifecycle, sessions, user risk, event
+ * hooks with Okta's verification call, the System Log with `since`/`until`/
+ * `after` paging and rate-limit headers), and event hook delivery the way Okta
+ * does it (envelope, auth header, 3 s timeout, one retry on timeout or 5xx;
+ * duplicate and out-of-order delivery on request). The real
+ * okta-sdk-nodejs talks to it over plain HTTP.
+ *
+ * Paths, field names, status codes and headers follow Okta's management
+ * OpenAPI and the event hook docs (research okta.md §1, §4, §6). Okta's
+ * behaviour it does not model is left out rather than imitated.
+ */
+
+export interface SimUser {
+  id: string;
+  status: 'ACTIVE' | 'SUSPENDED' | 'PASSWORD_EXPIRED' | 'RECOVERY';
+  profile: Record<string, string>;
+  groups: Set<string>;
+  roles: string[];
+  risk?: 'HIGH' | 'LOW';
+  sessions: number;
+  created: string;
+}
+
+/** An enrolled factor in the simulated org. */
+export interface SimFactor {
+  id: string;
+  userId: string;
+  factorType: string;
+  provider: string;
+  status: 'ACTIVE';
+  created: string;
+  lastUpdated: string;
+  /** What a push verification answers (tests set it). */
+  pushAnswer?: 'SUCCESS' | 'REJECTED' | 'TIMEOUT' | 'WAITING';
+}
+
+interface SimHook {
+  id: string;
+  name: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  verificationStatus: 'UNVERIFIED' | 'VERIFIED';
+  events: { type: 'EVENT_TYPE'; items: string[]; filter: null };
+  channel: { type: 'HTTP'; version: string; config: { uri: string; method: 'POST'; headers: Array<{ key: string; value: string }>; authScheme: { type: 'HEADER'; key: string; value?: string } } };
+  created: string;
+  lastUpdated: string;
+}
+
+/** A System Log event the simulator recorded. */
+export type LogEventSim = Record<string, unknown> & { uuid: string; published: string; eventType: string };
+
+/** How the simulator delivers event hooks (tests ask for Okta's misbehaviours). */
+export interface DeliveryOptions {
+  /** Send each delivery twice (Okta's at-least-once). */
+  duplicate?: boolean;
+  /** Hold deliveries until `flushDeliveries()`, then send them newest first. */
+  reorder?: boolean;
+  /** Warden is unreachable: nothing is delivered (Okta gives up after its retry). */
+  drop?: boolean;
+}
+
+/** One event hook call the simulator made, and how Warden answered. */
+export interface DeliveryRecord {
+  hookId: string;
+  eventIds: string[];
+  status: number | 'timeout' | 'error';
+  attempt: number;
+}
+
+/** Simulator settings. */
+export interface OktaSimulatorOptions {
+  /** The API token callers must send (`Authorization: SSWS <token>`). */
+  token?: string;
+  /** Requests per minute on `/api/v1/logs` before 429 (default 120, Okta's Workforce default). */
+  logsLimit?: number;
+  clock?: () => Date;
+}
+
+const HOOK_TIMEOUT_MS = 3000;
+
+/** The simulated org. `start()` listens on 127.0.0.1. */
+export class OktaSimulator {
+  readonly token: string;
+  readonly users = new Map<string, SimUser>();
+  readonly groups = new Map<string, { id: string; profile: { name: string; description?: string } }>();
+  readonly factors = new Map<string, SimFactor>();
+  readonly hooks = new Map<string, SimHook>();
+  readonly log: LogEventSim[] = [];
+  readonly deliveries: DeliveryRecord[] = [];
+  readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = [];
+  delivery: DeliveryOptions = {};
+  /** The admin the API token belongs to (what `/api/v1/users/me` answers). */
+  readonly tokenOwner: SimUser;
+  #server: http.Server | undefined;
+  #url = '';
+  #held: LogEventSim[] = [];
+  #pending = new Set<Promise<void>>();
+  #logsWindow = { start: 0, count: 0 };
+  readonly #logsLimit: number;
+  readonly #clock: () => Date;
+  readonly #transactions = new Map<string, { factorId: string; answer: string }>();
+
+  constructor(options: OktaSimulatorOptions = {}) {
+    this.token = options.token ?? `00${randomBytes(20).toString('hex')}`;
+    this.#logsLimit = options.logsLimit ?? 120;
+    this.#clock = options.clock ?? (() => new Date());
+    this.tokenOwner = this.addUser({ login: 'warden-service@example.com', firstName: 'Warden', lastName: 'Service' }, { roles: ['SUPER_ADMIN'] });
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  async start(): Promise<this> {
+    this.#server = http.createServer((req, res) => void this.#handle(req, res));
+    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve));
+    this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#pending]);
+    await new Promise<void>((resolve) => {
+      if (!this.#server) return resolve();
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+
+  /** Waits until every delivery in flight is done (tests). */
+  async settled(): Promise<void> {
+    while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+  }
+
+  // ---- the org's data -------------------------------------------------------
+
+  #id(prefix: string): string {
+    return prefix + randomBytes(8).toString('hex').slice(0, 17);
+  }
+
+  addUser(profile: { login: string; firstName?: string; lastName?: string } & Record<string, string>, options: { roles?: string[]; groups?: string[] } = {}): SimUser {
+    const user: SimUser = { id: this.#id('00u'), status: 'ACTIVE', profile: { email: profile.login, ...profile }, groups: new Set(), roles: options.roles ?? [], sessions: 1, created: this.#clock().toISOString() };
+    this.users.set(user.id, user);
+    for (const g of options.groups ?? []) user.groups.add(this.addGroup(g).id);
+    return user;
+  }
+
+  addGroup(name: string): { id: string; profile: { name: string } } {
+    for (const g of this.groups.values()) if (g.profile.name === name) return g;
+    const group = { id: this.#id('00g'), profile: { name } };
+    this.groups.set(group.id, group);
+    return group;
+  }
+
+  addFactor(userId: string, factorType: string, created = this.#clock()): SimFactor {
+    const factor: SimFactor = { id: this.#id(factorType === 'push' ? 'opf' : 'mbl'), userId, factorType, provider: 'OKTA', status: 'ACTIVE', created: created.toISOString(), lastUpdated: created.toISOString() };
+    this.factors.set(factor.id, factor);
+    return factor;
+  }
+
+  groupNames(userId: string): string[] {
+    return [...(this.users.get(userId)?.groups ?? [])].map((g) => this.groups.get(g)?.profile.name ?? g);
+  }
+
+  factorsOf(userId: string): SimFactor[] {
+    return [...this.factors.values()].filter((f) => f.userId === userId);
+  }
+
+  // ---- things people do in the Admin Console or the Sign-In Widget --------
+
+  /** An administrator (help desk) resets all of a user's factors in the Admin Console. */
+  adminResetFactors(adminId: string, userId: string): LogEventSim {
+    for (const f of this.factorsOf(userId)) this.factors.delete(f.id);
+    return this.record('user.mfa.factor.reset_all', 'Reset all factors for user', this.users.get(adminId)!, [this.#userTarget(userId)], { requestUri: `/api/v1/users/${userId}/lifecycle/reset_factors` }, 'WEB');
+  }
+
+  /** The user enrolls a factor themself (Identity Engine: the target is the authenticator enrollment). */
+  selfEnroll(userId: string, factorType: string): { factor: SimFactor; event: LogEventSim } {
+    const factor = this.addFactor(userId, factorType);
+    const user = this.users.get(userId)!;
+    const event = this.record('user.mfa.factor.activate', 'Activate factor or authenticator enrollment method for user', user, [
+      this.#userTarget(userId),
+      { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: factorType === 'push' ? 'Okta Verify' : factorType, detailEntry: null },
+    ], { requestUri: '/idp/idx/challenge/answer' }, 'WEB');
+    return { factor, event };
+  }
+
+  #userTarget(userId: string) {
+    const u = this.users.get(userId)!;
+    return { id: u.id, type: 'User', alternateId: u.profile.login, displayName: `${u.profile.firstName ?? ''} ${u.profile.lastName ?? ''}`.trim(), detailEntry: null };
+  }
+
+  /**
+   * Writes a System Log event (the shape of Okta's LogEvent, as in the
+   * fixture system-log-event-user-lifecycle-deactivate.json) and delivers it
+   * to the event hooks subscribed to its type.
+   */
+  record(eventType: string, displayMessage: string, actor: SimUser, target: unknown[], debug: Record<string, string>, txType: 'WEB', apiTokenId?: string): LogEventSim {
+    const published = this.#clock().toISOString();
+    const requestId = randomBytes(12).toString('base64url');
+    const event: LogEventSim = {
+      actor: { id: actor.id, type: 'User', alternateId: actor.profile.login, displayName: `${actor.profile.firstName ?? ''} ${actor.profile.lastName ?? ''}`.trim(), detailEntry: null },
+      client: { userAgent: { rawUserAgent: apiTokenId ? 'okta-sdk-nodejs' : 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)', os: 'Mac OS X', browser: apiTokenId ? 'UNKNOWN' : 'CHROME' }, zone: 'null', device: 'Computer', id: null, ipAddress: '127.0.0.1', geographicalContext: null },
+      authenticationContext: { authenticationProvider: null, credentialProvider: null, credentialType: null, issuer: null, interface: null, authenticationStep: 0, externalSessionId: apiTokenId ? 'unknown' : `102${randomBytes(8).toString('hex')}` },
+      displayMessage,
+      eventType,
+      outcome: { result: 'SUCCESS', reason: null },
+      published,
+      securityContext: { asNumber: null, asOrg: null, isp: null, domain: null, isProxy: null },
+      severity: 'INFO',
+      debugContext: { debugData: { requestId, threatSuspected: 'false', ...debug } },
+      legacyEventType: null,
+      transaction: { type: txType, id: requestId, detail: apiTokenId ? { requestApiTokenId: apiTokenId } : {} },
+      uuid: randomUUID(),
+      version: '0',
+      request: { ipChain: [] },
+      target,
+    };
+    this.log.push(event);
+    this.#deliver(event);
+    return event;
+  }
+
+  // ---- event hook delivery ---------------------------------------------------
+
+  #deliver(event: LogEventSim): void {
+    for (const hook of this.hooks.values()) {
+      if (hook.status !== 'ACTIVE' || hook.verificationStatus !== 'VERIFIED' || !hook.events.items.includes(event.eventType)) continue;
+      if (this.delivery.drop) {
+        this.deliveries.push({ hookId: hook.id, eventIds: [event.uuid], status: 'error', attempt: 0 });
+        continue;
+      }
+      if (this.delivery.reorder) {
+        this.#held.push(event);
+        continue;
+      }
+      this.#track(this.#send(hook, [event]));
+      if (this.delivery.duplicate) this.#track(this.#send(hook, [event]));
+    }
+  }
+
+  /** Sends the deliveries held back by `reorder`, newest first. */
+  flushDeliveries(): void {
+    const held = this.#held.reverse();
+    this.#held = [];
+    for (const event of held)
+      for (const hook of this.hooks.values()) {
+        if (hook.status !== 'ACTIVE' || hook.verificationStatus !== 'VERIFIED' || !hook.events.items.includes(event.eventType)) continue;
+        this.#track(this.#send(hook, [event]));
+        if (this.delivery.duplicate) this.#track(this.#send(hook, [event]));
+      }
+  }
+
+  #track(p: Promise<void>): void {
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** One delivery: POST the envelope with the auth header; 3 s timeout; one retry on timeout or 5xx, none on 4xx. */
+  async #send(hook: SimHook, events: LogEventSim[]): Promise<void> {
+    const body = JSON.stringify({
+      eventType: 'com.okta.event_hook',
+      eventTypeVersion: '1.0',
+      cloudEventsVersion: '0.1',
+      source: `${this.#url}/api/v1/eventHooks/${hook.id}`,
+      eventId: randomUUID(),
+      eventTime: this.#clock().toISOString(),
+      contentType: 'application/json',
+      data: { events },
+    });
+    const headers: Record<string, string> = { Accept: 'application/json', 'Content-Type': 'application/json' };
+    for (const h of hook.channel.config.headers) headers[h.key] = h.value;
+    if (hook.channel.config.authScheme.value !== undefined) headers[hook.channel.config.authScheme.key] = hook.channel.config.authScheme.value;
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const status = await call(hook.channel.config.uri, 'POST', headers, body);
+      this.deliveries.push({ hookId: hook.id, eventIds: events.map((e) => e.uuid), status: status.status, attempt });
+      if (typeof status.status === 'number' && status.status < 500) return;
+    }
+  }
+
+  // ---- HTTP ------------------------------------------------------------------
+
+  #rateHeaders(res: ServerResponse, limit: number, remaining: number, resetAt: number): void {
+    res.setHeader('x-rate-limit-limit', String(limit));
+    res.setHeader('x-rate-limit-remaining', String(Math.max(0, remaining)));
+    res.setHeader('x-rate-limit-reset', String(Math.ceil(resetAt / 1000)));
+  }
+
+  #send404(res: ServerResponse, what: string): void {
+    json(res, 404, okError('E0000007', `Not found: Resource not found: ${what} (${what.split(' ')[0]})`));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.#url);
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    this.requests.push({ method, path, query: url.searchParams });
+    const body = await readBody(req);
+    const now = this.#clock().getTime();
+    const minute = Math.floor(now / 60_000) * 60_000;
+    this.#rateHeaders(res, 600, 599, minute + 60_000);
+    res.setHeader('date', new Date(now).toUTCString());
+
+    if (req.headers.authorization !== `SSWS ${this.token}`) return json(res, 401, okError('E0000011', 'Invalid token provided'));
+    const m = (re: RegExp) => re.exec(path);
+    let g: RegExpExecArray | null;
+    const asUser = this.tokenOwner;
+    const tokenId = '00Twarden';
+
+    if (method === 'GET' && path === '/api/v1/logs') return this.#logs(url, res, now);
+
+    if (method === 'GET' && (g = m(/^\/api\/v1\/users\/([^/]+)$/))) {
+      const user = g[1] === 'me' ? this.tokenOwner : this.#findUser(decodeURIComponent(g[1]!));
+      return user ? json(res, 200, this.#userJson(user)) : this.#send404(res, `${g[1]} (User)`);
+    }
+    if ((g = m(/^\/api\/v1\/users\/([^/]+)\/(.+)$/))) {
+      const user = this.users.get(g[1]!);
+      if (!user) return this.#send404(res, `${g[1]} (User)`);
+      const rest = g[2]!;
+      if (method === 'GET' && rest === 'groups') return json(res, 200, [...user.groups].map((id) => this.#groupJson(id)));
+      if (method === 'GET' && rest === 'roles') return json(res, 200, user.roles.map((type, i) => ({ id: `ra${i}${user.id}`, type, label: type, status: 'ACTIVE', assignmentType: 'USER' })));
+      if (method === 'GET' && rest === 'factors') return json(res, 200, this.factorsOf(user.id).map(factorJson));
+      if (method === 'DELETE' && (g = /^factors\/([^/]+)$/.exec(rest))) {
+        const factor = this.factors.get(g[1]!);
+        if (!factor || factor.userId !== user.id) return this.#send404(res, `${g[1]} (UserFactor)`);
+        this.factors.delete(factor.id);
+        this.record('user.mfa.factor.deactivate', 'Reset factor for user', asUser, [this.#userTarget(user.id), { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: factor.factorType, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+        return empty(res, 204);
+      }
+      if (method === 'POST' && (g = /^factors\/([^/]+)\/verify$/.exec(rest))) {
+        const factor = this.factors.get(g[1]!);
+        if (!factor || factor.userId !== user.id) return this.#send404(res, `${g[1]} (UserFactor)`);
+        const tx = `v2m${randomBytes(8).toString('hex')}`;
+        this.#transactions.set(tx, { factorId: factor.id, answer: factor.pushAnswer ?? 'SUCCESS' });
+        const poll = `${this.#url}/api/v1/users/${user.id}/factors/${factor.id}/transactions/${tx}`;
+        return json(res, 201, { factorResult: 'WAITING', profile: { credentialId: user.profile.login }, expiresAt: new Date(now + 300_000).toISOString(), _links: { poll: { href: poll, hints: { allow: ['GET'] } }, cancel: { href: poll, hints: { allow: ['DELETE'] } } } });
+      }
+      if (method === 'GET' && (g = /^factors\/([^/]+)\/transactions\/([^/]+)$/.exec(rest))) {
+        const tx = this.#transactions.get(g[2]!);
+        if (!tx || tx.factorId !== g[1]) return this.#send404(res, `${g[2]} (Transaction)`);
+        return json(res, 200, { factorResult: tx.answer });
+      }
+      if (method === 'DELETE' && rest === 'sessions') {
+        user.sessions = 0;
+        this.record('user.session.clear', 'Clear user session', asUser, [this.#userTarget(user.id)], { requestUri: path }, 'WEB', tokenId);
+        return empty(res, 204);
+      }
+      if (method === 'PUT' && rest === 'risk') {
+        const level = (JSON.parse(body || '{}') as { riskLevel?: string }).riskLevel;
+        if (level !== 'HIGH' && level !== 'LOW') return json(res, 400, okError('E0000001', 'Api validation failed: riskLevel'));
+        user.risk = level;
+        this.record('user.risk.change', 'User risk level changed', asUser, [this.#userTarget(user.id)], { requestUri: path }, 'WEB', tokenId);
+        return json(res, 200, { riskLevel: level });
+      }
+      if (method === 'POST' && (g = /^lifecycle\/([a-z_]+)$/.exec(rest))) return this.#lifecycle(g[1]!, user, url, res, path, tokenId);
+      return this.#send404(res, path);
+    }
+
+    if (method === 'GET' && path === '/api/v1/groups') {
+      const q = url.searchParams.get('q') ?? '';
+      return json(res, 200, [...this.groups.values()].filter((gr) => gr.profile.name.startsWith(q)).map((gr) => this.#groupJson(gr.id)));
+    }
+    if (method === 'POST' && path === '/api/v1/groups') {
+      const input = JSON.parse(body || '{}') as { profile?: { name?: string; description?: string } };
+      if (!input.profile?.name) return json(res, 400, okError('E0000001', 'Api validation failed: name'));
+      const group = this.addGroup(input.profile.name);
+      if (input.profile.description) (group.profile as { description?: string }).description = input.profile.description;
+      return json(res, 200, this.#groupJson(group.id));
+    }
+    if ((g = m(/^\/api\/v1\/groups\/([^/]+)\/users\/([^/]+)$/)) && (method === 'PUT' || method === 'DELETE')) {
+      const group = this.groups.get(g[1]!);
+      const user = this.users.get(g[2]!);
+      if (!group) return this.#send404(res, `${g[1]} (UserGroup)`);
+      if (!user) return this.#send404(res, `${g[2]} (User)`);
+      if (method === 'PUT') {
+        if (!user.groups.has(group.id)) {
+          user.groups.add(group.id);
+          this.record('group.user_membership.add', 'Add user to group membership', asUser, [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+        }
+      } else if (user.groups.delete(group.id))
+        this.record('group.user_membership.remove', 'Remove user from group membership', asUser, [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+      return empty(res, 204);
+    }
+
+    if (path === '/api/v1/eventHooks' && method === 'GET') return json(res, 200, [...this.hooks.values()].map(hookJson));
+    if (path === '/api/v1/eventHooks' && method === 'POST') {
+      const input = JSON.parse(body || '{}') as Partial<SimHook>;
+      const uri = input.channel?.config?.uri ?? '';
+      if (!input.name || !input.events?.items?.length || !uri) return json(res, 400, okError('E0000001', 'Api validation failed: eventHook'));
+      const at = new Date(now).toISOString();
+      const hook: SimHook = {
+        id: this.#id('who'),
+        name: input.name,
+        status: 'ACTIVE',
+        verificationStatus: 'UNVERIFIED',
+        events: { type: 'EVENT_TYPE', items: [...input.events.items], filter: null },
+        channel: { type: 'HTTP', version: input.channel?.version ?? '1.0.0', config: { uri, method: 'POST', headers: input.channel?.config?.headers ?? [], authScheme: { type: 'HEADER', key: input.channel!.config!.authScheme!.key, ...(input.channel?.config?.authScheme?.value !== undefined ? { value: input.channel.config.authScheme.value } : {}) } } },
+        created: at,
+        lastUpdated: at,
+      };
+      this.hooks.set(hook.id, hook);
+      return json(res, 200, hookJson(hook));
+    }
+    if ((g = m(/^\/api\/v1\/eventHooks\/([^/]+)(\/lifecycle\/(verify|activate|deactivate))?$/))) {
+      const hook = this.hooks.get(g[1]!);
+      if (!hook) return this.#send404(res, `${g[1]} (EventHook)`);
+      const action = g[3];
+      if (method === 'GET' && !action) return json(res, 200, hookJson(hook));
+      if (method === 'PUT' && !action) {
+        const input = JSON.parse(body || '{}') as Partial<SimHook>;
+        const uri = input.channel?.config?.uri ?? hook.channel.config.uri;
+        if (uri !== hook.channel.config.uri) hook.verificationStatus = 'UNVERIFIED';
+        hook.name = input.name ?? hook.name;
+        if (input.events?.items) hook.events = { type: 'EVENT_TYPE', items: [...input.events.items], filter: null };
+        hook.channel.config = { uri, method: 'POST', headers: input.channel?.config?.headers ?? hook.channel.config.headers, authScheme: { type: 'HEADER', key: input.channel?.config?.authScheme?.key ?? hook.channel.config.authScheme.key, ...(input.channel?.config?.authScheme?.value !== undefined ? { value: input.channel.config.authScheme.value } : hook.channel.config.authScheme.value !== undefined ? { value: hook.channel.config.authScheme.value } : {}) } };
+        hook.lastUpdated = new Date(now).toISOString();
+        return json(res, 200, hookJson(hook));
+      }
+      if (method === 'POST' && action === 'activate') {
+        hook.status = 'ACTIVE';
+        return json(res, 200, hookJson(hook));
+      }
+      if (method === 'POST' && action === 'deactivate') {
+        hook.status = 'INACTIVE';
+        return json(res, 200, hookJson(hook));
+      }
+      if (method === 'POST' && action === 'verify') {
+        const ok = await this.#verifyHook(hook);
+        this.record('event_hook.verified', 'Event hook verified', asUser, [{ id: hook.id, type: 'EventHook', alternateId: hook.name, displayName: hook.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+        if (!ok) return json(res, 400, okError('E0000001', 'Api validation failed: Verification failed'));
+        hook.verificationStatus = 'VERIFIED';
+        return json(res, 200, hookJson(hook));
+      }
+    }
+    return this.#send404(res, path);
+  }
+
+  /** Okta's one-time verification: GET with `x-okta-verification-challenge`, 3 s timeout, one retry. */
+  async #verifyHook(hook: SimHook): Promise<boolean> {
+    const challenge = randomBytes(16).toString('base64url');
+    const headers: Record<string, string> = { 'x-okta-verification-challenge': challenge };
+    for (const h of hook.channel.config.headers) headers[h.key] = h.value;
+    if (hook.channel.config.authScheme.value !== undefined) headers[hook.channel.config.authScheme.key] = hook.channel.config.authScheme.value;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const answer = await call(hook.channel.config.uri, 'GET', headers);
+      if (answer.status === 200) {
+        try {
+          if ((JSON.parse(answer.body) as { verification?: string }).verification === challenge) return true;
+        } catch {
+          // not JSON: a failed verification
+        }
+      }
+    }
+    return false;
+  }
+
+  #lifecycle(op: string, user: SimUser, url: URL, res: ServerResponse, path: string, tokenId: string): void {
+    const target = [this.#userTarget(user.id)];
+    switch (op) {
+      case 'reset_factors':
+        for (const f of this.factorsOf(user.id)) this.factors.delete(f.id);
+        this.record('user.mfa.factor.reset_all', 'Reset all factors for user', this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        return json(res, 200, {});
+      case 'suspend':
+        if (user.status !== 'ACTIVE') return json(res, 400, okError('E0000001', 'Api validation failed: Cannot suspend a user that is not active'));
+        user.status = 'SUSPENDED';
+        this.record('user.lifecycle.suspend', 'Suspend Okta user', this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        return json(res, 200, {});
+      case 'unsuspend':
+        if (user.status !== 'SUSPENDED') return json(res, 400, okError('E0000001', 'Api validation failed: Cannot unsuspend a user that is not suspended'));
+        user.status = 'ACTIVE';
+        this.record('user.lifecycle.unsuspend', 'Unsuspend Okta user', this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        return json(res, 200, {});
+      case 'expire_password':
+        user.status = 'PASSWORD_EXPIRED';
+        this.record('user.account.expire_password', "Fired when the user's Okta password is expired", this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        return json(res, 200, this.#userJson(user));
+      case 'reset_password': {
+        const sendEmail = url.searchParams.get('sendEmail') === 'true';
+        user.status = 'RECOVERY';
+        if (url.searchParams.get('revokeSessions') === 'true') user.sessions = 0;
+        this.record('user.account.reset_password', "Fired when the user's Okta password is reset", this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        return json(res, 200, sendEmail ? {} : { resetPasswordUrl: `${this.#url}/reset_password/drp${randomBytes(10).toString('hex')}` });
+      }
+      default:
+        return this.#send404(res, path);
+    }
+  }
+
+  /** `GET /api/v1/logs`: `since`/`until`/`after`/`limit`/`filter` (eventType eq … or …), ascending, with `Link` and rate-limit headers. */
+  #logs(url: URL, res: ServerResponse, now: number): void {
+    const minute = Math.floor(now / 60_000) * 60_000;
+    if (this.#logsWindow.start !== minute) this.#logsWindow = { start: minute, count: 0 };
+    this.#logsWindow.count++;
+    const remaining = this.#logsLimit - this.#logsWindow.count;
+    this.#rateHeaders(res, this.#logsLimit, remaining, minute + 60_000);
+    if (remaining < 0) return json(res, 429, okError('E0000047', 'API call exceeded rate limit due to too many requests.'));
+    const since = url.searchParams.get('since');
+    const until = url.searchParams.get('until');
+    const after = url.searchParams.get('after');
+    const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100));
+    const types = [...(url.searchParams.get('filter') ?? '').matchAll(/eventType eq "([^"]+)"/g)].map((x) => x[1]);
+    let start = 0;
+    if (after) start = this.log.findIndex((e) => e.uuid === after) + 1;
+    const page: LogEventSim[] = [];
+    let last: LogEventSim | undefined;
+    for (let i = start; i < this.log.length && page.length < limit; i++) {
+      const e = this.log[i]!;
+      last = e;
+      if (since && e.published < new Date(since).toISOString()) continue;
+      if (until && e.published >= new Date(until).toISOString()) continue;
+      if (types.length && !types.includes(e.eventType)) continue;
+      page.push(e);
+    }
+    const next = new URL(url.toString());
+    next.searchParams.set('after', (last ?? page[page.length - 1])?.uuid ?? after ?? '');
+    // Okta answers a polling request (no `until`) with a `next` link always; a bounded one only while there is more.
+    const more = last !== undefined && this.log.indexOf(last) < this.log.length - 1;
+    res.setHeader('link', [`<${url.toString()}>; rel="self"`, ...(!until || more ? [`<${next.toString()}>; rel="next"`] : [])].join(', '));
+    json(res, 200, page);
+  }
+
+  #findUser(idOrLogin: string): SimUser | undefined {
+    return this.users.get(idOrLogin) ?? [...this.users.values()].find((u) => u.profile.login?.toLowerCase() === idOrLogin.toLowerCase());
+  }
+
+  #userJson(u: SimUser): Record<string, unknown> {
+    return { id: u.id, status: u.status, created: u.created, activated: u.created, statusChanged: null, lastLogin: null, lastUpdated: u.created, passwordChanged: null, type: { id: 'oty1' }, profile: u.profile, credentials: { provider: { type: 'OKTA', name: 'OKTA' } }, _links: { self: { href: `${this.#url}/api/v1/users/${u.id}` } } };
+  }
+
+  #groupJson(id: string): Record<string, unknown> {
+    const g = this.groups.get(id)!;
+    return { id: g.id, created: '2026-01-01T00:00:00.000Z', lastUpdated: '2026-01-01T00:00:00.000Z', lastMembershipUpdated: '2026-01-01T00:00:00.000Z', objectClass: ['okta:user_group'], type: 'OKTA_GROUP', profile: g.profile, _links: {} };
+  }
+}
+
+function factorJson(f: SimFactor): Record<string, unknown> {
+  return { id: f.id, factorType: f.factorType, provider: f.provider, vendorName: f.provider, status: f.status, created: f.created, lastUpdated: f.lastUpdated, profile: {}, _links: {} };
+}
+
+function hookJson(h: SimHook): Record<string, unknown> {
+  const { value: _secret, ...authScheme } = h.channel.config.authScheme; // write-only in Okta
+  return { ...h, channel: { ...h.channel, config: { ...h.channel.config, authScheme } } };
+}
+
+function okError(code: string, summary: string): Record<string, unknown> {
+  return { errorCode: code, errorSummary: summary, errorLink: code, errorId: `oae${randomBytes(8).toString('hex')}`, errorCauses: [] };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function empty(res: ServerResponse, status: number): void {
+  res.writeHead(status);
+  res.end();
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(''));
+  });
+}
+
+/** One HTTP call with Okta's 3 s hook timeout. */
+function call(uri: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number | 'timeout' | 'error'; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.request(uri, { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve({ status: 'timeout', body: '' });
+    });
+    req.on('error', () => resolve({ status: 'error', body: '' }));
+    req.end(body);
+  });
+}

@@ -1,0 +1,23 @@
+/**
+ * Runs the Okta simulator on its own for demos and manual tests:
+ *
+ *   npx tsx connectors/okta/simulator/serve-simulator.ts
+ *
+ * It prints the org URL and the API token to put in warden.yaml
+ * (`orgUrl`, `simulator: true`, `auth: { type: api_token, token: … }`), and
+ * seeds a help-desk agent and an employee with an Okta Verify factor.
+ */
+import { OktaSimulator } from './okta-simulator.js';
+
+const sim = await new OktaSimulator().start();
+sim.addGroup('Warden Hold');
+const agent = sim.addUser({ login: 'agent@acme.example', firstName: 'Hal', lastName: 'Desk' }, { roles: ['HELP_DESK_ADMIN'] });
+const employee = sim.addUser({ login: 'dana@acme.example', firstName: 'Dana', lastName: 'Employee' });
+sim.addFactor(employee.id, 'push', new Date(Date.now() - 30 * 86_400_000));
+process.stdout.write(
+  `Okta simulator on ${sim.url}\n  API token   ${sim.token}\n  help desk   ${agent.profile.login} (${agent.id})\n  employee    ${employee.profile.login} (${employee.id})\n` +
+    `Register Warden's hook with \`warden okta hooks register --tenant T --url http://127.0.0.1:8080\`. Ctrl-C stops it.\n`,
+);
+const stop = () => void sim.close().then(() => process.exit(0));
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { oktaConnector } from '../../connectors/okta/index.js';
+import type { IdentityChange } from '../../src/core/identity-change.js';
+import { packageRoot } from '../../src/package-root.js';
+import type { PluginContext, WardenPlugin } from '../../src/plugin/plugin.js';
+import type { InboxRow, Store } from '../../src/store/store.js';
+import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
+import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
+
+/**
+ * The Okta inbox handler with nock for the directory: help desk or admin from
+ * the actor's roles and groups, Warden's own changes recognised (and only
+ * those), and what happens when Okta does not answer enrichment calls.
+ */
+
+const ORG = 'https://acme.okta.com';
+const FIXTURES = path.join(packageRoot(), 'test', 'fixtures', 'okta');
+const WARDEN = '00uWARDEN';
+
+/** Okta's System Log sample, as a governed event: `actor` resets `target`'s factors. */
+function resetEvent(actor: { id: string; login: string }, targetId: string, uuid: string, published = '2026-11-25T10:00:00.000Z'): Record<string, unknown> {
+  const sample = JSON.parse(readFileSync(path.join(FIXTURES, 'system-log-event-user-lifecycle-deactivate.json'), 'utf8')) as Record<string, unknown> & { actor: Record<string, unknown>; target: Array<Record<string, unknown>> };
+  return { ...sample, uuid, published, eventType: 'user.mfa.factor.reset_all', displayMessage: 'Reset all factors for user', actor: { ...sample.actor, id: actor.id, alternateId: actor.login }, target: [{ ...sample.target[0], id: targetId }] };
+}
+
+const user = (id: string, login: string) => ({ id, status: 'ACTIVE', profile: { login, email: login, firstName: 'A', lastName: 'B', department: 'Sales' } });
+
+describe('Okta inbox handler', () => {
+  let handle: TestStore;
+  let store: Store;
+  let ctx: PluginContext;
+  let plugin: WardenPlugin;
+
+  beforeAll(async () => {
+    handle = await pgliteTestStore();
+    store = handle.store;
+    await store.ensureTenants(['acme']);
+    plugin = oktaConnector();
+    const config = oktaTenantConfig(plugin, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: ${WARDEN}\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [Service Desk] }\n      enrichment: { cacheSeconds: 0 }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
+    ctx = testPluginContext(config, store, { now: new Date('2026-11-25T10:00:05Z') });
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+  afterEach(() => {
+    expect(nock.isDone()).toBe(true);
+    nock.cleanAll();
+  });
+  afterAll(async () => {
+    nock.enableNetConnect();
+    await handle.dispose();
+  });
+
+  const okta = () => nock(ORG, { reqheaders: { authorization: 'SSWS tok' } });
+  /** The directory's three calls for one user. */
+  const directoryUser = (id: string, login: string, groups: string[], roles: string[]) => {
+    okta().get(`/api/v1/users/${id}`).reply(200, user(id, login));
+    okta().get(`/api/v1/users/${id}/groups`).reply(200, groups.map((name, i) => ({ id: `00g${i}`, type: 'OKTA_GROUP', profile: { name } })));
+    okta().get(`/api/v1/users/${id}/roles`).reply(200, roles.map((type, i) => ({ id: `ra${i}`, type, label: type, status: 'ACTIVE', assignmentType: 'USER' })));
+  };
+  const entry = (payload: unknown, attempts = 1): InboxRow => ({ id: 1, tenant: 'acme', source: 'okta', eventId: (payload as { uuid: string }).uuid, via: 'hook', payload, receivedAt: new Date('2026-11-25T10:00:01Z'), state: 'pending', attempts });
+  const changeOf = async (payload: unknown, attempts = 1): Promise<IdentityChange> => {
+    const result = await plugin.inbox!.toChanges(entry(payload, attempts), ctx);
+    if ('ignored' in result) throw new Error(result.ignored);
+    return result.changes[0]!;
+  };
+
+  it('calls an actor with a help-desk role the help desk, and enriches the target', async () => {
+    directoryUser('00uDANA', 'dana@acme.example', ['Everyone', 'Executives'], []);
+    directoryUser('00uHAL', 'hal@acme.example', ['Everyone'], ['HELP_DESK_ADMIN']);
+    const change = await changeOf(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e1'));
+    expect(change).toMatchObject({ channel: 'helpdesk', target: { id: '00uDANA', login: 'dana@acme.example', groups: ['Everyone', 'Executives'], attributes: { department: 'Sales' } }, actor: { id: '00uHAL', adminRoles: ['HELP_DESK_ADMIN'] } });
+  });
+
+  it('calls a member of a help-desk group the help desk, and another admin an admin', async () => {
+    directoryUser('00uDANA', 'dana@acme.example', [], []);
+    directoryUser('00uSAM', 'sam@acme.example', ['Service Desk'], ['USER_ADMIN']);
+    expect((await changeOf(resetEvent({ id: '00uSAM', login: 'sam@acme.example' }, '00uDANA', 'e2'))).channel).toBe('helpdesk');
+    directoryUser('00uDANA', 'dana@acme.example', [], []);
+    directoryUser('00uORG', 'org@acme.example', [], ['SUPER_ADMIN']);
+    expect((await changeOf(resetEvent({ id: '00uORG', login: 'org@acme.example' }, '00uDANA', 'e3'))).channel).toBe('admin');
+  });
+
+  it("ignores Warden's own recorded change coming back, and only that", async () => {
+    await store.putOwnChange({ tenant: 'acme', connector: 'okta', ref: 'action:a1', targetId: '00uDANA', eventTypes: ['user.mfa.factor.reset_all'], at: new Date('2026-11-25T09:59:59Z') });
+    expect(await plugin.inbox!.toChanges(entry(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e4')), ctx)).toEqual({ ignored: "Warden's own change (action:a1) reported back by Okta" });
+
+    // Another actor, same user, same moment: judged.
+    directoryUser('00uDANA', 'dana@acme.example', [], []);
+    directoryUser('00uHAL', 'hal@acme.example', [], ['HELP_DESK_ADMIN']);
+    expect((await changeOf(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e5'))).channel).toBe('helpdesk');
+
+    // Warden's identity, but long after anything Warden recorded: judged.
+    directoryUser('00uDANA', 'dana@acme.example', [], []);
+    directoryUser(WARDEN, 'warden@acme.example', [], ['SUPER_ADMIN']);
+    expect((await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e6', '2026-11-25T13:00:00.000Z'))).kind).toBe('factor.reset_all');
+  });
+
+  it('retries while Okta does not answer enrichment calls, then decides without them', async () => {
+    okta().get('/api/v1/users/00uDANA').reply(503, 'unavailable');
+    await expect(plugin.inbox!.toChanges(entry(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 1), ctx)).rejects.toThrow(/503/);
+    okta().get('/api/v1/users/00uDANA').reply(503, 'unavailable');
+    const change = await changeOf(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 3);
+    expect(change).toMatchObject({ channel: 'admin', context: { enrichment: 'failed' }, target: { id: '00uDANA', login: 'john.doe@example.com' } });
+  });
+});

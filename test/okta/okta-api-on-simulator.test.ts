@@ -1,0 +1,264 @@
+import nock from 'nock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { oktaConnector } from '../../connectors/okta/index.js';
+import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { CURSOR, pollTenant, readSystemLog, startPollers } from '../../connectors/okta/poll-system-log.js';
+import { applyHoldRule, HOLD_RULE_NAME, holdRule } from '../../connectors/okta/provision-okta.js';
+import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
+import { OktaSimulator as Sim } from '../../connectors/okta/simulator/okta-simulator.js';
+import { runCli } from '../../src/cli/main.js';
+import type { PluginContext, WardenPlugin } from '../../src/plugin/plugin.js';
+import type { Store } from '../../src/store/store.js';
+import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
+import { oktaConfigDir, seededSimulator } from '../helpers/okta-setup.js';
+import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
+
+/**
+ * The Okta connector's calls to Okta, through the real okta-sdk-nodejs,
+ * against the simulator: System Log polling (paging, watermark and overlap,
+ * rate limits, one poller across replicas), the broker, the identity
+ * proofer, and the set-up commands.
+ */
+
+const section = (sim: OktaSimulator, extra = '') => `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n${extra}`;
+
+describe('Okta API on the simulator', () => {
+  let handle: TestStore;
+  let store: Store;
+  let sim: OktaSimulator;
+  let agent: SimUser;
+  let employee: (login: string) => SimUser;
+  let plugin: WardenPlugin;
+
+  beforeAll(async () => {
+    handle = await pgliteTestStore();
+    store = handle.store;
+    await store.ensureTenants(['acme']);
+    ({ sim, agent, employee } = await seededSimulator());
+    plugin = oktaConnector();
+  });
+  afterAll(async () => {
+    await sim?.close();
+    await handle?.dispose();
+  });
+
+  const context = (s: OktaSimulator, extra = '', clock = { now: new Date() }): { ctx: PluginContext; tenants: OktaTenants } => {
+    const config = oktaTenantConfig(plugin, section(s, extra), { OKTA_TOKEN: s.token, HOOK: 'h' });
+    return { ctx: testPluginContext(config, store, clock), tenants: new OktaTenants() };
+  };
+
+  describe('System Log poller', () => {
+    it('pages through the log with the filter and stores each governed event once', async () => {
+      const local = await new Sim().start();
+      try {
+        const users = Array.from({ length: 5 }, (_, i) => local.addUser({ login: `u${i}@acme.example` }));
+        for (const u of users) local.adminResetFactors(local.tokenOwner.id, u.id);
+        local.record('user.session.start', 'User login to Okta', users[0]!, [], {}, 'WEB'); // not governed: filtered out by Okta
+        const { ctx, tenants } = context(local, '      poller: { pageSize: 2 }\n');
+        const tenant = tenants.get(ctx.config, 'acme');
+        const first = await readSystemLog(tenant, store, { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 1000), maxPages: 100, now: () => new Date() });
+        expect([first.pages, first.events, first.stored]).toEqual([3, 5, 5]);
+        const logCalls = local.requests.filter((r) => r.path === '/api/v1/logs');
+        expect(logCalls[0]!.query.get('filter')).toContain('eventType eq "user.mfa.factor.reset_all"');
+        expect(logCalls[1]!.query.get('after')).toBeTruthy(); // followed Okta's Link: rel="next"
+        const again = await readSystemLog(tenant, store, { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 1000), maxPages: 100, now: () => new Date() });
+        expect([again.events, again.stored]).toEqual([5, 0]);
+      } finally {
+        await local.close();
+      }
+    });
+
+    it('keeps a watermark and starts each poll the overlap before it', async () => {
+      const local = await new Sim().start();
+      try {
+        const u = local.addUser({ login: 'w@acme.example' });
+        const { ctx, tenants } = context(local, '      poller: { overlapSeconds: 120 }\n');
+        const tenant = tenants.get(ctx.config, 'acme');
+        local.adminResetFactors(local.tokenOwner.id, u.id);
+        const newest = local.log.at(-1)!.published;
+        await pollTenant(tenant, ctx);
+        expect(await store.getCursor('acme', CURSOR)).toEqual({ watermark: newest });
+        await pollTenant(tenant, ctx);
+        const since = local.requests.filter((r) => r.path === '/api/v1/logs').at(-1)!.query.get('since');
+        expect(since).toBe(new Date(new Date(newest).getTime() - 120_000).toISOString());
+      } finally {
+        await local.close();
+      }
+    });
+
+    it('stops paging when X-Rate-Limit-Remaining runs low, and on a 429 waits until X-Rate-Limit-Reset', async () => {
+      const local = await new Sim({ logsLimit: 3 }).start();
+      try {
+        const users = Array.from({ length: 6 }, (_, i) => local.addUser({ login: `r${i}@acme.example` }));
+        for (const u of users) local.adminResetFactors(local.tokenOwner.id, u.id);
+        const { ctx, tenants } = context(local, '      poller: { pageSize: 1, minRemaining: 1, overlapSeconds: 600 }\n');
+        const tenant = tenants.get(ctx.config, 'acme');
+        const first = await pollTenant(tenant, ctx);
+        expect(first.pages).toBe(2); // remaining 2, then 1: stop and wait
+        expect(first.waitMs).toBeGreaterThan(0);
+        expect(first.waitMs).toBeLessThanOrEqual(62_000);
+        const second = await pollTenant(tenant, ctx); // the last request of this minute: remaining 0, stop
+        expect([second.pages, second.waitMs! > 0]).toEqual([1, true]);
+        const third = await pollTenant(tenant, ctx); // over the limit: 429, wait for the reset
+        expect([third.pages, third.waitMs! > 0, third.waitMs! <= 62_000]).toEqual([0, true, true]);
+        expect(local.requests.filter((r) => r.path === '/api/v1/logs')).toHaveLength(4);
+        expect(await store.getCursor('acme', CURSOR)).toEqual({ watermark: expect.any(String) }); // progress kept
+      } finally {
+        await local.close();
+      }
+    });
+
+    it('polls a tenant from one replica only (store lease)', async () => {
+      const local = await new Sim().start();
+      try {
+        const a = context(local);
+        const b = { ...context(local), ctx: { ...context(local).ctx, instanceId: 'test:2' } };
+        const pa = startPollers(a.tenants, a.ctx);
+        const pb = startPollers(b.tenants, b.ctx);
+        await new Promise((r) => setTimeout(r, 800));
+        await pa.stop();
+        await pb.stop();
+        expect(local.requests.filter((r) => r.path === '/api/v1/logs')).toHaveLength(1);
+      } finally {
+        await local.close();
+      }
+    });
+  });
+
+  describe('broker', () => {
+    it('resets all factors once per request, however often it is asked', async () => {
+      const u = employee('bea@acme.example');
+      const { ctx } = context(sim);
+      const broker = plugin.broker!;
+      const first = await broker.execute({ tenant: 'acme', requestId: 'req-1', kind: 'factor.reset_all', targetId: u.id, options: {} }, ctx);
+      expect(sim.factorsOf(u.id)).toEqual([]);
+      sim.addFactor(u.id, 'push'); // the user enrolls again
+      const second = await broker.execute({ tenant: 'acme', requestId: 'req-1', kind: 'factor.reset_all', targetId: u.id, options: {} }, ctx);
+      expect(second).toEqual(first);
+      expect(sim.factorsOf(u.id)).toHaveLength(1);
+      expect(sim.requests.filter((r) => r.path === `/api/v1/users/${u.id}/lifecycle/reset_factors`)).toHaveLength(1);
+      expect(await store.getOwnChange('acme', 'okta', 'broker:req-1')).toMatchObject({ eventTypes: ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'] });
+    });
+
+    it('returns a password reset link once, never storing it', async () => {
+      const u = employee('ben@acme.example');
+      const { ctx } = context(sim);
+      const result = await plugin.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx);
+      expect(result.secret).toMatch(/\/reset_password\/drp/);
+      expect(sim.users.get(u.id)!.status).toBe('RECOVERY');
+      const stored = await store.getOwnChange('acme', 'okta', 'broker:req-2');
+      expect(JSON.stringify(stored)).not.toContain(result.secret!);
+      expect(await plugin.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx)).not.toHaveProperty('secret');
+    });
+
+    it('refuses what it cannot do', async () => {
+      await expect(plugin.broker!.execute({ tenant: 'acme', requestId: 'req-3', kind: 'tap.issue', targetId: agent.id, options: {} }, context(sim).ctx)).rejects.toThrow(/cannot perform tap.issue/);
+    });
+  });
+
+  describe('identity proofer (Okta Verify push)', () => {
+    it('pushes to an established factor and reports the answer', async () => {
+      const u = employee('pia@acme.example');
+      const { ctx } = context(sim);
+      const started = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
+      expect(started).toMatchObject({ level: 'callback', factor: { id: sim.factorsOf(u.id)[0]!.id, type: 'push' } });
+      expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'success', verifiedAt: expect.any(String) });
+      sim.factorsOf(u.id)[0]!.pushAnswer = 'REJECTED';
+      const again = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
+      expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: again.transactionId }, ctx)).toEqual({ status: 'rejected' });
+    });
+
+    it('does not count a factor enrolled within minFactorAgeDays', async () => {
+      const u = sim.addUser({ login: 'newbie@acme.example' });
+      sim.addFactor(u.id, 'push', new Date(Date.now() - 2 * 86_400_000));
+      await expect(plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx)).rejects.toThrow(/enrolled or changed 2 day\(s\) ago; factors newer than 7 days do not count/);
+      const none = sim.addUser({ login: 'none@acme.example' });
+      await expect(plugin.proofer!.start({ tenant: 'acme', targetId: none.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx)).rejects.toThrow(/no active Okta Verify push factor/);
+    });
+  });
+
+  describe('directory', () => {
+    it('reads a user with groups, admin roles and profile attributes', async () => {
+      const { ctx } = context(sim);
+      const principal = await plugin.directory!.getUser('acme', 'agent@acme.example', ctx);
+      expect(principal).toMatchObject({ id: agent.id, login: 'agent@acme.example', groups: ['Service Desk'], adminRoles: ['HELP_DESK_ADMIN'] });
+      expect(await plugin.directory!.getUser('acme', 'nobody@acme.example', ctx)).toBeUndefined();
+    });
+  });
+
+  describe('set-up commands', () => {
+    it('creates the hold group and prints the account management policy rule', async () => {
+      const local = await new Sim().start();
+      try {
+        const setup = oktaConfigDir([{ id: 'acme', sim: local, mode: 'enforce' }]);
+        const out: string[] = [];
+        const old = { ...process.env };
+        Object.assign(process.env, setup.env);
+        try {
+          const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [plugin]);
+          expect(code).toBe(0);
+          const group = [...local.groups.values()].find((g) => g.profile.name === 'Warden Hold')!;
+          expect(out.join('')).toContain(`hold group "Warden Hold": ${group.id} (created)`);
+          expect(out.join('')).toContain(JSON.stringify(holdRule(group.id), null, 2));
+          const failed: string[] = [];
+          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', 'http://127.0.0.1:9/'], { out: (s) => void failed.push(s), err: (s) => void failed.push(s) }, [plugin])).toBe(1);
+          expect(failed.join('')).toMatch(/verification UNVERIFIED \(Api validation failed: Verification failed/);
+          const listed: string[] = [];
+          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'list', '--tenant', 'acme', '--json'], { out: (s) => void listed.push(s), err: () => undefined }, [plugin])).toBe(1);
+          expect(JSON.parse(listed.join(''))).toEqual([expect.objectContaining({ verificationStatus: 'UNVERIFIED', missing: [], extra: [] })]);
+        } finally {
+          process.env = old;
+        }
+      } finally {
+        await local.close();
+      }
+    });
+
+    it('applies the rule to the account management policy once (nock)', async () => {
+      nock.disableNetConnect();
+      nock.enableNetConnect('127.0.0.1');
+      try {
+        const config = oktaTenantConfig(plugin, `      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
+        const tenant = new OktaTenants().get(config, 'acme');
+        const api = nock('https://acme.okta.com', { reqheaders: { authorization: 'SSWS tok' } });
+        api.get('/api/v1/policies').query({ type: 'ACCESS_POLICY', expand: 'resourceType' }).times(2).reply(200, [
+          { id: 'rst1', name: 'Default Policy', _embedded: { resourceType: 'APP' } },
+          { id: 'rstOAMP', name: 'Okta Account Management Policy', _embedded: { resourceType: 'END_USER_ACCOUNT_MANAGEMENT' } },
+        ]);
+        api.get('/api/v1/policies/rstOAMP/rules').reply(200, [{ id: 'rul0', name: 'Catch-all Rule' }]);
+        api.post('/api/v1/policies/rstOAMP/rules', (body: { name: string; conditions: { people: { groups: { include: string[] } } }; actions: { appSignOn: { access: string } } }) => body.name === HOLD_RULE_NAME && body.conditions.people.groups.include[0] === '00gHOLD' && body.actions.appSignOn.access === 'DENY').reply(200, { id: 'rulWARDEN' });
+        api.get('/api/v1/policies/rstOAMP/rules').reply(200, [{ id: 'rulWARDEN', name: HOLD_RULE_NAME }]);
+        expect(await applyHoldRule(tenant, '00gHOLD')).toEqual({ policyId: 'rstOAMP', ruleId: 'rulWARDEN', created: true });
+        expect(await applyHoldRule(tenant, '00gHOLD')).toEqual({ policyId: 'rstOAMP', ruleId: 'rulWARDEN', created: false });
+        expect(nock.isDone()).toBe(true);
+      } finally {
+        nock.cleanAll();
+        nock.enableNetConnect();
+      }
+    });
+
+    it('back-fills the System Log into the inbox from the CLI, with progress on stderr', async () => {
+      const local = await new Sim().start();
+      try {
+        const u = local.addUser({ login: 'b@acme.example' });
+        local.adminResetFactors(local.tokenOwner.id, u.id);
+        local.adminResetFactors(local.tokenOwner.id, u.id);
+        const setup = oktaConfigDir([{ id: 'acme', sim: local, mode: 'enforce' }]);
+        const out: string[] = [];
+        const err: string[] = [];
+        const old = { ...process.env };
+        Object.assign(process.env, setup.env);
+        try {
+          const code = await runCli(['--config', setup.configFile, 'okta', 'backfill', '--tenant', 'acme', '--since', '2h'], { out: (s) => void out.push(s), err: (s) => void err.push(s) }, [plugin]);
+          expect([code, out.join('')]).toEqual([0, expect.stringMatching(/^acme: read 2 event\(s\) in 1 page\(s\) since .+; 2 new in the inbox/)]);
+          expect(err.join('')).toMatch(/backfill: 100% 2 events, 2 new|\[#+\]/);
+          expect(local.requests.find((r) => r.path === '/api/v1/logs')!.query.get('until')).toBeTruthy();
+        } finally {
+          process.env = old;
+        }
+      } finally {
+        await local.close();
+      }
+    });
+  });
+});
