@@ -1,8 +1,9 @@
 import type { WardenPlugin } from '../src/plugin/plugin.js';
+import { entra } from './entra/index.js';
 
 /**
  * The connectors this build of Warden ships. The executable (bin/warden.js)
  * hands this list to the CLI and the server; src/ never imports connectors/.
  * Each connector lives in its own folder and implements src/plugin/plugin.ts.
  */
-export const connectors: readonly WardenPlugin[] = [];
+export const connectors: readonly WardenPlugin[] = [entra];

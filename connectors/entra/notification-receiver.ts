@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { z } from 'zod';
+import { WardenError } from '../../src/core/errors.js';
+import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { RouteDoc } from '../../src/server/openapi.js';
+import { validationError } from '../../src/server/problem.js';
+import type { InboxEntry } from '../../src/store/store.js';
+import { clientStateMatches } from './client-state.js';
+import { EntraMetrics } from './entra-metrics.js';
+import type { EntraRuntime } from './entra-runtime.js';
+
+/**
+ * The receivers Graph calls: `POST /hooks/entra/:tenant/notifications` (change
+ * notifications) and `POST /hooks/entra/:tenant/lifecycle` (lifecycle
+ * notifications). Both answer the validation handshake (a `validationToken`
+ * query parameter: 200, `text/plain`, the token as given, at once;
+ * change-notifications-delivery-notificationurl-validation.md), check the
+ * `clientState` of every notification in constant time and drop (and count)
+ * those that do not match or name another Entra tenant, write the rest to the
+ * inbox, and answer 202 as soon as that committed: the work happens in the
+ * inbox worker (change-notifications-delivery-webhooks.md: 2xx within 3 s,
+ * 202 when processing comes later). When every notification of a delivery is
+ * rejected the answer is 401, so Graph retries a delivery that a wrong
+ * configuration rejected rather than losing it.
+ */
+
+/** One change or lifecycle notification (changenotification.md, lifecycle events). */
+export const GraphNotification = z
+  .object({
+    id: z.string().optional(),
+    subscriptionId: z.string().min(1).max(128),
+    subscriptionExpirationDateTime: z.string().optional(),
+    clientState: z.string().nullable().optional(),
+    changeType: z.string().optional(),
+    resource: z.string().optional(),
+    resourceData: z.record(z.string(), z.unknown()).optional(),
+    tenantId: z.string().min(1).max(128),
+    lifecycleEvent: z.string().optional(),
+    encryptedContent: z.unknown().optional(),
+  })
+  .passthrough()
+  .describe('A Microsoft Graph change or lifecycle notification');
+
+/** The body Graph posts (changeNotificationCollection). */
+export const GraphNotificationCollection = z
+  .object({ value: z.array(GraphNotification).min(1).max(1000), validationTokens: z.array(z.string()).optional() })
+  .passthrough()
+  .describe('Microsoft Graph change notifications (changeNotificationCollection)');
+
+/** OpenAPI documentation of the receivers. */
+export const NOTIFICATION_ROUTES: RouteDoc[] = (['notifications', 'lifecycle'] as const).map((kind) => ({
+  method: 'post',
+  path: `/hooks/entra/:tenant/${kind}`,
+  summary: kind === 'notifications' ? 'Microsoft Graph change notifications (/users)' : 'Microsoft Graph lifecycle notifications',
+  description:
+    'With `?validationToken=…` (Graph validating the URL): answers 200 with the token as text/plain. Otherwise stores each notification whose clientState matches and answers 202; processing happens afterwards.',
+  tags: ['entra'],
+  requestBody: 'EntraGraphNotifications',
+  responses: {
+    200: { description: 'Validation handshake: the token, text/plain', contentType: 'text/plain' },
+    202: { description: 'Stored' },
+    400: { description: 'Malformed body (ERR_BODY_MALFORMED, ERR_VALIDATION)', schema: 'Problem', contentType: 'application/problem+json' },
+    401: { description: 'No notification carried the right clientState (ERR_AUTH_INVALID)', schema: 'Problem', contentType: 'application/problem+json' },
+    404: { description: 'Unknown tenant, or no entra section (ERR_TENANT_UNKNOWN)', schema: 'Problem', contentType: 'application/problem+json' },
+  },
+}));
+
+/** The inbox key of a notification: Graph's retries of it carry the same JSON. */
+export function notificationEventId(kind: 'notification' | 'lifecycle', n: z.infer<typeof GraphNotification>): string {
+  const digest = createHash('sha256').update(JSON.stringify(n)).digest('hex').slice(0, 40);
+  return kind === 'lifecycle' ? `lifecycle:${n.subscriptionId}:${n.lifecycleEvent ?? 'unknown'}:${digest}` : `notification:${n.subscriptionId}:${n.id ?? digest}`;
+}
+
+export function mountNotificationReceivers(router: Router, ctx: PluginContext, runtime: EntraRuntime): void {
+  const json = express.json({ limit: ctx.config.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] });
+  const metrics = EntraMetrics.of(ctx.metrics.registry);
+
+  const receive = (path: 'notifications' | 'lifecycle') => async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const tenantId = String(req.params.tenant);
+      const tenant = runtime.tenant(ctx.config, tenantId, ctx.clock);
+      if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `no Entra tenant ${tenantId}`);
+      const token = req.query.validationToken;
+      if (token !== undefined) {
+        if (typeof token !== 'string' || token.length > 4096) throw new WardenError('ERR_VALIDATION', 'validationToken must be one string');
+        // The token is echoed verbatim as plain text; nosniff keeps a browser from rendering it as anything else.
+        res.status(200).set('X-Content-Type-Options', 'nosniff').type('text/plain; charset=utf-8').send(token);
+        return;
+      }
+      if (!req.is(['application/json', 'application/*+json'])) throw new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the notifications as application/json');
+      const parsed = GraphNotificationCollection.safeParse(req.body);
+      if (!parsed.success) throw validationError(parsed.error, 'the notification body');
+      const expected = tenant.clientState;
+      const now = ctx.clock();
+      const entries: InboxEntry[] = [];
+      for (const n of parsed.data.value) {
+        const kind = n.lifecycleEvent !== undefined || path === 'lifecycle' ? 'lifecycle' : 'notification';
+        if (!expected || !clientStateMatches(expected, n.clientState)) {
+          metrics.notifications.inc({ tenant: tenantId, kind, result: 'client_state_mismatch' });
+          continue;
+        }
+        if (n.tenantId.toLowerCase() !== tenant.config.tenantId.toLowerCase()) {
+          metrics.notifications.inc({ tenant: tenantId, kind, result: 'tenant_mismatch' });
+          continue;
+        }
+        // The clientState is a secret: it is checked, never stored.
+        const { clientState: _secret, ...payload } = n;
+        entries.push({
+          tenant: tenantId,
+          source: 'entra',
+          eventId: notificationEventId(kind, n),
+          eventType: kind === 'lifecycle' ? `graph.lifecycle.${n.lifecycleEvent ?? 'unknown'}`.slice(0, 200) : 'graph.notification',
+          via: 'hook',
+          payload: { kind, notification: payload },
+          receivedAt: now,
+        });
+        metrics.notifications.inc({ tenant: tenantId, kind, result: 'accepted' });
+      }
+      if (entries.length === 0) {
+        ctx.log.warn({ tenant: tenantId, path, count: parsed.data.value.length }, 'entra notification delivery rejected: clientState or tenant did not match');
+        throw new WardenError('ERR_AUTH_INVALID', 'no notification carried the expected clientState for this tenant');
+      }
+      if (entries.length === 1) await ctx.store.putInbox(entries[0]!);
+      else await ctx.store.transaction(async (tx) => {
+        for (const e of entries) await tx.putInbox(e);
+      });
+      ctx.wakeInbox();
+      res.status(202).end();
+    } catch (err) {
+      next(err);
+    }
+  };
+
+  router.post('/hooks/entra/:tenant/notifications', json, receive('notifications'));
+  router.post('/hooks/entra/:tenant/lifecycle', json, receive('lifecycle'));
+}
