@@ -4,7 +4,7 @@ import { PHONE_METHOD_IDS, type SimUser } from '../../connectors/entra/simulator
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { ActionError } from '../../src/plugin/plugin.js';
 import type { ActionRow } from '../../src/store/store.js';
-import { makeChange } from '../helpers/changes.js';
+import { makeChange, makeDecision } from '../helpers/changes.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -84,7 +84,7 @@ describe('Entra enforcer', () => {
     const v = user('was-disabled');
     v.accountEnabled = false;
     const change = await stored(makeChange({ target: { id: v.id } }));
-    const decision = { id: randomUUID(), tenant: 'acme', changeId: change.id, outcome: 'hold' as const, mode: 'enforce' as const, tier: 'standard', rules: [], obligations: { actions: ['suspend' as const], notify: [] }, defaulted: false, policyVersion: 'sha256:test', decidedAt: h.clock.now.toISOString() };
+    const decision = makeDecision(change, { obligations: { actions: ['suspend'], notify: [] } });
     await h.server.store.putDecision(decision);
     const queued = action('suspend', v.id, {}, { decisionId: decision.id });
     await h.server.store.enqueueAction(queued);

@@ -10,6 +10,7 @@ import { createEntraPlugin, type EntraPlugin } from '../../connectors/entra/inde
 import type { EntraTenant } from '../../connectors/entra/entra-tenant.js';
 import { requiredPermissions } from '../../connectors/entra/graph-operations.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
+import { throwawayCertificate } from '../../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/server/logger.js';
@@ -55,6 +56,10 @@ export interface HarnessOptions {
   entraYaml?: string;
   /** Application permissions granted to Warden's app (default: exactly what graph-operations.ts lists). */
   permissions?: string[];
+  /** Authenticate with a certificate instead of a client secret. */
+  certificate?: boolean;
+  /** Configure the hold group's id (default true). */
+  holdGroupConfigured?: boolean;
   start?: Date;
 }
 
@@ -96,7 +101,13 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
   const clientState = randomBytes(24).toString('base64url');
   const sim = await startGraphSimulator({ tls, tenantId: entraTenantId, clock: () => clock.now });
   const perms = requiredPermissions();
-  sim.directory.addApp({ appId: clientId, displayName: 'Warden', secrets: [secret], permissions: options.permissions ?? [...perms.microsoftGraph, ...perms.office365ManagementApis] });
+  const appCertificate = options.certificate ? throwawayCertificate({ keyType: 'rsa' }) : undefined;
+  sim.directory.addApp({
+    appId: clientId,
+    displayName: 'Warden',
+    ...(appCertificate ? { certificates: [appCertificate.certPem] } : { secrets: [secret] }),
+    permissions: options.permissions ?? [...perms.microsoftGraph, ...perms.office365ManagementApis],
+  });
   const admin = sim.directory.addUser({ userPrincipalName: 'pat.admin@contoso.example', displayName: 'Pat Admin' });
   sim.directory.assignRole(admin.id, 'Privileged Authentication Administrator');
   const helpdesk = sim.directory.addUser({ userPrincipalName: 'hal.desk@contoso.example', displayName: 'Hal Desk' });
@@ -126,11 +137,11 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
       '    entra:',
       `      tenantId: ${entraTenantId}`,
       `      clientId: ${clientId}`,
-      '      credential: { secret: { env: ENTRA_CLIENT_SECRET } }',
+      appCertificate ? '      credential: { certificate: { env: ENTRA_CERTIFICATE } }' : '      credential: { secret: { env: ENTRA_CLIENT_SECRET } }',
       `      authorityHost: ${sim.url}`,
       `      graphBaseUrl: ${sim.url}`,
       '      maxInlineRetrySeconds: 2',
-      `      holdGroup: { id: ${holdGroup.id} }`,
+      options.holdGroupConfigured === false ? '' : `      holdGroup: { id: ${holdGroup.id} }`,
       '      subscription:',
       `        notificationUrl: ${front.url}/hooks/entra/acme/notifications`,
       '        clientState: { env: ENTRA_CLIENT_STATE }',
@@ -140,7 +151,7 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
       options.entraYaml ?? '',
     ].join('\n') + '\n',
   );
-  const env = { ENTRA_CLIENT_SECRET: secret, ENTRA_CLIENT_STATE: clientState };
+  const env: Record<string, string> = { ENTRA_CLIENT_SECRET: secret, ENTRA_CLIENT_STATE: clientState, ...(appCertificate ? { ENTRA_CERTIFICATE: appCertificate.keyPem + appCertificate.certPem } : {}) };
   const plugin = createEntraPlugin({ env, autoStart: false });
   const config = loadConfig({ path: configFile, env: {}, plugins: [plugin], resolveSecrets: true });
   const server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
