@@ -9,8 +9,21 @@ import type { Secret } from '../../src/config/load-config.js';
  * notification"). A missing or non-string value never matches.
  */
 export function clientStateMatches(expected: Secret, given: unknown): boolean {
-  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-  const candidate = typeof given === 'string' ? given : '';
-  const same = timingSafeEqual(digest(expected.reveal()), digest(candidate));
-  return same && typeof given === 'string';
+  return new ClientStateCheck(expected).matches(given);
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/** The check for one tenant's secret, its digest computed once (the receiver runs it on every notification). */
+export class ClientStateCheck {
+  readonly #expected: Buffer;
+
+  constructor(secret: Secret) {
+    this.#expected = digest(secret.reveal());
+  }
+
+  matches(given: unknown): boolean {
+    const same = timingSafeEqual(this.#expected, digest(typeof given === 'string' ? given : ''));
+    return same && typeof given === 'string';
+  }
 }

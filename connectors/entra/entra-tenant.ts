@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { TokenCredential } from '@azure/identity';
 import { resolveSecret, type Secret, type WardenConfig } from '../../src/config/load-config.js';
 import { WardenError } from '../../src/core/errors.js';
+import { ClientStateCheck } from './client-state.js';
 import { EntraTenantConfig } from './entra-config.js';
 import { EntraDirectory } from './entra-directory.js';
 import { createCredential, EntraSession } from './graph-session.js';
@@ -19,6 +20,8 @@ export class EntraTenant {
   readonly directory: EntraDirectory;
   readonly own: OwnIdentity;
   readonly helpdeskRoles: ReadonlySet<string>;
+  /** The notification receivers' clientState check, when a clientState is configured. */
+  readonly clientStateCheck: ClientStateCheck | undefined;
 
   constructor(
     /** Warden's tenant id (`tenants[].id`). */
@@ -36,6 +39,7 @@ export class EntraTenant {
       userIds: new Set(config.serviceIdentity.userIds),
     };
     this.helpdeskRoles = new Set(config.helpdeskRoles);
+    this.clientStateCheck = clientState ? new ClientStateCheck(clientState) : undefined;
   }
 
   /** The lifecycle URL: configured, else the notification URL's `/notifications` replaced by `/lifecycle`. */

@@ -236,6 +236,10 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
     expect(await problem(await post({ notvalue: [] }))).toEqual([400, 'application/problem+json', 'ERR_VALIDATION']);
     expect(await problem(await post({ value: [{ subscriptionId: 'x' }] }))).toEqual([400, 'application/problem+json', 'ERR_VALIDATION']);
     expect(await problem(await post('value', 'text/plain'))).toEqual([415, 'application/problem+json', 'ERR_UNSUPPORTED_MEDIA_TYPE']);
+    expect(await problem(await post({ value: [notification()] }, 'application/json; charset=latin1'))).toEqual([415, 'application/problem+json', 'ERR_UNSUPPORTED_MEDIA_TYPE']);
+    const huge = { value: [notification({ resourceData: { padding: 'x'.repeat(1024 * 1024) } })] };
+    expect(await problem(await post(huge))).toEqual([413, 'application/problem+json', 'ERR_BODY_TOO_LARGE']);
+    expect(await pending()).toBe(0);
   });
 
   it('serves warden entra list and subscribe through the running server', async () => {
