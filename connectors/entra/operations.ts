@@ -87,7 +87,7 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
       } else lines.push(`  no subscription yet${tenant.config.subscription.enabled ? ' (`warden entra subscribe` creates it)' : ' (subscription.enabled is false)'}`);
       lines.push(`  last notification: ${notified?.lastAt ?? 'none received'}`);
       lines.push(`  audit poller: ${audit.lastPollStartedAt ? `last poll ${audit.lastPollStartedAt}, read ${audit.lastRead ?? 0}, new ${audit.lastNew ?? 0}` : 'no poll yet'}${audit.notBefore ? `, throttled until ${audit.notBefore}` : ''}${audit.lastError ? `; last error: ${audit.lastError}` : ''}`);
-      lines.push(`  Graph lists ${graph.length} subscription${graph.length === 1 ? '' : 's'} of this app:`);
+      lines.push(`  Graph lists ${graph.length} subscription${graph.length === 1 ? '' : 's'} of this app${graph.length ? ':' : ''}`);
       for (const s of graph) lines.push(`    ${s.id}  ${s.resource}  ${s.changeType}  ${s.notificationUrl}  expires ${s.expirationDateTime}`);
       await ctx.out(lines.join('\n') + '\n');
       return 0;
