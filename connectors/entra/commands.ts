@@ -9,7 +9,8 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
     .command('subscribe')
     .description('create the /users change-notification subscription now (or repair it: adopt, recreate, renew)')
     .requiredOption('--tenant <id>', 'tenant')
-    .action(async (opts: { tenant: string }) => cli.setExit(await cli.runOperation('entra.subscribe', { tenant: opts.tenant })));
+    .option('--recreate', 'replace the subscription even if it is healthy (after rotating the clientState)')
+    .action(async (opts: { tenant: string; recreate?: boolean }) => cli.setExit(await cli.runOperation('entra.subscribe', { tenant: opts.tenant, recreate: opts.recreate ?? false })));
   entra
     .command('renew')
     .description('renew the subscription now, whatever its expiry')

@@ -48,13 +48,13 @@ const Tenant = z.object({ tenant: z.string() });
 
 export function entraOperations(runtime: EntraRuntime): Record<string, Operation> {
   return {
-    subscribe: op(Tenant, async (ctx, args) => {
+    subscribe: op(Tenant.extend({ recreate: z.boolean().default(false) }), async (ctx, args) => {
       const tenant = tenantOf(runtime, ctx, args.tenant);
       if (!tenant.config.subscription.enabled) {
         ctx.err(`tenant ${args.tenant}: entra.subscription.enabled is false; nothing to do\n`);
         return 1;
       }
-      const result = await manager(ctx, tenant).ensure();
+      const result = await manager(ctx, tenant).ensure({ recreate: args.recreate });
       await ctx.out(`tenant ${args.tenant}: ${result.action}${result.silent ? ' (the previous one was silent)' : ''}: subscription ${result.state.id} on /users, expires ${result.state.expiresAt}\n`);
       return 0;
     }),

@@ -189,7 +189,7 @@ export class SubscriptionManager {
    * Checks the subscription and repairs what needs it: adopt or create one,
    * recreate a vanished or silent one, renew one close to expiry.
    */
-  ensure(options: { forceRenew?: boolean } = {}): Promise<EnsureResult> {
+  ensure(options: { forceRenew?: boolean; recreate?: boolean } = {}): Promise<EnsureResult> {
     return this.#exclusive(async () => {
       if (!this.tenant.config.subscription.enabled) return { action: 'disabled', state: await this.state() };
       const now = this.deps.clock();
@@ -207,6 +207,9 @@ export class SubscriptionManager {
         }
         return { action: 'created', state: await this.#create('no subscription', state) };
       }
+      if (options.recreate) return { action: 'recreated', state: await this.#create('asked by an operator', state) };
+      if (state.notificationUrl && state.notificationUrl !== this.tenant.config.subscription.notificationUrl)
+        return { action: 'recreated', state: await this.#create('the notification URL changed', state) };
       try {
         const current = await this.tenant.session.call('getSubscription', { subscription: state.id }, (r) => r.get() as Promise<GraphSubscription>);
         state = { ...state, expiresAt: current.expirationDateTime };

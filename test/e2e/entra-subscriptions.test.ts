@@ -254,5 +254,11 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
     out.length = 0;
     expect(await runCli(['--config', h.configFile, 'entra', 'renew', '--tenant', 'acme'], io, [h.plugin])).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: renewed: subscription/);
+    const before = [...h.sim.subscriptions.keys()];
+    out.length = 0;
+    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme', '--recreate'], io, [h.plugin])).toBe(0);
+    expect(out.join('')).toMatch(/^tenant acme: recreated: subscription/);
+    expect([...h.sim.subscriptions.keys()]).toHaveLength(1);
+    expect([...h.sim.subscriptions.keys()]).not.toEqual(before);
   });
 });
