@@ -7,7 +7,7 @@ import { EntraRuntime } from './entra-runtime.js';
 import { entraEnforcer } from './enforcer.js';
 import { entraInboxHandler } from './inbox-handler.js';
 import { ManagementActivityPoller } from './management-activity-poller.js';
-import { GraphNotificationCollection, mountNotificationReceivers, NOTIFICATION_ROUTES } from './notification-receiver.js';
+import { GraphNotificationCollection, NOTIFICATION_ROUTES, notificationReceivers } from './notification-receiver.js';
 import { entraOperations } from './operations.js';
 import { entraRecordNormalizer } from './record-normalizer.js';
 import { SubscriptionLoop } from './subscription-manager.js';
@@ -45,9 +45,7 @@ export function createEntraPlugin(options: EntraPluginOptions = {}): EntraPlugin
     routes: NOTIFICATION_ROUTES,
     runtime,
     tasks,
-    mount(router, ctx) {
-      mountNotificationReceivers(router, ctx, runtime);
-    },
+    rawRoutes: notificationReceivers(runtime),
     inbox: entraInboxHandler(runtime),
     enforcer: entraEnforcer(runtime),
     directory: {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import type { NextFunction, Request, Response, Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { PluginContext, RawRoute } from '../../src/plugin/plugin.js';
 import type { RouteDoc } from '../../src/server/openapi.js';
 import { validationError } from '../../src/server/problem.js';
 import type { InboxEntry } from '../../src/store/store.js';
@@ -21,7 +21,9 @@ import type { EntraRuntime } from './entra-runtime.js';
  * inbox worker (change-notifications-delivery-webhooks.md: 2xx within 3 s,
  * 202 when processing comes later). When every notification of a delivery is
  * rejected the answer is 401, so Graph retries a delivery that a wrong
- * configuration rejected rather than losing it.
+ * configuration rejected rather than losing it. They are raw routes (plain
+ * node:http, ahead of express): Graph throttles endpoints that answer slowly,
+ * and ingest is the connector's hot path (docs/performance.md).
  */
 
 /** One change or lifecycle notification (changenotification.md, lifecycle events). */
@@ -75,12 +77,10 @@ export function notificationEventId(kind: 'notification' | 'lifecycle', n: z.inf
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;\s*charset=(?:"?utf-8"?)\s*)?$/i;
 
 /**
- * The JSON body of a notification delivery, read here rather than by
- * express.json: this route is on Graph's clock (3 s, and Graph throttles
- * endpoints that answer slowly), so it does only what it needs: a length
- * limit, UTF-8, JSON.
+ * The JSON body of a notification delivery: a length limit, UTF-8, JSON
+ * (what express.json would check, on the raw request).
  */
-function readJsonBody(req: Request, limit: number): Promise<unknown> {
+function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!JSON_TYPE.test(type)) return Promise.reject(new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the notifications as application/json (UTF-8)'));
   const declared = Number(req.headers['content-length']);
@@ -108,64 +108,74 @@ function readJsonBody(req: Request, limit: number): Promise<unknown> {
   });
 }
 
-export function mountNotificationReceivers(router: Router, ctx: PluginContext, runtime: EntraRuntime): void {
+/** The receivers, as raw routes of the Entra plugin. */
+export function notificationReceivers(runtime: EntraRuntime): RawRoute[] {
+  return (['notifications', 'lifecycle'] as const).map((path) => ({
+    method: 'POST' as const,
+    path: `/hooks/entra/:tenant/${path}`,
+    handle: (req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: PluginContext) => receive(runtime, path, req, res, request, ctx),
+  }));
+}
+
+async function receive(
+  runtime: EntraRuntime,
+  path: 'notifications' | 'lifecycle',
+  req: IncomingMessage,
+  res: ServerResponse,
+  { params, query }: { params: Record<string, string>; query: URLSearchParams },
+  ctx: PluginContext,
+): Promise<void> {
   const metrics = EntraMetrics.of(ctx.metrics.registry);
-
-  const receive = (path: 'notifications' | 'lifecycle') => async (req: Request, res: Response, next: NextFunction) => {
-    try {
-      const tenantId = String(req.params.tenant);
-      const tenant = runtime.tenant(ctx.config, tenantId, ctx.clock);
-      if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `no Entra tenant ${tenantId}`);
-      const token = req.query.validationToken;
-      if (token !== undefined) {
-        if (typeof token !== 'string' || token.length > 4096) throw new WardenError('ERR_VALIDATION', 'validationToken must be one string');
-        // The token is echoed verbatim as plain text; nosniff keeps a browser from rendering it as anything else.
-        res.status(200).set('X-Content-Type-Options', 'nosniff').type('text/plain; charset=utf-8').send(token);
-        return;
-      }
-      const parsed = GraphNotificationCollection.safeParse(await readJsonBody(req, ctx.config.bodyBytes));
-      if (!parsed.success) throw validationError(parsed.error, 'the notification body');
-      const expected = tenant.clientStateCheck;
-      const now = ctx.clock();
-      const entries: InboxEntry[] = [];
-      for (const n of parsed.data.value) {
-        const kind = n.lifecycleEvent !== undefined || path === 'lifecycle' ? 'lifecycle' : 'notification';
-        if (!expected || !expected.matches(n.clientState)) {
-          metrics.notifications.inc({ tenant: tenantId, kind, result: 'client_state_mismatch' });
-          continue;
-        }
-        if (n.tenantId.toLowerCase() !== tenant.config.tenantId.toLowerCase()) {
-          metrics.notifications.inc({ tenant: tenantId, kind, result: 'tenant_mismatch' });
-          continue;
-        }
-        // The clientState is a secret: it is checked, never stored.
-        const { clientState: _secret, ...payload } = n;
-        entries.push({
-          tenant: tenantId,
-          source: 'entra',
-          eventId: notificationEventId(kind, n),
-          eventType: kind === 'lifecycle' ? `graph.lifecycle.${n.lifecycleEvent ?? 'unknown'}`.slice(0, 200) : 'graph.notification',
-          via: 'hook',
-          payload: { kind, notification: payload },
-          receivedAt: now,
-        });
-        metrics.notifications.inc({ tenant: tenantId, kind, result: 'accepted' });
-      }
-      if (entries.length === 0) {
-        ctx.log.warn({ tenant: tenantId, path, count: parsed.data.value.length }, 'entra notification delivery rejected: clientState or tenant did not match');
-        throw new WardenError('ERR_AUTH_INVALID', 'no notification carried the expected clientState for this tenant');
-      }
-      if (entries.length === 1) await ctx.store.putInbox(entries[0]!);
-      else await ctx.store.transaction(async (tx) => {
-        for (const e of entries) await tx.putInbox(e);
-      });
-      ctx.wakeInbox();
-      res.writeHead(202).end();
-    } catch (err) {
-      next(err);
+  const tenantId = params.tenant!;
+  const tenant = runtime.tenant(ctx.config, tenantId, ctx.clock);
+  if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `no Entra tenant ${tenantId}`);
+  const tokens = query.getAll('validationToken');
+  if (tokens.length > 0) {
+    const token = tokens[0]!;
+    if (tokens.length > 1 || token.length > 4096) throw new WardenError('ERR_VALIDATION', 'validationToken must be one string');
+    // The token is echoed verbatim as plain text; nosniff keeps a browser from rendering it as anything else.
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', 'content-length': Buffer.byteLength(token) });
+    res.end(token);
+    return;
+  }
+  const parsed = GraphNotificationCollection.safeParse(await readJsonBody(req, ctx.config.bodyBytes));
+  if (!parsed.success) throw validationError(parsed.error, 'the notification body');
+  const expected = tenant.clientStateCheck;
+  const now = ctx.clock();
+  const entries: InboxEntry[] = [];
+  for (const n of parsed.data.value) {
+    const kind = n.lifecycleEvent !== undefined || path === 'lifecycle' ? 'lifecycle' : 'notification';
+    if (!expected || !expected.matches(n.clientState)) {
+      metrics.notifications.inc({ tenant: tenantId, kind, result: 'client_state_mismatch' });
+      continue;
     }
-  };
-
-  router.post('/hooks/entra/:tenant/notifications', receive('notifications'));
-  router.post('/hooks/entra/:tenant/lifecycle', receive('lifecycle'));
+    if (n.tenantId.toLowerCase() !== tenant.config.tenantId.toLowerCase()) {
+      metrics.notifications.inc({ tenant: tenantId, kind, result: 'tenant_mismatch' });
+      continue;
+    }
+    // The clientState is a secret: it is checked, never stored.
+    const { clientState: _secret, ...payload } = n;
+    entries.push({
+      tenant: tenantId,
+      source: 'entra',
+      eventId: notificationEventId(kind, n),
+      eventType: kind === 'lifecycle' ? `graph.lifecycle.${n.lifecycleEvent ?? 'unknown'}`.slice(0, 200) : 'graph.notification',
+      via: 'hook',
+      payload: { kind, notification: payload },
+      receivedAt: now,
+    });
+    metrics.notifications.inc({ tenant: tenantId, kind, result: 'accepted' });
+  }
+  if (entries.length === 0) {
+    ctx.log.warn({ tenant: tenantId, path, count: parsed.data.value.length }, 'entra notification delivery rejected: clientState or tenant did not match');
+    throw new WardenError('ERR_AUTH_INVALID', 'no notification carried the expected clientState for this tenant');
+  }
+  if (entries.length === 1) await ctx.store.putInbox(entries[0]!);
+  else
+    await ctx.store.transaction(async (tx) => {
+      for (const e of entries) await tx.putInbox(e);
+    });
+  ctx.wakeInbox();
+  res.writeHead(202, { 'content-length': 0 });
+  res.end();
 }

@@ -56,8 +56,8 @@ export function statusOf(code: WardenErrorCode): number {
   return STATUS[code];
 }
 
-/** Writes a problem response. */
-export function sendProblem(res: Response, err: WardenError): void {
+/** The status, headers and body of the problem response for an error. */
+export function problemResponse(err: WardenError): { status: number; headers: Record<string, string>; body: Problem } {
   const status = STATUS[err.code];
   const body: Problem = {
     type: `urn:warden:error:${err.code}`,
@@ -68,7 +68,13 @@ export function sendProblem(res: Response, err: WardenError): void {
     detail: status >= 500 && err.code !== 'ERR_STORE' ? 'internal error' : err.message,
   };
   if (err.code === 'ERR_VALIDATION' && Array.isArray(err.details)) body.issues = err.details as Problem['issues'];
-  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="warden"');
+  return { status, headers: status === 401 ? { 'WWW-Authenticate': 'Bearer realm="warden"' } : {}, body };
+}
+
+/** Writes a problem response. */
+export function sendProblem(res: Response, err: WardenError): void {
+  const { status, headers, body } = problemResponse(err);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
 
