@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { Secret } from '../../src/config/load-config.js';
 
 /**
@@ -12,7 +12,8 @@ export function clientStateMatches(expected: Secret, given: unknown): boolean {
   return new ClientStateCheck(expected).matches(given);
 }
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+/** SHA-256, one-shot (no Hash object per notification). */
+const digest = (s: string) => hash('sha256', s, 'buffer');
 
 /** The check for one tenant's secret, its digest computed once (the receiver runs it on every notification). */
 export class ClientStateCheck {

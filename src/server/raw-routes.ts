@@ -12,6 +12,9 @@ import { problemResponse } from './problem.js';
  * errors answered as problem responses.
  */
 
+/** Shared by requests without a query string (handlers only read it). */
+const NO_QUERY = new URLSearchParams();
+
 interface Compiled {
   method: string;
   path: string;
@@ -68,14 +71,14 @@ export function rawRouteListener(
       if (!m) continue;
       const end = deps.metrics.httpDuration.startTimer();
       res.once('finish', () => end({ method: r.method, route: r.path, status: String(res.statusCode) }));
-      let params: Record<string, string>;
+      const params: Record<string, string> = {};
       try {
-        params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1]!)]));
+        for (let i = 0; i < r.keys.length; i++) params[r.keys[i]!] = decodeURIComponent(m[i + 1]!);
       } catch {
         writeRawProblem(res, new WardenError('ERR_VALIDATION', 'malformed path'), deps.log, r.path);
         return;
       }
-      r.route.handle(req, res, { params, query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)) }, deps.context()).catch((err: unknown) => writeRawProblem(res, err, deps.log, r.path));
+      r.route.handle(req, res, { params, query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)) }, deps.context()).catch((err: unknown) => writeRawProblem(res, err, deps.log, r.path));
       return;
     }
     fallback(req, res);
