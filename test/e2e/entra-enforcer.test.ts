@@ -55,6 +55,28 @@ describe('Entra enforcer', () => {
   };
   const methods = (u: SimUser) => h.sim.directory.methodsOf(u.id).map((m) => m.collection);
 
+  it('the directory port reads a user with groups, roles and profile, and caches it briefly', async () => {
+    const u = h.sim.directory.addUser({ userPrincipalName: `dana-${randomUUID().slice(0, 8)}@contoso.example`, displayName: 'Dana', employeeType: 'contractor', department: 'Sales' });
+    h.sim.directory.assignRole(u.id, 'Helpdesk Administrator');
+    h.sim.directory.addGroup({ displayName: 'Executives', members: [u.id] });
+    const principal = await h.plugin.directory!.getUser('acme', u.userPrincipalName, h.server.context);
+    expect(principal).toEqual({
+      id: u.id,
+      login: u.userPrincipalName,
+      email: u.userPrincipalName,
+      displayName: 'Dana',
+      groups: ['Executives'],
+      adminRoles: ['Helpdesk Administrator'],
+      employeeType: 'contractor',
+      flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+      attributes: { accountEnabled: true, userType: 'Member', department: 'Sales' },
+    });
+    const asked = h.sim.requests.length;
+    await h.plugin.directory!.getUser('acme', u.userPrincipalName, h.server.context);
+    expect(h.sim.requests.length).toBe(asked);
+    expect(await h.plugin.directory!.getUser('acme', 'nobody@contoso.example', h.server.context)).toBeUndefined();
+  });
+
   it('hold_group and release_hold_group are safe to repeat', async () => {
     const u = user('held');
     expect(await run(action('hold_group', u.id))).toEqual({ group: h.holdGroup.id, added: true });

@@ -242,6 +242,12 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
     expect(await pending()).toBe(0);
   });
 
+  it('documents both receivers in /openapi.json', async () => {
+    const doc = (await (await fetch(`${h.server.url}/openapi.json`)).json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }>; components: { schemas: Record<string, unknown> } };
+    for (const kind of ['notifications', 'lifecycle']) expect(Object.keys(doc.paths[`/hooks/entra/{tenant}/${kind}`]!.post!.responses).sort()).toEqual(['200', '202', '400', '401', '404']);
+    expect(doc.components.schemas.EntraGraphNotifications).toBeDefined();
+  });
+
   it('serves warden entra list and subscribe through the running server', async () => {
     const out: string[] = [];
     const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
