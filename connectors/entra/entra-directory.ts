@@ -60,7 +60,8 @@ export class EntraDirectory {
       try {
         return await this.session.call('getUser', { user: idOrUpn }, (r) => r.select(USER_SELECT).get() as Promise<EntraUser>);
       } catch (err) {
-        if (err instanceof GraphCallError && err.status === 404) return undefined;
+        // 400: not a valid object id or UPN (an Exchange alias, say): no such user either.
+        if (err instanceof GraphCallError && (err.status === 404 || err.status === 400)) return undefined;
         throw err;
       }
     });

@@ -39,9 +39,11 @@ function withSignal(context: IdentityChange['context'], key: string, value: stri
 /** Adds directory facts about target and actor; refines `admin` to `helpdesk` by the actor's roles. */
 export async function enrichChange(change: IdentityChange, tenant: EntraTenant, attempts: number): Promise<IdentityChange> {
   try {
-    const target = change.target.flags.serviceAccount ? undefined : await tenant.directory.principal(change.target.login ?? change.target.id);
+    // By object id first (a UPN may have changed since the record was written), then by login.
+    const lookup = async (p: Principal) => (await tenant.directory.principal(p.id)) ?? (p.login && p.login !== p.id ? await tenant.directory.principal(p.login) : undefined);
+    const target = change.target.flags.serviceAccount ? undefined : await lookup(change.target);
     const actorIsPerson = change.actor.type === 'user' && change.actor.id !== 'unknown';
-    const actor = actorIsPerson ? await tenant.directory.principal(change.actor.id) : undefined;
+    const actor = actorIsPerson ? await lookup(change.actor) : undefined;
     const enrichedActor = actor ? { ...change.actor, ...merge(change.actor, actor), type: change.actor.type, ...(change.actor.ip ? { ip: change.actor.ip } : {}) } : change.actor;
     const roles = enrichedActor.adminRoles;
     const channel = change.channel === 'admin' && roles.some((r) => tenant.helpdeskRoles.has(r)) ? 'helpdesk' : change.channel;
