@@ -157,6 +157,22 @@ describe('Entra subscriptions', () => {
     expect(metrics).toMatch(/warden_entra_subscription_events_total\{tenant="acme",event="silent"\} 1/);
   });
 
+  it('is managed by one replica: the loop and every change wait for the store leases', async () => {
+    const loop = h.plugin.tasks.get('acme')!.subscriptions!;
+    // Another replica runs this tenant's subscription loop: this one does nothing.
+    expect(await h.server.store.acquireLease('entra:acme:subscriptions', 'other-replica', h.clock.now, 900)).toBe(true);
+    expect(await loop.step()).toBe(0);
+    expect(h.sim.subscriptions.size).toBe(0);
+    await h.server.store.releaseLease('entra:acme:subscriptions', 'other-replica');
+    // Another replica is changing the subscription right now: a change here is refused, to be retried.
+    expect(await h.server.store.acquireLease('entra:acme:subscription-op', 'other-replica', h.clock.now, 120)).toBe(true);
+    await expect(manager().ensure()).rejects.toThrow(/another Warden replica is changing the Entra subscription/);
+    await h.server.store.releaseLease('entra:acme:subscription-op', 'other-replica');
+    // Two managers of this process at once: one subscription.
+    await Promise.all([manager().ensure(), manager().ensure(), loop.step()]);
+    expect(h.sim.subscriptions.size).toBe(1);
+  });
+
   it('self-test: a subscription that delivers is left alone', async () => {
     const first = await manager().ensure();
     const poller = h.plugin.tasks.get('acme')!.audit!;
