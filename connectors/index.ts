@@ -1,10 +1,11 @@
 import type { WardenPlugin } from '../src/plugin/plugin.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
+import { entra } from './entra/index.js';
 
 /**
  * The connectors this build of Warden ships. The executable (bin/warden.js)
  * hands this list to the CLI and the server; src/ never imports connectors/.
  * Each connector lives in its own folder and implements src/plugin/plugin.ts.
  */
-export const connectors: readonly WardenPlugin[] = [okta, itsmConnector()];
+export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector()];

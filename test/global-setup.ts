@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { TestProject } from 'vitest/node';
+import { setupEntraTls } from './helpers/entra-tls.js';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -32,10 +33,13 @@ export default async function setup(project: TestProject): Promise<void> {
     console.warn('\n[warden] No PostgreSQL at 127.0.0.1:5432 and WARDEN_TEST_DATABASE_URL is unset: the PostgreSQL store tests are SKIPPED on this machine.\n');
   }
   project.provide('postgresUrl', url ?? '');
+  // The Entra simulator's HTTPS certificate, trusted by the workers through NODE_EXTRA_CA_CERTS.
+  project.provide('entraTls', setupEntraTls());
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresUrl: string;
+    entraTls: { cert: string; key: string };
   }
 }

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Router } from 'express';
 import type { z } from 'zod';
@@ -224,6 +225,21 @@ export interface CliContext {
   runOperation(name: string, args: unknown): Promise<number>;
 }
 
+/**
+ * A receiver served on plain `node:http`, ahead of express: for the vendor
+ * hooks where the IdP measures the answer time and the request rate is high
+ * (Graph change notifications). The handler reads the body and writes the
+ * response itself; Warden times it into the request-latency histogram and
+ * turns a thrown error into a problem response (WardenError codes as
+ * everywhere else). Document it in `routes` like any other route.
+ */
+export interface RawRoute {
+  method: 'POST' | 'GET';
+  /** Path with `:name` segments, e.g. `/hooks/entra/:tenant/notifications`. */
+  path: string;
+  handle(req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: PluginContext): Promise<void>;
+}
+
 /** A connector, as the executable hands it to Warden. */
 export interface WardenPlugin {
   /** Short name: the `source` of its inbox entries, the `connector` of its actions, its key under `tenants[]`. */
@@ -237,6 +253,8 @@ export interface WardenPlugin {
   routes?: RouteDoc[];
   /** Mounts its receivers (webhooks, inline hooks) on the app, before the 404 handler. */
   mount?(router: Router, ctx: PluginContext): void;
+  /** Receivers served ahead of express (see RawRoute). */
+  rawRoutes?: RawRoute[];
   inbox?: InboxHandler;
   enforcer?: Enforcer;
   directory?: Directory;

@@ -74,8 +74,8 @@ export function statusOf(code: WardenErrorCode): number {
   return STATUS[code];
 }
 
-/** Writes a problem response. */
-export function sendProblem(res: Response, err: WardenError): void {
+/** The status, headers and body of the problem response for an error. */
+export function problemResponse(err: WardenError): { status: number; headers: Record<string, string>; body: Problem } {
   const status = STATUS[err.code];
   const body: Problem = {
     type: `urn:warden:error:${err.code}`,
@@ -86,14 +86,22 @@ export function sendProblem(res: Response, err: WardenError): void {
     detail: status >= 500 && err.code !== 'ERR_STORE' ? 'internal error' : err.message,
   };
   if (err.code === 'ERR_VALIDATION' && Array.isArray(err.details)) body.issues = err.details as Problem['issues'];
+  const headers: Record<string, string> = {};
   const stepUp = err.code === 'ERR_STEP_UP_REQUIRED' ? (err.details as { stepUp?: Problem['stepUp'] } | undefined)?.stepUp : undefined;
   if (stepUp) body.stepUp = stepUp;
   if (stepUp)
     // RFC 9470: the client signs the user in again (max_age) and retries.
-    res.setHeader('WWW-Authenticate', `Bearer realm="warden", error="insufficient_user_authentication", error_description="${err.message.replace(/["\\]/g, '')}", max_age=${stepUp.maxAgeSeconds}`);
+    headers['WWW-Authenticate'] = `Bearer realm="warden", error="insufficient_user_authentication", error_description="${err.message.replace(/["\\]/g, '')}", max_age=${stepUp.maxAgeSeconds}`;
   else if (err.code === 'ERR_TOKEN_EXPIRED' || (err.code === 'ERR_AUTH_INVALID' && (err.details as { token?: boolean } | undefined)?.token))
-    res.setHeader('WWW-Authenticate', `Bearer realm="warden", error="invalid_token", error_description="${err.message.replace(/["\\]/g, '')}"`);
-  else if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="warden"');
+    headers['WWW-Authenticate'] = `Bearer realm="warden", error="invalid_token", error_description="${err.message.replace(/["\\]/g, '')}"`;
+  else if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="warden"';
+  return { status, headers, body };
+}
+
+/** Writes a problem response. */
+export function sendProblem(res: Response, err: WardenError): void {
+  const { status, headers, body } = problemResponse(err);
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
 

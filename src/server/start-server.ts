@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { operationRegistry } from '../admin/operations.js';
@@ -20,6 +20,7 @@ import { createApp } from './create-app.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
+import { rawRouteListener } from './raw-routes.js';
 import { wardenVersion } from './version.js';
 import { OidcVerifier } from './oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
@@ -199,9 +200,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       oidc: new OidcVerifier(config.tenants, { clock }),
     });
 
+    // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
+    const listener = rawRouteListener(plugins, { context: () => context, metrics, log }, app);
     const server: Server = await new Promise((resolve, reject) => {
-      const s = app.listen(config.listen.port, config.listen.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+      const s = createServer(listener);
       s.once('error', reject);
+      s.listen(config.listen.port, config.listen.host, () => resolve(s));
     });
     server.keepAliveTimeout = 65_000;
     cleanups.push(

@@ -356,6 +356,68 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       });
     });
 
+    describe('broker runs', () => {
+      const run = (t: string, requestId: string) => ({ tenant: t, requestId, connector: 'entra', kind: 'tap.issue', startedAt: T0 });
+
+      it('claims a request once, then hands back the run that holds it', async () => {
+        const t = await tenant();
+        expect(await store.claimBrokerRun(run(t, 'req-1'))).toEqual({ claimed: true });
+        const again = await store.claimBrokerRun({ ...run(t, 'req-1'), startedAt: at(5) });
+        expect(again).toEqual({ claimed: false, run: { tenant: t, requestId: 'req-1', connector: 'entra', kind: 'tap.issue', state: 'started', startedAt: T0, details: {} } });
+        expect(await store.claimBrokerRun(run(t, 'req-2'))).toEqual({ claimed: true });
+      });
+
+      it('lets exactly one of several concurrent claims of a request win', async () => {
+        const t = await tenant();
+        const results = await Promise.all(Array.from({ length: 6 }, () => store.claimBrokerRun(run(t, 'req-race'))));
+        expect(results.filter((r) => r.claimed)).toHaveLength(1);
+      });
+
+      it('records what a run did, without touching another tenant', async () => {
+        const t = await tenant();
+        const other = await tenant();
+        await store.claimBrokerRun(run(t, 'req-1'));
+        await store.claimBrokerRun(run(other, 'req-1'));
+        await store.finishBrokerRun(t, 'req-1', { reference: 'tap-123', expiresAt: at(3600), details: { lifetimeMinutes: 60, isUsableOnce: true } }, at(2));
+        expect(await store.getBrokerRun(t, 'req-1')).toEqual({
+          tenant: t,
+          requestId: 'req-1',
+          connector: 'entra',
+          kind: 'tap.issue',
+          state: 'done',
+          startedAt: T0,
+          finishedAt: at(2),
+          reference: 'tap-123',
+          expiresAt: at(3600),
+          details: { lifetimeMinutes: 60, isUsableOnce: true },
+        });
+        expect((await store.getBrokerRun(other, 'req-1'))?.state).toBe('started');
+        expect(await store.getBrokerRun(t, 'req-none')).toBeUndefined();
+      });
+
+      it('restarts a started run only for the caller that saw its start time', async () => {
+        const t = await tenant();
+        await store.claimBrokerRun(run(t, 'req-1'));
+        const restarts = await Promise.all([store.restartBrokerRun(t, 'req-1', T0, at(120)), store.restartBrokerRun(t, 'req-1', T0, at(121))]);
+        expect(restarts.filter(Boolean)).toHaveLength(1);
+        expect(await store.restartBrokerRun(t, 'req-1', T0, at(130))).toBe(false);
+        await store.finishBrokerRun(t, 'req-1', { reference: 'x' }, at(140));
+        const startedAt = (await store.getBrokerRun(t, 'req-1'))!.startedAt;
+        expect(await store.restartBrokerRun(t, 'req-1', startedAt, at(150))).toBe(false); // done runs never restart
+      });
+
+      it('abandons a started run so the request can run again, never a done one', async () => {
+        const t = await tenant();
+        await store.claimBrokerRun(run(t, 'req-1'));
+        await store.abandonBrokerRun(t, 'req-1');
+        expect(await store.getBrokerRun(t, 'req-1')).toBeUndefined();
+        expect(await store.claimBrokerRun(run(t, 'req-1'))).toEqual({ claimed: true });
+        await store.finishBrokerRun(t, 'req-1', { reference: 'tap-1' }, at(1));
+        await store.abandonBrokerRun(t, 'req-1');
+        expect((await store.getBrokerRun(t, 'req-1'))?.reference).toBe('tap-1');
+      });
+    });
+
     describe('cursors and API keys', () => {
       it('stores and overwrites a cursor', async () => {
         const t = await tenant();

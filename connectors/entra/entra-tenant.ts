@@ -1,0 +1,84 @@
+import path from 'node:path';
+import type { TokenCredential } from '@azure/identity';
+import { resolveSecret, type Secret, type WardenConfig } from '../../src/config/load-config.js';
+import { WardenError } from '../../src/core/errors.js';
+import { ClientStateCheck } from './client-state.js';
+import { EntraTenantConfig } from './entra-config.js';
+import { EntraDirectory } from './entra-directory.js';
+import { createCredential, EntraSession } from './graph-session.js';
+import { endpointsFor } from './national-clouds.js';
+import type { OwnIdentity } from './normalize-directory-audit.js';
+
+/**
+ * One Warden tenant's Entra side: its parsed `entra` section, resolved
+ * secrets, Graph session, directory (cached look-ups) and who Warden acts as
+ * there. Built once per tenant and configuration, by the server or by a CLI
+ * command.
+ */
+export class EntraTenant {
+  readonly session: EntraSession;
+  readonly directory: EntraDirectory;
+  readonly own: OwnIdentity;
+  readonly helpdeskRoles: ReadonlySet<string>;
+  /** The notification receivers' clientState check, when a clientState is configured. */
+  readonly clientStateCheck: ClientStateCheck | undefined;
+
+  constructor(
+    /** Warden's tenant id (`tenants[].id`). */
+    readonly id: string,
+    readonly config: EntraTenantConfig,
+    readonly clientState: Secret | undefined,
+    credential: TokenCredential,
+    clock: () => Date,
+  ) {
+    this.session = new EntraSession(config, credential);
+    this.directory = new EntraDirectory(this.session, config.directoryCacheSeconds, clock);
+    this.own = {
+      appIds: new Set([config.clientId, ...config.serviceIdentity.appIds]),
+      servicePrincipalIds: new Set(config.serviceIdentity.servicePrincipalIds),
+      userIds: new Set(config.serviceIdentity.userIds),
+    };
+    this.helpdeskRoles = new Set(config.helpdeskRoles);
+    this.clientStateCheck = clientState ? new ClientStateCheck(clientState) : undefined;
+  }
+
+  /** The lifecycle URL: configured, else the notification URL's `/notifications` replaced by `/lifecycle`. */
+  get lifecycleNotificationUrl(): string | undefined {
+    const s = this.config.subscription;
+    return s.lifecycleNotificationUrl ?? s.notificationUrl?.replace(/\/notifications(\?|$)/, '/lifecycle$1');
+  }
+}
+
+/** The `entra` section of a configured tenant, parsed (the config loader validated it already). */
+export function entraSectionOf(config: WardenConfig, tenant: string): EntraTenantConfig | undefined {
+  const section = config.tenants.find((t) => t.id === tenant)?.connectors.entra;
+  return section === undefined ? undefined : EntraTenantConfig.parse(section);
+}
+
+/**
+ * Builds a tenant's Entra side, resolving its secret references from the
+ * environment (or files, relative to the config file).
+ * @throws WardenError `ERR_TENANT_UNKNOWN` (no such tenant or no `entra` section), `ERR_CONFIG_INVALID` (a secret is missing)
+ */
+export function openEntraTenant(config: WardenConfig, tenant: string, options: { env?: NodeJS.ProcessEnv; clock?: () => Date } = {}): EntraTenant {
+  const section = entraSectionOf(config, tenant);
+  if (!config.tenants.some((t) => t.id === tenant)) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${tenant}" is not in ${config.file}`);
+  if (!section) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${tenant}" has no entra section in ${config.file}`);
+  const env = options.env ?? process.env;
+  const baseDir = path.dirname(config.file);
+  const where = (key: string) => `${config.file}: tenant ${tenant} entra.${key}`;
+  const secrets = {
+    ...(section.credential.secret ? { clientSecret: resolveSecret(section.credential.secret, env, where('credential.secret'), baseDir) } : {}),
+    ...(section.credential.certificate ? { certificate: resolveSecret(section.credential.certificate, env, where('credential.certificate'), baseDir) } : {}),
+  };
+  if (secrets.certificate && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(secrets.certificate.reveal()))
+    throw new WardenError('ERR_CONFIG_INVALID', `${where('credential.certificate')}: not a PEM holding a private key and the certificate`);
+  let clientState: Secret | undefined;
+  if (section.subscription.clientState) {
+    clientState = resolveSecret(section.subscription.clientState, env, where('subscription.clientState'), baseDir);
+    const length = clientState.reveal().length;
+    if (length < 16 || length > 128) throw new WardenError('ERR_CONFIG_INVALID', `${where('subscription.clientState')}: use 16 to 128 characters (Graph allows at most 128)`);
+  }
+  const endpoints = endpointsFor(section);
+  return new EntraTenant(tenant, section, clientState, createCredential(section, endpoints, secrets), options.clock ?? (() => new Date()));
+}

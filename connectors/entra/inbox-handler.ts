@@ -1,0 +1,100 @@
+import { WardenError } from '../../src/core/errors.js';
+import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
+import type { InboxHandler, PluginContext } from '../../src/plugin/plugin.js';
+import type { InboxRow } from '../../src/store/store.js';
+import type { EntraRuntime } from './entra-runtime.js';
+import type { EntraTenant } from './entra-tenant.js';
+import { GraphCallError } from './graph-session.js';
+import { normalizeDirectoryAudit } from './normalize-directory-audit.js';
+import { normalizeManagementActivity } from './normalize-management-activity.js';
+import { SubscriptionManager } from './subscription-manager.js';
+
+/**
+ * Turns the Entra connector's inbox entries into identity changes:
+ * directoryAudit records (the poller) and Office 365 Management Activity
+ * records are normalized, then the target and actor are enriched from the
+ * directory (groups, roles, employee type, account flags) and an
+ * administrator holding a help-desk role becomes channel `helpdesk`. Change
+ * notifications ask for an early audit poll; lifecycle notifications go to
+ * the subscription manager. Both are kept in the inbox as `ignored` with what
+ * was done.
+ */
+
+/** Enrichment is retried this many times before a change is decided without it (and says so in its context). */
+const ENRICH_ATTEMPTS = 4;
+
+const lastPollRequest = new WeakMap<EntraRuntime, Map<string, number>>();
+
+function merge(from: Principal, found: Principal | undefined): Principal {
+  if (!found) return from;
+  return { ...from, ...found, login: found.login ?? from.login, displayName: found.displayName ?? from.displayName, flags: { ...found.flags, serviceAccount: from.flags.serviceAccount || found.flags.serviceAccount } } as Principal;
+}
+
+/** The context with one more scalar signal. */
+function withSignal(context: IdentityChange['context'], key: string, value: string | number | boolean): IdentityChange['context'] {
+  const next: Record<string, unknown> = { ...context, [key]: value };
+  return next as IdentityChange['context'];
+}
+
+/** Adds directory facts about target and actor; refines `admin` to `helpdesk` by the actor's roles. */
+export async function enrichChange(change: IdentityChange, tenant: EntraTenant, attempts: number): Promise<IdentityChange> {
+  try {
+    // By object id first (a UPN may have changed since the record was written), then by login.
+    const lookup = async (p: Principal) => (await tenant.directory.principal(p.id)) ?? (p.login && p.login !== p.id ? await tenant.directory.principal(p.login) : undefined);
+    const target = change.target.flags.serviceAccount ? undefined : await lookup(change.target);
+    const actorIsPerson = change.actor.type === 'user' && change.actor.id !== 'unknown';
+    const actor = actorIsPerson ? await lookup(change.actor) : undefined;
+    const enrichedActor = actor ? { ...change.actor, ...merge(change.actor, actor), type: change.actor.type, ...(change.actor.ip ? { ip: change.actor.ip } : {}) } : change.actor;
+    const roles = enrichedActor.adminRoles;
+    const channel = change.channel === 'admin' && roles.some((r) => tenant.helpdeskRoles.has(r)) ? 'helpdesk' : change.channel;
+    const context = target ? change.context : withSignal(change.context, 'targetFound', false);
+    return { ...change, channel, target: merge(change.target, target), actor: enrichedActor, context };
+  } catch (err) {
+    if (err instanceof GraphCallError && attempts < ENRICH_ATTEMPTS) throw err;
+    // Deciding late on what the record says beats never deciding: the change carries the failure.
+    return { ...change, context: withSignal(change.context, 'enrichmentFailed', true) };
+  }
+}
+
+export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
+  const requestPoll = async (ctx: PluginContext, tenant: string, reason: string) => {
+    let byTenant = lastPollRequest.get(runtime);
+    if (!byTenant) lastPollRequest.set(runtime, (byTenant = new Map()));
+    const now = ctx.clock().getTime();
+    // A burst of notifications asks once: the poll reads everything since the last one anyway.
+    if (reason !== 'missed' && now - (byTenant.get(tenant) ?? -Infinity) < 2_000 && now >= (byTenant.get(tenant) ?? 0)) return;
+    byTenant.set(tenant, now);
+    await runtime.requestPoll(ctx, tenant, reason);
+  };
+
+  return {
+    async toChanges(entry: InboxRow, ctx: PluginContext) {
+      const tenant = runtime.tenant(ctx.config, entry.tenant, ctx.clock);
+      if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant ${entry.tenant} has no entra section`);
+      const type = entry.eventType ?? '';
+      const payload = entry.payload as { kind?: string; notification?: { subscriptionId?: string; lifecycleEvent?: string; resource?: string } };
+
+      if (type === 'graph.notification') {
+        await SubscriptionManager.noteNotification(ctx.store, entry.tenant, entry.receivedAt);
+        await requestPoll(ctx, entry.tenant, 'change notification');
+        return { ignored: `change notification for ${payload.notification?.resource ?? 'a user'}: asked for an early audit-log poll` };
+      }
+      if (type.startsWith('graph.lifecycle.')) {
+        const event = payload.notification?.lifecycleEvent ?? type.slice('graph.lifecycle.'.length);
+        await SubscriptionManager.noteNotification(ctx.store, entry.tenant, entry.receivedAt);
+        const outcome = await runtime.manager(ctx, tenant).onLifecycle(event, payload.notification?.subscriptionId ?? '');
+        if (event === 'missed') await requestPoll(ctx, entry.tenant, 'missed');
+        return { ignored: `lifecycle notification handled: ${outcome}` };
+      }
+
+      const options = { tenant: entry.tenant, via: entry.via, observedAt: entry.receivedAt, own: tenant.own };
+      const result = type.startsWith('o365:')
+        ? normalizeManagementActivity(entry.payload, options)
+        : normalizeDirectoryAudit(entry.payload, { ...options, helpdeskRoles: tenant.helpdeskRoles });
+      if ('ignored' in result) return result;
+      const changes: IdentityChange[] = [];
+      for (const change of result.changes) changes.push(await enrichChange(change, tenant, entry.attempts));
+      return { changes };
+    },
+  };
+}

@@ -1,0 +1,170 @@
+import { BackgroundLoop } from '../../src/pipeline/background-loop.js';
+import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { Store } from '../../src/store/store.js';
+import type { EntraTenant } from './entra-tenant.js';
+import { EntraMetrics } from './entra-metrics.js';
+import { GraphCallError } from './graph-session.js';
+import { field, text, vendorTime } from './vendor-record.js';
+
+/**
+ * The Office 365 Management Activity API poller (`Audit.Exchange`): inbox
+ * rules and mailbox forwarding (`New-InboxRule`, `Set-InboxRule`,
+ * `UpdateInboxRules`, `Set-Mailbox` forwarding) reach Warden as
+ * `mailbox.rule` changes, so detection can see "new factor → password reset →
+ * forwarding rule" (shared/research/entra.md §7). It starts the subscription
+ * once (`POST subscriptions/start`), then lists content blobs by their
+ * creation time (`GET subscriptions/content`, windows of at most 24 hours,
+ * `NextPageUri` paging) with an overlap, reads each blob and keeps the
+ * records of the configured operations in the inbox under their `Id`:
+ * records seen twice are absorbed there. Other records are counted and
+ * skipped. One replica polls a tenant (a store lease).
+ */
+
+export const ACTIVITY_CURSOR = 'entra.managementActivity';
+const CONTENT_TYPE = 'Audit.Exchange';
+
+export interface ActivityCursor {
+  subscriptionStarted?: boolean;
+  lastPollStartedAt?: string;
+  lastPollFinishedAt?: string;
+  notBefore?: string;
+  lastError?: string;
+}
+
+interface ContentBlob {
+  contentType: string;
+  contentId: string;
+  contentUri: string;
+  contentCreated: string;
+}
+
+const apiTime = (d: Date) => d.toISOString().slice(0, 19);
+
+/** Reads the Exchange records of the blobs created in `[from, to)` into the inbox. */
+export async function readManagementActivity(
+  tenant: EntraTenant,
+  store: Store,
+  input: { from: Date; to: Date; now: () => Date; metrics?: EntraMetrics },
+): Promise<{ blobs: number; read: number; new: number; duplicate: number; skipped: number }> {
+  const { managementActivity: config, tenantId } = tenant.config;
+  const operations = new Set(config.operations.map((o) => o.toLowerCase()));
+  const stats = { blobs: 0, read: 0, new: 0, duplicate: 0, skipped: 0 };
+  const count = (result: 'new' | 'duplicate' | 'skipped') => input.metrics?.auditRecords.inc({ tenant: tenant.id, source: 'management_activity', result });
+  const publisher = config.publisherId ?? tenantId;
+  // The API lists at most 24 hours per request, starting at most 7 days back.
+  const earliest = input.now().getTime() - 7 * 24 * 3600_000 + 60_000;
+  for (let start = Math.max(input.from.getTime(), earliest); start < input.to.getTime(); start += 24 * 3600_000) {
+    const end = Math.min(start + 24 * 3600_000, input.to.getTime());
+    let listing = await tenant.session.management<ContentBlob[]>('listActivityContent', { tenant: tenantId }, { contentType: CONTENT_TYPE, startTime: apiTime(new Date(start)), endTime: apiTime(new Date(end)), PublisherIdentifier: publisher });
+    for (;;) {
+      for (const blob of listing.body ?? []) {
+        stats.blobs++;
+        const content = await tenant.session.management<unknown[]>('getActivityContent', { tenant: tenantId, content: blob.contentId }, {}, { url: blob.contentUri });
+        for (const record of content.body ?? []) {
+          stats.read++;
+          const operation = text(record, 'Operation') ?? '';
+          const id = text(record, 'Id');
+          if (!id || !operations.has(operation.toLowerCase())) {
+            stats.skipped++;
+            count('skipped');
+            continue;
+          }
+          const occurred = vendorTime(field(record, 'CreationTime'));
+          const stored = await store.putInbox({
+            tenant: tenant.id,
+            source: 'entra',
+            eventId: `o365:${id}`,
+            eventType: `o365:${operation}`.slice(0, 200),
+            via: 'poll',
+            payload: record,
+            receivedAt: input.now(),
+            ...(occurred ? { occurredAt: new Date(occurred) } : {}),
+          });
+          stats[stored.inserted ? 'new' : 'duplicate']++;
+          count(stored.inserted ? 'new' : 'duplicate');
+        }
+      }
+      if (!listing.nextPage) break;
+      listing = await tenant.session.management<ContentBlob[]>('listActivityContent', { tenant: tenantId }, {}, { url: listing.nextPage });
+    }
+  }
+  return stats;
+}
+
+/** Starts the `Audit.Exchange` subscription; "already enabled" (AF20024) is success. */
+export async function startActivitySubscription(tenant: EntraTenant): Promise<'started' | 'already'> {
+  try {
+    await tenant.session.management('startActivitySubscription', { tenant: tenant.config.tenantId }, { contentType: CONTENT_TYPE, PublisherIdentifier: tenant.config.managementActivity.publisherId ?? tenant.config.tenantId });
+    return 'started';
+  } catch (err) {
+    if (err instanceof GraphCallError && err.code === 'AF20024') return 'already';
+    throw err;
+  }
+}
+
+/** The background poller of one tenant. */
+export class ManagementActivityPoller {
+  readonly #loop: BackgroundLoop;
+
+  constructor(
+    private readonly ctx: PluginContext,
+    private readonly tenant: EntraTenant,
+  ) {
+    this.#loop = new BackgroundLoop(() => this.step(), Math.min(tenant.config.managementActivity.intervalSeconds, 30) * 1000, (err) =>
+      ctx.log.error({ err, tenant: tenant.id }, 'entra management activity poller failed'),
+    );
+  }
+
+  get #lease(): string {
+    return `entra:${this.tenant.id}:activity-poller`;
+  }
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#loop.stop();
+    await this.ctx.store.releaseLease(this.#lease, this.ctx.instanceId).catch(() => undefined);
+  }
+
+  async step(): Promise<number> {
+    const { store, clock } = this.ctx;
+    const now = clock();
+    const { intervalSeconds } = this.tenant.config.managementActivity;
+    if (!(await store.acquireLease(this.#lease, this.ctx.instanceId, now, Math.max(90, intervalSeconds * 3)))) return 0;
+    const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
+    if (cursor.notBefore && Date.parse(cursor.notBefore) > now.getTime()) return 0;
+    if (cursor.lastPollStartedAt && now.getTime() - Date.parse(cursor.lastPollStartedAt) < intervalSeconds * 1000) return 0;
+    await this.pollOnce();
+    return 0;
+  }
+
+  async pollOnce(): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> {
+    const { store, clock, log } = this.ctx;
+    const metrics = EntraMetrics.of(this.ctx.metrics.registry);
+    const started = clock();
+    const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
+    const { overlapMinutes } = this.tenant.config.managementActivity;
+    try {
+      if (!cursor.subscriptionStarted) {
+        const result = await startActivitySubscription(this.tenant);
+        log.info({ tenant: this.tenant.id, result }, 'Management Activity API subscription (Audit.Exchange) is on');
+        cursor.subscriptionStarted = true;
+      }
+      const from = new Date((cursor.lastPollStartedAt ? Date.parse(cursor.lastPollStartedAt) : started.getTime() - this.tenant.config.poller.initialLookbackMinutes * 60_000) - overlapMinutes * 60_000);
+      const stats = await readManagementActivity(this.tenant, store, { from, to: started, now: clock, metrics });
+      await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { subscriptionStarted: true, lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString() } satisfies ActivityCursor, clock());
+      metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: 'ok' });
+      if (stats.new > 0) this.ctx.wakeInbox();
+      return stats;
+    } catch (err) {
+      const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
+      const notBefore = throttled ? new Date(clock().getTime() + (err as GraphCallError).retryAfterMs!).toISOString() : undefined;
+      await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { ...cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies ActivityCursor, clock());
+      metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: throttled ? 'throttled' : 'failed' });
+      log.warn({ err, tenant: this.tenant.id }, 'entra management activity poll failed; the next poll reads the same window');
+      return undefined;
+    }
+  }
+}

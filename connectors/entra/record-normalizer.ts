@@ -1,0 +1,38 @@
+import type { RecordNormalizer } from '../../src/plugin/plugin.js';
+import { normalizeDirectoryAudit, type NormalizeResult } from './normalize-directory-audit.js';
+import { normalizeManagementActivity } from './normalize-management-activity.js';
+import { field, isRecord } from './vendor-record.js';
+
+/**
+ * The record formats the Entra connector reads, for replays and backtests
+ * (the `records` port): Graph `directoryAudit`s, Azure Monitor exports of
+ * Entra logs (audit and sign-in), and Office 365 Management Activity records.
+ */
+
+/** Which format a record is, if it is one of ours. */
+export function recordFormat(record: unknown): 'directoryAudit' | 'azureMonitor' | 'managementActivity' | undefined {
+  if (!isRecord(record)) return undefined;
+  if (typeof field(record, 'activityDisplayName') === 'string' && field(record, 'loggedByService') !== undefined && field(record, 'activityDateTime') !== undefined) return 'directoryAudit';
+  if (field(record, 'category') !== undefined && field(record, 'operationName') !== undefined && (field(record, 'properties') !== undefined || field(record, 'resourceId') !== undefined || field(record, 'tenantId') !== undefined)) return 'azureMonitor';
+  if (field(record, 'CreationTime') !== undefined && field(record, 'Operation') !== undefined && (field(record, 'Workload') !== undefined || field(record, 'RecordType') !== undefined)) return 'managementActivity';
+  return undefined;
+}
+
+/** Normalizes any of the connector's record formats (no enrichment, no IdP calls). */
+export function normalizeEntraRecord(record: unknown, tenant: string, observedAt: Date = new Date()): NormalizeResult {
+  switch (recordFormat(record)) {
+    case 'directoryAudit':
+    case 'azureMonitor':
+      return normalizeDirectoryAudit(record, { tenant, via: 'poll', observedAt });
+    case 'managementActivity':
+      return normalizeManagementActivity(record, { tenant, via: 'poll', observedAt });
+    default:
+      return { ignored: 'not an Entra or Office 365 record' };
+  }
+}
+
+/** The `records` port of the Entra connector. */
+export const entraRecordNormalizer: RecordNormalizer = {
+  recognizes: (record) => recordFormat(record) !== undefined,
+  normalize: (record, tenant) => normalizeEntraRecord(record, tenant),
+};

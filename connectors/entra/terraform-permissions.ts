@@ -1,0 +1,40 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-operations.js';
+
+/**
+ * `infra/terraform/azure/permissions.json`: the application permissions of
+ * Warden's app registration, generated from graph-operations.ts (every call
+ * the connector makes, with the permission that grants it), with the calls
+ * each permission is for. `npm run gen:entra-permissions` writes it; a test
+ * fails when it differs from what the code needs.
+ */
+export function terraformPermissionsJson(): string {
+  const required = requiredPermissions();
+  const usedFor: Record<string, string[]> = {};
+  for (const [name, op] of Object.entries(API_OPERATIONS) as Array<[string, ApiOperation]>) (usedFor[op.permission] ??= []).push(`${op.method} ${op.path} (${name}): ${op.purpose}`);
+  return (
+    JSON.stringify(
+      {
+        _comment: 'Generated from connectors/entra/graph-operations.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
+        microsoft_graph: required.microsoftGraph,
+        office_365_management_apis: required.office365ManagementApis,
+        used_for: Object.fromEntries(Object.entries(usedFor).sort(([a], [b]) => a.localeCompare(b))),
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** Where the generated file lives. */
+export function terraformPermissionsFile(root: string): string {
+  return path.join(root, 'infra', 'terraform', 'azure', 'permissions.json');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  writeFileSync(terraformPermissionsFile(root), terraformPermissionsJson());
+  console.log(`wrote ${terraformPermissionsFile(root)}`);
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isWardenError, WardenError } from '../core/errors.js';
+import type { PluginContext, RawRoute, WardenPlugin } from '../plugin/plugin.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import { problemResponse } from './problem.js';
+
+/**
+ * Dispatch of connectors' raw routes (src/plugin/plugin.ts, `RawRoute`):
+ * requests whose method and path match one are handled on plain `node:http`;
+ * everything else goes to express. Timed into the same latency histogram,
+ * errors answered as problem responses.
+ */
+
+/** Shared by requests without a query string (handlers only read it). */
+const NO_QUERY = new URLSearchParams();
+
+interface Compiled {
+  method: string;
+  path: string;
+  pattern: RegExp;
+  keys: string[];
+  route: RawRoute;
+}
+
+function compile(route: RawRoute): Compiled {
+  const keys: string[] = [];
+  const source = route.path
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      keys.push(segment.slice(1));
+      return '([^/]+)';
+    })
+    .join('/');
+  return { method: route.method, path: route.path, pattern: new RegExp(`^${source}/?$`), keys, route };
+}
+
+/** Writes the problem response for an error on a raw response (unless one was started). */
+export function writeRawProblem(res: ServerResponse, err: unknown, log: Logger, path: string): void {
+  const known = isWardenError(err) ? err : new WardenError('ERR_INTERNAL', 'internal error');
+  if (!isWardenError(err) || problemResponse(known).status >= 500) log.error({ err, path }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const { status, headers, body } = problemResponse(known);
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * A request listener that serves the plugins' raw routes and hands every
+ * other request to `fallback` (the express app).
+ */
+export function rawRouteListener(
+  plugins: readonly WardenPlugin[],
+  deps: { context: () => PluginContext; metrics: Metrics; log: Logger },
+  fallback: (req: IncomingMessage, res: ServerResponse) => void,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes = plugins.flatMap((p) => (p.rawRoutes ?? []).map(compile));
+  if (routes.length === 0) return fallback;
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    for (const r of routes) {
+      if (r.method !== req.method) continue;
+      const m = r.pattern.exec(pathname);
+      if (!m) continue;
+      const end = deps.metrics.httpDuration.startTimer();
+      res.once('finish', () => end({ method: r.method, route: r.path, status: String(res.statusCode) }));
+      const params: Record<string, string> = {};
+      try {
+        for (let i = 0; i < r.keys.length; i++) params[r.keys[i]!] = decodeURIComponent(m[i + 1]!);
+      } catch {
+        writeRawProblem(res, new WardenError('ERR_VALIDATION', 'malformed path'), deps.log, r.path);
+        return;
+      }
+      r.route.handle(req, res, { params, query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)) }, deps.context()).catch((err: unknown) => writeRawProblem(res, err, deps.log, r.path));
+      return;
+    }
+    fallback(req, res);
+  };
+}
