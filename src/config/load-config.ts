@@ -4,7 +4,8 @@ import { inspect } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import { WardenError } from '../core/errors.js';
 import { SourcePositions } from '../core/source-positions.js';
-import { configFileSchema, type SecretRef, type TenantSection } from './config-schema.js';
+import { parseDuration } from '../core/policy/duration.js';
+import { configFileSchema, type DetectionConfig, type SecretRef, type TenantSection } from './config-schema.js';
 
 /** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
 export class Secret {
@@ -27,6 +28,29 @@ export class Secret {
   }
 }
 
+/** A tenant's detection settings, durations in milliseconds and the rules path made absolute. */
+export interface ResolvedDetection {
+  enabled: boolean;
+  /** Absolute path of the tenant's rule file or directory, if any. */
+  rules?: string;
+  allowedLatenessMs: number;
+  groupForMs: number;
+  inPolicyForMs: number;
+  identities: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
+}
+
+/** The detection section as Warden uses it. */
+export function resolveDetection(d: DetectionConfig, baseDir: string): ResolvedDetection {
+  return Object.freeze({
+    enabled: d.enabled,
+    ...(d.rules ? { rules: path.resolve(baseDir, d.rules) } : {}),
+    allowedLatenessMs: parseDuration(d.allowedLateness) * 1000,
+    groupForMs: parseDuration(d.alerts.groupFor) * 1000,
+    inPolicyForMs: parseDuration(d.alerts.inPolicyFor) * 1000,
+    identities: { domains: d.identities.domains, aliases: d.identities.aliases },
+  });
+}
+
 export interface ResolvedTenant {
   id: string;
   /** Absolute path of the policy file. */
@@ -37,6 +61,8 @@ export interface ResolvedTenant {
   secretRefs: Readonly<Record<string, SecretRef>>;
   /** Connector sections (`okta`, `entra`, …) as their schemas parsed them. */
   connectors: Readonly<Record<string, unknown>>;
+  /** Detection settings (src/detect). */
+  detection: ResolvedDetection;
 }
 
 export type StoreConfig =
@@ -156,6 +182,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       secrets: Object.freeze(secrets),
       secretRefs: Object.freeze({ ...t.secrets }),
       connectors: Object.freeze(connectors),
+      detection: resolveDetection(t.detection, baseDir),
     });
   });
 
