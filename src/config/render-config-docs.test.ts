@@ -1,17 +1,33 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { connectors } from '../../connectors/index.js';
 import { packageRoot } from '../package-root.js';
 import { renderConfigDocs } from './render-config-docs.js';
 
 describe('docs/configuration.md', () => {
-  it('is what the schema renders (run `npm run docs:config` after changing the schema)', () => {
-    expect(readFileSync(path.join(packageRoot(), 'docs', 'configuration.md'), 'utf8')).toBe(renderConfigDocs());
+  it('is what the schema renders with the shipped connectors (run `npm run docs:config` after changing a schema)', () => {
+    expect(readFileSync(path.join(packageRoot(), 'docs', 'configuration.md'), 'utf8')).toBe(renderConfigDocs(connectors));
   });
 
   it('documents every key with its environment override', () => {
     const doc = renderConfigDocs();
-    for (const key of ['listen.port', 'listen.host', 'database.url', 'dataDir', 'durability', 'limits.bodyBytes', 'log.level', 'tenants[].id', 'tenants[].policy', 'tenants[].secrets'])
+    for (const key of [
+      'listen.port',
+      'listen.host',
+      'database.url',
+      'dataDir',
+      'durability',
+      'limits.bodyBytes',
+      'log.level',
+      'tenants[].id',
+      'tenants[].policy',
+      'tenants[].secrets',
+      'tenants[].detection.rules',
+      'tenants[].detection.allowedLateness',
+      'tenants[].detection.identities.domains',
+      'tenants[].detection.identities.aliases',
+    ])
       expect(doc).toContain(`\`${key}\``);
     for (const env of ['PORT', 'DATABASE_URL', 'WARDEN_DATA_DIR', 'LOG_LEVEL', 'WARDEN_CONFIG']) expect(doc).toContain(env);
   });

@@ -115,6 +115,8 @@ export const AlertRef = z
     on: z.enum(['target', 'actor']).optional().describe('Whom the alert is about: the change\'s target, or its actor (e.g. an agent resetting many users)'),
   })
   .strict();
+/** An open detection alert as policy sees it in `context.alerts`. */
+export type AlertRef = z.infer<typeof AlertRef>;
 
 /**
  * Signals around the change. Known keys are typed; connectors may add further

@@ -8,7 +8,7 @@ import { checkEnvironment, evaluationEnvironment } from '../core/policy/cel-envi
 import { formatPolicyIssue, type CompiledExpression, type PolicyIssue } from '../core/policy/compile-policy.js';
 import { parseDuration } from '../core/policy/duration.js';
 import { SourcePositions } from '../core/source-positions.js';
-import type { Severity } from './alert.js';
+import type { Severity } from '../core/alert.js';
 import { DetectionRuleDoc, RuleFileDoc, type StepDoc } from './rule-pack-document.js';
 
 /** A rule file's text and where it came from. */

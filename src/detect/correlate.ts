@@ -1,4 +1,4 @@
-import type { AlertChange } from './alert.js';
+import type { AlertChange } from '../core/alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 
 /**

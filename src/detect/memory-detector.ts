@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IdentityChange } from '../core/identity-change.js';
-import { groupsWith, mergeMatch, newAlert, type Alert } from './alert.js';
+import type { Alert } from '../core/alert.js';
+import { groupsWith, mergeMatch, newAlert } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState } from './correlate.js';
 import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';

@@ -4,7 +4,7 @@ import { ChangeContext, ChangeInput, ChangeKind, Channel, completeChange, Factor
 import { uuidv7 } from '../core/ids.js';
 import { DURATION_PATTERN, parseDuration } from '../core/policy/duration.js';
 import { Tier } from '../core/tiers.js';
-import { Severity, type Alert } from './alert.js';
+import { Severity, type Alert } from '../core/alert.js';
 import type { CompiledRulePack } from './compile-rule-pack.js';
 import { DetectionEngine, type ChangeFacts } from './detection-engine.js';
 import { IdentityResolver, type IdentityConfig } from './identity-keys.js';

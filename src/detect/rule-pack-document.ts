@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../core/policy/duration.js';
-import { Severity } from './alert.js';
+import { Severity } from '../core/alert.js';
 
 /**
  * A detection rule file (design §6), as security teams write it. The shipped

@@ -1,18 +1,41 @@
 import { createHash } from 'node:crypto';
 import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import { canonicalJson } from '../audit/canonical-json.js';
+import type { Alert } from '../core/alert.js';
 import type { RequestSnapshot } from '../core/change-request.js';
 import type { Decision } from '../core/decision.js';
-import type { IdentityChange } from '../core/identity-change.js';
+import type { AlertRef, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import type { CompiledPolicy } from '../core/policy/compile-policy.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
-import type { ActionEntry, Store } from '../store/store.js';
+import type { Tier } from '../core/tiers.js';
+import type { ActionEntry, Store, StoreTx } from '../store/store.js';
 
 /** Where decisions get their policy from (the server's PolicyRegistry). */
 export interface PolicySource {
   /** @throws WardenError `ERR_TENANT_UNKNOWN` */
   get(tenant: string): CompiledPolicy;
+}
+
+/** What detection is told about a change besides the change. */
+export interface DetectionFacts {
+  /** The target's tier, as the policy classified it. */
+  tier?: Tier;
+  /** The change request the workflow matched, if any. */
+  request?: RequestSnapshot;
+  now: Date;
+}
+
+/** Detection as decisions use it (implemented by src/detect/store-detector.ts). */
+export interface ChangeDetection {
+  /** Correlates a newly recorded observed change, in the decision's transaction; returns the alerts it raised or extended. */
+  observe(tx: StoreTx, change: IdentityChange, facts: DetectionFacts): Promise<Alert[]>;
+  /**
+   * Open alerts on the change's target or actor (policy sees them as
+   * `context.alerts`), and the target's identities in each IdP those alerts
+   * saw (containment reaches them all).
+   */
+  alertsFor(tx: StoreTx, change: IdentityChange, now: Date): Promise<{ alerts: AlertRef[]; identities: Array<{ idp: string; id: string }> }>;
 }
 
 export interface DecideDeps {
@@ -21,6 +44,10 @@ export interface DecideDeps {
   clock?: () => Date;
   /** Told after a new decision commits (metrics). */
   onDecision?: (decision: Decision) => void;
+  /** Detection (src/detect): correlates observed changes into alerts; open alerts raise later decisions. */
+  detection?: ChangeDetection;
+  /** Told after commit of the alerts a change raised or extended (logging; outbound alert events). */
+  onAlerts?: (alerts: readonly Alert[]) => void;
 }
 
 export interface DecideInput {
@@ -42,6 +69,21 @@ export interface DecideResult {
   /** true when the change was already decided (same change id or vendor event): the earlier decision is returned. */
   replayed: boolean;
   actions: ActionEntry[];
+  /** Alerts this change raised or extended (detection). */
+  alerts: Alert[];
+}
+
+/** Actions that act on the person, not on one factor of one change: they reach every IdP an alert saw the person in. */
+const PERSON_ACTIONS: ReadonlySet<string> = new Set(['hold_group', 'revoke_sessions', 'suspend', 'reset_factors', 'expire_password', 'raise_risk']);
+
+/** The change with open alerts added to `context.alerts` (each once). */
+export function withAlerts(change: IdentityChange, alerts: readonly AlertRef[]): IdentityChange {
+  if (alerts.length === 0) return change;
+  const known = change.context.alerts ?? [];
+  const ids = new Set(known.map((a) => a.id));
+  const merged = [...known, ...alerts.filter((a) => !ids.has(a.id))].slice(0, 100);
+  // The context's index signature is for connectors' scalar signals; `alerts` is one of its typed keys.
+  return { ...change, context: { ...change.context, alerts: merged } as IdentityChange['context'] };
 }
 
 /** SHA-256 over the canonical JSON of a change: binds the audit record to the exact change. */
@@ -61,35 +103,58 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
   const { change } = input;
   const policy = deps.policies.get(change.tenant);
   const now = clock();
-  const verdict = evaluatePolicy(policy, { change, ...(input.request ? { request: input.request } : {}), now });
-  const decision: Decision = {
-    id: uuidv7(now.getTime()),
-    tenant: change.tenant,
-    changeId: change.id,
-    ...verdict,
-    decidedAt: now.toISOString(),
+  const decide = (judged: IdentityChange, elsewhere: ReadonlyArray<{ idp: string; id: string }> = []) => {
+    const verdict = evaluatePolicy(policy, { change: judged, ...(input.request ? { request: input.request } : {}), now });
+    const decision: Decision = {
+      id: uuidv7(now.getTime()),
+      tenant: change.tenant,
+      changeId: change.id,
+      ...verdict,
+      decidedAt: now.toISOString(),
+    };
+    const action = (kind: string, connector: string, targetId: string, key: string, params: Record<string, unknown>): ActionEntry => ({
+      id: uuidv7(now.getTime()),
+      tenant: change.tenant,
+      decisionId: decision.id,
+      kind,
+      connector,
+      targetId,
+      params,
+      idempotencyKey: key,
+      dryRun: decision.mode === 'monitor',
+      createdAt: now,
+    });
+    const actions: ActionEntry[] =
+      input.observed && decision.outcome !== 'allow'
+        ? decision.obligations.actions.flatMap((kind) => [
+            action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) }),
+            // The same person in the other IdPs an alert saw them in.
+            ...(PERSON_ACTIONS.has(kind)
+              ? elsewhere
+                  .filter((p) => p.idp !== change.source.idp || p.id !== change.target.id)
+                  .map((p) => action(kind, p.idp, p.id, `${decision.id}:${kind}:${p.idp}:${p.id}`, { changeId: change.id, via: 'alert' }))
+              : []),
+          ])
+        : [];
+    return { decision, actions };
   };
-  const actions: ActionEntry[] =
-    input.observed && decision.outcome !== 'allow'
-      ? decision.obligations.actions.map((kind) => ({
-          id: uuidv7(now.getTime()),
-          tenant: change.tenant,
-          decisionId: decision.id,
-          kind,
-          connector: change.source.idp,
-          targetId: change.target.id,
-          params: { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) },
-          idempotencyKey: `${decision.id}:${kind}`,
-          dryRun: decision.mode === 'monitor',
-          createdAt: now,
-        }))
-      : [];
+  let { decision, actions } = decide(change);
 
   const result = await deps.store.transaction(async (tx): Promise<DecideResult> => {
     const stored = await tx.putChange(change);
     if (!stored.inserted) {
       const earlier = await tx.getDecisionForChange(change.tenant, stored.id);
-      if (earlier) return { decision: earlier, replayed: true, actions: [] };
+      if (earlier) return { decision: earlier, replayed: true, actions: [], alerts: [] };
+    }
+    let raised: Alert[] = [];
+    let alertRefs: AlertRef[] = [];
+    if (deps.detection) {
+      // Correlate first, so the decision of the change that completes a chain already sees its alert.
+      if (input.observed && stored.inserted)
+        raised = await deps.detection.observe(tx, change, { tier: decision.tier, ...(input.request ? { request: input.request } : {}), now });
+      const open = await deps.detection.alertsFor(tx, change, now);
+      alertRefs = open.alerts;
+      if (alertRefs.length > 0) ({ decision, actions } = decide(withAlerts(change, alertRefs), open.identities));
     }
     const final = stored.id === change.id ? decision : { ...decision, changeId: stored.id };
     await tx.putDecision(final);
@@ -105,7 +170,8 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
         defaulted: final.defaulted,
         policyVersion: final.policyVersion,
         rules: final.rules.map((r) => ({ id: r.id, outcome: r.outcome, reason: r.reason, ...(r.error ? { error: r.error } : {}), ...(r.requestId ? { requestId: r.requestId } : {}) })),
-        actions: actions.map((a) => ({ kind: a.kind, dryRun: a.dryRun })),
+        actions: actions.map((a) => ({ kind: a.kind, dryRun: a.dryRun, ...(a.connector !== change.source.idp || a.targetId !== change.target.id ? { connector: a.connector, targetId: a.targetId } : {}) })),
+        ...(alertRefs.length > 0 ? { alerts: alertRefs } : {}),
         change: {
           kind: change.kind,
           channel: change.channel,
@@ -120,8 +186,9 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
       },
       at: now,
     });
-    return { decision: final, replayed: false, actions };
+    return { decision: final, replayed: false, actions, alerts: raised };
   });
   if (!result.replayed) deps.onDecision?.(result.decision);
+  if (result.alerts.length > 0) deps.onAlerts?.(result.alerts);
   return result;
 }

@@ -4,7 +4,7 @@ import { WardenError } from '../core/errors.js';
 import type { ApiKeyRow, Store } from '../store/store.js';
 
 /** What machine clients may do. */
-export const API_SCOPES = ['decisions:write'] as const;
+export const API_SCOPES = ['decisions:write', 'alerts:read'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 
 /** `wdn_<12 hex id>_<43 base64url secret>` */

@@ -9,6 +9,8 @@ import type { Metrics } from './metrics.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
 import type { PolicyRegistry } from './policy-registry.js';
 import { errorHandler, notFound } from './problem.js';
+import type { ChangeDetection } from '../pipeline/decide-change.js';
+import { alertRoutes, mountAlerts } from './routes/alerts.js';
 import { decisionRoutes, mountDecisions } from './routes/decisions.js';
 import { healthRoutes, mountHealth } from './routes/health.js';
 
@@ -27,6 +29,8 @@ export interface AppDeps {
   /** Connectors whose receivers to mount, with what they get. */
   plugins?: readonly WardenPlugin[];
   pluginContext?: () => PluginContext;
+  /** Detection: proposed changes are decided with the open alerts on their target and actor. */
+  detection?: ChangeDetection;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -35,6 +39,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tags: ['operations'], responses: { 200: { description: 'Prometheus text format' } } },
   { method: 'get', path: '/openapi.json', summary: 'This document', tags: ['operations'], responses: { 200: { description: 'OpenAPI 3.1' } } },
   ...decisionRoutes,
+  ...alertRoutes,
 ];
 
 /** Times every request into the latency histogram, labelled by route pattern (not raw path: bounded cardinality). */
@@ -100,7 +105,9 @@ export function createApp(deps: AppDeps): express.Express {
     has: (t) => deps.policies.has(t),
     ...(deps.clock ? { clock: deps.clock } : {}),
     onDecision: (d: Decision) => deps.metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode }),
+    ...(deps.detection ? { detection: deps.detection } : {}),
   });
+  mountAlerts(api, { store: deps.store, has: (t) => deps.policies.has(t) });
   app.use(api);
 
   for (const plugin of plugins) {

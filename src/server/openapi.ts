@@ -14,6 +14,8 @@ export interface RouteDoc {
   /** Needs an API key. */
   auth?: boolean;
   requestBody?: SchemaName;
+  /** Query and path parameters (path parameters are also named in `path` as `:name`). */
+  parameters?: Array<{ name: string; in: 'query' | 'path'; required?: boolean; description: string; schema: Record<string, unknown> }>;
   /** Content type of the request body (default application/json). */
   requestContentType?: string;
   responses: Record<number, { description: string; schema?: SchemaName; contentType?: string }>;
@@ -54,6 +56,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
       ...(route.description ? { description: route.description } : {}),
       tags: route.tags,
       ...(route.auth ? { security: [{ apiKey: [] }] } : { security: [] }),
+      ...(route.parameters ? { parameters: route.parameters.map((p) => ({ ...p, required: p.in === 'path' ? true : (p.required ?? false) })) } : {}),
       ...(route.requestBody ? { requestBody: { required: true, content: { [route.requestContentType ?? 'application/json']: { schema: ref(route.requestBody) } } } } : {}),
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, r]) => [

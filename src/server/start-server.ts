@@ -7,6 +7,10 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { CompiledPolicy } from '../core/policy/compile-policy.js';
 import { formatPolicyIssue } from '../core/policy/compile-policy.js';
+import type { Alert } from '../core/alert.js';
+import { DetectionRegistry } from '../detect/detection-registry.js';
+import { StoreDetector } from '../detect/store-detector.js';
+import { BackgroundLoop } from '../pipeline/background-loop.js';
 import { decideChange } from '../pipeline/decide-change.js';
 import { InboxWorker } from '../pipeline/inbox-worker.js';
 import { OutboxWorker } from '../pipeline/outbox-worker.js';
@@ -32,8 +36,10 @@ export interface StartOptions {
   clock?: () => Date;
   /** Connectors: receivers mounted, inbox entries and actions routed to them, background work started. */
   plugins?: readonly WardenPlugin[];
-  /** Run the inbox and outbox workers (default true; tests drive them by hand). */
+  /** Run the inbox and outbox workers and the detection sweeper (default true; tests drive them by hand). */
   workers?: boolean;
+  /** How often the detection sweeper runs (absence rules falling due, expired state pruned). Default 30 s. */
+  sweepMs?: number;
 }
 
 export interface RunningServer {
@@ -47,6 +53,8 @@ export interface RunningServer {
   log: Logger;
   inbox: InboxWorker;
   outbox: OutboxWorker;
+  /** Detection: correlation in the store; `sweep` fires due absence rules and prunes expired state. */
+  detection: StoreDetector;
   /** What connectors get. */
   context: PluginContext;
   /** Reload every tenant's policy now (what SIGHUP does). */
@@ -79,6 +87,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? (() => new Date());
   const policies = new PolicyRegistry(config.tenants);
+  // Rules are compiled before the store opens: a bad rule file stops the start with file:line:column.
+  const detections = new DetectionRegistry(config.tenants);
   const store = await openStore(config.store, 'serve');
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const fail = async (err: unknown): Promise<never> => {
@@ -120,8 +130,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     const keys = new ApiKeyVerifier(store);
     const plugins = options.plugins ?? [];
+    const detection = new StoreDetector(detections, { registry: metrics.registry });
+    for (const tenant of detections.tenants()) {
+      const pack = detections.get(tenant)!.engine.pack;
+      log.info({ tenant, rules: pack.rules.length, disabled: pack.disabled, version: pack.version, files: pack.files.length }, 'detection rules loaded');
+    }
     const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
-    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision };
+    const logAlert = (alert: Alert) => log.warn({ tenant: alert.tenant, alertId: alert.id, rule: alert.rule, severity: alert.severity, key: alert.key, summary: alert.summary }, 'detection alert');
+    const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
+    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, detection, onAlerts };
     let context: PluginContext;
     const inbox = new InboxWorker({
       store,
@@ -167,6 +184,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(options.clock ? { clock: options.clock } : {}),
       plugins,
       pluginContext: () => context,
+      detection,
     });
 
     const server: Server = await new Promise((resolve, reject) => {
@@ -193,10 +211,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       store.announceAdminSocket?.(socketPath);
     }
 
+    const sweeper = new BackgroundLoop(
+      async () => {
+        const swept = await detection.sweep(store, clock());
+        swept.alerts.forEach(logAlert);
+        return 0;
+      },
+      options.sweepMs ?? 30_000,
+      (err) => log.error({ err }, 'detection sweep failed'),
+    );
     if (options.workers !== false) {
       inbox.start();
       outbox.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop());
+      sweeper.start();
+      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => sweeper.stop());
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;
@@ -240,7 +268,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, inbox, outbox, context, reload, close };
+    return { url, port, store, policies, metrics, keys, log, inbox, outbox, detection, context, reload, close };
   } catch (err) {
     return fail(err);
   }
