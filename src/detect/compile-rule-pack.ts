@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ParseResult } from '@marcbachmann/cel-js';
+import type { ASTNode, ParseResult } from '@marcbachmann/cel-js';
 import { LineCounter, parseDocument } from 'yaml';
 import { WardenError } from '../core/errors.js';
 import { CHANGE_KINDS, type ChangeKind, type Channel } from '../core/identity-change.js';
@@ -24,6 +24,8 @@ export interface CompiledStep {
   name: string;
   when: CompiledExpression;
   count: number;
+  /** Which CEL variables the condition reads (the engine builds only those it needs). */
+  reads: ReadonlySet<string>;
   /** Change kinds the condition can match (all when undefined). */
   kinds?: ReadonlySet<ChangeKind>;
   channels?: ReadonlySet<Channel>;
@@ -257,6 +259,30 @@ function compileCel(source: string, path: readonly PropertyKey[], report: Report
   return { source, evaluate, ast: evaluate.ast, position: { line: 0, column: 0 }, ...(native ? { native } : {}) };
 }
 
+/**
+ * The variables an expression reads, and `target.tier` when it reads the
+ * tier (conservatively: a comprehension variable of the same name counts, and
+ * `target` used whole counts as reading the tier).
+ */
+export function variablesRead(root: ASTNode): ReadonlySet<string> {
+  const names = new Set<string>();
+  const visit = (value: unknown, parent?: { op: string; args: unknown }): void => {
+    if (Array.isArray(value)) {
+      for (const v of value) visit(v, parent);
+      return;
+    }
+    if (typeof value !== 'object' || value === null || !('op' in value)) return;
+    const node = value as { op: string; args: unknown };
+    if (node.op === 'id' && typeof node.args === 'string') {
+      names.add(node.args);
+      const field = parent && (parent.op === '.' || parent.op === '.?') ? (parent.args as unknown[])[1] : undefined;
+      if (node.args === 'target' && (field === undefined || field === 'tier')) names.add('target.tier');
+    } else visit(node.args, node);
+  };
+  visit(root);
+  return names;
+}
+
 function compileKey(spec: string, path: readonly PropertyKey[], report: Report): KeyRef | undefined {
   if (spec === 'target' || spec === 'actor') return { kind: spec };
   const expr = compileCel(spec, path, report, 'key');
@@ -266,7 +292,7 @@ function compileKey(spec: string, path: readonly PropertyKey[], report: Report):
 function compileStep(step: StepDoc, path: readonly PropertyKey[], report: Report): CompiledStep | undefined {
   const when = compileCel(step.when, [...path, 'when'], report, 'bool');
   if (!when) return undefined;
-  return { name: step.name, when, count: step.count, ...indexConstraints(when.ast) };
+  return { name: step.name, when, count: step.count, reads: variablesRead(when.ast), ...indexConstraints(when.ast) };
 }
 
 function buildRule(rule: DetectionRuleDoc, report: Report): Omit<CompiledDetectionRule, 'file' | 'line'> | undefined {

@@ -40,11 +40,19 @@ export type Found = Observation[];
 const A = 1;
 const B = 2;
 
+/** No match (shared: callers never modify what these functions return). */
+const NONE_FOUND: Found[] = [];
+
 /** Inserts keeping event-time order; equal times keep arrival order. */
 export function insertByTime(events: Observation[], obs: Observation): void {
+  // Mostly appends (changes arrive roughly in time order): shift in place rather than splice.
   let i = events.length;
-  while (i > 0 && events[i - 1]!.at > obs.at) i--;
-  events.splice(i, 0, obs);
+  events.push(obs);
+  while (i > 0 && events[i - 1]!.at > obs.at) {
+    events[i] = events[i - 1]!;
+    i--;
+  }
+  events[i] = obs;
 }
 
 function remove(state: KeyState, used: readonly Observation[]): void {
@@ -64,18 +72,43 @@ export function holds(state: KeyState, obs: Observation): boolean {
  * have nothing due.
  */
 export function fireDue(rule: CompiledDetectionRule, state: KeyState, horizon: number): Found[] {
-  if (rule.type !== 'absence') return [];
+  if (rule.type !== 'absence' || !state.events.some((e) => e.mask & A && e.at + rule.windowMs <= horizon)) return [];
   const due = state.events.filter((e) => e.mask & A && e.at + rule.windowMs <= horizon);
-  if (due.length === 0) return [];
   remove(state, due);
   return [due];
 }
 
-/** Drops what can no longer match: changes older than the horizon by more than the window (never a pending absence). */
+/**
+ * Until when (in event time) a held change can still take part in a match:
+ * it is pruned once the horizon passes that point. Changes arriving from now
+ * on are not older than the horizon, which bounds what they can pair with:
+ * - an absence rule's B only matters to A's still to come, which cannot be
+ *   later than it: until its own time (a pending A is never pruned: it falls due);
+ * - a change of an ordered sequence that matches no first step only matters
+ *   behind a first step: one held (as long as that one), or one still to
+ *   come (until its own time);
+ * - anything else: until its time plus the window.
+ */
+function usefulUntil(rule: CompiledDetectionRule, state: KeyState, e: Observation): number {
+  if (rule.type === 'absence') return e.mask & A ? Infinity : e.at;
+  if (rule.type === 'sequence' && !rule.anyOrder && !(e.mask & 1)) {
+    let until = e.at;
+    for (const s of state.events) {
+      if (s.at > e.at) break;
+      if (s.mask & 1 && e.at - s.at <= rule.windowMs) until = Math.max(until, s.at + rule.windowMs);
+    }
+    return until;
+  }
+  return e.at + rule.windowMs;
+}
+
+/** Drops what can no longer match (see `usefulUntil`). */
 export function prune(rule: CompiledDetectionRule, state: KeyState, horizon: number): void {
-  const absence = rule.type === 'absence';
-  if (state.events.length > 0 && state.events[0]!.at + rule.windowMs >= horizon) return;
-  state.events = state.events.filter((e) => e.at + rule.windowMs >= horizon || (absence && e.mask & A));
+  const events = state.events;
+  let keep = 0;
+  for (const e of events) if (usefulUntil(rule, state, e) >= horizon) keep++;
+  if (keep === events.length) return;
+  state.events = events.filter((e) => usefulUntil(rule, state, e) >= horizon);
 }
 
 /** Keeps at most `max` changes, dropping the oldest; returns how many were dropped. */
@@ -142,6 +175,10 @@ function addThreshold(rule: CompiledDetectionRule, state: KeyState, obs: Observa
 
 function addSequence(rule: CompiledDetectionRule, state: KeyState, obs: Observation): Found[] {
   insertByTime(state.events, obs);
+  // Nothing to search until every step has a candidate (most states hold one change).
+  let seen = 0;
+  for (const e of state.events) seen |= e.mask;
+  if (seen !== (1 << rule.steps.length) - 1) return NONE_FOUND;
   const found = rule.anyOrder ? findAnyOrder(rule, state.events) : findOrdered(rule, state.events);
   if (!found) return [];
   remove(state, found);
@@ -216,12 +253,13 @@ function findAnyOrder(rule: CompiledDetectionRule, events: readonly Observation[
   return undefined;
 }
 
-/** When nothing in the state can match any more: its latest change + window + lateness (ms), or undefined when empty. */
+/** When nothing in the state can match any more (ms; the caller's clock or newest change time), or undefined when empty. */
 export function expiresAt(rule: CompiledDetectionRule, state: KeyState, latenessMs: number): number | undefined {
   if (state.events.length === 0) return undefined;
   let latest = -Infinity;
-  for (const e of state.events) latest = Math.max(latest, e.at);
-  return latest + rule.windowMs + latenessMs;
+  for (const e of state.events) latest = Math.max(latest, usefulUntil(rule, state, e));
+  // A pending absence keeps its state until it falls due (dueAt) and then some.
+  return latest === Infinity ? (dueAt(rule, state, latenessMs) ?? 0) + rule.windowMs : latest + latenessMs;
 }
 
 /** Absence rules: when the earliest pending first step falls due (its window + lateness), or undefined. */

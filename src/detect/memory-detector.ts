@@ -3,8 +3,8 @@ import type { IdentityChange } from '../core/identity-change.js';
 import type { Alert } from '../core/alert.js';
 import { groupsWith, mergeMatch, newAlert } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
-import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState } from './correlate.js';
-import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
+import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
+import { changeUid, isoMillis, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
 
 /**
  * Detection with its state in memory, in event time: what `warden detect
@@ -47,19 +47,23 @@ export interface DetectorStats {
   matches: number;
 }
 
-interface Entry {
+/** One rule's state for one key (the state is the entry itself). */
+interface Entry extends KeyState {
   rule: CompiledDetectionRule;
+  ruleIndex: number;
   key: string;
-  state: KeyState;
+  /** When nothing in it can match any more (ms of event time). */
   expires: number;
   /** When it is queued to fall due (absence rules), so it is queued once per deadline. */
-  due?: number;
+  due: number | undefined;
+  /** Removed from the detector (pruned or evicted): queued deadlines for it are void. */
+  gone: boolean;
 }
 
-/** A binary min-heap of (time, state key): when absence rules fall due. */
+/** A binary min-heap of (time, state): when absence rules fall due. */
 class DueQueue {
   readonly #at: number[] = [];
-  readonly #key: string[] = [];
+  readonly #entry: Entry[] = [];
 
   get size(): number {
     return this.#at.length;
@@ -69,10 +73,10 @@ class DueQueue {
     return this.#at[0] ?? Infinity;
   }
 
-  push(at: number, key: string): void {
+  push(at: number, entry: Entry): void {
     let i = this.#at.length;
     this.#at.push(at);
-    this.#key.push(key);
+    this.#entry.push(entry);
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (this.#at[parent]! <= at) break;
@@ -81,13 +85,13 @@ class DueQueue {
     }
   }
 
-  pop(): string {
-    const top = this.#key[0]!;
+  pop(): Entry {
+    const top = this.#entry[0]!;
     const lastAt = this.#at.pop()!;
-    const lastKey = this.#key.pop()!;
+    const lastEntry = this.#entry.pop()!;
     if (this.#at.length > 0) {
       this.#at[0] = lastAt;
-      this.#key[0] = lastKey;
+      this.#entry[0] = lastEntry;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
@@ -105,9 +109,12 @@ class DueQueue {
 
   #swap(a: number, b: number): void {
     [this.#at[a], this.#at[b]] = [this.#at[b]!, this.#at[a]!];
-    [this.#key[a], this.#key[b]] = [this.#key[b]!, this.#key[a]!];
+    [this.#entry[a], this.#entry[b]] = [this.#entry[b]!, this.#entry[a]!];
   }
 }
+
+const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+const NO_FACTS: ChangeFacts = Object.freeze({});
 
 /** Runs a rule pack over changes held in memory. */
 export class MemoryDetector {
@@ -119,37 +126,50 @@ export class MemoryDetector {
 
   readonly #engine: DetectionEngine;
   readonly #options: Required<MemoryDetectorOptions>;
-  readonly #states = new Map<string, Entry>();
+  /** State per rule (index in the pack), by key. */
+  readonly #states: Map<string, Entry>[];
+  #size = 0;
+  #sinceScan = 0;
   readonly #due = new DueQueue();
   /** uid → event time, in arrival order: what was seen, for as long as a duplicate would still count. */
   readonly #seen = new Map<string, number>();
   readonly #open = new Map<string, { alert: Alert; index: number }>();
   readonly #maxLateness: number;
+  readonly #onError: (e: EvaluationError) => void;
   #newest = -Infinity;
-  #pushes = 0;
+  /** What the change being pushed touched (alerts) and whether it was late for a rule. */
+  #touched: Alert[] | undefined;
+  #late = false;
+  /** Reused per push: the change's time and de-duplication key, computed once. */
+  readonly #known = { at: 0, uid: '' };
 
   constructor(engine: DetectionEngine, options: MemoryDetectorOptions) {
     this.#engine = engine;
     this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, ...options };
+    this.#states = engine.pack.rules.map(() => new Map<string, Entry>());
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
+    this.#onError = (e) => {
+      this.stats.errors++;
+      if (this.errorSamples.length < 10) this.errorSamples.push(e);
+    };
   }
 
   /** (rule, key) states held now. */
   get stateCount(): number {
-    return this.#states.size;
+    return this.#size;
   }
 
   /** Changes held in state now (across all keys). */
   get heldChanges(): number {
     let n = 0;
-    for (const e of this.#states.values()) n += e.state.events.length;
+    for (const m of this.#states) for (const e of m.values()) n += e.events.length;
     return n;
   }
 
   /** Absence rules' first steps still waiting for their window to pass. */
   get pendingAbsences(): number {
     let n = 0;
-    for (const e of this.#states.values()) if (e.rule.type === 'absence') n += e.state.events.filter((o) => o.mask & 1).length;
+    for (const m of this.#states) for (const e of m.values()) if (e.rule.type === 'absence') for (const o of e.events) if (o.mask & 1) n++;
     return n;
   }
 
@@ -167,59 +187,66 @@ export class MemoryDetector {
    * extended. Event time moves forward to the change's time if it is newer,
    * which may make absence rules fall due.
    */
-  push(change: IdentityChange, facts: ChangeFacts = {}): Alert[] {
+  push(change: IdentityChange, facts: ChangeFacts = NO_FACTS): readonly Alert[] {
     this.stats.changes++;
-    const at = Date.parse(change.occurredAt);
     const uid = changeUid(change);
-    if (this.#seen.has(uid) || this.#seen.has(change.id)) {
+    if (this.#seen.has(uid)) {
       this.stats.duplicates++;
-      return [];
+      return NO_ALERTS;
     }
-    const touched: Alert[] = [];
+    const at = isoMillis(change.occurredAt);
+    this.#touched = undefined;
+    this.#late = false;
     if (at > this.#newest) {
       this.#newest = at;
-      this.#fireDue(touched);
+      if (this.#due.peek() <= at) this.#fireDue((this.#touched = []));
     }
-    const touches = this.#engine.touches(change, facts, (e) => this.#error(e));
-    if (touches.length > 0) {
+    this.#known.at = at;
+    this.#known.uid = uid;
+    if (this.#engine.forEachTouch(change, facts, this.#onError, this.#visit, this.#known) > 0) {
       this.stats.observed++;
       this.#seen.set(uid, at);
-      if (uid !== `id:${change.id}`) this.#seen.set(change.id, at);
     }
-    let late = false;
-    for (const { rule, key, obs } of touches) {
-      const lateness = this.#lateness(rule);
-      const horizon = this.#newest - lateness;
-      if (obs.at < horizon) {
-        late = true;
-        continue;
-      }
-      const sk = `${rule.id}\u0000${key}`;
-      let entry = this.#states.get(sk);
-      if (entry) {
-        // Re-insert: the map stays in least-recently-updated order, for pruning and eviction.
-        this.#states.delete(sk);
-      } else entry = { rule, key, state: { events: [] }, expires: 0 };
-      const found = fireDue(rule, entry.state, horizon);
-      prune(rule, entry.state, horizon);
-      if (!holds(entry.state, obs)) {
-        found.push(...addObservation(rule, entry.state, obs));
-        this.stats.evicted += cap(entry.state, this.#options.maxEventsPerKey);
-      }
-      for (const f of found) touched.push(this.#raise(rule, key, f));
-      this.#store(sk, entry, lateness);
-    }
-    if (late) this.stats.late++;
-    if (++this.#pushes % 256 === 0) this.#housekeeping();
-    return dedupe(touched);
+    if (this.#late) this.stats.late++;
+    if (++this.#sinceScan >= 256 && this.#sinceScan >= this.#size >> 3) this.#housekeeping();
+    else if (this.#size > this.#options.maxKeys) this.#evict();
+    const touched = this.#touched as Alert[] | undefined;
+    return touched ? dedupe(touched) : NO_ALERTS;
   }
+
+  /** One rule a pushed change matters to (a method made once, not a closure per change). */
+  readonly #visit = (rule: CompiledDetectionRule, ruleIndex: number, key: string, obs: Observation): void => {
+    const lateness = this.#lateness(rule);
+    const horizon = this.#newest - lateness;
+    if (obs.at < horizon) {
+      this.#late = true;
+      return;
+    }
+    const states = this.#states[ruleIndex]!;
+    let entry = states.get(key);
+    if (!entry) {
+      entry = { rule, ruleIndex, key, events: [], expires: 0, due: undefined, gone: false };
+      states.set(key, entry);
+      this.#size++;
+    }
+    let found: Found[] | undefined;
+    if (rule.type === 'absence') found = fireDue(rule, entry, horizon);
+    prune(rule, entry, horizon);
+    if (!holds(entry, obs)) {
+      const matched = addObservation(rule, entry, obs);
+      if (matched.length > 0) found = found && found.length > 0 ? [...found, ...matched] : matched;
+      if (entry.events.length > this.#options.maxEventsPerKey) this.stats.evicted += cap(entry, this.#options.maxEventsPerKey);
+    }
+    if (found) for (const f of found) (this.#touched ??= []).push(this.#raise(rule, key, f));
+    this.#update(entry, lateness);
+  };
 
   /**
    * Moves event time forward to `ms` without a change (the end of a replay,
    * or a test saying "13 hours later"): absence rules whose window has passed
    * fire. Returns the alerts raised or extended.
    */
-  advanceTo(ms: number): Alert[] {
+  advanceTo(ms: number): readonly Alert[] {
     const touched: Alert[] = [];
     if (ms > this.#newest) {
       this.#newest = ms;
@@ -229,59 +256,80 @@ export class MemoryDetector {
     return dedupe(touched);
   }
 
-  #store(sk: string, entry: Entry, lateness: number): void {
-    const expires = expiresAt(entry.rule, entry.state, lateness);
-    if (expires === undefined) return;
+  /** After a change to an entry: its expiry and deadline, or its removal when empty. */
+  #update(entry: Entry, lateness: number): void {
+    const expires = expiresAt(entry.rule, entry, lateness);
+    if (expires === undefined) {
+      this.#remove(entry);
+      return;
+    }
     entry.expires = expires;
-    this.#states.set(sk, entry);
-    const due = dueAt(entry.rule, entry.state, lateness);
+    const due = dueAt(entry.rule, entry, lateness);
     if (due !== undefined && due !== entry.due) {
       entry.due = due;
-      this.#due.push(due, sk);
+      this.#due.push(due, entry);
     }
-    while (this.#states.size > this.#options.maxKeys) {
-      const [oldest, victim] = this.#states.entries().next().value as [string, Entry];
-      this.#states.delete(oldest);
-      this.stats.evicted += victim.state.events.length;
-    }
+  }
+
+  #remove(entry: Entry): void {
+    if (entry.gone) return;
+    entry.gone = true;
+    this.#states[entry.ruleIndex]!.delete(entry.key);
+    this.#size--;
   }
 
   #fireDue(touched: Alert[]): void {
     while (this.#due.size > 0 && this.#due.peek() <= this.#newest) {
-      const sk = this.#due.pop();
-      const entry = this.#states.get(sk);
-      if (!entry) continue;
-      delete entry.due;
+      const entry = this.#due.pop();
+      if (entry.gone) continue;
+      entry.due = undefined;
       const lateness = this.#lateness(entry.rule);
       const horizon = this.#newest - lateness;
-      const found = fireDue(entry.rule, entry.state, horizon);
-      for (const f of found) touched.push(this.#raise(entry.rule, entry.key, f));
-      prune(entry.rule, entry.state, horizon);
-      this.#states.delete(sk);
-      this.#store(sk, entry, lateness);
+      for (const f of fireDue(entry.rule, entry, horizon)) touched.push(this.#raise(entry.rule, entry.key, f));
+      prune(entry.rule, entry, horizon);
+      this.#update(entry, lateness);
     }
   }
 
-  /** Drops expired state from the least recently updated end, old de-duplication entries, and stale open alerts. */
+  /**
+   * Drops state that can no longer match, old de-duplication entries and
+   * stale open alerts. Runs after a number of changes proportional to the
+   * state held, so its cost per change stays constant.
+   */
   #housekeeping(): void {
-    for (const [sk, entry] of this.#states) {
-      if (entry.expires > this.#newest) break;
-      if (entry.rule.type === 'absence' && dueAt(entry.rule, entry.state, this.#lateness(entry.rule)) !== undefined) break;
-      this.#states.delete(sk);
-    }
+    this.#sinceScan = 0;
+    for (const states of this.#states)
+      for (const entry of states.values())
+        if (entry.expires <= this.#newest && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
+    if (this.#size > this.#options.maxKeys) this.#evict();
     const keepSeenFrom = this.#newest - this.#maxLateness;
-    for (const [uid, at] of this.#seen) {
-      if (at >= keepSeenFrom && this.#seen.size <= 4 * this.#options.maxKeys) break;
+    for (const uid of this.#seen.keys()) {
+      if (this.#seen.get(uid)! >= keepSeenFrom && this.#seen.size <= 4 * this.#options.maxKeys) break;
       this.#seen.delete(uid);
     }
-    if (this.#open.size > 1024) {
-      for (const [key, { alert }] of this.#open) if (Date.parse(alert.lastAt) + this.#options.groupForMs < this.#newest) this.#open.delete(key);
+    // Open alerts in order of creation: the stale ones are at the front.
+    for (const key of this.#open.keys()) {
+      if (isoMillis(this.#open.get(key)!.alert.lastAt) + this.#options.groupForMs >= this.#newest) break;
+      this.#open.delete(key);
     }
   }
 
-  #error(e: EvaluationError): void {
-    this.stats.errors++;
-    if (this.errorSamples.length < 10) this.errorSamples.push(e);
+  /** Over `maxKeys`: evicts the states nearest to expiring (a tenth of the limit at a time), counting the changes lost. */
+  #evict(): void {
+    const expiries = new Float64Array(this.#size);
+    let i = 0;
+    for (const states of this.#states) for (const e of states.values()) expiries[i++] = e.expires;
+    expiries.sort();
+    const target = Math.floor(this.#options.maxKeys * 0.9);
+    const cutoff = expiries[this.#size - target - 1] ?? -Infinity;
+    for (const states of this.#states)
+      for (const e of states.values()) {
+        if (this.#size <= target) return;
+        if (e.expires <= cutoff) {
+          this.stats.evicted += e.events.length;
+          this.#remove(e);
+        }
+      }
   }
 
   #raise(rule: CompiledDetectionRule, key: string, found: Found): Alert {
@@ -296,6 +344,8 @@ export class MemoryDetector {
       return merged;
     }
     const alert = newAlert({ id: this.#options.newId(), tenant: this.#options.tenant, match, now, rulesVersion: this.#engine.pack.version });
+    // Re-inserted so the map stays in order of creation (stale alerts at the front).
+    this.#open.delete(key);
     this.#open.set(key, { alert, index: this.alerts.length });
     this.alerts.push(alert);
     return alert;

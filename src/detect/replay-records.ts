@@ -1,8 +1,8 @@
 import { createReadStream, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
-import { StringDecoder } from 'node:string_decoder';
 import { WardenError } from '../core/errors.js';
 import { CHANGE_KINDS, ChangeInput, completeChange, type IdentityChange } from '../core/identity-change.js';
 import type { RecordNormalizer } from '../plugin/plugin.js';
+import { asCompleteChange } from './fast-change-check.js';
 import { keyedChange } from '../pipeline/inbox-worker.js';
 
 /**
@@ -50,6 +50,9 @@ export function looksLikeChange(record: unknown): record is Record<string, unkno
  */
 export function normalizeRecord(record: unknown, tenant: string, normalizers: readonly NamedNormalizer[], now: Date): RecordOutcome {
   if (looksLikeChange(record)) {
+    // A complete change as Warden stores and exports them is used as it is; anything else goes through the schema.
+    const complete = asCompleteChange(record);
+    if (complete) return { kind: 'changes', via: 'change', changes: [complete.tenant === tenant ? complete : { ...complete, tenant }] };
     if (typeof record.occurredAt !== 'string') return { kind: 'invalid', error: 'a change needs occurredAt (when it happened) to be replayed' };
     const parsed = ChangeInput.safeParse(record);
     if (!parsed.success) {
@@ -97,8 +100,8 @@ function firstChar(file: string): string | undefined {
   }
 }
 
-/** A record read from a file, or a line that is not JSON. */
-export type ReadItem = { origin: RecordOrigin; record: unknown } | { origin: RecordOrigin; error: string };
+/** A record read from a file (with where it came from), or a line that is not JSON. */
+export type ReadItem = (RecordOrigin & { record: unknown }) | (RecordOrigin & { error: string });
 
 /**
  * Reads the records of one file: a JSON array (whole file) or NDJSON
@@ -123,35 +126,39 @@ export async function* readRecords(file: string, onBytes?: (bytes: number) => vo
     }
     onBytes?.(size);
     let i = 0;
-    for (const record of records as unknown[]) yield { origin: { file, line: ++i }, record };
+    for (const record of records as unknown[]) yield { file, line: ++i, record };
     return;
   }
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
+  // Lines are cut from the bytes and decoded one by one: a line is a string of its own, so what
+  // detection keeps of a record never holds on to a whole chunk of the file.
+  let rest: Buffer = Buffer.alloc(0);
   let line = 0;
   let bytes = 0;
-  const parse = (raw: string): ReadItem | undefined => {
+  const parse = (buf: Buffer, start: number, end: number): ReadItem | undefined => {
     line++;
-    const text = line === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
-    if (text.length === 0 || text.trim().length === 0) return undefined;
+    if (end > start && buf[end - 1] === 13) end--;
+    if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
+    if (end <= start) return undefined;
+    const text = buf.toString('utf8', start, end);
+    if (text.trim().length === 0) return undefined;
     try {
-      return { origin: { file, line }, record: JSON.parse(text) };
+      return { file, line, record: JSON.parse(text) };
     } catch (err) {
-      return { origin: { file, line }, error: `not JSON: ${(err as Error).message}` };
+      return { file, line, error: `not JSON: ${(err as Error).message}` };
     }
   };
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
     bytes += (chunk as Buffer).length;
-    const text = rest + decoder.write(chunk as Buffer);
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
-      const item = parse(text.charCodeAt(nl - 1) === 13 ? text.slice(start, nl - 1) : text.slice(start, nl));
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      const item = parse(buf, start, nl);
       start = nl + 1;
       if (item) yield item;
     }
-    rest = text.slice(start);
+    rest = buf.subarray(start);
     onBytes?.(bytes);
   }
-  const last = parse(rest + decoder.end());
+  const last = parse(rest, 0, rest.length);
   if (last) yield last;
 }

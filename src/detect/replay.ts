@@ -58,7 +58,7 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
   });
   const report: Omit<ReplayReport, 'stats' | 'pendingAbsences' | 'alerts'> = { files: files.length, records: 0, changes: {}, ignored: {}, unrecognized: 0, invalid: 0, problems: [] };
   const problem = (origin: RecordOrigin, error: string) => {
-    if (report.problems.length < MAX_PROBLEMS) report.problems.push({ ...origin, error });
+    if (report.problems.length < MAX_PROBLEMS) report.problems.push({ file: origin.file, line: origin.line, error });
   };
   const now = new Date();
   let done = 0;
@@ -71,25 +71,25 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
       report.records++;
       if ('error' in item) {
         report.invalid++;
-        problem(item.origin, item.error);
+        problem(item, item.error);
         continue;
       }
       const outcome = normalizeRecord(item.record, setup.tenant, setup.normalizers, now);
       switch (outcome.kind) {
         case 'changes':
           report.changes[outcome.via] = (report.changes[outcome.via] ?? 0) + outcome.changes.length;
-          for (const change of outcome.changes) detector.push(change, setup.tierOf ? { tier: setup.tierOf(change) } : {});
+          for (const change of outcome.changes) detector.push(change, setup.tierOf ? { tier: setup.tierOf(change) } : undefined);
           break;
         case 'ignored':
           report.ignored[outcome.via] = (report.ignored[outcome.via] ?? 0) + 1;
           break;
         case 'unrecognized':
           report.unrecognized++;
-          problem(item.origin, 'not a normalized change, and no connector recognizes it');
+          problem(item, 'not a normalized change, and no connector recognizes it');
           break;
         case 'invalid':
           report.invalid++;
-          problem(item.origin, outcome.error);
+          problem(item, outcome.error);
           break;
       }
     }
