@@ -24,8 +24,15 @@ export class ProgressBar {
     this.#drawn = true;
   }
 
-  /** Clears the line. */
-  done(): void {
+  /** Clears the line (before other output); the next update draws it again. */
+  clear(): void {
     if (this.#drawn) this.write('\r\u001b[K');
+    this.#drawn = false;
+    this.#last = 0;
+  }
+
+  /** Clears the line for good. */
+  done(): void {
+    this.clear();
   }
 }

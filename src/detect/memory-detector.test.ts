@@ -77,6 +77,12 @@ function change(kind: IdentityChange['kind'], minutes: number, over: ChangeOptio
   return completeChange({ ...input, id: uuidv7() }, 'acme');
 }
 
+/** Deterministic alert ids, so two detectors' alerts compare equal. */
+function counter(): () => string {
+  let n = 0;
+  return () => `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`;
+}
+
 function detector(rules: string, options: Partial<MemoryDetectorOptions> = {}, identities = new IdentityResolver()) {
   return new MemoryDetector(new DetectionEngine(pack(rules), identities), { tenant: 'acme', latenessMs: 30 * MIN, groupForMs: 24 * HOUR, ...options });
 }
@@ -298,6 +304,29 @@ describe('bounded memory', () => {
     for (let i = 0; i < 100; i++) d.push(change('factor.enroll', i / 10));
     expect(d.heldChanges).toBe(10);
     expect(d.stats.evicted).toBe(90);
+  });
+});
+
+describe('streaming alerts (onFinal)', () => {
+  it('hands over the same alerts as keeping them, each once it can no longer change, without keeping them', () => {
+    const rules = SEQUENCE + THRESHOLD + ABSENCE;
+    const kept = detector(rules, { newId: counter() });
+    const streamed: string[] = [];
+    const streaming = detector(rules, { newId: counter(), onFinal: (a) => void streamed.push(JSON.stringify(a)) });
+    let handedOverEarly = 0;
+    for (let i = 0; i < 3000; i++) {
+      const person = `p${Math.floor(i / 30)}@acme.example`;
+      const c = change(i % 3 === 0 ? 'factor.enroll' : i % 3 === 1 ? 'password.reset' : 'factor.remove', i * 7, { target: person, actor: `agent${i % 3}@acme.example` });
+      kept.push(c);
+      streaming.push(c);
+      if (i === 2000) handedOverEarly = streamed.length;
+    }
+    kept.advanceTo(T0 + 3000 * 7 * MIN + 48 * HOUR);
+    streaming.advanceTo(T0 + 3000 * 7 * MIN + 48 * HOUR);
+    streaming.finish();
+    expect(streaming.alerts).toEqual([]);
+    expect(handedOverEarly).toBeGreaterThan(0);
+    expect(streamed.sort()).toEqual(kept.alerts.map((a) => JSON.stringify(a)).sort());
   });
 });
 

@@ -28,6 +28,13 @@ export interface MemoryDetectorOptions {
   maxEventsPerKey?: number;
   /** Alert ids (default random UUIDs). */
   newId?: () => string;
+  /**
+   * Told of each alert once nothing can change it any more (no later match
+   * can group with it), and of the rest at `finish()`. With it, alerts are
+   * handed over rather than kept: memory stays bounded however long the
+   * input. Without it, `alerts` keeps them all.
+   */
+  onFinal?: (alert: Alert) => void;
 }
 
 export interface DetectorStats {
@@ -118,14 +125,14 @@ const NO_FACTS: ChangeFacts = Object.freeze({});
 
 /** Runs a rule pack over changes held in memory. */
 export class MemoryDetector {
-  /** Alerts raised so far, in the order they were raised (grouped alerts updated in place). */
+  /** Alerts raised so far, in the order they were raised (grouped alerts updated in place); empty with `onFinal`. */
   readonly alerts: Alert[] = [];
   readonly stats: DetectorStats = { changes: 0, observed: 0, late: 0, duplicates: 0, evicted: 0, errors: 0, matches: 0 };
   /** The first few evaluation errors, for reports. */
   readonly errorSamples: EvaluationError[] = [];
 
   readonly #engine: DetectionEngine;
-  readonly #options: Required<MemoryDetectorOptions>;
+  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal'>> & Pick<MemoryDetectorOptions, 'onFinal'>;
   /** State per rule (index in the pack), by key. */
   readonly #states: Map<string, Entry>[];
   #size = 0;
@@ -135,6 +142,8 @@ export class MemoryDetector {
   readonly #seen = new Map<string, number>();
   readonly #open = new Map<string, { alert: Alert; index: number }>();
   readonly #maxLateness: number;
+  /** An open alert can still grow while a match could reach back to it: its span plus the longest window and lateness. */
+  readonly #reachMs: number;
   readonly #onError: (e: EvaluationError) => void;
   #newest = -Infinity;
   /** What the change being pushed touched (alerts) and whether it was late for a rule. */
@@ -148,6 +157,7 @@ export class MemoryDetector {
     this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, ...options };
     this.#states = engine.pack.rules.map(() => new Map<string, Entry>());
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
+    this.#reachMs = options.groupForMs + this.#maxLateness + Math.max(0, ...engine.pack.rules.map((r) => r.windowMs));
     this.#onError = (e) => {
       this.stats.errors++;
       if (this.errorSamples.length < 10) this.errorSamples.push(e);
@@ -307,10 +317,12 @@ export class MemoryDetector {
       if (this.#seen.get(uid)! >= keepSeenFrom && this.#seen.size <= 4 * this.#options.maxKeys) break;
       this.#seen.delete(uid);
     }
-    // Open alerts in order of creation: the stale ones are at the front.
+    // Open alerts in order of creation: the ones no match can reach any more are at the front.
     for (const key of this.#open.keys()) {
-      if (isoMillis(this.#open.get(key)!.alert.lastAt) + this.#options.groupForMs >= this.#newest) break;
+      const { alert } = this.#open.get(key)!;
+      if (isoMillis(alert.lastAt) + this.#reachMs >= this.#newest) break;
       this.#open.delete(key);
+      this.#final(alert);
     }
   }
 
@@ -332,6 +344,18 @@ export class MemoryDetector {
       }
   }
 
+  /** Hands a final alert over (streaming) and forgets it. */
+  #final(alert: Alert): void {
+    if (!this.#options.onFinal) return;
+    this.#options.onFinal(alert);
+  }
+
+  /** End of input: every alert still open is final (streaming). */
+  finish(): void {
+    for (const { alert } of this.#open.values()) this.#final(alert);
+    this.#open.clear();
+  }
+
   #raise(rule: CompiledDetectionRule, key: string, found: Found): Alert {
     this.stats.matches++;
     const match = { rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) }, key, changes: found.map((o) => o.change) };
@@ -339,15 +363,18 @@ export class MemoryDetector {
     const open = this.#open.get(key);
     if (open && groupsWith(open.alert, match, this.#options.groupForMs)) {
       const merged = mergeMatch(open.alert, match, now);
-      this.alerts[open.index] = merged;
+      if (!this.#options.onFinal) this.alerts[open.index] = merged;
       this.#open.set(key, { alert: merged, index: open.index });
       return merged;
     }
+    if (open) {
+      // Beyond its grouping span: that alert is done.
+      this.#open.delete(key);
+      this.#final(open.alert);
+    }
     const alert = newAlert({ id: this.#options.newId(), tenant: this.#options.tenant, match, now, rulesVersion: this.#engine.pack.version });
-    // Re-inserted so the map stays in order of creation (stale alerts at the front).
-    this.#open.delete(key);
     this.#open.set(key, { alert, index: this.alerts.length });
-    this.alerts.push(alert);
+    if (!this.#options.onFinal) this.alerts.push(alert);
     return alert;
   }
 }

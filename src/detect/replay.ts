@@ -22,6 +22,12 @@ export interface ReplaySetup {
   flush?: boolean;
   /** Told of progress: bytes read of all files, and records so far. */
   onProgress?: (bytes: number, records: number, alerts: number) => void;
+  /**
+   * Streams alerts: each is handed over once final (no later match can join
+   * it) instead of being kept, so memory stays bounded however long the
+   * input. Without it, `report.alerts` has them all.
+   */
+  onAlert?: (alert: Alert) => void | Promise<void>;
 }
 
 /** What a replay found. */
@@ -39,7 +45,9 @@ export interface ReplayReport {
   stats: DetectorStats;
   /** Absence checks still waiting for their window to pass at the end of the input. */
   pendingAbsences: number;
+  /** The alerts (empty when they were streamed to `onAlert`). */
   alerts: Alert[];
+  alertCount: number;
 }
 
 const MAX_PROBLEMS = 20;
@@ -51,12 +59,21 @@ const MAX_PROBLEMS = 20;
  * input gives the same alerts on every run.
  */
 export async function replayFiles(files: readonly string[], setup: ReplaySetup): Promise<ReplayReport> {
+  const finals: Alert[] = [];
+  let alertCount = 0;
   const detector = new MemoryDetector(new DetectionEngine(setup.pack, new IdentityResolver(setup.identities)), {
     tenant: setup.tenant,
     latenessMs: setup.latenessMs,
     groupForMs: setup.groupForMs,
+    ...(setup.onAlert ? { onFinal: (alert: Alert) => void finals.push(alert) } : {}),
   });
-  const report: Omit<ReplayReport, 'stats' | 'pendingAbsences' | 'alerts'> = { files: files.length, records: 0, changes: {}, ignored: {}, unrecognized: 0, invalid: 0, problems: [] };
+  const handOver = async () => {
+    for (const alert of finals.splice(0)) {
+      alertCount++;
+      await setup.onAlert!(alert);
+    }
+  };
+  const report: Omit<ReplayReport, 'stats' | 'pendingAbsences' | 'alerts' | 'alertCount'> = { files: files.length, records: 0, changes: {}, ignored: {}, unrecognized: 0, invalid: 0, problems: [] };
   const problem = (origin: RecordOrigin, error: string) => {
     if (report.problems.length < MAX_PROBLEMS) report.problems.push({ file: origin.file, line: origin.line, error });
   };
@@ -66,8 +83,9 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
     let inFile = 0;
     for await (const item of readRecords(file, (bytes) => {
       inFile = bytes;
-      setup.onProgress?.(done + inFile, report.records, detector.alerts.length);
+      setup.onProgress?.(done + inFile, report.records, alertCount + detector.alerts.length);
     })) {
+      if (finals.length > 0) await handOver();
       report.records++;
       if ('error' in item) {
         report.invalid++;
@@ -99,6 +117,8 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
     const longest = Math.max(0, ...setup.pack.rules.map((r) => r.windowMs + (r.latenessMs ?? setup.latenessMs)));
     detector.advanceTo(detector.newest + longest + 1);
   }
-  setup.onProgress?.(done, report.records, detector.alerts.length);
-  return { ...report, stats: detector.stats, pendingAbsences: detector.pendingAbsences, alerts: detector.alerts };
+  detector.finish();
+  await handOver();
+  setup.onProgress?.(done, report.records, alertCount + detector.alerts.length);
+  return { ...report, stats: detector.stats, pendingAbsences: detector.pendingAbsences, alerts: detector.alerts, alertCount: alertCount + detector.alerts.length };
 }

@@ -71,17 +71,18 @@ function reportRuleIssues(err: unknown, io: CliIo): never {
 
 const time = (iso: string) => iso.slice(0, 19).replace('T', ' ') + 'Z';
 
-/** Alerts as a table: one line per alert, its summary indented below. */
-export function alertTable(alerts: readonly Alert[]): string {
-  if (alerts.length === 0) return 'no alerts\n';
-  const rows = alerts.map((a) => {
-    const rules = [...new Set(a.matches.map((m) => m.rule))];
-    return [time(a.firstAt), a.severity, rules.length > 1 ? `${a.rule} (+${rules.length - 1})` : a.rule, a.key, `${a.changes.length}`, a.summary];
-  });
-  const header = ['FIRST CHANGE', 'SEVERITY', 'RULE', 'KEY', 'CHANGES'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(header), ...rows.flatMap((r) => [line(r.slice(0, 5)), `    ${r[5]}`])].join('\n') + '\n';
+/** Column widths of the alert table (fixed, so rows can be printed as alerts come). */
+const COLUMNS = [20, 8, 40, 36, 7];
+
+const tableLine = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(COLUMNS[i]!)).join('  ').trimEnd() + '\n';
+
+/** The alert table's header line. */
+export const ALERT_TABLE_HEADER = tableLine(['FIRST CHANGE', 'SEVERITY', 'RULE', 'KEY', 'CHANGES']);
+
+/** One alert as table rows: a line of columns, its summary indented below. */
+export function alertRow(a: Alert): string {
+  const rules = [...new Set(a.matches.map((m) => m.rule))];
+  return tableLine([time(a.firstAt), a.severity, rules.length > 1 ? `${a.rule} (+${rules.length - 1})` : a.rule, a.key, `${a.changes.length}`]) + `    ${a.summary}\n`;
 }
 
 function replaySummary(r: ReplayReport): string {
@@ -101,7 +102,7 @@ function replaySummary(r: ReplayReport): string {
     ...(r.stats.evicted ? [`${r.stats.evicted.toLocaleString('en-US')} evicted to bound memory`] : []),
     ...(r.stats.errors ? [`${r.stats.errors.toLocaleString('en-US')} rule evaluation errors`] : []),
   ];
-  const lines = [`replayed ${parts.join(', ')}: ${r.alerts.length} alert${r.alerts.length === 1 ? '' : 's'}`];
+  const lines = [`replayed ${parts.join(', ')}: ${r.alertCount} alert${r.alertCount === 1 ? '' : 's'}`];
   if (r.pendingAbsences) lines.push(`${r.pendingAbsences} absence check${r.pendingAbsences === 1 ? '' : 's'} still open at the end of the input (pass --flush to let their windows pass)`);
   for (const p of r.problems) lines.push(`  ${p.file}:${p.line}: ${p.error}`);
   if (r.unrecognized + r.invalid > r.problems.length) lines.push(`  … and ${r.unrecognized + r.invalid - r.problems.length} more`);
@@ -172,6 +173,14 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
       const total = files.reduce((n, f) => n + statSync(f).size, 0);
       const show = opts.progress === true ? true : opts.progress === false ? false : Boolean(process.stderr.isTTY) && total > 1_000_000;
       const bar = show ? new ProgressBar((s) => io.err(s), total) : undefined;
+      // Alerts are printed as they become final, so memory stays bounded on long inputs.
+      let printed = 0;
+      const onAlert = async (alert: Alert) => {
+        bar?.clear();
+        if (opts.json) await io.out(`${printed === 0 ? '[\n' : ',\n'}${JSON.stringify(alert, null, 2)}`);
+        else await io.out(`${printed === 0 ? ALERT_TABLE_HEADER : ''}${alertRow(alert)}`);
+        printed++;
+      };
       const report = await replayFiles(files, {
         tenant: setup.tenant,
         pack: setup.pack,
@@ -182,10 +191,12 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
         ...(tierOf ? { tierOf } : {}),
         ...(opts.flush ? { flush: true } : {}),
         ...(bar ? { onProgress: (bytes: number, records: number, alerts: number) => bar.update(bytes, `${records.toLocaleString('en-US')} records  ${alerts} alerts`) } : {}),
+        onAlert,
       });
-      bar?.update(total, `${report.records.toLocaleString('en-US')} records  ${report.alerts.length} alerts`, true);
+      bar?.update(total, `${report.records.toLocaleString('en-US')} records  ${report.alertCount} alerts`, true);
       bar?.done();
-      await io.out(opts.json ? JSON.stringify(report.alerts, null, 2) + '\n' : alertTable(report.alerts));
+      if (opts.json) await io.out(printed === 0 ? '[]\n' : '\n]\n');
+      else if (printed === 0) await io.out('no alerts\n');
       io.err(replaySummary(report));
       if (report.unrecognized > 0 && normalizers.length === 0)
         io.err('No connector with a record normalizer is installed: only normalized IdentityChanges can be replayed.\n');
