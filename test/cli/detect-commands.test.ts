@@ -240,3 +240,39 @@ describe('warden alerts list and close', () => {
     expect(audit.out).toContain('Okta support case 01234');
   });
 });
+
+describe('a tenant\'s detection rules are checked before Warden runs', () => {
+  const broken = (dir: string) => {
+    writeFileSync(path.join(dir, 'rules.yaml'), "apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - { id: mfa-bypass-attempt, when: 'change.kind ==' }\n");
+    return `dataDir: data\nlisten: { port: 0 }\nlog: { level: silent }\ntenants:\n  - id: acme\n    policy: policies/acme.yaml\n    detection: { rules: rules.yaml }\n`;
+  };
+
+  it('warden config check shows the rules in force, and refuses a broken rule file with file:line:column', async () => {
+    const { configFile } = tempConfigDir();
+    const ok = await warden(['--config', configFile, 'config', 'check']);
+    expect(ok.out).toMatch(/detection: 13 rules \(sha256:[0-9a-f]{16}\)\n/);
+    const { dir, configFile: bad } = tempConfigDir();
+    writeFileSync(bad, broken(dir));
+    const r = await warden(['--config', bad, 'config', 'check']);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${path.join(dir, 'rules.yaml')}:4:52: when: CEL syntax error`);
+  });
+
+  it('the server does not start with a broken rule file', async () => {
+    const { dir, configFile } = tempConfigDir();
+    writeFileSync(configFile, broken(dir));
+    const { loadConfig } = await import('../../src/config/load-config.js');
+    const { startServer } = await import('../../src/server/start-server.js');
+    const { createLogger } = await import('../../src/server/logger.js');
+    await expect(startServer({ config: loadConfig({ path: configFile, env: {} }), log: createLogger('silent'), watchPolicies: false, workers: false })).rejects.toMatchObject({
+      code: 'ERR_RULES_INVALID',
+      message: expect.stringContaining(`${path.join(dir, 'rules.yaml')}:4:52`),
+    });
+  });
+
+  for (const command of [['detect'], ['detect', 'replay'], ['detect', 'test'], ['detect', 'rules'], ['alerts'], ['alerts', 'list'], ['alerts', 'close']])
+    it(`documents \`warden ${command.join(' ')}\``, async () => {
+      const r = await warden([...command, '--help']);
+      expect([r.code, r.out]).toEqual([0, expect.stringMatching(/^Usage: warden/)]);
+    });
+});
