@@ -38,8 +38,8 @@ async function tenant(): Promise<string> {
   return id;
 }
 
-function deps(): DecideDeps {
-  return { store, policies: { get: () => policy }, clock: () => clock.now, detection: detector };
+function deps(detection: StoreDetector = detector): DecideDeps {
+  return { store, policies: { get: () => policy }, clock: () => clock.now, detection };
 }
 
 /** An observed change at `minutes` after T0, decided when the clock says. */
@@ -48,9 +48,9 @@ function at(t: string, minutes: number, overrides: Parameters<typeof makeChange>
   return makeChange({ tenant: t, occurredAt, observedAt: occurredAt, source: { idp: 'okta', eventIds: [`e${++n}`], rawType: 'x', via: 'poll' }, ...overrides });
 }
 
-async function observe(change: IdentityChange, decideAtMinutes?: number) {
+async function observe(change: IdentityChange, decideAtMinutes?: number, detection?: StoreDetector) {
   clock.now = new Date(decideAtMinutes === undefined ? Date.parse(change.occurredAt) + MIN : T0 + decideAtMinutes * MIN);
-  return decideChange(deps(), { change, actor: { type: 'idp', id: 'okta' }, observed: true });
+  return decideChange(deps(detection), { change, actor: { type: 'idp', id: 'okta' }, observed: true });
 }
 
 beforeAll(async () => {
@@ -65,6 +65,16 @@ afterAll(() => handle.dispose());
 const metric = async (name: string) => (await metrics.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
 
 describe('store-backed detection', () => {
+  it('continues a sequence after a restart: a new detector on the same store completes it', async () => {
+    const t = await tenant();
+    const target = { id: 'u7', login: 'eve@acme.example' };
+    await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u7' } }));
+    // A new process: new registry, new detector, nothing in memory; the same store.
+    const restarted = new StoreDetector(new DetectionRegistry(Array.from({ length: 20 }, (_, i) => ({ id: `det${i + 1}`, detection: DETECTION }))), { registry: new Registry() });
+    const result = await observe(at(t, 30, { kind: 'password.reset', channel: 'self_service', target, actor: { id: 'u7' } }), undefined, restarted);
+    expect(result.alerts.map((a) => [a.rule, a.changes.length])).toEqual([['factor-change-and-password-reset', 2]]);
+  });
+
   it('fires an absence rule by the clock when the sweeper runs, and audits it', async () => {
     const t = await tenant();
     const removed = at(t, 0, { kind: 'factor.remove', channel: 'self_service', target: { id: 'u1', login: 'lee@acme.example' }, actor: { id: 'u1', login: 'lee@acme.example' } });
