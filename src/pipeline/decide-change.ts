@@ -86,6 +86,36 @@ export function withAlerts(change: IdentityChange, alerts: readonly AlertRef[]):
   return { ...change, context: { ...change.context, alerts: merged } as IdentityChange['context'] };
 }
 
+/**
+ * The actions a decision queues: none for an allowed or a proposed change;
+ * otherwise its obligations' actions for the change's target in the IdP it
+ * came from, and those acting on the person (not on one factor) also for the
+ * person's identities in the other IdPs an alert saw them in (`elsewhere`).
+ */
+export function decisionActions(decision: Decision, change: IdentityChange, observed: boolean, now: Date, elsewhere: ReadonlyArray<{ idp: string; id: string }> = []): ActionEntry[] {
+  if (!observed || decision.outcome === 'allow') return [];
+  const action = (kind: string, connector: string, targetId: string, idempotencyKey: string, params: Record<string, unknown>): ActionEntry => ({
+    id: uuidv7(now.getTime()),
+    tenant: change.tenant,
+    decisionId: decision.id,
+    kind,
+    connector,
+    targetId,
+    params,
+    idempotencyKey,
+    dryRun: decision.mode === 'monitor',
+    createdAt: now,
+  });
+  return decision.obligations.actions.flatMap((kind) => [
+    action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) }),
+    ...(PERSON_ACTIONS.has(kind)
+      ? elsewhere
+          .filter((p) => p.idp !== change.source.idp || p.id !== change.target.id)
+          .map((p) => action(kind, p.idp, p.id, `${decision.id}:${kind}:${p.idp}:${p.id}`, { changeId: change.id, via: 'alert' }))
+      : []),
+  ]);
+}
+
 /** SHA-256 over the canonical JSON of a change: binds the audit record to the exact change. */
 export function changeDigest(change: IdentityChange): string {
   return 'sha256:' + createHash('sha256').update(canonicalJson(change)).digest('hex');
@@ -103,42 +133,15 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
   const { change } = input;
   const policy = deps.policies.get(change.tenant);
   const now = clock();
-  const decide = (judged: IdentityChange, elsewhere: ReadonlyArray<{ idp: string; id: string }> = []) => {
-    const verdict = evaluatePolicy(policy, { change: judged, ...(input.request ? { request: input.request } : {}), now });
-    const decision: Decision = {
-      id: uuidv7(now.getTime()),
-      tenant: change.tenant,
-      changeId: change.id,
-      ...verdict,
-      decidedAt: now.toISOString(),
-    };
-    const action = (kind: string, connector: string, targetId: string, key: string, params: Record<string, unknown>): ActionEntry => ({
-      id: uuidv7(now.getTime()),
-      tenant: change.tenant,
-      decisionId: decision.id,
-      kind,
-      connector,
-      targetId,
-      params,
-      idempotencyKey: key,
-      dryRun: decision.mode === 'monitor',
-      createdAt: now,
-    });
-    const actions: ActionEntry[] =
-      input.observed && decision.outcome !== 'allow'
-        ? decision.obligations.actions.flatMap((kind) => [
-            action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) }),
-            // The same person in the other IdPs an alert saw them in.
-            ...(PERSON_ACTIONS.has(kind)
-              ? elsewhere
-                  .filter((p) => p.idp !== change.source.idp || p.id !== change.target.id)
-                  .map((p) => action(kind, p.idp, p.id, `${decision.id}:${kind}:${p.idp}:${p.id}`, { changeId: change.id, via: 'alert' }))
-              : []),
-          ])
-        : [];
-    return { decision, actions };
+  const verdict = evaluatePolicy(policy, { change, ...(input.request ? { request: input.request } : {}), now });
+  let decision: Decision = {
+    id: uuidv7(now.getTime()),
+    tenant: change.tenant,
+    changeId: change.id,
+    ...verdict,
+    decidedAt: now.toISOString(),
   };
-  let { decision, actions } = decide(change);
+  let actions = decisionActions(decision, change, input.observed, now);
 
   const result = await deps.store.transaction(async (tx): Promise<DecideResult> => {
     const stored = await tx.putChange(change);
@@ -154,7 +157,10 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
         raised = await deps.detection.observe(tx, change, { tier: decision.tier, ...(input.request ? { request: input.request } : {}), now });
       const open = await deps.detection.alertsFor(tx, change, now);
       alertRefs = open.alerts;
-      if (alertRefs.length > 0) ({ decision, actions } = decide(withAlerts(change, alertRefs), open.identities));
+      if (alertRefs.length > 0) {
+        decision = { ...decision, ...evaluatePolicy(policy, { change: withAlerts(change, alertRefs), ...(input.request ? { request: input.request } : {}), now }) };
+        actions = decisionActions(decision, change, input.observed, now, open.identities);
+      }
     }
     const final = stored.id === change.id ? decision : { ...decision, changeId: stored.id };
     await tx.putDecision(final);
