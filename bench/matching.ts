@@ -23,7 +23,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import type { ResolvedTenant } from '../src/config/load-config.js';
+import { defaultDetection, type ResolvedTenant } from '../src/config/load-config.js';
 import type { ChangeRequest } from '../src/core/change-request.js';
 import { completeChange, type IdentityChange } from '../src/core/identity-change.js';
 import { uuidv7 } from '../src/core/ids.js';
@@ -106,7 +106,7 @@ async function run(storeName: string, store: Store): Promise<string[][]> {
   await store.ensureTenants(['acme']);
   const policy = loadPolicyFile('acme', POLICY);
   const policies = { get: () => policy };
-  const tenant: ResolvedTenant = { id: 'acme', policyFile: POLICY, secrets: {}, secretRefs: {}, connectors: {}, webhooks: [] };
+  const tenant: ResolvedTenant = { id: 'acme', policyFile: POLICY, secrets: {}, secretRefs: {}, connectors: {}, webhooks: [], detection: defaultDetection() };
   let now = new Date('2026-06-01T09:00:00Z');
   const clock = () => now;
   const ctx = new WorkflowContext({

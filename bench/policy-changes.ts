@@ -37,6 +37,9 @@ const KIND_WEIGHTS: Record<ChangeKind, number> = {
   'mailbox.rule': 3,
   'role.assign': 4,
   'credential.add': 3,
+  // MFA challenge outcomes feed detection; the policy workload leaves them out so its figures stay comparable.
+  'mfa.denied': 0,
+  'mfa.verified': 0,
 };
 
 const CHANNEL_WEIGHTS: Record<Channel, number> = { self_service: 40, helpdesk: 25, admin: 15, api: 10, system: 6, support: 4 };

@@ -6,6 +6,8 @@ import type { WardenConfig } from '../config/load-config.js';
 import { WardenError } from '../core/errors.js';
 import { API_SCOPES, createApiKey, revokeApiKey } from '../server/api-keys.js';
 import { releaseHold } from '../pipeline/release-hold.js';
+import { SEVERITIES } from '../core/alert.js';
+import { closeAlert } from '../detect/close-alert.js';
 import type { Store } from '../store/store.js';
 import { WORKFLOW_OPERATIONS } from '../workflow/workflow-operations.js';
 
@@ -130,6 +132,31 @@ export const OPERATIONS = {
     await ctx.out(
       `released ${args.decisionId}: ${result.undo.length ? `undoing ${result.undo.join(', ')}` : 'nothing to undo'}${result.cancelled.length ? `; cancelled ${result.cancelled.length} pending action(s)` : ''}\n`,
     );
+    return 0;
+  }),
+
+  'alerts.list': op(
+    z.object({ tenant: z.string(), status: z.enum(['open', 'closed']).optional(), severity: z.enum(SEVERITIES).optional(), limit: z.number().int().min(1).max(1000).default(50), json: Json }),
+    async (ctx, args) => {
+      configuredTenant(ctx.config, args.tenant);
+      const alerts = await ctx.store.listAlerts(args.tenant, { limit: args.limit, ...(args.status ? { status: args.status } : {}), ...(args.severity ? { severity: args.severity } : {}) });
+      if (args.json) await ctx.out(JSON.stringify(alerts, null, 2) + '\n');
+      else if (alerts.length === 0) await ctx.out(`no alerts in tenant ${args.tenant}\n`);
+      else
+        for (const a of alerts)
+          await ctx.out(`${a.id}  ${a.status.toUpperCase().padEnd(6)}  ${a.severity.padEnd(8)}  ${a.raisedAt}  ${a.key}  [${[...new Set(a.matches.map((m) => m.rule))].join(', ')}]\n    ${a.summary}\n`);
+      return 0;
+    },
+  ),
+
+  'alerts.close': op(z.object({ tenant: z.string(), id: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
+    configuredTenant(ctx.config, args.tenant);
+    const closed = await closeAlert(ctx.store, { tenant: args.tenant, id: args.id, actor: ctx.actor, reason: args.reason });
+    if (!closed) {
+      ctx.err(`alert ${args.id} was closed before\n`);
+      return 1;
+    }
+    await ctx.out(`closed ${args.id} (${closed.severity}, ${closed.key}); it no longer weighs on decisions. Release holds it caused with \`warden holds release\`.\n`);
     return 0;
   }),
 } as const;

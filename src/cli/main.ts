@@ -9,6 +9,7 @@ import type { CliRuntime } from './cli-runtime.js';
 import { runStoreOperation } from './store-operation.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerConfigCommands } from './commands/config.js';
+import { registerDetectCommands } from './commands/detect.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerServeCommand } from './commands/serve.js';
@@ -50,6 +51,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
   registerAdminCommands(program, rt);
   registerConfigCommands(program, rt);
   registerWorkflowCommands(program, rt);
+  registerDetectCommands(program, rt);
   for (const plugin of plugins) plugin.commands?.(program, rt);
   const wire = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });

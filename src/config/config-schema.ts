@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { TenantId } from '../core/identity-change.js';
 import { OidcConfig, WebhooksConfig, WorkflowConfig } from './workflow-config-schema.js';
+import { DURATION_PATTERN } from '../core/policy/duration.js';
 
 /**
  * The server configuration file, `warden.yaml`. This schema is the
@@ -17,6 +18,56 @@ export const SecretRef = z
   .describe('`{ env: NAME }` reads an environment variable; `{ file: PATH }` reads a file (e.g. a mounted Kubernetes secret), trailing newline removed');
 export type SecretRef = z.infer<typeof SecretRef>;
 
+const Duration = z.string().regex(DURATION_PATTERN, 'a duration such as 30m, 1h, 7d');
+
+/** Defaults of the detection section, also used where no config is loaded (`warden detect replay` without --tenant). */
+export const DETECTION_DEFAULTS = Object.freeze({ allowedLateness: '30m', groupFor: '24h', inPolicyFor: '7d' });
+
+/** A tenant's detection settings (src/detect, docs/detection.md). */
+export const DetectionConfig = z
+  .object({
+    enabled: z.boolean().default(true).describe('Correlate this tenant\'s changes into alerts. Default `true`'),
+    rules: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A YAML rule file, or a directory of them, relative to this config file: rules with a shipped rule\'s id are merged over it key by key (`{ id: x, window: 2h }`, `{ id: x, enabled: false }`), others are added. `warden detect rules --tenant T` shows the result'),
+    allowedLateness: Duration.default(DETECTION_DEFAULTS.allowedLateness).describe(
+      'How late a change may reach Warden after it happened (IdP time) and still be correlated; later ones are counted in `warden_detection_late_total` and not correlated. Cover the slowest source (Entra audit logs lag minutes; a poller catching up after an outage lags more). Rules may set their own. Default `30m`',
+    ),
+    alerts: z
+      .object({
+        groupFor: Duration.default(DETECTION_DEFAULTS.groupFor).describe('Matches on the same person within this span of event time are one alert (one attack, one alert). Default `24h`'),
+        inPolicyFor: Duration.default(DETECTION_DEFAULTS.inPolicyFor).describe('How long after its last update an open alert is shown to policy as `context.alerts` for later changes of the same person (as target or actor). Default `7d`'),
+      })
+      .strict()
+      .default({ groupFor: DETECTION_DEFAULTS.groupFor, inPolicyFor: DETECTION_DEFAULTS.inPolicyFor })
+      .describe('Alert grouping, and how long alerts weigh on decisions'),
+    identities: z
+      .object({
+        domains: z
+          .record(z.string().min(1), z.string().min(1))
+          .default({})
+          .describe('Domain aliases: `{ acme.onmicrosoft.com: acme.com }` makes `x@acme.onmicrosoft.com` (an Entra UPN) the same person as `x@acme.com` (an Okta login)'),
+        aliases: z
+          .record(z.string().min(1), z.array(z.string().min(1)).min(1))
+          .default({})
+          .describe('Canonical identity → other names of the same person: logins, emails, or `<idp>:<id>` (e.g. `entra:5f1c…`), for accounts whose names differ across IdPs'),
+      })
+      .strict()
+      .default({ domains: {}, aliases: {} })
+      .describe('Who is the same person across Okta, Entra and Microsoft 365: by default the login / UPN / email, case-insensitive'),
+  })
+  .strict()
+  .default({
+    enabled: true,
+    allowedLateness: DETECTION_DEFAULTS.allowedLateness,
+    alerts: { groupFor: DETECTION_DEFAULTS.groupFor, inPolicyFor: DETECTION_DEFAULTS.inPolicyFor },
+    identities: { domains: {}, aliases: {} },
+  })
+  .describe('Detection of risky chains of changes (docs/detection.md)');
+export type DetectionConfig = z.infer<typeof DetectionConfig>;
+
 export const TenantConfig = z
   .object({
     id: TenantId.describe('Tenant id: appears in hook URLs (`/hooks/okta/<id>/…`) and API calls'),
@@ -28,6 +79,7 @@ export const TenantConfig = z
     oidc: OidcConfig.optional(),
     workflow: WorkflowConfig.optional(),
     webhooks: WebhooksConfig,
+    detection: DetectionConfig,
   })
   .strict();
 export type TenantConfig = z.infer<typeof TenantConfig>;

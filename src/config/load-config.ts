@@ -4,8 +4,9 @@ import { inspect } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
 import { WardenError } from '../core/errors.js';
 import { SourcePositions } from '../core/source-positions.js';
-import { configFileSchema, type SecretRef, type TenantSection } from './config-schema.js';
 import type { OidcConfig, WebhookEndpoint, WorkflowConfig } from './workflow-config-schema.js';
+import { parseDuration } from '../core/policy/duration.js';
+import { configFileSchema, DetectionConfig, type SecretRef, type TenantSection } from './config-schema.js';
 
 /** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
 export class Secret {
@@ -28,6 +29,34 @@ export class Secret {
   }
 }
 
+/** A tenant's detection settings, durations in milliseconds and the rules path made absolute. */
+export interface ResolvedDetection {
+  enabled: boolean;
+  /** Absolute path of the tenant's rule file or directory, if any. */
+  rules?: string;
+  allowedLatenessMs: number;
+  groupForMs: number;
+  inPolicyForMs: number;
+  identities: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
+}
+
+/** Detection settings when a tenant's config says nothing (the schema's defaults). */
+export function defaultDetection(): ResolvedDetection {
+  return resolveDetection(DetectionConfig.parse({}), '.');
+}
+
+/** The detection section as Warden uses it. */
+export function resolveDetection(d: DetectionConfig, baseDir: string): ResolvedDetection {
+  return Object.freeze({
+    enabled: d.enabled,
+    ...(d.rules ? { rules: path.resolve(baseDir, d.rules) } : {}),
+    allowedLatenessMs: parseDuration(d.allowedLateness) * 1000,
+    groupForMs: parseDuration(d.alerts.groupFor) * 1000,
+    inPolicyForMs: parseDuration(d.alerts.inPolicyFor) * 1000,
+    identities: { domains: d.identities.domains, aliases: d.identities.aliases },
+  });
+}
+
 export interface ResolvedTenant {
   id: string;
   /** Absolute path of the policy file. */
@@ -44,6 +73,8 @@ export interface ResolvedTenant {
   workflow?: WorkflowConfig;
   /** Signed outbound event endpoints. */
   webhooks?: readonly WebhookEndpoint[];
+  /** Detection settings (src/detect). */
+  detection: ResolvedDetection;
 }
 
 export type StoreConfig =
@@ -169,6 +200,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       ...(t.oidc ? { oidc: t.oidc } : {}),
       ...(t.workflow ? { workflow: t.workflow } : {}),
       webhooks: Object.freeze([...t.webhooks]),
+      detection: resolveDetection(t.detection, baseDir),
     });
   });
 

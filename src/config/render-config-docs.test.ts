@@ -19,7 +19,22 @@ describe('docs/configuration.md', () => {
 
   it('documents every key with its environment override', () => {
     const doc = renderConfigDocs(connectors);
-    for (const key of ['listen.port', 'listen.host', 'database.url', 'dataDir', 'durability', 'limits.bodyBytes', 'log.level', 'tenants[].id', 'tenants[].policy', 'tenants[].secrets'])
+    for (const key of [
+      'listen.port',
+      'listen.host',
+      'database.url',
+      'dataDir',
+      'durability',
+      'limits.bodyBytes',
+      'log.level',
+      'tenants[].id',
+      'tenants[].policy',
+      'tenants[].secrets',
+      'tenants[].detection.rules',
+      'tenants[].detection.allowedLateness',
+      'tenants[].detection.identities.domains',
+      'tenants[].detection.identities.aliases',
+    ])
       expect(doc).toContain(`\`${key}\``);
     for (const env of ['PORT', 'DATABASE_URL', 'WARDEN_DATA_DIR', 'LOG_LEVEL', 'WARDEN_CONFIG']) expect(doc).toContain(env);
   });

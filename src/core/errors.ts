@@ -7,6 +7,7 @@
 /** Every error code Warden raises on purpose. */
 export type WardenErrorCode =
   | 'ERR_POLICY_INVALID'
+  | 'ERR_RULES_INVALID'
   | 'ERR_CONFIG_INVALID'
   | 'ERR_VALIDATION'
   | 'ERR_TENANT_UNKNOWN'

@@ -30,6 +30,10 @@ export const CHANGE_KINDS = [
   'account.unlock',
   'support.access',
   'mfa.bypass',
+  // MFA challenge outcomes (a denied push, a passed verification): not changes themselves, but what
+  // detection needs to see push fatigue (src/detect). Connectors may normalize them; policy may ignore them.
+  'mfa.denied',
+  'mfa.verified',
   'mailbox.rule',
   'role.assign',
   'credential.add',
@@ -108,8 +112,11 @@ export const AlertRef = z
     id: z.string(),
     rule: z.string(),
     severity: z.enum(['low', 'medium', 'high', 'critical']),
+    on: z.enum(['target', 'actor']).optional().describe('Whom the alert is about: the change\'s target, or its actor (e.g. an agent resetting many users)'),
   })
   .strict();
+/** An open detection alert as policy sees it in `context.alerts`. */
+export type AlertRef = z.infer<typeof AlertRef>;
 
 /**
  * Signals around the change. Known keys are typed; connectors may add further

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ResolvedTenant } from '../config/load-config.js';
+import { defaultDetection, type ResolvedTenant } from '../config/load-config.js';
 import { Secret } from '../config/load-config.js';
 import { WebhooksConfig } from '../config/workflow-config-schema.js';
 import { createLogger } from '../server/logger.js';
@@ -48,6 +48,7 @@ describe('publishing and delivering signed events', () => {
     policyFile: '/dev/null',
     secrets: { soar: new Secret(SECRET) },
     secretRefs: {},
+    detection: defaultDetection(),
     connectors: {},
     webhooks: WebhooksConfig.parse([{ name: 'soar', url, secret: 'soar', events, maxAttempts: 3 }]),
   });

@@ -3,17 +3,40 @@ import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { RequestSnapshot } from '../core/change-request.js';
 import type { Decision } from '../core/decision.js';
-import type { IdentityChange } from '../core/identity-change.js';
+import type { Alert } from '../core/alert.js';
+import type { AlertRef, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import type { CompiledPolicy } from '../core/policy/compile-policy.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
 import type { PolicyException } from '../core/policy-exception.js';
+import type { Tier } from '../core/tiers.js';
 import type { ActionEntry, Store, StoreTx } from '../store/store.js';
 
 /** Where decisions get their policy from (the server's PolicyRegistry). */
 export interface PolicySource {
   /** @throws WardenError `ERR_TENANT_UNKNOWN` */
   get(tenant: string): CompiledPolicy;
+}
+
+/** What detection is told about a change besides the change. */
+export interface DetectionFacts {
+  /** The target's tier, as the policy classified it. */
+  tier?: Tier;
+  /** The change request the workflow matched, if any. */
+  request?: RequestSnapshot;
+  now: Date;
+}
+
+/** Detection as decisions use it (implemented by src/detect/store-detector.ts). */
+export interface ChangeDetection {
+  /** Correlates a newly recorded observed change, in the decision's transaction; returns the alerts it raised or extended. */
+  observe(tx: StoreTx, change: IdentityChange, facts: DetectionFacts): Promise<Alert[]>;
+  /**
+   * Open alerts on the change's target or actor (policy sees them as
+   * `context.alerts`), and the target's identities in each IdP those alerts
+   * saw (containment reaches them all).
+   */
+  alertsFor(tx: StoreTx, change: IdentityChange, now: Date): Promise<{ alerts: AlertRef[]; identities: Array<{ idp: string; id: string }> }>;
 }
 
 /**
@@ -35,6 +58,12 @@ export interface DecideDeps {
   onDecision?: (decision: Decision) => void;
   /** Change requests and exceptions (src/workflow); absent, decisions use only `DecideInput.request`. */
   workflow?: DecisionWorkflow;
+  /** Detection (src/detect): correlates observed changes into alerts; open alerts raise later decisions. */
+  detection?: ChangeDetection;
+  /** Told after commit of the alerts a change raised or extended (logging). */
+  onAlerts?: (alerts: readonly Alert[]) => void;
+  /** Publishes the alerts a change raised or extended, in the decision's transaction (signed outbound events). */
+  publishAlerts?: (tx: StoreTx, alerts: readonly Alert[]) => Promise<void>;
 }
 
 export interface DecideInput {
@@ -56,7 +85,53 @@ export interface DecideResult {
   /** true when the change was already decided (same change id or vendor event): the earlier decision is returned. */
   replayed: boolean;
   actions: ActionEntry[];
+  /** Alerts this change raised or extended (detection). */
+  alerts: Alert[];
 }
+
+/** Actions that act on the person, not on one factor of one change: they reach every IdP an alert saw the person in. */
+const PERSON_ACTIONS: ReadonlySet<string> = new Set(['hold_group', 'revoke_sessions', 'suspend', 'reset_factors', 'expire_password', 'raise_risk']);
+
+/** The change with open alerts added to `context.alerts` (each once). */
+export function withAlerts(change: IdentityChange, alerts: readonly AlertRef[]): IdentityChange {
+  if (alerts.length === 0) return change;
+  const known = change.context.alerts ?? [];
+  const ids = new Set(known.map((a) => a.id));
+  const merged = [...known, ...alerts.filter((a) => !ids.has(a.id))].slice(0, 100);
+  // The context's index signature is for connectors' scalar signals; `alerts` is one of its typed keys.
+  return { ...change, context: { ...change.context, alerts: merged } as IdentityChange['context'] };
+}
+
+/**
+ * The actions a decision queues: none for an allowed or a proposed change;
+ * otherwise its obligations' actions for the change's target in the IdP it
+ * came from, and those acting on the person (not on one factor) also for the
+ * person's identities in the other IdPs an alert saw them in (`elsewhere`).
+ */
+export function decisionActions(decision: Decision, change: IdentityChange, observed: boolean, now: Date, elsewhere: ReadonlyArray<{ idp: string; id: string }> = []): ActionEntry[] {
+  if (!observed || decision.outcome === 'allow') return [];
+  const action = (kind: string, connector: string, targetId: string, idempotencyKey: string, params: Record<string, unknown>): ActionEntry => ({
+    id: uuidv7(now.getTime()),
+    tenant: change.tenant,
+    decisionId: decision.id,
+    kind,
+    connector,
+    targetId,
+    params,
+    idempotencyKey,
+    dryRun: decision.mode === 'monitor',
+    createdAt: now,
+  });
+  return decision.obligations.actions.flatMap((kind) => [
+    action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) }),
+    ...(PERSON_ACTIONS.has(kind)
+      ? elsewhere
+          .filter((p) => p.idp !== change.source.idp || p.id !== change.target.id)
+          .map((p) => action(kind, p.idp, p.id, `${decision.id}:${kind}:${p.idp}:${p.id}`, { changeId: change.id, via: 'alert' }))
+      : []),
+  ]);
+}
+
 
 /** SHA-256 over the canonical JSON of a change: binds the audit record to the exact change. */
 export function changeDigest(change: IdentityChange): string {
@@ -80,12 +155,28 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
     const stored = await tx.putChange(change);
     if (!stored.inserted) {
       const earlier = await tx.getDecisionForChange(change.tenant, stored.id);
-      if (earlier) return { decision: earlier, replayed: true, actions: [] };
+      if (earlier) return { decision: earlier, replayed: true, actions: [], alerts: [] };
     }
     // Looked up inside the transaction so that a matched request is locked until the decision consumes it.
     const found = input.request ? { request: input.request } : ((await deps.workflow?.prepare(tx, change, now)) ?? {});
     const request = found.request;
-    const verdict = evaluatePolicy(policy, { change, ...(request ? { request } : {}), ...(found.exceptions?.length ? { exceptions: found.exceptions } : {}), now });
+    const evaluate = (c: IdentityChange) =>
+      evaluatePolicy(policy, { change: c, ...(request ? { request } : {}), ...(found.exceptions?.length ? { exceptions: found.exceptions } : {}), now });
+    let verdict = evaluate(change);
+    let raised: Alert[] = [];
+    let alertRefs: AlertRef[] = [];
+    let elsewhere: Array<{ idp: string; id: string }> = [];
+    if (deps.detection) {
+      // Correlate first, so the decision of the change that completes a chain already sees its alert.
+      if (input.observed && stored.inserted) raised = await deps.detection.observe(tx, change, { tier: verdict.tier, ...(request ? { request } : {}), now });
+      if (raised.length > 0) await deps.publishAlerts?.(tx, raised);
+      const open = await deps.detection.alertsFor(tx, change, now);
+      if (open.alerts.length > 0) {
+        alertRefs = open.alerts;
+        elsewhere = open.identities;
+        verdict = evaluate(withAlerts(change, alertRefs));
+      }
+    }
     const decision: Decision = {
       id: uuidv7(now.getTime()),
       tenant: change.tenant,
@@ -93,21 +184,7 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
       ...verdict,
       decidedAt: now.toISOString(),
     };
-    const actions: ActionEntry[] =
-      input.observed && decision.outcome !== 'allow'
-        ? decision.obligations.actions.map((kind) => ({
-            id: uuidv7(now.getTime()),
-            tenant: change.tenant,
-            decisionId: decision.id,
-            kind,
-            connector: change.source.idp,
-            targetId: change.target.id,
-            params: { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) },
-            idempotencyKey: `${decision.id}:${kind}`,
-            dryRun: decision.mode === 'monitor',
-            createdAt: now,
-          }))
-        : [];
+    const actions = decisionActions(decision, change, input.observed, now, elsewhere);
     const usedRequest = request && decision.rules.some((r) => r.requestId === request.id) ? request.id : undefined;
     const exceptions = [...new Set(decision.rules.map((r) => r.exceptionId).filter((e): e is string => !!e))];
     await tx.putDecision(decision);
@@ -131,8 +208,9 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
           ...(r.breakGlass ? { breakGlass: true } : {}),
           ...(r.exceptionId ? { exceptionId: r.exceptionId } : {}),
         })),
-        actions: actions.map((a) => ({ kind: a.kind, dryRun: a.dryRun })),
+        actions: actions.map((a) => ({ kind: a.kind, dryRun: a.dryRun, ...(a.connector !== change.source.idp || a.targetId !== change.target.id ? { connector: a.connector, targetId: a.targetId } : {}) })),
         ...(exceptions.length ? { exceptions } : {}),
+        ...(alertRefs.length > 0 ? { alerts: alertRefs } : {}),
         change: {
           kind: change.kind,
           channel: change.channel,
@@ -148,8 +226,9 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
       at: now,
     });
     await deps.workflow?.recorded(tx, { change, decision, ...(request ? { request } : {}), observed: input.observed, now });
-    return { decision, replayed: false, actions };
+    return { decision, replayed: false, actions, alerts: raised };
   });
   if (!result.replayed) deps.onDecision?.(result.decision);
+  if (result.alerts.length > 0) deps.onAlerts?.(result.alerts);
   return result;
 }

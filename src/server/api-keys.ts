@@ -11,6 +11,8 @@ export const API_SCOPES = [
   'requests:read',
   'requests:execute',
   'requests:break_glass',
+  // Detection (src/detect): read alerts.
+  'alerts:read',
 ] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Alert } from '../core/alert.js';
 import { Decision } from '../core/decision.js';
 import { ChangeInput, TenantId } from '../core/identity-change.js';
 import { Problem } from './problem.js';
@@ -41,9 +42,18 @@ export const ReportQuery = TenantQuery.extend({
   until: z.string().optional().describe('Same forms; default now'),
   format: z.enum(['json', 'csv']).optional(),
 }).describe('Query of the accountability report');
+export const AlertList = z
+  .object({
+    alerts: z.array(Alert).describe('Newest first'),
+    next: z.string().optional().describe('Cursor of the next page: pass it as `before`; absent on the last page'),
+  })
+  .describe('A page of detection alerts');
+export type AlertList = z.infer<typeof AlertList>;
 
 /** Every named schema of the API, as it appears under components/schemas. */
 export const API_SCHEMAS = {
+  Alert,
+  AlertList,
   DecisionRequest,
   DecisionResponse,
   HealthResponse,

@@ -9,6 +9,8 @@ import type { Metrics } from './metrics.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
 import type { PolicyRegistry } from './policy-registry.js';
 import { errorHandler, notFound } from './problem.js';
+import type { ChangeDetection } from '../pipeline/decide-change.js';
+import { alertRoutes, mountAlerts } from './routes/alerts.js';
 import { decisionRoutes, mountDecisions } from './routes/decisions.js';
 import { healthRoutes, mountHealth } from './routes/health.js';
 import { mountRequests, mountVerifierHooks, requestRoutes } from './routes/requests.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
   workflow?: Workflow;
   /** Verifies people's OIDC tokens; absent, only API keys authenticate. */
   oidc?: OidcVerifier;
+  /** Detection: proposed changes are decided with the open alerts on their target and actor. */
+  detection?: ChangeDetection;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -43,6 +47,7 @@ export const ROUTES: readonly RouteDoc[] = [
   { method: 'get', path: '/openapi.json', summary: 'This document', tags: ['operations'], responses: { 200: { description: 'OpenAPI 3.1' } } },
   ...decisionRoutes,
   ...requestRoutes,
+  ...alertRoutes,
 ];
 
 /** Times every request into the latency histogram, labelled by route pattern (not raw path: bounded cardinality). */
@@ -121,8 +126,10 @@ export function createApp(deps: AppDeps): express.Express {
     ...(deps.clock ? { clock: deps.clock } : {}),
     onDecision: (d: Decision) => deps.metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode }),
     ...(deps.workflow ? { workflow: deps.workflow.decisionWorkflow() } : {}),
+    ...(deps.detection ? { detection: deps.detection } : {}),
   });
   if (deps.workflow) mountRequests(api, { workflow: deps.workflow, store: deps.store, has: (t) => deps.policies.has(t) });
+  mountAlerts(api, { store: deps.store, has: (t) => deps.policies.has(t) });
   app.use(api);
 
   for (const plugin of plugins) {

@@ -1,13 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ResolvedTenant } from '../config/load-config.js';
+import { defaultDetection, type ResolvedTenant } from '../config/load-config.js';
 import { OidcConfig } from '../config/workflow-config-schema.js';
 import { isWardenError } from '../core/errors.js';
 import { startTestIssuer, type TestIssuer } from '../../test/helpers/oidc-issuer.js';
 import { looksLikeJwt, OidcVerifier } from './oidc-auth.js';
 
-const tenant = (id: string, oidc: unknown): ResolvedTenant => ({ id, policyFile: '/dev/null', secrets: {}, secretRefs: {}, connectors: {}, oidc: OidcConfig.parse(oidc) });
+const tenant = (id: string, oidc: unknown): ResolvedTenant => ({ id, policyFile: '/dev/null', secrets: {}, secretRefs: {}, connectors: {}, oidc: OidcConfig.parse(oidc), detection: defaultDetection() });
 const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (err: unknown) => (isWardenError(err) ? err.code : String(err)));
 
 describe('OidcVerifier', () => {

@@ -18,6 +18,8 @@ export interface RouteDoc {
   /** Schema (an object) whose properties are the query parameters. */
   query?: SchemaName;
   requestBody?: SchemaName;
+  /** Query and path parameters (path parameters are also named in `path` as `:name`). */
+  parameters?: Array<{ name: string; in: 'query' | 'path'; required?: boolean; description: string; schema: Record<string, unknown> }>;
   /** Content type of the request body (default application/json). */
   requestContentType?: string;
   responses: Record<number, { description: string; schema?: SchemaName; contentType?: string }>;
@@ -58,6 +60,12 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
       const q = schemas[route.query] as { properties?: Record<string, unknown>; required?: string[] } | undefined;
       if (!q) throw new Error(`route documentation names an unknown schema ${route.query}`);
       for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
+    }
+    for (const p of route.parameters ?? []) {
+      const param = { ...p, required: p.in === 'path' ? true : (p.required ?? false) };
+      const i = parameters.findIndex((q) => q.name === p.name && q.in === p.in);
+      if (i >= 0) parameters[i] = param;
+      else parameters.push(param);
     }
     const security = route.security ? route.security.map((scheme) => ({ [scheme]: [] })) : route.auth ? [{ apiKey: [] }] : [];
     paths[path]![route.method] = {

@@ -7,13 +7,18 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { CompiledPolicy } from '../core/policy/compile-policy.js';
 import { formatPolicyIssue } from '../core/policy/compile-policy.js';
+import type { Alert } from '../core/alert.js';
+import { DetectionRegistry } from '../detect/detection-registry.js';
+import { StoreDetector } from '../detect/store-detector.js';
+import { publishAlertEvents } from '../detect/publish-alert-events.js';
+import { BackgroundLoop } from '../pipeline/background-loop.js';
 import { decideChange } from '../pipeline/decide-change.js';
 import { InboxWorker } from '../pipeline/inbox-worker.js';
 import { OutboxWorker } from '../pipeline/outbox-worker.js';
 import type { Enforcer, InboxHandler, PluginContext, WardenPlugin } from '../plugin/plugin.js';
 import { bundledMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open-store.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import { adminSocketPath, serveAdminSocket } from './admin-socket.js';
 import { ApiKeyVerifier } from './api-keys.js';
 import { createApp } from './create-app.js';
@@ -25,7 +30,6 @@ import { wardenVersion } from './version.js';
 import { OidcVerifier } from './oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
 import { WebhookWorker } from '../notify/webhook-worker.js';
-import { BackgroundLoop } from '../pipeline/background-loop.js';
 import { portsFromPlugins } from '../workflow/workflow-context.js';
 import { workflowMetrics } from '../workflow/workflow-metrics.js';
 import { Workflow } from '../workflow/workflow.js';
@@ -40,9 +44,9 @@ export interface StartOptions {
   clock?: () => Date;
   /** Connectors: receivers mounted, inbox entries and actions routed to them, background work started. */
   plugins?: readonly WardenPlugin[];
-  /** Run the inbox and outbox workers (default true; tests drive them by hand). */
+  /** Run the inbox and outbox workers and the detection sweeper (default true; tests drive them by hand). */
   workers?: boolean;
-  /** How often requests are expired and overdue reviews reported, ms (default 30 s). */
+  /** How often the sweepers run: change requests expired and overdue reviews reported (workflow), absence rules falling due and expired state pruned (detection). Default 30 s. */
   sweepMs?: number;
 }
 
@@ -62,6 +66,8 @@ export interface RunningServer {
   /** Signed outbound events: the routes `publishEvent` needs, and the delivery worker. */
   events: WebhookRoutes;
   webhooks: WebhookWorker;
+  /** Detection: correlation in the store; `sweep` fires due absence rules and prunes expired state. */
+  detection: StoreDetector;
   /** What connectors get. */
   context: PluginContext;
   /** Reload every tenant's policy now (what SIGHUP does). */
@@ -94,6 +100,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? (() => new Date());
   const policies = new PolicyRegistry(config.tenants);
+  // Rules are compiled before the store opens: a bad rule file stops the start with file:line:column.
+  const detections = new DetectionRegistry(config.tenants);
   const store = await openStore(config.store, 'serve');
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const fail = async (err: unknown): Promise<never> => {
@@ -135,7 +143,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     const keys = new ApiKeyVerifier(store);
     const plugins = options.plugins ?? [];
+    const detection = new StoreDetector(detections, { registry: metrics.registry });
+    for (const tenant of detections.tenants()) {
+      const pack = detections.get(tenant)!.engine.pack;
+      log.info({ tenant, rules: pack.rules.length, disabled: pack.disabled, version: pack.version, files: pack.files.length }, 'detection rules loaded');
+    }
     const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
+    const logAlert = (alert: Alert) => log.warn({ tenant: alert.tenant, alertId: alert.id, rule: alert.rule, severity: alert.severity, key: alert.key, summary: alert.summary }, 'detection alert');
+    const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
     let context: PluginContext;
     const events = new WebhookRoutes(config.tenants);
     const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock });
@@ -150,7 +165,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
       onPublished: () => webhooks.wake(),
     });
-    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow() };
+    // Detection alerts go out as signed events (alert.raised) in the transaction that raised them.
+    const publishAlerts = (tx: StoreTx, alerts: readonly Alert[]) => publishAlertEvents(tx, events, alerts);
+    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow(), detection, onAlerts, publishAlerts };
     const inbox = new InboxWorker({
       store,
       decide: decideDeps,
@@ -198,6 +215,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       pluginContext: () => context,
       workflow,
       oidc: new OidcVerifier(config.tenants, { clock }),
+      detection,
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
@@ -227,6 +245,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       store.announceAdminSocket?.(socketPath);
     }
 
+    const detectionSweeper = new BackgroundLoop(
+      async () => {
+        const swept = await detection.sweep(store, clock());
+        swept.alerts.forEach(logAlert);
+        if (swept.alerts.length) {
+          await store.transaction((tx) => publishAlertEvents(tx, events, swept.alerts));
+          webhooks.wake();
+        }
+        return 0;
+      },
+      options.sweepMs ?? 30_000,
+      (err) => log.error({ err }, 'detection sweep failed'),
+    );
     if (options.workers !== false) {
       const sweeper = new BackgroundLoop(
         async () => {
@@ -240,7 +271,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       outbox.start();
       webhooks.start();
       sweeper.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop());
+      detectionSweeper.start();
+      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop());
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;
@@ -284,7 +316,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, context, reload, close };
+    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, detection, context, reload, close };
   } catch (err) {
     return fail(err);
   }

@@ -1,8 +1,23 @@
+import { SEVERITIES, type Alert } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { SqlExecutor } from './sql-executor.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
-import type { ActionEntry, ActionRow, ApiKeyRow, AuditHead, AuditRow, BrokerRun, HoldRelease, InboxEntry, InboxRow, OwnChange, StoreOps } from './store.js';
+import type {
+  ActionEntry,
+  ActionRow,
+  AlertQuery,
+  ApiKeyRow,
+  AuditHead,
+  AuditRow,
+  BrokerRun,
+  DetectionStateRow,
+  HoldRelease,
+  InboxEntry,
+  InboxRow,
+  OwnChange,
+  StoreOps,
+} from './store.js';
 
 /** The audit head of a tenant with no records yet: seq 0 and a hash of 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -91,6 +106,19 @@ function brokerRunRow(r: Row): BrokerRun {
     ...(r.reference != null ? { reference: String(r.reference) } : {}),
     ...(r.expires_at != null ? { expiresAt: date(r.expires_at) } : {}),
     details: parsed<Record<string, unknown>>(r.details) ?? {},
+  };
+}
+
+function detectionStateRow(r: Row): DetectionStateRow {
+  return {
+    tenant: String(r.tenant),
+    rule: String(r.rule),
+    key: String(r.key),
+    ruleHash: String(r.rule_hash),
+    events: parsed(r.events),
+    expiresAt: date(r.expires_at),
+    ...(r.due_at != null ? { dueAt: date(r.due_at) } : {}),
+    updatedAt: date(r.updated_at),
   };
 }
 
@@ -411,6 +439,106 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
        ON CONFLICT (tenant, name) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
       [tenant, name, json(value), now.toISOString()],
     );
+  }
+
+  async lockDetectionState(tenant: string, rule: string, key: string): Promise<DetectionStateRow | undefined> {
+    const [row] = await this.db.query('SELECT * FROM detection_state WHERE tenant = $1 AND rule = $2 AND key = $3 FOR UPDATE', [tenant, rule, key]);
+    return row ? detectionStateRow(row) : undefined;
+  }
+
+  async putDetectionState(r: DetectionStateRow): Promise<void> {
+    await this.db.query(
+      `INSERT INTO detection_state (tenant, rule, key, rule_hash, events, expires_at, due_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)
+       ON CONFLICT (tenant, rule, key) DO UPDATE SET rule_hash = EXCLUDED.rule_hash, events = EXCLUDED.events,
+         expires_at = EXCLUDED.expires_at, due_at = EXCLUDED.due_at, updated_at = EXCLUDED.updated_at`,
+      [r.tenant, r.rule, r.key, r.ruleHash, json(r.events), r.expiresAt.toISOString(), r.dueAt?.toISOString() ?? null, r.updatedAt.toISOString()],
+    );
+  }
+
+  async deleteDetectionState(tenant: string, rule: string, key: string): Promise<void> {
+    await this.db.query('DELETE FROM detection_state WHERE tenant = $1 AND rule = $2 AND key = $3', [tenant, rule, key]);
+  }
+
+  async claimDueDetectionStates(now: Date, limit: number): Promise<DetectionStateRow[]> {
+    const rows = await this.db.query('SELECT * FROM detection_state WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED', [now.toISOString(), limit]);
+    return rows.map(detectionStateRow);
+  }
+
+  async pruneDetectionStates(now: Date, limit: number): Promise<number> {
+    const rows = await this.db.query(
+      `DELETE FROM detection_state WHERE (tenant, rule, key) IN (
+         SELECT tenant, rule, key FROM detection_state WHERE expires_at <= $1 AND due_at IS NULL LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1`,
+      [now.toISOString(), limit],
+    );
+    return rows.length;
+  }
+
+  async countDetectionStates(tenant: string): Promise<number> {
+    const [row] = await this.db.query<{ n: unknown }>('SELECT count(*) AS n FROM detection_state WHERE tenant = $1', [tenant]);
+    return num(row!.n);
+  }
+
+  async putAlert(a: Alert): Promise<void> {
+    await this.db.query(
+      `INSERT INTO alerts (id, tenant, key, rule, severity, status, first_at, last_at, raised_at, updated_at, body)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb)`,
+      [a.id, a.tenant, a.key, a.rule, a.severity, a.status, a.firstAt, a.lastAt, a.raisedAt, a.updatedAt, json(a)],
+    );
+  }
+
+  async updateAlert(a: Alert): Promise<void> {
+    await this.db.query(
+      `UPDATE alerts SET rule = $3, severity = $4, status = $5, first_at = $6, last_at = $7, updated_at = $8, body = $9::jsonb
+       WHERE tenant = $1 AND id = $2`,
+      [a.tenant, a.id, a.rule, a.severity, a.status, a.firstAt, a.lastAt, a.updatedAt, json(a)],
+    );
+  }
+
+  async getAlert(tenant: string, id: string): Promise<Alert | undefined> {
+    const [row] = await this.db.query<{ body: unknown }>('SELECT body FROM alerts WHERE tenant = $1 AND id = $2', [tenant, id]);
+    return row ? parsed<Alert>(row.body) : undefined;
+  }
+
+  async lockOpenAlert(tenant: string, key: string, lastAtFrom: Date): Promise<Alert | undefined> {
+    await this.db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`alert|${tenant}|${key}`]);
+    const [row] = await this.db.query<{ body: unknown }>(
+      `SELECT body FROM alerts WHERE tenant = $1 AND key = $2 AND status = 'open' AND last_at >= $3
+       ORDER BY last_at DESC, id DESC LIMIT 1 FOR UPDATE`,
+      [tenant, key, lastAtFrom.toISOString()],
+    );
+    return row ? parsed<Alert>(row.body) : undefined;
+  }
+
+  async openAlertsFor(tenant: string, keys: readonly string[], since: Date, limit: number): Promise<Alert[]> {
+    const rows = await this.db.query<{ body: unknown }>(
+      `SELECT body FROM alerts WHERE tenant = $1 AND status = 'open' AND key IN (SELECT jsonb_array_elements_text($2::jsonb)) AND updated_at >= $3
+       ORDER BY array_position(ARRAY['critical', 'high', 'medium', 'low'], severity), updated_at DESC, id DESC LIMIT $4`,
+      [tenant, json([...new Set(keys)]), since.toISOString(), limit],
+    );
+    return rows.map((r) => parsed<Alert>(r.body));
+  }
+
+  async listAlerts(tenant: string, q: AlertQuery): Promise<Alert[]> {
+    const where = ['tenant = $1'];
+    const params: unknown[] = [tenant];
+    const add = (sql: (n: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(sql(`$${params.length}`));
+    };
+    if (q.status) add((n) => `status = ${n}`, q.status);
+    if (q.severity) add((n) => `severity IN (SELECT jsonb_array_elements_text(${n}::jsonb))`, json(SEVERITIES.slice(SEVERITIES.indexOf(q.severity))));
+    if (q.rule) add((n) => `body->'matches' @> ${n}::jsonb`, json([{ rule: q.rule }]));
+    if (q.key) add((n) => `key = ${n}`, q.key);
+    if (q.since) add((n) => `raised_at >= ${n}`, q.since.toISOString());
+    if (q.before) {
+      params.push(q.before.raisedAt, q.before.id);
+      where.push(`(raised_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(q.limit);
+    const rows = await this.db.query<{ body: unknown }>(`SELECT body FROM alerts WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`, params);
+    return rows.map((r) => parsed<Alert>(r.body));
   }
 
   async putApiKey(k: ApiKeyRow): Promise<void> {

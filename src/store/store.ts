@@ -1,3 +1,4 @@
+import type { Alert, Severity } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { NotifyStoreOps, WorkflowStoreOps } from './workflow-store.js';
@@ -138,8 +139,42 @@ export interface ApiKeyRow {
   revokedAt?: string;
 }
 
+/**
+ * What one detection rule keeps for one key (src/detect): the matching
+ * changes still inside its window. `events` is opaque to the store.
+ */
+export interface DetectionStateRow {
+  tenant: string;
+  rule: string;
+  key: string;
+  /** Hash of the rule's matching definition: state written under another hash is stale. */
+  ruleHash: string;
+  events: unknown;
+  /** When nothing in it can match any more (pruned after). */
+  expiresAt: Date;
+  /** Absence rules: when the pending first step must be checked. */
+  dueAt?: Date;
+  updatedAt: Date;
+}
+
+/** Filters of `listAlerts`; newest first, paged with `before`. */
+export interface AlertQuery {
+  status?: 'open' | 'closed';
+  /** At least this severity. */
+  severity?: Severity;
+  /** Alerts with a match of this rule. */
+  rule?: string;
+  key?: string;
+  /** Raised at or after. */
+  since?: Date;
+  /** Page cursor: alerts raised before this one (raisedAt, then id). */
+  before?: { raisedAt: string; id: string };
+  limit: number;
+}
+
 /** Operations available inside and outside a transaction (the workflow's and the event publisher's in workflow-store.ts). */
 export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
+
   /** Makes sure tenants exist (from config); returns nothing new for known ones. */
   ensureTenants(ids: readonly string[]): Promise<void>;
   listTenants(): Promise<string[]>;
@@ -225,6 +260,40 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
 
   getCursor(tenant: string, name: string): Promise<unknown>;
   setCursor(tenant: string, name: string, value: unknown, now: Date): Promise<void>;
+
+  /**
+   * Detection state of (tenant, rule, key), locked until the transaction
+   * ends so concurrent workers correlate one key one at a time. Call inside
+   * a transaction.
+   */
+  lockDetectionState(tenant: string, rule: string, key: string): Promise<DetectionStateRow | undefined>;
+  /** Writes (inserts or replaces) detection state. */
+  putDetectionState(row: DetectionStateRow): Promise<void>;
+  deleteDetectionState(tenant: string, rule: string, key: string): Promise<void>;
+  /**
+   * Up to `limit` states whose `dueAt` has come, locked and skipping rows
+   * others hold (replicas share the work). Call inside a transaction.
+   */
+  claimDueDetectionStates(now: Date, limit: number): Promise<DetectionStateRow[]>;
+  /** Deletes up to `limit` states expired at `now` with nothing due; returns how many. */
+  pruneDetectionStates(now: Date, limit: number): Promise<number>;
+  countDetectionStates(tenant: string): Promise<number>;
+
+  putAlert(alert: Alert): Promise<void>;
+  /** Replaces a stored alert (grouping, closing). */
+  updateAlert(alert: Alert): Promise<void>;
+  getAlert(tenant: string, id: string): Promise<Alert | undefined>;
+  /**
+   * The most recent open alert on (tenant, key) whose last change is at or
+   * after `lastAtFrom`, locked, after taking a lock on (tenant, key) for the
+   * rest of the transaction: two matches on one person never race into two
+   * alerts. Call inside a transaction.
+   */
+  lockOpenAlert(tenant: string, key: string, lastAtFrom: Date): Promise<Alert | undefined>;
+  /** Open alerts on any of `keys` updated at or after `since`, most severe then newest first. */
+  openAlertsFor(tenant: string, keys: readonly string[], since: Date, limit: number): Promise<Alert[]>;
+  /** Alerts of a tenant, newest first. */
+  listAlerts(tenant: string, query: AlertQuery): Promise<Alert[]>;
 
   putApiKey(key: ApiKeyRow): Promise<void>;
   getApiKey(id: string): Promise<ApiKeyRow | undefined>;

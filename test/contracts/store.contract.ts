@@ -1,15 +1,33 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appendAudit } from '../../src/audit/audit-log.js';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
+import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
+import { mergeMatch, newAlert } from '../../src/detect/alert.js';
 import { bundledMigrations } from '../../src/store/migrate.js';
-import type { ActionEntry, Store } from '../../src/store/store.js';
+import type { ActionEntry, DetectionStateRow, Store } from '../../src/store/store.js';
 import { makeChange, makeDecision } from '../helpers/changes.js';
 import { rawSql, type TestStore } from '../helpers/test-stores.js';
 import { workflowStoreContract } from './workflow-store.contract.js';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
+
+/** An alert on `key` with one change at `minutes` after T0, raised at `raisedAt`. */
+function alertOn(tenant: string, key: string, minutes: number, over: { rule?: string; severity?: Alert['severity']; raisedAt?: Date } = {}): Alert {
+  const occurredAt = new Date(T0.getTime() + minutes * 60_000).toISOString();
+  return newAlert({
+    id: uuidv7(),
+    tenant,
+    now: over.raisedAt ?? T0,
+    rulesVersion: 'sha256:0000000000000000',
+    match: {
+      rule: { id: over.rule ?? 'pair', title: 'Pair', severity: over.severity ?? 'high', attack: ['T1098'] },
+      key,
+      changes: [{ id: uuidv7(), kind: 'factor.enroll', channel: 'self_service', occurredAt, idp: 'okta', eventIds: ['e'], rawType: 'x', targetId: 'u1', target: key, actor: key }],
+    },
+  });
+}
 
 function action(tenant: string, key: string, overrides: Partial<ActionEntry> = {}): ActionEntry {
   return { id: uuidv7(), tenant, kind: 'revoke_sessions', targetId: '00u1', params: { reason: 'test' }, idempotencyKey: key, dryRun: false, createdAt: T0, ...overrides };
@@ -415,6 +433,116 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         await store.finishBrokerRun(t, 'req-1', { reference: 'tap-1' }, at(1));
         await store.abandonBrokerRun(t, 'req-1');
         expect((await store.getBrokerRun(t, 'req-1'))?.reference).toBe('tap-1');
+      });
+    });
+
+    describe('detection state', () => {
+      const row = (tenant: string, key: string, over: Partial<DetectionStateRow> = {}): DetectionStateRow => ({
+        tenant,
+        rule: 'pair',
+        key,
+        ruleHash: 'h1',
+        events: [{ uid: 'okta:e1', at: T0.getTime(), mask: 1 }],
+        expiresAt: at(3600),
+        updatedAt: T0,
+        ...over,
+      });
+
+      it('stores, replaces, locks and deletes the state of one rule and key', async () => {
+        const t = await tenant();
+        expect(await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'alice'))).toBeUndefined();
+        await store.putDetectionState(row(t, 'alice'));
+        await store.putDetectionState(row(t, 'alice', { ruleHash: 'h2', events: [], dueAt: at(60), updatedAt: at(1) }));
+        expect(await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'alice'))).toEqual(row(t, 'alice', { ruleHash: 'h2', events: [], dueAt: at(60), updatedAt: at(1) }));
+        expect(await store.countDetectionStates(t)).toBe(1);
+        await store.deleteDetectionState(t, 'pair', 'alice');
+        expect(await store.countDetectionStates(t)).toBe(0);
+      });
+
+      it('serializes read-modify-write of one key across concurrent transactions (no lost update)', async () => {
+        const t = await tenant();
+        await store.putDetectionState(row(t, 'bob', { events: { n: 0 } }));
+        await Promise.all(
+          [1, 2, 3, 4].map(() =>
+            store.transaction(async (tx) => {
+              const current = await tx.lockDetectionState(t, 'pair', 'bob');
+              const n = (current!.events as { n: number }).n;
+              await new Promise((r) => setTimeout(r, 5));
+              await tx.putDetectionState(row(t, 'bob', { events: { n: n + 1 } }));
+            }),
+          ),
+        );
+        expect((await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'bob')))!.events).toEqual({ n: 4 });
+      });
+
+      it('hands a due state to one claimant, and prunes only expired state with nothing due', async () => {
+        const t = await tenant();
+        await store.putDetectionState(row(t, 'due', { dueAt: at(10), expiresAt: at(10) }));
+        await store.putDetectionState(row(t, 'later', { dueAt: at(100), expiresAt: at(100) }));
+        await store.putDetectionState(row(t, 'expired', { expiresAt: at(5) }));
+        await store.putDetectionState(row(t, 'fresh', { expiresAt: at(500) }));
+        const claim = () =>
+          store.transaction(async (tx) => {
+            const due = (await tx.claimDueDetectionStates(at(20), 100)).filter((r) => r.tenant === t);
+            for (const { dueAt: _done, ...r } of due) await tx.putDetectionState({ ...r, expiresAt: at(20) });
+            return due.map((r) => r.key);
+          });
+        const [a, b] = await Promise.all([claim(), claim()]);
+        expect([...a, ...b]).toEqual(['due']);
+        expect(await store.pruneDetectionStates(at(20), 1000)).toBeGreaterThanOrEqual(2);
+        expect(await store.countDetectionStates(t)).toBe(2); // 'later' (still due) and 'fresh'
+      });
+    });
+
+    describe('alerts', () => {
+      it('stores, updates and reads an alert', async () => {
+        const t = await tenant();
+        const a = alertOn(t, 'alice@acme.example', 0);
+        await store.putAlert(a);
+        expect(await store.getAlert(t, a.id)).toEqual(a);
+        const merged = mergeMatch(a, { rule: { id: 'chain', title: 'Chain', severity: 'critical', attack: [] }, key: a.key, changes: a.changes }, at(60));
+        await store.updateAlert(merged);
+        expect(await store.getAlert(t, a.id)).toEqual(merged);
+        expect(await store.getAlert(t, uuidv7())).toBeUndefined();
+      });
+
+      it('finds the open alert a new match on the same key groups with', async () => {
+        const t = await tenant();
+        const older = alertOn(t, 'k@acme.example', 0);
+        const newer = alertOn(t, 'k@acme.example', 60);
+        const closed = { ...alertOn(t, 'k@acme.example', 120), status: 'closed' as const };
+        for (const a of [older, newer, closed]) await store.putAlert(a);
+        await store.putAlert(alertOn(t, 'other@acme.example', 90));
+        const lock = (from: Date) => store.transaction((tx) => tx.lockOpenAlert(t, 'k@acme.example', from));
+        expect((await lock(T0))?.id).toBe(newer.id);
+        expect(await lock(at(61 * 60))).toBeUndefined();
+      });
+
+      it('gives the open alerts on some keys, most severe first, not older than asked', async () => {
+        const t = await tenant();
+        const low = alertOn(t, 'a@acme.example', 0, { severity: 'low', raisedAt: at(10) });
+        const critical = alertOn(t, 'b@acme.example', 0, { severity: 'critical', raisedAt: at(5) });
+        const old = alertOn(t, 'a@acme.example', 0, { severity: 'high', raisedAt: at(-3600) });
+        for (const a of [low, critical, old, alertOn(t, 'c@acme.example', 0)]) await store.putAlert(a);
+        expect((await store.openAlertsFor(t, ['a@acme.example', 'b@acme.example'], T0, 10)).map((a) => a.id)).toEqual([critical.id, low.id]);
+      });
+
+      it('lists alerts newest first, filtered and paged', async () => {
+        const t = await tenant();
+        const alerts = [0, 1, 2, 3, 4].map((i) =>
+          alertOn(t, `u${i % 2}@acme.example`, i, { raisedAt: at(i), severity: i === 4 ? 'critical' : 'medium', rule: i === 3 ? 'chain' : 'pair' }),
+        );
+        for (const a of alerts) await store.putAlert(a);
+        await store.updateAlert({ ...alerts[0]!, status: 'closed' });
+        const ids = async (q: Partial<Parameters<Store['listAlerts']>[1]>) => (await store.listAlerts(t, { limit: 10, ...q })).map((a) => alerts.findIndex((x) => x.id === a.id));
+        expect(await ids({})).toEqual([4, 3, 2, 1, 0]);
+        expect(await ids({ status: 'open' })).toEqual([4, 3, 2, 1]);
+        expect(await ids({ severity: 'high' })).toEqual([4]);
+        expect(await ids({ rule: 'chain' })).toEqual([3]);
+        expect(await ids({ key: 'u1@acme.example' })).toEqual([3, 1]);
+        expect(await ids({ since: at(3) })).toEqual([4, 3]);
+        expect(await ids({ limit: 2 })).toEqual([4, 3]);
+        expect(await ids({ limit: 2, before: { raisedAt: alerts[3]!.raisedAt, id: alerts[3]!.id } })).toEqual([2, 1]);
       });
     });
 

@@ -1,7 +1,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { op } from '../../src/admin/operations.js';
-import { ChangeInput, completeChange } from '../../src/core/identity-change.js';
+import { ChangeInput, completeChange, type IdentityChange } from '../../src/core/identity-change.js';
 import { ActionError, type WardenPlugin } from '../../src/plugin/plugin.js';
 import type { ActionRow } from '../../src/store/store.js';
 
@@ -9,6 +9,8 @@ import type { ActionRow } from '../../src/store/store.js';
  * A connector for tests of the connector contract (src/plugin/plugin.ts): an
  * imaginary IdP "fakeidp" whose hook posts `{ id, type, change }` events.
  * Not a vendor's payload: it exercises Warden's plumbing, not a vendor.
+ * `name` lets a test run several (detection across IdPs); its `records`
+ * normalizer recognizes the same events in files (`warden detect replay`).
  */
 export interface FakeConnector {
   plugin: WardenPlugin;
@@ -22,23 +24,31 @@ export interface FakeConnector {
 
 const Event = z.object({ id: z.string(), type: z.string(), change: z.unknown().optional() });
 
-export function fakeConnector(): FakeConnector {
+/** The changes a fake event describes, as the connector normalizes them. */
+function normalizeEvent(name: string, event: z.infer<typeof Event>, tenant: string, receivedAt: Date): { changes: IdentityChange[] } | { ignored: string } {
+  if (event.type === 'noise') return { ignored: 'not an identity change' };
+  const change = completeChange(ChangeInput.parse(event.change), tenant, receivedAt);
+  return { changes: [{ ...change, source: { idp: name, eventIds: [], rawType: event.type, via: 'hook' } }] };
+}
+
+export function fakeConnector(options: { name?: string } = {}): FakeConnector {
+  const name = options.name ?? 'fakeidp';
   const state: FakeConnector = { plugin: undefined as unknown as WardenPlugin, executed: [], failing: new Set(), actionErrors: new Map(), ticks: 0 };
   state.plugin = {
-    name: 'fakeidp',
+    name,
     description: 'Test connector',
     tenantConfig: z.object({ org: z.string().describe('The fake org'), hookSecret: z.string().optional() }).strict(),
     schemas: { FakeEvent: Event },
-    routes: [{ method: 'post', path: '/hooks/fakeidp/:tenant', summary: 'Fake hook', tags: ['fakeidp'], requestBody: 'FakeEvent', responses: { 202: { description: 'Stored' } } }],
+    routes: [{ method: 'post', path: `/hooks/${name}/:tenant`, summary: 'Fake hook', tags: [name], requestBody: 'FakeEvent', responses: { 202: { description: 'Stored' } } }],
     mount(router, ctx) {
-      router.post('/hooks/fakeidp/:tenant', express.json(), async (req, res) => {
+      router.post(`/hooks/${name}/:tenant`, express.json(), async (req, res) => {
         const tenant = String(req.params.tenant);
-        if (!ctx.config.tenants.some((t) => t.id === tenant && t.connectors.fakeidp)) {
+        if (!ctx.config.tenants.some((t) => t.id === tenant && t.connectors[name])) {
           res.status(404).end();
           return;
         }
         const event = Event.parse(req.body);
-        await ctx.store.putInbox({ tenant, source: 'fakeidp', eventId: event.id, eventType: event.type, via: 'hook', payload: event, receivedAt: ctx.clock() });
+        await ctx.store.putInbox({ tenant, source: name, eventId: event.id, eventType: event.type, via: 'hook', payload: event, receivedAt: ctx.clock() });
         ctx.wakeInbox();
         res.status(202).end();
       });
@@ -47,9 +57,16 @@ export function fakeConnector(): FakeConnector {
       async toChanges(entry) {
         const event = Event.parse(entry.payload);
         if (state.failing.has(event.id)) throw new Error(`cannot normalize ${event.id}`);
-        if (event.type === 'noise') return { ignored: 'not an identity change' };
-        const change = completeChange(ChangeInput.parse(event.change), entry.tenant, entry.receivedAt);
-        return { changes: [{ ...change, source: { idp: 'fakeidp', eventIds: [], rawType: event.type, via: 'hook' } }] };
+        return normalizeEvent(name, event, entry.tenant, entry.receivedAt);
+      },
+    },
+    records: {
+      recognizes: (record) => Event.safeParse(record).success && typeof (record as { type?: unknown }).type === 'string',
+      normalize(record, tenant) {
+        const event = Event.parse(record);
+        const result = normalizeEvent(name, event, tenant, new Date());
+        if ('ignored' in result) return result;
+        return { changes: result.changes.map((c) => ({ ...c, source: { ...c.source, eventIds: [event.id], via: 'poll' as const } })) };
       },
     },
     enforcer: {
@@ -62,7 +79,7 @@ export function fakeConnector(): FakeConnector {
     },
     async start(ctx) {
       const timer = setInterval(async () => {
-        if (await ctx.store.acquireLease('fakeidp:ticker', ctx.instanceId, ctx.clock(), 30)) state.ticks++;
+        if (await ctx.store.acquireLease(`${name}:ticker`, ctx.instanceId, ctx.clock(), 30)) state.ticks++;
       }, 20);
       return {
         async stop() {
@@ -78,11 +95,11 @@ export function fakeConnector(): FakeConnector {
     },
     commands(program, cli) {
       program
-        .command('fakeidp')
+        .command(name)
         .description('fake connector commands')
         .command('ping')
         .requiredOption('--tenant <id>', 'tenant')
-        .action(async (opts: { tenant: string }) => cli.setExit(await cli.runOperation('fakeidp.ping', opts)));
+        .action(async (opts: { tenant: string }) => cli.setExit(await cli.runOperation(`${name}.ping`, opts)));
     },
   };
   return state;

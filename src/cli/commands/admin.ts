@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import { parseDuration } from '../../core/policy/duration.js';
+import { API_SCOPES } from '../../server/api-keys.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
 /** `--since 24h` or `--since 2026-11-01T00:00:00Z` as an ISO time. */
@@ -60,7 +61,7 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
     .description('mint an API key for one tenant; printed once, stored hashed')
     .requiredOption('--tenant <id>', 'tenant the key acts for')
     .option('--name <name>', 'who uses it, e.g. okta-workflows', 'api-client')
-    .option('--scope <scope...>', 'scopes: decisions:write, requests:write, requests:read, requests:execute, requests:break_glass', ['decisions:write'])
+    .option('--scope <scope...>', `scopes: ${API_SCOPES.join(', ')}`, ['decisions:write'])
     .option('--json', 'print the key and its id as JSON')
     .action(async (opts: { tenant: string; name: string; scope: string[]; json?: boolean }) =>
       setExit(await rt.runOperation('keys.create', { tenant: opts.tenant, name: opts.name, scopes: opts.scope, json: opts.json ?? false })),

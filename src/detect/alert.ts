@@ -1,0 +1,130 @@
+import { SEVERITIES, type Alert, type AlertChange, type AlertMatch, type Severity } from '../core/alert.js';
+import type { IdentityChange } from '../core/identity-change.js';
+
+/**
+ * Building and grouping alerts (the schema is src/core/alert.ts): a new
+ * alert for a rule match, whether a match groups with an open alert, the
+ * merge, and the human summary.
+ */
+
+/** Rank of a severity, for "the highest wins". */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/** The short label of a principal in summaries: login, else email, else id. */
+export function principalLabel(p: { id: string; login?: string | undefined; email?: string | undefined }): string {
+  return p.login ?? p.email ?? p.id;
+}
+
+/** What an alert keeps of a change. */
+export function alertChangeOf(change: IdentityChange): AlertChange {
+  return {
+    id: change.id,
+    kind: change.kind,
+    channel: change.channel,
+    occurredAt: change.occurredAt,
+    idp: change.source.idp,
+    eventIds: change.source.eventIds,
+    rawType: change.source.rawType,
+    targetId: change.target.id,
+    target: principalLabel(change.target),
+    actor: principalLabel(change.actor),
+  };
+}
+
+/** What a rule contributes to an alert. */
+export interface RuleInfo {
+  id: string;
+  title: string;
+  severity: Severity;
+  attack: readonly string[];
+}
+
+/** A rule match: the rule, its key, and the changes, in event-time order. */
+export interface MatchInput {
+  rule: RuleInfo;
+  key: string;
+  changes: readonly AlertChange[];
+}
+
+const byTime = (a: AlertChange, b: AlertChange) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.id.localeCompare(b.id);
+
+/** `10:02:03Z` on the alert's first day, the full date otherwise: summaries stay short. */
+function shortTime(iso: string, firstDay: string): string {
+  const t = new Date(iso).toISOString();
+  return t.slice(0, 10) === firstDay ? t.slice(11, 19) + 'Z' : t.slice(0, 19) + 'Z';
+}
+
+/** The human summary of an alert, e.g. "Help-desk takeover chain on alice@acme.example: factor.reset_all by agent@… (helpdesk) 10:00:00Z; …". */
+export function summarize(alert: Pick<Alert, 'key' | 'title' | 'matches' | 'changes' | 'firstAt'>): string {
+  const firstDay = new Date(alert.firstAt).toISOString().slice(0, 10);
+  const others = alert.matches.filter((m) => m.title !== alert.title).map((m) => m.title);
+  const head = `${alert.title}${others.length ? ` (also: ${[...new Set(others)].join('; ')})` : ''} on ${alert.key}, ${firstDay}`;
+  const shown = alert.changes.slice(0, 12).map((c) => `${c.kind} via ${c.channel}${c.actor !== c.target ? ` by ${c.actor}` : ''} (${c.idp}) at ${shortTime(c.occurredAt, firstDay)}`);
+  const more = alert.changes.length > shown.length ? `; and ${alert.changes.length - shown.length} more` : '';
+  return `${head}: ${shown.join('; ')}${more}`;
+}
+
+/** A new alert for a match. */
+export function newAlert(input: { id: string; tenant: string; match: MatchInput; now: Date; rulesVersion: string }): Alert {
+  const { match, now } = input;
+  const changes = [...match.changes].sort(byTime);
+  const at = now.toISOString();
+  const alert: Alert = {
+    id: input.id,
+    tenant: input.tenant,
+    key: match.key,
+    rule: match.rule.id,
+    title: match.rule.title,
+    severity: match.rule.severity,
+    status: 'open',
+    summary: '',
+    matches: [{ rule: match.rule.id, title: match.rule.title, severity: match.rule.severity, attack: [...match.rule.attack], at, changeIds: changes.map((c) => c.id) }],
+    changes,
+    firstAt: changes[0]!.occurredAt,
+    lastAt: changes[changes.length - 1]!.occurredAt,
+    raisedAt: at,
+    updatedAt: at,
+    rulesVersion: input.rulesVersion,
+  };
+  alert.summary = summarize(alert);
+  return alert;
+}
+
+/** Whether a match belongs to an open alert: same key, and within `groupForMs` of it in event time. */
+export function groupsWith(alert: Alert, match: MatchInput, groupForMs: number): boolean {
+  if (alert.status !== 'open' || alert.key !== match.key || match.changes.length === 0) return false;
+  const times = match.changes.map((c) => Date.parse(c.occurredAt));
+  return Math.min(...times) <= Date.parse(alert.lastAt) + groupForMs && Math.max(...times) >= Date.parse(alert.firstAt) - groupForMs;
+}
+
+/**
+ * The alert with a further match grouped in: its changes added (each once),
+ * the severity raised to the highest match, the primary rule the most severe
+ * one (the earlier among equals), the summary rewritten.
+ */
+export function mergeMatch(alert: Alert, match: MatchInput, now: Date): Alert {
+  const known = new Set(alert.changes.map((c) => c.id));
+  const changes = [...alert.changes, ...match.changes.filter((c) => !known.has(c.id))].sort(byTime);
+  const at = now.toISOString();
+  const matches: AlertMatch[] = [
+    ...alert.matches,
+    { rule: match.rule.id, title: match.rule.title, severity: match.rule.severity, attack: [...match.rule.attack], at, changeIds: [...match.changes].sort(byTime).map((c) => c.id) },
+  ];
+  let primary = matches[0]!;
+  for (const m of matches) if (severityRank(m.severity) > severityRank(primary.severity)) primary = m;
+  const merged: Alert = {
+    ...alert,
+    rule: primary.rule,
+    title: primary.title,
+    severity: primary.severity,
+    matches,
+    changes,
+    firstAt: changes[0]!.occurredAt,
+    lastAt: changes[changes.length - 1]!.occurredAt,
+    updatedAt: at,
+  };
+  merged.summary = summarize(merged);
+  return merged;
+}

@@ -1,0 +1,222 @@
+import type { RequestSnapshot } from '../core/change-request.js';
+import { CHANGE_KINDS, type IdentityChange } from '../core/identity-change.js';
+import { activationFor, runExpression } from '../core/policy/evaluate-policy.js';
+import { FALLBACK_TIER, type Tier } from '../core/tiers.js';
+import type { AlertChange } from '../core/alert.js';
+import { alertChangeOf } from './alert.js';
+import type { CompiledDetectionRule, CompiledRulePack, KeyRef } from './compile-rule-pack.js';
+import type { Observation } from './correlate.js';
+import type { IdentityResolver } from './identity-keys.js';
+
+/**
+ * The front of detection: which rules a change matters to, under which key,
+ * as which observation. Step conditions are CEL over the same variables as
+ * policy (`change`, `target` with its tier, `actor`, `context`, `request`,
+ * `now` = the change's own time), compiled once with the pack and run
+ * natively where possible. Only steps whose conditions can match the change's
+ * kind are evaluated.
+ */
+
+/** What the caller knows about a change beyond the change itself. */
+export interface ChangeFacts {
+  /** The target's tier from the tenant policy (default standard). */
+  tier?: Tier;
+  /** The change request the workflow matched, if any (rules can test `has(request.id)`). */
+  request?: RequestSnapshot;
+}
+
+/** A change that matters to one rule, under one key. */
+export interface Touch {
+  rule: CompiledDetectionRule;
+  ruleIndex: number;
+  key: string;
+  obs: Observation;
+}
+
+/** A step or key expression that could not be evaluated (counted, never thrown). */
+export interface EvaluationError {
+  rule: string;
+  what: string;
+  error: string;
+}
+
+type Activation = ReturnType<typeof activationFor>;
+
+const NO_REQUEST: Activation['request'] = Object.freeze({}) as Activation['request'];
+/** `now` for activations whose expressions never read it. */
+const UNREAD_NOW = new Date(0);
+
+/** Positions of the digits in `YYYY-MM-DDTHH:MM:SS.sssZ`. */
+const DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+
+/**
+ * Milliseconds of an ISO 8601 time, exactly as `Date.parse` gives them. The
+ * form Warden writes (`2026-03-02T09:00:00.000Z`) is read directly, several
+ * times faster; any other form goes to `Date.parse`.
+ */
+export function isoMillis(s: string): number {
+  if (s.length === 24 && s.charCodeAt(23) === 90 /* Z */ && s.charCodeAt(10) === 84 /* T */ && s.charCodeAt(19) === 46 /* . */) {
+    let ok = s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58;
+    for (let k = 0; ok && k < DIGITS.length; k++) {
+      const c = s.charCodeAt(DIGITS[k]!);
+      ok = c >= 48 && c <= 57;
+    }
+    if (ok) {
+      const year = (s.charCodeAt(0) - 48) * 1000 + (s.charCodeAt(1) - 48) * 100 + (s.charCodeAt(2) - 48) * 10 + (s.charCodeAt(3) - 48);
+      const month = (s.charCodeAt(5) - 48) * 10 + (s.charCodeAt(6) - 48);
+      const day = (s.charCodeAt(8) - 48) * 10 + (s.charCodeAt(9) - 48);
+      const hour = (s.charCodeAt(11) - 48) * 10 + (s.charCodeAt(12) - 48);
+      const minute = (s.charCodeAt(14) - 48) * 10 + (s.charCodeAt(15) - 48);
+      const second = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
+      const ms = (s.charCodeAt(20) - 48) * 100 + (s.charCodeAt(21) - 48) * 10 + (s.charCodeAt(22) - 48);
+      // Date.UTC would roll 2026-02-30 over into March, as Date.parse does too: only in-range fields are read here.
+      const monthDays = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+      if (month >= 1 && month <= 12 && day >= 1 && day <= monthDays && hour <= 23 && minute <= 59 && second <= 59 && year >= 1000) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+    }
+  }
+  return Date.parse(s);
+}
+
+/** The de-duplication key of a change: its first vendor event id, else its own id. */
+export function changeUid(change: IdentityChange): string {
+  const eventId = change.source.eventIds[0];
+  return eventId !== undefined ? `${change.source.idp}:${eventId}` : `id:${change.id}`;
+}
+
+/** Turns changes into observations for the rules of one pack. */
+export class DetectionEngine {
+  /** Per change kind, the variables some step that can match it reads. */
+  readonly #reads = new Map<string, ReadonlySet<string>>();
+
+  constructor(
+    readonly pack: CompiledRulePack,
+    readonly identities: IdentityResolver,
+  ) {
+    for (const kind of CHANGE_KINDS) {
+      const reads = new Set<string>();
+      for (const ref of pack.candidates(kind)) for (const v of ref.rule.steps[ref.step]!.reads) reads.add(v);
+      this.#reads.set(kind, reads);
+    }
+  }
+
+  /** The canonical identity of the change's target (what `by: target` rules key on). */
+  targetKey(change: IdentityChange): string {
+    return this.identities.keyOf(change.target, change.source.idp);
+  }
+
+  /** The canonical identity of the change's actor. */
+  actorKey(change: IdentityChange): string {
+    return this.identities.keyOf(change.actor, change.source.idp);
+  }
+
+  /** The change whose keys `#memoTarget` and `#memoActor` are (computed at most once per change). */
+  #memoChange: IdentityChange | undefined;
+  #memoTarget: string | undefined;
+  #memoActor: string | undefined;
+
+  #key(ref: KeyRef, change: IdentityChange, activation: Activation): string | { error: string } {
+    if (this.#memoChange !== change) {
+      this.#memoChange = change;
+      this.#memoTarget = undefined;
+      this.#memoActor = undefined;
+    }
+    if (ref.kind === 'target') return (this.#memoTarget ??= this.targetKey(change));
+    if (ref.kind === 'actor') {
+      // A self-service change: the actor is the target, keyed once.
+      const a = change.actor;
+      const t = change.target;
+      if (a.id === t.id && a.login === t.login && a.email === t.email) return (this.#memoActor ??= this.#memoTarget ??= this.targetKey(change));
+      return (this.#memoActor ??= this.actorKey(change));
+    }
+    try {
+      const value: unknown = ref.expr.evaluate(activation);
+      if (typeof value === 'string' && value !== '') return `${ref.source}=${value}`;
+      if (typeof value === 'number' || typeof value === 'bigint') return `${ref.source}=${String(value)}`;
+      return { error: `key expression gave ${value === '' ? 'an empty string' : typeof value}` };
+    } catch (err) {
+      const e = err as { summary?: string; message?: string };
+      return { error: e.summary ?? e.message?.split('\n')[0] ?? String(err) };
+    }
+  }
+
+  /**
+   * The rules a change matters to, each with its key and observation. Rules
+   * whose steps the change does not match are left out; an expression that
+   * cannot be evaluated counts as not matching and is passed to `onError`.
+   */
+  touches(change: IdentityChange, facts: ChangeFacts = {}, onError?: (e: EvaluationError) => void): Touch[] {
+    const out: Touch[] = [];
+    this.forEachTouch(change, facts, onError, (rule, ruleIndex, key, obs) => out.push({ rule, ruleIndex, key, obs }));
+    return out;
+  }
+
+  /** `touches` without building the list: `visit` is called for each rule the change matters to. */
+  forEachTouch(
+    change: IdentityChange,
+    facts: ChangeFacts,
+    onError: ((e: EvaluationError) => void) | undefined,
+    visit: (rule: CompiledDetectionRule, ruleIndex: number, key: string, obs: Observation) => void,
+    known: { at?: number; uid?: string } = {},
+  ): number {
+    const candidates = this.pack.candidates(change.kind);
+    if (candidates.length === 0) return 0;
+    let activation: Activation | undefined;
+    this.#memoChange = undefined;
+    let at = known.at;
+    let ref: AlertChange | undefined;
+    let uid = known.uid;
+    let touched = 0;
+    let i = 0;
+    while (i < candidates.length) {
+      const { rule, ruleIndex } = candidates[i]!;
+      let mask = 0;
+      for (; i < candidates.length && candidates[i]!.ruleIndex === ruleIndex; i++) {
+        const step = rule.steps[candidates[i]!.step]!;
+        if (step.channels && !step.channels.has(change.channel)) continue;
+        activation ??= this.#activation(change, facts);
+        const result = runExpression(step.when, activation);
+        if (!result.ok) onError?.({ rule: rule.id, what: `step "${step.name}"`, error: result.error });
+        else if (result.value) mask |= 1 << candidates[i]!.step;
+      }
+      if (mask === 0) continue;
+      const key = this.#key(rule.by, change, activation!);
+      if (typeof key !== 'string') {
+        onError?.({ rule: rule.id, what: 'by', error: key.error });
+        continue;
+      }
+      let distinct: string | undefined;
+      if (rule.distinct) {
+        const d = this.#key(rule.distinct, change, activation!);
+        if (typeof d !== 'string') {
+          onError?.({ rule: rule.id, what: 'distinct', error: d.error });
+          continue;
+        }
+        distinct = d;
+      }
+      at ??= isoMillis(change.occurredAt);
+      ref ??= alertChangeOf(change);
+      uid ??= changeUid(change);
+      const obs: Observation = distinct === undefined ? { uid, at, mask, change: ref } : { uid, at, mask, distinct, change: ref };
+      visit(rule, ruleIndex, key, obs);
+      touched++;
+    }
+    return touched;
+  }
+
+  /**
+   * The CEL variables, as policy has them (`now` is the change's own time).
+   * The target is copied to carry its tier, and `now` built, only when a
+   * step that can match this kind of change reads them.
+   */
+  #activation(change: IdentityChange, facts: ChangeFacts): Activation {
+    const reads = this.#reads.get(change.kind);
+    return {
+      change,
+      target: reads?.has('target.tier') ? { ...change.target, tier: facts.tier ?? FALLBACK_TIER } : (change.target as Activation['target']),
+      actor: change.actor,
+      context: change.context,
+      request: facts.request ?? NO_REQUEST,
+      now: reads?.has('now') ? new Date(change.occurredAt) : UNREAD_NOW,
+    };
+  }
+}

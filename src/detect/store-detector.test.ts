@@ -1,0 +1,157 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeChange } from '../../test/helpers/changes.js';
+import { examplePolicy } from '../../test/helpers/policies.js';
+import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
+import type { ResolvedDetection } from '../config/load-config.js';
+import type { IdentityChange } from '../core/identity-change.js';
+import { decideChange, type DecideDeps } from '../pipeline/decide-change.js';
+import type { Store } from '../store/store.js';
+import { DetectionRegistry } from './detection-registry.js';
+import { StoreDetector } from './store-detector.js';
+
+const T0 = Date.parse('2026-03-02T09:00:00Z');
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+
+const DETECTION: ResolvedDetection = {
+  enabled: true,
+  allowedLatenessMs: 30 * MIN,
+  groupForMs: 24 * HOUR,
+  inPolicyForMs: 7 * 24 * HOUR,
+  identities: { domains: { 'acme.onmicrosoft.com': 'acme.example' }, aliases: {} },
+};
+
+let handle: TestStore;
+let store: Store;
+let metrics: Registry;
+let detector: StoreDetector;
+const clock = { now: new Date(T0) };
+const policy = examplePolicy();
+let n = 0;
+let tenants = 0;
+
+/** A tenant of its own per test. */
+async function tenant(): Promise<string> {
+  const id = `det${++tenants}`;
+  await store.ensureTenants([id]);
+  return id;
+}
+
+function deps(detection: StoreDetector = detector): DecideDeps {
+  return { store, policies: { get: () => policy }, clock: () => clock.now, detection };
+}
+
+/** An observed change at `minutes` after T0, decided when the clock says. */
+function at(t: string, minutes: number, overrides: Parameters<typeof makeChange>[0] = {}): IdentityChange {
+  const occurredAt = new Date(T0 + minutes * MIN).toISOString();
+  return makeChange({ tenant: t, occurredAt, observedAt: occurredAt, source: { idp: 'okta', eventIds: [`e${++n}`], rawType: 'x', via: 'poll' }, ...overrides });
+}
+
+async function observe(change: IdentityChange, decideAtMinutes?: number, detection?: StoreDetector) {
+  clock.now = new Date(decideAtMinutes === undefined ? Date.parse(change.occurredAt) + MIN : T0 + decideAtMinutes * MIN);
+  return decideChange(deps(detection), { change, actor: { type: 'idp', id: 'okta' }, observed: true });
+}
+
+beforeAll(async () => {
+  handle = await pgliteTestStore();
+  store = handle.store;
+  metrics = new Registry();
+  const tenants = Array.from({ length: 20 }, (_, i) => ({ id: `det${i + 1}`, detection: DETECTION }));
+  detector = new StoreDetector(new DetectionRegistry(tenants), { registry: metrics });
+});
+afterAll(() => handle.dispose());
+
+const metric = async (name: string) => (await metrics.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
+
+describe('store-backed detection', () => {
+  it('continues a sequence after a restart: a new detector on the same store completes it', async () => {
+    const t = await tenant();
+    const target = { id: 'u7', login: 'eve@acme.example' };
+    await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u7' } }));
+    // A new process: new registry, new detector, nothing in memory; the same store.
+    const restarted = new StoreDetector(new DetectionRegistry(Array.from({ length: 20 }, (_, i) => ({ id: `det${i + 1}`, detection: DETECTION }))), { registry: new Registry() });
+    const result = await observe(at(t, 30, { kind: 'password.reset', channel: 'self_service', target, actor: { id: 'u7' } }), undefined, restarted);
+    expect(result.alerts.map((a) => [a.rule, a.changes.length])).toEqual([['factor-change-and-password-reset', 2]]);
+  });
+
+  it('fires an absence rule by the clock when the sweeper runs, and audits it', async () => {
+    const t = await tenant();
+    const removed = at(t, 0, { kind: 'factor.remove', channel: 'self_service', target: { id: 'u1', login: 'lee@acme.example' }, actor: { id: 'u1', login: 'lee@acme.example' } });
+    await observe(removed);
+    expect((await detector.sweep(store, new Date(T0 + 12 * HOUR + 29 * MIN))).alerts).toEqual([]);
+    const swept = await detector.sweep(store, new Date(T0 + 12 * HOUR + 31 * MIN));
+    expect(swept.alerts.map((a) => [a.rule, a.key, a.changes.map((c) => c.id)])).toEqual([['factor-removed-not-reenrolled', 'lee@acme.example', [removed.id]]]);
+    expect(await store.listAlerts(t, { limit: 5 })).toHaveLength(1);
+    const audit = (await store.readAudit(t, 0, 100)).map((r) => r.type);
+    expect(audit).toContain('alert.raised');
+    // Sweeping again finds nothing more to do.
+    expect((await detector.sweep(store, new Date(T0 + 13 * HOUR))).alerts).toEqual([]);
+  });
+
+  it('a re-enrollment before the deadline cancels the pending absence', async () => {
+    const t = await tenant();
+    await observe(at(t, 0, { kind: 'factor.remove', channel: 'self_service', target: { id: 'u2', login: 'kim@acme.example' }, actor: { id: 'u2' } }));
+    await observe(at(t, 60, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u2', login: 'kim@acme.example' }, actor: { id: 'u2' } }));
+    expect((await detector.sweep(store, new Date(T0 + 14 * HOUR))).alerts.filter((a) => a.tenant === t)).toEqual([]);
+  });
+
+  it('does not correlate a change that reaches Warden later than the allowed lateness, and counts it', async () => {
+    const t = await tenant();
+    await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }));
+    // Happened 30 minutes later, decided 2 hours after that: beyond 30 minutes of lateness.
+    const late = await observe(at(t, 30, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }), 150);
+    expect(late.alerts).toEqual([]);
+    expect(await metric('warden_detection_late_total')).toContain(`warden_detection_late_total{tenant="${t}"} 1`);
+    // Within the lateness it would have counted.
+    await observe(at(t, 200, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }));
+    const onTime = await observe(at(t, 220, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }), 245);
+    expect(onTime.alerts.map((a) => a.rule)).toEqual(['factor-change-and-password-reset']);
+  });
+
+  it('correlates one person across IdPs with the tenant\'s domain aliases', async () => {
+    const t = await tenant();
+    await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target: { id: '00u4', login: 'bo@acme.example' }, actor: { id: '00u4' } }));
+    const result = await observe(
+      at(t, 5, { kind: 'password.reset', channel: 'self_service', source: { idp: 'entra', eventIds: ['x-1'], rawType: 'Reset password (self-service)', via: 'poll' }, target: { id: 'e-4', login: 'Bo@acme.onmicrosoft.com' }, actor: { id: 'e-4' } }),
+    );
+    expect(result.alerts.map((a) => [a.key, a.changes.map((c) => c.idp)])).toEqual([['bo@acme.example', ['okta', 'entra']]]);
+  });
+
+  it('keeps no state in memory and prunes the store under a flood of unrelated keys', async () => {
+    const t = await tenant();
+    for (let i = 0; i < 150; i++)
+      await observe(at(t, i / 10, { kind: 'factor.enroll', channel: 'self_service', target: { id: `f${i}`, login: `flood${i}@acme.example` }, actor: { id: `f${i}` } }));
+    // Each enrollment is held by the five rules it could take part in.
+    expect(await store.countDetectionStates(t)).toBe(750);
+    // 91 minutes after the last one, only the 24-hour rule that starts with an enrollment still needs
+    // them: the 1-hour pair's window has passed, and for the chains and the absence in which an
+    // enrollment is a later step, no earlier step can arrive any more (beyond the lateness).
+    expect((await detector.sweep(store, new Date(T0 + 15 * MIN + 91 * MIN))).pruned).toBeGreaterThanOrEqual(600);
+    expect(await store.countDetectionStates(t)).toBe(150);
+    // …and after the 24-hour rule's, nothing is left.
+    await detector.sweep(store, new Date(T0 + 15 * MIN + 24 * HOUR + 31 * MIN));
+    expect(await store.countDetectionStates(t)).toBe(0);
+  });
+
+  it('discards the stored state of a rule whose definition changed', async () => {
+    const t = await tenant();
+    await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u5', login: 'cy@acme.example' }, actor: { id: 'u5' } }));
+    const [row] = await store.transaction(async (tx) => [await tx.lockDetectionState(t, 'factor-change-and-password-reset', 'cy@acme.example')]);
+    await store.putDetectionState({ ...row!, ruleHash: 'an-older-definition' });
+    const result = await observe(at(t, 10, { kind: 'password.reset', channel: 'self_service', target: { id: 'u5', login: 'cy@acme.example' }, actor: { id: 'u5' } }));
+    expect(result.alerts.filter((a) => a.rule === 'factor-change-and-password-reset')).toEqual([]);
+  });
+
+  it('never correlates a proposed change (POST /v1/decisions), but shows it the open alerts', async () => {
+    const t = await tenant();
+    const target = { id: 'u6', login: 'di@acme.example' };
+    clock.now = new Date(T0 + MIN);
+    await decideChange(deps(), { change: at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
+    await decideChange(deps(), { change: at(t, 1, { kind: 'password.reset', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
+    expect(await store.listAlerts(t, { limit: 5 })).toEqual([]);
+    await observe(at(t, 2, { kind: 'mfa.bypass', channel: 'self_service', target, actor: { id: 'u6' } }));
+    const proposed = await decideChange(deps(), { change: at(t, 3, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
+    expect([proposed.decision.outcome, proposed.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
+  });
+});
