@@ -41,7 +41,9 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
       tier: 'privileged',
       change: { kind: 'factor.enroll', channel: 'admin', source: { idp: 'entra', via: 'poll', rawType: 'Admin registered security info' }, targetId: users.privileged.id, actorId: users.admin.id },
     });
-    expect((decision.data.rules as Array<{ id: string }>).map((r) => r.id).sort()).toEqual(['assisted-reset-privileged', 'privileged-phone-factor']);
+    // Detection also sees an admin changing a privileged user's factors: its open alert is one more reason.
+    expect((decision.data.rules as Array<{ id: string }>).map((r) => r.id).sort()).toEqual(['assisted-reset-privileged', 'open-detection-alert', 'privileged-phone-factor']);
+    expect((decision.data.alerts as Array<{ rule: string }>).map((a) => a.rule)).toContain('assisted-reset-privileged-target');
     expect((decision.data.actions as Array<{ kind: string }>).map((a) => a.kind).sort()).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']);
 
     expect(await h.drainOutbox()).toBe(3);
