@@ -147,7 +147,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       pluginContext: () => context,
       clock,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
-      onPublished: () => webhooks.wake(),
+      onPublished: () => {
+        webhooks.wake();
+        // An approval may have released a hold: its undo actions are queued.
+        outbox.wake();
+      },
     });
     const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow() };
     const inbox = new InboxWorker({

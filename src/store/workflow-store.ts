@@ -92,6 +92,13 @@ export interface WorkflowStoreOps {
 
   /** Decisions of a tenant decided in [from, to), oldest first, with their changes. */
   listDecidedChanges(tenant: string, from: Date, to: Date, limit: number): Promise<DecidedChange[]>;
+  /**
+   * Changes to `targetId` of this kind that occurred in [from, to], reported by
+   * a connector (not proposed through /v1/decisions), whose decision held them,
+   * not released and not consumed by a request: what an approval may release.
+   * Oldest change first; the decisions are locked until the transaction ends.
+   */
+  heldChangesFor(tenant: string, targetId: string, kind: string, from: Date, to: Date, limit: number): Promise<DecidedChange[]>;
 }
 
 /** An outbound event as queued: its exact body is signed on every delivery attempt. */
