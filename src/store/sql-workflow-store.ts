@@ -248,4 +248,8 @@ export class SqlWorkflowStore extends SqlNotifyStore implements WorkflowStoreOps
     );
     return rows.map((r) => ({ decision: parsed<Decision>(r.decision), change: parsed<IdentityChange>(r.change) }));
   }
+
+  async lockRequestMatching(tenant: string, targetId: string, kind: string): Promise<void> {
+    await this.db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`request-matching|${tenant}|${targetId}|${kind}`]);
+  }
 }

@@ -31,7 +31,9 @@ export function madeByExecutor(request: ChangeRequest, serviceIdentities: readon
  * (state `executed`, single use) in the same transaction, and the audit log
  * binds the request, its evidence and approvals to the IdP event ids.
  * A request that has expired is still handed to the policy core, which then
- * says so (and it is not consumed).
+ * says so (and it is not consumed). When the decision holds an observed
+ * change that an approved request covers but could not allow (approved after
+ * the change was made), that request releases the hold at once.
  */
 export function decisionWorkflow(ctx: WorkflowContext): DecisionWorkflow {
   const candidates = new WeakMap<RequestSnapshot, ChangeRequest>();
@@ -48,15 +50,18 @@ export function decisionWorkflow(ctx: WorkflowContext): DecisionWorkflow {
     },
 
     async recorded(tx, { change, decision, request, observed, now }) {
-      if (!observed || !request) return;
+      if (!observed) return;
       if (decision.outcome === 'hold') {
-        // Made before the approval but reported after it (Okta may deliver late, the poller later still): the approval releases it now.
-        const candidate = candidates.get(request);
-        const current = candidate ? await tx.getRequest(candidate.tenant, candidate.id, { lock: true }) : undefined;
-        if (current) await releaseIfCovered(ctx, tx, current, { decision, change }, { type: 'system', id: 'warden' }, now);
+        // Made before the approval but reported after it (Okta may deliver late, the poller later still):
+        // an approved request that covers it releases it now. Looked up again under the matching lock, so
+        // an approval committing at this very moment is seen here, or sees this hold (release-covered-hold.ts).
+        await tx.lockRequestMatching(change.tenant, change.target.id, change.kind);
+        const approved = await tx.approvedRequestsFor(change.tenant, change.target.id, change.kind, new Date(Date.parse(change.occurredAt) - SKEW_MS), 20);
+        for (const r of approved.filter((a) => madeByExecutor(a, ctx.serviceIdentitiesFor(a), change)))
+          if (await releaseIfCovered(ctx, tx, r, { decision, change }, { type: 'system', id: 'warden' }, now)) return;
         return;
       }
-      if (decision.outcome !== 'allow') return;
+      if (!request || decision.outcome !== 'allow') return;
       const candidate = candidates.get(request);
       if (!candidate || !madeByExecutor(candidate, request.serviceIdentities ?? [], change)) return;
       if (Date.parse(candidate.expiresAt) + SKEW_MS < Date.parse(change.occurredAt)) return;

@@ -79,6 +79,7 @@ export async function releaseIfCovered(
  */
 export async function releaseCoveredHold(ctx: WorkflowContext, tx: StoreTx, request: ChangeRequest, actor: WorkflowActor, now: Date): Promise<ChangeRequest> {
   if (request.state !== 'approved' || request.breakGlass || request.broker) return request;
+  await tx.lockRequestMatching(request.tenant, request.target.id, request.kind);
   const from = new Date(Date.parse(request.createdAt) - CLOCK_SKEW_MS);
   const to = new Date(Math.min(now.getTime(), Date.parse(request.expiresAt)) + CLOCK_SKEW_MS);
   for (const held of await tx.heldChangesFor(request.tenant, request.target.id, request.kind, from, to, MAX_HELD)) {

@@ -216,6 +216,33 @@ export function workflowStoreContract(driver: string, getStore: () => Store, ten
       expect(await store.heldChangesFor(t, '00u-held', 'factor.reset_all', at(11), at(100), 1)).toEqual([{ decision: second.decision, change: second.change }]);
       expect(await store.heldChangesFor('other-tenant', '00u-held', 'factor.reset_all', at(0), at(100), 10)).toEqual([]);
     });
+
+    it('serializes the transactions that match requests to held changes of one target and kind', async () => {
+      const store = getStore();
+      const t = await tenant();
+      const order: string[] = [];
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let locked!: () => void;
+      const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+      const first = store.transaction(async (tx) => {
+        await tx.lockRequestMatching(t, '00u-lock', 'factor.reset_all');
+        order.push('first locked');
+        locked();
+        await gate;
+        order.push('first done');
+      });
+      await firstLocked;
+      const second = store.transaction(async (tx) => {
+        await tx.lockRequestMatching(t, '00u-lock', 'factor.reset_all');
+        order.push('second locked');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(order).toEqual(['first locked']);
+      open();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first locked', 'first done', 'second locked']);
+    });
   });
 
   describe('outbound event queue', () => {
