@@ -3,11 +3,18 @@ import type { Broker, BrokerRequest, BrokerResult, PluginContext } from '../../s
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaTenants } from './okta-tenant.js';
 
+/** The change kinds the Okta broker performs. */
+export const BROKERED_KINDS: readonly ChangeKind[] = Object.freeze(['factor.reset_all', 'password.reset'] as ChangeKind[]);
+
 /**
  * Broker mode for Okta: Warden performs an approved change itself, so the
  * help desk needs no reset rights. Each request acts once: what was done is
- * recorded as Warden's own change (`broker:<requestId>`), which also keeps the
- * event Okta logs for it from being judged again.
+ * recorded as Warden's own change (`broker:<requestId>`). When Okta reports
+ * it, the event of the change itself (`user.mfa.factor.reset_all`,
+ * `user.account.reset_password`, made by Warden's own principal) is decided
+ * like any other and matches its request (`workflow.brokerIdentities` names
+ * that principal); the side effects Okta logs with it are Warden's own and
+ * not judged.
  *
  * - `factor.reset_all`: `POST /api/v1/users/{id}/lifecycle/reset_factors` (`userApi.resetFactors`);
  * - `password.reset`: `POST /api/v1/users/{id}/lifecycle/reset_password`
@@ -17,7 +24,7 @@ import type { OktaTenants } from './okta-tenant.js';
  *   never stored. `options.revokeSessions` (default true) ends the user's sessions.
  */
 export class OktaBroker implements Broker {
-  readonly kinds: readonly ChangeKind[] = ['factor.reset_all', 'password.reset'];
+  readonly kinds: readonly ChangeKind[] = BROKERED_KINDS;
 
   constructor(private readonly tenants: OktaTenants) {}
 

@@ -4,6 +4,7 @@ import { op, type Operation } from '../../src/admin/operations.js';
 import { sinceToIso } from '../../src/cli/commands/admin.js';
 import type { CliContext } from '../../src/plugin/plugin.js';
 import { HOOK_EVENT_TYPES } from './event-types.js';
+import { serviceIdentityOf } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
 import { readSystemLog } from './poll-system-log.js';
@@ -137,9 +138,16 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
     .requiredOption('--tenant <id>', 'tenant')
     .option('--apply', 'add the rule to the org\'s account management policy (scope okta.policies.manage)')
     .action(talk(async (opts: { tenant: string; apply?: boolean }) => {
-      const tenant = tenantOf(opts.tenant);
+      const config = cli.loadConfig();
+      const tenant = tenants.get(config, opts.tenant);
       const group = await ensureHoldGroup(tenant);
       await cli.io.out(`hold group "${tenant.config.holdGroup.name}": ${group.id}${group.created ? ' (created)' : ' (exists)'}\n`);
+      // Broker mode matches the change Warden makes by the principal Okta names as its actor: say which, and whether the config lists it.
+      const identity = await serviceIdentityOf(tenant);
+      if (identity) {
+        const listed = (config.tenants.find((t) => t.id === tenant.id)?.workflow?.brokerIdentities ?? []).some((b) => b.toLowerCase() === identity.toLowerCase());
+        await cli.io.out(`Warden acts in Okta as ${identity}: ${listed ? 'listed in' : 'for broker mode, add it to'} tenants[].workflow.brokerIdentities\n`);
+      }
       if (!opts.apply) {
         await cli.io.out(`\nAdd this rule to the Okta account management policy (Security > Authentication Policies > Okta Account Management Policy),\nor run again with --apply (POST /api/v1/policies/{policyId}/rules):\n\n${JSON.stringify(holdRule(group.id), null, 2)}\n`);
         cli.setExit(0);

@@ -1,6 +1,7 @@
 import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
 import type { InboxHandler, PluginContext } from '../../src/plugin/plugin.js';
 import type { InboxRow, OwnChange } from '../../src/store/store.js';
+import { BROKERED_KINDS } from './broker.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
@@ -25,6 +26,15 @@ export async function findOwnChange(change: IdentityChange, tenant: OktaTenant, 
   return candidates.find((c) => c.eventTypes.includes(change.source.rawType));
 }
 
+/**
+ * Whether an own change is the one a brokered request asked for (the reset
+ * itself, `broker:<requestId>`), rather than a side effect of it (the factor
+ * deactivations Okta may log along with a reset) or an enforcement action.
+ */
+export function isBrokeredChange(own: OwnChange, change: IdentityChange): boolean {
+  return own.ref.startsWith('broker:') && BROKERED_KINDS.includes(change.kind);
+}
+
 function merge(base: Principal, user: OktaUser | undefined): Principal {
   if (!user) return base;
   return { ...user.principal, ...(user.principal.login ? {} : base.login ? { login: base.login } : {}), ...(user.principal.displayName ? {} : base.displayName ? { displayName: base.displayName } : {}) };
@@ -32,7 +42,9 @@ function merge(base: Principal, user: OktaUser | undefined): Principal {
 
 /**
  * The Okta inbox handler: normalizes the stored LogEvent, drops Warden's own
- * enforcement coming back (counted, not judged), and enriches target and
+ * enforcement coming back (counted, not judged) — but not the change Warden's
+ * broker made for a request, which is decided so that it matches and uses up
+ * that request (its `context.wardenBroker` names it) —, and enriches target and
  * actor from the directory (groups, admin roles, profile attributes), which
  * also tells an administrator from the help desk.
  */
@@ -50,7 +62,12 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
         return undefined;
       });
       const own = await findOwnChange(change, tenant, identity, ctx);
-      if (own) {
+      if (own && isBrokeredChange(own, change)) {
+        // The change Warden's broker made for an approved request: decided like any other, so it matches that request and uses it up.
+        const context = { ...change.context };
+        context.wardenBroker = own.ref;
+        change = { ...change, context };
+      } else if (own) {
         oktaMetrics(ctx.metrics.registry).ownChanges.inc({ tenant: tenant.id });
         return { ignored: `Warden's own change (${own.ref}) reported back by Okta` };
       }

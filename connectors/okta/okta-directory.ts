@@ -131,16 +131,28 @@ export class OktaDirectory implements Directory {
    * the API token's user (`GET /api/v1/users/me`).
    */
   serviceIdentity(tenant: OktaTenant): Promise<string | undefined> {
-    if (tenant.config.serviceIdentity) return Promise.resolve(tenant.config.serviceIdentity);
-    if (tenant.config.auth.type === 'oauth') return Promise.resolve(tenant.config.auth.clientId);
+    if (tenant.config.serviceIdentity || tenant.config.auth.type === 'oauth') return serviceIdentityOf(tenant);
     let id = this.#identities.get(tenant.id);
     if (!id) {
-      id = tenant.client().then(async (client) => ((await client.http.getJson(`${client.baseUrl}/api/v1/users/me`)) as { id?: string }).id);
+      id = serviceIdentityOf(tenant);
       id.catch(() => this.#identities.delete(tenant.id));
       this.#identities.set(tenant.id, id);
     }
     return id;
   }
+}
+
+/**
+ * The Okta principal Warden acts as, the `actor` of the events Okta logs for
+ * Warden's calls: `serviceIdentity` when configured, else the OAuth service
+ * app's client id, else the API token's user (`GET /api/v1/users/me`).
+ * `workflow.brokerIdentities` must name it for broker mode.
+ */
+export async function serviceIdentityOf(tenant: OktaTenant): Promise<string | undefined> {
+  if (tenant.config.serviceIdentity) return tenant.config.serviceIdentity;
+  if (tenant.config.auth.type === 'oauth') return tenant.config.auth.clientId;
+  const client = await tenant.client();
+  return ((await client.http.getJson(`${client.baseUrl}/api/v1/users/me`)) as { id?: string }).id;
 }
 
 /** A group's id by exact name (`GET /api/v1/groups?q=`), undefined when there is none. */

@@ -1,4 +1,4 @@
-import type { IdentityProofer, PluginContext } from '../../src/plugin/plugin.js';
+import { ProofingRefused, type IdentityProofer, type PluginContext } from '../../src/plugin/plugin.js';
 import type { ProofingLevel } from '../../src/core/proofing.js';
 import type { OktaTenants } from './okta-tenant.js';
 
@@ -9,8 +9,10 @@ const DAY_MS = 86_400_000;
  * push factor (`POST /api/v1/users/{id}/factors/{factorId}/verify`, then
  * `GET …/transactions/{transactionId}`). A factor enrolled or changed within
  * `minFactorAgeDays` does not count: an attacker who got a reset may have
- * enrolled it. A push answered on an established device is out-of-band
- * proof on a channel that did not change recently: `callback` level.
+ * enrolled it: that, and a user with no active push factor, is a
+ * `ProofingRefused` (recorded as rejected evidence). A push answered on an
+ * established device is out-of-band proof on a channel that did not change
+ * recently: `callback` level.
  *
  * https://developer.okta.com/docs/api/openapi/okta-management/management/tag/UserFactor/#tag/UserFactor/operation/verifyFactor
  */
@@ -40,8 +42,9 @@ export class OktaProofer implements IdentityProofer {
       break;
     }
     if (!chosen) {
-      if (young) throw new Error(`the user's Okta Verify factor ${young.id} was enrolled or changed ${young.days} day(s) ago; factors newer than ${input.minFactorAgeDays} days do not count`);
-      throw new Error(`user ${input.targetId} has no active Okta Verify push factor`);
+      // Refusals, not failures: the workflow records them as rejected evidence (422), not as an unreachable IdP (502).
+      if (young) throw new ProofingRefused(`the user's Okta Verify factor ${young.id} was enrolled or changed ${young.days} day(s) ago; factors newer than ${input.minFactorAgeDays} days do not count`);
+      throw new ProofingRefused(`user ${input.targetId} has no active Okta Verify push factor`);
     }
     const started = (await client.userFactorApi.verifyFactor({ userId: input.targetId, factorId: chosen.id })) as { _links?: { poll?: { href?: string } } };
     const href = started?._links?.poll?.href ?? '';

@@ -37,7 +37,9 @@ export const OidcConfig = z
       .string()
       .min(1)
       .default('sub')
-      .describe('Claim that names the person by the id the IdP\'s events use: `sub` for Okta ID tokens, `uid` for Okta access tokens (their `sub` is the login), `oid` for Entra. Default `sub`'),
+      .describe(
+        'Claim that names the person, best by the id the IdP\'s events use (Okta `00u…`, the Entra object id). Default `sub`. Which claim carries that id in Okta ID and access tokens (`sub`, `uid`) and in Entra tokens (`oid`) is not verified in Warden\'s research: decode one of your tokens and check. A login as subject still works: people are also known by their `sub`, `uid`, `oid`, `preferred_username`, `email` and `upn` claims, and Okta and the directory answer to logins',
+      ),
     groupsClaim: z.string().min(1).default('groups').describe('Claim with the person\'s group names. Default `groups`'),
     roles: OidcRoles.default({ helpdesk: [], approver: [], admin: [], auditor: [] }),
     stepUp: z
@@ -111,7 +113,9 @@ export const WorkflowConfig = z
     brokerIdentities: z
       .array(z.string().min(1))
       .default([])
-      .describe('IdP ids or logins Warden\'s broker acts as (the Okta API token\'s admin or service app, the Entra app): their changes match brokered requests'),
+      .describe(
+        'IdP ids or logins Warden\'s broker acts as — the `actor` the IdP names in the events of the changes Warden makes: for Okta the API token\'s user (`00u…`, what `warden okta provision` prints) or the OAuth service app\'s client id; for Entra, the app. Their changes match brokered requests. Broker mode is refused while this is empty',
+      ),
     verifiers: z.array(Verifier).default([]).describe('External identity verifiers (IDV vendor, Okta IDV, Entra Verified ID) that post signed evidence'),
     maxExceptionLifetime: Duration('Longest a policy exception may run. Default `90d`').default('90d'),
   })

@@ -181,7 +181,13 @@ export const ChangeRequest = z
       .optional()
       .describe('The last ticket check'),
     consumed: z
-      .object({ at: IsoTime, changeId: z.string(), decisionId: z.string(), eventIds: z.array(z.string()) })
+      .object({
+        at: IsoTime,
+        changeId: z.string(),
+        decisionId: z.string(),
+        eventIds: z.array(z.string()),
+        releasedHold: z.boolean().optional().describe('The change was made before the approval and held; the approval released the hold'),
+      })
       .strict()
       .optional()
       .describe('The change that used this request'),

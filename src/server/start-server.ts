@@ -163,7 +163,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       pluginContext: () => context,
       clock,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
-      onPublished: () => webhooks.wake(),
+      onPublished: () => {
+        webhooks.wake();
+        // An approval may have released a hold: its undo actions are queued.
+        outbox.wake();
+      },
     });
     // Detection alerts go out as signed events (alert.raised) in the transaction that raised them.
     const publishAlerts = (tx: StoreTx, alerts: readonly Alert[]) => publishAlertEvents(tx, events, alerts);

@@ -235,4 +235,21 @@ export class SqlWorkflowStore extends SqlNotifyStore implements WorkflowStoreOps
     );
     return rows.map((r) => ({ decision: parsed<Decision>(r.decision), change: parsed<IdentityChange>(r.change) }));
   }
+
+  async heldChangesFor(tenant: string, targetId: string, kind: string, from: Date, to: Date, limit: number): Promise<DecidedChange[]> {
+    const rows = await this.db.query<{ decision: unknown; change: unknown }>(
+      `SELECT d.body AS decision, c.body AS change FROM changes c JOIN decisions d ON d.change_id = c.id
+       WHERE c.tenant = $1 AND c.target_id = $2 AND c.kind = $3 AND c.occurred_at >= $4 AND c.occurred_at <= $5
+         AND c.source_idp <> 'api' AND d.outcome = 'hold'
+         AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.decision_id = d.id)
+         AND NOT EXISTS (SELECT 1 FROM requests q WHERE q.tenant = c.tenant AND q.consumed_by_change = c.id)
+       ORDER BY c.occurred_at, c.id LIMIT $6 FOR UPDATE OF d`,
+      [tenant, targetId, kind, from.toISOString(), to.toISOString(), limit],
+    );
+    return rows.map((r) => ({ decision: parsed<Decision>(r.decision), change: parsed<IdentityChange>(r.change) }));
+  }
+
+  async lockRequestMatching(tenant: string, targetId: string, kind: string): Promise<void> {
+    await this.db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`request-matching|${tenant}|${targetId}|${kind}`]);
+  }
 }

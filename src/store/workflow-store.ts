@@ -92,6 +92,22 @@ export interface WorkflowStoreOps {
 
   /** Decisions of a tenant decided in [from, to), oldest first, with their changes. */
   listDecidedChanges(tenant: string, from: Date, to: Date, limit: number): Promise<DecidedChange[]>;
+  /**
+   * Changes to `targetId` of this kind that occurred in [from, to], reported by
+   * a connector (not proposed through /v1/decisions), whose decision held them,
+   * not released and not consumed by a request: what an approval may release.
+   * Oldest change first; the decisions are locked until the transaction ends.
+   */
+  heldChangesFor(tenant: string, targetId: string, kind: string, from: Date, to: Date, limit: number): Promise<DecidedChange[]>;
+  /**
+   * Serializes, until the transaction ends, the transactions that match
+   * requests to held changes of this target and kind: an approval looking for
+   * the held changes it covers, and a decision that holds a change looking for
+   * the approved request that covers it. Whichever comes second sees the
+   * other's commit, so a hold and an approval made at the same moment are not
+   * both missed.
+   */
+  lockRequestMatching(tenant: string, targetId: string, kind: string): Promise<void>;
 }
 
 /** An outbound event as queued: its exact body is signed on every delivery attempt. */

@@ -141,6 +141,13 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
 
   if (input.broker && !ctx.deps.ports.broker(tenant, input.kind))
     throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${input.kind} for Warden (broker mode)`, { details: [{ path: ['broker'], message: 'not available', code: 'custom' }] });
+  // Without it, the change Warden's broker makes would match no request and be held like a stranger's.
+  if (input.broker && settings.brokerIdentities.length === 0)
+    throw new WardenError(
+      'ERR_VALIDATION',
+      `broker mode needs tenants[].workflow.brokerIdentities for tenant ${tenant}: the IdP identity Warden's broker acts as (Okta: the API token's user 00u… or the service app's client id), so that the change it makes matches the request`,
+      { details: [{ path: ['broker'], message: 'workflow.brokerIdentities is not set', code: 'custom' }] },
+    );
 
   // The change as it will be observed, judged now: what would make it acceptable is what the request needs.
   const proposed: IdentityChange = completeChange(

@@ -2,6 +2,8 @@ import type { ChangeRequest, RequestSnapshot } from '../core/change-request.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { DecisionWorkflow } from '../pipeline/decide-change.js';
 import type { StoreTx } from '../store/store.js';
+import { consumeRequest } from './consume-request.js';
+import { releaseIfCovered } from './release-covered-hold.js';
 import type { WorkflowContext } from './workflow-context.js';
 
 /** Skew tolerated between the IdP's clock and Warden's when judging a request's expiry (as the policy core does). */
@@ -29,7 +31,9 @@ export function madeByExecutor(request: ChangeRequest, serviceIdentities: readon
  * (state `executed`, single use) in the same transaction, and the audit log
  * binds the request, its evidence and approvals to the IdP event ids.
  * A request that has expired is still handed to the policy core, which then
- * says so (and it is not consumed).
+ * says so (and it is not consumed). When the decision holds an observed
+ * change that an approved request covers but could not allow (approved after
+ * the change was made), that request releases the hold at once.
  */
 export function decisionWorkflow(ctx: WorkflowContext): DecisionWorkflow {
   const candidates = new WeakMap<RequestSnapshot, ChangeRequest>();
@@ -46,46 +50,24 @@ export function decisionWorkflow(ctx: WorkflowContext): DecisionWorkflow {
     },
 
     async recorded(tx, { change, decision, request, observed, now }) {
-      if (!observed || !request || decision.outcome !== 'allow') return;
+      if (!observed) return;
+      if (decision.outcome === 'hold') {
+        // Made before the approval but reported after it (Okta may deliver late, the poller later still):
+        // an approved request that covers it releases it now. Looked up again under the matching lock, so
+        // an approval committing at this very moment is seen here, or sees this hold (release-covered-hold.ts).
+        await tx.lockRequestMatching(change.tenant, change.target.id, change.kind);
+        const approved = await tx.approvedRequestsFor(change.tenant, change.target.id, change.kind, new Date(Date.parse(change.occurredAt) - SKEW_MS), 20);
+        for (const r of approved.filter((a) => madeByExecutor(a, ctx.serviceIdentitiesFor(a), change)))
+          if (await releaseIfCovered(ctx, tx, r, { decision, change }, { type: 'system', id: 'warden' }, now)) return;
+        return;
+      }
+      if (!request || decision.outcome !== 'allow') return;
       const candidate = candidates.get(request);
       if (!candidate || !madeByExecutor(candidate, request.serviceIdentities ?? [], change)) return;
       if (Date.parse(candidate.expiresAt) + SKEW_MS < Date.parse(change.occurredAt)) return;
       const current = await tx.getRequest(candidate.tenant, candidate.id, { lock: true });
       if (!current || current.state !== 'approved' || current.consumed) return;
-      const eventIds = change.source.eventIds;
-      const consumed = await ctx.transition(
-        tx,
-        current,
-        'executed',
-        { type: 'system', id: `warden:${change.source.idp}` },
-        `${change.kind} on ${change.target.login ?? change.target.id} by ${change.actor.login ?? change.actor.id} (${change.source.idp} ${eventIds.join(', ') || change.id})`,
-        now,
-        { consumed: { at: now.toISOString(), changeId: decision.changeId, decisionId: decision.id, eventIds } },
-      );
-      const [evidence, approvals] = await Promise.all([tx.listEvidence(current.tenant, current.id), tx.listApprovals(current.tenant, current.id)]);
-      // The record an auditor follows: this request, proofed like this, approved by these people, covered these IdP events.
-      await ctx.note(
-        tx,
-        consumed,
-        'request.matched',
-        { type: 'system', id: 'warden' },
-        {
-          changeId: decision.changeId,
-          decisionId: decision.id,
-          idp: change.source.idp,
-          eventIds,
-          rawType: change.source.rawType,
-          actor: { id: change.actor.id, ...(change.actor.login ? { login: change.actor.login } : {}) },
-          executor: current.executor,
-          requester: current.requester,
-          breakGlass: current.breakGlass !== undefined,
-          evidence: evidence.filter((e) => e.accepted).map((e) => ({ id: e.id, kind: e.kind, method: e.method, level: e.level ?? null, verifier: e.verifier, reference: e.reference ?? null, verifiedAt: e.verifiedAt })),
-          approvals: approvals.map((a) => ({ approverId: a.approverId, verdict: a.verdict, at: a.at, authTime: a.authTime ?? null })),
-          ticket: current.ticket ?? null,
-        },
-        now,
-        { changeId: decision.changeId, decisionId: decision.id },
-      );
+      await consumeRequest(ctx, tx, current, change, { changeId: decision.changeId, decisionId: decision.id }, now);
     },
   };
 }

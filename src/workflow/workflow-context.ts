@@ -7,6 +7,7 @@ import { publishEvent, type EventRoutes } from '../notify/publish-event.js';
 import type { Broker, Directory, IdentityProofer, PluginContext, TicketLookup, TicketSystemName, WardenPlugin } from '../plugin/plugin.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { bestEvidence, meetsNeed } from './proofing-requirements.js';
+import { releaseCoveredHold } from './release-covered-hold.js';
 import { assertTransition, FINAL_STATES } from './request-states.js';
 import { settingsOf, tenantOf, type WorkflowSettings } from './workflow-settings.js';
 
@@ -49,7 +50,7 @@ export interface WorkflowDeps {
   pluginContext: () => PluginContext;
   clock: () => Date;
   metrics?: WorkflowMetrics;
-  /** Told after a transaction that queued outbound events commits (wakes the webhook worker). */
+  /** Told after a workflow transaction commits: it may have queued outbound events, or IdP actions (a released hold's undo). */
   onPublished?: () => void;
 }
 
@@ -135,7 +136,9 @@ export class WorkflowContext {
    * Moves a request forward as far as what it has allows: draft → proofing
    * once its ticket is valid (or none is needed), proofing →
    * pending_approval once its evidence meets the level, pending_approval →
-   * approved once enough approvers agreed (the ttl starts then).
+   * approved once enough approvers agreed (the ttl starts then); an approved
+   * request that covers a change held before its approval releases that hold
+   * and is used up by it (`executed`, see release-covered-hold.ts).
    */
   async advance(tx: StoreTx, request: ChangeRequest, actor: WorkflowActor, at: Date): Promise<ChangeRequest> {
     let r = request;
@@ -157,6 +160,8 @@ export class WorkflowContext {
           approvedAt: at.toISOString(),
           expiresAt: new Date(at.getTime() + r.needs.ttlSeconds * 1000).toISOString(),
         });
+        // The executor may have acted before the approval and been held: the approval releases that hold and is used up by it.
+        r = await releaseCoveredHold(this, tx, r, actor, at);
       } else return r;
     }
   }

@@ -186,6 +186,63 @@ export function workflowStoreContract(driver: string, getStore: () => Store, ten
       expect(found.map((d) => d.decision.decidedAt)).toEqual([at(20).toISOString(), at(30).toISOString()]);
       expect(found[0]!.change.tenant).toBe(t);
     });
+
+    it('finds the held changes an approval may release: by target, kind and time, not released, not consumed, not proposed', async () => {
+      const store = getStore();
+      const t = await tenant();
+      const held = async (seconds: number, over: Parameters<typeof makeChange>[0] = {}, outcome: 'hold' | 'deny' | 'allow' = 'hold') => {
+        const change = makeChange({ tenant: t, target: { id: '00u-held' }, occurredAt: at(seconds).toISOString(), source: { idp: 'okta', eventIds: [uuidv7()], rawType: 'user.mfa.factor.reset_all', via: 'hook' }, ...over });
+        await store.putChange(change);
+        const decision = makeDecision(change, { outcome, decidedAt: at(seconds + 1).toISOString() });
+        await store.putDecision(decision);
+        return { change, decision };
+      };
+      const second = await held(20);
+      const first = await held(10);
+      await held(15, { kind: 'password.reset' });
+      await held(16, { target: { id: '00u-other' } });
+      await held(17, {}, 'deny');
+      await held(18, {}, 'allow');
+      await held(19, { source: undefined }); // proposed through /v1/decisions
+      await held(500); // outside the window
+      const released = await held(12);
+      await store.putRelease({ tenant: t, decisionId: released.decision.id, releasedAt: at(30).toISOString(), actor: { type: 'cli', id: 'x' }, reason: 'checked' });
+      const consumed = await held(14);
+      await store.putRequest(makeRequest(t, { state: 'executed', target: { ...makeRequest(t).target, id: '00u-held' }, consumed: { at: at(30).toISOString(), changeId: consumed.change.id, decisionId: consumed.decision.id, eventIds: [] } }));
+
+      const found = await store.transaction((tx) => tx.heldChangesFor(t, '00u-held', 'factor.reset_all', at(0), at(100), 10));
+      expect(found.map((f) => f.decision.id)).toEqual([first.decision.id, second.decision.id]);
+      expect(found[0]!.change).toEqual(first.change);
+      expect(await store.heldChangesFor(t, '00u-held', 'factor.reset_all', at(11), at(100), 1)).toEqual([{ decision: second.decision, change: second.change }]);
+      expect(await store.heldChangesFor('other-tenant', '00u-held', 'factor.reset_all', at(0), at(100), 10)).toEqual([]);
+    });
+
+    it('serializes the transactions that match requests to held changes of one target and kind', async () => {
+      const store = getStore();
+      const t = await tenant();
+      const order: string[] = [];
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let locked!: () => void;
+      const firstLocked = new Promise<void>((resolve) => (locked = resolve));
+      const first = store.transaction(async (tx) => {
+        await tx.lockRequestMatching(t, '00u-lock', 'factor.reset_all');
+        order.push('first locked');
+        locked();
+        await gate;
+        order.push('first done');
+      });
+      await firstLocked;
+      const second = store.transaction(async (tx) => {
+        await tx.lockRequestMatching(t, '00u-lock', 'factor.reset_all');
+        order.push('second locked');
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(order).toEqual(['first locked']);
+      open();
+      await Promise.all([first, second]);
+      expect(order).toEqual(['first locked', 'first done', 'second locked']);
+    });
   });
 
   describe('outbound event queue', () => {

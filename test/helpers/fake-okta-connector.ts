@@ -10,8 +10,9 @@ import type { ActionRow } from '../../src/store/store.js';
  * events in the inbox, a normalizer, a directory of users (with managers), an
  * Okta Verify push proofer that refuses recently changed factors, a broker
  * that resets factors and reports the resulting IdP event as the IdP would,
- * and an enforcer that records actions. It stands in for connectors/okta
- * (built in parallel) and speaks no vendor payloads: it tests Warden's side.
+ * and an enforcer that records actions. It speaks no vendor payloads and
+ * tests Warden's side of the contract; the same story with the real Okta
+ * connector on the Okta simulator is test/e2e/seed-story-okta.test.ts.
  */
 export interface FakeOkta {
   plugin: WardenPlugin;

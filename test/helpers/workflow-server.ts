@@ -66,7 +66,7 @@ const DEFAULT_PEOPLE = { caller: ['dana.lee@acme.example', 'dana.lee'] as [strin
  * OIDC issuer, a local SOAR webhook receiver and a fake clock. Workers are
  * driven by hand (runOnce) so each step can be checked.
  */
-export async function startWorkflowServer(options: { start?: Date; workflow?: string } = {}): Promise<WorkflowServer> {
+export async function startWorkflowServer(options: { start?: Date; workflow?: string; brokerIdentities?: string[] } = {}): Promise<WorkflowServer> {
   nock.disableNetConnect();
   // Our own servers: HTTP on 127.0.0.1, and the admin socket (a Unix socket nock sees as localhost:80).
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1:') || host === 'localhost:80');
@@ -104,7 +104,7 @@ tenants:
       roles: { helpdesk: [Service Desk], approver: [iam-approvers, change-board], admin: [warden-admins], auditor: [security-audit] }
       stepUp: { maxAuthAge: 10m }
     workflow:
-      brokerIdentities: ['0oa-warden-broker']
+      brokerIdentities: ${JSON.stringify(options.brokerIdentities ?? ['0oa-warden-broker'])}
       verifiers: [{ name: persona, secret: idvSecret, level: idv }]
 ${options.workflow ?? ''}
     webhooks:

@@ -98,6 +98,16 @@ describe('Okta inbox handler', () => {
     expect((await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e6', '2026-11-25T13:00:00.000Z'))).kind).toBe('factor.reset_all');
   });
 
+  it("decides the reset Warden's broker made for a request (so it matches that request), but not the deactivations Okta logs with it", async () => {
+    await store.putOwnChange({ tenant: 'acme', connector: 'okta', ref: 'broker:req-42', targetId: '00uBEA', eventTypes: ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'], at: new Date('2026-11-25T09:59:59Z') });
+    directoryUser('00uBEA', 'bea@acme.example', [], []);
+    directoryUser(WARDEN, 'warden@acme.example', [], ['SUPER_ADMIN']);
+    const reset = await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e8'));
+    expect(reset).toMatchObject({ kind: 'factor.reset_all', actor: { id: WARDEN }, context: { wardenBroker: 'broker:req-42' } });
+    const deactivate = { ...resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e9'), eventType: 'user.mfa.factor.deactivate', displayMessage: 'Reset factor for user' };
+    expect(await plugin.inbox!.toChanges(entry(deactivate), ctx)).toEqual({ ignored: "Warden's own change (broker:req-42) reported back by Okta" });
+  });
+
   it('retries while Okta does not answer enrichment calls, then decides without them', async () => {
     okta().get('/api/v1/users/00uDANA').reply(503, 'unavailable');
     await expect(plugin.inbox!.toChanges(entry(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 1), ctx)).rejects.toThrow(/503/);

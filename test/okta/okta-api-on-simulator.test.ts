@@ -7,7 +7,7 @@ import { applyHoldRule, HOLD_RULE_NAME, holdRule } from '../../connectors/okta/p
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { OktaSimulator as Sim } from '../../connectors/okta/simulator/okta-simulator.js';
 import { runCli } from '../../src/cli/main.js';
-import type { PluginContext, WardenPlugin } from '../../src/plugin/plugin.js';
+import { ProofingRefused, type PluginContext, type WardenPlugin } from '../../src/plugin/plugin.js';
 import type { Store } from '../../src/store/store.js';
 import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
 import { oktaConfigDir, seededSimulator } from '../helpers/okta-setup.js';
@@ -157,23 +157,48 @@ describe('Okta API on the simulator', () => {
   });
 
   describe('identity proofer (Okta Verify push)', () => {
-    it('pushes to an established factor and reports the answer', async () => {
+    it('pushes to an established factor, waits for the person, and reports their answer', async () => {
       const u = employee('pia@acme.example');
       const { ctx } = context(sim);
+      const poll = (transactionId: string) => plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId }, ctx);
       const started = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
       expect(started).toMatchObject({ level: 'callback', factor: { id: sim.factorsOf(u.id)[0]!.id, type: 'push' } });
-      expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'success', verifiedAt: expect.any(String) });
-      sim.factorsOf(u.id)[0]!.pushAnswer = 'REJECTED';
+      expect(await poll(started.transactionId)).toEqual({ status: 'waiting' });
+      expect(started.transactionId).toBe(`${sim.factorsOf(u.id)[0]!.id}:${sim.answerPush(u.id, 'approve')}`);
+      expect(await poll(started.transactionId)).toEqual({ status: 'success', verifiedAt: expect.any(String) });
       const again = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
-      expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: again.transactionId }, ctx)).toEqual({ status: 'rejected' });
+      sim.answerPush(u.id, 'deny');
+      expect(await poll(again.transactionId)).toEqual({ status: 'rejected' });
+    });
+
+    it('reports a push nobody answered as timed out once Okta lets it expire', async () => {
+      const clock = { now: new Date() };
+      const local = await new Sim({ clock: () => clock.now }).start();
+      try {
+        const u = local.addUser({ login: 'tia@acme.example' });
+        local.addFactor(u.id, 'push', new Date(clock.now.getTime() - 30 * 86_400_000));
+        const { ctx } = context(local);
+        const started = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
+        clock.now = new Date(clock.now.getTime() + 4 * 60_000);
+        expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'waiting' });
+        clock.now = new Date(clock.now.getTime() + 2 * 60_000);
+        expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'timeout' });
+        expect(() => local.answerPush(u.id, 'approve')).toThrow(/no Okta Verify push is waiting/);
+      } finally {
+        await local.close();
+      }
     });
 
     it('does not count a factor enrolled within minFactorAgeDays', async () => {
       const u = sim.addUser({ login: 'newbie@acme.example' });
       sim.addFactor(u.id, 'push', new Date(Date.now() - 2 * 86_400_000));
-      await expect(plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx)).rejects.toThrow(/enrolled or changed 2 day\(s\) ago; factors newer than 7 days do not count/);
+      const young = plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx);
+      await expect(young).rejects.toThrow(ProofingRefused);
+      await expect(young).rejects.toThrow(/enrolled or changed 2 day\(s\) ago; factors newer than 7 days do not count/);
       const none = sim.addUser({ login: 'none@acme.example' });
-      await expect(plugin.proofer!.start({ tenant: 'acme', targetId: none.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx)).rejects.toThrow(/no active Okta Verify push factor/);
+      const nothing = plugin.proofer!.start({ tenant: 'acme', targetId: none.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx);
+      await expect(nothing).rejects.toThrow(ProofingRefused);
+      await expect(nothing).rejects.toThrow(/no active Okta Verify push factor/);
     });
   });
 
@@ -200,6 +225,7 @@ describe('Okta API on the simulator', () => {
           const group = [...local.groups.values()].find((g) => g.profile.name === 'Warden Hold')!;
           expect(out.join('')).toContain(`hold group "Warden Hold": ${group.id} (created)`);
           expect(out.join('')).toContain(JSON.stringify(holdRule(group.id), null, 2));
+          expect(out.join('')).toContain(`Warden acts in Okta as ${local.tokenOwner.id}: for broker mode, add it to tenants[].workflow.brokerIdentities`);
           const failed: string[] = [];
           expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', 'http://127.0.0.1:9/'], { out: (s) => void failed.push(s), err: (s) => void failed.push(s) }, [plugin])).toBe(1);
           expect(failed.join('')).toMatch(/verification UNVERIFIED \(Api validation failed: Verification failed/);

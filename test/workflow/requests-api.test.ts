@@ -176,6 +176,17 @@ describe('the change-request API', () => {
     });
   });
 
+  it('refuses broker mode when workflow.brokerIdentities does not say whom the broker acts as: 400 ERR_VALIDATION', async () => {
+    const bare = await startWorkflowServer({ brokerIdentities: [] });
+    try {
+      const r = await bare.call('POST', '/v1/requests', { token: await bare.tokenFor('sam'), body: resetRequest({ broker: true, changeChannel: 'api' }) });
+      expect([r.status, r.body.code]).toEqual([400, 'ERR_VALIDATION']);
+      expect(r.body.detail).toMatch(/broker mode needs tenants\[\]\.workflow\.brokerIdentities/);
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('documents every route in /openapi.json with its schemas and security', async () => {
     const doc = (await w.call('GET', '/openapi.json')).body;
     for (const path of ['/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/proofing/push', '/v1/requests/{id}/execute', '/v1/reviews', '/v1/exceptions', '/v1/reports/accountability', '/hooks/verifiers/{tenant}/{verifier}'])

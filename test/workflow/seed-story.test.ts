@@ -5,14 +5,15 @@ import { PEOPLE, resetEvent, resetRequest, SOAR_SECRET, startWorkflowServer, typ
 
 /**
  * The seed's story, end to end on the real server with a fake Okta-like
- * connector (connectors/okta is built in parallel; the same story against the
- * Okta simulator is wired after the merge): Dana calls the help desk, Sam
- * files a request citing a ServiceNow ticket, Dana approves an Okta Verify
- * push, Ann (IAM approver) approves, Sam resets Dana's factors in the IdP,
- * the event comes back through the connector's receiver and inbox, and Warden
- * matches it to the request and allows it. Around it: the same reset without
- * approval is held, a second reset with the same request is held (single
- * use), an expired request does not match.
+ * connector (the workflow's side; the same story against the Okta simulator
+ * and the real Okta connector is test/e2e/seed-story-okta.test.ts): Dana
+ * calls the help desk, Sam files a request citing a ServiceNow ticket, Dana
+ * approves an Okta Verify push, Ann (IAM approver) approves, Sam resets Dana's
+ * factors in the IdP, the event comes back through the connector's receiver
+ * and inbox, and Warden matches it to the request and allows it. Around it: a
+ * reset by another agent before the approval is held (and the approval does
+ * not release it: not the executor), a second reset with the same request is
+ * held (single use), an expired request does not match.
  */
 describe('the seed story: a help-desk MFA reset, accountable end to end', () => {
   let w: WorkflowServer;
@@ -57,8 +58,8 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
     expect(done.body.request).toMatchObject({ state: 'pending_approval', proofing: { level: 'callback', method: 'okta_verify_push' } });
   });
 
-  it('holds the same reset made before approval, and contains the account', async () => {
-    expect(await w.okta.deliver(w.server.url, 'acme', resetEvent('evt-early', 'dana', 'sam', w.clock.now))).toBe(200);
+  it('holds a reset of the same user by another agent before the approval, and contains the account', async () => {
+    expect(await w.okta.deliver(w.server.url, 'acme', resetEvent('evt-early', 'dana', 'tom', w.clock.now))).toBe(200);
     expect(await w.server.inbox.runOnce()).toBe(1);
     const decision = await decisionFor('evt-early');
     expect(decision?.data.outcome).toBe('hold');
@@ -73,6 +74,8 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ state: 'approved', approvals: [{ approverId: PEOPLE.ann.id, verdict: 'approve', groups: ['Everyone', 'iam-approvers'], amr: ['pwd', 'mfa', 'okta_verify'] }] });
     expect(Date.parse(res.body.expiresAt) - Date.parse(res.body.approvedAt)).toBe(3600_000);
+    // Tom's earlier reset stays held: the request names Sam as its executor, so its approval does not release it.
+    expect((await w.audit()).filter((r) => r.type === 'hold.released')).toEqual([]);
   });
 
   it('matches the agent\'s reset, delivered through the connector\'s receiver, allows it and consumes the request', async () => {

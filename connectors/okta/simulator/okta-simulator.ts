@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A local Okta org for tests and demos: the subset of the Okta Management API
- * Warden uses (users, groups, factors, lifecycle, sessions, user risk, event
- * hooks with Okta's verification call, the System Log with `since`/`until`/
+ * Warden uses (users, groups, factors with Okta Verify push verification —
+ * waiting until the person answers on the device, `answerPush` —, lifecycle,
+ * sessions, user risk, event hooks with Okta's verification call, the System Log with `since`/`until`/
  * `after` paging and rate-limit headers), and event hook delivery the way Okta
  * does it (envelope, auth header, 3 s timeout, one retry on timeout or 5xx;
  * duplicate and out-of-order delivery on request). The real
@@ -36,9 +37,19 @@ export interface SimFactor {
   status: 'ACTIVE';
   created: string;
   lastUpdated: string;
-  /** What a push verification answers (tests set it). */
-  pushAnswer?: 'SUCCESS' | 'REJECTED' | 'TIMEOUT' | 'WAITING';
 }
+
+/** An Okta Verify push sent to a user's device: WAITING until the person answers on the device, TIMEOUT once it expires. */
+interface PushTransaction {
+  id: string;
+  userId: string;
+  factorId: string;
+  expiresAt: number;
+  answer?: 'SUCCESS' | 'REJECTED';
+}
+
+/** How long a push waits for the person on the device (the `expiresAt` of the verify answer). */
+const PUSH_LIFETIME_MS = 300_000;
 
 interface SimHook {
   id: string;
@@ -103,7 +114,7 @@ export class OktaSimulator {
   #logsWindow = { start: 0, count: 0 };
   readonly #logsLimit: number;
   readonly #clock: () => Date;
-  readonly #transactions = new Map<string, { factorId: string; answer: string }>();
+  readonly #transactions = new Map<string, PushTransaction>();
 
   constructor(options: OktaSimulatorOptions = {}) {
     this.token = options.token ?? `00${randomBytes(20).toString('hex')}`;
@@ -188,6 +199,19 @@ export class OktaSimulator {
       { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: factorType === 'push' ? 'Okta Verify' : factorType, detailEntry: null },
     ], { requestUri: '/idp/idx/challenge/answer' }, 'WEB');
     return { factor, event };
+  }
+
+  /**
+   * The user answers the Okta Verify push waiting on their phone (the newest
+   * one not answered and not expired): approve or deny. Returns the
+   * transaction id. Throws when no push is waiting for them.
+   */
+  answerPush(userId: string, answer: 'approve' | 'deny'): string {
+    const now = this.#clock().getTime();
+    const waiting = [...this.#transactions.values()].filter((t) => t.userId === userId && !t.answer && t.expiresAt > now).at(-1);
+    if (!waiting) throw new Error(`no Okta Verify push is waiting for user ${userId}`);
+    waiting.answer = answer === 'approve' ? 'SUCCESS' : 'REJECTED';
+    return waiting.id;
   }
 
   #userTarget(userId: string) {
@@ -335,15 +359,16 @@ export class OktaSimulator {
       if (method === 'POST' && (g = /^factors\/([^/]+)\/verify$/.exec(rest))) {
         const factor = this.factors.get(g[1]!);
         if (!factor || factor.userId !== user.id) return this.#send404(res, `${g[1]} (UserFactor)`);
-        const tx = `v2m${randomBytes(8).toString('hex')}`;
-        this.#transactions.set(tx, { factorId: factor.id, answer: factor.pushAnswer ?? 'SUCCESS' });
-        const poll = `${this.#url}/api/v1/users/${user.id}/factors/${factor.id}/transactions/${tx}`;
-        return json(res, 201, { factorResult: 'WAITING', profile: { credentialId: user.profile.login }, expiresAt: new Date(now + 300_000).toISOString(), _links: { poll: { href: poll, hints: { allow: ['GET'] } }, cancel: { href: poll, hints: { allow: ['DELETE'] } } } });
+        const tx: PushTransaction = { id: `v2m${randomBytes(8).toString('hex')}`, userId: user.id, factorId: factor.id, expiresAt: now + PUSH_LIFETIME_MS };
+        this.#transactions.set(tx.id, tx);
+        return json(res, 201, this.#waitingJson(user, tx));
       }
       if (method === 'GET' && (g = /^factors\/([^/]+)\/transactions\/([^/]+)$/.exec(rest))) {
         const tx = this.#transactions.get(g[2]!);
-        if (!tx || tx.factorId !== g[1]) return this.#send404(res, `${g[2]} (Transaction)`);
-        return json(res, 200, { factorResult: tx.answer });
+        if (!tx || tx.factorId !== g[1] || tx.userId !== user.id) return this.#send404(res, `${g[2]} (Transaction)`);
+        if (tx.answer) return json(res, 200, { factorResult: tx.answer });
+        if (now >= tx.expiresAt) return json(res, 200, { factorResult: 'TIMEOUT' });
+        return json(res, 200, this.#waitingJson(user, tx));
       }
       if (method === 'DELETE' && rest === 'sessions') {
         user.sessions = 0;
@@ -523,6 +548,12 @@ export class OktaSimulator {
     const more = last !== undefined && this.log.indexOf(last) < this.log.length - 1;
     res.setHeader('link', [`<${url.toString()}>; rel="self"`, ...(!until || more ? [`<${next.toString()}>; rel="next"`] : [])].join(', '));
     json(res, 200, page);
+  }
+
+  /** A push still waiting for the person: what `verify` and a poll answer (poll and cancel links). */
+  #waitingJson(user: SimUser, tx: PushTransaction): Record<string, unknown> {
+    const poll = `${this.#url}/api/v1/users/${user.id}/factors/${tx.factorId}/transactions/${tx.id}`;
+    return { factorResult: 'WAITING', profile: { credentialId: user.profile.login }, expiresAt: new Date(tx.expiresAt).toISOString(), _links: { poll: { href: poll, hints: { allow: ['GET'] } }, cancel: { href: poll, hints: { allow: ['DELETE'] } } } };
   }
 
   #findUser(idOrLogin: string): SimUser | undefined {

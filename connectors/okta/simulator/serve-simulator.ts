@@ -5,8 +5,11 @@
  *
  * It prints the org URL and the API token to put in warden.yaml
  * (`orgUrl`, `simulator: true`, `auth: { type: api_token, token: … }`), and
- * seeds a help-desk agent and an employee with an Okta Verify factor.
+ * seeds a help-desk agent and an employee with an Okta Verify factor. An
+ * Okta Verify push waits for the person, as on a phone: type
+ * `approve <login>` or `deny <login>` and Enter to answer it.
  */
+import { createInterface } from 'node:readline';
 import { OktaSimulator } from './okta-simulator.js';
 
 const sim = await new OktaSimulator().start();
@@ -16,8 +19,19 @@ const employee = sim.addUser({ login: 'dana@acme.example', firstName: 'Dana', la
 sim.addFactor(employee.id, 'push', new Date(Date.now() - 30 * 86_400_000));
 process.stdout.write(
   `Okta simulator on ${sim.url}\n  API token   ${sim.token}\n  help desk   ${agent.profile.login} (${agent.id})\n  employee    ${employee.profile.login} (${employee.id})\n` +
-    `Register Warden's hook with \`warden okta hooks register --tenant T --url http://127.0.0.1:8080\`. Ctrl-C stops it.\n`,
+    `Register Warden's hook with \`warden okta hooks register --tenant T --url http://127.0.0.1:8080\`.\n` +
+    `Answer an Okta Verify push with \`approve <login>\` or \`deny <login>\`. Ctrl-C stops it.\n`,
 );
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const [verb, login] = line.trim().split(/\s+/);
+  const user = [...sim.users.values()].find((u) => u.profile.login === login);
+  if ((verb !== 'approve' && verb !== 'deny') || !user) return void process.stdout.write('usage: approve <login> | deny <login>\n');
+  try {
+    process.stdout.write(`${verb === 'approve' ? 'approved' : 'denied'} push ${sim.answerPush(user.id, verb)}\n`);
+  } catch (err) {
+    process.stdout.write(`${(err as Error).message}\n`);
+  }
+});
 const stop = () => void sim.close().then(() => process.exit(0));
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);

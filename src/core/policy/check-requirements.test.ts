@@ -171,3 +171,36 @@ describe('break-glass and service identities', () => {
     expect(checkRequirements(requirement, agentApproves, viaBroker).unmet.join()).toMatch(/0 of 1/);
   });
 });
+
+describe('releasing a held change (an approval given after the change)', () => {
+  // The agent reset at 10:00 before the request was approved; proofing and approval came at 10:20 and 10:30.
+  const late = { proofing: { level: 'callback' as const, method: 'callback', verifiedAt: '2026-01-05T10:20:00Z' }, approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:30:00Z' }], approvedAt: '2026-01-05T10:30:00Z', expiresAt: '2026-01-05T11:30:00Z' };
+  const releaseAt = Date.parse('2026-01-05T10:30:00Z');
+  const release = (r: Partial<RequestSnapshot>) => checkRequirements(requirement, { ...request, ...late, ...r }, change, { releaseAt });
+
+  it('does not let a later approval allow the change itself', () => {
+    expect(judge(late).unmet.join('; ')).toMatch(/approved after the change.*; an approval cannot cover a change made before it/);
+  });
+
+  it('counts proofing and approvals given up to the release', () => {
+    expect(release({})).toEqual({ met: true, unmet: [] });
+    expect(qualifyingApprovers(requirement, { ...request, ...late }, change, { releaseAt })).toEqual(['u-approver']);
+  });
+
+  it('still judges everything else: executor, target, kind, parties, ticket, sources, proofing level', () => {
+    expect(release({ executorId: 'u-other-agent' }).unmet.join()).toMatch(/another executor/);
+    expect(release({ targetId: 'u-else' }).unmet.join()).toMatch(/another target/);
+    expect(release({ kind: 'password.reset' }).unmet.join()).toMatch(/is for password.reset/);
+    expect(release({ consumedAt: '2026-01-05T10:29:00Z' }).unmet.join()).toMatch(/already used/);
+    expect(release({ approvals: [{ approverId: 'u-agent', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:30:00Z' }] }).unmet.join()).toMatch(/0 of 1/);
+    expect(release({ approvals: [{ approverId: 'u-x', groups: ['helpdesk'], roles: [], at: '2026-01-05T10:30:00Z' }] }).unmet.join()).toMatch(/0 of 1/);
+    expect(release({ ticket: { system: 'servicenow', id: 'INC1', state: 'Resolved' } }).unmet.join()).toMatch(/"Resolved"/);
+    expect(release({ proofing: { level: 'knowledge', method: 'questions', verifiedAt: '2026-01-05T10:20:00Z' } }).unmet.join()).toMatch(/below the required callback/);
+  });
+
+  it('does not count what came after the release time', () => {
+    expect(release({ approvedAt: '2026-01-05T10:40:00Z' }).unmet.join()).toMatch(/approved after the release time/);
+    expect(release({ proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-05T10:45:00Z' } }).unmet.join()).toMatch(/proofing was done after the release/);
+    expect(release({ approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:45:00Z' }] }).unmet.join()).toMatch(/0 of 1/);
+  });
+});

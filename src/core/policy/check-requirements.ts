@@ -88,12 +88,32 @@ function sourcesOf(from: readonly string[]): Array<{ type: string; name: string 
 }
 
 /**
+ * How a request is judged against a change.
+ * - default: the request must have been proofed and approved **before** the
+ *   change (within `CLOCK_SKEW_MS`): an approval cannot cover a change made
+ *   before it.
+ * - `releaseAt`: the change was held and the question is whether the request,
+ *   approved since, releases that hold. Proofing and approvals count when given
+ *   by `releaseAt` (epoch ms), even after the change; everything else (tenant,
+ *   target, kind, executor, separation of duties, expiry, ticket, approver
+ *   sources, ttl) is judged as always. The decision stays a hold; the workflow
+ *   records its release.
+ */
+export interface RequirementOptions {
+  releaseAt?: number;
+}
+
+const NO_OPTIONS: RequirementOptions = Object.freeze({});
+
+/**
  * Approvals that count: distinct approvers who are not the requester, the
  * target or the executor (by id, login or email, case-insensitively), from an
- * allowed source, given before the change and within the ttl.
+ * allowed source, given before the change (or, with `releaseAt`, before the
+ * release) and within the ttl.
  */
-export function qualifyingApprovers(requirement: CompiledRequirement, request: RequestSnapshot, change: IdentityChange): string[] {
+export function qualifyingApprovers(requirement: CompiledRequirement, request: RequestSnapshot, change: IdentityChange, options: RequirementOptions = NO_OPTIONS): string[] {
   const { at, actorNames } = prepareChange(change);
+  const by = options.releaseAt ?? at;
   const r = prepareRequest(request);
   const targetNames = namesOf(change.target);
   const isParty = (name: string) => name === r.requester || name === r.executor || name === r.target || actorNames.has(name) || targetNames.has(name);
@@ -102,7 +122,7 @@ export function qualifyingApprovers(requirement: CompiledRequirement, request: R
   const approvers = new Set<string>();
   for (const approval of r.approvals) {
     if (approvers.has(approval.approver) || isParty(approval.approver)) continue;
-    if (approval.at > at + CLOCK_SKEW_MS) continue;
+    if (approval.at > by + CLOCK_SKEW_MS) continue;
     if (ttlMs !== undefined && at - approval.at > ttlMs) continue;
     const allowed =
       sources.length === 0 ||
@@ -123,13 +143,15 @@ export function qualifyingApprovers(requirement: CompiledRequirement, request: R
  * A break-glass request stands in for proofing, ticket and approvals unless
  * the rule sets `breakGlass: false`; it must still match and be unexpired.
  * Approvals and proofing count only when given before the change (within
- * `CLOCK_SKEW_MS`) and, with a ttl, not longer than the ttl before it.
+ * `CLOCK_SKEW_MS`; with `options.releaseAt`, before the release) and, with a
+ * ttl, not longer than the ttl before it.
  */
-export function checkRequirements(requirement: CompiledRequirement, request: RequestSnapshot | undefined, change: IdentityChange): RequirementCheck {
+export function checkRequirements(requirement: CompiledRequirement, request: RequestSnapshot | undefined, change: IdentityChange, options: RequirementOptions = NO_OPTIONS): RequirementCheck {
   if (!request) return { met: false, unmet: ['no approved change request covers this change'] };
   const unmet: string[] = [];
   const { at, actorNames } = prepareChange(change);
   const r = prepareRequest(request);
+  const by = options.releaseAt ?? at;
 
   if (request.tenant !== change.tenant) unmet.push(`request ${request.id} belongs to tenant ${request.tenant}`);
   if (request.kind !== change.kind) unmet.push(`request ${request.id} is for ${request.kind}, not ${change.kind}`);
@@ -152,7 +174,7 @@ export function checkRequirements(requirement: CompiledRequirement, request: Req
       unmet.push(`proofing ${request.proofing?.level ?? 'none'} is below the required ${requirement.proofing}`);
     else if (request.proofing && r.verifiedAt !== undefined) {
       const verified = r.verifiedAt;
-      if (verified > at + CLOCK_SKEW_MS) unmet.push(`proofing was done after the change (${request.proofing.verifiedAt})`);
+      if (verified > by + CLOCK_SKEW_MS) unmet.push(`proofing was done after the ${options.releaseAt === undefined ? 'change' : 'release'} (${request.proofing.verifiedAt})`);
       else if (requirement.ttlSeconds !== undefined && at - verified > requirement.ttlSeconds * 1000)
         unmet.push(`proofing older than ${formatDuration(requirement.ttlSeconds)} (verified ${request.proofing.verifiedAt})`);
     }
@@ -168,13 +190,17 @@ export function checkRequirements(requirement: CompiledRequirement, request: Req
   }
 
   if (requirement.approvals) {
-    const have = qualifyingApprovers(requirement, request, change).length;
+    const have = qualifyingApprovers(requirement, request, change, options).length;
     const { count, from } = requirement.approvals;
     if (have < count) unmet.push(`${have} of ${count} required approval${count > 1 ? 's' : ''}${from.length ? ` from ${from.join(', ')}` : ''}`);
   }
 
-  if (r.approvedAt !== undefined && r.approvedAt > at + CLOCK_SKEW_MS)
-    unmet.push(`request ${request.id} was approved after the change (${request.approvedAt}); an approval cannot cover a change made before it`);
+  if (r.approvedAt !== undefined && r.approvedAt > by + CLOCK_SKEW_MS)
+    unmet.push(
+      options.releaseAt === undefined
+        ? `request ${request.id} was approved after the change (${request.approvedAt}); an approval cannot cover a change made before it`
+        : `request ${request.id} was approved after the release time (${request.approvedAt})`,
+    );
   else if (requirement.ttlSeconds !== undefined) {
     if (r.approvedAt === undefined) unmet.push(`request ${request.id} has no approval time`);
     else if (at - r.approvedAt > requirement.ttlSeconds * 1000)

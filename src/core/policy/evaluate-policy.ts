@@ -4,7 +4,7 @@ import type { IdentityChange } from '../identity-change.js';
 import { applicableException, type PolicyException } from '../policy-exception.js';
 import { strongerProofing } from '../proofing.js';
 import { FALLBACK_TIER, type Tier } from '../tiers.js';
-import { checkRequirements } from './check-requirements.js';
+import { checkRequirements, type RequirementOptions } from './check-requirements.js';
 import type { CompiledExpression, CompiledPolicy, CompiledRequirement, CompiledRule } from './compile-policy.js';
 
 /** What a policy is evaluated on. */
@@ -20,6 +20,12 @@ export interface EvaluationInput {
   exceptions?: readonly PolicyException[];
   /** Evaluation time, the CEL variable `now` (default: the current time). */
   now?: Date;
+  /**
+   * Judging whether `request`, approved after the change was held, releases
+   * that hold: proofing and approvals given up to this time count (see
+   * `RequirementOptions` in check-requirements.ts). Not for deciding changes.
+   */
+  releaseAt?: Date;
 }
 
 /** The policy's answer for one change: a decision without ids and timestamps. */
@@ -43,6 +49,8 @@ type Activation = {
 };
 
 const EMPTY_REQUEST: Record<string, never> = Object.freeze({}) as Record<string, never>;
+/** Requirement options of an ordinary decision: one object, not one per rule checked. */
+const NO_OPTIONS: RequirementOptions = Object.freeze({});
 
 /** Result of running one compiled expression: true, false, or why it could not be evaluated. */
 export type ExpressionResult = { ok: true; value: boolean } | { ok: false; error: string };
@@ -155,7 +163,7 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
       obligations: actionsFor(rule, rule.outcome),
     };
   }
-  const check = checkRequirements(rule.require, input.request, input.change);
+  const check = checkRequirements(rule.require, input.request, input.change, input.releaseAt ? { releaseAt: input.releaseAt.getTime() } : NO_OPTIONS);
   if (check.met) {
     const request = input.request!;
     if (request.breakGlass) {
@@ -171,7 +179,7 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
     return {
       id: rule.id,
       outcome: 'allow',
-      reason: `requirements met by change request ${request.id}`,
+      reason: input.releaseAt ? `requirements met by change request ${request.id}, approved after the change: it releases the hold` : `requirements met by change request ${request.id}`,
       obligations: obligationsOf(rule.require, { actions: [], notify: [] }),
       requestId: request.id,
     };
