@@ -71,6 +71,22 @@ describe('POST /v1/decisions', () => {
     expect(first.headers.get('idempotent-replayed')).toBeNull();
   });
 
+  it('cannot claim an IdP event: a proposed change never takes the place of the event the IdP reports', async () => {
+    const { decideChange } = await import('../../src/pipeline/decide-change.js');
+    const claimed = { idp: 'okta', eventIds: ['a1b2c3-real-okta-uuid'], rawType: 'user.mfa.factor.reset_all', via: 'hook' };
+    const proposed = await post({ ...EXAMPLE_BODY, change: { ...EXAMPLE_BODY.change, source: claimed } });
+    expect(proposed.status).toBe(200);
+    expect((await app.store.getChange('acme', proposed.json.changeId))?.source).toEqual({ ...claimed, via: 'api', eventIds: ['proposed:a1b2c3-real-okta-uuid'] });
+    // The IdP's own report of that event is decided on its own.
+    const { makeChange } = await import('../helpers/changes.js');
+    const observed = await decideChange(
+      { store: app.store, policies: app.policies },
+      { change: makeChange({ source: { ...claimed, via: 'hook' } }), actor: { type: 'idp', id: 'okta' }, observed: true },
+    );
+    expect(observed.replayed).toBe(false);
+    expect(observed.decision.id).not.toBe(proposed.json.decisionId);
+  });
+
   it('allows what the policy allows, by default', async () => {
     const r = await post({ tenant: 'acme', change: { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u1' }, actor: { id: 'u1' }, context: { deviceTrusted: true } } });
     expect(r.json).toMatchObject({ outcome: 'allow', defaulted: true, rules: [] });

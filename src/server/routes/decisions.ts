@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import { WardenError } from '../../core/errors.js';
-import { completeChange } from '../../core/identity-change.js';
+import { completeChange, type IdentityChange } from '../../core/identity-change.js';
 import { decideChange, type DecideDeps } from '../../pipeline/decide-change.js';
 import { DecisionRequest, type DecisionResponse } from '../api-schemas.js';
 import { authorize, type ApiPrincipal } from '../api-keys.js';
@@ -24,6 +24,16 @@ export const decisionRoutes: RouteDoc[] = [
   },
 ];
 
+/**
+ * A proposed change keeps the caller's description of its source, but can
+ * never stand for an event the IdP reports: its event ids are namespaced
+ * (`proposed:<id>`) and it arrives `via: api`. Otherwise a caller could claim
+ * a vendor event id first, and the real event would get the earlier decision.
+ */
+export function proposedChange(change: IdentityChange): IdentityChange {
+  return { ...change, source: { ...change.source, via: 'api', eventIds: change.source.eventIds.map((id) => `proposed:${id}`.slice(0, 256)) } };
+}
+
 /** The API form of a stored decision. */
 export function decisionResponse(d: Decision): DecisionResponse {
   const { id, ...rest } = d;
@@ -45,7 +55,7 @@ export function mountDecisions(router: Router, deps: DecideDeps & { has(tenant: 
       });
     const now = (deps.clock ?? (() => new Date()))();
     const result = await decideChange(deps, {
-      change: completeChange(input, tenant, now),
+      change: proposedChange(completeChange(input, tenant, now)),
       actor: { type: 'api_key', id: principal.keyId, name: principal.name },
       observed: false,
     });
