@@ -314,10 +314,13 @@ describe('the seed chain end to end on the Okta and Entra simulators', () => {
         const [reset, enroll, password, rule] = [ids.reset, ids.enroll, ids.password, ids.rule].map((e) => decisionOn(records, e));
         // No change request covers Sam's reset: held by policy; the alert it raised is medium.
         expect(reset!.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'assisted-reset-standard' }], alerts: [{ id: alert.id, severity: 'medium', on: 'target' }], change: { channel: 'helpdesk' } });
+        expect(reset!.data.actions.map((a: { kind: string }) => a.kind)).toEqual(['hold_group', 'revoke_sessions', 'remove_new_factor']);
         // A medium alert does not hold the person's own enrollment.
         expect(enroll!.data).toMatchObject({ outcome: 'allow', alerts: [{ id: alert.id, severity: 'medium' }], change: { channel: 'self_service' } });
         // The password reset completes "factor change and password reset": the alert is high, and this very decision sees it.
         expect(password!.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'open-detection-alert' }], alerts: [{ id: alert.id, severity: 'high', on: 'target' }], change: { channel: 'self_service' } });
+        // Contained in Okta, the only IdP the alert has seen the person in so far.
+        expect(password!.data.actions).toEqual([{ kind: 'hold_group', dryRun: false }, { kind: 'revoke_sessions', dryRun: false }]);
         // The inbox rule, in Microsoft 365, completes the chain: critical.
         expect(rule!.data).toMatchObject({
           outcome: 'hold',
