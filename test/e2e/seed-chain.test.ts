@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,14 +31,17 @@ import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
  *
  * In Okta (simulator, event hooks), Sam of the service desk resets the
  * person's factors with no change request; the caller enrolls a new Okta
- * Verify; the password is reset through self-service recovery. In Microsoft
- * 365 (Entra simulator over HTTPS, Management Activity API), an inbox rule
- * forwarding the person's mail outside is created, and Warden's
- * management-activity poller reads it. Detection keys the person by login /
- * UPN, case-insensitively, and raises one alert that every rule the chain
- * trips joins; the example policy holds the person's changes while a high or
- * critical alert is open, and containment (hold group, sessions revoked)
- * runs in both IdPs.
+ * Verify and resets the password through self-service recovery. In
+ * Microsoft 365 (Entra simulator over HTTPS), an inbox rule (or the
+ * mailbox's forwarding) sends the person's mail outside; its Exchange audit
+ * record reaches the Management Activity API 75 minutes later, as Microsoft
+ * says is typical, and Warden's poller reads it. Detection keys the person by
+ * login / UPN, case-insensitively and through the tenant's domain aliases,
+ * and raises one alert that every rule the chain trips joins; the example
+ * policy holds the person's changes while a high or critical alert is open,
+ * containment (hold group, sessions revoked) runs in both IdPs, and a SOAR
+ * receives the alert as signed events. Run for three people whose Okta and
+ * Entra names match exactly, differ in case, and differ in domain.
  */
 
 const HOOK_SECRET = 'okta-hook-secret-0123456789abcdef';
@@ -188,6 +191,7 @@ tenants:
       await okta.close();
       await graph.close();
       await new Promise<void>((resolve) => soar.close(() => resolve()));
+      rmSync(dir, { recursive: true, force: true });
       nock.cleanAll();
       nock.enableNetConnect();
     },
