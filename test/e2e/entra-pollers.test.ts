@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_CURSOR } from '../../connectors/entra/audit-poller.js';
 import { runCli } from '../../src/cli/main.js';
-import { packageRoot } from '../../src/package-root.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
+import { exchangeRecord } from '../helpers/exchange-records.js';
 
 /**
  * The pollers against the simulator: audit latency (a record that shows up
@@ -116,22 +114,11 @@ describe('Entra Management Activity poller', () => {
     h = undefined;
   });
 
-  /** Office 365 records from the Panther corpus, their keys back in the API's casing (the corpus lower-cased them), about our users. */
-  function exchangeRecords(harness: EntraHarness): Record<string, unknown>[] {
-    const casing: Record<string, string> = {
-      clientip: 'ClientIP', creationtime: 'CreationTime', externalaccess: 'ExternalAccess', id: 'Id', objectid: 'ObjectId', operation: 'Operation', organizationid: 'OrganizationId',
-      organizationname: 'OrganizationName', originatingserver: 'OriginatingServer', parameters: 'Parameters', recordtype: 'RecordType', resultstatus: 'ResultStatus', userid: 'UserId',
-      userkey: 'UserKey', usertype: 'UserType', workload: 'Workload',
-    };
-    const corpus = JSON.parse(readFileSync(path.join(packageRoot(), 'test/fixtures/entra/corpus/panther-m365/Microsoft365.Exchange.External.Forwarding.json'), 'utf8')) as Array<{ name: string; log: Record<string, unknown> }>;
-    const upn = harness.users.alice.userPrincipalName;
-    return ['Suspicious Forwarding Pattern', 'External Organization Forwarding'].map((name) => {
-      const log = corpus.find((t) => t.name === name)!.log;
-      const record = Object.fromEntries(Object.entries(log).map(([k, v]) => [casing[k] ?? k, v]));
-      const params = (record.Parameters as Array<{ Name: string; Value: string }>).map((p) => (['Mailbox', 'Identity'].includes(p.Name) && p.Value.includes('@') ? { ...p, Value: upn } : p));
-      return { ...record, Id: randomUUID(), CreationTime: harness.clock.now.toISOString().slice(0, 19), UserId: upn, Parameters: params, OrganizationName: 'contoso.example' };
-    });
-  }
+  /** Office 365 records from the Panther corpus about our user. */
+  const exchangeRecords = (harness: EntraHarness): Record<string, unknown>[] =>
+    (['Suspicious Forwarding Pattern', 'External Organization Forwarding'] as const).map((name) =>
+      exchangeRecord(name, { upn: harness.users.alice.userPrincipalName, at: harness.clock.now, organization: 'contoso.example' }),
+    );
 
   it('reads Exchange inbox-rule and forwarding records into mailbox.rule changes about the right user', async () => {
     h = await startEntraHarness();

@@ -202,6 +202,29 @@ export class OktaSimulator {
   }
 
   /**
+   * Someone resets a user's password: an administrator in the Admin Console
+   * (the user goes to RECOVERY until they set a new one), or, with the user
+   * as actor, the user themself through self-service recovery. Okta logs
+   * `user.account.reset_password` either way; the actor tells which
+   * (research okta.md §2).
+   */
+  resetPassword(actorId: string, userId: string): LogEventSim {
+    const user = this.users.get(userId)!;
+    const self = actorId === userId;
+    if (!self) user.status = 'RECOVERY';
+    return this.record('user.account.reset_password', "Fired when the user's Okta password is reset", this.users.get(actorId)!, [this.#userTarget(userId)], {
+      requestUri: self ? '/idp/idx/challenge/answer' : `/api/v1/users/${userId}/lifecycle/reset_password`,
+    }, 'WEB');
+  }
+
+  /** The user signs in: one more session (what `DELETE …/sessions` clears). Okta logs `user.session.start`, which Warden does not govern. */
+  signIn(userId: string): LogEventSim {
+    const user = this.users.get(userId)!;
+    user.sessions++;
+    return this.record('user.session.start', 'User login to Okta', user, [], { requestUri: '/idp/idx/identify' }, 'WEB');
+  }
+
+  /**
    * The user answers the Okta Verify push waiting on their phone (the newest
    * one not answered and not expired): approve or deny. Returns the
    * transaction id. Throws when no push is waiting for them.

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeLogEvent } from '../normalize-log-event.js';
+import { OktaSimulator } from './okta-simulator.js';
+
+/** The simulator's people actions log what the connector reads (no server needed: nothing is delivered without a hook). */
+describe('OktaSimulator people actions', () => {
+  const at = new Date('2026-03-02T09:00:00.000Z');
+  const setup = () => {
+    const sim = new OktaSimulator({ clock: () => at });
+    const agent = sim.addUser({ login: 'sam.agent@acme.example' }, { roles: ['HELP_DESK_ADMIN'] });
+    const user = sim.addUser({ login: 'dana.lee@acme.example' });
+    return { sim, agent, user };
+  };
+  const normalized = (event: unknown) => {
+    const result = normalizeLogEvent(event, { tenant: 'acme', via: 'hook', observedAt: at });
+    if (!('change' in result)) throw new Error(`ignored: ${result.ignored}`);
+    return result.change;
+  };
+
+  it('resetPassword by an administrator: the user is in RECOVERY, and the event is an admin password reset', () => {
+    const { sim, agent, user } = setup();
+    const event = sim.resetPassword(agent.id, user.id);
+    expect(sim.users.get(user.id)!.status).toBe('RECOVERY');
+    expect(event).toMatchObject({ eventType: 'user.account.reset_password', actor: { id: agent.id }, target: [{ id: user.id, type: 'User', alternateId: 'dana.lee@acme.example' }] });
+    expect(normalized(event)).toMatchObject({ kind: 'password.reset', channel: 'admin', target: { id: user.id }, actor: { id: agent.id }, occurredAt: at.toISOString() });
+  });
+
+  it('resetPassword by the user: self-service recovery, the user stays ACTIVE', () => {
+    const { sim, user } = setup();
+    const event = sim.resetPassword(user.id, user.id);
+    expect(sim.users.get(user.id)!.status).toBe('ACTIVE');
+    expect(normalized(event)).toMatchObject({ kind: 'password.reset', channel: 'self_service', target: { id: user.id }, actor: { id: user.id } });
+  });
+
+  it('signIn opens a session and logs user.session.start, which Warden does not govern', () => {
+    const { sim, user } = setup();
+    const before = sim.users.get(user.id)!.sessions;
+    const event = sim.signIn(user.id);
+    expect(sim.users.get(user.id)!.sessions).toBe(before + 1);
+    expect(event).toMatchObject({ eventType: 'user.session.start', actor: { id: user.id } });
+    expect(normalizeLogEvent(event, { tenant: 'acme', via: 'hook', observedAt: at })).toMatchObject({ ignored: expect.any(String) });
+  });
+});
