@@ -12,6 +12,8 @@ import { problemResponse } from './problem.js';
 
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;\s*charset=(?:"?utf-8"?)\s*)?$/i;
 
+const tooLarge = (limit: number) => new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`);
+
 /** How a raw route's body is read. */
 export interface ReadJsonBodyOptions {
   /**
@@ -32,11 +34,10 @@ export interface ReadJsonBodyOptions {
 export function readJsonBody(req: IncomingMessage, limit: number, options: ReadJsonBodyOptions = {}): Promise<unknown> {
   if (options.requireJsonType && !JSON_TYPE.test(req.headers['content-type'] ?? ''))
     return Promise.reject(new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (UTF-8)'));
-  const tooLarge = () => new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`);
   if (Number(req.headers['content-length']) > limit) {
     // Drained, not read: node:http reuses the connection once the body is consumed.
     req.resume();
-    return Promise.reject(tooLarge());
+    return Promise.reject(tooLarge(limit));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -47,7 +48,7 @@ export function readJsonBody(req: IncomingMessage, limit: number, options: ReadJ
       size += chunk.length;
       if (size > limit) {
         failed = true;
-        reject(tooLarge());
+        reject(tooLarge(limit));
         return;
       }
       chunks.push(chunk);
