@@ -1,8 +1,9 @@
 /**
  * HTTP benchmark of the Okta event hook endpoint (`POST /hooks/okta/:tenant/events`):
- * the real server (startServer with the Okta connector: express, the
- * constant-time shared-secret check, JSON parsing, envelope validation, one
- * inbox row per LogEvent, metrics) versus a bare `node:http` handler doing
+ * the real server (startServer with the Okta connector: the receiver's raw
+ * route ahead of express, the latency histogram, the constant-time
+ * shared-secret check, JSON parsing, envelope validation, one inbox row per
+ * LogEvent, the connector's counters) versus a bare `node:http` handler doing
  * the same durable work (parse the body, `putInbox` per event, 200) and
  * nothing else, on the same store driver, in the same run.
  *
@@ -20,8 +21,8 @@
  * must hold exactly one inbox row per event answered 200.
  *
  * A third server, for attribution only: the same work in a plain express 5
- * route with express.json, so the report shows how much of the gap is express
- * itself (the HTTP framework every Warden route runs on).
+ * route with express.json, where the receiver ran before it became a raw
+ * route (what express itself costs per delivery).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -5,6 +5,7 @@ import { WardenError } from '../../src/core/errors.js';
 import type { PluginContext, RawRoute } from '../../src/plugin/plugin.js';
 import type { RouteDoc } from '../../src/server/openapi.js';
 import { validationError } from '../../src/server/problem.js';
+import { readJsonBody, writeEmpty } from '../../src/server/raw-http.js';
 import type { InboxEntry } from '../../src/store/store.js';
 import { EntraMetrics } from './entra-metrics.js';
 import type { EntraRuntime } from './entra-runtime.js';
@@ -98,40 +99,6 @@ export function notificationEventId(kind: 'notification' | 'lifecycle', n: z.inf
   return kind === 'lifecycle' ? `lifecycle:${n.subscriptionId}:${n.lifecycleEvent ?? 'unknown'}:${digest}` : `notification:${n.subscriptionId}:${digest}`;
 }
 
-const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;\s*charset=(?:"?utf-8"?)\s*)?$/i;
-
-/**
- * The JSON body of a notification delivery: a length limit, UTF-8, JSON
- * (what express.json would check, on the raw request).
- */
-function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (!JSON_TYPE.test(type)) return Promise.reject(new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the notifications as application/json (UTF-8)'));
-  const declared = Number(req.headers['content-length']);
-  if (declared > limit) return Promise.reject(new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`));
-      } else chunks.push(chunk);
-    });
-    req.once('end', () => {
-      if (size > limit) return;
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')));
-      } catch {
-        reject(new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
-      }
-    });
-    req.once('error', reject);
-  });
-}
-
 /** The receivers, as raw routes of the Entra plugin. */
 export function notificationReceivers(runtime: EntraRuntime): RawRoute[] {
   return (['notifications', 'lifecycle'] as const).map((path) => ({
@@ -162,7 +129,7 @@ async function receive(
     res.end(token);
     return;
   }
-  const body = await readJsonBody(req, ctx.config.bodyBytes);
+  const body = await readJsonBody(req, ctx.config.bodyBytes, { requireJsonType: true });
   // The common shape is checked in place (no copy); anything else goes through the schema for its error.
   const parsed = isNotificationCollection(body) ? { data: body } : GraphNotificationCollection.safeParse(body);
   if ('success' in parsed && !parsed.success) throw validationError(parsed.error, 'the notification body');
@@ -203,6 +170,5 @@ async function receive(
       for (const e of entries) await tx.putInbox(e);
     });
   ctx.wakeInbox();
-  res.writeHead(202, { 'content-length': 0 });
-  res.end();
+  writeEmpty(res, 202);
 }

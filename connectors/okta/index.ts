@@ -13,7 +13,7 @@ import { OktaDirectory } from './okta-directory.js';
 import { OktaTenants } from './okta-tenant.js';
 import { startPollers } from './poll-system-log.js';
 import { OktaProofer } from './proofer.js';
-import { EVENT_HOOK_PATH, EventHookDelivery, mountEventHook } from './receive-event-hook.js';
+import { EVENT_HOOK_PATH, EventHookDelivery, eventHookReceivers } from './receive-event-hook.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem', contentType: 'application/problem+json' });
 
@@ -67,9 +67,10 @@ export function oktaConnector(): WardenPlugin {
     mount(router: Router, ctx: PluginContext) {
       // Read every tenant's hook secrets now: a missing one stops the start, not the first delivery.
       for (const id of tenants.ids(ctx.config)) tenants.get(ctx.config, id);
-      mountEventHook(router, ctx, tenants);
       mountInlineHooks(router, ctx, tenants, directory);
     },
+    // The event hook is the ingest path: served on plain node:http ahead of express (docs/performance.md §4).
+    rawRoutes: eventHookReceivers(tenants),
     inbox: oktaInboxHandler(tenants, directory),
     enforcer: new OktaEnforcer(tenants, directory),
     directory,

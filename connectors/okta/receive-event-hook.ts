@@ -1,7 +1,8 @@
-import type { Request, Router } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { PluginContext, RawRoute } from '../../src/plugin/plugin.js';
+import { readJsonBody, writeEmpty, writeJson } from '../../src/server/raw-http.js';
 import type { InboxEntry } from '../../src/store/store.js';
 import { publishedIso } from './log-event.js';
 import { oktaMetrics } from './okta-metrics.js';
@@ -10,7 +11,7 @@ import { verifySharedHeader } from './verify-hook-auth.js';
 
 /**
  * The event hook endpoint `/hooks/okta/:tenant/events`: Okta's one-time
- * verification (GET) and its deliveries (POST).
+ * verification (GET) and its deliveries (POST), served as raw routes.
  *
  * https://developer.okta.com/docs/concepts/event-hooks/
  */
@@ -41,48 +42,6 @@ export const EventHookDelivery = z
 export type EventHookDelivery = z.infer<typeof EventHookDelivery>;
 
 /**
- * Reads a JSON body of at most `limit` bytes, whatever its content type
- * (Okta sends application/json; anything else that is not JSON is a 400,
- * never a silent 2xx). Leaner than a general body parser: this endpoint's
- * cost per delivery is what Okta's 3 s budget and the ingest rate see.
- *
- * @throws WardenError `ERR_BODY_TOO_LARGE`, `ERR_BODY_MALFORMED`
- */
-export function readJsonBody(req: Request, limit: number): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (declared > limit) {
-      req.resume();
-      return reject(new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`));
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (failed) return;
-      try {
-        resolve(JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
-      } catch {
-        reject(new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
-      }
-    });
-    req.on('error', (err) => {
-      if (!failed) reject(new WardenError('ERR_BODY_MALFORMED', 'the request body could not be read', { cause: err }));
-    });
-  });
-}
-
-/**
  * The common case checked by hand (what `EventHookDelivery` requires); zod
  * runs only for the rest, to say what is wrong.
  */
@@ -109,59 +68,82 @@ export function resolveTenant(tenants: OktaTenants, ctx: PluginContext, id: stri
 }
 
 /**
- * Mounts the event hook receiver. Authentication runs before the body is
- * read; a delivery is acknowledged (200, empty body) only after every event
- * in it is committed to the inbox, one row per LogEvent `uuid` (Okta's
+ * The event hook receiver, as raw routes of the Okta plugin (plain node:http,
+ * ahead of express: this is the connector's ingest path, and Okta gives each
+ * delivery 3 s; docs/performance.md §4). Authentication runs before the body
+ * is read; a delivery is acknowledged (200, empty body) only after every
+ * event in it is committed to the inbox, one row per LogEvent `uuid` (Okta's
  * duplicates, its one retry and the poller's copy collapse there). Bad input
  * gets 4xx, never 5xx: Okta retries 5xx.
  */
-export function mountEventHook(router: Router, ctx: PluginContext, tenants: OktaTenants): void {
+export function eventHookReceivers(tenants: OktaTenants): RawRoute[] {
+  return [
+    { method: 'GET', path: EVENT_HOOK_PATH, handle: (req, res, { params }, ctx) => verify(tenants, req, res, params, ctx) },
+    { method: 'POST', path: EVENT_HOOK_PATH, handle: (req, res, { params }, ctx) => receive(tenants, req, res, params, ctx) },
+  ];
+}
+
+/** The tenant of the call, once its shared-secret header checked out (counted and logged when it does not). */
+function authenticate(tenants: OktaTenants, req: IncomingMessage, params: Record<string, string>, ctx: PluginContext): OktaTenant {
+  const tenant = resolveTenant(tenants, ctx, params.tenant!);
+  const { header } = tenant.config.eventHook;
+  try {
+    verifySharedHeader(headerValue(req, header), tenant.eventHookSecret, header);
+  } catch (err) {
+    oktaMetrics(ctx.metrics.registry).hookDeliveries.inc({ tenant: tenant.id, result: 'unauthorized' });
+    ctx.log.warn({ tenant: tenant.id, code: (err as WardenError).code, ip: req.socket.remoteAddress }, 'okta event hook call refused');
+    throw err;
+  }
+  return tenant;
+}
+
+/** A request header by name, any case (what express's `req.get` reads). */
+const headerValue = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
+
+/** Okta's one-time verification: echoes `x-okta-verification-challenge` as `{"verification": …}`. */
+async function verify(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: PluginContext): Promise<void> {
+  const tenant = authenticate(tenants, req, params, ctx);
+  const challenge = headerValue(req, 'x-okta-verification-challenge');
+  if (!challenge) throw new WardenError('ERR_VALIDATION', 'the x-okta-verification-challenge header is missing');
+  oktaMetrics(ctx.metrics.registry).hookDeliveries.inc({ tenant: tenant.id, result: 'verified' });
+  ctx.log.info({ tenant: tenant.id }, 'okta event hook verified');
+  writeJson(res, 200, { verification: challenge });
+}
+
+/** One delivery, in one handler (authenticate, read, validate, store): its cost is what Okta's 3 s budget and the ingest rate see. */
+async function receive(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: PluginContext): Promise<void> {
+  const tenant = authenticate(tenants, req, params, ctx);
   const metrics = oktaMetrics(ctx.metrics.registry);
-  const authenticated = (req: Request): OktaTenant => {
-    const tenant = resolveTenant(tenants, ctx, String(req.params.tenant));
-    try {
-      verifySharedHeader(req.get(tenant.config.eventHook.header), tenant.eventHookSecret, tenant.config.eventHook.header);
-    } catch (err) {
-      metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'unauthorized' });
-      ctx.log.warn({ tenant: tenant.id, code: (err as WardenError).code, ip: req.ip }, 'okta event hook call refused');
-      throw err;
-    }
-    return tenant;
-  };
-
-  router.get(EVENT_HOOK_PATH, (req, res) => {
-    const tenant = authenticated(req);
-    const challenge = req.get('x-okta-verification-challenge');
-    if (!challenge) throw new WardenError('ERR_VALIDATION', 'the x-okta-verification-challenge header is missing');
-    metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'verified' });
-    ctx.log.info({ tenant: tenant.id }, 'okta event hook verified');
-    res.json({ verification: challenge });
+  let body: unknown;
+  try {
+    // Okta sends application/json; the body must parse whatever it is labelled.
+    body = await readJsonBody(req, ctx.config.bodyBytes);
+  } catch (err) {
+    metrics.hookDeliveries.inc({ tenant: tenant.id, result: (err as WardenError).code === 'ERR_BODY_TOO_LARGE' ? 'too_large' : 'malformed' });
+    throw err;
+  }
+  const parsed = isDelivery(body) ? { success: true as const, data: body } : EventHookDelivery.safeParse(body);
+  if (!parsed.success) {
+    metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'malformed' });
+    throw new WardenError('ERR_VALIDATION', `not an Okta event hook delivery: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  }
+  const receivedAt = ctx.clock();
+  const entries: InboxEntry[] = parsed.data.data.events.map((event) => {
+    const occurred = publishedIso(event.published);
+    return { tenant: tenant.id, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook', payload: event, receivedAt, ...(occurred ? { occurredAt: new Date(occurred) } : {}) };
   });
-
-  // One handler (authenticate, read, validate, store): this path's cost per delivery is what Okta's 3 s budget and the ingest rate see.
-  router.post(EVENT_HOOK_PATH, async (req, res) => {
-    const tenant = authenticated(req);
-    const body = await readJsonBody(req, ctx.config.bodyBytes);
-    const parsed = isDelivery(body) ? { success: true as const, data: body } : EventHookDelivery.safeParse(body);
-    if (!parsed.success) {
-      metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'malformed' });
-      throw new WardenError('ERR_VALIDATION', `not an Okta event hook delivery: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
-    }
-    const receivedAt = ctx.clock();
-    const entries: InboxEntry[] = parsed.data.data.events.map((event) => {
-      const occurred = publishedIso(event.published);
-      return { tenant: tenant.id, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook', payload: event, receivedAt, ...(occurred ? { occurredAt: new Date(occurred) } : {}) };
+  let stored = 0;
+  if (entries.length === 1) stored = (await ctx.store.putInbox(entries[0]!)).inserted ? 1 : 0;
+  else
+    await ctx.store.transaction(async (tx) => {
+      for (const entry of entries) if ((await tx.putInbox(entry)).inserted) stored++;
     });
-    let stored = 0;
-    if (entries.length === 1) stored = (await ctx.store.putInbox(entries[0]!)).inserted ? 1 : 0;
-    else
-      await ctx.store.transaction(async (tx) => {
-        for (const entry of entries) if ((await tx.putInbox(entry)).inserted) stored++;
-      });
-    metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'stored' });
-    if (stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'true' }, stored);
-    if (entries.length > stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'false' }, entries.length - stored);
-    res.status(200).end();
-    if (stored) ctx.wakeInbox();
-  });
+  metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'stored' });
+  if (stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'true' }, stored);
+  if (entries.length > stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'false' }, entries.length - stored);
+  writeEmpty(res, 200);
+  if (stored) ctx.wakeInbox();
 }

@@ -228,10 +228,11 @@ export interface CliContext {
 /**
  * A receiver served on plain `node:http`, ahead of express: for the vendor
  * hooks where the IdP measures the answer time and the request rate is high
- * (Graph change notifications). The handler reads the body and writes the
- * response itself; Warden times it into the request-latency histogram and
- * turns a thrown error into a problem response (WardenError codes as
- * everywhere else). Document it in `routes` like any other route.
+ * (Okta's event hook, Graph change notifications). The handler reads the
+ * body and writes the response itself (src/server/raw-http.ts has the
+ * helpers); Warden times it into the request-latency histogram and turns a
+ * thrown error into a problem response (WardenError codes as everywhere
+ * else). Document it in `routes` like any other route.
  */
 export interface RawRoute {
   method: 'POST' | 'GET';

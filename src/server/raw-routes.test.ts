@@ -25,6 +25,14 @@ describe('raw routes', () => {
           res.end();
         },
       },
+      {
+        method: 'GET',
+        path: '/hooks/fake/:tenant/challenge',
+        async handle(_req, res) {
+          res.writeHead(200, { 'content-length': 2 });
+          res.end('ok');
+        },
+      },
     ],
   };
   let server: http.Server;
@@ -45,6 +53,17 @@ describe('raw routes', () => {
     expect(res.status).toBe(202);
     expect(seen.at(-1)).toEqual({ params: { tenant: 'acme-x' }, token: 'a+b' });
     expect(await metrics.registry.metrics()).toMatch(/warden_http_request_duration_seconds_count\{method="POST",route="\/hooks\/fake\/:tenant\/events",status="202"\} 1/);
+  });
+
+  it('matches paths as express does: any case, an optional trailing slash; a GET route answers HEAD', async () => {
+    for (const path of ['/HOOKS/Fake/acme/EVENTS', '/hooks/fake/acme/events/']) {
+      const res = await fetch(`${url}${path}`, { method: 'POST' });
+      expect([path, res.status]).toEqual([path, 202]);
+    }
+    expect(seen.at(-1)!.params).toEqual({ tenant: 'acme' });
+    const head = await fetch(`${url}/hooks/fake/acme/challenge`, { method: 'HEAD' });
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '2', '']);
+    expect(await metrics.registry.metrics()).toMatch(/warden_http_request_duration_seconds_count\{method="HEAD",route="\/hooks\/fake\/:tenant\/challenge",status="200"\} 1/);
   });
 
   it('hands everything else to express', async () => {

@@ -1,15 +1,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isWardenError, WardenError } from '../core/errors.js';
+import { WardenError } from '../core/errors.js';
 import type { PluginContext, RawRoute, WardenPlugin } from '../plugin/plugin.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
-import { problemResponse } from './problem.js';
+import { writeRawProblem } from './raw-http.js';
 
 /**
  * Dispatch of connectors' raw routes (src/plugin/plugin.ts, `RawRoute`):
  * requests whose method and path match one are handled on plain `node:http`;
  * everything else goes to express. Timed into the same latency histogram,
- * errors answered as problem responses.
+ * errors answered as problem responses. Paths match as express matches them:
+ * case-insensitively, with or without a trailing slash; a GET route answers
+ * HEAD too (node:http sends no body for HEAD).
  */
 
 /** Shared by requests without a query string (handlers only read it). */
@@ -33,21 +35,7 @@ function compile(route: RawRoute): Compiled {
       return '([^/]+)';
     })
     .join('/');
-  return { method: route.method, path: route.path, pattern: new RegExp(`^${source}/?$`), keys, route };
-}
-
-/** Writes the problem response for an error on a raw response (unless one was started). */
-export function writeRawProblem(res: ServerResponse, err: unknown, log: Logger, path: string): void {
-  const known = isWardenError(err) ? err : new WardenError('ERR_INTERNAL', 'internal error');
-  if (!isWardenError(err) || problemResponse(known).status >= 500) log.error({ err, path }, 'request failed');
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const { status, headers, body } = problemResponse(known);
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+  return { method: route.method, path: route.path, pattern: new RegExp(`^${source}/?$`, 'i'), keys, route };
 }
 
 /**
@@ -65,12 +53,13 @@ export function rawRouteListener(
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     for (const r of routes) {
-      if (r.method !== req.method) continue;
+      if (r.method !== method) continue;
       const m = r.pattern.exec(pathname);
       if (!m) continue;
       const end = deps.metrics.httpDuration.startTimer();
-      res.once('finish', () => end({ method: r.method, route: r.path, status: String(res.statusCode) }));
+      res.once('finish', () => end({ method: req.method!, route: r.path, status: String(res.statusCode) }));
       const params: Record<string, string> = {};
       try {
         for (let i = 0; i < r.keys.length; i++) params[r.keys[i]!] = decodeURIComponent(m[i + 1]!);

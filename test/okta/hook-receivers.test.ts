@@ -182,6 +182,44 @@ describe('Okta hook receivers', () => {
       );
       expect(rows.find((r) => r.eventId === sampleEvent().uuid)!.payload).toEqual(sampleEvent()); // kept verbatim
     });
+
+    it('counts every call by result and times it under the route pattern, as the other routes are', async () => {
+      /** The counters this test moves, by name. */
+      const sample = async () => {
+        const text = await (await fetch(`${server.url}/metrics`)).text();
+        const value = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+        const counters: Record<string, number> = {};
+        for (const result of ['stored', 'verified', 'unauthorized', 'malformed', 'too_large']) counters[result] = value(`warden_okta_hook_deliveries_total{tenant="acme",result="${result}"}`);
+        for (const stored of ['true', 'false']) counters[`events stored=${stored}`] = value(`warden_okta_hook_events_total{tenant="acme",stored="${stored}"}`);
+        for (const [method, status] of [['POST', 200], ['POST', 401], ['POST', 400], ['POST', 413], ['GET', 200]] as const)
+          counters[`timed ${method} ${status}`] = value(`warden_http_request_duration_seconds_count{method="${method}",route="/hooks/okta/:tenant/events",status="${status}"}`);
+        return counters;
+      };
+      const before = await sample();
+      const event = { ...sampleEvent(), uuid: 'counted-uuid' };
+      await post('acme', JSON.stringify(delivery([event])), { authorization: ACME_SECRET });
+      await post('acme', JSON.stringify(delivery([event, { ...event, uuid: 'counted-uuid-2' }])), { authorization: ACME_SECRET });
+      await post('acme', JSON.stringify(delivery([event])), { authorization: 'wrong' });
+      await post('acme', '{"eventType": ', { authorization: ACME_SECRET });
+      await post('acme', JSON.stringify({}), { authorization: ACME_SECRET });
+      await post('acme', JSON.stringify(delivery(Array.from({ length: 40 }, (_, i) => ({ ...sampleEvent(), uuid: `big-${i}` })))), { authorization: ACME_SECRET });
+      await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { 'x-okta-verification-challenge': 'c', authorization: ACME_SECRET } });
+      const after = await sample();
+      expect(Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]!]))).toEqual({
+        stored: 2,
+        verified: 1,
+        unauthorized: 1,
+        malformed: 2, // not JSON, not an envelope
+        too_large: 1,
+        'events stored=true': 2,
+        'events stored=false': 1, // counted-uuid again
+        'timed POST 200': 2,
+        'timed POST 401': 1,
+        'timed POST 400': 2,
+        'timed POST 413': 1,
+        'timed GET 200': 1,
+      });
+    });
   });
 
   describe('inline hooks', () => {

@@ -1,0 +1,103 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isWardenError, WardenError } from '../core/errors.js';
+import type { Logger } from './logger.js';
+import { problemResponse } from './problem.js';
+
+/**
+ * Reading requests and writing responses on raw routes (src/plugin/plugin.ts,
+ * `RawRoute`): what express and its body parser do for the other routes,
+ * with the same limits, error codes and response headers, and nothing more
+ * (these are the receivers whose cost per request the IdP's ingest rate sees).
+ */
+
+const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;\s*charset=(?:"?utf-8"?)\s*)?$/i;
+
+const tooLarge = (limit: number) => new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`);
+
+/** How a raw route's body is read. */
+export interface ReadJsonBodyOptions {
+  /**
+   * Refuse (415) a body whose content type is not JSON in UTF-8. Off for
+   * senders that label JSON loosely: the body must still parse, so anything
+   * that is not JSON is a 400, never a silent 2xx.
+   */
+  requireJsonType?: boolean;
+}
+
+/**
+ * The JSON body of a request: at most `limit` bytes (the declared length is
+ * checked before reading, the received length while reading), UTF-8, parsed.
+ *
+ * @example const body = await readJsonBody(req, ctx.config.bodyBytes, { requireJsonType: true });
+ * @throws WardenError `ERR_UNSUPPORTED_MEDIA_TYPE` (415, only with `requireJsonType`), `ERR_BODY_TOO_LARGE` (413), `ERR_BODY_MALFORMED` (400: not JSON, or the body could not be read)
+ */
+export function readJsonBody(req: IncomingMessage, limit: number, options: ReadJsonBodyOptions = {}): Promise<unknown> {
+  if (options.requireJsonType && !JSON_TYPE.test(req.headers['content-type'] ?? ''))
+    return Promise.reject(new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json (UTF-8)'));
+  if (Number(req.headers['content-length']) > limit) {
+    // Drained, not read: node:http reuses the connection once the body is consumed.
+    req.resume();
+    return Promise.reject(tooLarge(limit));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once('end', () => {
+      if (failed) return;
+      try {
+        resolve(JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
+      } catch {
+        reject(new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
+      }
+    });
+    // `on`, not `once`: a second error with no listener would be thrown.
+    req.on('error', (err) => {
+      // A client that went away mid-body is its own failure, not the server's: a 4xx, not logged as an error.
+      if (!failed) reject(new WardenError('ERR_BODY_MALFORMED', 'the request body could not be read', { cause: err }));
+      failed = true;
+    });
+  });
+}
+
+/** Answers `status` with `body` as JSON (`application/json; charset=utf-8`, as express's `res.json`). */
+export function writeJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Answers `status` with an empty body. */
+export function writeEmpty(res: ServerResponse, status: number): void {
+  res.writeHead(status, { 'content-length': 0 });
+  res.end();
+}
+
+/**
+ * Answers an error as its problem response (RFC 9457,
+ * `application/problem+json`), as the express error handler does: a
+ * WardenError by its code, anything else as a 500 without detail (logged).
+ * A response already started is cut off instead.
+ */
+export function writeRawProblem(res: ServerResponse, err: unknown, log: Logger, path: string): void {
+  const known = isWardenError(err) ? err : new WardenError('ERR_INTERNAL', 'internal error');
+  const { status, headers, body } = problemResponse(known);
+  if (!isWardenError(err) || status >= 500) log.error({ err, path }, 'request failed');
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
