@@ -85,6 +85,16 @@ export const HOOK_EVENT_TYPES: readonly string[] = Object.freeze(
     .sort(),
 );
 
+/**
+ * The event hook's types for one tenant: `HOOK_EVENT_TYPES`, without the
+ * signal types when the tenant has them polled instead
+ * (`okta.eventHook.signals: false`, for orgs whose MFA volume would near
+ * Okta's 400,000 hooked events a day).
+ */
+export function hookEventTypes(options: { signals: boolean }): readonly string[] {
+  return options.signals ? HOOK_EVENT_TYPES : HOOK_EVENT_TYPES.filter((t) => !SIGNAL_EVENT_TYPES[t]);
+}
+
 /** What only the System Log poller can see (not event-hook eligible). */
 export const POLL_ONLY_EVENT_TYPES: readonly string[] = Object.freeze(
   READ_EVENT_TYPES.filter(([, t]) => !t.hook)
