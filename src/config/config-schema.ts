@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { TenantId } from '../core/identity-change.js';
 import { OidcConfig, WebhooksConfig, WorkflowConfig } from './workflow-config-schema.js';
-import { DURATION_PATTERN } from '../core/policy/duration.js';
+import { DURATION_PATTERN, parseDuration } from '../core/policy/duration.js';
 
 /**
  * The server configuration file, `warden.yaml`. This schema is the
@@ -19,6 +19,10 @@ export const SecretRef = z
 export type SecretRef = z.infer<typeof SecretRef>;
 
 const Duration = z.string().regex(DURATION_PATTERN, 'a duration such as 30m, 1h, 7d');
+
+/** Defaults of the retention section. */
+export const RETENTION_DEFAULTS = Object.freeze({ inbox: '30d', ownChanges: '30d', events: '30d' });
+const RetentionPeriod = Duration.refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) >= 86_400, 'at least 1d');
 
 /** Defaults of the detection section, also used where no config is loaded (`warden detect replay` without --tenant). */
 export const DETECTION_DEFAULTS = Object.freeze({ allowedLateness: '30m', groupFor: '24h', inPolicyFor: '7d' });
@@ -137,6 +141,21 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
       .strict()
       .default({ bodyBytes: 1024 * 1024 })
       .describe('Request limits'),
+    retention: z
+      .object({
+        inbox: RetentionPeriod.default(RETENTION_DEFAULTS.inbox).describe(
+          'How long the raw vendor payload of a processed or ignored delivery is kept (it holds addresses, user agents and names). Failed deliveries are kept until dealt with. Changes still de-duplicate vendor events after their delivery is gone. Default `30d`, at least `1d`',
+        ),
+        ownChanges: RetentionPeriod.default(RETENTION_DEFAULTS.ownChanges).describe(
+          'How long Warden remembers the changes it made itself in an IdP (enforcement actions, brokered resets), to recognise them when the IdP reports them back. Default `30d`, at least `1d`',
+        ),
+        events: RetentionPeriod.default(RETENTION_DEFAULTS.events).describe(
+          'How long an outbound event (signed webhook) is kept once every delivery of it succeeded or failed for good. Default `30d`, at least `1d`',
+        ),
+      })
+      .strict()
+      .default({ ...RETENTION_DEFAULTS })
+      .describe('What Warden deletes after a while (swept every few minutes). Decisions, changes, alerts and the audit log are never deleted'),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level. Default `info`. Env `LOG_LEVEL` overrides'),

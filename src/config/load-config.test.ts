@@ -64,6 +64,14 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ cwd: dir, env: {} }))).toContain(`${path.join(dir, 'warden.yaml')}:2:9: listen.port:`);
   });
 
+  it('keeps raw payloads, own changes and sent events 30 days by default, and refuses less than a day', () => {
+    const day = 86_400_000;
+    expect(loadConfig({ cwd: configDir(MINIMAL), env: {} }).retention).toEqual({ inboxMs: 30 * day, ownChangesMs: 30 * day, eventsMs: 30 * day });
+    expect(loadConfig({ cwd: configDir('retention:\n  inbox: 7d\n  events: 90d\n' + MINIMAL), env: {} }).retention).toEqual({ inboxMs: 7 * day, ownChangesMs: 30 * day, eventsMs: 90 * day });
+    expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  ownChanges: 12h\n' + MINIMAL), env: {} }))).toMatch(/:2:15: retention\.ownChanges: at least 1d/);
+    expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  inbox: forever\n' + MINIMAL), env: {} }))).toMatch(/retention\.inbox: a duration/);
+  });
+
   it('refuses unknown keys, duplicate tenants and no tenants', () => {
     expect(errorOf(() => loadConfig({ cwd: configDir('lisen: {}\n' + MINIMAL), env: {} }))).toMatch(/Unrecognized key.*lisen/);
     expect(errorOf(() => loadConfig({ cwd: configDir(MINIMAL + '  - id: acme\n    policy: other.yaml\n'), env: {} }))).toMatch(/:4:9: tenants\.1\.id: tenant "acme" is configured twice/);

@@ -89,6 +89,8 @@ export interface WardenConfig {
   store: StoreConfig;
   bodyBytes: number;
   logLevel: string;
+  /** How long each kind of kept-for-a-while row lives, in ms (`retention`). */
+  retention: Readonly<{ inboxMs: number; ownChangesMs: number; eventsMs: number }>;
   tenants: readonly ResolvedTenant[];
 }
 
@@ -211,6 +213,11 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     store: Object.freeze(store),
     bodyBytes: cfg.limits.bodyBytes,
     logLevel,
+    retention: Object.freeze({
+      inboxMs: parseDuration(cfg.retention.inbox) * 1000,
+      ownChangesMs: parseDuration(cfg.retention.ownChanges) * 1000,
+      eventsMs: parseDuration(cfg.retention.events) * 1000,
+    }),
     tenants: Object.freeze(tenants),
   });
 }

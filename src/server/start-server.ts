@@ -15,6 +15,7 @@ import { BackgroundLoop } from '../pipeline/background-loop.js';
 import { decideChange } from '../pipeline/decide-change.js';
 import { InboxWorker } from '../pipeline/inbox-worker.js';
 import { OutboxWorker } from '../pipeline/outbox-worker.js';
+import { retentionSweep } from '../pipeline/retention-sweep.js';
 import type { Enforcer, InboxHandler, PluginContext, WardenPlugin } from '../plugin/plugin.js';
 import { bundledMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open-store.js';
@@ -48,6 +49,8 @@ export interface StartOptions {
   workers?: boolean;
   /** How often the sweepers run: change requests expired and overdue reviews reported (workflow), absence rules falling due and expired state pruned (detection). Default 30 s. */
   sweepMs?: number;
+  /** How often the retention sweep deletes what outlived `config.retention`. Default 10 min. */
+  retentionSweepMs?: number;
 }
 
 export interface RunningServer {
@@ -271,12 +274,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         options.sweepMs ?? 30_000,
         (err) => log.error({ err }, 'workflow sweep failed'),
       );
+      const retention = new BackgroundLoop(
+        retentionSweep(store, config.retention, clock, metrics.registry),
+        options.retentionSweepMs ?? 10 * 60_000,
+        (err) => log.error({ err }, 'retention sweep failed'),
+      );
       inbox.start();
       outbox.start();
       webhooks.start();
       sweeper.start();
       detectionSweeper.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop());
+      retention.start();
+      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;

@@ -173,6 +173,20 @@ export interface AlertQuery {
 }
 
 /** Operations available inside and outside a transaction (the workflow's and the event publisher's in workflow-store.ts). */
+/** Oldest moment each kind of retained row may be from (see `pruneRetained`). */
+export interface RetentionCutoffs {
+  inbox: Date;
+  ownChanges: Date;
+  events: Date;
+}
+
+/** Rows `pruneRetained` deleted, by kind. */
+export interface RetentionPruned {
+  inbox: number;
+  ownChanges: number;
+  events: number;
+}
+
 export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
 
   /** Makes sure tenants exist (from config); returns nothing new for known ones. */
@@ -247,6 +261,16 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   acquireLease(name: string, holder: string, now: Date, ttlSeconds: number): Promise<boolean>;
   /** Gives a lease up (only its holder can). */
   releaseLease(name: string, holder: string): Promise<void>;
+
+  /**
+   * Deletes, up to `limit` rows of each, what is kept only for a while:
+   * inbox entries processed or ignored before `cutoffs.inbox` (raw vendor
+   * payloads; failed ones stay), own-change records from before
+   * `cutoffs.ownChanges`, and outbound events created before
+   * `cutoffs.events` with no delivery still queued or running (with their
+   * deliveries). Decisions, changes, alerts and the audit log are never pruned.
+   */
+  pruneRetained(cutoffs: RetentionCutoffs, limit: number): Promise<RetentionPruned>;
 
   /** Records (or replaces, by `ref`) a change Warden itself makes in an IdP. */
   putOwnChange(change: OwnChange): Promise<void>;

@@ -50,7 +50,7 @@ describe('warden keys and audit (CLI opening the embedded store itself)', () => 
     expect(broken.out).toMatch(new RegExp(`^acme: FAILED at record 1 \\(${row!.id}\\): hash mismatch: stored ${row!.hash.slice(0, 12)}…, recomputed [0-9a-f]{12}… \\(record content changed\\)\n$`));
     const json = await cli('--config', configFile, 'audit', 'verify', '--json');
     expect(JSON.parse(json.out)).toEqual([expect.objectContaining({ tenant: 'acme', ok: false, break: expect.objectContaining({ seq: 1 }) })]);
-  });
+  }, 120_000); // ten CLI processes, each opening the embedded store: ~15 s alone, over 30 s on a loaded 2-core machine
 
   it('refuses a tenant that is not configured (exit 2)', async () => {
     const { configFile } = tempConfigDir();

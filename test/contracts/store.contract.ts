@@ -401,6 +401,67 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       });
     });
 
+    describe('retention', () => {
+      // Far in the past, so the store-wide prune touches no other test's rows.
+      const old = (days: number) => new Date(Date.UTC(2001, 0, 1) + days * 86_400_000);
+
+      it('prunes finished inbox entries, own changes and sent events older than their cutoffs, and nothing else', async () => {
+        const t = await tenant();
+        const inbox = (eventId: string) => ({ tenant: t, source: 'okta', eventId, via: 'poll' as const, payload: { uuid: eventId }, receivedAt: old(0) });
+        for (const id of ['done-old', 'ignored-old', 'failed-old', 'pending-old', 'done-new']) await store.putInbox(inbox(id));
+        const claimed = (await store.claimInbox(100, old(0), 30)).filter((r) => r.tenant === t);
+        const byId = new Map(claimed.map((r) => [r.eventId, r.id]));
+        await store.finishInbox(byId.get('done-old')!, 'processed', old(1));
+        await store.finishInbox(byId.get('ignored-old')!, 'ignored', old(1));
+        await store.finishInbox(byId.get('failed-old')!, 'failed', old(1), 'bad payload');
+        await store.finishInbox(byId.get('done-new')!, 'processed', old(20));
+        await store.retryInbox(byId.get('pending-old')!, old(1), 'later');
+
+        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:old', targetId: '00u1', eventTypes: ['user.session.clear'], at: old(1) });
+        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:new', targetId: '00u1', eventTypes: ['user.session.clear'], at: old(20) });
+
+        const event = (id: string, day: number) => ({ id, tenant: t, type: 'alert.raised', body: '{}', createdAt: old(day) });
+        const [sent, waiting, recent] = [uuidv7(), uuidv7(), uuidv7()];
+        await store.putNotifyEvent(event(sent, 1), ['soar']);
+        await store.putNotifyEvent(event(waiting, 1), ['soar']);
+        await store.putNotifyEvent(event(recent, 20), ['soar']);
+        const deliveries = (await store.claimDeliveries(100, old(1), 30)).filter((d) => d.tenant === t);
+        await store.completeDelivery(deliveries.find((d) => d.eventId === sent)!.id, old(1), 204);
+
+        const pruned = await store.pruneRetained({ inbox: old(10), ownChanges: old(10), events: old(10) }, 1000);
+        expect(pruned.inbox).toBeGreaterThanOrEqual(2);
+        expect(pruned.ownChanges).toBeGreaterThanOrEqual(1);
+        expect(pruned.events).toBeGreaterThanOrEqual(1);
+
+        // Pruned entries can arrive again (changes still de-duplicate vendor events); kept ones cannot.
+        const again = async (id: string) => (await store.putInbox(inbox(id))).inserted;
+        expect(await again('done-old')).toBe(true);
+        expect(await again('ignored-old')).toBe(true);
+        expect(await again('failed-old')).toBe(false);
+        expect(await again('pending-old')).toBe(false);
+        expect(await again('done-new')).toBe(false);
+        expect(await store.getOwnChange(t, 'okta', 'action:old')).toBeUndefined();
+        expect(await store.getOwnChange(t, 'okta', 'action:new')).toBeDefined();
+        const events = await rawSql(store).query<{ id: string }>('SELECT id FROM notify_events WHERE tenant = $1 ORDER BY created_at, id', [t]);
+        expect(events.map((e) => String(e.id)).sort()).toEqual([waiting, recent].sort());
+        const left = await rawSql(store).query<{ event_id: string }>('SELECT event_id FROM notify_deliveries WHERE tenant = $1', [t]);
+        expect(left.map((d) => String(d.event_id)).sort()).toEqual([waiting, recent].sort());
+
+        // Leave nothing due that other tests' store-wide claims could take.
+        for (const d of deliveries.filter((d) => d.eventId !== sent)) await store.failDelivery(d.id, old(1), 'test over', null, null);
+        for (const row of (await store.claimInbox(1000, old(30), 30)).filter((r) => r.tenant === t)) await store.finishInbox(row.id, 'ignored', old(30));
+      });
+
+      it('deletes at most `limit` rows of a kind per call', async () => {
+        const t = await tenant();
+        for (let i = 0; i < 5; i++) await store.putOwnChange({ tenant: t, connector: 'okta', ref: `action:${i}`, targetId: '00u9', eventTypes: ['x'], at: old(2) });
+        const first = await store.pruneRetained({ inbox: old(0), ownChanges: old(10), events: old(0) }, 3);
+        expect(first.ownChanges).toBe(3);
+        await store.pruneRetained({ inbox: old(0), ownChanges: old(10), events: old(0) }, 3);
+        expect(await store.findOwnChanges(t, 'okta', '00u9', old(0), old(10))).toEqual([]);
+      });
+    });
+
     describe('broker runs', () => {
       const run = (t: string, requestId: string) => ({ tenant: t, requestId, connector: 'entra', kind: 'tap.issue', startedAt: T0 });
 
