@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { op, type Operation } from '../../src/admin/operations.js';
 import { sinceToIso } from '../../src/cli/commands/admin.js';
 import type { CliContext } from '../../src/plugin/plugin.js';
-import { HOOK_EVENT_TYPES } from './event-types.js';
+import { hookEventTypes } from './event-types.js';
 import { serviceIdentityOf } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
@@ -103,7 +103,7 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
     .action(talk(async (opts: { tenant: string; url: string }) => {
       const tenant = tenantOf(opts.tenant);
       const hook = await registerEventHook(tenant, opts.url);
-      await cli.io.out(`${hook.created ? 'created' : 'updated'} event hook ${hook.id} → ${hook.uri}\n  ${HOOK_EVENT_TYPES.length} event types, header ${tenant.config.eventHook.header}\n  status ${hook.status ?? '?'}, verification ${hook.verificationStatus ?? '?'}${hook.error ? ` (${hook.error}: Okta must reach ${hook.uri} and get the challenge back)` : ''}\n`);
+      await cli.io.out(`${hook.created ? 'created' : 'updated'} event hook ${hook.id} → ${hook.uri}\n  ${hookEventTypes({ signals: tenant.config.eventHook.signals }).length} event types, header ${tenant.config.eventHook.header}\n  status ${hook.status ?? '?'}, verification ${hook.verificationStatus ?? '?'}${hook.error ? ` (${hook.error}: Okta must reach ${hook.uri} and get the challenge back)` : ''}\n`);
       cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
     }));
   hooks
@@ -113,7 +113,7 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
     .option('--json', 'machine-readable')
     .action(talk(async (opts: { tenant: string; json?: boolean }) => {
       const tenant = tenantOf(opts.tenant);
-      const rows = (await wardenHooks(tenant)).map((h) => ({ id: h.id, name: h.name, status: h.status, verificationStatus: h.verificationStatus, uri: h.channel?.config?.uri, ...hookDrift(h.events?.items ?? []) }));
+      const rows = (await wardenHooks(tenant)).map((h) => ({ id: h.id, name: h.name, status: h.status, verificationStatus: h.verificationStatus, uri: h.channel?.config?.uri, ...hookDrift(h.events?.items ?? [], hookEventTypes({ signals: tenant.config.eventHook.signals })) }));
       if (opts.json) await cli.io.out(JSON.stringify(rows, null, 2) + '\n');
       else if (rows.length === 0) await cli.io.out(`no Warden event hook in ${tenant.config.orgUrl}\n`);
       else

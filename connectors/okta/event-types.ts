@@ -1,4 +1,4 @@
-import type { ChangeKind } from '../../src/core/identity-change.js';
+import type { ChangeKind, SignalKind } from '../../src/core/identity-change.js';
 
 /**
  * The Okta System Log event types Warden governs, what each becomes, and how
@@ -44,27 +44,66 @@ export const GOVERNED_EVENT_TYPES: Readonly<Record<string, GovernedEventType>> =
   'system.api_token.create': { kind: 'credential.add', hook: true },
 });
 
+/** An Okta event type that carries a signal (an MFA challenge outcome), not a change. */
+export interface SignalEventType {
+  /** What it can become (which one, or none, depends on the event's outcome and factor: normalize-log-event.ts). */
+  kinds: readonly SignalKind[];
+  /** Okta delivers it by event hook (catalogue tag `event-hook-eligible`); otherwise only the poller sees it. */
+  hook: boolean;
+}
+
+/**
+ * Okta event types that carry **signals**: MFA challenge outcomes, which
+ * detection reads (push fatigue) and policy never decides (SIGNAL_KINDS in
+ * src/core/identity-change.ts). What counts follows Elastic's push-bombing
+ * rules 97a8e584 / 8a0fbd26 (research detection.md §2.2), conservatively:
+ * - `user.authentication.auth_via_mfa` (hook-eligible): a FAILURE with
+ *   reason `INVALID_CREDENTIALS` and `debugContext.debugData.factor`
+ *   `OKTA_VERIFY_PUSH` is a denied push (how Identity Engine records one);
+ *   a SUCCESS other than the password is a passed MFA verification;
+ * - `user.mfa.okta_verify.deny_push` (not hook-eligible: poller only): the
+ *   user rejected an Okta Verify push (Classic, V1 API).
+ * `user.session.start`, `user.authentication.sso` and
+ * `user.authentication.verify` are not read: docs/okta.md says why.
+ */
+export const SIGNAL_EVENT_TYPES: Readonly<Record<string, SignalEventType>> = Object.freeze({
+  'user.authentication.auth_via_mfa': { kinds: ['mfa.denied', 'mfa.verified'], hook: true },
+  'user.mfa.okta_verify.deny_push': { kinds: ['mfa.denied'], hook: false },
+});
+
+/** Every event type Warden reads, governed or signal, with whether Okta delivers it by hook. */
+const READ_EVENT_TYPES: ReadonlyArray<[string, { hook: boolean }]> = [...Object.entries(GOVERNED_EVENT_TYPES), ...Object.entries(SIGNAL_EVENT_TYPES)];
+
 /**
  * The event types `warden okta hooks register` subscribes the event hook to
- * (and `infra/terraform/okta` exports): exactly the governed, hook-eligible ones.
+ * (and `infra/terraform/okta` exports): exactly the hook-eligible ones Warden
+ * reads, governed or signal.
  */
 export const HOOK_EVENT_TYPES: readonly string[] = Object.freeze(
-  Object.entries(GOVERNED_EVENT_TYPES)
-    .filter(([, t]) => t.hook)
+  READ_EVENT_TYPES.filter(([, t]) => t.hook)
     .map(([type]) => type)
     .sort(),
 );
+
+/**
+ * The event hook's types for one tenant: `HOOK_EVENT_TYPES`, without the
+ * signal types when the tenant has them polled instead
+ * (`okta.eventHook.signals: false`, for orgs whose MFA volume would near
+ * Okta's 400,000 hooked events a day).
+ */
+export function hookEventTypes(options: { signals: boolean }): readonly string[] {
+  return options.signals ? HOOK_EVENT_TYPES : HOOK_EVENT_TYPES.filter((t) => !SIGNAL_EVENT_TYPES[t]);
+}
 
 /** What only the System Log poller can see (not event-hook eligible). */
 export const POLL_ONLY_EVENT_TYPES: readonly string[] = Object.freeze(
-  Object.entries(GOVERNED_EVENT_TYPES)
-    .filter(([, t]) => !t.hook)
+  READ_EVENT_TYPES.filter(([, t]) => !t.hook)
     .map(([type]) => type)
     .sort(),
 );
 
-/** Every governed type: the System Log poller's filter. */
-export const POLLED_EVENT_TYPES: readonly string[] = Object.freeze(Object.keys(GOVERNED_EVENT_TYPES).sort());
+/** Every type Warden reads: the System Log poller's filter. */
+export const POLLED_EVENT_TYPES: readonly string[] = Object.freeze(READ_EVENT_TYPES.map(([type]) => type).sort());
 
 /**
  * The System Log filter expression for the poller:

@@ -1,4 +1,4 @@
-import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
+import { isSignalKind, type IdentityChange, type Principal } from '../../src/core/identity-change.js';
 import type { InboxHandler, PluginContext } from '../../src/plugin/plugin.js';
 import type { InboxRow, OwnChange } from '../../src/store/store.js';
 import { BROKERED_KINDS } from './broker.js';
@@ -41,7 +41,8 @@ function merge(base: Principal, user: OktaUser | undefined): Principal {
 }
 
 /**
- * The Okta inbox handler: normalizes the stored LogEvent, drops Warden's own
+ * The Okta inbox handler: normalizes the stored LogEvent (a signal — an MFA
+ * challenge outcome — is returned as normalized, see below), drops Warden's own
  * enforcement coming back (counted, not judged) — but not the change Warden's
  * broker made for a request, which is decided so that it matches and uses up
  * that request (its `context.wardenBroker` names it) —, and enriches target and
@@ -56,6 +57,10 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
       const normalized = normalizeLogEvent(entry.payload, { tenant: entry.tenant, via: entry.via === 'poll' ? 'poll' : 'hook', observedAt: entry.receivedAt });
       if ('ignored' in normalized) return normalized;
       let change = normalized.change;
+      // A signal (MFA challenge outcome) goes to detection as the event tells it: no directory calls for
+      // thousands of sign-ins an hour (detection keys the person by the login in the event). Nor is it
+      // Warden's own: even a proofing push Warden sent was answered by the person, which is what counts.
+      if (isSignalKind(change.kind)) return { changes: [change] };
 
       const identity = await directory.serviceIdentity(tenant).catch((err: unknown) => {
         ctx.log.warn({ err, tenant: tenant.id }, 'could not learn which Okta principal Warden acts as');

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IdentityChange } from '../../src/core/identity-change.js';
+import { IdentityChange, isSignalKind } from '../../src/core/identity-change.js';
 import { packageRoot } from '../../src/package-root.js';
-import { GOVERNED_EVENT_TYPES, HOOK_EVENT_TYPES, POLL_ONLY_EVENT_TYPES } from './event-types.js';
+import { GOVERNED_EVENT_TYPES, HOOK_EVENT_TYPES, POLL_ONLY_EVENT_TYPES, POLLED_EVENT_TYPES, SIGNAL_EVENT_TYPES, systemLogFilter } from './event-types.js';
 import { canonicalLogEvent, publishedIso } from './log-event.js';
 import { factorTypeOf, normalizeLogEvent } from './normalize-log-event.js';
 
@@ -91,9 +91,102 @@ describe('Okta LogEvent normalizer: every governed fixture event', () => {
   });
 
   it('keeps and names every other event type instead of dropping it', () => {
-    const others = cases.filter((c) => !GOVERNED_EVENT_TYPES[eventTypeOf(c.log) ?? '']);
+    const others = cases.filter((c) => !GOVERNED_EVENT_TYPES[eventTypeOf(c.log) ?? ''] && !SIGNAL_EVENT_TYPES[eventTypeOf(c.log) ?? '']);
     expect(others.length).toBeGreaterThan(50);
     for (const c of others) expect(normalizeLogEvent(c.log, { tenant: 'acme', via: 'hook', observedAt: OBSERVED })).toEqual({ ignored: expect.stringMatching(/is not governed by Warden|no eventType/) });
+  });
+});
+
+describe('MFA challenge outcomes as signals (push fatigue)', () => {
+  const cases = pantherCases();
+  const signals = cases.filter((c) => SIGNAL_EVENT_TYPES[eventTypeOf(c.log) ?? '']);
+  const opts = { tenant: 'acme', via: 'hook' as const, observedAt: OBSERVED };
+  /** The Panther sample of an Identity Engine MFA failure (INVALID_CREDENTIALS, no factor named), in Okta's key spelling. */
+  const failure = canonicalLogEvent(cases.find((c) => c.file === 'Okta.Identity.Provider.SignIn.json' && c.name === 'Other Event')!.log);
+  /** The Panther sample of a successful MFA verification. */
+  const success = canonicalLogEvent(cases.find((c) => c.file === 'Okta.Identity.Provider.Created.Modified.json' && c.name === 'Other Event')!.log);
+  /** A sample with `debugContext.debugData.factor` set, as Okta names the factor verified (Elastic's push-bombing rules read it). */
+  const withFactor = (event: Record<string, unknown>, factor: string, over: Record<string, unknown> = {}) => {
+    const debug = (event.debugContext as { debugData?: Record<string, unknown> } | undefined)?.debugData ?? {};
+    return { ...event, debugContext: { debugData: { ...debug, factor } }, ...over };
+  };
+  const normalized = (event: unknown) => {
+    const r = normalizeLogEvent(event, opts);
+    if ('ignored' in r) throw new Error(`ignored: ${r.ignored}`);
+    expect(IdentityChange.parse(r.change)).toEqual(r.change);
+    return r.change;
+  };
+
+  it('reads the Panther corpus conservatively: successes are passed verifications; failures naming no push factor are not denied pushes', () => {
+    const got = Object.fromEntries(
+      signals.map((c) => {
+        const r = normalizeLogEvent(c.log, opts);
+        return [`${c.file}#${c.name}`, 'ignored' in r ? r.ignored : `${r.change.kind} target=${r.change.target.id} actor=${r.change.actor.id} ${r.change.channel}`];
+      }),
+    );
+    expect(got).toEqual({
+      'Okta.Identity.Provider.Created.Modified.json#Other Event': 'mfa.verified target=00abc123 actor=00abc123 self_service',
+      'Okta.Password.Extraction.via.SCIM.json#Other Event': 'mfa.verified target=00abc123 actor=00abc123 self_service',
+      'Okta.Identity.Provider.SignIn.json#Other Event': 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor not named): not a denied Okta Verify push',
+      'Okta.Phishing.Attempt.Blocked.FastPass.json#Other Event': 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor not named): not a denied Okta Verify push',
+      'Okta.Phishing.Attempt.Blocked.FastPass.json#FastPass Phishing Block Event': 'user.authentication.auth_via_mfa FAILURE (FastPass declined phishing attempt, factor not named): not a denied Okta Verify push',
+    });
+  });
+
+  it('makes an Identity Engine push the user denied (auth_via_mfa, FAILURE, INVALID_CREDENTIALS, factor OKTA_VERIFY_PUSH) a denied push of the user challenged', () => {
+    const change = normalized(withFactor(failure, 'OKTA_VERIFY_PUSH'));
+    expect(change).toMatchObject({
+      kind: 'mfa.denied',
+      channel: 'self_service',
+      factor: { type: 'push', name: 'OKTA_VERIFY_PUSH' },
+      // The person challenged is the actor (Panther's scrubbed sample names another user as target).
+      target: { id: '00abc123', login: 'homer.simpson@duff.com' },
+      actor: { id: '00abc123', login: 'homer.simpson@duff.com', ip: '1.3.2.4', sessionId: '100-abc-9999' },
+      source: { idp: 'okta', eventIds: ['AbC-123-XyZ'], rawType: 'user.authentication.auth_via_mfa', via: 'hook' },
+      occurredAt: '2022-06-22T18:18:29.015Z',
+      context: { oktaOutcomeReason: 'INVALID_CREDENTIALS', country: 'United States' },
+    });
+    expect(isSignalKind(change.kind)).toBe(true);
+  });
+
+  it('makes a Classic deny_push a denied push whatever its outcome, naming the factor only when Okta does', () => {
+    const classic = { ...failure, eventType: 'user.mfa.okta_verify.deny_push', displayMessage: 'User rejected Okta push verify' };
+    expect(normalized(classic)).toMatchObject({ kind: 'mfa.denied', factor: { type: 'push' }, target: { id: '00abc123' }, source: { rawType: 'user.mfa.okta_verify.deny_push' } });
+    expect(normalized(classic).factor).toEqual({ type: 'push' });
+    expect(normalized({ ...classic, outcome: { result: 'SUCCESS' } }).kind).toBe('mfa.denied');
+  });
+
+  it('does not count other failures as denied pushes: another factor, another reason, no outcome', () => {
+    expect(normalizeLogEvent(withFactor(failure, 'SIGNED_NONCE'), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor SIGNED_NONCE): not a denied Okta Verify push' });
+    expect(normalizeLogEvent(withFactor(failure, 'FIDO_WEBAUTHN'), opts)).toEqual({ ignored: expect.stringMatching(/not a denied Okta Verify push/) });
+    expect(normalizeLogEvent(withFactor(failure, 'OKTA_VERIFY_PUSH', { outcome: { result: 'FAILURE', reason: 'FastPass declined phishing attempt' } }), opts)).toEqual({ ignored: expect.stringMatching(/FastPass declined phishing attempt.*not a denied Okta Verify push/) });
+    expect(normalizeLogEvent(withFactor(failure, 'OKTA_VERIFY_PUSH', { outcome: { result: 'CHALLENGE' } }), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa with outcome CHALLENGE: neither a denied push nor a passed verification' });
+    expect(normalizeLogEvent({ ...failure, outcome: undefined }, opts)).toEqual({ ignored: expect.stringMatching(/outcome none/) });
+  });
+
+  it('makes a successful verification a passed MFA, but not the password step Identity Engine also logs as auth_via_mfa', () => {
+    expect(normalized(success)).toMatchObject({ kind: 'mfa.verified', channel: 'self_service', target: { id: '00abc123' } });
+    expect(normalized(success).factor).toBeUndefined();
+    expect(normalized(withFactor(success, 'OKTA_VERIFY_PUSH')).factor).toEqual({ type: 'push', name: 'OKTA_VERIFY_PUSH' });
+    expect(normalizeLogEvent(withFactor(success, 'PASSWORD_AS_FACTOR'), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa SUCCESS with the password (PASSWORD_AS_FACTOR): not an MFA verification' });
+  });
+
+  it('needs a user who was challenged', () => {
+    const app = { ...failure, actor: { id: '0oa1', type: 'PublicClientApp', alternateId: 'workflows', displayName: 'Okta Workflows' } };
+    expect(normalizeLogEvent(withFactor(app, 'OKTA_VERIFY_PUSH'), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa names no user who was challenged' });
+  });
+
+  it('reads neither session starts nor app sign-ins as passed MFA (sign-in volume; a session can start without MFA)', () => {
+    for (const type of ['user.session.start', 'user.authentication.sso', 'user.authentication.verify'])
+      expect(normalizeLogEvent({ ...success, eventType: type }, opts)).toEqual({ ignored: `event type ${type} is not governed by Warden` });
+  });
+
+  it('subscribes the hook to auth_via_mfa (hook-eligible) and leaves deny_push (not eligible) to the poller, which reads both', () => {
+    expect(HOOK_EVENT_TYPES).toContain('user.authentication.auth_via_mfa');
+    expect(HOOK_EVENT_TYPES).not.toContain('user.mfa.okta_verify.deny_push');
+    expect(POLL_ONLY_EVENT_TYPES).toContain('user.mfa.okta_verify.deny_push');
+    expect(POLLED_EVENT_TYPES).toEqual(expect.arrayContaining(['user.authentication.auth_via_mfa', 'user.mfa.okta_verify.deny_push']));
+    expect(systemLogFilter()).toContain('eventType eq "user.mfa.okta_verify.deny_push"');
   });
 });
 

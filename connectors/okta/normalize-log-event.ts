@@ -1,6 +1,6 @@
 import type { Actor, Channel, ChangeContext, FactorType, IdentityChange, Principal } from '../../src/core/identity-change.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import { GOVERNED_EVENT_TYPES } from './event-types.js';
+import { GOVERNED_EVENT_TYPES, SIGNAL_EVENT_TYPES } from './event-types.js';
 import { canonicalLogEvent, publishedIso, type LogActor, type LogEvent, type LogTarget } from './log-event.js';
 
 /**
@@ -154,6 +154,67 @@ function factorOf(event: LogEvent): IdentityChange['factor'] {
   };
 }
 
+/** The Okta Verify push factor, as `debugContext.debugData.factor` names it (Elastic rules 97a8e584 / 8a0fbd26). */
+const OKTA_VERIFY_PUSH = 'OKTA_VERIFY_PUSH';
+
+/**
+ * An MFA challenge outcome as a signal (`mfa.denied` / `mfa.verified`), or
+ * why the event is none. The person challenged is the event's actor (the
+ * catalogue lists only authenticator enrollments as targets of
+ * `auth_via_mfa`; Elastic keys push bombing on `okta.actor.id`), so the
+ * signal's target and actor are both that user. Conservative on purpose: a
+ * denied push only when the event shows a push was denied (a Classic
+ * `deny_push`, or an Identity Engine `auth_via_mfa` FAILURE with reason
+ * `INVALID_CREDENTIALS` and factor `OKTA_VERIFY_PUSH`); a wrong TOTP code, a
+ * FastPass phishing refusal or a failure without a named factor is not one.
+ * A passed verification is a successful `auth_via_mfa` other than the
+ * password (Identity Engine logs the password step as `auth_via_mfa` too,
+ * factor `PASSWORD_AS_FACTOR`): counting it would let the attacker's own next
+ * password step "complete" push fatigue before anyone approved a push.
+ */
+function normalizeSignal(event: LogEvent, type: string, options: NormalizeOptions): Normalized {
+  const a = event.actor;
+  if (!a || !isUserType(a) || !str(a.id)) return { ignored: `${type} names no user who was challenged` };
+  const result = str(event.outcome?.result)?.toUpperCase();
+  const reason = str(event.outcome?.reason);
+  const factorName = str(event.debugContext?.debugData?.factor);
+  const enrollment = factorOf(event);
+  let kind: 'mfa.denied' | 'mfa.verified';
+  let factor: IdentityChange['factor'];
+  if (type === 'user.mfa.okta_verify.deny_push') {
+    kind = 'mfa.denied';
+    factor = { type: 'push', ...(enrollment?.id ? { id: enrollment.id } : {}), ...(factorName ? { name: factorName.slice(0, 256) } : {}) };
+  } else if (result === 'FAILURE') {
+    if (reason !== 'INVALID_CREDENTIALS' || factorName?.toUpperCase() !== OKTA_VERIFY_PUSH)
+      return { ignored: `${type} FAILURE (${reason ?? 'no reason'}, factor ${factorName ?? 'not named'}): not a denied Okta Verify push` };
+    kind = 'mfa.denied';
+    factor = { type: 'push', ...(enrollment?.id ? { id: enrollment.id } : {}), name: factorName };
+  } else if (result === 'SUCCESS') {
+    if (enrollment?.type === 'password') return { ignored: `${type} SUCCESS with the password (${factorName ?? enrollment.name ?? 'password'}): not an MFA verification` };
+    kind = 'mfa.verified';
+    factor = enrollment;
+  } else return { ignored: `${type} with outcome ${result ?? 'none'}: neither a denied push nor a passed verification` };
+
+  const user = principalOf(a);
+  const actor = actorOf(event)!;
+  const observedAt = options.observedAt.toISOString();
+  const uuid = str(event.uuid);
+  const change: IdentityChange = {
+    id: uuidv7(options.observedAt.getTime()),
+    tenant: options.tenant,
+    source: { idp: 'okta', eventIds: uuid ? [uuid.slice(0, 256)] : [], rawType: type, via: options.via },
+    kind,
+    channel: deriveChannel(event, a),
+    ...(factor ? { factor } : {}),
+    target: user,
+    actor,
+    occurredAt: publishedIso(event.published) ?? observedAt,
+    observedAt,
+    context: contextOf(event),
+  };
+  return { change, event };
+}
+
 /**
  * Normalizes one Okta LogEvent. Returns the change, or `ignored` with the
  * reason for what Warden does not govern (kept and counted by the inbox
@@ -167,6 +228,7 @@ export function normalizeLogEvent(raw: unknown, options: NormalizeOptions): Norm
   const event = canonicalLogEvent(raw);
   const type = str(event.eventType);
   if (!type) return { ignored: 'not an Okta LogEvent: no eventType' };
+  if (SIGNAL_EVENT_TYPES[type]) return normalizeSignal(event, type, options);
   const governed = GOVERNED_EVENT_TYPES[type];
   if (!governed) return { ignored: `event type ${type} is not governed by Warden` };
   const result = str(event.outcome?.result)?.toUpperCase();

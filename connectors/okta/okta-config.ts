@@ -79,9 +79,15 @@ export const OktaTenantConfig = z
       .object({
         header: z.string().regex(/^[A-Za-z0-9-]+$/).default('Authorization').describe('Header Okta sends the shared secret in (the event hook\'s `authScheme.key`). Default `Authorization`'),
         secret: OktaSecret.describe('Its value (`authScheme.value`), compared in constant time'),
+        signals: z
+          .boolean()
+          .default(true)
+          .describe(
+            'Subscribe the hook to `user.authentication.auth_via_mfa`, the MFA challenge outcomes push-fatigue detection reads (every MFA verification of the org). Set `false` when the org\'s MFA volume would bring its hooked events near Okta\'s 400,000 a day: the System Log poller then delivers them, a poll later. Default `true`',
+          ),
       })
       .strict()
-      .describe('Event hook authentication: Okta supports only a static header (`authScheme.type: HEADER`)'),
+      .describe('The event hook: its authentication (Okta supports only a static header, `authScheme.type: HEADER`) and whether it carries MFA challenge outcomes'),
     inlineHooks: z
       .object({
         header: z.string().regex(/^[A-Za-z0-9-]+$/).default('Authorization').describe('Header of HTTP inline hooks (`authScheme.key`). Default `Authorization`'),

@@ -1,5 +1,5 @@
 import type { EventHook } from '@okta/okta-sdk-nodejs';
-import { HOOK_EVENT_TYPES } from './event-types.js';
+import { HOOK_EVENT_TYPES, hookEventTypes } from './event-types.js';
 import { findGroupId } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant } from './okta-tenant.js';
@@ -48,7 +48,7 @@ export async function wardenHooks(tenant: OktaTenant, uri?: string): Promise<Eve
 
 /**
  * Creates the event hook, or replaces the existing Warden hook, with exactly
- * `HOOK_EVENT_TYPES` and the shared-secret header, then asks Okta to verify it
+ * the tenant's hook event types (`hookEventTypes`) and the shared-secret header, then asks Okta to verify it
  * (Okta calls Warden's GET endpoint with a challenge: Warden must be reachable).
  */
 export async function registerEventHook(tenant: OktaTenant, url: string): Promise<RegisteredHook> {
@@ -56,7 +56,7 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
   const api = (await tenant.client()).eventHookApi;
   const eventHook = {
     name: hookName(tenant.id),
-    events: { type: 'EVENT_TYPE', items: [...HOOK_EVENT_TYPES] },
+    events: { type: 'EVENT_TYPE', items: [...hookEventTypes({ signals: tenant.config.eventHook.signals })] },
     channel: {
       type: 'HTTP',
       version: '1.0.0',
@@ -92,9 +92,9 @@ export async function verifyEventHook(tenant: OktaTenant, id?: string): Promise<
   return { id: hookId, created: false, uri: hook.channel?.config?.uri ?? '', ...(hook.status ? { status: hook.status } : {}), ...(hook.verificationStatus ? { verificationStatus: hook.verificationStatus } : {}) };
 }
 
-/** What the hook subscribes to beyond / short of what Warden needs. */
-export function hookDrift(items: readonly string[]): { missing: string[]; extra: string[] } {
-  return { missing: HOOK_EVENT_TYPES.filter((t) => !items.includes(t)), extra: items.filter((t) => !HOOK_EVENT_TYPES.includes(t)) };
+/** What the hook subscribes to beyond / short of what Warden needs (`expected`: the tenant's `hookEventTypes`). */
+export function hookDrift(items: readonly string[], expected: readonly string[] = HOOK_EVENT_TYPES): { missing: string[]; extra: string[] } {
+  return { missing: expected.filter((t) => !items.includes(t)), extra: items.filter((t) => !expected.includes(t)) };
 }
 
 /** Name of the account management policy rule Warden provisions. */

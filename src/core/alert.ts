@@ -18,7 +18,9 @@ const IsoTime = z.iso.datetime({ offset: true });
 /** One change that formed an alert: enough to find it (`id`, vendor event ids) and to read the story. */
 export const AlertChange = z
   .object({
-    id: z.string().describe('The IdentityChange id'),
+    id: z
+      .string()
+      .describe('The IdentityChange id. A signal (kind `mfa.denied` or `mfa.verified`: an MFA challenge outcome) is not stored as a change and has no decision: find it in the IdP by `eventIds`'),
     kind: ChangeKind,
     channel: Channel,
     occurredAt: IsoTime.describe('When the IdP says it happened'),

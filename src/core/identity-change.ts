@@ -30,8 +30,7 @@ export const CHANGE_KINDS = [
   'account.unlock',
   'support.access',
   'mfa.bypass',
-  // MFA challenge outcomes (a denied push, a passed verification): not changes themselves, but what
-  // detection needs to see push fatigue (src/detect). Connectors may normalize them; policy may ignore them.
+  // MFA challenge outcomes (a denied push, a passed verification): signals, not changes (SIGNAL_KINDS).
   'mfa.denied',
   'mfa.verified',
   'mailbox.rule',
@@ -40,6 +39,25 @@ export const CHANGE_KINDS = [
 ] as const;
 export const ChangeKind = z.enum(CHANGE_KINDS).describe('What kind of identity change this is');
 export type ChangeKind = z.infer<typeof ChangeKind>;
+
+/**
+ * The kinds that are **signals**, not changes: MFA challenge outcomes (a
+ * denied push, a passed verification). Nothing in the IdP changed, and a busy
+ * tenant logs thousands an hour, so they are never decided: no policy
+ * evaluation, no decision, no outbox action, no audit record, not stored as
+ * changes. The inbox worker hands them to detection only
+ * (src/pipeline/observe-signal.ts), where push fatigue correlates them; the
+ * alert they raise is audited like any other.
+ */
+export const SIGNAL_KINDS = ['mfa.denied', 'mfa.verified'] as const satisfies readonly ChangeKind[];
+export type SignalKind = (typeof SIGNAL_KINDS)[number];
+
+const SIGNALS: ReadonlySet<string> = new Set(SIGNAL_KINDS);
+
+/** Whether a change kind is a signal (`SIGNAL_KINDS`): observed by detection, never decided. */
+export function isSignalKind(kind: string): kind is SignalKind {
+  return SIGNALS.has(kind);
+}
 
 export const CHANNELS = ['self_service', 'admin', 'helpdesk', 'support', 'api', 'system'] as const;
 export const Channel = z

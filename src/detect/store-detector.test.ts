@@ -65,6 +65,14 @@ afterAll(() => handle.dispose());
 const metric = async (name: string) => (await metrics.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
 
 describe('store-backed detection', () => {
+  it('says which kinds a tenant\'s rules read, so signals nobody reads are dropped before any transaction', () => {
+    expect(detector.watches('det1', 'mfa.denied')).toBe(true);
+    expect(detector.watches('det1', 'mfa.verified')).toBe(true);
+    expect(detector.watches('no-such-tenant', 'mfa.denied')).toBe(false);
+    const off = new StoreDetector(new DetectionRegistry([{ id: 'off', detection: { ...DETECTION, enabled: false } }]), { registry: new Registry() });
+    expect(off.watches('off', 'mfa.denied')).toBe(false);
+  });
+
   it('continues a sequence after a restart: a new detector on the same store completes it', async () => {
     const t = await tenant();
     const target = { id: 'u7', login: 'eve@acme.example' };

@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Alert } from '../core/alert.js';
-import type { AlertRef, IdentityChange } from '../core/identity-change.js';
+import type { AlertRef, ChangeKind, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import type { ChangeDetection, DetectionFacts } from '../pipeline/decide-change.js';
 import type { Store, StoreTx } from '../store/store.js';
@@ -50,6 +50,16 @@ export class StoreDetector implements ChangeDetection {
       labelNames: ['tenant', 'rule', 'result'] as const,
       registers,
     });
+  }
+
+  /**
+   * Whether any rule of the tenant can match a change of this kind: the
+   * signal path (src/pipeline/observe-signal.ts) drops signals nobody reads
+   * without opening a transaction. False for a tenant without detection.
+   */
+  watches(tenant: string, kind: ChangeKind): boolean {
+    const t = this.detections.get(tenant);
+    return !!t && t.engine.pack.candidates(kind).length > 0;
   }
 
   /** Correlates a newly recorded observed change; returns the alerts it raised or extended. */

@@ -1,15 +1,17 @@
 import { Counter, type Registry } from 'prom-client';
 import { isWardenError } from '../core/errors.js';
-import type { IdentityChange } from '../core/identity-change.js';
+import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
 import type { InboxHandler, PluginContext } from '../plugin/plugin.js';
 import type { Logger } from '../server/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
 import { BackgroundLoop } from './background-loop.js';
 import { decideChange, type DecideDeps } from './decide-change.js';
+import { observeSignals, type SignalDetection } from './observe-signal.js';
 
 export interface InboxWorkerOptions {
   store: Store;
-  decide: Omit<DecideDeps, 'store'>;
+  /** How changes are decided; signals (`SIGNAL_KINDS`) use its detection, clock and alert publishing only. */
+  decide: Omit<DecideDeps, 'store' | 'detection'> & { detection?: SignalDetection };
   /** Handler per inbox source (connector name). */
   handlers: ReadonlyMap<string, InboxHandler>;
   /** What the handlers get; built by the server. */
@@ -49,11 +51,15 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  * connector that owns each one normalize it, and decides every change it
  * yields. A delivery is processed exactly once in effect: decisions are keyed
  * by vendor event id, so an entry processed again after a crash decides
- * nothing new. Failures are retried with backoff, then marked failed.
+ * nothing new. Signals (`SIGNAL_KINDS`: MFA challenge outcomes) are not
+ * decided: they go to detection only (`observeSignals`), in a transaction
+ * that also settles their entry. Failures are retried with backoff, then
+ * marked failed.
  */
 export class InboxWorker {
   readonly #loop: BackgroundLoop;
   readonly #counter: Counter<'source' | 'result'>;
+  readonly #signals: Counter<'tenant' | 'kind' | 'result'>;
   readonly #clock: () => Date;
 
   constructor(private readonly options: InboxWorkerOptions) {
@@ -62,6 +68,12 @@ export class InboxWorker {
       name: 'warden_inbox_entries_total',
       help: 'Inbox entries handled, by source and result (processed, ignored, retried, failed)',
       labelNames: ['source', 'result'] as const,
+      registers: options.registry ? [options.registry] : [],
+    });
+    this.#signals = new Counter({
+      name: 'warden_signals_total',
+      help: 'Signals (MFA challenge outcomes) from the inbox, by tenant, kind and result (observed: correlated by detection; dropped: no detection rule of the tenant reads the kind; duplicate: its inbox entry was settled by another worker)',
+      labelNames: ['tenant', 'kind', 'result'] as const,
       registers: options.registry ? [options.registry] : [],
     });
     this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'inbox worker failed'));
@@ -104,9 +116,26 @@ export class InboxWorker {
         count('ignored');
         return;
       }
-      for (const [i, change] of result.changes.entries())
-        await decideChange({ store, ...this.options.decide }, { change: keyedChange(change, entry.eventId, i, result.changes.length), actor: { type: 'idp', id: entry.source }, observed: true });
-      await store.finishInbox(entry.id, 'processed', this.#clock());
+      const changes: IdentityChange[] = [];
+      const signals: IdentityChange[] = [];
+      for (const [i, change] of result.changes.entries()) (isSignalKind(change.kind) ? signals : changes).push(keyedChange(change, entry.eventId, i, result.changes.length));
+      for (const change of changes) await decideChange({ store, ...this.options.decide }, { change, actor: { type: 'idp', id: entry.source }, observed: true });
+      if (signals.length === 0) {
+        await store.finishInbox(entry.id, 'processed', this.#clock());
+        count('processed');
+        return;
+      }
+      const { detection, clock, onAlerts, publishAlerts } = this.options.decide;
+      const observed = await observeSignals({ store, ...(detection ? { detection } : {}), ...(clock ? { clock } : {}), ...(onAlerts ? { onAlerts } : {}), ...(publishAlerts ? { publishAlerts } : {}) }, { signals, inboxId: entry.id });
+      for (const s of signals) this.#signals.inc({ tenant: s.tenant, kind: s.kind, result: observed.duplicate ? 'duplicate' : observed.dropped.includes(s) ? 'dropped' : 'observed' });
+      if (observed.duplicate) return;
+      if (observed.observed.length === 0) {
+        // Settled here: nothing took the entry in a transaction.
+        const unread = [...new Set(signals.map((s) => s.kind))].join(', ');
+        await store.finishInbox(entry.id, changes.length > 0 ? 'processed' : 'ignored', this.#clock(), changes.length > 0 ? undefined : `signal ${unread}: no detection rule of tenant ${entry.tenant} reads it`);
+        count(changes.length > 0 ? 'processed' : 'ignored');
+        return;
+      }
       count('processed');
     } catch (err) {
       const message = (err as Error).message ?? String(err);

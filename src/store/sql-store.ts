@@ -196,6 +196,11 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
     await this.db.query(`UPDATE inbox SET next_attempt_at = $2, error = $3 WHERE id = $1 AND state = 'pending'`, [id, at.toISOString(), error]);
   }
 
+  async settleInbox(id: number, now: Date): Promise<boolean> {
+    const rows = await this.db.query(`UPDATE inbox SET state = 'processed', processed_at = $2, error = NULL WHERE id = $1 AND state = 'pending' RETURNING id`, [id, now.toISOString()]);
+    return rows.length > 0;
+  }
+
   async putChange(c: IdentityChange): Promise<{ inserted: boolean; id: string }> {
     return this.db.transaction(async (tx) => {
       if (c.source.eventIds.length > 0) {

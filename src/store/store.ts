@@ -203,6 +203,15 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   finishInbox(id: number, state: 'processed' | 'ignored' | 'failed', now: Date, error?: string): Promise<void>;
   /** Puts an entry back to be tried again at `at`. */
   retryInbox(id: number, at: Date, error: string): Promise<void>;
+  /**
+   * Marks an entry `processed` only if it is still pending, and says whether
+   * it was. Called inside the transaction that does the entry's work (the
+   * signal path, src/pipeline/observe-signal.ts): the work commits with the
+   * entry's settlement or not at all, and of two workers holding the same
+   * entry (a lease that ran out) the second waits for the first's row lock,
+   * then finds it settled and does nothing.
+   */
+  settleInbox(id: number, now: Date): Promise<boolean>;
 
   /**
    * Stores a change unless one of its source event ids is already known, in

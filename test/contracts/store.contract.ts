@@ -123,6 +123,33 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(again?.error).toBe('connector unavailable');
       });
 
+      it('settles a pending entry once, inside the transaction doing its work, and not at all when that rolls back', async () => {
+        const t = await tenant();
+        await store.putInbox(entry(t, 's1'));
+        const [row] = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        await expect(
+          store.transaction(async (tx) => {
+            expect(await tx.settleInbox(row!.id, at(2))).toBe(true);
+            throw new Error('the work failed');
+          }),
+        ).rejects.toThrow('the work failed');
+        // Rolled back: still pending, handed out again when its lease runs out.
+        const [again] = (await store.claimInbox(100, at(40), 30)).filter((r) => r.tenant === t);
+        expect(again?.id).toBe(row!.id);
+        // Two workers holding the same entry settle it concurrently: exactly one wins.
+        const results = await Promise.all([1, 2].map(() => store.transaction((tx) => tx.settleInbox(row!.id, at(41)))));
+        expect(results.sort()).toEqual([false, true]);
+        expect(await store.transaction((tx) => tx.settleInbox(row!.id, at(42)))).toBe(false);
+        expect((await store.claimInbox(100, at(100), 30)).filter((r) => r.tenant === t)).toEqual([]);
+        const [settled] = await rawSql(store).query<{ state: string }>('SELECT state FROM inbox WHERE id = $1', [row!.id]);
+        expect(settled?.state).toBe('processed');
+        // An entry finished otherwise (ignored, failed) is not settled either.
+        await store.putInbox(entry(t, 's2'));
+        const [other] = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        await store.finishInbox(other!.id, 'failed', at(2), 'gave up');
+        expect(await store.settleInbox(other!.id, at(3))).toBe(false);
+      });
+
       it('never gives one entry to two concurrent claimers', async () => {
         const t = await tenant();
         for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));

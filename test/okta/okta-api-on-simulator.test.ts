@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { CURSOR, pollTenant, readSystemLog, startPollers } from '../../connectors/okta/poll-system-log.js';
-import { applyHoldRule, HOLD_RULE_NAME, holdRule } from '../../connectors/okta/provision-okta.js';
+import { HOOK_EVENT_TYPES, hookEventTypes } from '../../connectors/okta/event-types.js';
+import { applyHoldRule, HOLD_RULE_NAME, hookDrift, holdRule, registerEventHook } from '../../connectors/okta/provision-okta.js';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { OktaSimulator as Sim } from '../../connectors/okta/simulator/okta-simulator.js';
 import { runCli } from '../../src/cli/main.js';
@@ -235,6 +236,30 @@ describe('Okta API on the simulator', () => {
         } finally {
           process.env = old;
         }
+      } finally {
+        await local.close();
+      }
+    });
+
+    it('leaves MFA challenge outcomes off the event hook when the tenant polls them (eventHook.signals: false)', async () => {
+      const local = await new Sim().start();
+      try {
+        const types = async (signals: boolean) => {
+          const yaml = `      orgUrl: ${local.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook, signals: ${signals} }\n`;
+          const config = oktaTenantConfig(plugin, yaml, { OKTA_TOKEN: local.token, HOOK: 'h' });
+          const tenant = new OktaTenants().get(config, 'acme');
+          await registerEventHook(tenant, 'http://127.0.0.1:9/');
+          const items = [...local.hooks.values()][0]!.events.items;
+          return { items, drift: hookDrift(items, hookEventTypes({ signals: tenant.config.eventHook.signals })) };
+        };
+        const polled = await types(false);
+        expect(polled.items).not.toContain('user.authentication.auth_via_mfa');
+        expect(polled.items).toContain('user.mfa.factor.reset_all');
+        expect(polled.drift).toEqual({ missing: [], extra: [] });
+        const hooked = await types(true);
+        expect(hooked.items).toEqual([...HOOK_EVENT_TYPES]);
+        expect(hooked.items).toContain('user.authentication.auth_via_mfa');
+        expect(local.hooks.size).toBe(1); // replaced, not added
       } finally {
         await local.close();
       }

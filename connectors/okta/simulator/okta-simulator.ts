@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
  * Warden uses (users, groups, factors with Okta Verify push verification —
  * waiting until the person answers on the device, `answerPush` —, lifecycle,
  * sessions, user risk, event hooks with Okta's verification call, the System Log with `since`/`until`/
- * `after` paging and rate-limit headers), and event hook delivery the way Okta
+ * `after` paging and rate-limit headers; sign-in push outcomes, `signInPush`), and event hook delivery the way Okta
  * does it (envelope, auth header, 3 s timeout, one retry on timeout or 5xx;
  * duplicate and out-of-order delivery on request). The real
  * okta-sdk-nodejs talks to it over plain HTTP.
@@ -237,6 +237,27 @@ export class OktaSimulator {
     return waiting.id;
   }
 
+  /**
+   * Someone signs in as the user and Okta sends an Okta Verify push to the
+   * user's phone, which the person denies or approves: what the System Log
+   * records (research okta.md §2; detection.md §2.2, Elastic's push-bombing
+   * rules). Identity Engine logs `user.authentication.auth_via_mfa` on the
+   * user's Okta Verify enrollment with `debugData.factor` `OKTA_VERIFY_PUSH`:
+   * FAILURE with reason `INVALID_CREDENTIALS` when denied, SUCCESS when
+   * approved. Classic logs a denial as `user.mfa.okta_verify.deny_push`
+   * (hook-ineligible: only the System Log poller sees it; its targets are
+   * not documented, so none are modelled).
+   */
+  signInPush(userId: string, answer: 'approve' | 'deny', engine: 'identity-engine' | 'classic' = 'identity-engine'): LogEventSim {
+    const user = this.users.get(userId);
+    const factor = this.factorsOf(userId).find((f) => f.factorType === 'push');
+    if (!user || !factor) throw new Error(`user ${userId} has no Okta Verify push factor`);
+    if (engine === 'classic' && answer === 'deny') return this.record('user.mfa.okta_verify.deny_push', 'User rejected Okta push verify', user, [], {}, 'WEB');
+    const enrollment = { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: 'Okta Verify', detailEntry: null };
+    const outcome = answer === 'approve' ? { result: 'SUCCESS', reason: null } : { result: 'FAILURE', reason: 'INVALID_CREDENTIALS' };
+    return this.record('user.authentication.auth_via_mfa', 'Authentication of user via MFA', user, [enrollment], { factor: 'OKTA_VERIFY_PUSH' }, 'WEB', undefined, outcome);
+  }
+
   #userTarget(userId: string) {
     const u = this.users.get(userId)!;
     return { id: u.id, type: 'User', alternateId: u.profile.login, displayName: `${u.profile.firstName ?? ''} ${u.profile.lastName ?? ''}`.trim(), detailEntry: null };
@@ -247,7 +268,16 @@ export class OktaSimulator {
    * fixture system-log-event-user-lifecycle-deactivate.json) and delivers it
    * to the event hooks subscribed to its type.
    */
-  record(eventType: string, displayMessage: string, actor: SimUser, target: unknown[], debug: Record<string, string>, txType: 'WEB', apiTokenId?: string): LogEventSim {
+  record(
+    eventType: string,
+    displayMessage: string,
+    actor: SimUser,
+    target: unknown[],
+    debug: Record<string, string>,
+    txType: 'WEB',
+    apiTokenId?: string,
+    outcome: { result: string; reason: string | null } = { result: 'SUCCESS', reason: null },
+  ): LogEventSim {
     const published = this.#clock().toISOString();
     const requestId = randomBytes(12).toString('base64url');
     const event: LogEventSim = {
@@ -256,7 +286,7 @@ export class OktaSimulator {
       authenticationContext: { authenticationProvider: null, credentialProvider: null, credentialType: null, issuer: null, interface: null, authenticationStep: 0, externalSessionId: apiTokenId ? 'unknown' : `102${randomBytes(8).toString('hex')}` },
       displayMessage,
       eventType,
-      outcome: { result: 'SUCCESS', reason: null },
+      outcome,
       published,
       securityContext: { asNumber: null, asOrg: null, isp: null, domain: null, isProxy: null },
       severity: 'INFO',

@@ -13,9 +13,14 @@ terraform {
   }
 }
 
+locals {
+  # Without the signal types (MFA challenge outcomes) when the poller delivers them (hook_signals = false).
+  warden_hook_event_types = [for t in local.warden_event_types : t if var.hook_signals || !contains(local.warden_signal_event_types, t)]
+}
+
 resource "okta_event_hook" "warden" {
   name   = "Warden (${var.tenant})"
-  events = local.warden_event_types
+  events = local.warden_hook_event_types
 
   channel = {
     type    = "HTTP"

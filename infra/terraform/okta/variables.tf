@@ -25,3 +25,9 @@ variable "hold_group" {
   default     = "Warden Hold"
   description = "Name of the hold group (tenants[].okta.holdGroup.name)"
 }
+
+variable "hook_signals" {
+  type        = bool
+  default     = true
+  description = "Subscribe the hook to user.authentication.auth_via_mfa, the MFA challenge outcomes push-fatigue detection reads (tenants[].okta.eventHook.signals); false leaves them to the System Log poller"
+}
