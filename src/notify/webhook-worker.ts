@@ -1,5 +1,5 @@
 import { Counter, type Registry } from 'prom-client';
-import { BackgroundLoop } from '../pipeline/background-loop.js';
+import { BatchWorker } from '../pipeline/background-loop.js';
 import type { Logger } from '../server/logger.js';
 import type { DeliveryRow, Store } from '../store/store.js';
 import { webhookHeaders } from './standard-webhooks.js';
@@ -41,13 +41,13 @@ function retryAfterMs(value: string | null, now: Date): number | undefined {
  * queue (`FOR UPDATE SKIP LOCKED`); a delivery whose worker died is taken
  * again after its lease, so receivers de-duplicate on `webhook-id`.
  */
-export class WebhookWorker {
-  readonly #loop: BackgroundLoop;
+export class WebhookWorker extends BatchWorker {
   readonly #counter: Counter<'endpoint' | 'result'>;
   readonly #clock: () => Date;
   readonly #fetch: typeof fetch;
 
   constructor(private readonly options: WebhookWorkerOptions) {
+    super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'webhook worker failed'));
     this.#clock = options.clock ?? (() => new Date());
     this.#fetch = options.fetch ?? fetch;
     this.#counter = new Counter({
@@ -56,19 +56,6 @@ export class WebhookWorker {
       labelNames: ['endpoint', 'result'] as const,
       registers: options.registry ? [options.registry] : [],
     });
-    this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'webhook worker failed'));
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  wake(): void {
-    this.#loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
   }
 
   /** Claims and attempts one batch; returns how many deliveries it took. */

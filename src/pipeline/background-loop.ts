@@ -53,3 +53,32 @@ export class BackgroundLoop {
     await this.#running;
   }
 }
+
+/**
+ * A worker that handles one batch per loop step (the inbox, the outbox, the
+ * webhook queue): `start`, `wake` and `stop` run its `runOnce` through a
+ * `BackgroundLoop`.
+ */
+export abstract class BatchWorker {
+  readonly #loop: BackgroundLoop;
+
+  constructor(idleMs: number, onError: (err: unknown) => void) {
+    this.#loop = new BackgroundLoop(() => this.runOnce(), idleMs, onError);
+  }
+
+  /** Claims and handles one batch; returns how many items it took. */
+  abstract runOnce(): Promise<number>;
+
+  start(): void {
+    this.#loop.start();
+  }
+
+  /** Work is waiting: run a batch now rather than at the next tick. */
+  wake(): void {
+    this.#loop.wake();
+  }
+
+  stop(): Promise<void> {
+    return this.#loop.stop();
+  }
+}

@@ -4,7 +4,7 @@ import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
 import type { InboxHandler, PluginContext } from '../plugin/plugin.js';
 import type { Logger } from '../server/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
-import { BackgroundLoop } from './background-loop.js';
+import { BatchWorker } from './background-loop.js';
 import { decideChange, type DecideDeps } from './decide-change.js';
 import { observeSignals, type SignalDetection } from './observe-signal.js';
 
@@ -56,13 +56,13 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  * that also settles their entry. Failures are retried with backoff, then
  * marked failed.
  */
-export class InboxWorker {
-  readonly #loop: BackgroundLoop;
+export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
   readonly #signals: Counter<'tenant' | 'kind' | 'result'>;
   readonly #clock: () => Date;
 
   constructor(private readonly options: InboxWorkerOptions) {
+    super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'inbox worker failed'));
     this.#clock = options.clock ?? (() => new Date());
     this.#counter = new Counter({
       name: 'warden_inbox_entries_total',
@@ -76,20 +76,6 @@ export class InboxWorker {
       labelNames: ['tenant', 'kind', 'result'] as const,
       registers: options.registry ? [options.registry] : [],
     });
-    this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'inbox worker failed'));
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  /** New deliveries are waiting: process them now rather than at the next tick. */
-  wake(): void {
-    this.#loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
   }
 
   /** Claims and handles one batch; returns how many entries it took. */

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import { ActionError, type Enforcer, type PluginContext } from '../plugin/plugin.js';
 import type { Logger } from '../server/logger.js';
 import type { ActionRow, Store, StoreTx } from '../store/store.js';
-import { BackgroundLoop } from './background-loop.js';
+import { BatchWorker } from './background-loop.js';
 
 export interface OutboxWorkerOptions {
   store: Store;
@@ -38,12 +38,12 @@ export function outboxBackoffMs(attempt: number, random: () => number = Math.ran
  * claimed again when their lease runs out, which is why actions must be
  * idempotent.
  */
-export class OutboxWorker {
-  readonly #loop: BackgroundLoop;
+export class OutboxWorker extends BatchWorker {
   readonly #counter: Counter<'connector' | 'kind' | 'result'>;
   readonly #clock: () => Date;
 
   constructor(private readonly options: OutboxWorkerOptions) {
+    super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'outbox worker failed'));
     this.#clock = options.clock ?? (() => new Date());
     this.#counter = new Counter({
       name: 'warden_actions_total',
@@ -51,19 +51,6 @@ export class OutboxWorker {
       labelNames: ['connector', 'kind', 'result'] as const,
       registers: options.registry ? [options.registry] : [],
     });
-    this.#loop = new BackgroundLoop(() => this.runOnce(), options.idleMs ?? 1000, (err) => options.log.error({ err }, 'outbox worker failed'));
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  wake(): void {
-    this.#loop.wake();
-  }
-
-  stop(): Promise<void> {
-    return this.#loop.stop();
   }
 
   /** Claims and runs one batch; returns how many actions it took. */
