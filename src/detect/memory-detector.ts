@@ -77,10 +77,8 @@ interface Entry extends KeyState {
  */
 interface KeyStates {
   key: string;
-  /** By rule index. */
-  byRule: (Entry | undefined)[];
-  /** States held (entries in `byRule`). */
-  live: number;
+  /** The states held, in no particular order (a key has few: found by rule index by looking through them). */
+  entries: Entry[];
 }
 
 /** A binary min-heap of (time, state): when absence rules fall due. */
@@ -151,7 +149,6 @@ export class MemoryDetector {
   readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal'>> & Pick<MemoryDetectorOptions, 'onFinal'>;
   /** State by key, then by rule (index in the pack). */
   readonly #keys = new Map<string, KeyStates>();
-  readonly #ruleCount: number;
   /** Per rule: a threshold of one change, which alerts on every match and keeps nothing. */
   readonly #immediate: readonly boolean[];
   /** The key whose states `#lastStates` are, within one push (one lookup for the rules of one key). */
@@ -178,7 +175,6 @@ export class MemoryDetector {
   constructor(engine: DetectionEngine, options: MemoryDetectorOptions) {
     this.#engine = engine;
     this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, ...options };
-    this.#ruleCount = engine.pack.rules.length;
     this.#immediate = engine.pack.rules.map((r) => r.type === 'threshold' && r.count <= 1);
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
     this.#reachMs = options.groupForMs + this.#maxLateness + Math.max(0, ...engine.pack.rules.map((r) => r.windowMs));
@@ -209,7 +205,7 @@ export class MemoryDetector {
 
   /** Every state held. */
   *#entries(): Generator<Entry> {
-    for (const states of this.#keys.values()) if (states.live > 0) for (const e of states.byRule) if (e) yield e;
+    for (const states of this.#keys.values()) yield* states.entries;
   }
 
   /** The newest event time seen (ms), or -Infinity. */
@@ -270,16 +266,21 @@ export class MemoryDetector {
     }
     let states = key === this.#lastKey ? this.#lastStates : this.#keys.get(key);
     if (states === undefined) {
-      states = { key, byRule: new Array<Entry | undefined>(this.#ruleCount).fill(undefined), live: 0 };
+      states = { key, entries: [] };
       this.#keys.set(key, states);
     }
     this.#lastKey = key;
     this.#lastStates = states;
-    let entry = states.byRule[ruleIndex];
+    let entry: Entry | undefined;
+    for (const e of states.entries)
+      if (e.ruleIndex === ruleIndex) {
+        entry = e;
+        break;
+      }
     if (!entry) {
       entry = { rule, ruleIndex, key, owner: states, seq: this.#seq++, events: [], expires: 0, due: undefined, gone: false };
-      states.byRule[ruleIndex] = entry;
-      states.live++;
+      if (states.entries.length === 0) states.entries = [entry];
+      else states.entries.push(entry);
       this.#size++;
     }
     let found: Found[] | undefined;
@@ -327,8 +328,10 @@ export class MemoryDetector {
   #remove(entry: Entry): void {
     if (entry.gone) return;
     entry.gone = true;
-    entry.owner.byRule[entry.ruleIndex] = undefined;
-    entry.owner.live--;
+    const entries = entry.owner.entries;
+    const i = entries.indexOf(entry);
+    entries[i] = entries[entries.length - 1]!;
+    entries.pop();
     this.#size--;
   }
 
@@ -355,10 +358,12 @@ export class MemoryDetector {
     this.#lastKey = undefined;
     this.#lastStates = undefined;
     for (const states of this.#keys.values()) {
-      if (states.live > 0)
-        for (const entry of states.byRule)
-          if (entry && entry.expires <= this.#newest && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
-      if (states.live === 0) this.#keys.delete(states.key);
+      const entries = states.entries;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const entry = entries[i]!;
+        if (entry.expires <= this.#newest && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
+      }
+      if (entries.length === 0) this.#keys.delete(states.key);
     }
     if (this.#size > this.#options.maxKeys) this.#evict();
     const keepSeenFrom = this.#newest - this.#maxLateness;
