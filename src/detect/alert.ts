@@ -1,5 +1,5 @@
 import { SEVERITIES, type Alert, type AlertChange, type AlertMatch, type Severity } from '../core/alert.js';
-import type { IdentityChange } from '../core/identity-change.js';
+import { CHANGE_KINDS, CHANNELS, type IdentityChange } from '../core/identity-change.js';
 
 /**
  * Building and grouping alerts (the schema is src/core/alert.ts): a new
@@ -17,19 +17,28 @@ export function principalLabel(p: { id: string; login?: string | undefined; emai
   return p.login ?? p.email ?? p.id;
 }
 
-/** What an alert keeps of a change. */
+/** The one copy of each kind and channel name (a parsed change brings its own copy of each). */
+const CANONICAL: ReadonlyMap<string, string> = new Map([...CHANGE_KINDS, ...CHANNELS].map((name) => [name, name]));
+
+/**
+ * What an alert keeps of a change. Detection holds it for as long as a
+ * window is open (a day for some rules), so it shares what it can: the kind
+ * and channel names, and the target's label when the actor's is the same.
+ */
 export function alertChangeOf(change: IdentityChange): AlertChange {
+  const target = principalLabel(change.target);
+  const actor = principalLabel(change.actor);
   return {
     id: change.id,
-    kind: change.kind,
-    channel: change.channel,
+    kind: (CANONICAL.get(change.kind) ?? change.kind) as AlertChange['kind'],
+    channel: (CANONICAL.get(change.channel) ?? change.channel) as AlertChange['channel'],
     occurredAt: change.occurredAt,
     idp: change.source.idp,
     eventIds: change.source.eventIds,
     rawType: change.source.rawType,
     targetId: change.target.id,
-    target: principalLabel(change.target),
-    actor: principalLabel(change.actor),
+    target,
+    actor: actor === target ? target : actor,
   };
 }
 
