@@ -159,6 +159,12 @@ describe('isoMillis', () => {
       'not a time',
     ];
     for (let i = 0; i < 2000; i++) samples.push(new Date(Math.floor(random() * 4e12)).toISOString());
+    // Any four-digit year, and the days around the end of February of century years (leap or not).
+    const from = Date.UTC(1000, 0, 1);
+    const to = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    for (let i = 0; i < 5000; i++) samples.push(new Date(from + Math.floor(random() * (to - from))).toISOString());
+    for (const year of [1600, 1700, 1900, 2000, 2100, 2400, 9900])
+      for (const [month, day] of [[2, 28], [2, 29], [3, 1], [12, 31], [1, 1]] as const) samples.push(`${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:34:56.789Z`);
     for (const s of samples) expect(Object.is(isoMillis(s), Date.parse(s)), s).toBe(true);
   });
 });
