@@ -60,7 +60,7 @@ export function isoMillis(s: string): number {
     const mo0 = digit(s, 5), mo1 = digit(s, 6), d0 = digit(s, 8), d1 = digit(s, 9);
     const h0 = digit(s, 11), h1 = digit(s, 12), mi0 = digit(s, 14), mi1 = digit(s, 15), s0 = digit(s, 17), s1 = digit(s, 18);
     const f0 = digit(s, 20), f1 = digit(s, 21), f2 = digit(s, 22);
-    if ((y0 | y1 | y2 | y3 | mo0 | mo1 | d0 | d1 | h0 | h1 | mi0 | mi1 | s0 | s1 | f0 | f1 | f2) <= 9) {
+    if (y0 < 10 && y1 < 10 && y2 < 10 && y3 < 10 && mo0 < 10 && mo1 < 10 && d0 < 10 && d1 < 10 && h0 < 10 && h1 < 10 && mi0 < 10 && mi1 < 10 && s0 < 10 && s1 < 10 && f0 < 10 && f1 < 10 && f2 < 10) {
       const year = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
       const month = mo0 * 10 + mo1;
       const day = d0 * 10 + d1;
