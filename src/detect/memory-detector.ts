@@ -79,6 +79,12 @@ interface KeyStates {
   key: string;
   /** The states held, in no particular order (a key has few: found by rule index by looking through them). */
   entries: Entry[];
+  /**
+   * The earliest `expires` among the states housekeeping may drop (not an
+   * absence rule's state waiting to fall due); -Infinity once none is held,
+   * so housekeeping drops the key. Housekeeping skips keys it cannot touch.
+   */
+  sweepAt: number;
 }
 
 /** A binary min-heap of (time, state): when absence rules fall due. */
@@ -266,7 +272,7 @@ export class MemoryDetector {
     }
     let states = key === this.#lastKey ? this.#lastStates : this.#keys.get(key);
     if (states === undefined) {
-      states = { key, entries: [] };
+      states = { key, entries: [], sweepAt: -Infinity };
       this.#keys.set(key, states);
     }
     this.#lastKey = key;
@@ -323,6 +329,15 @@ export class MemoryDetector {
       entry.due = due;
       this.#due.push(due, entry);
     }
+    this.#resweep(entry.owner);
+  }
+
+  /** Recomputes `sweepAt` after one of the key's states changed. */
+  #resweep(states: KeyStates): void {
+    const entries = states.entries;
+    let at = entries.length === 0 ? -Infinity : Infinity;
+    for (const e of entries) if (e.expires < at && !(e.rule.type === 'absence' && e.due !== undefined)) at = e.expires;
+    states.sweepAt = at;
   }
 
   #remove(entry: Entry): void {
@@ -333,6 +348,7 @@ export class MemoryDetector {
     entries[i] = entries[entries.length - 1]!;
     entries.pop();
     this.#size--;
+    this.#resweep(entry.owner);
   }
 
   #fireDue(touched: Alert[]): void {
@@ -358,6 +374,7 @@ export class MemoryDetector {
     this.#lastKey = undefined;
     this.#lastStates = undefined;
     for (const states of this.#keys.values()) {
+      if (states.sweepAt > this.#newest) continue;
       const entries = states.entries;
       for (let i = entries.length - 1; i >= 0; i--) {
         const entry = entries[i]!;
