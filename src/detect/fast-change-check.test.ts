@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { prng } from '../../bench/support.js';
 import { IdentityChange } from '../core/identity-change.js';
-import { isoMillis } from './detection-engine.js';
+import { isoMillis } from './iso-millis.js';
 import { asCompleteChange } from './fast-change-check.js';
 
 /**

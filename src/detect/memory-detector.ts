@@ -4,7 +4,8 @@ import type { Alert } from '../core/alert.js';
 import { groupsWith, mergeMatch, newAlert } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
-import { changeUid, isoMillis, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
+import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
+import { isoMillis } from './iso-millis.js';
 
 /**
  * Detection with its state in memory, in event time: what `warden detect
