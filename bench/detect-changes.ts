@@ -50,21 +50,33 @@ export interface WorkloadStats {
  * mixed in (each should produce at least one alert).
  */
 export async function writeWorkload(file: string, count: number, seed: number, start = Date.parse('2026-02-01T00:00:00Z')): Promise<WorkloadStats> {
+  const out = createWriteStream(file, { highWaterMark: 1 << 20 });
+  let bytes = 0;
+  let changes = 0;
+  const workload = generateWorkload(count, seed, start);
+  let next = workload.next();
+  for (; !next.done; next = workload.next()) {
+    const line = JSON.stringify(next.value) + '\n';
+    bytes += Buffer.byteLength(line);
+    changes++;
+    if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  return { changes, chains: next.value, bytes };
+}
+
+/**
+ * The workload's changes in delivery order (the same ones `writeWorkload`
+ * writes); returns how many attack chains were mixed in.
+ */
+export function* generateWorkload(count: number, seed: number, start = Date.parse('2026-02-01T00:00:00Z')): Generator<IdentityChange, number> {
   const random = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   const people = 50_000;
   const agents = 40;
   const span = 30 * DAY;
-  const out = createWriteStream(file, { highWaterMark: 1 << 20 });
-  let bytes = 0;
   let written = 0;
   let chains = 0;
-  const write = async (c: IdentityChange) => {
-    const line = JSON.stringify(c) + '\n';
-    bytes += Buffer.byteLength(line);
-    written++;
-    if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
-  };
   const person = (i: number, idp: string) => ({
     id: idp === 'okta' ? `00u${i.toString(36).padStart(8, '0')}` : `${i.toString(16).padStart(8, '0')}-4e2c-9a1b-${idp}`,
     login: idp === 'entra' && i % 3 === 0 ? `User.${i}@ACME.example` : `user.${i}@acme.example`,
@@ -97,10 +109,13 @@ export async function writeWorkload(file: string, count: number, seed: number, s
   let n = 0;
   const step = span / count;
   const pending: IdentityChange[] = [];
-  const flushUntil = async (limit: number) => {
+  function* flushUntil(limit: number): Generator<IdentityChange> {
     pending.sort((a, b) => Date.parse(a.observedAt) - Date.parse(b.observedAt));
-    while (pending.length > 0 && Date.parse(pending[0]!.observedAt) <= limit) await write(pending.shift()!);
-  };
+    while (pending.length > 0 && Date.parse(pending[0]!.observedAt) <= limit) {
+      written++;
+      yield pending.shift()!;
+    }
+  }
   for (let i = 0; written + pending.length < count; i++) {
     const at = Math.floor(start + i * step + random() * step);
     if (i % 2500 === 1250) {
@@ -142,9 +157,8 @@ export async function writeWorkload(file: string, count: number, seed: number, s
       if ((kind === 'factor.remove' || kind === 'factor.reset_all') && random() < 0.9)
         pending.push(make(at + Math.floor(300_000 + random() * 3_300_000), 'factor.enroll', 'self_service', target, undefined, idp, n++));
     }
-    if (pending.length > 64) await flushUntil(at - 600_000);
+    if (pending.length > 64) yield* flushUntil(at - 600_000);
   }
-  await flushUntil(Infinity);
-  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  return { changes: written, chains, bytes };
+  yield* flushUntil(Infinity);
+  return chains;
 }

@@ -1,5 +1,6 @@
 import { SEVERITIES, type Alert, type AlertChange, type AlertMatch, type Severity } from '../core/alert.js';
-import type { IdentityChange } from '../core/identity-change.js';
+import { CHANGE_KINDS, CHANNELS, type IdentityChange } from '../core/identity-change.js';
+import { isoMillis } from './iso-millis.js';
 
 /**
  * Building and grouping alerts (the schema is src/core/alert.ts): a new
@@ -17,19 +18,28 @@ export function principalLabel(p: { id: string; login?: string | undefined; emai
   return p.login ?? p.email ?? p.id;
 }
 
-/** What an alert keeps of a change. */
+/** The one copy of each kind and channel name (a parsed change brings its own copy of each). */
+const CANONICAL: ReadonlyMap<string, string> = new Map([...CHANGE_KINDS, ...CHANNELS].map((name) => [name, name]));
+
+/**
+ * What an alert keeps of a change. Detection holds it for as long as a
+ * window is open (a day for some rules), so it shares what it can: the kind
+ * and channel names, and the target's label when the actor's is the same.
+ */
 export function alertChangeOf(change: IdentityChange): AlertChange {
+  const target = principalLabel(change.target);
+  const actor = principalLabel(change.actor);
   return {
     id: change.id,
-    kind: change.kind,
-    channel: change.channel,
+    kind: (CANONICAL.get(change.kind) ?? change.kind) as AlertChange['kind'],
+    channel: (CANONICAL.get(change.channel) ?? change.channel) as AlertChange['channel'],
     occurredAt: change.occurredAt,
     idp: change.source.idp,
     eventIds: change.source.eventIds,
     rawType: change.source.rawType,
     targetId: change.target.id,
-    target: principalLabel(change.target),
-    actor: principalLabel(change.actor),
+    target,
+    actor: actor === target ? target : actor,
   };
 }
 
@@ -48,22 +58,23 @@ export interface MatchInput {
   changes: readonly AlertChange[];
 }
 
-const byTime = (a: AlertChange, b: AlertChange) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt) || a.id.localeCompare(b.id);
+const byTime = (a: AlertChange, b: AlertChange) => isoMillis(a.occurredAt) - isoMillis(b.occurredAt) || a.id.localeCompare(b.id);
 
 /** `10:02:03Z` on the alert's first day, the full date otherwise: summaries stay short. */
 function shortTime(iso: string, firstDay: string): string {
-  const t = new Date(iso).toISOString();
+  const t = new Date(isoMillis(iso)).toISOString();
   return t.slice(0, 10) === firstDay ? t.slice(11, 19) + 'Z' : t.slice(0, 19) + 'Z';
 }
 
 /** The human summary of an alert, e.g. "Help-desk takeover chain on alice@acme.example: factor.reset_all by agent@… (helpdesk) 10:00:00Z; …". */
 export function summarize(alert: Pick<Alert, 'key' | 'title' | 'matches' | 'changes' | 'firstAt'>): string {
-  const firstDay = new Date(alert.firstAt).toISOString().slice(0, 10);
+  const firstDay = new Date(isoMillis(alert.firstAt)).toISOString().slice(0, 10);
   const others = alert.matches.filter((m) => m.title !== alert.title).map((m) => m.title);
   const head = `${alert.title}${others.length ? ` (also: ${[...new Set(others)].join('; ')})` : ''} on ${alert.key}, ${firstDay}`;
   const shown = alert.changes.slice(0, 12).map((c) => `${c.kind} via ${c.channel}${c.actor !== c.target ? ` by ${c.actor}` : ''} (${c.idp}) at ${shortTime(c.occurredAt, firstDay)}`);
   const more = alert.changes.length > shown.length ? `; and ${alert.changes.length - shown.length} more` : '';
-  return `${head}: ${shown.join('; ')}${more}`;
+  // Joined rather than concatenated: one flat string, not a tree of pieces, for as long as the alert is open.
+  return [head, ': ', shown.join('; '), more].join('');
 }
 
 /** A new alert for a match. */
@@ -95,8 +106,8 @@ export function newAlert(input: { id: string; tenant: string; match: MatchInput;
 /** Whether a match belongs to an open alert: same key, and within `groupForMs` of it in event time. */
 export function groupsWith(alert: Alert, match: MatchInput, groupForMs: number): boolean {
   if (alert.status !== 'open' || alert.key !== match.key || match.changes.length === 0) return false;
-  const times = match.changes.map((c) => Date.parse(c.occurredAt));
-  return Math.min(...times) <= Date.parse(alert.lastAt) + groupForMs && Math.max(...times) >= Date.parse(alert.firstAt) - groupForMs;
+  const times = match.changes.map((c) => isoMillis(c.occurredAt));
+  return Math.min(...times) <= isoMillis(alert.lastAt) + groupForMs && Math.max(...times) >= isoMillis(alert.firstAt) - groupForMs;
 }
 
 /**

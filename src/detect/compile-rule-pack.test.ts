@@ -3,6 +3,7 @@ import { isWardenError } from '../core/errors.js';
 import type { PolicyIssue } from '../core/policy/compile-policy.js';
 import { compileRulePack, type RuleSource } from './compile-rule-pack.js';
 import { shippedRuleSources } from './rule-sources.js';
+import { CHANGE_KINDS, CHANNELS } from '../core/identity-change.js';
 
 const HEAD = 'apiVersion: warden/v1\nkind: DetectionRules\nrules:\n';
 const RULE = `  - id: pair
@@ -125,5 +126,43 @@ describe('refused rule files name file, line and column', () => {
     expect(issues.map((i) => i.kind)).toEqual(['duplicate']);
     const keyIssues = issuesOf([{ file: 'r.yaml', text: HEAD + RULE.replace('type: sequence', "type: sequence\n    by: 'actor.ip == \"1.2.3.4\"'") }]);
     expect(keyIssues[0]!.message).toContain('a key expression must give a string or a number, but it gives bool');
+  });
+});
+
+describe('steps the index decides', () => {
+  const stepOf = (when: string) => compileRulePack([{ file: 'r.yaml', text: HEAD + RULE.replace(`'change.kind == "factor.enroll"'`, `'${when}'`) }]).rules[0]!.steps[0]!;
+
+  it('are the conjunctions of change.kind and change.channel compared with literals, and nothing else', () => {
+    const decided = [
+      'change.kind == "factor.enroll"',
+      '"factor.enroll" == change.kind',
+      'change.kind in ["factor.enroll", "password.reset"] && change.channel == "helpdesk"',
+      'change.channel in ["helpdesk", "admin"]',
+      '(change.kind == "factor.enroll" && change.channel == "helpdesk") && change.channel in ["helpdesk", "admin"]',
+    ];
+    const notDecided = [
+      'change.kind == "factor.enroll" || change.kind == "password.reset"',
+      'change.kind != "factor.enroll"',
+      '!(change.kind == "factor.enroll")',
+      'change.kind == "factor.enroll" && target.adminRoles.size() > 0',
+      'change.kind.startsWith("factor.")',
+      'change.factor.type == "push"',
+      'true',
+    ];
+    for (const when of decided) expect(stepOf(when).decided, when).toBe(true);
+    for (const when of notDecided) expect(stepOf(when).decided, when).toBe(false);
+  });
+
+  it('are true exactly for the kinds and channels of the index (checked against CEL for every pair)', () => {
+    const pack = compileRulePack(shippedRuleSources());
+    const steps = [...pack.rules.flatMap((r) => r.steps), stepOf('change.kind in ["factor.enroll", "tap.issue"] && change.channel in ["helpdesk", "admin"] && change.kind == "tap.issue"')].filter((s) => s.decided);
+    expect(steps.length).toBeGreaterThan(10);
+    for (const step of steps)
+      for (const kind of CHANGE_KINDS)
+        for (const channel of CHANNELS) {
+          const byIndex = (!step.kinds || step.kinds.has(kind)) && (!step.channels || step.channels.has(channel));
+          const value: unknown = step.when.evaluate({ change: { kind, channel } });
+          expect(value, `${step.when.source} for ${kind} via ${channel}`).toBe(byIndex);
+        }
   });
 });

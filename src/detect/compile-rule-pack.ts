@@ -29,6 +29,13 @@ export interface CompiledStep {
   /** Change kinds the condition can match (all when undefined). */
   kinds?: ReadonlySet<ChangeKind>;
   channels?: ReadonlySet<Channel>;
+  /**
+   * The condition says nothing beyond `kinds` and `channels` (a conjunction
+   * of `change.kind` / `change.channel` compared with string literals): for a
+   * change of a candidate kind it is true exactly when the channel is one of
+   * `channels`, so it need not be evaluated.
+   */
+  decided: boolean;
 }
 
 export type RuleType = 'sequence' | 'threshold' | 'absence';
@@ -292,7 +299,34 @@ function compileKey(spec: string, path: readonly PropertyKey[], report: Report):
 function compileStep(step: StepDoc, path: readonly PropertyKey[], report: Report): CompiledStep | undefined {
   const when = compileCel(step.when, [...path, 'when'], report, 'bool');
   if (!when) return undefined;
-  return { name: step.name, when, count: step.count, reads: variablesRead(when.ast), ...indexConstraints(when.ast) };
+  return { name: step.name, when, count: step.count, reads: variablesRead(when.ast), ...indexConstraints(when.ast), decided: decidedByIndex(when.ast) };
+}
+
+/** `change.<field>` with `field` kind or channel. */
+function isKindOrChannel(node: ASTNode): boolean {
+  return node.op === '.' && node.args[0].op === 'id' && node.args[0].args === 'change' && (node.args[1] === 'kind' || node.args[1] === 'channel');
+}
+
+const isStringLiteral = (node: ASTNode): boolean => node.op === 'value' && typeof node.args === 'string';
+
+/**
+ * Whether a condition is only a conjunction of `change.kind` / `change.channel`
+ * compared with string literals (`==` either way round, or `in` a list of
+ * them): then `indexConstraints` gives exactly the kinds and channels for
+ * which it is true. Both fields are always strings, so none of these
+ * comparisons can err.
+ */
+export function decidedByIndex(node: ASTNode): boolean {
+  switch (node.op) {
+    case '&&':
+      return decidedByIndex(node.args[0]) && decidedByIndex(node.args[1]);
+    case '==':
+      return (isKindOrChannel(node.args[0]) && isStringLiteral(node.args[1])) || (isKindOrChannel(node.args[1]) && isStringLiteral(node.args[0]));
+    case 'in':
+      return isKindOrChannel(node.args[0]) && node.args[1].op === 'list' && node.args[1].args.length > 0 && node.args[1].args.every(isStringLiteral);
+    default:
+      return false;
+  }
 }
 
 function buildRule(rule: DetectionRuleDoc, report: Report): Omit<CompiledDetectionRule, 'file' | 'line'> | undefined {

@@ -55,6 +55,12 @@ export function insertByTime(events: Observation[], obs: Observation): void {
   events[i] = obs;
 }
 
+/** `insertByTime` into a state; the first change gets an array of its own size (most states hold one). */
+function insert(state: KeyState, obs: Observation): void {
+  if (state.events.length === 0) state.events = [obs];
+  else insertByTime(state.events, obs);
+}
+
 function remove(state: KeyState, used: readonly Observation[]): void {
   if (used.length === 0) return;
   const gone = new Set(used);
@@ -148,12 +154,12 @@ function addAbsence(rule: CompiledDetectionRule, state: KeyState, obs: Observati
     // A late A is satisfied by a B already seen after it.
     if (state.events.some((e) => e.mask & B && obs.at <= e.at && e.at <= obs.at + W)) mask &= ~A;
   }
-  if (mask !== 0) insertByTime(state.events, mask === obs.mask ? obs : { ...obs, mask });
+  if (mask !== 0) insert(state, mask === obs.mask ? obs : { ...obs, mask });
 }
 
 function addThreshold(rule: CompiledDetectionRule, state: KeyState, obs: Observation): Found[] {
   if (rule.count <= 1) return [[obs]];
-  insertByTime(state.events, obs);
+  insert(state, obs);
   const W = rule.windowMs;
   const events = state.events;
   // Any new match contains the new change (otherwise it would have fired before): try each
@@ -174,7 +180,7 @@ function addThreshold(rule: CompiledDetectionRule, state: KeyState, obs: Observa
 }
 
 function addSequence(rule: CompiledDetectionRule, state: KeyState, obs: Observation): Found[] {
-  insertByTime(state.events, obs);
+  insert(state, obs);
   // Nothing to search until every step has a candidate (most states hold one change).
   let seen = 0;
   for (const e of state.events) seen |= e.mask;

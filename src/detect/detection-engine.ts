@@ -4,7 +4,8 @@ import { activationFor, runExpression } from '../core/policy/evaluate-policy.js'
 import { FALLBACK_TIER, type Tier } from '../core/tiers.js';
 import type { AlertChange } from '../core/alert.js';
 import { alertChangeOf } from './alert.js';
-import type { CompiledDetectionRule, CompiledRulePack, KeyRef } from './compile-rule-pack.js';
+import { isoMillis } from './iso-millis.js';
+import type { CompiledDetectionRule, CompiledRulePack, CompiledStep, KeyRef } from './compile-rule-pack.js';
 import type { Observation } from './correlate.js';
 import type { IdentityResolver } from './identity-keys.js';
 
@@ -46,45 +47,35 @@ const NO_REQUEST: Activation['request'] = Object.freeze({}) as Activation['reque
 /** `now` for activations whose expressions never read it. */
 const UNREAD_NOW = new Date(0);
 
-/** Positions of the digits in `YYYY-MM-DDTHH:MM:SS.sssZ`. */
-const DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-
-/**
- * Milliseconds of an ISO 8601 time, exactly as `Date.parse` gives them. The
- * form Warden writes (`2026-03-02T09:00:00.000Z`) is read directly, several
- * times faster; any other form goes to `Date.parse`.
- */
-export function isoMillis(s: string): number {
-  if (s.length === 24 && s.charCodeAt(23) === 90 /* Z */ && s.charCodeAt(10) === 84 /* T */ && s.charCodeAt(19) === 46 /* . */) {
-    let ok = s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58;
-    for (let k = 0; ok && k < DIGITS.length; k++) {
-      const c = s.charCodeAt(DIGITS[k]!);
-      ok = c >= 48 && c <= 57;
-    }
-    if (ok) {
-      const year = (s.charCodeAt(0) - 48) * 1000 + (s.charCodeAt(1) - 48) * 100 + (s.charCodeAt(2) - 48) * 10 + (s.charCodeAt(3) - 48);
-      const month = (s.charCodeAt(5) - 48) * 10 + (s.charCodeAt(6) - 48);
-      const day = (s.charCodeAt(8) - 48) * 10 + (s.charCodeAt(9) - 48);
-      const hour = (s.charCodeAt(11) - 48) * 10 + (s.charCodeAt(12) - 48);
-      const minute = (s.charCodeAt(14) - 48) * 10 + (s.charCodeAt(15) - 48);
-      const second = (s.charCodeAt(17) - 48) * 10 + (s.charCodeAt(18) - 48);
-      const ms = (s.charCodeAt(20) - 48) * 100 + (s.charCodeAt(21) - 48) * 10 + (s.charCodeAt(22) - 48);
-      // Date.UTC would roll 2026-02-30 over into March, as Date.parse does too: only in-range fields are read here.
-      const monthDays = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-      if (month >= 1 && month <= 12 && day >= 1 && day <= monthDays && hour <= 23 && minute <= 59 && second <= 59 && year >= 1000) return Date.UTC(year, month - 1, day, hour, minute, second, ms);
-    }
-  }
-  return Date.parse(s);
-}
-
 /** The de-duplication key of a change: its first vendor event id, else its own id. */
 export function changeUid(change: IdentityChange): string {
   const eventId = change.source.eventIds[0];
   return eventId !== undefined ? `${change.source.idp}:${eventId}` : `id:${change.id}`;
 }
 
+/** One step of a rule as a change of some kind meets it. */
+interface StepPlan {
+  /** The step's bit in an observation's mask. */
+  bit: number;
+  step: CompiledStep;
+  channels: ReadonlySet<string> | undefined;
+  /** The index decides the step (see `CompiledStep.decided`): no evaluation. */
+  decided: boolean;
+  /** The condition reads the target's tier (it then sees a copy of the target that carries it). */
+  tier: boolean;
+}
+
+/** A rule some step of which can match a change of a given kind, with those steps. */
+interface RulePlan {
+  rule: CompiledDetectionRule;
+  ruleIndex: number;
+  steps: readonly StepPlan[];
+}
+
 /** Turns changes into observations for the rules of one pack. */
 export class DetectionEngine {
+  /** Per change kind, the rules (in pack order) and steps a change of that kind can match. */
+  readonly #plans = new Map<string, readonly RulePlan[]>();
   /** Per change kind, the variables some step that can match it reads. */
   readonly #reads = new Map<string, ReadonlySet<string>>();
 
@@ -94,8 +85,16 @@ export class DetectionEngine {
   ) {
     for (const kind of CHANGE_KINDS) {
       const reads = new Set<string>();
-      for (const ref of pack.candidates(kind)) for (const v of ref.rule.steps[ref.step]!.reads) reads.add(v);
+      const plans: RulePlan[] = [];
+      for (const ref of pack.candidates(kind)) {
+        const step = ref.rule.steps[ref.step]!;
+        for (const v of step.reads) reads.add(v);
+        let plan = plans[plans.length - 1];
+        if (plan?.ruleIndex !== ref.ruleIndex) plans.push((plan = { rule: ref.rule, ruleIndex: ref.ruleIndex, steps: [] }));
+        (plan.steps as StepPlan[]).push({ bit: 1 << ref.step, step, channels: step.channels, decided: step.decided, tier: step.reads.has('target.tier') });
+      }
       this.#reads.set(kind, reads);
+      this.#plans.set(kind, plans);
     }
   }
 
@@ -114,7 +113,7 @@ export class DetectionEngine {
   #memoTarget: string | undefined;
   #memoActor: string | undefined;
 
-  #key(ref: KeyRef, change: IdentityChange, activation: Activation): string | { error: string } {
+  #key(ref: KeyRef, change: IdentityChange, activation: () => Activation): string | { error: string } {
     if (this.#memoChange !== change) {
       this.#memoChange = change;
       this.#memoTarget = undefined;
@@ -129,7 +128,7 @@ export class DetectionEngine {
       return (this.#memoActor ??= this.actorKey(change));
     }
     try {
-      const value: unknown = ref.expr.evaluate(activation);
+      const value: unknown = ref.expr.evaluate(activation());
       if (typeof value === 'string' && value !== '') return `${ref.source}=${value}`;
       if (typeof value === 'number' || typeof value === 'bigint') return `${ref.source}=${String(value)}`;
       return { error: `key expression gave ${value === '' ? 'an empty string' : typeof value}` };
@@ -150,6 +149,25 @@ export class DetectionEngine {
     return out;
   }
 
+  /** The variables of the change being looked at, built when a condition first needs them. */
+  #change: IdentityChange | undefined;
+  #facts: ChangeFacts = {};
+  #plain: Activation | undefined;
+  #tiered: Activation | undefined;
+
+  /** The variables without the target's tier (for conditions that do not read it). */
+  #plainActivation(): Activation {
+    return (this.#plain ??= this.#activation(this.#change!, this.#facts, false));
+  }
+
+  /** The variables with the target's tier. */
+  #tieredActivation(): Activation {
+    return (this.#tiered ??= this.#activation(this.#change!, this.#facts, true));
+  }
+
+  /** What key expressions see: the tier when some step that can match the kind reads it (as before steps were evaluated lazily). */
+  readonly #keyActivation = (): Activation => (this.#reads.get(this.#change!.kind)?.has('target.tier') ? this.#tieredActivation() : this.#plainActivation());
+
   /** `touches` without building the list: `visit` is called for each rule the change matters to. */
   forEachTouch(
     change: IdentityChange,
@@ -158,35 +176,41 @@ export class DetectionEngine {
     visit: (rule: CompiledDetectionRule, ruleIndex: number, key: string, obs: Observation) => void,
     known: { at?: number; uid?: string } = {},
   ): number {
-    const candidates = this.pack.candidates(change.kind);
-    if (candidates.length === 0) return 0;
-    let activation: Activation | undefined;
+    const plans = this.#plans.get(change.kind);
+    if (plans === undefined || plans.length === 0) return 0;
+    this.#change = change;
+    this.#facts = facts;
+    this.#plain = undefined;
+    this.#tiered = undefined;
     this.#memoChange = undefined;
     let at = known.at;
     let ref: AlertChange | undefined;
     let uid = known.uid;
     let touched = 0;
-    let i = 0;
-    while (i < candidates.length) {
-      const { rule, ruleIndex } = candidates[i]!;
+    const channel = change.channel;
+    for (let p = 0; p < plans.length; p++) {
+      const { rule, ruleIndex, steps } = plans[p]!;
       let mask = 0;
-      for (; i < candidates.length && candidates[i]!.ruleIndex === ruleIndex; i++) {
-        const step = rule.steps[candidates[i]!.step]!;
-        if (step.channels && !step.channels.has(change.channel)) continue;
-        activation ??= this.#activation(change, facts);
-        const result = runExpression(step.when, activation);
-        if (!result.ok) onError?.({ rule: rule.id, what: `step "${step.name}"`, error: result.error });
-        else if (result.value) mask |= 1 << candidates[i]!.step;
+      for (let s = 0; s < steps.length; s++) {
+        const plan = steps[s]!;
+        if (plan.channels !== undefined && !plan.channels.has(channel)) continue;
+        if (plan.decided) {
+          mask |= plan.bit;
+          continue;
+        }
+        const result = runExpression(plan.step.when, plan.tier ? this.#tieredActivation() : this.#plainActivation());
+        if (!result.ok) onError?.({ rule: rule.id, what: `step "${plan.step.name}"`, error: result.error });
+        else if (result.value) mask |= plan.bit;
       }
       if (mask === 0) continue;
-      const key = this.#key(rule.by, change, activation!);
+      const key = this.#key(rule.by, change, this.#keyActivation);
       if (typeof key !== 'string') {
         onError?.({ rule: rule.id, what: 'by', error: key.error });
         continue;
       }
       let distinct: string | undefined;
       if (rule.distinct) {
-        const d = this.#key(rule.distinct, change, activation!);
+        const d = this.#key(rule.distinct, change, this.#keyActivation);
         if (typeof d !== 'string') {
           onError?.({ rule: rule.id, what: 'distinct', error: d.error });
           continue;
@@ -200,19 +224,23 @@ export class DetectionEngine {
       visit(rule, ruleIndex, key, obs);
       touched++;
     }
+    this.#change = undefined;
+    this.#plain = undefined;
+    this.#tiered = undefined;
     return touched;
   }
 
   /**
    * The CEL variables, as policy has them (`now` is the change's own time).
-   * The target is copied to carry its tier, and `now` built, only when a
-   * step that can match this kind of change reads them.
+   * The target is copied to carry its tier only for the conditions that read
+   * it, and `now` built only when a step that can match this kind of change
+   * reads it.
    */
-  #activation(change: IdentityChange, facts: ChangeFacts): Activation {
+  #activation(change: IdentityChange, facts: ChangeFacts, tier: boolean): Activation {
     const reads = this.#reads.get(change.kind);
     return {
       change,
-      target: reads?.has('target.tier') ? { ...change.target, tier: facts.tier ?? FALLBACK_TIER } : (change.target as Activation['target']),
+      target: tier ? { ...change.target, tier: facts.tier ?? FALLBACK_TIER } : (change.target as Activation['target']),
       actor: change.actor,
       context: change.context,
       request: facts.request ?? NO_REQUEST,

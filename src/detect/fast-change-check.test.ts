@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { prng } from '../../bench/support.js';
 import { IdentityChange } from '../core/identity-change.js';
-import { isoMillis } from './detection-engine.js';
+import { isoMillis } from './iso-millis.js';
 import { asCompleteChange } from './fast-change-check.js';
 
 /**
@@ -159,6 +159,28 @@ describe('isoMillis', () => {
       'not a time',
     ];
     for (let i = 0; i < 2000; i++) samples.push(new Date(Math.floor(random() * 4e12)).toISOString());
+    // Any four-digit year, and the days around the end of February of century years (leap or not).
+    const from = Date.UTC(1000, 0, 1);
+    const to = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    for (let i = 0; i < 5000; i++) samples.push(new Date(from + Math.floor(random() * (to - from))).toISOString());
+    for (const year of [1600, 1700, 1900, 2000, 2100, 2400, 9900])
+      for (const [month, day] of [[2, 28], [2, 29], [3, 1], [12, 31], [1, 1]] as const) samples.push(`${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:34:56.789Z`);
     for (const s of samples) expect(Object.is(isoMillis(s), Date.parse(s)), s).toBe(true);
+  });
+
+  it('reads the form Warden writes itself, for every digit (Date.parse only for other forms)', () => {
+    const parse = vi.spyOn(Date, 'parse');
+    try {
+      // Every digit 0-9 in every position that can hold it.
+      for (let d = 0; d <= 9; d++) {
+        const s = `${1990 + d}-0${1 + (d % 9)}-1${d}T1${d}:${d % 6}${d}:${d % 6}${d}.${d}${d}${d}Z`;
+        expect(isoMillis(s), s).toBe(new Date(s).getTime());
+      }
+      expect(parse).not.toHaveBeenCalled();
+      isoMillis('2026-03-02T09:00:00Z');
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });

@@ -42,24 +42,118 @@ const strList = (v: unknown, maxItems: number, maxLen: number, minLen = 0): bool
   return true;
 };
 const scalar = (v: unknown): boolean => v === null || typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-const onlyKeys = (o: Obj, allowed: ReadonlySet<string>): boolean => {
-  for (const k in o) if (!allowed.has(k)) return false;
+/*
+ * Whether an object has no keys beyond the schema's. A switch rather than a
+ * Set: property names are internalized strings, so each case is a pointer
+ * comparison (this runs seven times per change).
+ */
+function changeKeys(o: Obj): boolean {
+  for (const k in o)
+    switch (k) {
+      case 'id':
+      case 'tenant':
+      case 'source':
+      case 'kind':
+      case 'channel':
+      case 'factor':
+      case 'target':
+      case 'actor':
+      case 'occurredAt':
+      case 'observedAt':
+      case 'context':
+        break;
+      default:
+        return false;
+    }
   return true;
-};
+}
 
-const CHANGE_KEYS = new Set(['id', 'tenant', 'source', 'kind', 'channel', 'factor', 'target', 'actor', 'occurredAt', 'observedAt', 'context']);
-const SOURCE_KEYS = new Set(['idp', 'eventIds', 'rawType', 'via']);
-const FACTOR_KEYS = new Set(['type', 'id', 'name']);
-const PRINCIPAL_KEYS = new Set(['id', 'login', 'email', 'displayName', 'groups', 'adminRoles', 'employeeType', 'managerId', 'flags', 'attributes']);
-const ACTOR_KEYS = new Set([...PRINCIPAL_KEYS, 'type', 'ip', 'userAgent', 'deviceId', 'sessionId']);
-const FLAG_KEYS = new Set(['shared', 'executive', 'serviceAccount', 'breakGlass']);
+function sourceKeys(o: Obj): boolean {
+  for (const k in o)
+    switch (k) {
+      case 'idp':
+      case 'eventIds':
+      case 'rawType':
+      case 'via':
+        break;
+      default:
+        return false;
+    }
+  return true;
+}
 
-function principal(p: unknown, keys: ReadonlySet<string>): p is Obj {
-  if (!isObj(p) || !onlyKeys(p, keys)) return false;
+function factorKeys(o: Obj): boolean {
+  for (const k in o)
+    switch (k) {
+      case 'type':
+      case 'id':
+      case 'name':
+        break;
+      default:
+        return false;
+    }
+  return true;
+}
+
+function principalKey(k: string): boolean {
+  switch (k) {
+    case 'id':
+    case 'login':
+    case 'email':
+    case 'displayName':
+    case 'groups':
+    case 'adminRoles':
+    case 'employeeType':
+    case 'managerId':
+    case 'flags':
+    case 'attributes':
+      return true;
+    default:
+      return false;
+  }
+}
+
+function targetKeys(o: Obj): boolean {
+  for (const k in o) if (!principalKey(k)) return false;
+  return true;
+}
+
+function actorKeys(o: Obj): boolean {
+  for (const k in o)
+    if (!principalKey(k))
+      switch (k) {
+        case 'type':
+        case 'ip':
+        case 'userAgent':
+        case 'deviceId':
+        case 'sessionId':
+          break;
+        default:
+          return false;
+      }
+  return true;
+}
+
+function flagKeys(o: Obj): boolean {
+  for (const k in o)
+    switch (k) {
+      case 'shared':
+      case 'executive':
+      case 'serviceAccount':
+      case 'breakGlass':
+        break;
+      default:
+        return false;
+    }
+  return true;
+}
+
+function principal(p: unknown, keys: (o: Obj) => boolean): p is Obj {
+  if (!isObj(p) || !keys(p)) return false;
   if (!str(p.id, 256, 1) || !optStr(p.login, 320) || !optStr(p.email, 320) || !optStr(p.displayName, 256) || !optStr(p.employeeType, 64) || !optStr(p.managerId, 256)) return false;
   if (!strList(p.groups, 2000, 256) || !strList(p.adminRoles, 500, 256)) return false;
   const f = p.flags;
-  if (!isObj(f) || !onlyKeys(f, FLAG_KEYS) || typeof f.shared !== 'boolean' || typeof f.executive !== 'boolean' || typeof f.serviceAccount !== 'boolean' || typeof f.breakGlass !== 'boolean') return false;
+  if (!isObj(f) || !flagKeys(f) || typeof f.shared !== 'boolean' || typeof f.executive !== 'boolean' || typeof f.serviceAccount !== 'boolean' || typeof f.breakGlass !== 'boolean') return false;
   const a = p.attributes;
   if (!isObj(a)) return false;
   for (const k in a) if (k.length > 128 || !scalar(a[k])) return false;
@@ -105,19 +199,19 @@ function context(c: unknown): boolean {
  * would accept unchanged; undefined when only zod can tell.
  */
 export function asCompleteChange(v: unknown): Change | undefined {
-  if (!isObj(v) || !onlyKeys(v, CHANGE_KEYS)) return undefined;
+  if (!isObj(v) || !changeKeys(v)) return undefined;
   if (!(typeof v.id === 'string' && UUID.test(v.id)) || !(typeof v.tenant === 'string' && TENANT.test(v.tenant))) return undefined;
   if (!(typeof v.kind === 'string' && KINDS.has(v.kind)) || !(typeof v.channel === 'string' && CHANNEL_SET.has(v.channel))) return undefined;
   if (!(typeof v.occurredAt === 'string' && ISO_TIME.test(v.occurredAt)) || !(typeof v.observedAt === 'string' && ISO_TIME.test(v.observedAt))) return undefined;
   const s = v.source;
-  if (!isObj(s) || !onlyKeys(s, SOURCE_KEYS) || !(typeof s.idp === 'string' && IDP.test(s.idp)) || !strList(s.eventIds, 100, 256, 1) || !str(s.rawType, 256) || !(typeof s.via === 'string' && VIAS.has(s.via))) return undefined;
+  if (!isObj(s) || !sourceKeys(s) || !(typeof s.idp === 'string' && IDP.test(s.idp)) || !strList(s.eventIds, 100, 256, 1) || !str(s.rawType, 256) || !(typeof s.via === 'string' && VIAS.has(s.via))) return undefined;
   if (v.factor !== undefined) {
     const f = v.factor;
-    if (!isObj(f) || !onlyKeys(f, FACTOR_KEYS) || !(typeof f.type === 'string' && FACTORS.has(f.type)) || !optStr(f.id, 256) || !optStr(f.name, 256)) return undefined;
+    if (!isObj(f) || !factorKeys(f) || !(typeof f.type === 'string' && FACTORS.has(f.type)) || !optStr(f.id, 256) || !optStr(f.name, 256)) return undefined;
   }
-  if (!principal(v.target, PRINCIPAL_KEYS)) return undefined;
+  if (!principal(v.target, targetKeys)) return undefined;
   const actor = v.actor;
-  if (!principal(actor, ACTOR_KEYS) || !(typeof actor.type === 'string' && ACTOR_TYPES.has(actor.type))) return undefined;
+  if (!principal(actor, actorKeys) || !(typeof actor.type === 'string' && ACTOR_TYPES.has(actor.type))) return undefined;
   if (!optStr(actor.ip, 64) || !optStr(actor.userAgent, 1024) || !optStr(actor.deviceId, 256) || !optStr(actor.sessionId, 256)) return undefined;
   if (!context(v.context)) return undefined;
   return v as unknown as Change;

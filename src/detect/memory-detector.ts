@@ -4,7 +4,8 @@ import type { Alert } from '../core/alert.js';
 import { groupsWith, mergeMatch, newAlert } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
-import { changeUid, isoMillis, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
+import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
+import { isoMillis } from './iso-millis.js';
 
 /**
  * Detection with its state in memory, in event time: what `warden detect
@@ -59,12 +60,32 @@ interface Entry extends KeyState {
   rule: CompiledDetectionRule;
   ruleIndex: number;
   key: string;
+  /** The key's states, this one among them. */
+  owner: KeyStates;
+  /** Creation order: eviction goes through the states rule by rule, oldest first. */
+  seq: number;
   /** When nothing in it can match any more (ms of event time). */
   expires: number;
   /** When it is queued to fall due (absence rules), so it is queued once per deadline. */
   due: number | undefined;
   /** Removed from the detector (pruned or evicted): queued deadlines for it are void. */
   gone: boolean;
+}
+
+/**
+ * Every rule's state for one key, found with one lookup per change (most
+ * rules key by the target). Dropped by housekeeping once it holds none.
+ */
+interface KeyStates {
+  key: string;
+  /** The states held, in no particular order (a key has few: found by rule index by looking through them). */
+  entries: Entry[];
+  /**
+   * The earliest `expires` among the states housekeeping may drop (not an
+   * absence rule's state waiting to fall due); -Infinity once none is held,
+   * so housekeeping drops the key. Housekeeping skips keys it cannot touch.
+   */
+  sweepAt: number;
 }
 
 /** A binary min-heap of (time, state): when absence rules fall due. */
@@ -133,8 +154,14 @@ export class MemoryDetector {
 
   readonly #engine: DetectionEngine;
   readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal'>> & Pick<MemoryDetectorOptions, 'onFinal'>;
-  /** State per rule (index in the pack), by key. */
-  readonly #states: Map<string, Entry>[];
+  /** State by key, then by rule (index in the pack). */
+  readonly #keys = new Map<string, KeyStates>();
+  /** Per rule: a threshold of one change, which alerts on every match and keeps nothing. */
+  readonly #immediate: readonly boolean[];
+  /** The key whose states `#lastStates` are, within one push (one lookup for the rules of one key). */
+  #lastKey: string | undefined;
+  #lastStates: KeyStates | undefined;
+  #seq = 0;
   #size = 0;
   #sinceScan = 0;
   readonly #due = new DueQueue();
@@ -155,7 +182,7 @@ export class MemoryDetector {
   constructor(engine: DetectionEngine, options: MemoryDetectorOptions) {
     this.#engine = engine;
     this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, ...options };
-    this.#states = engine.pack.rules.map(() => new Map<string, Entry>());
+    this.#immediate = engine.pack.rules.map((r) => r.type === 'threshold' && r.count <= 1);
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
     this.#reachMs = options.groupForMs + this.#maxLateness + Math.max(0, ...engine.pack.rules.map((r) => r.windowMs));
     this.#onError = (e) => {
@@ -172,15 +199,20 @@ export class MemoryDetector {
   /** Changes held in state now (across all keys). */
   get heldChanges(): number {
     let n = 0;
-    for (const m of this.#states) for (const e of m.values()) n += e.events.length;
+    for (const e of this.#entries()) n += e.events.length;
     return n;
   }
 
   /** Absence rules' first steps still waiting for their window to pass. */
   get pendingAbsences(): number {
     let n = 0;
-    for (const m of this.#states) for (const e of m.values()) if (e.rule.type === 'absence') for (const o of e.events) if (o.mask & 1) n++;
+    for (const e of this.#entries()) if (e.rule.type === 'absence') for (const o of e.events) if (o.mask & 1) n++;
     return n;
+  }
+
+  /** Every state held. */
+  *#entries(): Generator<Entry> {
+    for (const states of this.#keys.values()) yield* states.entries;
   }
 
   /** The newest event time seen (ms), or -Infinity. */
@@ -213,6 +245,8 @@ export class MemoryDetector {
     }
     this.#known.at = at;
     this.#known.uid = uid;
+    this.#lastKey = undefined;
+    this.#lastStates = undefined;
     if (this.#engine.forEachTouch(change, facts, this.#onError, this.#visit, this.#known) > 0) {
       this.stats.observed++;
       this.#seen.set(uid, at);
@@ -232,11 +266,28 @@ export class MemoryDetector {
       this.#late = true;
       return;
     }
-    const states = this.#states[ruleIndex]!;
-    let entry = states.get(key);
+    if (this.#immediate[ruleIndex]) {
+      // Nothing to keep: the change is the match (a state for it would be created and dropped at once).
+      (this.#touched ??= []).push(this.#raise(rule, key, [obs]));
+      return;
+    }
+    let states = key === this.#lastKey ? this.#lastStates : this.#keys.get(key);
+    if (states === undefined) {
+      states = { key, entries: [], sweepAt: -Infinity };
+      this.#keys.set(key, states);
+    }
+    this.#lastKey = key;
+    this.#lastStates = states;
+    let entry: Entry | undefined;
+    for (const e of states.entries)
+      if (e.ruleIndex === ruleIndex) {
+        entry = e;
+        break;
+      }
     if (!entry) {
-      entry = { rule, ruleIndex, key, events: [], expires: 0, due: undefined, gone: false };
-      states.set(key, entry);
+      entry = { rule, ruleIndex, key, owner: states, seq: this.#seq++, events: [], expires: 0, due: undefined, gone: false };
+      if (states.entries.length === 0) states.entries = [entry];
+      else states.entries.push(entry);
       this.#size++;
     }
     let found: Found[] | undefined;
@@ -279,13 +330,26 @@ export class MemoryDetector {
       entry.due = due;
       this.#due.push(due, entry);
     }
+    this.#resweep(entry.owner);
+  }
+
+  /** Recomputes `sweepAt` after one of the key's states changed. */
+  #resweep(states: KeyStates): void {
+    const entries = states.entries;
+    let at = entries.length === 0 ? -Infinity : Infinity;
+    for (const e of entries) if (e.expires < at && !(e.rule.type === 'absence' && e.due !== undefined)) at = e.expires;
+    states.sweepAt = at;
   }
 
   #remove(entry: Entry): void {
     if (entry.gone) return;
     entry.gone = true;
-    this.#states[entry.ruleIndex]!.delete(entry.key);
+    const entries = entry.owner.entries;
+    const i = entries.indexOf(entry);
+    entries[i] = entries[entries.length - 1]!;
+    entries.pop();
     this.#size--;
+    this.#resweep(entry.owner);
   }
 
   #fireDue(touched: Alert[]): void {
@@ -308,9 +372,17 @@ export class MemoryDetector {
    */
   #housekeeping(): void {
     this.#sinceScan = 0;
-    for (const states of this.#states)
-      for (const entry of states.values())
+    this.#lastKey = undefined;
+    this.#lastStates = undefined;
+    for (const states of this.#keys.values()) {
+      if (states.sweepAt > this.#newest) continue;
+      const entries = states.entries;
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const entry = entries[i]!;
         if (entry.expires <= this.#newest && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
+      }
+      if (entries.length === 0) this.#keys.delete(states.key);
+    }
     if (this.#size > this.#options.maxKeys) this.#evict();
     const keepSeenFrom = this.#newest - this.#maxLateness;
     for (const uid of this.#seen.keys()) {
@@ -328,20 +400,20 @@ export class MemoryDetector {
 
   /** Over `maxKeys`: evicts the states nearest to expiring (a tenth of the limit at a time), counting the changes lost. */
   #evict(): void {
-    const expiries = new Float64Array(this.#size);
-    let i = 0;
-    for (const states of this.#states) for (const e of states.values()) expiries[i++] = e.expires;
+    const entries = [...this.#entries()];
+    const expiries = new Float64Array(entries.length);
+    for (let i = 0; i < entries.length; i++) expiries[i] = entries[i]!.expires;
     expiries.sort();
     const target = Math.floor(this.#options.maxKeys * 0.9);
     const cutoff = expiries[this.#size - target - 1] ?? -Infinity;
-    for (const states of this.#states)
-      for (const e of states.values()) {
-        if (this.#size <= target) return;
-        if (e.expires <= cutoff) {
-          this.stats.evicted += e.events.length;
-          this.#remove(e);
-        }
+    entries.sort((a, b) => a.ruleIndex - b.ruleIndex || a.seq - b.seq);
+    for (const e of entries) {
+      if (this.#size <= target) return;
+      if (e.expires <= cutoff) {
+        this.stats.evicted += e.events.length;
+        this.#remove(e);
       }
+    }
   }
 
   /** Hands a final alert over (streaming) and forgets it. */

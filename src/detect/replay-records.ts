@@ -111,6 +111,22 @@ export type ReadItem = (RecordOrigin & { record: unknown }) | (RecordOrigin & { 
  * @throws WardenError `ERR_CONFIG_INVALID` when the file cannot be read, or is a JSON array that does not parse
  */
 export async function* readRecords(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<ReadItem> {
+  for await (const batch of readRecordBatches(file, onBytes)) yield* batch;
+}
+
+/** Records per batch of a JSON array file (NDJSON comes in batches of one chunk's lines). */
+const ARRAY_BATCH = 4096;
+
+/**
+ * `readRecords` a batch at a time: the records of each chunk of the file, in
+ * order (a replay handles a million records; waiting for each one on its own
+ * costs more than reading it). A batch of NDJSON parses each line as it is
+ * iterated, so records are not all held at once; iterate it before asking for
+ * the next.
+ *
+ * @throws WardenError `ERR_CONFIG_INVALID` when the file cannot be read, or is a JSON array that does not parse
+ */
+export async function* readRecordBatches(file: string, onBytes?: (bytes: number) => void): AsyncGenerator<Iterable<ReadItem>> {
   let size: number;
   try {
     size = statSync(file).size;
@@ -125,8 +141,8 @@ export async function* readRecords(file: string, onBytes?: (bytes: number) => vo
       throw new WardenError('ERR_CONFIG_INVALID', `${file}: not a JSON array: ${(err as Error).message}`);
     }
     onBytes?.(size);
-    let i = 0;
-    for (const record of records as unknown[]) yield { file, line: ++i, record };
+    const all = records as unknown[];
+    for (let from = 0; from < all.length; from += ARRAY_BATCH) yield all.slice(from, from + ARRAY_BATCH).map((record, i) => ({ file, line: from + i + 1, record }));
     return;
   }
   // Lines are cut from the bytes and decoded one by one: a line is a string of its own, so what
@@ -147,18 +163,22 @@ export async function* readRecords(file: string, onBytes?: (bytes: number) => vo
       return { file, line, error: `not JSON: ${(err as Error).message}` };
     }
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    bytes += (chunk as Buffer).length;
-    const buf = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+  function* lines(buf: Buffer, end: number): Generator<ReadItem> {
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+    for (let nl = buf.indexOf(10, start); nl !== -1 && nl < end; nl = buf.indexOf(10, start)) {
       const item = parse(buf, start, nl);
       start = nl + 1;
       if (item) yield item;
     }
-    rest = buf.subarray(start);
+  }
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    bytes += (chunk as Buffer).length;
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    const end = buf.lastIndexOf(10);
+    if (end !== -1) yield lines(buf, end + 1);
+    rest = buf.subarray(end + 1);
     onBytes?.(bytes);
   }
   const last = parse(rest, 0, rest.length);
-  if (last) yield last;
+  if (last) yield [last];
 }

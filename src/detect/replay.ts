@@ -5,7 +5,7 @@ import { DetectionEngine } from './detection-engine.js';
 import type { CompiledRulePack } from './compile-rule-pack.js';
 import { IdentityResolver, type IdentityConfig } from './identity-keys.js';
 import { MemoryDetector, type DetectorStats } from './memory-detector.js';
-import { normalizeRecord, readRecords, type NamedNormalizer, type RecordOrigin } from './replay-records.js';
+import { normalizeRecord, readRecordBatches, type NamedNormalizer, type RecordOrigin } from './replay-records.js';
 
 /** What a replay runs with. */
 export interface ReplaySetup {
@@ -81,35 +81,38 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
   let done = 0;
   for (const file of files) {
     let inFile = 0;
-    for await (const item of readRecords(file, (bytes) => {
+    for await (const batch of readRecordBatches(file, (bytes) => {
       inFile = bytes;
       setup.onProgress?.(done + inFile, report.records, alertCount + detector.alerts.length);
     })) {
-      if (finals.length > 0) await handOver();
-      report.records++;
-      if ('error' in item) {
-        report.invalid++;
-        problem(item, item.error);
-        continue;
-      }
-      const outcome = normalizeRecord(item.record, setup.tenant, setup.normalizers, now);
-      switch (outcome.kind) {
-        case 'changes':
-          report.changes[outcome.via] = (report.changes[outcome.via] ?? 0) + outcome.changes.length;
-          for (const change of outcome.changes) detector.push(change, setup.tierOf ? { tier: setup.tierOf(change) } : undefined);
-          break;
-        case 'ignored':
-          report.ignored[outcome.via] = (report.ignored[outcome.via] ?? 0) + 1;
-          break;
-        case 'unrecognized':
-          report.unrecognized++;
-          problem(item, 'not a normalized change, and no connector recognizes it');
-          break;
-        case 'invalid':
+      // Alerts that became final are handed over between batches (in the order they became final).
+      for (const item of batch) {
+        report.records++;
+        if ('error' in item) {
           report.invalid++;
-          problem(item, outcome.error);
-          break;
+          problem(item, item.error);
+          continue;
+        }
+        const outcome = normalizeRecord(item.record, setup.tenant, setup.normalizers, now);
+        switch (outcome.kind) {
+          case 'changes':
+            report.changes[outcome.via] = (report.changes[outcome.via] ?? 0) + outcome.changes.length;
+            for (const change of outcome.changes) detector.push(change, setup.tierOf ? { tier: setup.tierOf(change) } : undefined);
+            break;
+          case 'ignored':
+            report.ignored[outcome.via] = (report.ignored[outcome.via] ?? 0) + 1;
+            break;
+          case 'unrecognized':
+            report.unrecognized++;
+            problem(item, 'not a normalized change, and no connector recognizes it');
+            break;
+          case 'invalid':
+            report.invalid++;
+            problem(item, outcome.error);
+            break;
+        }
       }
+      if (finals.length > 0) await handOver();
     }
     done += inFile;
   }
