@@ -27,12 +27,10 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import pg from 'pg';
 import { loadConfig } from '../src/config/load-config.js';
 import type { ChangeInput } from '../src/core/identity-change.js';
 import { completeChange } from '../src/core/identity-change.js';
@@ -46,7 +44,7 @@ import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
 import { generateWorkload } from './policy-changes.js';
-import { formatNs, formatRate, formatRatio, machineLine, median, table } from './support.js';
+import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
@@ -55,9 +53,7 @@ const CONCURRENCY = Number(process.env.WARDEN_BENCH_CONCURRENCY ?? 16);
 const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 3);
 const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 1.5);
 const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 3));
-const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 
-type StoreSpec = { name: string; driver: 'pglite'; durability: 'relaxed' | 'full' } | { name: string; driver: 'postgres'; url: string };
 
 interface LoadResult {
   count: number;
@@ -213,24 +209,7 @@ function fsyncCost(): number {
   }
 }
 
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
-async function dropSchemas(url: string, schemas: readonly string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 interface Row {
   store: string;
@@ -303,14 +282,7 @@ async function benchStore(spec: StoreSpec, client: LoadClient, bodies: readonly 
 }
 
 async function main(): Promise<void> {
-  const only = process.env.WARDEN_BENCH_STORES?.split(',').map((s) => s.trim());
-  const specs: StoreSpec[] = [
-    { name: 'pglite-relaxed', driver: 'pglite', durability: 'relaxed' },
-    { name: 'pglite-full', driver: 'pglite', durability: 'full' },
-  ];
-  const pgUrl = process.env.WARDEN_BENCH_DATABASE_URL || process.env.WARDEN_TEST_DATABASE_URL || ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
-  if (pgUrl) specs.push({ name: 'postgres', driver: 'postgres', url: pgUrl });
-  const chosen = specs.filter((s) => !only || only.includes(s.name));
+  const { chosen, pgUrl } = await benchStoreSpecs();
 
   console.log('Warden HTTP benchmark: POST /v1/decisions, real server vs bare node:http doing the same store transaction');
   console.log(`machine: ${machineLine()}`);

@@ -27,12 +27,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
-import pg from 'pg';
 import { createEntraPlugin } from '../connectors/entra/index.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/server/logger.js';
@@ -40,7 +38,7 @@ import { startServer } from '../src/server/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
-import { formatNs, formatRate, formatRatio, machineLine, median, table } from './support.js';
+import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
@@ -51,9 +49,7 @@ const CONCURRENCY = Number(process.env.WARDEN_BENCH_CONCURRENCY ?? 16);
 const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 3);
 const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 1.5);
 const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 3));
-const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 
-type StoreSpec = { name: string; driver: 'pglite'; durability: 'relaxed' | 'full' } | { name: string; driver: 'postgres'; url: string };
 
 interface LoadResult {
   count: number;
@@ -198,24 +194,7 @@ async function startBareServer(store: Store): Promise<{ url: string; close(): Pr
   };
 }
 
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
-async function dropSchemas(url: string, schemas: readonly string[]): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Rows in the inbox (claimed to count them: the run is over). */
 async function inboxRows(store: Store): Promise<number> {
@@ -302,14 +281,7 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  const only = process.env.WARDEN_BENCH_STORES?.split(',').map((s) => s.trim());
-  const specs: StoreSpec[] = [
-    { name: 'pglite-relaxed', driver: 'pglite', durability: 'relaxed' },
-    { name: 'pglite-full', driver: 'pglite', durability: 'full' },
-  ];
-  const pgUrl = process.env.WARDEN_BENCH_DATABASE_URL || process.env.WARDEN_TEST_DATABASE_URL || ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
-  if (pgUrl) specs.push({ name: 'postgres', driver: 'postgres', url: pgUrl });
-  const chosen = specs.filter((s) => !only || only.includes(s.name));
+  const { chosen, pgUrl } = await benchStoreSpecs();
 
   console.log('Warden Entra notification benchmark: POST /hooks/entra/:tenant/notifications, real server vs bare node:http doing the same inbox insert');
   console.log(`machine: ${machineLine()}`);

@@ -28,13 +28,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import express from 'express';
-import pg from 'pg';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/server/logger.js';
@@ -43,7 +41,7 @@ import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { SqlExecutor } from '../src/store/sql-executor.js';
 import type { Store } from '../src/store/store.js';
-import { formatNs, formatRate, formatRatio, machineLine, median, table } from './support.js';
+import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
@@ -55,9 +53,7 @@ const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 1.5);
 const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 1.5);
 const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 8));
 const EVENTS = Math.max(1, Number(process.env.WARDEN_BENCH_EVENTS ?? 1));
-const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
 
-type StoreSpec = { name: string; driver: 'pglite'; durability: 'relaxed' | 'full' } | { name: string; driver: 'postgres'; url: string };
 interface LoadResult {
   /** CPU time of this whole process (servers, stores, load thread) per answered request, µs. */
   cpuUs?: number;
@@ -207,14 +203,6 @@ async function startExpressServer(store: Store): Promise<{ url: string; close():
   };
 }
 
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function inboxRows(store: Store): Promise<number> {
   const [row] = await (store as unknown as { db: SqlExecutor }).db.query<{ n: unknown }>('SELECT count(*) AS n FROM inbox');
@@ -237,13 +225,7 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-bench-okta-'));
   const schemas = spec.driver === 'postgres' ? [0, 1, 2].map(() => `warden_bench_${randomBytes(4).toString('hex')}`) : [];
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
-  if (spec.driver === 'postgres')
-    cleanups.unshift(async () => {
-      const c = new pg.Client({ connectionString: spec.url });
-      await c.connect();
-      for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-      await c.end();
-    });
+  if (spec.driver === 'postgres') cleanups.unshift(() => dropSchemas(spec.url, schemas));
   try {
     const storeYaml =
       spec.driver === 'pglite' ? `dataDir: ${JSON.stringify(path.join(dir, 'real'))}\ndurability: ${spec.durability}\n` : `database:\n  url: { env: WARDEN_BENCH_DB_URL }\n  schema: ${schemas[0]}\n  poolSize: 10\n`;
@@ -318,14 +300,7 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
 }
 
 async function main(): Promise<void> {
-  const only = process.env.WARDEN_BENCH_STORES?.split(',').map((s) => s.trim());
-  const specs: StoreSpec[] = [
-    { name: 'pglite-relaxed', driver: 'pglite', durability: 'relaxed' },
-    { name: 'pglite-full', driver: 'pglite', durability: 'full' },
-  ];
-  const pgUrl = process.env.WARDEN_BENCH_DATABASE_URL || process.env.WARDEN_TEST_DATABASE_URL || ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
-  if (pgUrl) specs.push({ name: 'postgres', driver: 'postgres', url: pgUrl });
-  const chosen = specs.filter((s) => !only || only.includes(s.name));
+  const { chosen, pgUrl } = await benchStoreSpecs();
   console.log('Warden benchmark: Okta event hook ingest, real server (startServer + Okta connector) vs bare node:http doing the same inbox insert');
   console.log(`machine: ${machineLine()}`);
   console.log(`load: ${CONCURRENCY} keep-alive connections (closed loop) from a worker thread; ${EVENTS} LogEvent(s) per delivery; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`);

@@ -1,4 +1,6 @@
+import net from 'node:net';
 import os from 'node:os';
+import pg from 'pg';
 
 /**
  * Shared helpers of the benchmarks in bench/: the machine line, order
@@ -68,4 +70,47 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A store a server benchmark runs on: embedded PGlite (with its durability) or a PostgreSQL. */
+export type StoreSpec = { name: string; driver: 'pglite'; durability: 'relaxed' | 'full' } | { name: string; driver: 'postgres'; url: string };
+
+const DEFAULT_POSTGRES = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Whether something accepts TCP connections at host:port (within a second). */
+export function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * The stores a server benchmark runs on: PGlite `relaxed` and `full`, and
+ * PostgreSQL when `WARDEN_BENCH_DATABASE_URL` / `WARDEN_TEST_DATABASE_URL` is
+ * set or one listens on 127.0.0.1:5432; `WARDEN_BENCH_STORES` (comma-separated
+ * names) narrows the list. `pgUrl` is undefined when no PostgreSQL was found.
+ */
+export async function benchStoreSpecs(): Promise<{ chosen: StoreSpec[]; pgUrl: string | undefined }> {
+  const only = process.env.WARDEN_BENCH_STORES?.split(',').map((s) => s.trim());
+  const specs: StoreSpec[] = [
+    { name: 'pglite-relaxed', driver: 'pglite', durability: 'relaxed' },
+    { name: 'pglite-full', driver: 'pglite', durability: 'full' },
+  ];
+  const pgUrl = process.env.WARDEN_BENCH_DATABASE_URL || process.env.WARDEN_TEST_DATABASE_URL || ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
+  if (pgUrl) specs.push({ name: 'postgres', driver: 'postgres', url: pgUrl });
+  return { chosen: specs.filter((s) => !only || only.includes(s.name)), pgUrl };
+}
+
+/** Drops the throw-away PostgreSQL schemas a benchmark created. */
+export async function dropSchemas(url: string, schemas: readonly string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
