@@ -15,14 +15,19 @@ import { NOTIFIED_CURSOR, SubscriptionManager, type SubscriptionState } from './
  */
 
 function tenantOf(runtime: EntraRuntime, ctx: OpContext, id: string): EntraTenant {
-  const tenant = runtime.tenant(ctx.config, id);
+  const tenant = runtime.tenant(ctx.config, id, ctx.clock);
   if (!ctx.config.tenants.some((t) => t.id === id)) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${id}" is not in ${ctx.config.file}`);
   if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${id}" has no entra section in ${ctx.config.file}`);
   return tenant;
 }
 
+/** The clock of whoever runs the operation: the server's inside it, else the system's. */
+function clockOf(ctx: OpContext): () => Date {
+  return ctx.clock ?? (() => new Date());
+}
+
 function manager(ctx: OpContext, tenant: EntraTenant): SubscriptionManager {
-  return new SubscriptionManager({ store: ctx.store, clock: () => new Date(), holder: `cli:${hostname()}:${process.pid}`, actor: ctx.actor }, tenant);
+  return new SubscriptionManager({ store: ctx.store, clock: clockOf(ctx), holder: `cli:${hostname()}:${process.pid}`, actor: ctx.actor }, tenant);
 }
 
 /** `3d 4h` from milliseconds. */
@@ -68,7 +73,7 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
 
     list: op(Tenant.extend({ json: z.boolean().default(false) }), async (ctx, args) => {
       const tenant = tenantOf(runtime, ctx, args.tenant);
-      const now = Date.now();
+      const now = clockOf(ctx)().getTime();
       const state = ((await ctx.store.getCursor(args.tenant, 'entra.subscription')) ?? {}) as SubscriptionState;
       const notified = (await ctx.store.getCursor(args.tenant, NOTIFIED_CURSOR)) as { lastAt?: string } | undefined;
       const audit = ((await ctx.store.getCursor(args.tenant, AUDIT_CURSOR)) ?? {}) as AuditCursor;
@@ -96,7 +101,7 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
     backfill: op(Tenant.extend({ since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).optional() }), async (ctx, args) => {
       const tenant = tenantOf(runtime, ctx, args.tenant);
       const since = new Date(args.since);
-      const until = args.until ? new Date(args.until) : new Date();
+      const until = args.until ? new Date(args.until) : clockOf(ctx)();
       if (since >= until) throw new WardenError('ERR_VALIDATION', '--since must be before --until');
       const span = until.getTime() - since.getTime();
       const show = async (stats: PollStats, done = false) => {
@@ -104,7 +109,7 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
         await ctx.out(`\r${progressBar(fraction)}  ${stats.read} records, ${stats.new} new, ${stats.duplicate} already stored, ${stats.skipped} skipped${stats.newest ? `  (up to ${stats.newest})` : ''}`);
       };
       await ctx.out(`Reading the Entra audit log of tenant ${args.tenant} from ${since.toISOString()} to ${until.toISOString()}\n`);
-      const stats = await readDirectoryAudits(tenant, ctx.store, { from: since, to: until, now: () => new Date(), onPage: (s) => show(s) });
+      const stats = await readDirectoryAudits(tenant, ctx.store, { from: since, to: until, now: clockOf(ctx), onPage: (s) => show(s) });
       await show(stats, true);
       await ctx.out(`\nDone: ${stats.new} new record${stats.new === 1 ? '' : 's'} stored; the server's inbox worker decides them (records already stored are never decided twice).\n`);
       return 0;
