@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
 import type { PolicyRegistry } from './policy-registry.js';
-import { errorHandler, notFound } from './problem.js';
+import { errorHandler, limitJsonDepth, notFound } from './problem.js';
 import type { ChangeDetection } from '../pipeline/decide-change.js';
 import { alertRoutes, mountAlerts } from './routes/alerts.js';
 import { decisionRoutes, mountDecisions } from './routes/decisions.js';
@@ -118,7 +118,7 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   const api = express.Router();
-  api.use('/v1', bearerAuth(deps.keys, deps.oidc), requireJson, express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  api.use('/v1', bearerAuth(deps.keys, deps.oidc), requireJson, express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }), limitJsonDepth);
   mountDecisions(api, {
     store: deps.store,
     policies: deps.policies,

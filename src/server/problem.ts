@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { isWardenError, WardenError, type WardenErrorCode } from '../core/errors.js';
 import type { Logger } from './logger.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './raw-http.js';
 
 /** The one place error codes become HTTP statuses. */
 const STATUS: Record<WardenErrorCode, number> = {
@@ -112,6 +113,12 @@ export function validationError(error: z.ZodError, what: string): WardenError {
   return new WardenError('ERR_VALIDATION', `${what} is invalid: ${z.prettifyError(error).replace(/\n/g, '; ')}`, { details: issues });
 }
 
+/** Refuses (400) a parsed JSON body nested deeper than `MAX_JSON_DEPTH`; after express.json. */
+export const limitJsonDepth: RequestHandler = (req, _res, next) => {
+  if (nestsDeeperThan(req.body, MAX_JSON_DEPTH)) return next(tooDeep());
+  next();
+};
+
 /** 404 for routes that do not exist. */
 export const notFound: RequestHandler = (req, _res, next) => next(new WardenError('ERR_NOT_FOUND', `no route ${req.method} ${req.path}`));
 
@@ -128,6 +135,12 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (type === 'encoding.unsupported' || type === 'charset.unsupported')
       return sendProblem(res, new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', (err as Error).message));
     if (type === 'request.aborted') return; // the client went away
+    // The router could not decode a path parameter (bad percent-encoding): the client's path, not a fault of ours.
+    if (err instanceof URIError) return sendProblem(res, new WardenError('ERR_VALIDATION', 'malformed path: bad percent-encoding'));
+    // Other client errors of the body parser (e.g. a body that is not the gzip or deflate its Content-Encoding says).
+    const status = (err as { status?: unknown; expose?: unknown }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true)
+      return sendProblem(res, new WardenError(status === 413 ? 'ERR_BODY_TOO_LARGE' : status === 415 ? 'ERR_UNSUPPORTED_MEDIA_TYPE' : 'ERR_BODY_MALFORMED', 'the request body could not be read'));
     if (isWardenError(err)) {
       if (STATUS[err.code] >= 500) log.error({ err, path: req.path }, 'request failed');
       return sendProblem(res, err);

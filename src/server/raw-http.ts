@@ -12,6 +12,29 @@ import { problemResponse } from './problem.js';
 
 const JSON_TYPE = /^application\/(?:[a-z0-9.+-]*\+)?json\s*(?:;\s*charset=(?:"?utf-8"?)\s*)?$/i;
 
+/**
+ * Deepest nesting of arrays and objects accepted in a JSON body. Vendor
+ * payloads nest a handful of levels; a body nested thousands deep would
+ * overflow the stack of whatever walks it later (serializing it for the
+ * store, hashing it for the audit log) and turn a client's error into a 500.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** True when `value` nests arrays and objects deeper than `max` (iterative: no stack to overflow). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** The error for a body nested deeper than `MAX_JSON_DEPTH`. */
+export const tooDeep = () => new WardenError('ERR_BODY_MALFORMED', `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
+
 const tooLarge = (limit: number) => new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${limit} bytes`);
 
 /** How a raw route's body is read. */
@@ -29,7 +52,7 @@ export interface ReadJsonBodyOptions {
  * checked before reading, the received length while reading), UTF-8, parsed.
  *
  * @example const body = await readJsonBody(req, ctx.config.bodyBytes, { requireJsonType: true });
- * @throws WardenError `ERR_UNSUPPORTED_MEDIA_TYPE` (415, only with `requireJsonType`), `ERR_BODY_TOO_LARGE` (413), `ERR_BODY_MALFORMED` (400: not JSON, or the body could not be read)
+ * @throws WardenError `ERR_UNSUPPORTED_MEDIA_TYPE` (415, only with `requireJsonType`), `ERR_BODY_TOO_LARGE` (413), `ERR_BODY_MALFORMED` (400: not JSON, nested deeper than `MAX_JSON_DEPTH`, or the body could not be read)
  */
 export function readJsonBody(req: IncomingMessage, limit: number, options: ReadJsonBodyOptions = {}): Promise<unknown> {
   if (options.requireJsonType && !JSON_TYPE.test(req.headers['content-type'] ?? ''))
@@ -55,11 +78,15 @@ export function readJsonBody(req: IncomingMessage, limit: number, options: ReadJ
     });
     req.once('end', () => {
       if (failed) return;
+      let body: unknown;
       try {
-        resolve(JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
+        body = JSON.parse(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8'));
       } catch {
         reject(new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
+        return;
       }
+      if (nestsDeeperThan(body, MAX_JSON_DEPTH)) reject(tooDeep());
+      else resolve(body);
     });
     // `on`, not `once`: a second error with no listener would be thrown.
     req.on('error', (err) => {

@@ -126,6 +126,16 @@ describe('Okta hook receivers', () => {
   describe('event hook: deliveries', () => {
     const good = () => JSON.stringify(delivery([sampleEvent()]));
 
+    it('refuses an event nested 10,000 deep (400 ERR_BODY_MALFORMED, not a stack overflow and a 500)', async () => {
+      const event = JSON.stringify({ ...sampleEvent(), uuid: 'deep-nesting-1' }).slice(0, -1);
+      const body = JSON.stringify(delivery([])).replace('"events":[]', `"events":[${event},"debugContext":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}]`);
+      expect(await problem(await post('acme', body, { authorization: ACME_SECRET }))).toEqual({ status: 400, code: 'ERR_BODY_MALFORMED' });
+    });
+
+    it('refuses bad percent-encoding in the tenant segment of an inline hook (400 ERR_VALIDATION)', async () => {
+      expect(await problem(await post('%E0%A4%A', '{}', { 'x-warden-hook': INLINE_SECRET }, 'inline/registration'))).toEqual({ status: 400, code: 'ERR_VALIDATION' });
+    });
+
     it('refuses a delivery without the auth header (401), storing nothing', async () => {
       const before = await inboxCount();
       expect(await problem(await post('acme', good(), {}))).toEqual({ status: 401, code: 'ERR_AUTH_REQUIRED' });

@@ -45,7 +45,7 @@ describe.skipIf(!postgresUrl)('store outage on PostgreSQL', () => {
       path.join(dir, 'warden.yaml'),
       [
         'listen: { host: 127.0.0.1, port: 0 }',
-        `database: { url: "${url.toString()}", schema: ${schema}, poolSize: 4, connectTimeoutMs: 5000, statementTimeoutMs: 5000 }`,
+        `database: { url: "${url.toString()}", schema: ${schema}, poolSize: 4, connectTimeoutMs: 8000, statementTimeoutMs: 5000 }`,
         'log: { level: silent }',
         'tenants:',
         '  - id: acme',

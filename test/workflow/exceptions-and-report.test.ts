@@ -109,6 +109,11 @@ describe('policy exceptions and the accountability report', () => {
     expect([http.status, http.headers.get('content-type')]).toEqual([200, 'text/csv; charset=utf-8']);
   });
 
+  it('refuses a period reaching past any date (400 ERR_VALIDATION, not a RangeError and a 500)', async () => {
+    const res = await w.call('GET', '/v1/reports/accountability?since=999999999d', { token: await w.tokenFor('aude') });
+    expect([res.status, res.body.code]).toEqual([400, 'ERR_VALIDATION']);
+  });
+
   it('is for admins and auditors only', async () => {
     const res = await w.call('GET', '/v1/reports/accountability', { token: await w.tokenFor('sam') });
     expect([res.status, res.body.code]).toEqual([403, 'ERR_FORBIDDEN']);
