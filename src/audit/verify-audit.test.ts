@@ -50,6 +50,18 @@ describe('verifyAudit', () => {
     expect(await verifyAudit(store, 'nobody')).toMatchObject({ ok: true, records: 0, head: '0'.repeat(64) });
   });
 
+  it('names the record whose row was re-dated, and exports it by its hashed time', async () => {
+    const tenant = await chain(4);
+    const [row] = await store.readAudit(tenant, 1, 1);
+    await tamper('UPDATE audit SET at = $3 WHERE tenant = $1 AND seq = $2', [tenant, 2, '2001-01-01T00:00:00.000Z']);
+    const result = await verifyAudit(store, tenant);
+    expect(result).toMatchObject({ ok: false, records: 1, break: { seq: 2, id: row!.id } });
+    expect(result.break!.reason).toMatch(/record time disagrees with its row/);
+    const exported: string[] = [];
+    for await (const line of exportAuditJsonl(store, tenant, { since: new Date(Date.parse(row!.at) - 1) })) exported.push(line);
+    expect(exported.map((l) => (JSON.parse(l) as { record: { seq: number } }).record.seq)).toEqual(expect.arrayContaining([2, 3, 4]));
+  });
+
   it('names the record whose content was changed', async () => {
     const tenant = await chain(5);
     const [row] = await store.readAudit(tenant, 2, 1);

@@ -23,7 +23,11 @@ export interface AuditVerification {
 
 const PAGE = 1000;
 
-/** Checks one stored record against the expected predecessor; returns why it fails, if it does. */
+/**
+ * Checks one stored record against the expected predecessor; returns why it
+ * fails, if it does. The row's columns that queries use (tenant, seq, id,
+ * type, at) must agree with the hashed record: a column edited alone shows.
+ */
 export function checkRecord(row: AuditRow, expectedSeq: number, expectedPrev: string): string | undefined {
   if (row.seq !== expectedSeq) return `sequence gap: expected record ${expectedSeq}, found ${row.seq}`;
   let record: AuditRecord;
@@ -39,6 +43,9 @@ export function checkRecord(row: AuditRow, expectedSeq: number, expectedPrev: st
     return `broken link: previous hash should be ${expectedPrev.slice(0, 12)}…, record says ${record.prevHash.slice(0, 12)}…`;
   if (record.tenant !== row.tenant || record.seq !== row.seq || record.id !== row.id || record.type !== row.type)
     return 'record fields disagree with its row (tenant, seq, id or type)';
+  // The row's time is what exports and queries filter on; the hashed record's time is the true one.
+  if (typeof record.at !== 'string' || Date.parse(record.at) !== Date.parse(row.at))
+    return `record time disagrees with its row: the record says ${String(record.at)}, the row ${row.at} (row re-dated)`;
   return undefined;
 }
 
