@@ -5,6 +5,7 @@ import { BROKERED_KINDS } from './broker.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
+import { splitDelivery } from './receive-event-hook.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 
 /** How far an Okta event may be from the moment Warden recorded its own action and still be that action. */
@@ -51,6 +52,7 @@ function merge(base: Principal, user: OktaUser | undefined): Principal {
  */
 export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory): InboxHandler {
   return {
+    split: splitDelivery,
     async toChanges(entry: InboxRow, ctx: PluginContext) {
       const tenant = tenants.find(ctx.config, entry.tenant);
       if (!tenant) return { ignored: `tenant ${entry.tenant} has no okta section` };

@@ -53,8 +53,9 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  * by vendor event id, so an entry processed again after a crash decides
  * nothing new. Signals (`SIGNAL_KINDS`: MFA challenge outcomes) are not
  * decided: they go to detection only (`observeSignals`), in a transaction
- * that also settles their entry. Failures are retried with backoff, then
- * marked failed.
+ * that also settles their entry. An entry holding several deliveries (the
+ * connector's `split`) is split into one entry per delivery first. Failures
+ * are retried with backoff, then marked failed.
  */
 export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
@@ -66,7 +67,7 @@ export class InboxWorker extends BatchWorker {
     this.#clock = options.clock ?? (() => new Date());
     this.#counter = new Counter({
       name: 'warden_inbox_entries_total',
-      help: 'Inbox entries handled, by source and result (processed, ignored, retried, failed)',
+      help: 'Inbox entries handled, by source and result (processed, ignored, retried, failed; split: an entry holding several deliveries, stored as one entry each)',
       labelNames: ['source', 'result'] as const,
       registers: options.registry ? [options.registry] : [],
     });
@@ -96,6 +97,16 @@ export class InboxWorker extends BatchWorker {
       return;
     }
     try {
+      const parts = handler.split?.(entry);
+      if (parts) {
+        // Each part is keyed by its own event id: a part already stored (a retry, the poller's copy) is kept once.
+        await store.transaction(async (tx) => {
+          for (const part of parts) await tx.putInbox(part);
+          await tx.finishInbox(entry.id, 'processed', this.#clock());
+        });
+        count('split');
+        return;
+      }
       const result = await handler.toChanges(entry, this.options.context());
       if ('ignored' in result) {
         await store.finishInbox(entry.id, 'ignored', this.#clock(), result.ignored);

@@ -13,7 +13,7 @@ import type { Logger } from '../server/logger.js';
 import type { Metrics } from '../server/metrics.js';
 import type { RouteDoc } from '../server/openapi.js';
 import type { PolicyRegistry } from '../server/policy-registry.js';
-import type { ActionRow, InboxRow, Store } from '../store/store.js';
+import type { ActionRow, InboxEntry, InboxRow, Store } from '../store/store.js';
 
 /**
  * The contract between Warden and a connector (connectors/<vendor>): what a
@@ -51,6 +51,14 @@ export interface InboxHandler {
    * event, or the same event seen by hook and by poll, decide nothing new.
    */
   toChanges(entry: InboxRow, ctx: PluginContext): Promise<{ changes: IdentityChange[] } | { ignored: string }>;
+  /**
+   * The deliveries an entry holds, when it holds several (a receiver stored a
+   * large delivery whole, to acknowledge it within the vendor's deadline);
+   * `undefined` for an ordinary entry. The worker stores each (de-duplicated
+   * by its event id, as a receiver would) in the transaction that settles the
+   * holding entry, and handles them afterwards like any other.
+   */
+  split?(entry: InboxRow): InboxEntry[] | undefined;
 }
 
 /** An action failure a connector reports: retried (after `retryAfterMs` at least) unless `permanent`. */

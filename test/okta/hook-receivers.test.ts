@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import express from 'express';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mountInlineHooks } from '../../connectors/okta/inline-hooks.js';
 import { OktaDirectory } from '../../connectors/okta/okta-directory.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
@@ -20,6 +20,7 @@ import { startServer, type RunningServer } from '../../src/server/start-server.j
 import { packageRoot } from '../../src/package-root.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { seededSimulator } from '../helpers/okta-setup.js';
+import { rawSql } from '../helpers/test-stores.js';
 
 /**
  * The Okta receivers on the real server: event hook authentication and input
@@ -125,6 +126,38 @@ describe('Okta hook receivers', () => {
 
   describe('event hook: deliveries', () => {
     const good = () => JSON.stringify(delivery([sampleEvent()]));
+
+    it('stores a delivery of over 100 events whole, in one insert, and the inbox worker splits it into one entry per event, de-duplicated', async () => {
+      const { uuid: _uuid, ...rest } = sampleEvent();
+      // Okta's LogEvent with only the fields Warden keys on, so that hundreds fit in this server's 64 KiB body limit.
+      const event = (i: number) => ({ uuid: `whole-${i}`, eventType: rest.eventType, published: rest.published });
+      const first = Array.from({ length: 150 }, (_, i) => event(i));
+      const puts = vi.spyOn(server.context.store, 'putInbox');
+      const transactions = vi.spyOn(server.context.store, 'transaction');
+      try {
+        expect((await post('acme', JSON.stringify({ ...delivery(first), eventId: 'whole-delivery-1' }), { authorization: ACME_SECRET })).status).toBe(200);
+        expect([puts.mock.calls.length, transactions.mock.calls.length]).toEqual([1, 0]);
+      } finally {
+        puts.mockRestore();
+        transactions.mockRestore();
+      }
+      // Okta's retry of it, and a second delivery sharing 50 of its events.
+      expect((await post('acme', JSON.stringify({ ...delivery(first), eventId: 'whole-delivery-1' }), { authorization: ACME_SECRET })).status).toBe(200);
+      const second = Array.from({ length: 150 }, (_, i) => event(100 + i));
+      expect((await post('acme', JSON.stringify({ ...delivery(second), eventId: 'whole-delivery-2' }), { authorization: ACME_SECRET })).status).toBe(200);
+      const db = rawSql(server.store);
+      const stored = await db.query<{ event_id: string; state: string }>(`SELECT event_id, state FROM inbox WHERE event_id LIKE 'delivery:whole-%' OR event_id LIKE 'whole-%'`);
+      expect(stored.map((r) => r.event_id).sort()).toEqual(['delivery:whole-delivery-1', 'delivery:whole-delivery-2']);
+
+      while ((await server.inbox.runOnce()) > 0);
+      const after = await db.query<{ event_id: string; state: string }>(`SELECT event_id, state FROM inbox WHERE event_id LIKE 'delivery:whole-%' OR event_id LIKE 'whole-%'`);
+      const events = after.filter((r) => !r.event_id.startsWith('delivery:'));
+      expect(events.map((r) => r.event_id).sort()).toEqual(Array.from({ length: 250 }, (_, i) => `whole-${i}`).sort());
+      // Every entry handled once: the deliveries split, each event normalized (user.session.start is not governed).
+      expect(new Set(after.map((r) => r.state))).toEqual(new Set(['processed', 'ignored']));
+      expect(after.filter((r) => r.event_id.startsWith('delivery:')).map((r) => r.state)).toEqual(['processed', 'processed']);
+      expect(events.every((r) => r.state === 'ignored')).toBe(true);
+    });
 
     it('refuses an event nested 10,000 deep (400 ERR_BODY_MALFORMED, not a stack overflow and a 500)', async () => {
       const event = JSON.stringify({ ...sampleEvent(), uuid: 'deep-nesting-1' }).slice(0, -1);
