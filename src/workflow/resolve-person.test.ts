@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Approval } from '../core/change-request.js';
+import type { Approval, ChangeRequest } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
 import type { Principal } from '../core/identity-change.js';
 import type { Directory } from '../plugin/plugin.js';
@@ -143,5 +143,22 @@ describe('PersonResolver: every name of a person is one IdP user id', () => {
     expect(samePerson(me, await people.ofApproval(current))).toBe(true);
     expect(samePerson(me, await people.ofApproval(legacy))).toBe(true);
     expect(samePerson(await people.ofCaller(user('00u1Bob')), await people.ofApproval(legacy))).toBe(false);
+  });
+
+  it('judges a request filed before people were resolved by resolving its parties now, and a current one by its stored ids without a look-up', async () => {
+    const calls: string[] = [];
+    const people = resolver(directory([ANN, BOB, CARL], calls));
+    const request = {
+      requester: { id: 'BOB.approver@acme.example. ' },
+      executor: { id: '00u1Carl', type: 'user' },
+      target: ANN,
+      createdBy: { type: 'user', id: 'carl@acme.com' },
+    } as unknown as ChangeRequest;
+    const legacy = await people.partiesOf(request);
+    expect([legacy.requester.id, legacy.executor.id, legacy.target.id, legacy.filer.id]).toEqual(['00u1Bob', '00u1Carl', '00u1Ann', '00u1Carl']);
+    calls.length = 0;
+    const current = await people.partiesOf({ ...request, people: { requester: '00u1Bob', executor: '00u1Carl', target: '00u1Ann', filer: '00u1Carl' } });
+    expect([current.requester.id, current.filer.id, calls]).toEqual(['00u1Bob', '00u1Carl', []]);
+    expect(await codeOf(people.partiesOf({ ...request, requester: { id: 'gone@acme.example' } }))).toBe('ERR_IDENTITY_UNRESOLVED');
   });
 });

@@ -126,6 +126,15 @@ describe('approvals: separation of duties and authentication', () => {
       expectProblem(await approve(id, await w.tokenFor('ann', { preferred_username: undefined, email: undefined })), 409, 'ERR_DUPLICATE_APPROVAL');
     });
 
+    it('keeps one verdict when the same person approves under two subs at the same moment: the database refuses the second (409 ERR_DUPLICATE_APPROVAL)', async () => {
+      const id = await pendingTwoApprovers('INC0021003');
+      const [a, b] = await Promise.all([approve(id, await w.tokenFor('ann')), approve(id, await w.tokenFor('ann', { sub: PEOPLE.ann.login }))]);
+      expect([a.status, b.status].sort()).toEqual([200, 409]);
+      expect([a, b].find((r) => r.status === 409)!.body.code).toBe('ERR_DUPLICATE_APPROVAL');
+      const after = await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') });
+      expect([after.body.state, after.body.approvals.length]).toEqual(['pending_approval', 1]);
+    });
+
     it('refuses the filer approving their own request with a token whose sub is their login: 403 ERR_SOD_VIOLATION', async () => {
       const id = await pending('tom', { executor: { id: PEOPLE.sam.id } }, { groups: ['Service Desk', 'iam-approvers'] });
       const res = await approve(id, await w.tokenFor('tom', { sub: PEOPLE.tom.login, groups: ['Service Desk', 'iam-approvers'] }));
