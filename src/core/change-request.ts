@@ -159,6 +159,16 @@ export const ChangeRequest = z
     breakGlass: z.object({ reason: z.string().min(1), reviewId: z.string() }).strict().optional(),
     needs: RequestNeeds,
     createdBy: WorkflowActor,
+    people: z
+      .object({
+        requester: z.string().min(1),
+        executor: z.string().min(1),
+        target: z.string().min(1),
+        filer: z.string().min(1).optional().describe('Absent when a machine (API key) filed the request'),
+      })
+      .strict()
+      .optional()
+      .describe('The IdP user id each party resolved to when the request was filed (every name of a person resolves to one id): separation of duties compares these, never names. Absent on requests filed before Warden resolved people'),
     createdAt: IsoTime,
     updatedAt: IsoTime,
     approvedAt: IsoTime.optional(),
@@ -247,7 +257,8 @@ export const Approval = z
   .object({
     tenant: TenantId,
     requestId: z.string(),
-    approverId: z.string(),
+    approverId: z.string().describe('The IdP user id of the approver (what their token\'s subject resolved to): one verdict per person'),
+    subject: z.string().optional().describe('The subject claim of the token the approver signed in with; absent on approvals recorded before Warden resolved people (their approverId is that subject)'),
     names: z.array(z.string()).default([]).describe('Other names of the approver (login, email)'),
     verdict: z.enum(['approve', 'reject']),
     at: IsoTime,

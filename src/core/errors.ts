@@ -27,6 +27,7 @@ export type WardenErrorCode =
   // Change requests (src/workflow)
   | 'ERR_ILLEGAL_TRANSITION'
   | 'ERR_SOD_VIOLATION'
+  | 'ERR_IDENTITY_UNRESOLVED'
   | 'ERR_DUPLICATE_APPROVAL'
   | 'ERR_STEP_UP_REQUIRED'
   | 'ERR_TOKEN_EXPIRED'

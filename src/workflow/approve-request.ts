@@ -1,11 +1,10 @@
 import type { Approval } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
+import { nameKey } from '../core/person-name.js';
+import { actorOf, authorizeCaller, type Caller } from './caller.js';
+import { PersonResolver, samePerson } from './resolve-person.js';
 import { requireRecentMfa } from './step-up.js';
 import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
-
-const namesOf = (p: { id: string; login?: string | undefined; email?: string | undefined }) =>
-  new Set([p.id, p.login, p.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
 
 /**
  * An approver's verdict on a request, with separation of duties enforced
@@ -13,11 +12,12 @@ const namesOf = (p: { id: string; login?: string | undefined; email?: string | u
  * with the IdP, holding the approver role and belonging to a source the
  * policy names (`approvals.from`), with a recent MFA sign-in; never the
  * requester, the target, the executor or whoever filed the request (by any of
- * their names), and never twice by the same person (the database refuses a
- * second verdict too). Approvals open once proofing is complete; a rejection
+ * their names: each name resolves to one IdP user id, src/workflow/resolve-person.ts),
+ * and never twice by the same person (the database refuses a second verdict
+ * by the same IdP id too). Approvals open once proofing is complete; a rejection
  * may come earlier and ends the request.
  *
- * @throws WardenError `ERR_FORBIDDEN`, `ERR_SOD_VIOLATION`, `ERR_DUPLICATE_APPROVAL`, `ERR_STEP_UP_REQUIRED`, `ERR_ILLEGAL_TRANSITION`, `ERR_NOT_FOUND`
+ * @throws WardenError `ERR_FORBIDDEN`, `ERR_SOD_VIOLATION`, `ERR_IDENTITY_UNRESOLVED`, `ERR_DUPLICATE_APPROVAL`, `ERR_STEP_UP_REQUIRED`, `ERR_ILLEGAL_TRANSITION`, `ERR_NOT_FOUND`
  */
 export async function decideRequest(
   ctx: WorkflowContext,
@@ -41,19 +41,17 @@ export async function decideRequest(
       { details: { state: request.state, to: verdict === 'approve' ? 'approved' : 'rejected' } },
     );
 
-  const me = callerNames(caller);
-  const parties: Array<[string, Set<string>]> = [
-    ['requester', namesOf(request.requester)],
-    ['target', namesOf(request.target)],
-    ['executor', namesOf(request.executor)],
-  ];
-  if (request.createdBy.type === 'user') parties.push(['creator', new Set([request.createdBy.id.toLowerCase()])]);
-  for (const [party, names] of parties)
-    if ([...me].some((n) => names.has(n)))
+  // People, not strings: every party and the caller resolve to one IdP user id, whatever name they were given by.
+  const people = new PersonResolver(ctx, tenant);
+  const me = await people.ofCaller(caller);
+  const parties = await people.partiesOf(request);
+  for (const [party, key] of [['requester', 'requester'], ['target', 'target'], ['executor', 'executor'], ['creator', 'filer']] as const)
+    if (samePerson(me, parties[key]))
       throw new WardenError('ERR_SOD_VIOLATION', `separation of duties: you are the ${party} of request ${request.id} and cannot ${verdict} it`, { details: { party } });
 
-  const earlier = (await ctx.store.listApprovals(tenant, requestId)).find((a) => me.has(a.approverId.toLowerCase()));
-  if (earlier) throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict (${earlier.verdict}) on request ${request.id} at ${earlier.at}; a second one does not count`);
+  for (const a of await ctx.store.listApprovals(tenant, requestId))
+    if (samePerson(me, await people.ofApproval(a)))
+      throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict (${a.verdict}) on request ${request.id} at ${a.at}; a second one does not count`);
 
   const from = request.needs.approvals?.from ?? [];
   // `role:<name>` sources name IdP administrator roles (as the policy core reads them), which tokens do not carry: read them from the IdP.
@@ -61,7 +59,7 @@ export async function decideRequest(
   if (from.some((s) => s.startsWith('role:'))) {
     const directory = ctx.deps.ports.directory(tenant);
     try {
-      adminRoles = (directory ? await directory.getUser(tenant, caller.subject, ctx.deps.pluginContext()) : undefined)?.adminRoles ?? [];
+      adminRoles = (directory ? await directory.getUser(tenant, me.id, ctx.deps.pluginContext()) : undefined)?.adminRoles ?? [];
     } catch (err) {
       throw ctx.upstream('cannot read your administrator roles from the IdP', err);
     }
@@ -73,7 +71,7 @@ export async function decideRequest(
       const name = rest.join(':');
       if (type === 'group') return caller.groups.includes(name);
       if (type === 'role') return adminRoles.includes(name);
-      return me.has(name.toLowerCase());
+      return me.names.has(nameKey(name));
     });
   if (!allowed) throw new WardenError('ERR_FORBIDDEN', `request ${request.id} needs approvers from ${from.join(', ')}; you are not one of them`);
 
@@ -87,7 +85,8 @@ export async function decideRequest(
     const approval: Approval = {
       tenant,
       requestId,
-      approverId: caller.subject,
+      approverId: me.id,
+      subject: caller.subject,
       names: caller.names,
       verdict,
       at: now.toISOString(),

@@ -31,7 +31,7 @@ export type Caller =
   | { type: 'cli'; id: string }
   | { type: 'system'; id: string };
 
-/** Every name a person goes by, lower-cased (to compare parties whatever name they were given by). */
+/** Every name the caller's token gives, lower-cased, as recorded in the audit log. Never compared for separation of duties: that compares persons (resolve-person.ts). */
 export function callerNames(caller: Caller): Set<string> {
   if (caller.type === 'user') return new Set([caller.subject.toLowerCase(), ...caller.names]);
   return new Set([caller.id.toLowerCase()]);

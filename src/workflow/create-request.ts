@@ -7,12 +7,12 @@ import type { PluginContext, TicketSnapshot } from '../plugin/plugin.js';
 import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
 import { checkTicket, type TicketCheck } from './check-ticket.js';
 import { proofingNeed } from './proofing-requirements.js';
+import { PersonResolver, samePerson } from './resolve-person.js';
 import type { CreateRequestBody } from './request-api-schemas.js';
 import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
 
 const namesOf = (p: { id: string; login?: string | undefined; email?: string | undefined }) =>
   new Set([p.id, p.login, p.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
-const overlaps = (a: Set<string>, b: Set<string>) => [...a].some((n) => b.has(n));
 
 /** Reads the target from the IdP (directory port); without one, the principal the caller gave. */
 async function resolveTarget(ctx: WorkflowContext, tenant: string, input: CreateRequestBody['target'], pctx: PluginContext): Promise<Principal> {
@@ -113,7 +113,11 @@ export function ticketEvidence(request: Pick<ChangeRequest, 'tenant' | 'id'>, re
  * approved at once). A break-glass declaration is approved at once,
  * alerted, and opens a review due within the configured time.
  *
- * @throws WardenError `ERR_FORBIDDEN`, `ERR_VALIDATION`, `ERR_SOD_VIOLATION`, `ERR_POLICY_FORBIDS`, `ERR_UPSTREAM`
+ * Every party (requester, executor, target, and the person filing) is
+ * resolved to their IdP user id through the directory and kept in
+ * `people`; a name the IdP does not know is refused.
+ *
+ * @throws WardenError `ERR_FORBIDDEN`, `ERR_VALIDATION`, `ERR_SOD_VIOLATION`, `ERR_IDENTITY_UNRESOLVED`, `ERR_POLICY_FORBIDS`, `ERR_UPSTREAM`
  */
 export async function createRequest(ctx: WorkflowContext, input: CreateRequestBody, caller: Caller, onCommit?: OnCommit): Promise<RequestView> {
   const { tenant } = input;
@@ -135,9 +139,22 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
   if (!executor) throw new WardenError('ERR_VALIDATION', 'name the executor: who will perform the change', { details: [{ path: ['executor'], message: 'required for API keys', code: 'custom' }] });
   const target = await resolveTarget(ctx, tenant, input.target, pctx);
 
-  const executorNames = namesOf(executor);
-  if (overlaps(executorNames, namesOf(input.requester))) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot be the requester: someone else must ask for the change', { details: { party: 'requester' } });
-  if (overlaps(executorNames, namesOf(target))) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot change their own credentials through a request', { details: { party: 'target' } });
+  // People, not strings: each party resolves to one IdP user id now, and later checks compare those ids.
+  const resolver = new PersonResolver(ctx, tenant);
+  const [requesterPerson, executorPerson, targetPerson, filerPerson] = await Promise.all([
+    resolver.ofParty(input.requester, 'requester'),
+    input.executor ? resolver.ofParty(input.executor, 'executor') : resolver.ofCaller(caller),
+    resolver.ofParty(target, 'target'),
+    caller.type === 'user' ? resolver.ofCaller(caller) : undefined,
+  ]);
+  if (samePerson(executorPerson, requesterPerson)) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot be the requester: someone else must ask for the change', { details: { party: 'requester' } });
+  if (samePerson(executorPerson, targetPerson)) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot change their own credentials through a request', { details: { party: 'target' } });
+  const people: NonNullable<ChangeRequest['people']> = {
+    requester: requesterPerson.id,
+    executor: executorPerson.id,
+    target: targetPerson.id,
+    ...(filerPerson ? { filer: filerPerson.id } : {}),
+  };
 
   if (input.broker && !ctx.deps.ports.broker(tenant, input.kind))
     throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${input.kind} for Warden (broker mode)`, { details: [{ path: ['broker'], message: 'not available', code: 'custom' }] });
@@ -199,6 +216,7 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
     options: input.options ?? {},
     needs,
     createdBy: actor,
+    people,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + settings.openForMs).toISOString(),

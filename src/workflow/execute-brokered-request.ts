@@ -1,7 +1,8 @@
 import type { ChangeRequest } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
 import type { BrokerResult } from '../plugin/plugin.js';
-import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
+import { actorOf, authorizeCaller, type Caller } from './caller.js';
+import { PersonResolver, samePerson } from './resolve-person.js';
 import type { RequestView, WorkflowContext } from './workflow-context.js';
 
 /** What a brokered execution returns: the secret (a TAP) only the first time, never stored. */
@@ -23,19 +24,23 @@ export interface BrokerOutcome {
  * The request is consumed when the IdP reports the change and it matches
  * (the broker's identity is a service identity of brokered requests).
  *
- * @throws WardenError `ERR_ILLEGAL_TRANSITION`, `ERR_FORBIDDEN`, `ERR_CONFLICT`, `ERR_UPSTREAM`
+ * @throws WardenError `ERR_ILLEGAL_TRANSITION`, `ERR_FORBIDDEN`, `ERR_IDENTITY_UNRESOLVED`, `ERR_CONFLICT`, `ERR_UPSTREAM`
  */
 export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: string, requestId: string, caller: Caller): Promise<BrokerOutcome> {
   authorizeCaller(caller, tenant, { roles: ['helpdesk', 'admin'], scope: 'requests:execute', what: 'having Warden execute a request' });
   const now = ctx.now();
   const actor = actorOf(caller);
+  if (caller.type === 'user') {
+    // Resolved before the transaction (the IdP is called): who executes a request does not change.
+    const request = await ctx.store.getRequest(tenant, requestId);
+    if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
+    const people = new PersonResolver(ctx, tenant);
+    if (!samePerson(await people.ofCaller(caller), (await people.partiesOf(request)).executor))
+      throw new WardenError('ERR_FORBIDDEN', `only the executor of request ${request.id} (${request.executor.login ?? request.executor.id}) can have it executed`);
+  }
   const started = await ctx.transaction(async (tx): Promise<ChangeRequest | BrokerOutcome> => {
     const r = await ctx.load(tx, tenant, requestId);
     if (!r.broker) throw new WardenError('ERR_VALIDATION', `request ${r.id} was not filed for broker mode: the executor performs it in the IdP`);
-    if (caller.type === 'user') {
-      const executor = new Set([r.executor.id, r.executor.login, r.executor.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
-      if (![...callerNames(caller)].some((n) => executor.has(n))) throw new WardenError('ERR_FORBIDDEN', `only the executor of request ${r.id} (${r.executor.login ?? r.executor.id}) can have it executed`);
-    }
     if (r.brokered?.state === 'done' || r.state === 'executed')
       return { request: await ctx.view(tx, r), reference: r.brokered?.reference ?? '', ...(r.brokered?.expiresAt ? { expiresAt: r.brokered.expiresAt } : {}), replayed: true };
     if (r.state !== 'approved') throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} is ${r.state}: only an approved request is executed`, { details: { state: r.state, to: 'executed' } });

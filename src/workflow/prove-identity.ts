@@ -5,7 +5,8 @@ import type { ProofingLevel } from '../core/proofing.js';
 import { verifyWebhook } from '../notify/standard-webhooks.js';
 import { ProofingRefused } from '../plugin/plugin.js';
 import type { StoreTx } from '../store/store.js';
-import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
+import { actorOf, authorizeCaller, type Caller } from './caller.js';
+import { PersonResolver, samePerson } from './resolve-person.js';
 import { ExternalEvidenceBody, type CallbackBody } from './request-api-schemas.js';
 import { requireRecentMfa } from './step-up.js';
 import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
@@ -22,9 +23,6 @@ function assertProofingOpen(request: ChangeRequest): void {
       details: { state: request.state, to: 'proofing' },
     });
 }
-
-const namesOf = (p: { id: string; login?: string | undefined; email?: string | undefined }) =>
-  new Set([p.id, p.login, p.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
 
 /**
  * Stores evidence and moves the request on. Rejected evidence is kept too
@@ -194,19 +192,14 @@ export async function attestAsManager(ctx: WorkflowContext, tenant: string, requ
   const request = await ctx.store.getRequest(tenant, requestId);
   if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
   assertProofingOpen(request);
-  const names = callerNames(caller);
   const managerId = request.target.managerId;
   if (!managerId) throw new WardenError('ERR_FORBIDDEN', `the IdP names no manager for ${request.target.login ?? request.target.id}`);
-  const directory = ctx.deps.ports.directory(tenant);
-  let manager;
-  try {
-    manager = directory ? await directory.getUser(tenant, managerId, ctx.deps.pluginContext()) : undefined;
-  } catch (err) {
-    throw ctx.upstream('cannot read the manager from the IdP', err);
-  }
-  const managerNames = manager ? namesOf(manager) : new Set([managerId.toLowerCase()]);
-  if (![...names].some((n) => managerNames.has(n))) throw new WardenError('ERR_FORBIDDEN', `only the target's manager (${manager?.login ?? managerId}) can attest for this request`);
-  if ([...names].some((n) => namesOf(request.executor).has(n))) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot attest for a request they will execute', { details: { party: 'executor' } });
+  // People, not strings: the caller, the manager and the executor resolve to IdP user ids.
+  const people = new PersonResolver(ctx, tenant);
+  const me = await people.ofCaller(caller);
+  const manager = await people.ofName(managerId, 'manager');
+  if (!samePerson(me, manager)) throw new WardenError('ERR_FORBIDDEN', `only the target's manager (${managerId}) can attest for this request`);
+  if (samePerson(me, (await people.partiesOf(request)).executor)) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot attest for a request they will execute', { details: { party: 'executor' } });
   requireRecentMfa(ctx, caller, 'a manager attestation');
   const now = ctx.now();
   const actor = actorOf(caller);
@@ -272,10 +265,21 @@ export async function acceptVerifierEvidence(
     reference: messageId,
     details: { subject: body.subject, result: body.result, ...(body.reference ? { verifierReference: body.reference } : {}), ...(body.claims ? { claims: body.claims } : {}) },
   };
-  const targetNames = namesOf(request.target);
-  const subjectNames = [body.subject.id, body.subject.login, body.subject.email].filter((n): n is string => !!n).map((n) => n.toLowerCase());
-  if (!subjectNames.some((n) => targetNames.has(n)))
-    return reject(ctx, tenant, request.id, evidence, `the verified person (${subjectNames.join(', ')}) is not the request's target (${request.target.login ?? request.target.id})`, actor, now);
+  // The verified person must be the target: every name the verifier gives resolves, through the IdP, to the target's id.
+  const subjectNames = [body.subject.id, body.subject.login, body.subject.email].filter((n): n is string => !!n);
+  const resolver = new PersonResolver(ctx, tenant);
+  const target = (await resolver.partiesOf(request)).target;
+  for (const name of subjectNames) {
+    let subject;
+    try {
+      subject = await resolver.ofName(name, 'verified person');
+    } catch (err) {
+      if (!(err instanceof WardenError && err.code === 'ERR_IDENTITY_UNRESOLVED')) throw err;
+      return reject(ctx, tenant, request.id, evidence, `the verified person (${name}) is not a user the IdP knows: ${err.message}`, actor, now);
+    }
+    if (!samePerson(subject, target))
+      return reject(ctx, tenant, request.id, evidence, `the verified person (${subjectNames.join(', ')}) is not the request's target (${request.target.login ?? request.target.id})`, actor, now);
+  }
   if (verifiedAt.getTime() > now.getTime() + 120_000) return reject(ctx, tenant, request.id, evidence, 'the verification is dated in the future', actor, now);
   if (now.getTime() - verifiedAt.getTime() > settings.evidenceTtlMs) return reject(ctx, tenant, request.id, evidence, `the verification is older than the evidence lifetime`, actor, now);
   if (body.result !== 'verified') return reject(ctx, tenant, request.id, evidence, `${verifier.name} could not verify the person`, actor, now);

@@ -1,6 +1,7 @@
 import type { Review } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
+import { actorOf, authorizeCaller, type Caller } from './caller.js';
+import { PersonResolver, samePerson } from './resolve-person.js';
 import { requireRecentMfa } from './step-up.js';
 import type { OnCommit, WorkflowContext } from './workflow-context.js';
 
@@ -23,7 +24,7 @@ export async function listReviews(ctx: WorkflowContext, tenant: string, state: '
  * justified. Nobody reviews their own break-glass: the requester, executor
  * and whoever declared it are refused. An executed request becomes `reviewed`.
  *
- * @throws WardenError `ERR_FORBIDDEN`, `ERR_SOD_VIOLATION`, `ERR_CONFLICT` (already done), `ERR_NOT_FOUND`
+ * @throws WardenError `ERR_FORBIDDEN`, `ERR_SOD_VIOLATION`, `ERR_IDENTITY_UNRESOLVED`, `ERR_CONFLICT` (already done), `ERR_NOT_FOUND`
  */
 export async function completeReview(
   ctx: WorkflowContext,
@@ -38,14 +39,12 @@ export async function completeReview(
   if (!review) throw new WardenError('ERR_NOT_FOUND', `no review ${reviewId} in tenant ${tenant}`);
   const request = await ctx.store.getRequest(tenant, review.requestId);
   if (!request) throw new WardenError('ERR_NOT_FOUND', `review ${reviewId} names no request`);
-  const me = callerNames(caller);
-  const parties: Array<[string, Array<string | undefined>]> = [
-    ['requester', [request.requester.id, request.requester.login, request.requester.email]],
-    ['executor', [request.executor.id, request.executor.login, request.executor.email]],
-    ['declarer', [request.createdBy.id]],
-  ];
-  for (const [party, names] of parties)
-    if (names.some((n) => n !== undefined && me.has(n.toLowerCase()))) throw new WardenError('ERR_SOD_VIOLATION', `you are the ${party} of this break-glass and cannot review it`, { details: { party } });
+  // People, not strings: the reviewer and the parties resolve to IdP user ids (the CLI operator, not an IdP user, is compared by name).
+  const people = new PersonResolver(ctx, tenant);
+  const me = await people.ofCaller(caller);
+  const parties = await people.partiesOf(request);
+  for (const [party, person] of [['requester', parties.requester], ['executor', parties.executor], ['declarer', parties.filer]] as const)
+    if (samePerson(me, person)) throw new WardenError('ERR_SOD_VIOLATION', `you are the ${party} of this break-glass and cannot review it`, { details: { party } });
   if (caller.type === 'user') requireRecentMfa(ctx, caller, 'a review');
   const now = ctx.now();
   const actor = actorOf(caller);

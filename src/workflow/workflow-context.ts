@@ -174,10 +174,10 @@ export class WorkflowContext {
   }
 
   /** Identities that may perform the change for the request's executor: Warden's broker for brokered requests, mapped integration accounts otherwise. */
-  serviceIdentitiesFor(request: Pick<ChangeRequest, 'tenant' | 'broker' | 'executor'>): string[] {
+  serviceIdentitiesFor(request: Pick<ChangeRequest, 'tenant' | 'broker' | 'executor' | 'people'>): string[] {
     const s = this.settings(request.tenant);
     if (request.broker) return [...s.brokerIdentities];
-    const executorNames = new Set([request.executor.id, request.executor.login, request.executor.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+    const executorNames = new Set([request.people?.executor, request.executor.id, request.executor.login, request.executor.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
     return s.serviceIdentities.filter((m) => m.executors.some((e) => e === '*' || executorNames.has(e.toLowerCase()))).map((m) => m.actor);
   }
 
@@ -189,8 +189,9 @@ export class WorkflowContext {
       state: request.state,
       kind: request.kind,
       targetId: request.target.id,
-      requesterId: request.requester.id,
-      executorId: request.executor.id,
+      // The IdP user ids the parties resolved to when the request was filed (the ids the IdP's events name).
+      requesterId: request.people?.requester ?? request.requester.id,
+      executorId: request.people?.executor ?? request.executor.id,
       ...(request.proofing ? { proofing: { level: request.proofing.level, method: request.proofing.method, verifiedAt: request.proofing.verifiedAt } } : {}),
       ...(request.ticket?.valid && request.ticket.state !== undefined ? { ticket: { system: request.ticket.system, id: request.ticket.id, state: request.ticket.state } } : {}),
       approvals: approvals.filter((a) => a.verdict === 'approve').map((a) => ({ approverId: a.approverId, groups: a.groups, roles: a.roles, at: a.at })),

@@ -92,6 +92,121 @@ describe('approvals: separation of duties and authentication', () => {
     expect([second.status, second.body.state, second.body.approvals.length]).toEqual([200, 'approved', 2]);
   });
 
+  /** A request for Pat (privileged: IDV and two approvers in the example policy), verified and waiting for approval. */
+  async function pendingTwoApprovers(ticket: string): Promise<string> {
+    w.ticket(ticket, { caller: ['pat.ops@acme.example', 'pat.ops'], openedBy: ['sam.agent@acme.example', 'sam.agent'], group: 'Service Desk' });
+    const created = await w.call('POST', '/v1/requests', {
+      token: await w.tokenFor('sam'),
+      body: resetRequest({ target: { id: PEOPLE.pat.id }, requester: { id: PEOPLE.pat.id }, justification: { ticket: { system: 'servicenow', id: ticket } } }),
+    });
+    expect(created.body.needs, JSON.stringify(created.body)).toMatchObject({ approvals: { count: 2 } });
+    const evidence = await postVerifierEvidence(w, { requestId: created.body.id, result: 'verified', subject: { login: PEOPLE.pat.login }, verifiedAt: w.clock.now.toISOString(), reference: `inq_${ticket}` });
+    expect([evidence.status, evidence.body.state]).toEqual([200, 'pending_approval']);
+    return created.body.id;
+  }
+
+  /** The same text in full-width characters (U+FF01–U+FF5E), as an IME types it. */
+  const fullWidth = (s: string) => [...s].map((c) => (c >= '!' && c <= '~' ? String.fromCharCode(c.charCodeAt(0) + 0xfee0) : c)).join('');
+
+  describe('one person, many names (issue 11: separation-of-duties bypass)', () => {
+    it('refuses the same person approving twice, once with sub = her IdP id and once with sub = her login: 409 ERR_DUPLICATE_APPROVAL; a second person is still accepted', async () => {
+      const id = await pendingTwoApprovers('INC0021001');
+      const first = await approve(id, await w.tokenFor('ann'));
+      expect([first.status, first.body.state, first.body.approvals[0].approverId]).toEqual([200, 'pending_approval', PEOPLE.ann.id]);
+      const again = await approve(id, await w.tokenFor('ann', { sub: PEOPLE.ann.login }));
+      expectProblem(again, 409, 'ERR_DUPLICATE_APPROVAL');
+      const bob = await approve(id, await w.tokenFor('bob'));
+      expect([bob.status, bob.body.state, bob.body.approvals.map((a: { approverId: string }) => a.approverId).sort()]).toEqual([200, 'approved', [PEOPLE.ann.id, PEOPLE.bob.id]]);
+    });
+
+    it('refuses the same person approving twice, first with sub = her login, then with sub = her IdP id: 409 ERR_DUPLICATE_APPROVAL', async () => {
+      const id = await pendingTwoApprovers('INC0021002');
+      const first = await approve(id, await w.tokenFor('ann', { sub: PEOPLE.ann.login, preferred_username: undefined, email: undefined }));
+      expect([first.status, first.body.approvals[0]]).toEqual([200, expect.objectContaining({ approverId: PEOPLE.ann.id, subject: PEOPLE.ann.login })]);
+      expectProblem(await approve(id, await w.tokenFor('ann', { preferred_username: undefined, email: undefined })), 409, 'ERR_DUPLICATE_APPROVAL');
+    });
+
+    it('keeps one verdict when the same person approves under two subs at the same moment: the database refuses the second (409 ERR_DUPLICATE_APPROVAL)', async () => {
+      const id = await pendingTwoApprovers('INC0021003');
+      const [a, b] = await Promise.all([approve(id, await w.tokenFor('ann')), approve(id, await w.tokenFor('ann', { sub: PEOPLE.ann.login }))]);
+      expect([a.status, b.status].sort()).toEqual([200, 409]);
+      expect([a, b].find((r) => r.status === 409)!.body.code).toBe('ERR_DUPLICATE_APPROVAL');
+      const after = await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') });
+      expect([after.body.state, after.body.approvals.length]).toEqual(['pending_approval', 1]);
+    });
+
+    it('refuses the filer approving their own request with a token whose sub is their login: 403 ERR_SOD_VIOLATION', async () => {
+      const id = await pending('tom', { executor: { id: PEOPLE.sam.id } }, { groups: ['Service Desk', 'iam-approvers'] });
+      const res = await approve(id, await w.tokenFor('tom', { sub: PEOPLE.tom.login, groups: ['Service Desk', 'iam-approvers'] }));
+      expectProblem(res, 403, 'ERR_SOD_VIOLATION');
+      expect(res.body.detail).toMatch(/you are the creator/);
+    });
+
+    it('refuses the requester approving when the request names him with a trailing space ("00u1bob "): 403 ERR_SOD_VIOLATION', async () => {
+      const id = await pending('sam', { requester: { id: `${PEOPLE.bob.id} ` } });
+      const res = await approve(id, await w.tokenFor('bob'));
+      expectProblem(res, 403, 'ERR_SOD_VIOLATION');
+      expect(res.body.detail).toMatch(/you are the requester/);
+    });
+
+    it('refuses the requester approving when the request names him by his login in full-width characters: 403 ERR_SOD_VIOLATION', async () => {
+      const id = await pending('sam', { requester: { id: fullWidth(PEOPLE.bob.login) } });
+      expectProblem(await approve(id, await w.tokenFor('bob')), 403, 'ERR_SOD_VIOLATION');
+    });
+
+    it('refuses the requester approving when the request names him with a trailing-dot domain (bob@acme.example.): 403 ERR_SOD_VIOLATION', async () => {
+      const id = await pending('sam', { requester: { id: `${PEOPLE.bob.login}.` } });
+      expectProblem(await approve(id, await w.tokenFor('bob')), 403, 'ERR_SOD_VIOLATION');
+    });
+
+    it('refuses the requester approving when the request names him in another case: 403 ERR_SOD_VIOLATION', async () => {
+      const id = await pending('sam', { requester: { id: PEOPLE.bob.login.toUpperCase() } });
+      expectProblem(await approve(id, await w.tokenFor('bob', { sub: 'Bob.Approver@ACME.example' })), 403, 'ERR_SOD_VIOLATION');
+    });
+
+    it('stores the IdP id every party resolved to on the request', async () => {
+      const id = await pending('sam', { requester: { id: ` ${fullWidth(PEOPLE.omar.login)}.` } });
+      const res = await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') });
+      expect(res.body.people, JSON.stringify(res.body)).toEqual({ requester: PEOPLE.omar.id, executor: PEOPLE.sam.id, target: PEOPLE.dana.id, filer: PEOPLE.sam.id });
+    });
+
+    it('refuses an approver whose token names no one the IdP knows: 403 ERR_IDENTITY_UNRESOLVED', async () => {
+      const id = await pending();
+      const res = await approve(id, await w.tokenFor('ann', { sub: '00u1ghost', preferred_username: 'ghost@acme.example', email: 'ghost@acme.example' }));
+      expectProblem(res, 403, 'ERR_IDENTITY_UNRESOLVED');
+      expect(res.body.detail).toMatch(/refused, not trusted/);
+    });
+
+    it('refuses filing a request whose requester names no one the IdP knows: 403 ERR_IDENTITY_UNRESOLVED', async () => {
+      const res = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ requester: { id: 'mallory@evil.example' } }) });
+      expectProblem(res, 403, 'ERR_IDENTITY_UNRESOLVED');
+    });
+
+    it('refuses filing a request whose requester id and login are two different people: 403 ERR_IDENTITY_UNRESOLVED', async () => {
+      const res = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ requester: { id: PEOPLE.dana.id, login: PEOPLE.bob.login } }) });
+      expectProblem(res, 403, 'ERR_IDENTITY_UNRESOLVED');
+    });
+
+    it('refuses an executor who is the requester under another spelling at filing: 403 ERR_SOD_VIOLATION', async () => {
+      const res = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ requester: { id: `${PEOPLE.sam.login}.` } }) });
+      expectProblem(res, 403, 'ERR_SOD_VIOLATION');
+    });
+
+    it('refuses the declarer reviewing their own break-glass with a token whose sub is their login: 403 ERR_SOD_VIOLATION', async () => {
+      const declared = await w.call('POST', '/v1/requests', {
+        token: await w.tokenFor('sam'),
+        body: resetRequest({ executor: { id: PEOPLE.tom.id }, justification: { outage: 'ServiceNow unreachable' }, breakGlass: { reason: 'Regional outage INC-OUT-9: Dana must run payroll before 10:00' } }),
+      });
+      expect(declared.status, JSON.stringify(declared.body)).toBe(201);
+      const res = await w.call('POST', `/v1/reviews/${declared.body.breakGlass.reviewId}/complete`, {
+        token: await w.tokenFor('sam', { sub: PEOPLE.sam.login, groups: ['Service Desk', 'security-audit'] }),
+        body: { tenant: 'acme', outcome: 'justified', notes: 'mine' },
+      });
+      expectProblem(res, 403, 'ERR_SOD_VIOLATION');
+      expect(res.body.detail).toMatch(/you are the declarer/);
+    });
+  });
+
   it('asks for a step-up when the sign-in is older than allowed: 401 ERR_STEP_UP_REQUIRED with an RFC 9470 challenge', async () => {
     const id = await pending();
     const stale = await w.tokenFor('ann', { auth_time: Math.floor(w.clock.now.getTime() / 1000) - 20 * 60 });

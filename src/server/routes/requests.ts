@@ -27,7 +27,7 @@ const PEOPLE = ['apiKey', 'idpToken'] as const;
 const ERRORS = {
   ...COMMON_ERRORS,
   401: problem('Missing or invalid API key or IdP token (ERR_AUTH_REQUIRED, ERR_AUTH_INVALID, ERR_TOKEN_EXPIRED)'),
-  403: problem('Not allowed: another tenant, missing scope or role (ERR_FORBIDDEN), or separation of duties (ERR_SOD_VIOLATION)'),
+  403: problem('Not allowed: another tenant, missing scope or role (ERR_FORBIDDEN), separation of duties (ERR_SOD_VIOLATION), or a name the IdP does not know (ERR_IDENTITY_UNRESOLVED)'),
   404: problem('Unknown tenant (ERR_TENANT_UNKNOWN) or request (ERR_NOT_FOUND)'),
   409: problem('Not possible in the request\'s state (ERR_ILLEGAL_TRANSITION), or already done (ERR_DUPLICATE_APPROVAL, ERR_CONFLICT)'),
   422: problem('Idempotency-Key reused for another request (ERR_IDEMPOTENCY_MISMATCH), evidence refused (ERR_EVIDENCE_REJECTED), or a change the policy refuses whatever a request says (ERR_POLICY_FORBIDS)'),
