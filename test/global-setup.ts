@@ -1,6 +1,7 @@
 import net from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { setupEntraTls } from './helpers/entra-tls.js';
+import { makePgliteTemplate } from './helpers/pglite-template.js';
 
 const DEFAULT_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -35,11 +36,14 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('postgresUrl', url ?? '');
   // The Entra simulator's HTTPS certificate, trusted by the workers through NODE_EXTRA_CA_CERTS.
   project.provide('entraTls', setupEntraTls());
+  // One migrated embedded store, copied into each test's data directory instead of running initdb each time.
+  project.provide('pgliteTemplate', await makePgliteTemplate());
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     postgresUrl: string;
     entraTls: { cert: string; key: string };
+    pgliteTemplate: string;
   }
 }

@@ -1,3 +1,4 @@
+import { fixedClock } from '../core/clock.js';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,8 +19,10 @@ describe('OidcVerifier', () => {
   afterAll(() => issuer?.close());
 
   it('maps groups to roles, collects the person\'s names, and reads auth_time and amr', async () => {
-    const v = new OidcVerifier([tenant('acme', { issuer: issuer.issuer, audience: issuer.audience, roles: { approver: ['iam-approvers'], auditor: ['audit'] } })]);
-    const person = await v.verify(await issuer.token({ sub: '00u1ann', preferred_username: 'Ann@Acme.example', email: 'ann@acme.example', name: 'Ann', groups: ['iam-approvers', 'Everyone'], auth_time: 1_800_000_000 }, { now: new Date(1_800_000_000_000) }));
+    // The token is issued at a fixed instant; the verifier checks it on the same clock, not on today's date.
+    const at = new Date(1_800_000_000_000);
+    const v = new OidcVerifier([tenant('acme', { issuer: issuer.issuer, audience: issuer.audience, roles: { approver: ['iam-approvers'], auditor: ['audit'] } })], { clock: fixedClock(at) });
+    const person = await v.verify(await issuer.token({ sub: '00u1ann', preferred_username: 'Ann@Acme.example', email: 'ann@acme.example', name: 'Ann', groups: ['iam-approvers', 'Everyone'], auth_time: 1_800_000_000 }, { now: at }));
     expect(person).toEqual({
       type: 'user',
       tenant: 'acme',

@@ -88,17 +88,17 @@ describe('Entra directoryAudits poller', () => {
     h.clock.now = new Date(start);
     const out: string[] = [];
     const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
-    // The CLI runs on the real clock: a period around the simulated one.
+    // The CLI runs on the harness's clock, as the server does.
     const since = new Date(start - 24 * 3_600_000).toISOString();
     const until = new Date(start).toISOString();
-    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.plugin])).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.plugin], () => h!.clock.now)).toBe(0);
     const text = out.join('');
     expect(text).toContain('\r[########################] 100%  5 records, 5 new, 0 already stored, 0 skipped');
     expect(text).toMatch(/Done: 5 new records stored/);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.plugin])).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.plugin], () => h!.clock.now)).toBe(0);
     expect(out.join('')).toContain('5 records, 0 new, 5 already stored');
-    h.clock.now = new Date(Date.now() + 1_000); // the CLI stored them at real time; the server decides them from then on
+    h.advance(1_000);
     expect(await h.drainInbox()).toBe(5);
     const decided = await decisions(h);
     expect(decided.map((d) => [(d.data.change as { kind: string; channel: string }).kind, (d.data.change as { channel: string }).channel, d.data.outcome])).toEqual(

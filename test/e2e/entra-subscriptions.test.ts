@@ -267,18 +267,18 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
   it('serves warden entra list and subscribe through the running server', async () => {
     const out: string[] = [];
     const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
-    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme'], io, [h.plugin])).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme'], io, [h.plugin], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: created: subscription [0-9a-f-]{36} on \/users, expires /);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'list', '--tenant', 'acme'], io, [h.plugin])).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'list', '--tenant', 'acme'], io, [h.plugin], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/Warden's subscription [0-9a-f-]{36}: present in Graph/);
     expect(out.join('')).toMatch(/Graph lists 1 subscription of this app:/);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'renew', '--tenant', 'acme'], io, [h.plugin])).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'renew', '--tenant', 'acme'], io, [h.plugin], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: renewed: subscription/);
     const before = [...h.sim.subscriptions.keys()];
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme', '--recreate'], io, [h.plugin])).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme', '--recreate'], io, [h.plugin], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: recreated: subscription/);
     expect([...h.sim.subscriptions.keys()]).toHaveLength(1);
     expect([...h.sim.subscriptions.keys()]).not.toEqual(before);

@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
+import { seedDataDir } from './pglite-template.js';
 
 /**
  * Warden with the Entra connector against the Entra simulator, as in
@@ -152,6 +153,7 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
     ].join('\n') + '\n',
   );
   const env: Record<string, string> = { ENTRA_CLIENT_SECRET: secret, ENTRA_CLIENT_STATE: clientState, ...(appCertificate ? { ENTRA_CERTIFICATE: appCertificate.keyPem + appCertificate.certPem } : {}) };
+  seedDataDir(path.join(dir, 'data'));
   const plugin = createEntraPlugin({ env, autoStart: false });
   const config = loadConfig({ path: configFile, env: {}, plugins: [plugin], resolveSecrets: true });
   const server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });

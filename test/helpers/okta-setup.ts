@@ -8,6 +8,7 @@ import type { WardenPlugin } from '../../src/plugin/plugin.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
+import { seedDataDir } from './pglite-template.js';
 
 export const HOOK_SECRET = 'hook-shared-secret-0123456789';
 
@@ -49,6 +50,7 @@ export function oktaConfigDir(tenants: readonly OktaTenantSetup[]): { dir: strin
   }
   const configFile = path.join(dir, 'warden.yaml');
   writeFileSync(configFile, yaml);
+  seedDataDir(path.join(dir, 'data'));
   return { dir, configFile, env };
 }
 

@@ -13,6 +13,7 @@ import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
+import { seedDataDir } from './pglite-template.js';
 
 const SNOW = 'https://acme.service-now.com';
 const HOOK_SECRET = 'okta-hook-secret-0123456789abcdef';
@@ -117,6 +118,7 @@ tenants:
 `,
   );
   const plugins = [oktaConnector(), itsmConnector()];
+  seedDataDir(path.join(dir, 'data'));
   const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, plugins, resolveSecrets: true });
   const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   // What `warden okta hooks register` does: the hook, then Okta's verification call to Warden.

@@ -424,14 +424,15 @@ describe('inline hook deadline', () => {
     const srv = app.listen(0, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
     try {
-      const started = Date.now();
       const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/hooks/okta/acme/inline/registration`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: 'secret' },
         body: readFileSync(path.join(FIXTURES, 'registration-inline-hook-request-ssr.json'), 'utf8'),
       });
       const body = (await res.json()) as { commands: unknown[] };
-      expect(Date.now() - started).toBeLessThan(3000);
+      // The answer came although the decision never does: the deadline fired. Okta waits 3 s; the deadline is within that
+      // (measured by configuration, not by the wall clock: a busy machine must not fail this test).
+      expect(tenants.get(config, 'acme').config.inlineHooks!.deadlineMs).toBeLessThan(3000);
       expect(body.commands).toEqual([{ type: 'com.okta.action.update', value: { registration: 'DENY' } }]); // failure: hold → not now
       expect(audit).toEqual([expect.objectContaining({ type: 'okta.inline_hook.deadline', data: expect.objectContaining({ hook: 'registration', outcome: 'hold' }) })]);
     } finally {
