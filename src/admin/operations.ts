@@ -127,6 +127,20 @@ export const OPERATIONS = {
     return 0;
   }),
 
+  'inbox.list': op(
+    z.object({ tenant: z.string(), state: z.enum(['pending', 'failed', 'processed', 'ignored']).default('failed'), limit: z.number().int().min(1).max(1000).default(50), json: Json }),
+    async (ctx, args) => {
+      configuredTenant(ctx.config, args.tenant);
+      const entries = (await ctx.store.listInbox(args.tenant, args.state, args.limit)).map(({ payload: _payload, ...rest }) => rest);
+      if (args.json) await ctx.out(JSON.stringify(entries, null, 2) + '\n');
+      else if (entries.length === 0) await ctx.out(`no ${args.state} deliveries in tenant ${args.tenant}\n`);
+      else
+        for (const e of entries)
+          await ctx.out(`${e.id}  ${e.state.toUpperCase()}  ${e.receivedAt.toISOString()}  ${e.source}  ${e.eventType ?? '-'}  ${e.eventId}  attempts ${e.attempts}${e.error ? `: ${e.error}` : ''}\n`);
+      return 0;
+    },
+  ),
+
   'holds.release': op(z.object({ tenant: z.string(), decisionId: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);
     const result = await releaseHold(ctx.store, { tenant: args.tenant, decisionId: args.decisionId, actor: ctx.actor, reason: args.reason });
