@@ -29,7 +29,8 @@ export class EntraTenant {
     readonly id: string,
     readonly config: EntraTenantConfig,
     readonly clientState: Secret | undefined,
-    credential: TokenCredential,
+    /** The credential, or a factory for it (the session takes a new one when Graph refuses a token). */
+    credential: TokenCredential | (() => TokenCredential),
     clock: () => Date,
   ) {
     this.session = new EntraSession(config, credential);
@@ -81,5 +82,5 @@ export function openEntraTenant(config: WardenConfig, tenant: string, options: {
     if (length < 16 || length > 128) throw new WardenError('ERR_CONFIG_INVALID', `${where('subscription.clientState')}: use 16 to 128 characters (Graph allows at most 128)`);
   }
   const endpoints = endpointsFor(section);
-  return new EntraTenant(tenant, section, clientState, createCredential(section, endpoints, secrets), options.clock ?? systemClock);
+  return new EntraTenant(tenant, section, clientState, () => createCredential(section, endpoints, secrets), options.clock ?? systemClock);
 }

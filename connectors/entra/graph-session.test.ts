@@ -71,6 +71,15 @@ describe('EntraSession', () => {
     expect([action.permanent, action.retryAfterMs]).toEqual([false, 120_000]);
   });
 
+  it('hands an HTTP-date Retry-After back to the caller, read against the response\'s Date, never retried in place on this machine\'s clock', async () => {
+    const { session: s } = session();
+    nock('https://graph.microsoft.com')
+      .get('/v1.0/auditLogs/directoryAudits')
+      .reply(429, { error: { code: 'TooManyRequests', message: 'Slow down' } }, { 'Retry-After': 'Wed, 25 Nov 2026 10:02:00 GMT', Date: 'Wed, 25 Nov 2026 10:00:00 GMT' });
+    const err = (await s.call('listDirectoryAudits', {}, (r) => r.get()).catch((e: unknown) => e)) as GraphCallError;
+    expect([err.status, err.retryAfterMs]).toEqual([429, 120_000]);
+  });
+
   it('retries a short Retry-After in place, POSTs too', async () => {
     const { session: s } = session();
     nock('https://graph.microsoft.com')
@@ -121,5 +130,11 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', Date.parse('2026-11-25T10:00:00Z'))).toBe(30_000);
     expect(retryAfterMs('soon')).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();
+  });
+
+  it('reads an HTTP date against the response\'s Date (the service\'s clock), not this machine\'s', () => {
+    const machine = Date.parse('2028-01-10T08:00:00Z'); // far from the service's clock
+    expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', machine, 'Wed, 25 Nov 2026 10:00:00 GMT')).toBe(30_000);
+    expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', Date.parse('2026-11-25T10:00:00Z'), 'not a date')).toBe(30_000);
   });
 });

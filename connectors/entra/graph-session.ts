@@ -29,6 +29,12 @@ import { endpointsFor, type EntraEndpoints } from './national-clouds.js';
  * worker. Note the retry handler retries POST and PATCH too (sdk-js
  * RetryHandler, shared/research/entra.md §5): every action built on this must
  * be safe to repeat.
+ *
+ * The identity library caches a token until its expiry by the machine's
+ * clock. When Graph refuses a token anyway (401 `InvalidAuthenticationToken`:
+ * expired by Graph's clock, or revoked), a session built with a credential
+ * factory drops the credential and its cache, takes a new one and retries
+ * the call once — a refused token is never sent again.
  */
 
 /** A failed Graph or Management API call, without secrets: status, Graph error code, and how long the service asked to wait. */
@@ -51,13 +57,24 @@ export class GraphCallError extends Error {
   }
 }
 
-/** Milliseconds from a `Retry-After` header (seconds or an HTTP date), if any. */
-export function retryAfterMs(value: string | null | undefined, now: number = systemClock().getTime()): number | undefined {
+/**
+ * Milliseconds from a `Retry-After` header (seconds or an HTTP date), if any.
+ * An HTTP date is read against `date`, the response's own `Date` header,
+ * when there is one: the service's clock, not this machine's (they may
+ * differ by more than the wait).
+ */
+export function retryAfterMs(value: string | null | undefined, now: number = systemClock().getTime(), date?: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));
   const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  const sent = date ? Date.parse(date) : NaN;
+  return Number.isNaN(at) ? undefined : Math.max(0, at - (Number.isNaN(sent) ? now : sent));
+}
+
+/** Graph's answer to a token it does not accept (expired, revoked, not yet valid). */
+function tokenRefused(err: unknown): boolean {
+  return err instanceof GraphCallError && err.status === 401 && err.code === 'InvalidAuthenticationToken';
 }
 
 function toCallError(operation: string, err: unknown): GraphCallError {
@@ -72,7 +89,7 @@ function toCallError(operation: string, err: unknown): GraphCallError {
       }
     }
     const status = err.statusCode > 0 ? err.statusCode : 0;
-    return new GraphCallError(operation, status, err.code ?? '', message || 'request failed', retryAfterMs(err.headers?.get('Retry-After')), { cause: err });
+    return new GraphCallError(operation, status, err.code ?? '', message || 'request failed', retryAfterMs(err.headers?.get('Retry-After'), undefined, err.headers?.get('Date')), { cause: err });
   }
   const name = (err as Error)?.name;
   const message = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : ((err as Error)?.message ?? String(err));
@@ -93,20 +110,36 @@ export class EntraSession {
   readonly endpoints: EntraEndpoints;
   readonly #client: Client;
   readonly #timeoutMs: number;
+  readonly #newCredential: (() => TokenCredential) | undefined;
+  #credential: TokenCredential;
+  /** How many times a token Graph refused made the session take a new credential. */
+  renewals = 0;
 
+  /**
+   * @param credential the tenant's credential, or a factory for it: with a
+   *   factory, a token Graph refuses (401 `InvalidAuthenticationToken`) is
+   *   dropped with its credential and the call retried once with a new one.
+   */
   constructor(
     readonly config: EntraTenantConfig,
-    readonly credential: TokenCredential,
+    credential: TokenCredential | (() => TokenCredential),
     endpoints?: EntraEndpoints,
   ) {
+    this.#newCredential = typeof credential === 'function' ? credential : undefined;
+    this.#credential = typeof credential === 'function' ? credential() : credential;
     this.endpoints = endpoints ?? endpointsFor(config);
     this.#timeoutMs = config.requestTimeoutSeconds * 1000;
     const maxInline = config.maxInlineRetrySeconds;
     const shouldRetry = (_delay: number, _attempt: number, _request: unknown, _options: unknown, response: Response) => {
-      const wait = retryAfterMs(response.headers.get('Retry-After'));
-      return wait === undefined || wait <= maxInline * 1000;
+      const header = response.headers.get('Retry-After');
+      if (header === null) return true; // the SDK's own back-off
+      // An HTTP date goes back to the caller: the SDK would read it against this machine's clock, the caller reads it against the response's Date.
+      if (!/^\s*\d+(\.\d+)?\s*$/.test(header)) return false;
+      return Number(header) <= maxInline;
     };
-    const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${this.endpoints.graphBaseUrl}/.default`] });
+    // Through the session, so that a renewed credential is the one asked.
+    const current: TokenCredential = { getToken: (scopes, options) => this.#credential.getToken(scopes, options) };
+    const authProvider = new TokenCredentialAuthenticationProvider(current, { scopes: [`${this.endpoints.graphBaseUrl}/.default`] });
     const graphHost = new URL(this.endpoints.graphBaseUrl).hostname;
     // The default chain (sdk-js MiddlewareFactory) with our retry options.
     const middleware = [
@@ -132,23 +165,44 @@ export class EntraSession {
     return this.#client.api(operationPath(name, params)).option('signal', AbortSignal.timeout(this.#timeoutMs));
   }
 
+  /** The tenant's credential (the current one, after a renewal). */
+  get credential(): TokenCredential {
+    return this.#credential;
+  }
+
+  /** Runs `attempt`; when Graph refused the token and the session can renew its credential, renews and runs it once more. */
+  async #withFreshToken<T>(attempt: () => Promise<T>): Promise<T> {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!this.#newCredential || !tokenRefused(err)) throw err;
+      this.#credential = this.#newCredential();
+      this.renewals++;
+      return attempt();
+    }
+  }
+
   /** Runs a Graph call; failures become GraphCallError. */
   async call<T>(name: OperationName, params: Record<string, string>, run: (request: GraphRequest) => Promise<T>): Promise<T> {
-    try {
-      return await run(this.request(name, params));
-    } catch (err) {
-      throw toCallError(name, err);
-    }
+    return this.#withFreshToken(async () => {
+      try {
+        return await run(this.request(name, params));
+      } catch (err) {
+        throw toCallError(name, err);
+      }
+    });
   }
 
   /** Follows an `@odata.nextLink` of `name`'s listing (only links on this tenant's Graph host). */
   async next<T>(name: OperationName, nextLink: string): Promise<T> {
     if (!nextLink.startsWith(`${this.endpoints.graphBaseUrl}/`)) throw new GraphCallError(name, 0, '', `refusing a nextLink outside ${this.endpoints.graphBaseUrl}`, undefined);
-    try {
-      return (await this.#client.api(nextLink).option('signal', AbortSignal.timeout(this.#timeoutMs)).get()) as T;
-    } catch (err) {
-      throw toCallError(name, err);
-    }
+    return this.#withFreshToken(async () => {
+      try {
+        return (await this.#client.api(nextLink).option('signal', AbortSignal.timeout(this.#timeoutMs)).get()) as T;
+      } catch (err) {
+        throw toCallError(name, err);
+      }
+    });
   }
 
   /**
@@ -168,10 +222,14 @@ export class EntraSession {
       url = new URL(`${base}/api/v1.0${operationPath(name, params)}`);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     }
+    return this.#withFreshToken(() => this.#management<T>(name, url, options.method ?? op.method));
+  }
+
+  async #management<T>(name: OperationName, url: URL, method: string): Promise<{ body: T; nextPage: string | undefined }> {
     try {
-      const token = await this.credential.getToken(`${base}/.default`);
+      const token = await this.#credential.getToken(`${this.endpoints.managementBaseUrl}/.default`);
       if (!token) throw new GraphCallError(name, 0, 'authentication_failed', 'no token', undefined);
-      const res = await fetch(url, { method: options.method ?? op.method, headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
+      const res = await fetch(url, { method, headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
       const text = await res.text();
       if (!res.ok) {
         let code = '';
@@ -183,7 +241,7 @@ export class EntraSession {
         } catch {
           // not JSON: keep the text
         }
-        throw new GraphCallError(name, res.status, code, message, retryAfterMs(res.headers.get('Retry-After')));
+        throw new GraphCallError(name, res.status, code, message, retryAfterMs(res.headers.get('Retry-After'), undefined, res.headers.get('Date')));
       }
       return { body: (text ? JSON.parse(text) : undefined) as T, nextPage: res.headers.get('NextPageUri') ?? undefined };
     } catch (err) {

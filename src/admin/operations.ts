@@ -111,16 +111,36 @@ export const OPERATIONS = {
   'holds.list': op(z.object({ tenant: z.string(), limit: z.number().int().min(1).max(1000).default(50), json: Json }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);
     const holds = await ctx.store.listHolds(args.tenant, args.limit);
-    if (args.json) await ctx.out(JSON.stringify(holds, null, 2) + '\n');
-    else if (holds.length === 0) await ctx.out(`no unreleased holds in tenant ${args.tenant}\n`);
+    // An action the outbox gave up on leaves the hold incomplete (the user may not be contained): show it with the hold.
+    const failedOf = async (decisionId: string) => (await ctx.store.listActions(args.tenant, decisionId)).filter((a) => a.state === 'failed');
+    if (args.json) {
+      const listed = [];
+      for (const d of holds) listed.push({ ...d, failedActions: (await failedOf(d.id)).map((a) => ({ id: a.id, kind: a.kind, attempts: a.attempts, error: a.lastError ?? null })) });
+      await ctx.out(JSON.stringify(listed, null, 2) + '\n');
+    } else if (holds.length === 0) await ctx.out(`no unreleased holds in tenant ${args.tenant}\n`);
     else
       for (const d of holds) {
         const change = await ctx.store.getChange(args.tenant, d.changeId);
         const who = change ? `${change.kind} on ${change.target.login ?? change.target.id} by ${change.actor.login ?? change.actor.id}` : d.changeId;
         await ctx.out(`${d.id}  ${d.outcome.toUpperCase()}  ${d.decidedAt}  ${who}  [${d.rules.map((r) => r.id).join(', ')}]\n`);
+        for (const a of await failedOf(d.id)) await ctx.out(`    action ${a.kind} FAILED after ${a.attempts} attempt(s): ${a.lastError ?? 'no error recorded'}\n`);
       }
     return 0;
   }),
+
+  'inbox.list': op(
+    z.object({ tenant: z.string(), state: z.enum(['pending', 'failed', 'processed', 'ignored']).default('failed'), limit: z.number().int().min(1).max(1000).default(50), json: Json }),
+    async (ctx, args) => {
+      configuredTenant(ctx.config, args.tenant);
+      const entries = (await ctx.store.listInbox(args.tenant, args.state, args.limit)).map(({ payload: _payload, ...rest }) => rest);
+      if (args.json) await ctx.out(JSON.stringify(entries, null, 2) + '\n');
+      else if (entries.length === 0) await ctx.out(`no ${args.state} deliveries in tenant ${args.tenant}\n`);
+      else
+        for (const e of entries)
+          await ctx.out(`${e.id}  ${e.state.toUpperCase()}  ${e.receivedAt.toISOString()}  ${e.source}  ${e.eventType ?? '-'}  ${e.eventId}  attempts ${e.attempts}${e.error ? `: ${e.error}` : ''}\n`);
+      return 0;
+    },
+  ),
 
   'holds.release': op(z.object({ tenant: z.string(), decisionId: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);

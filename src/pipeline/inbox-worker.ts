@@ -1,5 +1,6 @@
 import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
+import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
 import type { InboxHandler, PluginContext } from '../plugin/plugin.js';
@@ -56,7 +57,9 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  * decided: they go to detection only (`observeSignals`), in a transaction
  * that also settles their entry. An entry holding several deliveries (the
  * connector's `split`) is split into one entry per delivery first. Failures
- * are retried with backoff, then marked failed.
+ * are retried with backoff, then marked failed for good, audited
+ * `inbox.failed` and counted; a failed entry never holds up the entries
+ * behind it.
  */
 export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
@@ -86,6 +89,31 @@ export class InboxWorker extends BatchWorker {
     const entries = await store.claimInbox(this.options.batch ?? 50, this.#clock(), this.options.leaseSeconds ?? 60);
     for (const entry of entries) await this.#handle(entry);
     return entries.length;
+  }
+
+  /**
+   * Marks an entry failed for good and audits it (`inbox.failed`) in one
+   * transaction; an entry of a tenant the store does not know is only marked.
+   */
+  async #giveUp(entry: InboxRow, error: string): Promise<void> {
+    const { store } = this.options;
+    const now = this.#clock();
+    try {
+      await store.transaction(async (tx) => {
+        await tx.finishInbox(entry.id, 'failed', now, error);
+        await appendAudit(tx, entry.tenant, {
+          type: 'inbox.failed',
+          actor: { type: 'system', id: `warden:${entry.source}` },
+          subject: { inboxId: String(entry.id), eventId: entry.eventId },
+          data: { source: entry.source, eventType: entry.eventType ?? null, attempts: entry.attempts, error },
+          at: now,
+        });
+      });
+    } catch (err) {
+      // A tenant the store does not know has no audit chain: only mark the entry.
+      if ((await store.listTenants()).includes(entry.tenant)) throw err;
+      await store.finishInbox(entry.id, 'failed', now, error);
+    }
   }
 
   async #handle(entry: InboxRow): Promise<void> {
@@ -139,7 +167,7 @@ export class InboxWorker extends BatchWorker {
       const message = (err as Error).message ?? String(err);
       const permanent = isWardenError(err, 'ERR_TENANT_UNKNOWN') || isWardenError(err, 'ERR_VALIDATION');
       if (permanent || entry.attempts >= (this.options.maxAttempts ?? 10)) {
-        await store.finishInbox(entry.id, 'failed', this.#clock(), message);
+        await this.#giveUp(entry, message);
         count('failed');
         log.error({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry failed for good');
       } else {

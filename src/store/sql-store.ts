@@ -193,6 +193,11 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
     await this.db.query('UPDATE inbox SET state = $2, processed_at = $3, error = $4 WHERE id = $1', [id, state, now.toISOString(), error ?? null]);
   }
 
+  async listInbox(tenant: string, state: InboxRow['state'], limit: number): Promise<InboxRow[]> {
+    const rows = await this.db.query('SELECT * FROM inbox WHERE tenant = $1 AND state = $2 ORDER BY id LIMIT $3', [tenant, state, limit]);
+    return rows.map(inboxRow);
+  }
+
   async retryInbox(id: number, at: Date, error: string): Promise<void> {
     await this.db.query(`UPDATE inbox SET next_attempt_at = $2, error = $3 WHERE id = $1 AND state = 'pending'`, [id, at.toISOString(), error]);
   }

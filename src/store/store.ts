@@ -204,6 +204,12 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   /** Puts an entry back to be tried again at `at`. */
   retryInbox(id: number, at: Date, error: string): Promise<void>;
   /**
+   * A tenant's entries in `state`, oldest first, without claiming or
+   * changing them (what is waiting, what failed for good: `warden inbox
+   * list`, and tests that must look without moving a row).
+   */
+  listInbox(tenant: string, state: InboxRow['state'], limit: number): Promise<InboxRow[]>;
+  /**
    * Marks an entry `processed` only if it is still pending, and says whether
    * it was. Called inside the transaction that does the entry's work (the
    * signal path, src/pipeline/observe-signal.ts): the work commits with the

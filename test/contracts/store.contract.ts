@@ -113,6 +113,21 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(reclaimed.map((r) => [r.eventId, r.attempts])).toEqual([['c', 2]]);
       });
 
+      it('lists a tenant\'s entries in one state without claiming or changing them', async () => {
+        const t = await tenant();
+        await store.putInbox(entry(t, 'l1'));
+        const [first] = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        await store.finishInbox(first!.id, 'failed', at(2), 'normalizer exploded');
+        for (const id of ['l2', 'l3']) await store.putInbox(entry(t, id));
+        const pending = await store.listInbox(t, 'pending', 10);
+        expect(pending.map((r) => [r.eventId, r.state, r.attempts])).toEqual([['l2', 'pending', 0], ['l3', 'pending', 0]]);
+        expect(pending[0]!.payload).toEqual({ uuid: 'l2', nested: { list: [1, 'two'] } });
+        expect(await store.listInbox(t, 'pending', 1)).toHaveLength(1);
+        expect((await store.listInbox(t, 'failed', 10)).map((r) => [r.eventId, r.attempts, r.error])).toEqual([['l1', 1, 'normalizer exploded']]);
+        // Listing moved nothing: the pending entries are still due, with no attempt counted.
+        expect((await store.claimInbox(100, at(40), 30)).filter((r) => r.tenant === t).map((r) => [r.eventId, r.attempts])).toEqual([['l2', 1], ['l3', 1]]);
+      });
+
       it('retries an entry at the time given', async () => {
         const t = await tenant();
         await store.putInbox(entry(t, 'r'));

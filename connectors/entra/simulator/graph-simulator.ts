@@ -43,8 +43,11 @@ import {
  * Every Graph call is checked against the app's granted application
  * permissions (403 `Authorization_RequestDenied` otherwise), using the least
  * privileged permissions Microsoft documents for each API, so a test proves
- * that Warden's permission list suffices. Throttling (`429`/`503` with
- * `Retry-After`) can be switched on per path.
+ * that Warden's permission list suffices. Throttling and outages (`429`/`503`
+ * with `Retry-After`, other 5xx) can be switched on for any endpoint
+ * (`faults.inject`). Access tokens expire on the simulated clock, so a test
+ * that moves the clock past an hour sees Graph refuse the token with 401
+ * `InvalidAuthenticationToken`, as Graph does when a token has expired.
  *
  * Test-only controls (not Graph behaviour) are plain methods on the returned
  * object: acting as an administrator, sending lifecycle notifications,
@@ -125,6 +128,33 @@ export interface ThrottleRule {
   retryAfterSeconds?: number;
 }
 
+/**
+ * An injected answer (test control), for any endpoint: Graph, the token
+ * endpoint, the Management Activity API.
+ *
+ * ```ts
+ * sim.faults.inject({ status: 429, count: 3, retryAfterSeconds: 30 });       // every path
+ * sim.faults.inject({ status: 503, count: 5, path: /revokeSignInSessions/ }); // Retry-After: 1
+ * sim.faults.inject({ status: 502, count: 1, method: 'POST' });               // no Retry-After
+ * ```
+ *
+ * A faulted request is not performed. 429 (`TooManyRequests`) and 503
+ * (`ServiceUnavailable`) carry `Retry-After` in seconds (default 1), as
+ * Graph's throttling answers do (research entra.md §5); 500, 502 and 504 carry
+ * none. `retryAfterSeconds: null` leaves the header out.
+ */
+export interface GraphFaultRule {
+  status: 429 | 500 | 502 | 503 | 504;
+  /** How many matching requests get it. Default 1. */
+  count?: number;
+  /** Only paths that match. Default: every path. */
+  path?: RegExp;
+  /** Only this method. Default: every method. */
+  method?: string;
+  /** `Retry-After` seconds on 429/503 (default 1); `null`: no header. */
+  retryAfterSeconds?: number | null;
+}
+
 /** Max subscription lifetime for user and group resources: 41,760 minutes (entra.md §1.6). */
 export const MAX_USER_SUBSCRIPTION_MINUTES = 41_760;
 
@@ -148,8 +178,18 @@ export interface GraphSimulator {
   deliveries: SimDelivery[];
   /** Every request: method, path (without query), app, status. */
   requests: Array<{ method: string; path: string; query: string; appId?: string; status: number }>;
-  /** Throttle matching requests (test control). */
+  /** Throttle matching requests (test control); the same as `faults.inject`. */
   throttle(rule: ThrottleRule): void;
+  /** Injected 429/5xx answers on any endpoint (test control, `GraphFaultRule`). */
+  faults: {
+    inject(rule: GraphFaultRule): void;
+    /** Removes every rule. */
+    clear(): void;
+    /** Requests answered by an injected fault so far. */
+    readonly injected: number;
+    /** Matching requests the rules will still fault. */
+    readonly pending: number;
+  };
   /** `deliver`: change notifications are posted; `drop`: the subscription exists but delivers nothing (test control). */
   notificationMode: 'deliver' | 'drop';
   /** Sends a lifecycle notification for a subscription (test control); `subscriptionRemoved` also removes it. */
@@ -165,6 +205,15 @@ export interface GraphSimulator {
   };
   close(): Promise<void>;
 }
+
+/** Graph's error code and message for an injected status. */
+const FAULT_ERRORS: Record<number, [string, string]> = {
+  429: ['TooManyRequests', 'Too many requests.'],
+  500: ['InternalServerError', 'An internal server error occurred.'],
+  502: ['BadGateway', 'Bad gateway.'],
+  503: ['ServiceUnavailable', 'Service unavailable.'],
+  504: ['GatewayTimeout', 'Gateway timeout.'],
+};
 
 function graphError(status: number, code: string, message: string, now: Date): SimResponse {
   return { status, body: { error: { code, message, innerError: { date: now.toISOString().replace(/\.\d+Z$/, ''), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } } };
@@ -188,7 +237,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   const subscriptions = new Map<string, SimSubscription>();
   const deliveries: SimDelivery[] = [];
   const requests: GraphSimulator['requests'] = [];
-  const throttles: Array<Required<ThrottleRule>> = [];
+  const faults: Array<{ status: number; count: number; path?: RegExp; method?: string; retryAfterSeconds: number | null }> = [];
+  let injected = 0;
   const pending = new Set<Promise<unknown>>();
   let base = '';
 
@@ -742,8 +792,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       if (!(await verifyAssertion(app, assertion, `${base}/${tenant}/oauth2/v2.0/token`))) return tokenError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
     } else return tokenError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     const token = randomBytes(24).toString('base64url');
-    // Token lifetimes run on the real clock, as the identity library's token cache does (the simulated clock may jump hours).
-    tokens.set(token, { appId: app.appId, expiresAt: systemClock().getTime() + 3599_000 });
+    // Lifetimes run on the simulated clock: a test that moves it an hour on sees the token expire, as Graph would (the client must then get a new one).
+    tokens.set(token, { appId: app.appId, expiresAt: clock().getTime() + 3599_000 });
     return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token } };
   };
 
@@ -778,11 +828,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const url = new URL(req.url ?? '/', base);
     const method = req.method ?? 'GET';
     const now = clock();
-    for (const rule of throttles) {
-      if (rule.count <= 0 || !rule.path.test(url.pathname)) continue;
+    for (const rule of faults) {
+      if (rule.count <= 0 || (rule.path && !rule.path.test(url.pathname)) || (rule.method && rule.method !== method)) continue;
       rule.count--;
-      const res = graphError(rule.status, rule.status === 429 ? 'TooManyRequests' : 'ServiceUnavailable', rule.status === 429 ? 'Too many requests.' : 'Service unavailable.', now);
-      return { ...res, headers: { 'Retry-After': String(rule.retryAfterSeconds) } };
+      injected++;
+      const [code, message] = FAULT_ERRORS[rule.status] ?? ['UnknownError', 'Server error.'];
+      const res = graphError(rule.status, code, message, now);
+      const hint = (rule.status === 429 || rule.status === 503) && rule.retryAfterSeconds !== null;
+      return { ...res, ...(hint ? { headers: { 'Retry-After': String(rule.retryAfterSeconds) } } : {}) };
     }
     const oidc = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/.exec(url.pathname);
     if (oidc && method === 'GET') return { status: 200, body: openIdConfiguration(oidc[1]!) };
@@ -798,7 +851,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     const token = auth ? tokens.get(auth[1]!) : undefined;
     if (!auth) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', now);
-    if (!token || token.expiresAt <= systemClock().getTime()) return graphError(401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.', now);
+    if (!token || token.expiresAt <= now.getTime()) return graphError(401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.', now);
     const app = directory.apps.get(token.appId)!;
     const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
     if (!route) return graphError(400, 'BadRequest', `Resource not found for the segment '${url.pathname.split('/').pop()}'.`, now);
@@ -833,7 +886,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         return auth ? tokens.get(auth[1]!)?.appId : undefined;
       })();
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search, ...(appId ? { appId } : {}), status: out.status });
-      const headers: Record<string, string> = { 'request-id': randomUUID(), 'client-request-id': String(req.headers['client-request-id'] ?? randomUUID()), ...out.headers };
+      // Date on the simulated clock: an HTTP-date Retry-After is read against it.
+      const headers: Record<string, string> = { date: clock().toUTCString(), 'request-id': randomUUID(), 'client-request-id': String(req.headers['client-request-id'] ?? randomUUID()), ...out.headers };
       if (out.body === undefined) {
         res.writeHead(out.status, headers);
         res.end();
@@ -865,7 +919,21 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       sim.notificationMode = mode;
     },
     throttle(rule) {
-      throttles.push({ status: 429, retryAfterSeconds: 1, ...rule });
+      faults.push({ status: 429, retryAfterSeconds: 1, ...rule });
+    },
+    faults: {
+      inject(rule) {
+        faults.push({ count: 1, retryAfterSeconds: 1, ...rule });
+      },
+      clear() {
+        faults.length = 0;
+      },
+      get injected() {
+        return injected;
+      },
+      get pending() {
+        return faults.reduce((n, r) => n + Math.max(0, r.count), 0);
+      },
     },
     async sendLifecycle(subscriptionId, event) {
       const s = subscriptions.get(subscriptionId);

@@ -1,17 +1,28 @@
 import { systemClock } from '../../../src/core/clock.js';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, type JsonWebKey } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { bucketOf, RateLimitBuckets, type OktaBucket } from './rate-limit-buckets.js';
+import { requiredScope, scopeAllows, ServiceApps, type NewServiceApp, type SimServiceApp } from './service-apps.js';
+import { SimulatorFaults } from './simulator-faults.js';
 
 /**
  * A local Okta org for tests and demos: the subset of the Okta Management API
  * Warden uses (users, groups, factors with Okta Verify push verification —
  * waiting until the person answers on the device, `answerPush` —, lifecycle,
  * sessions, user risk, event hooks with Okta's verification call, the System Log with `since`/`until`/
- * `after` paging and rate-limit headers; sign-in push outcomes, `signInPush`), and event hook delivery the way Okta
+ * `after` paging; sign-in push outcomes, `signInPush`), and event hook delivery the way Okta
  * does it (envelope, auth header, 3 s timeout, one retry on timeout or 5xx;
  * duplicate and out-of-order delivery on request). The real
- * okta-sdk-nodejs talks to it over plain HTTP.
+ * okta-sdk-nodejs talks to it over plain HTTP, with an API token (`SSWS`)
+ * or as an OAuth 2.0 service app (`private_key_jwt` at `/oauth2/v1/token`,
+ * scopes enforced per endpoint: `addServiceApp`, service-apps.ts).
+ *
+ * It pushes back like Okta: every Management API answer carries
+ * `x-rate-limit-limit`/`-remaining`/`-reset` for its endpoint's per-minute
+ * bucket on the simulator's clock, with 429 `E0000047` once the bucket is
+ * spent (rate-limit-buckets.ts); `faults` injects 429/5xx answers and stalls
+ * on any endpoint (simulator-faults.ts).
  *
  * Paths, field names, status codes and headers follow Okta's management
  * OpenAPI and the event hook docs (research okta.md §1, §4, §6). Okta's
@@ -88,8 +99,10 @@ export interface DeliveryRecord {
 export interface OktaSimulatorOptions {
   /** The API token callers must send (`Authorization: SSWS <token>`). */
   token?: string;
-  /** Requests per minute on `/api/v1/logs` before 429 (default 120, Okta's Workforce default). */
+  /** Requests per minute on `/api/v1/logs` before 429 (default 120, Okta's Workforce default); same as `rateLimits.logs`. */
   logsLimit?: number;
+  /** Per-minute ceilings of the rate-limit buckets (default: Okta's Workforce defaults, `OKTA_BUCKET_LIMITS`). */
+  rateLimits?: Partial<Record<OktaBucket, number>>;
   clock?: () => Date;
 }
 
@@ -106,20 +119,24 @@ export class OktaSimulator {
   readonly deliveries: DeliveryRecord[] = [];
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = [];
   delivery: DeliveryOptions = {};
+  /** Test switches: injected 429/5xx answers and stalled calls on any endpoint (simulator-faults.ts). */
+  readonly faults = new SimulatorFaults();
+  /** OAuth 2.0 service apps and the access tokens issued to them. */
+  readonly serviceApps = new ServiceApps();
+  /** The per-minute rate-limit buckets. */
+  readonly rateLimits: RateLimitBuckets;
   /** The admin the API token belongs to (what `/api/v1/users/me` answers). */
   readonly tokenOwner: SimUser;
   #server: http.Server | undefined;
   #url = '';
   #held: LogEventSim[] = [];
   #pending = new Set<Promise<void>>();
-  #logsWindow = { start: 0, count: 0 };
-  readonly #logsLimit: number;
   readonly #clock: () => Date;
   readonly #transactions = new Map<string, PushTransaction>();
 
   constructor(options: OktaSimulatorOptions = {}) {
     this.token = options.token ?? `00${randomBytes(20).toString('hex')}`;
-    this.#logsLimit = options.logsLimit ?? 120;
+    this.rateLimits = new RateLimitBuckets({ ...options.rateLimits, ...(options.logsLimit !== undefined ? { logs: options.logsLimit } : {}) });
     this.#clock = options.clock ?? systemClock;
     this.tokenOwner = this.addUser({ login: 'warden-service@example.com', firstName: 'Warden', lastName: 'Service' }, { roles: ['SUPER_ADMIN'] });
   }
@@ -173,6 +190,16 @@ export class OktaSimulator {
     const factor: SimFactor = { id: this.#id(factorType === 'push' ? 'opf' : 'mbl'), userId, factorType, provider: 'OKTA', status: 'ACTIVE', created: created.toISOString(), lastUpdated: created.toISOString() };
     this.factors.set(factor.id, factor);
     return factor;
+  }
+
+  /**
+   * Registers an OAuth 2.0 API Services app with `private_key_jwt` client
+   * authentication and the Okta API scopes it is granted. Without
+   * `publicJwk` the simulator makes the key pair and returns the private
+   * key (a JWK with `kid`: what Warden's `auth.privateKey` holds).
+   */
+  addServiceApp(input: { name?: string; scopes: string[]; publicJwk?: JsonWebKey }): NewServiceApp {
+    return this.serviceApps.add(input);
   }
 
   groupNames(userId: string): string[] {
@@ -272,7 +299,7 @@ export class OktaSimulator {
   record(
     eventType: string,
     displayMessage: string,
-    actor: SimUser,
+    actor: SimUser | SimServiceApp,
     target: unknown[],
     debug: Record<string, string>,
     txType: 'WEB',
@@ -281,10 +308,15 @@ export class OktaSimulator {
   ): LogEventSim {
     const published = this.#clock().toISOString();
     const requestId = randomBytes(12).toString('base64url');
+    // A service app acts through the API like a token does, and shows as a PublicClientApp actor.
+    const app = 'clientId' in actor;
+    const api = apiTokenId !== undefined || app;
     const event: LogEventSim = {
-      actor: { id: actor.id, type: 'User', alternateId: actor.profile.login, displayName: `${actor.profile.firstName ?? ''} ${actor.profile.lastName ?? ''}`.trim(), detailEntry: null },
-      client: { userAgent: { rawUserAgent: apiTokenId ? 'okta-sdk-nodejs' : 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)', os: 'Mac OS X', browser: apiTokenId ? 'UNKNOWN' : 'CHROME' }, zone: 'null', device: 'Computer', id: null, ipAddress: '127.0.0.1', geographicalContext: null },
-      authenticationContext: { authenticationProvider: null, credentialProvider: null, credentialType: null, issuer: null, interface: null, authenticationStep: 0, externalSessionId: apiTokenId ? 'unknown' : `102${randomBytes(8).toString('hex')}` },
+      actor: app
+        ? { id: actor.clientId, type: 'PublicClientApp', alternateId: actor.clientId, displayName: actor.name, detailEntry: null }
+        : { id: actor.id, type: 'User', alternateId: actor.profile.login, displayName: `${actor.profile.firstName ?? ''} ${actor.profile.lastName ?? ''}`.trim(), detailEntry: null },
+      client: { userAgent: { rawUserAgent: api ? 'okta-sdk-nodejs' : 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)', os: 'Mac OS X', browser: api ? 'UNKNOWN' : 'CHROME' }, zone: 'null', device: 'Computer', id: app ? actor.clientId : null, ipAddress: '127.0.0.1', geographicalContext: null },
+      authenticationContext: { authenticationProvider: null, credentialProvider: null, credentialType: null, issuer: null, interface: null, authenticationStep: 0, externalSessionId: api ? 'unknown' : `102${randomBytes(8).toString('hex')}` },
       displayMessage,
       eventType,
       outcome,
@@ -379,21 +411,52 @@ export class OktaSimulator {
     const method = req.method ?? 'GET';
     this.requests.push({ method, path, query: url.searchParams });
     const body = await readBody(req);
+    await this.faults.hold(method, path);
     const now = this.#clock().getTime();
-    const minute = Math.floor(now / 60_000) * 60_000;
-    this.#rateHeaders(res, 600, 599, minute + 60_000);
     res.setHeader('date', new Date(now).toUTCString());
+    const fault = this.faults.take(method, path);
+    if (fault?.status === 429) {
+      // Okta's concurrency 429: limit and remaining 0, the reset only a suggestion (research okta.md §6).
+      this.#rateHeaders(res, 0, 0, fault.resetSeconds !== undefined ? now + fault.resetSeconds * 1000 : Math.floor(now / 60_000) * 60_000 + 60_000);
+      return json(res, 429, okError('E0000047', 'API call exceeded rate limit due to too many requests.'));
+    }
+    if (fault?.status === 500) return json(res, 500, okError('E0000009', 'Internal Server Error'));
+    if (fault) return text(res, fault.status, http.STATUS_CODES[fault.status] ?? 'Server Error');
 
-    if (req.headers.authorization !== `SSWS ${this.token}`) return json(res, 401, okError('E0000011', 'Invalid token provided'));
+    if (method === 'POST' && path === '/oauth2/v1/token') {
+      const answer = await this.serviceApps.token(new URLSearchParams(body), `${this.#url}/oauth2/v1/token`, now);
+      res.setHeader('cache-control', 'no-store');
+      return json(res, answer.status, answer.body);
+    }
+
+    const bucket = bucketOf(method, path);
+    // The caller: the API token's admin, or a service app with the scopes of its access token.
+    const authorization = req.headers.authorization ?? '';
+    const bearer = /^Bearer (.+)$/.exec(authorization);
+    const grant = bearer ? this.serviceApps.grant(bearer[1]!, now) : undefined;
+    if (authorization !== `SSWS ${this.token}` && !grant) return json(res, 401, okError('E0000011', 'Invalid token provided'));
+    if (bucket) {
+      const quota = this.rateLimits.take(bucket, now);
+      this.#rateHeaders(res, quota.limit, quota.remaining, quota.reset * 1000);
+      if (quota.exceeded) return json(res, 429, okError('E0000047', 'API call exceeded rate limit due to too many requests.'));
+    }
+    if (grant) {
+      const scope = requiredScope(method, path);
+      if (!scope || !scopeAllows(grant.scopes, scope)) {
+        res.setHeader('www-authenticate', `Bearer authorization_uri="${this.#url}/oauth2/v1/authorize", realm="${this.#url}", scope="${scope ?? ''}", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="${path}"`);
+        return json(res, 403, okError('E0000006', 'You do not have permission to perform the requested action'));
+      }
+    }
     const m = (re: RegExp) => re.exec(path);
     let g: RegExpExecArray | null;
-    const asUser = this.tokenOwner;
-    const tokenId = '00Twarden';
+    const asUser: SimUser | SimServiceApp = grant ? grant.app : this.tokenOwner;
+    const tokenId = grant ? undefined : '00Twarden';
 
-    if (method === 'GET' && path === '/api/v1/logs') return this.#logs(url, res, now);
+    if (method === 'GET' && path === '/api/v1/logs') return this.#logs(url, res);
 
     if (method === 'GET' && (g = m(/^\/api\/v1\/users\/([^/]+)$/))) {
-      const user = g[1] === 'me' ? this.tokenOwner : this.#findUser(decodeURIComponent(g[1]!));
+      // A service app is no user: `me` names nobody for it.
+      const user = g[1] === 'me' ? (grant ? undefined : this.tokenOwner) : this.#findUser(decodeURIComponent(g[1]!));
       return user ? json(res, 200, this.#userJson(user)) : this.#send404(res, `${g[1]} (User)`);
     }
     if ((g = m(/^\/api\/v1\/users\/([^/]+)\/(.+)$/))) {
@@ -436,7 +499,7 @@ export class OktaSimulator {
         this.record('user.risk.change', 'User risk level changed', asUser, [this.#userTarget(user.id)], { requestUri: path }, 'WEB', tokenId);
         return json(res, 200, { riskLevel: level });
       }
-      if (method === 'POST' && (g = /^lifecycle\/([a-z_]+)$/.exec(rest))) return this.#lifecycle(g[1]!, user, url, res, path, tokenId);
+      if (method === 'POST' && (g = /^lifecycle\/([a-z_]+)$/.exec(rest))) return this.#lifecycle(g[1]!, user, url, res, path, asUser, tokenId);
       return this.#send404(res, path);
     }
 
@@ -538,32 +601,32 @@ export class OktaSimulator {
     return false;
   }
 
-  #lifecycle(op: string, user: SimUser, url: URL, res: ServerResponse, path: string, tokenId: string): void {
+  #lifecycle(op: string, user: SimUser, url: URL, res: ServerResponse, path: string, actor: SimUser | SimServiceApp, tokenId: string | undefined): void {
     const target = [this.#userTarget(user.id)];
     switch (op) {
       case 'reset_factors':
         for (const f of this.factorsOf(user.id)) this.factors.delete(f.id);
-        this.record('user.mfa.factor.reset_all', 'Reset all factors for user', this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        this.record('user.mfa.factor.reset_all', 'Reset all factors for user', actor, target, { requestUri: path }, 'WEB', tokenId);
         return json(res, 200, {});
       case 'suspend':
         if (user.status !== 'ACTIVE') return json(res, 400, okError('E0000001', 'Api validation failed: Cannot suspend a user that is not active'));
         user.status = 'SUSPENDED';
-        this.record('user.lifecycle.suspend', 'Suspend Okta user', this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        this.record('user.lifecycle.suspend', 'Suspend Okta user', actor, target, { requestUri: path }, 'WEB', tokenId);
         return json(res, 200, {});
       case 'unsuspend':
         if (user.status !== 'SUSPENDED') return json(res, 400, okError('E0000001', 'Api validation failed: Cannot unsuspend a user that is not suspended'));
         user.status = 'ACTIVE';
-        this.record('user.lifecycle.unsuspend', 'Unsuspend Okta user', this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        this.record('user.lifecycle.unsuspend', 'Unsuspend Okta user', actor, target, { requestUri: path }, 'WEB', tokenId);
         return json(res, 200, {});
       case 'expire_password':
         user.status = 'PASSWORD_EXPIRED';
-        this.record('user.account.expire_password', "Fired when the user's Okta password is expired", this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        this.record('user.account.expire_password', "Fired when the user's Okta password is expired", actor, target, { requestUri: path }, 'WEB', tokenId);
         return json(res, 200, this.#userJson(user));
       case 'reset_password': {
         const sendEmail = url.searchParams.get('sendEmail') === 'true';
         user.status = 'RECOVERY';
         if (url.searchParams.get('revokeSessions') === 'true') user.sessions = 0;
-        this.record('user.account.reset_password', "Fired when the user's Okta password is reset", this.tokenOwner, target, { requestUri: path }, 'WEB', tokenId);
+        this.record('user.account.reset_password', "Fired when the user's Okta password is reset", actor, target, { requestUri: path }, 'WEB', tokenId);
         return json(res, 200, sendEmail ? {} : { resetPasswordUrl: `${this.#url}/reset_password/drp${randomBytes(10).toString('hex')}` });
       }
       default:
@@ -572,14 +635,7 @@ export class OktaSimulator {
   }
 
   /** `GET /api/v1/logs`: `since`/`until`/`after`/`limit`/`filter` (eventType eq … or …), ascending, with `Link` and rate-limit headers. */
-  #logs(url: URL, res: ServerResponse, now: number): void {
-    const minute = Math.floor(now / 60_000) * 60_000;
-    if (this.#logsWindow.start !== minute) this.#logsWindow = { start: minute, count: 0 };
-    this.#logsWindow.count++;
-    const remaining = this.#logsLimit - this.#logsWindow.count;
-    this.#rateHeaders(res, this.#logsLimit, remaining, minute + 60_000);
-    if (remaining < 0) return json(res, 429, okError('E0000047', 'API call exceeded rate limit due to too many requests.'));
-    const since = url.searchParams.get('since');
+  #logs(url: URL, res: ServerResponse): void {    const since = url.searchParams.get('since');
     const until = url.searchParams.get('until');
     const after = url.searchParams.get('after');
     const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100));
@@ -641,6 +697,11 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function text(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function empty(res: ServerResponse, status: number): void {

@@ -45,6 +45,19 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
       setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}) }));
     });
 
+  program
+    .command('inbox')
+    .description('stored IdP deliveries')
+    .command('list')
+    .description('a tenant\'s deliveries in one state, oldest first, without touching them (failed: given up on, to be looked at)')
+    .requiredOption('--tenant <id>', 'tenant')
+    .option('--state <state>', 'pending, failed, processed or ignored', 'failed')
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'machine-readable list (without the payloads)')
+    .action(async (opts: { tenant: string; state: string; limit: string; json?: boolean }) =>
+      setExit(await rt.runOperation('inbox.list', { tenant: opts.tenant, state: opts.state, limit: Number(opts.limit), json: opts.json ?? false })),
+    );
+
   const holds = program.command('holds').description('changes Warden held or denied, and releasing them');
   holds
     .command('list')

@@ -1,0 +1,114 @@
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATIONS, type OpContext } from '../admin/operations.js';
+import type { WardenConfig } from '../config/load-config.js';
+import { ActionError, type Enforcer, type PluginContext } from '../plugin/plugin.js';
+import { createLogger } from '../server/logger.js';
+import type { ActionRow, Store } from '../store/store.js';
+import { decideChange } from './decide-change.js';
+import { OutboxWorker, outboxBackoffMs } from './outbox-worker.js';
+import { makeChange } from '../../test/helpers/changes.js';
+import { examplePolicy } from '../../test/helpers/policies.js';
+import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
+
+/**
+ * The outbox's give-up path: an action that keeps failing with a retryable
+ * error is retried with back-off (no sooner than the connector asks) and,
+ * after `maxAttempts`, ends `failed` — audited `action.failed`, counted, and
+ * shown with its hold by `warden holds list` — and is never run again.
+ */
+
+let handle: TestStore;
+let store: Store;
+beforeAll(async () => {
+  handle = await pgliteTestStore();
+  store = handle.store;
+  await store.ensureTenants(['acme']);
+});
+afterAll(() => handle.dispose());
+
+const audit = async () => (await store.readAudit('acme', 0, 10_000)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> });
+
+describe('OutboxWorker', () => {
+  it('gives up after maxAttempts: the action ends failed, audited, counted, listed with its hold, and is not run again', async () => {
+    const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
+    const { decision } = await decideChange({ store, policies: { get: examplePolicy }, clock: () => clock.now }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });
+    const queued = await store.listActions('acme', decision.id);
+    expect(queued.length).toBeGreaterThan(0);
+    const calls: string[] = [];
+    const enforcer: Enforcer = {
+      execute: async (action: ActionRow) => {
+        calls.push(action.id);
+        throw new ActionError('HTTP 503 Service Unavailable'); // retryable, every time
+      },
+    };
+    const registry = new Registry();
+    const worker = new OutboxWorker({
+      store,
+      enforcers: new Map([[queued[0]!.connector!, enforcer]]),
+      context: () => ({}) as PluginContext,
+      log: createLogger('silent'),
+      registry,
+      clock: () => clock.now,
+      maxAttempts: 3,
+      random: () => 0.5,
+    });
+
+    for (let round = 1; round <= 3; round++) {
+      expect(await worker.runOnce()).toBe(queued.length);
+      const states = await store.listActions('acme', decision.id);
+      if (round < 3) {
+        expect(states.every((a) => a.state === 'queued' && a.attempts === round)).toBe(true);
+        // Not due before the back-off has passed.
+        clock.now = new Date(clock.now.getTime() + outboxBackoffMs(round, () => 0.5) - 1);
+        expect(await worker.runOnce()).toBe(0);
+        clock.now = new Date(clock.now.getTime() + 1);
+      }
+    }
+    const final = await store.listActions('acme', decision.id);
+    expect(final.map((a) => [a.state, a.attempts, a.lastError])).toEqual(queued.map(() => ['failed', 3, 'HTTP 503 Service Unavailable']));
+    expect(calls).toHaveLength(3 * queued.length);
+
+    clock.now = new Date(clock.now.getTime() + 86_400_000);
+    expect(await worker.runOnce()).toBe(0); // given up for good
+    expect(calls).toHaveLength(3 * queued.length);
+
+    const failed = (await audit()).filter((r) => r.type === 'action.failed' && r.subject.decisionId === decision.id);
+    expect(failed.map((r) => [r.subject.actionId, r.data.attempts, r.data.error]).sort()).toEqual(queued.map((a) => [a.id, 3, 'HTTP 503 Service Unavailable']).sort());
+
+    const counted = (await registry.getMetricsAsJSON()).find((m) => m.name === 'warden_actions_total')!.values;
+    const total = (result: string) => counted.filter((v) => v.labels.result === result).reduce((n, v) => n + v.value, 0);
+    expect([total('retried'), total('failed'), total('executed')]).toEqual([2 * queued.length, queued.length, 0]);
+
+    let out = '';
+    const ctx: OpContext = { store, config: { tenants: [{ id: 'acme' }] } as unknown as WardenConfig, actor: { type: 'cli', id: 'ops@host' }, out: (t) => void (out += t), err: () => undefined };
+    expect(await OPERATIONS['holds.list'].run(ctx, { tenant: 'acme', limit: 50, json: false })).toBe(0);
+    const block = out.slice(out.indexOf(decision.id));
+    for (const a of queued) expect(block).toContain(`    action ${a.kind} FAILED after 3 attempt(s): HTTP 503 Service Unavailable\n`);
+    out = '';
+    await OPERATIONS['holds.list'].run(ctx, { tenant: 'acme', limit: 50, json: true });
+    const listed = (JSON.parse(out) as Array<{ id: string; failedActions: Array<{ kind: string; attempts: number }> }>).find((d) => d.id === decision.id)!;
+    expect(listed.failedActions.map((a) => [a.kind, a.attempts]).sort()).toEqual(queued.map((a) => [a.kind, 3]).sort());
+  });
+
+  it('waits no sooner than the connector asks (a rate-limit reset longer than the back-off)', async () => {
+    const clock = { now: new Date('2026-11-25T11:00:00.000Z') };
+    const { decision } = await decideChange({ store, policies: { get: examplePolicy }, clock: () => clock.now }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });
+    const queued = await store.listActions('acme', decision.id);
+    let fail = true;
+    const enforcer: Enforcer = {
+      execute: async () => {
+        if (fail) throw new ActionError('HTTP 429', { retryAfterMs: 51_000 });
+        return { ok: true };
+      },
+    };
+    const worker = new OutboxWorker({ store, enforcers: new Map([[queued[0]!.connector!, enforcer]]), context: () => ({}) as PluginContext, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
+    expect(await worker.runOnce()).toBe(queued.length);
+    fail = false;
+    clock.now = new Date(clock.now.getTime() + 50_999);
+    expect(await worker.runOnce()).toBe(0);
+    clock.now = new Date(clock.now.getTime() + 1);
+    expect(await worker.runOnce()).toBe(queued.length);
+    expect((await store.listActions('acme', decision.id)).every((a) => a.state === 'done' && a.attempts === 2)).toBe(true);
+  });
+});
