@@ -3,12 +3,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { TenantId } from '../../core/identity-change.js';
 import { WardenError } from '../../core/errors.js';
-import { packageRoot } from '../../package-root.js';
+import { packageRoot, wardenCommand } from '../../package-root.js';
 import { EXIT } from '../cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
-function configFor(tenant: string): string {
-  return `# Warden server configuration. Reference: docs/configuration.md (or \`warden config docs\`).
+function configFor(tenant: string, dir: string): string {
+  return `# Warden server configuration. Reference: docs/configuration.md (or \`${wardenCommand(dir)} config docs\`).
 listen:
   host: 127.0.0.1
   port: 8080
@@ -61,7 +61,7 @@ export function registerInitCommand(program: Command, rt: CliRuntime): void {
         .replace(/examples\/policies\/acme\.yaml/g, `policies/${t}.yaml`)
         .replace(/examples\/cases/g, 'cases');
       const files = new Map<string, string>([
-        ['warden.yaml', configFor(t)],
+        ['warden.yaml', configFor(t, path.resolve(dir))],
         [path.join('policies', `${t}.yaml`), policy],
       ]);
       for (const f of readdirSync(path.join(examples, 'cases')).filter((f) => f.endsWith('.yaml')))
@@ -77,7 +77,8 @@ export function registerInitCommand(program: Command, rt: CliRuntime): void {
         await io.out(`wrote ${path.join(dir, file)}\n`);
       }
       const cd = path.resolve(dir) === process.cwd() ? '' : `cd ${dir} && `;
-      await io.out(`\nNext:\n  ${cd}warden policy check policies/${t}.yaml\n  ${cd}warden policy test cases\n  ${cd}warden serve --quickstart\n`);
+      const warden = wardenCommand(path.resolve(dir));
+      await io.out(`\nNext:\n  ${cd}${warden} policy check policies/${t}.yaml\n  ${cd}${warden} policy test cases\n  ${cd}${warden} serve --quickstart\n`);
       setExit(EXIT.ok);
     });
 }
