@@ -45,6 +45,9 @@ export async function runStoreOperation(
     throw new WardenError('ERR_STORE_LOCKED', `${err.message}. Wait for it to finish, or stop it.`);
   }
   try {
+    // The server registers the configured tenants when it starts; a command run first on a fresh data
+    // directory (a back-fill, an exception) must not fail on the tenant's foreign key instead.
+    await store.ensureTenants(config.tenants.map((t) => t.id));
     return await runOperation(registry, name, { store, config, actor, out: io.out, err: io.err }, args);
   } finally {
     await store.close();
