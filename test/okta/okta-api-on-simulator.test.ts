@@ -340,6 +340,6 @@ describe('Okta API on the simulator', () => {
       } finally {
         await local.close();
       }
-    });
+    }, 90_000); // the CLI opens (and migrates) an embedded store: ~29 s alone on a loaded 2-core machine, against vitest's 30 s default
   });
 });
