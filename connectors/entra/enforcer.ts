@@ -4,6 +4,7 @@ import type { ActionRow } from '../../src/store/store.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
+import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * Makes Entra honour a decision through Microsoft Graph (shared/research/entra.md
@@ -250,7 +251,7 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
 
 function holdGroup(tenant: EntraTenant): string {
   const id = tenant.config.holdGroup.id;
-  if (!id) throw new ActionError('no hold group configured (entra.holdGroup.id): run `warden entra provision` and put the group id in warden.yaml', { permanent: true });
+  if (!id) throw new ActionError(`no hold group configured (entra.holdGroup.id): run \`${wardenCommand()} entra provision\` and put the group id in warden.yaml`, { permanent: true });
   return id;
 }
 

@@ -8,6 +8,7 @@ import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { holdPolicies, provisionHoldGroup } from './provision.js';
 import { NOTIFIED_CURSOR, SubscriptionManager, type SubscriptionState } from './subscription-manager.js';
+import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * The `warden entra …` operations, written once against the store: the CLI
@@ -90,7 +91,7 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
           `  Warden's subscription ${state.id}: ${inGraph ? 'present in Graph' : 'NOT in Graph (the manager recreates it)'}, expires ${state.expiresAt} (in ${humanDuration(Date.parse(state.expiresAt ?? '') - now)})`,
           `    created ${state.createdAt}${state.renewedAt ? `, renewed ${state.renewedAt}` : ''}${state.lastCheckAt ? `, checked ${state.lastCheckAt}` : ''}${state.lastError ? `; last error: ${state.lastError}` : ''}`,
         );
-      } else lines.push(`  no subscription yet${tenant.config.subscription.enabled ? ' (`warden entra subscribe` creates it)' : ' (subscription.enabled is false)'}`);
+      } else lines.push(`  no subscription yet${tenant.config.subscription.enabled ? ` (\`${wardenCommand()} entra subscribe\` creates it)` : ' (subscription.enabled is false)'}`);
       lines.push(`  last notification: ${notified?.lastAt ?? 'none received'}`);
       lines.push(`  audit poller: ${audit.lastPollStartedAt ? `last poll ${audit.lastPollStartedAt}, read ${audit.lastRead ?? 0}, new ${audit.lastNew ?? 0}` : 'no poll yet'}${audit.notBefore ? `, throttled until ${audit.notBefore}` : ''}${audit.lastError ? `; last error: ${audit.lastError}` : ''}`);
       lines.push(`  Graph lists ${graph.length} subscription${graph.length === 1 ? '' : 's'} of this app${graph.length ? ':' : ''}`);

@@ -2,6 +2,7 @@ import type { Principal } from '../../src/core/identity-change.js';
 import type { Directory, PluginContext } from '../../src/plugin/plugin.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * Reads users from Okta (profile, groups, admin roles) for enrichment, with a
@@ -117,7 +118,7 @@ export class OktaDirectory implements Directory {
     let id = this.#holdGroupIds.get(tenant.id);
     if (!id) {
       id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
-        if (!found) throw new Error(`the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`warden okta provision --tenant ${tenant.id}\``);
+        if (!found) throw new Error(`the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``);
         return found;
       });
       id.catch(() => this.#holdGroupIds.delete(tenant.id));

@@ -3,6 +3,7 @@ import { HOOK_EVENT_TYPES, hookEventTypes } from './event-types.js';
 import { findGroupId } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant } from './okta-tenant.js';
+import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * Set-up of an Okta org for Warden: the event hook (exactly the event types
@@ -87,7 +88,7 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
 /** Asks Okta to verify the Warden hook again. */
 export async function verifyEventHook(tenant: OktaTenant, id?: string): Promise<RegisteredHook> {
   const hookId = id ?? (await wardenHooks(tenant))[0]?.id;
-  if (!hookId) throw new Error(`no Warden event hook in ${tenant.config.orgUrl}: run \`warden okta hooks register --tenant ${tenant.id} --url …\``);
+  if (!hookId) throw new Error(`no Warden event hook in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta hooks register --tenant ${tenant.id} --url …\``);
   const hook = await (await tenant.client()).eventHookApi.verifyEventHook({ eventHookId: hookId });
   return { id: hookId, created: false, uri: hook.channel?.config?.uri ?? '', ...(hook.status ? { status: hook.status } : {}), ...(hook.verificationStatus ? { verificationStatus: hook.verificationStatus } : {}) };
 }

@@ -10,6 +10,7 @@ import { releaseHold } from '../pipeline/release-hold.js';
 import { SEVERITIES } from '../core/alert.js';
 import { closeAlert } from '../detect/close-alert.js';
 import type { Store } from '../store/store.js';
+import { wardenCommand } from '../package-root.js';
 import { WORKFLOW_OPERATIONS } from '../workflow/workflow-operations.js';
 
 /**
@@ -177,7 +178,7 @@ export const OPERATIONS = {
       ctx.err(`alert ${args.id} was closed before\n`);
       return 1;
     }
-    await ctx.out(`closed ${args.id} (${closed.severity}, ${closed.key}); it no longer weighs on decisions. Release holds it caused with \`warden holds release\`.\n`);
+    await ctx.out(`closed ${args.id} (${closed.severity}, ${closed.key}); it no longer weighs on decisions. Release holds it caused with \`${wardenCommand()} holds release\`.\n`);
     return 0;
   }),
 } as const;

@@ -13,6 +13,7 @@ import { runCli } from './main.js';
  * (docs/operations.md).
  */
 export async function main(connectors: readonly WardenPlugin[]): Promise<void> {
+  exitQuietlyWhenStdoutCloses(process.stdout);
   let clock;
   try {
     clock = clockFromStart(process.env[CLOCK_START_ENV]);
@@ -22,4 +23,15 @@ export async function main(connectors: readonly WardenPlugin[]): Promise<void> {
     return;
   }
   process.exitCode = await runCli(process.argv.slice(2), undefined, connectors, clock);
+}
+
+/**
+ * `warden … | head -2`: when the reader of stdout goes away, writing fails with EPIPE. That is the
+ * reader's choice, not Warden's failure: stop at once, with no stack trace, as `cat` and `git log` do.
+ */
+export function exitQuietlyWhenStdoutCloses(stdout: NodeJS.WriteStream): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+  });
 }

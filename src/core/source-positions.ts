@@ -53,7 +53,7 @@ export class SourcePositions {
   /**
    * Position of character `offset` inside the string scalar at `path`, when
    * the scalar's source can be mapped exactly (plain and quoted single-line
-   * scalars, literal blocks); otherwise the scalar's start.
+   * scalars, literal blocks, folded blocks of one indentation); otherwise the scalar's start.
    */
   inScalar(path: readonly PropertyKey[], offset: number): Position {
     const node = this.nodeAt(path);
@@ -77,6 +77,24 @@ export class SourcePositions {
         const indent = Math.min(...contentLines.filter((l) => l.trim() !== '').map((l) => l.length - l.trimStart().length));
         const header = this.at(start);
         if (Number.isFinite(indent)) return { line: header.line + 1 + lineInValue, column: indent + columnInLine + 1 };
+        break;
+      }
+      case 'BLOCK_FOLDED': {
+        // `>-` / `>`: lines of one indentation fold into one line joined by spaces. Map the offset back
+        // when the value is exactly that (no blank or more-indented lines, whose folding differs).
+        const lines = source.split('\n').slice(1);
+        const content = lines.filter((l) => l.trim() !== '');
+        const indent = Math.min(...content.map((l) => l.length - l.trimStart().length));
+        if (!Number.isFinite(indent) || content.some((l) => l.length - l.trimStart().length !== indent)) break;
+        const folded = content.map((l) => l.slice(indent).trimEnd());
+        if (folded.join(' ') !== value.replace(/\n$/, '')) break;
+        const header = this.at(start);
+        const firstContent = lines.findIndex((l) => l.trim() !== '');
+        let rest = offset;
+        for (let i = 0; i < folded.length; i++) {
+          if (rest <= folded[i]!.length || i === folded.length - 1) return { line: header.line + 1 + firstContent + i, column: indent + rest + 1 };
+          rest -= folded[i]!.length + 1;
+        }
         break;
       }
       default:

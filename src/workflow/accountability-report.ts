@@ -79,10 +79,17 @@ export interface AccountabilityReport {
 const ASSISTED = new Set(['helpdesk', 'admin', 'api', 'support']);
 const who = (p: { id: string; login?: string | undefined; email?: string | undefined }) => p.login ?? p.email ?? p.id;
 
+/** The verifier as a person: their recorded name, else the request party with their IdP id (records written before names were kept). */
+function verifierOf(request: ChangeRequest, e: Evidence | undefined): string {
+  if (!e) return 'unknown';
+  if (e.verifier.name) return e.verifier.name;
+  const party = [request.executor, request.requester, request.target].find((p) => p.id === e.verifier.id);
+  return party ? who(party) : e.verifier.id;
+}
+
 function verificationOf(request: ChangeRequest, evidence: readonly Evidence[]): ReportChange['verification'] {
   const e = evidence.find((x) => x.id === request.proofing?.evidenceId);
-  if (request.proofing)
-    return { method: request.proofing.method, level: request.proofing.level, verifier: e ? e.verifier.name ?? e.verifier.id : 'unknown', at: request.proofing.verifiedAt };
+  if (request.proofing) return { method: request.proofing.method, level: request.proofing.level, verifier: verifierOf(request, e), at: request.proofing.verifiedAt };
   return undefined;
 }
 

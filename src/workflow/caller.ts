@@ -50,6 +50,17 @@ export function actorOf(caller: Caller): WorkflowActor {
 }
 
 /**
+ * The caller as a person the records can show: like {@link actorOf}, and a person signed in with a
+ * token that carries no display name is named by their login or e-mail, never by the bare IdP id.
+ */
+export function personOf(caller: Caller): WorkflowActor {
+  const actor = actorOf(caller);
+  if (caller.type !== 'user' || actor.name) return actor;
+  const name = caller.names.find((n) => n.includes('@')) ?? caller.names[0];
+  return name ? { ...actor, name } : actor;
+}
+
+/**
  * Checks that `caller` may act on `tenant` as one of `roles` (people) or with
  * `scope` (API keys). The CLI operator and Warden itself may. A scope of
  * `requests:write` implies `requests:read`.

@@ -5,7 +5,7 @@ import type { ProofingLevel } from '../core/proofing.js';
 import { verifyWebhook } from '../notify/standard-webhooks.js';
 import { ProofingRefused } from '../plugin/plugin.js';
 import type { StoreTx } from '../store/store.js';
-import { actorOf, authorizeCaller, type Caller } from './caller.js';
+import { actorOf, authorizeCaller, personOf, callerNames, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { ExternalEvidenceBody, type CallbackBody } from './request-api-schemas.js';
 import { requireRecentMfa } from './step-up.js';
@@ -162,7 +162,7 @@ export async function recordCallback(ctx: WorkflowContext, requestId: string, in
   const calledAt = input.calledAt ? new Date(input.calledAt) : now;
   const settings = ctx.settings(tenant);
   const evidence = {
-    ...base(ctx, request, 'callback', 'callback', actor, now, calledAt),
+    ...base(ctx, request, 'callback', 'callback', personOf(caller), now, calledAt),
     reference: `callback:${uuidv7(now.getTime())}`,
     details: { number: input.number, numberSource: input.numberSource, numberLastChangedAt: input.numberLastChangedAt, calledAt: calledAt.toISOString(), ...(input.note ? { note: input.note } : {}) },
   };
@@ -207,7 +207,7 @@ export async function attestAsManager(ctx: WorkflowContext, tenant: string, requ
     let r = await ctx.load(tx, tenant, requestId);
     assertProofingOpen(r);
     const evidence: Evidence = {
-      ...base(ctx, r, 'manager_attestation', 'manager_attest', actor, now),
+      ...base(ctx, r, 'manager_attestation', 'manager_attest', personOf(caller), now),
       reference: `manager:${r.id}:${caller.subject}`,
       accepted: true,
       problems: [],

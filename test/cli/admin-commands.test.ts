@@ -100,6 +100,22 @@ describe('warden init', () => {
     expect((await cli('init', target, '--tenant', 'initech', '--force')).code).toBe(0);
     expect((await cli('init', target, '--tenant', 'Not Valid')).code).toBe(2);
   });
+
+  it('keeps the foreign tenant of the example cases foreign when the new tenant has its name, and points its comments at the files it wrote', async () => {
+    const { dir } = tempConfigDir();
+    const target = path.join(dir, 'globex');
+    expect((await cli('init', target, '--tenant', 'globex')).code).toBe(0);
+    const tested = await cli('policy', 'test', path.join(target, 'cases'));
+    expect(tested.out).toMatch(/\d+ passed, 0 failed/);
+    expect(tested.code).toBe(0);
+    const cases = readFileSync(path.join(target, 'cases/assisted-resets.yaml'), 'utf8');
+    expect(cases).toMatch(/^ {6}tenant: initech$/m);
+    expect(cases).toContain('reason: belongs to tenant initech');
+    const policy = readFileSync(path.join(target, 'policies/globex.yaml'), 'utf8');
+    expect(policy).not.toContain('examples/policies/acme.yaml');
+    expect(policy).toContain('policy check policies/globex.yaml');
+    expect(policy).toContain('policy test cases\n');
+  });
 });
 
 describe('warden config', () => {

@@ -230,6 +230,8 @@ describe('warden alerts list and close', () => {
 
     const listed = await warden(['--config', configFile, 'alerts', 'list', '--tenant', 'acme']);
     expect(listed.out).toContain(`${alert.id}  OPEN    high      ${alert.raisedAt}  admin@acme.example  [vendor-support-access]`);
+    expect((await warden(['--config', configFile, 'alerts', 'list', '--tenant', 'acme', '--status', 'open'])).out).toContain(`${alert.id}  OPEN`);
+    expect((await warden(['--config', configFile, 'alerts', 'list', '--tenant', 'acme', '--status', 'closed'])).out).toBe('no alerts in tenant acme\n');
     const closed = await warden(['--config', configFile, 'alerts', 'close', alert.id, '--tenant', 'acme', '--reason', 'Okta support case 01234, granted on purpose']);
     expect([closed.code, closed.out]).toEqual([0, expect.stringContaining(`closed ${alert.id}`)]);
     const again = await warden(['--config', configFile, 'alerts', 'close', alert.id, '--tenant', 'acme', '--reason', 'x']);
@@ -238,7 +240,7 @@ describe('warden alerts list and close', () => {
     const audit = await warden(['--config', configFile, 'audit', 'export', '--tenant', 'acme']);
     expect(audit.out).toContain('"type":"alert.closed"');
     expect(audit.out).toContain('Okta support case 01234');
-  });
+  }, 120_000); // seven CLI processes, each opening the embedded store
 });
 
 describe('a tenant\'s detection rules are checked before Warden runs', () => {

@@ -241,6 +241,36 @@ describe('Okta API on the simulator', () => {
       }
     });
 
+    it('okta provision --apply adds the hold rule to the simulator\'s account management policy, once', async () => {
+      const local = await new Sim().start();
+      try {
+        const setup = oktaConfigDir([{ id: 'acme', sim: local, mode: 'enforce' }]);
+        const old = { ...process.env };
+        Object.assign(process.env, setup.env);
+        try {
+          const run = async () => {
+            const out: string[] = [];
+            const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme', '--apply'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [plugin]);
+            return { code, out: out.join('') };
+          };
+          const first = await run();
+          expect(first.out).not.toContain('404');
+          expect(first.code).toBe(0);
+          const group = [...local.groups.values()].find((g) => g.profile.name === 'Warden Hold')!;
+          const rules = () => local.policies.get('rstAcctMgmt0')!.rules;
+          expect(rules().map((r) => r.name)).toEqual([HOLD_RULE_NAME, 'Catch-all Rule']);
+          expect(rules()[0]).toMatchObject({ conditions: { people: { groups: { include: [group.id] } } }, actions: { appSignOn: { access: 'DENY' } } });
+          expect((await run()).code).toBe(0);
+          expect(rules().filter((r) => r.name === HOLD_RULE_NAME)).toHaveLength(1);
+          expect(local.policies.get('rstAppSignOn0')!.rules.map((r) => r.name)).toEqual(['Catch-all Rule']);
+        } finally {
+          process.env = old;
+        }
+      } finally {
+        await local.close();
+      }
+    });
+
     it('leaves MFA challenge outcomes off the event hook when the tenant polls them (eventHook.signals: false)', async () => {
       const local = await new Sim().start();
       try {
@@ -310,6 +340,6 @@ describe('Okta API on the simulator', () => {
       } finally {
         await local.close();
       }
-    });
+    }, 90_000); // the CLI opens (and migrates) an embedded store: ~29 s alone on a loaded 2-core machine, against vitest's 30 s default
   });
 });

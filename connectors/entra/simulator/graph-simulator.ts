@@ -58,6 +58,8 @@ export interface GraphSimulatorOptions {
   /** PEM certificate and key for HTTPS (see throwawayCertificate). */
   tls: { cert: string; key: string };
   tenantId?: string;
+  /** Port on 127.0.0.1 to listen on (default 0: an ephemeral one). */
+  port?: number;
   /** The simulated clock (token expiry, audit latency, subscription expiry). */
   clock?: () => Date;
   /** Largest `$top` for directoryAudits (Graph caps pages; default 1000). */
@@ -898,7 +900,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       res.end(text);
     })();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   base = `https://127.0.0.1:${port}`;
 

@@ -115,6 +115,11 @@ export class OktaSimulator {
   readonly groups = new Map<string, { id: string; profile: { name: string; description?: string } }>();
   readonly factors = new Map<string, SimFactor>();
   readonly hooks = new Map<string, SimHook>();
+  /** The org's policies (the policies API subset `okta provision --apply` uses), with their rules. */
+  readonly policies = new Map<string, { id: string; name: string; type: string; resourceType: string; rules: Array<Record<string, unknown>> }>([
+    ['rstAppSignOn0', { id: 'rstAppSignOn0', name: 'Default Policy', type: 'ACCESS_POLICY', resourceType: 'APP', rules: [{ id: 'rulAppCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }] }],
+    ['rstAcctMgmt0', { id: 'rstAcctMgmt0', name: 'Okta Account Management Policy', type: 'ACCESS_POLICY', resourceType: 'END_USER_ACCOUNT_MANAGEMENT', rules: [{ id: 'rulAcctCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }] }],
+  ]);
   readonly log: LogEventSim[] = [];
   readonly deliveries: DeliveryRecord[] = [];
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = [];
@@ -527,6 +532,26 @@ export class OktaSimulator {
       } else if (user.groups.delete(group.id))
         this.record('group.user_membership.remove', 'Remove user from group membership', asUser, [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
       return empty(res, 204);
+    }
+
+    // Policies API, the part `okta provision --apply` uses: list policies of a type, list and add rules.
+    // An Identity Engine org has one account management policy (ACCESS_POLICY, resourceType
+    // END_USER_ACCOUNT_MANAGEMENT, research okta.md §5.4) and an app sign-in policy beside it.
+    if (method === 'GET' && path === '/api/v1/policies') {
+      const type = url.searchParams.get('type');
+      if (!type) return json(res, 400, okError('E0000001', 'Api validation failed: type'));
+      const expand = url.searchParams.get('expand') === 'resourceType';
+      return json(res, 200, [...this.policies.values()].filter((p) => p.type === type).map((p) => ({ id: p.id, name: p.name, type: p.type, status: 'ACTIVE', system: true, ...(expand ? { _embedded: { resourceType: p.resourceType } } : {}) })));
+    }
+    if ((g = m(/^\/api\/v1\/policies\/([^/]+)\/rules$/)) && (method === 'GET' || method === 'POST')) {
+      const policy = this.policies.get(g[1]!);
+      if (!policy) return this.#send404(res, `${g[1]} (Policy)`);
+      if (method === 'GET') return json(res, 200, policy.rules);
+      const rule = JSON.parse(body || '{}') as Record<string, unknown>;
+      if (typeof rule.name !== 'string' || !rule.name) return json(res, 400, okError('E0000001', 'Api validation failed: name'));
+      const created = { ...rule, id: `rul${randomBytes(8).toString('hex')}`, status: 'ACTIVE', system: false };
+      policy.rules.splice(typeof rule.priority === 'number' ? Math.max(0, rule.priority - 1) : policy.rules.length - 1, 0, created);
+      return json(res, 200, created);
     }
 
     if (path === '/api/v1/eventHooks' && method === 'GET') return json(res, 200, [...this.hooks.values()].map(hookJson));

@@ -12,6 +12,7 @@
 import { systemClock } from '../../../src/core/clock.js';
 import { createInterface } from 'node:readline';
 import { OktaSimulator } from './okta-simulator.js';
+import { wardenCommand } from '../../../src/package-root.js';
 
 const sim = await new OktaSimulator().start();
 sim.addGroup('Warden Hold');
@@ -20,7 +21,7 @@ const employee = sim.addUser({ login: 'dana@acme.example', firstName: 'Dana', la
 sim.addFactor(employee.id, 'push', new Date(systemClock().getTime() - 30 * 86_400_000));
 process.stdout.write(
   `Okta simulator on ${sim.url}\n  API token   ${sim.token}\n  help desk   ${agent.profile.login} (${agent.id})\n  employee    ${employee.profile.login} (${employee.id})\n` +
-    `Register Warden's hook with \`warden okta hooks register --tenant T --url http://127.0.0.1:8080\`.\n` +
+    `Register Warden's hook with \`${wardenCommand()} okta hooks register --tenant T --url http://127.0.0.1:8080\`.\n` +
     `Answer an Okta Verify push with \`approve <login>\` or \`deny <login>\`. Ctrl-C stops it.\n`,
 );
 createInterface({ input: process.stdin }).on('line', (line) => {

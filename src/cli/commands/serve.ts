@@ -7,6 +7,7 @@ import { createApiKey } from '../../server/api-keys.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
 import type { CliRuntime } from '../cli-runtime.js';
 import { cliActor } from '../store-operation.js';
+import { wardenCommand } from '../../package-root.js';
 
 /** Where `serve --quickstart` keeps the demo API key (next to the embedded store, never in the repo). */
 export function quickstartKeyFile(config: WardenConfig): string {
@@ -61,7 +62,7 @@ function banner(server: RunningServer, config: WardenConfig, keyFile: string): s
     '',
     'Then check the audit trail (works while the server runs):',
     '',
-    '  npx warden audit verify',
+    `  ${wardenCommand()} audit verify`,
     '',
     'Logs follow as JSON lines. Ctrl-C stops.',
     '',

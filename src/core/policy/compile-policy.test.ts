@@ -153,3 +153,31 @@ describe('compilePolicy', () => {
     });
   });
 });
+
+describe('policy check messages a new user can act on', () => {
+  const rule = (...extra: string[]) => policyText('rules:', '  - id: r1', '    when: change.kind == "factor.reset_all"', '    outcome: hold', ...extra);
+
+  it('lists the valid actions for a typo in onHold, and suggests the closest', () => {
+    const [issue] = issuesOf(rule('    onHold: [hold_group, revoke_session]'));
+    expect(issue).toMatchObject({ line: 8, path: 'rules[0].onHold[1]' });
+    expect(issue!.message).toContain('unknown action "revoke_session"; did you mean "revoke_sessions"?');
+    expect(issue!.message).toContain('Actions: hold_group, revoke_sessions, remove_new_factor');
+    expect(issue!.message).toContain('or notify:<channel>');
+    expect(issuesOf(rule('    onHold: ["notify:Bad Channel"]'))[0]!.message).toContain('notify entries look like notify:<channel>');
+  });
+
+  it('suggests the key meant for an unknown key', () => {
+    const [issue] = issuesOf(rule('    requrie: { request: approved }'));
+    expect(issue!.message).toMatch(/unknown key "requrie"; did you mean "require"\?/);
+    expect(issue).toMatchObject({ line: 8, path: 'rules[0]' });
+    expect(issuesOf(rule('    zzzzzz: 1'))[0]!.message).not.toContain('did you mean');
+  });
+
+  it('points a CEL error inside a folded >- block at its column in the expression', () => {
+    const text = policyText('rules:', '  - id: r1', '    when: >-', '      change.channel == "helpdesk"', '      && change.kindd == "factor.reset_all"', '    outcome: hold');
+    const [issue] = issuesOf(text);
+    expect(issue!.message).toContain('kindd');
+    expect(issue).toMatchObject({ line: 8, column: 17 });
+    expect(issue!.sourceLine!.slice(issue!.column - 1)).toMatch(/^kindd/);
+  });
+});

@@ -4,13 +4,14 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { WardenError } from '../errors.js';
 import { CHANGE_KINDS, CHANNELS, type ChangeKind, type Channel } from '../identity-change.js';
-import type { Action, ApprovalRequirement, Outcome, PolicyMode, TicketRequirement } from '../decision.js';
+import { ACTIONS, type Action, type ApprovalRequirement, type Outcome, type PolicyMode, type TicketRequirement } from '../decision.js';
 import type { ProofingLevel } from '../proofing.js';
 import type { Tier } from '../tiers.js';
 import { compileNative, indexConstraints, lintLiterals, type NativePredicate } from './analyze-expression.js';
 import { checkEnvironment, evaluationEnvironment } from './cel-environment.js';
 import { parseDuration } from './duration.js';
-import { PolicyDoc, type PolicyRuleDoc } from './policy-document.js';
+import { NOTIFY_ENTRY_MESSAGE, PolicyDoc, type PolicyRuleDoc } from './policy-document.js';
+import { didYouMean, knownKeysAt } from './did-you-mean.js';
 import { SourcePositions, type Position } from '../source-positions.js';
 
 /** One problem found in a policy file, located precisely. */
@@ -158,7 +159,7 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
       issues.push({
         file,
         ...at,
-        message: `${pathString(issue.path) || '(document)'}: ${describeIssue(issue)}`,
+        message: `${pathString(issue.path) || '(document)'}: ${describeIssue(issue, raw)}`,
         kind: 'schema',
         path: pathString(issue.path),
         ruleId: ruleIdAt(issue.path),
@@ -284,8 +285,24 @@ function compileRule(rule: PolicyRuleDoc, index: number, when: CompiledExpressio
   };
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v = raw;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code === 'unrecognized_keys') {
+    const known = knownKeysAt(PolicyDoc, issue.path);
+    const hints = issue.keys.map((k) => didYouMean(k, known)).filter((h): h is string => !!h);
+    const list = known.length ? ` (${known.length > 12 ? 'see docs/policy.md' : `keys here: ${known.join(', ')}`})` : '';
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${hints.length ? `; did you mean ${hints.map((h) => JSON.stringify(h)).join(', ')}?` : ''}${list}`;
+  }
+  const value = valueAt(raw, issue.path);
+  if (issue.message === NOTIFY_ENTRY_MESSAGE && typeof value === 'string' && !value.startsWith('notify:')) {
+    const hint = didYouMean(value, ACTIONS);
+    return `unknown action ${JSON.stringify(value)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ''} Actions: ${ACTIONS.join(', ')}, or notify:<channel>`;
+  }
   if (issue.code === 'invalid_value' && 'values' in issue) return `${issue.message}`;
   return issue.message;
 }

@@ -13,11 +13,11 @@ import { DURATION_PATTERN } from './duration.js';
 
 const Expression = z.string().min(1, 'expression is empty').max(4096).describe('A CEL expression over change, target, actor, context, request, now');
 
+/** What zod says of an entry that is neither an action nor `notify:<channel>` (compilePolicy rewords it for an unknown action). */
+export const NOTIFY_ENTRY_MESSAGE = 'notify entries look like notify:<channel>';
+
 /** `hold_group`, `revoke_sessions`, … or `notify:<channel>`. */
-export const ActionEntry = z.union([
-  z.enum(ACTIONS),
-  z.string().regex(/^notify:[a-z0-9][a-z0-9_-]*$/, 'notify entries look like notify:<channel>'),
-]);
+export const ActionEntry = z.union([z.enum(ACTIONS), z.string().regex(/^notify:[a-z0-9][a-z0-9_-]*$/, NOTIFY_ENTRY_MESSAGE)]);
 
 export const RequireBlock = z
   .object({
