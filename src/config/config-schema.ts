@@ -122,9 +122,23 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
           .describe('PostgreSQL URL, or a reference to one. When set, PostgreSQL is the store; when not, the embedded PGlite store is. Env `DATABASE_URL` overrides. A URL with a password must come from a reference'),
         schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public').describe('PostgreSQL schema for Warden\'s tables. Default `public`'),
         poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL connections per process. Default `10`'),
+        connectTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(60_000)
+          .default(2000)
+          .describe('Longest wait for a PostgreSQL connection (connecting, or waiting for a free one), in ms; past it the request answers 503 `ERR_STORE`. Default `2000`: under the 3 s Okta and Graph give a hook call, so they see a 503 and retry rather than a timeout. `/readyz` waits at most this long for the store'),
+        statementTimeoutMs: z
+          .number()
+          .int()
+          .min(100)
+          .max(600_000)
+          .default(10_000)
+          .describe('Longest a statement may run, in ms (PostgreSQL `statement_timeout`); a connection silent for longer (a stalled network) is dropped. Default `10000`: hook writes take milliseconds, and the slowest legitimate statements (retention purges, audit export pages) fit well within it'),
       })
       .strict()
-      .default({ schema: 'public', poolSize: 10 })
+      .default({ schema: 'public', poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 10_000 })
       .describe('PostgreSQL, for production and several replicas'),
     dataDir: z
       .string()

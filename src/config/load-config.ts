@@ -79,7 +79,7 @@ export interface ResolvedTenant {
 
 export type StoreConfig =
   | { driver: 'pglite'; dataDir: string; durability: 'full' | 'relaxed' }
-  | { driver: 'postgres'; url: Secret; schema: string; poolSize: number };
+  | { driver: 'postgres'; url: Secret; schema: string; poolSize: number; connectTimeoutMs: number; statementTimeoutMs: number };
 
 /** The configuration after validation, environment overrides and path resolution. Frozen. */
 export interface WardenConfig {
@@ -177,7 +177,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     cfg.database.url === undefined ? undefined : typeof cfg.database.url === 'string' ? new Secret(cfg.database.url) : resolveSecret(cfg.database.url, env, `${file}: database.url`, baseDir);
   const url = urlFromEnv ?? urlFromFile;
   const store: StoreConfig = url
-    ? { driver: 'postgres', url, schema: cfg.database.schema, poolSize: cfg.database.poolSize }
+    ? { driver: 'postgres', url, schema: cfg.database.schema, poolSize: cfg.database.poolSize, connectTimeoutMs: cfg.database.connectTimeoutMs, statementTimeoutMs: cfg.database.statementTimeoutMs }
     : {
         driver: 'pglite',
         dataDir: env.WARDEN_DATA_DIR ? path.resolve(cwd, env.WARDEN_DATA_DIR) : path.resolve(baseDir, cfg.dataDir),

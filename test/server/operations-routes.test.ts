@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WardenError } from '../../src/core/errors.js';
 import { CHANGE_KINDS } from '../../src/core/identity-change.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -21,6 +22,29 @@ describe('operations routes', () => {
     expect(body.status).toBe('ready');
     expect(body.checks.store!.ok && body.checks.migrations!.ok && body.checks.policies!.ok).toBe(true);
     expect(body.checks.policies!.detail).toContain(`acme@${app.policies.get('acme').version}`);
+  });
+
+  it('GET /readyz shows where the store is only to a caller with an API key', async () => {
+    const anonymous = (await (await fetch(`${app.url}/readyz`)).json()) as { checks: Record<string, { detail: string }> };
+    expect(anonymous.checks.store!.detail).toBe('reachable');
+    const wrongKey = (await (await fetch(`${app.url}/readyz`, { headers: { authorization: 'Bearer wdn_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } })).json()) as typeof anonymous;
+    expect(wrongKey.checks.store!.detail).toBe('reachable');
+    const operator = (await (await fetch(`${app.url}/readyz`, { headers: { authorization: `Bearer ${app.key}` } })).json()) as typeof anonymous;
+    expect(operator.checks.store!.detail).toBe(`${app.store.driver} at ${app.store.location}`);
+  });
+
+  it('GET /readyz answers 503 when the store does not answer, without saying where it is', async () => {
+    const ping = vi.spyOn(app.store, 'ping').mockRejectedValue(new WardenError('ERR_STORE', 'the store is unavailable: connect ECONNREFUSED db.internal:5432'));
+    try {
+      const res = await fetch(`${app.url}/readyz`, { headers: { authorization: `Bearer ${app.key}` } });
+      const text = await res.text();
+      expect(res.status).toBe(503);
+      expect(JSON.parse(text)).toMatchObject({ status: 'not_ready', checks: { store: { ok: false, detail: 'unreachable' } } });
+      expect(text).not.toContain('db.internal');
+    } finally {
+      ping.mockRestore();
+    }
+    expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
   });
 
   it('GET /metrics speaks Prometheus text with the request histogram', async () => {
