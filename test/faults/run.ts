@@ -16,6 +16,7 @@
  *   WARDEN_FAULTS_STORES       pglite,postgres (postgres is skipped, and said so, when it does not answer)
  *   WARDEN_FAULTS_ONLY         comma-separated scenario names to run
  *   WARDEN_FAULTS_DELIVERIES   deliveries of the kill -9 scenario (default 5000)
+ *   WARDEN_FAULTS_CUT_SECONDS how long the store outage cuts PostgreSQL off (default 30)
  *   WARDEN_FAULTS_DIST=1       run the built dist/ instead of the sources (.ci/run, after npm ci builds it)
  *   WARDEN_FAULTS_KEEP=1       keep every scenario's directory and server logs
  *   WARDEN_TEST_DATABASE_URL   admin database the scenario databases are created from
@@ -26,6 +27,8 @@ import { postgresAvailable, type StoreKind } from './harness/fault-store.js';
 import { killAllChildren, useDist } from './harness/warden-process.js';
 import { killActionInFlight } from './scenarios/kill-action-in-flight.js';
 import { killUnderLoad } from './scenarios/kill-under-load.js';
+import { storeOutage } from './scenarios/store-outage.js';
+import { threeReplicas } from './scenarios/three-replicas.js';
 
 interface Scenario {
   name: string;
@@ -34,10 +37,13 @@ interface Scenario {
 }
 
 const deliveries = Number(process.env.WARDEN_FAULTS_DELIVERIES ?? 5000);
+const cutSeconds = Number(process.env.WARDEN_FAULTS_CUT_SECONDS ?? 30);
 
 const SCENARIOS: Scenario[] = [
   { name: 'kill9-under-load', stores: ['pglite', 'postgres'], run: (s) => killUnderLoad(s, { deliveries, concurrency: 16, holdEvery: 10, killAt: 0.4, timeoutMs: 150_000 }) },
-  { name: 'kill9-action-in-flight', stores: ['pglite', 'postgres'], run: (s) => killActionInFlight(s, { timeoutMs: 90_000 }) },
+  { name: 'kill9-action-in-flight', stores: ['pglite', 'postgres'], run: (s) => killActionInFlight(s, { timeoutMs: 150_000 }) },
+  { name: 'three-replicas', stores: ['postgres'], run: () => threeReplicas({ deliveries: 600, concurrency: 16, holdEvery: 10, timeoutMs: 150_000 }) },
+  { name: 'store-outage', stores: ['postgres'], run: () => storeOutage({ deliveries: 1500, concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds: cutSeconds, timeoutMs: 150_000 }) },
 ];
 
 async function main(): Promise<number> {

@@ -83,7 +83,7 @@ export class FaultStore {
    * tenant, `durability: full` (the default), warnings-only logs, and the
    * given YAML for each tenant's connector sections.
    */
-  writeConfig(tenants: ReadonlyArray<{ id: string; yaml: string }>): string {
+  writeConfig(tenants: ReadonlyArray<{ id: string; yaml: string }>, fileName = 'warden.yaml'): string {
     mkdirSync(path.join(this.dir, 'policies'), { recursive: true });
     let yaml = 'listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\nlog: { level: warn }\ntenants:\n';
     for (const t of tenants) {
@@ -91,7 +91,7 @@ export class FaultStore {
       writeFileSync(path.join(this.dir, 'policies', `${t.id}.yaml`), policy);
       yaml += `  - id: ${t.id}\n    policy: policies/${t.id}.yaml\n${t.yaml}`;
     }
-    const file = path.join(this.dir, 'warden.yaml');
+    const file = path.join(this.dir, fileName);
     writeFileSync(file, yaml);
     return file;
   }
@@ -119,6 +119,18 @@ export class FaultStore {
         records.push(JSON.parse(row.record) as AuditRecord);
       }
       if (rows.length < 1000) return records;
+    }
+  }
+
+  /** Runs a query on the scenario's PostgreSQL database (store inspection: leases, migrations). */
+  async query<R extends Record<string, unknown>>(sql: string): Promise<R[]> {
+    if (!this.databaseUrl) throw new Error('query() needs a PostgreSQL scenario');
+    const client = new pg.Client({ connectionString: this.databaseUrl, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      return (await client.query<R>(sql)).rows;
+    } finally {
+      await client.end();
     }
   }
 

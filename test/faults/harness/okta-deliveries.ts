@@ -54,19 +54,21 @@ function post(agent: http.Agent, url: string, secret: string, body: string): Pro
 
 /**
  * Sends every delivery with `concurrency` connections, Okta's way but more
- * stubborn: a delivery not acknowledged (connection error, 5xx) waits for
+ * stubborn (`to` may name a server per delivery): a delivery not acknowledged (connection error, 5xx) waits for
  * `target.ready()` and is sent again, until Warden answers 200 or 4xx.
  * `onAck` runs after each acknowledgement (the scenario kills the server
  * from there). Bounded by `timeoutMs`.
  */
-export async function sendDeliveries(deliveries: Delivery[], target: HookTarget, options: { concurrency: number; timeoutMs: number; path: string; onAck?: (acked: number) => void }): Promise<void> {
+export async function sendDeliveries(deliveries: Delivery[], to: HookTarget | ((index: number) => HookTarget), options: { concurrency: number; timeoutMs: number; path: string; onAck?: (acked: number) => void }): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   let next = 0;
   let acked = 0;
   const worker = async () => {
     for (;;) {
-      const d = deliveries[next++];
+      const index = next++;
+      const d = deliveries[index];
       if (!d) return;
+      const target = typeof to === 'function' ? to(index) : to;
       for (;;) {
         d.attempts++;
         let status: number | 'error';

@@ -21,19 +21,40 @@ export class OktaWorld {
   agent!: SimUser;
   readonly configFile: string;
 
-  private constructor(sim: OktaSimulator, proxy: StallingProxy, readonly store: FaultStore, options: { poller: boolean }) {
+  private constructor(sim: OktaSimulator, proxy: StallingProxy, readonly store: FaultStore, private readonly options: { poller: boolean }) {
     this.sim = sim;
     this.proxy = proxy;
-    this.configFile = store.writeConfig([
-      {
-        id: TENANT,
-        yaml:
-          `    secrets:\n      oktaToken: { env: OKTA_TOKEN_FAULTS }\n      oktaHook: { env: OKTA_HOOK_SECRET }\n` +
-          `    okta:\n      orgUrl: ${proxy.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: oktaHook }\n` +
-          `      poller: { enabled: ${options.poller}, intervalSeconds: 5 }\n`,
-      },
-    ]);
+    this.configFile = this.#writeConfig(proxy.url, 'warden.yaml');
   }
+
+  #writeConfig(orgUrl: string, fileName: string): string {
+    return this.store.writeConfig(
+      [
+        {
+          id: TENANT,
+          yaml:
+            `    secrets:\n      oktaToken: { env: OKTA_TOKEN_FAULTS }\n      oktaHook: { env: OKTA_HOOK_SECRET }\n` +
+            `    okta:\n      orgUrl: ${orgUrl}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: oktaHook }\n` +
+            `      poller: { enabled: ${this.options.poller}, intervalSeconds: 5 }\n`,
+        },
+      ],
+      fileName,
+    );
+  }
+
+  /**
+   * A replica with its own way to the org (its own proxy in front of the
+   * simulator, so the org's requests can be told apart by replica); same
+   * store, same tenant, same settings otherwise.
+   */
+  async replica(name: string): Promise<{ warden: WardenProcess; proxy: StallingProxy }> {
+    const proxy = await new StallingProxy(this.sim.url).start();
+    this.#replicaProxies.push(proxy);
+    const configFile = this.#writeConfig(proxy.url, `${name}.yaml`);
+    return { warden: new WardenProcess(name, configFile, await freePort(), {}, path.join(this.store.dir, `${name}.log`)), proxy };
+  }
+
+  readonly #replicaProxies: StallingProxy[] = [];
 
   static async create(store: FaultStore, clock: SuiteClock, options: { poller?: boolean } = {}): Promise<OktaWorld> {
     const sim = await new OktaSimulator({ clock: clock.now }).start();
@@ -97,6 +118,7 @@ export class OktaWorld {
   }
 
   async close(): Promise<void> {
+    for (const p of this.#replicaProxies) await p.close();
     await this.proxy.close();
     await this.sim.close();
   }

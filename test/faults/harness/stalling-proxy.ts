@@ -19,6 +19,8 @@ export interface Stall {
 export class StallingProxy {
   #server: http.Server | undefined;
   #url = '';
+  /** Every request that went through: method, path, when it arrived and when it was answered (performance.now()). */
+  readonly requests: Array<{ method: string; path: string; start: number; end?: number }> = [];
   #stall: { match: (method: string, path: string) => boolean; arrive: (r: { method: string; path: string }) => void; released: Promise<void>; taken: boolean } | undefined;
 
   constructor(private readonly target: string) {}
@@ -49,6 +51,9 @@ export class StallingProxy {
     for await (const c of req) chunks.push(c as Buffer);
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const entry: { method: string; path: string; start: number; end?: number } = { method, path, start: performance.now() };
+    this.requests.push(entry);
+    res.once('close', () => (entry.end = performance.now()));
     const stall = this.#stall;
     if (stall && !stall.taken && stall.match(method, path)) {
       stall.taken = true;
