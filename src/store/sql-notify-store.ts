@@ -1,3 +1,4 @@
+import { storableExecutor } from './storable-values.js';
 import type { SqlExecutor } from './sql-executor.js';
 import type { DeliveryRow, NotifyEventRow, NotifyStoreOps } from './workflow-store.js';
 
@@ -24,7 +25,12 @@ const SELECT_DELIVERY = `SELECT d.*, e.type, e.body, e.created_at FROM notify_de
 
 /** The outbound event queue (src/notify) in SQL; base of SqlStore. */
 export class SqlNotifyStore implements NotifyStoreOps {
-  constructor(protected readonly db: SqlExecutor) {}
+  protected readonly db: SqlExecutor;
+
+  /** `db` is wrapped so that values PostgreSQL refuses are stored escaped (storable-values.ts). */
+  constructor(db: SqlExecutor) {
+    this.db = storableExecutor(db);
+  }
 
   async putNotifyEvent(event: NotifyEventRow, endpoints: readonly string[]): Promise<void> {
     await this.db.query('INSERT INTO notify_events (id, tenant, type, body, created_at) VALUES ($1, $2, $3, $4, $5)', [

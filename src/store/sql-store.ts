@@ -1,6 +1,7 @@
 import { SEVERITIES, type Alert } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
+import { storableJson } from './storable-values.js';
 import type { SqlExecutor } from './sql-executor.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
 import type {
@@ -26,7 +27,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
-const json = (v: unknown): string => JSON.stringify(v ?? null);
+const json = storableJson;
 /** Drivers differ on bigint (PGlite: number, pg: string) and jsonb (both parse it); normalize here. */
 const num = (v: unknown): number => Number(v);
 const parsed = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));

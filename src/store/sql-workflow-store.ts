@@ -3,12 +3,13 @@ import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { PolicyException } from '../core/policy-exception.js';
 import { SqlNotifyStore } from './sql-notify-store.js';
+import { storableJson } from './storable-values.js';
 import type { DecidedChange, IdempotencyRecord, RequestCursor, RequestFilter, WorkflowStoreOps } from './workflow-store.js';
 
 type Row = Record<string, unknown>;
 const iso = (v: unknown): string => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
 const parsed = <T>(v: unknown): T => (typeof v === 'string' ? (JSON.parse(v) as T) : (v as T));
-const json = (v: unknown): string => JSON.stringify(v ?? null);
+const json = storableJson;
 
 const OPEN_STATES = `('draft', 'proofing', 'pending_approval', 'approved')`;
 

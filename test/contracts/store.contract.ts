@@ -634,6 +634,42 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       });
     });
 
+    describe('values PostgreSQL refuses (NUL)', () => {
+      // PostgreSQL keeps no U+0000 in text or jsonb; the store must keep it anyway, byte for byte,
+      // and still keep apart what differs only by it or by the escape character the store uses.
+      const NUL = '\u0000';
+      const tricky = { nul: `a${NUL}b`, [`key${NUL}`]: NUL, esc: 'x\uFDD0y', escNul: '\uFDD00', literal: '\\u0000', list: [NUL, { deep: `${NUL}${NUL}` }] };
+
+      it('stores an inbox entry holding NUL in its payload, keys, id and type, and gives it back as it was', async () => {
+        const t = await tenant();
+        const eventId = `evt${NUL}1`;
+        const first = await store.putInbox({ tenant: t, source: 'okta', eventId, eventType: `user.mfa${NUL}`, via: 'hook', payload: { uuid: eventId, ...tricky }, receivedAt: T0 });
+        expect(first.inserted).toBe(true);
+        expect(await store.putInbox({ tenant: t, source: 'okta', eventId, via: 'poll', payload: {}, receivedAt: T0 })).toEqual({ inserted: false, id: first.id });
+        // Differs only where the first has NUL: a different event.
+        expect((await store.putInbox({ tenant: t, source: 'okta', eventId: 'evt1', via: 'hook', payload: {}, receivedAt: T0 })).inserted).toBe(true);
+        expect((await store.putInbox({ tenant: t, source: 'okta', eventId: 'evt\uFDD001', via: 'hook', payload: {}, receivedAt: T0 })).inserted).toBe(true);
+        const rows = (await store.claimInbox(1000, at(1), 30)).filter((r) => r.tenant === t);
+        const row = rows.find((r) => r.id === first.id)!;
+        expect(row.eventId).toBe(eventId);
+        expect(row.eventType).toBe(`user.mfa${NUL}`);
+        expect(row.payload).toEqual({ uuid: eventId, ...tricky });
+        expect(rows.map((r) => r.eventId).sort()).toEqual(['evt1', eventId, 'evt\uFDD001'].sort());
+      });
+
+      it('stores a change, a cursor and an audit record holding NUL; the audit chain verifies', async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t, target: { id: `00u${NUL}`, login: `alice${NUL}@example.com` } });
+        expect((await store.putChange(change)).inserted).toBe(true);
+        expect(await store.getChange(t, change.id)).toEqual(change);
+        await store.setCursor(t, 'okta.syslog', { after: `abc${NUL}`, ...tricky }, T0);
+        expect(await store.getCursor(t, 'okta.syslog')).toEqual({ after: `abc${NUL}`, ...tricky });
+        await appendAudit(store, t, { type: 'test.event', actor: { type: 'system', id: `warden${NUL}` }, subject: { n: NUL }, data: tricky });
+        expect((await verifyAudit(store, t)).ok).toBe(true);
+        expect(JSON.parse((await store.readAudit(t, 0, 10))[0]!.record).data).toEqual(tricky);
+      });
+    });
+
     describe('cursors and API keys', () => {
       it('stores and overwrites a cursor', async () => {
         const t = await tenant();

@@ -117,6 +117,26 @@ describe.skipIf(!postgresUrl)('store outage on PostgreSQL', () => {
     expect(await stored(lost.uuid)).toBe(true);
   });
 
+  it('stores deliveries holding NUL, which PostgreSQL refuses in text and jsonb, instead of failing the batch', async () => {
+    const sample = json('okta/event-hook-delivery-user-session-start.json');
+    const event = sample.data.events[0];
+    const poisoned = { ...event, uuid: `${event.uuid.slice(0, -4)}nul1`, displayMessage: 'User login\u0000 to Okta', client: { ...event.client, userAgent: { rawUserAgent: '\u0000' } } };
+    const healthy = { ...event, uuid: `${event.uuid.slice(0, -4)}nul2` };
+    const res = await postOkta(JSON.stringify({ ...sample, data: { events: [poisoned, healthy] } }));
+    expect(res.status).toBe(200);
+    const rows = (await server.store.claimInbox(1000, new Date('2100-01-01T00:00:00Z'), 0)).filter((r) => r.eventId === poisoned.uuid || r.eventId === healthy.uuid);
+    expect(rows.map((r) => r.payload)).toEqual(expect.arrayContaining([poisoned, healthy]));
+    expect(rows).toHaveLength(2);
+
+    const message = json('entra/graph/graph-change-notification-webhook-message.json');
+    const n = { ...message.value[0], id: `nul\u0000${randomUUID()}`, clientState, tenantId: entraTenantId, resource: 'Users/\u0000' };
+    const entra = await fetch(`${server.url}/hooks/entra/acme/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: [n] }) });
+    expect(entra.status).toBe(202);
+    const stored = (await server.store.claimInbox(1000, new Date('2100-01-01T00:00:00Z'), 0)).filter((r) => r.source === 'entra');
+    const { clientState: _secret, ...kept } = n;
+    expect(stored.map((r) => r.payload)).toContainEqual({ kind: 'notification', notification: kept });
+  });
+
   it('answers 503 ERR_STORE, not a hang, while the database is stalled', async () => {
     proxy.stall();
     const stalled = oktaDelivery();
