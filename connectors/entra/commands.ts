@@ -30,7 +30,7 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
     .option('--until <when>', 'end of the period (default now): a duration back from now or an ISO 8601 time')
     .addHelpText('after', '\nEntra keeps audit logs 7 days (Free) or 30 days (P1/P2). The running server decides what is read; nothing is decided twice.')
     .action(async (opts: { tenant: string; since: string; until?: string }) =>
-      cli.setExit(await cli.runOperation('entra.backfill', { tenant: opts.tenant, since: sinceToIso(opts.since), ...(opts.until ? { until: sinceToIso(opts.until) } : {}) })),
+      cli.setExit(await cli.runOperation('entra.backfill', { tenant: opts.tenant, since: sinceToIso(opts.since, cli.clock()), ...(opts.until ? { until: sinceToIso(opts.until, cli.clock()) } : {}) })),
     );
   entra
     .command('provision')

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/identity';
 import { resolveSecret, type Secret, type WardenConfig } from '../../src/config/load-config.js';
@@ -80,5 +81,5 @@ export function openEntraTenant(config: WardenConfig, tenant: string, options: {
     if (length < 16 || length > 128) throw new WardenError('ERR_CONFIG_INVALID', `${where('subscription.clientState')}: use 16 to 128 characters (Graph allows at most 128)`);
   }
   const endpoints = endpointsFor(section);
-  return new EntraTenant(tenant, section, clientState, createCredential(section, endpoints, secrets), options.clock ?? (() => new Date()));
+  return new EntraTenant(tenant, section, clientState, createCredential(section, endpoints, secrets), options.clock ?? systemClock);
 }

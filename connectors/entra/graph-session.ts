@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import { ClientCertificateCredential, ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import {
   AuthenticationHandler,
@@ -51,7 +52,7 @@ export class GraphCallError extends Error {
 }
 
 /** Milliseconds from a `Retry-After` header (seconds or an HTTP date), if any. */
-export function retryAfterMs(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function retryAfterMs(value: string | null | undefined, now: number = systemClock().getTime()): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, Math.round(seconds * 1000));

@@ -251,7 +251,7 @@ export function channelOf(input: { selfService: boolean; actorKind: 'user' | 'ap
  * Warden does not govern, failed operations, and Warden's own changes.
  *
  * @example
- * normalizeDirectoryAudit(record, { tenant: 'acme', via: 'poll', observedAt: new Date() })
+ * normalizeDirectoryAudit(record, { tenant: 'acme', via: 'poll', observedAt: clock() })
  * // → { changes: [{ kind: 'factor.enroll', channel: 'admin', factor: { type: 'sms' }, … }] }
  */
 export function normalizeDirectoryAudit(record: unknown, options: AuditNormalizeOptions): NormalizeResult {

@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { op, type OpContext, type Operation } from '../../src/admin/operations.js';
@@ -23,7 +24,7 @@ function tenantOf(runtime: EntraRuntime, ctx: OpContext, id: string): EntraTenan
 
 /** The clock of whoever runs the operation: the server's inside it, else the system's. */
 function clockOf(ctx: OpContext): () => Date {
-  return ctx.clock ?? (() => new Date());
+  return ctx.clock ?? systemClock;
 }
 
 function manager(ctx: OpContext, tenant: EntraTenant): SubscriptionManager {

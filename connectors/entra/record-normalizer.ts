@@ -1,3 +1,4 @@
+import { systemClock } from '../../src/core/clock.js';
 import type { RecordNormalizer } from '../../src/plugin/plugin.js';
 import { normalizeDirectoryAudit, type NormalizeResult } from './normalize-directory-audit.js';
 import { normalizeManagementActivity } from './normalize-management-activity.js';
@@ -19,7 +20,7 @@ export function recordFormat(record: unknown): 'directoryAudit' | 'azureMonitor'
 }
 
 /** Normalizes any of the connector's record formats (no enrichment, no IdP calls). */
-export function normalizeEntraRecord(record: unknown, tenant: string, observedAt: Date = new Date()): NormalizeResult {
+export function normalizeEntraRecord(record: unknown, tenant: string, observedAt: Date = systemClock()): NormalizeResult {
   switch (recordFormat(record)) {
     case 'directoryAudit':
     case 'azureMonitor':
@@ -34,5 +35,5 @@ export function normalizeEntraRecord(record: unknown, tenant: string, observedAt
 /** The `records` port of the Entra connector. */
 export const entraRecordNormalizer: RecordNormalizer = {
   recognizes: (record) => recordFormat(record) !== undefined,
-  normalize: (record, tenant) => normalizeEntraRecord(record, tenant),
+  normalize: (record, tenant, observedAt) => normalizeEntraRecord(record, tenant, observedAt),
 };

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { TicketPerson, TicketSnapshot } from '../../src/plugin/plugin.js';
 import { callJson, ItsmError, vendorMessage } from './http-call.js';
 import { timeoutMs, type ServiceNowConfig } from './itsm-config.js';
@@ -107,7 +108,7 @@ export class ServiceNowTickets {
   constructor(
     private readonly config: ServiceNowConfig,
     private readonly secret: (name: string) => string,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly clock: Clock = systemClock,
   ) {}
 
   get #base(): string {

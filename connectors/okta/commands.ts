@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { op, type Operation } from '../../src/admin/operations.js';
+import { systemClock } from '../../src/core/clock.js';
 import { sinceToIso } from '../../src/cli/commands/admin.js';
 import type { CliContext } from '../../src/plugin/plugin.js';
 import { hookEventTypes } from './event-types.js';
@@ -27,8 +28,9 @@ export function oktaOperations(tenants: OktaTenants): Record<string, Operation> 
       async (ctx, args) => {
         const tenant = tenants.get(ctx.config, args.tenant);
         await ctx.store.ensureTenants([tenant.id]);
+        const clock = ctx.clock ?? systemClock;
         const since = new Date(args.since);
-        const until = new Date();
+        const until = clock();
         const span = Math.max(1, until.getTime() - since.getTime());
         let events = 0;
         let stored = 0;
@@ -37,14 +39,15 @@ export function oktaOperations(tenants: OktaTenants): Record<string, Operation> 
           since,
           until,
           maxPages: 100_000,
-          now: () => new Date(),
+          now: clock,
           onPage: (page) => {
             events += page.events;
             stored += page.stored;
             if (args.progress === 'none') return;
             const fraction = page.newest ? (new Date(page.newest).getTime() - since.getTime()) / span : 0;
-            if (args.progress === 'bar' || Date.now() - lastLine > 2000) {
-              lastLine = Date.now();
+            const at = clock().getTime();
+            if (args.progress === 'bar' || at - lastLine > 2000) {
+              lastLine = at;
               ctx.err(progressLine(fraction, events, stored, args.progress));
             }
           },
@@ -91,7 +94,7 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
     .option('--since <when>', 'a duration (24h, 7d) or an ISO 8601 time; Okta keeps 90 days', '24h')
     .action(async (opts: { tenant: string; since: string }) => {
       const progress = process.stderr.isTTY ? 'bar' : 'lines';
-      cli.setExit(await cli.runOperation('okta.backfill', { tenant: opts.tenant, since: sinceToIso(opts.since), progress }));
+      cli.setExit(await cli.runOperation('okta.backfill', { tenant: opts.tenant, since: sinceToIso(opts.since, cli.clock()), progress }));
     });
 
   const hooks = okta.command('hooks').description("the org's event hook pointing at Warden");

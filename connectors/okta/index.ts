@@ -78,8 +78,8 @@ export function oktaConnector(): WardenPlugin {
     proofer: new OktaProofer(tenants),
     records: {
       recognizes: isLogEventLike,
-      normalize(record, tenant) {
-        const result = normalizeLogEvent(record, { tenant, via: 'poll', observedAt: new Date() });
+      normalize(record, tenant, observedAt) {
+        const result = normalizeLogEvent(record, { tenant, via: 'poll', observedAt });
         return 'ignored' in result ? result : { changes: [result.change] };
       },
     },

@@ -236,8 +236,8 @@ describe('the records port (replays and backtests)', () => {
     const records = oktaConnector().records!;
     const reset = pantherCases().find((c) => c.file === 'Okta.User.MFA.Reset.All.json')!.log;
     expect([records.recognizes(reset), records.recognizes(read('system-log-event-user-lifecycle-deactivate.json')), records.recognizes({ operationName: 'Reset password' }), records.recognizes('x')]).toEqual([true, true, false, false]);
-    expect(records.normalize(reset, 'acme')).toEqual({ changes: [expect.objectContaining({ kind: 'factor.reset_all', tenant: 'acme', source: expect.objectContaining({ idp: 'okta' }) })] });
-    expect(records.normalize(read('system-log-event-user-lifecycle-deactivate.json'), 'acme')).toEqual({ ignored: 'event type user.lifecycle.deactivate is not governed by Warden' });
+    expect(records.normalize(reset, 'acme', new Date('2026-11-25T09:00:00Z'))).toEqual({ changes: [expect.objectContaining({ kind: 'factor.reset_all', tenant: 'acme', source: expect.objectContaining({ idp: 'okta' }) })] });
+    expect(records.normalize(read('system-log-event-user-lifecycle-deactivate.json'), 'acme', new Date('2026-11-25T09:00:00Z'))).toEqual({ ignored: 'event type user.lifecycle.deactivate is not governed by Warden' });
   });
 });
 

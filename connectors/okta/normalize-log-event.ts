@@ -221,7 +221,7 @@ function normalizeSignal(event: LogEvent, type: string, options: NormalizeOption
  * worker, never dropped silently). Keys may be lower-cased (exports).
  *
  * @example
- *   normalizeLogEvent(event, { tenant: 'acme', via: 'hook', observedAt: new Date() })
+ *   normalizeLogEvent(event, { tenant: 'acme', via: 'hook', observedAt: clock() })
  *   // → { change: { kind: 'factor.reset_all', channel: 'admin', target: { id: '00u…' }, … } }
  */
 export function normalizeLogEvent(raw: unknown, options: NormalizeOptions): Normalized {

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { z } from 'zod';
 import type { AuditActor } from '../audit/audit-log.js';
 import { exportAuditJsonl } from '../audit/export-audit.js';
@@ -28,7 +29,7 @@ export interface OpContext {
   /** Told when an API key is revoked (the server drops it from its cache). */
   onKeyRevoked?(id: string): void;
   /** The server's clock when the operation runs inside it (default: the system clock). */
-  clock?: () => Date;
+  clock?: Clock;
 }
 
 /** An operation: validated arguments in, exit code out. */
@@ -77,7 +78,7 @@ export const OPERATIONS = {
   'keys.create': op(z.object({ tenant: z.string(), name: z.string().min(1).max(100), scopes: z.array(z.enum(API_SCOPES)).min(1).default(['decisions:write']), json: Json }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);
     await ctx.store.ensureTenants([args.tenant]);
-    const minted = await createApiKey(ctx.store, { tenant: args.tenant, name: args.name, scopes: args.scopes, actor: ctx.actor });
+    const minted = await createApiKey(ctx.store, { tenant: args.tenant, name: args.name, scopes: args.scopes, actor: ctx.actor, now: (ctx.clock ?? systemClock)() });
     if (args.json) await ctx.out(JSON.stringify({ key: minted.key, id: minted.row.id, tenant: args.tenant, name: args.name, scopes: minted.row.scopes }) + '\n');
     else {
       await ctx.out(`${minted.key}\n`);
@@ -97,7 +98,7 @@ export const OPERATIONS = {
   }),
 
   'keys.revoke': op(z.object({ id: z.string().regex(/^[0-9a-f]{12}$/, 'key ids are 12 hex digits') }), async (ctx, args) => {
-    const revoked = await revokeApiKey(ctx.store, { id: args.id, actor: ctx.actor });
+    const revoked = await revokeApiKey(ctx.store, { id: args.id, actor: ctx.actor, now: (ctx.clock ?? systemClock)() });
     if (!revoked) {
       ctx.err(`no active API key ${args.id}\n`);
       return 1;
@@ -123,7 +124,7 @@ export const OPERATIONS = {
 
   'holds.release': op(z.object({ tenant: z.string(), decisionId: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);
-    const result = await releaseHold(ctx.store, { tenant: args.tenant, decisionId: args.decisionId, actor: ctx.actor, reason: args.reason });
+    const result = await releaseHold(ctx.store, { tenant: args.tenant, decisionId: args.decisionId, actor: ctx.actor, reason: args.reason, now: (ctx.clock ?? systemClock)() });
     if (!result.released) {
       const earlier = await ctx.store.getRelease(args.tenant, args.decisionId);
       await ctx.out(`decision ${args.decisionId} was already released at ${earlier?.releasedAt} by ${earlier?.actor.id}\n`);
@@ -151,7 +152,7 @@ export const OPERATIONS = {
 
   'alerts.close': op(z.object({ tenant: z.string(), id: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);
-    const closed = await closeAlert(ctx.store, { tenant: args.tenant, id: args.id, actor: ctx.actor, reason: args.reason });
+    const closed = await closeAlert(ctx.store, { tenant: args.tenant, id: args.id, actor: ctx.actor, reason: args.reason, now: (ctx.clock ?? systemClock)() });
     if (!closed) {
       ctx.err(`alert ${args.id} was closed before\n`);
       return 1;

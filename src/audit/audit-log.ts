@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { createHash } from 'node:crypto';
 import { uuidv7 } from '../core/ids.js';
 import type { AuditRow, StoreOps } from '../store/store.js';
@@ -55,7 +56,7 @@ export function hashRecordText(text: string): string {
  *   });
  */
 export function appendAudit(store: StoreOps, tenant: string, event: AuditEvent): Promise<AuditRow> {
-  const at = (event.at ?? new Date()).toISOString();
+  const at = (event.at ?? systemClock()).toISOString();
   const id = uuidv7();
   return store.appendAudit(tenant, (head) => {
     const record: AuditRecord = {

@@ -1,10 +1,25 @@
+import { CLOCK_START_ENV, clockFromStart } from '../core/clock.js';
+import { isWardenError } from '../core/errors.js';
 import type { WardenPlugin } from '../plugin/plugin.js';
+import { EXIT } from './cli-io.js';
 import { runCli } from './main.js';
 
 /**
  * Runs `warden` in this process with the given connectors, setting the exit
  * code. bin/warden.js calls it with connectors/index.ts's list.
+ *
+ * The one place a process's clock is chosen: the system clock, unless the
+ * test-only `WARDEN_CLOCK_START` sets the instant it starts at
+ * (docs/operations.md).
  */
 export async function main(connectors: readonly WardenPlugin[]): Promise<void> {
-  process.exitCode = await runCli(process.argv.slice(2), undefined, connectors);
+  let clock;
+  try {
+    clock = clockFromStart(process.env[CLOCK_START_ENV]);
+  } catch (err) {
+    process.stderr.write(`warden: ${isWardenError(err) ? err.message : String(err)}\n`);
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  process.exitCode = await runCli(process.argv.slice(2), undefined, connectors, clock);
 }

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { systemClock, type Clock } from '../core/clock.js';
 import { isWardenError, type WardenErrorCode } from '../core/errors.js';
 import { wardenVersion } from '../server/version.js';
 import { operationRegistry } from '../admin/operations.js';
@@ -18,8 +19,8 @@ import { registerWorkflowCommands } from './commands/workflow.js';
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
-/** The `warden` command, wired to `io`, with the connectors' commands. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = []): Command {
+/** The `warden` command, wired to `io`, with the connectors' commands, reading the time from `clock`. */
+export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -38,12 +39,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
     setExit,
     plugins,
     registry,
+    clock,
     configFile,
     loadConfig: (options) => {
       const file = configFile();
       return loadConfig({ ...(file === undefined ? {} : { path: file }), plugins, resolveSecrets: options?.resolveSecrets ?? false });
     },
-    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, plugins),
+    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, plugins, clock),
   };
   registerServeCommand(program, rt);
   registerInitCommand(program, rt);
@@ -63,9 +65,10 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
 
 /**
  * Runs `warden` with `args` (without node and script) and returns the exit
- * code. Never calls process.exit itself, so tests run it in-process.
+ * code. Never calls process.exit itself, so tests run it in-process, on their
+ * own `clock` (default: the system clock).
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = []): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(
     io,
@@ -73,6 +76,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo(), p
       code = c;
     },
     plugins,
+    clock,
   );
   try {
     if (args.length === 0) {

@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../core/clock.js';
+
 /**
  * A one-line progress bar on a terminal: `[#####.....] 48%  12.1/25.0 MB  501,222 records  3 alerts`,
  * redrawn at most every 100 ms and cleared when done. Writes nothing anywhere but the stream given.
@@ -10,11 +12,12 @@ export class ProgressBar {
     private readonly write: (text: string) => void,
     private readonly total: number,
     private readonly width = 30,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Redraws (throttled) with `done` of `total` and a free-form tail. */
   update(done: number, tail: string, force = false): void {
-    const now = Date.now();
+    const now = this.clock().getTime();
     if (!force && now - this.#last < 100) return;
     this.#last = now;
     const fraction = this.total > 0 ? Math.min(1, done / this.total) : 1;

@@ -2,6 +2,7 @@ import { hostname, userInfo } from 'node:os';
 import { runOperation, type OperationRegistry } from '../admin/operations.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
+import type { Clock } from '../core/clock.js';
 import { isWardenError, WardenError } from '../core/errors.js';
 import type { LockInfo } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
@@ -32,6 +33,7 @@ export async function runStoreOperation(
   configFile: string | undefined,
   io: CliIo,
   plugins: readonly WardenPlugin[] = [],
+  clock?: Clock,
 ): Promise<number> {
   const config = loadConfig({ ...(configFile === undefined ? {} : { path: configFile }), plugins });
   const actor = cliActor();
@@ -45,7 +47,7 @@ export async function runStoreOperation(
     throw new WardenError('ERR_STORE_LOCKED', `${err.message}. Wait for it to finish, or stop it.`);
   }
   try {
-    return await runOperation(registry, name, { store, config, actor, out: io.out, err: io.err }, args);
+    return await runOperation(registry, name, { store, config, actor, out: io.out, err: io.err, ...(clock ? { clock } : {}) }, args);
   } finally {
     await store.close();
   }

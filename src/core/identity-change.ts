@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js';
 import { z } from 'zod';
 import { uuidv7 } from './ids.js';
 
@@ -209,7 +210,7 @@ export const ChangeInput = z
 export type ChangeInput = z.input<typeof ChangeInput>;
 
 /** Fills in what a proposed change may leave out. `input` must already be parsed by `ChangeInput`. */
-export function completeChange(input: z.output<typeof ChangeInput>, tenant: TenantId, now: Date = new Date()): IdentityChange {
+export function completeChange(input: z.output<typeof ChangeInput>, tenant: TenantId, now: Date = systemClock()): IdentityChange {
   const iso = now.toISOString();
   return {
     ...input,

@@ -1,3 +1,4 @@
+import { systemClock } from './clock.js';
 import { randomBytes } from 'node:crypto';
 
 let lastMs = -1;
@@ -10,7 +11,7 @@ let counter = 0;
  *
  * @example uuidv7() // '0193f2b4-6c1e-7a3b-9f2d-1c0e5b7a9d41'
  */
-export function uuidv7(now: number = Date.now()): string {
+export function uuidv7(now: number = systemClock().getTime()): string {
   let ms = now;
   if (ms <= lastMs) {
     ms = lastMs;

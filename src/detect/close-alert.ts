@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import type { Alert } from '../core/alert.js';
 import { WardenError } from '../core/errors.js';
@@ -13,7 +14,7 @@ import type { Store } from '../store/store.js';
  * @throws WardenError `ERR_NOT_FOUND`, `ERR_VALIDATION` (no reason)
  */
 export async function closeAlert(store: Store, input: { tenant: string; id: string; actor: AuditActor; reason: string; now?: Date }): Promise<Alert | undefined> {
-  const now = input.now ?? new Date();
+  const now = input.now ?? systemClock();
   if (!input.reason.trim()) throw new WardenError('ERR_VALIDATION', 'closing an alert needs a reason');
   return store.transaction(async (tx) => {
     const alert = await tx.getAlert(input.tenant, input.id);

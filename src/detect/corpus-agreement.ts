@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -65,14 +66,15 @@ export function readCorpus(dir: string): Array<Equivalence & { cases: Array<z.in
  * Measures agreement over a corpus directory (`equivalents.yaml` and the
  * Panther files it names) with the given normalizers and rule pack.
  */
-export function corpusAgreement(dir: string, pack: CompiledRulePack, normalizers: readonly NamedNormalizer[], options: { latenessMs: number; groupForMs: number }): AgreementReport {
+export function corpusAgreement(dir: string, pack: CompiledRulePack, normalizers: readonly NamedNormalizer[], options: { latenessMs: number; groupForMs: number; now?: Date }): AgreementReport {
+  const now = options.now ?? systemClock();
   const longest = Math.max(0, ...pack.rules.map((r) => r.windowMs + (r.latenessMs ?? options.latenessMs)));
   const cases: CaseVerdict[] = [];
   for (const eq of readCorpus(dir)) {
     if (!pack.rules.some((r) => r.id === eq.rule)) throw new Error(`equivalents.yaml maps ${eq.panther} to "${eq.rule}", which is not in the pack`);
     for (const c of eq.cases) {
       const base = { panther: eq.panther, rule: eq.rule, name: c.name, expected: c.expected, mocked: c.mocks !== undefined };
-      const outcome = normalizeRecord(c.log, 'corpus', normalizers, new Date());
+      const outcome = normalizeRecord(c.log, 'corpus', normalizers, now);
       if (outcome.kind === 'unrecognized') {
         cases.push({ ...base, got: 'unrecognized' });
         continue;

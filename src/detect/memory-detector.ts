@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { randomUUID } from 'node:crypto';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Alert } from '../core/alert.js';
@@ -27,6 +28,8 @@ export interface MemoryDetectorOptions {
   maxKeys?: number;
   /** Most changes kept for one (rule, key) (default 1,000). */
   maxEventsPerKey?: number;
+  /** When no event has been seen yet, what "now" is (default the system clock). */
+  clock?: Clock;
   /** Alert ids (default random UUIDs). */
   newId?: () => string;
   /**
@@ -181,7 +184,7 @@ export class MemoryDetector {
 
   constructor(engine: DetectionEngine, options: MemoryDetectorOptions) {
     this.#engine = engine;
-    this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, ...options };
+    this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, clock: systemClock, ...options };
     this.#immediate = engine.pack.rules.map((r) => r.type === 'threshold' && r.count <= 1);
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
     this.#reachMs = options.groupForMs + this.#maxLateness + Math.max(0, ...engine.pack.rules.map((r) => r.windowMs));
@@ -431,7 +434,7 @@ export class MemoryDetector {
   #raise(rule: CompiledDetectionRule, key: string, found: Found): Alert {
     this.stats.matches++;
     const match = { rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) }, key, changes: found.map((o) => o.change) };
-    const now = new Date(Number.isFinite(this.#newest) ? this.#newest : Date.now());
+    const now = new Date(Number.isFinite(this.#newest) ? this.#newest : this.#options.clock().getTime());
     const open = this.#open.get(key);
     if (open && groupsWith(open.alert, match, this.#options.groupForMs)) {
       const merged = mergeMatch(open.alert, match, now);

@@ -70,7 +70,7 @@ export function normalizeRecord(record: unknown, tenant: string, normalizers: re
     }
     if (!recognized) continue;
     try {
-      const result = n.records.normalize(record, tenant);
+      const result = n.records.normalize(record, tenant, now);
       if ('ignored' in result) return { kind: 'ignored', via: n.name, reason: result.ignored };
       // Several changes from one vendor event are told apart as the inbox worker does (`<event id>#<n>`).
       const changes = result.changes.map((c, i) => (c.source.eventIds[0] !== undefined ? keyedChange(c, c.source.eventIds[0], i, result.changes.length) : c));

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import type { Alert } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Tier } from '../core/tiers.js';
@@ -28,6 +29,8 @@ export interface ReplaySetup {
    * input. Without it, `report.alerts` has them all.
    */
   onAlert?: (alert: Alert) => void | Promise<void>;
+  /** When the replay runs (the `observedAt` of normalized records); default the system clock. */
+  clock?: Clock;
 }
 
 /** What a replay found. */
@@ -77,7 +80,7 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
   const problem = (origin: RecordOrigin, error: string) => {
     if (report.problems.length < MAX_PROBLEMS) report.problems.push({ file: origin.file, line: origin.line, error });
   };
-  const now = new Date();
+  const now = (setup.clock ?? systemClock)();
   let done = 0;
   for (const file of files) {
     let inFile = 0;

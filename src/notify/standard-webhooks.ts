@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { WardenError } from '../core/errors.js';
 
@@ -47,7 +48,7 @@ function header(headers: HeaderSource, name: string): string | undefined {
  * @returns the message id (`webhook-id`), for de-duplication
  * @throws WardenError `ERR_AUTH_REQUIRED` (headers missing) or `ERR_AUTH_INVALID` (stale timestamp, bad signature)
  */
-export function verifyWebhook(secret: string, headers: HeaderSource, body: string, now: Date = new Date(), toleranceSeconds = DEFAULT_TOLERANCE_SECONDS): string {
+export function verifyWebhook(secret: string, headers: HeaderSource, body: string, now: Date = systemClock(), toleranceSeconds = DEFAULT_TOLERANCE_SECONDS): string {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');

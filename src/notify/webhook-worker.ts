@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
 import { BatchWorker } from '../pipeline/background-loop.js';
 import type { Logger } from '../server/logger.js';
@@ -48,7 +49,7 @@ export class WebhookWorker extends BatchWorker {
 
   constructor(private readonly options: WebhookWorkerOptions) {
     super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'webhook worker failed'));
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
     this.#fetch = options.fetch ?? fetch;
     this.#counter = new Counter({
       name: 'warden_webhook_deliveries_total',

@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { createHash } from 'node:crypto';
 import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -146,7 +147,7 @@ export function changeDigest(change: IdentityChange): string {
  * duplicate deliveries decide once.
  */
 export async function decideChange(deps: DecideDeps, input: DecideInput): Promise<DecideResult> {
-  const clock = deps.clock ?? (() => new Date());
+  const clock = deps.clock ?? systemClock;
   const { change } = input;
   const policy = deps.policies.get(change.tenant);
   const now = clock();

@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
@@ -63,7 +64,7 @@ export class InboxWorker extends BatchWorker {
 
   constructor(private readonly options: InboxWorkerOptions) {
     super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'inbox worker failed'));
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
     this.#counter = new Counter({
       name: 'warden_inbox_entries_total',
       help: 'Inbox entries handled, by source and result (processed, ignored, retried, failed)',

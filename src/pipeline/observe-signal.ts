@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import type { Alert } from '../core/alert.js';
 import { isSignalKind, type ChangeKind, type IdentityChange } from '../core/identity-change.js';
 import type { ChangeDetection, DecideDeps } from './decide-change.js';
@@ -58,7 +59,7 @@ export async function observeSignals(deps: SignalDeps, input: SignalInput): Prom
   const dropped = input.signals.filter((s) => !observed.includes(s));
   if (!detection || observed.length === 0) return { observed, dropped, duplicate: false, alerts: [] };
 
-  const now = (deps.clock ?? (() => new Date()))();
+  const now = (deps.clock ?? systemClock)();
   const result = await deps.store.transaction(async (tx) => {
     if (input.inboxId !== undefined && !(await tx.settleInbox(input.inboxId, now))) return { duplicate: true, alerts: [] as Alert[] };
     const alerts = new Map<string, Alert>();

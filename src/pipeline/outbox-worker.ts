@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { ActionError, type Enforcer, type PluginContext } from '../plugin/plugin.js';
@@ -44,7 +45,7 @@ export class OutboxWorker extends BatchWorker {
 
   constructor(private readonly options: OutboxWorkerOptions) {
     super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'outbox worker failed'));
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
     this.#counter = new Counter({
       name: 'warden_actions_total',
       help: 'Actions handled, by connector, kind and result (executed, dry_run, retried, failed)',

@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
@@ -51,7 +52,7 @@ export async function releaseHold(store: Store, input: ReleaseInput): Promise<Re
  * @throws WardenError `ERR_VALIDATION`, `ERR_NOT_FOUND`, `ERR_CONFLICT`
  */
 export async function releaseHoldIn(tx: StoreTx, input: ReleaseInput): Promise<ReleaseResult> {
-  const now = input.now ?? new Date();
+  const now = input.now ?? systemClock();
   if (!input.reason.trim()) throw new WardenError('ERR_VALIDATION', 'a release needs a reason');
   const decision = await tx.getDecision(input.tenant, input.decisionId);
   if (!decision) throw new WardenError('ERR_NOT_FOUND', `no decision ${input.decisionId} in tenant ${input.tenant}`);

@@ -6,6 +6,7 @@ import type { Operation } from '../admin/operations.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { ChangeKind, IdentityChange, Principal } from '../core/identity-change.js';
+import type { Clock } from '../core/clock.js';
 import type { ProofingLevel } from '../core/proofing.js';
 import type { DecideResult } from '../pipeline/decide-change.js';
 import type { CliIo } from '../cli/cli-io.js';
@@ -29,7 +30,7 @@ export interface PluginContext {
   policies: PolicyRegistry;
   log: Logger;
   metrics: Metrics;
-  clock: () => Date;
+  clock: Clock;
   /** This process, for leases (`hostname:pid:random`). */
   instanceId: string;
   /** Tells the inbox worker new deliveries are waiting (call after `store.putInbox`). */
@@ -203,13 +204,15 @@ export interface RecordNormalizer {
   /** Whether `record` is one of the connector's record formats (an Okta LogEvent, an Entra directoryAudit, …). */
   recognizes(record: unknown): boolean;
   /** The changes a record describes, without enrichment. */
-  normalize(record: unknown, tenant: string): { changes: IdentityChange[] } | { ignored: string };
+  normalize(record: unknown, tenant: string, observedAt: Date): { changes: IdentityChange[] } | { ignored: string };
 }
 
 /** What the CLI gives a connector's commands. */
 export interface CliContext {
   io: CliIo;
   setExit(code: number): void;
+  /** The process's clock (tests and `WARDEN_CLOCK_START` set it): commands read the time only from it. */
+  clock: Clock;
   /** The `--config` given to `warden`, if any. */
   configFile(): string | undefined;
   /**

@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import { WardenError } from '../core/errors.js';
@@ -40,7 +41,7 @@ export async function createApiKey(store: Store, input: { tenant: string; name: 
     name: input.name,
     secretHash: hashSecret(secret),
     scopes: [...(input.scopes ?? ['decisions:write'])],
-    createdAt: (input.now ?? new Date()).toISOString(),
+    createdAt: (input.now ?? systemClock()).toISOString(),
   };
   await store.transaction(async (tx) => {
     await tx.putApiKey(row);
@@ -57,7 +58,7 @@ export async function createApiKey(store: Store, input: { tenant: string; name: 
 
 /** Revokes a key and audits it; false when there was no such active key. */
 export async function revokeApiKey(store: Store, input: { id: string; actor: AuditActor; now?: Date }): Promise<boolean> {
-  const now = input.now ?? new Date();
+  const now = input.now ?? systemClock();
   return store.transaction(async (tx) => {
     const key = await tx.getApiKey(input.id);
     if (!key || !(await tx.revokeApiKey(input.id, now))) return false;
@@ -88,7 +89,7 @@ export class ApiKeyVerifier {
   constructor(
     private readonly store: Pick<Store, 'getApiKey'>,
     private readonly cacheMs = 5_000,
-    private readonly clock: () => number = Date.now,
+    private readonly clock: () => number = () => systemClock().getTime(),
   ) {}
 
   /** @throws WardenError `ERR_AUTH_REQUIRED` (no credentials) or `ERR_AUTH_INVALID` (bad ones) */

@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import express, { type RequestHandler } from 'express';
 import { WardenError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
@@ -128,7 +129,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...(deps.workflow ? { workflow: deps.workflow.decisionWorkflow() } : {}),
     ...(deps.detection ? { detection: deps.detection } : {}),
   });
-  if (deps.workflow) mountRequests(api, { workflow: deps.workflow, store: deps.store, has: (t) => deps.policies.has(t) });
+  if (deps.workflow) mountRequests(api, { workflow: deps.workflow, store: deps.store, clock: deps.clock ?? systemClock, has: (t) => deps.policies.has(t) });
   mountAlerts(api, { store: deps.store, has: (t) => deps.policies.has(t) });
   app.use(api);
 

@@ -1,3 +1,4 @@
+import { type Clock } from '../core/clock.js';
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { canonicalJson } from '../audit/canonical-json.js';
@@ -29,6 +30,7 @@ export async function idempotent(
   req: Request,
   res: Response,
   store: Store,
+  clock: Clock,
   tenant: string,
   caller: Caller,
   run: (onCommit?: (tx: StoreTx, status: number, body: unknown) => Promise<void>) => Promise<{ status: number; body: unknown }>,
@@ -53,7 +55,7 @@ export async function idempotent(
   if (await replay()) return;
   try {
     const result = await run(async (tx, status, body) => {
-      const fresh = await tx.putIdempotency({ tenant, principal, key, fingerprint, status, response: body, createdAt: new Date().toISOString() });
+      const fresh = await tx.putIdempotency({ tenant, principal, key, fingerprint, status, response: body, createdAt: clock().toISOString() });
       if (!fresh) throw new KeyTaken();
     });
     res.status(result.status).json(result.body);

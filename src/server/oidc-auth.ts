@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { ResolvedTenant } from '../config/load-config.js';
 import type { OidcConfig } from '../config/workflow-config-schema.js';
@@ -35,7 +36,7 @@ export class OidcVerifier {
 
   constructor(tenants: readonly ResolvedTenant[], options: { clock?: () => Date } = {}) {
     this.#tenants = tenants.filter((t): t is ResolvedTenant & { oidc: OidcConfig } => !!t.oidc).map((t) => ({ id: t.id, oidc: t.oidc }));
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Whether any tenant lets people sign in. */

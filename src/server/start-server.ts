@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -101,7 +102,7 @@ async function recordPolicy(store: Store, policy: CompiledPolicy, now: Date): Pr
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const policies = new PolicyRegistry(config.tenants);
   // Rules are compiled before the store opens: a bad rule file stops the start with file:line:column.
   const detections = new DetectionRegistry(config.tenants);
@@ -144,7 +145,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
     };
 
-    const keys = new ApiKeyVerifier(store);
+    const keys = new ApiKeyVerifier(store, undefined, () => clock().getTime());
     const plugins = options.plugins ?? [];
     const detection = new StoreDetector(detections, { registry: metrics.registry });
     for (const tenant of detections.tenants()) {

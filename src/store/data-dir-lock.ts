@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -46,7 +47,7 @@ function alive(info: LockInfo): boolean {
  */
 export function acquireDataDirLock(dir: string, command: string): { info: LockInfo; update(extra: Partial<LockInfo>): void; release(): void } {
   const file = path.join(dir, LOCK_FILE);
-  let info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), command };
+  let info: LockInfo = { pid: process.pid, hostname: hostname(), startedAt: systemClock().toISOString(), command };
   for (let attempt = 0; ; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);

@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import type { ChangeRequest, Evidence } from '../core/change-request.js';
 import type { Store } from '../store/store.js';
 import { exceptionState, type ExceptionState } from './policy-exceptions.js';
@@ -92,7 +93,7 @@ function verificationOf(request: ChangeRequest, evidence: readonly Evidence[]): 
  * which ticket; the changes no request covered; break-glass declarations
  * with their review state; exceptions with their state and use.
  */
-export async function accountabilityReport(store: Store, tenant: string, since: Date, until: Date, now: Date = new Date()): Promise<AccountabilityReport> {
+export async function accountabilityReport(store: Store, tenant: string, since: Date, until: Date, now: Date = systemClock()): Promise<AccountabilityReport> {
   const changes: ReportChange[] = [];
   const exceptionUse = new Map<string, number>();
   const requests = new Map<string, { request: ChangeRequest; evidence: Evidence[]; approvals: string[] }>();

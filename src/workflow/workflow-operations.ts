@@ -1,3 +1,4 @@
+import { systemClock } from '../core/clock.js';
 import { z } from 'zod';
 import { op, type OpContext, type Operation } from '../admin/operations.js';
 import { WardenError } from '../core/errors.js';
@@ -18,7 +19,7 @@ import { Workflow } from './workflow.js';
 
 /** A workflow over the operation's store and config (no connectors: what needs the IdP or ITSM is done through the API). */
 function workflowOf(ctx: OpContext): Workflow {
-  const clock = ctx.clock ?? (() => new Date());
+  const clock = ctx.clock ?? systemClock;
   return new Workflow({
     store: ctx.store,
     policies: new PolicyRegistry(ctx.config.tenants),
@@ -104,7 +105,7 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
     }),
     async (ctx, args) => {
       configured(ctx, args.tenant);
-      const now = (ctx.clock ?? (() => new Date()))();
+      const now = (ctx.clock ?? systemClock)();
       const expiresAt = /^(\d+[smhd])+$/.test(args.expires) ? new Date(now.getTime() + parseDuration(args.expires) * 1000).toISOString() : new Date(args.expires).toISOString();
       const e = await workflowOf(ctx).createException({ tenant: args.tenant, ruleId: args.ruleId, target: args.target, owner: args.owner, reason: args.reason, expiresAt }, cli(ctx));
       await ctx.out(args.json ? JSON.stringify(e, null, 2) + '\n' : `exception ${e.id}: rule ${e.ruleId} not applied to ${e.target} until ${e.expiresAt} (owner ${e.owner})\n`);
@@ -132,7 +133,7 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
     z.object({ tenant: Tenant, since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).optional(), format: z.enum(['table', 'csv', 'json']).default('table') }),
     async (ctx, args) => {
       configured(ctx, args.tenant);
-      const report = await workflowOf(ctx).report(args.tenant, new Date(args.since), args.until ? new Date(args.until) : (ctx.clock ?? (() => new Date()))(), cli(ctx));
+      const report = await workflowOf(ctx).report(args.tenant, new Date(args.since), args.until ? new Date(args.until) : (ctx.clock ?? systemClock)(), cli(ctx));
       await ctx.out(args.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : args.format === 'csv' ? reportCsv(report) : reportTable(report));
       return 0;
     },

@@ -1,3 +1,4 @@
+import { systemClock } from '../../../src/core/clock.js';
 import { createHash, randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
@@ -180,7 +181,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 /** Starts the simulator on an ephemeral port of 127.0.0.1. */
 export async function startGraphSimulator(options: GraphSimulatorOptions): Promise<GraphSimulator> {
-  const clock = options.clock ?? (() => new Date());
+  const clock = options.clock ?? systemClock;
   const tenantId = options.tenantId ?? randomUUID();
   const directory = new SimulatedDirectory(tenantId, clock);
   const tokens = new Map<string, { appId: string; expiresAt: number }>();
@@ -742,7 +743,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     } else return tokenError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     const token = randomBytes(24).toString('base64url');
     // Token lifetimes run on the real clock, as the identity library's token cache does (the simulated clock may jump hours).
-    tokens.set(token, { appId: app.appId, expiresAt: Date.now() + 3599_000 });
+    tokens.set(token, { appId: app.appId, expiresAt: systemClock().getTime() + 3599_000 });
     return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: token } };
   };
 
@@ -797,7 +798,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const auth = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     const token = auth ? tokens.get(auth[1]!) : undefined;
     if (!auth) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty.', now);
-    if (!token || token.expiresAt <= Date.now()) return graphError(401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.', now);
+    if (!token || token.expiresAt <= systemClock().getTime()) return graphError(401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.', now);
     const app = directory.apps.get(token.appId)!;
     const route = routes.find((r) => r.method === method && r.pattern.test(url.pathname));
     if (!route) return graphError(400, 'BadRequest', `Resource not found for the segment '${url.pathname.split('/').pop()}'.`, now);

@@ -1,3 +1,4 @@
+import { systemClock } from '../../../src/core/clock.js';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 
 /**
@@ -15,7 +16,7 @@ import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
  * https.createServer({ cert: certPem, key: keyPem }, handler);
  */
 export function throwawayCertificate(options: { days?: number; now?: Date; commonName?: string; keyType?: 'ec' | 'rsa' } = {}): { certPem: string; keyPem: string } {
-  const now = options.now ?? new Date();
+  const now = options.now ?? systemClock();
   const days = options.days ?? 7;
   const rsa = options.keyType === 'rsa';
   const { privateKey, publicKey } = rsa ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });

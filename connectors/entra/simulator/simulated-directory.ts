@@ -497,7 +497,7 @@ export class SimulatedDirectory {
 
   /** Appends Exchange audit records (Management Activity API) as one new content blob. */
   addExchangeRecords(records: Record<string, unknown>[], contentType = 'Audit.Exchange'): ExchangeBlob {
-    const blob: ExchangeBlob = { contentType, contentId: `${Date.now()}${randomBytes(8).toString('hex')}$${randomBytes(8).toString('hex')}`, contentCreated: this.clock().toISOString(), records };
+    const blob: ExchangeBlob = { contentType, contentId: `${this.clock().getTime()}${randomBytes(8).toString('hex')}$${randomBytes(8).toString('hex')}`, contentCreated: this.clock().toISOString(), records };
     this.exchangeBlobs.push(blob);
     return blob;
   }

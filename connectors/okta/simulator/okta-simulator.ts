@@ -1,3 +1,4 @@
+import { systemClock } from '../../../src/core/clock.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -119,7 +120,7 @@ export class OktaSimulator {
   constructor(options: OktaSimulatorOptions = {}) {
     this.token = options.token ?? `00${randomBytes(20).toString('hex')}`;
     this.#logsLimit = options.logsLimit ?? 120;
-    this.#clock = options.clock ?? (() => new Date());
+    this.#clock = options.clock ?? systemClock;
     this.tokenOwner = this.addUser({ login: 'warden-service@example.com', firstName: 'Warden', lastName: 'Service' }, { roles: ['SUPER_ADMIN'] });
   }
 

@@ -9,6 +9,7 @@
  * Okta Verify push waits for the person, as on a phone: type
  * `approve <login>` or `deny <login>` and Enter to answer it.
  */
+import { systemClock } from '../../../src/core/clock.js';
 import { createInterface } from 'node:readline';
 import { OktaSimulator } from './okta-simulator.js';
 
@@ -16,7 +17,7 @@ const sim = await new OktaSimulator().start();
 sim.addGroup('Warden Hold');
 const agent = sim.addUser({ login: 'agent@acme.example', firstName: 'Hal', lastName: 'Desk' }, { roles: ['HELP_DESK_ADMIN'] });
 const employee = sim.addUser({ login: 'dana@acme.example', firstName: 'Dana', lastName: 'Employee' });
-sim.addFactor(employee.id, 'push', new Date(Date.now() - 30 * 86_400_000));
+sim.addFactor(employee.id, 'push', new Date(systemClock().getTime() - 30 * 86_400_000));
 process.stdout.write(
   `Okta simulator on ${sim.url}\n  API token   ${sim.token}\n  help desk   ${agent.profile.login} (${agent.id})\n  employee    ${employee.profile.login} (${employee.id})\n` +
     `Register Warden's hook with \`warden okta hooks register --tenant T --url http://127.0.0.1:8080\`.\n` +

@@ -5,7 +5,7 @@ import { API_SCOPES } from '../../server/api-keys.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
 /** `--since 24h` or `--since 2026-11-01T00:00:00Z` as an ISO time. */
-export function sinceToIso(since: string, now = new Date()): string {
+export function sinceToIso(since: string, now: Date): string {
   if (/^\d+[smhd]/.test(since)) return new Date(now.getTime() - parseDuration(since) * 1000).toISOString();
   const t = new Date(since);
   if (Number.isNaN(t.getTime())) throw new WardenError('ERR_VALIDATION', `--since ${since}: use a duration (24h, 7d) or an ISO 8601 time`);
@@ -32,7 +32,7 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
     .option('--format <format>', 'output format (jsonl)', 'jsonl')
     .action(async (opts: { tenant?: string; since?: string; format: string }) => {
       if (opts.format !== 'jsonl') throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: only jsonl is supported`);
-      setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since) } : {}) }));
+      setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}) }));
     });
 
   const holds = program.command('holds').description('changes Warden held or denied, and releasing them');

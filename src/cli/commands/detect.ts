@@ -172,7 +172,7 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
       const normalizers: NamedNormalizer[] = rt.plugins.filter((p) => p.records).map((p) => ({ name: p.name, records: p.records! }));
       const total = files.reduce((n, f) => n + statSync(f).size, 0);
       const show = opts.progress === true ? true : opts.progress === false ? false : Boolean(process.stderr.isTTY) && total > 1_000_000;
-      const bar = show ? new ProgressBar((s) => io.err(s), total) : undefined;
+      const bar = show ? new ProgressBar((s) => io.err(s), total, undefined, rt.clock) : undefined;
       // Alerts are printed as they become final, so memory stays bounded on long inputs.
       let printed = 0;
       const onAlert = async (alert: Alert) => {
@@ -188,6 +188,7 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
         latenessMs: setup.latenessMs,
         groupForMs: setup.groupForMs,
         normalizers,
+        clock: rt.clock,
         ...(tierOf ? { tierOf } : {}),
         ...(opts.flush ? { flush: true } : {}),
         ...(bar ? { onProgress: (bytes: number, records: number, alerts: number) => bar.update(bytes, `${records.toLocaleString('en-US')} records  ${alerts} alerts`) } : {}),

@@ -1,3 +1,4 @@
+import type { Clock } from '../../core/clock.js';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -79,12 +80,12 @@ async function check(files: string[], opts: { json?: boolean }, io: CliIo): Prom
   return failed ? EXIT.failed : EXIT.ok;
 }
 
-async function explain(opts: { policy: string; change: string; request?: string; now?: string; json?: boolean }, io: CliIo): Promise<number> {
+async function explain(opts: { policy: string; change: string; request?: string; now?: string; json?: boolean }, io: CliIo, clock: Clock): Promise<number> {
   const policy = readPolicy(opts.policy);
   // Accepts a bare change or a whole POST /v1/decisions body ({ tenant, change }).
   const raw = readData(opts.change);
   const input = parseWith(ChangeInput, raw !== null && typeof raw === 'object' && 'change' in raw ? (raw as { change: unknown }).change : raw, opts.change);
-  const now = opts.now ? new Date(opts.now) : new Date();
+  const now = opts.now ? new Date(opts.now) : clock();
   if (Number.isNaN(now.getTime())) throw new WardenError('ERR_VALIDATION', `--now ${opts.now} is not a time`);
   const change = completeChange(input, input.tenant ?? policy.tenant, now);
   const request = opts.request ? parseWith(RequestSnapshot, readData(opts.request), opts.request) : undefined;
@@ -188,7 +189,7 @@ export function registerPolicyCommands(program: Command, rt: CliRuntime): void {
     .option('--request <file>', 'a change request snapshot to judge `require` blocks against')
     .option('--now <time>', 'evaluation time (ISO 8601); default now')
     .option('--json', 'machine-readable explanation')
-    .action(async (opts: { policy: string; change: string; request?: string; now?: string; json?: boolean }) => setExit(await explain(opts, io)));
+    .action(async (opts: { policy: string; change: string; request?: string; now?: string; json?: boolean }) => setExit(await explain(opts, io, rt.clock)));
 
   policy
     .command('test')

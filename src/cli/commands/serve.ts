@@ -26,7 +26,7 @@ async function ensureQuickstartKey(server: RunningServer, config: WardenConfig):
     if (ok) return file;
   }
   const tenant = config.tenants[0]!.id;
-  const minted = await createApiKey(server.store, { tenant, name: 'quickstart', actor: cliActor() });
+  const minted = await createApiKey(server.store, { tenant, name: 'quickstart', actor: cliActor(), now: server.context.clock() });
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, minted.key + '\n', { mode: 0o600 });
   chmodSync(file, 0o600);
@@ -84,7 +84,7 @@ export function registerServeCommand(program: Command, rt: CliRuntime): void {
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WardenError('ERR_VALIDATION', `--port ${opts.port} is not a TCP port`);
         config = { ...config, listen: { ...config.listen, port } };
       }
-      const server = await startServer({ config, signals: true, plugins: rt.plugins });
+      const server = await startServer({ config, signals: true, plugins: rt.plugins, clock: rt.clock });
       if (opts.quickstart) await io.out(banner(server, config, await ensureQuickstartKey(server, config)));
       // Runs until a signal stops the server (the signal handler exits the process).
       await new Promise<never>(() => undefined);

@@ -85,6 +85,6 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .option('--format <format>', 'table, csv or json', 'table')
     .action((o: { tenant: string; since: string; until?: string; format: string }) => {
       if (!['table', 'csv', 'json'].includes(o.format)) throw new WardenError('ERR_VALIDATION', `--format ${o.format}: table, csv or json`);
-      return run('report.accountability', { tenant: o.tenant, since: sinceToIso(o.since), ...(o.until ? { until: sinceToIso(o.until) } : {}), format: o.format });
+      return run('report.accountability', { tenant: o.tenant, since: sinceToIso(o.since, rt.clock()), ...(o.until ? { until: sinceToIso(o.until, rt.clock()) } : {}), format: o.format });
     });
 }

@@ -1,3 +1,4 @@
+import { systemClock } from '../clock.js';
 import type { RequestSnapshot } from '../change-request.js';
 import { stricterOutcome, type Obligations, type Outcome, type PolicyMode, type RuleResult } from '../decision.js';
 import type { IdentityChange } from '../identity-change.js';
@@ -89,7 +90,7 @@ export function activationFor(input: EvaluationInput): Activation {
     actor: change.actor,
     context: change.context,
     request: input.request ?? EMPTY_REQUEST,
-    now: input.now ?? new Date(),
+    now: input.now ?? systemClock(),
   };
 }
 

@@ -1,3 +1,4 @@
+import { systemClock } from '../../core/clock.js';
 import type { Router } from 'express';
 import { WardenError } from '../../core/errors.js';
 import { completeChange, type IdentityChange } from '../../core/identity-change.js';
@@ -53,7 +54,7 @@ export function mountDecisions(router: Router, deps: DecideDeps & { has(tenant: 
       throw new WardenError('ERR_VALIDATION', `change.tenant "${input.tenant}" differs from tenant "${tenant}"`, {
         details: [{ path: ['change', 'tenant'], message: `must be "${tenant}" or absent`, code: 'custom' }],
       });
-    const now = (deps.clock ?? (() => new Date()))();
+    const now = (deps.clock ?? systemClock)();
     const result = await decideChange(deps, {
       change: proposedChange(completeChange(input, tenant, now)),
       actor: { type: 'api_key', id: principal.keyId, name: principal.name },

@@ -1,3 +1,4 @@
+import { type Clock } from '../../core/clock.js';
 import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { WardenError } from '../../core/errors.js';
@@ -119,6 +120,8 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, what: string): z.
 export interface RequestRouteDeps {
   workflow: Workflow;
   store: Store;
+  /** The server's clock (idempotency records, report windows). */
+  clock: Clock;
   has(tenant: string): boolean;
 }
 
@@ -138,14 +141,14 @@ function known(deps: RequestRouteDeps, tenant: string): string {
 
 /** Mounts the change-request API under /v1 (behind authentication). */
 export function mountRequests(router: Router, deps: RequestRouteDeps): void {
-  const { workflow, store } = deps;
+  const { workflow, store, clock } = deps;
   const id = (req: Request) => String(req.params.id);
 
   router.post('/v1/requests', async (req, res) => {
     const caller = callerOf(res);
     const body = parse(CreateRequestBody, req.body, 'the change request');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 201, body: await workflow.create(body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 201, body: await workflow.create(body, caller, onCommit) }));
   });
 
   router.get('/v1/requests', async (req, res) => {
@@ -179,20 +182,20 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CancelBody, req.body, 'the cancellation');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.cancel(tenant, id(req), body.reason, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.cancel(tenant, id(req), body.reason, caller, onCommit) }));
   });
 
   router.post('/v1/requests/:id/ticket', async (req, res) => {
     const caller = callerOf(res);
     const body = parse(TicketBody, req.body, 'the ticket');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.attachTicket(tenant, id(req), { system: body.system, id: body.id }, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.attachTicket(tenant, id(req), { system: body.system, id: body.id }, caller, onCommit) }));
   });
 
   router.post('/v1/requests/:id/proofing/push', async (req, res) => {
     const caller = callerOf(res);
     const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 202, body: await workflow.startPush(tenant, id(req), caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 202, body: await workflow.startPush(tenant, id(req), caller, onCommit) }));
   });
 
   router.post('/v1/requests/:id/proofing/push/:transactionId', async (req, res) => {
@@ -205,13 +208,13 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CallbackBody, req.body, 'the callback');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.recordCallback(id(req), body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.recordCallback(id(req), body, caller, onCommit) }));
   });
 
   router.post('/v1/requests/:id/proofing/attest', async (req, res) => {
     const caller = callerOf(res);
     const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.attest(tenant, id(req), caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.attest(tenant, id(req), caller, onCommit) }));
   });
 
   for (const verdict of ['approve', 'reject'] as const)
@@ -219,7 +222,7 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
       const caller = callerOf(res);
       const body = parse(DecideBody, req.body, `the ${verdict === 'approve' ? 'approval' : 'rejection'}`);
       const tenant = known(deps, body.tenant);
-      await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.decide(tenant, id(req), verdict, body.comment, caller, onCommit) }));
+      await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.decide(tenant, id(req), verdict, body.comment, caller, onCommit) }));
     });
 
   router.post('/v1/requests/:id/execute', async (req, res) => {
@@ -245,7 +248,7 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CompleteReviewBody, req.body, 'the review');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.completeReview(tenant, id(req), body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.completeReview(tenant, id(req), body, caller, onCommit) }));
   });
 
   router.get('/v1/exceptions', async (req, res) => {
@@ -257,13 +260,13 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CreateExceptionBody, req.body, 'the exception');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 201, body: await workflow.createException(body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 201, body: await workflow.createException(body, caller, onCommit) }));
   });
 
   router.post('/v1/exceptions/:id/revoke', async (req, res) => {
     const caller = callerOf(res);
     const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.revokeException(tenant, id(req), caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.revokeException(tenant, id(req), caller, onCommit) }));
   });
 
   router.get('/v1/reports/accountability', async (req, res) => {
