@@ -17,6 +17,9 @@ export function useDist(): boolean {
   return process.env.WARDEN_FAULTS_DIST === '1';
 }
 
+/** How long a `warden serve` may take to answer /readyz (a PGlite start on a busy 2-core machine takes tens of seconds). */
+export const START_TIMEOUT_MS = 150_000;
+
 const children = new Set<ChildProcess>();
 
 /** SIGKILLs every child the suite started that is still running (exit handler). */
@@ -84,7 +87,7 @@ export class WardenProcess {
   }
 
   /** Starts the server (with `env` on top of the process's) and waits (bounded) until `/readyz` answers 200. */
-  async start(timeoutMs = 60_000, env: NodeJS.ProcessEnv = {}): Promise<this> {
+  async start(timeoutMs = START_TIMEOUT_MS, env: NodeJS.ProcessEnv = {}): Promise<this> {
     if (this.running) throw new Error(`${this.name} is already running`);
     const child = spawnWardenCli(['serve', '--config', this.configFile, '--port', String(this.port)], { env: { ...this.env, ...env }, logFile: this.logFile });
     this.#child = child;

@@ -4,7 +4,7 @@ import { FaultStore, type StoreKind } from '../harness/fault-store.js';
 import { oktaDelivery, sendDeliveries } from '../harness/okta-deliveries.js';
 import { HOOK_PATH, HOOK_SECRET, OktaWorld, TENANT, tallyAudit } from '../harness/okta-world.js';
 import { SuiteClock } from '../harness/suite-clock.js';
-import type { WardenProcess } from '../harness/warden-process.js';
+import { START_TIMEOUT_MS, type WardenProcess } from '../harness/warden-process.js';
 import { countKillResult, LEASE_JUMP_MS } from './kill-under-load.js';
 
 /**
@@ -27,7 +27,7 @@ export async function killActionInFlight(kind: StoreKind, options: { timeoutMs: 
     const holdGroup = [...world.sim.groups.values()].find((g) => g.profile.name === 'Warden Hold')!.id;
     const stall = world.proxy.stallNext((method, path) => method === 'PUT' && path === `/api/v1/groups/${holdGroup}/users/${user.id}`);
     const delivery = oktaDelivery(world.helpDeskReset(user), `${world.sim.url}/api/v1/eventHooks/whofaults`);
-    warden = await (await world.warden('serve')).start(60_000, world.env(clock));
+    warden = await (await world.warden('serve')).start(START_TIMEOUT_MS, world.env(clock));
     const w = warden;
     await sendDeliveries([delivery], { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() }, { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH });
     await within('the hold_group call to reach the org (stalled there)', options.timeoutMs, stall.arrived);
@@ -35,7 +35,7 @@ export async function killActionInFlight(kind: StoreKind, options: { timeoutMs: 
     stall.release();
     await waitUntil('the stalled call to be applied in the org', 10_000, () => world.sim.groupNames(user.id).includes('Warden Hold'));
     clock.jump(LEASE_JUMP_MS);
-    await warden.start(60_000, world.env(clock));
+    await warden.start(START_TIMEOUT_MS, world.env(clock));
 
     const tally = await waitUntil('the held reset decided and its actions settled after the restart', options.timeoutMs, async () => {
       const t = tallyAudit(await store.audit(TENANT));

@@ -4,7 +4,7 @@ import { FaultStore, type StoreKind } from '../harness/fault-store.js';
 import { oktaDelivery, sendDeliveries, type Delivery } from '../harness/okta-deliveries.js';
 import { HOOK_PATH, HOOK_SECRET, OktaWorld, TENANT, tallyAudit } from '../harness/okta-world.js';
 import { SuiteClock } from '../harness/suite-clock.js';
-import type { WardenProcess } from '../harness/warden-process.js';
+import { START_TIMEOUT_MS, type WardenProcess } from '../harness/warden-process.js';
 
 /** Longest claim lease of Warden's workers (outbox: 120 s): a restart after a crash comes at least this much later on the suite clock. */
 export const LEASE_JUMP_MS = 125_000;
@@ -42,7 +42,7 @@ export async function killUnderLoad(kind: StoreKind, options: KillUnderLoadOptio
       const user = world.employee(i);
       deliveries.push(oktaDelivery(i % options.holdEvery === 0 ? world.helpDeskReset(user) : world.selfPasswordReset(user), source));
     }
-    warden = await (await world.warden('serve')).start(60_000, world.env(clock));
+    warden = await (await world.warden('serve')).start(START_TIMEOUT_MS, world.env(clock));
     const w = warden;
     let up: Promise<void> = Promise.resolve();
     let killed = false;
@@ -61,7 +61,7 @@ export async function killUnderLoad(kind: StoreKind, options: KillUnderLoadOptio
           up = new Promise((resolve) => (markUp = resolve));
           await w.kill9();
           clock.jump(LEASE_JUMP_MS);
-          await w.start(60_000, world.env(clock));
+          await w.start(START_TIMEOUT_MS, world.env(clock));
           markUp();
         })();
         up = restart;

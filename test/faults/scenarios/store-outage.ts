@@ -5,7 +5,7 @@ import { adminDatabaseUrl, FaultStore } from '../harness/fault-store.js';
 import { oktaDelivery, sendDeliveries, type Delivery } from '../harness/okta-deliveries.js';
 import { HOOK_PATH, HOOK_SECRET, OktaWorld, TENANT, tallyAudit } from '../harness/okta-world.js';
 import { SuiteClock } from '../harness/suite-clock.js';
-import type { WardenProcess } from '../harness/warden-process.js';
+import { START_TIMEOUT_MS, type WardenProcess } from '../harness/warden-process.js';
 import { countKillResult } from './kill-under-load.js';
 
 /**
@@ -35,7 +35,7 @@ export async function storeOutage(options: { deliveries: number; concurrency: nu
       const user = world.employee(i);
       deliveries.push(oktaDelivery(i % options.holdEvery === 0 ? world.helpDeskReset(user) : world.selfPasswordReset(user), source));
     }
-    warden = await (await world.warden('serve')).start(60_000, env);
+    warden = await (await world.warden('serve')).start(START_TIMEOUT_MS, env);
     const w = warden;
     const pid = w.pid;
 

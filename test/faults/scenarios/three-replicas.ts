@@ -6,7 +6,7 @@ import { oktaDelivery, sendDeliveries, type Delivery } from '../harness/okta-del
 import { HOOK_PATH, HOOK_SECRET, OktaWorld, TENANT, tallyAudit } from '../harness/okta-world.js';
 import { SuiteClock } from '../harness/suite-clock.js';
 import type { StallingProxy } from '../harness/stalling-proxy.js';
-import type { WardenProcess } from '../harness/warden-process.js';
+import { START_TIMEOUT_MS, type WardenProcess } from '../harness/warden-process.js';
 import { countKillResult } from './kill-under-load.js';
 
 /**
@@ -60,7 +60,7 @@ export async function threeReplicas(options: { deliveries: number; concurrency: 
       replicas.push(warden);
       proxies.push(proxy);
     }
-    await Promise.all(replicas.map((w) => w.start(90_000, world.env(clock))));
+    await Promise.all(replicas.map((w) => w.start(START_TIMEOUT_MS, world.env(clock))));
     const migrations = await store.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     const versions = migrations.map((m) => Number(m.version));
     if (new Set(versions).size !== versions.length) throw new Error(`migrations applied more than once: ${versions.join(',')}`);
