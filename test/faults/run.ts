@@ -15,7 +15,8 @@
  * Environment (all optional):
  *   WARDEN_FAULTS_STORES       pglite,postgres (postgres is skipped, and said so, when it does not answer)
  *   WARDEN_FAULTS_ONLY         comma-separated scenario names to run
- *   WARDEN_FAULTS_DELIVERIES   deliveries of the kill -9 scenario (default 5000)
+ *   WARDEN_FAULTS_DELIVERIES   deliveries of the kill -9 scenario (default 5000; the replica and outage
+ *                              scenarios send at most 600 and 1,500)
  *   WARDEN_FAULTS_CUT_SECONDS how long the store outage cuts PostgreSQL off (default 30)
  *   WARDEN_FAULTS_DIST=1       run the built dist/ instead of the sources (.ci/run, after npm ci builds it)
  *   WARDEN_FAULTS_KEEP=1       keep every scenario's directory and server logs
@@ -25,8 +26,10 @@ import { DeadlineError } from './harness/deadline.js';
 import { formatResult, formatSummary, passed, type FaultResult } from './harness/fault-result.js';
 import { postgresAvailable, type StoreKind } from './harness/fault-store.js';
 import { killAllChildren, useDist } from './harness/warden-process.js';
+import { downForAnHour } from './scenarios/down-for-an-hour.js';
 import { killActionInFlight } from './scenarios/kill-action-in-flight.js';
 import { killUnderLoad } from './scenarios/kill-under-load.js';
+import { poisonNul } from './scenarios/poison-nul.js';
 import { storeOutage } from './scenarios/store-outage.js';
 import { threeReplicas } from './scenarios/three-replicas.js';
 
@@ -40,10 +43,12 @@ const deliveries = Number(process.env.WARDEN_FAULTS_DELIVERIES ?? 5000);
 const cutSeconds = Number(process.env.WARDEN_FAULTS_CUT_SECONDS ?? 30);
 
 const SCENARIOS: Scenario[] = [
-  { name: 'kill9-under-load', stores: ['pglite', 'postgres'], run: (s) => killUnderLoad(s, { deliveries, concurrency: 16, holdEvery: 10, killAt: 0.4, timeoutMs: 150_000 }) },
-  { name: 'kill9-action-in-flight', stores: ['pglite', 'postgres'], run: (s) => killActionInFlight(s, { timeoutMs: 150_000 }) },
-  { name: 'three-replicas', stores: ['postgres'], run: () => threeReplicas({ deliveries: 600, concurrency: 16, holdEvery: 10, timeoutMs: 150_000 }) },
-  { name: 'store-outage', stores: ['postgres'], run: () => storeOutage({ deliveries: 1500, concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds: cutSeconds, timeoutMs: 150_000 }) },
+  { name: 'kill9-under-load', stores: ['pglite', 'postgres'], run: (s) => killUnderLoad(s, { deliveries, concurrency: 16, holdEvery: 10, killAt: 0.4, timeoutMs: 300_000 }) },
+  { name: 'kill9-action-in-flight', stores: ['pglite', 'postgres'], run: (s) => killActionInFlight(s, { timeoutMs: 120_000 }) },
+  { name: 'three-replicas', stores: ['postgres'], run: () => threeReplicas({ deliveries: Math.min(600, deliveries), concurrency: 16, holdEvery: 10, timeoutMs: 300_000 }) },
+  { name: 'store-outage', stores: ['postgres'], run: () => storeOutage({ deliveries: Math.min(1500, deliveries), concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds, timeoutMs: 300_000 }) },
+  { name: 'down-for-an-hour', stores: ['pglite', 'postgres'], run: (s) => downForAnHour(s, { people: 6, timeoutMs: 120_000 }) },
+  { name: 'poison-nul', stores: ['pglite', 'postgres'], run: (s) => poisonNul(s, { timeoutMs: 90_000 }) },
 ];
 
 async function main(): Promise<number> {

@@ -49,16 +49,20 @@ export function spawnWardenCli(args: string[], options: { env: NodeJS.ProcessEnv
   return child;
 }
 
-/** Runs a `warden` command to completion (bounded) and returns its exit code and output. */
-export async function runWardenCli(args: string[], options: { env: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number }): Promise<{ code: number | null; out: string }> {
+/** Runs a `warden` command to completion (bounded) and returns its exit code, standard output and both streams together. */
+export async function runWardenCli(args: string[], options: { env: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number }): Promise<{ code: number | null; out: string; stdout: string }> {
   const child = spawnWardenCli(args, options);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    stdout += d.toString();
+  });
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
   const timeout = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   clearTimeout(timeout);
-  return { code, out };
+  return { code, out, stdout };
 }
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
