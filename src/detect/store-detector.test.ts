@@ -4,6 +4,7 @@ import { makeChange } from '../../test/helpers/changes.js';
 import { examplePolicy } from '../../test/helpers/policies.js';
 import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
 import type { ResolvedDetection } from '../config/load-config.js';
+import { RequestSnapshot } from '../core/change-request.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { decideChange, type DecideDeps } from '../pipeline/decide-change.js';
 import type { Store } from '../store/store.js';
@@ -133,6 +134,40 @@ describe('store-backed detection', () => {
     const result = await observe(at(t, 20, { kind: 'password.reset', channel: 'self_service', ...entra('a-1'), target: { id: 'e-8', login: 'flo@acme.example' }, actor: { id: 'e-8' } }), 135);
     expect(result.alerts.map((a) => [a.rule, a.changes.map((c) => c.idp)])).toEqual([['factor-change-and-password-reset', ['okta', 'entra']]]);
     expect(await metric('warden_detection_late_total')).not.toContain(`tenant="${t}"`);
+  });
+
+  it('feeds approved work to detection, records which request covered each change, and tells policy an alert of approved work apart', async () => {
+    const t = await tenant();
+    const target = { id: '00u5', login: 'gus@acme.example' };
+    const approved = (id: string, c: IdentityChange) =>
+      RequestSnapshot.parse({ id, tenant: t, state: 'approved', kind: c.kind, targetId: c.target.id, requesterId: 'gus', executorId: c.actor.id });
+    const decide = (c: IdentityChange, request?: RequestSnapshot) => {
+      clock.now = new Date(Date.parse(c.occurredAt) + MIN);
+      return decideChange(deps(), { change: c, actor: { type: 'idp', id: 'okta' }, observed: true, ...(request ? { request } : {}) });
+    };
+    const enroll = at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: '00u5' } });
+    const reset = at(t, 10, { kind: 'password.reset', channel: 'helpdesk', target, actor: { id: '00uA', login: 'sam@acme.example' } });
+    await decide(enroll, approved('req-1', enroll));
+    const both = await decide(reset, approved('req-2', reset));
+    // Approved work still correlates: the pair is found, each change naming the request that covered it.
+    const alert = both.alerts.find((a) => a.rule === 'factor-change-and-password-reset')!;
+    expect(alert.changes.map((c) => [c.id, c.coveredBy])).toEqual([
+      [enroll.id, 'req-1'],
+      [reset.id, 'req-2'],
+    ]);
+    // Policy sees an alert made only of approved work, and the example policy does not hold the change for it.
+    expect(both.decision.rules.map((r) => r.id)).not.toContain('open-detection-alert');
+    const later = at(t, 20, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: '00u5' } });
+    expect((await store.transaction((tx) => detector.alertsFor(tx, later, clock.now))).alerts).toEqual([
+      { id: alert.id, rule: 'factor-change-and-password-reset', severity: 'high', on: 'target', covered: true },
+    ]);
+    const next = await decide(later);
+    expect(next.decision.rules.map((r) => r.id)).not.toContain('open-detection-alert');
+    // An uncovered change joins the alert (a second pair): now it holds.
+    const change = at(t, 25, { kind: 'password.change', channel: 'self_service', target, actor: { id: '00u5' } });
+    const uncovered = await decide(change);
+    expect((await store.transaction((tx) => detector.alertsFor(tx, change, clock.now))).alerts.map((a) => a.covered)).toEqual([false]);
+    expect([uncovered.decision.outcome, uncovered.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
   });
 
   it('correlates one person across IdPs with the tenant\'s domain aliases', async () => {

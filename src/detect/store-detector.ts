@@ -209,7 +209,13 @@ export class StoreDetector implements ChangeDetection {
     const identities = new Map<string, { idp: string; id: string }>();
     for (const a of open) if (a.key === target) for (const c of a.changes) identities.set(`${c.idp}\u0000${c.targetId}`, { idp: c.idp, id: c.targetId });
     return {
-      alerts: open.map((a) => ({ id: a.id, rule: a.rule, severity: a.severity, on: a.key === target ? ('target' as const) : ('actor' as const) })),
+      alerts: open.map((a) => ({
+        id: a.id,
+        rule: a.rule,
+        severity: a.severity,
+        on: a.key === target ? ('target' as const) : ('actor' as const),
+        covered: a.changes.every((c) => c.coveredBy !== undefined),
+      })),
       identities: [...identities.values()],
     };
   }
