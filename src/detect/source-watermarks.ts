@@ -43,6 +43,8 @@ export interface SourceMark {
 /** The watermarks of one tenant's sources. */
 export class SourceWatermarks {
   readonly #marks = new Map<string, SourceMark>();
+  /** The same marks as a list: `low` runs on every record, without an iterator. */
+  readonly #list: SourceMark[] = [];
 
   /** @param idleMs how long a source may deliver nothing and still hold windows open */
   constructor(readonly idleMs: number) {}
@@ -70,7 +72,11 @@ export class SourceWatermarks {
    */
   low(progress: number): number {
     let low = progress;
-    for (const m of this.#marks.values()) if (progress - m.seen <= this.idleMs && m.at < low) low = m.at;
+    const list = this.#list;
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      if (progress - m.seen <= this.idleMs && m.at < low) low = m.at;
+    }
     return low;
   }
 
@@ -88,7 +94,7 @@ export class SourceWatermarks {
   /** A record of `source` at event time `at` was delivered when progress was `progress`. */
   advance(source: string, at: number, progress: number): void {
     const m = this.#marks.get(source);
-    if (m === undefined) this.#marks.set(source, { at, seen: progress });
+    if (m === undefined) this.#add(source, { at, seen: progress });
     else {
       if (at > m.at) m.at = at;
       if (progress > m.seen) m.seen = progress;
@@ -101,7 +107,12 @@ export class SourceWatermarks {
    * idle. No effect on a known source.
    */
   declare(source: string, progress: number): void {
-    if (!this.#marks.has(source)) this.#marks.set(source, { at: -Infinity, seen: progress });
+    if (!this.#marks.has(source)) this.#add(source, { at: -Infinity, seen: progress });
+  }
+
+  #add(source: string, mark: SourceMark): void {
+    this.#marks.set(source, mark);
+    this.#list.push(mark);
   }
 
   /** Every known source has passed `at` (the end of a replay, "13 hours later" in a rule test). */
