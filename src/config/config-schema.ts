@@ -25,7 +25,7 @@ export const RETENTION_DEFAULTS = Object.freeze({ inbox: '30d', ownChanges: '30d
 const RetentionPeriod = Duration.refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) >= 86_400, 'at least 1d');
 
 /** Defaults of the detection section, also used where no config is loaded (`warden detect replay` without --tenant). */
-export const DETECTION_DEFAULTS = Object.freeze({ allowedLateness: '30m', groupFor: '24h', inPolicyFor: '7d' });
+export const DETECTION_DEFAULTS = Object.freeze({ allowedLateness: '30m', sourceIdleAfter: '3h', groupFor: '24h', inPolicyFor: '7d' });
 
 /** A tenant's detection settings (src/detect, docs/detection.md). */
 export const DetectionConfig = z
@@ -37,7 +37,10 @@ export const DetectionConfig = z
       .optional()
       .describe('A YAML rule file, or a directory of them, relative to this config file: rules with a shipped rule\'s id are merged over it key by key (`{ id: x, window: 2h }`, `{ id: x, enabled: false }`), others are added. `warden detect rules --tenant T` shows the result'),
     allowedLateness: Duration.default(DETECTION_DEFAULTS.allowedLateness).describe(
-      'How late a change may reach Warden after it happened (IdP time) and still be correlated; later ones are counted in `warden_detection_late_total` and not correlated. Cover the slowest source (Entra audit logs lag minutes; a poller catching up after an outage lags more). Rules may set their own. Default `30m`',
+      'How far out of order a change may arrive within its own source (the Okta hook, the Okta System Log, Graph directoryAudits, the Management Activity API, the API, …) and still be correlated: a change older than its source\'s newest event minus this is late, counted in `warden_detection_late_total` and not correlated. A source that is behind as a whole (a poller back-filling after an outage, Exchange records 60–90 minutes late) is not late: windows wait for it (see `sourceIdleAfter`). Rules may set their own. Default `30m`',
+    ),
+    sourceIdleAfter: Duration.default(DETECTION_DEFAULTS.sourceIdleAfter).describe(
+      'A source that has delivered nothing for this long (by the clock in the server, in event time in a replay) stops holding correlation windows open: absence rules fall due and old state is dropped on the other sources\' progress, and its records older than that point are late when it comes back. Longer than the longest outage you want back-filled records to still correlate after; shorter keeps absence alerts prompt when a source goes quiet. Default `3h`',
     ),
     alerts: z
       .object({
@@ -66,6 +69,7 @@ export const DetectionConfig = z
   .default({
     enabled: true,
     allowedLateness: DETECTION_DEFAULTS.allowedLateness,
+    sourceIdleAfter: DETECTION_DEFAULTS.sourceIdleAfter,
     alerts: { groupFor: DETECTION_DEFAULTS.groupFor, inPolicyFor: DETECTION_DEFAULTS.inPolicyFor },
     identities: { domains: {}, aliases: {} },
   })

@@ -35,6 +35,8 @@ export interface ResolvedDetection {
   /** Absolute path of the tenant's rule file or directory, if any. */
   rules?: string;
   allowedLatenessMs: number;
+  /** A source silent for this long stops holding correlation windows open. */
+  sourceIdleAfterMs: number;
   groupForMs: number;
   inPolicyForMs: number;
   identities: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
@@ -51,6 +53,7 @@ export function resolveDetection(d: DetectionConfig, baseDir: string): ResolvedD
     enabled: d.enabled,
     ...(d.rules ? { rules: path.resolve(baseDir, d.rules) } : {}),
     allowedLatenessMs: parseDuration(d.allowedLateness) * 1000,
+    sourceIdleAfterMs: parseDuration(d.sourceIdleAfter) * 1000,
     groupForMs: parseDuration(d.alerts.groupFor) * 1000,
     inPolicyForMs: parseDuration(d.alerts.inPolicyFor) * 1000,
     identities: { domains: d.identities.domains, aliases: d.identities.aliases },

@@ -30,6 +30,10 @@ export const AlertChange = z
     targetId: z.string().describe('IdP id of the target'),
     target: z.string().describe('Target login (or id)'),
     actor: z.string().describe('Actor login (or id)'),
+    coveredBy: z
+      .string()
+      .optional()
+      .describe('The approved change request that covered this change (matched to it, or executed by Warden in broker mode): approved work, still correlated'),
   })
   .strict();
 export type AlertChange = z.infer<typeof AlertChange>;

@@ -132,6 +132,10 @@ export const AlertRef = z
     rule: z.string(),
     severity: z.enum(['low', 'medium', 'high', 'critical']),
     on: z.enum(['target', 'actor']).optional().describe('Whom the alert is about: the change\'s target, or its actor (e.g. an agent resetting many users)'),
+    covered: z
+      .boolean()
+      .optional()
+      .describe('Every change of the alert was covered by an approved change request (Warden\'s own approved work): `has(a.covered) && a.covered`. False when any change was not'),
   })
   .strict();
 /** An open detection alert as policy sees it in `context.alerts`. */

@@ -26,10 +26,10 @@ const CANONICAL: ReadonlyMap<string, string> = new Map([...CHANGE_KINDS, ...CHAN
  * window is open (a day for some rules), so it shares what it can: the kind
  * and channel names, and the target's label when the actor's is the same.
  */
-export function alertChangeOf(change: IdentityChange): AlertChange {
+export function alertChangeOf(change: IdentityChange, coveredBy?: string): AlertChange {
   const target = principalLabel(change.target);
   const actor = principalLabel(change.actor);
-  return {
+  const ref: AlertChange = {
     id: change.id,
     kind: (CANONICAL.get(change.kind) ?? change.kind) as AlertChange['kind'],
     channel: (CANONICAL.get(change.channel) ?? change.channel) as AlertChange['channel'],
@@ -41,6 +41,16 @@ export function alertChangeOf(change: IdentityChange): AlertChange {
     target,
     actor: actor === target ? target : actor,
   };
+  if (coveredBy !== undefined) ref.coveredBy = coveredBy;
+  return ref;
+}
+
+/** States of a matched change request that make a change approved work. */
+const COVERING: ReadonlySet<string> = new Set(['approved', 'executed', 'reviewed']);
+
+/** The approved request that covers a change, if the workflow matched one (or Warden executed it). */
+export function coveringRequest(request: { id: string; state: string } | undefined): string | undefined {
+  return request && COVERING.has(request.state) ? request.id : undefined;
 }
 
 /** What a rule contributes to an alert. */

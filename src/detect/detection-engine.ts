@@ -3,7 +3,7 @@ import { CHANGE_KINDS, type IdentityChange } from '../core/identity-change.js';
 import { activationFor, runExpression } from '../core/policy/evaluate-policy.js';
 import { FALLBACK_TIER, type Tier } from '../core/tiers.js';
 import type { AlertChange } from '../core/alert.js';
-import { alertChangeOf } from './alert.js';
+import { alertChangeOf, coveringRequest } from './alert.js';
 import { isoMillis } from './iso-millis.js';
 import type { CompiledDetectionRule, CompiledRulePack, CompiledStep, KeyRef } from './compile-rule-pack.js';
 import type { Observation } from './correlate.js';
@@ -218,7 +218,7 @@ export class DetectionEngine {
         distinct = d;
       }
       at ??= isoMillis(change.occurredAt);
-      ref ??= alertChangeOf(change);
+      ref ??= alertChangeOf(change, coveringRequest(facts.request));
       uid ??= changeUid(change);
       const obs: Observation = distinct === undefined ? { uid, at, mask, change: ref } : { uid, at, mask, distinct, change: ref };
       visit(rule, ruleIndex, key, obs);

@@ -13,6 +13,8 @@ export interface TenantDetection {
   rules: ReadonlyMap<string, CompiledDetectionRule>;
   /** Default allowed lateness (rules may set their own). */
   latenessMs: number;
+  /** A source silent for this long (by the clock) stops holding windows open. */
+  idleAfterMs: number;
   groupForMs: number;
   /** How long after its last update an open alert is shown to policy. */
   inPolicyForMs: number;
@@ -21,6 +23,7 @@ export interface TenantDetection {
 /** The settings of a tenant without a config (replay without --tenant). */
 export const DEFAULT_SETTINGS = Object.freeze({
   latenessMs: parseDuration(DETECTION_DEFAULTS.allowedLateness) * 1000,
+  idleAfterMs: parseDuration(DETECTION_DEFAULTS.sourceIdleAfter) * 1000,
   groupForMs: parseDuration(DETECTION_DEFAULTS.groupFor) * 1000,
   inPolicyForMs: parseDuration(DETECTION_DEFAULTS.inPolicyFor) * 1000,
 });
@@ -39,6 +42,7 @@ export function tenantDetection(tenant: Pick<ResolvedTenant, 'id' | 'detection'>
     engine: new DetectionEngine(pack, new IdentityResolver(d.identities ?? NO_IDENTITY_CONFIG)),
     rules: new Map(pack.rules.map((r) => [r.id, r])),
     latenessMs: d.allowedLatenessMs,
+    idleAfterMs: d.sourceIdleAfterMs,
     groupForMs: d.groupForMs,
     inPolicyForMs: d.inPolicyForMs,
   };

@@ -143,11 +143,14 @@ class ReferenceDetector {
   readonly #maxLateness: number;
   readonly #reachMs: number;
   #newest = -Infinity;
+  /** Per source (`idp/via`): newest event time delivered, and the newest event time of any source when it last delivered. */
+  readonly #sources = new Map<string, { at: number; seen: number }>();
+  #low = -Infinity;
 
   constructor(
     readonly pack: CompiledRulePack,
     readonly ids: IdentityResolver,
-    readonly options: { latenessMs: number; groupForMs: number; maxKeys: number; maxEventsPerKey: number; newId: () => string },
+    readonly options: { latenessMs: number; groupForMs: number; idleAfterMs: number; maxKeys: number; maxEventsPerKey: number; newId: () => string },
   ) {
     this.#states = pack.rules.map(() => new Map());
     this.#maxLateness = Math.max(options.latenessMs, ...pack.rules.map((r) => r.latenessMs ?? 0));
@@ -183,16 +186,25 @@ class ReferenceDetector {
     }
     const at = isoMillis(change.occurredAt);
     const touched: Alert[] = [];
-    if (at > this.#newest) {
-      this.#newest = at;
+    // Per-source watermarks, written out: the change is measured against its own source when that
+    // source is active (delivered within idleAfter of event time), else against the low watermark.
+    this.#newest = Math.max(this.#newest, at);
+    const source = `${change.source.idp}/${change.source.via}`;
+    const active = (m: { seen: number } | undefined) => m !== undefined && this.#newest - m.seen <= this.options.idleAfterMs;
+    const lowOf = () => Math.min(this.#newest, ...[...this.#sources.values()].filter(active).map((m) => m.at));
+    const mine = this.#sources.get(source);
+    const reference = Math.max(active(mine) ? Math.min(mine!.at, this.#newest) : lowOf(), this.#low);
+    this.#sources.set(source, { at: Math.max(mine?.at ?? -Infinity, at), seen: this.#newest });
+    if (lowOf() > this.#low) {
+      this.#low = lowOf();
       this.#fireDue(touched);
     }
     const touches = referenceTouches(this.pack, this.ids, change, facts, () => this.stats.errors++);
     let late = false;
     for (const { rule, ruleIndex, key, obs } of touches) {
       const lateness = this.#lateness(rule);
-      const horizon = this.#newest - lateness;
-      if (obs.at < horizon) {
+      const horizon = this.#low - lateness;
+      if (obs.at < reference - lateness) {
         late = true;
         continue;
       }
@@ -224,8 +236,10 @@ class ReferenceDetector {
 
   advanceTo(ms: number): Alert[] {
     const touched: Alert[] = [];
-    if (ms > this.#newest) {
-      this.#newest = ms;
+    if (ms > this.#low) {
+      this.#newest = Math.max(this.#newest, ms);
+      for (const m of this.#sources.values()) Object.assign(m, { at: Math.max(m.at, ms), seen: Math.max(m.seen, ms) });
+      this.#low = ms;
       this.#fireDue(touched);
       this.#housekeeping();
     }
@@ -290,12 +304,12 @@ class ReferenceDetector {
   }
 
   #fireDue(touched: Alert[]): void {
-    while (this.#dueAt.length > 0 && this.#dueAt[0]! <= this.#newest) {
+    while (this.#dueAt.length > 0 && this.#dueAt[0]! <= this.#low) {
       const entry = this.#popDue();
       if (entry.gone) continue;
       entry.due = undefined;
       const lateness = this.#lateness(entry.rule);
-      const horizon = this.#newest - lateness;
+      const horizon = this.#low - lateness;
       for (const f of fireDue(entry.rule, entry, horizon)) touched.push(this.#raise(entry.rule, entry.key, f));
       prune(entry.rule, entry, horizon);
       this.#update(entry, lateness);
@@ -305,15 +319,15 @@ class ReferenceDetector {
   #housekeeping(): void {
     this.#sinceScan = 0;
     for (const states of this.#states)
-      for (const entry of states.values()) if (entry.expires <= this.#newest && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
+      for (const entry of states.values()) if (entry.expires <= this.#low && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
     if (this.#size > this.options.maxKeys) this.#evict();
-    const keepSeenFrom = this.#newest - this.#maxLateness;
+    const keepSeenFrom = this.#low - this.#maxLateness;
     for (const uid of this.#seen.keys()) {
       if (this.#seen.get(uid)! >= keepSeenFrom && this.#seen.size <= 4 * this.options.maxKeys) break;
       this.#seen.delete(uid);
     }
     for (const key of this.#open.keys()) {
-      if (isoMillis(this.#open.get(key)!.alert.lastAt) + this.#reachMs >= this.#newest) break;
+      if (isoMillis(this.#open.get(key)!.alert.lastAt) + this.#reachMs >= this.#low) break;
       this.#open.delete(key);
     }
   }
@@ -385,7 +399,7 @@ function workload(count: number): Array<{ change: IdentityChange; facts: ChangeF
 }
 
 function compare(input: Array<{ change: IdentityChange; facts: ChangeFacts }>, pack: CompiledRulePack, identities: IdentityConfig, limits: { maxKeys: number; maxEventsPerKey: number }) {
-  const settings = { latenessMs: 30 * MIN, groupForMs: 24 * HOUR, ...limits };
+  const settings = { latenessMs: 30 * MIN, groupForMs: 24 * HOUR, idleAfterMs: 3 * HOUR, ...limits };
   const fast = new MemoryDetector(new DetectionEngine(pack, new IdentityResolver(identities)), { tenant: 'acme', newId: counter(), ...settings });
   const reference = new ReferenceDetector(pack, new IdentityResolver(identities), { newId: counter(), ...settings });
   const differences: string[] = [];

@@ -7,12 +7,19 @@ import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
 import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
 import { isoMillis } from './iso-millis.js';
+import { SourceWatermarks } from './source-watermarks.js';
+import { DETECTION_DEFAULTS } from '../config/config-schema.js';
+import { parseDuration } from '../core/policy/duration.js';
 
 /**
  * Detection with its state in memory, in event time: what `warden detect
- * replay`, `warden detect test` and the benchmark run. The horizon is the
- * newest change seen minus the allowed lateness (no wall clock), so a replay
- * gives the same alerts on every run. Memory is bounded: state that can no
+ * replay`, `warden detect test` and the benchmark run. Each source has its
+ * own watermark (src/detect/source-watermarks.ts): a change is late when it
+ * is older than its own source's newest event minus the allowed lateness,
+ * and windows close once every active source has passed them (plus the
+ * lateness). Idleness is measured in event time (the newest event of any
+ * source), never on a wall clock, so a replay gives the same alerts on every
+ * run. Memory is bounded: state that can no
  * longer match is pruned as event time moves on, and beyond `maxKeys` keys
  * (or `maxEventsPerKey` changes on one key) the least recently updated state
  * is evicted and counted.
@@ -24,6 +31,10 @@ export interface MemoryDetectorOptions {
   latenessMs: number;
   /** Matches on the same key within this span of event time are one alert. */
   groupForMs: number;
+  /** A source that delivered nothing while event time moved on this much stops holding windows open (default 3 hours). */
+  idleAfterMs?: number;
+  /** Sources expected to deliver (`okta/hook`, `m365/poll`, …): they hold windows open from the first change until they deliver or go idle. */
+  sources?: readonly string[];
   /** Most (rule, key) states kept at once (default 100,000). */
   maxKeys?: number;
   /** Most changes kept for one (rule, key) (default 1,000). */
@@ -145,6 +156,8 @@ class DueQueue {
 }
 
 const NO_ALERTS: readonly Alert[] = Object.freeze([]);
+/** The default of `idleAfterMs` (the config's `detection.sourceIdleAfter`). */
+const DEFAULT_IDLE_AFTER_MS = parseDuration(DETECTION_DEFAULTS.sourceIdleAfter) * 1000;
 const NO_FACTS: ChangeFacts = Object.freeze({});
 
 /** Runs a rule pack over changes held in memory. */
@@ -156,7 +169,12 @@ export class MemoryDetector {
   readonly errorSamples: EvaluationError[] = [];
 
   readonly #engine: DetectionEngine;
-  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal'>> & Pick<MemoryDetectorOptions, 'onFinal'>;
+  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal' | 'sources'>> & Pick<MemoryDetectorOptions, 'onFinal' | 'sources'>;
+  readonly #marks: SourceWatermarks;
+  /** The source key of the last change pushed (consecutive changes mostly share a source). */
+  #lastIdp = '';
+  #lastVia = '';
+  #lastSource = '';
   /** State by key, then by rule (index in the pack). */
   readonly #keys = new Map<string, KeyStates>();
   /** Per rule: a threshold of one change, which alerts on every match and keeps nothing. */
@@ -175,16 +193,22 @@ export class MemoryDetector {
   /** An open alert can still grow while a match could reach back to it: its span plus the longest window and lateness. */
   readonly #reachMs: number;
   readonly #onError: (e: EvaluationError) => void;
+  /** The newest event time of any source: progress, for idleness, and alerts' times. */
   #newest = -Infinity;
+  /** The low watermark: event time every active source has passed (never decreases). Windows close against it. */
+  #low = -Infinity;
   /** What the change being pushed touched (alerts) and whether it was late for a rule. */
   #touched: Alert[] | undefined;
   #late = false;
   /** Reused per push: the change's time and de-duplication key, computed once. */
   readonly #known = { at: 0, uid: '' };
+  /** What the change being pushed is measured against for lateness (its source's watermark, or the low one). */
+  #reference = -Infinity;
 
   constructor(engine: DetectionEngine, options: MemoryDetectorOptions) {
     this.#engine = engine;
-    this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, clock: systemClock, ...options };
+    this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, clock: systemClock, idleAfterMs: DEFAULT_IDLE_AFTER_MS, ...options };
+    this.#marks = new SourceWatermarks(this.#options.idleAfterMs);
     this.#immediate = engine.pack.rules.map((r) => r.type === 'threshold' && r.count <= 1);
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
     this.#reachMs = options.groupForMs + this.#maxLateness + Math.max(0, ...engine.pack.rules.map((r) => r.windowMs));
@@ -223,6 +247,53 @@ export class MemoryDetector {
     return this.#newest;
   }
 
+  /** The low watermark (ms): the event time every active source has passed, or -Infinity. */
+  get low(): number {
+    return this.#low;
+  }
+
+  /** Each source's watermark and when it last delivered (in event time). */
+  get sources(): ReturnType<SourceWatermarks['snapshot']> {
+    return this.#marks.snapshot();
+  }
+
+  /** The watermark key of a change's source, without building a string per change. */
+  #sourceOf(idp: string, via: string): string {
+    if (idp !== this.#lastIdp || via !== this.#lastVia) {
+      this.#lastIdp = idp;
+      this.#lastVia = via;
+      this.#lastSource = `${idp}/${via}`;
+    }
+    return this.#lastSource;
+  }
+
+  /**
+   * A record of a source at event time `at` that is not a change (a sign-in,
+   * an event no rule reads, a change of a kind detection ignores): it moves
+   * its source's watermark and may close windows. Returns the alerts raised
+   * or extended by absence rules falling due.
+   */
+  progress(idp: string, via: string, at: number): readonly Alert[] {
+    this.#touched = undefined;
+    this.#advance(this.#sourceOf(idp, via), at);
+    const touched = this.#touched as Alert[] | undefined;
+    return touched ? dedupe(touched) : NO_ALERTS;
+  }
+
+  /** Moves the source's watermark and event time; fires what falls due. Sets `#reference` for the record. */
+  #advance(source: string, at: number): void {
+    if (this.#newest === -Infinity && this.#options.sources) for (const s of this.#options.sources) this.#marks.declare(s, at);
+    if (at > this.#newest) this.#newest = at;
+    const reference = this.#marks.reference(source, this.#newest);
+    this.#reference = reference > this.#low ? reference : this.#low;
+    this.#marks.advance(source, at, this.#newest);
+    const low = this.#marks.low(this.#newest);
+    if (low > this.#low) {
+      this.#low = low;
+      if (this.#due.peek() <= low) this.#fireDue((this.#touched ??= []));
+    }
+  }
+
   #lateness(rule: CompiledDetectionRule): number {
     return rule.latenessMs ?? this.#options.latenessMs;
   }
@@ -242,10 +313,7 @@ export class MemoryDetector {
     const at = isoMillis(change.occurredAt);
     this.#touched = undefined;
     this.#late = false;
-    if (at > this.#newest) {
-      this.#newest = at;
-      if (this.#due.peek() <= at) this.#fireDue((this.#touched = []));
-    }
+    this.#advance(this.#sourceOf(change.source.idp, change.source.via), at);
     this.#known.at = at;
     this.#known.uid = uid;
     this.#lastKey = undefined;
@@ -264,11 +332,11 @@ export class MemoryDetector {
   /** One rule a pushed change matters to (a method made once, not a closure per change). */
   readonly #visit = (rule: CompiledDetectionRule, ruleIndex: number, key: string, obs: Observation): void => {
     const lateness = this.#lateness(rule);
-    const horizon = this.#newest - lateness;
-    if (obs.at < horizon) {
+    if (obs.at < this.#reference - lateness) {
       this.#late = true;
       return;
     }
+    const horizon = this.#low - lateness;
     if (this.#immediate[ruleIndex]) {
       // Nothing to keep: the change is the match (a state for it would be created and dropped at once).
       (this.#touched ??= []).push(this.#raise(rule, key, [obs]));
@@ -312,8 +380,10 @@ export class MemoryDetector {
    */
   advanceTo(ms: number): readonly Alert[] {
     const touched: Alert[] = [];
-    if (ms > this.#newest) {
-      this.#newest = ms;
+    if (ms > this.#low) {
+      if (ms > this.#newest) this.#newest = ms;
+      this.#marks.passAll(ms);
+      this.#low = ms;
       this.#fireDue(touched);
       this.#housekeeping();
     }
@@ -356,12 +426,12 @@ export class MemoryDetector {
   }
 
   #fireDue(touched: Alert[]): void {
-    while (this.#due.size > 0 && this.#due.peek() <= this.#newest) {
+    while (this.#due.size > 0 && this.#due.peek() <= this.#low) {
       const entry = this.#due.pop();
       if (entry.gone) continue;
       entry.due = undefined;
       const lateness = this.#lateness(entry.rule);
-      const horizon = this.#newest - lateness;
+      const horizon = this.#low - lateness;
       for (const f of fireDue(entry.rule, entry, horizon)) touched.push(this.#raise(entry.rule, entry.key, f));
       prune(entry.rule, entry, horizon);
       this.#update(entry, lateness);
@@ -378,16 +448,16 @@ export class MemoryDetector {
     this.#lastKey = undefined;
     this.#lastStates = undefined;
     for (const states of this.#keys.values()) {
-      if (states.sweepAt > this.#newest) continue;
+      if (states.sweepAt > this.#low) continue;
       const entries = states.entries;
       for (let i = entries.length - 1; i >= 0; i--) {
         const entry = entries[i]!;
-        if (entry.expires <= this.#newest && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
+        if (entry.expires <= this.#low && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
       }
       if (entries.length === 0) this.#keys.delete(states.key);
     }
     if (this.#size > this.#options.maxKeys) this.#evict();
-    const keepSeenFrom = this.#newest - this.#maxLateness;
+    const keepSeenFrom = this.#low - this.#maxLateness;
     for (const uid of this.#seen.keys()) {
       if (this.#seen.get(uid)! >= keepSeenFrom && this.#seen.size <= 4 * this.#options.maxKeys) break;
       this.#seen.delete(uid);
@@ -395,7 +465,7 @@ export class MemoryDetector {
     // Open alerts in order of creation: the ones no match can reach any more are at the front.
     for (const key of this.#open.keys()) {
       const { alert } = this.#open.get(key)!;
-      if (isoMillis(alert.lastAt) + this.#reachMs >= this.#newest) break;
+      if (isoMillis(alert.lastAt) + this.#reachMs >= this.#low) break;
       this.#open.delete(key);
       this.#final(alert);
     }

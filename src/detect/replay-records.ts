@@ -30,11 +30,44 @@ export interface RecordOrigin {
 /** What one record turned out to be. */
 export type RecordOutcome =
   | { kind: 'changes'; via: string; changes: IdentityChange[] }
-  | { kind: 'ignored'; via: string; reason: string }
+  | { kind: 'ignored'; via: string; reason: string; progress?: RecordProgress }
   | { kind: 'unrecognized' }
   | { kind: 'invalid'; error: string };
 
 const KINDS: ReadonlySet<string> = new Set(CHANGE_KINDS);
+
+/** Where a record that is not a change stands in its source's event time (it moves that source's watermark). */
+export interface RecordProgress {
+  idp: string;
+  via: 'poll';
+  /** Event time, ms. */
+  at: number;
+}
+
+const str = (r: Record<string, unknown>, k: string): string | undefined => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
+
+/**
+ * The source and event time of a vendor record, whatever it describes (a
+ * sign-in, an event no connector governs): an Okta LogEvent's `published`,
+ * a Graph directoryAudit's `activityDateTime` or sign-in's `createdDateTime`,
+ * an Azure Monitor export's `time`, an Office 365 record's `CreationTime`
+ * (UTC, written without a zone). Records in files are what the pollers read,
+ * so the source is the IdP's poller.
+ */
+export function recordProgress(record: unknown): RecordProgress | undefined {
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) return undefined;
+  const r = record as Record<string, unknown>;
+  let idp: string;
+  let time: string | undefined;
+  if ((time = str(r, 'CreationTime')) !== undefined) {
+    idp = 'm365';
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(time)) time += 'Z';
+  } else if ((time = str(r, 'published')) !== undefined && typeof r.eventType === 'string') idp = 'okta';
+  else if ((time = str(r, 'activityDateTime') ?? str(r, 'createdDateTime') ?? (r.operationName !== undefined ? str(r, 'time') : undefined)) !== undefined) idp = 'entra';
+  else return undefined;
+  const at = Date.parse(time);
+  return Number.isFinite(at) ? { idp, via: 'poll', at } : undefined;
+}
 
 /** Whether a record looks like a normalized IdentityChange (then it must be a valid one). */
 export function looksLikeChange(record: unknown): record is Record<string, unknown> {
@@ -71,7 +104,10 @@ export function normalizeRecord(record: unknown, tenant: string, normalizers: re
     if (!recognized) continue;
     try {
       const result = n.records.normalize(record, tenant, now);
-      if ('ignored' in result) return { kind: 'ignored', via: n.name, reason: result.ignored };
+      if ('ignored' in result) {
+        const progress = recordProgress(record);
+        return progress ? { kind: 'ignored', via: n.name, reason: result.ignored, progress } : { kind: 'ignored', via: n.name, reason: result.ignored };
+      }
       // Several changes from one vendor event are told apart as the inbox worker does (`<event id>#<n>`).
       const changes = result.changes.map((c, i) => (c.source.eventIds[0] !== undefined ? keyedChange(c, c.source.eventIds[0], i, result.changes.length) : c));
       return { kind: 'changes', via: n.name, changes };

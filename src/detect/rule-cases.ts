@@ -49,6 +49,7 @@ export const CaseEvent = z
     factor: Factor.optional(),
     context: ChangeContext.optional(),
     source: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('okta').describe('The IdP: okta, entra, m365, …'),
+    via: z.enum(['hook', 'poll', 'ssf', 'inline', 'api']).default('poll').describe('How it reached Warden; with `source`, the stream whose own event time the change is late against (`okta` + `hook`: the event hook; `okta` + `poll`: the System Log poller)'),
     tier: Tier.optional().describe('The target\'s tier as the tenant policy would classify it'),
     request: RequestState.optional().describe('A change request the workflow matched, in this state (approved, pending_approval, …)'),
   })
@@ -124,7 +125,7 @@ export function caseChange(event: CaseEvent, tenant: string, start: number): Ide
     ...(event.context ? { context: event.context } : {}),
     occurredAt,
     observedAt: occurredAt,
-    source: { idp: event.source, eventIds: [event.id], rawType: `case.${event.kind}`, via: 'poll' },
+    source: { idp: event.source, eventIds: [event.id], rawType: `case.${event.kind}`, via: event.via },
   });
   return completeChange({ ...input, id: uuidv7(Date.parse(occurredAt)) }, tenant);
 }

@@ -4,6 +4,7 @@ import { makeChange } from '../../test/helpers/changes.js';
 import { examplePolicy } from '../../test/helpers/policies.js';
 import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
 import type { ResolvedDetection } from '../config/load-config.js';
+import { RequestSnapshot } from '../core/change-request.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { decideChange, type DecideDeps } from '../pipeline/decide-change.js';
 import type { Store } from '../store/store.js';
@@ -17,6 +18,7 @@ const HOUR = 60 * MIN;
 const DETECTION: ResolvedDetection = {
   enabled: true,
   allowedLatenessMs: 30 * MIN,
+  sourceIdleAfterMs: 3 * HOUR,
   groupForMs: 24 * HOUR,
   inPolicyForMs: 7 * 24 * HOUR,
   identities: { domains: { 'acme.onmicrosoft.com': 'acme.example' }, aliases: {} },
@@ -104,10 +106,12 @@ describe('store-backed detection', () => {
     expect((await detector.sweep(store, new Date(T0 + 14 * HOUR))).alerts.filter((a) => a.tenant === t)).toEqual([]);
   });
 
-  it('does not correlate a change that reaches Warden later than the allowed lateness, and counts it', async () => {
+  it('does not correlate a change that reaches Warden later than the allowed lateness within its source, and counts it', async () => {
     const t = await tenant();
     await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }));
-    // Happened 30 minutes later, decided 2 hours after that: beyond 30 minutes of lateness.
+    // The same source (the Okta poller) has moved on to 2 hours in.
+    await observe(at(t, 120, { kind: 'password.change', channel: 'self_service', target: { id: 'u9', login: 'zed@acme.example' }, actor: { id: 'u9' } }));
+    // Happened 30 minutes in, delivered after the source's 2-hour event: 90 minutes out of order, beyond 30 minutes of lateness.
     const late = await observe(at(t, 30, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }), 150);
     expect(late.alerts).toEqual([]);
     expect(await metric('warden_detection_late_total')).toContain(`warden_detection_late_total{tenant="${t}"} 1`);
@@ -115,6 +119,55 @@ describe('store-backed detection', () => {
     await observe(at(t, 200, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }));
     const onTime = await observe(at(t, 220, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }), 245);
     expect(onTime.alerts.map((a) => a.rule)).toEqual(['factor-change-and-password-reset']);
+  });
+
+  it('correlates a chain across sources after the directoryAudits poller was stopped for two hours and back-fills', async () => {
+    const t = await tenant();
+    const entra = (id: string) => ({ source: { idp: 'entra', eventIds: [id], rawType: 'Update user', via: 'poll' as const } });
+    // The Entra poller delivers, then is stopped.
+    await observe(at(t, 0, { kind: 'password.change', channel: 'self_service', ...entra('a-0'), target: { id: 'e-9', login: 'zed@acme.example' }, actor: { id: 'e-9' } }));
+    const target = { id: '00u8', login: 'flo@acme.example' };
+    await observe(at(t, 10, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: '00u8' } }));
+    // Okta moves on for two hours.
+    for (let m = 20; m <= 130; m += 10) await observe(at(t, m, { kind: 'password.change', channel: 'self_service', target: { id: `00x${m}`, login: `busy${m}@acme.example` }, actor: { id: `00x${m}` } }));
+    // The poller restarts at 2h15 and back-fills Flo's password reset from minute 20, in order within its source.
+    const result = await observe(at(t, 20, { kind: 'password.reset', channel: 'self_service', ...entra('a-1'), target: { id: 'e-8', login: 'flo@acme.example' }, actor: { id: 'e-8' } }), 135);
+    expect(result.alerts.map((a) => [a.rule, a.changes.map((c) => c.idp)])).toEqual([['factor-change-and-password-reset', ['okta', 'entra']]]);
+    expect(await metric('warden_detection_late_total')).not.toContain(`tenant="${t}"`);
+  });
+
+  it('feeds approved work to detection, records which request covered each change, and tells policy an alert of approved work apart', async () => {
+    const t = await tenant();
+    const target = { id: '00u5', login: 'gus@acme.example' };
+    const approved = (id: string, c: IdentityChange) =>
+      RequestSnapshot.parse({ id, tenant: t, state: 'approved', kind: c.kind, targetId: c.target.id, requesterId: 'gus', executorId: c.actor.id });
+    const decide = (c: IdentityChange, request?: RequestSnapshot) => {
+      clock.now = new Date(Date.parse(c.occurredAt) + MIN);
+      return decideChange(deps(), { change: c, actor: { type: 'idp', id: 'okta' }, observed: true, ...(request ? { request } : {}) });
+    };
+    const enroll = at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: '00u5' } });
+    const reset = at(t, 10, { kind: 'password.reset', channel: 'helpdesk', target, actor: { id: '00uA', login: 'sam@acme.example' } });
+    await decide(enroll, approved('req-1', enroll));
+    const both = await decide(reset, approved('req-2', reset));
+    // Approved work still correlates: the pair is found, each change naming the request that covered it.
+    const alert = both.alerts.find((a) => a.rule === 'factor-change-and-password-reset')!;
+    expect(alert.changes.map((c) => [c.id, c.coveredBy])).toEqual([
+      [enroll.id, 'req-1'],
+      [reset.id, 'req-2'],
+    ]);
+    // Policy sees an alert made only of approved work, and the example policy does not hold the change for it.
+    expect(both.decision.rules.map((r) => r.id)).not.toContain('open-detection-alert');
+    const later = at(t, 20, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: '00u5' } });
+    expect((await store.transaction((tx) => detector.alertsFor(tx, later, clock.now))).alerts).toEqual([
+      { id: alert.id, rule: 'factor-change-and-password-reset', severity: 'high', on: 'target', covered: true },
+    ]);
+    const next = await decide(later);
+    expect(next.decision.rules.map((r) => r.id)).not.toContain('open-detection-alert');
+    // An uncovered change joins the alert (a second pair): now it holds.
+    const change = at(t, 25, { kind: 'password.change', channel: 'self_service', target, actor: { id: '00u5' } });
+    const uncovered = await decide(change);
+    expect((await store.transaction((tx) => detector.alertsFor(tx, change, clock.now))).alerts.map((a) => a.covered)).toEqual([false]);
+    expect([uncovered.decision.outcome, uncovered.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
   });
 
   it('correlates one person across IdPs with the tenant\'s domain aliases', async () => {
@@ -126,22 +179,30 @@ describe('store-backed detection', () => {
     expect(result.alerts.map((a) => [a.key, a.changes.map((c) => c.idp)])).toEqual([['bo@acme.example', ['okta', 'entra']]]);
   });
 
-  it('keeps no state in memory and prunes the store under a flood of unrelated keys', async () => {
+  it('keeps no state in memory and prunes the store under a flood of unrelated keys, as its source moves on', async () => {
     const t = await tenant();
+    // A detector of its own: pruning waits for the slowest source of every tenant, and other tests' tenants are slower.
+    const only = new StoreDetector(new DetectionRegistry([{ id: t, detection: DETECTION }]), { registry: new Registry() });
+    const poller = (minutes: number) => only.progress(t, 'okta', 'poll', new Date(T0 + minutes * MIN), new Date(T0 + minutes * MIN));
     for (let i = 0; i < 150; i++)
-      await observe(at(t, i / 10, { kind: 'factor.enroll', channel: 'self_service', target: { id: `f${i}`, login: `flood${i}@acme.example` }, actor: { id: `f${i}` } }));
+      await observe(at(t, i / 10, { kind: 'factor.enroll', channel: 'self_service', target: { id: `f${i}`, login: `flood${i}@acme.example` }, actor: { id: `f${i}` } }), undefined, only);
     // Each enrollment is held by the five rules it could take part in.
     expect(await store.countDetectionStates(t)).toBe(750);
-    // 91 minutes after the last one, only the two 24-hour rules still need them: the 1-hour pair's window
-    // has passed, and for the chain and the absence in which an enrollment is a later step, no earlier
-    // step can arrive any more (beyond the tenant's 30 minutes of lateness). The takeover chain, whose
-    // last step comes from the Management Activity API, allows 2 hours: a late factor reset may still come.
-    expect((await detector.sweep(store, new Date(T0 + 15 * MIN + 91 * MIN))).pruned).toBeGreaterThanOrEqual(450);
+    // The source has not moved on (it may still deliver what happened just after): nothing is pruned.
+    expect((await only.sweep(store, new Date(T0 + 15 * MIN + 91 * MIN))).pruned).toBe(0);
+    // Once the poller has read 91 minutes past the last one, only the two 24-hour rules still need them: the
+    // 1-hour pair's window has passed, and for the chain and the absence in which an enrollment is a later
+    // step, no earlier step can arrive any more (beyond the tenant's 30 minutes of lateness). The takeover
+    // chain, whose last step comes from the Management Activity API, allows 2 hours: a late factor reset may still come.
+    poller(15 + 91);
+    expect((await only.sweep(store, new Date(T0 + 15 * MIN + 91 * MIN))).pruned).toBeGreaterThanOrEqual(450);
     expect(await store.countDetectionStates(t)).toBe(300);
-    await detector.sweep(store, new Date(T0 + 15 * MIN + 2 * HOUR + MIN));
+    poller(15 + 121);
+    await only.sweep(store, new Date(T0 + 15 * MIN + 2 * HOUR + MIN));
     expect(await store.countDetectionStates(t)).toBe(150);
-    // …and after the 24-hour rule's window and its 2 hours of lateness, nothing is left.
-    await detector.sweep(store, new Date(T0 + 15 * MIN + 26 * HOUR + MIN));
+    // …and after the 24-hour rule's window and its 2 hours of lateness, nothing is left (the poller, silent
+    // for more than 3 hours by then, no longer holds anything).
+    await only.sweep(store, new Date(T0 + 15 * MIN + 26 * HOUR + MIN));
     expect(await store.countDetectionStates(t)).toBe(0);
   });
 

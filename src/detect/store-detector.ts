@@ -9,6 +9,8 @@ import { groupsWith, mergeMatch, newAlert, type MatchInput } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
 import type { DetectionRegistry, TenantDetection } from './detection-registry.js';
+import { isoMillis } from './iso-millis.js';
+import { sourceOf, SourceWatermarks } from './source-watermarks.js';
 
 /** Most changes kept for one rule and key (a noisy key cannot grow a row without bound). */
 const MAX_EVENTS_PER_KEY = 1000;
@@ -28,14 +30,22 @@ export interface StoreDetectorOptions {
  * transaction: a change, its decision, the state it moved and the alerts it
  * raised commit together, and a change decided once is correlated once.
  *
- * Time: the horizon is the clock minus the allowed lateness, so a change may
- * reach Warden up to `allowedLateness` after it happened and still count;
- * absence rules fall due by the clock too (`sweep`, run periodically).
+ * Time: each source of a tenant has its own watermark (src/detect/source-watermarks.ts):
+ * a change is late when it is older than its own source's newest event minus
+ * the allowed lateness, and windows close (absence rules fall due in `sweep`,
+ * state is pruned) once every active source has passed them plus the
+ * lateness. A source that delivered nothing for `sourceIdleAfter` by the
+ * clock stops holding windows; with no active source, the clock is the
+ * watermark. Watermarks are kept in memory: after a restart (or on a replica
+ * that has not yet seen a source) a source is measured against the clock,
+ * as if it were idle.
  */
 export class StoreDetector implements ChangeDetection {
   readonly #late: Counter<'tenant'>;
   readonly #errors: Counter<'tenant' | 'rule'>;
   readonly #alerts: Counter<'tenant' | 'rule' | 'result'>;
+  /** Per tenant: its sources' watermarks, and the low watermark reached (never decreases). */
+  readonly #time = new Map<string, { marks: SourceWatermarks; low: number }>();
 
   constructor(
     readonly detections: DetectionRegistry,
@@ -70,23 +80,60 @@ export class StoreDetector implements ChangeDetection {
     // One lock order for every transaction: rule id, then key.
     touches.sort((a, b) => a.rule.id.localeCompare(b.rule.id) || a.key.localeCompare(b.key));
     const now = facts.now.getTime();
+    const time = this.#timeOf(t);
+    const source = sourceOf(change);
+    const reference = Math.max(time.marks.reference(source, now), time.low);
+    time.marks.advance(source, isoMillis(change.occurredAt), now);
+    const low = this.#low(time, now);
     const out = new Map<string, Alert>();
     let late = false;
     for (const { rule, key, obs } of touches) {
       const lateness = rule.latenessMs ?? t.latenessMs;
-      if (obs.at < now - lateness) {
+      if (obs.at < reference - lateness) {
         late = true;
         continue;
       }
-      for (const alert of await this.#apply(tx, t, rule, key, obs, facts.now)) out.set(alert.id, alert);
+      for (const alert of await this.#apply(tx, t, rule, key, obs, facts.now, low - lateness)) out.set(alert.id, alert);
     }
     if (late) this.#late.inc({ tenant: change.tenant });
     return [...out.values()];
   }
 
-  async #apply(tx: StoreTx, t: TenantDetection, rule: CompiledDetectionRule, key: string, obs: Observation | undefined, now: Date): Promise<Alert[]> {
+  /** A tenant's watermarks. */
+  #timeOf(t: TenantDetection): { marks: SourceWatermarks; low: number } {
+    let time = this.#time.get(t.tenant);
+    if (!time) this.#time.set(t.tenant, (time = { marks: new SourceWatermarks(t.idleAfterMs), low: -Infinity }));
+    return time;
+  }
+
+  /** The tenant's low watermark at `now` (by the clock), kept from going back once a source is known. */
+  #low(time: { marks: SourceWatermarks; low: number }, now: number): number {
+    const low = time.marks.low(now);
+    // Nothing delivered yet (since start, on this replica): the clock, not remembered.
+    if (time.marks.size === 0) return Math.max(low, time.low);
+    if (low > time.low) time.low = low;
+    return time.low;
+  }
+
+  /**
+   * A record of a tenant's source that is not a change Warden correlates (a
+   * duplicate, an event no rule reads): it moves the source's watermark.
+   */
+  progress(tenant: string, idp: string, via: string, at: Date, now: Date): void {
+    const t = this.detections.get(tenant);
+    if (!t) return;
+    const time = this.#timeOf(t);
+    time.marks.advance(`${idp}/${via}`, at.getTime(), now.getTime());
+    this.#low(time, now.getTime());
+  }
+
+  /** Each source's watermark and when it last delivered (by the clock), for a tenant. */
+  sources(tenant: string): Record<string, { at: number; seen: number }> {
+    return this.#time.get(tenant)?.marks.snapshot() ?? {};
+  }
+
+  async #apply(tx: StoreTx, t: TenantDetection, rule: CompiledDetectionRule, key: string, obs: Observation | undefined, now: Date, horizon: number): Promise<Alert[]> {
     const lateness = rule.latenessMs ?? t.latenessMs;
-    const horizon = now.getTime() - lateness;
     const row = await tx.lockDetectionState(t.tenant, rule.id, key);
     const state: KeyState = { events: row && row.ruleHash === rule.hash ? (row.events as Observation[]) : [] };
     const found: Found[] = fireDue(rule, state, horizon);
@@ -162,15 +209,23 @@ export class StoreDetector implements ChangeDetection {
     const identities = new Map<string, { idp: string; id: string }>();
     for (const a of open) if (a.key === target) for (const c of a.changes) identities.set(`${c.idp}\u0000${c.targetId}`, { idp: c.idp, id: c.targetId });
     return {
-      alerts: open.map((a) => ({ id: a.id, rule: a.rule, severity: a.severity, on: a.key === target ? ('target' as const) : ('actor' as const) })),
+      alerts: open.map((a) => ({
+        id: a.id,
+        rule: a.rule,
+        severity: a.severity,
+        on: a.key === target ? ('target' as const) : ('actor' as const),
+        covered: a.changes.every((c) => c.coveredBy !== undefined),
+      })),
       identities: [...identities.values()],
     };
   }
 
   /**
-   * Periodic work: absence rules whose window (plus lateness) has passed on
-   * the clock fire; expired state is deleted. Replicas may sweep at once:
-   * due rows are claimed with SKIP LOCKED.
+   * Periodic work: absence rules whose window (plus lateness) every active
+   * source of the tenant has passed fire; expired state is deleted. Rows are
+   * claimed by the clock (a source's watermark is never ahead of it) and
+   * left as they are while a slower source still holds them. Replicas may
+   * sweep at once: due rows are claimed with SKIP LOCKED.
    *
    * @returns how many due states were handled and how many expired ones deleted
    */
@@ -178,6 +233,7 @@ export class StoreDetector implements ChangeDetection {
     let due = 0;
     const alerts: Alert[] = [];
     for (;;) {
+      let held = 0;
       const handled = await store.transaction(async (tx) => {
         const rows = await tx.claimDueDetectionStates(now, batch);
         for (const row of rows) {
@@ -188,14 +244,27 @@ export class StoreDetector implements ChangeDetection {
             await tx.deleteDetectionState(row.tenant, row.rule, row.key);
             continue;
           }
-          alerts.push(...(await this.#apply(tx, t, rule, row.key, undefined, now)));
+          const low = this.#low(this.#timeOf(t), now.getTime());
+          if (row.dueAt && row.dueAt.getTime() > low) {
+            held++;
+            continue;
+          }
+          const horizon = low - (rule.latenessMs ?? t.latenessMs);
+          alerts.push(...(await this.#apply(tx, t, rule, row.key, undefined, now, horizon)));
         }
         return rows.length;
       });
-      due += handled;
-      if (handled < batch) break;
+      due += handled - held;
+      // Rows still held by a slower source come back in the next claim: stop when a batch moved nothing.
+      if (handled < batch || held === handled) break;
     }
-    const pruned = await store.pruneDetectionStates(now, 10_000);
+    // Expiry is in event time: prune only what every tenant's sources have passed.
+    let low = now.getTime();
+    for (const tenant of this.detections.tenants()) {
+      const t = this.detections.get(tenant)!;
+      low = Math.min(low, this.#low(this.#timeOf(t), now.getTime()));
+    }
+    const pruned = await store.pruneDetectionStates(new Date(low), 10_000);
     return { due, pruned, alerts };
   }
 }

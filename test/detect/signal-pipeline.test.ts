@@ -195,6 +195,6 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     );
     expect(result.decision.outcome).toBe('hold');
     expect(result.decision.rules.map((r) => r.id)).toContain('open-detection-alert');
-    expect((await audit('acme')).find((r) => r.type === 'decision.recorded')!.data.alerts).toEqual([{ id: alert.id, rule: 'mfa-push-fatigue', severity: 'high', on: 'target' }]);
+    expect((await audit('acme')).find((r) => r.type === 'decision.recorded')!.data.alerts).toEqual([{ id: alert.id, rule: 'mfa-push-fatigue', severity: 'high', on: 'target', covered: false }]);
   });
 });

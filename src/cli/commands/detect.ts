@@ -11,6 +11,7 @@ import { compilePolicy, type PolicyIssue } from '../../core/policy/compile-polic
 import { parseDuration } from '../../core/policy/duration.js';
 import { activationFor, classify } from '../../core/policy/evaluate-policy.js';
 import { compileRulePack, type CompiledRulePack } from '../../detect/compile-rule-pack.js';
+import type { ChangeFacts } from '../../detect/detection-engine.js';
 import { DEFAULT_SETTINGS } from '../../detect/detection-registry.js';
 import type { IdentityConfig } from '../../detect/identity-keys.js';
 import { NO_IDENTITY_CONFIG } from '../../detect/identity-keys.js';
@@ -30,6 +31,7 @@ interface DetectSetup {
   pack: CompiledRulePack;
   identities: IdentityConfig;
   latenessMs: number;
+  idleAfterMs: number;
   groupForMs: number;
   policyFile?: string;
 }
@@ -54,6 +56,7 @@ function detectSetup(rt: CliRuntime, opts: { tenant?: string; rules?: string }):
     pack: compileRulePack(shippedRuleSources(), overrides),
     identities: tenant?.detection.identities ?? NO_IDENTITY_CONFIG,
     latenessMs: tenant?.detection.allowedLatenessMs ?? DEFAULT_SETTINGS.latenessMs,
+    idleAfterMs: tenant?.detection.sourceIdleAfterMs ?? DEFAULT_SETTINGS.idleAfterMs,
     groupForMs: tenant?.detection.groupForMs ?? DEFAULT_SETTINGS.groupForMs,
     ...(tenant ? { policyFile: tenant.policyFile } : {}),
   };
@@ -78,6 +81,35 @@ const tableLine = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(COL
 
 /** The alert table's header line. */
 export const ALERT_TABLE_HEADER = tableLine(['FIRST CHANGE', 'SEVERITY', 'RULE', 'KEY', 'CHANGES']);
+
+/**
+ * A replayed change as `--changes` prints it: what detection saw, with the
+ * vendor's ids for the change and for both people.
+ */
+export function changeLine(change: IdentityChange, tier: string | undefined): string {
+  const person = (p: IdentityChange['target']) => ({ id: p.id, ...(p.login !== undefined ? { login: p.login } : {}), ...(p.email !== undefined ? { email: p.email } : {}) });
+  return (
+    JSON.stringify({
+      id: change.id,
+      kind: change.kind,
+      channel: change.channel,
+      ...(tier !== undefined ? { tier } : {}),
+      ...(change.factor ? { factor: change.factor.type } : {}),
+      target: person(change.target),
+      actor: person(change.actor),
+      source: { idp: change.source.idp, via: change.source.via, rawType: change.source.rawType },
+      occurredAt: change.occurredAt,
+      eventIds: change.source.eventIds,
+    }) + '\n'
+  );
+}
+
+/** An alert as `--json` prints it: with the vendor ids of the person (each IdP's id of the target, from its changes). */
+export function alertJson(alert: Alert): string {
+  const people = new Map<string, { idp: string; id: string }>();
+  for (const c of alert.changes) people.set(`${c.idp}\u0000${c.targetId}`, { idp: c.idp, id: c.targetId });
+  return JSON.stringify({ ...alert, person: { key: alert.key, ids: [...people.values()] } }, null, 2);
+}
 
 /** One alert as table rows: a line of columns, its summary indented below. */
 export function alertRow(a: Alert): string {
@@ -145,16 +177,19 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
     .option('--rules <path>', 'a rule file or directory merged over the pack (after the tenant\'s)')
     .option('--policy <file>', 'classify targets into tiers with this policy (default: the tenant\'s, with --tenant)')
     .option('--flush', 'at the end, let every window pass: absence rules fire for what has no follow-up in the input')
-    .option('--json', 'print the alerts as a JSON array')
+    .option('--json', 'print the alerts as a JSON array (each with the vendor ids of the person and of each change)')
+    .option('--changes', 'print the normalized changes as NDJSON instead of the alerts (kind, channel, tier, target and actor ids and logins, source, event time, vendor event ids)')
     .option('--progress', 'always show a progress bar (default: on a terminal, for inputs over 1 MB)')
     .option('--no-progress', 'never show a progress bar')
     .addHelpText(
       'after',
-      '\nEvent time is each change\'s occurredAt; records may come in any order within the allowed lateness.\n' +
+      '\nEvent time is each change\'s occurredAt. Several files are merged by event time; within a source, records may come\n' +
+        'out of order by up to the allowed lateness. Every record, change or not (a sign-in), moves its source\'s event time.\n' +
         'Change requests are not known in a replay: rules that look for a missing approved request report every match.\n' +
         'Exit status: 0 when every record was read, 1 when some were unrecognized or invalid (they are listed), 2 bad usage.',
     )
-    .action(async (files: string[], opts: { tenant?: string; rules?: string; policy?: string; flush?: boolean; json?: boolean; progress?: boolean }) => {
+    .action(async (files: string[], opts: { tenant?: string; rules?: string; policy?: string; flush?: boolean; json?: boolean; changes?: boolean; progress?: boolean }) => {
+      if (opts.json && opts.changes) throw new WardenError('ERR_VALIDATION', '--changes and --json: choose one (--changes prints NDJSON)');
       if (opts.tenant !== undefined && !TenantId.safeParse(opts.tenant).success) throw new WardenError('ERR_VALIDATION', `--tenant ${opts.tenant}: not a tenant id`);
       let setup: DetectSetup;
       try {
@@ -177,7 +212,8 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
       let printed = 0;
       const onAlert = async (alert: Alert) => {
         bar?.clear();
-        if (opts.json) await io.out(`${printed === 0 ? '[\n' : ',\n'}${JSON.stringify(alert, null, 2)}`);
+        if (opts.changes) return;
+        if (opts.json) await io.out(`${printed === 0 ? '[\n' : ',\n'}${alertJson(alert)}`);
         else await io.out(`${printed === 0 ? ALERT_TABLE_HEADER : ''}${alertRow(alert)}`);
         printed++;
       };
@@ -186,9 +222,11 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
         pack: setup.pack,
         identities: setup.identities,
         latenessMs: setup.latenessMs,
+        idleAfterMs: setup.idleAfterMs,
         groupForMs: setup.groupForMs,
         normalizers,
         clock: rt.clock,
+        ...(opts.changes ? { onChange: (change: IdentityChange, facts: ChangeFacts) => void io.out(changeLine(change, facts.tier)) } : {}),
         ...(tierOf ? { tierOf } : {}),
         ...(opts.flush ? { flush: true } : {}),
         ...(bar ? { onProgress: (bytes: number, records: number, alerts: number) => bar.update(bytes, `${records.toLocaleString('en-US')} records  ${alerts} alerts`) } : {}),
@@ -196,7 +234,8 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
       });
       bar?.update(total, `${report.records.toLocaleString('en-US')} records  ${report.alertCount} alerts`, true);
       bar?.done();
-      if (opts.json) await io.out(printed === 0 ? '[]\n' : '\n]\n');
+      if (opts.changes) io.err(`${report.alertCount} alert${report.alertCount === 1 ? '' : 's'} (not printed with --changes)\n`);
+      else if (opts.json) await io.out(printed === 0 ? '[]\n' : '\n]\n');
       else if (printed === 0) await io.out('no alerts\n');
       io.err(replaySummary(report));
       if (report.unrecognized > 0 && normalizers.length === 0)
