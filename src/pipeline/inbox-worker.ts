@@ -7,7 +7,7 @@ import type { InboxHandler, PluginContext } from '../plugin/plugin.js';
 import type { Logger } from '../server/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
 import { BatchWorker } from './background-loop.js';
-import { decideChange, type DecideDeps } from './decide-change.js';
+import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
 import { observeSignals, type SignalDetection } from './observe-signal.js';
 
 export interface InboxWorkerOptions {
@@ -27,6 +27,12 @@ export interface InboxWorkerOptions {
   /** Attempts before an entry is marked failed for good. */
   maxAttempts?: number;
   idleMs?: number;
+  /**
+   * Called after each change is decided and committed (a replayed one too,
+   * with no actions), so whoever runs the outbox can act on the actions it
+   * queued at once instead of at the outbox's next idle tick.
+   */
+  onDecided?: (result: DecideResult) => void;
 }
 
 /** Delay before retry `attempt` (1-based): 2 s, 4 s, 8 s, … at most 5 min. */
@@ -145,7 +151,10 @@ export class InboxWorker extends BatchWorker {
       const changes: IdentityChange[] = [];
       const signals: IdentityChange[] = [];
       for (const [i, change] of result.changes.entries()) (isSignalKind(change.kind) ? signals : changes).push(keyedChange(change, entry.eventId, i, result.changes.length));
-      for (const change of changes) await decideChange({ store, ...this.options.decide }, { change, actor: { type: 'idp', id: entry.source }, observed: true });
+      for (const change of changes) {
+        const decided = await decideChange({ store, ...this.options.decide }, { change, actor: { type: 'idp', id: entry.source }, observed: true });
+        this.options.onDecided?.(decided);
+      }
       if (signals.length === 0) {
         await store.finishInbox(entry.id, 'processed', this.#clock());
         count('processed');

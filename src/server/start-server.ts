@@ -48,6 +48,8 @@ export interface StartOptions {
   plugins?: readonly WardenPlugin[];
   /** Run the inbox and outbox workers and the detection sweeper (default true; tests drive them by hand). */
   workers?: boolean;
+  /** How long the inbox and outbox workers wait before looking for work nobody woke them for (retries falling due, other replicas' work). Default 1 s. */
+  workerIdleMs?: number;
   /** How often the sweepers run: change requests expired and overdue reviews reported (workflow), absence rules falling due and expired state pruned (detection). Default 30 s. */
   sweepMs?: number;
   /** How often the retention sweep deletes what outlived `config.retention`. Default 10 min. */
@@ -184,6 +186,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log,
       registry: metrics.registry,
       clock,
+      // A hold or deny queued actions: run them now, not at the outbox's idle tick (containment time).
+      onDecided: (result) => {
+        if (result.actions.length) outbox.wake();
+        webhooks.wake();
+      },
+      ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
     });
     const outbox = new OutboxWorker({
       store,
@@ -192,6 +200,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log,
       registry: metrics.registry,
       clock,
+      ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
     });
     context = {
       config,

@@ -64,9 +64,11 @@ export interface OktaWorkflowServer {
  * real ITSM connector (ServiceNow answered by nock on the vendor's shapes), a
  * local OIDC issuer for the people, the example policy, and one fake clock
  * shared by Warden, the simulator and the issuer. Workers are driven by hand
- * (`settle`), the System Log poller is off: the event hook delivers.
+ * (`settle`), the System Log poller is off: the event hook delivers. With
+ * `workerIdleMs` the server runs its own workers instead, idling (and
+ * sweeping, whose transactions wake the outbox too) that rarely.
  */
-export async function startOktaWorkflowServer(): Promise<OktaWorkflowServer> {
+export async function startOktaWorkflowServer(options: { workerIdleMs?: number } = {}): Promise<OktaWorkflowServer> {
   nock.disableNetConnect();
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1:') || host === 'localhost:80');
   const clock = { now: new Date(Math.floor(Date.now() / 1000) * 1000) };
@@ -120,7 +122,7 @@ tenants:
   const plugins = [oktaConnector(), itsmConnector()];
   seedDataDir(path.join(dir, 'data'));
   const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, plugins, resolveSecrets: true });
-  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: options.workerIdleMs !== undefined, ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}), clock: () => clock.now });
   // What `warden okta hooks register` does: the hook, then Okta's verification call to Warden.
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);

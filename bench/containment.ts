@@ -1,0 +1,207 @@
+/**
+ * Time to containment (issue 16): from an Okta event-hook POST about a risky
+ * change to the compensating calls arriving at Okta — the hold-group add
+ * (`PUT /api/v1/groups/{hold}/users/{user}`) and the session clear
+ * (`DELETE /api/v1/users/{user}/sessions`) — through the real server with its
+ * own workers (receiver → inbox → inbox worker → decision → outbox worker →
+ * okta-sdk-nodejs → the Okta simulator).
+ *
+ *   npm run bench:containment
+ *   WARDEN_BENCH_STORES=pglite-relaxed WARDEN_BENCH_SECONDS=10 npm run bench:containment
+ *
+ * Load: the simulator emits help-desk factor resets (`user.mfa.factor.reset_all`
+ * by a HELP_DESK_ADMIN, no change request: the example policy holds them) at
+ * WARDEN_BENCH_RATE changes/s (default 50), one user per change, each delivered
+ * by its event hook at once. The clock starts when the simulator emits the
+ * event (its delivery POST starts in the same tick) and stops when the
+ * simulator's HTTP handler sees the call.
+ *
+ * Baseline (the floor), same store, same rate, same run: one insert into the
+ * inbox, the connector's normalization, one in-process decision
+ * (`context.decide`), then the same two Okta calls through the same enforcer
+ * right away — no hook POST, no queue, no worker. Warm-up changes are
+ * discarded. Stores: PGlite (relaxed) and PostgreSQL (a fresh schema, dropped
+ * after); WARDEN_BENCH_STORES narrows (pglite-full is accepted too).
+ *
+ * Entra (notification → directoryAudits fetch → Graph call) is not measured
+ * yet: the final line says n/a for it.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { oktaConnector } from '../connectors/okta/index.js';
+import { OktaTenants } from '../connectors/okta/okta-tenant.js';
+import { registerEventHook } from '../connectors/okta/provision-okta.js';
+import { OktaSimulator } from '../connectors/okta/simulator/okta-simulator.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { createLogger } from '../src/server/logger.js';
+import { startServer } from '../src/server/start-server.js';
+import type { ActionRow, InboxRow } from '../src/store/store.js';
+import { benchStoreSpecs, dropSchemas, formatRatio, machineLine, quantileSorted, table, type StoreSpec } from './support.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
+const TENANT = 'acme';
+const SECRET = 'bench-hook-secret-0123456789abcdef';
+const RATE = Number(process.env.WARDEN_BENCH_RATE ?? 50);
+const SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 8);
+const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 2);
+/** How long to wait for the last calls after the last change (bounded: a change whose calls never came is reported). */
+const DRAIN_MS = 30_000;
+
+type Mode = 'warden' | 'floor';
+interface Latencies {
+  group: number[];
+  sessions: number[];
+  /** The later of the two per change: contained. */
+  both: number[];
+  missing: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+function stats(values: number[]): { p50: number; p99: number; max: number; n: number } {
+  const sorted = Float64Array.from(values).sort();
+  return { p50: quantileSorted(sorted, 0.5), p99: quantileSorted(sorted, 0.99), max: sorted.length ? sorted[sorted.length - 1]! : NaN, n: sorted.length };
+}
+const ms = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+
+/** One phase: a fresh simulator and server on a fresh store, warm-up, then SECONDS of changes at RATE/s. */
+async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'warden-bench-containment-'));
+  const schema = `warden_bench_${randomBytes(4).toString('hex')}`;
+  const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
+  if (spec.driver === 'postgres') cleanups.unshift(() => dropSchemas(spec.url, [schema]));
+  try {
+    const sim = await new OktaSimulator().start();
+    cleanups.unshift(() => sim.close());
+    const hold = sim.addGroup('Warden Hold');
+    const admin = sim.addUser({ login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' }, { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] });
+    const storeYaml =
+      spec.driver === 'pglite'
+        ? `dataDir: ${JSON.stringify(path.join(dir, 'data'))}\ndurability: ${spec.durability}\n`
+        : `database:\n  url: { env: WARDEN_BENCH_DB_URL }\n  schema: ${schema}\n  poolSize: 10\n`;
+    const configFile = path.join(dir, 'warden.yaml');
+    writeFileSync(
+      configFile,
+      `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n    secrets: { hook: { env: HOOK }, token: { env: OKTA_TOKEN } }\n` +
+        `    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
+    );
+    const plugin = oktaConnector();
+    const env = { HOOK: SECRET, OKTA_TOKEN: sim.token, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) };
+    const config = loadConfig({ path: configFile, env, cwd: dir, plugins: [plugin], resolveSecrets: true });
+    // Warden: its own workers at their defaults. Floor: no workers (the calls are made by hand right after the decision).
+    const server = await startServer({ config, plugins: [plugin], watchPolicies: false, workers: mode === 'warden', log: createLogger('error') });
+    cleanups.unshift(() => server.close());
+    if (mode === 'warden') {
+      const hook = await registerEventHook(new OktaTenants().get(config, TENANT), server.url);
+      if (hook.verificationStatus !== 'VERIFIED') throw new Error(`event hook not verified: ${hook.error ?? hook.verificationStatus}`);
+    }
+
+    // Arrival stamps: the simulator records every request first thing in its handler.
+    const arrived = new Map<string, { group?: number; sessions?: number }>();
+    const requests = sim.requests;
+    const push = requests.push.bind(requests);
+    const groupPath = `/api/v1/groups/${hold.id}/users/`;
+    requests.push = (...items) => {
+      const now = performance.now();
+      for (const r of items) {
+        if (r.method === 'PUT' && r.path.startsWith(groupPath)) {
+          const u = r.path.slice(groupPath.length);
+          arrived.set(u, { ...arrived.get(u), group: arrived.get(u)?.group ?? now });
+        } else if (r.method === 'DELETE' && r.path.endsWith('/sessions')) {
+          const u = r.path.split('/')[4]!;
+          arrived.set(u, { ...arrived.get(u), sessions: arrived.get(u)?.sessions ?? now });
+        }
+      }
+      return push(...items);
+    };
+
+    const floorOne = async (userId: string): Promise<void> => {
+      sim.delivery.drop = true; // the floor receives nothing by hook
+      const event = sim.adminResetFactors(admin.id, userId);
+      const entry = { tenant: TENANT, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook' as const, payload: event, receivedAt: new Date(), occurredAt: new Date(event.published) };
+      const { id } = await server.store.putInbox(entry);
+      const row = { ...entry, id, state: 'pending', attempts: 1 } as unknown as InboxRow;
+      const result = await plugin.inbox!.toChanges(row, server.context);
+      if ('ignored' in result) throw new Error(`floor: the change was ignored: ${result.ignored}`);
+      for (const change of result.changes) {
+        const decided = await server.context.decide(change, { type: 'idp', id: 'okta' }, { observed: true });
+        const calls = decided.actions.filter((a) => a.kind === 'hold_group' || a.kind === 'revoke_sessions');
+        await Promise.all(calls.map((a) => plugin.enforcer!.execute({ ...a, state: 'running', attempts: 1, nextAttemptAt: new Date() } as ActionRow, server.context)));
+      }
+    };
+
+    const run = async (count: number): Promise<Latencies> => {
+      const users = Array.from({ length: count }, () => sim.addUser({ login: `u${randomUUID().slice(0, 8)}@acme.example`, firstName: 'Bench', lastName: 'User' }, { groups: ['Everyone'] }));
+      const started = new Map<string, number>();
+      const inFlight: Array<Promise<void>> = [];
+      const t0 = performance.now();
+      for (const [i, user] of users.entries()) {
+        await sleep(t0 + (i * 1000) / RATE - performance.now());
+        started.set(user.id, performance.now());
+        if (mode === 'warden') sim.adminResetFactors(admin.id, user.id);
+        else inFlight.push(floorOne(user.id).catch((err: unknown) => console.error(`floor change failed: ${(err as Error).message}`)));
+      }
+      await Promise.all(inFlight);
+      const deadline = performance.now() + DRAIN_MS;
+      while (performance.now() < deadline && users.some((u) => !(arrived.get(u.id)?.group && arrived.get(u.id)?.sessions))) await sleep(20);
+      const out: Latencies = { group: [], sessions: [], both: [], missing: 0 };
+      for (const u of users) {
+        const a = arrived.get(u.id);
+        const s = started.get(u.id)!;
+        if (!a?.group || !a.sessions) {
+          out.missing++;
+          continue;
+        }
+        out.group.push(a.group - s);
+        out.sessions.push(a.sessions - s);
+        out.both.push(Math.max(a.group, a.sessions) - s);
+      }
+      return out;
+    };
+
+    await run(Math.max(1, Math.round(WARMUP_SECONDS * RATE)));
+    return await run(Math.max(1, Math.round(SECONDS * RATE)));
+  } finally {
+    for (const c of cleanups) await c();
+  }
+}
+
+function tmpdir(): string {
+  return os.tmpdir();
+}
+
+async function main(): Promise<void> {
+  const { chosen } = await benchStoreSpecs();
+  const only = process.env.WARDEN_BENCH_STORES;
+  const specs = only ? chosen : chosen.filter((s) => s.name !== 'pglite-full');
+  console.log(`bench:containment — ${machineLine()}`);
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log(`Okta: ${RATE} held changes/s for ${SECONDS} s per store after ${WARMUP_SECONDS} s of warm-up; ms from the hook POST (floor: from the event) to the call at the simulator\n`);
+  const rows: string[][] = [];
+  let worstP99 = NaN;
+  for (const spec of specs) {
+    const floor = await runPhase(spec, 'floor');
+    const warden = await runPhase(spec, 'warden');
+    for (const [what, key] of [
+      ['hold-group add', 'group'],
+      ['session clear', 'sessions'],
+      ['both (contained)', 'both'],
+    ] as const) {
+      const w = stats(warden[key]);
+      const f = stats(floor[key]);
+      rows.push([spec.name, what, ms(w.p50), ms(w.p99), ms(w.max), ms(f.p50), ms(f.p99), ms(f.max), formatRatio(w.p99 / f.p99), `${warden.missing}/${floor.missing}`]);
+      if (key === 'both' && !(worstP99 >= w.p99)) worstP99 = w.p99;
+    }
+  }
+  console.log(table(['store', 'call', 'p50', 'p99', 'max', 'floor p50', 'floor p99', 'floor max', 'p99 / floor', 'missing w/f'], rows));
+  console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log('Entra (notification → directoryAudits fetch → Graph call): not measured yet.');
+  console.log(`containment p99: okta ${ms(worstP99)} ms, entra n/a ms (targets 250 / poll+250)`);
+}
+
+await main();
