@@ -19,6 +19,7 @@ import type {
   OwnChange,
   RetentionCutoffs,
   RetentionPruned,
+  SourceWatermarkRow,
   StoreOps,
 } from './store.js';
 
@@ -520,6 +521,21 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
   async countDetectionStates(tenant: string): Promise<number> {
     const [row] = await this.db.query<{ n: unknown }>('SELECT count(*) AS n FROM detection_state WHERE tenant = $1', [tenant]);
     return num(row!.n);
+  }
+
+  async advanceSourceWatermarks(tenant: string, marks: readonly SourceWatermarkRow[]): Promise<void> {
+    for (const m of marks) {
+      await this.db.query(
+        `INSERT INTO detection_sources (tenant, source, at, seen) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (tenant, source) DO UPDATE SET at = GREATEST(detection_sources.at, EXCLUDED.at), seen = GREATEST(detection_sources.seen, EXCLUDED.seen)`,
+        [tenant, m.source, m.at.toISOString(), m.seen.toISOString()],
+      );
+    }
+  }
+
+  async getSourceWatermarks(tenant: string): Promise<SourceWatermarkRow[]> {
+    const rows = await this.db.query('SELECT source, at, seen FROM detection_sources WHERE tenant = $1', [tenant]);
+    return rows.map((r) => ({ source: String(r.source), at: date(r.at), seen: date(r.seen) }));
   }
 
   async putAlert(a: Alert): Promise<void> {

@@ -157,6 +157,17 @@ export interface DetectionStateRow {
   updatedAt: Date;
 }
 
+/**
+ * One source's event-time progress in a tenant (src/detect/source-watermarks.ts):
+ * the newest event time it delivered, and the clock when it last delivered.
+ */
+export interface SourceWatermarkRow {
+  /** `<idp>/<via>`: `okta/hook`, `okta/poll`, `entra/poll`, … */
+  source: string;
+  at: Date;
+  seen: Date;
+}
+
 /** Filters of `listAlerts`; newest first, paged with `before`. */
 export interface AlertQuery {
   status?: 'open' | 'closed';
@@ -317,6 +328,14 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   /** Deletes up to `limit` states expired at `now` with nothing due; returns how many. */
   pruneDetectionStates(now: Date, limit: number): Promise<number>;
   countDetectionStates(tenant: string): Promise<number>;
+  /**
+   * Records sources' progress in a tenant: each stored `at` and `seen` only
+   * moves forward (the greater of the stored and the given value is kept),
+   * so replicas writing at once never move a source back.
+   */
+  advanceSourceWatermarks(tenant: string, marks: readonly SourceWatermarkRow[]): Promise<void>;
+  /** The tenant's sources' progress, as recorded (any order). */
+  getSourceWatermarks(tenant: string): Promise<SourceWatermarkRow[]>;
 
   putAlert(alert: Alert): Promise<void>;
   /** Replaces a stored alert (grouping, closing). */

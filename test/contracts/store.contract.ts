@@ -595,6 +595,29 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.pruneDetectionStates(at(20), 1000)).toBeGreaterThanOrEqual(2);
         expect(await store.countDetectionStates(t)).toBe(2); // 'later' (still due) and 'fresh'
       });
+
+      it('keeps each source\'s watermark per tenant, only ever moving it forward, also under concurrent writers', async () => {
+        const t = await tenant();
+        const other = await tenant();
+        const sorted = async (tenant: string) => (await store.getSourceWatermarks(tenant)).sort((a, b) => a.source.localeCompare(b.source));
+        expect(await store.getSourceWatermarks(t)).toEqual([]);
+        await store.advanceSourceWatermarks(t, [
+          { source: 'okta/hook', at: at(10), seen: at(11) },
+          { source: 'okta/poll', at: at(5), seen: at(12) },
+        ]);
+        await store.advanceSourceWatermarks(other, [{ source: 'okta/hook', at: at(99), seen: at(99) }]);
+        // An older event time with a newer clock: `at` stays, `seen` moves.
+        await store.advanceSourceWatermarks(t, [{ source: 'okta/hook', at: at(3), seen: at(20) }]);
+        // A newer event time with an older clock: `at` moves, `seen` stays.
+        await store.transaction((tx) => tx.advanceSourceWatermarks(t, [{ source: 'okta/poll', at: at(30), seen: at(1) }]));
+        expect(await sorted(t)).toEqual([
+          { source: 'okta/hook', at: at(10), seen: at(20) },
+          { source: 'okta/poll', at: at(30), seen: at(12) },
+        ]);
+        await Promise.all([40, 60, 50, 45].map((m) => store.advanceSourceWatermarks(t, [{ source: 'entra/poll', at: at(m), seen: at(100 - m) }])));
+        expect((await sorted(t)).find((m) => m.source === 'entra/poll')).toEqual({ source: 'entra/poll', at: at(60), seen: at(60) });
+        expect(await sorted(other)).toEqual([{ source: 'okta/hook', at: at(99), seen: at(99) }]);
+      });
     });
 
     describe('alerts', () => {
