@@ -54,6 +54,17 @@ export class SourceWatermarks {
     return this.#marks.size;
   }
 
+  /** Whether `source` has delivered (or was declared). */
+  has(source: string): boolean {
+    return this.#marks.has(source);
+  }
+
+  /** One source's progress (a copy), if known. */
+  get(source: string): SourceMark | undefined {
+    const m = this.#marks.get(source);
+    return m && { ...m };
+  }
+
   /** The sources known, with their progress (a copy). */
   snapshot(): Record<string, SourceMark> {
     return Object.fromEntries([...this.#marks].map(([s, m]) => [s, { ...m }]));
@@ -63,6 +74,12 @@ export class SourceWatermarks {
   active(source: string, progress: number): boolean {
     const m = this.#marks.get(source);
     return m !== undefined && progress - m.seen <= this.idleMs;
+  }
+
+  /** Whether any known source holds windows open at `progress`. */
+  anyActive(progress: number): boolean {
+    for (const m of this.#list) if (progress - m.seen <= this.idleMs) return true;
+    return false;
   }
 
   /**

@@ -9,6 +9,7 @@ import type { IdentityChange } from '../core/identity-change.js';
 import { decideChange, type DecideDeps } from '../pipeline/decide-change.js';
 import type { Store } from '../store/store.js';
 import { DetectionRegistry } from './detection-registry.js';
+import { MemoryDetector } from './memory-detector.js';
 import { StoreDetector } from './store-detector.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
@@ -225,5 +226,75 @@ describe('store-backed detection', () => {
     await observe(at(t, 2, { kind: 'mfa.bypass', channel: 'self_service', target, actor: { id: 'u6' } }));
     const proposed = await decideChange(deps(), { change: at(t, 3, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
     expect([proposed.decision.outcome, proposed.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
+  });
+
+  describe('Warden down, then the System Log back-fill (a new detector on the same store)', () => {
+    const registry = () => new DetectionRegistry(Array.from({ length: 20 }, (_, i) => ({ id: `det${i + 1}`, detection: DETECTION })));
+    const poll = (id: string) => ({ source: { idp: 'okta', eventIds: [id], rawType: 'x', via: 'poll' as const } });
+
+    /** Each rule match on each person the store recorded (raised or grouped), as the fault scenario counts them. */
+    async function matchesInStore(t: string): Promise<string[]> {
+      const audit = await store.readAudit(t, 0, 1000);
+      const data = audit.filter((r) => r.type === 'alert.raised' || r.type === 'alert.grouped').map((r) => (JSON.parse(r.record) as { data: { rule: string; key: string } }).data);
+      return [...new Set(data.map((d) => `${d.rule} ${d.key}`))].sort();
+    }
+
+    /** The same changes in event-time order through the in-memory detector (what `warden detect replay` runs). */
+    function replayMatches(t: string, changes: IdentityChange[]): string[] {
+      const tenant = registry().get('det1')!;
+      const replay = new MemoryDetector(tenant.engine, { tenant: t, latenessMs: tenant.latenessMs, groupForMs: tenant.groupForMs, idleAfterMs: tenant.idleAfterMs, clock: () => new Date(T0) });
+      for (const c of [...changes].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt))) replay.push(c);
+      replay.finish();
+      return [...new Set(replay.alerts.flatMap((a) => a.matches.map((m) => `${m.rule} ${a.key}`)))].sort();
+    }
+
+    /**
+     * The poller delivers one change at minute 0 (recorded by a sweep when
+     * `recorded`), Warden is down for `downMinutes`, during which six people
+     * each enroll a factor and get a help-desk password reset five minutes
+     * later; a new detector then reads them all from the System Log at once.
+     */
+    async function outage(downMinutes: number, recorded: boolean) {
+      const t = await tenant();
+      const before = at(t, 0, { kind: 'password.change', channel: 'self_service', ...poll(`b-${t}`), target: { id: '00uZ', login: `zoe-${t}@acme.example` }, actor: { id: '00uZ' } });
+      await observe(before);
+      if (recorded) await detector.sweep(store, new Date(T0 + 2 * MIN));
+      const hour: IdentityChange[] = [];
+      const step = Math.floor((downMinutes - 10) / 6);
+      for (let p = 0; p < 6; p++) {
+        const target = { id: `00u${p}`, login: `p${p}-${t}@acme.example` };
+        hour.push(at(t, 5 + p * step, { kind: 'factor.enroll', channel: 'self_service', ...poll(`f-${t}-${p}`), target, actor: { id: target.id } }));
+        hour.push(at(t, 10 + p * step, { kind: 'password.reset', channel: 'helpdesk', ...poll(`r-${t}-${p}`), target, actor: { id: '00uH', login: 'desk@acme.example' } }));
+      }
+      const restarted = new StoreDetector(registry(), { registry: new Registry() });
+      // Right after the start the sweeper runs before the back-fill arrives.
+      await restarted.sweep(store, new Date(T0 + downMinutes * MIN));
+      for (const c of hour) await observe(c, downMinutes + 1, restarted);
+      const want = replayMatches(t, [before, ...hour]);
+      expect(want.length).toBeGreaterThanOrEqual(6);
+      return { got: await matchesInStore(t), want };
+    }
+
+    it('a source whose progress was never recorded starts from its first back-filled record: the alerts equal the replay\'s', async () => {
+      const { got, want } = await outage(65, false);
+      expect(got).toEqual(want);
+    });
+
+    it('a recorded source keeps its own watermark across the restart, and the time Warden was down is not idleness', async () => {
+      // Down for four hours: longer than sourceIdleAfter (3h).
+      const { got, want } = await outage(250, true);
+      expect(got).toEqual(want);
+      expect(Object.keys(await store.getSourceWatermarks(`det${tenants}`))).toHaveLength(1);
+    });
+
+    it('a change delivered again by the poller (already decided from the hook) still moves the poller\'s watermark', async () => {
+      const t = await tenant();
+      const hooked = at(t, 0, { kind: 'password.change', channel: 'self_service', target: { id: '00uY', login: 'yan@acme.example' }, actor: { id: '00uY' }, source: { idp: 'okta', eventIds: [`dup-${t}`], rawType: 'x', via: 'hook' } });
+      await observe(hooked);
+      expect(detector.sources(t)['okta/poll']).toBeUndefined();
+      const again = await observe({ ...hooked, source: { ...hooked.source, via: 'poll' } }, 3);
+      expect(again.replayed).toBe(true);
+      expect(detector.sources(t)['okta/poll']).toEqual({ at: Date.parse(hooked.occurredAt), seen: T0 + 3 * MIN });
+    });
   });
 });

@@ -4,7 +4,7 @@ import type { Alert } from '../core/alert.js';
 import type { AlertRef, ChangeKind, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import type { ChangeDetection, DetectionFacts } from '../pipeline/decide-change.js';
-import type { Store, StoreTx } from '../store/store.js';
+import type { Store, StoreOps, StoreTx } from '../store/store.js';
 import { groupsWith, mergeMatch, newAlert, type MatchInput } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
@@ -17,6 +17,17 @@ const MAX_EVENTS_PER_KEY = 1000;
 /** Most open alerts shown to policy for one change. */
 const MAX_ALERTS_IN_CONTEXT = 100;
 const SYSTEM = { type: 'system' as const, id: 'warden:detect' };
+
+/** A tenant's event time in this process. */
+interface TenantTime {
+  marks: SourceWatermarks;
+  /** The low watermark reached (never decreases). */
+  low: number;
+  /** Whether the store's recorded watermarks were merged in (once after a start). */
+  loaded: boolean;
+  /** Sources whose watermark moved since it was last written to the store. */
+  dirty: Set<string>;
+}
 
 export interface StoreDetectorOptions {
   /** Where its metrics go (the server's registry). */
@@ -36,16 +47,26 @@ export interface StoreDetectorOptions {
  * state is pruned) once every active source has passed them plus the
  * lateness. A source that delivered nothing for `sourceIdleAfter` by the
  * clock stops holding windows; with no active source, the clock is the
- * watermark. Watermarks are kept in memory: after a restart (or on a replica
- * that has not yet seen a source) a source is measured against the clock,
- * as if it were idle.
+ * watermark.
+ *
+ * Watermarks survive a restart and are shared by replicas: they are kept in
+ * memory and written to the store (`advanceSourceWatermarks`) by each
+ * `sweep`, outside the decisions' transactions (a hot row per source would
+ * serialize them). A tenant's stored watermarks are read at its first change
+ * or sweep after start, and merged in again at each sweep (what other
+ * replicas saw). Time Warden was down does not count as idleness: on the
+ * first read the sources' `seen` move forward by the time since the tenant's
+ * last recorded delivery. A source with no watermark at all, in memory or
+ * the store (a new source, or one whose progress was never recorded), starts
+ * from its first record: that record is not late, and the source's later
+ * records are measured against its own watermark.
  */
 export class StoreDetector implements ChangeDetection {
   readonly #late: Counter<'tenant'>;
   readonly #errors: Counter<'tenant' | 'rule'>;
   readonly #alerts: Counter<'tenant' | 'rule' | 'result'>;
   /** Per tenant: its sources' watermarks, and the low watermark reached (never decreases). */
-  readonly #time = new Map<string, { marks: SourceWatermarks; low: number }>();
+  readonly #time = new Map<string, TenantTime>();
 
   constructor(
     readonly detections: DetectionRegistry,
@@ -80,10 +101,11 @@ export class StoreDetector implements ChangeDetection {
     // One lock order for every transaction: rule id, then key.
     touches.sort((a, b) => a.rule.id.localeCompare(b.rule.id) || a.key.localeCompare(b.key));
     const now = facts.now.getTime();
-    const time = this.#timeOf(t);
+    const time = await this.#loaded(tx, t, now);
     const source = sourceOf(change);
-    const reference = Math.max(time.marks.reference(source, now), time.low);
+    const reference = this.#reference(time, source, now);
     time.marks.advance(source, isoMillis(change.occurredAt), now);
+    time.dirty.add(source);
     const low = this.#low(time, now);
     const out = new Map<string, Alert>();
     let late = false;
@@ -99,15 +121,64 @@ export class StoreDetector implements ChangeDetection {
     return [...out.values()];
   }
 
-  /** A tenant's watermarks. */
-  #timeOf(t: TenantDetection): { marks: SourceWatermarks; low: number } {
+  /**
+   * What a change of `source` is measured against for lateness (older than
+   * this minus the lateness: late). A source never seen starts from its first
+   * record: nothing is late. An idle source while no source is active (all
+   * quiet, or all catching up after an outage) is measured against its own
+   * watermark: the clock moved, but no source did. Otherwise as in
+   * `SourceWatermarks.reference`, and never behind the low watermark reached.
+   */
+  #reference(time: TenantTime, source: string, now: number): number {
+    const own = time.marks.get(source);
+    if (own === undefined) return -Infinity;
+    if (!time.marks.anyActive(now)) return own.at;
+    return Math.max(time.marks.reference(source, now), time.low);
+  }
+
+  /** A tenant's watermarks (in memory; see `#loaded`). */
+  #timeOf(t: TenantDetection): TenantTime {
     let time = this.#time.get(t.tenant);
-    if (!time) this.#time.set(t.tenant, (time = { marks: new SourceWatermarks(t.idleAfterMs), low: -Infinity }));
+    if (!time) this.#time.set(t.tenant, (time = { marks: new SourceWatermarks(t.idleAfterMs), low: -Infinity, loaded: false, dirty: new Set() }));
     return time;
   }
 
+  /**
+   * A tenant's watermarks, with what the store recorded merged in the first
+   * time (after a start). The time since the tenant's last recorded delivery
+   * (Warden down) is not idleness: recorded `seen` move forward by it.
+   */
+  async #loaded(ops: StoreOps, t: TenantDetection, now: number): Promise<TenantTime> {
+    const time = this.#timeOf(t);
+    if (time.loaded) return time;
+    const rows = await ops.getSourceWatermarks(t.tenant);
+    let last = -Infinity;
+    for (const r of rows) last = Math.max(last, r.seen.getTime());
+    const down = now > last ? now - last : 0;
+    for (const r of rows) time.marks.advance(r.source, r.at.getTime(), r.seen.getTime() + down);
+    time.loaded = true;
+    return time;
+  }
+
+  /**
+   * Writes the tenant's watermarks that moved since the last flush to the
+   * store, then merges in what the store holds (other replicas' progress).
+   */
+  async #sync(store: Store, t: TenantDetection, now: number): Promise<void> {
+    const time = await this.#loaded(store, t, now);
+    if (time.dirty.size > 0) {
+      const marks = [...time.dirty].flatMap((source) => {
+        const m = time.marks.get(source);
+        return m && Number.isFinite(m.at) ? [{ source, at: new Date(m.at), seen: new Date(m.seen) }] : [];
+      });
+      time.dirty.clear();
+      await store.advanceSourceWatermarks(t.tenant, marks);
+    }
+    for (const r of await store.getSourceWatermarks(t.tenant)) time.marks.advance(r.source, r.at.getTime(), r.seen.getTime());
+  }
+
   /** The tenant's low watermark at `now` (by the clock), kept from going back once a source is known. */
-  #low(time: { marks: SourceWatermarks; low: number }, now: number): number {
+  #low(time: TenantTime, now: number): number {
     const low = time.marks.low(now);
     // Nothing delivered yet (since start, on this replica): the clock, not remembered.
     if (time.marks.size === 0) return Math.max(low, time.low);
@@ -123,7 +194,9 @@ export class StoreDetector implements ChangeDetection {
     const t = this.detections.get(tenant);
     if (!t) return;
     const time = this.#timeOf(t);
-    time.marks.advance(`${idp}/${via}`, at.getTime(), now.getTime());
+    const source = `${idp}/${via}`;
+    time.marks.advance(source, at.getTime(), now.getTime());
+    time.dirty.add(source);
     this.#low(time, now.getTime());
   }
 
@@ -230,6 +303,8 @@ export class StoreDetector implements ChangeDetection {
    * @returns how many due states were handled and how many expired ones deleted
    */
   async sweep(store: Store, now: Date, batch = 100): Promise<{ due: number; pruned: number; alerts: Alert[] }> {
+    // Recorded progress first: right after a start, due state waits for the sources it waited for before.
+    for (const tenant of this.detections.tenants()) await this.#sync(store, this.detections.get(tenant)!, now.getTime());
     let due = 0;
     const alerts: Alert[] = [];
     for (;;) {

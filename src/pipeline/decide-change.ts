@@ -38,6 +38,13 @@ export interface ChangeDetection {
    * saw (containment reaches them all).
    */
   alertsFor(tx: StoreTx, change: IdentityChange, now: Date): Promise<{ alerts: AlertRef[]; identities: Array<{ idp: string; id: string }> }>;
+  /**
+   * A record of a source that is not correlated (here: an observed change
+   * already recorded, delivered again by the hook or the poller): it still
+   * moves its source's watermark, so a source that only repeats what another
+   * delivered first is not taken for idle.
+   */
+  progress?(tenant: string, idp: string, via: string, at: Date, now: Date): void;
 }
 
 /**
@@ -154,6 +161,7 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
 
   const result = await deps.store.transaction(async (tx): Promise<DecideResult> => {
     const stored = await tx.putChange(change);
+    if (!stored.inserted && input.observed) deps.detection?.progress?.(change.tenant, change.source.idp, change.source.via, new Date(change.occurredAt), now);
     if (!stored.inserted) {
       const earlier = await tx.getDecisionForChange(change.tenant, stored.id);
       if (earlier) return { decision: earlier, replayed: true, actions: [], alerts: [] };
