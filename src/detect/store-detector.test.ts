@@ -254,7 +254,7 @@ describe('store-backed detection', () => {
      * each enroll a factor and get a help-desk password reset five minutes
      * later; a new detector then reads them all from the System Log at once.
      */
-    async function outage(downMinutes: number, recorded: boolean) {
+    async function outage(downMinutes: number, recorded: boolean, liveHookFirst = false) {
       const t = await tenant();
       const before = at(t, 0, { kind: 'password.change', channel: 'self_service', ...poll(`b-${t}`), target: { id: '00uZ', login: `zoe-${t}@acme.example` }, actor: { id: '00uZ' } });
       await observe(before);
@@ -269,8 +269,12 @@ describe('store-backed detection', () => {
       const restarted = new StoreDetector(registry(), { registry: new Registry() });
       // Right after the start the sweeper runs before the back-fill arrives.
       await restarted.sweep(store, new Date(T0 + downMinutes * MIN));
+      const live: IdentityChange[] = [];
+      // The event hook delivers what happens now before the poller catches up.
+      if (liveHookFirst) live.push(at(t, downMinutes, { kind: 'password.change', channel: 'self_service', source: { idp: 'okta', eventIds: [`l-${t}`], rawType: 'x', via: 'hook' }, target: { id: '00uL', login: `liv-${t}@acme.example` }, actor: { id: '00uL' } }));
+      for (const c of live) await observe(c, downMinutes + 1, restarted);
       for (const c of hour) await observe(c, downMinutes + 1, restarted);
-      const want = replayMatches(t, [before, ...hour]);
+      const want = replayMatches(t, [before, ...live, ...hour]);
       expect(want.length).toBeGreaterThanOrEqual(6);
       return { got: await matchesInStore(t), want };
     }
@@ -285,6 +289,11 @@ describe('store-backed detection', () => {
       const { got, want } = await outage(250, true);
       expect(got).toEqual(want);
       expect(Object.keys(await store.getSourceWatermarks(`det${tenants}`))).toHaveLength(1);
+    });
+
+    it('after four hours down, a live hook event first does not make the recorded poller\'s back-fill late', async () => {
+      const { got, want } = await outage(250, true, true);
+      expect(got).toEqual(want);
     });
 
     it('a change delivered again by the poller (already decided from the hook) still moves the poller\'s watermark', async () => {
