@@ -40,7 +40,7 @@ export const DetectionConfig = z
       'How far out of order a change may arrive within its own source (the Okta hook, the Okta System Log, Graph directoryAudits, the Management Activity API, the API, …) and still be correlated: a change older than its source\'s newest event minus this is late, counted in `warden_detection_late_total` and not correlated. A source that is behind as a whole (a poller back-filling after an outage, Exchange records 60–90 minutes late) is not late: windows wait for it (see `sourceIdleAfter`). Rules may set their own. Default `30m`',
     ),
     sourceIdleAfter: Duration.default(DETECTION_DEFAULTS.sourceIdleAfter).describe(
-      'A source that has delivered nothing for this long (by the clock in the server, in event time in a replay) stops holding correlation windows open: absence rules fall due and old state is dropped on the other sources\' progress, and its records older than that point are late when it comes back. Longer than the longest outage you want back-filled records to still correlate after; shorter keeps absence alerts prompt when a source goes quiet. Default `3h`',
+      'A source that has delivered nothing for this long (by the clock in the server, in event time in a replay) stops holding correlation windows open: absence rules fall due and old state is dropped on the other sources\' progress, and its records older than that point are late when it comes back. Time Warden was down does not count, and watermarks survive restarts (docs/detection.md, watermarks). Longer than the longest outage you want back-filled records to still correlate after; shorter keeps absence alerts prompt when a source goes quiet. Default `3h`',
     ),
     alerts: z
       .object({
