@@ -31,6 +31,7 @@ import { idpStorms } from './scenarios/idp-storms.js';
 import { killActionInFlight } from './scenarios/kill-action-in-flight.js';
 import { killUnderLoad } from './scenarios/kill-under-load.js';
 import { poisonNul } from './scenarios/poison-nul.js';
+import { poisonThrows } from './scenarios/poison-throws.js';
 import { storeOutage } from './scenarios/store-outage.js';
 import { threeReplicas } from './scenarios/three-replicas.js';
 
@@ -51,6 +52,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'down-for-an-hour', stores: ['pglite', 'postgres'], run: (s) => downForAnHour(s, { people: 6, timeoutMs: 120_000 }) },
   { name: 'idp-storms', stores: ['pglite', 'postgres'], run: (s) => idpStorms(s, { stormed: 3, timeoutMs: 150_000 }) },
   { name: 'poison-nul', stores: ['pglite', 'postgres'], run: (s) => poisonNul(s, { timeoutMs: 90_000 }) },
+  { name: 'poison-throws', stores: ['pglite', 'postgres'], run: (s) => poisonThrows(s, { timeoutMs: 90_000 }) },
 ];
 
 async function main(): Promise<number> {
