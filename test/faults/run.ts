@@ -12,6 +12,9 @@
  * exiting 1 when any count is not zero or a scenario errored. Not part of
  * `npm test` (vitest does not include test/faults/).
  *
+ * Scenarios that need a give-up they can wait for set `retries.inbox` /
+ * `retries.outbox` in their warden.yaml (idp-storms 5, poison-throws 3).
+ *
  * Environment (all optional):
  *   WARDEN_FAULTS_STORES       pglite,postgres (postgres is skipped, and said so, when it does not answer)
  *   WARDEN_FAULTS_ONLY         comma-separated scenario names to run
