@@ -30,6 +30,7 @@ import { formatResult, formatSummary, passed, type FaultResult } from './harness
 import { postgresAvailable, type StoreKind } from './harness/fault-store.js';
 import { killAllChildren, useDist } from './harness/warden-process.js';
 import { downForAnHour } from './scenarios/down-for-an-hour.js';
+import { downForAnHourEntra } from './scenarios/down-for-an-hour-entra.js';
 import { idpStorms } from './scenarios/idp-storms.js';
 import { idpStormsEntra } from './scenarios/idp-storms-entra.js';
 import { killActionInFlight } from './scenarios/kill-action-in-flight.js';
@@ -54,6 +55,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'three-replicas', stores: ['postgres'], run: () => threeReplicas({ deliveries: Math.min(600, deliveries), concurrency: 16, holdEvery: 10, timeoutMs: 300_000 }) },
   { name: 'store-outage', stores: ['postgres'], run: () => storeOutage({ deliveries: Math.min(1500, deliveries), concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds, timeoutMs: 300_000 }) },
   { name: 'down-for-an-hour', stores: ['pglite', 'postgres'], run: (s) => downForAnHour(s, { people: 6, timeoutMs: 120_000 }) },
+  { name: 'down-for-an-hour-entra', stores: ['pglite'], run: (s) => downForAnHourEntra(s, { people: 3, timeoutMs: 120_000 }) },
   { name: 'idp-storms', stores: ['pglite', 'postgres'], run: (s) => idpStorms(s, { stormed: 3, timeoutMs: 150_000 }) },
   { name: 'idp-storms-entra', stores: ['pglite'], run: (s) => idpStormsEntra(s, { timeoutMs: 150_000 }) },
   { name: 'poison-nul', stores: ['pglite', 'postgres'], run: (s) => poisonNul(s, { timeoutMs: 90_000 }) },

@@ -1,15 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { requiredPermissions } from '../../../connectors/entra/graph-operations.js';
-import { startGraphSimulator } from '../../../connectors/entra/simulator/graph-simulator.js';
-import { throwawayCertificate } from '../../../connectors/entra/simulator/self-signed-certificate.js';
 import { waitUntil } from '../harness/deadline.js';
+import { EntraWorld } from '../harness/entra-world.js';
 import type { FaultResult } from '../harness/fault-result.js';
 import { FaultStore, type StoreKind } from '../harness/fault-store.js';
 import { TENANT, tallyAudit } from '../harness/okta-world.js';
 import { SuiteClock } from '../harness/suite-clock.js';
-import { freePort, runWardenCli, START_TIMEOUT_MS, WardenProcess } from '../harness/warden-process.js';
+import { START_TIMEOUT_MS, type WardenProcess } from '../harness/warden-process.js';
 
 /** Attempts the outbox makes before giving up, in this scenario (`retries.outbox`). */
 const ATTEMPTS = 5;
@@ -34,49 +29,14 @@ const ATTEMPTS = 5;
 export async function idpStormsEntra(kind: StoreKind, options: { timeoutMs: number }): Promise<FaultResult> {
   const store = await FaultStore.create(kind, 'storms-entra');
   const clock = new SuiteClock();
-  const tls = throwawayCertificate({ days: 2 });
-  const caFile = path.join(store.dir, 'graph-sim-ca.pem');
-  writeFileSync(caFile, tls.certPem);
-  const tenantId = randomUUID();
-  const clientId = randomUUID();
-  const secret = randomBytes(24).toString('base64url');
-  const sim = await startGraphSimulator({ tls: { cert: tls.certPem, key: tls.keyPem }, tenantId, clock: clock.now });
-  // When each request was answered, on the suite clock (the simulator records method, path and status).
-  const answeredAt = new WeakMap<object, number>();
-  const push = sim.requests.push.bind(sim.requests);
-  sim.requests.push = (...items) => {
-    for (const item of items) answeredAt.set(item, clock.now().getTime());
-    return push(...items);
-  };
+  const world = await EntraWorld.create(store, clock, { outboxAttempts: ATTEMPTS, entraYaml: '      maxInlineRetrySeconds: 0\n      poller: { intervalSeconds: 10 }\n' });
+  const { sim, admin, clientId, answeredAt } = world;
   let warden: WardenProcess | undefined;
   let ok = false;
   try {
-    const perms = requiredPermissions();
-    sim.directory.addApp({ appId: clientId, displayName: 'Warden', secrets: [secret], permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis] });
-    const admin = sim.directory.addUser({ userPrincipalName: 'pat.admin@contoso.example', displayName: 'Pat Admin' });
-    sim.directory.assignRole(admin.id, 'Privileged Authentication Administrator');
-    const globals = [1, 2, 3, 4].map((i) => {
-      const u = sim.directory.addUser({ userPrincipalName: `gina${i}.global@contoso.example`, displayName: `Gina${i} Global` });
-      sim.directory.assignRole(u.id, 'Global Administrator');
-      return u;
-    });
+    const globals = [1, 2, 3, 4].map((i) => world.globalAdmin(i));
     const doomed = globals[3]!;
-    const holdGroup = sim.directory.addGroup({ displayName: 'Warden hold' });
-    const configFile = store.writeConfig(
-      [
-        {
-          id: TENANT,
-          yaml:
-            `    entra:\n      tenantId: ${tenantId}\n      clientId: ${clientId}\n      credential: { secret: { env: ENTRA_CLIENT_SECRET } }\n` +
-            `      authorityHost: ${sim.url}\n      graphBaseUrl: ${sim.url}\n      maxInlineRetrySeconds: 0\n      holdGroup: { id: ${holdGroup.id} }\n` +
-            `      subscription: { enabled: false }\n      poller: { intervalSeconds: 10 }\n`,
-        },
-      ],
-      'warden.yaml',
-      `retries: { outbox: ${ATTEMPTS} }\n`,
-    );
-    const env = { ENTRA_CLIENT_SECRET: secret, NODE_EXTRA_CA_CERTS: caFile, ...store.env(), ...clock.env() };
-    warden = await new WardenProcess('serve', configFile, await freePort(), {}, path.join(store.dir, 'serve.log')).start(START_TIMEOUT_MS, env);
+    warden = await (await world.warden('serve')).start(START_TIMEOUT_MS, world.env());
 
     sim.faults.inject({ status: 503, count: 1_000_000, method: 'POST', path: new RegExp(`/users/${doomed.id}/revokeSignInSessions$`), retryAfterSeconds: 1 });
     sim.faults.inject({ status: 429, count: 2, retryAfterSeconds: 3 });
@@ -119,7 +79,7 @@ export async function idpStormsEntra(kind: StoreKind, options: { timeoutMs: numb
       .filter((l) => l.startsWith('warden_actions_total{') && l.includes('kind="revoke_sessions"') && l.includes('result="failed"'))
       .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     if (failedCount !== 1) problems.push(`warden_actions_total{kind="revoke_sessions",result="failed"} is ${failedCount}`);
-    const holds = await runWardenCli(['holds', 'list', '--tenant', TENANT, '--json', '--config', configFile], { env, logFile: path.join(store.dir, 'holds-list.log') });
+    const holds = await world.cli(['holds', 'list', '--tenant', TENANT, '--json'], 'holds-list');
     const listed = JSON.parse(holds.stdout || '[]') as Array<{ id: string; failedActions: Array<{ kind: string; attempts: number }> }>;
     const shown = listed.find((d) => d.id === giveUp?.split(' ')[2])?.failedActions ?? [];
     if (shown.length !== 1 || shown[0]!.kind !== 'revoke_sessions' || shown[0]!.attempts !== ATTEMPTS) problems.push(`warden holds list (exit ${holds.code}): ${JSON.stringify(shown)}`);
@@ -144,14 +104,14 @@ export async function idpStormsEntra(kind: StoreKind, options: { timeoutMs: numb
       ],
     };
     await warden.stop();
-    const audit = await runWardenCli(['audit', 'verify', '--config', configFile, '--tenant', TENANT], { env, logFile: path.join(store.dir, 'audit-verify.log'), timeoutMs: 120_000 });
+    const audit = await world.cli(['audit', 'verify', '--tenant', TENANT], 'audit-verify');
     result.auditOk = audit.code === 0 && /ok, \d+ records?/.test(audit.out);
     if (!result.auditOk) result.notes.push(`audit verify: ${audit.out.trim()}`);
     ok = true;
     return result;
   } finally {
     await warden?.stop();
-    await sim.close();
+    await world.close();
     await store.dispose(!ok);
   }
 }
