@@ -15,13 +15,16 @@ const MINUTE = 60_000;
  * password resets (held) happens in the tenant, and Warden restarts an hour
  * later. The back-fill from the stored cursor must find every change and
  * decide it once, and every action the decisions ask for must run once.
+ * The first poll of a tenant reads only 5 minutes back
+ * (`initialLookbackMinutes: 5`), so only the stored cursor reaches the
+ * start of the hour.
  * (Detection is compared with the live path only on the Okta side:
  * `down-for-an-hour`.)
  */
 export async function downForAnHourEntra(kind: StoreKind, options: { people: number; timeoutMs: number }): Promise<FaultResult> {
   const store = await FaultStore.create(kind, 'down-1h-entra');
   const clock = new SuiteClock();
-  const world = await EntraWorld.create(store, clock, { entraYaml: '      poller: { intervalSeconds: 10 }\n' });
+  const world = await EntraWorld.create(store, clock, { entraYaml: '      poller: { intervalSeconds: 10, initialLookbackMinutes: 5 }\n' });
   const { sim, admin } = world;
   let warden: WardenProcess | undefined;
   let ok = false;
