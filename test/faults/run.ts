@@ -25,6 +25,11 @@
  *   WARDEN_FAULTS_KEEP=1       keep every scenario's directory and server logs
  *   WARDEN_TEST_DATABASE_URL   admin database the scenario databases are created from
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { throwawayCertificate } from '../../connectors/entra/simulator/self-signed-certificate.js';
 import { DeadlineError } from './harness/deadline.js';
 import { formatResult, formatSummary, passed, type FaultResult } from './harness/fault-result.js';
 import { postgresAvailable, type StoreKind } from './harness/fault-store.js';
@@ -39,6 +44,7 @@ import { poisonNul } from './scenarios/poison-nul.js';
 import { poisonThrows } from './scenarios/poison-throws.js';
 import { storeOutage } from './scenarios/store-outage.js';
 import { threeReplicas } from './scenarios/three-replicas.js';
+import { threeReplicasEntra } from './scenarios/three-replicas-entra.js';
 
 interface Scenario {
   name: string;
@@ -53,6 +59,7 @@ const SCENARIOS: Scenario[] = [
   { name: 'kill9-under-load', stores: ['pglite', 'postgres'], run: (s) => killUnderLoad(s, { deliveries, concurrency: 16, holdEvery: 10, killAt: 0.4, timeoutMs: 300_000 }) },
   { name: 'kill9-action-in-flight', stores: ['pglite', 'postgres'], run: (s) => killActionInFlight(s, { timeoutMs: 120_000 }) },
   { name: 'three-replicas', stores: ['postgres'], run: () => threeReplicas({ deliveries: Math.min(600, deliveries), concurrency: 16, holdEvery: 10, timeoutMs: 300_000 }) },
+  { name: 'three-replicas-entra', stores: ['postgres'], run: () => threeReplicasEntra({ timeoutMs: 120_000 }) },
   { name: 'store-outage', stores: ['postgres'], run: () => storeOutage({ deliveries: Math.min(1500, deliveries), concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds, timeoutMs: 300_000 }) },
   { name: 'down-for-an-hour', stores: ['pglite', 'postgres'], run: (s) => downForAnHour(s, { people: 6, timeoutMs: 120_000 }) },
   { name: 'down-for-an-hour-entra', stores: ['pglite'], run: (s) => downForAnHourEntra(s, { people: 3, timeoutMs: 120_000 }) },
@@ -93,6 +100,31 @@ async function main(): Promise<number> {
   return passed(results, errors) ? 0 : 1;
 }
 
+/**
+ * The Entra scenarios' Graph simulator posts change notifications to Warden
+ * through an HTTPS front, so this process must trust the simulator's
+ * throw-away certificate; Node reads `NODE_EXTRA_CA_CERTS` only when a
+ * process starts. Without `WARDEN_FAULTS_TLS` the runner makes the
+ * certificate, then runs itself again with both set, and exits with its code.
+ */
+function runTrustingSuiteCertificate(): boolean {
+  if (process.env.WARDEN_FAULTS_TLS) return false;
+  const dir = mkdtempSync(path.join(tmpdir(), 'warden-faults-tls-'));
+  const { certPem, keyPem } = throwawayCertificate({ days: 2 });
+  writeFileSync(path.join(dir, 'cert.pem'), certPem);
+  writeFileSync(path.join(dir, 'key.pem'), keyPem, { mode: 0o600 });
+  const existing = process.env.NODE_EXTRA_CA_CERTS ? readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8') : '';
+  writeFileSync(path.join(dir, 'ca.pem'), existing + (existing && !existing.endsWith('\n') ? '\n' : '') + certPem);
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, WARDEN_FAULTS_TLS: dir, NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') } });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
+  child.once('exit', (code, signal) => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(code ?? (signal ? 130 : 1));
+  });
+  return true;
+}
+
+if (!runTrustingSuiteCertificate()) {
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
     killAllChildren();
@@ -110,3 +142,4 @@ main().then(
     process.exit(1);
   },
 );
+}
