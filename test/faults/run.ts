@@ -24,6 +24,7 @@
  *   WARDEN_FAULTS_DIST=1       run the built dist/ instead of the sources (.ci/run, after npm ci builds it)
  *   WARDEN_FAULTS_KEEP=1       keep every scenario's directory and server logs
  *   WARDEN_TEST_DATABASE_URL   admin database the scenario databases are created from
+ *   WARDEN_FAULTS_TLS          set by the runner for itself (the directory of the suite's certificate, see below)
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,21 +126,21 @@ function runTrustingSuiteCertificate(): boolean {
 }
 
 if (!runTrustingSuiteCertificate()) {
-for (const signal of ['SIGINT', 'SIGTERM'] as const)
-  process.once(signal, () => {
-    killAllChildren();
-    process.exit(130);
-  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
+      killAllChildren();
+      process.exit(130);
+    });
 
-main().then(
-  (code) => {
-    killAllChildren();
-    process.exit(code);
-  },
-  (err: unknown) => {
-    killAllChildren();
-    process.stderr.write(`fault suite failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+  main().then(
+    (code) => {
+      killAllChildren();
+      process.exit(code);
+    },
+    (err: unknown) => {
+      killAllChildren();
+      process.stderr.write(`fault suite failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }
