@@ -159,6 +159,14 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
       .strict()
       .default({ bodyBytes: 1024 * 1024 })
       .describe('Request limits'),
+    retries: z
+      .object({
+        inbox: z.number().int().min(1).max(50).default(10).describe('Attempts at processing one stored delivery (normalize, enrich, decide) before it is marked `failed`, audited `inbox.failed` and listed by `warden inbox list --state failed`. Retried after 2 s, doubling, at most 5 min apart. Default `10`'),
+        outbox: z.number().int().min(1).max(50).default(8).describe('Attempts at one containment action in the IdP before Warden gives up (audited `action.failed`, shown by `warden holds list`). Retried after 2 s, doubling, at most 10 min apart, never sooner than the IdP\'s rate-limit reset. Default `8`'),
+      })
+      .strict()
+      .default({ inbox: 10, outbox: 8 })
+      .describe('How often the workers try before giving up'),
     retention: z
       .object({
         inbox: RetentionPeriod.default(RETENTION_DEFAULTS.inbox).describe(

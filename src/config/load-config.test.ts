@@ -72,6 +72,12 @@ describe('loadConfig', () => {
     expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  inbox: forever\n' + MINIMAL), env: {} }))).toMatch(/retention\.inbox: a duration/);
   });
 
+  it('gives up after 10 inbox and 8 outbox attempts by default, or as many as `retries` says', () => {
+    expect(loadConfig({ cwd: configDir(MINIMAL), env: {} }).retries).toEqual({ inbox: 10, outbox: 8 });
+    expect(loadConfig({ cwd: configDir('retries:\n  outbox: 3\n' + MINIMAL), env: {} }).retries).toEqual({ inbox: 10, outbox: 3 });
+    expect(errorOf(() => loadConfig({ cwd: configDir('retries:\n  inbox: 0\n' + MINIMAL), env: {} }))).toMatch(/retries\.inbox/);
+  });
+
   it('refuses unknown keys, duplicate tenants and no tenants', () => {
     expect(errorOf(() => loadConfig({ cwd: configDir('lisen: {}\n' + MINIMAL), env: {} }))).toMatch(/Unrecognized key.*lisen/);
     expect(errorOf(() => loadConfig({ cwd: configDir(MINIMAL + '  - id: acme\n    policy: other.yaml\n'), env: {} }))).toMatch(/:4:9: tenants\.1\.id: tenant "acme" is configured twice/);

@@ -92,6 +92,8 @@ export interface WardenConfig {
   store: StoreConfig;
   bodyBytes: number;
   logLevel: string;
+  /** Attempts before the inbox and outbox workers give up (`retries`). */
+  retries: Readonly<{ inbox: number; outbox: number }>;
   /** How long each kind of kept-for-a-while row lives, in ms (`retention`). */
   retention: Readonly<{ inboxMs: number; ownChangesMs: number; eventsMs: number }>;
   tenants: readonly ResolvedTenant[];
@@ -216,6 +218,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     store: Object.freeze(store),
     bodyBytes: cfg.limits.bodyBytes,
     logLevel,
+    retries: Object.freeze({ inbox: cfg.retries.inbox, outbox: cfg.retries.outbox }),
     retention: Object.freeze({
       inboxMs: parseDuration(cfg.retention.inbox) * 1000,
       ownChangesMs: parseDuration(cfg.retention.ownChanges) * 1000,

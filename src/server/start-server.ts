@@ -186,6 +186,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log,
       registry: metrics.registry,
       clock,
+      maxAttempts: config.retries.inbox,
       // A hold or deny queued actions: run them now, not at the outbox's idle tick (containment time).
       onDecided: (result) => {
         if (result.actions.length) outbox.wake();
@@ -200,6 +201,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log,
       registry: metrics.registry,
       clock,
+      maxAttempts: config.retries.outbox,
       ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
     });
     context = {

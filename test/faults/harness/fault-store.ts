@@ -81,11 +81,12 @@ export class FaultStore {
   /**
    * Writes warden.yaml in the scenario directory: the example policy for each
    * tenant, `durability: full` (the default), warnings-only logs, and the
-   * given YAML for each tenant's connector sections.
+   * given YAML for each tenant's connector sections (and `top`, top-level
+   * YAML such as `retries: …`).
    */
-  writeConfig(tenants: ReadonlyArray<{ id: string; yaml: string }>, fileName = 'warden.yaml'): string {
+  writeConfig(tenants: ReadonlyArray<{ id: string; yaml: string }>, fileName = 'warden.yaml', top = ''): string {
     mkdirSync(path.join(this.dir, 'policies'), { recursive: true });
-    let yaml = 'listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\nlog: { level: warn }\ntenants:\n';
+    let yaml = `listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\nlog: { level: warn }\n${top}tenants:\n`;
     for (const t of tenants) {
       const policy = readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace(/^tenant: acme$/m, `tenant: ${t.id}`);
       writeFileSync(path.join(this.dir, 'policies', `${t.id}.yaml`), policy);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { OktaSimulator, type LogEventSim, type SimUser } from '../../../connectors/okta/simulator/okta-simulator.js';
+import { OktaSimulator, type LogEventSim, type OktaSimulatorOptions, type SimUser } from '../../../connectors/okta/simulator/okta-simulator.js';
 import type { AuditRecord, FaultStore } from './fault-store.js';
 import { StallingProxy } from './stalling-proxy.js';
 import type { SuiteClock } from './suite-clock.js';
@@ -21,7 +21,7 @@ export class OktaWorld {
   agent!: SimUser;
   readonly configFile: string;
 
-  private constructor(sim: OktaSimulator, proxy: StallingProxy, readonly store: FaultStore, private readonly options: { poller: boolean }) {
+  private constructor(sim: OktaSimulator, proxy: StallingProxy, readonly store: FaultStore, private readonly options: { poller: boolean; retries?: { inbox?: number; outbox?: number } }) {
     this.sim = sim;
     this.proxy = proxy;
     this.configFile = this.#writeConfig(proxy.url, 'warden.yaml');
@@ -39,6 +39,7 @@ export class OktaWorld {
         },
       ],
       fileName,
+      this.options.retries ? `retries: { ${Object.entries(this.options.retries).map(([k, v]) => `${k}: ${v}`).join(', ')} }\n` : '',
     );
   }
 
@@ -56,10 +57,14 @@ export class OktaWorld {
 
   readonly #replicaProxies: StallingProxy[] = [];
 
-  static async create(store: FaultStore, clock: SuiteClock, options: { poller?: boolean } = {}): Promise<OktaWorld> {
-    const sim = await new OktaSimulator({ clock: clock.now }).start();
+  /**
+   * `retries` goes to warden.yaml (attempts before the workers give up);
+   * `rateLimits` to the simulator (per-minute bucket ceilings).
+   */
+  static async create(store: FaultStore, clock: SuiteClock, options: { poller?: boolean; retries?: { inbox?: number; outbox?: number }; rateLimits?: OktaSimulatorOptions['rateLimits'] } = {}): Promise<OktaWorld> {
+    const sim = await new OktaSimulator({ clock: clock.now, ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}) }).start();
     const proxy = await new StallingProxy(sim.url).start();
-    const world = new OktaWorld(sim, proxy, store, { poller: options.poller ?? false });
+    const world = new OktaWorld(sim, proxy, store, { poller: options.poller ?? false, ...(options.retries ? { retries: options.retries } : {}) });
     sim.addGroup('Warden Hold');
     world.agent = sim.addUser({ login: 'agent@acme.example', firstName: 'Hal', lastName: 'Desk' }, { roles: ['HELP_DESK_ADMIN'], groups: ['Service Desk'] });
     return world;
@@ -115,6 +120,11 @@ export class OktaWorld {
   async auditVerify(clock: SuiteClock): Promise<{ ok: boolean; out: string }> {
     const { code, out } = await runWardenCli(['audit', 'verify', '--config', this.configFile, '--tenant', TENANT], { env: this.env(clock), logFile: path.join(this.store.dir, 'audit-verify.log'), timeoutMs: 120_000 });
     return { ok: code === 0 && /ok, \d+ records?/.test(out), out };
+  }
+
+  /** A `warden` command of this world run to completion (its own process; through the admin socket while a server runs on PGlite). */
+  async cli(args: string[], clock: SuiteClock, logName = 'cli'): Promise<{ code: number | null; stdout: string; out: string }> {
+    return runWardenCli([...args, '--config', this.configFile], { env: this.env(clock), logFile: path.join(this.store.dir, `${logName}.log`), timeoutMs: 120_000 });
   }
 
   async close(): Promise<void> {

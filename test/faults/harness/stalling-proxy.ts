@@ -1,6 +1,18 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One request that went through the proxy. */
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  /** When it arrived and when it was answered (performance.now()). */
+  start: number;
+  end?: number;
+  /** The IdP's answer (502 when the IdP could not be reached), and its `x-rate-limit-reset` (epoch seconds) if any. */
+  status?: number;
+  rateLimitReset?: number;
+}
+
 /** A request the proxy is holding back. */
 export interface Stall {
   /** Resolves when a matching request has arrived and is held. */
@@ -20,7 +32,7 @@ export class StallingProxy {
   #server: http.Server | undefined;
   #url = '';
   /** Every request that went through: method, path, when it arrived and when it was answered (performance.now()). */
-  readonly requests: Array<{ method: string; path: string; start: number; end?: number }> = [];
+  readonly requests: ProxiedRequest[] = [];
   #stall: { match: (method: string, path: string) => boolean; arrive: (r: { method: string; path: string }) => void; released: Promise<void>; taken: boolean } | undefined;
 
   constructor(private readonly target: string) {}
@@ -51,7 +63,7 @@ export class StallingProxy {
     for await (const c of req) chunks.push(c as Buffer);
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const entry: { method: string; path: string; start: number; end?: number } = { method, path, start: performance.now() };
+    const entry: ProxiedRequest = { method, path, start: performance.now() };
     this.requests.push(entry);
     res.once('close', () => (entry.end = performance.now()));
     const stall = this.#stall;
@@ -71,8 +83,12 @@ export class StallingProxy {
       upstream.headers.forEach((v, k) => {
         if (k !== 'content-encoding' && k !== 'transfer-encoding' && k !== 'connection' && k !== 'content-length') out[k] = v;
       });
+      entry.status = upstream.status;
+      const reset = upstream.headers.get('x-rate-limit-reset');
+      if (reset !== null) entry.rateLimitReset = Number(reset);
       res.writeHead(upstream.status, out).end(body);
     } catch {
+      entry.status = 502;
       if (!res.destroyed) res.writeHead(502).end();
     }
   }

@@ -18,6 +18,11 @@ export class SuiteClock {
   /** The current simulated instant. */
   readonly now = (): Date => new Date(this.#startMs + this.#jumpedMs + Math.round(performance.now() - this.#origin));
 
+  /** The simulated instant of a `performance.now()` reading taken since the last jump (e.g. a proxy's request times). */
+  at(perfMs: number): Date {
+    return new Date(this.#startMs + this.#jumpedMs + Math.round(perfMs - this.#origin));
+  }
+
   /** Moves the clock forward by `ms` (affects processes started afterwards). */
   jump(ms: number): void {
     this.#jumpedMs += ms;
