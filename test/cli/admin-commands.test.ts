@@ -18,7 +18,10 @@ describe('warden keys and audit (CLI opening the embedded store itself)', () => 
 
     const listed = await cli('--config', configFile, 'keys', 'list', '--tenant', 'acme');
     expect(listed.out).toContain(`${id}  okta-workflows  decisions:write`);
-    expect(listed.out).not.toContain(created.out.trim().split('_')[2]!);
+    // The whole secret, after `wdn_<id>_`: it may itself hold `_`, so splitting on `_` could give an empty string.
+    const secret = created.out.trim().slice(`wdn_${id}_`.length);
+    expect(secret).toHaveLength(43);
+    expect(listed.out).not.toContain(secret);
 
     expect((await cli('--config', configFile, 'keys', 'revoke', id)).code).toBe(0);
     const again = await cli('--config', configFile, 'keys', 'revoke', id);

@@ -7,8 +7,18 @@ import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { readLock } from '../../src/store/data-dir-lock.js';
 import { bundledMigrations } from '../../src/store/migrate.js';
 import { makeChange } from '../helpers/changes.js';
+import { seedDataDir } from '../helpers/pglite-template.js';
 
-const dataDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'warden-pglite-')), 'data');
+/**
+ * A data directory holding a copy of the run's migrated template store: what is tested here is how
+ * Warden runs an existing cluster (fsync, locks, restarts), and initdb costs tens of seconds on a busy
+ * machine (the fsync test timed out at 30 s beside stress-ng --cpu 2).
+ */
+const dataDir = () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'warden-pglite-')), 'data');
+  seedDataDir(dir);
+  return dir;
+};
 
 describe('embedded store (PGlite) on disk', () => {
   it('fsyncs every commit with durability full, and says so', async () => {
