@@ -34,7 +34,7 @@ import { Worker } from 'node:worker_threads';
 import { loadConfig } from '../src/config/load-config.js';
 import type { ChangeInput } from '../src/core/identity-change.js';
 import { completeChange } from '../src/core/identity-change.js';
-import { decideChange } from '../src/pipeline/decide-change.js';
+import { decideChange } from '../src/engine/decide-change.js';
 import { createApiKey } from '../src/server/api-keys.js';
 import { createLogger } from '../src/server/logger.js';
 import { loadPolicyFile } from '../src/server/policy-registry.js';

@@ -27,14 +27,14 @@ import { defaultDetection, type ResolvedTenant } from '../src/config/load-config
 import type { ChangeRequest } from '../src/core/change-request.js';
 import { completeChange, type IdentityChange } from '../src/core/identity-change.js';
 import { uuidv7 } from '../src/core/ids.js';
-import { decideChange, type DecideDeps } from '../src/pipeline/decide-change.js';
+import { decideChange, type DecideDeps } from '../src/engine/decide-change.js';
 import { WebhookRoutes } from '../src/notify/webhook-routes.js';
 import { loadPolicyFile } from '../src/server/policy-registry.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
-import { decisionWorkflow } from '../src/workflow/match-change-request.js';
-import { WorkflowContext } from '../src/workflow/workflow-context.js';
+import { decisionWorkflow } from '../src/requests/match-change-request.js';
+import { WorkflowContext } from '../src/requests/workflow-context.js';
 import { formatNs, formatRatio, machineLine, median, table } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,4 +1,4 @@
-import type { WardenPlugin } from '../src/plugin/plugin.js';
+import type { WardenPlugin } from '../src/connector/contract.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';
@@ -6,6 +6,6 @@ import { entra } from './entra/index.js';
 /**
  * The connectors this build of Warden ships. The executable (bin/warden.js)
  * hands this list to the CLI and the server; src/ never imports connectors/.
- * Each connector lives in its own folder and implements src/plugin/plugin.ts.
+ * Each connector lives in its own folder and implements src/connector/contract.ts.
  */
 export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector()];

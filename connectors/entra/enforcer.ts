@@ -1,5 +1,5 @@
 import type { IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError, type Enforcer, type PluginContext } from '../../src/plugin/plugin.js';
+import { ActionError, type Enforcer, type PluginContext } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';

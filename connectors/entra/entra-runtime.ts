@@ -1,5 +1,5 @@
 import type { WardenConfig } from '../../src/config/load-config.js';
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { PluginContext } from '../../src/connector/contract.js';
 import { POLL_REQUEST_CURSOR, type AuditPoller } from './audit-poller.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { entraSectionOf, openEntraTenant, type EntraTenant } from './entra-tenant.js';

@@ -1,6 +1,6 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ActionError } from '../../src/plugin/plugin.js';
+import { ActionError } from '../../src/connector/contract.js';
 import { EntraTenantConfig } from './entra-config.js';
 import { toActionError } from './enforcer.js';
 import { EntraSession, GraphCallError, retryAfterMs } from './graph-session.js';

@@ -1,4 +1,4 @@
-import type { WardenPlugin } from '../../src/plugin/plugin.js';
+import type { WardenPlugin } from '../../src/connector/contract.js';
 import { AuditPoller } from './audit-poller.js';
 import { registerEntraCommands } from './commands.js';
 import { EntraTenantConfig } from './entra-config.js';

@@ -1,5 +1,5 @@
-import { BackgroundLoop } from '../../src/pipeline/background-loop.js';
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import { BackgroundLoop } from '../../src/engine/background-loop.js';
+import type { PluginContext } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext, RawRoute } from '../../src/plugin/plugin.js';
+import type { PluginContext, RawRoute } from '../../src/connector/contract.js';
 import type { RouteDoc } from '../../src/server/openapi.js';
 import { validationError } from '../../src/server/problem.js';
 import { readJsonBody, writeEmpty } from '../../src/server/raw-http.js';

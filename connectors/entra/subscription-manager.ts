@@ -1,5 +1,5 @@
 import { appendAudit, type AuditActor } from '../../src/audit/audit-log.js';
-import { BackgroundLoop } from '../../src/pipeline/background-loop.js';
+import { BackgroundLoop } from '../../src/engine/background-loop.js';
 import type { Logger } from '../../src/server/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { USER_CHANGE_CURSOR } from './audit-poller.js';

@@ -1,4 +1,4 @@
-import type { PluginContext, TicketLookup, TicketSnapshot, TicketSystemName, WardenPlugin } from '../../src/plugin/plugin.js';
+import type { PluginContext, TicketLookup, TicketSnapshot, TicketSystemName, WardenPlugin } from '../../src/connector/contract.js';
 import { ItsmTenantConfig } from './itsm-config.js';
 import { JiraTickets } from './jira-tickets.js';
 import { ServiceNowTickets } from './servicenow-tickets.js';
@@ -6,7 +6,7 @@ import { ServiceNowTickets } from './servicenow-tickets.js';
 /**
  * The `itsm` connector: reads the tickets change requests cite, from
  * ServiceNow (Table API) and Jira Cloud / Jira Service Management, for the
- * workflow's ticket check (src/workflow/check-ticket.ts). Configured per
+ * workflow's ticket check (src/requests/check-ticket.ts). Configured per
  * tenant under `tenants[].itsm`; credentials come from the tenant's secrets.
  */
 export function itsmConnector(): WardenPlugin {

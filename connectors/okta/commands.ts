@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { op, type Operation } from '../../src/admin/operations.js';
 import { systemClock } from '../../src/core/clock.js';
 import { sinceToIso } from '../../src/cli/commands/admin.js';
-import type { CliContext } from '../../src/plugin/plugin.js';
+import type { CliContext } from '../../src/connector/contract.js';
 import { hookEventTypes } from './event-types.js';
 import { serviceIdentityOf } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';

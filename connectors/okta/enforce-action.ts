@@ -1,5 +1,5 @@
-import type { Enforcer, PluginContext } from '../../src/plugin/plugin.js';
-import { ActionError } from '../../src/plugin/plugin.js';
+import type { Enforcer, PluginContext } from '../../src/connector/contract.js';
+import { ActionError } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaDirectory } from './okta-directory.js';

@@ -1,5 +1,5 @@
 import { isSignalKind, type IdentityChange, type Principal } from '../../src/core/identity-change.js';
-import type { InboxHandler, PluginContext } from '../../src/plugin/plugin.js';
+import type { InboxHandler, PluginContext } from '../../src/connector/contract.js';
 import type { InboxRow, OwnChange } from '../../src/store/store.js';
 import { BROKERED_KINDS } from './broker.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';

@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { RouteDoc } from '../../src/server/openapi.js';
-import type { PluginContext, WardenPlugin } from '../../src/plugin/plugin.js';
+import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
 import { OktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';
 import { OktaEnforcer } from './enforce-action.js';

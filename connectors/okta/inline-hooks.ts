@@ -6,7 +6,7 @@ import type { Outcome } from '../../src/core/decision.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { PluginContext } from '../../src/connector/contract.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';

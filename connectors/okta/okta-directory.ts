@@ -1,5 +1,5 @@
 import type { Principal } from '../../src/core/identity-change.js';
-import type { Directory, PluginContext } from '../../src/plugin/plugin.js';
+import type { Directory, PluginContext } from '../../src/connector/contract.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 import { wardenCommand } from '../../src/package-root.js';

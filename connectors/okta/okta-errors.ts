@@ -1,4 +1,4 @@
-import { ActionError } from '../../src/plugin/plugin.js';
+import { ActionError } from '../../src/connector/contract.js';
 
 /**
  * Errors of Okta API calls (the SDK's `OktaApiError` and `HttpError` carry

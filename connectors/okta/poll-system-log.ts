@@ -1,4 +1,4 @@
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { PluginContext } from '../../src/connector/contract.js';
 import type { InboxEntry, Store } from '../../src/store/store.js';
 import { systemLogFilter } from './event-types.js';
 import { publishedIso } from './log-event.js';

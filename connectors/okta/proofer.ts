@@ -1,4 +1,4 @@
-import { ProofingRefused, type IdentityProofer, type PluginContext } from '../../src/plugin/plugin.js';
+import { ProofingRefused, type IdentityProofer, type PluginContext } from '../../src/connector/contract.js';
 import type { ProofingLevel } from '../../src/core/proofing.js';
 import type { OktaTenants } from './okta-tenant.js';
 

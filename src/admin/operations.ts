@@ -6,12 +6,12 @@ import { verifyAudit } from '../audit/verify-audit.js';
 import type { WardenConfig } from '../config/load-config.js';
 import { WardenError } from '../core/errors.js';
 import { API_SCOPES, createApiKey, revokeApiKey } from '../server/api-keys.js';
-import { releaseHold } from '../pipeline/release-hold.js';
+import { releaseHold } from '../engine/release-hold.js';
 import { SEVERITIES } from '../core/alert.js';
 import { closeAlert } from '../detect/close-alert.js';
 import type { Store } from '../store/store.js';
 import { wardenCommand } from '../package-root.js';
-import { WORKFLOW_OPERATIONS } from '../workflow/workflow-operations.js';
+import { WORKFLOW_OPERATIONS } from '../requests/workflow-operations.js';
 
 /**
  * Administrative operations of the CLI, written once against a store. The

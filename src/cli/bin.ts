@@ -1,6 +1,6 @@
 import { CLOCK_START_ENV, clockFromStart } from '../core/clock.js';
 import { isWardenError } from '../core/errors.js';
-import type { WardenPlugin } from '../plugin/plugin.js';
+import type { WardenPlugin } from '../connector/contract.js';
 import { EXIT } from './cli-io.js';
 import { runCli } from './main.js';
 

@@ -4,7 +4,7 @@ import { isWardenError, type WardenErrorCode } from '../core/errors.js';
 import { wardenVersion } from '../server/version.js';
 import { operationRegistry } from '../admin/operations.js';
 import { loadConfig } from '../config/load-config.js';
-import type { WardenPlugin } from '../plugin/plugin.js';
+import type { WardenPlugin } from '../connector/contract.js';
 import { EXIT, processIo, type CliIo } from './cli-io.js';
 import type { CliRuntime } from './cli-runtime.js';
 import { runStoreOperation } from './store-operation.js';

@@ -8,7 +8,7 @@ import { readLock, type LockInfo } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { runViaAdminSocket } from './admin-client.js';
 import type { CliIo } from './cli-io.js';
-import type { WardenPlugin } from '../plugin/plugin.js';
+import type { WardenPlugin } from '../connector/contract.js';
 
 /** The operator at this shell, as the audit log names them. */
 export function cliActor(): AuditActor & { type: 'cli' } {

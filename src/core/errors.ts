@@ -24,7 +24,7 @@ export type WardenErrorCode =
   | 'ERR_STORE_LOCKED'
   | 'ERR_MIGRATION'
   | 'ERR_INTERNAL'
-  // Change requests (src/workflow)
+  // Change requests (src/requests)
   | 'ERR_ILLEGAL_TRANSITION'
   | 'ERR_SOD_VIOLATION'
   | 'ERR_IDENTITY_UNRESOLVED'

@@ -47,7 +47,7 @@ export type ChangeKind = z.infer<typeof ChangeKind>;
  * tenant logs thousands an hour, so they are never decided: no policy
  * evaluation, no decision, no outbox action, no audit record, not stored as
  * changes. The inbox worker hands them to detection only
- * (src/pipeline/observe-signal.ts), where push fatigue correlates them; the
+ * (src/engine/observe-signal.ts), where push fatigue correlates them; the
  * alert they raise is audited like any other.
  */
 export const SIGNAL_KINDS = ['mfa.denied', 'mfa.verified'] as const satisfies readonly ChangeKind[];

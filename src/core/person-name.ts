@@ -1,7 +1,7 @@
 /**
  * The written form of a person's name before it is compared or looked up:
  * the same login typed, pasted or signed in with differently must be one
- * string. Separation of duties (src/workflow/resolve-person.ts) then
+ * string. Separation of duties (src/requests/resolve-person.ts) then
  * resolves it to the person's IdP id; this is only the spelling.
  */
 

@@ -1,9 +1,9 @@
 import { createReadStream, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { WardenError } from '../core/errors.js';
 import { CHANGE_KINDS, ChangeInput, completeChange, type IdentityChange } from '../core/identity-change.js';
-import type { RecordNormalizer } from '../plugin/plugin.js';
+import type { RecordNormalizer } from '../connector/contract.js';
 import { asCompleteChange } from './fast-change-check.js';
-import { keyedChange } from '../pipeline/inbox-worker.js';
+import { keyedChange } from '../engine/inbox-worker.js';
 
 /**
  * Reading recorded events for `warden detect replay`: files of NDJSON (one

@@ -6,7 +6,7 @@ import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.
 import type { ResolvedDetection } from '../config/load-config.js';
 import { RequestSnapshot } from '../core/change-request.js';
 import type { IdentityChange } from '../core/identity-change.js';
-import { decideChange, type DecideDeps } from '../pipeline/decide-change.js';
+import { decideChange, type DecideDeps } from '../engine/decide-change.js';
 import type { Store } from '../store/store.js';
 import { DetectionRegistry } from './detection-registry.js';
 import { MemoryDetector } from './memory-detector.js';

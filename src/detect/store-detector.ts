@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { Alert } from '../core/alert.js';
 import type { AlertRef, ChangeKind, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
-import type { ChangeDetection, DetectionFacts } from '../pipeline/decide-change.js';
+import type { ChangeDetection, DetectionFacts } from '../engine/decide-change.js';
 import type { Store, StoreOps, StoreTx } from '../store/store.js';
 import { groupsWith, mergeMatch, newAlert, type MatchInput } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
@@ -85,7 +85,7 @@ export class StoreDetector implements ChangeDetection {
 
   /**
    * Whether any rule of the tenant can match a change of this kind: the
-   * signal path (src/pipeline/observe-signal.ts) drops signals nobody reads
+   * signal path (src/engine/observe-signal.ts) drops signals nobody reads
    * without opening a transaction. False for a tenant without detection.
    */
   watches(tenant: string, kind: ChangeKind): boolean {

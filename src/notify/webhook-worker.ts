@@ -1,6 +1,6 @@
 import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
-import { BatchWorker } from '../pipeline/background-loop.js';
+import { BatchWorker } from '../engine/background-loop.js';
 import type { Logger } from '../server/logger.js';
 import type { DeliveryRow, Store } from '../store/store.js';
 import { webhookHeaders } from './standard-webhooks.js';

@@ -7,7 +7,7 @@ import type { ApiKeyRow, Store } from '../store/store.js';
 /** What machine clients may do. */
 export const API_SCOPES = [
   'decisions:write',
-  // Change requests (src/workflow): file, read, execute through the broker, declare break-glass.
+  // Change requests (src/requests): file, read, execute through the broker, declare break-glass.
   'requests:write',
   'requests:read',
   'requests:execute',

@@ -3,7 +3,7 @@ import { Alert } from '../core/alert.js';
 import { Decision } from '../core/decision.js';
 import { ChangeInput, TenantId } from '../core/identity-change.js';
 import { Problem } from './problem.js';
-import { RequestListQuery, WORKFLOW_SCHEMAS } from '../workflow/request-api-schemas.js';
+import { RequestListQuery, WORKFLOW_SCHEMAS } from '../requests/request-api-schemas.js';
 
 /**
  * Request and response bodies of the HTTP API. Handlers validate with these

@@ -2,7 +2,7 @@ import { systemClock } from '../core/clock.js';
 import express, { type RequestHandler } from 'express';
 import { WardenError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
-import type { PluginContext, WardenPlugin } from '../plugin/plugin.js';
+import type { PluginContext, WardenPlugin } from '../connector/contract.js';
 import type { Store } from '../store/store.js';
 import type { ApiKeyVerifier } from './api-keys.js';
 import type { Logger } from './logger.js';
@@ -10,13 +10,13 @@ import type { Metrics } from './metrics.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
 import type { PolicyRegistry } from './policy-registry.js';
 import { errorHandler, limitJsonDepth, notFound } from './problem.js';
-import type { ChangeDetection } from '../pipeline/decide-change.js';
+import type { ChangeDetection } from '../engine/decide-change.js';
 import { alertRoutes, mountAlerts } from './routes/alerts.js';
 import { decisionRoutes, mountDecisions } from './routes/decisions.js';
 import { healthRoutes, mountHealth } from './routes/health.js';
 import { mountRequests, mountVerifierHooks, requestRoutes } from './routes/requests.js';
 import { looksLikeJwt, type OidcVerifier } from './oidc-auth.js';
-import type { Workflow } from '../workflow/workflow.js';
+import type { Workflow } from '../requests/workflow.js';
 
 export interface AppDeps {
   store: Store;

@@ -4,7 +4,7 @@ import type { Request, Response } from 'express';
 import { canonicalJson } from '../audit/canonical-json.js';
 import { WardenError } from '../core/errors.js';
 import type { Store, StoreTx } from '../store/store.js';
-import type { Caller } from '../workflow/caller.js';
+import type { Caller } from '../requests/caller.js';
 
 /** Thrown inside an operation's transaction when a concurrent retry stored the key first: the transaction rolls back. */
 class KeyTaken extends Error {}

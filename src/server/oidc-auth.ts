@@ -4,7 +4,7 @@ import type { ResolvedTenant } from '../config/load-config.js';
 import type { OidcConfig } from '../config/workflow-config-schema.js';
 import { WardenError } from '../core/errors.js';
 import { parseDuration } from '../core/policy/duration.js';
-import { ROLES, type Role, type UserCaller } from '../workflow/caller.js';
+import { ROLES, type Role, type UserCaller } from '../requests/caller.js';
 
 /** What a bearer token looks like when it is a JWT rather than a Warden API key. */
 export function looksLikeJwt(token: string): boolean {

@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import { problemResponse } from './problem.js';
 
 /**
- * Reading requests and writing responses on raw routes (src/plugin/plugin.ts,
+ * Reading requests and writing responses on raw routes (src/connector/contract.ts,
  * `RawRoute`): what express and its body parser do for the other routes,
  * with the same limits, error codes and response headers, and nothing more
  * (these are the receivers whose cost per request the IdP's ingest rate sees).

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
-import type { PluginContext, WardenPlugin } from '../plugin/plugin.js';
+import type { PluginContext, WardenPlugin } from '../connector/contract.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { rawRouteListener } from './raw-routes.js';

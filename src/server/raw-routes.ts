@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WardenError } from '../core/errors.js';
-import type { PluginContext, RawRoute, WardenPlugin } from '../plugin/plugin.js';
+import type { PluginContext, RawRoute, WardenPlugin } from '../connector/contract.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import { writeRawProblem } from './raw-http.js';
 
 /**
- * Dispatch of connectors' raw routes (src/plugin/plugin.ts, `RawRoute`):
+ * Dispatch of connectors' raw routes (src/connector/contract.ts, `RawRoute`):
  * requests whose method and path match one are handled on plain `node:http`;
  * everything else goes to express. Timed into the same latency histogram,
  * errors answered as problem responses. Paths match as express matches them:

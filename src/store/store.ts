@@ -223,7 +223,7 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
   /**
    * Marks an entry `processed` only if it is still pending, and says whether
    * it was. Called inside the transaction that does the entry's work (the
-   * signal path, src/pipeline/observe-signal.ts): the work commits with the
+   * signal path, src/engine/observe-signal.ts): the work commits with the
    * entry's settlement or not at all, and of two workers holding the same
    * entry (a lease that ran out) the second waits for the first's row lock,
    * then finds it settled and does nothing.

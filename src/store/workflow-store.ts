@@ -4,7 +4,7 @@ import type { IdentityChange } from '../core/identity-change.js';
 import type { PolicyException } from '../core/policy-exception.js';
 
 /**
- * Store operations of the change-request workflow (src/workflow) and of the
+ * Store operations of the change-request workflow (src/requests) and of the
  * outbound event publisher (src/notify), part of the Store port
  * (src/store/store.ts). Both drivers implement them in SQL
  * (sql-workflow-store.ts, sql-notify-store.ts) and run the contract suite.

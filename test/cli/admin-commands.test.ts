@@ -68,7 +68,7 @@ describe('warden holds', () => {
     const { dir, configFile } = tempConfigDir();
     const store = await openPgliteStore({ dataDir: path.join(dir, 'data'), durability: 'relaxed' });
     await store.ensureTenants(['acme']);
-    const { decideChange } = await import('../../src/pipeline/decide-change.js');
+    const { decideChange } = await import('../../src/engine/decide-change.js');
     const { examplePolicy } = await import('../helpers/policies.js');
     const { makeChange } = await import('../helpers/changes.js');
     const { decision } = await decideChange({ store, policies: { get: examplePolicy } }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });

@@ -6,7 +6,7 @@ import { runCli } from '../../src/cli/main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import { newAlert } from '../../src/detect/alert.js';
-import type { WardenPlugin } from '../../src/plugin/plugin.js';
+import type { WardenPlugin } from '../../src/connector/contract.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { fakeConnector } from '../helpers/fake-connector.js';
 import { tempConfigDir } from '../helpers/temp-config.js';

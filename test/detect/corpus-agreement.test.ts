@@ -9,7 +9,7 @@ import { DEFAULT_SETTINGS } from '../../src/detect/detection-registry.js';
 import type { NamedNormalizer } from '../../src/detect/replay-records.js';
 import { shippedRuleSources } from '../../src/detect/rule-sources.js';
 import { packageRoot } from '../../src/package-root.js';
-import type { RecordNormalizer } from '../../src/plugin/plugin.js';
+import type { RecordNormalizer } from '../../src/connector/contract.js';
 
 /**
  * Agreement of the shipped rules with Panther's expected results on the

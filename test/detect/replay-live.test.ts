@@ -6,7 +6,7 @@ import { okta } from '../../connectors/okta/index.js';
 import { runCli } from '../../src/cli/main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { WardenPlugin } from '../../src/plugin/plugin.js';
+import type { WardenPlugin } from '../../src/connector/contract.js';
 
 /**
  * `warden detect replay` as the live path sees things: several files merged

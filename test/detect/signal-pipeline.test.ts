@@ -6,8 +6,8 @@ import { oktaConnector } from '../../connectors/okta/index.js';
 import { canonicalLogEvent } from '../../connectors/okta/log-event.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Alert } from '../../src/core/alert.js';
-import { observeSignals } from '../../src/pipeline/observe-signal.js';
-import type { WardenPlugin } from '../../src/plugin/plugin.js';
+import { observeSignals } from '../../src/engine/observe-signal.js';
+import type { WardenPlugin } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
@@ -18,7 +18,7 @@ import { tempConfigDir } from '../helpers/temp-config.js';
 /**
  * Signals through the real server: Okta event hook deliveries of MFA
  * challenge outcomes → inbox → the Okta connector's normalizer → the signal
- * path (src/pipeline/observe-signal.ts) → detection in the store → one
+ * path (src/engine/observe-signal.ts) → detection in the store → one
  * push-fatigue alert. No policy decision, no change row, no outbox action and
  * no audit record is written for a signal; the alert is audited. Events are
  * the Panther corpus' Okta MFA samples (test/fixtures/okta/panther), with

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PHONE_METHOD_IDS, type SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError } from '../../src/plugin/plugin.js';
+import { ActionError } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 import { makeChange, makeDecision } from '../helpers/changes.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { isWardenError } from '../../src/core/errors.js';
-import type { BrokerRequest } from '../../src/plugin/plugin.js';
-import { ActionError } from '../../src/plugin/plugin.js';
+import type { BrokerRequest } from '../../src/connector/contract.js';
+import { ActionError } from '../../src/connector/contract.js';
 import { rawSql } from '../helpers/test-stores.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 

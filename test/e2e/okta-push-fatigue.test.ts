@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { runCli } from '../../src/cli/main.js';
-import type { WardenPlugin } from '../../src/plugin/plugin.js';
+import type { WardenPlugin } from '../../src/connector/contract.js';
 import type { RunningServer } from '../../src/server/start-server.js';
 import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '../helpers/okta-setup.js';
 

@@ -2,11 +2,11 @@ import express from 'express';
 import { z } from 'zod';
 import { op } from '../../src/admin/operations.js';
 import { ChangeInput, completeChange, type IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError, type WardenPlugin } from '../../src/plugin/plugin.js';
+import { ActionError, type WardenPlugin } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 
 /**
- * A connector for tests of the connector contract (src/plugin/plugin.ts): an
+ * A connector for tests of the connector contract (src/connector/contract.ts): an
  * imaginary IdP "fakeidp" whose hook posts `{ id, type, change }` events.
  * Not a vendor's payload: it exercises Warden's plumbing, not a vendor.
  * `name` lets a test run several (detection across IdPs); its `records`

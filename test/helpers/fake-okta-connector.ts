@@ -1,12 +1,12 @@
 import express from 'express';
 import { z } from 'zod';
 import { ChangeInput, completeChange, Principal, type PrincipalInput } from '../../src/core/identity-change.js';
-import { ProofingRefused, type BrokerRequest, type PluginContext, type WardenPlugin } from '../../src/plugin/plugin.js';
+import { ProofingRefused, type BrokerRequest, type PluginContext, type WardenPlugin } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 
 /**
  * An Okta-like connector for the change-request tests, built only on the
- * connector contract (src/plugin/plugin.ts): a receiver that stores IdP
+ * connector contract (src/connector/contract.ts): a receiver that stores IdP
  * events in the inbox, a normalizer, a directory of users (with managers), an
  * Okta Verify push proofer that refuses recently changed factors, a broker
  * that resets factors and reports the resulting IdP event as the IdP would,

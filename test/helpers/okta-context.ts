@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type WardenConfig } from '../../src/config/load-config.js';
-import type { PluginContext, WardenPlugin } from '../../src/plugin/plugin.js';
+import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/server/logger.js';
 import { Metrics } from '../../src/server/metrics.js';
 import type { Store } from '../../src/store/store.js';

@@ -12,7 +12,7 @@ import { fakeOktaConnector, user, type FakeOkta } from './fake-okta-connector.js
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { webhookHeaders } from '../../src/notify/standard-webhooks.js';
 import { runCli } from '../../src/cli/main.js';
-import type { WardenPlugin } from '../../src/plugin/plugin.js';
+import type { WardenPlugin } from '../../src/connector/contract.js';
 import { tempConfigDir } from './temp-config.js';
 
 export const SNOW = 'https://acme.service-now.com';

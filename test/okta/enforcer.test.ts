@@ -2,7 +2,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import { ActionError, type Enforcer, type PluginContext } from '../../src/plugin/plugin.js';
+import { ActionError, type Enforcer, type PluginContext } from '../../src/connector/contract.js';
 import type { ActionRow, Store } from '../../src/store/store.js';
 import { makeChange } from '../helpers/changes.js';
 import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';

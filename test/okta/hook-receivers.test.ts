@@ -12,7 +12,7 @@ import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import type { PluginContext } from '../../src/plugin/plugin.js';
+import type { PluginContext } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/server/logger.js';
 import { Metrics } from '../../src/server/metrics.js';
 import { errorHandler } from '../../src/server/problem.js';

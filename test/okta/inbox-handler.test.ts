@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { packageRoot } from '../../src/package-root.js';
-import type { PluginContext, WardenPlugin } from '../../src/plugin/plugin.js';
+import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
 import type { InboxRow, Store } from '../../src/store/store.js';
 import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';

@@ -8,7 +8,7 @@ import { applyHoldRule, HOLD_RULE_NAME, hookDrift, holdRule, registerEventHook }
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { OktaSimulator as Sim } from '../../connectors/okta/simulator/okta-simulator.js';
 import { runCli } from '../../src/cli/main.js';
-import { ProofingRefused, type PluginContext, type WardenPlugin } from '../../src/plugin/plugin.js';
+import { ProofingRefused, type PluginContext, type WardenPlugin } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
 import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
 import { oktaConfigDir, seededSimulator } from '../helpers/okta-setup.js';

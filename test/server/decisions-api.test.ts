@@ -72,7 +72,7 @@ describe('POST /v1/decisions', () => {
   });
 
   it('cannot claim an IdP event: a proposed change never takes the place of the event the IdP reports', async () => {
-    const { decideChange } = await import('../../src/pipeline/decide-change.js');
+    const { decideChange } = await import('../../src/engine/decide-change.js');
     const claimed = { idp: 'okta', eventIds: ['a1b2c3-real-okta-uuid'], rawType: 'user.mfa.factor.reset_all', via: 'hook' };
     const proposed = await post({ ...EXAMPLE_BODY, change: { ...EXAMPLE_BODY.change, source: claimed } });
     expect(proposed.status).toBe(200);

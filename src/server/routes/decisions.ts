@@ -2,7 +2,7 @@ import { systemClock } from '../../core/clock.js';
 import type { Router } from 'express';
 import { WardenError } from '../../core/errors.js';
 import { completeChange, type IdentityChange } from '../../core/identity-change.js';
-import { decideChange, type DecideDeps } from '../../pipeline/decide-change.js';
+import { decideChange, type DecideDeps } from '../../engine/decide-change.js';
 import { DecisionRequest, type DecisionResponse } from '../api-schemas.js';
 import { authorize, type ApiPrincipal } from '../api-keys.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';

@@ -2,7 +2,7 @@ import { type Clock } from '../../core/clock.js';
 import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { WardenError } from '../../core/errors.js';
-import type { Caller } from '../../workflow/caller.js';
+import type { Caller } from '../../requests/caller.js';
 import {
   CallbackBody,
   CancelBody,
@@ -13,9 +13,9 @@ import {
   RequestListQuery,
   TenantBody,
   TicketBody,
-} from '../../workflow/request-api-schemas.js';
-import { reportCsv } from '../../workflow/accountability-report.js';
-import type { Workflow } from '../../workflow/workflow.js';
+} from '../../requests/request-api-schemas.js';
+import { reportCsv } from '../../requests/accountability-report.js';
+import type { Workflow } from '../../requests/workflow.js';
 import type { ApiPrincipal } from '../api-keys.js';
 import { idempotent } from '../idempotency.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';

@@ -1,6 +1,6 @@
 import type { TicketRequirement } from '../core/decision.js';
 import type { Principal } from '../core/identity-change.js';
-import type { TicketPerson, TicketSnapshot } from '../plugin/plugin.js';
+import type { TicketPerson, TicketSnapshot } from '../connector/contract.js';
 
 /** The result of checking a ticket against a request. */
 export interface TicketCheck {

@@ -8,7 +8,7 @@ import type { WardenConfig } from '../config/load-config.js';
 import type { ChangeKind, IdentityChange, Principal } from '../core/identity-change.js';
 import type { Clock } from '../core/clock.js';
 import type { ProofingLevel } from '../core/proofing.js';
-import type { DecideResult } from '../pipeline/decide-change.js';
+import type { DecideResult } from '../engine/decide-change.js';
 import type { CliIo } from '../cli/cli-io.js';
 import type { Logger } from '../server/logger.js';
 import type { Metrics } from '../server/metrics.js';
@@ -81,7 +81,7 @@ export interface Enforcer {
    * policy's actions (`hold_group`, `revoke_sessions`, `remove_new_factor`,
    * `reset_factors`, `expire_password`, `suspend`, `raise_risk`) and the undo
    * of a released hold (`release_hold_group`, `unsuspend`; see
-   * src/pipeline/release-hold.ts). Must be idempotent: an
+   * src/engine/release-hold.ts). Must be idempotent: an
    * action may run again after a crash or a retry. Returns what to record as
    * its result; throws `ActionError` (or anything, treated as retryable).
    * Never called for dry-run (monitor mode) actions.

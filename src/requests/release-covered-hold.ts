@@ -1,7 +1,7 @@
 import type { Approval, ChangeRequest, WorkflowActor } from '../core/change-request.js';
 import { CLOCK_SKEW_MS } from '../core/policy/check-requirements.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
-import { releaseHoldIn } from '../pipeline/release-hold.js';
+import { releaseHoldIn } from '../engine/release-hold.js';
 import type { DecidedChange, StoreTx } from '../store/store.js';
 import { consumeRequest } from './consume-request.js';
 import type { WorkflowContext } from './workflow-context.js';

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, type OpContext } from '../admin/operations.js';
 import type { WardenConfig } from '../config/load-config.js';
-import { ActionError, type Enforcer, type PluginContext } from '../plugin/plugin.js';
+import { ActionError, type Enforcer, type PluginContext } from '../connector/contract.js';
 import { createLogger } from '../server/logger.js';
 import type { ActionRow, Store } from '../store/store.js';
 import { decideChange } from './decide-change.js';

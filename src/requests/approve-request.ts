@@ -12,7 +12,7 @@ import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.
  * with the IdP, holding the approver role and belonging to a source the
  * policy names (`approvals.from`), with a recent MFA sign-in; never the
  * requester, the target, the executor or whoever filed the request (by any of
- * their names: each name resolves to one IdP user id, src/workflow/resolve-person.ts),
+ * their names: each name resolves to one IdP user id, src/requests/resolve-person.ts),
  * and never twice by the same person (the database refuses a second verdict
  * by the same IdP id too). Approvals open once proofing is complete; a rejection
  * may come earlier and ends the request.

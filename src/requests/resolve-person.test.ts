@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Approval, ChangeRequest } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
 import type { Principal } from '../core/identity-change.js';
-import type { Directory } from '../plugin/plugin.js';
+import type { Directory } from '../connector/contract.js';
 import type { UserCaller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { WorkflowContext, type WorkflowDeps } from './workflow-context.js';

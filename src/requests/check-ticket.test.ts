@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TicketSnapshot } from '../plugin/plugin.js';
+import type { TicketSnapshot } from '../connector/contract.js';
 import { checkTicket } from './check-ticket.js';
 
 const ticket: TicketSnapshot = {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { renderConfigDocs } from '../../src/config/render-config-docs.js';
 import { isWardenError } from '../../src/core/errors.js';
-import { ActionError } from '../../src/plugin/plugin.js';
+import { ActionError } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';

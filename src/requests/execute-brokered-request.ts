@@ -1,6 +1,6 @@
 import type { ChangeRequest } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import type { BrokerResult } from '../plugin/plugin.js';
+import type { BrokerResult } from '../connector/contract.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import type { RequestView, WorkflowContext } from './workflow-context.js';

@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
-import type { InboxHandler, PluginContext } from '../plugin/plugin.js';
+import type { InboxHandler, PluginContext } from '../connector/contract.js';
 import type { Logger } from '../server/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
 import { BatchWorker } from './background-loop.js';

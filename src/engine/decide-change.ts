@@ -49,7 +49,7 @@ export interface ChangeDetection {
 
 /**
  * What the change-request workflow adds to a decision
- * (src/workflow/match-change-request.ts), inside the decision's transaction.
+ * (src/requests/match-change-request.ts), inside the decision's transaction.
  */
 export interface DecisionWorkflow {
   /** Before the policy is evaluated: the request that may cover the change (locked until commit) and the policy exceptions of its target. */
@@ -64,7 +64,7 @@ export interface DecideDeps {
   clock?: () => Date;
   /** Told after a new decision commits (metrics). */
   onDecision?: (decision: Decision) => void;
-  /** Change requests and exceptions (src/workflow); absent, decisions use only `DecideInput.request`. */
+  /** Change requests and exceptions (src/requests); absent, decisions use only `DecideInput.request`. */
   workflow?: DecisionWorkflow;
   /** Detection (src/detect): correlates observed changes into alerts; open alerts raise later decisions. */
   detection?: ChangeDetection;

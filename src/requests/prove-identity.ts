@@ -3,7 +3,7 @@ import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
 import type { ProofingLevel } from '../core/proofing.js';
 import { verifyWebhook } from '../notify/standard-webhooks.js';
-import { ProofingRefused } from '../plugin/plugin.js';
+import { ProofingRefused } from '../connector/contract.js';
 import type { StoreTx } from '../store/store.js';
 import { actorOf, authorizeCaller, personOf, callerNames, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';

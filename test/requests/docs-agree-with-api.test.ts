@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
-import { CreateRequestBody, TenantBody } from '../../src/workflow/request-api-schemas.js';
+import { CreateRequestBody, TenantBody } from '../../src/requests/request-api-schemas.js';
 
 /**
  * What the guides tell a new user to send is what the API takes. Each case here is a place where a

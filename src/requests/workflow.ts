@@ -1,6 +1,6 @@
 import type { ChangeRequest, Review } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import type { DecisionWorkflow } from '../pipeline/decide-change.js';
+import type { DecisionWorkflow } from '../engine/decide-change.js';
 import { accountabilityReport, type AccountabilityReport } from './accountability-report.js';
 import { decideRequest } from './approve-request.js';
 import { attachTicket } from './attach-ticket.js';

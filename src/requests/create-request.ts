@@ -3,7 +3,7 @@ import { WardenError } from '../core/errors.js';
 import { completeChange, Principal, type IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
-import type { PluginContext, TicketSnapshot } from '../plugin/plugin.js';
+import type { PluginContext, TicketSnapshot } from '../connector/contract.js';
 import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
 import { checkTicket, type TicketCheck } from './check-ticket.js';
 import { proofingNeed } from './proofing-requirements.js';

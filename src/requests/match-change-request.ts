@@ -1,6 +1,6 @@
 import type { ChangeRequest, RequestSnapshot } from '../core/change-request.js';
 import type { IdentityChange } from '../core/identity-change.js';
-import type { DecisionWorkflow } from '../pipeline/decide-change.js';
+import type { DecisionWorkflow } from '../engine/decide-change.js';
 import type { StoreTx } from '../store/store.js';
 import { consumeRequest } from './consume-request.js';
 import { releaseIfCovered } from './release-covered-hold.js';
