@@ -1,9 +1,5 @@
-import { storableExecutor } from './storable-values.js';
-import type { SqlExecutor } from './sql-executor.js';
-import type { DeliveryRow, NotifyEventRow, NotifyStoreOps } from './workflow-store.js';
-
-type Row = Record<string, unknown>;
-const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
+import type { DeliveryRow, NotifyEventRow, NotifyStore } from '../capabilities/notify-store.js';
+import { SqlAggregate, date, type Row } from './sql-aggregate.js';
 
 function deliveryRow(r: Row): DeliveryRow {
   return {
@@ -23,15 +19,8 @@ function deliveryRow(r: Row): DeliveryRow {
 
 const SELECT_DELIVERY = `SELECT d.*, e.type, e.body, e.created_at FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id`;
 
-/** The outbound event queue (src/notify) in SQL; base of SqlStore. */
-export class SqlNotifyStore implements NotifyStoreOps {
-  protected readonly db: SqlExecutor;
-
-  /** `db` is wrapped so that values PostgreSQL refuses are stored escaped (storable-values.ts). */
-  constructor(db: SqlExecutor) {
-    this.db = storableExecutor(db);
-  }
-
+/** The outbound event queue (src/notify): events and one delivery per endpoint, in SQL. */
+export class SqlNotifyStore extends SqlAggregate implements NotifyStore {
   async putNotifyEvent(event: NotifyEventRow, endpoints: readonly string[]): Promise<void> {
     await this.db.query('INSERT INTO notify_events (id, tenant, type, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
       event.id,

@@ -1,0 +1,57 @@
+/**
+ * What one detection rule keeps for one key (src/detect): the matching
+ * changes still inside its window. `events` is opaque to the store.
+ */
+export interface DetectionStateRow {
+  tenant: string;
+  rule: string;
+  key: string;
+  /** Hash of the rule's matching definition: state written under another hash is stale. */
+  ruleHash: string;
+  events: unknown;
+  /** When nothing in it can match any more (pruned after). */
+  expiresAt: Date;
+  /** Absence rules: when the pending first step must be checked. */
+  dueAt?: Date;
+  updatedAt: Date;
+}
+
+/**
+ * One source's event-time progress in a tenant (src/detect/source-watermarks.ts):
+ * the newest event time it delivered, and the clock when it last delivered.
+ */
+export interface SourceWatermarkRow {
+  /** `<idp>/<via>`: `okta/hook`, `okta/poll`, `entra/poll`, … */
+  source: string;
+  at: Date;
+  seen: Date;
+}
+
+/** Detection rules' state per key and the sources' event-time progress (src/detect): part of the Store port (src/store/store.ts). */
+export interface DetectionStore {
+  /**
+   * Detection state of (tenant, rule, key), locked until the transaction
+   * ends so concurrent workers correlate one key one at a time. Call inside
+   * a transaction.
+   */
+  lockDetectionState(tenant: string, rule: string, key: string): Promise<DetectionStateRow | undefined>;
+  /** Writes (inserts or replaces) detection state. */
+  putDetectionState(row: DetectionStateRow): Promise<void>;
+  deleteDetectionState(tenant: string, rule: string, key: string): Promise<void>;
+  /**
+   * Up to `limit` states whose `dueAt` has come, locked and skipping rows
+   * others hold (replicas share the work). Call inside a transaction.
+   */
+  claimDueDetectionStates(now: Date, limit: number): Promise<DetectionStateRow[]>;
+  /** Deletes up to `limit` states expired at `now` with nothing due; returns how many. */
+  pruneDetectionStates(now: Date, limit: number): Promise<number>;
+  countDetectionStates(tenant: string): Promise<number>;
+  /**
+   * Records sources' progress in a tenant: each stored `at` and `seen` only
+   * moves forward (the greater of the stored and the given value is kept),
+   * so replicas writing at once never move a source back.
+   */
+  advanceSourceWatermarks(tenant: string, marks: readonly SourceWatermarkRow[]): Promise<void>;
+  /** The tenant's sources' progress, as recorded (any order). */
+  getSourceWatermarks(tenant: string): Promise<SourceWatermarkRow[]>;
+}
