@@ -22,7 +22,9 @@ import type { SqlExecutor } from './sql-executor.js';
  */
 
 const ESC = '\uFDD0';
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL refuses in text and jsonb; finding it is the point.
 const NEEDS_ESCAPE = /[\u0000\uFDD0]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above.
 const ESCAPABLE = /[\u0000\uFDD0]/g;
 const ESCAPED = /\uFDD0([0\uFDD0])/g;
 
@@ -60,13 +62,11 @@ function unescapeDeep(value: unknown): unknown {
 
 /** Unescapes, in place, the fields of a row or a parsed jsonb object. */
 function unescapeFields(o: Record<string, unknown>): void {
-  {
-    for (const k of Object.keys(o)) {
-      const v = unescapeDeep(o[k]);
-      const key = unescapeStoredString(k);
-      if (key !== k) delete o[k];
-      o[key] = v;
-    }
+  for (const k of Object.keys(o)) {
+    const v = unescapeDeep(o[k]);
+    const key = unescapeStoredString(k);
+    if (key !== k) delete o[k];
+    o[key] = v;
   }
 }
 

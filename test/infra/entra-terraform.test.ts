@@ -37,6 +37,7 @@ describe('Entra app registration (infra/terraform/azure)', () => {
 
   it('main.tf takes its permission list from permissions.json and names none itself', () => {
     const tf = readFileSync(path.join(ROOT, 'infra', 'terraform', 'azure', 'main.tf'), 'utf8');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation, looked for verbatim in the .tf file.
     expect(tf).toContain('jsondecode(file("${path.module}/permissions.json"))');
     for (const permission of [...requiredPermissions().microsoftGraph, ...requiredPermissions().office365ManagementApis, 'Directory.ReadWrite.All', 'Directory.Read.All']) expect(tf).not.toContain(`"${permission}"`);
   });
