@@ -22,7 +22,9 @@ function pantherCases(): Case[] {
   const cases: Case[] = [];
   for (const file of readdirSync(path.join(FIXTURES, 'panther')).filter((f) => f.endsWith('.json')).sort()) {
     const list = read(path.join('panther', file)) as Array<{ name?: string; log?: Record<string, unknown> } & Record<string, unknown>>;
-    list.forEach((t, i) => cases.push({ file, name: t.name ?? String(i), log: (t.log ?? t) as Record<string, unknown> }));
+    list.forEach((t, i) => {
+      cases.push({ file, name: t.name ?? String(i), log: (t.log ?? t) as Record<string, unknown> });
+    });
   }
   return cases;
 }

@@ -212,11 +212,11 @@ export function compileRulePack(base: readonly RuleSource[], overrides: readonly
   const byKind = new Map<ChangeKind, StepRef[]>();
   for (const kind of CHANGE_KINDS) {
     const refs: StepRef[] = [];
-    compiled.forEach((rule, ruleIndex) =>
+    compiled.forEach((rule, ruleIndex) => {
       rule.steps.forEach((step, i) => {
         if (!step.kinds || step.kinds.has(kind)) refs.push({ rule, ruleIndex, step: i });
-      }),
-    );
+      });
+    });
     byKind.set(kind, refs);
   }
   const none: readonly StepRef[] = [];

@@ -112,7 +112,10 @@ function referenceTouches(pack: CompiledRulePack, ids: IdentityResolver, change:
     if (mask === 0) return;
     const key = keyOf(rule.by);
     const distinct = rule.distinct ? keyOf(rule.distinct) : undefined;
-    if (key === undefined || (rule.distinct && distinct === undefined)) return onError();
+    if (key === undefined || (rule.distinct && distinct === undefined)) {
+      onError();
+      return;
+    }
     const base = { uid: changeUid(change), at: isoMillis(change.occurredAt), mask, change: alertChangeOf(change) };
     out.push({ rule, ruleIndex, key, obs: distinct === undefined ? base : { ...base, distinct } });
   });
@@ -390,9 +393,9 @@ function workload(count: number): Array<{ change: IdentityChange; facts: ChangeF
     // The generator's denials use any factor; pushes are what the fatigue rule counts.
     if (c.kind === 'mfa.denied') c = { ...c, factor: { ...c.factor!, type: 'push' } };
     if (i % 41 === 0) deliverAt(i + 15, c); // delivered twice
-    if (i % 97 === 0) return deliverAt(i + 900, c); // hours late: beyond the allowed lateness
-    if (i % 53 === 0) return deliverAt(i + 20, c); // minutes late: within it
-    out.push(c);
+    if (i % 97 === 0) deliverAt(i + 900, c); // hours late: beyond the allowed lateness
+    else if (i % 53 === 0) deliverAt(i + 20, c); // minutes late: within it
+    else out.push(c);
   });
   for (const [, cs] of [...later].sort((a, b) => a[0] - b[0])) out.push(...cs);
   return out.map((change) => ({ change, facts: { tier: TIERS[change.target.id.charCodeAt(change.target.id.length - 1) % TIERS.length] as Tier } }));

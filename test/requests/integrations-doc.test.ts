@@ -57,7 +57,9 @@ function expectSubset(expected: unknown, actual: unknown, vars: Map<string, unkn
   }
   if (Array.isArray(expected)) {
     expect(Array.isArray(actual), where).toBe(true);
-    expected.forEach((e, i) => expectSubset(e, (actual as unknown[])[i], vars, `${where}[${i}]`));
+    expected.forEach((e, i) => {
+      expectSubset(e, (actual as unknown[])[i], vars, `${where}[${i}]`);
+    });
     return;
   }
   if (expected && typeof expected === 'object') {
