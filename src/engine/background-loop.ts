@@ -24,7 +24,7 @@ export class BackgroundLoop {
   /** Runs a step soon (now, or right after the one running). */
   wake(): void {
     if (this.#stopped) return;
-    if (this.#running) {
+    if (this.#running !== undefined) {
       this.#again = true;
       return;
     }
