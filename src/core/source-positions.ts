@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, type LineCounter, type Document, type Node } from 'yaml';
 
 /** 1-based line and column in a source file. */
 export interface Position {

@@ -1,6 +1,6 @@
 import type { RequestSnapshot } from '../core/change-request.js';
 import { CHANGE_KINDS, type IdentityChange } from '../core/identity-change.js';
-import { activationFor, runExpression } from '../core/policy/evaluate-policy.js';
+import { type activationFor, runExpression } from '../core/policy/evaluate-policy.js';
 import { FALLBACK_TIER, type Tier } from '../core/tiers.js';
 import type { AlertChange } from '../core/alert.js';
 import { alertChangeOf, coveringRequest } from './alert.js';

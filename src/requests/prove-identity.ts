@@ -5,7 +5,7 @@ import type { ProofingLevel } from '../core/proofing.js';
 import { verifyWebhook } from '../notify/standard-webhooks.js';
 import { ProofingRefused } from '../connector/contract.js';
 import type { StoreTx } from '../store/store.js';
-import { actorOf, authorizeCaller, personOf, callerNames, type Caller } from './caller.js';
+import { actorOf, authorizeCaller, personOf, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { ExternalEvidenceBody, type CallbackBody } from './request-api-schemas.js';
 import { requireRecentMfa } from './step-up.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { REQUEST_STATES } from '../core/change-request.js';
+import type { REQUEST_STATES } from '../core/change-request.js';
 import { isWardenError } from '../core/errors.js';
 import { assertTransition, canTransition, TRANSITIONS } from './request-states.js';
 

@@ -1,4 +1,4 @@
-import { type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { canonicalJson } from '../audit/canonical-json.js';

@@ -39,7 +39,7 @@ export function makeRequest(tenant: string, overrides: Partial<ChangeRequest> = 
  * The workflow and event-queue operations of the Store port (src/store/capabilities/: request, review, exception, idempotency and notify stores),
  * run by storeContract for every driver.
  */
-export function workflowStoreContract(driver: string, getStore: () => Store, tenant: () => Promise<string>): void {
+export function workflowStoreContract(_driver: string, getStore: () => Store, tenant: () => Promise<string>): void {
   describe('change requests', () => {
     it('round-trips a request and updates its state', async () => {
       const store = getStore();

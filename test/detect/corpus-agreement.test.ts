@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { connectors } from '../../connectors/index.js';
 import { ChangeInput, completeChange } from '../../src/core/identity-change.js';
 import { compileRulePack } from '../../src/detect/compile-rule-pack.js';
-import { corpusAgreement, formatAgreement, judgeAgreement, readCorpus, type AgreementBaseline } from '../../src/detect/corpus-agreement.js';
+import { corpusAgreement, formatAgreement, judgeAgreement, type AgreementBaseline } from '../../src/detect/corpus-agreement.js';
 import { DEFAULT_SETTINGS } from '../../src/detect/detection-registry.js';
 import type { NamedNormalizer } from '../../src/detect/replay-records.js';
 import { shippedRuleSources } from '../../src/detect/rule-sources.js';

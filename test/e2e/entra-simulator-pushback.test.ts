@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GraphCallError } from '../../connectors/entra/graph-session.js';
+import type { GraphCallError } from '../../connectors/entra/graph-session.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**

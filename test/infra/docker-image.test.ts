@@ -26,7 +26,6 @@ const ROOT = packageRoot();
 const DOCKERFILE = path.join(ROOT, 'infra', 'docker', 'Dockerfile');
 const stages = parseDockerfile(readFileSync(DOCKERFILE, 'utf8'));
 const ignored = dockerignore(readFileSync(`${DOCKERFILE}.dockerignore`, 'utf8'));
-const final = stages.at(-1)!;
 
 const isRoot = process.getuid?.() === 0;
 /** Who runs the server: `nobody` when the test runs as root (root would ignore permissions), else the test's own user. */

@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import { ActionError, type Enforcer, type PluginContext } from '../../src/connector/contract.js';

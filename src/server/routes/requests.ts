@@ -1,4 +1,4 @@
-import { type Clock } from '../../core/clock.js';
+import type { Clock } from '../../core/clock.js';
 import express, { type Request, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import { WardenError } from '../../core/errors.js';
