@@ -48,8 +48,14 @@ type Mode = 'baseline' | 'no request' | 'match';
 function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port, timeout: 500 });
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', () => resolve(false));
   });
 }

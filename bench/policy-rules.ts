@@ -219,7 +219,7 @@ function buildRules(): RuleSpec[] {
         id: `self-${k}-open-alert`,
         description: `Self-service ${kind} while a high-severity alert is open on the user`,
         cond: 'has(context.alerts) && context.alerts.exists(a, a.severity in ["high", "critical"])',
-        test: (c) => c.context.alerts !== undefined && c.context.alerts.some((a) => a.severity === 'high' || a.severity === 'critical'),
+        test: (c) => c.context.alerts?.some((a) => a.severity === 'high' || a.severity === 'critical') === true,
         outcome: 'deny',
         onDeny: ['revoke_sessions', 'remove_new_factor', 'notify:secops'],
       },

@@ -139,7 +139,7 @@ async function receive(
   const entries: InboxEntry[] = [];
   for (const n of parsed.data.value) {
     const kind = n.lifecycleEvent !== undefined || path === 'lifecycle' ? 'lifecycle' : 'notification';
-    if (!expected || !expected.matches(n.clientState)) {
+    if (!expected?.matches(n.clientState)) {
       metrics.notifications.inc({ tenant: tenantId, kind, result: 'client_state_mismatch' });
       continue;
     }

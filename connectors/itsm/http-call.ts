@@ -30,7 +30,7 @@ export async function callJson(vendor: string, url: string, init: { method?: 'GE
     throw new ItsmError(e.name === 'TimeoutError' ? `${vendor} did not answer within ${init.timeoutMs} ms` : `${vendor} could not be reached: ${e.message}`);
   }
   const text = await response.text();
-  let body: unknown = undefined;
+  let body: unknown;
   try {
     body = text ? JSON.parse(text) : undefined;
   } catch {

@@ -91,7 +91,7 @@ export class IdentityResolver {
       if (aliased !== undefined) return aliased;
     }
     // A login that is not an address (Okta allows `alice`) loses to the email, which other IdPs use.
-    if (login !== undefined && login.includes('@')) return login;
+    if (login?.includes('@')) return login;
     if (email !== undefined) return email;
     return login || `${idp}:${p.id}`;
   }

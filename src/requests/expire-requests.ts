@@ -34,7 +34,7 @@ export async function sweepWorkflow(ctx: WorkflowContext, batch = 100): Promise<
     if (!ctx.deps.config.tenants.some((t) => t.id === review.tenant)) continue;
     await ctx.transaction(async (tx) => {
       const current = await tx.getReview(review.tenant, review.id);
-      if (!current || current.state !== 'open' || current.overdueAt) return;
+      if (current?.state !== 'open' || current.overdueAt) return;
       const request = await tx.getRequest(review.tenant, review.requestId);
       if (!request) throw new WardenError('ERR_INTERNAL', `review ${review.id} names no request`);
       const next: Review = { ...current, overdueAt: now.toISOString() };

@@ -66,7 +66,7 @@ export function decisionWorkflow(ctx: WorkflowContext): DecisionWorkflow {
       if (!candidate || !madeByExecutor(candidate, request.serviceIdentities ?? [], change)) return;
       if (Date.parse(candidate.expiresAt) + SKEW_MS < Date.parse(change.occurredAt)) return;
       const current = await tx.getRequest(candidate.tenant, candidate.id, { lock: true });
-      if (!current || current.state !== 'approved' || current.consumed) return;
+      if (current?.state !== 'approved' || current.consumed) return;
       await consumeRequest(ctx, tx, current, change, { changeId: decision.changeId, decisionId: decision.id }, now);
     },
   };

@@ -50,7 +50,7 @@ export async function completeReview(
   const actor = actorOf(caller);
   return ctx.transaction(async (tx) => {
     const current = await tx.getReview(tenant, reviewId);
-    if (!current || current.state !== 'open') throw new WardenError('ERR_CONFLICT', `review ${reviewId} was completed already`);
+    if (current?.state !== 'open') throw new WardenError('ERR_CONFLICT', `review ${reviewId} was completed already`);
     const done: Review = { ...current, state: 'done', completedAt: now.toISOString(), reviewer: actor, outcome: input.outcome, notes: input.notes };
     await tx.updateReview(done);
     const r = await ctx.load(tx, tenant, review.requestId);

@@ -25,7 +25,7 @@ describe('warden policy check', () => {
     expect(r.err).toContain(`${file}:5:43: rules[0].when: CEL syntax error`);
     expect(r.err).toContain('[rule helpdesk]');
     expect(r.err).toContain(`${file}:7:9: duplicate rule id "helpdesk" (first defined at line 4)`);
-    expect(r.err).toMatch(/\n {4}5 \|     when: 'change\.channel == "helpdesk" &&'\n {6}\| {43}\^/);
+    expect(r.err).toMatch(/\n {4}5 \| {5}when: 'change\.channel == "helpdesk" &&'\n {6}\| {43}\^/);
     expect(r.err).toContain('2 problems');
   });
 

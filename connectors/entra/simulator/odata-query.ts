@@ -22,7 +22,7 @@ const STRING_FIELDS = new Set(['loggedByService', 'activityDisplayName', 'catego
 
 /** Compiles a directoryAudits `$filter`; throws SimError 400 for what Graph would refuse. */
 export function compileAuditFilter(filter: string | null): Predicate {
-  if (!filter || !filter.trim()) return () => true;
+  if (!filter?.trim()) return () => true;
   const clauses = filter.split(/\s+and\s+/i).map((clause) => clause.trim());
   const predicates = clauses.map((clause): Predicate => {
     const time = /^activityDateTime\s+(eq|ge|gt|le|lt)\s+(\S+)$/.exec(clause);

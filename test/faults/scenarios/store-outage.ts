@@ -45,7 +45,13 @@ export async function storeOutage(options: { deliveries: number; concurrency: nu
     const probeReadyz = async () => {
       while (cut?.to === undefined) {
         const at = performance.now();
-        const status = await fetch(`${w.url}/readyz`, { signal: AbortSignal.timeout(5000) }).then((r) => (void r.arrayBuffer(), r.status), () => 'error' as const);
+        const status = await fetch(`${w.url}/readyz`, { signal: AbortSignal.timeout(5000) }).then(
+          (r) => {
+            void r.arrayBuffer();
+            return r.status;
+          },
+          () => 'error' as const,
+        );
         readyz.push({ at, status });
         await pause(500);
       }
