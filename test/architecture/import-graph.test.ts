@@ -39,7 +39,7 @@ function sources(dir: string): SourceFile[] {
 }
 
 /** Violations of the layering rules in a set of files (paths relative to the repository root). */
-export function layeringViolations(files: readonly SourceFile[]): string[] {
+function layeringViolations(files: readonly SourceFile[]): string[] {
   const problems: string[] = [];
   for (const { file, imports } of files) {
     if (!file.startsWith(`src${path.sep}`)) continue;

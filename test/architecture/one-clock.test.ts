@@ -17,7 +17,7 @@ const ROOT = packageRoot();
 const CLOCK_MODULE = path.join('src', 'core', 'clock.ts');
 
 /** Each read of the system time in `source`, as `file:line: text`. */
-export function systemTimeReads(file: string, source: string): string[] {
+function systemTimeReads(file: string, source: string): string[] {
   if (!source.includes('Date')) return [];
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const found: string[] = [];
