@@ -39,7 +39,7 @@ export type * from './capabilities/review-store.js';
 export type * from './capabilities/tenant-store.js';
 
 /**
- * The store port: everything Warden keeps, behind one small interface with
+ * The store port: everything Warden keeps, behind one interface with
  * two drivers (embedded PGlite, PostgreSQL). Both run the contract suite in
  * test/contracts/store.contract.ts. Times are passed in (never read from the
  * database clock) so behaviour is the same on both drivers and under a fake clock.
