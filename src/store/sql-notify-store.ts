@@ -1,5 +1,4 @@
-import { storableExecutor } from './storable-values.js';
-import type { SqlExecutor } from './sql-executor.js';
+import { SqlSsfStore } from './sql-ssf-store.js';
 import type { DeliveryRow, NotifyEventRow, NotifyStoreOps } from './workflow-store.js';
 
 type Row = Record<string, unknown>;
@@ -23,14 +22,8 @@ function deliveryRow(r: Row): DeliveryRow {
 
 const SELECT_DELIVERY = `SELECT d.*, e.type, e.body, e.created_at FROM notify_deliveries d JOIN notify_events e ON e.id = d.event_id`;
 
-/** The outbound event queue (src/notify) in SQL; base of SqlStore. */
-export class SqlNotifyStore implements NotifyStoreOps {
-  protected readonly db: SqlExecutor;
-
-  /** `db` is wrapped so that values PostgreSQL refuses are stored escaped (storable-values.ts). */
-  constructor(db: SqlExecutor) {
-    this.db = storableExecutor(db);
-  }
+/** The outbound event queue (src/notify) in SQL; base of SqlStore (its executor, wrapped, comes from SqlSsfStore). */
+export class SqlNotifyStore extends SqlSsfStore implements NotifyStoreOps {
 
   async putNotifyEvent(event: NotifyEventRow, endpoints: readonly string[]): Promise<void> {
     await this.db.query('INSERT INTO notify_events (id, tenant, type, body, created_at) VALUES ($1, $2, $3, $4, $5)', [
