@@ -34,11 +34,11 @@ export interface SetIntent {
   person: SetPerson;
   /** The event object (claims under `events[type]`). */
   event: Record<string, unknown>;
-  /** `txn` (SSF 1.0 §4.1.9): the audit record id, shared by SETs with one cause. */
+  /** `txn` (SSF 1.0 "The txn claim"): the audit record id, shared by SETs with one cause. */
   txn: string;
 }
 
-/** CAEP `credential_type` per Warden factor type (CAEP 1.0 §3.3.1); others are sent as Warden's name for them. */
+/** CAEP `credential_type` per Warden factor type (CAEP 1.0 "Credential Change"); others are sent as Warden's name for them. */
 const CREDENTIAL_TYPE: Partial<Record<FactorType, string>> = {
   password: 'password',
   push: 'app',
@@ -49,7 +49,7 @@ const CREDENTIAL_TYPE: Partial<Record<FactorType, string>> = {
   platform: 'fido2-platform',
 };
 
-/** CAEP `change_type` per change kind (CAEP 1.0 §3.3.1); kinds not listed are not credential changes. */
+/** CAEP `change_type` per change kind (CAEP 1.0 "Credential Change"); kinds not listed are not credential changes. */
 const CHANGE_TYPE: Partial<Record<IdentityChange['kind'], 'create' | 'revoke' | 'update' | 'delete'>> = {
   'factor.enroll': 'create',
   'factor.remove': 'delete',
@@ -62,7 +62,7 @@ const CHANGE_TYPE: Partial<Record<IdentityChange['kind'], 'create' | 'revoke' | 
   'credential.add': 'create',
 };
 
-/** CAEP `initiating_entity` (CAEP 1.0 §2) per channel. */
+/** CAEP `initiating_entity` (CAEP 1.0 "Optional Event Claims") per channel. */
 const INITIATOR: Record<IdentityChange['channel'], 'admin' | 'user' | 'policy' | 'system'> = {
   self_service: 'user',
   admin: 'admin',
@@ -183,7 +183,7 @@ function riskChange(person: SetPerson, txn: string, why: string, at: string): Se
   };
 }
 
-/** The `sub_id` (SSF 1.0 §3) of a person for a receiver: email when known and wanted, else opaque IdP id. */
+/** The `sub_id` (SSF 1.0 "Subject Members in SSF Events") of a person for a receiver: email when known and wanted, else opaque IdP id. */
 export function subjectOf(person: SetPerson, format: 'email' | 'opaque'): Record<string, string> {
   if (format === 'email' && person.email) return { format: 'email', email: person.email };
   return { format: 'opaque', id: person.id };

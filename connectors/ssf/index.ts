@@ -15,7 +15,7 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/.well-known/ssf-configuration/ssf/:tenant',
-    summary: 'SSF transmitter configuration metadata (SSF 1.0 §7): issuer, jwks_uri, delivery methods, stream management endpoints',
+    summary: 'SSF transmitter configuration metadata (SSF 1.0 "Transmitter Configuration Discovery"): issuer, jwks_uri, delivery methods, stream management endpoints',
     tags: ['ssf'],
     responses: { 200: { description: 'Transmitter configuration (application/json)' }, 404: problem('No ssf.transmitter for the tenant') },
   },
@@ -23,21 +23,21 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/ssf/:tenant/stream',
-    summary: 'Create a stream (SSF 1.0 §8.1.1.1); GET reads one (?stream_id) or all, PATCH updates, PUT replaces, DELETE deletes. Bearer token of a configured receiver',
+    summary: 'Create a stream (SSF 1.0 "Creating a Stream"); GET reads one (?stream_id) or all, PATCH updates, PUT replaces, DELETE deletes. Bearer token of a configured receiver',
     tags: ['ssf'],
     responses: { 201: { description: 'Stream configuration' }, 400: problem('Invalid stream configuration'), 401: problem('Missing or unknown bearer token'), 404: problem('Unknown stream (stream_id)') },
   },
   {
     method: 'post',
     path: '/ssf/:tenant/status',
-    summary: 'Update a stream\'s status: enabled, paused, disabled (SSF 1.0 §8.1.2); GET reads it',
+    summary: 'Update a stream\'s status: enabled, paused, disabled (SSF 1.0 "Stream Status"); GET reads it',
     tags: ['ssf'],
     responses: { 200: { description: '{ stream_id, status, reason }' }, 401: problem('Missing or unknown bearer token'), 404: problem('Unknown stream (stream_id)') },
   },
   {
     method: 'post',
     path: '/ssf/:tenant/verify',
-    summary: 'Queue a verification event on a stream (SSF 1.0 §8.1.4.2)',
+    summary: 'Queue a verification event on a stream (SSF 1.0 "Triggering a Verification Event")',
     tags: ['ssf'],
     responses: { 204: { description: 'Queued' }, 401: problem('Missing or unknown bearer token'), 404: problem('Unknown stream (stream_id)') },
   },

@@ -21,7 +21,7 @@ import type { VerifiedSet } from './verify-set.js';
  * transmitter that names people by e-mail correlates with Okta and Entra.
  */
 
-/** CAEP credential types (CAEP 1.0 §3.3.1) as Warden factor types. */
+/** CAEP credential types (CAEP 1.0 "Credential Change") as Warden factor types. */
 const FACTOR: Record<string, FactorType> = {
   password: 'password',
   pin: 'other',
@@ -37,7 +37,7 @@ const FACTOR: Record<string, FactorType> = {
 
 const FACTOR_KIND: Record<string, ChangeKind> = { create: 'factor.enroll', delete: 'factor.remove', update: 'factor.update', revoke: 'factor.suspend' };
 
-/** CAEP `initiating_entity` (CAEP 1.0 §2) as Warden's channel. */
+/** CAEP `initiating_entity` (CAEP 1.0 "Optional Event Claims") as Warden's channel. */
 const CHANNEL: Record<string, Channel> = { admin: 'admin', user: 'self_service', policy: 'system', system: 'system' };
 
 /** The person a subject identifier names, or undefined when it names none Warden can use. */

@@ -19,7 +19,7 @@ import { SetVerificationError, transmitterKeys, verifySet, type VerifiedSet } fr
 
 export const PUSH_PATH = '/ssf/:tenant/receive/:transmitter';
 
-/** Reads `issuer`'s `/.well-known/ssf-configuration` (SSF 1.0 §7.2, path-style for an issuer with a path) and checks its `issuer`. */
+/** Reads `issuer`'s `/.well-known/ssf-configuration` (SSF 1.0 "Obtaining Transmitter Configuration Metadata", path-style for an issuer with a path) and checks its `issuer`. */
 export async function discoverTransmitter(issuer: string): Promise<{ jwks_uri: string; [k: string]: unknown }> {
   const u = new URL(issuer);
   const path = u.pathname.replace(/\/$/, '');
@@ -27,7 +27,7 @@ export async function discoverTransmitter(issuer: string): Promise<{ jwks_uri: s
   const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new WardenError('ERR_UPSTREAM', `${url} answered ${res.status}`);
   const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
-  // SSF 1.0 §7.2.3: the document's issuer must be the one it was read for.
+  // SSF 1.0 "Transmitter Configuration Validation": the document's issuer must be the one it was read for.
   if (doc.issuer !== issuer) throw new WardenError('ERR_UPSTREAM', `${url} names issuer ${JSON.stringify(doc.issuer)}, not ${issuer}`);
   if (typeof doc.jwks_uri !== 'string') throw new WardenError('ERR_UPSTREAM', `${url} has no jwks_uri`);
   return doc as { jwks_uri: string };
@@ -115,7 +115,7 @@ const setError = (res: ServerResponse, status: number, err: string, description:
 /**
  * `POST /ssf/<tenant>/receive/<transmitter>`: one pushed SET
  * (`Content-Type: application/secevent+jwt`), answered 202 once stored, or
- * 400 / 401 with `{ err, description }` (RFC 8935 §2.3–2.4).
+ * 400 / 401 with `{ err, description }` (RFC 8935).
  */
 export function pushReceiver(tenants: SsfTenants, receiver: SsfReceiver): RawRoute {
   return {

@@ -4,10 +4,10 @@ import { SET_TYP } from './event-types.js';
 import type { LoadedKey } from './signing-keys.js';
 
 /**
- * Signs a SET (RFC 8417) as SSF 1.0 §4.1 profiles it: JWS RS256 with header
+ * Signs a SET (RFC 8417) as SSF 1.0 "Security Event Token Profile" profiles it: JWS RS256 with header
  * `typ: secevent+jwt` and the key's `kid`; claims `iss`, `aud`, `jti`, `iat`
  * (the signing time), `txn`, `sub_id` and one event in `events`; never `sub`
- * or `exp` (SSF 1.0 §4.1.2, §4.1.7).
+ * or `exp` (SSF 1.0 "SSF Event Subject", "The exp Claim").
  */
 export async function signSet(claims: Record<string, unknown>, key: LoadedKey, now: Date): Promise<string> {
   const { sub: _sub, exp: _exp, ...rest } = claims;

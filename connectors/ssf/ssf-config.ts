@@ -33,7 +33,7 @@ const TransmitterReceiver = z
   .object({
     name: Name.describe('Who this receiver is (`okta`, `partner-idp`): its streams are its own'),
     token: SsfSecret.describe('Bearer token it presents to the stream management and poll endpoints (`Authorization: Bearer …`), compared in constant time'),
-    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('The `aud` of the SETs it receives (SSF 1.0 §4.1.8), e.g. its org URL'),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('The `aud` of the SETs it receives (SSF 1.0 "The aud Claim"), e.g. its org URL'),
     subjectFormat: z
       .enum(['email', 'opaque'])
       .default('email')
@@ -59,8 +59,9 @@ const Transmitter = z
         timeoutMs: z.number().int().min(100).max(60_000).default(10_000).describe('Per-request timeout. Default `10000`'),
       })
       .strict()
-      .default({ maxAttempts: 12, timeoutMs: 10_000 }),
-    pollWaitSeconds: z.number().int().min(0).max(60).default(20).describe('How long a poll with `returnImmediately: false` waits for a SET before answering empty (RFC 8936 §2.4). Default `20`'),
+      .default({ maxAttempts: 12, timeoutMs: 10_000 })
+      .describe('Push delivery (RFC 8935): attempts and timeout; retries back off from 5 s, doubling, to an hour'),
+    pollWaitSeconds: z.number().int().min(0).max(60).default(20).describe('How long a poll with `returnImmediately: false` waits for a SET before answering empty (RFC 8936). Default `20`'),
   })
   .strict();
 

@@ -14,11 +14,11 @@ import { eventsSupported, queueSet, verificationIntent, type SsfTransmitter, typ
  *
  * | Route | What (spec) |
  * |---|---|
- * | `GET /.well-known/ssf-configuration/ssf/<t>` | transmitter configuration metadata (SSF 1.0 §7.1–7.2, path-style for an issuer with a path) |
+ * | `GET /.well-known/ssf-configuration/ssf/<t>` | transmitter configuration metadata (SSF 1.0 "Transmitter Configuration Discovery", path-style for an issuer with a path) |
  * | `GET /ssf/<t>/jwks.json` | signing keys (JWKS) |
- * | `POST/GET/PATCH/PUT/DELETE /ssf/<t>/stream` | stream configuration: create, read (one or all), update, replace, delete (SSF 1.0 §8.1.1) |
- * | `GET/POST /ssf/<t>/status` | stream status: read, update (SSF 1.0 §8.1.2) |
- * | `POST /ssf/<t>/verify` | queue a verification event (SSF 1.0 §8.1.4.2) |
+ * | `POST/GET/PATCH/PUT/DELETE /ssf/<t>/stream` | stream configuration: create, read (one or all), update, replace, delete (SSF 1.0 "Stream Configuration") |
+ * | `GET/POST /ssf/<t>/status` | stream status: read, update (SSF 1.0 "Stream Status") |
+ * | `POST /ssf/<t>/verify` | queue a verification event (SSF 1.0 "Triggering a Verification Event") |
  * | `POST /ssf/<t>/poll/<stream_id>` | poll delivery: acknowledge, report errors, fetch (RFC 8936) |
  *
  * Stream management and poll need `Authorization: Bearer <token>` of one of
@@ -49,7 +49,7 @@ async function ownStream(ctx: PluginContext, tenant: string, receiver: ReceiverR
   return stream;
 }
 
-/** The stream configuration as served (SSF 1.0 §8.1.1): never the push authorization header. */
+/** The stream configuration as served (SSF 1.0 "Stream Configuration"): never the push authorization header. */
 function streamJson(t: TransmitterRuntime, s: SsfStreamRow, receiver: ReceiverRuntime): Record<string, unknown> {
   const c = s.config as unknown as StreamConfig;
   const { authorization_header: _secret, ...delivery } = c.delivery;
@@ -99,7 +99,7 @@ function applyBody(body: Record<string, unknown>, base: StreamConfig | undefined
   };
 }
 
-/** Transmitter-supplied properties in an update must match (SSF 1.0 §8.1.1.3). */
+/** Transmitter-supplied properties in an update must match (SSF 1.0 "Updating a Stream's Configuration"). */
 function checkTransmitterSupplied(body: Record<string, unknown>, current: Record<string, unknown>): void {
   for (const key of ['iss', 'aud', 'events_supported', 'events_delivered'] as const)
     if (body[key] !== undefined && JSON.stringify(body[key]) !== JSON.stringify(current[key])) throw new WardenError('ERR_VALIDATION', `${key} is supplied by the transmitter and does not match`);
@@ -237,7 +237,7 @@ export function mountTransmitter(router: Router, ctx: PluginContext, tenants: Ss
     if (maxEvents === 0 || stream.status !== 'enabled') return void noStore(res).json({ sets: {}, moreAvailable: false });
     let pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);
     if (pending.length === 0 && body.returnImmediately !== true) {
-      // RFC 8936 §2.4: a long poll waits for SETs, then answers (empty at the end of the wait).
+      // RFC 8936: a long poll waits for SETs, then answers (empty at the end of the wait).
       await transmitter.signals.wait(t.tenant, stream.id, t.config.pollWaitSeconds * 1000);
       pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);
     }

@@ -74,7 +74,7 @@ export async function queueSet(tx: StoreOps, t: TransmitterRuntime, stream: SsfS
   return tx.putSsfSet({ tenant: stream.tenant, streamId: stream.id, jti, eventType: intent.type, claims, method: methodOf(stream), createdAt: now }, now);
 }
 
-/** A verification SET (SSF 1.0 §8.1.4.1): `sub_id` is the stream as an opaque subject, `state` echoed. */
+/** A verification SET (SSF 1.0 "Verification Event"): `sub_id` is the stream as an opaque subject, `state` echoed. */
 export function verificationIntent(stream: SsfStreamRow, state: string | undefined) {
   return { type: SSF_VERIFICATION, jti: randomUUID().replaceAll('-', ''), subId: { format: 'opaque', id: stream.id }, event: state === undefined ? {} : { state } };
 }

@@ -4,7 +4,7 @@ import { CAEP_SESSION_REVOKED, RECEIVED_EVENT_TYPES, SET_TYP, SSF_VERIFICATION }
 
 /**
  * Verifies a Security Event Token received from a transmitter (push or poll):
- * RFC 8417 §2–4 as SSF 1.0 §4 profiles it. Each failure is its own `reason`,
+ * RFC 8417 as SSF 1.0 "Events" profiles it. Each failure is its own `reason`,
  * with the RFC 8935 §2.4 error code the receiver answers (`setErr`):
  *
  * | reason | setErr | check |
@@ -17,7 +17,7 @@ import { CAEP_SESSION_REVOKED, RECEIVED_EVENT_TYPES, SET_TYP, SSF_VERIFICATION }
  * | `issuer` | invalid_issuer | `iss` is the configured issuer |
  * | `audience` | invalid_audience | `aud` (string or array) holds the configured audience |
  * | `iat_old` / `iat_future` | invalid_request | `iat` within `maxAgeSeconds` before and `clockToleranceSeconds` after now (Warden's clock) |
- * | `claims` | invalid_request | `jti` a non-empty string, `events` an object with one or more events, no `exp` / `sub` (SSF 1.0 §4.1) |
+ * | `claims` | invalid_request | `jti` a non-empty string, `events` an object with one or more events, no `exp` / `sub` (SSF 1.0 "Security Event Token Profile") |
  * | `event_type` | invalid_request | every event type is one Warden receives |
  * | `replay` | invalid_request | the `jti` was not accepted before (checked where the SET is stored) |
  */
@@ -138,7 +138,7 @@ export async function verifySet(token: string, expect: SetExpectations): Promise
   if (now - claims.iat > expect.maxAgeSeconds) throw fail('iat_old', `iat ${claims.iat} is ${now - claims.iat} s old, more than ${expect.maxAgeSeconds} s`);
   if (claims.iat - now > expect.clockToleranceSeconds) throw fail('iat_future', `iat ${claims.iat} is ${claims.iat - now} s in the future, more than ${expect.clockToleranceSeconds} s`);
   if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) throw fail('claims', 'jti is missing or not a string of 1-256 characters');
-  if ('exp' in claims || 'sub' in claims) throw fail('claims', 'an SSF SET carries neither exp nor sub (SSF 1.0 §4.1)');
+  if ('exp' in claims || 'sub' in claims) throw fail('claims', 'an SSF SET carries neither exp nor sub (SSF 1.0 "Security Event Token Profile")');
   const events = claims.events;
   if (!events || typeof events !== 'object' || Array.isArray(events) || Object.keys(events).length === 0) throw fail('claims', 'events is missing or empty');
   for (const [type, event] of Object.entries(events as Record<string, unknown>)) {

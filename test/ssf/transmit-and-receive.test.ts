@@ -162,7 +162,7 @@ describe('discovery and keys', () => {
   });
 });
 
-describe('stream management (SSF 1.0 §8)', () => {
+describe('stream management (SSF 1.0 "Management API for SET Event Streams")', () => {
   it('creates a poll stream with Warden\'s poll endpoint and the events delivered', () => {
     expect(pollStream).toMatchObject({
       iss: issuer,
@@ -194,7 +194,7 @@ describe('stream management (SSF 1.0 §8)', () => {
 
   it('updates (PATCH) only what is given, replaces (PUT) everything, refuses a changed transmitter-supplied property', async () => {
     const created = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { events_requested: [CAEP_CREDENTIAL_CHANGE], description: 'first' })).json()) as { stream_id: string };
-    expect(created).toMatchObject({ delivery: { method: POLL_METHOD } }); // no delivery: poll (SSF 1.0 §8.1.1.1)
+    expect(created).toMatchObject({ delivery: { method: POLL_METHOD } }); // no delivery: poll (SSF 1.0 "Creating a Stream")
     const patched = (await (await mgmt(OTHER_TOKEN, 'PATCH', '/ssf/acme/stream', { stream_id: created.stream_id, description: 'second' })).json()) as Record<string, unknown>;
     expect(patched).toMatchObject({ description: 'second', events_requested: [CAEP_CREDENTIAL_CHANGE], events_delivered: [CAEP_CREDENTIAL_CHANGE] });
     const put = (await (await mgmt(OTHER_TOKEN, 'PUT', '/ssf/acme/stream', { stream_id: created.stream_id, events_requested: [CAEP_SESSION_REVOKED, 'urn:example:not-supported'] })).json()) as Record<string, unknown>;
@@ -335,7 +335,7 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
     }
     expect(byType[CAEP_CREDENTIAL_CHANGE]).toMatchObject({ credential_type: 'password', change_type: 'update', initiating_entity: 'admin' });
     expect(byType[OKTA_USER_RISK_CHANGE]).toMatchObject({ current_level: 'high', subject: { user: { format: 'email', email: 'bob@acme.example' } } });
-    // One cause, one txn: the decision's SETs share it (SSF 1.0 §4.1.9).
+    // One cause, one txn: the decision's SETs share it (SSF 1.0 "The txn claim").
     expect(byType[CAEP_CREDENTIAL_CHANGE]!.txn).toBe(byType[RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED]!.txn);
 
     const acked = (await (await poll({ ack: Object.keys(got), returnImmediately: true })).json()) as { sets: Record<string, string>; moreAvailable: boolean };

@@ -1,10 +1,10 @@
 -- Shared Signals (connectors/ssf, docs/ssf.md).
 --
 -- ssf_streams: the event streams receivers created on Warden's transmitter
--- (SSF 1.0 §8), one row per stream, owned by the configured receiver whose
+-- (SSF 1.0 "Management API for SET Event Streams"), one row per stream, owned by the configured receiver whose
 -- bearer token created it. `config` holds the receiver-supplied properties
 -- (delivery, events_requested, description); status is enabled, paused or
--- disabled (SSF 1.0 §8.1.2).
+-- disabled (SSF 1.0 "Stream Status").
 --
 -- ssf_sets: the Security Event Tokens queued for a stream, as claims (signed
 -- at delivery, with the key active then). Push streams are delivered by a
