@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, importPKCS8, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, POLL_METHOD, PUSH_METHOD, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, SSF_VERIFICATION } from '../../connectors/ssf/event-types.js';
@@ -412,4 +414,59 @@ describe('an expired signing key', () => {
     await mgmt(PEER_TOKEN, 'POST', '/ssf/expired/verify', { stream_id });
     expect((await mgmt(PEER_TOKEN, 'POST', `/ssf/expired/poll/${stream_id}`, { returnImmediately: true })).status).toBe(500);
   });
+});
+
+describe('push delivery (RFC 8935) to a receiver that fails', () => {
+  let receiver: http.Server;
+  let base: string;
+  const seen: Array<{ path: string; type: string | undefined; auth: string | undefined; body: string }> = [];
+  let unavailable = 1;
+
+  beforeAll(async () => {
+    receiver = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        seen.push({ path: req.url ?? '', type: req.headers['content-type'], auth: req.headers.authorization, body });
+        if (req.url === '/refuses') return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ err: 'invalid_key', description: 'we do not trust that key' }));
+        if (unavailable-- > 0) return void res.writeHead(503).end();
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
+
+  it('a 503 is retried with backoff until the receiver takes the SET; nothing is lost', async () => {
+    const { stream_id } = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${base}/events`, authorization_header: 'Bearer to-the-receiver' } })).json()) as { stream_id: string };
+    await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/verify', { stream_id, state: 'retry-me' });
+    await vi.waitFor(
+      async () => {
+        const [set] = (await a.store.listSsfSets('acme', undefined, 200)).filter((x) => x.streamId === stream_id);
+        expect(set).toMatchObject({ state: 'delivered', attempts: 2, lastStatus: 202 });
+      },
+      { timeout: 40_000, interval: 100 },
+    );
+    const calls = seen.filter((c) => c.path === '/events');
+    expect(calls).toHaveLength(2);
+    expect(calls[1]).toMatchObject({ type: 'application/secevent+jwt', auth: 'Bearer to-the-receiver' });
+    // Signed again for the retry (a fresh iat), the same SET: one jti.
+    const jtiOf = (t: string) => (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
+    expect(jtiOf(calls[0]!.body)).toBe(jtiOf(calls[1]!.body));
+    const { payload } = await jwtVerify(calls[1]!.body, createRemoteJWKSet(new URL(`${issuer}/jwks.json`)), { issuer, audience: 'https://other.example/ssf', currentDate: a.context.clock() });
+    expect(payload.events).toEqual({ [SSF_VERIFICATION]: { state: 'retry-me' } });
+  }, 60_000);
+
+  it('a 400 with an RFC 8935 error fails the SET at once, keeping the receiver\'s reason', async () => {
+    const { stream_id } = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${base}/refuses` } })).json()) as { stream_id: string };
+    await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/verify', { stream_id });
+    await vi.waitFor(
+      async () => {
+        const [set] = (await a.store.listSsfSets('acme', 'failed', 200)).filter((x) => x.streamId === stream_id);
+        expect(set).toMatchObject({ attempts: 1, lastStatus: 400, lastError: 'refused by the receiver: invalid_key: we do not trust that key' });
+      },
+      { timeout: 30_000, interval: 50 },
+    );
+  }, 60_000);
 });
