@@ -7,7 +7,8 @@ import { ssfOperations } from '../../connectors/ssf/commands.js';
 import { SsfTenants } from '../../connectors/ssf/ssf-tenant.js';
 import type { RunningServer } from '../../src/server/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
-import { examplePolicy, freePort, rsaPem, startWarden } from './ssf-harness.js';
+import { clockStartingAt } from '../../src/core/clock.js';
+import { examplePolicy, freePort, rsaPem, START, startWarden } from './ssf-harness.js';
 
 /**
  * Both directions of Shared Signals between two Wardens over HTTP on
@@ -56,12 +57,16 @@ const happen = (id: string, change: Record<string, unknown>) =>
 const jane = { id: '00u-jane', login: 'jane@acme.example', email: 'jane@acme.example' };
 const agent = { id: '00u-agent', login: 'agent@acme.example' };
 
+/** One clock for both Wardens: B checks the iat of A's SETs against it. */
+const clock = clockStartingAt(START);
+
 beforeAll(async () => {
   const port = await freePort();
   issuer = `http://127.0.0.1:${port}/ssf/acme`;
   fake = fakeConnector();
   a = await startWarden({
     port,
+    clock,
     plugins: [fake.plugin],
     policies: { acme: POLICY_A, expired: examplePolicy('expired') },
     env: { K_OLD: keyOld.privateKey, K_NEW: keyNew.privateKey, K_NEXT: keyNext.privateKey, K_EXPIRED: keyExpired.privateKey, PEER_TOKEN, OTHER_TOKEN },
@@ -98,6 +103,7 @@ beforeAll(async () => {
   pollStream = (await created.json()) as Record<string, unknown>;
 
   b = await startWarden({
+    clock,
     policies: { globex: examplePolicy('globex') },
     env: { PUSH_AUTH, PEER_TOKEN },
     tenants: `  - id: globex
