@@ -126,7 +126,7 @@ beforeAll(async () => {
   });
   expect(push.status).toBe(201);
   pushStream = (await push.json()) as Record<string, unknown>;
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await b?.close();
@@ -256,7 +256,7 @@ describe('A transmits, B receives (push and poll)', () => {
         const ds = await bDecisions();
         expect(ds.map((d) => (d as unknown as { data: { change: { source: { via: string } } } }).data.change.source.via)).toEqual(['ssf', 'ssf']);
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 90_000, interval: 50 },
     );
     const [d] = await bDecisions();
     expect(d!.data.change).toMatchObject({ kind: 'password.change', channel: 'admin', targetLogin: 'jane@acme.example', source: { idp: 'wardena', rawType: CAEP_CREDENTIAL_CHANGE } });
@@ -267,9 +267,9 @@ describe('A transmits, B receives (push and poll)', () => {
         const cred = sets.filter((s) => s.eventType === CAEP_CREDENTIAL_CHANGE && (s.streamId === pushStream.stream_id || s.streamId === pollStream.stream_id));
         expect(cred.map((s) => s.state)).toEqual(['delivered', 'delivered']);
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 90_000, interval: 50 },
     );
-  }, 60_000);
+  }, 180_000);
 
   it('B keeps session-revoked SETs without deciding them', async () => {
     await vi.waitFor(
@@ -277,9 +277,9 @@ describe('A transmits, B receives (push and poll)', () => {
         const ignored = await b.store.listInbox('globex', 'ignored', 100);
         expect(ignored.some((e) => e.eventType === CAEP_SESSION_REVOKED)).toBe(true);
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 90_000, interval: 50 },
     );
-  }, 60_000);
+  }, 180_000);
 
   it('B refuses a replayed SET (same jti) pushed again, and a push with the wrong authorization', async () => {
     const key = await importPKCS8(keyNew.privateKey, 'RS256');
@@ -327,7 +327,7 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
         // user-risk-change comes twice: bob is held, and the example detection rules raise an alert on him.
         expect([...new Set(types)].sort()).toEqual([CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, OKTA_USER_RISK_CHANGE].sort());
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 90_000, interval: 50 },
     );
     const keys = createRemoteJWKSet(new URL(`${issuer}/jwks.json`));
     const byType: Record<string, Record<string, unknown>> = {};
@@ -350,7 +350,7 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
     expect(acked).toEqual({ sets: {}, moreAvailable: false });
     const delivered = (await a.store.listSsfSets('acme', 'delivered', 200)).filter((s) => s.streamId === stream);
     expect(delivered.map((d) => d.jti).sort()).toEqual(Object.keys(got).sort());
-  }, 60_000);
+  }, 180_000);
 
   it('maxEvents limits a batch and says more are available; setErrs mark SETs failed, kept and listed', async () => {
     await drain();
@@ -380,7 +380,7 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
     expect(claims.sub_id).toEqual({ format: 'opaque', id: stream });
     expect(claims.events).toEqual({ [SSF_VERIFICATION]: { state: 'long-poll-state' } });
     await poll({ ack: Object.keys(res.sets), returnImmediately: true });
-  }, 30_000);
+  }, 300_000);
 
   it('a paused stream hands out nothing; enabled again, what waited is there', async () => {
     await drain();
@@ -406,14 +406,14 @@ describe('an expired signing key', () => {
         expect(failed?.lastError).toContain('tenants[expired].ssf.transmitter.signingKeys');
         expect(failed?.lastError).toContain('"k-expired" expired at 2026-11-01T00:00:00.000Z');
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 90_000, interval: 50 },
     );
     let out = '';
     const ops = ssfOperations(new SsfTenants());
     await ops.sets!.run({ store: a.store, config: a.context.config, actor: { type: 'cli', id: 'test' }, out: (t) => void (out += t), err: () => undefined }, { tenant: 'expired', state: 'failed', limit: 10, json: false });
     expect(out).toContain(SSF_VERIFICATION);
     expect(out).toContain('tenants[expired].ssf.transmitter.signingKeys');
-  }, 60_000);
+  }, 180_000);
 
   it('a poll on a tenant whose keys are all expired is a server error, not an unsigned answer', async () => {
     const { stream_id } = (await (await mgmt(PEER_TOKEN, 'POST', '/ssf/expired/stream', {})).json()) as { stream_id: string };
@@ -452,7 +452,7 @@ describe('push delivery (RFC 8935) to a receiver that fails', () => {
         const [set] = (await a.store.listSsfSets('acme', undefined, 200)).filter((x) => x.streamId === stream_id);
         expect(set).toMatchObject({ state: 'delivered', attempts: 2, lastStatus: 202 });
       },
-      { timeout: 40_000, interval: 100 },
+      { timeout: 90_000, interval: 100 },
     );
     const calls = seen.filter((c) => c.path === '/events');
     expect(calls).toHaveLength(2);
@@ -462,7 +462,7 @@ describe('push delivery (RFC 8935) to a receiver that fails', () => {
     expect(jtiOf(calls[0]!.body)).toBe(jtiOf(calls[1]!.body));
     const { payload } = await jwtVerify(calls[1]!.body, createRemoteJWKSet(new URL(`${issuer}/jwks.json`)), { issuer, audience: 'https://other.example/ssf', currentDate: a.context.clock() });
     expect(payload.events).toEqual({ [SSF_VERIFICATION]: { state: 'retry-me' } });
-  }, 60_000);
+  }, 180_000);
 
   it('a 400 with an RFC 8935 error fails the SET at once, keeping the receiver\'s reason', async () => {
     const { stream_id } = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${base}/refuses` } })).json()) as { stream_id: string };
@@ -472,7 +472,7 @@ describe('push delivery (RFC 8935) to a receiver that fails', () => {
         const [set] = (await a.store.listSsfSets('acme', 'failed', 200)).filter((x) => x.streamId === stream_id);
         expect(set).toMatchObject({ attempts: 1, lastStatus: 400, lastError: 'refused by the receiver: invalid_key: we do not trust that key' });
       },
-      { timeout: 30_000, interval: 50 },
+      { timeout: 90_000, interval: 50 },
     );
-  }, 60_000);
+  }, 180_000);
 });
