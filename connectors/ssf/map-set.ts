@@ -9,7 +9,8 @@ import type { VerifiedSet } from './verify-set.js';
  *
  * | Event | Change kind |
  * |---|---|
- * | CAEP `credential-change`, `credential_type: password` | `password.change` (`revoke`: `password.expire`) |
+ * | CAEP `credential-change`, `credential_type: password` | `password.change` (`revoke` / `delete`: `password.reset`) |
+ * | CAEP `credential-change`, `credential_type: ALL_FACTORS` (Okta) | `factor.reset_all` |
  * | CAEP `credential-change`, other credential | `factor.enroll` / `factor.remove` / `factor.update` / `factor.suspend` for `create` / `delete` / `update` / `revoke` |
  * | RISC `account-disabled` | `account.suspend` (`reason` in `context.ssfReason`) |
  * | RISC `identifier-changed` | `recovery.update` (the new value in `context.newIdentifier`) |
@@ -70,6 +71,17 @@ export function personOf(subject: unknown): { id: string; login?: string; email?
   }
 }
 
+/**
+ * `event_timestamp` in seconds. CAEP 1.0 ("Optional Event Claims") says
+ * seconds; Okta's transmitter sends milliseconds (its published SETs carry
+ * 1615304991643), so a value past the year 5138 in seconds is read as
+ * milliseconds. Undefined when absent or not a number.
+ */
+export function eventSeconds(value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) return undefined;
+  return value > 1e11 ? Math.floor(value / 1000) : value;
+}
+
 /** Where a SET came from, for the change's `source`. */
 export interface SetOrigin {
   tenant: string;
@@ -98,9 +110,12 @@ export function setToChanges(set: VerifiedSet, origin: SetOrigin): { changes: Id
     const credential = String(event.credential_type ?? '');
     const change = String(event.change_type ?? '');
     if (!FACTOR_KIND[change]) return { ignored: `credential-change with change_type ${JSON.stringify(event.change_type)}` };
-    if (credential === 'password') kind = change === 'revoke' ? 'password.expire' : 'password.change';
+    // A revoked or deleted password was replaced by someone (Okta sends user.account.reset_password as `revoke`).
+    if (credential === 'password') kind = change === 'revoke' || change === 'delete' ? 'password.reset' : 'password.change';
+    // Okta's transmitter names a reset of every factor `ALL_FACTORS` (not a CAEP value).
+    else if (credential.toUpperCase() === 'ALL_FACTORS') kind = 'factor.reset_all';
     else kind = FACTOR_KIND[change]!;
-    factor = FACTOR[credential] ?? 'other';
+    if (kind !== 'factor.reset_all') factor = FACTOR[credential] ?? 'other';
     if (credential) context.ssfCredentialType = credential.slice(0, 64);
   } else if (type === RISC_ACCOUNT_DISABLED) {
     kind = 'account.suspend';
@@ -113,7 +128,7 @@ export function setToChanges(set: VerifiedSet, origin: SetOrigin): { changes: Id
 
   const initiator = typeof event.initiating_entity === 'string' ? event.initiating_entity : undefined;
   const channel = (initiator && CHANNEL[initiator]) || 'system';
-  const occurred = typeof event.event_timestamp === 'number' ? event.event_timestamp : set.iat;
+  const occurred = eventSeconds(event.event_timestamp) ?? set.iat;
   const target = { id: person.id, ...(person.login ? { login: person.login } : {}), ...(person.email ? { email: person.email } : {}) };
   // The SET says who initiated, not who they were: a user acting on themself is the target; anyone else is the transmitter.
   const actor = channel === 'self_service' ? { ...target, type: 'user' as const } : { id: `ssf:${origin.transmitter}`, type: 'system' as const };

@@ -6,6 +6,7 @@ import type { PluginContext, RawRoute } from '../../src/connector/contract.js';
 import { BackgroundLoop } from '../../src/engine/background-loop.js';
 import { writeEmpty, writeJson } from '../../src/server/raw-http.js';
 import { SET_MEDIA_TYPE } from './event-types.js';
+import { eventSeconds } from './map-set.js';
 import type { PeerRuntime, SsfTenants } from './ssf-tenant.js';
 import { SetVerificationError, transmitterKeys, verifySet, type VerifiedSet } from './verify-set.js';
 
@@ -71,7 +72,7 @@ export class SsfReceiver {
       keys: await this.keysFor(tenant, peer),
     });
     const type = Object.keys(set.events)[0]!;
-    const occurred = typeof set.events[type]?.event_timestamp === 'number' ? new Date((set.events[type]!.event_timestamp as number) * 1000) : new Date(set.iat * 1000);
+    const occurred = new Date((eventSeconds(set.events[type]?.event_timestamp) ?? set.iat) * 1000);
     await ctx.store.transaction(async (tx) => {
       if (!(await tx.rememberSsfJti(tenant, peer.issuer, set.jti, now))) throw replay(set.jti);
       await tx.putInbox({

@@ -104,3 +104,34 @@ describe('SSF 1.0 example', () => {
     expect(await receive('ssf-figverifyset.json')).toEqual({ ignored: 'SSF verification event' });
   });
 });
+
+describe("Okta's SSF transmitter SETs (test/fixtures/ssf/okta-transmitter)", () => {
+  const okta = (name: string) => receive(path.join('okta-transmitter', `ssf-set-caep-${name}.json`));
+  const only = async (name: string) => ((await okta(name)) as { changes: Array<Record<string, unknown>> }).changes[0]!;
+  const common = {
+    channel: 'self_service',
+    target: { id: 'okta-user-id1' },
+    occurredAt: '2021-03-09T15:49:51.000Z', // event_timestamp 1615304991643: milliseconds
+    source: { idp: 'partner', via: 'ssf' },
+  };
+
+  it.each([
+    ['credential-change-user.account.reset_password', { kind: 'password.reset', factor: { type: 'password' } }],
+    ['credential-change-user.mfa.factor.activate', { kind: 'factor.enroll', factor: { type: 'webauthn' } }],
+    ['credential-change-user.mfa.factor.deactivate', { kind: 'factor.remove', factor: { type: 'other' }, context: { ssfCredentialType: 'x509' } }],
+    ['credential-change-user.mfa.factor.suspend', { kind: 'factor.update', factor: { type: 'other' }, context: { ssfCredentialType: 'OKTA_VERIFY_PUSH' } }],
+    ['credential-change-user.mfa.factor.update', { kind: 'factor.update', factor: { type: 'other' }, context: { ssfCredentialType: 'DUO_SECURITY' } }],
+  ])('%s: subject inside the event, time in milliseconds', async (name, want) => {
+    expect(await only(name)).toMatchObject({ ...common, ...want });
+  });
+
+  it('credential-change for user.mfa.factor.reset_all (ALL_FACTORS) → factor.reset_all, no single factor', async () => {
+    const change = await only('credential-change-user.mfa.factor.reset_all');
+    expect(change).toMatchObject({ ...common, kind: 'factor.reset_all' });
+    expect(change.factor).toBeUndefined();
+  });
+
+  it('session-revoked for user.session.end is kept, not decided', async () => {
+    expect(await okta('session-revoked-user.session.end')).toEqual({ ignored: expect.stringContaining('session-revoked') });
+  });
+});
