@@ -101,13 +101,20 @@ export class SsfTransmitter {
     const now = ctx.clock();
     if (!(await ctx.store.acquireLease(`ssf:transmit:${tenant}`, ctx.instanceId, now, 60))) return 0;
     const cursor = ((await ctx.store.getCursor(tenant, 'ssf:audit')) as { seq?: number } | undefined)?.seq ?? 0;
+    // The head is read before the streams: a stream created after this read is newer than every record up to the head.
+    const head = await ctx.store.auditHead(tenant);
+    if (head.seq <= cursor) return 0;
+    const streams = (await ctx.store.listSsfStreams(tenant)).filter((s) => s.status !== 'disabled');
+    if (streams.length === 0) {
+      // No stream is owed anything written so far: skip to the head instead of reading the whole log.
+      await ctx.store.setCursor(tenant, 'ssf:audit', { seq: head.seq }, now);
+      return 0;
+    }
     const rows = await ctx.store.readAudit(tenant, cursor, 200);
     if (rows.length === 0) return 0;
-    const streams = (await ctx.store.listSsfStreams(tenant)).filter((s) => s.status !== 'disabled');
     const touched = new Set<string>();
     await ctx.store.transaction(async (tx) => {
       for (const row of rows) {
-        if (streams.length === 0) break;
         const record = JSON.parse(row.record) as AuditRecord;
         const intents = await setIntents(record, tx, { oktaUserRisk: t.config.oktaUserRisk });
         for (const intent of intents)
