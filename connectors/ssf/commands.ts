@@ -40,7 +40,7 @@ export function registerSsfCommands(program: Command, cli: CliContext): void {
     .action(async (opts: { tenant: string; json?: boolean }) => cli.setExit(await cli.runOperation('ssf.streams', { tenant: opts.tenant, json: !!opts.json })));
   ssf
     .command('sets')
-    .description('queued, delivered and failed SETs, newest first (failed ones stay until retention removes them)')
+    .description('queued, delivered and failed SETs with their last error, newest first (failed ones are kept, never dropped)')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--state <state>', 'queued, running, delivered or failed')
     .option('--limit <n>', 'at most this many', '100')
