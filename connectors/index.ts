@@ -2,10 +2,11 @@ import type { WardenPlugin } from '../src/connector/contract.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';
+import { ssf } from './ssf/index.js';
 
 /**
  * The connectors this build of Warden ships. The executable (bin/warden.js)
  * hands this list to the CLI and the server; src/ never imports connectors/.
  * Each connector lives in its own folder and implements src/connector/contract.ts.
  */
-export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector()];
+export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector(), ssf];

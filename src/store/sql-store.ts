@@ -17,6 +17,7 @@ import { SqlOwnChangeStore } from './sql/sql-own-change-store.js';
 import { SqlRequestStore } from './sql/sql-request-store.js';
 import { SqlRetentionStore } from './sql/sql-retention-store.js';
 import { SqlReviewStore } from './sql/sql-review-store.js';
+import { SqlSsfStore } from './sql/sql-ssf-store.js';
 import { SqlTenantStore } from './sql/sql-tenant-store.js';
 import { composeAggregates } from './sql/sql-aggregate.js';
 import { storableExecutor } from './storable-values.js';
@@ -52,6 +53,7 @@ export class SqlStore
     SqlReviewStore,
     SqlExceptionStore,
     SqlNotifyStore,
+    SqlSsfStore,
   )
   implements StoreOps
 {

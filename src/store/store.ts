@@ -16,6 +16,7 @@ import type { OwnChangeStore } from './capabilities/own-change-store.js';
 import type { RequestStore } from './capabilities/request-store.js';
 import type { RetentionStore } from './capabilities/retention-store.js';
 import type { ReviewStore } from './capabilities/review-store.js';
+import type { SsfStore } from './capabilities/ssf-store.js';
 import type { TenantStore } from './capabilities/tenant-store.js';
 
 export type * from './capabilities/alert-store.js';
@@ -36,6 +37,7 @@ export type * from './capabilities/own-change-store.js';
 export type * from './capabilities/request-store.js';
 export type * from './capabilities/retention-store.js';
 export type * from './capabilities/review-store.js';
+export type * from './capabilities/ssf-store.js';
 export type * from './capabilities/tenant-store.js';
 
 /**
@@ -74,7 +76,8 @@ export interface StoreOps
     IdempotencyStore,
     ReviewStore,
     ExceptionStore,
-    NotifyStore {}
+    NotifyStore,
+    SsfStore {}
 
 /** Work done inside a transaction: all of it commits, or none of it. */
 export type StoreTx = StoreOps;
