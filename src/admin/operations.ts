@@ -2,6 +2,8 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { z } from 'zod';
 import type { AuditActor } from '../audit/audit-log.js';
 import { exportAuditJsonl } from '../audit/export-audit.js';
+import { auditCsvHeader, exportAuditCsv } from '../audit/export-csv.js';
+import { exportAuditOcsf } from '../audit/ocsf/export-ocsf.js';
 import { verifyAudit } from '../audit/verify-audit.js';
 import type { WardenConfig } from '../config/load-config.js';
 import { WardenError } from '../core/errors.js';
@@ -51,6 +53,9 @@ function configuredTenant(config: WardenConfig, tenant: string): void {
 
 const Json = z.boolean().default(false);
 
+/** `warden audit export --format`: the hashed records (jsonl), decided changes and alerts as OCSF events (ocsf), or a spreadsheet (csv). */
+export const AUDIT_EXPORT_FORMATS = ['jsonl', 'ocsf', 'csv'] as const;
+
 /** Warden's own operations; connectors add theirs (`operationRegistry`). */
 export const OPERATIONS = {
   'audit.verify': op(z.object({ tenant: z.string().optional(), json: Json }), async (ctx, args) => {
@@ -69,10 +74,12 @@ export const OPERATIONS = {
     return failed > 0 ? 1 : 0;
   }),
 
-  'audit.export': op(z.object({ tenant: z.string().optional(), since: z.iso.datetime({ offset: true }).optional() }), async (ctx, args) => {
+  'audit.export': op(z.object({ tenant: z.string().optional(), since: z.iso.datetime({ offset: true }).optional(), format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') }), async (ctx, args) => {
     const tenants = args.tenant ? [args.tenant] : await ctx.store.auditTenants();
+    const exporter = { jsonl: exportAuditJsonl, ocsf: exportAuditOcsf, csv: exportAuditCsv }[args.format];
+    if (args.format === 'csv') await ctx.out(auditCsvHeader());
     for (const tenant of tenants)
-      for await (const line of exportAuditJsonl(ctx.store, tenant, args.since ? { since: new Date(args.since) } : {})) await ctx.out(line);
+      for await (const line of exporter(ctx.store, tenant, args.since ? { since: new Date(args.since) } : {})) await ctx.out(line);
     return 0;
   }),
 
