@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
 import { rawRouteListener } from './raw-routes.js';
+import { ocsfSinkTargets, siemStreamLoop } from './siem-stream.js';
 import { wardenVersion } from './version.js';
 import { OidcVerifier } from './oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
@@ -159,6 +160,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
     let context: PluginContext;
     const events = new WebhookRoutes(config.tenants);
+    const siemTargets = ocsfSinkTargets(config.tenants);
     const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock });
     const workflow = new Workflow({
       store,
@@ -298,6 +300,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       detectionSweeper.start();
       retention.start();
       cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
+      if (siemTargets.length > 0) {
+        const siem = siemStreamLoop({ store, targets: siemTargets, clock, instanceId: context.instanceId, log, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
+        siem.start();
+        cleanups.push(() => siem.stop());
+        log.info({ tenants: siemTargets.map((t) => t.tenant) }, 'streaming OCSF events to SIEM endpoints (siem.ocsf)');
+      }
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;

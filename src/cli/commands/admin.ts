@@ -47,6 +47,13 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
         throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: use one of ${AUDIT_EXPORT_FORMATS.join(', ')}`);
       setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, format: opts.format, ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}) }));
     });
+  audit
+    .command('sink')
+    .description('where each tenant\'s OCSF stream to its SIEM stands (tenants[].siem.ocsf): delivered through which record, or failing since when and why')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'machine-readable result')
+    .addHelpText('after', '\nExit status: 0 when every stream is delivering, 1 when one is failing (its records wait in the audit log and are sent again).')
+    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await rt.runOperation('audit.sink', { tenant: opts.tenant, json: opts.json ?? false })));
 
   program
     .command('inbox')
