@@ -109,6 +109,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const policies = new PolicyRegistry(config.tenants);
   // Rules are compiled before the store opens: a bad rule file stops the start with file:line:column.
   const detections = new DetectionRegistry(config.tenants);
+  // A SIEM endpoint that may not be used (plain http to another host) stops the start before the store opens.
+  const siemTargets = ocsfSinkTargets(config.tenants);
   const store = await openStore(config.store, 'serve');
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const fail = async (err: unknown): Promise<never> => {
@@ -160,7 +162,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
     let context: PluginContext;
     const events = new WebhookRoutes(config.tenants);
-    const siemTargets = ocsfSinkTargets(config.tenants);
     const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock });
     const workflow = new Workflow({
       store,
