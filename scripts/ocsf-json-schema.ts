@@ -3,14 +3,14 @@
  * schema source (github.com/ocsf/ocsf-schema), read straight from a git
  * checkout at one release tag, so the result can be regenerated and compared.
  *
- *   tsx scripts/ocsf-json-schema.ts --repo <ocsf-schema git dir> --ref 1.8.0 --out src/audit/ocsf/schema
+ *   tsx scripts/ocsf-json-schema.ts --repo <ocsf-schema git dir> --ref 1.8.0 --out src/audit/ocsf/schema --profiles security_control
  *
  * What it resolves, following the layout of the schema repository:
  * - a class's `extends` chain (`base_event` → category base → class), each level's
  *   attributes deep-merged over its parent's (enums merge, later keys win);
  * - `$include` of profile files: their attributes are tagged with the profile and
- *   kept only when the profile is applied (this generator applies none, see
- *   PROVENANCE.md); a class attribute with `"profile": null` is kept always;
+ *   kept only when the profile is applied (`--profiles`, comma-separated; Warden uses
+ *   `security_control`, see PROVENANCE.md); a class attribute with `"profile": null` is kept always;
  * - each attribute's type from `dictionary.json` (or the class/object override),
  *   scalar types (`*_t`) to JSON types with their regex, range and length limits,
  *   object types to `$defs` entries (recursion stays a `$ref`), `is_array`;
