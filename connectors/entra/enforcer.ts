@@ -223,6 +223,42 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
     return { removed, collection };
   },
 
+  /**
+   * Removes the client secrets added to the application or service principal
+   * at or after the change (minus clock skew) with Graph `removePassword`.
+   * The audit record names the object but not the secret's keyId, so the new
+   * ones are told apart by `startDateTime`, as new factors are by creation
+   * time. A certificate (key) is not removed: Graph's `removeKey` needs a proof
+   * of possession signed by one of the object's existing keys, which Warden
+   * does not hold — permanent failure naming what to do.
+   */
+  async revoke_new_credential({ tenant, action, ctx, userId: objectId }) {
+    const changeId = typeof action.params.changeId === 'string' ? action.params.changeId : undefined;
+    const change = changeId ? await ctx.store.getChange(action.tenant, changeId) : undefined;
+    if (!change || change.kind !== 'credential.add') throw new ActionError(`revoke_new_credential: change ${changeId ?? '(none)'} is no credential.add`, { permanent: true });
+    const owner = action.params.credentialOwnerType === 'application' ? 'application' : 'servicePrincipal';
+    if (action.params.credentialType === 'key')
+      throw new ActionError(
+        `revoke_new_credential: a certificate was added to ${owner} ${objectId}; Graph removes a key only with a proof signed by one of the object's existing keys, which Warden does not hold. Remove it in the Entra admin center (Certificates & secrets); the change stays held`,
+        { permanent: true },
+      );
+    const read = owner === 'application' ? 'getApplication' : 'getServicePrincipal';
+    const remove = owner === 'application' ? 'removeApplicationPassword' : 'removeServicePrincipalPassword';
+    const object = await tenant.session.call(read, { object: objectId }, (r) => r.select(['id', 'passwordCredentials']).get() as Promise<{ passwordCredentials?: Array<{ keyId: string; startDateTime?: string | null }> }>);
+    const since = Date.parse(change.occurredAt) - 5 * 60_000;
+    const added = (object.passwordCredentials ?? []).filter((c) => Date.parse(c.startDateTime ?? '') >= since);
+    const removed: string[] = [];
+    for (const c of added) {
+      try {
+        await tenant.session.call(remove, { object: objectId }, (r) => r.post({ keyId: c.keyId }) as Promise<unknown>);
+        removed.push(c.keyId);
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+    }
+    return { owner, objectId, removed, since: new Date(since).toISOString() };
+  },
+
   async reset_factors({ tenant, userId }) {
     const all = (await listMethods(tenant, userId)).filter((m) => COLLECTION_OF_TYPE[m['@odata.type'] ?? ''] && COLLECTION_OF_TYPE[m['@odata.type']!] !== 'passwordMethods');
     // Alternate phones before the mobile one; whatever Entra refuses (the default method while others remain) is tried again last.

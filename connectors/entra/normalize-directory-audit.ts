@@ -298,6 +298,20 @@ export function normalizeDirectoryAudit(record: unknown, options: AuditNormalize
     const roleName = role ? (text(role, 'displayName') ?? text(role, 'id')) : undefined;
     if (roleName) context.role = roleName;
   }
+  if (c.kind === 'credential.add') {
+    // Where revoke_new_credential finds it: the object the credential was added to, and whether it is a secret or a key.
+    context.credentialOwnerType = typeOf(target) === 'serviceprincipal' ? 'servicePrincipal' : 'application';
+    const keyType = list(target, 'modifiedProperties').find((p) => (text(p, 'displayName') ?? '').toLowerCase() === 'keytype');
+    const raw = keyType ? field(keyType, 'newValue') : undefined;
+    let value: unknown = raw;
+    if (typeof raw === 'string')
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        value = raw;
+      }
+    if (typeof value === 'string' && value) context.credentialType = /password/i.test(value) ? 'password' : 'key';
+  }
   for (const detail of list(rec, 'additionalDetails'))
     if ((text(detail, 'key') ?? '').toLowerCase() === 'onpremisesagent') context.onPremisesAgent = text(detail, 'value') ?? '';
 

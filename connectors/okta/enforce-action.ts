@@ -74,6 +74,8 @@ export class OktaEnforcer implements Enforcer {
         return this.#lifecycle(tenant, userId, 'suspend');
       case 'unsuspend':
         return this.#lifecycle(tenant, userId, 'unsuspend');
+      case 'revoke_new_credential':
+        return this.#revokeNewCredential(action, tenant);
       case 'raise_risk':
         await client.userApi.upsertUserRisk({ userId, userRiskRequest: { riskLevel: 'HIGH' } });
         return { riskLevel: 'HIGH' };
@@ -106,6 +108,21 @@ export class OktaEnforcer implements Enforcer {
       if (await ignore404(() => client.userFactorApi.unenrollFactor({ userId, factorId: factor.id! }))) removed.push(factor.id);
     }
     return { removed, since: new Date(since).toISOString() };
+  }
+
+  /**
+   * Revokes the API token the change created (`DELETE /api/v1/api-tokens/{apiTokenId}`,
+   * okta-sdk-nodejs `apiTokenApi.revokeApiToken`). A token already gone is not an error.
+   * A change that names no token (a System Log event without a Token target) cannot be
+   * contained this way: permanent failure, so the hold shows it.
+   */
+  async #revokeNewCredential(action: ActionRow, tenant: OktaTenant): Promise<Record<string, unknown>> {
+    const apiTokenId = typeof action.params.credentialId === 'string' ? action.params.credentialId : undefined;
+    if (!apiTokenId || (action.params.credentialType !== undefined && action.params.credentialType !== 'api_token'))
+      throw new ActionError(`revoke_new_credential: the change names no Okta API token to revoke (credentialId ${apiTokenId ?? 'missing'}, type ${String(action.params.credentialType ?? 'missing')})`, { permanent: true });
+    const client = await tenant.client();
+    const revoked = await ignore404(() => client.apiTokenApi.revokeApiToken({ apiTokenId }));
+    return revoked ? { revoked: [apiTokenId] } : { revoked: [], alreadyRevoked: [apiTokenId] };
   }
 
   /** Suspends or unsuspends; a user already in the wanted state is left as is. */

@@ -128,6 +128,7 @@ export const OWN_ACTION_EVENT_TYPES: Readonly<Record<string, readonly string[]>>
   hold_group: ['group.user_membership.add'],
   release_hold_group: ['group.user_membership.remove'],
   raise_risk: ['user.risk.change'],
+  revoke_new_credential: ['system.api_token.revoke'],
   'broker:factor.reset_all': ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'],
   'broker:password.reset': ['user.account.reset_password'],
 });

@@ -2,6 +2,9 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { z } from 'zod';
 import type { AuditActor } from '../audit/audit-log.js';
 import { exportAuditJsonl } from '../audit/export-audit.js';
+import { auditCsvHeader, exportAuditCsv } from '../audit/export-csv.js';
+import { exportAuditOcsf } from '../audit/ocsf/export-ocsf.js';
+import { ocsfSinkState } from '../audit/ocsf/ocsf-sink.js';
 import { verifyAudit } from '../audit/verify-audit.js';
 import type { WardenConfig } from '../config/load-config.js';
 import { WardenError } from '../core/errors.js';
@@ -51,6 +54,9 @@ function configuredTenant(config: WardenConfig, tenant: string): void {
 
 const Json = z.boolean().default(false);
 
+/** `warden audit export --format`: the hashed records (jsonl), decided changes and alerts as OCSF events (ocsf), or a spreadsheet (csv). */
+export const AUDIT_EXPORT_FORMATS = ['jsonl', 'ocsf', 'csv'] as const;
+
 /** Warden's own operations; connectors add theirs (`operationRegistry`). */
 export const OPERATIONS = {
   'audit.verify': op(z.object({ tenant: z.string().optional(), json: Json }), async (ctx, args) => {
@@ -69,11 +75,34 @@ export const OPERATIONS = {
     return failed > 0 ? 1 : 0;
   }),
 
-  'audit.export': op(z.object({ tenant: z.string().optional(), since: z.iso.datetime({ offset: true }).optional() }), async (ctx, args) => {
+  'audit.export': op(z.object({ tenant: z.string().optional(), since: z.iso.datetime({ offset: true }).optional(), format: z.enum(AUDIT_EXPORT_FORMATS).default('jsonl') }), async (ctx, args) => {
     const tenants = args.tenant ? [args.tenant] : await ctx.store.auditTenants();
+    const exporter = { jsonl: exportAuditJsonl, ocsf: exportAuditOcsf, csv: exportAuditCsv }[args.format];
+    if (args.format === 'csv') await ctx.out(auditCsvHeader());
     for (const tenant of tenants)
-      for await (const line of exportAuditJsonl(ctx.store, tenant, args.since ? { since: new Date(args.since) } : {})) await ctx.out(line);
+      for await (const line of exporter(ctx.store, tenant, args.since ? { since: new Date(args.since) } : {})) await ctx.out(line);
     return 0;
+  }),
+
+  'audit.sink': op(z.object({ tenant: z.string().optional(), json: Json }), async (ctx, args) => {
+    const tenants = ctx.config.tenants.filter((t) => t.siem?.ocsf && (!args.tenant || t.id === args.tenant));
+    if (args.tenant) configuredTenant(ctx.config, args.tenant);
+    const results = [];
+    for (const t of tenants) {
+      const state = await ocsfSinkState(ctx.store, t.id);
+      const head = await ctx.store.auditHead(t.id);
+      results.push({ tenant: t.id, url: t.siem!.ocsf!.url, delivered: state.seq, head: head.seq, behind: head.seq - state.seq, failing: state.attempts > 0, ...state });
+    }
+    if (args.json) await ctx.out(JSON.stringify(results, null, 2) + '\n');
+    else if (results.length === 0) await ctx.out(`no tenant streams to a SIEM (tenants[].siem.ocsf in ${ctx.config.file})\n`);
+    else
+      for (const r of results)
+        await ctx.out(
+          r.failing
+            ? `${r.tenant}: FAILING since ${r.failingSince}, ${r.attempts} attempt${r.attempts === 1 ? '' : 's'}, ${r.behind} record${r.behind === 1 ? '' : 's'} waiting, next attempt ${r.nextAttemptAt}: ${r.lastError} (${r.url})\n`
+            : `${r.tenant}: ok, delivered through record ${r.delivered} of ${r.head}${r.deliveredAt ? `, last at ${r.deliveredAt}` : ''} (${r.url})\n`,
+        );
+    return results.some((r) => r.failing) ? 1 : 0;
   }),
 
   'keys.create': op(z.object({ tenant: z.string(), name: z.string().min(1).max(100), scopes: z.array(z.enum(API_SCOPES)).min(1).default(['decisions:write']), json: Json }), async (ctx, args) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SiemConfig } from './siem-config-schema.js';
 import { TenantId } from '../core/identity-change.js';
 import { OidcConfig, WebhooksConfig, WorkflowConfig } from './workflow-config-schema.js';
 import { DURATION_PATTERN, parseDuration } from '../core/policy/duration.js';
@@ -88,6 +89,7 @@ export const TenantConfig = z
     workflow: WorkflowConfig.optional(),
     webhooks: WebhooksConfig,
     detection: DetectionConfig,
+    siem: SiemConfig,
   })
   .strict();
 export type TenantConfig = z.infer<typeof TenantConfig>;

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import type { SiemOcsfSink } from './siem-config-schema.js';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { LineCounter, parseDocument } from 'yaml';
@@ -78,6 +79,8 @@ export interface ResolvedTenant {
   webhooks?: readonly WebhookEndpoint[];
   /** Detection settings (src/detect). */
   detection: ResolvedDetection;
+  /** SIEM export (`siem`): absent when not configured. */
+  siem?: { ocsf?: SiemOcsfSink };
 }
 
 export type StoreConfig =
@@ -196,7 +199,11 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     const connectors: Record<string, unknown> = {};
     for (const p of plugins) if ((t as Record<string, unknown>)[p.name] !== undefined) connectors[p.name] = (t as Record<string, unknown>)[p.name];
     // Webhook and verifier secrets are names of tenant secrets: a typo must stop the start, not a delivery.
-    for (const [what, name] of [...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]), ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret])])
+    for (const [what, name] of [
+      ...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]),
+      ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret]),
+      ...(t.siem?.ocsf?.secret ? [['siem.ocsf', t.siem.ocsf.secret]] : []),
+    ])
       if (!(name! in t.secrets)) throw new WardenError('ERR_CONFIG_INVALID', `${file}: tenant ${t.id} ${what}: secret "${name}" is not in tenants[].secrets`);
     return Object.freeze({
       id: t.id,
@@ -208,6 +215,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       ...(t.workflow ? { workflow: t.workflow } : {}),
       webhooks: Object.freeze([...t.webhooks]),
       detection: resolveDetection(t.detection, baseDir),
+      ...(t.siem?.ocsf ? { siem: Object.freeze({ ocsf: t.siem.ocsf }) } : {}),
     });
   });
 

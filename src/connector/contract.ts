@@ -79,7 +79,7 @@ export interface Enforcer {
   /**
    * Executes one action whose `connector` is the connector's name: the
    * policy's actions (`hold_group`, `revoke_sessions`, `remove_new_factor`,
-   * `reset_factors`, `expire_password`, `suspend`, `raise_risk`) and the undo
+   * `reset_factors`, `expire_password`, `suspend`, `raise_risk`, `revoke_new_credential`) and the undo
    * of a released hold (`release_hold_group`, `unsuspend`; see
    * src/engine/release-hold.ts). Must be idempotent: an
    * action may run again after a crash or a retry. Returns what to record as

@@ -28,6 +28,8 @@ export const ACTIONS = [
   'expire_password',
   'suspend',
   'raise_risk',
+  // Revokes the non-human credential the change added (an Okta API token; an Entra application or service principal secret or key).
+  'revoke_new_credential',
 ] as const;
 export const Action = z.enum(ACTIONS);
 export type Action = z.infer<typeof Action>;

@@ -131,7 +131,7 @@ export function decisionActions(decision: Decision, change: IdentityChange, obse
     createdAt: now,
   });
   return decision.obligations.actions.flatMap((kind) => [
-    action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}) }),
+    action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}), ...credentialParams(change) }),
     ...(PERSON_ACTIONS.has(kind)
       ? elsewhere
           .filter((p) => p.idp !== change.source.idp || p.id !== change.target.id)
@@ -140,6 +140,22 @@ export function decisionActions(decision: Decision, change: IdentityChange, obse
   ]);
 }
 
+
+/**
+ * What `revoke_new_credential` needs to find the credential a change added:
+ * its id, and for Entra the object (application or service principal) it
+ * was added to and whether it is a secret or a key. Connectors put them in
+ * the change's context when they normalize a `credential.add`.
+ */
+function credentialParams(change: IdentityChange): Record<string, string> {
+  if (change.kind !== 'credential.add') return {};
+  const out: Record<string, string> = {};
+  for (const k of ['credentialId', 'credentialType', 'credentialOwnerId', 'credentialOwnerType'] as const) {
+    const v = change.context[k];
+    if (typeof v === 'string' && v) out[k] = v;
+  }
+  return out;
+}
 
 /** SHA-256 over the canonical JSON of a change: binds the audit record to the exact change. */
 export function changeDigest(change: IdentityChange): string {

@@ -28,6 +28,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
 import { rawRouteListener } from './raw-routes.js';
+import { ocsfSinkTargets, siemStreamLoop } from './siem-stream.js';
 import { wardenVersion } from './version.js';
 import { OidcVerifier } from './oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
@@ -108,6 +109,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const policies = new PolicyRegistry(config.tenants);
   // Rules are compiled before the store opens: a bad rule file stops the start with file:line:column.
   const detections = new DetectionRegistry(config.tenants);
+  // A SIEM endpoint that may not be used (plain http to another host) stops the start before the store opens.
+  const siemTargets = ocsfSinkTargets(config.tenants);
   const store = await openStore(config.store, 'serve');
   const cleanups: Array<() => Promise<void> | void> = [() => store.close()];
   const fail = async (err: unknown): Promise<never> => {
@@ -298,6 +301,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       detectionSweeper.start();
       retention.start();
       cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
+      if (siemTargets.length > 0) {
+        const siem = siemStreamLoop({ store, targets: siemTargets, clock, instanceId: context.instanceId, log, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
+        siem.start();
+        cleanups.push(() => siem.stop());
+        log.info({ tenants: siemTargets.map((t) => t.tenant) }, 'streaming OCSF events to SIEM endpoints (siem.ocsf)');
+      }
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;

@@ -38,7 +38,7 @@ describe('warden keys and audit (CLI opening the embedded store itself)', () => 
       ['apikey.revoked', 'cli'],
     ]);
     expect((await cli('--config', configFile, 'audit', 'export', '--since', '1h')).out.trim().split('\n')).toHaveLength(2);
-    expect((await cli('--config', configFile, 'audit', 'export', '--format', 'csv')).code).toBe(2);
+    expect((await cli('--config', configFile, 'audit', 'export', '--format', 'xml')).code).toBe(2);
 
     // Tamper with the first record, as someone with database access could.
     const store = await openPgliteStore({ dataDir: path.join(dir, 'data'), durability: 'relaxed' });

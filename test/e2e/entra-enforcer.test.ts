@@ -142,6 +142,25 @@ describe('Entra enforcer', () => {
     expect([unknown.permanent, unknown.message]).toEqual([true, 'the Entra connector does not execute "notify:secops"']);
   });
 
+  it('revoke_new_credential: removes the secrets added since the change, keeps older ones; a certificate or a change of another kind is refused for good', async () => {
+    const sp = h.sim.directory.addServicePrincipal({ displayName: `App ${randomUUID().slice(0, 6)}` });
+    const now = h.clock.now.getTime();
+    const secret = (keyId: string, startMs: number) => ({ keyId, displayName: keyId, hint: 'abc', startDateTime: new Date(startMs).toISOString(), endDateTime: new Date(startMs + 86_400_000 * 90).toISOString(), customKeyIdentifier: null, secretText: null });
+    sp.passwordCredentials.push(secret('old', now - 86_400_000), secret('new', now));
+    const change = await stored(makeChange({ kind: 'credential.add', channel: 'admin', occurredAt: new Date(now).toISOString(), target: { id: sp.id, displayName: sp.displayName }, context: { credentialOwnerType: 'servicePrincipal', credentialType: 'password' } }));
+    const params = { changeId: change.id, credentialOwnerType: 'servicePrincipal', credentialType: 'password' };
+    expect(await run(action('revoke_new_credential', sp.id, params))).toMatchObject({ owner: 'servicePrincipal', objectId: sp.id, removed: ['new'] });
+    expect(sp.passwordCredentials.map((c) => c.keyId)).toEqual(['old']);
+    // Again (the outbox retried after a crash): nothing new left, nothing removed, no error.
+    expect(await run(action('revoke_new_credential', sp.id, params))).toMatchObject({ removed: [] });
+
+    const key = await failure(action('revoke_new_credential', sp.id, { ...params, credentialType: 'key' }));
+    expect([key.permanent, key.message]).toEqual([true, expect.stringContaining('Graph removes a key only with a proof')]);
+    const other = await stored(makeChange({ kind: 'password.reset' }));
+    const wrong = await failure(action('revoke_new_credential', sp.id, { changeId: other.id }));
+    expect([wrong.permanent, wrong.message]).toEqual([true, expect.stringContaining('is no credential.add')]);
+  });
+
   it('hands a long Retry-After back to the outbox and retries a short one in place, POSTs included', async () => {
     const u = user('throttled');
     h.sim.throttle({ path: /revokeSignInSessions/, count: 1, retryAfterSeconds: 90 });

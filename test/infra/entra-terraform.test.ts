@@ -30,7 +30,7 @@ describe('Entra app registration (infra/terraform/azure)', () => {
 
   it('asks for these application permissions and no others', () => {
     expect(requiredPermissions()).toEqual({
-      microsoftGraph: ['AuditLog.Read.All', 'Group.Create', 'GroupMember.ReadWrite.All', 'IdentityRiskyUser.ReadWrite.All', 'RoleManagement.Read.Directory', 'User.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All'],
+      microsoftGraph: ['Application.ReadWrite.All', 'AuditLog.Read.All', 'Group.Create', 'GroupMember.ReadWrite.All', 'IdentityRiskyUser.ReadWrite.All', 'RoleManagement.Read.Directory', 'User.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All'],
       office365ManagementApis: ['ActivityFeed.Read'],
     });
   });

@@ -151,6 +151,20 @@ describe('Okta enforcer', () => {
     expect(e403.message).toContain('You do not have permission');
   });
 
+  it('revokes the API token a change created; one already revoked counts as revoked', async () => {
+    okta().delete('/api/v1/api-tokens/00Tnew1').reply(204);
+    okta().delete('/api/v1/api-tokens/00Tgone').reply(404, { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found: 00Tgone (ApiToken)' });
+    expect(await enforcer.execute(action('revoke_new_credential', { credentialId: '00Tnew1', credentialType: 'api_token' }), ctx)).toEqual({ revoked: ['00Tnew1'] });
+    expect(await enforcer.execute(action('revoke_new_credential', { credentialId: '00Tgone', credentialType: 'api_token' }), ctx)).toEqual({ revoked: [], alreadyRevoked: ['00Tgone'] });
+  });
+
+  it('refuses for good to revoke when the change named no API token, or a credential of another kind', async () => {
+    const missing = await failure(enforcer.execute(action('revoke_new_credential', {}), ctx));
+    expect([missing.permanent, missing.message]).toEqual([true, expect.stringContaining('names no Okta API token')]);
+    const other = await failure(enforcer.execute(action('revoke_new_credential', { credentialId: 'x', credentialType: 'client_secret' }), ctx));
+    expect(other.permanent).toBe(true);
+  });
+
   it('refuses an action it does not know, for good', async () => {
     const err = await failure(enforcer.execute(action('teleport'), ctx));
     expect([err instanceof ActionError, err.permanent]).toEqual([true, true]);

@@ -14,6 +14,7 @@ import {
   type SimActor,
   type SimApp,
   type SimUser,
+  type SimPasswordCredential,
 } from './simulated-directory.js';
 
 /**
@@ -204,6 +205,8 @@ export interface GraphSimulator {
     registerAuthenticator(actorId: string, targetId: string, input?: { displayName?: string; delayMs?: number }): void;
     resetPassword(actorId: string, targetId: string, options?: { delayMs?: number }): void;
     updateJobTitle(actorId: string, targetId: string, jobTitle: string): void;
+    /** Adds a client secret to a service principal, as the person would in the portal. */
+    addServicePrincipalPassword(actorId: string, servicePrincipalId: string, displayName: string): SimPasswordCredential;
   };
   close(): Promise<void>;
 }
@@ -254,6 +257,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     return user;
   };
   const appActor = (req: SimRequest): SimActor => ({ app: req.app! });
+  const servicePrincipalOr404 = (id: string) => {
+    const sp = directory.servicePrincipals.get(decodeURIComponent(id));
+    if (!sp) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${decodeURIComponent(id)}' does not exist or one of its queried reference-property objects are not present.`);
+    return sp;
+  };
 
   // ---------------------------------------------------------------- delivery
 
@@ -425,6 +433,28 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         if (typeof body.jobTitle === 'string') patch.jobTitle = body.jobTitle;
         if (body.passwordProfile && typeof body.passwordProfile.forceChangePasswordNextSignIn === 'boolean') patch.forceChangePasswordNextSignIn = body.passwordProfile.forceChangePasswordNextSignIn;
         directory.updateUser(appActor(req), target, patch);
+        return { status: 204 };
+      },
+    },
+    // service principals: read one, remove a client secret (revoke_new_credential)
+    {
+      method: 'GET',
+      pattern: /^\/v1\.0\/servicePrincipals\/([^/]+)$/,
+      permissions: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All'],
+      handle: (_req, m) => {
+        const sp = servicePrincipalOr404(m[1]!);
+        return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity', id: sp.id, appId: sp.appId, displayName: sp.displayName, passwordCredentials: sp.passwordCredentials, keyCredentials: [] } };
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\.0\/servicePrincipals\/([^/]+)\/removePassword$/,
+      permissions: ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy'],
+      handle: (req, m) => {
+        const sp = servicePrincipalOr404(m[1]!);
+        const keyId = (req.body as { keyId?: unknown } | undefined)?.keyId;
+        if (typeof keyId !== 'string') throw new SimError(400, 'Request_BadRequest', 'keyId is required.');
+        if (!directory.removeServicePrincipalPassword(appActor(req), sp, keyId)) throw new SimError(404, 'Request_ResourceNotFound', `No password credential found with keyId '${keyId}'.`);
         return { status: 204 };
       },
     },
@@ -952,6 +982,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       registerAuthenticator: (actorId, targetId, input = {}) => void directory.registerAuthenticator(person(actorId), userOr404(targetId), { displayName: input.displayName ?? 'iPhone', ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}) }),
       resetPassword: (actorId, targetId, opts = {}) => directory.resetPasswordByAdmin(person(actorId), userOr404(targetId), opts),
       updateJobTitle: (actorId, targetId, jobTitle) => directory.updateUser(person(actorId), userOr404(targetId), { jobTitle }),
+      addServicePrincipalPassword: (actorId, spId, displayName) => directory.addServicePrincipalPassword(person(actorId), servicePrincipalOr404(spId), displayName),
     },
     close: () =>
       new Promise<void>((resolve) => {

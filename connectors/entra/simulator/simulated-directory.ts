@@ -80,6 +80,25 @@ export interface SimApp {
   permissions: Set<string>;
 }
 
+/** A client secret on a service principal (the fields of Graph's passwordCredential; the secret itself is never read back). */
+export interface SimPasswordCredential {
+  keyId: string;
+  displayName: string | null;
+  hint: string | null;
+  startDateTime: string;
+  endDateTime: string;
+  customKeyIdentifier: null;
+  secretText: null;
+}
+
+/** A service principal of another application (what an attacker adds a secret to). */
+export interface SimServicePrincipal {
+  id: string;
+  appId: string;
+  displayName: string;
+  passwordCredentials: SimPasswordCredential[];
+}
+
 export interface SimRoleDefinition {
   id: string;
   displayName: string;
@@ -139,6 +158,8 @@ export class SimulatedDirectory {
   readonly roles: SimRoleDefinition[] = [...BUILT_IN_ROLES];
   readonly roleAssignments: Array<{ id: string; principalId: string; roleDefinitionId: string; directoryScopeId: string }> = [];
   readonly apps = new Map<string, SimApp>();
+  /** Service principals of other applications, by object id. */
+  readonly servicePrincipals = new Map<string, SimServicePrincipal>();
   readonly audits: AuditEntry[] = [];
   readonly riskyUsers = new Map<string, { riskLevel: string; riskState: string }>();
   readonly exchangeBlobs: ExchangeBlob[] = [];
@@ -190,6 +211,68 @@ export class SimulatedDirectory {
     };
     this.apps.set(app.appId, app);
     return app;
+  }
+
+  /** A service principal of some application (set-up; no audit record). */
+  addServicePrincipal(input: { displayName: string }): SimServicePrincipal {
+    const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), displayName: input.displayName, passwordCredentials: [] };
+    this.servicePrincipals.set(sp.id, sp);
+    return sp;
+  }
+
+  /**
+   * Someone adds a client secret to a service principal (portal or Graph
+   * `addPassword`): the credential exists, and the audit log records "Add
+   * service principal credentials" with the KeyDescription and KeyType
+   * modified properties, as in the panther-entra fixture
+   * Azure.Audit.ServicePrincipalCredentialsAdded.json.
+   */
+  addServicePrincipalPassword(actor: SimActor, sp: SimServicePrincipal, displayName: string): SimPasswordCredential {
+    const now = this.clock();
+    const credential: SimPasswordCredential = {
+      keyId: randomUUID(),
+      displayName,
+      hint: randomBytes(2).toString('hex').slice(0, 3),
+      startDateTime: now.toISOString(),
+      endDateTime: new Date(now.getTime() + 180 * 86_400_000).toISOString(),
+      customKeyIdentifier: null,
+      secretText: null,
+    };
+    sp.passwordCredentials.push(credential);
+    this.audit({
+      service: 'Core Directory',
+      category: 'ApplicationManagement',
+      activity: 'Add service principal credentials',
+      operationType: 'Update',
+      resultReason: '',
+      actor,
+      targets: [
+        {
+          id: sp.id,
+          displayName: sp.displayName,
+          type: 'ServicePrincipal',
+          modifiedProperties: [
+            { displayName: 'KeyDescription', oldValue: null, newValue: JSON.stringify(displayName) },
+            { displayName: 'KeyType', oldValue: null, newValue: JSON.stringify('Password') },
+          ],
+        },
+      ],
+    });
+    return credential;
+  }
+
+  /**
+   * Graph `removePassword` on a service principal: false when no secret has
+   * that keyId. The audit record's activity name for a removal is not in the
+   * research or fixtures ("Remove service principal credentials" is assumed);
+   * Warden ignores it either way, as its own app made it.
+   */
+  removeServicePrincipalPassword(actor: SimActor, sp: SimServicePrincipal, keyId: string): boolean {
+    const i = sp.passwordCredentials.findIndex((c) => c.keyId === keyId);
+    if (i < 0) return false;
+    sp.passwordCredentials.splice(i, 1);
+    this.audit({ service: 'Core Directory', category: 'ApplicationManagement', activity: 'Remove service principal credentials', operationType: 'Update', resultReason: '', actor, targets: [{ id: sp.id, displayName: sp.displayName, type: 'ServicePrincipal' }] });
+    return true;
   }
 
   /** Assigns a built-in role directly (set-up; no audit record). */

@@ -51,6 +51,18 @@ export interface SimFactor {
   lastUpdated: string;
 }
 
+/** An API token of the simulated org (the fields of Okta's ApiToken the simulator keeps). */
+export interface SimApiToken {
+  id: string;
+  name: string;
+  userId: string;
+  clientName: string;
+  created: string;
+  lastUpdated: string;
+  expiresAt: string;
+  tokenWindow: string;
+}
+
 /** An Okta Verify push sent to a user's device: WAITING until the person answers on the device, TIMEOUT once it expires. */
 interface PushTransaction {
   id: string;
@@ -120,6 +132,8 @@ export class OktaSimulator {
     ['rstAppSignOn0', { id: 'rstAppSignOn0', name: 'Default Policy', type: 'ACCESS_POLICY', resourceType: 'APP', rules: [{ id: 'rulAppCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }] }],
     ['rstAcctMgmt0', { id: 'rstAcctMgmt0', name: 'Okta Account Management Policy', type: 'ACCESS_POLICY', resourceType: 'END_USER_ACCOUNT_MANAGEMENT', rules: [{ id: 'rulAcctCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }] }],
   ]);
+  /** The org's API tokens (what `/api/v1/api-tokens` manages), by id. */
+  readonly apiTokens = new Map<string, SimApiToken>();
   readonly log: LogEventSim[] = [];
   readonly deliveries: DeliveryRecord[] = [];
   readonly requests: Array<{ method: string; path: string; query: URLSearchParams }> = [];
@@ -289,6 +303,39 @@ export class OktaSimulator {
     const enrollment = { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: 'Okta Verify', detailEntry: null };
     const outcome = answer === 'approve' ? { result: 'SUCCESS', reason: null } : { result: 'FAILURE', reason: 'INVALID_CREDENTIALS' };
     return this.record('user.authentication.auth_via_mfa', 'Authentication of user via MFA', user, [enrollment], { factor: 'OKTA_VERIFY_PUSH' }, 'WEB', undefined, outcome);
+  }
+
+  /**
+   * A user creates an API token in the Admin Console (what an attacker with an
+   * admin session does to keep access): the token exists, and the System Log
+   * records `system.api_token.create` with the user as actor and the token as
+   * target (type `Token`, as in the panther-okta fixture Okta.APIKeyCreated.json).
+   */
+  createApiToken(userId: string, name: string): { token: SimApiToken; event: LogEventSim } {
+    const user = this.users.get(userId);
+    if (!user) throw new Error(`no user ${userId}`);
+    const now = this.#clock();
+    const token: SimApiToken = {
+      id: `00T${randomBytes(8).toString('hex')}`,
+      name,
+      userId,
+      clientName: 'Okta API',
+      created: now.toISOString(),
+      lastUpdated: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+      tokenWindow: 'P30D',
+    };
+    this.apiTokens.set(token.id, token);
+    const event = this.record('system.api_token.create', 'Create API token', user, [this.#tokenTarget(token)], {}, 'WEB');
+    return { token, event };
+  }
+
+  #tokenTarget(token: SimApiToken) {
+    return { id: token.id, type: 'Token', alternateId: 'unknown', displayName: token.name, detailEntry: null };
+  }
+
+  #apiTokenJson(t: SimApiToken) {
+    return { id: t.id, name: t.name, userId: t.userId, clientName: t.clientName, created: t.created, lastUpdated: t.lastUpdated, expiresAt: t.expiresAt, tokenWindow: t.tokenWindow, _links: { self: { href: `${this.#url}/api/v1/api-tokens/${t.id}` } } };
   }
 
   #userTarget(userId: string) {
@@ -531,6 +578,18 @@ export class OktaSimulator {
         }
       } else if (user.groups.delete(group.id))
         this.record('group.user_membership.remove', 'Remove user from group membership', asUser, [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+      return empty(res, 204);
+    }
+
+    // API tokens: list, read, revoke (`revoke_new_credential`). Revoking logs `system.api_token.revoke`
+    // with the token as target (panther-okta fixture Okta.APIKeyRevoked.json).
+    if (method === 'GET' && path === '/api/v1/api-tokens') return json(res, 200, [...this.apiTokens.values()].map((t) => this.#apiTokenJson(t)));
+    if ((g = m(/^\/api\/v1\/api-tokens\/([^/]+)$/)) && (method === 'GET' || method === 'DELETE')) {
+      const token = this.apiTokens.get(decodeURIComponent(g[1]!));
+      if (!token) return this.#send404(res, `${g[1]} (ApiToken)`);
+      if (method === 'GET') return json(res, 200, this.#apiTokenJson(token));
+      this.apiTokens.delete(token.id);
+      this.record('system.api_token.revoke', 'Revoke API token', asUser, [this.#tokenTarget(token)], { requestUri: path }, 'WEB', tokenId);
       return empty(res, 204);
     }
 

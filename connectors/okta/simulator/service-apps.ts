@@ -152,6 +152,7 @@ export function requiredScope(method: string, path: string): string | undefined 
   if (/^\/api\/v1\/groups\/[^/]+\/users\/[^/]+$/.test(path)) return 'okta.groups.manage';
   if (path.startsWith('/api/v1/groups')) return read ? 'okta.groups.read' : 'okta.groups.manage';
   if (path.startsWith('/api/v1/eventHooks')) return read ? 'okta.eventHooks.read' : 'okta.eventHooks.manage';
+  if (path.startsWith('/api/v1/api-tokens')) return read ? 'okta.apiTokens.read' : 'okta.apiTokens.manage';
   if (path.startsWith('/api/v1/policies')) return read ? 'okta.policies.read' : 'okta.policies.manage';
   return undefined;
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import { parseDuration } from '../../core/policy/duration.js';
+import { AUDIT_EXPORT_FORMATS } from '../../admin/operations.js';
 import { API_SCOPES } from '../../server/api-keys.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
@@ -36,14 +37,23 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
     .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await rt.runOperation('audit.verify', { tenant: opts.tenant, json: opts.json ?? false })));
   audit
     .command('export')
-    .description('stream the audit log: one record per line, as hashed')
+    .description('stream the audit log: one record per line, as hashed (jsonl), as OCSF events for a SIEM (ocsf), or as CSV (csv)')
     .option('--tenant <id>', 'only this tenant')
     .option('--since <when>', 'records from this time on: a duration (24h, 7d) or an ISO 8601 time')
-    .option('--format <format>', 'output format (jsonl)', 'jsonl')
+    .option('--format <format>', `output format: ${AUDIT_EXPORT_FORMATS.join(', ')}`, 'jsonl')
+    .addHelpText('after', '\nocsf: decided changes as Account Change (3001) and alerts as Detection Finding (2004), OCSF 1.8.0, NDJSON;\neach event carries its hash-chain digests (raw_data_hash, unmapped.warden_audit). See docs/siem.md.\ncsv: RFC 4180 with a header line; cells that a spreadsheet would read as a formula are prefixed with \'.')
     .action(async (opts: { tenant?: string; since?: string; format: string }) => {
-      if (opts.format !== 'jsonl') throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: only jsonl is supported`);
-      setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}) }));
+      if (!(AUDIT_EXPORT_FORMATS as readonly string[]).includes(opts.format))
+        throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: use one of ${AUDIT_EXPORT_FORMATS.join(', ')}`);
+      setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, format: opts.format, ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}) }));
     });
+  audit
+    .command('sink')
+    .description('where each tenant\'s OCSF stream to its SIEM stands (tenants[].siem.ocsf): delivered through which record, or failing since when and why')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'machine-readable result')
+    .addHelpText('after', '\nExit status: 0 when every stream is delivering, 1 when one is failing (its records wait in the audit log and are sent again).')
+    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await rt.runOperation('audit.sink', { tenant: opts.tenant, json: opts.json ?? false })));
 
   program
     .command('inbox')
