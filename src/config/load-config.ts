@@ -97,6 +97,8 @@ export interface WardenConfig {
   /** How long each kind of kept-for-a-while row lives, in ms (`retention`). */
   retention: Readonly<{ inboxMs: number; ownChangesMs: number; eventsMs: number }>;
   tenants: readonly ResolvedTenant[];
+  /** The web console's session timeouts, in ms (`console`); absent: the defaults. */
+  console?: Readonly<{ sessionIdleMs: number; sessionAbsoluteMs: number; signInTimeoutMs: number }>;
 }
 
 export interface LoadConfigOptions {
@@ -196,7 +198,11 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     const connectors: Record<string, unknown> = {};
     for (const p of plugins) if ((t as Record<string, unknown>)[p.name] !== undefined) connectors[p.name] = (t as Record<string, unknown>)[p.name];
     // Webhook and verifier secrets are names of tenant secrets: a typo must stop the start, not a delivery.
-    for (const [what, name] of [...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]), ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret])])
+    for (const [what, name] of [
+      ...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]),
+      ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret]),
+      ...(t.oidc?.console?.clientSecret ? [['oidc.console.clientSecret', t.oidc.console.clientSecret]] : []),
+    ])
       if (!(name! in t.secrets)) throw new WardenError('ERR_CONFIG_INVALID', `${file}: tenant ${t.id} ${what}: secret "${name}" is not in tenants[].secrets`);
     return Object.freeze({
       id: t.id,
@@ -225,5 +231,10 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       eventsMs: parseDuration(cfg.retention.events) * 1000,
     }),
     tenants: Object.freeze(tenants),
+    console: Object.freeze({
+      sessionIdleMs: parseDuration(cfg.console.sessionIdle) * 1000,
+      sessionAbsoluteMs: parseDuration(cfg.console.sessionAbsolute) * 1000,
+      signInTimeoutMs: parseDuration(cfg.console.signInTimeout) * 1000,
+    }),
   });
 }

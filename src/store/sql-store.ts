@@ -1,4 +1,6 @@
 import { SEVERITIES, type Alert } from '../core/alert.js';
+import type { ConsoleLoginRow, ConsoleSessionRow } from './console-store.js';
+import { SqlConsoleStore } from './sql-console-store.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { storableJson } from './storable-values.js';
@@ -144,8 +146,37 @@ function apiKeyRow(r: Row): ApiKeyRow {
  * run SQL.
  */
 export class SqlStore extends SqlWorkflowStore implements StoreOps {
+  readonly #console: SqlConsoleStore;
+
   constructor(db: SqlExecutor) {
     super(db);
+    this.#console = new SqlConsoleStore(this.db);
+  }
+
+  // The web console's sessions (src/store/sql-console-store.ts).
+  putConsoleLogin(row: ConsoleLoginRow): Promise<void> {
+    return this.#console.putConsoleLogin(row);
+  }
+  takeConsoleLogin(stateHash: string, now: Date): Promise<{ row: ConsoleLoginRow; firstUse: boolean } | undefined> {
+    return this.#console.takeConsoleLogin(stateHash, now);
+  }
+  putConsoleSession(row: ConsoleSessionRow): Promise<void> {
+    return this.#console.putConsoleSession(row);
+  }
+  getConsoleSession(idHash: string): Promise<ConsoleSessionRow | undefined> {
+    return this.#console.getConsoleSession(idHash);
+  }
+  touchConsoleSession(idHash: string, at: Date): Promise<void> {
+    return this.#console.touchConsoleSession(idHash, at);
+  }
+  updateConsoleSessionPerson(idHash: string, person: Record<string, unknown>, at: Date): Promise<void> {
+    return this.#console.updateConsoleSessionPerson(idHash, person, at);
+  }
+  endConsoleSession(idHash: string, at: Date): Promise<boolean> {
+    return this.#console.endConsoleSession(idHash, at);
+  }
+  pruneConsole(before: Date): Promise<number> {
+    return this.#console.pruneConsole(before);
   }
 
   async ensureTenants(ids: readonly string[]): Promise<void> {

@@ -2,6 +2,7 @@ import type { Alert, Severity } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { NotifyStoreOps, WorkflowStoreOps } from './workflow-store.js';
+import type { ConsoleStoreOps } from './console-store.js';
 
 export type * from './workflow-store.js';
 
@@ -198,7 +199,7 @@ export interface RetentionPruned {
   events: number;
 }
 
-export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
+export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps, ConsoleStoreOps {
 
   /** Makes sure tenants exist (from config); returns nothing new for known ones. */
   ensureTenants(ids: readonly string[]): Promise<void>;
