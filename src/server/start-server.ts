@@ -235,6 +235,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       workflow,
       oidc: new OidcVerifier(config.tenants, { clock }),
       detection,
+      ...(config.tenants.some((t) => t.oidc?.console)
+        ? { console: { store, workflow, tenants: config.tenants, clock, ...(config.console ? { timeouts: config.console } : {}), bodyBytes: config.bodyBytes, onError: (err: unknown, path: string) => log.error({ err, path }, 'console request failed') } }
+        : {}),
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
