@@ -119,7 +119,7 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
     jwks: { keys: [{ ...signing, kid: 'dev-oidc-1', use: 'sig', alg: 'RS256' }] },
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     scopes: ['openid', 'profile', 'email', 'groups'],
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'], amr: null, auth_time: null },
+    claims: { openid: ['sub', 'auth_time', 'amr', 'acr'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
