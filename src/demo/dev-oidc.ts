@@ -122,6 +122,7 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
     claims: { openid: ['sub', 'auth_time', 'amr', 'acr'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'] },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    ttl: { AuthorizationCode: 60, Interaction: 600, Grant: 8 * 3600, Session: 8 * 3600, AccessToken: 600, IdToken: 600 },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
     async findAccount(_ctx: unknown, sub: string) {

@@ -1,0 +1,215 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/package-root.js';
+import { PEOPLE, startConsoleWorld, type ConsoleWorld, type Person } from './console-world.js';
+
+/**
+ * The console in a real browser (Debian's chromium through playwright-core):
+ * people sign in at the development IdP, file, proof and approve a request,
+ * the change is made in the Okta simulator and matched; and the console's
+ * refusals: approving one's own request, a POST without its CSRF token, an
+ * expired session, an approval without a fresh step-up sign-in.
+ * Screenshots land in test/console/screenshots/.
+ */
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = path.join(packageRoot(), 'test', 'console', 'screenshots');
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+describe('the console in a browser', () => {
+  let w: ConsoleWorld;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
+    mkdirSync(SHOTS, { recursive: true });
+    [w, browser] = await Promise.all([startConsoleWorld(), chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })]);
+  });
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await w?.close();
+  });
+
+  /** A fresh browser (its own cookies) at 1280×800, or phone width. */
+  async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    return page;
+  }
+  const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  /** Picks the persona at the development IdP's login page and signs in. */
+  async function idpLogin(page: Page, person: Person, shotName?: string) {
+    await page.waitForURL(/\/interaction\//);
+    await page.getByLabel('Persona').selectOption(PEOPLE[person].login);
+    await page.getByLabel('Password').fill('demo');
+    if (shotName) await shot(page, shotName);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${w.url}/console/**`);
+  }
+  async function signIn(page: Page, person: Person) {
+    await page.goto(`${w.url}/console/`);
+    await page.getByRole('link', { name: 'Sign in to acme' }).click();
+    await idpLogin(page, person);
+    await expect(page.getByRole('heading', { level: 1 })).toBeDefined();
+  }
+  const h1 = (page: Page) => page.getByRole('heading', { level: 1 }).innerText();
+
+  let tickets = 300;
+  /** Files a factor reset for `target` as `executor` through the form; returns the request's URL. */
+  async function file(page: Page, target: Person, executor: Person): Promise<string> {
+    const number = `INC0030${tickets++}`;
+    w.ticket(number, target, executor);
+    await page.getByRole('link', { name: 'File a request' }).first().click();
+    await page.getByLabel("Target's login").fill(PEOPLE[target].login);
+    await page.getByLabel('Ticket', { exact: false }).last().fill(number);
+    await page.getByLabel('Detail').fill('+1 415 555 0100');
+    return page.url();
+  }
+  async function submitFiling(page: Page): Promise<string> {
+    await page.getByRole('button', { name: 'File the request' }).click();
+    await page.waitForURL(/\/console\/requests\/[0-9a-f-]{36}\?done=filed/);
+    return page.url().split('?')[0]!;
+  }
+  async function recordCallback(page: Page) {
+    await page.getByLabel('Number you called back').fill('+1 415 555 0199');
+    await page.getByLabel('Where the number came from').selectOption('hr');
+    await page.getByLabel('When that number last changed (UTC)').fill('2024-06-01T00:00');
+    await page.getByRole('button', { name: 'Record the callback' }).click();
+    await page.waitForURL(/done=callback/);
+  }
+
+  it('signs in with the IdP and signs out', async () => {
+    const page = await newPage();
+    await page.goto(`${w.url}/console/`);
+    expect(await h1(page)).toBe('Sign in to the Warden console');
+    const csp = (await page.request.get(`${w.url}/console/`)).headers()['content-security-policy'];
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    await shot(page, 'console-sign-in');
+    await page.getByRole('link', { name: 'Sign in to acme' }).click();
+    await idpLogin(page, 'sam', 'console-idp-login');
+    expect(await h1(page)).toBe('Welcome, Sam Agent');
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'warden_session')!;
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/console' });
+    await shot(page, 'console-overview');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByText('You are signed out.').count()).toBe(1);
+    await page.goto(`${w.url}/console/requests`);
+    expect(await h1(page)).toBe('Sign in to the Warden console');
+  });
+
+  let requestUrl = '';
+  it('files a request, proofs the caller, another person approves after step-up, and the change made in Okta is matched and allowed', async () => {
+    const sam = await newPage();
+    await signIn(sam, 'sam');
+    await file(sam, 'dana', 'sam');
+    await shot(sam, 'console-file-request');
+    requestUrl = await submitFiling(sam);
+    expect(await h1(sam)).toContain('Waiting for proofing');
+    expect(await sam.getByText('What the policy needs, and why').count()).toBe(1);
+    await shot(sam, 'console-request-proofing');
+    w.advance(60_000);
+    await recordCallback(sam);
+    expect(await h1(sam)).toContain('Waiting for approval');
+
+    const ann = await newPage();
+    await signIn(ann, 'ann');
+    await ann.getByRole('link', { name: 'Approvals' }).click();
+    await ann.getByRole('link', { name: 'factor.reset_all' }).first().click();
+    expect(ann.url()).toBe(requestUrl);
+    // No decision without a fresh sign-in at the IdP.
+    expect(await ann.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    await shot(ann, 'console-approver-step-up');
+    await ann.getByRole('link', { name: 'Sign in again to decide' }).click();
+    await ann.waitForURL(/\/interaction\//);
+    expect(await ann.getByText('Re-authentication').count()).toBe(1);
+    await idpLogin(ann, 'ann', 'console-idp-step-up');
+    expect(ann.url()).toContain('done=stepped_up');
+    await shot(ann, 'console-approver-decide');
+    await ann.getByLabel('Comment').fill('callback to the HR number checks out');
+    await ann.getByRole('button', { name: 'Approve' }).click();
+    await ann.waitForURL(/done=approve/);
+    expect(await h1(ann)).toContain('Approved');
+
+    w.advance(120_000);
+    w.sim.adminResetFactors(w.people.sam.id, w.people.dana.id);
+    await w.settle();
+    await sam.goto(requestUrl);
+    expect(await h1(sam)).toContain('Done: change matched and allowed');
+    expect(await sam.getByText('matched this request and was allowed', { exact: false }).count()).toBe(1);
+    await shot(sam, 'console-request-done');
+    expect(w.sim.groupNames(w.people.dana.id)).not.toContain('Warden Hold');
+  });
+
+  it('refuses to let a person approve a request they filed, and says why', async () => {
+    const olga = await newPage();
+    await signIn(olga, 'olga');
+    await file(olga, 'frank', 'olga');
+    const url = await submitFiling(olga);
+    await recordCallback(olga);
+    await olga.goto(url);
+    expect(await olga.getByText('Separation of duties: you are the executor of this request', { exact: false }).count()).toBe(1);
+    await olga.getByRole('link', { name: 'Sign in again to decide' }).click();
+    await idpLogin(olga, 'olga');
+    await olga.getByRole('button', { name: 'Approve' }).click();
+    expect(await olga.getByRole('alert').innerText()).toMatch(/separation of duties: you are the (executor|creator) of request/);
+    await shot(olga, 'console-sod-refused');
+    expect(await h1(olga)).toContain('Waiting for approval');
+  });
+
+  it('refuses a state change without the CSRF token, and changes nothing', async () => {
+    const olga = await newPage();
+    await signIn(olga, 'olga');
+    await file(olga, 'frank', 'olga');
+    const url = await submitFiling(olga);
+    // A tampered form: the hidden token removed before submitting.
+    await olga.evaluate(() => document.querySelectorAll('form[action$="/callback"] input[name=csrf]').forEach((e) => e.remove()));
+    await olga.getByLabel('Number you called back').fill('+1 415 555 0199');
+    await olga.getByLabel('When that number last changed (UTC)').fill('2024-06-01T00:00');
+    const response = olga.waitForResponse((r) => r.url().endsWith('/callback'));
+    await olga.getByRole('button', { name: 'Record the callback' }).click();
+    expect((await response).status()).toBe(403);
+    expect(await h1(olga)).toBe('Refused: the form could not be verified');
+    await shot(olga, 'console-csrf-refused');
+    // Another site's POST with the person's cookie carries no token either.
+    const forged = await olga.request.post(`${url}/callback`, { form: { number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00' } });
+    expect(forged.status()).toBe(403);
+    await olga.goto(url);
+    expect(await h1(olga)).toContain('Waiting for proofing');
+  });
+
+  it('ends a session after the idle timeout (on the test clock) and asks to sign in again', async () => {
+    const sam = await newPage({ width: 390, height: 844 });
+    await signIn(sam, 'sam');
+    await sam.goto(requestUrl);
+    await shot(sam, 'console-phone-request');
+    w.advance(31 * 60_000);
+    await sam.goto(`${w.url}/console/requests`);
+    expect(await h1(sam)).toBe('Sign in to the Warden console');
+    expect(await sam.getByText('your session ended after a period without activity', { exact: false }).count()).toBe(1);
+    await shot(sam, 'console-session-expired');
+  });
+
+  it('asks for step-up: an approval posted without a fresh sign-in is refused and nothing is approved', async () => {
+    const sam = await newPage();
+    await signIn(sam, 'sam');
+    await file(sam, 'dana', 'sam');
+    const url = await submitFiling(sam);
+    await recordCallback(sam);
+    const ann = await newPage();
+    await signIn(ann, 'ann');
+    await ann.goto(url);
+    const csrf = await ann.locator('input[name=csrf]').first().inputValue();
+    const res = await ann.request.post(`${url}/approve`, { form: { csrf } });
+    expect(res.status()).toBe(401);
+    expect(await res.text()).toContain('needs a fresh sign-in at your identity provider');
+    await ann.goto(url);
+    expect(await h1(ann)).toContain('Waiting for approval');
+  });
+});
