@@ -17,7 +17,7 @@ import { checkCsrf, ConsoleSessions, DEFAULT_CONSOLE_TIMEOUTS, randomToken, type
 import { ConsoleSignIn, consoleTenants } from './oidc-sign-in.js';
 import { errorPage } from './pages/error-page.js';
 import { homePage } from './pages/home-page.js';
-import { newRequestPage, requestPage, requestsPage, type NewRequestValues, type RequestExtras } from './pages/request-pages.js';
+import { attestPage, newRequestPage, requestPage, requestsPage, type NewRequestValues, type RequestExtras } from './pages/request-pages.js';
 import { signInPage } from './pages/sign-in-page.js';
 
 /** What the console needs from the server. */
@@ -406,7 +406,25 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     }),
   );
 
-  router.post('/requests/:id/attest', requestAction(async (id, _req, session) => void (await workflow.attest(session.tenant, id, callerOf(session.person))), 'attested'));
+  router.get(
+    '/attest/:id',
+    view(async (req, res, session) => {
+      res.type('html').send(attestPage(session, requestId(req)));
+    }),
+  );
+  router.post(
+    '/attest/:id',
+    action(async (req, res, session) => {
+      const id = requestId(req);
+      try {
+        await workflow.attest(session.tenant, id, callerOf(session.person));
+        res.type('html').send(attestPage(session, id, undefined, true));
+      } catch (err) {
+        if (!(err instanceof WardenError) || statusOf(err.code) >= 500) throw err;
+        res.status(statusOf(err.code)).type('html').send(attestPage(session, id, err.message));
+      }
+    }),
+  );
 
   for (const verdict of ['approve', 'reject'] as const)
     router.post(

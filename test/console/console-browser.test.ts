@@ -169,7 +169,7 @@ describe('the console in a browser', () => {
     await file(olga, 'frank', 'olga');
     const url = await submitFiling(olga);
     // A tampered form: the hidden token removed before submitting.
-    await olga.evaluate(() => document.querySelectorAll('form[action$="/callback"] input[name=csrf]').forEach((e) => e.remove()));
+    await olga.locator('form[action$="/callback"] input[name=csrf]').evaluate((input) => input.remove());
     await olga.getByLabel('Number you called back').fill('+1 415 555 0199');
     await olga.getByLabel('When that number last changed (UTC)').fill('2024-06-01T00:00');
     const response = olga.waitForResponse((r) => r.url().endsWith('/callback'));

@@ -159,14 +159,21 @@ ${x.pushTransaction ? html`<form method="post" action="/console/requests/${r.id}
 <label for="cb-changed">When that number last changed (UTC)</label><input id="cb-changed" name="numberLastChangedAt" type="datetime-local" required>
 <label for="cb-note">Note</label><input id="cb-note" name="note" type="text">
 <div class="actions"><button type="submit">Record the callback</button></div></fieldset></form>
-<p class="muted">A manager attests from their own console session (the manager signs in and opens this request); an external identity verification arrives by itself from the verifier.</p>
+<p>To have the target's manager attest, send them this link; they sign in and confirm: <code>/console/attest/${r.id}</code></p>
+<p class="muted">An external identity verification (IDV) arrives by itself from the verifier.</p>
 </div>`;
 }
 
-function managerAction(s: ActiveSession, r: RequestView): Html {
-  if (r.state !== 'proofing') return html``;
-  return html`<div class="card"><h2>Are you the target's manager?</h2><p>Attest that you recognised ${who(r.requester)} (needs a recent multi-factor sign-in).</p>
-<form method="post" action="/console/requests/${r.id}/attest">${csrfField(s)}<button type="submit" class="secondary">I attest as manager</button></form></div>`;
+/** The page a manager opens from the help desk's link: no request details (a manager needs no Warden role), the workflow checks they are the target's manager. */
+export function attestPage(s: ActiveSession, requestId: string, error?: string, done?: boolean): string {
+  return page({
+    title: 'Manager attestation',
+    session: s,
+    body: html`<h1>Manager attestation</h1>
+${error ? notice('error', 'Not recorded; nothing was changed.', error) : ''}${done ? notice('ok', 'Your attestation is recorded. You may close this page.') : ''}
+<div class="card"><p>The help desk asked you, as the manager of the person on request <code>${requestId}</code>, to confirm that you recognised them. Attest only if you spoke with them yourself.</p>
+<form method="post" action="/console/attest/${requestId}">${csrfField(s)}<button type="submit">I attest as their manager</button></form></div>`,
+  });
 }
 
 function decisionActions(s: ActiveSession, r: RequestView, x: RequestExtras, now: Date): Html {
@@ -228,7 +235,6 @@ ${n.raisedBy.length > 0 ? html`<dt>Raised because</dt><dd><ul>${n.raisedBy.map((
 </dl></section>
 </div>
 ${proofingActions(session, r, x)}
-${has(session, 'approver') ? '' : managerAction(session, r)}
 ${decisionActions(session, r, x, now)}
 ${brokerActions(session, r, x)}
 <div class="grid">
