@@ -11,7 +11,7 @@ import type { RequestView } from '../requests/workflow-context.js';
 import { CallbackBody, CreateRequestBody } from '../requests/request-api-schemas.js';
 import { PersonResolver, samePerson } from '../requests/resolve-person.js';
 import type { Store } from '../store/store.js';
-import { statusOf } from '../server/problem.js';
+import { pageStatus as statusOf } from './page-status.js';
 import { callerOf } from './console-person.js';
 import { checkCsrf, ConsoleSessions, DEFAULT_CONSOLE_TIMEOUTS, randomToken, type ActiveSession, type ConsoleTimeouts } from './console-sessions.js';
 import { ConsoleSignIn, consoleTenants } from './oidc-sign-in.js';

@@ -9,7 +9,7 @@ export function signInPage(tenants: readonly ConsoleTenant[], options: { message
     title: 'Sign in',
     body: html`<h1>Sign in to the Warden console</h1>
 ${options.signedOut ? notice('ok', 'You are signed out.') : ''}
-${options.message ? notice('warn', options.message) : ''}
+${options.message ? notice('warn', options.message.charAt(0).toUpperCase() + options.message.slice(1)) : ''}
 <div class="card">
 <p>Sign in with your organisation's identity provider. You see the tenants whose identity provider signs you in, with the Warden roles your groups give you.</p>
 <ul class="signin-list">${tenants.map(
