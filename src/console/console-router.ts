@@ -432,7 +432,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       requestAction(async (id, req, session) => {
         const stepUpAt = session.person.stepUpAt;
         const fresh = stepUpAt !== undefined && deps.clock().getTime() - Date.parse(stepUpAt) < stepUpMs(session.tenant);
-        if (!fresh) {
+        // Without the approver role the workflow's own refusal says so; a re-authentication would not change it.
+        if (!fresh && session.person.roles.includes('approver')) {
           // Separation of duties is said first (no re-authentication can change it); otherwise, the IdP must ask again.
           const r = await workflow.get(session.tenant, id, callerOf(session.person));
           const x = await extras(session, r);

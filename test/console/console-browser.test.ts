@@ -17,7 +17,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(packageRoot(), 'test', 'console', 'screenshots');
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-describe('the console in a browser', () => {
+describe('the console in a browser', { timeout: 240_000 }, () => {
   let w: ConsoleWorld;
   let browser: Browser;
   const contexts: BrowserContext[] = [];
@@ -25,7 +25,7 @@ describe('the console in a browser', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)`);
     mkdirSync(SHOTS, { recursive: true });
     [w, browser] = await Promise.all([startConsoleWorld(), chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })]);
-  });
+  }, 240_000);
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
@@ -211,5 +211,60 @@ describe('the console in a browser', () => {
     expect(await res.text()).toContain('needs a fresh sign-in at your identity provider');
     await ann.goto(url);
     expect(await h1(ann)).toContain('Waiting for approval');
+  });
+
+  it('says what is wrong and changes nothing: a replayed sign-in callback, an unknown target, a tampered form, a wrong role, an expired request', async () => {
+    const sam = await newPage();
+    let callback = '';
+    sam.on('request', (r) => {
+      if (r.url().includes('/console/callback?')) callback = r.url();
+    });
+    await signIn(sam, 'sam');
+    await sam.goto(callback);
+    expect(await h1(sam)).toBe('Sign-in refused');
+    expect(await sam.getByRole('alert').innerText()).toContain('already used');
+    await shot(sam, 'console-replayed-callback');
+
+    const count = async () => (await w.server.store.listRequests('acme', {}, 1000)).length;
+    const before = await count();
+    await sam.goto(`${w.url}/console/requests/new`);
+    await sam.getByLabel("Target's login").fill('nobody@acme.example');
+    await sam.getByLabel('Ticket', { exact: false }).last().fill('INC0039999');
+    await sam.getByRole('button', { name: 'File the request' }).click();
+    expect(await sam.getByRole('alert').innerText()).toMatch(/The request was not filed; nothing was changed\.[\s\S]*nobody@acme\.example/);
+    expect(await sam.getByLabel("Target's login").inputValue()).toBe('nobody@acme.example');
+    await shot(sam, 'console-unknown-target');
+
+    await sam.getByLabel("Target's login").fill(PEOPLE.dana.login);
+    await sam.locator('select[name=kind]').evaluate((select) => {
+      (select as unknown as { innerHTML: string }).innerHTML = '<option value="evil.kind" selected>evil</option>';
+    });
+    const tampered = sam.waitForResponse((r) => r.url().endsWith('/console/requests') && r.request().method() === 'POST');
+    await sam.getByRole('button', { name: 'File the request' }).click();
+    expect((await tampered).status()).toBe(400);
+    expect(await sam.getByRole('alert').innerText()).toContain('the form is not valid');
+    expect(await count()).toBe(before);
+
+    // Sam is help desk, not an approver.
+    await file(sam, 'dana', 'sam');
+    const url = await submitFiling(sam);
+    const csrf = await sam.locator('input[name=csrf]').first().inputValue();
+    const wrongRole = await sam.request.post(`${url}/approve`, { form: { csrf } });
+    expect(wrongRole.status()).toBe(403);
+    expect(await wrongRole.text()).toContain('needs the role approver');
+
+    // A day later the request has expired: the page says so and proofing is refused.
+    w.advance(25 * 3_600_000);
+    await w.server.workflow.sweep();
+    // Sam's console session ended meanwhile; the IdP still knows Sam, so signing in again brings Sam back to the request.
+    await sam.goto(url);
+    await sam.getByRole('link', { name: 'Sign in to acme' }).click();
+    await sam.waitForURL(url);
+    expect(await h1(sam)).toContain('Expired');
+    expect(await sam.getByText('This request has expired').count()).toBe(1);
+    const late = await sam.request.post(`${url}/callback`, { form: { csrf: await sam.locator('input[name=csrf]').first().inputValue(), number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00' } });
+    expect(late.status()).toBe(409);
+    expect(await late.text()).toContain('expired');
+    await shot(sam, 'console-expired-request');
   });
 });
