@@ -10,6 +10,9 @@ import type { Workflow } from '../requests/workflow.js';
 import type { RequestView } from '../requests/workflow-context.js';
 import { CallbackBody, CreateRequestBody } from '../requests/request-api-schemas.js';
 import { PersonResolver, samePerson } from '../requests/resolve-person.js';
+import { authorizeCaller } from '../requests/caller.js';
+import { reportCsv } from '../requests/accountability-report.js';
+import { verifyAudit } from '../audit/verify-audit.js';
 import type { Store } from '../store/store.js';
 import { pageStatus as statusOf } from './page-status.js';
 import { callerOf } from './console-person.js';
@@ -17,6 +20,7 @@ import { checkCsrf, ConsoleSessions, DEFAULT_CONSOLE_TIMEOUTS, randomToken, type
 import { ConsoleSignIn, consoleTenants } from './oidc-sign-in.js';
 import { errorPage } from './pages/error-page.js';
 import { homePage } from './pages/home-page.js';
+import { alertsPage, auditPage } from './pages/oversight-pages.js';
 import { attestPage, newRequestPage, requestPage, requestsPage, type NewRequestValues, type RequestExtras } from './pages/request-pages.js';
 import { signInPage } from './pages/sign-in-page.js';
 
@@ -451,6 +455,53 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       const outcome = await workflow.execute(session.tenant, id, callerOf(session.person));
       return { reference: outcome.reference, ...(outcome.secret ? { secret: outcome.secret } : {}), ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {}) };
     }, 'executed'),
+  );
+
+  // --- oversight: auditors, admins, security -----------------------------------------
+
+  const oversee = (session: ActiveSession, what: string) => authorizeCaller(callerOf(session.person), session.tenant, { roles: ['auditor', 'admin'], what });
+
+  async function showAudit(res: Response, session: ActiveSession, verification?: Awaited<ReturnType<typeof verifyAudit>>): Promise<void> {
+    const head = await deps.store.auditHead(session.tenant);
+    const rows = (await deps.store.readAudit(session.tenant, Math.max(0, head.seq - 50), 50)).reverse();
+    res.type('html').send(auditPage(session, rows, head, verification));
+  }
+
+  router.get(
+    '/audit',
+    view(async (_req, res, session) => {
+      oversee(session, 'reading the audit log');
+      await showAudit(res, session);
+    }),
+  );
+
+  router.post(
+    '/audit/verify',
+    action(async (_req, res, session) => {
+      oversee(session, 'verifying the audit log');
+      await showAudit(res, session, await verifyAudit(deps.store, session.tenant));
+    }),
+  );
+
+  router.get(
+    '/reports/accountability.:format',
+    view(async (req, res, session) => {
+      const format = String(req.params.format);
+      if (format !== 'csv' && format !== 'json') throw new WardenError('ERR_NOT_FOUND', 'the report comes as csv or json');
+      const now = deps.clock();
+      const report = await workflow.report(session.tenant, new Date(now.getTime() - 30 * 86_400_000), now, callerOf(session.person));
+      res.setHeader('Content-Disposition', `attachment; filename="warden-accountability-${session.tenant}-${now.toISOString().slice(0, 10)}.${format}"`);
+      if (format === 'csv') res.type('text/csv').send(reportCsv(report));
+      else res.type('application/json').send(JSON.stringify(report, null, 2));
+    }),
+  );
+
+  router.get(
+    '/alerts',
+    view(async (_req, res, session) => {
+      oversee(session, 'reading alerts');
+      res.type('html').send(alertsPage(session, await deps.store.listAlerts(session.tenant, { limit: 50 })));
+    }),
   );
 
   // --- errors -------------------------------------------------------------------------

@@ -267,4 +267,27 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await late.text()).toContain('expired');
     await shot(sam, 'console-expired-request');
   });
+
+  it('lets an auditor read and verify the audit log and download the accountability report; others may not', async () => {
+    const aude = await newPage();
+    await signIn(aude, 'aude');
+    await aude.getByRole('link', { name: 'Audit' }).click();
+    expect(await h1(aude)).toBe('Audit log');
+    expect(await aude.getByText('request.created').count()).toBeGreaterThan(0);
+    await aude.getByRole('button', { name: 'Verify the chain' }).click();
+    expect(await aude.getByRole('status').first().innerText()).toMatch(/The chain verifies: \d+ records/);
+    await shot(aude, 'console-audit');
+    const csv = await aude.request.get(`${w.url}/console/reports/accountability.csv`);
+    expect(csv.status()).toBe(200);
+    expect(csv.headers()['content-disposition']).toContain('attachment');
+    expect((await csv.text()).split('\n').length).toBeGreaterThan(2);
+    await aude.getByRole('link', { name: 'Alerts' }).click();
+    expect(await h1(aude)).toBe('Alerts');
+
+    const sam = await newPage();
+    await signIn(sam, 'sam');
+    const refused = await sam.request.get(`${w.url}/console/audit`);
+    expect(refused.status()).toBe(403);
+    expect(await refused.text()).toContain('needs the role auditor or admin');
+  });
 });

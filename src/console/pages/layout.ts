@@ -20,8 +20,10 @@ function nav(session: ActiveSession, current: string | undefined): Html {
     ['requests', 'Requests', has(session, 'helpdesk', 'approver', 'admin', 'auditor')],
     ['new', 'File a request', has(session, 'helpdesk', 'admin')],
     ['approvals', 'Approvals', has(session, 'approver')],
+    ['audit', 'Audit', has(session, 'auditor', 'admin')],
+    ['alerts', 'Alerts', has(session, 'auditor', 'admin')],
   ];
-  const href: Record<string, string> = { home: '/console/', requests: '/console/requests', new: '/console/requests/new', approvals: '/console/approvals' };
+  const href: Record<string, string> = { home: '/console/', requests: '/console/requests', new: '/console/requests/new', approvals: '/console/approvals', audit: '/console/audit', alerts: '/console/alerts' };
   return html`<nav aria-label="Console"><ul>${items
     .filter(([, , shown]) => shown)
     .map(([key, label]) => html`<li><a href="${href[key]}"${current === key ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul></nav>`;
