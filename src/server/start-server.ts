@@ -284,6 +284,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const sweeper = new BackgroundLoop(
         async () => {
           await workflow.sweep();
+          // Ended and expired console sessions and sign-ins are kept a day (for the replay and expiry messages), then deleted.
+          await store.pruneConsole(new Date(clock().getTime() - 86_400_000));
           return 0;
         },
         options.sweepMs ?? 30_000,
