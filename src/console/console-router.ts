@@ -8,7 +8,7 @@ import { parseDuration } from '../core/policy/duration.js';
 import { packageRoot } from '../package-root.js';
 import type { Workflow } from '../requests/workflow.js';
 import type { RequestView } from '../requests/workflow-context.js';
-import { CallbackBody, CreateRequestBody } from '../requests/request-api-schemas.js';
+import { CallbackBody, CreateExceptionBody, CreateRequestBody } from '../requests/request-api-schemas.js';
 import { PersonResolver, samePerson } from '../requests/resolve-person.js';
 import { authorizeCaller } from '../requests/caller.js';
 import { reportCsv } from '../requests/accountability-report.js';
@@ -21,6 +21,7 @@ import { ConsoleSignIn, consoleTenants } from './oidc-sign-in.js';
 import { errorPage } from './pages/error-page.js';
 import { homePage } from './pages/home-page.js';
 import { alertsPage, auditPage } from './pages/oversight-pages.js';
+import { adminPage, type AdminView } from './pages/admin-page.js';
 import { attestPage, newRequestPage, requestPage, requestsPage, type NewRequestValues, type RequestExtras } from './pages/request-pages.js';
 import { signInPage } from './pages/sign-in-page.js';
 
@@ -501,6 +502,70 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     view(async (_req, res, session) => {
       oversee(session, 'reading alerts');
       res.type('html').send(alertsPage(session, await deps.store.listAlerts(session.tenant, { limit: 50 })));
+    }),
+  );
+
+  // --- admin ----------------------------------------------------------------------------
+
+  async function showAdmin(req: Request, res: Response, session: ActiveSession, more: Partial<AdminView> = {}, status = 200): Promise<void> {
+    const caller = callerOf(session.person);
+    authorizeCaller(caller, session.tenant, { roles: ['admin'], what: 'the admin page' });
+    const [holds, exceptions, reviews] = await Promise.all([deps.store.listHolds(session.tenant, 50), workflow.listExceptions(session.tenant, caller), workflow.listReviews(session.tenant, undefined, caller)]);
+    const done = field(req.query, 'done');
+    res.status(status).type('html').send(adminPage(session, { holds, exceptions, reviews, ...(done ? { done } : {}), ...more }));
+  }
+  /** An admin action: the workflow's refusal is shown on the admin page. */
+  const adminAction = (run: (req: Request, session: ActiveSession) => Promise<void>, done: string) =>
+    action(async (req, res, session) => {
+      try {
+        await run(req, session);
+        res.redirect(303, `/console/admin?done=${done}`);
+      } catch (err) {
+        if (!(err instanceof WardenError) || statusOf(err.code) >= 500 || err.code === 'ERR_FORBIDDEN') throw err;
+        await showAdmin(req, res, session, { error: err.message }, statusOf(err.code));
+      }
+    });
+
+  router.get('/admin', view(async (req, res, session) => showAdmin(req, res, session)));
+  router.post(
+    '/admin/exceptions',
+    adminAction(async (req, session) => {
+      const parsed = CreateExceptionBody.safeParse({
+        tenant: session.tenant,
+        ruleId: field(req.body, 'ruleId'),
+        target: field(req.body, 'target'),
+        owner: field(req.body, 'owner'),
+        reason: field(req.body, 'reason'),
+        expiresAt: utc(field(req.body, 'expiresAt'), 'the expiry'),
+      });
+      if (!parsed.success) throw new WardenError('ERR_VALIDATION', `the form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      await workflow.createException(parsed.data, callerOf(session.person));
+    }, 'exception'),
+  );
+  router.post(
+    '/admin/exceptions/:id/revoke',
+    adminAction(async (req, session) => void (await workflow.revokeException(session.tenant, String(req.params.id), callerOf(session.person))), 'revoked'),
+  );
+  router.post(
+    '/admin/reviews/:id',
+    adminAction(async (req, session) => {
+      const outcome = field(req.body, 'outcome');
+      const notes = field(req.body, 'notes') ?? '';
+      if (outcome !== 'justified' && outcome !== 'unjustified') throw new WardenError('ERR_VALIDATION', 'the outcome is justified or unjustified');
+      if (!notes) throw new WardenError('ERR_VALIDATION', 'write what the review found');
+      await workflow.completeReview(session.tenant, String(req.params.id), { outcome, notes: notes.slice(0, 4000) }, callerOf(session.person));
+    }, 'review'),
+  );
+
+  router.get(
+    '/step-up',
+    view(async (req, res, session) => {
+      let browser = cookies(req)[SIGN_IN_COOKIE];
+      if (!browser || browser.length < 32) {
+        browser = randomToken();
+        setCookie(req, res, SIGN_IN_COOKIE, browser, timeouts.signInTimeoutMs, session.tenant);
+      }
+      res.redirect(303, (await signIn.begin(session.tenant, browser, safeReturn(req.query.return), session)).href);
     }),
   );
 

@@ -290,4 +290,29 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(refused.status()).toBe(403);
     expect(await refused.text()).toContain('needs the role auditor or admin');
   });
+
+  it('lets an admin add and revoke a policy exception; a bad one is refused on the page', async () => {
+    const adam = await newPage();
+    await signIn(adam, 'adam');
+    await adam.getByRole('link', { name: 'Admin' }).click();
+    expect(await h1(adam)).toBe('Admin');
+    const fill = async (reason: string) => {
+      await adam.getByLabel('Rule id').fill('assisted-reset-standard');
+      await adam.getByLabel('Target (login or IdP id)').fill(PEOPLE.frank.login);
+      await adam.getByLabel('Owner').fill(PEOPLE.adam.login);
+      await adam.getByLabel('Reason').fill(reason);
+      await adam.getByLabel('Expires (UTC)').fill(new Date(w.clock.now.getTime() + 7 * 86_400_000).toISOString().slice(0, 16));
+      await adam.getByRole('button', { name: 'Add the exception' }).click();
+    };
+    await fill('short');
+    expect(await adam.getByRole('alert').innerText()).toContain('Not done; nothing was changed.');
+    expect(await adam.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+    await fill('vendor migration weekend, agreed with IAM');
+    await adam.waitForURL(/done=exception/);
+    expect(await adam.getByText('vendor migration weekend, agreed with IAM', { exact: false }).count()).toBe(1);
+    await shot(adam, 'console-admin');
+    await adam.getByRole('button', { name: 'Revoke' }).click();
+    await adam.waitForURL(/done=revoked/);
+    expect(await adam.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+  });
 });

@@ -26,6 +26,7 @@ export const PEOPLE = {
   olga: { login: 'olga.lead@acme.example', firstName: 'Olga', lastName: 'Lead', groups: ['Everyone', 'Service Desk', 'iam-approvers'] },
   dana: { login: 'dana.lee@acme.example', firstName: 'Dana', lastName: 'Lee', groups: ['Everyone', 'Finance'] },
   frank: { login: 'frank.staff@acme.example', firstName: 'Frank', lastName: 'Staff', groups: ['Everyone'] },
+  adam: { login: 'adam.admin@acme.example', firstName: 'Adam', lastName: 'Admin', groups: ['Everyone', 'warden-admins'] },
   aude: { login: 'aude.auditor@acme.example', firstName: 'Aude', lastName: 'Auditor', groups: ['Everyone', 'security-audit'] },
 } as const;
 export type Person = keyof typeof PEOPLE;
