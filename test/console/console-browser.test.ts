@@ -294,6 +294,8 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
   it('lets an admin add and revoke a policy exception; a bad one is refused on the page', async () => {
     const adam = await newPage();
     await signIn(adam, 'adam');
+    expect(await adam.locator('svg.chart rect').count()).toBe(5);
+    await shot(adam, 'console-dashboard');
     await adam.getByRole('link', { name: 'Admin' }).click();
     expect(await h1(adam)).toBe('Admin');
     const fill = async (reason: string) => {
