@@ -25,6 +25,9 @@ const Duration = z.string().regex(DURATION_PATTERN, 'a duration such as 30m, 1h,
 export const RETENTION_DEFAULTS = Object.freeze({ inbox: '30d', ownChanges: '30d', events: '30d' });
 const RetentionPeriod = Duration.refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) >= 86_400, 'at least 1d');
 
+/** Defaults of the console section. */
+export const CONSOLE_DEFAULTS = Object.freeze({ sessionIdle: '30m', sessionAbsolute: '8h', signInTimeout: '10m' });
+
 /** Defaults of the detection section, also used where no config is loaded (`warden detect replay` without --tenant). */
 export const DETECTION_DEFAULTS = Object.freeze({ allowedLateness: '30m', sourceIdleAfter: '3h', groupFor: '24h', inPolicyFor: '7d' });
 
@@ -191,6 +194,15 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
       .strict()
       .default({ level: 'info' })
       .describe('Logging (JSON lines on stdout; secrets are redacted)'),
+    console: z
+      .object({
+        sessionIdle: Duration.default(CONSOLE_DEFAULTS.sessionIdle).describe('A console session with no activity for this long ends; the person signs in again. Default `30m`'),
+        sessionAbsolute: Duration.default(CONSOLE_DEFAULTS.sessionAbsolute).describe('A console session ends this long after sign-in, active or not. Default `8h`'),
+        signInTimeout: Duration.default(CONSOLE_DEFAULTS.signInTimeout).describe('How long a sign-in at the IdP may take before its callback is refused. Default `10m`'),
+      })
+      .strict()
+      .default({ ...CONSOLE_DEFAULTS })
+      .describe('The web console (`/console`, docs/console.md). It is served for tenants with `tenants[].oidc.console`'),
     tenants: z.array(tenantConfigWith(sections)).min(1, 'configure at least one tenant').describe('The IdP tenants Warden governs, each with its policy'),
   })
   .strict()

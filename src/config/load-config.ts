@@ -100,6 +100,8 @@ export interface WardenConfig {
   /** How long each kind of kept-for-a-while row lives, in ms (`retention`). */
   retention: Readonly<{ inboxMs: number; ownChangesMs: number; eventsMs: number }>;
   tenants: readonly ResolvedTenant[];
+  /** The web console's session timeouts, in ms (`console`); absent: the defaults. */
+  console?: Readonly<{ sessionIdleMs: number; sessionAbsoluteMs: number; signInTimeoutMs: number }>;
 }
 
 export interface LoadConfigOptions {
@@ -203,6 +205,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       ...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]),
       ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret]),
       ...(t.siem?.ocsf?.secret ? [['siem.ocsf', t.siem.ocsf.secret]] : []),
+      ...(t.oidc?.console?.clientSecret ? [['oidc.console.clientSecret', t.oidc.console.clientSecret]] : []),
     ])
       if (!(name! in t.secrets)) throw new WardenError('ERR_CONFIG_INVALID', `${file}: tenant ${t.id} ${what}: secret "${name}" is not in tenants[].secrets`);
     return Object.freeze({
@@ -233,5 +236,10 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       eventsMs: parseDuration(cfg.retention.events) * 1000,
     }),
     tenants: Object.freeze(tenants),
+    console: Object.freeze({
+      sessionIdleMs: parseDuration(cfg.console.sessionIdle) * 1000,
+      sessionAbsoluteMs: parseDuration(cfg.console.sessionAbsolute) * 1000,
+      signInTimeoutMs: parseDuration(cfg.console.signInTimeout) * 1000,
+    }),
   });
 }

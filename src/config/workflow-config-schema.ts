@@ -26,6 +26,23 @@ export const OidcRoles = z
   .strict()
   .describe('Warden roles from the token\'s groups claim; a person may hold several');
 
+/** How the web console signs people in with this IdP (authorization code + PKCE). */
+export const OidcConsoleClient = z
+  .object({
+    clientId: z.string().min(1).describe('Client id of Warden\'s console app in the IdP (an OIDC web app with the authorization code grant and PKCE). Its ID tokens must carry the groups claim (`groupsClaim`)'),
+    clientSecret: SecretName('Tenant secret with the app\'s client secret (`client_secret_basic`); absent: a public client, PKCE only').optional(),
+    publicUrl: z
+      .url()
+      .describe(
+        'The console\'s address as people\'s browsers reach it, e.g. `https://warden.acme.example` (behind a proxy: the proxy\'s). The IdP app must allow the redirect URI `<publicUrl>/console/callback`. With `https:` the cookies are `Secure`',
+      ),
+    scopes: z.array(z.string().min(1)).default(['openid', 'profile', 'email', 'groups']).describe('Scopes asked for at sign-in. Default `openid profile email groups` (Okta needs `groups` for the groups claim; for Entra use `openid profile email` and configure the groups claim in the app)'),
+    stepUpAcr: z.string().min(1).optional().describe('`acr_values` sent with the step-up sign-in before an approval (e.g. `urn:okta:loa:2fa:any:ifpossible`); absent: only `max_age=0` and `prompt=login`'),
+  })
+  .strict()
+  .describe('The web console (`/console`): people sign in with this IdP in a browser. Absent: the console does not offer this tenant');
+export type OidcConsoleClient = z.infer<typeof OidcConsoleClient>;
+
 export const OidcConfig = z
   .object({
     issuer: z.url().describe('Issuer (`iss`) of the tenant IdP\'s tokens, e.g. `https://acme.okta.com/oauth2/default` or `https://login.microsoftonline.com/<tenant id>/v2.0`'),
@@ -50,6 +67,7 @@ export const OidcConfig = z
       .strict()
       .default({ maxAuthAge: '15m', mfaAmr: ['mfa'] })
       .describe('Recent multi-factor authentication for decisions people make'),
+    console: OidcConsoleClient.optional(),
   })
   .strict()
   .describe('People (help desk, approvers, admins, auditors) sign in with the tenant\'s IdP and send its access or ID token as `Authorization: Bearer <JWT>`');

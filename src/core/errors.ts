@@ -34,7 +34,11 @@ export type WardenErrorCode =
   | 'ERR_IDEMPOTENCY_MISMATCH'
   | 'ERR_EVIDENCE_REJECTED'
   | 'ERR_POLICY_FORBIDS'
-  | 'ERR_UPSTREAM';
+  | 'ERR_UPSTREAM'
+  // The web console (src/console)
+  | 'ERR_SESSION'
+  | 'ERR_CSRF'
+  | 'ERR_SIGN_IN';
 
 /** Base class of every error Warden throws on purpose. */
 export class WardenError extends Error {

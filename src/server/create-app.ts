@@ -17,6 +17,7 @@ import { healthRoutes, mountHealth } from './routes/health.js';
 import { mountRequests, mountVerifierHooks, requestRoutes } from './routes/requests.js';
 import { looksLikeJwt, type OidcVerifier } from './oidc-auth.js';
 import type { Workflow } from '../requests/workflow.js';
+import { consoleRouter, type ConsoleDeps } from '../console/console-router.js';
 
 export interface AppDeps {
   store: Store;
@@ -39,6 +40,8 @@ export interface AppDeps {
   oidc?: OidcVerifier;
   /** Detection: proposed changes are decided with the open alerts on their target and actor. */
   detection?: ChangeDetection;
+  /** The web console (`/console`), when a tenant offers it (`tenants[].oidc.console`). */
+  console?: ConsoleDeps;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -140,6 +143,8 @@ export function createApp(deps: AppDeps): express.Express {
     plugin.mount(router, deps.pluginContext());
     app.use(router);
   }
+
+  if (deps.console) app.use('/console', consoleRouter(deps.console));
 
   app.use(notFound);
   app.use(errorHandler(deps.log));

@@ -34,6 +34,9 @@ const STATUS: Record<WardenErrorCode, number> = {
   ERR_EVIDENCE_REJECTED: 422,
   ERR_POLICY_FORBIDS: 422,
   ERR_UPSTREAM: 502,
+  ERR_SESSION: 401,
+  ERR_CSRF: 403,
+  ERR_SIGN_IN: 400,
 };
 
 /** A validation issue as the API reports it. */

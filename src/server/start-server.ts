@@ -238,6 +238,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       workflow,
       oidc: new OidcVerifier(config.tenants, { clock }),
       detection,
+      ...(config.tenants.some((t) => t.oidc?.console)
+        ? { console: { store, workflow, tenants: config.tenants, clock, ...(config.console ? { timeouts: config.console } : {}), bodyBytes: config.bodyBytes, onError: (err: unknown, path: string) => log.error({ err, path }, 'console request failed') } }
+        : {}),
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
@@ -284,6 +287,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const sweeper = new BackgroundLoop(
         async () => {
           await workflow.sweep();
+          // Ended and expired console sessions and sign-ins are kept a day (for the replay and expiry messages), then deleted.
+          await store.pruneConsole(new Date(clock().getTime() - 86_400_000));
           return 0;
         },
         options.sweepMs ?? 30_000,

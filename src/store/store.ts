@@ -16,6 +16,7 @@ import type { OwnChangeStore } from './capabilities/own-change-store.js';
 import type { RequestStore } from './capabilities/request-store.js';
 import type { RetentionStore } from './capabilities/retention-store.js';
 import type { ReviewStore } from './capabilities/review-store.js';
+import type { ConsoleStore } from './capabilities/console-store.js';
 import type { SsfStore } from './capabilities/ssf-store.js';
 import type { TenantStore } from './capabilities/tenant-store.js';
 
@@ -38,6 +39,7 @@ export type * from './capabilities/request-store.js';
 export type * from './capabilities/retention-store.js';
 export type * from './capabilities/review-store.js';
 export type * from './capabilities/ssf-store.js';
+export type * from './capabilities/console-store.js';
 export type * from './capabilities/tenant-store.js';
 
 /**
@@ -77,7 +79,8 @@ export interface StoreOps
     ReviewStore,
     ExceptionStore,
     NotifyStore,
-    SsfStore {}
+    SsfStore,
+    ConsoleStore {}
 
 /** Work done inside a transaction: all of it commits, or none of it. */
 export type StoreTx = StoreOps;

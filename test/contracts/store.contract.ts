@@ -9,6 +9,7 @@ import type { ActionEntry, DetectionStateRow, Store } from '../../src/store/stor
 import { makeChange, makeDecision } from '../helpers/changes.js';
 import { rawSql, type TestStore } from '../helpers/test-stores.js';
 import { workflowStoreContract } from './workflow-store.contract.js';
+import { consoleStoreContract } from './console-store.contract.js';
 
 const T0 = new Date('2026-11-25T10:00:00.000Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -731,5 +732,6 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
     });
 
     workflowStoreContract(driver, () => store, tenant);
+    consoleStoreContract(driver, () => store, tenant);
   });
 }

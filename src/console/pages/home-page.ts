@@ -1,0 +1,53 @@
+import type { RequestView } from '../../requests/workflow-context.js';
+import type { ActiveSession } from '../console-sessions.js';
+import { nameOf } from '../console-person.js';
+import { html } from '../html.js';
+import { notice, page } from './layout.js';
+import { stateBadge } from './request-pages.js';
+import { barChart } from './bar-chart.js';
+
+/** Median minutes from filing to approval over the requests that were approved, as text. */
+function medianApproval(requests: readonly RequestView[]): string {
+  const minutes = requests
+    .filter((r) => r.approvedAt)
+    .map((r) => (Date.parse(r.approvedAt!) - Date.parse(r.createdAt)) / 60_000)
+    .sort((a, b) => a - b);
+  if (minutes.length === 0) return 'no approvals yet';
+  const mid = Math.floor(minutes.length / 2);
+  const median = minutes.length % 2 ? minutes[mid]! : (minutes[mid - 1]! + minutes[mid]!) / 2;
+  return `${Math.round(median)} min (${minutes.length} approved)`;
+}
+
+/** The overview after sign-in: what each of the person's roles can do, and the requests that are open. */
+export function homePage(session: ActiveSession, requests: readonly RequestView[]): string {
+  const roles = session.person.roles;
+  const open = requests.filter((r) => ['draft', 'proofing', 'pending_approval', 'approved'].includes(r.state));
+  const count = (state: string) => requests.filter((r) => r.state === state).length;
+  return page({
+    title: 'Overview',
+    session,
+    current: 'home',
+    body: html`<h1>Welcome, ${nameOf(session.person)}</h1>
+${roles.length === 0 ? notice('warn', 'Your groups give you no Warden role in this tenant', `Ask an administrator to add you to a group mapped in tenants[].oidc.roles. Your groups: ${session.person.groups.join(', ') || 'none'}.`) : ''}
+<div class="grid">
+${roles.includes('helpdesk') || roles.includes('admin') ? html`<section class="card"><h2>Help desk</h2><p>Verify a caller and file the change they ask for.</p><p><a class="button" href="/console/requests/new">File a request</a></p></section>` : ''}
+${roles.includes('approver') ? html`<section class="card"><h2>Approver</h2><p>${count('pending_approval')} request(s) wait for approval.</p><p><a class="button" href="/console/approvals">Open the queue</a></p></section>` : ''}
+${
+  roles.length > 0
+    ? html`<section class="card"><h2>Requests by state</h2>${barChart('Latest requests by state', [
+        { label: 'Waiting for proofing', value: count('proofing'), tone: 'warn' },
+        { label: 'Waiting for approval', value: count('pending_approval'), tone: 'warn' },
+        { label: 'Approved, not used', value: count('approved'), tone: 'info' },
+        { label: 'Done (matched)', value: count('executed'), tone: 'ok' },
+        { label: 'Rejected / expired', value: count('rejected') + count('expired') + count('cancelled'), tone: 'bad' },
+      ])}<p>Median time from filing to approval: <strong>${medianApproval(requests)}</strong></p></section>`
+    : ''
+}
+</div>
+${
+  open.length > 0
+    ? html`<h2 class="section">Open requests</h2><ul>${open.slice(0, 10).map((r) => html`<li><a href="/console/requests/${r.id}">${r.kind} for ${r.target.displayName ?? r.target.login ?? r.target.id}</a> ${stateBadge(r.state)}</li>`)}</ul>`
+    : ''
+}`,
+  });
+}
