@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TenantId } from '../core/identity-change.js';
 import { OidcConfig, WebhooksConfig, WorkflowConfig } from './workflow-config-schema.js';
 import { DURATION_PATTERN, parseDuration } from '../core/policy/duration.js';
+import { NotificationsConfig } from './notifications-config-schema.js';
 
 /**
  * The server configuration file, `warden.yaml`. This schema is the
@@ -88,6 +89,7 @@ export const TenantConfig = z
     workflow: WorkflowConfig.optional(),
     webhooks: WebhooksConfig,
     detection: DetectionConfig,
+    notifications: NotificationsConfig.optional(),
   })
   .strict();
 export type TenantConfig = z.infer<typeof TenantConfig>;

@@ -6,6 +6,7 @@ import { WardenError } from '../core/errors.js';
 import { SourcePositions } from '../core/source-positions.js';
 import type { OidcConfig, WebhookEndpoint, WorkflowConfig } from './workflow-config-schema.js';
 import { parseDuration } from '../core/policy/duration.js';
+import { notificationSecretNames, type NotificationsConfig } from './notifications-config-schema.js';
 import { configFileSchema, DetectionConfig, type SecretRef, type TenantSection } from './config-schema.js';
 
 /** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
@@ -78,6 +79,8 @@ export interface ResolvedTenant {
   webhooks?: readonly WebhookEndpoint[];
   /** Detection settings (src/detect). */
   detection: ResolvedDetection;
+  /** Chat and e-mail channels, routes, the "this wasn't me" notice (src/notify/channels). */
+  notifications?: NotificationsConfig;
 }
 
 export type StoreConfig =
@@ -196,7 +199,11 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     const connectors: Record<string, unknown> = {};
     for (const p of plugins) if ((t as Record<string, unknown>)[p.name] !== undefined) connectors[p.name] = (t as Record<string, unknown>)[p.name];
     // Webhook and verifier secrets are names of tenant secrets: a typo must stop the start, not a delivery.
-    for (const [what, name] of [...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]), ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret])])
+    for (const [what, name] of [
+      ...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]),
+      ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret]),
+      ...(t.notifications ? notificationSecretNames(t.notifications) : []),
+    ])
       if (!(name! in t.secrets)) throw new WardenError('ERR_CONFIG_INVALID', `${file}: tenant ${t.id} ${what}: secret "${name}" is not in tenants[].secrets`);
     return Object.freeze({
       id: t.id,
@@ -208,6 +215,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       ...(t.workflow ? { workflow: t.workflow } : {}),
       webhooks: Object.freeze([...t.webhooks]),
       detection: resolveDetection(t.detection, baseDir),
+      ...(t.notifications ? { notifications: t.notifications } : {}),
     });
   });
 

@@ -34,7 +34,15 @@ export type WardenErrorCode =
   | 'ERR_IDEMPOTENCY_MISMATCH'
   | 'ERR_EVIDENCE_REJECTED'
   | 'ERR_POLICY_FORBIDS'
-  | 'ERR_UPSTREAM';
+  | 'ERR_UPSTREAM'
+  // Notifications (src/notify/channels) and the affected person's "this wasn't me" link
+  | 'ERR_NOTIFY_DELIVERY'
+  | 'ERR_SIGNATURE_INVALID'
+  | 'ERR_LINK_INVALID'
+  | 'ERR_LINK_EXPIRED'
+  | 'ERR_LINK_USED'
+  | 'ERR_LINK_WRONG_PERSON'
+  | 'ERR_RATE_LIMITED';
 
 /** Base class of every error Warden throws on purpose. */
 export class WardenError extends Error {
