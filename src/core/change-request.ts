@@ -240,7 +240,7 @@ export const Evidence = z
     id: z.string(),
     tenant: TenantId,
     requestId: z.string(),
-    kind: z.enum(['proofing', 'ticket']),
+    kind: z.enum(['proofing', 'ticket', 'affected_person']).describe('affected_person: the person the request is for answered a "this wasn\'t me" notice (never proofing)'),
     method: z.string().describe('okta_verify_push, manager_attestation, callback, <verifier>, servicenow, jira'),
     level: ProofingLevel.optional(),
     accepted: z.boolean(),

@@ -1,3 +1,5 @@
+import { mountNotMePages } from './routes/not-me-pages.js';
+import type { NotMeDeps } from '../requests/not-me/answer-not-me.js';
 import { systemClock } from '../core/clock.js';
 import express, { type RequestHandler } from 'express';
 import { WardenError } from '../core/errors.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   oidc?: OidcVerifier;
   /** Detection: proposed changes are decided with the open alerts on their target and actor. */
   detection?: ChangeDetection;
+  /** "This wasn't me" links (src/requests/not-me): the pages at /me/confirm are served when given. */
+  notMe?: NotMeDeps;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -111,6 +115,12 @@ export function createApp(deps: AppDeps): express.Express {
     res.type('application/json').send(openapi);
   });
   app.use(open);
+
+  if (deps.notMe) {
+    const pages = express.Router();
+    mountNotMePages(pages, { ...deps.notMe, log: deps.log });
+    app.use(pages);
+  }
 
   if (deps.workflow) {
     const hooks = express.Router();

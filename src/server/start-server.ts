@@ -37,6 +37,7 @@ import { ChannelWorker } from '../notify/channels/channel-worker.js';
 import { publishDecisionEvents } from '../notify/publish-decision-events.js';
 import { publishDeliveryStopped } from '../notify/publish-delivery-stopped.js';
 import type { DeliveryRow } from '../store/store.js';
+import { NotMeNotifier, type DirectoriesOf } from '../requests/not-me/not-me-notifier.js';
 import { portsFromPlugins } from '../requests/workflow-context.js';
 import { workflowMetrics } from '../requests/workflow-metrics.js';
 import { Workflow } from '../requests/workflow.js';
@@ -80,6 +81,8 @@ export interface RunningServer {
   /** Chat and e-mail channels (tenants[].notifications) and their worker. */
   channels: ChannelRoutes;
   notifications: ChannelWorker;
+  /** "This wasn't me" notices to affected people (src/requests/not-me). */
+  notMe: NotMeNotifier;
   /** Detection: correlation in the store; `sweep` fires due absence rules and prunes expired state. */
   detection: StoreDetector;
   /** What connectors get. */
@@ -177,9 +180,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     };
     const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock, onGaveUp: gaveUp });
     const notifications = new ChannelWorker({ store, routes: channels, log, registry: metrics.registry, clock, onGaveUp: gaveUp, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
+    const directories: DirectoriesOf = (tenant) => {
+      const t = config.tenants.find((x) => x.id === tenant);
+      return plugins.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
+    };
+    const notMe = new NotMeNotifier({
+      store,
+      routes: channels,
+      tenants: config.tenants,
+      directories,
+      pluginContext: () => context,
+      log,
+      clock,
+      registry: metrics.registry,
+      ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
+    });
     const wakeOutbound = () => {
       webhooks.wake();
       notifications.wake();
+      notMe.wake();
     };
     const workflow = new Workflow({
       store,
@@ -257,6 +276,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       workflow,
       oidc: new OidcVerifier(config.tenants, { clock }),
       detection,
+      notMe: { ctx: workflow.ctx, tenants: config.tenants, directories },
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
@@ -317,10 +337,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       outbox.start();
       webhooks.start();
       notifications.start();
+      notMe.start();
       sweeper.start();
       detectionSweeper.start();
       retention.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => notifications.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
+      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => notifications.stop(), () => notMe.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
     }
     for (const plugin of plugins) {
       if (!plugin.start) continue;
@@ -364,7 +385,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, channels, notifications, detection, context, reload, close };
+    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, channels, notifications, notMe, detection, context, reload, close };
   } catch (err) {
     return fail(err);
   }

@@ -16,3 +16,7 @@ CREATE TABLE not_me_links (
   PRIMARY KEY (tenant, id)
 );
 CREATE INDEX not_me_links_person ON not_me_links (tenant, person_id, created_at);
+
+-- "It was me" is kept as evidence on the request, of its own kind: it never counts as proofing.
+ALTER TABLE request_evidence DROP CONSTRAINT request_evidence_kind_check;
+ALTER TABLE request_evidence ADD CONSTRAINT request_evidence_kind_check CHECK (kind IN ('proofing', 'ticket', 'affected_person'));
