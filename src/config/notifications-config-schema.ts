@@ -80,7 +80,7 @@ export type NotificationRoute = z.infer<typeof NotificationRoute>;
 export const NotMeConfig = z
   .object({
     enabled: z.boolean().default(true).describe('Tell the affected person when a help-desk request is filed for them or someone else changes their factors or password. Default `true` when the section is present'),
-    secret: SecretName('Tenant secret that signs the links (HMAC-SHA256): at least 32 random bytes. Rotating it voids the links out'),
+    secret: SecretName('Tenant secret that signs the links (HMAC-SHA256): at least 32 random bytes. Rotating it voids every link not yet used'),
     channel: ChannelName.describe('E-mail channel (in `channels`) the notice is sent through, to the address the IdP directory has on file: never the factor being changed'),
     linkTtl: Duration('How long a link works. Default `30m`').default('30m'),
     perPersonPerHour: z.number().int().min(1).max(100).default(5).describe('Notices sent to one person in an hour at most (more are recorded, not sent). Default `5`'),
