@@ -3,7 +3,7 @@ import { signNotMeToken, type NotMePayload } from '../../src/requests/not-me/not
 import { makeChange } from '../helpers/changes.js';
 import { PEOPLE, resetRequest, startWorkflowServer, type Person, type WorkflowServer } from '../helpers/workflow-server.js';
 import { rawSql } from '../helpers/test-stores.js';
-import { SmtpSink } from './fake-endpoints.js';
+import { fakeTeams, SmtpSink, type FakeHttp } from './fake-endpoints.js';
 
 /**
  * "This wasn't me" end to end: the real server, the affected person's notice
@@ -15,16 +15,21 @@ describe('"this wasn\'t me": the affected person as a control', () => {
   const KEY = 'not-me-test-key-0123456789abcdef0123456789abcdef';
   let w: WorkflowServer;
   let smtp: SmtpSink;
+  let teams: FakeHttp;
   let n = 0;
 
   beforeAll(async () => {
     smtp = await new SmtpSink().start();
+    teams = await fakeTeams().start();
     w = await startWorkflowServer({
-      secrets: { notMeKey: KEY },
+      secrets: { notMeKey: KEY, teamsHook: `${teams.url}/workflows/secops?sig=t` },
       workflow: `    notifications:
       publicUrl: https://warden.acme.example
       channels:
         - { name: mail, type: email, host: 127.0.0.1, port: ${smtp.port}, requireTls: false, from: 'Warden <warden@acme.example>' }
+        - { name: secops-teams, type: teams, webhookUrl: teamsHook }
+      routes:
+        - { role: security, events: [person.not_me, hold.placed], channel: secops-teams }
       notMe: { secret: notMeKey, channel: mail, linkTtl: 30m, perPersonPerHour: 3 }
 `,
     });
@@ -32,6 +37,7 @@ describe('"this wasn\'t me": the affected person as a control', () => {
   afterAll(async () => {
     await w?.close();
     await smtp?.stop();
+    await teams?.stop();
   });
 
   /** Files a help-desk request for `target` (Sam at the desk) and returns its id. */
@@ -126,6 +132,12 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     expect(types).toEqual(expect.arrayContaining(['person.not_me', 'alert.raised', 'request.cancelled']));
     const event = w.webhooks.map((h) => JSON.parse(h.body)).find((b) => b.type === 'person.not_me');
     expect(event.data).toMatchObject({ personId: PEOPLE.eve.id, subjectKind: 'request', subjectId: second, cancelled: 2, heldIn: ['fakeokta'], alertId: alert.id });
+    // Security's Teams channel hears it through the same event stream.
+    await w.server.notifications.runOnce();
+    const card = teams.received.map((r) => r.body).find((b) => b.includes('This wasn'));
+    expect(card).toBeDefined();
+    expect(card).toContain(`https://warden.acme.example/v1/alerts/${alert.id}?tenant=acme`);
+    expect(card).toContain('"value":"critical"');
   });
 
   it('refuses an expired link (on the server\'s clock), showing and acting alike', async () => {
