@@ -10,6 +10,8 @@ export type LinkTarget =
   | { kind: 'request'; id: string }
   | { kind: 'alert'; id: string }
   | { kind: 'review'; id: string }
+  /** The tenant's open alerts (where security starts). */
+  | { kind: 'alerts' }
   /** A person's change requests (a held change: file or find the request that covers it). */
   | { kind: 'person'; id: string };
 
@@ -21,13 +23,15 @@ export type LinkTarget =
  *   // 'https://warden.acme.com/v1/requests/r1?tenant=acme'
  */
 export function resourceLink(publicUrl: string, tenant: string, target: LinkTarget): string {
+  const id = 'id' in target ? encodeURIComponent(target.id) : '';
   const path: Record<LinkTarget['kind'], string> = {
-    request: `/v1/requests/${encodeURIComponent(target.id)}`,
-    alert: `/v1/alerts/${encodeURIComponent(target.id)}`,
-    review: `/v1/reviews`,
-    person: `/v1/requests?target=${encodeURIComponent(target.id)}`,
+    request: `/v1/requests/${id}`,
+    alert: `/v1/alerts/${id}`,
+    review: '/v1/reviews',
+    person: `/v1/requests?target=${id}`,
+    alerts: '/v1/alerts?status=open',
   };
-  const url = new URL(path[target.kind], withSlash(publicUrl));
+  const url = new URL(path[target.kind].replace(/^\//, ''), withSlash(publicUrl));
   url.searchParams.set('tenant', tenant);
   return url.toString();
 }

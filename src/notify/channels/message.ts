@@ -122,8 +122,8 @@ function describe(type: string, data: Data): Omit<NotificationMessage, 'role' | 
         who: 'Warden',
         what: `${str(data.kind)} ${str(data.name)} gave up on event ${str(data.eventType)} after ${str(data.attempts)} attempts`,
         why: `last error: ${str(data.error)}`,
-        target: { kind: 'review', id: '' },
-        linkText: 'List failed deliveries: warden notify list --failed',
+        target: { kind: 'alerts' },
+        linkText: 'Open alerts (failed deliveries: warden notify list --failed)',
       };
     case 'person.not_me':
       return {
@@ -142,8 +142,8 @@ function describe(type: string, data: Data): Omit<NotificationMessage, 'role' | 
         who: actorName(data.actor),
         what: type,
         why: '',
-        target: { kind: 'review', id: '' },
-        linkText: 'Open Warden',
+        target: { kind: 'alerts' },
+        linkText: 'Open alerts',
       };
   }
 }
