@@ -15,6 +15,7 @@ import { closeAlert } from '../detect/close-alert.js';
 import type { Store } from '../store/store.js';
 import { wardenCommand } from '../package-root.js';
 import { WORKFLOW_OPERATIONS } from '../requests/workflow-operations.js';
+import { NOTIFY_OPERATIONS } from './notify-operations.js';
 
 /**
  * Administrative operations of the CLI, written once against a store. The
@@ -216,7 +217,7 @@ export const OPERATIONS = {
 export type OperationRegistry = ReadonlyMap<string, Operation>;
 
 export function operationRegistry(plugins: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
-  const registry = new Map<string, Operation>([...(Object.entries(OPERATIONS) as Array<[string, Operation]>), ...Object.entries(WORKFLOW_OPERATIONS)]);
+  const registry = new Map<string, Operation>([...(Object.entries(OPERATIONS) as Array<[string, Operation]>), ...Object.entries(WORKFLOW_OPERATIONS), ...Object.entries(NOTIFY_OPERATIONS)]);
   for (const plugin of plugins)
     for (const [name, operation] of Object.entries(plugin.operations ?? {})) {
       const full = name.startsWith(`${plugin.name}.`) ? name : `${plugin.name}.${name}`;

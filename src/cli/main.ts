@@ -15,6 +15,7 @@ import { registerInitCommand } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerWorkflowCommands } from './commands/workflow.js';
+import { registerNotifyCommands } from './commands/notify.js';
 
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
@@ -53,6 +54,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
   registerAdminCommands(program, rt);
   registerConfigCommands(program, rt);
   registerWorkflowCommands(program, rt);
+  registerNotifyCommands(program, rt);
   registerDetectCommands(program, rt);
   for (const plugin of plugins) plugin.commands?.(program, rt);
   const wire = (cmd: Command): void => {

@@ -3,6 +3,7 @@ import { SiemConfig } from './siem-config-schema.js';
 import { TenantId } from '../core/identity-change.js';
 import { OidcConfig, WebhooksConfig, WorkflowConfig } from './workflow-config-schema.js';
 import { DURATION_PATTERN, parseDuration } from '../core/policy/duration.js';
+import { NotificationsConfig } from './notifications-config-schema.js';
 
 /**
  * The server configuration file, `warden.yaml`. This schema is the
@@ -93,6 +94,7 @@ export const TenantConfig = z
     webhooks: WebhooksConfig,
     detection: DetectionConfig,
     siem: SiemConfig,
+    notifications: NotificationsConfig.optional(),
   })
   .strict();
 export type TenantConfig = z.infer<typeof TenantConfig>;

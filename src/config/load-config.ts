@@ -7,6 +7,7 @@ import { WardenError } from '../core/errors.js';
 import { SourcePositions } from '../core/source-positions.js';
 import type { OidcConfig, WebhookEndpoint, WorkflowConfig } from './workflow-config-schema.js';
 import { parseDuration } from '../core/policy/duration.js';
+import { notificationSecretNames, type NotificationsConfig } from './notifications-config-schema.js';
 import { configFileSchema, DetectionConfig, type SecretRef, type TenantSection } from './config-schema.js';
 
 /** A secret value that does not print itself: logs, JSON and `inspect` show `[redacted]`. */
@@ -81,6 +82,8 @@ export interface ResolvedTenant {
   detection: ResolvedDetection;
   /** SIEM export (`siem`): absent when not configured. */
   siem?: { ocsf?: SiemOcsfSink };
+  /** Chat and e-mail channels, routes, the "this wasn't me" notice (src/notify/channels). */
+  notifications?: NotificationsConfig;
 }
 
 export type StoreConfig =
@@ -206,6 +209,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       ...(t.workflow?.verifiers ?? []).map((v) => [`verifier ${v.name}`, v.secret]),
       ...(t.siem?.ocsf?.secret ? [['siem.ocsf', t.siem.ocsf.secret]] : []),
       ...(t.oidc?.console?.clientSecret ? [['oidc.console.clientSecret', t.oidc.console.clientSecret]] : []),
+      ...(t.notifications ? notificationSecretNames(t.notifications) : []),
     ])
       if (!(name! in t.secrets)) throw new WardenError('ERR_CONFIG_INVALID', `${file}: tenant ${t.id} ${what}: secret "${name}" is not in tenants[].secrets`);
     return Object.freeze({
@@ -219,6 +223,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       webhooks: Object.freeze([...t.webhooks]),
       detection: resolveDetection(t.detection, baseDir),
       ...(t.siem?.ocsf ? { siem: Object.freeze({ ocsf: t.siem.ocsf }) } : {}),
+      ...(t.notifications ? { notifications: t.notifications } : {}),
     });
   });
 

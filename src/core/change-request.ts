@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ApprovalRequirement, TicketRequirement } from './decision.js';
 import { ChangeContext, ChangeKind, Channel, Principal, TenantId } from './identity-change.js';
 import { ProofingLevel } from './proofing.js';
+import { Tier } from './tiers.js';
 
 /** Change request states (design §5). */
 export const REQUEST_STATES = [
@@ -117,6 +118,7 @@ export type Justification = z.infer<typeof Justification>;
 export const RequestNeeds = z
   .object({
     proofing: ProofingLevel.optional().describe('Minimum proofing level (after context raised it)'),
+    tier: Tier.optional().describe('The target\'s tier, as the policy classified it when the request was filed (shown in notifications)'),
     policyProofing: ProofingLevel.optional().describe('The level the policy itself asks for'),
     raisedBy: z.array(z.string()).default([]).describe('Context that raised the proofing level'),
     ticket: TicketRequirement.optional(),
@@ -238,7 +240,7 @@ export const Evidence = z
     id: z.string(),
     tenant: TenantId,
     requestId: z.string(),
-    kind: z.enum(['proofing', 'ticket']),
+    kind: z.enum(['proofing', 'ticket', 'affected_person']).describe('affected_person: the person the request is for answered a "this wasn\'t me" notice (never proofing)'),
     method: z.string().describe('okta_verify_push, manager_attestation, callback, <verifier>, servicenow, jira'),
     level: ProofingLevel.optional(),
     accepted: z.boolean(),

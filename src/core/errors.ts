@@ -38,7 +38,15 @@ export type WardenErrorCode =
   // The web console (src/console)
   | 'ERR_SESSION'
   | 'ERR_CSRF'
-  | 'ERR_SIGN_IN';
+  | 'ERR_SIGN_IN'
+  // Notifications (src/notify/channels) and the affected person's "this wasn't me" link
+  | 'ERR_NOTIFY_DELIVERY'
+  | 'ERR_SIGNATURE_INVALID'
+  | 'ERR_LINK_INVALID'
+  | 'ERR_LINK_EXPIRED'
+  | 'ERR_LINK_USED'
+  | 'ERR_LINK_WRONG_PERSON'
+  | 'ERR_RATE_LIMITED';
 
 /** Base class of every error Warden throws on purpose. */
 export class WardenError extends Error {

@@ -72,6 +72,8 @@ export interface DecideDeps {
   onAlerts?: (alerts: readonly Alert[]) => void;
   /** Publishes the alerts a change raised or extended, in the decision's transaction (signed outbound events). */
   publishAlerts?: (tx: StoreTx, alerts: readonly Alert[]) => Promise<void>;
+  /** Publishes what a new decision means for people (`hold.placed`, `change.by_other`), in the decision's transaction (src/notify/publish-decision-events.ts). */
+  publishDecision?: (tx: StoreTx, input: { change: IdentityChange; decision: Decision; observed: boolean; actions: readonly ActionEntry[] }) => Promise<void>;
 }
 
 export interface DecideInput {
@@ -251,6 +253,7 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
       at: now,
     });
     await deps.workflow?.recorded(tx, { change, decision, ...(request ? { request } : {}), observed: input.observed, now });
+    await deps.publishDecision?.(tx, { change, decision, observed: input.observed, actions });
     return { decision, replayed: false, actions, alerts: raised };
   });
   if (!result.replayed) deps.onDecision?.(result.decision);

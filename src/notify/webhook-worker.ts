@@ -19,6 +19,8 @@ export interface WebhookWorkerOptions {
   random?: () => number;
   /** The HTTP client (tests may pass their own). */
   fetch?: typeof fetch;
+  /** Told when a delivery failed for good (the server publishes `delivery.stopped`). */
+  onGaveUp?: (delivery: DeliveryRow, error: string) => Promise<void>;
 }
 
 /** Delay before retry `attempt` (1-based): 5 s doubling to at most 1 h, ±20 % jitter. */
@@ -73,6 +75,7 @@ export class WebhookWorker extends BatchWorker {
     if (!endpoint) {
       await store.failDelivery(d.id, this.#clock(), `endpoint ${d.endpoint} is no longer configured`, null, null);
       count('failed');
+      await this.options.onGaveUp?.(d, `endpoint ${d.endpoint} is no longer configured`).catch((err: unknown) => log.error({ err }, 'could not report the failed delivery'));
       return;
     }
     let status: number | null = null;
@@ -103,6 +106,7 @@ export class WebhookWorker extends BatchWorker {
       await store.failDelivery(d.id, this.#clock(), error, status, null);
       count('failed');
       log.error({ tenant: d.tenant, endpoint: d.endpoint, eventId: d.eventId, type: d.event.type, attempts: d.attempts, error }, 'webhook delivery failed for good');
+      await this.options.onGaveUp?.(d, error).catch((err: unknown) => log.error({ err }, 'could not report the failed delivery'));
       return;
     }
     const delay = Math.max(webhookBackoffMs(d.attempts, this.options.random), wait ?? 0);

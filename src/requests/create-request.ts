@@ -189,6 +189,7 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
   const proofing = proofingNeed(o.proofing, input.context ?? {}, settings, now);
   const needs: RequestNeeds = {
     ...(proofing.level ? { proofing: proofing.level } : {}),
+    tier: verdict.tier,
     ...(proofing.policyLevel ? { policyProofing: proofing.policyLevel } : {}),
     raisedBy: proofing.raisedBy,
     ...(o.ticket ? { ticket: o.ticket } : {}),

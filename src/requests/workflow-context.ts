@@ -113,6 +113,10 @@ export class WorkflowContext {
           executor: { id: request.executor.id },
           breakGlass: request.breakGlass !== undefined,
           expiresAt: request.expiresAt,
+          // What a chat or e-mail message shows: the target's tier and the rules that asked for the request.
+          ...(request.needs.tier ? { tier: request.needs.tier } : {}),
+          rules: request.needs.rules,
+          changeChannel: request.changeChannel,
         },
         actor,
         ...data,

@@ -1,3 +1,5 @@
+import { mountNotMePages } from './routes/not-me-pages.js';
+import type { NotMeDeps } from '../requests/not-me/answer-not-me.js';
 import { systemClock } from '../core/clock.js';
 import express, { type RequestHandler } from 'express';
 import { WardenError } from '../core/errors.js';
@@ -42,6 +44,8 @@ export interface AppDeps {
   detection?: ChangeDetection;
   /** The web console (`/console`), when a tenant offers it (`tenants[].oidc.console`). */
   console?: ConsoleDeps;
+  /** "This wasn't me" links (src/requests/not-me): the pages at /me/confirm are served when given. */
+  notMe?: NotMeDeps;
 }
 
 /** Every documented route, for /openapi.json. */
@@ -114,6 +118,12 @@ export function createApp(deps: AppDeps): express.Express {
     res.type('application/json').send(openapi);
   });
   app.use(open);
+
+  if (deps.notMe) {
+    const pages = express.Router();
+    mountNotMePages(pages, { ...deps.notMe, log: deps.log });
+    app.use(pages);
+  }
 
   if (deps.workflow) {
     const hooks = express.Router();

@@ -37,6 +37,13 @@ const STATUS: Record<WardenErrorCode, number> = {
   ERR_SESSION: 401,
   ERR_CSRF: 403,
   ERR_SIGN_IN: 400,
+  ERR_NOTIFY_DELIVERY: 502,
+  ERR_SIGNATURE_INVALID: 401,
+  ERR_LINK_INVALID: 400,
+  ERR_LINK_EXPIRED: 410,
+  ERR_LINK_USED: 409,
+  ERR_LINK_WRONG_PERSON: 403,
+  ERR_RATE_LIMITED: 429,
 };
 
 /** A validation issue as the API reports it. */

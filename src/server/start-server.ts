@@ -13,7 +13,7 @@ import { DetectionRegistry } from '../detect/detection-registry.js';
 import { StoreDetector } from '../detect/store-detector.js';
 import { publishAlertEvents } from '../detect/publish-alert-events.js';
 import { BackgroundLoop } from '../engine/background-loop.js';
-import { decideChange } from '../engine/decide-change.js';
+import { decideChange, type DecideDeps } from '../engine/decide-change.js';
 import { InboxWorker } from '../engine/inbox-worker.js';
 import { OutboxWorker } from '../engine/outbox-worker.js';
 import { retentionSweep } from '../engine/retention-sweep.js';
@@ -33,6 +33,12 @@ import { wardenVersion } from './version.js';
 import { OidcVerifier } from './oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
 import { WebhookWorker } from '../notify/webhook-worker.js';
+import { ChannelRoutes, combineRoutes } from '../notify/channels/channel-routes.js';
+import { ChannelWorker } from '../notify/channels/channel-worker.js';
+import { publishDecisionEvents } from '../notify/publish-decision-events.js';
+import { publishDeliveryStopped } from '../notify/publish-delivery-stopped.js';
+import type { DeliveryRow } from '../store/store.js';
+import { NotMeNotifier, type DirectoriesOf } from '../requests/not-me/not-me-notifier.js';
 import { portsFromPlugins } from '../requests/workflow-context.js';
 import { workflowMetrics } from '../requests/workflow-metrics.js';
 import { Workflow } from '../requests/workflow.js';
@@ -73,6 +79,11 @@ export interface RunningServer {
   /** Signed outbound events: the routes `publishEvent` needs, and the delivery worker. */
   events: WebhookRoutes;
   webhooks: WebhookWorker;
+  /** Chat and e-mail channels (tenants[].notifications) and their worker. */
+  channels: ChannelRoutes;
+  notifications: ChannelWorker;
+  /** "This wasn't me" notices to affected people (src/requests/not-me). */
+  notMe: NotMeNotifier;
   /** Detection: correlation in the store; `sweep` fires due absence rules and prunes expired state. */
   detection: StoreDetector;
   /** What connectors get. */
@@ -162,25 +173,55 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
     let context: PluginContext;
     const events = new WebhookRoutes(config.tenants);
-    const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock });
+    const channels = new ChannelRoutes(config.tenants);
+    cleanups.push(() => channels.close());
+    // One event stream: every published event reaches the webhooks and the chat and e-mail channels that want it.
+    const routes = combineRoutes(events, channels);
+    const gaveUp = async (d: DeliveryRow, error: string) => {
+      await store.transaction((tx) => publishDeliveryStopped(tx, routes, d, error, clock()));
+      wakeOutbound();
+    };
+    const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock, onGaveUp: gaveUp });
+    const notifications = new ChannelWorker({ store, routes: channels, log, registry: metrics.registry, clock, onGaveUp: gaveUp, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
+    const directories: DirectoriesOf = (tenant) => {
+      const t = config.tenants.find((x) => x.id === tenant);
+      return plugins.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
+    };
+    const notMe = new NotMeNotifier({
+      store,
+      routes: channels,
+      tenants: config.tenants,
+      directories,
+      pluginContext: () => context,
+      log,
+      clock,
+      registry: metrics.registry,
+      ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
+    });
+    const wakeOutbound = () => {
+      webhooks.wake();
+      notifications.wake();
+      notMe.wake();
+    };
     const workflow = new Workflow({
       store,
       policies,
       config,
-      routes: events,
+      routes,
       ports: portsFromPlugins(plugins, config),
       pluginContext: () => context,
       clock,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
       onPublished: () => {
-        webhooks.wake();
+        wakeOutbound();
         // An approval may have released a hold: its undo actions are queued.
         outbox.wake();
       },
     });
     // Detection alerts go out as signed events (alert.raised) in the transaction that raised them.
-    const publishAlerts = (tx: StoreTx, alerts: readonly Alert[]) => publishAlertEvents(tx, events, alerts);
-    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow(), detection, onAlerts, publishAlerts };
+    const publishAlerts = (tx: StoreTx, alerts: readonly Alert[]) => publishAlertEvents(tx, routes, alerts);
+    const publishDecision: DecideDeps['publishDecision'] = (tx, input) => publishDecisionEvents(tx, routes, input);
+    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow(), detection, onAlerts, publishAlerts, publishDecision };
     const inbox = new InboxWorker({
       store,
       decide: decideDeps,
@@ -193,7 +234,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // A hold or deny queued actions: run them now, not at the outbox's idle tick (containment time).
       onDecided: (result) => {
         if (result.actions.length) outbox.wake();
-        webhooks.wake();
+        wakeOutbound();
       },
       ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
     });
@@ -219,7 +260,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       decide: async (change, actor, opts) => {
         const result = await decideChange({ store, ...decideDeps }, { change, actor, observed: opts?.observed ?? true });
         if (result.actions.length) outbox.wake();
-        webhooks.wake();
+        wakeOutbound();
         return result;
       },
     };
@@ -241,6 +282,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ...(config.tenants.some((t) => t.oidc?.console)
         ? { console: { store, workflow, tenants: config.tenants, clock, ...(config.console ? { timeouts: config.console } : {}), bodyBytes: config.bodyBytes, onError: (err: unknown, path: string) => log.error({ err, path }, 'console request failed') } }
         : {}),
+      notMe: { ctx: workflow.ctx, tenants: config.tenants, directories },
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
@@ -275,8 +317,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         const swept = await detection.sweep(store, clock());
         swept.alerts.forEach(logAlert);
         if (swept.alerts.length) {
-          await store.transaction((tx) => publishAlertEvents(tx, events, swept.alerts));
-          webhooks.wake();
+          await store.transaction((tx) => publishAlertEvents(tx, routes, swept.alerts));
+          wakeOutbound();
         }
         return 0;
       },
@@ -302,10 +344,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       inbox.start();
       outbox.start();
       webhooks.start();
+      notifications.start();
+      notMe.start();
       sweeper.start();
       detectionSweeper.start();
       retention.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
+      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => notifications.stop(), () => notMe.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
       if (siemTargets.length > 0) {
         const siem = siemStreamLoop({ store, targets: siemTargets, clock, instanceId: context.instanceId, log, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
         siem.start();
@@ -355,7 +399,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, detection, context, reload, close };
+    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, channels, notifications, notMe, detection, context, reload, close };
   } catch (err) {
     return fail(err);
   }

@@ -279,5 +279,37 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       expect((await store.claimDeliveries(10, at(20), 30)).filter((d) => d.tenant === t)).toHaveLength(0);
       expect((await store.claimDeliveries(10, at(32), 30)).filter((d) => d.tenant === t).map((d) => d.attempts)).toEqual([2]);
     });
+
+    it('hands each kind of delivery only to its worker: webhooks, channel:<name>, notme:<name>; lists by kind and state', async () => {
+      const store = getStore();
+      const t = await tenant();
+      await store.putNotifyEvent({ id: uuidv7(), tenant: t, type: 'hold.placed', body: '{}', createdAt: T0 }, ['soar', 'channel:secops', 'notme:mail']);
+      const mine = async (kind?: 'webhook' | 'channel' | 'notme') => (await store.claimDeliveries(10, at(1), 30, kind)).filter((d) => d.tenant === t).map((d) => d.endpoint);
+      expect(await mine('channel')).toEqual(['channel:secops']);
+      expect(await mine('notme')).toEqual(['notme:mail']);
+      expect(await mine()).toEqual(['soar']);
+      const channel = (await store.listDeliveries(t, 10, { kind: 'channel' }))[0]!;
+      await store.failDelivery(channel.id, at(2), 'HTTP 404', null, null);
+      expect((await store.listDeliveries(t, 10, { state: 'failed' })).map((d) => d.endpoint)).toEqual(['channel:secops']);
+      expect((await store.listDeliveries(t, 10, { kind: 'webhook' })).map((d) => d.endpoint)).toEqual(['soar']);
+    });
+
+    it('keeps "this wasn\'t me" links: bound to person and subject, used once, counted per person', async () => {
+      const store = getStore();
+      const t = await tenant();
+      const link = { id: `l-${uuidv7()}`, tenant: t, personId: '00u-dana', subject: { kind: 'request' as const, id: 'r1' }, createdAt: at(0), expiresAt: at(1800) };
+      await store.putNotMeLink(link);
+      await store.putNotMeLink({ ...link, id: `l-${uuidv7()}`, createdAt: at(10) });
+      expect(await store.getNotMeLink(t, link.id)).toEqual(link);
+      expect(await store.getNotMeLink(t, 'nope')).toBeUndefined();
+      expect(await store.countNotMeLinks(t, '00u-dana', at(5))).toBe(1);
+      expect(await store.countNotMeLinks(t, '00u-dana', at(0))).toBe(2);
+      expect(await store.countNotMeLinks(t, '00u-eve', at(0))).toBe(0);
+      const uses = await Promise.all([store.useNotMeLink(t, link.id, 'not_me', at(60)), store.useNotMeLink(t, link.id, 'was_me', at(61))]);
+      expect(uses.sort()).toEqual([false, true]);
+      const used = await store.getNotMeLink(t, link.id);
+      expect(used?.usedAt).toBeInstanceOf(Date);
+      expect(['not_me', 'was_me']).toContain(used?.outcome);
+    });
   });
 }

@@ -66,7 +66,7 @@ const DEFAULT_PEOPLE = { caller: ['dana.lee@acme.example', 'dana.lee'] as [strin
  * OIDC issuer, a local SOAR webhook receiver and a fake clock. Workers are
  * driven by hand (runOnce) so each step can be checked.
  */
-export async function startWorkflowServer(options: { start?: Date; workflow?: string; brokerIdentities?: string[] } = {}): Promise<WorkflowServer> {
+export async function startWorkflowServer(options: { start?: Date; workflow?: string; brokerIdentities?: string[]; secrets?: Record<string, string> } = {}): Promise<WorkflowServer> {
   nock.disableNetConnect();
   // Our own servers: HTTP on 127.0.0.1, and the admin socket (a Unix socket nock sees as localhost:80).
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1:') || host === 'localhost:80');
@@ -98,7 +98,7 @@ tenants:
       snowPassword: { env: SNOW_PASSWORD }
       soarSecret: { env: SOAR_SECRET }
       idvSecret: { env: IDV_SECRET }
-    oidc:
+${Object.keys(options.secrets ?? {}).map((name) => `      ${name}: { env: TEST_SECRET_${name.toUpperCase()} }\n`).join('')}    oidc:
       issuer: ${issuer.issuer}
       audience: ${issuer.audience}
       roles: { helpdesk: [Service Desk], approver: [iam-approvers, change-board], admin: [warden-admins], auditor: [security-audit] }
@@ -120,7 +120,7 @@ ${options.workflow ?? ''}
     okta.factors.set(p.id, { id: `opf-${p.id}`, type: 'push', enrolledAt: '2025-01-10T08:00:00.000Z', lastUpdated: '2025-06-01T08:00:00.000Z' });
   }
   const plugins = [okta.plugin, itsmConnector()];
-  const config = loadConfig({ path: configFile, env: { SNOW_PASSWORD: 'snow-pw', SOAR_SECRET, IDV_SECRET }, plugins, resolveSecrets: true });
+  const config = loadConfig({ path: configFile, env: { SNOW_PASSWORD: 'snow-pw', SOAR_SECRET, IDV_SECRET, ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([k, v]) => [`TEST_SECRET_${k.toUpperCase()}`, v])) }, plugins, resolveSecrets: true });
   const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
 
   const ws: WorkflowServer = {

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import type { ResolvedTenant } from '../../config/load-config.js';
+import { parseDuration } from '../../core/policy/duration.js';
+import { WardenError } from '../../core/errors.js';
+import type { Directory, PluginContext } from '../../connector/contract.js';
+import { BatchWorker } from '../../engine/background-loop.js';
+import { failureOf } from '../../notify/channels/channel-sender.js';
+import { NOT_ME_PREFIX, type ChannelRoutes } from '../../notify/channels/channel-routes.js';
+import { EmailChannel, htmlEscape } from '../../notify/channels/email-channel.js';
+import { notMeLink } from '../../notify/links.js';
+import { webhookBackoffMs } from '../../notify/webhook-worker.js';
+import type { Logger } from '../../server/logger.js';
+import type { DeliveryRow, NotMeLinkRow, Store } from '../../store/store.js';
+import { signNotMeToken } from './not-me-token.js';
+
+/** The tenant's IdP directories, by connector (okta, entra): where a person's e-mail on file and their id in each IdP are found. */
+export type DirectoriesOf = (tenant: string) => ReadonlyArray<{ connector: string; directory: Directory }>;
+
+export interface NotMeNotifierOptions {
+  store: Store;
+  routes: ChannelRoutes;
+  tenants: readonly ResolvedTenant[];
+  directories: DirectoriesOf;
+  pluginContext: () => PluginContext;
+  log: Logger;
+  clock: () => Date;
+  registry?: Registry;
+  batch?: number;
+  idleMs?: number;
+  random?: () => number;
+}
+
+/** What a notice is about, read from the event that triggered it. */
+export interface NotMeSubject {
+  kind: 'request' | 'change';
+  id: string;
+  personId: string;
+  /** For the person: what happened, in plain words. */
+  what: string;
+}
+
+type Data = Record<string, unknown>;
+const obj = (v: unknown): Data => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Data) : {});
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+const KIND_WORDS: Record<string, string> = {
+  'factor.enroll': 'add a sign-in factor (MFA) to your account',
+  'factor.remove': 'remove a sign-in factor (MFA) from your account',
+  'factor.reset_all': 'reset all your sign-in factors (MFA)',
+  'factor.update': 'change one of your sign-in factors (MFA)',
+  'factor.suspend': 'suspend one of your sign-in factors (MFA)',
+  'password.reset': 'reset your password',
+  'password.change': 'change your password',
+  'password.expire': 'expire your password',
+  'recovery.update': 'change your account recovery details',
+  'tap.issue': 'issue a temporary access pass for your account',
+  'mfa.bypass': 'let you sign in without MFA',
+  'credential.add': 'add a credential to your account',
+};
+const words = (kind: string | undefined) => (kind && KIND_WORDS[kind]) ?? `make a change to your account (${kind ?? 'unknown'})`;
+
+/** The subject of a `request.created` or `change.by_other` event; undefined for anything else. */
+export function notMeSubject(type: string, data: Data): NotMeSubject | undefined {
+  if (type === 'request.created') {
+    const r = obj(data.request);
+    const id = str(r.id);
+    const personId = str(obj(r.target).id);
+    return id && personId ? { kind: 'request', id, personId, what: `The help desk was asked to ${words(str(r.kind))}.` } : undefined;
+  }
+  if (type === 'change.by_other') {
+    const c = obj(data.change);
+    const id = str(c.id);
+    const personId = str(obj(c.target).id);
+    const by = str(obj(c.actor).login) ?? str(obj(c.actor).id) ?? 'someone else';
+    return id && personId ? { kind: 'change', id, personId, what: `${by} made this change in ${str(c.idp) ?? 'your identity provider'}: ${words(str(c.kind))}.` } : undefined;
+  }
+  return undefined;
+}
+
+/** The stable id of the link a delivery sends: retries of the delivery send the same link. */
+function linkIdOf(d: DeliveryRow): string {
+  return createHash('sha256').update(`${d.tenant}\u0000${d.eventId}\u0000${d.endpoint}`).digest('base64url').slice(0, 32);
+}
+
+/**
+ * Tells the affected person ("this wasn't me"): for each `notme:<channel>`
+ * delivery (queued with `request.created` and `change.by_other` events), looks
+ * up the e-mail address the IdP directory has on file for the person — never
+ * the factor being changed — stores a single-use link bound to the person and
+ * the request or change, and e-mails it. At most `perPersonPerHour` notices
+ * per person (more are failed as rate limited and listed). Failures are
+ * retried with backoff and listed by `warden notify list --kind notme`.
+ */
+export class NotMeNotifier extends BatchWorker {
+  readonly #counter: Counter<'tenant' | 'result'>;
+
+  constructor(private readonly options: NotMeNotifierOptions) {
+    super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'not-me notifier failed'));
+    this.#counter = new Counter({
+      name: 'warden_not_me_notices_total',
+      help: '"This wasn\'t me" notices to affected people, by tenant and result (sent, retried, failed, rate_limited)',
+      labelNames: ['tenant', 'result'] as const,
+      registers: options.registry ? [options.registry] : [],
+    });
+  }
+
+  async runOnce(): Promise<number> {
+    const deliveries = await this.options.store.claimDeliveries(this.options.batch ?? 20, this.options.clock(), 60, 'notme');
+    for (const d of deliveries) await this.#notify(d);
+    return deliveries.length;
+  }
+
+  async #notify(d: DeliveryRow): Promise<void> {
+    const { store, clock, log } = this.options;
+    const count = (result: string) => this.#counter.inc({ tenant: d.tenant, result });
+    const settings = this.options.routes.settings(d.tenant);
+    const notMe = settings?.notMe;
+    let error: string;
+    let permanent = false;
+    let result = 'failed';
+    try {
+      if (!settings || !notMe?.enabled) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${d.tenant}].notifications.notMe is not enabled`);
+      const parsed = obj(JSON.parse(d.event.body));
+      const subject = notMeSubject(d.event.type, obj(parsed.data));
+      if (!subject) throw new WardenError('ERR_VALIDATION', `event ${d.event.type} names no person to tell`);
+      const now = clock();
+      let link = await store.getNotMeLink(d.tenant, linkIdOf(d));
+      if (!link) {
+        const recent = await store.countNotMeLinks(d.tenant, subject.personId, new Date(now.getTime() - 3_600_000));
+        if (recent >= notMe.perPersonPerHour) {
+          result = 'rate_limited';
+          throw new WardenError('ERR_RATE_LIMITED', `not sent: ${recent} notices to this person in the last hour (notMe.perPersonPerHour ${notMe.perPersonPerHour})`);
+        }
+        link = { id: linkIdOf(d), tenant: d.tenant, personId: subject.personId, subject: { kind: subject.kind, id: subject.id }, createdAt: now, expiresAt: new Date(now.getTime() + parseDuration(notMe.linkTtl) * 1000) };
+        await store.putNotMeLink(link);
+      }
+      const email = await this.#emailOnFile(d.tenant, subject.personId);
+      const tenant = this.options.tenants.find((t) => t.id === d.tenant);
+      const key = tenant?.secrets[notMe.secret];
+      if (!key) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${d.tenant}].notifications.notMe.secret: secret ${notMe.secret} is not resolved`);
+      const sender = this.options.routes.sender(d.tenant, notMe.channel);
+      if (!(sender instanceof EmailChannel)) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${d.tenant}].notifications.notMe.channel: ${notMe.channel} is not an e-mail channel`);
+      const url = notMeLink(settings.publicUrl, signNotMeToken({ t: d.tenant, l: link.id, p: link.personId, k: link.subject.kind, s: link.subject.id, e: Math.floor(link.expiresAt.getTime() / 1000) }, key.reveal()));
+      await sender.sendEmail([email], noticeEmail(subject, url, link));
+      await store.completeDelivery(d.id, clock(), 200);
+      count('sent');
+      return;
+    } catch (err) {
+      error = (err as Error).message;
+      const code = (err as { code?: string }).code;
+      permanent = failureOf(err).permanent || code === 'ERR_CONFIG_INVALID' || code === 'ERR_RATE_LIMITED' || code === 'ERR_VALIDATION' || code === 'ERR_IDENTITY_UNRESOLVED';
+    }
+    const max = settings?.maxAttempts ?? 1;
+    if (permanent || d.attempts >= max) {
+      await store.failDelivery(d.id, clock(), error, null, null);
+      count(result);
+      log.error({ tenant: d.tenant, eventId: d.eventId, attempts: d.attempts, error }, 'not-me notice not sent');
+      return;
+    }
+    await store.failDelivery(d.id, clock(), error, null, new Date(clock().getTime() + webhookBackoffMs(d.attempts, this.options.random)));
+    count('retried');
+  }
+
+  /** The e-mail address the IdP directory has on file (the first directory that knows the person). */
+  async #emailOnFile(tenant: string, personId: string): Promise<string> {
+    for (const { directory } of this.options.directories(tenant)) {
+      const user = await directory.getUser(tenant, personId, this.options.pluginContext());
+      if (user?.email) return user.email;
+    }
+    throw new WardenError('ERR_IDENTITY_UNRESOLVED', `no e-mail address on file in the IdP directory for person ${personId}`);
+  }
+}
+
+/** The notice: what happened, and the link (which only shows a page; acting takes a button press there). */
+export function noticeEmail(subject: NotMeSubject, url: string, link: NotMeLinkRow): { subject: string; text: string; html: string } {
+  const lines = [
+    subject.what,
+    '',
+    'If this was you, or you asked for it, open the link and confirm, or ignore this e-mail.',
+    'If it was NOT you, open the link and press "This wasn\'t me": Warden stops the change, holds your account and tells security.',
+    '',
+    url,
+    '',
+    `The link works once, until ${link.expiresAt.toISOString()}. Warden never asks for your password or a code.`,
+  ];
+  return {
+    subject: 'Was this you? A change to your sign-in',
+    text: lines.join('\n'),
+    html: `<p>${htmlEscape(subject.what)}</p><p>If this was you, or you asked for it, open the link and confirm, or ignore this e-mail.<br>If it was <strong>not</strong> you, open the link and press "This wasn't me": Warden stops the change, holds your account and tells security.</p><p><a href="${htmlEscape(url)}">${htmlEscape(url)}</a></p><p><small>The link works once, until ${htmlEscape(link.expiresAt.toISOString())}. Warden never asks for your password or a code.</small></p>`,
+  };
+}
+
+export { NOT_ME_PREFIX };
