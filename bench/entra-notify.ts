@@ -33,7 +33,7 @@ import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
 import { createEntraPlugin } from '../connectors/entra/index.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { createLogger } from '../src/server/logger.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';

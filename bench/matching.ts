@@ -29,7 +29,7 @@ import { completeChange, type IdentityChange } from '../src/core/identity-change
 import { uuidv7 } from '../src/core/ids.js';
 import { decideChange, type DecideDeps } from '../src/engine/decide-change.js';
 import { WebhookRoutes } from '../src/notify/webhook-routes.js';
-import { loadPolicyFile } from '../src/server/policy-registry.js';
+import { loadPolicyFile } from '../src/config/policy-registry.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';

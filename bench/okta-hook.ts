@@ -35,7 +35,7 @@ import { Worker } from 'node:worker_threads';
 import express from 'express';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { createLogger } from '../src/server/logger.js';
+import { createLogger } from '../src/runtime/logger.js';
 import { startServer } from '../src/server/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';

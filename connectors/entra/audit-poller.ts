@@ -1,4 +1,4 @@
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
+import { BackgroundLoop } from '../../src/runtime/background-loop.js';
 import type { PluginContext } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { sinceToIso } from '../../src/cli/commands/admin.js';
+import { sinceToIso } from '../../src/core/since-to-iso.js';
 import type { CliContext } from '../../src/connector/contract.js';
 
 /** `warden entra subscribe | renew | list | backfill | provision`. */

@@ -1,7 +1,7 @@
 import { systemClock } from '../../src/core/clock.js';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { op, type OpContext, type Operation } from '../../src/admin/operations.js';
+import { op, type OpContext, type Operation } from '../../src/connector/operation.js';
 import { WardenError } from '../../src/core/errors.js';
 import { AUDIT_CURSOR, readDirectoryAudits, type AuditCursor, type PollStats } from './audit-poller.js';
 import type { EntraRuntime } from './entra-runtime.js';

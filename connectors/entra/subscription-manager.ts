@@ -1,6 +1,6 @@
 import { appendAudit, type AuditActor } from '../../src/audit/audit-log.js';
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
-import type { Logger } from '../../src/server/logger.js';
+import { BackgroundLoop } from '../../src/runtime/background-loop.js';
+import type { Logger } from '../../src/runtime/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { USER_CHANGE_CURSOR } from './audit-poller.js';
 import type { EntraMetrics } from './entra-metrics.js';

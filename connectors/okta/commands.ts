@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { op, type Operation } from '../../src/admin/operations.js';
+import { op, type Operation } from '../../src/connector/operation.js';
 import { systemClock } from '../../src/core/clock.js';
-import { sinceToIso } from '../../src/cli/commands/admin.js';
+import { sinceToIso } from '../../src/core/since-to-iso.js';
 import type { CliContext } from '../../src/connector/contract.js';
 import { hookEventTypes } from './event-types.js';
 import { serviceIdentityOf } from './okta-directory.js';

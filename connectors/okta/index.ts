@@ -1,5 +1,5 @@
 import type { Router } from 'express';
-import type { RouteDoc } from '../../src/server/openapi.js';
+import type { RouteDoc } from '../../src/connector/route-doc.js';
 import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
 import { OktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';

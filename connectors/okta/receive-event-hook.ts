@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
 import type { PluginContext, RawRoute } from '../../src/connector/contract.js';
-import { readJsonBody, writeEmpty, writeJson } from '../../src/server/raw-http.js';
+import { readJsonBody, writeEmpty, writeJson } from '../../src/connector/raw-http.js';
 import type { InboxEntry, InboxRow } from '../../src/store/store.js';
 import { publishedIso } from './log-event.js';
 import { oktaMetrics } from './okta-metrics.js';

@@ -1,7 +1,7 @@
 import { CLOCK_START_ENV, clockFromStart } from '../core/clock.js';
 import { isWardenError } from '../core/errors.js';
 import type { WardenPlugin } from '../connector/contract.js';
-import { EXIT } from './cli-io.js';
+import { EXIT } from '../runtime/cli-io.js';
 import { runCli } from './main.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { OperationRegistry } from '../admin/operations.js';
+import type { OperationRegistry } from '../connector/operation.js';
 import type { CliContext, WardenPlugin } from '../connector/contract.js';
 
 /** What every command of the CLI gets: where to write, the connectors, the operations. */

@@ -5,7 +5,7 @@ import { wardenVersion } from '../server/version.js';
 import { operationRegistry } from '../admin/operations.js';
 import { loadConfig } from '../config/load-config.js';
 import type { WardenPlugin } from '../connector/contract.js';
-import { EXIT, processIo, type CliIo } from './cli-io.js';
+import { EXIT, processIo, type CliIo } from '../runtime/cli-io.js';
 import type { CliRuntime } from './cli-runtime.js';
 import { runStoreOperation } from './store-operation.js';
 import { registerAdminCommands } from './commands/admin.js';

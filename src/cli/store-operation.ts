@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { runOperation, type OperationRegistry } from '../admin/operations.js';
+import { runOperation, type OperationRegistry } from '../connector/operation.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Clock } from '../core/clock.js';
@@ -7,7 +7,7 @@ import { isWardenError, WardenError } from '../core/errors.js';
 import { readLock, type LockInfo } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { runViaAdminSocket } from './admin-client.js';
-import type { CliIo } from './cli-io.js';
+import type { CliIo } from '../runtime/cli-io.js';
 import type { WardenPlugin } from '../connector/contract.js';
 
 /** The operator at this shell, as the audit log names them. */

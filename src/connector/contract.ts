@@ -2,19 +2,20 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Router } from 'express';
 import type { z } from 'zod';
-import type { Operation } from '../admin/operations.js';
+import type { Operation } from './operation.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { ChangeKind, IdentityChange, Principal } from '../core/identity-change.js';
 import type { Clock } from '../core/clock.js';
 import type { ProofingLevel } from '../core/proofing.js';
-import type { DecideResult } from '../engine/decide-change.js';
-import type { CliIo } from '../cli/cli-io.js';
-import type { Logger } from '../server/logger.js';
-import type { Metrics } from '../server/metrics.js';
-import type { RouteDoc } from '../server/openapi.js';
-import type { PolicyRegistry } from '../server/policy-registry.js';
-import type { ActionRow, InboxEntry, InboxRow, Store } from '../store/store.js';
+import type { Alert } from '../core/alert.js';
+import type { Decision } from '../core/decision.js';
+import type { CliIo } from '../runtime/cli-io.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import type { RouteDoc } from './route-doc.js';
+import type { PolicyRegistry } from '../config/policy-registry.js';
+import type { ActionEntry, ActionRow, InboxEntry, InboxRow, Store } from '../store/store.js';
 
 /**
  * The contract between Warden and a connector (connectors/<vendor>): what a
@@ -22,6 +23,16 @@ import type { ActionRow, InboxEntry, InboxRow, Store } from '../store/store.js';
  * connectors/; src/ knows connectors only through this interface, and the
  * executable (bin/warden.js) hands the list of connectors to the CLI.
  */
+
+/** What deciding a change returns (src/engine/decide-change.ts; a connector's inline hooks get it from `decide`). */
+export interface DecideResult {
+  decision: Decision;
+  /** true when the change was already decided (same change id or vendor event): the earlier decision is returned. */
+  replayed: boolean;
+  actions: ActionEntry[];
+  /** Alerts this change raised or extended (detection). */
+  alerts: Alert[];
+}
 
 /** What a running server gives a connector. */
 export interface PluginContext {

@@ -2,9 +2,9 @@ import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { ActionError, type Enforcer, type PluginContext } from '../connector/contract.js';
-import type { Logger } from '../server/logger.js';
+import type { Logger } from '../runtime/logger.js';
 import type { ActionRow, Store, StoreTx } from '../store/store.js';
-import { BatchWorker } from './background-loop.js';
+import { BatchWorker } from '../runtime/background-loop.js';
 
 export interface OutboxWorkerOptions {
   store: Store;

@@ -1,29 +1,8 @@
 import { z } from 'zod';
 import { API_SCHEMAS } from './api-schemas.js';
+import type { RouteDoc } from '../connector/route-doc.js';
 
-/** The name of a schema under components/schemas: one of API_SCHEMAS, or one a connector adds. */
-type SchemaName = string;
-
-/** One documented route: its bodies name schemas of API_SCHEMAS (or of a connector). */
-export interface RouteDoc {
-  method: 'get' | 'post';
-  path: string;
-  summary: string;
-  description?: string;
-  tags: string[];
-  /** Needs an API key. */
-  auth?: boolean;
-  /** How the caller authenticates, when not just an API key: `idpToken` (a person's OIDC token), `webhookSignature` (Standard Webhooks). */
-  security?: ReadonlyArray<'apiKey' | 'idpToken' | 'webhookSignature'>;
-  /** Schema (an object) whose properties are the query parameters. */
-  query?: SchemaName;
-  requestBody?: SchemaName;
-  /** Query and path parameters (path parameters are also named in `path` as `:name`). */
-  parameters?: Array<{ name: string; in: 'query' | 'path'; required?: boolean; description: string; schema: Record<string, unknown> }>;
-  /** Content type of the request body (default application/json). */
-  requestContentType?: string;
-  responses: Record<number, { description: string; schema?: SchemaName; contentType?: string }>;
-}
+export type { RouteDoc } from '../connector/route-doc.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem' as const, contentType: 'application/problem+json' });
 
@@ -47,7 +26,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
   const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
   for (const s of Object.values(schemas)) delete (s as Record<string, unknown>).$schema;
 
-  const ref = (name: SchemaName) => {
+  const ref = (name: string) => {
     if (!(name in schemas)) throw new Error(`route documentation names an unknown schema ${name}`);
     return { $ref: `#/components/schemas/${name}` };
   };

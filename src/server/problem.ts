@@ -1,8 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { isWardenError, WardenError, type WardenErrorCode } from '../core/errors.js';
-import type { Logger } from './logger.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './raw-http.js';
+import type { Logger } from '../runtime/logger.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../connector/raw-http.js';
 
 /** The one place error codes become HTTP statuses. */
 const STATUS: Record<WardenErrorCode, number> = {
@@ -106,12 +106,6 @@ export function sendProblem(res: Response, err: WardenError): void {
   const { status, headers, body } = problemResponse(err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
-}
-
-/** A zod error as ERR_VALIDATION with the issues as data. */
-export function validationError(error: z.ZodError, what: string): WardenError {
-  const issues = error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: i.code }));
-  return new WardenError('ERR_VALIDATION', `${what} is invalid: ${z.prettifyError(error).replace(/\n/g, '; ')}`, { details: issues });
 }
 
 /** Refuses (400) a parsed JSON body nested deeper than `MAX_JSON_DEPTH`; after express.json. */

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
 import type { PluginContext, WardenPlugin } from '../connector/contract.js';
-import { createLogger } from './logger.js';
-import { Metrics } from './metrics.js';
+import { createLogger } from '../runtime/logger.js';
+import { Metrics } from '../runtime/metrics.js';
 import { rawRouteListener } from './raw-routes.js';
 
 describe('raw routes', () => {

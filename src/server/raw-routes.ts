@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WardenError } from '../core/errors.js';
 import type { PluginContext, RawRoute, WardenPlugin } from '../connector/contract.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
-import { writeRawProblem } from './raw-http.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { writeRawProblem } from './raw-problem.js';
 
 /**
  * Dispatch of connectors' raw routes (src/connector/contract.ts, `RawRoute`):

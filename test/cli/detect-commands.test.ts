@@ -265,7 +265,7 @@ describe('a tenant\'s detection rules are checked before Warden runs', () => {
     writeFileSync(configFile, broken(dir));
     const { loadConfig } = await import('../../src/config/load-config.js');
     const { startServer } = await import('../../src/server/start-server.js');
-    const { createLogger } = await import('../../src/server/logger.js');
+    const { createLogger } = await import('../../src/runtime/logger.js');
     await expect(startServer({ config: loadConfig({ path: configFile, env: {} }), log: createLogger('silent'), watchPolicies: false, workers: false })).rejects.toMatchObject({
       code: 'ERR_RULES_INVALID',
       message: expect.stringContaining(`${path.join(dir, 'rules.yaml')}:4:52`),

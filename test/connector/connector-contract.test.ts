@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { renderConfigDocs } from '../../src/config/render-config-docs.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { ActionError } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
 import { runCli } from '../../src/cli/main.js';

@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/config/load-config.js';
 import type { Alert } from '../../src/core/alert.js';
 import { observeSignals } from '../../src/engine/observe-signal.js';
 import type { WardenPlugin } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
 import { HOOK_SECRET } from '../helpers/okta-setup.js';

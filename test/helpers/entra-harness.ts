@@ -11,7 +11,7 @@ import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra
 import { throwawayCertificate } from '../../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';

@@ -1,6 +1,6 @@
 import express from 'express';
 import { z } from 'zod';
-import { op } from '../../src/admin/operations.js';
+import { op } from '../../src/connector/operation.js';
 import { ChangeInput, completeChange, type IdentityChange } from '../../src/core/identity-change.js';
 import { ActionError, type WardenPlugin } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type WardenConfig } from '../../src/config/load-config.js';
 import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
-import { Metrics } from '../../src/server/metrics.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 import type { Store } from '../../src/store/store.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 

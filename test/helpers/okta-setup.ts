@@ -5,7 +5,7 @@ import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig, type WardenConfig } from '../../src/config/load-config.js';
 import type { WardenPlugin } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';

@@ -9,7 +9,7 @@ import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../../connectors/okta/provision-okta.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';

@@ -13,8 +13,8 @@ import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okt
 import { loadConfig } from '../../src/config/load-config.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import type { PluginContext } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
-import { Metrics } from '../../src/server/metrics.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 import { errorHandler } from '../../src/server/problem.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { packageRoot } from '../../src/package-root.js';

@@ -7,7 +7,7 @@ import { OktaSimulator } from '../../connectors/okta/simulator/okta-simulator.js
 import { uuidv7 } from '../../src/core/ids.js';
 import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
 import { OutboxWorker } from '../../src/engine/outbox-worker.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';

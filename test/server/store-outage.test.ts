@@ -8,7 +8,7 @@ import { createEntraPlugin } from '../../connectors/entra/index.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { packageRoot } from '../../src/package-root.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/server/start-server.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { renderConfigDocs } from '../../config/render-config-docs.js';
 import { DetectionRegistry } from '../../detect/detection-registry.js';
-import { PolicyRegistry } from '../../server/policy-registry.js';
-import { EXIT } from '../cli-io.js';
+import { PolicyRegistry } from '../../config/policy-registry.js';
+import { EXIT } from '../../runtime/cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
 /** `warden config check|docs` */

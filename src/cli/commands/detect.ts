@@ -20,7 +20,7 @@ import type { NamedNormalizer } from '../../detect/replay-records.js';
 import { RuleCaseFile, runRuleCase, type RuleCaseResult } from '../../detect/rule-cases.js';
 import { readRuleSources, shippedCasesDir, shippedRuleSources } from '../../detect/rule-sources.js';
 import { SEVERITIES } from '../../core/alert.js';
-import { EXIT, type CliIo } from '../cli-io.js';
+import { EXIT, type CliIo } from '../../runtime/cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 import { ProgressBar } from '../progress-bar.js';
 import { formatIssueWithFrame } from './policy.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig, type WardenConfig } from '../../config/load-config.js';
 import { WardenError } from '../../core/errors.js';
-import { createApiKey } from '../../server/api-keys.js';
+import { createApiKey } from '../../access/api-keys.js';
 import { startServer, type RunningServer } from '../../server/start-server.js';
 import type { CliRuntime } from '../cli-runtime.js';
 import { cliActor } from '../store-operation.js';
