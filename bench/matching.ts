@@ -115,7 +115,7 @@ async function run(storeName: string, store: Store): Promise<string[][]> {
     config: { tenants: [tenant] },
     routes: new WebhookRoutes([tenant]),
     ports: { directory: () => undefined, proofer: () => undefined, broker: () => undefined, tickets: () => undefined },
-    pluginContext: () => {
+    connectorContext: () => {
       throw new Error('not used');
     },
     clock,

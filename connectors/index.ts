@@ -1,4 +1,4 @@
-import type { WardenPlugin } from '../src/connector/contract.js';
+import type { Connector } from '../src/connector/contract.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';
@@ -8,4 +8,4 @@ import { entra } from './entra/index.js';
  * hands this list to the CLI and the server; src/ never imports connectors/.
  * Each connector lives in its own folder and implements src/connector/contract.ts.
  */
-export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector()];
+export const connectors: readonly Connector[] = [okta, entra, itsmConnector()];

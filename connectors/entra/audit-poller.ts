@@ -1,5 +1,5 @@
 import { BackgroundLoop } from '../../src/runtime/background-loop.js';
-import type { PluginContext } from '../../src/connector/contract.js';
+import type { ConnectorContext } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
@@ -119,7 +119,7 @@ export class AuditPoller {
   #wakeRequested = false;
 
   constructor(
-    private readonly ctx: PluginContext,
+    private readonly ctx: ConnectorContext,
     private readonly tenant: EntraTenant,
   ) {
     const idle = Math.min(tenant.config.poller.intervalSeconds, 5) * 1000;

@@ -1,5 +1,5 @@
 import type { IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError, type Enforcer, type PluginContext } from '../../src/connector/contract.js';
+import { ActionError, type Enforcer, type ConnectorContext } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
@@ -84,7 +84,7 @@ const isStatus = (err: unknown, status: number, text?: RegExp) => err instanceof
 
 export function entraEnforcer(runtime: EntraRuntime): Enforcer {
   return {
-    async execute(action: ActionRow, ctx: PluginContext) {
+    async execute(action: ActionRow, ctx: ConnectorContext) {
       const tenant = runtime.tenant(ctx.config, action.tenant, ctx.clock);
       if (!tenant) throw new ActionError(`tenant ${action.tenant} has no entra section`, { permanent: true });
       const run = ACTIONS[action.kind];
@@ -112,7 +112,7 @@ async function objectId(tenant: EntraTenant, idOrUpn: string): Promise<string> {
 interface ActionInput {
   tenant: EntraTenant;
   action: ActionRow;
-  ctx: PluginContext;
+  ctx: ConnectorContext;
   userId: string;
 }
 

@@ -1,5 +1,5 @@
 import { BackgroundLoop } from '../../src/runtime/background-loop.js';
-import type { PluginContext } from '../../src/connector/contract.js';
+import type { ConnectorContext } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
@@ -107,7 +107,7 @@ export class ManagementActivityPoller {
   readonly #loop: BackgroundLoop;
 
   constructor(
-    private readonly ctx: PluginContext,
+    private readonly ctx: ConnectorContext,
     private readonly tenant: EntraTenant,
   ) {
     this.#loop = new BackgroundLoop(() => this.step(), Math.min(tenant.config.managementActivity.intervalSeconds, 30) * 1000, (err) =>

@@ -1,4 +1,4 @@
-import type { PluginContext, TicketLookup, TicketSnapshot, TicketSystemName, WardenPlugin } from '../../src/connector/contract.js';
+import type { ConnectorContext, TicketLookup, TicketSnapshot, TicketSystemName, Connector } from '../../src/connector/contract.js';
 import { ItsmTenantConfig } from './itsm-config.js';
 import { JiraTickets } from './jira-tickets.js';
 import { ServiceNowTickets } from './servicenow-tickets.js';
@@ -9,9 +9,9 @@ import { ServiceNowTickets } from './servicenow-tickets.js';
  * workflow's ticket check (src/requests/check-ticket.ts). Configured per
  * tenant under `tenants[].itsm`; credentials come from the tenant's secrets.
  */
-export function itsmConnector(): WardenPlugin {
+export function itsmConnector(): Connector {
   const clients = new Map<string, ServiceNowTickets | JiraTickets>();
-  const client = (tenant: string, system: TicketSystemName, ctx: PluginContext) => {
+  const client = (tenant: string, system: TicketSystemName, ctx: ConnectorContext) => {
     const key = `${tenant}|${system}`;
     let c = clients.get(key);
     if (!c) {

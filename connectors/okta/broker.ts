@@ -1,5 +1,5 @@
 import type { ChangeKind } from '../../src/core/identity-change.js';
-import type { Broker, BrokerRequest, BrokerResult, PluginContext } from '../../src/connector/contract.js';
+import type { Broker, BrokerRequest, BrokerResult, ConnectorContext } from '../../src/connector/contract.js';
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaTenants } from './okta-tenant.js';
 
@@ -28,7 +28,7 @@ export class OktaBroker implements Broker {
 
   constructor(private readonly tenants: OktaTenants) {}
 
-  async execute(request: BrokerRequest, ctx: PluginContext): Promise<BrokerResult> {
+  async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
     if (!this.kinds.includes(request.kind)) throw new Error(`the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
     const tenant = this.tenants.get(ctx.config, request.tenant);
     const ref = `broker:${request.requestId}`;

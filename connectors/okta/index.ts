@@ -1,6 +1,6 @@
 import type { Router } from 'express';
 import type { RouteDoc } from '../../src/connector/route-doc.js';
-import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
+import type { ConnectorContext, Connector } from '../../src/connector/contract.js';
 import { OktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';
 import { OktaEnforcer } from './enforce-action.js';
@@ -55,7 +55,7 @@ const ROUTES: RouteDoc[] = [
  * proofer, and `warden okta …` set-up commands. Everything Okta-specific
  * lives in this folder.
  */
-export function oktaConnector(): WardenPlugin {
+export function oktaConnector(): Connector {
   const tenants = new OktaTenants();
   const directory = new OktaDirectory(tenants);
   return {
@@ -64,7 +64,7 @@ export function oktaConnector(): WardenPlugin {
     tenantConfig: OktaTenantConfig,
     schemas: { OktaEventHookDelivery: EventHookDelivery, OktaRegistrationHookRequest: RegistrationHookRequest, OktaTokenHookRequest: TokenHookRequest, OktaTelephonyHookRequest: TelephonyHookRequest },
     routes: ROUTES,
-    mount(router: Router, ctx: PluginContext) {
+    mount(router: Router, ctx: ConnectorContext) {
       // Read every tenant's hook secrets now: a missing one stops the start, not the first delivery.
       for (const id of tenants.ids(ctx.config)) tenants.get(ctx.config, id);
       mountInlineHooks(router, ctx, tenants, directory);
@@ -92,4 +92,4 @@ export function oktaConnector(): WardenPlugin {
 }
 
 /** The Okta connector, as connectors/index.ts lists it. */
-export const okta: WardenPlugin = oktaConnector();
+export const okta: Connector = oktaConnector();

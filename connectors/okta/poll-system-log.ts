@@ -1,4 +1,4 @@
-import type { PluginContext } from '../../src/connector/contract.js';
+import type { ConnectorContext } from '../../src/connector/contract.js';
 import type { InboxEntry, Store } from '../../src/store/store.js';
 import { systemLogFilter } from './event-types.js';
 import { publishedIso } from './log-event.js';
@@ -128,7 +128,7 @@ export async function readSystemLog(tenant: OktaTenant, store: Store, options: P
  * first poll starts `overlapSeconds` ago; `warden okta backfill` reaches
  * further back), then moves the watermark forward.
  */
-export async function pollTenant(tenant: OktaTenant, ctx: PluginContext): Promise<PollResult> {
+export async function pollTenant(tenant: OktaTenant, ctx: ConnectorContext): Promise<PollResult> {
   const cursor = (await ctx.store.getCursor(tenant.id, CURSOR)) as SyslogCursor | undefined;
   const overlap = tenant.config.poller.overlapSeconds * 1000;
   const from = cursor?.watermark ? new Date(cursor.watermark).getTime() : ctx.clock().getTime();
@@ -143,7 +143,7 @@ export async function pollTenant(tenant: OktaTenant, ctx: PluginContext): Promis
 }
 
 /** Starts one polling loop per Okta tenant with the poller enabled; each poll runs under the tenant's lease. */
-export function startPollers(tenants: OktaTenants, ctx: PluginContext): { stop(): Promise<void> } {
+export function startPollers(tenants: OktaTenants, ctx: ConnectorContext): { stop(): Promise<void> } {
   const loops: Array<{ stop(): Promise<void> }> = [];
   for (const id of tenants.ids(ctx.config)) {
     const tenant = tenants.get(ctx.config, id);

@@ -1,4 +1,4 @@
-import { ProofingRefused, type IdentityProofer, type PluginContext } from '../../src/connector/contract.js';
+import { ProofingRefused, type IdentityProofer, type ConnectorContext } from '../../src/connector/contract.js';
 import type { ProofingLevel } from '../../src/core/proofing.js';
 import type { OktaTenants } from './okta-tenant.js';
 
@@ -23,7 +23,7 @@ export class OktaProofer implements IdentityProofer {
 
   async start(
     input: { tenant: string; targetId: string; method: string; minFactorAgeDays: number },
-    ctx: PluginContext,
+    ctx: ConnectorContext,
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }> {
     if (input.method !== 'okta_verify_push') throw new Error(`the Okta proofer offers okta_verify_push, not ${input.method}`);
     const client = await this.tenants.get(ctx.config, input.tenant).client();
@@ -57,7 +57,7 @@ export class OktaProofer implements IdentityProofer {
     };
   }
 
-  async poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
+  async poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: ConnectorContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
     const [factorId, transactionId] = input.transactionId.split(':');
     if (!factorId || !transactionId) throw new Error(`not a transaction id of this proofer: ${input.transactionId}`);
     const client = await this.tenants.get(ctx.config, input.tenant).client();

@@ -155,11 +155,11 @@ export const OPERATIONS = {
   }),
 } as const;
 
-export function operationRegistry(plugins: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
+export function operationRegistry(connectors: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
   const registry = new Map<string, Operation>([...(Object.entries(OPERATIONS) as Array<[string, Operation]>), ...Object.entries(WORKFLOW_OPERATIONS)]);
-  for (const plugin of plugins)
-    for (const [name, operation] of Object.entries(plugin.operations ?? {})) {
-      const full = name.startsWith(`${plugin.name}.`) ? name : `${plugin.name}.${name}`;
+  for (const connector of connectors)
+    for (const [name, operation] of Object.entries(connector.operations ?? {})) {
+      const full = name.startsWith(`${connector.name}.`) ? name : `${connector.name}.${name}`;
       if (registry.has(full)) throw new Error(`operation ${full} is defined twice`);
       registry.set(full, operation);
     }

@@ -1,6 +1,6 @@
 import { CLOCK_START_ENV, clockFromStart } from '../core/clock.js';
 import { isWardenError } from '../core/errors.js';
-import type { WardenPlugin } from '../connector/contract.js';
+import type { Connector } from '../connector/contract.js';
 import { EXIT } from '../runtime/cli-io.js';
 import { runCli } from './main.js';
 
@@ -12,7 +12,7 @@ import { runCli } from './main.js';
  * test-only `WARDEN_CLOCK_START` sets the instant it starts at
  * (docs/operations.md).
  */
-export async function main(connectors: readonly WardenPlugin[]): Promise<void> {
+export async function main(connectors: readonly Connector[]): Promise<void> {
   exitQuietlyWhenStdoutCloses(process.stdout);
   let clock;
   try {

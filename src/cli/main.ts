@@ -4,7 +4,7 @@ import { isWardenError, type WardenErrorCode } from '../core/errors.js';
 import { wardenVersion } from '../server/version.js';
 import { operationRegistry } from '../admin/operations.js';
 import { loadConfig } from '../config/load-config.js';
-import type { WardenPlugin } from '../connector/contract.js';
+import type { Connector } from '../connector/contract.js';
 import { EXIT, processIo, type CliIo } from '../runtime/cli-io.js';
 import type { CliRuntime } from './cli-runtime.js';
 import { runStoreOperation } from './store-operation.js';
@@ -20,7 +20,7 @@ import { registerWorkflowCommands } from './commands/workflow.js';
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
 /** The `warden` command, wired to `io`, with the connectors' commands, reading the time from `clock`. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Command {
+export function buildProgram(io: CliIo, setExit: (code: number) => void, connectors: readonly Connector[] = [], clock: Clock = systemClock): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -32,20 +32,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
       'after',
       '\nEnvironment: WARDEN_CONFIG, PORT, DATABASE_URL, WARDEN_DATA_DIR, LOG_LEVEL.\nExit status: 0 success, 1 what was checked failed, 2 bad usage or configuration.',
     );
-  const registry = operationRegistry(plugins);
+  const registry = operationRegistry(connectors);
   const configFile = () => program.opts<{ config?: string }>().config;
   const rt: CliRuntime = {
     io,
     setExit,
-    plugins,
+    connectors,
     registry,
     clock,
     configFile,
     loadConfig: (options) => {
       const file = configFile();
-      return loadConfig({ ...(file === undefined ? {} : { path: file }), plugins, resolveSecrets: options?.resolveSecrets ?? false });
+      return loadConfig({ ...(file === undefined ? {} : { path: file }), connectors, resolveSecrets: options?.resolveSecrets ?? false });
     },
-    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, plugins, clock),
+    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, connectors, clock),
   };
   registerServeCommand(program, rt);
   registerInitCommand(program, rt);
@@ -54,7 +54,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
   registerConfigCommands(program, rt);
   registerWorkflowCommands(program, rt);
   registerDetectCommands(program, rt);
-  for (const plugin of plugins) plugin.commands?.(program, rt);
+  for (const connector of connectors) connector.commands?.(program, rt);
   const wire = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
     for (const sub of cmd.commands) wire(sub);
@@ -68,14 +68,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
  * code. Never calls process.exit itself, so tests run it in-process, on their
  * own `clock` (default: the system clock).
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo = processIo(), connectors: readonly Connector[] = [], clock: Clock = systemClock): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(
     io,
     (c) => {
       code = c;
     },
-    plugins,
+    connectors,
     clock,
   );
   try {

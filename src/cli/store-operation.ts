@@ -8,7 +8,7 @@ import { readLock, type LockInfo } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { runViaAdminSocket } from './admin-client.js';
 import type { CliIo } from '../runtime/cli-io.js';
-import type { WardenPlugin } from '../connector/contract.js';
+import type { Connector } from '../connector/contract.js';
 
 /** The operator at this shell, as the audit log names them. */
 export function cliActor(): AuditActor & { type: 'cli' } {
@@ -55,10 +55,10 @@ export async function runStoreOperation(
   args: unknown,
   configFile: string | undefined,
   io: CliIo,
-  plugins: readonly WardenPlugin[] = [],
+  connectors: readonly Connector[] = [],
   clock?: Clock,
 ): Promise<number> {
-  const config = loadConfig({ ...(configFile === undefined ? {} : { path: configFile }), plugins });
+  const config = loadConfig({ ...(configFile === undefined ? {} : { path: configFile }), connectors });
   const actor = cliActor();
   let store;
   for (let waited = 0; ; ) {

@@ -35,7 +35,7 @@ export interface DecideResult {
 }
 
 /** What a running server gives a connector. */
-export interface PluginContext {
+export interface ConnectorContext {
   config: WardenConfig;
   store: Store;
   policies: PolicyRegistry;
@@ -62,7 +62,7 @@ export interface InboxHandler {
    * `source.eventIds`, which is what makes a second delivery of the same
    * event, or the same event seen by hook and by poll, decide nothing new.
    */
-  toChanges(entry: InboxRow, ctx: PluginContext): Promise<{ changes: IdentityChange[] } | { ignored: string }>;
+  toChanges(entry: InboxRow, ctx: ConnectorContext): Promise<{ changes: IdentityChange[] } | { ignored: string }>;
   /**
    * The deliveries an entry holds, when it holds several (a receiver stored a
    * large delivery whole, to acknowledge it within the vendor's deadline);
@@ -97,13 +97,13 @@ export interface Enforcer {
    * its result; throws `ActionError` (or anything, treated as retryable).
    * Never called for dry-run (monitor mode) actions.
    */
-  execute(action: ActionRow, ctx: PluginContext): Promise<unknown>;
+  execute(action: ActionRow, ctx: ConnectorContext): Promise<unknown>;
 }
 
 /** Reads people from the IdP: target enrichment, managers, validating a request's target. */
 export interface Directory {
   /** A user by IdP id or login, with groups, admin roles and profile attributes; undefined when there is none. */
-  getUser(tenant: string, idOrLogin: string, ctx: PluginContext): Promise<Principal | undefined>;
+  getUser(tenant: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined>;
 }
 
 /** An approved change request Warden performs itself (broker mode). */
@@ -134,7 +134,7 @@ export interface Broker {
    * Performs the change. Called once per request; must not act twice for one
    * `requestId` (a second TAP replaces the first), so it records what it did.
    */
-  execute(request: BrokerRequest, ctx: PluginContext): Promise<BrokerResult>;
+  execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult>;
 }
 
 /** Verifies a person through the IdP, e.g. a push to an enrolled authenticator. */
@@ -148,10 +148,10 @@ export interface IdentityProofer {
    */
   start(
     input: { tenant: string; targetId: string; method: string; minFactorAgeDays: number },
-    ctx: PluginContext,
+    ctx: ConnectorContext,
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }>;
   /** The state of a verification started with `start`. */
-  poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
+  poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: ConnectorContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
 }
 
 /**
@@ -215,7 +215,7 @@ export interface TicketLookup {
    * The ticket with this number or key, or undefined when the ITSM has none
    * (or the caller may not see it). Throw on failure to reach the ITSM.
    */
-  getTicket(input: { tenant: string; system: TicketSystemName; id: string }, ctx: PluginContext): Promise<TicketSnapshot | undefined>;
+  getTicket(input: { tenant: string; system: TicketSystemName; id: string }, ctx: ConnectorContext): Promise<TicketSnapshot | undefined>;
 }
 
 /** Pure normalization of the connector's vendor records, for replays and backtests (no IdP calls). */
@@ -260,11 +260,11 @@ export interface RawRoute {
   method: 'POST' | 'GET';
   /** Path with `:name` segments, e.g. `/hooks/entra/:tenant/notifications`. */
   path: string;
-  handle(req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: PluginContext): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: ConnectorContext): Promise<void>;
 }
 
 /** A connector, as the executable hands it to Warden. */
-export interface WardenPlugin {
+export interface Connector {
   /** Short name: the `source` of its inbox entries, the `connector` of its actions, its key under `tenants[]`. */
   name: string;
   description: string;
@@ -275,7 +275,7 @@ export interface WardenPlugin {
   /** Its routes, documented in /openapi.json (bodies name `schemas`). */
   routes?: RouteDoc[];
   /** Mounts its receivers (webhooks, inline hooks) on the app, before the 404 handler. */
-  mount?(router: Router, ctx: PluginContext): void;
+  mount?(router: Router, ctx: ConnectorContext): void;
   /** Receivers served ahead of express (see RawRoute). */
   rawRoutes?: RawRoute[];
   inbox?: InboxHandler;
@@ -287,7 +287,7 @@ export interface WardenPlugin {
   tickets?: TicketLookup;
   records?: RecordNormalizer;
   /** Background work (pollers, subscription renewal), started once the server listens. */
-  start?(ctx: PluginContext): Promise<{ stop(): Promise<void> }>;
+  start?(ctx: ConnectorContext): Promise<{ stop(): Promise<void> }>;
   /** Administrative operations (`<name>.<op>`), runnable through the admin socket. */
   operations?: Record<string, Operation>;
   /** Its `warden <name> …` commands. */

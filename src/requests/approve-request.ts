@@ -59,7 +59,7 @@ export async function decideRequest(
   if (from.some((s) => s.startsWith('role:'))) {
     const directory = ctx.deps.ports.directory(tenant);
     try {
-      adminRoles = (directory ? await directory.getUser(tenant, me.id, ctx.deps.pluginContext()) : undefined)?.adminRoles ?? [];
+      adminRoles = (directory ? await directory.getUser(tenant, me.id, ctx.deps.connectorContext()) : undefined)?.adminRoles ?? [];
     } catch (err) {
       throw ctx.upstream('cannot read your administrator roles from the IdP', err);
     }

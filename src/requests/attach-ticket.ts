@@ -15,7 +15,7 @@ export async function attachTicket(ctx: WorkflowContext, tenant: string, request
   if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
   const open = ['draft', 'proofing', 'pending_approval'];
   if (!open.includes(request.state)) throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${request.id} is ${request.state}: its ticket can no longer change`, { details: { state: request.state } });
-  const result = await readAndCheckTicket(ctx, request, ref, ctx.deps.pluginContext(), { throwOnUnreachable: true });
+  const result = await readAndCheckTicket(ctx, request, ref, ctx.deps.connectorContext(), { throwOnUnreachable: true });
   const now = ctx.now();
   const actor = actorOf(caller);
   return ctx.transaction(async (tx) => {

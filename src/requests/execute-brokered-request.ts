@@ -58,7 +58,7 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
   let result: BrokerResult;
   try {
     if (!broker) throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${started.kind}`);
-    result = await broker.execute({ tenant, requestId, kind: started.kind, targetId: started.target.id, options: started.options }, ctx.deps.pluginContext());
+    result = await broker.execute({ tenant, requestId, kind: started.kind, targetId: started.target.id, options: started.options }, ctx.deps.connectorContext());
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     await ctx.transaction(async (tx) => {

@@ -36,7 +36,7 @@ function resolver(dir: Directory | null = directory([ANN, BOB, CARL]), domains: 
   const deps = {
     config: { tenants: [{ id: 'acme', detection: { identities: { domains, aliases: {} } } }] },
     ports: { directory: () => dir ?? undefined, proofer: () => undefined, broker: () => undefined, tickets: () => undefined },
-    pluginContext: () => ({}),
+    connectorContext: () => ({}),
     clock: () => new Date('2026-03-02T09:00:00Z'),
   } as unknown as WorkflowDeps;
   return new PersonResolver(new WorkflowContext(deps), 'acme');

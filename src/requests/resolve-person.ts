@@ -77,7 +77,7 @@ export class PersonResolver {
     for (const variant of nameVariants(spelled, this.#domains)) {
       let found = this.#lookups.get(variant);
       if (!found) {
-        found = directory.getUser(this.tenant, variant, this.ctx.deps.pluginContext());
+        found = directory.getUser(this.tenant, variant, this.ctx.deps.connectorContext());
         this.#lookups.set(variant, found);
       }
       let user: Principal | undefined;

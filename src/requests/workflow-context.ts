@@ -4,7 +4,7 @@ import type { Approval, ChangeRequest, Evidence, RequestSnapshot, RequestState, 
 import { WardenError } from '../core/errors.js';
 import type { PolicySource } from '../engine/decide-change.js';
 import { publishEvent, type EventRoutes } from '../notify/publish-event.js';
-import type { Broker, Directory, IdentityProofer, PluginContext, TicketLookup, TicketSystemName, WardenPlugin } from '../connector/contract.js';
+import type { Broker, Directory, IdentityProofer, ConnectorContext, TicketLookup, TicketSystemName, Connector } from '../connector/contract.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { bestEvidence, meetsNeed } from './proofing-requirements.js';
 import { releaseCoveredHold } from './release-covered-hold.js';
@@ -20,10 +20,10 @@ export interface WorkflowPorts {
 }
 
 /** Ports from the connectors: the first connector configured for the tenant that offers each. */
-export function portsFromPlugins(plugins: readonly WardenPlugin[], config: Pick<WardenConfig, 'tenants'>): WorkflowPorts {
+export function portsFromConnectors(connectors: readonly Connector[], config: Pick<WardenConfig, 'tenants'>): WorkflowPorts {
   const serving = (tenant: string) => {
     const t = config.tenants.find((x) => x.id === tenant);
-    return plugins.filter((p) => t?.connectors[p.name] !== undefined);
+    return connectors.filter((p) => t?.connectors[p.name] !== undefined);
   };
   return {
     directory: (tenant) => serving(tenant).find((p) => p.directory)?.directory,
@@ -47,7 +47,7 @@ export interface WorkflowDeps {
   routes: EventRoutes;
   ports: WorkflowPorts;
   /** What connectors get when the workflow calls their ports. */
-  pluginContext: () => PluginContext;
+  connectorContext: () => ConnectorContext;
   clock: () => Date;
   metrics?: WorkflowMetrics;
   /** Told after a workflow transaction commits: it may have queued outbound events, or IdP actions (a released hold's undo). */

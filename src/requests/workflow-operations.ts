@@ -26,7 +26,7 @@ function workflowOf(ctx: OpContext): Workflow {
     config: ctx.config,
     routes: new WebhookRoutes(ctx.config.tenants),
     ports: { directory: () => undefined, proofer: () => undefined, broker: () => undefined, tickets: () => undefined },
-    pluginContext: () => {
+    connectorContext: () => {
       throw new WardenError('ERR_VALIDATION', 'this needs the IdP or the ITSM: use the HTTP API of the running server');
     },
     clock,

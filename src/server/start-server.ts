@@ -17,7 +17,7 @@ import { decideChange } from '../engine/decide-change.js';
 import { InboxWorker } from '../engine/inbox-worker.js';
 import { OutboxWorker } from '../engine/outbox-worker.js';
 import { retentionSweep } from '../engine/retention-sweep.js';
-import type { Enforcer, InboxHandler, PluginContext, WardenPlugin } from '../connector/contract.js';
+import type { Enforcer, InboxHandler, ConnectorContext, Connector } from '../connector/contract.js';
 import { bundledMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, StoreTx } from '../store/store.js';
@@ -32,7 +32,7 @@ import { wardenVersion } from './version.js';
 import { OidcVerifier } from './oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
 import { WebhookWorker } from '../notify/webhook-worker.js';
-import { portsFromPlugins } from '../requests/workflow-context.js';
+import { portsFromConnectors } from '../requests/workflow-context.js';
 import { workflowMetrics } from '../requests/workflow-metrics.js';
 import { Workflow } from '../requests/workflow.js';
 
@@ -45,7 +45,7 @@ export interface StartOptions {
   signals?: boolean;
   clock?: () => Date;
   /** Connectors: receivers mounted, inbox entries and actions routed to them, background work started. */
-  plugins?: readonly WardenPlugin[];
+  connectors?: readonly Connector[];
   /** Run the inbox and outbox workers and the detection sweeper (default true; tests drive them by hand). */
   workers?: boolean;
   /** How long the inbox and outbox workers wait before looking for work nobody woke them for (retries falling due, other replicas' work). Default 1 s. */
@@ -75,7 +75,7 @@ export interface RunningServer {
   /** Detection: correlation in the store; `sweep` fires due absence rules and prunes expired state. */
   detection: StoreDetector;
   /** What connectors get. */
-  context: PluginContext;
+  context: ConnectorContext;
   /** Reload every tenant's policy now (what SIGHUP does). */
   reload(): Promise<ReloadResult[]>;
   close(): Promise<void>;
@@ -148,7 +148,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     };
 
     const keys = new ApiKeyVerifier(store, undefined, () => clock().getTime());
-    const plugins = options.plugins ?? [];
+    const connectors = options.connectors ?? [];
     const detection = new StoreDetector(detections, { registry: metrics.registry });
     for (const tenant of detections.tenants()) {
       const pack = detections.get(tenant)!.engine.pack;
@@ -157,7 +157,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
     const logAlert = (alert: Alert) => log.warn({ tenant: alert.tenant, alertId: alert.id, rule: alert.rule, severity: alert.severity, key: alert.key, summary: alert.summary }, 'detection alert');
     const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
-    let context: PluginContext;
+    let context: ConnectorContext;
     const events = new WebhookRoutes(config.tenants);
     const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock });
     const workflow = new Workflow({
@@ -165,8 +165,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       policies,
       config,
       routes: events,
-      ports: portsFromPlugins(plugins, config),
-      pluginContext: () => context,
+      ports: portsFromConnectors(connectors, config),
+      connectorContext: () => context,
       clock,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
       onPublished: () => {
@@ -181,7 +181,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const inbox = new InboxWorker({
       store,
       decide: decideDeps,
-      handlers: new Map(plugins.filter((p): p is WardenPlugin & { inbox: InboxHandler } => !!p.inbox).map((p) => [p.name, p.inbox])),
+      handlers: new Map(connectors.filter((p): p is Connector & { inbox: InboxHandler } => !!p.inbox).map((p) => [p.name, p.inbox])),
       context: () => context,
       log,
       registry: metrics.registry,
@@ -196,7 +196,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     const outbox = new OutboxWorker({
       store,
-      enforcers: new Map(plugins.filter((p): p is WardenPlugin & { enforcer: Enforcer } => !!p.enforcer).map((p) => [p.name, p.enforcer])),
+      enforcers: new Map(connectors.filter((p): p is Connector & { enforcer: Enforcer } => !!p.enforcer).map((p) => [p.name, p.enforcer])),
       context: () => context,
       log,
       registry: metrics.registry,
@@ -230,15 +230,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       expectedMigrations: bundledMigrations().map((m) => m.version),
       version: wardenVersion(),
       ...(options.clock ? { clock: options.clock } : {}),
-      plugins,
-      pluginContext: () => context,
+      connectors,
+      connectorContext: () => context,
       workflow,
       oidc: new OidcVerifier(config.tenants, { clock }),
       detection,
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
-    const listener = rawRouteListener(plugins, { context: () => context, metrics, log }, app);
+    const listener = rawRouteListener(connectors, { context: () => context, metrics, log }, app);
     const server: Server = await new Promise((resolve, reject) => {
       const s = createServer(listener);
       s.once('error', reject);
@@ -259,7 +259,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     if (config.store.driver === 'pglite') {
       const socketPath = adminSocketPath(config.store.dataDir);
-      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id), clock }, log);
+      const admin = await serveAdminSocket(socketPath, operationRegistry(connectors), { store, config, onKeyRevoked: (id) => keys.forget(id), clock }, log);
       cleanups.push(() => admin.close());
       store.announceAdminSocket?.(socketPath);
     }
@@ -299,11 +299,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       retention.start();
       cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
     }
-    for (const plugin of plugins) {
-      if (!plugin.start) continue;
-      const task = await plugin.start(context);
+    for (const connector of connectors) {
+      if (!connector.start) continue;
+      const task = await connector.start(context);
       cleanups.push(() => task.stop());
-      log.info({ connector: plugin.name }, 'connector started');
+      log.info({ connector: connector.name }, 'connector started');
     }
 
     if (options.watchPolicies !== false) {

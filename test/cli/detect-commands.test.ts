@@ -6,15 +6,15 @@ import { runCli } from '../../src/cli/main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import { newAlert } from '../../src/detect/alert.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/contract.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { fakeConnector } from '../helpers/fake-connector.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
-async function warden(args: string[], plugins: WardenPlugin[] = []) {
+async function warden(args: string[], connectors: Connector[] = []) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { out: (s) => void out.push(s), err: (s) => void err.push(s) }, plugins);
+  const code = await runCli(args, { out: (s) => void out.push(s), err: (s) => void err.push(s) }, connectors);
   return { code, out: out.join(''), err: err.join('') };
 }
 
@@ -137,7 +137,7 @@ describe('warden detect replay', () => {
     // Vendor-shaped records of the fake connector ({ id, type, change }) mixed with normalized changes, in a JSON array.
     const vendor = SEED.slice(0, 2).map((c) => ({ id: c.source.eventIds[0], type: c.kind, change: { kind: c.kind, channel: c.channel, target: c.target, actor: c.actor, occurredAt: c.occurredAt } }));
     const f = file('mixed.json', JSON.stringify([...vendor, ...SEED.slice(2), { id: 'n-1', type: 'noise' }, { something: 'else' }]));
-    const r = await warden(['detect', 'replay', '--json', f], [okta.plugin]);
+    const r = await warden(['detect', 'replay', '--json', f], [okta.connector]);
     const [alert] = JSON.parse(r.out) as Alert[];
     expect(alert!.changes.map((c) => [c.idp, c.eventIds[0]])).toEqual([
       ['okta', 'o-1'],

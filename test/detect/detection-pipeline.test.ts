@@ -42,9 +42,9 @@ describe('the seed chain end to end on normalized changes (restart in the middle
 
   const start = async () => {
     fakes = { okta: fakeConnector({ name: 'okta' }), entra: fakeConnector({ name: 'entra' }), m365: fakeConnector({ name: 'm365' }) };
-    const plugins = Object.values(fakes).map((f) => f.plugin);
-    const config = loadConfig({ path: configFile, env: {}, plugins, resolveSecrets: true });
-    server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+    const connectors = Object.values(fakes).map((f) => f.connector);
+    const config = loadConfig({ path: configFile, env: {}, connectors, resolveSecrets: true });
+    server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   };
 
   /** Delivers one step of the chain through its connector's hook, a minute after it happened, and runs the workers. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createEntraPlugin, type EntraPlugin } from '../../connectors/entra/index.js';
+import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
 import { requiredPermissions } from '../../connectors/entra/graph-operations.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
 import type { SimGroup, SimUser as EntraUser } from '../../connectors/entra/simulator/simulated-directory.js';
@@ -69,7 +69,7 @@ interface World {
   clock: { now: Date };
   okta: OktaSimulator;
   graph: GraphSimulator;
-  entra: EntraPlugin;
+  entra: EntraConnector;
   server: RunningServer;
   sam: OktaUser;
   oktaUsers: Record<Person, OktaUser>;
@@ -166,10 +166,10 @@ tenants:
 `,
   );
   const env = { OKTA_TOKEN: okta.token, OKTA_HOOK_SECRET: HOOK_SECRET, SOAR_SECRET: SOC_SECRET, ENTRA_CLIENT_SECRET: clientSecret };
-  const entra = createEntraPlugin({ env, autoStart: false });
-  const plugins = [oktaConnector(), entra];
-  const config = loadConfig({ path: configFile, env, plugins, resolveSecrets: true });
-  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const entra = createEntraConnector({ env, autoStart: false });
+  const connectors = [oktaConnector(), entra];
+  const config = loadConfig({ path: configFile, env, connectors, resolveSecrets: true });
+  const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the Okta simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
   const alertsKey = (await createApiKey(server.store, { tenant: 'acme', name: 'soc', scopes: ['alerts:read'], actor: { type: 'cli', id: 'test' }, now: clock.now })).key;

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { createEntraPlugin, type EntraPlugin } from '../../connectors/entra/index.js';
+import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
 import type { EntraTenant } from '../../connectors/entra/entra-tenant.js';
 import { requiredPermissions } from '../../connectors/entra/graph-operations.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
@@ -27,7 +27,7 @@ import { seedDataDir } from './pglite-template.js';
 export interface EntraHarness {
   sim: GraphSimulator;
   server: RunningServer;
-  plugin: EntraPlugin;
+  connector: EntraConnector;
   tenant: EntraTenant;
   clock: { now: Date };
   entraTenantId: string;
@@ -123,11 +123,11 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
   );
   const env: Record<string, string> = { ENTRA_CLIENT_SECRET: secret, ENTRA_CLIENT_STATE: clientState, ...(appCertificate ? { ENTRA_CERTIFICATE: appCertificate.keyPem + appCertificate.certPem } : {}) };
   seedDataDir(path.join(dir, 'data'));
-  const plugin = createEntraPlugin({ env, autoStart: false });
-  const config = loadConfig({ path: configFile, env: {}, plugins: [plugin], resolveSecrets: true });
-  const server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const connector = createEntraConnector({ env, autoStart: false });
+  const config = loadConfig({ path: configFile, env: {}, connectors: [connector], resolveSecrets: true });
+  const server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   front.target(server.url);
-  const tenant = plugin.runtime.tenant(server.context.config, 'acme', server.context.clock)!;
+  const tenant = connector.runtime.tenant(server.context.config, 'acme', server.context.clock)!;
 
   const drain = async (run: () => Promise<number>) => {
     let total = 0;
@@ -137,7 +137,7 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
   return {
     sim,
     server,
-    plugin,
+    connector,
     tenant,
     clock,
     entraTenantId,

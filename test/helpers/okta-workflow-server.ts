@@ -119,10 +119,10 @@ tenants:
       poller: { enabled: false }
 `,
   );
-  const plugins = [oktaConnector(), itsmConnector()];
+  const connectors = [oktaConnector(), itsmConnector()];
   seedDataDir(path.join(dir, 'data'));
-  const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, plugins, resolveSecrets: true });
-  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: options.workerIdleMs !== undefined, ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}), clock: () => clock.now });
+  const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, connectors, resolveSecrets: true });
+  const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: options.workerIdleMs !== undefined, ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}), clock: () => clock.now });
   // What `warden okta hooks register` does: the hook, then Okta's verification call to Warden.
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);

@@ -79,13 +79,13 @@ export function registerServeCommand(program: Command, rt: CliRuntime): void {
     .option('--quickstart', 'print the URLs and a ready-to-run curl, minting a local API key for the first tenant if needed')
     .action(async (opts: { port?: string; quickstart?: boolean }) => {
       const file = rt.configFile();
-      let config = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, plugins: rt.plugins });
+      let config = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, connectors: rt.connectors });
       if (opts.port !== undefined) {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WardenError('ERR_VALIDATION', `--port ${opts.port} is not a TCP port`);
         config = { ...config, listen: { ...config.listen, port } };
       }
-      const server = await startServer({ config, signals: true, plugins: rt.plugins, clock: rt.clock });
+      const server = await startServer({ config, signals: true, connectors: rt.connectors, clock: rt.clock });
       if (opts.quickstart) await io.out(banner(server, config, await ensureQuickstartKey(server, config)));
       // Runs until a signal stops the server (the signal handler exits the process).
       await new Promise<never>(() => undefined);
