@@ -1,4 +1,4 @@
-import type { Connector } from '../src/connector/contract.js';
+import type { Connector } from '../src/connector/index.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';

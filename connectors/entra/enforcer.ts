@@ -1,10 +1,8 @@
 import type { IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError, type Enforcer, type ConnectorContext } from '../../src/connector/contract.js';
-import type { ActionRow } from '../../src/store/store.js';
+import { ActionError, wardenCommand, type ActionRow, type ConnectorContext, type Enforcer } from '../../src/connector/index.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
-import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * Makes Entra honour a decision through Microsoft Graph (shared/research/entra.md

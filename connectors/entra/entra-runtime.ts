@@ -1,5 +1,4 @@
-import type { WardenConfig } from '../../src/config/load-config.js';
-import type { ConnectorContext } from '../../src/connector/contract.js';
+import type { ConnectorContext, WardenConfig } from '../../src/connector/index.js';
 import { POLL_REQUEST_CURSOR, type AuditPoller } from './audit-poller.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { entraSectionOf, openEntraTenant, type EntraTenant } from './entra-tenant.js';

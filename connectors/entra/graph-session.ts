@@ -13,7 +13,7 @@ import {
   type GraphRequest,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import type { Secret } from '../../src/config/load-config.js';
+import type { Secret } from '../../src/connector/index.js';
 import type { EntraTenantConfig } from './entra-config.js';
 import { API_OPERATIONS, operationPath, type OperationName } from './graph-operations.js';
 import { endpointsFor, type EntraEndpoints } from './national-clouds.js';

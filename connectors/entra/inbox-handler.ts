@@ -1,7 +1,6 @@
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
-import type { InboxHandler, ConnectorContext } from '../../src/connector/contract.js';
-import type { InboxRow } from '../../src/store/store.js';
+import type { ConnectorContext, InboxHandler, InboxRow } from '../../src/connector/index.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';

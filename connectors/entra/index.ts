@@ -1,4 +1,4 @@
-import type { Connector } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/index.js';
 import { AuditPoller } from './audit-poller.js';
 import { registerEntraCommands } from './commands.js';
 import { EntraTenantConfig } from './entra-config.js';

@@ -1,6 +1,4 @@
-import { BackgroundLoop } from '../../src/runtime/background-loop.js';
-import type { ConnectorContext } from '../../src/connector/contract.js';
-import type { Store } from '../../src/store/store.js';
+import { BackgroundLoop, type ConnectorContext, type ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
@@ -43,7 +41,7 @@ const apiTime = (d: Date) => d.toISOString().slice(0, 19);
 /** Reads the Exchange records of the blobs created in `[from, to)` into the inbox. */
 export async function readManagementActivity(
   tenant: EntraTenant,
-  store: Store,
+  store: ConnectorStore,
   input: { from: Date; to: Date; now: () => Date; metrics?: EntraMetrics },
 ): Promise<{ blobs: number; read: number; new: number; duplicate: number; skipped: number }> {
   const { managementActivity: config, tenantId } = tenant.config;

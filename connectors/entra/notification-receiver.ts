@@ -2,11 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { ConnectorContext, RawRoute } from '../../src/connector/contract.js';
-import type { RouteDoc } from '../../src/connector/route-doc.js';
+import { readJsonBody, writeEmpty, type ConnectorContext, type InboxEntry, type RawRoute, type RouteDoc } from '../../src/connector/index.js';
 import { validationError } from '../../src/core/validation-error.js';
-import { readJsonBody, writeEmpty } from '../../src/connector/raw-http.js';
-import type { InboxEntry } from '../../src/store/store.js';
 import { EntraMetrics } from './entra-metrics.js';
 import type { EntraRuntime } from './entra-runtime.js';
 

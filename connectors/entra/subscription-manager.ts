@@ -1,7 +1,4 @@
-import { appendAudit, type AuditActor } from '../../src/audit/audit-log.js';
-import { BackgroundLoop } from '../../src/runtime/background-loop.js';
-import type { Logger } from '../../src/runtime/logger.js';
-import type { Store } from '../../src/store/store.js';
+import { appendAudit, BackgroundLoop, type AuditActor, type Logger, type ConnectorStore } from '../../src/connector/index.js';
 import { USER_CHANGE_CURSOR } from './audit-poller.js';
 import type { EntraMetrics } from './entra-metrics.js';
 import type { EntraTenant } from './entra-tenant.js';
@@ -50,7 +47,7 @@ export interface GraphSubscription {
 }
 
 export interface ManagerDeps {
-  store: Store;
+  store: ConnectorStore;
   clock: () => Date;
   /** Lease holder: the server's instance id, or the CLI process. */
   holder: string;
@@ -277,7 +274,7 @@ export class SubscriptionManager {
   }
 
   /** A notification arrived for the tenant (recorded for the self-test, at most once a minute per process). */
-  static async noteNotification(store: Store, tenant: string, at: Date): Promise<void> {
+  static async noteNotification(store: ConnectorStore, tenant: string, at: Date): Promise<void> {
     let noted = lastNoted.get(store);
     if (!noted) lastNoted.set(store, (noted = new Map()));
     const last = noted.get(tenant) ?? 0;
@@ -287,7 +284,7 @@ export class SubscriptionManager {
   }
 }
 
-const lastNoted = new WeakMap<Store, Map<string, number>>();
+const lastNoted = new WeakMap<ConnectorStore, Map<string, number>>();
 
 /** The periodic check of one tenant's subscription, on one replica. */
 export class SubscriptionLoop {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { appendAudit } from '../../src/audit/audit-log.js';
+import { ActionError, appendAudit, type Broker, type BrokerRequest, type BrokerResult, type ConnectorContext } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
-import { ActionError, type Broker, type BrokerRequest, type BrokerResult, type ConnectorContext } from '../../src/connector/contract.js';
 import { toActionError } from './enforcer.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';

@@ -1,4 +1,4 @@
-import type { ConnectorContext, TicketLookup, TicketSnapshot, TicketSystemName, Connector } from '../../src/connector/contract.js';
+import type { Connector, ConnectorContext, TicketLookup, TicketSnapshot, TicketSystemName } from '../../src/connector/index.js';
 import { ItsmTenantConfig } from './itsm-config.js';
 import { JiraTickets } from './jira-tickets.js';
 import { ServiceNowTickets } from './servicenow-tickets.js';

@@ -1,5 +1,5 @@
 import type { ChangeKind } from '../../src/core/identity-change.js';
-import type { Broker, BrokerRequest, BrokerResult, ConnectorContext } from '../../src/connector/contract.js';
+import type { Broker, BrokerRequest, BrokerResult, ConnectorContext } from '../../src/connector/index.js';
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaTenants } from './okta-tenant.js';
 

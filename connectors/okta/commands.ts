@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { op, type Operation } from '../../src/connector/operation.js';
+import { op, type CliContext, type Operation } from '../../src/connector/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { sinceToIso } from '../../src/core/since-to-iso.js';
-import type { CliContext } from '../../src/connector/contract.js';
 import { hookEventTypes } from './event-types.js';
 import { serviceIdentityOf } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';

@@ -1,6 +1,4 @@
-import type { Enforcer, ConnectorContext } from '../../src/connector/contract.js';
-import { ActionError } from '../../src/connector/contract.js';
-import type { ActionRow } from '../../src/store/store.js';
+import { ActionError, type ActionRow, type ConnectorContext, type Enforcer } from '../../src/connector/index.js';
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { httpStatusOf, toActionError } from './okta-errors.js';

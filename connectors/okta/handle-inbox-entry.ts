@@ -1,6 +1,5 @@
 import { isSignalKind, type IdentityChange, type Principal } from '../../src/core/identity-change.js';
-import type { InboxHandler, ConnectorContext } from '../../src/connector/contract.js';
-import type { InboxRow, OwnChange } from '../../src/store/store.js';
+import type { ConnectorContext, InboxHandler, InboxRow, OwnChange } from '../../src/connector/index.js';
 import { BROKERED_KINDS } from './broker.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';

@@ -1,6 +1,5 @@
 import type { Router } from 'express';
-import type { RouteDoc } from '../../src/connector/route-doc.js';
-import type { ConnectorContext, Connector } from '../../src/connector/contract.js';
+import type { Connector, ConnectorContext, RouteDoc } from '../../src/connector/index.js';
 import { OktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';
 import { OktaEnforcer } from './enforce-action.js';

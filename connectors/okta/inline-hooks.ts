@@ -1,12 +1,11 @@
 import express, { type RequestHandler, type Router } from 'express';
 import type { JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { appendAudit } from '../../src/audit/audit-log.js';
+import { appendAudit, type ConnectorContext } from '../../src/connector/index.js';
 import type { Outcome } from '../../src/core/decision.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { ConnectorContext } from '../../src/connector/contract.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';

@@ -1,8 +1,7 @@
 import type { Principal } from '../../src/core/identity-change.js';
-import type { Directory, ConnectorContext } from '../../src/connector/contract.js';
+import { wardenCommand, type ConnectorContext, type Directory } from '../../src/connector/index.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
-import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * Reads users from Okta (profile, groups, admin roles) for enrichment, with a

@@ -1,5 +1,4 @@
-import type { ConnectorContext } from '../../src/connector/contract.js';
-import type { InboxEntry, Store } from '../../src/store/store.js';
+import type { ConnectorContext, InboxEntry, ConnectorStore } from '../../src/connector/index.js';
 import { systemLogFilter } from './event-types.js';
 import { publishedIso } from './log-event.js';
 import { httpStatusOf, rateLimitWaitMs } from './okta-errors.js';
@@ -67,7 +66,7 @@ export function nextLink(link: string | null | undefined): string | undefined {
  * Reads the System Log from `since` (to `until`, or caught up), writing every
  * event to the inbox. Returns what it read; `waitMs` when rate-limited.
  */
-export async function readSystemLog(tenant: OktaTenant, store: Store, options: PollOptions): Promise<PollResult> {
+export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, options: PollOptions): Promise<PollResult> {
   const client = await tenant.client();
   const { poller } = tenant.config;
   const params = new URLSearchParams({ since: options.since.toISOString(), sortOrder: 'ASCENDING', limit: String(poller.pageSize), filter: systemLogFilter() });

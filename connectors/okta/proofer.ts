@@ -1,4 +1,4 @@
-import { ProofingRefused, type IdentityProofer, type ConnectorContext } from '../../src/connector/contract.js';
+import { ProofingRefused, type ConnectorContext, type IdentityProofer } from '../../src/connector/index.js';
 import type { ProofingLevel } from '../../src/core/proofing.js';
 import type { OktaTenants } from './okta-tenant.js';
 

@@ -3,7 +3,7 @@ import { HOOK_EVENT_TYPES, hookEventTypes } from './event-types.js';
 import { findGroupId } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant } from './okta-tenant.js';
-import { wardenCommand } from '../../src/package-root.js';
+import { wardenCommand } from '../../src/connector/index.js';
 
 /**
  * Set-up of an Okta org for Warden: the event hook (exactly the event types

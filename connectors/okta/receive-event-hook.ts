@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { ConnectorContext, RawRoute } from '../../src/connector/contract.js';
-import { readJsonBody, writeEmpty, writeJson } from '../../src/connector/raw-http.js';
-import type { InboxEntry, InboxRow } from '../../src/store/store.js';
+import { readJsonBody, writeEmpty, writeJson, type ConnectorContext, type InboxEntry, type InboxRow, type RawRoute } from '../../src/connector/index.js';
 import { publishedIso } from './log-event.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';

@@ -15,7 +15,8 @@ import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import type { RouteDoc } from './route-doc.js';
 import type { PolicyRegistry } from '../config/policy-registry.js';
-import type { ActionEntry, ActionRow, InboxEntry, InboxRow, Store } from '../store/store.js';
+import type { ActionEntry, ActionRow, InboxEntry, InboxRow } from '../store/store.js';
+import type { ConnectorStore } from './connector-store.js';
 
 /**
  * The contract between Warden and a connector (connectors/<vendor>): what a
@@ -37,7 +38,8 @@ export interface DecideResult {
 /** What a running server gives a connector. */
 export interface ConnectorContext {
   config: WardenConfig;
-  store: Store;
+  /** The store, narrowed to what a connector does with it. */
+  store: ConnectorStore;
   policies: PolicyRegistry;
   log: Logger;
   metrics: Metrics;
