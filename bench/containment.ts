@@ -38,7 +38,7 @@ import { registerEventHook } from '../connectors/okta/provision-okta.js';
 import { OktaSimulator } from '../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/runtime/logger.js';
-import { startServer } from '../src/server/start-server.js';
+import { startServer } from '../src/app/start-server.js';
 import type { ActionRow, InboxRow } from '../src/store/store.js';
 import { benchStoreSpecs, dropSchemas, formatRatio, machineLine, quantileSorted, table, type StoreSpec } from './support.js';
 

@@ -39,7 +39,7 @@ import { createApiKey } from '../src/access/api-keys.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { loadPolicyFile } from '../src/config/policy-registry.js';
 import { decisionResponse } from '../src/server/routes/decisions.js';
-import { startServer } from '../src/server/start-server.js';
+import { startServer } from '../src/app/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';

@@ -34,7 +34,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createEntraConnector } from '../connectors/entra/index.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/runtime/logger.js';
-import { startServer } from '../src/server/start-server.js';
+import { startServer } from '../src/app/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';

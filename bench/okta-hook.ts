@@ -36,7 +36,7 @@ import express from 'express';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/runtime/logger.js';
-import { startServer } from '../src/server/start-server.js';
+import { startServer } from '../src/app/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { SqlExecutor } from '../src/store/sql-executor.js';

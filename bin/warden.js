@@ -10,7 +10,7 @@ const ext = fromSource ? 'ts' : 'js';
 let cli;
 let connectorsModule;
 try {
-  cli = await import(`${root}/src/cli/bin.${ext}`);
+  cli = await import(`${root}/src/app/bin.${ext}`);
   connectorsModule = await import(`${root}/connectors/index.${ext}`);
 } catch (err) {
   if (!fromSource && err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/')) {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import { newAlert } from '../../src/detect/alert.js';
@@ -264,7 +264,7 @@ describe('a tenant\'s detection rules are checked before Warden runs', () => {
     const { dir, configFile } = tempConfigDir();
     writeFileSync(configFile, broken(dir));
     const { loadConfig } = await import('../../src/config/load-config.js');
-    const { startServer } = await import('../../src/server/start-server.js');
+    const { startServer } = await import('../../src/app/start-server.js');
     const { createLogger } = await import('../../src/runtime/logger.js');
     await expect(startServer({ config: loadConfig({ path: configFile, env: {} }), log: createLogger('silent'), watchPolicies: false, workers: false })).rejects.toMatchObject({
       code: 'ERR_RULES_INVALID',

@@ -5,9 +5,9 @@ import { renderConfigDocs } from '../../src/config/render-config-docs.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { ActionError } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
 const TENANT_SECTION = '    fakeidp: { org: demo }\n';

@@ -6,7 +6,7 @@ import type { Alert } from '../../src/core/alert.js';
 import { createApiKey } from '../../src/access/api-keys.js';
 import type { AlertList } from '../../src/server/api-schemas.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { okta } from '../../connectors/okta/index.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import type { Connector } from '../../src/connector/contract.js';

@@ -9,7 +9,7 @@ import type { Alert } from '../../src/core/alert.js';
 import { observeSignals } from '../../src/engine/observe-signal.js';
 import type { Connector } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
 import { HOOK_SECRET } from '../helpers/okta-setup.js';
 import { rawSql } from '../helpers/test-stores.js';

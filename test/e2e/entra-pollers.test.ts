@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_CURSOR } from '../../connectors/entra/audit-poller.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 import { exchangeRecord } from '../helpers/exchange-records.js';
 

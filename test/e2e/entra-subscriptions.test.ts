@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_CURSOR, POLL_REQUEST_CURSOR } from '../../connectors/entra/audit-poller.js';
 import { SUBSCRIPTION_CURSOR, type SubscriptionState } from '../../connectors/entra/subscription-manager.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { releaseHold } from '../../src/engine/release-hold.js';
 import type { Connector } from '../../src/connector/contract.js';
-import type { RunningServer } from '../../src/server/start-server.js';
+import type { RunningServer } from '../../src/app/start-server.js';
 import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '../helpers/okta-setup.js';
 
 /**

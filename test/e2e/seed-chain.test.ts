@@ -20,7 +20,7 @@ import type { Alert } from '../../src/core/alert.js';
 import { verifyWebhook } from '../../src/notify/standard-webhooks.js';
 import { createApiKey } from '../../src/access/api-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { exchangeRecord } from '../helpers/exchange-records.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 

@@ -12,7 +12,7 @@ import { throwawayCertificate } from '../../connectors/entra/simulator/self-sign
 import type { SimGroup, SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';
 

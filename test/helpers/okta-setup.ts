@@ -6,7 +6,7 @@ import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okt
 import { loadConfig, type WardenConfig } from '../../src/config/load-config.js';
 import type { Connector } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';
 

@@ -6,12 +6,12 @@ import { itsmConnector } from '../../connectors/itsm/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createApiKey, type ApiScope } from '../../src/access/api-keys.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { fakeOktaConnector, user, type FakeOkta } from './fake-okta-connector.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { webhookHeaders } from '../../src/notify/standard-webhooks.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import type { Connector } from '../../src/connector/contract.js';
 import { tempConfigDir } from './temp-config.js';
 

@@ -16,7 +16,7 @@ import type { ConnectorContext } from '../../src/connector/contract.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { errorHandler } from '../../src/server/problem.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { seededSimulator } from '../helpers/okta-setup.js';

@@ -7,7 +7,7 @@ import { HOOK_EVENT_TYPES, hookEventTypes } from '../../connectors/okta/event-ty
 import { applyHoldRule, HOLD_RULE_NAME, hookDrift, holdRule, registerEventHook } from '../../connectors/okta/provision-okta.js';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { OktaSimulator as Sim } from '../../connectors/okta/simulator/okta-simulator.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { ProofingRefused, type ConnectorContext, type Connector } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
 import { oktaTenantConfig, testConnectorContext } from '../helpers/okta-context.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type WardenConfig } from '../../src/config/load-config.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { readLock } from '../../src/store/data-dir-lock.js';
 import { runStoreOperation } from '../../src/cli/store-operation.js';
 import { operationRegistry } from '../../src/admin/operations.js';

@@ -9,7 +9,7 @@ import { oktaConnector } from '../../connectors/okta/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { packageRoot } from '../../src/package-root.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { postgresUrl } from '../helpers/test-stores.js';

@@ -2,7 +2,7 @@ import { CLOCK_START_ENV, clockFromStart } from '../core/clock.js';
 import { isWardenError } from '../core/errors.js';
 import type { Connector } from '../connector/contract.js';
 import { EXIT } from '../runtime/cli-io.js';
-import { runCli } from './main.js';
+import { runCli } from './cli-main.js';
 
 /**
  * Runs `warden` in this process with the given connectors, setting the exit

@@ -6,15 +6,15 @@ import { operationRegistry } from '../admin/operations.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Connector } from '../connector/contract.js';
 import { EXIT, processIo, type CliIo } from '../runtime/cli-io.js';
-import type { CliRuntime } from './cli-runtime.js';
-import { runStoreOperation } from './store-operation.js';
-import { registerAdminCommands } from './commands/admin.js';
-import { registerConfigCommands } from './commands/config.js';
-import { registerDetectCommands } from './commands/detect.js';
-import { registerInitCommand } from './commands/init.js';
-import { registerPolicyCommands } from './commands/policy.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerWorkflowCommands } from './commands/workflow.js';
+import type { CliRuntime } from '../cli/cli-runtime.js';
+import { runStoreOperation } from '../cli/store-operation.js';
+import { registerAdminCommands } from '../cli/commands/admin.js';
+import { registerConfigCommands } from '../cli/commands/config.js';
+import { registerDetectCommands } from '../cli/commands/detect.js';
+import { registerInitCommand } from '../cli/commands/init.js';
+import { registerPolicyCommands } from '../cli/commands/policy.js';
+import { registerServeCommand } from './serve-command.js';
+import { registerWorkflowCommands } from '../cli/commands/workflow.js';
 
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);

@@ -1,13 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type WardenConfig } from '../../config/load-config.js';
-import { WardenError } from '../../core/errors.js';
-import { createApiKey } from '../../access/api-keys.js';
-import { startServer, type RunningServer } from '../../server/start-server.js';
-import type { CliRuntime } from '../cli-runtime.js';
-import { cliActor } from '../store-operation.js';
-import { wardenCommand } from '../../package-root.js';
+import { loadConfig, type WardenConfig } from '../config/load-config.js';
+import { WardenError } from '../core/errors.js';
+import { createApiKey } from '../access/api-keys.js';
+import { startServer, type RunningServer } from './start-server.js';
+import type { CliRuntime } from '../cli/cli-runtime.js';
+import { cliActor } from '../cli/store-operation.js';
+import { wardenCommand } from '../package-root.js';
 
 /** Where `serve --quickstart` keeps the demo API key (next to the embedded store, never in the repo). */
 export function quickstartKeyFile(config: WardenConfig): string {
