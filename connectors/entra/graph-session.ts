@@ -15,7 +15,7 @@ import {
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { Secret } from '../../src/connector/index.js';
 import type { EntraTenantConfig } from './entra-config.js';
-import { API_OPERATIONS, operationPath, type OperationName } from './graph-operations.js';
+import { API_OPERATIONS, operationPath, type OperationName } from './graph-calls.js';
 import { endpointsFor, type EntraEndpoints } from './national-clouds.js';
 
 /**
@@ -158,7 +158,7 @@ export class EntraSession {
     });
   }
 
-  /** A request for one of the operations in graph-operations.ts, with the call timeout. */
+  /** A request for one of the operations in graph-calls.ts, with the call timeout. */
   request(name: OperationName, params: Record<string, string> = {}): GraphRequest {
     const op = API_OPERATIONS[name];
     if (op.api !== 'graph') throw new Error(`${name} is not a Graph operation`);

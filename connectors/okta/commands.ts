@@ -7,8 +7,8 @@ import { hookEventTypes } from './event-types.js';
 import { serviceIdentityOf } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
-import { readSystemLog } from './poll-system-log.js';
-import { applyHoldRule, ensureHoldGroup, hookDrift, holdRule, registerEventHook, verifyEventHook, wardenHooks } from './provision-okta.js';
+import { readSystemLog } from './system-log-poller.js';
+import { applyHoldRule, ensureHoldGroup, hookDrift, holdRule, registerEventHook, verifyEventHook, wardenHooks } from './provision.js';
 
 /** A progress line for `backfill`: a bar on a terminal, plain lines otherwise. */
 export function progressLine(fraction: number, events: number, stored: number, style: 'bar' | 'lines'): string {

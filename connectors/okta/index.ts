@@ -2,17 +2,17 @@ import type { Router } from 'express';
 import type { Connector, ConnectorContext, RouteDoc } from '../../src/connector/index.js';
 import { OktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';
-import { OktaEnforcer } from './enforce-action.js';
-import { oktaInboxHandler } from './handle-inbox-entry.js';
+import { OktaEnforcer } from './enforcer.js';
+import { oktaInboxHandler } from './inbox-handler.js';
 import { INLINE_HOOK_PATH, mountInlineHooks, RegistrationHookRequest, TelephonyHookRequest, TokenHookRequest } from './inline-hooks.js';
 import { isLogEventLike } from './log-event.js';
 import { normalizeLogEvent } from './normalize-log-event.js';
 import { OktaTenantConfig } from './okta-config.js';
 import { OktaDirectory } from './okta-directory.js';
 import { OktaTenants } from './okta-tenant.js';
-import { startPollers } from './poll-system-log.js';
+import { startPollers } from './system-log-poller.js';
 import { OktaProofer } from './proofer.js';
-import { EVENT_HOOK_PATH, EventHookDelivery, eventHookReceivers } from './receive-event-hook.js';
+import { EVENT_HOOK_PATH, EventHookDelivery, eventHookReceivers } from './event-hook-receiver.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem', contentType: 'application/problem+json' });
 

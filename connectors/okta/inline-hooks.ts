@@ -9,7 +9,7 @@ import { uuidv7 } from '../../src/core/ids.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
-import { resolveTenant } from './receive-event-hook.js';
+import { resolveTenant } from './event-hook-receiver.js';
 import { remoteKeys, verifyAccessToken, verifySharedHeader } from './verify-hook-auth.js';
 
 /**

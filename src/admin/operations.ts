@@ -10,7 +10,7 @@ import { SEVERITIES } from '../core/alert.js';
 import { closeAlert } from '../detect/close-alert.js';
 import { wardenCommand } from '../package-root.js';
 import { op, type Operation, type OperationRegistry } from '../connector/operation.js';
-import { WORKFLOW_OPERATIONS } from '../requests/workflow-operations.js';
+import { WORKFLOW_OPERATIONS } from '../requests/request-operations.js';
 
 function configuredTenant(config: WardenConfig, tenant: string): void {
   if (!config.tenants.some((t) => t.id === tenant))

@@ -32,8 +32,8 @@ import { wardenVersion } from '../server/version.js';
 import { OidcVerifier } from '../server/oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
 import { WebhookWorker } from '../notify/webhook-worker.js';
-import { portsFromConnectors } from '../requests/workflow-context.js';
-import { workflowMetrics } from '../requests/workflow-metrics.js';
+import { portsFromConnectors } from '../requests/request-context.js';
+import { workflowMetrics } from '../requests/request-metrics.js';
 import { Workflow } from '../requests/workflow.js';
 
 export interface StartOptions {

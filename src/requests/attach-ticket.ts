@@ -1,7 +1,7 @@
 import { WardenError } from '../core/errors.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { readAndCheckTicket, ticketEvidence } from './create-request.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 
 /**
  * Checks a ticket and attaches it to a request that has not been approved

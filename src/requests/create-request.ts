@@ -9,7 +9,7 @@ import { checkTicket, type TicketCheck } from './check-ticket.js';
 import { proofingNeed } from './proofing-requirements.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import type { CreateRequestBody } from './request-api-schemas.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 
 const namesOf = (p: { id: string; login?: string | undefined; email?: string | undefined }) =>
   new Set([p.id, p.login, p.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));

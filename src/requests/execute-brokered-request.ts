@@ -3,7 +3,7 @@ import { WardenError } from '../core/errors.js';
 import type { BrokerResult } from '../connector/contract.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
-import type { RequestView, WorkflowContext } from './workflow-context.js';
+import type { RequestView, WorkflowContext } from './request-context.js';
 
 /** What a brokered execution returns: the secret (a TAP) only the first time, never stored. */
 export interface BrokerOutcome {

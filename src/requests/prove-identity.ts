@@ -9,7 +9,7 @@ import { actorOf, authorizeCaller, personOf, callerNames, type Caller } from './
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { ExternalEvidenceBody, type CallbackBody } from './request-api-schemas.js';
 import { requireRecentMfa } from './step-up.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 import type { z } from 'zod';
 
 /** The built-in push method: Okta Verify push to an enrolled, not recently changed factor (the `proofer` port). */

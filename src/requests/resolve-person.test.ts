@@ -5,7 +5,7 @@ import type { Principal } from '../core/identity-change.js';
 import type { Directory } from '../connector/contract.js';
 import type { UserCaller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
-import { WorkflowContext, type WorkflowDeps } from './workflow-context.js';
+import { WorkflowContext, type WorkflowDeps } from './request-context.js';
 
 const principal = (id: string, login: string): Principal => ({
   id,

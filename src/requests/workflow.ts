@@ -14,7 +14,7 @@ import { createException, listExceptions, revokeException, type ExceptionState }
 import { acceptVerifierEvidence, attestAsManager, pollPush, recordCallback, startPush } from './prove-identity.js';
 import type { CallbackInput, CreateExceptionInput, CreateRequestBody } from './request-api-schemas.js';
 import { completeReview, listReviews, overdueReviews } from './reviews.js';
-import { WorkflowContext, type OnCommit, type RequestView, type WorkflowDeps } from './workflow-context.js';
+import { WorkflowContext, type OnCommit, type RequestView, type WorkflowDeps } from './request-context.js';
 import type { RequestFilter } from '../store/store.js';
 
 /** A page of requests and where the next one starts. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID, PHONE_METHOD_IDS } from '../../connectors/entra/simulator/simulated-directory.js';
-import { operationFor } from '../../connectors/entra/graph-operations.js';
+import { operationFor } from '../../connectors/entra/graph-calls.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
 import type { EntraTenant } from '../../connectors/entra/entra-tenant.js';
-import { requiredPermissions } from '../../connectors/entra/graph-operations.js';
+import { requiredPermissions } from '../../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
@@ -53,7 +53,7 @@ export interface HarnessOptions {
   mode?: 'enforce' | 'monitor';
   /** Extra YAML lines inside the tenant's `entra:` section (indented by the caller to 6 spaces). */
   entraYaml?: string;
-  /** Application permissions granted to Warden's app (default: exactly what graph-operations.ts lists). */
+  /** Application permissions granted to Warden's app (default: exactly what graph-calls.ts lists). */
   permissions?: string[];
   /** Authenticate with a certificate instead of a client secret. */
   certificate?: boolean;

@@ -6,7 +6,7 @@ import { itsmConnector } from '../../connectors/itsm/index.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
-import { registerEventHook } from '../../connectors/okta/provision-okta.js';
+import { registerEventHook } from '../../connectors/okta/provision.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/runtime/logger.js';

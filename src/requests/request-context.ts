@@ -9,7 +9,7 @@ import type { Store, StoreTx } from '../store/store.js';
 import { bestEvidence, meetsNeed } from './proofing-requirements.js';
 import { releaseCoveredHold } from './release-covered-hold.js';
 import { assertTransition, FINAL_STATES } from './request-states.js';
-import { settingsOf, tenantOf, type WorkflowSettings } from './workflow-settings.js';
+import { settingsOf, tenantOf, type WorkflowSettings } from './request-settings.js';
 
 /** The connector ports the workflow uses, per tenant (a connector serves a tenant when the tenant has its config section). */
 export interface WorkflowPorts {

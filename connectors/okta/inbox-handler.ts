@@ -4,7 +4,7 @@ import { BROKERED_KINDS } from './broker.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
-import { splitDelivery } from './receive-event-hook.js';
+import { splitDelivery } from './event-hook-receiver.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 
 /** How far an Okta event may be from the moment Warden recorded its own action and still be that action. */
