@@ -95,7 +95,7 @@ export async function startActivitySubscription(tenant: EntraTenant): Promise<'s
     await tenant.session.management('startActivitySubscription', { tenant: tenant.config.tenantId }, { contentType: CONTENT_TYPE, PublisherIdentifier: tenant.config.managementActivity.publisherId ?? tenant.config.tenantId });
     return 'started';
   } catch (err) {
-    if (err instanceof GraphCallError && err.code === 'AF20024') return 'already';
+    if (err instanceof GraphCallError && err.graphCode === 'AF20024') return 'already';
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import { USER_CHANGE_CURSOR } from './audit-poller.js';
 import type { EntraMetrics } from './entra-metrics.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * Keeps one `/users` change-notification subscription alive per tenant
@@ -56,10 +57,10 @@ export interface ManagerDeps {
   metrics?: EntraMetrics;
 }
 
-/** Another replica is changing this tenant's subscription right now: try again shortly. */
-export class SubscriptionBusyError extends Error {
+/** Another replica is changing this tenant's subscription right now (`ERR_BUSY`): try again shortly. */
+export class SubscriptionBusyError extends WardenError {
   constructor(tenant: string) {
-    super(`another Warden replica is changing the Entra subscription of tenant ${tenant}; retrying`);
+    super('ERR_BUSY', `another Warden replica is changing the Entra subscription of tenant ${tenant}; retrying`);
     this.name = 'SubscriptionBusyError';
   }
 }
@@ -121,7 +122,7 @@ export class SubscriptionManager {
   async #create(reason: string, previous: SubscriptionState): Promise<SubscriptionState> {
     const { subscription } = this.tenant.config;
     const now = this.deps.clock();
-    if (!subscription.notificationUrl || !this.tenant.clientState) throw new Error('subscription.notificationUrl and subscription.clientState are required');
+    if (!subscription.notificationUrl || !this.tenant.clientState) throw new WardenError('ERR_CONFIG_INVALID', 'subscription.notificationUrl and subscription.clientState are required');
     const lifecycleNotificationUrl = this.tenant.lifecycleNotificationUrl;
     const created = await this.tenant.session.call('createSubscription', {}, (r) =>
       r.post({

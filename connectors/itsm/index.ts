@@ -2,6 +2,7 @@ import type { Connector, ConnectorContext, TicketLookup, TicketSnapshot, TicketS
 import { ItsmTenantConfig } from './itsm-config.js';
 import { JiraTickets } from './jira-tickets.js';
 import { ServiceNowTickets } from './servicenow-tickets.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * The `itsm` connector: reads the tickets change requests cite, from
@@ -19,12 +20,12 @@ export function itsmConnector(): Connector {
       const section = ItsmTenantConfig.parse(t?.connectors.itsm ?? {});
       const secret = (name: string) => {
         const s = t?.secrets[name];
-        if (!s) throw new Error(`tenant ${tenant}: secret ${name} (itsm) is not configured or not resolved`);
+        if (!s) throw new WardenError('ERR_CONFIG_INVALID', `tenant ${tenant}: secret ${name} (itsm) is not configured or not resolved`);
         return s.reveal();
       };
       if (system === 'servicenow' && section.servicenow) c = new ServiceNowTickets(section.servicenow, secret, ctx.clock);
       else if (system === 'jira' && section.jira) c = new JiraTickets(section.jira, secret);
-      else throw new Error(`tenant ${tenant} has no itsm.${system} section`);
+      else throw new WardenError('ERR_CONFIG_INVALID', `tenant ${tenant} has no itsm.${system} section`);
       clients.set(key, c);
     }
     return c;

@@ -2,6 +2,7 @@ import type { Principal } from '../../src/core/identity-change.js';
 import { wardenCommand, type ConnectorContext, type Directory } from '../../src/connector/index.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * Reads users from Okta (profile, groups, admin roles) for enrichment, with a
@@ -117,7 +118,7 @@ export class OktaDirectory implements Directory {
     let id = this.#holdGroupIds.get(tenant.id);
     if (!id) {
       id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
-        if (!found) throw new Error(`the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``);
+        if (!found) throw new WardenError('ERR_CONFIG_INVALID', `the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``);
         return found;
       });
       id.catch(() => this.#holdGroupIds.delete(tenant.id));

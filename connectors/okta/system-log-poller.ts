@@ -4,6 +4,7 @@ import { publishedIso } from './log-event.js';
 import { httpStatusOf, rateLimitWaitMs } from './okta-errors.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * The System Log poller (`GET /api/v1/logs`, through the SDK's authenticated
@@ -86,7 +87,7 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
       throw err;
     }
     const events = (await response.json()) as unknown[];
-    if (!Array.isArray(events)) throw new Error(`GET /api/v1/logs answered ${typeof events}, not a list`);
+    if (!Array.isArray(events)) throw new WardenError('ERR_UPSTREAM', `GET /api/v1/logs answered ${typeof events}, not a list`);
     const receivedAt = options.now();
     const entries: InboxEntry[] = [];
     let newest: string | undefined;

@@ -160,7 +160,7 @@ export function operationRegistry(connectors: ReadonlyArray<{ name: string; oper
   for (const connector of connectors)
     for (const [name, operation] of Object.entries(connector.operations ?? {})) {
       const full = name.startsWith(`${connector.name}.`) ? name : `${connector.name}.${name}`;
-      if (registry.has(full)) throw new Error(`operation ${full} is defined twice`);
+      if (registry.has(full)) throw new WardenError('ERR_INTERNAL', `operation ${full} is defined twice`);
       registry.set(full, operation);
     }
   return registry;

@@ -10,6 +10,7 @@ import type { Clock } from '../core/clock.js';
 import type { ProofingLevel } from '../core/proofing.js';
 import type { Alert } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
+import { WardenError } from '../core/errors.js';
 import type { CliIo } from '../runtime/cli-io.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -75,12 +76,16 @@ export interface InboxHandler {
   split?(entry: InboxRow): InboxEntry[] | undefined;
 }
 
-/** An action failure a connector reports: retried (after `retryAfterMs` at least) unless `permanent`. */
-export class ActionError extends Error {
+/**
+ * A failed IdP call a connector reports (code `ERR_UPSTREAM`): the outbox
+ * retries it (after `retryAfterMs` at least) unless `permanent`; a change
+ * request that needed it fails with ERR_UPSTREAM.
+ */
+export class ActionError extends WardenError {
   readonly permanent: boolean;
   readonly retryAfterMs: number | undefined;
   constructor(message: string, options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super('ERR_UPSTREAM', message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ActionError';
     this.permanent = options.permanent ?? false;
     this.retryAfterMs = options.retryAfterMs;
@@ -158,12 +163,13 @@ export interface IdentityProofer {
 
 /**
  * A refusal by a proofer to verify (the factor was enrolled or changed too
- * recently, the user has no factor of that kind): the workflow records it as
- * rejected evidence (422). Any other error is a failure of the IdP call (502).
+ * recently, the user has no factor of that kind), code
+ * `ERR_EVIDENCE_REJECTED`: the workflow records it as rejected evidence
+ * (422). Any other error is a failure of the IdP call (502).
  */
-export class ProofingRefused extends Error {
+export class ProofingRefused extends WardenError {
   constructor(message: string) {
-    super(message);
+    super('ERR_EVIDENCE_REJECTED', message);
     this.name = 'ProofingRefused';
   }
 }

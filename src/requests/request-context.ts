@@ -203,9 +203,14 @@ export class WorkflowContext {
     };
   }
 
-  /** Wraps a connector failure as ERR_UPSTREAM, keeping WardenErrors as they are. */
+  /**
+   * Wraps a connector failure as ERR_UPSTREAM saying what was being done:
+   * anything a connector throws that is not a WardenError, and its failed IdP
+   * calls (`ERR_UPSTREAM`, e.g. `ActionError`). Other WardenErrors (not
+   * found, conflict, validation) stay as they are.
+   */
   upstream(what: string, err: unknown): WardenError {
-    if (err instanceof WardenError) return err;
+    if (err instanceof WardenError && err.code !== 'ERR_UPSTREAM') return err;
     return new WardenError('ERR_UPSTREAM', `${what}: ${(err as Error).message ?? String(err)}`, { cause: err });
   }
 }

@@ -135,7 +135,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   for (const connector of connectors) {
     if (!connector.mount) continue;
-    if (!deps.connectorContext) throw new Error(`connector ${connector.name} needs a connector context`);
+    if (!deps.connectorContext) throw new WardenError('ERR_INTERNAL', `connector ${connector.name} needs a connector context`);
     const router = express.Router();
     connector.mount(router, deps.connectorContext());
     app.use(router);

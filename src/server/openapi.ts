@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { API_SCHEMAS } from './api-schemas.js';
 import type { RouteDoc } from '../connector/route-doc.js';
+import { WardenError } from '../core/errors.js';
 
 export type { RouteDoc } from '../connector/route-doc.js';
 
@@ -27,7 +28,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
   for (const s of Object.values(schemas)) delete (s as Record<string, unknown>).$schema;
 
   const ref = (name: string) => {
-    if (!(name in schemas)) throw new Error(`route documentation names an unknown schema ${name}`);
+    if (!(name in schemas)) throw new WardenError('ERR_INTERNAL', `route documentation names an unknown schema ${name}`);
     return { $ref: `#/components/schemas/${name}` };
   };
   const paths: Record<string, Record<string, unknown>> = {};
@@ -37,7 +38,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
     const parameters: Array<Record<string, unknown>> = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (route.query) {
       const q = schemas[route.query] as { properties?: Record<string, unknown>; required?: string[] } | undefined;
-      if (!q) throw new Error(`route documentation names an unknown schema ${route.query}`);
+      if (!q) throw new WardenError('ERR_INTERNAL', `route documentation names an unknown schema ${route.query}`);
       for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
     }
     for (const p of route.parameters ?? []) {

@@ -5,7 +5,7 @@ import type { Logger } from '../runtime/logger.js';
 import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../connector/raw-http.js';
 
 /** The one place error codes become HTTP statuses. */
-const STATUS: Record<WardenErrorCode, number> = {
+export const STATUS: Record<WardenErrorCode, number> = {
   ERR_VALIDATION: 400,
   ERR_BODY_MALFORMED: 400,
   ERR_POLICY_INVALID: 400,
@@ -34,6 +34,7 @@ const STATUS: Record<WardenErrorCode, number> = {
   ERR_EVIDENCE_REJECTED: 422,
   ERR_POLICY_FORBIDS: 422,
   ERR_UPSTREAM: 502,
+  ERR_BUSY: 503,
 };
 
 /** A validation issue as the API reports it. */
@@ -59,7 +60,7 @@ export const Problem = z
   .describe('Problem details (RFC 9457)');
 export type Problem = z.infer<typeof Problem>;
 
-const TITLES: Partial<Record<number, string>> = {
+export const TITLES: Partial<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
