@@ -24,6 +24,8 @@ import type { ConnectorStore } from './connector-store.js';
  * connector may provide, and what Warden gives it. Vendor code lives only in
  * connectors/; src/ knows connectors only through this interface, and the
  * executable (bin/warden.js) hands the list of connectors to the CLI.
+ * Connectors import it through src/connector/index.ts, their one view of
+ * Warden.
  */
 
 /** What deciding a change returns (src/engine/decide-change.ts; a connector's inline hooks get it from `decide`). */
@@ -259,7 +261,7 @@ export interface CliContext {
  * A receiver served on plain `node:http`, ahead of express: for the vendor
  * hooks where the IdP measures the answer time and the request rate is high
  * (Okta's event hook, Graph change notifications). The handler reads the
- * body and writes the response itself (src/server/raw-http.ts has the
+ * body and writes the response itself (src/connector/raw-http.ts has the
  * helpers); Warden times it into the request-latency histogram and turns a
  * thrown error into a problem response (WardenError codes as everywhere
  * else). Document it in `routes` like any other route.
