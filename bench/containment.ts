@@ -34,7 +34,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { OktaTenants } from '../connectors/okta/okta-tenant.js';
-import { registerEventHook } from '../connectors/okta/provision-okta.js';
+import { registerEventHook } from '../connectors/okta/provision.js';
 import { OktaSimulator } from '../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/runtime/logger.js';

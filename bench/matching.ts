@@ -34,7 +34,7 @@ import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
 import { decisionWorkflow } from '../src/requests/match-change-request.js';
-import { WorkflowContext } from '../src/requests/workflow-context.js';
+import { WorkflowContext } from '../src/requests/request-context.js';
 import { formatNs, formatRatio, machineLine, median, table } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
