@@ -34,11 +34,11 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { OktaTenants } from '../connectors/okta/okta-tenant.js';
-import { registerEventHook } from '../connectors/okta/provision-okta.js';
+import { registerEventHook } from '../connectors/okta/provision.js';
 import { OktaSimulator } from '../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { createLogger } from '../src/server/logger.js';
-import { startServer } from '../src/server/start-server.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { startServer } from '../src/app/start-server.js';
 import type { ActionRow, InboxRow } from '../src/store/store.js';
 import { benchStoreSpecs, dropSchemas, formatRatio, machineLine, quantileSorted, table, type StoreSpec } from './support.js';
 
@@ -90,11 +90,11 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
       `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n    secrets: { hook: { env: HOOK }, token: { env: OKTA_TOKEN } }\n` +
         `    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
     );
-    const plugin = oktaConnector();
+    const connector = oktaConnector();
     const env = { HOOK: SECRET, OKTA_TOKEN: sim.token, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) };
-    const config = loadConfig({ path: configFile, env, cwd: dir, plugins: [plugin], resolveSecrets: true });
+    const config = loadConfig({ path: configFile, env, cwd: dir, connectors: [connector], resolveSecrets: true });
     // Warden: its own workers at their defaults. Floor: no workers (the calls are made by hand right after the decision).
-    const server = await startServer({ config, plugins: [plugin], watchPolicies: false, workers: mode === 'warden', log: createLogger('error') });
+    const server = await startServer({ config, connectors: [connector], watchPolicies: false, workers: mode === 'warden', log: createLogger('error') });
     cleanups.unshift(() => server.close());
     if (mode === 'warden') {
       const hook = await registerEventHook(new OktaTenants().get(config, TENANT), server.url);
@@ -126,12 +126,12 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
       const entry = { tenant: TENANT, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook' as const, payload: event, receivedAt: new Date(), occurredAt: new Date(event.published) };
       const { id } = await server.store.putInbox(entry);
       const row = { ...entry, id, state: 'pending', attempts: 1 } as unknown as InboxRow;
-      const result = await plugin.inbox!.toChanges(row, server.context);
+      const result = await connector.inbox!.toChanges(row, server.context);
       if ('ignored' in result) throw new Error(`floor: the change was ignored: ${result.ignored}`);
       for (const change of result.changes) {
         const decided = await server.context.decide(change, { type: 'idp', id: 'okta' }, { observed: true });
         const calls = decided.actions.filter((a) => a.kind === 'hold_group' || a.kind === 'revoke_sessions');
-        await Promise.all(calls.map((a) => plugin.enforcer!.execute({ ...a, state: 'running', attempts: 1, nextAttemptAt: new Date() } as ActionRow, server.context)));
+        await Promise.all(calls.map((a) => connector.enforcer!.execute({ ...a, state: 'running', attempts: 1, nextAttemptAt: new Date() } as ActionRow, server.context)));
       }
     };
 

@@ -31,10 +31,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
-import { createEntraPlugin } from '../connectors/entra/index.js';
+import { createEntraConnector } from '../connectors/entra/index.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { createLogger } from '../src/server/logger.js';
-import { startServer } from '../src/server/start-server.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { startServer } from '../src/app/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
@@ -230,9 +230,9 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
         `      subscription: { enabled: false, clientState: { env: BENCH_CLIENT_STATE } }\n      poller: { enabled: false }\n`,
     );
     const env = { BENCH_SECRET: 'unused', BENCH_CLIENT_STATE: clientState, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) };
-    const plugin = createEntraPlugin({ env });
-    const config = loadConfig({ path: configFile, env, cwd: dir, resolveSecrets: true, plugins: [plugin] });
-    const real = await startServer({ config, plugins: [plugin], watchPolicies: false, workers: false, log: createLogger('error') });
+    const connector = createEntraConnector({ env });
+    const config = loadConfig({ path: configFile, env, cwd: dir, resolveSecrets: true, connectors: [connector] });
+    const real = await startServer({ config, connectors: [connector], watchPolicies: false, workers: false, log: createLogger('error') });
     cleanups.unshift(() => real.close());
 
     const bareStore =

@@ -29,12 +29,12 @@ import { completeChange, type IdentityChange } from '../src/core/identity-change
 import { uuidv7 } from '../src/core/ids.js';
 import { decideChange, type DecideDeps } from '../src/engine/decide-change.js';
 import { WebhookRoutes } from '../src/notify/webhook-routes.js';
-import { loadPolicyFile } from '../src/server/policy-registry.js';
+import { loadPolicyFile } from '../src/config/policy-registry.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
 import { decisionWorkflow } from '../src/requests/match-change-request.js';
-import { WorkflowContext } from '../src/requests/workflow-context.js';
+import { WorkflowContext } from '../src/requests/request-context.js';
 import { formatNs, formatRatio, machineLine, median, table } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -121,7 +121,7 @@ async function run(storeName: string, store: Store): Promise<string[][]> {
     config: { tenants: [tenant] },
     routes: new WebhookRoutes([tenant]),
     ports: { directory: () => undefined, proofer: () => undefined, broker: () => undefined, tickets: () => undefined },
-    pluginContext: () => {
+    connectorContext: () => {
       throw new Error('not used');
     },
     clock,

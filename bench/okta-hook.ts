@@ -35,8 +35,8 @@ import { Worker } from 'node:worker_threads';
 import express from 'express';
 import { oktaConnector } from '../connectors/okta/index.js';
 import { loadConfig } from '../src/config/load-config.js';
-import { createLogger } from '../src/server/logger.js';
-import { startServer } from '../src/server/start-server.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { startServer } from '../src/app/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { SqlExecutor } from '../src/store/sql-executor.js';
@@ -243,9 +243,9 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
       `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n    secrets: { hook: { env: HOOK }, token: { env: HOOK } }\n` +
         `    okta:\n      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
     );
-    const plugin = oktaConnector();
-    const config = loadConfig({ path: configFile, env: { HOOK: SECRET, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) }, cwd: dir, plugins: [plugin], resolveSecrets: true });
-    const real = await startServer({ config, plugins: [plugin], watchPolicies: false, workers: false, log: createLogger('error') });
+    const connector = oktaConnector();
+    const config = loadConfig({ path: configFile, env: { HOOK: SECRET, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) }, cwd: dir, connectors: [connector], resolveSecrets: true });
+    const real = await startServer({ config, connectors: [connector], watchPolicies: false, workers: false, log: createLogger('error') });
     cleanups.unshift(() => real.close());
     const bareStore =
       spec.driver === 'pglite'

@@ -8,10 +8,10 @@ const fromSource = process.env.WARDEN_FROM_SOURCE === '1';
 const root = fromSource ? '..' : '../dist';
 const ext = fromSource ? 'ts' : 'js';
 let cli;
-let plugins;
+let connectorsModule;
 try {
-  cli = await import(`${root}/src/cli/bin.${ext}`);
-  plugins = await import(`${root}/connectors/index.${ext}`);
+  cli = await import(`${root}/src/app/bin.${ext}`);
+  connectorsModule = await import(`${root}/connectors/index.${ext}`);
 } catch (err) {
   if (!fromSource && err?.code === 'ERR_MODULE_NOT_FOUND' && String(err.message).includes('/dist/')) {
     console.error('warden: not built yet. Run `npm run build` (npm ci and npm start do it for you).');
@@ -19,4 +19,4 @@ try {
   }
   throw err;
 }
-await cli.main(plugins.connectors);
+await cli.main(connectorsModule.connectors);

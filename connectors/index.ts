@@ -1,4 +1,4 @@
-import type { WardenPlugin } from '../src/connector/contract.js';
+import type { Connector } from '../src/connector/index.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';
@@ -9,4 +9,4 @@ import { ssf } from './ssf/index.js';
  * hands this list to the CLI and the server; src/ never imports connectors/.
  * Each connector lives in its own folder and implements src/connector/contract.ts.
  */
-export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector(), ssf];
+export const connectors: readonly Connector[] = [okta, entra, itsmConnector(), ssf];

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WardenError } from './core/errors.js';
 
 let root: string | undefined;
 
@@ -14,7 +15,7 @@ export function packageRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the Warden package root');
+    if (parent === dir) throw new WardenError('ERR_INTERNAL', 'cannot find the Warden package root');
     dir = parent;
   }
   root = dir;

@@ -1,6 +1,4 @@
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
-import type { PluginContext } from '../../src/connector/contract.js';
-import type { Store } from '../../src/store/store.js';
+import { BackgroundLoop, type ConnectorContext, type ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
@@ -65,7 +63,7 @@ export function odataTime(date: Date, round: 'floor' | 'ceil' = 'floor'): string
  */
 export async function readDirectoryAudits(
   tenant: EntraTenant,
-  store: Store,
+  store: ConnectorStore,
   input: { from: Date; to?: Date; now: () => Date; metrics?: EntraMetrics; onPage?: (stats: PollStats) => void | Promise<void> },
 ): Promise<PollStats & { userChangeAt?: string }> {
   const { poller } = tenant.config;
@@ -119,7 +117,7 @@ export class AuditPoller {
   #wakeRequested = false;
 
   constructor(
-    private readonly ctx: PluginContext,
+    private readonly ctx: ConnectorContext,
     private readonly tenant: EntraTenant,
   ) {
     const idle = Math.min(tenant.config.poller.intervalSeconds, 5) * 1000;

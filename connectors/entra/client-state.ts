@@ -1,5 +1,5 @@
 import { hash, timingSafeEqual } from 'node:crypto';
-import type { Secret } from '../../src/config/load-config.js';
+import type { Secret } from '../../src/connector/index.js';
 
 /**
  * Checks the `clientState` of a Graph change or lifecycle notification

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { sinceToIso } from '../../src/cli/commands/admin.js';
-import type { CliContext } from '../../src/connector/contract.js';
+import { sinceToIso } from '../../src/core/since-to-iso.js';
+import type { CliContext } from '../../src/connector/index.js';
 
 /** `warden entra subscribe | renew | list | backfill | provision`. */
 export function registerEntraCommands(program: Command, cli: CliContext): void {

@@ -1,10 +1,8 @@
 import type { IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError, type Enforcer, type PluginContext } from '../../src/connector/contract.js';
-import type { ActionRow } from '../../src/store/store.js';
+import { ActionError, wardenCommand, type ActionRow, type ConnectorContext, type Enforcer } from '../../src/connector/index.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
-import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * Makes Entra honour a decision through Microsoft Graph (shared/research/entra.md
@@ -84,7 +82,7 @@ const isStatus = (err: unknown, status: number, text?: RegExp) => err instanceof
 
 export function entraEnforcer(runtime: EntraRuntime): Enforcer {
   return {
-    async execute(action: ActionRow, ctx: PluginContext) {
+    async execute(action: ActionRow, ctx: ConnectorContext) {
       const tenant = runtime.tenant(ctx.config, action.tenant, ctx.clock);
       if (!tenant) throw new ActionError(`tenant ${action.tenant} has no entra section`, { permanent: true });
       const run = ACTIONS[action.kind];
@@ -112,7 +110,7 @@ async function objectId(tenant: EntraTenant, idOrUpn: string): Promise<string> {
 interface ActionInput {
   tenant: EntraTenant;
   action: ActionRow;
-  ctx: PluginContext;
+  ctx: ConnectorContext;
   userId: string;
 }
 

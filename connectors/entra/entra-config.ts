@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SecretRef } from '../../src/config/config-schema.js';
+import { SecretRef } from '../../src/connector/index.js';
 
 /**
  * The `entra` section under a tenant in `warden.yaml`: which Entra tenant and

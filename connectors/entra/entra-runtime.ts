@@ -1,12 +1,11 @@
-import type { WardenConfig } from '../../src/config/load-config.js';
-import type { PluginContext } from '../../src/connector/contract.js';
+import type { ConnectorContext, WardenConfig } from '../../src/connector/index.js';
 import { POLL_REQUEST_CURSOR, type AuditPoller } from './audit-poller.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { entraSectionOf, openEntraTenant, type EntraTenant } from './entra-tenant.js';
 import { SubscriptionManager } from './subscription-manager.js';
 
 /**
- * What one Entra plugin instance keeps while a server or a CLI command runs:
+ * What one Entra connector instance keeps while a server or a CLI command runs:
  * each tenant's Entra side (built once per configuration), and the pollers
  * this process runs, so a change notification can wake the right one.
  */
@@ -34,7 +33,7 @@ export class EntraRuntime {
   }
 
   /** The subscription manager of a tenant, acting for the server. */
-  manager(ctx: PluginContext, tenant: EntraTenant): SubscriptionManager {
+  manager(ctx: ConnectorContext, tenant: EntraTenant): SubscriptionManager {
     return new SubscriptionManager(
       { store: ctx.store, clock: ctx.clock, holder: ctx.instanceId, actor: { type: 'system', id: 'warden:entra' }, log: ctx.log, metrics: EntraMetrics.of(ctx.metrics.registry) },
       tenant,
@@ -45,7 +44,7 @@ export class EntraRuntime {
    * Asks for an early audit poll: wakes this process's poller of the tenant
    * and records the request for the replica that holds the poller lease.
    */
-  async requestPoll(ctx: PluginContext, tenant: string, reason: string): Promise<void> {
+  async requestPoll(ctx: ConnectorContext, tenant: string, reason: string): Promise<void> {
     const now = ctx.clock();
     await ctx.store.setCursor(tenant, POLL_REQUEST_CURSOR, { at: now.toISOString(), reason }, now);
     this.pollers.get(tenant)?.wake();

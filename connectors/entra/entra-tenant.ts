@@ -1,7 +1,7 @@
 import { systemClock } from '../../src/core/clock.js';
 import path from 'node:path';
 import type { TokenCredential } from '@azure/identity';
-import { resolveSecret, type Secret, type WardenConfig } from '../../src/config/load-config.js';
+import { resolveSecret, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { ClientStateCheck } from './client-state.js';
 import { EntraTenantConfig } from './entra-config.js';

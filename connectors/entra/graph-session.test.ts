@@ -66,7 +66,7 @@ describe('EntraSession', () => {
     nock('https://graph.microsoft.com').get('/v1.0/auditLogs/directoryAudits').reply(429, { error: { code: 'TooManyRequests', message: 'Slow down' } }, { 'Retry-After': '120' });
     const err = (await s.call('listDirectoryAudits', {}, (r) => r.get()).catch((e: unknown) => e)) as GraphCallError;
     expect(err).toBeInstanceOf(GraphCallError);
-    expect([err.status, err.code, err.retryAfterMs, err.retryable, err.message]).toEqual([429, 'TooManyRequests', 120_000, true, 'listDirectoryAudits: 429 TooManyRequests: Slow down']);
+    expect([err.status, err.graphCode, err.retryAfterMs, err.retryable, err.message]).toEqual([429, 'TooManyRequests', 120_000, true, 'listDirectoryAudits: 429 TooManyRequests: Slow down']);
     const action = toActionError(err, 'revoke_sessions for u1');
     expect([action.permanent, action.retryAfterMs]).toEqual([false, 120_000]);
   });
@@ -95,7 +95,7 @@ describe('EntraSession', () => {
     const { session: s } = session();
     nock('https://graph.microsoft.com').delete('/v1.0/users/u1/authentication/phoneMethods/p1').reply(403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } });
     const err = (await s.call('deleteMethod', { user: 'u1', collection: 'phoneMethods', method: 'p1' }, (r) => r.delete()).catch((e: unknown) => e)) as GraphCallError;
-    expect([err.status, err.code, err.retryable]).toEqual([403, 'Authorization_RequestDenied', false]);
+    expect([err.status, err.graphCode, err.retryable]).toEqual([403, 'Authorization_RequestDenied', false]);
     const action = toActionError(err, 'remove_new_factor');
     expect(action).toBeInstanceOf(ActionError);
     expect(action.permanent).toBe(true);
@@ -118,7 +118,7 @@ describe('EntraSession', () => {
     const page = await s.management('listActivityContent', { tenant: TENANT }, { contentType: 'Audit.Exchange', startTime: '2026-11-25T09:00:00', endTime: '2026-11-25T10:00:00' });
     expect(page.nextPage).toBe(`https://manage.office.com/api/v1.0/${TENANT}/activity/feed/subscriptions/content?nextPage=2`);
     const err = (await s.management('startActivitySubscription', { tenant: TENANT }, { contentType: 'Audit.Exchange' }).catch((e: unknown) => e)) as GraphCallError;
-    expect([err.status, err.code]).toEqual([400, 'AF20024']);
+    expect([err.status, err.graphCode]).toEqual([400, 'AF20024']);
     expect(scopes[0]).toEqual(['https://manage.office.com/.default']);
     await expect(s.management('getActivityContent', { tenant: TENANT, content: 'c' }, {}, { url: 'https://evil.example/x' })).rejects.toThrow(/refusing a URL outside/);
   });

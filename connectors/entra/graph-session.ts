@@ -13,10 +13,11 @@ import {
   type GraphRequest,
 } from '@microsoft/microsoft-graph-client';
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
-import type { Secret } from '../../src/config/load-config.js';
+import type { Secret } from '../../src/connector/index.js';
 import type { EntraTenantConfig } from './entra-config.js';
-import { API_OPERATIONS, operationPath, type OperationName } from './graph-operations.js';
+import { API_OPERATIONS, operationPath, type OperationName } from './graph-calls.js';
 import { endpointsFor, type EntraEndpoints } from './national-clouds.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * A tenant's authenticated connection to Microsoft Graph and the Office 365
@@ -37,17 +38,20 @@ import { endpointsFor, type EntraEndpoints } from './national-clouds.js';
  * the call once — a refused token is never sent again.
  */
 
-/** A failed Graph or Management API call, without secrets: status, Graph error code, and how long the service asked to wait. */
-export class GraphCallError extends Error {
+/**
+ * A failed Graph or Management API call (`ERR_UPSTREAM`), without secrets:
+ * status, Graph's error code (`graphCode`), and how long the service asked to wait.
+ */
+export class GraphCallError extends WardenError {
   constructor(
     readonly operation: string,
     readonly status: number,
-    readonly code: string,
+    readonly graphCode: string,
     message: string,
     readonly retryAfterMs: number | undefined,
     options?: { cause?: unknown },
   ) {
-    super(`${operation}: ${status || 'no response'}${code ? ` ${code}` : ''}: ${message}`, options);
+    super('ERR_UPSTREAM', `${operation}: ${status || 'no response'}${graphCode ? ` ${graphCode}` : ''}: ${message}`, options);
     this.name = 'GraphCallError';
   }
 
@@ -74,7 +78,7 @@ export function retryAfterMs(value: string | null | undefined, now: number = sys
 
 /** Graph's answer to a token it does not accept (expired, revoked, not yet valid). */
 function tokenRefused(err: unknown): boolean {
-  return err instanceof GraphCallError && err.status === 401 && err.code === 'InvalidAuthenticationToken';
+  return err instanceof GraphCallError && err.status === 401 && err.graphCode === 'InvalidAuthenticationToken';
 }
 
 function toCallError(operation: string, err: unknown): GraphCallError {
@@ -102,7 +106,7 @@ export function createCredential(config: EntraTenantConfig, endpoints: EntraEndp
   if (secrets.certificate)
     return new ClientCertificateCredential(config.tenantId, config.clientId, { certificate: secrets.certificate.reveal() }, { ...options, sendCertificateChain: config.credential.sendCertificateChain });
   if (secrets.clientSecret) return new ClientSecretCredential(config.tenantId, config.clientId, secrets.clientSecret.reveal(), options);
-  throw new Error('no credential');
+  throw new WardenError('ERR_CONFIG_INVALID', 'no credential');
 }
 
 /** One tenant's Graph and Management API access. */
@@ -158,10 +162,10 @@ export class EntraSession {
     });
   }
 
-  /** A request for one of the operations in graph-operations.ts, with the call timeout. */
+  /** A request for one of the operations in graph-calls.ts, with the call timeout. */
   request(name: OperationName, params: Record<string, string> = {}): GraphRequest {
     const op = API_OPERATIONS[name];
-    if (op.api !== 'graph') throw new Error(`${name} is not a Graph operation`);
+    if (op.api !== 'graph') throw new WardenError('ERR_INTERNAL', `${name} is not a Graph operation`);
     return this.#client.api(operationPath(name, params)).option('signal', AbortSignal.timeout(this.#timeoutMs));
   }
 

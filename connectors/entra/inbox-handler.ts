@@ -1,7 +1,6 @@
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
-import type { InboxHandler, PluginContext } from '../../src/connector/contract.js';
-import type { InboxRow } from '../../src/store/store.js';
+import type { ConnectorContext, InboxHandler, InboxRow } from '../../src/connector/index.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
@@ -57,7 +56,7 @@ export async function enrichChange(change: IdentityChange, tenant: EntraTenant, 
 }
 
 export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
-  const requestPoll = async (ctx: PluginContext, tenant: string, reason: string) => {
+  const requestPoll = async (ctx: ConnectorContext, tenant: string, reason: string) => {
     let byTenant = lastPollRequest.get(runtime);
     if (!byTenant) lastPollRequest.set(runtime, (byTenant = new Map()));
     const now = ctx.clock().getTime();
@@ -68,7 +67,7 @@ export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
   };
 
   return {
-    async toChanges(entry: InboxRow, ctx: PluginContext) {
+    async toChanges(entry: InboxRow, ctx: ConnectorContext) {
       const tenant = runtime.tenant(ctx.config, entry.tenant, ctx.clock);
       if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant ${entry.tenant} has no entra section`);
       const type = entry.eventType ?? '';

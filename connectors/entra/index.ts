@@ -1,4 +1,4 @@
-import type { WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/index.js';
 import { AuditPoller } from './audit-poller.js';
 import { registerEntraCommands } from './commands.js';
 import { EntraTenantConfig } from './entra-config.js';
@@ -20,23 +20,23 @@ import { entraTapBroker } from './tap-broker.js';
  * Office 365 Management Activity API for Exchange mailbox rules.
  */
 
-export interface EntraPluginOptions {
+export interface EntraConnectorOptions {
   /** Where secret references are resolved (default `process.env`). */
   env?: NodeJS.ProcessEnv;
   /** Start the pollers and the subscription manager with the server (default true; tests drive them by hand). */
   autoStart?: boolean;
 }
 
-/** An Entra plugin with its runtime exposed (tests drive pollers and the subscription manager through it). */
-export interface EntraPlugin extends WardenPlugin {
+/** An Entra connector with its runtime exposed (tests drive pollers and the subscription manager through it). */
+export interface EntraConnector extends Connector {
   runtime: EntraRuntime;
   /** Per tenant, the background work `start` created (present also when not auto-started). */
   tasks: Map<string, { audit?: AuditPoller; activity?: ManagementActivityPoller; subscriptions?: SubscriptionLoop }>;
 }
 
-export function createEntraPlugin(options: EntraPluginOptions = {}): EntraPlugin {
+export function createEntraConnector(options: EntraConnectorOptions = {}): EntraConnector {
   const runtime = new EntraRuntime(options.env);
-  const tasks: EntraPlugin['tasks'] = new Map();
+  const tasks: EntraConnector['tasks'] = new Map();
   return {
     name: 'entra',
     description: 'Microsoft Entra ID: Graph change notifications, directoryAudits poller, enforcement and TAP broker through Microsoft Graph',
@@ -96,4 +96,4 @@ export function createEntraPlugin(options: EntraPluginOptions = {}): EntraPlugin
 }
 
 /** The connector as the executable ships it. */
-export const entra: EntraPlugin = createEntraPlugin();
+export const entra: EntraConnector = createEntraConnector();

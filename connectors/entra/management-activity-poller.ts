@@ -1,6 +1,4 @@
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
-import type { PluginContext } from '../../src/connector/contract.js';
-import type { Store } from '../../src/store/store.js';
+import { BackgroundLoop, type ConnectorContext, type ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
@@ -43,7 +41,7 @@ const apiTime = (d: Date) => d.toISOString().slice(0, 19);
 /** Reads the Exchange records of the blobs created in `[from, to)` into the inbox. */
 export async function readManagementActivity(
   tenant: EntraTenant,
-  store: Store,
+  store: ConnectorStore,
   input: { from: Date; to: Date; now: () => Date; metrics?: EntraMetrics },
 ): Promise<{ blobs: number; read: number; new: number; duplicate: number; skipped: number }> {
   const { managementActivity: config, tenantId } = tenant.config;
@@ -97,7 +95,7 @@ export async function startActivitySubscription(tenant: EntraTenant): Promise<'s
     await tenant.session.management('startActivitySubscription', { tenant: tenant.config.tenantId }, { contentType: CONTENT_TYPE, PublisherIdentifier: tenant.config.managementActivity.publisherId ?? tenant.config.tenantId });
     return 'started';
   } catch (err) {
-    if (err instanceof GraphCallError && err.code === 'AF20024') return 'already';
+    if (err instanceof GraphCallError && err.graphCode === 'AF20024') return 'already';
     throw err;
   }
 }
@@ -107,7 +105,7 @@ export class ManagementActivityPoller {
   readonly #loop: BackgroundLoop;
 
   constructor(
-    private readonly ctx: PluginContext,
+    private readonly ctx: ConnectorContext,
     private readonly tenant: EntraTenant,
   ) {
     this.#loop = new BackgroundLoop(() => this.step(), Math.min(tenant.config.managementActivity.intervalSeconds, 30) * 1000, (err) =>

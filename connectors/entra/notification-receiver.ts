@@ -2,11 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext, RawRoute } from '../../src/connector/contract.js';
-import type { RouteDoc } from '../../src/server/openapi.js';
-import { validationError } from '../../src/server/problem.js';
-import { readJsonBody, writeEmpty } from '../../src/server/raw-http.js';
-import type { InboxEntry } from '../../src/store/store.js';
+import { readJsonBody, writeEmpty, type ConnectorContext, type InboxEntry, type RawRoute, type RouteDoc } from '../../src/connector/index.js';
+import { validationError } from '../../src/core/validation-error.js';
 import { EntraMetrics } from './entra-metrics.js';
 import type { EntraRuntime } from './entra-runtime.js';
 
@@ -99,12 +96,12 @@ export function notificationEventId(kind: 'notification' | 'lifecycle', n: z.inf
   return kind === 'lifecycle' ? `lifecycle:${n.subscriptionId}:${n.lifecycleEvent ?? 'unknown'}:${digest}` : `notification:${n.subscriptionId}:${digest}`;
 }
 
-/** The receivers, as raw routes of the Entra plugin. */
+/** The receivers, as raw routes of the Entra connector. */
 export function notificationReceivers(runtime: EntraRuntime): RawRoute[] {
   return (['notifications', 'lifecycle'] as const).map((path) => ({
     method: 'POST' as const,
     path: `/hooks/entra/:tenant/${path}`,
-    handle: (req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: PluginContext) => receive(runtime, path, req, res, request, ctx),
+    handle: (req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: ConnectorContext) => receive(runtime, path, req, res, request, ctx),
   }));
 }
 
@@ -114,7 +111,7 @@ async function receive(
   req: IncomingMessage,
   res: ServerResponse,
   { params, query }: { params: Record<string, string>; query: URLSearchParams },
-  ctx: PluginContext,
+  ctx: ConnectorContext,
 ): Promise<void> {
   const metrics = EntraMetrics.of(ctx.metrics.registry);
   const tenantId = params.tenant!;

@@ -1,14 +1,13 @@
 import { systemClock } from '../../src/core/clock.js';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { op, type OpContext, type Operation } from '../../src/admin/operations.js';
+import { op, wardenCommand, type OpContext, type Operation } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { AUDIT_CURSOR, readDirectoryAudits, type AuditCursor, type PollStats } from './audit-poller.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { holdPolicies, provisionHoldGroup } from './provision.js';
 import { NOTIFIED_CURSOR, SubscriptionManager, type SubscriptionState } from './subscription-manager.js';
-import { wardenCommand } from '../../src/package-root.js';
 
 /**
  * The `warden entra …` operations, written once against the store: the CLI

@@ -1,4 +1,5 @@
 import type { EntraTenant } from './entra-tenant.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * `warden entra provision`: the hold group, and the Conditional Access policy
@@ -26,9 +27,9 @@ export async function provisionHoldGroup(tenant: EntraTenant): Promise<HoldGroup
   const { id, displayName } = tenant.config.holdGroup;
   const filter = id ? `id eq '${id}'` : `displayName eq '${displayName.replace(/'/g, "''")}'`;
   const found = await tenant.session.call('findGroups', {}, (r) => r.filter(filter).select(['id', 'displayName']).get() as Promise<{ value: Group[] }>);
-  if (found.value.length > 1) throw new Error(`${found.value.length} groups are named "${displayName}": set entra.holdGroup.id to the one Warden should use`);
+  if (found.value.length > 1) throw new WardenError('ERR_CONFLICT', `${found.value.length} groups are named "${displayName}": set entra.holdGroup.id to the one Warden should use`);
   if (found.value[0]) return { id: found.value[0].id, displayName: found.value[0].displayName, created: false };
-  if (id) throw new Error(`entra.holdGroup.id ${id} names no group in tenant ${tenant.config.tenantId}`);
+  if (id) throw new WardenError('ERR_NOT_FOUND', `entra.holdGroup.id ${id} names no group in tenant ${tenant.config.tenantId}`);
   const group = await tenant.session.call('createGroup', {}, (r) =>
     r.post({
       displayName,

@@ -1,5 +1,5 @@
 import { systemClock } from '../../src/core/clock.js';
-import type { RecordNormalizer } from '../../src/connector/contract.js';
+import type { RecordNormalizer } from '../../src/connector/index.js';
 import { normalizeDirectoryAudit, type NormalizeResult } from './normalize-directory-audit.js';
 import { normalizeManagementActivity } from './normalize-management-activity.js';
 import { field, isRecord } from './vendor-record.js';

@@ -1,11 +1,9 @@
-import { appendAudit, type AuditActor } from '../../src/audit/audit-log.js';
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
-import type { Logger } from '../../src/server/logger.js';
-import type { Store } from '../../src/store/store.js';
+import { appendAudit, BackgroundLoop, type AuditActor, type Logger, type ConnectorStore } from '../../src/connector/index.js';
 import { USER_CHANGE_CURSOR } from './audit-poller.js';
 import type { EntraMetrics } from './entra-metrics.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * Keeps one `/users` change-notification subscription alive per tenant
@@ -50,7 +48,7 @@ export interface GraphSubscription {
 }
 
 export interface ManagerDeps {
-  store: Store;
+  store: ConnectorStore;
   clock: () => Date;
   /** Lease holder: the server's instance id, or the CLI process. */
   holder: string;
@@ -59,10 +57,10 @@ export interface ManagerDeps {
   metrics?: EntraMetrics;
 }
 
-/** Another replica is changing this tenant's subscription right now: try again shortly. */
-export class SubscriptionBusyError extends Error {
+/** Another replica is changing this tenant's subscription right now (`ERR_BUSY`): try again shortly. */
+export class SubscriptionBusyError extends WardenError {
   constructor(tenant: string) {
-    super(`another Warden replica is changing the Entra subscription of tenant ${tenant}; retrying`);
+    super('ERR_BUSY', `another Warden replica is changing the Entra subscription of tenant ${tenant}; retrying`);
     this.name = 'SubscriptionBusyError';
   }
 }
@@ -124,7 +122,7 @@ export class SubscriptionManager {
   async #create(reason: string, previous: SubscriptionState): Promise<SubscriptionState> {
     const { subscription } = this.tenant.config;
     const now = this.deps.clock();
-    if (!subscription.notificationUrl || !this.tenant.clientState) throw new Error('subscription.notificationUrl and subscription.clientState are required');
+    if (!subscription.notificationUrl || !this.tenant.clientState) throw new WardenError('ERR_CONFIG_INVALID', 'subscription.notificationUrl and subscription.clientState are required');
     const lifecycleNotificationUrl = this.tenant.lifecycleNotificationUrl;
     const created = await this.tenant.session.call('createSubscription', {}, (r) =>
       r.post({
@@ -277,7 +275,7 @@ export class SubscriptionManager {
   }
 
   /** A notification arrived for the tenant (recorded for the self-test, at most once a minute per process). */
-  static async noteNotification(store: Store, tenant: string, at: Date): Promise<void> {
+  static async noteNotification(store: ConnectorStore, tenant: string, at: Date): Promise<void> {
     let noted = lastNoted.get(store);
     if (!noted) lastNoted.set(store, (noted = new Map()));
     const last = noted.get(tenant) ?? 0;
@@ -287,7 +285,7 @@ export class SubscriptionManager {
   }
 }
 
-const lastNoted = new WeakMap<Store, Map<string, number>>();
+const lastNoted = new WeakMap<ConnectorStore, Map<string, number>>();
 
 /** The periodic check of one tenant's subscription, on one replica. */
 export class SubscriptionLoop {

@@ -1,7 +1,6 @@
 import { z } from 'zod';
-import { appendAudit } from '../../src/audit/audit-log.js';
+import { ActionError, appendAudit, type Broker, type BrokerRequest, type BrokerResult, type ConnectorContext } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
-import { ActionError, type Broker, type BrokerRequest, type BrokerResult, type PluginContext } from '../../src/connector/contract.js';
 import { toActionError } from './enforcer.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
@@ -44,7 +43,7 @@ interface TapMethod {
 export function entraTapBroker(runtime: EntraRuntime): Broker {
   return {
     kinds: ['tap.issue'],
-    async execute(request: BrokerRequest, ctx: PluginContext): Promise<BrokerResult> {
+    async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
       if (request.kind !== 'tap.issue') throw new WardenError('ERR_VALIDATION', `the Entra broker performs tap.issue, not ${request.kind}`);
       const options = TapOptions.safeParse(request.options ?? {});
       if (!options.success) throw new WardenError('ERR_VALIDATION', `tap.issue options: ${z.prettifyError(options.error)}`);
@@ -99,7 +98,7 @@ async function issuedSince(tenant: EntraTenant, userId: string, since: Date): Pr
 }
 
 /** Records the run and audits it, in one transaction; returns what the requester's side may keep. */
-async function finish(ctx: PluginContext, request: BrokerRequest, tap: TapMethod, extra: Record<string, unknown>): Promise<Omit<BrokerResult, 'secret'>> {
+async function finish(ctx: ConnectorContext, request: BrokerRequest, tap: TapMethod, extra: Record<string, unknown>): Promise<Omit<BrokerResult, 'secret'>> {
   const start = tap.startDateTime ? new Date(tap.startDateTime) : ctx.clock();
   const expiresAt = tap.lifetimeInMinutes !== undefined ? new Date(start.getTime() + tap.lifetimeInMinutes * 60_000) : undefined;
   const details = {

@@ -1,11 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-operations.js';
+import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-calls.js';
 
 /**
  * `infra/terraform/azure/permissions.json`: the application permissions of
- * Warden's app registration, generated from graph-operations.ts (every call
+ * Warden's app registration, generated from graph-calls.ts (every call
  * the connector makes, with the permission that grants it), with the calls
  * each permission is for. `npm run gen:entra-permissions` writes it; a test
  * fails when it differs from what the code needs.
@@ -17,7 +17,7 @@ export function terraformPermissionsJson(): string {
   return (
     JSON.stringify(
       {
-        _comment: 'Generated from connectors/entra/graph-operations.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
+        _comment: 'Generated from connectors/entra/graph-calls.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
         microsoft_graph: required.microsoftGraph,
         office_365_management_apis: required.office365ManagementApis,
         used_for: Object.fromEntries(Object.entries(usedFor).sort(([a], [b]) => a.localeCompare(b))),

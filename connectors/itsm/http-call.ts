@@ -1,11 +1,12 @@
-/** A vendor call failed: the message says which and how, never with credentials. */
-export class ItsmError extends Error {
+import { WardenError } from '../../src/core/errors.js';
+/** A vendor call failed (`ERR_UPSTREAM`): the message says which and how, never with credentials. */
+export class ItsmError extends WardenError {
   constructor(
     message: string,
     readonly status?: number,
     readonly retryAfterSeconds?: number,
   ) {
-    super(message);
+    super('ERR_UPSTREAM', message);
     this.name = 'ItsmError';
   }
 }

@@ -1,7 +1,8 @@
-import type { PluginContext, TicketLookup, TicketSnapshot, TicketSystemName, WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector, ConnectorContext, TicketLookup, TicketSnapshot, TicketSystemName } from '../../src/connector/index.js';
 import { ItsmTenantConfig } from './itsm-config.js';
 import { JiraTickets } from './jira-tickets.js';
 import { ServiceNowTickets } from './servicenow-tickets.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * The `itsm` connector: reads the tickets change requests cite, from
@@ -9,9 +10,9 @@ import { ServiceNowTickets } from './servicenow-tickets.js';
  * workflow's ticket check (src/requests/check-ticket.ts). Configured per
  * tenant under `tenants[].itsm`; credentials come from the tenant's secrets.
  */
-export function itsmConnector(): WardenPlugin {
+export function itsmConnector(): Connector {
   const clients = new Map<string, ServiceNowTickets | JiraTickets>();
-  const client = (tenant: string, system: TicketSystemName, ctx: PluginContext) => {
+  const client = (tenant: string, system: TicketSystemName, ctx: ConnectorContext) => {
     const key = `${tenant}|${system}`;
     let c = clients.get(key);
     if (!c) {
@@ -19,12 +20,12 @@ export function itsmConnector(): WardenPlugin {
       const section = ItsmTenantConfig.parse(t?.connectors.itsm ?? {});
       const secret = (name: string) => {
         const s = t?.secrets[name];
-        if (!s) throw new Error(`tenant ${tenant}: secret ${name} (itsm) is not configured or not resolved`);
+        if (!s) throw new WardenError('ERR_CONFIG_INVALID', `tenant ${tenant}: secret ${name} (itsm) is not configured or not resolved`);
         return s.reveal();
       };
       if (system === 'servicenow' && section.servicenow) c = new ServiceNowTickets(section.servicenow, secret, ctx.clock);
       else if (system === 'jira' && section.jira) c = new JiraTickets(section.jira, secret);
-      else throw new Error(`tenant ${tenant} has no itsm.${system} section`);
+      else throw new WardenError('ERR_CONFIG_INVALID', `tenant ${tenant} has no itsm.${system} section`);
       clients.set(key, c);
     }
     return c;

@@ -1,4 +1,4 @@
-import type { TicketPerson, TicketSnapshot } from '../../src/connector/contract.js';
+import type { TicketPerson, TicketSnapshot } from '../../src/connector/index.js';
 import { callJson, ItsmError, vendorMessage } from './http-call.js';
 import { timeoutMs, type JiraConfig } from './itsm-config.js';
 

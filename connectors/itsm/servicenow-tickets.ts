@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../../src/core/clock.js';
-import type { TicketPerson, TicketSnapshot } from '../../src/connector/contract.js';
+import type { TicketPerson, TicketSnapshot } from '../../src/connector/index.js';
 import { callJson, ItsmError, vendorMessage } from './http-call.js';
 import { timeoutMs, type ServiceNowConfig } from './itsm-config.js';
 

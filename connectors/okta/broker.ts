@@ -1,7 +1,8 @@
 import type { ChangeKind } from '../../src/core/identity-change.js';
-import type { Broker, BrokerRequest, BrokerResult, PluginContext } from '../../src/connector/contract.js';
+import type { Broker, BrokerRequest, BrokerResult, ConnectorContext } from '../../src/connector/index.js';
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaTenants } from './okta-tenant.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /** The change kinds the Okta broker performs. */
 export const BROKERED_KINDS: readonly ChangeKind[] = Object.freeze(['factor.reset_all', 'password.reset'] as ChangeKind[]);
@@ -28,8 +29,8 @@ export class OktaBroker implements Broker {
 
   constructor(private readonly tenants: OktaTenants) {}
 
-  async execute(request: BrokerRequest, ctx: PluginContext): Promise<BrokerResult> {
-    if (!this.kinds.includes(request.kind)) throw new Error(`the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
+  async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
+    if (!this.kinds.includes(request.kind)) throw new WardenError('ERR_VALIDATION', `the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
     const tenant = this.tenants.get(ctx.config, request.tenant);
     const ref = `broker:${request.requestId}`;
     const done = await ctx.store.getOwnChange(tenant.id, 'okta', ref);

@@ -1,15 +1,14 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { op, type Operation } from '../../src/admin/operations.js';
+import { op, type CliContext, type Operation } from '../../src/connector/index.js';
 import { systemClock } from '../../src/core/clock.js';
-import { sinceToIso } from '../../src/cli/commands/admin.js';
-import type { CliContext } from '../../src/connector/contract.js';
+import { sinceToIso } from '../../src/core/since-to-iso.js';
 import { hookEventTypes } from './event-types.js';
 import { serviceIdentityOf } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
-import { readSystemLog } from './poll-system-log.js';
-import { applyHoldRule, ensureHoldGroup, hookDrift, holdRule, registerEventHook, verifyEventHook, wardenHooks } from './provision-okta.js';
+import { readSystemLog } from './system-log-poller.js';
+import { applyHoldRule, ensureHoldGroup, hookDrift, holdRule, registerEventHook, verifyEventHook, wardenHooks } from './provision.js';
 
 /** A progress line for `backfill`: a bar on a terminal, plain lines otherwise. */
 export function progressLine(fraction: number, events: number, stored: number, style: 'bar' | 'lines'): string {

@@ -1,19 +1,18 @@
 import type { Router } from 'express';
-import type { RouteDoc } from '../../src/server/openapi.js';
-import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector, ConnectorContext, RouteDoc } from '../../src/connector/index.js';
 import { OktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';
-import { OktaEnforcer } from './enforce-action.js';
-import { oktaInboxHandler } from './handle-inbox-entry.js';
+import { OktaEnforcer } from './enforcer.js';
+import { oktaInboxHandler } from './inbox-handler.js';
 import { INLINE_HOOK_PATH, mountInlineHooks, RegistrationHookRequest, TelephonyHookRequest, TokenHookRequest } from './inline-hooks.js';
 import { isLogEventLike } from './log-event.js';
 import { normalizeLogEvent } from './normalize-log-event.js';
 import { OktaTenantConfig } from './okta-config.js';
 import { OktaDirectory } from './okta-directory.js';
 import { OktaTenants } from './okta-tenant.js';
-import { startPollers } from './poll-system-log.js';
+import { startPollers } from './system-log-poller.js';
 import { OktaProofer } from './proofer.js';
-import { EVENT_HOOK_PATH, EventHookDelivery, eventHookReceivers } from './receive-event-hook.js';
+import { EVENT_HOOK_PATH, EventHookDelivery, eventHookReceivers } from './event-hook-receiver.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem', contentType: 'application/problem+json' });
 
@@ -55,7 +54,7 @@ const ROUTES: RouteDoc[] = [
  * proofer, and `warden okta …` set-up commands. Everything Okta-specific
  * lives in this folder.
  */
-export function oktaConnector(): WardenPlugin {
+export function oktaConnector(): Connector {
   const tenants = new OktaTenants();
   const directory = new OktaDirectory(tenants);
   return {
@@ -64,7 +63,7 @@ export function oktaConnector(): WardenPlugin {
     tenantConfig: OktaTenantConfig,
     schemas: { OktaEventHookDelivery: EventHookDelivery, OktaRegistrationHookRequest: RegistrationHookRequest, OktaTokenHookRequest: TokenHookRequest, OktaTelephonyHookRequest: TelephonyHookRequest },
     routes: ROUTES,
-    mount(router: Router, ctx: PluginContext) {
+    mount(router: Router, ctx: ConnectorContext) {
       // Read every tenant's hook secrets now: a missing one stops the start, not the first delivery.
       for (const id of tenants.ids(ctx.config)) tenants.get(ctx.config, id);
       mountInlineHooks(router, ctx, tenants, directory);
@@ -92,4 +91,4 @@ export function oktaConnector(): WardenPlugin {
 }
 
 /** The Okta connector, as connectors/index.ts lists it. */
-export const okta: WardenPlugin = oktaConnector();
+export const okta: Connector = oktaConnector();

@@ -1,16 +1,15 @@
 import express, { type RequestHandler, type Router } from 'express';
 import type { JWTVerifyGetKey } from 'jose';
 import { z } from 'zod';
-import { appendAudit } from '../../src/audit/audit-log.js';
+import { appendAudit, type ConnectorContext } from '../../src/connector/index.js';
 import type { Outcome } from '../../src/core/decision.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { PluginContext } from '../../src/connector/contract.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
-import { resolveTenant } from './receive-event-hook.js';
+import { resolveTenant } from './event-hook-receiver.js';
 import { remoteKeys, verifyAccessToken, verifySharedHeader } from './verify-hook-auth.js';
 
 /**
@@ -85,7 +84,7 @@ export async function withDeadline<T>(work: Promise<T>, ms: number): Promise<{ v
 const okta = { type: 'idp' as const, id: 'okta' };
 
 /** Records that an inline hook answered with the policy's failure outcome because the decision missed the deadline. */
-async function recordDeadline(ctx: PluginContext, tenant: string, hook: string, eventId: string, outcome: Outcome, targetId: string): Promise<void> {
+async function recordDeadline(ctx: ConnectorContext, tenant: string, hook: string, eventId: string, outcome: Outcome, targetId: string): Promise<void> {
   await ctx.store
     .transaction((tx) =>
       appendAudit(tx, tenant, {
@@ -114,7 +113,7 @@ const principal = (id: string, login?: string) => ({
 });
 
 /** Mounts the three inline hook receivers. Tenants without an `inlineHooks` section answer 404. */
-export function mountInlineHooks(router: Router, ctx: PluginContext, tenants: OktaTenants, directory: OktaDirectory): void {
+export function mountInlineHooks(router: Router, ctx: ConnectorContext, tenants: OktaTenants, directory: OktaDirectory): void {
   const metrics = oktaMetrics(ctx.metrics.registry);
   const jwks = new Map<string, JWTVerifyGetKey>();
   const authenticate: RequestHandler = async (req, res, next) => {

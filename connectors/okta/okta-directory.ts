@@ -1,8 +1,8 @@
 import type { Principal } from '../../src/core/identity-change.js';
-import type { Directory, PluginContext } from '../../src/connector/contract.js';
+import { wardenCommand, type ConnectorContext, type Directory } from '../../src/connector/index.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
-import { wardenCommand } from '../../src/package-root.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * Reads users from Okta (profile, groups, admin roles) for enrichment, with a
@@ -38,12 +38,12 @@ export class OktaDirectory implements Directory {
   constructor(private readonly tenants: OktaTenants) {}
 
   /** The `directory` port: a user by id or login, undefined when Okta has none. */
-  async getUser(tenantId: string, idOrLogin: string, ctx: PluginContext): Promise<Principal | undefined> {
+  async getUser(tenantId: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined> {
     return (await this.user(this.tenants.get(ctx.config, tenantId), idOrLogin, ctx))?.principal;
   }
 
   /** A user with roles, from the cache when fresh. */
-  user(tenant: OktaTenant, idOrLogin: string, ctx: PluginContext): Promise<OktaUser | undefined> {
+  user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined> {
     const key = `${tenant.id}\u0000${idOrLogin.toLowerCase()}`;
     const now = ctx.clock().getTime();
     const hit = this.#cache.get(key);
@@ -107,7 +107,7 @@ export class OktaDirectory implements Directory {
   }
 
   /** Whether the user is in the tenant's hold group (inline token hook). */
-  async isHeld(tenant: OktaTenant, userId: string, ctx: PluginContext): Promise<boolean> {
+  async isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean> {
     const user = await this.user(tenant, userId, ctx);
     return !!user && user.principal.groups.includes(tenant.config.holdGroup.name);
   }
@@ -118,7 +118,7 @@ export class OktaDirectory implements Directory {
     let id = this.#holdGroupIds.get(tenant.id);
     if (!id) {
       id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
-        if (!found) throw new Error(`the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``);
+        if (!found) throw new WardenError('ERR_CONFIG_INVALID', `the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``);
         return found;
       });
       id.catch(() => this.#holdGroupIds.delete(tenant.id));

@@ -1,4 +1,4 @@
-import { ActionError } from '../../src/connector/contract.js';
+import { ActionError } from '../../src/connector/index.js';
 
 /**
  * Errors of Okta API calls (the SDK's `OktaApiError` and `HttpError` carry

@@ -1,5 +1,5 @@
 import type { Client } from '@okta/okta-sdk-nodejs';
-import type { ResolvedTenant, Secret, WardenConfig } from '../../src/config/load-config.js';
+import type { ResolvedTenant, Secret, WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { oktaSection, resolveOktaSecret, type OktaTenantConfig } from './okta-config.js';
 

@@ -1,6 +1,7 @@
-import { ProofingRefused, type IdentityProofer, type PluginContext } from '../../src/connector/contract.js';
+import { ProofingRefused, type ConnectorContext, type IdentityProofer } from '../../src/connector/index.js';
 import type { ProofingLevel } from '../../src/core/proofing.js';
 import type { OktaTenants } from './okta-tenant.js';
+import { WardenError } from '../../src/core/errors.js';
 
 const DAY_MS = 86_400_000;
 
@@ -23,9 +24,9 @@ export class OktaProofer implements IdentityProofer {
 
   async start(
     input: { tenant: string; targetId: string; method: string; minFactorAgeDays: number },
-    ctx: PluginContext,
+    ctx: ConnectorContext,
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }> {
-    if (input.method !== 'okta_verify_push') throw new Error(`the Okta proofer offers okta_verify_push, not ${input.method}`);
+    if (input.method !== 'okta_verify_push') throw new WardenError('ERR_VALIDATION', `the Okta proofer offers okta_verify_push, not ${input.method}`);
     const client = await this.tenants.get(ctx.config, input.tenant).client();
     const now = ctx.clock().getTime();
     let young: { id: string; days: number } | undefined;
@@ -49,7 +50,7 @@ export class OktaProofer implements IdentityProofer {
     const started = (await client.userFactorApi.verifyFactor({ userId: input.targetId, factorId: chosen.id })) as { _links?: { poll?: { href?: string } } };
     const href = started?._links?.poll?.href ?? '';
     const transactionId = /\/transactions\/([^/?#]+)/.exec(href)?.[1];
-    if (!transactionId) throw new Error('Okta did not start a push transaction (no poll link)');
+    if (!transactionId) throw new WardenError('ERR_UPSTREAM', 'Okta did not start a push transaction (no poll link)');
     return {
       transactionId: `${chosen.id}:${transactionId}`,
       level: 'callback',
@@ -57,9 +58,9 @@ export class OktaProofer implements IdentityProofer {
     };
   }
 
-  async poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
+  async poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: ConnectorContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
     const [factorId, transactionId] = input.transactionId.split(':');
-    if (!factorId || !transactionId) throw new Error(`not a transaction id of this proofer: ${input.transactionId}`);
+    if (!factorId || !transactionId) throw new WardenError('ERR_UPSTREAM', `not a transaction id of this proofer: ${input.transactionId}`);
     const client = await this.tenants.get(ctx.config, input.tenant).client();
     const tx = await client.userFactorApi.getFactorTransactionStatus({ userId: input.targetId, factorId, transactionId });
     switch (tx?.factorResult) {

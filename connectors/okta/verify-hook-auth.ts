@@ -1,6 +1,6 @@
 import { hash, timingSafeEqual } from 'node:crypto';
 import type { JWTVerifyGetKey } from 'jose';
-import type { Secret } from '../../src/config/load-config.js';
+import type { Secret } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 
 /**

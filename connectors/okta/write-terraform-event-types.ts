@@ -2,7 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { TERRAFORM_EVENT_TYPES_FILE, terraformEventTypes } from './terraform-event-types.js';
-import { packageRoot } from '../../src/package-root.js';
+import { packageRoot } from '../../src/connector/index.js';
 
 writeFileSync(path.join(packageRoot(), TERRAFORM_EVENT_TYPES_FILE), terraformEventTypes());
 console.log(`wrote ${TERRAFORM_EVENT_TYPES_FILE}`);

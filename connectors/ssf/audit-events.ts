@@ -1,6 +1,6 @@
 import type { FactorType, IdentityChange } from '../../src/core/identity-change.js';
-import type { AuditRecord } from '../../src/audit/audit-log.js';
-import type { StoreOps } from '../../src/store/store.js';
+import type { AuditRecord } from '../../src/connector/index.js';
+import type { ConnectorStoreOps } from '../../src/connector/index.js';
 import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED } from './event-types.js';
 
 /**
@@ -104,7 +104,7 @@ const reason = (d: DecisionData) => {
  * The SETs one audit record gives rise to. `store` reads the change and the
  * decision the record names (inside the queueing transaction).
  */
-export async function setIntents(record: AuditRecord, store: StoreOps, options: { oktaUserRisk: boolean }): Promise<SetIntent[]> {
+export async function setIntents(record: AuditRecord, store: ConnectorStoreOps, options: { oktaUserRisk: boolean }): Promise<SetIntent[]> {
   const txn = record.id;
   if (record.type === 'decision.recorded') {
     // Only decisions on changes the IdP reported: a proposed change (POST /v1/decisions) did not happen.

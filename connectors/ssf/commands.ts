@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { op, type Operation } from '../../src/admin/operations.js';
-import type { CliContext } from '../../src/connector/contract.js';
+import { op, type Operation } from '../../src/connector/index.js';
+import type { CliContext } from '../../src/connector/index.js';
 import type { SsfTenants } from './ssf-tenant.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { InboxHandler } from '../../src/connector/contract.js';
+import type { InboxHandler } from '../../src/connector/index.js';
 import { setToChanges } from './map-set.js';
 import type { VerifiedSet } from './verify-set.js';
 

@@ -1,5 +1,5 @@
-import type { RouteDoc } from '../../src/server/openapi.js';
-import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
+import type { RouteDoc } from '../../src/connector/index.js';
+import type { ConnectorContext, Connector } from '../../src/connector/index.js';
 import { registerSsfCommands, ssfOperations } from './commands.js';
 import { ssfInboxHandler } from './inbox-handler.js';
 import { PUSH_PATH, pushReceiver, SsfReceiver, startPollClients } from './receiver.js';
@@ -70,7 +70,7 @@ export interface SsfConnectorOptions {
  * a receiver (push endpoint, poll client; SETs become identity changes).
  * Guide: docs/ssf.md.
  */
-export function ssfConnector(options: SsfConnectorOptions = {}): WardenPlugin {
+export function ssfConnector(options: SsfConnectorOptions = {}): Connector {
   const tenants = new SsfTenants();
   const transmitter = new SsfTransmitter(tenants);
   const receiver = new SsfReceiver(tenants);
@@ -79,7 +79,7 @@ export function ssfConnector(options: SsfConnectorOptions = {}): WardenPlugin {
     description: 'OpenID Shared Signals: CAEP / RISC transmitter (push and poll) and receiver',
     tenantConfig: SsfTenantConfig,
     routes: ROUTES,
-    mount(router, ctx: PluginContext) {
+    mount(router, ctx: ConnectorContext) {
       // Read every tenant's secrets now: a missing one stops the start, not the first request.
       for (const id of tenants.ids(ctx.config)) tenants.find(ctx.config, id);
       mountTransmitter(router, ctx, tenants, transmitter);
@@ -113,4 +113,4 @@ export function ssfConnector(options: SsfConnectorOptions = {}): WardenPlugin {
 }
 
 /** The SSF connector, as connectors/index.ts lists it. */
-export const ssf: WardenPlugin = ssfConnector();
+export const ssf: Connector = ssfConnector();

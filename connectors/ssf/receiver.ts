@@ -2,9 +2,9 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTVerifyGetKey } from 'jose';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext, RawRoute } from '../../src/connector/contract.js';
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
-import { writeEmpty, writeJson } from '../../src/server/raw-http.js';
+import type { ConnectorContext, RawRoute } from '../../src/connector/index.js';
+import { BackgroundLoop } from '../../src/connector/index.js';
+import { writeEmpty, writeJson } from '../../src/connector/index.js';
 import { SET_MEDIA_TYPE } from './event-types.js';
 import { eventSeconds } from './map-set.js';
 import type { PeerRuntime, SsfTenants } from './ssf-tenant.js';
@@ -60,7 +60,7 @@ export class SsfReceiver {
    * Verifies a SET and stores it in the inbox (its jti recorded in the same
    * transaction). Returns the claims; throws `SetVerificationError`.
    */
-  async accept(token: string, tenant: string, peer: PeerRuntime, via: 'push' | 'poll', ctx: PluginContext): Promise<VerifiedSet> {
+  async accept(token: string, tenant: string, peer: PeerRuntime, via: 'push' | 'poll', ctx: ConnectorContext): Promise<VerifiedSet> {
     const now = ctx.clock();
     const set = await verifySet(token, {
       issuer: peer.issuer,
@@ -151,7 +151,7 @@ export function pushReceiver(tenants: SsfTenants, receiver: SsfReceiver): RawRou
  * replays of what it had stored before), reports what it refused in
  * `setErrs`, and polls again at once while the transmitter has more.
  */
-export function startPollClients(tenants: SsfTenants, receiver: SsfReceiver, ctx: PluginContext): { stop(): Promise<void>; loops: BackgroundLoop[] } {
+export function startPollClients(tenants: SsfTenants, receiver: SsfReceiver, ctx: ConnectorContext): { stop(): Promise<void>; loops: BackgroundLoop[] } {
   const loops: BackgroundLoop[] = [];
   for (const id of tenants.ids(ctx.config)) {
     for (const peer of tenants.find(ctx.config, id)!.peers) {

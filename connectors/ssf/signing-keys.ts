@@ -1,6 +1,6 @@
 import { exportJWK, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
 import { WardenError } from '../../src/core/errors.js';
-import type { Secret } from '../../src/config/load-config.js';
+import type { Secret } from '../../src/connector/index.js';
 
 /**
  * The transmitter's RS256 signing keys (`ssf.transmitter.signingKeys`) and
@@ -36,7 +36,7 @@ export async function loadSigningKey(key: SigningKeyConfig, tenant: string, inde
   try {
     if (text.startsWith('{')) {
       const jwk = JSON.parse(text) as JWK;
-      if (jwk.kty !== 'RSA' || !jwk.d) throw new Error('not a private RSA JWK');
+      if (jwk.kty !== 'RSA' || !jwk.d) throw new WardenError('ERR_CONFIG_INVALID', 'not a private RSA JWK');
       privateKey = (await importJWK(jwk, 'RS256', { extractable: true })) as CryptoKey;
     } else privateKey = await importPKCS8(text, 'RS256', { extractable: true });
   } catch (err) {

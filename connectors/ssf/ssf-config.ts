@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
-import { SecretRef } from '../../src/config/config-schema.js';
-import { resolveSecret, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/config/load-config.js';
+import { SecretRef } from '../../src/connector/index.js';
+import { resolveSecret, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 
 /**

@@ -21,7 +21,7 @@ function config(ssf: string, env: Record<string, string> = { KEY, TOKEN: 't0ken'
     path.join(dir, 'warden.yaml'),
     `tenants:\n  - id: acme\n    policy: p.yaml\n    secrets: { key: { env: KEY }, token: { env: TOKEN } }\n    ssf:\n${ssf.replace(/^/gm, '      ')}\n`,
   );
-  return loadConfig({ path: path.join(dir, 'warden.yaml'), env, plugins: [ssfConnector()], resolveSecrets: true });
+  return loadConfig({ path: path.join(dir, 'warden.yaml'), env, connectors: [ssfConnector()], resolveSecrets: true });
 }
 
 const errorOf = async (fn: () => unknown) => {

@@ -1,4 +1,4 @@
-import type { ResolvedTenant, Secret, WardenConfig } from '../../src/config/load-config.js';
+import type { ResolvedTenant, Secret, WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { loadSigningKey, type LoadedKey } from './signing-keys.js';
 import { resolveSsfSecret, ssfSection, type SsfReceiverEntry, type SsfTenantConfig, type SsfTransmitterConfig, type SsfTransmitterPeer } from './ssf-config.js';

@@ -1,8 +1,8 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext } from '../../src/connector/contract.js';
-import type { SsfStreamRow, SsfStreamStatus } from '../../src/store/store.js';
+import type { ConnectorContext } from '../../src/connector/index.js';
+import type { SsfStreamRow, SsfStreamStatus } from '../../src/connector/index.js';
 import { POLL_METHOD, PUSH_METHOD } from './event-types.js';
 import { signSet } from './sign-set.js';
 import { activeKey, publishedJwks } from './signing-keys.js';
@@ -42,7 +42,7 @@ function authenticate(req: Request, t: TransmitterRuntime): ReceiverRuntime {
 }
 
 /** The stream `stream_id` names, owned by `receiver`. */
-async function ownStream(ctx: PluginContext, tenant: string, receiver: ReceiverRuntime, id: unknown): Promise<SsfStreamRow> {
+async function ownStream(ctx: ConnectorContext, tenant: string, receiver: ReceiverRuntime, id: unknown): Promise<SsfStreamRow> {
   if (typeof id !== 'string' || id === '') throw new WardenError('ERR_VALIDATION', 'stream_id is required');
   const stream = await ctx.store.getSsfStream(tenant, id);
   if (!stream || stream.receiver !== receiver.name) throw new WardenError('ERR_NOT_FOUND', `no SSF stream "${id}" for receiver "${receiver.name}" (stream_id)`);
@@ -108,7 +108,7 @@ function checkTransmitterSupplied(body: Record<string, unknown>, current: Record
 const STATUSES: readonly SsfStreamStatus[] = ['enabled', 'paused', 'disabled'];
 
 /** Mounts the transmitter routes. */
-export function mountTransmitter(router: Router, ctx: PluginContext, tenants: SsfTenants, transmitter: SsfTransmitter): void {
+export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants: SsfTenants, transmitter: SsfTransmitter): void {
   const json = express.json({ limit: ctx.config.bodyBytes, type: ['application/json', 'application/*+json'] });
   const runtime = (req: Request) => tenants.transmitter(ctx.config, String(req.params.tenant));
   const noStore = (res: Response) => res.set('cache-control', 'no-store');

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AuditRecord } from '../../src/audit/audit-log.js';
-import type { PluginContext } from '../../src/connector/contract.js';
+import type { AuditRecord } from '../../src/connector/index.js';
+import type { ConnectorContext } from '../../src/connector/index.js';
 import { isWardenError } from '../../src/core/errors.js';
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
-import type { SsfSetRow, SsfStreamRow } from '../../src/store/store.js';
-import type { StoreOps } from '../../src/store/store.js';
+import { BackgroundLoop } from '../../src/connector/index.js';
+import type { SsfSetRow, SsfStreamRow } from '../../src/connector/index.js';
+import type { ConnectorStoreOps } from '../../src/connector/index.js';
 import { setIntents, subjectOf, type SetIntent } from './audit-events.js';
 import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, PUSH_METHOD, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, SET_MEDIA_TYPE, SSF_VERIFICATION } from './event-types.js';
 import { setJti, signSet } from './sign-set.js';
@@ -66,7 +66,7 @@ export class StreamSignals {
 }
 
 /** Queues a SET on a stream in `tx`; true when it was new. */
-export async function queueSet(tx: StoreOps, t: TransmitterRuntime, stream: SsfStreamRow, intent: SetIntent | { type: string; jti: string; subId: Record<string, string>; event: Record<string, unknown> }, now: Date): Promise<boolean> {
+export async function queueSet(tx: ConnectorStoreOps, t: TransmitterRuntime, stream: SsfStreamRow, intent: SetIntent | { type: string; jti: string; subId: Record<string, string>; event: Record<string, unknown> }, now: Date): Promise<boolean> {
   const receiver = t.receivers.find((r) => r.name === stream.receiver);
   const jti = 'jti' in intent ? intent.jti : setJti(stream.id, intent.txn, intent.type);
   const subId = 'subId' in intent ? intent.subId : subjectOf(intent.person, receiver?.subjectFormat ?? 'email');
@@ -96,7 +96,7 @@ export class SsfTransmitter {
    * record was written and delivers their type; the cursor moves in the same
    * transaction. Returns how many records it read.
    */
-  async queueStep(tenant: string, ctx: PluginContext): Promise<number> {
+  async queueStep(tenant: string, ctx: ConnectorContext): Promise<number> {
     const t = await this.tenants.transmitter(ctx.config, tenant);
     const now = ctx.clock();
     if (!(await ctx.store.acquireLease(`ssf:transmit:${tenant}`, ctx.instanceId, now, 60))) return 0;
@@ -132,14 +132,14 @@ export class SsfTransmitter {
   }
 
   /** Pushes one batch of due SETs; returns how many it tried. */
-  async pushStep(ctx: PluginContext): Promise<number> {
+  async pushStep(ctx: ConnectorContext): Promise<number> {
     const now = ctx.clock();
     const sets = await ctx.store.claimSsfPushSets(20, now, 60);
     for (const set of sets) await this.#pushOne(set, ctx);
     return sets.length;
   }
 
-  async #pushOne(set: SsfSetRow, ctx: PluginContext): Promise<void> {
+  async #pushOne(set: SsfSetRow, ctx: ConnectorContext): Promise<void> {
     const stream = await ctx.store.getSsfStream(set.tenant, set.streamId);
     const t = await this.tenants.transmitter(ctx.config, set.tenant);
     const cfg = stream?.config as unknown as StreamConfig | undefined;
@@ -190,7 +190,7 @@ export class SsfTransmitter {
   }
 
   /** Starts the queueing and push loops. */
-  start(ctx: PluginContext, idleMs: number): { stop(): Promise<void> } {
+  start(ctx: ConnectorContext, idleMs: number): { stop(): Promise<void> } {
     const onError = (what: string) => (err: unknown) => ctx.log.error({ err }, `ssf ${what} failed`);
     this.#queue = new BackgroundLoop(
       async () => {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WardenError } from '../core/errors.js';
 import type { DeliveryRow } from '../store/store.js';
-import { op, type Operation } from './operations.js';
+import { op, type Operation } from '../connector/operation.js';
 
 const Json = z.boolean().default(false);
 

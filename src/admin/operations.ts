@@ -1,6 +1,5 @@
-import { systemClock, type Clock } from '../core/clock.js';
+import { systemClock } from '../core/clock.js';
 import { z } from 'zod';
-import type { AuditActor } from '../audit/audit-log.js';
 import { exportAuditJsonl } from '../audit/export-audit.js';
 import { auditCsvHeader, exportAuditCsv } from '../audit/export-csv.js';
 import { exportAuditOcsf } from '../audit/ocsf/export-ocsf.js';
@@ -8,45 +7,15 @@ import { ocsfSinkState } from '../audit/ocsf/ocsf-sink.js';
 import { verifyAudit } from '../audit/verify-audit.js';
 import type { WardenConfig } from '../config/load-config.js';
 import { WardenError } from '../core/errors.js';
-import { API_SCOPES, createApiKey, revokeApiKey } from '../server/api-keys.js';
+import { API_SCOPES, createApiKey, revokeApiKey } from '../access/api-keys.js';
 import { releaseHold } from '../engine/release-hold.js';
 import { SEVERITIES } from '../core/alert.js';
 import { closeAlert } from '../detect/close-alert.js';
-import type { Store } from '../store/store.js';
 import { wardenCommand } from '../package-root.js';
-import { WORKFLOW_OPERATIONS } from '../requests/workflow-operations.js';
+import { op, type Operation, type OperationRegistry } from '../connector/operation.js';
+import { WORKFLOW_OPERATIONS } from '../requests/request-operations.js';
+import { AUDIT_EXPORT_FORMATS } from '../audit/export-audit.js';
 import { NOTIFY_OPERATIONS } from './notify-operations.js';
-
-/**
- * Administrative operations of the CLI, written once against a store. The
- * CLI runs them in its own process, or, when a running server holds the
- * embedded store, inside the server through its admin socket (PGlite allows
- * one process per data directory).
- */
-
-export interface OpContext {
-  store: Store;
-  config: WardenConfig;
-  actor: AuditActor;
-  /** Standard output; awaiting it respects back-pressure. */
-  out(text: string): void | Promise<void>;
-  err(text: string): void;
-  /** Told when an API key is revoked (the server drops it from its cache). */
-  onKeyRevoked?(id: string): void;
-  /** The server's clock when the operation runs inside it (default: the system clock). */
-  clock?: Clock;
-}
-
-/** An operation: validated arguments in, exit code out. */
-export interface Operation<A extends z.ZodType = z.ZodType> {
-  args: A;
-  run(ctx: OpContext, args: z.infer<A>): Promise<number>;
-}
-
-/** Declares an operation with its argument schema. */
-export function op<A extends z.ZodType>(args: A, run: (ctx: OpContext, args: z.infer<A>) => Promise<number>): Operation<A> {
-  return { args, run };
-}
 
 function configuredTenant(config: WardenConfig, tenant: string): void {
   if (!config.tenants.some((t) => t.id === tenant))
@@ -55,10 +24,12 @@ function configuredTenant(config: WardenConfig, tenant: string): void {
 
 const Json = z.boolean().default(false);
 
-/** `warden audit export --format`: the hashed records (jsonl), decided changes and alerts as OCSF events (ocsf), or a spreadsheet (csv). */
-export const AUDIT_EXPORT_FORMATS = ['jsonl', 'ocsf', 'csv'] as const;
 
-/** Warden's own operations; connectors add theirs (`operationRegistry`). */
+/**
+ * Warden's own administrative operations (audit, API keys, holds, inbox,
+ * alerts), written once against a store (src/connector/operation.ts);
+ * change requests and connectors add theirs (`operationRegistry`).
+ */
 export const OPERATIONS = {
   'audit.verify': op(z.object({ tenant: z.string().optional(), json: Json }), async (ctx, args) => {
     const tenants = args.tenant ? [args.tenant] : [...new Set([...(await ctx.store.auditTenants()), ...ctx.config.tenants.map((t) => t.id)])].sort();
@@ -213,28 +184,13 @@ export const OPERATIONS = {
   }),
 } as const;
 
-/** Every operation by name: Warden's own and those of the given connectors (named `<connector>.<op>`). */
-export type OperationRegistry = ReadonlyMap<string, Operation>;
-
-export function operationRegistry(plugins: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
+export function operationRegistry(connectors: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
   const registry = new Map<string, Operation>([...(Object.entries(OPERATIONS) as Array<[string, Operation]>), ...Object.entries(WORKFLOW_OPERATIONS), ...Object.entries(NOTIFY_OPERATIONS)]);
-  for (const plugin of plugins)
-    for (const [name, operation] of Object.entries(plugin.operations ?? {})) {
-      const full = name.startsWith(`${plugin.name}.`) ? name : `${plugin.name}.${name}`;
-      if (registry.has(full)) throw new Error(`operation ${full} is defined twice`);
+  for (const connector of connectors)
+    for (const [name, operation] of Object.entries(connector.operations ?? {})) {
+      const full = name.startsWith(`${connector.name}.`) ? name : `${connector.name}.${name}`;
+      if (registry.has(full)) throw new WardenError('ERR_INTERNAL', `operation ${full} is defined twice`);
       registry.set(full, operation);
     }
   return registry;
-}
-
-/**
- * Runs an operation after validating its arguments.
- * @throws WardenError `ERR_VALIDATION` for bad arguments, `ERR_NOT_FOUND` for an unknown operation
- */
-export async function runOperation(registry: OperationRegistry, name: string, ctx: OpContext, rawArgs: unknown): Promise<number> {
-  const operation = registry.get(name);
-  if (!operation) throw new WardenError('ERR_NOT_FOUND', `no operation ${name}`);
-  const parsed = operation.args.safeParse(rawArgs);
-  if (!parsed.success) throw new WardenError('ERR_VALIDATION', `${name}: ${z.prettifyError(parsed.error)}`);
-  return operation.run(ctx, parsed.data);
 }

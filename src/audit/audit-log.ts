@@ -55,7 +55,7 @@ export function hashRecordText(text: string): string {
  *     await appendAudit(tx, 'acme', { type: 'decision.recorded', actor, subject: { decisionId }, data: {} });
  *   });
  */
-export function appendAudit(store: StoreOps, tenant: string, event: AuditEvent): Promise<AuditRow> {
+export function appendAudit(store: Pick<StoreOps, 'appendAudit'>, tenant: string, event: AuditEvent): Promise<AuditRow> {
   const at = (event.at ?? systemClock()).toISOString();
   const id = uuidv7();
   return store.appendAudit(tenant, (head) => {

@@ -1,3 +1,5 @@
+import { WardenError } from '../core/errors.js';
+
 /**
  * Canonical JSON in the manner of RFC 8785 (JCS): object keys sorted by UTF-16
  * code units, no insignificant whitespace, numbers and strings as ECMAScript's
@@ -12,7 +14,7 @@ export function canonicalJson(value: unknown): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON has no representation for ${value}`);
+      if (!Number.isFinite(value)) throw new WardenError('ERR_INTERNAL', `canonical JSON has no representation for ${value}`);
       return JSON.stringify(value);
     case 'string':
       return JSON.stringify(value);
@@ -27,6 +29,6 @@ export function canonicalJson(value: unknown): string {
       return `{${entries.join(',')}}`;
     }
     default:
-      throw new TypeError(`canonical JSON has no representation for a ${typeof value}`);
+      throw new WardenError('ERR_INTERNAL', `canonical JSON has no representation for a ${typeof value}`);
   }
 }

@@ -21,3 +21,6 @@ export async function* exportAuditJsonl(store: StoreOps, tenant: string, options
     if (rows.length < PAGE) return;
   }
 }
+
+/** `warden audit export --format`: the hashed records (jsonl), decided changes and alerts as OCSF events (ocsf), or a spreadsheet (csv). */
+export const AUDIT_EXPORT_FORMATS = ['jsonl', 'ocsf', 'csv'] as const;

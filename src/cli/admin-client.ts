@@ -1,7 +1,7 @@
 import http from 'node:http';
 import readline from 'node:readline';
 import { WardenError, type WardenErrorCode } from '../core/errors.js';
-import type { CliIo } from './cli-io.js';
+import type { CliIo } from '../runtime/cli-io.js';
 
 
 type Line = { out?: string; err?: string; exit?: number; error?: { code: WardenErrorCode; message: string } };

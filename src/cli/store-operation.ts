@@ -1,5 +1,5 @@
 import { hostname, userInfo } from 'node:os';
-import { runOperation, type OperationRegistry } from '../admin/operations.js';
+import { runOperation, type OperationRegistry } from '../connector/operation.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Clock } from '../core/clock.js';
@@ -7,8 +7,8 @@ import { isWardenError, WardenError } from '../core/errors.js';
 import { readLock, type LockInfo } from '../store/data-dir-lock.js';
 import { openStore } from '../store/open-store.js';
 import { runViaAdminSocket } from './admin-client.js';
-import type { CliIo } from './cli-io.js';
-import type { WardenPlugin } from '../connector/contract.js';
+import type { CliIo } from '../runtime/cli-io.js';
+import type { Connector } from '../connector/contract.js';
 
 /** The operator at this shell, as the audit log names them. */
 export function cliActor(): AuditActor & { type: 'cli' } {
@@ -55,10 +55,10 @@ export async function runStoreOperation(
   args: unknown,
   configFile: string | undefined,
   io: CliIo,
-  plugins: readonly WardenPlugin[] = [],
+  connectors: readonly Connector[] = [],
   clock?: Clock,
 ): Promise<number> {
-  const config = loadConfig({ ...(configFile === undefined ? {} : { path: configFile }), plugins });
+  const config = loadConfig({ ...(configFile === undefined ? {} : { path: configFile }), connectors });
   const actor = cliActor();
   let store;
   for (let waited = 0; ; ) {

@@ -115,7 +115,7 @@ export interface LoadConfigOptions {
   /** Resolve tenant secrets now (the server does; CLI commands that need none do not). */
   resolveSecrets?: boolean;
   /** Connectors whose tenant sections the file may contain. */
-  plugins?: readonly TenantSection[];
+  connectors?: readonly TenantSection[];
 }
 
 /** Where the config file is: `--config`, else `WARDEN_CONFIG`, else `warden.yaml` in the working directory. */
@@ -167,8 +167,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     });
     throw new WardenError('ERR_CONFIG_INVALID', `config refused\n${lines.join('\n')}`);
   }
-  const plugins = options.plugins ?? [];
-  const parsed = configFileSchema(plugins).safeParse(doc.toJS());
+  const connectors = options.connectors ?? [];
+  const parsed = configFileSchema(connectors).safeParse(doc.toJS());
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const at = positions.of(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path);
@@ -201,8 +201,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     const secrets: Record<string, Secret> = {};
     if (options.resolveSecrets)
       for (const [name, ref] of Object.entries(t.secrets)) secrets[name] = resolveSecret(ref, env, `${file}: tenant ${t.id} secret ${name}`, baseDir);
-    const connectors: Record<string, unknown> = {};
-    for (const p of plugins) if ((t as Record<string, unknown>)[p.name] !== undefined) connectors[p.name] = (t as Record<string, unknown>)[p.name];
+    const sections: Record<string, unknown> = {};
+    for (const p of connectors) if ((t as Record<string, unknown>)[p.name] !== undefined) sections[p.name] = (t as Record<string, unknown>)[p.name];
     // Webhook and verifier secrets are names of tenant secrets: a typo must stop the start, not a delivery.
     for (const [what, name] of [
       ...t.webhooks.map((w) => [`webhooks ${w.name}`, w.secret]),
@@ -217,7 +217,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       policyFile: path.resolve(baseDir, t.policy),
       secrets: Object.freeze(secrets),
       secretRefs: Object.freeze({ ...t.secrets }),
-      connectors: Object.freeze(connectors),
+      connectors: Object.freeze(sections),
       ...(t.oidc ? { oidc: t.oidc } : {}),
       ...(t.workflow ? { workflow: t.workflow } : {}),
       webhooks: Object.freeze([...t.webhooks]),

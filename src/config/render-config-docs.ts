@@ -40,8 +40,8 @@ function rows(schema: JsonSchema, prefix: string, out: string[]): void {
 }
 
 /** docs/configuration.md, rendered from the config schema with the connectors' tenant sections. */
-export function renderConfigDocs(plugins: readonly TenantSection[] = []): string {
-  const schema = z.toJSONSchema(configFileSchema(plugins), { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+export function renderConfigDocs(connectors: readonly TenantSection[] = []): string {
+  const schema = z.toJSONSchema(configFileSchema(connectors), { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const out = [
     '# Configuration (`warden.yaml`)',
     '',

@@ -2,31 +2,47 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Command } from 'commander';
 import type { Router } from 'express';
 import type { z } from 'zod';
-import type { Operation } from '../admin/operations.js';
+import type { Operation } from './operation.js';
 import type { AuditActor } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { ChangeKind, IdentityChange, Principal } from '../core/identity-change.js';
 import type { Clock } from '../core/clock.js';
 import type { ProofingLevel } from '../core/proofing.js';
-import type { DecideResult } from '../engine/decide-change.js';
-import type { CliIo } from '../cli/cli-io.js';
-import type { Logger } from '../server/logger.js';
-import type { Metrics } from '../server/metrics.js';
-import type { RouteDoc } from '../server/openapi.js';
-import type { PolicyRegistry } from '../server/policy-registry.js';
-import type { ActionRow, InboxEntry, InboxRow, Store } from '../store/store.js';
+import type { Alert } from '../core/alert.js';
+import type { Decision } from '../core/decision.js';
+import { WardenError } from '../core/errors.js';
+import type { CliIo } from '../runtime/cli-io.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import type { RouteDoc } from './route-doc.js';
+import type { PolicyRegistry } from '../config/policy-registry.js';
+import type { ActionEntry, ActionRow, InboxEntry, InboxRow } from '../store/store.js';
+import type { ConnectorStore } from './connector-store.js';
 
 /**
  * The contract between Warden and a connector (connectors/<vendor>): what a
  * connector may provide, and what Warden gives it. Vendor code lives only in
  * connectors/; src/ knows connectors only through this interface, and the
  * executable (bin/warden.js) hands the list of connectors to the CLI.
+ * Connectors import it through src/connector/index.ts, their one view of
+ * Warden.
  */
 
+/** What deciding a change returns (src/engine/decide-change.ts; a connector's inline hooks get it from `decide`). */
+export interface DecideResult {
+  decision: Decision;
+  /** true when the change was already decided (same change id or vendor event): the earlier decision is returned. */
+  replayed: boolean;
+  actions: ActionEntry[];
+  /** Alerts this change raised or extended (detection). */
+  alerts: Alert[];
+}
+
 /** What a running server gives a connector. */
-export interface PluginContext {
+export interface ConnectorContext {
   config: WardenConfig;
-  store: Store;
+  /** The store, narrowed to what a connector does with it. */
+  store: ConnectorStore;
   policies: PolicyRegistry;
   log: Logger;
   metrics: Metrics;
@@ -51,7 +67,7 @@ export interface InboxHandler {
    * `source.eventIds`, which is what makes a second delivery of the same
    * event, or the same event seen by hook and by poll, decide nothing new.
    */
-  toChanges(entry: InboxRow, ctx: PluginContext): Promise<{ changes: IdentityChange[] } | { ignored: string }>;
+  toChanges(entry: InboxRow, ctx: ConnectorContext): Promise<{ changes: IdentityChange[] } | { ignored: string }>;
   /**
    * The deliveries an entry holds, when it holds several (a receiver stored a
    * large delivery whole, to acknowledge it within the vendor's deadline);
@@ -62,12 +78,16 @@ export interface InboxHandler {
   split?(entry: InboxRow): InboxEntry[] | undefined;
 }
 
-/** An action failure a connector reports: retried (after `retryAfterMs` at least) unless `permanent`. */
-export class ActionError extends Error {
+/**
+ * A failed IdP call a connector reports (code `ERR_UPSTREAM`): the outbox
+ * retries it (after `retryAfterMs` at least) unless `permanent`; a change
+ * request that needed it fails with ERR_UPSTREAM.
+ */
+export class ActionError extends WardenError {
   readonly permanent: boolean;
   readonly retryAfterMs: number | undefined;
   constructor(message: string, options: { permanent?: boolean; retryAfterMs?: number; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super('ERR_UPSTREAM', message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ActionError';
     this.permanent = options.permanent ?? false;
     this.retryAfterMs = options.retryAfterMs;
@@ -86,13 +106,13 @@ export interface Enforcer {
    * its result; throws `ActionError` (or anything, treated as retryable).
    * Never called for dry-run (monitor mode) actions.
    */
-  execute(action: ActionRow, ctx: PluginContext): Promise<unknown>;
+  execute(action: ActionRow, ctx: ConnectorContext): Promise<unknown>;
 }
 
 /** Reads people from the IdP: target enrichment, managers, validating a request's target. */
 export interface Directory {
   /** A user by IdP id or login, with groups, admin roles and profile attributes; undefined when there is none. */
-  getUser(tenant: string, idOrLogin: string, ctx: PluginContext): Promise<Principal | undefined>;
+  getUser(tenant: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined>;
 }
 
 /** An approved change request Warden performs itself (broker mode). */
@@ -123,7 +143,7 @@ export interface Broker {
    * Performs the change. Called once per request; must not act twice for one
    * `requestId` (a second TAP replaces the first), so it records what it did.
    */
-  execute(request: BrokerRequest, ctx: PluginContext): Promise<BrokerResult>;
+  execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult>;
 }
 
 /** Verifies a person through the IdP, e.g. a push to an enrolled authenticator. */
@@ -137,20 +157,21 @@ export interface IdentityProofer {
    */
   start(
     input: { tenant: string; targetId: string; method: string; minFactorAgeDays: number },
-    ctx: PluginContext,
+    ctx: ConnectorContext,
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }>;
   /** The state of a verification started with `start`. */
-  poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: PluginContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
+  poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: ConnectorContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
 }
 
 /**
  * A refusal by a proofer to verify (the factor was enrolled or changed too
- * recently, the user has no factor of that kind): the workflow records it as
- * rejected evidence (422). Any other error is a failure of the IdP call (502).
+ * recently, the user has no factor of that kind), code
+ * `ERR_EVIDENCE_REJECTED`: the workflow records it as rejected evidence
+ * (422). Any other error is a failure of the IdP call (502).
  */
-export class ProofingRefused extends Error {
+export class ProofingRefused extends WardenError {
   constructor(message: string) {
-    super(message);
+    super('ERR_EVIDENCE_REJECTED', message);
     this.name = 'ProofingRefused';
   }
 }
@@ -204,7 +225,7 @@ export interface TicketLookup {
    * The ticket with this number or key, or undefined when the ITSM has none
    * (or the caller may not see it). Throw on failure to reach the ITSM.
    */
-  getTicket(input: { tenant: string; system: TicketSystemName; id: string }, ctx: PluginContext): Promise<TicketSnapshot | undefined>;
+  getTicket(input: { tenant: string; system: TicketSystemName; id: string }, ctx: ConnectorContext): Promise<TicketSnapshot | undefined>;
 }
 
 /** Pure normalization of the connector's vendor records, for replays and backtests (no IdP calls). */
@@ -240,7 +261,7 @@ export interface CliContext {
  * A receiver served on plain `node:http`, ahead of express: for the vendor
  * hooks where the IdP measures the answer time and the request rate is high
  * (Okta's event hook, Graph change notifications). The handler reads the
- * body and writes the response itself (src/server/raw-http.ts has the
+ * body and writes the response itself (src/connector/raw-http.ts has the
  * helpers); Warden times it into the request-latency histogram and turns a
  * thrown error into a problem response (WardenError codes as everywhere
  * else). Document it in `routes` like any other route.
@@ -249,11 +270,11 @@ export interface RawRoute {
   method: 'POST' | 'GET';
   /** Path with `:name` segments, e.g. `/hooks/entra/:tenant/notifications`. */
   path: string;
-  handle(req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: PluginContext): Promise<void>;
+  handle(req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: ConnectorContext): Promise<void>;
 }
 
 /** A connector, as the executable hands it to Warden. */
-export interface WardenPlugin {
+export interface Connector {
   /** Short name: the `source` of its inbox entries, the `connector` of its actions, its key under `tenants[]`. */
   name: string;
   description: string;
@@ -264,7 +285,7 @@ export interface WardenPlugin {
   /** Its routes, documented in /openapi.json (bodies name `schemas`). */
   routes?: RouteDoc[];
   /** Mounts its receivers (webhooks, inline hooks) on the app, before the 404 handler. */
-  mount?(router: Router, ctx: PluginContext): void;
+  mount?(router: Router, ctx: ConnectorContext): void;
   /** Receivers served ahead of express (see RawRoute). */
   rawRoutes?: RawRoute[];
   inbox?: InboxHandler;
@@ -276,7 +297,7 @@ export interface WardenPlugin {
   tickets?: TicketLookup;
   records?: RecordNormalizer;
   /** Background work (pollers, subscription renewal), started once the server listens. */
-  start?(ctx: PluginContext): Promise<{ stop(): Promise<void> }>;
+  start?(ctx: ConnectorContext): Promise<{ stop(): Promise<void> }>;
   /** Administrative operations (`<name>.<op>`), runnable through the admin socket. */
   operations?: Record<string, Operation>;
   /** Its `warden <name> …` commands. */

@@ -7,7 +7,7 @@ import { isWardenError, WardenError } from '../core/errors.js';
 import { parseDuration } from '../core/policy/duration.js';
 import { packageRoot } from '../package-root.js';
 import type { Workflow } from '../requests/workflow.js';
-import type { RequestView } from '../requests/workflow-context.js';
+import type { RequestView } from '../requests/request-context.js';
 import { CallbackBody, CreateExceptionBody, CreateRequestBody } from '../requests/request-api-schemas.js';
 import { PersonResolver, samePerson } from '../requests/resolve-person.js';
 import { authorizeCaller } from '../requests/caller.js';

@@ -40,7 +40,7 @@ export function clockStartingAt(start: Date): Clock {
 /**
  * The environment variable that sets a `warden` process's clock, for tests
  * only: an ISO 8601 instant the process's clock starts at (it then ticks at
- * the real rate). Read once, where the executable starts (src/cli/bin.ts).
+ * the real rate). Read once, where the executable starts (src/app/bin.ts).
  * Test suites that spawn `warden` (CLI tests, the fault suite) set it to their
  * simulated date. Never set it in production: decisions, expiries, tokens and
  * the audit log would carry that time.

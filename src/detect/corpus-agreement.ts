@@ -8,6 +8,7 @@ import { DetectionEngine } from './detection-engine.js';
 import { IdentityResolver } from './identity-keys.js';
 import { MemoryDetector } from './memory-detector.js';
 import { normalizeRecord, type NamedNormalizer } from './replay-records.js';
+import { WardenError } from '../core/errors.js';
 
 /**
  * Agreement with public detection test data: Panther's rule tests are
@@ -71,7 +72,7 @@ export function corpusAgreement(dir: string, pack: CompiledRulePack, normalizers
   const longest = Math.max(0, ...pack.rules.map((r) => r.windowMs + (r.latenessMs ?? options.latenessMs)));
   const cases: CaseVerdict[] = [];
   for (const eq of readCorpus(dir)) {
-    if (!pack.rules.some((r) => r.id === eq.rule)) throw new Error(`equivalents.yaml maps ${eq.panther} to "${eq.rule}", which is not in the pack`);
+    if (!pack.rules.some((r) => r.id === eq.rule)) throw new WardenError('ERR_RULES_INVALID', `equivalents.yaml maps ${eq.panther} to "${eq.rule}", which is not in the pack`);
     for (const c of eq.cases) {
       const base = { panther: eq.panther, rule: eq.rule, name: c.name, expected: c.expected, mocked: c.mocks !== undefined };
       const outcome = normalizeRecord(c.log, 'corpus', normalizers, now);

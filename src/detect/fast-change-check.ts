@@ -1,4 +1,5 @@
 import { AlertRef, CHANGE_KINDS, CHANNELS, FACTOR_TYPES, IdentityChange, type IdentityChange as Change } from '../core/identity-change.js';
+import { WardenError } from '../core/errors.js';
 
 /**
  * A fast check that a parsed JSON value already is a complete, valid
@@ -15,7 +16,7 @@ type Obj = Record<string, unknown>;
 /** The patterns zod checks these fields with (taken from the schemas themselves, so they cannot drift). */
 function patternOf(schema: unknown): RegExp {
   const pattern = (schema as { _zod?: { pattern?: unknown } })._zod?.pattern;
-  if (!(pattern instanceof RegExp)) throw new Error('schema has no pattern');
+  if (!(pattern instanceof RegExp)) throw new WardenError('ERR_INTERNAL', 'schema has no pattern');
   return pattern;
 }
 const shape = IdentityChange.shape;

@@ -12,6 +12,7 @@ import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
 import type { PolicyException } from '../core/policy-exception.js';
 import type { Tier } from '../core/tiers.js';
 import type { ActionEntry, Store, StoreTx } from '../store/store.js';
+import type { DecideResult } from '../connector/contract.js';
 
 /** Where decisions get their policy from (the server's PolicyRegistry). */
 export interface PolicySource {
@@ -90,14 +91,8 @@ export interface DecideInput {
   observed: boolean;
 }
 
-export interface DecideResult {
-  decision: Decision;
-  /** true when the change was already decided (same change id or vendor event): the earlier decision is returned. */
-  replayed: boolean;
-  actions: ActionEntry[];
-  /** Alerts this change raised or extended (detection). */
-  alerts: Alert[];
-}
+/** What deciding a change returns (declared with the connector contract, whose `decide` returns it). */
+export type { DecideResult };
 
 /** Actions that act on the person, not on one factor of one change: they reach every IdP an alert saw the person in. */
 const PERSON_ACTIONS: ReadonlySet<string> = new Set(['hold_group', 'revoke_sessions', 'suspend', 'reset_factors', 'expire_password', 'raise_risk']);

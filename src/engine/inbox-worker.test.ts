@@ -1,9 +1,10 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS, type OpContext } from '../admin/operations.js';
+import { OPERATIONS } from '../admin/operations.js';
+import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
-import type { InboxHandler, PluginContext } from '../connector/contract.js';
-import { createLogger } from '../server/logger.js';
+import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
+import { createLogger } from '../runtime/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
 import { InboxWorker, inboxBackoffMs, keyedChange } from './inbox-worker.js';
 import { outboxBackoffMs } from './outbox-worker.js';
@@ -68,7 +69,7 @@ describe('InboxWorker give-up', () => {
       store,
       decide: { policies: { get: examplePolicy }, clock: () => clock.now },
       handlers: new Map([['okta', handler]]),
-      context: () => ({}) as PluginContext,
+      context: () => ({}) as ConnectorContext,
       log: createLogger('silent'),
       registry,
       clock: () => clock.now,

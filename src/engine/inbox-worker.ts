@@ -3,10 +3,10 @@ import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
-import type { InboxHandler, PluginContext } from '../connector/contract.js';
-import type { Logger } from '../server/logger.js';
+import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
+import type { Logger } from '../runtime/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
-import { BatchWorker } from './background-loop.js';
+import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
 import { observeSignals, type SignalDetection } from './observe-signal.js';
 
@@ -17,7 +17,7 @@ export interface InboxWorkerOptions {
   /** Handler per inbox source (connector name). */
   handlers: ReadonlyMap<string, InboxHandler>;
   /** What the handlers get; built by the server. */
-  context: () => PluginContext;
+  context: () => ConnectorContext;
   log: Logger;
   registry?: Registry;
   clock?: () => Date;

@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock.js';
 import type { Alert } from '../core/alert.js';
 import { isSignalKind, type ChangeKind, type IdentityChange } from '../core/identity-change.js';
 import type { ChangeDetection, DecideDeps } from './decide-change.js';
+import { WardenError } from '../core/errors.js';
 
 /** Detection as signals use it: correlation, and (optionally) whether any rule of a tenant reads a kind at all. */
 export interface SignalDetection extends ChangeDetection {
@@ -53,7 +54,7 @@ export interface SignalResult {
  *   // → { observed: [deniedPush], dropped: [], duplicate: false, alerts: [] }
  */
 export async function observeSignals(deps: SignalDeps, input: SignalInput): Promise<SignalResult> {
-  for (const s of input.signals) if (!isSignalKind(s.kind)) throw new Error(`observeSignals: ${s.kind} is a change, not a signal: decide it (decideChange)`);
+  for (const s of input.signals) if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `observeSignals: ${s.kind} is a change, not a signal: decide it (decideChange)`);
   const detection = deps.detection;
   const observed = detection ? input.signals.filter((s) => detection.watches?.(s.tenant, s.kind) ?? true) : [];
   const dropped = input.signals.filter((s) => !observed.includes(s));

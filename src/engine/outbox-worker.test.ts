@@ -1,9 +1,10 @@
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATIONS, type OpContext } from '../admin/operations.js';
+import { OPERATIONS } from '../admin/operations.js';
+import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
-import { ActionError, type Enforcer, type PluginContext } from '../connector/contract.js';
-import { createLogger } from '../server/logger.js';
+import { ActionError, type Enforcer, type ConnectorContext } from '../connector/contract.js';
+import { createLogger } from '../runtime/logger.js';
 import type { ActionRow, Store } from '../store/store.js';
 import { decideChange } from './decide-change.js';
 import { OutboxWorker, outboxBackoffMs } from './outbox-worker.js';
@@ -46,7 +47,7 @@ describe('OutboxWorker', () => {
     const worker = new OutboxWorker({
       store,
       enforcers: new Map([[queued[0]!.connector!, enforcer]]),
-      context: () => ({}) as PluginContext,
+      context: () => ({}) as ConnectorContext,
       log: createLogger('silent'),
       registry,
       clock: () => clock.now,
@@ -102,7 +103,7 @@ describe('OutboxWorker', () => {
         return { ok: true };
       },
     };
-    const worker = new OutboxWorker({ store, enforcers: new Map([[queued[0]!.connector!, enforcer]]), context: () => ({}) as PluginContext, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
+    const worker = new OutboxWorker({ store, enforcers: new Map([[queued[0]!.connector!, enforcer]]), context: () => ({}) as ConnectorContext, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
     expect(await worker.runOnce()).toBe(queued.length);
     fail = false;
     clock.now = new Date(clock.now.getTime() + 50_999);

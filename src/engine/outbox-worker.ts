@@ -1,16 +1,16 @@
 import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
-import { ActionError, type Enforcer, type PluginContext } from '../connector/contract.js';
-import type { Logger } from '../server/logger.js';
+import { ActionError, type Enforcer, type ConnectorContext } from '../connector/contract.js';
+import type { Logger } from '../runtime/logger.js';
 import type { ActionRow, Store, StoreTx } from '../store/store.js';
-import { BatchWorker } from './background-loop.js';
+import { BatchWorker } from '../runtime/background-loop.js';
 
 export interface OutboxWorkerOptions {
   store: Store;
   /** Enforcer per connector name. */
   enforcers: ReadonlyMap<string, Enforcer>;
-  context: () => PluginContext;
+  context: () => ConnectorContext;
   log: Logger;
   registry?: Registry;
   clock?: () => Date;

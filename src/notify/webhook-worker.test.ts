@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultDetection, type ResolvedTenant } from '../config/load-config.js';
 import { Secret } from '../config/load-config.js';
 import { WebhooksConfig } from '../config/workflow-config-schema.js';
-import { createLogger } from '../server/logger.js';
+import { createLogger } from '../runtime/logger.js';
 import type { Store } from '../store/store.js';
 import { pgliteTestStore } from '../../test/helpers/test-stores.js';
 import { publishEvent } from './publish-event.js';

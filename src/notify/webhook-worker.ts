@@ -1,7 +1,7 @@
 import { systemClock } from '../core/clock.js';
 import { Counter, type Registry } from 'prom-client';
-import { BatchWorker } from '../engine/background-loop.js';
-import type { Logger } from '../server/logger.js';
+import { BatchWorker } from '../runtime/background-loop.js';
+import type { Logger } from '../runtime/logger.js';
 import type { DeliveryRow, Store } from '../store/store.js';
 import { webhookHeaders } from './standard-webhooks.js';
 import type { WebhookRoutes } from './webhook-routes.js';

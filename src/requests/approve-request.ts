@@ -4,7 +4,7 @@ import { nameKey } from '../core/person-name.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { requireRecentMfa } from './step-up.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 
 /**
  * An approver's verdict on a request, with separation of duties enforced
@@ -59,7 +59,7 @@ export async function decideRequest(
   if (from.some((s) => s.startsWith('role:'))) {
     const directory = ctx.deps.ports.directory(tenant);
     try {
-      adminRoles = (directory ? await directory.getUser(tenant, me.id, ctx.deps.pluginContext()) : undefined)?.adminRoles ?? [];
+      adminRoles = (directory ? await directory.getUser(tenant, me.id, ctx.deps.connectorContext()) : undefined)?.adminRoles ?? [];
     } catch (err) {
       throw ctx.upstream('cannot read your administrator roles from the IdP', err);
     }

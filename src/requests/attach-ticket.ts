@@ -1,7 +1,7 @@
 import { WardenError } from '../core/errors.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { readAndCheckTicket, ticketEvidence } from './create-request.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 
 /**
  * Checks a ticket and attaches it to a request that has not been approved
@@ -15,7 +15,7 @@ export async function attachTicket(ctx: WorkflowContext, tenant: string, request
   if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
   const open = ['draft', 'proofing', 'pending_approval'];
   if (!open.includes(request.state)) throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${request.id} is ${request.state}: its ticket can no longer change`, { details: { state: request.state } });
-  const result = await readAndCheckTicket(ctx, request, ref, ctx.deps.pluginContext(), { throwOnUnreachable: true });
+  const result = await readAndCheckTicket(ctx, request, ref, ctx.deps.connectorContext(), { throwOnUnreachable: true });
   const now = ctx.now();
   const actor = actorOf(caller);
   return ctx.transaction(async (tx) => {

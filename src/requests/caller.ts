@@ -1,6 +1,6 @@
 import type { WorkflowActor } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import type { ApiScope } from '../server/api-keys.js';
+import type { ApiScope } from '../access/api-keys.js';
 
 /** Warden roles of people, mapped from their IdP groups (`tenants[].oidc.roles`). */
 export const ROLES = ['helpdesk', 'approver', 'admin', 'auditor'] as const;

@@ -1,7 +1,7 @@
 import { WardenError } from '../core/errors.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { OPEN_STATES } from './request-states.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 
 /**
  * Cancels an open request (the caller hung up, the ticket was a mistake). An

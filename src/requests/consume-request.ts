@@ -2,7 +2,7 @@ import type { ChangeRequest } from '../core/change-request.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { StoreTx } from '../store/store.js';
-import type { WorkflowContext } from './workflow-context.js';
+import type { WorkflowContext } from './request-context.js';
 
 /**
  * Uses a request up for a change: `approved` → `executed` with what consumed

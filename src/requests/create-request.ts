@@ -3,19 +3,19 @@ import { WardenError } from '../core/errors.js';
 import { completeChange, Principal, type IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
-import type { PluginContext, TicketSnapshot } from '../connector/contract.js';
+import type { ConnectorContext, TicketSnapshot } from '../connector/contract.js';
 import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
 import { checkTicket, type TicketCheck } from './check-ticket.js';
 import { proofingNeed } from './proofing-requirements.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import type { CreateRequestBody } from './request-api-schemas.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 
 const namesOf = (p: { id: string; login?: string | undefined; email?: string | undefined }) =>
   new Set([p.id, p.login, p.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
 
 /** Reads the target from the IdP (directory port); without one, the principal the caller gave. */
-async function resolveTarget(ctx: WorkflowContext, tenant: string, input: CreateRequestBody['target'], pctx: PluginContext): Promise<Principal> {
+async function resolveTarget(ctx: WorkflowContext, tenant: string, input: CreateRequestBody['target'], pctx: ConnectorContext): Promise<Principal> {
   const directory = ctx.deps.ports.directory(tenant);
   if (directory) {
     const key = 'id' in input ? input.id : input.login;
@@ -33,7 +33,7 @@ async function resolveTarget(ctx: WorkflowContext, tenant: string, input: Create
 }
 
 /** The executor's IdP groups, for the ticket's team check; undefined without a directory. */
-async function executorGroups(ctx: WorkflowContext, tenant: string, executorId: string, pctx: PluginContext): Promise<string[] | undefined> {
+async function executorGroups(ctx: WorkflowContext, tenant: string, executorId: string, pctx: ConnectorContext): Promise<string[] | undefined> {
   const directory = ctx.deps.ports.directory(tenant);
   if (!directory) return undefined;
   try {
@@ -52,7 +52,7 @@ export async function readAndCheckTicket(
   ctx: WorkflowContext,
   request: Pick<ChangeRequest, 'tenant' | 'target' | 'executor' | 'needs'>,
   ref: { system: 'servicenow' | 'jira'; id: string },
-  pctx: PluginContext,
+  pctx: ConnectorContext,
   options: { throwOnUnreachable?: boolean } = {},
 ): Promise<{ snapshot?: TicketSnapshot; check: TicketCheck }> {
   const port = ctx.deps.ports.tickets(request.tenant, ref.system);
@@ -131,7 +131,7 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
         details: [{ path: ['breakGlass', 'reason'], message: 'too short', code: 'too_small' }],
       });
   }
-  const pctx = ctx.deps.pluginContext();
+  const pctx = ctx.deps.connectorContext();
   const now = ctx.now();
   const policy = ctx.deps.policies.get(tenant);
 

@@ -3,7 +3,7 @@ import { WardenError } from '../core/errors.js';
 import type { BrokerResult } from '../connector/contract.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
-import type { RequestView, WorkflowContext } from './workflow-context.js';
+import type { RequestView, WorkflowContext } from './request-context.js';
 
 /** What a brokered execution returns: the secret (a TAP) only the first time, never stored. */
 export interface BrokerOutcome {
@@ -58,7 +58,7 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
   let result: BrokerResult;
   try {
     if (!broker) throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${started.kind}`);
-    result = await broker.execute({ tenant, requestId, kind: started.kind, targetId: started.target.id, options: started.options }, ctx.deps.pluginContext());
+    result = await broker.execute({ tenant, requestId, kind: started.kind, targetId: started.target.id, options: started.options }, ctx.deps.connectorContext());
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     await ctx.transaction(async (tx) => {

@@ -1,6 +1,6 @@
 import { WardenError } from '../core/errors.js';
 import type { Review } from '../core/change-request.js';
-import type { WorkflowContext } from './workflow-context.js';
+import type { WorkflowContext } from './request-context.js';
 
 /**
  * The workflow's clock work, run periodically (and by tests with a fake

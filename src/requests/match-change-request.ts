@@ -4,7 +4,7 @@ import type { DecisionWorkflow } from '../engine/decide-change.js';
 import type { StoreTx } from '../store/store.js';
 import { consumeRequest } from './consume-request.js';
 import { releaseIfCovered } from './release-covered-hold.js';
-import type { WorkflowContext } from './workflow-context.js';
+import type { WorkflowContext } from './request-context.js';
 
 /** Skew tolerated between the IdP's clock and Warden's when judging a request's expiry (as the policy core does). */
 const SKEW_MS = 2 * 60 * 1000;

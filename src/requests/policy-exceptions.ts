@@ -6,7 +6,7 @@ import { publishEvent } from '../notify/publish-event.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import type { CreateExceptionInput } from './request-api-schemas.js';
 import { requireRecentMfa } from './step-up.js';
-import type { OnCommit, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, WorkflowContext } from './request-context.js';
 
 /** An exception with whether it applies now. */
 export type ExceptionState = PolicyException & { state: 'active' | 'expired' | 'revoked' };

@@ -1,7 +1,7 @@
 import type { Evidence } from '../core/change-request.js';
 import type { ChangeContext } from '../core/identity-change.js';
 import { PROOFING_LEVELS, proofingRank, proofingSatisfies, type ProofingLevel } from '../core/proofing.js';
-import type { WorkflowSettings } from './workflow-settings.js';
+import type { WorkflowSettings } from './request-settings.js';
 
 /** The proofing level a request needs, and the context that raised it above the policy's. */
 export interface ProofingNeed {

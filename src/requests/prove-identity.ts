@@ -9,7 +9,7 @@ import { actorOf, authorizeCaller, personOf, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { ExternalEvidenceBody, type CallbackBody } from './request-api-schemas.js';
 import { requireRecentMfa } from './step-up.js';
-import type { OnCommit, RequestView, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, RequestView, WorkflowContext } from './request-context.js';
 import type { z } from 'zod';
 
 /** The built-in push method: Okta Verify push to an enrolled, not recently changed factor (the `proofer` port). */
@@ -85,7 +85,7 @@ export async function startPush(ctx: WorkflowContext, tenant: string, requestId:
   const actor = actorOf(caller);
   let started;
   try {
-    started = await proofer.start({ tenant, targetId: request.target.id, method: PUSH_METHOD, minFactorAgeDays: ctx.settings(tenant).minFactorAgeDays }, ctx.deps.pluginContext());
+    started = await proofer.start({ tenant, targetId: request.target.id, method: PUSH_METHOD, minFactorAgeDays: ctx.settings(tenant).minFactorAgeDays }, ctx.deps.connectorContext());
   } catch (err) {
     if (err instanceof ProofingRefused)
       return reject(ctx, tenant, requestId, { ...base(ctx, request, PUSH_METHOD, 'none', { type: 'system', id: `proofer:${PUSH_METHOD}` }, now), details: { refused: true } }, err.message, actor, now);
@@ -122,7 +122,7 @@ export async function pollPush(ctx: WorkflowContext, tenant: string, requestId: 
   if (!proofer) throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} offers ${attempt.method}`);
   let result;
   try {
-    result = await proofer.poll({ tenant, targetId: request.target.id, transactionId }, ctx.deps.pluginContext());
+    result = await proofer.poll({ tenant, targetId: request.target.id, transactionId }, ctx.deps.connectorContext());
   } catch (err) {
     throw ctx.upstream('the push state could not be read', err);
   }

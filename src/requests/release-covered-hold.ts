@@ -4,7 +4,7 @@ import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
 import { releaseHoldIn } from '../engine/release-hold.js';
 import type { DecidedChange, StoreTx } from '../store/store.js';
 import { consumeRequest } from './consume-request.js';
-import type { WorkflowContext } from './workflow-context.js';
+import type { WorkflowContext } from './request-context.js';
 
 /** Held changes looked at per approval: an agent who retried a reset a few times before the approval. */
 const MAX_HELD = 20;

@@ -5,7 +5,7 @@ import type { Principal } from '../core/identity-change.js';
 import type { Directory } from '../connector/contract.js';
 import type { UserCaller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
-import { WorkflowContext, type WorkflowDeps } from './workflow-context.js';
+import { WorkflowContext, type WorkflowDeps } from './request-context.js';
 
 const principal = (id: string, login: string): Principal => ({
   id,
@@ -36,7 +36,7 @@ function resolver(dir: Directory | null = directory([ANN, BOB, CARL]), domains: 
   const deps = {
     config: { tenants: [{ id: 'acme', detection: { identities: { domains, aliases: {} } } }] },
     ports: { directory: () => dir ?? undefined, proofer: () => undefined, broker: () => undefined, tickets: () => undefined },
-    pluginContext: () => ({}),
+    connectorContext: () => ({}),
     clock: () => new Date('2026-03-02T09:00:00Z'),
   } as unknown as WorkflowDeps;
   return new PersonResolver(new WorkflowContext(deps), 'acme');

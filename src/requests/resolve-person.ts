@@ -3,7 +3,7 @@ import { WardenError } from '../core/errors.js';
 import type { Principal } from '../core/identity-change.js';
 import { domainAliases, nameKey, nameVariants, spellName, type DomainAliases } from '../core/person-name.js';
 import type { Caller } from './caller.js';
-import type { WorkflowContext } from './workflow-context.js';
+import type { WorkflowContext } from './request-context.js';
 
 /**
  * One person, whatever name they were given by: separation of duties
@@ -77,7 +77,7 @@ export class PersonResolver {
     for (const variant of nameVariants(spelled, this.#domains)) {
       let found = this.#lookups.get(variant);
       if (!found) {
-        found = directory.getUser(this.tenant, variant, this.ctx.deps.pluginContext());
+        found = directory.getUser(this.tenant, variant, this.ctx.deps.connectorContext());
         this.#lookups.set(variant, found);
       }
       let user: Principal | undefined;

@@ -3,7 +3,7 @@ import { WardenError } from '../core/errors.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { requireRecentMfa } from './step-up.js';
-import type { OnCommit, WorkflowContext } from './workflow-context.js';
+import type { OnCommit, WorkflowContext } from './request-context.js';
 
 /** Open reviews past their due time, soonest due first (one tenant, or all). */
 export async function overdueReviews(ctx: WorkflowContext, tenant: string | undefined, caller: Caller): Promise<Review[]> {

@@ -1,7 +1,7 @@
 import { WardenError } from '../core/errors.js';
 import { parseDuration } from '../core/policy/duration.js';
 import type { UserCaller } from './caller.js';
-import type { WorkflowContext } from './workflow-context.js';
+import type { WorkflowContext } from './request-context.js';
 
 /**
  * Decisions people make (approvals, rejections, manager attestations,

@@ -14,7 +14,7 @@ import { createException, listExceptions, revokeException, type ExceptionState }
 import { acceptVerifierEvidence, attestAsManager, pollPush, recordCallback, startPush } from './prove-identity.js';
 import type { CallbackInput, CreateExceptionInput, CreateRequestBody } from './request-api-schemas.js';
 import { completeReview, listReviews, overdueReviews } from './reviews.js';
-import { WorkflowContext, type OnCommit, type RequestView, type WorkflowDeps } from './workflow-context.js';
+import { WorkflowContext, type OnCommit, type RequestView, type WorkflowDeps } from './request-context.js';
 import type { RequestFilter } from '../store/store.js';
 
 /** A page of requests and where the next one starts. */
@@ -30,7 +30,7 @@ function encodeCursor(r: ChangeRequest): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const { c, i } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c: unknown; i: unknown };
-    if (typeof c !== 'string' || typeof i !== 'string' || Number.isNaN(Date.parse(c)) || !/^[0-9a-f-]{36}$/.test(i)) throw new Error('bad cursor');
+    if (typeof c !== 'string' || typeof i !== 'string' || Number.isNaN(Date.parse(c)) || !/^[0-9a-f-]{36}$/.test(i)) throw new WardenError('ERR_VALIDATION', 'bad cursor');
     return { createdAt: c, id: i };
   } catch {
     throw new WardenError('ERR_VALIDATION', 'cursor is not one Warden gave out', { details: [{ path: ['cursor'], message: 'invalid', code: 'custom' }] });

@@ -4,9 +4,9 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { runOperation, type OpContext, type OperationRegistry } from '../admin/operations.js';
+import { runOperation, type OpContext, type OperationRegistry } from '../connector/operation.js';
 import { isWardenError } from '../core/errors.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../runtime/logger.js';
 
 /** Unix socket paths are limited to ~107 bytes; long data directories get a socket in the temp directory. */
 export function adminSocketPath(dataDir: string): string {

@@ -4,13 +4,13 @@ import { systemClock } from '../core/clock.js';
 import express, { type RequestHandler } from 'express';
 import { WardenError } from '../core/errors.js';
 import type { Decision } from '../core/decision.js';
-import type { PluginContext, WardenPlugin } from '../connector/contract.js';
+import type { ConnectorContext, Connector } from '../connector/contract.js';
 import type { Store } from '../store/store.js';
-import type { ApiKeyVerifier } from './api-keys.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
+import type { ApiKeyVerifier } from '../access/api-keys.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 import { buildOpenApi, type RouteDoc } from './openapi.js';
-import type { PolicyRegistry } from './policy-registry.js';
+import type { PolicyRegistry } from '../config/policy-registry.js';
 import { errorHandler, limitJsonDepth, notFound } from './problem.js';
 import type { ChangeDetection } from '../engine/decide-change.js';
 import { alertRoutes, mountAlerts } from './routes/alerts.js';
@@ -34,8 +34,8 @@ export interface AppDeps {
   version: string;
   clock?: () => Date;
   /** Connectors whose receivers to mount, with what they get. */
-  plugins?: readonly WardenPlugin[];
-  pluginContext?: () => PluginContext;
+  connectors?: readonly Connector[];
+  connectorContext?: () => ConnectorContext;
   /** Change requests (`/v1/requests`, reviews, exceptions, reports); absent, those routes are not mounted. */
   workflow?: Workflow;
   /** Verifies people's OIDC tokens; absent, only API keys authenticate. */
@@ -106,12 +106,12 @@ export function createApp(deps: AppDeps): express.Express {
   open.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
-  const plugins = deps.plugins ?? [];
+  const connectors = deps.connectors ?? [];
   const openapi = JSON.stringify(
     buildOpenApi(
-      [...ROUTES, ...plugins.flatMap((p) => p.routes ?? [])],
+      [...ROUTES, ...connectors.flatMap((p) => p.routes ?? [])],
       deps.version,
-      Object.assign({}, ...plugins.map((p) => p.schemas ?? {})) as Record<string, never>,
+      Object.assign({}, ...connectors.map((p) => p.schemas ?? {})) as Record<string, never>,
     ),
   );
   open.get('/openapi.json', (_req, res) => {
@@ -146,11 +146,11 @@ export function createApp(deps: AppDeps): express.Express {
   mountAlerts(api, { store: deps.store, has: (t) => deps.policies.has(t) });
   app.use(api);
 
-  for (const plugin of plugins) {
-    if (!plugin.mount) continue;
-    if (!deps.pluginContext) throw new Error(`connector ${plugin.name} needs a plugin context`);
+  for (const connector of connectors) {
+    if (!connector.mount) continue;
+    if (!deps.connectorContext) throw new WardenError('ERR_INTERNAL', `connector ${connector.name} needs a connector context`);
     const router = express.Router();
-    plugin.mount(router, deps.pluginContext());
+    connector.mount(router, deps.connectorContext());
     app.use(router);
   }
 

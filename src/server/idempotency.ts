@@ -7,7 +7,12 @@ import type { Store, StoreTx } from '../store/store.js';
 import type { Caller } from '../requests/caller.js';
 
 /** Thrown inside an operation's transaction when a concurrent retry stored the key first: the transaction rolls back. */
-class KeyTaken extends Error {}
+/** Another request holds this idempotency key (caught here: the earlier answer is replayed). */
+class KeyTaken extends WardenError {
+  constructor() {
+    super('ERR_INTERNAL', 'the idempotency key is taken');
+  }
+}
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 

@@ -53,10 +53,10 @@ export class OidcVerifier {
         if (!jwksUri) {
           const url = `${oidc.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
           const response = await fetch(url, { signal: AbortSignal.timeout(5000), headers: { accept: 'application/json' } });
-          if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+          if (!response.ok) throw new WardenError('ERR_UPSTREAM', `${url} answered ${response.status}`);
           const doc = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-          if (doc.issuer !== oidc.issuer) throw new Error(`${url} names issuer ${String(doc.issuer)}, not ${oidc.issuer}`);
-          if (typeof doc.jwks_uri !== 'string') throw new Error(`${url} has no jwks_uri`);
+          if (doc.issuer !== oidc.issuer) throw new WardenError('ERR_UPSTREAM', `${url} names issuer ${String(doc.issuer)}, not ${oidc.issuer}`);
+          if (typeof doc.jwks_uri !== 'string') throw new WardenError('ERR_UPSTREAM', `${url} has no jwks_uri`);
           jwksUri = doc.jwks_uri;
         }
         return { keys: createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }) };

@@ -1,29 +1,9 @@
 import { z } from 'zod';
 import { API_SCHEMAS } from './api-schemas.js';
+import type { RouteDoc } from '../connector/route-doc.js';
+import { WardenError } from '../core/errors.js';
 
-/** The name of a schema under components/schemas: one of API_SCHEMAS, or one a connector adds. */
-type SchemaName = string;
-
-/** One documented route: its bodies name schemas of API_SCHEMAS (or of a connector). */
-export interface RouteDoc {
-  method: 'get' | 'post';
-  path: string;
-  summary: string;
-  description?: string;
-  tags: string[];
-  /** Needs an API key. */
-  auth?: boolean;
-  /** How the caller authenticates, when not just an API key: `idpToken` (a person's OIDC token), `webhookSignature` (Standard Webhooks). */
-  security?: ReadonlyArray<'apiKey' | 'idpToken' | 'webhookSignature'>;
-  /** Schema (an object) whose properties are the query parameters. */
-  query?: SchemaName;
-  requestBody?: SchemaName;
-  /** Query and path parameters (path parameters are also named in `path` as `:name`). */
-  parameters?: Array<{ name: string; in: 'query' | 'path'; required?: boolean; description: string; schema: Record<string, unknown> }>;
-  /** Content type of the request body (default application/json). */
-  requestContentType?: string;
-  responses: Record<number, { description: string; schema?: SchemaName; contentType?: string }>;
-}
+export type { RouteDoc } from '../connector/route-doc.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem' as const, contentType: 'application/problem+json' });
 
@@ -47,8 +27,8 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
   const { schemas } = z.toJSONSchema(registry, { target: 'draft-2020-12', uri: (id) => `#/components/schemas/${id}`, unrepresentable: 'any' });
   for (const s of Object.values(schemas)) delete (s as Record<string, unknown>).$schema;
 
-  const ref = (name: SchemaName) => {
-    if (!(name in schemas)) throw new Error(`route documentation names an unknown schema ${name}`);
+  const ref = (name: string) => {
+    if (!(name in schemas)) throw new WardenError('ERR_INTERNAL', `route documentation names an unknown schema ${name}`);
     return { $ref: `#/components/schemas/${name}` };
   };
   const paths: Record<string, Record<string, unknown>> = {};
@@ -58,7 +38,7 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
     const parameters: Array<Record<string, unknown>> = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (route.query) {
       const q = schemas[route.query] as { properties?: Record<string, unknown>; required?: string[] } | undefined;
-      if (!q) throw new Error(`route documentation names an unknown schema ${route.query}`);
+      if (!q) throw new WardenError('ERR_INTERNAL', `route documentation names an unknown schema ${route.query}`);
       for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
     }
     for (const p of route.parameters ?? []) {

@@ -1,11 +1,11 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import { isWardenError, WardenError, type WardenErrorCode } from '../core/errors.js';
-import type { Logger } from './logger.js';
-import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from './raw-http.js';
+import type { Logger } from '../runtime/logger.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan, tooDeep } from '../connector/raw-http.js';
 
 /** The one place error codes become HTTP statuses. */
-const STATUS: Record<WardenErrorCode, number> = {
+export const STATUS: Record<WardenErrorCode, number> = {
   ERR_VALIDATION: 400,
   ERR_BODY_MALFORMED: 400,
   ERR_POLICY_INVALID: 400,
@@ -44,6 +44,7 @@ const STATUS: Record<WardenErrorCode, number> = {
   ERR_LINK_USED: 409,
   ERR_LINK_WRONG_PERSON: 403,
   ERR_RATE_LIMITED: 429,
+  ERR_BUSY: 503,
 };
 
 /** A validation issue as the API reports it. */
@@ -69,15 +70,17 @@ export const Problem = z
   .describe('Problem details (RFC 9457)');
 export type Problem = z.infer<typeof Problem>;
 
-const TITLES: Partial<Record<number, string>> = {
+export const TITLES: Partial<Record<number, string>> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   502: 'Bad Gateway',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
@@ -116,12 +119,6 @@ export function sendProblem(res: Response, err: WardenError): void {
   const { status, headers, body } = problemResponse(err);
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
-}
-
-/** A zod error as ERR_VALIDATION with the issues as data. */
-export function validationError(error: z.ZodError, what: string): WardenError {
-  const issues = error.issues.map((i) => ({ path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)), message: i.message, code: i.code }));
-  return new WardenError('ERR_VALIDATION', `${what} is invalid: ${z.prettifyError(error).replace(/\n/g, '; ')}`, { details: issues });
 }
 
 /** Refuses (400) a parsed JSON body nested deeper than `MAX_JSON_DEPTH`; after express.json. */

@@ -2,8 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
-import { createLogger } from './logger.js';
-import { readJsonBody, writeEmpty, writeJson, writeRawProblem } from './raw-http.js';
+import { createLogger } from '../runtime/logger.js';
+import { readJsonBody, writeEmpty, writeJson } from '../connector/raw-http.js';
+import { writeRawProblem } from './raw-problem.js';
 
 /**
  * Body reading and response writing for raw routes, on a real node:http

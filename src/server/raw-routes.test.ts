@@ -2,15 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WardenError } from '../core/errors.js';
-import type { PluginContext, WardenPlugin } from '../connector/contract.js';
-import { createLogger } from './logger.js';
-import { Metrics } from './metrics.js';
+import type { ConnectorContext, Connector } from '../connector/contract.js';
+import { createLogger } from '../runtime/logger.js';
+import { Metrics } from '../runtime/metrics.js';
 import { rawRouteListener } from './raw-routes.js';
 
 describe('raw routes', () => {
   const metrics = new Metrics({ processMetrics: false });
   const seen: Array<{ params: Record<string, string>; token: string | null }> = [];
-  const plugin: WardenPlugin = {
+  const connector: Connector = {
     name: 'fake',
     description: 'raw route test',
     rawRoutes: [
@@ -38,7 +38,7 @@ describe('raw routes', () => {
   let server: http.Server;
   let url: string;
   beforeAll(async () => {
-    const listener = rawRouteListener([plugin], { context: () => ({}) as PluginContext, metrics, log: createLogger('silent') }, (_req, res) => {
+    const listener = rawRouteListener([connector], { context: () => ({}) as ConnectorContext, metrics, log: createLogger('silent') }, (_req, res) => {
       res.writeHead(299);
       res.end('express');
     });

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { WardenError } from '../core/errors.js';
-import type { PluginContext, RawRoute, WardenPlugin } from '../connector/contract.js';
-import type { Logger } from './logger.js';
-import type { Metrics } from './metrics.js';
-import { writeRawProblem } from './raw-http.js';
+import type { ConnectorContext, RawRoute, Connector } from '../connector/contract.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { writeRawProblem } from './raw-problem.js';
 
 /**
  * Dispatch of connectors' raw routes (src/connector/contract.ts, `RawRoute`):
@@ -39,15 +39,15 @@ function compile(route: RawRoute): Compiled {
 }
 
 /**
- * A request listener that serves the plugins' raw routes and hands every
+ * A request listener that serves the connectors' raw routes and hands every
  * other request to `fallback` (the express app).
  */
 export function rawRouteListener(
-  plugins: readonly WardenPlugin[],
-  deps: { context: () => PluginContext; metrics: Metrics; log: Logger },
+  connectors: readonly Connector[],
+  deps: { context: () => ConnectorContext; metrics: Metrics; log: Logger },
   fallback: (req: IncomingMessage, res: ServerResponse) => void,
 ): (req: IncomingMessage, res: ServerResponse) => void {
-  const routes = plugins.flatMap((p) => (p.rawRoutes ?? []).map(compile));
+  const routes = connectors.flatMap((p) => (p.rawRoutes ?? []).map(compile));
   if (routes.length === 0) return fallback;
   return (req, res) => {
     const url = req.url ?? '/';

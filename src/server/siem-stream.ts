@@ -2,9 +2,9 @@ import { checkOcsfSinkUrl, streamOcsfOnce, type OcsfSinkTarget } from '../audit/
 import type { ResolvedTenant } from '../config/load-config.js';
 import type { Clock } from '../core/clock.js';
 import { parseDuration } from '../core/policy/duration.js';
-import { BackgroundLoop } from '../engine/background-loop.js';
+import { BackgroundLoop } from '../runtime/background-loop.js';
 import type { Store } from '../store/store.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../runtime/logger.js';
 
 /** The tenants' OCSF streams (`tenants[].siem.ocsf`), checked at start: a bad URL stops the start, naming the setting. */
 export function ocsfSinkTargets(tenants: readonly ResolvedTenant[]): OcsfSinkTarget[] {

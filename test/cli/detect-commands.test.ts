@@ -2,19 +2,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import { newAlert } from '../../src/detect/alert.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/contract.js';
 import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { fakeConnector } from '../helpers/fake-connector.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
-async function warden(args: string[], plugins: WardenPlugin[] = []) {
+async function warden(args: string[], connectors: Connector[] = []) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { out: (s) => void out.push(s), err: (s) => void err.push(s) }, plugins);
+  const code = await runCli(args, { out: (s) => void out.push(s), err: (s) => void err.push(s) }, connectors);
   return { code, out: out.join(''), err: err.join('') };
 }
 
@@ -137,7 +137,7 @@ describe('warden detect replay', () => {
     // Vendor-shaped records of the fake connector ({ id, type, change }) mixed with normalized changes, in a JSON array.
     const vendor = SEED.slice(0, 2).map((c) => ({ id: c.source.eventIds[0], type: c.kind, change: { kind: c.kind, channel: c.channel, target: c.target, actor: c.actor, occurredAt: c.occurredAt } }));
     const f = file('mixed.json', JSON.stringify([...vendor, ...SEED.slice(2), { id: 'n-1', type: 'noise' }, { something: 'else' }]));
-    const r = await warden(['detect', 'replay', '--json', f], [okta.plugin]);
+    const r = await warden(['detect', 'replay', '--json', f], [okta.connector]);
     const [alert] = JSON.parse(r.out) as Alert[];
     expect(alert!.changes.map((c) => [c.idp, c.eventIds[0]])).toEqual([
       ['okta', 'o-1'],
@@ -264,8 +264,8 @@ describe('a tenant\'s detection rules are checked before Warden runs', () => {
     const { dir, configFile } = tempConfigDir();
     writeFileSync(configFile, broken(dir));
     const { loadConfig } = await import('../../src/config/load-config.js');
-    const { startServer } = await import('../../src/server/start-server.js');
-    const { createLogger } = await import('../../src/server/logger.js');
+    const { startServer } = await import('../../src/app/start-server.js');
+    const { createLogger } = await import('../../src/runtime/logger.js');
     await expect(startServer({ config: loadConfig({ path: configFile, env: {} }), log: createLogger('silent'), watchPolicies: false, workers: false })).rejects.toMatchObject({
       code: 'ERR_RULES_INVALID',
       message: expect.stringContaining(`${path.join(dir, 'rules.yaml')}:4:52`),

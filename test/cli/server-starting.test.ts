@@ -15,7 +15,7 @@ describe('a CLI command while the server is starting', () => {
     writeFileSync(path.join(dataDir, LOCK_FILE), JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-03-02T09:00:00.000Z', command: 'serve' }));
     const err: string[] = [];
     const out: string[] = [];
-    const { runCli } = await import('../../src/cli/main.js');
+    const { runCli } = await import('../../src/app/cli-main.js');
     const running = runCli(['--config', configFile, 'keys', 'list', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void err.push(s) });
     for (let i = 0; !err.join('').includes('is starting'); i++) {
       expect(i, 'the command should say the server is starting').toBeLessThan(300);

@@ -4,10 +4,10 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { renderConfigDocs } from '../../src/config/render-config-docs.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { ActionError } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
 const TENANT_SECTION = '    fakeidp: { org: demo }\n';
@@ -25,14 +25,14 @@ describe('connector configuration', () => {
   it('validates a connector section with its schema and hands it over', () => {
     const { configFile } = configWith();
     const fake = fakeConnector();
-    const cfg = loadConfig({ path: configFile, env: {}, plugins: [fake.plugin] });
+    const cfg = loadConfig({ path: configFile, env: {}, connectors: [fake.connector] });
     expect(cfg.tenants[0]!.connectors).toEqual({ fakeidp: { org: 'demo' } });
   });
 
   it('refuses a bad connector section with file:line:column', () => {
     const { configFile } = configWith('    fakeidp: { org: demo, orgg: typo }\n');
     try {
-      loadConfig({ path: configFile, env: {}, plugins: [fakeConnector().plugin] });
+      loadConfig({ path: configFile, env: {}, connectors: [fakeConnector().connector] });
       expect.unreachable();
     } catch (err) {
       expect(isWardenError(err, 'ERR_CONFIG_INVALID')).toBe(true);
@@ -46,7 +46,7 @@ describe('connector configuration', () => {
   });
 
   it('documents connector sections in the configuration reference', () => {
-    expect(renderConfigDocs([fakeConnector().plugin])).toContain('| `tenants[].fakeidp.org` | string | yes |  | The fake org |');
+    expect(renderConfigDocs([fakeConnector().connector])).toContain('| `tenants[].fakeidp.org` | string | yes |  | The fake org |');
   });
 });
 
@@ -59,9 +59,9 @@ describe('a server with a connector', () => {
     fake = fakeConnector();
     clock = { now: new Date('2026-01-05T10:00:00Z') };
     const { configFile } = configWith();
-    const config = loadConfig({ path: configFile, env: {}, plugins: [fake.plugin], resolveSecrets: true });
+    const config = loadConfig({ path: configFile, env: {}, connectors: [fake.connector], resolveSecrets: true });
     // Workers are driven by hand (runOnce) so each step can be checked.
-    server = await startServer({ config, plugins: [fake.plugin], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+    server = await startServer({ config, connectors: [fake.connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   });
   afterAll(() => server?.close());
 
@@ -138,18 +138,18 @@ describe('connector commands and operations', () => {
     const { configFile } = configWith();
     const fake = fakeConnector();
     const out: string[] = [];
-    const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [fake.plugin]);
+    const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [fake.connector]);
     expect([code, out.join('')]).toEqual([0, 'pong acme via pglite\n']);
   });
 
   it('runs them inside the running server when it holds the embedded store', async () => {
     const { configFile } = configWith();
     const fake = fakeConnector();
-    const config = loadConfig({ path: configFile, env: {}, plugins: [fake.plugin], resolveSecrets: true });
-    const server = await startServer({ config, plugins: [fake.plugin], log: createLogger('silent'), watchPolicies: false });
+    const config = loadConfig({ path: configFile, env: {}, connectors: [fake.connector], resolveSecrets: true });
+    const server = await startServer({ config, connectors: [fake.connector], log: createLogger('silent'), watchPolicies: false });
     try {
       const out: string[] = [];
-      const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [fake.plugin]);
+      const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [fake.connector]);
       expect([code, out.join('')]).toEqual([0, 'pong acme via pglite\n']);
     } finally {
       await server.close();

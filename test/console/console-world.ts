@@ -7,12 +7,12 @@ import { itsmConnector } from '../../connectors/itsm/index.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
-import { registerEventHook } from '../../connectors/okta/provision-okta.js';
+import { registerEventHook } from '../../connectors/okta/provision.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startDevOidc, type DevOidc } from '../../src/demo/dev-oidc.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { seedDataDir } from '../helpers/pglite-template.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 
@@ -115,15 +115,15 @@ tenants:
       poller: { enabled: false }
 `,
   );
-  const plugins = [oktaConnector(), itsmConnector()];
+  const connectors = [oktaConnector(), itsmConnector()];
   seedDataDir(path.join(dir, 'data'));
   const config = loadConfig({
     path: configFile,
     env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: 'okta-hook-secret-0123456789abcdef', SNOW_PASSWORD: 'snow-pw', CONSOLE_SECRET: 'console-client-secret' },
-    plugins,
+    connectors,
     resolveSecrets: true,
   });
-  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
 

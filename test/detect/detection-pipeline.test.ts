@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Alert } from '../../src/core/alert.js';
-import { createApiKey } from '../../src/server/api-keys.js';
+import { createApiKey } from '../../src/access/api-keys.js';
 import type { AlertList } from '../../src/server/api-schemas.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
@@ -42,9 +42,9 @@ describe('the seed chain end to end on normalized changes (restart in the middle
 
   const start = async () => {
     fakes = { okta: fakeConnector({ name: 'okta' }), entra: fakeConnector({ name: 'entra' }), m365: fakeConnector({ name: 'm365' }) };
-    const plugins = Object.values(fakes).map((f) => f.plugin);
-    const config = loadConfig({ path: configFile, env: {}, plugins, resolveSecrets: true });
-    server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+    const connectors = Object.values(fakes).map((f) => f.connector);
+    const config = loadConfig({ path: configFile, env: {}, connectors, resolveSecrets: true });
+    server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   };
 
   /** Delivers one step of the chain through its connector's hook, a minute after it happened, and runs the workers. */

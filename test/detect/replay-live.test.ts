@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { okta } from '../../connectors/okta/index.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/contract.js';
 
 /**
  * `warden detect replay` as the live path sees things: several files merged
@@ -15,10 +15,10 @@ import type { WardenPlugin } from '../../src/connector/contract.js';
  * with `--changes`, and alerts in `--json` carrying the vendor ids.
  */
 
-async function warden(args: string[], plugins: WardenPlugin[] = []) {
+async function warden(args: string[], connectors: Connector[] = []) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { out: (s) => void out.push(s), err: (s) => void err.push(s) }, plugins);
+  const code = await runCli(args, { out: (s) => void out.push(s), err: (s) => void err.push(s) }, connectors);
   return { code, out: out.join(''), err: err.join('') };
 }
 

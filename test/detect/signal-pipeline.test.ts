@@ -7,9 +7,9 @@ import { canonicalLogEvent } from '../../connectors/okta/log-event.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import type { Alert } from '../../src/core/alert.js';
 import { observeSignals } from '../../src/engine/observe-signal.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import type { Connector } from '../../src/connector/contract.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
 import { HOOK_SECRET } from '../helpers/okta-setup.js';
 import { rawSql } from '../helpers/test-stores.js';
@@ -53,7 +53,7 @@ const approved = (person: { id: string; login: string }, minutes: number) => out
 
 describe('MFA challenge outcomes take the signal path: detection only, never a decision', () => {
   let server: RunningServer;
-  let plugin: WardenPlugin;
+  let connector: Connector;
   const clock = { now: new Date(T0) };
   const kim = { id: '00ukim0lee', login: 'kim.lee@acme.example' };
 
@@ -90,10 +90,10 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
         `  - id: acme\n    policy: policies/acme.yaml\n${okta}` +
         `  - id: quiet\n    policy: policies/quiet.yaml\n    detection: { enabled: false }\n${okta}`,
     );
-    plugin = oktaConnector();
+    connector = oktaConnector();
     const env = { OKTA_TOKEN: '00okta-token-never-used', OKTA_HOOK_SECRET: HOOK_SECRET };
-    const config = loadConfig({ path: configFile, env, plugins: [plugin], resolveSecrets: true });
-    server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+    const config = loadConfig({ path: configFile, env, connectors: [connector], resolveSecrets: true });
+    server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   });
   afterAll(() => server?.close());
 
@@ -143,7 +143,7 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     clock.now = new Date(T0 + 20 * MIN);
     await deliver('acme', denied(sam, 19));
     const [entry] = await server.store.claimInbox(10, clock.now, 60);
-    const normalized = await plugin.inbox!.toChanges(entry!, server.context);
+    const normalized = await connector.inbox!.toChanges(entry!, server.context);
     if ('ignored' in normalized) throw new Error(normalized.ignored);
     const signals = normalized.changes.map((c) => ({ ...c, source: { ...c.source, eventIds: [entry!.eventId] } }));
     const deps = { store: server.store, detection: server.detection, clock: () => clock.now };

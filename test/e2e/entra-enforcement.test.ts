@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID, PHONE_METHOD_IDS } from '../../connectors/entra/simulator/simulated-directory.js';
-import { operationFor } from '../../connectors/entra/graph-operations.js';
+import { operationFor } from '../../connectors/entra/graph-calls.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -29,7 +29,7 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
     expect(methodIds(h, users.privileged.id)).toEqual([PASSWORD_METHOD_ID, PHONE_METHOD_IDS.mobile].sort());
 
     h.advance(30_000);
-    const poll = await h.plugin.tasks.get('acme')!.audit!.pollOnce();
+    const poll = await h.connector.tasks.get('acme')!.audit!.pollOnce();
     expect(poll).toMatchObject({ new: 1 });
     expect(await h.drainInbox()).toBe(1);
 
@@ -56,7 +56,7 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
 
     // Warden's own changes come back through the audit log and are not judged again.
     h.advance(60_000);
-    const again = await h.plugin.tasks.get('acme')!.audit!.pollOnce();
+    const again = await h.connector.tasks.get('acme')!.audit!.pollOnce();
     expect(again).toMatchObject({ new: 3, duplicate: 1 });
     expect(await h.drainInbox()).toBe(3);
     expect((await h.audit()).filter((r) => r.type === 'decision.recorded')).toHaveLength(1);
@@ -77,7 +77,7 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
     h.advance(60_000);
     sim.act.registerPhone(users.admin.id, users.privileged.id, { phoneNumber: '+1 206 555 0100' });
     h.advance(30_000);
-    await h.plugin.tasks.get('acme')!.audit!.pollOnce();
+    await h.connector.tasks.get('acme')!.audit!.pollOnce();
     await h.drainInbox();
     const writesBefore = sim.requests.filter((r) => r.method !== 'GET').length;
     expect(await h.drainOutbox()).toBe(3);

@@ -39,7 +39,7 @@ describe('Entra enforcer', () => {
     nextAttemptAt: h.clock.now,
     ...extra,
   });
-  const run = (a: ActionRow) => h.plugin.enforcer!.execute(a, h.server.context);
+  const run = (a: ActionRow) => h.connector.enforcer!.execute(a, h.server.context);
   const failure = async (a: ActionRow) => {
     try {
       await run(a);
@@ -59,7 +59,7 @@ describe('Entra enforcer', () => {
     const u = h.sim.directory.addUser({ userPrincipalName: `dana-${randomUUID().slice(0, 8)}@contoso.example`, displayName: 'Dana', employeeType: 'contractor', department: 'Sales' });
     h.sim.directory.assignRole(u.id, 'Helpdesk Administrator');
     h.sim.directory.addGroup({ displayName: 'Executives', members: [u.id] });
-    const principal = await h.plugin.directory!.getUser('acme', u.userPrincipalName, h.server.context);
+    const principal = await h.connector.directory!.getUser('acme', u.userPrincipalName, h.server.context);
     expect(principal).toEqual({
       id: u.id,
       login: u.userPrincipalName,
@@ -72,9 +72,9 @@ describe('Entra enforcer', () => {
       attributes: { accountEnabled: true, userType: 'Member', department: 'Sales' },
     });
     const asked = h.sim.requests.length;
-    await h.plugin.directory!.getUser('acme', u.userPrincipalName, h.server.context);
+    await h.connector.directory!.getUser('acme', u.userPrincipalName, h.server.context);
     expect(h.sim.requests.length).toBe(asked);
-    expect(await h.plugin.directory!.getUser('acme', 'nobody@contoso.example', h.server.context)).toBeUndefined();
+    expect(await h.connector.directory!.getUser('acme', 'nobody@contoso.example', h.server.context)).toBeUndefined();
   });
 
   it('hold_group and release_hold_group are safe to repeat', async () => {
@@ -247,7 +247,7 @@ describe('Entra enforcer without the permissions it needs', () => {
 
   it('fails for good with Graph\'s reason when a permission is missing', async () => {
     const a = { id: randomUUID(), tenant: 'acme', kind: 'hold_group', connector: 'entra', targetId: h.users.alice.id, params: {}, idempotencyKey: 'k', dryRun: false, createdAt: h.clock.now, state: 'running' as const, attempts: 1, nextAttemptAt: h.clock.now };
-    const err = await h.plugin.enforcer!.execute(a, h.server.context).then(
+    const err = await h.connector.enforcer!.execute(a, h.server.context).then(
       () => undefined,
       (e: unknown) => e as ActionError,
     );

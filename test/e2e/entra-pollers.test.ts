@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_CURSOR } from '../../connectors/entra/audit-poller.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 import { exchangeRecord } from '../helpers/exchange-records.js';
 
@@ -24,7 +24,7 @@ describe('Entra directoryAudits poller', () => {
 
   it('finds a record that appears 4 minutes late, and processes it once', async () => {
     h = await startEntraHarness();
-    const poller = h.plugin.tasks.get('acme')!.audit!;
+    const poller = h.connector.tasks.get('acme')!.audit!;
     await poller.pollOnce();
     const t0 = h.clock.now.getTime();
     h.advance(20_000);
@@ -54,7 +54,7 @@ describe('Entra directoryAudits poller', () => {
 
   it('pages through many records, waits out a short Retry-After in place and defers the next poll for a long one', async () => {
     h = await startEntraHarness({ entraYaml: '      poller: { pageSize: 10 }' });
-    const poller = h.plugin.tasks.get('acme')!.audit!;
+    const poller = h.connector.tasks.get('acme')!.audit!;
     for (let i = 0; i < 23; i++) h.sim.act.updateJobTitle(h.users.admin.id, h.users.alice.id, `Title ${i}`);
     h.sim.throttle({ path: /auditLogs/, count: 1, retryAfterSeconds: 1 });
     h.advance(MINUTE);
@@ -91,12 +91,12 @@ describe('Entra directoryAudits poller', () => {
     // The CLI runs on the harness's clock, as the server does.
     const since = new Date(start - 24 * 3_600_000).toISOString();
     const until = new Date(start).toISOString();
-    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.plugin], () => h!.clock.now)).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.connector], () => h!.clock.now)).toBe(0);
     const text = out.join('');
     expect(text).toContain('\r[########################] 100%  5 records, 5 new, 0 already stored, 0 skipped');
     expect(text).toMatch(/Done: 5 new records stored/);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.plugin], () => h!.clock.now)).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.connector], () => h!.clock.now)).toBe(0);
     expect(out.join('')).toContain('5 records, 0 new, 5 already stored');
     h.advance(1_000);
     expect(await h.drainInbox()).toBe(5);
@@ -122,7 +122,7 @@ describe('Entra Management Activity poller', () => {
 
   it('reads Exchange inbox-rule and forwarding records into mailbox.rule changes about the right user', async () => {
     h = await startEntraHarness();
-    const poller = h.plugin.tasks.get('acme')!.activity!;
+    const poller = h.connector.tasks.get('acme')!.activity!;
     h.sim.directory.addExchangeRecords(exchangeRecords(h));
     h.sim.directory.addExchangeRecords([{ Id: randomUUID(), CreationTime: h.clock.now.toISOString().slice(0, 19), Operation: 'MailItemsAccessed', Workload: 'Exchange', RecordType: 50, UserId: h.users.alice.userPrincipalName }]);
     h.advance(MINUTE);

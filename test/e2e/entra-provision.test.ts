@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -18,7 +18,7 @@ describe('warden entra provision, with a certificate credential', () => {
 
   const provision = async () => {
     const out: string[] = [];
-    const code = await runCli(['--config', h.configFile, 'entra', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [h.plugin], () => h.clock.now);
+    const code = await runCli(['--config', h.configFile, 'entra', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [h.connector], () => h.clock.now);
     return { code, text: out.join('') };
   };
 

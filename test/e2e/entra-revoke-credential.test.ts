@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { operationFor } from '../../connectors/entra/graph-operations.js';
+import { operationFor } from '../../connectors/entra/graph-calls.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -28,7 +28,7 @@ describe('Entra: revoke_new_credential on a service principal', () => {
     h.advance(60 * 60_000);
     const added = sim.act.addServicePrincipalPassword(users.admin.id, sp.id, 'backdoor');
     h.advance(30_000);
-    expect(await h.plugin.tasks.get('acme')!.audit!.pollOnce()).toMatchObject({ new: 1 });
+    expect(await h.connector.tasks.get('acme')!.audit!.pollOnce()).toMatchObject({ new: 1 });
     await h.drainInbox();
 
     const decisions = (await h.audit()).filter((r) => r.type === 'decision.recorded');
@@ -48,7 +48,7 @@ describe('Entra: revoke_new_credential on a service principal', () => {
 
     // Warden's removal is in the audit log, initiated by its own app: not judged again.
     h.advance(60_000);
-    await h.plugin.tasks.get('acme')!.audit!.pollOnce();
+    await h.connector.tasks.get('acme')!.audit!.pollOnce();
     await h.drainInbox();
     expect((await h.audit()).filter((r) => r.type === 'decision.recorded')).toHaveLength(decisions.length);
     const removal = sim.directory.audits.map((a) => a.record).filter((r) => r.activityDisplayName === 'Remove service principal credentials');

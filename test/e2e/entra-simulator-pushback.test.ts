@@ -41,12 +41,12 @@ describe('Graph simulator push-back', () => {
     await getAlice();
     h.sim.faults.inject({ status: 429, retryAfterSeconds: 120 });
     const throttled = (await getAlice().catch((e: unknown) => e)) as GraphCallError;
-    expect([throttled.status, throttled.code, throttled.retryAfterMs]).toEqual([429, 'TooManyRequests', 120_000]);
+    expect([throttled.status, throttled.graphCode, throttled.retryAfterMs]).toEqual([429, 'TooManyRequests', 120_000]);
 
     h.sim.faults.inject({ status: 503, retryAfterSeconds: 300, path: /revokeSignInSessions$/ });
     const before = h.sim.directory.users.get(h.users.alice.id)!.signInSessionsValidFromDateTime;
     const unavailable = (await h.tenant.session.call('revokeSignInSessions', { user: h.users.alice.id }, (r) => r.post({})).catch((e: unknown) => e)) as GraphCallError;
-    expect([unavailable.status, unavailable.code, unavailable.retryAfterMs, unavailable.retryable]).toEqual([503, 'ServiceUnavailable', 300_000, true]);
+    expect([unavailable.status, unavailable.graphCode, unavailable.retryAfterMs, unavailable.retryable]).toEqual([503, 'ServiceUnavailable', 300_000, true]);
     expect(h.sim.directory.users.get(h.users.alice.id)!.signInSessionsValidFromDateTime).toBe(before);
 
     h.sim.faults.inject({ status: 502, method: 'GET' });

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AUDIT_CURSOR, POLL_REQUEST_CURSOR } from '../../connectors/entra/audit-poller.js';
 import { SUBSCRIPTION_CURSOR, type SubscriptionState } from '../../connectors/entra/subscription-manager.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -22,7 +22,7 @@ describe('Entra subscriptions', () => {
     await h.close();
   });
 
-  const manager = () => h.plugin.runtime.manager(h.server.context, h.tenant);
+  const manager = () => h.connector.runtime.manager(h.server.context, h.tenant);
   const state = async () => (await h.server.store.getCursor('acme', SUBSCRIPTION_CURSOR)) as SubscriptionState;
   const types = async () => (await h.audit()).map((r) => r.type);
   const graphCalls = (method: string, path: RegExp) => h.sim.requests.filter((r) => r.appId === h.clientId && r.method === method && path.test(r.path));
@@ -99,7 +99,7 @@ describe('Entra subscriptions', () => {
 
   it('answers missed with an immediate audit-log catch-up', async () => {
     const { state: s } = await manager().ensure();
-    const poller = h.plugin.tasks.get('acme')!.audit!;
+    const poller = h.connector.tasks.get('acme')!.audit!;
     await poller.pollOnce();
     h.advance(15_000);
     h.sim.act.registerPhone(h.users.admin.id, h.users.alice.id, { phoneNumber: '+1 425 555 0101' });
@@ -119,7 +119,7 @@ describe('Entra subscriptions', () => {
 
   it('turns a change notification into an early audit poll', async () => {
     await manager().ensure();
-    const poller = h.plugin.tasks.get('acme')!.audit!;
+    const poller = h.connector.tasks.get('acme')!.audit!;
     await poller.pollOnce();
     h.advance(10_000);
     h.sim.act.registerPhone(h.users.helpdesk.id, h.users.alice.id, { phoneNumber: '+1 425 555 0102' });
@@ -139,7 +139,7 @@ describe('Entra subscriptions', () => {
 
   it('self-test: reports and replaces a subscription that exists but delivers nothing', async () => {
     const first = await manager().ensure();
-    const poller = h.plugin.tasks.get('acme')!.audit!;
+    const poller = h.connector.tasks.get('acme')!.audit!;
     h.sim.notificationMode = 'drop';
     h.advance(MINUTE);
     h.sim.act.updateJobTitle(h.users.admin.id, h.users.alice.id, 'Analyst');
@@ -158,7 +158,7 @@ describe('Entra subscriptions', () => {
   });
 
   it('is managed by one replica: the loop and every change wait for the store leases', async () => {
-    const loop = h.plugin.tasks.get('acme')!.subscriptions!;
+    const loop = h.connector.tasks.get('acme')!.subscriptions!;
     // Another replica runs this tenant's subscription loop: this one does nothing.
     expect(await h.server.store.acquireLease('entra:acme:subscriptions', 'other-replica', h.clock.now, 900)).toBe(true);
     expect(await loop.step()).toBe(0);
@@ -175,7 +175,7 @@ describe('Entra subscriptions', () => {
 
   it('self-test: a subscription that delivers is left alone', async () => {
     const first = await manager().ensure();
-    const poller = h.plugin.tasks.get('acme')!.audit!;
+    const poller = h.connector.tasks.get('acme')!.audit!;
     h.advance(MINUTE);
     h.sim.act.updateJobTitle(h.users.admin.id, h.users.alice.id, 'Analyst');
     await h.sim.settle();
@@ -267,18 +267,18 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
   it('serves warden entra list and subscribe through the running server', async () => {
     const out: string[] = [];
     const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
-    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme'], io, [h.plugin], () => h.clock.now)).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme'], io, [h.connector], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: created: subscription [0-9a-f-]{36} on \/users, expires /);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'list', '--tenant', 'acme'], io, [h.plugin], () => h.clock.now)).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'list', '--tenant', 'acme'], io, [h.connector], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/Warden's subscription [0-9a-f-]{36}: present in Graph/);
     expect(out.join('')).toMatch(/Graph lists 1 subscription of this app:/);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'renew', '--tenant', 'acme'], io, [h.plugin], () => h.clock.now)).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'renew', '--tenant', 'acme'], io, [h.connector], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: renewed: subscription/);
     const before = [...h.sim.subscriptions.keys()];
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme', '--recreate'], io, [h.plugin], () => h.clock.now)).toBe(0);
+    expect(await runCli(['--config', h.configFile, 'entra', 'subscribe', '--tenant', 'acme', '--recreate'], io, [h.connector], () => h.clock.now)).toBe(0);
     expect(out.join('')).toMatch(/^tenant acme: recreated: subscription/);
     expect([...h.sim.subscriptions.keys()]).toHaveLength(1);
     expect([...h.sim.subscriptions.keys()]).not.toEqual(before);

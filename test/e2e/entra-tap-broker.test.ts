@@ -26,7 +26,7 @@ describe('Entra TAP broker', () => {
 
   const user = (): SimUser => h.sim.directory.addUser({ userPrincipalName: `tap-${randomUUID().slice(0, 8)}@contoso.example` });
   const request = (target: SimUser, options: Record<string, unknown> = { lifetimeMinutes: 60, oneTimeUse: true }): BrokerRequest => ({ tenant: 'acme', requestId: randomUUID(), kind: 'tap.issue', targetId: target.id, options });
-  const execute = (r: BrokerRequest) => h.plugin.broker!.execute(r, h.server.context);
+  const execute = (r: BrokerRequest) => h.connector.broker!.execute(r, h.server.context);
   const refusal = (r: BrokerRequest) => execute(r).then(() => { throw new Error('expected a refusal'); }, (err: unknown) => err as Error);
   const posts = (u: SimUser) => h.sim.requests.filter((r) => r.method === 'POST' && r.path === `/v1.0/users/${u.id}/authentication/temporaryAccessPassMethods`);
   const taps = (u: SimUser) => h.sim.directory.methodsOf(u.id).filter((m) => m.collection === 'temporaryAccessPassMethods');
@@ -118,14 +118,14 @@ describe('Entra TAP broker', () => {
     expect(isWardenError(await refusal({ ...request(u), targetId: 'nobody@contoso.example' }), 'ERR_NOT_FOUND')).toBe(true);
     expect(isWardenError(await refusal({ ...request(u), kind: 'password.reset' }), 'ERR_VALIDATION')).toBe(true);
     expect(posts(u)).toHaveLength(0);
-    expect(h.plugin.broker!.kinds).toEqual(['tap.issue']);
+    expect(h.connector.broker!.kinds).toEqual(['tap.issue']);
   });
 
   it('recognises the pass it issued when it comes back through the audit log', async () => {
     const u = user();
     await execute(request(u));
     h.advance(60_000);
-    await h.plugin.tasks.get('acme')!.audit!.pollOnce();
+    await h.connector.tasks.get('acme')!.audit!.pollOnce();
     const before = (await h.audit()).filter((a) => a.type === 'decision.recorded').length;
     await h.drainInbox();
     expect((await h.audit()).filter((a) => a.type === 'decision.recorded').length).toBe(before);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
-import { runCli } from '../../src/cli/main.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
-import type { RunningServer } from '../../src/server/start-server.js';
+import { runCli } from '../../src/app/cli-main.js';
+import type { Connector } from '../../src/connector/contract.js';
+import type { RunningServer } from '../../src/app/start-server.js';
 import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '../helpers/okta-setup.js';
 
 /**
@@ -16,7 +16,7 @@ import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '.
 describe('Okta push fatigue end to end on the simulator', () => {
   let acme: { sim: OktaSimulator; agent: SimUser; employee: (login: string) => SimUser };
   let server: RunningServer;
-  let plugin: WardenPlugin;
+  let connector: Connector;
   let setup: ReturnType<typeof oktaConfigDir>;
 
   beforeAll(async () => {
@@ -39,7 +39,7 @@ describe('Okta push fatigue end to end on the simulator', () => {
     acme.sim.signInPush(bystander.id, 'approve'); // an ordinary sign-in
     const pushes = acme.sim.log.filter((e) => (e.actor as { id: string }).id === kim.id).map((e) => e.uuid);
 
-    ({ server, plugin } = await startOktaServer(setup.configFile, setup.env));
+    ({ server, connector } = await startOktaServer(setup.configFile, setup.env));
     await vi.waitFor(async () => expect(await server.store.listAlerts('acme', { limit: 10 })).toHaveLength(1), { timeout: 20_000, interval: 200 });
     const [alert] = await server.store.listAlerts('acme', { limit: 10 });
     expect(alert).toMatchObject({ rule: 'mfa-push-fatigue', key: 'kim@acme.example', severity: 'high' });
@@ -58,7 +58,7 @@ describe('Okta push fatigue end to end on the simulator', () => {
 
     // Warden registers its event hook (auth_via_mfa is hook-eligible and subscribed; deny_push is not).
     const out: string[] = [];
-    expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', server.url], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [plugin])).toBe(0);
+    expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', server.url], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector])).toBe(0);
     const [hook] = acme.sim.hooks.values();
     expect(hook!.events.items).toContain('user.authentication.auth_via_mfa');
     expect(hook!.events.items).not.toContain('user.mfa.okta_verify.deny_push');

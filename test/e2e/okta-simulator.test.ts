@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 import { releaseHold } from '../../src/engine/release-hold.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
-import type { RunningServer } from '../../src/server/start-server.js';
+import type { Connector } from '../../src/connector/contract.js';
+import type { RunningServer } from '../../src/app/start-server.js';
 import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '../helpers/okta-setup.js';
 
 /**
@@ -22,12 +22,12 @@ describe('Okta connector end to end on the simulator', () => {
   let acme: { sim: OktaSimulator; agent: SimUser; employee: (login: string) => SimUser };
   let globex: { sim: OktaSimulator; agent: SimUser; employee: (login: string) => SimUser };
   let server: RunningServer;
-  let plugin: WardenPlugin;
+  let connector: Connector;
   let setup: ReturnType<typeof oktaConfigDir>;
 
   const register = async (tenant: string) => {
     const out: string[] = [];
-    const code = await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', tenant, '--url', server.url], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [plugin]);
+    const code = await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', tenant, '--url', server.url], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector]);
     return { code, out: out.join('') };
   };
 
@@ -39,7 +39,7 @@ describe('Okta connector end to end on the simulator', () => {
       { id: 'globex', sim: globex.sim, mode: 'monitor' },
     ]);
     for (const [k, v] of Object.entries(setup.env)) vi.stubEnv(k, v!);
-    ({ server, plugin } = await startOktaServer(setup.configFile, setup.env));
+    ({ server, connector } = await startOktaServer(setup.configFile, setup.env));
   });
   afterAll(async () => {
     await server?.close();
@@ -145,7 +145,7 @@ describe('Okta connector end to end on the simulator', () => {
     acme.sim.adminResetFactors(acme.agent.id, erin.id);
     await acme.sim.settled();
     expect(acme.sim.deliveries.filter((d) => d.eventIds.includes(acme.sim.log.at(-1)!.uuid)).map((d) => d.status)).toEqual(['error', 'error']); // Okta's try and its one retry
-    ({ server, plugin } = await startOktaServer(setup.configFile, setup.env));
+    ({ server, connector } = await startOktaServer(setup.configFile, setup.env));
     await vi.waitFor(
       async () => {
         expect(acme.sim.groupNames(erin.id)).toContain('Warden Hold');

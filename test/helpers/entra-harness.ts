@@ -4,15 +4,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import { createEntraPlugin, type EntraPlugin } from '../../connectors/entra/index.js';
+import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
 import type { EntraTenant } from '../../connectors/entra/entra-tenant.js';
-import { requiredPermissions } from '../../connectors/entra/graph-operations.js';
+import { requiredPermissions } from '../../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';
 
@@ -27,7 +27,7 @@ import { seedDataDir } from './pglite-template.js';
 export interface EntraHarness {
   sim: GraphSimulator;
   server: RunningServer;
-  plugin: EntraPlugin;
+  connector: EntraConnector;
   tenant: EntraTenant;
   clock: { now: Date };
   entraTenantId: string;
@@ -53,7 +53,7 @@ export interface HarnessOptions {
   mode?: 'enforce' | 'monitor';
   /** Extra YAML lines inside the tenant's `entra:` section (indented by the caller to 6 spaces). */
   entraYaml?: string;
-  /** Application permissions granted to Warden's app (default: exactly what graph-operations.ts lists). */
+  /** Application permissions granted to Warden's app (default: exactly what graph-calls.ts lists). */
   permissions?: string[];
   /** Authenticate with a certificate instead of a client secret. */
   certificate?: boolean;
@@ -123,11 +123,11 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
   );
   const env: Record<string, string> = { ENTRA_CLIENT_SECRET: secret, ENTRA_CLIENT_STATE: clientState, ...(appCertificate ? { ENTRA_CERTIFICATE: appCertificate.keyPem + appCertificate.certPem } : {}) };
   seedDataDir(path.join(dir, 'data'));
-  const plugin = createEntraPlugin({ env, autoStart: false });
-  const config = loadConfig({ path: configFile, env: {}, plugins: [plugin], resolveSecrets: true });
-  const server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const connector = createEntraConnector({ env, autoStart: false });
+  const config = loadConfig({ path: configFile, env: {}, connectors: [connector], resolveSecrets: true });
+  const server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   front.target(server.url);
-  const tenant = plugin.runtime.tenant(server.context.config, 'acme', server.context.clock)!;
+  const tenant = connector.runtime.tenant(server.context.config, 'acme', server.context.clock)!;
 
   const drain = async (run: () => Promise<number>) => {
     let total = 0;
@@ -137,7 +137,7 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
   return {
     sim,
     server,
-    plugin,
+    connector,
     tenant,
     clock,
     entraTenantId,

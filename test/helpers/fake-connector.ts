@@ -1,8 +1,8 @@
 import express from 'express';
 import { z } from 'zod';
-import { op } from '../../src/admin/operations.js';
+import { op } from '../../src/connector/operation.js';
 import { ChangeInput, completeChange, type IdentityChange } from '../../src/core/identity-change.js';
-import type { ActionError, WardenPlugin } from '../../src/connector/contract.js';
+import { ActionError, type Connector } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 
 /**
@@ -13,7 +13,7 @@ import type { ActionRow } from '../../src/store/store.js';
  * normalizer recognizes the same events in files (`warden detect replay`).
  */
 export interface FakeConnector {
-  plugin: WardenPlugin;
+  connector: Connector;
   executed: ActionRow[];
   /** Event ids whose normalization throws (to test retries). */
   failing: Set<string>;
@@ -33,8 +33,8 @@ function normalizeEvent(name: string, event: z.infer<typeof Event>, tenant: stri
 
 export function fakeConnector(options: { name?: string } = {}): FakeConnector {
   const name = options.name ?? 'fakeidp';
-  const state: FakeConnector = { plugin: undefined as unknown as WardenPlugin, executed: [], failing: new Set(), actionErrors: new Map(), ticks: 0 };
-  state.plugin = {
+  const state: FakeConnector = { connector: undefined as unknown as Connector, executed: [], failing: new Set(), actionErrors: new Map(), ticks: 0 };
+  state.connector = {
     name,
     description: 'Test connector',
     tenantConfig: z.object({ org: z.string().describe('The fake org'), hookSecret: z.string().optional() }).strict(),

@@ -1,7 +1,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { ChangeInput, completeChange, Principal, type PrincipalInput } from '../../src/core/identity-change.js';
-import { ProofingRefused, type BrokerRequest, type PluginContext, type WardenPlugin } from '../../src/connector/contract.js';
+import { ProofingRefused, type BrokerRequest, type ConnectorContext, type Connector } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 
 /**
@@ -15,7 +15,7 @@ import type { ActionRow } from '../../src/store/store.js';
  * connector on the Okta simulator is test/e2e/seed-story-okta.test.ts.
  */
 export interface FakeOkta {
-  plugin: WardenPlugin;
+  connector: Connector;
   users: Map<string, Principal>;
   /** Okta Verify factors by user id. */
   factors: Map<string, { id: string; type: string; enrolledAt: string; lastUpdated: string }>;
@@ -33,7 +33,7 @@ const Event = z.object({ id: z.string(), type: z.string(), change: z.unknown() }
 
 export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
   const state: FakeOkta = {
-    plugin: undefined as unknown as WardenPlugin,
+    connector: undefined as unknown as Connector,
     users: new Map(),
     factors: new Map(),
     pushAnswers: new Map(),
@@ -46,11 +46,11 @@ export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
     },
   };
   let txn = 0;
-  const store = async (ctx: PluginContext, tenant: string, event: z.infer<typeof Event>) => {
+  const store = async (ctx: ConnectorContext, tenant: string, event: z.infer<typeof Event>) => {
     await ctx.store.putInbox({ tenant, source: 'fakeokta', eventId: event.id, eventType: event.type, via: 'hook', payload: event, receivedAt: ctx.clock() });
     ctx.wakeInbox();
   };
-  state.plugin = {
+  state.connector = {
     name: 'fakeokta',
     description: 'Okta-like test connector',
     tenantConfig: z.object({ org: z.string().describe('The fake org') }).strict(),

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig, type WardenConfig } from '../../src/config/load-config.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import type { Connector } from '../../src/connector/contract.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';
 
@@ -54,16 +54,16 @@ export function oktaConfigDir(tenants: readonly OktaTenantSetup[]): { dir: strin
   return { dir, configFile, env };
 }
 
-export function loadOktaConfig(configFile: string, env: NodeJS.ProcessEnv, plugin: WardenPlugin): WardenConfig {
-  return loadConfig({ path: configFile, env, plugins: [plugin], resolveSecrets: true });
+export function loadOktaConfig(configFile: string, env: NodeJS.ProcessEnv, connector: Connector): WardenConfig {
+  return loadConfig({ path: configFile, env, connectors: [connector], resolveSecrets: true });
 }
 
 /** The real server with a fresh Okta connector. */
-export async function startOktaServer(configFile: string, env: NodeJS.ProcessEnv, options: { workers?: boolean } = {}): Promise<{ server: RunningServer; plugin: WardenPlugin }> {
-  const plugin = oktaConnector();
-  const config = loadOktaConfig(configFile, env, plugin);
-  const server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, ...(options.workers === false ? { workers: false } : {}) });
-  return { server, plugin };
+export async function startOktaServer(configFile: string, env: NodeJS.ProcessEnv, options: { workers?: boolean } = {}): Promise<{ server: RunningServer; connector: Connector }> {
+  const connector = oktaConnector();
+  const config = loadOktaConfig(configFile, env, connector);
+  const server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, ...(options.workers === false ? { workers: false } : {}) });
+  return { server, connector };
 }
 
 /** The audit records of a tenant, parsed. */

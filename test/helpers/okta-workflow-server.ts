@@ -6,11 +6,11 @@ import { itsmConnector } from '../../connectors/itsm/index.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
-import { registerEventHook } from '../../connectors/okta/provision-okta.js';
+import { registerEventHook } from '../../connectors/okta/provision.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { EXAMPLE_POLICY_FILE } from './policies.js';
 import { seedDataDir } from './pglite-template.js';
@@ -119,10 +119,10 @@ tenants:
       poller: { enabled: false }
 `,
   );
-  const plugins = [oktaConnector(), itsmConnector()];
+  const connectors = [oktaConnector(), itsmConnector()];
   seedDataDir(path.join(dir, 'data'));
-  const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, plugins, resolveSecrets: true });
-  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: options.workerIdleMs !== undefined, ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}), clock: () => clock.now });
+  const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, connectors, resolveSecrets: true });
+  const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: options.workerIdleMs !== undefined, ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}), clock: () => clock.now });
   // What `warden okta hooks register` does: the hook, then Okta's verification call to Warden.
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);

@@ -1,4 +1,4 @@
-import { runCli } from '../../src/cli/main.js';
+import { runCli } from '../../src/app/cli-main.js';
 
 /** Runs `warden …` in-process and captures what it writes. */
 export async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {

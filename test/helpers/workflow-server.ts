@@ -4,15 +4,15 @@ import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { itsmConnector } from '../../connectors/itsm/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createApiKey, type ApiScope } from '../../src/server/api-keys.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createApiKey, type ApiScope } from '../../src/access/api-keys.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { fakeOktaConnector, user, type FakeOkta } from './fake-okta-connector.js';
 import { startTestIssuer, type TestIssuer } from './oidc-issuer.js';
 import { webhookHeaders } from '../../src/notify/standard-webhooks.js';
-import { runCli } from '../../src/cli/main.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
+import { runCli } from '../../src/app/cli-main.js';
+import type { Connector } from '../../src/connector/contract.js';
 import { tempConfigDir } from './temp-config.js';
 
 export const SNOW = 'https://acme.service-now.com';
@@ -42,7 +42,7 @@ export interface WorkflowServer {
   clock: { now: Date };
   configFile: string;
   /** The connectors the server runs (the CLI needs them to read the config). */
-  plugins: WardenPlugin[];
+  connectors: Connector[];
   /** Runs `warden --config <this server's config> …` in-process (inside the server through its admin socket). */
   cli(...args: string[]): Promise<{ code: number; out: string; err: string }>;
   /** Events the SOAR endpoint received, as sent. */
@@ -119,9 +119,9 @@ ${options.workflow ?? ''}
     okta.users.set(p.id, user({ ...p, groups: [...p.groups], adminRoles: 'adminRoles' in p ? [...p.adminRoles] : [] }));
     okta.factors.set(p.id, { id: `opf-${p.id}`, type: 'push', enrolledAt: '2025-01-10T08:00:00.000Z', lastUpdated: '2025-06-01T08:00:00.000Z' });
   }
-  const plugins = [okta.plugin, itsmConnector()];
-  const config = loadConfig({ path: configFile, env: { SNOW_PASSWORD: 'snow-pw', SOAR_SECRET, IDV_SECRET, ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([k, v]) => [`TEST_SECRET_${k.toUpperCase()}`, v])) }, plugins, resolveSecrets: true });
-  const server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const connectors = [okta.connector, itsmConnector()];
+  const config = loadConfig({ path: configFile, env: { SNOW_PASSWORD: 'snow-pw', SOAR_SECRET, IDV_SECRET, ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([k, v]) => [`TEST_SECRET_${k.toUpperCase()}`, v])) }, connectors, resolveSecrets: true });
+  const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
 
   const ws: WorkflowServer = {
     server,
@@ -129,11 +129,11 @@ ${options.workflow ?? ''}
     issuer,
     clock,
     configFile,
-    plugins,
+    connectors,
     async cli(...args) {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runCli(['--config', configFile, ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t) }, plugins);
+      const code = await runCli(['--config', configFile, ...args], { out: (t) => void out.push(t), err: (t) => void err.push(t) }, connectors);
       return { code, out: out.join(''), err: err.join('') };
     },
     webhooks,

@@ -1,14 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_OPERATIONS, requiredPermissions } from '../../connectors/entra/graph-operations.js';
+import { API_OPERATIONS, requiredPermissions } from '../../connectors/entra/graph-calls.js';
 import { terraformPermissionsFile, terraformPermissionsJson } from '../../connectors/entra/terraform-permissions.js';
 import { packageRoot } from '../../src/package-root.js';
 
 /**
  * The app registration in infra/terraform/azure asks for exactly the
  * permissions Warden's code uses: the list is generated from
- * connectors/entra/graph-operations.ts, and every Graph call of the connector
+ * connectors/entra/graph-calls.ts, and every Graph call of the connector
  * goes through that table (end-to-end tests also check each call the
  * simulator saw against it, with the simulator granting only these
  * permissions).
@@ -24,7 +24,7 @@ function productFiles(): Array<{ file: string; text: string }> {
 }
 
 describe('Entra app registration (infra/terraform/azure)', () => {
-  it('permissions.json is what the code needs (run `npm run gen:entra-permissions` after changing graph-operations.ts)', () => {
+  it('permissions.json is what the code needs (run `npm run gen:entra-permissions` after changing graph-calls.ts)', () => {
     expect(readFileSync(terraformPermissionsFile(ROOT), 'utf8')).toBe(terraformPermissionsJson());
   });
 

@@ -204,7 +204,7 @@ describe.each(OVERLAYS.map((dir) => [path.relative(K8S, dir), dir]))('infra/kube
     for (const [key, text] of Object.entries(configMap!.data)) writeFileSync(path.join(files, key), text);
     // The pod's environment: literal values as written; a Secret's value stands in as a placeholder URL.
     const podEnv = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? `postgres://from-secret.invalid/${e.valueFrom!.secretKeyRef!.key}`]));
-    const config = loadConfig({ path: path.join(files, path.posix.basename(configEnv!)), env: podEnv, resolveSecrets: false, plugins: connectors });
+    const config = loadConfig({ path: path.join(files, path.posix.basename(configEnv!)), env: podEnv, resolveSecrets: false, connectors: connectors });
     expect(config.store.driver).toBe('postgres');
     expect(config.listen).toEqual({ host: '0.0.0.0', port: container.ports[0]!.containerPort });
     for (const tenant of config.tenants) {

@@ -5,7 +5,7 @@ import { ChannelRoutes } from '../../src/notify/channels/channel-routes.js';
 import { ChannelWorker } from '../../src/notify/channels/channel-worker.js';
 import { publishDeliveryStopped } from '../../src/notify/publish-delivery-stopped.js';
 import { publishEvent } from '../../src/notify/publish-event.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { pgliteTestStore } from '../helpers/test-stores.js';
 import { fakeSlack, fakeTeams, slackAnswers, slackFields, SmtpSink, type FakeHttp } from './fake-endpoints.js';

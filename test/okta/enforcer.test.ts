@@ -2,10 +2,10 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import { ActionError, type Enforcer, type PluginContext } from '../../src/connector/contract.js';
+import { ActionError, type Enforcer, type ConnectorContext } from '../../src/connector/contract.js';
 import type { ActionRow, Store } from '../../src/store/store.js';
 import { makeChange } from '../helpers/changes.js';
-import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
+import { oktaTenantConfig, testConnectorContext } from '../helpers/okta-context.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
 
 /**
@@ -21,17 +21,17 @@ const NOW = new Date('2026-11-25T10:00:00Z');
 describe('Okta enforcer', () => {
   let handle: TestStore;
   let store: Store;
-  let ctx: PluginContext;
+  let ctx: ConnectorContext;
   let enforcer: Enforcer;
 
   beforeAll(async () => {
     handle = await pgliteTestStore();
     store = handle.store;
     await store.ensureTenants(['acme']);
-    const plugin = oktaConnector();
-    const config = oktaTenantConfig(plugin, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold, id: 00gHOLD }\n`, { OKTA_TOKEN: TOKEN, HOOK: 'h' });
-    ctx = testPluginContext(config, store, { now: NOW });
-    enforcer = plugin.enforcer!;
+    const connector = oktaConnector();
+    const config = oktaTenantConfig(connector, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold, id: 00gHOLD }\n`, { OKTA_TOKEN: TOKEN, HOOK: 'h' });
+    ctx = testConnectorContext(config, store, { now: NOW });
+    enforcer = connector.enforcer!;
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
   });

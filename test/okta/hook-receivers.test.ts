@@ -12,11 +12,11 @@ import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import type { PluginContext } from '../../src/connector/contract.js';
-import { createLogger } from '../../src/server/logger.js';
-import { Metrics } from '../../src/server/metrics.js';
+import type { ConnectorContext } from '../../src/connector/contract.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { Metrics } from '../../src/runtime/metrics.js';
 import { errorHandler } from '../../src/server/problem.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { seededSimulator } from '../helpers/okta-setup.js';
@@ -77,9 +77,9 @@ describe('Okta hook receivers', () => {
         `  - id: globex\n    policy: policies/globex.yaml\n${okta(`      eventHook: { header: x-okta-secret, secret: globexHook }\n      inlineHooks:\n        oauth: { issuer: "${issuer}", audience: "api://warden", scope: warden.hooks }\n`)}` +
         `  - id: plain\n    policy: policies/plain.yaml\n`,
     );
-    const plugin = oktaConnector();
-    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { OKTA_TOKEN: sim.token, ACME_HOOK: ACME_SECRET, GLOBEX_HOOK: GLOBEX_SECRET, ACME_INLINE: INLINE_SECRET }, plugins: [plugin], resolveSecrets: true });
-    server = await startServer({ config, plugins: [plugin], log: createLogger('silent'), watchPolicies: false, workers: false });
+    const connector = oktaConnector();
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { OKTA_TOKEN: sim.token, ACME_HOOK: ACME_SECRET, GLOBEX_HOOK: GLOBEX_SECRET, ACME_INLINE: INLINE_SECRET }, connectors: [connector], resolveSecrets: true });
+    server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, workers: false });
   });
   afterAll(async () => {
     await server?.close();
@@ -355,7 +355,7 @@ describe('inline hook deadline', () => {
       path.join(dir, 'warden.yaml'),
       'tenants:\n  - id: acme\n    policy: acme.yaml\n    secrets: { t: { env: T } }\n    okta:\n      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: t }\n      eventHook: { secret: t }\n      inlineHooks: { secret: t, deadlineMs: 150 }\n',
     );
-    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { T: 'secret' }, plugins: [oktaConnector()], resolveSecrets: true });
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { T: 'secret' }, connectors: [oktaConnector()], resolveSecrets: true });
     const audit: Array<{ type: string; data: Record<string, unknown> }> = [];
     const store = {
       transaction: (fn: (tx: unknown) => Promise<unknown>) => fn(store),
@@ -369,7 +369,7 @@ describe('inline hook deadline', () => {
       clock: () => new Date(),
       policies: { get: () => ({ failure: 'hold' }) },
       decide: () => new Promise(() => undefined), // never decides in time
-    } as unknown as PluginContext;
+    } as unknown as ConnectorContext;
     const app = express();
     const router = express.Router();
     mountInlineHooks(router, ctx, new OktaTenants(), directory);
@@ -399,8 +399,8 @@ describe('inline hook deadline', () => {
       path.join(dir, 'warden.yaml'),
       'tenants:\n  - id: acme\n    policy: acme.yaml\n    secrets: { t: { env: T } }\n    okta:\n      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: t }\n      eventHook: { secret: t }\n      inlineHooks: { secret: t, deadlineMs: 150 }\n',
     );
-    const plugin = oktaConnector();
-    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { T: 'secret' }, plugins: [plugin], resolveSecrets: true });
+    const connector = oktaConnector();
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { T: 'secret' }, connectors: [connector], resolveSecrets: true });
     const audit: Array<{ type: string; data: Record<string, unknown> }> = [];
     const store = {
       transaction: (fn: (tx: unknown) => Promise<unknown>) => fn(store),
@@ -414,7 +414,7 @@ describe('inline hook deadline', () => {
       clock: () => new Date(),
       policies: { get: () => ({ failure: 'hold' }) },
       decide: () => new Promise(() => undefined), // never decides in time
-    } as unknown as PluginContext;
+    } as unknown as ConnectorContext;
     const app = express();
     const router = express.Router();
     const tenants = new OktaTenants();

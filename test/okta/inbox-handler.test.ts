@@ -5,9 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { packageRoot } from '../../src/package-root.js';
-import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
+import type { ConnectorContext, Connector } from '../../src/connector/contract.js';
 import type { InboxRow, Store } from '../../src/store/store.js';
-import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
+import { oktaTenantConfig, testConnectorContext } from '../helpers/okta-context.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
 
 /**
@@ -31,16 +31,16 @@ const user = (id: string, login: string) => ({ id, status: 'ACTIVE', profile: { 
 describe('Okta inbox handler', () => {
   let handle: TestStore;
   let store: Store;
-  let ctx: PluginContext;
-  let plugin: WardenPlugin;
+  let ctx: ConnectorContext;
+  let connector: Connector;
 
   beforeAll(async () => {
     handle = await pgliteTestStore();
     store = handle.store;
     await store.ensureTenants(['acme']);
-    plugin = oktaConnector();
-    const config = oktaTenantConfig(plugin, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: ${WARDEN}\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [Service Desk] }\n      enrichment: { cacheSeconds: 0 }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
-    ctx = testPluginContext(config, store, { now: new Date('2026-11-25T10:00:05Z') });
+    connector = oktaConnector();
+    const config = oktaTenantConfig(connector, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: ${WARDEN}\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [Service Desk] }\n      enrichment: { cacheSeconds: 0 }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
+    ctx = testConnectorContext(config, store, { now: new Date('2026-11-25T10:00:05Z') });
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
   });
@@ -62,7 +62,7 @@ describe('Okta inbox handler', () => {
   };
   const entry = (payload: unknown, attempts = 1): InboxRow => ({ id: 1, tenant: 'acme', source: 'okta', eventId: (payload as { uuid: string }).uuid, via: 'hook', payload, receivedAt: new Date('2026-11-25T10:00:01Z'), state: 'pending', attempts });
   const changeOf = async (payload: unknown, attempts = 1): Promise<IdentityChange> => {
-    const result = await plugin.inbox!.toChanges(entry(payload, attempts), ctx);
+    const result = await connector.inbox!.toChanges(entry(payload, attempts), ctx);
     if ('ignored' in result) throw new Error(result.ignored);
     return result.changes[0]!;
   };
@@ -85,7 +85,7 @@ describe('Okta inbox handler', () => {
 
   it("ignores Warden's own recorded change coming back, and only that", async () => {
     await store.putOwnChange({ tenant: 'acme', connector: 'okta', ref: 'action:a1', targetId: '00uDANA', eventTypes: ['user.mfa.factor.reset_all'], at: new Date('2026-11-25T09:59:59Z') });
-    expect(await plugin.inbox!.toChanges(entry(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e4')), ctx)).toEqual({ ignored: "Warden's own change (action:a1) reported back by Okta" });
+    expect(await connector.inbox!.toChanges(entry(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e4')), ctx)).toEqual({ ignored: "Warden's own change (action:a1) reported back by Okta" });
 
     // Another actor, same user, same moment: judged.
     directoryUser('00uDANA', 'dana@acme.example', [], []);
@@ -105,12 +105,12 @@ describe('Okta inbox handler', () => {
     const reset = await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e8'));
     expect(reset).toMatchObject({ kind: 'factor.reset_all', actor: { id: WARDEN }, context: { wardenBroker: 'broker:req-42' } });
     const deactivate = { ...resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e9'), eventType: 'user.mfa.factor.deactivate', displayMessage: 'Reset factor for user' };
-    expect(await plugin.inbox!.toChanges(entry(deactivate), ctx)).toEqual({ ignored: "Warden's own change (broker:req-42) reported back by Okta" });
+    expect(await connector.inbox!.toChanges(entry(deactivate), ctx)).toEqual({ ignored: "Warden's own change (broker:req-42) reported back by Okta" });
   });
 
   it('retries while Okta does not answer enrichment calls, then decides without them', async () => {
     okta().get('/api/v1/users/00uDANA').reply(503, 'unavailable');
-    await expect(plugin.inbox!.toChanges(entry(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 1), ctx)).rejects.toThrow(/503/);
+    await expect(connector.inbox!.toChanges(entry(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 1), ctx)).rejects.toThrow(/503/);
     okta().get('/api/v1/users/00uDANA').reply(503, 'unavailable');
     const change = await changeOf(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 3);
     expect(change).toMatchObject({ channel: 'admin', context: { enrichment: 'failed' }, target: { id: '00uDANA', login: 'john.doe@example.com' } });

@@ -2,15 +2,15 @@ import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
-import { CURSOR, pollTenant, readSystemLog, startPollers } from '../../connectors/okta/poll-system-log.js';
+import { CURSOR, pollTenant, readSystemLog, startPollers } from '../../connectors/okta/system-log-poller.js';
 import { HOOK_EVENT_TYPES, hookEventTypes } from '../../connectors/okta/event-types.js';
-import { applyHoldRule, HOLD_RULE_NAME, hookDrift, holdRule, registerEventHook } from '../../connectors/okta/provision-okta.js';
+import { applyHoldRule, HOLD_RULE_NAME, hookDrift, holdRule, registerEventHook } from '../../connectors/okta/provision.js';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { OktaSimulator as Sim } from '../../connectors/okta/simulator/okta-simulator.js';
-import { runCli } from '../../src/cli/main.js';
-import { ProofingRefused, type PluginContext, type WardenPlugin } from '../../src/connector/contract.js';
+import { runCli } from '../../src/app/cli-main.js';
+import { ProofingRefused, type ConnectorContext, type Connector } from '../../src/connector/contract.js';
 import type { Store } from '../../src/store/store.js';
-import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
+import { oktaTenantConfig, testConnectorContext } from '../helpers/okta-context.js';
 import { oktaConfigDir, seededSimulator } from '../helpers/okta-setup.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
 
@@ -29,23 +29,23 @@ describe('Okta API on the simulator', () => {
   let sim: OktaSimulator;
   let agent: SimUser;
   let employee: (login: string) => SimUser;
-  let plugin: WardenPlugin;
+  let connector: Connector;
 
   beforeAll(async () => {
     handle = await pgliteTestStore();
     store = handle.store;
     await store.ensureTenants(['acme']);
     ({ sim, agent, employee } = await seededSimulator());
-    plugin = oktaConnector();
+    connector = oktaConnector();
   });
   afterAll(async () => {
     await sim?.close();
     await handle?.dispose();
   });
 
-  const context = (s: OktaSimulator, extra = '', clock = { now: new Date() }): { ctx: PluginContext; tenants: OktaTenants } => {
-    const config = oktaTenantConfig(plugin, section(s, extra), { OKTA_TOKEN: s.token, HOOK: 'h' });
-    return { ctx: testPluginContext(config, store, clock), tenants: new OktaTenants() };
+  const context = (s: OktaSimulator, extra = '', clock = { now: new Date() }): { ctx: ConnectorContext; tenants: OktaTenants } => {
+    const config = oktaTenantConfig(connector, section(s, extra), { OKTA_TOKEN: s.token, HOOK: 'h' });
+    return { ctx: testConnectorContext(config, store, clock), tenants: new OktaTenants() };
   };
 
   describe('System Log poller', () => {
@@ -130,7 +130,7 @@ describe('Okta API on the simulator', () => {
     it('resets all factors once per request, however often it is asked', async () => {
       const u = employee('bea@acme.example');
       const { ctx } = context(sim);
-      const broker = plugin.broker!;
+      const broker = connector.broker!;
       const first = await broker.execute({ tenant: 'acme', requestId: 'req-1', kind: 'factor.reset_all', targetId: u.id, options: {} }, ctx);
       expect(sim.factorsOf(u.id)).toEqual([]);
       sim.addFactor(u.id, 'push'); // the user enrolls again
@@ -144,16 +144,16 @@ describe('Okta API on the simulator', () => {
     it('returns a password reset link once, never storing it', async () => {
       const u = employee('ben@acme.example');
       const { ctx } = context(sim);
-      const result = await plugin.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx);
+      const result = await connector.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx);
       expect(result.secret).toMatch(/\/reset_password\/drp/);
       expect(sim.users.get(u.id)!.status).toBe('RECOVERY');
       const stored = await store.getOwnChange('acme', 'okta', 'broker:req-2');
       expect(JSON.stringify(stored)).not.toContain(result.secret!);
-      expect(await plugin.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx)).not.toHaveProperty('secret');
+      expect(await connector.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx)).not.toHaveProperty('secret');
     });
 
     it('refuses what it cannot do', async () => {
-      await expect(plugin.broker!.execute({ tenant: 'acme', requestId: 'req-3', kind: 'tap.issue', targetId: agent.id, options: {} }, context(sim).ctx)).rejects.toThrow(/cannot perform tap.issue/);
+      await expect(connector.broker!.execute({ tenant: 'acme', requestId: 'req-3', kind: 'tap.issue', targetId: agent.id, options: {} }, context(sim).ctx)).rejects.toThrow(/cannot perform tap.issue/);
     });
   });
 
@@ -161,13 +161,13 @@ describe('Okta API on the simulator', () => {
     it('pushes to an established factor, waits for the person, and reports their answer', async () => {
       const u = employee('pia@acme.example');
       const { ctx } = context(sim);
-      const poll = (transactionId: string) => plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId }, ctx);
-      const started = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
+      const poll = (transactionId: string) => connector.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId }, ctx);
+      const started = await connector.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
       expect(started).toMatchObject({ level: 'callback', factor: { id: sim.factorsOf(u.id)[0]!.id, type: 'push' } });
       expect(await poll(started.transactionId)).toEqual({ status: 'waiting' });
       expect(started.transactionId).toBe(`${sim.factorsOf(u.id)[0]!.id}:${sim.answerPush(u.id, 'approve')}`);
       expect(await poll(started.transactionId)).toEqual({ status: 'success', verifiedAt: expect.any(String) });
-      const again = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
+      const again = await connector.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
       sim.answerPush(u.id, 'deny');
       expect(await poll(again.transactionId)).toEqual({ status: 'rejected' });
     });
@@ -179,11 +179,11 @@ describe('Okta API on the simulator', () => {
         const u = local.addUser({ login: 'tia@acme.example' });
         local.addFactor(u.id, 'push', new Date(clock.now.getTime() - 30 * 86_400_000));
         const { ctx } = context(local);
-        const started = await plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
+        const started = await connector.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, ctx);
         clock.now = new Date(clock.now.getTime() + 4 * 60_000);
-        expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'waiting' });
+        expect(await connector.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'waiting' });
         clock.now = new Date(clock.now.getTime() + 2 * 60_000);
-        expect(await plugin.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'timeout' });
+        expect(await connector.proofer!.poll({ tenant: 'acme', targetId: u.id, transactionId: started.transactionId }, ctx)).toEqual({ status: 'timeout' });
         expect(() => local.answerPush(u.id, 'approve')).toThrow(/no Okta Verify push is waiting/);
       } finally {
         await local.close();
@@ -193,11 +193,11 @@ describe('Okta API on the simulator', () => {
     it('does not count a factor enrolled within minFactorAgeDays', async () => {
       const u = sim.addUser({ login: 'newbie@acme.example' });
       sim.addFactor(u.id, 'push', new Date(Date.now() - 2 * 86_400_000));
-      const young = plugin.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx);
+      const young = connector.proofer!.start({ tenant: 'acme', targetId: u.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx);
       await expect(young).rejects.toThrow(ProofingRefused);
       await expect(young).rejects.toThrow(/enrolled or changed 2 day\(s\) ago; factors newer than 7 days do not count/);
       const none = sim.addUser({ login: 'none@acme.example' });
-      const nothing = plugin.proofer!.start({ tenant: 'acme', targetId: none.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx);
+      const nothing = connector.proofer!.start({ tenant: 'acme', targetId: none.id, method: 'okta_verify_push', minFactorAgeDays: 7 }, context(sim).ctx);
       await expect(nothing).rejects.toThrow(ProofingRefused);
       await expect(nothing).rejects.toThrow(/no active Okta Verify push factor/);
     });
@@ -206,9 +206,9 @@ describe('Okta API on the simulator', () => {
   describe('directory', () => {
     it('reads a user with groups, admin roles and profile attributes', async () => {
       const { ctx } = context(sim);
-      const principal = await plugin.directory!.getUser('acme', 'agent@acme.example', ctx);
+      const principal = await connector.directory!.getUser('acme', 'agent@acme.example', ctx);
       expect(principal).toMatchObject({ id: agent.id, login: 'agent@acme.example', groups: ['Service Desk'], adminRoles: ['HELP_DESK_ADMIN'] });
-      expect(await plugin.directory!.getUser('acme', 'nobody@acme.example', ctx)).toBeUndefined();
+      expect(await connector.directory!.getUser('acme', 'nobody@acme.example', ctx)).toBeUndefined();
     });
   });
 
@@ -221,17 +221,17 @@ describe('Okta API on the simulator', () => {
         const old = { ...process.env };
         Object.assign(process.env, setup.env);
         try {
-          const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [plugin]);
+          const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector]);
           expect(code).toBe(0);
           const group = [...local.groups.values()].find((g) => g.profile.name === 'Warden Hold')!;
           expect(out.join('')).toContain(`hold group "Warden Hold": ${group.id} (created)`);
           expect(out.join('')).toContain(JSON.stringify(holdRule(group.id), null, 2));
           expect(out.join('')).toContain(`Warden acts in Okta as ${local.tokenOwner.id}: for broker mode, add it to tenants[].workflow.brokerIdentities`);
           const failed: string[] = [];
-          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', 'http://127.0.0.1:9/'], { out: (s) => void failed.push(s), err: (s) => void failed.push(s) }, [plugin])).toBe(1);
+          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', 'http://127.0.0.1:9/'], { out: (s) => void failed.push(s), err: (s) => void failed.push(s) }, [connector])).toBe(1);
           expect(failed.join('')).toMatch(/verification UNVERIFIED \(Api validation failed: Verification failed/);
           const listed: string[] = [];
-          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'list', '--tenant', 'acme', '--json'], { out: (s) => void listed.push(s), err: () => undefined }, [plugin])).toBe(1);
+          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'list', '--tenant', 'acme', '--json'], { out: (s) => void listed.push(s), err: () => undefined }, [connector])).toBe(1);
           expect(JSON.parse(listed.join(''))).toEqual([expect.objectContaining({ verificationStatus: 'UNVERIFIED', missing: [], extra: [] })]);
         } finally {
           process.env = old;
@@ -250,7 +250,7 @@ describe('Okta API on the simulator', () => {
         try {
           const run = async () => {
             const out: string[] = [];
-            const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme', '--apply'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [plugin]);
+            const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme', '--apply'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector]);
             return { code, out: out.join('') };
           };
           const first = await run();
@@ -276,7 +276,7 @@ describe('Okta API on the simulator', () => {
       try {
         const types = async (signals: boolean) => {
           const yaml = `      orgUrl: ${local.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook, signals: ${signals} }\n`;
-          const config = oktaTenantConfig(plugin, yaml, { OKTA_TOKEN: local.token, HOOK: 'h' });
+          const config = oktaTenantConfig(connector, yaml, { OKTA_TOKEN: local.token, HOOK: 'h' });
           const tenant = new OktaTenants().get(config, 'acme');
           await registerEventHook(tenant, 'http://127.0.0.1:9/');
           const items = [...local.hooks.values()][0]!.events.items;
@@ -299,7 +299,7 @@ describe('Okta API on the simulator', () => {
       nock.disableNetConnect();
       nock.enableNetConnect('127.0.0.1');
       try {
-        const config = oktaTenantConfig(plugin, `      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
+        const config = oktaTenantConfig(connector, `      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
         const tenant = new OktaTenants().get(config, 'acme');
         const api = nock('https://acme.okta.com', { reqheaders: { authorization: 'SSWS tok' } });
         api.get('/api/v1/policies').query({ type: 'ACCESS_POLICY', expand: 'resourceType' }).times(2).reply(200, [
@@ -330,7 +330,7 @@ describe('Okta API on the simulator', () => {
         const old = { ...process.env };
         Object.assign(process.env, setup.env);
         try {
-          const code = await runCli(['--config', setup.configFile, 'okta', 'backfill', '--tenant', 'acme', '--since', '2h'], { out: (s) => void out.push(s), err: (s) => void err.push(s) }, [plugin]);
+          const code = await runCli(['--config', setup.configFile, 'okta', 'backfill', '--tenant', 'acme', '--since', '2h'], { out: (s) => void out.push(s), err: (s) => void err.push(s) }, [connector]);
           expect([code, out.join('')]).toEqual([0, expect.stringMatching(/^acme: read 2 event\(s\) in 1 page\(s\) since .+; 2 new in the inbox/)]);
           expect(err.join('')).toMatch(/backfill: 100% 2 events, 2 new|\[#+\]/);
           expect(local.requests.find((r) => r.path === '/api/v1/logs')!.query.get('until')).toBeTruthy();

@@ -5,11 +5,11 @@ import { serviceIdentityOf } from '../../connectors/okta/okta-directory.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { OktaSimulator } from '../../connectors/okta/simulator/okta-simulator.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { PluginContext, WardenPlugin } from '../../src/connector/contract.js';
+import type { ConnectorContext, Connector } from '../../src/connector/contract.js';
 import { OutboxWorker } from '../../src/engine/outbox-worker.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import type { Store } from '../../src/store/store.js';
-import { oktaTenantConfig, testPluginContext } from '../helpers/okta-context.js';
+import { oktaTenantConfig, testConnectorContext } from '../helpers/okta-context.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
 
 /**
@@ -24,28 +24,28 @@ const SCOPES = ['okta.users.read', 'okta.users.manage', 'okta.groups.read', 'okt
 describe('Okta connector against a simulator that pushes back', () => {
   let handle: TestStore;
   let store: Store;
-  let plugin: WardenPlugin;
+  let connector: Connector;
   const clock = { now: new Date('2026-11-25T10:00:10.000Z') };
 
   beforeAll(async () => {
     handle = await pgliteTestStore();
     store = handle.store;
     await store.ensureTenants(['acme']);
-    plugin = oktaConnector();
+    connector = oktaConnector();
   });
   afterAll(async () => {
     await handle?.dispose();
   });
 
   /** Warden's okta section with an OAuth service app (privateKey: a JWK, as the tenant secret holds it). */
-  const oauthContext = (sim: OktaSimulator, clientId: string, privateJwk: unknown, scopes = SCOPES): PluginContext => {
+  const oauthContext = (sim: OktaSimulator, clientId: string, privateJwk: unknown, scopes = SCOPES): ConnectorContext => {
     const section = `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: oauth, clientId: ${clientId}, privateKey: oktaKey, scopes: [${scopes.join(', ')}] }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold }\n`;
-    return testPluginContext(oktaTenantConfig(plugin, section, { OKTA_KEY: JSON.stringify(privateJwk), HOOK: 'h' }), store, clock);
+    return testConnectorContext(oktaTenantConfig(connector, section, { OKTA_KEY: JSON.stringify(privateJwk), HOOK: 'h' }), store, clock);
   };
-  const apiContext = (sim: OktaSimulator): PluginContext =>
-    testPluginContext(oktaTenantConfig(plugin, `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold }\n`, { OKTA_TOKEN: sim.token, HOOK: 'h' }), store, clock);
-  const worker = (ctx: PluginContext, registry?: Registry) =>
-    new OutboxWorker({ store, enforcers: new Map([['okta', plugin.enforcer!]]), context: () => ctx, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5, ...(registry ? { registry } : {}) });
+  const apiContext = (sim: OktaSimulator): ConnectorContext =>
+    testConnectorContext(oktaTenantConfig(connector, `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold }\n`, { OKTA_TOKEN: sim.token, HOOK: 'h' }), store, clock);
+  const worker = (ctx: ConnectorContext, registry?: Registry) =>
+    new OutboxWorker({ store, enforcers: new Map([['okta', connector.enforcer!]]), context: () => ctx, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5, ...(registry ? { registry } : {}) });
   const enqueue = async (kind: string, targetId: string) => {
     const id = uuidv7();
     await store.enqueueAction({ id, tenant: 'acme', kind, connector: 'okta', targetId, params: {}, idempotencyKey: id, dryRun: false, createdAt: clock.now });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../src/core/alert.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import { newAlert } from '../../src/detect/alert.js';
-import { createApiKey, revokeApiKey } from '../../src/server/api-keys.js';
+import { createApiKey, revokeApiKey } from '../../src/access/api-keys.js';
 import type { AlertList } from '../../src/server/api-schemas.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 

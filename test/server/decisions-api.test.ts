@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import { revokeApiKey } from '../../src/server/api-keys.js';
+import { revokeApiKey } from '../../src/access/api-keys.js';
 import { packageRoot } from '../../src/package-root.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -181,7 +181,7 @@ describe('POST /v1/decisions', () => {
     });
 
     it('401 ERR_AUTH_INVALID for a revoked key', async () => {
-      const { createApiKey } = await import('../../src/server/api-keys.js');
+      const { createApiKey } = await import('../../src/access/api-keys.js');
       const minted = await createApiKey(app.store, { tenant: 'acme', name: 'to-revoke', actor: { type: 'cli', id: 't' } });
       expect((await post(EXAMPLE_BODY, { authorization: `Bearer ${minted.key}` })).status).toBe(200);
       await revokeApiKey(app.store, { id: minted.row.id, actor: { type: 'cli', id: 't' } });

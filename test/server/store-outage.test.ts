@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEntraPlugin } from '../../connectors/entra/index.js';
+import { createEntraConnector } from '../../connectors/entra/index.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { packageRoot } from '../../src/package-root.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { postgresUrl } from '../helpers/test-stores.js';
@@ -65,9 +65,9 @@ describe.skipIf(!postgresUrl)('store outage on PostgreSQL', () => {
       ].join('\n') + '\n',
     );
     const env = { OKTA_TOKEN: 'sim-token', ACME_HOOK: OKTA_SECRET, ENTRA_CLIENT_SECRET: 'x'.repeat(32), ENTRA_CLIENT_STATE: clientState };
-    const plugins = [oktaConnector(), createEntraPlugin({ env, autoStart: false })];
-    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env, plugins, resolveSecrets: true });
-    server = await startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workers: false });
+    const connectors = [oktaConnector(), createEntraConnector({ env, autoStart: false })];
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env, connectors, resolveSecrets: true });
+    server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false });
   });
   afterAll(async () => {
     await server?.close();

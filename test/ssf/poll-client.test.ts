@@ -9,10 +9,10 @@ import { CAEP_CREDENTIAL_CHANGE } from '../../connectors/ssf/event-types.js';
 import { ssfConnector } from '../../connectors/ssf/index.js';
 import { SsfReceiver, startPollClients } from '../../connectors/ssf/receiver.js';
 import { SsfTenants } from '../../connectors/ssf/ssf-tenant.js';
-import type { PluginContext } from '../../src/connector/contract.js';
+import type { ConnectorContext } from '../../src/connector/contract.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { fixedClock } from '../../src/core/clock.js';
-import { createLogger } from '../../src/server/logger.js';
+import { createLogger } from '../../src/runtime/logger.js';
 import type { Store } from '../../src/store/store.js';
 import { pgliteTestStore } from '../helpers/test-stores.js';
 
@@ -72,9 +72,9 @@ describe('SSF poll client', () => {
       path.join(dir, 'warden.yaml'),
       `tenants:\n  - id: acme\n    policy: p.yaml\n    secrets: { pollToken: { env: POLL_TOKEN } }\n    ssf:\n      receiver:\n        transmitters:\n          - { name: partner, issuer: "${ISSUER}", jwksUri: "${base}/jwks.json", audience: "${AUD}", poll: { url: "${base}/poll", token: pollToken, intervalSeconds: 3600 } }\n`,
     );
-    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { POLL_TOKEN: 'poll-token' }, plugins: [ssfConnector()], resolveSecrets: true });
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { POLL_TOKEN: 'poll-token' }, connectors: [ssfConnector()], resolveSecrets: true });
     const woken: number[] = [];
-    const ctx = { config, store, log: createLogger('silent'), clock: fixedClock(NOW), instanceId: 'test:1', wakeInbox: () => woken.push(1) } as unknown as PluginContext;
+    const ctx = { config, store, log: createLogger('silent'), clock: fixedClock(NOW), instanceId: 'test:1', wakeInbox: () => woken.push(1) } as unknown as ConnectorContext;
     const tenants = new SsfTenants();
     const receiver = new SsfReceiver(tenants);
     // Stored once before: its second delivery is a replay, which Warden has and acknowledges.

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ssfConnector } from '../../connectors/ssf/index.js';
 import { clockStartingAt, type Clock } from '../../src/core/clock.js';
-import type { WardenPlugin } from '../../src/connector/contract.js';
+import type { Connector } from '../../src/connector/contract.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createLogger } from '../../src/server/logger.js';
-import { startServer, type RunningServer } from '../../src/server/start-server.js';
+import { createLogger } from '../../src/runtime/logger.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 
 /** The simulated start of every SSF test: both Wardens run on clocks starting here. */
@@ -34,16 +34,16 @@ export async function startWarden(options: {
   tenants: string;
   policies: Record<string, string>;
   env: Record<string, string>;
-  plugins?: WardenPlugin[];
+  connectors?: Connector[];
   clock?: Clock;
 }): Promise<RunningServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-ssf-'));
   mkdirSync(path.join(dir, 'policies'));
   for (const [tenant, text] of Object.entries(options.policies)) writeFileSync(path.join(dir, 'policies', `${tenant}.yaml`), text);
   writeFileSync(path.join(dir, 'warden.yaml'), `listen: { host: 127.0.0.1, port: ${options.port ?? 0} }\ndataDir: data\ndurability: relaxed\ntenants:\n${options.tenants}`);
-  const plugins = [ssfConnector({ idleMs: 50 }), ...(options.plugins ?? [])];
-  const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: options.env, plugins, resolveSecrets: true });
-  return startServer({ config, plugins, log: createLogger('silent'), watchPolicies: false, workerIdleMs: 50, clock: options.clock ?? clockStartingAt(START) });
+  const connectors = [ssfConnector({ idleMs: 50 }), ...(options.connectors ?? [])];
+  const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: options.env, connectors, resolveSecrets: true });
+  return startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workerIdleMs: 50, clock: options.clock ?? clockStartingAt(START) });
 }
 
 /** The example policy, for another tenant name. */

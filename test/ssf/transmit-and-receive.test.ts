@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, POLL_METHOD, PUSH_METHOD, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, SSF_VERIFICATION } from '../../connectors/ssf/event-types.js';
 import { ssfOperations } from '../../connectors/ssf/commands.js';
 import { SsfTenants } from '../../connectors/ssf/ssf-tenant.js';
-import type { RunningServer } from '../../src/server/start-server.js';
+import type { RunningServer } from '../../src/app/start-server.js';
 import { fakeConnector, type FakeConnector } from '../helpers/fake-connector.js';
 import { clockStartingAt } from '../../src/core/clock.js';
 import { examplePolicy, freePort, rsaPem, START, startWarden } from './ssf-harness.js';
@@ -67,7 +67,7 @@ beforeAll(async () => {
   a = await startWarden({
     port,
     clock,
-    plugins: [fake.plugin],
+    connectors: [fake.connector],
     policies: { acme: POLICY_A, expired: examplePolicy('expired') },
     env: { K_OLD: keyOld.privateKey, K_NEW: keyNew.privateKey, K_NEXT: keyNext.privateKey, K_EXPIRED: keyExpired.privateKey, PEER_TOKEN, OTHER_TOKEN },
     tenants: `  - id: acme

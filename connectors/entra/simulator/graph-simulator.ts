@@ -16,6 +16,7 @@ import {
   type SimUser,
   type SimPasswordCredential,
 } from './simulated-directory.js';
+import { WardenError } from '../../../src/core/errors.js';
 
 /**
  * A local stand-in for the parts of Microsoft Entra ID and Microsoft Graph
@@ -969,7 +970,7 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     },
     async sendLifecycle(subscriptionId, event) {
       const s = subscriptions.get(subscriptionId);
-      if (!s) throw new Error(`no subscription ${subscriptionId}`);
+      if (!s) throw new WardenError('ERR_NOT_FOUND', `no subscription ${subscriptionId}`);
       if (event === 'subscriptionRemoved') subscriptions.delete(subscriptionId);
       const body = { value: [{ subscriptionId: s.id, subscriptionExpirationDateTime: s.expirationDateTime, tenantId, clientState: s.clientState, lifecycleEvent: event }] };
       return track(post('lifecycle', s.lifecycleNotificationUrl ?? s.notificationUrl, JSON.stringify(body), 'application/json; charset=utf-8', 3_000, s.id));

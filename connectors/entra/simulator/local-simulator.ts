@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { requiredPermissions } from '../graph-operations.js';
+import { requiredPermissions } from '../graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator.js';
 import { throwawayCertificate } from './self-signed-certificate.js';
 

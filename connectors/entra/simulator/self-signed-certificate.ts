@@ -1,5 +1,6 @@
 import { systemClock } from '../../../src/core/clock.js';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { WardenError } from '../../../src/core/errors.js';
 
 /**
  * A throw-away self-signed certificate for `localhost` and `127.0.0.1`,
@@ -60,7 +61,7 @@ function tlv(tag: number, value: Buffer): Buffer {
   if (length < 0x80) header = Buffer.from([tag, length]);
   else if (length < 0x100) header = Buffer.from([tag, 0x81, length]);
   else if (length < 0x10000) header = Buffer.from([tag, 0x82, length >> 8, length & 0xff]);
-  else throw new Error('DER value too long');
+  else throw new WardenError('ERR_INTERNAL', 'DER value too long');
   return Buffer.concat([header, value]);
 }
 

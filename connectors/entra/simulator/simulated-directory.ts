@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { WardenError } from '../../../src/core/errors.js';
 
 /**
  * The state of one simulated Entra tenant (users, groups, directory roles,
@@ -278,7 +279,7 @@ export class SimulatedDirectory {
   /** Assigns a built-in role directly (set-up; no audit record). */
   assignRole(userId: string, roleName: string): void {
     const role = this.roles.find((r) => r.displayName === roleName);
-    if (!role) throw new Error(`no role ${roleName}`);
+    if (!role) throw new WardenError('ERR_NOT_FOUND', `no role ${roleName}`);
     this.roleAssignments.push({ id: randomUUID(), principalId: userId, roleDefinitionId: role.id, directoryScopeId: '/' });
   }
 

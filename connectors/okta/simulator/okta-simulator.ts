@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { bucketOf, RateLimitBuckets, type OktaBucket } from './rate-limit-buckets.js';
 import { requiredScope, scopeAllows, ServiceApps, type NewServiceApp, type SimServiceApp } from './service-apps.js';
 import { SimulatorFaults } from './simulator-faults.js';
+import { WardenError } from '../../../src/core/errors.js';
 
 /**
  * A local Okta org for tests and demos: the subset of the Okta Management API
@@ -279,7 +280,7 @@ export class OktaSimulator {
   answerPush(userId: string, answer: 'approve' | 'deny'): string {
     const now = this.#clock().getTime();
     const waiting = [...this.#transactions.values()].filter((t) => t.userId === userId && !t.answer && t.expiresAt > now).at(-1);
-    if (!waiting) throw new Error(`no Okta Verify push is waiting for user ${userId}`);
+    if (!waiting) throw new WardenError('ERR_NOT_FOUND', `no Okta Verify push is waiting for user ${userId}`);
     waiting.answer = answer === 'approve' ? 'SUCCESS' : 'REJECTED';
     return waiting.id;
   }
@@ -298,7 +299,7 @@ export class OktaSimulator {
   signInPush(userId: string, answer: 'approve' | 'deny', engine: 'identity-engine' | 'classic' = 'identity-engine'): LogEventSim {
     const user = this.users.get(userId);
     const factor = this.factorsOf(userId).find((f) => f.factorType === 'push');
-    if (!user || !factor) throw new Error(`user ${userId} has no Okta Verify push factor`);
+    if (!user || !factor) throw new WardenError('ERR_NOT_FOUND', `user ${userId} has no Okta Verify push factor`);
     if (engine === 'classic' && answer === 'deny') return this.record('user.mfa.okta_verify.deny_push', 'User rejected Okta push verify', user, [], {}, 'WEB');
     const enrollment = { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: 'Okta Verify', detailEntry: null };
     const outcome = answer === 'approve' ? { result: 'SUCCESS', reason: null } : { result: 'FAILURE', reason: 'INVALID_CREDENTIALS' };
@@ -313,7 +314,7 @@ export class OktaSimulator {
    */
   createApiToken(userId: string, name: string): { token: SimApiToken; event: LogEventSim } {
     const user = this.users.get(userId);
-    if (!user) throw new Error(`no user ${userId}`);
+    if (!user) throw new WardenError('ERR_NOT_FOUND', `no user ${userId}`);
     const now = this.#clock();
     const token: SimApiToken = {
       id: `00T${randomBytes(8).toString('hex')}`,

@@ -12,7 +12,7 @@
 import { systemClock } from '../../../src/core/clock.js';
 import { createInterface } from 'node:readline';
 import { OktaSimulator } from './okta-simulator.js';
-import { wardenCommand } from '../../../src/package-root.js';
+import { wardenCommand } from '../../../src/connector/index.js';
 
 const sim = await new OktaSimulator().start();
 sim.addGroup('Warden Hold');

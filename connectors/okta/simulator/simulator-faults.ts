@@ -1,3 +1,4 @@
+import { WardenError } from '../../../src/core/errors.js';
 /**
  * Test switches that make the Okta simulator misbehave the way a real org
  * can, on any endpoint (the Management API and `/oauth2/v1/token`):
@@ -66,7 +67,7 @@ export class SimulatorFaults {
 
   /** Answer the next `count` matching requests with `status` instead of handling them. */
   inject(rule: FaultRule): void {
-    if (rule.status !== 429 && (rule.status < 500 || rule.status > 599)) throw new Error(`inject: status ${rule.status} is not 429 or 5xx`);
+    if (rule.status !== 429 && (rule.status < 500 || rule.status > 599)) throw new WardenError('ERR_VALIDATION', `inject: status ${rule.status} is not 429 or 5xx`);
     this.#rules.push({ count: 1, ...rule });
   }
 

@@ -1,27 +1,10 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import { parseDuration } from '../../core/policy/duration.js';
-import { AUDIT_EXPORT_FORMATS } from '../../admin/operations.js';
-import { API_SCOPES } from '../../server/api-keys.js';
+import { AUDIT_EXPORT_FORMATS } from '../../audit/export-audit.js';
+import { sinceToIso } from '../../core/since-to-iso.js';
+import { API_SCOPES } from '../../access/api-keys.js';
 import type { CliRuntime } from '../cli-runtime.js';
-
-/** `--since 24h` or `--since 2026-11-01T00:00:00Z` as an ISO time. */
-export function sinceToIso(since: string, now: Date): string {
-  if (/^\d+[smhd]/.test(since)) {
-    let t: Date;
-    try {
-      t = new Date(now.getTime() - parseDuration(since) * 1000);
-    } catch (err) {
-      throw new WardenError('ERR_VALIDATION', `--since ${since}: ${(err as Error).message}`, { cause: err });
-    }
-    // A duration reaching past the earliest representable time is no period at all.
-    if (Number.isNaN(t.getTime())) throw new WardenError('ERR_VALIDATION', `--since ${since}: reaches further back than any date`);
-    return t.toISOString();
-  }
-  const t = new Date(since);
-  if (Number.isNaN(t.getTime())) throw new WardenError('ERR_VALIDATION', `--since ${since}: use a duration (24h, 7d) or an ISO 8601 time`);
-  return t.toISOString();
-}
 
 /** `warden audit …` and `warden keys …`: operations on the store. */
 export function registerAdminCommands(program: Command, rt: CliRuntime): void {

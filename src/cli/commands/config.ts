@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.js';
 import { renderConfigDocs } from '../../config/render-config-docs.js';
 import { DetectionRegistry } from '../../detect/detection-registry.js';
-import { PolicyRegistry } from '../../server/policy-registry.js';
-import { EXIT } from '../cli-io.js';
+import { PolicyRegistry } from '../../config/policy-registry.js';
+import { EXIT } from '../../runtime/cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
 /** `warden config check|docs` */
@@ -15,7 +15,7 @@ export function registerConfigCommands(program: Command, rt: CliRuntime): void {
     .description('validate warden.yaml, resolve its secrets, load every tenant policy and detection rules, as `serve` would')
     .action(async () => {
       const file = rt.configFile();
-      const cfg = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, plugins: rt.plugins });
+      const cfg = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, connectors: rt.connectors });
       const policies = new PolicyRegistry(cfg.tenants);
       const detections = new DetectionRegistry(cfg.tenants);
       const store = cfg.store.driver === 'pglite' ? `embedded PGlite in ${cfg.store.dataDir} (durability ${cfg.store.durability})` : `PostgreSQL, schema ${cfg.store.schema}`;
@@ -32,7 +32,7 @@ export function registerConfigCommands(program: Command, rt: CliRuntime): void {
     .command('docs')
     .description('print docs/configuration.md, generated from the configuration schema')
     .action(async () => {
-      await io.out(renderConfigDocs(rt.plugins));
+      await io.out(renderConfigDocs(rt.connectors));
       setExit(EXIT.ok);
     });
 }

@@ -20,7 +20,7 @@ import type { NamedNormalizer } from '../../detect/replay-records.js';
 import { RuleCaseFile, runRuleCase, type RuleCaseResult } from '../../detect/rule-cases.js';
 import { readRuleSources, shippedCasesDir, shippedRuleSources } from '../../detect/rule-sources.js';
 import { SEVERITIES } from '../../core/alert.js';
-import { EXIT, type CliIo } from '../cli-io.js';
+import { EXIT, type CliIo } from '../../runtime/cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 import { ProgressBar } from '../progress-bar.js';
 import { formatIssueWithFrame } from './policy.js';
@@ -46,7 +46,7 @@ function detectSetup(rt: CliRuntime, opts: { tenant?: string; rules?: string }):
   if (opts.tenant !== undefined) {
     const file = rt.configFile();
     if (file === undefined && !existsSync(configPath())) throw new WardenError('ERR_CONFIG_INVALID', `--tenant ${opts.tenant}: no warden.yaml here; pass --config FILE`);
-    const config = loadConfig({ ...(file ? { path: file } : {}), plugins: rt.plugins });
+    const config = loadConfig({ ...(file ? { path: file } : {}), connectors: rt.connectors });
     tenant = config.tenants.find((t) => t.id === opts.tenant);
     if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${opts.tenant}" is not in ${config.file} (configured: ${config.tenants.map((t) => t.id).join(', ')})`);
   }
@@ -204,7 +204,7 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
         tierOf = (change) => classify(policy, activationFor({ change, now: new Date(change.occurredAt) })).tier;
       }
       for (const f of files) if (!existsSync(f)) throw new WardenError('ERR_CONFIG_INVALID', `no such file: ${f}`);
-      const normalizers: NamedNormalizer[] = rt.plugins.filter((p) => p.records).map((p) => ({ name: p.name, records: p.records! }));
+      const normalizers: NamedNormalizer[] = rt.connectors.filter((p) => p.records).map((p) => ({ name: p.name, records: p.records! }));
       const total = files.reduce((n, f) => n + statSync(f).size, 0);
       const show = opts.progress === true ? true : opts.progress === false ? false : Boolean(process.stderr.isTTY) && total > 1_000_000;
       const bar = show ? new ProgressBar((s) => io.err(s), total, undefined, rt.clock) : undefined;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { TenantId } from '../../core/identity-change.js';
 import { WardenError } from '../../core/errors.js';
 import { packageRoot, wardenCommand } from '../../package-root.js';
-import { EXIT } from '../cli-io.js';
+import { EXIT } from '../../runtime/cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
 function configFor(tenant: string, dir: string): string {

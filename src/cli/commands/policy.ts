@@ -12,7 +12,7 @@ import { CaseFile, runDecisionCase, type CaseResult } from '../../core/policy/de
 import { formatDuration } from '../../core/policy/duration.js';
 import { explainPolicy } from '../../core/policy/explain-policy.js';
 import type { Obligations } from '../../core/decision.js';
-import { EXIT, type CliIo } from '../cli-io.js';
+import { EXIT, type CliIo } from '../../runtime/cli-io.js';
 import type { CliRuntime } from '../cli-runtime.js';
 
 /** `file:line:col: message` plus the source line and a caret, as compilers print. */

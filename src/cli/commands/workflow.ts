@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import type { CliRuntime } from '../cli-runtime.js';
-import { sinceToIso } from './admin.js';
+import { sinceToIso } from '../../core/since-to-iso.js';
 
 /** `warden requests …`, `warden reviews …`, `warden exceptions …`, `warden report accountability`. */
 export function registerWorkflowCommands(program: Command, rt: CliRuntime): void {

@@ -1,4 +1,4 @@
-import type { RequestView } from '../../requests/workflow-context.js';
+import type { RequestView } from '../../requests/request-context.js';
 import type { ActiveSession } from '../console-sessions.js';
 import { nameOf } from '../console-person.js';
 import { html } from '../html.js';

@@ -1,6 +1,6 @@
 import { CONTACT_CHANNELS } from '../../core/change-request.js';
 import type { Alert } from '../../core/alert.js';
-import type { RequestView } from '../../requests/workflow-context.js';
+import type { RequestView } from '../../requests/request-context.js';
 import type { ActiveSession } from '../console-sessions.js';
 import { html, type Html } from '../html.js';
 import { csrfField, notice, page, when } from './layout.js';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RequestSnapshot } from '../change-request.js';
 import { Actor, IdentityChange, Principal } from '../identity-change.js';
 import { Tier } from '../tiers.js';
+import { WardenError } from '../errors.js';
 
 /**
  * The two CEL environments policies run in. Expressions are type-checked
@@ -55,7 +56,7 @@ function celType(schema: JsonSchema): string | ObjectSchema {
 export function celSchemaOf(schema: z.ZodType): ObjectSchema {
   const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as JsonSchema;
   const converted = celType(json);
-  if (typeof converted === 'string') throw new Error('expected an object schema');
+  if (typeof converted === 'string') throw new WardenError('ERR_INTERNAL', 'expected an object schema');
   return converted;
 }
 

@@ -1,3 +1,4 @@
+import { WardenError } from '../errors.js';
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
 /** Matches "90s", "30m", "1h", "1h30m", "7d". */
@@ -9,7 +10,7 @@ export const DURATION_PATTERN = /^(?:\d+[smhd])+$/;
  * @example parseDuration('1h30m') // 5400
  */
 export function parseDuration(text: string): number {
-  if (!DURATION_PATTERN.test(text)) throw new Error(`not a duration: ${JSON.stringify(text)} (use e.g. 90s, 30m, 1h, 7d)`);
+  if (!DURATION_PATTERN.test(text)) throw new WardenError('ERR_VALIDATION', `not a duration: ${JSON.stringify(text)} (use e.g. 90s, 30m, 1h, 7d)`);
   let total = 0;
   for (const [, amount, unit] of text.matchAll(/(\d+)([smhd])/g)) total += Number(amount) * UNIT_SECONDS[unit!]!;
   return total;

@@ -1,7 +1,7 @@
 import { Counter, type Registry } from 'prom-client';
 import { systemClock } from '../../core/clock.js';
-import { BatchWorker } from '../../engine/background-loop.js';
-import type { Logger } from '../../server/logger.js';
+import { BatchWorker } from '../../runtime/background-loop.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { DeliveryRow, Store } from '../../store/store.js';
 import { webhookBackoffMs } from '../webhook-worker.js';
 import { failureOf } from './channel-sender.js';

@@ -7,7 +7,7 @@ import { appendAudit } from '../../audit/audit-log.js';
 import { publishEvent } from '../../notify/publish-event.js';
 import type { ActionEntry, NotMeLinkRow, StoreTx } from '../../store/store.js';
 import { OPEN_STATES } from '../request-states.js';
-import type { WorkflowContext } from '../workflow-context.js';
+import type { WorkflowContext } from '../request-context.js';
 import type { DirectoriesOf } from './not-me-notifier.js';
 import { tokenTenant, verifyNotMeToken, type NotMePayload } from './not-me-token.js';
 
@@ -184,7 +184,7 @@ async function identitiesOf(deps: NotMeDeps, link: NotMeLinkRow, request: Change
   const found: Array<{ connector: string; id: string }> = [];
   for (const { connector, directory } of deps.directories(link.tenant)) {
     for (const name of names) {
-      const user = await directory.getUser(link.tenant, name, deps.ctx.deps.pluginContext()).catch(() => undefined);
+      const user = await directory.getUser(link.tenant, name, deps.ctx.deps.connectorContext()).catch(() => undefined);
       if (user) {
         found.push({ connector, id: user.id });
         break;

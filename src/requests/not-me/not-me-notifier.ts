@@ -3,14 +3,14 @@ import { Counter, type Registry } from 'prom-client';
 import type { ResolvedTenant } from '../../config/load-config.js';
 import { parseDuration } from '../../core/policy/duration.js';
 import { WardenError } from '../../core/errors.js';
-import type { Directory, PluginContext } from '../../connector/contract.js';
-import { BatchWorker } from '../../engine/background-loop.js';
+import type { Directory, ConnectorContext } from '../../connector/contract.js';
+import { BatchWorker } from '../../runtime/background-loop.js';
 import { failureOf } from '../../notify/channels/channel-sender.js';
 import { NOT_ME_PREFIX, type ChannelRoutes } from '../../notify/channels/channel-routes.js';
 import { EmailChannel, htmlEscape } from '../../notify/channels/email-channel.js';
 import { notMeLink } from '../../notify/links.js';
 import { webhookBackoffMs } from '../../notify/webhook-worker.js';
-import type { Logger } from '../../server/logger.js';
+import type { Logger } from '../../runtime/logger.js';
 import type { DeliveryRow, NotMeLinkRow, Store } from '../../store/store.js';
 import { signNotMeToken } from './not-me-token.js';
 
@@ -22,7 +22,7 @@ export interface NotMeNotifierOptions {
   routes: ChannelRoutes;
   tenants: readonly ResolvedTenant[];
   directories: DirectoriesOf;
-  pluginContext: () => PluginContext;
+  connectorContext: () => ConnectorContext;
   log: Logger;
   clock: () => Date;
   registry?: Registry;
@@ -165,7 +165,7 @@ export class NotMeNotifier extends BatchWorker {
   /** The e-mail address the IdP directory has on file (the first directory that knows the person). */
   async #emailOnFile(tenant: string, personId: string): Promise<string> {
     for (const { directory } of this.options.directories(tenant)) {
-      const user = await directory.getUser(tenant, personId, this.options.pluginContext());
+      const user = await directory.getUser(tenant, personId, this.options.connectorContext());
       if (user?.email) return user.email;
     }
     throw new WardenError('ERR_IDENTITY_UNRESOLVED', `no e-mail address on file in the IdP directory for person ${personId}`);

@@ -5,9 +5,9 @@ import { WardenError } from '../../core/errors.js';
 import { TenantId } from '../../core/identity-change.js';
 import type { AlertQuery, Store } from '../../store/store.js';
 import type { AlertList } from '../api-schemas.js';
-import { authorize, type ApiPrincipal } from '../api-keys.js';
+import { authorize, type ApiPrincipal } from '../../access/api-keys.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';
-import { validationError } from '../problem.js';
+import { validationError } from '../../core/validation-error.js';
 
 const AUTH_ERRORS = { 400: COMMON_ERRORS[400], 401: COMMON_ERRORS[401], 403: COMMON_ERRORS[403], 404: COMMON_ERRORS[404] };
 

@@ -4,9 +4,9 @@ import { WardenError } from '../../core/errors.js';
 import { completeChange, type IdentityChange } from '../../core/identity-change.js';
 import { decideChange, type DecideDeps } from '../../engine/decide-change.js';
 import { DecisionRequest, type DecisionResponse } from '../api-schemas.js';
-import { authorize, type ApiPrincipal } from '../api-keys.js';
+import { authorize, type ApiPrincipal } from '../../access/api-keys.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';
-import { validationError } from '../problem.js';
+import { validationError } from '../../core/validation-error.js';
 import type { Decision } from '../../core/decision.js';
 
 export const decisionRoutes: RouteDoc[] = [

@@ -1,8 +1,8 @@
 import type { Router } from 'express';
 import type { Store } from '../../store/store.js';
-import type { ApiKeyVerifier } from '../api-keys.js';
+import type { ApiKeyVerifier } from '../../access/api-keys.js';
 import type { RouteDoc } from '../openapi.js';
-import type { PolicyRegistry } from '../policy-registry.js';
+import type { PolicyRegistry } from '../../config/policy-registry.js';
 
 export const healthRoutes: RouteDoc[] = [
   { method: 'get', path: '/healthz', summary: 'Liveness', tags: ['operations'], responses: { 200: { description: 'Alive', schema: 'HealthResponse' } } },

@@ -3,7 +3,7 @@ import { isWardenError, type WardenErrorCode } from '../../core/errors.js';
 import { htmlEscape } from '../../notify/channels/email-channel.js';
 import { answerNotMe, inspectNotMe, type NotMeDeps } from '../../requests/not-me/answer-not-me.js';
 import { FixedWindowLimiter } from '../fixed-window-limiter.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../../runtime/logger.js';
 
 /** The headers of every page: no scripts, no styles from anywhere, no framing, forms only to Warden, no referrer (the token is in the URL), no caching. */
 const PAGE_HEADERS: Record<string, string> = {

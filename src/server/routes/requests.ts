@@ -16,11 +16,11 @@ import {
 } from '../../requests/request-api-schemas.js';
 import { reportCsv } from '../../requests/accountability-report.js';
 import type { Workflow } from '../../requests/workflow.js';
-import type { ApiPrincipal } from '../api-keys.js';
+import type { ApiPrincipal } from '../../access/api-keys.js';
 import { idempotent } from '../idempotency.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';
-import { validationError } from '../problem.js';
-import { sinceToIso } from '../../cli/commands/admin.js';
+import { validationError } from '../../core/validation-error.js';
+import { sinceToIso } from '../../core/since-to-iso.js';
 import type { Store } from '../../store/store.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem', contentType: 'application/problem+json' });

@@ -31,7 +31,7 @@ process.once('exit', killAllChildren);
 /** Starts `node bin/warden.js <args>`; stdout and stderr go to `logFile`. The child is tracked and killed on exit. */
 export function spawnWardenCli(args: string[], options: { env: NodeJS.ProcessEnv; logFile: string; cwd?: string }): ChildProcess {
   const dist = useDist();
-  if (dist && !existsSync(path.join(ROOT, 'dist/src/cli/bin.js'))) throw new Error('WARDEN_FAULTS_DIST=1 but dist/ is not built: run `npm run build`');
+  if (dist && !existsSync(path.join(ROOT, 'dist/src/app/bin.js'))) throw new Error('WARDEN_FAULTS_DIST=1 but dist/ is not built: run `npm run build`');
   const nodeArgs = dist ? [path.join(ROOT, 'bin/warden.js'), ...args] : ['--import', 'tsx', path.join(ROOT, 'bin/warden.js'), ...args];
   const child = spawn(process.execPath, nodeArgs, {
     cwd: options.cwd ?? ROOT,

@@ -1,3 +1,4 @@
+import { WardenError } from '../../src/core/errors.js';
 /**
  * Every Microsoft Graph and Office 365 Management Activity API call the Entra
  * connector makes, with the application permission that grants it. All calls
@@ -81,7 +82,7 @@ export function operationFor(api: ApiName, method: string, path: string): Operat
 export function operationPath(name: OperationName, params: Record<string, string> = {}): string {
   return API_OPERATIONS[name].path.replace(/\{([a-z]+)\}/g, (_m, key: string) => {
     const value = params[key];
-    if (value === undefined) throw new Error(`operation ${name} needs the parameter ${key}`);
+    if (value === undefined) throw new WardenError('ERR_INTERNAL', `operation ${name} needs the parameter ${key}`);
     return encodeURIComponent(value);
   });
 }

@@ -4,12 +4,12 @@ import type { Approval, ChangeRequest, Evidence, RequestSnapshot, RequestState, 
 import { WardenError } from '../core/errors.js';
 import type { PolicySource } from '../engine/decide-change.js';
 import { publishEvent, type EventRoutes } from '../notify/publish-event.js';
-import type { Broker, Directory, IdentityProofer, PluginContext, TicketLookup, TicketSystemName, WardenPlugin } from '../connector/contract.js';
+import type { Broker, Directory, IdentityProofer, ConnectorContext, TicketLookup, TicketSystemName, Connector } from '../connector/contract.js';
 import type { Store, StoreTx } from '../store/store.js';
 import { bestEvidence, meetsNeed } from './proofing-requirements.js';
 import { releaseCoveredHold } from './release-covered-hold.js';
 import { assertTransition, FINAL_STATES } from './request-states.js';
-import { settingsOf, tenantOf, type WorkflowSettings } from './workflow-settings.js';
+import { settingsOf, tenantOf, type WorkflowSettings } from './request-settings.js';
 
 /** The connector ports the workflow uses, per tenant (a connector serves a tenant when the tenant has its config section). */
 export interface WorkflowPorts {
@@ -20,10 +20,10 @@ export interface WorkflowPorts {
 }
 
 /** Ports from the connectors: the first connector configured for the tenant that offers each. */
-export function portsFromPlugins(plugins: readonly WardenPlugin[], config: Pick<WardenConfig, 'tenants'>): WorkflowPorts {
+export function portsFromConnectors(connectors: readonly Connector[], config: Pick<WardenConfig, 'tenants'>): WorkflowPorts {
   const serving = (tenant: string) => {
     const t = config.tenants.find((x) => x.id === tenant);
-    return plugins.filter((p) => t?.connectors[p.name] !== undefined);
+    return connectors.filter((p) => t?.connectors[p.name] !== undefined);
   };
   return {
     directory: (tenant) => serving(tenant).find((p) => p.directory)?.directory,
@@ -47,7 +47,7 @@ export interface WorkflowDeps {
   routes: EventRoutes;
   ports: WorkflowPorts;
   /** What connectors get when the workflow calls their ports. */
-  pluginContext: () => PluginContext;
+  connectorContext: () => ConnectorContext;
   clock: () => Date;
   metrics?: WorkflowMetrics;
   /** Told after a workflow transaction commits: it may have queued outbound events, or IdP actions (a released hold's undo). */
@@ -207,9 +207,14 @@ export class WorkflowContext {
     };
   }
 
-  /** Wraps a connector failure as ERR_UPSTREAM, keeping WardenErrors as they are. */
+  /**
+   * Wraps a connector failure as ERR_UPSTREAM saying what was being done:
+   * anything a connector throws that is not a WardenError, and its failed IdP
+   * calls (`ERR_UPSTREAM`, e.g. `ActionError`). Other WardenErrors (not
+   * found, conflict, validation) stay as they are.
+   */
   upstream(what: string, err: unknown): WardenError {
-    if (err instanceof WardenError) return err;
+    if (err instanceof WardenError && err.code !== 'ERR_UPSTREAM') return err;
     return new WardenError('ERR_UPSTREAM', `${what}: ${(err as Error).message ?? String(err)}`, { cause: err });
   }
 }

@@ -1,8 +1,8 @@
 import { CLOCK_START_ENV, clockFromStart } from '../core/clock.js';
 import { isWardenError } from '../core/errors.js';
-import type { WardenPlugin } from '../connector/contract.js';
-import { EXIT } from './cli-io.js';
-import { runCli } from './main.js';
+import type { Connector } from '../connector/contract.js';
+import { EXIT } from '../runtime/cli-io.js';
+import { runCli } from './cli-main.js';
 
 /**
  * Runs `warden` in this process with the given connectors, setting the exit
@@ -12,7 +12,7 @@ import { runCli } from './main.js';
  * test-only `WARDEN_CLOCK_START` sets the instant it starts at
  * (docs/operations.md).
  */
-export async function main(connectors: readonly WardenPlugin[]): Promise<void> {
+export async function main(connectors: readonly Connector[]): Promise<void> {
   exitQuietlyWhenStdoutCloses(process.stdout);
   let clock;
   try {

@@ -12,25 +12,24 @@ import type { Alert } from '../core/alert.js';
 import { DetectionRegistry } from '../detect/detection-registry.js';
 import { StoreDetector } from '../detect/store-detector.js';
 import { publishAlertEvents } from '../detect/publish-alert-events.js';
-import { BackgroundLoop } from '../engine/background-loop.js';
+import { BackgroundLoop } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps } from '../engine/decide-change.js';
 import { InboxWorker } from '../engine/inbox-worker.js';
 import { OutboxWorker } from '../engine/outbox-worker.js';
 import { retentionSweep } from '../engine/retention-sweep.js';
-import type { Enforcer, InboxHandler, PluginContext, WardenPlugin } from '../connector/contract.js';
+import type { Enforcer, InboxHandler, ConnectorContext, Connector } from '../connector/contract.js';
 import { bundledMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open-store.js';
 import type { Store, StoreTx } from '../store/store.js';
-import { adminSocketPath, serveAdminSocket } from './admin-socket.js';
-import { ApiKeyVerifier } from './api-keys.js';
-import { createApp } from './create-app.js';
-import { createLogger, type Logger } from './logger.js';
-import { Metrics } from './metrics.js';
-import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
-import { rawRouteListener } from './raw-routes.js';
-import { ocsfSinkTargets, siemStreamLoop } from './siem-stream.js';
-import { wardenVersion } from './version.js';
-import { OidcVerifier } from './oidc-auth.js';
+import { adminSocketPath, serveAdminSocket } from '../server/admin-socket.js';
+import { ApiKeyVerifier } from '../access/api-keys.js';
+import { createApp } from '../server/create-app.js';
+import { createLogger, type Logger } from '../runtime/logger.js';
+import { Metrics } from '../runtime/metrics.js';
+import { PolicyRegistry, type ReloadResult } from '../config/policy-registry.js';
+import { rawRouteListener } from '../server/raw-routes.js';
+import { wardenVersion } from '../server/version.js';
+import { OidcVerifier } from '../server/oidc-auth.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
 import { WebhookWorker } from '../notify/webhook-worker.js';
 import { ChannelRoutes, combineRoutes } from '../notify/channels/channel-routes.js';
@@ -39,8 +38,9 @@ import { publishDecisionEvents } from '../notify/publish-decision-events.js';
 import { publishDeliveryStopped } from '../notify/publish-delivery-stopped.js';
 import type { DeliveryRow } from '../store/store.js';
 import { NotMeNotifier, type DirectoriesOf } from '../requests/not-me/not-me-notifier.js';
-import { portsFromPlugins } from '../requests/workflow-context.js';
-import { workflowMetrics } from '../requests/workflow-metrics.js';
+import { ocsfSinkTargets, siemStreamLoop } from '../server/siem-stream.js';
+import { portsFromConnectors } from '../requests/request-context.js';
+import { workflowMetrics } from '../requests/request-metrics.js';
 import { Workflow } from '../requests/workflow.js';
 
 export interface StartOptions {
@@ -52,7 +52,7 @@ export interface StartOptions {
   signals?: boolean;
   clock?: () => Date;
   /** Connectors: receivers mounted, inbox entries and actions routed to them, background work started. */
-  plugins?: readonly WardenPlugin[];
+  connectors?: readonly Connector[];
   /** Run the inbox and outbox workers and the detection sweeper (default true; tests drive them by hand). */
   workers?: boolean;
   /** How long the inbox and outbox workers wait before looking for work nobody woke them for (retries falling due, other replicas' work). Default 1 s. */
@@ -87,7 +87,7 @@ export interface RunningServer {
   /** Detection: correlation in the store; `sweep` fires due absence rules and prunes expired state. */
   detection: StoreDetector;
   /** What connectors get. */
-  context: PluginContext;
+  context: ConnectorContext;
   /** Reload every tenant's policy now (what SIGHUP does). */
   reload(): Promise<ReloadResult[]>;
   close(): Promise<void>;
@@ -162,7 +162,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     };
 
     const keys = new ApiKeyVerifier(store, undefined, () => clock().getTime());
-    const plugins = options.plugins ?? [];
+    const connectors = options.connectors ?? [];
     const detection = new StoreDetector(detections, { registry: metrics.registry });
     for (const tenant of detections.tenants()) {
       const pack = detections.get(tenant)!.engine.pack;
@@ -171,7 +171,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
     const logAlert = (alert: Alert) => log.warn({ tenant: alert.tenant, alertId: alert.id, rule: alert.rule, severity: alert.severity, key: alert.key, summary: alert.summary }, 'detection alert');
     const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
-    let context: PluginContext;
+    let context: ConnectorContext;
     const events = new WebhookRoutes(config.tenants);
     const channels = new ChannelRoutes(config.tenants);
     cleanups.push(() => channels.close());
@@ -185,14 +185,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const notifications = new ChannelWorker({ store, routes: channels, log, registry: metrics.registry, clock, onGaveUp: gaveUp, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
     const directories: DirectoriesOf = (tenant) => {
       const t = config.tenants.find((x) => x.id === tenant);
-      return plugins.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
+      return connectors.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
     };
     const notMe = new NotMeNotifier({
       store,
       routes: channels,
       tenants: config.tenants,
       directories,
-      pluginContext: () => context,
+      connectorContext: () => context,
       log,
       clock,
       registry: metrics.registry,
@@ -208,8 +208,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       policies,
       config,
       routes,
-      ports: portsFromPlugins(plugins, config),
-      pluginContext: () => context,
+      ports: portsFromConnectors(connectors, config),
+      connectorContext: () => context,
       clock,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
       onPublished: () => {
@@ -225,7 +225,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const inbox = new InboxWorker({
       store,
       decide: decideDeps,
-      handlers: new Map(plugins.filter((p): p is WardenPlugin & { inbox: InboxHandler } => !!p.inbox).map((p) => [p.name, p.inbox])),
+      handlers: new Map(connectors.filter((p): p is Connector & { inbox: InboxHandler } => !!p.inbox).map((p) => [p.name, p.inbox])),
       context: () => context,
       log,
       registry: metrics.registry,
@@ -240,7 +240,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     const outbox = new OutboxWorker({
       store,
-      enforcers: new Map(plugins.filter((p): p is WardenPlugin & { enforcer: Enforcer } => !!p.enforcer).map((p) => [p.name, p.enforcer])),
+      enforcers: new Map(connectors.filter((p): p is Connector & { enforcer: Enforcer } => !!p.enforcer).map((p) => [p.name, p.enforcer])),
       context: () => context,
       log,
       registry: metrics.registry,
@@ -274,8 +274,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       expectedMigrations: bundledMigrations().map((m) => m.version),
       version: wardenVersion(),
       ...(options.clock ? { clock: options.clock } : {}),
-      plugins,
-      pluginContext: () => context,
+      connectors,
+      connectorContext: () => context,
       workflow,
       oidc: new OidcVerifier(config.tenants, { clock }),
       detection,
@@ -286,7 +286,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
-    const listener = rawRouteListener(plugins, { context: () => context, metrics, log }, app);
+    const listener = rawRouteListener(connectors, { context: () => context, metrics, log }, app);
     const server: Server = await new Promise((resolve, reject) => {
       const s = createServer(listener);
       s.once('error', reject);
@@ -307,7 +307,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     if (config.store.driver === 'pglite') {
       const socketPath = adminSocketPath(config.store.dataDir);
-      const admin = await serveAdminSocket(socketPath, operationRegistry(plugins), { store, config, onKeyRevoked: (id) => keys.forget(id), clock }, log);
+      const admin = await serveAdminSocket(socketPath, operationRegistry(connectors), { store, config, onKeyRevoked: (id) => keys.forget(id), clock }, log);
       cleanups.push(() => admin.close());
       store.announceAdminSocket?.(socketPath);
     }
@@ -357,11 +357,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         log.info({ tenants: siemTargets.map((t) => t.tenant) }, 'streaming OCSF events to SIEM endpoints (siem.ocsf)');
       }
     }
-    for (const plugin of plugins) {
-      if (!plugin.start) continue;
-      const task = await plugin.start(context);
+    for (const connector of connectors) {
+      if (!connector.start) continue;
+      const task = await connector.start(context);
       cleanups.push(() => task.stop());
-      log.info({ connector: plugin.name }, 'connector started');
+      log.info({ connector: connector.name }, 'connector started');
     }
 
     if (options.watchPolicies !== false) {

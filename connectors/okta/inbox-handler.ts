@@ -1,11 +1,10 @@
 import { isSignalKind, type IdentityChange, type Principal } from '../../src/core/identity-change.js';
-import type { InboxHandler, PluginContext } from '../../src/connector/contract.js';
-import type { InboxRow, OwnChange } from '../../src/store/store.js';
+import type { ConnectorContext, InboxHandler, InboxRow, OwnChange } from '../../src/connector/index.js';
 import { BROKERED_KINDS } from './broker.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
-import { splitDelivery } from './receive-event-hook.js';
+import { splitDelivery } from './event-hook-receiver.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 
 /** How far an Okta event may be from the moment Warden recorded its own action and still be that action. */
@@ -20,7 +19,7 @@ const ENRICH_ATTEMPTS = 3;
  * service identity is known, performed by it. A change made with Warden's
  * credentials that Warden did not record is judged like any other.
  */
-export async function findOwnChange(change: IdentityChange, tenant: OktaTenant, identity: string | undefined, ctx: PluginContext): Promise<OwnChange | undefined> {
+export async function findOwnChange(change: IdentityChange, tenant: OktaTenant, identity: string | undefined, ctx: ConnectorContext): Promise<OwnChange | undefined> {
   if (identity && change.actor.id !== identity) return undefined;
   const at = new Date(change.occurredAt).getTime();
   const candidates = await ctx.store.findOwnChanges(tenant.id, 'okta', change.target.id, new Date(at - OWN_BEFORE_MS), new Date(at + OWN_AFTER_MS));
@@ -53,7 +52,7 @@ function merge(base: Principal, user: OktaUser | undefined): Principal {
 export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory): InboxHandler {
   return {
     split: splitDelivery,
-    async toChanges(entry: InboxRow, ctx: PluginContext) {
+    async toChanges(entry: InboxRow, ctx: ConnectorContext) {
       const tenant = tenants.find(ctx.config, entry.tenant);
       if (!tenant) return { ignored: `tenant ${entry.tenant} has no okta section` };
       const normalized = normalizeLogEvent(entry.payload, { tenant: entry.tenant, via: entry.via === 'poll' ? 'poll' : 'hook', observedAt: entry.receivedAt });

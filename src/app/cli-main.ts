@@ -4,24 +4,24 @@ import { isWardenError, type WardenErrorCode } from '../core/errors.js';
 import { wardenVersion } from '../server/version.js';
 import { operationRegistry } from '../admin/operations.js';
 import { loadConfig } from '../config/load-config.js';
-import type { WardenPlugin } from '../connector/contract.js';
-import { EXIT, processIo, type CliIo } from './cli-io.js';
-import type { CliRuntime } from './cli-runtime.js';
-import { runStoreOperation } from './store-operation.js';
-import { registerAdminCommands } from './commands/admin.js';
-import { registerConfigCommands } from './commands/config.js';
-import { registerDetectCommands } from './commands/detect.js';
-import { registerInitCommand } from './commands/init.js';
-import { registerPolicyCommands } from './commands/policy.js';
-import { registerServeCommand } from './commands/serve.js';
-import { registerWorkflowCommands } from './commands/workflow.js';
-import { registerNotifyCommands } from './commands/notify.js';
+import type { Connector } from '../connector/contract.js';
+import { EXIT, processIo, type CliIo } from '../runtime/cli-io.js';
+import type { CliRuntime } from '../cli/cli-runtime.js';
+import { runStoreOperation } from '../cli/store-operation.js';
+import { registerAdminCommands } from '../cli/commands/admin.js';
+import { registerConfigCommands } from '../cli/commands/config.js';
+import { registerDetectCommands } from '../cli/commands/detect.js';
+import { registerInitCommand } from '../cli/commands/init.js';
+import { registerPolicyCommands } from '../cli/commands/policy.js';
+import { registerServeCommand } from './serve-command.js';
+import { registerWorkflowCommands } from '../cli/commands/workflow.js';
+import { registerNotifyCommands } from '../cli/commands/notify.js';
 
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
 /** The `warden` command, wired to `io`, with the connectors' commands, reading the time from `clock`. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Command {
+export function buildProgram(io: CliIo, setExit: (code: number) => void, connectors: readonly Connector[] = [], clock: Clock = systemClock): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -33,20 +33,20 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
       'after',
       '\nEnvironment: WARDEN_CONFIG, PORT, DATABASE_URL, WARDEN_DATA_DIR, LOG_LEVEL.\nExit status: 0 success, 1 what was checked failed, 2 bad usage or configuration.',
     );
-  const registry = operationRegistry(plugins);
+  const registry = operationRegistry(connectors);
   const configFile = () => program.opts<{ config?: string }>().config;
   const rt: CliRuntime = {
     io,
     setExit,
-    plugins,
+    connectors,
     registry,
     clock,
     configFile,
     loadConfig: (options) => {
       const file = configFile();
-      return loadConfig({ ...(file === undefined ? {} : { path: file }), plugins, resolveSecrets: options?.resolveSecrets ?? false });
+      return loadConfig({ ...(file === undefined ? {} : { path: file }), connectors, resolveSecrets: options?.resolveSecrets ?? false });
     },
-    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, plugins, clock),
+    runOperation: (name, args) => runStoreOperation(registry, name, args, configFile(), io, connectors, clock),
   };
   registerServeCommand(program, rt);
   registerInitCommand(program, rt);
@@ -56,7 +56,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
   registerWorkflowCommands(program, rt);
   registerNotifyCommands(program, rt);
   registerDetectCommands(program, rt);
-  for (const plugin of plugins) plugin.commands?.(program, rt);
+  for (const connector of connectors) connector.commands?.(program, rt);
   const wire = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
     for (const sub of cmd.commands) wire(sub);
@@ -70,14 +70,14 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
  * code. Never calls process.exit itself, so tests run it in-process, on their
  * own `clock` (default: the system clock).
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo = processIo(), connectors: readonly Connector[] = [], clock: Clock = systemClock): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(
     io,
     (c) => {
       code = c;
     },
-    plugins,
+    connectors,
     clock,
   );
   try {

@@ -1,13 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig, type WardenConfig } from '../../config/load-config.js';
-import { WardenError } from '../../core/errors.js';
-import { createApiKey } from '../../server/api-keys.js';
-import { startServer, type RunningServer } from '../../server/start-server.js';
-import type { CliRuntime } from '../cli-runtime.js';
-import { cliActor } from '../store-operation.js';
-import { wardenCommand } from '../../package-root.js';
+import { loadConfig, type WardenConfig } from '../config/load-config.js';
+import { WardenError } from '../core/errors.js';
+import { createApiKey } from '../access/api-keys.js';
+import { startServer, type RunningServer } from './start-server.js';
+import type { CliRuntime } from '../cli/cli-runtime.js';
+import { cliActor } from '../cli/store-operation.js';
+import { wardenCommand } from '../package-root.js';
 
 /** Where `serve --quickstart` keeps the demo API key (next to the embedded store, never in the repo). */
 export function quickstartKeyFile(config: WardenConfig): string {
@@ -79,13 +79,13 @@ export function registerServeCommand(program: Command, rt: CliRuntime): void {
     .option('--quickstart', 'print the URLs and a ready-to-run curl, minting a local API key for the first tenant if needed')
     .action(async (opts: { port?: string; quickstart?: boolean }) => {
       const file = rt.configFile();
-      let config = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, plugins: rt.plugins });
+      let config = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, connectors: rt.connectors });
       if (opts.port !== undefined) {
         const port = Number(opts.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WardenError('ERR_VALIDATION', `--port ${opts.port} is not a TCP port`);
         config = { ...config, listen: { ...config.listen, port } };
       }
-      const server = await startServer({ config, signals: true, plugins: rt.plugins, clock: rt.clock });
+      const server = await startServer({ config, signals: true, connectors: rt.connectors, clock: rt.clock });
       if (opts.quickstart) await io.out(banner(server, config, await ensureQuickstartKey(server, config)));
       // Runs until a signal stops the server (the signal handler exits the process).
       await new Promise<never>(() => undefined);

@@ -1,10 +1,10 @@
-import type { PluginContext } from '../../src/connector/contract.js';
-import type { InboxEntry, Store } from '../../src/store/store.js';
+import type { ConnectorContext, InboxEntry, ConnectorStore } from '../../src/connector/index.js';
 import { systemLogFilter } from './event-types.js';
 import { publishedIso } from './log-event.js';
 import { httpStatusOf, rateLimitWaitMs } from './okta-errors.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * The System Log poller (`GET /api/v1/logs`, through the SDK's authenticated
@@ -67,7 +67,7 @@ export function nextLink(link: string | null | undefined): string | undefined {
  * Reads the System Log from `since` (to `until`, or caught up), writing every
  * event to the inbox. Returns what it read; `waitMs` when rate-limited.
  */
-export async function readSystemLog(tenant: OktaTenant, store: Store, options: PollOptions): Promise<PollResult> {
+export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, options: PollOptions): Promise<PollResult> {
   const client = await tenant.client();
   const { poller } = tenant.config;
   const params = new URLSearchParams({ since: options.since.toISOString(), sortOrder: 'ASCENDING', limit: String(poller.pageSize), filter: systemLogFilter() });
@@ -87,7 +87,7 @@ export async function readSystemLog(tenant: OktaTenant, store: Store, options: P
       throw err;
     }
     const events = (await response.json()) as unknown[];
-    if (!Array.isArray(events)) throw new Error(`GET /api/v1/logs answered ${typeof events}, not a list`);
+    if (!Array.isArray(events)) throw new WardenError('ERR_UPSTREAM', `GET /api/v1/logs answered ${typeof events}, not a list`);
     const receivedAt = options.now();
     const entries: InboxEntry[] = [];
     let newest: string | undefined;
@@ -128,7 +128,7 @@ export async function readSystemLog(tenant: OktaTenant, store: Store, options: P
  * first poll starts `overlapSeconds` ago; `warden okta backfill` reaches
  * further back), then moves the watermark forward.
  */
-export async function pollTenant(tenant: OktaTenant, ctx: PluginContext): Promise<PollResult> {
+export async function pollTenant(tenant: OktaTenant, ctx: ConnectorContext): Promise<PollResult> {
   const cursor = (await ctx.store.getCursor(tenant.id, CURSOR)) as SyslogCursor | undefined;
   const overlap = tenant.config.poller.overlapSeconds * 1000;
   const from = cursor?.watermark ? new Date(cursor.watermark).getTime() : ctx.clock().getTime();
@@ -143,7 +143,7 @@ export async function pollTenant(tenant: OktaTenant, ctx: PluginContext): Promis
 }
 
 /** Starts one polling loop per Okta tenant with the poller enabled; each poll runs under the tenant's lease. */
-export function startPollers(tenants: OktaTenants, ctx: PluginContext): { stop(): Promise<void> } {
+export function startPollers(tenants: OktaTenants, ctx: ConnectorContext): { stop(): Promise<void> } {
   const loops: Array<{ stop(): Promise<void> }> = [];
   for (const id of tenants.ids(ctx.config)) {
     const tenant = tenants.get(ctx.config, id);

@@ -1,9 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import type { PluginContext, RawRoute } from '../../src/connector/contract.js';
-import { readJsonBody, writeEmpty, writeJson } from '../../src/server/raw-http.js';
-import type { InboxEntry, InboxRow } from '../../src/store/store.js';
+import { readJsonBody, writeEmpty, writeJson, type ConnectorContext, type InboxEntry, type InboxRow, type RawRoute } from '../../src/connector/index.js';
 import { publishedIso } from './log-event.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
@@ -87,14 +85,14 @@ export function splitDelivery(entry: InboxRow): InboxEntry[] | undefined {
 }
 
 /** Finds the tenant or answers 404 (unknown tenant, or a tenant without an okta section). */
-export function resolveTenant(tenants: OktaTenants, ctx: PluginContext, id: string): OktaTenant {
+export function resolveTenant(tenants: OktaTenants, ctx: ConnectorContext, id: string): OktaTenant {
   const tenant = tenants.find(ctx.config, id);
   if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `no Okta tenant "${id}"`);
   return tenant;
 }
 
 /**
- * The event hook receiver, as raw routes of the Okta plugin (plain node:http,
+ * The event hook receiver, as raw routes of the Okta connector (plain node:http,
  * ahead of express: this is the connector's ingest path, and Okta gives each
  * delivery 3 s; docs/performance.md §4). Authentication runs before the body
  * is read; a delivery is acknowledged (200, empty body) only after every
@@ -112,7 +110,7 @@ export function eventHookReceivers(tenants: OktaTenants): RawRoute[] {
 }
 
 /** The tenant of the call, once its shared-secret header checked out (counted and logged when it does not). */
-function authenticate(tenants: OktaTenants, req: IncomingMessage, params: Record<string, string>, ctx: PluginContext): OktaTenant {
+function authenticate(tenants: OktaTenants, req: IncomingMessage, params: Record<string, string>, ctx: ConnectorContext): OktaTenant {
   const tenant = resolveTenant(tenants, ctx, params.tenant!);
   const { header } = tenant.config.eventHook;
   try {
@@ -132,7 +130,7 @@ const headerValue = (req: IncomingMessage, name: string): string | undefined => 
 };
 
 /** Okta's one-time verification: echoes `x-okta-verification-challenge` as `{"verification": …}`. */
-async function verify(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: PluginContext): Promise<void> {
+async function verify(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ConnectorContext): Promise<void> {
   const tenant = authenticate(tenants, req, params, ctx);
   const challenge = headerValue(req, 'x-okta-verification-challenge');
   if (!challenge) throw new WardenError('ERR_VALIDATION', 'the x-okta-verification-challenge header is missing');
@@ -142,7 +140,7 @@ async function verify(tenants: OktaTenants, req: IncomingMessage, res: ServerRes
 }
 
 /** One delivery, in one handler (authenticate, read, validate, store): its cost is what Okta's 3 s budget and the ingest rate see. */
-async function receive(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: PluginContext): Promise<void> {
+async function receive(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ConnectorContext): Promise<void> {
   const tenant = authenticate(tenants, req, params, ctx);
   const metrics = oktaMetrics(ctx.metrics.registry);
   let body: unknown;

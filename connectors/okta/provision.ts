@@ -3,7 +3,8 @@ import { HOOK_EVENT_TYPES, hookEventTypes } from './event-types.js';
 import { findGroupId } from './okta-directory.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant } from './okta-tenant.js';
-import { wardenCommand } from '../../src/package-root.js';
+import { wardenCommand } from '../../src/connector/index.js';
+import { WardenError } from '../../src/core/errors.js';
 
 /**
  * Set-up of an Okta org for Warden: the event hook (exactly the event types
@@ -88,7 +89,7 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
 /** Asks Okta to verify the Warden hook again. */
 export async function verifyEventHook(tenant: OktaTenant, id?: string): Promise<RegisteredHook> {
   const hookId = id ?? (await wardenHooks(tenant))[0]?.id;
-  if (!hookId) throw new Error(`no Warden event hook in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta hooks register --tenant ${tenant.id} --url …\``);
+  if (!hookId) throw new WardenError('ERR_NOT_FOUND', `no Warden event hook in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta hooks register --tenant ${tenant.id} --url …\``);
   const hook = await (await tenant.client()).eventHookApi.verifyEventHook({ eventHookId: hookId });
   return { id: hookId, created: false, uri: hook.channel?.config?.uri ?? '', ...(hook.status ? { status: hook.status } : {}), ...(hook.verificationStatus ? { verificationStatus: hook.verificationStatus } : {}) };
 }
@@ -142,7 +143,7 @@ export async function applyHoldRule(tenant: OktaTenant, groupId: string): Promis
   const client = await tenant.client();
   const policies = (await client.http.getJson(`${client.baseUrl}/api/v1/policies?type=ACCESS_POLICY&expand=resourceType`)) as unknown as Array<{ id: string; name?: string; _embedded?: { resourceType?: string } }>;
   const policy = policies.find((p) => p._embedded?.resourceType === 'END_USER_ACCOUNT_MANAGEMENT') ?? policies.find((p) => p.name === 'Okta Account Management Policy');
-  if (!policy) throw new Error('the org has no Okta account management policy (it needs Identity Engine)');
+  if (!policy) throw new WardenError('ERR_NOT_FOUND', 'the org has no Okta account management policy (it needs Identity Engine)');
   const rules = (await client.http.getJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`)) as unknown as Array<{ id: string; name?: string }>;
   const existing = rules.find((r) => r.name === HOLD_RULE_NAME);
   if (existing) return { policyId: policy.id, ruleId: existing.id, created: false };

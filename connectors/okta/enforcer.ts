@@ -1,6 +1,4 @@
-import type { Enforcer, PluginContext } from '../../src/connector/contract.js';
-import { ActionError } from '../../src/connector/contract.js';
-import type { ActionRow } from '../../src/store/store.js';
+import { ActionError, type ActionRow, type ConnectorContext, type Enforcer } from '../../src/connector/index.js';
 import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { httpStatusOf, toActionError } from './okta-errors.js';
@@ -26,7 +24,7 @@ export class OktaEnforcer implements Enforcer {
     private readonly directory: OktaDirectory,
   ) {}
 
-  async execute(action: ActionRow, ctx: PluginContext): Promise<unknown> {
+  async execute(action: ActionRow, ctx: ConnectorContext): Promise<unknown> {
     const tenant = this.tenants.find(ctx.config, action.tenant);
     if (!tenant) throw new ActionError(`tenant ${action.tenant} has no okta section`, { permanent: true });
     const userId = action.targetId;
@@ -43,7 +41,7 @@ export class OktaEnforcer implements Enforcer {
     return result;
   }
 
-  async #run(action: ActionRow, tenant: OktaTenant, ctx: PluginContext): Promise<Record<string, unknown>> {
+  async #run(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {
     const client = await tenant.client();
     const userId = action.targetId;
     switch (action.kind) {
@@ -89,7 +87,7 @@ export class OktaEnforcer implements Enforcer {
    * factor or password reset), every factor enrolled since the change: what an
    * attacker enrolled after a reset the help desk was tricked into.
    */
-  async #removeNewFactors(action: ActionRow, tenant: OktaTenant, ctx: PluginContext): Promise<Record<string, unknown>> {
+  async #removeNewFactors(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {
     const client = await tenant.client();
     const userId = action.targetId;
     const factorId = typeof action.params.factorId === 'string' ? action.params.factorId : undefined;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Store } from '../store/store.js';
-import type { WorkflowMetrics } from './workflow-context.js';
+import type { WorkflowMetrics } from './request-context.js';
 
 /**
  * The workflow's Prometheus metrics: request transitions by state,

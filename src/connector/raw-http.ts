@@ -1,11 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isWardenError, WardenError } from '../core/errors.js';
-import type { Logger } from './logger.js';
-import { problemResponse } from './problem.js';
+import { WardenError } from '../core/errors.js';
 
 /**
  * Reading requests and writing responses on raw routes (src/connector/contract.ts,
- * `RawRoute`): what express and its body parser do for the other routes,
+ * `RawRoute`; the server answers their errors with src/server/raw-problem.ts): what express and its body parser do for the other routes,
  * with the same limits, error codes and response headers, and nothing more
  * (these are the receivers whose cost per request the IdP's ingest rate sees).
  */
@@ -108,23 +106,4 @@ export function writeJson(res: ServerResponse, status: number, body: unknown): v
 export function writeEmpty(res: ServerResponse, status: number): void {
   res.writeHead(status, { 'content-length': 0 });
   res.end();
-}
-
-/**
- * Answers an error as its problem response (RFC 9457,
- * `application/problem+json`), as the express error handler does: a
- * WardenError by its code, anything else as a 500 without detail (logged).
- * A response already started is cut off instead.
- */
-export function writeRawProblem(res: ServerResponse, err: unknown, log: Logger, path: string): void {
-  const known = isWardenError(err) ? err : new WardenError('ERR_INTERNAL', 'internal error');
-  const { status, headers, body } = problemResponse(known);
-  if (!isWardenError(err) || status >= 500) log.error({ err, path }, 'request failed');
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'content-type': 'application/problem+json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }

@@ -1,11 +1,11 @@
 import { systemClock } from '../core/clock.js';
 import { z } from 'zod';
-import { op, type OpContext, type Operation } from '../admin/operations.js';
+import { op, type OpContext, type Operation } from '../connector/operation.js';
 import { WardenError } from '../core/errors.js';
 import { RequestState } from '../core/change-request.js';
 import { parseDuration } from '../core/policy/duration.js';
 import { WebhookRoutes } from '../notify/webhook-routes.js';
-import { PolicyRegistry } from '../server/policy-registry.js';
+import { PolicyRegistry } from '../config/policy-registry.js';
 import { reportCsv, reportTable } from './accountability-report.js';
 import type { Caller } from './caller.js';
 import { Workflow } from './workflow.js';
@@ -26,7 +26,7 @@ function workflowOf(ctx: OpContext): Workflow {
     config: ctx.config,
     routes: new WebhookRoutes(ctx.config.tenants),
     ports: { directory: () => undefined, proofer: () => undefined, broker: () => undefined, tickets: () => undefined },
-    pluginContext: () => {
+    connectorContext: () => {
       throw new WardenError('ERR_VALIDATION', 'this needs the IdP or the ITSM: use the HTTP API of the running server');
     },
     clock,

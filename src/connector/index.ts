@@ -1,0 +1,58 @@
+/**
+ * The one public surface of Warden for connectors (connectors/<vendor>):
+ * everything a connector may use, and nothing else. A connector imports
+ * this module and `src/core`; test/architecture/layers.test.ts fails on any
+ * other import from src/. What a connector needs beyond this is given to it
+ * through the contract (`ConnectorContext`, `CliContext`, `OpContext`).
+ *
+ * @example
+ *   import { ActionError, type Connector, type ConnectorContext } from '../../src/connector/index.js';
+ */
+
+// The contract: what a connector provides, and what Warden gives it.
+export {
+  ActionError,
+  ProofingRefused,
+  type Broker,
+  type BrokerRequest,
+  type BrokerResult,
+  type CliContext,
+  type Connector,
+  type ConnectorContext,
+  type DecideResult,
+  type Directory,
+  type Enforcer,
+  type IdentityProofer,
+  type InboxHandler,
+  type RawRoute,
+  type RecordNormalizer,
+  type TicketLookup,
+  type TicketPerson,
+  type TicketSnapshot,
+  type TicketSystemName,
+} from './contract.js';
+export type { ConnectorStore, ConnectorStoreOps } from './connector-store.js';
+export { op, type OpContext, type Operation } from './operation.js';
+export type { RouteDoc } from './route-doc.js';
+
+// Raw routes: reading bodies and writing answers on plain node:http.
+export { readJsonBody, writeEmpty, writeJson, type ReadJsonBodyOptions } from './raw-http.js';
+
+// Store rows a connector reads or writes through ConnectorStore.
+export type { ActionRow, BrokerRun, InboxEntry, InboxRow, OwnChange, SsfSetEntry, SsfSetRow, SsfStreamRow, SsfStreamStatus } from '../store/store.js';
+
+// Audit records a connector appends (subscription changes, brokered runs, inline-hook decisions).
+export { appendAudit, type AuditActor, type AuditEvent, type AuditRecord } from '../audit/audit-log.js';
+
+// Configuration: the tenant's section and its secrets.
+export { SecretRef } from '../config/config-schema.js';
+export { resolveSecret, Secret, type ResolvedTenant, type WardenConfig } from '../config/load-config.js';
+
+// The running process: background work, logging, metrics, CLI output.
+export { BackgroundLoop } from '../runtime/background-loop.js';
+export type { Logger } from '../runtime/logger.js';
+export type { Metrics } from '../runtime/metrics.js';
+export type { CliIo } from '../runtime/cli-io.js';
+
+// Where Warden is installed and how people run it (for messages that name a command).
+export { packageRoot, wardenCommand } from '../package-root.js';
