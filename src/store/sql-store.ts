@@ -4,6 +4,8 @@ import type { IdentityChange } from '../core/identity-change.js';
 import { storableJson } from './storable-values.js';
 import type { SqlExecutor } from './sql-executor.js';
 import { SqlWorkflowStore } from './sql-workflow-store.js';
+import { SqlOwnChangeStore } from './sql-own-change-store.js';
+import type { BrokerRunClaim, BrokerRunResult } from './own-change-store.js';
 import type {
   ActionEntry,
   ActionRow,
@@ -52,19 +54,6 @@ function inboxRow(r: Row): InboxRow {
   };
 }
 
-function ownChangeRow(r: Row): OwnChange {
-  const result = r.result === null || r.result === undefined ? undefined : parsed<unknown>(r.result);
-  return {
-    tenant: String(r.tenant),
-    connector: String(r.connector),
-    ref: String(r.ref),
-    targetId: String(r.target_id),
-    eventTypes: parsed<string[]>(r.event_types),
-    at: date(r.at),
-    ...(result === undefined || result === null ? {} : { result }),
-  };
-}
-
 function actionRow(r: Row): ActionRow {
   return {
     id: String(r.id),
@@ -95,21 +84,6 @@ function auditRow(r: Row): AuditRow {
     record: String(r.record),
     prevHash: String(r.prev_hash),
     hash: String(r.hash),
-  };
-}
-
-function brokerRunRow(r: Row): BrokerRun {
-  return {
-    tenant: String(r.tenant),
-    requestId: String(r.request_id),
-    connector: String(r.connector),
-    kind: String(r.kind),
-    state: r.state as BrokerRun['state'],
-    startedAt: date(r.started_at),
-    ...(r.finished_at != null ? { finishedAt: date(r.finished_at) } : {}),
-    ...(r.reference != null ? { reference: String(r.reference) } : {}),
-    ...(r.expires_at != null ? { expiresAt: date(r.expires_at) } : {}),
-    details: parsed<Record<string, unknown>>(r.details) ?? {},
   };
 }
 
@@ -395,7 +369,7 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
     );
     const own = await this.db.query(
       `DELETE FROM own_changes WHERE (tenant, connector, ref) IN (
-         SELECT tenant, connector, ref FROM own_changes WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+         SELECT tenant, connector, ref FROM own_changes WHERE at < $1 AND ref NOT LIKE 'broker:%' LIMIT $2 FOR UPDATE SKIP LOCKED)
        RETURNING 1`,
       [cutoffs.ownChanges.toISOString(), limit],
     );
@@ -415,60 +389,34 @@ export class SqlStore extends SqlWorkflowStore implements StoreOps {
     return { inbox: inbox.length, ownChanges: own.length, events };
   }
 
-  async putOwnChange(c: OwnChange): Promise<void> {
-    await this.db.query(
-      `INSERT INTO own_changes (tenant, connector, ref, target_id, event_types, at, result) VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb)
-       ON CONFLICT (tenant, connector, ref) DO UPDATE SET target_id = EXCLUDED.target_id, event_types = EXCLUDED.event_types, at = EXCLUDED.at, result = EXCLUDED.result`,
-      [c.tenant, c.connector, c.ref, c.targetId, json(c.eventTypes), c.at.toISOString(), c.result === undefined ? null : json(c.result)],
-    );
+  // Warden's own changes and broker runs: one record, src/store/sql-own-change-store.ts.
+  readonly #own = new SqlOwnChangeStore(this.db);
+  putOwnChange(c: OwnChange): Promise<void> {
+    return this.#own.putOwnChange(c);
   }
-
-  async getOwnChange(tenant: string, connector: string, ref: string): Promise<OwnChange | undefined> {
-    const [row] = await this.db.query<Row>('SELECT * FROM own_changes WHERE tenant = $1 AND connector = $2 AND ref = $3', [tenant, connector, ref]);
-    return row ? ownChangeRow(row) : undefined;
+  getOwnChange(tenant: string, connector: string, ref: string): Promise<OwnChange | undefined> {
+    return this.#own.getOwnChange(tenant, connector, ref);
   }
-
-  async findOwnChanges(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]> {
-    const rows = await this.db.query<Row>(
-      'SELECT * FROM own_changes WHERE tenant = $1 AND connector = $2 AND target_id = $3 AND at >= $4 AND at <= $5 ORDER BY at, ref',
-      [tenant, connector, targetId, from.toISOString(), to.toISOString()],
-    );
-    return rows.map(ownChangeRow);
+  findOwnChanges(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]> {
+    return this.#own.findOwnChanges(tenant, connector, targetId, from, to);
   }
-
-  async claimBrokerRun(run: { tenant: string; requestId: string; connector: string; kind: string; startedAt: Date }): Promise<{ claimed: true } | { claimed: false; run: BrokerRun }> {
-    const inserted = await this.db.query(
-      `INSERT INTO broker_runs (tenant, request_id, connector, kind, state, started_at) VALUES ($1, $2, $3, $4, 'started', $5)
-       ON CONFLICT (tenant, request_id) DO NOTHING RETURNING request_id`,
-      [run.tenant, run.requestId, run.connector, run.kind, run.startedAt.toISOString()],
-    );
-    if (inserted.length > 0) return { claimed: true };
-    const existing = await this.getBrokerRun(run.tenant, run.requestId);
-    return { claimed: false, run: existing! };
+  findOwnChangesOverlapping(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]> {
+    return this.#own.findOwnChangesOverlapping(tenant, connector, targetId, from, to);
   }
-
-  async restartBrokerRun(tenant: string, requestId: string, expectedStartedAt: Date, now: Date): Promise<boolean> {
-    const rows = await this.db.query(
-      `UPDATE broker_runs SET started_at = $4 WHERE tenant = $1 AND request_id = $2 AND state = 'started' AND started_at = $3 RETURNING request_id`,
-      [tenant, requestId, expectedStartedAt.toISOString(), now.toISOString()],
-    );
-    return rows.length > 0;
+  claimBrokerRun(run: BrokerRunClaim): Promise<{ claimed: true } | { claimed: false; run: BrokerRun }> {
+    return this.#own.claimBrokerRun(run);
   }
-
-  async finishBrokerRun(tenant: string, requestId: string, result: { reference: string; expiresAt?: Date; details?: Record<string, unknown> }, now: Date): Promise<void> {
-    await this.db.query(
-      `UPDATE broker_runs SET state = 'done', finished_at = $3, reference = $4, expires_at = $5, details = $6::jsonb WHERE tenant = $1 AND request_id = $2`,
-      [tenant, requestId, now.toISOString(), result.reference, result.expiresAt?.toISOString() ?? null, json(result.details ?? {})],
-    );
+  restartBrokerRun(tenant: string, requestId: string, expectedStartedAt: Date, now: Date): Promise<boolean> {
+    return this.#own.restartBrokerRun(tenant, requestId, expectedStartedAt, now);
   }
-
-  async abandonBrokerRun(tenant: string, requestId: string): Promise<void> {
-    await this.db.query(`DELETE FROM broker_runs WHERE tenant = $1 AND request_id = $2 AND state = 'started'`, [tenant, requestId]);
+  finishBrokerRun(tenant: string, requestId: string, result: BrokerRunResult, now: Date): Promise<void> {
+    return this.#own.finishBrokerRun(tenant, requestId, result, now);
   }
-
-  async getBrokerRun(tenant: string, requestId: string): Promise<BrokerRun | undefined> {
-    const [row] = await this.db.query('SELECT * FROM broker_runs WHERE tenant = $1 AND request_id = $2', [tenant, requestId]);
-    return row ? brokerRunRow(row) : undefined;
+  abandonBrokerRun(tenant: string, requestId: string): Promise<void> {
+    return this.#own.abandonBrokerRun(tenant, requestId);
+  }
+  getBrokerRun(tenant: string, requestId: string): Promise<BrokerRun | undefined> {
+    return this.#own.getBrokerRun(tenant, requestId);
   }
 
   async getCursor(tenant: string, name: string): Promise<unknown> {

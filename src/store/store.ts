@@ -1,6 +1,7 @@
 import type { Alert, Severity } from '../core/alert.js';
 import type { Decision } from '../core/decision.js';
 import type { IdentityChange } from '../core/identity-change.js';
+import type { OwnChangeStore } from './own-change-store.js';
 import type { NotifyStoreOps, WorkflowStoreOps } from './workflow-store.js';
 
 export type * from './workflow-store.js';
@@ -198,7 +199,7 @@ export interface RetentionPruned {
   events: number;
 }
 
-export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
+export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps, OwnChangeStore {
 
   /** Makes sure tenants exist (from config); returns nothing new for known ones. */
   ensureTenants(ids: readonly string[]): Promise<void>;
@@ -289,24 +290,6 @@ export interface StoreOps extends WorkflowStoreOps, NotifyStoreOps {
    */
   pruneRetained(cutoffs: RetentionCutoffs, limit: number): Promise<RetentionPruned>;
 
-  /** Records (or replaces, by `ref`) a change Warden itself makes in an IdP. */
-  putOwnChange(change: OwnChange): Promise<void>;
-  getOwnChange(tenant: string, connector: string, ref: string): Promise<OwnChange | undefined>;
-  /** Warden's own changes to `targetId` recorded between `from` and `to` (inclusive), oldest first. */
-  findOwnChanges(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]>;
-  /**
-   * Claims the one broker run of a request (state `started`), unless the
-   * request has one already, which is returned instead. Concurrent claims of
-   * one request: exactly one wins.
-   */
-  claimBrokerRun(run: { tenant: string; requestId: string; connector: string; kind: string; startedAt: Date }): Promise<{ claimed: true } | { claimed: false; run: BrokerRun }>;
-  /** Claims a `started` run again, only while its `startedAt` is still `expectedStartedAt` (one of several retries wins); false otherwise. */
-  restartBrokerRun(tenant: string, requestId: string, expectedStartedAt: Date, now: Date): Promise<boolean>;
-  /** Records what a started run did (state `done`). */
-  finishBrokerRun(tenant: string, requestId: string, result: { reference: string; expiresAt?: Date; details?: Record<string, unknown> }, now: Date): Promise<void>;
-  /** Removes a `started` run that did nothing (the IdP refused), so the request can be run again; a `done` run stays. */
-  abandonBrokerRun(tenant: string, requestId: string): Promise<void>;
-  getBrokerRun(tenant: string, requestId: string): Promise<BrokerRun | undefined>;
 
   getCursor(tenant: string, name: string): Promise<unknown>;
   setCursor(tenant: string, name: string, value: unknown, now: Date): Promise<void>;
