@@ -1,5 +1,5 @@
-import { BackgroundLoop } from '../../src/engine/background-loop.js';
 import type { PluginContext } from '../../src/connector/contract.js';
+import { nextWindow, overlapOf, Poller } from '../../src/connector/poller.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
@@ -17,7 +17,8 @@ import { field, text, vendorTime } from './vendor-record.js';
  * `NextPageUri` paging) with an overlap, reads each blob and keeps the
  * records of the configured operations in the inbox under their `Id`:
  * records seen twice are absorbed there. Other records are counted and
- * skipped. One replica polls a tenant (a store lease).
+ * skipped. One replica polls a tenant (a store lease): the poller skeleton,
+ * src/connector/poller.ts, runs it.
  */
 
 export const ACTIVITY_CURSOR = 'entra.managementActivity';
@@ -102,42 +103,46 @@ export async function startActivitySubscription(tenant: EntraTenant): Promise<'s
   }
 }
 
-/** The background poller of one tenant. */
+/** The background poller of one tenant, on the poller skeleton (src/connector/poller.ts). */
 export class ManagementActivityPoller {
-  readonly #loop: BackgroundLoop;
+  readonly #poller: Poller;
 
   constructor(
     private readonly ctx: PluginContext,
     private readonly tenant: EntraTenant,
   ) {
-    this.#loop = new BackgroundLoop(() => this.step(), Math.min(tenant.config.managementActivity.intervalSeconds, 30) * 1000, (err) =>
-      ctx.log.error({ err, tenant: tenant.id }, 'entra management activity poller failed'),
-    );
-  }
-
-  get #lease(): string {
-    return `entra:${this.tenant.id}:activity-poller`;
+    const { intervalSeconds } = tenant.config.managementActivity;
+    this.#poller = new Poller(ctx, {
+      what: 'entra management activity',
+      tenant: tenant.id,
+      lease: `entra:${tenant.id}:activity-poller`,
+      leaseTtlSeconds: Math.max(90, intervalSeconds * 3),
+      interval: intervalSeconds * 1000,
+      tick: Math.min(intervalSeconds, 30) * 1000,
+      schedule: async () => {
+        const cursor = ((await ctx.store.getCursor(tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
+        return {
+          ...(cursor.lastPollStartedAt ? { lastPollAt: new Date(cursor.lastPollStartedAt) } : {}),
+          ...(cursor.notBefore ? { notBefore: new Date(cursor.notBefore) } : {}),
+        };
+      },
+      poll: async () => {
+        await this.pollOnce();
+        return undefined;
+      },
+    });
   }
 
   start(): void {
-    this.#loop.start();
+    this.#poller.start();
   }
 
   async stop(): Promise<void> {
-    await this.#loop.stop();
-    await this.ctx.store.releaseLease(this.#lease, this.ctx.instanceId).catch(() => undefined);
+    await this.#poller.stop();
   }
 
   async step(): Promise<number> {
-    const { store, clock } = this.ctx;
-    const now = clock();
-    const { intervalSeconds } = this.tenant.config.managementActivity;
-    if (!(await store.acquireLease(this.#lease, this.ctx.instanceId, now, Math.max(90, intervalSeconds * 3)))) return 0;
-    const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-    if (cursor.notBefore && Date.parse(cursor.notBefore) > now.getTime()) return 0;
-    if (cursor.lastPollStartedAt && now.getTime() - Date.parse(cursor.lastPollStartedAt) < intervalSeconds * 1000) return 0;
-    await this.pollOnce();
-    return 0;
+    return this.#poller.step();
   }
 
   async pollOnce(): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> {
@@ -145,14 +150,15 @@ export class ManagementActivityPoller {
     const metrics = EntraMetrics.of(this.ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-    const { overlapMinutes } = this.tenant.config.managementActivity;
+    const overlap = overlapOf(this.tenant.config.managementActivity);
     try {
       if (!cursor.subscriptionStarted) {
         const result = await startActivitySubscription(this.tenant);
         log.info({ tenant: this.tenant.id, result }, 'Management Activity API subscription (Audit.Exchange) is on');
         cursor.subscriptionStarted = true;
       }
-      const from = new Date((cursor.lastPollStartedAt ? Date.parse(cursor.lastPollStartedAt) : started.getTime() - this.tenant.config.poller.initialLookbackMinutes * 60_000) - overlapMinutes * 60_000);
+      // The first poll also reaches back the overlap before the initial look-back.
+      const { from } = nextWindow(cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined, started, overlap, this.tenant.config.poller.initialLookbackMinutes * 60_000 + overlap);
       const stats = await readManagementActivity(this.tenant, store, { from, to: started, now: clock, metrics });
       await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { subscriptionStarted: true, lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString() } satisfies ActivityCursor, clock());
       metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: 'ok' });
