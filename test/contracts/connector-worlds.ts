@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { AuditPoller } from '../../connectors/entra/audit-poller.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
+import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { pollTenant, systemLogSource } from '../../connectors/okta/poll-system-log.js';
+import { Poller } from '../../src/connector/poller.js';
 import { OktaSimulator, type SimUser as OktaUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { PHONE_METHOD_IDS } from '../../connectors/entra/simulator/simulated-directory.js';
 import type { BrokerRequest, PluginContext, WardenPlugin } from '../../src/connector/contract.js';
@@ -36,6 +40,14 @@ export interface ConnectorWorld {
   changeByWardenUnrecorded(userId: string): Promise<void>;
   /** What the IdP reported about the user since the last call, as the inbox rows the poller or hook would store. */
   reported(userId: string): Promise<InboxRow[]>;
+  /** What the IdP says of the user now: in Warden's hold group, suspended (disabled). */
+  state(userId: string): { held: boolean; suspended: boolean };
+  /** One poll of the tenant by the connector's log poller (System Log, directoryAudits), as the background poller makes it. */
+  pollOnce(): Promise<void>;
+  /** The connector's log poller of the tenant for another replica (`ctx` with its own instance id), stepped by hand. */
+  pollerOn(ctx: PluginContext): { step(): Promise<number>; stop(): Promise<void> };
+  /** The world's context as another replica of Warden (same store and IdP) sees it. */
+  replica(instanceId: string): PluginContext;
   /** A change the broker performs, with its options. */
   broker: { kind: ChangeKind; options: Record<string, unknown> };
   /** How many times the IdP performed the broker's change for the user. */
@@ -78,6 +90,7 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
   const plugin = oktaConnector();
   const config = oktaTenantConfig(plugin, `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`, { OKTA_TOKEN: sim.token, HOOK: 'h' });
   const ctx = testPluginContext(config, handle.store, clock);
+  const tenants = new OktaTenants();
   const seen = new Set<string>();
   let n = 0;
   const users = new Map<string, OktaUser>();
@@ -109,6 +122,18 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
       for (const e of events) seen.add(e.uuid);
       return events.map((e) => inboxRow('acme', 'okta', e.uuid, e.eventType, e, clock.now));
     },
+    state(userId) {
+      const user = sim.users.get(userId)!;
+      const hold = [...sim.groups.values()].find((g) => g.profile.name === 'Warden Hold')!;
+      return { held: user.groups.has(hold.id) || user.groups.has(hold.profile.name), suspended: user.status === 'SUSPENDED' };
+    },
+    async pollOnce() {
+      await pollTenant(tenants.get(ctx.config, 'acme'), ctx);
+    },
+    pollerOn(other) {
+      return new Poller(other, systemLogSource(tenants.get(other.config, 'acme'), other));
+    },
+    replica: (instanceId) => ({ ...ctx, instanceId }),
     broker: { kind: 'factor.reset_all', options: {} },
     brokerCalls(userId) {
       return sim.log.filter((e) => e.eventType === 'user.mfa.factor.reset_all' && JSON.stringify(e.target ?? []).includes(userId)).length;
@@ -156,6 +181,16 @@ export async function entraWorld(): Promise<ConnectorWorld> {
       for (const r of records) seen.add(r.id);
       return records.map((r) => inboxRow('acme', 'entra', r.id, String(r.activityDisplayName), r, h.clock.now));
     },
+    state(userId) {
+      return { held: h.holdGroup.members.has(userId), suspended: h.sim.directory.users.get(userId)!.accountEnabled === false };
+    },
+    async pollOnce() {
+      await new AuditPoller(h.server.context, h.tenant).pollOnce();
+    },
+    pollerOn(other) {
+      return new AuditPoller(other, h.tenant);
+    },
+    replica: (instanceId) => ({ ...h.server.context, instanceId }),
     broker: { kind: 'tap.issue', options: { lifetimeMinutes: 60 } },
     brokerCalls(userId) {
       return h.sim.requests.filter((r) => r.method === 'POST' && r.path.includes(`/users/${userId}/authentication/temporaryAccessPassMethods`) && r.status < 300).length;
