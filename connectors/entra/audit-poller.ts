@@ -1,9 +1,9 @@
 import type { PluginContext } from '../../src/connector/contract.js';
-import { nextWindow, overlapOf, Poller } from '../../src/connector/poller.js';
+import { nextWindow, overlapOf, type Poller } from '../../src/connector/poller.js';
+import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
-import { GraphCallError } from './graph-session.js';
 import { vendorTime } from './vendor-record.js';
 
 /**
@@ -26,7 +26,7 @@ export const AUDIT_CURSOR = 'entra.audit';
 export const POLL_REQUEST_CURSOR = 'entra.pollRequest';
 export const USER_CHANGE_CURSOR = 'entra.userChangeSeen';
 
-export interface AuditCursor {
+export interface AuditCursor extends GraphPollCursor {
   /** When the last complete poll started (Warden's clock): the next reads from here minus the overlap. */
   lastPollStartedAt?: string;
   lastPollFinishedAt?: string;
@@ -123,7 +123,7 @@ export class AuditPoller {
     private readonly tenant: EntraTenant,
   ) {
     const { intervalSeconds, minGapSeconds } = tenant.config.poller;
-    this.#poller = new Poller(ctx, {
+    this.#poller = graphPoller(ctx, {
       what: 'entra directoryAudits',
       tenant: tenant.id,
       lease: `entra:${tenant.id}:audit-poller`,
@@ -131,21 +131,13 @@ export class AuditPoller {
       interval: intervalSeconds * 1000,
       minGap: minGapSeconds * 1000,
       tick: Math.min(intervalSeconds, 5) * 1000,
-      schedule: async () => {
-        const cursor = ((await ctx.store.getCursor(tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
-        const last = cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined;
-        // A notification seen by any replica asks for an early poll through the store.
-        const request = last ? ((await ctx.store.getCursor(tenant.id, POLL_REQUEST_CURSOR)) as { at?: string } | undefined) : undefined;
-        return {
-          ...(last ? { lastPollAt: last } : {}),
-          ...(cursor.notBefore ? { notBefore: new Date(cursor.notBefore) } : {}),
-          earlyRequested: request?.at !== undefined && last !== undefined && Date.parse(request.at) > last.getTime(),
-        };
+      cursorName: AUDIT_CURSOR,
+      // A notification seen by any replica asks for an early poll through the store.
+      earlyRequested: async (last) => {
+        const request = (await ctx.store.getCursor(tenant.id, POLL_REQUEST_CURSOR)) as { at?: string } | undefined;
+        return request?.at !== undefined && Date.parse(request.at) > last.getTime();
       },
-      poll: async () => {
-        await this.pollOnce();
-        return undefined;
-      },
+      poll: () => this.pollOnce(),
     });
   }
 
@@ -192,12 +184,7 @@ export class AuditPoller {
       }
       return stats;
     } catch (err) {
-      const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
-      const notBefore = throttled ? new Date(clock().getTime() + (err as GraphCallError).retryAfterMs!).toISOString() : undefined;
-      await store.setCursor(this.tenant.id, AUDIT_CURSOR, { ...cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies AuditCursor, clock());
-      metrics.polls.inc({ tenant: this.tenant.id, source: 'directory_audits', result: throttled ? 'throttled' : 'failed' });
-      if (throttled) log.warn({ tenant: this.tenant.id, notBefore }, 'entra audit poll throttled: waiting as Graph asked');
-      else log.error({ err, tenant: this.tenant.id }, 'entra audit poll failed; the next poll reads the same window');
+      await recordPollFailure(this.ctx, { tenant: this.tenant.id, cursorName: AUDIT_CURSOR, cursor, source: 'directory_audits', what: 'entra audit poll' }, err);
       return undefined;
     }
   }

@@ -1,5 +1,6 @@
 import type { PluginContext } from '../../src/connector/contract.js';
-import { nextWindow, overlapOf, Poller } from '../../src/connector/poller.js';
+import { nextWindow, overlapOf, type Poller } from '../../src/connector/poller.js';
+import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
 import type { Store } from '../../src/store/store.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
@@ -24,7 +25,7 @@ import { field, text, vendorTime } from './vendor-record.js';
 export const ACTIVITY_CURSOR = 'entra.managementActivity';
 const CONTENT_TYPE = 'Audit.Exchange';
 
-export interface ActivityCursor {
+export interface ActivityCursor extends GraphPollCursor {
   subscriptionStarted?: boolean;
   lastPollStartedAt?: string;
   lastPollFinishedAt?: string;
@@ -112,24 +113,15 @@ export class ManagementActivityPoller {
     private readonly tenant: EntraTenant,
   ) {
     const { intervalSeconds } = tenant.config.managementActivity;
-    this.#poller = new Poller(ctx, {
+    this.#poller = graphPoller(ctx, {
       what: 'entra management activity',
       tenant: tenant.id,
       lease: `entra:${tenant.id}:activity-poller`,
       leaseTtlSeconds: Math.max(90, intervalSeconds * 3),
       interval: intervalSeconds * 1000,
       tick: Math.min(intervalSeconds, 30) * 1000,
-      schedule: async () => {
-        const cursor = ((await ctx.store.getCursor(tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-        return {
-          ...(cursor.lastPollStartedAt ? { lastPollAt: new Date(cursor.lastPollStartedAt) } : {}),
-          ...(cursor.notBefore ? { notBefore: new Date(cursor.notBefore) } : {}),
-        };
-      },
-      poll: async () => {
-        await this.pollOnce();
-        return undefined;
-      },
+      cursorName: ACTIVITY_CURSOR,
+      poll: () => this.pollOnce(),
     });
   }
 
@@ -165,11 +157,7 @@ export class ManagementActivityPoller {
       if (stats.new > 0) this.ctx.wakeInbox();
       return stats;
     } catch (err) {
-      const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
-      const notBefore = throttled ? new Date(clock().getTime() + (err as GraphCallError).retryAfterMs!).toISOString() : undefined;
-      await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { ...cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies ActivityCursor, clock());
-      metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: throttled ? 'throttled' : 'failed' });
-      log.warn({ err, tenant: this.tenant.id }, 'entra management activity poll failed; the next poll reads the same window');
+      await recordPollFailure(this.ctx, { tenant: this.tenant.id, cursorName: ACTIVITY_CURSOR, cursor, source: 'management_activity', what: 'entra management activity poll' }, err);
       return undefined;
     }
   }
