@@ -1,7 +1,9 @@
-import { BackgroundLoop, type ConnectorContext, type ConnectorStore } from '../../src/connector/index.js';
+import type { ConnectorContext } from '../../src/connector/index.js';
+import { nextWindow, overlapOf, type Poller } from '../../src/connector/index.js';
+import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
+import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
-import { GraphCallError } from './graph-session.js';
 import { vendorTime } from './vendor-record.js';
 
 /**
@@ -15,7 +17,8 @@ import { vendorTime } from './vendor-record.js';
  * twice are absorbed there, so a late record is processed once. Throttling
  * (`429`/`503` with `Retry-After`) defers the next poll. A change
  * notification, or a `missed` lifecycle event, asks for an early poll.
- * One replica polls a tenant (a store lease).
+ * One replica polls a tenant (a store lease): the poller skeleton,
+ * src/connector/poller.ts, runs it.
  */
 
 /** Cursor names in the store (per tenant). */
@@ -23,7 +26,7 @@ export const AUDIT_CURSOR = 'entra.audit';
 export const POLL_REQUEST_CURSOR = 'entra.pollRequest';
 export const USER_CHANGE_CURSOR = 'entra.userChangeSeen';
 
-export interface AuditCursor {
+export interface AuditCursor extends GraphPollCursor {
   /** When the last complete poll started (Warden's clock): the next reads from here minus the overlap. */
   lastPollStartedAt?: string;
   lastPollFinishedAt?: string;
@@ -111,58 +114,49 @@ export async function readDirectoryAudits(
   return stats;
 }
 
-/** The background poller of one tenant. */
+/** The background poller of one tenant, on the poller skeleton (src/connector/poller.ts). */
 export class AuditPoller {
-  readonly #loop: BackgroundLoop;
-  #wakeRequested = false;
+  readonly #poller: Poller;
 
   constructor(
     private readonly ctx: ConnectorContext,
     private readonly tenant: EntraTenant,
   ) {
-    const idle = Math.min(tenant.config.poller.intervalSeconds, 5) * 1000;
-    this.#loop = new BackgroundLoop(() => this.step(), idle, (err) => ctx.log.error({ err, tenant: tenant.id }, 'entra audit poller failed'));
-  }
-
-  get #lease(): string {
-    return `entra:${this.tenant.id}:audit-poller`;
+    const { intervalSeconds, minGapSeconds } = tenant.config.poller;
+    this.#poller = graphPoller(ctx, {
+      what: 'entra directoryAudits',
+      tenant: tenant.id,
+      lease: `entra:${tenant.id}:audit-poller`,
+      leaseTtlSeconds: Math.max(30, intervalSeconds * 3),
+      interval: intervalSeconds * 1000,
+      minGap: minGapSeconds * 1000,
+      tick: Math.min(intervalSeconds, 5) * 1000,
+      cursorName: AUDIT_CURSOR,
+      // A notification seen by any replica asks for an early poll through the store.
+      earlyRequested: async (last) => {
+        const request = (await ctx.store.getCursor(tenant.id, POLL_REQUEST_CURSOR)) as { at?: string } | undefined;
+        return request?.at !== undefined && Date.parse(request.at) > last.getTime();
+      },
+      poll: () => this.pollOnce(),
+    });
   }
 
   start(): void {
-    this.#loop.start();
+    this.#poller.start();
   }
 
   async stop(): Promise<void> {
-    await this.#loop.stop();
-    await this.ctx.store.releaseLease(this.#lease, this.ctx.instanceId).catch(() => undefined);
+    await this.#poller.stop();
   }
 
   /** A notification came in: poll soon (this replica, if it holds the lease). */
   wake(): void {
-    this.#wakeRequested = true;
-    this.#loop.wake();
+    this.#poller.wake();
   }
 
   /** One tick: under the lease, poll when the interval has passed or an early poll was asked for. Returns 0 (the loop then idles). */
   async step(): Promise<number> {
-    const { store, clock } = this.ctx;
-    const now = clock();
-    const ttl = Math.max(30, this.tenant.config.poller.intervalSeconds * 3);
-    if (!(await store.acquireLease(this.#lease, this.ctx.instanceId, now, ttl))) return 0;
-    const cursor = ((await store.getCursor(this.tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
-    if (cursor.notBefore && Date.parse(cursor.notBefore) > now.getTime()) return 0;
-    const last = cursor.lastPollStartedAt ? Date.parse(cursor.lastPollStartedAt) : undefined;
-    const { intervalSeconds, minGapSeconds } = this.tenant.config.poller;
-    const due = last === undefined || now.getTime() - last >= intervalSeconds * 1000;
-    let early = false;
-    if (!due && now.getTime() - last! >= minGapSeconds * 1000) {
-      const request = (await store.getCursor(this.tenant.id, POLL_REQUEST_CURSOR)) as { at?: string } | undefined;
-      early = this.#wakeRequested || (request?.at !== undefined && Date.parse(request.at) > last!);
-    }
-    if (!due && !early) return 0;
-    this.#wakeRequested = false;
-    await this.pollOnce();
-    return 0;
+    return this.#poller.step();
   }
 
   /**
@@ -174,10 +168,8 @@ export class AuditPoller {
     const metrics = EntraMetrics.of(this.ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(this.tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
-    const { overlapMinutes, initialLookbackMinutes } = this.tenant.config.poller;
-    const from = cursor.lastPollStartedAt
-      ? new Date(Date.parse(cursor.lastPollStartedAt) - overlapMinutes * 60_000)
-      : new Date(started.getTime() - initialLookbackMinutes * 60_000);
+    const { initialLookbackMinutes } = this.tenant.config.poller;
+    const { from } = nextWindow(cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined, started, overlapOf(this.tenant.config.poller), initialLookbackMinutes * 60_000);
     try {
       const stats = await readDirectoryAudits(this.tenant, store, { from, now: clock, metrics });
       await store.setCursor(this.tenant.id, AUDIT_CURSOR, { lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString(), lastRead: stats.read, lastNew: stats.new } satisfies AuditCursor, clock());
@@ -192,12 +184,7 @@ export class AuditPoller {
       }
       return stats;
     } catch (err) {
-      const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
-      const notBefore = throttled ? new Date(clock().getTime() + (err as GraphCallError).retryAfterMs!).toISOString() : undefined;
-      await store.setCursor(this.tenant.id, AUDIT_CURSOR, { ...cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies AuditCursor, clock());
-      metrics.polls.inc({ tenant: this.tenant.id, source: 'directory_audits', result: throttled ? 'throttled' : 'failed' });
-      if (throttled) log.warn({ tenant: this.tenant.id, notBefore }, 'entra audit poll throttled: waiting as Graph asked');
-      else log.error({ err, tenant: this.tenant.id }, 'entra audit poll failed; the next poll reads the same window');
+      await recordPollFailure(this.ctx, { tenant: this.tenant.id, cursorName: AUDIT_CURSOR, cursor, source: 'directory_audits', what: 'entra audit poll' }, err);
       return undefined;
     }
   }

@@ -3,6 +3,8 @@ import { ActionError, wardenCommand, type ActionRow, type ConnectorContext, type
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
+import { actionRef } from '../../src/connector/index.js';
+import { ENTRA_OWN_CHANGES, ENTRA_OWN_EVENT_TYPES } from './own-changes.js';
 
 /**
  * Makes Entra honour a decision through Microsoft Graph (shared/research/entra.md
@@ -10,6 +12,10 @@ import { GraphCallError } from './graph-session.js';
  * sessions, put the user in (or take them out of) the hold group, disable and
  * re-enable the account, force a password change, confirm the user
  * compromised (Entra ID P2).
+ *
+ * Every action is recorded as Warden's own change before the Graph call
+ * (src/connector/own-changes.ts), so the audit record Entra writes for it is
+ * recognised when the poller reads it back and not judged again.
  *
  * Every action is safe to repeat, because the outbox may run it again after a
  * crash and the Graph client's retry handler re-sends POSTs and DELETEs on
@@ -89,7 +95,9 @@ export function entraEnforcer(runtime: EntraRuntime): Enforcer {
       if (!run) throw new ActionError(`the Entra connector does not execute "${action.kind}"`, { permanent: true });
       try {
         const userId = await objectId(tenant, action.targetId);
-        const result = await run({ tenant, action, ctx, userId });
+        // Recorded before the Graph call, with the object id the audit record will name.
+        const intent = { tenant: action.tenant, ref: actionRef(action.id), targetId: userId, eventTypes: ENTRA_OWN_EVENT_TYPES[action.kind] ?? [] };
+        const result = await ENTRA_OWN_CHANGES.perform(ctx.store, ctx.clock, intent, () => run({ tenant, action, ctx, userId }));
         tenant.directory.forget(userId);
         return result;
       } catch (err) {

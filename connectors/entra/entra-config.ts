@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN, parseDuration } from '../../src/core/policy/duration.js';
 import { SecretRef } from '../../src/connector/index.js';
 
 /**
@@ -66,6 +67,7 @@ const Poller = z
     enabled: z.boolean().default(true).describe('Poll `auditLogs/directoryAudits`. Default `true`: this is the primary signal, Graph does not notify on authentication methods'),
     intervalSeconds: z.number().int().min(10).max(3_600).default(60).describe('Seconds between polls. Default `60`'),
     overlapMinutes: z.number().int().min(5).max(1_440).default(10).describe('Each poll re-reads this many minutes before the previous one (audit latency is up to 5 minutes at the 99th percentile); duplicates are dropped by record id. At least 5. Default `10`'),
+    overlap: z.string().regex(DURATION_PATTERN).refine((v) => parseDuration(v) >= 300, 'at least 5m').optional().describe('The overlap as a duration (`10m`, `1h`), the unit every poller uses; takes the place of `overlapMinutes` when set'),
     pageSize: z.number().int().min(10).max(1_000).default(500).describe('`$top` per page. Default `500`'),
     initialLookbackMinutes: z.number().int().min(5).max(10_080).default(60).describe('How far back the first poll of a tenant reads. Default `60` (use `warden entra backfill` for more)'),
     minGapSeconds: z.number().int().min(1).max(600).default(5).describe('Least time between an early poll (after a notification) and the previous poll. Default `5`'),
@@ -81,6 +83,7 @@ const ManagementActivity = z
     publisherId: Guid.optional().describe('`PublisherIdentifier` for the throttling quota. Default: `tenantId`'),
     intervalSeconds: z.number().int().min(60).max(86_400).default(300).describe('Seconds between polls. Default `300`'),
     overlapMinutes: z.number().int().min(5).max(1_440).default(60).describe('Each poll re-lists content this many minutes before the previous one (blobs appear late and out of order). Default `60`'),
+    overlap: z.string().regex(DURATION_PATTERN).refine((v) => parseDuration(v) >= 300, 'at least 5m').optional().describe('The overlap as a duration (`10m`, `1h`), the unit every poller uses; takes the place of `overlapMinutes` when set'),
     operations: z.array(z.string().min(1)).default(DEFAULT_EXCHANGE_OPERATIONS).describe(`Exchange operations kept; others are counted and skipped. Default ${DEFAULT_EXCHANGE_OPERATIONS.map((s) => `\`${s}\``).join(', ')}`),
   })
   .strict()

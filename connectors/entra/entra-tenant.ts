@@ -8,7 +8,6 @@ import { EntraTenantConfig } from './entra-config.js';
 import { EntraDirectory } from './entra-directory.js';
 import { createCredential, EntraSession } from './graph-session.js';
 import { endpointsFor } from './national-clouds.js';
-import type { OwnIdentity } from './normalize-directory-audit.js';
 
 /**
  * One Warden tenant's Entra side: its parsed `entra` section, resolved
@@ -19,7 +18,8 @@ import type { OwnIdentity } from './normalize-directory-audit.js';
 export class EntraTenant {
   readonly session: EntraSession;
   readonly directory: EntraDirectory;
-  readonly own: OwnIdentity;
+  /** Who Warden acts as in Entra (app ids, service principal ids, user ids): the own-change service matches the actor of a reported change against them. */
+  readonly identities: ReadonlySet<string>;
   readonly helpdeskRoles: ReadonlySet<string>;
   /** The notification receivers' clientState check, when a clientState is configured. */
   readonly clientStateCheck: ClientStateCheck | undefined;
@@ -35,11 +35,7 @@ export class EntraTenant {
   ) {
     this.session = new EntraSession(config, credential);
     this.directory = new EntraDirectory(this.session, config.directoryCacheSeconds, clock);
-    this.own = {
-      appIds: new Set([config.clientId, ...config.serviceIdentity.appIds]),
-      servicePrincipalIds: new Set(config.serviceIdentity.servicePrincipalIds),
-      userIds: new Set(config.serviceIdentity.userIds),
-    };
+    this.identities = new Set([config.clientId, ...config.serviceIdentity.appIds, ...config.serviceIdentity.servicePrincipalIds, ...config.serviceIdentity.userIds]);
     this.helpdeskRoles = new Set(config.helpdeskRoles);
     this.clientStateCheck = clientState ? new ClientStateCheck(clientState) : undefined;
   }

@@ -6,7 +6,9 @@ import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
 import { normalizeDirectoryAudit } from './normalize-directory-audit.js';
 import { normalizeManagementActivity } from './normalize-management-activity.js';
+import { ENTRA_OWN_CHANGES } from './own-changes.js';
 import { SubscriptionManager } from './subscription-manager.js';
+import { ENTRA_BROKERED_KINDS } from './tap-broker.js';
 
 /**
  * Turns the Entra connector's inbox entries into identity changes:
@@ -86,13 +88,20 @@ export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
         return { ignored: `lifecycle notification handled: ${outcome}` };
       }
 
-      const options = { tenant: entry.tenant, via: entry.via, observedAt: entry.receivedAt, own: tenant.own };
+      const options = { tenant: entry.tenant, via: entry.via, observedAt: entry.receivedAt };
       const result = type.startsWith('o365:')
         ? normalizeManagementActivity(entry.payload, options)
         : normalizeDirectoryAudit(entry.payload, { ...options, helpdeskRoles: tenant.helpdeskRoles });
       if ('ignored' in result) return result;
       const changes: IdentityChange[] = [];
-      for (const change of result.changes) changes.push(await enrichChange(change, tenant, entry.attempts));
+      const ignored: string[] = [];
+      for (const change of result.changes) {
+        // Warden's own work coming back is not judged; the TAP its broker issued for a request is, so it matches that request.
+        const recognised = await ENTRA_OWN_CHANGES.recognise(ctx.store, change, { identities: tenant.identities, brokerKinds: ENTRA_BROKERED_KINDS });
+        if ('ignored' in recognised) ignored.push(recognised.ignored);
+        else changes.push(await enrichChange(recognised.change, tenant, entry.attempts));
+      }
+      if (changes.length === 0 && ignored.length > 0) return { ignored: ignored.join('; ') };
       return { changes };
     },
   };

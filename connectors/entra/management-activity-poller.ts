@@ -1,4 +1,7 @@
-import { BackgroundLoop, type ConnectorContext, type ConnectorStore } from '../../src/connector/index.js';
+import type { ConnectorContext } from '../../src/connector/index.js';
+import { nextWindow, overlapOf, type Poller } from '../../src/connector/index.js';
+import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
+import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
@@ -15,13 +18,14 @@ import { field, text, vendorTime } from './vendor-record.js';
  * `NextPageUri` paging) with an overlap, reads each blob and keeps the
  * records of the configured operations in the inbox under their `Id`:
  * records seen twice are absorbed there. Other records are counted and
- * skipped. One replica polls a tenant (a store lease).
+ * skipped. One replica polls a tenant (a store lease): the poller skeleton,
+ * src/connector/poller.ts, runs it.
  */
 
 export const ACTIVITY_CURSOR = 'entra.managementActivity';
 const CONTENT_TYPE = 'Audit.Exchange';
 
-export interface ActivityCursor {
+export interface ActivityCursor extends GraphPollCursor {
   subscriptionStarted?: boolean;
   lastPollStartedAt?: string;
   lastPollFinishedAt?: string;
@@ -100,42 +104,37 @@ export async function startActivitySubscription(tenant: EntraTenant): Promise<'s
   }
 }
 
-/** The background poller of one tenant. */
+/** The background poller of one tenant, on the poller skeleton (src/connector/poller.ts). */
 export class ManagementActivityPoller {
-  readonly #loop: BackgroundLoop;
+  readonly #poller: Poller;
 
   constructor(
     private readonly ctx: ConnectorContext,
     private readonly tenant: EntraTenant,
   ) {
-    this.#loop = new BackgroundLoop(() => this.step(), Math.min(tenant.config.managementActivity.intervalSeconds, 30) * 1000, (err) =>
-      ctx.log.error({ err, tenant: tenant.id }, 'entra management activity poller failed'),
-    );
-  }
-
-  get #lease(): string {
-    return `entra:${this.tenant.id}:activity-poller`;
+    const { intervalSeconds } = tenant.config.managementActivity;
+    this.#poller = graphPoller(ctx, {
+      what: 'entra management activity',
+      tenant: tenant.id,
+      lease: `entra:${tenant.id}:activity-poller`,
+      leaseTtlSeconds: Math.max(90, intervalSeconds * 3),
+      interval: intervalSeconds * 1000,
+      tick: Math.min(intervalSeconds, 30) * 1000,
+      cursorName: ACTIVITY_CURSOR,
+      poll: () => this.pollOnce(),
+    });
   }
 
   start(): void {
-    this.#loop.start();
+    this.#poller.start();
   }
 
   async stop(): Promise<void> {
-    await this.#loop.stop();
-    await this.ctx.store.releaseLease(this.#lease, this.ctx.instanceId).catch(() => undefined);
+    await this.#poller.stop();
   }
 
   async step(): Promise<number> {
-    const { store, clock } = this.ctx;
-    const now = clock();
-    const { intervalSeconds } = this.tenant.config.managementActivity;
-    if (!(await store.acquireLease(this.#lease, this.ctx.instanceId, now, Math.max(90, intervalSeconds * 3)))) return 0;
-    const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-    if (cursor.notBefore && Date.parse(cursor.notBefore) > now.getTime()) return 0;
-    if (cursor.lastPollStartedAt && now.getTime() - Date.parse(cursor.lastPollStartedAt) < intervalSeconds * 1000) return 0;
-    await this.pollOnce();
-    return 0;
+    return this.#poller.step();
   }
 
   async pollOnce(): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> {
@@ -143,25 +142,22 @@ export class ManagementActivityPoller {
     const metrics = EntraMetrics.of(this.ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-    const { overlapMinutes } = this.tenant.config.managementActivity;
+    const overlap = overlapOf(this.tenant.config.managementActivity);
     try {
       if (!cursor.subscriptionStarted) {
         const result = await startActivitySubscription(this.tenant);
         log.info({ tenant: this.tenant.id, result }, 'Management Activity API subscription (Audit.Exchange) is on');
         cursor.subscriptionStarted = true;
       }
-      const from = new Date((cursor.lastPollStartedAt ? Date.parse(cursor.lastPollStartedAt) : started.getTime() - this.tenant.config.poller.initialLookbackMinutes * 60_000) - overlapMinutes * 60_000);
+      // The first poll also reaches back the overlap before the initial look-back.
+      const { from } = nextWindow(cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined, started, overlap, this.tenant.config.poller.initialLookbackMinutes * 60_000 + overlap);
       const stats = await readManagementActivity(this.tenant, store, { from, to: started, now: clock, metrics });
       await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { subscriptionStarted: true, lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString() } satisfies ActivityCursor, clock());
       metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: 'ok' });
       if (stats.new > 0) this.ctx.wakeInbox();
       return stats;
     } catch (err) {
-      const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
-      const notBefore = throttled ? new Date(clock().getTime() + (err as GraphCallError).retryAfterMs!).toISOString() : undefined;
-      await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { ...cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies ActivityCursor, clock());
-      metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: throttled ? 'throttled' : 'failed' });
-      log.warn({ err, tenant: this.tenant.id }, 'entra management activity poll failed; the next poll reads the same window');
+      await recordPollFailure(this.ctx, { tenant: this.tenant.id, cursorName: ACTIVITY_CURSOR, cursor, source: 'management_activity', what: 'entra management activity poll' }, err);
       return undefined;
     }
   }

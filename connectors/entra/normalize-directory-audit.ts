@@ -14,18 +14,10 @@ import { decodeJsonValue, field, isRecord, list, text, vendorTime, type VendorRe
  * Event Hubs streaming and SIEM exports carry.
  */
 
-/** Who Warden itself acts as: its changes are recognised and not judged again. */
-export interface OwnIdentity {
-  appIds: ReadonlySet<string>;
-  servicePrincipalIds: ReadonlySet<string>;
-  userIds: ReadonlySet<string>;
-}
-
 export interface AuditNormalizeOptions {
   tenant: string;
   via: IdentityChange['source']['via'];
   observedAt: Date;
-  own?: OwnIdentity;
   /** Role names that make an administrator the help desk (when the record carries the actor's roles). */
   helpdeskRoles?: ReadonlySet<string>;
 }
@@ -223,19 +215,6 @@ export function actorOf(audit: VendorRecord): { actor: Actor; roles: string[]; k
   return { actor: { ...base, id: 'entra', displayName: 'Microsoft Entra ID', type: 'system' }, roles: [], kind: 'system' };
 }
 
-/** Why a record is Warden's own change, if it is. */
-export function ownChange(audit: VendorRecord, own: OwnIdentity | undefined): string | undefined {
-  if (!own) return undefined;
-  const by = field(audit, 'initiatedBy');
-  const appId = text(field(by, 'app'), 'appId');
-  const spId = text(field(by, 'app'), 'servicePrincipalId');
-  const userId = text(field(by, 'user'), 'id');
-  if (appId && own.appIds.has(appId)) return `Warden's own change (app ${appId})`;
-  if (spId && own.servicePrincipalIds.has(spId)) return `Warden's own change (service principal ${spId})`;
-  if (userId && own.userIds.has(userId)) return `Warden's own change (user ${userId})`;
-  return undefined;
-}
-
 /** The channel of a change: self-service, help desk (by role), admin, API (an app), or system. */
 export function channelOf(input: { selfService: boolean; actorKind: 'user' | 'app' | 'system'; actorId: string; targetId: string; actorRoles: readonly string[]; helpdeskRoles?: ReadonlySet<string> }): Channel {
   if (input.selfService) return 'self_service';
@@ -248,7 +227,9 @@ export function channelOf(input: { selfService: boolean; actorKind: 'user' | 'ap
 
 /**
  * Normalizes one audit record. Returns `ignored` with the reason for records
- * Warden does not govern, failed operations, and Warden's own changes.
+ * Warden does not govern and failed operations. Warden's own changes are
+ * recognised afterwards, by the own-change service (src/connector/own-changes.ts),
+ * as for every IdP.
  *
  * @example
  * normalizeDirectoryAudit(record, { tenant: 'acme', via: 'poll', observedAt: clock() })
@@ -263,9 +244,6 @@ export function normalizeDirectoryAudit(record: unknown, options: AuditNormalize
   const id = text(rec, 'id') ?? `sha256:${createHash('sha256').update(JSON.stringify(rec)).digest('hex')}`;
   const result = (text(rec, 'result') ?? 'success').toLowerCase();
   if (result !== 'success') return { ignored: `"${activity}" did not succeed (${result}): nothing changed` };
-  const own = ownChange(rec, options.own);
-  if (own) return { ignored: own };
-
   const c = classify(rec, activity);
   if ('ignored' in c) return c;
 

@@ -1,6 +1,6 @@
 import type { Actor, ChangeKind, Channel, IdentityChange, Principal } from '../../src/core/identity-change.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import type { NormalizeResult, OwnIdentity } from './normalize-directory-audit.js';
+import type { NormalizeResult } from './normalize-directory-audit.js';
 import { decodeJsonValue, field, isRecord, list, text, vendorTime, type VendorRecord } from './vendor-record.js';
 
 /**
@@ -19,7 +19,6 @@ export interface ActivityNormalizeOptions {
   tenant: string;
   via: IdentityChange['source']['via'];
   observedAt: Date;
-  own?: OwnIdentity;
 }
 
 /** Parameters of an Exchange admin record (`[{ Name, Value }]`) as a case-insensitive map. */
@@ -84,7 +83,6 @@ export function normalizeManagementActivity(record: unknown, options: ActivityNo
   const occurredAt = vendorTime(field(record, 'CreationTime'));
   if (!occurredAt) return { ignored: `${operation} has no readable CreationTime` };
   const { actor, userType } = actorOf(record);
-  if (options.own && (options.own.userIds.has(actor.id) || options.own.appIds.has(text(record, 'AppId') ?? ''))) return { ignored: `Warden's own change (${actor.id})` };
 
   if (/^(userlog(ged)?in|userloginfailed|passwordlogon|.*logon.*)$/i.test(operation)) return { ignored: `${operation} is a sign-in: Warden governs identity changes, not sign-ins` };
 

@@ -6,6 +6,7 @@ import { packageRoot } from '../../src/package-root.js';
 import { directoryAudit, entraFixture } from '../../test/helpers/entra-audit-records.js';
 import { normalizeDirectoryAudit } from './normalize-directory-audit.js';
 import { entraRecordNormalizer, normalizeEntraRecord } from './record-normalizer.js';
+import { actedAs } from '../../src/connector/own-changes.js';
 
 /**
  * Every fixture and corpus record normalizes to the change it describes, or
@@ -225,13 +226,17 @@ describe('Entra directoryAudit activities (research §3.1)', () => {
 
   const base = () => directoryAudit({ activity: 'Admin registered security info', service: 'Authentication Methods', resultReason: 'Admin registered phone method for user', actor: ADMIN, target: ALICE });
 
-  it('ignores Warden\'s own changes: by its app id, service principal or service user', () => {
-    const own = { appIds: new Set(['warden-app']), servicePrincipalIds: new Set(['warden-sp']), userIds: new Set([ADMIN.user.id]) };
-    const byApp = directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'warden-app' } }, target: ALICE });
-    expect(normalizeDirectoryAudit(byApp, { tenant: 'acme', via: 'poll', observedAt: OBSERVED, own })).toEqual({ ignored: "Warden's own change (app warden-app)" });
-    const bySp = directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'other', servicePrincipalId: 'warden-sp' } }, target: ALICE });
-    expect(normalizeDirectoryAudit(bySp, { tenant: 'acme', via: 'poll', observedAt: OBSERVED, own })).toEqual({ ignored: "Warden's own change (service principal warden-sp)" });
-    expect(normalizeDirectoryAudit(base(), { tenant: 'acme', via: 'poll', observedAt: OBSERVED, own })).toEqual({ ignored: `Warden's own change (user ${ADMIN.user.id})` });
+  it('leaves Warden\'s own changes to the own-change service, naming the actor it matches on: app id, service principal or user', () => {
+    // Recognition is one semantics for every IdP (src/connector/own-changes.ts, test/contracts/connector-own-changes.ts): target, event type, time, identity.
+    const actorOfRecord = (record: unknown) => (normalizeDirectoryAudit(record, { tenant: 'acme', via: 'poll', observedAt: OBSERVED }) as { changes: IdentityChange[] }).changes[0]!.actor;
+    const identities = new Set(['warden-app', 'warden-sp', ADMIN.user.id]);
+    const byApp = actorOfRecord(directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'warden-app' } }, target: ALICE }));
+    expect(actedAs(byApp, identities)).toBe(true);
+    const bySp = actorOfRecord(directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'other', servicePrincipalId: 'warden-sp' } }, target: ALICE }));
+    expect(actedAs(bySp, identities)).toBe(true);
+    expect(actedAs(actorOfRecord(base()), identities)).toBe(true);
+    const byOther = actorOfRecord(directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'other', servicePrincipalId: 'other-sp' } }, target: ALICE }));
+    expect(actedAs(byOther, identities)).toBe(false);
   });
 
   it('makes an administrator with a help-desk role the help desk, when the record names the role', () => {

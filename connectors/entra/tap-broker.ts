@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { ActionError, appendAudit, type Broker, type BrokerRequest, type BrokerResult, type ConnectorContext } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
+import type { ChangeKind } from '../../src/core/identity-change.js';
 import { toActionError } from './enforcer.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
+import { ENTRA_OWN_CHANGES, ENTRA_OWN_EVENT_TYPES } from './own-changes.js';
 
 /**
  * Broker mode for Entra: Warden itself issues the Temporary Access Pass an
@@ -13,7 +15,8 @@ import { GraphCallError } from './graph-session.js';
  * no Authentication Administrator role, and returns the pass once for the
  * requester to see. Entra keeps one usable TAP per user and a new one
  * replaces the old, so a request is never served twice: the run is claimed
- * in the store before the call and recorded after it, with the TAP's id,
+ * (the one broker-run record of every connector, src/connector/own-changes.ts,
+ * which also lets the audit record of the TAP be recognised) before the call and recorded after it, with the TAP's id,
  * lifetime and expiry — never the pass itself. An interrupted attempt is
  * reconciled from the user's TAP methods before anything is issued again.
  */
@@ -27,9 +30,6 @@ export const TapOptions = z
   })
   .passthrough();
 
-/** How long a `started` run is treated as in flight before a retry may reconcile it. */
-const IN_FLIGHT_MS = 120_000;
-
 interface TapMethod {
   id: string;
   temporaryAccessPass?: string | null;
@@ -40,9 +40,12 @@ interface TapMethod {
   methodUsabilityReason?: string;
 }
 
+/** The change kinds the Entra broker performs. */
+export const ENTRA_BROKERED_KINDS: readonly ChangeKind[] = Object.freeze(['tap.issue'] as ChangeKind[]);
+
 export function entraTapBroker(runtime: EntraRuntime): Broker {
   return {
-    kinds: ['tap.issue'],
+    kinds: ENTRA_BROKERED_KINDS,
     async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
       if (request.kind !== 'tap.issue') throw new WardenError('ERR_VALIDATION', `the Entra broker performs tap.issue, not ${request.kind}`);
       const options = TapOptions.safeParse(request.options ?? {});
@@ -55,7 +58,8 @@ export function entraTapBroker(runtime: EntraRuntime): Broker {
       if (!user) throw new WardenError('ERR_NOT_FOUND', `no Entra user ${request.targetId}`);
 
       const { store, clock } = ctx;
-      const claim = await store.claimBrokerRun({ tenant: request.tenant, requestId: request.requestId, connector: 'entra', kind: request.kind, startedAt: clock() });
+      const eventTypes = ENTRA_OWN_EVENT_TYPES['broker:tap.issue'] ?? [];
+      const claim = await ENTRA_OWN_CHANGES.claimRun(store, { tenant: request.tenant, requestId: request.requestId, kind: request.kind, targetId: user.id, eventTypes }, clock());
       if (!claim.claimed) {
         const run = claim.run;
         if (run.state === 'done')
@@ -65,8 +69,7 @@ export function entraTapBroker(runtime: EntraRuntime): Broker {
           await finish(ctx, request, earlier, { recovered: true });
           throw new WardenError('ERR_CONFLICT', `an interrupted attempt for request ${request.requestId} issued TAP ${earlier.id}; its secret cannot be shown again: file a new request`);
         }
-        if (clock().getTime() - run.startedAt.getTime() < IN_FLIGHT_MS || !(await store.restartBrokerRun(request.tenant, request.requestId, run.startedAt, clock())))
-          throw new WardenError('ERR_CONFLICT', `request ${request.requestId} is being served right now`);
+        await ENTRA_OWN_CHANGES.resume(store, run, clock());
       }
 
       let tap: TapMethod;
@@ -81,7 +84,7 @@ export function entraTapBroker(runtime: EntraRuntime): Broker {
       } catch (err) {
         // A refusal (policy, permissions, bad lifetime) issued nothing: the request may be run again. After a
         // timeout or a 5xx the pass may exist; the run stays claimed and the next attempt reconciles it.
-        if (err instanceof GraphCallError && !err.retryable) await store.abandonBrokerRun(request.tenant, request.requestId);
+        if (err instanceof GraphCallError && !err.retryable) await ENTRA_OWN_CHANGES.abandonRun(store, request.tenant, request.requestId);
         throw toActionError(err, `tap.issue for ${user.id}`);
       }
       if (!tap.temporaryAccessPass) throw new ActionError(`tap.issue for ${user.id}: Entra returned no pass`, { permanent: true });
@@ -110,7 +113,7 @@ async function finish(ctx: ConnectorContext, request: BrokerRequest, tap: TapMet
     ...extra,
   };
   await ctx.store.transaction(async (tx) => {
-    await tx.finishBrokerRun(request.tenant, request.requestId, { reference: tap.id, ...(expiresAt ? { expiresAt } : {}), details }, ctx.clock());
+    await ENTRA_OWN_CHANGES.finishRun(tx, request.tenant, request.requestId, { reference: tap.id, ...(expiresAt ? { expiresAt } : {}), details }, ctx.clock());
     await appendAudit(tx, request.tenant, {
       type: 'broker.executed',
       actor: { type: 'system', id: 'warden:entra' },

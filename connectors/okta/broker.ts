@@ -1,8 +1,9 @@
 import type { ChangeKind } from '../../src/core/identity-change.js';
 import type { Broker, BrokerRequest, BrokerResult, ConnectorContext } from '../../src/connector/index.js';
-import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
-import type { OktaTenants } from './okta-tenant.js';
 import { WardenError } from '../../src/core/errors.js';
+import { OKTA_OWN_CHANGES, OWN_ACTION_EVENT_TYPES } from './event-types.js';
+import { httpStatusOf } from './okta-errors.js';
+import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 
 /** The change kinds the Okta broker performs. */
 export const BROKERED_KINDS: readonly ChangeKind[] = Object.freeze(['factor.reset_all', 'password.reset'] as ChangeKind[]);
@@ -10,7 +11,9 @@ export const BROKERED_KINDS: readonly ChangeKind[] = Object.freeze(['factor.rese
 /**
  * Broker mode for Okta: Warden performs an approved change itself, so the
  * help desk needs no reset rights. Each request acts once: what was done is
- * recorded as Warden's own change (`broker:<requestId>`). When Okta reports
+ * claimed once as Warden's own change (`broker:<requestId>`, the one
+ * broker-run record of every connector, src/connector/own-changes.ts) before
+ * Okta is called, so concurrent executions act once. When Okta reports
  * it, the event of the change itself (`user.mfa.factor.reset_all`,
  * `user.account.reset_password`, made by Warden's own principal) is decided
  * like any other and matches its request (`workflow.brokerIdentities` names
@@ -30,13 +33,30 @@ export class OktaBroker implements Broker {
   constructor(private readonly tenants: OktaTenants) {}
 
   async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
-    if (!this.kinds.includes(request.kind)) throw new WardenError('ERR_VALIDATION', `the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
+    if (!this.kinds.includes(request.kind))
+      throw new WardenError('ERR_VALIDATION', `the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
     const tenant = this.tenants.get(ctx.config, request.tenant);
-    const ref = `broker:${request.requestId}`;
-    const done = await ctx.store.getOwnChange(tenant.id, 'okta', ref);
-    if (done?.result) return done.result as BrokerResult;
-    const own = { tenant: tenant.id, connector: 'okta', ref, targetId: request.targetId, eventTypes: [...(OWN_ACTION_EVENT_TYPES[`broker:${request.kind}`] ?? [])] };
-    await ctx.store.putOwnChange({ ...own, at: ctx.clock() });
+    const eventTypes = OWN_ACTION_EVENT_TYPES[`broker:${request.kind}`] ?? [];
+    const claim = await OKTA_OWN_CHANGES.claimRun(ctx.store, { tenant: tenant.id, requestId: request.requestId, kind: request.kind, targetId: request.targetId, eventTypes }, ctx.clock());
+    if (!claim.claimed) {
+      // Done: what was done, again (a reset link shown once is not shown again). Started: an attempt that did not finish, taken over once it is no longer in flight.
+      if (claim.run.state === 'done') return { reference: claim.run.reference ?? '', details: claim.run.details, ...(claim.run.expiresAt ? { expiresAt: claim.run.expiresAt.toISOString() } : {}) };
+      await OKTA_OWN_CHANGES.resume(ctx.store, claim.run, ctx.clock());
+    }
+    let result: BrokerResult;
+    try {
+      result = await this.#perform(request, tenant);
+    } catch (err) {
+      // Okta refused (4xx other than 429): nothing happened, the request may run again. Otherwise the change may have been made: the run stays started.
+      const status = httpStatusOf(err);
+      if (status !== undefined && status >= 400 && status < 500 && status !== 429) await OKTA_OWN_CHANGES.abandonRun(ctx.store, tenant.id, request.requestId);
+      throw err;
+    }
+    await OKTA_OWN_CHANGES.finishRun(ctx.store, tenant.id, request.requestId, { reference: result.reference, ...(result.details ? { details: result.details } : {}) }, ctx.clock());
+    return result;
+  }
+
+  async #perform(request: BrokerRequest, tenant: OktaTenant): Promise<BrokerResult> {
     const client = await tenant.client();
     let result: BrokerResult;
     if (request.kind === 'factor.reset_all') {
@@ -52,8 +72,6 @@ export class OktaBroker implements Broker {
         ...(!sendEmail && token?.resetPasswordUrl ? { secret: token.resetPasswordUrl } : {}),
       };
     }
-    const { secret: _secret, ...recorded } = result;
-    await ctx.store.putOwnChange({ ...own, at: ctx.clock(), result: recorded });
     return result;
   }
 }

@@ -1,5 +1,8 @@
-import { ActionError, type ActionRow, type ConnectorContext, type Enforcer } from '../../src/connector/index.js';
-import { OWN_ACTION_EVENT_TYPES } from './event-types.js';
+import type { Enforcer, ConnectorContext } from '../../src/connector/index.js';
+import { ActionError } from '../../src/connector/index.js';
+import type { ActionRow } from '../../src/connector/index.js';
+import { actionRef } from '../../src/connector/index.js';
+import { OKTA_OWN_CHANGES, OWN_ACTION_EVENT_TYPES } from './event-types.js';
 import type { OktaDirectory } from './okta-directory.js';
 import { httpStatusOf, toActionError } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
@@ -28,17 +31,15 @@ export class OktaEnforcer implements Enforcer {
     const tenant = this.tenants.find(ctx.config, action.tenant);
     if (!tenant) throw new ActionError(`tenant ${action.tenant} has no okta section`, { permanent: true });
     const userId = action.targetId;
-    const own = { tenant: tenant.id, connector: 'okta', ref: `action:${action.id}`, targetId: userId, eventTypes: [...(OWN_ACTION_EVENT_TYPES[action.kind] ?? [])] };
-    await ctx.store.putOwnChange({ ...own, at: ctx.clock() });
-    let result: Record<string, unknown>;
-    try {
-      result = await this.#run(action, tenant, ctx);
-    } catch (err) {
-      if (err instanceof ActionError) throw err;
-      throw toActionError(err, `${action.kind} for ${userId}`, ctx.clock());
-    }
-    await ctx.store.putOwnChange({ ...own, at: ctx.clock(), result });
-    return result;
+    const intent = { tenant: tenant.id, ref: actionRef(action.id), targetId: userId, eventTypes: OWN_ACTION_EVENT_TYPES[action.kind] ?? [] };
+    return OKTA_OWN_CHANGES.perform(ctx.store, ctx.clock, intent, async () => {
+      try {
+        return await this.#run(action, tenant, ctx);
+      } catch (err) {
+        if (err instanceof ActionError) throw err;
+        throw toActionError(err, `${action.kind} for ${userId}`, ctx.clock());
+      }
+    });
   }
 
   async #run(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {

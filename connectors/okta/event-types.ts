@@ -1,4 +1,5 @@
 import type { ChangeKind, SignalKind } from '../../src/core/identity-change.js';
+import { OwnChanges } from '../../src/connector/index.js';
 
 /**
  * The Okta System Log event types Warden governs, what each becomes, and how
@@ -132,3 +133,6 @@ export const OWN_ACTION_EVENT_TYPES: Readonly<Record<string, readonly string[]>>
   'broker:factor.reset_all': ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'],
   'broker:password.reset': ['user.account.reset_password'],
 });
+
+/** Okta's own-change service (src/connector/own-changes.ts): the one matching semantics every connector uses. */
+export const OKTA_OWN_CHANGES = new OwnChanges('okta', 'Okta');

@@ -1,39 +1,16 @@
 import { isSignalKind, type IdentityChange, type Principal } from '../../src/core/identity-change.js';
-import type { ConnectorContext, InboxHandler, InboxRow, OwnChange } from '../../src/connector/index.js';
+import type { InboxHandler, ConnectorContext } from '../../src/connector/index.js';
+import type { InboxRow } from '../../src/connector/index.js';
 import { BROKERED_KINDS } from './broker.js';
+import { OKTA_OWN_CHANGES } from './event-types.js';
 import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
 import { splitDelivery } from './event-hook-receiver.js';
-import type { OktaTenant, OktaTenants } from './okta-tenant.js';
+import type { OktaTenants } from './okta-tenant.js';
 
-/** How far an Okta event may be from the moment Warden recorded its own action and still be that action. */
-const OWN_BEFORE_MS = 10 * 60_000;
-const OWN_AFTER_MS = 2 * 60_000;
 /** Attempts that wait for Okta to answer enrichment calls before deciding without them. */
 const ENRICH_ATTEMPTS = 3;
-
-/**
- * Finds the own change an event reports: an action Warden recorded for the
- * same user, expecting this event type, close in time — and, when Warden's
- * service identity is known, performed by it. A change made with Warden's
- * credentials that Warden did not record is judged like any other.
- */
-export async function findOwnChange(change: IdentityChange, tenant: OktaTenant, identity: string | undefined, ctx: ConnectorContext): Promise<OwnChange | undefined> {
-  if (identity && change.actor.id !== identity) return undefined;
-  const at = new Date(change.occurredAt).getTime();
-  const candidates = await ctx.store.findOwnChanges(tenant.id, 'okta', change.target.id, new Date(at - OWN_BEFORE_MS), new Date(at + OWN_AFTER_MS));
-  return candidates.find((c) => c.eventTypes.includes(change.source.rawType));
-}
-
-/**
- * Whether an own change is the one a brokered request asked for (the reset
- * itself, `broker:<requestId>`), rather than a side effect of it (the factor
- * deactivations Okta may log along with a reset) or an enforcement action.
- */
-export function isBrokeredChange(own: OwnChange, change: IdentityChange): boolean {
-  return own.ref.startsWith('broker:') && BROKERED_KINDS.includes(change.kind);
-}
 
 function merge(base: Principal, user: OktaUser | undefined): Principal {
   if (!user) return base;
@@ -67,16 +44,13 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
         ctx.log.warn({ err, tenant: tenant.id }, 'could not learn which Okta principal Warden acts as');
         return undefined;
       });
-      const own = await findOwnChange(change, tenant, identity, ctx);
-      if (own && isBrokeredChange(own, change)) {
-        // The change Warden's broker made for an approved request: decided like any other, so it matches that request and uses it up.
-        const context = { ...change.context };
-        context.wardenBroker = own.ref;
-        change = { ...change, context };
-      } else if (own) {
+      // The change Warden's broker made for an approved request is decided like any other, so it matches that request and uses it up.
+      const recognised = await OKTA_OWN_CHANGES.recognise(ctx.store, change, { identities: new Set(identity ? [identity] : []), brokerKinds: BROKERED_KINDS });
+      if ('ignored' in recognised) {
         oktaMetrics(ctx.metrics.registry).ownChanges.inc({ tenant: tenant.id });
-        return { ignored: `Warden's own change (${own.ref}) reported back by Okta` };
+        return { ignored: recognised.ignored };
       }
+      change = recognised.change;
 
       let target: OktaUser | undefined;
       let actor: OktaUser | undefined;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { resolveSecret, SecretRef, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
+import { DURATION_PATTERN } from '../../src/core/policy/duration.js';
 
 /**
  * The `okta` section of a tenant in warden.yaml. This schema is the
@@ -123,6 +124,11 @@ export const OktaTenantConfig = z
           .max(86_400)
           .default(300)
           .describe('Each poll starts this far before the newest event seen, so late-persisted events are not missed (duplicates are absorbed by the inbox). Default `300`'),
+        overlap: z
+          .string()
+          .regex(DURATION_PATTERN)
+          .optional()
+          .describe('The overlap as a duration (`90s`, `5m`), the unit every poller uses; takes the place of `overlapSeconds` when set'),
         pageSize: z.number().int().min(1).max(1000).default(1000).describe('Events per page (`limit`). Default `1000`'),
         maxPagesPerPoll: z.number().int().min(1).max(1000).default(50).describe('Pages fetched in one poll at most; the rest waits for the next. Default `50`'),
         minRemaining: z

@@ -1,4 +1,6 @@
-import type { ConnectorContext, InboxEntry, ConnectorStore } from '../../src/connector/index.js';
+import type { ConnectorContext } from '../../src/connector/index.js';
+import { nextWindow, overlapOf, Poller, type PollSource } from '../../src/connector/index.js';
+import type { InboxEntry, ConnectorStore } from '../../src/connector/index.js';
 import { systemLogFilter } from './event-types.js';
 import { publishedIso } from './log-event.js';
 import { httpStatusOf, rateLimitWaitMs } from './okta-errors.js';
@@ -10,8 +12,8 @@ import { WardenError } from '../../src/core/errors.js';
  * The System Log poller (`GET /api/v1/logs`, through the SDK's authenticated
  * HTTP client so the raw LogEvents are stored exactly as Okta sent them): it
  * catches what event hooks missed (Warden down, Okta's best-effort delivery)
- * and the events Okta never delivers by hook. Per tenant, under a store lease
- * (one replica polls), from a watermark — the newest `published` seen — minus
+ * and the events Okta never delivers by hook. Per tenant, on the poller
+ * skeleton (src/connector/poller.ts: a store lease so one replica polls), from a watermark — the newest `published` seen — minus
  * an overlap, paginated by the `Link: rel="next"` header, pausing when
  * `X-Rate-Limit-Remaining` runs low until `X-Rate-Limit-Reset`. Events go to
  * the same inbox as the hook's, keyed by `uuid`, so nothing is processed twice.
@@ -130,10 +132,12 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
  */
 export async function pollTenant(tenant: OktaTenant, ctx: ConnectorContext): Promise<PollResult> {
   const cursor = (await ctx.store.getCursor(tenant.id, CURSOR)) as SyslogCursor | undefined;
-  const overlap = tenant.config.poller.overlapSeconds * 1000;
-  const from = cursor?.watermark ? new Date(cursor.watermark).getTime() : ctx.clock().getTime();
+  const overlap = overlapOf(tenant.config.poller);
+  const now = ctx.clock();
+  const from = cursor?.watermark ? new Date(cursor.watermark).getTime() : now.getTime();
   const metrics = oktaMetrics(ctx.metrics.registry);
-  const result = await readSystemLog(tenant, ctx.store, { since: new Date(from - overlap), maxPages: tenant.config.poller.maxPagesPerPoll, now: ctx.clock });
+  const window = nextWindow(cursor?.watermark ? new Date(cursor.watermark) : undefined, now, overlap, overlap);
+  const result = await readSystemLog(tenant, ctx.store, { since: window.from, maxPages: tenant.config.poller.maxPagesPerPoll, now: ctx.clock });
   if (result.stored) metrics.polledEvents.inc({ tenant: tenant.id, stored: 'true' }, result.stored);
   if (result.events > result.stored) metrics.polledEvents.inc({ tenant: tenant.id, stored: 'false' }, result.events - result.stored);
   const watermark = result.watermark && (!cursor?.watermark || result.watermark > cursor.watermark) ? result.watermark : (cursor?.watermark ?? new Date(from).toISOString());
@@ -142,39 +146,32 @@ export async function pollTenant(tenant: OktaTenant, ctx: ConnectorContext): Pro
   return result;
 }
 
-/** Starts one polling loop per Okta tenant with the poller enabled; each poll runs under the tenant's lease. */
+/** The System Log of one tenant as a source of the poller skeleton (src/connector/poller.ts). */
+export function systemLogSource(tenant: OktaTenant, ctx: ConnectorContext): PollSource {
+  const { poller } = tenant.config;
+  return {
+    what: 'okta System Log',
+    tenant: tenant.id,
+    lease: `okta:syslog:${tenant.id}`,
+    leaseTtlSeconds: Math.max(30, poller.intervalSeconds * 3),
+    interval: poller.intervalSeconds * 1000,
+    async poll() {
+      const result = await pollTenant(tenant, ctx);
+      // A full set of pages means more is waiting: go on at once.
+      return { ...(result.waitMs ? { waitMs: result.waitMs } : {}), backlog: result.pages >= poller.maxPagesPerPoll };
+    },
+  };
+}
+
+/** Starts one poller per Okta tenant with the poller enabled; each poll runs under the tenant's lease. */
 export function startPollers(tenants: OktaTenants, ctx: ConnectorContext): { stop(): Promise<void> } {
-  const loops: Array<{ stop(): Promise<void> }> = [];
+  const pollers: Poller[] = [];
   for (const id of tenants.ids(ctx.config)) {
     const tenant = tenants.get(ctx.config, id);
     if (!tenant.config.poller.enabled) continue;
-    let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
-    const interval = tenant.config.poller.intervalSeconds * 1000;
-    const lease = `okta:syslog:${tenant.id}`;
-    const tick = async () => {
-      let delay = interval;
-      try {
-        if (await ctx.store.acquireLease(lease, ctx.instanceId, ctx.clock(), Math.max(30, tenant.config.poller.intervalSeconds * 3))) {
-          const result = await pollTenant(tenant, ctx);
-          if (result.waitMs) delay = Math.max(delay, result.waitMs);
-          else if (result.pages >= tenant.config.poller.maxPagesPerPoll) delay = 0; // backlog: go on at once
-        }
-      } catch (err) {
-        ctx.log.error({ err, tenant: tenant.id }, 'okta System Log poll failed');
-      }
-      if (!stopped) timer = setTimeout(() => void (running = tick()), delay);
-    };
-    running = tick();
-    loops.push({
-      async stop() {
-        stopped = true;
-        clearTimeout(timer);
-        await running;
-        await ctx.store.releaseLease(lease, ctx.instanceId).catch(() => undefined);
-      },
-    });
+    const poller = new Poller(ctx, systemLogSource(tenant, ctx));
+    poller.start();
+    pollers.push(poller);
   }
-  return { stop: async () => void (await Promise.all(loops.map((l) => l.stop()))) };
+  return { stop: async () => void (await Promise.all(pollers.map((p) => p.stop()))) };
 }

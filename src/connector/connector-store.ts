@@ -1,4 +1,4 @@
-import type { SsfStore, StoreOps } from '../store/store.js';
+import type { BrokerRunStore, OwnChangeStore, SsfStore, StoreOps } from '../store/store.js';
 
 /**
  * What a connector may do with the store, inside a transaction or outside
@@ -17,13 +17,9 @@ export type ConnectorStoreOps = Pick<
   | 'appendAudit'
   | 'acquireLease'
   | 'releaseLease'
-  | 'putOwnChange'
-  | 'getOwnChange'
-  | 'findOwnChanges'
-  | 'claimBrokerRun'
-  | 'restartBrokerRun'
-  | 'finishBrokerRun'
-  | 'abandonBrokerRun'
+  // Warden's own changes and broker runs (the own-change service, src/connector/own-changes.ts)
+  | keyof OwnChangeStore
+  | keyof BrokerRunStore
   | 'getCursor'
   | 'setCursor'
   // Reading the audit log (the SSF transmitter turns its records into SETs)

@@ -35,6 +35,22 @@ export type { ConnectorStore, ConnectorStoreOps } from './connector-store.js';
 export { op, type OpContext, type Operation } from './operation.js';
 export type { RouteDoc } from './route-doc.js';
 
+// Warden's own changes: recorded before acting, recognised when the IdP reports them back; broker runs once per request.
+export {
+  actedAs,
+  actionRef,
+  BROKER_RUN_IN_FLIGHT_MS,
+  brokerRef,
+  isBrokerRun,
+  OWN_CHANGE_WINDOW,
+  OwnChanges,
+  type OwnChangeIntent,
+  type Recognised,
+} from './own-changes.js';
+
+// The poller skeleton: cursor window with overlap, lease, schedule, back-off (Okta System Log, Entra directoryAudits, M365 Management Activity).
+export { durationOf, nextWindow, overlapOf, Poller, type Duration, type PollOutcome, type PollSource, type PollWindow } from './poller.js';
+
 // Raw routes: reading bodies and writing answers on plain node:http.
 export { readJsonBody, writeEmpty, writeJson, type ReadJsonBodyOptions } from './raw-http.js';
 

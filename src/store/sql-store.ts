@@ -2,7 +2,6 @@ import type { SqlExecutor } from './sql-executor.js';
 import { SqlAlertStore } from './sql/sql-alert-store.js';
 import { SqlApiKeyStore } from './sql/sql-api-key-store.js';
 import { SqlAuditStore } from './sql/sql-audit-store.js';
-import { SqlBrokerRunStore } from './sql/sql-broker-run-store.js';
 import { SqlCursorStore } from './sql/sql-cursor-store.js';
 import { SqlDecisionStore } from './sql/sql-decision-store.js';
 import { SqlDetectionStore } from './sql/sql-detection-store.js';
@@ -44,7 +43,6 @@ export class SqlStore
     SqlLeaseStore,
     SqlRetentionStore,
     SqlOwnChangeStore,
-    SqlBrokerRunStore,
     SqlCursorStore,
     SqlDetectionStore,
     SqlAlertStore,

@@ -46,7 +46,7 @@ describe('Entra TAP broker', () => {
     // Nowhere in the store: not in the run, not in the audit log, not in the inbox.
     const sql = rawSql(h.server.store);
     const dump = JSON.stringify([
-      await sql.query('SELECT row_to_json(b)::text AS row FROM broker_runs b'),
+      await sql.query('SELECT row_to_json(b)::text AS row FROM own_changes b'),
       await sql.query('SELECT record FROM audit'),
       await sql.query('SELECT payload::text AS payload FROM inbox'),
     ]);
@@ -73,7 +73,7 @@ describe('Entra TAP broker', () => {
     const u = user();
     const r = request(u);
     // An earlier attempt claimed the request, Entra issued the pass, and the process died before recording it.
-    await h.server.store.claimBrokerRun({ tenant: 'acme', requestId: r.requestId, connector: 'entra', kind: 'tap.issue', startedAt: h.clock.now });
+    await h.server.store.claimBrokerRun({ tenant: 'acme', requestId: r.requestId, connector: 'entra', kind: 'tap.issue', startedAt: h.clock.now, targetId: u.id, eventTypes: ['Admin registered security info'] });
     const issued = h.sim.directory.createTemporaryAccessPass({ app: h.sim.directory.apps.get(h.clientId)! }, u, { lifetimeInMinutes: 60 });
     h.advance(10 * 60_000);
     const err = await refusal(r);
@@ -86,7 +86,7 @@ describe('Entra TAP broker', () => {
   it('runs a stale claim again when Entra shows nothing was issued, but not while it may be in flight', async () => {
     const u = user();
     const r = request(u);
-    await h.server.store.claimBrokerRun({ tenant: 'acme', requestId: r.requestId, connector: 'entra', kind: 'tap.issue', startedAt: h.clock.now });
+    await h.server.store.claimBrokerRun({ tenant: 'acme', requestId: r.requestId, connector: 'entra', kind: 'tap.issue', startedAt: h.clock.now, targetId: u.id, eventTypes: ['Admin registered security info'] });
     h.advance(30_000);
     expect((await refusal(r)).message).toMatch(/is being served right now/);
     h.advance(5 * 60_000);
@@ -123,11 +123,23 @@ describe('Entra TAP broker', () => {
 
   it('recognises the pass it issued when it comes back through the audit log', async () => {
     const u = user();
-    await execute(request(u));
+    const r = request(u);
+    await execute(r);
     h.advance(60_000);
     await h.connector.tasks.get('acme')!.audit!.pollOnce();
     const before = (await h.audit()).filter((a) => a.type === 'decision.recorded').length;
     await h.drainInbox();
-    expect((await h.audit()).filter((a) => a.type === 'decision.recorded').length).toBe(before);
+    // One semantics for every IdP (src/connector/own-changes.ts): the change a broker run made is decided, naming its run, so it
+    // matches and uses up the request it was made for (none was filed in this harness); it is never taken for somebody else's TAP.
+    const decided = (await h.audit()).filter((a) => a.type === 'decision.recorded').slice(before);
+    expect(decided.length).toBeGreaterThan(0);
+    expect(decided.every((d) => (d.data.change as { kind: string }).kind === 'tap.issue')).toBe(true);
+    const changes = await rawSql(h.server.store).query<{ body: string }>("SELECT body::text AS body FROM changes WHERE kind = 'tap.issue'");
+    const tapChanges = changes.map((c) => JSON.parse(c.body) as { kind: string; target: { id: string }; context: Record<string, unknown> }).filter((c) => c.kind === 'tap.issue' && c.target.id === u.id);
+    expect(tapChanges).toHaveLength(1);
+    expect(tapChanges[0]!.context.wardenBroker).toBe(`broker:${r.requestId}`);
+    // Every pass this harness's broker issued (earlier tests' too) names its own run.
+    const all = changes.map((c) => JSON.parse(c.body) as { context: Record<string, unknown> });
+    expect(all.every((c) => String(c.context.wardenBroker).startsWith('broker:'))).toBe(true);
   });
 });

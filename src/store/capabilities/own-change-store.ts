@@ -18,11 +18,25 @@ export interface OwnChange {
   result?: unknown;
 }
 
-/** Changes Warden itself makes in an IdP, recorded before they are made: part of the Store port (src/store/store.ts). */
+/**
+ * The store capability behind Warden's own changes: the one record of each
+ * change Warden makes in an IdP, enforcement actions (`action:<id>`) and
+ * broker runs (`broker:<requestId>`, BrokerRunStore) alike, in the table
+ * `own_changes`. The own-change service (src/connector/own-changes.ts) needs
+ * nothing else.
+ */
 export interface OwnChangeStore {
-  /** Records (or replaces, by `ref`) a change Warden itself makes in an IdP. */
+  /** Records (or replaces, by `ref`) a change Warden itself makes in an IdP: `started` without a result, `done` with one. */
   putOwnChange(change: OwnChange): Promise<void>;
   getOwnChange(tenant: string, connector: string, ref: string): Promise<OwnChange | undefined>;
   /** Warden's own changes to `targetId` recorded between `from` and `to` (inclusive), oldest first. */
   findOwnChanges(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]>;
+  /**
+   * Warden's own changes to `targetId` that were under way at some moment
+   * between `from` and `to`: recorded (started) no later than `to` and last
+   * written no earlier than `from`. A change recorded and completed at once
+   * is found as by `findOwnChanges`; a broker run recovered long after its
+   * IdP call is still found at the time of that call.
+   */
+  findOwnChangesOverlapping(tenant: string, connector: string, targetId: string, from: Date, to: Date): Promise<OwnChange[]>;
 }

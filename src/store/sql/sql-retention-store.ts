@@ -12,7 +12,7 @@ export class SqlRetentionStore extends SqlAggregate implements RetentionStore {
     );
     const own = await this.db.query(
       `DELETE FROM own_changes WHERE (tenant, connector, ref) IN (
-         SELECT tenant, connector, ref FROM own_changes WHERE at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+         SELECT tenant, connector, ref FROM own_changes WHERE at < $1 AND ref NOT LIKE 'broker:%' LIMIT $2 FOR UPDATE SKIP LOCKED)
        RETURNING 1`,
       [cutoffs.ownChanges.toISOString(), limit],
     );
