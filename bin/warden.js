@@ -19,4 +19,4 @@ try {
   }
   throw err;
 }
-await cli.main(plugins.connectors);
+await cli.main(plugins.connectors, { demoKit: plugins.demoKit });

@@ -1,4 +1,5 @@
 import type { WardenPlugin } from '../src/connector/contract.js';
+import type { DemoKit } from '../src/demo/demo-kit.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';
@@ -9,3 +10,6 @@ import { entra } from './entra/index.js';
  * Each connector lives in its own folder and implements src/connector/contract.ts.
  */
 export const connectors: readonly WardenPlugin[] = [okta, entra, itsmConnector()];
+
+/** The simulators `warden demo` runs (connectors/demo), loaded only when the demo starts. */
+export const demoKit = async (): Promise<DemoKit> => (await import('./demo/demo-simulators.js')).demoKit;

@@ -15,12 +15,13 @@ import { registerInitCommand } from './commands/init.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerWorkflowCommands } from './commands/workflow.js';
+import { registerDemoCommand, type CliExtras } from './commands/demo.js';
 
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
 /** The `warden` command, wired to `io`, with the connectors' commands, reading the time from `clock`. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Command {
+export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock, extras: CliExtras = {}): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -54,6 +55,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
   registerConfigCommands(program, rt);
   registerWorkflowCommands(program, rt);
   registerDetectCommands(program, rt);
+  registerDemoCommand(program, rt, extras);
   for (const plugin of plugins) plugin.commands?.(program, rt);
   const wire = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
@@ -68,7 +70,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, plugins
  * code. Never calls process.exit itself, so tests run it in-process, on their
  * own `clock` (default: the system clock).
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo = processIo(), plugins: readonly WardenPlugin[] = [], clock: Clock = systemClock, extras: CliExtras = {}): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(
     io,
@@ -77,6 +79,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo(), p
     },
     plugins,
     clock,
+    extras,
   );
   try {
     if (args.length === 0) {

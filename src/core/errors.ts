@@ -34,7 +34,9 @@ export type WardenErrorCode =
   | 'ERR_IDEMPOTENCY_MISMATCH'
   | 'ERR_EVIDENCE_REJECTED'
   | 'ERR_POLICY_FORBIDS'
-  | 'ERR_UPSTREAM';
+  | 'ERR_UPSTREAM'
+  /** A development-only command (`warden demo`) needs the dev dependencies (`npm ci` in a clone). */
+  | 'ERR_DEV_INSTALL_REQUIRED';
 
 /** Base class of every error Warden throws on purpose. */
 export class WardenError extends Error {

@@ -34,6 +34,7 @@ const STATUS: Record<WardenErrorCode, number> = {
   ERR_EVIDENCE_REJECTED: 422,
   ERR_POLICY_FORBIDS: 422,
   ERR_UPSTREAM: 502,
+  ERR_DEV_INSTALL_REQUIRED: 500,
 };
 
 /** A validation issue as the API reports it. */
