@@ -165,8 +165,12 @@ export const demoKit: DemoKit = {
               const record = inboxRuleRecord({ upn: target.login, ...(actor ? { actor: actor.login } : {}), at: clock(), organization: 'acme.example' });
               // Microsoft 365 makes an Exchange audit record available 60 to 90 minutes later, and Warden polls every
               // 5 minutes; the demo makes it available at once and asks Warden's poller to read it now.
-              graph.directory.addExchangeRecords([record]);
-              await entra.tasks.get('acme')?.activity?.pollOnce();
+              const blob = graph.directory.addExchangeRecords([record]);
+              // The API lists content by whole seconds ([startTime, endTime)): poll once the blob's second is over.
+              const listed = Math.floor(Date.parse(blob.contentCreated) / 1000) * 1000 + 1000;
+              while (clock().getTime() < listed) await new Promise((resolve) => setTimeout(resolve, 50));
+              const polled = await entra.tasks.get('acme')?.activity?.pollOnce();
+              if (!polled?.new) throw new WardenError('ERR_UPSTREAM', "Warden's Management Activity poller did not read the inbox rule's record (see Warden's log)");
               return {
                 said: `an inbox rule forwarding ${name(target)}'s mail to ${String((record.Parameters as Array<{ Name: string; Value: string }>).find((x) => x.Name === 'ForwardTo')?.Value)} and deleting it was created in Outlook on the web`,
                 eventId: `o365:${String(record.Id)}`,

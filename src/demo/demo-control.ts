@@ -23,6 +23,8 @@ export const DEMO_STATE_FILE = 'demo.json';
 export interface DemoInfo {
   tenant: string;
   warden: string;
+  /** The certificate Warden and the Entra simulator serve (trust it: `curl --cacert`, NODE_EXTRA_CA_CERTS). */
+  caFile: string;
   control: string;
   oidc: { issuer: string; clientId: string; redirectUri: string };
   okta: string;

@@ -64,7 +64,7 @@ export async function playAttack(play: Play): Promise<AttackOutcome> {
   play.say(`Entra: ${target.login} is ${state.entra!.inHoldGroup ? 'in' : 'NOT in'} the Warden hold group; sessions revoked from ${state.entra!.signInSessionsValidFrom} (${executed.entra.join(', ')})`);
 
   play.step('Where to look');
-  play.say(`The alert:      curl -s -H "Authorization: Bearer ${play.info.apiKey}" ${play.info.warden}/v1/alerts`);
+  play.say(`The alert:      curl -s --cacert ${play.info.caFile} -H "Authorization: Bearer ${play.info.apiKey}" ${play.info.warden}/v1/alerts`);
   play.say(`The audit log:  curl -s ${play.info.control}/demo/audit   (every decision, action and alert, hash-chained)`);
   play.say(`Okta's view:    curl -s ${play.info.control}/demo/state/dana`);
   play.say('An admin releases the hold once the person is verified: `warden holds list` / `warden holds release` (docs/demo.md).');

@@ -105,6 +105,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     info = {
       tenant: DEMO_TENANT,
       warden: server.url,
+      caFile: tls.caFile,
       control: control.url,
       oidc: { issuer: oidc.issuer, clientId: DEMO_CLI_CLIENT.clientId, redirectUri: DEMO_CLI_CLIENT.redirectUris[0]! },
       okta: sims.okta.url,

@@ -56,17 +56,24 @@ async function runTrusting(caFile: string, dir: string): Promise<number | undefi
   }
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
-function untilStopped(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+/**
+ * Resolves on the first SIGINT or SIGTERM; later ones are ignored until `release` (Ctrl-C in a terminal signals
+ * the whole process group, so the demo gets it from the terminal and again from its parent: the second must not
+ * kill it half-way through stopping).
+ */
+function untilStopped(): { stopped: Promise<NodeJS.Signals>; release(): void } {
+  let resolve: (s: NodeJS.Signals) => void;
+  const stopped = new Promise<NodeJS.Signals>((r) => (resolve = r));
+  const handler = (signal: NodeJS.Signals) => resolve(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return {
+    stopped,
+    release: () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    },
+  };
 }
 
 function port(value: string | undefined, what: string): number {
@@ -105,11 +112,12 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
           return;
         }
       }
-      const stopped = untilStopped();
+      const signals = untilStopped();
       let demo: RunningDemo;
       try {
         demo = await startDemo({ dir, port: port(opts.port, '--port'), controlPort: port(opts.controlPort, '--control-port'), oidcPort: port(opts.oidcPort, '--oidc-port'), clock: rt.clock, kit: demoKit, log: narrate });
       } catch (err) {
+        signals.release();
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
           throw new WardenError('ERR_CONFIG_INVALID', `a port the demo wants is taken (${(err as Error).message}); is a demo already running? Pick others with --port, --control-port and --oidc-port (0: any free one)`);
         throw err;
@@ -117,10 +125,11 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       try {
         await rt.io.out(demoBanner(demo.info, dir));
         if (play) await play(new Play(new DemoControl(demo.info.control), demo.info, narrate));
-        await stopped;
+        await signals.stopped;
       } finally {
         await rt.io.out('Stopping the demo…\n');
         await demo.stop();
+        signals.release();
         await rt.io.out('Stopped.\n');
       }
     });
