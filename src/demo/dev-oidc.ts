@@ -49,9 +49,11 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
       if (!p) return undefined;
       return { accountId: sub, claims: () => ({ sub, name: p.name, preferred_username: p.login, email: p.email, groups: p.groups }) };
     },
-    claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'] },
+    // An ID token carries only the claims of its scopes: amr (the multi-factor sign-in) is listed under openid.
+    claims: { openid: ['sub', 'amr'], profile: ['name', 'preferred_username'], email: ['email'], groups: ['groups'] },
     scopes: ['openid', 'profile', 'email', 'groups'],
     conformIdTokenClaims: false,
+    ttl: { AuthorizationCode: 60, IdToken: 3600, AccessToken: 3600, Interaction: 600, Session: 86_400, Grant: 86_400 },
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
