@@ -140,16 +140,22 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
     .argument('<idp>', 'okta or entra')
     .argument('<action>', 'what happens, e.g. reset-factors')
     .argument('<target>', "whose account (persona handle or login, e.g. dana)")
-    .option('--dir <dir>', "the running demo's state directory", '.warden/demo')
     .option('--as <persona>', 'who does it (an administrator for resets); default: the target, or whoever holds their session')
     .option('--type <factor>', 'enroll-factor: push, sms, call or token:software:totp', 'push')
     .option('--answer <answer>', 'answer-push: approve or deny', 'approve')
-    .action(async (idp: string, action: string, target: string, opts: { dir: string; as?: string; type: string; answer: string }) => {
-      const dir = path.resolve(opts.dir);
+    .action(async (idp: string, action: string, target: string, opts: { as?: string; type: string; answer: string }) => {
+      // --dir is the demo command's own option (commander reads it after `act` too).
+      const dir = path.resolve(demo.opts<{ dir: string }>().dir);
       const control = await DemoControl.find(dir);
       if (!control) throw new WardenError('ERR_VALIDATION', `no demo is running from ${dir}: start one with \`${wardenCommand()} demo\``);
       const arg = action === 'enroll-factor' ? opts.type : action === 'answer-push' ? opts.answer : undefined;
       const result = await control.act({ idp, action, target, ...(opts.as ? { as: opts.as } : {}), ...(arg ? { arg } : {}) });
       await rt.io.out(`${result.said}\n${result.recordedIn ? `  recorded in ${result.recordedIn}${result.eventId ? `: ${result.eventId}` : ''}\n` : ''}`);
+      // Warden decides what the IdP reports (the Okta hook, the Exchange poll); directory audit records wait for its poller.
+      if (result.eventId) {
+        const play = new Play(control, await control.info(), (text) => void rt.io.out(text));
+        play.sayDecision(await play.decisionOn(result.eventId));
+      }
+      else await rt.io.out("  Warden reads it at its next poll of Entra's directory audit log (every 10 s in the demo).\n");
     });
 }
