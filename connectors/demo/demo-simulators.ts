@@ -191,8 +191,12 @@ export const demoKit: DemoKit = {
         env,
         plugins,
         async connect(warden) {
-          const hook = await registerEventHook(new OktaTenants().get(warden.config, 'acme'), warden.url);
-          if (hook.verificationStatus !== 'VERIFIED') throw new WardenError('ERR_UPSTREAM', `the Okta simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
+          // Okta gives the verification call 3 s (and one retry). A Warden that has just started on a busy machine
+          // may answer its first calls slower than that: warm it up, and ask Okta to verify again, as an admin would.
+          await fetch(`${warden.url}/readyz`).catch(() => undefined);
+          let hook: Awaited<ReturnType<typeof registerEventHook>> | undefined;
+          for (let attempt = 0; attempt < 5 && hook?.verificationStatus !== 'VERIFIED'; attempt++) hook = await registerEventHook(new OktaTenants().get(warden.config, 'acme'), warden.url);
+          if (hook?.verificationStatus !== 'VERIFIED') throw new WardenError('ERR_UPSTREAM', `the Okta simulator could not verify Warden's event hook: ${hook?.error ?? hook?.verificationStatus}`);
         },
         act,
         state(handle): PersonState {

@@ -4,8 +4,8 @@ import type { ActRequest, ActResult } from './demo-kit.js';
 import { signInPersona } from './sign-in.js';
 import { DEMO_PASSWORD } from './personas.js';
 
-/** How long a play waits for something to happen before it gives up (Warden and the simulators answer in well under a second). */
-const WAIT_MS = 60_000;
+/** How long a play waits for something to happen before it gives up (Warden and the simulators answer in well under a second on an idle machine). */
+const WAIT_MS = 120_000;
 
 /** A decision as the audit log records it (`decision.recorded`). */
 export interface RecordedDecision {
@@ -48,13 +48,13 @@ export class Play {
     return result;
   }
 
-  /** Awaits `check` until it answers something, re-checking as things happen, for at most a minute. */
+  /** Awaits `check` until it answers something, re-checking as things happen, for at most two minutes. */
   async until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
     const deadline = performance.now() + WAIT_MS;
     for (;;) {
       const found = await check();
       if (found !== undefined) return found;
-      if (performance.now() > deadline) throw new WardenError('ERR_UPSTREAM', `waited a minute for ${what}; it did not happen (is the demo still running?)`);
+      if (performance.now() > deadline) throw new WardenError('ERR_UPSTREAM', `waited two minutes for ${what}; it did not happen (is the demo still running?)`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -75,20 +75,28 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
 
   it('starts everything on 127.0.0.1 and prints the URLs and each persona', async () => {
     demo = warden(['demo', '--dir', dir, '--port', '0', '--control-port', '0', '--oidc-port', '0']);
-    await outputUntil(demo, () => demo.out().includes(READY_LINE), 'the ready line', 150_000);
+    await outputUntil(demo, () => demo.out().includes(READY_LINE), 'the ready line', 280_000);
     for (const line of [/Warden {11}https:\/\/127\.0\.0\.1:\d+/, /Sign-in \(OIDC\) {3}http:\/\/127\.0\.0\.1:\d+/, /Okta simulator {3}http:\/\/127\.0\.0\.1:\d+/, /Entra simulator {2}https:\/\/127\.0\.0\.1:\d+/, /ServiceNow {7}http:\/\/127\.0\.0\.1:\d+/, /Jira {13}http:\/\/127\.0\.0\.1:\d+/])
       expect(demo.out()).toMatch(line);
     for (const login of ['kim.agent@acme.example', 'ann.approver@acme.example', 'bob.approver@acme.example', 'ada.admin@acme.example', 'aud.auditor@acme.example', 'dana.lee@acme.example', 'eve.staff@acme.example']) expect(demo.out()).toContain(login);
     control = (await DemoControl.find(dir))!;
     expect(control).toBeDefined();
     childPid = (JSON.parse(readFileSync(path.join(dir, DEMO_STATE_FILE), 'utf8')) as { pid: number }).pid;
-    // The Graph subscription to Warden's HTTPS listener was created and validated.
-    expect((await control.audit()).map((r) => r.type)).toContain('entra.subscription.created');
-  }, 180_000);
+  }, 300_000);
+
+  it("creates the Graph subscription to Warden's own HTTPS listener (Graph validates the notification URL)", async () => {
+    const deadline = performance.now() + 120_000;
+    let types: string[] = [];
+    while (!types.includes('entra.subscription.created') && performance.now() < deadline) {
+      types = (await control.audit()).map((r) => r.type);
+      if (!types.includes('entra.subscription.created')) await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    expect(types).toContain('entra.subscription.created');
+  }, 150_000);
 
   it('plays the attack: Warden holds, raises an alert, and contains the person in Okta and Entra', async () => {
     const play = warden(['demo', '--dir', dir, '--play', 'attack']);
-    expect(await bounded(play.exit, 150_000, 'the attack play'), play.out() + play.err()).toBe(0);
+    expect(await bounded(play.exit, 240_000, 'the attack play'), play.out() + play.err()).toBe(0);
     expect(play.out()).toMatch(/Warden: DENY the factor\.reset_all \(helpdesk, from okta\), rule assisted-reset-privileged/);
     expect(play.out()).toMatch(/Warden: HOLD the mailbox\.rule \(self_service, from entra\), rule open-detection-alert/);
     expect(play.out()).toContain('Where to look');
@@ -115,11 +123,11 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
     expect(state.okta!.groups).toContain('Warden Hold');
     expect(state.okta!.sessions).toBe(0);
     expect(state.entra!.inHoldGroup).toBe(true);
-  }, 180_000);
+  }, 270_000);
 
   it('plays the accountable path: request, proofing, approval by another person, reset, matched, allowed', async () => {
     const play = warden(['demo', '--dir', dir, '--play', 'accountable']);
-    expect(await bounded(play.exit, 150_000, 'the accountable play'), play.out() + play.err()).toBe(0);
+    expect(await bounded(play.exit, 240_000, 'the accountable play'), play.out() + play.err()).toBe(0);
     const requestId = /request (\S+) is executed/.exec(play.out())?.[1];
     expect(requestId, play.out()).toBeDefined();
 
@@ -133,7 +141,7 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
     expect(matched.data).toMatchObject({ idp: 'okta', approvals: [{ approverId: ann!.oktaId }], ticket: { valid: true } });
     expect(matched.data.evidence.map((e: { method: string }) => e.method)).toEqual(['servicenow', 'okta_verify_push']);
     expect((await control.state('eve')).okta!.groups).not.toContain('Warden Hold');
-  }, 180_000);
+  }, 270_000);
 
   it('stops everything on SIGTERM', async () => {
     const controlUrl = control.url;
