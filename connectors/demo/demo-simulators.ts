@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { systemClock } from '../../src/core/clock.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { ActRequest, ActResult, DemoKit, DemoKitInput, DemoSimulators, PersonState } from '../../src/demo/demo-kit.js';
 import type { DemoPersona } from '../../src/demo/personas.js';
@@ -36,13 +37,25 @@ function persona(personas: readonly DemoPersona[], name: string | undefined, wha
   return p;
 }
 
+/** A demo certificate (named so) valid for at least another day, by the system time TLS checks it against. */
+function stillGood(pem: string): boolean {
+  try {
+    const cert = new X509Certificate(pem);
+    return cert.subject.startsWith('CN=Warden demo ') && Date.parse(cert.validTo) > systemClock().getTime() + DAY;
+  } catch {
+    return false;
+  }
+}
+
 export const demoKit: DemoKit = {
   certificate(dir) {
     mkdirSync(dir, { recursive: true });
     const certFile = path.join(dir, 'tls-cert.pem');
     const keyFile = path.join(dir, 'tls-key.pem');
-    if (!existsSync(certFile) || !existsSync(keyFile)) {
-      const { certPem, keyPem } = throwawayCertificate({ days: 365 });
+    if (!existsSync(certFile) || !existsSync(keyFile) || !stillGood(readFileSync(certFile, 'utf8'))) {
+      // A name of its own: OpenSSL finds a trust anchor by subject name, and another throw-away "localhost" CA in the
+      // same trust bundle (a test suite's, another tool's) would be picked instead of this one.
+      const { certPem, keyPem } = throwawayCertificate({ days: 365, commonName: `Warden demo ${randomBytes(6).toString('hex')}` });
       writeFileSync(keyFile, keyPem, { mode: 0o600 });
       writeFileSync(certFile, certPem);
     }

@@ -27,8 +27,8 @@ export interface DemoKitInput {
   personas: readonly DemoPersona[];
   /** The password agents use at ServiceNow and Jira. */
   password: string;
-  /** Fixed ports (0 or absent: ephemeral). */
-  ports?: Partial<Record<'okta' | 'entra' | 'servicenow' | 'jira', number>>;
+  /** Fixed ports (0 or absent: ephemeral). The Okta simulator always takes a free one. */
+  ports?: Partial<Record<'entra' | 'servicenow' | 'jira', number>>;
 }
 
 /** What the running simulators tell the demo: where they are and how Warden signs in to them. */

@@ -1,25 +1,16 @@
 // placeholder: the console branch's implementation replaces this.
 // A minimal development OpenID provider (oidc-provider 9) so that `warden demo` starts and its plays can sign personas
 // in; the console branch ships the real one behind this same interface.
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Clock } from '../core/clock.js';
-import { WardenError } from '../core/errors.js';
+import { loadDevDependency } from './load-dev-dependency.js';
 
 export interface DevPersona { login: string; sub: string; name: string; email: string; groups: string[] }
 export interface DevOidcClient { clientId: string; clientSecret?: string; redirectUris: string[] }
 export interface DevOidcOptions { port?: number; personas: DevPersona[]; clients: DevOidcClient[]; clock?: Clock }
 export interface DevOidc { issuer: string; stop(): Promise<void> }
-
-/** Loads oidc-provider, a dev dependency: a production install has none, and the demo says what to do. */
-async function loadProvider(): Promise<any> {
-  const name = 'oidc-provider';
-  try {
-    return (await import(name)).default;
-  } catch (err) {
-    throw new WardenError('ERR_DEV_INSTALL_REQUIRED', 'warden demo needs a development install: its OpenID provider (oidc-provider) is a dev dependency. In a clone of Warden, run `npm ci` (not `npm ci --omit=dev`), then `./warden demo`.', { cause: err });
-  }
-}
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -30,7 +21,7 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
  * (the system clock): `clock` is not honoured by this placeholder.
  */
 export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
-  const Provider = await loadProvider();
+  const Provider = (await loadDevDependency('oidc-provider')).default;
   const server = http.createServer();
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -57,7 +48,7 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
     pkce: { required: () => true },
     features: { devInteractions: { enabled: false } },
     interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    cookies: { keys: [`demo-${Math.random().toString(36).slice(2)}`] },
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
   });
   provider.proxy = false;
   const callback = provider.callback();

@@ -30,7 +30,6 @@ export interface DemoOptions {
   oidcPort: number;
   clock: Clock;
   kit: DemoKit;
-  log: (line: string) => void;
 }
 
 export interface RunningDemo {

@@ -115,7 +115,7 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       const signals = untilStopped();
       let demo: RunningDemo;
       try {
-        demo = await startDemo({ dir, port: port(opts.port, '--port'), controlPort: port(opts.controlPort, '--control-port'), oidcPort: port(opts.oidcPort, '--oidc-port'), clock: rt.clock, kit: demoKit, log: narrate });
+        demo = await startDemo({ dir, port: port(opts.port, '--port'), controlPort: port(opts.controlPort, '--control-port'), oidcPort: port(opts.oidcPort, '--oidc-port'), clock: rt.clock, kit: demoKit });
       } catch (err) {
         signals.release();
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
