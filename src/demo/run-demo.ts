@@ -71,12 +71,16 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
   try {
     const sims = await kit.start({ dir, clock, personas: DEMO_PERSONAS, password: DEMO_PASSWORD });
     stops.push(() => sims.close());
-    const oidc: DevOidc = await startDevOidc({ port: options.oidcPort, personas: devPersonas(DEMO_PERSONAS, sims), clients: [DEMO_CLI_CLIENT], clock });
+    // Warden's URL is fixed before anything names it: the Graph subscription, and OIDC clients' redirect URIs.
+    const port = options.port || (await freePort());
+    // The OIDC clients people sign in through: the plays' and `act`'s. (The web console registers its own here,
+    // with its redirect URI under https://127.0.0.1:${port}.)
+    const clients: DevOidcClient[] = [DEMO_CLI_CLIENT];
+    const oidc: DevOidc = await startDevOidc({ port: options.oidcPort, personas: devPersonas(DEMO_PERSONAS, sims), clients, clock });
     stops.push(() => oidc.stop());
 
     const policy = path.join(dir, 'policies', 'acme.yaml');
     if (!existsSync(policy)) copyFileSync(path.join(packageRoot(), 'examples', 'policies', 'acme.yaml'), policy);
-    const port = options.port || (await freePort());
     const configFile = path.join(dir, 'warden.yaml');
     writeFileSync(configFile, demoConfig({ sims, port, tls, oidc: { issuer: oidc.issuer, audience: DEMO_CLI_CLIENT.clientId }, policy: 'policies/acme.yaml' }));
     const config = loadConfig({ path: configFile, env: { ...process.env, ...sims.env }, plugins: sims.plugins, resolveSecrets: true });
