@@ -22,6 +22,8 @@ export const DEMO_STATE_FILE = 'demo.json';
 /** What `GET /demo/info` answers. */
 export interface DemoInfo {
   tenant: string;
+  /** The warden.yaml the demo wrote (for `warden --config … audit verify`, `holds list`). */
+  configFile: string;
   warden: string;
   /** The certificate Warden and the Entra simulator serve (trust it: `curl --cacert`, NODE_EXTRA_CA_CERTS). */
   caFile: string;

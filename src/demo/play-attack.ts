@@ -1,3 +1,4 @@
+import { wardenCommand } from '../package-root.js';
 import type { Play, RecordedDecision } from './play-support.js';
 
 /** What the attack play saw, for scripts and tests. */
@@ -67,6 +68,7 @@ export async function playAttack(play: Play): Promise<AttackOutcome> {
   play.say(`The alert:      curl -s --cacert ${play.info.caFile} -H "Authorization: Bearer ${play.info.apiKey}" ${play.info.warden}/v1/alerts`);
   play.say(`The audit log:  curl -s ${play.info.control}/demo/audit   (every decision, action and alert, hash-chained)`);
   play.say(`Okta's view:    curl -s ${play.info.control}/demo/state/dana`);
-  play.say('An admin releases the hold once the person is verified: `warden holds list` / `warden holds release` (docs/demo.md).');
+  play.say(`Holds:          ${wardenCommand()} --config ${play.info.configFile} holds list --tenant ${play.info.tenant}   (an admin releases one once the person is verified: holds release)`);
+  play.say(`The audit chain: ${wardenCommand()} --config ${play.info.configFile} audit verify`);
   return { target: target.login, decisions: [d1, d2, d3, d4], alert: { id: alert.id, severity: alert.severity, rule: alert.rule, changes: alert.changes.length }, contained: executed };
 }

@@ -107,6 +107,7 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     stops.push(() => control.close());
     info = {
       tenant: DEMO_TENANT,
+      configFile,
       warden: server.url,
       caFile: tls.caFile,
       control: control.url,
