@@ -19,4 +19,4 @@ try {
   }
   throw err;
 }
-await cli.main(connectorsModule.connectors);
+await cli.main(connectorsModule.connectors, { demoKit: connectorsModule.demoKit });

@@ -1,4 +1,5 @@
 import type { Connector } from '../src/connector/index.js';
+import type { DemoKit } from '../src/demo/demo-kit.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';
@@ -10,3 +11,6 @@ import { ssf } from './ssf/index.js';
  * Each connector lives in its own folder and implements src/connector/contract.ts.
  */
 export const connectors: readonly Connector[] = [okta, entra, itsmConnector(), ssf];
+
+/** The simulators `warden demo` runs (connectors/demo), loaded only when the demo starts. */
+export const demoKit = async (): Promise<DemoKit> => (await import('./demo/demo-simulators.js')).demoKit;

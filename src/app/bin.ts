@@ -3,6 +3,7 @@ import { isWardenError } from '../core/errors.js';
 import type { Connector } from '../connector/contract.js';
 import { EXIT } from '../runtime/cli-io.js';
 import { runCli } from './cli-main.js';
+import type { CliExtras } from '../cli/commands/demo.js';
 
 /**
  * Runs `warden` in this process with the given connectors, setting the exit
@@ -12,7 +13,7 @@ import { runCli } from './cli-main.js';
  * test-only `WARDEN_CLOCK_START` sets the instant it starts at
  * (docs/operations.md).
  */
-export async function main(connectors: readonly Connector[]): Promise<void> {
+export async function main(connectors: readonly Connector[], extras: CliExtras = {}): Promise<void> {
   exitQuietlyWhenStdoutCloses(process.stdout);
   let clock;
   try {
@@ -22,7 +23,7 @@ export async function main(connectors: readonly Connector[]): Promise<void> {
     process.exitCode = EXIT.usage;
     return;
   }
-  process.exitCode = await runCli(process.argv.slice(2), undefined, connectors, clock);
+  process.exitCode = await runCli(process.argv.slice(2), undefined, connectors, clock, extras);
 }
 
 /**

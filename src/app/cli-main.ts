@@ -14,14 +14,16 @@ import { registerDetectCommands } from '../cli/commands/detect.js';
 import { registerInitCommand } from '../cli/commands/init.js';
 import { registerPolicyCommands } from '../cli/commands/policy.js';
 import { registerServeCommand } from './serve-command.js';
+import { startServer } from './start-server.js';
 import { registerWorkflowCommands } from '../cli/commands/workflow.js';
 import { registerNotifyCommands } from '../cli/commands/notify.js';
+import { registerDemoCommand, type CliExtras } from '../cli/commands/demo.js';
 
 /** Errors that mean "you asked wrongly" (exit 2) rather than "what you checked failed" (exit 1). */
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
 /** The `warden` command, wired to `io`, with the connectors' commands, reading the time from `clock`. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void, connectors: readonly Connector[] = [], clock: Clock = systemClock): Command {
+export function buildProgram(io: CliIo, setExit: (code: number) => void, connectors: readonly Connector[] = [], clock: Clock = systemClock, extras: CliExtras = {}): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -56,6 +58,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, connect
   registerWorkflowCommands(program, rt);
   registerNotifyCommands(program, rt);
   registerDetectCommands(program, rt);
+  registerDemoCommand(program, rt, { startWarden: startServer, ...extras });
   for (const connector of connectors) connector.commands?.(program, rt);
   const wire = (cmd: Command): void => {
     cmd.exitOverride().configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
@@ -70,7 +73,7 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, connect
  * code. Never calls process.exit itself, so tests run it in-process, on their
  * own `clock` (default: the system clock).
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo(), connectors: readonly Connector[] = [], clock: Clock = systemClock): Promise<number> {
+export async function runCli(args: readonly string[], io: CliIo = processIo(), connectors: readonly Connector[] = [], clock: Clock = systemClock, extras: CliExtras = {}): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(
     io,
@@ -79,6 +82,7 @@ export async function runCli(args: readonly string[], io: CliIo = processIo(), c
     },
     connectors,
     clock,
+    extras,
   );
   try {
     if (args.length === 0) {

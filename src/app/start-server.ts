@@ -1,6 +1,7 @@
 import { systemClock } from '../core/clock.js';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { operationRegistry } from '../admin/operations.js';
@@ -287,8 +288,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
     // Connectors' raw routes (the hottest vendor hooks) are served ahead of express; everything else by the app.
     const listener = rawRouteListener(connectors, { context: () => context, metrics, log }, app);
-    const server: Server = await new Promise((resolve, reject) => {
-      const s = createServer(listener);
+    const server: Server | TlsServer = await new Promise((resolve, reject) => {
+      const tls = config.listen.tls;
+      const s = tls ? createTlsServer({ cert: tls.cert, key: tls.key.reveal() }, listener) : createServer(listener);
       s.once('error', reject);
       s.listen(config.listen.port, config.listen.host, () => resolve(s));
     });
@@ -303,7 +305,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     );
     const port = (server.address() as AddressInfo).port;
     const host = config.listen.host === '0.0.0.0' || config.listen.host === '::' ? '127.0.0.1' : config.listen.host;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const url = `${config.listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
     if (config.store.driver === 'pglite') {
       const socketPath = adminSocketPath(config.store.dataDir);

@@ -121,6 +121,16 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
       .object({
         host: z.string().default('127.0.0.1').describe('Address to bind. Default `127.0.0.1`; use `0.0.0.0` in a container'),
         port: z.number().int().min(0).max(65535).default(8080).describe('TCP port. Default `8080`. Env `PORT` overrides'),
+        tls: z
+          .object({
+            cert: z.string().min(1).describe('PEM file with the server certificate (and its chain), relative to this file'),
+            key: SecretRef.describe('The PEM private key of the certificate, as a reference: `{ file: key.pem }` or `{ env: NAME }`'),
+          })
+          .strict()
+          .optional()
+          .describe(
+            'Serve HTTPS instead of HTTP. Default: plain HTTP (put a TLS-terminating proxy in front in production). Microsoft Graph calls only `https://` notification URLs, so a Warden reached directly by Graph (or by the local Entra simulator in `warden demo`) needs it',
+          ),
       })
       .strict()
       .default({ host: '127.0.0.1', port: 8080 })

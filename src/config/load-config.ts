@@ -94,7 +94,8 @@ export type StoreConfig =
 export interface WardenConfig {
   /** Absolute path of the file it came from. */
   file: string;
-  listen: { host: string; port: number };
+  /** Where the server listens; `tls` (certificate chain and private key, PEM) when it serves HTTPS. */
+  listen: { host: string; port: number; tls?: { cert: string; key: Secret } };
   store: StoreConfig;
   bodyBytes: number;
   logLevel: string;
@@ -185,6 +186,19 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new WardenError('ERR_CONFIG_INVALID', `PORT=${env.PORT} is not a TCP port`);
   }
 
+  let tls: { cert: string; key: Secret } | undefined;
+  if (cfg.listen.tls) {
+    const certFile = path.resolve(baseDir, cfg.listen.tls.cert);
+    let cert: string;
+    try {
+      cert = readFileSync(certFile, 'utf8');
+    } catch (err) {
+      throw new WardenError('ERR_CONFIG_INVALID', `${file}: listen.tls.cert: cannot read ${certFile}: ${(err as Error).message}`);
+    }
+    if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new WardenError('ERR_CONFIG_INVALID', `${file}: listen.tls.cert: ${certFile} holds no PEM certificate`);
+    tls = { cert, key: resolveSecret(cfg.listen.tls.key, env, `${file}: listen.tls.key`, baseDir) };
+  }
+
   const urlFromEnv = env.DATABASE_URL !== undefined && env.DATABASE_URL !== '' ? new Secret(env.DATABASE_URL) : undefined;
   const urlFromFile =
     cfg.database.url === undefined ? undefined : typeof cfg.database.url === 'string' ? new Secret(cfg.database.url) : resolveSecret(cfg.database.url, env, `${file}: database.url`, baseDir);
@@ -230,7 +244,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
   const logLevel = env.LOG_LEVEL || cfg.log.level;
   return Object.freeze({
     file,
-    listen: Object.freeze({ host: cfg.listen.host, port }),
+    listen: Object.freeze({ host: cfg.listen.host, port, ...(tls ? { tls } : {}) }),
     store: Object.freeze(store),
     bodyBytes: cfg.limits.bodyBytes,
     logLevel,

@@ -51,6 +51,8 @@ export const WARDEN_ERROR_CODES = [
   'ERR_LINK_USED',
   'ERR_LINK_WRONG_PERSON',
   'ERR_RATE_LIMITED',
+  // A development-only command (`warden demo`) needs the dev dependencies (`npm ci` in a clone)
+  'ERR_DEV_INSTALL_REQUIRED',
   // Work another replica holds right now (a lease), to be tried again shortly
   'ERR_BUSY',
 ] as const;

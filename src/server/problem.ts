@@ -45,6 +45,7 @@ export const STATUS: Record<WardenErrorCode, number> = {
   ERR_LINK_WRONG_PERSON: 403,
   ERR_RATE_LIMITED: 429,
   ERR_BUSY: 503,
+  ERR_DEV_INSTALL_REQUIRED: 500,
 };
 
 /** A validation issue as the API reports it. */

@@ -1,6 +1,7 @@
 import { systemClock } from '../../../src/core/clock.js';
 import { randomBytes, randomUUID, type JsonWebKey } from 'node:crypto';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { bucketOf, RateLimitBuckets, type OktaBucket } from './rate-limit-buckets.js';
 import { requiredScope, scopeAllows, ServiceApps, type NewServiceApp, type SimServiceApp } from './service-apps.js';
@@ -806,7 +807,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 /** One HTTP call with Okta's 3 s hook timeout. */
 function call(uri: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number | 'timeout' | 'error'; body: string }> {
   return new Promise((resolve) => {
-    const req = http.request(uri, { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS }, (res) => {
+    // Okta calls hooks over HTTPS; a local Warden may serve either.
+    const req = (uri.startsWith('https:') ? https : http).request(uri, { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
