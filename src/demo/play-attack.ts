@@ -41,6 +41,10 @@ export async function playAttack(play: Play): Promise<AttackOutcome> {
   play.sayDecision(d3);
   await play.act({ idp: 'okta', action: 'sign-in', target: 'dana' });
 
+  // Exchange's audit records carry whole seconds (CreationTime): in a real attack minutes pass here; the demo waits
+  // for the clock's next second, so the rule is not recorded as earlier than the password reset it follows.
+  const resetSecond = Math.floor(Date.parse(d3.change.occurredAt) / 1000);
+  await play.until('the next second', async () => (Math.floor(play.clock().getTime() / 1000) > resetSecond ? true : undefined));
   play.step(`In Outlook on the web, the caller adds an inbox rule to ${target.name}'s mailbox: forward everything outside, delete the original.`);
   play.say('(Microsoft 365 publishes Exchange audit records 60 to 90 minutes late; the demo publishes it at once and has Warden poll now.)');
   const rule = await play.act({ idp: 'entra', action: 'add-inbox-rule', target: 'dana' });

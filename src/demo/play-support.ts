@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import type { AuditEntry, DemoControl, DemoInfo } from './demo-control.js';
 import type { ActRequest, ActResult } from './demo-kit.js';
@@ -16,7 +17,7 @@ export interface RecordedDecision {
   rules: Array<{ id: string; outcome?: string; reason?: string; requestId?: string }>;
   actions: Array<{ kind: string; connector?: string; dryRun?: boolean }>;
   alerts: Array<{ id: string; severity: string }>;
-  change: { kind: string; channel: string; source: { idp: string; eventIds: string[] } };
+  change: { kind: string; channel: string; occurredAt: string; source: { idp: string; eventIds: string[] } };
 }
 
 /** What a play is given: the running demo, where to write. */
@@ -28,6 +29,8 @@ export class Play {
     readonly control: DemoControl,
     readonly info: DemoInfo,
     private readonly out: (text: string) => void,
+    /** The demo's clock (the one the demo and its simulators run on). */
+    readonly clock: Clock = systemClock,
   ) {}
 
   /** Prints a numbered step of the timeline. */

@@ -112,7 +112,7 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       if (play) {
         const running = await DemoControl.find(dir);
         if (running) {
-          await play(new Play(running, await running.info(), narrate));
+          await play(new Play(running, await running.info(), narrate, rt.clock));
           return;
         }
       }
@@ -128,7 +128,7 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       }
       try {
         await rt.io.out(demoBanner(demo.info, dir));
-        if (play) await play(new Play(new DemoControl(demo.info.control), demo.info, narrate));
+        if (play) await play(new Play(new DemoControl(demo.info.control), demo.info, narrate, rt.clock));
         await signals.stopped;
       } finally {
         await rt.io.out('Stopping the demo…\n');
@@ -157,7 +157,7 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       await rt.io.out(`${result.said}\n${result.recordedIn ? `  recorded in ${result.recordedIn}${result.eventId ? `: ${result.eventId}` : ''}\n` : ''}`);
       // Warden decides what the IdP reports (the Okta hook, the Exchange poll); directory audit records wait for its poller.
       if (result.eventId) {
-        const play = new Play(control, await control.info(), (text) => void rt.io.out(text));
+        const play = new Play(control, await control.info(), (text) => void rt.io.out(text), rt.clock);
         play.sayDecision(await play.decisionOn(result.eventId));
       }
       else await rt.io.out("  Warden reads it at its next poll of Entra's directory audit log (every 10 s in the demo).\n");
