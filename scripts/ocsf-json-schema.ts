@@ -86,7 +86,7 @@ function deepMerge(base: unknown, over: unknown): unknown {
 
 /** One level's attributes with its `$include`d profiles resolved (profile attributes tagged). */
 function ownAttributes(def: Definition): Record<string, AttrDef> {
-  let attrs: Record<string, AttrDef> = {};
+  const attrs: Record<string, AttrDef> = {};
   const { $include, ...own } = def.attributes as { $include?: string[] } & Record<string, AttrDef>;
   for (const inc of $include ?? []) {
     const included = show(inc) as { name: string; meta?: string; attributes: Record<string, AttrDef> };

@@ -241,7 +241,7 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
   async revoke_new_credential({ tenant, action, ctx, userId: objectId }) {
     const changeId = typeof action.params.changeId === 'string' ? action.params.changeId : undefined;
     const change = changeId ? await ctx.store.getChange(action.tenant, changeId) : undefined;
-    if (!change || change.kind !== 'credential.add') throw new ActionError(`revoke_new_credential: change ${changeId ?? '(none)'} is no credential.add`, { permanent: true });
+    if (change?.kind !== 'credential.add') throw new ActionError(`revoke_new_credential: change ${changeId ?? '(none)'} is no credential.add`, { permanent: true });
     const owner = action.params.credentialOwnerType === 'application' ? 'application' : 'servicePrincipal';
     if (action.params.credentialType === 'key')
       throw new ActionError(

@@ -1,4 +1,4 @@
-import { isSignalKind, type IdentityChange, type Principal } from '../../src/core/identity-change.js';
+import { isSignalKind, type Principal } from '../../src/core/identity-change.js';
 import type { InboxHandler, ConnectorContext } from '../../src/connector/index.js';
 import type { InboxRow } from '../../src/connector/index.js';
 import { BROKERED_KINDS } from './broker.js';

@@ -73,7 +73,7 @@ export interface SsfConnectorOptions {
 export function ssfConnector(options: SsfConnectorOptions = {}): Connector {
   const tenants = new SsfTenants();
   const transmitter = new SsfTransmitter(tenants);
-  const receiver = new SsfReceiver(tenants);
+  const receiver = new SsfReceiver();
   return {
     name: 'ssf',
     description: 'OpenID Shared Signals: CAEP / RISC transmitter (push and poll) and receiver',

@@ -41,7 +41,6 @@ const replay = (jti: string) => new SetVerificationError('replay', `a SET with j
 export class SsfReceiver {
   readonly #keys = new Map<string, Promise<JWTVerifyGetKey>>();
 
-  constructor(private readonly tenants: SsfTenants) {}
 
   /** The transmitter's key set: its configured `jwksUri`, or the one its configuration document names. */
   keysFor(tenant: string, peer: PeerRuntime): Promise<JWTVerifyGetKey> {

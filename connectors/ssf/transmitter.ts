@@ -195,7 +195,7 @@ export class SsfTransmitter {
     this.#queue = new BackgroundLoop(
       async () => {
         let n = 0;
-        for (const id of this.tenants.ids(ctx.config)) if (this.tenants.find(ctx.config, id)?.transmitter) n += await this.queueStep(id, ctx);
+        for (const id of this.tenants.ids(ctx.config)) if (this.tenants.find(ctx.config, id)?.transmitter !== undefined) n += await this.queueStep(id, ctx);
         return n;
       },
       idleMs,

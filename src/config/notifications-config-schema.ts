@@ -117,7 +117,7 @@ export const NotificationsConfig = z
     });
     if (n.notMe) {
       const channel = byName.get(n.notMe.channel);
-      if (!channel || channel.type !== 'email') ctx.addIssue({ code: 'custom', path: ['notMe', 'channel'], message: `notMe.channel must name an e-mail channel in notifications.channels` });
+      if (channel?.type !== 'email') ctx.addIssue({ code: 'custom', path: ['notMe', 'channel'], message: `notMe.channel must name an e-mail channel in notifications.channels` });
     }
   })
   .describe('Chat and e-mail notifications, and the "this wasn\'t me" notice (docs/notifications.md)');

@@ -359,6 +359,7 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   );
 
   /** Runs a workflow operation for a request; its refusal is shown on the request's page, and nothing changed. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: the actions are async functions that may return nothing (Promise<void>); `undefined` would not accept them
   const requestAction = (run: (id: string, req: Request, session: ActiveSession) => Promise<string | RequestExtras['brokerSecret'] | void>, done: string) =>
     action(async (req, res, session) => {
       const id = requestId(req);

@@ -44,6 +44,7 @@ export interface AuditEntry {
   type: string;
   actor: Record<string, unknown>;
   subject: Record<string, string>;
+  // biome-ignore lint/suspicious/noExplicitAny: an audit record's data, whose shape depends on its type
   data: Record<string, any>;
 }
 

@@ -8,6 +8,7 @@ import { WardenError } from '../core/errors.js';
  *
  * @throws WardenError `ERR_DEV_INSTALL_REQUIRED` when the package is not installed
  */
+// biome-ignore lint/suspicious/noExplicitAny: a module's namespace as imported; callers name its type
 export async function loadDevDependency<T = any>(name: string, importer: (name: string) => Promise<T> = (n) => import(n) as Promise<T>): Promise<T> {
   try {
     return await importer(name);

@@ -34,6 +34,7 @@ export async function playAccountable(play: Play): Promise<AccountableOutcome> {
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     if (!res.ok) throw new WardenError('ERR_UPSTREAM', `ServiceNow answered ${res.status} to ${method} ${route}`);
+    // biome-ignore lint/suspicious/noExplicitAny: the control endpoint's JSON answer, narrowed where used
     return (await res.json()) as { result: any };
   };
   const caller = (await snow('GET', `/api/now/table/sys_user?sysparm_query=user_name=${encodeURIComponent(target.login.split('@')[0]!)}&sysparm_fields=sys_id`)).result[0].sys_id as string;

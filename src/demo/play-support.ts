@@ -91,6 +91,7 @@ export class Play {
   }
 
   /** Calls Warden's API. */
+  // biome-ignore lint/suspicious/noExplicitAny: Warden's API answers, JSON read by the plays and narrowed where used
   async warden(method: string, route: string, options: { token?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.info.warden}${route}`, {
       method,

@@ -17,13 +17,13 @@ const ROOT = packageRoot();
 const DOC = path.join(ROOT, 'docs', 'architecture.md');
 
 /** One source file and the relative modules it imports (repository-relative, `/`-separated). */
-export interface ImportingFile {
+interface ImportingFile {
   file: string;
   imports: string[];
 }
 
 /** The folder graph: for each layer, the layers it imports, with one example import per arrow. */
-export type FolderGraph = Map<string, Map<string, string>>;
+type FolderGraph = Map<string, Map<string, string>>;
 
 /**
  * The layer a file belongs to, named as in the table: `src/<folder>`, a file
@@ -31,7 +31,7 @@ export type FolderGraph = Map<string, Map<string, string>>;
  * for every vendor folder, `connectors/demo` for the demo kit (it assembles
  * every vendor's simulator), `connectors/index.ts` for the list of connectors.
  */
-export function layerOf(file: string): string {
+function layerOf(file: string): string {
   const parts = file.split('/');
   if (parts[0] === 'src') return parts.length > 2 ? `src/${parts[1]}` : file;
   if (parts[0] === 'connectors') return parts.length > 2 ? (parts[1] === 'demo' ? 'connectors/demo' : 'connectors/<vendor>') : file;
@@ -39,7 +39,7 @@ export function layerOf(file: string): string {
 }
 
 /** The folder graph of `files`: arrows between layers, from each relative import that leaves its layer. */
-export function folderGraph(files: readonly ImportingFile[]): FolderGraph {
+function folderGraph(files: readonly ImportingFile[]): FolderGraph {
   const graph: FolderGraph = new Map();
   for (const { file, imports } of files) {
     const from = layerOf(file);
@@ -59,7 +59,7 @@ export function folderGraph(files: readonly ImportingFile[]): FolderGraph {
 }
 
 /** The cycles of a graph: its strongly connected components of more than one node (Tarjan), each sorted. */
-export function cyclesOf(graph: FolderGraph): string[][] {
+function cyclesOf(graph: FolderGraph): string[][] {
   let next = 0;
   const index = new Map<string, number>();
   const low = new Map<string, number>();
@@ -99,7 +99,7 @@ export function cyclesOf(graph: FolderGraph): string[][] {
  * cell's first `code` span) and the layers its "May import" cell names (its
  * `code` spans that start with `src` or `connectors`).
  */
-export function parseLayerTable(markdown: string): Map<string, Set<string>> {
+function parseLayerTable(markdown: string): Map<string, Set<string>> {
   const lines = markdown.split('\n');
   const header = lines.findIndex((l) => /^\|\s*Folder\s*\|.*\|\s*May import\s*\|\s*$/.test(l));
   if (header < 0) throw new Error('docs/architecture.md has no "| Folder | … | May import |" table');
@@ -118,7 +118,7 @@ export function parseLayerTable(markdown: string): Map<string, Set<string>> {
 }
 
 /** Every problem of a folder graph against a layer table: cycles, layers without a row, arrows the table does not allow. */
-export function layerViolations(graph: FolderGraph, table: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+function layerViolations(graph: FolderGraph, table: ReadonlyMap<string, ReadonlySet<string>>): string[] {
   const problems: string[] = [];
   for (const cycle of cyclesOf(graph)) problems.push(`cycle: ${cycle.join(' <-> ')}`);
   for (const [from, arrows] of [...graph].sort(([a], [b]) => a.localeCompare(b))) {
@@ -134,7 +134,7 @@ export function layerViolations(graph: FolderGraph, table: ReadonlyMap<string, R
 }
 
 /** Connectors import only src/connector and src/core; src/ imports no connector. */
-export function connectorBoundary(graph: FolderGraph): string[] {
+function connectorBoundary(graph: FolderGraph): string[] {
   const problems: string[] = [];
   for (const [from, arrows] of graph)
     for (const [to, example] of arrows) {

@@ -25,7 +25,7 @@ function sources(dir: string): string[] {
 }
 
 /** Lines of `text` that raise a plain error: `new Error(`, `new TypeError(`, `Error(` thrown without `new`, … */
-export function plainErrors(file: string, text: string): string[] {
+function plainErrors(file: string, text: string): string[] {
   return text
     .split('\n')
     .map((line, i) => [line, i + 1] as const)
@@ -34,7 +34,7 @@ export function plainErrors(file: string, text: string): string[] {
 }
 
 /** Classes that extend `Error` directly instead of `WardenError`. */
-export function untypedErrorClasses(file: string, text: string): string[] {
+function untypedErrorClasses(file: string, text: string): string[] {
   return [...text.matchAll(/class (\w+) extends (?:Type|Range)?Error\b/g)].filter((m) => m[1] !== 'WardenError').map((m) => `${file}: class ${m[1]} extends Error`);
 }
 

@@ -39,7 +39,10 @@ function parseCsv(text: string): string[][] {
         const q = text.indexOf('"', i);
         if (q < 0) throw new Error('unterminated quote');
         cell += text.slice(i, q);
-        if (text[q + 1] === '"') (cell += '"'), (i = q + 2);
+        if (text[q + 1] === '"') {
+          cell += '"';
+          i = q + 2;
+        }
         else {
           i = q + 1;
           break;
@@ -51,7 +54,11 @@ function parseCsv(text: string): string[][] {
       i = end < 0 ? text.length : i + end;
     }
     row.push(cell);
-    if (text.startsWith('\r\n', i)) (rows.push(row), (row = []), (i += 2));
+    if (text.startsWith('\r\n', i)) {
+      rows.push(row);
+      row = [];
+      i += 2;
+    }
     else if (text[i] === ',') i++;
     else if (i < text.length) throw new Error(`unexpected ${JSON.stringify(text[i])} at ${i}`);
   }

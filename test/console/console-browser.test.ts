@@ -15,7 +15,7 @@ import { PEOPLE, startConsoleWorld, type ConsoleWorld, type Person } from './con
  */
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = path.join(packageRoot(), 'test', 'console', 'screenshots');
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 describe('the console in a browser', { timeout: 240_000 }, () => {
   let w: ConsoleWorld;

@@ -2,7 +2,7 @@ import express from 'express';
 import { z } from 'zod';
 import { op } from '../../src/connector/operation.js';
 import { ChangeInput, completeChange, type IdentityChange } from '../../src/core/identity-change.js';
-import { ActionError, type Connector } from '../../src/connector/contract.js';
+import type { ActionError, Connector } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
 
 /**

@@ -54,7 +54,7 @@ export function validateJsonSchema(root: Schema, value: unknown): string[] {
       if (typeof schema.minimum === 'number' && v < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
       if (typeof schema.maximum === 'number' && v > schema.maximum) errors.push(`${at}: above ${schema.maximum}`);
     }
-    if (Array.isArray(v) && schema.items) v.forEach((item, i) => check(schema.items as Schema, item, `${at}[${i}]`));
+    if (Array.isArray(v) && schema.items) for (const [i, item] of v.entries()) check(schema.items as Schema, item, `${at}[${i}]`);
     if (t === 'object') {
       const obj = v as Record<string, unknown>;
       const props = (schema.properties ?? {}) as Record<string, Schema>;

@@ -76,7 +76,7 @@ describe('SSF poll client', () => {
     const woken: number[] = [];
     const ctx = { config, store, log: createLogger('silent'), clock: fixedClock(NOW), instanceId: 'test:1', wakeInbox: () => woken.push(1) } as unknown as ConnectorContext;
     const tenants = new SsfTenants();
-    const receiver = new SsfReceiver(tenants);
+    const receiver = new SsfReceiver();
     // Stored once before: its second delivery is a replay, which Warden has and acknowledges.
     await receiver.accept(await set('seen-before'), 'acme', tenants.find(config, 'acme')!.peers[0]!, 'poll', ctx);
     hand = { good: await set('good'), elsewhere: await set('elsewhere', 'https://someone-else.example'), 'seen-before': await set('seen-before') };

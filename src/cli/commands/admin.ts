@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
-import { parseDuration } from '../../core/policy/duration.js';
 import { AUDIT_EXPORT_FORMATS } from '../../audit/export-audit.js';
 import { sinceToIso } from '../../core/since-to-iso.js';
 import { API_SCOPES } from '../../access/api-keys.js';

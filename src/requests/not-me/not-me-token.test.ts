@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WardenError } from '../../core/errors.js';
+import type { WardenError } from '../../core/errors.js';
 import { signNotMeToken, tokenTenant, verifyNotMeToken, type NotMePayload } from './not-me-token.js';
 
 const KEY = 'k'.repeat(44);
