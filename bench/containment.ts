@@ -79,7 +79,10 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
     const sim = await new OktaSimulator().start();
     cleanups.unshift(() => sim.close());
     const hold = sim.addGroup('Warden Hold');
-    const admin = sim.addUser({ login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' }, { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] });
+    const admin = sim.addUser(
+      { login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' },
+      { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] },
+    );
     const storeYaml =
       spec.driver === 'pglite'
         ? `dataDir: ${JSON.stringify(path.join(dir, 'data'))}\ndurability: ${spec.durability}\n`
@@ -123,7 +126,16 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
     const floorOne = async (userId: string): Promise<void> => {
       sim.delivery.drop = true; // the floor receives nothing by hook
       const event = sim.adminResetFactors(admin.id, userId);
-      const entry = { tenant: TENANT, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook' as const, payload: event, receivedAt: new Date(), occurredAt: new Date(event.published) };
+      const entry = {
+        tenant: TENANT,
+        source: 'okta',
+        eventId: event.uuid,
+        eventType: event.eventType,
+        via: 'hook' as const,
+        payload: event,
+        receivedAt: new Date(),
+        occurredAt: new Date(event.published),
+      };
       const { id } = await server.store.putInbox(entry);
       const row = { ...entry, id, state: 'pending', attempts: 1 } as unknown as InboxRow;
       const result = await connector.inbox!.toChanges(row, server.context);
@@ -131,12 +143,16 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
       for (const change of result.changes) {
         const decided = await server.context.decide(change, { type: 'idp', id: 'okta' }, { observed: true });
         const calls = decided.actions.filter((a) => a.kind === 'hold_group' || a.kind === 'revoke_sessions');
-        await Promise.all(calls.map((a) => connector.enforcer!.execute({ ...a, state: 'running', attempts: 1, nextAttemptAt: new Date() } as ActionRow, server.context)));
+        await Promise.all(
+          calls.map((a) => connector.enforcer!.execute({ ...a, state: 'running', attempts: 1, nextAttemptAt: new Date() } as ActionRow, server.context)),
+        );
       }
     };
 
     const run = async (count: number): Promise<Latencies> => {
-      const users = Array.from({ length: count }, () => sim.addUser({ login: `u${randomUUID().slice(0, 8)}@acme.example`, firstName: 'Bench', lastName: 'User' }, { groups: ['Everyone'] }));
+      const users = Array.from({ length: count }, () =>
+        sim.addUser({ login: `u${randomUUID().slice(0, 8)}@acme.example`, firstName: 'Bench', lastName: 'User' }, { groups: ['Everyone'] }),
+      );
       const started = new Map<string, number>();
       const inFlight: Array<Promise<void>> = [];
       const t0 = performance.now();
@@ -180,8 +196,15 @@ async function main(): Promise<void> {
   const only = process.env.WARDEN_BENCH_STORES;
   const specs = only ? chosen : chosen.filter((s) => s.name !== 'pglite-full');
   console.log(`bench:containment — ${machineLine()}`);
-  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
-  console.log(`Okta: ${RATE} held changes/s for ${SECONDS} s per store after ${WARMUP_SECONDS} s of warm-up; ms from the hook POST (floor: from the event) to the call at the simulator\n`);
+  console.log(
+    `load average at start: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
+  console.log(
+    `Okta: ${RATE} held changes/s for ${SECONDS} s per store after ${WARMUP_SECONDS} s of warm-up; ms from the hook POST (floor: from the event) to the call at the simulator\n`,
+  );
   const rows: string[][] = [];
   let worstP99 = NaN;
   for (const spec of specs) {
@@ -194,12 +217,28 @@ async function main(): Promise<void> {
     ] as const) {
       const w = stats(warden[key]);
       const f = stats(floor[key]);
-      rows.push([spec.name, what, ms(w.p50), ms(w.p99), ms(w.max), ms(f.p50), ms(f.p99), ms(f.max), formatRatio(w.p99 / f.p99), `${warden.missing}/${floor.missing}`]);
+      rows.push([
+        spec.name,
+        what,
+        ms(w.p50),
+        ms(w.p99),
+        ms(w.max),
+        ms(f.p50),
+        ms(f.p99),
+        ms(f.max),
+        formatRatio(w.p99 / f.p99),
+        `${warden.missing}/${floor.missing}`,
+      ]);
       if (key === 'both' && !(worstP99 >= w.p99)) worstP99 = w.p99;
     }
   }
   console.log(table(['store', 'call', 'p50', 'p99', 'max', 'floor p50', 'floor p99', 'floor max', 'p99 / floor', 'missing w/f'], rows));
-  console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log(
+    `\nload average at end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   console.log('Entra (notification → directoryAudits fetch → Graph call): not measured yet.');
   console.log(`containment p99: okta ${ms(worstP99)} ms, entra n/a ms (targets 250 / poll+250)`);
 }

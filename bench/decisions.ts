@@ -54,7 +54,6 @@ const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 3);
 const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 1.5);
 const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 3));
 
-
 interface LoadResult {
   count: number;
   errors: number;
@@ -209,8 +208,6 @@ function fsyncCost(): number {
   }
 }
 
-
-
 interface Row {
   store: string;
   durability: string;
@@ -231,7 +228,10 @@ async function benchStore(spec: StoreSpec, client: LoadClient, bodies: readonly 
       spec.driver === 'pglite'
         ? `dataDir: ${JSON.stringify(path.join(dir, 'real'))}\ndurability: ${spec.durability}\n`
         : `database:\n  url: { env: WARDEN_BENCH_DB_URL }\n  schema: ${schemas[0]}\n  poolSize: 10\n`;
-    writeFileSync(configFile, `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n`);
+    writeFileSync(
+      configFile,
+      `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n`,
+    );
     const config = loadConfig({ path: configFile, env: spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}, cwd: dir, resolveSecrets: true });
     const real = await startServer({ config, watchPolicies: false, log: createLogger('error') });
     cleanups.unshift(() => real.close());
@@ -269,7 +269,8 @@ async function benchStore(spec: StoreSpec, client: LoadClient, bodies: readonly 
     const realAudit = (await real.store.auditHead(TENANT)).seq;
     const bareAudit = (await bareStore.auditHead(TENANT)).seq;
     const recorded = `real ${ok.get('real')} answers / ${realAudit} audit records (+policy.loaded, apikey.created), bare ${ok.get('bare')} / ${bareAudit}`;
-    if (realAudit !== ok.get('real')! + 2 || bareAudit !== ok.get('bare')!) throw new Error(`${spec.name}: audit records do not match the answers: ${recorded}`);
+    if (realAudit !== ok.get('real')! + 2 || bareAudit !== ok.get('bare')!)
+      throw new Error(`${spec.name}: audit records do not match the answers: ${recorded}`);
 
     const summarize = (name: string) => {
       const rs = results.get(name)!;

@@ -86,10 +86,18 @@ export function* generateWorkload(count: number, seed: number, start = Date.pars
     attributes: {},
   });
   const agent = (i: number, idp: string) => ({ ...person(people + i, idp), type: 'user' as const, ip: `198.51.100.${i}` });
-  const make = (at: number, kind: ChangeKind, channel: Channel, target: number, actor: ReturnType<typeof agent> | undefined, idp: string, n: number): IdentityChange => {
+  const make = (
+    at: number,
+    kind: ChangeKind,
+    channel: Channel,
+    target: number,
+    actor: ReturnType<typeof agent> | undefined,
+    idp: string,
+    n: number,
+  ): IdentityChange => {
     const t = person(target, idp);
     const occurredAt = new Date(at).toISOString();
-    const observedAt = new Date(at + (idp === "entra" ? Math.floor(120_000 + random() * 480_000) : 2_000)).toISOString();
+    const observedAt = new Date(at + (idp === 'entra' ? Math.floor(120_000 + random() * 480_000) : 2_000)).toISOString();
     return {
       id: uuidv7(at),
       tenant: 'bench',
@@ -144,13 +152,16 @@ export function* generateWorkload(count: number, seed: number, start = Date.pars
     } else {
       let r = random() * TOTAL_WEIGHT;
       let kind: ChangeKind = 'factor.enroll';
-      for (const [k, w] of KIND_WEIGHTS) if ((r -= w) <= 0) {
-        kind = k;
-        break;
-      }
+      for (const [k, w] of KIND_WEIGHTS)
+        if ((r -= w) <= 0) {
+          kind = k;
+          break;
+        }
       const idp = kind === 'mailbox.rule' ? 'm365' : random() < 0.55 ? 'okta' : 'entra';
-      const assisted = ['factor.reset_all', 'factor.remove', 'password.reset', 'tap.issue', 'account.unlock', 'recovery.update'].includes(kind) && random() < 0.12;
-      const channel: Channel = kind === 'support.access' ? 'support' : assisted ? (random() < 0.7 ? 'helpdesk' : 'admin') : kind === 'credential.add' ? 'admin' : 'self_service';
+      const assisted =
+        ['factor.reset_all', 'factor.remove', 'password.reset', 'tap.issue', 'account.unlock', 'recovery.update'].includes(kind) && random() < 0.12;
+      const channel: Channel =
+        kind === 'support.access' ? 'support' : assisted ? (random() < 0.7 ? 'helpdesk' : 'admin') : kind === 'credential.add' ? 'admin' : 'self_service';
       const target = Math.floor(random() * people);
       pending.push(make(at, kind, channel, target, assisted || channel === 'admin' ? agent(Math.floor(random() * agents), idp) : undefined, idp, n++));
       // People whose factors are removed or reset nearly always enroll a new one within the hour.

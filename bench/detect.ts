@@ -82,7 +82,13 @@ async function replay(file: string): Promise<Omit<RunResult, 'contender' | 'maxR
     },
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return { ms, cpuMs: cpuSince(cpu), records: report.records, alerts: report.alertCount, detail: { rules: pack.rules.length, stats: report.stats, byRule, pendingAbsences: report.pendingAbsences } };
+  return {
+    ms,
+    cpuMs: cpuSince(cpu),
+    records: report.records,
+    alerts: report.alertCount,
+    detail: { rules: pack.rules.length, stats: report.stats, byRule, pendingAbsences: report.pendingAbsences },
+  };
 }
 
 /** Runs one contender in a child process and returns what it measured. */
@@ -140,16 +146,46 @@ async function main(): Promise<void> {
     table(
       ['contender', 'median time', 'per record', 'records/s', 'median CPU', 'peak RSS (max)'],
       [
-        ['readline + JSON.parse', `${(baseMs / 1000).toFixed(2)} s`, `${((baseMs * 1000) / base[0]!.records).toFixed(2)} µs`, Math.round((base[0]!.records / baseMs) * 1000).toLocaleString('en-US'), `${(baseCpu / 1000).toFixed(2)} s`, `${Math.max(...base.map((r) => r.maxRssMb))} MB`],
-        ['detect replay (full pack)', `${(candMs / 1000).toFixed(2)} s`, `${((candMs * 1000) / cand[0]!.records).toFixed(2)} µs`, Math.round((cand[0]!.records / candMs) * 1000).toLocaleString('en-US'), `${(candCpu / 1000).toFixed(2)} s`, `${Math.max(...cand.map((r) => r.maxRssMb))} MB`],
+        [
+          'readline + JSON.parse',
+          `${(baseMs / 1000).toFixed(2)} s`,
+          `${((baseMs * 1000) / base[0]!.records).toFixed(2)} µs`,
+          Math.round((base[0]!.records / baseMs) * 1000).toLocaleString('en-US'),
+          `${(baseCpu / 1000).toFixed(2)} s`,
+          `${Math.max(...base.map((r) => r.maxRssMb))} MB`,
+        ],
+        [
+          'detect replay (full pack)',
+          `${(candMs / 1000).toFixed(2)} s`,
+          `${((candMs * 1000) / cand[0]!.records).toFixed(2)} µs`,
+          Math.round((cand[0]!.records / candMs) * 1000).toLocaleString('en-US'),
+          `${(candCpu / 1000).toFixed(2)} s`,
+          `${Math.max(...cand.map((r) => r.maxRssMb))} MB`,
+        ],
       ],
     ),
   );
   const detail = cand[0]!.detail as { rules: number; stats: Record<string, number>; byRule: Record<string, number>; pendingAbsences: number };
-  console.log(`\nreplay: ${detail.rules} rules, ${cand[0]!.alerts.toLocaleString('en-US')} alerts from ${Object.values(detail.byRule).reduce((a, b) => a + b, 0).toLocaleString('en-US')} matches; ${JSON.stringify(detail.stats)}; ${detail.pendingAbsences} absence checks open at the end`);
-  console.log(`matches by rule: ${Object.entries(detail.byRule).sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(', ')}`);
-  console.log(`\nratio replay / loop: ${formatRatio(ratio)} wall clock (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'}); ${formatRatio(candCpu / baseCpu)} CPU time`);
-  console.log(`load average during the run: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (figures from a busy machine move; compare ratios from one run)`);
+  console.log(
+    `\nreplay: ${detail.rules} rules, ${cand[0]!.alerts.toLocaleString('en-US')} alerts from ${Object.values(detail.byRule)
+      .reduce((a, b) => a + b, 0)
+      .toLocaleString('en-US')} matches; ${JSON.stringify(detail.stats)}; ${detail.pendingAbsences} absence checks open at the end`,
+  );
+  console.log(
+    `matches by rule: ${Object.entries(detail.byRule)
+      .sort((a, b) => b[1] - a[1])
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `\nratio replay / loop: ${formatRatio(ratio)} wall clock (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'}); ${formatRatio(candCpu / baseCpu)} CPU time`,
+  );
+  console.log(
+    `load average during the run: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (figures from a busy machine move; compare ratios from one run)`,
+  );
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4]!);

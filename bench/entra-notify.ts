@@ -50,7 +50,6 @@ const ROUND_SECONDS = Number(process.env.WARDEN_BENCH_SECONDS ?? 3);
 const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 1.5);
 const ROUNDS = Math.max(3, Number(process.env.WARDEN_BENCH_ROUNDS ?? 3));
 
-
 interface LoadResult {
   count: number;
   errors: number;
@@ -152,7 +151,14 @@ function notificationTemplate(clientState: string): string {
         clientState,
         changeType: 'updated',
         resource: `Users/${user}`,
-        resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${user}`, id: user, organizationId: ENTRA_TENANT, eventTime: '2026-11-25T10:00:00.0000000Z', sequenceNumber: '638680896000000000' },
+        resourceData: {
+          '@odata.type': '#Microsoft.Graph.User',
+          '@odata.id': `Users/${user}`,
+          id: user,
+          organizationId: ENTRA_TENANT,
+          eventTime: '2026-11-25T10:00:00.0000000Z',
+          sequenceNumber: '638680896000000000',
+        },
         tenantId: ENTRA_TENANT,
       },
     ],
@@ -169,10 +175,20 @@ async function startBareServer(store: Store): Promise<{ url: string; close(): Pr
     req.on('end', () => {
       void (async () => {
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { value: Array<Record<string, unknown> & { subscriptionId: string; id?: string }> };
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            value: Array<Record<string, unknown> & { subscriptionId: string; id?: string }>;
+          };
           const now = new Date();
           for (const { clientState: _c, ...n } of body.value)
-            await store.putInbox({ tenant: TENANT, source: 'entra', eventId: `notification:${n.subscriptionId}:${n.id}`, eventType: 'graph.notification', via: 'hook', payload: { kind: 'notification', notification: n }, receivedAt: now });
+            await store.putInbox({
+              tenant: TENANT,
+              source: 'entra',
+              eventId: `notification:${n.subscriptionId}:${n.id}`,
+              eventType: 'graph.notification',
+              via: 'hook',
+              payload: { kind: 'notification', notification: n },
+              receivedAt: now,
+            });
           res.writeHead(202);
           res.end();
         } catch (err) {
@@ -193,8 +209,6 @@ async function startBareServer(store: Store): Promise<{ url: string; close(): Pr
       }),
   };
 }
-
-
 
 /** Rows in the inbox (claimed to count them: the run is over). */
 async function inboxRows(store: Store): Promise<number> {
@@ -272,7 +286,12 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
 
     const summarize = (name: string) => {
       const rs = results.get(name)!;
-      return { rps: median(rs.map((r) => r.count / (r.elapsedNs / 1e9))), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => (r.cpuMs * 1000) / r.count)) };
+      return {
+        rps: median(rs.map((r) => r.count / (r.elapsedNs / 1e9))),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        cpuUs: median(rs.map((r) => (r.cpuMs * 1000) / r.count)),
+      };
     };
     return { store: spec.name, real: summarize('real'), bare: summarize('bare'), recorded };
   } finally {
@@ -285,7 +304,9 @@ async function main(): Promise<void> {
 
   console.log('Warden Entra notification benchmark: POST /hooks/entra/:tenant/notifications, real server vs bare node:http doing the same inbox insert');
   console.log(`machine: ${machineLine()}`);
-  console.log(`load: ${CONCURRENCY} keep-alive connections (closed loop) from a child process; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`);
+  console.log(
+    `load: ${CONCURRENCY} keep-alive connections (closed loop) from a child process; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`,
+  );
   if (!pgUrl) console.log('PostgreSQL: not configured (WARDEN_BENCH_DATABASE_URL / WARDEN_TEST_DATABASE_URL) and none on 127.0.0.1:5432: skipped');
 
   const clientDir = mkdtempSync(path.join(tmpdir(), 'warden-bench-client-'));
@@ -320,7 +341,14 @@ async function main(): Promise<void> {
         rows.map((r) => {
           const throughput = r.real.rps / r.bare.rps;
           const p99 = r.real.p99 / r.bare.p99;
-          return [r.store, `${(throughput * 100).toFixed(1)} %`, formatRatio(r.real.p50 / r.bare.p50), formatRatio(p99), formatRatio(r.real.cpuUs / r.bare.cpuUs), throughput >= 0.85 && p99 <= 1.3 ? 'met' : 'NOT met'];
+          return [
+            r.store,
+            `${(throughput * 100).toFixed(1)} %`,
+            formatRatio(r.real.p50 / r.bare.p50),
+            formatRatio(p99),
+            formatRatio(r.real.cpuUs / r.bare.cpuUs),
+            throughput >= 0.85 && p99 <= 1.3 ? 'met' : 'NOT met',
+          ];
         }),
       ),
   );

@@ -66,8 +66,23 @@ function change(target: string, at: Date): IdentityChange {
     {
       kind: 'factor.reset_all',
       channel: 'helpdesk',
-      target: { id: target, login: `${target}@acme.example`, groups: ['Everyone'], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} },
-      actor: { id: '00u-agent', login: 'agent@acme.example', type: 'user', groups: ['Service Desk'], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} },
+      target: {
+        id: target,
+        login: `${target}@acme.example`,
+        groups: ['Everyone'],
+        adminRoles: [],
+        flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+        attributes: {},
+      },
+      actor: {
+        id: '00u-agent',
+        login: 'agent@acme.example',
+        type: 'user',
+        groups: ['Service Desk'],
+        adminRoles: [],
+        flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+        attributes: {},
+      },
       source: { idp: 'okta', eventIds: [`evt-${target}-${at.getTime()}`], rawType: 'user.mfa.factor.reset_all', via: 'hook' },
       context: {},
     },
@@ -86,7 +101,14 @@ async function approvedRequest(store: Store, target: string, at: Date): Promise<
     state: 'approved',
     kind: 'factor.reset_all',
     changeChannel: 'helpdesk',
-    target: { id: target, login: `${target}@acme.example`, groups: ['Everyone'], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} },
+    target: {
+      id: target,
+      login: `${target}@acme.example`,
+      groups: ['Everyone'],
+      adminRoles: [],
+      flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+      attributes: {},
+    },
     requester: { id: target },
     executor: { id: '00u-agent', login: 'agent@acme.example', type: 'user' },
     justification: { ticket: { system: 'servicenow', id: 'INC0010002' } },
@@ -94,7 +116,15 @@ async function approvedRequest(store: Store, target: string, at: Date): Promise<
     context: {},
     broker: false,
     options: {},
-    needs: { proofing: 'callback', raisedBy: [], ticket: { system: 'servicenow', states: ['In Progress'] }, approvals: { count: 1, from: ['group:iam-approvers'] }, ttlSeconds: 3600, rules: ['assisted-reset-standard'], policyVersion: 'bench' },
+    needs: {
+      proofing: 'callback',
+      raisedBy: [],
+      ticket: { system: 'servicenow', states: ['In Progress'] },
+      approvals: { count: 1, from: ['group:iam-approvers'] },
+      ttlSeconds: 3600,
+      rules: ['assisted-reset-standard'],
+      policyVersion: 'bench',
+    },
     createdBy: { type: 'api_key', id: 'bench' },
     createdAt: iso(-600_000),
     updatedAt: iso(-60_000),
@@ -105,7 +135,17 @@ async function approvedRequest(store: Store, target: string, at: Date): Promise<
     proofingAttempts: [],
   };
   await store.putRequest(request);
-  await store.putApproval({ tenant: 'acme', requestId: id, approverId: '00u-approver', names: [], verdict: 'approve', at: iso(-60_000), groups: ['iam-approvers'], roles: [], amr: ['mfa'] });
+  await store.putApproval({
+    tenant: 'acme',
+    requestId: id,
+    approverId: '00u-approver',
+    names: [],
+    verdict: 'approve',
+    at: iso(-60_000),
+    groups: ['iam-approvers'],
+    roles: [],
+    amr: ['mfa'],
+  });
 }
 
 async function run(storeName: string, store: Store): Promise<string[][]> {
@@ -140,7 +180,8 @@ async function run(storeName: string, store: Store): Promise<string[][]> {
       now = new Date(now.getTime() + 1000);
       const result = await decideChange(deps[mode], { change: change(t, now), actor: { type: 'idp', id: 'okta' }, observed: true });
       const want = mode === 'match' ? 'allow' : 'hold';
-      if (result.decision.outcome !== want) throw new Error(`${mode}: ${result.decision.outcome}, want ${want}: ${result.decision.rules.map((r) => r.reason).join('; ')}`);
+      if (result.decision.outcome !== want)
+        throw new Error(`${mode}: ${result.decision.outcome}, want ${want}: ${result.decision.rules.map((r) => r.reason).join('; ')}`);
     }
     return Number(process.hrtime.bigint() - started) / count;
   };
@@ -166,7 +207,8 @@ async function main(): Promise<void> {
       await store.close();
     }
   }
-  const url = process.env.WARDEN_BENCH_DATABASE_URL ?? process.env.WARDEN_TEST_DATABASE_URL ?? ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
+  const url =
+    process.env.WARDEN_BENCH_DATABASE_URL ?? process.env.WARDEN_TEST_DATABASE_URL ?? ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
   if (wanted.includes('postgres') && url) {
     const schema = `warden_bench_${randomBytes(4).toString('hex')}`;
     const store = await openPostgresStore({ url, schema, poolSize: 4 });

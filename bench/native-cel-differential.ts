@@ -13,5 +13,7 @@ const seed = Number(process.argv[2] ?? 1);
 const count = Number(process.argv[3] ?? 3000);
 const r = runCelDifferential(seed, count);
 for (const e of r.examples) console.log(e);
-console.log(`seed ${seed}: ${r.expressions} expressions, ${r.cases} evaluations, native answered ${r.decided} (${((100 * r.decided) / Math.max(1, r.cases)).toFixed(0)}%), mismatches ${r.mismatches}`);
+console.log(
+  `seed ${seed}: ${r.expressions} expressions, ${r.cases} evaluations, native answered ${r.decided} (${((100 * r.decided) / Math.max(1, r.cases)).toFixed(0)}%), mismatches ${r.mismatches}`,
+);
 process.exitCode = r.mismatches === 0 ? 0 : 1;

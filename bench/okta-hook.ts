@@ -133,7 +133,15 @@ class LoadClient {
         this.#worker.off('error', onError);
         resolve(r);
       });
-      this.#worker.postMessage({ url: target.url, secret: SECRET, ...this.#parts, prefix: `${target.prefix}-${randomBytes(4).toString('hex')}`, events: EVENTS, concurrency: CONCURRENCY, seconds });
+      this.#worker.postMessage({
+        url: target.url,
+        secret: SECRET,
+        ...this.#parts,
+        prefix: `${target.prefix}-${randomBytes(4).toString('hex')}`,
+        events: EVENTS,
+        concurrency: CONCURRENCY,
+        seconds,
+      });
     });
   }
   close(): Promise<number> {
@@ -153,9 +161,20 @@ async function startBareServer(store: Store): Promise<{ url: string; close(): Pr
             res.writeHead(401).end();
             return;
           }
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { events: Array<{ uuid: string; eventType: string; published?: string }> } };
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            data: { events: Array<{ uuid: string; eventType: string; published?: string }> };
+          };
           const receivedAt = new Date();
-          const entries = body.data.events.map((e) => ({ tenant: TENANT, source: 'okta', eventId: e.uuid, eventType: e.eventType, via: 'hook' as const, payload: e, receivedAt, ...(e.published ? { occurredAt: new Date(e.published) } : {}) }));
+          const entries = body.data.events.map((e) => ({
+            tenant: TENANT,
+            source: 'okta',
+            eventId: e.uuid,
+            eventType: e.eventType,
+            via: 'hook' as const,
+            payload: e,
+            receivedAt,
+            ...(e.published ? { occurredAt: new Date(e.published) } : {}),
+          }));
           if (entries.length === 1) await store.putInbox(entries[0]!);
           else
             await store.transaction(async (tx) => {
@@ -190,7 +209,16 @@ async function startExpressServer(store: Store): Promise<{ url: string; close():
     }
     const body = req.body as { data: { events: Array<{ uuid: string; eventType: string; published?: string }> } };
     const receivedAt = new Date();
-    const entries = body.data.events.map((e) => ({ tenant: TENANT, source: 'okta', eventId: e.uuid, eventType: e.eventType, via: 'hook' as const, payload: e, receivedAt, ...(e.published ? { occurredAt: new Date(e.published) } : {}) }));
+    const entries = body.data.events.map((e) => ({
+      tenant: TENANT,
+      source: 'okta',
+      eventId: e.uuid,
+      eventType: e.eventType,
+      via: 'hook' as const,
+      payload: e,
+      receivedAt,
+      ...(e.published ? { occurredAt: new Date(e.published) } : {}),
+    }));
     if (entries.length === 1) await store.putInbox(entries[0]!);
     else
       await store.transaction(async (tx) => {
@@ -210,7 +238,6 @@ async function startExpressServer(store: Store): Promise<{ url: string; close():
       }),
   };
 }
-
 
 async function inboxRows(store: Store): Promise<number> {
   const [row] = await (store as unknown as { db: SqlExecutor }).db.query<{ n: unknown }>('SELECT count(*) AS n FROM inbox');
@@ -236,7 +263,9 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
   if (spec.driver === 'postgres') cleanups.unshift(() => dropSchemas(spec.url, schemas));
   try {
     const storeYaml =
-      spec.driver === 'pglite' ? `dataDir: ${JSON.stringify(path.join(dir, 'real'))}\ndurability: ${spec.durability}\n` : `database:\n  url: { env: WARDEN_BENCH_DB_URL }\n  schema: ${schemas[0]}\n  poolSize: 10\n`;
+      spec.driver === 'pglite'
+        ? `dataDir: ${JSON.stringify(path.join(dir, 'real'))}\ndurability: ${spec.durability}\n`
+        : `database:\n  url: { env: WARDEN_BENCH_DB_URL }\n  schema: ${schemas[0]}\n  poolSize: 10\n`;
     const configFile = path.join(dir, 'warden.yaml');
     writeFileSync(
       configFile,
@@ -244,7 +273,13 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
         `    okta:\n      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
     );
     const connector = oktaConnector();
-    const config = loadConfig({ path: configFile, env: { HOOK: SECRET, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) }, cwd: dir, connectors: [connector], resolveSecrets: true });
+    const config = loadConfig({
+      path: configFile,
+      env: { HOOK: SECRET, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) },
+      cwd: dir,
+      connectors: [connector],
+      resolveSecrets: true,
+    });
     const real = await startServer({ config, connectors: [connector], watchPolicies: false, workers: false, log: createLogger('error') });
     cleanups.unshift(() => real.close());
     const bareStore =
@@ -286,10 +321,16 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
     const bareRows = await inboxRows(bareStore);
     const expressRows = await inboxRows(expressStore);
     const recorded = `real ${ok.get('real')! * EVENTS} events answered / ${realRows} inbox rows, bare ${ok.get('bare')! * EVENTS} / ${bareRows}, express ${ok.get('express')! * EVENTS} / ${expressRows}`;
-    if (realRows !== ok.get('real')! * EVENTS || bareRows !== ok.get('bare')! * EVENTS || expressRows !== ok.get('express')! * EVENTS) throw new Error(`${spec.name}: inbox rows do not match the answers: ${recorded}`);
+    if (realRows !== ok.get('real')! * EVENTS || bareRows !== ok.get('bare')! * EVENTS || expressRows !== ok.get('express')! * EVENTS)
+      throw new Error(`${spec.name}: inbox rows do not match the answers: ${recorded}`);
     const summarize = (name: string) => {
       const rs = results.get(name)!;
-      return { rps: median(rs.map((r) => r.count / (r.elapsedNs / 1e9))), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), cpuUs: median(rs.map((r) => r.cpuUs ?? NaN)) };
+      return {
+        rps: median(rs.map((r) => r.count / (r.elapsedNs / 1e9))),
+        p50: median(rs.map((r) => r.p50)),
+        p99: median(rs.map((r) => r.p99)),
+        cpuUs: median(rs.map((r) => r.cpuUs ?? NaN)),
+      };
     };
     const realRounds = results.get('real')!;
     const bareRounds = results.get('bare')!;
@@ -311,7 +352,9 @@ async function main(): Promise<void> {
   const { chosen, pgUrl } = await benchStoreSpecs();
   console.log('Warden benchmark: Okta event hook ingest, real server (startServer + Okta connector) vs bare node:http doing the same inbox insert');
   console.log(`machine: ${machineLine()}`);
-  console.log(`load: ${CONCURRENCY} keep-alive connections (closed loop) from a worker thread; ${EVENTS} LogEvent(s) per delivery; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`);
+  console.log(
+    `load: ${CONCURRENCY} keep-alive connections (closed loop) from a worker thread; ${EVENTS} LogEvent(s) per delivery; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`,
+  );
   if (!pgUrl) console.log('PostgreSQL: not configured and none on 127.0.0.1:5432: skipped');
   const client = new LoadClient();
   const rows: Row[] = [];
@@ -333,7 +376,14 @@ async function main(): Promise<void> {
         rows.flatMap((r) => [
           [r.store, 'real (startServer + okta)', formatRate(r.real.rps), formatNs(r.real.p50), formatNs(r.real.p99), `${r.real.cpuUs.toFixed(0)} µs`],
           [r.store, 'bare node:http', formatRate(r.bare.rps), formatNs(r.bare.p50), formatNs(r.bare.p99), `${r.bare.cpuUs.toFixed(0)} µs`],
-          [r.store, '(express route, same work)', formatRate(r.express.rps), formatNs(r.express.p50), formatNs(r.express.p99), `${r.express.cpuUs.toFixed(0)} µs`],
+          [
+            r.store,
+            '(express route, same work)',
+            formatRate(r.express.rps),
+            formatNs(r.express.p50),
+            formatNs(r.express.p99),
+            `${r.express.cpuUs.toFixed(0)} µs`,
+          ],
         ]),
       ),
   );

@@ -62,7 +62,13 @@ export function generateWorkload(count: number, seed: number, tenant: string, no
   for (let i = 0; i < count; i++) {
     const kind = weighted(KIND_WEIGHTS);
     const channel: Channel =
-      kind === 'password.change' && chance(0.9) ? 'self_service' : kind === 'password.expire' && chance(0.7) ? 'system' : kind === 'support.access' ? 'support' : weighted(CHANNEL_WEIGHTS);
+      kind === 'password.change' && chance(0.9)
+        ? 'self_service'
+        : kind === 'password.expire' && chance(0.7)
+          ? 'system'
+          : kind === 'support.access'
+            ? 'support'
+            : weighted(CHANNEL_WEIGHTS);
 
     const login = `user${i}@acme.example`;
     const groups = ['Everyone'];
@@ -91,9 +97,21 @@ export function generateWorkload(count: number, seed: number, tenant: string, no
       channel === 'self_service' || (channel === 'admin' && chance(0.03))
         ? { ...target, type: 'user' as const }
         : channel === 'helpdesk'
-          ? { id: `00uagent${hex(11)}`, login: `agent${int(40)}@acme.example`, type: 'user' as const, groups: [chance(0.85) ? 'Service Desk' : 'IT'], adminRoles: ['HELP_DESK_ADMIN'] }
+          ? {
+              id: `00uagent${hex(11)}`,
+              login: `agent${int(40)}@acme.example`,
+              type: 'user' as const,
+              groups: [chance(0.85) ? 'Service Desk' : 'IT'],
+              adminRoles: ['HELP_DESK_ADMIN'],
+            }
           : channel === 'admin'
-            ? { id: `00uadmin${hex(11)}`, login: `admin${int(10)}@acme.example`, type: 'user' as const, groups: ['IT'], adminRoles: [chance(0.3) ? 'SUPER_ADMIN' : 'ORG_ADMIN'] }
+            ? {
+                id: `00uadmin${hex(11)}`,
+                login: `admin${int(10)}@acme.example`,
+                type: 'user' as const,
+                groups: ['IT'],
+                adminRoles: [chance(0.3) ? 'SUPER_ADMIN' : 'ORG_ADMIN'],
+              }
             : channel === 'api'
               ? { id: `0oa${hex(17)}`, type: chance(0.7) ? ('service' as const) : ('user' as const), groups: [], adminRoles: [] }
               : channel === 'system'
@@ -109,7 +127,12 @@ export function generateWorkload(count: number, seed: number, tenant: string, no
     if (chance(0.1)) context.recoveryChangedAt = ago(24 * 7);
     if (chance(0.08)) context.mailboxRulesChangedAt = ago(24 * 14);
     if (chance(0.5)) context.country = pick([...ALLOWED_COUNTRIES, ...ALLOWED_COUNTRIES, 'BR', 'NG', 'RU', 'IN']);
-    if (chance(0.1)) context.alerts = Array.from({ length: 1 + int(2) }, (_, a) => ({ id: `alert-${i}-${a}`, rule: 'impossible-travel', severity: pick(['low', 'medium', 'high', 'critical']) }));
+    if (chance(0.1))
+      context.alerts = Array.from({ length: 1 + int(2) }, (_, a) => ({
+        id: `alert-${i}-${a}`,
+        rule: 'impossible-travel',
+        severity: pick(['low', 'medium', 'high', 'critical']),
+      }));
     if (kind === 'mailbox.rule' && chance(0.5)) context.forwardsExternally = chance(0.5);
 
     const occurredAt = new Date(now.getTime() - int(60_000)).toISOString();
@@ -137,7 +160,15 @@ export function generateWorkload(count: number, seed: number, tenant: string, no
         if (r < 0.15) return { approverId: change.actor.id, groups: ['iam-approvers'], roles: [] };
         return {
           approverId: `00uapp${int(6)}`,
-          groups: chance(0.8) ? ['iam-approvers'] : chance(0.5) ? [`${pick(DEPARTMENTS).toLowerCase().replace(/[^a-z0-9]+/g, '-')}-managers`] : ['Everyone'],
+          groups: chance(0.8)
+            ? ['iam-approvers']
+            : chance(0.5)
+              ? [
+                  `${pick(DEPARTMENTS)
+                    .toLowerCase()
+                    .replace(/[^a-z0-9]+/g, '-')}-managers`,
+                ]
+              : ['Everyone'],
           roles: chance(0.2) ? ['SUPER_ADMIN'] : [],
           at: ago(2),
         };

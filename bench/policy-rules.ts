@@ -49,7 +49,11 @@ const HOUR = 3_600_000;
 const cel = (values: readonly string[]) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
 
 export const TIER_SPECS: readonly TierSpec[] = [
-  { name: 'privileged', when: 'target.adminRoles.size() > 0 || "Privileged Access" in target.groups', test: (t) => t.adminRoles.length > 0 || t.groups.includes('Privileged Access') },
+  {
+    name: 'privileged',
+    when: 'target.adminRoles.size() > 0 || "Privileged Access" in target.groups',
+    test: (t) => t.adminRoles.length > 0 || t.groups.includes('Privileged Access'),
+  },
   { name: 'executive', when: 'target.flags.executive || "Executives" in target.groups', test: (t) => t.flags.executive || t.groups.includes('Executives') },
   { name: 'service', when: 'target.flags.serviceAccount', test: (t) => t.flags.serviceAccount },
   { name: 'shared', when: 'target.flags.shared', test: (t) => t.flags.shared },
@@ -57,7 +61,14 @@ export const TIER_SPECS: readonly TierSpec[] = [
 ];
 
 /** Credential resets someone else can perform for a user. */
-export const RESET_KINDS = ['factor.reset_all', 'factor.remove', 'factor.enroll', 'password.reset', 'tap.issue', 'recovery.update'] as const satisfies readonly ChangeKind[];
+export const RESET_KINDS = [
+  'factor.reset_all',
+  'factor.remove',
+  'factor.enroll',
+  'password.reset',
+  'tap.issue',
+  'recovery.update',
+] as const satisfies readonly ChangeKind[];
 const RESETS: ReadonlySet<string> = new Set(RESET_KINDS);
 const ASSISTED: ReadonlySet<string> = new Set<Channel>(['helpdesk', 'admin']);
 const isAssisted = (c: IdentityChange) => ASSISTED.has(c.channel);
@@ -69,9 +80,24 @@ const ALLOWED_COUNTRY_SET: ReadonlySet<string> = new Set(ALLOWED_COUNTRIES);
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-');
 
-const R_STANDARD: Requirement = { proofing: 'callback', ticket: { system: 'servicenow', states: ['In Progress'] }, approvals: { count: 1, from: ['group:iam-approvers'] }, ttl: '1h' };
-const R_PRIVILEGED: Requirement = { proofing: 'idv', ticket: { system: 'servicenow', states: ['In Progress'] }, approvals: { count: 2, from: ['group:iam-approvers'] }, ttl: '30m' };
-const R_CONTRACTOR: Requirement = { proofing: 'manager_attest', ticket: { system: 'servicenow', states: ['In Progress'] }, approvals: { count: 1, from: ['group:iam-approvers'] }, ttl: '1h' };
+const R_STANDARD: Requirement = {
+  proofing: 'callback',
+  ticket: { system: 'servicenow', states: ['In Progress'] },
+  approvals: { count: 1, from: ['group:iam-approvers'] },
+  ttl: '1h',
+};
+const R_PRIVILEGED: Requirement = {
+  proofing: 'idv',
+  ticket: { system: 'servicenow', states: ['In Progress'] },
+  approvals: { count: 2, from: ['group:iam-approvers'] },
+  ttl: '30m',
+};
+const R_CONTRACTOR: Requirement = {
+  proofing: 'manager_attest',
+  ticket: { system: 'servicenow', states: ['In Progress'] },
+  approvals: { count: 1, from: ['group:iam-approvers'] },
+  ttl: '1h',
+};
 const R_SHARED: Requirement = { proofing: 'manager_attest', approvals: { count: 2, from: ['group:iam-approvers'] }, ttl: '30m' };
 const R_SERVICE: Requirement = { approvals: { count: 1, from: ['group:iam-approvers', 'role:SUPER_ADMIN'] }, ttl: '1d' };
 
@@ -97,7 +123,9 @@ function buildRules(): RuleSpec[] {
       kinds: RESET_KINDS,
       require,
       otherwise,
-      ...(otherwise === 'deny' ? { onDeny: ['remove_new_factor', 'revoke_sessions', 'hold_group', 'notify:secops'] } : { onHold: ['hold_group', 'revoke_sessions', 'remove_new_factor'] }),
+      ...(otherwise === 'deny'
+        ? { onDeny: ['remove_new_factor', 'revoke_sessions', 'hold_group', 'notify:secops'] }
+        : { onHold: ['hold_group', 'revoke_sessions', 'remove_new_factor'] }),
     });
 
   // --- 2. IdP vendor support: 3 rules.
@@ -224,7 +252,8 @@ function buildRules(): RuleSpec[] {
         onDeny: ['revoke_sessions', 'remove_new_factor', 'notify:secops'],
       },
     ];
-    for (const { cond, test, ...rest } of signals) add({ ...rest, when: `${base} && ${cond}`, test: (c, t, now) => isBase(c) && test(c, t, now), kinds: [kind] });
+    for (const { cond, test, ...rest } of signals)
+      add({ ...rest, when: `${base} && ${cond}`, test: (c, t, now) => isBase(c) && test(c, t, now), kinds: [kind] });
   }
 
   // --- 5. Factor types per tier on enrollment: 4 tiers x 3 factor sets = 12 rules.
@@ -249,7 +278,15 @@ function buildRules(): RuleSpec[] {
     }
 
   // --- 6. One rule per other kind of change: 15 rules.
-  add({ id: 'mfa-bypass', description: 'Attempts to bypass MFA are denied', when: 'change.kind == "mfa.bypass"', test: (c) => c.kind === 'mfa.bypass', kinds: ['mfa.bypass'], outcome: 'deny', onDeny: ['revoke_sessions', 'hold_group', 'notify:secops'] });
+  add({
+    id: 'mfa-bypass',
+    description: 'Attempts to bypass MFA are denied',
+    when: 'change.kind == "mfa.bypass"',
+    test: (c) => c.kind === 'mfa.bypass',
+    kinds: ['mfa.bypass'],
+    outcome: 'deny',
+    onDeny: ['revoke_sessions', 'hold_group', 'notify:secops'],
+  });
   add({
     id: 'role-assign-privileged',
     description: 'Granting roles to privileged or executive users needs two approvers',
@@ -260,7 +297,15 @@ function buildRules(): RuleSpec[] {
     otherwise: 'deny',
     onDeny: ['notify:secops'],
   });
-  add({ id: 'role-assign-by-service', description: 'Roles granted by an API token are held', when: 'change.kind == "role.assign" && actor.type == "service"', test: (c) => c.kind === 'role.assign' && c.actor.type === 'service', kinds: ['role.assign'], outcome: 'hold', onHold: ['notify:secops'] });
+  add({
+    id: 'role-assign-by-service',
+    description: 'Roles granted by an API token are held',
+    when: 'change.kind == "role.assign" && actor.type == "service"',
+    test: (c) => c.kind === 'role.assign' && c.actor.type === 'service',
+    kinds: ['role.assign'],
+    outcome: 'hold',
+    onHold: ['notify:secops'],
+  });
   add({
     id: 'mailbox-external-forwarding',
     description: 'Inbox rules forwarding mail outside are held',
@@ -289,7 +334,15 @@ function buildRules(): RuleSpec[] {
     outcome: 'hold',
     onHold: ['notify:secops'],
   });
-  add({ id: 'tap-self-service', description: 'Users cannot issue themselves a temporary access pass', when: 'change.kind == "tap.issue" && change.channel == "self_service"', test: (c) => c.kind === 'tap.issue' && c.channel === 'self_service', kinds: ['tap.issue'], outcome: 'deny', onDeny: ['revoke_sessions', 'notify:secops'] });
+  add({
+    id: 'tap-self-service',
+    description: 'Users cannot issue themselves a temporary access pass',
+    when: 'change.kind == "tap.issue" && change.channel == "self_service"',
+    test: (c) => c.kind === 'tap.issue' && c.channel === 'self_service',
+    kinds: ['tap.issue'],
+    outcome: 'deny',
+    onDeny: ['revoke_sessions', 'notify:secops'],
+  });
   add({
     id: 'tap-privileged',
     description: 'Temporary access passes for privileged users need IDV and two approvers',
@@ -309,25 +362,92 @@ function buildRules(): RuleSpec[] {
     outcome: 'hold',
     onHold: ['notify:secops'],
   });
-  add({ id: 'session-revoke-executive-api', description: 'API revocation of executive sessions is reported', when: 'change.kind == "session.revoke" && target.tier == "executive" && change.channel == "api"', test: (c, t) => c.kind === 'session.revoke' && t === 'executive' && c.channel === 'api', kinds: ['session.revoke'], outcome: 'hold', onHold: ['notify:exec-support'] });
-  add({ id: 'suspend-break-glass', description: 'Emergency-access accounts are never suspended', when: 'change.kind == "account.suspend" && target.flags.breakGlass', test: (c) => c.kind === 'account.suspend' && c.target.flags.breakGlass, kinds: ['account.suspend'], outcome: 'deny', onDeny: ['notify:secops'] });
-  add({ id: 'factor-suspend-admin-nonstandard', description: 'Admins suspending factors of non-standard users are held', when: 'change.kind == "factor.suspend" && change.channel == "admin" && target.tier != "standard"', test: (c, t) => c.kind === 'factor.suspend' && c.channel === 'admin' && t !== 'standard', kinds: ['factor.suspend'], outcome: 'hold', onHold: ['notify:secops'] });
-  add({ id: 'password-expire-system', description: 'Scheduled password expiry by the IdP is expected', when: 'change.kind == "password.expire" && change.channel == "system"', test: (c) => c.kind === 'password.expire' && c.channel === 'system', kinds: ['password.expire'], outcome: 'allow' });
+  add({
+    id: 'session-revoke-executive-api',
+    description: 'API revocation of executive sessions is reported',
+    when: 'change.kind == "session.revoke" && target.tier == "executive" && change.channel == "api"',
+    test: (c, t) => c.kind === 'session.revoke' && t === 'executive' && c.channel === 'api',
+    kinds: ['session.revoke'],
+    outcome: 'hold',
+    onHold: ['notify:exec-support'],
+  });
+  add({
+    id: 'suspend-break-glass',
+    description: 'Emergency-access accounts are never suspended',
+    when: 'change.kind == "account.suspend" && target.flags.breakGlass',
+    test: (c) => c.kind === 'account.suspend' && c.target.flags.breakGlass,
+    kinds: ['account.suspend'],
+    outcome: 'deny',
+    onDeny: ['notify:secops'],
+  });
+  add({
+    id: 'factor-suspend-admin-nonstandard',
+    description: 'Admins suspending factors of non-standard users are held',
+    when: 'change.kind == "factor.suspend" && change.channel == "admin" && target.tier != "standard"',
+    test: (c, t) => c.kind === 'factor.suspend' && c.channel === 'admin' && t !== 'standard',
+    kinds: ['factor.suspend'],
+    outcome: 'hold',
+    onHold: ['notify:secops'],
+  });
+  add({
+    id: 'password-expire-system',
+    description: 'Scheduled password expiry by the IdP is expected',
+    when: 'change.kind == "password.expire" && change.channel == "system"',
+    test: (c) => c.kind === 'password.expire' && c.channel === 'system',
+    kinds: ['password.expire'],
+    outcome: 'allow',
+  });
   add({
     id: 'phone-factor-update-after-phone-change',
     description: 'Updating a phone factor right after the number changed',
     when: 'change.kind == "factor.update" && has(change.factor) && change.factor.type in ["sms", "voice"] && has(context.phoneChangedAt) && now - timestamp(context.phoneChangedAt) < duration("24h")',
-    test: (c, _t, now) => c.kind === 'factor.update' && (c.factor?.type === 'sms' || c.factor?.type === 'voice') && c.context.phoneChangedAt !== undefined && now - Date.parse(c.context.phoneChangedAt) < 24 * HOUR,
+    test: (c, _t, now) =>
+      c.kind === 'factor.update' &&
+      (c.factor?.type === 'sms' || c.factor?.type === 'voice') &&
+      c.context.phoneChangedAt !== undefined &&
+      now - Date.parse(c.context.phoneChangedAt) < 24 * HOUR,
     kinds: ['factor.update'],
     outcome: 'hold',
     onHold: ['hold_group', 'notify:secops'],
   });
-  add({ id: 'password-change-malicious-ip', description: 'Password changes from a known-bad address', when: 'change.kind == "password.change" && has(context.ipReputation) && context.ipReputation == "malicious"', test: (c) => c.kind === 'password.change' && c.context.ipReputation === 'malicious', kinds: ['password.change'], outcome: 'hold', onHold: ['revoke_sessions', 'hold_group'] });
+  add({
+    id: 'password-change-malicious-ip',
+    description: 'Password changes from a known-bad address',
+    when: 'change.kind == "password.change" && has(context.ipReputation) && context.ipReputation == "malicious"',
+    test: (c) => c.kind === 'password.change' && c.context.ipReputation === 'malicious',
+    kinds: ['password.change'],
+    outcome: 'hold',
+    onHold: ['revoke_sessions', 'hold_group'],
+  });
 
   // --- 7. Who acts: 5 rules.
-  add({ id: 'admin-self-change', description: 'Administrators may not change their own credentials from the admin console', when: 'change.channel == "admin" && actor.id == target.id', test: (c) => c.channel === 'admin' && c.actor.id === c.target.id, kinds: 'any', outcome: 'deny', onDeny: ['notify:secops'] });
-  add({ id: 'helpdesk-outside-service-desk', description: 'Help-desk changes by someone outside the Service Desk group', when: 'change.channel == "helpdesk" && !("Service Desk" in actor.groups)', test: (c) => c.channel === 'helpdesk' && !c.actor.groups.includes('Service Desk'), kinds: 'any', outcome: 'hold', onHold: ['notify:secops'] });
-  add({ id: 'helpdesk-new-device', description: 'Help-desk changes from a device never seen before', when: 'change.channel == "helpdesk" && has(context.newDevice) && context.newDevice', test: (c) => c.channel === 'helpdesk' && c.context.newDevice === true, kinds: 'any', outcome: 'hold', onHold: ['hold_group'] });
+  add({
+    id: 'admin-self-change',
+    description: 'Administrators may not change their own credentials from the admin console',
+    when: 'change.channel == "admin" && actor.id == target.id',
+    test: (c) => c.channel === 'admin' && c.actor.id === c.target.id,
+    kinds: 'any',
+    outcome: 'deny',
+    onDeny: ['notify:secops'],
+  });
+  add({
+    id: 'helpdesk-outside-service-desk',
+    description: 'Help-desk changes by someone outside the Service Desk group',
+    when: 'change.channel == "helpdesk" && !("Service Desk" in actor.groups)',
+    test: (c) => c.channel === 'helpdesk' && !c.actor.groups.includes('Service Desk'),
+    kinds: 'any',
+    outcome: 'hold',
+    onHold: ['notify:secops'],
+  });
+  add({
+    id: 'helpdesk-new-device',
+    description: 'Help-desk changes from a device never seen before',
+    when: 'change.channel == "helpdesk" && has(context.newDevice) && context.newDevice',
+    test: (c) => c.channel === 'helpdesk' && c.context.newDevice === true,
+    kinds: 'any',
+    outcome: 'hold',
+    onHold: ['hold_group'],
+  });
   add({
     id: 'api-user-token-reset',
     description: 'Credential resets through a personal API token',
@@ -348,8 +468,24 @@ function buildRules(): RuleSpec[] {
   });
 
   // --- 8. Flags and profile attributes: 5 rules.
-  add({ id: 'break-glass-untouchable', description: 'Emergency-access accounts change only through the break-glass procedure', when: `target.flags.breakGlass && change.kind in ${cel(RESET_KINDS)}`, test: (c) => c.target.flags.breakGlass && RESETS.has(c.kind), kinds: RESET_KINDS, outcome: 'hold', onHold: ['notify:secops'] });
-  add({ id: 'shared-self-service-factor', description: 'Shared accounts cannot change factors by self-service', when: 'change.channel == "self_service" && target.flags.shared && change.kind.startsWith("factor.")', test: (c) => c.channel === 'self_service' && c.target.flags.shared && c.kind.startsWith('factor.'), kinds: ['factor.enroll', 'factor.remove', 'factor.reset_all', 'factor.update', 'factor.suspend'], outcome: 'deny', onDeny: ['remove_new_factor', 'notify:secops'] });
+  add({
+    id: 'break-glass-untouchable',
+    description: 'Emergency-access accounts change only through the break-glass procedure',
+    when: `target.flags.breakGlass && change.kind in ${cel(RESET_KINDS)}`,
+    test: (c) => c.target.flags.breakGlass && RESETS.has(c.kind),
+    kinds: RESET_KINDS,
+    outcome: 'hold',
+    onHold: ['notify:secops'],
+  });
+  add({
+    id: 'shared-self-service-factor',
+    description: 'Shared accounts cannot change factors by self-service',
+    when: 'change.channel == "self_service" && target.flags.shared && change.kind.startsWith("factor.")',
+    test: (c) => c.channel === 'self_service' && c.target.flags.shared && c.kind.startsWith('factor.'),
+    kinds: ['factor.enroll', 'factor.remove', 'factor.reset_all', 'factor.update', 'factor.suspend'],
+    outcome: 'deny',
+    onDeny: ['remove_new_factor', 'notify:secops'],
+  });
   add({
     id: 'cost-center-restricted',
     description: 'Resets in the restricted cost center are held',
@@ -373,14 +509,23 @@ function buildRules(): RuleSpec[] {
     id: 'contractor-past-end-date',
     description: 'Contractors past their contract end get no credential resets',
     when: `target.tier == "contractor" && has(target.attributes.contractEnd) && timestamp(target.attributes.contractEnd) < now && change.kind in ${cel(RESET_KINDS)}`,
-    test: (c, t, now) => t === 'contractor' && typeof c.target.attributes.contractEnd === 'string' && Date.parse(c.target.attributes.contractEnd) < now && RESETS.has(c.kind),
+    test: (c, t, now) =>
+      t === 'contractor' && typeof c.target.attributes.contractEnd === 'string' && Date.parse(c.target.attributes.contractEnd) < now && RESETS.has(c.kind),
     kinds: RESET_KINDS,
     outcome: 'deny',
     onDeny: ['suspend', 'notify:secops'],
   });
 
   // --- 9. API, system and the rest: 6 rules.
-  add({ id: 'api-service-privileged', description: 'API tokens may not change privileged users', when: 'change.channel == "api" && actor.type == "service" && target.tier == "privileged"', test: (c, t) => c.channel === 'api' && c.actor.type === 'service' && t === 'privileged', kinds: 'any', outcome: 'deny', onDeny: ['notify:secops'] });
+  add({
+    id: 'api-service-privileged',
+    description: 'API tokens may not change privileged users',
+    when: 'change.channel == "api" && actor.type == "service" && target.tier == "privileged"',
+    test: (c, t) => c.channel === 'api' && c.actor.type === 'service' && t === 'privileged',
+    kinds: 'any',
+    outcome: 'deny',
+    onDeny: ['notify:secops'],
+  });
   add({
     id: 'system-reset-with-alerts',
     description: 'IdP-initiated factor resets while alerts are open',
@@ -403,7 +548,10 @@ function buildRules(): RuleSpec[] {
     id: 'strong-factor-removal',
     description: 'Removing a phishing-resistant factor for someone else needs an approver',
     when: 'change.kind == "factor.remove" && has(change.factor) && change.factor.type in ["webauthn", "platform", "hardware_token"] && change.channel != "self_service"',
-    test: (c) => c.kind === 'factor.remove' && (c.factor?.type === 'webauthn' || c.factor?.type === 'platform' || c.factor?.type === 'hardware_token') && c.channel !== 'self_service',
+    test: (c) =>
+      c.kind === 'factor.remove' &&
+      (c.factor?.type === 'webauthn' || c.factor?.type === 'platform' || c.factor?.type === 'hardware_token') &&
+      c.channel !== 'self_service',
     kinds: ['factor.remove'],
     require: { approvals: { count: 1, from: ['group:iam-approvers'] }, ttl: '2h' },
     otherwise: 'hold',
@@ -413,7 +561,11 @@ function buildRules(): RuleSpec[] {
     id: 'recovery-changed-twice',
     description: 'Recovery data changed again within a day',
     when: 'change.kind == "recovery.update" && change.channel == "self_service" && has(context.recoveryChangedAt) && now - timestamp(context.recoveryChangedAt) < duration("24h")',
-    test: (c, _t, now) => c.kind === 'recovery.update' && c.channel === 'self_service' && c.context.recoveryChangedAt !== undefined && now - Date.parse(c.context.recoveryChangedAt) < 24 * HOUR,
+    test: (c, _t, now) =>
+      c.kind === 'recovery.update' &&
+      c.channel === 'self_service' &&
+      c.context.recoveryChangedAt !== undefined &&
+      now - Date.parse(c.context.recoveryChangedAt) < 24 * HOUR,
     kinds: ['recovery.update'],
     outcome: 'hold',
     onHold: ['hold_group'],

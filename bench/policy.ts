@@ -197,7 +197,26 @@ const PLAIN_RULES: readonly PlainRule[] = RULE_SPECS.map(plainRule);
 const BY_KIND = new Map<ChangeKind, PlainRule[]>();
 RULE_SPECS.forEach((spec, i) => {
   const kinds = spec.kinds === 'any' ? null : new Set(spec.kinds);
-  for (const kind of ['factor.enroll', 'factor.remove', 'factor.reset_all', 'factor.update', 'factor.suspend', 'password.reset', 'password.change', 'password.expire', 'recovery.update', 'tap.issue', 'session.revoke', 'account.suspend', 'account.unlock', 'support.access', 'mfa.bypass', 'mailbox.rule', 'role.assign', 'credential.add'] as const) {
+  for (const kind of [
+    'factor.enroll',
+    'factor.remove',
+    'factor.reset_all',
+    'factor.update',
+    'factor.suspend',
+    'password.reset',
+    'password.change',
+    'password.expire',
+    'recovery.update',
+    'tap.issue',
+    'session.revoke',
+    'account.suspend',
+    'account.unlock',
+    'support.access',
+    'mfa.bypass',
+    'mailbox.rule',
+    'role.assign',
+    'credential.add',
+  ] as const) {
     if (kinds && !kinds.has(kind)) continue;
     let list = BY_KIND.get(kind);
     if (!list) BY_KIND.set(kind, (list = []));
@@ -343,8 +362,14 @@ function main(): void {
 
   // 2. Timing.
   const contenders: Contender[] = [
-    { name: 'CEL policy (evaluatePolicy)', run: (w) => evaluatePolicy(policy, { change: w.change, ...(w.request ? { request: w.request } : {}), now: NOW }).outcome },
-    { name: 'CEL, interpreter only', run: (w) => evaluatePolicy(interpreted, { change: w.change, ...(w.request ? { request: w.request } : {}), now: NOW }).outcome },
+    {
+      name: 'CEL policy (evaluatePolicy)',
+      run: (w) => evaluatePolicy(policy, { change: w.change, ...(w.request ? { request: w.request } : {}), now: NOW }).outcome,
+    },
+    {
+      name: 'CEL, interpreter only',
+      run: (w) => evaluatePolicy(interpreted, { change: w.change, ...(w.request ? { request: w.request } : {}), now: NOW }).outcome,
+    },
     { name: 'hand-written if-chain', run: (w) => decideByHand(PLAIN_RULES, w.change, w.request, now).outcome },
     { name: 'hand-written switch(kind)', run: (w) => decideByHand(BY_KIND.get(w.change.kind) ?? [], w.change, w.request, now).outcome },
   ];
@@ -368,7 +393,9 @@ function main(): void {
   });
   const [cel, interp, chain, sw] = summary as [(typeof summary)[0], (typeof summary)[0], (typeof summary)[0], (typeof summary)[0]];
 
-  console.log(`\n${ROUNDS} measured rounds after ${WARMUP_PASSES} warm-up passes; median over rounds. Latency = hrtime around each call (timer overhead ≈ ${formatNs(overhead)}, included).`);
+  console.log(
+    `\n${ROUNDS} measured rounds after ${WARMUP_PASSES} warm-up passes; median over rounds. Latency = hrtime around each call (timer overhead ≈ ${formatNs(overhead)}, included).`,
+  );
   console.log(
     table(
       ['implementation', 'p50 latency', 'p99 latency', 'ns/decision (loop)', 'throughput'],

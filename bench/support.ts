@@ -105,7 +105,8 @@ export async function benchStoreSpecs(): Promise<{ chosen: StoreSpec[]; pgUrl: s
     { name: 'pglite-relaxed', driver: 'pglite', durability: 'relaxed' },
     { name: 'pglite-full', driver: 'pglite', durability: 'full' },
   ];
-  const pgUrl = process.env.WARDEN_BENCH_DATABASE_URL || process.env.WARDEN_TEST_DATABASE_URL || ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
+  const pgUrl =
+    process.env.WARDEN_BENCH_DATABASE_URL || process.env.WARDEN_TEST_DATABASE_URL || ((await reachable('127.0.0.1', 5432)) ? DEFAULT_POSTGRES : undefined);
   if (pgUrl) specs.push({ name: 'postgres', driver: 'postgres', url: pgUrl });
   return { chosen: specs.filter((s) => !only || only.includes(s.name)), pgUrl };
 }

@@ -66,10 +66,11 @@ const dictionary = show('dictionary.json') as { attributes: Record<string, AttrD
 const categories = (show('categories.json') as { attributes: Record<string, { uid: number }> }).attributes;
 const byName = (dir: string) => {
   const m = new Map<string, Definition>();
-  for (const f of files) if (f.startsWith(`${dir}/`) && f.endsWith('.json')) {
-    const d = show(f) as unknown as Definition;
-    if (d.name) m.set(d.name, d);
-  }
+  for (const f of files)
+    if (f.startsWith(`${dir}/`) && f.endsWith('.json')) {
+      const d = show(f) as unknown as Definition;
+      if (d.name) m.set(d.name, d);
+    }
   return m;
 };
 const events = byName('events');
@@ -116,14 +117,19 @@ const defs: Record<string, Json> = {};
 function scalar(typeName: string): Json {
   const t = dictionary.types.attributes[typeName];
   if (!t) throw new Error(`unknown type ${typeName}`);
-  const base = typeof t.type === 'string' ? scalar(t.type) : ({
-    string_t: { type: 'string' },
-    integer_t: { type: 'integer' },
-    long_t: { type: 'integer' },
-    float_t: { type: 'number' },
-    boolean_t: { type: 'boolean' },
-    json_t: {},
-  } as Record<string, Json>)[typeName];
+  const base =
+    typeof t.type === 'string'
+      ? scalar(t.type)
+      : (
+          {
+            string_t: { type: 'string' },
+            integer_t: { type: 'integer' },
+            long_t: { type: 'integer' },
+            float_t: { type: 'number' },
+            boolean_t: { type: 'boolean' },
+            json_t: {},
+          } as Record<string, Json>
+        )[typeName];
   if (!base) throw new Error(`no JSON type for ${typeName}`);
   const s: Json = { ...base };
   if (typeof t.regex === 'string') s.pattern = t.regex;
@@ -188,12 +194,17 @@ function classSchema(name: string, version: string): Json {
   for (const k of Object.keys(defs)) delete defs[k];
   const { attrs, chain } = resolve(events, name);
   const cls = chain[chain.length - 1]!;
-  const categoryName = chain.map((d) => d.category).filter(Boolean).pop();
+  const categoryName = chain
+    .map((d) => d.category)
+    .filter(Boolean)
+    .pop();
   const category = categoryName ? categories[categoryName] : undefined;
   if (!category || cls.uid === undefined) throw new Error(`${name}: no category or uid`);
   const classUid = category.uid * 1000 + cls.uid;
   const { properties: props, required } = properties(attrs);
-  const activities = Object.keys(attrs.activity_id?.enum ?? {}).map(Number).sort((a, b) => a - b);
+  const activities = Object.keys(attrs.activity_id?.enum ?? {})
+    .map(Number)
+    .sort((a, b) => a - b);
   props.class_uid = { type: 'integer', const: classUid, title: 'Class ID' };
   props.category_uid = { type: 'integer', const: category.uid, title: 'Category ID' };
   props.activity_id = { type: 'integer', enum: activities, title: 'Activity ID' };

@@ -83,10 +83,20 @@ export const demoKit: DemoKit = {
       const entraTenantId = randomUUID();
       const clientId = randomUUID();
       const clientSecret = randomBytes(24).toString('base64url');
-      const graph = await startGraphSimulator({ tls: { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') }, tenantId: entraTenantId, clock, ...(input.ports?.entra ? { port: input.ports.entra } : {}) });
+      const graph = await startGraphSimulator({
+        tls: { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') },
+        tenantId: entraTenantId,
+        clock,
+        ...(input.ports?.entra ? { port: input.ports.entra } : {}),
+      });
       started.push(() => graph.close());
       const perms = requiredPermissions();
-      graph.directory.addApp({ appId: clientId, displayName: 'Warden', secrets: [clientSecret], permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis] });
+      graph.directory.addApp({
+        appId: clientId,
+        displayName: 'Warden',
+        secrets: [clientSecret],
+        permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis],
+      });
       const entraIds: Record<string, string> = {};
       for (const p of personas) {
         const u = graph.directory.addUser({ userPrincipalName: p.login, displayName: `${p.firstName} ${p.lastName}`, employeeType: 'employee' });
@@ -101,12 +111,24 @@ export const demoKit: DemoKit = {
       const snowPassword = randomBytes(18).toString('base64url');
       servicenow.addUser({ user_name: 'warden.integration', email: 'warden@acme.example', name: 'Warden integration', password: snowPassword });
       servicenow.addGroup('Service Desk');
-      for (const p of personas) servicenow.addUser({ user_name: p.login.split('@')[0]!, email: p.login, name: `${p.firstName} ${p.lastName}`, ...(p.agent ? { password: input.password } : {}) });
+      for (const p of personas)
+        servicenow.addUser({
+          user_name: p.login.split('@')[0]!,
+          email: p.login,
+          name: `${p.firstName} ${p.lastName}`,
+          ...(p.agent ? { password: input.password } : {}),
+        });
       const jira = await new JiraSimulator(['HELP'], clock).start(input.ports?.jira ?? 0);
       started.push(() => jira.close());
       const jiraToken = randomBytes(18).toString('base64url');
       jira.addUser({ accountId: `712020:${randomUUID()}`, emailAddress: 'warden@acme.example', displayName: 'Warden integration', apiToken: jiraToken });
-      for (const p of personas) jira.addUser({ accountId: `712020:${randomUUID()}`, emailAddress: p.login, displayName: `${p.firstName} ${p.lastName}`, ...(p.agent ? { apiToken: input.password } : {}) });
+      for (const p of personas)
+        jira.addUser({
+          accountId: `712020:${randomUUID()}`,
+          emailAddress: p.login,
+          displayName: `${p.firstName} ${p.lastName}`,
+          ...(p.agent ? { apiToken: input.password } : {}),
+        });
 
       const env = {
         OKTA_TOKEN: okta.token,
@@ -133,17 +155,32 @@ export const demoKit: DemoKit = {
             case 'reset-factors': {
               const a = needActor();
               const e = okta.adminResetFactors(oktaIds[a.handle]!, id);
-              return { said: `${name(a)} reset all factors of ${name(target)} in the Okta Admin Console`, eventId: e.uuid, recordedIn: `Okta System Log (${e.eventType})` };
+              return {
+                said: `${name(a)} reset all factors of ${name(target)} in the Okta Admin Console`,
+                eventId: e.uuid,
+                recordedIn: `Okta System Log (${e.eventType})`,
+              };
             }
             case 'enroll-factor': {
               const type = req.arg ?? 'push';
-              if (!['push', 'sms', 'call', 'token:software:totp'].includes(type)) throw new WardenError('ERR_VALIDATION', `okta enroll-factor: --type is push, sms, call or token:software:totp, not "${type}"`);
+              if (!['push', 'sms', 'call', 'token:software:totp'].includes(type))
+                throw new WardenError('ERR_VALIDATION', `okta enroll-factor: --type is push, sms, call or token:software:totp, not "${type}"`);
               const { event } = okta.selfEnroll(id, type);
-              return { said: `a new ${type === 'push' ? 'Okta Verify' : type} factor was enrolled on ${name(target)}'s account from the Sign-In Widget`, eventId: event.uuid, recordedIn: `Okta System Log (${event.eventType})` };
+              return {
+                said: `a new ${type === 'push' ? 'Okta Verify' : type} factor was enrolled on ${name(target)}'s account from the Sign-In Widget`,
+                eventId: event.uuid,
+                recordedIn: `Okta System Log (${event.eventType})`,
+              };
             }
             case 'reset-password': {
               const e = okta.resetPassword(actor ? oktaIds[actor.handle]! : id, id);
-              return { said: actor ? `${name(actor)} reset the password of ${name(target)} in the Okta Admin Console` : `${name(target)}'s password was reset through self-service recovery`, eventId: e.uuid, recordedIn: `Okta System Log (${e.eventType})` };
+              return {
+                said: actor
+                  ? `${name(actor)} reset the password of ${name(target)} in the Okta Admin Console`
+                  : `${name(target)}'s password was reset through self-service recovery`,
+                eventId: e.uuid,
+                recordedIn: `Okta System Log (${e.eventType})`,
+              };
             }
             case 'sign-in': {
               const e = okta.signIn(id);
@@ -151,7 +188,8 @@ export const demoKit: DemoKit = {
             }
             case 'answer-push': {
               const answer = req.arg ?? 'approve';
-              if (answer !== 'approve' && answer !== 'deny') throw new WardenError('ERR_VALIDATION', `okta answer-push: --answer is approve or deny, not "${answer}"`);
+              if (answer !== 'approve' && answer !== 'deny')
+                throw new WardenError('ERR_VALIDATION', `okta answer-push: --answer is approve or deny, not "${answer}"`);
               try {
                 okta.answerPush(id, answer);
               } catch (err) {
@@ -167,12 +205,18 @@ export const demoKit: DemoKit = {
             case 'reset-password': {
               const a = needActor();
               graph.act.resetPassword(entraIds[a.handle]!, id);
-              return { said: `${name(a)} reset the password of ${name(target)} in the Entra admin center`, recordedIn: 'Entra directory audit log (Reset password (by admin))' };
+              return {
+                said: `${name(a)} reset the password of ${name(target)} in the Entra admin center`,
+                recordedIn: 'Entra directory audit log (Reset password (by admin))',
+              };
             }
             case 'register-phone': {
               const a = needActor();
               graph.act.registerPhone(entraIds[a.handle]!, id, { phoneNumber: '+1 206 555 0100' });
-              return { said: `${name(a)} registered a phone method for ${name(target)} in the Entra admin center`, recordedIn: 'Entra directory audit log (User registered security info)' };
+              return {
+                said: `${name(a)} registered a phone method for ${name(target)} in the Entra admin center`,
+                recordedIn: 'Entra directory audit log (User registered security info)',
+              };
             }
             case 'add-inbox-rule': {
               const record = inboxRuleRecord({ upn: target.login, ...(actor ? { actor: actor.login } : {}), at: clock(), organization: 'acme.example' });
@@ -183,7 +227,8 @@ export const demoKit: DemoKit = {
               const listed = Math.floor(Date.parse(blob.contentCreated) / 1000) * 1000 + 1000;
               while (clock().getTime() < listed) await new Promise((resolve) => setTimeout(resolve, 50));
               const polled = await entra.tasks.get('acme')?.activity?.pollOnce();
-              if (!polled?.new) throw new WardenError('ERR_UPSTREAM', "Warden's Management Activity poller did not read the inbox rule's record (see Warden's log)");
+              if (!polled?.new)
+                throw new WardenError('ERR_UPSTREAM', "Warden's Management Activity poller did not read the inbox rule's record (see Warden's log)");
               return {
                 said: `an inbox rule forwarding ${name(target)}'s mail to ${String((record.Parameters as Array<{ Name: string; Value: string }>).find((x) => x.Name === 'ForwardTo')?.Value)} and deleting it was created in Outlook on the web`,
                 eventId: `o365:${String(record.Id)}`,
@@ -192,7 +237,10 @@ export const demoKit: DemoKit = {
             }
           }
         }
-        throw new WardenError('ERR_VALIDATION', `no action "${req.idp} ${req.action}" (okta: reset-factors, enroll-factor, reset-password, sign-in, answer-push; entra: reset-password, register-phone, add-inbox-rule)`);
+        throw new WardenError(
+          'ERR_VALIDATION',
+          `no action "${req.idp} ${req.action}" (okta: reset-factors, enroll-factor, reset-password, sign-in, answer-push; entra: reset-password, register-phone, add-inbox-rule)`,
+        );
       };
 
       return {
@@ -208,8 +256,10 @@ export const demoKit: DemoKit = {
           // may answer its first calls slower than that: warm it up, and ask Okta to verify again, as an admin would.
           await fetch(`${warden.url}/readyz`).catch(() => undefined);
           let hook: Awaited<ReturnType<typeof registerEventHook>> | undefined;
-          for (let attempt = 0; attempt < 5 && hook?.verificationStatus !== 'VERIFIED'; attempt++) hook = await registerEventHook(new OktaTenants().get(warden.config, 'acme'), warden.url);
-          if (hook?.verificationStatus !== 'VERIFIED') throw new WardenError('ERR_UPSTREAM', `the Okta simulator could not verify Warden's event hook: ${hook?.error ?? hook?.verificationStatus}`);
+          for (let attempt = 0; attempt < 5 && hook?.verificationStatus !== 'VERIFIED'; attempt++)
+            hook = await registerEventHook(new OktaTenants().get(warden.config, 'acme'), warden.url);
+          if (hook?.verificationStatus !== 'VERIFIED')
+            throw new WardenError('ERR_UPSTREAM', `the Okta simulator could not verify Warden's event hook: ${hook?.error ?? hook?.verificationStatus}`);
         },
         act,
         state(handle): PersonState {
@@ -218,8 +268,19 @@ export const demoKit: DemoKit = {
           const entraUser = graph.directory.findUser(entraIds[p.handle]!)!;
           return {
             handle: p.handle,
-            okta: { id: oktaUser.id, status: oktaUser.status, groups: okta.groupNames(oktaUser.id), sessions: oktaUser.sessions, factors: okta.factorsOf(oktaUser.id).map((f) => f.factorType) },
-            entra: { id: entraUser.id, inHoldGroup: hold.members.has(entraUser.id), signInSessionsValidFrom: entraUser.signInSessionsValidFromDateTime, methods: graph.directory.methodsOf(entraUser.id).map((m) => m.collection) },
+            okta: {
+              id: oktaUser.id,
+              status: oktaUser.status,
+              groups: okta.groupNames(oktaUser.id),
+              sessions: oktaUser.sessions,
+              factors: okta.factorsOf(oktaUser.id).map((f) => f.factorType),
+            },
+            entra: {
+              id: entraUser.id,
+              inHoldGroup: hold.members.has(entraUser.id),
+              signInSessionsValidFrom: entraUser.signInSessionsValidFromDateTime,
+              methods: graph.directory.methodsOf(entraUser.id).map((m) => m.collection),
+            },
           };
         },
         async close() {

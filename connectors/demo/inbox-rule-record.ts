@@ -33,9 +33,18 @@ const CASING: Record<string, string> = {
  * `at`, with a fresh `Id`. Nothing is added that the record does not have.
  */
 export function inboxRuleRecord(input: { upn: string; actor?: string; at: Date; organization: string }): Record<string, unknown> {
-  const corpus = JSON.parse(readFileSync(path.join(packageRoot(), 'test', 'fixtures', 'entra', 'corpus', 'panther-m365', 'Microsoft365.Exchange.External.Forwarding.json'), 'utf8')) as Array<{ name: string; log: Record<string, unknown> }>;
+  const corpus = JSON.parse(
+    readFileSync(path.join(packageRoot(), 'test', 'fixtures', 'entra', 'corpus', 'panther-m365', 'Microsoft365.Exchange.External.Forwarding.json'), 'utf8'),
+  ) as Array<{ name: string; log: Record<string, unknown> }>;
   const log = corpus.find((t) => t.name === 'Suspicious Forwarding Pattern')!.log;
   const record = Object.fromEntries(Object.entries(log).map(([k, v]) => [CASING[k] ?? k, v]));
   const params = (record.Parameters as Array<{ Name: string; Value: string }>).map((p) => (p.Name === 'Mailbox' ? { ...p, Value: input.upn } : p));
-  return { ...record, Id: randomUUID(), CreationTime: input.at.toISOString().slice(0, 19), UserId: input.actor ?? input.upn, Parameters: params, OrganizationName: input.organization };
+  return {
+    ...record,
+    Id: randomUUID(),
+    CreationTime: input.at.toISOString().slice(0, 19),
+    UserId: input.actor ?? input.upn,
+    Parameters: params,
+    OrganizationName: input.organization,
+  };
 }

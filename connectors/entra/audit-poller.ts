@@ -74,7 +74,11 @@ export async function readDirectoryAudits(
   const filter = `activityDateTime ge ${odataTime(input.from)}${input.to ? ` and activityDateTime le ${odataTime(input.to, 'ceil')}` : ''}`;
   const stats: PollStats & { userChangeAt?: string } = { read: 0, new: 0, duplicate: 0, skipped: 0 };
   const count = (result: 'new' | 'duplicate' | 'skipped') => input.metrics?.auditRecords.inc({ tenant: tenant.id, source: 'directory_audits', result });
-  let page = await tenant.session.call('listDirectoryAudits', {}, (r) => r.filter(filter).orderby('activityDateTime asc').top(poller.pageSize).get() as Promise<AuditPage>);
+  let page = await tenant.session.call(
+    'listDirectoryAudits',
+    {},
+    (r) => r.filter(filter).orderby('activityDateTime asc').top(poller.pageSize).get() as Promise<AuditPage>,
+  );
   for (;;) {
     for (const record of page.value) {
       stats.read++;
@@ -82,7 +86,8 @@ export async function readDirectoryAudits(
       if (occurred && (!stats.newest || occurred > stats.newest)) stats.newest = occurred;
       const service = String(record.loggedByService ?? '');
       const activity = String(record.activityDisplayName ?? '');
-      if (service === 'Core Directory' && USER_OBJECT_CHANGES.has(activity.toLowerCase()) && occurred && (!stats.userChangeAt || occurred > stats.userChangeAt)) stats.userChangeAt = occurred;
+      if (service === 'Core Directory' && USER_OBJECT_CHANGES.has(activity.toLowerCase()) && occurred && (!stats.userChangeAt || occurred > stats.userChangeAt))
+        stats.userChangeAt = occurred;
       if (!record.id || (services.size > 0 && !services.has(service))) {
         stats.skipped++;
         count('skipped');
@@ -169,13 +174,24 @@ export class AuditPoller {
     const started = clock();
     const cursor = ((await store.getCursor(this.tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
     const { initialLookbackMinutes } = this.tenant.config.poller;
-    const { from } = nextWindow(cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined, started, overlapOf(this.tenant.config.poller), initialLookbackMinutes * 60_000);
+    const { from } = nextWindow(
+      cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined,
+      started,
+      overlapOf(this.tenant.config.poller),
+      initialLookbackMinutes * 60_000,
+    );
     try {
       const stats = await readDirectoryAudits(this.tenant, store, { from, now: clock, metrics });
-      await store.setCursor(this.tenant.id, AUDIT_CURSOR, { lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString(), lastRead: stats.read, lastNew: stats.new } satisfies AuditCursor, clock());
+      await store.setCursor(
+        this.tenant.id,
+        AUDIT_CURSOR,
+        { lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString(), lastRead: stats.read, lastNew: stats.new } satisfies AuditCursor,
+        clock(),
+      );
       if (stats.userChangeAt) {
         const seen = (await store.getCursor(this.tenant.id, USER_CHANGE_CURSOR)) as { lastAt?: string } | undefined;
-        if (!seen?.lastAt || stats.userChangeAt > seen.lastAt) await store.setCursor(this.tenant.id, USER_CHANGE_CURSOR, { lastAt: stats.userChangeAt }, clock());
+        if (!seen?.lastAt || stats.userChangeAt > seen.lastAt)
+          await store.setCursor(this.tenant.id, USER_CHANGE_CURSOR, { lastAt: stats.userChangeAt }, clock());
       }
       metrics.polls.inc({ tenant: this.tenant.id, source: 'directory_audits', result: 'ok' });
       if (stats.new > 0) {
@@ -184,7 +200,11 @@ export class AuditPoller {
       }
       return stats;
     } catch (err) {
-      await recordPollFailure(this.ctx, { tenant: this.tenant.id, cursorName: AUDIT_CURSOR, cursor, source: 'directory_audits', what: 'entra audit poll' }, err);
+      await recordPollFailure(
+        this.ctx,
+        { tenant: this.tenant.id, cursorName: AUDIT_CURSOR, cursor, source: 'directory_audits', what: 'entra audit poll' },
+        err,
+      );
       return undefined;
     }
   }

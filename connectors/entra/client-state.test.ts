@@ -20,7 +20,8 @@ describe('clientStateMatches', () => {
   });
 
   it('refuses a missing, empty, null or non-string clientState', () => {
-    for (const given of [undefined, null, '', 42, ['s3cret-client-state-value'], { value: 's3cret-client-state-value' }]) expect(clientStateMatches(secret, given)).toBe(false);
+    for (const given of [undefined, null, '', 42, ['s3cret-client-state-value'], { value: 's3cret-client-state-value' }])
+      expect(clientStateMatches(secret, given)).toBe(false);
   });
 
   it('never matches an empty value even against an empty secret', () => {

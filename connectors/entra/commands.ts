@@ -4,13 +4,17 @@ import type { CliContext } from '../../src/connector/index.js';
 
 /** `warden entra subscribe | renew | list | backfill | provision`. */
 export function registerEntraCommands(program: Command, cli: CliContext): void {
-  const entra = program.command('entra').description('Microsoft Entra ID: change-notification subscriptions, audit-log backfill, hold group and Conditional Access');
+  const entra = program
+    .command('entra')
+    .description('Microsoft Entra ID: change-notification subscriptions, audit-log backfill, hold group and Conditional Access');
   entra
     .command('subscribe')
     .description('create the /users change-notification subscription now (or repair it: adopt, recreate, renew)')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--recreate', 'replace the subscription even if it is healthy (after rotating the clientState)')
-    .action(async (opts: { tenant: string; recreate?: boolean }) => cli.setExit(await cli.runOperation('entra.subscribe', { tenant: opts.tenant, recreate: opts.recreate ?? false })));
+    .action(async (opts: { tenant: string; recreate?: boolean }) =>
+      cli.setExit(await cli.runOperation('entra.subscribe', { tenant: opts.tenant, recreate: opts.recreate ?? false })),
+    );
   entra
     .command('renew')
     .description('renew the subscription now, whatever its expiry')
@@ -21,7 +25,9 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
     .description('the subscription Warden keeps, what Graph lists for the app, notification and poller health')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--json', 'machine-readable')
-    .action(async (opts: { tenant: string; json?: boolean }) => cli.setExit(await cli.runOperation('entra.list', { tenant: opts.tenant, json: opts.json ?? false })));
+    .action(async (opts: { tenant: string; json?: boolean }) =>
+      cli.setExit(await cli.runOperation('entra.list', { tenant: opts.tenant, json: opts.json ?? false })),
+    );
   entra
     .command('backfill')
     .description('read the Entra audit log of a past period into the inbox (records already stored are skipped), with a progress bar')
@@ -30,7 +36,13 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
     .option('--until <when>', 'end of the period (default now): a duration back from now or an ISO 8601 time')
     .addHelpText('after', '\nEntra keeps audit logs 7 days (Free) or 30 days (P1/P2). The running server decides what is read; nothing is decided twice.')
     .action(async (opts: { tenant: string; since: string; until?: string }) =>
-      cli.setExit(await cli.runOperation('entra.backfill', { tenant: opts.tenant, since: sinceToIso(opts.since, cli.clock()), ...(opts.until ? { until: sinceToIso(opts.until, cli.clock()) } : {}) })),
+      cli.setExit(
+        await cli.runOperation('entra.backfill', {
+          tenant: opts.tenant,
+          since: sinceToIso(opts.since, cli.clock()),
+          ...(opts.until ? { until: sinceToIso(opts.until, cli.clock()) } : {}),
+        }),
+      ),
     );
   entra
     .command('provision')

@@ -78,7 +78,8 @@ export function collectionForFactor(factor: IdentityChange['factor']): string | 
 export function toActionError(err: unknown, what: string): ActionError {
   if (err instanceof ActionError) return err;
   if (err instanceof GraphCallError) {
-    if (err.retryable) return new ActionError(`${what}: ${err.message}`, { ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}), cause: err });
+    if (err.retryable)
+      return new ActionError(`${what}: ${err.message}`, { ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}), cause: err });
     return new ActionError(`${what}: ${err.message}`, { permanent: true, cause: err });
   }
   return new ActionError(`${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
@@ -132,7 +133,11 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
   async hold_group({ tenant, userId }) {
     const group = holdGroup(tenant);
     try {
-      await tenant.session.call('addGroupMember', { group }, (r) => r.post({ '@odata.id': `${tenant.session.endpoints.graphBaseUrl}/v1.0/directoryObjects/${userId}` }) as Promise<unknown>);
+      await tenant.session.call(
+        'addGroupMember',
+        { group },
+        (r) => r.post({ '@odata.id': `${tenant.session.endpoints.graphBaseUrl}/v1.0/directoryObjects/${userId}` }) as Promise<unknown>,
+      );
       return { group, added: true };
     } catch (err) {
       if (isStatus(err, 400, /already exist/i)) return { group, added: false, alreadyMember: true };
@@ -182,7 +187,10 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
       return { confirmedCompromised: true };
     } catch (err) {
       if (isStatus(err, 403))
-        throw new ActionError(`raise_risk for ${userId}: Entra refused (${(err as Error).message}); confirmCompromised needs Entra ID P2 and IdentityRiskyUser.ReadWrite.All`, { permanent: true, cause: err });
+        throw new ActionError(
+          `raise_risk for ${userId}: Entra refused (${(err as Error).message}); confirmCompromised needs Entra ID P2 and IdentityRiskyUser.ReadWrite.All`,
+          { permanent: true, cause: err },
+        );
       throw err;
     }
   },
@@ -194,14 +202,20 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
     if (!['factor.enroll', 'tap.issue', 'factor.update'].includes(change.kind)) return { skipped: `a ${change.kind} change adds no authentication method` };
     const collection = collectionForFactor(change.factor);
     if (!collection)
-      throw new ActionError(`remove_new_factor: the audit record does not say which kind of method was added (${change.factor?.name ?? change.factor?.type ?? 'unknown'}); remove it in the Entra admin center`, { permanent: true });
+      throw new ActionError(
+        `remove_new_factor: the audit record does not say which kind of method was added (${change.factor?.name ?? change.factor?.type ?? 'unknown'}); remove it in the Entra admin center`,
+        { permanent: true },
+      );
     const methods = await listMethods(tenant, userId, collection);
     const factorId = typeof action.params.factorId === 'string' ? action.params.factorId : change.factor?.id;
     let targets: AuthMethod[];
     if (factorId) targets = methods.filter((m) => m.id === factorId);
     else if (UNDATED.has(collection)) {
       if (methods.length > 1)
-        throw new ActionError(`remove_new_factor: the user has ${methods.length} ${collection} and the audit record does not say which one is new; remove it in the Entra admin center`, { permanent: true });
+        throw new ActionError(
+          `remove_new_factor: the user has ${methods.length} ${collection} and the audit record does not say which one is new; remove it in the Entra admin center`,
+          { permanent: true },
+        );
       targets = methods;
     } else {
       // Methods registered at or after the change (minus clock skew) are the new ones.
@@ -241,7 +255,8 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
   async revoke_new_credential({ tenant, action, ctx, userId: objectId }) {
     const changeId = typeof action.params.changeId === 'string' ? action.params.changeId : undefined;
     const change = changeId ? await ctx.store.getChange(action.tenant, changeId) : undefined;
-    if (change?.kind !== 'credential.add') throw new ActionError(`revoke_new_credential: change ${changeId ?? '(none)'} is no credential.add`, { permanent: true });
+    if (change?.kind !== 'credential.add')
+      throw new ActionError(`revoke_new_credential: change ${changeId ?? '(none)'} is no credential.add`, { permanent: true });
     const owner = action.params.credentialOwnerType === 'application' ? 'application' : 'servicePrincipal';
     if (action.params.credentialType === 'key')
       throw new ActionError(
@@ -250,7 +265,11 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
       );
     const read = owner === 'application' ? 'getApplication' : 'getServicePrincipal';
     const remove = owner === 'application' ? 'removeApplicationPassword' : 'removeServicePrincipalPassword';
-    const object = await tenant.session.call(read, { object: objectId }, (r) => r.select(['id', 'passwordCredentials']).get() as Promise<{ passwordCredentials?: Array<{ keyId: string; startDateTime?: string | null }> }>);
+    const object = await tenant.session.call(
+      read,
+      { object: objectId },
+      (r) => r.select(['id', 'passwordCredentials']).get() as Promise<{ passwordCredentials?: Array<{ keyId: string; startDateTime?: string | null }> }>,
+    );
     const since = Date.parse(change.occurredAt) - 5 * 60_000;
     const added = (object.passwordCredentials ?? []).filter((c) => Date.parse(c.startDateTime ?? '') >= since);
     const removed: string[] = [];
@@ -266,7 +285,9 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
   },
 
   async reset_factors({ tenant, userId }) {
-    const all = (await listMethods(tenant, userId)).filter((m) => COLLECTION_OF_TYPE[m['@odata.type'] ?? ''] && COLLECTION_OF_TYPE[m['@odata.type']!] !== 'passwordMethods');
+    const all = (await listMethods(tenant, userId)).filter(
+      (m) => COLLECTION_OF_TYPE[m['@odata.type'] ?? ''] && COLLECTION_OF_TYPE[m['@odata.type']!] !== 'passwordMethods',
+    );
     // Alternate phones before the mobile one; whatever Entra refuses (the default method while others remain) is tried again last.
     all.sort((a, b) => (a.id === MOBILE ? 1 : 0) - (b.id === MOBILE ? 1 : 0));
     let pending = all;
@@ -286,14 +307,18 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
       }
       pending = refused;
     }
-    if (pending.length) throw new ActionError(`reset_factors: Entra refused to delete ${pending.map((m) => m.id).join(', ')}; removed ${removed.length}`, { permanent: true });
+    if (pending.length)
+      throw new ActionError(`reset_factors: Entra refused to delete ${pending.map((m) => m.id).join(', ')}; removed ${removed.length}`, { permanent: true });
     return { removed };
   },
 };
 
 function holdGroup(tenant: EntraTenant): string {
   const id = tenant.config.holdGroup.id;
-  if (!id) throw new ActionError(`no hold group configured (entra.holdGroup.id): run \`${wardenCommand()} entra provision\` and put the group id in warden.yaml`, { permanent: true });
+  if (!id)
+    throw new ActionError(`no hold group configured (entra.holdGroup.id): run \`${wardenCommand()} entra provision\` and put the group id in warden.yaml`, {
+      permanent: true,
+    });
   return id;
 }
 
@@ -301,4 +326,3 @@ async function listMethods(tenant: EntraTenant, userId: string, collection?: str
   const page = await tenant.session.call('listMethods', { user: userId }, (r) => r.get() as Promise<{ value: AuthMethod[] }>);
   return page.value.filter((m) => !collection || COLLECTION_OF_TYPE[m['@odata.type'] ?? ''] === collection);
 }
-

@@ -71,7 +71,11 @@ export class EntraDirectory {
   groupNames(id: string): Promise<string[]> {
     return this.#cached(`groups:${id.toLowerCase()}`, async () => {
       const names: string[] = [];
-      let page = await this.session.call('listUserGroups', { user: id }, (r) => r.select(['id', 'displayName']).top(999).get() as Promise<Page<{ displayName?: string | null }>>);
+      let page = await this.session.call(
+        'listUserGroups',
+        { user: id },
+        (r) => r.select(['id', 'displayName']).top(999).get() as Promise<Page<{ displayName?: string | null }>>,
+      );
       for (;;) {
         for (const g of page.value) if (g.displayName) names.push(g.displayName);
         const next = page['@odata.nextLink'];
@@ -85,8 +89,14 @@ export class EntraDirectory {
   /** Names of the directory roles assigned to a principal (any scope). */
   roleNames(id: string): Promise<string[]> {
     return this.#cached(`roles:${id.toLowerCase()}`, async () => {
-      const page = await this.session.call('listRoleAssignments', {}, (r) =>
-        r.filter(`principalId eq '${id.replace(/'/g, "''")}'`).expand('roleDefinition').get() as Promise<Page<{ roleDefinition?: { displayName?: string } }>>,
+      const page = await this.session.call(
+        'listRoleAssignments',
+        {},
+        (r) =>
+          r
+            .filter(`principalId eq '${id.replace(/'/g, "''")}'`)
+            .expand('roleDefinition')
+            .get() as Promise<Page<{ roleDefinition?: { displayName?: string } }>>,
       );
       return [...new Set(page.value.map((a) => a.roleDefinition?.displayName).filter((n): n is string => !!n))];
     });

@@ -35,7 +35,14 @@ export class EntraRuntime {
   /** The subscription manager of a tenant, acting for the server. */
   manager(ctx: ConnectorContext, tenant: EntraTenant): SubscriptionManager {
     return new SubscriptionManager(
-      { store: ctx.store, clock: ctx.clock, holder: ctx.instanceId, actor: { type: 'system', id: 'warden:entra' }, log: ctx.log, metrics: EntraMetrics.of(ctx.metrics.registry) },
+      {
+        store: ctx.store,
+        clock: ctx.clock,
+        holder: ctx.instanceId,
+        actor: { type: 'system', id: 'warden:entra' },
+        log: ctx.log,
+        metrics: EntraMetrics.of(ctx.metrics.registry),
+      },
       tenant,
     );
   }

@@ -35,7 +35,12 @@ export class EntraTenant {
   ) {
     this.session = new EntraSession(config, credential);
     this.directory = new EntraDirectory(this.session, config.directoryCacheSeconds, clock);
-    this.identities = new Set([config.clientId, ...config.serviceIdentity.appIds, ...config.serviceIdentity.servicePrincipalIds, ...config.serviceIdentity.userIds]);
+    this.identities = new Set([
+      config.clientId,
+      ...config.serviceIdentity.appIds,
+      ...config.serviceIdentity.servicePrincipalIds,
+      ...config.serviceIdentity.userIds,
+    ]);
     this.helpdeskRoles = new Set(config.helpdeskRoles);
     this.clientStateCheck = clientState ? new ClientStateCheck(clientState) : undefined;
   }
@@ -75,7 +80,8 @@ export function openEntraTenant(config: WardenConfig, tenant: string, options: {
   if (section.subscription.clientState) {
     clientState = resolveSecret(section.subscription.clientState, env, where('subscription.clientState'), baseDir);
     const length = clientState.reveal().length;
-    if (length < 16 || length > 128) throw new WardenError('ERR_CONFIG_INVALID', `${where('subscription.clientState')}: use 16 to 128 characters (Graph allows at most 128)`);
+    if (length < 16 || length > 128)
+      throw new WardenError('ERR_CONFIG_INVALID', `${where('subscription.clientState')}: use 16 to 128 characters (Graph allows at most 128)`);
   }
   const endpoints = endpointsFor(section);
   return new EntraTenant(tenant, section, clientState, () => createCredential(section, endpoints, secrets), options.clock ?? systemClock);

@@ -30,41 +30,198 @@ export interface ApiOperation {
 }
 
 export const API_OPERATIONS = {
-  getUser: { api: 'graph', method: 'GET', path: '/users/{user}', permission: 'User.ReadWrite.All', purpose: 'enrich targets and actors (profile, employee type, account flags)' },
-  updateUser: { api: 'graph', method: 'PATCH', path: '/users/{user}', permission: 'User.ReadWrite.All', purpose: 'suspend / unsuspend (accountEnabled), expire_password (passwordProfile)' },
-  revokeSignInSessions: { api: 'graph', method: 'POST', path: '/users/{user}/revokeSignInSessions', permission: 'User.ReadWrite.All', purpose: 'revoke_sessions' },
-  listUserGroups: { api: 'graph', method: 'GET', path: '/users/{user}/transitiveMemberOf/microsoft.graph.group', permission: 'GroupMember.ReadWrite.All', purpose: 'enrich: group names for tiers' },
-  listRoleAssignments: { api: 'graph', method: 'GET', path: '/roleManagement/directory/roleAssignments', permission: 'RoleManagement.Read.Directory', purpose: 'enrich: directory roles (privileged tier, help-desk channel)' },
-  listMethods: { api: 'graph', method: 'GET', path: '/users/{user}/authentication/methods', permission: 'UserAuthenticationMethod.ReadWrite.All', purpose: 'find the new method to remove; reset_factors' },
-  deleteMethod: { api: 'graph', method: 'DELETE', path: '/users/{user}/authentication/{collection}/{method}', permission: 'UserAuthenticationMethod.ReadWrite.All', purpose: 'remove_new_factor, reset_factors' },
-  listTemporaryAccessPasses: { api: 'graph', method: 'GET', path: '/users/{user}/authentication/temporaryAccessPassMethods', permission: 'UserAuthenticationMethod.ReadWrite.All', purpose: 'TAP broker: find a pass an interrupted attempt issued' },
-  createTemporaryAccessPass: { api: 'graph', method: 'POST', path: '/users/{user}/authentication/temporaryAccessPassMethods', permission: 'UserAuthenticationMethod.ReadWrite.All', purpose: 'TAP broker' },
+  getUser: {
+    api: 'graph',
+    method: 'GET',
+    path: '/users/{user}',
+    permission: 'User.ReadWrite.All',
+    purpose: 'enrich targets and actors (profile, employee type, account flags)',
+  },
+  updateUser: {
+    api: 'graph',
+    method: 'PATCH',
+    path: '/users/{user}',
+    permission: 'User.ReadWrite.All',
+    purpose: 'suspend / unsuspend (accountEnabled), expire_password (passwordProfile)',
+  },
+  revokeSignInSessions: {
+    api: 'graph',
+    method: 'POST',
+    path: '/users/{user}/revokeSignInSessions',
+    permission: 'User.ReadWrite.All',
+    purpose: 'revoke_sessions',
+  },
+  listUserGroups: {
+    api: 'graph',
+    method: 'GET',
+    path: '/users/{user}/transitiveMemberOf/microsoft.graph.group',
+    permission: 'GroupMember.ReadWrite.All',
+    purpose: 'enrich: group names for tiers',
+  },
+  listRoleAssignments: {
+    api: 'graph',
+    method: 'GET',
+    path: '/roleManagement/directory/roleAssignments',
+    permission: 'RoleManagement.Read.Directory',
+    purpose: 'enrich: directory roles (privileged tier, help-desk channel)',
+  },
+  listMethods: {
+    api: 'graph',
+    method: 'GET',
+    path: '/users/{user}/authentication/methods',
+    permission: 'UserAuthenticationMethod.ReadWrite.All',
+    purpose: 'find the new method to remove; reset_factors',
+  },
+  deleteMethod: {
+    api: 'graph',
+    method: 'DELETE',
+    path: '/users/{user}/authentication/{collection}/{method}',
+    permission: 'UserAuthenticationMethod.ReadWrite.All',
+    purpose: 'remove_new_factor, reset_factors',
+  },
+  listTemporaryAccessPasses: {
+    api: 'graph',
+    method: 'GET',
+    path: '/users/{user}/authentication/temporaryAccessPassMethods',
+    permission: 'UserAuthenticationMethod.ReadWrite.All',
+    purpose: 'TAP broker: find a pass an interrupted attempt issued',
+  },
+  createTemporaryAccessPass: {
+    api: 'graph',
+    method: 'POST',
+    path: '/users/{user}/authentication/temporaryAccessPassMethods',
+    permission: 'UserAuthenticationMethod.ReadWrite.All',
+    purpose: 'TAP broker',
+  },
   createGroup: { api: 'graph', method: 'POST', path: '/groups', permission: 'Group.Create', purpose: 'warden entra provision: the hold group' },
-  findGroups: { api: 'graph', method: 'GET', path: '/groups', permission: 'GroupMember.ReadWrite.All', purpose: 'warden entra provision: find an existing hold group' },
+  findGroups: {
+    api: 'graph',
+    method: 'GET',
+    path: '/groups',
+    permission: 'GroupMember.ReadWrite.All',
+    purpose: 'warden entra provision: find an existing hold group',
+  },
   addGroupMember: { api: 'graph', method: 'POST', path: '/groups/{group}/members/$ref', permission: 'GroupMember.ReadWrite.All', purpose: 'hold_group' },
-  removeGroupMember: { api: 'graph', method: 'DELETE', path: '/groups/{group}/members/{user}/$ref', permission: 'GroupMember.ReadWrite.All', purpose: 'release_hold_group' },
-  confirmCompromised: { api: 'graph', method: 'POST', path: '/identityProtection/riskyUsers/confirmCompromised', permission: 'IdentityRiskyUser.ReadWrite.All', purpose: 'raise_risk (Entra ID P2)' },
-  getServicePrincipal: { api: 'graph', method: 'GET', path: '/servicePrincipals/{object}', permission: 'Application.ReadWrite.All', purpose: 'revoke_new_credential: find the secrets added since the change' },
-  removeServicePrincipalPassword: { api: 'graph', method: 'POST', path: '/servicePrincipals/{object}/removePassword', permission: 'Application.ReadWrite.All', purpose: 'revoke_new_credential (service principal secret)' },
-  getApplication: { api: 'graph', method: 'GET', path: '/applications/{object}', permission: 'Application.ReadWrite.All', purpose: 'revoke_new_credential: find the secrets added since the change' },
-  removeApplicationPassword: { api: 'graph', method: 'POST', path: '/applications/{object}/removePassword', permission: 'Application.ReadWrite.All', purpose: 'revoke_new_credential (application secret)' },
-  listDirectoryAudits: { api: 'graph', method: 'GET', path: '/auditLogs/directoryAudits', permission: 'AuditLog.Read.All', purpose: 'the directoryAudits poller and backfill' },
-  createSubscription: { api: 'graph', method: 'POST', path: '/subscriptions', permission: 'User.ReadWrite.All', purpose: 'change notifications on /users (a subscription needs read access to its resource)' },
-  listSubscriptions: { api: 'graph', method: 'GET', path: '/subscriptions', permission: 'User.ReadWrite.All', purpose: 'warden entra list; adopt an existing subscription' },
-  getSubscription: { api: 'graph', method: 'GET', path: '/subscriptions/{subscription}', permission: 'User.ReadWrite.All', purpose: 'subscription manager: is it still there' },
+  removeGroupMember: {
+    api: 'graph',
+    method: 'DELETE',
+    path: '/groups/{group}/members/{user}/$ref',
+    permission: 'GroupMember.ReadWrite.All',
+    purpose: 'release_hold_group',
+  },
+  confirmCompromised: {
+    api: 'graph',
+    method: 'POST',
+    path: '/identityProtection/riskyUsers/confirmCompromised',
+    permission: 'IdentityRiskyUser.ReadWrite.All',
+    purpose: 'raise_risk (Entra ID P2)',
+  },
+  getServicePrincipal: {
+    api: 'graph',
+    method: 'GET',
+    path: '/servicePrincipals/{object}',
+    permission: 'Application.ReadWrite.All',
+    purpose: 'revoke_new_credential: find the secrets added since the change',
+  },
+  removeServicePrincipalPassword: {
+    api: 'graph',
+    method: 'POST',
+    path: '/servicePrincipals/{object}/removePassword',
+    permission: 'Application.ReadWrite.All',
+    purpose: 'revoke_new_credential (service principal secret)',
+  },
+  getApplication: {
+    api: 'graph',
+    method: 'GET',
+    path: '/applications/{object}',
+    permission: 'Application.ReadWrite.All',
+    purpose: 'revoke_new_credential: find the secrets added since the change',
+  },
+  removeApplicationPassword: {
+    api: 'graph',
+    method: 'POST',
+    path: '/applications/{object}/removePassword',
+    permission: 'Application.ReadWrite.All',
+    purpose: 'revoke_new_credential (application secret)',
+  },
+  listDirectoryAudits: {
+    api: 'graph',
+    method: 'GET',
+    path: '/auditLogs/directoryAudits',
+    permission: 'AuditLog.Read.All',
+    purpose: 'the directoryAudits poller and backfill',
+  },
+  createSubscription: {
+    api: 'graph',
+    method: 'POST',
+    path: '/subscriptions',
+    permission: 'User.ReadWrite.All',
+    purpose: 'change notifications on /users (a subscription needs read access to its resource)',
+  },
+  listSubscriptions: {
+    api: 'graph',
+    method: 'GET',
+    path: '/subscriptions',
+    permission: 'User.ReadWrite.All',
+    purpose: 'warden entra list; adopt an existing subscription',
+  },
+  getSubscription: {
+    api: 'graph',
+    method: 'GET',
+    path: '/subscriptions/{subscription}',
+    permission: 'User.ReadWrite.All',
+    purpose: 'subscription manager: is it still there',
+  },
   renewSubscription: { api: 'graph', method: 'PATCH', path: '/subscriptions/{subscription}', permission: 'User.ReadWrite.All', purpose: 'renew before expiry' },
-  reauthorizeSubscription: { api: 'graph', method: 'POST', path: '/subscriptions/{subscription}/reauthorize', permission: 'User.ReadWrite.All', purpose: 'lifecycle reauthorizationRequired' },
-  deleteSubscription: { api: 'graph', method: 'DELETE', path: '/subscriptions/{subscription}', permission: 'User.ReadWrite.All', purpose: 'replace a silent subscription' },
-  startActivitySubscription: { api: 'management', method: 'POST', path: '/{tenant}/activity/feed/subscriptions/start', permission: 'ActivityFeed.Read', purpose: 'Management Activity API: start Audit.Exchange' },
-  listActivityContent: { api: 'management', method: 'GET', path: '/{tenant}/activity/feed/subscriptions/content', permission: 'ActivityFeed.Read', purpose: 'Management Activity API: list content blobs' },
-  getActivityContent: { api: 'management', method: 'GET', path: '/{tenant}/activity/feed/audit/{content}', permission: 'ActivityFeed.Read', purpose: 'Management Activity API: read a content blob' },
+  reauthorizeSubscription: {
+    api: 'graph',
+    method: 'POST',
+    path: '/subscriptions/{subscription}/reauthorize',
+    permission: 'User.ReadWrite.All',
+    purpose: 'lifecycle reauthorizationRequired',
+  },
+  deleteSubscription: {
+    api: 'graph',
+    method: 'DELETE',
+    path: '/subscriptions/{subscription}',
+    permission: 'User.ReadWrite.All',
+    purpose: 'replace a silent subscription',
+  },
+  startActivitySubscription: {
+    api: 'management',
+    method: 'POST',
+    path: '/{tenant}/activity/feed/subscriptions/start',
+    permission: 'ActivityFeed.Read',
+    purpose: 'Management Activity API: start Audit.Exchange',
+  },
+  listActivityContent: {
+    api: 'management',
+    method: 'GET',
+    path: '/{tenant}/activity/feed/subscriptions/content',
+    permission: 'ActivityFeed.Read',
+    purpose: 'Management Activity API: list content blobs',
+  },
+  getActivityContent: {
+    api: 'management',
+    method: 'GET',
+    path: '/{tenant}/activity/feed/audit/{content}',
+    permission: 'ActivityFeed.Read',
+    purpose: 'Management Activity API: read a content blob',
+  },
 } as const satisfies Record<string, ApiOperation>;
 
 export type OperationName = keyof typeof API_OPERATIONS;
 
 /** The app registration's required resource access, by API: what `infra/terraform/azure/permissions.json` holds. */
 export function requiredPermissions(): { microsoftGraph: string[]; office365ManagementApis: string[] } {
-  const of = (api: ApiName) => [...new Set(Object.values(API_OPERATIONS as Record<string, ApiOperation>).filter((o) => o.api === api).map((o) => o.permission))].sort();
+  const of = (api: ApiName) =>
+    [
+      ...new Set(
+        Object.values(API_OPERATIONS as Record<string, ApiOperation>)
+          .filter((o) => o.api === api)
+          .map((o) => o.permission),
+      ),
+    ].sort();
   return { microsoftGraph: of('graph'), office365ManagementApis: of('management') };
 }
 

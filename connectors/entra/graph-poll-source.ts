@@ -55,7 +55,12 @@ export async function recordPollFailure(
   const { store, clock, log } = ctx;
   const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
   const notBefore = throttled ? new Date(clock().getTime() + (err as GraphCallError).retryAfterMs!).toISOString() : undefined;
-  await store.setCursor(input.tenant, input.cursorName, { ...input.cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies GraphPollCursor, clock());
+  await store.setCursor(
+    input.tenant,
+    input.cursorName,
+    { ...input.cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies GraphPollCursor,
+    clock(),
+  );
   EntraMetrics.of(ctx.metrics.registry).polls.inc({ tenant: input.tenant, source: input.source, result: throttled ? 'throttled' : 'failed' });
   if (throttled) log.warn({ tenant: input.tenant, notBefore }, `${input.what} throttled: waiting as Graph asked`);
   else log.error({ err, tenant: input.tenant }, `${input.what} failed; the next poll reads the same window`);

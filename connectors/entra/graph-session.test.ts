@@ -22,7 +22,14 @@ function session(overrides: Record<string, unknown> = {}) {
       return { token: 'test-token', expiresOnTimestamp: Date.now() + 3_600_000 };
     },
   };
-  const config = EntraTenantConfig.parse({ tenantId: TENANT, clientId: 'app', credential: { secret: { env: 'X' } }, subscription: { enabled: false }, maxInlineRetrySeconds: 2, ...overrides });
+  const config = EntraTenantConfig.parse({
+    tenantId: TENANT,
+    clientId: 'app',
+    credential: { secret: { env: 'X' } },
+    subscription: { enabled: false },
+    maxInlineRetrySeconds: 2,
+    ...overrides,
+  });
   return { session: new EntraSession(config, credential), scopes };
 }
 
@@ -39,7 +46,7 @@ describe('EntraSession', () => {
     nock.enableNetConnect();
   });
 
-  it('calls the national cloud\'s Graph with a token for that cloud', async () => {
+  it("calls the national cloud's Graph with a token for that cloud", async () => {
     const { session: s, scopes } = session({ cloud: 'usgov' });
     nock('https://graph.microsoft.us', { reqheaders: { authorization: 'Bearer test-token' } })
       .get('/v1.0/users/u1')
@@ -49,9 +56,11 @@ describe('EntraSession', () => {
     expect(scopes).toEqual([['https://graph.microsoft.us/.default']]);
   });
 
-  it('sends the token to a configured Graph host that is not Microsoft\'s (customHosts)', async () => {
+  it("sends the token to a configured Graph host that is not Microsoft's (customHosts)", async () => {
     const { session: s } = session({ graphBaseUrl: 'https://graph.sim.test:8443' });
-    nock('https://graph.sim.test:8443', { reqheaders: { authorization: 'Bearer test-token' } }).post('/v1.0/users/u1/revokeSignInSessions').reply(200, { value: true });
+    nock('https://graph.sim.test:8443', { reqheaders: { authorization: 'Bearer test-token' } })
+      .post('/v1.0/users/u1/revokeSignInSessions')
+      .reply(200, { value: true });
     expect(await s.call('revokeSignInSessions', { user: 'u1' }, (r) => r.post({}))).toEqual({ value: true });
   });
 
@@ -63,19 +72,31 @@ describe('EntraSession', () => {
 
   it('returns a long Retry-After to the caller without waiting, as a retryable error', async () => {
     const { session: s } = session();
-    nock('https://graph.microsoft.com').get('/v1.0/auditLogs/directoryAudits').reply(429, { error: { code: 'TooManyRequests', message: 'Slow down' } }, { 'Retry-After': '120' });
+    nock('https://graph.microsoft.com')
+      .get('/v1.0/auditLogs/directoryAudits')
+      .reply(429, { error: { code: 'TooManyRequests', message: 'Slow down' } }, { 'Retry-After': '120' });
     const err = (await s.call('listDirectoryAudits', {}, (r) => r.get()).catch((e: unknown) => e)) as GraphCallError;
     expect(err).toBeInstanceOf(GraphCallError);
-    expect([err.status, err.graphCode, err.retryAfterMs, err.retryable, err.message]).toEqual([429, 'TooManyRequests', 120_000, true, 'listDirectoryAudits: 429 TooManyRequests: Slow down']);
+    expect([err.status, err.graphCode, err.retryAfterMs, err.retryable, err.message]).toEqual([
+      429,
+      'TooManyRequests',
+      120_000,
+      true,
+      'listDirectoryAudits: 429 TooManyRequests: Slow down',
+    ]);
     const action = toActionError(err, 'revoke_sessions for u1');
     expect([action.permanent, action.retryAfterMs]).toEqual([false, 120_000]);
   });
 
-  it('hands an HTTP-date Retry-After back to the caller, read against the response\'s Date, never retried in place on this machine\'s clock', async () => {
+  it("hands an HTTP-date Retry-After back to the caller, read against the response's Date, never retried in place on this machine's clock", async () => {
     const { session: s } = session();
     nock('https://graph.microsoft.com')
       .get('/v1.0/auditLogs/directoryAudits')
-      .reply(429, { error: { code: 'TooManyRequests', message: 'Slow down' } }, { 'Retry-After': 'Wed, 25 Nov 2026 10:02:00 GMT', Date: 'Wed, 25 Nov 2026 10:00:00 GMT' });
+      .reply(
+        429,
+        { error: { code: 'TooManyRequests', message: 'Slow down' } },
+        { 'Retry-After': 'Wed, 25 Nov 2026 10:02:00 GMT', Date: 'Wed, 25 Nov 2026 10:00:00 GMT' },
+      );
     const err = (await s.call('listDirectoryAudits', {}, (r) => r.get()).catch((e: unknown) => e)) as GraphCallError;
     expect([err.status, err.retryAfterMs]).toEqual([429, 120_000]);
   });
@@ -93,8 +114,12 @@ describe('EntraSession', () => {
 
   it('keeps status and code of a refusal, which the outbox treats as permanent', async () => {
     const { session: s } = session();
-    nock('https://graph.microsoft.com').delete('/v1.0/users/u1/authentication/phoneMethods/p1').reply(403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } });
-    const err = (await s.call('deleteMethod', { user: 'u1', collection: 'phoneMethods', method: 'p1' }, (r) => r.delete()).catch((e: unknown) => e)) as GraphCallError;
+    nock('https://graph.microsoft.com')
+      .delete('/v1.0/users/u1/authentication/phoneMethods/p1')
+      .reply(403, { error: { code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' } });
+    const err = (await s
+      .call('deleteMethod', { user: 'u1', collection: 'phoneMethods', method: 'p1' }, (r) => r.delete())
+      .catch((e: unknown) => e)) as GraphCallError;
     expect([err.status, err.graphCode, err.retryable]).toEqual([403, 'Authorization_RequestDenied', false]);
     const action = toActionError(err, 'remove_new_factor');
     expect(action).toBeInstanceOf(ActionError);
@@ -103,7 +128,9 @@ describe('EntraSession', () => {
 
   it('refuses to follow a nextLink to another host', async () => {
     const { session: s } = session();
-    await expect(s.next('listDirectoryAudits', 'https://evil.example/v1.0/auditLogs/directoryAudits?$skiptoken=x')).rejects.toThrow(/refusing a nextLink outside https:\/\/graph\.microsoft\.com/);
+    await expect(s.next('listDirectoryAudits', 'https://evil.example/v1.0/auditLogs/directoryAudits?$skiptoken=x')).rejects.toThrow(
+      /refusing a nextLink outside https:\/\/graph\.microsoft\.com/,
+    );
   });
 
   it('calls the Management Activity API with a token for it, and reads NextPageUri', async () => {
@@ -115,12 +142,20 @@ describe('EntraSession', () => {
       .post(`/api/v1.0/${TENANT}/activity/feed/subscriptions/start`)
       .query({ contentType: 'Audit.Exchange' })
       .reply(400, { error: { code: 'AF20024', message: 'The subscription is already enabled. No property change.' } });
-    const page = await s.management('listActivityContent', { tenant: TENANT }, { contentType: 'Audit.Exchange', startTime: '2026-11-25T09:00:00', endTime: '2026-11-25T10:00:00' });
+    const page = await s.management(
+      'listActivityContent',
+      { tenant: TENANT },
+      { contentType: 'Audit.Exchange', startTime: '2026-11-25T09:00:00', endTime: '2026-11-25T10:00:00' },
+    );
     expect(page.nextPage).toBe(`https://manage.office.com/api/v1.0/${TENANT}/activity/feed/subscriptions/content?nextPage=2`);
-    const err = (await s.management('startActivitySubscription', { tenant: TENANT }, { contentType: 'Audit.Exchange' }).catch((e: unknown) => e)) as GraphCallError;
+    const err = (await s
+      .management('startActivitySubscription', { tenant: TENANT }, { contentType: 'Audit.Exchange' })
+      .catch((e: unknown) => e)) as GraphCallError;
     expect([err.status, err.graphCode]).toEqual([400, 'AF20024']);
     expect(scopes[0]).toEqual(['https://manage.office.com/.default']);
-    await expect(s.management('getActivityContent', { tenant: TENANT, content: 'c' }, {}, { url: 'https://evil.example/x' })).rejects.toThrow(/refusing a URL outside/);
+    await expect(s.management('getActivityContent', { tenant: TENANT, content: 'c' }, {}, { url: 'https://evil.example/x' })).rejects.toThrow(
+      /refusing a URL outside/,
+    );
   });
 });
 
@@ -132,7 +167,7 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs(null)).toBeUndefined();
   });
 
-  it('reads an HTTP date against the response\'s Date (the service\'s clock), not this machine\'s', () => {
+  it("reads an HTTP date against the response's Date (the service's clock), not this machine's", () => {
     const machine = Date.parse('2028-01-10T08:00:00Z'); // far from the service's clock
     expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', machine, 'Wed, 25 Nov 2026 10:00:00 GMT')).toBe(30_000);
     expect(retryAfterMs('Wed, 25 Nov 2026 10:00:30 GMT', Date.parse('2026-11-25T10:00:00Z'), 'not a date')).toBe(30_000);

@@ -93,18 +93,41 @@ function toCallError(operation: string, err: unknown): GraphCallError {
       }
     }
     const status = err.statusCode > 0 ? err.statusCode : 0;
-    return new GraphCallError(operation, status, err.code ?? '', message || 'request failed', retryAfterMs(err.headers?.get('Retry-After'), undefined, err.headers?.get('Date')), { cause: err });
+    return new GraphCallError(
+      operation,
+      status,
+      err.code ?? '',
+      message || 'request failed',
+      retryAfterMs(err.headers?.get('Retry-After'), undefined, err.headers?.get('Date')),
+      { cause: err },
+    );
   }
   const name = (err as Error)?.name;
   const message = name === 'TimeoutError' || name === 'AbortError' ? 'timed out' : ((err as Error)?.message ?? String(err));
-  return new GraphCallError(operation, 0, name === 'CredentialUnavailableError' || name === 'AuthenticationError' ? 'authentication_failed' : '', message, undefined, { cause: err });
+  return new GraphCallError(
+    operation,
+    0,
+    name === 'CredentialUnavailableError' || name === 'AuthenticationError' ? 'authentication_failed' : '',
+    message,
+    undefined,
+    { cause: err },
+  );
 }
 
 /** The credential for a tenant's app registration. */
-export function createCredential(config: EntraTenantConfig, endpoints: EntraEndpoints, secrets: { clientSecret?: Secret; certificate?: Secret }): TokenCredential {
+export function createCredential(
+  config: EntraTenantConfig,
+  endpoints: EntraEndpoints,
+  secrets: { clientSecret?: Secret; certificate?: Secret },
+): TokenCredential {
   const options = { authorityHost: endpoints.authorityHost, ...(endpoints.customAuthority ? { disableInstanceDiscovery: true } : {}) };
   if (secrets.certificate)
-    return new ClientCertificateCredential(config.tenantId, config.clientId, { certificate: secrets.certificate.reveal() }, { ...options, sendCertificateChain: config.credential.sendCertificateChain });
+    return new ClientCertificateCredential(
+      config.tenantId,
+      config.clientId,
+      { certificate: secrets.certificate.reveal() },
+      { ...options, sendCertificateChain: config.credential.sendCertificateChain },
+    );
   if (secrets.clientSecret) return new ClientSecretCredential(config.tenantId, config.clientId, secrets.clientSecret.reveal(), options);
   throw new WardenError('ERR_CONFIG_INVALID', 'no credential');
 }
@@ -199,7 +222,8 @@ export class EntraSession {
 
   /** Follows an `@odata.nextLink` of `name`'s listing (only links on this tenant's Graph host). */
   async next<T>(name: OperationName, nextLink: string): Promise<T> {
-    if (!nextLink.startsWith(`${this.endpoints.graphBaseUrl}/`)) throw new GraphCallError(name, 0, '', `refusing a nextLink outside ${this.endpoints.graphBaseUrl}`, undefined);
+    if (!nextLink.startsWith(`${this.endpoints.graphBaseUrl}/`))
+      throw new GraphCallError(name, 0, '', `refusing a nextLink outside ${this.endpoints.graphBaseUrl}`, undefined);
     return this.#withFreshToken(async () => {
       try {
         return (await this.#client.api(nextLink).option('signal', AbortSignal.timeout(this.#timeoutMs)).get()) as T;
@@ -214,7 +238,12 @@ export class EntraSession {
    * for `https://manage…/.default`). Returns the parsed body and the
    * `NextPageUri` header.
    */
-  async management<T>(name: OperationName, params: Record<string, string>, query: Record<string, string>, options: { method?: 'GET' | 'POST'; url?: string } = {}): Promise<{ body: T; nextPage: string | undefined }> {
+  async management<T>(
+    name: OperationName,
+    params: Record<string, string>,
+    query: Record<string, string>,
+    options: { method?: 'GET' | 'POST'; url?: string } = {},
+  ): Promise<{ body: T; nextPage: string | undefined }> {
     const base = this.endpoints.managementBaseUrl;
     if (!base) throw new GraphCallError(name, 0, '', 'no Management Activity API endpoint for this cloud: set managementActivity.baseUrl', undefined);
     const op = API_OPERATIONS[name];
@@ -233,7 +262,11 @@ export class EntraSession {
     try {
       const token = await this.#credential.getToken(`${this.endpoints.managementBaseUrl}/.default`);
       if (!token) throw new GraphCallError(name, 0, 'authentication_failed', 'no token', undefined);
-      const res = await fetch(url, { method, headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' }, signal: AbortSignal.timeout(this.#timeoutMs) });
+      const res = await fetch(url, {
+        method,
+        headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
       const text = await res.text();
       if (!res.ok) {
         let code = '';

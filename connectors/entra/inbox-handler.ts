@@ -28,7 +28,13 @@ const lastPollRequest = new WeakMap<EntraRuntime, Map<string, number>>();
 
 function merge(from: Principal, found: Principal | undefined): Principal {
   if (!found) return from;
-  return { ...from, ...found, login: found.login ?? from.login, displayName: found.displayName ?? from.displayName, flags: { ...found.flags, serviceAccount: from.flags.serviceAccount || found.flags.serviceAccount } } as Principal;
+  return {
+    ...from,
+    ...found,
+    login: found.login ?? from.login,
+    displayName: found.displayName ?? from.displayName,
+    flags: { ...found.flags, serviceAccount: from.flags.serviceAccount || found.flags.serviceAccount },
+  } as Principal;
 }
 
 /** The context with one more scalar signal. */
@@ -41,11 +47,14 @@ function withSignal(context: IdentityChange['context'], key: string, value: stri
 export async function enrichChange(change: IdentityChange, tenant: EntraTenant, attempts: number): Promise<IdentityChange> {
   try {
     // By object id first (a UPN may have changed since the record was written), then by login.
-    const lookup = async (p: Principal) => (await tenant.directory.principal(p.id)) ?? (p.login && p.login !== p.id ? await tenant.directory.principal(p.login) : undefined);
+    const lookup = async (p: Principal) =>
+      (await tenant.directory.principal(p.id)) ?? (p.login && p.login !== p.id ? await tenant.directory.principal(p.login) : undefined);
     const target = change.target.flags.serviceAccount ? undefined : await lookup(change.target);
     const actorIsPerson = change.actor.type === 'user' && change.actor.id !== 'unknown';
     const actor = actorIsPerson ? await lookup(change.actor) : undefined;
-    const enrichedActor = actor ? { ...change.actor, ...merge(change.actor, actor), type: change.actor.type, ...(change.actor.ip ? { ip: change.actor.ip } : {}) } : change.actor;
+    const enrichedActor = actor
+      ? { ...change.actor, ...merge(change.actor, actor), type: change.actor.type, ...(change.actor.ip ? { ip: change.actor.ip } : {}) }
+      : change.actor;
     const roles = enrichedActor.adminRoles;
     const channel = change.channel === 'admin' && roles.some((r) => tenant.helpdeskRoles.has(r)) ? 'helpdesk' : change.channel;
     const context = target ? change.context : withSignal(change.context, 'targetFound', false);

@@ -68,7 +68,14 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
         if (tenant.config.managementActivity.enabled) work.activity = new ManagementActivityPoller(ctx, tenant);
         if (tenant.config.subscription.enabled)
           work.subscriptions = new SubscriptionLoop(
-            { store: ctx.store, clock: ctx.clock, holder: ctx.instanceId, actor: { type: 'system', id: 'warden:entra' }, log: ctx.log, metrics: EntraMetrics.of(ctx.metrics.registry) },
+            {
+              store: ctx.store,
+              clock: ctx.clock,
+              holder: ctx.instanceId,
+              actor: { type: 'system', id: 'warden:entra' },
+              log: ctx.log,
+              metrics: EntraMetrics.of(ctx.metrics.registry),
+            },
             runtime.manager(ctx, tenant),
             tenant,
           );
@@ -78,7 +85,17 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
           work.activity?.start();
           work.subscriptions?.start();
         }
-        ctx.log.info({ tenant: id, entraTenant: tenant.config.tenantId, cloud: tenant.config.cloud, poller: !!work.audit, subscription: !!work.subscriptions, managementActivity: !!work.activity }, 'entra connector ready');
+        ctx.log.info(
+          {
+            tenant: id,
+            entraTenant: tenant.config.tenantId,
+            cloud: tenant.config.cloud,
+            poller: !!work.audit,
+            subscription: !!work.subscriptions,
+            managementActivity: !!work.activity,
+          },
+          'entra connector ready',
+        );
       }
       return {
         async stop() {

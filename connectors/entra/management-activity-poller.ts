@@ -57,11 +57,20 @@ export async function readManagementActivity(
   const earliest = input.now().getTime() - 7 * 24 * 3600_000 + 60_000;
   for (let start = Math.max(input.from.getTime(), earliest); start < input.to.getTime(); start += 24 * 3600_000) {
     const end = Math.min(start + 24 * 3600_000, input.to.getTime());
-    let listing = await tenant.session.management<ContentBlob[]>('listActivityContent', { tenant: tenantId }, { contentType: CONTENT_TYPE, startTime: apiTime(new Date(start)), endTime: apiTime(new Date(end)), PublisherIdentifier: publisher });
+    let listing = await tenant.session.management<ContentBlob[]>(
+      'listActivityContent',
+      { tenant: tenantId },
+      { contentType: CONTENT_TYPE, startTime: apiTime(new Date(start)), endTime: apiTime(new Date(end)), PublisherIdentifier: publisher },
+    );
     for (;;) {
       for (const blob of listing.body ?? []) {
         stats.blobs++;
-        const content = await tenant.session.management<unknown[]>('getActivityContent', { tenant: tenantId, content: blob.contentId }, {}, { url: blob.contentUri });
+        const content = await tenant.session.management<unknown[]>(
+          'getActivityContent',
+          { tenant: tenantId, content: blob.contentId },
+          {},
+          { url: blob.contentUri },
+        );
         for (const record of content.body ?? []) {
           stats.read++;
           const operation = text(record, 'Operation') ?? '';
@@ -96,7 +105,11 @@ export async function readManagementActivity(
 /** Starts the `Audit.Exchange` subscription; "already enabled" (AF20024) is success. */
 export async function startActivitySubscription(tenant: EntraTenant): Promise<'started' | 'already'> {
   try {
-    await tenant.session.management('startActivitySubscription', { tenant: tenant.config.tenantId }, { contentType: CONTENT_TYPE, PublisherIdentifier: tenant.config.managementActivity.publisherId ?? tenant.config.tenantId });
+    await tenant.session.management(
+      'startActivitySubscription',
+      { tenant: tenant.config.tenantId },
+      { contentType: CONTENT_TYPE, PublisherIdentifier: tenant.config.managementActivity.publisherId ?? tenant.config.tenantId },
+    );
     return 'started';
   } catch (err) {
     if (err instanceof GraphCallError && err.graphCode === 'AF20024') return 'already';
@@ -150,14 +163,28 @@ export class ManagementActivityPoller {
         cursor.subscriptionStarted = true;
       }
       // The first poll also reaches back the overlap before the initial look-back.
-      const { from } = nextWindow(cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined, started, overlap, this.tenant.config.poller.initialLookbackMinutes * 60_000 + overlap);
+      const { from } = nextWindow(
+        cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined,
+        started,
+        overlap,
+        this.tenant.config.poller.initialLookbackMinutes * 60_000 + overlap,
+      );
       const stats = await readManagementActivity(this.tenant, store, { from, to: started, now: clock, metrics });
-      await store.setCursor(this.tenant.id, ACTIVITY_CURSOR, { subscriptionStarted: true, lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString() } satisfies ActivityCursor, clock());
+      await store.setCursor(
+        this.tenant.id,
+        ACTIVITY_CURSOR,
+        { subscriptionStarted: true, lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString() } satisfies ActivityCursor,
+        clock(),
+      );
       metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: 'ok' });
       if (stats.new > 0) this.ctx.wakeInbox();
       return stats;
     } catch (err) {
-      await recordPollFailure(this.ctx, { tenant: this.tenant.id, cursorName: ACTIVITY_CURSOR, cursor, source: 'management_activity', what: 'entra management activity poll' }, err);
+      await recordPollFailure(
+        this.ctx,
+        { tenant: this.tenant.id, cursorName: ACTIVITY_CURSOR, cursor, source: 'management_activity', what: 'entra management activity poll' },
+        err,
+      );
       return undefined;
     }
   }

@@ -9,7 +9,11 @@ import type { EntraTenantConfig } from './entra-config.js';
 export const CLOUD_ENDPOINTS = {
   global: { authorityHost: 'https://login.microsoftonline.com', graphBaseUrl: 'https://graph.microsoft.com', managementBaseUrl: 'https://manage.office.com' },
   usgov: { authorityHost: 'https://login.microsoftonline.us', graphBaseUrl: 'https://graph.microsoft.us', managementBaseUrl: 'https://manage.office365.us' },
-  'usgov-dod': { authorityHost: 'https://login.microsoftonline.us', graphBaseUrl: 'https://dod-graph.microsoft.us', managementBaseUrl: 'https://manage.protection.apps.mil' },
+  'usgov-dod': {
+    authorityHost: 'https://login.microsoftonline.us',
+    graphBaseUrl: 'https://dod-graph.microsoft.us',
+    managementBaseUrl: 'https://manage.protection.apps.mil',
+  },
   china: { authorityHost: 'https://login.chinacloudapi.cn', graphBaseUrl: 'https://microsoftgraph.chinacloudapi.cn', managementBaseUrl: undefined },
 } as const satisfies Record<EntraTenantConfig['cloud'], { authorityHost: string; graphBaseUrl: string; managementBaseUrl: string | undefined }>;
 

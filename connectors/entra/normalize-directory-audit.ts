@@ -26,11 +26,26 @@ export type NormalizeResult = { changes: IdentityChange[] } | { ignored: string 
 
 /** What an activity means: a change kind (and how to fill it in), or why it is not governed. */
 type Classification =
-  | { kind: ChangeKind; selfService?: boolean; factor?: { type: FactorType; name?: string }; target?: 'user' | 'service_principal'; context?: Record<string, string | number | boolean> }
+  | {
+      kind: ChangeKind;
+      selfService?: boolean;
+      factor?: { type: FactorType; name?: string };
+      target?: 'user' | 'service_principal';
+      context?: Record<string, string | number | boolean>;
+    }
   | { ignored: string };
 
 /** Sign-in categories of Azure Monitor exports: not changes. */
-const SIGN_IN_CATEGORIES = new Set(['signinlogs', 'noninteractiveusersigninlogs', 'serviceprincipalsigninlogs', 'managedidentitysigninlogs', 'adfssigninlogs', 'microsoftgraphactivitylogs', 'riskyusers', 'userriskevents']);
+const SIGN_IN_CATEGORIES = new Set([
+  'signinlogs',
+  'noninteractiveusersigninlogs',
+  'serviceprincipalsigninlogs',
+  'managedidentitysigninlogs',
+  'adfssigninlogs',
+  'microsoftgraphactivitylogs',
+  'riskyusers',
+  'userriskevents',
+]);
 
 /** Steps of a flow that change nothing yet (the change itself is its own record). */
 const STEPS = new Set([
@@ -51,7 +66,10 @@ const STEPS = new Set([
 export function factorFromText(reason: string | undefined): { type: FactorType; name?: string } {
   const r = (reason ?? '').toLowerCase();
   if (r.includes('temporary access pass')) return { type: 'tap', name: 'Temporary Access Pass' };
-  if (r.includes('authenticator')) return r.includes('notification') || r.includes('passwordless') ? { type: 'push', name: 'Microsoft Authenticator' } : { type: 'totp', name: 'Microsoft Authenticator (code)' };
+  if (r.includes('authenticator'))
+    return r.includes('notification') || r.includes('passwordless')
+      ? { type: 'push', name: 'Microsoft Authenticator' }
+      : { type: 'totp', name: 'Microsoft Authenticator (code)' };
   if (r.includes('fido') || r.includes('passkey') || r.includes('security key')) return { type: 'webauthn', name: 'FIDO2 / passkey' };
   if (r.includes('windows hello')) return { type: 'platform', name: 'Windows Hello for Business' };
   if (r.includes('platform credential')) return { type: 'platform', name: 'platform credential' };
@@ -122,7 +140,8 @@ function classify(audit: VendorRecord, activity: string): Classification {
     }
   }
   if (a === 'reset password (self-service)') return { kind: 'password.reset', selfService: true, factor: { type: 'password' } };
-  if (a === 'reset password (by admin)' || a === 'reset user password' || a === 'reset password') return { kind: 'password.reset', factor: { type: 'password' } };
+  if (a === 'reset password (by admin)' || a === 'reset user password' || a === 'reset password')
+    return { kind: 'password.reset', factor: { type: 'password' } };
   if (a === 'change password (self-service)' || a === 'change user password') return { kind: 'password.change', factor: { type: 'password' } };
   if (a === 'set force change user password') return { kind: 'password.expire', factor: { type: 'password' } };
   if (a === 'unlock user account (self-service)') return { kind: 'account.unlock', selfService: true };
@@ -153,13 +172,18 @@ function classify(audit: VendorRecord, activity: string): Classification {
       for (const prop of list(target, 'modifiedProperties')) {
         const name = (text(prop, 'displayName') ?? '').toLowerCase();
         if (name === 'strongauthenticationmethod')
-          return { kind: strongAuthChange(field(prop, 'oldValue'), field(prop, 'newValue')), factor: { type: 'other', name: 'per-user MFA methods' }, context: { perUserMfaMethods: true } };
+          return {
+            kind: strongAuthChange(field(prop, 'oldValue'), field(prop, 'newValue')),
+            factor: { type: 'other', name: 'per-user MFA methods' },
+            context: { perUserMfaMethods: true },
+          };
         if (name === 'strongauthenticationphoneappdetail') return { kind: 'factor.update', factor: { type: 'push', name: 'Microsoft Authenticator' } };
         if (name === 'strongauthenticationuserdetails') return { kind: 'recovery.update', context: { mfaPhoneDetails: true } };
       }
     return { ignored: '"Update user" changed no authentication method or recovery property' };
   }
-  if (a === 'fraud reported - user is blocked for mfa' || a === 'suspicious activity reported') return { ignored: `"${activity}" is a report by the user: a detection signal, not a change` };
+  if (a === 'fraud reported - user is blocked for mfa' || a === 'suspicious activity reported')
+    return { ignored: `"${activity}" is a report by the user: a detection signal, not a change` };
   return { ignored: `"${activity}" is not an identity change Warden governs` };
 }
 
@@ -180,7 +204,15 @@ function principalOf(target: VendorRecord): Principal {
   const id = text(target, 'id')!;
   const upn = text(target, 'userPrincipalName');
   const name = text(target, 'displayName');
-  return { id, ...(upn ? { login: upn } : {}), ...(name ? { displayName: name } : {}), groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} };
+  return {
+    id,
+    ...(upn ? { login: upn } : {}),
+    ...(name ? { displayName: name } : {}),
+    groups: [],
+    adminRoles: [],
+    flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+    attributes: {},
+  };
 }
 
 const NIL_GUID = '00000000-0000-0000-0000-000000000000';
@@ -194,11 +226,21 @@ export function actorOf(audit: VendorRecord): { actor: Actor; roles: string[]; k
   const upn = text(user, 'userPrincipalName');
   const base = { groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} };
   if (isRecord(user) && ((userId && userId !== NIL_GUID) || upn)) {
-    const roles = list(user, 'roles').map((r) => (typeof r === 'string' ? r : (text(r, 'displayName') ?? text(r, 'id') ?? ''))).filter(Boolean);
+    const roles = list(user, 'roles')
+      .map((r) => (typeof r === 'string' ? r : (text(r, 'displayName') ?? text(r, 'id') ?? '')))
+      .filter(Boolean);
     const name = text(user, 'displayName');
     const ip = text(user, 'ipAddress');
     return {
-      actor: { ...base, adminRoles: roles, id: userId && userId !== NIL_GUID ? userId : upn!, ...(upn ? { login: upn } : {}), ...(name ? { displayName: name } : {}), type: 'user', ...(ip ? { ip } : {}) },
+      actor: {
+        ...base,
+        adminRoles: roles,
+        id: userId && userId !== NIL_GUID ? userId : upn!,
+        ...(upn ? { login: upn } : {}),
+        ...(name ? { displayName: name } : {}),
+        type: 'user',
+        ...(ip ? { ip } : {}),
+      },
       roles,
       kind: 'user',
     };
@@ -207,7 +249,14 @@ export function actorOf(audit: VendorRecord): { actor: Actor; roles: string[]; k
     const appId = text(app, 'appId');
     const name = text(app, 'displayName');
     return {
-      actor: { ...base, id: text(app, 'servicePrincipalId') ?? appId!, ...(name ? { displayName: name } : {}), type: 'service', flags: { ...base.flags, serviceAccount: true }, attributes: appId ? { appId } : {} },
+      actor: {
+        ...base,
+        id: text(app, 'servicePrincipalId') ?? appId!,
+        ...(name ? { displayName: name } : {}),
+        type: 'service',
+        flags: { ...base.flags, serviceAccount: true },
+        attributes: appId ? { appId } : {},
+      },
       roles: [],
       kind: 'app',
     };
@@ -216,7 +265,14 @@ export function actorOf(audit: VendorRecord): { actor: Actor; roles: string[]; k
 }
 
 /** The channel of a change: self-service, help desk (by role), admin, API (an app), or system. */
-export function channelOf(input: { selfService: boolean; actorKind: 'user' | 'app' | 'system'; actorId: string; targetId: string; actorRoles: readonly string[]; helpdeskRoles?: ReadonlySet<string> }): Channel {
+export function channelOf(input: {
+  selfService: boolean;
+  actorKind: 'user' | 'app' | 'system';
+  actorId: string;
+  targetId: string;
+  actorRoles: readonly string[];
+  helpdeskRoles?: ReadonlySet<string>;
+}): Channel {
   if (input.selfService) return 'self_service';
   if (input.actorKind === 'app') return 'api';
   if (input.actorKind === 'system') return 'system';
@@ -260,11 +316,19 @@ export function normalizeDirectoryAudit(record: unknown, options: AuditNormalize
   const { actor, roles, kind: actorKind } = actorOf(rec);
   const targetPrincipal = principalOf(target);
   if (c.target === 'service_principal') targetPrincipal.flags = { ...targetPrincipal.flags, serviceAccount: true };
-  const channel = channelOf({ selfService: c.selfService ?? false, actorKind, actorId: actor.id, targetId: targetPrincipal.id, actorRoles: roles, ...(options.helpdeskRoles ? { helpdeskRoles: options.helpdeskRoles } : {}) });
+  const channel = channelOf({
+    selfService: c.selfService ?? false,
+    actorKind,
+    actorId: actor.id,
+    targetId: targetPrincipal.id,
+    actorRoles: roles,
+    ...(options.helpdeskRoles ? { helpdeskRoles: options.helpdeskRoles } : {}),
+  });
 
   let factor: IdentityChange['factor'];
   if (c.factor) {
-    const methodId = c.kind === 'factor.enroll' || c.kind === 'factor.remove' || c.kind === 'tap.issue' ? methodIdFrom(target, c.kind === 'factor.remove') : undefined;
+    const methodId =
+      c.kind === 'factor.enroll' || c.kind === 'factor.remove' || c.kind === 'tap.issue' ? methodIdFrom(target, c.kind === 'factor.remove') : undefined;
     factor = { type: c.factor.type, ...(methodId ? { id: methodId } : {}), ...(c.factor.name ? { name: c.factor.name } : {}) };
   }
 

@@ -37,14 +37,27 @@ function addresses(value: string | undefined): string[] {
   if (!value) return [];
   return value
     .split(/[;,]/)
-    .map((s) => s.trim().replace(/^"|"$/g, '').replace(/^smtp:/i, '').replace(/^\[?ex:/i, ''))
+    .map((s) =>
+      s
+        .trim()
+        .replace(/^"|"$/g, '')
+        .replace(/^smtp:/i, '')
+        .replace(/^\[?ex:/i, ''),
+    )
     .filter((s) => s.length > 0);
 }
 
 const domainOf = (address: string) => (address.includes('@') ? address.split('@').pop()!.toLowerCase() : undefined);
 
 function principal(id: string): Principal {
-  return { id, ...(id.includes('@') ? { login: id } : {}), groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} };
+  return {
+    id,
+    ...(id.includes('@') ? { login: id } : {}),
+    groups: [],
+    adminRoles: [],
+    flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+    attributes: {},
+  };
 }
 
 /** UserType of the common schema: 0 Regular, 1 Reserved, 2 Admin, 3 DcAdmin, 4 System, 5 Application, 6 ServicePrincipal, 7 CustomPolicy, 8 SystemPolicy. */
@@ -84,7 +97,8 @@ export function normalizeManagementActivity(record: unknown, options: ActivityNo
   if (!occurredAt) return { ignored: `${operation} has no readable CreationTime` };
   const { actor, userType } = actorOf(record);
 
-  if (/^(userlog(ged)?in|userloginfailed|passwordlogon|.*logon.*)$/i.test(operation)) return { ignored: `${operation} is a sign-in: Warden governs identity changes, not sign-ins` };
+  if (/^(userlog(ged)?in|userloginfailed|passwordlogon|.*logon.*)$/i.test(operation))
+    return { ignored: `${operation} is a sign-in: Warden governs identity changes, not sign-ins` };
 
   let kind: ChangeKind;
   let targetId: string | undefined;
@@ -138,8 +152,19 @@ export function normalizeManagementActivity(record: unknown, options: ActivityNo
       };
       const before = methods(field(strong, 'OldValue'));
       const after = methods(field(strong, 'NewValue'));
-      kind = after.length === 0 && before.length > 0 ? 'factor.reset_all' : after.some((m) => !before.includes(m)) ? 'factor.enroll' : before.some((m) => !after.includes(m)) ? 'factor.remove' : 'factor.update';
-      targetId = text(record, 'ObjectId') ?? list(record, 'Target').map((t) => text(t, 'ID')).find((t) => t?.includes('@'));
+      kind =
+        after.length === 0 && before.length > 0
+          ? 'factor.reset_all'
+          : after.some((m) => !before.includes(m))
+            ? 'factor.enroll'
+            : before.some((m) => !after.includes(m))
+              ? 'factor.remove'
+              : 'factor.update';
+      targetId =
+        text(record, 'ObjectId') ??
+        list(record, 'Target')
+          .map((t) => text(t, 'ID'))
+          .find((t) => t?.includes('@'));
       context.perUserMfaMethods = true;
     } else return { ignored: `Azure AD operation ${operation} is not an identity change Warden governs` };
   } else return { ignored: `${text(record, 'Workload') ?? 'unknown'} workload record (${operation}) is not governed` };

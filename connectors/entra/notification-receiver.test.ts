@@ -11,7 +11,7 @@ describe('isNotificationCollection', () => {
   const cases: Array<[string, unknown]> = [
     ['the webhook example', webhook],
     ['the lifecycle example', lifecycle],
-    ['a /users notification (the Event Grid example\'s data)', { value: [eventGrid.data] }],
+    ["a /users notification (the Event Grid example's data)", { value: [eventGrid.data] }],
     ['with validationTokens', { ...webhook, validationTokens: ['eyJ0eXAi'] }],
     ['no value', {}],
     ['an empty value', { value: [] }],
@@ -44,6 +44,8 @@ describe('isNotificationCollection', () => {
     expect(notificationEventId('notification', anonymous)).toMatch(/^notification:\{subscription_guid\}:[0-9a-f]{40}$/);
     expect(notificationEventId('notification', anonymous)).toBe(notificationEventId('notification', { ...anonymous }));
     const l = GraphNotificationCollection.parse(lifecycle).value[0]!;
-    expect(notificationEventId('lifecycle', l)).toMatch(/^lifecycle:<subscription_guid>:subscriptionRemoved or missed or reauthorizationRequired:[0-9a-f]{40}$/);
+    expect(notificationEventId('lifecycle', l)).toMatch(
+      /^lifecycle:<subscription_guid>:subscriptionRemoved or missed or reauthorizationRequired:[0-9a-f]{40}$/,
+    );
   });
 });

@@ -79,7 +79,10 @@ export function isNotificationCollection(body: unknown): body is z.infer<typeof 
   if (validationTokens !== undefined && !(Array.isArray(validationTokens) && validationTokens.every((t) => typeof t === 'string'))) return false;
   for (const n of value) {
     if (typeof n !== 'object' || n === null || Array.isArray(n)) return false;
-    const { subscriptionId, tenantId, clientState, resourceData, id, subscriptionExpirationDateTime, changeType, resource, lifecycleEvent } = n as Record<string, unknown>;
+    const { subscriptionId, tenantId, clientState, resourceData, id, subscriptionExpirationDateTime, changeType, resource, lifecycleEvent } = n as Record<
+      string,
+      unknown
+    >;
     if (typeof subscriptionId !== 'string' || subscriptionId.length < 1 || subscriptionId.length > 128) return false;
     if (typeof tenantId !== 'string' || tenantId.length < 1 || tenantId.length > 128) return false;
     if (!(clientState === undefined || clientState === null || typeof clientState === 'string')) return false;
@@ -101,7 +104,8 @@ export function notificationReceivers(runtime: EntraRuntime): RawRoute[] {
   return (['notifications', 'lifecycle'] as const).map((path) => ({
     method: 'POST' as const,
     path: `/hooks/entra/:tenant/${path}`,
-    handle: (req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: ConnectorContext) => receive(runtime, path, req, res, request, ctx),
+    handle: (req: IncomingMessage, res: ServerResponse, request: { params: Record<string, string>; query: URLSearchParams }, ctx: ConnectorContext) =>
+      receive(runtime, path, req, res, request, ctx),
   }));
 }
 

@@ -61,7 +61,9 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
         return 1;
       }
       const result = await manager(ctx, tenant).ensure({ recreate: args.recreate });
-      await ctx.out(`tenant ${args.tenant}: ${result.action}${result.silent ? ' (the previous one was silent)' : ''}: subscription ${result.state.id} on /users, expires ${result.state.expiresAt}\n`);
+      await ctx.out(
+        `tenant ${args.tenant}: ${result.action}${result.silent ? ' (the previous one was silent)' : ''}: subscription ${result.state.id} on /users, expires ${result.state.expiresAt}\n`,
+      );
       return 0;
     }),
 
@@ -80,7 +82,9 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
       const audit = ((await ctx.store.getCursor(args.tenant, AUDIT_CURSOR)) ?? {}) as AuditCursor;
       const graph = await manager(ctx, tenant).listGraph();
       if (args.json) {
-        await ctx.out(JSON.stringify({ tenant: args.tenant, warden: state, lastNotificationAt: notified?.lastAt ?? null, auditPoller: audit, graph }, null, 2) + '\n');
+        await ctx.out(
+          JSON.stringify({ tenant: args.tenant, warden: state, lastNotificationAt: notified?.lastAt ?? null, auditPoller: audit, graph }, null, 2) + '\n',
+        );
         return 0;
       }
       const lines = [`tenant ${args.tenant} (Entra tenant ${tenant.config.tenantId})`];
@@ -90,9 +94,14 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
           `  Warden's subscription ${state.id}: ${inGraph ? 'present in Graph' : 'NOT in Graph (the manager recreates it)'}, expires ${state.expiresAt} (in ${humanDuration(Date.parse(state.expiresAt ?? '') - now)})`,
           `    created ${state.createdAt}${state.renewedAt ? `, renewed ${state.renewedAt}` : ''}${state.lastCheckAt ? `, checked ${state.lastCheckAt}` : ''}${state.lastError ? `; last error: ${state.lastError}` : ''}`,
         );
-      } else lines.push(`  no subscription yet${tenant.config.subscription.enabled ? ` (\`${wardenCommand()} entra subscribe\` creates it)` : ' (subscription.enabled is false)'}`);
+      } else
+        lines.push(
+          `  no subscription yet${tenant.config.subscription.enabled ? ` (\`${wardenCommand()} entra subscribe\` creates it)` : ' (subscription.enabled is false)'}`,
+        );
       lines.push(`  last notification: ${notified?.lastAt ?? 'none received'}`);
-      lines.push(`  audit poller: ${audit.lastPollStartedAt ? `last poll ${audit.lastPollStartedAt}, read ${audit.lastRead ?? 0}, new ${audit.lastNew ?? 0}` : 'no poll yet'}${audit.notBefore ? `, throttled until ${audit.notBefore}` : ''}${audit.lastError ? `; last error: ${audit.lastError}` : ''}`);
+      lines.push(
+        `  audit poller: ${audit.lastPollStartedAt ? `last poll ${audit.lastPollStartedAt}, read ${audit.lastRead ?? 0}, new ${audit.lastNew ?? 0}` : 'no poll yet'}${audit.notBefore ? `, throttled until ${audit.notBefore}` : ''}${audit.lastError ? `; last error: ${audit.lastError}` : ''}`,
+      );
       lines.push(`  Graph lists ${graph.length} subscription${graph.length === 1 ? '' : 's'} of this app${graph.length ? ':' : ''}`);
       for (const s of graph) lines.push(`    ${s.id}  ${s.resource}  ${s.changeType}  ${s.notificationUrl}  expires ${s.expirationDateTime}`);
       await ctx.out(lines.join('\n') + '\n');
@@ -107,12 +116,16 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
       const span = until.getTime() - since.getTime();
       const show = async (stats: PollStats, done = false) => {
         const fraction = done ? 1 : stats.newest ? (Date.parse(stats.newest) - since.getTime()) / span : 0;
-        await ctx.out(`\r${progressBar(fraction)}  ${stats.read} records, ${stats.new} new, ${stats.duplicate} already stored, ${stats.skipped} skipped${stats.newest ? `  (up to ${stats.newest})` : ''}`);
+        await ctx.out(
+          `\r${progressBar(fraction)}  ${stats.read} records, ${stats.new} new, ${stats.duplicate} already stored, ${stats.skipped} skipped${stats.newest ? `  (up to ${stats.newest})` : ''}`,
+        );
       };
       await ctx.out(`Reading the Entra audit log of tenant ${args.tenant} from ${since.toISOString()} to ${until.toISOString()}\n`);
       const stats = await readDirectoryAudits(tenant, ctx.store, { from: since, to: until, now: clockOf(ctx), onPage: (s) => show(s) });
       await show(stats, true);
-      await ctx.out(`\nDone: ${stats.new} new record${stats.new === 1 ? '' : 's'} stored; the server's inbox worker decides them (records already stored are never decided twice).\n`);
+      await ctx.out(
+        `\nDone: ${stats.new} new record${stats.new === 1 ? '' : 's'} stored; the server's inbox worker decides them (records already stored are never decided twice).\n`,
+      );
       return 0;
     }),
 
@@ -123,7 +136,9 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
       const policies = holdPolicies(group.id);
       const out = [
         `Hold group: ${group.displayName} (${group.id}) ${group.created ? 'created' : 'already there'}.`,
-        ...(tenant.config.holdGroup.id === group.id ? [] : ['', `Put it in warden.yaml under tenant ${args.tenant}:`, '', '    entra:', '      holdGroup:', `        id: ${group.id}`]),
+        ...(tenant.config.holdGroup.id === group.id
+          ? []
+          : ['', `Put it in warden.yaml under tenant ${args.tenant}:`, '', '    entra:', '      holdGroup:', `        id: ${group.id}`]),
         '',
         'Conditional Access: create ONE of these policies (Entra admin center > Protection > Conditional Access, or Graph;',
         'Warden does not hold Policy.ReadWrite.ConditionalAccess). Both start report-only: enable them after checking sign-in logs.',

@@ -27,17 +27,21 @@ export async function provisionHoldGroup(tenant: EntraTenant): Promise<HoldGroup
   const { id, displayName } = tenant.config.holdGroup;
   const filter = id ? `id eq '${id}'` : `displayName eq '${displayName.replace(/'/g, "''")}'`;
   const found = await tenant.session.call('findGroups', {}, (r) => r.filter(filter).select(['id', 'displayName']).get() as Promise<{ value: Group[] }>);
-  if (found.value.length > 1) throw new WardenError('ERR_CONFLICT', `${found.value.length} groups are named "${displayName}": set entra.holdGroup.id to the one Warden should use`);
+  if (found.value.length > 1)
+    throw new WardenError('ERR_CONFLICT', `${found.value.length} groups are named "${displayName}": set entra.holdGroup.id to the one Warden should use`);
   if (found.value[0]) return { id: found.value[0].id, displayName: found.value[0].displayName, created: false };
   if (id) throw new WardenError('ERR_NOT_FOUND', `entra.holdGroup.id ${id} names no group in tenant ${tenant.config.tenantId}`);
-  const group = await tenant.session.call('createGroup', {}, (r) =>
-    r.post({
-      displayName,
-      description: 'Users Warden holds until a change to their account is verified and approved. Managed by Warden: do not add members by hand.',
-      mailEnabled: false,
-      mailNickname: 'warden-hold',
-      securityEnabled: true,
-    }) as Promise<Group>,
+  const group = await tenant.session.call(
+    'createGroup',
+    {},
+    (r) =>
+      r.post({
+        displayName,
+        description: 'Users Warden holds until a change to their account is verified and approved. Managed by Warden: do not add members by hand.',
+        mailEnabled: false,
+        mailNickname: 'warden-hold',
+        securityEnabled: true,
+      }) as Promise<Group>,
   );
   return { id: group.id, displayName: group.displayName, created: true };
 }
@@ -51,7 +55,11 @@ export async function provisionHoldGroup(tenant: EntraTenant): Promise<HoldGroup
  * only after Warden issued a pass for an approved request. Both start in
  * report-only mode: switch them on after checking the sign-in logs.
  */
-export function holdPolicies(holdGroupId: string): { block: Record<string, unknown>; tapStrength: Record<string, unknown>; tap: (strengthId: string) => Record<string, unknown> } {
+export function holdPolicies(holdGroupId: string): {
+  block: Record<string, unknown>;
+  tapStrength: Record<string, unknown>;
+  tap: (strengthId: string) => Record<string, unknown>;
+} {
   const conditions = {
     users: { includeGroups: [holdGroupId] },
     applications: { includeUserActions: ['urn:user:registersecurityinfo'] },

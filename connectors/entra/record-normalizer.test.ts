@@ -48,7 +48,9 @@ const CORPUS: Record<string, Expected> = {
   'Azure.Audit.ManyFailedSignIns|Successful Sign-In': { ignored: /ServicePrincipalSignInLogs record/ },
   'Azure.Audit.MultipleProtectionAlerts|Risk Event Counts Toward Threshold': { ignored: /SignInLogs record/ },
   'Azure.Audit.MultipleProtectionAlerts|No Risk Sign-In': { ignored: /SignInLogs record/ },
-  'Azure.Audit.OIDC.Changed|Authentication Methods Policy OIDC Discovery URL Changed': { ignored: /"Update authentication methods policy" is not an identity change/ },
+  'Azure.Audit.OIDC.Changed|Authentication Methods Policy OIDC Discovery URL Changed': {
+    ignored: /"Update authentication methods policy" is not an identity change/,
+  },
   'Azure.Audit.OIDC.Changed|Non-OIDC Policy Change': { ignored: /"Update authentication methods policy" is not an identity change/ },
   'Azure.Audit.PolicyChanged|Policy Changed': { ignored: /"Delete conditional access policy" is not an identity change/ },
   'Azure.Audit.PolicyChanged|Policy Updated': { ignored: /"Delete policy" is not an identity change/ },
@@ -61,10 +63,27 @@ const CORPUS: Record<string, Expected> = {
   'Azure.Audit.RiskLevelPassthrough|Failed Sign-In with riskLevelDuringSignIn and dismissed': { ignored: /ServicePrincipalSignInLogs record/ },
   'Azure.Audit.RiskLevelPassthrough|Missing RiskState': { ignored: /ServicePrincipalSignInLogs record/ },
   // Panther scrubbed both ids to 12345: the actor assigned the role to an account with their own id.
-  'Azure.Audit.RoleChangedPIM|Successfully added PIM role': { kind: 'role.assign', channel: 'self_service', target: '12345', actor: '12345', context: { role: 'Application Administrator', entraService: 'PIM' } },
+  'Azure.Audit.RoleChangedPIM|Successfully added PIM role': {
+    kind: 'role.assign',
+    channel: 'self_service',
+    target: '12345',
+    actor: '12345',
+    context: { role: 'Application Administrator', entraService: 'PIM' },
+  },
   'Azure.Audit.RoleChangedPIM|requested adding PIM role': { ignored: /is a request; the assignment is its own record/ },
-  'Azure.Audit.RoleChangedPIM|Add member to role (Non PIM)': { kind: 'role.assign', channel: 'self_service', target: '12345', actor: '12345', context: { role: 'Application Administrator' } },
-  'Azure.Audit.ServicePrincipalCredentialsAdded|Add Service Principal Credentials': { kind: 'credential.add', channel: 'admin', target: 'sp-app-456', actor: 'admin-123' },
+  'Azure.Audit.RoleChangedPIM|Add member to role (Non PIM)': {
+    kind: 'role.assign',
+    channel: 'self_service',
+    target: '12345',
+    actor: '12345',
+    context: { role: 'Application Administrator' },
+  },
+  'Azure.Audit.ServicePrincipalCredentialsAdded|Add Service Principal Credentials': {
+    kind: 'credential.add',
+    channel: 'admin',
+    target: 'sp-app-456',
+    actor: 'admin-123',
+  },
   'Azure.Audit.ServicePrincipalCredentialsAdded|Create Service Principal': { ignored: /"Add service principal" is not an identity change/ },
   'Azure.Audit.VSCodeOAuthPhishing|VS Code to Microsoft Graph': { ignored: /NonInteractiveUserSignInLogs record/ },
   'Azure.Audit.VSCodeOAuthPhishing|VS Code to Different Resource': { ignored: /NonInteractiveUserSignInLogs record/ },
@@ -72,27 +91,73 @@ const CORPUS: Record<string, Expected> = {
   'Microsoft365.Brute.Force.Login.by.User|Failed Login event': { ignored: /UserLoginFailed is a sign-in/ },
   'Microsoft365.Brute.Force.Login.by.User|Login Event': { ignored: /UserLoggedIn is a sign-in/ },
   'Microsoft365.Exchange.External.Forwarding|External Organization Forwarding': {
-    kind: 'mailbox.rule', channel: 'self_service', target: 'homer.simpson@simpsons.onmicrosoft.com', actor: 'homer.simpson@simpsons.onmicrosoft.com',
+    kind: 'mailbox.rule',
+    channel: 'self_service',
+    target: 'homer.simpson@simpsons.onmicrosoft.com',
+    actor: 'homer.simpson@simpsons.onmicrosoft.com',
     context: { forwardTo: 'peter.griffin@familyguy.com', mailboxForwarding: true, forwardExternal: true, keepCopy: false },
   },
-  'Microsoft365.Exchange.External.Forwarding|Internal Organization Forwarding': { kind: 'mailbox.rule', channel: 'admin', target: 'marge.simpson@simpsons.onmicrosoft.com', actor: 'homer.simpson@simpsons.com', context: { forwardExternal: false } },
+  'Microsoft365.Exchange.External.Forwarding|Internal Organization Forwarding': {
+    kind: 'mailbox.rule',
+    channel: 'admin',
+    target: 'marge.simpson@simpsons.onmicrosoft.com',
+    actor: 'homer.simpson@simpsons.com',
+    context: { forwardExternal: false },
+  },
   'Microsoft365.Exchange.External.Forwarding|Suspicious Forwarding Pattern': {
-    kind: 'mailbox.rule', channel: 'self_service', target: 'homer.simpson@simpsons.onmicrosoft.com', actor: 'homer.simpson@simpsons.onmicrosoft.com',
+    kind: 'mailbox.rule',
+    channel: 'self_service',
+    target: 'homer.simpson@simpsons.onmicrosoft.com',
+    actor: 'homer.simpson@simpsons.onmicrosoft.com',
     context: { ruleName: 'Delete and Forward Rule', forwardTo: 'external@example.com', deleteMessage: true, forwardExternal: true },
   },
   'Microsoft365.Exchange.External.Forwarding|Multiple Forwarding Addresses': {
-    kind: 'mailbox.rule', channel: 'self_service', target: 'homer.simpson@simpsons.onmicrosoft.com', actor: 'homer.simpson@simpsons.onmicrosoft.com',
+    kind: 'mailbox.rule',
+    channel: 'self_service',
+    target: 'homer.simpson@simpsons.onmicrosoft.com',
+    actor: 'homer.simpson@simpsons.onmicrosoft.com',
     context: { forwardTo: 'external1@example.com, external2@example.com, external3@example.com', forwardExternal: true },
   },
-  'Microsoft365.Exchange.External.Forwarding|Invalid Identity Format': { kind: 'mailbox.rule', channel: 'admin', target: 'Invalid/Path/Format', actor: 'homer.simpson@simpsons.onmicrosoft.com', context: { forwardExternal: true } },
-  'Microsoft365.Exchange.External.Forwarding|Missing Organization Name': {
-    kind: 'mailbox.rule', channel: 'admin', target: 'ABC1.prod.outlook.com/Microsoft Exchange Hosted Organizations/simpsons.onmicrosoft.com/homer.simpson', actor: 'homer.simpson@simpsons.onmicrosoft.com',
+  'Microsoft365.Exchange.External.Forwarding|Invalid Identity Format': {
+    kind: 'mailbox.rule',
+    channel: 'admin',
+    target: 'Invalid/Path/Format',
+    actor: 'homer.simpson@simpsons.onmicrosoft.com',
+    context: { forwardExternal: true },
   },
-  'Microsoft365.Exchange.External.Forwarding|Subdomain Forwarding (Internal)': { kind: 'mailbox.rule', channel: 'admin', target: 'homer.simpson@simpsons.onmicrosoft.com', actor: 'homer.simpson@simpsons.com', context: { forwardExternal: false } },
-  'Microsoft365.Exchange.External.Forwarding|Similar Domain Forwarding (External)': { kind: 'mailbox.rule', channel: 'admin', target: 'homer.simpson@simpsons.onmicrosoft.com', actor: 'homer.simpson@simpsons.com', context: { forwardTo: 'evil@simpsons2.com', forwardExternal: true } },
-  'Microsoft365.Exchange.External.Forwarding|Non-Com TLD Organization': { kind: 'mailbox.rule', channel: 'self_service', target: 'john@justice.org', actor: 'john@justice.org', context: { forwardExternal: false } },
+  'Microsoft365.Exchange.External.Forwarding|Missing Organization Name': {
+    kind: 'mailbox.rule',
+    channel: 'admin',
+    target: 'ABC1.prod.outlook.com/Microsoft Exchange Hosted Organizations/simpsons.onmicrosoft.com/homer.simpson',
+    actor: 'homer.simpson@simpsons.onmicrosoft.com',
+  },
+  'Microsoft365.Exchange.External.Forwarding|Subdomain Forwarding (Internal)': {
+    kind: 'mailbox.rule',
+    channel: 'admin',
+    target: 'homer.simpson@simpsons.onmicrosoft.com',
+    actor: 'homer.simpson@simpsons.com',
+    context: { forwardExternal: false },
+  },
+  'Microsoft365.Exchange.External.Forwarding|Similar Domain Forwarding (External)': {
+    kind: 'mailbox.rule',
+    channel: 'admin',
+    target: 'homer.simpson@simpsons.onmicrosoft.com',
+    actor: 'homer.simpson@simpsons.com',
+    context: { forwardTo: 'evil@simpsons2.com', forwardExternal: true },
+  },
+  'Microsoft365.Exchange.External.Forwarding|Non-Com TLD Organization': {
+    kind: 'mailbox.rule',
+    channel: 'self_service',
+    target: 'john@justice.org',
+    actor: 'john@justice.org',
+    context: { forwardExternal: false },
+  },
   'Microsoft365.Exchange.External.Forwarding|Internal Forwarding with Suspicious Pattern': {
-    kind: 'mailbox.rule', channel: 'admin', target: 'ABC001.prod.outlook.com/Microsoft Exchange Hosted Organizations/simpsons.onmicrosoft.com/444-55-66', actor: 'homer.simpson@simpsons.onmicrosoft', context: { moveToFolder: 'MYFolder' },
+    kind: 'mailbox.rule',
+    channel: 'admin',
+    target: 'ABC001.prod.outlook.com/Microsoft Exchange Hosted Organizations/simpsons.onmicrosoft.com/444-55-66',
+    actor: 'homer.simpson@simpsons.onmicrosoft',
+    context: { moveToFolder: 'MYFolder' },
   },
   'Microsoft365.External.Document.Sharing|Allowed Domain': { ignored: /OneDrive workload record \(AddedToSecureLink\) is not governed/ },
   'Microsoft365.External.Document.Sharing|Allowed Folder': { ignored: /OneDrive workload record/ },
@@ -100,15 +165,31 @@ const CORPUS: Record<string, Expected> = {
   'Microsoft365.External.Document.Sharing|External user': { ignored: /OneDrive workload record/ },
   'Microsoft365.External.Document.Sharing|Internal Share': { ignored: /OneDrive workload record/ },
   // The MFA service (UserType 4, system) rewrote the per-user MFA methods.
-  'Microsoft365.MFA.Disabled|MFA Add Event': { kind: 'factor.enroll', channel: 'system', target: 'sample.user@yourorg.onmicrosoft.com', actor: 'ServicePrincipal_aa-bb-ccc', context: { perUserMfaMethods: true } },
-  'Microsoft365.MFA.Disabled|MFA Remove event': { kind: 'factor.reset_all', channel: 'system', target: 'sample.user@yourorg.onmicrosoft.com', actor: 'ServicePrincipal_aa-bb-ccc', context: { perUserMfaMethods: true } },
+  'Microsoft365.MFA.Disabled|MFA Add Event': {
+    kind: 'factor.enroll',
+    channel: 'system',
+    target: 'sample.user@yourorg.onmicrosoft.com',
+    actor: 'ServicePrincipal_aa-bb-ccc',
+    context: { perUserMfaMethods: true },
+  },
+  'Microsoft365.MFA.Disabled|MFA Remove event': {
+    kind: 'factor.reset_all',
+    channel: 'system',
+    target: 'sample.user@yourorg.onmicrosoft.com',
+    actor: 'ServicePrincipal_aa-bb-ccc',
+    context: { perUserMfaMethods: true },
+  },
 };
 
 /** Microsoft's own record examples (test/fixtures/entra/graph). */
 const GRAPH_RECORDS: Record<string, Expected[]> = {
   'graph-directoryaudits-list-add-member-to-group.json': [{ ignored: /"Add member to group" is not an identity change Warden governs/ }],
   'graph-directoryaudits-list-filter-initiatedby.json': [{ ignored: /"GroupLifecyclePolicies_Get" is not an identity change/ }],
-  'o365-mgmt-activity-content-blob-azuread-sample.json': [{ ignored: /did not succeed \(ResultStatus failed\)/ }, { ignored: /PasswordLogonInitialAuthUsingPassword is a sign-in/ }, { ignored: /Azure AD operation Add User\. is not an identity change/ }],
+  'o365-mgmt-activity-content-blob-azuread-sample.json': [
+    { ignored: /did not succeed \(ResultStatus failed\)/ },
+    { ignored: /PasswordLogonInitialAuthUsingPassword is a sign-in/ },
+    { ignored: /Azure AD operation Add User\. is not an identity change/ },
+  ],
 };
 
 function check(result: ReturnType<typeof normalizeEntraRecord>, expected: Expected, where: string): void {
@@ -121,7 +202,12 @@ function check(result: ReturnType<typeof normalizeEntraRecord>, expected: Expect
   const changes = (result as { changes: IdentityChange[] }).changes;
   expect(changes, where).toHaveLength(1);
   const change = IdentityChange.parse(changes[0]); // a valid change, by the domain schema
-  expect({ kind: change.kind, channel: change.channel, target: change.target.id, actor: change.actor.id }, where).toEqual({ kind: expected.kind, channel: expected.channel, target: expected.target, actor: expected.actor });
+  expect({ kind: change.kind, channel: change.channel, target: change.target.id, actor: change.actor.id }, where).toEqual({
+    kind: expected.kind,
+    channel: expected.channel,
+    target: expected.target,
+    actor: expected.actor,
+  });
   expect(change.source.idp, where).toBe('entra');
   if (expected.factor) expect(change.factor, where).toMatchObject(expected.factor);
   if (expected.context) expect(change.context, where).toMatchObject(expected.context);
@@ -148,7 +234,7 @@ describe('Entra record normalizer: the corpus', () => {
   });
 });
 
-describe('Entra record normalizer: Microsoft\'s examples', () => {
+describe("Entra record normalizer: Microsoft's examples", () => {
   for (const [file, expected] of Object.entries(GRAPH_RECORDS))
     it(file, () => {
       const body = entraFixture<{ value?: unknown[] } | unknown[]>(`graph/${file}`);
@@ -160,8 +246,14 @@ describe('Entra record normalizer: Microsoft\'s examples', () => {
       });
     });
 
-  it('does not claim notifications, method lists or other vendors\' records', () => {
-    for (const file of ['graph-change-notification-webhook-message.json', 'graph-lifecycle-notification.json', 'eventgrid-entra-user-updated.json', 'graph-authentication-methods-list.json', 'graph-temporaryaccesspass-create-response.json'])
+  it("does not claim notifications, method lists or other vendors' records", () => {
+    for (const file of [
+      'graph-change-notification-webhook-message.json',
+      'graph-lifecycle-notification.json',
+      'eventgrid-entra-user-updated.json',
+      'graph-authentication-methods-list.json',
+      'graph-temporaryaccesspass-create-response.json',
+    ])
       expect(entraRecordNormalizer.recognizes(entraFixture(`graph/${file}`)), file).toBe(false);
     expect(entraRecordNormalizer.recognizes({ uuid: 'x', eventType: 'user.mfa.factor.reset_all', published: '2026-01-01T00:00:00Z' })).toBe(false);
   });
@@ -173,9 +265,39 @@ const SELF = { user: { id: ALICE.id, upn: ALICE.upn } };
 
 /** The activities of research §3.1, built from Microsoft's record shape. */
 const ACTIVITIES: Array<{ name: string; record: Parameters<typeof directoryAudit>[0]; expected: Expected }> = [
-  { name: 'user registers Authenticator (push)', record: { activity: 'User registered security info', service: 'Authentication Methods', resultReason: 'User registered Authenticator App with Notification and Code', actor: SELF, target: ALICE }, expected: { kind: 'factor.enroll', channel: 'self_service', target: ALICE.id, actor: ALICE.id, factor: { type: 'push' } } },
-  { name: 'user registers a FIDO2 key', record: { activity: 'User registered security info', service: 'Authentication Methods', resultReason: 'User registered Fido2 Authentication Method', actor: SELF, target: ALICE }, expected: { kind: 'factor.enroll', channel: 'self_service', target: ALICE.id, actor: ALICE.id, factor: { type: 'webauthn' } } },
-  { name: 'admin registers a phone', record: { activity: 'Admin registered security info', service: 'Authentication Methods', resultReason: 'Admin registered phone method for user', actor: ADMIN, target: ALICE }, expected: { kind: 'factor.enroll', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id, factor: { type: 'sms' } } },
+  {
+    name: 'user registers Authenticator (push)',
+    record: {
+      activity: 'User registered security info',
+      service: 'Authentication Methods',
+      resultReason: 'User registered Authenticator App with Notification and Code',
+      actor: SELF,
+      target: ALICE,
+    },
+    expected: { kind: 'factor.enroll', channel: 'self_service', target: ALICE.id, actor: ALICE.id, factor: { type: 'push' } },
+  },
+  {
+    name: 'user registers a FIDO2 key',
+    record: {
+      activity: 'User registered security info',
+      service: 'Authentication Methods',
+      resultReason: 'User registered Fido2 Authentication Method',
+      actor: SELF,
+      target: ALICE,
+    },
+    expected: { kind: 'factor.enroll', channel: 'self_service', target: ALICE.id, actor: ALICE.id, factor: { type: 'webauthn' } },
+  },
+  {
+    name: 'admin registers a phone',
+    record: {
+      activity: 'Admin registered security info',
+      service: 'Authentication Methods',
+      resultReason: 'Admin registered phone method for user',
+      actor: ADMIN,
+      target: ALICE,
+    },
+    expected: { kind: 'factor.enroll', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id, factor: { type: 'sms' } },
+  },
   {
     name: 'admin creates a Temporary Access Pass (its id from modifiedProperties)',
     record: {
@@ -185,35 +307,138 @@ const ACTIVITIES: Array<{ name: string; record: Parameters<typeof directoryAudit
       actor: ADMIN,
       target: { ...ALICE, modifiedProperties: [{ displayName: 'TemporaryAccessPass.Id', oldValue: '""', newValue: '"3d38627e-f962-4166-8f96-ea05e09c6309"' }] },
     },
-    expected: { kind: 'tap.issue', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id, factor: { type: 'tap', id: '3d38627e-f962-4166-8f96-ea05e09c6309' } },
+    expected: {
+      kind: 'tap.issue',
+      channel: 'admin',
+      target: ALICE.id,
+      actor: ADMIN.user.id,
+      factor: { type: 'tap', id: '3d38627e-f962-4166-8f96-ea05e09c6309' },
+    },
   },
-  { name: 'admin deletes security info', record: { activity: 'Admin deleted security info', service: 'Authentication Methods', resultReason: 'Admin deleted phone method for user', operationType: 'Delete', actor: ADMIN, target: ALICE }, expected: { kind: 'factor.remove', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id } },
-  { name: 'user deletes security info', record: { activity: 'User deleted security info', service: 'Authentication Methods', resultReason: 'User deleted Mobile Phone Call and SMS', actor: SELF, target: ALICE }, expected: { kind: 'factor.remove', channel: 'self_service', target: ALICE.id, actor: ALICE.id, factor: { type: 'sms' } } },
-  { name: 'admin updates security info', record: { activity: 'Admin updated security info', service: 'Authentication Methods', resultReason: 'Admin changed phone method for user', actor: ADMIN, target: ALICE }, expected: { kind: 'factor.update', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id } },
-  { name: 'user changes the default method', record: { activity: 'User changed default security info', service: 'Authentication Methods', actor: SELF, target: ALICE }, expected: { kind: 'factor.update', channel: 'self_service', target: ALICE.id, actor: ALICE.id, context: { defaultMethodChanged: true } } },
+  {
+    name: 'admin deletes security info',
+    record: {
+      activity: 'Admin deleted security info',
+      service: 'Authentication Methods',
+      resultReason: 'Admin deleted phone method for user',
+      operationType: 'Delete',
+      actor: ADMIN,
+      target: ALICE,
+    },
+    expected: { kind: 'factor.remove', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id },
+  },
+  {
+    name: 'user deletes security info',
+    record: {
+      activity: 'User deleted security info',
+      service: 'Authentication Methods',
+      resultReason: 'User deleted Mobile Phone Call and SMS',
+      actor: SELF,
+      target: ALICE,
+    },
+    expected: { kind: 'factor.remove', channel: 'self_service', target: ALICE.id, actor: ALICE.id, factor: { type: 'sms' } },
+  },
+  {
+    name: 'admin updates security info',
+    record: {
+      activity: 'Admin updated security info',
+      service: 'Authentication Methods',
+      resultReason: 'Admin changed phone method for user',
+      actor: ADMIN,
+      target: ALICE,
+    },
+    expected: { kind: 'factor.update', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id },
+  },
+  {
+    name: 'user changes the default method',
+    record: { activity: 'User changed default security info', service: 'Authentication Methods', actor: SELF, target: ALICE },
+    expected: { kind: 'factor.update', channel: 'self_service', target: ALICE.id, actor: ALICE.id, context: { defaultMethodChanged: true } },
+  },
   {
     name: 'admin resets a password (SSPR service record)',
-    record: { activity: 'Reset password (by admin)', service: 'Self-service Password Management', resultReason: 'Successfully completed reset.', actor: ADMIN, target: ALICE, additionalDetails: [{ key: 'OnPremisesAgent', value: 'None' }] },
+    record: {
+      activity: 'Reset password (by admin)',
+      service: 'Self-service Password Management',
+      resultReason: 'Successfully completed reset.',
+      actor: ADMIN,
+      target: ALICE,
+      additionalDetails: [{ key: 'OnPremisesAgent', value: 'None' }],
+    },
     expected: { kind: 'password.reset', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id, context: { onPremisesAgent: 'None' } },
   },
-  { name: 'user resets their own password', record: { activity: 'Reset password (self-service)', service: 'Self-service Password Management', actor: SELF, target: ALICE }, expected: { kind: 'password.reset', channel: 'self_service', target: ALICE.id, actor: ALICE.id } },
-  { name: 'admin resets a password (Core Directory record)', record: { activity: 'Reset user password', service: 'Core Directory', actor: ADMIN, target: ALICE }, expected: { kind: 'password.reset', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id } },
+  {
+    name: 'user resets their own password',
+    record: { activity: 'Reset password (self-service)', service: 'Self-service Password Management', actor: SELF, target: ALICE },
+    expected: { kind: 'password.reset', channel: 'self_service', target: ALICE.id, actor: ALICE.id },
+  },
+  {
+    name: 'admin resets a password (Core Directory record)',
+    record: { activity: 'Reset user password', service: 'Core Directory', actor: ADMIN, target: ALICE },
+    expected: { kind: 'password.reset', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id },
+  },
   {
     name: 'per-user MFA methods added (Update user, StrongAuthenticationMethod)',
-    record: { activity: 'Update user', service: 'Core Directory', actor: ADMIN, target: { ...ALICE, modifiedProperties: [{ displayName: 'StrongAuthenticationMethod', oldValue: '[]', newValue: '[{"MethodType":6,"Default":true}]' }] } },
+    record: {
+      activity: 'Update user',
+      service: 'Core Directory',
+      actor: ADMIN,
+      target: { ...ALICE, modifiedProperties: [{ displayName: 'StrongAuthenticationMethod', oldValue: '[]', newValue: '[{"MethodType":6,"Default":true}]' }] },
+    },
     expected: { kind: 'factor.enroll', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id, context: { perUserMfaMethods: true } },
   },
-  { name: 'Update user without method properties', record: { activity: 'Update user', service: 'Core Directory', actor: ADMIN, target: { ...ALICE, modifiedProperties: [{ displayName: 'JobTitle', oldValue: '[]', newValue: '["Analyst"]' }] } }, expected: { ignored: /changed no authentication method/ } },
-  { name: 'account disabled', record: { activity: 'Disable account', service: 'Core Directory', operationType: 'Update', actor: ADMIN, target: ALICE }, expected: { kind: 'account.suspend', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id } },
-  { name: 'sessions revoked', record: { activity: 'Update StsRefreshTokenValidFrom Timestamp', service: 'Core Directory', operationType: 'Update', actor: ADMIN, target: ALICE }, expected: { kind: 'session.revoke', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id } },
+  {
+    name: 'Update user without method properties',
+    record: {
+      activity: 'Update user',
+      service: 'Core Directory',
+      actor: ADMIN,
+      target: { ...ALICE, modifiedProperties: [{ displayName: 'JobTitle', oldValue: '[]', newValue: '["Analyst"]' }] },
+    },
+    expected: { ignored: /changed no authentication method/ },
+  },
+  {
+    name: 'account disabled',
+    record: { activity: 'Disable account', service: 'Core Directory', operationType: 'Update', actor: ADMIN, target: ALICE },
+    expected: { kind: 'account.suspend', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id },
+  },
+  {
+    name: 'sessions revoked',
+    record: { activity: 'Update StsRefreshTokenValidFrom Timestamp', service: 'Core Directory', operationType: 'Update', actor: ADMIN, target: ALICE },
+    expected: { kind: 'session.revoke', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id },
+  },
   {
     name: 'role assigned',
-    record: { activity: 'Add member to role', service: 'Core Directory', category: 'RoleManagement', actor: ADMIN, target: ALICE, extraTargets: [{ id: '62e90394-69f5-4237-9190-012177145e10', displayName: 'Global Administrator', type: 'Role' }] },
+    record: {
+      activity: 'Add member to role',
+      service: 'Core Directory',
+      category: 'RoleManagement',
+      actor: ADMIN,
+      target: ALICE,
+      extraTargets: [{ id: '62e90394-69f5-4237-9190-012177145e10', displayName: 'Global Administrator', type: 'Role' }],
+    },
     expected: { kind: 'role.assign', channel: 'admin', target: ALICE.id, actor: ADMIN.user.id, context: { role: 'Global Administrator' } },
   },
-  { name: 'a step of registration', record: { activity: 'User started security info registration', service: 'Authentication Methods', actor: SELF, target: ALICE }, expected: { ignored: /is a step of a flow/ } },
-  { name: 'a failed registration', record: { activity: 'User registered security info', service: 'Authentication Methods', result: 'failure', actor: SELF, target: ALICE }, expected: { ignored: /did not succeed \(failure\)/ } },
-  { name: 'an app registers a phone (API channel)', record: { activity: 'Admin registered security info', service: 'Authentication Methods', resultReason: 'Admin registered phone method for user', actor: { app: { appId: 'c0ffee00-0000-4000-8000-000000000001', displayName: 'Provisioning script', servicePrincipalId: 'sp-1' } }, target: ALICE }, expected: { kind: 'factor.enroll', channel: 'api', target: ALICE.id, actor: 'sp-1' } },
+  {
+    name: 'a step of registration',
+    record: { activity: 'User started security info registration', service: 'Authentication Methods', actor: SELF, target: ALICE },
+    expected: { ignored: /is a step of a flow/ },
+  },
+  {
+    name: 'a failed registration',
+    record: { activity: 'User registered security info', service: 'Authentication Methods', result: 'failure', actor: SELF, target: ALICE },
+    expected: { ignored: /did not succeed \(failure\)/ },
+  },
+  {
+    name: 'an app registers a phone (API channel)',
+    record: {
+      activity: 'Admin registered security info',
+      service: 'Authentication Methods',
+      resultReason: 'Admin registered phone method for user',
+      actor: { app: { appId: 'c0ffee00-0000-4000-8000-000000000001', displayName: 'Provisioning script', servicePrincipalId: 'sp-1' } },
+      target: ALICE,
+    },
+    expected: { kind: 'factor.enroll', channel: 'api', target: ALICE.id, actor: 'sp-1' },
+  },
 ];
 
 describe('Entra directoryAudit activities (research §3.1)', () => {
@@ -224,18 +449,42 @@ describe('Entra directoryAudit activities (research §3.1)', () => {
       check(normalizeEntraRecord(record, 'acme', OBSERVED), a.expected, a.name);
     });
 
-  const base = () => directoryAudit({ activity: 'Admin registered security info', service: 'Authentication Methods', resultReason: 'Admin registered phone method for user', actor: ADMIN, target: ALICE });
+  const base = () =>
+    directoryAudit({
+      activity: 'Admin registered security info',
+      service: 'Authentication Methods',
+      resultReason: 'Admin registered phone method for user',
+      actor: ADMIN,
+      target: ALICE,
+    });
 
-  it('leaves Warden\'s own changes to the own-change service, naming the actor it matches on: app id, service principal or user', () => {
+  it("leaves Warden's own changes to the own-change service, naming the actor it matches on: app id, service principal or user", () => {
     // Recognition is one semantics for every IdP (src/connector/own-changes.ts, test/contracts/connector-own-changes.ts): target, event type, time, identity.
-    const actorOfRecord = (record: unknown) => (normalizeDirectoryAudit(record, { tenant: 'acme', via: 'poll', observedAt: OBSERVED }) as { changes: IdentityChange[] }).changes[0]!.actor;
+    const actorOfRecord = (record: unknown) =>
+      (normalizeDirectoryAudit(record, { tenant: 'acme', via: 'poll', observedAt: OBSERVED }) as { changes: IdentityChange[] }).changes[0]!.actor;
     const identities = new Set(['warden-app', 'warden-sp', ADMIN.user.id]);
-    const byApp = actorOfRecord(directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'warden-app' } }, target: ALICE }));
+    const byApp = actorOfRecord(
+      directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'warden-app' } }, target: ALICE }),
+    );
     expect(actedAs(byApp, identities)).toBe(true);
-    const bySp = actorOfRecord(directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'other', servicePrincipalId: 'warden-sp' } }, target: ALICE }));
+    const bySp = actorOfRecord(
+      directoryAudit({
+        activity: 'Admin deleted security info',
+        service: 'Authentication Methods',
+        actor: { app: { appId: 'other', servicePrincipalId: 'warden-sp' } },
+        target: ALICE,
+      }),
+    );
     expect(actedAs(bySp, identities)).toBe(true);
     expect(actedAs(actorOfRecord(base()), identities)).toBe(true);
-    const byOther = actorOfRecord(directoryAudit({ activity: 'Admin deleted security info', service: 'Authentication Methods', actor: { app: { appId: 'other', servicePrincipalId: 'other-sp' } }, target: ALICE }));
+    const byOther = actorOfRecord(
+      directoryAudit({
+        activity: 'Admin deleted security info',
+        service: 'Authentication Methods',
+        actor: { app: { appId: 'other', servicePrincipalId: 'other-sp' } },
+        target: ALICE,
+      }),
+    );
     expect(actedAs(byOther, identities)).toBe(false);
   });
 
@@ -247,7 +496,13 @@ describe('Entra directoryAudit activities (research §3.1)', () => {
   });
 
   it('keys a change by record id and by correlation, so the two records of one reset are one change', () => {
-    const sspr = directoryAudit({ activity: 'Reset password (by admin)', service: 'Self-service Password Management', actor: ADMIN, target: ALICE, id: 'SSPR_1' });
+    const sspr = directoryAudit({
+      activity: 'Reset password (by admin)',
+      service: 'Self-service Password Management',
+      actor: ADMIN,
+      target: ALICE,
+      id: 'SSPR_1',
+    });
     const core = directoryAudit({ activity: 'Reset user password', service: 'Core Directory', actor: ADMIN, target: ALICE, id: 'Directory_1' });
     const ids = [sspr, core].map((r) => (normalizeEntraRecord(r, 'acme', OBSERVED) as { changes: IdentityChange[] }).changes[0]!.source.eventIds);
     expect(ids[0]![0]).toBe('SSPR_1');
@@ -257,7 +512,14 @@ describe('Entra directoryAudit activities (research §3.1)', () => {
 
   it('reads the Azure Monitor export of the same record', () => {
     const record = base();
-    const exported = { time: record.activityDateTime, resourceId: '/tenants/x/providers/Microsoft.aadiam', operationName: record.activityDisplayName, category: 'AuditLogs', tenantId: 'x', properties: record };
+    const exported = {
+      time: record.activityDateTime,
+      resourceId: '/tenants/x/providers/Microsoft.aadiam',
+      operationName: record.activityDisplayName,
+      category: 'AuditLogs',
+      tenantId: 'x',
+      properties: record,
+    };
     const direct = (normalizeEntraRecord(record, 'acme', OBSERVED) as { changes: IdentityChange[] }).changes[0]!;
     const viaExport = (normalizeEntraRecord(exported, 'acme', OBSERVED) as { changes: IdentityChange[] }).changes[0]!;
     expect({ ...viaExport, id: direct.id }).toEqual(direct);

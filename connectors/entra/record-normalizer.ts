@@ -13,9 +13,24 @@ import { field, isRecord } from './vendor-record.js';
 /** Which format a record is, if it is one of ours. */
 export function recordFormat(record: unknown): 'directoryAudit' | 'azureMonitor' | 'managementActivity' | undefined {
   if (!isRecord(record)) return undefined;
-  if (typeof field(record, 'activityDisplayName') === 'string' && field(record, 'loggedByService') !== undefined && field(record, 'activityDateTime') !== undefined) return 'directoryAudit';
-  if (field(record, 'category') !== undefined && field(record, 'operationName') !== undefined && (field(record, 'properties') !== undefined || field(record, 'resourceId') !== undefined || field(record, 'tenantId') !== undefined)) return 'azureMonitor';
-  if (field(record, 'CreationTime') !== undefined && field(record, 'Operation') !== undefined && (field(record, 'Workload') !== undefined || field(record, 'RecordType') !== undefined)) return 'managementActivity';
+  if (
+    typeof field(record, 'activityDisplayName') === 'string' &&
+    field(record, 'loggedByService') !== undefined &&
+    field(record, 'activityDateTime') !== undefined
+  )
+    return 'directoryAudit';
+  if (
+    field(record, 'category') !== undefined &&
+    field(record, 'operationName') !== undefined &&
+    (field(record, 'properties') !== undefined || field(record, 'resourceId') !== undefined || field(record, 'tenantId') !== undefined)
+  )
+    return 'azureMonitor';
+  if (
+    field(record, 'CreationTime') !== undefined &&
+    field(record, 'Operation') !== undefined &&
+    (field(record, 'Workload') !== undefined || field(record, 'RecordType') !== undefined)
+  )
+    return 'managementActivity';
   return undefined;
 }
 

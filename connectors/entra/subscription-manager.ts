@@ -83,15 +83,17 @@ export class SubscriptionManager {
   async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const key = this.tenant.id;
     const previous = queues.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      const { store, clock, holder } = this.deps;
-      if (!(await store.acquireLease(this.#opLease, holder, clock(), 120))) throw new SubscriptionBusyError(this.tenant.id);
-      try {
-        return await fn();
-      } finally {
-        await store.releaseLease(this.#opLease, holder);
-      }
-    });
+    const run = previous
+      .catch(() => undefined)
+      .then(async () => {
+        const { store, clock, holder } = this.deps;
+        if (!(await store.acquireLease(this.#opLease, holder, clock(), 120))) throw new SubscriptionBusyError(this.tenant.id);
+        try {
+          return await fn();
+        } finally {
+          await store.releaseLease(this.#opLease, holder);
+        }
+      });
     queues.set(key, run);
     try {
       return await run;
@@ -111,7 +113,13 @@ export class SubscriptionManager {
 
   async #audit(type: string, data: Record<string, unknown>): Promise<void> {
     this.deps.metrics?.subscriptionEvents.inc({ tenant: this.tenant.id, event: type.split('.').pop()! });
-    await appendAudit(this.deps.store, this.tenant.id, { type, actor: this.deps.actor, subject: data.subscriptionId ? { subscriptionId: String(data.subscriptionId) } : {}, data, at: this.deps.clock() });
+    await appendAudit(this.deps.store, this.tenant.id, {
+      type,
+      actor: this.deps.actor,
+      subject: data.subscriptionId ? { subscriptionId: String(data.subscriptionId) } : {},
+      data,
+      at: this.deps.clock(),
+    });
   }
 
   #expiry(now: Date): string {
@@ -122,23 +130,38 @@ export class SubscriptionManager {
   async #create(reason: string, previous: SubscriptionState): Promise<SubscriptionState> {
     const { subscription } = this.tenant.config;
     const now = this.deps.clock();
-    if (!subscription.notificationUrl || !this.tenant.clientState) throw new WardenError('ERR_CONFIG_INVALID', 'subscription.notificationUrl and subscription.clientState are required');
+    if (!subscription.notificationUrl || !this.tenant.clientState)
+      throw new WardenError('ERR_CONFIG_INVALID', 'subscription.notificationUrl and subscription.clientState are required');
     const lifecycleNotificationUrl = this.tenant.lifecycleNotificationUrl;
-    const created = await this.tenant.session.call('createSubscription', {}, (r) =>
-      r.post({
-        changeType: 'updated,deleted',
-        notificationUrl: subscription.notificationUrl,
-        ...(lifecycleNotificationUrl ? { lifecycleNotificationUrl } : {}),
-        resource: '/users',
-        expirationDateTime: this.#expiry(now),
-        clientState: this.tenant.clientState!.reveal(),
-        latestSupportedTlsVersion: 'v1_2',
-      }) as Promise<GraphSubscription>,
+    const created = await this.tenant.session.call(
+      'createSubscription',
+      {},
+      (r) =>
+        r.post({
+          changeType: 'updated,deleted',
+          notificationUrl: subscription.notificationUrl,
+          ...(lifecycleNotificationUrl ? { lifecycleNotificationUrl } : {}),
+          resource: '/users',
+          expirationDateTime: this.#expiry(now),
+          clientState: this.tenant.clientState!.reveal(),
+          latestSupportedTlsVersion: 'v1_2',
+        }) as Promise<GraphSubscription>,
     );
-    const state: SubscriptionState = { id: created.id, expiresAt: created.expirationDateTime, createdAt: now.toISOString(), notificationUrl: created.notificationUrl, lastCheckAt: now.toISOString() };
+    const state: SubscriptionState = {
+      id: created.id,
+      expiresAt: created.expirationDateTime,
+      createdAt: now.toISOString(),
+      notificationUrl: created.notificationUrl,
+      lastCheckAt: now.toISOString(),
+    };
     await this.#save(state);
     if (previous.id && previous.id !== created.id) await this.#delete(previous.id);
-    await this.#audit(previous.id ? 'entra.subscription.recreated' : 'entra.subscription.created', { subscriptionId: created.id, expiresAt: created.expirationDateTime, reason, ...(previous.id ? { replaces: previous.id } : {}) });
+    await this.#audit(previous.id ? 'entra.subscription.recreated' : 'entra.subscription.created', {
+      subscriptionId: created.id,
+      expiresAt: created.expirationDateTime,
+      reason,
+      ...(previous.id ? { replaces: previous.id } : {}),
+    });
     this.deps.log?.info({ tenant: this.tenant.id, subscriptionId: created.id, reason }, 'entra /users subscription created');
     this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 1);
     return state;
@@ -148,14 +171,19 @@ export class SubscriptionManager {
     try {
       await this.tenant.session.call('deleteSubscription', { subscription: id }, (r) => r.delete() as Promise<unknown>);
     } catch (err) {
-      if (!(err instanceof GraphCallError && err.status === 404)) this.deps.log?.warn({ err, tenant: this.tenant.id, subscriptionId: id }, 'could not delete the replaced subscription; it expires on its own');
+      if (!(err instanceof GraphCallError && err.status === 404))
+        this.deps.log?.warn({ err, tenant: this.tenant.id, subscriptionId: id }, 'could not delete the replaced subscription; it expires on its own');
     }
   }
 
   async #renew(state: SubscriptionState, why: string): Promise<SubscriptionState> {
     const now = this.deps.clock();
     try {
-      const renewed = await this.tenant.session.call('renewSubscription', { subscription: state.id! }, (r) => r.patch({ expirationDateTime: this.#expiry(now) }) as Promise<GraphSubscription>);
+      const renewed = await this.tenant.session.call(
+        'renewSubscription',
+        { subscription: state.id! },
+        (r) => r.patch({ expirationDateTime: this.#expiry(now) }) as Promise<GraphSubscription>,
+      );
       const next = { ...state, expiresAt: renewed.expirationDateTime, renewedAt: now.toISOString(), lastCheckAt: now.toISOString() };
       await this.#save(next);
       await this.#audit('entra.subscription.renewed', { subscriptionId: state.id, expiresAt: renewed.expirationDateTime, reason: why });
@@ -197,7 +225,13 @@ export class SubscriptionManager {
         const url = this.tenant.config.subscription.notificationUrl;
         const existing = mine.find((s) => s.resource.replace(/^\//, '').toLowerCase() === 'users' && s.notificationUrl === url);
         if (existing) {
-          state = { id: existing.id, expiresAt: existing.expirationDateTime, createdAt: now.toISOString(), notificationUrl: existing.notificationUrl, lastCheckAt: now.toISOString() };
+          state = {
+            id: existing.id,
+            expiresAt: existing.expirationDateTime,
+            createdAt: now.toISOString(),
+            notificationUrl: existing.notificationUrl,
+            lastCheckAt: now.toISOString(),
+          };
           await this.#save(state);
           await this.#audit('entra.subscription.adopted', { subscriptionId: existing.id, expiresAt: existing.expirationDateTime });
           if (this.#dueForRenewal(state, now)) state = await this.#renew(state, 'expires soon');
@@ -221,12 +255,20 @@ export class SubscriptionManager {
       const silence = await this.#silent(state, now);
       if (silence) {
         this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 0);
-        this.deps.log?.error({ tenant: this.tenant.id, subscriptionId: state.id, userChangeAt: silence.changeAt }, 'entra subscription is silent: a user changed and no notification arrived; replacing it');
-        await this.#audit('entra.subscription.silent', { subscriptionId: state.id, userChangeAt: silence.changeAt, silenceMinutes: this.tenant.config.subscription.silenceMinutes });
+        this.deps.log?.error(
+          { tenant: this.tenant.id, subscriptionId: state.id, userChangeAt: silence.changeAt },
+          'entra subscription is silent: a user changed and no notification arrived; replacing it',
+        );
+        await this.#audit('entra.subscription.silent', {
+          subscriptionId: state.id,
+          userChangeAt: silence.changeAt,
+          silenceMinutes: this.tenant.config.subscription.silenceMinutes,
+        });
         return { action: 'recreated', state: await this.#create('silent (self-test)', { ...state, silentSince: now.toISOString() }), silent: true };
       }
       this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 1);
-      if (options.forceRenew || this.#dueForRenewal(state, now)) return { action: 'renewed', state: await this.#renew(state, options.forceRenew ? 'asked by an operator' : 'expires soon') };
+      if (options.forceRenew || this.#dueForRenewal(state, now))
+        return { action: 'renewed', state: await this.#renew(state, options.forceRenew ? 'asked by an operator' : 'expires soon') };
       state = { ...state, lastCheckAt: now.toISOString() };
       await this.#save(state);
       return { action: 'ok', state };
@@ -296,7 +338,11 @@ export class SubscriptionLoop {
     private readonly manager: SubscriptionManager,
     private readonly tenant: EntraTenant,
   ) {
-    this.#loop = new BackgroundLoop(() => this.step(), tenant.config.subscription.checkIntervalSeconds * 1000, (err) => deps.log.error({ err, tenant: tenant.id }, 'entra subscription check failed'));
+    this.#loop = new BackgroundLoop(
+      () => this.step(),
+      tenant.config.subscription.checkIntervalSeconds * 1000,
+      (err) => deps.log.error({ err, tenant: tenant.id }, 'entra subscription check failed'),
+    );
   }
 
   start(): void {

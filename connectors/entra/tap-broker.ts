@@ -24,8 +24,14 @@ import { ENTRA_OWN_CHANGES, ENTRA_OWN_EVENT_TYPES } from './own-changes.js';
 /** The options a `tap.issue` request may carry. */
 export const TapOptions = z
   .object({
-    lifetimeMinutes: z.number().int().min(10).max(43_200).optional().describe('Lifetime; Entra\'s policy bounds apply (10–43,200 minutes). Default: the tenant policy\'s default'),
-    oneTimeUse: z.boolean().optional().describe('Usable once. Default: the tenant policy\'s default'),
+    lifetimeMinutes: z
+      .number()
+      .int()
+      .min(10)
+      .max(43_200)
+      .optional()
+      .describe("Lifetime; Entra's policy bounds apply (10–43,200 minutes). Default: the tenant policy's default"),
+    oneTimeUse: z.boolean().optional().describe("Usable once. Default: the tenant policy's default"),
     startDateTime: z.iso.datetime({ offset: true }).optional().describe('When the pass becomes usable. Default: now'),
   })
   .passthrough();
@@ -59,27 +65,40 @@ export function entraTapBroker(runtime: EntraRuntime): Broker {
 
       const { store, clock } = ctx;
       const eventTypes = ENTRA_OWN_EVENT_TYPES['broker:tap.issue'] ?? [];
-      const claim = await ENTRA_OWN_CHANGES.claimRun(store, { tenant: request.tenant, requestId: request.requestId, kind: request.kind, targetId: user.id, eventTypes }, clock());
+      const claim = await ENTRA_OWN_CHANGES.claimRun(
+        store,
+        { tenant: request.tenant, requestId: request.requestId, kind: request.kind, targetId: user.id, eventTypes },
+        clock(),
+      );
       if (!claim.claimed) {
         const run = claim.run;
         if (run.state === 'done')
-          throw new WardenError('ERR_CONFLICT', `request ${request.requestId} was served at ${run.finishedAt?.toISOString()} (TAP ${run.reference}); a pass is shown once and never issued twice for one request`);
+          throw new WardenError(
+            'ERR_CONFLICT',
+            `request ${request.requestId} was served at ${run.finishedAt?.toISOString()} (TAP ${run.reference}); a pass is shown once and never issued twice for one request`,
+          );
         const earlier = await issuedSince(tenant, user.id, run.startedAt);
         if (earlier) {
           await finish(ctx, request, earlier, { recovered: true });
-          throw new WardenError('ERR_CONFLICT', `an interrupted attempt for request ${request.requestId} issued TAP ${earlier.id}; its secret cannot be shown again: file a new request`);
+          throw new WardenError(
+            'ERR_CONFLICT',
+            `an interrupted attempt for request ${request.requestId} issued TAP ${earlier.id}; its secret cannot be shown again: file a new request`,
+          );
         }
         await ENTRA_OWN_CHANGES.resume(store, run, clock());
       }
 
       let tap: TapMethod;
       try {
-        tap = await tenant.session.call('createTemporaryAccessPass', { user: user.id }, (r) =>
-          r.post({
-            ...(options.data.startDateTime ? { startDateTime: options.data.startDateTime } : {}),
-            ...(options.data.lifetimeMinutes !== undefined ? { lifetimeInMinutes: options.data.lifetimeMinutes } : {}),
-            ...(options.data.oneTimeUse !== undefined ? { isUsableOnce: options.data.oneTimeUse } : {}),
-          }) as Promise<TapMethod>,
+        tap = await tenant.session.call(
+          'createTemporaryAccessPass',
+          { user: user.id },
+          (r) =>
+            r.post({
+              ...(options.data.startDateTime ? { startDateTime: options.data.startDateTime } : {}),
+              ...(options.data.lifetimeMinutes !== undefined ? { lifetimeInMinutes: options.data.lifetimeMinutes } : {}),
+              ...(options.data.oneTimeUse !== undefined ? { isUsableOnce: options.data.oneTimeUse } : {}),
+            }) as Promise<TapMethod>,
         );
       } catch (err) {
         // A refusal (policy, permissions, bad lifetime) issued nothing: the request may be run again. After a

@@ -13,11 +13,13 @@ import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-
 export function terraformPermissionsJson(): string {
   const required = requiredPermissions();
   const usedFor: Record<string, string[]> = {};
-  for (const [name, op] of Object.entries(API_OPERATIONS) as Array<[string, ApiOperation]>) (usedFor[op.permission] ??= []).push(`${op.method} ${op.path} (${name}): ${op.purpose}`);
+  for (const [name, op] of Object.entries(API_OPERATIONS) as Array<[string, ApiOperation]>)
+    (usedFor[op.permission] ??= []).push(`${op.method} ${op.path} (${name}): ${op.purpose}`);
   return (
     JSON.stringify(
       {
-        _comment: 'Generated from connectors/entra/graph-calls.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
+        _comment:
+          'Generated from connectors/entra/graph-calls.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
         microsoft_graph: required.microsoftGraph,
         office_365_management_apis: required.office365ManagementApis,
         used_for: Object.fromEntries(Object.entries(usedFor).sort(([a], [b]) => a.localeCompare(b))),

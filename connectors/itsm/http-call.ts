@@ -16,7 +16,11 @@ export class ItsmError extends WardenError {
  * vendor, the status and its own message (ServiceNow `error.message`, Jira
  * `errorMessages`), and carry `Retry-After` on 429.
  */
-export async function callJson(vendor: string, url: string, init: { method?: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number }): Promise<{ status: number; body: unknown }> {
+export async function callJson(
+  vendor: string,
+  url: string,
+  init: { method?: 'GET' | 'POST'; headers: Record<string, string>; body?: string; timeoutMs: number },
+): Promise<{ status: number; body: unknown }> {
   let response: Response;
   try {
     response = await fetch(url, {
@@ -39,7 +43,11 @@ export async function callJson(vendor: string, url: string, init: { method?: 'GE
   }
   if (response.status === 429) {
     const retry = Number(response.headers.get('retry-after'));
-    throw new ItsmError(`${vendor} rate limit reached${Number.isFinite(retry) && retry > 0 ? `: retry after ${retry} s` : ''}`, 429, Number.isFinite(retry) ? retry : undefined);
+    throw new ItsmError(
+      `${vendor} rate limit reached${Number.isFinite(retry) && retry > 0 ? `: retry after ${retry} s` : ''}`,
+      429,
+      Number.isFinite(retry) ? retry : undefined,
+    );
   }
   return { status: response.status, body };
 }

@@ -6,7 +6,11 @@ import { z } from 'zod';
  * (`tenants[].secrets`), never values.
  */
 
-const SecretName = (text: string) => z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'the name of a tenant secret (tenants[].secrets)').describe(text);
+const SecretName = (text: string) =>
+  z
+    .string()
+    .regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'the name of a tenant secret (tenants[].secrets)')
+    .describe(text);
 
 /** How Warden signs in to ServiceNow. */
 export const ServiceNowAuth = z.discriminatedUnion('type', [
@@ -32,18 +36,32 @@ const INCIDENT_STATES: Record<string, string> = { '1': 'New', '2': 'In Progress'
 export const ServiceNowConfig = z
   .object({
     instanceUrl: z.url().describe('Instance URL, e.g. `https://acme.service-now.com`'),
-    auth: ServiceNowAuth.describe('`{ type: basic, username, passwordSecret }` or OAuth client credentials `{ type: oauth, clientId, clientSecretSecret, scope }`'),
-    table: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('incident').describe('Table the tickets are in. Default `incident`'),
+    auth: ServiceNowAuth.describe(
+      '`{ type: basic, username, passwordSecret }` or OAuth client credentials `{ type: oauth, clientId, clientSecretSecret, scope }`',
+    ),
+    table: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('incident')
+      .describe('Table the tickets are in. Default `incident`'),
     stateLabels: z
       .record(z.string(), z.string())
       .default(INCIDENT_STATES)
-      .describe('Labels of the table\'s `state` numbers, as policies name them (`ticket.states`). Default: the base incident states 1 New, 2 In Progress, 3 On Hold, 6 Resolved, 7 Closed, 8 Canceled'),
+      .describe(
+        "Labels of the table's `state` numbers, as policies name them (`ticket.states`). Default: the base incident states 1 New, 2 In Progress, 3 On Hold, 6 Resolved, 7 Closed, 8 Canceled",
+      ),
     openStates: z.array(z.string()).default(['1', '2', '3']).describe('`state` numbers that count as open. Default `1, 2, 3`; an unknown number never does'),
     groups: z
       .record(z.string(), z.array(z.string()))
       .default({})
-      .describe('Assignment groups (name or sys_id) and the IdP groups whose members work them; a group not listed corresponds to the IdP group of the same name'),
-    timeout: z.string().regex(/^\d+[smh]$/).default('10s').describe('Time allowed per ServiceNow call. Default `10s`'),
+      .describe(
+        'Assignment groups (name or sys_id) and the IdP groups whose members work them; a group not listed corresponds to the IdP group of the same name',
+      ),
+    timeout: z
+      .string()
+      .regex(/^\d+[smh]$/)
+      .default('10s')
+      .describe('Time allowed per ServiceNow call. Default `10s`'),
   })
   .strict();
 export type ServiceNowConfig = z.infer<typeof ServiceNowConfig>;
@@ -53,14 +71,26 @@ export const JiraConfig = z
     siteUrl: z.url().describe('Site URL, e.g. `https://acme.atlassian.net`'),
     email: z.string().min(1).describe('Atlassian account Warden reads tickets as (basic auth with an API token)'),
     apiTokenSecret: SecretName('Tenant secret holding its API token'),
-    serviceManagement: z.boolean().default(true).describe('Read requests through Jira Service Management (`/rest/servicedeskapi/request`) as well as the issue. Default `true`'),
+    serviceManagement: z
+      .boolean()
+      .default(true)
+      .describe('Read requests through Jira Service Management (`/rest/servicedeskapi/request`) as well as the issue. Default `true`'),
     serviceDesks: z.record(z.string(), z.array(z.string())).default({}).describe('Service desk ids and the IdP groups whose members work them'),
-    projects: z.record(z.string(), z.array(z.string())).default({}).describe('Project keys and the IdP groups whose members work them (without service management)'),
+    projects: z
+      .record(z.string(), z.array(z.string()))
+      .default({})
+      .describe('Project keys and the IdP groups whose members work them (without service management)'),
     selfRaisedChannels: z
       .array(z.string().regex(/^[a-z]+$/))
       .default(['email', 'portal'])
-      .describe('JQL `request-channel-type` values checked to find a request the target raised themself (email, portal). Only `api` is verified in Atlassian\'s docs; check the values on your site'),
-    timeout: z.string().regex(/^\d+[smh]$/).default('10s').describe('Time allowed per Jira call. Default `10s`'),
+      .describe(
+        "JQL `request-channel-type` values checked to find a request the target raised themself (email, portal). Only `api` is verified in Atlassian's docs; check the values on your site",
+      ),
+    timeout: z
+      .string()
+      .regex(/^\d+[smh]$/)
+      .default('10s')
+      .describe('Time allowed per Jira call. Default `10s`'),
   })
   .strict();
 export type JiraConfig = z.infer<typeof JiraConfig>;

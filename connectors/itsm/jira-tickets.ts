@@ -37,7 +37,12 @@ function iso(v: unknown): string | undefined {
 }
 
 /** An issue (and, with service management, its request) as a ticket snapshot. */
-export function jiraSnapshot(issue: Json, request: Json | undefined, channel: string | undefined, config: Pick<JiraConfig, 'siteUrl' | 'serviceDesks' | 'projects'>): TicketSnapshot {
+export function jiraSnapshot(
+  issue: Json,
+  request: Json | undefined,
+  channel: string | undefined,
+  config: Pick<JiraConfig, 'siteUrl' | 'serviceDesks' | 'projects'>,
+): TicketSnapshot {
   const fields = (issue.fields ?? {}) as Json;
   const status = (fields.status ?? {}) as { name?: unknown; statusCategory?: { key?: unknown } };
   const current = (request?.currentStatus ?? {}) as { status?: unknown; statusCategory?: unknown };
@@ -62,7 +67,9 @@ export function jiraSnapshot(issue: Json, request: Json | undefined, channel: st
     internalId: str(issue.id) ?? str(request?.issueId) ?? '',
     state,
     open: category !== undefined && category !== 'done' && category !== 'undefined',
-    ...(desk || idpGroups.length ? { assignmentGroup: { ...(desk ? { id: desk, name: `service desk ${desk}` } : { id: project, name: `project ${project}` }), idpGroups } } : {}),
+    ...(desk || idpGroups.length
+      ? { assignmentGroup: { ...(desk ? { id: desk, name: `service desk ${desk}` } : { id: project, name: `project ${project}` }), idpGroups } }
+      : {}),
     ...(assignee ? { assignee } : {}),
     ...(subject ? { subject } : {}),
     ...(creator ? { openedBy: creator } : {}),
@@ -84,11 +91,15 @@ export class JiraTickets {
 
   #get(path: string) {
     const auth = `Basic ${Buffer.from(`${this.config.email}:${this.secret(this.config.apiTokenSecret)}`).toString('base64')}`;
-    return callJson('Jira', `${this.config.siteUrl.replace(/\/$/, '')}${path}`, { headers: { authorization: auth }, timeoutMs: timeoutMs(this.config.timeout) });
+    return callJson('Jira', `${this.config.siteUrl.replace(/\/$/, '')}${path}`, {
+      headers: { authorization: auth },
+      timeoutMs: timeoutMs(this.config.timeout),
+    });
   }
 
   static #fail(what: string, status: number, body: unknown): never {
-    if (status === 401 || status === 403) throw new ItsmError(`Jira refused Warden's credentials reading ${what} (HTTP ${status}: ${vendorMessage(body)})`, status);
+    if (status === 401 || status === 403)
+      throw new ItsmError(`Jira refused Warden's credentials reading ${what} (HTTP ${status}: ${vendorMessage(body)})`, status);
     throw new ItsmError(`Jira answered HTTP ${status} reading ${what}: ${vendorMessage(body)}`, status);
   }
 

@@ -67,7 +67,10 @@ function utc(v: unknown): string | undefined {
 }
 
 /** A Table API record as a ticket snapshot. */
-export function serviceNowSnapshot(record: Record_, config: Pick<ServiceNowConfig, 'instanceUrl' | 'table' | 'stateLabels' | 'openStates' | 'groups'>): TicketSnapshot {
+export function serviceNowSnapshot(
+  record: Record_,
+  config: Pick<ServiceNowConfig, 'instanceUrl' | 'table' | 'stateLabels' | 'openStates' | 'groups'>,
+): TicketSnapshot {
   const stateValue = typeof record.state === 'string' ? record.state : String(record.state ?? '');
   const label = config.stateLabels[stateValue];
   const open = label !== undefined && config.openStates.includes(stateValue) && record.active !== 'false';
@@ -120,7 +123,12 @@ export class ServiceNowTickets {
     if (auth.type === 'basic') return `Basic ${Buffer.from(`${auth.username}:${this.secret(auth.passwordSecret)}`).toString('base64')}`;
     const now = this.clock().getTime();
     if (this.#token && this.#token.until > now) return `Bearer ${this.#token.value}`;
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: auth.clientId, client_secret: this.secret(auth.clientSecretSecret), ...(auth.scope ? { scope: auth.scope } : {}) });
+    const form = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: auth.clientId,
+      client_secret: this.secret(auth.clientSecretSecret),
+      ...(auth.scope ? { scope: auth.scope } : {}),
+    });
     const { status, body } = await callJson('ServiceNow', `${this.#base}/oauth_token.do`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -128,7 +136,8 @@ export class ServiceNowTickets {
       timeoutMs: timeoutMs(this.config.timeout),
     });
     const token = body as { access_token?: unknown; expires_in?: unknown } | undefined;
-    if (status !== 200 || typeof token?.access_token !== 'string') throw new ItsmError(`ServiceNow refused the OAuth client credentials (HTTP ${status}: ${vendorMessage(body)})`, status);
+    if (status !== 200 || typeof token?.access_token !== 'string')
+      throw new ItsmError(`ServiceNow refused the OAuth client credentials (HTTP ${status}: ${vendorMessage(body)})`, status);
     const ttl = typeof token.expires_in === 'number' ? token.expires_in : 300;
     this.#token = { value: token.access_token, until: now + Math.max(0, ttl - 60) * 1000 };
     return `Bearer ${token.access_token}`;
@@ -142,7 +151,8 @@ export class ServiceNowTickets {
     url.searchParams.set('sysparm_fields', SERVICENOW_FIELDS.join(','));
     url.searchParams.set('sysparm_display_value', 'false');
     url.searchParams.set('sysparm_limit', '1');
-    const call = async () => callJson('ServiceNow', url.toString(), { headers: { authorization: await this.#authorization() }, timeoutMs: timeoutMs(this.config.timeout) });
+    const call = async () =>
+      callJson('ServiceNow', url.toString(), { headers: { authorization: await this.#authorization() }, timeoutMs: timeoutMs(this.config.timeout) });
     let { status, body } = await call();
     if (status === 401 && this.config.auth.type === 'oauth') {
       // An OAuth token revoked early: fetch a new one once.

@@ -37,10 +37,19 @@ export class OktaBroker implements Broker {
       throw new WardenError('ERR_VALIDATION', `the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
     const tenant = this.tenants.get(ctx.config, request.tenant);
     const eventTypes = OWN_ACTION_EVENT_TYPES[`broker:${request.kind}`] ?? [];
-    const claim = await OKTA_OWN_CHANGES.claimRun(ctx.store, { tenant: tenant.id, requestId: request.requestId, kind: request.kind, targetId: request.targetId, eventTypes }, ctx.clock());
+    const claim = await OKTA_OWN_CHANGES.claimRun(
+      ctx.store,
+      { tenant: tenant.id, requestId: request.requestId, kind: request.kind, targetId: request.targetId, eventTypes },
+      ctx.clock(),
+    );
     if (!claim.claimed) {
       // Done: what was done, again (a reset link shown once is not shown again). Started: an attempt that did not finish, taken over once it is no longer in flight.
-      if (claim.run.state === 'done') return { reference: claim.run.reference ?? '', details: claim.run.details, ...(claim.run.expiresAt ? { expiresAt: claim.run.expiresAt.toISOString() } : {}) };
+      if (claim.run.state === 'done')
+        return {
+          reference: claim.run.reference ?? '',
+          details: claim.run.details,
+          ...(claim.run.expiresAt ? { expiresAt: claim.run.expiresAt.toISOString() } : {}),
+        };
       await OKTA_OWN_CHANGES.resume(ctx.store, claim.run, ctx.clock());
     }
     let result: BrokerResult;
@@ -52,7 +61,13 @@ export class OktaBroker implements Broker {
       if (status !== undefined && status >= 400 && status < 500 && status !== 429) await OKTA_OWN_CHANGES.abandonRun(ctx.store, tenant.id, request.requestId);
       throw err;
     }
-    await OKTA_OWN_CHANGES.finishRun(ctx.store, tenant.id, request.requestId, { reference: result.reference, ...(result.details ? { details: result.details } : {}) }, ctx.clock());
+    await OKTA_OWN_CHANGES.finishRun(
+      ctx.store,
+      tenant.id,
+      request.requestId,
+      { reference: result.reference, ...(result.details ? { details: result.details } : {}) },
+      ctx.clock(),
+    );
     return result;
   }
 

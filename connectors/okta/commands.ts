@@ -52,7 +52,9 @@ export function oktaOperations(tenants: OktaTenants): Record<string, Operation> 
           },
         });
         if (args.progress === 'bar') ctx.err(progressLine(1, result.events, result.stored, 'bar') + '\n');
-        await ctx.out(`${tenant.id}: read ${result.events} event(s) in ${result.pages} page(s) since ${since.toISOString()}; ${result.stored} new in the inbox (the rest were there already)\n`);
+        await ctx.out(
+          `${tenant.id}: read ${result.events} event(s) in ${result.pages} page(s) since ${since.toISOString()}; ${result.stored} new in the inbox (the rest were there already)\n`,
+        );
         return 0;
       },
     ),
@@ -88,7 +90,9 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
 
   okta
     .command('backfill')
-    .description('read the System Log from --since into the inbox; Warden decides what it has not seen (runs inside the server when it holds the embedded store)')
+    .description(
+      'read the System Log from --since into the inbox; Warden decides what it has not seen (runs inside the server when it holds the embedded store)',
+    )
     .requiredOption('--tenant <id>', 'tenant')
     .option('--since <when>', 'a duration (24h, 7d) or an ISO 8601 time; Okta keeps 90 days', '24h')
     .action(async (opts: { tenant: string; since: string }) => {
@@ -102,61 +106,84 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
     .description('create or update the event hook with exactly the event types Warden needs and the shared-secret header, then have Okta verify it')
     .requiredOption('--tenant <id>', 'tenant')
     .requiredOption('--url <url>', "Warden's public https base URL (or the full hook URL)")
-    .action(talk(async (opts: { tenant: string; url: string }) => {
-      const tenant = tenantOf(opts.tenant);
-      const hook = await registerEventHook(tenant, opts.url);
-      await cli.io.out(`${hook.created ? 'created' : 'updated'} event hook ${hook.id} → ${hook.uri}\n  ${hookEventTypes({ signals: tenant.config.eventHook.signals }).length} event types, header ${tenant.config.eventHook.header}\n  status ${hook.status ?? '?'}, verification ${hook.verificationStatus ?? '?'}${hook.error ? ` (${hook.error}: Okta must reach ${hook.uri} and get the challenge back)` : ''}\n`);
-      cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
-    }));
+    .action(
+      talk(async (opts: { tenant: string; url: string }) => {
+        const tenant = tenantOf(opts.tenant);
+        const hook = await registerEventHook(tenant, opts.url);
+        await cli.io.out(
+          `${hook.created ? 'created' : 'updated'} event hook ${hook.id} → ${hook.uri}\n  ${hookEventTypes({ signals: tenant.config.eventHook.signals }).length} event types, header ${tenant.config.eventHook.header}\n  status ${hook.status ?? '?'}, verification ${hook.verificationStatus ?? '?'}${hook.error ? ` (${hook.error}: Okta must reach ${hook.uri} and get the challenge back)` : ''}\n`,
+        );
+        cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
+      }),
+    );
   hooks
     .command('list')
     .description("the org's event hooks pointing at Warden, and whether their event types are what Warden needs")
     .requiredOption('--tenant <id>', 'tenant')
     .option('--json', 'machine-readable')
-    .action(talk(async (opts: { tenant: string; json?: boolean }) => {
-      const tenant = tenantOf(opts.tenant);
-      const rows = (await wardenHooks(tenant)).map((h) => ({ id: h.id, name: h.name, status: h.status, verificationStatus: h.verificationStatus, uri: h.channel?.config?.uri, ...hookDrift(h.events?.items ?? [], hookEventTypes({ signals: tenant.config.eventHook.signals })) }));
-      if (opts.json) await cli.io.out(JSON.stringify(rows, null, 2) + '\n');
-      else if (rows.length === 0) await cli.io.out(`no Warden event hook in ${tenant.config.orgUrl}\n`);
-      else
-        for (const r of rows)
-          await cli.io.out(`${r.id}  ${r.status}/${r.verificationStatus}  ${r.uri}${r.missing.length ? `  MISSING ${r.missing.join(',')}` : ''}${r.extra.length ? `  EXTRA ${r.extra.join(',')}` : ''}\n`);
-      cli.setExit(rows.length > 0 && rows.every((r) => r.missing.length === 0 && r.verificationStatus === 'VERIFIED') ? 0 : 1);
-    }));
+    .action(
+      talk(async (opts: { tenant: string; json?: boolean }) => {
+        const tenant = tenantOf(opts.tenant);
+        const rows = (await wardenHooks(tenant)).map((h) => ({
+          id: h.id,
+          name: h.name,
+          status: h.status,
+          verificationStatus: h.verificationStatus,
+          uri: h.channel?.config?.uri,
+          ...hookDrift(h.events?.items ?? [], hookEventTypes({ signals: tenant.config.eventHook.signals })),
+        }));
+        if (opts.json) await cli.io.out(JSON.stringify(rows, null, 2) + '\n');
+        else if (rows.length === 0) await cli.io.out(`no Warden event hook in ${tenant.config.orgUrl}\n`);
+        else
+          for (const r of rows)
+            await cli.io.out(
+              `${r.id}  ${r.status}/${r.verificationStatus}  ${r.uri}${r.missing.length ? `  MISSING ${r.missing.join(',')}` : ''}${r.extra.length ? `  EXTRA ${r.extra.join(',')}` : ''}\n`,
+            );
+        cli.setExit(rows.length > 0 && rows.every((r) => r.missing.length === 0 && r.verificationStatus === 'VERIFIED') ? 0 : 1);
+      }),
+    );
   hooks
     .command('verify')
     .description('have Okta verify the Warden event hook again (Okta calls Warden with a challenge)')
     .requiredOption('--tenant <id>', 'tenant')
     .option('--id <hookId>', 'the hook (default: the Warden hook)')
-    .action(talk(async (opts: { tenant: string; id?: string }) => {
-      const hook = await verifyEventHook(tenantOf(opts.tenant), opts.id);
-      await cli.io.out(`event hook ${hook.id}: ${hook.status ?? '?'}, ${hook.verificationStatus ?? '?'}\n`);
-      cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
-    }));
+    .action(
+      talk(async (opts: { tenant: string; id?: string }) => {
+        const hook = await verifyEventHook(tenantOf(opts.tenant), opts.id);
+        await cli.io.out(`event hook ${hook.id}: ${hook.status ?? '?'}, ${hook.verificationStatus ?? '?'}\n`);
+        cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
+      }),
+    );
 
   okta
     .command('provision')
     .description('create the hold group; print (or with --apply add) the account management policy rule that denies enrollment and recovery to it')
     .requiredOption('--tenant <id>', 'tenant')
-    .option('--apply', 'add the rule to the org\'s account management policy (scope okta.policies.manage)')
-    .action(talk(async (opts: { tenant: string; apply?: boolean }) => {
-      const config = cli.loadConfig();
-      const tenant = tenants.get(config, opts.tenant);
-      const group = await ensureHoldGroup(tenant);
-      await cli.io.out(`hold group "${tenant.config.holdGroup.name}": ${group.id}${group.created ? ' (created)' : ' (exists)'}\n`);
-      // Broker mode matches the change Warden makes by the principal Okta names as its actor: say which, and whether the config lists it.
-      const identity = await serviceIdentityOf(tenant);
-      if (identity) {
-        const listed = (config.tenants.find((t) => t.id === tenant.id)?.workflow?.brokerIdentities ?? []).some((b) => b.toLowerCase() === identity.toLowerCase());
-        await cli.io.out(`Warden acts in Okta as ${identity}: ${listed ? 'listed in' : 'for broker mode, add it to'} tenants[].workflow.brokerIdentities\n`);
-      }
-      if (!opts.apply) {
-        await cli.io.out(`\nAdd this rule to the Okta account management policy (Security > Authentication Policies > Okta Account Management Policy),\nor run again with --apply (POST /api/v1/policies/{policyId}/rules):\n\n${JSON.stringify(holdRule(group.id), null, 2)}\n`);
+    .option('--apply', "add the rule to the org's account management policy (scope okta.policies.manage)")
+    .action(
+      talk(async (opts: { tenant: string; apply?: boolean }) => {
+        const config = cli.loadConfig();
+        const tenant = tenants.get(config, opts.tenant);
+        const group = await ensureHoldGroup(tenant);
+        await cli.io.out(`hold group "${tenant.config.holdGroup.name}": ${group.id}${group.created ? ' (created)' : ' (exists)'}\n`);
+        // Broker mode matches the change Warden makes by the principal Okta names as its actor: say which, and whether the config lists it.
+        const identity = await serviceIdentityOf(tenant);
+        if (identity) {
+          const listed = (config.tenants.find((t) => t.id === tenant.id)?.workflow?.brokerIdentities ?? []).some(
+            (b) => b.toLowerCase() === identity.toLowerCase(),
+          );
+          await cli.io.out(`Warden acts in Okta as ${identity}: ${listed ? 'listed in' : 'for broker mode, add it to'} tenants[].workflow.brokerIdentities\n`);
+        }
+        if (!opts.apply) {
+          await cli.io.out(
+            `\nAdd this rule to the Okta account management policy (Security > Authentication Policies > Okta Account Management Policy),\nor run again with --apply (POST /api/v1/policies/{policyId}/rules):\n\n${JSON.stringify(holdRule(group.id), null, 2)}\n`,
+          );
+          cli.setExit(0);
+          return;
+        }
+        const rule = await applyHoldRule(tenant, group.id);
+        await cli.io.out(`account management policy ${rule.policyId}: rule ${rule.ruleId}${rule.created ? ' added' : ' already there'}\n`);
         cli.setExit(0);
-        return;
-      }
-      const rule = await applyHoldRule(tenant, group.id);
-      await cli.io.out(`account management policy ${rule.policyId}: rule ${rule.ruleId}${rule.created ? ' added' : ' already there'}\n`);
-      cli.setExit(0);
-    }));
+      }),
+    );
 }

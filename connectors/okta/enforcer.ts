@@ -118,7 +118,10 @@ export class OktaEnforcer implements Enforcer {
   async #revokeNewCredential(action: ActionRow, tenant: OktaTenant): Promise<Record<string, unknown>> {
     const apiTokenId = typeof action.params.credentialId === 'string' ? action.params.credentialId : undefined;
     if (!apiTokenId || (action.params.credentialType !== undefined && action.params.credentialType !== 'api_token'))
-      throw new ActionError(`revoke_new_credential: the change names no Okta API token to revoke (credentialId ${apiTokenId ?? 'missing'}, type ${String(action.params.credentialType ?? 'missing')})`, { permanent: true });
+      throw new ActionError(
+        `revoke_new_credential: the change names no Okta API token to revoke (credentialId ${apiTokenId ?? 'missing'}, type ${String(action.params.credentialType ?? 'missing')})`,
+        { permanent: true },
+      );
     const client = await tenant.client();
     const revoked = await ignore404(() => client.apiTokenApi.revokeApiToken({ apiTokenId }));
     return revoked ? { revoked: [apiTokenId] } : { revoked: [], alreadyRevoked: [apiTokenId] };

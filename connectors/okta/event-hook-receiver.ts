@@ -45,7 +45,8 @@ export type EventHookDelivery = z.infer<typeof EventHookDelivery>;
  */
 function isDelivery(body: unknown): body is EventHookDelivery {
   const b = body as { eventType?: unknown; eventId?: unknown; data?: { events?: unknown } } | null;
-  if (!b || typeof b !== 'object' || b.eventType !== 'com.okta.event_hook' || typeof b.eventId !== 'string' || b.eventId.length < 1 || b.eventId.length > 256) return false;
+  if (!b || typeof b !== 'object' || b.eventType !== 'com.okta.event_hook' || typeof b.eventId !== 'string' || b.eventId.length < 1 || b.eventId.length > 256)
+    return false;
   const events = b.data?.events;
   if (!Array.isArray(events) || events.length < 1 || events.length > 10_000) return false;
   for (const e of events as Array<Record<string, unknown> | null>) {
@@ -54,7 +55,8 @@ function isDelivery(body: unknown): body is EventHookDelivery {
     if (typeof e.eventType !== 'string' || e.eventType.length < 1 || e.eventType.length > 256) return false;
     if (e.published !== undefined && (typeof e.published !== 'string' || e.published.length > 64)) return false;
   }
-  for (const key of ['eventTypeVersion', 'cloudEventsVersion', 'source', 'eventTime', 'contentType'] as const) if ((b as Record<string, unknown>)[key] !== undefined && typeof (b as Record<string, unknown>)[key] !== 'string') return false;
+  for (const key of ['eventTypeVersion', 'cloudEventsVersion', 'source', 'eventTime', 'contentType'] as const)
+    if ((b as Record<string, unknown>)[key] !== undefined && typeof (b as Record<string, unknown>)[key] !== 'string') return false;
   return typeof b.data === 'object' && !Array.isArray(b.data);
 }
 
@@ -70,7 +72,16 @@ export const DELIVERY_EVENT_TYPE = 'okta.event_hook.delivery';
 /** The inbox entry of one LogEvent of a delivery: keyed by its `uuid`, the de-duplication point with Okta's retries and the poller. */
 function eventEntry(tenant: string, event: z.infer<typeof DeliveredEvent>, receivedAt: Date): InboxEntry {
   const occurred = publishedIso(event.published);
-  return { tenant, source: 'okta', eventId: event.uuid, eventType: event.eventType, via: 'hook', payload: event, receivedAt, ...(occurred ? { occurredAt: new Date(occurred) } : {}) };
+  return {
+    tenant,
+    source: 'okta',
+    eventId: event.uuid,
+    eventType: event.eventType,
+    via: 'hook',
+    payload: event,
+    receivedAt,
+    ...(occurred ? { occurredAt: new Date(occurred) } : {}),
+  };
 }
 
 /**
@@ -154,13 +165,24 @@ async function receive(tenants: OktaTenants, req: IncomingMessage, res: ServerRe
   const parsed = isDelivery(body) ? { success: true as const, data: body } : EventHookDelivery.safeParse(body);
   if (!parsed.success) {
     metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'malformed' });
-    throw new WardenError('ERR_VALIDATION', `not an Okta event hook delivery: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+    throw new WardenError(
+      'ERR_VALIDATION',
+      `not an Okta event hook delivery: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`,
+    );
   }
   const receivedAt = ctx.clock();
   const events = parsed.data.data.events;
   if (events.length > WHOLE_DELIVERY_EVENTS) {
     // One row, one insert: acknowledged within Okta's 3 s however many events; the inbox worker splits it (splitDelivery).
-    await ctx.store.putInbox({ tenant: tenant.id, source: 'okta', eventId: `delivery:${parsed.data.eventId}`, eventType: DELIVERY_EVENT_TYPE, via: 'hook', payload: { events }, receivedAt });
+    await ctx.store.putInbox({
+      tenant: tenant.id,
+      source: 'okta',
+      eventId: `delivery:${parsed.data.eventId}`,
+      eventType: DELIVERY_EVENT_TYPE,
+      via: 'hook',
+      payload: { events },
+      receivedAt,
+    });
     metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'stored' });
     writeEmpty(res, 200);
     ctx.wakeInbox();

@@ -14,7 +14,11 @@ const ENRICH_ATTEMPTS = 3;
 
 function merge(base: Principal, user: OktaUser | undefined): Principal {
   if (!user) return base;
-  return { ...user.principal, ...(user.principal.login ? {} : base.login ? { login: base.login } : {}), ...(user.principal.displayName ? {} : base.displayName ? { displayName: base.displayName } : {}) };
+  return {
+    ...user.principal,
+    ...(user.principal.login ? {} : base.login ? { login: base.login } : {}),
+    ...(user.principal.displayName ? {} : base.displayName ? { displayName: base.displayName } : {}),
+  };
 }
 
 /**
@@ -65,12 +69,17 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
         change = { ...change, context };
       }
       const helpdesk = tenant.config.helpdesk;
-      const isHelpdesk = !!actor && (actor.roleTypes.some((r) => helpdesk.roles.includes(r)) || actor.principal.groups.some((g) => helpdesk.groups.includes(g)));
+      const isHelpdesk =
+        !!actor && (actor.roleTypes.some((r) => helpdesk.roles.includes(r)) || actor.principal.groups.some((g) => helpdesk.groups.includes(g)));
       change = {
         ...change,
         channel: change.channel === 'admin' && isHelpdesk ? 'helpdesk' : change.channel,
         target: merge(change.target, target),
-        actor: { ...change.actor, ...(actor ? { groups: actor.principal.groups, adminRoles: actor.principal.adminRoles } : {}), ...(actor?.principal.login && !change.actor.login ? { login: actor.principal.login } : {}) },
+        actor: {
+          ...change.actor,
+          ...(actor ? { groups: actor.principal.groups, adminRoles: actor.principal.adminRoles } : {}),
+          ...(actor?.principal.login && !change.actor.login ? { login: actor.principal.login } : {}),
+        },
       };
       return { changes: [change] };
     },

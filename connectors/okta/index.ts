@@ -22,7 +22,12 @@ const ROUTES: RouteDoc[] = [
     path: EVENT_HOOK_PATH,
     summary: 'Okta event hook one-time verification: echoes x-okta-verification-challenge as {"verification": …}',
     tags: ['okta'],
-    responses: { 200: { description: '{"verification": "<challenge>"}' }, 400: problem('No challenge header'), 401: problem('Missing or wrong shared-secret header'), 404: problem('Unknown tenant or no okta section') },
+    responses: {
+      200: { description: '{"verification": "<challenge>"}' },
+      400: problem('No challenge header'),
+      401: problem('Missing or wrong shared-secret header'),
+      404: problem('Unknown tenant or no okta section'),
+    },
   },
   {
     method: 'post',
@@ -44,7 +49,13 @@ const ROUTES: RouteDoc[] = [
     summary: 'Okta inline hooks: registration (can deny), token (refuses tokens for held users), telephony (observes phone enrollment; cannot block)',
     tags: ['okta'],
     requestBody: 'OktaRegistrationHookRequest',
-    responses: { 200: { description: 'Okta inline hook response (commands / error object)' }, 204: { description: 'Token hook: nothing to change' }, 400: problem('Not an inline hook request'), 401: problem('Inline hook authentication failed'), 404: problem('Unknown tenant, hook, or no inlineHooks section') },
+    responses: {
+      200: { description: 'Okta inline hook response (commands / error object)' },
+      204: { description: 'Token hook: nothing to change' },
+      400: problem('Not an inline hook request'),
+      401: problem('Inline hook authentication failed'),
+      404: problem('Unknown tenant, hook, or no inlineHooks section'),
+    },
   },
 ];
 
@@ -61,7 +72,12 @@ export function oktaConnector(): Connector {
     name: 'okta',
     description: 'Okta: event hooks, inline hooks, System Log poller, enforcement through the Management API',
     tenantConfig: OktaTenantConfig,
-    schemas: { OktaEventHookDelivery: EventHookDelivery, OktaRegistrationHookRequest: RegistrationHookRequest, OktaTokenHookRequest: TokenHookRequest, OktaTelephonyHookRequest: TelephonyHookRequest },
+    schemas: {
+      OktaEventHookDelivery: EventHookDelivery,
+      OktaRegistrationHookRequest: RegistrationHookRequest,
+      OktaTokenHookRequest: TokenHookRequest,
+      OktaTelephonyHookRequest: TelephonyHookRequest,
+    },
     routes: ROUTES,
     mount(router: Router, ctx: ConnectorContext) {
       // Read every tenant's hook secrets now: a missing one stops the start, not the first delivery.

@@ -44,7 +44,9 @@ export const RegistrationHookRequest = InlineBase.extend({
   eventType: z.literal('com.okta.user.pre-registration'),
   requestType: z.enum(['self.service.registration', 'progressive.profile']),
   data: z.looseObject({
-    context: z.looseObject({ user: z.looseObject({ id: z.string(), profile: z.looseObject({ login: z.string().optional() }).optional() }).optional() }).optional(),
+    context: z
+      .looseObject({ user: z.looseObject({ id: z.string(), profile: z.looseObject({ login: z.string().optional() }).optional() }).optional() })
+      .optional(),
     userProfile: z.record(z.string(), z.unknown()).optional(),
     userProfileUpdate: z.record(z.string(), z.unknown()).optional(),
   }),
@@ -98,9 +100,22 @@ async function recordDeadline(ctx: ConnectorContext, tenant: string, hook: strin
     .catch((err: unknown) => ctx.log.error({ err, tenant, hook }, 'could not record an inline hook deadline'));
 }
 
-function inlineChange(tenant: string, eventId: string, rawType: string, change: Pick<IdentityChange, 'kind' | 'channel' | 'target' | 'actor' | 'factor' | 'context'>, now: Date): IdentityChange {
+function inlineChange(
+  tenant: string,
+  eventId: string,
+  rawType: string,
+  change: Pick<IdentityChange, 'kind' | 'channel' | 'target' | 'actor' | 'factor' | 'context'>,
+  now: Date,
+): IdentityChange {
   const iso = now.toISOString();
-  return { id: uuidv7(now.getTime()), tenant, source: { idp: 'okta', eventIds: [`inline:${eventId}`], rawType, via: 'inline' }, occurredAt: iso, observedAt: iso, ...change } as IdentityChange;
+  return {
+    id: uuidv7(now.getTime()),
+    tenant,
+    source: { idp: 'okta', eventIds: [`inline:${eventId}`], rawType, via: 'inline' },
+    occurredAt: iso,
+    observedAt: iso,
+    ...change,
+  } as IdentityChange;
 }
 
 const principal = (id: string, login?: string) => ({
@@ -120,7 +135,8 @@ export function mountInlineHooks(router: Router, ctx: ConnectorContext, tenants:
     const tenant = resolveTenant(tenants, ctx, String(req.params.tenant));
     const hooks = tenant.config.inlineHooks;
     if (!hooks) throw new WardenError('ERR_NOT_FOUND', `tenant ${tenant.id} has no inline hooks configured`);
-    if (!['registration', 'token', 'telephony'].includes(String(req.params.hook))) throw new WardenError('ERR_NOT_FOUND', `no inline hook ${String(req.params.hook)}`);
+    if (!['registration', 'token', 'telephony'].includes(String(req.params.hook)))
+      throw new WardenError('ERR_NOT_FOUND', `no inline hook ${String(req.params.hook)}`);
     const authorization = req.get(hooks.header);
     try {
       if (hooks.oauth && (!tenant.inlineHookSecret || /^Bearer\s/i.test(req.get('authorization') ?? ''))) {
@@ -139,12 +155,21 @@ export function mountInlineHooks(router: Router, ctx: ConnectorContext, tenants:
 
   const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> => {
     const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new WardenError('ERR_VALIDATION', `not an Okta ${what} inline hook request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!parsed.success)
+      throw new WardenError(
+        'ERR_VALIDATION',
+        `not an Okta ${what} inline hook request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     return parsed.data;
   };
 
   /** Decides within the deadline; on timeout the policy's failure outcome, recorded. */
-  const decideInTime = async (tenant: OktaTenant, hook: string, change: IdentityChange, observed: boolean): Promise<{ outcome: Outcome; deadline: boolean }> => {
+  const decideInTime = async (
+    tenant: OktaTenant,
+    hook: string,
+    change: IdentityChange,
+    observed: boolean,
+  ): Promise<{ outcome: Outcome; deadline: boolean }> => {
     const decision = ctx.decide(change, okta, { observed });
     const result = await withDeadline(decision, tenant.config.inlineHooks!.deadlineMs);
     if ('value' in result) return { outcome: result.value.decision.outcome, deadline: false };
@@ -165,13 +190,19 @@ export function mountInlineHooks(router: Router, ctx: ConnectorContext, tenants:
       const profile = request.requestType === 'progressive.profile' ? (request.data.userProfileUpdate ?? {}) : (request.data.userProfile ?? {});
       const login = user?.profile?.login ?? (typeof request.data.userProfile?.login === 'string' ? request.data.userProfile.login : undefined);
       const target = principal(user?.id ?? login ?? request.eventId, login);
-      const change = inlineChange(tenant.id, request.eventId, `com.okta.user.pre-registration/${request.requestType}`, {
-        kind: 'recovery.update',
-        channel: 'self_service',
-        target,
-        actor: { ...principal(target.id, login), type: 'user' },
-        context: { registration: request.requestType, profileAttributes: Object.keys(profile).sort().join(',').slice(0, 512) },
-      }, now);
+      const change = inlineChange(
+        tenant.id,
+        request.eventId,
+        `com.okta.user.pre-registration/${request.requestType}`,
+        {
+          kind: 'recovery.update',
+          channel: 'self_service',
+          target,
+          actor: { ...principal(target.id, login), type: 'user' },
+          context: { registration: request.requestType, profileAttributes: Object.keys(profile).sort().join(',').slice(0, 512) },
+        },
+        now,
+      );
       const { outcome } = await decideInTime(tenant, hook, change, false);
       metrics.inlineHooks.inc({ tenant: tenant.id, hook, outcome: outcome === 'allow' ? 'allow' : 'deny' });
       if (outcome === 'allow') {
@@ -180,7 +211,12 @@ export function mountInlineHooks(router: Router, ctx: ConnectorContext, tenants:
       }
       res.json({
         commands: [{ type: 'com.okta.action.update', value: { registration: 'DENY' } }],
-        error: { errorSummary: 'This change needs to be verified first. Please contact your help desk.', errorCauses: [{ errorSummary: `Warden policy outcome: ${outcome}`, reason: 'WARDEN_POLICY', locationType: 'body', location: 'data', domain: 'end-user' }] },
+        error: {
+          errorSummary: 'This change needs to be verified first. Please contact your help desk.',
+          errorCauses: [
+            { errorSummary: `Warden policy outcome: ${outcome}`, reason: 'WARDEN_POLICY', locationType: 'body', location: 'data', domain: 'end-user' },
+          ],
+        },
       });
       return;
     }
@@ -206,19 +242,30 @@ export function mountInlineHooks(router: Router, ctx: ConnectorContext, tenants:
     if (request.requestType === 'com.okta.user.telephony.pre-enrollment') {
       const { userId, login } = request.data.userProfile;
       const channel = (request.data.messageProfile.deliveryChannel ?? '').toLowerCase();
-      const change = inlineChange(tenant.id, request.eventId, `com.okta.telephony.provider/${request.requestType}`, {
-        kind: 'factor.enroll',
-        channel: 'self_service',
-        factor: { type: channel.includes('voice') ? 'voice' : 'sms' },
-        target: principal(userId, login),
-        actor: { ...principal(userId, login), type: 'user' },
-        context: { earlySignal: true },
-      }, now);
+      const change = inlineChange(
+        tenant.id,
+        request.eventId,
+        `com.okta.telephony.provider/${request.requestType}`,
+        {
+          kind: 'factor.enroll',
+          channel: 'self_service',
+          factor: { type: channel.includes('voice') ? 'voice' : 'sms' },
+          target: principal(userId, login),
+          actor: { ...principal(userId, login), type: 'user' },
+          context: { earlySignal: true },
+        },
+        now,
+      );
       const { outcome } = await decideInTime(tenant, hook, change, false);
       metrics.inlineHooks.inc({ tenant: tenant.id, hook, outcome: 'observed' });
       ctx.log.info({ tenant: tenant.id, userId, outcome }, 'phone enrollment observed (the telephony hook cannot block it)');
     }
     // Warden sends no OTP: the error object makes Okta deliver it through its own telephony providers.
-    res.json({ error: { errorSummary: 'Warden does not deliver one-time passcodes; deliver through the Okta telephony providers', errorCauses: [{ errorSummary: 'Observed by Warden only', reason: 'NOT_A_PROVIDER', location: 'warden' }] } });
+    res.json({
+      error: {
+        errorSummary: 'Warden does not deliver one-time passcodes; deliver through the Okta telephony providers',
+        errorCauses: [{ errorSummary: 'Observed by Warden only', reason: 'NOT_A_PROVIDER', location: 'warden' }],
+      },
+    });
   });
 }

@@ -20,7 +20,9 @@ interface Case {
 /** Every System Log event of the Panther corpus (test logs and scenarios), with where it came from. */
 function pantherCases(): Case[] {
   const cases: Case[] = [];
-  for (const file of readdirSync(path.join(FIXTURES, 'panther')).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(path.join(FIXTURES, 'panther'))
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const list = read(path.join('panther', file)) as Array<{ name?: string; log?: Record<string, unknown> } & Record<string, unknown>>;
     list.forEach((t, i) => {
       cases.push({ file, name: t.name ?? String(i), log: (t.log ?? t) as Record<string, unknown> });
@@ -31,7 +33,19 @@ function pantherCases(): Case[] {
 
 const eventTypeOf = (log: Record<string, unknown>) => Object.entries(log).find(([k]) => k.toLowerCase() === 'eventtype')?.[1] as string | undefined;
 
-type Want = { kind: string; channel: string; targetId: string; actorId: string; actorType?: string; factor?: { type: string; name?: string }; eventIds?: string[]; occurredAt?: string; context?: Record<string, unknown> } | { ignored: RegExp };
+type Want =
+  | {
+      kind: string;
+      channel: string;
+      targetId: string;
+      actorId: string;
+      actorType?: string;
+      factor?: { type: string; name?: string };
+      eventIds?: string[];
+      occurredAt?: string;
+      context?: Record<string, unknown>;
+    }
+  | { ignored: RegExp };
 
 /**
  * What each governed fixture event must become. Ids, logins and times are
@@ -39,28 +53,141 @@ type Want = { kind: string; channel: string; targetId: string; actorId: string; 
  * top-level keys).
  */
 const WANT: Record<string, Want> = {
-  'Okta.ADAgent.TokenAbuse.json#Service Account Creates API Token': { kind: 'credential.add', channel: 'self_service', targetId: '00u222333444555666', actorId: '00u222333444555666', context: { credentialId: '00T222333444555666', credentialName: 'ad-agent-token', credentialType: 'api_token' }, occurredAt: '2024-01-15T17:15:10.234Z' },
-  'Okta.ADAgent.TokenAbuse.json#Normal API Token Creation by Regular User': { kind: 'credential.add', channel: 'self_service', targetId: '00u444555666777888', actorId: '00u444555666777888', context: { credentialId: '00T444555666777888' } },
-  'Okta.ADAgent.TokenAbuse.json#API Token Creation by User with Service in Name (False Positive Prevention)': { kind: 'credential.add', channel: 'self_service', targetId: '00u555666777888999', actorId: '00u555666777888999', context: { credentialName: 'support-api-key' } },
-  'Okta.APIKeyCreated.json#API Key Created': { kind: 'credential.add', channel: 'self_service', targetId: '00u3q14ei6KUOm4Xi2p4', actorId: '00u3q14ei6KUOm4Xi2p4', context: { credentialId: '00Tpki36zlWjhjQ1u2p4', credentialName: 'test_key' }, eventIds: ['2a992f80-d1ad-4f62-900e-8c68bb72a21b'], occurredAt: '2021-01-08T21:28:34.875Z' },
-  'Okta.AdminRoleAssigned.json#Admin Access Assigned': { kind: 'role.assign', channel: 'admin', targetId: '00u6eup97mAJZWYmP357', actorId: '00uu1uuuuIlllaaaa356', context: { privilegeGranted: 'Organization administrator, Application administrator (all)' }, occurredAt: '2020-11-25T21:27:03.496Z' },
-  'Okta.AdminRoleAssigned.json#Super Admin Access Assigned (High sev)': { kind: 'role.assign', channel: 'admin', targetId: '00u6eup97mAJZWYmP357', actorId: '00uu1uuuuIlllaaaa356', context: { privilegeGranted: 'Super administrator, Read only admin' } },
-  'Okta.ServiceApp.MFA.Factor.Deactivate.json#Service app deactivates user MFA factor': { kind: 'factor.remove', channel: 'api', targetId: '00uvictim123', actorId: '0oaservice12345', actorType: 'service', occurredAt: '2026-05-20T10:15:00.000Z' },
-  'Okta.ServiceApp.MFA.Factor.Deactivate.json#User resets own MFA factor (actor.type = User, should not fire)': { kind: 'factor.remove', channel: 'self_service', targetId: '00uself123', actorId: '00uself123', factor: { type: 'push', name: 'OKTA_VERIFY_PUSH' } },
+  'Okta.ADAgent.TokenAbuse.json#Service Account Creates API Token': {
+    kind: 'credential.add',
+    channel: 'self_service',
+    targetId: '00u222333444555666',
+    actorId: '00u222333444555666',
+    context: { credentialId: '00T222333444555666', credentialName: 'ad-agent-token', credentialType: 'api_token' },
+    occurredAt: '2024-01-15T17:15:10.234Z',
+  },
+  'Okta.ADAgent.TokenAbuse.json#Normal API Token Creation by Regular User': {
+    kind: 'credential.add',
+    channel: 'self_service',
+    targetId: '00u444555666777888',
+    actorId: '00u444555666777888',
+    context: { credentialId: '00T444555666777888' },
+  },
+  'Okta.ADAgent.TokenAbuse.json#API Token Creation by User with Service in Name (False Positive Prevention)': {
+    kind: 'credential.add',
+    channel: 'self_service',
+    targetId: '00u555666777888999',
+    actorId: '00u555666777888999',
+    context: { credentialName: 'support-api-key' },
+  },
+  'Okta.APIKeyCreated.json#API Key Created': {
+    kind: 'credential.add',
+    channel: 'self_service',
+    targetId: '00u3q14ei6KUOm4Xi2p4',
+    actorId: '00u3q14ei6KUOm4Xi2p4',
+    context: { credentialId: '00Tpki36zlWjhjQ1u2p4', credentialName: 'test_key' },
+    eventIds: ['2a992f80-d1ad-4f62-900e-8c68bb72a21b'],
+    occurredAt: '2021-01-08T21:28:34.875Z',
+  },
+  'Okta.AdminRoleAssigned.json#Admin Access Assigned': {
+    kind: 'role.assign',
+    channel: 'admin',
+    targetId: '00u6eup97mAJZWYmP357',
+    actorId: '00uu1uuuuIlllaaaa356',
+    context: { privilegeGranted: 'Organization administrator, Application administrator (all)' },
+    occurredAt: '2020-11-25T21:27:03.496Z',
+  },
+  'Okta.AdminRoleAssigned.json#Super Admin Access Assigned (High sev)': {
+    kind: 'role.assign',
+    channel: 'admin',
+    targetId: '00u6eup97mAJZWYmP357',
+    actorId: '00uu1uuuuIlllaaaa356',
+    context: { privilegeGranted: 'Super administrator, Read only admin' },
+  },
+  'Okta.ServiceApp.MFA.Factor.Deactivate.json#Service app deactivates user MFA factor': {
+    kind: 'factor.remove',
+    channel: 'api',
+    targetId: '00uvictim123',
+    actorId: '0oaservice12345',
+    actorType: 'service',
+    occurredAt: '2026-05-20T10:15:00.000Z',
+  },
+  'Okta.ServiceApp.MFA.Factor.Deactivate.json#User resets own MFA factor (actor.type = User, should not fire)': {
+    kind: 'factor.remove',
+    channel: 'self_service',
+    targetId: '00uself123',
+    actorId: '00uself123',
+    factor: { type: 'push', name: 'OKTA_VERIFY_PUSH' },
+  },
   'Okta.ServiceApp.MFA.Factor.Deactivate.json#Service app, different event type (should not fire)': { ignored: /names no user it changed/ },
   'Okta.ServiceApp.MFA.Factor.Deactivate.json#Service app deactivation with failed outcome (should not fire)': { ignored: /outcome FAILURE: nothing changed/ },
-  'Okta.Support.Access.json#Support Access Granted': { kind: 'support.access', channel: 'admin', targetId: 'okta-org', actorId: '111111', occurredAt: '2022-03-22T14:21:53.225Z' },
-  'Okta.Support.Reset.json#Support Reset Credential': { kind: 'password.reset', channel: 'support', targetId: '1111111', actorId: '1111111', actorType: 'system', eventIds: ['12343'] },
-  'Okta.Support.Reset.json#Reset by Company Admin': { kind: 'password.reset', channel: 'admin', targetId: '1.1.1.1', actorId: '1111', actorType: 'user', occurredAt: OBSERVED.toISOString() },
-  'Okta.User.MFA.Factor.Suspend.json#Suspend Event': { kind: 'factor.suspend', channel: 'admin', targetId: '0002222AAAA', actorId: '00abc123', factor: { type: 'push', name: 'SIGNED_NONCE' }, eventIds: ['AbC-123-XyZ'] },
+  'Okta.Support.Access.json#Support Access Granted': {
+    kind: 'support.access',
+    channel: 'admin',
+    targetId: 'okta-org',
+    actorId: '111111',
+    occurredAt: '2022-03-22T14:21:53.225Z',
+  },
+  'Okta.Support.Reset.json#Support Reset Credential': {
+    kind: 'password.reset',
+    channel: 'support',
+    targetId: '1111111',
+    actorId: '1111111',
+    actorType: 'system',
+    eventIds: ['12343'],
+  },
+  'Okta.Support.Reset.json#Reset by Company Admin': {
+    kind: 'password.reset',
+    channel: 'admin',
+    targetId: '1.1.1.1',
+    actorId: '1111',
+    actorType: 'user',
+    occurredAt: OBSERVED.toISOString(),
+  },
+  'Okta.User.MFA.Factor.Suspend.json#Suspend Event': {
+    kind: 'factor.suspend',
+    channel: 'admin',
+    targetId: '0002222AAAA',
+    actorId: '00abc123',
+    factor: { type: 'push', name: 'SIGNED_NONCE' },
+    eventIds: ['AbC-123-XyZ'],
+  },
   'Okta.User.MFA.Factor.Suspend.json#Other Event': { kind: 'factor.reset_all', channel: 'admin', targetId: '0002222AAAA', actorId: '00abc123' },
-  'Okta.User.MFA.Reset.All.json#Reset All Event': { kind: 'factor.reset_all', channel: 'admin', targetId: '0002222AAAA', actorId: '00abc123', eventIds: ['AbC-123-XyZ'], occurredAt: '2022-06-22T18:18:29.015Z', context: { oktaRequestId: 'AbCdEf12G', oktaTransactionId: 'ABcDeFgG', country: 'United States' } },
-  'Okta.User.MFA.Reset.Single.json#User reset own MFA factor': { kind: 'factor.remove', channel: 'self_service', targetId: '1111111', actorId: '11111111111', factor: { type: 'webauthn', name: 'FIDO_WEBAUTHN' }, eventIds: [] },
+  'Okta.User.MFA.Reset.All.json#Reset All Event': {
+    kind: 'factor.reset_all',
+    channel: 'admin',
+    targetId: '0002222AAAA',
+    actorId: '00abc123',
+    eventIds: ['AbC-123-XyZ'],
+    occurredAt: '2022-06-22T18:18:29.015Z',
+    context: { oktaRequestId: 'AbCdEf12G', oktaTransactionId: 'ABcDeFgG', country: 'United States' },
+  },
+  'Okta.User.MFA.Reset.Single.json#User reset own MFA factor': {
+    kind: 'factor.remove',
+    channel: 'self_service',
+    targetId: '1111111',
+    actorId: '11111111111',
+    factor: { type: 'webauthn', name: 'FIDO_WEBAUTHN' },
+    eventIds: [],
+  },
   'Okta.User.Reported.Suspicious.Activity.json#Other Event': { kind: 'factor.reset_all', channel: 'admin', targetId: '0002222AAAA', actorId: '00abc123' },
-  'Standard.MFADisabled.json#Okta - User resets own MFA ( INFO severity detection for this in Okta rules )': { kind: 'factor.remove', channel: 'self_service', targetId: '1111111', actorId: '11111111111', factor: { type: 'webauthn', name: 'FIDO_WEBAUTHN' } },
+  'Standard.MFADisabled.json#Okta - User resets own MFA ( INFO severity detection for this in Okta rules )': {
+    kind: 'factor.remove',
+    channel: 'self_service',
+    targetId: '1111111',
+    actorId: '11111111111',
+    factor: { type: 'webauthn', name: 'FIDO_WEBAUTHN' },
+  },
   'Standard.MFADisabled.json#Okta - User disables MFA': { kind: 'factor.remove', channel: 'self_service', targetId: '1111111', actorId: '11111111111' },
-  'Standard.MFADisabled.json#Okta - MFA Enabled': { kind: 'factor.update', channel: 'self_service', targetId: '1111111', actorId: '11111111111', factor: { type: 'webauthn', name: 'FIDO_WEBAUTHN' } },
-  'okta-add-administrator__admin_privs_assigned.json#0': { kind: 'role.assign', channel: 'admin', targetId: '00u6eup97mAJZWYmP357', actorId: '00uu1uuuuIlllaaaa356', occurredAt: '2021-06-26T21:27:03.490Z' },
+  'Standard.MFADisabled.json#Okta - MFA Enabled': {
+    kind: 'factor.update',
+    channel: 'self_service',
+    targetId: '1111111',
+    actorId: '11111111111',
+    factor: { type: 'webauthn', name: 'FIDO_WEBAUTHN' },
+  },
+  'okta-add-administrator__admin_privs_assigned.json#0': {
+    kind: 'role.assign',
+    channel: 'admin',
+    targetId: '00u6eup97mAJZWYmP357',
+    actorId: '00uu1uuuuIlllaaaa356',
+    occurredAt: '2021-06-26T21:27:03.490Z',
+  },
 };
 
 describe('Okta LogEvent normalizer: every governed fixture event', () => {
@@ -82,7 +209,12 @@ describe('Okta LogEvent normalizer: every governed fixture event', () => {
     if ('ignored' in result) throw new Error(`ignored: ${result.ignored}`);
     const change = result.change;
     expect(IdentityChange.parse(change)).toEqual(change); // a valid change, nothing added by parsing
-    expect({ kind: change.kind, channel: change.channel, targetId: change.target.id, actorId: change.actor.id }).toEqual({ kind: want.kind, channel: want.channel, targetId: want.targetId, actorId: want.actorId });
+    expect({ kind: change.kind, channel: change.channel, targetId: change.target.id, actorId: change.actor.id }).toEqual({
+      kind: want.kind,
+      channel: want.channel,
+      targetId: want.targetId,
+      actorId: want.actorId,
+    });
     expect(change.source).toMatchObject({ idp: 'okta', via: 'poll', rawType: eventTypeOf(c.log) });
     if (want.actorType) expect(change.actor.type).toBe(want.actorType);
     if (want.factor) expect(change.factor).toMatchObject(want.factor);
@@ -95,7 +227,10 @@ describe('Okta LogEvent normalizer: every governed fixture event', () => {
   it('keeps and names every other event type instead of dropping it', () => {
     const others = cases.filter((c) => !GOVERNED_EVENT_TYPES[eventTypeOf(c.log) ?? ''] && !SIGNAL_EVENT_TYPES[eventTypeOf(c.log) ?? '']);
     expect(others.length).toBeGreaterThan(50);
-    for (const c of others) expect(normalizeLogEvent(c.log, { tenant: 'acme', via: 'hook', observedAt: OBSERVED })).toEqual({ ignored: expect.stringMatching(/is not governed by Warden|no eventType/) });
+    for (const c of others)
+      expect(normalizeLogEvent(c.log, { tenant: 'acme', via: 'hook', observedAt: OBSERVED })).toEqual({
+        ignored: expect.stringMatching(/is not governed by Warden|no eventType/),
+      });
   });
 });
 
@@ -123,15 +258,21 @@ describe('MFA challenge outcomes as signals (push fatigue)', () => {
     const got = Object.fromEntries(
       signals.map((c) => {
         const r = normalizeLogEvent(c.log, opts);
-        return [`${c.file}#${c.name}`, 'ignored' in r ? r.ignored : `${r.change.kind} target=${r.change.target.id} actor=${r.change.actor.id} ${r.change.channel}`];
+        return [
+          `${c.file}#${c.name}`,
+          'ignored' in r ? r.ignored : `${r.change.kind} target=${r.change.target.id} actor=${r.change.actor.id} ${r.change.channel}`,
+        ];
       }),
     );
     expect(got).toEqual({
       'Okta.Identity.Provider.Created.Modified.json#Other Event': 'mfa.verified target=00abc123 actor=00abc123 self_service',
       'Okta.Password.Extraction.via.SCIM.json#Other Event': 'mfa.verified target=00abc123 actor=00abc123 self_service',
-      'Okta.Identity.Provider.SignIn.json#Other Event': 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor not named): not a denied Okta Verify push',
-      'Okta.Phishing.Attempt.Blocked.FastPass.json#Other Event': 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor not named): not a denied Okta Verify push',
-      'Okta.Phishing.Attempt.Blocked.FastPass.json#FastPass Phishing Block Event': 'user.authentication.auth_via_mfa FAILURE (FastPass declined phishing attempt, factor not named): not a denied Okta Verify push',
+      'Okta.Identity.Provider.SignIn.json#Other Event':
+        'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor not named): not a denied Okta Verify push',
+      'Okta.Phishing.Attempt.Blocked.FastPass.json#Other Event':
+        'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor not named): not a denied Okta Verify push',
+      'Okta.Phishing.Attempt.Blocked.FastPass.json#FastPass Phishing Block Event':
+        'user.authentication.auth_via_mfa FAILURE (FastPass declined phishing attempt, factor not named): not a denied Okta Verify push',
     });
   });
 
@@ -153,16 +294,27 @@ describe('MFA challenge outcomes as signals (push fatigue)', () => {
 
   it('makes a Classic deny_push a denied push whatever its outcome, naming the factor only when Okta does', () => {
     const classic = { ...failure, eventType: 'user.mfa.okta_verify.deny_push', displayMessage: 'User rejected Okta push verify' };
-    expect(normalized(classic)).toMatchObject({ kind: 'mfa.denied', factor: { type: 'push' }, target: { id: '00abc123' }, source: { rawType: 'user.mfa.okta_verify.deny_push' } });
+    expect(normalized(classic)).toMatchObject({
+      kind: 'mfa.denied',
+      factor: { type: 'push' },
+      target: { id: '00abc123' },
+      source: { rawType: 'user.mfa.okta_verify.deny_push' },
+    });
     expect(normalized(classic).factor).toEqual({ type: 'push' });
     expect(normalized({ ...classic, outcome: { result: 'SUCCESS' } }).kind).toBe('mfa.denied');
   });
 
   it('does not count other failures as denied pushes: another factor, another reason, no outcome', () => {
-    expect(normalizeLogEvent(withFactor(failure, 'SIGNED_NONCE'), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor SIGNED_NONCE): not a denied Okta Verify push' });
+    expect(normalizeLogEvent(withFactor(failure, 'SIGNED_NONCE'), opts)).toEqual({
+      ignored: 'user.authentication.auth_via_mfa FAILURE (INVALID_CREDENTIALS, factor SIGNED_NONCE): not a denied Okta Verify push',
+    });
     expect(normalizeLogEvent(withFactor(failure, 'FIDO_WEBAUTHN'), opts)).toEqual({ ignored: expect.stringMatching(/not a denied Okta Verify push/) });
-    expect(normalizeLogEvent(withFactor(failure, 'OKTA_VERIFY_PUSH', { outcome: { result: 'FAILURE', reason: 'FastPass declined phishing attempt' } }), opts)).toEqual({ ignored: expect.stringMatching(/FastPass declined phishing attempt.*not a denied Okta Verify push/) });
-    expect(normalizeLogEvent(withFactor(failure, 'OKTA_VERIFY_PUSH', { outcome: { result: 'CHALLENGE' } }), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa with outcome CHALLENGE: neither a denied push nor a passed verification' });
+    expect(
+      normalizeLogEvent(withFactor(failure, 'OKTA_VERIFY_PUSH', { outcome: { result: 'FAILURE', reason: 'FastPass declined phishing attempt' } }), opts),
+    ).toEqual({ ignored: expect.stringMatching(/FastPass declined phishing attempt.*not a denied Okta Verify push/) });
+    expect(normalizeLogEvent(withFactor(failure, 'OKTA_VERIFY_PUSH', { outcome: { result: 'CHALLENGE' } }), opts)).toEqual({
+      ignored: 'user.authentication.auth_via_mfa with outcome CHALLENGE: neither a denied push nor a passed verification',
+    });
     expect(normalizeLogEvent({ ...failure, outcome: undefined }, opts)).toEqual({ ignored: expect.stringMatching(/outcome none/) });
   });
 
@@ -170,12 +322,16 @@ describe('MFA challenge outcomes as signals (push fatigue)', () => {
     expect(normalized(success)).toMatchObject({ kind: 'mfa.verified', channel: 'self_service', target: { id: '00abc123' } });
     expect(normalized(success).factor).toBeUndefined();
     expect(normalized(withFactor(success, 'OKTA_VERIFY_PUSH')).factor).toEqual({ type: 'push', name: 'OKTA_VERIFY_PUSH' });
-    expect(normalizeLogEvent(withFactor(success, 'PASSWORD_AS_FACTOR'), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa SUCCESS with the password (PASSWORD_AS_FACTOR): not an MFA verification' });
+    expect(normalizeLogEvent(withFactor(success, 'PASSWORD_AS_FACTOR'), opts)).toEqual({
+      ignored: 'user.authentication.auth_via_mfa SUCCESS with the password (PASSWORD_AS_FACTOR): not an MFA verification',
+    });
   });
 
   it('needs a user who was challenged', () => {
     const app = { ...failure, actor: { id: '0oa1', type: 'PublicClientApp', alternateId: 'workflows', displayName: 'Okta Workflows' } };
-    expect(normalizeLogEvent(withFactor(app, 'OKTA_VERIFY_PUSH'), opts)).toEqual({ ignored: 'user.authentication.auth_via_mfa names no user who was challenged' });
+    expect(normalizeLogEvent(withFactor(app, 'OKTA_VERIFY_PUSH'), opts)).toEqual({
+      ignored: 'user.authentication.auth_via_mfa names no user who was challenged',
+    });
   });
 
   it('reads neither session starts nor app sign-ins as passed MFA (sign-in volume; a session can start without MFA)', () => {
@@ -195,12 +351,20 @@ describe('MFA challenge outcomes as signals (push fatigue)', () => {
 describe("Okta's own samples", () => {
   it('ignores the event hook sample (user.session.start) and the System Log sample (user.lifecycle.deactivate), naming the type', () => {
     const delivery = read('event-hook-delivery-user-session-start.json') as { data: { events: unknown[] } };
-    expect(normalizeLogEvent(delivery.data.events[0], { tenant: 'acme', via: 'hook', observedAt: OBSERVED })).toEqual({ ignored: 'event type user.session.start is not governed by Warden' });
-    expect(normalizeLogEvent(read('system-log-event-user-lifecycle-deactivate.json'), { tenant: 'acme', via: 'poll', observedAt: OBSERVED })).toEqual({ ignored: 'event type user.lifecycle.deactivate is not governed by Warden' });
+    expect(normalizeLogEvent(delivery.data.events[0], { tenant: 'acme', via: 'hook', observedAt: OBSERVED })).toEqual({
+      ignored: 'event type user.session.start is not governed by Warden',
+    });
+    expect(normalizeLogEvent(read('system-log-event-user-lifecycle-deactivate.json'), { tenant: 'acme', via: 'poll', observedAt: OBSERVED })).toEqual({
+      ignored: 'event type user.lifecycle.deactivate is not governed by Warden',
+    });
   });
 
   it('normalizes a governed event built from the System Log sample: an admin suspends a user, with client, session and request context', () => {
-    const event = { ...(read('system-log-event-user-lifecycle-deactivate.json') as Record<string, unknown>), eventType: 'user.lifecycle.suspend', displayMessage: 'Suspend Okta user' };
+    const event = {
+      ...(read('system-log-event-user-lifecycle-deactivate.json') as Record<string, unknown>),
+      eventType: 'user.lifecycle.suspend',
+      displayMessage: 'Suspend Okta user',
+    };
     const result = normalizeLogEvent(event, { tenant: 'acme', via: 'hook', observedAt: OBSERVED });
     if ('ignored' in result) throw new Error(result.ignored);
     expect(result.change).toMatchObject({
@@ -216,12 +380,21 @@ describe("Okta's own samples", () => {
   });
 
   it('reads an API token (transaction.detail.requestApiTokenId) as the api channel', () => {
-    const event = { ...(read('system-log-event-user-lifecycle-deactivate.json') as Record<string, unknown>), eventType: 'user.session.clear', transaction: { type: 'WEB', id: 'x', detail: { requestApiTokenId: '00T94e3cn9kSEO3c51s5' } } };
+    const event = {
+      ...(read('system-log-event-user-lifecycle-deactivate.json') as Record<string, unknown>),
+      eventType: 'user.session.clear',
+      transaction: { type: 'WEB', id: 'x', detail: { requestApiTokenId: '00T94e3cn9kSEO3c51s5' } },
+    };
     const result = normalizeLogEvent(event, { tenant: 'acme', via: 'poll', observedAt: OBSERVED });
-    expect('change' in result && [result.change.kind, result.change.channel, result.change.actor.type, result.change.context.apiTokenId]).toEqual(['session.revoke', 'api', 'service', '00T94e3cn9kSEO3c51s5']);
+    expect('change' in result && [result.change.kind, result.change.channel, result.change.actor.type, result.change.context.apiTokenId]).toEqual([
+      'session.revoke',
+      'api',
+      'service',
+      '00T94e3cn9kSEO3c51s5',
+    ]);
   });
 
-  it('reads lower-cased keys the same as Okta\'s spelling', () => {
+  it("reads lower-cased keys the same as Okta's spelling", () => {
     const event = read('system-log-event-user-lifecycle-deactivate.json') as Record<string, unknown>;
     const lowered = Object.fromEntries(Object.entries({ ...event, eventType: 'user.lifecycle.suspend' }).map(([k, v]) => [k.toLowerCase(), v]));
     const a = normalizeLogEvent({ ...event, eventType: 'user.lifecycle.suspend' }, { tenant: 'acme', via: 'poll', observedAt: OBSERVED });
@@ -237,9 +410,18 @@ describe('the records port (replays and backtests)', () => {
     const { oktaConnector } = await import('./index.js');
     const records = oktaConnector().records!;
     const reset = pantherCases().find((c) => c.file === 'Okta.User.MFA.Reset.All.json')!.log;
-    expect([records.recognizes(reset), records.recognizes(read('system-log-event-user-lifecycle-deactivate.json')), records.recognizes({ operationName: 'Reset password' }), records.recognizes('x')]).toEqual([true, true, false, false]);
-    expect(records.normalize(reset, 'acme', new Date('2026-11-25T09:00:00Z'))).toEqual({ changes: [expect.objectContaining({ kind: 'factor.reset_all', tenant: 'acme', source: expect.objectContaining({ idp: 'okta' }) })] });
-    expect(records.normalize(read('system-log-event-user-lifecycle-deactivate.json'), 'acme', new Date('2026-11-25T09:00:00Z'))).toEqual({ ignored: 'event type user.lifecycle.deactivate is not governed by Warden' });
+    expect([
+      records.recognizes(reset),
+      records.recognizes(read('system-log-event-user-lifecycle-deactivate.json')),
+      records.recognizes({ operationName: 'Reset password' }),
+      records.recognizes('x'),
+    ]).toEqual([true, true, false, false]);
+    expect(records.normalize(reset, 'acme', new Date('2026-11-25T09:00:00Z'))).toEqual({
+      changes: [expect.objectContaining({ kind: 'factor.reset_all', tenant: 'acme', source: expect.objectContaining({ idp: 'okta' }) })],
+    });
+    expect(records.normalize(read('system-log-event-user-lifecycle-deactivate.json'), 'acme', new Date('2026-11-25T09:00:00Z'))).toEqual({
+      ignored: 'event type user.lifecycle.deactivate is not governed by Warden',
+    });
   });
 });
 
@@ -253,7 +435,24 @@ describe('pieces', () => {
   });
 
   it('maps Okta factor names to vendor-neutral types', () => {
-    expect(['OKTA_VERIFY_PUSH', 'push', 'SIGNED_NONCE', 'token:software:totp', 'GOOGLE_AUTHENTICATOR', 'SMS_FACTOR', 'call', 'EMAIL_FACTOR', 'FIDO_WEBAUTHN', 'u2f', 'token:hardware', 'question', 'PASSWORD', 'something'].map(factorTypeOf)).toEqual([
+    expect(
+      [
+        'OKTA_VERIFY_PUSH',
+        'push',
+        'SIGNED_NONCE',
+        'token:software:totp',
+        'GOOGLE_AUTHENTICATOR',
+        'SMS_FACTOR',
+        'call',
+        'EMAIL_FACTOR',
+        'FIDO_WEBAUTHN',
+        'u2f',
+        'token:hardware',
+        'question',
+        'PASSWORD',
+        'something',
+      ].map(factorTypeOf),
+    ).toEqual([
       'push',
       'push',
       'push',
@@ -282,6 +481,14 @@ describe('event types', () => {
 
   it('leaves to the poller the types Okta does not deliver by hook', () => {
     for (const type of POLL_ONLY_EVENT_TYPES) expect(byId.get(type)?.tags ?? [], type).not.toContain('event-hook-eligible');
-    expect(POLL_ONLY_EVENT_TYPES).toEqual(expect.arrayContaining(['user.mfa.attempt_bypass', 'user.session.impersonation.grant', 'support.org.update', 'user.account.update_primary_email', 'user.account.expire_password']));
+    expect(POLL_ONLY_EVENT_TYPES).toEqual(
+      expect.arrayContaining([
+        'user.mfa.attempt_bypass',
+        'user.session.impersonation.grant',
+        'support.org.update',
+        'user.account.update_primary_email',
+        'user.account.expire_password',
+      ]),
+    );
   });
 });

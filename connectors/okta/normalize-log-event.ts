@@ -190,7 +190,8 @@ function normalizeSignal(event: LogEvent, type: string, options: NormalizeOption
     kind = 'mfa.denied';
     factor = { type: 'push', ...(enrollment?.id ? { id: enrollment.id } : {}), name: factorName };
   } else if (result === 'SUCCESS') {
-    if (enrollment?.type === 'password') return { ignored: `${type} SUCCESS with the password (${factorName ?? enrollment.name ?? 'password'}): not an MFA verification` };
+    if (enrollment?.type === 'password')
+      return { ignored: `${type} SUCCESS with the password (${factorName ?? enrollment.name ?? 'password'}): not an MFA verification` };
     kind = 'mfa.verified';
     factor = enrollment;
   } else return { ignored: `${type} with outcome ${result ?? 'none'}: neither a denied push nor a passed verification` };

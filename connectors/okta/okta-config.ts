@@ -11,8 +11,8 @@ import { DURATION_PATTERN } from '../../src/core/policy/duration.js';
 
 /** A secret: the name of one of the tenant's `secrets`, or a reference (`{ env }` / `{ file }`) written here. */
 export const OktaSecret = z
-  .union([z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'name one of the tenant\'s `secrets`'), SecretRef])
-  .describe('The name of one of the tenant\'s `secrets`, or a reference `{ env: NAME }` / `{ file: PATH }`');
+  .union([z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, "name one of the tenant's `secrets`"), SecretRef])
+  .describe("The name of one of the tenant's `secrets`, or a reference `{ env: NAME }` / `{ file: PATH }`");
 /** A parsed `OktaSecret`. */
 export type OktaSecret = z.infer<typeof OktaSecret>;
 
@@ -43,7 +43,11 @@ const ApiTokenAuth = z
 
 const OAuthAuth = z
   .object({
-    type: z.literal('oauth').describe('An OAuth 2.0 service app (client credentials with private_key_jwt; DPoP when the app requires it). Recommended: least privilege through scopes'),
+    type: z
+      .literal('oauth')
+      .describe(
+        'An OAuth 2.0 service app (client credentials with private_key_jwt; DPoP when the app requires it). Recommended: least privilege through scopes',
+      ),
     clientId: z.string().min(1).describe('Client id of the API service app'),
     privateKey: OktaSecret.describe('Its private key (PEM or JWK JSON): a tenant secret name or a reference'),
     keyId: z.string().optional().describe('`kid` of the key registered with the app (needed with a PEM key)'),
@@ -51,20 +55,28 @@ const OAuthAuth = z
       .array(z.string().regex(/^okta\.[A-Za-z.]+$/))
       .min(1)
       .default([...DEFAULT_SCOPES])
-      .describe(`Scopes granted to the app. Default \`${DEFAULT_SCOPES.join(' ')}\`; add \`okta.userRisk.manage\` for raise_risk (Identity Threat Protection) and \`okta.policies.read okta.policies.manage\` for \`warden okta provision --apply\``),
+      .describe(
+        `Scopes granted to the app. Default \`${DEFAULT_SCOPES.join(' ')}\`; add \`okta.userRisk.manage\` for raise_risk (Identity Threat Protection) and \`okta.policies.read okta.policies.manage\` for \`warden okta provision --apply\``,
+      ),
   })
   .strict();
 
 const InlineOAuth = z
   .object({
-    issuer: z.url().describe('Issuer of the access tokens Okta sends (the authorization server named by the inline hook\'s `tokenUrl`, e.g. `https://acme.okta.com/oauth2/default`)'),
+    issuer: z
+      .url()
+      .describe(
+        "Issuer of the access tokens Okta sends (the authorization server named by the inline hook's `tokenUrl`, e.g. `https://acme.okta.com/oauth2/default`)",
+      ),
     audience: z.string().min(1).describe('Expected `aud` of those tokens (e.g. `api://default`)'),
     jwksUri: z.url().optional().describe('Where the issuer publishes its keys. Default `<issuer>/v1/keys`'),
-    scope: z.string().optional().describe('A scope the token must carry (the inline hook\'s `scope`), when set'),
+    scope: z.string().optional().describe("A scope the token must carry (the inline hook's `scope`), when set"),
     clockToleranceSeconds: z.number().int().min(0).max(300).default(30).describe('Clock skew allowed on `exp`/`nbf`/`iat`. Default `30`'),
   })
   .strict()
-  .describe('OAuth 2.0 inline hooks (`channel.type: OAUTH`, `authType` `client_secret_post` or `private_key_jwt`): Okta gets an access token from this authorization server and sends it as `Authorization: Bearer …`; Warden verifies its signature, issuer, audience, lifetime and scope');
+  .describe(
+    'OAuth 2.0 inline hooks (`channel.type: OAUTH`, `authType` `client_secret_post` or `private_key_jwt`): Okta gets an access token from this authorization server and sends it as `Authorization: Bearer …`; Warden verifies its signature, issuer, audience, lifetime and scope',
+  );
 
 /** Schema of `tenants[].okta`. */
 export const OktaTenantConfig = z
@@ -77,20 +89,30 @@ export const OktaTenantConfig = z
     auth: z.discriminatedUnion('type', [ApiTokenAuth, OAuthAuth]).describe('How Warden calls the Okta Management API'),
     eventHook: z
       .object({
-        header: z.string().regex(/^[A-Za-z0-9-]+$/).default('Authorization').describe('Header Okta sends the shared secret in (the event hook\'s `authScheme.key`). Default `Authorization`'),
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/)
+          .default('Authorization')
+          .describe("Header Okta sends the shared secret in (the event hook's `authScheme.key`). Default `Authorization`"),
         secret: OktaSecret.describe('Its value (`authScheme.value`), compared in constant time'),
         signals: z
           .boolean()
           .default(true)
           .describe(
-            'Subscribe the hook to `user.authentication.auth_via_mfa`, the MFA challenge outcomes push-fatigue detection reads (every MFA verification of the org). Set `false` when the org\'s MFA volume would bring its hooked events near Okta\'s 400,000 a day: the System Log poller then delivers them, a poll later. Default `true`',
+            "Subscribe the hook to `user.authentication.auth_via_mfa`, the MFA challenge outcomes push-fatigue detection reads (every MFA verification of the org). Set `false` when the org's MFA volume would bring its hooked events near Okta's 400,000 a day: the System Log poller then delivers them, a poll later. Default `true`",
           ),
       })
       .strict()
-      .describe('The event hook: its authentication (Okta supports only a static header, `authScheme.type: HEADER`) and whether it carries MFA challenge outcomes'),
+      .describe(
+        'The event hook: its authentication (Okta supports only a static header, `authScheme.type: HEADER`) and whether it carries MFA challenge outcomes',
+      ),
     inlineHooks: z
       .object({
-        header: z.string().regex(/^[A-Za-z0-9-]+$/).default('Authorization').describe('Header of HTTP inline hooks (`authScheme.key`). Default `Authorization`'),
+        header: z
+          .string()
+          .regex(/^[A-Za-z0-9-]+$/)
+          .default('Authorization')
+          .describe('Header of HTTP inline hooks (`authScheme.key`). Default `Authorization`'),
         secret: OktaSecret.optional().describe('Its value for HTTP inline hooks; set this or `oauth`'),
         oauth: InlineOAuth.optional(),
         deadlineMs: z
@@ -99,7 +121,7 @@ export const OktaTenantConfig = z
           .min(100)
           .max(2500)
           .default(2000)
-          .describe('Time Warden gives a decision before answering with the policy\'s `failure` outcome; Okta waits 3 s. Default `2000`'),
+          .describe("Time Warden gives a decision before answering with the policy's `failure` outcome; Okta waits 3 s. Default `2000`"),
       })
       .strict()
       .refine((h) => h.secret !== undefined || h.oauth !== undefined, 'set `secret` (HTTP inline hooks) or `oauth` (OAuth 2.0 inline hooks)')
@@ -123,7 +145,9 @@ export const OktaTenantConfig = z
           .min(0)
           .max(86_400)
           .default(300)
-          .describe('Each poll starts this far before the newest event seen, so late-persisted events are not missed (duplicates are absorbed by the inbox). Default `300`'),
+          .describe(
+            'Each poll starts this far before the newest event seen, so late-persisted events are not missed (duplicates are absorbed by the inbox). Default `300`',
+          ),
         overlap: z
           .string()
           .regex(DURATION_PATTERN)
@@ -144,7 +168,9 @@ export const OktaTenantConfig = z
     serviceIdentity: z
       .string()
       .optional()
-      .describe('Okta id of the principal Warden acts as (the API token\'s user `00u…`, or the service app\'s client id). Default: the client id (OAuth), or the token\'s user from `GET /api/v1/users/me`. Events by it that match an action Warden recorded are Warden\'s own and are not judged again'),
+      .describe(
+        "Okta id of the principal Warden acts as (the API token's user `00u…`, or the service app's client id). Default: the client id (OAuth), or the token's user from `GET /api/v1/users/me`. Events by it that match an action Warden recorded are Warden's own and are not judged again",
+      ),
     helpdesk: z
       .object({
         roles: z.array(z.string()).default(['HELP_DESK_ADMIN']).describe('Admin role types that make an actor the help desk. Default `[HELP_DESK_ADMIN]`'),
@@ -172,15 +198,20 @@ export const OktaTenantConfig = z
           .describe('Group names that set the principal flags (executive, shared, serviceAccount, breakGlass)'),
       })
       .strict()
-      .default({ cacheSeconds: 60, attributes: ['department', 'title', 'userType', 'employeeNumber', 'costCenter', 'division', 'organization'], flagGroups: { executive: [], shared: [], serviceAccount: [], breakGlass: [] } })
+      .default({
+        cacheSeconds: 60,
+        attributes: ['department', 'title', 'userType', 'employeeNumber', 'costCenter', 'division', 'organization'],
+        flagGroups: { executive: [], shared: [], serviceAccount: [], breakGlass: [] },
+      })
       .describe('Target and actor enrichment through the Okta API'),
-    revokeOAuthTokens: z.boolean().default(true).describe('`revoke_sessions` also revokes the user\'s OAuth/OIDC tokens (`oauthTokens=true`). Default `true`'),
+    revokeOAuthTokens: z.boolean().default(true).describe("`revoke_sessions` also revokes the user's OAuth/OIDC tokens (`oauthTokens=true`). Default `true`"),
     requestTimeoutMs: z.number().int().min(1000).max(120_000).default(15_000).describe('Timeout of one Okta API call. Default `15000`'),
   })
   .strict()
   .superRefine((cfg, ctx) => {
     const url = new URL(cfg.orgUrl);
-    if (url.protocol !== 'https:' && !cfg.simulator) ctx.addIssue({ code: 'custom', path: ['orgUrl'], message: 'Okta org URLs are https (set `simulator: true` only for the local simulator)' });
+    if (url.protocol !== 'https:' && !cfg.simulator)
+      ctx.addIssue({ code: 'custom', path: ['orgUrl'], message: 'Okta org URLs are https (set `simulator: true` only for the local simulator)' });
   })
   .describe('Okta connector: event hooks, inline hooks, System Log poller, enforcement');
 /** A parsed `tenants[].okta` section. */
@@ -193,13 +224,23 @@ export type OktaTenantConfig = z.infer<typeof OktaTenantConfig>;
  *
  * @throws WardenError `ERR_CONFIG_INVALID` when it cannot be read
  */
-export function resolveOktaSecret(input: OktaSecret, tenant: ResolvedTenant, config: WardenConfig, where: string, env: NodeJS.ProcessEnv = process.env): Secret {
+export function resolveOktaSecret(
+  input: OktaSecret,
+  tenant: ResolvedTenant,
+  config: WardenConfig,
+  where: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Secret {
   const baseDir = path.dirname(config.file);
   if (typeof input === 'string') {
     const resolved = tenant.secrets[input];
     if (resolved) return resolved;
     const ref = tenant.secretRefs[input];
-    if (!ref) throw new WardenError('ERR_CONFIG_INVALID', `${config.file}: tenant ${tenant.id} okta.${where} names secret "${input}", which is not in the tenant's secrets`);
+    if (!ref)
+      throw new WardenError(
+        'ERR_CONFIG_INVALID',
+        `${config.file}: tenant ${tenant.id} okta.${where} names secret "${input}", which is not in the tenant's secrets`,
+      );
     return resolveSecret(ref, env, `${config.file}: tenant ${tenant.id} secret ${input}`, baseDir);
   }
   return resolveSecret(input, env, `${config.file}: tenant ${tenant.id} okta.${where}`, baseDir);

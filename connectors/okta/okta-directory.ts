@@ -118,7 +118,11 @@ export class OktaDirectory implements Directory {
     let id = this.#holdGroupIds.get(tenant.id);
     if (!id) {
       id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
-        if (!found) throw new WardenError('ERR_CONFIG_INVALID', `the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``);
+        if (!found)
+          throw new WardenError(
+            'ERR_CONFIG_INVALID',
+            `the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``,
+          );
         return found;
       });
       id.catch(() => this.#holdGroupIds.delete(tenant.id));

@@ -30,7 +30,8 @@ export async function createOktaClient(config: OktaTenantConfig, credential: Sec
   const { Client, DefaultRequestExecutor } = await import('@okta/okta-sdk-nodejs');
   const requestExecutor = new DefaultRequestExecutor({ maxRetries: 0, requestTimeout: config.requestTimeoutMs });
   const common = { orgUrl: config.orgUrl, cacheMiddleware: null, requestExecutor, userAgent: 'warden' };
-  if (config.auth.type === 'api_token') return new Client({ ...common, authorizationMode: 'SSWS', token: credential.reveal() } as ConstructorParameters<typeof Client>[0]);
+  if (config.auth.type === 'api_token')
+    return new Client({ ...common, authorizationMode: 'SSWS', token: credential.reveal() } as ConstructorParameters<typeof Client>[0]);
   return new Client({
     ...common,
     authorizationMode: 'PrivateKey',
@@ -89,7 +90,12 @@ function buildTenant(config: WardenConfig, tenant: ResolvedTenant, section: Okta
     inlineHookSecret,
     client() {
       if (!client) {
-        const credential = resolveOktaSecret(section.auth.type === 'api_token' ? section.auth.token : section.auth.privateKey, tenant, config, section.auth.type === 'api_token' ? 'auth.token' : 'auth.privateKey');
+        const credential = resolveOktaSecret(
+          section.auth.type === 'api_token' ? section.auth.token : section.auth.privateKey,
+          tenant,
+          config,
+          section.auth.type === 'api_token' ? 'auth.token' : 'auth.privateKey',
+        );
         client = createOktaClient(section, credential);
         client.catch(() => {
           client = undefined;

@@ -44,7 +44,10 @@ export class OktaProofer implements IdentityProofer {
     }
     if (!chosen) {
       // Refusals, not failures: the workflow records them as rejected evidence (422), not as an unreachable IdP (502).
-      if (young) throw new ProofingRefused(`the user's Okta Verify factor ${young.id} was enrolled or changed ${young.days} day(s) ago; factors newer than ${input.minFactorAgeDays} days do not count`);
+      if (young)
+        throw new ProofingRefused(
+          `the user's Okta Verify factor ${young.id} was enrolled or changed ${young.days} day(s) ago; factors newer than ${input.minFactorAgeDays} days do not count`,
+        );
       throw new ProofingRefused(`user ${input.targetId} has no active Okta Verify push factor`);
     }
     const started = (await client.userFactorApi.verifyFactor({ userId: input.targetId, factorId: chosen.id })) as { _links?: { poll?: { href?: string } } };
@@ -54,11 +57,19 @@ export class OktaProofer implements IdentityProofer {
     return {
       transactionId: `${chosen.id}:${transactionId}`,
       level: 'callback',
-      factor: { id: chosen.id, type: 'push', ...(chosen.created ? { enrolledAt: chosen.created.toISOString() } : {}), ...(chosen.lastUpdated ? { lastUpdated: chosen.lastUpdated.toISOString() } : {}) },
+      factor: {
+        id: chosen.id,
+        type: 'push',
+        ...(chosen.created ? { enrolledAt: chosen.created.toISOString() } : {}),
+        ...(chosen.lastUpdated ? { lastUpdated: chosen.lastUpdated.toISOString() } : {}),
+      },
     };
   }
 
-  async poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: ConnectorContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
+  async poll(
+    input: { tenant: string; targetId: string; transactionId: string },
+    ctx: ConnectorContext,
+  ): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }> {
     const [factorId, transactionId] = input.transactionId.split(':');
     if (!factorId || !transactionId) throw new WardenError('ERR_UPSTREAM', `not a transaction id of this proofer: ${input.transactionId}`);
     const client = await this.tenants.get(ctx.config, input.tenant).client();

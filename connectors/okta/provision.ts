@@ -73,7 +73,8 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
   } else hook = await api.createEventHook({ eventHook });
   const verified = await api.verifyEventHook({ eventHookId: hook.id! }).catch((err: unknown) => {
     // Okta answers 400 when Warden did not echo its challenge (unreachable, wrong secret): the hook stays UNVERIFIED.
-    if (httpStatusOf(err) === 400) return { status: hook.status, verificationStatus: 'UNVERIFIED', error: (err as { errorSummary?: string }).errorSummary ?? 'verification failed' };
+    if (httpStatusOf(err) === 400)
+      return { status: hook.status, verificationStatus: 'UNVERIFIED', error: (err as { errorSummary?: string }).errorSummary ?? 'verification failed' };
     throw err;
   });
   return {
@@ -89,9 +90,19 @@ export async function registerEventHook(tenant: OktaTenant, url: string): Promis
 /** Asks Okta to verify the Warden hook again. */
 export async function verifyEventHook(tenant: OktaTenant, id?: string): Promise<RegisteredHook> {
   const hookId = id ?? (await wardenHooks(tenant))[0]?.id;
-  if (!hookId) throw new WardenError('ERR_NOT_FOUND', `no Warden event hook in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta hooks register --tenant ${tenant.id} --url …\``);
+  if (!hookId)
+    throw new WardenError(
+      'ERR_NOT_FOUND',
+      `no Warden event hook in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta hooks register --tenant ${tenant.id} --url …\``,
+    );
   const hook = await (await tenant.client()).eventHookApi.verifyEventHook({ eventHookId: hookId });
-  return { id: hookId, created: false, uri: hook.channel?.config?.uri ?? '', ...(hook.status ? { status: hook.status } : {}), ...(hook.verificationStatus ? { verificationStatus: hook.verificationStatus } : {}) };
+  return {
+    id: hookId,
+    created: false,
+    uri: hook.channel?.config?.uri ?? '',
+    ...(hook.status ? { status: hook.status } : {}),
+    ...(hook.verificationStatus ? { verificationStatus: hook.verificationStatus } : {}),
+  };
 }
 
 /** What the hook subscribes to beyond / short of what Warden needs (`expected`: the tenant's `hookEventTypes`). */
@@ -116,7 +127,8 @@ export function holdRule(groupId: string): Record<string, unknown> {
     conditions: {
       people: { groups: { include: [groupId] } },
       elCondition: {
-        condition: "accessRequest.operation == 'enroll' || accessRequest.operation == 'unenroll' || accessRequest.operation == 'recover' || accessRequest.operation == 'unlockAccount'",
+        condition:
+          "accessRequest.operation == 'enroll' || accessRequest.operation == 'unenroll' || accessRequest.operation == 'recover' || accessRequest.operation == 'unlockAccount'",
       },
     },
     actions: { appSignOn: { access: 'DENY', verificationMethod: { factorMode: '1FA', type: 'ASSURANCE', constraints: [] } } },
@@ -129,7 +141,9 @@ export async function ensureHoldGroup(tenant: OktaTenant): Promise<{ id: string;
   const existing = tenant.config.holdGroup.id ?? (await findGroupId(tenant, name));
   if (existing) return { id: existing, created: false };
   const group = await (await tenant.client()).groupApi.createGroup({
-    group: { profile: { name, description: 'Users Warden holds until a change is verified and approved. Managed by Warden: do not add or remove members by hand.' } },
+    group: {
+      profile: { name, description: 'Users Warden holds until a change is verified and approved. Managed by Warden: do not add or remove members by hand.' },
+    },
   } as Parameters<Awaited<ReturnType<OktaTenant['client']>>['groupApi']['createGroup']>[0]);
   return { id: group.id!, created: true };
 }
@@ -141,12 +155,19 @@ export async function ensureHoldGroup(tenant: OktaTenant): Promise<{ id: string;
  */
 export async function applyHoldRule(tenant: OktaTenant, groupId: string): Promise<{ policyId: string; ruleId: string; created: boolean }> {
   const client = await tenant.client();
-  const policies = (await client.http.getJson(`${client.baseUrl}/api/v1/policies?type=ACCESS_POLICY&expand=resourceType`)) as unknown as Array<{ id: string; name?: string; _embedded?: { resourceType?: string } }>;
-  const policy = policies.find((p) => p._embedded?.resourceType === 'END_USER_ACCOUNT_MANAGEMENT') ?? policies.find((p) => p.name === 'Okta Account Management Policy');
+  const policies = (await client.http.getJson(`${client.baseUrl}/api/v1/policies?type=ACCESS_POLICY&expand=resourceType`)) as unknown as Array<{
+    id: string;
+    name?: string;
+    _embedded?: { resourceType?: string };
+  }>;
+  const policy =
+    policies.find((p) => p._embedded?.resourceType === 'END_USER_ACCOUNT_MANAGEMENT') ?? policies.find((p) => p.name === 'Okta Account Management Policy');
   if (!policy) throw new WardenError('ERR_NOT_FOUND', 'the org has no Okta account management policy (it needs Identity Engine)');
   const rules = (await client.http.getJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`)) as unknown as Array<{ id: string; name?: string }>;
   const existing = rules.find((r) => r.name === HOLD_RULE_NAME);
   if (existing) return { policyId: policy.id, ruleId: existing.id, created: false };
-  const rule = (await client.http.postJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`, { body: holdRule(groupId) } as Parameters<typeof client.http.postJson>[1])) as unknown as { id: string };
+  const rule = (await client.http.postJson(`${client.baseUrl}/api/v1/policies/${policy.id}/rules`, { body: holdRule(groupId) } as Parameters<
+    typeof client.http.postJson
+  >[1])) as unknown as { id: string };
   return { policyId: policy.id, ruleId: rule.id, created: true };
 }

@@ -98,7 +98,16 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
       if (typeof e?.uuid !== 'string' || typeof e.eventType !== 'string') continue;
       const published = publishedIso(e.published);
       if (published && (!newest || published > newest)) newest = published;
-      entries.push({ tenant: tenant.id, source: 'okta', eventId: e.uuid, eventType: e.eventType, via: 'poll', payload: raw, receivedAt, ...(published ? { occurredAt: new Date(published) } : {}) });
+      entries.push({
+        tenant: tenant.id,
+        source: 'okta',
+        eventId: e.uuid,
+        eventType: e.eventType,
+        via: 'poll',
+        payload: raw,
+        receivedAt,
+        ...(published ? { occurredAt: new Date(published) } : {}),
+      });
     }
     let stored = 0;
     if (entries.length)
@@ -140,7 +149,8 @@ export async function pollTenant(tenant: OktaTenant, ctx: ConnectorContext): Pro
   const result = await readSystemLog(tenant, ctx.store, { since: window.from, maxPages: tenant.config.poller.maxPagesPerPoll, now: ctx.clock });
   if (result.stored) metrics.polledEvents.inc({ tenant: tenant.id, stored: 'true' }, result.stored);
   if (result.events > result.stored) metrics.polledEvents.inc({ tenant: tenant.id, stored: 'false' }, result.events - result.stored);
-  const watermark = result.watermark && (!cursor?.watermark || result.watermark > cursor.watermark) ? result.watermark : (cursor?.watermark ?? new Date(from).toISOString());
+  const watermark =
+    result.watermark && (!cursor?.watermark || result.watermark > cursor.watermark) ? result.watermark : (cursor?.watermark ?? new Date(from).toISOString());
   await ctx.store.setCursor(tenant.id, CURSOR, { watermark } satisfies SyslogCursor, ctx.clock());
   if (result.stored) ctx.wakeInbox();
   return result;

@@ -18,7 +18,9 @@ describe('infra/terraform/okta', () => {
   it('uses that list in the okta_event_hook resource, without the signal types when hook_signals is false', () => {
     const main = readFileSync(path.join(packageRoot(), 'infra/terraform/okta/main.tf'), 'utf8');
     expect(main).toMatch(/resource "okta_event_hook" "warden" \{[\s\S]*events\s*=\s*local\.warden_hook_event_types/);
-    expect(main).toContain('warden_hook_event_types = [for t in local.warden_event_types : t if var.hook_signals || !contains(local.warden_signal_event_types, t)]');
+    expect(main).toContain(
+      'warden_hook_event_types = [for t in local.warden_event_types : t if var.hook_signals || !contains(local.warden_signal_event_types, t)]',
+    );
     const variables = readFileSync(path.join(packageRoot(), 'infra/terraform/okta/variables.tf'), 'utf8');
     expect(variables).toMatch(/variable "hook_signals" \{[^}]*type\s*=\s*bool[^}]*default\s*=\s*true/);
   });

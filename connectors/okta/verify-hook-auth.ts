@@ -54,7 +54,12 @@ export interface AccessTokenPolicy {
  *
  * @throws WardenError `ERR_AUTH_REQUIRED` (no bearer token), `ERR_AUTH_INVALID` (anything wrong with it; the message says what)
  */
-export async function verifyAccessToken(authorization: string | undefined, keys: JWTVerifyGetKey, policy: AccessTokenPolicy, now?: Date): Promise<Record<string, unknown>> {
+export async function verifyAccessToken(
+  authorization: string | undefined,
+  keys: JWTVerifyGetKey,
+  policy: AccessTokenPolicy,
+  now?: Date,
+): Promise<Record<string, unknown>> {
   const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!authorization) throw new WardenError('ERR_AUTH_REQUIRED', 'the Authorization header is missing');
   if (!m) throw new WardenError('ERR_AUTH_INVALID', 'the Authorization header is not a bearer token');
@@ -75,7 +80,8 @@ export async function verifyAccessToken(authorization: string | undefined, keys:
   } catch (err) {
     if (err instanceof WardenError) throw err;
     if (err instanceof joseErrors.JWTExpired) throw new WardenError('ERR_AUTH_INVALID', 'the access token has expired', { cause: err });
-    if (err instanceof joseErrors.JWTClaimValidationFailed) throw new WardenError('ERR_AUTH_INVALID', `the access token's ${err.claim} claim is wrong`, { cause: err });
+    if (err instanceof joseErrors.JWTClaimValidationFailed)
+      throw new WardenError('ERR_AUTH_INVALID', `the access token's ${err.claim} claim is wrong`, { cause: err });
     if (err instanceof joseErrors.JWSSignatureVerificationFailed || err instanceof joseErrors.JWKSNoMatchingKey)
       throw new WardenError('ERR_AUTH_INVALID', 'the access token is not signed by the issuer', { cause: err });
     throw new WardenError('ERR_AUTH_INVALID', 'the access token is not valid', { cause: err });

@@ -43,7 +43,7 @@ const decision = (data: Record<string, unknown>, actorType: AuditRecord['actor']
 });
 
 describe('setIntents', () => {
-  it('an observed credential change becomes credential-change, with CAEP types and Warden\'s reason', async () => {
+  it("an observed credential change becomes credential-change, with CAEP types and Warden's reason", async () => {
     const [intent, ...rest] = await setIntents(decision({}), storeWith(change()), { oktaUserRisk: false });
     expect(rest).toEqual([]);
     expect(intent).toEqual({
@@ -71,7 +71,9 @@ describe('setIntents', () => {
   });
 
   it('a kind that is no credential (account.unlock) sends no credential-change', async () => {
-    expect(await setIntents(decision({ outcome: 'allow' }), storeWith(change({ kind: 'account.unlock', factor: undefined })), { oktaUserRisk: false })).toEqual([]);
+    expect(await setIntents(decision({ outcome: 'allow' }), storeWith(change({ kind: 'account.unlock', factor: undefined })), { oktaUserRisk: false })).toEqual(
+      [],
+    );
   });
 
   it('credential change required only when the policy enforces expire_password or reset_factors', async () => {
@@ -83,15 +85,33 @@ describe('setIntents', () => {
   });
 
   it('Okta user-risk-change on a hold only when the tenant asks for it, and not in monitor mode', async () => {
-    expect((await setIntents(decision({}), storeWith(change()), { oktaUserRisk: true })).map((i) => i.type)).toEqual([CAEP_CREDENTIAL_CHANGE, OKTA_USER_RISK_CHANGE]);
+    expect((await setIntents(decision({}), storeWith(change()), { oktaUserRisk: true })).map((i) => i.type)).toEqual([
+      CAEP_CREDENTIAL_CHANGE,
+      OKTA_USER_RISK_CHANGE,
+    ]);
     expect((await setIntents(decision({ mode: 'monitor' }), storeWith(change()), { oktaUserRisk: true })).map((i) => i.type)).toEqual([CAEP_CREDENTIAL_CHANGE]);
     expect((await setIntents(decision({ outcome: 'deny' }), storeWith(change()), { oktaUserRisk: true })).map((i) => i.type)).toEqual([CAEP_CREDENTIAL_CHANGE]);
   });
 
-  it('executed revoke_sessions becomes session-revoked about the change\'s target, with the decision as txn', async () => {
-    const record: AuditRecord = { ...decision({}), type: 'action.executed', actor: { type: 'system', id: 'warden:okta' }, subject: { actionId: 'a1', decisionId: 'd1' }, data: { kind: 'revoke_sessions', targetId: '00u1', connector: 'okta' } };
+  it("executed revoke_sessions becomes session-revoked about the change's target, with the decision as txn", async () => {
+    const record: AuditRecord = {
+      ...decision({}),
+      type: 'action.executed',
+      actor: { type: 'system', id: 'warden:okta' },
+      subject: { actionId: 'a1', decisionId: 'd1' },
+      data: { kind: 'revoke_sessions', targetId: '00u1', connector: 'okta' },
+    };
     expect(await setIntents(record, storeWith(change()), { oktaUserRisk: false })).toEqual([
-      { type: CAEP_SESSION_REVOKED, person: { id: '00u1', email: 'jane@acme.example' }, txn: 'd1', event: { initiating_entity: 'policy', reason_admin: { en: 'Warden revoked the sessions as its policy asked' }, event_timestamp: Date.parse('2026-12-01T09:00:00Z') / 1000 } },
+      {
+        type: CAEP_SESSION_REVOKED,
+        person: { id: '00u1', email: 'jane@acme.example' },
+        txn: 'd1',
+        event: {
+          initiating_entity: 'policy',
+          reason_admin: { en: 'Warden revoked the sessions as its policy asked' },
+          event_timestamp: Date.parse('2026-12-01T09:00:00Z') / 1000,
+        },
+      },
     ]);
     // The same person in another IdP (containment through an alert): only the IdP id is known.
     const elsewhere = { ...record, data: { ...record.data, targetId: 'entra-oid-9', connector: 'entra' } };
@@ -101,8 +121,16 @@ describe('setIntents', () => {
   });
 
   it('an alert on a person raises Okta risk when asked; a key that is no e-mail sends nothing', async () => {
-    const alert: AuditRecord = { ...decision({}), type: 'alert.raised', actor: { type: 'system', id: 'warden:detect' }, subject: { alertId: 'al1' }, data: { rule: 'mfa-reset-then-login', severity: 'high', key: 'jane@acme.example' } };
-    expect((await setIntents(alert, storeWith(change()), { oktaUserRisk: true })).map((i) => [i.type, i.person])).toEqual([[OKTA_USER_RISK_CHANGE, { id: 'jane@acme.example', email: 'jane@acme.example' }]]);
+    const alert: AuditRecord = {
+      ...decision({}),
+      type: 'alert.raised',
+      actor: { type: 'system', id: 'warden:detect' },
+      subject: { alertId: 'al1' },
+      data: { rule: 'mfa-reset-then-login', severity: 'high', key: 'jane@acme.example' },
+    };
+    expect((await setIntents(alert, storeWith(change()), { oktaUserRisk: true })).map((i) => [i.type, i.person])).toEqual([
+      [OKTA_USER_RISK_CHANGE, { id: 'jane@acme.example', email: 'jane@acme.example' }],
+    ]);
     expect(await setIntents(alert, storeWith(change()), { oktaUserRisk: false })).toEqual([]);
     expect(await setIntents({ ...alert, data: { ...alert.data, key: '10.0.0.1' } }, storeWith(change()), { oktaUserRisk: true })).toEqual([]);
   });

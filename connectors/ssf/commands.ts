@@ -18,11 +18,20 @@ export function ssfOperations(_tenants: SsfTenants): Record<string, Operation> {
       return 0;
     }),
     sets: op(
-      z.object({ tenant: z.string(), state: z.enum(['queued', 'running', 'delivered', 'failed']).optional(), limit: z.number().int().min(1).max(10_000).default(100), json: z.boolean().default(false) }),
+      z.object({
+        tenant: z.string(),
+        state: z.enum(['queued', 'running', 'delivered', 'failed']).optional(),
+        limit: z.number().int().min(1).max(10_000).default(100),
+        json: z.boolean().default(false),
+      }),
       async (ctx, args) => {
         const sets = await ctx.store.listSsfSets(args.tenant, args.state, args.limit);
         if (args.json) await ctx.out(`${JSON.stringify(sets.map(({ claims: _c, ...rest }) => rest))}\n`);
-        else for (const s of sets) await ctx.out(`${s.createdAt.toISOString()}  ${s.streamId}  ${s.state}  attempts=${s.attempts}  ${s.eventType}${s.lastError ? `  ${s.lastError}` : ''}\n`);
+        else
+          for (const s of sets)
+            await ctx.out(
+              `${s.createdAt.toISOString()}  ${s.streamId}  ${s.state}  attempts=${s.attempts}  ${s.eventType}${s.lastError ? `  ${s.lastError}` : ''}\n`,
+            );
         return 0;
       },
     ),
@@ -31,7 +40,7 @@ export function ssfOperations(_tenants: SsfTenants): Record<string, Operation> {
 
 /** Registers `warden ssf streams` and `warden ssf sets`. */
 export function registerSsfCommands(program: Command, cli: CliContext): void {
-  const ssf = program.command('ssf').description('Shared Signals: streams on Warden\'s transmitter and the SETs queued on them');
+  const ssf = program.command('ssf').description("Shared Signals: streams on Warden's transmitter and the SETs queued on them");
   ssf
     .command('streams')
     .description('the streams receivers created')
@@ -46,6 +55,8 @@ export function registerSsfCommands(program: Command, cli: CliContext): void {
     .option('--limit <n>', 'at most this many', '100')
     .option('--json', 'machine-readable')
     .action(async (opts: { tenant: string; state?: string; limit: string; json?: boolean }) =>
-      cli.setExit(await cli.runOperation('ssf.sets', { tenant: opts.tenant, ...(opts.state ? { state: opts.state } : {}), limit: Number(opts.limit), json: !!opts.json })),
+      cli.setExit(
+        await cli.runOperation('ssf.sets', { tenant: opts.tenant, ...(opts.state ? { state: opts.state } : {}), limit: Number(opts.limit), json: !!opts.json }),
+      ),
     );
 }

@@ -30,7 +30,12 @@ export const PUSH_METHOD = 'urn:ietf:rfc:8935';
 export const POLL_METHOD = 'urn:ietf:rfc:8936';
 
 /** What Warden's receiver turns into identity changes (connectors/ssf/map-set.ts). */
-export const RECEIVED_EVENT_TYPES: readonly string[] = [CAEP_CREDENTIAL_CHANGE, RISC_ACCOUNT_DISABLED, RISC_IDENTIFIER_CHANGED, RISC_RECOVERY_INFORMATION_CHANGED];
+export const RECEIVED_EVENT_TYPES: readonly string[] = [
+  CAEP_CREDENTIAL_CHANGE,
+  RISC_ACCOUNT_DISABLED,
+  RISC_IDENTIFIER_CHANGED,
+  RISC_RECOVERY_INFORMATION_CHANGED,
+];
 
 /** The JOSE `typ` of a SET (RFC 8417 §2.3, required by SSF 1.0 "Explicit Typing of SETs"). */
 export const SET_TYP = 'secevent+jwt';

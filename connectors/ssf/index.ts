@@ -15,24 +15,41 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/.well-known/ssf-configuration/ssf/:tenant',
-    summary: 'SSF transmitter configuration metadata (SSF 1.0 "Transmitter Configuration Discovery"): issuer, jwks_uri, delivery methods, stream management endpoints',
+    summary:
+      'SSF transmitter configuration metadata (SSF 1.0 "Transmitter Configuration Discovery"): issuer, jwks_uri, delivery methods, stream management endpoints',
     tags: ['ssf'],
     responses: { 200: { description: 'Transmitter configuration (application/json)' }, 404: problem('No ssf.transmitter for the tenant') },
   },
-  { method: 'get', path: '/ssf/:tenant/jwks.json', summary: 'The transmitter\'s signing keys (JWKS), current and recently retired', tags: ['ssf'], responses: { 200: { description: 'JWKS' } } },
+  {
+    method: 'get',
+    path: '/ssf/:tenant/jwks.json',
+    summary: "The transmitter's signing keys (JWKS), current and recently retired",
+    tags: ['ssf'],
+    responses: { 200: { description: 'JWKS' } },
+  },
   {
     method: 'post',
     path: '/ssf/:tenant/stream',
-    summary: 'Create a stream (SSF 1.0 "Creating a Stream"); GET reads one (?stream_id) or all, PATCH updates, PUT replaces, DELETE deletes. Bearer token of a configured receiver',
+    summary:
+      'Create a stream (SSF 1.0 "Creating a Stream"); GET reads one (?stream_id) or all, PATCH updates, PUT replaces, DELETE deletes. Bearer token of a configured receiver',
     tags: ['ssf'],
-    responses: { 201: { description: 'Stream configuration' }, 400: problem('Invalid stream configuration'), 401: problem('Missing or unknown bearer token'), 404: problem('Unknown stream (stream_id)') },
+    responses: {
+      201: { description: 'Stream configuration' },
+      400: problem('Invalid stream configuration'),
+      401: problem('Missing or unknown bearer token'),
+      404: problem('Unknown stream (stream_id)'),
+    },
   },
   {
     method: 'post',
     path: '/ssf/:tenant/status',
     summary: 'Update a stream\'s status: enabled, paused, disabled (SSF 1.0 "Stream Status"); GET reads it',
     tags: ['ssf'],
-    responses: { 200: { description: '{ stream_id, status, reason }' }, 401: problem('Missing or unknown bearer token'), 404: problem('Unknown stream (stream_id)') },
+    responses: {
+      200: { description: '{ stream_id, status, reason }' },
+      401: problem('Missing or unknown bearer token'),
+      404: problem('Unknown stream (stream_id)'),
+    },
   },
   {
     method: 'post',
@@ -46,15 +63,24 @@ const ROUTES: RouteDoc[] = [
     path: '/ssf/:tenant/poll/:stream',
     summary: 'Poll delivery (RFC 8936): ack, setErrs, maxEvents, returnImmediately → { sets, moreAvailable }',
     tags: ['ssf'],
-    responses: { 200: { description: '{ sets: { jti: SET }, moreAvailable }' }, 401: problem('Missing or unknown bearer token'), 404: problem('Unknown stream') },
+    responses: {
+      200: { description: '{ sets: { jti: SET }, moreAvailable }' },
+      401: problem('Missing or unknown bearer token'),
+      404: problem('Unknown stream'),
+    },
   },
   {
     method: 'post',
     path: PUSH_PATH,
-    summary: 'Push delivery of a SET to Warden\'s receiver (RFC 8935): application/secevent+jwt, 202 when stored',
+    summary: "Push delivery of a SET to Warden's receiver (RFC 8935): application/secevent+jwt, 202 when stored",
     tags: ['ssf'],
     requestContentType: 'application/secevent+jwt',
-    responses: { 202: { description: 'Verified and stored' }, 400: { description: 'RFC 8935 error { err, description }' }, 401: { description: '{ err: authentication_failed }' }, 404: problem('Unknown tenant or transmitter') },
+    responses: {
+      202: { description: 'Verified and stored' },
+      400: { description: 'RFC 8935 error { err, description }' },
+      401: { description: '{ err: authentication_failed }' },
+      404: problem('Unknown tenant or transmitter'),
+    },
   },
 ];
 

@@ -1,6 +1,13 @@
 import { IdentityChange, type ChangeKind, type Channel, type FactorType } from '../../src/core/identity-change.js';
 import { uuidv7 } from '../../src/core/ids.js';
-import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, RISC_ACCOUNT_DISABLED, RISC_IDENTIFIER_CHANGED, RISC_RECOVERY_INFORMATION_CHANGED, SSF_VERIFICATION } from './event-types.js';
+import {
+  CAEP_CREDENTIAL_CHANGE,
+  CAEP_SESSION_REVOKED,
+  RISC_ACCOUNT_DISABLED,
+  RISC_IDENTIFIER_CHANGED,
+  RISC_RECOVERY_INFORMATION_CHANGED,
+  SSF_VERIFICATION,
+} from './event-types.js';
 import type { VerifiedSet } from './verify-set.js';
 
 /**

@@ -41,7 +41,6 @@ const replay = (jti: string) => new SetVerificationError('replay', `a SET with j
 export class SsfReceiver {
   readonly #keys = new Map<string, Promise<JWTVerifyGetKey>>();
 
-
   /** The transmitter's key set: its configured `jwksUri`, or the one its configuration document names. */
   keysFor(tenant: string, peer: PeerRuntime): Promise<JWTVerifyGetKey> {
     const key = `${tenant}\u0000${peer.name}\u0000${peer.issuer}`;
@@ -124,7 +123,11 @@ export function pushReceiver(tenants: SsfTenants, receiver: SsfReceiver): RawRou
     async handle(req, res, { params }, ctx) {
       const tenant = tenants.find(ctx.config, params.tenant!);
       const peer = tenant?.peers.find((p) => p.name === params.transmitter && p.pushAuthorization);
-      if (!tenant || !peer) throw new WardenError('ERR_NOT_FOUND', `no SSF transmitter "${params.transmitter}" pushing to tenant "${params.tenant}" (tenants[].ssf.receiver.transmitters[].push)`);
+      if (!tenant || !peer)
+        throw new WardenError(
+          'ERR_NOT_FOUND',
+          `no SSF transmitter "${params.transmitter}" pushing to tenant "${params.tenant}" (tenants[].ssf.receiver.transmitters[].push)`,
+        );
       const auth = req.headers.authorization;
       if (!auth || !sameSecret(auth, peer.pushAuthorization!.reveal())) {
         ctx.log.warn({ tenant: tenant.id, transmitter: peer.name, ip: req.socket.remoteAddress }, 'ssf push refused: authorization');
@@ -166,7 +169,11 @@ export function startPollClients(tenants: SsfTenants, receiver: SsfReceiver, ctx
           body: JSON.stringify({ ack, ...(Object.keys(setErrs).length ? { setErrs } : {}), maxEvents: peer.poll!.maxEvents, returnImmediately: true }),
           signal: AbortSignal.timeout(30_000),
         });
-        if (res.status !== 200) throw new WardenError('ERR_UPSTREAM', `SSF poll of ${peer.poll!.url} (tenants[${id}].ssf.receiver.transmitters[${peer.name}].poll.url) answered ${res.status}`);
+        if (res.status !== 200)
+          throw new WardenError(
+            'ERR_UPSTREAM',
+            `SSF poll of ${peer.poll!.url} (tenants[${id}].ssf.receiver.transmitters[${peer.name}].poll.url) answered ${res.status}`,
+          );
         // Sent: the transmitter has them now.
         ack = [];
         setErrs = {};
@@ -188,7 +195,9 @@ export function startPollClients(tenants: SsfTenants, receiver: SsfReceiver, ctx
         // Acknowledge at once when there is nothing more to fetch, rather than an interval later.
         return sets.length > 0 || body.moreAvailable ? sets.length || 1 : ack.length + Object.keys(setErrs).length;
       };
-      const loop = new BackgroundLoop(step, peer.poll.intervalSeconds * 1000, (err) => ctx.log.error({ err, tenant: id, transmitter: peer.name }, 'ssf poll failed'));
+      const loop = new BackgroundLoop(step, peer.poll.intervalSeconds * 1000, (err) =>
+        ctx.log.error({ err, tenant: id, transmitter: peer.name }, 'ssf poll failed'),
+      );
       loop.start();
       loops.push(loop);
     }

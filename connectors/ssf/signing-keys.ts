@@ -40,11 +40,16 @@ export async function loadSigningKey(key: SigningKeyConfig, tenant: string, inde
       privateKey = (await importJWK(jwk, 'RS256', { extractable: true })) as CryptoKey;
     } else privateKey = await importPKCS8(text, 'RS256', { extractable: true });
   } catch (err) {
-    throw new WardenError('ERR_CONFIG_INVALID', `${setting} (kid "${key.kid}") is not an RSA private key in PKCS#8 PEM or JWK form: ${(err as Error).message}`, { cause: err });
+    throw new WardenError(
+      'ERR_CONFIG_INVALID',
+      `${setting} (kid "${key.kid}") is not an RSA private key in PKCS#8 PEM or JWK form: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const full = await exportJWK(privateKey);
   const publicJwk: JWK = { kty: 'RSA', n: full.n!, e: full.e!, kid: key.kid, alg: 'RS256', use: 'sig' };
-  if (Buffer.from(full.n!, 'base64url').length * 8 < 2048) throw new WardenError('ERR_CONFIG_INVALID', `${setting} (kid "${key.kid}") is shorter than 2048 bits`);
+  if (Buffer.from(full.n!, 'base64url').length * 8 < 2048)
+    throw new WardenError('ERR_CONFIG_INVALID', `${setting} (kid "${key.kid}") is shorter than 2048 bits`);
   return {
     kid: key.kid,
     privateKey,
@@ -64,8 +69,15 @@ export function activeKey(keys: readonly LoadedKey[], tenant: string, now: Date)
   const t = now.getTime();
   const valid = keys.filter((k) => (!k.notBefore || k.notBefore.getTime() <= t) && (!k.notAfter || t < k.notAfter.getTime()));
   if (valid.length === 0) {
-    const why = keys.map((k) => (k.notAfter && k.notAfter.getTime() <= t ? `"${k.kid}" expired at ${k.notAfter.toISOString()}` : `"${k.kid}" starts at ${k.notBefore?.toISOString()}`)).join(', ');
-    throw new WardenError('ERR_CONFIG_INVALID', `no SSF signing key is valid at ${now.toISOString()}: ${why}; add a key to ${signingKeysSetting(tenant)} (or extend its notAfter)`);
+    const why = keys
+      .map((k) =>
+        k.notAfter && k.notAfter.getTime() <= t ? `"${k.kid}" expired at ${k.notAfter.toISOString()}` : `"${k.kid}" starts at ${k.notBefore?.toISOString()}`,
+      )
+      .join(', ');
+    throw new WardenError(
+      'ERR_CONFIG_INVALID',
+      `no SSF signing key is valid at ${now.toISOString()}: ${why}; add a key to ${signingKeysSetting(tenant)} (or extend its notAfter)`,
+    );
   }
   return valid.reduce((a, b) => ((b.notBefore?.getTime() ?? 0) >= (a.notBefore?.getTime() ?? 0) ? b : a));
 }

@@ -13,8 +13,8 @@ import { WardenError } from '../../src/core/errors.js';
 
 /** A secret: the name of one of the tenant's `secrets`, or a reference written here. */
 export const SsfSecret = z
-  .union([z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'name one of the tenant\'s `secrets`'), SecretRef])
-  .describe('The name of one of the tenant\'s `secrets`, or a reference `{ env: NAME }` / `{ file: PATH }`');
+  .union([z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, "name one of the tenant's `secrets`"), SecretRef])
+  .describe("The name of one of the tenant's `secrets`, or a reference `{ env: NAME }` / `{ file: PATH }`");
 export type SsfSecret = z.infer<typeof SsfSecret>;
 
 const Name = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, '1-63 lower-case letters, digits, "-" or "_"');
@@ -22,10 +22,12 @@ const Instant = z.iso.datetime({ offset: true });
 
 const SigningKey = z
   .object({
-    kid: z.string().min(1).max(128).describe('Key id, published in the JWKS and sent in each SET\'s header'),
+    kid: z.string().min(1).max(128).describe("Key id, published in the JWKS and sent in each SET's header"),
     privateKey: SsfSecret.describe('The RSA private key (PKCS#8 PEM, or a private JWK as JSON), 2048 bits or more: a tenant secret name or a reference'),
     notBefore: Instant.optional().describe('Signing starts at this instant (publish the key in the JWKS ahead of use). Default: at once'),
-    notAfter: Instant.optional().describe('Signing with it stops at this instant; it stays in the JWKS for `keyOverlapSeconds` more, so SETs signed just before still verify'),
+    notAfter: Instant.optional().describe(
+      'Signing with it stops at this instant; it stays in the JWKS for `keyOverlapSeconds` more, so SETs signed just before still verify',
+    ),
   })
   .strict();
 
@@ -33,11 +35,15 @@ const TransmitterReceiver = z
   .object({
     name: Name.describe('Who this receiver is (`okta`, `partner-idp`): its streams are its own'),
     token: SsfSecret.describe('Bearer token it presents to the stream management and poll endpoints (`Authorization: Bearer …`), compared in constant time'),
-    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).describe('The `aud` of the SETs it receives (SSF 1.0 "The aud Claim"), e.g. its org URL'),
+    audience: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .describe('The `aud` of the SETs it receives (SSF 1.0 "The aud Claim"), e.g. its org URL'),
     subjectFormat: z
       .enum(['email', 'opaque'])
       .default('email')
-      .describe('How SETs name people (`sub_id`): `email` (the person\'s e-mail or login when it is one, else `opaque` with the IdP id) or always `opaque`. Default `email`'),
+      .describe(
+        "How SETs name people (`sub_id`): `email` (the person's e-mail or login when it is one, else `opaque` with the IdP id) or always `opaque`. Default `email`",
+      ),
   })
   .strict();
 
@@ -45,14 +51,29 @@ const Transmitter = z
   .object({
     issuer: z
       .url()
-      .describe('The transmitter\'s issuer (`iss` of every SET): Warden\'s public URL followed by `/ssf/<tenant>`, e.g. `https://warden.example.com/ssf/acme`. https in production'),
-    signingKeys: z.array(SigningKey).min(1).describe('RS256 signing keys. The newest one in its validity window signs; every key not past `notAfter` + `keyOverlapSeconds` is in the JWKS (rotation: add the new key with a later `notBefore`, then set `notAfter` on the old one)'),
-    keyOverlapSeconds: z.number().int().min(0).max(30 * 86_400).default(86_400).describe('How long a retired key stays in the JWKS after its `notAfter`. Default `86400`'),
+      .describe(
+        "The transmitter's issuer (`iss` of every SET): Warden's public URL followed by `/ssf/<tenant>`, e.g. `https://warden.example.com/ssf/acme`. https in production",
+      ),
+    signingKeys: z
+      .array(SigningKey)
+      .min(1)
+      .describe(
+        'RS256 signing keys. The newest one in its validity window signs; every key not past `notAfter` + `keyOverlapSeconds` is in the JWKS (rotation: add the new key with a later `notBefore`, then set `notAfter` on the old one)',
+      ),
+    keyOverlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 86_400)
+      .default(86_400)
+      .describe('How long a retired key stays in the JWKS after its `notAfter`. Default `86400`'),
     receivers: z.array(TransmitterReceiver).default([]).describe('Who may create streams, and with which token'),
     oktaUserRisk: z
       .boolean()
       .default(false)
-      .describe('Also send Okta\'s `user-risk-change` (high) when a person is held or alerted on, so Okta Identity Threat Protection\'s entity risk policy can react. Default `false`'),
+      .describe(
+        "Also send Okta's `user-risk-change` (high) when a person is held or alerted on, so Okta Identity Threat Protection's entity risk policy can react. Default `false`",
+      ),
     push: z
       .object({
         maxAttempts: z.number().int().min(1).max(100).default(12).describe('Attempts before a pushed SET is marked failed (kept and listed). Default `12`'),
@@ -61,7 +82,13 @@ const Transmitter = z
       .strict()
       .default({ maxAttempts: 12, timeoutMs: 10_000 })
       .describe('Push delivery (RFC 8935): attempts and timeout; retries back off from 5 s, doubling, to an hour'),
-    pollWaitSeconds: z.number().int().min(0).max(60).default(20).describe('How long a poll with `returnImmediately: false` waits for a SET before answering empty (RFC 8936). Default `20`'),
+    pollWaitSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(60)
+      .default(20)
+      .describe('How long a poll with `returnImmediately: false` waits for a SET before answering empty (RFC 8936). Default `20`'),
   })
   .strict();
 
@@ -70,7 +97,7 @@ const TransmitterPeer = z
     name: z
       .string()
       .regex(/^[a-z][a-z0-9_-]{0,31}$/, '1-32 lower-case letters, digits, "-" or "_", starting with a letter')
-      .describe('The transmitter\'s name in Warden: the `source.idp` of the changes it reports, and the last segment of its push URL'),
+      .describe("The transmitter's name in Warden: the `source.idp` of the changes it reports, and the last segment of its push URL"),
     issuer: z.url().describe('Its issuer: the `iss` its SETs must carry; its configuration is read from `/.well-known/ssf-configuration` under it'),
     jwksUri: z.url().optional().describe('Where its signing keys are. Default: `jwks_uri` of its configuration document'),
     audience: z.string().min(1).describe('The `aud` its SETs must carry (what the transmitter calls Warden)'),
@@ -81,7 +108,7 @@ const TransmitterPeer = z
       .describe('Accept pushed SETs at `POST /ssf/<tenant>/receive/<name>` (RFC 8935)'),
     poll: z
       .object({
-        url: z.url().describe('The stream\'s poll `endpoint_url` (RFC 8936)'),
+        url: z.url().describe("The stream's poll `endpoint_url` (RFC 8936)"),
         token: SsfSecret.describe('Bearer token for it'),
         intervalSeconds: z.number().int().min(1).max(3600).default(30).describe('Seconds between polls when nothing is waiting. Default `30`'),
         maxEvents: z.number().int().min(1).max(1000).default(100).describe('`maxEvents` per poll. Default `100`'),
@@ -89,9 +116,19 @@ const TransmitterPeer = z
       .strict()
       .optional()
       .describe('Poll the transmitter for SETs (RFC 8936)'),
-    maxAgeSeconds: z.number().int().min(10).max(7 * 86_400).default(3600).describe('A SET whose `iat` is older than this is refused. Default `3600`'),
+    maxAgeSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 86_400)
+      .default(3600)
+      .describe('A SET whose `iat` is older than this is refused. Default `3600`'),
     clockToleranceSeconds: z.number().int().min(0).max(600).default(60).describe('How far in the future `iat` may be. Default `60`'),
-    algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'])).min(1).default(['RS256']).describe('Signature algorithms accepted (never `none` or HMAC). Default `[RS256]`'),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA']))
+      .min(1)
+      .default(['RS256'])
+      .describe('Signature algorithms accepted (never `none` or HMAC). Default `[RS256]`'),
   })
   .strict()
   .refine((t) => t.push !== undefined || t.poll !== undefined, 'set `push`, `poll` or both');
@@ -99,7 +136,9 @@ const TransmitterPeer = z
 /** Schema of `tenants[].ssf`. */
 export const SsfTenantConfig = z
   .object({
-    transmitter: Transmitter.optional().describe('Warden as an SSF transmitter: discovery, JWKS, stream management, push and poll delivery of CAEP / RISC SETs'),
+    transmitter: Transmitter.optional().describe(
+      'Warden as an SSF transmitter: discovery, JWKS, stream management, push and poll delivery of CAEP / RISC SETs',
+    ),
     receiver: z
       .object({ transmitters: z.array(TransmitterPeer).min(1).describe('The transmitters Warden accepts SETs from') })
       .strict()
@@ -130,7 +169,11 @@ export function resolveSsfSecret(input: SsfSecret, tenant: ResolvedTenant, confi
     const resolved = tenant.secrets[input];
     if (resolved) return resolved;
     const ref = tenant.secretRefs[input];
-    if (!ref) throw new WardenError('ERR_CONFIG_INVALID', `${config.file}: tenant ${tenant.id} ssf.${where} names secret "${input}", which is not in the tenant's secrets`);
+    if (!ref)
+      throw new WardenError(
+        'ERR_CONFIG_INVALID',
+        `${config.file}: tenant ${tenant.id} ssf.${where} names secret "${input}", which is not in the tenant's secrets`,
+      );
     return resolveSecret(ref, env, `${config.file}: tenant ${tenant.id} secret ${input}`, baseDir);
   }
   return resolveSecret(input, env, `${config.file}: tenant ${tenant.id} ssf.${where}`, baseDir);

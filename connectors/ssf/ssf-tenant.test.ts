@@ -11,7 +11,9 @@ import { SsfTenants } from './ssf-tenant.js';
 
 /** The ssf section as configuration: errors name the setting; key windows pick the signing key and the JWKS. */
 
-const pem = (bits = 2048) => generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey;
+const pem = (bits = 2048) =>
+  generateKeyPairSync('rsa', { modulusLength: bits, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
+    .privateKey;
 const KEY = pem();
 
 function config(ssf: string, env: Record<string, string> = { KEY, TOKEN: 't0ken' }) {
@@ -51,12 +53,12 @@ describe('ssf configuration', () => {
     expect(err.message).toContain('tenants[acme].ssf.transmitter.issuer');
   });
 
-  it('a secret name that is not among the tenant\'s secrets names the setting', async () => {
+  it("a secret name that is not among the tenant's secrets names the setting", async () => {
     const err = await errorOf(() => new SsfTenants().find(config(transmitter().replace('token: token', 'token: nope')), 'acme'));
     expect(err.message).toContain('ssf.transmitter.receivers[0].token names secret "nope"');
   });
 
-  it('a key that is not an RSA private key, or is short, names the key\'s setting', async () => {
+  it("a key that is not an RSA private key, or is short, names the key's setting", async () => {
     const notKey = await errorOf(() => new SsfTenants().transmitter(config(transmitter(), { KEY: 'not a key', TOKEN: 't' }), 'acme'));
     expect(notKey.message).toContain('tenants[acme].ssf.transmitter.signingKeys[0].privateKey (kid "k1")');
     const short = await errorOf(() => new SsfTenants().transmitter(config(transmitter(), { KEY: pem(1024), TOKEN: 't' }), 'acme'));
@@ -64,13 +66,20 @@ describe('ssf configuration', () => {
   });
 
   it('a receiver entry needs push, poll or both', async () => {
-    const err = await errorOf(() => config('receiver:\n  transmitters: [{ name: partner, issuer: "https://idp.example", audience: "https://warden.example" }]'));
+    const err = await errorOf(() =>
+      config('receiver:\n  transmitters: [{ name: partner, issuer: "https://idp.example", audience: "https://warden.example" }]'),
+    );
     expect(err.code).toBe('ERR_CONFIG_INVALID');
     expect(err.message).toContain('set `push`, `poll` or both');
   });
 
   it('a tenant without ssf.transmitter is unknown to the transmitter (404)', async () => {
-    const err = await errorOf(() => new SsfTenants().transmitter(config('receiver:\n  transmitters: [{ name: partner, issuer: "https://idp.example", audience: "a", push: { authorization: token } }]'), 'acme'));
+    const err = await errorOf(() =>
+      new SsfTenants().transmitter(
+        config('receiver:\n  transmitters: [{ name: partner, issuer: "https://idp.example", audience: "a", push: { authorization: token } }]'),
+        'acme',
+      ),
+    );
     expect(err.code).toBe('ERR_TENANT_UNKNOWN');
   });
 });
@@ -79,8 +88,13 @@ describe('signing key windows', () => {
   let keys: LoadedKey[];
   const load = async () => {
     const { Secret } = await import('../../src/config/load-config.js');
-    const k = (kid: string, window: { notBefore?: string; notAfter?: string }, i: number) => loadSigningKey({ kid, privateKey: new Secret(KEY), ...window }, 'acme', i);
-    keys = [await k('old', { notAfter: '2026-12-01T00:00:00Z' }, 0), await k('current', { notBefore: '2026-11-01T00:00:00Z' }, 1), await k('next', { notBefore: '2026-12-20T00:00:00Z' }, 2)];
+    const k = (kid: string, window: { notBefore?: string; notAfter?: string }, i: number) =>
+      loadSigningKey({ kid, privateKey: new Secret(KEY), ...window }, 'acme', i);
+    keys = [
+      await k('old', { notAfter: '2026-12-01T00:00:00Z' }, 0),
+      await k('current', { notBefore: '2026-11-01T00:00:00Z' }, 1),
+      await k('next', { notBefore: '2026-12-20T00:00:00Z' }, 2),
+    ];
   };
 
   it('signs with the newest key whose window holds now', async () => {
@@ -105,6 +119,8 @@ describe('signing key windows', () => {
     expect(err.message).toBe(
       'no SSF signing key is valid at 2026-12-05T00:00:00.000Z: "old" expired at 2026-12-01T00:00:00.000Z; add a key to tenants[acme].ssf.transmitter.signingKeys (or extend its notAfter)',
     );
-    expect((await errorOf(() => activeKey(keys.slice(2), 'acme', new Date('2026-12-05T00:00:00Z')))).message).toContain('"next" starts at 2026-12-20T00:00:00.000Z');
+    expect((await errorOf(() => activeKey(keys.slice(2), 'acme', new Date('2026-12-05T00:00:00Z')))).message).toContain(
+      '"next" starts at 2026-12-20T00:00:00.000Z',
+    );
   });
 });

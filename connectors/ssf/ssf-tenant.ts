@@ -36,9 +36,15 @@ function build(config: WardenConfig, tenant: ResolvedTenant, section: SsfTenantC
   if (t) {
     const expected = `/ssf/${tenant.id}`;
     if (new URL(t.issuer).pathname.replace(/\/$/, '') !== expected)
-      throw new WardenError('ERR_CONFIG_INVALID', `${config.file}: tenants[${tenant.id}].ssf.transmitter.issuer must be Warden's public URL followed by ${expected} (got ${t.issuer})`);
+      throw new WardenError(
+        'ERR_CONFIG_INVALID',
+        `${config.file}: tenants[${tenant.id}].ssf.transmitter.issuer must be Warden's public URL followed by ${expected} (got ${t.issuer})`,
+      );
     const receivers = t.receivers.map((r, i) => ({ ...r, tokenSecret: resolveSsfSecret(r.token, tenant, config, `transmitter.receivers[${i}].token`) }));
-    const secrets = t.signingKeys.map((k, i) => ({ ...k, privateKey: resolveSsfSecret(k.privateKey, tenant, config, `transmitter.signingKeys[${i}].privateKey`) }));
+    const secrets = t.signingKeys.map((k, i) => ({
+      ...k,
+      privateKey: resolveSsfSecret(k.privateKey, tenant, config, `transmitter.signingKeys[${i}].privateKey`),
+    }));
     transmitter = Promise.all(secrets.map((k, i) => loadSigningKey(k, tenant.id, i))).then((keys) => ({ tenant: tenant.id, config: t, keys, receivers }));
     // Surfaced where the promise is awaited; this keeps an early rejection from being reported as unhandled.
     transmitter.catch(() => undefined);

@@ -78,8 +78,10 @@ function delivery(v: unknown, t: TransmitterRuntime, streamId: string): StreamCo
   const d = v as Record<string, unknown>;
   if (d.method === POLL_METHOD) return { method: POLL_METHOD, endpoint_url: `${t.config.issuer}/poll/${streamId}` };
   if (d.method !== PUSH_METHOD) throw new WardenError('ERR_VALIDATION', `delivery.method must be ${PUSH_METHOD} or ${POLL_METHOD}`);
-  if (typeof d.endpoint_url !== 'string' || !/^https?:\/\//.test(d.endpoint_url)) throw new WardenError('ERR_VALIDATION', 'a push delivery needs an http(s) delivery.endpoint_url');
-  if (d.authorization_header !== undefined && typeof d.authorization_header !== 'string') throw new WardenError('ERR_VALIDATION', 'delivery.authorization_header must be a string');
+  if (typeof d.endpoint_url !== 'string' || !/^https?:\/\//.test(d.endpoint_url))
+    throw new WardenError('ERR_VALIDATION', 'a push delivery needs an http(s) delivery.endpoint_url');
+  if (d.authorization_header !== undefined && typeof d.authorization_header !== 'string')
+    throw new WardenError('ERR_VALIDATION', 'delivery.authorization_header must be a string');
   return { method: PUSH_METHOD, endpoint_url: d.endpoint_url, ...(d.authorization_header ? { authorization_header: d.authorization_header } : {}) };
 }
 
@@ -95,14 +97,19 @@ function applyBody(body: Record<string, unknown>, base: StreamConfig | undefined
     ...(events_requested ? { events_requested } : {}),
     // Without events_requested, every supported type is delivered.
     events_delivered: events_requested ? supported.filter((e) => events_requested.includes(e)) : supported,
-    ...(body.description !== undefined ? { description: (body.description as string).slice(0, 1000) } : keep && base.description !== undefined ? { description: base.description } : {}),
+    ...(body.description !== undefined
+      ? { description: (body.description as string).slice(0, 1000) }
+      : keep && base.description !== undefined
+        ? { description: base.description }
+        : {}),
   };
 }
 
 /** Transmitter-supplied properties in an update must match (SSF 1.0 "Updating a Stream's Configuration"). */
 function checkTransmitterSupplied(body: Record<string, unknown>, current: Record<string, unknown>): void {
   for (const key of ['iss', 'aud', 'events_supported', 'events_delivered'] as const)
-    if (body[key] !== undefined && JSON.stringify(body[key]) !== JSON.stringify(current[key])) throw new WardenError('ERR_VALIDATION', `${key} is supplied by the transmitter and does not match`);
+    if (body[key] !== undefined && JSON.stringify(body[key]) !== JSON.stringify(current[key]))
+      throw new WardenError('ERR_VALIDATION', `${key} is supplied by the transmitter and does not match`);
 }
 
 const STATUSES: readonly SsfStreamStatus[] = ['enabled', 'paused', 'disabled'];
@@ -140,10 +147,20 @@ export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants:
     const id = randomUUID().replaceAll('-', '');
     const now = ctx.clock();
     const config = applyBody(body, undefined, t, id, true);
-    const stream: SsfStreamRow = { tenant: t.tenant, id, receiver: receiver.name, config: config as unknown as Record<string, unknown>, status: 'enabled', createdAt: now, updatedAt: now };
+    const stream: SsfStreamRow = {
+      tenant: t.tenant,
+      id,
+      receiver: receiver.name,
+      config: config as unknown as Record<string, unknown>,
+      status: 'enabled',
+      createdAt: now,
+      updatedAt: now,
+    };
     await ctx.store.putSsfStream(stream);
     ctx.log.info({ tenant: t.tenant, receiver: receiver.name, stream: id, method: config.delivery.method }, 'ssf stream created');
-    noStore(res).status(201).json(streamJson(t, stream, receiver));
+    noStore(res)
+      .status(201)
+      .json(streamJson(t, stream, receiver));
   });
 
   router.get('/ssf/:tenant/stream', async (req, res) => {
@@ -219,20 +236,26 @@ export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants:
     const t = await runtime(req);
     const receiver = authenticate(req, t);
     const stream = await ownStream(ctx, t.tenant, receiver, req.params.stream);
-    if ((stream.config as unknown as StreamConfig).delivery.method !== POLL_METHOD) throw new WardenError('ERR_CONFLICT', `SSF stream "${stream.id}" is delivered by push, not poll`);
+    if ((stream.config as unknown as StreamConfig).delivery.method !== POLL_METHOD)
+      throw new WardenError('ERR_CONFLICT', `SSF stream "${stream.id}" is delivered by push, not poll`);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const ack = strings(body.ack, 'ack') ?? [];
     const errs = body.setErrs;
-    if (errs !== undefined && (typeof errs !== 'object' || errs === null || Array.isArray(errs))) throw new WardenError('ERR_VALIDATION', 'setErrs must be an object keyed by jti');
+    if (errs !== undefined && (typeof errs !== 'object' || errs === null || Array.isArray(errs)))
+      throw new WardenError('ERR_VALIDATION', 'setErrs must be an object keyed by jti');
     const maxEvents = body.maxEvents === undefined ? 100 : Number(body.maxEvents);
-    if (!Number.isInteger(maxEvents) || maxEvents < 0 || maxEvents > 1000) throw new WardenError('ERR_VALIDATION', 'maxEvents must be an integer from 0 to 1000');
+    if (!Number.isInteger(maxEvents) || maxEvents < 0 || maxEvents > 1000)
+      throw new WardenError('ERR_VALIDATION', 'maxEvents must be an integer from 0 to 1000');
     const now = ctx.clock();
     await ctx.store.ackSsfSets(t.tenant, stream.id, ack, now);
     if (errs)
       await ctx.store.rejectSsfSets(
         t.tenant,
         stream.id,
-        Object.entries(errs as Record<string, { err?: unknown; description?: unknown }>).map(([jti, e]) => ({ jti, error: `refused by the receiver: ${String(e?.err)}: ${String(e?.description ?? '')}`.slice(0, 1000) })),
+        Object.entries(errs as Record<string, { err?: unknown; description?: unknown }>).map(([jti, e]) => ({
+          jti,
+          error: `refused by the receiver: ${String(e?.err)}: ${String(e?.description ?? '')}`.slice(0, 1000),
+        })),
       );
     if (maxEvents === 0 || stream.status !== 'enabled') return void noStore(res).json({ sets: {}, moreAvailable: false });
     let pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);

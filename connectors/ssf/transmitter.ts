@@ -6,7 +6,15 @@ import { BackgroundLoop } from '../../src/connector/index.js';
 import type { SsfSetRow, SsfStreamRow } from '../../src/connector/index.js';
 import type { ConnectorStoreOps } from '../../src/connector/index.js';
 import { setIntents, subjectOf, type SetIntent } from './audit-events.js';
-import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, PUSH_METHOD, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, SET_MEDIA_TYPE, SSF_VERIFICATION } from './event-types.js';
+import {
+  CAEP_CREDENTIAL_CHANGE,
+  CAEP_SESSION_REVOKED,
+  OKTA_USER_RISK_CHANGE,
+  PUSH_METHOD,
+  RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED,
+  SET_MEDIA_TYPE,
+  SSF_VERIFICATION,
+} from './event-types.js';
 import { setJti, signSet } from './sign-set.js';
 import { activeKey } from './signing-keys.js';
 import type { SsfTenants, TransmitterRuntime } from './ssf-tenant.js';
@@ -33,7 +41,15 @@ export function eventsSupported(t: TransmitterRuntime): string[] {
 }
 
 /** The claims of a SET for a stream (signed at delivery; `iat` is added then). */
-export function setClaims(t: TransmitterRuntime, stream: SsfStreamRow, jti: string, type: string, subId: Record<string, string>, event: Record<string, unknown>, txn?: string): Record<string, unknown> {
+export function setClaims(
+  t: TransmitterRuntime,
+  stream: SsfStreamRow,
+  jti: string,
+  type: string,
+  subId: Record<string, string>,
+  event: Record<string, unknown>,
+  txn?: string,
+): Record<string, unknown> {
   const receiver = t.receivers.find((r) => r.name === stream.receiver);
   return { iss: t.config.issuer, jti, aud: receiver?.audience ?? stream.receiver, ...(txn ? { txn } : {}), sub_id: subId, events: { [type]: event } };
 }
@@ -66,7 +82,13 @@ export class StreamSignals {
 }
 
 /** Queues a SET on a stream in `tx`; true when it was new. */
-export async function queueSet(tx: ConnectorStoreOps, t: TransmitterRuntime, stream: SsfStreamRow, intent: SetIntent | { type: string; jti: string; subId: Record<string, string>; event: Record<string, unknown> }, now: Date): Promise<boolean> {
+export async function queueSet(
+  tx: ConnectorStoreOps,
+  t: TransmitterRuntime,
+  stream: SsfStreamRow,
+  intent: SetIntent | { type: string; jti: string; subId: Record<string, string>; event: Record<string, unknown> },
+  now: Date,
+): Promise<boolean> {
   const receiver = t.receivers.find((r) => r.name === stream.receiver);
   const jti = 'jti' in intent ? intent.jti : setJti(stream.id, intent.txn, intent.type);
   const subId = 'subId' in intent ? intent.subId : subjectOf(intent.person, receiver?.subjectFormat ?? 'email');
@@ -76,7 +98,12 @@ export async function queueSet(tx: ConnectorStoreOps, t: TransmitterRuntime, str
 
 /** A verification SET (SSF 1.0 "Verification Event"): `sub_id` is the stream as an opaque subject, `state` echoed. */
 export function verificationIntent(stream: SsfStreamRow, state: string | undefined) {
-  return { type: SSF_VERIFICATION, jti: randomUUID().replaceAll('-', ''), subId: { format: 'opaque', id: stream.id }, event: state === undefined ? {} : { state } };
+  return {
+    type: SSF_VERIFICATION,
+    jti: randomUUID().replaceAll('-', ''),
+    subId: { format: 'opaque', id: stream.id },
+    event: state === undefined ? {} : { state },
+  };
 }
 
 /** Backoff of a failed push: 5 s doubling, at most an hour. */
@@ -146,7 +173,10 @@ export class SsfTransmitter {
     const retry = async (error: string, status: number | null) => {
       const last = set.attempts >= t.config.push.maxAttempts;
       await ctx.store.failSsfSet(set.id, error, status, last ? null : new Date(ctx.clock().getTime() + pushBackoffMs(set.attempts)));
-      ctx.log.warn({ tenant: set.tenant, stream: set.streamId, jti: set.jti, attempts: set.attempts, status }, `ssf push ${last ? 'failed for good' : 'failed, will retry'}: ${error}`);
+      ctx.log.warn(
+        { tenant: set.tenant, stream: set.streamId, jti: set.jti, attempts: set.attempts, status },
+        `ssf push ${last ? 'failed for good' : 'failed, will retry'}: ${error}`,
+      );
     };
     if (!cfg?.delivery.endpoint_url) return retry('the stream has no delivery.endpoint_url', null);
     let token: string;
@@ -161,7 +191,11 @@ export class SsfTransmitter {
     try {
       res = await fetch(cfg.delivery.endpoint_url, {
         method: 'POST',
-        headers: { 'content-type': SET_MEDIA_TYPE, accept: 'application/json', ...(cfg.delivery.authorization_header ? { authorization: cfg.delivery.authorization_header } : {}) },
+        headers: {
+          'content-type': SET_MEDIA_TYPE,
+          accept: 'application/json',
+          ...(cfg.delivery.authorization_header ? { authorization: cfg.delivery.authorization_header } : {}),
+        },
         body: token,
         signal: AbortSignal.timeout(t.config.push.timeoutMs),
       });

@@ -24,7 +24,19 @@ import { CAEP_SESSION_REVOKED, RECEIVED_EVENT_TYPES, SET_TYP, SSF_VERIFICATION }
 
 /** RFC 8935 §2.4 / RFC 8936 §2.4.4 error codes. */
 export type SetErr = 'invalid_request' | 'invalid_key' | 'invalid_issuer' | 'invalid_audience' | 'authentication_failed' | 'access_denied';
-export type SetFailure = 'malformed' | 'typ' | 'alg' | 'unknown_kid' | 'signature' | 'issuer' | 'audience' | 'iat_old' | 'iat_future' | 'claims' | 'event_type' | 'replay';
+export type SetFailure =
+  | 'malformed'
+  | 'typ'
+  | 'alg'
+  | 'unknown_kid'
+  | 'signature'
+  | 'issuer'
+  | 'audience'
+  | 'iat_old'
+  | 'iat_future'
+  | 'claims'
+  | 'event_type'
+  | 'replay';
 
 const ERR: Record<SetFailure, SetErr> = {
   malformed: 'invalid_request',
@@ -87,7 +99,11 @@ export interface VerifiedSet {
  * per `cooldownMs`).
  */
 export function transmitterKeys(jwksUri: string, options: { cooldownMs?: number; cacheMaxAgeMs?: number } = {}): JWTVerifyGetKey {
-  return createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: options.cooldownMs ?? 30_000, cacheMaxAge: options.cacheMaxAgeMs ?? 600_000, timeoutDuration: 5_000 });
+  return createRemoteJWKSet(new URL(jwksUri), {
+    cooldownDuration: options.cooldownMs ?? 30_000,
+    cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
+    timeoutDuration: 5_000,
+  });
 }
 
 const fail = (reason: SetFailure, message: string, cause?: unknown) => new SetVerificationError(reason, message, cause === undefined ? undefined : { cause });
@@ -105,18 +121,21 @@ export async function verifySet(token: string, expect: SetExpectations): Promise
   try {
     header = decodeProtectedHeader(text);
   } catch (err) {
-    throw fail('malformed', 'the SET\'s protected header is not base64url JSON', err);
+    throw fail('malformed', "the SET's protected header is not base64url JSON", err);
   }
   const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : undefined;
   if (typ !== SET_TYP && typ !== `application/${SET_TYP}`) throw fail('typ', `the SET's header typ is ${JSON.stringify(header.typ)}, not "${SET_TYP}"`);
-  if (typeof header.alg !== 'string' || !expect.algorithms.includes(header.alg)) throw fail('alg', `the SET is signed with alg ${JSON.stringify(header.alg)}; accepted: ${expect.algorithms.join(', ')}`);
+  if (typeof header.alg !== 'string' || !expect.algorithms.includes(header.alg))
+    throw fail('alg', `the SET is signed with alg ${JSON.stringify(header.alg)}; accepted: ${expect.algorithms.join(', ')}`);
 
   let payload: Uint8Array;
   try {
     ({ payload } = await compactVerify(text, expect.keys, { algorithms: [...expect.algorithms] }));
   } catch (err) {
-    if (err instanceof joseErrors.JWKSNoMatchingKey) throw fail('unknown_kid', `the transmitter's JWKS has no key "${String(header.kid)}" for ${header.alg}`, err);
-    if (err instanceof joseErrors.JWSSignatureVerificationFailed) throw fail('signature', 'the SET\'s signature does not verify with the transmitter\'s key', err);
+    if (err instanceof joseErrors.JWKSNoMatchingKey)
+      throw fail('unknown_kid', `the transmitter's JWKS has no key "${String(header.kid)}" for ${header.alg}`, err);
+    if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+      throw fail('signature', "the SET's signature does not verify with the transmitter's key", err);
     if (err instanceof joseErrors.JWSInvalid) throw fail('malformed', `the SET is not a valid JWS: ${(err as Error).message}`, err);
     if (err instanceof joseErrors.JOSEAlgNotAllowed) throw fail('alg', `alg ${header.alg} is not accepted`, err);
     throw fail('unknown_kid', `the transmitter's keys could not be used: ${(err as Error).message}`, err);
@@ -126,9 +145,9 @@ export async function verifySet(token: string, expect: SetExpectations): Promise
   try {
     claims = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
   } catch (err) {
-    throw fail('malformed', 'the SET\'s claims are not JSON', err);
+    throw fail('malformed', "the SET's claims are not JSON", err);
   }
-  if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw fail('malformed', 'the SET\'s claims are not a JSON object');
+  if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw fail('malformed', "the SET's claims are not a JSON object");
   if (claims.iss !== expect.issuer) throw fail('issuer', `iss ${JSON.stringify(claims.iss)} is not the configured issuer ${expect.issuer}`);
   const aud = claims.aud;
   const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : [];
@@ -136,8 +155,10 @@ export async function verifySet(token: string, expect: SetExpectations): Promise
   if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) throw fail('claims', 'iat is missing or not a number');
   const now = Math.floor(expect.now.getTime() / 1000);
   if (now - claims.iat > expect.maxAgeSeconds) throw fail('iat_old', `iat ${claims.iat} is ${now - claims.iat} s old, more than ${expect.maxAgeSeconds} s`);
-  if (claims.iat - now > expect.clockToleranceSeconds) throw fail('iat_future', `iat ${claims.iat} is ${claims.iat - now} s in the future, more than ${expect.clockToleranceSeconds} s`);
-  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256) throw fail('claims', 'jti is missing or not a string of 1-256 characters');
+  if (claims.iat - now > expect.clockToleranceSeconds)
+    throw fail('iat_future', `iat ${claims.iat} is ${claims.iat - now} s in the future, more than ${expect.clockToleranceSeconds} s`);
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256)
+    throw fail('claims', 'jti is missing or not a string of 1-256 characters');
   if ('exp' in claims || 'sub' in claims) throw fail('claims', 'an SSF SET carries neither exp nor sub (SSF 1.0 "Security Event Token Profile")');
   const events = claims.events;
   if (!events || typeof events !== 'object' || Array.isArray(events) || Object.keys(events).length === 0) throw fail('claims', 'events is missing or empty');

@@ -5,7 +5,14 @@ import { ApiKeyVerifier, authorize } from './api-keys.js';
 import { createHash } from 'node:crypto';
 
 const SECRET = 'S'.repeat(43);
-const row: ApiKeyRow = { id: 'abcdef012345', tenant: 'acme', name: 'wf', secretHash: createHash('sha256').update(SECRET).digest('hex'), scopes: ['decisions:write'], createdAt: '2026-01-01T00:00:00.000Z' };
+const row: ApiKeyRow = {
+  id: 'abcdef012345',
+  tenant: 'acme',
+  name: 'wf',
+  secretHash: createHash('sha256').update(SECRET).digest('hex'),
+  scopes: ['decisions:write'],
+  createdAt: '2026-01-01T00:00:00.000Z',
+};
 
 function verifier(rows: Record<string, ApiKeyRow>, cacheMs = 5000, now = { t: 0 }) {
   let lookups = 0;

@@ -32,7 +32,10 @@ export interface MintedKey {
  * Mints an API key for one tenant, stores only the SHA-256 of its secret
  * (32 random bytes, so a fast hash is enough), and audits the creation.
  */
-export async function createApiKey(store: Store, input: { tenant: string; name: string; scopes?: ApiScope[]; actor: AuditActor; now?: Date }): Promise<MintedKey> {
+export async function createApiKey(
+  store: Store,
+  input: { tenant: string; name: string; scopes?: ApiScope[]; actor: AuditActor; now?: Date },
+): Promise<MintedKey> {
   const id = randomBytes(6).toString('hex');
   const secret = randomBytes(32).toString('base64url');
   const row: ApiKeyRow = {
@@ -96,7 +99,8 @@ export class ApiKeyVerifier {
   async verify(authorization: string | undefined): Promise<ApiPrincipal> {
     if (!authorization) throw new WardenError('ERR_AUTH_REQUIRED', 'an API key is required: Authorization: Bearer wdn_…');
     const [scheme, token, extra] = authorization.split(' ');
-    if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined) throw new WardenError('ERR_AUTH_INVALID', 'the Authorization header must be "Bearer <API key>"');
+    if (scheme?.toLowerCase() !== 'bearer' || !token || extra !== undefined)
+      throw new WardenError('ERR_AUTH_INVALID', 'the Authorization header must be "Bearer <API key>"');
     const match = KEY_PATTERN.exec(token);
     if (!match) throw new WardenError('ERR_AUTH_INVALID', 'malformed API key');
     const [, id, secret] = match as unknown as [string, string, string];

@@ -42,9 +42,14 @@ export const NOTIFY_OPERATIONS: Record<string, Operation> = {
     }),
     async (ctx, args) => {
       if (!ctx.config.tenants.some((t) => t.id === args.tenant))
-        throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${args.tenant}" is not in ${ctx.config.file} (configured: ${ctx.config.tenants.map((t) => t.id).join(', ')})`);
+        throw new WardenError(
+          'ERR_TENANT_UNKNOWN',
+          `tenant "${args.tenant}" is not in ${ctx.config.file} (configured: ${ctx.config.tenants.map((t) => t.id).join(', ')})`,
+        );
       const state = args.failed ? 'failed' : args.state;
-      const rows = (await ctx.store.listDeliveries(args.tenant, args.limit, { ...(state ? { state } : {}), ...(args.kind ? { kind: args.kind } : {}) })).map(shown);
+      const rows = (await ctx.store.listDeliveries(args.tenant, args.limit, { ...(state ? { state } : {}), ...(args.kind ? { kind: args.kind } : {}) })).map(
+        shown,
+      );
       if (args.json) await ctx.out(JSON.stringify(rows, null, 2) + '\n');
       else if (rows.length === 0) await ctx.out(`no ${state ? `${state} ` : ''}messages in tenant ${args.tenant}\n`);
       else

@@ -23,7 +23,13 @@ import { registerDemoCommand, type CliExtras } from '../cli/commands/demo.js';
 const USAGE_ERRORS: ReadonlySet<WardenErrorCode> = new Set(['ERR_CONFIG_INVALID', 'ERR_VALIDATION', 'ERR_TENANT_UNKNOWN', 'ERR_CONFLICT']);
 
 /** The `warden` command, wired to `io`, with the connectors' commands, reading the time from `clock`. */
-export function buildProgram(io: CliIo, setExit: (code: number) => void, connectors: readonly Connector[] = [], clock: Clock = systemClock, extras: CliExtras = {}): Command {
+export function buildProgram(
+  io: CliIo,
+  setExit: (code: number) => void,
+  connectors: readonly Connector[] = [],
+  clock: Clock = systemClock,
+  extras: CliExtras = {},
+): Command {
   const program = new Command('warden')
     .description('Warden: admission control for high-risk identity changes (MFA factor and password resets) in Okta and Microsoft Entra ID')
     .version(wardenVersion(), '-V, --version')
@@ -73,7 +79,13 @@ export function buildProgram(io: CliIo, setExit: (code: number) => void, connect
  * code. Never calls process.exit itself, so tests run it in-process, on their
  * own `clock` (default: the system clock).
  */
-export async function runCli(args: readonly string[], io: CliIo = processIo(), connectors: readonly Connector[] = [], clock: Clock = systemClock, extras: CliExtras = {}): Promise<number> {
+export async function runCli(
+  args: readonly string[],
+  io: CliIo = processIo(),
+  connectors: readonly Connector[] = [],
+  clock: Clock = systemClock,
+  extras: CliExtras = {},
+): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram(
     io,

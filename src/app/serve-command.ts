@@ -53,7 +53,7 @@ function banner(server: RunningServer, config: WardenConfig, keyFile: string): s
     `  Ready      ${server.url}/readyz`,
     `  Metrics    ${server.url}/metrics`,
     '',
-    'A help-desk agent resets a user\'s MFA factors with no approved request. Ask Warden:',
+    "A help-desk agent resets a user's MFA factors with no approved request. Ask Warden:",
     '',
     `  curl -s ${server.url}/v1/decisions \\`,
     `    -H "Authorization: Bearer $(cat ${rel(keyFile)})" \\`,

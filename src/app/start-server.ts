@@ -133,7 +133,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   try {
     const storeLog = { driver: store.driver, location: store.location, durability: store.durability };
     if (store.driver === 'pglite' && !store.durability.startsWith('full'))
-      log.warn(storeLog, 'embedded store (PGlite) is the default store; it is not crash-safe against power loss in this mode: use PostgreSQL (DATABASE_URL) in production');
+      log.warn(
+        storeLog,
+        'embedded store (PGlite) is the default store; it is not crash-safe against power loss in this mode: use PostgreSQL (DATABASE_URL) in production',
+      );
     else if (store.driver === 'pglite') log.info(storeLog, 'embedded store (PGlite) is the default store; for several replicas use PostgreSQL (DATABASE_URL)');
     else log.info(storeLog, 'store: PostgreSQL');
 
@@ -157,7 +160,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       }
       if (result.status === 'loaded') {
         metrics.setPolicy(result.tenant, result.policy.version, result.policy.mode);
-        await recordPolicy(store, result.policy, clock()).catch((err: unknown) => log.error({ err, tenant: result.tenant }, 'could not record the policy change'));
+        await recordPolicy(store, result.policy, clock()).catch((err: unknown) =>
+          log.error({ err, tenant: result.tenant }, 'could not record the policy change'),
+        );
         log.info({ tenant: result.tenant, version: result.policy.version, previous: result.previous, mode: result.policy.mode }, 'policy reloaded');
       }
     };
@@ -170,7 +175,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       log.info({ tenant, rules: pack.rules.length, disabled: pack.disabled, version: pack.version, files: pack.files.length }, 'detection rules loaded');
     }
     const onDecision = (d: { tenant: string; outcome: string; mode: string }) => metrics.decisions.inc({ tenant: d.tenant, outcome: d.outcome, mode: d.mode });
-    const logAlert = (alert: Alert) => log.warn({ tenant: alert.tenant, alertId: alert.id, rule: alert.rule, severity: alert.severity, key: alert.key, summary: alert.summary }, 'detection alert');
+    const logAlert = (alert: Alert) =>
+      log.warn(
+        { tenant: alert.tenant, alertId: alert.id, rule: alert.rule, severity: alert.severity, key: alert.key, summary: alert.summary },
+        'detection alert',
+      );
     const onAlerts = (alerts: readonly Alert[]) => alerts.forEach(logAlert);
     let context: ConnectorContext;
     const events = new WebhookRoutes(config.tenants);
@@ -183,7 +192,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       wakeOutbound();
     };
     const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock, onGaveUp: gaveUp });
-    const notifications = new ChannelWorker({ store, routes: channels, log, registry: metrics.registry, clock, onGaveUp: gaveUp, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
+    const notifications = new ChannelWorker({
+      store,
+      routes: channels,
+      log,
+      registry: metrics.registry,
+      clock,
+      onGaveUp: gaveUp,
+      ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
+    });
     const directories: DirectoriesOf = (tenant) => {
       const t = config.tenants.find((x) => x.id === tenant);
       return connectors.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
@@ -222,7 +239,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Detection alerts go out as signed events (alert.raised) in the transaction that raised them.
     const publishAlerts = (tx: StoreTx, alerts: readonly Alert[]) => publishAlertEvents(tx, routes, alerts);
     const publishDecision: DecideDeps['publishDecision'] = (tx, input) => publishDecisionEvents(tx, routes, input);
-    const decideDeps = { policies, ...(options.clock ? { clock: options.clock } : {}), onDecision, workflow: workflow.decisionWorkflow(), detection, onAlerts, publishAlerts, publishDecision };
+    const decideDeps = {
+      policies,
+      ...(options.clock ? { clock: options.clock } : {}),
+      onDecision,
+      workflow: workflow.decisionWorkflow(),
+      detection,
+      onAlerts,
+      publishAlerts,
+      publishDecision,
+    };
     const inbox = new InboxWorker({
       store,
       decide: decideDeps,
@@ -281,7 +307,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       oidc: new OidcVerifier(config.tenants, { clock }),
       detection,
       ...(config.tenants.some((t) => t.oidc?.console)
-        ? { console: { store, workflow, tenants: config.tenants, clock, ...(config.console ? { timeouts: config.console } : {}), bodyBytes: config.bodyBytes, onError: (err: unknown, path: string) => log.error({ err, path }, 'console request failed') } }
+        ? {
+            console: {
+              store,
+              workflow,
+              tenants: config.tenants,
+              clock,
+              ...(config.console ? { timeouts: config.console } : {}),
+              bodyBytes: config.bodyBytes,
+              onError: (err: unknown, path: string) => log.error({ err, path }, 'console request failed'),
+            },
+          }
         : {}),
       notMe: { ctx: workflow.ctx, tenants: config.tenants, directories },
     });
@@ -338,10 +374,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         options.sweepMs ?? 30_000,
         (err) => log.error({ err }, 'workflow sweep failed'),
       );
-      const retention = new BackgroundLoop(
-        retentionSweep(store, config.retention, clock, metrics.registry),
-        options.retentionSweepMs ?? 10 * 60_000,
-        (err) => log.error({ err }, 'retention sweep failed'),
+      const retention = new BackgroundLoop(retentionSweep(store, config.retention, clock, metrics.registry), options.retentionSweepMs ?? 10 * 60_000, (err) =>
+        log.error({ err }, 'retention sweep failed'),
       );
       inbox.start();
       outbox.start();
@@ -351,9 +385,25 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       sweeper.start();
       detectionSweeper.start();
       retention.start();
-      cleanups.push(() => inbox.stop(), () => outbox.stop(), () => webhooks.stop(), () => notifications.stop(), () => notMe.stop(), () => sweeper.stop(), () => detectionSweeper.stop(), () => retention.stop());
+      cleanups.push(
+        () => inbox.stop(),
+        () => outbox.stop(),
+        () => webhooks.stop(),
+        () => notifications.stop(),
+        () => notMe.stop(),
+        () => sweeper.stop(),
+        () => detectionSweeper.stop(),
+        () => retention.stop(),
+      );
       if (siemTargets.length > 0) {
-        const siem = siemStreamLoop({ store, targets: siemTargets, clock, instanceId: context.instanceId, log, ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}) });
+        const siem = siemStreamLoop({
+          store,
+          targets: siemTargets,
+          clock,
+          instanceId: context.instanceId,
+          log,
+          ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
+        });
         siem.start();
         cleanups.push(() => siem.stop());
         log.info({ tenants: siemTargets.map((t) => t.tenant) }, 'streaming OCSF events to SIEM endpoints (siem.ocsf)');
@@ -401,7 +451,27 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }
 
     log.info({ url, tenants: policies.tenants() }, 'listening');
-    return { url, port, store, policies, metrics, keys, log, inbox, outbox, workflow, events, webhooks, channels, notifications, notMe, detection, context, reload, close };
+    return {
+      url,
+      port,
+      store,
+      policies,
+      metrics,
+      keys,
+      log,
+      inbox,
+      outbox,
+      workflow,
+      events,
+      webhooks,
+      channels,
+      notifications,
+      notMe,
+      detection,
+      context,
+      reload,
+      close,
+    };
   } catch (err) {
     return fail(err);
   }

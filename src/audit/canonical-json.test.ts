@@ -4,7 +4,15 @@ import { canonicalJson } from './canonical-json.js';
 describe('canonicalJson', () => {
   it('sorts keys by UTF-16 code units and drops whitespace (RFC 8785 §3.2.3 example)', () => {
     // Keys from RFC 8785's sorting example: "\u20ac", "\r", "\ufb33", "1", "\ud83d\ude00", "\u0080", "\u00f6".
-    const value = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    const value = {
+      '\u20ac': 'Euro Sign',
+      '\r': 'Carriage Return',
+      '\ufb33': 'Hebrew Letter Dalet With Dagesh',
+      '1': 'One',
+      '\ud83d\ude00': 'Emoji: Grinning Face',
+      '\u0080': 'Control',
+      '\u00f6': 'Latin Small Letter O With Diaeresis',
+    };
     const order = ['\r', '1', '\u0080', '\u00f6', '\u20ac', '\ud83d\ude00', '\ufb33'] as const;
     expect(canonicalJson(value)).toBe(`{${order.map((k) => `${JSON.stringify(k)}:${JSON.stringify(value[k])}`).join(',')}}`);
   });
@@ -14,7 +22,9 @@ describe('canonicalJson', () => {
   });
 
   it('nests, omits undefined members and uses toJSON', () => {
-    expect(canonicalJson({ b: [true, null, { d: 1, c: 'x' }], a: undefined, t: new Date('2026-01-01T00:00:00Z') })).toBe('{"b":[true,null,{"c":"x","d":1}],"t":"2026-01-01T00:00:00.000Z"}');
+    expect(canonicalJson({ b: [true, null, { d: 1, c: 'x' }], a: undefined, t: new Date('2026-01-01T00:00:00Z') })).toBe(
+      '{"b":[true,null,{"c":"x","d":1}],"t":"2026-01-01T00:00:00.000Z"}',
+    );
   });
 
   it('is stable whatever the insertion order', () => {

@@ -38,7 +38,12 @@ export function auditCsvHeader(): string {
 export async function* exportAuditCsv(store: StoreOps, tenant: string, options: { since?: Date } = {}): AsyncGenerator<string> {
   for await (const row of readAuditRows(store, tenant, options)) {
     const r = JSON.parse(row.record) as AuditRecord;
-    const d = r.data as { outcome?: string; summary?: string; reason?: string; change?: { kind?: string; targetId?: string; targetLogin?: string; actorId?: string; actorLogin?: string } };
+    const d = r.data as {
+      outcome?: string;
+      summary?: string;
+      reason?: string;
+      change?: { kind?: string; targetId?: string; targetLogin?: string; actorId?: string; actorLogin?: string };
+    };
     yield csvLine([
       r.tenant,
       r.seq,
@@ -47,7 +52,9 @@ export async function* exportAuditCsv(store: StoreOps, tenant: string, options: 
       r.actor.type,
       r.actor.id,
       r.actor.name,
-      Object.entries(r.subject).map(([k, v]) => `${k}=${v}`).join(' '),
+      Object.entries(r.subject)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' '),
       d.outcome,
       d.change?.kind,
       d.change ? (d.change.targetLogin ?? d.change.targetId) : undefined,

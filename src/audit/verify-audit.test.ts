@@ -21,7 +21,12 @@ afterAll(() => handle.dispose());
 async function chain(count: number): Promise<string> {
   const tenant = `audit-${++n}`;
   for (let i = 1; i <= count; i++)
-    await appendAudit(store, tenant, { type: 'decision.recorded', actor: { type: 'api_key', id: 'k1' }, subject: { decisionId: `d${i}` }, data: { outcome: i % 2 ? 'hold' : 'allow', i } });
+    await appendAudit(store, tenant, {
+      type: 'decision.recorded',
+      actor: { type: 'api_key', id: 'k1' },
+      subject: { decisionId: `d${i}` },
+      data: { outcome: i % 2 ? 'hold' : 'allow', i },
+    });
   return tenant;
 }
 
@@ -109,7 +114,10 @@ describe('verifyAudit', () => {
     const tenant = await chain(2);
     const other = await chain(2);
     await tamper('DELETE FROM audit WHERE tenant = $1 AND seq = 2', [other]);
-    await tamper(`INSERT INTO audit (tenant, seq, id, at, type, record, prev_hash, hash) SELECT $2, seq, gen_random_uuid(), at, type, record, prev_hash, hash FROM audit WHERE tenant = $1 AND seq = 2`, [tenant, other]);
+    await tamper(
+      `INSERT INTO audit (tenant, seq, id, at, type, record, prev_hash, hash) SELECT $2, seq, gen_random_uuid(), at, type, record, prev_hash, hash FROM audit WHERE tenant = $1 AND seq = 2`,
+      [tenant, other],
+    );
     expect((await verifyAudit(store, other)).break).toMatchObject({ seq: 2 });
   });
 });

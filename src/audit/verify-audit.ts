@@ -76,7 +76,12 @@ export async function verifyAudit(store: StoreOps, tenant: string, onProgress?: 
       records: seq,
       head: prev,
       ok: false,
-      break: { tenant, seq: Math.min(head.seq, seq + 1), id: '', reason: `chain head says ${head.seq} records ending in ${head.hash.slice(0, 12)}…, but ${seq} records end in ${prev.slice(0, 12)}… (records removed?)` },
+      break: {
+        tenant,
+        seq: Math.min(head.seq, seq + 1),
+        id: '',
+        reason: `chain head says ${head.seq} records ending in ${head.hash.slice(0, 12)}…, but ${seq} records end in ${prev.slice(0, 12)}… (records removed?)`,
+      },
     };
   }
   return { tenant, records: seq, head: prev, ok: true };

@@ -3,7 +3,6 @@ import readline from 'node:readline';
 import { WardenError, type WardenErrorCode } from '../core/errors.js';
 import type { CliIo } from '../runtime/cli-io.js';
 
-
 type Line = { out?: string; err?: string; exit?: number; error?: { code: WardenErrorCode; message: string } };
 
 /**
@@ -13,7 +12,9 @@ type Line = { out?: string; err?: string; exit?: number; error?: { code: WardenE
 export async function runViaAdminSocket(socketPath: string, name: string, args: unknown, actorId: string, io: CliIo): Promise<number> {
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = http.request({ socketPath, path: `/ops/${name}`, method: 'POST', headers: { 'content-type': 'application/json' } }, resolve);
-    req.on('error', (err) => reject(new WardenError('ERR_STORE_LOCKED', `cannot reach the running server's admin socket ${socketPath}: ${err.message}`, { cause: err })));
+    req.on('error', (err) =>
+      reject(new WardenError('ERR_STORE_LOCKED', `cannot reach the running server's admin socket ${socketPath}: ${err.message}`, { cause: err })),
+    );
     req.end(JSON.stringify({ args, actor: { type: 'cli', id: actorId } }));
   });
   if (res.statusCode !== 200) {

@@ -23,7 +23,9 @@ export class ProgressBar {
     const fraction = this.total > 0 ? Math.min(1, done / this.total) : 1;
     const filled = Math.round(fraction * this.width);
     const mb = (n: number) => (n / 1e6).toFixed(1);
-    this.write(`\r[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${mb(done)}/${mb(this.total)} MB  ${tail}\u001b[K`);
+    this.write(
+      `\r[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}] ${String(Math.round(fraction * 100)).padStart(3)}%  ${mb(done)}/${mb(this.total)} MB  ${tail}\u001b[K`,
+    );
     this.#drawn = true;
   }
 

@@ -69,13 +69,17 @@ export async function runStoreOperation(
       if (!isWardenError(err, 'ERR_STORE_LOCKED')) throw err;
       const holder = err.details as LockInfo | undefined;
       if (holder?.adminSocket) return runViaAdminSocket(holder.adminSocket, name, args, actor.id, io);
-      if (holder?.command !== 'serve' || config.store.driver !== 'pglite') throw new WardenError('ERR_STORE_LOCKED', `${err.message}. Wait for it to finish, or stop it.`);
+      if (holder?.command !== 'serve' || config.store.driver !== 'pglite')
+        throw new WardenError('ERR_STORE_LOCKED', `${err.message}. Wait for it to finish, or stop it.`);
       // A server that has taken the store but not yet opened its admin socket is starting: wait for it.
       if (waited === 0) io.err(`A Warden server (pid ${holder.pid}) is starting on ${config.store.dataDir}; waiting for it to take commands…\n`);
       const next = await serverStarted(config.store.dataDir, holder.pid);
       waited++;
       if (next === 'timeout')
-        throw new WardenError('ERR_STORE_LOCKED', `the Warden server (pid ${holder.pid}) has been starting for over ${START_WAIT_POLLS / 5} s and does not take commands yet; see its log`);
+        throw new WardenError(
+          'ERR_STORE_LOCKED',
+          `the Warden server (pid ${holder.pid}) has been starting for over ${START_WAIT_POLLS / 5} s and does not take commands yet; see its log`,
+        );
       if (next.adminSocket) return runViaAdminSocket(next.adminSocket, name, args, actor.id, io);
       // The lock is gone (the server stopped): open the store ourselves.
     }

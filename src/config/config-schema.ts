@@ -35,22 +35,28 @@ export const DETECTION_DEFAULTS = Object.freeze({ allowedLateness: '30m', source
 /** A tenant's detection settings (src/detect, docs/detection.md). */
 export const DetectionConfig = z
   .object({
-    enabled: z.boolean().default(true).describe('Correlate this tenant\'s changes into alerts. Default `true`'),
+    enabled: z.boolean().default(true).describe("Correlate this tenant's changes into alerts. Default `true`"),
     rules: z
       .string()
       .min(1)
       .optional()
-      .describe('A YAML rule file, or a directory of them, relative to this config file: rules with a shipped rule\'s id are merged over it key by key (`{ id: x, window: 2h }`, `{ id: x, enabled: false }`), others are added. `warden detect rules --tenant T` shows the result'),
+      .describe(
+        "A YAML rule file, or a directory of them, relative to this config file: rules with a shipped rule's id are merged over it key by key (`{ id: x, window: 2h }`, `{ id: x, enabled: false }`), others are added. `warden detect rules --tenant T` shows the result",
+      ),
     allowedLateness: Duration.default(DETECTION_DEFAULTS.allowedLateness).describe(
-      'How far out of order a change may arrive within its own source (the Okta hook, the Okta System Log, Graph directoryAudits, the Management Activity API, the API, …) and still be correlated: a change older than its source\'s newest event minus this is late, counted in `warden_detection_late_total` and not correlated. A source that is behind as a whole (a poller back-filling after an outage, Exchange records 60–90 minutes late) is not late: windows wait for it (see `sourceIdleAfter`). Rules may set their own. Default `30m`',
+      "How far out of order a change may arrive within its own source (the Okta hook, the Okta System Log, Graph directoryAudits, the Management Activity API, the API, …) and still be correlated: a change older than its source's newest event minus this is late, counted in `warden_detection_late_total` and not correlated. A source that is behind as a whole (a poller back-filling after an outage, Exchange records 60–90 minutes late) is not late: windows wait for it (see `sourceIdleAfter`). Rules may set their own. Default `30m`",
     ),
     sourceIdleAfter: Duration.default(DETECTION_DEFAULTS.sourceIdleAfter).describe(
-      'A source that has delivered nothing for this long (by the clock in the server, in event time in a replay) stops holding correlation windows open: absence rules fall due and old state is dropped on the other sources\' progress, and its records older than that point are late when it comes back. Time Warden was down does not count, and watermarks survive restarts (docs/detection.md, watermarks). Longer than the longest outage you want back-filled records to still correlate after; shorter keeps absence alerts prompt when a source goes quiet. Default `3h`',
+      "A source that has delivered nothing for this long (by the clock in the server, in event time in a replay) stops holding correlation windows open: absence rules fall due and old state is dropped on the other sources' progress, and its records older than that point are late when it comes back. Time Warden was down does not count, and watermarks survive restarts (docs/detection.md, watermarks). Longer than the longest outage you want back-filled records to still correlate after; shorter keeps absence alerts prompt when a source goes quiet. Default `3h`",
     ),
     alerts: z
       .object({
-        groupFor: Duration.default(DETECTION_DEFAULTS.groupFor).describe('Matches on the same person within this span of event time are one alert (one attack, one alert). Default `24h`'),
-        inPolicyFor: Duration.default(DETECTION_DEFAULTS.inPolicyFor).describe('How long after its last update an open alert is shown to policy as `context.alerts` for later changes of the same person (as target or actor). Default `7d`'),
+        groupFor: Duration.default(DETECTION_DEFAULTS.groupFor).describe(
+          'Matches on the same person within this span of event time are one alert (one attack, one alert). Default `24h`',
+        ),
+        inPolicyFor: Duration.default(DETECTION_DEFAULTS.inPolicyFor).describe(
+          'How long after its last update an open alert is shown to policy as `context.alerts` for later changes of the same person (as target or actor). Default `7d`',
+        ),
       })
       .strict()
       .default({ groupFor: DETECTION_DEFAULTS.groupFor, inPolicyFor: DETECTION_DEFAULTS.inPolicyFor })
@@ -60,11 +66,15 @@ export const DetectionConfig = z
         domains: z
           .record(z.string().min(1), z.string().min(1))
           .default({})
-          .describe('Domain aliases: `{ acme.onmicrosoft.com: acme.com }` makes `x@acme.onmicrosoft.com` (an Entra UPN) the same person as `x@acme.com` (an Okta login)'),
+          .describe(
+            'Domain aliases: `{ acme.onmicrosoft.com: acme.com }` makes `x@acme.onmicrosoft.com` (an Entra UPN) the same person as `x@acme.com` (an Okta login)',
+          ),
         aliases: z
           .record(z.string().min(1), z.array(z.string().min(1)).min(1))
           .default({})
-          .describe('Canonical identity → other names of the same person: logins, emails, or `<idp>:<id>` (e.g. `entra:5f1c…`), for accounts whose names differ across IdPs'),
+          .describe(
+            'Canonical identity → other names of the same person: logins, emails, or `<idp>:<id>` (e.g. `entra:5f1c…`), for accounts whose names differ across IdPs',
+          ),
       })
       .strict()
       .default({ domains: {}, aliases: {} })
@@ -116,123 +126,173 @@ export function tenantConfigWith(sections: readonly TenantSection[]) {
 /** The config file schema, with the connectors' tenant sections. */
 export function configFileSchema(sections: readonly TenantSection[] = []) {
   return z
-  .object({
-    listen: z
-      .object({
-        host: z.string().default('127.0.0.1').describe('Address to bind. Default `127.0.0.1`; use `0.0.0.0` in a container'),
-        port: z.number().int().min(0).max(65535).default(8080).describe('TCP port. Default `8080`. Env `PORT` overrides'),
-        tls: z
-          .object({
-            cert: z.string().min(1).describe('PEM file with the server certificate (and its chain), relative to this file'),
-            key: SecretRef.describe('The PEM private key of the certificate, as a reference: `{ file: key.pem }` or `{ env: NAME }`'),
-          })
-          .strict()
-          .optional()
-          .describe(
-            'Serve HTTPS instead of HTTP. Default: plain HTTP (put a TLS-terminating proxy in front in production). Microsoft Graph calls only `https://` notification URLs, so a Warden reached directly by Graph (or by the local Entra simulator in `warden demo`) needs it',
+    .object({
+      listen: z
+        .object({
+          host: z.string().default('127.0.0.1').describe('Address to bind. Default `127.0.0.1`; use `0.0.0.0` in a container'),
+          port: z.number().int().min(0).max(65535).default(8080).describe('TCP port. Default `8080`. Env `PORT` overrides'),
+          tls: z
+            .object({
+              cert: z.string().min(1).describe('PEM file with the server certificate (and its chain), relative to this file'),
+              key: SecretRef.describe('The PEM private key of the certificate, as a reference: `{ file: key.pem }` or `{ env: NAME }`'),
+            })
+            .strict()
+            .optional()
+            .describe(
+              'Serve HTTPS instead of HTTP. Default: plain HTTP (put a TLS-terminating proxy in front in production). Microsoft Graph calls only `https://` notification URLs, so a Warden reached directly by Graph (or by the local Entra simulator in `warden demo`) needs it',
+            ),
+        })
+        .strict()
+        .default({ host: '127.0.0.1', port: 8080 })
+        .describe('Where the HTTP server listens'),
+      database: z
+        .object({
+          url: z
+            .union([z.string().min(1), SecretRef])
+            .optional()
+            .describe(
+              'PostgreSQL URL, or a reference to one. When set, PostgreSQL is the store; when not, the embedded PGlite store is. Env `DATABASE_URL` overrides. A URL with a password must come from a reference',
+            ),
+          schema: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+            .default('public')
+            .describe("PostgreSQL schema for Warden's tables. Default `public`"),
+          poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL connections per process. Default `10`'),
+          connectTimeoutMs: z
+            .number()
+            .int()
+            .min(100)
+            .max(60_000)
+            .default(2000)
+            .describe(
+              'Longest wait for a PostgreSQL connection (connecting, or waiting for a free one), in ms; past it the request answers 503 `ERR_STORE`. Default `2000`: under the 3 s Okta and Graph give a hook call, so they see a 503 and retry rather than a timeout. `/readyz` waits at most this long for the store',
+            ),
+          statementTimeoutMs: z
+            .number()
+            .int()
+            .min(100)
+            .max(600_000)
+            .default(10_000)
+            .describe(
+              'Longest a statement may run, in ms (PostgreSQL `statement_timeout`); a connection silent for longer (a stalled network) is dropped. Default `10000`: hook writes take milliseconds, and the slowest legitimate statements (retention purges, audit export pages) fit well within it',
+            ),
+        })
+        .strict()
+        .default({ schema: 'public', poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 10_000 })
+        .describe('PostgreSQL, for production and several replicas'),
+      dataDir: z
+        .string()
+        .default('.warden')
+        .describe(
+          'Directory of the embedded store (PGlite), relative to this config file. Default `.warden`. Env `WARDEN_DATA_DIR` overrides (relative to the working directory). One process at a time: Warden locks it',
+        ),
+      durability: z
+        .enum(['full', 'relaxed'])
+        .default('full')
+        .describe(
+          "Embedded store only. `full` (default): commits are fsync'ed and survive a power loss. `relaxed`: PGlite's own default, fsync off: committed data survives a crash of the process, not of the machine",
+        ),
+      limits: z
+        .object({
+          bodyBytes: z
+            .number()
+            .int()
+            .min(1024)
+            .max(10 * 1024 * 1024)
+            .default(1024 * 1024)
+            .describe('Largest request body accepted, in bytes; larger bodies get 413. Default 1 MiB'),
+        })
+        .strict()
+        .default({ bodyBytes: 1024 * 1024 })
+        .describe('Request limits'),
+      retries: z
+        .object({
+          inbox: z
+            .number()
+            .int()
+            .min(1)
+            .max(50)
+            .default(10)
+            .describe(
+              'Attempts at processing one stored delivery (normalize, enrich, decide) before it is marked `failed`, audited `inbox.failed` and listed by `warden inbox list --state failed`. Retried after 2 s, doubling, at most 5 min apart. Default `10`',
+            ),
+          outbox: z
+            .number()
+            .int()
+            .min(1)
+            .max(50)
+            .default(8)
+            .describe(
+              "Attempts at one containment action in the IdP before Warden gives up (audited `action.failed`, shown by `warden holds list`). Retried after 2 s, doubling, at most 10 min apart, never sooner than the IdP's rate-limit reset. Default `8`",
+            ),
+        })
+        .strict()
+        .default({ inbox: 10, outbox: 8 })
+        .describe('How often the workers try before giving up'),
+      retention: z
+        .object({
+          inbox: RetentionPeriod.default(RETENTION_DEFAULTS.inbox).describe(
+            'How long the raw vendor payload of a processed or ignored delivery is kept (it holds addresses, user agents and names). Failed deliveries are kept until dealt with. Changes still de-duplicate vendor events after their delivery is gone. Default `30d`, at least `1d`',
           ),
-      })
-      .strict()
-      .default({ host: '127.0.0.1', port: 8080 })
-      .describe('Where the HTTP server listens'),
-    database: z
-      .object({
-        url: z
-          .union([z.string().min(1), SecretRef])
-          .optional()
-          .describe('PostgreSQL URL, or a reference to one. When set, PostgreSQL is the store; when not, the embedded PGlite store is. Env `DATABASE_URL` overrides. A URL with a password must come from a reference'),
-        schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).default('public').describe('PostgreSQL schema for Warden\'s tables. Default `public`'),
-        poolSize: z.number().int().min(1).max(100).default(10).describe('PostgreSQL connections per process. Default `10`'),
-        connectTimeoutMs: z
-          .number()
-          .int()
-          .min(100)
-          .max(60_000)
-          .default(2000)
-          .describe('Longest wait for a PostgreSQL connection (connecting, or waiting for a free one), in ms; past it the request answers 503 `ERR_STORE`. Default `2000`: under the 3 s Okta and Graph give a hook call, so they see a 503 and retry rather than a timeout. `/readyz` waits at most this long for the store'),
-        statementTimeoutMs: z
-          .number()
-          .int()
-          .min(100)
-          .max(600_000)
-          .default(10_000)
-          .describe('Longest a statement may run, in ms (PostgreSQL `statement_timeout`); a connection silent for longer (a stalled network) is dropped. Default `10000`: hook writes take milliseconds, and the slowest legitimate statements (retention purges, audit export pages) fit well within it'),
-      })
-      .strict()
-      .default({ schema: 'public', poolSize: 10, connectTimeoutMs: 2000, statementTimeoutMs: 10_000 })
-      .describe('PostgreSQL, for production and several replicas'),
-    dataDir: z
-      .string()
-      .default('.warden')
-      .describe('Directory of the embedded store (PGlite), relative to this config file. Default `.warden`. Env `WARDEN_DATA_DIR` overrides (relative to the working directory). One process at a time: Warden locks it'),
-    durability: z
-      .enum(['full', 'relaxed'])
-      .default('full')
-      .describe('Embedded store only. `full` (default): commits are fsync\'ed and survive a power loss. `relaxed`: PGlite\'s own default, fsync off: committed data survives a crash of the process, not of the machine'),
-    limits: z
-      .object({
-        bodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(1024 * 1024).describe('Largest request body accepted, in bytes; larger bodies get 413. Default 1 MiB'),
-      })
-      .strict()
-      .default({ bodyBytes: 1024 * 1024 })
-      .describe('Request limits'),
-    retries: z
-      .object({
-        inbox: z.number().int().min(1).max(50).default(10).describe('Attempts at processing one stored delivery (normalize, enrich, decide) before it is marked `failed`, audited `inbox.failed` and listed by `warden inbox list --state failed`. Retried after 2 s, doubling, at most 5 min apart. Default `10`'),
-        outbox: z.number().int().min(1).max(50).default(8).describe('Attempts at one containment action in the IdP before Warden gives up (audited `action.failed`, shown by `warden holds list`). Retried after 2 s, doubling, at most 10 min apart, never sooner than the IdP\'s rate-limit reset. Default `8`'),
-      })
-      .strict()
-      .default({ inbox: 10, outbox: 8 })
-      .describe('How often the workers try before giving up'),
-    retention: z
-      .object({
-        inbox: RetentionPeriod.default(RETENTION_DEFAULTS.inbox).describe(
-          'How long the raw vendor payload of a processed or ignored delivery is kept (it holds addresses, user agents and names). Failed deliveries are kept until dealt with. Changes still de-duplicate vendor events after their delivery is gone. Default `30d`, at least `1d`',
-        ),
-        ownChanges: RetentionPeriod.default(RETENTION_DEFAULTS.ownChanges).describe(
-          'How long Warden remembers the changes it made itself in an IdP (enforcement actions, brokered resets), to recognise them when the IdP reports them back. Default `30d`, at least `1d`',
-        ),
-        events: RetentionPeriod.default(RETENTION_DEFAULTS.events).describe(
-          'How long an outbound event (signed webhook) is kept once every delivery of it succeeded or failed for good. Default `30d`, at least `1d`',
-        ),
-      })
-      .strict()
-      .default({ ...RETENTION_DEFAULTS })
-      .describe('What Warden deletes after a while (swept every few minutes). Decisions, changes, alerts and the audit log are never deleted'),
-    log: z
-      .object({
-        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Log level. Default `info`. Env `LOG_LEVEL` overrides'),
-      })
-      .strict()
-      .default({ level: 'info' })
-      .describe('Logging (JSON lines on stdout; secrets are redacted)'),
-    console: z
-      .object({
-        sessionIdle: Duration.default(CONSOLE_DEFAULTS.sessionIdle).describe('A console session with no activity for this long ends; the person signs in again. Default `30m`'),
-        sessionAbsolute: Duration.default(CONSOLE_DEFAULTS.sessionAbsolute).describe('A console session ends this long after sign-in, active or not. Default `8h`'),
-        signInTimeout: Duration.default(CONSOLE_DEFAULTS.signInTimeout).describe('How long a sign-in at the IdP may take before its callback is refused. Default `10m`'),
-      })
-      .strict()
-      .default({ ...CONSOLE_DEFAULTS })
-      .describe('The web console (`/console`, docs/console.md). It is served for tenants with `tenants[].oidc.console`'),
-    tenants: z.array(tenantConfigWith(sections)).min(1, 'configure at least one tenant').describe('The IdP tenants Warden governs, each with its policy'),
-  })
-  .strict()
-  .superRefine((cfg, ctx) => {
-    const seen = new Set<string>();
-    cfg.tenants.forEach((t, i) => {
-      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `tenant "${t.id}" is configured twice` });
-      seen.add(t.id);
-    });
-    const url = cfg.database.url;
-    if (typeof url === 'string') {
-      try {
-        if (new URL(url).password) ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'the URL holds a password: use { env: DATABASE_URL } instead of writing it in the file' });
-      } catch {
-        ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'not a URL' });
+          ownChanges: RetentionPeriod.default(RETENTION_DEFAULTS.ownChanges).describe(
+            'How long Warden remembers the changes it made itself in an IdP (enforcement actions, brokered resets), to recognise them when the IdP reports them back. Default `30d`, at least `1d`',
+          ),
+          events: RetentionPeriod.default(RETENTION_DEFAULTS.events).describe(
+            'How long an outbound event (signed webhook) is kept once every delivery of it succeeded or failed for good. Default `30d`, at least `1d`',
+          ),
+        })
+        .strict()
+        .default({ ...RETENTION_DEFAULTS })
+        .describe('What Warden deletes after a while (swept every few minutes). Decisions, changes, alerts and the audit log are never deleted'),
+      log: z
+        .object({
+          level: z
+            .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+            .default('info')
+            .describe('Log level. Default `info`. Env `LOG_LEVEL` overrides'),
+        })
+        .strict()
+        .default({ level: 'info' })
+        .describe('Logging (JSON lines on stdout; secrets are redacted)'),
+      console: z
+        .object({
+          sessionIdle: Duration.default(CONSOLE_DEFAULTS.sessionIdle).describe(
+            'A console session with no activity for this long ends; the person signs in again. Default `30m`',
+          ),
+          sessionAbsolute: Duration.default(CONSOLE_DEFAULTS.sessionAbsolute).describe(
+            'A console session ends this long after sign-in, active or not. Default `8h`',
+          ),
+          signInTimeout: Duration.default(CONSOLE_DEFAULTS.signInTimeout).describe(
+            'How long a sign-in at the IdP may take before its callback is refused. Default `10m`',
+          ),
+        })
+        .strict()
+        .default({ ...CONSOLE_DEFAULTS })
+        .describe('The web console (`/console`, docs/console.md). It is served for tenants with `tenants[].oidc.console`'),
+      tenants: z.array(tenantConfigWith(sections)).min(1, 'configure at least one tenant').describe('The IdP tenants Warden governs, each with its policy'),
+    })
+    .strict()
+    .superRefine((cfg, ctx) => {
+      const seen = new Set<string>();
+      cfg.tenants.forEach((t, i) => {
+        if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `tenant "${t.id}" is configured twice` });
+        seen.add(t.id);
+      });
+      const url = cfg.database.url;
+      if (typeof url === 'string') {
+        try {
+          if (new URL(url).password)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['database', 'url'],
+              message: 'the URL holds a password: use { env: DATABASE_URL } instead of writing it in the file',
+            });
+        } catch {
+          ctx.addIssue({ code: 'custom', path: ['database', 'url'], message: 'not a URL' });
+        }
       }
-    }
-  });
+    });
 }
 
 /** The config file schema without connectors. */

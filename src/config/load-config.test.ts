@@ -39,7 +39,10 @@ describe('loadConfig', () => {
   it('honours PORT, DATABASE_URL, WARDEN_DATA_DIR, LOG_LEVEL and WARDEN_CONFIG', () => {
     const dir = configDir(MINIMAL);
     const elsewhere = mkdtempSync(path.join(tmpdir(), 'warden-cwd-'));
-    const cfg = loadConfig({ cwd: elsewhere, env: { WARDEN_CONFIG: path.join(dir, 'warden.yaml'), PORT: '9090', LOG_LEVEL: 'debug', WARDEN_DATA_DIR: 'data' } });
+    const cfg = loadConfig({
+      cwd: elsewhere,
+      env: { WARDEN_CONFIG: path.join(dir, 'warden.yaml'), PORT: '9090', LOG_LEVEL: 'debug', WARDEN_DATA_DIR: 'data' },
+    });
     expect(cfg.listen.port).toBe(9090);
     expect(cfg.logLevel).toBe('debug');
     expect(cfg.store).toMatchObject({ driver: 'pglite', dataDir: path.join(elsewhere, 'data') });
@@ -67,8 +70,14 @@ describe('loadConfig', () => {
   it('keeps raw payloads, own changes and sent events 30 days by default, and refuses less than a day', () => {
     const day = 86_400_000;
     expect(loadConfig({ cwd: configDir(MINIMAL), env: {} }).retention).toEqual({ inboxMs: 30 * day, ownChangesMs: 30 * day, eventsMs: 30 * day });
-    expect(loadConfig({ cwd: configDir('retention:\n  inbox: 7d\n  events: 90d\n' + MINIMAL), env: {} }).retention).toEqual({ inboxMs: 7 * day, ownChangesMs: 30 * day, eventsMs: 90 * day });
-    expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  ownChanges: 12h\n' + MINIMAL), env: {} }))).toMatch(/:2:15: retention\.ownChanges: at least 1d/);
+    expect(loadConfig({ cwd: configDir('retention:\n  inbox: 7d\n  events: 90d\n' + MINIMAL), env: {} }).retention).toEqual({
+      inboxMs: 7 * day,
+      ownChangesMs: 30 * day,
+      eventsMs: 90 * day,
+    });
+    expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  ownChanges: 12h\n' + MINIMAL), env: {} }))).toMatch(
+      /:2:15: retention\.ownChanges: at least 1d/,
+    );
     expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  inbox: forever\n' + MINIMAL), env: {} }))).toMatch(/retention\.inbox: a duration/);
   });
 
@@ -80,7 +89,9 @@ describe('loadConfig', () => {
 
   it('refuses unknown keys, duplicate tenants and no tenants', () => {
     expect(errorOf(() => loadConfig({ cwd: configDir('lisen: {}\n' + MINIMAL), env: {} }))).toMatch(/Unrecognized key.*lisen/);
-    expect(errorOf(() => loadConfig({ cwd: configDir(MINIMAL + '  - id: acme\n    policy: other.yaml\n'), env: {} }))).toMatch(/:4:9: tenants\.1\.id: tenant "acme" is configured twice/);
+    expect(errorOf(() => loadConfig({ cwd: configDir(MINIMAL + '  - id: acme\n    policy: other.yaml\n'), env: {} }))).toMatch(
+      /:4:9: tenants\.1\.id: tenant "acme" is configured twice/,
+    );
     expect(errorOf(() => loadConfig({ cwd: configDir('tenants: []\n'), env: {} }))).toMatch(/at least one tenant/);
   });
 
@@ -95,7 +106,9 @@ describe('loadConfig', () => {
     const cfg = loadConfig({ cwd: dir, env: { ACME_HOOK: 'hook-secret' }, resolveSecrets: true });
     expect(cfg.tenants[0]!.secrets.hook!.reveal()).toBe('hook-secret');
     expect(cfg.tenants[0]!.secrets.token!.reveal()).toBe('ssws-token');
-    expect(errorOf(() => loadConfig({ cwd: dir, env: {}, resolveSecrets: true }))).toMatch(/tenant acme secret hook: environment variable ACME_HOOK is not set/);
+    expect(errorOf(() => loadConfig({ cwd: dir, env: {}, resolveSecrets: true }))).toMatch(
+      /tenant acme secret hook: environment variable ACME_HOOK is not set/,
+    );
     // The CLI does not need tenant secrets and does not resolve them.
     expect(loadConfig({ cwd: dir, env: {} }).tenants[0]!.secrets).toEqual({});
   });

@@ -195,16 +195,28 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
     } catch (err) {
       throw new WardenError('ERR_CONFIG_INVALID', `${file}: listen.tls.cert: cannot read ${certFile}: ${(err as Error).message}`);
     }
-    if (!cert.includes('-----BEGIN CERTIFICATE-----')) throw new WardenError('ERR_CONFIG_INVALID', `${file}: listen.tls.cert: ${certFile} holds no PEM certificate`);
+    if (!cert.includes('-----BEGIN CERTIFICATE-----'))
+      throw new WardenError('ERR_CONFIG_INVALID', `${file}: listen.tls.cert: ${certFile} holds no PEM certificate`);
     tls = { cert, key: resolveSecret(cfg.listen.tls.key, env, `${file}: listen.tls.key`, baseDir) };
   }
 
   const urlFromEnv = env.DATABASE_URL !== undefined && env.DATABASE_URL !== '' ? new Secret(env.DATABASE_URL) : undefined;
   const urlFromFile =
-    cfg.database.url === undefined ? undefined : typeof cfg.database.url === 'string' ? new Secret(cfg.database.url) : resolveSecret(cfg.database.url, env, `${file}: database.url`, baseDir);
+    cfg.database.url === undefined
+      ? undefined
+      : typeof cfg.database.url === 'string'
+        ? new Secret(cfg.database.url)
+        : resolveSecret(cfg.database.url, env, `${file}: database.url`, baseDir);
   const url = urlFromEnv ?? urlFromFile;
   const store: StoreConfig = url
-    ? { driver: 'postgres', url, schema: cfg.database.schema, poolSize: cfg.database.poolSize, connectTimeoutMs: cfg.database.connectTimeoutMs, statementTimeoutMs: cfg.database.statementTimeoutMs }
+    ? {
+        driver: 'postgres',
+        url,
+        schema: cfg.database.schema,
+        poolSize: cfg.database.poolSize,
+        connectTimeoutMs: cfg.database.connectTimeoutMs,
+        statementTimeoutMs: cfg.database.statementTimeoutMs,
+      }
     : {
         driver: 'pglite',
         dataDir: env.WARDEN_DATA_DIR ? path.resolve(cwd, env.WARDEN_DATA_DIR) : path.resolve(baseDir, cfg.dataDir),

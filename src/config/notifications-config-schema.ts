@@ -9,7 +9,11 @@ import { DURATION_PATTERN } from '../core/policy/duration.js';
  */
 
 const Duration = (text: string) => z.string().regex(DURATION_PATTERN, 'a duration such as 90s, 30m, 1h, 7d').describe(text);
-const SecretName = (text: string) => z.string().regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'the name of a tenant secret (tenants[].secrets)').describe(text);
+const SecretName = (text: string) =>
+  z
+    .string()
+    .regex(/^[a-zA-Z][a-zA-Z0-9_]*$/, 'the name of a tenant secret (tenants[].secrets)')
+    .describe(text);
 const ChannelName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/);
 
 /** The events chat and e-mail channels carry (docs/notifications.md, "Events"). */
@@ -29,11 +33,13 @@ export const SlackChannelConfig = z
     name: ChannelName.describe('Channel name, used by `routes` and shown by `warden notify list`'),
     type: z.literal('slack'),
     token: SecretName('Tenant secret with the Slack bot token (`xoxb-…`) of an app with the `chat:write` scope, invited to the conversation'),
-    conversation: z.string().min(1).describe('Slack conversation id to post to (`C…` for a channel, found in the channel\'s details)'),
+    conversation: z.string().min(1).describe("Slack conversation id to post to (`C…` for a channel, found in the channel's details)"),
     slackApiUrl: z
       .url()
       .optional()
-      .describe('Base URL of the Slack Web API (`@slack/web-api` `slackApiUrl`). Default `https://slack.com/api/`; change it only for a proxy or a test double'),
+      .describe(
+        'Base URL of the Slack Web API (`@slack/web-api` `slackApiUrl`). Default `https://slack.com/api/`; change it only for a proxy or a test double',
+      ),
   })
   .strict();
 
@@ -54,7 +60,10 @@ export const EmailChannelConfig = z
     host: z.string().min(1).describe('SMTP server host'),
     port: z.number().int().min(1).max(65535).default(587).describe('SMTP port. Default `587` (STARTTLS)'),
     secure: z.boolean().default(false).describe('`true`: TLS from the first byte (port 465). `false` (default): STARTTLS when the server offers it'),
-    requireTls: z.boolean().default(true).describe('Refuse to send unless the connection is encrypted (STARTTLS or `secure`). Default `true`; `false` only for a local relay'),
+    requireTls: z
+      .boolean()
+      .default(true)
+      .describe('Refuse to send unless the connection is encrypted (STARTTLS or `secure`). Default `true`; `false` only for a local relay'),
     user: z.string().min(1).optional().describe('SMTP user, when the server asks for authentication'),
     password: SecretName('Tenant secret with the SMTP password (with `user`)').optional(),
     from: z.string().min(3).describe('Sender address, e.g. `Warden <warden@acme.com>`'),
@@ -66,24 +75,44 @@ export type NotificationChannel = z.infer<typeof NotificationChannel>;
 
 export const NotificationRoute = z
   .object({
-    role: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/).describe('Who the route is for, e.g. `approvers`, `security`, `helpdesk`: shown in the message ("for approvers") and in `warden notify list`'),
+    role: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,62}$/)
+      .describe('Who the route is for, e.g. `approvers`, `security`, `helpdesk`: shown in the message ("for approvers") and in `warden notify list`'),
     events: z
       .array(z.enum(NOTIFICATION_EVENTS))
       .min(1)
       .describe(`Events sent to this role: ${NOTIFICATION_EVENTS.map((e) => `\`${e}\``).join(', ')}`),
     channel: ChannelName.describe('Name of the channel (in `channels`) the messages go to'),
-    to: z.array(z.string().min(3)).min(1).optional().describe('E-mail channels: the addresses (a team list, the on-call alias). Required for an e-mail channel, refused for chat'),
+    to: z
+      .array(z.string().min(3))
+      .min(1)
+      .optional()
+      .describe('E-mail channels: the addresses (a team list, the on-call alias). Required for an e-mail channel, refused for chat'),
   })
   .strict();
 export type NotificationRoute = z.infer<typeof NotificationRoute>;
 
 export const NotMeConfig = z
   .object({
-    enabled: z.boolean().default(true).describe('Tell the affected person when a help-desk request is filed for them or someone else changes their factors or password. Default `true` when the section is present'),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Tell the affected person when a help-desk request is filed for them or someone else changes their factors or password. Default `true` when the section is present',
+      ),
     secret: SecretName('Tenant secret that signs the links (HMAC-SHA256): at least 32 random bytes. Rotating it voids every link not yet used'),
-    channel: ChannelName.describe('E-mail channel (in `channels`) the notice is sent through, to the address the IdP directory has on file: never the factor being changed'),
+    channel: ChannelName.describe(
+      'E-mail channel (in `channels`) the notice is sent through, to the address the IdP directory has on file: never the factor being changed',
+    ),
     linkTtl: Duration('How long a link works. Default `30m`').default('30m'),
-    perPersonPerHour: z.number().int().min(1).max(100).default(5).describe('Notices sent to one person in an hour at most (more are recorded, not sent). Default `5`'),
+    perPersonPerHour: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(5)
+      .describe('Notices sent to one person in an hour at most (more are recorded, not sent). Default `5`'),
   })
   .strict();
 export type NotMeConfig = z.infer<typeof NotMeConfig>;
@@ -112,12 +141,15 @@ export const NotificationsConfig = z
     n.routes.forEach((r, i) => {
       const channel = byName.get(r.channel);
       if (!channel) ctx.addIssue({ code: 'custom', path: ['routes', i, 'channel'], message: `no channel "${r.channel}" in notifications.channels` });
-      else if (channel.type === 'email' && !r.to) ctx.addIssue({ code: 'custom', path: ['routes', i, 'to'], message: `channel "${r.channel}" is e-mail: give the addresses in \`to\`` });
-      else if (channel.type !== 'email' && r.to) ctx.addIssue({ code: 'custom', path: ['routes', i, 'to'], message: `channel "${r.channel}" is ${channel.type}: \`to\` is for e-mail channels` });
+      else if (channel.type === 'email' && !r.to)
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'to'], message: `channel "${r.channel}" is e-mail: give the addresses in \`to\`` });
+      else if (channel.type !== 'email' && r.to)
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'to'], message: `channel "${r.channel}" is ${channel.type}: \`to\` is for e-mail channels` });
     });
     if (n.notMe) {
       const channel = byName.get(n.notMe.channel);
-      if (channel?.type !== 'email') ctx.addIssue({ code: 'custom', path: ['notMe', 'channel'], message: `notMe.channel must name an e-mail channel in notifications.channels` });
+      if (channel?.type !== 'email')
+        ctx.addIssue({ code: 'custom', path: ['notMe', 'channel'], message: `notMe.channel must name an e-mail channel in notifications.channels` });
     }
   })
   .describe('Chat and e-mail notifications, and the "this wasn\'t me" notice (docs/notifications.md)');

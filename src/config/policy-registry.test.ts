@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isWardenError } from '../core/errors.js';
 import { PolicyRegistry, type ReloadResult } from './policy-registry.js';
 
-const GOOD = (outcome = 'hold') => `apiVersion: warden/v1\ntenant: acme\nmode: enforce\nrules:\n  - id: r\n    when: 'change.channel == "helpdesk"'\n    outcome: ${outcome}\n`;
+const GOOD = (outcome = 'hold') =>
+  `apiVersion: warden/v1\ntenant: acme\nmode: enforce\nrules:\n  - id: r\n    when: 'change.channel == "helpdesk"'\n    outcome: ${outcome}\n`;
 const BAD = `apiVersion: warden/v1\ntenant: acme\nrules:\n  - id: r\n    when: 'change.channel =='\n    outcome: hold\n`;
 
 function setup(text = GOOD()) {

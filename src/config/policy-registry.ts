@@ -21,7 +21,14 @@ export function loadPolicyFile(tenant: string, file: string): CompiledPolicy {
   }
   const policy = compilePolicy({ file, text });
   if (policy.tenant !== tenant) {
-    const issue: PolicyIssue = { file, line: 1, column: 1, message: `the policy is for tenant "${policy.tenant}", but it is configured for tenant "${tenant}"`, kind: 'schema', path: 'tenant' };
+    const issue: PolicyIssue = {
+      file,
+      line: 1,
+      column: 1,
+      message: `the policy is for tenant "${policy.tenant}", but it is configured for tenant "${tenant}"`,
+      kind: 'schema',
+      path: 'tenant',
+    };
     throw new WardenError('ERR_POLICY_INVALID', formatPolicyIssue(issue), { details: { file, issues: [issue] } });
   }
   return policy;

@@ -160,7 +160,10 @@ export interface IdentityProofer {
     ctx: ConnectorContext,
   ): Promise<{ transactionId: string; level: ProofingLevel; factor: { id: string; type: string; enrolledAt?: string; lastUpdated?: string } }>;
   /** The state of a verification started with `start`. */
-  poll(input: { tenant: string; targetId: string; transactionId: string }, ctx: ConnectorContext): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
+  poll(
+    input: { tenant: string; targetId: string; transactionId: string },
+    ctx: ConnectorContext,
+  ): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; verifiedAt?: string }>;
 }
 
 /**

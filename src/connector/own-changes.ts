@@ -106,7 +106,13 @@ export class OwnChanges {
     if (identities && identities.size > 0 && !actedAs(change.actor, identities)) return undefined;
     const at = Date.parse(change.occurredAt);
     if (!Number.isFinite(at)) return undefined;
-    const candidates = await store.findOwnChangesOverlapping(change.tenant, this.connector, change.target.id, new Date(at - this.window.beforeMs), new Date(at + this.window.afterMs));
+    const candidates = await store.findOwnChangesOverlapping(
+      change.tenant,
+      this.connector,
+      change.target.id,
+      new Date(at - this.window.beforeMs),
+      new Date(at + this.window.afterMs),
+    );
     const type = change.source.rawType.toLowerCase();
     return candidates.find((c) => c.eventTypes.some((t) => t.toLowerCase() === type));
   }
@@ -117,7 +123,11 @@ export class OwnChanges {
    * request: `context.wardenBroker` names the run); or Warden's own work
    * coming back, a side effect of a run included (ignore it).
    */
-  async recognise(store: OwnChangeStore & BrokerRunStore, change: IdentityChange, options: { identities?: ReadonlySet<string>; brokerKinds?: readonly ChangeKind[] } = {}): Promise<Recognised> {
+  async recognise(
+    store: OwnChangeStore & BrokerRunStore,
+    change: IdentityChange,
+    options: { identities?: ReadonlySet<string>; brokerKinds?: readonly ChangeKind[] } = {},
+  ): Promise<Recognised> {
     const own = await this.find(store, change, options.identities);
     if (!own) return { own: undefined, change };
     if (isBrokerRun(own) && (options.brokerKinds ?? []).includes(change.kind)) {

@@ -40,7 +40,10 @@ export function durationOf(text: string): Duration {
  * when set, else the older per-connector settings, converted (`overlapSeconds`
  * of Okta, `overlapMinutes` of Entra), else `fallback`.
  */
-export function overlapOf(settings: { overlap?: string | undefined; overlapSeconds?: number | undefined; overlapMinutes?: number | undefined }, fallback: Duration = 0): Duration {
+export function overlapOf(
+  settings: { overlap?: string | undefined; overlapSeconds?: number | undefined; overlapMinutes?: number | undefined },
+  fallback: Duration = 0,
+): Duration {
   if (settings.overlap !== undefined) return durationOf(settings.overlap);
   if (settings.overlapSeconds !== undefined) return settings.overlapSeconds * 1000;
   if (settings.overlapMinutes !== undefined) return settings.overlapMinutes * 60_000;
@@ -112,7 +115,11 @@ export class Poller {
     private readonly ctx: ConnectorContext,
     readonly source: PollSource,
   ) {
-    this.#loop = new BackgroundLoop(() => this.step(), source.tick ?? Math.min(source.interval, 5_000), (err) => ctx.log.error({ err, tenant: source.tenant }, `${source.what} poll failed`));
+    this.#loop = new BackgroundLoop(
+      () => this.step(),
+      source.tick ?? Math.min(source.interval, 5_000),
+      (err) => ctx.log.error({ err, tenant: source.tenant }, `${source.what} poll failed`),
+    );
   }
 
   start(): void {

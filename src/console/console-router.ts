@@ -81,7 +81,8 @@ const field = (body: unknown, name: string): string | undefined => {
 /** A `datetime-local` value read as UTC. */
 function utc(value: string | undefined, what: string): string | undefined {
   if (!value) return undefined;
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) || Number.isNaN(Date.parse(`${value}Z`))) throw new WardenError('ERR_VALIDATION', `${what} is not a date and time`);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value) || Number.isNaN(Date.parse(`${value}Z`)))
+    throw new WardenError('ERR_VALIDATION', `${what} is not a date and time`);
   return new Date(`${value.length === 16 ? `${value}:00` : value}Z`).toISOString();
 }
 
@@ -100,13 +101,26 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   const signIn = new ConsoleSignIn({ store: deps.store, clock: deps.clock, tenants, signInTimeoutMs: timeouts.signInTimeoutMs });
   const workflow = deps.workflow;
   const issuers = [...new Set(tenants.map((t) => new URL(t.oidc.issuer).origin))];
-  const csp = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", `form-action 'self' ${issuers.join(' ')}`.trim(), "frame-ancestors 'none'", "base-uri 'none'", "object-src 'none'"].join('; ');
+  const csp = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    `form-action 'self' ${issuers.join(' ')}`.trim(),
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join('; ');
   const assets = new Map([...ASSETS].map(([name, type]) => [name, { type, body: readFileSync(path.join(consoleAssetsDir(), name)) }]));
 
-  const secure = (req: Request, tenant?: string) => req.secure || (tenant ? signIn.tenant(tenant)?.oidc.console.publicUrl.startsWith('https:') : tenants.some((t) => t.oidc.console.publicUrl.startsWith('https:'))) === true;
+  const secure = (req: Request, tenant?: string) =>
+    req.secure ||
+    (tenant ? signIn.tenant(tenant)?.oidc.console.publicUrl.startsWith('https:') : tenants.some((t) => t.oidc.console.publicUrl.startsWith('https:'))) === true;
   const setCookie = (req: Request, res: Response, name: string, value: string, maxAgeMs: number, tenant?: string) =>
     res.cookie(name, value, { httpOnly: true, sameSite: 'lax', secure: secure(req, tenant), path: '/console', maxAge: maxAgeMs });
-  const clearCookie = (req: Request, res: Response, name: string) => res.clearCookie(name, { httpOnly: true, sameSite: 'lax', secure: secure(req), path: '/console' });
+  const clearCookie = (req: Request, res: Response, name: string) =>
+    res.clearCookie(name, { httpOnly: true, sameSite: 'lax', secure: secure(req), path: '/console' });
 
   const router = express.Router();
   router.use((_req, res, next) => {
@@ -142,7 +156,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       if (!isWardenError(err, 'ERR_SESSION')) return next(err);
       if ((err.details as { reason?: string }).reason !== 'missing') clearCookie(req, res, SESSION_COOKIE);
       const reason = (err.details as { reason?: string }).reason;
-      res.status(reason === 'missing' ? 200 : 401).type('html').send(signInPage(tenants, { ...(reason === 'missing' ? {} : { message: err.message }), returnTo: safeReturn(req.originalUrl) }));
+      res
+        .status(reason === 'missing' ? 200 : 401)
+        .type('html')
+        .send(signInPage(tenants, { ...(reason === 'missing' ? {} : { message: err.message }), returnTo: safeReturn(req.originalUrl) }));
       return;
     }
     res.locals.session = session;
@@ -165,7 +182,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.get('/sign-in', async (req, res) => {
     const tenant = field(req.query, 'tenant') ?? '';
     if (!signIn.tenant(tenant)) {
-      res.status(404).type('html').send(signInPage(tenants, { message: `Tenant "${tenant}" does not offer the console. Pick one below.` }));
+      res
+        .status(404)
+        .type('html')
+        .send(signInPage(tenants, { message: `Tenant "${tenant}" does not offer the console. Pick one below.` }));
       return;
     }
     let browser = cookies(req)[SIGN_IN_COOKIE];
@@ -179,14 +199,21 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.get('/callback', async (req, res) => {
     const jar = cookies(req);
     // The URL as the browser asked for it under the public address (the redirect_uri the IdP was given).
-    const base = tenants.find((t) => new URL(t.oidc.console.publicUrl).host === req.get('host'))?.oidc.console.publicUrl ?? tenants[0]?.oidc.console.publicUrl ?? `${req.protocol}://${req.get('host')}`;
+    const base =
+      tenants.find((t) => new URL(t.oidc.console.publicUrl).host === req.get('host'))?.oidc.console.publicUrl ??
+      tenants[0]?.oidc.console.publicUrl ??
+      `${req.protocol}://${req.get('host')}`;
     let current: ActiveSession | undefined;
     try {
       current = await sessionOf(req);
     } catch {
       current = undefined;
     }
-    const { login, person } = await signIn.complete(new URL(`${base.replace(/\/$/, '')}/console/callback${req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : ''}`), jar[SIGN_IN_COOKIE], current);
+    const { login, person } = await signIn.complete(
+      new URL(`${base.replace(/\/$/, '')}/console/callback${req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : ''}`),
+      jar[SIGN_IN_COOKIE],
+      current,
+    );
     if (login.purpose === 'step_up' && current) {
       await sessions.renew(current, { ...person, stepUpAt: deps.clock().toISOString() });
       const sep = login.returnTo.includes('?') ? '&' : '?';
@@ -236,9 +263,14 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     '/approvals',
     view(async (_req, res, session) => {
       const page = await workflow.list(session.tenant, { state: 'pending_approval' }, 100, undefined, callerOf(session.person));
-      res
-        .type('html')
-        .send(requestsPage(session, page.items, { title: 'Waiting for approval', current: 'approvals', empty: 'Nothing is waiting for approval.', intro: 'Requests whose ticket and proofing are complete. Open one to see its evidence and decide.' }));
+      res.type('html').send(
+        requestsPage(session, page.items, {
+          title: 'Waiting for approval',
+          current: 'approvals',
+          empty: 'Nothing is waiting for approval.',
+          intro: 'Requests whose ticket and proofing are complete. Open one to see its evidence and decide.',
+        }),
+      );
     }),
   );
 
@@ -253,13 +285,26 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     '/requests',
     action(async (req, res, session) => {
       const values: NewRequestValues = {};
-      for (const k of ['target', 'requester', 'kind', 'ticketSystem', 'ticketId', 'channel', 'contactDetail', 'mailboxRulesChangedAt', 'phoneChangedAt', 'deviceTrusted', 'broker', 'note'] as const) {
+      for (const k of [
+        'target',
+        'requester',
+        'kind',
+        'ticketSystem',
+        'ticketId',
+        'channel',
+        'contactDetail',
+        'mailboxRulesChangedAt',
+        'phoneChangedAt',
+        'deviceTrusted',
+        'broker',
+        'note',
+      ] as const) {
         const v = field(req.body, k);
         if (v !== undefined) values[k] = v;
       }
       try {
         const target = values.target ?? '';
-        if (!target) throw new WardenError('ERR_VALIDATION', 'give the target\'s login');
+        if (!target) throw new WardenError('ERR_VALIDATION', "give the target's login");
         const requester = values.requester || target;
         const context = {
           ...(values.mailboxRulesChangedAt ? { mailboxRulesChangedAt: utc(values.mailboxRulesChangedAt, 'the mailbox rules date') } : {}),
@@ -278,12 +323,16 @@ export function consoleRouter(deps: ConsoleDeps): Router {
           ...(values.broker === 'yes' ? { changeChannel: 'api' } : {}),
         };
         const parsed = CreateRequestBody.safeParse(body);
-        if (!parsed.success) throw new WardenError('ERR_VALIDATION', `the form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        if (!parsed.success)
+          throw new WardenError('ERR_VALIDATION', `the form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
         const created = await workflow.create(parsed.data, callerOf(session.person));
         res.redirect(303, `/console/requests/${created.id}?done=filed`);
       } catch (err) {
         if (!(err instanceof WardenError) || statusOf(err.code) >= 500) throw err;
-        res.status(statusOf(err.code)).type('html').send(newRequestPage(session, values, err.message));
+        res
+          .status(statusOf(err.code))
+          .type('html')
+          .send(newRequestPage(session, values, err.message));
       }
     }),
   );
@@ -299,7 +348,12 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         const people = new PersonResolver(workflow.ctx, session.tenant);
         const me = await people.ofCaller(caller);
         const parties = await people.partiesOf(r);
-        for (const [party, key] of [['requester', 'requester'], ['target', 'target'], ['executor', 'executor'], ['creator', 'filer']] as const)
+        for (const [party, key] of [
+          ['requester', 'requester'],
+          ['target', 'target'],
+          ['executor', 'executor'],
+          ['creator', 'filer'],
+        ] as const)
           if (samePerson(me, parties[key])) {
             sodReason = `Separation of duties: you are the ${party} of this request, so someone else must decide on it.`;
             break;
@@ -328,8 +382,16 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     const r = await workflow.get(session.tenant, id, callerOf(session.person));
     const done = field(req.query, 'done');
     const push = field(req.query, 'push');
-    const x = { ...(await extras(session, r)), ...(done ? { done } : {}), ...(push && /^[A-Za-z0-9_-]{1,128}$/.test(push) ? { pushTransaction: push } : {}), ...more };
-    res.status(status).type('html').send(requestPage(session, r, x, deps.clock()));
+    const x = {
+      ...(await extras(session, r)),
+      ...(done ? { done } : {}),
+      ...(push && /^[A-Za-z0-9_-]{1,128}$/.test(push) ? { pushTransaction: push } : {}),
+      ...more,
+    };
+    res
+      .status(status)
+      .type('html')
+      .send(requestPage(session, r, x, deps.clock()));
   }
 
   const requestId = (req: Request) => {
@@ -371,7 +433,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         }
         res.redirect(303, `/console/requests/${id}?done=${typeof result === 'string' ? result : done}`);
       } catch (err) {
-        if (!(err instanceof WardenError) || statusOf(err.code) >= 500 || err.code === 'ERR_NOT_FOUND' || err.code === 'ERR_SESSION' || err.code === 'ERR_CSRF') throw err;
+        if (!(err instanceof WardenError) || statusOf(err.code) >= 500 || err.code === 'ERR_NOT_FOUND' || err.code === 'ERR_SESSION' || err.code === 'ERR_CSRF')
+          throw err;
         await showRequest(req, res, session, id, { error: { title: 'Not done; nothing was changed.', message: err.message } }, statusOf(err.code));
       }
     });
@@ -380,8 +443,18 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     '/requests/:id/callback',
     requestAction(async (id, req, session) => {
       const numberLastChangedAt = utc(field(req.body, 'numberLastChangedAt'), 'the date the number last changed');
-      const parsed = CallbackBody.safeParse({ tenant: session.tenant, number: field(req.body, 'number'), numberSource: field(req.body, 'numberSource'), numberLastChangedAt, ...(field(req.body, 'note') ? { note: field(req.body, 'note') } : {}) });
-      if (!parsed.success) throw new WardenError('ERR_VALIDATION', `the callback form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      const parsed = CallbackBody.safeParse({
+        tenant: session.tenant,
+        number: field(req.body, 'number'),
+        numberSource: field(req.body, 'numberSource'),
+        numberLastChangedAt,
+        ...(field(req.body, 'note') ? { note: field(req.body, 'note') } : {}),
+      });
+      if (!parsed.success)
+        throw new WardenError(
+          'ERR_VALIDATION',
+          `the callback form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        );
       await workflow.recordCallback(id, parsed.data, callerOf(session.person));
     }, 'callback'),
   );
@@ -408,7 +481,15 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       const result = await workflow.pollPush(session.tenant, id, tx, callerOf(session.person));
       if (result.status === 'waiting') res.redirect(303, `/console/requests/${id}?done=push_waiting&push=${encodeURIComponent(tx)}`);
       else if (result.status === 'success') res.redirect(303, `/console/requests/${id}?done=push_success`);
-      else await showRequest(req, res, session, id, { error: { title: 'Proofing failed', message: result.status === 'rejected' ? 'the person rejected the push' : 'the push timed out: send another' } }, 200);
+      else
+        await showRequest(
+          req,
+          res,
+          session,
+          id,
+          { error: { title: 'Proofing failed', message: result.status === 'rejected' ? 'the person rejected the push' : 'the push timed out: send another' } },
+          200,
+        );
     }),
   );
 
@@ -427,7 +508,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         res.type('html').send(attestPage(session, id, undefined, true));
       } catch (err) {
         if (!(err instanceof WardenError) || statusOf(err.code) >= 500) throw err;
-        res.status(statusOf(err.code)).type('html').send(attestPage(session, id, err.message));
+        res
+          .status(statusOf(err.code))
+          .type('html')
+          .send(attestPage(session, id, err.message));
       }
     }),
   );
@@ -444,7 +528,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
           const r = await workflow.get(session.tenant, id, callerOf(session.person));
           const x = await extras(session, r);
           if (x.sodReason) throw new WardenError('ERR_SOD_VIOLATION', x.sodReason);
-          throw new WardenError('ERR_STEP_UP_REQUIRED', 'approving or rejecting needs a fresh sign-in at your identity provider: use "Sign in again to decide"');
+          throw new WardenError(
+            'ERR_STEP_UP_REQUIRED',
+            'approving or rejecting needs a fresh sign-in at your identity provider: use "Sign in again to decide"',
+          );
         }
         const comment = field(req.body, 'comment');
         await workflow.decide(session.tenant, id, verdict, comment ? comment.slice(0, 2000) : undefined, callerOf(session.person));
@@ -455,7 +542,11 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     '/requests/:id/execute',
     requestAction(async (id, _req, session) => {
       const outcome = await workflow.execute(session.tenant, id, callerOf(session.person));
-      return { reference: outcome.reference, ...(outcome.secret ? { secret: outcome.secret } : {}), ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {}) };
+      return {
+        reference: outcome.reference,
+        ...(outcome.secret ? { secret: outcome.secret } : {}),
+        ...(outcome.expiresAt ? { expiresAt: outcome.expiresAt } : {}),
+      };
     }, 'executed'),
   );
 
@@ -511,9 +602,16 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   async function showAdmin(req: Request, res: Response, session: ActiveSession, more: Partial<AdminView> = {}, status = 200): Promise<void> {
     const caller = callerOf(session.person);
     authorizeCaller(caller, session.tenant, { roles: ['admin'], what: 'the admin page' });
-    const [holds, exceptions, reviews] = await Promise.all([deps.store.listHolds(session.tenant, 50), workflow.listExceptions(session.tenant, caller), workflow.listReviews(session.tenant, undefined, caller)]);
+    const [holds, exceptions, reviews] = await Promise.all([
+      deps.store.listHolds(session.tenant, 50),
+      workflow.listExceptions(session.tenant, caller),
+      workflow.listReviews(session.tenant, undefined, caller),
+    ]);
     const done = field(req.query, 'done');
-    res.status(status).type('html').send(adminPage(session, { holds, exceptions, reviews, ...(done ? { done } : {}), ...more }));
+    res
+      .status(status)
+      .type('html')
+      .send(adminPage(session, { holds, exceptions, reviews, ...(done ? { done } : {}), ...more }));
   }
   /** An admin action: the workflow's refusal is shown on the admin page. */
   const adminAction = (run: (req: Request, session: ActiveSession) => Promise<void>, done: string) =>
@@ -527,7 +625,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       }
     });
 
-  router.get('/admin', view(async (req, res, session) => showAdmin(req, res, session)));
+  router.get(
+    '/admin',
+    view(async (req, res, session) => showAdmin(req, res, session)),
+  );
   router.post(
     '/admin/exceptions',
     adminAction(async (req, session) => {
@@ -539,7 +640,8 @@ export function consoleRouter(deps: ConsoleDeps): Router {
         reason: field(req.body, 'reason'),
         expiresAt: utc(field(req.body, 'expiresAt'), 'the expiry'),
       });
-      if (!parsed.success) throw new WardenError('ERR_VALIDATION', `the form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      if (!parsed.success)
+        throw new WardenError('ERR_VALIDATION', `the form is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       await workflow.createException(parsed.data, callerOf(session.person));
     }, 'exception'),
   );
@@ -580,7 +682,10 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       if (status >= 500) deps.onError?.(err, req.path);
       if (err.code === 'ERR_SESSION') {
         clearCookie(req, res, SESSION_COOKIE);
-        res.status(401).type('html').send(signInPage(tenants, { message: `${err.message}. Nothing was changed.` }));
+        res
+          .status(401)
+          .type('html')
+          .send(signInPage(tenants, { message: `${err.message}. Nothing was changed.` }));
         return;
       }
       const titles: Partial<Record<string, string>> = {
@@ -594,11 +699,28 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       res
         .status(status)
         .type('html')
-        .send(errorPage({ title: titles[err.code] ?? 'Not done', message: status >= 500 && err.code !== 'ERR_UPSTREAM' ? 'Warden failed to do this; nothing was changed. The error is in the server log.' : err.message, ...(session ? { session } : {}), ...(err.code === 'ERR_SIGN_IN' ? { back: { href: '/console/', label: 'Start a new sign-in' } } : {}) }));
+        .send(
+          errorPage({
+            title: titles[err.code] ?? 'Not done',
+            message:
+              status >= 500 && err.code !== 'ERR_UPSTREAM' ? 'Warden failed to do this; nothing was changed. The error is in the server log.' : err.message,
+            ...(session ? { session } : {}),
+            ...(err.code === 'ERR_SIGN_IN' ? { back: { href: '/console/', label: 'Start a new sign-in' } } : {}),
+          }),
+        );
       return;
     }
     deps.onError?.(err, req.path);
-    res.status(500).type('html').send(errorPage({ title: 'Something went wrong', message: 'Warden failed to do this; nothing was changed. The error is in the server log.', ...(session ? { session } : {}) }));
+    res
+      .status(500)
+      .type('html')
+      .send(
+        errorPage({
+          title: 'Something went wrong',
+          message: 'Warden failed to do this; nothing was changed. The error is in the server log.',
+          ...(session ? { session } : {}),
+        }),
+      );
   });
   return router;
 }

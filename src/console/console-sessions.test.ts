@@ -7,7 +7,14 @@ import { checkCsrf, ConsoleSessions, sha256, type ActiveSession } from './consol
 
 const T0 = new Date('2026-11-25T09:00:00.000Z');
 const MIN = 60_000;
-const person: ConsolePerson = { tenant: 'acme', subject: '00u1ann', names: ['ann@acme.example'], groups: ['iam-approvers'], roles: ['approver'], amr: ['pwd', 'mfa'] };
+const person: ConsolePerson = {
+  tenant: 'acme',
+  subject: '00u1ann',
+  names: ['ann@acme.example'],
+  groups: ['iam-approvers'],
+  roles: ['approver'],
+  amr: ['pwd', 'mfa'],
+};
 
 /** The reason an `ERR_SESSION` gives, or 'ok'. */
 async function reasonOf(p: Promise<unknown>): Promise<string> {
@@ -101,7 +108,7 @@ describe('CSRF synchronizer token', () => {
   const mine = session('token-of-this-session-0123456789abcdef');
   const other = session('token-of-another-session-0123456789ab');
 
-  it('accepts the session\'s own token', () => expect(reason(() => checkCsrf(mine, mine.csrfToken))).toBe('ok'));
+  it("accepts the session's own token", () => expect(reason(() => checkCsrf(mine, mine.csrfToken))).toBe('ok'));
   it('refuses a missing token', () => {
     expect(reason(() => checkCsrf(mine, undefined))).toBe('missing');
     expect(reason(() => checkCsrf(mine, ''))).toBe('missing');

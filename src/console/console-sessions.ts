@@ -12,7 +12,11 @@ export interface ConsoleTimeouts {
 }
 
 /** The defaults of `console` in warden.yaml. */
-export const DEFAULT_CONSOLE_TIMEOUTS: ConsoleTimeouts = Object.freeze({ sessionIdleMs: 30 * 60_000, sessionAbsoluteMs: 8 * 3_600_000, signInTimeoutMs: 10 * 60_000 });
+export const DEFAULT_CONSOLE_TIMEOUTS: ConsoleTimeouts = Object.freeze({
+  sessionIdleMs: 30 * 60_000,
+  sessionAbsoluteMs: 8 * 3_600_000,
+  signInTimeoutMs: 10 * 60_000,
+});
 
 /** Why a session cookie does not sign anyone in. */
 export type SessionProblem = 'missing' | 'unknown' | 'expired_idle' | 'expired_absolute' | 'signed_out';
@@ -94,7 +98,14 @@ export class ConsoleSessions {
     if (now.getTime() >= row.expiresAt.getTime()) throw problem('expired_absolute');
     if (now.getTime() - row.lastSeenAt.getTime() >= this.timeouts.sessionIdleMs) throw problem('expired_idle');
     await this.store.touchConsoleSession(row.idHash, now);
-    return { idHash: row.idHash, tenant: row.tenant, person: row.person as unknown as ConsolePerson, csrfToken: row.csrfToken, createdAt: row.createdAt, expiresAt: row.expiresAt };
+    return {
+      idHash: row.idHash,
+      tenant: row.tenant,
+      person: row.person as unknown as ConsolePerson,
+      csrfToken: row.csrfToken,
+      createdAt: row.createdAt,
+      expiresAt: row.expiresAt,
+    };
   }
 
   /** Replaces the session's person after a step-up sign-in of the same person. */
@@ -118,7 +129,12 @@ function problem(reason: SessionProblem): WardenError {
  * @throws WardenError `ERR_CSRF` with `details.reason` `missing` or `wrong`
  */
 export function checkCsrf(session: ActiveSession, token: unknown): void {
-  if (typeof token !== 'string' || token === '') throw new WardenError('ERR_CSRF', 'the form carried no security token: reload the page and try again; nothing was changed', { details: { reason: 'missing' } });
+  if (typeof token !== 'string' || token === '')
+    throw new WardenError('ERR_CSRF', 'the form carried no security token: reload the page and try again; nothing was changed', {
+      details: { reason: 'missing' },
+    });
   if (!sameSecret(token, session.csrfToken))
-    throw new WardenError('ERR_CSRF', 'the form\'s security token does not belong to your session: reload the page and try again; nothing was changed', { details: { reason: 'wrong' } });
+    throw new WardenError('ERR_CSRF', "the form's security token does not belong to your session: reload the page and try again; nothing was changed", {
+      details: { reason: 'wrong' },
+    });
 }

@@ -15,9 +15,20 @@ export interface ConsoleTenant {
 }
 
 /** Why a sign-in callback was refused (`details.reason` of `ERR_SIGN_IN`). */
-export type SignInProblem = 'bad_state' | 'replayed' | 'other_browser' | 'expired' | 'idp_error' | 'token' | 'no_subject' | 'step_up_other_person' | 'step_up_not_fresh' | 'unknown_tenant';
+export type SignInProblem =
+  | 'bad_state'
+  | 'replayed'
+  | 'other_browser'
+  | 'expired'
+  | 'idp_error'
+  | 'token'
+  | 'no_subject'
+  | 'step_up_other_person'
+  | 'step_up_not_fresh'
+  | 'unknown_tenant';
 
-const refuse = (reason: SignInProblem, message: string, cause?: unknown) => new WardenError('ERR_SIGN_IN', message, { details: { reason }, ...(cause ? { cause } : {}) });
+const refuse = (reason: SignInProblem, message: string, cause?: unknown) =>
+  new WardenError('ERR_SIGN_IN', message, { details: { reason }, ...(cause ? { cause } : {}) });
 
 /** The tenants of the config that offer the console. */
 export function consoleTenants(tenants: readonly ResolvedTenant[]): ConsoleTenant[] {
@@ -53,9 +64,7 @@ export class ConsoleSignIn {
   readonly #tenants: Map<string, ConsoleTenant>;
   readonly #configs = new Map<string, Promise<client.Configuration>>();
 
-  constructor(
-    private readonly deps: { store: ConsoleStore; clock: Clock; tenants: readonly ConsoleTenant[]; signInTimeoutMs: number },
-  ) {
+  constructor(private readonly deps: { store: ConsoleStore; clock: Clock; tenants: readonly ConsoleTenant[]; signInTimeoutMs: number }) {
     this.#tenants = new Map(deps.tenants.map((t) => [t.id, t]));
   }
 
@@ -73,14 +82,19 @@ export class ConsoleSignIn {
     if (!config) {
       const issuer = new URL(tenant.oidc.issuer);
       const auth = tenant.clientSecret ? client.ClientSecretBasic(tenant.clientSecret) : client.None();
-      config = client.discovery(issuer, tenant.oidc.console.clientId, undefined, auth, { ...(issuer.protocol === 'http:' && isLocal(issuer) ? { execute: [client.allowInsecureRequests] } : {}), timeout: 5 });
+      config = client.discovery(issuer, tenant.oidc.console.clientId, undefined, auth, {
+        ...(issuer.protocol === 'http:' && isLocal(issuer) ? { execute: [client.allowInsecureRequests] } : {}),
+        timeout: 5,
+      });
       this.#configs.set(tenant.id, config);
       config.catch(() => this.#configs.delete(tenant.id));
     }
     try {
       return await config;
     } catch (err) {
-      throw new WardenError('ERR_UPSTREAM', `cannot reach the sign-in service of tenant ${tenant.id} (${tenant.oidc.issuer}): ${(err as Error).message}`, { cause: err });
+      throw new WardenError('ERR_UPSTREAM', `cannot reach the sign-in service of tenant ${tenant.id} (${tenant.oidc.issuer}): ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -145,14 +159,23 @@ export class ConsoleSignIn {
       throw refuse('other_browser', 'this sign-in was started in another browser (or your cookies were cleared): start the sign-in again here');
     if (now.getTime() > login.expiresAt.getTime()) throw refuse('expired', 'this sign-in took too long and has expired: start it again');
     const error = callbackUrl.searchParams.get('error');
-    if (error) throw refuse('idp_error', `the identity provider did not sign you in: ${error}${callbackUrl.searchParams.get('error_description') ? ` (${callbackUrl.searchParams.get('error_description')})` : ''}`);
+    if (error)
+      throw refuse(
+        'idp_error',
+        `the identity provider did not sign you in: ${error}${callbackUrl.searchParams.get('error_description') ? ` (${callbackUrl.searchParams.get('error_description')})` : ''}`,
+      );
 
     const tenant = this.#tenants.get(login.tenant);
     if (!tenant) throw refuse('unknown_tenant', `tenant "${login.tenant}" no longer offers the console`);
     const config = await this.#config(tenant);
     let claims: Record<string, unknown>;
     try {
-      const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: login.codeVerifier, expectedState: state, expectedNonce: login.nonce, idTokenExpected: true });
+      const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
+        pkceCodeVerifier: login.codeVerifier,
+        expectedState: state,
+        expectedNonce: login.nonce,
+        idTokenExpected: true,
+      });
       claims = (tokens.claims() ?? {}) as Record<string, unknown>;
     } catch (err) {
       throw refuse('token', `the identity provider's answer was refused: ${(err as Error).message}`, err);
@@ -163,13 +186,20 @@ export class ConsoleSignIn {
     if (login.purpose === 'step_up') {
       if (!session || session.idHash !== login.sessionHash) throw refuse('other_browser', 'this re-authentication belongs to another session: sign in again');
       // The IdP identifies the person by its subject claim: the same IdP and claim that started the session.
-      if (person.subject !== session.person.subject) throw refuse('step_up_other_person', 'you re-authenticated as someone else than the person signed in to this session: nothing was changed');
+      if (person.subject !== session.person.subject)
+        throw refuse('step_up_other_person', 'you re-authenticated as someone else than the person signed in to this session: nothing was changed');
       const authTime = person.authTime ? new Date(person.authTime).getTime() : undefined;
       // `auth_time` must come from the re-authentication asked for now (a minute's tolerance for clocks).
       if (authTime === undefined || authTime < login.createdAt.getTime() - 60_000)
-        throw refuse('step_up_not_fresh', 'the identity provider did not ask for your credentials again (its auth_time is older than this request): approvals need a fresh sign-in');
+        throw refuse(
+          'step_up_not_fresh',
+          'the identity provider did not ask for your credentials again (its auth_time is older than this request): approvals need a fresh sign-in',
+        );
       if (!person.amr.some((m) => tenant.oidc.stepUp.mfaAmr.includes(m)))
-        throw refuse('step_up_not_fresh', `approvals need a multi-factor sign-in (amr ${tenant.oidc.stepUp.mfaAmr.join(' or ')}); the identity provider reported ${person.amr.join(', ') || 'none'}`);
+        throw refuse(
+          'step_up_not_fresh',
+          `approvals need a multi-factor sign-in (amr ${tenant.oidc.stepUp.mfaAmr.join(' or ')}); the identity provider reported ${person.amr.join(', ') || 'none'}`,
+        );
     }
     return { login, person };
   }

@@ -20,7 +20,9 @@ export const AlertChange = z
   .object({
     id: z
       .string()
-      .describe('The IdentityChange id. A signal (kind `mfa.denied` or `mfa.verified`: an MFA challenge outcome) is not stored as a change and has no decision: find it in the IdP by `eventIds`'),
+      .describe(
+        'The IdentityChange id. A signal (kind `mfa.denied` or `mfa.verified`: an MFA challenge outcome) is not stored as a change and has no decision: find it in the IdP by `eventIds`',
+      ),
     kind: ChangeKind,
     channel: Channel,
     occurredAt: IsoTime.describe('When the IdP says it happened'),
@@ -57,7 +59,9 @@ export const Alert = z
   .object({
     id: z.uuid(),
     tenant: TenantId,
-    key: z.string().describe('What the rules correlated on: a person\'s canonical identity (login / UPN / email, lower case, aliases applied), or another key a rule names'),
+    key: z
+      .string()
+      .describe("What the rules correlated on: a person's canonical identity (login / UPN / email, lower case, aliases applied), or another key a rule names"),
     rule: z.string().describe('The rule of the most severe match (the first, among equals)'),
     title: z.string(),
     severity: Severity.describe('The highest severity among the matches'),

@@ -5,17 +5,7 @@ import { ProofingLevel } from './proofing.js';
 import { Tier } from './tiers.js';
 
 /** Change request states (design §5). */
-export const REQUEST_STATES = [
-  'draft',
-  'proofing',
-  'pending_approval',
-  'approved',
-  'executed',
-  'reviewed',
-  'rejected',
-  'expired',
-  'cancelled',
-] as const;
+export const REQUEST_STATES = ['draft', 'proofing', 'pending_approval', 'approved', 'executed', 'reviewed', 'rejected', 'expired', 'cancelled'] as const;
 export const RequestState = z.enum(REQUEST_STATES);
 export type RequestState = z.infer<typeof RequestState>;
 
@@ -74,7 +64,9 @@ export const RequestSnapshot = z
     serviceIdentities: z
       .array(z.string().min(1))
       .optional()
-      .describe('Identities that may perform the change on the executor\'s behalf (Warden\'s broker, an integration account); separation of duties still judges the executor'),
+      .describe(
+        "Identities that may perform the change on the executor's behalf (Warden's broker, an integration account); separation of duties still judges the executor",
+      ),
   })
   .strict();
 export type RequestSnapshot = z.infer<typeof RequestSnapshot>;
@@ -118,7 +110,7 @@ export type Justification = z.infer<typeof Justification>;
 export const RequestNeeds = z
   .object({
     proofing: ProofingLevel.optional().describe('Minimum proofing level (after context raised it)'),
-    tier: Tier.optional().describe('The target\'s tier, as the policy classified it when the request was filed (shown in notifications)'),
+    tier: Tier.optional().describe("The target's tier, as the policy classified it when the request was filed (shown in notifications)"),
     policyProofing: ProofingLevel.optional().describe('The level the policy itself asks for'),
     raisedBy: z.array(z.string()).default([]).describe('Context that raised the proofing level'),
     ticket: TicketRequirement.optional(),
@@ -150,15 +142,21 @@ export const ChangeRequest = z
     changeChannel: Channel.describe('Channel of the change the request covers (helpdesk, admin, api)'),
     target: Principal,
     requester: Party.describe('The person asking, usually the target on the phone'),
-    executor: Party.extend({ type: z.enum(['user', 'service']).default('user') }).strict().describe('Who will perform the change'),
+    executor: Party.extend({ type: z.enum(['user', 'service']).default('user') })
+      .strict()
+      .describe('Who will perform the change'),
     justification: Justification,
-    contact: z
-      .object({ channel: ContactChannel, detail: z.string().max(256).optional().describe('e.g. the number called from') })
-      .strict(),
+    contact: z.object({ channel: ContactChannel, detail: z.string().max(256).optional().describe('e.g. the number called from') }).strict(),
     context: ChangeContext.default({}),
     broker: z.boolean().default(false).describe('Warden performs the change itself (broker mode)'),
-    options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}).describe('Kind-specific broker options, e.g. TAP lifetime'),
-    breakGlass: z.object({ reason: z.string().min(1), reviewId: z.string() }).strict().optional(),
+    options: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .default({})
+      .describe('Kind-specific broker options, e.g. TAP lifetime'),
+    breakGlass: z
+      .object({ reason: z.string().min(1), reviewId: z.string() })
+      .strict()
+      .optional(),
     needs: RequestNeeds,
     createdBy: WorkflowActor,
     people: z
@@ -170,7 +168,9 @@ export const ChangeRequest = z
       })
       .strict()
       .optional()
-      .describe('The IdP user id each party resolved to when the request was filed (every name of a person resolves to one id): separation of duties compares these, never names. Absent on requests filed before Warden resolved people'),
+      .describe(
+        'The IdP user id each party resolved to when the request was filed (every name of a person resolves to one id): separation of duties compares these, never names. Absent on requests filed before Warden resolved people',
+      ),
     createdAt: IsoTime,
     updatedAt: IsoTime,
     approvedAt: IsoTime.optional(),
@@ -240,7 +240,9 @@ export const Evidence = z
     id: z.string(),
     tenant: TenantId,
     requestId: z.string(),
-    kind: z.enum(['proofing', 'ticket', 'affected_person']).describe('affected_person: the person the request is for answered a "this wasn\'t me" notice (never proofing)'),
+    kind: z
+      .enum(['proofing', 'ticket', 'affected_person'])
+      .describe('affected_person: the person the request is for answered a "this wasn\'t me" notice (never proofing)'),
     method: z.string().describe('okta_verify_push, manager_attestation, callback, <verifier>, servicenow, jira'),
     level: ProofingLevel.optional(),
     accepted: z.boolean(),
@@ -249,7 +251,10 @@ export const Evidence = z
     reference: z.string().optional().describe('Transaction id, ticket sys_id, verifier message id'),
     verifiedAt: IsoTime,
     expiresAt: IsoTime.optional(),
-    details: z.record(z.string(), z.unknown()).default({}).describe('Method-specific facts: factor and its age, number called and when it last changed, ticket snapshot'),
+    details: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe('Method-specific facts: factor and its age, number called and when it last changed, ticket snapshot'),
   })
   .strict();
 export type Evidence = z.infer<typeof Evidence>;
@@ -259,13 +264,18 @@ export const Approval = z
   .object({
     tenant: TenantId,
     requestId: z.string(),
-    approverId: z.string().describe('The IdP user id of the approver (what their token\'s subject resolved to): one verdict per person'),
-    subject: z.string().optional().describe('The subject claim of the token the approver signed in with; absent on approvals recorded before Warden resolved people (their approverId is that subject)'),
+    approverId: z.string().describe("The IdP user id of the approver (what their token's subject resolved to): one verdict per person"),
+    subject: z
+      .string()
+      .optional()
+      .describe(
+        'The subject claim of the token the approver signed in with; absent on approvals recorded before Warden resolved people (their approverId is that subject)',
+      ),
     names: z.array(z.string()).default([]).describe('Other names of the approver (login, email)'),
     verdict: z.enum(['approve', 'reject']),
     at: IsoTime,
-    groups: z.array(z.string()).default([]).describe('The approver\'s IdP groups when they approved (from their token)'),
-    roles: z.array(z.string()).default([]).describe('The approver\'s IdP administrator roles, read when the policy names `role:` approvers'),
+    groups: z.array(z.string()).default([]).describe("The approver's IdP groups when they approved (from their token)"),
+    roles: z.array(z.string()).default([]).describe("The approver's IdP administrator roles, read when the policy names `role:` approvers"),
     authTime: IsoTime.optional(),
     amr: z.array(z.string()).default([]),
     comment: z.string().max(2000).optional(),

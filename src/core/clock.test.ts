@@ -28,13 +28,16 @@ describe('clock', () => {
     expect(clockFromStart('2031-01-02T05:04:05+02:00')().toISOString().slice(0, 16)).toBe('2031-01-02T03:04');
   });
 
-  it.each(['yesterday', '2031-01-02', '2031-01-02T03:04:05', '2031-13-02T03:04:05Z', '1735689600000'])('WARDEN_CLOCK_START=%s is refused with ERR_CONFIG_INVALID', (value) => {
-    let caught: unknown;
-    try {
-      clockFromStart(value);
-    } catch (err) {
-      caught = err;
-    }
-    expect(isWardenError(caught, 'ERR_CONFIG_INVALID')).toBe(true);
-  });
+  it.each(['yesterday', '2031-01-02', '2031-01-02T03:04:05', '2031-13-02T03:04:05Z', '1735689600000'])(
+    'WARDEN_CLOCK_START=%s is refused with ERR_CONFIG_INVALID',
+    (value) => {
+      let caught: unknown;
+      try {
+        clockFromStart(value);
+      } catch (err) {
+        caught = err;
+      }
+      expect(isWardenError(caught, 'ERR_CONFIG_INVALID')).toBe(true);
+    },
+  );
 });

@@ -57,6 +57,7 @@ export function clockFromStart(value: string | undefined): Clock {
   if (value === undefined || value.trim() === '') return systemClock;
   const trimmed = value.trim();
   const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  if (!Number.isFinite(ms)) throw new WardenError('ERR_CONFIG_INVALID', `${CLOCK_START_ENV} must be an ISO 8601 instant with a time zone (e.g. 2026-11-25T09:00:00Z), got "${value}"`);
+  if (!Number.isFinite(ms))
+    throw new WardenError('ERR_CONFIG_INVALID', `${CLOCK_START_ENV} must be an ISO 8601 instant with a time zone (e.g. 2026-11-25T09:00:00Z), got "${value}"`);
   return clockStartingAt(new Date(ms));
 }

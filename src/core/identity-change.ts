@@ -131,11 +131,13 @@ export const AlertRef = z
     id: z.string(),
     rule: z.string(),
     severity: z.enum(['low', 'medium', 'high', 'critical']),
-    on: z.enum(['target', 'actor']).optional().describe('Whom the alert is about: the change\'s target, or its actor (e.g. an agent resetting many users)'),
+    on: z.enum(['target', 'actor']).optional().describe("Whom the alert is about: the change's target, or its actor (e.g. an agent resetting many users)"),
     covered: z
       .boolean()
       .optional()
-      .describe('Every change of the alert was covered by an approved change request (Warden\'s own approved work): `has(a.covered) && a.covered`. False when any change was not'),
+      .describe(
+        "Every change of the alert was covered by an approved change request (Warden's own approved work): `has(a.covered) && a.covered`. False when any change was not",
+      ),
   })
   .strict();
 /** An open detection alert as policy sees it in `context.alerts`. */
@@ -162,7 +164,10 @@ export type ChangeContext = z.infer<typeof ChangeContext>;
 
 export const ChangeSource = z
   .object({
-    idp: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).describe('okta, entra, m365, api, …'),
+    idp: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+      .describe('okta, entra, m365, api, …'),
     eventIds: z.array(z.string().min(1).max(256)).max(100).default([]).describe('Vendor event ids this change was built from'),
     rawType: z.string().max(256).describe('Vendor event type, e.g. user.mfa.factor.reset_all'),
     via: z.enum(['hook', 'poll', 'ssf', 'inline', 'api']),

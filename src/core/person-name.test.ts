@@ -36,7 +36,7 @@ describe('nameVariants: domain aliases both ways', () => {
     expect(nameVariants('x@acme.onmicrosoft.com', domains)).toEqual(['x@acme.onmicrosoft.com', 'x@acme.com']);
   });
 
-  it('adds the domains that alias to a login\'s domain', () => {
+  it("adds the domains that alias to a login's domain", () => {
     expect(nameVariants('x@acme.com', domains)).toEqual(['x@acme.com', 'x@acme.onmicrosoft.com']);
   });
 

@@ -29,7 +29,10 @@ export function domainAliases(domains: Readonly<Record<string, string>> = {}): D
  *   spellName('00u1BOB ')                      // '00u1BOB'
  */
 export function spellName(raw: string): string {
-  let n = raw.normalize('NFKC').replace(/[\u200B-\u200D\u2060\uFEFF]/g, '').trim();
+  let n = raw
+    .normalize('NFKC')
+    .replace(/[\u200B-\u200D\u2060\uFEFF]/g, '')
+    .trim();
   if (n.toLowerCase().startsWith('mailto:')) n = n.slice(7).trim();
   const at = n.lastIndexOf('@');
   if (at < 0) return n;

@@ -82,7 +82,13 @@ describe('policy exceptions', () => {
 
 describe('break-glass in a decision', () => {
   it('allows with the reason and marks the rule result as break-glass; a rule may refuse it', () => {
-    const helpdesk = makeChange({ kind: 'factor.reset_all', channel: 'helpdesk', occurredAt: '2026-03-01T12:00:00Z', target: { id: 'u1' }, actor: { id: 'agent' } });
+    const helpdesk = makeChange({
+      kind: 'factor.reset_all',
+      channel: 'helpdesk',
+      occurredAt: '2026-03-01T12:00:00Z',
+      target: { id: 'u1' },
+      actor: { id: 'agent' },
+    });
     const request = {
       id: 'req-bg',
       tenant: 'acme',
@@ -98,7 +104,12 @@ describe('break-glass in a decision', () => {
     };
     const v = evaluatePolicy(policy, { change: helpdesk, request });
     expect(v.outcome).toBe('allow');
-    expect(v.rules[0]).toMatchObject({ id: 'helpdesk-needs-request', requestId: 'req-bg', breakGlass: true, reason: expect.stringContaining('break-glass request req-bg') });
+    expect(v.rules[0]).toMatchObject({
+      id: 'helpdesk-needs-request',
+      requestId: 'req-bg',
+      breakGlass: true,
+      reason: expect.stringContaining('break-glass request req-bg'),
+    });
     const strict = policyFrom(`
       apiVersion: warden/v1
       tenant: acme

@@ -68,7 +68,8 @@ export async function serveControl(handlers: ControlHandlers, port = 0): Promise
         try {
           let m: RegExpExecArray | null;
           if (req.method === 'GET' && url.pathname === '/demo/info') body = handlers.info();
-          else if (req.method === 'POST' && url.pathname === '/demo/act') body = await handlers.act(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as ActRequest);
+          else if (req.method === 'POST' && url.pathname === '/demo/act')
+            body = await handlers.act(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as ActRequest);
           else if (req.method === 'GET' && (m = /^\/demo\/state\/([^/]+)$/.exec(url.pathname))) body = handlers.state(decodeURIComponent(m[1]!));
           else if (req.method === 'GET' && url.pathname === '/demo/audit') body = await handlers.audit(Number(url.searchParams.get('after') ?? 0));
           else [status, body] = [404, { code: 'ERR_NOT_FOUND', detail: `no ${req.method} ${url.pathname}` }];
@@ -115,7 +116,11 @@ export class DemoControl {
   }
 
   async #call<T>(method: string, route: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.url}${route}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}), signal: AbortSignal.timeout(30_000) });
+    const res = await fetch(`${this.url}${route}`, {
+      method,
+      ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
     const answer = (await res.json()) as T & { code?: string; detail?: string };
     if (!res.ok) throw new WardenError(res.status === 400 ? 'ERR_VALIDATION' : 'ERR_UPSTREAM', answer.detail ?? `the demo answered ${res.status}`);
     return answer;

@@ -82,15 +82,15 @@ export interface PersonState {
 /** The actions `act` takes, per IdP, for help texts and docs. */
 export const DEMO_ACTIONS: Readonly<Record<string, ReadonlyArray<{ action: string; needsAs: boolean; says: string }>>> = {
   okta: [
-    { action: 'reset-factors', needsAs: true, says: 'an administrator resets all of the target\'s factors in the Admin Console' },
-    { action: 'enroll-factor', needsAs: false, says: 'a new Okta Verify (or `--type sms`) is enrolled on the target\'s account from the Sign-In Widget' },
+    { action: 'reset-factors', needsAs: true, says: "an administrator resets all of the target's factors in the Admin Console" },
+    { action: 'enroll-factor', needsAs: false, says: "a new Okta Verify (or `--type sms`) is enrolled on the target's account from the Sign-In Widget" },
     { action: 'reset-password', needsAs: false, says: 'the password is reset: by an administrator with --as, else through self-service recovery' },
     { action: 'sign-in', needsAs: false, says: 'someone signs in as the target (one more session)' },
     { action: 'answer-push', needsAs: false, says: 'the target answers the Okta Verify push waiting on their phone (`--answer approve|deny`)' },
   ],
   entra: [
-    { action: 'reset-password', needsAs: true, says: 'an administrator resets the target\'s password in the Entra admin center' },
+    { action: 'reset-password', needsAs: true, says: "an administrator resets the target's password in the Entra admin center" },
     { action: 'register-phone', needsAs: true, says: 'an administrator registers a phone authentication method for the target' },
-    { action: 'add-inbox-rule', needsAs: false, says: 'an inbox rule forwarding the target\'s mail outside is created in Outlook on the web' },
+    { action: 'add-inbox-rule', needsAs: false, says: "an inbox rule forwarding the target's mail outside is created in Outlook on the web" },
   ],
 };

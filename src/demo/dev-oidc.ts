@@ -42,7 +42,12 @@ export const DEV_OIDC_PASSWORD = 'demo';
 interface ProviderLike {
   callback(): (req: http.IncomingMessage, res: http.ServerResponse) => void;
   interactionDetails(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ uid: string; prompt: { name: string }; params: Record<string, unknown> }>;
-  interactionFinished(req: http.IncomingMessage, res: http.ServerResponse, result: Record<string, unknown>, options?: { mergeWithLastSubmission?: boolean }): Promise<void>;
+  interactionFinished(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    result: Record<string, unknown>,
+    options?: { mergeWithLastSubmission?: boolean },
+  ): Promise<void>;
   Grant: new (init: { clientId: string; accountId: string }) => { addOIDCScope(scope: string): void; save(): Promise<string> };
 }
 
@@ -53,7 +58,10 @@ button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem;background:#0b5cad;
 
 function loginPage(uid: string, personas: readonly DevPersona[], reauth: boolean, hint: string | undefined, error?: string): string {
   const options = personas
-    .map((p) => `<option value="${escapeHtml(p.login)}"${hint && (hint === p.login || hint === p.email) ? ' selected' : ''}>${escapeHtml(p.name)} (${escapeHtml(p.login)}) — ${escapeHtml(p.groups.join(', ') || 'no groups')}</option>`)
+    .map(
+      (p) =>
+        `<option value="${escapeHtml(p.login)}"${hint && (hint === p.login || hint === p.email) ? ' selected' : ''}>${escapeHtml(p.name)} (${escapeHtml(p.login)}) — ${escapeHtml(p.groups.join(', ') || 'no groups')}</option>`,
+    )
     .join('');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Development IdP: sign in</title><style>${PAGE_STYLE}</style></head>
 <body><main><h1>Development IdP</h1>${reauth ? '<p><span class="badge">Re-authentication</span> Warden asks you to sign in again before this decision.</p>' : ''}
@@ -95,7 +103,11 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
   try {
     Provider = ((await import(specifier)) as { default: typeof Provider }).default;
   } catch (err) {
-    throw new WardenError('ERR_CONFIG_INVALID', 'the development IdP needs the oidc-provider package (a development dependency): run `npm ci` in a clone of Warden', { cause: err });
+    throw new WardenError(
+      'ERR_CONFIG_INVALID',
+      'the development IdP needs the oidc-provider package (a development dependency): run `npm ci` in a clone of Warden',
+      { cause: err },
+    );
   }
   const byLogin = new Map(options.personas.map((p) => [p.login.toLowerCase(), p]));
   const bySub = new Map(options.personas.map((p) => [p.sub, p]));
@@ -131,7 +143,14 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
       return { accountId: p.sub, claims: async () => ({ sub: p.sub, name: p.name, preferred_username: p.login, email: p.email, groups: [...p.groups] }) };
     },
     // Every client here is Warden's own: the grant covers what it asks, no consent screen.
-    async loadExistingGrant(ctx: { oidc: { result?: { consent?: { grantId?: string } }; session: { accountId: string; grantIdFor(id: string): string | undefined }; client: { clientId: string }; provider: { Grant: ProviderLike['Grant'] & { find(id: string): Promise<unknown> } } } }) {
+    async loadExistingGrant(ctx: {
+      oidc: {
+        result?: { consent?: { grantId?: string } };
+        session: { accountId: string; grantIdFor(id: string): string | undefined };
+        client: { clientId: string };
+        provider: { Grant: ProviderLike['Grant'] & { find(id: string): Promise<unknown> } };
+      };
+    }) {
       const grantId = ctx.oidc.result?.consent?.grantId ?? ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
       if (grantId) return ctx.oidc.provider.Grant.find(grantId);
       const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
@@ -155,7 +174,9 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
       const reauth = details.params.prompt === 'login' || details.params.max_age !== undefined;
       const hint = typeof details.params.login_hint === 'string' ? details.params.login_hint : undefined;
       if (req.method === 'GET' && !match[2]) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(loginPage(details.uid, options.personas, reauth, hint));
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+          .end(loginPage(details.uid, options.personas, reauth, hint));
         return;
       }
       if (req.method !== 'POST' || !match[2]) {
@@ -165,10 +186,17 @@ export async function startDevOidc(options: DevOidcOptions): Promise<DevOidc> {
       const form = await readForm(req);
       const persona = byLogin.get((form.get('login') ?? '').toLowerCase());
       if (!persona || !form.get('password')) {
-        res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(loginPage(details.uid, options.personas, reauth, hint, 'Pick a persona and type a password.'));
+        res
+          .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+          .end(loginPage(details.uid, options.personas, reauth, hint, 'Pick a persona and type a password.'));
         return;
       }
-      await provider.interactionFinished(req, res, { login: { accountId: persona.sub, amr: ['pwd', 'mfa'], acr: 'urn:warden:dev:mfa', ts: Math.floor(clock().getTime() / 1000), remember: false } }, { mergeWithLastSubmission: false });
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: persona.sub, amr: ['pwd', 'mfa'], acr: 'urn:warden:dev:mfa', ts: Math.floor(clock().getTime() / 1000), remember: false } },
+        { mergeWithLastSubmission: false },
+      );
     })().catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`sign-in failed: ${(err as Error).message}`);

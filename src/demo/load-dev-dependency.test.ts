@@ -9,9 +9,13 @@ describe('loadDevDependency', () => {
   });
 
   it('says the demo needs a development install when the package is missing', async () => {
-    const err = await loadDevDependency('oidc-provider', () => Promise.reject(Object.assign(new Error("Cannot find package 'oidc-provider'"), { code: 'ERR_MODULE_NOT_FOUND' }))).catch((e: unknown) => e);
+    const err = await loadDevDependency('oidc-provider', () =>
+      Promise.reject(Object.assign(new Error("Cannot find package 'oidc-provider'"), { code: 'ERR_MODULE_NOT_FOUND' })),
+    ).catch((e: unknown) => e);
     expect(isWardenError(err) && err.code).toBe('ERR_DEV_INSTALL_REQUIRED');
-    expect((err as Error).message).toMatch(/^warden demo needs a development install: oidc-provider is a dev dependency .* run `npm ci` \(not `npm ci --omit=dev`\)/);
+    expect((err as Error).message).toMatch(
+      /^warden demo needs a development install: oidc-provider is a dev dependency .* run `npm ci` \(not `npm ci --omit=dev`\)/,
+    );
   });
 
   it('says so for a package name that does not exist at all', async () => {

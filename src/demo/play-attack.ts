@@ -54,7 +54,11 @@ export async function playAttack(play: Play): Promise<AttackOutcome> {
   play.step('Warden correlates the chain into one alert on the person, and contains them in both IdPs.');
   const alert = await play.until('the alert on the chain', async () => {
     const res = await play.warden('GET', `/v1/alerts?key=${encodeURIComponent(target.login)}`);
-    const found = (res.body?.alerts as Array<{ id: string; severity: string; rule: string; status: string; changes: unknown[]; matches: Array<{ rule: string; severity: string }> }> | undefined)?.find((a) => a.status === 'open' && a.changes.length >= 4);
+    const found = (
+      res.body?.alerts as
+        | Array<{ id: string; severity: string; rule: string; status: string; changes: unknown[]; matches: Array<{ rule: string; severity: string }> }>
+        | undefined
+    )?.find((a) => a.status === 'open' && a.changes.length >= 4);
     return found;
   });
   play.say(`Alert ${alert.id}: ${alert.severity.toUpperCase()}, rule ${alert.rule}, ${alert.changes.length} changes across Okta and Microsoft 365`);
@@ -62,17 +66,33 @@ export async function playAttack(play: Play): Promise<AttackOutcome> {
   const executed = await play.until('containment in Okta and Entra', async () => {
     const done = (await play.audit()).filter((r) => r.type === 'action.executed' && r.subject.decisionId === d4.decisionId);
     const by = (idp: string) => done.filter((r) => r.data.connector === idp).map((r) => String(r.data.kind));
-    return by('okta').includes('hold_group') && by('entra').includes('hold_group') && by('okta').includes('revoke_sessions') && by('entra').includes('revoke_sessions') ? { okta: by('okta'), entra: by('entra') } : undefined;
+    return by('okta').includes('hold_group') &&
+      by('entra').includes('hold_group') &&
+      by('okta').includes('revoke_sessions') &&
+      by('entra').includes('revoke_sessions')
+      ? { okta: by('okta'), entra: by('entra') }
+      : undefined;
   });
   const state = await play.control.state('dana');
-  play.say(`Okta:  ${target.login} is in ${state.okta!.groups.filter((g) => g !== 'Everyone').join(', ')}; ${state.okta!.sessions} sessions left (${executed.okta.join(', ')})`);
-  play.say(`Entra: ${target.login} is ${state.entra!.inHoldGroup ? 'in' : 'NOT in'} the Warden hold group; sessions revoked from ${state.entra!.signInSessionsValidFrom} (${executed.entra.join(', ')})`);
+  play.say(
+    `Okta:  ${target.login} is in ${state.okta!.groups.filter((g) => g !== 'Everyone').join(', ')}; ${state.okta!.sessions} sessions left (${executed.okta.join(', ')})`,
+  );
+  play.say(
+    `Entra: ${target.login} is ${state.entra!.inHoldGroup ? 'in' : 'NOT in'} the Warden hold group; sessions revoked from ${state.entra!.signInSessionsValidFrom} (${executed.entra.join(', ')})`,
+  );
 
   play.step('Where to look');
   play.say(`The alert:      curl -s --cacert ${play.info.caFile} -H "Authorization: Bearer ${play.info.apiKey}" ${play.info.warden}/v1/alerts`);
   play.say(`The audit log:  curl -s ${play.info.control}/demo/audit   (every decision, action and alert, hash-chained)`);
   play.say(`Okta's view:    curl -s ${play.info.control}/demo/state/dana`);
-  play.say(`Holds:          ${wardenCommand()} --config ${play.info.configFile} holds list --tenant ${play.info.tenant}   (an admin releases one once the person is verified: holds release)`);
+  play.say(
+    `Holds:          ${wardenCommand()} --config ${play.info.configFile} holds list --tenant ${play.info.tenant}   (an admin releases one once the person is verified: holds release)`,
+  );
   play.say(`The audit chain: ${wardenCommand()} --config ${play.info.configFile} audit verify`);
-  return { target: target.login, decisions: [d1, d2, d3, d4], alert: { id: alert.id, severity: alert.severity, rule: alert.rule, changes: alert.changes.length }, contained: executed };
+  return {
+    target: target.login,
+    decisions: [d1, d2, d3, d4],
+    alert: { id: alert.id, severity: alert.severity, rule: alert.rule, changes: alert.changes.length },
+    contained: executed,
+  };
 }

@@ -76,15 +76,26 @@ export class Play {
   /** Warden's decision on the change the IdP recorded as `eventId`, once it is made. */
   decisionOn(eventId: string): Promise<RecordedDecision> {
     return this.until(`Warden's decision on ${eventId}`, async () => {
-      const record = (await this.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change?.source?.eventIds as string[] | undefined)?.includes(eventId));
-      return record ? ({ ...(record.data as Omit<RecordedDecision, 'decisionId' | 'changeId'>), decisionId: record.subject.decisionId!, changeId: record.subject.changeId!, ...(record.subject.requestId ? { requestId: record.subject.requestId } : {}) } as RecordedDecision) : undefined;
+      const record = (await this.audit()).find(
+        (r) => r.type === 'decision.recorded' && (r.data.change?.source?.eventIds as string[] | undefined)?.includes(eventId),
+      );
+      return record
+        ? ({
+            ...(record.data as Omit<RecordedDecision, 'decisionId' | 'changeId'>),
+            decisionId: record.subject.decisionId!,
+            changeId: record.subject.changeId!,
+            ...(record.subject.requestId ? { requestId: record.subject.requestId } : {}),
+          } as RecordedDecision)
+        : undefined;
     });
   }
 
   /** Prints a decision the way Warden explains it. */
   sayDecision(d: RecordedDecision): void {
     const rule = d.rules[0];
-    this.say(`Warden: ${d.outcome.toUpperCase()} the ${d.change.kind} (${d.change.channel}, from ${d.change.source.idp})${rule ? `, rule ${rule.id}${rule.reason ? `: ${rule.reason}` : ''}` : ''}`);
+    this.say(
+      `Warden: ${d.outcome.toUpperCase()} the ${d.change.kind} (${d.change.channel}, from ${d.change.source.idp})${rule ? `, rule ${rule.id}${rule.reason ? `: ${rule.reason}` : ''}` : ''}`,
+    );
     if (d.alerts?.length) this.say(`        open alerts on the person: ${d.alerts.map((a) => `${a.id} (${a.severity})`).join(', ')}`);
     const actions = d.actions.filter((a) => !a.dryRun);
     if (actions.length) this.say(`        containment queued: ${actions.map((a) => `${a.kind}${a.connector ? ` in ${a.connector}` : ''}`).join(', ')}`);
@@ -106,7 +117,13 @@ export class Play {
   /** A persona signs in at the development OIDC provider; their ID token is what they send Warden. */
   signIn(handle: string): Promise<string> {
     const p = this.persona(handle);
-    return signInPersona({ issuer: this.info.oidc.issuer, clientId: this.info.oidc.clientId, redirectUri: this.info.oidc.redirectUri, login: p.login, password: DEMO_PASSWORD });
+    return signInPersona({
+      issuer: this.info.oidc.issuer,
+      clientId: this.info.oidc.clientId,
+      redirectUri: this.info.oidc.redirectUri,
+      login: p.login,
+      password: DEMO_PASSWORD,
+    });
   }
 
   persona(handle: string): DemoInfo['personas'][number] {

@@ -91,7 +91,11 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const port = options.port || (await freePort());
     // The OIDC clients people sign in through: the plays' and `act`'s. (The web console registers its own here,
     // with its redirect URI under https://127.0.0.1:${port}.)
-    const consoleClient: DevOidcClient = { clientId: DEMO_CONSOLE_CLIENT_ID, clientSecret: randomBytes(24).toString('base64url'), redirectUris: [`https://127.0.0.1:${port}/console/callback`] };
+    const consoleClient: DevOidcClient = {
+      clientId: DEMO_CONSOLE_CLIENT_ID,
+      clientSecret: randomBytes(24).toString('base64url'),
+      redirectUris: [`https://127.0.0.1:${port}/console/callback`],
+    };
     const clients: DevOidcClient[] = [DEMO_CLI_CLIENT, consoleClient];
     const oidc: DevOidc = await startDevOidc({ port: options.oidcPort, personas: devPersonas(DEMO_PERSONAS, sims), clients, clock });
     stops.push(() => oidc.stop());
@@ -99,12 +103,35 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
     const policy = path.join(dir, 'policies', 'acme.yaml');
     if (!existsSync(policy)) copyFileSync(path.join(packageRoot(), 'examples', 'policies', 'acme.yaml'), policy);
     const configFile = path.join(dir, 'warden.yaml');
-    writeFileSync(configFile, demoConfig({ sims, port, tls, oidc: { issuer: oidc.issuer, audience: DEMO_CLI_CLIENT.clientId }, console: { clientId: DEMO_CONSOLE_CLIENT_ID }, policy: 'policies/acme.yaml' }));
-    const config = loadConfig({ path: configFile, env: { ...process.env, ...sims.env, WARDEN_DEMO_CONSOLE_SECRET: consoleClient.clientSecret! }, connectors: sims.connectors, resolveSecrets: true });
+    writeFileSync(
+      configFile,
+      demoConfig({
+        sims,
+        port,
+        tls,
+        oidc: { issuer: oidc.issuer, audience: DEMO_CLI_CLIENT.clientId },
+        console: { clientId: DEMO_CONSOLE_CLIENT_ID },
+        policy: 'policies/acme.yaml',
+      }),
+    );
+    const config = loadConfig({
+      path: configFile,
+      env: { ...process.env, ...sims.env, WARDEN_DEMO_CONSOLE_SECRET: consoleClient.clientSecret! },
+      connectors: sims.connectors,
+      resolveSecrets: true,
+    });
     const server = await options.startWarden({ config, connectors: sims.connectors, clock, log: createLogger(config.logLevel, process.stderr) });
     stops.push(() => server.close());
     await sims.connect({ url: server.url, config });
-    const apiKey = (await createApiKey(server.store, { tenant: DEMO_TENANT, name: 'warden demo', scopes: ['alerts:read', 'requests:read'], actor: { type: 'cli', id: 'warden demo' }, now: clock() })).key;
+    const apiKey = (
+      await createApiKey(server.store, {
+        tenant: DEMO_TENANT,
+        name: 'warden demo',
+        scopes: ['alerts:read', 'requests:read'],
+        actor: { type: 'cli', id: 'warden demo' },
+        now: clock(),
+      })
+    ).key;
 
     let info: DemoInfo;
     const control = await serveControl(
@@ -134,7 +161,15 @@ export async function startDemo(options: DemoOptions): Promise<RunningDemo> {
       servicenow: sims.servicenow.url,
       jira: sims.jira.url,
       apiKey,
-      personas: DEMO_PERSONAS.map((p) => ({ handle: p.handle, login: p.login, name: `${p.firstName} ${p.lastName}`, part: p.part, groups: [...p.groups], oktaId: sims.ids.okta[p.handle]!, entraId: sims.ids.entra[p.handle]! })),
+      personas: DEMO_PERSONAS.map((p) => ({
+        handle: p.handle,
+        login: p.login,
+        name: `${p.firstName} ${p.lastName}`,
+        part: p.part,
+        groups: [...p.groups],
+        oktaId: sims.ids.okta[p.handle]!,
+        entraId: sims.ids.entra[p.handle]!,
+      })),
     };
     const stateFile = path.join(dir, DEMO_STATE_FILE);
     writeFileSync(stateFile, JSON.stringify({ control: control.url, pid: process.pid }, null, 2));

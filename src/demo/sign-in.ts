@@ -12,7 +12,10 @@ import { WardenError } from '../core/errors.js';
  * For the plays and scripts only: people use the sign-in page in a browser.
  */
 export async function signInPersona(input: { issuer: string; clientId: string; redirectUri: string; login: string; password?: string }): Promise<string> {
-  const discovery = (await (await fetch(`${input.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) })).json()) as { authorization_endpoint: string; token_endpoint: string };
+  const discovery = (await (await fetch(`${input.issuer}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+    authorization_endpoint: string;
+    token_endpoint: string;
+  };
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   const auth = new URL(discovery.authorization_endpoint);
@@ -51,11 +54,21 @@ export async function signInPersona(input: { issuer: string; clientId: string; r
       const token = await fetch(discovery.token_endpoint, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: input.redirectUri, code_verifier: verifier, client_id: input.clientId }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: input.redirectUri,
+          code_verifier: verifier,
+          client_id: input.clientId,
+        }).toString(),
         signal: AbortSignal.timeout(10_000),
       });
       const tokens = (await token.json()) as { id_token?: string; error?: string; error_description?: string };
-      if (!tokens.id_token) throw new WardenError('ERR_AUTH_INVALID', `the token endpoint answered ${token.status}: ${tokens.error ?? ''} ${tokens.error_description ?? ''}`.trim());
+      if (!tokens.id_token)
+        throw new WardenError(
+          'ERR_AUTH_INVALID',
+          `the token endpoint answered ${token.status}: ${tokens.error ?? ''} ${tokens.error_description ?? ''}`.trim(),
+        );
       return tokens.id_token;
     }
     const res = await fetch(url, {

@@ -81,7 +81,9 @@ export function summarize(alert: Pick<Alert, 'key' | 'title' | 'matches' | 'chan
   const firstDay = new Date(isoMillis(alert.firstAt)).toISOString().slice(0, 10);
   const others = alert.matches.filter((m) => m.title !== alert.title).map((m) => m.title);
   const head = `${alert.title}${others.length ? ` (also: ${[...new Set(others)].join('; ')})` : ''} on ${alert.key}, ${firstDay}`;
-  const shown = alert.changes.slice(0, 12).map((c) => `${c.kind} via ${c.channel}${c.actor !== c.target ? ` by ${c.actor}` : ''} (${c.idp}) at ${shortTime(c.occurredAt, firstDay)}`);
+  const shown = alert.changes
+    .slice(0, 12)
+    .map((c) => `${c.kind} via ${c.channel}${c.actor !== c.target ? ` by ${c.actor}` : ''} (${c.idp}) at ${shortTime(c.occurredAt, firstDay)}`);
   const more = alert.changes.length > shown.length ? `; and ${alert.changes.length - shown.length} more` : '';
   // Joined rather than concatenated: one flat string, not a tree of pieces, for as long as the alert is open.
   return [head, ': ', shown.join('; '), more].join('');
@@ -101,7 +103,9 @@ export function newAlert(input: { id: string; tenant: string; match: MatchInput;
     severity: match.rule.severity,
     status: 'open',
     summary: '',
-    matches: [{ rule: match.rule.id, title: match.rule.title, severity: match.rule.severity, attack: [...match.rule.attack], at, changeIds: changes.map((c) => c.id) }],
+    matches: [
+      { rule: match.rule.id, title: match.rule.title, severity: match.rule.severity, attack: [...match.rule.attack], at, changeIds: changes.map((c) => c.id) },
+    ],
     changes,
     firstAt: changes[0]!.occurredAt,
     lastAt: changes[changes.length - 1]!.occurredAt,
@@ -131,7 +135,14 @@ export function mergeMatch(alert: Alert, match: MatchInput, now: Date): Alert {
   const at = now.toISOString();
   const matches: AlertMatch[] = [
     ...alert.matches,
-    { rule: match.rule.id, title: match.rule.title, severity: match.rule.severity, attack: [...match.rule.attack], at, changeIds: [...match.changes].sort(byTime).map((c) => c.id) },
+    {
+      rule: match.rule.id,
+      title: match.rule.title,
+      severity: match.rule.severity,
+      attack: [...match.rule.attack],
+      at,
+      changeIds: [...match.changes].sort(byTime).map((c) => c.id),
+    },
   ];
   let primary = matches[0]!;
   for (const m of matches) if (severityRank(m.severity) > severityRank(primary.severity)) primary = m;

@@ -13,7 +13,10 @@ import type { Store } from '../store/store.js';
  * @returns the closed alert, or undefined when it was closed before
  * @throws WardenError `ERR_NOT_FOUND`, `ERR_VALIDATION` (no reason)
  */
-export async function closeAlert(store: Store, input: { tenant: string; id: string; actor: AuditActor; reason: string; now?: Date }): Promise<Alert | undefined> {
+export async function closeAlert(
+  store: Store,
+  input: { tenant: string; id: string; actor: AuditActor; reason: string; now?: Date },
+): Promise<Alert | undefined> {
   const now = input.now ?? systemClock();
   if (!input.reason.trim()) throw new WardenError('ERR_VALIDATION', 'closing an alert needs a reason');
   return store.transaction(async (tx) => {
@@ -24,7 +27,11 @@ export async function closeAlert(store: Store, input: { tenant: string; id: stri
       ...alert,
       status: 'closed',
       updatedAt: now.toISOString(),
-      closed: { at: now.toISOString(), by: { type: input.actor.type, id: input.actor.id, ...(input.actor.name ? { name: input.actor.name } : {}) }, reason: input.reason },
+      closed: {
+        at: now.toISOString(),
+        by: { type: input.actor.type, id: input.actor.id, ...(input.actor.name ? { name: input.actor.name } : {}) },
+        reason: input.reason,
+      },
     };
     await tx.updateAlert(closed);
     await appendAudit(tx, input.tenant, {

@@ -57,7 +57,9 @@ describe('the shipped rule pack', () => {
 
   it('indexes steps by change kind: only rules that can match a kind are candidates', () => {
     const pack = compileRulePack(shippedRuleSources());
-    expect(new Set(pack.candidates('mailbox.rule').map((c) => c.rule.id))).toEqual(new Set(['helpdesk-takeover-chain', 'new-credential-then-mailbox-rule', 'vendor-support-access']));
+    expect(new Set(pack.candidates('mailbox.rule').map((c) => c.rule.id))).toEqual(
+      new Set(['helpdesk-takeover-chain', 'new-credential-then-mailbox-rule', 'vendor-support-access']),
+    );
     expect(pack.candidates('account.unlock').map((c) => c.rule.id)).toEqual(['vendor-support-access']);
   });
 });
@@ -90,13 +92,21 @@ describe('tenant overrides', () => {
 
 describe('refused rule files name file, line and column', () => {
   it('a CEL syntax error, in the file that wrote the expression', () => {
-    const [issue] = issuesOf([{ file: 'shipped.yaml', text: HEAD + RULE }], [{ file: 'acme.yaml', text: HEAD + "  - id: pair\n    steps:\n      - { name: a, when: 'change.kind ==' }\n      - { name: b, when: 'true' }\n" }]);
+    const [issue] = issuesOf(
+      [{ file: 'shipped.yaml', text: HEAD + RULE }],
+      [{ file: 'acme.yaml', text: HEAD + "  - id: pair\n    steps:\n      - { name: a, when: 'change.kind ==' }\n      - { name: b, when: 'true' }\n" }],
+    );
     expect(issue).toMatchObject({ file: 'acme.yaml', line: 6, kind: 'cel', ruleId: 'pair' });
     expect(issue!.message).toMatch(/^steps\[0\]\.when: CEL syntax error/);
   });
 
   it('an unknown field and an unknown change kind', () => {
-    const issues = issuesOf([{ file: 'r.yaml', text: HEAD + RULE.replace('change.kind == "password.reset"', 'change.knd == "password.reset"').replace('"factor.enroll"', '"factor.enrol"') }]);
+    const issues = issuesOf([
+      {
+        file: 'r.yaml',
+        text: HEAD + RULE.replace('change.kind == "password.reset"', 'change.knd == "password.reset"').replace('"factor.enroll"', '"factor.enrol"'),
+      },
+    ]);
     expect(issues.map((i) => [i.line, i.kind])).toEqual([
       [10, 'literal'],
       [11, 'cel'],
@@ -122,15 +132,16 @@ describe('refused rule files name file, line and column', () => {
   });
 
   it('a rule id used twice, and a key expression that is a bool', () => {
-    const issues = issuesOf([{ file: 'r.yaml', text: HEAD + RULE + RULE.replace('type: sequence', "type: sequence\n    by: 'change.kind == \"x\"'") }]);
+    const issues = issuesOf([{ file: 'r.yaml', text: HEAD + RULE + RULE.replace('type: sequence', 'type: sequence\n    by: \'change.kind == "x"\'') }]);
     expect(issues.map((i) => i.kind)).toEqual(['duplicate']);
-    const keyIssues = issuesOf([{ file: 'r.yaml', text: HEAD + RULE.replace('type: sequence', "type: sequence\n    by: 'actor.ip == \"1.2.3.4\"'") }]);
+    const keyIssues = issuesOf([{ file: 'r.yaml', text: HEAD + RULE.replace('type: sequence', 'type: sequence\n    by: \'actor.ip == "1.2.3.4"\'') }]);
     expect(keyIssues[0]!.message).toContain('a key expression must give a string or a number, but it gives bool');
   });
 });
 
 describe('steps the index decides', () => {
-  const stepOf = (when: string) => compileRulePack([{ file: 'r.yaml', text: HEAD + RULE.replace(`'change.kind == "factor.enroll"'`, `'${when}'`) }]).rules[0]!.steps[0]!;
+  const stepOf = (when: string) =>
+    compileRulePack([{ file: 'r.yaml', text: HEAD + RULE.replace(`'change.kind == "factor.enroll"'`, `'${when}'`) }]).rules[0]!.steps[0]!;
 
   it('are the conjunctions of change.kind and change.channel compared with literals, and nothing else', () => {
     const decided = [
@@ -155,7 +166,10 @@ describe('steps the index decides', () => {
 
   it('are true exactly for the kinds and channels of the index (checked against CEL for every pair)', () => {
     const pack = compileRulePack(shippedRuleSources());
-    const steps = [...pack.rules.flatMap((r) => r.steps), stepOf('change.kind in ["factor.enroll", "tap.issue"] && change.channel in ["helpdesk", "admin"] && change.kind == "tap.issue"')].filter((s) => s.decided);
+    const steps = [
+      ...pack.rules.flatMap((r) => r.steps),
+      stepOf('change.kind in ["factor.enroll", "tap.issue"] && change.channel in ["helpdesk", "admin"] && change.kind == "tap.issue"'),
+    ].filter((s) => s.decided);
     expect(steps.length).toBeGreaterThan(10);
     for (const step of steps)
       for (const kind of CHANGE_KINDS)

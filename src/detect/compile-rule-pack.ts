@@ -132,7 +132,14 @@ export function compileRulePack(base: readonly RuleSource[], overrides: readonly
     if (doc.errors.length > 0) {
       for (const error of doc.errors) {
         const at = positions.at(error.pos[0]);
-        issues.push({ file: source.file, ...at, message: `YAML: ${error.message.split('\n')[0]}`, kind: 'yaml', path: '', sourceLine: positions.lineText(at.line) });
+        issues.push({
+          file: source.file,
+          ...at,
+          message: `YAML: ${error.message.split('\n')[0]}`,
+          kind: 'yaml',
+          path: '',
+          sourceLine: positions.lineText(at.line),
+        });
       }
       return;
     }
@@ -140,7 +147,14 @@ export function compileRulePack(base: readonly RuleSource[], overrides: readonly
     if (!result.success) {
       for (const issue of result.error.issues) {
         const at = positions.of(issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]!] : issue.path);
-        issues.push({ file: source.file, ...at, message: `${pathString(issue.path) || '(document)'}: ${issue.message}`, kind: 'schema', path: pathString(issue.path), sourceLine: positions.lineText(at.line) });
+        issues.push({
+          file: source.file,
+          ...at,
+          message: `${pathString(issue.path) || '(document)'}: ${issue.message}`,
+          kind: 'schema',
+          path: pathString(issue.path),
+          sourceLine: positions.lineText(at.line),
+        });
       }
       return;
     }
@@ -150,14 +164,30 @@ export function compileRulePack(base: readonly RuleSource[], overrides: readonly
       const id = rule.id;
       if (seenHere.has(id)) {
         const at = positions.of(['rules', index, 'id']);
-        issues.push({ file: source.file, ...at, message: `rule "${id}" is defined twice in this file`, kind: 'duplicate', path: `rules[${index}].id`, ruleId: id, sourceLine: positions.lineText(at.line) });
+        issues.push({
+          file: source.file,
+          ...at,
+          message: `rule "${id}" is defined twice in this file`,
+          kind: 'duplicate',
+          path: `rules[${index}].id`,
+          ruleId: id,
+          sourceLine: positions.lineText(at.line),
+        });
         return;
       }
       seenHere.add(id);
       const existing = rules.get(id);
       if (existing && !isOverride) {
         const at = positions.of(['rules', index, 'id']);
-        issues.push({ file: source.file, ...at, message: `rule "${id}" is already defined in ${sources[existing.first.source]!.file}`, kind: 'duplicate', path: `rules[${index}].id`, ruleId: id, sourceLine: positions.lineText(at.line) });
+        issues.push({
+          file: source.file,
+          ...at,
+          message: `rule "${id}" is already defined in ${sources[existing.first.source]!.file}`,
+          kind: 'duplicate',
+          path: `rules[${index}].id`,
+          ruleId: id,
+          sourceLine: positions.lineText(at.line),
+        });
         return;
       }
       const here = { source: s, index };
@@ -182,7 +212,15 @@ export function compileRulePack(base: readonly RuleSource[], overrides: readonly
     const report = (path: readonly PropertyKey[], message: string, kind: PolicyIssue['kind'], offset?: number) => {
       const { p, path: full } = locate(path);
       const at = offset === undefined ? p.positions.of(full) : p.positions.inScalar(full, offset);
-      issues.push({ file: p.file, ...at, message: `${pathString(path)}: ${message}`, kind, path: pathString(full), ruleId: id, sourceLine: p.positions.lineText(at.line) });
+      issues.push({
+        file: p.file,
+        ...at,
+        message: `${pathString(path)}: ${message}`,
+        kind,
+        path: pathString(full),
+        ruleId: id,
+        sourceLine: p.positions.lineText(at.line),
+      });
     };
     const result = DetectionRuleDoc.safeParse(raw.value);
     if (!result.success) {
@@ -245,7 +283,12 @@ function compileCel(source: string, path: readonly PropertyKey[], report: Report
   if (!checked.valid) {
     const e = checked.error as { range?: { start: number }; summary?: string; message: string };
     const summary = e.summary ?? e.message.split('\n')[0] ?? 'invalid';
-    report(path, /Unknown variable/i.test(summary) ? `${summary} (variables: change, target, actor, context, request, now)` : `CEL type error: ${summary}`, 'cel', e.range?.start ?? 0);
+    report(
+      path,
+      /Unknown variable/i.test(summary) ? `${summary} (variables: change, target, actor, context, request, now)` : `CEL type error: ${summary}`,
+      'cel',
+      e.range?.start ?? 0,
+    );
     return undefined;
   }
   if (want === 'bool' && checked.type !== 'bool' && checked.type !== 'dyn') {

@@ -67,12 +67,18 @@ export function readCorpus(dir: string): Array<Equivalence & { cases: Array<z.in
  * Measures agreement over a corpus directory (`equivalents.yaml` and the
  * Panther files it names) with the given normalizers and rule pack.
  */
-export function corpusAgreement(dir: string, pack: CompiledRulePack, normalizers: readonly NamedNormalizer[], options: { latenessMs: number; groupForMs: number; now?: Date }): AgreementReport {
+export function corpusAgreement(
+  dir: string,
+  pack: CompiledRulePack,
+  normalizers: readonly NamedNormalizer[],
+  options: { latenessMs: number; groupForMs: number; now?: Date },
+): AgreementReport {
   const now = options.now ?? systemClock();
   const longest = Math.max(0, ...pack.rules.map((r) => r.windowMs + (r.latenessMs ?? options.latenessMs)));
   const cases: CaseVerdict[] = [];
   for (const eq of readCorpus(dir)) {
-    if (!pack.rules.some((r) => r.id === eq.rule)) throw new WardenError('ERR_RULES_INVALID', `equivalents.yaml maps ${eq.panther} to "${eq.rule}", which is not in the pack`);
+    if (!pack.rules.some((r) => r.id === eq.rule))
+      throw new WardenError('ERR_RULES_INVALID', `equivalents.yaml maps ${eq.panther} to "${eq.rule}", which is not in the pack`);
     for (const c of eq.cases) {
       const base = { panther: eq.panther, rule: eq.rule, name: c.name, expected: c.expected, mocked: c.mocks !== undefined };
       const outcome = normalizeRecord(c.log, 'corpus', normalizers, now);
@@ -118,7 +124,11 @@ export function formatAgreement(report: AgreementReport): string {
   ]);
   const header = ['', 'PANTHER RULE', 'TEST', 'PANTHER', 'WARDEN', 'OUR RULE', 'VIA'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const pct = report.compared ? ((100 * report.agreed) / report.compared).toFixed(1) : '-';
   return [
     line(header),
@@ -142,9 +152,12 @@ export interface AgreementBaseline {
 export function judgeAgreement(report: AgreementReport, baseline: AgreementBaseline): string[] {
   if (report.compared === 0) return ['no registered normalizer recognizes any corpus record: nothing was compared'];
   if (baseline.compared === null || baseline.agreed === null || baseline.compared === 0)
-    return ['no baseline recorded yet: review the table, then run WARDEN_RECORD_CORPUS_BASELINE=1 npx vitest run test/detect/corpus-agreement.test.ts and commit test/fixtures/corpus/agreement-baseline.json'];
+    return [
+      'no baseline recorded yet: review the table, then run WARDEN_RECORD_CORPUS_BASELINE=1 npx vitest run test/detect/corpus-agreement.test.ts and commit test/fixtures/corpus/agreement-baseline.json',
+    ];
   const problems: string[] = [];
-  if (report.compared < baseline.compared) problems.push(`fewer corpus cases are read (${report.compared}) than when the baseline was recorded (${baseline.compared})`);
+  if (report.compared < baseline.compared)
+    problems.push(`fewer corpus cases are read (${report.compared}) than when the baseline was recorded (${baseline.compared})`);
   if (report.agreed / report.compared < baseline.agreed / baseline.compared)
     problems.push(`agreement fell: ${report.agreed}/${report.compared} is below the baseline ${baseline.agreed}/${baseline.compared}`);
   return problems;

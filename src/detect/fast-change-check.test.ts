@@ -37,7 +37,13 @@ const VALID = {
   },
   occurredAt: '2026-03-02T09:00:00.000Z',
   observedAt: '2026-03-02T09:00:01.000Z',
-  context: { newDevice: true, ipReputation: 'trusted', phoneChangedAt: '2026-02-01T00:00:00Z', custom: 'x', alerts: [{ id: 'a1', rule: 'r', severity: 'high', on: 'target' }] },
+  context: {
+    newDevice: true,
+    ipReputation: 'trusted',
+    phoneChangedAt: '2026-02-01T00:00:00Z',
+    custom: 'x',
+    alerts: [{ id: 'a1', rule: 'r', severity: 'high', on: 'target' }],
+  },
 };
 
 /** Values a mutation may put anywhere. */
@@ -164,7 +170,14 @@ describe('isoMillis', () => {
     const to = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
     for (let i = 0; i < 5000; i++) samples.push(new Date(from + Math.floor(random() * (to - from))).toISOString());
     for (const year of [1600, 1700, 1900, 2000, 2100, 2400, 9900])
-      for (const [month, day] of [[2, 28], [2, 29], [3, 1], [12, 31], [1, 1]] as const) samples.push(`${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:34:56.789Z`);
+      for (const [month, day] of [
+        [2, 28],
+        [2, 29],
+        [3, 1],
+        [12, 31],
+        [1, 1],
+      ] as const)
+        samples.push(`${year}-${String(month).padStart(2, '0')}-${String(day).padStart(2, '0')}T12:34:56.789Z`);
     for (const s of samples) expect(Object.is(isoMillis(s), Date.parse(s)), s).toBe(true);
   });
 

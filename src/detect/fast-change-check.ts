@@ -151,10 +151,26 @@ function flagKeys(o: Obj): boolean {
 
 function principal(p: unknown, keys: (o: Obj) => boolean): p is Obj {
   if (!isObj(p) || !keys(p)) return false;
-  if (!str(p.id, 256, 1) || !optStr(p.login, 320) || !optStr(p.email, 320) || !optStr(p.displayName, 256) || !optStr(p.employeeType, 64) || !optStr(p.managerId, 256)) return false;
+  if (
+    !str(p.id, 256, 1) ||
+    !optStr(p.login, 320) ||
+    !optStr(p.email, 320) ||
+    !optStr(p.displayName, 256) ||
+    !optStr(p.employeeType, 64) ||
+    !optStr(p.managerId, 256)
+  )
+    return false;
   if (!strList(p.groups, 2000, 256) || !strList(p.adminRoles, 500, 256)) return false;
   const f = p.flags;
-  if (!isObj(f) || !flagKeys(f) || typeof f.shared !== 'boolean' || typeof f.executive !== 'boolean' || typeof f.serviceAccount !== 'boolean' || typeof f.breakGlass !== 'boolean') return false;
+  if (
+    !isObj(f) ||
+    !flagKeys(f) ||
+    typeof f.shared !== 'boolean' ||
+    typeof f.executive !== 'boolean' ||
+    typeof f.serviceAccount !== 'boolean' ||
+    typeof f.breakGlass !== 'boolean'
+  )
+    return false;
   const a = p.attributes;
   if (!isObj(a)) return false;
   for (const k in a) if (k.length > 128 || !scalar(a[k])) return false;
@@ -203,9 +219,18 @@ export function asCompleteChange(v: unknown): Change | undefined {
   if (!isObj(v) || !changeKeys(v)) return undefined;
   if (!(typeof v.id === 'string' && UUID.test(v.id)) || !(typeof v.tenant === 'string' && TENANT.test(v.tenant))) return undefined;
   if (!(typeof v.kind === 'string' && KINDS.has(v.kind)) || !(typeof v.channel === 'string' && CHANNEL_SET.has(v.channel))) return undefined;
-  if (!(typeof v.occurredAt === 'string' && ISO_TIME.test(v.occurredAt)) || !(typeof v.observedAt === 'string' && ISO_TIME.test(v.observedAt))) return undefined;
+  if (!(typeof v.occurredAt === 'string' && ISO_TIME.test(v.occurredAt)) || !(typeof v.observedAt === 'string' && ISO_TIME.test(v.observedAt)))
+    return undefined;
   const s = v.source;
-  if (!isObj(s) || !sourceKeys(s) || !(typeof s.idp === 'string' && IDP.test(s.idp)) || !strList(s.eventIds, 100, 256, 1) || !str(s.rawType, 256) || !(typeof s.via === 'string' && VIAS.has(s.via))) return undefined;
+  if (
+    !isObj(s) ||
+    !sourceKeys(s) ||
+    !(typeof s.idp === 'string' && IDP.test(s.idp)) ||
+    !strList(s.eventIds, 100, 256, 1) ||
+    !str(s.rawType, 256) ||
+    !(typeof s.via === 'string' && VIAS.has(s.via))
+  )
+    return undefined;
   if (v.factor !== undefined) {
     const f = v.factor;
     if (!isObj(f) || !factorKeys(f) || !(typeof f.type === 'string' && FACTORS.has(f.type)) || !optStr(f.id, 256) || !optStr(f.name, 256)) return undefined;

@@ -68,7 +68,8 @@ export class IdentityResolver {
   /** `#normalize`, cached per raw name. */
   #name(raw: string): string {
     // Most names already are keys (lower case, trimmed, no domain to map): no cache lookup needed.
-    if (this.#domains.size === 0 && raw.charCodeAt(0) > 32 && raw.charCodeAt(raw.length - 1) > 32 && !raw.startsWith('mailto:') && raw.toLowerCase() === raw) return raw;
+    if (this.#domains.size === 0 && raw.charCodeAt(0) > 32 && raw.charCodeAt(raw.length - 1) > 32 && !raw.startsWith('mailto:') && raw.toLowerCase() === raw)
+      return raw;
     let n = this.#cache.get(raw);
     if (n === undefined) {
       n = this.#normalize(raw);

@@ -12,12 +12,52 @@ const digit = (s: string, i: number): number => (s.charCodeAt(i) - 48) >>> 0;
  * times faster; any other form goes to `Date.parse`.
  */
 export function isoMillis(s: string): number {
-  if (s.length === 24 && s.charCodeAt(23) === 90 /* Z */ && s.charCodeAt(10) === 84 /* T */ && s.charCodeAt(19) === 46 /* . */ && s.charCodeAt(4) === 45 && s.charCodeAt(7) === 45 && s.charCodeAt(13) === 58 && s.charCodeAt(16) === 58) {
-    const y0 = digit(s, 0), y1 = digit(s, 1), y2 = digit(s, 2), y3 = digit(s, 3);
-    const mo0 = digit(s, 5), mo1 = digit(s, 6), d0 = digit(s, 8), d1 = digit(s, 9);
-    const h0 = digit(s, 11), h1 = digit(s, 12), mi0 = digit(s, 14), mi1 = digit(s, 15), s0 = digit(s, 17), s1 = digit(s, 18);
-    const f0 = digit(s, 20), f1 = digit(s, 21), f2 = digit(s, 22);
-    if (y0 < 10 && y1 < 10 && y2 < 10 && y3 < 10 && mo0 < 10 && mo1 < 10 && d0 < 10 && d1 < 10 && h0 < 10 && h1 < 10 && mi0 < 10 && mi1 < 10 && s0 < 10 && s1 < 10 && f0 < 10 && f1 < 10 && f2 < 10) {
+  if (
+    s.length === 24 &&
+    s.charCodeAt(23) === 90 /* Z */ &&
+    s.charCodeAt(10) === 84 /* T */ &&
+    s.charCodeAt(19) === 46 /* . */ &&
+    s.charCodeAt(4) === 45 &&
+    s.charCodeAt(7) === 45 &&
+    s.charCodeAt(13) === 58 &&
+    s.charCodeAt(16) === 58
+  ) {
+    const y0 = digit(s, 0),
+      y1 = digit(s, 1),
+      y2 = digit(s, 2),
+      y3 = digit(s, 3);
+    const mo0 = digit(s, 5),
+      mo1 = digit(s, 6),
+      d0 = digit(s, 8),
+      d1 = digit(s, 9);
+    const h0 = digit(s, 11),
+      h1 = digit(s, 12),
+      mi0 = digit(s, 14),
+      mi1 = digit(s, 15),
+      s0 = digit(s, 17),
+      s1 = digit(s, 18);
+    const f0 = digit(s, 20),
+      f1 = digit(s, 21),
+      f2 = digit(s, 22);
+    if (
+      y0 < 10 &&
+      y1 < 10 &&
+      y2 < 10 &&
+      y3 < 10 &&
+      mo0 < 10 &&
+      mo1 < 10 &&
+      d0 < 10 &&
+      d1 < 10 &&
+      h0 < 10 &&
+      h1 < 10 &&
+      mi0 < 10 &&
+      mi1 < 10 &&
+      s0 < 10 &&
+      s1 < 10 &&
+      f0 < 10 &&
+      f1 < 10 &&
+      f2 < 10
+    ) {
       const year = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
       const month = mo0 * 10 + mo1;
       const day = d0 * 10 + d1;
@@ -25,7 +65,14 @@ export function isoMillis(s: string): number {
       const minute = mi0 * 10 + mi1;
       const second = s0 * 10 + s1;
       // Date.UTC would roll 2026-02-30 over into March, as Date.parse does too: only in-range fields are read here.
-      const monthDays = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+      const monthDays =
+        month === 2
+          ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+            ? 29
+            : 28
+          : month === 4 || month === 6 || month === 9 || month === 11
+            ? 30
+            : 31;
       if (month >= 1 && month <= 12 && day >= 1 && day <= monthDays && hour <= 23 && minute <= 59 && second <= 59 && year >= 1000)
         return daysFromCivil(year, month, day) * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + f0 * 100 + f1 * 10 + f2;
     }

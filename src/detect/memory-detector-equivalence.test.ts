@@ -351,7 +351,11 @@ class ReferenceDetector {
 
   #raise(rule: CompiledDetectionRule, key: string, found: Found): Alert {
     this.stats.matches++;
-    const match = { rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) }, key, changes: found.map((o) => o.change) };
+    const match = {
+      rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) },
+      key,
+      changes: found.map((o) => o.change),
+    };
     const now = new Date(this.#newest);
     const open = this.#open.get(key);
     if (open && groupsWith(open.alert, match, this.options.groupForMs)) {
@@ -393,15 +397,22 @@ function workload(count: number): Array<{ change: IdentityChange; facts: ChangeF
     // The generator's denials use any factor; pushes are what the fatigue rule counts.
     if (c.kind === 'mfa.denied') c = { ...c, factor: { ...c.factor!, type: 'push' } };
     if (i % 41 === 0) deliverAt(i + 15, c); // delivered twice
-    if (i % 97 === 0) deliverAt(i + 900, c); // hours late: beyond the allowed lateness
-    else if (i % 53 === 0) deliverAt(i + 20, c); // minutes late: within it
+    if (i % 97 === 0)
+      deliverAt(i + 900, c); // hours late: beyond the allowed lateness
+    else if (i % 53 === 0)
+      deliverAt(i + 20, c); // minutes late: within it
     else out.push(c);
   });
   for (const [, cs] of [...later].sort((a, b) => a[0] - b[0])) out.push(...cs);
   return out.map((change) => ({ change, facts: { tier: TIERS[change.target.id.charCodeAt(change.target.id.length - 1) % TIERS.length] as Tier } }));
 }
 
-function compare(input: Array<{ change: IdentityChange; facts: ChangeFacts }>, pack: CompiledRulePack, identities: IdentityConfig, limits: { maxKeys: number; maxEventsPerKey: number }) {
+function compare(
+  input: Array<{ change: IdentityChange; facts: ChangeFacts }>,
+  pack: CompiledRulePack,
+  identities: IdentityConfig,
+  limits: { maxKeys: number; maxEventsPerKey: number },
+) {
   const settings = { latenessMs: 30 * MIN, groupForMs: 24 * HOUR, idleAfterMs: 3 * HOUR, ...limits };
   const fast = new MemoryDetector(new DetectionEngine(pack, new IdentityResolver(identities)), { tenant: 'acme', newId: counter(), ...settings });
   const reference = new ReferenceDetector(pack, new IdentityResolver(identities), { newId: counter(), ...settings });

@@ -94,7 +94,14 @@ describe('sequence rules', () => {
     const reset = change('password.reset', 40);
     expect(d.push(enroll)).toEqual([]);
     const [alert] = d.push(reset);
-    expect(alert).toMatchObject({ rule: 'enroll-then-reset', key: 'alice@acme.example', severity: 'high', status: 'open', firstAt: enroll.occurredAt, lastAt: reset.occurredAt });
+    expect(alert).toMatchObject({
+      rule: 'enroll-then-reset',
+      key: 'alice@acme.example',
+      severity: 'high',
+      status: 'open',
+      firstAt: enroll.occurredAt,
+      lastAt: reset.occurredAt,
+    });
     expect(alert!.changes.map((c) => [c.id, c.occurredAt, c.eventIds])).toEqual([
       [enroll.id, enroll.occurredAt, enroll.source.eventIds],
       [reset.id, reset.occurredAt, reset.source.eventIds],
@@ -278,7 +285,12 @@ describe('bounded memory', () => {
   it('under a flood of unrelated keys, keeps at most maxKeys states, counts what it evicts, and still detects', () => {
     const d = detector(SEQUENCE + THRESHOLD + ABSENCE, { maxKeys: 1000 });
     for (let i = 0; i < 20_000; i++) {
-      d.push(change(i % 3 === 0 ? 'factor.remove' : i % 3 === 1 ? 'factor.enroll' : 'password.reset', i / 1000, { target: `flood${i}@acme.example`, actor: `actor${i}@acme.example` }));
+      d.push(
+        change(i % 3 === 0 ? 'factor.remove' : i % 3 === 1 ? 'factor.enroll' : 'password.reset', i / 1000, {
+          target: `flood${i}@acme.example`,
+          actor: `actor${i}@acme.example`,
+        }),
+      );
       expect(d.stateCount).toBeLessThanOrEqual(1000);
     }
     expect(d.stats.evicted).toBeGreaterThan(15_000);
@@ -316,7 +328,10 @@ describe('streaming alerts (onFinal)', () => {
     let handedOverEarly = 0;
     for (let i = 0; i < 3000; i++) {
       const person = `p${Math.floor(i / 30)}@acme.example`;
-      const c = change(i % 3 === 0 ? 'factor.enroll' : i % 3 === 1 ? 'password.reset' : 'factor.remove', i * 7, { target: person, actor: `agent${i % 3}@acme.example` });
+      const c = change(i % 3 === 0 ? 'factor.enroll' : i % 3 === 1 ? 'password.reset' : 'factor.remove', i * 7, {
+        target: person,
+        actor: `agent${i % 3}@acme.example`,
+      });
       kept.push(c);
       streaming.push(c);
       if (i === 2000) handedOverEarly = streamed.length;
@@ -339,7 +354,15 @@ describe('step conditions', () => {
 ${COMMON}`);
     const c = change('password.reset', 0);
     d.push(c, { tier: 'standard' });
-    const request = RequestSnapshot.parse({ id: 'r1', tenant: 'acme', state: 'approved', kind: 'password.reset', targetId: c.target.id, requesterId: 'a', executorId: 'b' });
+    const request = RequestSnapshot.parse({
+      id: 'r1',
+      tenant: 'acme',
+      state: 'approved',
+      kind: 'password.reset',
+      targetId: c.target.id,
+      requesterId: 'a',
+      executorId: 'b',
+    });
     d.push(change('password.reset', 1), { tier: 'privileged', request });
     expect(d.alerts).toEqual([]);
     d.push(change('password.reset', 2), { tier: 'privileged' });

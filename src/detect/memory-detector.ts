@@ -503,7 +503,11 @@ export class MemoryDetector {
 
   #raise(rule: CompiledDetectionRule, key: string, found: Found): Alert {
     this.stats.matches++;
-    const match = { rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) }, key, changes: found.map((o) => o.change) };
+    const match = {
+      rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) },
+      key,
+      changes: found.map((o) => o.change),
+    };
     const now = new Date(Number.isFinite(this.#newest) ? this.#newest : this.#options.clock().getTime());
     const open = this.#open.get(key);
     if (open && groupsWith(open.alert, match, this.#options.groupForMs)) {

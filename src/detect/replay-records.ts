@@ -63,7 +63,8 @@ export function recordProgress(record: unknown): RecordProgress | undefined {
     idp = 'm365';
     if (!/(Z|[+-]\d\d:?\d\d)$/.test(time)) time += 'Z';
   } else if ((time = str(r, 'published')) !== undefined && typeof r.eventType === 'string') idp = 'okta';
-  else if ((time = str(r, 'activityDateTime') ?? str(r, 'createdDateTime') ?? (r.operationName !== undefined ? str(r, 'time') : undefined)) !== undefined) idp = 'entra';
+  else if ((time = str(r, 'activityDateTime') ?? str(r, 'createdDateTime') ?? (r.operationName !== undefined ? str(r, 'time') : undefined)) !== undefined)
+    idp = 'entra';
   else return undefined;
   const at = Date.parse(time);
   return Number.isFinite(at) ? { idp, via: 'poll', at } : undefined;
@@ -126,7 +127,10 @@ function firstChar(file: string): string | undefined {
     for (let pos = 0; ; ) {
       const n = readSync(fd, buf, 0, buf.length, pos);
       if (n === 0) return undefined;
-      const text = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '');
+      const text = buf
+        .subarray(0, n)
+        .toString('utf8')
+        .replace(/^\uFEFF/, '');
       const m = /\S/.exec(text);
       if (m) return m[0];
       pos += n;
@@ -178,7 +182,8 @@ export async function* readRecordBatches(file: string, onBytes?: (bytes: number)
     }
     onBytes?.(size);
     const all = records as unknown[];
-    for (let from = 0; from < all.length; from += ARRAY_BATCH) yield all.slice(from, from + ARRAY_BATCH).map((record, i) => ({ file, line: from + i + 1, record }));
+    for (let from = 0; from < all.length; from += ARRAY_BATCH)
+      yield all.slice(from, from + ARRAY_BATCH).map((record, i) => ({ file, line: from + i + 1, record }));
     return;
   }
   // Lines are cut from the bytes and decoded one by one: a line is a string of its own, so what

@@ -108,7 +108,15 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
       await setup.onAlert!(alert);
     }
   };
-  const report: Omit<ReplayReport, 'stats' | 'pendingAbsences' | 'alerts' | 'alertCount'> = { files: files.length, records: 0, changes: {}, ignored: {}, unrecognized: 0, invalid: 0, problems: [] };
+  const report: Omit<ReplayReport, 'stats' | 'pendingAbsences' | 'alerts' | 'alertCount'> = {
+    files: files.length,
+    records: 0,
+    changes: {},
+    ignored: {},
+    unrecognized: 0,
+    invalid: 0,
+    problems: [],
+  };
   const problem = (origin: RecordOrigin, error: string) => {
     if (report.problems.length < MAX_PROBLEMS) report.problems.push({ file: origin.file, line: origin.line, error });
   };
@@ -146,7 +154,12 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
     }
   };
   const bytes = new Array<number>(files.length).fill(0);
-  const progress = () => setup.onProgress?.(bytes.reduce((a, b) => a + b, 0), report.records, alertCount + detector.alerts.length);
+  const progress = () =>
+    setup.onProgress?.(
+      bytes.reduce((a, b) => a + b, 0),
+      report.records,
+      alertCount + detector.alerts.length,
+    );
   if (files.length === 1) {
     for await (const batch of readRecordBatches(files[0]!, (b) => {
       bytes[0] = b;
@@ -159,10 +172,12 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
   } else {
     // Several files (one per source, or one source cut in several): merged by event time, so each
     // source is read in its own order and sources advance together, as they would have live.
-    const heads = files.map((file, i) => units(file, setup, now, (b) => {
-      bytes[i] = b;
-      progress();
-    }));
+    const heads = files.map((file, i) =>
+      units(file, setup, now, (b) => {
+        bytes[i] = b;
+        progress();
+      }),
+    );
     const current: Array<Unit | undefined> = await Promise.all(heads.map(async (h) => (await h.next()).value ?? undefined));
     for (let n = 0; ; n++) {
       let pick = -1;
@@ -181,5 +196,11 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
   detector.finish();
   await handOver();
   setup.onProgress?.(done, report.records, alertCount + detector.alerts.length);
-  return { ...report, stats: detector.stats, pendingAbsences: detector.pendingAbsences, alerts: detector.alerts, alertCount: alertCount + detector.alerts.length };
+  return {
+    ...report,
+    stats: detector.stats,
+    pendingAbsences: detector.pendingAbsences,
+    alerts: detector.alerts,
+    alertCount: alertCount + detector.alerts.length,
+  };
 }

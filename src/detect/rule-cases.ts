@@ -48,9 +48,18 @@ export const CaseEvent = z
     actor: Who.optional().describe('Default: the target (a self-service change)'),
     factor: Factor.optional(),
     context: ChangeContext.optional(),
-    source: z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/).default('okta').describe('The IdP: okta, entra, m365, …'),
-    via: z.enum(['hook', 'poll', 'ssf', 'inline', 'api']).default('poll').describe('How it reached Warden; with `source`, the stream whose own event time the change is late against (`okta` + `hook`: the event hook; `okta` + `poll`: the System Log poller)'),
-    tier: Tier.optional().describe('The target\'s tier as the tenant policy would classify it'),
+    source: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,31}$/)
+      .default('okta')
+      .describe('The IdP: okta, entra, m365, …'),
+    via: z
+      .enum(['hook', 'poll', 'ssf', 'inline', 'api'])
+      .default('poll')
+      .describe(
+        'How it reached Warden; with `source`, the stream whose own event time the change is late against (`okta` + `hook`: the event hook; `okta` + `poll`: the System Log poller)',
+      ),
+    tier: Tier.optional().describe("The target's tier as the tenant policy would classify it"),
     request: RequestState.optional().describe('A change request the workflow matched, in this state (approved, pending_approval, …)'),
   })
   .strict();
@@ -209,8 +218,12 @@ export function runRuleCase(pack: CompiledRulePack, settings: CaseSettings, c: R
         (want.severity === undefined || g.alert.severity === want.severity),
     );
     if (i >= 0) unmatched.splice(i, 1);
-    else failures.push(`missing alert: rules [${want.rules.join(', ')}]${want.key ? ` on ${want.key}` : ''}${want.changes ? ` with [${want.changes.join(', ')}]` : ''}${want.severity ? ` (${want.severity})` : ''}`);
+    else
+      failures.push(
+        `missing alert: rules [${want.rules.join(', ')}]${want.key ? ` on ${want.key}` : ''}${want.changes ? ` with [${want.changes.join(', ')}]` : ''}${want.severity ? ` (${want.severity})` : ''}`,
+      );
   }
-  for (const g of unmatched) failures.push(`unexpected alert: rules [${g.rules.join(', ')}] on ${g.alert.key} with [${g.changes.join(', ')}] (${g.alert.severity})`);
+  for (const g of unmatched)
+    failures.push(`unexpected alert: rules [${g.rules.join(', ')}] on ${g.alert.key} with [${g.changes.join(', ')}] (${g.alert.severity})`);
   return { description: c.description, passed: failures.length === 0, failures, alerts: detector.alerts };
 }

@@ -16,7 +16,9 @@ export const KeySpec = z
   .string()
   .min(1)
   .max(1024)
-  .describe('`target`: the affected person\'s canonical identity (the same across Okta, Entra and M365); `actor`: the actor\'s; or a CEL expression giving the key, e.g. `actor.ip`');
+  .describe(
+    "`target`: the affected person's canonical identity (the same across Okta, Entra and M365); `actor`: the actor's; or a CEL expression giving the key, e.g. `actor.ip`",
+  );
 
 export const RuleId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, 'rule ids are lower-case letters, digits, ".", "_" or "-"');
 
@@ -47,7 +49,7 @@ const common = {
   attack: z.array(AttackTechnique).min(1).max(10),
   references: z.array(z.string().max(500)).max(20).default([]),
   by: KeySpec.default('target').describe('What changes are correlated by (default `target`)'),
-  allowedLateness: Duration.optional().describe('How late a change may reach Warden and still count (default: the tenant\'s `detection.allowedLateness`)'),
+  allowedLateness: Duration.optional().describe("How late a change may reach Warden and still count (default: the tenant's `detection.allowedLateness`)"),
 };
 
 export const SequenceRuleDoc = z
@@ -94,7 +96,9 @@ export const RuleFileDoc = z
     rules: z
       .array(z.looseObject({ id: RuleId }))
       .max(500)
-      .describe('Rules; in a tenant file, an entry whose id is a shipped rule is merged over it key by key (e.g. `{ id: x, window: 2h }` or `{ id: x, enabled: false }`)'),
+      .describe(
+        'Rules; in a tenant file, an entry whose id is a shipped rule is merged over it key by key (e.g. `{ id: x, window: 2h }` or `{ id: x, enabled: false }`)',
+      ),
   })
   .strict();
 export type RuleFileDoc = z.infer<typeof RuleFileDoc>;

@@ -17,7 +17,14 @@ type Via = IdentityChange['source']['via'];
 let n = 0;
 
 /** A change of `person` at `minutes` after T0 from the source `idp/via`. */
-function change(kind: ChangeKind, minutes: number, person: string, from: `${string}/${Via}`, channel: Channel = 'self_service', actor?: string): IdentityChange {
+function change(
+  kind: ChangeKind,
+  minutes: number,
+  person: string,
+  from: `${string}/${Via}`,
+  channel: Channel = 'self_service',
+  actor?: string,
+): IdentityChange {
   const [idp, via] = from.split('/') as [string, Via];
   const at = new Date(T0 + minutes * MIN).toISOString();
   const id = `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`;
@@ -213,7 +220,10 @@ function stories(random: () => number, people: number): IdentityChange[] {
  */
 function interleave(random: () => number, changes: readonly IdentityChange[]): IdentityChange[] {
   const delay = new Map(SOURCES.map((s) => [s, Math.floor(random() * 150 * MIN)]));
-  const arrival = changes.map((c) => ({ c, at: Date.parse(c.occurredAt) + delay.get(`${c.source.idp}/${c.source.via}` as (typeof SOURCES)[number])! + Math.floor(random() * 29 * MIN) }));
+  const arrival = changes.map((c) => ({
+    c,
+    at: Date.parse(c.occurredAt) + delay.get(`${c.source.idp}/${c.source.via}` as (typeof SOURCES)[number])! + Math.floor(random() * 29 * MIN),
+  }));
   return arrival.sort((a, b) => a.at - b.at).map((a) => a.c);
 }
 

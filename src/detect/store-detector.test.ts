@@ -68,7 +68,7 @@ afterAll(() => handle.dispose());
 const metric = async (name: string) => (await metrics.getSingleMetricAsString(name)).split('\n').filter((l) => !l.startsWith('#'));
 
 describe('store-backed detection', () => {
-  it('says which kinds a tenant\'s rules read, so signals nobody reads are dropped before any transaction', () => {
+  it("says which kinds a tenant's rules read, so signals nobody reads are dropped before any transaction", () => {
     expect(detector.watches('det1', 'mfa.denied')).toBe(true);
     expect(detector.watches('det1', 'mfa.verified')).toBe(true);
     expect(detector.watches('no-such-tenant', 'mfa.denied')).toBe(false);
@@ -81,14 +81,21 @@ describe('store-backed detection', () => {
     const target = { id: 'u7', login: 'eve@acme.example' };
     await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u7' } }));
     // A new process: new registry, new detector, nothing in memory; the same store.
-    const restarted = new StoreDetector(new DetectionRegistry(Array.from({ length: 20 }, (_, i) => ({ id: `det${i + 1}`, detection: DETECTION }))), { registry: new Registry() });
+    const restarted = new StoreDetector(new DetectionRegistry(Array.from({ length: 20 }, (_, i) => ({ id: `det${i + 1}`, detection: DETECTION }))), {
+      registry: new Registry(),
+    });
     const result = await observe(at(t, 30, { kind: 'password.reset', channel: 'self_service', target, actor: { id: 'u7' } }), undefined, restarted);
     expect(result.alerts.map((a) => [a.rule, a.changes.length])).toEqual([['factor-change-and-password-reset', 2]]);
   });
 
   it('fires an absence rule by the clock when the sweeper runs, and audits it', async () => {
     const t = await tenant();
-    const removed = at(t, 0, { kind: 'factor.remove', channel: 'self_service', target: { id: 'u1', login: 'lee@acme.example' }, actor: { id: 'u1', login: 'lee@acme.example' } });
+    const removed = at(t, 0, {
+      kind: 'factor.remove',
+      channel: 'self_service',
+      target: { id: 'u1', login: 'lee@acme.example' },
+      actor: { id: 'u1', login: 'lee@acme.example' },
+    });
     await observe(removed);
     expect((await detector.sweep(store, new Date(T0 + 12 * HOUR + 29 * MIN))).alerts).toEqual([]);
     const swept = await detector.sweep(store, new Date(T0 + 12 * HOUR + 31 * MIN));
@@ -113,12 +120,18 @@ describe('store-backed detection', () => {
     // The same source (the Okta poller) has moved on to 2 hours in.
     await observe(at(t, 120, { kind: 'password.change', channel: 'self_service', target: { id: 'u9', login: 'zed@acme.example' }, actor: { id: 'u9' } }));
     // Happened 30 minutes in, delivered after the source's 2-hour event: 90 minutes out of order, beyond 30 minutes of lateness.
-    const late = await observe(at(t, 30, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }), 150);
+    const late = await observe(
+      at(t, 30, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }),
+      150,
+    );
     expect(late.alerts).toEqual([]);
     expect(await metric('warden_detection_late_total')).toContain(`warden_detection_late_total{tenant="${t}"} 1`);
     // Within the lateness it would have counted.
     await observe(at(t, 200, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }));
-    const onTime = await observe(at(t, 220, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }), 245);
+    const onTime = await observe(
+      at(t, 220, { kind: 'password.reset', channel: 'self_service', target: { id: 'u3', login: 'ann@acme.example' }, actor: { id: 'u3' } }),
+      245,
+    );
     expect(onTime.alerts.map((a) => a.rule)).toEqual(['factor-change-and-password-reset']);
   });
 
@@ -126,13 +139,21 @@ describe('store-backed detection', () => {
     const t = await tenant();
     const entra = (id: string) => ({ source: { idp: 'entra', eventIds: [id], rawType: 'Update user', via: 'poll' as const } });
     // The Entra poller delivers, then is stopped.
-    await observe(at(t, 0, { kind: 'password.change', channel: 'self_service', ...entra('a-0'), target: { id: 'e-9', login: 'zed@acme.example' }, actor: { id: 'e-9' } }));
+    await observe(
+      at(t, 0, { kind: 'password.change', channel: 'self_service', ...entra('a-0'), target: { id: 'e-9', login: 'zed@acme.example' }, actor: { id: 'e-9' } }),
+    );
     const target = { id: '00u8', login: 'flo@acme.example' };
     await observe(at(t, 10, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: '00u8' } }));
     // Okta moves on for two hours.
-    for (let m = 20; m <= 130; m += 10) await observe(at(t, m, { kind: 'password.change', channel: 'self_service', target: { id: `00x${m}`, login: `busy${m}@acme.example` }, actor: { id: `00x${m}` } }));
+    for (let m = 20; m <= 130; m += 10)
+      await observe(
+        at(t, m, { kind: 'password.change', channel: 'self_service', target: { id: `00x${m}`, login: `busy${m}@acme.example` }, actor: { id: `00x${m}` } }),
+      );
     // The poller restarts at 2h15 and back-fills Flo's password reset from minute 20, in order within its source.
-    const result = await observe(at(t, 20, { kind: 'password.reset', channel: 'self_service', ...entra('a-1'), target: { id: 'e-8', login: 'flo@acme.example' }, actor: { id: 'e-8' } }), 135);
+    const result = await observe(
+      at(t, 20, { kind: 'password.reset', channel: 'self_service', ...entra('a-1'), target: { id: 'e-8', login: 'flo@acme.example' }, actor: { id: 'e-8' } }),
+      135,
+    );
     expect(result.alerts.map((a) => [a.rule, a.changes.map((c) => c.idp)])).toEqual([['factor-change-and-password-reset', ['okta', 'entra']]]);
     expect(await metric('warden_detection_late_total')).not.toContain(`tenant="${t}"`);
   });
@@ -171,11 +192,17 @@ describe('store-backed detection', () => {
     expect([uncovered.decision.outcome, uncovered.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
   });
 
-  it('correlates one person across IdPs with the tenant\'s domain aliases', async () => {
+  it("correlates one person across IdPs with the tenant's domain aliases", async () => {
     const t = await tenant();
     await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target: { id: '00u4', login: 'bo@acme.example' }, actor: { id: '00u4' } }));
     const result = await observe(
-      at(t, 5, { kind: 'password.reset', channel: 'self_service', source: { idp: 'entra', eventIds: ['x-1'], rawType: 'Reset password (self-service)', via: 'poll' }, target: { id: 'e-4', login: 'Bo@acme.onmicrosoft.com' }, actor: { id: 'e-4' } }),
+      at(t, 5, {
+        kind: 'password.reset',
+        channel: 'self_service',
+        source: { idp: 'entra', eventIds: ['x-1'], rawType: 'Reset password (self-service)', via: 'poll' },
+        target: { id: 'e-4', login: 'Bo@acme.onmicrosoft.com' },
+        actor: { id: 'e-4' },
+      }),
     );
     expect(result.alerts.map((a) => [a.key, a.changes.map((c) => c.idp)])).toEqual([['bo@acme.example', ['okta', 'entra']]]);
   });
@@ -186,7 +213,11 @@ describe('store-backed detection', () => {
     const only = new StoreDetector(new DetectionRegistry([{ id: t, detection: DETECTION }]), { registry: new Registry() });
     const poller = (minutes: number) => only.progress(t, 'okta', 'poll', new Date(T0 + minutes * MIN), new Date(T0 + minutes * MIN));
     for (let i = 0; i < 150; i++)
-      await observe(at(t, i / 10, { kind: 'factor.enroll', channel: 'self_service', target: { id: `f${i}`, login: `flood${i}@acme.example` }, actor: { id: `f${i}` } }), undefined, only);
+      await observe(
+        at(t, i / 10, { kind: 'factor.enroll', channel: 'self_service', target: { id: `f${i}`, login: `flood${i}@acme.example` }, actor: { id: `f${i}` } }),
+        undefined,
+        only,
+      );
     // Each enrollment is held by the five rules it could take part in.
     expect(await store.countDetectionStates(t)).toBe(750);
     // The source has not moved on (it may still deliver what happened just after): nothing is pruned.
@@ -212,7 +243,9 @@ describe('store-backed detection', () => {
     await observe(at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u5', login: 'cy@acme.example' }, actor: { id: 'u5' } }));
     const [row] = await store.transaction(async (tx) => [await tx.lockDetectionState(t, 'factor-change-and-password-reset', 'cy@acme.example')]);
     await store.putDetectionState({ ...row!, ruleHash: 'an-older-definition' });
-    const result = await observe(at(t, 10, { kind: 'password.reset', channel: 'self_service', target: { id: 'u5', login: 'cy@acme.example' }, actor: { id: 'u5' } }));
+    const result = await observe(
+      at(t, 10, { kind: 'password.reset', channel: 'self_service', target: { id: 'u5', login: 'cy@acme.example' }, actor: { id: 'u5' } }),
+    );
     expect(result.alerts.filter((a) => a.rule === 'factor-change-and-password-reset')).toEqual([]);
   });
 
@@ -220,11 +253,23 @@ describe('store-backed detection', () => {
     const t = await tenant();
     const target = { id: 'u6', login: 'di@acme.example' };
     clock.now = new Date(T0 + MIN);
-    await decideChange(deps(), { change: at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
-    await decideChange(deps(), { change: at(t, 1, { kind: 'password.reset', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
+    await decideChange(deps(), {
+      change: at(t, 0, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }),
+      actor: { type: 'api_key', id: 'k' },
+      observed: false,
+    });
+    await decideChange(deps(), {
+      change: at(t, 1, { kind: 'password.reset', channel: 'self_service', target, actor: { id: 'u6' } }),
+      actor: { type: 'api_key', id: 'k' },
+      observed: false,
+    });
     expect(await store.listAlerts(t, { limit: 5 })).toEqual([]);
     await observe(at(t, 2, { kind: 'mfa.bypass', channel: 'self_service', target, actor: { id: 'u6' } }));
-    const proposed = await decideChange(deps(), { change: at(t, 3, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }), actor: { type: 'api_key', id: 'k' }, observed: false });
+    const proposed = await decideChange(deps(), {
+      change: at(t, 3, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: 'u6' } }),
+      actor: { type: 'api_key', id: 'k' },
+      observed: false,
+    });
     expect([proposed.decision.outcome, proposed.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
   });
 
@@ -235,14 +280,22 @@ describe('store-backed detection', () => {
     /** Each rule match on each person the store recorded (raised or grouped), as the fault scenario counts them. */
     async function matchesInStore(t: string): Promise<string[]> {
       const audit = await store.readAudit(t, 0, 1000);
-      const data = audit.filter((r) => r.type === 'alert.raised' || r.type === 'alert.grouped').map((r) => (JSON.parse(r.record) as { data: { rule: string; key: string } }).data);
+      const data = audit
+        .filter((r) => r.type === 'alert.raised' || r.type === 'alert.grouped')
+        .map((r) => (JSON.parse(r.record) as { data: { rule: string; key: string } }).data);
       return [...new Set(data.map((d) => `${d.rule} ${d.key}`))].sort();
     }
 
     /** The same changes in event-time order through the in-memory detector (what `warden detect replay` runs). */
     function replayMatches(t: string, changes: IdentityChange[]): string[] {
       const tenant = registry().get('det1')!;
-      const replay = new MemoryDetector(tenant.engine, { tenant: t, latenessMs: tenant.latenessMs, groupForMs: tenant.groupForMs, idleAfterMs: tenant.idleAfterMs, clock: () => new Date(T0) });
+      const replay = new MemoryDetector(tenant.engine, {
+        tenant: t,
+        latenessMs: tenant.latenessMs,
+        groupForMs: tenant.groupForMs,
+        idleAfterMs: tenant.idleAfterMs,
+        clock: () => new Date(T0),
+      });
       for (const c of [...changes].sort((a, b) => Date.parse(a.occurredAt) - Date.parse(b.occurredAt))) replay.push(c);
       replay.finish();
       return [...new Set(replay.alerts.flatMap((a) => a.matches.map((m) => `${m.rule} ${a.key}`)))].sort();
@@ -256,7 +309,13 @@ describe('store-backed detection', () => {
      */
     async function outage(downMinutes: number, recorded: boolean, liveHookFirst = false) {
       const t = await tenant();
-      const before = at(t, 0, { kind: 'password.change', channel: 'self_service', ...poll(`b-${t}`), target: { id: '00uZ', login: `zoe-${t}@acme.example` }, actor: { id: '00uZ' } });
+      const before = at(t, 0, {
+        kind: 'password.change',
+        channel: 'self_service',
+        ...poll(`b-${t}`),
+        target: { id: '00uZ', login: `zoe-${t}@acme.example` },
+        actor: { id: '00uZ' },
+      });
       await observe(before);
       if (recorded) await detector.sweep(store, new Date(T0 + 2 * MIN));
       const hour: IdentityChange[] = [];
@@ -264,14 +323,31 @@ describe('store-backed detection', () => {
       for (let p = 0; p < 6; p++) {
         const target = { id: `00u${p}`, login: `p${p}-${t}@acme.example` };
         hour.push(at(t, 5 + p * step, { kind: 'factor.enroll', channel: 'self_service', ...poll(`f-${t}-${p}`), target, actor: { id: target.id } }));
-        hour.push(at(t, 10 + p * step, { kind: 'password.reset', channel: 'helpdesk', ...poll(`r-${t}-${p}`), target, actor: { id: '00uH', login: 'desk@acme.example' } }));
+        hour.push(
+          at(t, 10 + p * step, {
+            kind: 'password.reset',
+            channel: 'helpdesk',
+            ...poll(`r-${t}-${p}`),
+            target,
+            actor: { id: '00uH', login: 'desk@acme.example' },
+          }),
+        );
       }
       const restarted = new StoreDetector(registry(), { registry: new Registry() });
       // Right after the start the sweeper runs before the back-fill arrives.
       await restarted.sweep(store, new Date(T0 + downMinutes * MIN));
       const live: IdentityChange[] = [];
       // The event hook delivers what happens now before the poller catches up.
-      if (liveHookFirst) live.push(at(t, downMinutes, { kind: 'password.change', channel: 'self_service', source: { idp: 'okta', eventIds: [`l-${t}`], rawType: 'x', via: 'hook' }, target: { id: '00uL', login: `liv-${t}@acme.example` }, actor: { id: '00uL' } }));
+      if (liveHookFirst)
+        live.push(
+          at(t, downMinutes, {
+            kind: 'password.change',
+            channel: 'self_service',
+            source: { idp: 'okta', eventIds: [`l-${t}`], rawType: 'x', via: 'hook' },
+            target: { id: '00uL', login: `liv-${t}@acme.example` },
+            actor: { id: '00uL' },
+          }),
+        );
       for (const c of live) await observe(c, downMinutes + 1, restarted);
       for (const c of hour) await observe(c, downMinutes + 1, restarted);
       const want = replayMatches(t, [before, ...live, ...hour]);
@@ -279,7 +355,7 @@ describe('store-backed detection', () => {
       return { got: await matchesInStore(t), want };
     }
 
-    it('a source whose progress was never recorded starts from its first back-filled record: the alerts equal the replay\'s', async () => {
+    it("a source whose progress was never recorded starts from its first back-filled record: the alerts equal the replay's", async () => {
       const { got, want } = await outage(65, false);
       expect(got).toEqual(want);
     });
@@ -291,14 +367,20 @@ describe('store-backed detection', () => {
       expect(Object.keys(await store.getSourceWatermarks(`det${tenants}`))).toHaveLength(1);
     });
 
-    it('after four hours down, a live hook event first does not make the recorded poller\'s back-fill late', async () => {
+    it("after four hours down, a live hook event first does not make the recorded poller's back-fill late", async () => {
       const { got, want } = await outage(250, true, true);
       expect(got).toEqual(want);
     });
 
-    it('a change delivered again by the poller (already decided from the hook) still moves the poller\'s watermark', async () => {
+    it("a change delivered again by the poller (already decided from the hook) still moves the poller's watermark", async () => {
       const t = await tenant();
-      const hooked = at(t, 0, { kind: 'password.change', channel: 'self_service', target: { id: '00uY', login: 'yan@acme.example' }, actor: { id: '00uY' }, source: { idp: 'okta', eventIds: [`dup-${t}`], rawType: 'x', via: 'hook' } });
+      const hooked = at(t, 0, {
+        kind: 'password.change',
+        channel: 'self_service',
+        target: { id: '00uY', login: 'yan@acme.example' },
+        actor: { id: '00uY' },
+        source: { idp: 'okta', eventIds: [`dup-${t}`], rawType: 'x', via: 'hook' },
+      });
       await observe(hooked);
       expect(detector.sources(t)['okta/poll']).toBeUndefined();
       const again = await observe({ ...hooked, source: { ...hooked.source, via: 'poll' } }, 3);

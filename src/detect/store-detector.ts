@@ -73,8 +73,18 @@ export class StoreDetector implements ChangeDetection {
     options: StoreDetectorOptions = {},
   ) {
     const registers = options.registry ? [options.registry] : [];
-    this.#late = new Counter({ name: 'warden_detection_late_total', help: 'Changes not correlated because they arrived later than the allowed lateness', labelNames: ['tenant'] as const, registers });
-    this.#errors = new Counter({ name: 'warden_detection_errors_total', help: 'Detection rule expressions that could not be evaluated', labelNames: ['tenant', 'rule'] as const, registers });
+    this.#late = new Counter({
+      name: 'warden_detection_late_total',
+      help: 'Changes not correlated because they arrived later than the allowed lateness',
+      labelNames: ['tenant'] as const,
+      registers,
+    });
+    this.#errors = new Counter({
+      name: 'warden_detection_errors_total',
+      help: 'Detection rule expressions that could not be evaluated',
+      labelNames: ['tenant', 'rule'] as const,
+      registers,
+    });
     this.#alerts = new Counter({
       name: 'warden_detection_alerts_total',
       help: 'Rule matches, by tenant, rule and result (raised: a new alert; grouped: added to an open alert on the same person)',
@@ -205,7 +215,15 @@ export class StoreDetector implements ChangeDetection {
     return this.#time.get(tenant)?.marks.snapshot() ?? {};
   }
 
-  async #apply(tx: StoreTx, t: TenantDetection, rule: CompiledDetectionRule, key: string, obs: Observation | undefined, now: Date, horizon: number): Promise<Alert[]> {
+  async #apply(
+    tx: StoreTx,
+    t: TenantDetection,
+    rule: CompiledDetectionRule,
+    key: string,
+    obs: Observation | undefined,
+    now: Date,
+    horizon: number,
+  ): Promise<Alert[]> {
     const lateness = rule.latenessMs ?? t.latenessMs;
     const row = await tx.lockDetectionState(t.tenant, rule.id, key);
     const state: KeyState = { events: row && row.ruleHash === rule.hash ? (row.events as Observation[]) : [] };
@@ -238,7 +256,11 @@ export class StoreDetector implements ChangeDetection {
 
   /** Records a match: grouped into the open alert on the same key when close in time, else a new alert; audited either way. */
   async #raise(tx: StoreTx, t: TenantDetection, rule: CompiledDetectionRule, key: string, found: Found, now: Date): Promise<Alert> {
-    const match: MatchInput = { rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) }, key, changes: found.map((o) => o.change) };
+    const match: MatchInput = {
+      rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) },
+      key,
+      changes: found.map((o) => o.change),
+    };
     const earliest = Math.min(...found.map((o) => o.at));
     const open = await tx.lockOpenAlert(t.tenant, key, new Date(earliest - t.groupForMs));
     const changes = match.changes.map((c) => ({ id: c.id, kind: c.kind, occurredAt: c.occurredAt, idp: c.idp, eventIds: c.eventIds }));
@@ -249,7 +271,15 @@ export class StoreDetector implements ChangeDetection {
         type: 'alert.grouped',
         actor: SYSTEM,
         subject: { alertId: merged.id },
-        data: { rule: rule.id, ruleSeverity: rule.severity, severity: merged.severity, key, changes, summary: merged.summary, rulesVersion: t.engine.pack.version },
+        data: {
+          rule: rule.id,
+          ruleSeverity: rule.severity,
+          severity: merged.severity,
+          key,
+          changes,
+          summary: merged.summary,
+          rulesVersion: t.engine.pack.version,
+        },
         at: now,
       });
       this.#alerts.inc({ tenant: t.tenant, rule: rule.id, result: 'grouped' });
@@ -261,7 +291,16 @@ export class StoreDetector implements ChangeDetection {
       type: 'alert.raised',
       actor: SYSTEM,
       subject: { alertId: alert.id },
-      data: { rule: rule.id, title: rule.title, severity: alert.severity, key, changes, summary: alert.summary, attack: match.rule.attack, rulesVersion: t.engine.pack.version },
+      data: {
+        rule: rule.id,
+        title: rule.title,
+        severity: alert.severity,
+        key,
+        changes,
+        summary: alert.summary,
+        attack: match.rule.attack,
+        rulesVersion: t.engine.pack.version,
+      },
       at: now,
     });
     this.#alerts.inc({ tenant: t.tenant, rule: rule.id, result: 'raised' });

@@ -73,7 +73,10 @@ describe('decideChange', () => {
     const source = { idp: 'okta', eventIds: ['evt-dup-1'], rawType: 'user.mfa.factor.reset_all', via: 'hook' as const };
     const seen: Decision[] = [];
     const first = await decideChange({ store, policies, onDecision: (d) => seen.push(d) }, { change: makeChange({ source }), actor, observed: true });
-    const again = await decideChange({ store, policies, onDecision: (d) => seen.push(d) }, { change: makeChange({ source: { ...source, via: 'poll' } }), actor, observed: true });
+    const again = await decideChange(
+      { store, policies, onDecision: (d) => seen.push(d) },
+      { change: makeChange({ source: { ...source, via: 'poll' } }), actor, observed: true },
+    );
     expect(again.replayed).toBe(true);
     expect(again.decision).toEqual(first.decision);
     expect(seen).toHaveLength(1);

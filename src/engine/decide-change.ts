@@ -113,7 +113,13 @@ export function withAlerts(change: IdentityChange, alerts: readonly AlertRef[]):
  * came from, and those acting on the person (not on one factor) also for the
  * person's identities in the other IdPs an alert saw them in (`elsewhere`).
  */
-export function decisionActions(decision: Decision, change: IdentityChange, observed: boolean, now: Date, elsewhere: ReadonlyArray<{ idp: string; id: string }> = []): ActionEntry[] {
+export function decisionActions(
+  decision: Decision,
+  change: IdentityChange,
+  observed: boolean,
+  now: Date,
+  elsewhere: ReadonlyArray<{ idp: string; id: string }> = [],
+): ActionEntry[] {
   if (!observed || decision.outcome === 'allow') return [];
   const action = (kind: string, connector: string, targetId: string, idempotencyKey: string, params: Record<string, unknown>): ActionEntry => ({
     id: uuidv7(now.getTime()),
@@ -128,7 +134,11 @@ export function decisionActions(decision: Decision, change: IdentityChange, obse
     createdAt: now,
   });
   return decision.obligations.actions.flatMap((kind) => [
-    action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, { changeId: change.id, ...(change.factor?.id ? { factorId: change.factor.id } : {}), ...credentialParams(change) }),
+    action(kind, change.source.idp, change.target.id, `${decision.id}:${kind}`, {
+      changeId: change.id,
+      ...(change.factor?.id ? { factorId: change.factor.id } : {}),
+      ...credentialParams(change),
+    }),
     ...(PERSON_ACTIONS.has(kind)
       ? elsewhere
           .filter((p) => p.idp !== change.source.idp || p.id !== change.target.id)
@@ -136,7 +146,6 @@ export function decisionActions(decision: Decision, change: IdentityChange, obse
       : []),
   ]);
 }
-
 
 /**
  * What `revoke_new_credential` needs to find the credential a change added:
@@ -214,7 +223,11 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
     await appendAudit(tx, change.tenant, {
       type: 'decision.recorded',
       actor: input.actor,
-      subject: { changeId: decision.changeId, decisionId: decision.id, ...(usedRequest ? { requestId: usedRequest } : input.request ? { requestId: input.request.id } : {}) },
+      subject: {
+        changeId: decision.changeId,
+        decisionId: decision.id,
+        ...(usedRequest ? { requestId: usedRequest } : input.request ? { requestId: input.request.id } : {}),
+      },
       data: {
         outcome: decision.outcome,
         mode: decision.mode,
@@ -230,7 +243,11 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
           ...(r.breakGlass ? { breakGlass: true } : {}),
           ...(r.exceptionId ? { exceptionId: r.exceptionId } : {}),
         })),
-        actions: actions.map((a) => ({ kind: a.kind, dryRun: a.dryRun, ...(a.connector !== change.source.idp || a.targetId !== change.target.id ? { connector: a.connector, targetId: a.targetId } : {}) })),
+        actions: actions.map((a) => ({
+          kind: a.kind,
+          dryRun: a.dryRun,
+          ...(a.connector !== change.source.idp || a.targetId !== change.target.id ? { connector: a.connector, targetId: a.targetId } : {}),
+        })),
         ...(exceptions.length ? { exceptions } : {}),
         ...(alertRefs.length > 0 ? { alerts: alertRefs } : {}),
         change: {

@@ -53,7 +53,15 @@ describe('InboxWorker give-up', () => {
 
   it('ends a record whose normalizer keeps throwing failed after maxAttempts: audited, counted, listed, and never in the way of the next entries', async () => {
     const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
-    const entry = (eventId: string) => ({ tenant: 'acme', source: 'okta', eventId, eventType: 'user.mfa.factor.reset_all', via: 'hook' as const, payload: { uuid: eventId }, receivedAt: clock.now });
+    const entry = (eventId: string) => ({
+      tenant: 'acme',
+      source: 'okta',
+      eventId,
+      eventType: 'user.mfa.factor.reset_all',
+      via: 'hook' as const,
+      payload: { uuid: eventId },
+      receivedAt: clock.now,
+    });
     const poison = await store.putInbox(entry('evt-poison'));
     await store.putInbox(entry('evt-after-1'));
     const seen: string[] = [];
@@ -95,15 +103,30 @@ describe('InboxWorker give-up', () => {
     expect(seen.filter((id) => id === 'evt-poison')).toHaveLength(3);
     expect(seen.filter((id) => id !== 'evt-poison')).toEqual(['evt-after-1', 'evt-after-2']);
 
-    const audit = (await store.readAudit('acme', 0, 100)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> });
+    const audit = (await store.readAudit('acme', 0, 100)).map(
+      (r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> },
+    );
     expect(audit.filter((r) => r.type === 'inbox.failed')).toEqual([
-      expect.objectContaining({ subject: { inboxId: String(poison.id), eventId: 'evt-poison' }, data: { source: 'okta', eventType: 'user.mfa.factor.reset_all', attempts: 3, error: 'normalizer exploded' } }),
+      expect.objectContaining({
+        subject: { inboxId: String(poison.id), eventId: 'evt-poison' },
+        data: { source: 'okta', eventType: 'user.mfa.factor.reset_all', attempts: 3, error: 'normalizer exploded' },
+      }),
     ]);
     const counted = (await registry.getMetricsAsJSON()).find((m) => m.name === 'warden_inbox_entries_total')!.values;
-    expect(counted.map((v) => [v.labels.result, v.value]).sort()).toEqual([['failed', 1], ['ignored', 2], ['retried', 2]]);
+    expect(counted.map((v) => [v.labels.result, v.value]).sort()).toEqual([
+      ['failed', 1],
+      ['ignored', 2],
+      ['retried', 2],
+    ]);
 
     let out = '';
-    const ctx: OpContext = { store, config: { tenants: [{ id: 'acme' }] } as unknown as WardenConfig, actor: { type: 'cli', id: 'ops@host' }, out: (t) => void (out += t), err: () => undefined };
+    const ctx: OpContext = {
+      store,
+      config: { tenants: [{ id: 'acme' }] } as unknown as WardenConfig,
+      actor: { type: 'cli', id: 'ops@host' },
+      out: (t) => void (out += t),
+      err: () => undefined,
+    };
     expect(await OPERATIONS['inbox.list'].run(ctx, { tenant: 'acme', state: 'failed', limit: 50, json: false })).toBe(0);
     expect(out).toBe(`${poison.id}  FAILED  2026-11-25T10:00:00.000Z  okta  user.mfa.factor.reset_all  evt-poison  attempts 3: normalizer exploded\n`);
   });

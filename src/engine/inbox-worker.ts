@@ -150,7 +150,8 @@ export class InboxWorker extends BatchWorker {
       }
       const changes: IdentityChange[] = [];
       const signals: IdentityChange[] = [];
-      for (const [i, change] of result.changes.entries()) (isSignalKind(change.kind) ? signals : changes).push(keyedChange(change, entry.eventId, i, result.changes.length));
+      for (const [i, change] of result.changes.entries())
+        (isSignalKind(change.kind) ? signals : changes).push(keyedChange(change, entry.eventId, i, result.changes.length));
       for (const change of changes) {
         const decided = await decideChange({ store, ...this.options.decide }, { change, actor: { type: 'idp', id: entry.source }, observed: true });
         this.options.onDecided?.(decided);
@@ -161,13 +162,28 @@ export class InboxWorker extends BatchWorker {
         return;
       }
       const { detection, clock, onAlerts, publishAlerts } = this.options.decide;
-      const observed = await observeSignals({ store, ...(detection ? { detection } : {}), ...(clock ? { clock } : {}), ...(onAlerts ? { onAlerts } : {}), ...(publishAlerts ? { publishAlerts } : {}) }, { signals, inboxId: entry.id });
-      for (const s of signals) this.#signals.inc({ tenant: s.tenant, kind: s.kind, result: observed.duplicate ? 'duplicate' : observed.dropped.includes(s) ? 'dropped' : 'observed' });
+      const observed = await observeSignals(
+        {
+          store,
+          ...(detection ? { detection } : {}),
+          ...(clock ? { clock } : {}),
+          ...(onAlerts ? { onAlerts } : {}),
+          ...(publishAlerts ? { publishAlerts } : {}),
+        },
+        { signals, inboxId: entry.id },
+      );
+      for (const s of signals)
+        this.#signals.inc({ tenant: s.tenant, kind: s.kind, result: observed.duplicate ? 'duplicate' : observed.dropped.includes(s) ? 'dropped' : 'observed' });
       if (observed.duplicate) return;
       if (observed.observed.length === 0) {
         // Settled here: nothing took the entry in a transaction.
         const unread = [...new Set(signals.map((s) => s.kind))].join(', ');
-        await store.finishInbox(entry.id, changes.length > 0 ? 'processed' : 'ignored', this.#clock(), changes.length > 0 ? undefined : `signal ${unread}: no detection rule of tenant ${entry.tenant} reads it`);
+        await store.finishInbox(
+          entry.id,
+          changes.length > 0 ? 'processed' : 'ignored',
+          this.#clock(),
+          changes.length > 0 ? undefined : `signal ${unread}: no detection rule of tenant ${entry.tenant} reads it`,
+        );
         count(changes.length > 0 ? 'processed' : 'ignored');
         return;
       }

@@ -17,7 +17,14 @@ beforeAll(async () => {
 afterAll(() => handle.dispose());
 
 const signal = (eventId: string, kind: 'mfa.denied' | 'mfa.verified' = 'mfa.denied') =>
-  makeChange({ kind, channel: 'self_service', factor: { type: 'push' }, target: { id: '00ukim', login: 'kim@acme.example' }, actor: { id: '00ukim', login: 'kim@acme.example' }, source: { idp: 'okta', eventIds: [eventId], rawType: 'user.authentication.auth_via_mfa', via: 'hook' } });
+  makeChange({
+    kind,
+    channel: 'self_service',
+    factor: { type: 'push' },
+    target: { id: '00ukim', login: 'kim@acme.example' },
+    actor: { id: '00ukim', login: 'kim@acme.example' },
+    source: { idp: 'okta', eventIds: [eventId], rawType: 'user.authentication.auth_via_mfa', via: 'hook' },
+  });
 
 /** A detection that records what it saw and raises `alert` on a verified signal. */
 function recordingDetection(options: { watches?: (kind: string) => boolean; alert?: Alert } = {}) {
@@ -41,7 +48,11 @@ describe('observeSignals', () => {
   it('drops signals no rule reads, or all of them without detection, without a transaction', async () => {
     const transaction = vi.spyOn(store, 'transaction');
     try {
-      expect(await observeSignals({ store }, { signals: [signal('e1')] })).toMatchObject({ observed: [], dropped: [expect.objectContaining({ kind: 'mfa.denied' })], duplicate: false });
+      expect(await observeSignals({ store }, { signals: [signal('e1')] })).toMatchObject({
+        observed: [],
+        dropped: [expect.objectContaining({ kind: 'mfa.denied' })],
+        duplicate: false,
+      });
       const { detection, seen } = recordingDetection({ watches: (k) => k === 'mfa.verified' });
       expect((await observeSignals({ store, detection }, { signals: [signal('e2')] })).dropped).toHaveLength(1);
       expect(seen).toEqual([]);
@@ -82,7 +93,10 @@ describe('observeSignals', () => {
   it('rolls the settlement back when detection fails, so the entry is retried', async () => {
     await store.putInbox({ tenant: 'acme', source: 'okta', eventId: 'e7', via: 'hook', payload: {}, receivedAt: new Date() });
     const [entry] = (await store.claimInbox(10, new Date(), 60)).filter((e) => e.eventId === 'e7');
-    const failing: SignalDetection = { observe: () => Promise.reject(new Error('state row locked too long')), alertsFor: () => Promise.reject(new Error('unused')) };
+    const failing: SignalDetection = {
+      observe: () => Promise.reject(new Error('state row locked too long')),
+      alertsFor: () => Promise.reject(new Error('unused')),
+    };
     await expect(observeSignals({ store, detection: failing }, { signals: [signal('e7')], inboxId: entry!.id })).rejects.toThrow('state row locked too long');
     const { detection, seen } = recordingDetection();
     expect((await observeSignals({ store, detection }, { signals: [signal('e7')], inboxId: entry!.id })).duplicate).toBe(false);

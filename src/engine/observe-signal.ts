@@ -54,7 +54,8 @@ export interface SignalResult {
  *   // → { observed: [deniedPush], dropped: [], duplicate: false, alerts: [] }
  */
 export async function observeSignals(deps: SignalDeps, input: SignalInput): Promise<SignalResult> {
-  for (const s of input.signals) if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `observeSignals: ${s.kind} is a change, not a signal: decide it (decideChange)`);
+  for (const s of input.signals)
+    if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `observeSignals: ${s.kind} is a change, not a signal: decide it (decideChange)`);
   const detection = deps.detection;
   const observed = detection ? input.signals.filter((s) => detection.watches?.(s.tenant, s.kind) ?? true) : [];
   const dropped = input.signals.filter((s) => !observed.includes(s));

@@ -28,12 +28,18 @@ beforeAll(async () => {
 });
 afterAll(() => handle.dispose());
 
-const audit = async () => (await store.readAudit('acme', 0, 10_000)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> });
+const audit = async () =>
+  (await store.readAudit('acme', 0, 10_000)).map(
+    (r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> },
+  );
 
 describe('OutboxWorker', () => {
   it('gives up after maxAttempts: the action ends failed, audited, counted, listed with its hold, and is not run again', async () => {
     const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
-    const { decision } = await decideChange({ store, policies: { get: examplePolicy }, clock: () => clock.now }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });
+    const { decision } = await decideChange(
+      { store, policies: { get: examplePolicy }, clock: () => clock.now },
+      { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true },
+    );
     const queued = await store.listActions('acme', decision.id);
     expect(queued.length).toBeGreaterThan(0);
     const calls: string[] = [];
@@ -75,14 +81,22 @@ describe('OutboxWorker', () => {
     expect(calls).toHaveLength(3 * queued.length);
 
     const failed = (await audit()).filter((r) => r.type === 'action.failed' && r.subject.decisionId === decision.id);
-    expect(failed.map((r) => [r.subject.actionId, r.data.attempts, r.data.error]).sort()).toEqual(queued.map((a) => [a.id, 3, 'HTTP 503 Service Unavailable']).sort());
+    expect(failed.map((r) => [r.subject.actionId, r.data.attempts, r.data.error]).sort()).toEqual(
+      queued.map((a) => [a.id, 3, 'HTTP 503 Service Unavailable']).sort(),
+    );
 
     const counted = (await registry.getMetricsAsJSON()).find((m) => m.name === 'warden_actions_total')!.values;
     const total = (result: string) => counted.filter((v) => v.labels.result === result).reduce((n, v) => n + v.value, 0);
     expect([total('retried'), total('failed'), total('executed')]).toEqual([2 * queued.length, queued.length, 0]);
 
     let out = '';
-    const ctx: OpContext = { store, config: { tenants: [{ id: 'acme' }] } as unknown as WardenConfig, actor: { type: 'cli', id: 'ops@host' }, out: (t) => void (out += t), err: () => undefined };
+    const ctx: OpContext = {
+      store,
+      config: { tenants: [{ id: 'acme' }] } as unknown as WardenConfig,
+      actor: { type: 'cli', id: 'ops@host' },
+      out: (t) => void (out += t),
+      err: () => undefined,
+    };
     expect(await OPERATIONS['holds.list'].run(ctx, { tenant: 'acme', limit: 50, json: false })).toBe(0);
     const block = out.slice(out.indexOf(decision.id));
     for (const a of queued) expect(block).toContain(`    action ${a.kind} FAILED after 3 attempt(s): HTTP 503 Service Unavailable\n`);
@@ -94,7 +108,10 @@ describe('OutboxWorker', () => {
 
   it('waits no sooner than the connector asks (a rate-limit reset longer than the back-off)', async () => {
     const clock = { now: new Date('2026-11-25T11:00:00.000Z') };
-    const { decision } = await decideChange({ store, policies: { get: examplePolicy }, clock: () => clock.now }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });
+    const { decision } = await decideChange(
+      { store, policies: { get: examplePolicy }, clock: () => clock.now },
+      { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true },
+    );
     const queued = await store.listActions('acme', decision.id);
     let fail = true;
     const enforcer: Enforcer = {
@@ -103,7 +120,14 @@ describe('OutboxWorker', () => {
         return { ok: true };
       },
     };
-    const worker = new OutboxWorker({ store, enforcers: new Map([[queued[0]!.connector!, enforcer]]), context: () => ({}) as ConnectorContext, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
+    const worker = new OutboxWorker({
+      store,
+      enforcers: new Map([[queued[0]!.connector!, enforcer]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => clock.now,
+      random: () => 0.5,
+    });
     expect(await worker.runOnce()).toBe(queued.length);
     fail = false;
     clock.now = new Date(clock.now.getTime() + 50_999);

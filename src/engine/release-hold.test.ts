@@ -49,7 +49,13 @@ describe('releaseHold', () => {
     ]);
     expect(actions.find((a) => a.kind === 'release_hold_group')).toMatchObject({ connector: 'api', params: expect.objectContaining({ undoes: first!.id }) });
     const audit = (await store.readAudit('acme', 0, 100)).map((r) => JSON.parse(r.record)).filter((r) => r.type === 'hold.released');
-    expect(audit).toEqual([expect.objectContaining({ actor, subject: { decisionId: decision.id, changeId: decision.changeId }, data: expect.objectContaining({ reason: 'REQ-7 approved by iam' }) })]);
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor,
+        subject: { decisionId: decision.id, changeId: decision.changeId },
+        data: expect.objectContaining({ reason: 'REQ-7 approved by iam' }),
+      }),
+    ]);
     expect((await store.listHolds('acme', 100)).map((d) => d.id)).not.toContain(decision.id);
   });
 
@@ -68,7 +74,11 @@ describe('releaseHold', () => {
   });
 
   it('refuses an unknown decision, an allowed one, and a release without a reason', async () => {
-    const codeOf = async (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isWardenError(e) ? e.code : 'other'));
+    const codeOf = async (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => (isWardenError(e) ? e.code : 'other'),
+      );
     expect(await codeOf(releaseHold(store, { tenant: 'acme', decisionId: '01900000-0000-7000-8000-000000000000', actor, reason: 'x' }))).toBe('ERR_NOT_FOUND');
     const { decision } = await decideChange({ store, policies }, { change: makeChange({ kind: 'session.revoke', channel: 'admin' }), actor, observed: true });
     expect(await codeOf(releaseHold(store, { tenant: 'acme', decisionId: decision.id, actor, reason: 'x' }))).toBe('ERR_CONFLICT');

@@ -57,7 +57,13 @@ export async function releaseHoldIn(tx: StoreTx, input: ReleaseInput): Promise<R
   const decision = await tx.getDecision(input.tenant, input.decisionId);
   if (!decision) throw new WardenError('ERR_NOT_FOUND', `no decision ${input.decisionId} in tenant ${input.tenant}`);
   if (decision.outcome === 'allow') throw new WardenError('ERR_CONFLICT', `decision ${input.decisionId} allowed the change: there is nothing to release`);
-  const fresh = await tx.putRelease({ tenant: input.tenant, decisionId: input.decisionId, releasedAt: now.toISOString(), actor: input.actor, reason: input.reason });
+  const fresh = await tx.putRelease({
+    tenant: input.tenant,
+    decisionId: input.decisionId,
+    releasedAt: now.toISOString(),
+    actor: input.actor,
+    reason: input.reason,
+  });
   if (!fresh) return { released: false, cancelled: [], undo: [] };
 
   const actions = await tx.listActions(input.tenant, input.decisionId);

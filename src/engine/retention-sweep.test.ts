@@ -17,7 +17,10 @@ describe('retention sweep', () => {
 
   it('deletes what outlived its retention as the clock moves on, and counts it by kind', async () => {
     const { store } = handle;
-    for (const [eventId, finished] of [['e1', 0], ['e2', 10]] as const) {
+    for (const [eventId, finished] of [
+      ['e1', 0],
+      ['e2', 10],
+    ] as const) {
       await store.putInbox({ tenant: 'acme', source: 'okta', eventId, via: 'hook', payload: { uuid: eventId }, receivedAt: day(finished) });
       const [row] = await store.claimInbox(10, day(finished), 30);
       await store.finishInbox(row!.id, 'processed', day(finished));

@@ -29,7 +29,11 @@ export async function publishDecisionEvents(
     channel: change.channel,
     idp: change.source.idp,
     occurredAt: change.occurredAt,
-    target: { id: change.target.id, ...(change.target.login ? { login: change.target.login } : {}), ...(change.target.email ? { email: change.target.email } : {}) },
+    target: {
+      id: change.target.id,
+      ...(change.target.login ? { login: change.target.login } : {}),
+      ...(change.target.email ? { email: change.target.email } : {}),
+    },
     actor: { id: change.actor.id, type: change.actor.type, ...(change.actor.login ? { login: change.actor.login } : {}) },
     ...(change.factor ? { factor: { type: change.factor.type } } : {}),
   };

@@ -34,10 +34,16 @@ describe('Standard Webhooks signatures', () => {
     expect(verifyWebhook(SECRET, { 'webhook-id': ID, 'webhook-timestamp': String(TS), 'webhook-signature': `v1,AAAA ${SIGNATURE}` }, BODY, AT)).toBe(ID);
   });
 
-  const headers = (patch: Record<string, string | undefined> = {}) => ({ 'webhook-id': ID, 'webhook-timestamp': String(TS), 'webhook-signature': SIGNATURE, ...patch });
+  const headers = (patch: Record<string, string | undefined> = {}) => ({
+    'webhook-id': ID,
+    'webhook-timestamp': String(TS),
+    'webhook-signature': SIGNATURE,
+    ...patch,
+  });
 
   it('refuses a missing header', () => {
-    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) expect(codeOf(() => verifyWebhook(SECRET, headers({ [name]: undefined }), BODY, AT))).toBe('ERR_AUTH_REQUIRED');
+    for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature'])
+      expect(codeOf(() => verifyWebhook(SECRET, headers({ [name]: undefined }), BODY, AT))).toBe('ERR_AUTH_REQUIRED');
   });
 
   it('refuses the wrong secret', () => {

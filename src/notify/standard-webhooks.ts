@@ -48,14 +48,25 @@ function header(headers: HeaderSource, name: string): string | undefined {
  * @returns the message id (`webhook-id`), for de-duplication
  * @throws WardenError `ERR_AUTH_REQUIRED` (headers missing) or `ERR_AUTH_INVALID` (stale timestamp, bad signature)
  */
-export function verifyWebhook(secret: string, headers: HeaderSource, body: string, now: Date = systemClock(), toleranceSeconds = DEFAULT_TOLERANCE_SECONDS): string {
+export function verifyWebhook(
+  secret: string,
+  headers: HeaderSource,
+  body: string,
+  now: Date = systemClock(),
+  toleranceSeconds = DEFAULT_TOLERANCE_SECONDS,
+): string {
   const id = header(headers, 'webhook-id');
   const timestamp = header(headers, 'webhook-timestamp');
   const signatures = header(headers, 'webhook-signature');
-  if (!id || !timestamp || !signatures) throw new WardenError('ERR_AUTH_REQUIRED', 'signed request required: webhook-id, webhook-timestamp and webhook-signature headers');
+  if (!id || !timestamp || !signatures)
+    throw new WardenError('ERR_AUTH_REQUIRED', 'signed request required: webhook-id, webhook-timestamp and webhook-signature headers');
   if (!/^\d{1,12}$/.test(timestamp)) throw new WardenError('ERR_AUTH_INVALID', 'webhook-timestamp must be Unix seconds');
   const age = Math.abs(now.getTime() / 1000 - Number(timestamp));
-  if (age > toleranceSeconds) throw new WardenError('ERR_AUTH_INVALID', `webhook-timestamp is ${Math.round(age)} s away from now (more than ${toleranceSeconds} s): replayed or clock skew`);
+  if (age > toleranceSeconds)
+    throw new WardenError(
+      'ERR_AUTH_INVALID',
+      `webhook-timestamp is ${Math.round(age)} s away from now (more than ${toleranceSeconds} s): replayed or clock skew`,
+    );
   const expected = Buffer.from(signWebhook(secret, id, Number(timestamp), body).slice(3), 'base64');
   for (const candidate of signatures.split(' ')) {
     const [version, value] = candidate.split(',', 2);

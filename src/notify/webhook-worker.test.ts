@@ -53,7 +53,7 @@ describe('publishing and delivering signed events', () => {
     webhooks: WebhooksConfig.parse([{ name: 'soar', url, secret: 'soar', events, maxAttempts: 3 }]),
   });
 
-  it('queues an event in the caller\'s transaction only for subscribed types, and only if it commits', async () => {
+  it("queues an event in the caller's transaction only for subscribed types, and only if it commits", async () => {
     const routes = new WebhookRoutes([tenant()]);
     expect(await store.transaction((tx) => publishEvent(tx, routes, { tenant: 'acme', type: 'alert.chain', data: {}, at: clock.now }))).toBeUndefined();
     await expect(
@@ -68,7 +68,9 @@ describe('publishing and delivering signed events', () => {
   it('delivers with Standard Webhooks headers a receiver can verify, and retries after a failure honouring Retry-After', async () => {
     const routes = new WebhookRoutes([tenant()]);
     const worker = new WebhookWorker({ store, routes, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
-    const id = await store.transaction((tx) => publishEvent(tx, routes, { tenant: 'acme', type: 'request.approved', data: { requestId: 'r1' }, at: clock.now }));
+    const id = await store.transaction((tx) =>
+      publishEvent(tx, routes, { tenant: 'acme', type: 'request.approved', data: { requestId: 'r1' }, at: clock.now }),
+    );
     answers = [{ status: 503, headers: { 'retry-after': '120' } }];
     expect(await worker.runOnce()).toBe(1);
     expect(received).toHaveLength(1);
@@ -107,6 +109,8 @@ describe('publishing and delivering signed events', () => {
 
   it('refuses plain http to anything but localhost', () => {
     const t = tenant();
-    expect(() => new WebhookRoutes([{ ...t, webhooks: WebhooksConfig.parse([{ name: 'x', url: 'http://soar.example/hook', secret: 'soar' }]) }])).toThrow(/must be https/);
+    expect(() => new WebhookRoutes([{ ...t, webhooks: WebhooksConfig.parse([{ name: 'x', url: 'http://soar.example/hook', secret: 'soar' }]) }])).toThrow(
+      /must be https/,
+    );
   });
 });

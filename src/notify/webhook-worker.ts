@@ -75,7 +75,9 @@ export class WebhookWorker extends BatchWorker {
     if (!endpoint) {
       await store.failDelivery(d.id, this.#clock(), `endpoint ${d.endpoint} is no longer configured`, null, null);
       count('failed');
-      await this.options.onGaveUp?.(d, `endpoint ${d.endpoint} is no longer configured`).catch((err: unknown) => log.error({ err }, 'could not report the failed delivery'));
+      await this.options
+        .onGaveUp?.(d, `endpoint ${d.endpoint} is no longer configured`)
+        .catch((err: unknown) => log.error({ err }, 'could not report the failed delivery'));
       return;
     }
     let status: number | null = null;
@@ -85,7 +87,11 @@ export class WebhookWorker extends BatchWorker {
       const timestamp = Math.floor(this.#clock().getTime() / 1000);
       const response = await this.#fetch(endpoint.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'Warden-Webhooks/1', ...webhookHeaders(endpoint.secret(), d.eventId, timestamp, d.event.body) },
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Warden-Webhooks/1',
+          ...webhookHeaders(endpoint.secret(), d.eventId, timestamp, d.event.body),
+        },
         body: d.event.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(endpoint.timeoutMs),
@@ -105,7 +111,10 @@ export class WebhookWorker extends BatchWorker {
     if (status === 410 || d.attempts >= endpoint.maxAttempts) {
       await store.failDelivery(d.id, this.#clock(), error, status, null);
       count('failed');
-      log.error({ tenant: d.tenant, endpoint: d.endpoint, eventId: d.eventId, type: d.event.type, attempts: d.attempts, error }, 'webhook delivery failed for good');
+      log.error(
+        { tenant: d.tenant, endpoint: d.endpoint, eventId: d.eventId, type: d.event.type, attempts: d.attempts, error },
+        'webhook delivery failed for good',
+      );
       await this.options.onGaveUp?.(d, error).catch((err: unknown) => log.error({ err }, 'could not report the failed delivery'));
       return;
     }

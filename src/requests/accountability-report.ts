@@ -8,7 +8,7 @@ export const CONTROL_MAPPING = [
   {
     framework: 'OWASP Non-Human Identities Top 10 (2025)',
     control: 'NHI-03 (NHI3:2025 Vulnerable Third-Party NHI)',
-    how: 'changes made by integration and broker identities (ServiceNow, Okta Workflows, Warden\'s broker) count only when they match an approved request of a named executor; the rest are listed as unmatched',
+    how: "changes made by integration and broker identities (ServiceNow, Okta Workflows, Warden's broker) count only when they match an approved request of a named executor; the rest are listed as unmatched",
   },
   {
     framework: 'NIST CSF 2.0',
@@ -89,7 +89,8 @@ function verifierOf(request: ChangeRequest, e: Evidence | undefined): string {
 
 function verificationOf(request: ChangeRequest, evidence: readonly Evidence[]): ReportChange['verification'] {
   const e = evidence.find((x) => x.id === request.proofing?.evidenceId);
-  if (request.proofing) return { method: request.proofing.method, level: request.proofing.level, verifier: verifierOf(request, e), at: request.proofing.verifiedAt };
+  if (request.proofing)
+    return { method: request.proofing.method, level: request.proofing.level, verifier: verifierOf(request, e), at: request.proofing.verifiedAt };
   return undefined;
 }
 
@@ -109,7 +110,11 @@ export async function accountabilityReport(store: Store, tenant: string, since: 
       const request = await store.getRequest(tenant, id);
       if (!request) return undefined;
       const [evidence, approvals] = await Promise.all([store.listEvidence(tenant, id), store.listApprovals(tenant, id)]);
-      requests.set(id, { request, evidence, approvals: approvals.filter((a) => a.verdict === 'approve').map((a) => a.names.find((n) => n.includes('@')) ?? a.approverId) });
+      requests.set(id, {
+        request,
+        evidence,
+        approvals: approvals.filter((a) => a.verdict === 'approve').map((a) => a.names.find((n) => n.includes('@')) ?? a.approverId),
+      });
     }
     return requests.get(id);
   };
@@ -211,7 +216,27 @@ function headerLines(r: AccountabilityReport, prefix: string): string[] {
 
 /** The report as CSV: `#` header lines, then one row per change, break-glass and exception (column `record`). */
 export function reportCsv(r: AccountabilityReport): string {
-  const columns = ['record', 'occurred_at', 'kind', 'target', 'outcome', 'requester', 'verification', 'verified_by', 'approvers', 'executor', 'actor', 'ticket', 'request_id', 'event_ids', 'break_glass', 'exceptions', 'unmatched', 'review', 'detail'];
+  const columns = [
+    'record',
+    'occurred_at',
+    'kind',
+    'target',
+    'outcome',
+    'requester',
+    'verification',
+    'verified_by',
+    'approvers',
+    'executor',
+    'actor',
+    'ticket',
+    'request_id',
+    'event_ids',
+    'break_glass',
+    'exceptions',
+    'unmatched',
+    'review',
+    'detail',
+  ];
   const lines = [...headerLines(r, '# '), columns.join(',')];
   for (const c of r.changes)
     lines.push(
@@ -240,9 +265,57 @@ export function reportCsv(r: AccountabilityReport): string {
         .join(','),
     );
   for (const b of r.breakGlass)
-    lines.push(['break_glass', b.declaredAt, '', b.target, b.state, '', '', '', '', b.executor, '', '', b.requestId, '', true, '', '', `${b.review.state}${b.review.outcome ? ` (${b.review.outcome})` : ''} due ${b.review.dueAt}`, b.reason].map(csvCell).join(','));
+    lines.push(
+      [
+        'break_glass',
+        b.declaredAt,
+        '',
+        b.target,
+        b.state,
+        '',
+        '',
+        '',
+        '',
+        b.executor,
+        '',
+        '',
+        b.requestId,
+        '',
+        true,
+        '',
+        '',
+        `${b.review.state}${b.review.outcome ? ` (${b.review.outcome})` : ''} due ${b.review.dueAt}`,
+        b.reason,
+      ]
+        .map(csvCell)
+        .join(','),
+    );
   for (const e of r.exceptions)
-    lines.push(['exception', e.createdAt, e.ruleId, e.target, e.state, '', '', '', '', '', '', '', e.id, '', '', '', '', `owner ${e.owner}, until ${e.expiresAt}, used by ${e.usedBy}`, e.reason].map(csvCell).join(','));
+    lines.push(
+      [
+        'exception',
+        e.createdAt,
+        e.ruleId,
+        e.target,
+        e.state,
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        '',
+        e.id,
+        '',
+        '',
+        '',
+        '',
+        `owner ${e.owner}, until ${e.expiresAt}, used by ${e.usedBy}`,
+        e.reason,
+      ]
+        .map(csvCell)
+        .join(','),
+    );
   return lines.join('\n') + '\n';
 }
 
@@ -252,15 +325,22 @@ export function reportTable(r: AccountabilityReport): string {
   out.push(`Changes (${r.changes.length}, ${r.unmatched.length} unmatched)`);
   if (r.changes.length === 0) out.push('  none');
   for (const c of r.changes) {
-    out.push(`  ${c.occurredAt}  ${c.kind} on ${c.target}  ${c.outcome.toUpperCase()}${c.unmatched ? '  UNMATCHED' : ''}${c.breakGlass ? '  BREAK-GLASS' : ''}${c.exceptions.length ? `  exception ${c.exceptions.join(', ')}` : ''}`);
-    out.push(`      asked: ${c.requester ?? '-'}   verified: ${c.verification ? `${c.verification.method} (${c.verification.level}) by ${c.verification.verifier}` : '-'}   approved: ${c.approvers.join(', ') || '-'}   executed: ${c.executor ?? '-'} (in the IdP: ${c.actor})   ticket: ${c.ticket ?? '-'}`);
+    out.push(
+      `  ${c.occurredAt}  ${c.kind} on ${c.target}  ${c.outcome.toUpperCase()}${c.unmatched ? '  UNMATCHED' : ''}${c.breakGlass ? '  BREAK-GLASS' : ''}${c.exceptions.length ? `  exception ${c.exceptions.join(', ')}` : ''}`,
+    );
+    out.push(
+      `      asked: ${c.requester ?? '-'}   verified: ${c.verification ? `${c.verification.method} (${c.verification.level}) by ${c.verification.verifier}` : '-'}   approved: ${c.approvers.join(', ') || '-'}   executed: ${c.executor ?? '-'} (in the IdP: ${c.actor})   ticket: ${c.ticket ?? '-'}`,
+    );
   }
   out.push('', `Break-glass (${r.breakGlass.length})`);
   if (r.breakGlass.length === 0) out.push('  none');
   for (const b of r.breakGlass)
-    out.push(`  ${b.declaredAt}  ${b.target} by ${b.executor} (declared by ${b.declaredBy}): ${b.reason}  review ${b.review.state.toUpperCase()}${b.review.outcome ? ` ${b.review.outcome}` : ''}, due ${b.review.dueAt}`);
+    out.push(
+      `  ${b.declaredAt}  ${b.target} by ${b.executor} (declared by ${b.declaredBy}): ${b.reason}  review ${b.review.state.toUpperCase()}${b.review.outcome ? ` ${b.review.outcome}` : ''}, due ${b.review.dueAt}`,
+    );
   out.push('', `Exceptions (${r.exceptions.length})`);
   if (r.exceptions.length === 0) out.push('  none');
-  for (const e of r.exceptions) out.push(`  ${e.ruleId} not applied to ${e.target}  ${e.state.toUpperCase()} until ${e.expiresAt}  owner ${e.owner}  used ${e.usedBy}x: ${e.reason}`);
+  for (const e of r.exceptions)
+    out.push(`  ${e.ruleId} not applied to ${e.target}  ${e.state.toUpperCase()} until ${e.expiresAt}  owner ${e.owner}  used ${e.usedBy}x: ${e.reason}`);
   return out.join('\n') + '\n';
 }

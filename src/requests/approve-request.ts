@@ -45,13 +45,23 @@ export async function decideRequest(
   const people = new PersonResolver(ctx, tenant);
   const me = await people.ofCaller(caller);
   const parties = await people.partiesOf(request);
-  for (const [party, key] of [['requester', 'requester'], ['target', 'target'], ['executor', 'executor'], ['creator', 'filer']] as const)
+  for (const [party, key] of [
+    ['requester', 'requester'],
+    ['target', 'target'],
+    ['executor', 'executor'],
+    ['creator', 'filer'],
+  ] as const)
     if (samePerson(me, parties[key]))
-      throw new WardenError('ERR_SOD_VIOLATION', `separation of duties: you are the ${party} of request ${request.id} and cannot ${verdict} it`, { details: { party } });
+      throw new WardenError('ERR_SOD_VIOLATION', `separation of duties: you are the ${party} of request ${request.id} and cannot ${verdict} it`, {
+        details: { party },
+      });
 
   for (const a of await ctx.store.listApprovals(tenant, requestId))
     if (samePerson(me, await people.ofApproval(a)))
-      throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict (${a.verdict}) on request ${request.id} at ${a.at}; a second one does not count`);
+      throw new WardenError(
+        'ERR_DUPLICATE_APPROVAL',
+        `you already gave your verdict (${a.verdict}) on request ${request.id} at ${a.at}; a second one does not count`,
+      );
 
   const from = request.needs.approvals?.from ?? [];
   // `role:<name>` sources name IdP administrator roles (as the policy core reads them), which tokens do not carry: read them from the IdP.
@@ -96,9 +106,20 @@ export async function decideRequest(
       amr: caller.amr,
       ...(comment ? { comment } : {}),
     };
-    if (!(await tx.putApproval(approval))) throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict on request ${r.id}; a second one does not count`);
-    await ctx.note(tx, r, verdict === 'approve' ? 'request.approval_recorded' : 'request.rejection_recorded', actor, { verdict, comment: comment ?? null, groups: caller.groups, authTime: approval.authTime ?? null, amr: caller.amr }, now);
-    r = verdict === 'reject' ? await ctx.transition(tx, r, 'rejected', actor, `rejected by ${caller.displayName ?? caller.subject}${comment ? `: ${comment}` : ''}`, now) : await ctx.advance(tx, r, actor, now);
+    if (!(await tx.putApproval(approval)))
+      throw new WardenError('ERR_DUPLICATE_APPROVAL', `you already gave your verdict on request ${r.id}; a second one does not count`);
+    await ctx.note(
+      tx,
+      r,
+      verdict === 'approve' ? 'request.approval_recorded' : 'request.rejection_recorded',
+      actor,
+      { verdict, comment: comment ?? null, groups: caller.groups, authTime: approval.authTime ?? null, amr: caller.amr },
+      now,
+    );
+    r =
+      verdict === 'reject'
+        ? await ctx.transition(tx, r, 'rejected', actor, `rejected by ${caller.displayName ?? caller.subject}${comment ? `: ${comment}` : ''}`, now)
+        : await ctx.advance(tx, r, actor, now);
     const view = await ctx.view(tx, r);
     await onCommit?.(tx, 200, view);
     return view;

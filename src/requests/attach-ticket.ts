@@ -9,12 +9,22 @@ import type { OnCommit, RequestView, WorkflowContext } from './request-context.j
  * and a valid ticket moves a draft request on to proofing. An ITSM that
  * cannot be reached is an error here (502): nothing changes.
  */
-export async function attachTicket(ctx: WorkflowContext, tenant: string, requestId: string, ref: { system: 'servicenow' | 'jira'; id: string }, caller: Caller, onCommit?: OnCommit): Promise<RequestView> {
+export async function attachTicket(
+  ctx: WorkflowContext,
+  tenant: string,
+  requestId: string,
+  ref: { system: 'servicenow' | 'jira'; id: string },
+  caller: Caller,
+  onCommit?: OnCommit,
+): Promise<RequestView> {
   authorizeCaller(caller, tenant, { roles: ['helpdesk', 'admin'], scope: 'requests:write', what: 'attaching a ticket' });
   const request = await ctx.store.getRequest(tenant, requestId);
   if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
   const open = ['draft', 'proofing', 'pending_approval'];
-  if (!open.includes(request.state)) throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${request.id} is ${request.state}: its ticket can no longer change`, { details: { state: request.state } });
+  if (!open.includes(request.state))
+    throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${request.id} is ${request.state}: its ticket can no longer change`, {
+      details: { state: request.state },
+    });
   const result = await readAndCheckTicket(ctx, request, ref, ctx.deps.connectorContext(), { throwOnUnreachable: true });
   const now = ctx.now();
   const actor = actorOf(caller);
@@ -26,7 +36,14 @@ export async function attachTicket(ctx: WorkflowContext, tenant: string, request
     r = {
       ...r,
       justification: { ...r.justification, ticket: ref },
-      ticket: { system: ref.system, id: result.snapshot?.id ?? ref.id, ...(result.snapshot ? { state: result.snapshot.state } : {}), valid: result.check.valid, problems: result.check.problems, evidenceId: evidence.id },
+      ticket: {
+        system: ref.system,
+        id: result.snapshot?.id ?? ref.id,
+        ...(result.snapshot ? { state: result.snapshot.state } : {}),
+        valid: result.check.valid,
+        problems: result.check.problems,
+        evidenceId: evidence.id,
+      },
       updatedAt: now.toISOString(),
     };
     await tx.updateRequest(r);

@@ -78,5 +78,8 @@ export function authorizeCaller(caller: Caller, tenant: string, access: { roles:
     return;
   }
   if (!access.roles.some((r) => caller.roles.includes(r)))
-    throw new WardenError('ERR_FORBIDDEN', `${access.what} needs the role ${access.roles.join(' or ')} (from your IdP groups); you have ${caller.roles.join(', ') || 'none'}`);
+    throw new WardenError(
+      'ERR_FORBIDDEN',
+      `${access.what} needs the role ${access.roles.join(' or ')} (from your IdP groups); you have ${caller.roles.join(', ') || 'none'}`,
+    );
 }

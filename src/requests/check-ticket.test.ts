@@ -23,7 +23,7 @@ const input = {
 };
 
 describe('checkTicket', () => {
-  it('accepts an open ticket in an allowed state, assigned to the executor\'s team, about the target, raised by phone', () => {
+  it("accepts an open ticket in an allowed state, assigned to the executor's team, about the target, raised by phone", () => {
     expect(checkTicket(ticket, input)).toEqual({ valid: true, problems: [] });
   });
 
@@ -32,11 +32,26 @@ describe('checkTicket', () => {
     ['a closed ticket', { ...ticket, open: false, state: 'Closed' }, {}, /is not open \(Closed\)/],
     ['a ticket in a state the policy does not accept', { ...ticket, state: 'New' }, {}, /"New", not one of "In Progress"/],
     ['a ticket in another system', { ...ticket, system: 'jira' }, {}, /in jira, the policy wants servicenow/],
-    ['a ticket assigned to another team', { ...ticket, assignmentGroup: { name: 'Network', idpGroups: ['Network'] } }, {}, /assigned to Network, not to the executor/],
+    [
+      'a ticket assigned to another team',
+      { ...ticket, assignmentGroup: { name: 'Network', idpGroups: ['Network'] } },
+      {},
+      /assigned to Network, not to the executor/,
+    ],
     ['an unassigned ticket', { ...ticket, assignmentGroup: undefined }, {}, /not assigned to anyone/],
-    ['a ticket about someone else', { ...ticket, subject: { login: 'eve', email: 'eve@acme.example' }, summary: 'MFA reset' }, {}, /does not reference the target/],
+    [
+      'a ticket about someone else',
+      { ...ticket, subject: { login: 'eve', email: 'eve@acme.example' }, summary: 'MFA reset' },
+      {},
+      /does not reference the target/,
+    ],
     ['a ticket the target emailed in', { ...ticket, channel: 'email', openedBy: ticket.subject }, {}, /raised by the target through email/],
-    ['a ticket the target raised in the portal', { ...ticket, channel: 'self-service', openedBy: ticket.subject }, {}, /raised by the target through self-service/],
+    [
+      'a ticket the target raised in the portal',
+      { ...ticket, channel: 'self-service', openedBy: ticket.subject },
+      {},
+      /raised by the target through self-service/,
+    ],
     ['a different ticket returned for the number asked', { ...ticket, id: 'INC0010003' }, {}, /returned INC0010003 for INC0010002/],
   ];
   for (const [name, t, patch, message] of cases)
@@ -53,7 +68,7 @@ describe('checkTicket', () => {
     expect(checkTicket(inText, input).valid).toBe(true);
   });
 
-  it('accepts an emailed ticket raised by the agent for the target, and says when the executor\'s groups are unknown', () => {
+  it("accepts an emailed ticket raised by the agent for the target, and says when the executor's groups are unknown", () => {
     expect(checkTicket({ ...ticket, channel: 'email' }, input).valid).toBe(true);
     expect(checkTicket(ticket, { ...input, executor: { names: ['00u-sam'], groups: undefined } }).problems.join()).toMatch(/executor's groups are unknown/);
   });

@@ -44,7 +44,8 @@ export function checkTicket(
   if (!ticket) return { valid: false, problems: [`ticket ${ref.id} does not exist in ${ref.system} (or Warden may not read it)`] };
   const problems: string[] = [];
   if (ticket.id.toLowerCase() !== ref.id.toLowerCase()) problems.push(`${ref.system} returned ${ticket.id} for ${ref.id}`);
-  if (requirement?.system && ticket.system !== requirement.system) problems.push(`ticket ${ref.id} is in ${ticket.system}, the policy wants ${requirement.system}`);
+  if (requirement?.system && ticket.system !== requirement.system)
+    problems.push(`ticket ${ref.id} is in ${ticket.system}, the policy wants ${requirement.system}`);
   if (!ticket.open) problems.push(`ticket ${ticket.id} is not open (${ticket.state})`);
   if (requirement?.states && !requirement.states.includes(ticket.state))
     problems.push(`ticket ${ticket.id} is "${ticket.state}", not one of ${requirement.states.map((s) => `"${s}"`).join(', ')}`);
@@ -57,15 +58,22 @@ export function checkTicket(
   if (!assignedToExecutor && !assignedToTeam) {
     const team = ticket.assignmentGroup?.name ?? ticket.assignmentGroup?.id;
     if (!team && !ticket.assignee) problems.push(`ticket ${ticket.id} is not assigned to anyone`);
-    else if (input.executor.groups === undefined && !assignedToExecutor) problems.push(`ticket ${ticket.id} is assigned to ${team ?? 'someone else'}; the executor's groups are unknown (no directory connector)`);
-    else problems.push(`ticket ${ticket.id} is assigned to ${team ?? ticket.assignee?.login ?? ticket.assignee?.email ?? 'someone else'}, not to the executor or a group of theirs`);
+    else if (input.executor.groups === undefined && !assignedToExecutor)
+      problems.push(`ticket ${ticket.id} is assigned to ${team ?? 'someone else'}; the executor's groups are unknown (no directory connector)`);
+    else
+      problems.push(
+        `ticket ${ticket.id} is assigned to ${team ?? ticket.assignee?.login ?? ticket.assignee?.email ?? 'someone else'}, not to the executor or a group of theirs`,
+      );
   }
 
   const targetNames = namesOfPrincipal(input.target);
   const text = `${ticket.summary ?? ''}\n${ticket.description ?? ''}`.toLowerCase();
   const mentioned = [input.target.login, input.target.email].map(lower).some((n) => n !== undefined && text.includes(n));
   const aboutTarget = isPerson(ticket.subject, targetNames);
-  if (!aboutTarget && !mentioned) problems.push(`ticket ${ticket.id} does not reference the target (${input.target.login ?? input.target.email ?? input.target.id}) as its caller or in its text`);
+  if (!aboutTarget && !mentioned)
+    problems.push(
+      `ticket ${ticket.id} does not reference the target (${input.target.login ?? input.target.email ?? input.target.id}) as its caller or in its text`,
+    );
 
   const raisedByTarget = isPerson(ticket.openedBy, targetNames) || (ticket.openedBy === undefined && aboutTarget);
   if (ticket.channel && SELF_RAISED_CHANNELS.includes(ticket.channel) && raisedByTarget)

@@ -45,7 +45,17 @@ export async function consumeRequest(
       executor: current.executor,
       requester: current.requester,
       breakGlass: current.breakGlass !== undefined,
-      evidence: evidence.filter((e) => e.accepted).map((e) => ({ id: e.id, kind: e.kind, method: e.method, level: e.level ?? null, verifier: e.verifier, reference: e.reference ?? null, verifiedAt: e.verifiedAt })),
+      evidence: evidence
+        .filter((e) => e.accepted)
+        .map((e) => ({
+          id: e.id,
+          kind: e.kind,
+          method: e.method,
+          level: e.level ?? null,
+          verifier: e.verifier,
+          reference: e.reference ?? null,
+          verifiedAt: e.verifiedAt,
+        })),
       approvals: approvals.map((a) => ({ approverId: a.approverId, verdict: a.verdict, at: a.at, authTime: a.authTime ?? null })),
       ticket: current.ticket ?? null,
       ...(released ? { releasedHold: { cancelled: released.cancelled, undo: released.undo } } : {}),

@@ -25,10 +25,16 @@ async function resolveTarget(ctx: WorkflowContext, tenant: string, input: Create
     } catch (err) {
       throw ctx.upstream(`cannot read ${key} from the IdP`, err);
     }
-    if (!user) throw new WardenError('ERR_VALIDATION', `no user ${key} in the IdP of tenant ${tenant}`, { details: [{ path: ['target'], message: 'not found in the IdP', code: 'custom' }] });
+    if (!user)
+      throw new WardenError('ERR_VALIDATION', `no user ${key} in the IdP of tenant ${tenant}`, {
+        details: [{ path: ['target'], message: 'not found in the IdP', code: 'custom' }],
+      });
     return user;
   }
-  if (!('id' in input)) throw new WardenError('ERR_VALIDATION', 'no directory connector for this tenant: give the target\'s IdP id', { details: [{ path: ['target', 'id'], message: 'required', code: 'custom' }] });
+  if (!('id' in input))
+    throw new WardenError('ERR_VALIDATION', "no directory connector for this tenant: give the target's IdP id", {
+      details: [{ path: ['target', 'id'], message: 'required', code: 'custom' }],
+    });
   return Principal.parse(input);
 }
 
@@ -75,7 +81,12 @@ export async function readAndCheckTicket(
 }
 
 /** The evidence record of a ticket check. */
-export function ticketEvidence(request: Pick<ChangeRequest, 'tenant' | 'id'>, ref: { system: string; id: string }, result: { snapshot?: TicketSnapshot; check: TicketCheck }, at: Date): Evidence {
+export function ticketEvidence(
+  request: Pick<ChangeRequest, 'tenant' | 'id'>,
+  ref: { system: string; id: string },
+  result: { snapshot?: TicketSnapshot; check: TicketCheck },
+  at: Date,
+): Evidence {
   const s = result.snapshot;
   return {
     id: uuidv7(at.getTime()),
@@ -123,20 +134,41 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
   const { tenant } = input;
   const settings = ctx.settings(tenant);
   const breakGlass = input.breakGlass;
-  authorizeCaller(caller, tenant, breakGlass ? { roles: ['helpdesk', 'admin'], scope: 'requests:break_glass', what: 'declaring break-glass' } : { roles: ['helpdesk', 'admin'], scope: 'requests:write', what: 'filing a change request' });
+  authorizeCaller(
+    caller,
+    tenant,
+    breakGlass
+      ? { roles: ['helpdesk', 'admin'], scope: 'requests:break_glass', what: 'declaring break-glass' }
+      : { roles: ['helpdesk', 'admin'], scope: 'requests:write', what: 'filing a change request' },
+  );
   if (breakGlass) {
     if (!settings.breakGlass.enabled) throw new WardenError('ERR_FORBIDDEN', `break-glass is disabled for tenant ${tenant} (workflow.breakGlass.enabled)`);
     if (breakGlass.reason.trim().length < settings.breakGlass.minReasonLength)
-      throw new WardenError('ERR_VALIDATION', `a break-glass reason needs at least ${settings.breakGlass.minReasonLength} characters: say what happened and why it cannot wait`, {
-        details: [{ path: ['breakGlass', 'reason'], message: 'too short', code: 'too_small' }],
-      });
+      throw new WardenError(
+        'ERR_VALIDATION',
+        `a break-glass reason needs at least ${settings.breakGlass.minReasonLength} characters: say what happened and why it cannot wait`,
+        {
+          details: [{ path: ['breakGlass', 'reason'], message: 'too short', code: 'too_small' }],
+        },
+      );
   }
   const pctx = ctx.deps.connectorContext();
   const now = ctx.now();
   const policy = ctx.deps.policies.get(tenant);
 
-  const executor = input.executor ?? (caller.type === 'user' ? { id: caller.subject, type: 'user' as const, ...(caller.names.find((n) => n.includes('@')) ? { login: caller.names.find((n) => n.includes('@')) } : {}) } : undefined);
-  if (!executor) throw new WardenError('ERR_VALIDATION', 'name the executor: who will perform the change', { details: [{ path: ['executor'], message: 'required for API keys', code: 'custom' }] });
+  const executor =
+    input.executor ??
+    (caller.type === 'user'
+      ? {
+          id: caller.subject,
+          type: 'user' as const,
+          ...(caller.names.find((n) => n.includes('@')) ? { login: caller.names.find((n) => n.includes('@')) } : {}),
+        }
+      : undefined);
+  if (!executor)
+    throw new WardenError('ERR_VALIDATION', 'name the executor: who will perform the change', {
+      details: [{ path: ['executor'], message: 'required for API keys', code: 'custom' }],
+    });
   const target = await resolveTarget(ctx, tenant, input.target, pctx);
 
   // People, not strings: each party resolves to one IdP user id now, and later checks compare those ids.
@@ -147,8 +179,12 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
     resolver.ofParty(target, 'target'),
     caller.type === 'user' ? resolver.ofCaller(caller) : undefined,
   ]);
-  if (samePerson(executorPerson, requesterPerson)) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot be the requester: someone else must ask for the change', { details: { party: 'requester' } });
-  if (samePerson(executorPerson, targetPerson)) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot change their own credentials through a request', { details: { party: 'target' } });
+  if (samePerson(executorPerson, requesterPerson))
+    throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot be the requester: someone else must ask for the change', {
+      details: { party: 'requester' },
+    });
+  if (samePerson(executorPerson, targetPerson))
+    throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot change their own credentials through a request', { details: { party: 'target' } });
   const people: NonNullable<ChangeRequest['people']> = {
     requester: requesterPerson.id,
     executor: executorPerson.id,
@@ -157,7 +193,9 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
   };
 
   if (input.broker && !ctx.deps.ports.broker(tenant, input.kind))
-    throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${input.kind} for Warden (broker mode)`, { details: [{ path: ['broker'], message: 'not available', code: 'custom' }] });
+    throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${input.kind} for Warden (broker mode)`, {
+      details: [{ path: ['broker'], message: 'not available', code: 'custom' }],
+    });
   // Without it, the change Warden's broker makes would match no request and be held like a stranger's.
   if (input.broker && settings.brokerIdentities.length === 0)
     throw new WardenError(
@@ -172,7 +210,16 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
       kind: input.kind,
       channel: input.changeChannel,
       target,
-      actor: { id: executor.id, ...(executor.login ? { login: executor.login } : {}), ...(executor.email ? { email: executor.email } : {}), type: executor.type, groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: executor.type === 'service', breakGlass: false }, attributes: {} },
+      actor: {
+        id: executor.id,
+        ...(executor.login ? { login: executor.login } : {}),
+        ...(executor.email ? { email: executor.email } : {}),
+        type: executor.type,
+        groups: [],
+        adminRoles: [],
+        flags: { shared: false, executive: false, serviceAccount: executor.type === 'service', breakGlass: false },
+        attributes: {},
+      },
       context: input.context ?? {},
     },
     tenant,
@@ -182,9 +229,13 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
   const verdict = evaluatePolicy(policy, { change: proposed, now, exceptions });
   const blocking = verdict.rules.filter((r) => r.outcome !== 'allow' && !r.obligations.request);
   if (blocking.length > 0)
-    throw new WardenError('ERR_POLICY_FORBIDS', `the policy ${blocking.map((r) => `rule ${r.id} (${r.outcome}: ${r.reason})`).join('; ')} whatever a change request says`, {
-      details: { rules: blocking.map((r) => r.id) },
-    });
+    throw new WardenError(
+      'ERR_POLICY_FORBIDS',
+      `the policy ${blocking.map((r) => `rule ${r.id} (${r.outcome}: ${r.reason})`).join('; ')} whatever a change request says`,
+      {
+        details: { rules: blocking.map((r) => r.id) },
+      },
+    );
   const o = verdict.obligations;
   const proofing = proofingNeed(o.proofing, input.context ?? {}, settings, now);
   const needs: RequestNeeds = {
@@ -230,11 +281,15 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
       change: proposed,
       now,
       exceptions,
-      request: { ...ctx.snapshot({ ...request, state: 'approved', approvedAt: now.toISOString(), breakGlass: { reason: breakGlass.reason, reviewId: 'trial' } }, []) },
+      request: {
+        ...ctx.snapshot({ ...request, state: 'approved', approvedAt: now.toISOString(), breakGlass: { reason: breakGlass.reason, reviewId: 'trial' } }, []),
+      },
     });
     const refusing = trial.rules.filter((r) => r.outcome !== 'allow');
     if (refusing.length > 0)
-      throw new WardenError('ERR_POLICY_FORBIDS', `break-glass does not satisfy ${refusing.map((r) => `rule ${r.id} (${r.reason})`).join('; ')}`, { details: { rules: refusing.map((r) => r.id) } });
+      throw new WardenError('ERR_POLICY_FORBIDS', `break-glass does not satisfy ${refusing.map((r) => `rule ${r.id} (${r.reason})`).join('; ')}`, {
+        details: { rules: refusing.map((r) => r.id) },
+      });
   }
 
   const ticketRef = input.justification.ticket;
@@ -265,14 +320,21 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
     if (breakGlass && review) request = { ...request, breakGlass: { reason: breakGlass.reason, reviewId: review.id } };
     await tx.putRequest(request);
     if (review) await tx.putReview(review);
-    await ctx.note(tx, request, 'request.created', actor, {
-      needs,
-      justification: input.justification,
-      contact: input.contact,
-      broker: input.broker,
-      createdBy: actor,
-      callerNames: [...callerNames(caller)],
-    }, now);
+    await ctx.note(
+      tx,
+      request,
+      'request.created',
+      actor,
+      {
+        needs,
+        justification: input.justification,
+        contact: input.contact,
+        broker: input.broker,
+        createdBy: actor,
+        callerNames: [...callerNames(caller)],
+      },
+      now,
+    );
     if (evidence) {
       await tx.putEvidence(evidence);
       await ctx.note(tx, request, 'request.ticket_checked', actor, { ticket: request.ticket }, now, { evidenceId: evidence.id });
@@ -282,7 +344,15 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
         approvedAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + settings.breakGlass.ttlMs).toISOString(),
       });
-      await ctx.note(tx, request, 'alert.break_glass', actor, { reason: breakGlass.reason, reviewId: review.id, reviewDueAt: review.dueAt, severity: 'high' }, now, { reviewId: review.id });
+      await ctx.note(
+        tx,
+        request,
+        'alert.break_glass',
+        actor,
+        { reason: breakGlass.reason, reviewId: review.id, reviewDueAt: review.dueAt, severity: 'high' },
+        now,
+        { reviewId: review.id },
+      );
       ctx.deps.metrics?.breakGlass(tenant);
     } else request = await ctx.advance(tx, request, actor, now);
     const view = await ctx.view(tx, request);

@@ -36,17 +36,32 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
     if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
     const people = new PersonResolver(ctx, tenant);
     if (!samePerson(await people.ofCaller(caller), (await people.partiesOf(request)).executor))
-      throw new WardenError('ERR_FORBIDDEN', `only the executor of request ${request.id} (${request.executor.login ?? request.executor.id}) can have it executed`);
+      throw new WardenError(
+        'ERR_FORBIDDEN',
+        `only the executor of request ${request.id} (${request.executor.login ?? request.executor.id}) can have it executed`,
+      );
   }
   const started = await ctx.transaction(async (tx): Promise<ChangeRequest | BrokerOutcome> => {
     const r = await ctx.load(tx, tenant, requestId);
     if (!r.broker) throw new WardenError('ERR_VALIDATION', `request ${r.id} was not filed for broker mode: the executor performs it in the IdP`);
     if (r.brokered?.state === 'done' || r.state === 'executed')
-      return { request: await ctx.view(tx, r), reference: r.brokered?.reference ?? '', ...(r.brokered?.expiresAt ? { expiresAt: r.brokered.expiresAt } : {}), replayed: true };
-    if (r.state !== 'approved') throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} is ${r.state}: only an approved request is executed`, { details: { state: r.state, to: 'executed' } });
-    if (Date.parse(r.expiresAt) <= now.getTime()) throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} expired at ${r.expiresAt}`, { details: { state: 'expired' } });
+      return {
+        request: await ctx.view(tx, r),
+        reference: r.brokered?.reference ?? '',
+        ...(r.brokered?.expiresAt ? { expiresAt: r.brokered.expiresAt } : {}),
+        replayed: true,
+      };
+    if (r.state !== 'approved')
+      throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} is ${r.state}: only an approved request is executed`, {
+        details: { state: r.state, to: 'executed' },
+      });
+    if (Date.parse(r.expiresAt) <= now.getTime())
+      throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} expired at ${r.expiresAt}`, { details: { state: 'expired' } });
     if (r.brokered?.state === 'started')
-      throw new WardenError('ERR_CONFLICT', `Warden started executing request ${r.id} at ${r.brokered.at} and does not know whether the IdP did it: check the IdP, then cancel the request or wait for its event`);
+      throw new WardenError(
+        'ERR_CONFLICT',
+        `Warden started executing request ${r.id} at ${r.brokered.at} and does not know whether the IdP did it: check the IdP, then cancel the request or wait for its event`,
+      );
     const next: ChangeRequest = { ...r, brokered: { state: 'started', at: now.toISOString(), by: actor }, updatedAt: now.toISOString() };
     await tx.updateRequest(next);
     await ctx.note(tx, next, 'request.broker_started', actor, {}, now);
@@ -58,12 +73,19 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
   let result: BrokerResult;
   try {
     if (!broker) throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} can perform ${started.kind}`);
-    result = await broker.execute({ tenant, requestId, kind: started.kind, targetId: started.target.id, options: started.options }, ctx.deps.connectorContext());
+    result = await broker.execute(
+      { tenant, requestId, kind: started.kind, targetId: started.target.id, options: started.options },
+      ctx.deps.connectorContext(),
+    );
   } catch (err) {
     const message = (err as Error).message ?? String(err);
     await ctx.transaction(async (tx) => {
       const r = await ctx.load(tx, tenant, requestId);
-      const failed: ChangeRequest = { ...r, brokered: { state: 'failed', at: ctx.now().toISOString(), by: actor, error: message }, updatedAt: ctx.now().toISOString() };
+      const failed: ChangeRequest = {
+        ...r,
+        brokered: { state: 'failed', at: ctx.now().toISOString(), by: actor, error: message },
+        updatedAt: ctx.now().toISOString(),
+      };
       await tx.updateRequest(failed);
       await ctx.note(tx, failed, 'request.broker_failed', actor, { error: message }, ctx.now());
     });
@@ -73,12 +95,25 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
     const r = await ctx.load(tx, tenant, requestId);
     const done: ChangeRequest = {
       ...r,
-      brokered: { state: 'done', at: ctx.now().toISOString(), by: actor, reference: result.reference, ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}) },
+      brokered: {
+        state: 'done',
+        at: ctx.now().toISOString(),
+        by: actor,
+        reference: result.reference,
+        ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}),
+      },
       updatedAt: ctx.now().toISOString(),
     };
     await tx.updateRequest(done);
     // Never the secret: it goes to the caller once, in this response.
-    await ctx.note(tx, done, 'request.brokered', actor, { reference: result.reference, expiresAt: result.expiresAt ?? null, details: result.details ?? {}, secretShown: result.secret !== undefined }, ctx.now());
+    await ctx.note(
+      tx,
+      done,
+      'request.brokered',
+      actor,
+      { reference: result.reference, expiresAt: result.expiresAt ?? null, details: result.details ?? {}, secretShown: result.secret !== undefined },
+      ctx.now(),
+    );
     return {
       request: await ctx.view(tx, done),
       reference: result.reference,

@@ -39,7 +39,15 @@ export async function sweepWorkflow(ctx: WorkflowContext, batch = 100): Promise<
       if (!request) throw new WardenError('ERR_INTERNAL', `review ${review.id} names no request`);
       const next: Review = { ...current, overdueAt: now.toISOString() };
       await tx.updateReview(next);
-      await ctx.note(tx, request, 'alert.review_overdue', { type: 'system', id: 'warden' }, { reviewId: review.id, dueAt: review.dueAt, severity: 'medium' }, now, { reviewId: review.id });
+      await ctx.note(
+        tx,
+        request,
+        'alert.review_overdue',
+        { type: 'system', id: 'warden' },
+        { reviewId: review.id, dueAt: review.dueAt, severity: 'medium' },
+        now,
+        { reviewId: review.id },
+      );
       overdue++;
     });
   }

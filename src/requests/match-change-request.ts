@@ -19,7 +19,9 @@ function actorNames(change: IdentityChange): Set<string> {
  */
 export function madeByExecutor(request: ChangeRequest, serviceIdentities: readonly string[], change: IdentityChange): boolean {
   const names = actorNames(change);
-  return [request.people?.executor, request.executor.id, request.executor.login, request.executor.email, ...serviceIdentities].some((n) => n !== undefined && names.has(n.toLowerCase()));
+  return [request.people?.executor, request.executor.id, request.executor.login, request.executor.email, ...serviceIdentities].some(
+    (n) => n !== undefined && names.has(n.toLowerCase()),
+  );
 }
 
 /**

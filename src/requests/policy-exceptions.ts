@@ -37,9 +37,12 @@ export async function createException(ctx: WorkflowContext, input: CreateExcepti
   const now = ctx.now();
   const expires = Date.parse(input.expiresAt);
   const max = ctx.settings(tenant).maxExceptionLifetimeMs;
-  if (expires <= now.getTime()) throw new WardenError('ERR_VALIDATION', 'expiresAt is in the past', { details: [{ path: ['expiresAt'], message: 'in the past', code: 'custom' }] });
+  if (expires <= now.getTime())
+    throw new WardenError('ERR_VALIDATION', 'expiresAt is in the past', { details: [{ path: ['expiresAt'], message: 'in the past', code: 'custom' }] });
   if (expires - now.getTime() > max)
-    throw new WardenError('ERR_VALIDATION', `an exception may run at most ${Math.round(max / 86_400_000)} days (workflow.maxExceptionLifetime)`, { details: [{ path: ['expiresAt'], message: 'too far', code: 'custom' }] });
+    throw new WardenError('ERR_VALIDATION', `an exception may run at most ${Math.round(max / 86_400_000)} days (workflow.maxExceptionLifetime)`, {
+      details: [{ path: ['expiresAt'], message: 'too far', code: 'custom' }],
+    });
   const actor = actorOf(caller);
   const exception: PolicyException = {
     id: uuidv7(now.getTime()),
@@ -73,7 +76,12 @@ export async function revokeException(ctx: WorkflowContext, tenant: string, id: 
     if (!e) throw new WardenError('ERR_NOT_FOUND', `no exception ${id} in tenant ${tenant}`);
     if (!(await tx.revokeException(tenant, id, now))) throw new WardenError('ERR_CONFLICT', `exception ${id} was revoked at ${e.revokedAt}`);
     await appendAudit(tx, tenant, { type: 'exception.revoked', actor, subject: { exceptionId: id }, data: { ruleId: e.ruleId, target: e.target }, at: now });
-    await publishEvent(tx, ctx.deps.routes, { tenant, type: 'exception.revoked', data: { exceptionId: id, ruleId: e.ruleId, target: e.target, actor }, at: now });
+    await publishEvent(tx, ctx.deps.routes, {
+      tenant,
+      type: 'exception.revoked',
+      data: { exceptionId: id, ruleId: e.ruleId, target: e.target, actor },
+      at: now,
+    });
     const view = exceptionState({ ...e, revokedAt: now.toISOString() }, now);
     await onCommit?.(tx, 200, view);
     return view;

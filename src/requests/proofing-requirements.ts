@@ -24,10 +24,16 @@ const within = (iso: string | undefined, windowMs: number, now: Date) => iso !==
  *   proofingNeed('callback', { phoneChangedAt: '…two days ago…' }, settings, now)
  *   // { level: 'manager_attest', policyLevel: 'callback', raisedBy: ['phone number changed …'] }
  */
-export function proofingNeed(policyLevel: ProofingLevel | undefined, context: ChangeContext, settings: Pick<WorkflowSettings, 'raise'>, now: Date): ProofingNeed {
+export function proofingNeed(
+  policyLevel: ProofingLevel | undefined,
+  context: ChangeContext,
+  settings: Pick<WorkflowSettings, 'raise'>,
+  now: Date,
+): ProofingNeed {
   const raisedBy: string[] = [];
   const { raise } = settings;
-  if (within(context.mailboxRulesChangedAt, raise.mailboxRulesWithinMs, now)) raisedBy.push(`mailbox rules or forwarding changed at ${context.mailboxRulesChangedAt}`);
+  if (within(context.mailboxRulesChangedAt, raise.mailboxRulesWithinMs, now))
+    raisedBy.push(`mailbox rules or forwarding changed at ${context.mailboxRulesChangedAt}`);
   if (within(context.phoneChangedAt, raise.phoneChangedWithinMs, now)) raisedBy.push(`phone number changed at ${context.phoneChangedAt}`);
   if (raise.untrustedDevice && context.deviceTrusted === false) raisedBy.push('the request comes from an untrusted device');
   if (raisedBy.length === 0) return { ...(policyLevel ? { level: policyLevel, policyLevel } : {}), raisedBy };

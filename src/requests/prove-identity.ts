@@ -29,7 +29,14 @@ function assertProofingOpen(request: ChangeRequest): void {
  * (a refused callback or a denied push is a signal), in its own transaction
  * when the caller then gets an error.
  */
-async function addEvidence(ctx: WorkflowContext, tx: StoreTx, request: ChangeRequest, evidence: Evidence, actor: WorkflowActor, now: Date): Promise<ChangeRequest> {
+async function addEvidence(
+  ctx: WorkflowContext,
+  tx: StoreTx,
+  request: ChangeRequest,
+  evidence: Evidence,
+  actor: WorkflowActor,
+  now: Date,
+): Promise<ChangeRequest> {
   const { inserted } = await tx.putEvidence(evidence);
   if (!inserted) throw new WardenError('ERR_CONFLICT', `this verification (${evidence.method} ${evidence.reference}) was already recorded as evidence`);
   await ctx.note(
@@ -37,7 +44,14 @@ async function addEvidence(ctx: WorkflowContext, tx: StoreTx, request: ChangeReq
     request,
     evidence.accepted ? 'request.evidence_added' : 'request.evidence_rejected',
     actor,
-    { method: evidence.method, level: evidence.level ?? null, verifier: evidence.verifier, reference: evidence.reference ?? null, problems: evidence.problems, expiresAt: evidence.expiresAt ?? null },
+    {
+      method: evidence.method,
+      level: evidence.level ?? null,
+      verifier: evidence.verifier,
+      reference: evidence.reference ?? null,
+      problems: evidence.problems,
+      expiresAt: evidence.expiresAt ?? null,
+    },
     now,
     { evidenceId: evidence.id },
   );
@@ -45,15 +59,38 @@ async function addEvidence(ctx: WorkflowContext, tx: StoreTx, request: ChangeReq
 }
 
 /** Records rejected evidence (committed) and then refuses with ERR_EVIDENCE_REJECTED. */
-async function reject(ctx: WorkflowContext, tenant: string, requestId: string, evidence: Omit<Evidence, 'accepted' | 'problems'>, problem: string, actor: WorkflowActor, now: Date): Promise<never> {
+async function reject(
+  ctx: WorkflowContext,
+  tenant: string,
+  requestId: string,
+  evidence: Omit<Evidence, 'accepted' | 'problems'>,
+  problem: string,
+  actor: WorkflowActor,
+  now: Date,
+): Promise<never> {
   await ctx.transaction(async (tx) => {
     const request = await ctx.load(tx, tenant, requestId);
-    await addEvidence(ctx, tx, request, { ...evidence, reference: evidence.reference ? `rejected:${evidence.id}` : undefined, accepted: false, problems: [problem] }, actor, now);
+    await addEvidence(
+      ctx,
+      tx,
+      request,
+      { ...evidence, reference: evidence.reference ? `rejected:${evidence.id}` : undefined, accepted: false, problems: [problem] },
+      actor,
+      now,
+    );
   });
   throw new WardenError('ERR_EVIDENCE_REJECTED', problem);
 }
 
-function base(ctx: WorkflowContext, request: ChangeRequest, method: string, level: ProofingLevel, verifier: WorkflowActor, now: Date, verifiedAt: Date = now): Omit<Evidence, 'accepted' | 'problems' | 'details'> {
+function base(
+  ctx: WorkflowContext,
+  request: ChangeRequest,
+  method: string,
+  level: ProofingLevel,
+  verifier: WorkflowActor,
+  now: Date,
+  verifiedAt: Date = now,
+): Omit<Evidence, 'accepted' | 'problems' | 'details'> {
   return {
     id: uuidv7(now.getTime()),
     tenant: request.tenant,
@@ -85,16 +122,34 @@ export async function startPush(ctx: WorkflowContext, tenant: string, requestId:
   const actor = actorOf(caller);
   let started;
   try {
-    started = await proofer.start({ tenant, targetId: request.target.id, method: PUSH_METHOD, minFactorAgeDays: ctx.settings(tenant).minFactorAgeDays }, ctx.deps.connectorContext());
+    started = await proofer.start(
+      { tenant, targetId: request.target.id, method: PUSH_METHOD, minFactorAgeDays: ctx.settings(tenant).minFactorAgeDays },
+      ctx.deps.connectorContext(),
+    );
   } catch (err) {
     if (err instanceof ProofingRefused)
-      return reject(ctx, tenant, requestId, { ...base(ctx, request, PUSH_METHOD, 'none', { type: 'system', id: `proofer:${PUSH_METHOD}` }, now), details: { refused: true } }, err.message, actor, now);
+      return reject(
+        ctx,
+        tenant,
+        requestId,
+        { ...base(ctx, request, PUSH_METHOD, 'none', { type: 'system', id: `proofer:${PUSH_METHOD}` }, now), details: { refused: true } },
+        err.message,
+        actor,
+        now,
+      );
     throw ctx.upstream('the push could not be sent', err);
   }
   return ctx.transaction(async (tx) => {
     const r = await ctx.load(tx, tenant, requestId);
     assertProofingOpen(r);
-    const attempt = { transactionId: started.transactionId, method: PUSH_METHOD, level: started.level, factor: started.factor, startedAt: now.toISOString(), by: actor };
+    const attempt = {
+      transactionId: started.transactionId,
+      method: PUSH_METHOD,
+      level: started.level,
+      factor: started.factor,
+      startedAt: now.toISOString(),
+      by: actor,
+    };
     const next = { ...r, proofingAttempts: [...r.proofingAttempts, attempt], updatedAt: now.toISOString() };
     await tx.updateRequest(next);
     await ctx.note(tx, next, 'request.proofing_started', actor, { method: PUSH_METHOD, transactionId: started.transactionId, factor: started.factor }, now);
@@ -110,14 +165,24 @@ export async function startPush(ctx: WorkflowContext, tenant: string, requestId:
  * is recorded as rejected evidence — a user denying a push the help desk sent
  * is a signal.
  */
-export async function pollPush(ctx: WorkflowContext, tenant: string, requestId: string, transactionId: string, caller: Caller): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; request: RequestView }> {
+export async function pollPush(
+  ctx: WorkflowContext,
+  tenant: string,
+  requestId: string,
+  transactionId: string,
+  caller: Caller,
+): Promise<{ status: 'waiting' | 'success' | 'rejected' | 'timeout'; request: RequestView }> {
   authorizeCaller(caller, tenant, { roles: ['helpdesk', 'admin'], scope: 'requests:write', what: 'proofing a requester' });
   const request = await ctx.store.getRequest(tenant, requestId);
   if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${requestId} in tenant ${tenant}`);
   const attempt = request.proofingAttempts.find((a) => a.transactionId === transactionId);
   if (!attempt) throw new WardenError('ERR_NOT_FOUND', `no push ${transactionId} was started for request ${requestId}`);
   const done = (await ctx.store.listEvidence(tenant, requestId)).find((e) => e.details.transactionId === transactionId);
-  if (done) return { status: done.accepted ? 'success' : ((done.details.status as 'rejected' | 'timeout') ?? 'rejected'), request: await ctx.store.transaction((tx) => ctx.view(tx, request)) };
+  if (done)
+    return {
+      status: done.accepted ? 'success' : ((done.details.status as 'rejected' | 'timeout') ?? 'rejected'),
+      request: await ctx.store.transaction((tx) => ctx.view(tx, request)),
+    };
   const proofer = ctx.deps.ports.proofer(tenant, attempt.method);
   if (!proofer) throw new WardenError('ERR_VALIDATION', `no connector of tenant ${tenant} offers ${attempt.method}`);
   let result;
@@ -133,7 +198,15 @@ export async function pollPush(ctx: WorkflowContext, tenant: string, requestId: 
     let r = await ctx.load(tx, tenant, requestId);
     const verifiedAt = result.verifiedAt ? new Date(result.verifiedAt) : now;
     const evidence: Evidence = {
-      ...base(ctx, r, attempt.method, result.status === 'success' ? attempt.level : 'none', { type: 'system', id: `proofer:${attempt.method}` }, now, verifiedAt),
+      ...base(
+        ctx,
+        r,
+        attempt.method,
+        result.status === 'success' ? attempt.level : 'none',
+        { type: 'system', id: `proofer:${attempt.method}` },
+        now,
+        verifiedAt,
+      ),
       reference: transactionId,
       accepted: result.status === 'success',
       problems: result.status === 'success' ? [] : [result.status === 'rejected' ? 'the user rejected the push' : 'the push was not answered in time'],
@@ -151,7 +224,13 @@ export async function pollPush(ctx: WorkflowContext, tenant: string, requestId: 
  * `workflow.proofing.callbackNumberMinAge`, does not count (it may be the
  * attacker's): the attempt is kept as rejected evidence and refused.
  */
-export async function recordCallback(ctx: WorkflowContext, requestId: string, input: z.infer<typeof CallbackBody>, caller: Caller, onCommit?: OnCommit): Promise<RequestView> {
+export async function recordCallback(
+  ctx: WorkflowContext,
+  requestId: string,
+  input: z.infer<typeof CallbackBody>,
+  caller: Caller,
+  onCommit?: OnCommit,
+): Promise<RequestView> {
   const { tenant } = input;
   authorizeCaller(caller, tenant, { roles: ['helpdesk', 'admin'], scope: 'requests:write', what: 'recording a callback' });
   const request = await ctx.store.getRequest(tenant, requestId);
@@ -164,13 +243,28 @@ export async function recordCallback(ctx: WorkflowContext, requestId: string, in
   const evidence = {
     ...base(ctx, request, 'callback', 'callback', personOf(caller), now, calledAt),
     reference: `callback:${uuidv7(now.getTime())}`,
-    details: { number: input.number, numberSource: input.numberSource, numberLastChangedAt: input.numberLastChangedAt, calledAt: calledAt.toISOString(), ...(input.note ? { note: input.note } : {}) },
+    details: {
+      number: input.number,
+      numberSource: input.numberSource,
+      numberLastChangedAt: input.numberLastChangedAt,
+      calledAt: calledAt.toISOString(),
+      ...(input.note ? { note: input.note } : {}),
+    },
   };
   if (calledAt.getTime() > now.getTime() + 120_000) throw new WardenError('ERR_VALIDATION', 'calledAt is in the future');
-  if (input.numberSource === 'caller') return reject(ctx, tenant, requestId, evidence, 'a number the caller gave does not count: call back on the number of record', actor, now);
+  if (input.numberSource === 'caller')
+    return reject(ctx, tenant, requestId, evidence, 'a number the caller gave does not count: call back on the number of record', actor, now);
   const age = calledAt.getTime() - Date.parse(input.numberLastChangedAt);
   if (age < settings.callbackNumberMinAgeMs)
-    return reject(ctx, tenant, requestId, evidence, `the number changed at ${input.numberLastChangedAt}, less than ${Math.round(settings.callbackNumberMinAgeMs / 86_400_000)} days before the call: it may be the attacker's`, actor, now);
+    return reject(
+      ctx,
+      tenant,
+      requestId,
+      evidence,
+      `the number changed at ${input.numberLastChangedAt}, less than ${Math.round(settings.callbackNumberMinAgeMs / 86_400_000)} days before the call: it may be the attacker's`,
+      actor,
+      now,
+    );
   return ctx.transaction(async (tx) => {
     let r = await ctx.load(tx, tenant, requestId);
     assertProofingOpen(r);
@@ -199,7 +293,8 @@ export async function attestAsManager(ctx: WorkflowContext, tenant: string, requ
   const me = await people.ofCaller(caller);
   const manager = await people.ofName(managerId, 'manager');
   if (!samePerson(me, manager)) throw new WardenError('ERR_FORBIDDEN', `only the target's manager (${managerId}) can attest for this request`);
-  if (samePerson(me, (await people.partiesOf(request)).executor)) throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot attest for a request they will execute', { details: { party: 'executor' } });
+  if (samePerson(me, (await people.partiesOf(request)).executor))
+    throw new WardenError('ERR_SOD_VIOLATION', 'the executor cannot attest for a request they will execute', { details: { party: 'executor' } });
   requireRecentMfa(ctx, caller, 'a manager attestation');
   const now = ctx.now();
   const actor = actorOf(caller);
@@ -250,7 +345,8 @@ export async function acceptVerifierEvidence(
     throw new WardenError('ERR_BODY_MALFORMED', 'the evidence is not valid JSON');
   }
   const parsed = ExternalEvidenceBody.safeParse(json);
-  if (!parsed.success) throw new WardenError('ERR_VALIDATION', `the evidence is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new WardenError('ERR_VALIDATION', `the evidence is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const body = parsed.data;
   const request = await ctx.store.getRequest(tenant, body.requestId);
   if (!request) throw new WardenError('ERR_NOT_FOUND', `no change request ${body.requestId} in tenant ${tenant}`);
@@ -263,7 +359,12 @@ export async function acceptVerifierEvidence(
   const evidence = {
     ...base(ctx, request, method, verifier.level, actor, now, verifiedAt),
     reference: messageId,
-    details: { subject: body.subject, result: body.result, ...(body.reference ? { verifierReference: body.reference } : {}), ...(body.claims ? { claims: body.claims } : {}) },
+    details: {
+      subject: body.subject,
+      result: body.result,
+      ...(body.reference ? { verifierReference: body.reference } : {}),
+      ...(body.claims ? { claims: body.claims } : {}),
+    },
   };
   // The verified person must be the target: every name the verifier gives resolves, through the IdP, to the target's id.
   const subjectNames = [body.subject.id, body.subject.login, body.subject.email].filter((n): n is string => !!n);
@@ -278,10 +379,19 @@ export async function acceptVerifierEvidence(
       return reject(ctx, tenant, request.id, evidence, `the verified person (${name}) is not a user the IdP knows: ${err.message}`, actor, now);
     }
     if (!samePerson(subject, target))
-      return reject(ctx, tenant, request.id, evidence, `the verified person (${subjectNames.join(', ')}) is not the request's target (${request.target.login ?? request.target.id})`, actor, now);
+      return reject(
+        ctx,
+        tenant,
+        request.id,
+        evidence,
+        `the verified person (${subjectNames.join(', ')}) is not the request's target (${request.target.login ?? request.target.id})`,
+        actor,
+        now,
+      );
   }
   if (verifiedAt.getTime() > now.getTime() + 120_000) return reject(ctx, tenant, request.id, evidence, 'the verification is dated in the future', actor, now);
-  if (now.getTime() - verifiedAt.getTime() > settings.evidenceTtlMs) return reject(ctx, tenant, request.id, evidence, `the verification is older than the evidence lifetime`, actor, now);
+  if (now.getTime() - verifiedAt.getTime() > settings.evidenceTtlMs)
+    return reject(ctx, tenant, request.id, evidence, `the verification is older than the evidence lifetime`, actor, now);
   if (body.result !== 'verified') return reject(ctx, tenant, request.id, evidence, `${verifier.name} could not verify the person`, actor, now);
   return ctx.transaction(async (tx) => {
     let r = await ctx.load(tx, tenant, request.id);

@@ -13,10 +13,14 @@ const IsoTime = z.iso.datetime({ offset: true });
 
 export const TargetInput = z
   .union([
-    Principal.partial({ id: true }).extend({ id: z.string().min(1).max(256) }).strict(),
+    Principal.partial({ id: true })
+      .extend({ id: z.string().min(1).max(256) })
+      .strict(),
     z.object({ login: z.string().min(1).max(320) }).strict(),
   ])
-  .describe('The user whose credentials change: `{ "id" }` or `{ "login" }`, looked up in the IdP; without a directory connector, the full principal with `id`');
+  .describe(
+    'The user whose credentials change: `{ "id" }` or `{ "login" }`, looked up in the IdP; without a directory connector, the full principal with `id`',
+  );
 
 export const CreateRequestBody = z
   .object({
@@ -29,11 +33,22 @@ export const CreateRequestBody = z
       .optional()
       .describe('Who will perform the change; default: the signed-in caller'),
     justification: Justification,
-    contact: z.object({ channel: ContactChannel, detail: z.string().max(256).optional() }).strict().describe('How the requester reached the help desk'),
-    context: ChangeContext.optional().describe('Signals about the requester that raise the proofing level: mailboxRulesChangedAt, phoneChangedAt, deviceTrusted'),
-    changeChannel: z.enum(['helpdesk', 'admin', 'api']).default('helpdesk').describe('Channel the change will be made through (default helpdesk; brokered requests are api)'),
+    contact: z
+      .object({ channel: ContactChannel, detail: z.string().max(256).optional() })
+      .strict()
+      .describe('How the requester reached the help desk'),
+    context: ChangeContext.optional().describe(
+      'Signals about the requester that raise the proofing level: mailboxRulesChangedAt, phoneChangedAt, deviceTrusted',
+    ),
+    changeChannel: z
+      .enum(['helpdesk', 'admin', 'api'])
+      .default('helpdesk')
+      .describe('Channel the change will be made through (default helpdesk; brokered requests are api)'),
     broker: z.boolean().default(false).describe('Warden performs the change itself once approved (POST …/execute)'),
-    options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('Broker options of the kind, e.g. { "lifetimeMinutes": 60, "oneTimeUse": true } for a TAP'),
+    options: z
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+      .optional()
+      .describe('Broker options of the kind, e.g. { "lifetimeMinutes": 60, "oneTimeUse": true } for a TAP'),
     breakGlass: z
       .object({ reason: z.string().min(1).max(2000) })
       .strict()
@@ -74,7 +89,10 @@ export const RequestListQuery = z
 
 export const TenantBody = z.object({ tenant: TenantId }).strict();
 
-export const CancelBody = z.object({ tenant: TenantId, reason: z.string().min(1).max(2000) }).strict().describe('Why the request is cancelled');
+export const CancelBody = z
+  .object({ tenant: TenantId, reason: z.string().min(1).max(2000) })
+  .strict()
+  .describe('Why the request is cancelled');
 
 export const TicketBody = z
   .object({ tenant: TenantId, system: z.enum(['servicenow', 'jira']), id: z.string().min(1).max(64) })
@@ -99,18 +117,21 @@ export const PushStarted = z
     method: z.string(),
     factor: z.object({ id: z.string(), type: z.string(), enrolledAt: z.string().optional(), lastUpdated: z.string().optional() }),
   })
-  .describe('A push verification was sent to the target\'s enrolled factor; poll it');
+  .describe("A push verification was sent to the target's enrolled factor; poll it");
 
 export const PushResult = z
   .object({ status: z.enum(['waiting', 'success', 'rejected', 'timeout']), request: RequestView })
   .describe('The state of a push verification, and the request');
 
-export const DecideBody = z.object({ tenant: TenantId, comment: z.string().max(2000).optional() }).strict().describe('An approval or rejection, with an optional comment');
+export const DecideBody = z
+  .object({ tenant: TenantId, comment: z.string().max(2000).optional() })
+  .strict()
+  .describe('An approval or rejection, with an optional comment');
 
 export const BrokerResultBody = z
   .object({
     request: RequestView,
-    reference: z.string().describe('The IdP\'s id of what was done'),
+    reference: z.string().describe("The IdP's id of what was done"),
     secret: z.string().optional().describe('A credential to hand to the user once (a TAP): shown in this response only, never stored'),
     expiresAt: z.string().optional(),
     replayed: z.boolean().optional().describe('A retried call: the change was made before; the secret is not shown again'),
@@ -125,9 +146,9 @@ export const ExternalEvidenceBody = z
       .object({ id: z.string().optional(), login: z.string().optional(), email: z.string().optional() })
       .strict()
       .refine((s) => s.id || s.login || s.email, 'name the verified person by id, login or email')
-      .describe('Who was verified: must be the request\'s target'),
+      .describe("Who was verified: must be the request's target"),
     verifiedAt: IsoTime,
-    reference: z.string().max(256).optional().describe('The verifier\'s own id of the verification'),
+    reference: z.string().max(256).optional().describe("The verifier's own id of the verification"),
     claims: z.record(z.string(), z.unknown()).optional().describe('What the verifier asserts (e.g. verified_claims), kept as evidence'),
   })
   .strict()
@@ -152,7 +173,9 @@ export const CreateExceptionBody = z
   .strict()
   .describe('A policy exception: one rule not applied to one target, until it expires');
 
-export const ExceptionView = PolicyException.extend({ state: z.enum(['active', 'expired', 'revoked']) }).describe('A policy exception and whether it applies now');
+export const ExceptionView = PolicyException.extend({ state: z.enum(['active', 'expired', 'revoked']) }).describe(
+  'A policy exception and whether it applies now',
+);
 export const ExceptionList = z.object({ items: z.array(ExceptionView) });
 
 /** Every named schema of the workflow API, for /openapi.json. */

@@ -20,7 +20,11 @@ describe('WorkflowContext.upstream: a connector failure as the caller sees it', 
   });
 
   it('keeps any other WardenError a connector raises as it is', () => {
-    for (const err of [new WardenError('ERR_CONFLICT', 'request r1 is being served right now'), new WardenError('ERR_CONFIG_INVALID', 'no okta section'), new ProofingRefused('factor too new')])
+    for (const err of [
+      new WardenError('ERR_CONFLICT', 'request r1 is being served right now'),
+      new WardenError('ERR_CONFIG_INVALID', 'no okta section'),
+      new ProofingRefused('factor too new'),
+    ])
       expect(ctx.upstream('whatever', err)).toBe(err);
   });
 });

@@ -98,7 +98,15 @@ export class WorkflowContext {
    * Records a workflow event: an audit record (in the transaction) and the
    * same event published as a signed webhook.
    */
-  async note(tx: StoreTx, request: ChangeRequest, type: string, actor: WorkflowActor, data: Record<string, unknown>, at: Date, subject: Record<string, string> = {}): Promise<void> {
+  async note(
+    tx: StoreTx,
+    request: ChangeRequest,
+    type: string,
+    actor: WorkflowActor,
+    data: Record<string, unknown>,
+    at: Date,
+    subject: Record<string, string> = {},
+  ): Promise<void> {
     await appendAudit(tx, request.tenant, { type, actor, subject: { requestId: request.id, ...subject }, data, at });
     await publishEvent(tx, this.deps.routes, {
       tenant: request.tenant,
@@ -126,7 +134,15 @@ export class WorkflowContext {
   }
 
   /** Moves a request to `to`: checked against the life cycle, stored, audited and published. */
-  async transition(tx: StoreTx, request: ChangeRequest, to: RequestState, actor: WorkflowActor, reason: string, at: Date, patch: Partial<ChangeRequest> = {}): Promise<ChangeRequest> {
+  async transition(
+    tx: StoreTx,
+    request: ChangeRequest,
+    to: RequestState,
+    actor: WorkflowActor,
+    reason: string,
+    at: Date,
+    patch: Partial<ChangeRequest> = {},
+  ): Promise<ChangeRequest> {
     assertTransition(request, to);
     const next: ChangeRequest = { ...request, ...patch, state: to, updatedAt: at.toISOString() };
     if (FINAL_STATES.includes(to) && to !== 'reviewed') next.closed = { reason, by: actor };
@@ -155,7 +171,15 @@ export class WorkflowContext {
         const best = bestEvidence(await tx.listEvidence(r.tenant, r.id), at);
         if (!meetsNeed(best, r.needs.proofing)) return r;
         const proofing = best ? { level: best.level!, method: best.method, verifiedAt: best.verifiedAt, evidenceId: best.id } : undefined;
-        r = await this.transition(tx, r, 'pending_approval', actor, best ? `proofed by ${best.method} (${best.level})` : 'no proofing needed', at, proofing ? { proofing } : {});
+        r = await this.transition(
+          tx,
+          r,
+          'pending_approval',
+          actor,
+          best ? `proofed by ${best.method} (${best.level})` : 'no proofing needed',
+          at,
+          proofing ? { proofing } : {},
+        );
       } else if (r.state === 'pending_approval') {
         const approvals = (await tx.listApprovals(r.tenant, r.id)).filter((a) => a.verdict === 'approve');
         const need = r.needs.approvals?.count ?? 0;
@@ -181,7 +205,11 @@ export class WorkflowContext {
   serviceIdentitiesFor(request: Pick<ChangeRequest, 'tenant' | 'broker' | 'executor' | 'people'>): string[] {
     const s = this.settings(request.tenant);
     if (request.broker) return [...s.brokerIdentities];
-    const executorNames = new Set([request.people?.executor, request.executor.id, request.executor.login, request.executor.email].filter((n): n is string => !!n).map((n) => n.toLowerCase()));
+    const executorNames = new Set(
+      [request.people?.executor, request.executor.id, request.executor.login, request.executor.email]
+        .filter((n): n is string => !!n)
+        .map((n) => n.toLowerCase()),
+    );
     return s.serviceIdentities.filter((m) => m.executors.some((e) => e === '*' || executorNames.has(e.toLowerCase()))).map((m) => m.actor);
   }
 
@@ -197,7 +225,9 @@ export class WorkflowContext {
       requesterId: request.people?.requester ?? request.requester.id,
       executorId: request.people?.executor ?? request.executor.id,
       ...(request.proofing ? { proofing: { level: request.proofing.level, method: request.proofing.method, verifiedAt: request.proofing.verifiedAt } } : {}),
-      ...(request.ticket?.valid && request.ticket.state !== undefined ? { ticket: { system: request.ticket.system, id: request.ticket.id, state: request.ticket.state } } : {}),
+      ...(request.ticket?.valid && request.ticket.state !== undefined
+        ? { ticket: { system: request.ticket.system, id: request.ticket.id, state: request.ticket.state } }
+        : {}),
       approvals: approvals.filter((a) => a.verdict === 'approve').map((a) => ({ approverId: a.approverId, groups: a.groups, roles: a.roles, at: a.at })),
       ...(request.approvedAt ? { approvedAt: request.approvedAt } : {}),
       expiresAt: request.expiresAt,

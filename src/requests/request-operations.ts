@@ -39,23 +39,31 @@ const Tenant = z.string().min(1);
 
 function configured(ctx: OpContext, tenant: string): void {
   if (!ctx.config.tenants.some((t) => t.id === tenant))
-    throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${tenant}" is not in ${ctx.config.file} (configured: ${ctx.config.tenants.map((t) => t.id).join(', ')})`);
+    throw new WardenError(
+      'ERR_TENANT_UNKNOWN',
+      `tenant "${tenant}" is not in ${ctx.config.file} (configured: ${ctx.config.tenants.map((t) => t.id).join(', ')})`,
+    );
 }
 
 const who = (p: { id: string; login?: string | undefined }) => p.login ?? p.id;
 
 /** The operations, by name (`requests.list`, `reviews.overdue`, …), registered with Warden's own. */
 export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
-  'requests.list': op(z.object({ tenant: Tenant, state: RequestState.optional(), limit: z.number().int().min(1).max(1000).default(50), json: Json }), async (ctx, args) => {
-    configured(ctx, args.tenant);
-    const page = await workflowOf(ctx).list(args.tenant, args.state ? { state: args.state } : {}, args.limit, undefined, cli(ctx));
-    if (args.json) await ctx.out(JSON.stringify(page.items, null, 2) + '\n');
-    else if (page.items.length === 0) await ctx.out(`no change requests in tenant ${args.tenant}${args.state ? ` in state ${args.state}` : ''}\n`);
-    else
-      for (const r of page.items)
-        await ctx.out(`${r.id}  ${r.state.toUpperCase().padEnd(16)}  ${r.createdAt}  ${r.kind} on ${who(r.target)}, asked by ${who(r.requester)}, executor ${who(r.executor)}${r.breakGlass ? '  BREAK-GLASS' : ''}${r.ticket ? `  ${r.ticket.system}:${r.ticket.id}` : ''}\n`);
-    return 0;
-  }),
+  'requests.list': op(
+    z.object({ tenant: Tenant, state: RequestState.optional(), limit: z.number().int().min(1).max(1000).default(50), json: Json }),
+    async (ctx, args) => {
+      configured(ctx, args.tenant);
+      const page = await workflowOf(ctx).list(args.tenant, args.state ? { state: args.state } : {}, args.limit, undefined, cli(ctx));
+      if (args.json) await ctx.out(JSON.stringify(page.items, null, 2) + '\n');
+      else if (page.items.length === 0) await ctx.out(`no change requests in tenant ${args.tenant}${args.state ? ` in state ${args.state}` : ''}\n`);
+      else
+        for (const r of page.items)
+          await ctx.out(
+            `${r.id}  ${r.state.toUpperCase().padEnd(16)}  ${r.createdAt}  ${r.kind} on ${who(r.target)}, asked by ${who(r.requester)}, executor ${who(r.executor)}${r.breakGlass ? '  BREAK-GLASS' : ''}${r.ticket ? `  ${r.ticket.system}:${r.ticket.id}` : ''}\n`,
+          );
+      return 0;
+    },
+  ),
 
   'requests.show': op(z.object({ tenant: Tenant, id: z.string().min(1) }), async (ctx, args) => {
     configured(ctx, args.tenant);
@@ -86,12 +94,15 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
     return known.length > 0 ? 1 : 0;
   }),
 
-  'reviews.complete': op(z.object({ tenant: Tenant, id: z.string().min(1), outcome: z.enum(['justified', 'unjustified']), notes: z.string().min(1).max(4000) }), async (ctx, args) => {
-    configured(ctx, args.tenant);
-    const review = await workflowOf(ctx).completeReview(args.tenant, args.id, { outcome: args.outcome, notes: args.notes }, cli(ctx));
-    await ctx.out(`review ${review.id}: ${review.outcome}\n`);
-    return 0;
-  }),
+  'reviews.complete': op(
+    z.object({ tenant: Tenant, id: z.string().min(1), outcome: z.enum(['justified', 'unjustified']), notes: z.string().min(1).max(4000) }),
+    async (ctx, args) => {
+      configured(ctx, args.tenant);
+      const review = await workflowOf(ctx).completeReview(args.tenant, args.id, { outcome: args.outcome, notes: args.notes }, cli(ctx));
+      await ctx.out(`review ${review.id}: ${review.outcome}\n`);
+      return 0;
+    },
+  ),
 
   'exceptions.add': op(
     z.object({
@@ -106,9 +117,18 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
     async (ctx, args) => {
       configured(ctx, args.tenant);
       const now = (ctx.clock ?? systemClock)();
-      const expiresAt = /^(\d+[smhd])+$/.test(args.expires) ? new Date(now.getTime() + parseDuration(args.expires) * 1000).toISOString() : new Date(args.expires).toISOString();
-      const e = await workflowOf(ctx).createException({ tenant: args.tenant, ruleId: args.ruleId, target: args.target, owner: args.owner, reason: args.reason, expiresAt }, cli(ctx));
-      await ctx.out(args.json ? JSON.stringify(e, null, 2) + '\n' : `exception ${e.id}: rule ${e.ruleId} not applied to ${e.target} until ${e.expiresAt} (owner ${e.owner})\n`);
+      const expiresAt = /^(\d+[smhd])+$/.test(args.expires)
+        ? new Date(now.getTime() + parseDuration(args.expires) * 1000).toISOString()
+        : new Date(args.expires).toISOString();
+      const e = await workflowOf(ctx).createException(
+        { tenant: args.tenant, ruleId: args.ruleId, target: args.target, owner: args.owner, reason: args.reason, expiresAt },
+        cli(ctx),
+      );
+      await ctx.out(
+        args.json
+          ? JSON.stringify(e, null, 2) + '\n'
+          : `exception ${e.id}: rule ${e.ruleId} not applied to ${e.target} until ${e.expiresAt} (owner ${e.owner})\n`,
+      );
       return 0;
     },
   ),
@@ -118,7 +138,11 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
     const items = await workflowOf(ctx).listExceptions(args.tenant, cli(ctx));
     if (args.json) await ctx.out(JSON.stringify(items, null, 2) + '\n');
     else if (items.length === 0) await ctx.out(`no policy exceptions in tenant ${args.tenant}\n`);
-    else for (const e of items) await ctx.out(`${e.id}  ${e.state.toUpperCase().padEnd(7)}  rule ${e.ruleId} not applied to ${e.target} until ${e.expiresAt}  owner ${e.owner}: ${e.reason}\n`);
+    else
+      for (const e of items)
+        await ctx.out(
+          `${e.id}  ${e.state.toUpperCase().padEnd(7)}  rule ${e.ruleId} not applied to ${e.target} until ${e.expiresAt}  owner ${e.owner}: ${e.reason}\n`,
+        );
     return 0;
   }),
 
@@ -130,10 +154,20 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
   }),
 
   'report.accountability': op(
-    z.object({ tenant: Tenant, since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).optional(), format: z.enum(['table', 'csv', 'json']).default('table') }),
+    z.object({
+      tenant: Tenant,
+      since: z.iso.datetime({ offset: true }),
+      until: z.iso.datetime({ offset: true }).optional(),
+      format: z.enum(['table', 'csv', 'json']).default('table'),
+    }),
     async (ctx, args) => {
       configured(ctx, args.tenant);
-      const report = await workflowOf(ctx).report(args.tenant, new Date(args.since), args.until ? new Date(args.until) : (ctx.clock ?? systemClock)(), cli(ctx));
+      const report = await workflowOf(ctx).report(
+        args.tenant,
+        new Date(args.since),
+        args.until ? new Date(args.until) : (ctx.clock ?? systemClock)(),
+        cli(ctx),
+      );
       await ctx.out(args.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : args.format === 'csv' ? reportCsv(report) : reportTable(report));
       return 0;
     },

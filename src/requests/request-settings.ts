@@ -38,7 +38,12 @@ export function settingsOf(tenant: ResolvedTenant): WorkflowSettings {
       untrustedDevice: w.proofing.raise.untrustedDevice,
       atLeast: w.proofing.raise.atLeast,
     },
-    breakGlass: { enabled: w.breakGlass.enabled, ttlMs: ms(w.breakGlass.ttl), reviewWithinMs: ms(w.breakGlass.reviewWithin), minReasonLength: w.breakGlass.minReasonLength },
+    breakGlass: {
+      enabled: w.breakGlass.enabled,
+      ttlMs: ms(w.breakGlass.ttl),
+      reviewWithinMs: ms(w.breakGlass.reviewWithin),
+      minReasonLength: w.breakGlass.minReasonLength,
+    },
     serviceIdentities: w.serviceIdentities,
     brokerIdentities: w.brokerIdentities,
     verifiers: w.verifiers,

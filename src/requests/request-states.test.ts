@@ -4,9 +4,13 @@ import { isWardenError } from '../core/errors.js';
 import { assertTransition, canTransition, TRANSITIONS } from './request-states.js';
 
 describe('the change-request life cycle', () => {
-  const r = (state: (typeof REQUEST_STATES)[number], breakGlass = false) => ({ id: 'r1', state, ...(breakGlass ? { breakGlass: { reason: 'x', reviewId: 'v' } } : {}) });
+  const r = (state: (typeof REQUEST_STATES)[number], breakGlass = false) => ({
+    id: 'r1',
+    state,
+    ...(breakGlass ? { breakGlass: { reason: 'x', reviewId: 'v' } } : {}),
+  });
 
-  it('has design §5\'s forward path and its exits', () => {
+  it("has design §5's forward path and its exits", () => {
     for (const [from, to] of [
       ['draft', 'proofing'],
       ['proofing', 'pending_approval'],

@@ -111,7 +111,9 @@ describe('PersonResolver: every name of a person is one IdP user id', () => {
   });
 
   it('accepts a party whose names are all the same person', async () => {
-    expect((await resolver().ofParty({ id: '00u1Ann ', login: 'ANN.approver@acme.example.', email: 'ann.approver@acme.example' }, 'requester')).id).toBe('00u1Ann');
+    expect((await resolver().ofParty({ id: '00u1Ann ', login: 'ANN.approver@acme.example.', email: 'ann.approver@acme.example' }, 'requester')).id).toBe(
+      '00u1Ann',
+    );
   });
 
   it('keeps a service executor the IdP does not know by its id, not as a person', async () => {

@@ -94,10 +94,17 @@ export class PersonResolver {
   #unresolved(role: string, raw: string, why?: string): WardenError {
     const directory = this.ctx.deps.ports.directory(this.tenant);
     const reason =
-      why ?? (directory ? `the IdP of tenant ${this.tenant} knows no user "${spellName(raw)}"` : `tenant ${this.tenant} has no directory connector to resolve "${spellName(raw)}" with`);
-    return new WardenError('ERR_IDENTITY_UNRESOLVED', `separation of duties cannot be judged: ${reason} (the ${role}); an unresolved name is refused, not trusted`, {
-      details: { party: role, name: raw },
-    });
+      why ??
+      (directory
+        ? `the IdP of tenant ${this.tenant} knows no user "${spellName(raw)}"`
+        : `tenant ${this.tenant} has no directory connector to resolve "${spellName(raw)}" with`);
+    return new WardenError(
+      'ERR_IDENTITY_UNRESOLVED',
+      `separation of duties cannot be judged: ${reason} (the ${role}); an unresolved name is refused, not trusted`,
+      {
+        details: { party: role, name: raw },
+      },
+    );
   }
 
   /**
@@ -191,7 +198,8 @@ export class PersonResolver {
    * @throws WardenError `ERR_UPSTREAM`
    */
   async ofApproval(approval: Approval): Promise<Person> {
-    if (approval.subject !== undefined) return { id: approval.approverId, resolved: true, names: keysOf(approval.approverId, approval.subject, ...approval.names) };
+    if (approval.subject !== undefined)
+      return { id: approval.approverId, resolved: true, names: keysOf(approval.approverId, approval.subject, ...approval.names) };
     try {
       const person = await this.ofName(approval.approverId, 'earlier approver');
       return { ...person, names: new Set([...person.names, ...keysOf(...approval.names)]) };

@@ -43,8 +43,13 @@ export async function completeReview(
   const people = new PersonResolver(ctx, tenant);
   const me = await people.ofCaller(caller);
   const parties = await people.partiesOf(request);
-  for (const [party, person] of [['requester', parties.requester], ['executor', parties.executor], ['declarer', parties.filer]] as const)
-    if (samePerson(me, person)) throw new WardenError('ERR_SOD_VIOLATION', `you are the ${party} of this break-glass and cannot review it`, { details: { party } });
+  for (const [party, person] of [
+    ['requester', parties.requester],
+    ['executor', parties.executor],
+    ['declarer', parties.filer],
+  ] as const)
+    if (samePerson(me, person))
+      throw new WardenError('ERR_SOD_VIOLATION', `you are the ${party} of this break-glass and cannot review it`, { details: { party } });
   if (caller.type === 'user') requireRecentMfa(ctx, caller, 'a review');
   const now = ctx.now();
   const actor = actorOf(caller);
@@ -54,7 +59,15 @@ export async function completeReview(
     const done: Review = { ...current, state: 'done', completedAt: now.toISOString(), reviewer: actor, outcome: input.outcome, notes: input.notes };
     await tx.updateReview(done);
     const r = await ctx.load(tx, tenant, review.requestId);
-    await ctx.note(tx, r, 'review.completed', actor, { reviewId, outcome: input.outcome, notes: input.notes, dueAt: current.dueAt, late: now.toISOString() > current.dueAt }, now, { reviewId });
+    await ctx.note(
+      tx,
+      r,
+      'review.completed',
+      actor,
+      { reviewId, outcome: input.outcome, notes: input.notes, dueAt: current.dueAt, late: now.toISOString() > current.dueAt },
+      now,
+      { reviewId },
+    );
     if (r.state === 'executed') await ctx.transition(tx, r, 'reviewed', actor, `break-glass review: ${input.outcome}`, now);
     await onCommit?.(tx, 200, done);
     return done;

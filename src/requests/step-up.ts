@@ -17,9 +17,17 @@ export function requireRecentMfa(ctx: WorkflowContext, caller: UserCaller, what:
   const maxAgeSeconds = parseDuration(stepUp.maxAuthAge);
   const details = { stepUp: { maxAgeSeconds, amr: stepUp.mfaAmr } };
   if (!caller.amr.some((m) => stepUp.mfaAmr.includes(m)))
-    throw new WardenError('ERR_STEP_UP_REQUIRED', `${what} needs a multi-factor sign-in (amr ${stepUp.mfaAmr.join(' or ')}); your token shows ${caller.amr.join(', ') || 'none'}`, { details });
+    throw new WardenError(
+      'ERR_STEP_UP_REQUIRED',
+      `${what} needs a multi-factor sign-in (amr ${stepUp.mfaAmr.join(' or ')}); your token shows ${caller.amr.join(', ') || 'none'}`,
+      { details },
+    );
   if (!caller.authTime) throw new WardenError('ERR_STEP_UP_REQUIRED', `${what} needs a recent sign-in: your token has no auth_time`, { details });
   const age = (ctx.now().getTime() - caller.authTime.getTime()) / 1000;
   if (age > maxAgeSeconds)
-    throw new WardenError('ERR_STEP_UP_REQUIRED', `${what} needs a sign-in within the last ${stepUp.maxAuthAge}; yours was ${Math.round(age / 60)} minutes ago: sign in again`, { details });
+    throw new WardenError(
+      'ERR_STEP_UP_REQUIRED',
+      `${what} needs a sign-in within the last ${stepUp.maxAuthAge}; yours was ${Math.round(age / 60)} minutes ago: sign in again`,
+      { details },
+    );
 }

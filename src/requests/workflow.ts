@@ -30,7 +30,8 @@ function encodeCursor(r: ChangeRequest): string {
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
     const { c, i } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c: unknown; i: unknown };
-    if (typeof c !== 'string' || typeof i !== 'string' || Number.isNaN(Date.parse(c)) || !/^[0-9a-f-]{36}$/.test(i)) throw new WardenError('ERR_VALIDATION', 'bad cursor');
+    if (typeof c !== 'string' || typeof i !== 'string' || Number.isNaN(Date.parse(c)) || !/^[0-9a-f-]{36}$/.test(i))
+      throw new WardenError('ERR_VALIDATION', 'bad cursor');
     return { createdAt: c, id: i };
   } catch {
     throw new WardenError('ERR_VALIDATION', 'cursor is not one Warden gave out', { details: [{ path: ['cursor'], message: 'invalid', code: 'custom' }] });
@@ -122,7 +123,13 @@ export class Workflow {
     return overdueReviews(this.ctx, tenant, caller);
   }
 
-  completeReview(tenant: string, id: string, input: { outcome: 'justified' | 'unjustified'; notes: string }, caller: Caller, onCommit?: OnCommit): Promise<Review> {
+  completeReview(
+    tenant: string,
+    id: string,
+    input: { outcome: 'justified' | 'unjustified'; notes: string },
+    caller: Caller,
+    onCommit?: OnCommit,
+  ): Promise<Review> {
     return completeReview(this.ctx, tenant, id, input, caller, onCommit);
   }
 

@@ -8,8 +8,7 @@ export interface CliIo {
 /** The process's own streams. */
 export function processIo(): CliIo {
   return {
-    out: (text) =>
-      process.stdout.write(text) ? undefined : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())),
+    out: (text) => (process.stdout.write(text) ? undefined : new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()))),
     err: (text) => void process.stderr.write(text),
   };
 }

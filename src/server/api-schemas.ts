@@ -20,9 +20,7 @@ export const DecisionRequest = z
   .describe('A proposed identity change to decide');
 export type DecisionRequest = z.infer<typeof DecisionRequest>;
 
-export const DecisionResponse = Decision.omit({ id: true })
-  .extend({ decisionId: z.uuid() })
-  .describe('The decision, with the rules that matched and why');
+export const DecisionResponse = Decision.omit({ id: true }).extend({ decisionId: z.uuid() }).describe('The decision, with the rules that matched and why');
 export type DecisionResponse = z.infer<typeof DecisionResponse>;
 
 export const HealthResponse = z.object({ status: z.literal('ok') }).describe('The process is alive');
@@ -35,7 +33,7 @@ export const ReadyResponse = z
   })
   .describe('Whether the server can decide: store reachable, migrations applied, every tenant has a policy');
 
-export const TenantQuery = z.object({ tenant: TenantId.optional().describe('Tenant; default the caller\'s') }).describe('Query of tenant-scoped reads');
+export const TenantQuery = z.object({ tenant: TenantId.optional().describe("Tenant; default the caller's") }).describe('Query of tenant-scoped reads');
 export const ReviewQuery = TenantQuery.extend({ state: z.enum(['open', 'done', 'overdue']).optional() }).describe('Query of the review list');
 export const ReportQuery = TenantQuery.extend({
   since: z.string().optional().describe('A duration back from now (30d, default) or an ISO 8601 time'),

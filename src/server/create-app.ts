@@ -132,7 +132,13 @@ export function createApp(deps: AppDeps): express.Express {
   }
 
   const api = express.Router();
-  api.use('/v1', bearerAuth(deps.keys, deps.oidc), requireJson, express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }), limitJsonDepth);
+  api.use(
+    '/v1',
+    bearerAuth(deps.keys, deps.oidc),
+    requireJson,
+    express.json({ limit: deps.bodyBytes, strict: true, type: ['application/json', 'application/*+json'] }),
+    limitJsonDepth,
+  );
   mountDecisions(api, {
     store: deps.store,
     policies: deps.policies,

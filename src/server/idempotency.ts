@@ -48,11 +48,14 @@ export async function idempotent(
   }
   if (!KEY_PATTERN.test(key)) throw new WardenError('ERR_VALIDATION', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
   const principal = principalOf(caller);
-  const fingerprint = createHash('sha256').update(`${req.method} ${req.baseUrl}${req.path}\n${canonicalJson(req.body ?? null)}`).digest('hex');
+  const fingerprint = createHash('sha256')
+    .update(`${req.method} ${req.baseUrl}${req.path}\n${canonicalJson(req.body ?? null)}`)
+    .digest('hex');
   const replay = async (): Promise<boolean> => {
     const stored = await store.getIdempotency(tenant, principal, key);
     if (!stored) return false;
-    if (stored.fingerprint !== fingerprint) throw new WardenError('ERR_IDEMPOTENCY_MISMATCH', `Idempotency-Key "${key}" was used for another request; use a new key for a new request`);
+    if (stored.fingerprint !== fingerprint)
+      throw new WardenError('ERR_IDEMPOTENCY_MISMATCH', `Idempotency-Key "${key}" was used for another request; use a new key for a new request`);
     res.setHeader('Idempotent-Replayed', 'true');
     res.status(stored.status).json(stored.response);
     return true;

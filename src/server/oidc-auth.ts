@@ -87,7 +87,8 @@ export class OidcVerifier {
     const audiences = new Set(Array.isArray(unverified.aud) ? unverified.aud : unverified.aud ? [unverified.aud] : []);
     const tenant = candidates.find((t) => audiences.has(t.oidc.audience)) ?? candidates[0]!;
     const { oidc } = tenant;
-    if (!(oidc.algorithms as readonly string[]).includes(header.alg)) throw invalid(`tokens signed with ${header.alg} are refused (allowed: ${oidc.algorithms.join(', ')})`);
+    if (!(oidc.algorithms as readonly string[]).includes(header.alg))
+      throw invalid(`tokens signed with ${header.alg} are refused (allowed: ${oidc.algorithms.join(', ')})`);
 
     let keys: IssuerKeys;
     try {
@@ -107,7 +108,11 @@ export class OidcVerifier {
       }));
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new WardenError('ERR_TOKEN_EXPIRED', 'the token has expired: sign in again', { cause: err });
-      if (err instanceof errors.JWTClaimValidationFailed) throw invalid(`the token's ${err.claim} claim is not accepted: ${err.reason === 'check_failed' ? `expected ${err.claim === 'aud' ? oidc.audience : err.claim === 'iss' ? oidc.issuer : 'a valid value'}` : err.reason}`, err);
+      if (err instanceof errors.JWTClaimValidationFailed)
+        throw invalid(
+          `the token's ${err.claim} claim is not accepted: ${err.reason === 'check_failed' ? `expected ${err.claim === 'aud' ? oidc.audience : err.claim === 'iss' ? oidc.issuer : 'a valid value'}` : err.reason}`,
+          err,
+        );
       if (err instanceof errors.JWSSignatureVerificationFailed) throw invalid('the token signature does not verify', err);
       if (err instanceof errors.JWKSNoMatchingKey) throw invalid('the token was signed with a key the IdP does not publish', err);
       if (err instanceof errors.JOSEAlgNotAllowed) throw invalid(`tokens signed with ${header.alg} are refused`, err);
@@ -130,6 +135,16 @@ export class OidcVerifier {
     const amr = Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string') : [];
     const authTime = typeof payload.auth_time === 'number' ? new Date(payload.auth_time * 1000) : undefined;
     const displayName = typeof payload.name === 'string' ? payload.name : undefined;
-    return { type: 'user', tenant: tenant.id, subject, names: [...names], ...(displayName ? { displayName } : {}), groups, roles, ...(authTime ? { authTime } : {}), amr };
+    return {
+      type: 'user',
+      tenant: tenant.id,
+      subject,
+      names: [...names],
+      ...(displayName ? { displayName } : {}),
+      groups,
+      roles,
+      ...(authTime ? { authTime } : {}),
+      amr,
+    };
   }
 }

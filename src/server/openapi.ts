@@ -35,11 +35,17 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
   for (const route of routes) {
     const path = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
     paths[path] ??= {};
-    const parameters: Array<Record<string, unknown>> = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const parameters: Array<Record<string, unknown>> = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
     if (route.query) {
       const q = schemas[route.query] as { properties?: Record<string, unknown>; required?: string[] } | undefined;
       if (!q) throw new WardenError('ERR_INTERNAL', `route documentation names an unknown schema ${route.query}`);
-      for (const [name, schema] of Object.entries(q.properties ?? {})) parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
+      for (const [name, schema] of Object.entries(q.properties ?? {}))
+        parameters.push({ name, in: 'query', required: q.required?.includes(name) ?? false, schema });
     }
     for (const p of route.parameters ?? []) {
       const param = { ...p, required: p.in === 'path' ? true : (p.required ?? false) };
@@ -54,7 +60,9 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
       tags: route.tags,
       security,
       ...(parameters.length ? { parameters } : {}),
-      ...(route.requestBody ? { requestBody: { required: true, content: { [route.requestContentType ?? 'application/json']: { schema: ref(route.requestBody) } } } } : {}),
+      ...(route.requestBody
+        ? { requestBody: { required: true, content: { [route.requestContentType ?? 'application/json']: { schema: ref(route.requestBody) } } } }
+        : {}),
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([status, r]) => [
           status,
@@ -80,13 +88,14 @@ export function buildOpenApi(routes: readonly RouteDoc[], version: string, extra
           type: 'http',
           scheme: 'bearer',
           bearerFormat: 'JWT',
-          description: 'A person\'s OIDC token from the tenant\'s IdP (`tenants[].oidc`); roles from its groups; approvals need a recent MFA sign-in (`auth_time`, `amr`)',
+          description:
+            "A person's OIDC token from the tenant's IdP (`tenants[].oidc`); roles from its groups; approvals need a recent MFA sign-in (`auth_time`, `amr`)",
         },
         webhookSignature: {
           type: 'apiKey',
           in: 'header',
           name: 'webhook-signature',
-          description: 'Standard Webhooks signature (with `webhook-id` and `webhook-timestamp`) under the verifier\'s secret',
+          description: "Standard Webhooks signature (with `webhook-id` and `webhook-timestamp`) under the verifier's secret",
         },
       },
     },

@@ -108,7 +108,8 @@ export function problemResponse(err: WardenError): { status: number; headers: Re
   if (stepUp) body.stepUp = stepUp;
   if (stepUp)
     // RFC 9470: the client signs the user in again (max_age) and retries.
-    headers['WWW-Authenticate'] = `Bearer realm="warden", error="insufficient_user_authentication", error_description="${err.message.replace(/["\\]/g, '')}", max_age=${stepUp.maxAgeSeconds}`;
+    headers['WWW-Authenticate'] =
+      `Bearer realm="warden", error="insufficient_user_authentication", error_description="${err.message.replace(/["\\]/g, '')}", max_age=${stepUp.maxAgeSeconds}`;
   else if (err.code === 'ERR_TOKEN_EXPIRED' || (err.code === 'ERR_AUTH_INVALID' && (err.details as { token?: boolean } | undefined)?.token))
     headers['WWW-Authenticate'] = `Bearer realm="warden", error="invalid_token", error_description="${err.message.replace(/["\\]/g, '')}"`;
   else if (status === 401) headers['WWW-Authenticate'] = 'Bearer realm="warden"';
@@ -139,7 +140,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) return next(err);
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') return sendProblem(res, new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${(err as { limit?: number }).limit} bytes`));
+    if (type === 'entity.too.large')
+      return sendProblem(res, new WardenError('ERR_BODY_TOO_LARGE', `the request body exceeds ${(err as { limit?: number }).limit} bytes`));
     if (type === 'entity.parse.failed') return sendProblem(res, new WardenError('ERR_BODY_MALFORMED', 'the request body is not valid JSON'));
     if (type === 'encoding.unsupported' || type === 'charset.unsupported')
       return sendProblem(res, new WardenError('ERR_UNSUPPORTED_MEDIA_TYPE', (err as Error).message));
@@ -149,7 +151,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     // Other client errors of the body parser (e.g. a body that is not the gzip or deflate its Content-Encoding says).
     const status = (err as { status?: unknown; expose?: unknown }).status;
     if (typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true)
-      return sendProblem(res, new WardenError(status === 413 ? 'ERR_BODY_TOO_LARGE' : status === 415 ? 'ERR_UNSUPPORTED_MEDIA_TYPE' : 'ERR_BODY_MALFORMED', 'the request body could not be read'));
+      return sendProblem(
+        res,
+        new WardenError(
+          status === 413 ? 'ERR_BODY_TOO_LARGE' : status === 415 ? 'ERR_UNSUPPORTED_MEDIA_TYPE' : 'ERR_BODY_MALFORMED',
+          'the request body could not be read',
+        ),
+      );
     if (isWardenError(err)) {
       if (STATUS[err.code] >= 500) log.error({ err, path: req.path }, 'request failed');
       return sendProblem(res, err);

@@ -88,7 +88,13 @@ describe('raw route I/O', () => {
   });
 
   it('cuts off a response already started rather than appending a problem to it', async () => {
-    const res = { headersSent: true, destroyed: false, destroy() { this.destroyed = true; } };
+    const res = {
+      headersSent: true,
+      destroyed: false,
+      destroy() {
+        this.destroyed = true;
+      },
+    };
     writeRawProblem(res as unknown as http.ServerResponse, new WardenError('ERR_VALIDATION', 'late'), createLogger('silent'), '/');
     expect(res.destroyed).toBe(true);
   });

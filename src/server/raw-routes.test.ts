@@ -52,7 +52,9 @@ describe('raw routes', () => {
     const res = await fetch(`${url}/hooks/fake/acme%2Dx/events?token=a%2Bb`, { method: 'POST' });
     expect(res.status).toBe(202);
     expect(seen.at(-1)).toEqual({ params: { tenant: 'acme-x' }, token: 'a+b' });
-    expect(await metrics.registry.metrics()).toMatch(/warden_http_request_duration_seconds_count\{method="POST",route="\/hooks\/fake\/:tenant\/events",status="202"\} 1/);
+    expect(await metrics.registry.metrics()).toMatch(
+      /warden_http_request_duration_seconds_count\{method="POST",route="\/hooks\/fake\/:tenant\/events",status="202"\} 1/,
+    );
   });
 
   it('matches paths as express does: any case, an optional trailing slash; a GET route answers HEAD', async () => {
@@ -63,11 +65,17 @@ describe('raw routes', () => {
     expect(seen.at(-1)!.params).toEqual({ tenant: 'acme' });
     const head = await fetch(`${url}/hooks/fake/acme/challenge`, { method: 'HEAD' });
     expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '2', '']);
-    expect(await metrics.registry.metrics()).toMatch(/warden_http_request_duration_seconds_count\{method="HEAD",route="\/hooks\/fake\/:tenant\/challenge",status="200"\} 1/);
+    expect(await metrics.registry.metrics()).toMatch(
+      /warden_http_request_duration_seconds_count\{method="HEAD",route="\/hooks\/fake\/:tenant\/challenge",status="200"\} 1/,
+    );
   });
 
   it('hands everything else to express', async () => {
-    for (const [method, path] of [['GET', '/hooks/fake/acme/events'], ['POST', '/hooks/fake/acme/events/more'], ['POST', '/v1/decisions']] as const) {
+    for (const [method, path] of [
+      ['GET', '/hooks/fake/acme/events'],
+      ['POST', '/hooks/fake/acme/events/more'],
+      ['POST', '/v1/decisions'],
+    ] as const) {
       const res = await fetch(`${url}${path}`, { method });
       expect([method, path, res.status, await res.text()]).toEqual([method, path, 299, 'express']);
     }
@@ -75,7 +83,11 @@ describe('raw routes', () => {
 
   it('answers a WardenError as its problem response, anything else as a 500 without detail', async () => {
     const refused = await fetch(`${url}/hooks/fake/refused/events`, { method: 'POST' });
-    expect([refused.status, refused.headers.get('content-type'), refused.headers.get('www-authenticate')]).toEqual([401, 'application/problem+json; charset=utf-8', 'Bearer realm="warden"']);
+    expect([refused.status, refused.headers.get('content-type'), refused.headers.get('www-authenticate')]).toEqual([
+      401,
+      'application/problem+json; charset=utf-8',
+      'Bearer realm="warden"',
+    ]);
     expect(await refused.json()).toMatchObject({ status: 401, code: 'ERR_AUTH_INVALID', detail: 'no' });
     const broken = await fetch(`${url}/hooks/fake/broken/events`, { method: 'POST' });
     expect(broken.status).toBe(500);

@@ -67,7 +67,9 @@ export function rawRouteListener(
         writeRawProblem(res, new WardenError('ERR_VALIDATION', 'malformed path'), deps.log, r.path);
         return;
       }
-      r.route.handle(req, res, { params, query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)) }, deps.context()).catch((err: unknown) => writeRawProblem(res, err, deps.log, r.path));
+      r.route
+        .handle(req, res, { params, query: q < 0 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)) }, deps.context())
+        .catch((err: unknown) => writeRawProblem(res, err, deps.log, r.path));
       return;
     }
     fallback(req, res);

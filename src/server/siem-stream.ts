@@ -30,7 +30,14 @@ export function ocsfSinkTargets(tenants: readonly ResolvedTenant[]): OcsfSinkTar
  * to its SIEM, each tenant under a store lease (one replica sends). A failing
  * endpoint is logged at each attempt and shown by `warden audit sink`.
  */
-export function siemStreamLoop(deps: { store: Store; targets: readonly OcsfSinkTarget[]; clock: Clock; instanceId: string; log: Logger; idleMs?: number }): BackgroundLoop {
+export function siemStreamLoop(deps: {
+  store: Store;
+  targets: readonly OcsfSinkTarget[];
+  clock: Clock;
+  instanceId: string;
+  log: Logger;
+  idleMs?: number;
+}): BackgroundLoop {
   const { store, targets, clock, log } = deps;
   return new BackgroundLoop(
     async () => {
@@ -38,7 +45,10 @@ export function siemStreamLoop(deps: { store: Store; targets: readonly OcsfSinkT
       for (const target of targets) {
         if (!(await store.acquireLease(`siem.ocsf:${target.tenant}`, deps.instanceId, clock(), 60))) continue;
         moved += await streamOcsfOnce(store, target, clock(), (state) =>
-          log.warn({ tenant: target.tenant, url: target.url, attempts: state.attempts, nextAttemptAt: state.nextAttemptAt, error: state.lastError }, 'SIEM endpoint (siem.ocsf) did not take the events; they are kept and sent again'),
+          log.warn(
+            { tenant: target.tenant, url: target.url, attempts: state.attempts, nextAttemptAt: state.nextAttemptAt, error: state.lastError },
+            'SIEM endpoint (siem.ocsf) did not take the events; they are kept and sent again',
+          ),
         );
       }
       return moved;

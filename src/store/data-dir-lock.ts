@@ -58,9 +58,13 @@ export function acquireDataDirLock(dir: string, command: string): { info: LockIn
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw err;
       const holder = readLock(dir);
       if (holder && alive(holder))
-        throw new WardenError('ERR_STORE_LOCKED', `the embedded store in ${dir} is in use by another Warden process (pid ${holder.pid}, ${holder.command}, since ${holder.startedAt})`, {
-          details: holder,
-        });
+        throw new WardenError(
+          'ERR_STORE_LOCKED',
+          `the embedded store in ${dir} is in use by another Warden process (pid ${holder.pid}, ${holder.command}, since ${holder.startedAt})`,
+          {
+            details: holder,
+          },
+        );
       unlinkSync(file);
     }
   }

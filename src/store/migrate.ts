@@ -48,14 +48,22 @@ export async function migrate(db: SqlExecutor, migrations: Migration[] = bundled
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
-    const applied = await tx.query<{ version: number; name: string; checksum: string }>('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
+    const applied = await tx.query<{ version: number; name: string; checksum: string }>(
+      'SELECT version, name, checksum FROM schema_migrations ORDER BY version',
+    );
     const known = new Map(migrations.map((m) => [m.version, m]));
     for (const row of applied) {
       const m = known.get(Number(row.version));
       if (!m)
-        throw new WardenError('ERR_MIGRATION', `the store has migration ${row.version} (${row.name}), which this Warden does not know: it was written by a newer version`);
+        throw new WardenError(
+          'ERR_MIGRATION',
+          `the store has migration ${row.version} (${row.name}), which this Warden does not know: it was written by a newer version`,
+        );
       if (m.checksum !== row.checksum)
-        throw new WardenError('ERR_MIGRATION', `migration ${m.version} (${m.name}) was changed after it was applied; add a new migration instead of editing an applied one`);
+        throw new WardenError(
+          'ERR_MIGRATION',
+          `migration ${m.version} (${m.name}) was changed after it was applied; add a new migration instead of editing an applied one`,
+        );
     }
     const done = new Set(applied.map((r) => Number(r.version)));
     const now: number[] = [];

@@ -5,6 +5,13 @@ import type { Store } from './store.js';
 
 /** Opens the configured store, applying migrations. `command` names the opener in the embedded store's lock. */
 export function openStore(config: StoreConfig, command: string): Promise<Store> {
-  if (config.driver === 'postgres') return openPostgresStore({ url: config.url.reveal(), schema: config.schema, poolSize: config.poolSize, connectTimeoutMs: config.connectTimeoutMs, statementTimeoutMs: config.statementTimeoutMs });
+  if (config.driver === 'postgres')
+    return openPostgresStore({
+      url: config.url.reveal(),
+      schema: config.schema,
+      poolSize: config.poolSize,
+      connectTimeoutMs: config.connectTimeoutMs,
+      statementTimeoutMs: config.statementTimeoutMs,
+    });
   return openPgliteStore({ dataDir: config.dataDir, durability: config.durability, command });
 }

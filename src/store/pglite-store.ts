@@ -114,7 +114,7 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   const durabilityText = !options.dataDir
     ? 'in memory: nothing survives the process'
     : durability === 'full' && fsyncVerified
-      ? 'full: commits are fsync\'ed and survive a crash or power loss'
+      ? "full: commits are fsync'ed and survive a crash or power loss"
       : durability === 'full'
         ? 'DEGRADED: fsync could not be enabled in this PGlite build; committed data survives a crash of the process but NOT a power loss. Use PostgreSQL (DATABASE_URL) in production'
         : 'relaxed: committed data survives a crash of the process but NOT a power loss (fsync off). Use PostgreSQL (DATABASE_URL) in production';

@@ -91,7 +91,8 @@ const WRAPPED = Symbol('storable');
  */
 export function storableExecutor(inner: SqlExecutor): SqlExecutor {
   if ((inner as { [WRAPPED]?: true })[WRAPPED]) return inner;
-  const escapeParams = (params: readonly unknown[]) => (params.some((p) => typeof p === 'string' && NEEDS_ESCAPE.test(p)) ? params.map((p) => (typeof p === 'string' ? escapeStoredString(p) : p)) : params);
+  const escapeParams = (params: readonly unknown[]) =>
+    params.some((p) => typeof p === 'string' && NEEDS_ESCAPE.test(p)) ? params.map((p) => (typeof p === 'string' ? escapeStoredString(p) : p)) : params;
   const wrapped: SqlExecutor & { [WRAPPED]: true } = {
     [WRAPPED]: true,
     async query<R>(sql: string, params: readonly unknown[] = []) {

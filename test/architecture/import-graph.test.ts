@@ -51,7 +51,8 @@ function layeringViolations(files: readonly SourceFile[]): string[] {
       if (!relative && VENDOR_SDK.test(spec)) problems.push(`${file} imports ${spec}: vendor SDKs belong in connectors/`);
       if (inCore) {
         if (relative && !resolved.startsWith(path.join('src', 'core') + path.sep)) problems.push(`${file} imports ${spec}: src/core imports only src/core`);
-        if (!relative && !CORE_ALLOWED.has(packageOf(spec))) problems.push(`${file} imports ${spec}: src/core is pure (allowed: ${[...CORE_ALLOWED].join(', ')})`);
+        if (!relative && !CORE_ALLOWED.has(packageOf(spec)))
+          problems.push(`${file} imports ${spec}: src/core is pure (allowed: ${[...CORE_ALLOWED].join(', ')})`);
       }
     }
   }
@@ -61,7 +62,10 @@ function layeringViolations(files: readonly SourceFile[]): string[] {
 describe('import graph', () => {
   it('finds violations when there are some (the check itself works)', () => {
     const bad: SourceFile[] = [
-      { file: path.join('src', 'core', 'x.ts'), imports: ['express', './ok.js', '../store/store.js', 'node:fs', '@marcbachmann/cel-js/evaluator', 'pg/lib/client'] },
+      {
+        file: path.join('src', 'core', 'x.ts'),
+        imports: ['express', './ok.js', '../store/store.js', 'node:fs', '@marcbachmann/cel-js/evaluator', 'pg/lib/client'],
+      },
       { file: path.join('src', 'server', 'y.ts'), imports: ['../../connectors/okta/index.js', '@okta/okta-sdk-nodejs', 'express'] },
       { file: path.join('connectors', 'okta', 'z.ts'), imports: ['@okta/okta-sdk-nodejs', '../../src/core/errors.js'] },
     ];

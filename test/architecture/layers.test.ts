@@ -213,13 +213,18 @@ describe('folder layers', () => {
 
   it('finds connectors reaching past the surface, one vendor importing another, and src/ importing a connector', () => {
     const files: ImportingFile[] = [
-      { file: 'connectors/okta/a.ts', imports: ['../../src/connector/index.js', '../../src/core/clock.js', '../../src/store/store.js', '../entra/b.js', './c.js'] },
+      {
+        file: 'connectors/okta/a.ts',
+        imports: ['../../src/connector/index.js', '../../src/core/clock.js', '../../src/store/store.js', '../entra/b.js', './c.js'],
+      },
       { file: 'connectors/entra/b.ts', imports: ['../../src/connector/index.js'] },
       { file: 'src/server/app.ts', imports: ['../../connectors/okta/index.js'] },
     ];
     const graph = folderGraph(files);
     expect(connectorBoundary(graph).map((p) => p.split(':')[0])).toEqual(['connectors/<vendor> -> src/store', 'src/server -> connectors/<vendor>']);
-    expect(layerViolations(graph, table)).toContain('connectors/<vendor> -> connectors/entra is not allowed by the layer table (connectors/okta/a.ts imports ../entra/b.js)');
+    expect(layerViolations(graph, table)).toContain(
+      'connectors/<vendor> -> connectors/entra is not allowed by the layer table (connectors/okta/a.ts imports ../entra/b.js)',
+    );
   });
 
   it('holds for the tree: no cycle, only arrows docs/architecture.md allows, connectors through src/connector alone', () => {

@@ -24,9 +24,15 @@ function systemTimeReads(file: string, source: string): string[] {
   const isDate = (e: ts.Expression) => ts.isIdentifier(e) && e.text === 'Date';
   const visit = (node: ts.Node): void => {
     const bare = ts.isNewExpression(node) && isDate(node.expression) && (node.arguments === undefined || node.arguments.length === 0);
-    const now = ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && isDate(node.expression.expression) && node.expression.name.text === 'now';
+    const now =
+      ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && isDate(node.expression.expression) && node.expression.name.text === 'now';
     // `Date.now` passed as a function (e.g. a default `clock = Date.now`) reads the system time too.
-    const nowRef = !now && ts.isPropertyAccessExpression(node) && isDate(node.expression) && node.name.text === 'now' && !(ts.isCallExpression(node.parent) && node.parent.expression === node);
+    const nowRef =
+      !now &&
+      ts.isPropertyAccessExpression(node) &&
+      isDate(node.expression) &&
+      node.name.text === 'now' &&
+      !(ts.isCallExpression(node.parent) && node.parent.expression === node);
     if (bare || now || nowRef) {
       const { line } = sf.getLineAndCharacterOfPosition(node.getStart(sf));
       found.push(`${file}:${line + 1}: ${node.getText(sf)}`);

@@ -35,7 +35,9 @@ function plainErrors(file: string, text: string): string[] {
 
 /** Classes that extend `Error` directly instead of `WardenError`. */
 function untypedErrorClasses(file: string, text: string): string[] {
-  return [...text.matchAll(/class (\w+) extends (?:Type|Range)?Error\b/g)].filter((m) => m[1] !== 'WardenError').map((m) => `${file}: class ${m[1]} extends Error`);
+  return [...text.matchAll(/class (\w+) extends (?:Type|Range)?Error\b/g)]
+    .filter((m) => m[1] !== 'WardenError')
+    .map((m) => `${file}: class ${m[1]} extends Error`);
 }
 
 describe('typed errors', () => {
@@ -66,11 +68,16 @@ describe('typed errors', () => {
     // Subclasses keep their names (logs and recorded failures show them) and their own fields.
     expect(new ActionError('x', { retryAfterMs: 5 })).toMatchObject({ name: 'ActionError', retryAfterMs: 5, permanent: false });
     expect(new ProofingRefused('x').name).toBe('ProofingRefused');
-    expect(new GraphCallError('getUser', 403, 'Authorization_RequestDenied', 'no', undefined)).toMatchObject({ graphCode: 'Authorization_RequestDenied', status: 403, retryable: false });
+    expect(new GraphCallError('getUser', 403, 'Authorization_RequestDenied', 'no', undefined)).toMatchObject({
+      graphCode: 'Authorization_RequestDenied',
+      status: 403,
+      retryable: false,
+    });
   });
 
   it('finds plain errors and untyped error classes (the check itself works)', () => {
-    const text = "throw new Error('x');\nconst e = new TypeError('y');\nthrow Error('z');\nthrow new WardenError('ERR_INTERNAL', 'fine');\nclass Bad extends Error {}\nclass Good extends WardenError {}\n";
+    const text =
+      "throw new Error('x');\nconst e = new TypeError('y');\nthrow Error('z');\nthrow new WardenError('ERR_INTERNAL', 'fine');\nclass Bad extends Error {}\nclass Good extends WardenError {}\n";
     expect(plainErrors('f.ts', text)).toEqual(["f.ts:1: throw new Error('x');", "f.ts:2: const e = new TypeError('y');", "f.ts:3: throw Error('z');"]);
     expect(untypedErrorClasses('f.ts', text)).toEqual(['f.ts: class Bad extends Error']);
   });

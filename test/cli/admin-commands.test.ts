@@ -32,7 +32,10 @@ describe('warden keys and audit (CLI opening the embedded store itself)', () => 
     expect(verified.out).toMatch(/^acme: ok, 2 records, head [0-9a-f]{64}\n$/);
 
     const exported = await cli('--config', configFile, 'audit', 'export', '--format', 'jsonl');
-    const lines = exported.out.trim().split('\n').map((l) => JSON.parse(l) as { record: { type: string; actor: { type: string } } });
+    const lines = exported.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { record: { type: string; actor: { type: string } } });
     expect(lines.map((l) => [l.record.type, l.record.actor.type])).toEqual([
       ['apikey.created', 'cli'],
       ['apikey.revoked', 'cli'],
@@ -50,7 +53,11 @@ describe('warden keys and audit (CLI opening the embedded store itself)', () => 
 
     const broken = await cli('--config', configFile, 'audit', 'verify');
     expect(broken.code).toBe(1);
-    expect(broken.out).toMatch(new RegExp(`^acme: FAILED at record 1 \\(${row!.id}\\): hash mismatch: stored ${row!.hash.slice(0, 12)}…, recomputed [0-9a-f]{12}… \\(record content changed\\)\n$`));
+    expect(broken.out).toMatch(
+      new RegExp(
+        `^acme: FAILED at record 1 \\(${row!.id}\\): hash mismatch: stored ${row!.hash.slice(0, 12)}…, recomputed [0-9a-f]{12}… \\(record content changed\\)\n$`,
+      ),
+    );
     const json = await cli('--config', configFile, 'audit', 'verify', '--json');
     expect(JSON.parse(json.out)).toEqual([expect.objectContaining({ tenant: 'acme', ok: false, break: expect.objectContaining({ seq: 1 }) })]);
   }, 120_000); // ten CLI processes, each opening the embedded store: ~15 s alone, over 30 s on a loaded 2-core machine
@@ -71,16 +78,23 @@ describe('warden holds', () => {
     const { decideChange } = await import('../../src/engine/decide-change.js');
     const { examplePolicy } = await import('../helpers/policies.js');
     const { makeChange } = await import('../helpers/changes.js');
-    const { decision } = await decideChange({ store, policies: { get: examplePolicy } }, { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true });
+    const { decision } = await decideChange(
+      { store, policies: { get: examplePolicy } },
+      { change: makeChange(), actor: { type: 'idp', id: 'okta' }, observed: true },
+    );
     await store.close();
 
     const listed = await cli('--config', configFile, 'holds', 'list', '--tenant', 'acme');
-    expect(listed.out).toMatch(new RegExp(`^${decision.id}  HOLD  .*factor\\.reset_all on alice@example\\.com by agent@example\\.com  \\[assisted-reset-standard\\]\\n$`));
+    expect(listed.out).toMatch(
+      new RegExp(`^${decision.id}  HOLD  .*factor\\.reset_all on alice@example\\.com by agent@example\\.com  \\[assisted-reset-standard\\]\\n$`),
+    );
     expect((await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme')).code).toBe(2); // --reason is required
     const released = await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme', '--reason', 'REQ-9 approved');
     expect([released.code, released.out]).toEqual([0, `released ${decision.id}: nothing to undo; cancelled 3 pending action(s)\n`]);
     expect((await cli('--config', configFile, 'holds', 'list', '--tenant', 'acme')).out).toBe('no unreleased holds in tenant acme\n');
-    expect((await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme', '--reason', 'again')).out).toMatch(/already released at .* by .*@/);
+    expect((await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme', '--reason', 'again')).out).toMatch(
+      /already released at .* by .*@/,
+    );
   });
 });
 
@@ -90,7 +104,8 @@ describe('warden init', () => {
     const target = path.join(dir, 'fresh');
     const r = await cli('init', target, '--tenant', 'initech');
     expect(r.code).toBe(0);
-    for (const f of ['warden.yaml', 'policies/initech.yaml', 'examples/changes/helpdesk-factor-reset.json']) expect(existsSync(path.join(target, f))).toBe(true);
+    for (const f of ['warden.yaml', 'policies/initech.yaml', 'examples/changes/helpdesk-factor-reset.json'])
+      expect(existsSync(path.join(target, f))).toBe(true);
     expect(readFileSync(path.join(target, 'policies/initech.yaml'), 'utf8')).toMatch(/^tenant: initech$/m);
     expect((await cli('policy', 'check', path.join(target, 'policies/initech.yaml'))).code).toBe(0);
     const tested = await cli('policy', 'test', path.join(target, 'cases'));
@@ -141,7 +156,28 @@ describe('warden config', () => {
 });
 
 describe('warden --help', () => {
-  const commands = [[], ['serve'], ['init'], ['policy'], ['policy', 'check'], ['policy', 'explain'], ['policy', 'test'], ['audit'], ['audit', 'verify'], ['audit', 'export'], ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['holds'], ['holds', 'list'], ['holds', 'release'], ['config'], ['config', 'check'], ['config', 'docs']];
+  const commands = [
+    [],
+    ['serve'],
+    ['init'],
+    ['policy'],
+    ['policy', 'check'],
+    ['policy', 'explain'],
+    ['policy', 'test'],
+    ['audit'],
+    ['audit', 'verify'],
+    ['audit', 'export'],
+    ['keys'],
+    ['keys', 'create'],
+    ['keys', 'list'],
+    ['keys', 'revoke'],
+    ['holds'],
+    ['holds', 'list'],
+    ['holds', 'release'],
+    ['config'],
+    ['config', 'check'],
+    ['config', 'docs'],
+  ];
   for (const command of commands)
     it(`documents \`warden ${command.join(' ')}\``, async () => {
       const r = await cli(...command, '--help');

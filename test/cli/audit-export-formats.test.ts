@@ -12,13 +12,17 @@ import { validateJsonSchema } from '../helpers/json-schema.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
 const root = packageRoot();
-const schema = (name: string) => JSON.parse(readFileSync(path.join(root, `src/audit/ocsf/schema/ocsf-1.8.0-${name}.schema.json`), 'utf8')) as Record<string, unknown>;
+const schema = (name: string) =>
+  JSON.parse(readFileSync(path.join(root, `src/audit/ocsf/schema/ocsf-1.8.0-${name}.schema.json`), 'utf8')) as Record<string, unknown>;
 
 /** `./warden …` as a process of its own, from source. */
 async function warden(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const tsx = import.meta.resolve('tsx');
   try {
-    const { stdout, stderr } = await promisify(execFile)(path.join(root, 'warden'), args, { env: { ...process.env, WARDEN_FROM_SOURCE: '1', NODE_OPTIONS: `--import ${tsx}` }, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await promisify(execFile)(path.join(root, 'warden'), args, {
+      env: { ...process.env, WARDEN_FROM_SOURCE: '1', NODE_OPTIONS: `--import ${tsx}` },
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -42,8 +46,7 @@ function parseCsv(text: string): string[][] {
         if (text[q + 1] === '"') {
           cell += '"';
           i = q + 2;
-        }
-        else {
+        } else {
           i = q + 1;
           break;
         }
@@ -58,8 +61,7 @@ function parseCsv(text: string): string[][] {
       rows.push(row);
       row = [];
       i += 2;
-    }
-    else if (text[i] === ',') i++;
+    } else if (text[i] === ',') i++;
     else if (i < text.length) throw new Error(`unexpected ${JSON.stringify(text[i])} at ${i}`);
   }
   if (row.length) rows.push(row);
@@ -81,7 +83,10 @@ describe('warden audit export --format ocsf | csv (the command as a process)', (
   it('ocsf: NDJSON events, each valid against the committed OCSF 1.8.0 JSON Schema of its class, linked by chain digests', async () => {
     const r = await warden('--config', configFile, 'audit', 'export', '--format', 'ocsf', '--tenant', 'acme');
     expect([r.code, r.stderr]).toEqual([0, '']);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown> & { class_uid: number });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { class_uid: number });
     const schemas: Record<number, Record<string, unknown>> = { 3001: schema('account_change'), 2004: schema('detection_finding') };
     expect(new Set(events.map((e) => e.class_uid))).toEqual(new Set([3001, 2004]));
     for (const e of events) expect(validateJsonSchema(schemas[e.class_uid]!, e)).toEqual([]);

@@ -79,7 +79,7 @@ describe('warden detect test', () => {
     expect(r.out).toContain('0 passed, 1 failed');
   });
 
-  it('tests a tenant\'s overrides: a case file naming its rules file', async () => {
+  it("tests a tenant's overrides: a case file naming its rules file", async () => {
     file('widen.yaml', 'apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - { id: factor-change-and-password-reset, window: 2h, severity: critical }\n');
     const cases = file(
       'widened.yaml',
@@ -97,7 +97,10 @@ cases:
   });
 
   it('refuses a broken rule file with file:line:column and a caret (exit 1)', async () => {
-    const rules = file('broken.yaml', "apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - id: mfa-bypass-attempt\n    when: 'change.kind == \"mfa.bypas\"'\n");
+    const rules = file(
+      'broken.yaml',
+      'apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - id: mfa-bypass-attempt\n    when: \'change.kind == "mfa.bypas"\'\n',
+    );
     const r = await warden(['detect', 'rules', '--rules', rules]);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${rules}:5:27: when: unknown change.kind "mfa.bypas"`);
@@ -120,7 +123,9 @@ describe('warden detect replay', () => {
     const f = file('seed.ndjson', SEED.map((c) => JSON.stringify(c)).join('\n') + '\n');
     const r = await warden(['detect', 'replay', f]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^FIRST CHANGE +SEVERITY +RULE +KEY +CHANGES\n2026-03-02 09:00:00Z +critical +helpdesk-takeover-chain \(\+3\) +dana\.lee@acme\.example +4\n {4}Help-desk takeover chain/);
+    expect(r.out).toMatch(
+      /^FIRST CHANGE +SEVERITY +RULE +KEY +CHANGES\n2026-03-02 09:00:00Z +critical +helpdesk-takeover-chain \(\+3\) +dana\.lee@acme\.example +4\n {4}Help-desk takeover chain/,
+    );
     expect(r.err).toContain('replayed 4 records from 1 file, 4 changes (4 normalized): 1 alert');
   });
 
@@ -135,7 +140,11 @@ describe('warden detect replay', () => {
   it('detects the format per record: vendor records go through the connector that recognizes them', async () => {
     const okta = fakeConnector({ name: 'okta' });
     // Vendor-shaped records of the fake connector ({ id, type, change }) mixed with normalized changes, in a JSON array.
-    const vendor = SEED.slice(0, 2).map((c) => ({ id: c.source.eventIds[0], type: c.kind, change: { kind: c.kind, channel: c.channel, target: c.target, actor: c.actor, occurredAt: c.occurredAt } }));
+    const vendor = SEED.slice(0, 2).map((c) => ({
+      id: c.source.eventIds[0],
+      type: c.kind,
+      change: { kind: c.kind, channel: c.channel, target: c.target, actor: c.actor, occurredAt: c.occurredAt },
+    }));
     const f = file('mixed.json', JSON.stringify([...vendor, ...SEED.slice(2), { id: 'n-1', type: 'noise' }, { something: 'else' }]));
     const r = await warden(['detect', 'replay', '--json', f], [okta.connector]);
     const [alert] = JSON.parse(r.out) as Alert[];
@@ -184,16 +193,27 @@ describe('warden detect replay', () => {
     expect(r.err).toMatch(/\r\[#{30}\] 100% {2}0\.0\/0\.0 MB {2}4 records {2}1 alerts/);
   });
 
-  it('uses a configured tenant\'s identity aliases, rule overrides and policy tiers', async () => {
+  it("uses a configured tenant's identity aliases, rule overrides and policy tiers", async () => {
     const { dir: cfgDir, configFile } = tempConfigDir();
-    writeFileSync(path.join(cfgDir, 'rules.yaml'), 'apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - { id: helpdesk-takeover-chain, enabled: false }\n');
+    writeFileSync(
+      path.join(cfgDir, 'rules.yaml'),
+      'apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - { id: helpdesk-takeover-chain, enabled: false }\n',
+    );
     writeFileSync(
       configFile,
       `dataDir: data\ntenants:\n  - id: acme\n    policy: policies/acme.yaml\n    detection:\n      rules: rules.yaml\n      identities:\n        domains: { acme.onmicrosoft.com: acme.example }\n`,
     );
-    const cross = [change('factor.enroll', 0, 'self_service', 'okta', 'a-1', 'max@acme.example'), change('password.reset', 5, 'self_service', 'entra', 'a-2', 'Max@acme.onmicrosoft.com')];
+    const cross = [
+      change('factor.enroll', 0, 'self_service', 'okta', 'a-1', 'max@acme.example'),
+      change('password.reset', 5, 'self_service', 'entra', 'a-2', 'Max@acme.onmicrosoft.com'),
+    ];
     const exec = change('password.reset', 30, 'admin', 'okta', 'a-3', 'ceo@acme.example', 'admin@acme.example');
-    const f = file('tenant.ndjson', [...cross, exec, ...SEED].map((c) => JSON.stringify({ ...c, target: c.target.login === 'ceo@acme.example' ? { ...c.target, groups: ['Executives'] } : c.target })).join('\n'));
+    const f = file(
+      'tenant.ndjson',
+      [...cross, exec, ...SEED]
+        .map((c) => JSON.stringify({ ...c, target: c.target.login === 'ceo@acme.example' ? { ...c.target, groups: ['Executives'] } : c.target }))
+        .join('\n'),
+    );
     const r = await warden(['--config', configFile, 'detect', 'replay', '--tenant', 'acme', '--json', f]);
     const alerts = JSON.parse(r.out) as Alert[];
     expect(alerts.find((a) => a.key === 'max@acme.example')?.rule).toBe('factor-change-and-password-reset');
@@ -210,7 +230,7 @@ describe('warden detect replay', () => {
 });
 
 describe('warden alerts list and close', () => {
-  it('lists a tenant\'s alerts and closes one with a reason, audited', async () => {
+  it("lists a tenant's alerts and closes one with a reason, audited", async () => {
     const { configFile, dir: cfgDir } = tempConfigDir();
     const store = await openPgliteStore({ dataDir: path.join(cfgDir, 'data'), durability: 'relaxed' });
     const alert = newAlert({
@@ -221,7 +241,20 @@ describe('warden alerts list and close', () => {
       match: {
         rule: { id: 'vendor-support-access', title: 'IdP vendor support access', severity: 'high', attack: ['T1199'] },
         key: 'admin@acme.example',
-        changes: [{ id: uuidv7(), kind: 'support.access', channel: 'support', occurredAt: iso(0), idp: 'okta', eventIds: ['x'], rawType: 'user.session.impersonation.grant', targetId: 'u', target: 'admin@acme.example', actor: 'system@okta.com' }],
+        changes: [
+          {
+            id: uuidv7(),
+            kind: 'support.access',
+            channel: 'support',
+            occurredAt: iso(0),
+            idp: 'okta',
+            eventIds: ['x'],
+            rawType: 'user.session.impersonation.grant',
+            targetId: 'u',
+            target: 'admin@acme.example',
+            actor: 'system@okta.com',
+          },
+        ],
       },
     });
     await store.ensureTenants(['acme']);
@@ -232,7 +265,17 @@ describe('warden alerts list and close', () => {
     expect(listed.out).toContain(`${alert.id}  OPEN    high      ${alert.raisedAt}  admin@acme.example  [vendor-support-access]`);
     expect((await warden(['--config', configFile, 'alerts', 'list', '--tenant', 'acme', '--status', 'open'])).out).toContain(`${alert.id}  OPEN`);
     expect((await warden(['--config', configFile, 'alerts', 'list', '--tenant', 'acme', '--status', 'closed'])).out).toBe('no alerts in tenant acme\n');
-    const closed = await warden(['--config', configFile, 'alerts', 'close', alert.id, '--tenant', 'acme', '--reason', 'Okta support case 01234, granted on purpose']);
+    const closed = await warden([
+      '--config',
+      configFile,
+      'alerts',
+      'close',
+      alert.id,
+      '--tenant',
+      'acme',
+      '--reason',
+      'Okta support case 01234, granted on purpose',
+    ]);
     expect([closed.code, closed.out]).toEqual([0, expect.stringContaining(`closed ${alert.id}`)]);
     const again = await warden(['--config', configFile, 'alerts', 'close', alert.id, '--tenant', 'acme', '--reason', 'x']);
     expect([again.code, again.err]).toEqual([1, `alert ${alert.id} was closed before\n`]);
@@ -243,9 +286,12 @@ describe('warden alerts list and close', () => {
   }, 120_000); // seven CLI processes, each opening the embedded store
 });
 
-describe('a tenant\'s detection rules are checked before Warden runs', () => {
+describe("a tenant's detection rules are checked before Warden runs", () => {
   const broken = (dir: string) => {
-    writeFileSync(path.join(dir, 'rules.yaml'), "apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - { id: mfa-bypass-attempt, when: 'change.kind ==' }\n");
+    writeFileSync(
+      path.join(dir, 'rules.yaml'),
+      "apiVersion: warden/v1\nkind: DetectionRules\nrules:\n  - { id: mfa-bypass-attempt, when: 'change.kind ==' }\n",
+    );
     return `dataDir: data\nlisten: { port: 0 }\nlog: { level: silent }\ntenants:\n  - id: acme\n    policy: policies/acme.yaml\n    detection: { rules: rules.yaml }\n`;
   };
 
@@ -266,7 +312,9 @@ describe('a tenant\'s detection rules are checked before Warden runs', () => {
     const { loadConfig } = await import('../../src/config/load-config.js');
     const { startServer } = await import('../../src/app/start-server.js');
     const { createLogger } = await import('../../src/runtime/logger.js');
-    await expect(startServer({ config: loadConfig({ path: configFile, env: {} }), log: createLogger('silent'), watchPolicies: false, workers: false })).rejects.toMatchObject({
+    await expect(
+      startServer({ config: loadConfig({ path: configFile, env: {} }), log: createLogger('silent'), watchPolicies: false, workers: false }),
+    ).rejects.toMatchObject({
       code: 'ERR_RULES_INVALID',
       message: expect.stringContaining(`${path.join(dir, 'rules.yaml')}:4:52`),
     });

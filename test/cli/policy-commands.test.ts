@@ -19,7 +19,10 @@ describe('warden policy check', () => {
 
   it('refuses a broken policy with file:line:column, the rule id and a caret (exit 1)', async () => {
     const file = path.join(tmp(), 'broken.yaml');
-    writeFileSync(file, "apiVersion: warden/v1\ntenant: acme\nrules:\n  - id: helpdesk\n    when: 'change.channel == \"helpdesk\" &&'\n    outcome: hold\n  - id: helpdesk\n    when: 'true'\n    outcome: deny\n");
+    writeFileSync(
+      file,
+      "apiVersion: warden/v1\ntenant: acme\nrules:\n  - id: helpdesk\n    when: 'change.channel == \"helpdesk\" &&'\n    outcome: hold\n  - id: helpdesk\n    when: 'true'\n    outcome: deny\n",
+    );
     const r = await cli('policy', 'check', file);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`${file}:5:43: rules[0].when: CEL syntax error`);
@@ -59,11 +62,18 @@ describe('warden policy explain', () => {
     writeFileSync(
       request,
       [
-        'id: REQ-1', 'tenant: acme', 'state: approved', 'kind: factor.reset_all', 'targetId: 00u1a2b3c4d5e6f7g8h9', 'requesterId: 00u1a2b3c4d5e6f7g8h9', 'executorId: 00uhelpdesk0agent01',
+        'id: REQ-1',
+        'tenant: acme',
+        'state: approved',
+        'kind: factor.reset_all',
+        'targetId: 00u1a2b3c4d5e6f7g8h9',
+        'requesterId: 00u1a2b3c4d5e6f7g8h9',
+        'executorId: 00uhelpdesk0agent01',
         'proofing: { level: callback, method: callback, verifiedAt: "2026-01-05T09:30:00Z" }',
         'ticket: { system: servicenow, id: INC1, state: In Progress }',
         'approvals: [{ approverId: u-approver, groups: [iam-approvers], at: "2026-01-05T09:40:00Z" }]',
-        'approvedAt: "2026-01-05T09:40:00Z"', '',
+        'approvedAt: "2026-01-05T09:40:00Z"',
+        '',
       ].join('\n'),
     );
     const change = path.join(dir, 'change.json');
@@ -106,7 +116,10 @@ describe('warden policy test', () => {
 
   it('fails on a case file that does not validate', async () => {
     const file = path.join(tmp(), 'cases.yaml');
-    writeFileSync(file, `policy: ${POLICY}\ncases:\n  - description: no want\n    change: { kind: factor.reset_all, channel: helpdesk, target: { id: u1 }, actor: { id: u2 } }\n`);
+    writeFileSync(
+      file,
+      `policy: ${POLICY}\ncases:\n  - description: no want\n    change: { kind: factor.reset_all, channel: helpdesk, target: { id: u1 }, actor: { id: u2 } }\n`,
+    );
     const r = await cli('policy', 'test', file);
     expect(r.code).toBe(1);
     expect(r.err).toContain(file);

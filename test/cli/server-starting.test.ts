@@ -12,7 +12,10 @@ describe('a CLI command while the server is starting', () => {
     const dataDir = path.join(dir, 'data');
     mkdirSync(dataDir, { recursive: true });
     // A live server that has taken the store and not yet opened its admin socket (this process stands in for it).
-    writeFileSync(path.join(dataDir, LOCK_FILE), JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-03-02T09:00:00.000Z', command: 'serve' }));
+    writeFileSync(
+      path.join(dataDir, LOCK_FILE),
+      JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-03-02T09:00:00.000Z', command: 'serve' }),
+    );
     const err: string[] = [];
     const out: string[] = [];
     const { runCli } = await import('../../src/app/cli-main.js');
@@ -33,7 +36,10 @@ describe('a CLI command while the server is starting', () => {
     const { dir, configFile } = tempConfigDir();
     const dataDir = path.join(dir, 'data');
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(path.join(dataDir, LOCK_FILE), JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-03-02T09:00:00.000Z', command: 'warden audit verify' }));
+    writeFileSync(
+      path.join(dataDir, LOCK_FILE),
+      JSON.stringify({ pid: process.pid, hostname: hostname(), startedAt: '2026-03-02T09:00:00.000Z', command: 'warden audit verify' }),
+    );
     const r = await cli('--config', configFile, 'keys', 'list', '--tenant', 'acme');
     expect(r.err).toContain('in use by another Warden process');
     expect(r.err).toContain('Wait for it to finish, or stop it.');

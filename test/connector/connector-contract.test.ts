@@ -14,7 +14,10 @@ const TENANT_SECTION = '    fakeidp: { org: demo }\n';
 
 function configWith(section = TENANT_SECTION) {
   const dirs = tempConfigDir();
-  writeFileSync(dirs.configFile, `listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\ntenants:\n  - id: acme\n    policy: policies/acme.yaml\n${section}`);
+  writeFileSync(
+    dirs.configFile,
+    `listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\ntenants:\n  - id: acme\n    policy: policies/acme.yaml\n${section}`,
+  );
   return dirs;
 }
 
@@ -61,17 +64,33 @@ describe('a server with a connector', () => {
     const { configFile } = configWith();
     const config = loadConfig({ path: configFile, env: {}, connectors: [fake.connector], resolveSecrets: true });
     // Workers are driven by hand (runOnce) so each step can be checked.
-    server = await startServer({ config, connectors: [fake.connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+    server = await startServer({
+      config,
+      connectors: [fake.connector],
+      log: createLogger('silent'),
+      watchPolicies: false,
+      workers: false,
+      clock: () => clock.now,
+    });
   });
   afterAll(() => server?.close());
 
-  const deliver = (event: unknown) => fetch(`${server.url}/hooks/fakeidp/acme`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
-  const records = async () => (await server.store.readAudit('acme', 0, 1000)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> });
+  const deliver = (event: unknown) =>
+    fetch(`${server.url}/hooks/fakeidp/acme`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+  const records = async () =>
+    (await server.store.readAudit('acme', 0, 1000)).map(
+      (r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> },
+    );
 
   it('mounts the receiver and documents it', async () => {
     expect((await deliver({ id: 'x0', type: 'noise' })).status).toBe(202);
-    expect((await fetch(`${server.url}/hooks/fakeidp/globex`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(404);
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    expect((await fetch(`${server.url}/hooks/fakeidp/globex`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(
+      404,
+    );
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.paths['/hooks/fakeidp/{tenant}']).toBeDefined();
     expect(doc.components.schemas.FakeEvent).toBeDefined();
   });
@@ -127,7 +146,11 @@ describe('a server with a connector', () => {
   });
 
   it('gives decide() to inline receivers and starts background work under a lease', async () => {
-    const result = await server.context.decide({ ...(await import('../helpers/changes.js')).makeChange({ kind: 'mfa.bypass', channel: 'self_service' }) }, { type: 'idp', id: 'fakeidp' }, { observed: false });
+    const result = await server.context.decide(
+      { ...(await import('../helpers/changes.js')).makeChange({ kind: 'mfa.bypass', channel: 'self_service' }) },
+      { type: 'idp', id: 'fakeidp' },
+      { observed: false },
+    );
     expect(result.decision.outcome).toBe('deny');
     await vi.waitFor(() => expect(fake.ticks).toBeGreaterThan(0), { timeout: 2000 });
   });
@@ -138,7 +161,9 @@ describe('connector commands and operations', () => {
     const { configFile } = configWith();
     const fake = fakeConnector();
     const out: string[] = [];
-    const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [fake.connector]);
+    const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [
+      fake.connector,
+    ]);
     expect([code, out.join('')]).toEqual([0, 'pong acme via pglite\n']);
   });
 
@@ -149,7 +174,9 @@ describe('connector commands and operations', () => {
     const server = await startServer({ config, connectors: [fake.connector], log: createLogger('silent'), watchPolicies: false });
     try {
       const out: string[] = [];
-      const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [fake.connector]);
+      const code = await runCli(['--config', configFile, 'fakeidp', 'ping', '--tenant', 'acme'], { out: (s) => void out.push(s), err: () => undefined }, [
+        fake.connector,
+      ]);
       expect([code, out.join('')]).toEqual([0, 'pong acme via pglite\n']);
     } finally {
       await server.close();

@@ -19,7 +19,13 @@ describe('poller skeleton', () => {
   const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
   const advance = (ms: number) => (clock.now = new Date(clock.now.getTime() + ms));
   const ctx = (instanceId: string): ConnectorContext =>
-    ({ store: handle.store, clock: () => clock.now, instanceId, log: createLogger('silent'), metrics: new Metrics({ processMetrics: false }) }) as unknown as ConnectorContext;
+    ({
+      store: handle.store,
+      clock: () => clock.now,
+      instanceId,
+      log: createLogger('silent'),
+      metrics: new Metrics({ processMetrics: false }),
+    }) as unknown as ConnectorContext;
   let n = 0;
   const source = (outcomes: Array<PollOutcome | undefined> = [], extra: Partial<PollSource> = {}) => {
     const polls: Date[] = [];

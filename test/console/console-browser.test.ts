@@ -178,7 +178,9 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await h1(olga)).toBe('Refused: the form could not be verified');
     await shot(olga, 'console-csrf-refused');
     // Another site's POST with the person's cookie carries no token either.
-    const forged = await olga.request.post(`${url}/callback`, { form: { number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00' } });
+    const forged = await olga.request.post(`${url}/callback`, {
+      form: { number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00' },
+    });
     expect(forged.status()).toBe(403);
     await olga.goto(url);
     expect(await h1(olga)).toContain('Waiting for proofing');
@@ -262,7 +264,14 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     await sam.waitForURL(url);
     expect(await h1(sam)).toContain('Expired');
     expect(await sam.getByText('This request has expired').count()).toBe(1);
-    const late = await sam.request.post(`${url}/callback`, { form: { csrf: await sam.locator('input[name=csrf]').first().inputValue(), number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00' } });
+    const late = await sam.request.post(`${url}/callback`, {
+      form: {
+        csrf: await sam.locator('input[name=csrf]').first().inputValue(),
+        number: '+1 415 555 0199',
+        numberSource: 'hr',
+        numberLastChangedAt: '2024-06-01T00:00',
+      },
+    });
     expect(late.status()).toBe(409);
     expect(await late.text()).toContain('expired');
     await shot(sam, 'console-expired-request');

@@ -67,13 +67,22 @@ export async function startConsoleWorld(): Promise<ConsoleWorld> {
   sim.addGroup('Warden Hold');
   const people = {} as Record<Person, SimUser>;
   for (const [name, p] of Object.entries(PEOPLE) as Array<[Person, (typeof PEOPLE)[Person]]>) {
-    people[name] = sim.addUser({ login: p.login, firstName: p.firstName, lastName: p.lastName }, { roles: (p.groups as readonly string[]).includes('Service Desk') ? ['HELP_DESK_ADMIN'] : [], groups: [...p.groups] });
+    people[name] = sim.addUser(
+      { login: p.login, firstName: p.firstName, lastName: p.lastName },
+      { roles: (p.groups as readonly string[]).includes('Service Desk') ? ['HELP_DESK_ADMIN'] : [], groups: [...p.groups] },
+    );
     sim.addFactor(people[name].id, 'push', new Date(clock.now.getTime() - 30 * DAY_MS));
   }
   const port = await freePort();
   const publicUrl = `http://127.0.0.1:${port}`;
   const idp = await startDevOidc({
-    personas: (Object.keys(PEOPLE) as Person[]).map((name) => ({ login: PEOPLE[name].login, sub: people[name].id, name: `${PEOPLE[name].firstName} ${PEOPLE[name].lastName}`, email: PEOPLE[name].login, groups: [...PEOPLE[name].groups] })),
+    personas: (Object.keys(PEOPLE) as Person[]).map((name) => ({
+      login: PEOPLE[name].login,
+      sub: people[name].id,
+      name: `${PEOPLE[name].firstName} ${PEOPLE[name].lastName}`,
+      email: PEOPLE[name].login,
+      groups: [...PEOPLE[name].groups],
+    })),
     clients: [{ clientId: 'warden-console', clientSecret: 'console-client-secret', redirectUris: [`${publicUrl}/console/callback`] }],
     clock: () => clock.now,
   });
@@ -136,8 +145,14 @@ tenants:
     clock,
     people,
     ticket(number, target, executor) {
-      const incident = incidentWithPeople({ caller: [PEOPLE[target].login, username(target)], openedBy: [PEOPLE[executor].login, username(executor)], group: 'Service Desk' }, { number });
-      nock(SNOW).get('/api/now/table/incident').query((q) => q.sysparm_query === `number=${number}`).reply(200, tableList(incident));
+      const incident = incidentWithPeople(
+        { caller: [PEOPLE[target].login, username(target)], openedBy: [PEOPLE[executor].login, username(executor)], group: 'Service Desk' },
+        { number },
+      );
+      nock(SNOW)
+        .get('/api/now/table/incident')
+        .query((q) => q.sysparm_query === `number=${number}`)
+        .reply(200, tableList(incident));
     },
     advance(ms) {
       clock.now = new Date(clock.now.getTime() + ms);

@@ -34,7 +34,11 @@ describe('console sign-in callback', () => {
   let now = new Date(Math.floor(Date.now() / 1000) * 1000);
   const clock = () => now;
   beforeAll(async () => {
-    idp = await startDevOidc({ personas: [ann, eve], clients: [{ clientId: 'warden-console', clientSecret: 'console-secret', redirectUris: [REDIRECT] }], clock });
+    idp = await startDevOidc({
+      personas: [ann, eve],
+      clients: [{ clientId: 'warden-console', clientSecret: 'console-secret', redirectUris: [REDIRECT] }],
+      clock,
+    });
     t = await pgliteTestStore();
     await t.store.ensureTenants(['acme']);
     const oidc = OidcConfig.parse({
@@ -58,7 +62,15 @@ describe('console sign-in callback', () => {
     const back = await signInAtDevIdp(url, 'ann', REDIRECT);
     const { login, person } = await signIn.complete(back, 'browser-1');
     expect(login).toMatchObject({ tenant: 'acme', purpose: 'sign_in', returnTo: '/console/requests' });
-    expect(person).toMatchObject({ tenant: 'acme', subject: '00u1ann', displayName: 'Ann Approver', roles: ['approver'], groups: ['Everyone', 'iam-approvers'], amr: ['pwd', 'mfa'], authTime: now.toISOString() });
+    expect(person).toMatchObject({
+      tenant: 'acme',
+      subject: '00u1ann',
+      displayName: 'Ann Approver',
+      roles: ['approver'],
+      groups: ['Everyone', 'iam-approvers'],
+      amr: ['pwd', 'mfa'],
+      authTime: now.toISOString(),
+    });
   });
 
   it('refuses a callback whose state this console never gave out', async () => {

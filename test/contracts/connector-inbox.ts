@@ -38,7 +38,18 @@ export function inboxSuite(idp: string, start: () => Promise<ConnectorWorld>): v
     });
 
     it('ignores, with a reason, what is not a record of its IdP', async () => {
-      const row: InboxRow = { id: 1, tenant: 'acme', source: w.idp, eventId: 'not-a-record', eventType: 'unknown', via: 'poll', payload: { hello: 'world' }, receivedAt: w.ctx.clock(), state: 'pending', attempts: 1 };
+      const row: InboxRow = {
+        id: 1,
+        tenant: 'acme',
+        source: w.idp,
+        eventId: 'not-a-record',
+        eventType: 'unknown',
+        via: 'poll',
+        payload: { hello: 'world' },
+        receivedAt: w.ctx.clock(),
+        state: 'pending',
+        attempts: 1,
+      };
       const out = await w.connector.inbox!.toChanges(row, w.ctx);
       expect(out).toEqual({ ignored: expect.any(String) });
     });
@@ -48,10 +59,12 @@ export function inboxSuite(idp: string, start: () => Promise<ConnectorWorld>): v
       await w.changeByOther(user);
       const rows = await w.reported(user);
       const records = w.connector.records!;
-      const kinds = rows.filter((r) => records.recognizes(r.payload)).flatMap((r) => {
-        const out = records.normalize(r.payload, 'acme', w.ctx.clock());
-        return 'changes' in out ? out.changes.filter((c) => c.target.id === user).map((c) => c.kind) : [];
-      });
+      const kinds = rows
+        .filter((r) => records.recognizes(r.payload))
+        .flatMap((r) => {
+          const out = records.normalize(r.payload, 'acme', w.ctx.clock());
+          return 'changes' in out ? out.changes.filter((c) => c.target.id === user).map((c) => c.kind) : [];
+        });
       expect(kinds.some((k) => k.startsWith('factor.'))).toBe(true);
     });
   });

@@ -73,7 +73,20 @@ const inboxRow = (tenant: string, source: string, eventId: string, eventType: st
 
 /** An action row as the outbox hands it to an enforcer. */
 export function actionRow(tenant: string, connector: string, kind: string, targetId: string, now: Date): ActionRow {
-  return { id: randomUUID(), tenant, kind, connector, targetId, params: {}, idempotencyKey: randomUUID(), dryRun: false, createdAt: now, state: 'running', attempts: 1, nextAttemptAt: now };
+  return {
+    id: randomUUID(),
+    tenant,
+    kind,
+    connector,
+    targetId,
+    params: {},
+    idempotencyKey: randomUUID(),
+    dryRun: false,
+    createdAt: now,
+    state: 'running',
+    attempts: 1,
+    nextAttemptAt: now,
+  };
 }
 
 /** A broker request for `userId`. */
@@ -90,7 +103,11 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
   const handle: TestStore = await pgliteTestStore();
   await handle.store.ensureTenants(['acme']);
   const plugin = oktaConnector();
-  const config = oktaTenantConfig(plugin, `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`, { OKTA_TOKEN: sim.token, HOOK: 'h' });
+  const config = oktaTenantConfig(
+    plugin,
+    `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`,
+    { OKTA_TOKEN: sim.token, HOOK: 'h' },
+  );
   const ctx = testConnectorContext(config, handle.store, clock);
   const tenants = new OktaTenants();
   const seen = new Set<string>();
@@ -105,7 +122,10 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
       clock.now = new Date(clock.now.getTime() + ms);
     },
     async newUser() {
-      const user = sim.addUser({ login: `person${++n}@acme.example`, firstName: `Person${n}`, lastName: 'Employee', department: 'Sales' }, { groups: ['Everyone'] });
+      const user = sim.addUser(
+        { login: `person${++n}@acme.example`, firstName: `Person${n}`, lastName: 'Employee', department: 'Sales' },
+        { groups: ['Everyone'] },
+      );
       sim.addFactor(user.id, 'push', new Date(clock.now.getTime() - 30 * 86_400_000));
       users.set(user.id, user);
       return user.id;
@@ -197,7 +217,9 @@ export async function entraWorld(): Promise<ConnectorWorld> {
     replica: (instanceId) => ({ ...h.server.context, instanceId }),
     broker: { kind: 'tap.issue', options: { lifetimeMinutes: 60 } },
     brokerCalls(userId) {
-      return h.sim.requests.filter((r) => r.method === 'POST' && r.path.includes(`/users/${userId}/authentication/temporaryAccessPassMethods`) && r.status < 300).length;
+      return h.sim.requests.filter(
+        (r) => r.method === 'POST' && r.path.includes(`/users/${userId}/authentication/temporaryAccessPassMethods`) && r.status < 300,
+      ).length;
     },
     close: () => h.close(),
   };

@@ -13,7 +13,16 @@ export function consoleStoreContract(driver: string, getStore: () => Store, tena
     it('round-trips a session, records activity (never backwards), replaces the person and signs out once', async () => {
       const store = getStore();
       const t = await tenant();
-      const row = { idHash: `s-${driver}-${t}`, tenant: t, subject: '00u1', person: { subject: '00u1', roles: ['approver'] }, csrfToken: 'csrf', createdAt: T0, lastSeenAt: T0, expiresAt: at(3600) };
+      const row = {
+        idHash: `s-${driver}-${t}`,
+        tenant: t,
+        subject: '00u1',
+        person: { subject: '00u1', roles: ['approver'] },
+        csrfToken: 'csrf',
+        createdAt: T0,
+        lastSeenAt: T0,
+        expiresAt: at(3600),
+      };
       await store.putConsoleSession(row);
       expect(await store.getConsoleSession(row.idHash)).toEqual(row);
       await store.touchConsoleSession(row.idHash, at(60));
@@ -30,7 +39,17 @@ export function consoleStoreContract(driver: string, getStore: () => Store, tena
     it('hands a sign-in out once; a second take is a replay; an unknown state is nothing', async () => {
       const store = getStore();
       const t = await tenant();
-      const login = { stateHash: `l-${driver}-${t}`, browserHash: 'b', tenant: t, purpose: 'sign_in' as const, nonce: 'n', codeVerifier: 'v', returnTo: '/console/', createdAt: T0, expiresAt: at(600) };
+      const login = {
+        stateHash: `l-${driver}-${t}`,
+        browserHash: 'b',
+        tenant: t,
+        purpose: 'sign_in' as const,
+        nonce: 'n',
+        codeVerifier: 'v',
+        returnTo: '/console/',
+        createdAt: T0,
+        expiresAt: at(600),
+      };
       await store.putConsoleLogin(login);
       const [first, second] = await Promise.all([store.takeConsoleLogin(login.stateHash, at(5)), store.takeConsoleLogin(login.stateHash, at(5))]);
       expect([first?.firstUse, second?.firstUse].sort()).toEqual([false, true]);
@@ -44,7 +63,17 @@ export function consoleStoreContract(driver: string, getStore: () => Store, tena
       const base = { tenant: t, subject: '00u2', person: {}, csrfToken: 'c', createdAt: T0, lastSeenAt: T0 };
       await store.putConsoleSession({ ...base, idHash: `old-${driver}-${t}`, expiresAt: at(10) });
       await store.putConsoleSession({ ...base, idHash: `live-${driver}-${t}`, expiresAt: at(10_000) });
-      await store.putConsoleLogin({ stateHash: `old-l-${driver}-${t}`, browserHash: 'b', tenant: t, purpose: 'sign_in', nonce: 'n', codeVerifier: 'v', returnTo: '/console/', createdAt: T0, expiresAt: at(10) });
+      await store.putConsoleLogin({
+        stateHash: `old-l-${driver}-${t}`,
+        browserHash: 'b',
+        tenant: t,
+        purpose: 'sign_in',
+        nonce: 'n',
+        codeVerifier: 'v',
+        returnTo: '/console/',
+        createdAt: T0,
+        expiresAt: at(10),
+      });
       expect(await store.pruneConsole(at(20))).toBeGreaterThanOrEqual(2);
       expect(await store.getConsoleSession(`old-${driver}-${t}`)).toBeUndefined();
       expect(await store.getConsoleSession(`live-${driver}-${t}`)).toBeDefined();

@@ -25,13 +25,36 @@ function alertOn(tenant: string, key: string, minutes: number, over: { rule?: st
     match: {
       rule: { id: over.rule ?? 'pair', title: 'Pair', severity: over.severity ?? 'high', attack: ['T1098'] },
       key,
-      changes: [{ id: uuidv7(), kind: 'factor.enroll', channel: 'self_service', occurredAt, idp: 'okta', eventIds: ['e'], rawType: 'x', targetId: 'u1', target: key, actor: key }],
+      changes: [
+        {
+          id: uuidv7(),
+          kind: 'factor.enroll',
+          channel: 'self_service',
+          occurredAt,
+          idp: 'okta',
+          eventIds: ['e'],
+          rawType: 'x',
+          targetId: 'u1',
+          target: key,
+          actor: key,
+        },
+      ],
     },
   });
 }
 
 function action(tenant: string, key: string, overrides: Partial<ActionEntry> = {}): ActionEntry {
-  return { id: uuidv7(), tenant, kind: 'revoke_sessions', targetId: '00u1', params: { reason: 'test' }, idempotencyKey: key, dryRun: false, createdAt: T0, ...overrides };
+  return {
+    id: uuidv7(),
+    tenant,
+    kind: 'revoke_sessions',
+    targetId: '00u1',
+    params: { reason: 'test' },
+    idempotencyKey: key,
+    dryRun: false,
+    createdAt: T0,
+    ...overrides,
+  };
 }
 
 /**
@@ -114,19 +137,25 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(reclaimed.map((r) => [r.eventId, r.attempts])).toEqual([['c', 2]]);
       });
 
-      it('lists a tenant\'s entries in one state without claiming or changing them', async () => {
+      it("lists a tenant's entries in one state without claiming or changing them", async () => {
         const t = await tenant();
         await store.putInbox(entry(t, 'l1'));
         const [first] = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
         await store.finishInbox(first!.id, 'failed', at(2), 'normalizer exploded');
         for (const id of ['l2', 'l3']) await store.putInbox(entry(t, id));
         const pending = await store.listInbox(t, 'pending', 10);
-        expect(pending.map((r) => [r.eventId, r.state, r.attempts])).toEqual([['l2', 'pending', 0], ['l3', 'pending', 0]]);
+        expect(pending.map((r) => [r.eventId, r.state, r.attempts])).toEqual([
+          ['l2', 'pending', 0],
+          ['l3', 'pending', 0],
+        ]);
         expect(pending[0]!.payload).toEqual({ uuid: 'l2', nested: { list: [1, 'two'] } });
         expect(await store.listInbox(t, 'pending', 1)).toHaveLength(1);
         expect((await store.listInbox(t, 'failed', 10)).map((r) => [r.eventId, r.attempts, r.error])).toEqual([['l1', 1, 'normalizer exploded']]);
         // Listing moved nothing: the pending entries are still due, with no attempt counted.
-        expect((await store.claimInbox(100, at(40), 30)).filter((r) => r.tenant === t).map((r) => [r.eventId, r.attempts])).toEqual([['l2', 1], ['l3', 1]]);
+        expect((await store.claimInbox(100, at(40), 30)).filter((r) => r.tenant === t).map((r) => [r.eventId, r.attempts])).toEqual([
+          ['l2', 1],
+          ['l3', 1],
+        ]);
       });
 
       it('retries an entry at the time given', async () => {
@@ -170,7 +199,10 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const t = await tenant();
         for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));
         const batches = await Promise.all([1, 2, 3, 4].map(() => store.claimInbox(6, at(1), 30)));
-        const ids = batches.flat().filter((r) => r.tenant === t).map((r) => r.eventId);
+        const ids = batches
+          .flat()
+          .filter((r) => r.tenant === t)
+          .map((r) => r.eventId);
         expect(new Set(ids).size).toBe(ids.length);
         expect(ids.length).toBe(20);
       });
@@ -407,12 +439,27 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a2', targetId: '00u1', eventTypes: ['user.mfa.factor.deactivate'], at: at(20) });
         await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a3', targetId: '00u2', eventTypes: ['user.session.clear'], at: at(20) });
         await store.putOwnChange({ tenant: t, connector: 'entra', ref: 'action:a4', targetId: '00u1', eventTypes: ['x'], at: at(20) });
-        expect(await store.getOwnChange(t, 'okta', 'action:a1')).toEqual({ tenant: t, connector: 'okta', ref: 'action:a1', targetId: '00u1', eventTypes: ['user.session.clear'], at: at(10) });
+        expect(await store.getOwnChange(t, 'okta', 'action:a1')).toEqual({
+          tenant: t,
+          connector: 'okta',
+          ref: 'action:a1',
+          targetId: '00u1',
+          eventTypes: ['user.session.clear'],
+          at: at(10),
+        });
         expect((await store.findOwnChanges(t, 'okta', '00u1', at(0), at(30))).map((c) => c.ref)).toEqual(['action:a1', 'action:a2']);
         expect((await store.findOwnChanges(t, 'okta', '00u1', at(15), at(20))).map((c) => c.ref)).toEqual(['action:a2']);
         expect(await store.findOwnChanges(t, 'okta', '00u1', at(21), at(30))).toEqual([]);
 
-        await store.putOwnChange({ tenant: t, connector: 'okta', ref: 'action:a1', targetId: '00u1', eventTypes: ['user.session.clear'], at: at(12), result: { revoked: true } });
+        await store.putOwnChange({
+          tenant: t,
+          connector: 'okta',
+          ref: 'action:a1',
+          targetId: '00u1',
+          eventTypes: ['user.session.clear'],
+          at: at(12),
+          result: { revoked: true },
+        });
         expect(await store.getOwnChange(t, 'okta', 'action:a1')).toMatchObject({ at: at(12), result: { revoked: true } });
       });
     });
@@ -470,7 +517,8 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
 
       it('deletes at most `limit` rows of a kind per call', async () => {
         const t = await tenant();
-        for (let i = 0; i < 5; i++) await store.putOwnChange({ tenant: t, connector: 'okta', ref: `action:${i}`, targetId: '00u9', eventTypes: ['x'], at: old(2) });
+        for (let i = 0; i < 5; i++)
+          await store.putOwnChange({ tenant: t, connector: 'okta', ref: `action:${i}`, targetId: '00u9', eventTypes: ['x'], at: old(2) });
         const first = await store.pruneRetained({ inbox: old(0), ownChanges: old(10), events: old(0) }, 3);
         expect(first.ownChanges).toBe(3);
         await store.pruneRetained({ inbox: old(0), ownChanges: old(10), events: old(0) }, 3);
@@ -485,7 +533,10 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const t = await tenant();
         expect(await store.claimBrokerRun(run(t, 'req-1'))).toEqual({ claimed: true });
         const again = await store.claimBrokerRun({ ...run(t, 'req-1'), startedAt: at(5) });
-        expect(again).toEqual({ claimed: false, run: { tenant: t, requestId: 'req-1', connector: 'entra', kind: 'tap.issue', state: 'started', startedAt: T0, details: {} } });
+        expect(again).toEqual({
+          claimed: false,
+          run: { tenant: t, requestId: 'req-1', connector: 'entra', kind: 'tap.issue', state: 'started', startedAt: T0, details: {} },
+        });
         expect(await store.claimBrokerRun(run(t, 'req-2'))).toEqual({ claimed: true });
       });
 
@@ -557,7 +608,9 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'alice'))).toBeUndefined();
         await store.putDetectionState(row(t, 'alice'));
         await store.putDetectionState(row(t, 'alice', { ruleHash: 'h2', events: [], dueAt: at(60), updatedAt: at(1) }));
-        expect(await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'alice'))).toEqual(row(t, 'alice', { ruleHash: 'h2', events: [], dueAt: at(60), updatedAt: at(1) }));
+        expect(await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'alice'))).toEqual(
+          row(t, 'alice', { ruleHash: 'h2', events: [], dueAt: at(60), updatedAt: at(1) }),
+        );
         expect(await store.countDetectionStates(t)).toBe(1);
         await store.deleteDetectionState(t, 'pair', 'alice');
         expect(await store.countDetectionStates(t)).toBe(0);
@@ -597,7 +650,7 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.countDetectionStates(t)).toBe(2); // 'later' (still due) and 'fresh'
       });
 
-      it('keeps each source\'s watermark per tenant, only ever moving it forward, also under concurrent writers', async () => {
+      it("keeps each source's watermark per tenant, only ever moving it forward, also under concurrent writers", async () => {
         const t = await tenant();
         const other = await tenant();
         const sorted = async (tenant: string) => (await store.getSourceWatermarks(tenant)).sort((a, b) => a.source.localeCompare(b.source));
@@ -661,7 +714,8 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         );
         for (const a of alerts) await store.putAlert(a);
         await store.updateAlert({ ...alerts[0]!, status: 'closed' });
-        const ids = async (q: Partial<Parameters<Store['listAlerts']>[1]>) => (await store.listAlerts(t, { limit: 10, ...q })).map((a) => alerts.findIndex((x) => x.id === a.id));
+        const ids = async (q: Partial<Parameters<Store['listAlerts']>[1]>) =>
+          (await store.listAlerts(t, { limit: 10, ...q })).map((a) => alerts.findIndex((x) => x.id === a.id));
         expect(await ids({})).toEqual([4, 3, 2, 1, 0]);
         expect(await ids({ status: 'open' })).toEqual([4, 3, 2, 1]);
         expect(await ids({ severity: 'high' })).toEqual([4]);
@@ -682,9 +736,20 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       it('stores an inbox entry holding NUL in its payload, keys, id and type, and gives it back as it was', async () => {
         const t = await tenant();
         const eventId = `evt${NUL}1`;
-        const first = await store.putInbox({ tenant: t, source: 'okta', eventId, eventType: `user.mfa${NUL}`, via: 'hook', payload: { uuid: eventId, ...tricky }, receivedAt: T0 });
+        const first = await store.putInbox({
+          tenant: t,
+          source: 'okta',
+          eventId,
+          eventType: `user.mfa${NUL}`,
+          via: 'hook',
+          payload: { uuid: eventId, ...tricky },
+          receivedAt: T0,
+        });
         expect(first.inserted).toBe(true);
-        expect(await store.putInbox({ tenant: t, source: 'okta', eventId, via: 'poll', payload: {}, receivedAt: T0 })).toEqual({ inserted: false, id: first.id });
+        expect(await store.putInbox({ tenant: t, source: 'okta', eventId, via: 'poll', payload: {}, receivedAt: T0 })).toEqual({
+          inserted: false,
+          id: first.id,
+        });
         // Differs only where the first has NUL: a different event.
         expect((await store.putInbox({ tenant: t, source: 'okta', eventId: 'evt1', via: 'hook', payload: {}, receivedAt: T0 })).inserted).toBe(true);
         expect((await store.putInbox({ tenant: t, source: 'okta', eventId: 'evt\uFDD001', via: 'hook', payload: {}, receivedAt: T0 })).inserted).toBe(true);
@@ -720,7 +785,14 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
 
       it('stores, lists and revokes API keys', async () => {
         const t = await tenant();
-        const key = { id: `k${n}${driver}`, tenant: t, name: 'okta-workflows', secretHash: 'ab'.repeat(32), scopes: ['decisions:write'], createdAt: T0.toISOString() };
+        const key = {
+          id: `k${n}${driver}`,
+          tenant: t,
+          name: 'okta-workflows',
+          secretHash: 'ab'.repeat(32),
+          scopes: ['decisions:write'],
+          createdAt: T0.toISOString(),
+        };
         await store.putApiKey(key);
         expect(await store.getApiKey(key.id)).toEqual(key);
         expect(await store.listApiKeys(t)).toEqual([key]);

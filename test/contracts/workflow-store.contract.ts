@@ -16,7 +16,14 @@ export function makeRequest(tenant: string, overrides: Partial<ChangeRequest> = 
     state: 'approved',
     kind: 'factor.reset_all',
     changeChannel: 'helpdesk',
-    target: { id: '00u-dana', login: 'dana@acme.example', groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} },
+    target: {
+      id: '00u-dana',
+      login: 'dana@acme.example',
+      groups: [],
+      adminRoles: [],
+      flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+      attributes: {},
+    },
     requester: { id: '00u-dana' },
     executor: { id: '00u-sam', type: 'user' },
     justification: { ticket: { system: 'servicenow', id: 'INC0010002' } },
@@ -59,7 +66,11 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       const t = await tenant();
       const made: ChangeRequest[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = makeRequest(t, { createdAt: at(i).toISOString(), state: i % 2 ? 'approved' : 'cancelled', target: { ...makeRequest(t).target, id: i < 3 ? 'u-a' : 'u-b' } });
+        const r = makeRequest(t, {
+          createdAt: at(i).toISOString(),
+          state: i % 2 ? 'approved' : 'cancelled',
+          target: { ...makeRequest(t).target, id: i < 3 ? 'u-a' : 'u-b' },
+        });
         made.push(r);
         await store.putRequest(r);
       }
@@ -87,11 +98,17 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
 
       const change = makeChange({ tenant: t });
       await store.putChange(change);
-      await store.updateRequest({ ...valid, state: 'executed', consumed: { at: at(300).toISOString(), changeId: change.id, decisionId: uuidv7(), eventIds: ['e1'] } });
+      await store.updateRequest({
+        ...valid,
+        state: 'executed',
+        consumed: { at: at(300).toISOString(), changeId: change.id, decisionId: uuidv7(), eventIds: ['e1'] },
+      });
       expect((await store.getRequestByChange(t, change.id))?.id).toBe(valid.id);
       expect((await store.approvedRequestsFor(t, '00u-dana', 'factor.reset_all', at(300), 10)).map((r) => r.id)).toEqual([expired.id]);
       // A change consumes one request only.
-      await expect(store.updateRequest({ ...expired, consumed: { at: at(300).toISOString(), changeId: change.id, decisionId: uuidv7(), eventIds: [] } })).rejects.toThrow();
+      await expect(
+        store.updateRequest({ ...expired, consumed: { at: at(300).toISOString(), changeId: change.id, decisionId: uuidv7(), eventIds: [] } }),
+      ).rejects.toThrow();
     });
 
     it('hands out expired open requests once to concurrent sweepers', async () => {
@@ -112,10 +129,31 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       const t = await tenant();
       const r = makeRequest(t);
       await store.putRequest(r);
-      const e: Evidence = { id: uuidv7(), tenant: t, requestId: r.id, kind: 'proofing', method: 'okta_verify_push', level: 'callback', accepted: true, problems: [], verifier: { type: 'system', id: 'okta' }, reference: 'txn-1', verifiedAt: at(1).toISOString(), details: { factor: { id: 'f1' } } };
+      const e: Evidence = {
+        id: uuidv7(),
+        tenant: t,
+        requestId: r.id,
+        kind: 'proofing',
+        method: 'okta_verify_push',
+        level: 'callback',
+        accepted: true,
+        problems: [],
+        verifier: { type: 'system', id: 'okta' },
+        reference: 'txn-1',
+        verifiedAt: at(1).toISOString(),
+        details: { factor: { id: 'f1' } },
+      };
       expect(await store.putEvidence(e)).toEqual({ inserted: true });
       expect(await store.putEvidence({ ...e, id: uuidv7() })).toEqual({ inserted: false });
-      const ticket: Evidence = { ...e, id: uuidv7(), kind: 'ticket', method: 'servicenow', reference: 'sys1', level: undefined, verifiedAt: at(2).toISOString() };
+      const ticket: Evidence = {
+        ...e,
+        id: uuidv7(),
+        kind: 'ticket',
+        method: 'servicenow',
+        reference: 'sys1',
+        level: undefined,
+        verifiedAt: at(2).toISOString(),
+      };
       expect(await store.putEvidence(ticket)).toEqual({ inserted: true });
       expect(await store.putEvidence({ ...ticket, id: uuidv7(), verifiedAt: at(3).toISOString() })).toEqual({ inserted: true });
       expect((await store.listEvidence(t, r.id)).map((x) => x.kind)).toEqual(['proofing', 'ticket', 'ticket']);
@@ -126,7 +164,17 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       const t = await tenant();
       const r = makeRequest(t);
       await store.putRequest(r);
-      const a = { tenant: t, requestId: r.id, approverId: '00u-ann', names: ['ann@acme.example'], verdict: 'approve' as const, at: at(1).toISOString(), groups: ['iam-approvers'], roles: [], amr: ['mfa'] };
+      const a = {
+        tenant: t,
+        requestId: r.id,
+        approverId: '00u-ann',
+        names: ['ann@acme.example'],
+        verdict: 'approve' as const,
+        at: at(1).toISOString(),
+        groups: ['iam-approvers'],
+        roles: [],
+        amr: ['mfa'],
+      };
       expect(await store.putApproval(a)).toBe(true);
       expect(await store.putApproval({ ...a, verdict: 'reject', at: at(2).toISOString() })).toBe(false);
       expect(await store.putApproval({ ...a, approverId: '00u-bob' })).toBe(true);
@@ -141,12 +189,26 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       const t = await tenant();
       const r = makeRequest(t);
       await store.putRequest(r);
-      const review: Review = { id: uuidv7(), tenant: t, requestId: r.id, kind: 'break_glass', state: 'open', dueAt: at(100).toISOString(), createdAt: T0.toISOString() };
+      const review: Review = {
+        id: uuidv7(),
+        tenant: t,
+        requestId: r.id,
+        kind: 'break_glass',
+        state: 'open',
+        dueAt: at(100).toISOString(),
+        createdAt: T0.toISOString(),
+      };
       await store.putReview(review);
       expect(await store.listReviews(t, { state: 'open', dueBefore: at(50) }, 10)).toEqual([]);
       expect(await store.listReviews(t, { state: 'open', dueBefore: at(101) }, 10)).toEqual([review]);
       expect((await store.listReviews(undefined, { state: 'open', dueBefore: at(101) }, 1000)).some((x) => x.id === review.id)).toBe(true);
-      const done = { ...review, state: 'done' as const, completedAt: at(120).toISOString(), outcome: 'justified' as const, reviewer: { type: 'user' as const, id: '00u-aud' } };
+      const done = {
+        ...review,
+        state: 'done' as const,
+        completedAt: at(120).toISOString(),
+        outcome: 'justified' as const,
+        reviewer: { type: 'user' as const, id: '00u-aud' },
+      };
       await store.updateReview(done);
       expect(await store.getReview(t, review.id)).toEqual(done);
       expect(await store.listReviews(t, { state: 'open' }, 10)).toEqual([]);
@@ -155,7 +217,17 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
     it('stores exceptions, finds them by target name, revokes once', async () => {
       const store = getStore();
       const t = await tenant();
-      const e: PolicyException = { id: uuidv7(), tenant: t, ruleId: 'no-sms', target: 'Kiosk@Acme.example', owner: 'fac@acme.example', reason: 'kiosk', createdBy: 'admin', createdAt: T0.toISOString(), expiresAt: at(86400).toISOString() };
+      const e: PolicyException = {
+        id: uuidv7(),
+        tenant: t,
+        ruleId: 'no-sms',
+        target: 'Kiosk@Acme.example',
+        owner: 'fac@acme.example',
+        reason: 'kiosk',
+        createdBy: 'admin',
+        createdAt: T0.toISOString(),
+        expiresAt: at(86400).toISOString(),
+      };
       await store.putException(e);
       expect(await store.listExceptions(t, { targets: ['00u-kiosk', 'kiosk@acme.example'] })).toEqual([e]);
       expect(await store.listExceptions(t, { targets: ['someone-else'] })).toEqual([]);
@@ -167,7 +239,15 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
     it('keeps the first idempotent response and refuses to overwrite it', async () => {
       const store = getStore();
       const t = await tenant();
-      const rec = { tenant: t, principal: 'k1', key: 'retry-me', fingerprint: 'f', status: 201, response: { id: 'x', nested: [1] }, createdAt: T0.toISOString() };
+      const rec = {
+        tenant: t,
+        principal: 'k1',
+        key: 'retry-me',
+        fingerprint: 'f',
+        status: 201,
+        response: { id: 'x', nested: [1] },
+        createdAt: T0.toISOString(),
+      };
       expect(await store.putIdempotency(rec)).toBe(true);
       expect(await store.putIdempotency({ ...rec, response: { id: 'y' } })).toBe(false);
       expect(await store.getIdempotency(t, 'k1', 'retry-me')).toEqual(rec);
@@ -191,7 +271,13 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       const store = getStore();
       const t = await tenant();
       const held = async (seconds: number, over: Parameters<typeof makeChange>[0] = {}, outcome: 'hold' | 'deny' | 'allow' = 'hold') => {
-        const change = makeChange({ tenant: t, target: { id: '00u-held' }, occurredAt: at(seconds).toISOString(), source: { idp: 'okta', eventIds: [uuidv7()], rawType: 'user.mfa.factor.reset_all', via: 'hook' }, ...over });
+        const change = makeChange({
+          tenant: t,
+          target: { id: '00u-held' },
+          occurredAt: at(seconds).toISOString(),
+          source: { idp: 'okta', eventIds: [uuidv7()], rawType: 'user.mfa.factor.reset_all', via: 'hook' },
+          ...over,
+        });
         await store.putChange(change);
         const decision = makeDecision(change, { outcome, decidedAt: at(seconds + 1).toISOString() });
         await store.putDecision(decision);
@@ -206,9 +292,21 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       await held(19, { source: undefined }); // proposed through /v1/decisions
       await held(500); // outside the window
       const released = await held(12);
-      await store.putRelease({ tenant: t, decisionId: released.decision.id, releasedAt: at(30).toISOString(), actor: { type: 'cli', id: 'x' }, reason: 'checked' });
+      await store.putRelease({
+        tenant: t,
+        decisionId: released.decision.id,
+        releasedAt: at(30).toISOString(),
+        actor: { type: 'cli', id: 'x' },
+        reason: 'checked',
+      });
       const consumed = await held(14);
-      await store.putRequest(makeRequest(t, { state: 'executed', target: { ...makeRequest(t).target, id: '00u-held' }, consumed: { at: at(30).toISOString(), changeId: consumed.change.id, decisionId: consumed.decision.id, eventIds: [] } }));
+      await store.putRequest(
+        makeRequest(t, {
+          state: 'executed',
+          target: { ...makeRequest(t).target, id: '00u-held' },
+          consumed: { at: at(30).toISOString(), changeId: consumed.change.id, decisionId: consumed.decision.id, eventIds: [] },
+        }),
+      );
 
       const found = await store.transaction((tx) => tx.heldChangesFor(t, '00u-held', 'factor.reset_all', at(0), at(100), 10));
       expect(found.map((f) => f.decision.id)).toEqual([first.decision.id, second.decision.id]);
@@ -284,7 +382,8 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       const store = getStore();
       const t = await tenant();
       await store.putNotifyEvent({ id: uuidv7(), tenant: t, type: 'hold.placed', body: '{}', createdAt: T0 }, ['soar', 'channel:secops', 'notme:mail']);
-      const mine = async (kind?: 'webhook' | 'channel' | 'notme') => (await store.claimDeliveries(10, at(1), 30, kind)).filter((d) => d.tenant === t).map((d) => d.endpoint);
+      const mine = async (kind?: 'webhook' | 'channel' | 'notme') =>
+        (await store.claimDeliveries(10, at(1), 30, kind)).filter((d) => d.tenant === t).map((d) => d.endpoint);
       expect(await mine('channel')).toEqual(['channel:secops']);
       expect(await mine('notme')).toEqual(['notme:mail']);
       expect(await mine()).toEqual(['soar']);
@@ -297,7 +396,14 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
     it('keeps "this wasn\'t me" links: bound to person and subject, used once, counted per person', async () => {
       const store = getStore();
       const t = await tenant();
-      const link = { id: `l-${uuidv7()}`, tenant: t, personId: '00u-dana', subject: { kind: 'request' as const, id: 'r1' }, createdAt: at(0), expiresAt: at(1800) };
+      const link = {
+        id: `l-${uuidv7()}`,
+        tenant: t,
+        personId: '00u-dana',
+        subject: { kind: 'request' as const, id: 'r1' },
+        createdAt: at(0),
+        expiresAt: at(1800),
+      };
       await store.putNotMeLink(link);
       await store.putNotMeLink({ ...link, id: `l-${uuidv7()}`, createdAt: at(10) });
       expect(await store.getNotMeLink(t, link.id)).toEqual(link);

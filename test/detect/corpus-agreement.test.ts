@@ -48,19 +48,46 @@ describe('corpus agreement with Panther (shipped connectors)', () => {
 function oktaStandIn(): RecordNormalizer {
   const lower = (r: unknown) => Object.fromEntries(Object.entries(r as Record<string, unknown>).map(([k, v]) => [k.toLowerCase(), v]));
   return {
-    recognizes: (record) => typeof record === 'object' && record !== null && typeof lower(record).eventtype === 'string' && typeof lower(record).actor === 'object',
+    recognizes: (record) =>
+      typeof record === 'object' && record !== null && typeof lower(record).eventtype === 'string' && typeof lower(record).actor === 'object',
     normalize(record, tenant) {
-      const r = lower(record) as { uuid?: string; eventtype: string; published?: string; actor?: { id: string; alternateId?: string; type?: string }; target?: Array<{ id: string; alternateId?: string; type: string }>; outcome?: { result?: string }; transaction?: { id?: string } };
+      const r = lower(record) as {
+        uuid?: string;
+        eventtype: string;
+        published?: string;
+        actor?: { id: string; alternateId?: string; type?: string };
+        target?: Array<{ id: string; alternateId?: string; type: string }>;
+        outcome?: { result?: string };
+        transaction?: { id?: string };
+      };
       if (r.outcome?.result && r.outcome.result !== 'SUCCESS') return { ignored: 'not successful' };
-      const kind = ({ 'user.session.impersonation.grant': 'support.access', 'user.account.reset_password': 'password.reset', 'user.mfa.factor.deactivate': 'factor.remove', 'user.mfa.factor.reset_all': 'factor.reset_all' } as Record<string, string>)[r.eventtype];
+      const kind = (
+        {
+          'user.session.impersonation.grant': 'support.access',
+          'user.account.reset_password': 'password.reset',
+          'user.mfa.factor.deactivate': 'factor.remove',
+          'user.mfa.factor.reset_all': 'factor.reset_all',
+        } as Record<string, string>
+      )[r.eventtype];
       if (!kind) return { ignored: `event type ${r.eventtype} is not governed` };
       const actor = r.actor ?? { id: 'unknown' };
       const target = r.target?.find((t) => t.type === 'User') ?? { id: actor.id, alternateId: actor.alternateId };
       const support = actor.alternateId === 'system@okta.com' && r.transaction?.id === 'unknown';
-      const channel = kind === 'support.access' || support ? 'support' : actor.type === 'PublicClientAppEntity' ? 'api' : actor.id === target.id ? 'self_service' : 'admin';
-      const published = r.published && !Number.isNaN(Date.parse(`${r.published.replace(' ', 'T')}Z`)) ? new Date(`${r.published.replace(' ', 'T')}Z`).toISOString() : '2026-01-01T00:00:00.000Z';
+      const channel =
+        kind === 'support.access' || support ? 'support' : actor.type === 'PublicClientAppEntity' ? 'api' : actor.id === target.id ? 'self_service' : 'admin';
+      const published =
+        r.published && !Number.isNaN(Date.parse(`${r.published.replace(' ', 'T')}Z`))
+          ? new Date(`${r.published.replace(' ', 'T')}Z`).toISOString()
+          : '2026-01-01T00:00:00.000Z';
       const change = completeChange(
-        ChangeInput.parse({ kind, channel, target: { id: target.id, login: target.alternateId }, actor: { id: actor.id, login: actor.alternateId }, occurredAt: published, observedAt: published }),
+        ChangeInput.parse({
+          kind,
+          channel,
+          target: { id: target.id, login: target.alternateId },
+          actor: { id: actor.id, login: actor.alternateId },
+          occurredAt: published,
+          observedAt: published,
+        }),
         tenant,
       );
       return { changes: [{ ...change, source: { idp: 'okta', eventIds: [r.uuid ?? change.id], rawType: r.eventtype, via: 'poll' } }] };
@@ -78,7 +105,10 @@ describe('the corpus agreement harness', () => {
     expect(verdict('Okta.Support.Reset', 'Reset by Company Admin')).toMatchObject({ expected: false, got: false });
     expect(verdict('Okta.User.MFA.Reset.All', 'Reset All Event')).toMatchObject({ expected: true, got: true });
     // The documented difference: a user's own "User reset…" deactivation, which Panther skips and we report when nothing follows.
-    expect(verdict('Standard.MFADisabled', 'Okta - User resets own MFA ( INFO severity detection for this in Okta rules )')).toMatchObject({ expected: false, got: true });
+    expect(verdict('Standard.MFADisabled', 'Okta - User resets own MFA ( INFO severity detection for this in Okta rules )')).toMatchObject({
+      expected: false,
+      got: true,
+    });
     // The M365 records are not Okta's: nothing registered here reads them.
     expect(report.cases.filter((c) => c.panther === 'Microsoft365.MFA.Disabled').map((c) => c.got)).toEqual(['unrecognized', 'unrecognized']);
     expect(report.compared + report.unrecognized + report.invalid).toBe(report.cases.length);

@@ -28,10 +28,51 @@ const DANA = { okta: '00u1dana0lee', entra: '5f1c2d3e-entra-dana', m365: 'dana.l
 
 /** The seed chain: the help desk resets Dana's factors (Okta), a new factor is enrolled (Okta), the password is reset (Entra), a forwarding rule appears (M365). */
 const CHAIN = [
-  { idp: 'okta', id: 'evt-reset', at: 0, change: { kind: 'factor.reset_all', channel: 'helpdesk', target: { id: DANA.okta, login: 'dana.lee@acme.example' }, actor: { id: '00u9sam', login: 'sam.agent@acme.example' } } },
-  { idp: 'okta', id: 'evt-enroll', at: 10, change: { kind: 'factor.enroll', channel: 'self_service', factor: { type: 'push', id: 'opf-new' }, target: { id: DANA.okta, login: 'dana.lee@acme.example' }, actor: { id: DANA.okta, login: 'dana.lee@acme.example', ip: '203.0.113.9' } } },
-  { idp: 'entra', id: 'evt-password', at: 20, change: { kind: 'password.reset', channel: 'self_service', target: { id: DANA.entra, login: 'Dana.Lee@ACME.example' }, actor: { id: DANA.entra, login: 'Dana.Lee@ACME.example' } } },
-  { idp: 'm365', id: 'evt-forward', at: 120, change: { kind: 'mailbox.rule', channel: 'self_service', target: { id: DANA.m365, login: 'dana.lee@acme.example' }, actor: { id: DANA.m365, login: 'dana.lee@acme.example' } } },
+  {
+    idp: 'okta',
+    id: 'evt-reset',
+    at: 0,
+    change: {
+      kind: 'factor.reset_all',
+      channel: 'helpdesk',
+      target: { id: DANA.okta, login: 'dana.lee@acme.example' },
+      actor: { id: '00u9sam', login: 'sam.agent@acme.example' },
+    },
+  },
+  {
+    idp: 'okta',
+    id: 'evt-enroll',
+    at: 10,
+    change: {
+      kind: 'factor.enroll',
+      channel: 'self_service',
+      factor: { type: 'push', id: 'opf-new' },
+      target: { id: DANA.okta, login: 'dana.lee@acme.example' },
+      actor: { id: DANA.okta, login: 'dana.lee@acme.example', ip: '203.0.113.9' },
+    },
+  },
+  {
+    idp: 'entra',
+    id: 'evt-password',
+    at: 20,
+    change: {
+      kind: 'password.reset',
+      channel: 'self_service',
+      target: { id: DANA.entra, login: 'Dana.Lee@ACME.example' },
+      actor: { id: DANA.entra, login: 'Dana.Lee@ACME.example' },
+    },
+  },
+  {
+    idp: 'm365',
+    id: 'evt-forward',
+    at: 120,
+    change: {
+      kind: 'mailbox.rule',
+      channel: 'self_service',
+      target: { id: DANA.m365, login: 'dana.lee@acme.example' },
+      actor: { id: DANA.m365, login: 'dana.lee@acme.example' },
+    },
+  },
 ] as const;
 
 describe('the seed chain end to end on normalized changes (restart in the middle)', () => {
@@ -60,7 +101,10 @@ describe('the seed chain end to end on normalized changes (restart in the middle
     while ((await server.outbox.runOnce()) > 0);
   };
 
-  const records = async () => (await server.store.readAudit('acme', 0, 10_000)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> });
+  const records = async () =>
+    (await server.store.readAudit('acme', 0, 10_000)).map(
+      (r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> },
+    );
 
   beforeAll(async () => {
     const dirs = tempConfigDir();
@@ -133,7 +177,14 @@ describe('the seed chain end to end on normalized changes (restart in the middle
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
       body: JSON.stringify({
         tenant: 'acme',
-        change: { kind: 'factor.enroll', channel: 'self_service', factor: { type: 'push' }, target: { id: DANA.okta, login: 'DANA.LEE@acme.example' }, actor: { id: DANA.okta }, context: { deviceTrusted: true } },
+        change: {
+          kind: 'factor.enroll',
+          channel: 'self_service',
+          factor: { type: 'push' },
+          target: { id: DANA.okta, login: 'DANA.LEE@acme.example' },
+          actor: { id: DANA.okta },
+          context: { deviceTrusted: true },
+        },
       }),
     });
     const body = (await res.json()) as { outcome: string; rules: Array<{ id: string }> };
@@ -143,7 +194,16 @@ describe('the seed chain end to end on normalized changes (restart in the middle
     const other = await fetch(`${server.url}/v1/decisions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-      body: JSON.stringify({ tenant: 'acme', change: { kind: 'factor.enroll', channel: 'self_service', factor: { type: 'push' }, target: { id: 'u-erin', login: 'erin@acme.example' }, actor: { id: 'u-erin' } } }),
+      body: JSON.stringify({
+        tenant: 'acme',
+        change: {
+          kind: 'factor.enroll',
+          channel: 'self_service',
+          factor: { type: 'push' },
+          target: { id: 'u-erin', login: 'erin@acme.example' },
+          actor: { id: 'u-erin' },
+        },
+      }),
     });
     expect(((await other.json()) as { outcome: string }).outcome).toBe('allow');
   });

@@ -27,7 +27,8 @@ import { tempConfigDir } from '../helpers/temp-config.js';
 
 const FIXTURES = path.join(packageRoot(), 'test', 'fixtures', 'okta');
 const read = (file: string) => JSON.parse(readFileSync(path.join(FIXTURES, file), 'utf8')) as unknown;
-const sample = (file: string, name: string) => canonicalLogEvent((read(path.join('panther', file)) as Array<{ name: string; log: unknown }>).find((t) => t.name === name)!.log);
+const sample = (file: string, name: string) =>
+  canonicalLogEvent((read(path.join('panther', file)) as Array<{ name: string; log: unknown }>).find((t) => t.name === name)!.log);
 /** Okta's own event hook delivery sample: the envelope. */
 const ENVELOPE = read('event-hook-delivery-user-session-start.json') as Record<string, unknown>;
 /** An Identity Engine MFA failure (INVALID_CREDENTIALS) and an MFA success. */
@@ -70,10 +71,13 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     for (let got; (got = await server.inbox.runOnce()) > 0; ) n += got;
     return n;
   };
-  const count = async (table: string, tenant: string) => Number((await rawSql(server.store).query<{ n: unknown }>(`SELECT count(*) AS n FROM ${table} WHERE tenant = $1`, [tenant]))[0]!.n);
+  const count = async (table: string, tenant: string) =>
+    Number((await rawSql(server.store).query<{ n: unknown }>(`SELECT count(*) AS n FROM ${table} WHERE tenant = $1`, [tenant]))[0]!.n);
   /** A tenant's audit records since the server started (`policy.loaded` is written at start). */
   const audit = async (tenant: string) =>
-    (await server.store.readAudit(tenant, 0, 10_000)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> }).filter((r) => r.type !== 'policy.loaded');
+    (await server.store.readAudit(tenant, 0, 10_000))
+      .map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> })
+      .filter((r) => r.type !== 'policy.loaded');
   const metric = async (labels: string) => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`warden_signals_total{${labels}}`));
@@ -83,7 +87,10 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
   beforeAll(async () => {
     const { configFile, dir } = tempConfigDir();
     const okta = `    secrets:\n      oktaToken: { env: OKTA_TOKEN }\n      oktaHook: { env: OKTA_HOOK_SECRET }\n    okta:\n      orgUrl: https://acme.okta.example\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: oktaHook }\n      poller: { enabled: false }\n`;
-    writeFileSync(path.join(dir, 'policies', 'quiet.yaml'), readFileSync(path.join(dir, 'policies', 'acme.yaml'), 'utf8').replace(/^tenant: acme$/m, 'tenant: quiet'));
+    writeFileSync(
+      path.join(dir, 'policies', 'quiet.yaml'),
+      readFileSync(path.join(dir, 'policies', 'acme.yaml'), 'utf8').replace(/^tenant: acme$/m, 'tenant: quiet'),
+    );
     writeFileSync(
       configFile,
       'listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\ntenants:\n' +
@@ -97,7 +104,7 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
   });
   afterAll(() => server?.close());
 
-  it('raises exactly one push-fatigue alert from five denied pushes and an approval, writing no decision, change, action or audit record but the alert\'s', async () => {
+  it("raises exactly one push-fatigue alert from five denied pushes and an approval, writing no decision, change, action or audit record but the alert's", async () => {
     const events = [0, 1, 2, 3, 4].map((m) => denied(kim, m));
     const approval = approved(kim, 6);
     clock.now = new Date(T0 + 7 * MIN);
@@ -116,23 +123,40 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     expect(alert.changes.every((c) => c.idp === 'okta' && c.targetId === kim.id && c.rawType === 'user.authentication.auth_via_mfa')).toBe(true);
 
     // Nothing was decided, stored as a change, queued or audited for the signals themselves.
-    expect({ decisions: await count('decisions', 'acme'), changes: await count('changes', 'acme'), actions: await count('actions', 'acme') }).toEqual({ decisions: 0, changes: 0, actions: 0 });
+    expect({ decisions: await count('decisions', 'acme'), changes: await count('changes', 'acme'), actions: await count('actions', 'acme') }).toEqual({
+      decisions: 0,
+      changes: 0,
+      actions: 0,
+    });
     const records = await audit('acme');
     expect(records.map((r) => r.type)).toEqual(['alert.raised']);
     expect(records[0]!.subject).toEqual({ alertId: alert.id });
-    expect((records[0]!.data.changes as Array<{ id: string; eventIds: string[] }>).map((c) => [c.id, c.eventIds])).toEqual(alert.changes.map((c) => [c.id, c.eventIds]));
+    expect((records[0]!.data.changes as Array<{ id: string; eventIds: string[] }>).map((c) => [c.id, c.eventIds])).toEqual(
+      alert.changes.map((c) => [c.id, c.eventIds]),
+    );
     expect(await rawSql(server.store).query('SELECT state FROM inbox WHERE tenant = $1 AND state <> $2', ['acme', 'processed'])).toEqual([]);
 
     expect(await metric('tenant="acme",kind="mfa.denied",result="observed"')).toBe(5);
     expect(await metric('tenant="acme",kind="mfa.verified",result="observed"')).toBe(1);
   });
 
-  it('counts a redelivered push once: Okta\'s second delivery and the poller\'s copy of the same event are absorbed by the inbox', async () => {
+  it("counts a redelivered push once: Okta's second delivery and the poller's copy of the same event are absorbed by the inbox", async () => {
     const [alert] = await server.store.listAlerts('acme', { limit: 10 });
-    const first = (await rawSql(server.store).query<{ payload: unknown }>('SELECT payload FROM inbox WHERE tenant = $1 ORDER BY id LIMIT 1', ['acme']))[0]!.payload;
+    const first = (await rawSql(server.store).query<{ payload: unknown }>('SELECT payload FROM inbox WHERE tenant = $1 ORDER BY id LIMIT 1', ['acme']))[0]!
+      .payload;
     const again = typeof first === 'string' ? (JSON.parse(first) as { uuid: string }) : (first as { uuid: string });
     await deliver('acme', again);
-    expect(await server.store.putInbox({ tenant: 'acme', source: 'okta', eventId: again.uuid, eventType: 'user.authentication.auth_via_mfa', via: 'poll', payload: again, receivedAt: clock.now })).toMatchObject({ inserted: false });
+    expect(
+      await server.store.putInbox({
+        tenant: 'acme',
+        source: 'okta',
+        eventId: again.uuid,
+        eventType: 'user.authentication.auth_via_mfa',
+        via: 'poll',
+        payload: again,
+        receivedAt: clock.now,
+      }),
+    ).toMatchObject({ inserted: false });
     expect(await drain()).toBe(0);
     expect(await server.store.listAlerts('acme', { limit: 10 })).toEqual([alert]);
     expect(await metric('tenant="acme",kind="mfa.denied",result="observed"')).toBe(5);
@@ -150,7 +174,10 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     const results = await Promise.all([observeSignals(deps, { signals, inboxId: entry!.id }), observeSignals(deps, { signals, inboxId: entry!.id })]);
     expect(results.map((r) => r.duplicate).sort()).toEqual([false, true]);
     // Held once in sam's push-fatigue state.
-    const [state] = await rawSql(server.store).query<{ events: unknown }>("SELECT events FROM detection_state WHERE tenant = 'acme' AND rule = 'mfa-push-fatigue' AND key = $1", [sam.login]);
+    const [state] = await rawSql(server.store).query<{ events: unknown }>(
+      "SELECT events FROM detection_state WHERE tenant = 'acme' AND rule = 'mfa-push-fatigue' AND key = $1",
+      [sam.login],
+    );
     const events = typeof state!.events === 'string' ? (JSON.parse(state!.events) as unknown[]) : (state!.events as unknown[]);
     expect(events).toHaveLength(1);
     expect(await drain()).toBe(0);
@@ -173,7 +200,7 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     expect(await count('decisions', 'quiet')).toBe(0);
   });
 
-  it('leaves the alert for policy: the person\'s next change is decided with it in context.alerts', async () => {
+  it("leaves the alert for policy: the person's next change is decided with it in context.alerts", async () => {
     const [alert] = (await server.store.listAlerts('acme', { limit: 10 })) as [Alert];
     clock.now = new Date(T0 + 40 * MIN);
     const result = await server.context.decide(
@@ -184,8 +211,23 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
         kind: 'factor.enroll',
         channel: 'self_service',
         factor: { type: 'push' },
-        target: { id: kim.id, login: kim.login, groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} },
-        actor: { id: kim.id, login: kim.login, type: 'user', groups: [], adminRoles: [], flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false }, attributes: {} },
+        target: {
+          id: kim.id,
+          login: kim.login,
+          groups: [],
+          adminRoles: [],
+          flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+          attributes: {},
+        },
+        actor: {
+          id: kim.id,
+          login: kim.login,
+          type: 'user',
+          groups: [],
+          adminRoles: [],
+          flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+          attributes: {},
+        },
         occurredAt: clock.now.toISOString(),
         observedAt: clock.now.toISOString(),
         context: {},
@@ -195,6 +237,8 @@ describe('MFA challenge outcomes take the signal path: detection only, never a d
     );
     expect(result.decision.outcome).toBe('hold');
     expect(result.decision.rules.map((r) => r.id)).toContain('open-detection-alert');
-    expect((await audit('acme')).find((r) => r.type === 'decision.recorded')!.data.alerts).toEqual([{ id: alert.id, rule: 'mfa-push-fatigue', severity: 'high', on: 'target', covered: false }]);
+    expect((await audit('acme')).find((r) => r.type === 'decision.recorded')!.data.alerts).toEqual([
+      { id: alert.id, rule: 'mfa-push-fatigue', severity: 'high', on: 'target', covered: false },
+    ]);
   });
 });

@@ -26,14 +26,26 @@ describe('approved work does not accuse itself (issue 14)', () => {
     w.ticket(number, target, 'sam');
     const filed = await w.call('POST', '/v1/requests', {
       token: await w.tokenFor('sam'),
-      body: { tenant: 'acme', kind, broker: true, changeChannel: 'api', target: { login: w.people[target].profile.login }, requester: { id: id(target) }, justification: { ticket: { system: 'servicenow', id: number } }, contact: { channel: 'phone' } },
+      body: {
+        tenant: 'acme',
+        kind,
+        broker: true,
+        changeChannel: 'api',
+        target: { login: w.people[target].profile.login },
+        requester: { id: id(target) },
+        justification: { ticket: { system: 'servicenow', id: number } },
+        contact: { channel: 'phone' },
+      },
     });
     expect(filed.status, JSON.stringify(filed.body)).toBe(201);
     await w.call('POST', `/v1/requests/${filed.body.id}/proofing/callback`, {
       token: await w.tokenFor('sam'),
       body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' },
     });
-    const approved = await w.call('POST', `/v1/requests/${filed.body.id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme', comment: 'checked' } });
+    const approved = await w.call('POST', `/v1/requests/${filed.body.id}/approve`, {
+      token: await w.tokenFor('ann'),
+      body: { tenant: 'acme', comment: 'checked' },
+    });
     expect(approved.body.state, JSON.stringify(approved.body)).toBe('approved');
     const executed = await w.call('POST', `/v1/requests/${filed.body.id}/execute`, { token: await w.tokenFor('sam'), body: { tenant: 'acme' } });
     expect(executed.status, JSON.stringify(executed.body)).toBe(200);

@@ -60,7 +60,10 @@ function outputUntil(proc: ReturnType<typeof warden>, check: () => boolean, what
 
 async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 afterAll(() => {
@@ -71,14 +74,31 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
   let demo: ReturnType<typeof warden>;
   let control: DemoControl;
   let childPid: number;
-  const decisionOn = (audit: AuditEntry[], eventIds: (ids: string[]) => boolean) => audit.filter((r) => r.type === 'decision.recorded' && eventIds(r.data.change.source.eventIds));
+  const decisionOn = (audit: AuditEntry[], eventIds: (ids: string[]) => boolean) =>
+    audit.filter((r) => r.type === 'decision.recorded' && eventIds(r.data.change.source.eventIds));
 
   it('starts everything on 127.0.0.1 and prints the URLs and each persona', async () => {
     demo = warden(['demo', '--dir', dir, '--port', '0', '--control-port', '0', '--oidc-port', '0']);
     await outputUntil(demo, () => demo.out().includes(READY_LINE), 'the ready line', 280_000);
-    for (const line of [/Warden {11}https:\/\/127\.0\.0\.1:\d+/, /Sign-in \(OIDC\) {3}http:\/\/127\.0\.0\.1:\d+/, /Okta simulator {3}http:\/\/127\.0\.0\.1:\d+/, /Entra simulator {2}https:\/\/127\.0\.0\.1:\d+/, /ServiceNow {7}http:\/\/127\.0\.0\.1:\d+/, /Jira {13}http:\/\/127\.0\.0\.1:\d+/])
+    for (const line of [
+      /Warden {11}https:\/\/127\.0\.0\.1:\d+/,
+      /Sign-in \(OIDC\) {3}http:\/\/127\.0\.0\.1:\d+/,
+      /Okta simulator {3}http:\/\/127\.0\.0\.1:\d+/,
+      /Entra simulator {2}https:\/\/127\.0\.0\.1:\d+/,
+      /ServiceNow {7}http:\/\/127\.0\.0\.1:\d+/,
+      /Jira {13}http:\/\/127\.0\.0\.1:\d+/,
+    ])
       expect(demo.out()).toMatch(line);
-    for (const login of ['kim.agent@acme.example', 'ann.approver@acme.example', 'bob.approver@acme.example', 'ada.admin@acme.example', 'aud.auditor@acme.example', 'dana.lee@acme.example', 'eve.staff@acme.example']) expect(demo.out()).toContain(login);
+    for (const login of [
+      'kim.agent@acme.example',
+      'ann.approver@acme.example',
+      'bob.approver@acme.example',
+      'ada.admin@acme.example',
+      'aud.auditor@acme.example',
+      'dana.lee@acme.example',
+      'eve.staff@acme.example',
+    ])
+      expect(demo.out()).toContain(login);
     control = (await DemoControl.find(dir))!;
     expect(control).toBeDefined();
     childPid = (JSON.parse(readFileSync(path.join(dir, DEMO_STATE_FILE), 'utf8')) as { pid: number }).pid;
@@ -112,7 +132,9 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
       ['mailbox.rule', 'hold'],
     ]);
     const rule = danaDecisions[3]!;
-    const executed = audit.filter((r) => r.type === 'action.executed' && r.subject.decisionId === rule.subject.decisionId).map((r) => `${r.data.connector}:${r.data.kind}`);
+    const executed = audit
+      .filter((r) => r.type === 'action.executed' && r.subject.decisionId === rule.subject.decisionId)
+      .map((r) => `${r.data.connector}:${r.data.kind}`);
     expect(executed.sort()).toEqual(['entra:hold_group', 'entra:revoke_sessions', 'okta:hold_group', 'okta:revoke_sessions']);
     const alerts = audit.filter((r) => (r.type === 'alert.raised' || r.type === 'alert.grouped') && r.data.key === 'dana.lee@acme.example');
     expect(alerts[0]!.type).toBe('alert.raised');
@@ -134,9 +156,16 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
     const audit = await control.audit();
     const info = await control.info();
     const [eve, kim, ann] = ['eve', 'kim', 'ann'].map((h) => info.personas.find((p) => p.handle === h)!);
-    const decision = decisionOn(audit, () => true).filter((r) => r.data.change.targetId === eve!.oktaId).at(-1)!;
+    const decision = decisionOn(audit, () => true)
+      .filter((r) => r.data.change.targetId === eve!.oktaId)
+      .at(-1)!;
     expect(decision.subject.requestId).toBe(requestId);
-    expect(decision.data).toMatchObject({ outcome: 'allow', actions: [], rules: [{ id: 'assisted-reset-standard', outcome: 'allow', requestId }], change: { kind: 'factor.reset_all', channel: 'helpdesk', actorId: kim!.oktaId } });
+    expect(decision.data).toMatchObject({
+      outcome: 'allow',
+      actions: [],
+      rules: [{ id: 'assisted-reset-standard', outcome: 'allow', requestId }],
+      change: { kind: 'factor.reset_all', channel: 'helpdesk', actorId: kim!.oktaId },
+    });
     const matched = audit.find((r) => r.type === 'request.matched' && r.subject.requestId === requestId)!;
     expect(matched.data).toMatchObject({ idp: 'okta', approvals: [{ approverId: ann!.oktaId }], ticket: { valid: true } });
     expect(matched.data.evidence.map((e: { method: string }) => e.method)).toEqual(['servicenow', 'okta_verify_push']);

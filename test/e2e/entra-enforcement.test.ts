@@ -18,7 +18,11 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
     h = undefined;
   });
 
-  const methodIds = (harness: EntraHarness, userId: string) => harness.sim.directory.methodsOf(userId).map((m) => m.body.id).sort();
+  const methodIds = (harness: EntraHarness, userId: string) =>
+    harness.sim.directory
+      .methodsOf(userId)
+      .map((m) => m.body.id)
+      .sort();
 
   it('is found by the audit poller and undone: method removed, sessions revoked, user held, all audited', async () => {
     h = await startEntraHarness();
@@ -39,10 +43,20 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
       outcome: 'deny',
       mode: 'enforce',
       tier: 'privileged',
-      change: { kind: 'factor.enroll', channel: 'admin', source: { idp: 'entra', via: 'poll', rawType: 'Admin registered security info' }, targetId: users.privileged.id, actorId: users.admin.id },
+      change: {
+        kind: 'factor.enroll',
+        channel: 'admin',
+        source: { idp: 'entra', via: 'poll', rawType: 'Admin registered security info' },
+        targetId: users.privileged.id,
+        actorId: users.admin.id,
+      },
     });
     // Detection also sees an admin changing a privileged user's factors: its open alert is one more reason.
-    expect((decision.data.rules as Array<{ id: string }>).map((r) => r.id).sort()).toEqual(['assisted-reset-privileged', 'open-detection-alert', 'privileged-phone-factor']);
+    expect((decision.data.rules as Array<{ id: string }>).map((r) => r.id).sort()).toEqual([
+      'assisted-reset-privileged',
+      'open-detection-alert',
+      'privileged-phone-factor',
+    ]);
     expect((decision.data.alerts as Array<{ rule: string }>).map((a) => a.rule)).toContain('assisted-reset-privileged-target');
     expect((decision.data.actions as Array<{ kind: string }>).map((a) => a.kind).sort()).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']);
 
@@ -84,7 +98,12 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
 
     const audit = await h.audit();
     expect(audit.find((r) => r.type === 'decision.recorded')!.data).toMatchObject({ outcome: 'deny', mode: 'monitor' });
-    expect(audit.filter((r) => r.type === 'action.dry_run').map((r) => r.data.kind).sort()).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']);
+    expect(
+      audit
+        .filter((r) => r.type === 'action.dry_run')
+        .map((r) => r.data.kind)
+        .sort(),
+    ).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']);
     expect(audit.some((r) => r.type === 'action.executed')).toBe(false);
     expect(methodIds(h, users.privileged.id)).toEqual([PASSWORD_METHOD_ID, PHONE_METHOD_IDS.mobile].sort());
     expect(users.privileged.signInSessionsValidFromDateTime).toBe(sessionsBefore);

@@ -56,7 +56,12 @@ describe('Entra enforcer', () => {
   const methods = (u: SimUser) => h.sim.directory.methodsOf(u.id).map((m) => m.collection);
 
   it('the directory port reads a user with groups, roles and profile, and caches it briefly', async () => {
-    const u = h.sim.directory.addUser({ userPrincipalName: `dana-${randomUUID().slice(0, 8)}@contoso.example`, displayName: 'Dana', employeeType: 'contractor', department: 'Sales' });
+    const u = h.sim.directory.addUser({
+      userPrincipalName: `dana-${randomUUID().slice(0, 8)}@contoso.example`,
+      displayName: 'Dana',
+      employeeType: 'contractor',
+      department: 'Sales',
+    });
     h.sim.directory.assignRole(u.id, 'Helpdesk Administrator');
     h.sim.directory.addGroup({ displayName: 'Executives', members: [u.id] });
     const principal = await h.connector.directory!.getUser('acme', u.userPrincipalName, h.server.context);
@@ -145,9 +150,25 @@ describe('Entra enforcer', () => {
   it('revoke_new_credential: removes the secrets added since the change, keeps older ones; a certificate or a change of another kind is refused for good', async () => {
     const sp = h.sim.directory.addServicePrincipal({ displayName: `App ${randomUUID().slice(0, 6)}` });
     const now = h.clock.now.getTime();
-    const secret = (keyId: string, startMs: number) => ({ keyId, displayName: keyId, hint: 'abc', startDateTime: new Date(startMs).toISOString(), endDateTime: new Date(startMs + 86_400_000 * 90).toISOString(), customKeyIdentifier: null, secretText: null });
+    const secret = (keyId: string, startMs: number) => ({
+      keyId,
+      displayName: keyId,
+      hint: 'abc',
+      startDateTime: new Date(startMs).toISOString(),
+      endDateTime: new Date(startMs + 86_400_000 * 90).toISOString(),
+      customKeyIdentifier: null,
+      secretText: null,
+    });
     sp.passwordCredentials.push(secret('old', now - 86_400_000), secret('new', now));
-    const change = await stored(makeChange({ kind: 'credential.add', channel: 'admin', occurredAt: new Date(now).toISOString(), target: { id: sp.id, displayName: sp.displayName }, context: { credentialOwnerType: 'servicePrincipal', credentialType: 'password' } }));
+    const change = await stored(
+      makeChange({
+        kind: 'credential.add',
+        channel: 'admin',
+        occurredAt: new Date(now).toISOString(),
+        target: { id: sp.id, displayName: sp.displayName },
+        context: { credentialOwnerType: 'servicePrincipal', credentialType: 'password' },
+      }),
+    );
     const params = { changeId: change.id, credentialOwnerType: 'servicePrincipal', credentialType: 'password' };
     expect(await run(action('revoke_new_credential', sp.id, params))).toMatchObject({ owner: 'servicePrincipal', objectId: sp.id, removed: ['new'] });
     expect(sp.passwordCredentials.map((c) => c.keyId)).toEqual(['old']);
@@ -180,26 +201,46 @@ describe('Entra enforcer', () => {
 
     it('removes the Authenticator registered after the change, not the older one', async () => {
       const u = user('authn');
-      h.sim.directory.seedMethod(u.id, 'microsoftAuthenticatorMethods', { id: 'old-phone', displayName: 'old', createdDateTime: new Date(h.clock.now.getTime() - 86_400_000).toISOString() });
+      h.sim.directory.seedMethod(u.id, 'microsoftAuthenticatorMethods', {
+        id: 'old-phone',
+        displayName: 'old',
+        createdDateTime: new Date(h.clock.now.getTime() - 86_400_000).toISOString(),
+      });
       h.sim.act.registerAuthenticator(u.id, u.id, { displayName: 'attacker phone' });
       const change = await enrolled(u, { type: 'push', name: 'Microsoft Authenticator' });
       const result = (await run(action('remove_new_factor', u.id, { changeId: change.id }))) as { removed: string[] };
       expect(result.removed).toHaveLength(1);
-      expect(h.sim.directory.methodsOf(u.id).filter((m) => m.collection === 'microsoftAuthenticatorMethods').map((m) => m.body.id)).toEqual(['old-phone']);
-      expect(await run(action('remove_new_factor', u.id, { changeId: change.id }))).toEqual({ removed: [], alreadyGone: true, collection: 'microsoftAuthenticatorMethods' });
+      expect(
+        h.sim.directory
+          .methodsOf(u.id)
+          .filter((m) => m.collection === 'microsoftAuthenticatorMethods')
+          .map((m) => m.body.id),
+      ).toEqual(['old-phone']);
+      expect(await run(action('remove_new_factor', u.id, { changeId: change.id }))).toEqual({
+        removed: [],
+        alreadyGone: true,
+        collection: 'microsoftAuthenticatorMethods',
+      });
     });
 
     it('removes a Temporary Access Pass by the id its audit record carries', async () => {
       const u = user('tap');
       const tap = h.sim.directory.createTemporaryAccessPass({ user: h.users.helpdesk }, u, { lifetimeInMinutes: 60 });
       const change = await enrolled(u, { type: 'tap', id: String(tap.id) }, 'tap.issue');
-      expect(await run(action('remove_new_factor', u.id, { changeId: change.id, factorId: tap.id }))).toEqual({ removed: [tap.id], collection: 'temporaryAccessPassMethods' });
+      expect(await run(action('remove_new_factor', u.id, { changeId: change.id, factorId: tap.id }))).toEqual({
+        removed: [tap.id],
+        collection: 'temporaryAccessPassMethods',
+      });
       expect(methods(u)).toEqual(['passwordMethods']);
     });
 
     it('respects the default-method rule: Entra refuses, the action fails for good with the reason', async () => {
       const u = user('default');
-      h.sim.directory.seedMethod(u.id, 'fido2Methods', { id: 'key-1', displayName: 'key', creationDateTime: new Date(h.clock.now.getTime() - 86_400_000).toISOString() });
+      h.sim.directory.seedMethod(u.id, 'fido2Methods', {
+        id: 'key-1',
+        displayName: 'key',
+        creationDateTime: new Date(h.clock.now.getTime() - 86_400_000).toISOString(),
+      });
       h.sim.directory.registerPhone({ user: u }, u, { phoneNumber: '+1 555 0100', phoneType: 'mobile' });
       h.sim.directory.defaultMethod.set(u.id, PHONE_METHOD_IDS.mobile);
       const change = await enrolled(u, { type: 'sms' });
@@ -222,7 +263,9 @@ describe('Entra enforcer', () => {
     it('skips changes that added no method', async () => {
       const u = user('reset');
       const change = await stored(makeChange({ kind: 'password.reset', target: { id: u.id } }));
-      expect(await run(action('remove_new_factor', u.id, { changeId: change.id }))).toEqual({ skipped: 'a password.reset change adds no authentication method' });
+      expect(await run(action('remove_new_factor', u.id, { changeId: change.id }))).toEqual({
+        skipped: 'a password.reset change adds no authentication method',
+      });
     });
   });
 
@@ -245,8 +288,21 @@ describe('Entra enforcer without the permissions it needs', () => {
     await h.close();
   });
 
-  it('fails for good with Graph\'s reason when a permission is missing', async () => {
-    const a = { id: randomUUID(), tenant: 'acme', kind: 'hold_group', connector: 'entra', targetId: h.users.alice.id, params: {}, idempotencyKey: 'k', dryRun: false, createdAt: h.clock.now, state: 'running' as const, attempts: 1, nextAttemptAt: h.clock.now };
+  it("fails for good with Graph's reason when a permission is missing", async () => {
+    const a = {
+      id: randomUUID(),
+      tenant: 'acme',
+      kind: 'hold_group',
+      connector: 'entra',
+      targetId: h.users.alice.id,
+      params: {},
+      idempotencyKey: 'k',
+      dryRun: false,
+      createdAt: h.clock.now,
+      state: 'running' as const,
+      attempts: 1,
+      nextAttemptAt: h.clock.now,
+    };
     const err = await h.connector.enforcer!.execute(a, h.server.context).then(
       () => undefined,
       (e: unknown) => e as ActionError,

@@ -91,19 +91,33 @@ describe('Entra directoryAudits poller', () => {
     // The CLI runs on the harness's clock, as the server does.
     const since = new Date(start - 24 * 3_600_000).toISOString();
     const until = new Date(start).toISOString();
-    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.connector], () => h!.clock.now)).toBe(0);
+    expect(
+      await runCli(
+        ['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until],
+        io,
+        [h.connector],
+        () => h!.clock.now,
+      ),
+    ).toBe(0);
     const text = out.join('');
     expect(text).toContain('\r[########################] 100%  5 records, 5 new, 0 already stored, 0 skipped');
     expect(text).toMatch(/Done: 5 new records stored/);
     out.length = 0;
-    expect(await runCli(['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until], io, [h.connector], () => h!.clock.now)).toBe(0);
+    expect(
+      await runCli(
+        ['--config', h.configFile, 'entra', 'backfill', '--tenant', 'acme', '--since', since, '--until', until],
+        io,
+        [h.connector],
+        () => h!.clock.now,
+      ),
+    ).toBe(0);
     expect(out.join('')).toContain('5 records, 0 new, 5 already stored');
     h.advance(1_000);
     expect(await h.drainInbox()).toBe(5);
     const decided = await decisions(h);
-    expect(decided.map((d) => [(d.data.change as { kind: string; channel: string }).kind, (d.data.change as { channel: string }).channel, d.data.outcome])).toEqual(
-      Array.from({ length: 5 }, () => ['password.reset', 'helpdesk', 'hold']),
-    );
+    expect(
+      decided.map((d) => [(d.data.change as { kind: string; channel: string }).kind, (d.data.change as { channel: string }).channel, d.data.outcome]),
+    ).toEqual(Array.from({ length: 5 }, () => ['password.reset', 'helpdesk', 'hold']));
   });
 });
 
@@ -124,7 +138,16 @@ describe('Entra Management Activity poller', () => {
     h = await startEntraHarness();
     const poller = h.connector.tasks.get('acme')!.activity!;
     h.sim.directory.addExchangeRecords(exchangeRecords(h));
-    h.sim.directory.addExchangeRecords([{ Id: randomUUID(), CreationTime: h.clock.now.toISOString().slice(0, 19), Operation: 'MailItemsAccessed', Workload: 'Exchange', RecordType: 50, UserId: h.users.alice.userPrincipalName }]);
+    h.sim.directory.addExchangeRecords([
+      {
+        Id: randomUUID(),
+        CreationTime: h.clock.now.toISOString().slice(0, 19),
+        Operation: 'MailItemsAccessed',
+        Workload: 'Exchange',
+        RecordType: 50,
+        UserId: h.users.alice.userPrincipalName,
+      },
+    ]);
     h.advance(MINUTE);
     expect(await poller.pollOnce()).toMatchObject({ blobs: 2, read: 3, new: 2, skipped: 1 });
     expect(h.sim.directory.activitySubscriptions.has('Audit.Exchange')).toBe(true);
@@ -133,7 +156,8 @@ describe('Entra Management Activity poller', () => {
     expect(await h.drainInbox()).toBe(2);
     const changes = (await h.audit()).filter((r) => r.type === 'decision.recorded').map((r) => r.data.change as Record<string, unknown>);
     expect(changes).toHaveLength(2);
-    for (const change of changes) expect(change).toMatchObject({ kind: 'mailbox.rule', channel: 'self_service', targetId: h.users.alice.id, source: { idp: 'entra', via: 'poll' } });
+    for (const change of changes)
+      expect(change).toMatchObject({ kind: 'mailbox.rule', channel: 'self_service', targetId: h.users.alice.id, source: { idp: 'entra', via: 'poll' } });
     expect(changes.map((c) => (c.source as { rawType: string }).rawType).sort()).toEqual(['o365:New-InboxRule', 'o365:Set-Mailbox']);
   });
 });

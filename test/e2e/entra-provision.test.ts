@@ -18,7 +18,12 @@ describe('warden entra provision, with a certificate credential', () => {
 
   const provision = async () => {
     const out: string[] = [];
-    const code = await runCli(['--config', h.configFile, 'entra', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [h.connector], () => h.clock.now);
+    const code = await runCli(
+      ['--config', h.configFile, 'entra', 'provision', '--tenant', 'acme'],
+      { out: (s) => void out.push(s), err: (s) => void out.push(s) },
+      [h.connector],
+      () => h.clock.now,
+    );
     return { code, text: out.join('') };
   };
 

@@ -23,7 +23,15 @@ describe('Entra: revoke_new_credential on a service principal', () => {
     const { sim, users } = h;
     const sp = sim.directory.addServicePrincipal({ displayName: 'Payroll export' });
     // A secret from last month (set-up: no audit record), which must stay.
-    const old = { keyId: randomUUID(), displayName: 'rotation 2026-06', hint: 'k3y', startDateTime: new Date(h.clock.now.getTime() - 30 * 86_400_000).toISOString(), endDateTime: new Date(h.clock.now.getTime() + 150 * 86_400_000).toISOString(), customKeyIdentifier: null, secretText: null };
+    const old = {
+      keyId: randomUUID(),
+      displayName: 'rotation 2026-06',
+      hint: 'k3y',
+      startDateTime: new Date(h.clock.now.getTime() - 30 * 86_400_000).toISOString(),
+      endDateTime: new Date(h.clock.now.getTime() + 150 * 86_400_000).toISOString(),
+      customKeyIdentifier: null,
+      secretText: null,
+    };
     sp.passwordCredentials.push(old);
     h.advance(60 * 60_000);
     const added = sim.act.addServicePrincipalPassword(users.admin.id, sp.id, 'backdoor');
@@ -38,7 +46,9 @@ describe('Entra: revoke_new_credential on a service principal', () => {
       tier: 'service',
       change: { kind: 'credential.add', targetId: sp.id, actorId: users.admin.id, source: { idp: 'entra', rawType: 'Add service principal credentials' } },
     });
-    expect((decision.data.rules as Array<{ id: string; outcome: string }>).filter((r) => r.outcome === 'hold').map((r) => r.id)).toContain('service-account-credential');
+    expect((decision.data.rules as Array<{ id: string; outcome: string }>).filter((r) => r.outcome === 'hold').map((r) => r.id)).toContain(
+      'service-account-credential',
+    );
     expect((decision.data.actions as Array<{ kind: string }>).map((a) => a.kind)).toContain('revoke_new_credential');
 
     await h.drainOutbox();
@@ -56,6 +66,7 @@ describe('Entra: revoke_new_credential on a service principal', () => {
     expect(removal.every((r) => (r.initiatedBy as { app: { appId: string } | null }).app?.appId === h!.clientId)).toBe(true);
 
     // Every call Warden made is in the operations table its permissions are generated from.
-    for (const call of sim.requests.filter((r) => r.appId === h!.clientId)) expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+    for (const call of sim.requests.filter((r) => r.appId === h!.clientId))
+      expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
   });
 });

@@ -45,7 +45,9 @@ describe('Graph simulator push-back', () => {
 
     h.sim.faults.inject({ status: 503, retryAfterSeconds: 300, path: /revokeSignInSessions$/ });
     const before = h.sim.directory.users.get(h.users.alice.id)!.signInSessionsValidFromDateTime;
-    const unavailable = (await h.tenant.session.call('revokeSignInSessions', { user: h.users.alice.id }, (r) => r.post({})).catch((e: unknown) => e)) as GraphCallError;
+    const unavailable = (await h.tenant.session
+      .call('revokeSignInSessions', { user: h.users.alice.id }, (r) => r.post({}))
+      .catch((e: unknown) => e)) as GraphCallError;
     expect([unavailable.status, unavailable.graphCode, unavailable.retryAfterMs, unavailable.retryable]).toEqual([503, 'ServiceUnavailable', 300_000, true]);
     expect(h.sim.directory.users.get(h.users.alice.id)!.signInSessionsValidFromDateTime).toBe(before);
 

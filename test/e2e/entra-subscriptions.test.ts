@@ -31,7 +31,13 @@ describe('Entra subscriptions', () => {
     const result = await manager().ensure();
     expect(result.action).toBe('created');
     const [sub] = [...h.sim.subscriptions.values()];
-    expect(sub).toMatchObject({ resource: '/users', changeType: 'updated,deleted', clientState: h.clientState, notificationUrl: `${h.publicUrl}/hooks/entra/acme/notifications`, lifecycleNotificationUrl: `${h.publicUrl}/hooks/entra/acme/lifecycle` });
+    expect(sub).toMatchObject({
+      resource: '/users',
+      changeType: 'updated,deleted',
+      clientState: h.clientState,
+      notificationUrl: `${h.publicUrl}/hooks/entra/acme/notifications`,
+      lifecycleNotificationUrl: `${h.publicUrl}/hooks/entra/acme/lifecycle`,
+    });
     expect(Date.parse(sub!.expirationDateTime) - h.clock.now.getTime()).toBe(41_000 * MINUTE);
     const validations = h.sim.deliveries.filter((d) => d.kind === 'validation');
     expect(validations.map((d) => [new URL(d.url).pathname, d.status])).toEqual([
@@ -44,8 +50,16 @@ describe('Entra subscriptions', () => {
 
     // The handshake itself: the URL-decoded token, as text/plain, nothing else.
     const token = 'Validation: Testing client application reachability <script>&+1';
-    const res = await fetch(`${h.publicUrl}/hooks/entra/acme/notifications?validationToken=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'text/plain; charset=utf-8' } });
-    expect([res.status, res.headers.get('content-type'), res.headers.get('x-content-type-options'), await res.text()]).toEqual([200, 'text/plain; charset=utf-8', 'nosniff', token]);
+    const res = await fetch(`${h.publicUrl}/hooks/entra/acme/notifications?validationToken=${encodeURIComponent(token)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+    expect([res.status, res.headers.get('content-type'), res.headers.get('x-content-type-options'), await res.text()]).toEqual([
+      200,
+      'text/plain; charset=utf-8',
+      'nosniff',
+      token,
+    ]);
     const unknown = await fetch(`${h.server.url}/hooks/entra/globex/notifications?validationToken=x`, { method: 'POST' });
     expect([unknown.status, ((await unknown.json()) as { code: string }).code]).toEqual([404, 'ERR_TENANT_UNKNOWN']);
   });
@@ -207,7 +221,11 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
     ...overrides,
   });
   const post = (body: unknown, contentType = 'application/json; charset=utf-8') =>
-    fetch(`${h.server.url}/hooks/entra/acme/notifications`, { method: 'POST', headers: { 'content-type': contentType }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    fetch(`${h.server.url}/hooks/entra/acme/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
   const problem = async (res: Response) => [res.status, res.headers.get('content-type')?.split(';')[0], ((await res.json()) as { code: string }).code];
   const metric = async (result: string) => {
     const text = await (await fetch(`${h.server.url}/metrics`)).text();
@@ -217,7 +235,11 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
 
   it('rejects a wrong clientState with 401, stores nothing and counts it', async () => {
     const before = await metric('client_state_mismatch');
-    expect(await problem(await post({ value: [notification({ clientState: 'not-the-secret' })] }))).toEqual([401, 'application/problem+json', 'ERR_AUTH_INVALID']);
+    expect(await problem(await post({ value: [notification({ clientState: 'not-the-secret' })] }))).toEqual([
+      401,
+      'application/problem+json',
+      'ERR_AUTH_INVALID',
+    ]);
     expect(await metric('client_state_mismatch')).toBe(before + 1);
     expect(await pending()).toBe(0);
   });
@@ -225,14 +247,22 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
   it('rejects a missing clientState, and a clientState of another length', async () => {
     const { clientState: _none, ...without } = notification();
     expect(await problem(await post({ value: [without] }))).toEqual([401, 'application/problem+json', 'ERR_AUTH_INVALID']);
-    expect(await problem(await post({ value: [notification({ clientState: h.clientState + 'x' })] }))).toEqual([401, 'application/problem+json', 'ERR_AUTH_INVALID']);
+    expect(await problem(await post({ value: [notification({ clientState: h.clientState + 'x' })] }))).toEqual([
+      401,
+      'application/problem+json',
+      'ERR_AUTH_INVALID',
+    ]);
     expect(await problem(await post({ value: [notification({ clientState: null })] }))).toEqual([401, 'application/problem+json', 'ERR_AUTH_INVALID']);
     expect(await pending()).toBe(0);
   });
 
   it('rejects a notification for another Entra tenant even with the right clientState', async () => {
     const before = await metric('tenant_mismatch');
-    expect(await problem(await post({ value: [notification({ tenantId: '9d0bd0a2-2a7c-4b7e-9f4f-111111111111' })] }))).toEqual([401, 'application/problem+json', 'ERR_AUTH_INVALID']);
+    expect(await problem(await post({ value: [notification({ tenantId: '9d0bd0a2-2a7c-4b7e-9f4f-111111111111' })] }))).toEqual([
+      401,
+      'application/problem+json',
+      'ERR_AUTH_INVALID',
+    ]);
     expect(await metric('tenant_mismatch')).toBe(before + 1);
   });
 
@@ -252,15 +282,23 @@ describe('Entra notification receiver refuses what Graph did not send', () => {
     expect(await problem(await post({ notvalue: [] }))).toEqual([400, 'application/problem+json', 'ERR_VALIDATION']);
     expect(await problem(await post({ value: [{ subscriptionId: 'x' }] }))).toEqual([400, 'application/problem+json', 'ERR_VALIDATION']);
     expect(await problem(await post('value', 'text/plain'))).toEqual([415, 'application/problem+json', 'ERR_UNSUPPORTED_MEDIA_TYPE']);
-    expect(await problem(await post({ value: [notification()] }, 'application/json; charset=latin1'))).toEqual([415, 'application/problem+json', 'ERR_UNSUPPORTED_MEDIA_TYPE']);
+    expect(await problem(await post({ value: [notification()] }, 'application/json; charset=latin1'))).toEqual([
+      415,
+      'application/problem+json',
+      'ERR_UNSUPPORTED_MEDIA_TYPE',
+    ]);
     const huge = { value: [notification({ resourceData: { padding: 'x'.repeat(1024 * 1024) } })] };
     expect(await problem(await post(huge))).toEqual([413, 'application/problem+json', 'ERR_BODY_TOO_LARGE']);
     expect(await pending()).toBe(0);
   });
 
   it('documents both receivers in /openapi.json', async () => {
-    const doc = (await (await fetch(`${h.server.url}/openapi.json`)).json()) as { paths: Record<string, { post?: { responses: Record<string, unknown> } }>; components: { schemas: Record<string, unknown> } };
-    for (const kind of ['notifications', 'lifecycle']) expect(Object.keys(doc.paths[`/hooks/entra/{tenant}/${kind}`]!.post!.responses).sort()).toEqual(['200', '202', '400', '401', '404']);
+    const doc = (await (await fetch(`${h.server.url}/openapi.json`)).json()) as {
+      paths: Record<string, { post?: { responses: Record<string, unknown> } }>;
+      components: { schemas: Record<string, unknown> };
+    };
+    for (const kind of ['notifications', 'lifecycle'])
+      expect(Object.keys(doc.paths[`/hooks/entra/{tenant}/${kind}`]!.post!.responses).sort()).toEqual(['200', '202', '400', '401', '404']);
     expect(doc.components.schemas.EntraGraphNotifications).toBeDefined();
   });
 

@@ -25,13 +25,25 @@ describe('Entra TAP broker', () => {
   });
 
   const user = (): SimUser => h.sim.directory.addUser({ userPrincipalName: `tap-${randomUUID().slice(0, 8)}@contoso.example` });
-  const request = (target: SimUser, options: Record<string, unknown> = { lifetimeMinutes: 60, oneTimeUse: true }): BrokerRequest => ({ tenant: 'acme', requestId: randomUUID(), kind: 'tap.issue', targetId: target.id, options });
+  const request = (target: SimUser, options: Record<string, unknown> = { lifetimeMinutes: 60, oneTimeUse: true }): BrokerRequest => ({
+    tenant: 'acme',
+    requestId: randomUUID(),
+    kind: 'tap.issue',
+    targetId: target.id,
+    options,
+  });
   const execute = (r: BrokerRequest) => h.connector.broker!.execute(r, h.server.context);
-  const refusal = (r: BrokerRequest) => execute(r).then(() => { throw new Error('expected a refusal'); }, (err: unknown) => err as Error);
+  const refusal = (r: BrokerRequest) =>
+    execute(r).then(
+      () => {
+        throw new Error('expected a refusal');
+      },
+      (err: unknown) => err as Error,
+    );
   const posts = (u: SimUser) => h.sim.requests.filter((r) => r.method === 'POST' && r.path === `/v1.0/users/${u.id}/authentication/temporaryAccessPassMethods`);
   const taps = (u: SimUser) => h.sim.directory.methodsOf(u.id).filter((m) => m.collection === 'temporaryAccessPassMethods');
 
-  it('issues the pass with the request\'s lifetime and one-time use, shows it once and keeps no secret', async () => {
+  it("issues the pass with the request's lifetime and one-time use, shows it once and keeps no secret", async () => {
     const u = user();
     const r = request(u, { lifetimeMinutes: 90, oneTimeUse: true });
     const result = await execute(r);
@@ -73,7 +85,15 @@ describe('Entra TAP broker', () => {
     const u = user();
     const r = request(u);
     // An earlier attempt claimed the request, Entra issued the pass, and the process died before recording it.
-    await h.server.store.claimBrokerRun({ tenant: 'acme', requestId: r.requestId, connector: 'entra', kind: 'tap.issue', startedAt: h.clock.now, targetId: u.id, eventTypes: ['Admin registered security info'] });
+    await h.server.store.claimBrokerRun({
+      tenant: 'acme',
+      requestId: r.requestId,
+      connector: 'entra',
+      kind: 'tap.issue',
+      startedAt: h.clock.now,
+      targetId: u.id,
+      eventTypes: ['Admin registered security info'],
+    });
     const issued = h.sim.directory.createTemporaryAccessPass({ app: h.sim.directory.apps.get(h.clientId)! }, u, { lifetimeInMinutes: 60 });
     h.advance(10 * 60_000);
     const err = await refusal(r);
@@ -86,7 +106,15 @@ describe('Entra TAP broker', () => {
   it('runs a stale claim again when Entra shows nothing was issued, but not while it may be in flight', async () => {
     const u = user();
     const r = request(u);
-    await h.server.store.claimBrokerRun({ tenant: 'acme', requestId: r.requestId, connector: 'entra', kind: 'tap.issue', startedAt: h.clock.now, targetId: u.id, eventTypes: ['Admin registered security info'] });
+    await h.server.store.claimBrokerRun({
+      tenant: 'acme',
+      requestId: r.requestId,
+      connector: 'entra',
+      kind: 'tap.issue',
+      startedAt: h.clock.now,
+      targetId: u.id,
+      eventTypes: ['Admin registered security info'],
+    });
     h.advance(30_000);
     expect((await refusal(r)).message).toMatch(/is being served right now/);
     h.advance(5 * 60_000);
@@ -135,7 +163,9 @@ describe('Entra TAP broker', () => {
     expect(decided.length).toBeGreaterThan(0);
     expect(decided.every((d) => (d.data.change as { kind: string }).kind === 'tap.issue')).toBe(true);
     const changes = await rawSql(h.server.store).query<{ body: string }>("SELECT body::text AS body FROM changes WHERE kind = 'tap.issue'");
-    const tapChanges = changes.map((c) => JSON.parse(c.body) as { kind: string; target: { id: string }; context: Record<string, unknown> }).filter((c) => c.kind === 'tap.issue' && c.target.id === u.id);
+    const tapChanges = changes
+      .map((c) => JSON.parse(c.body) as { kind: string; target: { id: string }; context: Record<string, unknown> })
+      .filter((c) => c.kind === 'tap.issue' && c.target.id === u.id);
     expect(tapChanges).toHaveLength(1);
     expect(tapChanges[0]!.context.wardenBroker).toBe(`broker:${r.requestId}`);
     // Every pass this harness's broker issued (earlier tests' too) names its own run.

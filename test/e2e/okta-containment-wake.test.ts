@@ -40,7 +40,9 @@ describe('containment: the inbox worker wakes the outbox', () => {
     expect(w.sim.requests.some((r) => r.method === 'PUT' && /^\/api\/v1\/groups\/[^/]+\/users\//.test(r.path))).toBe(true);
     expect(w.sim.requests.some((r) => r.method === 'DELETE' && r.path === `/api/v1/users/${eve}/sessions`)).toBe(true);
     expect(w.clock.now.getTime()).toBe(before);
-    const decision = (await w.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change?.source?.eventIds as string[] | undefined)?.includes(event.uuid));
+    const decision = (await w.audit()).find(
+      (r) => r.type === 'decision.recorded' && (r.data.change?.source?.eventIds as string[] | undefined)?.includes(event.uuid),
+    );
     expect(decision?.data).toMatchObject({ outcome: 'hold', actions: [{ kind: 'hold_group' }, { kind: 'revoke_sessions' }, { kind: 'remove_new_factor' }] });
   }, 60_000);
 });

@@ -58,7 +58,13 @@ describe('Okta push fatigue end to end on the simulator', () => {
 
     // Warden registers its event hook (auth_via_mfa is hook-eligible and subscribed; deny_push is not).
     const out: string[] = [];
-    expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', server.url], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector])).toBe(0);
+    expect(
+      await runCli(
+        ['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', server.url],
+        { out: (s) => void out.push(s), err: (s) => void out.push(s) },
+        [connector],
+      ),
+    ).toBe(0);
     const [hook] = acme.sim.hooks.values();
     expect(hook!.events.items).toContain('user.authentication.auth_via_mfa');
     expect(hook!.events.items).not.toContain('user.mfa.okta_verify.deny_push');
@@ -73,7 +79,11 @@ describe('Okta push fatigue end to end on the simulator', () => {
       { timeout: 20_000, interval: 200 },
     );
     const decision = (await auditRecords(server, 'acme')).find((r) => r.type === 'decision.recorded')!;
-    expect(decision.data).toMatchObject({ outcome: 'hold', change: { kind: 'factor.enroll', targetId: kim.id }, alerts: [{ id: alert!.id, rule: 'mfa-push-fatigue', on: 'target' }] });
+    expect(decision.data).toMatchObject({
+      outcome: 'hold',
+      change: { kind: 'factor.enroll', targetId: kim.id },
+      alerts: [{ id: alert!.id, rule: 'mfa-push-fatigue', on: 'target' }],
+    });
     expect((decision.data.rules as Array<{ id: string }>).map((r) => r.id)).toContain('open-detection-alert');
   });
 });

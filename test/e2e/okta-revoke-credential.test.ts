@@ -19,7 +19,7 @@ describe('revoke_new_credential on the Okta simulator', () => {
   const decisionFor = async (eventId: string) =>
     (await w.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change?.source?.eventIds as string[] | undefined)?.includes(eventId));
 
-  it('a new API token is held and revoked; the revoke is recorded as Warden\'s own and audited with its result', async () => {
+  it("a new API token is held and revoked; the revoke is recorded as Warden's own and audited with its result", async () => {
     const tom = w.people.frank.id; // no admin roles: the detection rules on privileged credentials stay out of this story
     const { token, event } = w.sim.createApiToken(tom, 'sync-job');
     expect(w.sim.apiTokens.has(token.id)).toBe(true);
@@ -30,7 +30,11 @@ describe('revoke_new_credential on the Okta simulator', () => {
     expect(w.sim.log.filter((e) => e.eventType === 'system.api_token.revoke').map((e) => (e.target as Array<{ id: string }>)[0]!.id)).toEqual([token.id]);
 
     const decision = await decisionFor(event.uuid);
-    expect(decision?.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'new-api-token', outcome: 'hold' }], actions: [{ kind: 'revoke_new_credential', dryRun: false }] });
+    expect(decision?.data).toMatchObject({
+      outcome: 'hold',
+      rules: [{ id: 'new-api-token', outcome: 'hold' }],
+      actions: [{ kind: 'revoke_new_credential', dryRun: false }],
+    });
     const executed = (await w.audit()).filter((r) => r.type === 'action.executed' && r.data.kind === 'revoke_new_credential');
     expect(executed).toHaveLength(1);
     expect(executed[0]!.data.result).toEqual({ revoked: [token.id] });
@@ -39,7 +43,13 @@ describe('revoke_new_credential on the Okta simulator', () => {
     expect(own.filter((o) => o.eventTypes.includes('system.api_token.revoke')).map((o) => o.result)).toEqual([{ revoked: [token.id] }]);
 
     // Released afterwards (the request was approved late): a revoked token is not restored; the owner creates a new one under the request.
-    const released = await releaseHold(w.server.store, { tenant: 'acme', decisionId: decision!.subject.decisionId!, actor: { type: 'cli', id: 'ops' }, reason: 'REQ-7 approved', now: w.clock.now });
+    const released = await releaseHold(w.server.store, {
+      tenant: 'acme',
+      decisionId: decision!.subject.decisionId!,
+      actor: { type: 'cli', id: 'ops' },
+      reason: 'REQ-7 approved',
+      now: w.clock.now,
+    });
     expect(released).toEqual({ released: true, cancelled: [], undo: [] });
   }, 120_000);
 
@@ -51,7 +61,13 @@ describe('revoke_new_credential on the Okta simulator', () => {
     const decision = await decisionFor(event.uuid);
     expect(decision?.data.actions).toEqual([{ kind: 'revoke_new_credential', dryRun: false }]);
 
-    const released = await releaseHold(w.server.store, { tenant: 'acme', decisionId: decision!.subject.decisionId!, actor: { type: 'cli', id: 'ops' }, reason: 'REQ-8 approved before containment', now: w.clock.now });
+    const released = await releaseHold(w.server.store, {
+      tenant: 'acme',
+      decisionId: decision!.subject.decisionId!,
+      actor: { type: 'cli', id: 'ops' },
+      reason: 'REQ-8 approved before containment',
+      now: w.clock.now,
+    });
     expect(released.cancelled).toHaveLength(1);
     await w.settle();
     expect(w.sim.apiTokens.has(token.id)).toBe(true);

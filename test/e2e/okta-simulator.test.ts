@@ -15,8 +15,17 @@ import { auditRecords, oktaConfigDir, seededSimulator, startOktaServer } from '.
 
 type Rec = Awaited<ReturnType<typeof auditRecords>>[number];
 const decisionsFor = (records: Rec[], targetId: string, kind?: string) =>
-  records.filter((r) => r.type === 'decision.recorded' && (r.data.change as { targetId: string; kind: string }).targetId === targetId && (!kind || (r.data.change as { kind: string }).kind === kind));
-const actionsFor = (records: Rec[], targetId: string, type = 'action.executed') => records.filter((r) => r.type === type && r.data.targetId === targetId).map((r) => r.data.kind as string).sort();
+  records.filter(
+    (r) =>
+      r.type === 'decision.recorded' &&
+      (r.data.change as { targetId: string; kind: string }).targetId === targetId &&
+      (!kind || (r.data.change as { kind: string }).kind === kind),
+  );
+const actionsFor = (records: Rec[], targetId: string, type = 'action.executed') =>
+  records
+    .filter((r) => r.type === type && r.data.targetId === targetId)
+    .map((r) => r.data.kind as string)
+    .sort();
 
 describe('Okta connector end to end on the simulator', () => {
   let acme: { sim: OktaSimulator; agent: SimUser; employee: (login: string) => SimUser };
@@ -27,7 +36,11 @@ describe('Okta connector end to end on the simulator', () => {
 
   const register = async (tenant: string) => {
     const out: string[] = [];
-    const code = await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', tenant, '--url', server.url], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector]);
+    const code = await runCli(
+      ['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', tenant, '--url', server.url],
+      { out: (s) => void out.push(s), err: (s) => void out.push(s) },
+      [connector],
+    );
     return { code, out: out.join('') };
   };
 
@@ -80,7 +93,16 @@ describe('Okta connector end to end on the simulator', () => {
     expect(acme.sim.factors.has(oldFactor.id)).toBe(false); // the reset itself removed it
     const records = await auditRecords(server, 'acme');
     const [reset] = decisionsFor(records, dana.id, 'factor.reset_all');
-    expect(reset!.data).toMatchObject({ outcome: 'hold', mode: 'enforce', change: { kind: 'factor.reset_all', channel: 'helpdesk', actorId: acme.agent.id, source: { idp: 'okta', via: 'hook', rawType: 'user.mfa.factor.reset_all' } } });
+    expect(reset!.data).toMatchObject({
+      outcome: 'hold',
+      mode: 'enforce',
+      change: {
+        kind: 'factor.reset_all',
+        channel: 'helpdesk',
+        actorId: acme.agent.id,
+        source: { idp: 'okta', via: 'hook', rawType: 'user.mfa.factor.reset_all' },
+      },
+    });
     expect((reset!.data.rules as Array<{ id: string }>).map((r) => r.id)).toContain('assisted-reset-standard');
 
     // Warden's own actions come back from Okta (factor deactivated, sessions cleared) and are not judged again.
@@ -88,11 +110,20 @@ describe('Okta connector end to end on the simulator', () => {
     // Read without claiming: claiming would move the very entries the check is about.
     await vi.waitFor(async () => expect(await server.store.listInbox('acme', 'pending', 10)).toEqual([]), { timeout: 10_000 });
     const after = await auditRecords(server, 'acme');
-    expect(decisionsFor(after, dana.id).map((d) => (d.data.change as { kind: string }).kind).sort()).toEqual(['factor.enroll', 'factor.reset_all']);
+    expect(
+      decisionsFor(after, dana.id)
+        .map((d) => (d.data.change as { kind: string }).kind)
+        .sort(),
+    ).toEqual(['factor.enroll', 'factor.reset_all']);
     expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/warden_okta_own_changes_total\{tenant="acme"\} [1-9]/);
 
     // An approver releases the hold: Warden takes the user out of the hold group (and does not judge that either).
-    const released = await releaseHold(server.store, { tenant: 'acme', decisionId: reset!.subject.decisionId!, actor: { type: 'cli', id: 'approver@acme' }, reason: 'verified by callback, ticket INC0012345' });
+    const released = await releaseHold(server.store, {
+      tenant: 'acme',
+      decisionId: reset!.subject.decisionId!,
+      actor: { type: 'cli', id: 'approver@acme' },
+      reason: 'verified by callback, ticket INC0012345',
+    });
     expect(released.undo).toEqual(['release_hold_group']);
     server.outbox.wake();
     await vi.waitFor(() => expect(acme.sim.groupNames(dana.id)).not.toContain('Warden Hold'), { timeout: 20_000, interval: 200 });
@@ -101,9 +132,15 @@ describe('Okta connector end to end on the simulator', () => {
 
   it("judges a change made with Warden's own credentials that Warden did not make (a stolen token is not ignored)", async () => {
     const vic = acme.employee('vic@acme.example');
-    const res = await fetch(`${acme.sim.url}/api/v1/users/${vic.id}/lifecycle/reset_factors`, { method: 'POST', headers: { authorization: `SSWS ${acme.sim.token}`, accept: 'application/json' } });
+    const res = await fetch(`${acme.sim.url}/api/v1/users/${vic.id}/lifecycle/reset_factors`, {
+      method: 'POST',
+      headers: { authorization: `SSWS ${acme.sim.token}`, accept: 'application/json' },
+    });
     expect(res.status).toBe(200);
-    await vi.waitFor(async () => expect(decisionsFor(await auditRecords(server, 'acme'), vic.id, 'factor.reset_all')).toHaveLength(1), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(async () => expect(decisionsFor(await auditRecords(server, 'acme'), vic.id, 'factor.reset_all')).toHaveLength(1), {
+      timeout: 20_000,
+      interval: 200,
+    });
     const [decision] = decisionsFor(await auditRecords(server, 'acme'), vic.id, 'factor.reset_all');
     expect(decision!.data).toMatchObject({ outcome: 'hold', change: { channel: 'api', actorId: acme.sim.tokenOwner.id } });
   });
@@ -112,7 +149,11 @@ describe('Okta connector end to end on the simulator', () => {
     const mona = globex.employee('mona@globex.example');
     globex.sim.adminResetFactors(globex.agent.id, mona.id);
     const { factor } = globex.sim.selfEnroll(mona.id, 'push');
-    await vi.waitFor(async () => expect(actionsFor(await auditRecords(server, 'globex'), mona.id, 'action.dry_run')).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(
+      async () =>
+        expect(actionsFor(await auditRecords(server, 'globex'), mona.id, 'action.dry_run')).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']),
+      { timeout: 20_000, interval: 200 },
+    );
     expect(globex.sim.groupNames(mona.id)).not.toContain('Warden Hold');
     expect(globex.sim.users.get(mona.id)!.sessions).toBe(1);
     expect(globex.sim.factors.has(factor.id)).toBe(true);
@@ -128,9 +169,14 @@ describe('Okta connector end to end on the simulator', () => {
     acme.sim.selfEnroll(frank.id, 'sms');
     acme.sim.flushDeliveries();
     acme.sim.delivery = {};
-    await vi.waitFor(async () => expect(actionsFor(await auditRecords(server, 'acme'), frank.id)).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']), { timeout: 20_000, interval: 200 });
+    await vi.waitFor(
+      async () => expect(actionsFor(await auditRecords(server, 'acme'), frank.id)).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']),
+      { timeout: 20_000, interval: 200 },
+    );
     await acme.sim.settled();
-    const delivered = acme.sim.deliveries.filter((d) => d.status === 200 && d.eventIds.some((id) => acme.sim.log.some((e) => e.uuid === id && JSON.stringify(e.target).includes(frank.id))));
+    const delivered = acme.sim.deliveries.filter(
+      (d) => d.status === 200 && d.eventIds.some((id) => acme.sim.log.some((e) => e.uuid === id && JSON.stringify(e.target).includes(frank.id))),
+    );
     expect(delivered.length).toBeGreaterThanOrEqual(4); // each of the two events twice
     await new Promise((r) => setTimeout(r, 500));
     const records = await auditRecords(server, 'acme');
@@ -158,7 +204,11 @@ describe('Okta connector end to end on the simulator', () => {
 
     // Okta's late delivery of the same event (to the restarted server, on its new port), and the next polls, change nothing.
     const late = acme.sim.log.find((e) => e.eventType === 'user.mfa.factor.reset_all' && JSON.stringify(e.target).includes(erin.id))!;
-    const res = await fetch(`${server.url}/hooks/okta/acme/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'hook-shared-secret-0123456789' }, body: JSON.stringify({ eventType: 'com.okta.event_hook', eventId: 'late-1', data: { events: [late] } }) });
+    const res = await fetch(`${server.url}/hooks/okta/acme/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'hook-shared-secret-0123456789' },
+      body: JSON.stringify({ eventType: 'com.okta.event_hook', eventId: 'late-1', data: { events: [late] } }),
+    });
     expect(res.status).toBe(200);
     await new Promise((r) => setTimeout(r, 6000)); // at least one more poll
     const records = await auditRecords(server, 'acme');

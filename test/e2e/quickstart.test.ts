@@ -78,7 +78,7 @@ describe('quickstart, as the README shows it', () => {
 
     // A broken policy written while the server runs is refused (SIGHUP or the file watcher) and the old one keeps deciding.
     const good = readFileSync(policyFile, 'utf8');
-    writeFileSync(policyFile, good.replace("when: 'change.kind == \"mfa.bypass\"'", "when: 'change.kind == '"));
+    writeFileSync(policyFile, good.replace('when: \'change.kind == "mfa.bypass"\'', "when: 'change.kind == '"));
     server.kill('SIGHUP');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no refusal logged:\n${banner}${logs}`)), 10_000);

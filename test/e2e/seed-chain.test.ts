@@ -59,9 +59,30 @@ const DAY = 86_400_000;
  * detection says they are.
  */
 const PEOPLE = {
-  dana: { okta: 'dana.lee@acme.example', entra: 'dana.lee@acme.example', name: 'Dana Lee', key: 'dana.lee@acme.example', forwarding: 'Suspicious Forwarding Pattern', operation: 'New-InboxRule' },
-  eve: { okta: 'Eve.Staff@Acme.example', entra: 'eve.staff@acme.EXAMPLE', name: 'Eve Staff', key: 'eve.staff@acme.example', forwarding: 'Suspicious Forwarding Pattern', operation: 'New-InboxRule' },
-  frank: { okta: 'frank.roe@acme.example', entra: 'Frank.Roe@acme.onmicrosoft.com', name: 'Frank Roe', key: 'frank.roe@acme.example', forwarding: 'External Organization Forwarding', operation: 'Set-Mailbox' },
+  dana: {
+    okta: 'dana.lee@acme.example',
+    entra: 'dana.lee@acme.example',
+    name: 'Dana Lee',
+    key: 'dana.lee@acme.example',
+    forwarding: 'Suspicious Forwarding Pattern',
+    operation: 'New-InboxRule',
+  },
+  eve: {
+    okta: 'Eve.Staff@Acme.example',
+    entra: 'eve.staff@acme.EXAMPLE',
+    name: 'Eve Staff',
+    key: 'eve.staff@acme.example',
+    forwarding: 'Suspicious Forwarding Pattern',
+    operation: 'New-InboxRule',
+  },
+  frank: {
+    okta: 'frank.roe@acme.example',
+    entra: 'Frank.Roe@acme.onmicrosoft.com',
+    name: 'Frank Roe',
+    key: 'frank.roe@acme.example',
+    forwarding: 'External Organization Forwarding',
+    operation: 'Set-Mailbox',
+  },
 } as const;
 type Person = keyof typeof PEOPLE;
 
@@ -88,7 +109,10 @@ async function startWorld(): Promise<World> {
 
   const okta = await new OktaSimulator({ clock: () => clock.now }).start();
   okta.addGroup('Warden Hold');
-  const sam = okta.addUser({ login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' }, { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] });
+  const sam = okta.addUser(
+    { login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' },
+    { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] },
+  );
   const oktaUsers = {} as Record<Person, OktaUser>;
   for (const [person, p] of Object.entries(PEOPLE) as Array<[Person, (typeof PEOPLE)[Person]]>) {
     const [firstName, lastName] = p.name.split(' ') as [string, string];
@@ -101,7 +125,12 @@ async function startWorld(): Promise<World> {
   const clientSecret = randomBytes(24).toString('base64url');
   const graph = await startGraphSimulator({ tls: inject('entraTls'), tenantId: entraTenantId, clock: () => clock.now });
   const perms = requiredPermissions();
-  graph.directory.addApp({ appId: clientId, displayName: 'Warden', secrets: [clientSecret], permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis] });
+  graph.directory.addApp({
+    appId: clientId,
+    displayName: 'Warden',
+    secrets: [clientSecret],
+    permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis],
+  });
   const entraUsers = {} as Record<Person, EntraUser>;
   for (const [person, p] of Object.entries(PEOPLE) as Array<[Person, (typeof PEOPLE)[Person]]>)
     entraUsers[person] = graph.directory.addUser({ userPrincipalName: p.entra, displayName: p.name, employeeType: 'employee' });
@@ -171,8 +200,11 @@ tenants:
   const config = loadConfig({ path: configFile, env, connectors, resolveSecrets: true });
   const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
-  if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the Okta simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
-  const alertsKey = (await createApiKey(server.store, { tenant: 'acme', name: 'soc', scopes: ['alerts:read'], actor: { type: 'cli', id: 'test' }, now: clock.now })).key;
+  if (hook.verificationStatus !== 'VERIFIED')
+    throw new Error(`the Okta simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
+  const alertsKey = (
+    await createApiKey(server.store, { tenant: 'acme', name: 'soc', scopes: ['alerts:read'], actor: { type: 'cli', id: 'test' }, now: clock.now })
+  ).key;
 
   return {
     clock,
@@ -225,7 +257,8 @@ describe('the seed chain end to end on the Okta and Entra simulators', () => {
     expect(res.status).toBe(200);
     return ((await res.json()) as { alerts: Alert[] }).alerts;
   };
-  const decisionOn = (records: AuditRecord[], eventId: string) => records.find((r) => r.type === 'decision.recorded' && (r.data.change.source.eventIds as string[]).includes(eventId))!;
+  const decisionOn = (records: AuditRecord[], eventId: string) =>
+    records.find((r) => r.type === 'decision.recorded' && (r.data.change.source.eventIds as string[]).includes(eventId))!;
 
   /**
    * The four steps on one person, a few minutes apart, each delivered the
@@ -317,20 +350,38 @@ describe('the seed chain end to end on the Okta and Entra simulators', () => {
       it('decides each step with the open alert in context.alerts: the password reset and the inbox rule are held for it', () => {
         const [reset, enroll, password, rule] = [ids.reset, ids.enroll, ids.password, ids.rule].map((e) => decisionOn(records, e));
         // No change request covers Sam's reset: held by policy; the alert it raised is medium.
-        expect(reset!.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'assisted-reset-standard' }], alerts: [{ id: alert.id, severity: 'medium', on: 'target' }], change: { channel: 'helpdesk' } });
+        expect(reset!.data).toMatchObject({
+          outcome: 'hold',
+          rules: [{ id: 'assisted-reset-standard' }],
+          alerts: [{ id: alert.id, severity: 'medium', on: 'target' }],
+          change: { channel: 'helpdesk' },
+        });
         expect(reset!.data.actions.map((a: { kind: string }) => a.kind)).toEqual(['hold_group', 'revoke_sessions', 'remove_new_factor']);
         // A medium alert does not hold the person's own enrollment.
         expect(enroll!.data).toMatchObject({ outcome: 'allow', alerts: [{ id: alert.id, severity: 'medium' }], change: { channel: 'self_service' } });
         // The password reset completes "factor change and password reset": the alert is high, and this very decision sees it.
-        expect(password!.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'open-detection-alert' }], alerts: [{ id: alert.id, severity: 'high', on: 'target' }], change: { channel: 'self_service' } });
+        expect(password!.data).toMatchObject({
+          outcome: 'hold',
+          rules: [{ id: 'open-detection-alert' }],
+          alerts: [{ id: alert.id, severity: 'high', on: 'target' }],
+          change: { channel: 'self_service' },
+        });
         // Contained in Okta, the only IdP the alert has seen the person in so far.
-        expect(password!.data.actions).toEqual([{ kind: 'hold_group', dryRun: false }, { kind: 'revoke_sessions', dryRun: false }]);
+        expect(password!.data.actions).toEqual([
+          { kind: 'hold_group', dryRun: false },
+          { kind: 'revoke_sessions', dryRun: false },
+        ]);
         // The inbox rule, in Microsoft 365, completes the chain: critical.
         expect(rule!.data).toMatchObject({
           outcome: 'hold',
           rules: [{ id: 'open-detection-alert' }],
           alerts: [{ id: alert.id, severity: 'critical', on: 'target' }],
-          change: { kind: 'mailbox.rule', channel: 'self_service', targetId: w.entraUsers[person].id, source: { idp: 'entra', via: 'poll', rawType: `o365:${PEOPLE[person].operation}` } },
+          change: {
+            kind: 'mailbox.rule',
+            channel: 'self_service',
+            targetId: w.entraUsers[person].id,
+            source: { idp: 'entra', via: 'poll', rawType: `o365:${PEOPLE[person].operation}` },
+          },
         });
       });
 
@@ -342,7 +393,9 @@ describe('the seed chain end to end on the Okta and Entra simulators', () => {
           { kind: 'revoke_sessions', dryRun: false },
           { kind: 'revoke_sessions', dryRun: false, connector: 'okta', targetId: w.oktaUsers[person].id },
         ]);
-        const executed = records.filter((r) => r.type === 'action.executed' && r.subject.decisionId === rule.subject.decisionId).map((r) => [r.data.connector, r.data.kind, r.data.targetId]);
+        const executed = records
+          .filter((r) => r.type === 'action.executed' && r.subject.decisionId === rule.subject.decisionId)
+          .map((r) => [r.data.connector, r.data.kind, r.data.targetId]);
         expect(executed).toEqual([
           ['entra', 'hold_group', w.entraUsers[person].id],
           ['okta', 'hold_group', w.oktaUsers[person].id],
@@ -371,7 +424,11 @@ describe('the seed chain end to end on the Okta and Entra simulators', () => {
 
   it("judged none of Warden's own containment again when the IdPs reported it back: one alert and four decisions per person", async () => {
     const all = await alerts();
-    expect(all.map((a) => a.key).sort()).toEqual(Object.values(PEOPLE).map((p) => p.key).sort());
+    expect(all.map((a) => a.key).sort()).toEqual(
+      Object.values(PEOPLE)
+        .map((p) => p.key)
+        .sort(),
+    );
     const decided = (await audit()).filter((r) => r.type === 'decision.recorded');
     expect(decided).toHaveLength(4 * Object.keys(PEOPLE).length);
     const metrics = await (await fetch(`${w.server.url}/metrics`)).text();

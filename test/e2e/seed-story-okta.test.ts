@@ -34,7 +34,11 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
     return (await w.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change.source.eventIds as string[]).includes(event.uuid))!;
   };
   const get = async (requestId: string) => (await w.call('GET', `/v1/requests/${requestId}`, { token: await w.tokenFor('sam') })).body;
-  const approve = async (requestId: string, approver: OktaPerson) => w.call('POST', `/v1/requests/${requestId}/approve`, { token: await w.tokenFor(approver), body: { tenant: 'acme', comment: 'ticket and proofing check out' } });
+  const approve = async (requestId: string, approver: OktaPerson) =>
+    w.call('POST', `/v1/requests/${requestId}/approve`, {
+      token: await w.tokenFor(approver),
+      body: { tenant: 'acme', comment: 'ticket and proofing check out' },
+    });
   /** `executor` files a factor reset for `target` citing a fresh ServiceNow ticket. */
   let tickets = 100;
   const file = async (target: OktaPerson, executor: OktaPerson, extra: Record<string, unknown> = {}) => {
@@ -42,13 +46,26 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
     w.ticket(number, target, executor);
     const res = await w.call('POST', '/v1/requests', {
       token: await w.tokenFor(executor),
-      body: { tenant: 'acme', kind: 'factor.reset_all', target: { login: w.people[target].profile.login }, requester: { id: id(target) }, justification: { ticket: { system: 'servicenow', id: number } }, contact: { channel: 'phone' }, ...extra },
+      body: {
+        tenant: 'acme',
+        kind: 'factor.reset_all',
+        target: { login: w.people[target].profile.login },
+        requester: { id: id(target) },
+        justification: { ticket: { system: 'servicenow', id: number } },
+        contact: { channel: 'phone' },
+        ...extra,
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body;
   };
   const callback = async (requestId: string, executor: OktaPerson) =>
-    (await w.call('POST', `/v1/requests/${requestId}/proofing/callback`, { token: await w.tokenFor(executor), body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' } })).body;
+    (
+      await w.call('POST', `/v1/requests/${requestId}/proofing/callback`, {
+        token: await w.tokenFor(executor),
+        body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' },
+      })
+    ).body;
 
   describe('Dana: the request covers the reset Sam makes after the approval', () => {
     let requestId: string;
@@ -65,7 +82,7 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       });
     });
 
-    it("proofs Dana with an Okta Verify push through Okta: waiting until she approves it on her phone", async () => {
+    it('proofs Dana with an Okta Verify push through Okta: waiting until she approves it on her phone', async () => {
       const token = await w.tokenFor('sam');
       const started = await w.call('POST', `/v1/requests/${requestId}/proofing/push`, { token, body: { tenant: 'acme' } });
       expect(started.status).toBe(202);
@@ -77,7 +94,10 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       w.advance(20_000);
       w.sim.answerPush(id('dana'), 'approve');
       const done = await poll();
-      expect(done.body).toMatchObject({ status: 'success', request: { state: 'pending_approval', proofing: { level: 'callback', method: 'okta_verify_push' } } });
+      expect(done.body).toMatchObject({
+        status: 'success',
+        request: { state: 'pending_approval', proofing: { level: 'callback', method: 'okta_verify_push' } },
+      });
     });
 
     it('is approved by Ann, an IAM approver signed in with a recent MFA', async () => {
@@ -94,7 +114,12 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       const decision = await decisionOn('dana');
       expect(decision).toMatchObject({
         subject: { requestId },
-        data: { outcome: 'allow', actions: [], rules: [{ id: 'assisted-reset-standard', outcome: 'allow', requestId }], change: { channel: 'helpdesk', actorId: id('sam'), source: { idp: 'okta', via: 'hook' } } },
+        data: {
+          outcome: 'allow',
+          actions: [],
+          rules: [{ id: 'assisted-reset-standard', outcome: 'allow', requestId }],
+          change: { channel: 'helpdesk', actorId: id('sam'), source: { idp: 'okta', via: 'hook' } },
+        },
       });
       expect(held('dana')).toBe(false);
       const request = await get(requestId);
@@ -112,7 +137,10 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       w.sim.adminResetFactors(id('sam'), id('dana'));
       await w.settle();
       const decision = await decisionOn('dana');
-      expect(decision.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'assisted-reset-standard', reason: expect.stringMatching(/no approved change request covers this change/) }] });
+      expect(decision.data).toMatchObject({
+        outcome: 'hold',
+        rules: [{ id: 'assisted-reset-standard', reason: expect.stringMatching(/no approved change request covers this change/) }],
+      });
       expect(held('dana')).toBe(true);
       expect(w.sim.users.get(id('dana'))!.sessions).toBe(0);
     });
@@ -132,18 +160,31 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       w.advance(5 * 60_000);
       const approved = await approve(request.id, 'bob');
       expect(approved.status).toBe(200);
-      expect(approved.body).toMatchObject({ state: 'executed', consumed: { decisionId: decision.subject.decisionId, changeId: decision.subject.changeId, releasedHold: true } });
+      expect(approved.body).toMatchObject({
+        state: 'executed',
+        consumed: { decisionId: decision.subject.decisionId, changeId: decision.subject.changeId, releasedHold: true },
+      });
       await w.settle();
       expect(held('eve')).toBe(false);
       const records = await w.audit();
       expect(records.find((r) => r.type === 'hold.released' && r.subject.decisionId === decision.subject.decisionId)).toMatchObject({
         actor: { type: 'user', id: id('bob') },
         subject: { requestId: request.id },
-        data: { undo: ['release_hold_group'], reason: expect.stringMatching(/approved by bob.approver@acme.example, covers this change made before its approval/) },
+        data: {
+          undo: ['release_hold_group'],
+          reason: expect.stringMatching(/approved by bob.approver@acme.example, covers this change made before its approval/),
+        },
       });
-      expect(records.filter((r) => r.type === 'action.executed' && r.data.targetId === id('eve')).map((r) => r.data.kind)).toEqual(['hold_group', 'revoke_sessions', 'remove_new_factor', 'release_hold_group']);
+      expect(records.filter((r) => r.type === 'action.executed' && r.data.targetId === id('eve')).map((r) => r.data.kind)).toEqual([
+        'hold_group',
+        'revoke_sessions',
+        'remove_new_factor',
+        'release_hold_group',
+      ]);
       // Okta's record of Warden taking Eve out of the group is Warden's own: nothing new is judged.
-      expect(records.filter((r) => r.type === 'decision.recorded' && r.data.change.targetId === id('eve')).map((r) => r.data.change.kind)).toEqual(['factor.reset_all']);
+      expect(records.filter((r) => r.type === 'decision.recorded' && r.data.change.targetId === id('eve')).map((r) => r.data.change.kind)).toEqual([
+        'factor.reset_all',
+      ]);
     });
   });
 
@@ -177,7 +218,10 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       expect(w.sim.factors.has(factor.id)).toBe(false);
       await w.settle();
       const decision = await decisionOn('gina');
-      expect(decision).toMatchObject({ subject: { requestId: request.id }, data: { outcome: 'allow', rules: [{ requestId: request.id }], change: { channel: 'api', actorId: w.sim.tokenOwner.id } } });
+      expect(decision).toMatchObject({
+        subject: { requestId: request.id },
+        data: { outcome: 'allow', rules: [{ requestId: request.id }], change: { channel: 'api', actorId: w.sim.tokenOwner.id } },
+      });
       expect(await get(request.id)).toMatchObject({ state: 'executed', consumed: { decisionId: decision.subject.decisionId } });
       expect(held('gina')).toBe(false);
     });
@@ -192,7 +236,7 @@ describe('the seed story on Okta: request, push proofing, approval, reset, match
       expect((await get(request.id)).evidence).toEqual(expect.arrayContaining([expect.objectContaining({ method: 'okta_verify_push', accepted: false })]));
     });
 
-    it("lets only the manager Okta names (profile managerId) attest for a contractor", async () => {
+    it('lets only the manager Okta names (profile managerId) attest for a contractor', async () => {
       const request = await file('cole', 'sam');
       expect(request).toMatchObject({ target: { managerId: id('omar'), employeeType: 'contractor' }, needs: { proofing: 'manager_attest' } });
       const notManager = await w.call('POST', `/v1/requests/${request.id}/proofing/attest`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } });

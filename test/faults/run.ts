@@ -57,11 +57,23 @@ const deliveries = Number(process.env.WARDEN_FAULTS_DELIVERIES ?? 5000);
 const cutSeconds = Number(process.env.WARDEN_FAULTS_CUT_SECONDS ?? 30);
 
 const SCENARIOS: Scenario[] = [
-  { name: 'kill9-under-load', stores: ['pglite', 'postgres'], run: (s) => killUnderLoad(s, { deliveries, concurrency: 16, holdEvery: 10, killAt: 0.4, timeoutMs: 300_000 }) },
+  {
+    name: 'kill9-under-load',
+    stores: ['pglite', 'postgres'],
+    run: (s) => killUnderLoad(s, { deliveries, concurrency: 16, holdEvery: 10, killAt: 0.4, timeoutMs: 300_000 }),
+  },
   { name: 'kill9-action-in-flight', stores: ['pglite', 'postgres'], run: (s) => killActionInFlight(s, { timeoutMs: 120_000 }) },
-  { name: 'three-replicas', stores: ['postgres'], run: () => threeReplicas({ deliveries: Math.min(600, deliveries), concurrency: 16, holdEvery: 10, timeoutMs: 300_000 }) },
+  {
+    name: 'three-replicas',
+    stores: ['postgres'],
+    run: () => threeReplicas({ deliveries: Math.min(600, deliveries), concurrency: 16, holdEvery: 10, timeoutMs: 300_000 }),
+  },
   { name: 'three-replicas-entra', stores: ['postgres'], run: () => threeReplicasEntra({ timeoutMs: 120_000 }) },
-  { name: 'store-outage', stores: ['postgres'], run: () => storeOutage({ deliveries: Math.min(1500, deliveries), concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds, timeoutMs: 300_000 }) },
+  {
+    name: 'store-outage',
+    stores: ['postgres'],
+    run: () => storeOutage({ deliveries: Math.min(1500, deliveries), concurrency: 16, holdEvery: 10, cutAt: 0.3, cutSeconds, timeoutMs: 300_000 }),
+  },
   { name: 'down-for-an-hour', stores: ['pglite', 'postgres'], run: (s) => downForAnHour(s, { people: 6, timeoutMs: 120_000 }) },
   { name: 'down-for-an-hour-entra', stores: ['pglite'], run: (s) => downForAnHourEntra(s, { people: 3, timeoutMs: 120_000 }) },
   { name: 'idp-storms', stores: ['pglite', 'postgres'], run: (s) => idpStorms(s, { stormed: 3, timeoutMs: 150_000 }) },
@@ -92,7 +104,9 @@ async function main(): Promise<number> {
         for (const note of result.notes) process.stdout.write(`  ${note}\n`);
       } catch (err) {
         errors++;
-        process.stdout.write(`fault ${scenario.name} store=${store} ERROR ${err instanceof DeadlineError ? err.message : ((err as Error).stack ?? String(err))}\n`);
+        process.stdout.write(
+          `fault ${scenario.name} store=${store} ERROR ${err instanceof DeadlineError ? err.message : ((err as Error).stack ?? String(err))}\n`,
+        );
       }
       process.stdout.write(`  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
     }
@@ -116,7 +130,10 @@ function runTrustingSuiteCertificate(): boolean {
   writeFileSync(path.join(dir, 'key.pem'), keyPem, { mode: 0o600 });
   const existing = process.env.NODE_EXTRA_CA_CERTS ? readFileSync(process.env.NODE_EXTRA_CA_CERTS, 'utf8') : '';
   writeFileSync(path.join(dir, 'ca.pem'), existing + (existing && !existing.endsWith('\n') ? '\n' : '') + certPem);
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, WARDEN_FAULTS_TLS: dir, NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') } });
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, WARDEN_FAULTS_TLS: dir, NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') },
+  });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
   child.once('exit', (code, signal) => {
     rmSync(dir, { recursive: true, force: true });

@@ -55,11 +55,17 @@ export async function seedAuditHistory(store: Store, tenant: string, startIso = 
       occurredAt,
       observedAt: occurredAt,
       target: { id: `00u-${c.target}`, login: `${c.target}@acme.example` },
-      actor: c.channel === 'self_service' ? { id: `00u-${c.target}`, login: `${c.target}@acme.example` } : { id: '00u-agent', login: '=HYPERLINK("http://x")@acme.example' },
+      actor:
+        c.channel === 'self_service'
+          ? { id: `00u-${c.target}`, login: `${c.target}@acme.example` }
+          : { id: '00u-agent', login: '=HYPERLINK("http://x")@acme.example' },
       source: { idp: 'okta', eventIds: [`evt-${i}`], rawType: 'x', via: 'poll' },
     });
     const at = now;
-    const r = await decideChange({ store, policies: { get: examplePolicy }, clock: () => at, detection: detector }, { change, actor: { type: 'idp', id: 'okta' }, observed: true });
+    const r = await decideChange(
+      { store, policies: { get: examplePolicy }, clock: () => at, detection: detector },
+      { change, actor: { type: 'idp', id: 'okta' }, observed: true },
+    );
     for (const a of r.alerts) if (a.rule === 'factor-change-and-password-reset') alertId = a.id;
   }
   if (!alertId) throw new Error('seedAuditHistory: factor-change-and-password-reset was not raised');

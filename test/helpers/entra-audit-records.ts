@@ -30,8 +30,16 @@ export interface AuditInput {
   id?: string;
   correlationId?: string;
   /** A person (default) or an app initiated it. */
-  actor?: { user: { id: string; upn?: string; displayName?: string; ip?: string } } | { app: { appId: string; displayName?: string; servicePrincipalId?: string } };
-  target?: { id: string; upn?: string; displayName?: string; type?: string; modifiedProperties?: Array<{ displayName: string; oldValue: string | null; newValue: string | null }> };
+  actor?:
+    | { user: { id: string; upn?: string; displayName?: string; ip?: string } }
+    | { app: { appId: string; displayName?: string; servicePrincipalId?: string } };
+  target?: {
+    id: string;
+    upn?: string;
+    displayName?: string;
+    type?: string;
+    modifiedProperties?: Array<{ displayName: string; oldValue: string | null; newValue: string | null }>;
+  };
   extraTargets?: Array<{ id: string; displayName?: string; type: string }>;
   additionalDetails?: Array<{ key: string; value: string }>;
 }
@@ -50,17 +58,50 @@ export function directoryAudit(input: AuditInput): Audit {
   record.activityDateTime = input.at ?? '2026-11-25T09:58:41.1234567Z';
   record.loggedByService = input.service;
   record.operationType = input.operationType ?? 'Add';
-  const actor = input.actor ?? { user: { id: 'a1f0c1de-0000-4000-8000-00000000ad01', upn: 'pat.admin@contoso.example', displayName: 'Pat Admin', ip: '203.0.113.7' } };
+  const actor = input.actor ?? {
+    user: { id: 'a1f0c1de-0000-4000-8000-00000000ad01', upn: 'pat.admin@contoso.example', displayName: 'Pat Admin', ip: '203.0.113.7' },
+  };
   const template = base.initiatedBy.user as Record<string, unknown>;
   record.initiatedBy =
     'user' in actor
-      ? { app: null, user: { ...template, id: actor.user.id, displayName: actor.user.displayName ?? null, userPrincipalName: actor.user.upn ?? null, ipAddress: actor.user.ip ?? null } }
-      : { user: null, app: { appId: actor.app.appId, displayName: actor.app.displayName ?? null, servicePrincipalId: actor.app.servicePrincipalId ?? null, servicePrincipalName: null } };
+      ? {
+          app: null,
+          user: {
+            ...template,
+            id: actor.user.id,
+            displayName: actor.user.displayName ?? null,
+            userPrincipalName: actor.user.upn ?? null,
+            ipAddress: actor.user.ip ?? null,
+          },
+        }
+      : {
+          user: null,
+          app: {
+            appId: actor.app.appId,
+            displayName: actor.app.displayName ?? null,
+            servicePrincipalId: actor.app.servicePrincipalId ?? null,
+            servicePrincipalName: null,
+          },
+        };
   const targetTemplate = base.targetResources[0]!;
   const target = input.target ?? { id: 'b2c0d2ef-0000-4000-8000-0000000000b1', upn: 'alice@contoso.example', displayName: 'Alice Example' };
   record.targetResources = [
-    { ...targetTemplate, id: target.id, displayName: target.displayName ?? null, type: target.type ?? 'User', userPrincipalName: target.upn ?? null, modifiedProperties: target.modifiedProperties ?? [] },
-    ...(input.extraTargets ?? []).map((t) => ({ ...targetTemplate, id: t.id, displayName: t.displayName ?? null, type: t.type, userPrincipalName: null, modifiedProperties: [] })),
+    {
+      ...targetTemplate,
+      id: target.id,
+      displayName: target.displayName ?? null,
+      type: target.type ?? 'User',
+      userPrincipalName: target.upn ?? null,
+      modifiedProperties: target.modifiedProperties ?? [],
+    },
+    ...(input.extraTargets ?? []).map((t) => ({
+      ...targetTemplate,
+      id: t.id,
+      displayName: t.displayName ?? null,
+      type: t.type,
+      userPrincipalName: null,
+      modifiedProperties: [],
+    })),
   ];
   record.additionalDetails = input.additionalDetails ?? [];
   return record;

@@ -121,11 +121,22 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
       options.entraYaml ?? '',
     ].join('\n') + '\n',
   );
-  const env: Record<string, string> = { ENTRA_CLIENT_SECRET: secret, ENTRA_CLIENT_STATE: clientState, ...(appCertificate ? { ENTRA_CERTIFICATE: appCertificate.keyPem + appCertificate.certPem } : {}) };
+  const env: Record<string, string> = {
+    ENTRA_CLIENT_SECRET: secret,
+    ENTRA_CLIENT_STATE: clientState,
+    ...(appCertificate ? { ENTRA_CERTIFICATE: appCertificate.keyPem + appCertificate.certPem } : {}),
+  };
   seedDataDir(path.join(dir, 'data'));
   const connector = createEntraConnector({ env, autoStart: false });
   const config = loadConfig({ path: configFile, env: {}, connectors: [connector], resolveSecrets: true });
-  const server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+  const server = await startServer({
+    config,
+    connectors: [connector],
+    log: createLogger('silent'),
+    watchPolicies: false,
+    workers: false,
+    clock: () => clock.now,
+  });
   front.target(server.url);
   const tenant = connector.runtime.tenant(server.context.config, 'acme', server.context.clock)!;
 

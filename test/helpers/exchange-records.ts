@@ -42,10 +42,21 @@ let corpus: Array<{ name: string; log: Record<string, unknown> }> | undefined;
  * to `upn`; everything else is Panther's record.
  */
 export function exchangeRecord(name: ForwardingCase, input: { upn: string; at: Date; actor?: string; organization: string }): Record<string, unknown> {
-  corpus ??= JSON.parse(readFileSync(path.join(packageRoot(), 'test/fixtures/entra/corpus/panther-m365/Microsoft365.Exchange.External.Forwarding.json'), 'utf8')) as Array<{ name: string; log: Record<string, unknown> }>;
+  corpus ??= JSON.parse(
+    readFileSync(path.join(packageRoot(), 'test/fixtures/entra/corpus/panther-m365/Microsoft365.Exchange.External.Forwarding.json'), 'utf8'),
+  ) as Array<{ name: string; log: Record<string, unknown> }>;
   const log = corpus.find((t) => t.name === name)?.log;
   if (!log) throw new Error(`no test "${name}" in the Panther forwarding corpus`);
   const record = Object.fromEntries(Object.entries(log).map(([k, v]) => [CASING[k] ?? k, v]));
-  const params = (record.Parameters as Array<{ Name: string; Value: string }>).map((p) => (['Mailbox', 'Identity'].includes(p.Name) && p.Value.includes('@') ? { ...p, Value: input.upn } : p));
-  return { ...record, Id: randomUUID(), CreationTime: input.at.toISOString().slice(0, 19), UserId: input.actor ?? input.upn, Parameters: params, OrganizationName: input.organization };
+  const params = (record.Parameters as Array<{ Name: string; Value: string }>).map((p) =>
+    ['Mailbox', 'Identity'].includes(p.Name) && p.Value.includes('@') ? { ...p, Value: input.upn } : p,
+  );
+  return {
+    ...record,
+    Id: randomUUID(),
+    CreationTime: input.at.toISOString().slice(0, 19),
+    UserId: input.actor ?? input.upn,
+    Parameters: params,
+    OrganizationName: input.organization,
+  };
 }

@@ -39,7 +39,16 @@ export function fakeConnector(options: { name?: string } = {}): FakeConnector {
     description: 'Test connector',
     tenantConfig: z.object({ org: z.string().describe('The fake org'), hookSecret: z.string().optional() }).strict(),
     schemas: { FakeEvent: Event },
-    routes: [{ method: 'post', path: `/hooks/${name}/:tenant`, summary: 'Fake hook', tags: [name], requestBody: 'FakeEvent', responses: { 202: { description: 'Stored' } } }],
+    routes: [
+      {
+        method: 'post',
+        path: `/hooks/${name}/:tenant`,
+        summary: 'Fake hook',
+        tags: [name],
+        requestBody: 'FakeEvent',
+        responses: { 202: { description: 'Stored' } },
+      },
+    ],
     mount(router, ctx) {
       router.post(`/hooks/${name}/:tenant`, express.json(), async (req, res) => {
         const tenant = String(req.params.tenant);

@@ -41,7 +41,11 @@ export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
     executed: [],
     brokerIdentity: '0oa-warden-broker',
     async deliver(url, tenant, event) {
-      const res = await fetch(`${url}/hooks/fakeokta/${tenant}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event) });
+      const res = await fetch(`${url}/hooks/fakeokta/${tenant}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(event),
+      });
       return res.status;
     },
   };
@@ -82,7 +86,8 @@ export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
         const factor = state.factors.get(targetId);
         if (!factor) throw new ProofingRefused('the user has no Okta Verify factor');
         const age = options.clock().getTime() - Date.parse(factor.lastUpdated);
-        if (age < minFactorAgeDays * 86_400_000) throw new ProofingRefused(`the Okta Verify factor changed at ${factor.lastUpdated}, less than ${minFactorAgeDays} days ago`);
+        if (age < minFactorAgeDays * 86_400_000)
+          throw new ProofingRefused(`the Okta Verify factor changed at ${factor.lastUpdated}, less than ${minFactorAgeDays} days ago`);
         return { transactionId: `txn-${++txn}`, level: 'callback', factor };
       },
       async poll({ transactionId }) {
@@ -99,7 +104,13 @@ export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
         await store(ctx, request.tenant, {
           id: `evt-broker-${request.requestId}`,
           type: 'user.mfa.factor.reset_all',
-          change: { kind: 'factor.reset_all', channel: 'api', target: target ?? { id: request.targetId }, actor: { id: state.brokerIdentity, type: 'service' }, occurredAt: ctx.clock().toISOString() },
+          change: {
+            kind: 'factor.reset_all',
+            channel: 'api',
+            target: target ?? { id: request.targetId },
+            actor: { id: state.brokerIdentity, type: 'service' },
+            occurredAt: ctx.clock().toISOString(),
+          },
         });
         return { reference: `reset-${request.requestId}` };
       },

@@ -9,9 +9,25 @@
 type Schema = Record<string, unknown>;
 
 const KNOWN = new Set([
-  '$schema', '$id', '$defs', '$ref', 'title', 'description',
-  'type', 'properties', 'required', 'additionalProperties', 'items',
-  'enum', 'const', 'pattern', 'maxLength', 'minimum', 'maximum', 'anyOf', 'oneOf',
+  '$schema',
+  '$id',
+  '$defs',
+  '$ref',
+  'title',
+  'description',
+  'type',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'enum',
+  'const',
+  'pattern',
+  'maxLength',
+  'minimum',
+  'maximum',
+  'anyOf',
+  'oneOf',
 ]);
 
 function typeOf(v: unknown): string {
@@ -73,7 +89,8 @@ export function validateJsonSchema(root: Schema, value: unknown): string[] {
       return ok;
     };
     if (Array.isArray(schema.anyOf) && !(schema.anyOf as Schema[]).some(passes)) errors.push(`${at}: matches none of ${JSON.stringify(schema.anyOf)}`);
-    if (Array.isArray(schema.oneOf) && (schema.oneOf as Schema[]).filter(passes).length !== 1) errors.push(`${at}: must match exactly one of ${JSON.stringify(schema.oneOf)}`);
+    if (Array.isArray(schema.oneOf) && (schema.oneOf as Schema[]).filter(passes).length !== 1)
+      errors.push(`${at}: must match exactly one of ${JSON.stringify(schema.oneOf)}`);
   }
 
   check(root, value, '$');

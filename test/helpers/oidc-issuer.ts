@@ -24,7 +24,9 @@ export async function startTestIssuer(audience = 'api://warden'): Promise<TestIs
   let issuer = '';
   const server = http.createServer((req, res) => {
     if (req.url === '/oauth2/default/.well-known/openid-configuration') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer, jwks_uri: `${issuer}/v1/keys`, authorization_endpoint: `${issuer}/v1/authorize`, token_endpoint: `${issuer}/v1/token` }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ issuer, jwks_uri: `${issuer}/v1/keys`, authorization_endpoint: `${issuer}/v1/authorize`, token_endpoint: `${issuer}/v1/token` }));
     } else if (req.url === '/oauth2/default/v1/keys') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
     } else res.writeHead(404).end();
@@ -46,7 +48,9 @@ export async function startTestIssuer(audience = 'api://warden'): Promise<TestIs
     async token(claims, options = {}) {
       const now = options.now ?? new Date();
       const key = (options.key ?? 'published') === 'published' ? published.privateKey : unpublished.privateKey;
-      return new SignJWT(base(claims, now, options.expiresIn ?? 3600)).setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', typ: 'JWT' }).sign(key as KeyObject);
+      return new SignJWT(base(claims, now, options.expiresIn ?? 3600))
+        .setProtectedHeader({ alg: 'RS256', kid: 'test-key-1', typ: 'JWT' })
+        .sign(key as KeyObject);
     },
     unsigned(claims, options = {}) {
       const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');

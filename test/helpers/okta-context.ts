@@ -14,7 +14,10 @@ export function oktaTenantConfig(connector: Connector, section: string, env: Rec
   const secrets = Object.keys(env)
     .map((k) => `${k.toLowerCase().replace(/_(\w)/g, (_m, c: string) => c.toUpperCase())}: { env: ${k} }`)
     .join(', ');
-  writeFileSync(path.join(dir, 'warden.yaml'), `tenants:\n  - id: acme\n    policy: ${EXAMPLE_POLICY_FILE}\n    secrets: { ${secrets} }\n    okta:\n${section}`);
+  writeFileSync(
+    path.join(dir, 'warden.yaml'),
+    `tenants:\n  - id: acme\n    policy: ${EXAMPLE_POLICY_FILE}\n    secrets: { ${secrets} }\n    okta:\n${section}`,
+  );
   return loadConfig({ path: path.join(dir, 'warden.yaml'), env, connectors: [connector], resolveSecrets: true });
 }
 

@@ -40,7 +40,9 @@ export function oktaConfigDir(tenants: readonly OktaTenantSetup[]): { dir: strin
   const env: NodeJS.ProcessEnv = { OKTA_HOOK_SECRET: HOOK_SECRET };
   let yaml = 'listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\nlog: { level: silent }\ntenants:\n';
   for (const t of tenants) {
-    const policy = readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace(/^tenant: acme$/m, `tenant: ${t.id}`).replace(/^mode: enforce$/m, `mode: ${t.mode}`);
+    const policy = readFileSync(EXAMPLE_POLICY_FILE, 'utf8')
+      .replace(/^tenant: acme$/m, `tenant: ${t.id}`)
+      .replace(/^mode: enforce$/m, `mode: ${t.mode}`);
     writeFileSync(path.join(dir, 'policies', `${t.id}.yaml`), policy);
     const tokenVar = `OKTA_TOKEN_${t.id.toUpperCase().replace(/-/g, '_')}`;
     env[tokenVar] = t.sim.token;
@@ -59,14 +61,29 @@ export function loadOktaConfig(configFile: string, env: NodeJS.ProcessEnv, conne
 }
 
 /** The real server with a fresh Okta connector. */
-export async function startOktaServer(configFile: string, env: NodeJS.ProcessEnv, options: { workers?: boolean } = {}): Promise<{ server: RunningServer; connector: Connector }> {
+export async function startOktaServer(
+  configFile: string,
+  env: NodeJS.ProcessEnv,
+  options: { workers?: boolean } = {},
+): Promise<{ server: RunningServer; connector: Connector }> {
   const connector = oktaConnector();
   const config = loadOktaConfig(configFile, env, connector);
-  const server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, ...(options.workers === false ? { workers: false } : {}) });
+  const server = await startServer({
+    config,
+    connectors: [connector],
+    log: createLogger('silent'),
+    watchPolicies: false,
+    ...(options.workers === false ? { workers: false } : {}),
+  });
   return { server, connector };
 }
 
 /** The audit records of a tenant, parsed. */
-export async function auditRecords(server: RunningServer, tenant: string): Promise<Array<{ type: string; subject: Record<string, string>; data: Record<string, unknown> }>> {
-  return (await server.store.readAudit(tenant, 0, 10_000)).map((r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> });
+export async function auditRecords(
+  server: RunningServer,
+  tenant: string,
+): Promise<Array<{ type: string; subject: Record<string, string>; data: Record<string, unknown> }>> {
+  return (await server.store.readAudit(tenant, 0, 10_000)).map(
+    (r) => JSON.parse(r.record) as { type: string; subject: Record<string, string>; data: Record<string, unknown> },
+  );
 }

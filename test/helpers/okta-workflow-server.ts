@@ -121,8 +121,21 @@ tenants:
   );
   const connectors = [oktaConnector(), itsmConnector()];
   seedDataDir(path.join(dir, 'data'));
-  const config = loadConfig({ path: configFile, env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' }, connectors, resolveSecrets: true });
-  const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: options.workerIdleMs !== undefined, ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}), clock: () => clock.now });
+  const config = loadConfig({
+    path: configFile,
+    env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' },
+    connectors,
+    resolveSecrets: true,
+  });
+  const server = await startServer({
+    config,
+    connectors,
+    log: createLogger('silent'),
+    watchPolicies: false,
+    workers: options.workerIdleMs !== undefined,
+    ...(options.workerIdleMs !== undefined ? { workerIdleMs: options.workerIdleMs, sweepMs: options.workerIdleMs } : {}),
+    clock: () => clock.now,
+  });
   // What `warden okta hooks register` does: the hook, then Okta's verification call to Warden.
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
@@ -136,20 +149,32 @@ tenants:
     people,
     tokenFor(person) {
       const p = PEOPLE[person];
-      return issuer.token({ sub: people[person].id, preferred_username: p.login, email: p.login, name: `${p.firstName} ${p.lastName}`, groups: [...p.groups] }, { now: clock.now });
+      return issuer.token(
+        { sub: people[person].id, preferred_username: p.login, email: p.login, name: `${p.firstName} ${p.lastName}`, groups: [...p.groups] },
+        { now: clock.now },
+      );
     },
     async call(method, route, options = {}) {
       const res = await fetch(`${server.url}${route}`, {
         method,
-        headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+          ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        },
         ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
       });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
     ticket(number, target, executor) {
-      const incident = incidentWithPeople({ caller: [PEOPLE[target].login, username(target)], openedBy: [PEOPLE[executor].login, username(executor)], group: 'Service Desk' }, { number });
-      nock(SNOW).get('/api/now/table/incident').query((q) => q.sysparm_query === `number=${number}`).reply(200, tableList(incident));
+      const incident = incidentWithPeople(
+        { caller: [PEOPLE[target].login, username(target)], openedBy: [PEOPLE[executor].login, username(executor)], group: 'Service Desk' },
+        { number },
+      );
+      nock(SNOW)
+        .get('/api/now/table/incident')
+        .query((q) => q.sysparm_query === `number=${number}`)
+        .reply(200, tableList(incident));
     },
     advance(ms) {
       clock.now = new Date(clock.now.getTime() + ms);

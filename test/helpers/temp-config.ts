@@ -11,7 +11,10 @@ export function tempConfigDir(extra = ''): { dir: string; configFile: string; po
   const policyFile = path.join(dir, 'policies', 'acme.yaml');
   copyFileSync(EXAMPLE_POLICY_FILE, policyFile);
   const configFile = path.join(dir, 'warden.yaml');
-  writeFileSync(configFile, `listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\nlog: { level: silent }\n${extra}tenants:\n  - id: acme\n    policy: policies/acme.yaml\n`);
+  writeFileSync(
+    configFile,
+    `listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\nlog: { level: silent }\n${extra}tenants:\n  - id: acme\n    policy: policies/acme.yaml\n`,
+  );
   seedDataDir(path.join(dir, 'data'));
   return { dir, configFile, policyFile };
 }

@@ -21,17 +21,61 @@ export const IDV_SECRET = 'whsec_' + Buffer.alloc(32, 5).toString('base64');
 
 /** The people of the story (Okta-like ids, logins, groups). */
 export const PEOPLE = {
-  dana: { id: '00u1dana', login: 'dana.lee@acme.example', email: 'dana.lee@acme.example', displayName: 'Dana Lee', groups: ['Everyone', 'Finance'], managerId: '00u1omar' },
-  omar: { id: '00u1omar', login: 'omar.haddad@acme.example', email: 'omar.haddad@acme.example', displayName: 'Omar Haddad', groups: ['Everyone', 'Finance Managers'] },
+  dana: {
+    id: '00u1dana',
+    login: 'dana.lee@acme.example',
+    email: 'dana.lee@acme.example',
+    displayName: 'Dana Lee',
+    groups: ['Everyone', 'Finance'],
+    managerId: '00u1omar',
+  },
+  omar: {
+    id: '00u1omar',
+    login: 'omar.haddad@acme.example',
+    email: 'omar.haddad@acme.example',
+    displayName: 'Omar Haddad',
+    groups: ['Everyone', 'Finance Managers'],
+  },
   sam: { id: '00u1sam', login: 'sam.agent@acme.example', email: 'sam.agent@acme.example', displayName: 'Sam Agent', groups: ['Everyone', 'Service Desk'] },
   tom: { id: '00u1tom', login: 'tom.agent@acme.example', email: 'tom.agent@acme.example', displayName: 'Tom Agent', groups: ['Everyone', 'Service Desk'] },
-  ann: { id: '00u1ann', login: 'ann.approver@acme.example', email: 'ann.approver@acme.example', displayName: 'Ann Approver', groups: ['Everyone', 'iam-approvers'] },
-  bob: { id: '00u1bob', login: 'bob.approver@acme.example', email: 'bob.approver@acme.example', displayName: 'Bob Approver', groups: ['Everyone', 'iam-approvers'] },
+  ann: {
+    id: '00u1ann',
+    login: 'ann.approver@acme.example',
+    email: 'ann.approver@acme.example',
+    displayName: 'Ann Approver',
+    groups: ['Everyone', 'iam-approvers'],
+  },
+  bob: {
+    id: '00u1bob',
+    login: 'bob.approver@acme.example',
+    email: 'bob.approver@acme.example',
+    displayName: 'Bob Approver',
+    groups: ['Everyone', 'iam-approvers'],
+  },
   eve: { id: '00u1eve', login: 'eve.staff@acme.example', email: 'eve.staff@acme.example', displayName: 'Eve Staff', groups: ['Everyone'] },
-  priya: { id: '00u1priya', login: 'priya.admin@acme.example', email: 'priya.admin@acme.example', displayName: 'Priya Admin', groups: ['Everyone', 'warden-admins'] },
-  aude: { id: '00u1aude', login: 'aude.audit@acme.example', email: 'aude.audit@acme.example', displayName: 'Aude Auditor', groups: ['Everyone', 'security-audit'] },
+  priya: {
+    id: '00u1priya',
+    login: 'priya.admin@acme.example',
+    email: 'priya.admin@acme.example',
+    displayName: 'Priya Admin',
+    groups: ['Everyone', 'warden-admins'],
+  },
+  aude: {
+    id: '00u1aude',
+    login: 'aude.audit@acme.example',
+    email: 'aude.audit@acme.example',
+    displayName: 'Aude Auditor',
+    groups: ['Everyone', 'security-audit'],
+  },
   cara: { id: '00u1cara', login: 'cara.board@acme.example', email: 'cara.board@acme.example', displayName: 'Cara Board', groups: ['Everyone', 'change-board'] },
-  pat: { id: '00u1pat', login: 'pat.ops@acme.example', email: 'pat.ops@acme.example', displayName: 'Pat Ops', groups: ['Everyone', 'Platform'], adminRoles: ['SUPER_ADMIN'] },
+  pat: {
+    id: '00u1pat',
+    login: 'pat.ops@acme.example',
+    email: 'pat.ops@acme.example',
+    displayName: 'Pat Ops',
+    groups: ['Everyone', 'Platform'],
+    adminRoles: ['SUPER_ADMIN'],
+  },
 } as const;
 export type Person = keyof typeof PEOPLE;
 
@@ -50,7 +94,11 @@ export interface WorkflowServer {
   /** A signed-in person's token (their groups from the directory; claims override). */
   tokenFor(person: Person, claims?: Record<string, unknown>, options?: { now?: Date; expiresIn?: number; key?: 'published' | 'unpublished' }): Promise<string>;
   apiKey(scopes: ApiScope[]): Promise<string>;
-  call(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<{ status: number; body: any; headers: Headers }>;
+  call(
+    method: string,
+    path: string,
+    options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** The next ServiceNow read answers this incident. */
   ticket(number: string, people?: Parameters<typeof incidentWithPeople>[0], patch?: Record<string, unknown>): void;
   advance(ms: number): void;
@@ -58,7 +106,11 @@ export interface WorkflowServer {
   close(): Promise<void>;
 }
 
-const DEFAULT_PEOPLE = { caller: ['dana.lee@acme.example', 'dana.lee'] as [string, string], openedBy: ['sam.agent@acme.example', 'sam.agent'] as [string, string], group: 'Service Desk' };
+const DEFAULT_PEOPLE = {
+  caller: ['dana.lee@acme.example', 'dana.lee'] as [string, string],
+  openedBy: ['sam.agent@acme.example', 'sam.agent'] as [string, string],
+  group: 'Service Desk',
+};
 
 /**
  * The real server (startServer) with the example policy, a fake Okta-like
@@ -66,7 +118,9 @@ const DEFAULT_PEOPLE = { caller: ['dana.lee@acme.example', 'dana.lee'] as [strin
  * OIDC issuer, a local SOAR webhook receiver and a fake clock. Workers are
  * driven by hand (runOnce) so each step can be checked.
  */
-export async function startWorkflowServer(options: { start?: Date; workflow?: string; brokerIdentities?: string[]; secrets?: Record<string, string> } = {}): Promise<WorkflowServer> {
+export async function startWorkflowServer(
+  options: { start?: Date; workflow?: string; brokerIdentities?: string[]; secrets?: Record<string, string> } = {},
+): Promise<WorkflowServer> {
   nock.disableNetConnect();
   // Our own servers: HTTP on 127.0.0.1, and the admin socket (a Unix socket nock sees as localhost:80).
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1:') || host === 'localhost:80');
@@ -98,7 +152,9 @@ tenants:
       snowPassword: { env: SNOW_PASSWORD }
       soarSecret: { env: SOAR_SECRET }
       idvSecret: { env: IDV_SECRET }
-${Object.keys(options.secrets ?? {}).map((name) => `      ${name}: { env: TEST_SECRET_${name.toUpperCase()} }\n`).join('')}    oidc:
+${Object.keys(options.secrets ?? {})
+  .map((name) => `      ${name}: { env: TEST_SECRET_${name.toUpperCase()} }\n`)
+  .join('')}    oidc:
       issuer: ${issuer.issuer}
       audience: ${issuer.audience}
       roles: { helpdesk: [Service Desk], approver: [iam-approvers, change-board], admin: [warden-admins], auditor: [security-audit] }
@@ -120,7 +176,17 @@ ${options.workflow ?? ''}
     okta.factors.set(p.id, { id: `opf-${p.id}`, type: 'push', enrolledAt: '2025-01-10T08:00:00.000Z', lastUpdated: '2025-06-01T08:00:00.000Z' });
   }
   const connectors = [okta.connector, itsmConnector()];
-  const config = loadConfig({ path: configFile, env: { SNOW_PASSWORD: 'snow-pw', SOAR_SECRET, IDV_SECRET, ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([k, v]) => [`TEST_SECRET_${k.toUpperCase()}`, v])) }, connectors, resolveSecrets: true });
+  const config = loadConfig({
+    path: configFile,
+    env: {
+      SNOW_PASSWORD: 'snow-pw',
+      SOAR_SECRET,
+      IDV_SECRET,
+      ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([k, v]) => [`TEST_SECRET_${k.toUpperCase()}`, v])),
+    },
+    connectors,
+    resolveSecrets: true,
+  });
   const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
 
   const ws: WorkflowServer = {
@@ -139,7 +205,10 @@ ${options.workflow ?? ''}
     webhooks,
     tokenFor(person, claims = {}, opts = {}) {
       const p = PEOPLE[person];
-      return issuer.token({ sub: p.id, preferred_username: p.login, email: p.email, name: p.displayName, groups: [...p.groups], ...claims }, { now: clock.now, ...opts });
+      return issuer.token(
+        { sub: p.id, preferred_username: p.login, email: p.email, name: p.displayName, groups: [...p.groups], ...claims },
+        { now: clock.now, ...opts },
+      );
     },
     async apiKey(scopes) {
       return (await createApiKey(server.store, { tenant: 'acme', name: 'servicenow-flow', scopes, actor: { type: 'cli', id: 'test' } })).key;
@@ -147,7 +216,11 @@ ${options.workflow ?? ''}
     async call(method, path, opts = {}) {
       const res = await fetch(`${server.url}${path}`, {
         method,
-        headers: { ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}), ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}), ...opts.headers },
+        headers: {
+          ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+          ...(opts.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...opts.headers,
+        },
         ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : opts.rawBody !== undefined ? { body: opts.rawBody } : {}),
       });
       const text = await res.text();
@@ -160,7 +233,10 @@ ${options.workflow ?? ''}
       return { status: res.status, body, headers: res.headers };
     },
     ticket(number, people = DEFAULT_PEOPLE, patch = {}) {
-      nock(SNOW).get('/api/now/table/incident').query((q) => q.sysparm_query === `number=${number}`).reply(200, tableList(incidentWithPeople(people, { number, ...patch })));
+      nock(SNOW)
+        .get('/api/now/table/incident')
+        .query((q) => q.sysparm_query === `number=${number}`)
+        .reply(200, tableList(incidentWithPeople(people, { number, ...patch })));
     },
     advance(ms) {
       clock.now = new Date(clock.now.getTime() + ms);
@@ -184,7 +260,11 @@ export async function postVerifierEvidence(w: WorkflowServer, body: unknown, opt
   const raw = JSON.stringify(body);
   const id = options.messageId ?? `msg_${Math.random().toString(36).slice(2)}`;
   const ts = options.timestamp ?? Math.floor(w.clock.now.getTime() / 1000);
-  return w.call('POST', '/hooks/verifiers/acme/persona', { headers: { 'content-type': 'application/json', ...webhookHeaders(options.secret ?? IDV_SECRET, id, ts, raw) }, body: undefined, rawBody: raw });
+  return w.call('POST', '/hooks/verifiers/acme/persona', {
+    headers: { 'content-type': 'application/json', ...webhookHeaders(options.secret ?? IDV_SECRET, id, ts, raw) },
+    body: undefined,
+    rawBody: raw,
+  });
 }
 
 /** A help-desk request body for the story: Sam resets Dana's factors on her call, ServiceNow ticket cited. */
@@ -202,6 +282,17 @@ export function resetRequest(overrides: Record<string, unknown> = {}) {
 
 /** An IdP event: `actor` reset `target`'s factors through the help desk, now. */
 export function resetEvent(id: string, target: Person, actor: Person | string, at: Date) {
-  const a = typeof actor === 'string' && !(actor in PEOPLE) ? { id: actor, type: 'service' } : { id: PEOPLE[actor as Person].id, login: PEOPLE[actor as Person].login };
-  return { id, type: 'user.mfa.factor.reset_all', change: { kind: 'factor.reset_all', channel: 'helpdesk', target: { id: PEOPLE[target].id, login: PEOPLE[target].login }, actor: a, occurredAt: at.toISOString() } };
+  const a =
+    typeof actor === 'string' && !(actor in PEOPLE) ? { id: actor, type: 'service' } : { id: PEOPLE[actor as Person].id, login: PEOPLE[actor as Person].login };
+  return {
+    id,
+    type: 'user.mfa.factor.reset_all',
+    change: {
+      kind: 'factor.reset_all',
+      channel: 'helpdesk',
+      target: { id: PEOPLE[target].id, login: PEOPLE[target].login },
+      actor: a,
+      occurredAt: at.toISOString(),
+    },
+  };
 }

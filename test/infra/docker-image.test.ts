@@ -1,5 +1,21 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -156,7 +172,9 @@ function run(command: string, where: string, state: Built, cwd: string): void {
   const nodeModules = path.join(cwd, 'node_modules');
   if (command === 'npm ci --ignore-scripts') {
     // This checkout's node_modules is `npm ci` of the same lock (.ci/run): use it.
-    expect(readFileSync(path.join(cwd, 'package-lock.json'), 'utf8'), `${where}: the lock file in the stage`).toBe(readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'));
+    expect(readFileSync(path.join(cwd, 'package-lock.json'), 'utf8'), `${where}: the lock file in the stage`).toBe(
+      readFileSync(path.join(ROOT, 'package-lock.json'), 'utf8'),
+    );
     symlinkSync(path.join(ROOT, 'node_modules'), nodeModules);
     return;
   }
@@ -164,7 +182,10 @@ function run(command: string, where: string, state: Built, cwd: string): void {
     const script = (JSON.parse(readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.build;
     const m = /^tsc (.+)$/.exec(script ?? '');
     if (!m) throw new Error(`${where}: the build script "${script}" is not a tsc call this test can run`);
-    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...m[1]!.split(/\s+/), '--noCheck'], { cwd, encoding: 'utf8' });
+    const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), ...m[1]!.split(/\s+/), '--noCheck'], {
+      cwd,
+      encoding: 'utf8',
+    });
     if (tsc.status !== 0) throw new Error(`${where}: ${script} failed:\n${tsc.stdout}${tsc.stderr}`);
     return;
   }

@@ -30,7 +30,16 @@ describe('Entra app registration (infra/terraform/azure)', () => {
 
   it('asks for these application permissions and no others', () => {
     expect(requiredPermissions()).toEqual({
-      microsoftGraph: ['Application.ReadWrite.All', 'AuditLog.Read.All', 'Group.Create', 'GroupMember.ReadWrite.All', 'IdentityRiskyUser.ReadWrite.All', 'RoleManagement.Read.Directory', 'User.ReadWrite.All', 'UserAuthenticationMethod.ReadWrite.All'],
+      microsoftGraph: [
+        'Application.ReadWrite.All',
+        'AuditLog.Read.All',
+        'Group.Create',
+        'GroupMember.ReadWrite.All',
+        'IdentityRiskyUser.ReadWrite.All',
+        'RoleManagement.Read.Directory',
+        'User.ReadWrite.All',
+        'UserAuthenticationMethod.ReadWrite.All',
+      ],
       office365ManagementApis: ['ActivityFeed.Read'],
     });
   });
@@ -39,7 +48,13 @@ describe('Entra app registration (infra/terraform/azure)', () => {
     const tf = readFileSync(path.join(ROOT, 'infra', 'terraform', 'azure', 'main.tf'), 'utf8');
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation, looked for verbatim in the .tf file.
     expect(tf).toContain('jsondecode(file("${path.module}/permissions.json"))');
-    for (const permission of [...requiredPermissions().microsoftGraph, ...requiredPermissions().office365ManagementApis, 'Directory.ReadWrite.All', 'Directory.Read.All']) expect(tf).not.toContain(`"${permission}"`);
+    for (const permission of [
+      ...requiredPermissions().microsoftGraph,
+      ...requiredPermissions().office365ManagementApis,
+      'Directory.ReadWrite.All',
+      'Directory.Read.All',
+    ])
+      expect(tf).not.toContain(`"${permission}"`);
   });
 
   it('only graph-session.ts talks to Graph or the Management API; every call names an operation of the table', () => {

@@ -34,7 +34,10 @@ interface Model {
 /** The model class of an object's apiVersion and kind. */
 async function modelOf(o: K8sObject): Promise<Model> {
   const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
-  const module = group === 'monitoring.coreos.com' ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}` : `kubernetes-models/${group ? `${group}/` : ''}${version}/${o.kind}`;
+  const module =
+    group === 'monitoring.coreos.com'
+      ? `@kubernetes-models/prometheus-operator/${o.apiVersion}/${o.kind}`
+      : `kubernetes-models/${group ? `${group}/` : ''}${version}/${o.kind}`;
   const mod = (await import(module)) as Record<string, Model>;
   const model = mod[o.kind];
   if (!model) throw new Error(`no model for ${o.apiVersion} ${o.kind}`);
@@ -103,7 +106,11 @@ type Deployment = K8sObject & {
     selector: { matchLabels: Record<string, string> };
     template: {
       metadata: { labels: Record<string, string> };
-      spec: { securityContext: { runAsNonRoot?: boolean; runAsUser?: number }; containers: Container[]; volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> };
+      spec: {
+        securityContext: { runAsNonRoot?: boolean; runAsUser?: number };
+        containers: Container[];
+        volumes: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }>;
+      };
     };
   };
 };
@@ -118,7 +125,11 @@ describe.each([BASE, ...OVERLAYS].map((dir) => [path.relative(K8S, dir), dir]))(
 
   it('lists every manifest in its directory in kustomization.yaml', () => {
     const files = readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
-    expect(listedFiles(dir).map((f) => path.basename(f)).sort()).toEqual(files.sort());
+    expect(
+      listedFiles(dir)
+        .map((f) => path.basename(f))
+        .sort(),
+    ).toEqual(files.sort());
   });
 
   it('holds only objects valid against the Kubernetes schemas, with no unknown field', async () => {
@@ -154,11 +165,17 @@ describe.each([BASE, ...OVERLAYS].map((dir) => [path.relative(K8S, dir), dir]))(
     expect(subset(pdb.spec.selector.matchLabels, podLabels)).toBe(true);
     const netpol = one<K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> } } }>(objects, 'NetworkPolicy');
     expect(subset(netpol.spec.podSelector.matchLabels, podLabels)).toBe(true);
-    const hpa = one<K8sObject & { spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number } }>(objects, 'HorizontalPodAutoscaler');
+    const hpa = one<K8sObject & { spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number } }>(
+      objects,
+      'HorizontalPodAutoscaler',
+    );
     expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
     expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
     expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
-    const monitor = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } }>(objects, 'ServiceMonitor');
+    const monitor = one<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> } }>(
+      objects,
+      'ServiceMonitor',
+    );
     expect(subset(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
     expect(routes.has('/metrics')).toBe(true);
@@ -191,7 +208,9 @@ describe.each(OVERLAYS.map((dir) => [path.relative(K8S, dir), dir]))('infra/kube
     const deployment = one<Deployment>(objects, 'Deployment');
     const container = deployment.spec.template.spec.containers[0]!;
     const configVolume = deployment.spec.template.spec.volumes.find((v) => v.configMap);
-    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === configVolume?.configMap?.name) as (K8sObject & { data: Record<string, string> }) | undefined;
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === configVolume?.configMap?.name) as
+      | (K8sObject & { data: Record<string, string> })
+      | undefined;
     expect(configMap, 'the ConfigMap the Deployment mounts').toBeDefined();
     const mount = container.volumeMounts.find((m) => m.name === configVolume!.name)!;
     expect(mount.readOnly).toBe(true);
@@ -203,7 +222,9 @@ describe.each(OVERLAYS.map((dir) => [path.relative(K8S, dir), dir]))('infra/kube
     mkdirSync(files, { recursive: true });
     for (const [key, text] of Object.entries(configMap!.data)) writeFileSync(path.join(files, key), text);
     // The pod's environment: literal values as written; a Secret's value stands in as a placeholder URL.
-    const podEnv = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? `postgres://from-secret.invalid/${e.valueFrom!.secretKeyRef!.key}`]));
+    const podEnv = Object.fromEntries(
+      (container.env ?? []).map((e) => [e.name, e.value ?? `postgres://from-secret.invalid/${e.valueFrom!.secretKeyRef!.key}`]),
+    );
     const config = loadConfig({ path: path.join(files, path.posix.basename(configEnv!)), env: podEnv, resolveSecrets: false, connectors: connectors });
     expect(config.store.driver).toBe('postgres');
     expect(config.listen).toEqual({ host: '0.0.0.0', port: container.ports[0]!.containerPort });

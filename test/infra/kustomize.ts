@@ -42,7 +42,8 @@ function readKustomization(dir: string): Kustomization {
   const file = path.join(dir, 'kustomization.yaml');
   const k = parse(readFileSync(file, 'utf8')) as Kustomization;
   for (const key of Object.keys(k)) if (!KNOWN.has(key)) throw new Error(`${file}: ${key} is not supported by this test's kustomize`);
-  if (k.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || k.kind !== 'Kustomization') throw new Error(`${file}: not a kustomize.config.k8s.io/v1beta1 Kustomization`);
+  if (k.apiVersion !== 'kustomize.config.k8s.io/v1beta1' || k.kind !== 'Kustomization')
+    throw new Error(`${file}: not a kustomize.config.k8s.io/v1beta1 Kustomization`);
   return k;
 }
 

@@ -39,7 +39,14 @@ const held = {
   outcome: 'hold',
   mode: 'enforce',
   rules: [{ id: 'admin-factor-reset', outcome: 'hold', reason: 'privileged reset without an approved request' }],
-  change: { id: 'c1', kind: 'factor.reset_all', channel: 'admin', idp: 'okta', target: { id: '00u-admin', login: 'root-admin@acme.com' }, actor: { id: '00u-agent7', login: 'agent7@acme.com', type: 'user' } },
+  change: {
+    id: 'c1',
+    kind: 'factor.reset_all',
+    channel: 'admin',
+    idp: 'okta',
+    target: { id: '00u-admin', login: 'root-admin@acme.com' },
+    actor: { id: '00u-agent7', login: 'agent7@acme.com', type: 'user' },
+  },
 };
 
 describe('chat and e-mail notifications through local Slack, Teams and SMTP fakes', () => {
@@ -148,7 +155,12 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     expect(mail.raw).toContain('https://warden.acme.test/v1/requests/01900000-0000-7000-8000-000000000001?tenant=acme');
     expect(mail.raw).toContain('never by replying to this e-mail');
 
-    expect((await deliveries()).filter((d) => d.eventId === eventId).map((d) => [d.endpoint, d.state]).sort()).toEqual([
+    expect(
+      (await deliveries())
+        .filter((d) => d.eventId === eventId)
+        .map((d) => [d.endpoint, d.state])
+        .sort(),
+    ).toEqual([
       ['channel:mail', 'delivered'],
       ['channel:secops-slack', 'delivered'],
     ]);
@@ -159,14 +171,27 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     expect(await worker.runOnce()).toBe(2);
     expect(teams.received).toHaveLength(1);
     expect(teams.received[0]!.path).toBe('/workflows/abc/triggers/manual/paths/invoke?sig=s3cret');
-    const card = JSON.parse(teams.received[0]!.body) as { type: string; attachments: Array<{ contentType: string; content: { type: string; body: Array<{ facts?: Array<{ title: string; value: string }> }>; actions: Array<{ type: string; url: string }> } }> };
+    const card = JSON.parse(teams.received[0]!.body) as {
+      type: string;
+      attachments: Array<{
+        contentType: string;
+        content: { type: string; body: Array<{ facts?: Array<{ title: string; value: string }> }>; actions: Array<{ type: string; url: string }> };
+      }>;
+    };
     expect(card.type).toBe('message');
     expect(card.attachments[0]!.contentType).toBe('application/vnd.microsoft.card.adaptive');
     const content = card.attachments[0]!.content;
     expect(content.type).toBe('AdaptiveCard');
     const facts = Object.fromEntries(content.body.flatMap((b) => b.facts ?? []).map((f) => [f.title, f.value]));
-    expect(facts).toMatchObject({ Who: 'by agent7@acme.com (admin, okta)', What: 'factor.reset_all for root-admin@acme.com', Tier: 'privileged', Why: 'admin-factor-reset: privileged reset without an approved request' });
-    expect(content.actions).toEqual([{ type: 'Action.OpenUrl', title: 'Requests for this person', url: 'https://warden.acme.test/v1/requests?target=00u-admin&tenant=acme' }]);
+    expect(facts).toMatchObject({
+      Who: 'by agent7@acme.com (admin, okta)',
+      What: 'factor.reset_all for root-admin@acme.com',
+      Tier: 'privileged',
+      Why: 'admin-factor-reset: privileged reset without an approved request',
+    });
+    expect(content.actions).toEqual([
+      { type: 'Action.OpenUrl', title: 'Requests for this person', url: 'https://warden.acme.test/v1/requests?target=00u-admin&tenant=acme' },
+    ]);
     expect(smtp.mails.map((m) => m.to)).toEqual([['soc@acme.test', 'oncall@acme.test']]);
   });
 
@@ -212,7 +237,9 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     const row = failed.find((d) => d.eventId === id)!;
     expect(row).toMatchObject({ endpoint: 'channel:secops-teams', state: 'failed', attempts: 2, lastError: 'the Teams webhook answered HTTP 500' });
     // Security hears that the channel stopped (here through the same Teams route, which now answers).
-    const stopped = (await store.listDeliveries('acme', 50, { kind: 'channel' })).find((d) => d.event.type === 'delivery.stopped' && JSON.parse(d.event.body).data.eventId === id);
+    const stopped = (await store.listDeliveries('acme', 50, { kind: 'channel' })).find(
+      (d) => d.event.type === 'delivery.stopped' && JSON.parse(d.event.body).data.eventId === id,
+    );
     expect(stopped).toBeDefined();
     expect(JSON.parse(stopped!.event.body).data).toMatchObject({ kind: 'channel', name: 'secops-teams', eventType: 'hold.placed', attempts: 2 });
     await worker.runOnce();
@@ -224,7 +251,9 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     teams.answers.push({ status: 404, body: '{"error":{"code":"WorkflowTriggerIsNotEnabled"}}' });
     const id = await publish('hold.placed', held);
     await worker.runOnce();
-    const row = (await store.listDeliveries('acme', 50, { kind: 'channel', state: 'failed' })).find((d) => d.eventId === id && d.endpoint === 'channel:secops-teams')!;
+    const row = (await store.listDeliveries('acme', 50, { kind: 'channel', state: 'failed' })).find(
+      (d) => d.eventId === id && d.endpoint === 'channel:secops-teams',
+    )!;
     expect(row.attempts).toBe(1);
     expect(row.lastError).toContain('HTTP 404');
     expect(row.lastError).toContain('tenants[acme].notifications.channels[secops-teams].webhookUrl');
@@ -235,8 +264,12 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     setUp({ teamsUrl: 'http://teams.example.com/hook' });
     const id = await publish('hold.placed', held);
     await worker.runOnce();
-    const row = (await store.listDeliveries('acme', 50, { kind: 'channel', state: 'failed' })).find((d) => d.eventId === id && d.endpoint === 'channel:secops-teams')!;
-    expect(row.lastError).toBe('tenants[acme].notifications.channels[secops-teams].webhookUrl (secret teamsHook) must be an https URL (http only to localhost)');
+    const row = (await store.listDeliveries('acme', 50, { kind: 'channel', state: 'failed' })).find(
+      (d) => d.eventId === id && d.endpoint === 'channel:secops-teams',
+    )!;
+    expect(row.lastError).toBe(
+      'tenants[acme].notifications.channels[secops-teams].webhookUrl (secret teamsHook) must be an https URL (http only to localhost)',
+    );
     expect(teams.received).toHaveLength(0);
   });
 
@@ -256,7 +289,9 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     await worker.runOnce();
     const fields = slackFields(slack.received.at(-1)!);
     // mrkdwn is where Slack parses `<…>`; the header is plain_text, shown as typed.
-    const mrkdwn = JSON.stringify(JSON.parse(fields.blocks!), (k, v: unknown) => (k === 'text' && typeof v === 'object' && v && (v as { type?: string }).type === 'plain_text' ? undefined : v));
+    const mrkdwn = JSON.stringify(JSON.parse(fields.blocks!), (k, v: unknown) =>
+      k === 'text' && typeof v === 'object' && v && (v as { type?: string }).type === 'plain_text' ? undefined : v,
+    );
     for (const text of [mrkdwn, fields.text!]) {
       expect(text).not.toContain('<!channel>');
       expect(text).not.toContain('<https://evil.test');

@@ -62,7 +62,11 @@ export function fakeSlack(): FakeHttp {
 /** Slack answers: an error payload, or rate limiting. */
 export const slackAnswers = {
   invalidAuth: (): Answer => ({ status: 200, body: fixture('chat-postMessage-error-invalid_auth.json') }),
-  rateLimited: (seconds: number): Answer => ({ status: 429, headers: { 'retry-after': String(seconds) }, body: JSON.stringify({ ok: false, error: 'ratelimited' }) }),
+  rateLimited: (seconds: number): Answer => ({
+    status: 429,
+    headers: { 'retry-after': String(seconds) },
+    body: JSON.stringify({ ok: false, error: 'ratelimited' }),
+  }),
 };
 
 /** A Teams Workflows webhook: 202 Accepted with no body, as the Workflows trigger answers. */
@@ -106,7 +110,11 @@ export class SmtpSink {
             const err = Object.assign(new Error('mailbox busy, try later'), { responseCode: 451 });
             return callback(err);
           }
-          this.mails.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: readableMail(raw) });
+          this.mails.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: readableMail(raw),
+          });
           callback();
         });
       },

@@ -45,7 +45,10 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     const p = PEOPLE[target];
     const ticket = `INC00300${String(++n).padStart(2, '0')}`;
     w.ticket(ticket, { caller: [p.email, p.login], openedBy: ['sam.agent@acme.example', 'sam.agent'], group: 'Service Desk' });
-    const res = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ target: { id: p.id }, requester: { id: p.id, login: p.login }, justification: { ticket: { system: 'servicenow', id: ticket } } }) });
+    const res = await w.call('POST', '/v1/requests', {
+      token: await w.tokenFor('sam'),
+      body: resetRequest({ target: { id: p.id }, requester: { id: p.id, login: p.login }, justification: { ticket: { system: 'servicenow', id: ticket } } }),
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body.id as string;
   }
@@ -62,7 +65,11 @@ describe('"this wasn\'t me": the affected person as a control', () => {
 
   const show = (token: string) => fetch(`${w.server.url}/me/confirm/${encodeURIComponent(token)}`);
   const answer = (token: string, a: 'not_me' | 'was_me') =>
-    fetch(`${w.server.url}/me/confirm`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, answer: a }).toString() });
+    fetch(`${w.server.url}/me/confirm`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, answer: a }).toString(),
+    });
   const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString('utf8')) as NotMePayload;
 
   it('e-mails the person the address on file when a help-desk request is filed for them; the page only shows, with a strict CSP', async () => {
@@ -119,8 +126,12 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('Security has been told');
 
-    for (const id of [first, second]) expect((await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') })).body.state).toBe('cancelled');
-    const actions = await rawSql(w.server.store).query<{ connector: string; params: { reason: string } }>(`SELECT connector, params FROM actions WHERE tenant = 'acme' AND target_id = $1 AND kind = 'hold_group'`, [PEOPLE.eve.id]);
+    for (const id of [first, second])
+      expect((await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') })).body.state).toBe('cancelled');
+    const actions = await rawSql(w.server.store).query<{ connector: string; params: { reason: string } }>(
+      `SELECT connector, params FROM actions WHERE tenant = 'acme' AND target_id = $1 AND kind = 'hold_group'`,
+      [PEOPLE.eve.id],
+    );
     expect(actions.map((a) => [a.connector, a.params.reason])).toEqual([['fakeokta', 'not_me']]);
     const alerts = await w.server.store.listAlerts('acme', { limit: 10, severity: 'critical' });
     const alert = alerts.find((a) => a.rule === 'affected-person-not-me' && a.key === PEOPLE.eve.login)!;
@@ -131,7 +142,14 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     const types = w.webhooks.map((h) => JSON.parse(h.body).type as string);
     expect(types).toEqual(expect.arrayContaining(['person.not_me', 'alert.raised', 'request.cancelled']));
     const event = w.webhooks.map((h) => JSON.parse(h.body)).find((b) => b.type === 'person.not_me');
-    expect(event.data).toMatchObject({ personId: PEOPLE.eve.id, subjectKind: 'request', subjectId: second, cancelled: 2, heldIn: ['fakeokta'], alertId: alert.id });
+    expect(event.data).toMatchObject({
+      personId: PEOPLE.eve.id,
+      subjectKind: 'request',
+      subjectId: second,
+      cancelled: 2,
+      heldIn: ['fakeokta'],
+      alertId: alert.id,
+    });
     // Security's Teams channel hears it through the same event stream.
     await w.server.notifications.runOnce();
     const card = teams.received.map((r) => r.body).find((b) => b.includes('This wasn'));
@@ -140,7 +158,7 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     expect(card).toContain('"value":"critical"');
   });
 
-  it('refuses an expired link (on the server\'s clock), showing and acting alike', async () => {
+  it("refuses an expired link (on the server's clock), showing and acting alike", async () => {
     const id = await fileFor('bob');
     const token = await noticeTo('bob');
     w.advance(31 * 60_000);
@@ -173,7 +191,7 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     expect((await answer(forged, 'not_me')).status).toBe(400);
   });
 
-  it('refuses another person\'s link: a stored link presented for a different person or subject', async () => {
+  it("refuses another person's link: a stored link presented for a different person or subject", async () => {
     const danasRequest = await fileFor('ann');
     const annsToken = await noticeTo('ann');
     // Properly signed (the key leaked, or a bug minted it) but naming Pat for Ann's stored link: the store binds the link to Ann.
@@ -192,7 +210,13 @@ describe('"this wasn\'t me": the affected person as a control', () => {
   });
 
   it('tells the person when someone else changes their factors (change.by_other), by the address on file', async () => {
-    const change = makeChange({ kind: 'factor.reset_all', channel: 'admin', target: { id: PEOPLE.priya.id, login: PEOPLE.priya.login }, actor: { id: PEOPLE.pat.id, login: PEOPLE.pat.login, type: 'user' }, source: { idp: 'fakeokta', via: 'hook', eventIds: ['evt-by-other-1'], rawType: 'user.mfa.factor.reset_all' } });
+    const change = makeChange({
+      kind: 'factor.reset_all',
+      channel: 'admin',
+      target: { id: PEOPLE.priya.id, login: PEOPLE.priya.login },
+      actor: { id: PEOPLE.pat.id, login: PEOPLE.pat.login, type: 'user' },
+      source: { idp: 'fakeokta', via: 'hook', eventIds: ['evt-by-other-1'], rawType: 'user.mfa.factor.reset_all' },
+    });
     await w.server.context.decide(change, { type: 'system', id: 'test' }, { observed: true });
     const token = await noticeTo('priya');
     expect(payloadOf(token)).toMatchObject({ p: PEOPLE.priya.id, k: 'change', s: change.id });
@@ -201,7 +225,13 @@ describe('"this wasn\'t me": the affected person as a control', () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('pat.ops@acme.example made a change to your account (factor.reset_all)');
     // A change the person made themselves tells no one.
-    const own = makeChange({ kind: 'factor.enroll', channel: 'self_service', target: { id: PEOPLE.priya.id, login: PEOPLE.priya.login }, actor: { id: PEOPLE.priya.id, login: PEOPLE.priya.login, type: 'user' }, source: { idp: 'fakeokta', via: 'hook', eventIds: ['evt-own-1'], rawType: 'user.mfa.factor.activate' } });
+    const own = makeChange({
+      kind: 'factor.enroll',
+      channel: 'self_service',
+      target: { id: PEOPLE.priya.id, login: PEOPLE.priya.login },
+      actor: { id: PEOPLE.priya.id, login: PEOPLE.priya.login, type: 'user' },
+      source: { idp: 'fakeokta', via: 'hook', eventIds: ['evt-own-1'], rawType: 'user.mfa.factor.activate' },
+    });
     const before = smtp.mails.length;
     await w.server.context.decide(own, { type: 'system', id: 'test' }, { observed: true });
     await w.server.notMe.runOnce();

@@ -12,12 +12,24 @@ describe('warden notify list', () => {
     const store = await openPgliteStore({ dataDir: path.join(dir, 'data'), durability: 'relaxed' });
     await store.ensureTenants(['acme']);
     const body = (type: string) => JSON.stringify({ type, timestamp: AT.toISOString(), data: {} });
-    await store.putNotifyEvent({ id: '01900000-0000-7000-8000-00000000e001', tenant: 'acme', type: 'hold.placed', body: body('hold.placed'), createdAt: AT }, ['channel:secops-teams', 'channel:mail']);
-    await store.putNotifyEvent({ id: '01900000-0000-7000-8000-00000000e002', tenant: 'acme', type: 'request.created', body: body('request.created'), createdAt: AT }, ['soar']);
+    await store.putNotifyEvent({ id: '01900000-0000-7000-8000-00000000e001', tenant: 'acme', type: 'hold.placed', body: body('hold.placed'), createdAt: AT }, [
+      'channel:secops-teams',
+      'channel:mail',
+    ]);
+    await store.putNotifyEvent(
+      { id: '01900000-0000-7000-8000-00000000e002', tenant: 'acme', type: 'request.created', body: body('request.created'), createdAt: AT },
+      ['soar'],
+    );
     const claimed = await store.claimDeliveries(10, AT, 30, 'channel');
     expect(claimed.map((d) => d.endpoint).sort()).toEqual(['channel:mail', 'channel:secops-teams']);
     const teams = claimed.find((d) => d.endpoint === 'channel:secops-teams')!;
-    await store.failDelivery(teams.id, AT, 'the Teams webhook answered HTTP 404: check tenants[acme].notifications.channels[secops-teams].webhookUrl', 404, null);
+    await store.failDelivery(
+      teams.id,
+      AT,
+      'the Teams webhook answered HTTP 404: check tenants[acme].notifications.channels[secops-teams].webhookUrl',
+      404,
+      null,
+    );
     await store.completeDelivery(claimed.find((d) => d.endpoint === 'channel:mail')!.id, AT, 200);
     // The webhook worker's kind is separate: it never takes channel messages, and the channel worker never takes webhooks.
     expect((await store.claimDeliveries(10, AT, 30, 'channel')).length).toBe(0);
@@ -29,7 +41,9 @@ describe('warden notify list', () => {
     const lines = failed.out.trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toContain('FAILED');
-    expect(lines[0]).toContain('channel:secops-teams  hold.placed  attempts 1: the Teams webhook answered HTTP 404: check tenants[acme].notifications.channels[secops-teams].webhookUrl');
+    expect(lines[0]).toContain(
+      'channel:secops-teams  hold.placed  attempts 1: the Teams webhook answered HTTP 404: check tenants[acme].notifications.channels[secops-teams].webhookUrl',
+    );
 
     const all = await cli('--config', configFile, 'notify', 'list', '--tenant', 'acme', '--kind', 'channel', '--json');
     const rows = JSON.parse(all.out) as Array<{ endpoint: string; state: string }>;

@@ -29,7 +29,11 @@ describe('Okta enforcer', () => {
     store = handle.store;
     await store.ensureTenants(['acme']);
     const connector = oktaConnector();
-    const config = oktaTenantConfig(connector, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold, id: 00gHOLD }\n`, { OKTA_TOKEN: TOKEN, HOOK: 'h' });
+    const config = oktaTenantConfig(
+      connector,
+      `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold, id: 00gHOLD }\n`,
+      { OKTA_TOKEN: TOKEN, HOOK: 'h' },
+    );
     ctx = testConnectorContext(config, store, { now: NOW });
     enforcer = connector.enforcer!;
     nock.disableNetConnect();
@@ -73,7 +77,11 @@ describe('Okta enforcer', () => {
     const a = action('hold_group');
     expect(await enforcer.execute(a, ctx)).toEqual({ group: 'Warden Hold', groupId: '00gHOLD' });
     expect(await enforcer.execute(a, ctx)).toEqual({ group: 'Warden Hold', groupId: '00gHOLD' }); // again after a crash: same outcome
-    expect(await store.getOwnChange('acme', 'okta', `action:${a.id}`)).toMatchObject({ targetId: '00uDANA', eventTypes: ['group.user_membership.add'], result: { groupId: '00gHOLD' } });
+    expect(await store.getOwnChange('acme', 'okta', `action:${a.id}`)).toMatchObject({
+      targetId: '00uDANA',
+      eventTypes: ['group.user_membership.add'],
+      result: { groupId: '00gHOLD' },
+    });
   });
 
   it('takes the user out of the hold group, also when already out (404)', async () => {
@@ -105,7 +113,10 @@ describe('Okta enforcer', () => {
         { id: 'mblNEW', factorType: 'sms', provider: 'OKTA', status: 'ACTIVE', created: '2026-11-25T09:00:05.000Z', lastUpdated: '2026-11-25T09:00:05.000Z' },
       ]);
     okta().delete('/api/v1/users/00uDANA/factors/mblNEW').reply(204);
-    expect(await enforcer.execute(action('remove_new_factor', { changeId: change.id }), ctx)).toEqual({ removed: ['mblNEW'], since: '2026-11-25T08:59:59.000Z' });
+    expect(await enforcer.execute(action('remove_new_factor', { changeId: change.id }), ctx)).toEqual({
+      removed: ['mblNEW'],
+      since: '2026-11-25T08:59:59.000Z',
+    });
   });
 
   it('resets factors, expires the password, raises user risk', async () => {
@@ -133,7 +144,11 @@ describe('Okta enforcer', () => {
     okta()
       .delete('/api/v1/users/00uDANA/sessions')
       .query(true)
-      .reply(429, { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' }, { 'x-rate-limit-limit': '600', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset), date: NOW.toUTCString() });
+      .reply(
+        429,
+        { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' },
+        { 'x-rate-limit-limit': '600', 'x-rate-limit-remaining': '0', 'x-rate-limit-reset': String(reset), date: NOW.toUTCString() },
+      );
     const err = await failure(enforcer.execute(action('revoke_sessions'), ctx));
     expect(err).toBeInstanceOf(ActionError);
     expect([err.permanent, err.retryAfterMs]).toEqual([false, 31_000]);
@@ -142,7 +157,9 @@ describe('Okta enforcer', () => {
 
   it('retries 5xx and network failures; 4xx are permanent', async () => {
     okta().post('/api/v1/users/00uDANA/lifecycle/reset_factors').reply(503, 'upstream unavailable');
-    okta().post('/api/v1/users/00uDANA/lifecycle/reset_factors').reply(403, { errorCode: 'E0000006', errorSummary: 'You do not have permission to perform the requested action' });
+    okta()
+      .post('/api/v1/users/00uDANA/lifecycle/reset_factors')
+      .reply(403, { errorCode: 'E0000006', errorSummary: 'You do not have permission to perform the requested action' });
     okta().post('/api/v1/users/00uDANA/lifecycle/reset_factors').replyWithError('socket hang up');
     const e503 = await failure(enforcer.execute(action('reset_factors'), ctx));
     const e403 = await failure(enforcer.execute(action('reset_factors'), ctx));
@@ -154,8 +171,13 @@ describe('Okta enforcer', () => {
   it('revokes the API token a change created; one already revoked counts as revoked', async () => {
     okta().delete('/api/v1/api-tokens/00Tnew1').reply(204);
     okta().delete('/api/v1/api-tokens/00Tgone').reply(404, { errorCode: 'E0000007', errorSummary: 'Not found: Resource not found: 00Tgone (ApiToken)' });
-    expect(await enforcer.execute(action('revoke_new_credential', { credentialId: '00Tnew1', credentialType: 'api_token' }), ctx)).toEqual({ revoked: ['00Tnew1'] });
-    expect(await enforcer.execute(action('revoke_new_credential', { credentialId: '00Tgone', credentialType: 'api_token' }), ctx)).toEqual({ revoked: [], alreadyRevoked: ['00Tgone'] });
+    expect(await enforcer.execute(action('revoke_new_credential', { credentialId: '00Tnew1', credentialType: 'api_token' }), ctx)).toEqual({
+      revoked: ['00Tnew1'],
+    });
+    expect(await enforcer.execute(action('revoke_new_credential', { credentialId: '00Tgone', credentialType: 'api_token' }), ctx)).toEqual({
+      revoked: [],
+      alreadyRevoked: ['00Tgone'],
+    });
   });
 
   it('refuses for good to revoke when the change named no API token, or a credential of another kind', async () => {

@@ -63,13 +63,19 @@ describe('Okta hook receivers', () => {
 
     const dir = mkdtempSync(path.join(tmpdir(), 'warden-okta-hooks-'));
     mkdirSync(path.join(dir, 'policies'));
-    writeFileSync(path.join(dir, 'policies', 'acme.yaml'), readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace(
-      'rules:\n',
-      'rules:\n  - id: no-progressive-profile-changes\n    when: \'change.kind == "recovery.update" && change.source.rawType.endsWith("progressive.profile")\'\n    outcome: deny\n',
-    ));
-    for (const t of ['globex', 'plain']) writeFileSync(path.join(dir, 'policies', `${t}.yaml`), readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace(/^tenant: acme$/m, `tenant: ${t}`));
-    const secrets = '    secrets: { oktaToken: { env: OKTA_TOKEN }, acmeHook: { env: ACME_HOOK }, globexHook: { env: GLOBEX_HOOK }, acmeInline: { env: ACME_INLINE } }\n';
-    const okta = (extra: string) => `${secrets}    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n${extra}`;
+    writeFileSync(
+      path.join(dir, 'policies', 'acme.yaml'),
+      readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace(
+        'rules:\n',
+        'rules:\n  - id: no-progressive-profile-changes\n    when: \'change.kind == "recovery.update" && change.source.rawType.endsWith("progressive.profile")\'\n    outcome: deny\n',
+      ),
+    );
+    for (const t of ['globex', 'plain'])
+      writeFileSync(path.join(dir, 'policies', `${t}.yaml`), readFileSync(EXAMPLE_POLICY_FILE, 'utf8').replace(/^tenant: acme$/m, `tenant: ${t}`));
+    const secrets =
+      '    secrets: { oktaToken: { env: OKTA_TOKEN }, acmeHook: { env: ACME_HOOK }, globexHook: { env: GLOBEX_HOOK }, acmeInline: { env: ACME_INLINE } }\n';
+    const okta = (extra: string) =>
+      `${secrets}    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n${extra}`;
     writeFileSync(
       path.join(dir, 'warden.yaml'),
       `listen: { host: 127.0.0.1, port: 0 }\ndataDir: data\ndurability: relaxed\nlimits: { bodyBytes: 65536 }\ntenants:\n` +
@@ -78,7 +84,12 @@ describe('Okta hook receivers', () => {
         `  - id: plain\n    policy: policies/plain.yaml\n`,
     );
     const connector = oktaConnector();
-    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { OKTA_TOKEN: sim.token, ACME_HOOK: ACME_SECRET, GLOBEX_HOOK: GLOBEX_SECRET, ACME_INLINE: INLINE_SECRET }, connectors: [connector], resolveSecrets: true });
+    const config = loadConfig({
+      path: path.join(dir, 'warden.yaml'),
+      env: { OKTA_TOKEN: sim.token, ACME_HOOK: ACME_SECRET, GLOBEX_HOOK: GLOBEX_SECRET, ACME_INLINE: INLINE_SECRET },
+      connectors: [connector],
+      resolveSecrets: true,
+    });
     server = await startServer({ config, connectors: [connector], log: createLogger('silent'), watchPolicies: false, workers: false });
   });
   afterAll(async () => {
@@ -93,7 +104,10 @@ describe('Okta hook receivers', () => {
   const problem = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { code: string }).code });
 
   it('documents its routes and payloads in /openapi.json', async () => {
-    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(Object.keys(doc.paths['/hooks/okta/{tenant}/events']!).sort()).toEqual(['get', 'post']);
     expect(doc.paths['/hooks/okta/{tenant}/inline/{hook}']).toBeDefined();
     expect(doc.components.schemas.OktaEventHookDelivery).toBeDefined();
@@ -116,11 +130,16 @@ describe('Okta hook receivers', () => {
     });
 
     it('refuses verification with a wrong secret (401)', async () => {
-      expect(await problem(await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { 'x-okta-verification-challenge': 'x', authorization: 'nope' } }))).toEqual({ status: 401, code: 'ERR_AUTH_INVALID' });
+      expect(
+        await problem(await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { 'x-okta-verification-challenge': 'x', authorization: 'nope' } })),
+      ).toEqual({ status: 401, code: 'ERR_AUTH_INVALID' });
     });
 
     it('answers 400 when the challenge header is missing', async () => {
-      expect(await problem(await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { authorization: ACME_SECRET } }))).toEqual({ status: 400, code: 'ERR_VALIDATION' });
+      expect(await problem(await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { authorization: ACME_SECRET } }))).toEqual({
+        status: 400,
+        code: 'ERR_VALIDATION',
+      });
     });
   });
 
@@ -146,11 +165,15 @@ describe('Okta hook receivers', () => {
       const second = Array.from({ length: 150 }, (_, i) => event(100 + i));
       expect((await post('acme', JSON.stringify({ ...delivery(second), eventId: 'whole-delivery-2' }), { authorization: ACME_SECRET })).status).toBe(200);
       const db = rawSql(server.store);
-      const stored = await db.query<{ event_id: string; state: string }>(`SELECT event_id, state FROM inbox WHERE event_id LIKE 'delivery:whole-%' OR event_id LIKE 'whole-%'`);
+      const stored = await db.query<{ event_id: string; state: string }>(
+        `SELECT event_id, state FROM inbox WHERE event_id LIKE 'delivery:whole-%' OR event_id LIKE 'whole-%'`,
+      );
       expect(stored.map((r) => r.event_id).sort()).toEqual(['delivery:whole-delivery-1', 'delivery:whole-delivery-2']);
 
       while ((await server.inbox.runOnce()) > 0);
-      const after = await db.query<{ event_id: string; state: string }>(`SELECT event_id, state FROM inbox WHERE event_id LIKE 'delivery:whole-%' OR event_id LIKE 'whole-%'`);
+      const after = await db.query<{ event_id: string; state: string }>(
+        `SELECT event_id, state FROM inbox WHERE event_id LIKE 'delivery:whole-%' OR event_id LIKE 'whole-%'`,
+      );
       const events = after.filter((r) => !r.event_id.startsWith('delivery:'));
       expect(events.map((r) => r.event_id).sort()).toEqual(Array.from({ length: 250 }, (_, i) => `whole-${i}`).sort());
       // Every entry handled once: the deliveries split, each event normalized (user.session.start is not governed).
@@ -166,7 +189,10 @@ describe('Okta hook receivers', () => {
     });
 
     it('refuses bad percent-encoding in the tenant segment of an inline hook (400 ERR_VALIDATION)', async () => {
-      expect(await problem(await post('%E0%A4%A', '{}', { 'x-warden-hook': INLINE_SECRET }, 'inline/registration'))).toEqual({ status: 400, code: 'ERR_VALIDATION' });
+      expect(await problem(await post('%E0%A4%A', '{}', { 'x-warden-hook': INLINE_SECRET }, 'inline/registration'))).toEqual({
+        status: 400,
+        code: 'ERR_VALIDATION',
+      });
     });
 
     it('refuses a delivery without the auth header (401), storing nothing', async () => {
@@ -199,7 +225,11 @@ describe('Okta hook receivers', () => {
 
     it('refuses malformed JSON (400), also when sent as another content type', async () => {
       expect(await problem(await post('acme', '{"eventType": ', { authorization: ACME_SECRET }))).toEqual({ status: 400, code: 'ERR_BODY_MALFORMED' });
-      const res = await fetch(`${server.url}/hooks/okta/acme/events`, { method: 'POST', headers: { 'content-type': 'text/plain', authorization: ACME_SECRET }, body: 'not json' });
+      const res = await fetch(`${server.url}/hooks/okta/acme/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', authorization: ACME_SECRET },
+        body: 'not json',
+      });
       expect(await problem(res)).toEqual({ status: 400, code: 'ERR_BODY_MALFORMED' });
     });
 
@@ -210,7 +240,7 @@ describe('Okta hook receivers', () => {
       expect(await inboxCount()).toBe(0);
     });
 
-    it('stores one inbox row per LogEvent uuid and answers 200 with an empty body; Okta\'s retry stores nothing new', async () => {
+    it("stores one inbox row per LogEvent uuid and answers 200 with an empty body; Okta's retry stores nothing new", async () => {
       const events = [sampleEvent(), { ...sampleEvent(), uuid: 'second-uuid' }];
       const res = await post('acme', JSON.stringify(delivery(events)), { authorization: ACME_SECRET });
       expect([res.status, await res.text()]).toEqual([200, '']);
@@ -230,12 +260,27 @@ describe('Okta hook receivers', () => {
       /** The counters this test moves, by name. */
       const sample = async () => {
         const text = await (await fetch(`${server.url}/metrics`)).text();
-        const value = (series: string) => Number(text.split('\n').find((l) => l.startsWith(`${series} `))?.slice(series.length + 1) ?? 0);
+        const value = (series: string) =>
+          Number(
+            text
+              .split('\n')
+              .find((l) => l.startsWith(`${series} `))
+              ?.slice(series.length + 1) ?? 0,
+          );
         const counters: Record<string, number> = {};
-        for (const result of ['stored', 'verified', 'unauthorized', 'malformed', 'too_large']) counters[result] = value(`warden_okta_hook_deliveries_total{tenant="acme",result="${result}"}`);
+        for (const result of ['stored', 'verified', 'unauthorized', 'malformed', 'too_large'])
+          counters[result] = value(`warden_okta_hook_deliveries_total{tenant="acme",result="${result}"}`);
         for (const stored of ['true', 'false']) counters[`events stored=${stored}`] = value(`warden_okta_hook_events_total{tenant="acme",stored="${stored}"}`);
-        for (const [method, status] of [['POST', 200], ['POST', 401], ['POST', 400], ['POST', 413], ['GET', 200]] as const)
-          counters[`timed ${method} ${status}`] = value(`warden_http_request_duration_seconds_count{method="${method}",route="/hooks/okta/:tenant/events",status="${status}"}`);
+        for (const [method, status] of [
+          ['POST', 200],
+          ['POST', 401],
+          ['POST', 400],
+          ['POST', 413],
+          ['GET', 200],
+        ] as const)
+          counters[`timed ${method} ${status}`] = value(
+            `warden_http_request_duration_seconds_count{method="${method}",route="/hooks/okta/:tenant/events",status="${status}"}`,
+          );
         return counters;
       };
       const before = await sample();
@@ -245,7 +290,9 @@ describe('Okta hook receivers', () => {
       await post('acme', JSON.stringify(delivery([event])), { authorization: 'wrong' });
       await post('acme', '{"eventType": ', { authorization: ACME_SECRET });
       await post('acme', JSON.stringify({}), { authorization: ACME_SECRET });
-      await post('acme', JSON.stringify(delivery(Array.from({ length: 40 }, (_, i) => ({ ...sampleEvent(), uuid: `big-${i}` })))), { authorization: ACME_SECRET });
+      await post('acme', JSON.stringify(delivery(Array.from({ length: 40 }, (_, i) => ({ ...sampleEvent(), uuid: `big-${i}` })))), {
+        authorization: ACME_SECRET,
+      });
       await fetch(`${server.url}/hooks/okta/acme/events`, { headers: { 'x-okta-verification-challenge': 'c', authorization: ACME_SECRET } });
       const after = await sample();
       expect(Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k]!]))).toEqual({
@@ -266,7 +313,8 @@ describe('Okta hook receivers', () => {
   });
 
   describe('inline hooks', () => {
-    const inline = (tenant: string, hook: string, body: unknown, headers: Record<string, string>) => post(tenant, JSON.stringify(body), headers, `inline/${hook}`);
+    const inline = (tenant: string, hook: string, body: unknown, headers: Record<string, string>) =>
+      post(tenant, JSON.stringify(body), headers, `inline/${hook}`);
     const acmeAuth = { 'x-warden-hook': INLINE_SECRET };
     const token = (claims: Record<string, unknown>, options: { key?: CryptoKey; exp?: string; iss?: string; aud?: string } = {}) =>
       new SignJWT({ scp: ['warden.hooks'], ...claims })
@@ -277,7 +325,7 @@ describe('Okta hook receivers', () => {
         .setExpirationTime(options.exp ?? '5m')
         .sign(options.key ?? key);
 
-    it('denies a progressive profile update the policy denies, in Okta\'s command shape', async () => {
+    it("denies a progressive profile update the policy denies, in Okta's command shape", async () => {
       const res = await inline('acme', 'registration', fixture('registration-inline-hook-request-progressive-profile.json'), acmeAuth);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { commands: unknown[]; error: { errorSummary: string; errorCauses: Array<Record<string, unknown>> } };
@@ -285,7 +333,9 @@ describe('Okta hook receivers', () => {
       expect(body.commands).toEqual(okta.commands);
       expect(Object.keys(body.error)).toEqual(Object.keys(okta.error));
       expect(Object.keys(body.error.errorCauses[0]!).sort()).toEqual(Object.keys(okta.error.errorCauses[0]!).sort());
-      const decided = (await server.store.readAudit('acme', 0, 1000)).map((r) => JSON.parse(r.record)).find((r) => r.type === 'decision.recorded' && r.data.change.source.via === 'inline');
+      const decided = (await server.store.readAudit('acme', 0, 1000))
+        .map((r) => JSON.parse(r.record))
+        .find((r) => r.type === 'decision.recorded' && r.data.change.source.via === 'inline');
       expect(decided.data).toMatchObject({ outcome: 'deny', change: { kind: 'recovery.update', targetId: '00u48gwcu01WxvNo' } });
     });
 
@@ -296,7 +346,10 @@ describe('Okta hook receivers', () => {
 
     it('refuses tokens (error object) for a user in the hold group, and lets others through (204)', async () => {
       const request = fixture('token-inline-hook-request.json') as { data: { context: { user: { id: string } } } };
-      const forUser = (id: string) => ({ ...request, data: { ...request.data, context: { ...request.data.context, user: { ...request.data.context.user, id } } } });
+      const forUser = (id: string) => ({
+        ...request,
+        data: { ...request.data, context: { ...request.data.context, user: { ...request.data.context.user, id } } },
+      });
       const refused = await inline('acme', 'token', forUser(held.id), acmeAuth);
       expect(refused.status).toBe(200);
       expect(await refused.json()).toEqual({ error: { errorSummary: expect.stringContaining('on hold') } });
@@ -338,11 +391,17 @@ describe('Okta hook receivers', () => {
       ['missing scope', async () => ({ authorization: `Bearer ${await token({ scp: ['openid'] })}` }), 'ERR_AUTH_INVALID'],
       ['garbage', async () => ({ authorization: 'Bearer not.a.jwt' }), 'ERR_AUTH_INVALID'],
     ] as const)('refuses an OAuth 2.0 inline hook: %s (401)', async (_name, headers, code) => {
-      expect(await problem(await inline('globex', 'registration', fixture('registration-inline-hook-request-ssr.json'), await headers()))).toEqual({ status: 401, code });
+      expect(await problem(await inline('globex', 'registration', fixture('registration-inline-hook-request-ssr.json'), await headers()))).toEqual({
+        status: 401,
+        code,
+      });
     });
 
     it('refuses a request that is not the hook it was sent to (400)', async () => {
-      expect(await problem(await inline('acme', 'token', fixture('registration-inline-hook-request-ssr.json'), acmeAuth))).toEqual({ status: 400, code: 'ERR_VALIDATION' });
+      expect(await problem(await inline('acme', 'token', fixture('registration-inline-hook-request-ssr.json'), acmeAuth))).toEqual({
+        status: 400,
+        code: 'ERR_VALIDATION',
+      });
     });
   });
 });
@@ -359,7 +418,8 @@ describe('inline hook deadline', () => {
     const audit: Array<{ type: string; data: Record<string, unknown> }> = [];
     const store = {
       transaction: (fn: (tx: unknown) => Promise<unknown>) => fn(store),
-      appendAudit: async (_t: string, build: (h: { seq: number; hash: string }) => { record: string }) => void audit.push(JSON.parse(build({ seq: 0, hash: '0'.repeat(64) }).record)),
+      appendAudit: async (_t: string, build: (h: { seq: number; hash: string }) => { record: string }) =>
+        void audit.push(JSON.parse(build({ seq: 0, hash: '0'.repeat(64) }).record)),
     };
     const ctx = {
       config,
@@ -384,9 +444,15 @@ describe('inline hook deadline', () => {
     const stuck = { isHeld: () => new Promise<boolean>(() => undefined) } as unknown as OktaDirectory;
     const app = await deadlineApp(stuck);
     try {
-      const res = await fetch(`${app.url}/token`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'secret' }, body: readFileSync(path.join(FIXTURES, 'token-inline-hook-request.json'), 'utf8') });
+      const res = await fetch(`${app.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'secret' },
+        body: readFileSync(path.join(FIXTURES, 'token-inline-hook-request.json'), 'utf8'),
+      });
       expect(await res.json()).toEqual({ error: { errorSummary: expect.any(String) } });
-      expect(app.audit).toEqual([expect.objectContaining({ type: 'okta.inline_hook.deadline', data: expect.objectContaining({ hook: 'token', outcome: 'hold' }) })]);
+      expect(app.audit).toEqual([
+        expect.objectContaining({ type: 'okta.inline_hook.deadline', data: expect.objectContaining({ hook: 'token', outcome: 'hold' }) }),
+      ]);
     } finally {
       app.close();
     }
@@ -404,7 +470,8 @@ describe('inline hook deadline', () => {
     const audit: Array<{ type: string; data: Record<string, unknown> }> = [];
     const store = {
       transaction: (fn: (tx: unknown) => Promise<unknown>) => fn(store),
-      appendAudit: async (_t: string, build: (h: { seq: number; hash: string }) => { record: string }) => void audit.push(JSON.parse(build({ seq: 0, hash: '0'.repeat(64) }).record)),
+      appendAudit: async (_t: string, build: (h: { seq: number; hash: string }) => { record: string }) =>
+        void audit.push(JSON.parse(build({ seq: 0, hash: '0'.repeat(64) }).record)),
     };
     const ctx = {
       config,
@@ -434,7 +501,9 @@ describe('inline hook deadline', () => {
       // (measured by configuration, not by the wall clock: a busy machine must not fail this test).
       expect(tenants.get(config, 'acme').config.inlineHooks!.deadlineMs).toBeLessThan(3000);
       expect(body.commands).toEqual([{ type: 'com.okta.action.update', value: { registration: 'DENY' } }]); // failure: hold → not now
-      expect(audit).toEqual([expect.objectContaining({ type: 'okta.inline_hook.deadline', data: expect.objectContaining({ hook: 'registration', outcome: 'hold' }) })]);
+      expect(audit).toEqual([
+        expect.objectContaining({ type: 'okta.inline_hook.deadline', data: expect.objectContaining({ hook: 'registration', outcome: 'hold' }) }),
+      ]);
     } finally {
       srv.close();
     }

@@ -22,8 +22,19 @@ const WARDEN = '00uWARDEN';
 
 /** Okta's System Log sample, as a governed event: `actor` resets `target`'s factors. */
 function resetEvent(actor: { id: string; login: string }, targetId: string, uuid: string, published = '2026-11-25T10:00:00.000Z'): Record<string, unknown> {
-  const sample = JSON.parse(readFileSync(path.join(FIXTURES, 'system-log-event-user-lifecycle-deactivate.json'), 'utf8')) as Record<string, unknown> & { actor: Record<string, unknown>; target: Array<Record<string, unknown>> };
-  return { ...sample, uuid, published, eventType: 'user.mfa.factor.reset_all', displayMessage: 'Reset all factors for user', actor: { ...sample.actor, id: actor.id, alternateId: actor.login }, target: [{ ...sample.target[0], id: targetId }] };
+  const sample = JSON.parse(readFileSync(path.join(FIXTURES, 'system-log-event-user-lifecycle-deactivate.json'), 'utf8')) as Record<string, unknown> & {
+    actor: Record<string, unknown>;
+    target: Array<Record<string, unknown>>;
+  };
+  return {
+    ...sample,
+    uuid,
+    published,
+    eventType: 'user.mfa.factor.reset_all',
+    displayMessage: 'Reset all factors for user',
+    actor: { ...sample.actor, id: actor.id, alternateId: actor.login },
+    target: [{ ...sample.target[0], id: targetId }],
+  };
 }
 
 const user = (id: string, login: string) => ({ id, status: 'ACTIVE', profile: { login, email: login, firstName: 'A', lastName: 'B', department: 'Sales' } });
@@ -39,7 +50,11 @@ describe('Okta inbox handler', () => {
     store = handle.store;
     await store.ensureTenants(['acme']);
     connector = oktaConnector();
-    const config = oktaTenantConfig(connector, `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: ${WARDEN}\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [Service Desk] }\n      enrichment: { cacheSeconds: 0 }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
+    const config = oktaTenantConfig(
+      connector,
+      `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: ${WARDEN}\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [Service Desk] }\n      enrichment: { cacheSeconds: 0 }\n`,
+      { OKTA_TOKEN: 'tok', HOOK: 'h' },
+    );
     ctx = testConnectorContext(config, store, { now: new Date('2026-11-25T10:00:05Z') });
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');
@@ -57,10 +72,30 @@ describe('Okta inbox handler', () => {
   /** The directory's three calls for one user. */
   const directoryUser = (id: string, login: string, groups: string[], roles: string[]) => {
     okta().get(`/api/v1/users/${id}`).reply(200, user(id, login));
-    okta().get(`/api/v1/users/${id}/groups`).reply(200, groups.map((name, i) => ({ id: `00g${i}`, type: 'OKTA_GROUP', profile: { name } })));
-    okta().get(`/api/v1/users/${id}/roles`).reply(200, roles.map((type, i) => ({ id: `ra${i}`, type, label: type, status: 'ACTIVE', assignmentType: 'USER' })));
+    okta()
+      .get(`/api/v1/users/${id}/groups`)
+      .reply(
+        200,
+        groups.map((name, i) => ({ id: `00g${i}`, type: 'OKTA_GROUP', profile: { name } })),
+      );
+    okta()
+      .get(`/api/v1/users/${id}/roles`)
+      .reply(
+        200,
+        roles.map((type, i) => ({ id: `ra${i}`, type, label: type, status: 'ACTIVE', assignmentType: 'USER' })),
+      );
   };
-  const entry = (payload: unknown, attempts = 1): InboxRow => ({ id: 1, tenant: 'acme', source: 'okta', eventId: (payload as { uuid: string }).uuid, via: 'hook', payload, receivedAt: new Date('2026-11-25T10:00:01Z'), state: 'pending', attempts });
+  const entry = (payload: unknown, attempts = 1): InboxRow => ({
+    id: 1,
+    tenant: 'acme',
+    source: 'okta',
+    eventId: (payload as { uuid: string }).uuid,
+    via: 'hook',
+    payload,
+    receivedAt: new Date('2026-11-25T10:00:01Z'),
+    state: 'pending',
+    attempts,
+  });
   const changeOf = async (payload: unknown, attempts = 1): Promise<IdentityChange> => {
     const result = await connector.inbox!.toChanges(entry(payload, attempts), ctx);
     if ('ignored' in result) throw new Error(result.ignored);
@@ -71,7 +106,11 @@ describe('Okta inbox handler', () => {
     directoryUser('00uDANA', 'dana@acme.example', ['Everyone', 'Executives'], []);
     directoryUser('00uHAL', 'hal@acme.example', ['Everyone'], ['HELP_DESK_ADMIN']);
     const change = await changeOf(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e1'));
-    expect(change).toMatchObject({ channel: 'helpdesk', target: { id: '00uDANA', login: 'dana@acme.example', groups: ['Everyone', 'Executives'], attributes: { department: 'Sales' } }, actor: { id: '00uHAL', adminRoles: ['HELP_DESK_ADMIN'] } });
+    expect(change).toMatchObject({
+      channel: 'helpdesk',
+      target: { id: '00uDANA', login: 'dana@acme.example', groups: ['Everyone', 'Executives'], attributes: { department: 'Sales' } },
+      actor: { id: '00uHAL', adminRoles: ['HELP_DESK_ADMIN'] },
+    });
   });
 
   it('calls a member of a help-desk group the help desk, and another admin an admin', async () => {
@@ -84,8 +123,17 @@ describe('Okta inbox handler', () => {
   });
 
   it("ignores Warden's own recorded change coming back, and only that", async () => {
-    await store.putOwnChange({ tenant: 'acme', connector: 'okta', ref: 'action:a1', targetId: '00uDANA', eventTypes: ['user.mfa.factor.reset_all'], at: new Date('2026-11-25T09:59:59Z') });
-    expect(await connector.inbox!.toChanges(entry(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e4')), ctx)).toEqual({ ignored: "Warden's own change (action:a1) reported back by Okta" });
+    await store.putOwnChange({
+      tenant: 'acme',
+      connector: 'okta',
+      ref: 'action:a1',
+      targetId: '00uDANA',
+      eventTypes: ['user.mfa.factor.reset_all'],
+      at: new Date('2026-11-25T09:59:59Z'),
+    });
+    expect(await connector.inbox!.toChanges(entry(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e4')), ctx)).toEqual({
+      ignored: "Warden's own change (action:a1) reported back by Okta",
+    });
 
     // Another actor, same user, same moment: judged.
     directoryUser('00uDANA', 'dana@acme.example', [], []);
@@ -95,16 +143,29 @@ describe('Okta inbox handler', () => {
     // Warden's identity, but long after anything Warden recorded: judged.
     directoryUser('00uDANA', 'dana@acme.example', [], []);
     directoryUser(WARDEN, 'warden@acme.example', [], ['SUPER_ADMIN']);
-    expect((await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e6', '2026-11-25T13:00:00.000Z'))).kind).toBe('factor.reset_all');
+    expect((await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uDANA', 'e6', '2026-11-25T13:00:00.000Z'))).kind).toBe(
+      'factor.reset_all',
+    );
   });
 
   it("decides the reset Warden's broker made for a request (so it matches that request), but not the deactivations Okta logs with it", async () => {
-    await store.putOwnChange({ tenant: 'acme', connector: 'okta', ref: 'broker:req-42', targetId: '00uBEA', eventTypes: ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'], at: new Date('2026-11-25T09:59:59Z') });
+    await store.putOwnChange({
+      tenant: 'acme',
+      connector: 'okta',
+      ref: 'broker:req-42',
+      targetId: '00uBEA',
+      eventTypes: ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'],
+      at: new Date('2026-11-25T09:59:59Z'),
+    });
     directoryUser('00uBEA', 'bea@acme.example', [], []);
     directoryUser(WARDEN, 'warden@acme.example', [], ['SUPER_ADMIN']);
     const reset = await changeOf(resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e8'));
     expect(reset).toMatchObject({ kind: 'factor.reset_all', actor: { id: WARDEN }, context: { wardenBroker: 'broker:req-42' } });
-    const deactivate = { ...resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e9'), eventType: 'user.mfa.factor.deactivate', displayMessage: 'Reset factor for user' };
+    const deactivate = {
+      ...resetEvent({ id: WARDEN, login: 'warden@acme.example' }, '00uBEA', 'e9'),
+      eventType: 'user.mfa.factor.deactivate',
+      displayMessage: 'Reset factor for user',
+    };
     expect(await connector.inbox!.toChanges(entry(deactivate), ctx)).toEqual({ ignored: "Warden's own change (broker:req-42) reported back by Okta" });
   });
 

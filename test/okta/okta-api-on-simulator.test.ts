@@ -21,7 +21,8 @@ import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
  * proofer, and the set-up commands.
  */
 
-const section = (sim: OktaSimulator, extra = '') => `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n${extra}`;
+const section = (sim: OktaSimulator, extra = '') =>
+  `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n${extra}`;
 
 describe('Okta API on the simulator', () => {
   let handle: TestStore;
@@ -57,12 +58,22 @@ describe('Okta API on the simulator', () => {
         local.record('user.session.start', 'User login to Okta', users[0]!, [], {}, 'WEB'); // not governed: filtered out by Okta
         const { ctx, tenants } = context(local, '      poller: { pageSize: 2 }\n');
         const tenant = tenants.get(ctx.config, 'acme');
-        const first = await readSystemLog(tenant, store, { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 1000), maxPages: 100, now: () => new Date() });
+        const first = await readSystemLog(tenant, store, {
+          since: new Date(Date.now() - 60_000),
+          until: new Date(Date.now() + 1000),
+          maxPages: 100,
+          now: () => new Date(),
+        });
         expect([first.pages, first.events, first.stored]).toEqual([3, 5, 5]);
         const logCalls = local.requests.filter((r) => r.path === '/api/v1/logs');
         expect(logCalls[0]!.query.get('filter')).toContain('eventType eq "user.mfa.factor.reset_all"');
         expect(logCalls[1]!.query.get('after')).toBeTruthy(); // followed Okta's Link: rel="next"
-        const again = await readSystemLog(tenant, store, { since: new Date(Date.now() - 60_000), until: new Date(Date.now() + 1000), maxPages: 100, now: () => new Date() });
+        const again = await readSystemLog(tenant, store, {
+          since: new Date(Date.now() - 60_000),
+          until: new Date(Date.now() + 1000),
+          maxPages: 100,
+          now: () => new Date(),
+        });
         expect([again.events, again.stored]).toEqual([5, 0]);
       } finally {
         await local.close();
@@ -80,7 +91,10 @@ describe('Okta API on the simulator', () => {
         await pollTenant(tenant, ctx);
         expect(await store.getCursor('acme', CURSOR)).toEqual({ watermark: newest });
         await pollTenant(tenant, ctx);
-        const since = local.requests.filter((r) => r.path === '/api/v1/logs').at(-1)!.query.get('since');
+        const since = local.requests
+          .filter((r) => r.path === '/api/v1/logs')
+          .at(-1)!
+          .query.get('since');
         expect(since).toBe(new Date(new Date(newest).getTime() - 120_000).toISOString());
       } finally {
         await local.close();
@@ -138,22 +152,31 @@ describe('Okta API on the simulator', () => {
       expect(second).toEqual(first);
       expect(sim.factorsOf(u.id)).toHaveLength(1);
       expect(sim.requests.filter((r) => r.path === `/api/v1/users/${u.id}/lifecycle/reset_factors`)).toHaveLength(1);
-      expect(await store.getOwnChange('acme', 'okta', 'broker:req-1')).toMatchObject({ eventTypes: ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'] });
+      expect(await store.getOwnChange('acme', 'okta', 'broker:req-1')).toMatchObject({
+        eventTypes: ['user.mfa.factor.reset_all', 'user.mfa.factor.deactivate'],
+      });
     });
 
     it('returns a password reset link once, never storing it', async () => {
       const u = employee('ben@acme.example');
       const { ctx } = context(sim);
-      const result = await connector.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx);
+      const result = await connector.broker!.execute(
+        { tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } },
+        ctx,
+      );
       expect(result.secret).toMatch(/\/reset_password\/drp/);
       expect(sim.users.get(u.id)!.status).toBe('RECOVERY');
       const stored = await store.getOwnChange('acme', 'okta', 'broker:req-2');
       expect(JSON.stringify(stored)).not.toContain(result.secret!);
-      expect(await connector.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx)).not.toHaveProperty('secret');
+      expect(
+        await connector.broker!.execute({ tenant: 'acme', requestId: 'req-2', kind: 'password.reset', targetId: u.id, options: { sendEmail: false } }, ctx),
+      ).not.toHaveProperty('secret');
     });
 
     it('refuses what it cannot do', async () => {
-      await expect(connector.broker!.execute({ tenant: 'acme', requestId: 'req-3', kind: 'tap.issue', targetId: agent.id, options: {} }, context(sim).ctx)).rejects.toThrow(/cannot perform tap.issue/);
+      await expect(
+        connector.broker!.execute({ tenant: 'acme', requestId: 'req-3', kind: 'tap.issue', targetId: agent.id, options: {} }, context(sim).ctx),
+      ).rejects.toThrow(/cannot perform tap.issue/);
     });
   });
 
@@ -221,17 +244,33 @@ describe('Okta API on the simulator', () => {
         const old = { ...process.env };
         Object.assign(process.env, setup.env);
         try {
-          const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector]);
+          const code = await runCli(
+            ['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme'],
+            { out: (s) => void out.push(s), err: (s) => void out.push(s) },
+            [connector],
+          );
           expect(code).toBe(0);
           const group = [...local.groups.values()].find((g) => g.profile.name === 'Warden Hold')!;
           expect(out.join('')).toContain(`hold group "Warden Hold": ${group.id} (created)`);
           expect(out.join('')).toContain(JSON.stringify(holdRule(group.id), null, 2));
           expect(out.join('')).toContain(`Warden acts in Okta as ${local.tokenOwner.id}: for broker mode, add it to tenants[].workflow.brokerIdentities`);
           const failed: string[] = [];
-          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', 'http://127.0.0.1:9/'], { out: (s) => void failed.push(s), err: (s) => void failed.push(s) }, [connector])).toBe(1);
+          expect(
+            await runCli(
+              ['--config', setup.configFile, 'okta', 'hooks', 'register', '--tenant', 'acme', '--url', 'http://127.0.0.1:9/'],
+              { out: (s) => void failed.push(s), err: (s) => void failed.push(s) },
+              [connector],
+            ),
+          ).toBe(1);
           expect(failed.join('')).toMatch(/verification UNVERIFIED \(Api validation failed: Verification failed/);
           const listed: string[] = [];
-          expect(await runCli(['--config', setup.configFile, 'okta', 'hooks', 'list', '--tenant', 'acme', '--json'], { out: (s) => void listed.push(s), err: () => undefined }, [connector])).toBe(1);
+          expect(
+            await runCli(
+              ['--config', setup.configFile, 'okta', 'hooks', 'list', '--tenant', 'acme', '--json'],
+              { out: (s) => void listed.push(s), err: () => undefined },
+              [connector],
+            ),
+          ).toBe(1);
           expect(JSON.parse(listed.join(''))).toEqual([expect.objectContaining({ verificationStatus: 'UNVERIFIED', missing: [], extra: [] })]);
         } finally {
           process.env = old;
@@ -241,7 +280,7 @@ describe('Okta API on the simulator', () => {
       }
     });
 
-    it('okta provision --apply adds the hold rule to the simulator\'s account management policy, once', async () => {
+    it("okta provision --apply adds the hold rule to the simulator's account management policy, once", async () => {
       const local = await new Sim().start();
       try {
         const setup = oktaConfigDir([{ id: 'acme', sim: local, mode: 'enforce' }]);
@@ -250,7 +289,11 @@ describe('Okta API on the simulator', () => {
         try {
           const run = async () => {
             const out: string[] = [];
-            const code = await runCli(['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme', '--apply'], { out: (s) => void out.push(s), err: (s) => void out.push(s) }, [connector]);
+            const code = await runCli(
+              ['--config', setup.configFile, 'okta', 'provision', '--tenant', 'acme', '--apply'],
+              { out: (s) => void out.push(s), err: (s) => void out.push(s) },
+              [connector],
+            );
             return { code, out: out.join('') };
           };
           const first = await run();
@@ -299,15 +342,29 @@ describe('Okta API on the simulator', () => {
       nock.disableNetConnect();
       nock.enableNetConnect('127.0.0.1');
       try {
-        const config = oktaTenantConfig(connector, `      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`, { OKTA_TOKEN: 'tok', HOOK: 'h' });
+        const config = oktaTenantConfig(
+          connector,
+          `      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`,
+          { OKTA_TOKEN: 'tok', HOOK: 'h' },
+        );
         const tenant = new OktaTenants().get(config, 'acme');
         const api = nock('https://acme.okta.com', { reqheaders: { authorization: 'SSWS tok' } });
-        api.get('/api/v1/policies').query({ type: 'ACCESS_POLICY', expand: 'resourceType' }).times(2).reply(200, [
-          { id: 'rst1', name: 'Default Policy', _embedded: { resourceType: 'APP' } },
-          { id: 'rstOAMP', name: 'Okta Account Management Policy', _embedded: { resourceType: 'END_USER_ACCOUNT_MANAGEMENT' } },
-        ]);
+        api
+          .get('/api/v1/policies')
+          .query({ type: 'ACCESS_POLICY', expand: 'resourceType' })
+          .times(2)
+          .reply(200, [
+            { id: 'rst1', name: 'Default Policy', _embedded: { resourceType: 'APP' } },
+            { id: 'rstOAMP', name: 'Okta Account Management Policy', _embedded: { resourceType: 'END_USER_ACCOUNT_MANAGEMENT' } },
+          ]);
         api.get('/api/v1/policies/rstOAMP/rules').reply(200, [{ id: 'rul0', name: 'Catch-all Rule' }]);
-        api.post('/api/v1/policies/rstOAMP/rules', (body: { name: string; conditions: { people: { groups: { include: string[] } } }; actions: { appSignOn: { access: string } } }) => body.name === HOLD_RULE_NAME && body.conditions.people.groups.include[0] === '00gHOLD' && body.actions.appSignOn.access === 'DENY').reply(200, { id: 'rulWARDEN' });
+        api
+          .post(
+            '/api/v1/policies/rstOAMP/rules',
+            (body: { name: string; conditions: { people: { groups: { include: string[] } } }; actions: { appSignOn: { access: string } } }) =>
+              body.name === HOLD_RULE_NAME && body.conditions.people.groups.include[0] === '00gHOLD' && body.actions.appSignOn.access === 'DENY',
+          )
+          .reply(200, { id: 'rulWARDEN' });
         api.get('/api/v1/policies/rstOAMP/rules').reply(200, [{ id: 'rulWARDEN', name: HOLD_RULE_NAME }]);
         expect(await applyHoldRule(tenant, '00gHOLD')).toEqual({ policyId: 'rstOAMP', ruleId: 'rulWARDEN', created: true });
         expect(await applyHoldRule(tenant, '00gHOLD')).toEqual({ policyId: 'rstOAMP', ruleId: 'rulWARDEN', created: false });
@@ -330,7 +387,11 @@ describe('Okta API on the simulator', () => {
         const old = { ...process.env };
         Object.assign(process.env, setup.env);
         try {
-          const code = await runCli(['--config', setup.configFile, 'okta', 'backfill', '--tenant', 'acme', '--since', '2h'], { out: (s) => void out.push(s), err: (s) => void err.push(s) }, [connector]);
+          const code = await runCli(
+            ['--config', setup.configFile, 'okta', 'backfill', '--tenant', 'acme', '--since', '2h'],
+            { out: (s) => void out.push(s), err: (s) => void err.push(s) },
+            [connector],
+          );
           expect([code, out.join('')]).toEqual([0, expect.stringMatching(/^acme: read 2 event\(s\) in 1 page\(s\) since .+; 2 new in the inbox/)]);
           expect(err.join('')).toMatch(/backfill: 100% 2 events, 2 new|\[#+\]/);
           expect(local.requests.find((r) => r.path === '/api/v1/logs')!.query.get('until')).toBeTruthy();

@@ -43,16 +43,34 @@ describe('Okta connector against a simulator that pushes back', () => {
     return testConnectorContext(oktaTenantConfig(connector, section, { OKTA_KEY: JSON.stringify(privateJwk), HOOK: 'h' }), store, clock);
   };
   const apiContext = (sim: OktaSimulator): ConnectorContext =>
-    testConnectorContext(oktaTenantConfig(connector, `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold }\n`, { OKTA_TOKEN: sim.token, HOOK: 'h' }), store, clock);
+    testConnectorContext(
+      oktaTenantConfig(
+        connector,
+        `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      holdGroup: { name: Warden Hold }\n`,
+        { OKTA_TOKEN: sim.token, HOOK: 'h' },
+      ),
+      store,
+      clock,
+    );
   const worker = (ctx: ConnectorContext, registry?: Registry) =>
-    new OutboxWorker({ store, enforcers: new Map([['okta', connector.enforcer!]]), context: () => ctx, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5, ...(registry ? { registry } : {}) });
+    new OutboxWorker({
+      store,
+      enforcers: new Map([['okta', connector.enforcer!]]),
+      context: () => ctx,
+      log: createLogger('silent'),
+      clock: () => clock.now,
+      random: () => 0.5,
+      ...(registry ? { registry } : {}),
+    });
   const enqueue = async (kind: string, targetId: string) => {
     const id = uuidv7();
     await store.enqueueAction({ id, tenant: 'acme', kind, connector: 'okta', targetId, params: {}, idempotencyKey: id, dryRun: false, createdAt: clock.now });
     return id;
   };
   const audited = async (actionId: string) =>
-    (await store.readAudit('acme', 0, 100_000)).map((r) => JSON.parse(r.record) as { type: string; subject: { actionId?: string }; data: { error?: string } }).filter((r) => r.subject.actionId === actionId);
+    (await store.readAudit('acme', 0, 100_000))
+      .map((r) => JSON.parse(r.record) as { type: string; subject: { actionId?: string }; data: { error?: string } })
+      .filter((r) => r.subject.actionId === actionId);
 
   describe('OAuth 2.0 service app (private_key_jwt), end to end', () => {
     let sim: OktaSimulator;
@@ -62,7 +80,7 @@ describe('Okta connector against a simulator that pushes back', () => {
     });
     afterAll(() => sim.close());
 
-    it('holds and revokes with the service app\'s token; Okta logs the app as the actor, which Warden knows as itself', async () => {
+    it("holds and revokes with the service app's token; Okta logs the app as the actor, which Warden knows as itself", async () => {
       const { app, privateJwk } = sim.addServiceApp({ scopes: SCOPES });
       const ctx = oauthContext(sim, app.clientId, privateJwk);
       const user = sim.addUser({ login: 'ivy@acme.example' });
@@ -125,13 +143,16 @@ describe('Okta connector against a simulator that pushes back', () => {
       expect(sim.log.filter((e) => e.eventType === 'user.session.clear')).toHaveLength(1);
       expect((await audited(id)).map((r) => r.type)).toEqual(['action.executed']);
       const counted = (await registry.getMetricsAsJSON()).find((m) => m.name === 'warden_actions_total')!.values;
-      expect(counted.map((v) => [v.labels.result, v.value]).sort()).toEqual([['executed', 1], ['retried', 3]]);
+      expect(counted.map((v) => [v.labels.result, v.value]).sort()).toEqual([
+        ['executed', 1],
+        ['retried', 3],
+      ]);
     } finally {
       await sim.close();
     }
   });
 
-  it('waits out a spent rate-limit bucket until x-rate-limit-reset (read against Okta\'s Date), then runs the action once', async () => {
+  it("waits out a spent rate-limit bucket until x-rate-limit-reset (read against Okta's Date), then runs the action once", async () => {
     const sim = await new OktaSimulator({ clock: () => clock.now, rateLimits: { api: 2 } }).start();
     try {
       clock.now = new Date('2026-11-26T10:00:10.000Z');

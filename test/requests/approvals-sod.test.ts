@@ -19,13 +19,26 @@ describe('approvals: separation of duties and authentication', () => {
   afterAll(() => w?.close());
 
   /** A request proofed by callback and waiting for approval. */
-  async function pending(filer: Person = 'sam', overrides: Record<string, unknown> = {}, claims: Record<string, unknown> = {}, assignedTo?: [string, string]): Promise<string> {
+  async function pending(
+    filer: Person = 'sam',
+    overrides: Record<string, unknown> = {},
+    claims: Record<string, unknown> = {},
+    assignedTo?: [string, string],
+  ): Promise<string> {
     const ticket = `INC00200${String(++n).padStart(2, '0')}`;
     const target = (overrides.target as { id: string } | undefined)?.id ?? PEOPLE.dana.id;
     const targetPerson = Object.values(PEOPLE).find((p) => p.id === target)!;
-    w.ticket(ticket, { caller: [targetPerson.email, targetPerson.login], openedBy: ['sam.agent@acme.example', 'sam.agent'], group: 'Service Desk', ...(assignedTo ? { assignedTo } : {}) });
+    w.ticket(ticket, {
+      caller: [targetPerson.email, targetPerson.login],
+      openedBy: ['sam.agent@acme.example', 'sam.agent'],
+      group: 'Service Desk',
+      ...(assignedTo ? { assignedTo } : {}),
+    });
     const token = await w.tokenFor(filer, claims);
-    const res = await w.call('POST', '/v1/requests', { token, body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } }, ...overrides }) });
+    const res = await w.call('POST', '/v1/requests', {
+      token,
+      body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } }, ...overrides }),
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const proofed = await w.call('POST', `/v1/requests/${res.body.id}/proofing/callback`, {
       token,
@@ -79,10 +92,20 @@ describe('approvals: separation of duties and authentication', () => {
     w.ticket('INC0020999', { caller: ['pat.ops@acme.example', 'pat.ops'], openedBy: ['sam.agent@acme.example', 'sam.agent'], group: 'Service Desk' });
     const created = await w.call('POST', '/v1/requests', {
       token: await w.tokenFor('sam'),
-      body: resetRequest({ target: { id: PEOPLE.pat.id }, requester: { id: PEOPLE.pat.id }, justification: { ticket: { system: 'servicenow', id: 'INC0020999' } } }),
+      body: resetRequest({
+        target: { id: PEOPLE.pat.id },
+        requester: { id: PEOPLE.pat.id },
+        justification: { ticket: { system: 'servicenow', id: 'INC0020999' } },
+      }),
     });
     expect(created.body.needs).toMatchObject({ proofing: 'idv', approvals: { count: 2 } });
-    const evidence = await postVerifierEvidence(w, { requestId: created.body.id, result: 'verified', subject: { login: PEOPLE.pat.login }, verifiedAt: w.clock.now.toISOString(), reference: 'inq_123' });
+    const evidence = await postVerifierEvidence(w, {
+      requestId: created.body.id,
+      result: 'verified',
+      subject: { login: PEOPLE.pat.login },
+      verifiedAt: w.clock.now.toISOString(),
+      reference: 'inq_123',
+    });
     expect([evidence.status, evidence.body.state]).toEqual([200, 'pending_approval']);
     const first = await approve(created.body.id, await w.tokenFor('ann'));
     expect([first.status, first.body.state]).toEqual([200, 'pending_approval']);
@@ -100,7 +123,13 @@ describe('approvals: separation of duties and authentication', () => {
       body: resetRequest({ target: { id: PEOPLE.pat.id }, requester: { id: PEOPLE.pat.id }, justification: { ticket: { system: 'servicenow', id: ticket } } }),
     });
     expect(created.body.needs, JSON.stringify(created.body)).toMatchObject({ approvals: { count: 2 } });
-    const evidence = await postVerifierEvidence(w, { requestId: created.body.id, result: 'verified', subject: { login: PEOPLE.pat.login }, verifiedAt: w.clock.now.toISOString(), reference: `inq_${ticket}` });
+    const evidence = await postVerifierEvidence(w, {
+      requestId: created.body.id,
+      result: 'verified',
+      subject: { login: PEOPLE.pat.login },
+      verifiedAt: w.clock.now.toISOString(),
+      reference: `inq_${ticket}`,
+    });
     expect([evidence.status, evidence.body.state]).toEqual([200, 'pending_approval']);
     return created.body.id;
   }
@@ -116,7 +145,11 @@ describe('approvals: separation of duties and authentication', () => {
       const again = await approve(id, await w.tokenFor('ann', { sub: PEOPLE.ann.login }));
       expectProblem(again, 409, 'ERR_DUPLICATE_APPROVAL');
       const bob = await approve(id, await w.tokenFor('bob'));
-      expect([bob.status, bob.body.state, bob.body.approvals.map((a: { approverId: string }) => a.approverId).sort()]).toEqual([200, 'approved', [PEOPLE.ann.id, PEOPLE.bob.id]]);
+      expect([bob.status, bob.body.state, bob.body.approvals.map((a: { approverId: string }) => a.approverId).sort()]).toEqual([
+        200,
+        'approved',
+        [PEOPLE.ann.id, PEOPLE.bob.id],
+      ]);
     });
 
     it('refuses the same person approving twice, first with sub = her login, then with sub = her IdP id: 409 ERR_DUPLICATE_APPROVAL', async () => {
@@ -167,7 +200,12 @@ describe('approvals: separation of duties and authentication', () => {
     it('stores the IdP id every party resolved to on the request', async () => {
       const id = await pending('sam', { requester: { id: ` ${fullWidth(PEOPLE.omar.login)}.` } });
       const res = await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') });
-      expect(res.body.people, JSON.stringify(res.body)).toEqual({ requester: PEOPLE.omar.id, executor: PEOPLE.sam.id, target: PEOPLE.dana.id, filer: PEOPLE.sam.id });
+      expect(res.body.people, JSON.stringify(res.body)).toEqual({
+        requester: PEOPLE.omar.id,
+        executor: PEOPLE.sam.id,
+        target: PEOPLE.dana.id,
+        filer: PEOPLE.sam.id,
+      });
     });
 
     it('refuses an approver whose token names no one the IdP knows: 403 ERR_IDENTITY_UNRESOLVED', async () => {
@@ -183,7 +221,10 @@ describe('approvals: separation of duties and authentication', () => {
     });
 
     it('refuses filing a request whose requester id and login are two different people: 403 ERR_IDENTITY_UNRESOLVED', async () => {
-      const res = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ requester: { id: PEOPLE.dana.id, login: PEOPLE.bob.login } }) });
+      const res = await w.call('POST', '/v1/requests', {
+        token: await w.tokenFor('sam'),
+        body: resetRequest({ requester: { id: PEOPLE.dana.id, login: PEOPLE.bob.login } }),
+      });
       expectProblem(res, 403, 'ERR_IDENTITY_UNRESOLVED');
     });
 
@@ -195,7 +236,11 @@ describe('approvals: separation of duties and authentication', () => {
     it('refuses the declarer reviewing their own break-glass with a token whose sub is their login: 403 ERR_SOD_VIOLATION', async () => {
       const declared = await w.call('POST', '/v1/requests', {
         token: await w.tokenFor('sam'),
-        body: resetRequest({ executor: { id: PEOPLE.tom.id }, justification: { outage: 'ServiceNow unreachable' }, breakGlass: { reason: 'Regional outage INC-OUT-9: Dana must run payroll before 10:00' } }),
+        body: resetRequest({
+          executor: { id: PEOPLE.tom.id },
+          justification: { outage: 'ServiceNow unreachable' },
+          breakGlass: { reason: 'Regional outage INC-OUT-9: Dana must run payroll before 10:00' },
+        }),
       });
       expect(declared.status, JSON.stringify(declared.body)).toBe(201);
       const res = await w.call('POST', `/v1/reviews/${declared.body.breakGlass.reviewId}/complete`, {
@@ -213,7 +258,9 @@ describe('approvals: separation of duties and authentication', () => {
     const res = await approve(id, stale);
     expectProblem(res, 401, 'ERR_STEP_UP_REQUIRED');
     expect(res.body.stepUp).toEqual({ maxAgeSeconds: 600, amr: ['mfa'] });
-    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="warden", error="insufficient_user_authentication", error_description="[^"]+", max_age=600$/);
+    expect(res.headers.get('www-authenticate')).toMatch(
+      /^Bearer realm="warden", error="insufficient_user_authentication", error_description="[^"]+", max_age=600$/,
+    );
     expect((await approve(id, await w.tokenFor('ann'))).status).toBe(200);
   });
 
@@ -287,14 +334,20 @@ describe('approvals: separation of duties and authentication', () => {
 
   it('takes approvals only once proofing is complete: 409 ERR_ILLEGAL_TRANSITION', async () => {
     w.ticket('INC0029001');
-    const created = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ justification: { ticket: { system: 'servicenow', id: 'INC0029001' } } }) });
+    const created = await w.call('POST', '/v1/requests', {
+      token: await w.tokenFor('sam'),
+      body: resetRequest({ justification: { ticket: { system: 'servicenow', id: 'INC0029001' } } }),
+    });
     expect(created.body.state).toBe('proofing');
     expectProblem(await approve(created.body.id, await w.tokenFor('ann')), 409, 'ERR_ILLEGAL_TRANSITION');
   });
 
   it('ends the request on a rejection: later approvals are refused', async () => {
     const id = await pending();
-    const rejected = await w.call('POST', `/v1/requests/${id}/reject`, { token: await w.tokenFor('bob'), body: { tenant: 'acme', comment: 'the caller could not say which device they lost' } });
+    const rejected = await w.call('POST', `/v1/requests/${id}/reject`, {
+      token: await w.tokenFor('bob'),
+      body: { tenant: 'acme', comment: 'the caller could not say which device they lost' },
+    });
     expect(rejected.body).toMatchObject({ state: 'rejected', closed: { reason: expect.stringContaining('could not say which device') } });
     expectProblem(await approve(id, await w.tokenFor('ann')), 409, 'ERR_ILLEGAL_TRANSITION');
   });
@@ -302,6 +355,10 @@ describe('approvals: separation of duties and authentication', () => {
   it('refuses a request whose executor is its requester or its target at creation: 403 ERR_SOD_VIOLATION', async () => {
     const sam = await w.tokenFor('sam');
     expectProblem(await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ requester: { id: PEOPLE.sam.id } }) }), 403, 'ERR_SOD_VIOLATION');
-    expectProblem(await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ target: { id: PEOPLE.sam.id }, requester: { id: PEOPLE.sam.id } }) }), 403, 'ERR_SOD_VIOLATION');
+    expectProblem(
+      await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ target: { id: PEOPLE.sam.id }, requester: { id: PEOPLE.sam.id } }) }),
+      403,
+      'ERR_SOD_VIOLATION',
+    );
   });
 });

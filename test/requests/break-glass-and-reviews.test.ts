@@ -60,7 +60,9 @@ describe('break-glass', () => {
     expect((await w.audit()).filter((r) => r.type === 'alert.review_overdue').map((r) => r.subject.reviewId)).toEqual([reviewId]);
     const listed = await cli('reviews', 'overdue', '--tenant', 'acme');
     expect(listed.code).toBe(1);
-    expect(listed.out).toContain(`review ${reviewId}  due 2026-03-03T09:00:00.000Z  break-glass ${requestId}: factor.reset_all on dana.lee@acme.example by ${PEOPLE.sam.login}`);
+    expect(listed.out).toContain(
+      `review ${reviewId}  due 2026-03-03T09:00:00.000Z  break-glass ${requestId}: factor.reset_all on dana.lee@acme.example by ${PEOPLE.sam.login}`,
+    );
     const metrics = (await w.call('GET', '/metrics')).body as string;
     expect(metrics).toContain('warden_reviews_overdue{tenant="acme"} 1');
     expect(metrics).toContain('warden_break_glass_total{tenant="acme"} 1');
@@ -69,18 +71,27 @@ describe('break-glass', () => {
   });
 
   it('is reviewed by an auditor, never by the executor; the request becomes reviewed', async () => {
-    const bySam = await w.call('POST', `/v1/reviews/${reviewId}/complete`, { token: await w.tokenFor('sam', { groups: ['Service Desk', 'security-audit'] }), body: { tenant: 'acme', outcome: 'justified', notes: 'mine' } });
+    const bySam = await w.call('POST', `/v1/reviews/${reviewId}/complete`, {
+      token: await w.tokenFor('sam', { groups: ['Service Desk', 'security-audit'] }),
+      body: { tenant: 'acme', outcome: 'justified', notes: 'mine' },
+    });
     expect([bySam.status, bySam.body.code]).toEqual([403, 'ERR_SOD_VIOLATION']);
-    const done = await w.call('POST', `/v1/reviews/${reviewId}/complete`, { token: await w.tokenFor('aude'), body: { tenant: 'acme', outcome: 'justified', notes: 'Outage confirmed in INC-OUT-7; Dana verified on video afterwards' } });
+    const done = await w.call('POST', `/v1/reviews/${reviewId}/complete`, {
+      token: await w.tokenFor('aude'),
+      body: { tenant: 'acme', outcome: 'justified', notes: 'Outage confirmed in INC-OUT-7; Dana verified on video afterwards' },
+    });
     expect(done.body).toMatchObject({ state: 'done', outcome: 'justified', reviewer: { id: PEOPLE.aude.id } });
     expect((await w.call('GET', `/v1/requests/${requestId}`, { token: await w.tokenFor('aude') })).body.state).toBe('reviewed');
     expect(await cli('reviews', 'overdue')).toMatchObject({ code: 0, out: 'no overdue reviews\n' });
-    expect(((await w.call('GET', '/metrics')).body as string)).toContain('warden_reviews_overdue{tenant="acme"} 0');
+    expect((await w.call('GET', '/metrics')).body as string).toContain('warden_reviews_overdue{tenant="acme"} 0');
   });
 
   it('cannot be declared by a machine without the break-glass scope', async () => {
     const key = await w.apiKey(['requests:write']);
-    const res = await w.call('POST', '/v1/requests', { token: key, body: resetRequest({ executor: { id: PEOPLE.sam.id }, breakGlass: { reason: 'Twenty characters of a real reason here' } }) });
+    const res = await w.call('POST', '/v1/requests', {
+      token: key,
+      body: resetRequest({ executor: { id: PEOPLE.sam.id }, breakGlass: { reason: 'Twenty characters of a real reason here' } }),
+    });
     expect([res.status, res.body.code]).toEqual([403, 'ERR_FORBIDDEN']);
   });
 });

@@ -35,7 +35,10 @@ describe('the docs agree with the API', () => {
     const reasonOnly = CreateRequestBody.safeParse({ ...filing, breakGlass: { reason: 'the CEO is locked out before the board call' } });
     expect(reasonOnly.success).toBe(false);
     expect(reasonOnly.error?.issues.map((i) => i.path.join('.'))).toContain('justification');
-    expect(CreateRequestBody.safeParse({ ...filing, justification: { incident: 'INC0042' }, breakGlass: { reason: 'the CEO is locked out before the board call' } }).success).toBe(true);
+    expect(
+      CreateRequestBody.safeParse({ ...filing, justification: { incident: 'INC0042' }, breakGlass: { reason: 'the CEO is locked out before the board call' } })
+        .success,
+    ).toBe(true);
     expect(section(doc('docs/workflow.md'), '## Break-glass')).toMatch(/`justification`/);
   });
 

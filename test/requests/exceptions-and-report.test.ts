@@ -17,10 +17,18 @@ describe('policy exceptions and the accountability report', () => {
   });
   afterAll(() => w?.close());
 
-  const decisionFor = async (eventId: string) => (await w.audit()).find((r) => r.type === 'decision.recorded' && r.data.change.source.eventIds.includes(eventId));
+  const decisionFor = async (eventId: string) =>
+    (await w.audit()).find((r) => r.type === 'decision.recorded' && r.data.change.source.eventIds.includes(eventId));
 
   it('needs an admin signed in with a recent MFA, and a rule the policy has', async () => {
-    const body = { tenant: 'acme', ruleId: 'assisted-reset-standard', target: PEOPLE.eve.login, owner: 'it-ops@acme.example', reason: 'Kiosk account reset by the night shift without a ticket system', expiresAt: '2026-03-09T09:00:00.000Z' };
+    const body = {
+      tenant: 'acme',
+      ruleId: 'assisted-reset-standard',
+      target: PEOPLE.eve.login,
+      owner: 'it-ops@acme.example',
+      reason: 'Kiosk account reset by the night shift without a ticket system',
+      expiresAt: '2026-03-09T09:00:00.000Z',
+    };
     const helpdesk = await w.call('POST', '/v1/exceptions', { token: await w.tokenFor('sam'), body });
     expect([helpdesk.status, helpdesk.body.code]).toEqual([403, 'ERR_FORBIDDEN']);
     const key = await w.call('POST', '/v1/exceptions', { token: await w.apiKey(['requests:write']), body });
@@ -42,7 +50,11 @@ describe('policy exceptions and the accountability report', () => {
     await w.okta.deliver(w.server.url, 'acme', resetEvent('evt-exempt', 'eve', 'tom', w.clock.now));
     await w.server.inbox.runOnce();
     const decision = await decisionFor('evt-exempt');
-    expect(decision?.data).toMatchObject({ outcome: 'allow', exceptions: [exceptionId], rules: [{ id: 'assisted-reset-standard', outcome: 'allow', exceptionId }] });
+    expect(decision?.data).toMatchObject({
+      outcome: 'allow',
+      exceptions: [exceptionId],
+      rules: [{ id: 'assisted-reset-standard', outcome: 'allow', exceptionId }],
+    });
   });
 
   it('stops applying once expired', async () => {
@@ -57,12 +69,20 @@ describe('policy exceptions and the accountability report', () => {
   it('matches an approved request for the report', async () => {
     w.ticket('INC0030001');
     const sam = await w.tokenFor('sam');
-    const created = await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ justification: { ticket: { system: 'servicenow', id: 'INC0030001' } } }) });
+    const created = await w.call('POST', '/v1/requests', {
+      token: sam,
+      body: resetRequest({ justification: { ticket: { system: 'servicenow', id: 'INC0030001' } } }),
+    });
     matchedRequest = created.body.id;
     // An access token with no display name (Okta's by default): the report still names the person, not 00u….
     const samWithoutName = await w.tokenFor('sam', { name: undefined });
-    await w.call('POST', `/v1/requests/${matchedRequest}/proofing/callback`, { token: samWithoutName, body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' } });
-    expect((await w.call('POST', `/v1/requests/${matchedRequest}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } })).body.state).toBe('approved');
+    await w.call('POST', `/v1/requests/${matchedRequest}/proofing/callback`, {
+      token: samWithoutName,
+      body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' },
+    });
+    expect((await w.call('POST', `/v1/requests/${matchedRequest}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } })).body.state).toBe(
+      'approved',
+    );
     await w.okta.deliver(w.server.url, 'acme', resetEvent('evt-matched', 'dana', 'sam', w.clock.now));
     await w.server.inbox.runOnce();
     expect((await decisionFor('evt-matched'))?.data.outcome).toBe('allow');
@@ -87,7 +107,11 @@ describe('policy exceptions and the accountability report', () => {
       ticket: 'servicenow:INC0030001',
       unmatched: false,
     });
-    expect(report.changes.find((c: { eventIds: string[] }) => c.eventIds.includes('evt-exempt'))).toMatchObject({ outcome: 'allow', exceptions: [exceptionId], unmatched: true });
+    expect(report.changes.find((c: { eventIds: string[] }) => c.eventIds.includes('evt-exempt'))).toMatchObject({
+      outcome: 'allow',
+      exceptions: [exceptionId],
+      unmatched: true,
+    });
     expect(report.unmatched.map((c: { eventIds: string[] }) => c.eventIds[0])).toEqual(['evt-exempt', 'evt-after']);
     expect(report.exceptions).toEqual([expect.objectContaining({ id: exceptionId, state: 'expired', usedBy: 1, owner: 'it-ops@acme.example' })]);
   });
@@ -97,7 +121,9 @@ describe('policy exceptions and the accountability report', () => {
     expect(table.out).toContain('OWASP Non-Human Identities Top 10 (2025) NHI-03');
     expect(table.out).toContain('NIST CSF 2.0 PR.AA-01');
     expect(table.out).toContain('NIST AI RMF 1.0 GOVERN');
-    expect(table.out).toContain(`asked: ${PEOPLE.dana.login}   verified: callback (callback) by ${PEOPLE.sam.login}   approved: ${PEOPLE.ann.email}   executed: ${PEOPLE.sam.login} (in the IdP: ${PEOPLE.sam.login})   ticket: servicenow:INC0030001`);
+    expect(table.out).toContain(
+      `asked: ${PEOPLE.dana.login}   verified: callback (callback) by ${PEOPLE.sam.login}   approved: ${PEOPLE.ann.email}   executed: ${PEOPLE.sam.login} (in the IdP: ${PEOPLE.sam.login})   ticket: servicenow:INC0030001`,
+    );
     expect(table.out).toMatch(/UNMATCHED/);
     const csv = await w.cli('report', 'accountability', '--tenant', 'acme', '--since', '2026-03-01T00:00:00Z', '--format', 'csv');
     const lines = csv.out.trim().split('\n');
@@ -105,7 +131,14 @@ describe('policy exceptions and the accountability report', () => {
     const header = lines.find((l) => l.startsWith('record,'))!.split(',');
     const row = lines.find((l) => l.includes('INC0030001'))!.split(',');
     const cell = (name: string) => row[header.indexOf(name)];
-    expect([cell('record'), cell('requester'), cell('verified_by'), cell('approvers'), cell('executor'), cell('ticket')]).toEqual(['change', PEOPLE.dana.login, PEOPLE.sam.login, PEOPLE.ann.email, PEOPLE.sam.login, 'servicenow:INC0030001']);
+    expect([cell('record'), cell('requester'), cell('verified_by'), cell('approvers'), cell('executor'), cell('ticket')]).toEqual([
+      'change',
+      PEOPLE.dana.login,
+      PEOPLE.sam.login,
+      PEOPLE.ann.email,
+      PEOPLE.sam.login,
+      'servicenow:INC0030001',
+    ]);
     expect(lines.some((l) => l.startsWith('exception,'))).toBe(true);
     const http = await w.call('GET', '/v1/reports/accountability?since=30d&format=csv', { token: await w.tokenFor('aude') });
     expect([http.status, http.headers.get('content-type')]).toEqual([200, 'text/csv; charset=utf-8']);

@@ -18,11 +18,15 @@ describe('proofing the requester', () => {
   async function open(overrides: Record<string, unknown> = {}) {
     const ticket = `INC00400${String(++n).padStart(2, '0')}`;
     w.ticket(ticket);
-    const res = await w.call('POST', '/v1/requests', { token: await w.tokenFor('sam'), body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } }, ...overrides }) });
+    const res = await w.call('POST', '/v1/requests', {
+      token: await w.tokenFor('sam'),
+      body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } }, ...overrides }),
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     return res.body;
   }
-  const evidenceTypes = async (requestId: string) => (await w.audit()).filter((r) => r.subject.requestId === requestId && r.type.startsWith('request.evidence')).map((r) => r.type);
+  const evidenceTypes = async (requestId: string) =>
+    (await w.audit()).filter((r) => r.subject.requestId === requestId && r.type.startsWith('request.evidence')).map((r) => r.type);
 
   it('refuses a push to a factor changed within the minimum age (7 days), and keeps the refusal as evidence: 422 ERR_EVIDENCE_REJECTED', async () => {
     const r = await open();
@@ -45,7 +49,10 @@ describe('proofing the requester', () => {
     const polled = await w.call('POST', `/v1/requests/${r.id}/proofing/push/${started.body.transactionId}`, { token: sam, body: { tenant: 'acme' } });
     expect(polled.body.status).toBe('rejected');
     expect(polled.body.request.state).toBe('proofing');
-    expect(polled.body.request.evidence.find((e: { kind: string }) => e.kind === 'proofing')).toMatchObject({ accepted: false, problems: ['the user rejected the push'] });
+    expect(polled.body.request.evidence.find((e: { kind: string }) => e.kind === 'proofing')).toMatchObject({
+      accepted: false,
+      problems: ['the user rejected the push'],
+    });
     const unknown = await w.call('POST', `/v1/requests/${r.id}/proofing/push/txn-not-mine`, { token: sam, body: { tenant: 'acme' } });
     expect([unknown.status, unknown.body.code]).toEqual([404, 'ERR_NOT_FOUND']);
   });
@@ -54,7 +61,10 @@ describe('proofing the requester', () => {
     const r = await open();
     const sam = await w.tokenFor('sam');
     const callback = (patch: Record<string, unknown>) =>
-      w.call('POST', `/v1/requests/${r.id}/proofing/callback`, { token: sam, body: { tenant: 'acme', number: '+1 415 555 0111', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z', ...patch } });
+      w.call('POST', `/v1/requests/${r.id}/proofing/callback`, {
+        token: sam,
+        body: { tenant: 'acme', number: '+1 415 555 0111', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z', ...patch },
+      });
     const given = await callback({ numberSource: 'caller' });
     expect([given.status, given.body.code]).toEqual([422, 'ERR_EVIDENCE_REJECTED']);
     const recent = await callback({ numberLastChangedAt: '2026-02-20T00:00:00Z' });
@@ -62,7 +72,11 @@ describe('proofing the requester', () => {
     expect(recent.body.detail).toMatch(/changed at 2026-02-20T00:00:00Z, less than 30 days before the call/);
     const ok = await callback({});
     expect([ok.status, ok.body.state]).toEqual([200, 'pending_approval']);
-    expect(ok.body.evidence.filter((e: { kind: string }) => e.kind === 'proofing').map((e: { accepted: boolean; details: { number: string } }) => [e.accepted, e.details.number])).toEqual([
+    expect(
+      ok.body.evidence
+        .filter((e: { kind: string }) => e.kind === 'proofing')
+        .map((e: { accepted: boolean; details: { number: string } }) => [e.accepted, e.details.number]),
+    ).toEqual([
       [false, '+1 415 555 0111'],
       [false, '+1 415 555 0111'],
       [true, '+1 415 555 0111'],
@@ -72,7 +86,10 @@ describe('proofing the requester', () => {
   it('raises the level for risky context: a recently changed phone makes a callback insufficient', async () => {
     const r = await open({ context: { phoneChangedAt: '2026-02-27T12:00:00Z', deviceTrusted: true } });
     expect(r.needs).toMatchObject({ proofing: 'manager_attest', policyProofing: 'callback', raisedBy: ['phone number changed at 2026-02-27T12:00:00Z'] });
-    const ok = await w.call('POST', `/v1/requests/${r.id}/proofing/callback`, { token: await w.tokenFor('sam'), body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' } });
+    const ok = await w.call('POST', `/v1/requests/${r.id}/proofing/callback`, {
+      token: await w.tokenFor('sam'),
+      body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' },
+    });
     expect(ok.body.state).toBe('proofing');
     // Only the target's manager attests, signed in with a recent MFA.
     const byEve = await w.call('POST', `/v1/requests/${r.id}/proofing/attest`, { token: await w.tokenFor('eve'), body: { tenant: 'acme' } });
@@ -81,7 +98,9 @@ describe('proofing the requester', () => {
     expect([stale.status, stale.body.code]).toEqual([401, 'ERR_STEP_UP_REQUIRED']);
     const attested = await w.call('POST', `/v1/requests/${r.id}/proofing/attest`, { token: await w.tokenFor('omar'), body: { tenant: 'acme' } });
     expect(attested.body).toMatchObject({ state: 'pending_approval', proofing: { level: 'manager_attest', method: 'manager_attestation' } });
-    expect(attested.body.evidence.find((e: { method: string }) => e.method === 'manager_attestation')).toMatchObject({ verifier: { type: 'user', id: PEOPLE.omar.id } });
+    expect(attested.body.evidence.find((e: { method: string }) => e.method === 'manager_attestation')).toMatchObject({
+      verifier: { type: 'user', id: PEOPLE.omar.id },
+    });
   });
 
   it('raises the level for a mailbox with new rules and for an untrusted device', async () => {
@@ -90,9 +109,16 @@ describe('proofing the requester', () => {
   });
 
   describe('external verifier evidence (signed, bound to the request and its target)', () => {
-    it('accepts verified evidence about the target at the verifier\'s configured level, once per message', async () => {
+    it("accepts verified evidence about the target at the verifier's configured level, once per message", async () => {
       const r = await open();
-      const body = { requestId: r.id, result: 'verified', subject: { email: PEOPLE.dana.email }, verifiedAt: w.clock.now.toISOString(), reference: 'inq_ABC', claims: { verified_claims: { verification: { trust_framework: 'de_aml' } } } };
+      const body = {
+        requestId: r.id,
+        result: 'verified',
+        subject: { email: PEOPLE.dana.email },
+        verifiedAt: w.clock.now.toISOString(),
+        reference: 'inq_ABC',
+        claims: { verified_claims: { verification: { trust_framework: 'de_aml' } } },
+      };
       const res = await postVerifierEvidence(w, body, { messageId: 'msg_dana_1' });
       expect([res.status, res.body.state]).toEqual([200, 'pending_approval']);
       expect(res.body.proofing).toMatchObject({ level: 'idv', method: 'persona' });
@@ -103,7 +129,12 @@ describe('proofing the requester', () => {
 
     it('refuses evidence whose subject is not the target: 422, kept as rejected', async () => {
       const r = await open();
-      const res = await postVerifierEvidence(w, { requestId: r.id, result: 'verified', subject: { login: PEOPLE.eve.login }, verifiedAt: w.clock.now.toISOString() });
+      const res = await postVerifierEvidence(w, {
+        requestId: r.id,
+        result: 'verified',
+        subject: { login: PEOPLE.eve.login },
+        verifiedAt: w.clock.now.toISOString(),
+      });
       expect([res.status, res.body.code]).toEqual([422, 'ERR_EVIDENCE_REJECTED']);
       expect(res.body.detail).toMatch(/is not the request's target/);
       expect(await evidenceTypes(r.id)).toEqual(['request.evidence_rejected']);
@@ -116,7 +147,10 @@ describe('proofing the requester', () => {
       expect([forged.status, forged.body.code]).toEqual([401, 'ERR_AUTH_INVALID']);
       const replayed = await postVerifierEvidence(w, body, { timestamp: Math.floor(w.clock.now.getTime() / 1000) - 3600 });
       expect([replayed.status, replayed.body.code]).toEqual([401, 'ERR_AUTH_INVALID']);
-      const unsigned = await w.call('POST', '/hooks/verifiers/acme/persona', { headers: { 'content-type': 'application/json' }, rawBody: JSON.stringify(body) });
+      const unsigned = await w.call('POST', '/hooks/verifiers/acme/persona', {
+        headers: { 'content-type': 'application/json' },
+        rawBody: JSON.stringify(body),
+      });
       expect([unsigned.status, unsigned.body.code]).toEqual([401, 'ERR_AUTH_REQUIRED']);
       const nobody = await w.call('POST', '/hooks/verifiers/acme/nobody', { headers: { 'content-type': 'application/json' }, rawBody: '{}' });
       expect([nobody.status, nobody.body.code]).toEqual([404, 'ERR_NOT_FOUND']);

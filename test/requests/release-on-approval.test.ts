@@ -20,11 +20,26 @@ describe('release on approval', () => {
   /** A request by `executor` for `target`'s factor reset, ticketed and proofed by callback: pending approval. */
   const pendingRequest = async (target: Person, executor: Person, extra: Record<string, unknown> = {}) => {
     const number = `INC00100${tickets++}`;
-    w.ticket(number, { caller: [PEOPLE[target].email, PEOPLE[target].login.split('@')[0]!], openedBy: [PEOPLE[executor].email, PEOPLE[executor].login.split('@')[0]!], group: 'Service Desk' });
+    w.ticket(number, {
+      caller: [PEOPLE[target].email, PEOPLE[target].login.split('@')[0]!],
+      openedBy: [PEOPLE[executor].email, PEOPLE[executor].login.split('@')[0]!],
+      group: 'Service Desk',
+    });
     const token = await w.tokenFor(executor);
-    const created = await w.call('POST', '/v1/requests', { token, body: resetRequest({ target: { id: PEOPLE[target].id }, requester: { id: PEOPLE[target].id }, justification: { ticket: { system: 'servicenow', id: number } }, ...extra }) });
+    const created = await w.call('POST', '/v1/requests', {
+      token,
+      body: resetRequest({
+        target: { id: PEOPLE[target].id },
+        requester: { id: PEOPLE[target].id },
+        justification: { ticket: { system: 'servicenow', id: number } },
+        ...extra,
+      }),
+    });
     expect(created.status).toBe(201);
-    const proofed = await w.call('POST', `/v1/requests/${created.body.id}/proofing/callback`, { token, body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' } });
+    const proofed = await w.call('POST', `/v1/requests/${created.body.id}/proofing/callback`, {
+      token,
+      body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' },
+    });
     expect(proofed.body.state).toBe('pending_approval');
     return created.body.id as string;
   };
@@ -33,7 +48,8 @@ describe('release on approval', () => {
     expect(await w.server.inbox.runOnce()).toBe(1);
     return (await w.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change.source.eventIds as string[]).includes(event.id))!;
   };
-  const approve = (id: string, approver: Person = 'bob') => w.tokenFor(approver).then((token) => w.call('POST', `/v1/requests/${id}/approve`, { token, body: { tenant: 'acme' } }));
+  const approve = (id: string, approver: Person = 'bob') =>
+    w.tokenFor(approver).then((token) => w.call('POST', `/v1/requests/${id}/approve`, { token, body: { tenant: 'acme' } }));
   const releases = async () => (await w.audit()).filter((r) => r.type === 'hold.released');
 
   it("releases the executor's reset held before the approval, with the request as the reason, and uses the request up", async () => {
@@ -50,13 +66,21 @@ describe('release on approval', () => {
     const approved = await approve(id);
     expect(approved.status).toBe(200);
     // The oldest held change uses the request up; the approval answers with it executed.
-    expect(approved.body).toMatchObject({ state: 'executed', consumed: { changeId: first.subject.changeId, decisionId: first.subject.decisionId, eventIds: ['rel-first'], releasedHold: true } });
+    expect(approved.body).toMatchObject({
+      state: 'executed',
+      consumed: { changeId: first.subject.changeId, decisionId: first.subject.decisionId, eventIds: ['rel-first'], releasedHold: true },
+    });
 
     const [released] = await releases();
     expect(released).toMatchObject({
       subject: { decisionId: first.subject.decisionId, changeId: first.subject.changeId, requestId: id },
       actor: { type: 'user', id: PEOPLE.bob.id },
-      data: { outcome: 'hold', cancelled: [], undo: ['release_hold_group'], reason: expect.stringMatching(new RegExp(`change request ${id}, approved by bob.approver@acme.example, covers this change made before its approval`)) },
+      data: {
+        outcome: 'hold',
+        cancelled: [],
+        undo: ['release_hold_group'],
+        reason: expect.stringMatching(new RegExp(`change request ${id}, approved by bob.approver@acme.example, covers this change made before its approval`)),
+      },
     });
     const matched = (await w.audit()).find((r) => r.type === 'request.matched' && r.subject.requestId === id)!;
     expect(matched.data).toMatchObject({ eventIds: ['rel-first'], releasedHold: { undo: ['release_hold_group'] }, approvals: [{ approverId: PEOPLE.bob.id }] });
@@ -102,7 +126,10 @@ describe('release on approval', () => {
     expect(released.data.cancelled).toHaveLength(3);
     while ((await w.server.outbox.runOnce()) > 0);
     expect(w.okta.executed.filter((a) => a.targetId === PEOPLE.aude.id)).toEqual([]);
-    expect((await w.call('GET', `/v1/requests/${id}`, { token: await w.tokenFor('sam') })).body).toMatchObject({ state: 'executed', consumed: { eventIds: ['rel-late'], releasedHold: true } });
+    expect((await w.call('GET', `/v1/requests/${id}`, { token: await w.tokenFor('sam') })).body).toMatchObject({
+      state: 'executed',
+      consumed: { eventIds: ['rel-late'], releasedHold: true },
+    });
   });
 
   it('does not release with a brokered request: Warden performs that change itself', async () => {

@@ -23,7 +23,9 @@ describe('the change-request API', () => {
       const retry = await w.call('POST', '/v1/requests', { token: key, body, headers: { 'Idempotency-Key': 'snow-flow-RITM0042' } });
       expect([retry.status, retry.headers.get('idempotent-replayed')]).toEqual([201, 'true']);
       expect(retry.body).toEqual(first.body);
-      const mine = (await w.call('GET', `/v1/requests?target=${PEOPLE.dana.id}&limit=200`, { token: key })).body.items.filter((r: { ticket?: { id: string } }) => r.ticket?.id === ticket);
+      const mine = (await w.call('GET', `/v1/requests?target=${PEOPLE.dana.id}&limit=200`, { token: key })).body.items.filter(
+        (r: { ticket?: { id: string } }) => r.ticket?.id === ticket,
+      );
       expect(mine).toHaveLength(1);
       expect((await w.audit()).filter((r) => r.type === 'request.created' && r.subject.requestId === first.body.id)).toHaveLength(1);
     });
@@ -54,7 +56,12 @@ describe('the change-request API', () => {
       w.ticket(ticket);
       const sam = await w.tokenFor('sam');
       const r = await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } } }) });
-      const cancel = () => w.call('POST', `/v1/requests/${r.body.id}/cancel`, { token: sam, body: { tenant: 'acme', reason: 'caller hung up' }, headers: { 'Idempotency-Key': 'cancel-1' } });
+      const cancel = () =>
+        w.call('POST', `/v1/requests/${r.body.id}/cancel`, {
+          token: sam,
+          body: { tenant: 'acme', reason: 'caller hung up' },
+          headers: { 'Idempotency-Key': 'cancel-1' },
+        });
       const first = await cancel();
       const again = await cancel();
       expect([first.status, again.status, again.headers.get('idempotent-replayed'), again.body.state]).toEqual([200, 200, 'true', 'cancelled']);
@@ -64,9 +71,13 @@ describe('the change-request API', () => {
   });
 
   describe('tickets', () => {
-    it('keeps a request raised from the target\'s own mailbox in draft, with the problem, until a valid ticket is attached', async () => {
+    it("keeps a request raised from the target's own mailbox in draft, with the problem, until a valid ticket is attached", async () => {
       const ticket = nextTicket();
-      w.ticket(ticket, { caller: ['dana.lee@acme.example', 'dana.lee'], openedBy: ['dana.lee@acme.example', 'dana.lee'], group: 'Service Desk' }, { contact_type: 'email' });
+      w.ticket(
+        ticket,
+        { caller: ['dana.lee@acme.example', 'dana.lee'], openedBy: ['dana.lee@acme.example', 'dana.lee'], group: 'Service Desk' },
+        { contact_type: 'email' },
+      );
       const sam = await w.tokenFor('sam');
       const r = await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } } }) });
       expect(r.body).toMatchObject({ state: 'draft', ticket: { valid: false, problems: [expect.stringContaining('raised by the target through email')] } });
@@ -79,11 +90,20 @@ describe('the change-request API', () => {
 
     it('keeps the request in draft when ServiceNow cannot be reached, and answers 502 when attaching then', async () => {
       const ticket = nextTicket();
-      nock(SNOW).get('/api/now/table/incident').query(true).reply(503, { error: { message: 'Service Unavailable', detail: 'maintenance' }, status: 'failure' });
+      nock(SNOW)
+        .get('/api/now/table/incident')
+        .query(true)
+        .reply(503, { error: { message: 'Service Unavailable', detail: 'maintenance' }, status: 'failure' });
       const sam = await w.tokenFor('sam');
       const r = await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ justification: { ticket: { system: 'servicenow', id: ticket } } }) });
-      expect(r.body).toMatchObject({ state: 'draft', ticket: { valid: false, problems: [expect.stringMatching(/could not be read from servicenow: ServiceNow answered HTTP 503: Service Unavailable/)] } });
-      nock(SNOW).get('/api/now/table/incident').query(true).reply(503, { error: { message: 'Service Unavailable', detail: 'maintenance' }, status: 'failure' });
+      expect(r.body).toMatchObject({
+        state: 'draft',
+        ticket: { valid: false, problems: [expect.stringMatching(/could not be read from servicenow: ServiceNow answered HTTP 503: Service Unavailable/)] },
+      });
+      nock(SNOW)
+        .get('/api/now/table/incident')
+        .query(true)
+        .reply(503, { error: { message: 'Service Unavailable', detail: 'maintenance' }, status: 'failure' });
       const attach = await w.call('POST', `/v1/requests/${r.body.id}/ticket`, { token: sam, body: { tenant: 'acme', system: 'servicenow', id: ticket } });
       expect([attach.status, attach.body.code]).toEqual([502, 'ERR_UPSTREAM']);
     });
@@ -139,8 +159,14 @@ describe('the change-request API', () => {
     const ticket = nextTicket();
     w.ticket(ticket, { caller: ['eve.staff@acme.example', 'eve.staff'], openedBy: ['tom.agent@acme.example', 'tom.agent'], group: 'Service Desk' });
     const tom = await w.tokenFor('tom');
-    const r = await w.call('POST', '/v1/requests', { token: tom, body: resetRequest({ target: { id: PEOPLE.eve.id }, requester: { id: PEOPLE.eve.id }, justification: { ticket: { system: 'servicenow', id: ticket } } }) });
-    await w.call('POST', `/v1/requests/${r.body.id}/proofing/callback`, { token: tom, body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'idp', numberLastChangedAt: '2024-01-01T00:00:00Z' } });
+    const r = await w.call('POST', '/v1/requests', {
+      token: tom,
+      body: resetRequest({ target: { id: PEOPLE.eve.id }, requester: { id: PEOPLE.eve.id }, justification: { ticket: { system: 'servicenow', id: ticket } } }),
+    });
+    await w.call('POST', `/v1/requests/${r.body.id}/proofing/callback`, {
+      token: tom,
+      body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'idp', numberLastChangedAt: '2024-01-01T00:00:00Z' },
+    });
     await w.call('POST', `/v1/requests/${r.body.id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } });
     const key = await w.apiKey(['decisions:write']);
     const ask = await w.call('POST', '/v1/decisions', { token: key, body: { tenant: 'acme', change: resetEvent('x', 'eve', 'tom', w.clock.now).change } });
@@ -153,11 +179,23 @@ describe('the change-request API', () => {
       const ticket = nextTicket();
       w.ticket(ticket, { caller: ['eve.staff@acme.example', 'eve.staff'], openedBy: ['sam.agent@acme.example', 'sam.agent'], group: 'Service Desk' });
       const sam = await w.tokenFor('sam');
-      const r = await w.call('POST', '/v1/requests', { token: sam, body: resetRequest({ target: { id: PEOPLE.eve.id }, requester: { id: PEOPLE.eve.id }, broker: true, changeChannel: 'api', justification: { ticket: { system: 'servicenow', id: ticket } } }) });
+      const r = await w.call('POST', '/v1/requests', {
+        token: sam,
+        body: resetRequest({
+          target: { id: PEOPLE.eve.id },
+          requester: { id: PEOPLE.eve.id },
+          broker: true,
+          changeChannel: 'api',
+          justification: { ticket: { system: 'servicenow', id: ticket } },
+        }),
+      });
       expect(r.status).toBe(201);
       const early = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: sam, body: { tenant: 'acme' } });
       expect([early.status, early.body.code]).toEqual([409, 'ERR_ILLEGAL_TRANSITION']);
-      await w.call('POST', `/v1/requests/${r.body.id}/proofing/callback`, { token: sam, body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' } });
+      await w.call('POST', `/v1/requests/${r.body.id}/proofing/callback`, {
+        token: sam,
+        body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' },
+      });
       await w.call('POST', `/v1/requests/${r.body.id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } });
       const notExecutor = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: await w.tokenFor('tom'), body: { tenant: 'acme' } });
       expect([notExecutor.status, notExecutor.body.code]).toEqual([403, 'ERR_FORBIDDEN']);
@@ -189,13 +227,29 @@ describe('the change-request API', () => {
 
   it('documents every route in /openapi.json with its schemas and security', async () => {
     const doc = (await w.call('GET', '/openapi.json')).body;
-    for (const path of ['/v1/requests', '/v1/requests/{id}', '/v1/requests/{id}/approve', '/v1/requests/{id}/proofing/push', '/v1/requests/{id}/execute', '/v1/reviews', '/v1/exceptions', '/v1/reports/accountability', '/hooks/verifiers/{tenant}/{verifier}'])
+    for (const path of [
+      '/v1/requests',
+      '/v1/requests/{id}',
+      '/v1/requests/{id}/approve',
+      '/v1/requests/{id}/proofing/push',
+      '/v1/requests/{id}/execute',
+      '/v1/reviews',
+      '/v1/exceptions',
+      '/v1/reports/accountability',
+      '/hooks/verifiers/{tenant}/{verifier}',
+    ])
       expect(doc.paths[path], path).toBeDefined();
     expect(doc.paths['/v1/requests'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CreateRequestBody' });
     expect(doc.paths['/v1/requests/{id}/approve'].post.security).toEqual([{ idpToken: [] }]);
-    expect(doc.paths['/v1/requests/{id}'].get.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path', required: true })]));
-    expect(doc.paths['/v1/requests'].get.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['tenant', 'state', 'cursor', 'limit']));
+    expect(doc.paths['/v1/requests/{id}'].get.parameters).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'id', in: 'path', required: true })]),
+    );
+    expect(doc.paths['/v1/requests'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['tenant', 'state', 'cursor', 'limit']),
+    );
     expect(doc.components.securitySchemes.idpToken).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-    expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['RequestView', 'RequestList', 'ExternalEvidenceBody', 'CompleteReviewBody', 'CreateExceptionBody', 'BrokerResultBody']));
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['RequestView', 'RequestList', 'ExternalEvidenceBody', 'CompleteReviewBody', 'CreateExceptionBody', 'BrokerResultBody']),
+    );
   });
 });

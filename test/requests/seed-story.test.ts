@@ -39,10 +39,18 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
       kind: 'factor.reset_all',
       target: { id: PEOPLE.dana.id, login: PEOPLE.dana.login, managerId: PEOPLE.omar.id },
       executor: { id: PEOPLE.sam.id },
-      needs: { proofing: 'callback', ticket: { system: 'servicenow', states: ['In Progress'] }, approvals: { count: 1, from: ['group:iam-approvers'] }, ttlSeconds: 3600, rules: ['assisted-reset-standard'] },
+      needs: {
+        proofing: 'callback',
+        ticket: { system: 'servicenow', states: ['In Progress'] },
+        approvals: { count: 1, from: ['group:iam-approvers'] },
+        ttlSeconds: 3600,
+        rules: ['assisted-reset-standard'],
+      },
       ticket: { system: 'servicenow', id: 'INC0010002', state: 'In Progress', valid: true, problems: [] },
     });
-    expect(res.body.evidence).toEqual([expect.objectContaining({ kind: 'ticket', method: 'servicenow', accepted: true, reference: 'ef43c6d40a0a0b5700c77f9bf387afe3' })]);
+    expect(res.body.evidence).toEqual([
+      expect.objectContaining({ kind: 'ticket', method: 'servicenow', accepted: true, reference: 'ef43c6d40a0a0b5700c77f9bf387afe3' }),
+    ]);
   });
 
   it('proofs Dana with an Okta Verify push through the proofer port', async () => {
@@ -70,22 +78,34 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
 
   it('is approved by an IAM approver signed in with a recent MFA', async () => {
     w.advance(60_000);
-    const res = await w.call('POST', `/v1/requests/${requestId}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme', comment: 'ticket and push check out' } });
+    const res = await w.call('POST', `/v1/requests/${requestId}/approve`, {
+      token: await w.tokenFor('ann'),
+      body: { tenant: 'acme', comment: 'ticket and push check out' },
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ state: 'approved', approvals: [{ approverId: PEOPLE.ann.id, verdict: 'approve', groups: ['Everyone', 'iam-approvers'], amr: ['pwd', 'mfa', 'okta_verify'] }] });
+    expect(res.body).toMatchObject({
+      state: 'approved',
+      approvals: [{ approverId: PEOPLE.ann.id, verdict: 'approve', groups: ['Everyone', 'iam-approvers'], amr: ['pwd', 'mfa', 'okta_verify'] }],
+    });
     expect(Date.parse(res.body.expiresAt) - Date.parse(res.body.approvedAt)).toBe(3600_000);
     // Tom's earlier reset stays held: the request names Sam as its executor, so its approval does not release it.
     expect((await w.audit()).filter((r) => r.type === 'hold.released')).toEqual([]);
   });
 
-  it('matches the agent\'s reset, delivered through the connector\'s receiver, allows it and consumes the request', async () => {
+  it("matches the agent's reset, delivered through the connector's receiver, allows it and consumes the request", async () => {
     w.advance(120_000);
     expect(await w.okta.deliver(w.server.url, 'acme', resetEvent('evt-reset', 'dana', 'sam', w.clock.now))).toBe(200);
     expect(await w.server.inbox.runOnce()).toBe(1);
     const decision = await decisionFor('evt-reset');
-    expect(decision).toMatchObject({ subject: { requestId }, data: { outcome: 'allow', actions: [], rules: [{ id: 'assisted-reset-standard', outcome: 'allow', requestId }] } });
+    expect(decision).toMatchObject({
+      subject: { requestId },
+      data: { outcome: 'allow', actions: [], rules: [{ id: 'assisted-reset-standard', outcome: 'allow', requestId }] },
+    });
     const request = (await w.call('GET', `/v1/requests/${requestId}`, { token: await w.tokenFor('sam') })).body;
-    expect(request).toMatchObject({ state: 'executed', consumed: { changeId: decision!.subject.changeId, decisionId: decision!.subject.decisionId, eventIds: ['evt-reset'] } });
+    expect(request).toMatchObject({
+      state: 'executed',
+      consumed: { changeId: decision!.subject.changeId, decisionId: decision!.subject.decisionId, eventIds: ['evt-reset'] },
+    });
 
     // The audit binds the request, its evidence and approvals to the IdP event ids.
     const matched = (await w.audit()).find((r) => r.type === 'request.matched')!;
@@ -114,7 +134,14 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
   it('does not match an expired request', async () => {
     w.ticket('INC0010003', { caller: ['eve.staff@acme.example', 'eve.staff'], openedBy: ['tom.agent@acme.example', 'tom.agent'], group: 'Service Desk' });
     const tom = await w.tokenFor('tom');
-    const created = await w.call('POST', '/v1/requests', { token: tom, body: resetRequest({ target: { id: PEOPLE.eve.id }, requester: { id: PEOPLE.eve.id }, justification: { ticket: { system: 'servicenow', id: 'INC0010003' } } }) });
+    const created = await w.call('POST', '/v1/requests', {
+      token: tom,
+      body: resetRequest({
+        target: { id: PEOPLE.eve.id },
+        requester: { id: PEOPLE.eve.id },
+        justification: { ticket: { system: 'servicenow', id: 'INC0010003' } },
+      }),
+    });
     expect(created.status).toBe(201);
     const id = created.body.id;
     await w.call('POST', `/v1/requests/${id}/proofing/callback`, {
@@ -132,7 +159,10 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
     expect(decision?.data.rules[0].reason).toMatch(new RegExp(`request ${id} expired at`));
     expect((await w.call('GET', `/v1/requests/${id}`, { token: await w.tokenFor('tom') })).body.state).toBe('approved');
     expect(await w.server.workflow.sweep()).toMatchObject({ expired: 1 });
-    expect((await w.call('GET', `/v1/requests/${id}`, { token: await w.tokenFor('tom') })).body).toMatchObject({ state: 'expired', closed: { reason: expect.stringMatching(/approved but not used/) } });
+    expect((await w.call('GET', `/v1/requests/${id}`, { token: await w.tokenFor('tom') })).body).toMatchObject({
+      state: 'expired',
+      closed: { reason: expect.stringMatching(/approved but not used/) },
+    });
   });
 
   it('recorded every transition as an audit record and a signed webhook, and the chain verifies', async () => {
@@ -151,10 +181,15 @@ describe('the seed story: a help-desk MFA reset, accountable end to end', () => 
       'request.matched',
     ]);
     while ((await w.server.webhooks.runOnce()) > 0);
-    const delivered = w.webhooks.map((h) => ({ type: JSON.parse(h.body).type as string, ok: verifyWebhook(SOAR_SECRET, h.headers as Record<string, string>, h.body, w.clock.now) }));
+    const delivered = w.webhooks.map((h) => ({
+      type: JSON.parse(h.body).type as string,
+      ok: verifyWebhook(SOAR_SECRET, h.headers as Record<string, string>, h.body, w.clock.now),
+    }));
     expect(delivered.filter((d) => d.type.startsWith('request.')).length).toBeGreaterThanOrEqual(types.length - 1);
     expect(delivered.every((d) => typeof d.ok === 'string')).toBe(true);
-    expect(delivered.map((d) => d.type)).toEqual(expect.arrayContaining(['request.created', 'request.approved', 'request.executed', 'request.matched', 'request.expired']));
+    expect(delivered.map((d) => d.type)).toEqual(
+      expect.arrayContaining(['request.created', 'request.approved', 'request.executed', 'request.matched', 'request.expired']),
+    );
     expect((await verifyAudit(w.server.store, 'acme')).ok).toBe(true);
   });
 });

@@ -22,7 +22,20 @@ function alert(tenant: string, i: number, severity: Alert['severity'], rule: str
     match: {
       rule: { id: rule, title: rule, severity, attack: ['T1098'] },
       key: `user${i}@acme.example`,
-      changes: [{ id: uuidv7(), kind: 'factor.enroll', channel: 'self_service', occurredAt, idp: 'okta', eventIds: [`e${i}`], rawType: 'user.mfa.factor.activate', targetId: `u${i}`, target: `user${i}@acme.example`, actor: `user${i}@acme.example` }],
+      changes: [
+        {
+          id: uuidv7(),
+          kind: 'factor.enroll',
+          channel: 'self_service',
+          occurredAt,
+          idp: 'okta',
+          eventIds: [`e${i}`],
+          rawType: 'user.mfa.factor.activate',
+          targetId: `u${i}`,
+          target: `user${i}@acme.example`,
+          actor: `user${i}@acme.example`,
+        },
+      ],
     },
   });
 }
@@ -32,7 +45,8 @@ beforeAll(async () => {
   const actor = { type: 'cli' as const, id: 'test' };
   reader = (await createApiKey(app.store, { tenant: 'acme', name: 'siem', scopes: ['alerts:read'], actor })).key;
   globexReader = (await createApiKey(app.store, { tenant: 'globex', name: 'siem', scopes: ['alerts:read'], actor })).key;
-  for (let i = 0; i < 7; i++) stored.push(alert('acme', i, i === 6 ? 'critical' : i % 2 ? 'high' : 'medium', i === 3 ? 'helpdesk-takeover-chain' : 'factor-change-and-password-reset'));
+  for (let i = 0; i < 7; i++)
+    stored.push(alert('acme', i, i === 6 ? 'critical' : i % 2 ? 'high' : 'medium', i === 3 ? 'helpdesk-takeover-chain' : 'factor-change-and-password-reset'));
   stored.push(alert('globex', 9, 'high', 'vendor-support-access'));
   for (const a of stored) await app.store.putAlert(a);
 });
@@ -54,7 +68,7 @@ function expectProblem(r: Awaited<ReturnType<typeof get>>, status: number, code:
 const ids = (r: { json: Record<string, unknown> }) => (r.json as unknown as AlertList).alerts.map((a) => stored.findIndex((s) => s.id === a.id));
 
 describe('GET /v1/alerts', () => {
-  it('lists the key\'s tenant\'s alerts newest first, with rule, severity, key, changes and summary', async () => {
+  it("lists the key's tenant's alerts newest first, with rule, severity, key, changes and summary", async () => {
     const r = await get('/v1/alerts');
     expect(r.status).toBe(200);
     expect(ids(r)).toEqual([6, 5, 4, 3, 2, 1, 0]);
@@ -90,7 +104,9 @@ describe('GET /v1/alerts', () => {
   });
 
   it('is documented in /openapi.json with its parameters and the alerts:read scope', async () => {
-    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: Array<{ name: string }>; description: string } }> };
+    const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
+      paths: Record<string, { get: { parameters: Array<{ name: string }>; description: string } }>;
+    };
     expect(doc.paths['/v1/alerts']!.get.parameters.map((p) => p.name)).toEqual(['tenant', 'status', 'severity', 'rule', 'key', 'since', 'before', 'limit']);
     expect(doc.paths['/v1/alerts']!.get.description).toContain('alerts:read');
     expect(doc.paths['/v1/alerts/{id}']).toBeDefined();
@@ -118,7 +134,7 @@ describe('GET /v1/alerts refuses, each with its code', () => {
     expect(r.json.detail).toContain('alerts:read');
   });
 
-  it('another tenant\'s key: 403 ERR_FORBIDDEN, and it sees only its own alerts', async () => {
+  it("another tenant's key: 403 ERR_FORBIDDEN, and it sees only its own alerts", async () => {
     expectProblem(await get('/v1/alerts?tenant=acme', globexReader), 403, 'ERR_FORBIDDEN');
     expectProblem(await get(`/v1/alerts/${stored[0]!.id}?tenant=acme`, globexReader), 403, 'ERR_FORBIDDEN');
     expect(ids(await get('/v1/alerts', globexReader))).toEqual([7]);

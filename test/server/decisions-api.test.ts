@@ -13,7 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => app.close());
 
-const EXAMPLE_BODY = JSON.parse(readFileSync(path.join(packageRoot(), 'examples', 'changes', 'helpdesk-factor-reset.json'), 'utf8')) as { tenant: string; change: Record<string, unknown> };
+const EXAMPLE_BODY = JSON.parse(readFileSync(path.join(packageRoot(), 'examples', 'changes', 'helpdesk-factor-reset.json'), 'utf8')) as {
+  tenant: string;
+  change: Record<string, unknown>;
+};
 
 async function post(body: unknown, headers: Record<string, string> = {}, raw?: string) {
   const res = await fetch(`${app.url}/v1/decisions`, {
@@ -46,7 +49,9 @@ describe('POST /v1/decisions', () => {
       policyVersion: app.policies.get('acme').version,
       obligations: { request: 'approved', proofing: 'callback', actions: ['hold_group', 'revoke_sessions', 'remove_new_factor'] },
     });
-    expect(r.json.rules).toEqual([expect.objectContaining({ id: 'assisted-reset-standard', outcome: 'hold', reason: expect.stringContaining('no approved change request') })]);
+    expect(r.json.rules).toEqual([
+      expect.objectContaining({ id: 'assisted-reset-standard', outcome: 'hold', reason: expect.stringContaining('no approved change request') }),
+    ]);
     expect(r.json.decisionId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -57,7 +62,11 @@ describe('POST /v1/decisions', () => {
     expect(await app.store.getChange('acme', r.json.changeId)).toMatchObject({ kind: 'factor.reset_all', channel: 'helpdesk' });
     const audit = await app.store.readAudit('acme', 0, 1000);
     const record = audit.map((a) => JSON.parse(a.record)).find((a) => a.subject.decisionId === r.json.decisionId);
-    expect(record).toMatchObject({ type: 'decision.recorded', actor: { type: 'api_key' }, data: { outcome: 'hold', change: { kind: 'factor.reset_all', targetId: '00u1a2b3c4d5e6f7g8h9' } } });
+    expect(record).toMatchObject({
+      type: 'decision.recorded',
+      actor: { type: 'api_key' },
+      data: { outcome: 'hold', change: { kind: 'factor.reset_all', targetId: '00u1a2b3c4d5e6f7g8h9' } },
+    });
     expect((await verifyAudit(app.store, 'acme')).ok).toBe(true);
   });
 
@@ -76,7 +85,11 @@ describe('POST /v1/decisions', () => {
     const claimed = { idp: 'okta', eventIds: ['a1b2c3-real-okta-uuid'], rawType: 'user.mfa.factor.reset_all', via: 'hook' };
     const proposed = await post({ ...EXAMPLE_BODY, change: { ...EXAMPLE_BODY.change, source: claimed } });
     expect(proposed.status).toBe(200);
-    expect((await app.store.getChange('acme', proposed.json.changeId))?.source).toEqual({ ...claimed, via: 'api', eventIds: ['proposed:a1b2c3-real-okta-uuid'] });
+    expect((await app.store.getChange('acme', proposed.json.changeId))?.source).toEqual({
+      ...claimed,
+      via: 'api',
+      eventIds: ['proposed:a1b2c3-real-okta-uuid'],
+    });
     // The IdP's own report of that event is decided on its own.
     const { makeChange } = await import('../helpers/changes.js');
     const observed = await decideChange(
@@ -88,7 +101,10 @@ describe('POST /v1/decisions', () => {
   });
 
   it('allows what the policy allows, by default', async () => {
-    const r = await post({ tenant: 'acme', change: { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u1' }, actor: { id: 'u1' }, context: { deviceTrusted: true } } });
+    const r = await post({
+      tenant: 'acme',
+      change: { kind: 'factor.enroll', channel: 'self_service', target: { id: 'u1' }, actor: { id: 'u1' }, context: { deviceTrusted: true } },
+    });
     expect(r.json).toMatchObject({ outcome: 'allow', defaulted: true, rules: [] });
   });
 
@@ -132,7 +148,10 @@ describe('POST /v1/decisions', () => {
     });
 
     it('413 ERR_BODY_TOO_LARGE for a body over the limit', async () => {
-      const big = { ...EXAMPLE_BODY, change: { ...EXAMPLE_BODY.change, target: { id: 'u', groups: Array.from({ length: 5000 }, (_, i) => `group-with-a-long-name-${i}`) } } };
+      const big = {
+        ...EXAMPLE_BODY,
+        change: { ...EXAMPLE_BODY.change, target: { id: 'u', groups: Array.from({ length: 5000 }, (_, i) => `group-with-a-long-name-${i}`) } },
+      };
       expectProblem(await post(big), 413, 'ERR_BODY_TOO_LARGE');
     });
 

@@ -27,7 +27,9 @@ describe('operations routes', () => {
   it('GET /readyz shows where the store is only to a caller with an API key', async () => {
     const anonymous = (await (await fetch(`${app.url}/readyz`)).json()) as { checks: Record<string, { detail: string }> };
     expect(anonymous.checks.store!.detail).toBe('reachable');
-    const wrongKey = (await (await fetch(`${app.url}/readyz`, { headers: { authorization: 'Bearer wdn_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } })).json()) as typeof anonymous;
+    const wrongKey = (await (
+      await fetch(`${app.url}/readyz`, { headers: { authorization: 'Bearer wdn_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } })
+    ).json()) as typeof anonymous;
     expect(wrongKey.checks.store!.detail).toBe('reachable');
     const operator = (await (await fetch(`${app.url}/readyz`, { headers: { authorization: `Bearer ${app.key}` } })).json()) as typeof anonymous;
     expect(operator.checks.store!.detail).toBe(`${app.store.driver} at ${app.store.location}`);

@@ -51,7 +51,11 @@ describe('startServer', () => {
       expect(isWardenError(err, 'ERR_STORE_LOCKED')).toBe(true);
       expect((err as Error).message).toContain(`pid ${process.pid}`);
     }
-    expect(readLock(config.store.driver === 'pglite' ? config.store.dataDir : '')).toMatchObject({ pid: process.pid, command: 'serve', adminSocket: expect.stringContaining('admin.sock') });
+    expect(readLock(config.store.driver === 'pglite' ? config.store.dataDir : '')).toMatchObject({
+      pid: process.pid,
+      command: 'serve',
+      adminSocket: expect.stringContaining('admin.sock'),
+    });
   });
 
   it('runs CLI operations through its admin socket meanwhile: keys work and stop working at once', async () => {
@@ -77,7 +81,7 @@ describe('startServer', () => {
   it('keeps the last good policy on a bad reload (SIGHUP) and takes a good one, auditing it', async () => {
     const good = server.policies.get('acme').version;
     const text = readFileSync(dirs.policyFile, 'utf8');
-    writeFileSync(dirs.policyFile, text.replace("when: 'change.kind == \"mfa.bypass\"'", "when: 'change.kind == '"));
+    writeFileSync(dirs.policyFile, text.replace('when: \'change.kind == "mfa.bypass"\'', "when: 'change.kind == '"));
     const [rejected] = await server.reload();
     expect(rejected).toMatchObject({ status: 'rejected', kept: good });
     expect(server.policies.get('acme').version).toBe(good);

@@ -84,19 +84,25 @@ describe.skipIf(!postgresUrl)('store outage on PostgreSQL', () => {
     const uuid = `${event.uuid.slice(0, -4)}${String(oktaSeq++).padStart(4, '0')}`;
     return { uuid, body: JSON.stringify({ ...sample, data: { events: [{ ...event, uuid }] } }) };
   };
-  const postOkta = (body: string) => fetch(`${server.url}/hooks/okta/acme/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: OKTA_SECRET }, body });
+  const postOkta = (body: string) =>
+    fetch(`${server.url}/hooks/okta/acme/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: OKTA_SECRET }, body });
   const postEntra = () => {
     const message = json('entra/graph/graph-change-notification-webhook-message.json');
     const n = { ...message.value[0], id: randomUUID(), clientState, tenantId: entraTenantId };
-    return fetch(`${server.url}/hooks/entra/acme/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: [n] }) });
+    return fetch(`${server.url}/hooks/entra/acme/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ value: [n] }),
+    });
   };
   const problem = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { code: string }).code });
-  const stored = async (uuid: string) => (await server.store.putInbox({ tenant: 'acme', source: 'okta', eventId: uuid, via: 'hook', payload: {}, receivedAt: new Date(0) })).inserted === false;
+  const stored = async (uuid: string) =>
+    (await server.store.putInbox({ tenant: 'acme', source: 'okta', eventId: uuid, via: 'hook', payload: {}, receivedAt: new Date(0) })).inserted === false;
 
   it('answers 503 ERR_STORE on the hooks and /readyz while the database is cut, and recovers by itself', async () => {
     const before = oktaDelivery();
     const first = await postOkta(before.body);
-    expect([first.status, await first.text()]).toEqual([200, ""]);
+    expect([first.status, await first.text()]).toEqual([200, '']);
     expect((await postEntra()).status).toBe(202);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
 
@@ -120,17 +126,28 @@ describe.skipIf(!postgresUrl)('store outage on PostgreSQL', () => {
   it('stores deliveries holding NUL, which PostgreSQL refuses in text and jsonb, instead of failing the batch', async () => {
     const sample = json('okta/event-hook-delivery-user-session-start.json');
     const event = sample.data.events[0];
-    const poisoned = { ...event, uuid: `${event.uuid.slice(0, -4)}nul1`, displayMessage: 'User login\u0000 to Okta', client: { ...event.client, userAgent: { rawUserAgent: '\u0000' } } };
+    const poisoned = {
+      ...event,
+      uuid: `${event.uuid.slice(0, -4)}nul1`,
+      displayMessage: 'User login\u0000 to Okta',
+      client: { ...event.client, userAgent: { rawUserAgent: '\u0000' } },
+    };
     const healthy = { ...event, uuid: `${event.uuid.slice(0, -4)}nul2` };
     const res = await postOkta(JSON.stringify({ ...sample, data: { events: [poisoned, healthy] } }));
     expect(res.status).toBe(200);
-    const rows = (await server.store.claimInbox(1000, new Date('2100-01-01T00:00:00Z'), 0)).filter((r) => r.eventId === poisoned.uuid || r.eventId === healthy.uuid);
+    const rows = (await server.store.claimInbox(1000, new Date('2100-01-01T00:00:00Z'), 0)).filter(
+      (r) => r.eventId === poisoned.uuid || r.eventId === healthy.uuid,
+    );
     expect(rows.map((r) => r.payload)).toEqual(expect.arrayContaining([poisoned, healthy]));
     expect(rows).toHaveLength(2);
 
     const message = json('entra/graph/graph-change-notification-webhook-message.json');
     const n = { ...message.value[0], id: `nul\u0000${randomUUID()}`, clientState, tenantId: entraTenantId, resource: 'Users/\u0000' };
-    const entra = await fetch(`${server.url}/hooks/entra/acme/notifications`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: [n] }) });
+    const entra = await fetch(`${server.url}/hooks/entra/acme/notifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ value: [n] }),
+    });
     expect(entra.status).toBe(202);
     const stored = (await server.store.claimInbox(1000, new Date('2100-01-01T00:00:00Z'), 0)).filter((r) => r.source === 'entra');
     const { clientState: _secret, ...kept } = n;

@@ -69,7 +69,9 @@ describe('listen.tls', () => {
 
   it('refuses a key reference that resolves to nothing', () => {
     const { configFile } = configWith('{ cert: tls/cert.pem, key: { env: WARDEN_TLS_KEY } }');
-    expect(refusal(() => loadConfig({ path: configFile, env: {} }))).toMatch(/^ERR_CONFIG_INVALID: .*listen\.tls\.key: environment variable WARDEN_TLS_KEY is not set/);
+    expect(refusal(() => loadConfig({ path: configFile, env: {} }))).toMatch(
+      /^ERR_CONFIG_INVALID: .*listen\.tls\.key: environment variable WARDEN_TLS_KEY is not set/,
+    );
   });
 
   it('refuses unknown keys under listen.tls', () => {

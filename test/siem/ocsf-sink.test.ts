@@ -12,7 +12,8 @@ import { validateJsonSchema } from '../helpers/json-schema.js';
 import { cli } from '../helpers/run-cli.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
 
-const schema = (name: string) => JSON.parse(readFileSync(new URL(`../../src/audit/ocsf/schema/ocsf-1.8.0-${name}.schema.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const schema = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../src/audit/ocsf/schema/ocsf-1.8.0-${name}.schema.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const SCHEMAS: Record<number, Record<string, unknown>> = { 3001: schema('account_change'), 2004: schema('detection_finding') };
 
 /** A SIEM collector on 127.0.0.1: answers with the next planned status (200 once the plan is used up), keeps what it accepted. */
@@ -29,7 +30,8 @@ class Collector {
       req.on('end', () => {
         const status = this.plan.shift() ?? 200;
         this.requests.push({ status, headers: req.headers, body });
-        if (status === 200) for (const line of body.split('\n').filter(Boolean)) this.accepted.push(JSON.parse(line) as Record<string, unknown> & { class_uid: number });
+        if (status === 200)
+          for (const line of body.split('\n').filter(Boolean)) this.accepted.push(JSON.parse(line) as Record<string, unknown> & { class_uid: number });
         res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : 'collector busy');
       });
     });
@@ -53,7 +55,11 @@ beforeAll(async () => {
   collector = new Collector();
   const url = await collector.start();
   ({ dir, configFile } = tempConfigDir());
-  writeFileSync(configFile, readFileSync(configFile, 'utf8') + `    secrets:\n      siem_token: { env: SIEM_TOKEN }\n    siem:\n      ocsf:\n        url: ${url}\n        secret: siem_token\n        batchSize: 5\n`);
+  writeFileSync(
+    configFile,
+    readFileSync(configFile, 'utf8') +
+      `    secrets:\n      siem_token: { env: SIEM_TOKEN }\n    siem:\n      ocsf:\n        url: ${url}\n        secret: siem_token\n        batchSize: 5\n`,
+  );
   store = await openPgliteStore({ dataDir: path.join(dir, 'data'), durability: 'relaxed' });
   await seedAuditHistory(store, 'acme');
   head = (await store.auditHead('acme')).seq;
@@ -79,7 +85,13 @@ describe('OCSF stream to a SIEM endpoint (tenants[].siem.ocsf)', () => {
     const failures: number[] = [];
     expect(await streamOcsfOnce(store, target, now, (s) => failures.push(s.attempts))).toBe(0);
     let state = await ocsfSinkState(store, 'acme');
-    expect(state).toMatchObject({ seq: 0, attempts: 1, failingSince: now.toISOString(), lastError: 'HTTP 503: collector busy', nextAttemptAt: new Date(T0 + 5_000).toISOString() });
+    expect(state).toMatchObject({
+      seq: 0,
+      attempts: 1,
+      failingSince: now.toISOString(),
+      lastError: 'HTTP 503: collector busy',
+      nextAttemptAt: new Date(T0 + 5_000).toISOString(),
+    });
 
     // Not due yet: no request.
     expect(await streamOcsfOnce(store, target, new Date(T0 + 4_000))).toBe(0);
@@ -93,7 +105,9 @@ describe('OCSF stream to a SIEM endpoint (tenants[].siem.ocsf)', () => {
 
     const failing = await sinkStatus();
     expect(failing.code).toBe(1);
-    expect(failing.out).toBe(`acme: FAILING since ${new Date(T0).toISOString()}, 2 attempts, ${head} records waiting, next attempt ${new Date(T0 + 15_000).toISOString()}: HTTP 503: collector busy (${target.url})\n`);
+    expect(failing.out).toBe(
+      `acme: FAILING since ${new Date(T0).toISOString()}, 2 attempts, ${head} records waiting, next attempt ${new Date(T0 + 15_000).toISOString()}: HTTP 503: collector busy (${target.url})\n`,
+    );
 
     now = new Date(T0 + 15_000);
     let moved = 0;
@@ -146,7 +160,9 @@ describe('OCSF stream to a SIEM endpoint (tenants[].siem.ocsf)', () => {
   }, 120_000);
 
   it('refuses plain http to another host, and a secret name the tenant does not have, naming the setting', () => {
-    expect(() => checkOcsfSinkUrl('acme', 'http://siem.example.com/ingest')).toThrow(/tenant acme siem.ocsf.url: http:\/\/siem.example.com\/ingest must be https/);
+    expect(() => checkOcsfSinkUrl('acme', 'http://siem.example.com/ingest')).toThrow(
+      /tenant acme siem.ocsf.url: http:\/\/siem.example.com\/ingest must be https/,
+    );
     expect(() => checkOcsfSinkUrl('acme', 'https://siem.example.com/ingest')).not.toThrow();
     const { configFile: f } = tempConfigDir();
     writeFileSync(f, readFileSync(f, 'utf8') + `    siem:\n      ocsf:\n        url: https://siem.example.com/ingest\n        secret: nope\n`);

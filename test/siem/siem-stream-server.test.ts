@@ -27,7 +27,7 @@ describe('the server streams OCSF events to tenants[].siem.ocsf', () => {
     await new Promise<void>((r) => (collector ? collector.close(() => r()) : r()));
   });
 
-  it('sends the tenant\'s history once started, and refuses to start with plain http to another host', async () => {
+  it("sends the tenant's history once started, and refuses to start with plain http to another host", async () => {
     const lines: string[] = [];
     collector = createServer((req, res) => {
       let body = '';
@@ -49,7 +49,9 @@ describe('the server streams OCSF events to tenants[].siem.ocsf', () => {
     await store.close();
 
     writeFileSync(configFile, base + `    siem:\n      ocsf:\n        url: http://siem.example.com/ocsf\n`);
-    await expect(startServer({ config: loadConfig({ path: configFile }), log: createLogger('silent'), watchPolicies: false })).rejects.toThrow(/tenant acme siem.ocsf.url: http:\/\/siem.example.com\/ocsf must be https/);
+    await expect(startServer({ config: loadConfig({ path: configFile }), log: createLogger('silent'), watchPolicies: false })).rejects.toThrow(
+      /tenant acme siem.ocsf.url: http:\/\/siem.example.com\/ocsf must be https/,
+    );
 
     writeFileSync(configFile, base + `    siem:\n      ocsf:\n        url: ${url}\n        batchSize: 4\n`);
     server = await startServer({ config: loadConfig({ path: configFile }), log: createLogger('silent'), watchPolicies: false, workerIdleMs: 50 });

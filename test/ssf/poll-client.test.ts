@@ -35,7 +35,14 @@ const polls: Array<Record<string, unknown>> = [];
 let hand: Record<string, string> = {};
 
 const set = (jti: string, aud = AUD) =>
-  new SignJWT({ iss: ISSUER, aud, jti, iat: Math.floor(NOW.getTime() / 1000), sub_id: { format: 'email', email: 'jane@acme.example' }, events: { [CAEP_CREDENTIAL_CHANGE]: { credential_type: 'phone-sms', change_type: 'create' } } })
+  new SignJWT({
+    iss: ISSUER,
+    aud,
+    jti,
+    iat: Math.floor(NOW.getTime() / 1000),
+    sub_id: { format: 'email', email: 'jane@acme.example' },
+    events: { [CAEP_CREDENTIAL_CHANGE]: { credential_type: 'phone-sms', change_type: 'create' } },
+  })
     .setProtectedHeader({ alg: 'RS256', typ: 'secevent+jwt', kid: 'p1' })
     .sign(key);
 
@@ -74,7 +81,14 @@ describe('SSF poll client', () => {
     );
     const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { POLL_TOKEN: 'poll-token' }, connectors: [ssfConnector()], resolveSecrets: true });
     const woken: number[] = [];
-    const ctx = { config, store, log: createLogger('silent'), clock: fixedClock(NOW), instanceId: 'test:1', wakeInbox: () => woken.push(1) } as unknown as ConnectorContext;
+    const ctx = {
+      config,
+      store,
+      log: createLogger('silent'),
+      clock: fixedClock(NOW),
+      instanceId: 'test:1',
+      wakeInbox: () => woken.push(1),
+    } as unknown as ConnectorContext;
     const tenants = new SsfTenants();
     const receiver = new SsfReceiver();
     // Stored once before: its second delivery is a replay, which Warden has and acknowledges.

@@ -19,7 +19,8 @@ import { packageRoot } from '../../src/package-root.js';
 
 const DIR = path.join(packageRoot(), 'test', 'fixtures', 'ssf');
 /** The fixture's claims; the RISC account-disabled example's one trailing comma (a typo in the spec) is removed here, not in the file. */
-const example = (file: string) => JSON.parse(readFileSync(path.join(DIR, file), 'utf8').replace('"sub": "7375626A656374",\n  }', '"sub": "7375626A656374"\n  }')) as Record<string, unknown>;
+const example = (file: string) =>
+  JSON.parse(readFileSync(path.join(DIR, file), 'utf8').replace('"sub": "7375626A656374",\n  }', '"sub": "7375626A656374"\n  }')) as Record<string, unknown>;
 
 const NOW = new Date('2026-12-01T09:00:00Z');
 const ISSUER = 'https://transmitter.example/ssf/acme';
@@ -67,7 +68,12 @@ describe('CAEP 1.0 examples', () => {
       target: { id: 'jane.smith@example.com', login: 'jane.smith@example.com', email: 'jane.smith@example.com' },
       actor: { id: 'jane.smith@example.com', type: 'user' },
       occurredAt: '2021-03-09T15:49:51.000Z', // event_timestamp 1615304991
-      source: { idp: 'partner', eventIds: ['07efd930f0977e4fcc1149a733ce7f78'], rawType: 'https://schemas.openid.net/secevent/caep/event-type/credential-change', via: 'ssf' },
+      source: {
+        idp: 'partner',
+        eventIds: ['07efd930f0977e4fcc1149a733ce7f78'],
+        rawType: 'https://schemas.openid.net/secevent/caep/event-type/credential-change',
+        via: 'ssf',
+      },
       context: { ssfCredentialType: 'fido2-roaming', ssfVia: 'push' },
     });
   });
@@ -83,13 +89,23 @@ describe('CAEP 1.0 examples', () => {
 describe('RISC 1.0 examples', () => {
   it('account-disabled (reason hijacking, iss_sub subject) → account.suspend of that subject', async () => {
     const result = (await receive('risc-account-disabled-example.json')) as { changes: Array<Record<string, unknown>> };
-    expect(result.changes[0]).toMatchObject({ kind: 'account.suspend', channel: 'system', target: { id: '7375626A656374' }, actor: { id: 'ssf:partner', type: 'system' }, context: { ssfReason: 'hijacking' } });
+    expect(result.changes[0]).toMatchObject({
+      kind: 'account.suspend',
+      channel: 'system',
+      target: { id: '7375626A656374' },
+      actor: { id: 'ssf:partner', type: 'system' },
+      context: { ssfReason: 'hijacking' },
+    });
     expect(result.changes[0]!.occurredAt).toBe(new Date((Math.floor(NOW.getTime() / 1000) - 2) * 1000).toISOString()); // no event_timestamp: iat
   });
 
   it('identifier-changed (email subject, new-value) → recovery.update of the old address, the new one in context', async () => {
     const result = (await receive('risc-identifier-changed-example.json')) as { changes: Array<Record<string, unknown>> };
-    expect(result.changes[0]).toMatchObject({ kind: 'recovery.update', target: { id: 'john.doe@example.com', email: 'john.doe@example.com' }, context: { newIdentifier: 'john.roe@example.com' } });
+    expect(result.changes[0]).toMatchObject({
+      kind: 'recovery.update',
+      target: { id: 'john.doe@example.com', email: 'john.doe@example.com' },
+      context: { newIdentifier: 'john.roe@example.com' },
+    });
   });
 
   it('account-credential-change-required is not an event Warden receives: refused as an unknown event type', async () => {

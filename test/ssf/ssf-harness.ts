@@ -16,7 +16,11 @@ export const START = new Date('2026-12-01T09:00:00Z');
 
 /** A fresh RSA key pair, PEM. */
 export function rsaPem(): { privateKey: string; publicKey: string } {
-  return generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  return generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
 }
 
 /** A free port on 127.0.0.1 (the transmitter's issuer must name its own address before it listens). */
@@ -40,10 +44,20 @@ export async function startWarden(options: {
   const dir = mkdtempSync(path.join(tmpdir(), 'warden-ssf-'));
   mkdirSync(path.join(dir, 'policies'));
   for (const [tenant, text] of Object.entries(options.policies)) writeFileSync(path.join(dir, 'policies', `${tenant}.yaml`), text);
-  writeFileSync(path.join(dir, 'warden.yaml'), `listen: { host: 127.0.0.1, port: ${options.port ?? 0} }\ndataDir: data\ndurability: relaxed\ntenants:\n${options.tenants}`);
+  writeFileSync(
+    path.join(dir, 'warden.yaml'),
+    `listen: { host: 127.0.0.1, port: ${options.port ?? 0} }\ndataDir: data\ndurability: relaxed\ntenants:\n${options.tenants}`,
+  );
   const connectors = [ssfConnector({ idleMs: 50 }), ...(options.connectors ?? [])];
   const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: options.env, connectors, resolveSecrets: true });
-  return startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workerIdleMs: 50, clock: options.clock ?? clockStartingAt(START) });
+  return startServer({
+    config,
+    connectors,
+    log: createLogger('silent'),
+    watchPolicies: false,
+    workerIdleMs: 50,
+    clock: options.clock ?? clockStartingAt(START),
+  });
 }
 
 /** The example policy, for another tenant name. */

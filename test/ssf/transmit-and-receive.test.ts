@@ -2,7 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, importPKCS8, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, OKTA_USER_RISK_CHANGE, POLL_METHOD, PUSH_METHOD, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, SSF_VERIFICATION } from '../../connectors/ssf/event-types.js';
+import {
+  CAEP_CREDENTIAL_CHANGE,
+  CAEP_SESSION_REVOKED,
+  OKTA_USER_RISK_CHANGE,
+  POLL_METHOD,
+  PUSH_METHOD,
+  RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED,
+  SSF_VERIFICATION,
+} from '../../connectors/ssf/event-types.js';
 import { ssfOperations } from '../../connectors/ssf/commands.js';
 import { SsfTenants } from '../../connectors/ssf/ssf-tenant.js';
 import type { RunningServer } from '../../src/app/start-server.js';
@@ -48,11 +56,19 @@ let pollStream: Record<string, unknown>;
 let pushStream: Record<string, unknown>;
 
 const mgmt = (token: string, method: string, path: string, body?: unknown) =>
-  fetch(`${a.url}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  fetch(`${a.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 
 /** Posts a change to A's fake IdP hook. */
 const happen = (id: string, change: Record<string, unknown>) =>
-  fetch(`${a.url}/hooks/fakeidp/acme`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id, type: 'fake.change', change }) });
+  fetch(`${a.url}/hooks/fakeidp/acme`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id, type: 'fake.change', change }),
+  });
 
 const jane = { id: '00u-jane', login: 'jane@acme.example', email: 'jane@acme.example' };
 const agent = { id: '00u-agent', login: 'agent@acme.example' };
@@ -98,7 +114,11 @@ beforeAll(async () => {
   });
 
   // The receiver creates a poll stream first: B's configuration names its endpoint.
-  const created = await mgmt(PEER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: POLL_METHOD }, events_requested: [CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED], description: 'B by poll' });
+  const created = await mgmt(PEER_TOKEN, 'POST', '/ssf/acme/stream', {
+    delivery: { method: POLL_METHOD },
+    events_requested: [CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED],
+    description: 'B by poll',
+  });
   expect(created.status).toBe(201);
   pollStream = (await created.json()) as Record<string, unknown>;
 
@@ -138,7 +158,12 @@ async function bDecisions() {
   const rows = await b.store.readAudit('globex', 0, 1000);
   return rows
     .filter((r) => r.type === 'decision.recorded')
-    .map((r) => JSON.parse(r.record) as { data: { outcome: string; change: { kind: string; source: { idp: string; via: string; rawType: string }; targetLogin?: string; channel: string } } })
+    .map(
+      (r) =>
+        JSON.parse(r.record) as {
+          data: { outcome: string; change: { kind: string; source: { idp: string; via: string; rawType: string }; targetLogin?: string; channel: string } };
+        },
+    )
     .filter((r) => r.data.change.source.idp === 'wardena');
 }
 
@@ -171,7 +196,7 @@ describe('discovery and keys', () => {
 });
 
 describe('stream management (SSF 1.0 "Management API for SET Event Streams")', () => {
-  it('creates a poll stream with Warden\'s poll endpoint and the events delivered', () => {
+  it("creates a poll stream with Warden's poll endpoint and the events delivered", () => {
     expect(pollStream).toMatchObject({
       iss: issuer,
       aud: 'https://globex.example/ssf',
@@ -187,7 +212,7 @@ describe('stream management (SSF 1.0 "Management API for SET Event Streams")', (
     expect(pushStream.delivery).toEqual({ method: PUSH_METHOD, endpoint_url: `${b.url}/ssf/globex/receive/wardena` });
   });
 
-  it('reads one stream by stream_id, and all of the receiver\'s streams without it', async () => {
+  it("reads one stream by stream_id, and all of the receiver's streams without it", async () => {
     const one = await mgmt(PEER_TOKEN, 'GET', `/ssf/acme/stream?stream_id=${pollStream.stream_id as string}`);
     expect(one.status).toBe(200);
     expect(((await one.json()) as { stream_id: string }).stream_id).toBe(pollStream.stream_id);
@@ -201,11 +226,21 @@ describe('stream management (SSF 1.0 "Management API for SET Event Streams")', (
   });
 
   it('updates (PATCH) only what is given, replaces (PUT) everything, refuses a changed transmitter-supplied property', async () => {
-    const created = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { events_requested: [CAEP_CREDENTIAL_CHANGE], description: 'first' })).json()) as { stream_id: string };
+    const created = (await (
+      await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { events_requested: [CAEP_CREDENTIAL_CHANGE], description: 'first' })
+    ).json()) as { stream_id: string };
     expect(created).toMatchObject({ delivery: { method: POLL_METHOD } }); // no delivery: poll (SSF 1.0 "Creating a Stream")
-    const patched = (await (await mgmt(OTHER_TOKEN, 'PATCH', '/ssf/acme/stream', { stream_id: created.stream_id, description: 'second' })).json()) as Record<string, unknown>;
+    const patched = (await (await mgmt(OTHER_TOKEN, 'PATCH', '/ssf/acme/stream', { stream_id: created.stream_id, description: 'second' })).json()) as Record<
+      string,
+      unknown
+    >;
     expect(patched).toMatchObject({ description: 'second', events_requested: [CAEP_CREDENTIAL_CHANGE], events_delivered: [CAEP_CREDENTIAL_CHANGE] });
-    const put = (await (await mgmt(OTHER_TOKEN, 'PUT', '/ssf/acme/stream', { stream_id: created.stream_id, events_requested: [CAEP_SESSION_REVOKED, 'urn:example:not-supported'] })).json()) as Record<string, unknown>;
+    const put = (await (
+      await mgmt(OTHER_TOKEN, 'PUT', '/ssf/acme/stream', {
+        stream_id: created.stream_id,
+        events_requested: [CAEP_SESSION_REVOKED, 'urn:example:not-supported'],
+      })
+    ).json()) as Record<string, unknown>;
     expect(put.description).toBeUndefined();
     expect(put.events_delivered).toEqual([CAEP_SESSION_REVOKED]);
     const wrongIss = await mgmt(OTHER_TOKEN, 'PATCH', '/ssf/acme/stream', { stream_id: created.stream_id, iss: 'https://elsewhere.example' });
@@ -216,10 +251,17 @@ describe('stream management (SSF 1.0 "Management API for SET Event Streams")', (
 
   it('reads and updates status; an invalid status is refused', async () => {
     const created = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', {})).json()) as { stream_id: string };
-    expect(await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/status?stream_id=${created.stream_id}`)).json()).toEqual({ stream_id: created.stream_id, status: 'enabled' });
+    expect(await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/status?stream_id=${created.stream_id}`)).json()).toEqual({
+      stream_id: created.stream_id,
+      status: 'enabled',
+    });
     const paused = await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/status', { stream_id: created.stream_id, status: 'paused', reason: 'maintenance' });
     expect(await paused.json()).toEqual({ stream_id: created.stream_id, status: 'paused', reason: 'maintenance' });
-    expect(await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/status?stream_id=${created.stream_id}`)).json()).toEqual({ stream_id: created.stream_id, status: 'paused', reason: 'maintenance' });
+    expect(await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/status?stream_id=${created.stream_id}`)).json()).toEqual({
+      stream_id: created.stream_id,
+      status: 'paused',
+      reason: 'maintenance',
+    });
     expect((await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/status', { stream_id: created.stream_id, status: 'sleeping' })).status).toBe(400);
     await mgmt(OTHER_TOKEN, 'DELETE', `/ssf/acme/stream?stream_id=${created.stream_id}`);
   });
@@ -259,7 +301,12 @@ describe('A transmits, B receives (push and poll)', () => {
       { timeout: 90_000, interval: 50 },
     );
     const [d] = await bDecisions();
-    expect(d!.data.change).toMatchObject({ kind: 'password.change', channel: 'admin', targetLogin: 'jane@acme.example', source: { idp: 'wardena', rawType: CAEP_CREDENTIAL_CHANGE } });
+    expect(d!.data.change).toMatchObject({
+      kind: 'password.change',
+      channel: 'admin',
+      targetLogin: 'jane@acme.example',
+      source: { idp: 'wardena', rawType: CAEP_CREDENTIAL_CHANGE },
+    });
     // Delivered on both streams: pushed (202) and acknowledged by B's poll client.
     await vi.waitFor(
       async () => {
@@ -284,10 +331,22 @@ describe('A transmits, B receives (push and poll)', () => {
   it('B refuses a replayed SET (same jti) pushed again, and a push with the wrong authorization', async () => {
     const key = await importPKCS8(keyNew.privateKey, 'RS256');
     const now = Math.floor(b.context.clock().getTime() / 1000);
-    const set = await new SignJWT({ iss: issuer, aud: 'https://globex.example/ssf', jti: 'replay-1', iat: now, sub_id: { format: 'email', email: 'bob@acme.example' }, events: { [CAEP_CREDENTIAL_CHANGE]: { credential_type: 'phone-sms', change_type: 'create' } } })
+    const set = await new SignJWT({
+      iss: issuer,
+      aud: 'https://globex.example/ssf',
+      jti: 'replay-1',
+      iat: now,
+      sub_id: { format: 'email', email: 'bob@acme.example' },
+      events: { [CAEP_CREDENTIAL_CHANGE]: { credential_type: 'phone-sms', change_type: 'create' } },
+    })
       .setProtectedHeader({ alg: 'RS256', typ: 'secevent+jwt', kid: 'k-new' })
       .sign(key);
-    const push = (auth: string, body: string, type = 'application/secevent+jwt') => fetch(`${b.url}/ssf/globex/receive/wardena`, { method: 'POST', headers: { authorization: auth, 'content-type': type, accept: 'application/json' }, body });
+    const push = (auth: string, body: string, type = 'application/secevent+jwt') =>
+      fetch(`${b.url}/ssf/globex/receive/wardena`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': type, accept: 'application/json' },
+        body,
+      });
     expect((await push(PUSH_AUTH, set)).status).toBe(202);
     const again = await push(PUSH_AUTH, set);
     expect(again.status).toBe(400);
@@ -317,15 +376,24 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
   });
 
   it('hands out signed SETs for a held reset: credential-change, credential change required, session-revoked, Okta user risk; acks remove them', async () => {
-    await happen('evt-2', { kind: 'password.reset', channel: 'helpdesk', target: { id: '00u-bob', login: 'bob@acme.example', email: 'bob@acme.example' }, actor: agent });
+    await happen('evt-2', {
+      kind: 'password.reset',
+      channel: 'helpdesk',
+      target: { id: '00u-bob', login: 'bob@acme.example', email: 'bob@acme.example' },
+      actor: agent,
+    });
     const got: Record<string, string> = {};
     await vi.waitFor(
       async () => {
         const res = (await (await poll({ returnImmediately: true, maxEvents: 50 })).json()) as { sets: Record<string, string> };
         Object.assign(got, res.sets);
-        const types = Object.values(got).map((t) => Object.keys((JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { events: object }).events)[0]);
+        const types = Object.values(got).map(
+          (t) => Object.keys((JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { events: object }).events)[0],
+        );
         // user-risk-change comes twice: bob is held, and the example detection rules raise an alert on him.
-        expect([...new Set(types)].sort()).toEqual([CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, OKTA_USER_RISK_CHANGE].sort());
+        expect([...new Set(types)].sort()).toEqual(
+          [CAEP_CREDENTIAL_CHANGE, CAEP_SESSION_REVOKED, RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED, OKTA_USER_RISK_CHANGE].sort(),
+        );
       },
       { timeout: 90_000, interval: 50 },
     );
@@ -359,7 +427,9 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
     expect(Object.keys(first.sets)).toHaveLength(2);
     expect(first.moreAvailable).toBe(true);
     const [bad, good] = Object.keys(first.sets);
-    const second = (await (await poll({ ack: [good], setErrs: { [bad!]: { err: 'invalid_key', description: 'test refusal' } }, maxEvents: 10, returnImmediately: true })).json()) as {
+    const second = (await (
+      await poll({ ack: [good], setErrs: { [bad!]: { err: 'invalid_key', description: 'test refusal' } }, maxEvents: 10, returnImmediately: true })
+    ).json()) as {
       sets: Record<string, string>;
       moreAvailable: boolean;
     };
@@ -396,7 +466,9 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
 
 describe('an expired signing key', () => {
   it('fails the push with an error naming the setting; the SET is kept and listed by `warden ssf sets`', async () => {
-    const created = await mgmt(PEER_TOKEN, 'POST', '/ssf/expired/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${b.url}/ssf/globex/receive/wardena` } });
+    const created = await mgmt(PEER_TOKEN, 'POST', '/ssf/expired/stream', {
+      delivery: { method: PUSH_METHOD, endpoint_url: `${b.url}/ssf/globex/receive/wardena` },
+    });
     expect(created.status).toBe(201);
     const { stream_id } = (await created.json()) as { stream_id: string };
     expect((await mgmt(PEER_TOKEN, 'POST', '/ssf/expired/verify', { stream_id })).status).toBe(204);
@@ -410,7 +482,10 @@ describe('an expired signing key', () => {
     );
     let out = '';
     const ops = ssfOperations(new SsfTenants());
-    await ops.sets!.run({ store: a.store, config: a.context.config, actor: { type: 'cli', id: 'test' }, out: (t) => void (out += t), err: () => undefined }, { tenant: 'expired', state: 'failed', limit: 10, json: false });
+    await ops.sets!.run(
+      { store: a.store, config: a.context.config, actor: { type: 'cli', id: 'test' }, out: (t) => void (out += t), err: () => undefined },
+      { tenant: 'expired', state: 'failed', limit: 10, json: false },
+    );
     expect(out).toContain(SSF_VERIFICATION);
     expect(out).toContain('tenants[expired].ssf.transmitter.signingKeys');
   }, 180_000);
@@ -434,7 +509,10 @@ describe('push delivery (RFC 8935) to a receiver that fails', () => {
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         seen.push({ path: req.url ?? '', type: req.headers['content-type'], auth: req.headers.authorization, body });
-        if (req.url === '/refuses') return void res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ err: 'invalid_key', description: 'we do not trust that key' }));
+        if (req.url === '/refuses')
+          return void res
+            .writeHead(400, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ err: 'invalid_key', description: 'we do not trust that key' }));
         if (unavailable-- > 0) return void res.writeHead(503).end();
         res.writeHead(202).end();
       });
@@ -445,7 +523,11 @@ describe('push delivery (RFC 8935) to a receiver that fails', () => {
   afterAll(() => new Promise<void>((r) => receiver.close(() => r())));
 
   it('a 503 is retried with backoff until the receiver takes the SET; nothing is lost', async () => {
-    const { stream_id } = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${base}/events`, authorization_header: 'Bearer to-the-receiver' } })).json()) as { stream_id: string };
+    const { stream_id } = (await (
+      await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', {
+        delivery: { method: PUSH_METHOD, endpoint_url: `${base}/events`, authorization_header: 'Bearer to-the-receiver' },
+      })
+    ).json()) as { stream_id: string };
     await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/verify', { stream_id, state: 'retry-me' });
     await vi.waitFor(
       async () => {
@@ -460,12 +542,18 @@ describe('push delivery (RFC 8935) to a receiver that fails', () => {
     // Signed again for the retry (a fresh iat), the same SET: one jti.
     const jtiOf = (t: string) => (JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { jti: string }).jti;
     expect(jtiOf(calls[0]!.body)).toBe(jtiOf(calls[1]!.body));
-    const { payload } = await jwtVerify(calls[1]!.body, createRemoteJWKSet(new URL(`${issuer}/jwks.json`)), { issuer, audience: 'https://other.example/ssf', currentDate: a.context.clock() });
+    const { payload } = await jwtVerify(calls[1]!.body, createRemoteJWKSet(new URL(`${issuer}/jwks.json`)), {
+      issuer,
+      audience: 'https://other.example/ssf',
+      currentDate: a.context.clock(),
+    });
     expect(payload.events).toEqual({ [SSF_VERIFICATION]: { state: 'retry-me' } });
   }, 180_000);
 
-  it('a 400 with an RFC 8935 error fails the SET at once, keeping the receiver\'s reason', async () => {
-    const { stream_id } = (await (await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${base}/refuses` } })).json()) as { stream_id: string };
+  it("a 400 with an RFC 8935 error fails the SET at once, keeping the receiver's reason", async () => {
+    const { stream_id } = (await (
+      await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/stream', { delivery: { method: PUSH_METHOD, endpoint_url: `${base}/refuses` } })
+    ).json()) as { stream_id: string };
     await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/verify', { stream_id });
     await vi.waitFor(
       async () => {

@@ -149,7 +149,7 @@ describe('verifySet', () => {
     await failsWith(`${b64({ alg: 'none', typ: 'secevent+jwt' })}.${b64(claims())}.`, 'alg', 'invalid_key');
   });
 
-  it('refuses HS256, even keyed with the transmitter\'s public key (algorithm confusion)', async () => {
+  it("refuses HS256, even keyed with the transmitter's public key (algorithm confusion)", async () => {
     const secret = new TextEncoder().encode(JSON.stringify(published[0]));
     const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', typ: 'secevent+jwt', kid: 'k1' }).sign(secret);
     await failsWith(token, 'alg', 'invalid_key');

@@ -87,7 +87,10 @@ describe('embedded store (PGlite) on disk', () => {
   it('takes over the lock of a process that died', async () => {
     const dir = dataDir();
     await (await openPgliteStore({ dataDir: dir })).close();
-    writeFileSync(path.join(dir, 'warden.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'serve' }));
+    writeFileSync(
+      path.join(dir, 'warden.lock'),
+      JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'serve' }),
+    );
     const store = await openPgliteStore({ dataDir: dir });
     expect(readLock(dir)?.pid).toBe(process.pid);
     await store.close();

@@ -15,7 +15,14 @@ import { postgresUrl } from '../helpers/test-stores.js';
  */
 
 const codeOf = (err: unknown) => (err as WardenError).code;
-const entry = (eventId: string): InboxEntry => ({ tenant: 'acme', source: 'okta', eventId, via: 'hook', payload: { uuid: eventId }, receivedAt: new Date('2026-11-25T10:00:00Z') });
+const entry = (eventId: string): InboxEntry => ({
+  tenant: 'acme',
+  source: 'okta',
+  eventId,
+  via: 'hook',
+  payload: { uuid: eventId },
+  receivedAt: new Date('2026-11-25T10:00:00Z'),
+});
 
 describe.skipIf(!postgresUrl)('PostgreSQL store under connection loss', () => {
   const schema = `warden_loss_${randomBytes(6).toString('hex')}`;

@@ -169,7 +169,19 @@ const GROUP_MEMBERS_WRITE = ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All',
 const GROUPS_READ = ['GroupMember.Read.All', 'GroupMember.ReadWrite.All', 'Group.Read.All', 'Group.ReadWrite.All', 'Directory.Read.All'];
 
 /** The user properties Graph returns when no `$select` is given (user-get.md). */
-const DEFAULT_USER_PROPERTIES = ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id'];
+const DEFAULT_USER_PROPERTIES = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+  'id',
+];
 
 export interface GraphSimulator {
   /** `https://127.0.0.1:<port>` */
@@ -222,7 +234,12 @@ const FAULT_ERRORS: Record<number, [string, string]> = {
 };
 
 function graphError(status: number, code: string, message: string, now: Date): SimResponse {
-  return { status, body: { error: { code, message, innerError: { date: now.toISOString().replace(/\.\d+Z$/, ''), 'request-id': randomUUID(), 'client-request-id': randomUUID() } } } };
+  return {
+    status,
+    body: {
+      error: { code, message, innerError: { date: now.toISOString().replace(/\.\d+Z$/, ''), 'request-id': randomUUID(), 'client-request-id': randomUUID() } },
+    },
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -254,24 +271,53 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
 
   const userOr404 = (idOrUpn: string): SimUser => {
     const user = directory.findUser(idOrUpn);
-    if (!user) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${decodeURIComponent(idOrUpn)}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!user)
+      throw new SimError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${decodeURIComponent(idOrUpn)}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     return user;
   };
   const appActor = (req: SimRequest): SimActor => ({ app: req.app! });
   const servicePrincipalOr404 = (id: string) => {
     const sp = directory.servicePrincipals.get(decodeURIComponent(id));
-    if (!sp) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${decodeURIComponent(id)}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!sp)
+      throw new SimError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${decodeURIComponent(id)}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     return sp;
   };
 
   // ---------------------------------------------------------------- delivery
 
-  const post = async (kind: SimDelivery['kind'], url: string, body: string | undefined, contentType: string, timeoutMs: number, subscriptionId?: string): Promise<SimDelivery & { text: string }> => {
+  const post = async (
+    kind: SimDelivery['kind'],
+    url: string,
+    body: string | undefined,
+    contentType: string,
+    timeoutMs: number,
+    subscriptionId?: string,
+  ): Promise<SimDelivery & { text: string }> => {
     const t0 = performance.now();
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': contentType },
+        ...(body !== undefined ? { body } : {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       const text = await res.text();
-      const d = { kind, url, status: res.status, ms: performance.now() - t0, ...(subscriptionId ? { subscriptionId } : {}), ...(body ? { body: JSON.parse(body) as unknown } : {}) };
+      const d = {
+        kind,
+        url,
+        status: res.status,
+        ms: performance.now() - t0,
+        ...(subscriptionId ? { subscriptionId } : {}),
+        ...(body ? { body: JSON.parse(body) as unknown } : {}),
+      };
       deliveries.push(d);
       return { ...d, text };
     } catch (err) {
@@ -309,7 +355,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
             changeType,
             clientState: s.clientState,
             resource: `Users/${user.id}`,
-            resourceData: { '@odata.type': '#Microsoft.Graph.User', '@odata.id': `Users/${user.id}`, id: user.id, organizationId: tenantId, eventTime: now.toISOString(), sequenceNumber: String(now.getTime()) },
+            resourceData: {
+              '@odata.type': '#Microsoft.Graph.User',
+              '@odata.id': `Users/${user.id}`,
+              id: user.id,
+              organizationId: tenantId,
+              eventTime: now.toISOString(),
+              sequenceNumber: String(now.getTime()),
+            },
             subscriptionExpirationDateTime: s.expirationDateTime,
             subscriptionId: s.id,
             tenantId,
@@ -328,7 +381,15 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
 
   const selectUser = (u: SimUser, select: string | null): Record<string, unknown> => {
     const props = select ? [...select.split(',').map((s) => s.trim()), 'id'] : DEFAULT_USER_PROPERTIES;
-    const full: Record<string, unknown> = { ...u, businessPhones: [], givenName: null, surname: null, mobilePhone: null, officeLocation: null, preferredLanguage: null };
+    const full: Record<string, unknown> = {
+      ...u,
+      businessPhones: [],
+      givenName: null,
+      surname: null,
+      mobilePhone: null,
+      officeLocation: null,
+      preferredLanguage: null,
+    };
     delete full.forceChangePasswordNextSignIn;
     const out: Record<string, unknown> = { '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users(${select ?? ''})/$entity` };
     for (const p of props) if (p in full) out[p] = full[p];
@@ -385,7 +446,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       }
     } else {
       const top = q.has('$top') ? Number(q.get('$top')) : (options.defaultAuditPage ?? 100);
-      if (!Number.isInteger(top) || top < 1 || top > (options.maxAuditPage ?? 1000)) throw new SimError(400, 'BadRequest', `Invalid $top value: ${q.get('$top')}`);
+      if (!Number.isInteger(top) || top < 1 || top > (options.maxAuditPage ?? 1000))
+        throw new SimError(400, 'BadRequest', `Invalid $top value: ${q.get('$top')}`);
       const order = (q.get('$orderby') ?? 'activityDateTime desc').trim();
       if (!/^activityDateTime( asc| desc)?$/.test(order)) throw new SimError(400, 'BadRequest', `Invalid $orderby: ${order}`);
       state = { offset: 0, asOf: clock().getTime(), filter: q.get('$filter'), top, order };
@@ -428,11 +490,13 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         const target = user(m);
         const patch: Parameters<SimulatedDirectory['updateUser']>[2] = {};
         if (body.accountEnabled !== undefined) {
-          if (typeof body.accountEnabled !== 'boolean') throw new SimError(400, 'Request_BadRequest', 'Invalid value specified for property \'accountEnabled\' of resource \'User\'.');
+          if (typeof body.accountEnabled !== 'boolean')
+            throw new SimError(400, 'Request_BadRequest', "Invalid value specified for property 'accountEnabled' of resource 'User'.");
           patch.accountEnabled = body.accountEnabled;
         }
         if (typeof body.jobTitle === 'string') patch.jobTitle = body.jobTitle;
-        if (body.passwordProfile && typeof body.passwordProfile.forceChangePasswordNextSignIn === 'boolean') patch.forceChangePasswordNextSignIn = body.passwordProfile.forceChangePasswordNextSignIn;
+        if (body.passwordProfile && typeof body.passwordProfile.forceChangePasswordNextSignIn === 'boolean')
+          patch.forceChangePasswordNextSignIn = body.passwordProfile.forceChangePasswordNextSignIn;
         directory.updateUser(appActor(req), target, patch);
         return { status: 204 };
       },
@@ -444,7 +508,17 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All'],
       handle: (_req, m) => {
         const sp = servicePrincipalOr404(m[1]!);
-        return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity', id: sp.id, appId: sp.appId, displayName: sp.displayName, passwordCredentials: sp.passwordCredentials, keyCredentials: [] } };
+        return {
+          status: 200,
+          body: {
+            '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#servicePrincipals/$entity',
+            id: sp.id,
+            appId: sp.appId,
+            displayName: sp.displayName,
+            passwordCredentials: sp.passwordCredentials,
+            keyCredentials: [],
+          },
+        };
       },
     },
     {
@@ -455,7 +529,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         const sp = servicePrincipalOr404(m[1]!);
         const keyId = (req.body as { keyId?: unknown } | undefined)?.keyId;
         if (typeof keyId !== 'string') throw new SimError(400, 'Request_BadRequest', 'keyId is required.');
-        if (!directory.removeServicePrincipalPassword(appActor(req), sp, keyId)) throw new SimError(404, 'Request_ResourceNotFound', `No password credential found with keyId '${keyId}'.`);
+        if (!directory.removeServicePrincipalPassword(appActor(req), sp, keyId))
+          throw new SimError(404, 'Request_ResourceNotFound', `No password credential found with keyId '${keyId}'.`);
         return { status: 204 };
       },
     },
@@ -475,7 +550,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       handle: (req, m) => {
         const select = req.url.searchParams.get('$select')?.split(',') ?? ['id', 'displayName', 'description', 'securityEnabled', 'mailEnabled'];
         const value = directory.groupsOf(user(m).id).map((g) => {
-          const full: Record<string, unknown> = { '@odata.type': '#microsoft.graph.group', id: g.id, displayName: g.displayName, description: g.description, securityEnabled: g.securityEnabled, mailEnabled: g.mailEnabled };
+          const full: Record<string, unknown> = {
+            '@odata.type': '#microsoft.graph.group',
+            id: g.id,
+            displayName: g.displayName,
+            description: g.description,
+            securityEnabled: g.securityEnabled,
+            mailEnabled: g.mailEnabled,
+          };
           return Object.fromEntries(Object.entries(full).filter(([k]) => k === '@odata.type' || k === 'id' || select.includes(k)));
         });
         return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups', value } };
@@ -519,8 +601,15 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: METHODS_WRITE,
       handle: (req, m) => {
         const body = req.body as { startDateTime?: string; lifetimeInMinutes?: number; isUsableOnce?: boolean };
-        if (!directory.tapPolicyEnabled) throw new SimError(400, 'badRequest', 'Temporary Access Pass is not enabled for this user by the authentication methods policy.');
-        return { status: 201, body: { '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users('${m[1]}')/authentication/temporaryAccessPassMethods/$entity`, ...directory.createTemporaryAccessPass(appActor(req), user(m), body) } };
+        if (!directory.tapPolicyEnabled)
+          throw new SimError(400, 'badRequest', 'Temporary Access Pass is not enabled for this user by the authentication methods policy.');
+        return {
+          status: 201,
+          body: {
+            '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users('${m[1]}')/authentication/temporaryAccessPassMethods/$entity`,
+            ...directory.createTemporaryAccessPass(appActor(req), user(m), body),
+          },
+        };
       },
     },
     {
@@ -529,7 +618,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: METHODS_WRITE,
       handle: (req, m) => {
         const body = req.body as { phoneNumber?: string; phoneType?: PhoneType };
-        if (!body.phoneNumber || !body.phoneType || !['mobile', 'alternateMobile', 'office'].includes(body.phoneType)) throw new SimError(400, 'badRequest', 'phoneNumber and phoneType are required.');
+        if (!body.phoneNumber || !body.phoneType || !['mobile', 'alternateMobile', 'office'].includes(body.phoneType))
+          throw new SimError(400, 'badRequest', 'phoneNumber and phoneType are required.');
         const method = directory.registerPhone(appActor(req), user(m), { phoneNumber: body.phoneNumber, phoneType: body.phoneType });
         return { status: 201, body: method.body };
       },
@@ -548,8 +638,29 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         group.description = body.description ?? null;
         group.mailEnabled = body.mailEnabled;
         group.securityEnabled = body.securityEnabled;
-        directory.audit({ service: 'Core Directory', category: 'GroupManagement', activity: 'Add group', operationType: 'Add', resultReason: '', actor: appActor(req), targets: [{ id: group.id, displayName: group.displayName, type: 'Group' }] });
-        return { status: 201, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups/$entity', id: group.id, displayName: group.displayName, description: group.description, mailNickname: group.mailNickname, mailEnabled: group.mailEnabled, securityEnabled: group.securityEnabled, createdDateTime: group.createdDateTime, groupTypes: [] } };
+        directory.audit({
+          service: 'Core Directory',
+          category: 'GroupManagement',
+          activity: 'Add group',
+          operationType: 'Add',
+          resultReason: '',
+          actor: appActor(req),
+          targets: [{ id: group.id, displayName: group.displayName, type: 'Group' }],
+        });
+        return {
+          status: 201,
+          body: {
+            '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups/$entity',
+            id: group.id,
+            displayName: group.displayName,
+            description: group.description,
+            mailNickname: group.mailNickname,
+            mailEnabled: group.mailEnabled,
+            securityEnabled: group.securityEnabled,
+            createdDateTime: group.createdDateTime,
+            groupTypes: [],
+          },
+        };
       },
     },
     {
@@ -565,7 +676,22 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
           const value = eq[2]!.replace(/''/g, "'");
           groups = groups.filter((g) => (eq[1] === 'id' ? g.id === value : g.displayName === value));
         }
-        return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups', value: groups.map((g) => ({ id: g.id, displayName: g.displayName, description: g.description, mailNickname: g.mailNickname, securityEnabled: g.securityEnabled, mailEnabled: g.mailEnabled, createdDateTime: g.createdDateTime, groupTypes: [] })) } };
+        return {
+          status: 200,
+          body: {
+            '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#groups',
+            value: groups.map((g) => ({
+              id: g.id,
+              displayName: g.displayName,
+              description: g.description,
+              mailNickname: g.mailNickname,
+              securityEnabled: g.securityEnabled,
+              mailEnabled: g.mailEnabled,
+              createdDateTime: g.createdDateTime,
+              groupTypes: [],
+            })),
+          },
+        };
       },
     },
     {
@@ -574,8 +700,25 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: GROUPS_READ,
       handle: (_req, m) => {
         const g = directory.groups.get(m[1]!);
-        if (!g) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
-        return { status: 200, body: { id: g.id, displayName: g.displayName, description: g.description, mailNickname: g.mailNickname, securityEnabled: g.securityEnabled, mailEnabled: g.mailEnabled, createdDateTime: g.createdDateTime, groupTypes: [] } };
+        if (!g)
+          throw new SimError(
+            404,
+            'Request_ResourceNotFound',
+            `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`,
+          );
+        return {
+          status: 200,
+          body: {
+            id: g.id,
+            displayName: g.displayName,
+            description: g.description,
+            mailNickname: g.mailNickname,
+            securityEnabled: g.securityEnabled,
+            mailEnabled: g.mailEnabled,
+            createdDateTime: g.createdDateTime,
+            groupTypes: [],
+          },
+        };
       },
     },
     {
@@ -584,7 +727,12 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: GROUP_MEMBERS_WRITE,
       handle: (req, m) => {
         const group = directory.groups.get(m[1]!);
-        if (!group) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
+        if (!group)
+          throw new SimError(
+            404,
+            'Request_ResourceNotFound',
+            `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`,
+          );
         const ref = String((req.body as Record<string, unknown>)['@odata.id'] ?? '');
         const id = /\/directoryObjects\/([^/]+)$/.exec(ref)?.[1];
         if (!id) throw new SimError(400, 'Request_BadRequest', 'Invalid object identifier in @odata.id.');
@@ -598,7 +746,12 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: GROUP_MEMBERS_WRITE,
       handle: (req, m) => {
         const group = directory.groups.get(m[1]!);
-        if (!group) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`);
+        if (!group)
+          throw new SimError(
+            404,
+            'Request_ResourceNotFound',
+            `Resource '${m[1]}' does not exist or one of its queried reference-property objects are not present.`,
+          );
         directory.removeGroupMember(appActor(req), group, userOr404(m[2]!));
         return { status: 204 };
       },
@@ -615,7 +768,15 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         const expand = req.url.searchParams.get('$expand') ?? '';
         const value = directory.roleAssignments
           .filter((a) => a.principalId === eq[1])
-          .map((a) => ({ id: a.id, principalId: a.principalId, roleDefinitionId: a.roleDefinitionId, directoryScopeId: a.directoryScopeId, ...(expand.startsWith('roleDefinition') ? { roleDefinition: { ...directory.roles.find((r) => r.id === a.roleDefinitionId)!, isBuiltIn: true } } : {}) }));
+          .map((a) => ({
+            id: a.id,
+            principalId: a.principalId,
+            roleDefinitionId: a.roleDefinitionId,
+            directoryScopeId: a.directoryScopeId,
+            ...(expand.startsWith('roleDefinition')
+              ? { roleDefinition: { ...directory.roles.find((r) => r.id === a.roleDefinitionId)!, isBuiltIn: true } }
+              : {}),
+          }));
         return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#roleManagement/directory/roleAssignments', value } };
       },
     },
@@ -638,14 +799,24 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     {
       method: 'POST',
       pattern: /^\/v1\.0\/subscriptions$/,
-      permissions: (req) => (/^\/?users/i.test(String((req.body as { resource?: unknown }).resource ?? '')) ? LIST_USERS_PERMISSIONS : ['__unsupported_resource__']),
+      permissions: (req) =>
+        /^\/?users/i.test(String((req.body as { resource?: unknown }).resource ?? '')) ? LIST_USERS_PERMISSIONS : ['__unsupported_resource__'],
       handle: async (req) => {
-        const body = req.body as { changeType?: string; notificationUrl?: string; lifecycleNotificationUrl?: string; resource?: string; expirationDateTime?: string; clientState?: string; latestSupportedTlsVersion?: string };
+        const body = req.body as {
+          changeType?: string;
+          notificationUrl?: string;
+          lifecycleNotificationUrl?: string;
+          resource?: string;
+          expirationDateTime?: string;
+          clientState?: string;
+          latestSupportedTlsVersion?: string;
+        };
         const resource = body.resource ?? '';
         for (const type of (body.changeType ?? '').split(','))
           if (!['updated', 'deleted'].includes(type.trim())) throw new SimError(400, 'ExtensionError', `Invalid 'changeType' attribute: '${type}'.`);
         if (!body.notificationUrl?.startsWith('https://')) throw new SimError(400, 'ValidationError', 'The Notification Url must be an HTTPS URL.');
-        if (body.lifecycleNotificationUrl && !body.lifecycleNotificationUrl.startsWith('https://')) throw new SimError(400, 'ValidationError', 'The Lifecycle Notification Url must be an HTTPS URL.');
+        if (body.lifecycleNotificationUrl && !body.lifecycleNotificationUrl.startsWith('https://'))
+          throw new SimError(400, 'ValidationError', 'The Lifecycle Notification Url must be an HTTPS URL.');
         if (body.clientState && body.clientState.length > 128) throw new SimError(400, 'ValidationError', 'clientState must be at most 128 characters.');
         const expirationDateTime = checkExpiration(body.expirationDateTime, resource);
         const mine = [...subscriptions.values()].filter((s) => s.applicationId === req.app!.appId && /^\/?users/i.test(s.resource));
@@ -653,7 +824,11 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         const urls = [body.notificationUrl, ...(body.lifecycleNotificationUrl ? [body.lifecycleNotificationUrl] : [])];
         for (const url of urls)
           if (!(await validate(url)))
-            throw new SimError(400, 'ValidationError', 'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.');
+            throw new SimError(
+              400,
+              'ValidationError',
+              'Subscription validation request failed. Notification endpoint must respond with 200 OK to validation request.',
+            );
         const now = clock().toISOString();
         const s: SimSubscription = {
           id: randomUUID(),
@@ -678,11 +853,18 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       permissions: [],
       handle: (req) => {
         const now = clock().getTime();
-        const value = [...subscriptions.values()].filter((s) => s.applicationId === req.app!.appId && Date.parse(s.expirationDateTime) > now).map((s) => subscriptionBody(s, false));
+        const value = [...subscriptions.values()]
+          .filter((s) => s.applicationId === req.app!.appId && Date.parse(s.expirationDateTime) > now)
+          .map((s) => subscriptionBody(s, false));
         return { status: 200, body: { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#subscriptions', value } };
       },
     },
-    { method: 'GET', pattern: /^\/v1\.0\/subscriptions\/([^/]+)$/, permissions: [], handle: (_req, m) => ({ status: 200, body: subscriptionBody(liveSubscription(m[1]!), false) }) },
+    {
+      method: 'GET',
+      pattern: /^\/v1\.0\/subscriptions\/([^/]+)$/,
+      permissions: [],
+      handle: (_req, m) => ({ status: 200, body: subscriptionBody(liveSubscription(m[1]!), false) }),
+    },
     {
       method: 'PATCH',
       pattern: /^\/v1\.0\/subscriptions\/([^/]+)$/,
@@ -721,7 +903,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       handle: (req, m) => {
         if (m[1] !== tenantId) throw new SimError(400, 'AF20010', 'The tenant ID passed in the URL does not match the tenant ID passed in the access token.');
         const contentType = req.url.searchParams.get('contentType') ?? '';
-        if (!['Audit.AzureActiveDirectory', 'Audit.Exchange', 'Audit.SharePoint', 'Audit.General', 'DLP.All'].includes(contentType)) throw new SimError(400, 'AF20003', `Invalid content type: ${contentType}`);
+        if (!['Audit.AzureActiveDirectory', 'Audit.Exchange', 'Audit.SharePoint', 'Audit.General', 'DLP.All'].includes(contentType))
+          throw new SimError(400, 'AF20003', `Invalid content type: ${contentType}`);
         if (directory.activitySubscriptions.has(contentType)) throw new SimError(400, 'AF20024', 'The subscription is already enabled. No property change.');
         directory.activitySubscriptions.add(contentType);
         return { status: 200, body: { contentType, status: 'enabled', webhook: null } };
@@ -748,9 +931,15 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         const start = startRaw ? Date.parse(startRaw.endsWith('Z') ? startRaw : `${startRaw}Z`) : now - 24 * 3600_000;
         const end = endRaw ? Date.parse(endRaw.endsWith('Z') ? endRaw : `${endRaw}Z`) : now;
         if (Number.isNaN(start) || Number.isNaN(end) || end <= start || end - start > 24 * 3600_000 || start < now - 7 * 24 * 3600_000)
-          throw new SimError(400, 'AF20055', 'Start time and end time must both be specified (or both omitted) and must be less than or equal to 24 hours apart, with the start time no more than 7 days in the past.');
+          throw new SimError(
+            400,
+            'AF20055',
+            'Start time and end time must both be specified (or both omitted) and must be less than or equal to 24 hours apart, with the start time no more than 7 days in the past.',
+          );
         const offset = Number(q.get('nextPage') ?? 0);
-        const all = directory.exchangeBlobs.filter((b) => b.contentType === contentType && Date.parse(b.contentCreated) >= start && Date.parse(b.contentCreated) < end);
+        const all = directory.exchangeBlobs.filter(
+          (b) => b.contentType === contentType && Date.parse(b.contentCreated) >= start && Date.parse(b.contentCreated) < end,
+        );
         const size = options.contentPageSize ?? 100;
         const page = all.slice(offset, offset + size).map((b) => ({
           contentType: b.contentType,
@@ -808,21 +997,42 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
 
   const tokenError = (status: number, error: string, code: number, description: string): SimResponse => ({
     status,
-    body: { error, error_description: `AADSTS${code}: ${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${clock().toISOString()}`, error_codes: [code], timestamp: clock().toISOString(), trace_id: randomUUID(), correlation_id: randomUUID() },
+    body: {
+      error,
+      error_description: `AADSTS${code}: ${description} Trace ID: ${randomUUID()} Correlation ID: ${randomUUID()} Timestamp: ${clock().toISOString()}`,
+      error_codes: [code],
+      timestamp: clock().toISOString(),
+      trace_id: randomUUID(),
+      correlation_id: randomUUID(),
+    },
   });
 
   const issueToken = async (tenant: string, form: URLSearchParams): Promise<SimResponse> => {
     if (tenant !== tenantId) return tokenError(400, 'invalid_request', 90002, `Tenant '${tenant}' not found.`);
-    if (form.get('grant_type') !== 'client_credentials') return tokenError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+    if (form.get('grant_type') !== 'client_credentials')
+      return tokenError(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
     const app = directory.apps.get(form.get('client_id') ?? '');
     if (!app) return tokenError(400, 'unauthorized_client', 700016, `Application with identifier '${form.get('client_id')}' was not found in the directory.`);
-    if (!/\/\.default$/.test(form.get('scope') ?? '')) return tokenError(400, 'invalid_scope', 1002012, 'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.');
+    if (!/\/\.default$/.test(form.get('scope') ?? ''))
+      return tokenError(
+        400,
+        'invalid_scope',
+        1002012,
+        'The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.',
+      );
     const secret = form.get('client_secret');
     const assertion = form.get('client_assertion');
     if (secret !== null) {
-      if (!app.secrets.includes(secret)) return tokenError(401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.');
+      if (!app.secrets.includes(secret))
+        return tokenError(
+          401,
+          'invalid_client',
+          7000215,
+          'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.',
+        );
     } else if (assertion !== null) {
-      if (!(await verifyAssertion(app, assertion, `${base}/${tenant}/oauth2/v2.0/token`))) return tokenError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
+      if (!(await verifyAssertion(app, assertion, `${base}/${tenant}/oauth2/v2.0/token`)))
+        return tokenError(401, 'invalid_client', 700027, 'Client assertion failed signature validation.');
     } else return tokenError(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     const token = randomBytes(24).toString('base64url');
     // Lifetimes run on the simulated clock: a test that moves it an hour on sees the token expire, as Graph would (the client must then get a new one).
@@ -875,7 +1085,14 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
     const tokenPath = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname);
     if (tokenPath && method === 'POST') return issueToken(tokenPath[1]!, new URLSearchParams(rawBody));
     if (url.pathname === '/common/discovery/instance')
-      return { status: 200, body: { tenant_discovery_endpoint: `${base}/${tenantId}/v2.0/.well-known/openid-configuration`, 'api-version': '1.1', metadata: [{ preferred_network: url.host, preferred_cache: url.host, aliases: [url.host] }] } };
+      return {
+        status: 200,
+        body: {
+          tenant_discovery_endpoint: `${base}/${tenantId}/v2.0/.well-known/openid-configuration`,
+          'api-version': '1.1',
+          metadata: [{ preferred_network: url.host, preferred_cache: url.host, aliases: [url.host] }],
+        },
+      };
 
     const isGraph = url.pathname.startsWith('/v1.0/');
     const isActivity = url.pathname.startsWith('/api/v1.0/');
@@ -920,14 +1137,23 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       })();
       requests.push({ method: req.method ?? 'GET', path: url.pathname, query: url.search, ...(appId ? { appId } : {}), status: out.status });
       // Date on the simulated clock: an HTTP-date Retry-After is read against it.
-      const headers: Record<string, string> = { date: clock().toUTCString(), 'request-id': randomUUID(), 'client-request-id': String(req.headers['client-request-id'] ?? randomUUID()), ...out.headers };
+      const headers: Record<string, string> = {
+        date: clock().toUTCString(),
+        'request-id': randomUUID(),
+        'client-request-id': String(req.headers['client-request-id'] ?? randomUUID()),
+        ...out.headers,
+      };
       if (out.body === undefined) {
         res.writeHead(out.status, headers);
         res.end();
         return;
       }
       const text = JSON.stringify(out.body);
-      res.writeHead(out.status, { ...headers, 'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(out.status, {
+        ...headers,
+        'content-type': 'application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     })();
   });
@@ -972,18 +1198,30 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       const s = subscriptions.get(subscriptionId);
       if (!s) throw new WardenError('ERR_NOT_FOUND', `no subscription ${subscriptionId}`);
       if (event === 'subscriptionRemoved') subscriptions.delete(subscriptionId);
-      const body = { value: [{ subscriptionId: s.id, subscriptionExpirationDateTime: s.expirationDateTime, tenantId, clientState: s.clientState, lifecycleEvent: event }] };
+      const body = {
+        value: [{ subscriptionId: s.id, subscriptionExpirationDateTime: s.expirationDateTime, tenantId, clientState: s.clientState, lifecycleEvent: event }],
+      };
       return track(post('lifecycle', s.lifecycleNotificationUrl ?? s.notificationUrl, JSON.stringify(body), 'application/json; charset=utf-8', 3_000, s.id));
     },
     async settle() {
       while (pending.size) await Promise.allSettled([...pending]);
     },
     act: {
-      registerPhone: (actorId, targetId, input) => void directory.registerPhone(person(actorId), userOr404(targetId), { phoneNumber: input.phoneNumber, phoneType: input.phoneType ?? 'mobile', ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}) }),
-      registerAuthenticator: (actorId, targetId, input = {}) => void directory.registerAuthenticator(person(actorId), userOr404(targetId), { displayName: input.displayName ?? 'iPhone', ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}) }),
+      registerPhone: (actorId, targetId, input) =>
+        void directory.registerPhone(person(actorId), userOr404(targetId), {
+          phoneNumber: input.phoneNumber,
+          phoneType: input.phoneType ?? 'mobile',
+          ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}),
+        }),
+      registerAuthenticator: (actorId, targetId, input = {}) =>
+        void directory.registerAuthenticator(person(actorId), userOr404(targetId), {
+          displayName: input.displayName ?? 'iPhone',
+          ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}),
+        }),
       resetPassword: (actorId, targetId, opts = {}) => directory.resetPasswordByAdmin(person(actorId), userOr404(targetId), opts),
       updateJobTitle: (actorId, targetId, jobTitle) => directory.updateUser(person(actorId), userOr404(targetId), { jobTitle }),
-      addServicePrincipalPassword: (actorId, spId, displayName) => directory.addServicePrincipalPassword(person(actorId), servicePrincipalOr404(spId), displayName),
+      addServicePrincipalPassword: (actorId, spId, displayName) =>
+        directory.addServicePrincipalPassword(person(actorId), servicePrincipalOr404(spId), displayName),
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -27,7 +27,9 @@ export const SIM_CA_FILE = 'entra-sim-ca.pem';
  * DIR/entra-sim.json, so warden.yaml and the environment printed the first time stay valid after a
  * restart. Seeds an app registration with exactly Warden's permissions and a few people.
  */
-export async function startLocalEntraSimulator(dir: string): Promise<{ sim: GraphSimulator; setup: LocalSimulatorSetup; caFile: string; admin: string; instructions: string }> {
+export async function startLocalEntraSimulator(
+  dir: string,
+): Promise<{ sim: GraphSimulator; setup: LocalSimulatorSetup; caFile: string; admin: string; instructions: string }> {
   mkdirSync(dir, { recursive: true });
   const setupFile = path.join(dir, SETUP_FILE);
   const saved = existsSync(setupFile) ? (JSON.parse(readFileSync(setupFile, 'utf8')) as LocalSimulatorSetup) : undefined;
@@ -48,7 +50,12 @@ export async function startLocalEntraSimulator(dir: string): Promise<{ sim: Grap
   writeFileSync(setupFile, JSON.stringify(kept, null, 2), { mode: 0o600 });
 
   const perms = requiredPermissions();
-  sim.directory.addApp({ appId: kept.clientId, displayName: 'Warden', secrets: [kept.secret], permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis] });
+  sim.directory.addApp({
+    appId: kept.clientId,
+    displayName: 'Warden',
+    secrets: [kept.secret],
+    permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis],
+  });
   const admin = sim.directory.addUser({ userPrincipalName: 'pat.admin@contoso.example', displayName: 'Pat Admin' });
   sim.directory.assignRole(admin.id, 'Privileged Authentication Administrator');
   const helpdesk = sim.directory.addUser({ userPrincipalName: 'hal.desk@contoso.example', displayName: 'Hal Desk' });

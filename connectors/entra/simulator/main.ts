@@ -27,11 +27,19 @@ async function main(): Promise<void> {
   const run = (line: string) => {
     const [command, upn] = line.trim().split(/\s+/);
     try {
-      if (command === 'users') for (const u of sim.directory.users.values()) process.stdout.write(`  ${u.userPrincipalName}  ${u.id}  methods: ${sim.directory.methodsOf(u.id).map((m) => m.collection).join(', ')}\n`);
+      if (command === 'users')
+        for (const u of sim.directory.users.values())
+          process.stdout.write(
+            `  ${u.userPrincipalName}  ${u.id}  methods: ${sim.directory
+              .methodsOf(u.id)
+              .map((m) => m.collection)
+              .join(', ')}\n`,
+          );
       else if (command === 'phone' && upn) sim.act.registerPhone(admin, upn, { phoneNumber: '+1 206 555 0100' });
       else if (command === 'reset' && upn) sim.act.resetPassword(admin, upn);
       else process.stdout.write('commands: phone <upn>, reset <upn>, users\n');
-      if (command === 'phone' || command === 'reset') process.stdout.write(`  done; the audit record is visible at ${sim.url}/v1.0/auditLogs/directoryAudits\n`);
+      if (command === 'phone' || command === 'reset')
+        process.stdout.write(`  done; the audit record is visible at ${sim.url}/v1.0/auditLogs/directoryAudits\n`);
     } catch (err) {
       process.stdout.write(`  ${(err as Error).message}\n`);
     }

@@ -16,7 +16,10 @@ import { WardenError } from '../../../src/core/errors.js';
  * const { certPem, keyPem } = throwawayCertificate({ days: 2 });
  * https.createServer({ cert: certPem, key: keyPem }, handler);
  */
-export function throwawayCertificate(options: { days?: number; now?: Date; commonName?: string; keyType?: 'ec' | 'rsa' } = {}): { certPem: string; keyPem: string } {
+export function throwawayCertificate(options: { days?: number; now?: Date; commonName?: string; keyType?: 'ec' | 'rsa' } = {}): {
+  certPem: string;
+  keyPem: string;
+} {
   const now = options.now ?? systemClock();
   const days = options.days ?? 7;
   const rsa = options.keyType === 'rsa';

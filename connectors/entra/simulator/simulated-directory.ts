@@ -197,7 +197,9 @@ export class SimulatedDirectory {
       userPrincipalName: input.userPrincipalName,
     };
     this.users.set(user.id, user);
-    this.methods.set(user.id, [{ collection: 'passwordMethods', body: { id: PASSWORD_METHOD_ID, password: null, createdDateTime: this.clock().toISOString() } }]);
+    this.methods.set(user.id, [
+      { collection: 'passwordMethods', body: { id: PASSWORD_METHOD_ID, password: null, createdDateTime: this.clock().toISOString() } },
+    ]);
     return user;
   }
 
@@ -272,7 +274,15 @@ export class SimulatedDirectory {
     const i = sp.passwordCredentials.findIndex((c) => c.keyId === keyId);
     if (i < 0) return false;
     sp.passwordCredentials.splice(i, 1);
-    this.audit({ service: 'Core Directory', category: 'ApplicationManagement', activity: 'Remove service principal credentials', operationType: 'Update', resultReason: '', actor, targets: [{ id: sp.id, displayName: sp.displayName, type: 'ServicePrincipal' }] });
+    this.audit({
+      service: 'Core Directory',
+      category: 'ApplicationManagement',
+      activity: 'Remove service principal credentials',
+      operationType: 'Update',
+      resultReason: '',
+      actor,
+      targets: [{ id: sp.id, displayName: sp.displayName, type: 'ServicePrincipal' }],
+    });
     return true;
   }
 
@@ -336,7 +346,13 @@ export class SimulatedDirectory {
     operationType: string;
     resultReason: string;
     actor: SimActor;
-    targets: Array<{ id: string; displayName: string | null; type: string; userPrincipalName?: string | null; modifiedProperties?: Array<{ displayName: string; oldValue: string | null; newValue: string | null }> }>;
+    targets: Array<{
+      id: string;
+      displayName: string | null;
+      type: string;
+      userPrincipalName?: string | null;
+      modifiedProperties?: Array<{ displayName: string; oldValue: string | null; newValue: string | null }>;
+    }>;
     additionalDetails?: Array<{ key: string; value: string }>;
     correlationId?: string;
     delayMs?: number;
@@ -358,7 +374,15 @@ export class SimulatedDirectory {
               homeTenantName: null,
             },
           }
-        : { user: null, app: { appId: input.actor.app.appId, displayName: input.actor.app.displayName, servicePrincipalId: input.actor.app.servicePrincipalId, servicePrincipalName: null } };
+        : {
+            user: null,
+            app: {
+              appId: input.actor.app.appId,
+              displayName: input.actor.app.displayName,
+              servicePrincipalId: input.actor.app.servicePrincipalId,
+              servicePrincipalName: null,
+            },
+          };
     const record = {
       id: `${SERVICE_ID_PREFIX[input.service]}_${correlationId}_${randomBytes(3).toString('hex').toUpperCase()}_${Math.floor(Math.random() * 1e8)}`,
       category: input.category,
@@ -391,7 +415,10 @@ export class SimulatedDirectory {
   private methodPhrase(actor: SimActor, target: SimUser, verb: 'registered' | 'deleted' | 'changed', collection: MethodCollection, userWords: string) {
     const byTarget = 'user' in actor && actor.user.id === target.id;
     if (byTarget) return { activity: `User ${verb === 'changed' ? 'updated' : verb} security info`, resultReason: `User ${verb} ${userWords}` };
-    return { activity: `Admin ${verb === 'changed' ? 'updated' : verb} security info`, resultReason: `Admin ${verb} ${ADMIN_METHOD_WORDS[collection] ?? 'authentication'} method for user` };
+    return {
+      activity: `Admin ${verb === 'changed' ? 'updated' : verb} security info`,
+      resultReason: `Admin ${verb} ${ADMIN_METHOD_WORDS[collection] ?? 'authentication'} method for user`,
+    };
   }
 
   // ---------------------------------------------------------------- operations (each audited)
@@ -400,11 +427,23 @@ export class SimulatedDirectory {
   registerPhone(actor: SimActor, target: SimUser, input: { phoneNumber: string; phoneType: PhoneType; delayMs?: number }): SimMethod {
     const list = this.methodsOf(target.id);
     const id = PHONE_METHOD_IDS[input.phoneType];
-    if (list.some((m) => m.collection === 'phoneMethods' && m.body.id === id)) throw new SimError(400, 'badRequest', `The user already has a ${input.phoneType} phone method.`);
-    const method: SimMethod = { collection: 'phoneMethods', body: { id, phoneNumber: input.phoneNumber, phoneType: input.phoneType, smsSignInState: 'notSupported' } };
+    if (list.some((m) => m.collection === 'phoneMethods' && m.body.id === id))
+      throw new SimError(400, 'badRequest', `The user already has a ${input.phoneType} phone method.`);
+    const method: SimMethod = {
+      collection: 'phoneMethods',
+      body: { id, phoneNumber: input.phoneNumber, phoneType: input.phoneType, smsSignInState: 'notSupported' },
+    };
     list.push(method);
     const userWords = input.phoneType === 'office' ? 'Office Phone' : 'Mobile Phone SMS';
-    this.audit({ service: 'Authentication Methods', category: 'UserManagement', operationType: 'Add', ...this.methodPhrase(actor, target, 'registered', 'phoneMethods', userWords), actor, targets: [this.userTarget(target)], ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}) });
+    this.audit({
+      service: 'Authentication Methods',
+      category: 'UserManagement',
+      operationType: 'Add',
+      ...this.methodPhrase(actor, target, 'registered', 'phoneMethods', userWords),
+      actor,
+      targets: [this.userTarget(target)],
+      ...(input.delayMs !== undefined ? { delayMs: input.delayMs } : {}),
+    });
     return method;
   }
 
@@ -412,7 +451,13 @@ export class SimulatedDirectory {
   registerAuthenticator(actor: SimActor, target: SimUser, input: { displayName: string; delayMs?: number }): SimMethod {
     const method: SimMethod = {
       collection: 'microsoftAuthenticatorMethods',
-      body: { id: randomUUID(), displayName: input.displayName, deviceTag: 'SoftwareTokenActivated', phoneAppVersion: '6.2401.0119', createdDateTime: this.clock().toISOString() },
+      body: {
+        id: randomUUID(),
+        displayName: input.displayName,
+        deviceTag: 'SoftwareTokenActivated',
+        phoneAppVersion: '6.2401.0119',
+        createdDateTime: this.clock().toISOString(),
+      },
     };
     this.methodsOf(target.id).push(method);
     this.audit({
@@ -428,7 +473,11 @@ export class SimulatedDirectory {
   }
 
   /** POST temporaryAccessPassMethods: one usable TAP per user; a new one replaces the old. */
-  createTemporaryAccessPass(actor: SimActor, target: SimUser, input: { startDateTime?: string; lifetimeInMinutes?: number; isUsableOnce?: boolean }): Record<string, unknown> {
+  createTemporaryAccessPass(
+    actor: SimActor,
+    target: SimUser,
+    input: { startDateTime?: string; lifetimeInMinutes?: number; isUsableOnce?: boolean },
+  ): Record<string, unknown> {
     const lifetime = input.lifetimeInMinutes ?? 60;
     if (!Number.isInteger(lifetime) || lifetime < 10 || lifetime > 43200)
       throw new SimError(400, 'badRequest', 'lifetimeInMinutes must be between the policy minimum (10) and maximum (43200).');
@@ -437,7 +486,10 @@ export class SimulatedDirectory {
     if (old >= 0) list.splice(old, 1);
     const now = this.clock();
     const start = input.startDateTime ? new Date(input.startDateTime) : now;
-    const secret = randomBytes(6).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 8);
+    const secret = randomBytes(6)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, 'x')
+      .slice(0, 8);
     const body = {
       id: randomUUID(),
       createdDateTime: now.toISOString(),
@@ -484,7 +536,13 @@ export class SimulatedDirectory {
       service: 'Authentication Methods',
       category: 'UserManagement',
       operationType: 'Delete',
-      ...this.methodPhrase(actor, target, 'deleted', collection, collection === 'phoneMethods' ? 'Mobile Phone Call and SMS' : 'Authenticator App with Notification and Code'),
+      ...this.methodPhrase(
+        actor,
+        target,
+        'deleted',
+        collection,
+        collection === 'phoneMethods' ? 'Mobile Phone Call and SMS' : 'Authenticator App with Notification and Code',
+      ),
       actor,
       targets: [this.userTarget(target)],
     });
@@ -516,7 +574,11 @@ export class SimulatedDirectory {
         operationType: 'Update',
         resultReason: '',
         actor,
-        targets: [this.userTarget(target, [{ displayName: 'AccountEnabled', oldValue: JSON.stringify([!patch.accountEnabled]), newValue: JSON.stringify([patch.accountEnabled]) }])],
+        targets: [
+          this.userTarget(target, [
+            { displayName: 'AccountEnabled', oldValue: JSON.stringify([!patch.accountEnabled]), newValue: JSON.stringify([patch.accountEnabled]) },
+          ]),
+        ],
       });
     }
     if (patch.jobTitle !== undefined) {
@@ -529,7 +591,12 @@ export class SimulatedDirectory {
         operationType: 'Update',
         resultReason: '',
         actor,
-        targets: [this.userTarget(target, [{ displayName: 'JobTitle', oldValue: JSON.stringify([old]), newValue: JSON.stringify([patch.jobTitle]) }, { displayName: 'Included Updated Properties', oldValue: null, newValue: '"JobTitle"' }])],
+        targets: [
+          this.userTarget(target, [
+            { displayName: 'JobTitle', oldValue: JSON.stringify([old]), newValue: JSON.stringify([patch.jobTitle]) },
+            { displayName: 'Included Updated Properties', oldValue: null, newValue: '"JobTitle"' },
+          ]),
+        ],
       });
     }
     if (patch.forceChangePasswordNextSignIn !== undefined) target.forceChangePasswordNextSignIn = patch.forceChangePasswordNextSignIn;
@@ -567,7 +634,12 @@ export class SimulatedDirectory {
   }
 
   removeGroupMember(actor: SimActor, group: SimGroup, user: SimUser): void {
-    if (!group.members.delete(user.id)) throw new SimError(404, 'Request_ResourceNotFound', `Resource '${user.id}' does not exist or one of its queried reference-property objects are not present.`);
+    if (!group.members.delete(user.id))
+      throw new SimError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${user.id}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     this.audit({
       service: 'Core Directory',
       category: 'GroupManagement',
@@ -581,7 +653,12 @@ export class SimulatedDirectory {
 
   /** Appends Exchange audit records (Management Activity API) as one new content blob. */
   addExchangeRecords(records: Record<string, unknown>[], contentType = 'Audit.Exchange'): ExchangeBlob {
-    const blob: ExchangeBlob = { contentType, contentId: `${this.clock().getTime()}${randomBytes(8).toString('hex')}$${randomBytes(8).toString('hex')}`, contentCreated: this.clock().toISOString(), records };
+    const blob: ExchangeBlob = {
+      contentType,
+      contentId: `${this.clock().getTime()}${randomBytes(8).toString('hex')}$${randomBytes(8).toString('hex')}`,
+      contentCreated: this.clock().toISOString(),
+      records,
+    };
     this.exchangeBlobs.push(blob);
     return blob;
   }

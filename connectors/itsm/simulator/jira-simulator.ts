@@ -91,7 +91,16 @@ export class JiraSimulator {
   createIssue(creator: string, input: { project: string; summary: string; description?: string; reporter?: string }): SimIssue {
     const n = (this.#counters.get(input.project) ?? 0) + 1;
     this.#counters.set(input.project, n);
-    const issue: SimIssue = { id: String(this.#nextId++), key: `${input.project}-${n}`, summary: input.summary, ...(input.description ? { description: input.description } : {}), status: '11', reporter: input.reporter ?? creator, creator, created: jiraDate(this.clock()) };
+    const issue: SimIssue = {
+      id: String(this.#nextId++),
+      key: `${input.project}-${n}`,
+      summary: input.summary,
+      ...(input.description ? { description: input.description } : {}),
+      status: '11',
+      reporter: input.reporter ?? creator,
+      creator,
+      created: jiraDate(this.clock()),
+    };
     this.issues.set(issue.key, issue);
     return issue;
   }
@@ -100,7 +109,14 @@ export class JiraSimulator {
     const u = accountId ? this.users.get(accountId) : undefined;
     if (!u) return null;
     const { groups: _g, applicationRoles: _a, ...template } = itsmFixture('jira-get-user-response.json');
-    return { ...template, self: `${this.#url}/rest/api/3/user?accountId=${u.accountId}`, accountId: u.accountId, emailAddress: u.emailAddress, displayName: u.displayName, active: true };
+    return {
+      ...template,
+      self: `${this.#url}/rest/api/3/user?accountId=${u.accountId}`,
+      accountId: u.accountId,
+      emailAddress: u.emailAddress,
+      displayName: u.displayName,
+      active: true,
+    };
   }
 
   #issueJson(issue: SimIssue, fields: string[] | undefined): Record<string, unknown> {
@@ -110,14 +126,28 @@ export class JiraSimulator {
     const all: Record<string, unknown> = {
       summary: issue.summary,
       description: issue.description ?? null,
-      status: { ...statusTemplate, self: `${this.#url}/rest/api/3/status/${issue.status}`, name: status.name, id: issue.status, statusCategory: { ...statusTemplate.statusCategory, self: `${this.#url}/rest/api/3/statuscategory/${status.categoryId}`, id: status.categoryId, key: status.category, colorName: status.color, name: status.categoryName } },
+      status: {
+        ...statusTemplate,
+        self: `${this.#url}/rest/api/3/status/${issue.status}`,
+        name: status.name,
+        id: issue.status,
+        statusCategory: {
+          ...statusTemplate.statusCategory,
+          self: `${this.#url}/rest/api/3/statuscategory/${status.categoryId}`,
+          id: status.categoryId,
+          key: status.category,
+          colorName: status.color,
+          name: status.categoryName,
+        },
+      },
       reporter: this.#user(issue.reporter),
       creator: this.#user(issue.creator),
       assignee: this.#user(issue.assignee),
       created: issue.created,
       project: { self: `${this.#url}/rest/api/3/project/${issue.key.split('-')[0]}`, key: issue.key.split('-')[0] },
     };
-    const wanted = fields && !fields.includes('*all') && !fields.includes('*navigable') ? Object.fromEntries(Object.entries(all).filter(([k]) => fields.includes(k))) : all;
+    const wanted =
+      fields && !fields.includes('*all') && !fields.includes('*navigable') ? Object.fromEntries(Object.entries(all).filter(([k]) => fields.includes(k))) : all;
     return { expand: envelope.expand ?? '', id: issue.id, self: `${this.#url}/rest/api/3/issue/${issue.id}`, key: issue.key, fields: wanted };
   }
 
@@ -128,21 +158,41 @@ export class JiraSimulator {
   #handle(req: SimRequest): SimAnswer {
     const credentials = basicCredentials(req.headers.authorization);
     const caller = credentials ? [...this.users.values()].find((u) => u.emailAddress === credentials.user && u.apiToken === credentials.password) : undefined;
-    const answer = caller ? this.#route(req, caller) : { status: 401, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } };
-    this.requests.push({ method: req.method, path: req.url.pathname, query: req.url.search, ...(credentials ? { user: credentials.user } : {}), status: answer.status });
+    const answer = caller
+      ? this.#route(req, caller)
+      : { status: 401, body: { errorMessages: ['You are not authenticated. Authentication required to perform this operation.'], errors: {} } };
+    this.requests.push({
+      method: req.method,
+      path: req.url.pathname,
+      query: req.url.search,
+      ...(credentials ? { user: credentials.user } : {}),
+      status: answer.status,
+    });
     return answer;
   }
 
   #route(req: SimRequest, caller: JiraUserInput): SimAnswer {
     const path = req.url.pathname;
     if (req.method === 'POST' && path === '/rest/api/3/issue') {
-      const fields = (jsonBody(req.body)?.fields ?? {}) as { project?: { key?: string }; summary?: string; description?: string; reporter?: { accountId?: string } };
+      const fields = (jsonBody(req.body)?.fields ?? {}) as {
+        project?: { key?: string };
+        summary?: string;
+        description?: string;
+        reporter?: { accountId?: string };
+      };
       const project = fields.project?.key;
-      if (!project || !this.projects.includes(project)) return { status: 400, body: { errorMessages: [], errors: { project: 'Specify a valid project ID or key' } } };
+      if (!project || !this.projects.includes(project))
+        return { status: 400, body: { errorMessages: [], errors: { project: 'Specify a valid project ID or key' } } };
       if (!fields.summary) return { status: 400, body: { errorMessages: [], errors: { summary: 'You must specify a summary of the issue.' } } };
       const reporter = fields.reporter?.accountId;
-      if (reporter && !this.users.has(reporter)) return { status: 400, body: { errorMessages: [], errors: { reporter: 'Specify a valid value for reporter' } } };
-      const issue = this.createIssue(caller.accountId, { project, summary: fields.summary, ...(typeof fields.description === 'string' ? { description: fields.description } : {}), ...(reporter ? { reporter } : {}) });
+      if (reporter && !this.users.has(reporter))
+        return { status: 400, body: { errorMessages: [], errors: { reporter: 'Specify a valid value for reporter' } } };
+      const issue = this.createIssue(caller.accountId, {
+        project,
+        summary: fields.summary,
+        ...(typeof fields.description === 'string' ? { description: fields.description } : {}),
+        ...(reporter ? { reporter } : {}),
+      });
       return { status: 201, body: { id: issue.id, key: issue.key, self: `${this.#url}/rest/api/3/issue/${issue.id}` } };
     }
     let m = /^\/rest\/api\/3\/issue\/([^/]+)(\/transitions)?$/.exec(path);
@@ -150,7 +200,19 @@ export class JiraSimulator {
       const key = decodeURIComponent(m[1]!);
       const issue = this.issues.get(key.toUpperCase()) ?? [...this.issues.values()].find((i) => i.id === key);
       if (!issue) return this.#notFound('Issue');
-      if (req.method === 'GET' && !m[2]) return { status: 200, body: this.#issueJson(issue, req.url.searchParams.getAll('fields').flatMap((f) => f.split(',')).filter(Boolean).length ? req.url.searchParams.getAll('fields').flatMap((f) => f.split(',')) : undefined) };
+      if (req.method === 'GET' && !m[2])
+        return {
+          status: 200,
+          body: this.#issueJson(
+            issue,
+            req.url.searchParams
+              .getAll('fields')
+              .flatMap((f) => f.split(','))
+              .filter(Boolean).length
+              ? req.url.searchParams.getAll('fields').flatMap((f) => f.split(','))
+              : undefined,
+          ),
+        };
       if (req.method === 'POST' && m[2]) {
         const id = String(((jsonBody(req.body)?.transition ?? {}) as { id?: unknown }).id ?? '');
         if (!(id in STATUSES)) return { status: 400, body: { errorMessages: [], errors: { transition: 'Transition id is not valid for this issue.' } } };

@@ -38,7 +38,14 @@ export interface ServiceNowUserInput {
 type Row = Record<string, string>;
 
 const REFERENCES: Record<string, Record<string, string>> = {
-  incident: { caller_id: 'sys_user', opened_by: 'sys_user', assigned_to: 'sys_user', resolved_by: 'sys_user', closed_by: 'sys_user', assignment_group: 'sys_user_group' },
+  incident: {
+    caller_id: 'sys_user',
+    opened_by: 'sys_user',
+    assigned_to: 'sys_user',
+    resolved_by: 'sys_user',
+    closed_by: 'sys_user',
+    assignment_group: 'sys_user_group',
+  },
   sys_user: {},
   sys_user_group: {},
 };
@@ -80,7 +87,16 @@ export class ServiceNowSimulator {
 
   addUser(input: ServiceNowUserInput): Row {
     const now = glideDate(this.clock());
-    const row: Row = { sys_id: this.#sysId(), user_name: input.user_name, email: input.email, name: input.name, active: 'true', sys_created_on: now, sys_updated_on: now, ...(input.password ? { '#password': input.password } : {}) };
+    const row: Row = {
+      sys_id: this.#sysId(),
+      user_name: input.user_name,
+      email: input.email,
+      name: input.name,
+      active: 'true',
+      sys_created_on: now,
+      sys_updated_on: now,
+      ...(input.password ? { '#password': input.password } : {}),
+    };
     this.tables.sys_user!.set(row.sys_id!, row);
     return row;
   }
@@ -161,11 +177,12 @@ export class ServiceNowSimulator {
 
   #matches(table: string, row: Row, query: string | null, url: URL): boolean {
     const terms: Array<[string, string]> = [];
-    if (query) for (const term of query.split('^')) {
-      const eq = term.indexOf('=');
-      // Operators other than `=` are not simulated; an unknown part is ignored, as ServiceNow ignores invalid query parts.
-      if (eq > 0 && !/[!<>]$/.test(term.slice(0, eq))) terms.push([term.slice(0, eq), term.slice(eq + 1)]);
-    }
+    if (query)
+      for (const term of query.split('^')) {
+        const eq = term.indexOf('=');
+        // Operators other than `=` are not simulated; an unknown part is ignored, as ServiceNow ignores invalid query parts.
+        if (eq > 0 && !/[!<>]$/.test(term.slice(0, eq))) terms.push([term.slice(0, eq), term.slice(eq + 1)]);
+      }
     else for (const [k, v] of url.searchParams) if (!k.startsWith('sysparm_')) terms.push([k, v]);
     return terms.every(([field, value]) => {
       if (!(field in row) && !field.includes('.')) return true;
@@ -184,7 +201,13 @@ export class ServiceNowSimulator {
 
   #handle(req: SimRequest): SimAnswer {
     const answer = this.#route(req);
-    this.requests.push({ method: req.method, path: req.url.pathname, query: req.url.search, ...(basicCredentials(req.headers.authorization) ? { user: basicCredentials(req.headers.authorization)!.user } : {}), status: answer.status });
+    this.requests.push({
+      method: req.method,
+      path: req.url.pathname,
+      query: req.url.search,
+      ...(basicCredentials(req.headers.authorization) ? { user: basicCredentials(req.headers.authorization)!.user } : {}),
+      status: answer.status,
+    });
     return answer;
   }
 
@@ -192,20 +215,32 @@ export class ServiceNowSimulator {
     const m = /^\/api\/now\/(?:v[12]\/)?table\/([a-z_][a-z0-9_]*)(?:\/([0-9a-f]{32}))?$/.exec(req.url.pathname);
     if (!m) return this.#error(400, 'Requested URI does not represent any resource', `${req.url.pathname}`);
     const credentials = basicCredentials(req.headers.authorization);
-    const user = credentials ? [...this.tables.sys_user!.values()].find((u) => u.user_name === credentials.user && u['#password'] === credentials.password) : undefined;
+    const user = credentials
+      ? [...this.tables.sys_user!.values()].find((u) => u.user_name === credentials.user && u['#password'] === credentials.password)
+      : undefined;
     if (!user) return itsmFixtureAnswer(401, 'servicenow-error-401-user-not-authenticated.json');
     const [, table, sysId] = m as unknown as [string, string, string | undefined];
     const rows = this.tables[table];
     if (!rows) return this.#error(400, 'Invalid table', table);
-    const fields = req.url.searchParams.get('sysparm_fields')?.split(',').map((f) => f.trim()).filter(Boolean);
+    const fields = req.url.searchParams
+      .get('sysparm_fields')
+      ?.split(',')
+      .map((f) => f.trim())
+      .filter(Boolean);
     if (req.method === 'GET') {
       if (sysId) {
         const row = rows.get(sysId);
-        return row ? { status: 200, body: { result: this.#render(table, row, fields) } } : this.#error(404, 'No Record found', 'Record doesn\'t exist or ACL restricts the record retrieval');
+        return row
+          ? { status: 200, body: { result: this.#render(table, row, fields) } }
+          : this.#error(404, 'No Record found', "Record doesn't exist or ACL restricts the record retrieval");
       }
       const limit = Number(req.url.searchParams.get('sysparm_limit') ?? 10_000);
       const found = [...rows.values()].filter((r) => this.#matches(table, r, req.url.searchParams.get('sysparm_query'), req.url));
-      return { status: 200, body: { result: found.slice(0, limit).map((r) => this.#render(table, r, fields)) }, headers: { 'x-total-count': String(found.length) } };
+      return {
+        status: 200,
+        body: { result: found.slice(0, limit).map((r) => this.#render(table, r, fields)) },
+        headers: { 'x-total-count': String(found.length) },
+      };
     }
     if (table !== 'incident') return this.#error(403, 'Operation Failed', 'ACL Exception Insert Failed due to security constraints');
     const body = jsonBody(req.body);
@@ -214,7 +249,7 @@ export class ServiceNowSimulator {
     if (req.method === 'POST' && !sysId) return { status: 201, body: { result: this.#render(table, this.#insert(user, input), fields) } };
     if ((req.method === 'PATCH' || req.method === 'PUT') && sysId) {
       const row = rows.get(sysId);
-      if (!row) return this.#error(404, 'No Record found', 'Record doesn\'t exist or ACL restricts the record retrieval');
+      if (!row) return this.#error(404, 'No Record found', "Record doesn't exist or ACL restricts the record retrieval");
       const { sys_id: _id, number: _n, opened_by: _o, sys_created_by: _c, sys_created_on: _t, ...changes } = input;
       Object.assign(row, changes);
       if (changes.state) {

@@ -40,12 +40,20 @@ export async function serveJson(handle: (req: SimRequest) => SimAnswer | Promise
       void (async () => {
         let answer: SimAnswer;
         try {
-          answer = await handle({ method: req.method ?? 'GET', url: new URL(req.url ?? '/', 'http://127.0.0.1'), headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+          answer = await handle({
+            method: req.method ?? 'GET',
+            url: new URL(req.url ?? '/', 'http://127.0.0.1'),
+            headers: req.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          });
         } catch (err) {
           answer = { status: 500, body: { error: { message: (err as Error).message } } };
         }
         const text = answer.body === undefined ? '' : JSON.stringify(answer.body);
-        res.writeHead(answer.status, { ...(text ? { 'content-type': 'application/json;charset=UTF-8', 'content-length': String(Buffer.byteLength(text)) } : {}), ...answer.headers });
+        res.writeHead(answer.status, {
+          ...(text ? { 'content-type': 'application/json;charset=UTF-8', 'content-length': String(Buffer.byteLength(text)) } : {}),
+          ...answer.headers,
+        });
         res.end(text);
       })();
     });

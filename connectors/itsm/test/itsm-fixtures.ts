@@ -22,7 +22,10 @@ export function incident(patch: Json = {}): Json {
  * An incident with the dot-walked fields Warden asks for, as flat keys (the form of
  * servicenow-table-get-dotwalk-display-value-true.json). The people are the test's.
  */
-export function incidentWithPeople(people: { caller?: [string, string]; openedBy?: [string, string]; assignedTo?: [string, string]; group?: string }, patch: Json = {}): Json {
+export function incidentWithPeople(
+  people: { caller?: [string, string]; openedBy?: [string, string]; assignedTo?: [string, string]; group?: string },
+  patch: Json = {},
+): Json {
   const flat: Json = {};
   if (people.caller) [flat['caller_id.email'], flat['caller_id.user_name']] = people.caller;
   if (people.openedBy) [flat['opened_by.email'], flat['opened_by.user_name']] = people.openedBy;

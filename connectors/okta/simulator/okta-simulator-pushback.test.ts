@@ -21,8 +21,14 @@ async function start(options: ConstructorParameters<typeof OktaSimulator>[0] = {
   return sim;
 }
 
-const call = (s: OktaSimulator, method: string, path: string) => fetch(`${s.url}${path}`, { method, headers: { authorization: `SSWS ${s.token}`, accept: 'application/json' } });
-const limits = (res: Response) => [res.status, res.headers.get('x-rate-limit-limit'), res.headers.get('x-rate-limit-remaining'), res.headers.get('x-rate-limit-reset')];
+const call = (s: OktaSimulator, method: string, path: string) =>
+  fetch(`${s.url}${path}`, { method, headers: { authorization: `SSWS ${s.token}`, accept: 'application/json' } });
+const limits = (res: Response) => [
+  res.status,
+  res.headers.get('x-rate-limit-limit'),
+  res.headers.get('x-rate-limit-remaining'),
+  res.headers.get('x-rate-limit-reset'),
+];
 
 describe('Okta simulator rate limits', () => {
   it('counts each endpoint family in its own bucket and answers 429 with the reset of the simulated minute', async () => {
@@ -41,7 +47,7 @@ describe('Okta simulator rate limits', () => {
     expect(limits(await call(s, 'GET', `/api/v1/users/${u.id}`))).toEqual([200, '2', '1', String(Number(reset) + 60)]);
   });
 
-  it('uses Okta\'s Workforce defaults, with user writes and the System Log in their own buckets', async () => {
+  it("uses Okta's Workforce defaults, with user writes and the System Log in their own buckets", async () => {
     const s = await start();
     const u = s.addUser({ login: 'rl2@acme.example' });
     expect(limits(await call(s, 'GET', '/api/v1/logs')).slice(0, 3)).toEqual([200, '120', '119']);
@@ -124,7 +130,11 @@ describe('Okta simulator OAuth 2.0 service apps (okta-sdk-nodejs PrivateKey mode
     const { app, privateJwk } = s.addServiceApp({ scopes: ['okta.users.read'] });
     const client = sdk(s, app.clientId, privateJwk, ['okta.users.read']);
     expect((await client.userApi.getUser({ userId: u.id })).id).toBe(u.id);
-    const err = (await client.userApi.suspendUser({ userId: u.id }).catch((e: unknown) => e)) as { status: number; errorCode: string; headers: { get(n: string): string | null } };
+    const err = (await client.userApi.suspendUser({ userId: u.id }).catch((e: unknown) => e)) as {
+      status: number;
+      errorCode: string;
+      headers: { get(n: string): string | null };
+    };
     expect([err.status, err.errorCode]).toEqual([403, 'E0000006']);
     expect(err.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
     expect(s.users.get(u.id)!.status).toBe('ACTIVE');
@@ -149,7 +159,9 @@ describe('Okta simulator OAuth 2.0 service apps (okta-sdk-nodejs PrivateKey mode
     const s = await start();
     const { app } = s.addServiceApp({ scopes: ['okta.users.read'] });
     const other = { ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: (app.keys[0] as { kid: string }).kid };
-    const err = (await sdk(s, app.clientId, other, ['okta.users.read']).userApi.getUser({ userId: 'x' }).catch((e: unknown) => e)) as { status: number };
+    const err = (await sdk(s, app.clientId, other, ['okta.users.read'])
+      .userApi.getUser({ userId: 'x' })
+      .catch((e: unknown) => e)) as { status: number };
     expect(err.status).toBe(401);
     expect(s.serviceApps.issued).toBe(0);
   });
@@ -161,12 +173,21 @@ describe('Okta simulator OAuth 2.0 service apps (okta-sdk-nodejs PrivateKey mode
     const key = await importJWK(privateJwk as Parameters<typeof importJWK>[0], 'RS256');
     const tokenUrl = `${s.url}/oauth2/v1/token`;
     const assertion = (claims: Record<string, unknown>, iat = 1_800_000_000, exp = iat + 300) =>
-      new SignJWT({ iss: app.clientId, sub: app.clientId, aud: tokenUrl, ...claims }).setProtectedHeader({ alg: 'RS256', kid: privateJwk!.kid }).setIssuedAt(iat).setExpirationTime(exp).sign(key);
+      new SignJWT({ iss: app.clientId, sub: app.clientId, aud: tokenUrl, ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: privateJwk!.kid })
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(key);
     const post = async (form: Record<string, string>) => {
       const res = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form) });
       return [res.status, ((await res.json()) as { error?: string }).error ?? 'ok'];
     };
-    const form = async (claims: Record<string, unknown>, iat?: number, exp?: number) => ({ grant_type: 'client_credentials', scope: 'okta.users.read', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: await assertion(claims, iat, exp) });
+    const form = async (claims: Record<string, unknown>, iat?: number, exp?: number) => ({
+      grant_type: 'client_credentials',
+      scope: 'okta.users.read',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await assertion(claims, iat, exp),
+    });
     expect(await post(await form({}))).toEqual([200, 'ok']);
     expect(await post(await form({ iss: '0oaSomeoneElse' }))).toEqual([401, 'invalid_client']);
     expect(await post(await form({ sub: '0oaSomeoneElse' }))).toEqual([401, 'invalid_client']);

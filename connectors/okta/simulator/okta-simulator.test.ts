@@ -21,8 +21,18 @@ describe('OktaSimulator people actions', () => {
     const { sim, agent, user } = setup();
     const event = sim.resetPassword(agent.id, user.id);
     expect(sim.users.get(user.id)!.status).toBe('RECOVERY');
-    expect(event).toMatchObject({ eventType: 'user.account.reset_password', actor: { id: agent.id }, target: [{ id: user.id, type: 'User', alternateId: 'dana.lee@acme.example' }] });
-    expect(normalized(event)).toMatchObject({ kind: 'password.reset', channel: 'admin', target: { id: user.id }, actor: { id: agent.id }, occurredAt: at.toISOString() });
+    expect(event).toMatchObject({
+      eventType: 'user.account.reset_password',
+      actor: { id: agent.id },
+      target: [{ id: user.id, type: 'User', alternateId: 'dana.lee@acme.example' }],
+    });
+    expect(normalized(event)).toMatchObject({
+      kind: 'password.reset',
+      channel: 'admin',
+      target: { id: user.id },
+      actor: { id: agent.id },
+      occurredAt: at.toISOString(),
+    });
   });
 
   it('resetPassword by the user: self-service recovery, the user stays ACTIVE', () => {

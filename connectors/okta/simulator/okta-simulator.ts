@@ -83,7 +83,11 @@ interface SimHook {
   status: 'ACTIVE' | 'INACTIVE';
   verificationStatus: 'UNVERIFIED' | 'VERIFIED';
   events: { type: 'EVENT_TYPE'; items: string[]; filter: null };
-  channel: { type: 'HTTP'; version: string; config: { uri: string; method: 'POST'; headers: Array<{ key: string; value: string }>; authScheme: { type: 'HEADER'; key: string; value?: string } } };
+  channel: {
+    type: 'HTTP';
+    version: string;
+    config: { uri: string; method: 'POST'; headers: Array<{ key: string; value: string }>; authScheme: { type: 'HEADER'; key: string; value?: string } };
+  };
   created: string;
   lastUpdated: string;
 }
@@ -131,8 +135,26 @@ export class OktaSimulator {
   readonly hooks = new Map<string, SimHook>();
   /** The org's policies (the policies API subset `okta provision --apply` uses), with their rules. */
   readonly policies = new Map<string, { id: string; name: string; type: string; resourceType: string; rules: Array<Record<string, unknown>> }>([
-    ['rstAppSignOn0', { id: 'rstAppSignOn0', name: 'Default Policy', type: 'ACCESS_POLICY', resourceType: 'APP', rules: [{ id: 'rulAppCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }] }],
-    ['rstAcctMgmt0', { id: 'rstAcctMgmt0', name: 'Okta Account Management Policy', type: 'ACCESS_POLICY', resourceType: 'END_USER_ACCOUNT_MANAGEMENT', rules: [{ id: 'rulAcctCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }] }],
+    [
+      'rstAppSignOn0',
+      {
+        id: 'rstAppSignOn0',
+        name: 'Default Policy',
+        type: 'ACCESS_POLICY',
+        resourceType: 'APP',
+        rules: [{ id: 'rulAppCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }],
+      },
+    ],
+    [
+      'rstAcctMgmt0',
+      {
+        id: 'rstAcctMgmt0',
+        name: 'Okta Account Management Policy',
+        type: 'ACCESS_POLICY',
+        resourceType: 'END_USER_ACCOUNT_MANAGEMENT',
+        rules: [{ id: 'rulAcctCatchAll0', name: 'Catch-all Rule', status: 'ACTIVE', system: true }],
+      },
+    ],
   ]);
   /** The org's API tokens (what `/api/v1/api-tokens` manages), by id. */
   readonly apiTokens = new Map<string, SimApiToken>();
@@ -193,8 +215,19 @@ export class OktaSimulator {
     return prefix + randomBytes(8).toString('hex').slice(0, 17);
   }
 
-  addUser(profile: { login: string; firstName?: string; lastName?: string } & Record<string, string>, options: { roles?: string[]; groups?: string[] } = {}): SimUser {
-    const user: SimUser = { id: this.#id('00u'), status: 'ACTIVE', profile: { email: profile.login, ...profile }, groups: new Set(), roles: options.roles ?? [], sessions: 1, created: this.#clock().toISOString() };
+  addUser(
+    profile: { login: string; firstName?: string; lastName?: string } & Record<string, string>,
+    options: { roles?: string[]; groups?: string[] } = {},
+  ): SimUser {
+    const user: SimUser = {
+      id: this.#id('00u'),
+      status: 'ACTIVE',
+      profile: { email: profile.login, ...profile },
+      groups: new Set(),
+      roles: options.roles ?? [],
+      sessions: 1,
+      created: this.#clock().toISOString(),
+    };
     this.users.set(user.id, user);
     for (const g of options.groups ?? []) user.groups.add(this.addGroup(g).id);
     return user;
@@ -208,7 +241,15 @@ export class OktaSimulator {
   }
 
   addFactor(userId: string, factorType: string, created = this.#clock()): SimFactor {
-    const factor: SimFactor = { id: this.#id(factorType === 'push' ? 'opf' : 'mbl'), userId, factorType, provider: 'OKTA', status: 'ACTIVE', created: created.toISOString(), lastUpdated: created.toISOString() };
+    const factor: SimFactor = {
+      id: this.#id(factorType === 'push' ? 'opf' : 'mbl'),
+      userId,
+      factorType,
+      provider: 'OKTA',
+      status: 'ACTIVE',
+      created: created.toISOString(),
+      lastUpdated: created.toISOString(),
+    };
     this.factors.set(factor.id, factor);
     return factor;
   }
@@ -236,17 +277,37 @@ export class OktaSimulator {
   /** An administrator (help desk) resets all of a user's factors in the Admin Console. */
   adminResetFactors(adminId: string, userId: string): LogEventSim {
     for (const f of this.factorsOf(userId)) this.factors.delete(f.id);
-    return this.record('user.mfa.factor.reset_all', 'Reset all factors for user', this.users.get(adminId)!, [this.#userTarget(userId)], { requestUri: `/api/v1/users/${userId}/lifecycle/reset_factors` }, 'WEB');
+    return this.record(
+      'user.mfa.factor.reset_all',
+      'Reset all factors for user',
+      this.users.get(adminId)!,
+      [this.#userTarget(userId)],
+      { requestUri: `/api/v1/users/${userId}/lifecycle/reset_factors` },
+      'WEB',
+    );
   }
 
   /** The user enrolls a factor themself (Identity Engine: the target is the authenticator enrollment). */
   selfEnroll(userId: string, factorType: string): { factor: SimFactor; event: LogEventSim } {
     const factor = this.addFactor(userId, factorType);
     const user = this.users.get(userId)!;
-    const event = this.record('user.mfa.factor.activate', 'Activate factor or authenticator enrollment method for user', user, [
-      this.#userTarget(userId),
-      { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: factorType === 'push' ? 'Okta Verify' : factorType, detailEntry: null },
-    ], { requestUri: '/idp/idx/challenge/answer' }, 'WEB');
+    const event = this.record(
+      'user.mfa.factor.activate',
+      'Activate factor or authenticator enrollment method for user',
+      user,
+      [
+        this.#userTarget(userId),
+        {
+          id: factor.id,
+          type: 'AuthenticatorEnrollment',
+          alternateId: 'unknown',
+          displayName: factorType === 'push' ? 'Okta Verify' : factorType,
+          detailEntry: null,
+        },
+      ],
+      { requestUri: '/idp/idx/challenge/answer' },
+      'WEB',
+    );
     return { factor, event };
   }
 
@@ -261,9 +322,16 @@ export class OktaSimulator {
     const user = this.users.get(userId)!;
     const self = actorId === userId;
     if (!self) user.status = 'RECOVERY';
-    return this.record('user.account.reset_password', "Fired when the user's Okta password is reset", this.users.get(actorId)!, [this.#userTarget(userId)], {
-      requestUri: self ? '/idp/idx/challenge/answer' : `/api/v1/users/${userId}/lifecycle/reset_password`,
-    }, 'WEB');
+    return this.record(
+      'user.account.reset_password',
+      "Fired when the user's Okta password is reset",
+      this.users.get(actorId)!,
+      [this.#userTarget(userId)],
+      {
+        requestUri: self ? '/idp/idx/challenge/answer' : `/api/v1/users/${userId}/lifecycle/reset_password`,
+      },
+      'WEB',
+    );
   }
 
   /** The user signs in: one more session (what `DELETE …/sessions` clears). Okta logs `user.session.start`, which Warden does not govern. */
@@ -304,7 +372,16 @@ export class OktaSimulator {
     if (engine === 'classic' && answer === 'deny') return this.record('user.mfa.okta_verify.deny_push', 'User rejected Okta push verify', user, [], {}, 'WEB');
     const enrollment = { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: 'Okta Verify', detailEntry: null };
     const outcome = answer === 'approve' ? { result: 'SUCCESS', reason: null } : { result: 'FAILURE', reason: 'INVALID_CREDENTIALS' };
-    return this.record('user.authentication.auth_via_mfa', 'Authentication of user via MFA', user, [enrollment], { factor: 'OKTA_VERIFY_PUSH' }, 'WEB', undefined, outcome);
+    return this.record(
+      'user.authentication.auth_via_mfa',
+      'Authentication of user via MFA',
+      user,
+      [enrollment],
+      { factor: 'OKTA_VERIFY_PUSH' },
+      'WEB',
+      undefined,
+      outcome,
+    );
   }
 
   /**
@@ -337,12 +414,28 @@ export class OktaSimulator {
   }
 
   #apiTokenJson(t: SimApiToken) {
-    return { id: t.id, name: t.name, userId: t.userId, clientName: t.clientName, created: t.created, lastUpdated: t.lastUpdated, expiresAt: t.expiresAt, tokenWindow: t.tokenWindow, _links: { self: { href: `${this.#url}/api/v1/api-tokens/${t.id}` } } };
+    return {
+      id: t.id,
+      name: t.name,
+      userId: t.userId,
+      clientName: t.clientName,
+      created: t.created,
+      lastUpdated: t.lastUpdated,
+      expiresAt: t.expiresAt,
+      tokenWindow: t.tokenWindow,
+      _links: { self: { href: `${this.#url}/api/v1/api-tokens/${t.id}` } },
+    };
   }
 
   #userTarget(userId: string) {
     const u = this.users.get(userId)!;
-    return { id: u.id, type: 'User', alternateId: u.profile.login, displayName: `${u.profile.firstName ?? ''} ${u.profile.lastName ?? ''}`.trim(), detailEntry: null };
+    return {
+      id: u.id,
+      type: 'User',
+      alternateId: u.profile.login,
+      displayName: `${u.profile.firstName ?? ''} ${u.profile.lastName ?? ''}`.trim(),
+      detailEntry: null,
+    };
   }
 
   /**
@@ -368,9 +461,34 @@ export class OktaSimulator {
     const event: LogEventSim = {
       actor: app
         ? { id: actor.clientId, type: 'PublicClientApp', alternateId: actor.clientId, displayName: actor.name, detailEntry: null }
-        : { id: actor.id, type: 'User', alternateId: actor.profile.login, displayName: `${actor.profile.firstName ?? ''} ${actor.profile.lastName ?? ''}`.trim(), detailEntry: null },
-      client: { userAgent: { rawUserAgent: api ? 'okta-sdk-nodejs' : 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)', os: 'Mac OS X', browser: api ? 'UNKNOWN' : 'CHROME' }, zone: 'null', device: 'Computer', id: app ? actor.clientId : null, ipAddress: '127.0.0.1', geographicalContext: null },
-      authenticationContext: { authenticationProvider: null, credentialProvider: null, credentialType: null, issuer: null, interface: null, authenticationStep: 0, externalSessionId: api ? 'unknown' : `102${randomBytes(8).toString('hex')}` },
+        : {
+            id: actor.id,
+            type: 'User',
+            alternateId: actor.profile.login,
+            displayName: `${actor.profile.firstName ?? ''} ${actor.profile.lastName ?? ''}`.trim(),
+            detailEntry: null,
+          },
+      client: {
+        userAgent: {
+          rawUserAgent: api ? 'okta-sdk-nodejs' : 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)',
+          os: 'Mac OS X',
+          browser: api ? 'UNKNOWN' : 'CHROME',
+        },
+        zone: 'null',
+        device: 'Computer',
+        id: app ? actor.clientId : null,
+        ipAddress: '127.0.0.1',
+        geographicalContext: null,
+      },
+      authenticationContext: {
+        authenticationProvider: null,
+        credentialProvider: null,
+        credentialType: null,
+        issuer: null,
+        interface: null,
+        authenticationStep: 0,
+        externalSessionId: api ? 'unknown' : `102${randomBytes(8).toString('hex')}`,
+      },
       displayMessage,
       eventType,
       outcome,
@@ -497,7 +615,10 @@ export class OktaSimulator {
     if (grant) {
       const scope = requiredScope(method, path);
       if (!scope || !scopeAllows(grant.scopes, scope)) {
-        res.setHeader('www-authenticate', `Bearer authorization_uri="${this.#url}/oauth2/v1/authorize", realm="${this.#url}", scope="${scope ?? ''}", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="${path}"`);
+        res.setHeader(
+          'www-authenticate',
+          `Bearer authorization_uri="${this.#url}/oauth2/v1/authorize", realm="${this.#url}", scope="${scope ?? ''}", error="insufficient_scope", error_description="The access token provided does not contain the required scopes.", resource="${path}"`,
+        );
         return json(res, 403, okError('E0000006', 'You do not have permission to perform the requested action'));
       }
     }
@@ -517,14 +638,35 @@ export class OktaSimulator {
       const user = this.users.get(g[1]!);
       if (!user) return this.#send404(res, `${g[1]} (User)`);
       const rest = g[2]!;
-      if (method === 'GET' && rest === 'groups') return json(res, 200, [...user.groups].map((id) => this.#groupJson(id)));
-      if (method === 'GET' && rest === 'roles') return json(res, 200, user.roles.map((type, i) => ({ id: `ra${i}${user.id}`, type, label: type, status: 'ACTIVE', assignmentType: 'USER' })));
+      if (method === 'GET' && rest === 'groups')
+        return json(
+          res,
+          200,
+          [...user.groups].map((id) => this.#groupJson(id)),
+        );
+      if (method === 'GET' && rest === 'roles')
+        return json(
+          res,
+          200,
+          user.roles.map((type, i) => ({ id: `ra${i}${user.id}`, type, label: type, status: 'ACTIVE', assignmentType: 'USER' })),
+        );
       if (method === 'GET' && rest === 'factors') return json(res, 200, this.factorsOf(user.id).map(factorJson));
       if (method === 'DELETE' && (g = /^factors\/([^/]+)$/.exec(rest))) {
         const factor = this.factors.get(g[1]!);
         if (!factor || factor.userId !== user.id) return this.#send404(res, `${g[1]} (UserFactor)`);
         this.factors.delete(factor.id);
-        this.record('user.mfa.factor.deactivate', 'Reset factor for user', asUser, [this.#userTarget(user.id), { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: factor.factorType, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+        this.record(
+          'user.mfa.factor.deactivate',
+          'Reset factor for user',
+          asUser,
+          [
+            this.#userTarget(user.id),
+            { id: factor.id, type: 'AuthenticatorEnrollment', alternateId: 'unknown', displayName: factor.factorType, detailEntry: null },
+          ],
+          { requestUri: path },
+          'WEB',
+          tokenId,
+        );
         return empty(res, 204);
       }
       if (method === 'POST' && (g = /^factors\/([^/]+)\/verify$/.exec(rest))) {
@@ -559,7 +701,11 @@ export class OktaSimulator {
 
     if (method === 'GET' && path === '/api/v1/groups') {
       const q = url.searchParams.get('q') ?? '';
-      return json(res, 200, [...this.groups.values()].filter((gr) => gr.profile.name.startsWith(q)).map((gr) => this.#groupJson(gr.id)));
+      return json(
+        res,
+        200,
+        [...this.groups.values()].filter((gr) => gr.profile.name.startsWith(q)).map((gr) => this.#groupJson(gr.id)),
+      );
     }
     if (method === 'POST' && path === '/api/v1/groups') {
       const input = JSON.parse(body || '{}') as { profile?: { name?: string; description?: string } };
@@ -576,16 +722,37 @@ export class OktaSimulator {
       if (method === 'PUT') {
         if (!user.groups.has(group.id)) {
           user.groups.add(group.id);
-          this.record('group.user_membership.add', 'Add user to group membership', asUser, [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+          this.record(
+            'group.user_membership.add',
+            'Add user to group membership',
+            asUser,
+            [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }],
+            { requestUri: path },
+            'WEB',
+            tokenId,
+          );
         }
       } else if (user.groups.delete(group.id))
-        this.record('group.user_membership.remove', 'Remove user from group membership', asUser, [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+        this.record(
+          'group.user_membership.remove',
+          'Remove user from group membership',
+          asUser,
+          [this.#userTarget(user.id), { id: group.id, type: 'UserGroup', alternateId: 'unknown', displayName: group.profile.name, detailEntry: null }],
+          { requestUri: path },
+          'WEB',
+          tokenId,
+        );
       return empty(res, 204);
     }
 
     // API tokens: list, read, revoke (`revoke_new_credential`). Revoking logs `system.api_token.revoke`
     // with the token as target (panther-okta fixture Okta.APIKeyRevoked.json).
-    if (method === 'GET' && path === '/api/v1/api-tokens') return json(res, 200, [...this.apiTokens.values()].map((t) => this.#apiTokenJson(t)));
+    if (method === 'GET' && path === '/api/v1/api-tokens')
+      return json(
+        res,
+        200,
+        [...this.apiTokens.values()].map((t) => this.#apiTokenJson(t)),
+      );
     if ((g = m(/^\/api\/v1\/api-tokens\/([^/]+)$/)) && (method === 'GET' || method === 'DELETE')) {
       const token = this.apiTokens.get(decodeURIComponent(g[1]!));
       if (!token) return this.#send404(res, `${g[1]} (ApiToken)`);
@@ -602,7 +769,20 @@ export class OktaSimulator {
       const type = url.searchParams.get('type');
       if (!type) return json(res, 400, okError('E0000001', 'Api validation failed: type'));
       const expand = url.searchParams.get('expand') === 'resourceType';
-      return json(res, 200, [...this.policies.values()].filter((p) => p.type === type).map((p) => ({ id: p.id, name: p.name, type: p.type, status: 'ACTIVE', system: true, ...(expand ? { _embedded: { resourceType: p.resourceType } } : {}) })));
+      return json(
+        res,
+        200,
+        [...this.policies.values()]
+          .filter((p) => p.type === type)
+          .map((p) => ({
+            id: p.id,
+            name: p.name,
+            type: p.type,
+            status: 'ACTIVE',
+            system: true,
+            ...(expand ? { _embedded: { resourceType: p.resourceType } } : {}),
+          })),
+      );
     }
     if ((g = m(/^\/api\/v1\/policies\/([^/]+)\/rules$/)) && (method === 'GET' || method === 'POST')) {
       const policy = this.policies.get(g[1]!);
@@ -627,7 +807,20 @@ export class OktaSimulator {
         status: 'ACTIVE',
         verificationStatus: 'UNVERIFIED',
         events: { type: 'EVENT_TYPE', items: [...input.events.items], filter: null },
-        channel: { type: 'HTTP', version: input.channel?.version ?? '1.0.0', config: { uri, method: 'POST', headers: input.channel?.config?.headers ?? [], authScheme: { type: 'HEADER', key: input.channel!.config!.authScheme!.key, ...(input.channel?.config?.authScheme?.value !== undefined ? { value: input.channel.config.authScheme.value } : {}) } } },
+        channel: {
+          type: 'HTTP',
+          version: input.channel?.version ?? '1.0.0',
+          config: {
+            uri,
+            method: 'POST',
+            headers: input.channel?.config?.headers ?? [],
+            authScheme: {
+              type: 'HEADER',
+              key: input.channel!.config!.authScheme!.key,
+              ...(input.channel?.config?.authScheme?.value !== undefined ? { value: input.channel.config.authScheme.value } : {}),
+            },
+          },
+        },
         created: at,
         lastUpdated: at,
       };
@@ -645,7 +838,20 @@ export class OktaSimulator {
         if (uri !== hook.channel.config.uri) hook.verificationStatus = 'UNVERIFIED';
         hook.name = input.name ?? hook.name;
         if (input.events?.items) hook.events = { type: 'EVENT_TYPE', items: [...input.events.items], filter: null };
-        hook.channel.config = { uri, method: 'POST', headers: input.channel?.config?.headers ?? hook.channel.config.headers, authScheme: { type: 'HEADER', key: input.channel?.config?.authScheme?.key ?? hook.channel.config.authScheme.key, ...(input.channel?.config?.authScheme?.value !== undefined ? { value: input.channel.config.authScheme.value } : hook.channel.config.authScheme.value !== undefined ? { value: hook.channel.config.authScheme.value } : {}) } };
+        hook.channel.config = {
+          uri,
+          method: 'POST',
+          headers: input.channel?.config?.headers ?? hook.channel.config.headers,
+          authScheme: {
+            type: 'HEADER',
+            key: input.channel?.config?.authScheme?.key ?? hook.channel.config.authScheme.key,
+            ...(input.channel?.config?.authScheme?.value !== undefined
+              ? { value: input.channel.config.authScheme.value }
+              : hook.channel.config.authScheme.value !== undefined
+                ? { value: hook.channel.config.authScheme.value }
+                : {}),
+          },
+        };
         hook.lastUpdated = new Date(now).toISOString();
         return json(res, 200, hookJson(hook));
       }
@@ -659,7 +865,15 @@ export class OktaSimulator {
       }
       if (method === 'POST' && action === 'verify') {
         const ok = await this.#verifyHook(hook);
-        this.record('event_hook.verified', 'Event hook verified', asUser, [{ id: hook.id, type: 'EventHook', alternateId: hook.name, displayName: hook.name, detailEntry: null }], { requestUri: path }, 'WEB', tokenId);
+        this.record(
+          'event_hook.verified',
+          'Event hook verified',
+          asUser,
+          [{ id: hook.id, type: 'EventHook', alternateId: hook.name, displayName: hook.name, detailEntry: null }],
+          { requestUri: path },
+          'WEB',
+          tokenId,
+        );
         if (!ok) return json(res, 400, okError('E0000001', 'Api validation failed: Verification failed'));
         hook.verificationStatus = 'VERIFIED';
         return json(res, 200, hookJson(hook));
@@ -721,7 +935,8 @@ export class OktaSimulator {
   }
 
   /** `GET /api/v1/logs`: `since`/`until`/`after`/`limit`/`filter` (eventType eq … or …), ascending, with `Link` and rate-limit headers. */
-  #logs(url: URL, res: ServerResponse): void {    const since = url.searchParams.get('since');
+  #logs(url: URL, res: ServerResponse): void {
+    const since = url.searchParams.get('since');
     const until = url.searchParams.get('until');
     const after = url.searchParams.get('after');
     const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100));
@@ -749,7 +964,12 @@ export class OktaSimulator {
   /** A push still waiting for the person: what `verify` and a poll answer (poll and cancel links). */
   #waitingJson(user: SimUser, tx: PushTransaction): Record<string, unknown> {
     const poll = `${this.#url}/api/v1/users/${user.id}/factors/${tx.factorId}/transactions/${tx.id}`;
-    return { factorResult: 'WAITING', profile: { credentialId: user.profile.login }, expiresAt: new Date(tx.expiresAt).toISOString(), _links: { poll: { href: poll, hints: { allow: ['GET'] } }, cancel: { href: poll, hints: { allow: ['DELETE'] } } } };
+    return {
+      factorResult: 'WAITING',
+      profile: { credentialId: user.profile.login },
+      expiresAt: new Date(tx.expiresAt).toISOString(),
+      _links: { poll: { href: poll, hints: { allow: ['GET'] } }, cancel: { href: poll, hints: { allow: ['DELETE'] } } },
+    };
   }
 
   #findUser(idOrLogin: string): SimUser | undefined {
@@ -757,17 +977,49 @@ export class OktaSimulator {
   }
 
   #userJson(u: SimUser): Record<string, unknown> {
-    return { id: u.id, status: u.status, created: u.created, activated: u.created, statusChanged: null, lastLogin: null, lastUpdated: u.created, passwordChanged: null, type: { id: 'oty1' }, profile: u.profile, credentials: { provider: { type: 'OKTA', name: 'OKTA' } }, _links: { self: { href: `${this.#url}/api/v1/users/${u.id}` } } };
+    return {
+      id: u.id,
+      status: u.status,
+      created: u.created,
+      activated: u.created,
+      statusChanged: null,
+      lastLogin: null,
+      lastUpdated: u.created,
+      passwordChanged: null,
+      type: { id: 'oty1' },
+      profile: u.profile,
+      credentials: { provider: { type: 'OKTA', name: 'OKTA' } },
+      _links: { self: { href: `${this.#url}/api/v1/users/${u.id}` } },
+    };
   }
 
   #groupJson(id: string): Record<string, unknown> {
     const g = this.groups.get(id)!;
-    return { id: g.id, created: '2026-01-01T00:00:00.000Z', lastUpdated: '2026-01-01T00:00:00.000Z', lastMembershipUpdated: '2026-01-01T00:00:00.000Z', objectClass: ['okta:user_group'], type: 'OKTA_GROUP', profile: g.profile, _links: {} };
+    return {
+      id: g.id,
+      created: '2026-01-01T00:00:00.000Z',
+      lastUpdated: '2026-01-01T00:00:00.000Z',
+      lastMembershipUpdated: '2026-01-01T00:00:00.000Z',
+      objectClass: ['okta:user_group'],
+      type: 'OKTA_GROUP',
+      profile: g.profile,
+      _links: {},
+    };
   }
 }
 
 function factorJson(f: SimFactor): Record<string, unknown> {
-  return { id: f.id, factorType: f.factorType, provider: f.provider, vendorName: f.provider, status: f.status, created: f.created, lastUpdated: f.lastUpdated, profile: {}, _links: {} };
+  return {
+    id: f.id,
+    factorType: f.factorType,
+    provider: f.provider,
+    vendorName: f.provider,
+    status: f.status,
+    created: f.created,
+    lastUpdated: f.lastUpdated,
+    profile: {},
+    _links: {},
+  };
 }
 
 function hookJson(h: SimHook): Record<string, unknown> {
@@ -808,11 +1060,15 @@ function readBody(req: IncomingMessage): Promise<string> {
 function call(uri: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number | 'timeout' | 'error'; body: string }> {
   return new Promise((resolve) => {
     // Okta calls hooks over HTTPS; a local Warden may serve either.
-    const req = (uri.startsWith('https:') ? https : http).request(uri, { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = (uri.startsWith('https:') ? https : http).request(
+      uri,
+      { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     req.on('timeout', () => {
       req.destroy();
       resolve({ status: 'timeout', body: '' });

@@ -83,8 +83,10 @@ export class ServiceApps {
 
   /** `POST /oauth2/v1/token` with a form body; `tokenUrl` is the endpoint's full URL (the assertion's audience). */
   async token(form: URLSearchParams, tokenUrl: string, now: number): Promise<TokenAnswer> {
-    if (form.get('grant_type') !== 'client_credentials') return oauthError(400, 'unsupported_grant_type', 'The authorization grant type is not supported by the authorization server.');
-    if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion')) return oauthError(401, 'invalid_client', 'Client authentication failed. Either the client or the client credentials are invalid.');
+    if (form.get('grant_type') !== 'client_credentials')
+      return oauthError(400, 'unsupported_grant_type', 'The authorization grant type is not supported by the authorization server.');
+    if (form.get('client_assertion_type') !== ASSERTION_TYPE || !form.get('client_assertion'))
+      return oauthError(401, 'invalid_client', 'Client authentication failed. Either the client or the client credentials are invalid.');
     const assertion = form.get('client_assertion')!;
     let claims: { iss?: unknown; sub?: unknown; aud?: unknown; exp?: unknown; iat?: unknown };
     let app: SimServiceApp | undefined;
@@ -110,11 +112,13 @@ export class ServiceApps {
     }
     if (claims.sub !== app.clientId) return oauthError(401, 'invalid_client', 'The client_assertion token has an invalid subject.');
     const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.includes(tokenUrl)) return oauthError(401, 'invalid_client', 'The audience claim for client_assertion must be the endpoint invoked for the request.');
+    if (!audiences.includes(tokenUrl))
+      return oauthError(401, 'invalid_client', 'The audience claim for client_assertion must be the endpoint invoked for the request.');
     if (typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.exp <= claims.iat || claims.exp - claims.iat > TOKEN_LIFETIME_S)
       return oauthError(401, 'invalid_client', 'The client_assertion token must have an expiration no more than one hour after it was issued.');
     const requested = (form.get('scope') ?? '').split(' ').filter(Boolean);
-    if (requested.length === 0) return oauthError(400, 'invalid_scope', "The authorization server resource does not have any configured default scopes, 'scope' must be provided.");
+    if (requested.length === 0)
+      return oauthError(400, 'invalid_scope', "The authorization server resource does not have any configured default scopes, 'scope' must be provided.");
     const refused = requested.filter((s) => !app.scopes.has(s));
     if (refused.length) return oauthError(400, 'invalid_scope', `The following scopes are not allowed: ${refused.join(', ')}`);
     const accessToken = randomBytes(32).toString('base64url');

@@ -67,7 +67,8 @@ export class SimulatorFaults {
 
   /** Answer the next `count` matching requests with `status` instead of handling them. */
   inject(rule: FaultRule): void {
-    if (rule.status !== 429 && (rule.status < 500 || rule.status > 599)) throw new WardenError('ERR_VALIDATION', `inject: status ${rule.status} is not 429 or 5xx`);
+    if (rule.status !== 429 && (rule.status < 500 || rule.status > 599))
+      throw new WardenError('ERR_VALIDATION', `inject: status ${rule.status} is not 429 or 5xx`);
     this.#rules.push({ count: 1, ...rule });
   }
 

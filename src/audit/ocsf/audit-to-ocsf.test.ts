@@ -10,7 +10,8 @@ import { readAuditRows } from '../read-audit-rows.js';
 import { auditRowToOcsf, type OcsfEvent } from './audit-to-ocsf.js';
 import { exportAuditOcsf } from './export-ocsf.js';
 
-const schema = (name: string) => JSON.parse(readFileSync(new URL(`./schema/ocsf-1.8.0-${name}.schema.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const schema = (name: string) =>
+  JSON.parse(readFileSync(new URL(`./schema/ocsf-1.8.0-${name}.schema.json`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const SCHEMAS: Record<number, Record<string, unknown>> = { 3001: schema('account_change'), 2004: schema('detection_finding') };
 
 let handle: TestStore;
@@ -47,15 +48,25 @@ describe('audit records as OCSF 1.8.0 events', () => {
       ['password.reset', 4, 300104],
     ]);
     const reset = changes.find((e) => (e.unmapped as { warden: { change_kind: string } }).warden.change_kind === 'factor.reset_all')!;
-    expect(reset).toMatchObject({ user: { uid: '00u-alice', name: 'alice@acme.example' }, actor: { user: { uid: '00u-agent' } }, action: 'Held', disposition_id: 14, severity_id: 3 });
+    expect(reset).toMatchObject({
+      user: { uid: '00u-alice', name: 'alice@acme.example' },
+      actor: { user: { uid: '00u-agent' } },
+      action: 'Held',
+      disposition_id: 14,
+      severity_id: 3,
+    });
   });
 
   it('alerts are Detection Finding: created, updated when grouped, closed', () => {
     const all = events.filter((e) => e.class_uid === 2004);
     // The example rules also flag the help-desk reset and the TAP issued without a request.
-    expect(new Set(all.map((e) => (e.finding_info as { analytic: { uid: string } }).analytic.uid))).toEqual(new Set(['factor-change-and-password-reset', 'assisted-reset-without-request', 'tap-outside-request']));
+    expect(new Set(all.map((e) => (e.finding_info as { analytic: { uid: string } }).analytic.uid))).toEqual(
+      new Set(['factor-change-and-password-reset', 'assisted-reset-without-request', 'tap-outside-request']),
+    );
     const findings = all.filter((e) => (e.finding_info as { uid: string }).uid === alertId);
-    expect(findings.map((e) => [e.activity_id, (e.finding_info as { uid: string }).uid, (e.finding_info as { analytic: { uid: string } }).analytic.uid])).toEqual([
+    expect(
+      findings.map((e) => [e.activity_id, (e.finding_info as { uid: string }).uid, (e.finding_info as { analytic: { uid: string } }).analytic.uid]),
+    ).toEqual([
       [1, alertId, 'factor-change-and-password-reset'],
       [2, alertId, 'factor-change-and-password-reset'],
       [3, alertId, 'factor-change-and-password-reset'],
@@ -69,7 +80,11 @@ describe('audit records as OCSF 1.8.0 events', () => {
     const bySeq = new Map(rows.map((r) => [r.seq, r]));
     for (const e of events) {
       const chain = (e.unmapped as { warden_audit: { seq: number; prev_hash: string; hash: string } }).warden_audit;
-      expect(createHash('sha256').update(e.raw_data as string).digest('hex')).toBe((e.raw_data_hash as { value: string }).value);
+      expect(
+        createHash('sha256')
+          .update(e.raw_data as string)
+          .digest('hex'),
+      ).toBe((e.raw_data_hash as { value: string }).value);
       expect(chain.hash).toBe((e.raw_data_hash as { value: string }).value);
       expect(chain.hash).toBe(bySeq.get(chain.seq)!.hash);
       if (chain.seq > 1) expect(chain.prev_hash).toBe(bySeq.get(chain.seq - 1)!.hash);

@@ -65,7 +65,16 @@ interface DecisionData {
   tier?: string;
   policyVersion?: string;
   rules?: Array<{ id: string; outcome: string; reason?: string }>;
-  change: { kind: string; source: { idp: string; eventIds: string[]; rawType: string; via: string }; targetId: string; targetLogin?: string; actorId: string; actorLogin?: string; occurredAt: string; digest: string };
+  change: {
+    kind: string;
+    source: { idp: string; eventIds: string[]; rawType: string; via: string };
+    targetId: string;
+    targetLogin?: string;
+    actorId: string;
+    actorLogin?: string;
+    occurredAt: string;
+    digest: string;
+  };
 }
 interface AlertData {
   rule: string;
@@ -140,13 +149,28 @@ function accountChange(row: AuditRow, record: AuditRecord): OcsfEvent {
     disposition_id: disposition[0],
     disposition: disposition[1],
     ...(data.policyVersion || rules.length
-      ? { policy: { uid: data.policyVersion ?? 'unknown', ...(rules.length ? { name: rules.map((r) => r.id).join(', ') } : {}), ...(data.policyVersion ? { version: data.policyVersion } : {}) } }
+      ? {
+          policy: {
+            uid: data.policyVersion ?? 'unknown',
+            ...(rules.length ? { name: rules.map((r) => r.id).join(', ') } : {}),
+            ...(data.policyVersion ? { version: data.policyVersion } : {}),
+          },
+        }
       : {}),
     ...base,
     metadata: { ...(base.metadata as object), ...(c.source.eventIds[0] ? { original_event_uid: c.source.eventIds[0] } : {}), log_provider: c.source.idp },
     unmapped: {
       warden_audit: { seq: record.seq, prev_hash: record.prevHash, hash: row.hash },
-      warden: { decision_id: record.subject.decisionId, change_id: record.subject.changeId, change_kind: c.kind, change_digest: c.digest, outcome: data.outcome, mode: data.mode, tier: data.tier, source: c.source },
+      warden: {
+        decision_id: record.subject.decisionId,
+        change_id: record.subject.changeId,
+        change_kind: c.kind,
+        change_digest: c.digest,
+        outcome: data.outcome,
+        mode: data.mode,
+        tier: data.tier,
+        source: c.source,
+      },
     },
   } as OcsfEvent;
 }
@@ -179,7 +203,9 @@ function detectionFinding(row: AuditRow, record: AuditRecord): OcsfEvent {
       title: data.title ?? data.rule,
       analytic: { uid: data.rule, name: data.rule, type_id: 1, type: 'Rule' },
       ...(data.attack?.length ? { attacks: data.attack.map((t) => ({ technique: { uid: t } })) } : {}),
-      ...(data.changes?.length ? { related_events: data.changes.map((c) => ({ uid: c.id, product_uid: c.idp })), related_events_count: data.changes.length } : {}),
+      ...(data.changes?.length
+        ? { related_events: data.changes.map((c) => ({ uid: c.id, product_uid: c.idp })), related_events_count: data.changes.length }
+        : {}),
     },
     action_id: 3,
     action: 'Observed',

@@ -54,12 +54,7 @@ export async function ocsfSinkState(store: StoreOps, tenant: string): Promise<Oc
  * Run it under a store lease so one replica streams a tenant.
  * @returns how many audit records it moved past (0: nothing to do, not due, or failed)
  */
-export async function streamOcsfOnce(
-  store: StoreOps,
-  target: OcsfSinkTarget,
-  now: Date,
-  onFailure?: (state: OcsfSinkState) => void,
-): Promise<number> {
+export async function streamOcsfOnce(store: StoreOps, target: OcsfSinkTarget, now: Date, onFailure?: (state: OcsfSinkState) => void): Promise<number> {
   const state = await ocsfSinkState(store, target.tenant);
   if (state.nextAttemptAt && Date.parse(state.nextAttemptAt) > now.getTime()) return 0;
   const rows = await store.readAudit(target.tenant, state.seq, target.batchSize);
@@ -106,7 +101,9 @@ async function post(target: OcsfSinkTarget, body: string): Promise<string | unde
     return `HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`;
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    return e.name === 'TimeoutError' ? `no answer within ${target.timeoutMs} ms` : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : e.cause?.message ? ` (${e.cause.message})` : ''}`;
+    return e.name === 'TimeoutError'
+      ? `no answer within ${target.timeoutMs} ms`
+      : `${e.message}${e.cause?.code ? ` (${e.cause.code})` : e.cause?.message ? ` (${e.cause.message})` : ''}`;
   }
 }
 

@@ -12,36 +12,52 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
   const audit = program.command('audit').description('verify and export the hash-chained audit log');
   audit
     .command('verify')
-    .description('recompute every tenant\'s hash chain; name the first record that fails')
+    .description("recompute every tenant's hash chain; name the first record that fails")
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'machine-readable result')
-    .addHelpText('after', '\nExit status: 0 when every chain verifies, 1 when a record fails (it is named).\nCompare the printed head hash with a copy kept outside Warden to detect a rewritten chain.')
-    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await rt.runOperation('audit.verify', { tenant: opts.tenant, json: opts.json ?? false })));
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when every chain verifies, 1 when a record fails (it is named).\nCompare the printed head hash with a copy kept outside Warden to detect a rewritten chain.',
+    )
+    .action(async (opts: { tenant?: string; json?: boolean }) =>
+      setExit(await rt.runOperation('audit.verify', { tenant: opts.tenant, json: opts.json ?? false })),
+    );
   audit
     .command('export')
     .description('stream the audit log: one record per line, as hashed (jsonl), as OCSF events for a SIEM (ocsf), or as CSV (csv)')
     .option('--tenant <id>', 'only this tenant')
     .option('--since <when>', 'records from this time on: a duration (24h, 7d) or an ISO 8601 time')
     .option('--format <format>', `output format: ${AUDIT_EXPORT_FORMATS.join(', ')}`, 'jsonl')
-    .addHelpText('after', '\nocsf: decided changes as Account Change (3001) and alerts as Detection Finding (2004), OCSF 1.8.0, NDJSON;\neach event carries its hash-chain digests (raw_data_hash, unmapped.warden_audit). See docs/siem.md.\ncsv: RFC 4180 with a header line; cells that a spreadsheet would read as a formula are prefixed with \'.')
+    .addHelpText(
+      'after',
+      "\nocsf: decided changes as Account Change (3001) and alerts as Detection Finding (2004), OCSF 1.8.0, NDJSON;\neach event carries its hash-chain digests (raw_data_hash, unmapped.warden_audit). See docs/siem.md.\ncsv: RFC 4180 with a header line; cells that a spreadsheet would read as a formula are prefixed with '.",
+    )
     .action(async (opts: { tenant?: string; since?: string; format: string }) => {
       if (!(AUDIT_EXPORT_FORMATS as readonly string[]).includes(opts.format))
         throw new WardenError('ERR_VALIDATION', `--format ${opts.format}: use one of ${AUDIT_EXPORT_FORMATS.join(', ')}`);
-      setExit(await rt.runOperation('audit.export', { tenant: opts.tenant, format: opts.format, ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}) }));
+      setExit(
+        await rt.runOperation('audit.export', {
+          tenant: opts.tenant,
+          format: opts.format,
+          ...(opts.since ? { since: sinceToIso(opts.since, rt.clock()) } : {}),
+        }),
+      );
     });
   audit
     .command('sink')
-    .description('where each tenant\'s OCSF stream to its SIEM stands (tenants[].siem.ocsf): delivered through which record, or failing since when and why')
+    .description("where each tenant's OCSF stream to its SIEM stands (tenants[].siem.ocsf): delivered through which record, or failing since when and why")
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'machine-readable result')
     .addHelpText('after', '\nExit status: 0 when every stream is delivering, 1 when one is failing (its records wait in the audit log and are sent again).')
-    .action(async (opts: { tenant?: string; json?: boolean }) => setExit(await rt.runOperation('audit.sink', { tenant: opts.tenant, json: opts.json ?? false })));
+    .action(async (opts: { tenant?: string; json?: boolean }) =>
+      setExit(await rt.runOperation('audit.sink', { tenant: opts.tenant, json: opts.json ?? false })),
+    );
 
   program
     .command('inbox')
     .description('stored IdP deliveries')
     .command('list')
-    .description('a tenant\'s deliveries in one state, oldest first, without touching them (failed: given up on, to be looked at)')
+    .description("a tenant's deliveries in one state, oldest first, without touching them (failed: given up on, to be looked at)")
     .requiredOption('--tenant <id>', 'tenant')
     .option('--state <state>', 'pending, failed, processed or ignored', 'failed')
     .option('--limit <n>', 'how many', '50')
@@ -83,7 +99,7 @@ export function registerAdminCommands(program: Command, rt: CliRuntime): void {
     );
   keys
     .command('list')
-    .description('list a tenant\'s API keys (never the secrets)')
+    .description("list a tenant's API keys (never the secrets)")
     .requiredOption('--tenant <id>', 'tenant')
     .option('--json', 'machine-readable list')
     .action(async (opts: { tenant: string; json?: boolean }) => setExit(await rt.runOperation('keys.list', { tenant: opts.tenant, json: opts.json ?? false })));

@@ -18,13 +18,20 @@ export function registerConfigCommands(program: Command, rt: CliRuntime): void {
       const cfg = loadConfig({ ...(file ? { path: file } : {}), resolveSecrets: true, connectors: rt.connectors });
       const policies = new PolicyRegistry(cfg.tenants);
       const detections = new DetectionRegistry(cfg.tenants);
-      const store = cfg.store.driver === 'pglite' ? `embedded PGlite in ${cfg.store.dataDir} (durability ${cfg.store.durability})` : `PostgreSQL, schema ${cfg.store.schema}`;
+      const store =
+        cfg.store.driver === 'pglite'
+          ? `embedded PGlite in ${cfg.store.dataDir} (durability ${cfg.store.durability})`
+          : `PostgreSQL, schema ${cfg.store.schema}`;
       await io.out(`${cfg.file}: ok\n  listen  ${cfg.listen.host}:${cfg.listen.port}\n  store   ${store}\n`);
       for (const t of policies.tenants()) {
         const p = policies.get(t);
         await io.out(`  tenant  ${t}: ${p.file} (${p.mode} mode, ${p.rules.length} rules, ${p.version})\n`);
         const d = detections.get(t);
-        await io.out(d ? `          detection: ${d.engine.pack.rules.length} rules (${d.engine.pack.version})${d.engine.pack.disabled.length ? `, disabled: ${d.engine.pack.disabled.join(', ')}` : ''}\n` : '          detection: off\n');
+        await io.out(
+          d
+            ? `          detection: ${d.engine.pack.rules.length} rules (${d.engine.pack.version})${d.engine.pack.disabled.length ? `, disabled: ${d.engine.pack.disabled.join(', ')}` : ''}\n`
+            : '          detection: off\n',
+        );
       }
       setExit(EXIT.ok);
     });

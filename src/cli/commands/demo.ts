@@ -37,14 +37,20 @@ async function runTrusting(caFile: string, dir: string): Promise<number | undefi
   if (process.env[TRUSTS_ENV] === caFile) return undefined;
   const script = process.argv[1] ?? '';
   if (!/warden(\.js)?$/.test(script))
-    throw new WardenError('ERR_CONFIG_INVALID', `warden demo must trust its certificate: set NODE_EXTRA_CA_CERTS=${caFile} and ${TRUSTS_ENV}=${caFile} before Node starts`);
+    throw new WardenError(
+      'ERR_CONFIG_INVALID',
+      `warden demo must trust its certificate: set NODE_EXTRA_CA_CERTS=${caFile} and ${TRUSTS_ENV}=${caFile} before Node starts`,
+    );
   let bundle = caFile;
   const existing = process.env.NODE_EXTRA_CA_CERTS;
   if (existing && existing !== caFile) {
     bundle = path.join(dir, 'ca-bundle.pem');
     writeFileSync(bundle, `${readFileSync(existing, 'utf8').trimEnd()}\n${readFileSync(caFile, 'utf8')}`);
   }
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle, [TRUSTS_ENV]: caFile } });
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: 'inherit',
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: bundle, [TRUSTS_ENV]: caFile },
+  });
   const pass = (signal: NodeJS.Signals) => () => void child.kill(signal);
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, pass(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
@@ -119,11 +125,22 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       const signals = untilStopped();
       let demo: RunningDemo;
       try {
-        demo = await startDemo({ dir, port: port(opts.port, '--port'), controlPort: port(opts.controlPort, '--control-port'), oidcPort: port(opts.oidcPort, '--oidc-port'), clock: rt.clock, kit: demoKit, startWarden });
+        demo = await startDemo({
+          dir,
+          port: port(opts.port, '--port'),
+          controlPort: port(opts.controlPort, '--control-port'),
+          oidcPort: port(opts.oidcPort, '--oidc-port'),
+          clock: rt.clock,
+          kit: demoKit,
+          startWarden,
+        });
       } catch (err) {
         signals.release();
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
-          throw new WardenError('ERR_CONFIG_INVALID', `a port the demo wants is taken (${(err as Error).message}); is a demo already running? Pick others with --port, --control-port and --oidc-port (0: any free one)`);
+          throw new WardenError(
+            'ERR_CONFIG_INVALID',
+            `a port the demo wants is taken (${(err as Error).message}); is a demo already running? Pick others with --port, --control-port and --oidc-port (0: any free one)`,
+          );
         throw err;
       }
       try {
@@ -140,10 +157,12 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
 
   demo
     .command('act')
-    .description('act inside a simulated IdP as a person would (docs/demo.md): okta reset-factors|enroll-factor|reset-password|sign-in|answer-push, entra reset-password|register-phone|add-inbox-rule')
+    .description(
+      'act inside a simulated IdP as a person would (docs/demo.md): okta reset-factors|enroll-factor|reset-password|sign-in|answer-push, entra reset-password|register-phone|add-inbox-rule',
+    )
     .argument('<idp>', 'okta or entra')
     .argument('<action>', 'what happens, e.g. reset-factors')
-    .argument('<target>', "whose account (persona handle or login, e.g. dana)")
+    .argument('<target>', 'whose account (persona handle or login, e.g. dana)')
     .option('--as <persona>', 'who does it (an administrator for resets); default: the target, or whoever holds their session')
     .option('--type <factor>', 'enroll-factor: push, sms, call or token:software:totp', 'push')
     .option('--answer <answer>', 'answer-push: approve or deny', 'approve')
@@ -159,7 +178,6 @@ export function registerDemoCommand(program: Command, rt: CliRuntime, extras: Cl
       if (result.eventId) {
         const play = new Play(control, await control.info(), (text) => void rt.io.out(text), rt.clock);
         play.sayDecision(await play.decisionOn(result.eventId));
-      }
-      else await rt.io.out("  Warden reads it at its next poll of Entra's directory audit log (every 10 s in the demo).\n");
+      } else await rt.io.out("  Warden reads it at its next poll of Entra's directory audit log (every 10 s in the demo).\n");
     });
 }

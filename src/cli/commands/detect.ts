@@ -45,10 +45,15 @@ function detectSetup(rt: CliRuntime, opts: { tenant?: string; rules?: string }):
   let tenant: ResolvedTenant | undefined;
   if (opts.tenant !== undefined) {
     const file = rt.configFile();
-    if (file === undefined && !existsSync(configPath())) throw new WardenError('ERR_CONFIG_INVALID', `--tenant ${opts.tenant}: no warden.yaml here; pass --config FILE`);
+    if (file === undefined && !existsSync(configPath()))
+      throw new WardenError('ERR_CONFIG_INVALID', `--tenant ${opts.tenant}: no warden.yaml here; pass --config FILE`);
     const config = loadConfig({ ...(file ? { path: file } : {}), connectors: rt.connectors });
     tenant = config.tenants.find((t) => t.id === opts.tenant);
-    if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${opts.tenant}" is not in ${config.file} (configured: ${config.tenants.map((t) => t.id).join(', ')})`);
+    if (!tenant)
+      throw new WardenError(
+        'ERR_TENANT_UNKNOWN',
+        `tenant "${opts.tenant}" is not in ${config.file} (configured: ${config.tenants.map((t) => t.id).join(', ')})`,
+      );
   }
   const overrides = [...(tenant?.detection.rules ? readRuleSources(tenant.detection.rules) : []), ...(opts.rules ? readRuleSources(opts.rules) : [])];
   return {
@@ -77,7 +82,11 @@ const time = (iso: string) => iso.slice(0, 19).replace('T', ' ') + 'Z';
 /** Column widths of the alert table (fixed, so rows can be printed as alerts come). */
 const COLUMNS = [20, 8, 40, 36, 7];
 
-const tableLine = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(COLUMNS[i]!)).join('  ').trimEnd() + '\n';
+const tableLine = (cells: readonly string[]) =>
+  cells
+    .map((c, i) => c.padEnd(COLUMNS[i]!))
+    .join('  ')
+    .trimEnd() + '\n';
 
 /** The alert table's header line. */
 export const ALERT_TABLE_HEADER = tableLine(['FIRST CHANGE', 'SEVERITY', 'RULE', 'KEY', 'CHANGES']);
@@ -87,7 +96,11 @@ export const ALERT_TABLE_HEADER = tableLine(['FIRST CHANGE', 'SEVERITY', 'RULE',
  * vendor's ids for the change and for both people.
  */
 export function changeLine(change: IdentityChange, tier: string | undefined): string {
-  const person = (p: IdentityChange['target']) => ({ id: p.id, ...(p.login !== undefined ? { login: p.login } : {}), ...(p.email !== undefined ? { email: p.email } : {}) });
+  const person = (p: IdentityChange['target']) => ({
+    id: p.id,
+    ...(p.login !== undefined ? { login: p.login } : {}),
+    ...(p.email !== undefined ? { email: p.email } : {}),
+  });
   return (
     JSON.stringify({
       id: change.id,
@@ -114,7 +127,10 @@ export function alertJson(alert: Alert): string {
 /** One alert as table rows: a line of columns, its summary indented below. */
 export function alertRow(a: Alert): string {
   const rules = [...new Set(a.matches.map((m) => m.rule))];
-  return tableLine([time(a.firstAt), a.severity, rules.length > 1 ? `${a.rule} (+${rules.length - 1})` : a.rule, a.key, `${a.changes.length}`]) + `    ${a.summary}\n`;
+  return (
+    tableLine([time(a.firstAt), a.severity, rules.length > 1 ? `${a.rule} (+${rules.length - 1})` : a.rule, a.key, `${a.changes.length}`]) +
+    `    ${a.summary}\n`
+  );
 }
 
 function replaySummary(r: ReplayReport): string {
@@ -135,7 +151,10 @@ function replaySummary(r: ReplayReport): string {
     ...(r.stats.errors ? [`${r.stats.errors.toLocaleString('en-US')} rule evaluation errors`] : []),
   ];
   const lines = [`replayed ${parts.join(', ')}: ${r.alertCount} alert${r.alertCount === 1 ? '' : 's'}`];
-  if (r.pendingAbsences) lines.push(`${r.pendingAbsences} absence check${r.pendingAbsences === 1 ? '' : 's'} still open at the end of the input (pass --flush to let their windows pass)`);
+  if (r.pendingAbsences)
+    lines.push(
+      `${r.pendingAbsences} absence check${r.pendingAbsences === 1 ? '' : 's'} still open at the end of the input (pass --flush to let their windows pass)`,
+    );
   for (const p of r.problems) lines.push(`  ${p.file}:${p.line}: ${p.error}`);
   if (r.unrecognized + r.invalid > r.problems.length) lines.push(`  … and ${r.unrecognized + r.invalid - r.problems.length} more`);
   return lines.join('\n') + '\n';
@@ -172,82 +191,99 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
   detect
     .command('replay')
     .description('run the detection rules over recorded events and print the alerts they raise')
-    .argument('<files...>', 'NDJSON or JSON-array files of normalized changes or vendor records (Okta LogEvents, Entra directoryAudits, O365 audit records: any record a connector recognizes)')
-    .option('--tenant <id>', 'use this configured tenant\'s rule overrides, identity aliases, lateness and policy tiers')
-    .option('--rules <path>', 'a rule file or directory merged over the pack (after the tenant\'s)')
-    .option('--policy <file>', 'classify targets into tiers with this policy (default: the tenant\'s, with --tenant)')
+    .argument(
+      '<files...>',
+      'NDJSON or JSON-array files of normalized changes or vendor records (Okta LogEvents, Entra directoryAudits, O365 audit records: any record a connector recognizes)',
+    )
+    .option('--tenant <id>', "use this configured tenant's rule overrides, identity aliases, lateness and policy tiers")
+    .option('--rules <path>', "a rule file or directory merged over the pack (after the tenant's)")
+    .option('--policy <file>', "classify targets into tiers with this policy (default: the tenant's, with --tenant)")
     .option('--flush', 'at the end, let every window pass: absence rules fire for what has no follow-up in the input')
     .option('--json', 'print the alerts as a JSON array (each with the vendor ids of the person and of each change)')
-    .option('--changes', 'print the normalized changes as NDJSON instead of the alerts (kind, channel, tier, target and actor ids and logins, source, event time, vendor event ids)')
+    .option(
+      '--changes',
+      'print the normalized changes as NDJSON instead of the alerts (kind, channel, tier, target and actor ids and logins, source, event time, vendor event ids)',
+    )
     .option('--progress', 'always show a progress bar (default: on a terminal, for inputs over 1 MB)')
     .option('--no-progress', 'never show a progress bar')
     .addHelpText(
       'after',
-      '\nEvent time is each change\'s occurredAt. Several files are merged by event time; within a source, records may come\n' +
-        'out of order by up to the allowed lateness. Every record, change or not (a sign-in), moves its source\'s event time.\n' +
+      "\nEvent time is each change's occurredAt. Several files are merged by event time; within a source, records may come\n" +
+        "out of order by up to the allowed lateness. Every record, change or not (a sign-in), moves its source's event time.\n" +
         'Change requests are not known in a replay: rules that look for a missing approved request report every match.\n' +
         'Exit status: 0 when every record was read, 1 when some were unrecognized or invalid (they are listed), 2 bad usage.',
     )
-    .action(async (files: string[], opts: { tenant?: string; rules?: string; policy?: string; flush?: boolean; json?: boolean; changes?: boolean; progress?: boolean }) => {
-      if (opts.json && opts.changes) throw new WardenError('ERR_VALIDATION', '--changes and --json: choose one (--changes prints NDJSON)');
-      if (opts.tenant !== undefined && !TenantId.safeParse(opts.tenant).success) throw new WardenError('ERR_VALIDATION', `--tenant ${opts.tenant}: not a tenant id`);
-      let setup: DetectSetup;
-      try {
-        setup = detectSetup(rt, opts);
-      } catch (err) {
-        reportRuleIssues(err, io);
-      }
-      const policyFile = opts.policy ?? setup.policyFile;
-      let tierOf: ((change: IdentityChange) => ReturnType<typeof classify>['tier']) | undefined;
-      if (policyFile) {
-        const policy = compilePolicy({ file: policyFile, text: readFileSync(policyFile, 'utf8') });
-        tierOf = (change) => classify(policy, activationFor({ change, now: new Date(change.occurredAt) })).tier;
-      }
-      for (const f of files) if (!existsSync(f)) throw new WardenError('ERR_CONFIG_INVALID', `no such file: ${f}`);
-      const normalizers: NamedNormalizer[] = rt.connectors.filter((p) => p.records).map((p) => ({ name: p.name, records: p.records! }));
-      const total = files.reduce((n, f) => n + statSync(f).size, 0);
-      const show = opts.progress === true ? true : opts.progress === false ? false : Boolean(process.stderr.isTTY) && total > 1_000_000;
-      const bar = show ? new ProgressBar((s) => io.err(s), total, undefined, rt.clock) : undefined;
-      // Alerts are printed as they become final, so memory stays bounded on long inputs.
-      let printed = 0;
-      const onAlert = async (alert: Alert) => {
-        bar?.clear();
-        if (opts.changes) return;
-        if (opts.json) await io.out(`${printed === 0 ? '[\n' : ',\n'}${alertJson(alert)}`);
-        else await io.out(`${printed === 0 ? ALERT_TABLE_HEADER : ''}${alertRow(alert)}`);
-        printed++;
-      };
-      const report = await replayFiles(files, {
-        tenant: setup.tenant,
-        pack: setup.pack,
-        identities: setup.identities,
-        latenessMs: setup.latenessMs,
-        idleAfterMs: setup.idleAfterMs,
-        groupForMs: setup.groupForMs,
-        normalizers,
-        clock: rt.clock,
-        ...(opts.changes ? { onChange: (change: IdentityChange, facts: ChangeFacts) => void io.out(changeLine(change, facts.tier)) } : {}),
-        ...(tierOf ? { tierOf } : {}),
-        ...(opts.flush ? { flush: true } : {}),
-        ...(bar ? { onProgress: (bytes: number, records: number, alerts: number) => bar.update(bytes, `${records.toLocaleString('en-US')} records  ${alerts} alerts`) } : {}),
-        onAlert,
-      });
-      bar?.update(total, `${report.records.toLocaleString('en-US')} records  ${report.alertCount} alerts`, true);
-      bar?.done();
-      if (opts.changes) io.err(`${report.alertCount} alert${report.alertCount === 1 ? '' : 's'} (not printed with --changes)\n`);
-      else if (opts.json) await io.out(printed === 0 ? '[]\n' : '\n]\n');
-      else if (printed === 0) await io.out('no alerts\n');
-      io.err(replaySummary(report));
-      if (report.unrecognized > 0 && normalizers.length === 0)
-        io.err('No connector with a record normalizer is installed: only normalized IdentityChanges can be replayed.\n');
-      setExit(report.unrecognized + report.invalid > 0 ? EXIT.failed : EXIT.ok);
-    });
+    .action(
+      async (
+        files: string[],
+        opts: { tenant?: string; rules?: string; policy?: string; flush?: boolean; json?: boolean; changes?: boolean; progress?: boolean },
+      ) => {
+        if (opts.json && opts.changes) throw new WardenError('ERR_VALIDATION', '--changes and --json: choose one (--changes prints NDJSON)');
+        if (opts.tenant !== undefined && !TenantId.safeParse(opts.tenant).success)
+          throw new WardenError('ERR_VALIDATION', `--tenant ${opts.tenant}: not a tenant id`);
+        let setup: DetectSetup;
+        try {
+          setup = detectSetup(rt, opts);
+        } catch (err) {
+          reportRuleIssues(err, io);
+        }
+        const policyFile = opts.policy ?? setup.policyFile;
+        let tierOf: ((change: IdentityChange) => ReturnType<typeof classify>['tier']) | undefined;
+        if (policyFile) {
+          const policy = compilePolicy({ file: policyFile, text: readFileSync(policyFile, 'utf8') });
+          tierOf = (change) => classify(policy, activationFor({ change, now: new Date(change.occurredAt) })).tier;
+        }
+        for (const f of files) if (!existsSync(f)) throw new WardenError('ERR_CONFIG_INVALID', `no such file: ${f}`);
+        const normalizers: NamedNormalizer[] = rt.connectors.filter((p) => p.records).map((p) => ({ name: p.name, records: p.records! }));
+        const total = files.reduce((n, f) => n + statSync(f).size, 0);
+        const show = opts.progress === true ? true : opts.progress === false ? false : Boolean(process.stderr.isTTY) && total > 1_000_000;
+        const bar = show ? new ProgressBar((s) => io.err(s), total, undefined, rt.clock) : undefined;
+        // Alerts are printed as they become final, so memory stays bounded on long inputs.
+        let printed = 0;
+        const onAlert = async (alert: Alert) => {
+          bar?.clear();
+          if (opts.changes) return;
+          if (opts.json) await io.out(`${printed === 0 ? '[\n' : ',\n'}${alertJson(alert)}`);
+          else await io.out(`${printed === 0 ? ALERT_TABLE_HEADER : ''}${alertRow(alert)}`);
+          printed++;
+        };
+        const report = await replayFiles(files, {
+          tenant: setup.tenant,
+          pack: setup.pack,
+          identities: setup.identities,
+          latenessMs: setup.latenessMs,
+          idleAfterMs: setup.idleAfterMs,
+          groupForMs: setup.groupForMs,
+          normalizers,
+          clock: rt.clock,
+          ...(opts.changes ? { onChange: (change: IdentityChange, facts: ChangeFacts) => void io.out(changeLine(change, facts.tier)) } : {}),
+          ...(tierOf ? { tierOf } : {}),
+          ...(opts.flush ? { flush: true } : {}),
+          ...(bar
+            ? {
+                onProgress: (bytes: number, records: number, alerts: number) =>
+                  bar.update(bytes, `${records.toLocaleString('en-US')} records  ${alerts} alerts`),
+              }
+            : {}),
+          onAlert,
+        });
+        bar?.update(total, `${report.records.toLocaleString('en-US')} records  ${report.alertCount} alerts`, true);
+        bar?.done();
+        if (opts.changes) io.err(`${report.alertCount} alert${report.alertCount === 1 ? '' : 's'} (not printed with --changes)\n`);
+        else if (opts.json) await io.out(printed === 0 ? '[]\n' : '\n]\n');
+        else if (printed === 0) await io.out('no alerts\n');
+        io.err(replaySummary(report));
+        if (report.unrecognized > 0 && normalizers.length === 0)
+          io.err('No connector with a record normalizer is installed: only normalized IdentityChanges can be replayed.\n');
+        setExit(report.unrecognized + report.invalid > 0 ? EXIT.failed : EXIT.ok);
+      },
+    );
 
   detect
     .command('test')
     .description('run rule test cases ({ events, want: { alerts } }) against the rules; exit 1 on any failure')
     .argument('[paths...]', 'case files or directories (default: the shipped cases)')
-    .option('--tenant <id>', 'test this configured tenant\'s rules (shipped pack with its overrides)')
+    .option('--tenant <id>', "test this configured tenant's rules (shipped pack with its overrides)")
     .option('--rules <path>', 'a rule file or directory merged over the pack')
     .option('--json', 'machine-readable results')
     .action(async (paths: string[], opts: { tenant?: string; rules?: string; json?: boolean }) => {
@@ -267,7 +303,10 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
         let pack = setup.pack;
         if (data.rules) {
           try {
-            pack = compileRulePack(shippedRuleSources(), [...readRuleSources(path.resolve(path.dirname(file), data.rules)), ...(opts.rules ? readRuleSources(opts.rules) : [])]);
+            pack = compileRulePack(shippedRuleSources(), [
+              ...readRuleSources(path.resolve(path.dirname(file), data.rules)),
+              ...(opts.rules ? readRuleSources(opts.rules) : []),
+            ]);
           } catch (err) {
             reportRuleIssues(err, io);
           }
@@ -298,7 +337,7 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
 
   detect
     .command('rules')
-    .description('list the detection rules in force: the shipped pack, with a tenant\'s overrides')
+    .description("list the detection rules in force: the shipped pack, with a tenant's overrides")
     .option('--tenant <id>', 'the rules of this configured tenant')
     .option('--rules <path>', 'a rule file or directory merged over the pack')
     .option('--json', 'every rule with its intent, false-positive notes and ATT&CK techniques')
@@ -366,10 +405,11 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
     );
   alerts
     .command('close')
-    .description('close an alert after review, with a reason (audited): it stops weighing on the person\'s decisions')
+    .description("close an alert after review, with a reason (audited): it stops weighing on the person's decisions")
     .argument('<id>', 'alert id')
     .requiredOption('--tenant <id>', 'tenant')
     .requiredOption('--reason <text>', 'why, for the audit log')
-    .action(async (id: string, opts: { tenant: string; reason: string }) => setExit(await rt.runOperation('alerts.close', { tenant: opts.tenant, id, reason: opts.reason })));
+    .action(async (id: string, opts: { tenant: string; reason: string }) =>
+      setExit(await rt.runOperation('alerts.close', { tenant: opts.tenant, id, reason: opts.reason })),
+    );
 }
-

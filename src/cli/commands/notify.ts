@@ -6,7 +6,7 @@ export function registerNotifyCommands(program: Command, rt: CliRuntime): void {
   const notify = program.command('notify').description('outbound notifications: Slack, Teams, e-mail, "this wasn\'t me" notices and webhooks');
   notify
     .command('list')
-    .description('a tenant\'s outbound messages, newest first, with attempts and the last error')
+    .description("a tenant's outbound messages, newest first, with attempts and the last error")
     .requiredOption('--tenant <id>', 'tenant')
     .option('--failed', 'only those Warden gave up on')
     .option('--state <state>', 'queued, running, delivered or failed')

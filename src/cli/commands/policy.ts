@@ -53,7 +53,8 @@ export function describeObligations(o: Obligations): string {
   if (o.request) parts.push('an approved change request');
   if (o.proofing) parts.push(`proofing ≥ ${o.proofing}`);
   if (o.ticket) parts.push(`ticket${o.ticket.system ? ` in ${o.ticket.system}` : ''}${o.ticket.states ? ` (${o.ticket.states.join(', ')})` : ''}`);
-  if (o.approvals) parts.push(`${o.approvals.count} approval${o.approvals.count > 1 ? 's' : ''}${o.approvals.from.length ? ` from ${o.approvals.from.join(', ')}` : ''}`);
+  if (o.approvals)
+    parts.push(`${o.approvals.count} approval${o.approvals.count > 1 ? 's' : ''}${o.approvals.from.length ? ` from ${o.approvals.from.join(', ')}` : ''}`);
   if (o.ttlSeconds) parts.push(`within ${formatDuration(o.ttlSeconds)}`);
   if (o.actions.length) parts.push(`actions: ${o.actions.join(', ')}`);
   if (o.notify.length) parts.push(`notify: ${o.notify.join(', ')}`);
@@ -67,7 +68,8 @@ async function check(files: string[], opts: { json?: boolean }, io: CliIo): Prom
     try {
       const p = readPolicy(file);
       report.push({ file, ok: true, tenant: p.tenant, version: p.version, mode: p.mode, rules: p.rules.length, tiers: p.tiers.map((t) => t.name) });
-      if (!opts.json) await io.out(`${file}: ok (tenant ${p.tenant}, ${p.mode} mode, ${p.rules.length} rules, ${p.tiers.length} tiers, version ${p.version})\n`);
+      if (!opts.json)
+        await io.out(`${file}: ok (tenant ${p.tenant}, ${p.mode} mode, ${p.rules.length} rules, ${p.tiers.length} tiers, version ${p.version})\n`);
     } catch (err) {
       if (!isWardenError(err, 'ERR_POLICY_INVALID')) throw err;
       failed++;

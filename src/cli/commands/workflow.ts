@@ -16,7 +16,9 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .option('--state <state>', 'only this state (draft, proofing, pending_approval, approved, executed, reviewed, rejected, expired, cancelled)')
     .option('--limit <n>', 'how many', '50')
     .option('--json', 'machine-readable')
-    .action((o: { tenant: string; state?: string; limit: string; json?: boolean }) => run('requests.list', { tenant: o.tenant, ...(o.state ? { state: o.state } : {}), limit: Number(o.limit), json: o.json ?? false }));
+    .action((o: { tenant: string; state?: string; limit: string; json?: boolean }) =>
+      run('requests.list', { tenant: o.tenant, ...(o.state ? { state: o.state } : {}), limit: Number(o.limit), json: o.json ?? false }),
+    );
   requests
     .command('show')
     .description('one request with its evidence, approvals and review, as JSON')
@@ -37,7 +39,10 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .description('open reviews past their due time')
     .option('--tenant <id>', 'only this tenant')
     .option('--json', 'machine-readable')
-    .addHelpText('after', '\nExit status: 0 when none is overdue, 1 when some are (for cron and CI checks). The metric warden_reviews_overdue has the same count.')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 when none is overdue, 1 when some are (for cron and CI checks). The metric warden_reviews_overdue has the same count.',
+    )
     .action((o: { tenant?: string; json?: boolean }) => run('reviews.overdue', { ...(o.tenant ? { tenant: o.tenant } : {}), json: o.json ?? false }));
   reviews
     .command('complete')
@@ -46,7 +51,9 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .requiredOption('--tenant <id>', 'tenant')
     .requiredOption('--outcome <outcome>', 'justified or unjustified')
     .requiredOption('--notes <text>', 'what the review found')
-    .action((id: string, o: { tenant: string; outcome: string; notes: string }) => run('reviews.complete', { tenant: o.tenant, id, outcome: o.outcome, notes: o.notes }));
+    .action((id: string, o: { tenant: string; outcome: string; notes: string }) =>
+      run('reviews.complete', { tenant: o.tenant, id, outcome: o.outcome, notes: o.notes }),
+    );
 
   const exceptions = program.command('exceptions').description('policy exceptions: a rule not applied to one target, with owner, reason and expiry');
   exceptions
@@ -60,7 +67,15 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .requiredOption('--expires <when>', 'a duration from now (30d) or an ISO 8601 time')
     .option('--json', 'machine-readable')
     .action((o: { tenant: string; rule: string; target: string; owner: string; reason: string; expires: string; json?: boolean }) =>
-      run('exceptions.add', { tenant: o.tenant, ruleId: o.rule, target: o.target, owner: o.owner, reason: o.reason, expires: o.expires, json: o.json ?? false }),
+      run('exceptions.add', {
+        tenant: o.tenant,
+        ruleId: o.rule,
+        target: o.target,
+        owner: o.owner,
+        reason: o.reason,
+        expires: o.expires,
+        json: o.json ?? false,
+      }),
     );
   exceptions
     .command('list')
@@ -85,6 +100,11 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .option('--format <format>', 'table, csv or json', 'table')
     .action((o: { tenant: string; since: string; until?: string; format: string }) => {
       if (!['table', 'csv', 'json'].includes(o.format)) throw new WardenError('ERR_VALIDATION', `--format ${o.format}: table, csv or json`);
-      return run('report.accountability', { tenant: o.tenant, since: sinceToIso(o.since, rt.clock()), ...(o.until ? { until: sinceToIso(o.until, rt.clock()) } : {}), format: o.format });
+      return run('report.accountability', {
+        tenant: o.tenant,
+        since: sinceToIso(o.since, rt.clock()),
+        ...(o.until ? { until: sinceToIso(o.until, rt.clock()) } : {}),
+        format: o.format,
+      });
     });
 }

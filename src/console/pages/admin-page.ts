@@ -29,8 +29,14 @@ ${v.error ? notice('error', 'Not done; nothing was changed.', v.error) : ''}${v.
 ${v.holds.length === 0 ? html`<p>No changes are held.</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">Decided</th><th scope="col">Tier</th><th scope="col">Rules</th></tr></thead><tbody>${v.holds.map((d) => html`<tr><td>${when(d.decidedAt)}</td><td>${d.tier}</td><td>${d.rules.map((r) => html`<code>${r.id}</code> `)}</td></tr>`)}</tbody></table></div>`}
 <p class="muted">Release a hold with <code>warden holds release</code> (the console does not release holds yet).</p></section>
 <section class="card"><h2>Policy exceptions</h2>
-${v.exceptions.length === 0 ? html`<p>None.</p>` : html`<ul>${v.exceptions.map((e) => html`<li><strong>${e.ruleId}</strong> not applied to ${e.target} until ${when(e.expiresAt)} (owner ${e.owner}, ${e.state}): ${e.reason}
-${e.state === 'active' ? html`<form method="post" action="/console/admin/exceptions/${e.id}/revoke">${csrfField(s)}<button type="submit" class="secondary">Revoke</button></form>` : ''}</li>`)}</ul>`}
+${
+  v.exceptions.length === 0
+    ? html`<p>None.</p>`
+    : html`<ul>${v.exceptions.map(
+        (e) => html`<li><strong>${e.ruleId}</strong> not applied to ${e.target} until ${when(e.expiresAt)} (owner ${e.owner}, ${e.state}): ${e.reason}
+${e.state === 'active' ? html`<form method="post" action="/console/admin/exceptions/${e.id}/revoke">${csrfField(s)}<button type="submit" class="secondary">Revoke</button></form>` : ''}</li>`,
+      )}</ul>`
+}
 <form class="stack" method="post" action="/console/admin/exceptions">${csrfField(s)}<fieldset><legend>Add an exception</legend>
 <label for="ex-rule">Rule id</label><input id="ex-rule" name="ruleId" type="text" required>
 <label for="ex-target">Target (login or IdP id)</label><input id="ex-target" name="target" type="text" required>
@@ -39,10 +45,21 @@ ${e.state === 'active' ? html`<form method="post" action="/console/admin/excepti
 <label for="ex-expires">Expires (UTC)</label><input id="ex-expires" name="expiresAt" type="datetime-local" required>
 <div class="actions"><button type="submit">Add the exception</button></div></fieldset></form></section>
 <section class="card"><h2>Break-glass reviews</h2>
-${v.reviews.length === 0 ? html`<p>None.</p>` : html`<ul>${v.reviews.map((r) => html`<li>Request <a href="/console/requests/${r.requestId}">${r.requestId.slice(0, 8)}</a>, due ${when(r.dueAt)}: ${r.state === 'done' ? html`${r.outcome} — ${r.notes ?? ''}` : html`<form class="stack" method="post" action="/console/admin/reviews/${r.id}">${csrfField(s)}
+${
+  v.reviews.length === 0
+    ? html`<p>None.</p>`
+    : html`<ul>${v.reviews.map(
+        (r) =>
+          html`<li>Request <a href="/console/requests/${r.requestId}">${r.requestId.slice(0, 8)}</a>, due ${when(r.dueAt)}: ${
+            r.state === 'done'
+              ? html`${r.outcome} — ${r.notes ?? ''}`
+              : html`<form class="stack" method="post" action="/console/admin/reviews/${r.id}">${csrfField(s)}
 <label for="rv-${r.id}-outcome">Outcome</label><select id="rv-${r.id}-outcome" name="outcome"><option value="justified">justified</option><option value="unjustified">unjustified</option></select>
 <label for="rv-${r.id}-notes">Notes</label><input id="rv-${r.id}-notes" name="notes" type="text" required>
-<div class="actions"><button type="submit">Complete the review</button></div></form>`}</li>`)}</ul>`}
+<div class="actions"><button type="submit">Complete the review</button></div></form>`
+          }</li>`,
+      )}</ul>`
+}
 </section>`,
   });
 }

@@ -24,7 +24,15 @@ function nav(session: ActiveSession, current: string | undefined): Html {
     ['alerts', 'Alerts', has(session, 'auditor', 'admin')],
     ['admin', 'Admin', has(session, 'admin')],
   ];
-  const href: Record<string, string> = { home: '/console/', requests: '/console/requests', new: '/console/requests/new', approvals: '/console/approvals', audit: '/console/audit', alerts: '/console/alerts', admin: '/console/admin' };
+  const href: Record<string, string> = {
+    home: '/console/',
+    requests: '/console/requests',
+    new: '/console/requests/new',
+    approvals: '/console/approvals',
+    audit: '/console/audit',
+    alerts: '/console/alerts',
+    admin: '/console/admin',
+  };
   return html`<nav aria-label="Console"><ul>${items
     .filter(([, , shown]) => shown)
     .map(([key, label]) => html`<li><a href="${href[key]}"${current === key ? html` aria-current="page"` : ''}>${label}</a></li>`)}</ul></nav>`;

@@ -15,7 +15,11 @@ export function auditPage(session: ActiveSession, rows: readonly AuditRow[], hea
 ${
   verification
     ? verification.ok
-      ? notice('ok', `The chain verifies: ${verification.records} records, each linked to the one before.`, html`Head hash <code>${verification.head}</code>: compare it with a copy kept elsewhere.`)
+      ? notice(
+          'ok',
+          `The chain verifies: ${verification.records} records, each linked to the one before.`,
+          html`Head hash <code>${verification.head}</code>: compare it with a copy kept elsewhere.`,
+        )
       : notice('error', 'The chain does not verify', `${JSON.stringify(verification.break ?? {})}`)
     : ''
 }
@@ -41,7 +45,9 @@ export function alertsPage(session: ActiveSession, alerts: readonly Alert[]): st
     body: html`<h1>Alerts</h1>
 ${alerts.length === 0 ? html`<p class="card">No alerts.</p>` : ''}
 ${alerts.map(
-  (a) => html`<section class="card"><h2><span class="badge ${a.severity === 'low' ? 'warn' : 'bad'}">${a.severity}</span> ${a.title} <span class="badge ${a.status === 'open' ? 'warn' : 'ok'}">${a.status}</span></h2>
+  (
+    a,
+  ) => html`<section class="card"><h2><span class="badge ${a.severity === 'low' ? 'warn' : 'bad'}">${a.severity}</span> ${a.title} <span class="badge ${a.status === 'open' ? 'warn' : 'ok'}">${a.status}</span></h2>
 <p>${a.summary}</p><p class="muted">${a.key} · raised ${when(a.raisedAt)}</p>
 <ol class="timeline">${a.changes.map((c) => html`<li>${when(c.occurredAt)}<code>${c.kind}</code> on ${c.target} by ${c.actor} (${c.idp}, ${c.channel})</li>`)}</ol></section>`,
 )}`,

@@ -27,7 +27,11 @@ export function stateBadge(state: string): Html {
 const who = (p: { id: string; login?: string | undefined; displayName?: string | undefined }) => p.displayName ?? p.login ?? p.id;
 
 /** The list of requests (help desk, approvers, admins, auditors). */
-export function requestsPage(session: ActiveSession, items: readonly RequestView[], view: { title: string; current: string; empty: string; intro?: string }): string {
+export function requestsPage(
+  session: ActiveSession,
+  items: readonly RequestView[],
+  view: { title: string; current: string; empty: string; intro?: string },
+): string {
   return page({
     title: view.title,
     session,
@@ -38,7 +42,9 @@ ${
     ? html`<p class="card">${view.empty}</p>`
     : html`<div class="table-wrap"><table><caption class="skip">${view.title}</caption><thead><tr><th scope="col">Request</th><th scope="col">Target</th><th scope="col">State</th><th scope="col" class="optional">Executor</th><th scope="col" class="optional">Filed</th></tr></thead><tbody>
 ${items.map(
-  (r) => html`<tr><td><a href="/console/requests/${r.id}">${r.kind}</a>${r.breakGlass ? html` <span class="badge bad">break-glass</span>` : ''}<br><span class="muted">${r.id.slice(0, 8)}${r.ticket ? html` · ${r.ticket.system} ${r.ticket.id}` : ''}</span></td>
+  (
+    r,
+  ) => html`<tr><td><a href="/console/requests/${r.id}">${r.kind}</a>${r.breakGlass ? html` <span class="badge bad">break-glass</span>` : ''}<br><span class="muted">${r.id.slice(0, 8)}${r.ticket ? html` · ${r.ticket.system} ${r.ticket.id}` : ''}</span></td>
 <td>${who(r.target)}</td><td>${stateBadge(r.state)}</td><td class="optional">${who(r.executor)}</td><td class="optional">${when(r.createdAt)}</td></tr>`,
 )}</tbody></table></div>`
 }`,
@@ -46,12 +52,29 @@ ${items.map(
 }
 
 /** Values of the new-request form, as typed (kept when the form comes back with an error). */
-export type NewRequestValues = Partial<Record<'target' | 'requester' | 'kind' | 'ticketSystem' | 'ticketId' | 'channel' | 'contactDetail' | 'mailboxRulesChangedAt' | 'phoneChangedAt' | 'deviceTrusted' | 'broker' | 'note', string>>;
+export type NewRequestValues = Partial<
+  Record<
+    | 'target'
+    | 'requester'
+    | 'kind'
+    | 'ticketSystem'
+    | 'ticketId'
+    | 'channel'
+    | 'contactDetail'
+    | 'mailboxRulesChangedAt'
+    | 'phoneChangedAt'
+    | 'deviceTrusted'
+    | 'broker'
+    | 'note',
+    string
+  >
+>;
 
 /** The help desk's form to file a request. */
 export function newRequestPage(session: ActiveSession, values: NewRequestValues = {}, error?: string): string {
   const v = (k: keyof NewRequestValues) => values[k] ?? '';
-  const option = (value: string, label: string, selected: string) => html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
+  const option = (value: string, label: string, selected: string) =>
+    html`<option value="${value}"${value === selected ? html` selected` : ''}>${label}</option>`;
   return page({
     title: 'File a request',
     session,
@@ -118,7 +141,7 @@ const DONE: Record<string, string> = {
   attested: 'Your attestation is recorded.',
   approve: 'Your approval is recorded.',
   reject: 'Your rejection is recorded.',
-  push: 'The push was sent to the person\'s phone. Ask them to approve it, then check the answer.',
+  push: "The push was sent to the person's phone. Ask them to approve it, then check the answer.",
   push_success: 'The person approved the push: proofing is complete.',
   push_waiting: 'No answer to the push yet.',
   executed: 'Warden made the change in the identity provider.',
@@ -128,14 +151,24 @@ const DONE: Record<string, string> = {
 };
 
 function timeline(r: RequestView): Html {
-  const events: Array<{ at: string; text: Html }> = [{ at: r.createdAt, text: html`Filed by ${r.createdBy.name ?? r.createdBy.id} (${r.contact.channel}${r.contact.detail ? `: ${r.contact.detail}` : ''})` }];
+  const events: Array<{ at: string; text: Html }> = [
+    { at: r.createdAt, text: html`Filed by ${r.createdBy.name ?? r.createdBy.id} (${r.contact.channel}${r.contact.detail ? `: ${r.contact.detail}` : ''})` },
+  ];
   for (const e of r.evidence)
     events.push({
       at: e.verifiedAt,
       text: html`${e.kind === 'ticket' ? 'Ticket checked' : 'Proofing'}: ${e.method}${e.level ? ` (${e.level})` : ''} — ${e.accepted ? html`<span class="badge ok">accepted</span>` : html`<span class="badge bad">refused</span> ${e.problems.join('; ')}`}`,
     });
-  for (const a of r.approvals) events.push({ at: a.at, text: html`${a.verdict === 'approve' ? 'Approved' : 'Rejected'} by ${a.names.find((n) => n.includes('@')) ?? a.subject ?? a.approverId}${a.comment ? `: “${a.comment}”` : ''}` });
-  if (r.consumed) events.push({ at: r.consumed.at, text: html`The change was observed in the identity provider, matched this request and was <strong>allowed</strong>${r.consumed.releasedHold ? ' (its hold was released)' : ''}` });
+  for (const a of r.approvals)
+    events.push({
+      at: a.at,
+      text: html`${a.verdict === 'approve' ? 'Approved' : 'Rejected'} by ${a.names.find((n) => n.includes('@')) ?? a.subject ?? a.approverId}${a.comment ? `: “${a.comment}”` : ''}`,
+    });
+  if (r.consumed)
+    events.push({
+      at: r.consumed.at,
+      text: html`The change was observed in the identity provider, matched this request and was <strong>allowed</strong>${r.consumed.releasedHold ? ' (its hold was released)' : ''}`,
+    });
   if (['rejected', 'expired', 'cancelled'].includes(r.state)) events.push({ at: r.updatedAt, text: html`${stateBadge(r.state)}` });
   events.sort((a, b) => a.at.localeCompare(b.at));
   return html`<ol class="timeline">${events.map((e) => html`<li>${when(e.at)}${e.text}</li>`)}</ol>`;

@@ -13,7 +13,8 @@ ${options.message ? notice('warn', options.message.charAt(0).toUpperCase() + opt
 <div class="card">
 <p>Sign in with your organisation's identity provider. You see the tenants whose identity provider signs you in, with the Warden roles your groups give you.</p>
 <ul class="signin-list">${tenants.map(
-      (t) => html`<li><a class="button" href="/console/sign-in?tenant=${encodeURIComponent(t.id)}${ret}">Sign in to ${t.id}</a> <span class="muted">with ${new URL(t.oidc.issuer).host}</span></li>`,
+      (t) =>
+        html`<li><a class="button" href="/console/sign-in?tenant=${encodeURIComponent(t.id)}${ret}">Sign in to ${t.id}</a> <span class="muted">with ${new URL(t.oidc.issuer).host}</span></li>`,
     )}</ul>
 ${tenants.length === 0 ? html`<p>No tenant offers the console yet: set <code>tenants[].oidc.console</code> in warden.yaml (docs/console.md).</p>` : ''}
 </div>`,

@@ -12,12 +12,17 @@ describe('indexConstraints', () => {
   it('reads ==, in and startsWith on change.kind and change.channel', () => {
     expect(index('change.kind == "password.reset"')).toEqual({ kinds: ['password.reset'], channels: undefined });
     expect(index('"helpdesk" == change.channel')).toEqual({ kinds: undefined, channels: ['helpdesk'] });
-    expect(index('change.kind in ["tap.issue", "password.reset"] && change.channel in ["admin"]')).toEqual({ kinds: ['password.reset', 'tap.issue'], channels: ['admin'] });
+    expect(index('change.kind in ["tap.issue", "password.reset"] && change.channel in ["admin"]')).toEqual({
+      kinds: ['password.reset', 'tap.issue'],
+      channels: ['admin'],
+    });
     expect(index('change.kind.startsWith("password.")').kinds).toEqual(['password.change', 'password.expire', 'password.reset']);
   });
 
   it('intersects conjuncts and unites disjuncts that both constrain', () => {
-    expect(index('change.kind.startsWith("factor.") && change.kind != "factor.update" && change.kind in ["factor.enroll", "tap.issue"]').kinds).toEqual(['factor.enroll']);
+    expect(index('change.kind.startsWith("factor.") && change.kind != "factor.update" && change.kind in ["factor.enroll", "tap.issue"]').kinds).toEqual([
+      'factor.enroll',
+    ]);
     expect(index('change.kind == "mfa.bypass" || change.kind == "support.access"').kinds).toEqual(['mfa.bypass', 'support.access']);
   });
 

@@ -60,18 +60,38 @@ describe('checkRequirements', () => {
     ['a rejected request', { state: 'rejected' }, /is rejected/],
     ['a request already used', { consumedAt: '2026-01-05T09:50:00Z' }, /already used/],
     ['an expired request', { expiresAt: '2026-01-05T09:59:59Z' }, /expired/],
-    ['proofing below the required level', { proofing: { level: 'knowledge', method: 'security questions', verifiedAt: '2026-01-05T09:40:00Z' } }, /proofing knowledge is below the required callback/],
+    [
+      'proofing below the required level',
+      { proofing: { level: 'knowledge', method: 'security questions', verifiedAt: '2026-01-05T09:40:00Z' } },
+      /proofing knowledge is below the required callback/,
+    ],
     ['no proofing at all', { proofing: undefined }, /proofing none is below/],
     ['no ticket', { ticket: undefined }, /a ticket in servicenow is required/],
     ['a ticket in another system', { ticket: { system: 'jira', id: 'IT-1', state: 'In Progress' } }, /is in jira, not servicenow/],
     ['a ticket in a state that does not count', { ticket: { system: 'servicenow', id: 'INC1', state: 'Resolved' } }, /"Resolved", not one of "In Progress"/],
     ['no approvals', { approvals: [] }, /0 of 1 required approval from group:iam-approvers/],
-    ['an approval from a group that may not approve', { approvals: [{ approverId: 'u-x', groups: ['helpdesk'], roles: [], at: '2026-01-05T09:45:00Z' }] }, /0 of 1/],
+    [
+      'an approval from a group that may not approve',
+      { approvals: [{ approverId: 'u-x', groups: ['helpdesk'], roles: [], at: '2026-01-05T09:45:00Z' }] },
+      /0 of 1/,
+    ],
     ['an approval older than the ttl', { approvedAt: '2026-01-05T08:59:59Z' }, /approval older than 1h/],
     ['a request approved after the change', { approvedAt: '2026-01-05T10:05:00Z' }, /approved after the change/],
-    ["an approver's approval given after the change", { approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:03:00Z' }] }, /0 of 1/],
-    ["an approver's approval older than the ttl", { approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T08:00:00Z' }] }, /0 of 1/],
-    ['proofing done after the change', { proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-05T10:10:00Z' } }, /proofing was done after the change/],
+    [
+      "an approver's approval given after the change",
+      { approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:03:00Z' }] },
+      /0 of 1/,
+    ],
+    [
+      "an approver's approval older than the ttl",
+      { approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T08:00:00Z' }] },
+      /0 of 1/,
+    ],
+    [
+      'proofing done after the change',
+      { proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-05T10:10:00Z' } },
+      /proofing was done after the change/,
+    ],
     ['proofing older than the ttl', { proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-04T10:00:00Z' } }, /proofing older than 1h/],
     ['no approval time', { approvedAt: undefined }, /no approval time/],
   ];
@@ -143,7 +163,13 @@ describe('separation of duties in approvals', () => {
 });
 
 describe('break-glass and service identities', () => {
-  const breakGlass = { approvals: [], proofing: undefined, ticket: undefined, approvedAt: '2026-01-05T09:55:00Z', breakGlass: { reason: 'CEO locked out before the board call; IdP outage INC0099' } };
+  const breakGlass = {
+    approvals: [],
+    proofing: undefined,
+    ticket: undefined,
+    approvedAt: '2026-01-05T09:55:00Z',
+    breakGlass: { reason: 'CEO locked out before the board call; IdP outage INC0099' },
+  };
 
   it('lets a break-glass request stand in for proofing, ticket and approvals', () => {
     expect(judge(breakGlass)).toEqual({ met: true, unmet: [] });
@@ -167,14 +193,23 @@ describe('break-glass and service identities', () => {
     const viaBroker = makeChange({ ...change, id: undefined, actor: { id: 'svc-warden-broker', type: 'service' } });
     expect(checkRequirements(requirement, request, viaBroker).unmet.join()).toMatch(/another executor/);
     expect(checkRequirements(requirement, { ...request, serviceIdentities: ['SVC-Warden-Broker'] }, viaBroker).met).toBe(true);
-    const agentApproves = { ...request, serviceIdentities: ['svc-warden-broker'], approvals: [{ approverId: 'u-agent', groups: ['iam-approvers'], roles: [], at: '2026-01-05T09:45:00Z' }] };
+    const agentApproves = {
+      ...request,
+      serviceIdentities: ['svc-warden-broker'],
+      approvals: [{ approverId: 'u-agent', groups: ['iam-approvers'], roles: [], at: '2026-01-05T09:45:00Z' }],
+    };
     expect(checkRequirements(requirement, agentApproves, viaBroker).unmet.join()).toMatch(/0 of 1/);
   });
 });
 
 describe('releasing a held change (an approval given after the change)', () => {
   // The agent reset at 10:00 before the request was approved; proofing and approval came at 10:20 and 10:30.
-  const late = { proofing: { level: 'callback' as const, method: 'callback', verifiedAt: '2026-01-05T10:20:00Z' }, approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:30:00Z' }], approvedAt: '2026-01-05T10:30:00Z', expiresAt: '2026-01-05T11:30:00Z' };
+  const late = {
+    proofing: { level: 'callback' as const, method: 'callback', verifiedAt: '2026-01-05T10:20:00Z' },
+    approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:30:00Z' }],
+    approvedAt: '2026-01-05T10:30:00Z',
+    expiresAt: '2026-01-05T11:30:00Z',
+  };
   const releaseAt = Date.parse('2026-01-05T10:30:00Z');
   const release = (r: Partial<RequestSnapshot>) => checkRequirements(requirement, { ...request, ...late, ...r }, change, { releaseAt });
 
@@ -192,15 +227,23 @@ describe('releasing a held change (an approval given after the change)', () => {
     expect(release({ targetId: 'u-else' }).unmet.join()).toMatch(/another target/);
     expect(release({ kind: 'password.reset' }).unmet.join()).toMatch(/is for password.reset/);
     expect(release({ consumedAt: '2026-01-05T10:29:00Z' }).unmet.join()).toMatch(/already used/);
-    expect(release({ approvals: [{ approverId: 'u-agent', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:30:00Z' }] }).unmet.join()).toMatch(/0 of 1/);
+    expect(release({ approvals: [{ approverId: 'u-agent', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:30:00Z' }] }).unmet.join()).toMatch(
+      /0 of 1/,
+    );
     expect(release({ approvals: [{ approverId: 'u-x', groups: ['helpdesk'], roles: [], at: '2026-01-05T10:30:00Z' }] }).unmet.join()).toMatch(/0 of 1/);
     expect(release({ ticket: { system: 'servicenow', id: 'INC1', state: 'Resolved' } }).unmet.join()).toMatch(/"Resolved"/);
-    expect(release({ proofing: { level: 'knowledge', method: 'questions', verifiedAt: '2026-01-05T10:20:00Z' } }).unmet.join()).toMatch(/below the required callback/);
+    expect(release({ proofing: { level: 'knowledge', method: 'questions', verifiedAt: '2026-01-05T10:20:00Z' } }).unmet.join()).toMatch(
+      /below the required callback/,
+    );
   });
 
   it('does not count what came after the release time', () => {
     expect(release({ approvedAt: '2026-01-05T10:40:00Z' }).unmet.join()).toMatch(/approved after the release time/);
-    expect(release({ proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-05T10:45:00Z' } }).unmet.join()).toMatch(/proofing was done after the release/);
-    expect(release({ approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:45:00Z' }] }).unmet.join()).toMatch(/0 of 1/);
+    expect(release({ proofing: { level: 'callback', method: 'callback', verifiedAt: '2026-01-05T10:45:00Z' } }).unmet.join()).toMatch(
+      /proofing was done after the release/,
+    );
+    expect(release({ approvals: [{ approverId: 'u-approver', groups: ['iam-approvers'], roles: [], at: '2026-01-05T10:45:00Z' }] }).unmet.join()).toMatch(
+      /0 of 1/,
+    );
   });
 });

@@ -111,7 +111,12 @@ const NO_OPTIONS: RequirementOptions = Object.freeze({});
  * allowed source, given before the change (or, with `releaseAt`, before the
  * release) and within the ttl.
  */
-export function qualifyingApprovers(requirement: CompiledRequirement, request: RequestSnapshot, change: IdentityChange, options: RequirementOptions = NO_OPTIONS): string[] {
+export function qualifyingApprovers(
+  requirement: CompiledRequirement,
+  request: RequestSnapshot,
+  change: IdentityChange,
+  options: RequirementOptions = NO_OPTIONS,
+): string[] {
   const { at, actorNames } = prepareChange(change);
   const by = options.releaseAt ?? at;
   const r = prepareRequest(request);
@@ -126,7 +131,9 @@ export function qualifyingApprovers(requirement: CompiledRequirement, request: R
     if (ttlMs !== undefined && at - approval.at > ttlMs) continue;
     const allowed =
       sources.length === 0 ||
-      sources.some(({ type, name }) => (type === 'group' ? approval.groups.includes(name) : type === 'role' ? approval.roles.includes(name) : approval.approver === name));
+      sources.some(({ type, name }) =>
+        type === 'group' ? approval.groups.includes(name) : type === 'role' ? approval.roles.includes(name) : approval.approver === name,
+      );
     if (allowed) approvers.add(approval.approver);
   }
   return [...approvers];
@@ -146,7 +153,12 @@ export function qualifyingApprovers(requirement: CompiledRequirement, request: R
  * `CLOCK_SKEW_MS`; with `options.releaseAt`, before the release) and, with a
  * ttl, not longer than the ttl before it.
  */
-export function checkRequirements(requirement: CompiledRequirement, request: RequestSnapshot | undefined, change: IdentityChange, options: RequirementOptions = NO_OPTIONS): RequirementCheck {
+export function checkRequirements(
+  requirement: CompiledRequirement,
+  request: RequestSnapshot | undefined,
+  change: IdentityChange,
+  options: RequirementOptions = NO_OPTIONS,
+): RequirementCheck {
   if (!request) return { met: false, unmet: ['no approved change request covers this change'] };
   const unmet: string[] = [];
   const { at, actorNames } = prepareChange(change);
@@ -174,7 +186,8 @@ export function checkRequirements(requirement: CompiledRequirement, request: Req
       unmet.push(`proofing ${request.proofing?.level ?? 'none'} is below the required ${requirement.proofing}`);
     else if (request.proofing && r.verifiedAt !== undefined) {
       const verified = r.verifiedAt;
-      if (verified > by + CLOCK_SKEW_MS) unmet.push(`proofing was done after the ${options.releaseAt === undefined ? 'change' : 'release'} (${request.proofing.verifiedAt})`);
+      if (verified > by + CLOCK_SKEW_MS)
+        unmet.push(`proofing was done after the ${options.releaseAt === undefined ? 'change' : 'release'} (${request.proofing.verifiedAt})`);
       else if (requirement.ttlSeconds !== undefined && at - verified > requirement.ttlSeconds * 1000)
         unmet.push(`proofing older than ${formatDuration(requirement.ttlSeconds)} (verified ${request.proofing.verifiedAt})`);
     }
@@ -185,7 +198,8 @@ export function checkRequirements(requirement: CompiledRequirement, request: Req
     if (!request.ticket) unmet.push(`a ticket${system ? ` in ${system}` : ''} is required`);
     else {
       if (system && request.ticket.system !== system) unmet.push(`ticket ${request.ticket.id} is in ${request.ticket.system}, not ${system}`);
-      if (states && !states.includes(request.ticket.state)) unmet.push(`ticket ${request.ticket.id} is "${request.ticket.state}", not one of ${states.map((s) => `"${s}"`).join(', ')}`);
+      if (states && !states.includes(request.ticket.state))
+        unmet.push(`ticket ${request.ticket.id} is "${request.ticket.state}", not one of ${states.map((s) => `"${s}"`).join(', ')}`);
     }
   }
 

@@ -97,7 +97,15 @@ function equal(a: unknown, b: unknown): boolean | typeof UNKNOWN {
 function ordered(a: unknown, b: unknown): boolean {
   const ta = typeof a;
   const tb = typeof b;
-  if (ta === tb) return ta === 'string' || ta === 'number' || ta === 'bigint' || ta === 'boolean' || (a instanceof Date && b instanceof Date) || (a instanceof Duration && b instanceof Duration);
+  if (ta === tb)
+    return (
+      ta === 'string' ||
+      ta === 'number' ||
+      ta === 'bigint' ||
+      ta === 'boolean' ||
+      (a instanceof Date && b instanceof Date) ||
+      (a instanceof Duration && b instanceof Duration)
+    );
   return (ta === 'number' && tb === 'bigint') || (ta === 'bigint' && tb === 'number');
 }
 
@@ -272,7 +280,11 @@ class NativeEmitter {
         if (list.op === 'list' && list.args.every((n) => n.op === 'value' && typeof n.args === 'string')) {
           const values = list.args.map((n) => n.args as string);
           const test =
-            values.length === 0 ? 'false' : values.length <= INLINE_LIST ? values.map((v) => `${a} === ${JSON.stringify(v)}`).join(' || ') : `${this.constant(new Set(values))}.has(${a})`;
+            values.length === 0
+              ? 'false'
+              : values.length <= INLINE_LIST
+                ? values.map((v) => `${a} === ${JSON.stringify(v)}`).join(' || ')
+                : `${this.constant(new Set(values))}.has(${a})`;
           this.lines.push(`const ${t} = typeof ${a} === 'string' ? (${test}) : U;`);
         } else {
           const b = this.emit(list, scope);
@@ -337,10 +349,22 @@ class NativeEmitter {
           const i = this.local('i');
           const item = this.local('v');
           const unsure = this.local('u');
-          this.lines.push(`let ${t} = U;`, `if (isList(${list})) {`, `let ${unsure} = false;`, `${t} = ${other};`, `for (let ${i} = 0; ${i} < ${list}.length; ${i}++) {`);
+          this.lines.push(
+            `let ${t} = U;`,
+            `if (isList(${list})) {`,
+            `let ${unsure} = false;`,
+            `${t} = ${other};`,
+            `for (let ${i} = 0; ${i} < ${list}.length; ${i}++) {`,
+          );
           this.lines.push(`const ${item} = ${list}[${i}];`, `if (!isDyn(${item})) { ${unsure} = true; break; }`);
           const p = this.emit(args[1]!, new Map(scope).set(args[0]!.args as string, item));
-          this.lines.push(`if (${p} === ${decisive}) { ${t} = ${decisive}; ${unsure} = false; break; }`, `if (${p} !== ${other}) ${unsure} = true;`, '}', `if (${unsure}) ${t} = U;`, '}');
+          this.lines.push(
+            `if (${p} === ${decisive}) { ${t} = ${decisive}; ${unsure} = false; break; }`,
+            `if (${p} !== ${other}) ${unsure} = true;`,
+            '}',
+            `if (${unsure}) ${t} = U;`,
+            '}',
+          );
           return t;
         }
         return 'U';

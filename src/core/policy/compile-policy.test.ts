@@ -17,7 +17,6 @@ function issuesOf(text: string): PolicyIssue[] {
   throw new Error('the policy was accepted');
 }
 
-
 describe('compilePolicy', () => {
   it('compiles the example policy with a content-hash version', () => {
     const policy = examplePolicy();
@@ -52,7 +51,8 @@ describe('compilePolicy', () => {
           - { id: c, when: 'target.flags.shared', outcome: deny }
       `),
     });
-    const ids = (kind: Parameters<typeof policy.candidates>[0], channel: Parameters<typeof policy.candidates>[1]) => policy.candidates(kind, channel).map((r) => r.id);
+    const ids = (kind: Parameters<typeof policy.candidates>[0], channel: Parameters<typeof policy.candidates>[1]) =>
+      policy.candidates(kind, channel).map((r) => r.id);
     expect(ids('password.reset', 'helpdesk')).toEqual(['a', 'c']);
     expect(ids('password.reset', 'self_service')).toEqual(['c']);
     expect(ids('factor.enroll', 'self_service')).toEqual(['b', 'c']);
@@ -104,7 +104,16 @@ describe('compilePolicy', () => {
     });
 
     it('a CEL syntax error inside a literal block, on its own line', () => {
-      const [issue] = issuesOf(policyText('rules:', '  - id: block', '    when: |', '      change.kind == "password.reset"', '      && target.groups.exists(g, g ==)', '    outcome: hold'));
+      const [issue] = issuesOf(
+        policyText(
+          'rules:',
+          '  - id: block',
+          '    when: |',
+          '      change.kind == "password.reset"',
+          '      && target.groups.exists(g, g ==)',
+          '    outcome: hold',
+        ),
+      );
       expect(issue).toMatchObject({ kind: 'cel', ruleId: 'block', line: 8 });
       expect(issue!.column).toBeGreaterThan(7);
       expect(issue!.sourceLine).toContain('g ==)');
@@ -128,7 +137,14 @@ describe('compilePolicy', () => {
     });
 
     it('a literal no change can carry (a typo in a kind, channel or tier)', () => {
-      const issues = issuesOf(policyText('rules:', '  - id: r', `    when: 'change.kind in ["factor.reset_all", "factor.rest_all"] && target.tier == "priviledged"'`, '    outcome: hold'));
+      const issues = issuesOf(
+        policyText(
+          'rules:',
+          '  - id: r',
+          `    when: 'change.kind in ["factor.reset_all", "factor.rest_all"] && target.tier == "priviledged"'`,
+          '    outcome: hold',
+        ),
+      );
       expect(issues.map((i) => [i.kind, i.line])).toEqual([
         ['literal', 6],
         ['literal', 6],
@@ -139,14 +155,26 @@ describe('compilePolicy', () => {
     });
 
     it('a duplicate rule id, at the second one, naming the first line', () => {
-      const [issue] = issuesOf(policyText('rules:', '  - id: same', "    when: 'true'", '    outcome: hold', '  - id: same', "    when: 'false'", '    outcome: deny'));
+      const [issue] = issuesOf(
+        policyText('rules:', '  - id: same', "    when: 'true'", '    outcome: hold', '  - id: same', "    when: 'false'", '    outcome: deny'),
+      );
       expect(issue).toMatchObject({ kind: 'duplicate', ruleId: 'same', line: 8, column: 9 });
       expect(issue!.message).toContain('first defined at line 5');
     });
 
     it('every problem at once, in file order', () => {
       const issues = issuesOf(
-        policyText('tiers:', `  - { name: executive, when: '"Executives" in target.groupz' }`, 'rules:', '  - id: a', "    when: 'change.kind =='", '    outcome: hold', '  - id: b', "    when: 'nope'", '    outcome: hold'),
+        policyText(
+          'tiers:',
+          `  - { name: executive, when: '"Executives" in target.groupz' }`,
+          'rules:',
+          '  - id: a',
+          "    when: 'change.kind =='",
+          '    outcome: hold',
+          '  - id: b',
+          "    when: 'nope'",
+          '    outcome: hold',
+        ),
       );
       expect(issues.map((i) => i.line)).toEqual([5, 8, 11]);
       expect(issues.map((i) => i.ruleId)).toEqual([undefined, 'a', 'b']);
@@ -174,7 +202,14 @@ describe('policy check messages a new user can act on', () => {
   });
 
   it('points a CEL error inside a folded >- block at its column in the expression', () => {
-    const text = policyText('rules:', '  - id: r1', '    when: >-', '      change.channel == "helpdesk"', '      && change.kindd == "factor.reset_all"', '    outcome: hold');
+    const text = policyText(
+      'rules:',
+      '  - id: r1',
+      '    when: >-',
+      '      change.channel == "helpdesk"',
+      '      && change.kindd == "factor.reset_all"',
+      '    outcome: hold',
+    );
     const [issue] = issuesOf(text);
     expect(issue!.message).toContain('kindd');
     expect(issue).toMatchObject({ line: 8, column: 17 });

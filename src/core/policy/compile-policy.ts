@@ -191,7 +191,14 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
   policy.tiers.forEach((tier, i) => {
     if (seenTiers.has(tier.name)) {
       const at = positions.of(['tiers', i, 'name']);
-      issues.push({ file, ...at, message: `tier "${tier.name}" is listed twice`, kind: 'duplicate', path: `tiers[${i}].name`, sourceLine: positions.lineText(at.line) });
+      issues.push({
+        file,
+        ...at,
+        message: `tier "${tier.name}" is listed twice`,
+        kind: 'duplicate',
+        path: `tiers[${i}].name`,
+        sourceLine: positions.lineText(at.line),
+      });
     }
     seenTiers.add(tier.name);
   });
@@ -213,7 +220,10 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
     if (!checked.valid) {
       const e = checked.error as { range?: { start: number }; summary?: string; message: string };
       const summary = e.summary ?? e.message.split('\n')[0] ?? 'invalid';
-      report(e.range?.start ?? 0, /Unknown variable/i.test(summary) ? `${summary} (variables: change, target, actor, context, request, now)` : `CEL type error: ${summary}`);
+      report(
+        e.range?.start ?? 0,
+        /Unknown variable/i.test(summary) ? `${summary} (variables: change, target, actor, context, request, now)` : `CEL type error: ${summary}`,
+      );
       return undefined;
     }
     if (checked.type !== 'bool' && checked.type !== 'dyn') {
@@ -242,7 +252,11 @@ export function compilePolicy(input: { file: string; text: string }): CompiledPo
   const buckets = new Map<string, Map<string, readonly CompiledRule[]>>();
   for (const kind of CHANGE_KINDS) {
     const byChannel = new Map<string, readonly CompiledRule[]>();
-    for (const channel of CHANNELS) byChannel.set(channel, rules.filter((r) => (!r.kinds || r.kinds.has(kind)) && (!r.channels || r.channels.has(channel))));
+    for (const channel of CHANNELS)
+      byChannel.set(
+        channel,
+        rules.filter((r) => (!r.kinds || r.kinds.has(kind)) && (!r.channels || r.channels.has(channel))),
+      );
     buckets.set(kind, byChannel);
   }
   const none: readonly CompiledRule[] = [];

@@ -86,8 +86,10 @@ export function runDecisionCase(policy: CompiledPolicy, c: DecisionCase): CaseRe
   if (want.tier && verdict.tier !== want.tier) failures.push(`tier: want ${want.tier}, got ${verdict.tier}`);
   const ruleIds = verdict.rules.map((r) => r.id);
   if (want.rules && !sameSet(want.rules, ruleIds)) failures.push(`rules: want ${show(want.rules)}, got ${show(ruleIds)}`);
-  if (want.actions && !sameSet(want.actions, verdict.obligations.actions)) failures.push(`actions: want ${show(want.actions)}, got ${show(verdict.obligations.actions)}`);
-  if (want.notify && !sameSet(want.notify, verdict.obligations.notify)) failures.push(`notify: want ${show(want.notify)}, got ${show(verdict.obligations.notify)}`);
+  if (want.actions && !sameSet(want.actions, verdict.obligations.actions))
+    failures.push(`actions: want ${show(want.actions)}, got ${show(verdict.obligations.actions)}`);
+  if (want.notify && !sameSet(want.notify, verdict.obligations.notify))
+    failures.push(`notify: want ${show(want.notify)}, got ${show(verdict.obligations.notify)}`);
   if (want.defaulted !== undefined && verdict.defaulted !== want.defaulted) failures.push(`defaulted: want ${want.defaulted}, got ${verdict.defaulted}`);
   if (want.reason && !verdict.rules.some((r) => r.reason.includes(want.reason!)))
     failures.push(`reason: no rule reason contains "${want.reason}" (reasons: ${verdict.rules.map((r) => JSON.stringify(r.reason)).join('; ') || 'none'})`);

@@ -43,7 +43,9 @@ describe('evaluatePolicy', () => {
     const hold = evaluatePolicy(combining, { change: makeChange({ kind: 'password.reset', channel: 'helpdesk' }) });
     expect(hold.outcome).toBe('hold');
     expect(hold.rules.map((r) => r.id)).toEqual(['notify-any-reset', 'hold-helpdesk']);
-    const deny = evaluatePolicy(combining, { change: makeChange({ kind: 'password.reset', channel: 'helpdesk', target: { id: 'x', flags: { shared: true } } }) });
+    const deny = evaluatePolicy(combining, {
+      change: makeChange({ kind: 'password.reset', channel: 'helpdesk', target: { id: 'x', flags: { shared: true } } }),
+    });
     expect(deny.outcome).toBe('deny');
     expect(deny.rules.map((r) => r.outcome)).toEqual(['allow', 'hold', 'deny', 'deny']);
   });
@@ -67,7 +69,13 @@ describe('evaluatePolicy', () => {
           require: { proofing: idv, approvals: { count: 2, from: ["group:iam"] }, ttl: 30m, ticket: { system: jira } }
     `);
     const v = evaluatePolicy(policy, { change: makeChange() });
-    expect(v.obligations).toMatchObject({ request: 'approved', proofing: 'idv', approvals: { count: 2, from: ['group:iam'] }, ttlSeconds: 1800, ticket: { system: 'jira' } });
+    expect(v.obligations).toMatchObject({
+      request: 'approved',
+      proofing: 'idv',
+      approvals: { count: 2, from: ['group:iam'] },
+      ttlSeconds: 1800,
+      ticket: { system: 'jira' },
+    });
   });
 
   it('never throws on a runtime CEL error: the rule takes the failure outcome and says why', () => {
@@ -173,7 +181,7 @@ describe('rule index', () => {
   it('gives the same verdict as evaluating every rule, for every kind and channel', () => {
     const policy = examplePolicy();
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     let compared = 0;
     for (const kind of CHANGE_KINDS)

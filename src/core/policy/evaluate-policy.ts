@@ -180,7 +180,9 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
     return {
       id: rule.id,
       outcome: 'allow',
-      reason: input.releaseAt ? `requirements met by change request ${request.id}, approved after the change: it releases the hold` : `requirements met by change request ${request.id}`,
+      reason: input.releaseAt
+        ? `requirements met by change request ${request.id}, approved after the change: it releases the hold`
+        : `requirements met by change request ${request.id}`,
       obligations: obligationsOf(rule.require, { actions: [], notify: [] }),
       requestId: request.id,
     };
@@ -201,7 +203,15 @@ export function judgeRule(policy: CompiledPolicy, rule: CompiledRule, matched: E
  */
 export function combine(policy: CompiledPolicy, tier: Tier, results: RuleResult[]): Verdict {
   if (results.length === 0)
-    return { outcome: policy.default, mode: policy.mode, tier, rules: [], obligations: { actions: [], notify: [] }, defaulted: true, policyVersion: policy.version };
+    return {
+      outcome: policy.default,
+      mode: policy.mode,
+      tier,
+      rules: [],
+      obligations: { actions: [], notify: [] },
+      defaulted: true,
+      policyVersion: policy.version,
+    };
   let outcome: Outcome = 'allow';
   for (const r of results) outcome = stricterOutcome(outcome, r.outcome);
   const obligations: Obligations = { actions: [], notify: [] };

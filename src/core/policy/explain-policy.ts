@@ -78,7 +78,8 @@ export function explainPolicy(policy: CompiledPolicy, input: EvaluationInput): E
     const where = { id: rule.id, line: rule.when.position.line, column: rule.when.position.column };
     if (!candidates.has(rule)) {
       const reasons: string[] = [];
-      if (rule.kinds && !rule.kinds.has(input.change.kind)) reasons.push(`change.kind is ${input.change.kind}; the rule only matches ${[...rule.kinds].join(', ')}`);
+      if (rule.kinds && !rule.kinds.has(input.change.kind))
+        reasons.push(`change.kind is ${input.change.kind}; the rule only matches ${[...rule.kinds].join(', ')}`);
       if (rule.channels && !rule.channels.has(input.change.channel))
         reasons.push(`change.channel is ${input.change.channel}; the rule only matches ${[...rule.channels].join(', ')}`);
       return { ...where, status: 'skipped', why: reasons.join('; ') };

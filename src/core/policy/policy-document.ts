@@ -29,7 +29,9 @@ export const RequireBlock = z
     breakGlass: z
       .boolean()
       .optional()
-      .describe('Whether a declared break-glass request may stand in for these requirements (allowed, alerted, reviewed afterwards). Default true; false for rules no emergency may bypass'),
+      .describe(
+        'Whether a declared break-glass request may stand in for these requirements (allowed, alerted, reviewed afterwards). Default true; false for rules no emergency may bypass',
+      ),
   })
   .strict();
 export type RequireBlock = z.infer<typeof RequireBlock>;

@@ -46,7 +46,8 @@ export class ChannelRoutes implements EventRoutes {
     this.#overrides = overrides;
     for (const t of tenants) {
       if (!t.notifications) continue;
-      for (const c of t.notifications.channels) if (c.type === 'slack' && c.slackApiUrl) checkUrl(c.slackApiUrl, `tenants[${t.id}].notifications.channels[${c.name}].slackApiUrl`);
+      for (const c of t.notifications.channels)
+        if (c.type === 'slack' && c.slackApiUrl) checkUrl(c.slackApiUrl, `tenants[${t.id}].notifications.channels[${c.name}].slackApiUrl`);
       checkUrl(t.notifications.publicUrl, `tenants[${t.id}].notifications.publicUrl`);
       this.#tenants.set(t.id, { config: t.notifications, tenant: t });
     }
@@ -80,13 +81,21 @@ export class ChannelRoutes implements EventRoutes {
     if (!entry || !c) return undefined;
     const secret = (secretName: string, setting: string) => () => {
       const s = entry.tenant.secrets[secretName];
-      if (!s) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${tenant}].notifications.channels[${name}].${setting}: secret ${secretName} is not resolved`);
+      if (!s)
+        throw new WardenError('ERR_CONFIG_INVALID', `tenants[${tenant}].notifications.channels[${name}].${setting}: secret ${secretName} is not resolved`);
       return s.reveal();
     };
     const extra = this.#overrides(c, tenant);
     let sender: ChannelSender;
     if (c.type === 'slack')
-      sender = new SlackChannel({ tenant, name, token: secret(c.token, 'token'), conversation: c.conversation, ...(c.slackApiUrl ? { slackApiUrl: c.slackApiUrl } : {}), ...extra });
+      sender = new SlackChannel({
+        tenant,
+        name,
+        token: secret(c.token, 'token'),
+        conversation: c.conversation,
+        ...(c.slackApiUrl ? { slackApiUrl: c.slackApiUrl } : {}),
+        ...extra,
+      });
     else if (c.type === 'teams') {
       const url = secret(c.webhookUrl, 'webhookUrl');
       sender = new TeamsChannel({

@@ -88,15 +88,30 @@ export class EmailChannel implements ChannelSender {
   /** Sends any e-mail through this channel (the "this wasn't me" notice uses it). */
   async sendEmail(to: readonly string[], content: EmailContent): Promise<void> {
     const { tenant, name } = this.options;
-    if (to.length === 0) throw channelError(`e-mail channel ${name} has no recipient`, { permanent: true, setting: `tenants[${tenant}].notifications.routes[].to` });
+    if (to.length === 0)
+      throw channelError(`e-mail channel ${name} has no recipient`, { permanent: true, setting: `tenants[${tenant}].notifications.routes[].to` });
     try {
-      await this.#transport.sendMail({ from: this.options.from, to: [...to], subject: content.subject, text: content.text, ...(content.html ? { html: content.html } : {}) });
+      await this.#transport.sendMail({
+        from: this.options.from,
+        to: [...to],
+        subject: content.subject,
+        text: content.text,
+        ...(content.html ? { html: content.html } : {}),
+      });
     } catch (err) {
       const e = err as Error & { code?: string; responseCode?: number };
       if (e.code === 'EAUTH')
-        throw channelError(`the SMTP server refused the credentials: check ${settingPath(tenant, name, 'user')} and ${settingPath(tenant, name, 'password')}`, { permanent: true, setting: settingPath(tenant, name, 'password') }, err);
+        throw channelError(
+          `the SMTP server refused the credentials: check ${settingPath(tenant, name, 'user')} and ${settingPath(tenant, name, 'password')}`,
+          { permanent: true, setting: settingPath(tenant, name, 'password') },
+          err,
+        );
       if (e.code === 'ETLS' || (e.code === 'ESOCKET' && /tls|ssl|certificate/i.test(e.message)))
-        throw channelError(`TLS with the SMTP server failed (${e.message}): check ${settingPath(tenant, name, 'secure')} and ${settingPath(tenant, name, 'requireTls')}`, { permanent: false, setting: settingPath(tenant, name, 'secure') }, err);
+        throw channelError(
+          `TLS with the SMTP server failed (${e.message}): check ${settingPath(tenant, name, 'secure')} and ${settingPath(tenant, name, 'requireTls')}`,
+          { permanent: false, setting: settingPath(tenant, name, 'secure') },
+          err,
+        );
       if (typeof e.responseCode === 'number' && e.responseCode >= 500)
         throw channelError(`the SMTP server refused the message (${e.responseCode}): ${e.message}`, { permanent: true }, err);
       throw channelError(`cannot send through ${settingPath(tenant, name, 'host')}: ${e.message}`, { permanent: false }, err);

@@ -50,10 +50,15 @@ function targetName(target: unknown): string {
 }
 
 /** The parts of a message that come from the event; `role`, `at` and the link base are added by {@link renderMessage}. */
-function describe(type: string, data: Data): Omit<NotificationMessage, 'role' | 'at' | 'link' | 'linkText' | 'type'> & { target: LinkTarget; linkText: string } {
+function describe(
+  type: string,
+  data: Data,
+): Omit<NotificationMessage, 'role' | 'at' | 'link' | 'linkText' | 'type'> & { target: LinkTarget; linkText: string } {
   const request = obj(data.request);
   const rules = list(request.rules);
-  const requestWhy = rules.length ? `policy rule${rules.length > 1 ? 's' : ''} ${rules.join(', ')} require${rules.length > 1 ? '' : 's'} an approved request` : 'the policy requires an approved request';
+  const requestWhy = rules.length
+    ? `policy rule${rules.length > 1 ? 's' : ''} ${rules.join(', ')} require${rules.length > 1 ? '' : 's'} an approved request`
+    : 'the policy requires an approved request';
   switch (type) {
     case 'request.pending_approval':
       return {
@@ -103,7 +108,12 @@ function describe(type: string, data: Data): Omit<NotificationMessage, 'role' | 
     }
     case 'hold.placed': {
       const change = obj(data.change);
-      const reasons = Array.isArray(data.rules) ? data.rules.map(obj).filter((r) => r.outcome !== 'allow').map((r) => `${str(r.id)}: ${str(r.reason)}`) : [];
+      const reasons = Array.isArray(data.rules)
+        ? data.rules
+            .map(obj)
+            .filter((r) => r.outcome !== 'allow')
+            .map((r) => `${str(r.id)}: ${str(r.reason)}`)
+        : [];
       return {
         title: `Change held: ${str(change.kind)} for ${targetName(change.target)}`,
         severity: 'high',

@@ -16,7 +16,13 @@ const PERMANENT: Readonly<Record<string, string>> = {
   is_archived: 'conversation',
 };
 
-const EMOJI: Record<NotificationMessage['severity'], string> = { info: ':information_source:', low: ':large_blue_circle:', medium: ':large_yellow_circle:', high: ':red_circle:', critical: ':rotating_light:' };
+const EMOJI: Record<NotificationMessage['severity'], string> = {
+  info: ':information_source:',
+  low: ':large_blue_circle:',
+  medium: ':large_yellow_circle:',
+  high: ':red_circle:',
+  critical: ':rotating_light:',
+};
 
 /** Escapes Slack's control characters in mrkdwn text (`&`, `<`, `>`), so event data cannot inject links or mentions. */
 export function slackEscape(text: string): string {
@@ -80,19 +86,37 @@ export class SlackChannel implements ChannelSender {
   async send(message: NotificationMessage): Promise<void> {
     const { tenant, name, conversation } = this.options;
     try {
-      await this.#client.chat.postMessage({ channel: conversation, text: `${slackEscape(message.title)}: ${message.link}`, blocks: slackBlocks(message) as never, unfurl_links: false });
+      await this.#client.chat.postMessage({
+        channel: conversation,
+        text: `${slackEscape(message.title)}: ${message.link}`,
+        blocks: slackBlocks(message) as never,
+        unfurl_links: false,
+      });
     } catch (err) {
       const e = err as WebAPICallError;
       switch (e.code) {
         case ErrorCode.PlatformError: {
           const key = PERMANENT[e.data.error];
-          if (key) throw channelError(`Slack refused chat.postMessage (${e.data.error}): check ${settingPath(tenant, name, key)}`, { permanent: true, setting: settingPath(tenant, name, key) }, err);
+          if (key)
+            throw channelError(
+              `Slack refused chat.postMessage (${e.data.error}): check ${settingPath(tenant, name, key)}`,
+              { permanent: true, setting: settingPath(tenant, name, key) },
+              err,
+            );
           throw channelError(`Slack refused chat.postMessage (${e.data.error})`, { permanent: false }, err);
         }
         case ErrorCode.RateLimitedError:
-          throw channelError(`Slack rate-limited chat.postMessage; retry after ${e.retryAfter} s`, { permanent: false, retryAfterMs: e.retryAfter * 1000 }, err);
+          throw channelError(
+            `Slack rate-limited chat.postMessage; retry after ${e.retryAfter} s`,
+            { permanent: false, retryAfterMs: e.retryAfter * 1000 },
+            err,
+          );
         case ErrorCode.HTTPError:
-          throw channelError(`Slack answered HTTP ${e.statusCode} to chat.postMessage`, { permanent: e.statusCode === 404, ...(e.statusCode === 404 ? { setting: settingPath(tenant, name, 'slackApiUrl') } : {}) }, err);
+          throw channelError(
+            `Slack answered HTTP ${e.statusCode} to chat.postMessage`,
+            { permanent: e.statusCode === 404, ...(e.statusCode === 404 ? { setting: settingPath(tenant, name, 'slackApiUrl') } : {}) },
+            err,
+          );
         case ErrorCode.RequestError:
           throw channelError(`cannot reach Slack: ${e.original?.message ?? e.message}`, { permanent: false }, err);
         default:

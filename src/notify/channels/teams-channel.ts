@@ -91,8 +91,14 @@ export class TeamsChannel implements ChannelSender {
     const status = response.status;
     if (status === 429 || status === 408 || status >= 500) {
       const retryAfter = Number(response.headers.get('retry-after'));
-      throw channelError(`the Teams webhook answered HTTP ${status}`, { permanent: false, ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) });
+      throw channelError(`the Teams webhook answered HTTP ${status}`, {
+        permanent: false,
+        ...(Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      });
     }
-    throw channelError(`the Teams webhook answered HTTP ${status}${text ? ` (${text.slice(0, 200)})` : ''}: check ${setting} (a Workflows URL from "When a Teams webhook request is received")`, { permanent: true, setting });
+    throw channelError(
+      `the Teams webhook answered HTTP ${status}${text ? ` (${text.slice(0, 200)})` : ''}: check ${setting} (a Workflows URL from "When a Teams webhook request is received")`,
+      { permanent: true, setting },
+    );
   }
 }

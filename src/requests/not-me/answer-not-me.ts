@@ -54,7 +54,12 @@ function keyFor(deps: NotMeDeps, tenant: string): string {
  *
  * @throws WardenError `ERR_LINK_INVALID`, `ERR_LINK_EXPIRED`, `ERR_LINK_USED`, `ERR_LINK_WRONG_PERSON`
  */
-async function checkLink(deps: NotMeDeps, tx: StoreTx | undefined, token: string, now: Date): Promise<{ payload: NotMePayload; link: NotMeLinkRow; request?: ChangeRequest }> {
+async function checkLink(
+  deps: NotMeDeps,
+  tx: StoreTx | undefined,
+  token: string,
+  now: Date,
+): Promise<{ payload: NotMePayload; link: NotMeLinkRow; request?: ChangeRequest }> {
   const tenant = tokenTenant(token);
   const payload = verifyNotMeToken(token, keyFor(deps, tenant), now);
   const store = tx ?? deps.ctx.store;
@@ -80,7 +85,9 @@ export async function inspectNotMe(deps: NotMeDeps, token: string): Promise<NotM
   if (request) what = `A help-desk request (${request.kind}) was filed for your account on ${request.createdAt}.`;
   else {
     const change = await deps.ctx.store.getChange(link.tenant, link.subject.id);
-    what = change ? `${change.actor.login ?? change.actor.id} made a change to your account (${change.kind}) on ${change.occurredAt}.` : 'Someone else made a change to your account.';
+    what = change
+      ? `${change.actor.login ?? change.actor.id} made a change to your account (${change.kind}) on ${change.occurredAt}.`
+      : 'Someone else made a change to your account.';
   }
   return { tenant: link.tenant, subject: link.subject, what, expiresAt: link.expiresAt.toISOString() };
 }
@@ -119,11 +126,22 @@ export async function answerNotMe(deps: NotMeDeps, token: string, answer: 'not_m
           verifier: actor,
           reference: link.id,
           verifiedAt: now.toISOString(),
-          details: { answer, ...(meta.userAgent ? { userAgent: meta.userAgent.slice(0, 256) } : {}), note: 'the affected person confirmed by e-mail link; this is not identity proofing' },
+          details: {
+            answer,
+            ...(meta.userAgent ? { userAgent: meta.userAgent.slice(0, 256) } : {}),
+            note: 'the affected person confirmed by e-mail link; this is not identity proofing',
+          },
         };
         await tx.putEvidence(evidence);
         await ctx.note(tx, request, 'request.affected_person_confirmed', actor, { linkId: link.id }, now, { evidenceId: evidence.id });
-      } else await appendAudit(tx, tenant, { type: 'change.affected_person_confirmed', actor, subject: { changeId: link.subject.id }, data: { linkId: link.id }, at: now });
+      } else
+        await appendAudit(tx, tenant, {
+          type: 'change.affected_person_confirmed',
+          actor,
+          subject: { changeId: link.subject.id },
+          data: { linkId: link.id },
+          at: now,
+        });
       return { outcome: 'was_me', cancelled: [], heldIn: [] };
     }
 
@@ -165,13 +183,33 @@ export async function answerNotMe(deps: NotMeDeps, token: string, answer: 'not_m
     await publishEvent(tx, ctx.deps.routes, {
       tenant,
       type: 'alert.raised',
-      data: { alertId: alert.id, rule: alert.rule, title: alert.title, severity: alert.severity, key: alert.key, summary: alert.summary, changes: alert.changes, firstAt: alert.firstAt, lastAt: alert.lastAt },
+      data: {
+        alertId: alert.id,
+        rule: alert.rule,
+        title: alert.title,
+        severity: alert.severity,
+        key: alert.key,
+        summary: alert.summary,
+        changes: alert.changes,
+        firstAt: alert.firstAt,
+        lastAt: alert.lastAt,
+      },
       at: now,
     });
     await publishEvent(tx, ctx.deps.routes, {
       tenant,
       type: 'person.not_me',
-      data: { person: request?.target.login ?? link.personId, personId: link.personId, subjectKind: link.subject.kind, subjectId: link.subject.id, cancelled: cancelled.length, cancelledRequests: cancelled, heldIn, alertId: alert.id, dryRun },
+      data: {
+        person: request?.target.login ?? link.personId,
+        personId: link.personId,
+        subjectKind: link.subject.kind,
+        subjectId: link.subject.id,
+        cancelled: cancelled.length,
+        cancelledRequests: cancelled,
+        heldIn,
+        alertId: alert.id,
+        dryRun,
+      },
       at: now,
     });
     return { outcome: 'not_me', cancelled, heldIn, alertId: alert.id };

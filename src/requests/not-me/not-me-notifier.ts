@@ -73,7 +73,9 @@ export function notMeSubject(type: string, data: Data): NotMeSubject | undefined
     const id = str(c.id);
     const personId = str(obj(c.target).id);
     const by = str(obj(c.actor).login) ?? str(obj(c.actor).id) ?? 'someone else';
-    return id && personId ? { kind: 'change', id, personId, what: `${by} made this change in ${str(c.idp) ?? 'your identity provider'}: ${words(str(c.kind))}.` } : undefined;
+    return id && personId
+      ? { kind: 'change', id, personId, what: `${by} made this change in ${str(c.idp) ?? 'your identity provider'}: ${words(str(c.kind))}.` }
+      : undefined;
   }
   return undefined;
 }
@@ -130,9 +132,19 @@ export class NotMeNotifier extends BatchWorker {
         const recent = await store.countNotMeLinks(d.tenant, subject.personId, new Date(now.getTime() - 3_600_000));
         if (recent >= notMe.perPersonPerHour) {
           result = 'rate_limited';
-          throw new WardenError('ERR_RATE_LIMITED', `not sent: ${recent} notices to this person in the last hour (notMe.perPersonPerHour ${notMe.perPersonPerHour})`);
+          throw new WardenError(
+            'ERR_RATE_LIMITED',
+            `not sent: ${recent} notices to this person in the last hour (notMe.perPersonPerHour ${notMe.perPersonPerHour})`,
+          );
         }
-        link = { id: linkIdOf(d), tenant: d.tenant, personId: subject.personId, subject: { kind: subject.kind, id: subject.id }, createdAt: now, expiresAt: new Date(now.getTime() + parseDuration(notMe.linkTtl) * 1000) };
+        link = {
+          id: linkIdOf(d),
+          tenant: d.tenant,
+          personId: subject.personId,
+          subject: { kind: subject.kind, id: subject.id },
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + parseDuration(notMe.linkTtl) * 1000),
+        };
         await store.putNotMeLink(link);
       }
       const email = await this.#emailOnFile(d.tenant, subject.personId);
@@ -140,8 +152,15 @@ export class NotMeNotifier extends BatchWorker {
       const key = tenant?.secrets[notMe.secret];
       if (!key) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${d.tenant}].notifications.notMe.secret: secret ${notMe.secret} is not resolved`);
       const sender = this.options.routes.sender(d.tenant, notMe.channel);
-      if (!(sender instanceof EmailChannel)) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${d.tenant}].notifications.notMe.channel: ${notMe.channel} is not an e-mail channel`);
-      const url = notMeLink(settings.publicUrl, signNotMeToken({ t: d.tenant, l: link.id, p: link.personId, k: link.subject.kind, s: link.subject.id, e: Math.floor(link.expiresAt.getTime() / 1000) }, key.reveal()));
+      if (!(sender instanceof EmailChannel))
+        throw new WardenError('ERR_CONFIG_INVALID', `tenants[${d.tenant}].notifications.notMe.channel: ${notMe.channel} is not an e-mail channel`);
+      const url = notMeLink(
+        settings.publicUrl,
+        signNotMeToken(
+          { t: d.tenant, l: link.id, p: link.personId, k: link.subject.kind, s: link.subject.id, e: Math.floor(link.expiresAt.getTime() / 1000) },
+          key.reveal(),
+        ),
+      );
       await sender.sendEmail([email], noticeEmail(subject, url, link));
       await store.completeDelivery(d.id, clock(), 200);
       count('sent');
@@ -149,7 +168,12 @@ export class NotMeNotifier extends BatchWorker {
     } catch (err) {
       error = (err as Error).message;
       const code = (err as { code?: string }).code;
-      permanent = failureOf(err).permanent || code === 'ERR_CONFIG_INVALID' || code === 'ERR_RATE_LIMITED' || code === 'ERR_VALIDATION' || code === 'ERR_IDENTITY_UNRESOLVED';
+      permanent =
+        failureOf(err).permanent ||
+        code === 'ERR_CONFIG_INVALID' ||
+        code === 'ERR_RATE_LIMITED' ||
+        code === 'ERR_VALIDATION' ||
+        code === 'ERR_IDENTITY_UNRESOLVED';
     }
     const max = settings?.maxAttempts ?? 1;
     if (permanent || d.attempts >= max) {

@@ -46,7 +46,16 @@ describe('"this wasn\'t me" link tokens', () => {
 
   it('refuses malformed tokens: no dot, three parts, not JSON, missing fields, oversized', () => {
     const sig = signNotMeToken(payload, KEY).split('.')[1]!;
-    for (const bad of ['abc', 'a.b.c', `${Buffer.from('not json').toString('base64url')}.${sig}`, `${Buffer.from(JSON.stringify({ t: 'acme' })).toString('base64url')}.${sig}`, `${'a'.repeat(3000)}.${sig}`])
-      expect(codeOf(() => verifyNotMeToken(bad, KEY, NOW)), bad.slice(0, 20)).toBe('ERR_LINK_INVALID');
+    for (const bad of [
+      'abc',
+      'a.b.c',
+      `${Buffer.from('not json').toString('base64url')}.${sig}`,
+      `${Buffer.from(JSON.stringify({ t: 'acme' })).toString('base64url')}.${sig}`,
+      `${'a'.repeat(3000)}.${sig}`,
+    ])
+      expect(
+        codeOf(() => verifyNotMeToken(bad, KEY, NOW)),
+        bad.slice(0, 20),
+      ).toBe('ERR_LINK_INVALID');
   });
 });

@@ -26,7 +26,9 @@ export interface NotMePayload {
 const DOMAIN = 'warden-not-me-v1.';
 
 function mac(key: string, payload: string): Buffer {
-  return createHmac('sha256', key).update(DOMAIN + payload).digest();
+  return createHmac('sha256', key)
+    .update(DOMAIN + payload)
+    .digest();
 }
 
 /** Signs a link payload. */
@@ -52,7 +54,16 @@ function readPayload(token: string): NotMePayload {
     throw invalid();
   }
   const o = p as Partial<NotMePayload>;
-  if (!o || typeof o !== 'object' || typeof o.t !== 'string' || typeof o.l !== 'string' || typeof o.p !== 'string' || (o.k !== 'request' && o.k !== 'change') || typeof o.s !== 'string' || typeof o.e !== 'number')
+  if (
+    !o ||
+    typeof o !== 'object' ||
+    typeof o.t !== 'string' ||
+    typeof o.l !== 'string' ||
+    typeof o.p !== 'string' ||
+    (o.k !== 'request' && o.k !== 'change') ||
+    typeof o.s !== 'string' ||
+    typeof o.e !== 'number'
+  )
     throw invalid();
   return o as NotMePayload;
 }

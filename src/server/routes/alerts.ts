@@ -23,11 +23,11 @@ export const alertRoutes: RouteDoc[] = [
     tags: ['alerts'],
     auth: true,
     parameters: [
-      { name: 'tenant', in: 'query', description: 'Tenant (default: the API key\'s)', schema: { type: 'string' } },
+      { name: 'tenant', in: 'query', description: "Tenant (default: the API key's)", schema: { type: 'string' } },
       { name: 'status', in: 'query', description: 'open or closed', schema: { type: 'string', enum: ['open', 'closed'] } },
       { name: 'severity', in: 'query', description: 'At least this severity', schema: { type: 'string', enum: [...SEVERITIES] } },
       { name: 'rule', in: 'query', description: 'Alerts with a match of this rule', schema: { type: 'string' } },
-      { name: 'key', in: 'query', description: 'Alerts on this key (a person\'s canonical identity, lower case)', schema: { type: 'string' } },
+      { name: 'key', in: 'query', description: "Alerts on this key (a person's canonical identity, lower case)", schema: { type: 'string' } },
       { name: 'since', in: 'query', description: 'Raised at or after this time (ISO 8601)', schema: { type: 'string', format: 'date-time' } },
       { name: 'before', in: 'query', description: 'Page cursor (`next` of the previous page)', schema: { type: 'string' } },
       { name: 'limit', in: 'query', description: 'Page size, 1-500 (default 50)', schema: { type: 'integer', minimum: 1, maximum: 500 } },
@@ -42,9 +42,13 @@ export const alertRoutes: RouteDoc[] = [
     auth: true,
     parameters: [
       { name: 'id', in: 'path', description: 'Alert id', schema: { type: 'string', format: 'uuid' } },
-      { name: 'tenant', in: 'query', description: 'Tenant (default: the API key\'s)', schema: { type: 'string' } },
+      { name: 'tenant', in: 'query', description: "Tenant (default: the API key's)", schema: { type: 'string' } },
     ],
-    responses: { 200: { description: 'The alert', schema: 'Alert' }, ...AUTH_ERRORS, 404: { ...COMMON_ERRORS[404], description: 'Unknown tenant (ERR_TENANT_UNKNOWN) or alert (ERR_NOT_FOUND)' } },
+    responses: {
+      200: { description: 'The alert', schema: 'Alert' },
+      ...AUTH_ERRORS,
+      404: { ...COMMON_ERRORS[404], description: 'Unknown tenant (ERR_TENANT_UNKNOWN) or alert (ERR_NOT_FOUND)' },
+    },
   },
 ];
 

@@ -18,7 +18,10 @@ export const healthRoutes: RouteDoc[] = [
 ];
 
 /** GET /healthz (liveness) and GET /readyz (readiness). */
-export function mountHealth(router: Router, deps: { store: Store; policies: PolicyRegistry; expectedMigrations: readonly number[]; keys: ApiKeyVerifier }): void {
+export function mountHealth(
+  router: Router,
+  deps: { store: Store; policies: PolicyRegistry; expectedMigrations: readonly number[]; keys: ApiKeyVerifier },
+): void {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -29,7 +32,13 @@ export function mountHealth(router: Router, deps: { store: Store; policies: Poli
     );
     // Probes need only the status; the store's host, user and database (and errors naming them) are for operators.
     const authorization = req.get('authorization');
-    const operator = store.ok && authorization !== undefined && (await deps.keys.verify(authorization).then(() => true, () => false));
+    const operator =
+      store.ok &&
+      authorization !== undefined &&
+      (await deps.keys.verify(authorization).then(
+        () => true,
+        () => false,
+      ));
     if (!operator) store.detail = store.ok ? 'reachable' : 'unreachable';
     let migrations = { ok: false, detail: 'unknown' };
     if (store.ok) {

@@ -16,7 +16,9 @@ const PAGE_HEADERS: Record<string, string> = {
 
 function page(res: Response, status: number, title: string, body: string): void {
   res.status(status).set(PAGE_HEADERS).type('text/html; charset=utf-8');
-  res.send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${htmlEscape(title)}</title></head><body><h1>${htmlEscape(title)}</h1>${body}</body></html>`);
+  res.send(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>${htmlEscape(title)}</title></head><body><h1>${htmlEscape(title)}</h1>${body}</body></html>`,
+  );
 }
 
 const FAILURES: Partial<Record<WardenErrorCode, [number, string]>> = {
@@ -76,7 +78,13 @@ export function mountNotMePages(router: Router, deps: NotMeDeps & { log: Logger;
     try {
       const done = await answerNotMe(deps, token, answer, { ...(req.get('user-agent') ? { userAgent: req.get('user-agent')! } : {}) });
       if (done.outcome === 'was_me') page(res, 200, 'Thank you', '<p>Your answer was recorded. The help desk still verifies your identity as usual.</p>');
-      else page(res, 200, 'Security has been told', '<p>Warden stopped the request, is holding your account and has told security. They will contact you. Do not approve sign-in prompts you did not start.</p>');
+      else
+        page(
+          res,
+          200,
+          'Security has been told',
+          '<p>Warden stopped the request, is holding your account and has told security. They will contact you. Do not approve sign-in prompts you did not start.</p>',
+        );
     } catch (err) {
       failure(res, err, deps.log);
     }

@@ -28,13 +28,18 @@ const PEOPLE = ['apiKey', 'idpToken'] as const;
 const ERRORS = {
   ...COMMON_ERRORS,
   401: problem('Missing or invalid API key or IdP token (ERR_AUTH_REQUIRED, ERR_AUTH_INVALID, ERR_TOKEN_EXPIRED)'),
-  403: problem('Not allowed: another tenant, missing scope or role (ERR_FORBIDDEN), separation of duties (ERR_SOD_VIOLATION), or a name the IdP does not know (ERR_IDENTITY_UNRESOLVED)'),
+  403: problem(
+    'Not allowed: another tenant, missing scope or role (ERR_FORBIDDEN), separation of duties (ERR_SOD_VIOLATION), or a name the IdP does not know (ERR_IDENTITY_UNRESOLVED)',
+  ),
   404: problem('Unknown tenant (ERR_TENANT_UNKNOWN) or request (ERR_NOT_FOUND)'),
-  409: problem('Not possible in the request\'s state (ERR_ILLEGAL_TRANSITION), or already done (ERR_DUPLICATE_APPROVAL, ERR_CONFLICT)'),
-  422: problem('Idempotency-Key reused for another request (ERR_IDEMPOTENCY_MISMATCH), evidence refused (ERR_EVIDENCE_REJECTED), or a change the policy refuses whatever a request says (ERR_POLICY_FORBIDS)'),
+  409: problem("Not possible in the request's state (ERR_ILLEGAL_TRANSITION), or already done (ERR_DUPLICATE_APPROVAL, ERR_CONFLICT)"),
+  422: problem(
+    'Idempotency-Key reused for another request (ERR_IDEMPOTENCY_MISMATCH), evidence refused (ERR_EVIDENCE_REJECTED), or a change the policy refuses whatever a request says (ERR_POLICY_FORBIDS)',
+  ),
   502: problem('The IdP or the ITSM could not be reached (ERR_UPSTREAM)'),
 } as const;
-const IDEMPOTENT = ' Send an `Idempotency-Key` header to make retries safe: a retry returns the first response (`Idempotent-Replayed: true`) and creates nothing new.';
+const IDEMPOTENT =
+  ' Send an `Idempotency-Key` header to make retries safe: a retry returns the first response (`Idempotent-Replayed: true`) and creates nothing new.';
 
 /** The change-request routes, documented in /openapi.json. */
 export const requestRoutes: RouteDoc[] = [
@@ -63,26 +68,178 @@ export const requestRoutes: RouteDoc[] = [
     query: 'RequestListQuery',
     responses: { 200: { description: 'A page of requests', schema: 'RequestList' }, ...ERRORS },
   },
-  { method: 'get', path: '/v1/requests/:id', summary: 'Read a change request', tags: ['requests'], auth: true, security: [...PEOPLE], query: 'TenantQuery', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/cancel', summary: 'Cancel an open request', description: IDEMPOTENT, tags: ['requests'], auth: true, security: [...PEOPLE], requestBody: 'CancelBody', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/ticket', summary: 'Check and attach a ticket', description: 'Reads the ticket from the ITSM and checks it: exists, open and in an allowed state, assigned to the executor\'s team, references the target, not raised from the target\'s own mailbox or session.' + IDEMPOTENT, tags: ['requests'], auth: true, security: [...PEOPLE], requestBody: 'TicketBody', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/proofing/push', summary: 'Proof the requester with a push to their enrolled factor', description: 'Sends an Okta Verify push to the target\'s factor (refused when the factor was enrolled or changed recently). Poll the transaction.', tags: ['proofing'], auth: true, security: [...PEOPLE], requestBody: 'TenantBody', responses: { 202: { description: 'Push sent', schema: 'PushStarted' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/proofing/push/:transactionId', summary: 'Poll a push verification', tags: ['proofing'], auth: true, security: [...PEOPLE], requestBody: 'TenantBody', responses: { 200: { description: 'Its state', schema: 'PushResult' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/proofing/callback', summary: 'Record a callback on a number of record', description: 'Refused when the number came from the caller or changed recently.' + IDEMPOTENT, tags: ['proofing'], auth: true, security: [...PEOPLE], requestBody: 'CallbackBody', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/proofing/attest', summary: 'Attest as the target\'s manager', description: 'Only the manager the IdP names, signed in with a recent MFA.' + IDEMPOTENT, tags: ['proofing'], auth: true, security: ['idpToken'], requestBody: 'TenantBody', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/approve', summary: 'Approve a request', description: 'A person with the approver role, from a source the policy names, signed in with a recent MFA; never the requester, target, executor or filer, never twice. 401 with a step-up challenge when the sign-in is too old.' + IDEMPOTENT, tags: ['approvals'], auth: true, security: ['idpToken'], requestBody: 'DecideBody', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/reject', summary: 'Reject a request (ends it)', description: IDEMPOTENT, tags: ['approvals'], auth: true, security: ['idpToken'], requestBody: 'DecideBody', responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/requests/:id/execute', summary: 'Have Warden perform an approved request (broker mode)', description: 'Once per request; a retry returns the result without the secret. The secret (a TAP) is shown in this response only.', tags: ['requests'], auth: true, security: [...PEOPLE], requestBody: 'TenantBody', responses: { 200: { description: 'What was done', schema: 'BrokerResultBody' }, ...ERRORS } },
-  { method: 'get', path: '/v1/reviews', summary: 'List reviews', description: '`state=overdue` lists open reviews past their due time.', tags: ['reviews'], auth: true, security: [...PEOPLE], query: 'ReviewQuery', responses: { 200: { description: 'Reviews', schema: 'ReviewList' }, ...ERRORS } },
-  { method: 'post', path: '/v1/reviews/:id/complete', summary: 'Complete a break-glass review', description: IDEMPOTENT, tags: ['reviews'], auth: true, security: ['idpToken'], requestBody: 'CompleteReviewBody', responses: { 200: { description: 'The review', schema: 'Review' }, ...ERRORS } },
-  { method: 'get', path: '/v1/exceptions', summary: 'List policy exceptions', tags: ['exceptions'], auth: true, security: [...PEOPLE], query: 'TenantQuery', responses: { 200: { description: 'Exceptions', schema: 'ExceptionList' }, ...ERRORS } },
-  { method: 'post', path: '/v1/exceptions', summary: 'Grant a policy exception (admin)', description: IDEMPOTENT, tags: ['exceptions'], auth: true, security: ['idpToken'], requestBody: 'CreateExceptionBody', responses: { 201: { description: 'The exception', schema: 'ExceptionView' }, ...ERRORS } },
-  { method: 'post', path: '/v1/exceptions/:id/revoke', summary: 'Revoke a policy exception (admin)', description: IDEMPOTENT, tags: ['exceptions'], auth: true, security: ['idpToken'], requestBody: 'TenantBody', responses: { 200: { description: 'The exception', schema: 'ExceptionView' }, ...ERRORS } },
+  {
+    method: 'get',
+    path: '/v1/requests/:id',
+    summary: 'Read a change request',
+    tags: ['requests'],
+    auth: true,
+    security: [...PEOPLE],
+    query: 'TenantQuery',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/cancel',
+    summary: 'Cancel an open request',
+    description: IDEMPOTENT,
+    tags: ['requests'],
+    auth: true,
+    security: [...PEOPLE],
+    requestBody: 'CancelBody',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/ticket',
+    summary: 'Check and attach a ticket',
+    description:
+      "Reads the ticket from the ITSM and checks it: exists, open and in an allowed state, assigned to the executor's team, references the target, not raised from the target's own mailbox or session." +
+      IDEMPOTENT,
+    tags: ['requests'],
+    auth: true,
+    security: [...PEOPLE],
+    requestBody: 'TicketBody',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/proofing/push',
+    summary: 'Proof the requester with a push to their enrolled factor',
+    description: "Sends an Okta Verify push to the target's factor (refused when the factor was enrolled or changed recently). Poll the transaction.",
+    tags: ['proofing'],
+    auth: true,
+    security: [...PEOPLE],
+    requestBody: 'TenantBody',
+    responses: { 202: { description: 'Push sent', schema: 'PushStarted' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/proofing/push/:transactionId',
+    summary: 'Poll a push verification',
+    tags: ['proofing'],
+    auth: true,
+    security: [...PEOPLE],
+    requestBody: 'TenantBody',
+    responses: { 200: { description: 'Its state', schema: 'PushResult' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/proofing/callback',
+    summary: 'Record a callback on a number of record',
+    description: 'Refused when the number came from the caller or changed recently.' + IDEMPOTENT,
+    tags: ['proofing'],
+    auth: true,
+    security: [...PEOPLE],
+    requestBody: 'CallbackBody',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/proofing/attest',
+    summary: "Attest as the target's manager",
+    description: 'Only the manager the IdP names, signed in with a recent MFA.' + IDEMPOTENT,
+    tags: ['proofing'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'TenantBody',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/approve',
+    summary: 'Approve a request',
+    description:
+      'A person with the approver role, from a source the policy names, signed in with a recent MFA; never the requester, target, executor or filer, never twice. 401 with a step-up challenge when the sign-in is too old.' +
+      IDEMPOTENT,
+    tags: ['approvals'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'DecideBody',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/reject',
+    summary: 'Reject a request (ends it)',
+    description: IDEMPOTENT,
+    tags: ['approvals'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'DecideBody',
+    responses: { 200: { description: 'The request', schema: 'RequestView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/requests/:id/execute',
+    summary: 'Have Warden perform an approved request (broker mode)',
+    description: 'Once per request; a retry returns the result without the secret. The secret (a TAP) is shown in this response only.',
+    tags: ['requests'],
+    auth: true,
+    security: [...PEOPLE],
+    requestBody: 'TenantBody',
+    responses: { 200: { description: 'What was done', schema: 'BrokerResultBody' }, ...ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/v1/reviews',
+    summary: 'List reviews',
+    description: '`state=overdue` lists open reviews past their due time.',
+    tags: ['reviews'],
+    auth: true,
+    security: [...PEOPLE],
+    query: 'ReviewQuery',
+    responses: { 200: { description: 'Reviews', schema: 'ReviewList' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/reviews/:id/complete',
+    summary: 'Complete a break-glass review',
+    description: IDEMPOTENT,
+    tags: ['reviews'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'CompleteReviewBody',
+    responses: { 200: { description: 'The review', schema: 'Review' }, ...ERRORS },
+  },
+  {
+    method: 'get',
+    path: '/v1/exceptions',
+    summary: 'List policy exceptions',
+    tags: ['exceptions'],
+    auth: true,
+    security: [...PEOPLE],
+    query: 'TenantQuery',
+    responses: { 200: { description: 'Exceptions', schema: 'ExceptionList' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/exceptions',
+    summary: 'Grant a policy exception (admin)',
+    description: IDEMPOTENT,
+    tags: ['exceptions'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'CreateExceptionBody',
+    responses: { 201: { description: 'The exception', schema: 'ExceptionView' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/exceptions/:id/revoke',
+    summary: 'Revoke a policy exception (admin)',
+    description: IDEMPOTENT,
+    tags: ['exceptions'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'TenantBody',
+    responses: { 200: { description: 'The exception', schema: 'ExceptionView' }, ...ERRORS },
+  },
   {
     method: 'get',
     path: '/v1/reports/accountability',
     summary: 'The accountability report',
-    description: 'For every change: who asked, who verified and how, who approved, who executed, which ticket; unmatched changes; break-glass and exceptions with their review state. `format=csv` for a spreadsheet.',
+    description:
+      'For every change: who asked, who verified and how, who approved, who executed, which ticket; unmatched changes; break-glass and exceptions with their review state. `format=csv` for a spreadsheet.',
     tags: ['reports'],
     auth: true,
     security: [...PEOPLE],
@@ -93,11 +250,17 @@ export const requestRoutes: RouteDoc[] = [
     method: 'post',
     path: '/hooks/verifiers/:tenant/:verifier',
     summary: 'Identity-verification evidence from an external verifier',
-    description: 'Signed with the verifier\'s secret (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`); bound to the request and its target. A message counts once.',
+    description:
+      "Signed with the verifier's secret (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`); bound to the request and its target. A message counts once.",
     tags: ['proofing'],
     security: ['webhookSignature'],
     requestBody: 'ExternalEvidenceBody',
-    responses: { 200: { description: 'Accepted', schema: 'RequestView' }, 401: problem('Missing or bad signature'), 404: problem('Unknown verifier or request'), 422: problem('Evidence refused (ERR_EVIDENCE_REJECTED): another person, too old, not verified') },
+    responses: {
+      200: { description: 'Accepted', schema: 'RequestView' },
+      401: problem('Missing or bad signature'),
+      404: problem('Unknown verifier or request'),
+      422: problem('Evidence refused (ERR_EVIDENCE_REJECTED): another person, too old, not verified'),
+    },
   },
 ];
 
@@ -182,20 +345,29 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CancelBody, req.body, 'the cancellation');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.cancel(tenant, id(req), body.reason, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.cancel(tenant, id(req), body.reason, caller, onCommit),
+    }));
   });
 
   router.post('/v1/requests/:id/ticket', async (req, res) => {
     const caller = callerOf(res);
     const body = parse(TicketBody, req.body, 'the ticket');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.attachTicket(tenant, id(req), { system: body.system, id: body.id }, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.attachTicket(tenant, id(req), { system: body.system, id: body.id }, caller, onCommit),
+    }));
   });
 
   router.post('/v1/requests/:id/proofing/push', async (req, res) => {
     const caller = callerOf(res);
     const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 202, body: await workflow.startPush(tenant, id(req), caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 202,
+      body: await workflow.startPush(tenant, id(req), caller, onCommit),
+    }));
   });
 
   router.post('/v1/requests/:id/proofing/push/:transactionId', async (req, res) => {
@@ -208,13 +380,19 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CallbackBody, req.body, 'the callback');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.recordCallback(id(req), body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.recordCallback(id(req), body, caller, onCommit),
+    }));
   });
 
   router.post('/v1/requests/:id/proofing/attest', async (req, res) => {
     const caller = callerOf(res);
     const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.attest(tenant, id(req), caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.attest(tenant, id(req), caller, onCommit),
+    }));
   });
 
   for (const verdict of ['approve', 'reject'] as const)
@@ -222,7 +400,10 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
       const caller = callerOf(res);
       const body = parse(DecideBody, req.body, `the ${verdict === 'approve' ? 'approval' : 'rejection'}`);
       const tenant = known(deps, body.tenant);
-      await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.decide(tenant, id(req), verdict, body.comment, caller, onCommit) }));
+      await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+        status: 200,
+        body: await workflow.decide(tenant, id(req), verdict, body.comment, caller, onCommit),
+      }));
     });
 
   router.post('/v1/requests/:id/execute', async (req, res) => {
@@ -239,7 +420,8 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const tenant = tenantFrom(req, caller, deps);
     const state = req.query.state;
-    if (state !== undefined && state !== 'open' && state !== 'done' && state !== 'overdue') throw new WardenError('ERR_VALIDATION', 'state is open, done or overdue');
+    if (state !== undefined && state !== 'open' && state !== 'done' && state !== 'overdue')
+      throw new WardenError('ERR_VALIDATION', 'state is open, done or overdue');
     const items = state === 'overdue' ? await workflow.overdueReviews(tenant, caller) : await workflow.listReviews(tenant, state, caller);
     res.json({ items });
   });
@@ -248,7 +430,10 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CompleteReviewBody, req.body, 'the review');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.completeReview(tenant, id(req), body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.completeReview(tenant, id(req), body, caller, onCommit),
+    }));
   });
 
   router.get('/v1/exceptions', async (req, res) => {
@@ -260,13 +445,19 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     const caller = callerOf(res);
     const body = parse(CreateExceptionBody, req.body, 'the exception');
     const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 201, body: await workflow.createException(body, caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 201,
+      body: await workflow.createException(body, caller, onCommit),
+    }));
   });
 
   router.post('/v1/exceptions/:id/revoke', async (req, res) => {
     const caller = callerOf(res);
     const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 200, body: await workflow.revokeException(tenant, id(req), caller, onCommit) }));
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.revokeException(tenant, id(req), caller, onCommit),
+    }));
   });
 
   router.get('/v1/reports/accountability', async (req, res) => {

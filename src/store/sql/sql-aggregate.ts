@@ -36,11 +36,14 @@ export function composeAggregates<const P extends readonly SqlAggregateClass[]>(
   for (const part of parts) {
     for (const name of Object.getOwnPropertyNames(part.prototype)) {
       if (name === 'constructor') continue;
-      if (Object.hasOwn(Composed.prototype, name)) throw new WardenError('ERR_INTERNAL', `store method ${name} is defined by two aggregates (${part.name} and another)`);
+      if (Object.hasOwn(Composed.prototype, name))
+        throw new WardenError('ERR_INTERNAL', `store method ${name} is defined by two aggregates (${part.name} and another)`);
       Object.defineProperty(Composed.prototype, name, Object.getOwnPropertyDescriptor(part.prototype, name) as PropertyDescriptor);
     }
   }
-  return Composed as unknown as new (db: SqlExecutor) => Intersection<InstanceType<P[number]>>;
+  return Composed as unknown as new (
+    db: SqlExecutor,
+  ) => Intersection<InstanceType<P[number]>>;
 }
 
 /** Row shape as the drivers return it. */

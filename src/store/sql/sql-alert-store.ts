@@ -62,7 +62,10 @@ export class SqlAlertStore extends SqlAggregate implements AlertStore {
       where.push(`(raised_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(q.limit);
-    const rows = await this.db.query<{ body: unknown }>(`SELECT body FROM alerts WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`, params);
+    const rows = await this.db.query<{ body: unknown }>(
+      `SELECT body FROM alerts WHERE ${where.join(' AND ')} ORDER BY raised_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
     return rows.map((r) => parsed<Alert>(r.body));
   }
 }

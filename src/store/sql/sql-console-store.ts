@@ -36,18 +36,31 @@ function loginRow(r: Row): ConsoleLoginRow {
 
 /** The console's sessions and sign-ins in SQL (PostgreSQL dialect; PGlite and PostgreSQL run it). */
 export class SqlConsoleStore extends SqlAggregate implements ConsoleStore {
-
   async putConsoleLogin(row: ConsoleLoginRow): Promise<void> {
     await this.db.query(
       `INSERT INTO console_logins (state_hash, browser_hash, tenant, purpose, nonce, code_verifier, return_to, session_hash, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [row.stateHash, row.browserHash, row.tenant, row.purpose, row.nonce, row.codeVerifier, row.returnTo, row.sessionHash ?? null, row.createdAt.toISOString(), row.expiresAt.toISOString()],
+      [
+        row.stateHash,
+        row.browserHash,
+        row.tenant,
+        row.purpose,
+        row.nonce,
+        row.codeVerifier,
+        row.returnTo,
+        row.sessionHash ?? null,
+        row.createdAt.toISOString(),
+        row.expiresAt.toISOString(),
+      ],
     );
   }
 
   async takeConsoleLogin(stateHash: string, now: Date): Promise<{ row: ConsoleLoginRow; firstUse: boolean } | undefined> {
     // One statement: of two callbacks racing with the same state, one gets the row.
-    const [taken] = await this.db.query<Row>('UPDATE console_logins SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL RETURNING *', [stateHash, now.toISOString()]);
+    const [taken] = await this.db.query<Row>('UPDATE console_logins SET used_at = $2 WHERE state_hash = $1 AND used_at IS NULL RETURNING *', [
+      stateHash,
+      now.toISOString(),
+    ]);
     if (taken) return { row: loginRow(taken), firstUse: true };
     const [used] = await this.db.query<Row>('SELECT * FROM console_logins WHERE state_hash = $1', [stateHash]);
     return used ? { row: loginRow(used), firstUse: false } : undefined;
@@ -57,7 +70,16 @@ export class SqlConsoleStore extends SqlAggregate implements ConsoleStore {
     await this.db.query(
       `INSERT INTO console_sessions (id_hash, tenant, subject, person, csrf_token, created_at, last_seen_at, expires_at)
        VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)`,
-      [row.idHash, row.tenant, row.subject, JSON.stringify(row.person), row.csrfToken, row.createdAt.toISOString(), row.lastSeenAt.toISOString(), row.expiresAt.toISOString()],
+      [
+        row.idHash,
+        row.tenant,
+        row.subject,
+        JSON.stringify(row.person),
+        row.csrfToken,
+        row.createdAt.toISOString(),
+        row.lastSeenAt.toISOString(),
+        row.expiresAt.toISOString(),
+      ],
     );
   }
 
@@ -71,15 +93,17 @@ export class SqlConsoleStore extends SqlAggregate implements ConsoleStore {
   }
 
   async updateConsoleSessionPerson(idHash: string, person: Record<string, unknown>, at: Date): Promise<void> {
-    await this.db.query('UPDATE console_sessions SET person = $2::jsonb, last_seen_at = GREATEST(last_seen_at, $3::timestamptz) WHERE id_hash = $1 AND ended_at IS NULL', [
-      idHash,
-      JSON.stringify(person),
-      at.toISOString(),
-    ]);
+    await this.db.query(
+      'UPDATE console_sessions SET person = $2::jsonb, last_seen_at = GREATEST(last_seen_at, $3::timestamptz) WHERE id_hash = $1 AND ended_at IS NULL',
+      [idHash, JSON.stringify(person), at.toISOString()],
+    );
   }
 
   async endConsoleSession(idHash: string, at: Date): Promise<boolean> {
-    const rows = await this.db.query('UPDATE console_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL RETURNING id_hash', [idHash, at.toISOString()]);
+    const rows = await this.db.query('UPDATE console_sessions SET ended_at = $2 WHERE id_hash = $1 AND ended_at IS NULL RETURNING id_hash', [
+      idHash,
+      at.toISOString(),
+    ]);
     return rows.length > 0;
   }
 

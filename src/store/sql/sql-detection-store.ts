@@ -36,7 +36,10 @@ export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
   }
 
   async claimDueDetectionStates(now: Date, limit: number): Promise<DetectionStateRow[]> {
-    const rows = await this.db.query('SELECT * FROM detection_state WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED', [now.toISOString(), limit]);
+    const rows = await this.db.query('SELECT * FROM detection_state WHERE due_at <= $1 ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED', [
+      now.toISOString(),
+      limit,
+    ]);
     return rows.map(detectionStateRow);
   }
 

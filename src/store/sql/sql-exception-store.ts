@@ -5,16 +5,10 @@ import { SqlAggregate, json, parsed } from './sql-aggregate.js';
 /** Policy exceptions, in SQL. */
 export class SqlExceptionStore extends SqlAggregate implements ExceptionStore {
   async putException(e: PolicyException): Promise<void> {
-    await this.db.query('INSERT INTO policy_exceptions (id, tenant, rule_id, target, created_at, expires_at, revoked_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)', [
-      e.id,
-      e.tenant,
-      e.ruleId,
-      e.target.toLowerCase(),
-      e.createdAt,
-      e.expiresAt,
-      e.revokedAt ?? null,
-      json(e),
-    ]);
+    await this.db.query(
+      'INSERT INTO policy_exceptions (id, tenant, rule_id, target, created_at, expires_at, revoked_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)',
+      [e.id, e.tenant, e.ruleId, e.target.toLowerCase(), e.createdAt, e.expiresAt, e.revokedAt ?? null, json(e)],
+    );
   }
 
   async getException(tenant: string, id: string): Promise<PolicyException | undefined> {

@@ -16,7 +16,13 @@ export class SqlHoldStore extends SqlAggregate implements HoldStore {
   async getRelease(tenant: string, decisionId: string): Promise<HoldRelease | undefined> {
     const [row] = await this.db.query('SELECT * FROM releases WHERE tenant = $1 AND decision_id = $2', [tenant, decisionId]);
     return row
-      ? { tenant: String(row.tenant), decisionId: String(row.decision_id), releasedAt: iso(row.released_at), actor: parsed(row.actor), reason: String(row.reason) }
+      ? {
+          tenant: String(row.tenant),
+          decisionId: String(row.decision_id),
+          releasedAt: iso(row.released_at),
+          actor: parsed(row.actor),
+          reason: String(row.reason),
+        }
       : undefined;
   }
 

@@ -28,7 +28,11 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
       [e.tenant, e.source, e.eventId, e.eventType ?? null, e.via, json(e.payload), e.receivedAt.toISOString(), e.occurredAt?.toISOString() ?? null],
     );
     if (inserted[0]) return { inserted: true, id: num(inserted[0].id) };
-    const existing = await this.db.query<{ id: unknown }>('SELECT id FROM inbox WHERE tenant = $1 AND source = $2 AND event_id = $3', [e.tenant, e.source, e.eventId]);
+    const existing = await this.db.query<{ id: unknown }>('SELECT id FROM inbox WHERE tenant = $1 AND source = $2 AND event_id = $3', [
+      e.tenant,
+      e.source,
+      e.eventId,
+    ]);
     return { inserted: false, id: num(existing[0]!.id) };
   }
 
@@ -58,7 +62,10 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
   }
 
   async settleInbox(id: number, now: Date): Promise<boolean> {
-    const rows = await this.db.query(`UPDATE inbox SET state = 'processed', processed_at = $2, error = NULL WHERE id = $1 AND state = 'pending' RETURNING id`, [id, now.toISOString()]);
+    const rows = await this.db.query(`UPDATE inbox SET state = 'processed', processed_at = $2, error = NULL WHERE id = $1 AND state = 'pending' RETURNING id`, [
+      id,
+      now.toISOString(),
+    ]);
     return rows.length > 0;
   }
 }

@@ -76,22 +76,24 @@ export class SqlNotifyStore extends SqlAggregate implements NotifyStore {
   }
 
   async completeDelivery(id: number, now: Date, status: number): Promise<void> {
-    await this.db.query(`UPDATE notify_deliveries SET state = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL, lease_until = NULL WHERE id = $1`, [
-      id,
-      now.toISOString(),
-      status,
-    ]);
+    await this.db.query(
+      `UPDATE notify_deliveries SET state = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL, lease_until = NULL WHERE id = $1`,
+      [id, now.toISOString(), status],
+    );
   }
 
   async failDelivery(id: number, _now: Date, error: string, status: number | null, retryAt: Date | null): Promise<void> {
     if (retryAt)
-      await this.db.query(`UPDATE notify_deliveries SET state = 'queued', last_error = $2, last_status = $3, next_attempt_at = $4, lease_until = NULL WHERE id = $1`, [
+      await this.db.query(
+        `UPDATE notify_deliveries SET state = 'queued', last_error = $2, last_status = $3, next_attempt_at = $4, lease_until = NULL WHERE id = $1`,
+        [id, error, status, retryAt.toISOString()],
+      );
+    else
+      await this.db.query(`UPDATE notify_deliveries SET state = 'failed', last_error = $2, last_status = $3, lease_until = NULL WHERE id = $1`, [
         id,
         error,
         status,
-        retryAt.toISOString(),
       ]);
-    else await this.db.query(`UPDATE notify_deliveries SET state = 'failed', last_error = $2, last_status = $3, lease_until = NULL WHERE id = $1`, [id, error, status]);
   }
 
   async listDeliveries(tenant: string, limit: number, filter: { state?: DeliveryRow['state']; kind?: DeliveryKind } = {}): Promise<DeliveryRow[]> {
@@ -122,12 +124,21 @@ export class SqlNotifyStore extends SqlAggregate implements NotifyStore {
   }
 
   async useNotMeLink(tenant: string, id: string, outcome: 'not_me' | 'was_me', at: Date): Promise<boolean> {
-    const rows = await this.db.query('UPDATE not_me_links SET used_at = $3, outcome = $4 WHERE tenant = $1 AND id = $2 AND used_at IS NULL RETURNING id', [tenant, id, at.toISOString(), outcome]);
+    const rows = await this.db.query('UPDATE not_me_links SET used_at = $3, outcome = $4 WHERE tenant = $1 AND id = $2 AND used_at IS NULL RETURNING id', [
+      tenant,
+      id,
+      at.toISOString(),
+      outcome,
+    ]);
     return rows.length === 1;
   }
 
   async countNotMeLinks(tenant: string, personId: string, since: Date): Promise<number> {
-    const [row] = await this.db.query<{ n: unknown }>('SELECT count(*) AS n FROM not_me_links WHERE tenant = $1 AND person_id = $2 AND created_at >= $3', [tenant, personId, since.toISOString()]);
+    const [row] = await this.db.query<{ n: unknown }>('SELECT count(*) AS n FROM not_me_links WHERE tenant = $1 AND person_id = $2 AND created_at >= $3', [
+      tenant,
+      personId,
+      since.toISOString(),
+    ]);
     return Number(row?.n ?? 0);
   }
 }

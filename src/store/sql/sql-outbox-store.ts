@@ -50,7 +50,11 @@ export class SqlOutboxStore extends SqlAggregate implements OutboxStore {
   }
 
   async completeAction(id: string, now: Date, result: unknown): Promise<void> {
-    await this.db.query(`UPDATE actions SET state = 'done', result = $3::jsonb, lease_until = NULL, updated_at = $2 WHERE id = $1`, [id, now.toISOString(), json(result)]);
+    await this.db.query(`UPDATE actions SET state = 'done', result = $3::jsonb, lease_until = NULL, updated_at = $2 WHERE id = $1`, [
+      id,
+      now.toISOString(),
+      json(result),
+    ]);
   }
 
   async failAction(id: string, now: Date, error: string, retryAt: Date | null): Promise<void> {
@@ -61,7 +65,12 @@ export class SqlOutboxStore extends SqlAggregate implements OutboxStore {
         error,
         retryAt.toISOString(),
       ]);
-    else await this.db.query(`UPDATE actions SET state = 'failed', last_error = $3, lease_until = NULL, updated_at = $2 WHERE id = $1`, [id, now.toISOString(), error]);
+    else
+      await this.db.query(`UPDATE actions SET state = 'failed', last_error = $3, lease_until = NULL, updated_at = $2 WHERE id = $1`, [
+        id,
+        now.toISOString(),
+        error,
+      ]);
   }
 
   async listActions(tenant: string, decisionId: string): Promise<ActionRow[]> {

@@ -39,7 +39,6 @@ function brokerRunRow(r: Row): BrokerRun {
  * before the IdP call and completed after it.
  */
 export class SqlOwnChangeStore extends SqlAggregate implements OwnChangeStore, BrokerRunStore {
-
   async putOwnChange(c: OwnChange): Promise<void> {
     const done = c.result !== undefined;
     await this.db.query(
@@ -47,7 +46,16 @@ export class SqlOwnChangeStore extends SqlAggregate implements OwnChangeStore, B
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7::jsonb, $8, $6, CASE WHEN $8 = 'done' THEN $6::timestamptz END)
        ON CONFLICT (tenant, connector, ref) DO UPDATE SET target_id = EXCLUDED.target_id, event_types = EXCLUDED.event_types, at = EXCLUDED.at,
          result = EXCLUDED.result, state = EXCLUDED.state, finished_at = EXCLUDED.finished_at`,
-      [c.tenant, c.connector, c.ref, c.targetId, storableJson(c.eventTypes), c.at.toISOString(), done ? storableJson(c.result) : null, done ? 'done' : 'started'],
+      [
+        c.tenant,
+        c.connector,
+        c.ref,
+        c.targetId,
+        storableJson(c.eventTypes),
+        c.at.toISOString(),
+        done ? storableJson(c.result) : null,
+        done ? 'done' : 'started',
+      ],
     );
   }
 

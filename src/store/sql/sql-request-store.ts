@@ -41,7 +41,10 @@ export class SqlRequestStore extends SqlAggregate implements RequestStore {
 
   async getRequest(tenant: string, id: string, options: { lock?: boolean } = {}): Promise<ChangeRequest | undefined> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    const [row] = await this.db.query<{ body: unknown }>(`SELECT body FROM requests WHERE tenant = $1 AND id = $2${options.lock ? ' FOR UPDATE' : ''}`, [tenant, id]);
+    const [row] = await this.db.query<{ body: unknown }>(`SELECT body FROM requests WHERE tenant = $1 AND id = $2${options.lock ? ' FOR UPDATE' : ''}`, [
+      tenant,
+      id,
+    ]);
     return row ? parsed<ChangeRequest>(row.body) : undefined;
   }
 
@@ -64,7 +67,10 @@ export class SqlRequestStore extends SqlAggregate implements RequestStore {
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(limit);
-    const rows = await this.db.query<{ body: unknown }>(`SELECT body FROM requests WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
+    const rows = await this.db.query<{ body: unknown }>(
+      `SELECT body FROM requests WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
     return rows.map((r) => parsed<ChangeRequest>(r.body));
   }
 
@@ -101,7 +107,10 @@ export class SqlRequestStore extends SqlAggregate implements RequestStore {
   }
 
   async listEvidence(tenant: string, requestId: string): Promise<Evidence[]> {
-    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM request_evidence WHERE tenant = $1 AND request_id = $2 ORDER BY verified_at, id', [tenant, requestId]);
+    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM request_evidence WHERE tenant = $1 AND request_id = $2 ORDER BY verified_at, id', [
+      tenant,
+      requestId,
+    ]);
     return rows.map((r) => parsed<Evidence>(r.body));
   }
 
@@ -115,7 +124,10 @@ export class SqlRequestStore extends SqlAggregate implements RequestStore {
   }
 
   async listApprovals(tenant: string, requestId: string): Promise<Approval[]> {
-    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM request_approvals WHERE tenant = $1 AND request_id = $2 ORDER BY at, approver_id', [tenant, requestId]);
+    const rows = await this.db.query<{ body: unknown }>('SELECT body FROM request_approvals WHERE tenant = $1 AND request_id = $2 ORDER BY at, approver_id', [
+      tenant,
+      requestId,
+    ]);
     return rows.map((r) => parsed<Approval>(r.body));
   }
 

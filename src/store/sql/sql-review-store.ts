@@ -5,20 +5,20 @@ import { SqlAggregate, json, parsed } from './sql-aggregate.js';
 /** Post-hoc reviews of break-glass requests, in SQL. */
 export class SqlReviewStore extends SqlAggregate implements ReviewStore {
   async putReview(r: Review): Promise<void> {
-    await this.db.query('INSERT INTO reviews (id, tenant, request_id, state, due_at, created_at, completed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)', [
-      r.id,
-      r.tenant,
-      r.requestId,
-      r.state,
-      r.dueAt,
-      r.createdAt,
-      r.completedAt ?? null,
-      json(r),
-    ]);
+    await this.db.query(
+      'INSERT INTO reviews (id, tenant, request_id, state, due_at, created_at, completed_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)',
+      [r.id, r.tenant, r.requestId, r.state, r.dueAt, r.createdAt, r.completedAt ?? null, json(r)],
+    );
   }
 
   async updateReview(r: Review): Promise<void> {
-    await this.db.query('UPDATE reviews SET state = $3, completed_at = $4, body = $5::jsonb WHERE tenant = $1 AND id = $2', [r.tenant, r.id, r.state, r.completedAt ?? null, json(r)]);
+    await this.db.query('UPDATE reviews SET state = $3, completed_at = $4, body = $5::jsonb WHERE tenant = $1 AND id = $2', [
+      r.tenant,
+      r.id,
+      r.state,
+      r.completedAt ?? null,
+      json(r),
+    ]);
   }
 
   async getReview(tenant: string, id: string): Promise<Review | undefined> {

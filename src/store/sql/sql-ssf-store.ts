@@ -36,7 +36,6 @@ function setRow(r: Row): SsfSetRow {
 
 /** The Shared Signals tables (migration 0070) in SQL. */
 export class SqlSsfStore extends SqlAggregate implements SsfStore {
-
   async putSsfStream(s: SsfStreamRow): Promise<void> {
     await this.db.query(
       'INSERT INTO ssf_streams (tenant, id, receiver, config, status, reason, created_at, updated_at) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)',
@@ -58,14 +57,10 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
   }
 
   async updateSsfStream(s: SsfStreamRow): Promise<boolean> {
-    const rows = await this.db.query('UPDATE ssf_streams SET config = $3::jsonb, status = $4, reason = $5, updated_at = $6 WHERE tenant = $1 AND id = $2 RETURNING id', [
-      s.tenant,
-      s.id,
-      storableJson(s.config),
-      s.status,
-      s.reason ?? null,
-      s.updatedAt.toISOString(),
-    ]);
+    const rows = await this.db.query(
+      'UPDATE ssf_streams SET config = $3::jsonb, status = $4, reason = $5, updated_at = $6 WHERE tenant = $1 AND id = $2 RETURNING id',
+      [s.tenant, s.id, storableJson(s.config), s.status, s.reason ?? null, s.updatedAt.toISOString()],
+    );
     return rows.length > 0;
   }
 
@@ -98,7 +93,11 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
   }
 
   async completeSsfSet(id: number, now: Date, status: number | null): Promise<void> {
-    await this.db.query(`UPDATE ssf_sets SET state = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL, lease_until = NULL WHERE id = $1`, [id, now.toISOString(), status]);
+    await this.db.query(`UPDATE ssf_sets SET state = 'delivered', delivered_at = $2, last_status = $3, last_error = NULL, lease_until = NULL WHERE id = $1`, [
+      id,
+      now.toISOString(),
+      status,
+    ]);
   }
 
   async failSsfSet(id: number, error: string, status: number | null, retryAt: Date | null): Promise<void> {
@@ -113,11 +112,10 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
   }
 
   async pendingSsfPollSets(tenant: string, streamId: string, limit: number): Promise<SsfSetRow[]> {
-    const rows = await this.db.query(`SELECT * FROM ssf_sets WHERE tenant = $1 AND stream_id = $2 AND method = 'poll' AND state = 'queued' ORDER BY id LIMIT $3`, [
-      tenant,
-      streamId,
-      limit,
-    ]);
+    const rows = await this.db.query(
+      `SELECT * FROM ssf_sets WHERE tenant = $1 AND stream_id = $2 AND method = 'poll' AND state = 'queued' ORDER BY id LIMIT $3`,
+      [tenant, streamId, limit],
+    );
     return rows.map(setRow);
   }
 
@@ -133,12 +131,10 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
 
   async rejectSsfSets(tenant: string, streamId: string, errors: ReadonlyArray<{ jti: string; error: string }>): Promise<void> {
     for (const e of errors)
-      await this.db.query(`UPDATE ssf_sets SET state = 'failed', last_error = $4, attempts = attempts + 1 WHERE tenant = $1 AND stream_id = $2 AND jti = $3 AND state = 'queued'`, [
-        tenant,
-        streamId,
-        e.jti,
-        e.error,
-      ]);
+      await this.db.query(
+        `UPDATE ssf_sets SET state = 'failed', last_error = $4, attempts = attempts + 1 WHERE tenant = $1 AND stream_id = $2 AND jti = $3 AND state = 'queued'`,
+        [tenant, streamId, e.jti, e.error],
+      );
   }
 
   async listSsfSets(tenant: string, state: SsfSetRow['state'] | undefined, limit: number): Promise<SsfSetRow[]> {
@@ -150,12 +146,10 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
   }
 
   async rememberSsfJti(tenant: string, issuer: string, jti: string, now: Date): Promise<boolean> {
-    const rows = await this.db.query('INSERT INTO ssf_received (tenant, issuer, jti, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING jti', [
-      tenant,
-      issuer,
-      jti,
-      now.toISOString(),
-    ]);
+    const rows = await this.db.query(
+      'INSERT INTO ssf_received (tenant, issuer, jti, received_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING jti',
+      [tenant, issuer, jti, now.toISOString()],
+    );
     return rows.length > 0;
   }
 }

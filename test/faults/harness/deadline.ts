@@ -18,7 +18,12 @@ export function pause(ms: number): Promise<void> {
  * throws `DeadlineError` after `timeoutMs` with `what` and the last state
  * `describe` gives.
  */
-export async function waitUntil<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined | false> | T | undefined | false, options: { intervalMs?: number; describe?: () => string | Promise<string> } = {}): Promise<T> {
+export async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { intervalMs?: number; describe?: () => string | Promise<string> } = {},
+): Promise<T> {
   const started = performance.now();
   let lastError: unknown;
   for (;;) {
@@ -30,7 +35,9 @@ export async function waitUntil<T>(what: string, timeoutMs: number, check: () =>
     }
     if (performance.now() - started > timeoutMs) {
       const state = options.describe ? await Promise.resolve(options.describe()).catch((e: unknown) => `(state unavailable: ${String(e)})`) : '';
-      throw new DeadlineError(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${state ? `: ${state}` : ''}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+      throw new DeadlineError(
+        `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${state ? `: ${state}` : ''}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+      );
     }
     await pause(options.intervalMs ?? 250);
   }
@@ -40,7 +47,12 @@ export async function waitUntil<T>(what: string, timeoutMs: number, check: () =>
 export async function within<T>(what: string, timeoutMs: number, promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`timed out after ${Math.round(timeoutMs / 1000)} s: ${what}`)), timeoutMs)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>(
+        (_, reject) => (timer = setTimeout(() => reject(new DeadlineError(`timed out after ${Math.round(timeoutMs / 1000)} s: ${what}`)), timeoutMs)),
+      ),
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -41,10 +41,17 @@ export class EntraWorld {
   front: { url: string; target(url: string): void; close(): Promise<void> } | undefined;
   readonly clientState = randomBytes(24).toString('base64url');
 
-  static async create(store: FaultStore, clock: SuiteClock, options: { outboxAttempts?: number; entraYaml?: string; subscription?: boolean } = {}): Promise<EntraWorld> {
+  static async create(
+    store: FaultStore,
+    clock: SuiteClock,
+    options: { outboxAttempts?: number; entraYaml?: string; subscription?: boolean } = {},
+  ): Promise<EntraWorld> {
     const suiteTls = process.env.WARDEN_FAULTS_TLS;
-    if (options.subscription && !suiteTls) throw new Error('an Entra subscription scenario needs the runner to trust the suite certificate: run it through test/faults/run.ts');
-    const tls = suiteTls ? { certPem: readFileSync(path.join(suiteTls, 'cert.pem'), 'utf8'), keyPem: readFileSync(path.join(suiteTls, 'key.pem'), 'utf8') } : throwawayCertificate({ days: 2 });
+    if (options.subscription && !suiteTls)
+      throw new Error('an Entra subscription scenario needs the runner to trust the suite certificate: run it through test/faults/run.ts');
+    const tls = suiteTls
+      ? { certPem: readFileSync(path.join(suiteTls, 'cert.pem'), 'utf8'), keyPem: readFileSync(path.join(suiteTls, 'key.pem'), 'utf8') }
+      : throwawayCertificate({ days: 2 });
     const caFile = path.join(store.dir, 'graph-sim-ca.pem');
     writeFileSync(caFile, tls.certPem);
     const tenantId = randomUUID();
@@ -58,7 +65,12 @@ export class EntraWorld {
       return push(...items);
     };
     const perms = requiredPermissions();
-    sim.directory.addApp({ appId: clientId, displayName: 'Warden', secrets: [secret], permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis] });
+    sim.directory.addApp({
+      appId: clientId,
+      displayName: 'Warden',
+      secrets: [secret],
+      permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis],
+    });
     world.admin = sim.directory.addUser({ userPrincipalName: 'pat.admin@contoso.example', displayName: 'Pat Admin' });
     sim.directory.assignRole(world.admin.id, 'Privileged Authentication Administrator');
     world.holdGroup = sim.directory.addGroup({ displayName: 'Warden hold' });
@@ -91,7 +103,13 @@ export class EntraWorld {
 
   /** Environment of a Warden process of this world, starting now on the suite clock. */
   env(): NodeJS.ProcessEnv {
-    return { ENTRA_CLIENT_SECRET: this.secret, ENTRA_CLIENT_STATE: this.clientState, NODE_EXTRA_CA_CERTS: this.caFile, ...this.store.env(), ...this.clock.env() };
+    return {
+      ENTRA_CLIENT_SECRET: this.secret,
+      ENTRA_CLIENT_STATE: this.clientState,
+      NODE_EXTRA_CA_CERTS: this.caFile,
+      ...this.store.env(),
+      ...this.clock.env(),
+    };
   }
 
   /** A `warden serve` of this world on a free port (not started). */
@@ -114,4 +132,3 @@ export class EntraWorld {
     await this.sim.close();
   }
 }
-

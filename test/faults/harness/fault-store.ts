@@ -50,7 +50,11 @@ export class FaultStore {
   readonly databaseName: string | undefined;
   #reader: Store | undefined;
 
-  private constructor(readonly kind: StoreKind, dir: string, databaseName?: string) {
+  private constructor(
+    readonly kind: StoreKind,
+    dir: string,
+    databaseName?: string,
+  ) {
     this.dir = dir;
     this.databaseName = databaseName;
     if (databaseName) {
@@ -106,7 +110,10 @@ export class FaultStore {
     const lines: string[] = [];
     if (this.kind === 'pglite') {
       let buffer = '';
-      const code = await runViaAdminSocket(adminSocketPath(this.dataDir), 'audit.export', { tenant }, 'fault-suite', { out: (s: string) => void (buffer += s), err: () => undefined });
+      const code = await runViaAdminSocket(adminSocketPath(this.dataDir), 'audit.export', { tenant }, 'fault-suite', {
+        out: (s: string) => void (buffer += s),
+        err: () => undefined,
+      });
       if (code !== 0) throw new Error(`audit export answered exit code ${code}`);
       lines.push(...buffer.split('\n').filter(Boolean));
       return lines.map((l) => (JSON.parse(l) as { record: AuditRecord }).record);

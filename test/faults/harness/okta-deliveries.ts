@@ -41,11 +41,20 @@ export interface HookTarget {
 
 function post(agent: http.Agent, url: string, secret: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json', authorization: secret, 'content-length': Buffer.byteLength(body) }, timeout: 30_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: secret, 'content-length': Buffer.byteLength(body) },
+        timeout: 30_000,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(body);
@@ -59,7 +68,11 @@ function post(agent: http.Agent, url: string, secret: string, body: string): Pro
  * `onAck` runs after each acknowledgement (the scenario kills the server
  * from there). Bounded by `timeoutMs`.
  */
-export async function sendDeliveries(deliveries: Delivery[], to: HookTarget | ((index: number) => HookTarget), options: { concurrency: number; timeoutMs: number; path: string; onAck?: (acked: number) => void }): Promise<void> {
+export async function sendDeliveries(
+  deliveries: Delivery[],
+  to: HookTarget | ((index: number) => HookTarget),
+  options: { concurrency: number; timeoutMs: number; path: string; onAck?: (acked: number) => void },
+): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
   let next = 0;
   let acked = 0;

@@ -21,7 +21,12 @@ export class OktaWorld {
   agent!: SimUser;
   readonly configFile: string;
 
-  private constructor(sim: OktaSimulator, proxy: StallingProxy, readonly store: FaultStore, private readonly options: { poller: boolean; retries?: { inbox?: number; outbox?: number } }) {
+  private constructor(
+    sim: OktaSimulator,
+    proxy: StallingProxy,
+    readonly store: FaultStore,
+    private readonly options: { poller: boolean; retries?: { inbox?: number; outbox?: number } },
+  ) {
     this.sim = sim;
     this.proxy = proxy;
     this.configFile = this.#writeConfig(proxy.url, 'warden.yaml');
@@ -39,7 +44,11 @@ export class OktaWorld {
         },
       ],
       fileName,
-      this.options.retries ? `retries: { ${Object.entries(this.options.retries).map(([k, v]) => `${k}: ${v}`).join(', ')} }\n` : '',
+      this.options.retries
+        ? `retries: { ${Object.entries(this.options.retries)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join(', ')} }\n`
+        : '',
     );
   }
 
@@ -61,7 +70,11 @@ export class OktaWorld {
    * `retries` goes to warden.yaml (attempts before the workers give up);
    * `rateLimits` to the simulator (per-minute bucket ceilings).
    */
-  static async create(store: FaultStore, clock: SuiteClock, options: { poller?: boolean; retries?: { inbox?: number; outbox?: number }; rateLimits?: OktaSimulatorOptions['rateLimits'] } = {}): Promise<OktaWorld> {
+  static async create(
+    store: FaultStore,
+    clock: SuiteClock,
+    options: { poller?: boolean; retries?: { inbox?: number; outbox?: number }; rateLimits?: OktaSimulatorOptions['rateLimits'] } = {},
+  ): Promise<OktaWorld> {
     const sim = await new OktaSimulator({ clock: clock.now, ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}) }).start();
     const proxy = await new StallingProxy(sim.url).start();
     const world = new OktaWorld(sim, proxy, store, { poller: options.poller ?? false, ...(options.retries ? { retries: options.retries } : {}) });
@@ -118,13 +131,21 @@ export class OktaWorld {
 
   /** `warden audit verify` as its own process (through the admin socket when the server runs). */
   async auditVerify(clock: SuiteClock): Promise<{ ok: boolean; out: string }> {
-    const { code, out } = await runWardenCli(['audit', 'verify', '--config', this.configFile, '--tenant', TENANT], { env: this.env(clock), logFile: path.join(this.store.dir, 'audit-verify.log'), timeoutMs: 120_000 });
+    const { code, out } = await runWardenCli(['audit', 'verify', '--config', this.configFile, '--tenant', TENANT], {
+      env: this.env(clock),
+      logFile: path.join(this.store.dir, 'audit-verify.log'),
+      timeoutMs: 120_000,
+    });
     return { ok: code === 0 && /ok, \d+ records?/.test(out), out };
   }
 
   /** A `warden` command of this world run to completion (its own process; through the admin socket while a server runs on PGlite). */
   async cli(args: string[], clock: SuiteClock, logName = 'cli'): Promise<{ code: number | null; stdout: string; out: string }> {
-    return runWardenCli([...args, '--config', this.configFile], { env: this.env(clock), logFile: path.join(this.store.dir, `${logName}.log`), timeoutMs: 120_000 });
+    return runWardenCli([...args, '--config', this.configFile], {
+      env: this.env(clock),
+      logFile: path.join(this.store.dir, `${logName}.log`),
+      timeoutMs: 120_000,
+    });
   }
 
   async close(): Promise<void> {
@@ -155,7 +176,8 @@ export function tallyAudit(records: readonly AuditRecord[]): AuditTally {
     if (r.type === 'decision.recorded') {
       const change = r.data.change as { targetId: string; source: { eventIds: string[] } };
       for (const id of change.source.eventIds) decisionsPerEvent.set(id, (decisionsPerEvent.get(id) ?? 0) + 1);
-      for (const a of r.data.actions as Array<{ kind: string; dryRun: boolean; targetId?: string }>) if (!a.dryRun) expectedActions.push(`${a.targetId ?? change.targetId} ${a.kind} ${r.subject.decisionId}`);
+      for (const a of r.data.actions as Array<{ kind: string; dryRun: boolean; targetId?: string }>)
+        if (!a.dryRun) expectedActions.push(`${a.targetId ?? change.targetId} ${a.kind} ${r.subject.decisionId}`);
     }
     if (r.type === 'action.executed' || r.type === 'action.failed') {
       const key = `${r.data.targetId as string} ${r.data.kind as string} ${r.subject.decisionId}`;

@@ -33,7 +33,9 @@ export class StallingProxy {
   #url = '';
   /** Every request that went through: method, path, when it arrived and when it was answered (performance.now()). */
   readonly requests: ProxiedRequest[] = [];
-  #stall: { match: (method: string, path: string) => boolean; arrive: (r: { method: string; path: string }) => void; released: Promise<void>; taken: boolean } | undefined;
+  #stall:
+    | { match: (method: string, path: string) => boolean; arrive: (r: { method: string; path: string }) => void; released: Promise<void>; taken: boolean }
+    | undefined;
 
   constructor(private readonly target: string) {}
 
@@ -76,7 +78,11 @@ export class StallingProxy {
     delete headers.host;
     delete headers.connection;
     try {
-      const upstream = await fetch(this.target + (req.url ?? '/'), { method, headers: headers as Record<string, string>, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) });
+      const upstream = await fetch(this.target + (req.url ?? '/'), {
+        method,
+        headers: headers as Record<string, string>,
+        ...(chunks.length ? { body: Buffer.concat(chunks) } : {}),
+      });
       const body = Buffer.from(await upstream.arrayBuffer());
       if (res.destroyed) return;
       const out: Record<string, string> = {};

@@ -50,7 +50,10 @@ export function spawnWardenCli(args: string[], options: { env: NodeJS.ProcessEnv
 }
 
 /** Runs a `warden` command to completion (bounded) and returns its exit code, standard output and both streams together. */
-export async function runWardenCli(args: string[], options: { env: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number }): Promise<{ code: number | null; out: string; stdout: string }> {
+export async function runWardenCli(
+  args: string[],
+  options: { env: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number },
+): Promise<{ code: number | null; out: string; stdout: string }> {
   const child = spawnWardenCli(args, options);
   let out = '';
   let stdout = '';
@@ -96,12 +99,18 @@ export class WardenProcess {
     const child = spawnWardenCli(['serve', '--config', this.configFile, '--port', String(this.port)], { env: { ...this.env, ...env }, logFile: this.logFile });
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    await waitUntil(`${this.name} to answer /readyz 200 on ${this.url} (log ${this.logFile})`, timeoutMs, async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited with ${child.exitCode ?? child.signalCode} while starting (log ${this.logFile})`);
-      const res = await fetch(`${this.url}/readyz`);
-      await res.arrayBuffer();
-      return res.status === 200;
-    }, { intervalMs: 200 });
+    await waitUntil(
+      `${this.name} to answer /readyz 200 on ${this.url} (log ${this.logFile})`,
+      timeoutMs,
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null)
+          throw new Error(`${this.name} exited with ${child.exitCode ?? child.signalCode} while starting (log ${this.logFile})`);
+        const res = await fetch(`${this.url}/readyz`);
+        await res.arrayBuffer();
+        return res.status === 200;
+      },
+      { intervalMs: 200 },
+    );
     return this;
   }
 

@@ -55,12 +55,24 @@ export async function downForAnHourEntra(kind: StoreKind, options: { people: num
     await warden.start(START_TIMEOUT_MS, world.env());
 
     const decisionsOf = async () =>
-      (await store.audit(TENANT)).filter((r) => r.type === 'decision.recorded').map((r) => r.data as { outcome: string; change: { targetId: string; source: { via: string; rawType: string } } });
-    const tally = await waitUntil('every change of the hour back-filled and decided, its actions settled', options.timeoutMs, async () => {
-      const decisions = await decisionsOf();
-      const t = tallyAudit(await store.audit(TENANT));
-      return expected.every((id) => decisions.some((d) => d.change.targetId === id)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
-    }, { intervalMs: 1000, describe: async () => `${(await decisionsOf()).length} decided of ${expected.length}, ${polls() - pollsBefore} polls since the restart` });
+      (await store.audit(TENANT))
+        .filter((r) => r.type === 'decision.recorded')
+        .map((r) => r.data as { outcome: string; change: { targetId: string; source: { via: string; rawType: string } } });
+    const tally = await waitUntil(
+      'every change of the hour back-filled and decided, its actions settled',
+      options.timeoutMs,
+      async () => {
+        const decisions = await decisionsOf();
+        const t = tallyAudit(await store.audit(TENANT));
+        return expected.every((id) => decisions.some((d) => d.change.targetId === id)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k))
+          ? t
+          : undefined;
+      },
+      {
+        intervalMs: 1000,
+        describe: async () => `${(await decisionsOf()).length} decided of ${expected.length}, ${polls() - pollsBefore} polls since the restart`,
+      },
+    );
     const decisions = await decisionsOf();
     const duplicated = expected.filter((id) => decisions.filter((d) => d.change.targetId === id).length > 1).length;
     const lostActions = tally.expectedActions.filter((k) => !tally.executed.has(k)).length;
@@ -77,7 +89,9 @@ export async function downForAnHourEntra(kind: StoreKind, options: { people: num
       actions: tally.executed.size,
       doubleActions: [...tally.executed.values()].filter((n) => n > 1).length,
       auditOk: false,
-      notes: [`${expected.length} changes over a simulated hour while Warden was down, back-filled from the stored directoryAudits cursor: ${[...outcomes].map(([k, n]) => `${n}× ${k}`).join('; ')}`],
+      notes: [
+        `${expected.length} changes over a simulated hour while Warden was down, back-filled from the stored directoryAudits cursor: ${[...outcomes].map(([k, n]) => `${n}× ${k}`).join('; ')}`,
+      ],
     };
     if (decisions.some((d) => d.change.source.via !== 'poll')) throw new Error('a decision not from the poller: the scenario has no other path');
     await warden.stop();

@@ -45,21 +45,35 @@ export async function downForAnHour(kind: StoreKind, options: { people: number; 
     }
     await warden.start(START_TIMEOUT_MS, world.env(clock));
 
-    const tally = await waitUntil('every event of the hour back-filled and decided', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      return events.every((e) => t.decisionsPerEvent.has(e.uuid)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
-    }, { intervalMs: 1000 });
+    const tally = await waitUntil(
+      'every event of the hour back-filled and decided',
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        return events.every((e) => t.decisionsPerEvent.has(e.uuid)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
+      },
+      { intervalMs: 1000 },
+    );
     // Each rule match on each person, whether it opened an alert or was grouped into one.
-    const matched = (await store.audit(TENANT)).filter((r) => r.type === 'alert.raised' || r.type === 'alert.grouped').map((r) => `${r.data.rule as string} ${r.data.key as string}`);
+    const matched = (await store.audit(TENANT))
+      .filter((r) => r.type === 'alert.raised' || r.type === 'alert.grouped')
+      .map((r) => `${r.data.rule as string} ${r.data.key as string}`);
     const got = [...new Set(matched)].sort();
 
     const file = path.join(store.dir, 'hour.ndjson');
     writeFileSync(file, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-    const replay = await runWardenCli(['detect', 'replay', '--config', world.configFile, '--tenant', TENANT, '--json', file], { env: world.env(clock), logFile: path.join(store.dir, 'replay.log'), timeoutMs: 60_000 });
+    const replay = await runWardenCli(['detect', 'replay', '--config', world.configFile, '--tenant', TENANT, '--json', file], {
+      env: world.env(clock),
+      logFile: path.join(store.dir, 'replay.log'),
+      timeoutMs: 60_000,
+    });
     if (replay.code !== 0) throw new Error(`warden detect replay exited ${replay.code}: ${replay.out.slice(0, 500)}`);
     const json = replay.stdout.slice(replay.stdout.indexOf('['), replay.stdout.lastIndexOf('\n]') + 2);
-    const want = [...new Set((JSON.parse(json) as Array<{ key: string; matches: Array<{ rule: string }> }>).flatMap((a) => a.matches.map((m) => `${m.rule} ${a.key}`)))].sort();
-    if (want.length < options.people) throw new Error(`the reference replay found only ${want.length} rule matches for ${options.people} people: the scenario would prove nothing`);
+    const want = [
+      ...new Set((JSON.parse(json) as Array<{ key: string; matches: Array<{ rule: string }> }>).flatMap((a) => a.matches.map((m) => `${m.rule} ${a.key}`))),
+    ].sort();
+    if (want.length < options.people)
+      throw new Error(`the reference replay found only ${want.length} rule matches for ${options.people} people: the scenario would prove nothing`);
     const missing = want.filter((a) => !got.includes(a));
     const extra = got.filter((a) => !want.includes(a));
 

@@ -29,7 +29,10 @@ const ATTEMPTS = 5;
 export async function idpStormsEntra(kind: StoreKind, options: { timeoutMs: number }): Promise<FaultResult> {
   const store = await FaultStore.create(kind, 'storms-entra');
   const clock = new SuiteClock();
-  const world = await EntraWorld.create(store, clock, { outboxAttempts: ATTEMPTS, entraYaml: '      maxInlineRetrySeconds: 0\n      poller: { intervalSeconds: 10 }\n' });
+  const world = await EntraWorld.create(store, clock, {
+    outboxAttempts: ATTEMPTS,
+    entraYaml: '      maxInlineRetrySeconds: 0\n      poller: { intervalSeconds: 10 }\n',
+  });
   const { sim, admin, clientId, answeredAt } = world;
   let warden: WardenProcess | undefined;
   let ok = false;
@@ -43,15 +46,32 @@ export async function idpStormsEntra(kind: StoreKind, options: { timeoutMs: numb
     sim.faults.inject({ status: 503, count: 2, path: /revokeSignInSessions$/, retryAfterSeconds: 2 });
     for (const g of globals) sim.act.registerPhone(admin.id, g.id, { phoneNumber: '+1 206 555 0100', phoneType: 'mobile' });
 
-    const tally = await waitUntil('the four phone registrations\' actions (three each) executed or given up', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      return t.expectedActions.length >= globals.length * 3 && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
-    }, { intervalMs: 1000, describe: async () => { const t = tallyAudit(await store.audit(TENANT)); return `${sim.faults.injected} faults answered, ${t.expectedActions.length} actions asked for, ${t.executed.size} executed, ${t.failed.size} failed`; } });
+    const tally = await waitUntil(
+      "the four phone registrations' actions (three each) executed or given up",
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        return t.expectedActions.length >= globals.length * 3 && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
+      },
+      {
+        intervalMs: 1000,
+        describe: async () => {
+          const t = tallyAudit(await store.audit(TENANT));
+          return `${sim.faults.injected} faults answered, ${t.expectedActions.length} actions asked for, ${t.executed.size} executed, ${t.failed.size} failed`;
+        },
+      },
+    );
 
     const problems: string[] = [];
-    const decisions = (await store.audit(TENANT)).filter((r) => r.type === 'decision.recorded').map((r) => r.data as { outcome: string; change: { kind: string; targetId: string; actorId: string; source: { rawType: string } } });
+    const decisions = (await store.audit(TENANT))
+      .filter((r) => r.type === 'decision.recorded')
+      .map((r) => r.data as { outcome: string; change: { kind: string; targetId: string; actorId: string; source: { rawType: string } } });
     const byType = new Map<string, number>();
-    for (const d of decisions) byType.set(`${d.change.source.rawType} (${d.change.actorId === admin.id ? 'admin' : d.change.actorId}) → ${d.outcome}`, (byType.get(`${d.change.source.rawType} (${d.change.actorId === admin.id ? 'admin' : d.change.actorId}) → ${d.outcome}`) ?? 0) + 1);
+    for (const d of decisions)
+      byType.set(
+        `${d.change.source.rawType} (${d.change.actorId === admin.id ? 'admin' : d.change.actorId}) → ${d.outcome}`,
+        (byType.get(`${d.change.source.rawType} (${d.change.actorId === admin.id ? 'admin' : d.change.actorId}) → ${d.outcome}`) ?? 0) + 1,
+      );
     const giveUp = tally.expectedActions.find((k) => k.startsWith(`${doomed.id} revoke_sessions `));
     if (!giveUp || !tally.failed.has(giveUp)) problems.push(`the doomed revoke_sessions was not given up: ${JSON.stringify([...tally.failed.keys()])}`);
     const otherFailed = [...tally.failed.keys()].filter((k) => k !== giveUp);
@@ -82,7 +102,8 @@ export async function idpStormsEntra(kind: StoreKind, options: { timeoutMs: numb
     const holds = await world.cli(['holds', 'list', '--tenant', TENANT, '--json'], 'holds-list');
     const listed = JSON.parse(holds.stdout || '[]') as Array<{ id: string; failedActions: Array<{ kind: string; attempts: number }> }>;
     const shown = listed.find((d) => d.id === giveUp?.split(' ')[2])?.failedActions ?? [];
-    if (shown.length !== 1 || shown[0]!.kind !== 'revoke_sessions' || shown[0]!.attempts !== ATTEMPTS) problems.push(`warden holds list (exit ${holds.code}): ${JSON.stringify(shown)}`);
+    if (shown.length !== 1 || shown[0]!.kind !== 'revoke_sessions' || shown[0]!.attempts !== ATTEMPTS)
+      problems.push(`warden holds list (exit ${holds.code}): ${JSON.stringify(shown)}`);
     if (problems.length) throw new Error(`idp-storms-entra: ${problems.join(' | ')}`);
 
     const expectedOk = tally.expectedActions.filter((k) => k !== giveUp);

@@ -57,14 +57,27 @@ export async function idpStorms(kind: StoreKind, options: { stormed: number; tim
 
     const events = [...stormed.map((u) => world.helpDeskReset(u)), ...bystanders.map((u) => world.selfPasswordReset(u)), world.helpDeskReset(doomed)];
     const deliveries: Delivery[] = events.map((e) => oktaDelivery(e, `${world.sim.url}/api/v1/eventHooks/whofaults`));
-    await sendDeliveries(deliveries, { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() }, { concurrency: 4, timeoutMs: 60_000, path: HOOK_PATH });
+    await sendDeliveries(
+      deliveries,
+      { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() },
+      { concurrency: 4, timeoutMs: 60_000, path: HOOK_PATH },
+    );
 
     const doomedKey = (t: AuditTally) => t.expectedActions.find((k) => k.startsWith(`${doomed.id} hold_group `));
-    const tally = await waitUntil('every delivery decided and every action executed or given up', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      const decided = deliveries.every((d) => t.decisionsPerEvent.has(d.event.uuid));
-      return decided && doomedKey(t) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
-    }, { intervalMs: 1000, describe: async () => `${faults.injected} faults answered, ${JSON.stringify([...tallyAudit(await store.audit(TENANT)).executed.keys()].length)} actions executed` });
+    const tally = await waitUntil(
+      'every delivery decided and every action executed or given up',
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        const decided = deliveries.every((d) => t.decisionsPerEvent.has(d.event.uuid));
+        return decided && doomedKey(t) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
+      },
+      {
+        intervalMs: 1000,
+        describe: async () =>
+          `${faults.injected} faults answered, ${JSON.stringify([...tallyAudit(await store.audit(TENANT)).executed.keys()].length)} actions executed`,
+      },
+    );
 
     const notes: string[] = [];
     const problems: string[] = [];
@@ -74,12 +87,15 @@ export async function idpStorms(kind: StoreKind, options: { stormed: number; tim
     const lostDeliveries = acked.filter((d) => !tally.decisionsPerEvent.has(d.event.uuid)).length;
     const lostActions = tally.expectedActions.filter((k) => k !== giveUp && !tally.executed.has(k)).length;
     if (tally.executed.has(giveUp)) problems.push('the doomed hold_group call was recorded as executed');
-    if (tally.failed.get(giveUp) !== 1) problems.push(`the doomed hold_group call was audited action.failed ${tally.failed.get(giveUp) ?? 0} time(s), not once`);
+    if (tally.failed.get(giveUp) !== 1)
+      problems.push(`the doomed hold_group call was audited action.failed ${tally.failed.get(giveUp) ?? 0} time(s), not once`);
 
     // Applied once: no mutating call answered 2xx twice, nobody added to the hold group twice.
     const requests = world.proxy.requests;
     const succeeded = new Map<string, number>();
-    for (const r of requests) if (r.method !== 'GET' && r.status !== undefined && r.status < 300) succeeded.set(`${r.method} ${r.path}`, (succeeded.get(`${r.method} ${r.path}`) ?? 0) + 1);
+    for (const r of requests)
+      if (r.method !== 'GET' && r.status !== undefined && r.status < 300)
+        succeeded.set(`${r.method} ${r.path}`, (succeeded.get(`${r.method} ${r.path}`) ?? 0) + 1);
     const appliedTwice = [...succeeded.values()].filter((n) => n > 1).length + [...world.holdGroupAdds().values()].filter((n) => n > 1).length;
     const executedTwice = [...tally.executed.values()].filter((n) => n > 1).length;
 
@@ -87,8 +103,11 @@ export async function idpStorms(kind: StoreKind, options: { stormed: number; tim
     const hints = honouredHints(requests, clock);
     if (hints.mutating.broken.length) problems.push(`retries before x-rate-limit-reset: ${hints.mutating.broken.join('; ')}`);
     notes.push(`${faults.injected} faults answered (${stormFaults} storm faults on every kind of call; ${faults.injected - stormFaults} to the doomed call)`);
-    notes.push(`429s answered to actions: ${hints.mutating.total}, each retried after its x-rate-limit-reset (earliest margin ${hints.mutating.minMarginMs ?? '-'} ms); to directory reads: ${hints.reads.total}, ${hints.reads.total - hints.reads.broken.length} retried after the reset`);
-    if (hints.reads.broken.length) notes.push(`directory reads retried before the reset (not an action; enrichment retries on its own schedule): ${hints.reads.broken.join('; ')}`);
+    notes.push(
+      `429s answered to actions: ${hints.mutating.total}, each retried after its x-rate-limit-reset (earliest margin ${hints.mutating.minMarginMs ?? '-'} ms); to directory reads: ${hints.reads.total}, ${hints.reads.total - hints.reads.broken.length} retried after the reset`,
+    );
+    if (hints.reads.broken.length)
+      notes.push(`directory reads retried before the reset (not an action; enrichment retries on its own schedule): ${hints.reads.broken.join('; ')}`);
 
     // The give-up: tried exactly `retries.outbox` times, audited, counted, listed.
     const doomedCalls = requests.filter((r) => r.method === 'PUT' && r.path === doomedPath).length;
@@ -107,7 +126,9 @@ export async function idpStorms(kind: StoreKind, options: { stormed: number; tim
       problems.push(`warden holds list does not show the give-up under its hold (exit ${holds.code}): ${JSON.stringify(shown)}`);
     const otherFailed = listed.filter((d) => d.id !== doomedDecision && d.failedActions.length > 0).length;
     if (otherFailed) problems.push(`${otherFailed} other hold(s) list failed actions`);
-    notes.push(`give-up: hold_group of ${doomed.profile.login} tried ${doomedCalls} times, audited action.failed, warden_actions_total{result="failed"} ${failedCount}, listed by warden holds list: ${shown.map((a) => `${a.kind} after ${a.attempts} attempts (${a.error ?? ''})`).join(', ')}`);
+    notes.push(
+      `give-up: hold_group of ${doomed.profile.login} tried ${doomedCalls} times, audited action.failed, warden_actions_total{result="failed"} ${failedCount}, listed by warden holds list: ${shown.map((a) => `${a.kind} after ${a.attempts} attempts (${a.error ?? ''})`).join(', ')}`,
+    );
     if (problems.length) throw new Error(`idp-storms: ${problems.join(' | ')}`);
 
     const result: FaultResult = {

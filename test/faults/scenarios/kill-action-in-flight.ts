@@ -29,7 +29,11 @@ export async function killActionInFlight(kind: StoreKind, options: { timeoutMs: 
     const delivery = oktaDelivery(world.helpDeskReset(user), `${world.sim.url}/api/v1/eventHooks/whofaults`);
     warden = await (await world.warden('serve')).start(START_TIMEOUT_MS, world.env(clock));
     const w = warden;
-    await sendDeliveries([delivery], { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() }, { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH });
+    await sendDeliveries(
+      [delivery],
+      { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() },
+      { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH },
+    );
     await within('the hold_group call to reach the org (stalled there)', options.timeoutMs, stall.arrived);
     await warden.kill9();
     stall.release();
@@ -37,10 +41,19 @@ export async function killActionInFlight(kind: StoreKind, options: { timeoutMs: 
     clock.jump(LEASE_JUMP_MS);
     await warden.start(START_TIMEOUT_MS, world.env(clock));
 
-    const tally = await waitUntil('the held reset decided and its actions settled after the restart', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      return t.decisionsPerEvent.has(delivery.event.uuid) && t.expectedActions.length > 0 && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
-    }, { intervalMs: 500 });
+    const tally = await waitUntil(
+      'the held reset decided and its actions settled after the restart',
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        return t.decisionsPerEvent.has(delivery.event.uuid) &&
+          t.expectedActions.length > 0 &&
+          t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k))
+          ? t
+          : undefined;
+      },
+      { intervalMs: 500 },
+    );
     const result = countKillResult('kill9-action-in-flight', kind, [delivery], tally, world);
     const holdCalls = world.mutatingCalls().get(`PUT /api/v1/groups/${holdGroup}/users/${user.id}`) ?? 0;
     if (holdCalls < 2) throw new Error(`expected the restarted Warden to call hold_group again (at-least-once), the org saw ${holdCalls} call(s)`);

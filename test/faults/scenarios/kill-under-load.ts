@@ -94,7 +94,9 @@ export async function killUnderLoad(kind: StoreKind, options: KillUnderLoadOptio
     const audit = await world.auditVerify(clock);
     result.auditOk = audit.ok;
     if (!audit.ok) result.notes.push(`audit verify: ${audit.out.trim()}`);
-    result.notes.push(`resent after the kill: ${deliveries.filter((d) => d.attempts > 1).length} deliveries (${deliveries.reduce((n, d) => n + d.attempts, 0)} requests in all)`);
+    result.notes.push(
+      `resent after the kill: ${deliveries.filter((d) => d.attempts > 1).length} deliveries (${deliveries.reduce((n, d) => n + d.attempts, 0)} requests in all)`,
+    );
     ok = true;
     return result;
   } finally {
@@ -110,7 +112,13 @@ export async function killUnderLoad(kind: StoreKind, options: KillUnderLoadOptio
  * for that never executed is lost too, one executed twice, or applied twice
  * in the org (hold group membership added twice), is a double action.
  */
-export function countKillResult(name: string, kind: StoreKind, deliveries: readonly Delivery[], tally: ReturnType<typeof tallyAudit>, world: OktaWorld): FaultResult {
+export function countKillResult(
+  name: string,
+  kind: StoreKind,
+  deliveries: readonly Delivery[],
+  tally: ReturnType<typeof tallyAudit>,
+  world: OktaWorld,
+): FaultResult {
   const acked = deliveries.filter((d) => d.acked);
   const lostDeliveries = acked.filter((d) => !tally.decisionsPerEvent.has(d.event.uuid)).length;
   const duplicated = deliveries.filter((d) => (tally.decisionsPerEvent.get(d.event.uuid) ?? 0) > 1).length;

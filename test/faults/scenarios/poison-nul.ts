@@ -30,22 +30,47 @@ export async function poisonNul(kind: StoreKind, options: { timeoutMs: number })
     // The help desk agent's display name as the event carries it, with a NUL in it (the sim's log holds the same object: the poller reads it too).
     (poison.actor as { displayName: string }).displayName = 'Hal\u0000Desk';
     const genuine = world.selfPasswordReset(bystander);
-    const body = JSON.stringify({ eventType: 'com.okta.event_hook', eventTypeVersion: '1.0', cloudEventsVersion: '0.1', source: `${world.sim.url}/api/v1/eventHooks/whofaults`, eventId: randomUUID(), eventTime: genuine.published, contentType: 'application/json', data: { events: [poison, genuine] } });
+    const body = JSON.stringify({
+      eventType: 'com.okta.event_hook',
+      eventTypeVersion: '1.0',
+      cloudEventsVersion: '0.1',
+      source: `${world.sim.url}/api/v1/eventHooks/whofaults`,
+      eventId: randomUUID(),
+      eventTime: genuine.published,
+      contentType: 'application/json',
+      data: { events: [poison, genuine] },
+    });
     const delivery: Delivery = { event: poison, body, attempts: 0, acked: false, answers: [] };
-    await sendDeliveries([delivery], { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() }, { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH });
+    await sendDeliveries(
+      [delivery],
+      { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() },
+      { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH },
+    );
     if (!delivery.acked) throw new Error(`the batch with the poison record was not acknowledged: ${delivery.answers.join(', ')}`);
 
     const pollsBefore = world.proxy.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/logs').length;
-    const tally = await waitUntil('both events decided, their actions settled, and two more System Log polls after them', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      const polls = world.proxy.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/logs' && r.end !== undefined).length;
-      return t.decisionsPerEvent.has(poison.uuid) && t.decisionsPerEvent.has(genuine.uuid) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) && polls >= pollsBefore + 2 ? t : undefined;
-    }, { intervalMs: 1000 });
+    const tally = await waitUntil(
+      'both events decided, their actions settled, and two more System Log polls after them',
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        const polls = world.proxy.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/logs' && r.end !== undefined).length;
+        return t.decisionsPerEvent.has(poison.uuid) &&
+          t.decisionsPerEvent.has(genuine.uuid) &&
+          t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) &&
+          polls >= pollsBefore + 2
+          ? t
+          : undefined;
+      },
+      { intervalMs: 1000 },
+    );
     const second: Delivery = { event: genuine, body, attempts: 1, acked: true, answers: [200] };
     const result = countKillResult('poison-nul', kind, [delivery, second], tally, world);
     result.sent = 1;
     result.acked = 1;
-    result.notes = [`one delivery of two events, one holding U+0000: acknowledged, both decided once, the poller polled on (${world.proxy.requests.filter((r) => r.path === '/api/v1/logs').length} polls)`];
+    result.notes = [
+      `one delivery of two events, one holding U+0000: acknowledged, both decided once, the poller polled on (${world.proxy.requests.filter((r) => r.path === '/api/v1/logs').length} polls)`,
+    ];
     await warden.stop();
     const audit = await world.auditVerify(clock);
     result.auditOk = audit.ok;

@@ -56,21 +56,35 @@ export async function poisonThrows(kind: StoreKind, options: { timeoutMs: number
     const poison = oktaDelivery(throwingRecord(clock.now().toISOString()), source);
     const genuine = oktaDelivery(world.helpDeskReset(world.employee(1)), source);
     const deliveries = [poison, genuine];
-    await sendDeliveries(deliveries, { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() }, { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH });
+    await sendDeliveries(
+      deliveries,
+      { url: () => w.url, secret: HOOK_SECRET, ready: () => Promise.resolve() },
+      { concurrency: 1, timeoutMs: 30_000, path: HOOK_PATH },
+    );
 
-    const records = await waitUntil('the genuine reset decided and contained, and the poison given up', options.timeoutMs, async () => {
-      const audit = await store.audit(TENANT);
-      const t = tallyAudit(audit);
-      const failed = audit.some((r) => r.type === 'inbox.failed' && r.subject.eventId === poison.event.uuid);
-      return failed && t.decisionsPerEvent.has(genuine.event.uuid) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? audit : undefined;
-    }, { intervalMs: 1000 });
+    const records = await waitUntil(
+      'the genuine reset decided and contained, and the poison given up',
+      options.timeoutMs,
+      async () => {
+        const audit = await store.audit(TENANT);
+        const t = tallyAudit(audit);
+        const failed = audit.some((r) => r.type === 'inbox.failed' && r.subject.eventId === poison.event.uuid);
+        return failed && t.decisionsPerEvent.has(genuine.event.uuid) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k))
+          ? audit
+          : undefined;
+      },
+      { intervalMs: 1000 },
+    );
     const tally = tallyAudit(records);
     const problems: string[] = [];
     const failedRecords = records.filter((r) => r.type === 'inbox.failed');
     const giveUp = failedRecords.find((r) => r.subject.eventId === poison.event.uuid)!;
     if (failedRecords.length !== 1) problems.push(`${failedRecords.length} inbox.failed records, expected 1`);
-    if (giveUp.data.attempts !== POISON_INBOX_ATTEMPTS) problems.push(`given up after ${String(giveUp.data.attempts)} attempts, expected ${POISON_INBOX_ATTEMPTS}`);
-    const decisionAt = records.findIndex((r) => r.type === 'decision.recorded' && (r.data.change as { source: { eventIds: string[] } }).source.eventIds.includes(genuine.event.uuid));
+    if (giveUp.data.attempts !== POISON_INBOX_ATTEMPTS)
+      problems.push(`given up after ${String(giveUp.data.attempts)} attempts, expected ${POISON_INBOX_ATTEMPTS}`);
+    const decisionAt = records.findIndex(
+      (r) => r.type === 'decision.recorded' && (r.data.change as { source: { eventIds: string[] } }).source.eventIds.includes(genuine.event.uuid),
+    );
     if (decisionAt > records.indexOf(giveUp)) problems.push('the genuine reset was decided only after the poison was given up');
     if (tally.decisionsPerEvent.has(poison.event.uuid)) problems.push('the poison record was decided');
 
@@ -81,12 +95,14 @@ export async function poisonThrows(kind: StoreKind, options: { timeoutMs: number
         .filter((l) => l.startsWith('warden_inbox_entries_total{') && l.includes('source="okta"') && l.includes(`result="${result}"`))
         .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
     if (inboxCount('failed') !== 1) problems.push(`warden_inbox_entries_total{result="failed"} is ${inboxCount('failed')}, expected 1`);
-    if (inboxCount('retried') !== POISON_INBOX_ATTEMPTS - 1) problems.push(`warden_inbox_entries_total{result="retried"} is ${inboxCount('retried')}, expected ${POISON_INBOX_ATTEMPTS - 1}`);
+    if (inboxCount('retried') !== POISON_INBOX_ATTEMPTS - 1)
+      problems.push(`warden_inbox_entries_total{result="retried"} is ${inboxCount('retried')}, expected ${POISON_INBOX_ATTEMPTS - 1}`);
 
     const listed = await world.cli(['inbox', 'list', '--tenant', TENANT, '--state', 'failed', '--json'], clock, 'inbox-list');
     const entries = JSON.parse(listed.stdout || '[]') as Array<{ eventId: string; attempts: number; error?: string | null }>;
     const entry = entries.find((e) => e.eventId === poison.event.uuid);
-    if (listed.code !== 0 || entries.length !== 1 || !entry || entry.attempts !== POISON_INBOX_ATTEMPTS) problems.push(`warden inbox list --state failed (exit ${listed.code}): ${JSON.stringify(entries)}`);
+    if (listed.code !== 0 || entries.length !== 1 || !entry || entry.attempts !== POISON_INBOX_ATTEMPTS)
+      problems.push(`warden inbox list --state failed (exit ${listed.code}): ${JSON.stringify(entries)}`);
     if (problems.length) throw new Error(`poison-throws: ${problems.join(' | ')}`);
 
     const lostActions = tally.expectedActions.filter((k) => !tally.executed.has(k)).length;

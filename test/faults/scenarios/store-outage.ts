@@ -16,7 +16,14 @@ import { countKillResult } from './kill-under-load.js';
  * Okta retry); the same process recovers by itself, and every delivery
  * acknowledged before, during or after the cut is decided exactly once.
  */
-export async function storeOutage(options: { deliveries: number; concurrency: number; holdEvery: number; cutSeconds: number; cutAt: number; timeoutMs: number }): Promise<FaultResult> {
+export async function storeOutage(options: {
+  deliveries: number;
+  concurrency: number;
+  holdEvery: number;
+  cutSeconds: number;
+  cutAt: number;
+  timeoutMs: number;
+}): Promise<FaultResult> {
   const store = await FaultStore.create('postgres', 'outage');
   const clock = new SuiteClock();
   const world = await OktaWorld.create(store, clock);
@@ -83,12 +90,21 @@ export async function storeOutage(options: { deliveries: number; concurrency: nu
     await outage;
     if (!cut?.to) throw new Error('the store was never cut: too few deliveries were acknowledged');
 
-    await waitUntil('/readyz 200 again after the cut, in the same process', 60_000, async () => w.running && w.pid === pid && (await fetch(`${w.url}/readyz`)).status === 200);
+    await waitUntil(
+      '/readyz 200 again after the cut, in the same process',
+      60_000,
+      async () => w.running && w.pid === pid && (await fetch(`${w.url}/readyz`)).status === 200,
+    );
     const acked = deliveries.filter((d) => d.acked).map((d) => d.event.uuid);
-    const tally = await waitUntil('every acknowledged delivery decided and its actions settled after the outage', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      return acked.every((id) => t.decisionsPerEvent.has(id)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
-    }, { intervalMs: 1000 });
+    const tally = await waitUntil(
+      'every acknowledged delivery decided and its actions settled after the outage',
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        return acked.every((id) => t.decisionsPerEvent.has(id)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k)) ? t : undefined;
+      },
+      { intervalMs: 1000 },
+    );
 
     // During the cut (after a second to notice it): /readyz 503, hooks 503, never 200 or 500.
     const inside = (at: number) => at > cut!.from + 1000 && at < cut!.to!;
@@ -96,9 +112,11 @@ export async function storeOutage(options: { deliveries: number; concurrency: nu
     const hookStatuses = new Map<string, number>();
     for (const d of deliveries) for (const s of d.answers) if (s !== 200) hookStatuses.set(String(s), (hookStatuses.get(String(s)) ?? 0) + 1);
     const badReady = readyDuring.filter((r) => r.status !== 503);
-    if (readyDuring.length === 0 || badReady.length) throw new Error(`/readyz during the cut: ${readyDuring.length} probes, not 503: ${JSON.stringify(badReady.slice(0, 5))}`);
+    if (readyDuring.length === 0 || badReady.length)
+      throw new Error(`/readyz during the cut: ${readyDuring.length} probes, not 503: ${JSON.stringify(badReady.slice(0, 5))}`);
     const badHooks = [...hookStatuses.keys()].filter((s) => s !== '503');
-    if (!hookStatuses.has('503') || badHooks.length) throw new Error(`hook answers other than 200: ${JSON.stringify(Object.fromEntries(hookStatuses))} (want only 503)`);
+    if (!hookStatuses.has('503') || badHooks.length)
+      throw new Error(`hook answers other than 200: ${JSON.stringify(Object.fromEntries(hookStatuses))} (want only 503)`);
 
     const result = countKillResult('store-outage', 'postgres', deliveries, tally, world);
     result.notes = [

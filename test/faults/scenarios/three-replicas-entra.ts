@@ -29,14 +29,26 @@ export async function threeReplicasEntra(options: { timeoutMs: number }): Promis
     const subscriptionCalls = () => sim.requests.filter((r) => r.appId === world.clientId && /\/subscriptions(\/[^/]+)?$/.test(r.path));
     const holders = new Set<string>();
     const sampleLease = async () => {
-      for (const row of await store.query<{ holder: string }>(`SELECT holder FROM leases WHERE name = 'entra:${TENANT}:subscriptions'`)) holders.add(row.holder);
+      for (const row of await store.query<{ holder: string }>(`SELECT holder FROM leases WHERE name = 'entra:${TENANT}:subscriptions'`))
+        holders.add(row.holder);
     };
-    await waitUntil('the subscription created and checked four more times', options.timeoutMs, async () => {
-      await sampleLease();
-      const created = sim.subscriptions.size > 0;
-      const after = subscriptionCalls().filter((r) => r.method !== 'POST').length;
-      return created && after >= 4;
-    }, { intervalMs: 500, describe: () => `${sim.subscriptions.size} subscription(s), calls: ${subscriptionCalls().map((r) => `${r.method} ${r.status}`).join(', ')}` });
+    await waitUntil(
+      'the subscription created and checked four more times',
+      options.timeoutMs,
+      async () => {
+        await sampleLease();
+        const created = sim.subscriptions.size > 0;
+        const after = subscriptionCalls().filter((r) => r.method !== 'POST').length;
+        return created && after >= 4;
+      },
+      {
+        intervalMs: 500,
+        describe: () =>
+          `${sim.subscriptions.size} subscription(s), calls: ${subscriptionCalls()
+            .map((r) => `${r.method} ${r.status}`)
+            .join(', ')}`,
+      },
+    );
     await sampleLease();
 
     const creates = subscriptionCalls().filter((r) => r.method === 'POST');

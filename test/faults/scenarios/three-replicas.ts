@@ -15,7 +15,9 @@ import { countKillResult } from './kill-under-load.js';
  * at once), and how often the polling replica changed (lease handovers).
  */
 function systemLogPolls(proxies: readonly StallingProxy[]): { perReplica: number[]; overlapping: number; handovers: number } {
-  const polls = proxies.flatMap((p, replica) => p.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/logs').map((r) => ({ replica, start: r.start, end: r.end ?? Infinity })));
+  const polls = proxies.flatMap((p, replica) =>
+    p.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/logs').map((r) => ({ replica, start: r.start, end: r.end ?? Infinity })),
+  );
   polls.sort((a, b) => a.start - b.start);
   let overlapping = 0;
   let handovers = 0;
@@ -76,16 +78,24 @@ export async function threeReplicas(options: { deliveries: number; concurrency: 
       sendDeliveries(second, (i) => target(replicas[(i + 1) % 3]!), { concurrency: options.concurrency / 2, timeoutMs: options.timeoutMs, path: HOOK_PATH }),
     ]);
 
-    const tally = await waitUntil('every event decided, every action settled, and the System Log poll read them', options.timeoutMs, async () => {
-      const t = tallyAudit(await store.audit(TENANT));
-      const settled = events.every((e) => t.decisionsPerEvent.has(e.uuid)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k));
-      const polled = (await Promise.all(replicas.map(polledEvents))).reduce((a, b) => a + b, 0);
-      return settled && polled >= events.length ? t : undefined;
-    }, { intervalMs: 1000 });
+    const tally = await waitUntil(
+      'every event decided, every action settled, and the System Log poll read them',
+      options.timeoutMs,
+      async () => {
+        const t = tallyAudit(await store.audit(TENANT));
+        const settled = events.every((e) => t.decisionsPerEvent.has(e.uuid)) && t.expectedActions.every((k) => t.executed.has(k) || t.failed.has(k));
+        const polled = (await Promise.all(replicas.map(polledEvents))).reduce((a, b) => a + b, 0);
+        return settled && polled >= events.length ? t : undefined;
+      },
+      { intervalMs: 1000 },
+    );
 
     const leases = await store.query<{ name: string; holder: string }>('SELECT name, holder FROM leases ORDER BY name');
     const polls = systemLogPolls(proxies);
-    if (polls.overlapping > 0) throw new Error(`two replicas polled the System Log of ${TENANT} at the same time (${polls.overlapping} overlapping requests; requests per replica ${polls.perReplica.join('/')}); leases: ${JSON.stringify(leases)}`);
+    if (polls.overlapping > 0)
+      throw new Error(
+        `two replicas polled the System Log of ${TENANT} at the same time (${polls.overlapping} overlapping requests; requests per replica ${polls.perReplica.join('/')}); leases: ${JSON.stringify(leases)}`,
+      );
 
     // Each event counted once per event: the deliveries of the first round stand for the event.
     for (const [i, d] of first.entries()) if (second[i]!.acked) d.acked = true;
