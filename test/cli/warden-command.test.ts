@@ -35,7 +35,14 @@ describe('running warden: one way, printed everywhere', () => {
   });
 
   it('no doc or message suggests `npx warden`, which outside the clone runs an unrelated public package', () => {
-    const files = ['README.md', 'connectors/README.md', ...readdirSync(path.join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'src/app/serve-command.ts'];
+    const files = [
+      'README.md',
+      'connectors/README.md',
+      ...readdirSync(path.join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`),
+      'src/app/serve-command.ts',
+    ];
     const offenders = files.filter((f) => /npx warden [a-z]/.test(readFileSync(path.join(root, f), 'utf8')));
     expect(offenders).toEqual([]);
   });
