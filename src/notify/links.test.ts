@@ -10,4 +10,12 @@ describe('deep links', () => {
     );
     expect(notMeLink('https://acme.com/warden', 'x.y')).toBe('https://acme.com/warden/me/confirm/x.y');
   });
+
+  it('builds console links when the tenant offers the console', () => {
+    expect(resourceLink('https://warden.acme.com', 'acme', { kind: 'request', id: 'r/1' }, { console: true })).toBe(
+      'https://warden.acme.com/console/requests/r%2F1',
+    );
+    expect(resourceLink('https://acme.com/warden/', 'acme', { kind: 'alert', id: 'a1' }, { console: true })).toBe('https://acme.com/warden/console/alerts');
+    expect(resourceLink('https://acme.com/warden', 'acme', { kind: 'review', id: 'v1' }, { console: true })).toBe('https://acme.com/warden/console/admin');
+  });
 });

@@ -1,9 +1,13 @@
 /**
- * Deep links in notifications. One function builds them all, so that when
- * the console (`/console`, issue "The people's side") lands, switching every
- * message to console pages is a change here and nowhere else. Until then a
- * link points to the API resource, which a person opens with their sign-in.
+ * Deep links in notifications, all built by one function: to the web
+ * console's page (`/console`, docs/console.md) when the tenant offers it,
+ * otherwise to the API resource, which a person opens with their sign-in.
  */
+
+/** How links are built: to console pages when the tenant's people sign in there. */
+export interface LinkOptions {
+  console?: boolean;
+}
 
 /** What a message links to. */
 export type LinkTarget =
@@ -22,8 +26,20 @@ export type LinkTarget =
  * @example resourceLink('https://warden.acme.com', 'acme', { kind: 'request', id: 'r1' })
  *   // 'https://warden.acme.com/v1/requests/r1?tenant=acme'
  */
-export function resourceLink(publicUrl: string, tenant: string, target: LinkTarget): string {
+export function resourceLink(publicUrl: string, tenant: string, target: LinkTarget, options: LinkOptions = {}): string {
   const id = 'id' in target ? encodeURIComponent(target.id) : '';
+  if (options.console) {
+    // The console shows one tenant per session (the one its IdP signed the person in to); a page opened
+    // without a session asks the person to sign in and comes back to it.
+    const page: Record<LinkTarget['kind'], string> = {
+      request: `console/requests/${id}`,
+      alert: 'console/alerts',
+      review: 'console/admin',
+      person: 'console/requests',
+      alerts: 'console/alerts',
+    };
+    return new URL(page[target.kind], withSlash(publicUrl)).toString();
+  }
   const path: Record<LinkTarget['kind'], string> = {
     request: `/v1/requests/${id}`,
     alert: `/v1/alerts/${id}`,

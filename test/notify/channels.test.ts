@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDetection, Secret, type ResolvedTenant } from '../../src/config/load-config.js';
 import { NotificationsConfig } from '../../src/config/notifications-config-schema.js';
+import { OidcConfig } from '../../src/config/workflow-config-schema.js';
 import { ChannelRoutes } from '../../src/notify/channels/channel-routes.js';
 import { ChannelWorker } from '../../src/notify/channels/channel-worker.js';
 import { publishDeliveryStopped } from '../../src/notify/publish-delivery-stopped.js';
@@ -60,7 +61,7 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
   let now: Date;
   const log = createLogger('silent');
 
-  const tenant = (over: Partial<{ teamsUrl: string; maxAttempts: number }> = {}): ResolvedTenant => ({
+  const tenant = (over: Partial<{ teamsUrl: string; maxAttempts: number; console: boolean }> = {}): ResolvedTenant => ({
     id: 'acme',
     policyFile: '/dev/null',
     secrets: {
@@ -70,6 +71,15 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     secretRefs: {},
     detection: defaultDetection(),
     connectors: {},
+    ...(over.console
+      ? {
+          oidc: OidcConfig.parse({
+            issuer: 'https://idp.acme.test',
+            audience: 'warden',
+            console: { clientId: 'warden-console', publicUrl: 'https://warden.acme.test' },
+          }),
+        }
+      : {}),
     notifications: NotificationsConfig.parse({
       publicUrl: 'https://warden.acme.test',
       maxAttempts: over.maxAttempts ?? 3,
@@ -122,6 +132,16 @@ describe('chat and e-mail notifications through local Slack, Teams and SMTP fake
     setUp();
   });
   afterEach(() => routes.close());
+
+  it('links to the console page when the tenant offers the web console', async () => {
+    setUp({ console: true });
+    await publish('request.pending_approval', pendingApproval);
+    expect(await worker.runOnce()).toBe(2);
+    const text = JSON.stringify(JSON.parse(slackFields(slack.received[0]!).blocks!));
+    expect(text).toContain('https://warden.acme.test/console/requests/01900000-0000-7000-8000-000000000001');
+    expect(text).not.toContain('/v1/requests/');
+    expect(smtp.mails[0]!.raw).toContain('https://warden.acme.test/console/requests/01900000-0000-7000-8000-000000000001');
+  });
 
   it('posts a Block Kit message to Slack and an e-mail for a request waiting for approval: who, what, tier, why, deep link', async () => {
     const eventId = await publish('request.pending_approval', pendingApproval);

@@ -66,6 +66,11 @@ export class ChannelRoutes implements EventRoutes {
     return this.#tenants.get(tenant)?.config;
   }
 
+  /** Whether the tenant's people sign in to the web console (`tenants[].oidc.console`): deep links then open console pages. */
+  offersConsole(tenant: string): boolean {
+    return this.#tenants.get(tenant)?.tenant.oidc?.console !== undefined;
+  }
+
   /** The routes that send `type` through `channel`: the roles, and the addresses for e-mail. */
   routesFor(tenant: string, channel: string, type: string): NotificationRoute[] {
     return (this.#tenants.get(tenant)?.config.routes ?? []).filter((r) => r.channel === channel && (r.events as readonly string[]).includes(type));

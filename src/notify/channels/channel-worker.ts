@@ -69,7 +69,9 @@ export class ChannelWorker extends BatchWorker {
         error = `channel ${channel} no longer routes ${d.event.type} (tenants[${d.tenant}].notifications)`;
         permanent = true;
       } else {
-        const message = renderMessage(d.event.body, d.tenant, settings.publicUrl, [...new Set(matching.map((r) => r.role))].join(', '));
+        const message = renderMessage(d.event.body, d.tenant, settings.publicUrl, [...new Set(matching.map((r) => r.role))].join(', '), {
+          console: routes.offersConsole(d.tenant),
+        });
         await sender.send(message, [...new Set(matching.flatMap((r) => r.to ?? []))]);
         await store.completeDelivery(d.id, this.#clock(), 200);
         count('delivered');

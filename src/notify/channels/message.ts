@@ -1,4 +1,4 @@
-import { resourceLink, type LinkTarget } from '../links.js';
+import { resourceLink, type LinkOptions, type LinkTarget } from '../links.js';
 
 /**
  * What a chat or e-mail notification says, whatever the channel: who did or
@@ -163,10 +163,10 @@ function describe(
  *
  * @example renderMessage(delivery.event.body, 'acme', 'https://warden.acme.com', 'approvers')
  */
-export function renderMessage(body: string, tenant: string, publicUrl: string, role: string): NotificationMessage {
+export function renderMessage(body: string, tenant: string, publicUrl: string, role: string, options: LinkOptions = {}): NotificationMessage {
   const parsed = obj(JSON.parse(body));
   const type = str(parsed.type);
   const d = describe(type, obj(parsed.data));
   const { target, ...rest } = d;
-  return { ...rest, type, role, at: str(parsed.timestamp), link: resourceLink(publicUrl, tenant, target) };
+  return { ...rest, type, role, at: str(parsed.timestamp), link: resourceLink(publicUrl, tenant, target, options) };
 }
