@@ -1,5 +1,4 @@
-import type { Connector } from '../src/connector/index.js';
-import type { DemoKit } from '../src/demo/demo-kit.js';
+import type { Connector, DemoKit } from '../src/connector/index.js';
 import { itsmConnector } from './itsm/index.js';
 import { okta } from './okta/index.js';
 import { entra } from './entra/index.js';

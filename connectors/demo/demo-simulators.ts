@@ -3,8 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { systemClock } from '../../src/core/clock.js';
 import { WardenError } from '../../src/core/errors.js';
-import type { ActRequest, ActResult, DemoKit, DemoKitInput, DemoSimulators, PersonState } from '../../src/demo/demo-kit.js';
-import type { DemoPersona } from '../../src/demo/personas.js';
+import type { ActRequest, ActResult, DemoKit, DemoKitInput, DemoPersona, DemoSimulators, PersonState } from '../../src/connector/index.js';
 import { createEntraConnector } from '../entra/index.js';
 import { requiredPermissions } from '../entra/graph-calls.js';
 import { startGraphSimulator } from '../entra/simulator/graph-simulator.js';
@@ -19,7 +18,7 @@ import { OktaSimulator } from '../okta/simulator/okta-simulator.js';
 import { inboxRuleRecord } from './inbox-rule-record.js';
 
 /**
- * `warden demo`'s simulators (the DemoKit port of src/demo/demo-kit.ts): the
+ * `warden demo`'s simulators (the DemoKit port of src/connector/demo-kit.ts): the
  * Okta simulator (plain HTTP, event hooks to Warden), the Entra / Microsoft
  * Graph simulator over HTTPS with the demo's throw-away certificate (with the
  * Office 365 Management Activity API), and the ServiceNow and Jira

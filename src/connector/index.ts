@@ -51,6 +51,18 @@ export {
 // The poller skeleton: cursor window with overlap, lease, schedule, back-off (Okta System Log, Entra directoryAudits, M365 Management Activity).
 export { durationOf, nextWindow, overlapOf, Poller, type Duration, type PollOutcome, type PollSource, type PollWindow } from './poller.js';
 
+// The demo kit: what `warden demo` asks of the simulators (connectors/demo implements it).
+export {
+  DEMO_ACTIONS,
+  type ActRequest,
+  type ActResult,
+  type DemoKit,
+  type DemoKitInput,
+  type DemoPersona,
+  type DemoSimulators,
+  type PersonState,
+} from './demo-kit.js';
+
 // Raw routes: reading bodies and writing answers on plain node:http.
 export { readJsonBody, writeEmpty, writeJson, type ReadJsonBodyOptions } from './raw-http.js';
 

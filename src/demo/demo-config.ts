@@ -1,4 +1,4 @@
-import type { DemoSimulators } from './demo-kit.js';
+import type { DemoSimulators } from '../connector/demo-kit.js';
 
 /** Everything the demo's warden.yaml depends on. */
 export interface DemoConfigInput {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isWardenError, WardenError } from '../core/errors.js';
-import type { ActRequest, ActResult, PersonState } from './demo-kit.js';
+import type { ActRequest, ActResult, PersonState } from '../connector/demo-kit.js';
 
 /**
  * The demo's control endpoint (127.0.0.1 only): how `warden demo --play`

@@ -7,26 +7,9 @@
  * `oidc.roles` (demo-config.ts): Service Desk → helpdesk, iam-approvers →
  * approver, warden-admins → admin, security-audit → auditor.
  */
-export interface DemoPersona {
-  /** The short name commands take (`warden demo act okta reset-factors dana --as kim`). */
-  handle: string;
-  /** Login in every directory (Okta login, Entra UPN, ServiceNow e-mail, Jira e-mail, OIDC preferred_username). */
-  login: string;
-  firstName: string;
-  lastName: string;
-  /** What the person does in the demo. */
-  part: string;
-  /** Okta groups (and the OIDC groups claim). */
-  groups: string[];
-  /** Okta administrator roles. */
-  oktaRoles?: string[];
-  /** Entra directory role. */
-  entraRole?: string;
-  /** Enrolled in Okta Verify (a month ago) before the demo starts. */
-  factor?: boolean;
-  /** Works tickets: can sign in to ServiceNow and Jira with the demo's password. */
-  agent?: boolean;
-}
+import type { DemoPersona } from '../connector/demo-kit.js';
+
+export type { DemoPersona };
 
 /** The password every persona types at the development OIDC provider, ServiceNow and Jira (a demo, not a secret). */
 export const DEMO_PASSWORD = 'warden-demo';

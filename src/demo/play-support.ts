@@ -1,7 +1,7 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { WardenError } from '../core/errors.js';
 import type { AuditEntry, DemoControl, DemoInfo } from './demo-control.js';
-import type { ActRequest, ActResult } from './demo-kit.js';
+import type { ActRequest, ActResult } from '../connector/demo-kit.js';
 import { signInPersona } from './sign-in.js';
 import { DEMO_PASSWORD } from './personas.js';
 

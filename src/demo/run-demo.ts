@@ -11,7 +11,7 @@ import { createApiKey } from '../access/api-keys.js';
 import { createLogger, type Logger } from '../runtime/logger.js';
 import { DEMO_STATE_FILE, serveControl, type AuditEntry, type DemoInfo } from './demo-control.js';
 import { DEMO_TENANT, demoConfig } from './demo-config.js';
-import type { DemoKit, DemoSimulators } from './demo-kit.js';
+import type { DemoKit, DemoSimulators } from '../connector/demo-kit.js';
 import { startDevOidc, type DevOidc, type DevOidcClient, type DevPersona } from './dev-oidc.js';
 import { DEMO_PASSWORD, DEMO_PERSONAS, type DemoPersona } from './personas.js';
 

@@ -138,9 +138,7 @@ function connectorBoundary(graph: FolderGraph): string[] {
   const problems: string[] = [];
   for (const [from, arrows] of graph)
     for (const [to, example] of arrows) {
-      // The demo kit implements src/demo's `DemoKit` port (and uses its personas); no connector does.
-      const demoPort = (from === 'connectors/demo' || from === 'connectors/index.ts') && to === 'src/demo';
-      if (from.startsWith('connectors') && to.startsWith('src') && to !== 'src/connector' && to !== 'src/core' && !demoPort)
+      if (from.startsWith('connectors') && to.startsWith('src') && to !== 'src/connector' && to !== 'src/core')
         problems.push(`${from} -> ${to}: connectors import only src/connector and src/core (${example})`);
       if (from.startsWith('src') && to.startsWith('connectors')) problems.push(`${from} -> ${to}: src/ must not import connectors/ (${example})`);
     }

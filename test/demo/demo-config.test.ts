@@ -7,7 +7,7 @@ import { itsmConnector } from '../../connectors/itsm/index.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { demoConfig } from '../../src/demo/demo-config.js';
-import type { DemoSimulators } from '../../src/demo/demo-kit.js';
+import type { DemoSimulators } from '../../src/connector/demo-kit.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 
 /** The one function that writes the demo's warden.yaml: what it writes loads with the real connectors' schemas. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { WardenError } from '../../core/errors.js';
 import { DemoControl } from '../../demo/demo-control.js';
-import type { DemoKit } from '../../demo/demo-kit.js';
+import type { DemoKit } from '../../connector/demo-kit.js';
 import { playAccountable } from '../../demo/play-accountable.js';
 import { playAttack } from '../../demo/play-attack.js';
 import { Play } from '../../demo/play-support.js';

@@ -1,7 +1,28 @@
 import type { Clock } from '../core/clock.js';
 import type { WardenConfig } from '../config/load-config.js';
-import type { Connector } from '../connector/contract.js';
-import type { DemoPersona } from './personas.js';
+import type { Connector } from './contract.js';
+
+/** A person of `warden demo` (src/demo/personas.ts lists them): the same login in every simulator. */
+export interface DemoPersona {
+  /** The short name commands take (`warden demo act okta reset-factors dana --as kim`). */
+  handle: string;
+  /** Login in every directory (Okta login, Entra UPN, ServiceNow e-mail, Jira e-mail, OIDC preferred_username). */
+  login: string;
+  firstName: string;
+  lastName: string;
+  /** What the person does in the demo. */
+  part: string;
+  /** Okta groups (and the OIDC groups claim). */
+  groups: string[];
+  /** Okta administrator roles. */
+  oktaRoles?: string[];
+  /** Entra directory role. */
+  entraRole?: string;
+  /** Enrolled in Okta Verify (a month ago) before the demo starts. */
+  factor?: boolean;
+  /** Works tickets: can sign in to ServiceNow and Jira with the demo's password. */
+  agent?: boolean;
+}
 
 /**
  * The port between `warden demo` (src/demo, which knows no vendor) and the
