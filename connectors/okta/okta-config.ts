@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { z } from 'zod';
-import { resolveSecret, SecretRef, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
-import { WardenError } from '../../src/core/errors.js';
+import { resolveSectionSecret, SecretRef, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { DURATION_PATTERN } from '../../src/core/policy/duration.js';
 
 /**
@@ -231,19 +229,7 @@ export function resolveOktaSecret(
   where: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Secret {
-  const baseDir = path.dirname(config.file);
-  if (typeof input === 'string') {
-    const resolved = tenant.secrets[input];
-    if (resolved) return resolved;
-    const ref = tenant.secretRefs[input];
-    if (!ref)
-      throw new WardenError(
-        'ERR_CONFIG_INVALID',
-        `${config.file}: tenant ${tenant.id} okta.${where} names secret "${input}", which is not in the tenant's secrets`,
-      );
-    return resolveSecret(ref, env, `${config.file}: tenant ${tenant.id} secret ${input}`, baseDir);
-  }
-  return resolveSecret(input, env, `${config.file}: tenant ${tenant.id} okta.${where}`, baseDir);
+  return resolveSectionSecret('okta', input, tenant, config, where, env);
 }
 
 /** The tenant's okta section, parsed; undefined when the tenant has none. */

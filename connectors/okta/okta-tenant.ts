@@ -1,5 +1,5 @@
 import type { Client } from '@okta/okta-sdk-nodejs';
-import type { ResolvedTenant, Secret, WardenConfig } from '../../src/connector/index.js';
+import { TenantSections, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { oktaSection, resolveOktaSecret, type OktaTenantConfig } from './okta-config.js';
 
@@ -44,23 +44,11 @@ export async function createOktaClient(config: OktaTenantConfig, credential: Sec
 
 /** Every tenant with an okta section, built once per loaded configuration. */
 export class OktaTenants {
-  readonly #byConfig = new WeakMap<WardenConfig, Map<string, OktaTenant>>();
+  readonly #sections = new TenantSections(oktaSection, buildTenant);
 
-  /** The Okta tenant `id`, or undefined when the tenant is not configured or has no okta section. */
+  /** The tenant's runtime, or undefined when the tenant is unknown or has no okta section. */
   find(config: WardenConfig, id: string): OktaTenant | undefined {
-    let map = this.#byConfig.get(config);
-    if (!map) {
-      map = new Map();
-      this.#byConfig.set(config, map);
-    }
-    const known = map.get(id);
-    if (known) return known;
-    const tenant = config.tenants.find((t) => t.id === id);
-    const section = tenant ? oktaSection(tenant) : undefined;
-    if (!tenant || !section) return undefined;
-    const built = buildTenant(config, tenant, section);
-    map.set(id, built);
-    return built;
+    return this.#sections.find(config, id);
   }
 
   /**

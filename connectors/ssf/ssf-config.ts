@@ -1,8 +1,6 @@
-import path from 'node:path';
 import { z } from 'zod';
 import { SecretRef } from '../../src/connector/index.js';
-import { resolveSecret, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
-import { WardenError } from '../../src/core/errors.js';
+import { resolveSectionSecret, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 
 /**
  * The `ssf` section of a tenant in warden.yaml: Warden as a Shared Signals
@@ -164,17 +162,5 @@ export function ssfSection(tenant: ResolvedTenant): SsfTenantConfig | undefined 
  * @throws WardenError `ERR_CONFIG_INVALID` naming the setting when the secret is missing
  */
 export function resolveSsfSecret(input: SsfSecret, tenant: ResolvedTenant, config: WardenConfig, where: string, env: NodeJS.ProcessEnv = process.env): Secret {
-  const baseDir = path.dirname(config.file);
-  if (typeof input === 'string') {
-    const resolved = tenant.secrets[input];
-    if (resolved) return resolved;
-    const ref = tenant.secretRefs[input];
-    if (!ref)
-      throw new WardenError(
-        'ERR_CONFIG_INVALID',
-        `${config.file}: tenant ${tenant.id} ssf.${where} names secret "${input}", which is not in the tenant's secrets`,
-      );
-    return resolveSecret(ref, env, `${config.file}: tenant ${tenant.id} secret ${input}`, baseDir);
-  }
-  return resolveSecret(input, env, `${config.file}: tenant ${tenant.id} ssf.${where}`, baseDir);
+  return resolveSectionSecret('ssf', input, tenant, config, where, env);
 }

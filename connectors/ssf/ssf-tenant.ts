@@ -1,4 +1,4 @@
-import type { ResolvedTenant, Secret, WardenConfig } from '../../src/connector/index.js';
+import { TenantSections, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { loadSigningKey, type LoadedKey } from './signing-keys.js';
 import { resolveSsfSecret, ssfSection, type SsfReceiverEntry, type SsfTenantConfig, type SsfTransmitterConfig, type SsfTransmitterPeer } from './ssf-config.js';
@@ -59,23 +59,11 @@ function build(config: WardenConfig, tenant: ResolvedTenant, section: SsfTenantC
 
 /** Every tenant with an ssf section, built once per loaded configuration. */
 export class SsfTenants {
-  readonly #byConfig = new WeakMap<WardenConfig, Map<string, SsfTenant>>();
+  readonly #sections = new TenantSections(ssfSection, build);
 
-  /** The tenant's ssf runtime, or undefined when the tenant is unknown or has no ssf section. */
+  /** The tenant's runtime, or undefined when the tenant is unknown or has no ssf section. */
   find(config: WardenConfig, id: string): SsfTenant | undefined {
-    let map = this.#byConfig.get(config);
-    if (!map) {
-      map = new Map();
-      this.#byConfig.set(config, map);
-    }
-    const known = map.get(id);
-    if (known) return known;
-    const tenant = config.tenants.find((t) => t.id === id);
-    const section = tenant ? ssfSection(tenant) : undefined;
-    if (!tenant || !section) return undefined;
-    const built = build(config, tenant, section);
-    map.set(id, built);
-    return built;
+    return this.#sections.find(config, id);
   }
 
   /**
