@@ -18,6 +18,7 @@ import { decideChange, type DecideDeps } from '../engine/decide-change.js';
 import { InboxWorker } from '../engine/inbox-worker.js';
 import { OutboxWorker } from '../engine/outbox-worker.js';
 import { retentionSweep } from '../engine/retention-sweep.js';
+import { progressOf, reportingRefusedCopies } from '../engine/source-progress.js';
 import type { Enforcer, InboxHandler, ConnectorContext, Connector } from '../connector/contract.js';
 import { bundledMigrations } from '../store/migrate.js';
 import { openStore } from '../store/open-store.js';
@@ -277,7 +278,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     });
     context = {
       config,
-      store,
+      // A delivery the inbox refuses as a copy still moves its source's detection watermark.
+      store: reportingRefusedCopies(store, (entry) => progressOf(detection, entry, clock())),
       policies,
       log,
       metrics,

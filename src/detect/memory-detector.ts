@@ -1,5 +1,6 @@
 import { systemClock, type Clock } from '../core/clock.js';
 import { randomUUID } from 'node:crypto';
+import { detectionSource } from '../core/detection-source.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Alert } from '../core/alert.js';
 import { groupsWith, mergeMatch, newAlert } from './alert.js';
@@ -257,8 +258,9 @@ export class MemoryDetector {
     return this.#marks.snapshot();
   }
 
-  /** The watermark key of a change's source, without building a string per change. */
-  #sourceOf(idp: string, via: string): string {
+  /** The watermark key of a change's source, without building a string per change (Management Activity records: `m365/<via>`). */
+  #sourceOf(idp: string, via: string, rawType?: string): string {
+    if (rawType !== undefined && rawType.startsWith('o365:')) return detectionSource(idp, via, rawType);
     if (idp !== this.#lastIdp || via !== this.#lastVia) {
       this.#lastIdp = idp;
       this.#lastVia = via;
@@ -313,7 +315,7 @@ export class MemoryDetector {
     const at = isoMillis(change.occurredAt);
     this.#touched = undefined;
     this.#late = false;
-    this.#advance(this.#sourceOf(change.source.idp, change.source.via), at);
+    this.#advance(this.#sourceOf(change.source.idp, change.source.via, change.source.rawType), at);
     this.#known.at = at;
     this.#known.uid = uid;
     this.#lastKey = undefined;

@@ -1,3 +1,4 @@
+import { detectionSource } from '../core/detection-source.js';
 import type { IdentityChange } from '../core/identity-change.js';
 
 /**
@@ -27,9 +28,14 @@ import type { IdentityChange } from '../core/identity-change.js';
  * source in a replay, the clock in the server.
  */
 
-/** The source of a change for watermarks: the IdP and how the record reached Warden (`okta/hook`, `okta/poll`, `entra/poll`, `m365/poll`, `api/api`). */
+/**
+ * The source of a change for watermarks: the IdP and how the record reached
+ * Warden (`okta/hook`, `okta/poll`, `entra/poll`, `api/api`); Office 365
+ * Management Activity records, normalized as Entra changes, are `m365/poll`
+ * (src/core/detection-source.ts).
+ */
 export function sourceOf(change: Pick<IdentityChange, 'source'>): string {
-  return `${change.source.idp}/${change.source.via}`;
+  return detectionSource(change.source.idp, change.source.via, change.source.rawType);
 }
 
 /** One source's progress. */

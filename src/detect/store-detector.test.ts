@@ -211,7 +211,7 @@ describe('store-backed detection', () => {
     const t = await tenant();
     // A detector of its own: pruning waits for the slowest source of every tenant, and other tests' tenants are slower.
     const only = new StoreDetector(new DetectionRegistry([{ id: t, detection: DETECTION }]), { registry: new Registry() });
-    const poller = (minutes: number) => only.progress(t, 'okta', 'poll', new Date(T0 + minutes * MIN), new Date(T0 + minutes * MIN));
+    const poller = (minutes: number) => only.progress(t, 'okta/poll', new Date(T0 + minutes * MIN), new Date(T0 + minutes * MIN));
     for (let i = 0; i < 150; i++)
       await observe(
         at(t, i / 10, { kind: 'factor.enroll', channel: 'self_service', target: { id: `f${i}`, login: `flood${i}@acme.example` }, actor: { id: `f${i}` } }),

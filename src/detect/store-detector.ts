@@ -198,13 +198,14 @@ export class StoreDetector implements ChangeDetection {
 
   /**
    * A record of a tenant's source that is not a change Warden correlates (a
-   * duplicate, an event no rule reads): it moves the source's watermark.
+   * duplicate, a copy the inbox refused, a sign-in or an event no rule
+   * reads): it moves the source's watermark (`source`: `okta/poll`,
+   * `m365/poll`, … as `detectionSource` names them).
    */
-  progress(tenant: string, idp: string, via: string, at: Date, now: Date): void {
+  progress(tenant: string, source: string, at: Date, now: Date): void {
     const t = this.detections.get(tenant);
-    if (!t) return;
+    if (!t || !Number.isFinite(at.getTime())) return;
     const time = this.#timeOf(t);
-    const source = `${idp}/${via}`;
     time.marks.advance(source, at.getTime(), now.getTime());
     time.dirty.add(source);
     this.#low(time, now.getTime());

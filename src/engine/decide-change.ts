@@ -4,6 +4,7 @@ import { appendAudit, type AuditActor } from '../audit/audit-log.js';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { RequestSnapshot } from '../core/change-request.js';
 import type { Decision } from '../core/decision.js';
+import { detectionSource } from '../core/detection-source.js';
 import type { Alert } from '../core/alert.js';
 import type { AlertRef, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
@@ -40,12 +41,14 @@ export interface ChangeDetection {
    */
   alertsFor(tx: StoreTx, change: IdentityChange, now: Date): Promise<{ alerts: AlertRef[]; identities: Array<{ idp: string; id: string }> }>;
   /**
-   * A record of a source that is not correlated (here: an observed change
-   * already recorded, delivered again by the hook or the poller): it still
-   * moves its source's watermark, so a source that only repeats what another
-   * delivered first is not taken for idle.
+   * A record of a source that is not correlated (an observed change already
+   * recorded, delivered again by the hook or the poller; a delivery the inbox
+   * refused as a copy; a record that is not a change, such as a sign-in): it
+   * still moves its source's watermark, so a source that only repeats what
+   * another delivered first is not taken for idle. `source` is the key of
+   * `detectionSource` (src/core/detection-source.ts).
    */
-  progress?(tenant: string, idp: string, via: string, at: Date, now: Date): void;
+  progress?(tenant: string, source: string, at: Date, now: Date): void;
 }
 
 /**
@@ -183,7 +186,8 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
 
   const result = await deps.store.transaction(async (tx): Promise<DecideResult> => {
     const stored = await tx.putChange(change);
-    if (!stored.inserted && input.observed) deps.detection?.progress?.(change.tenant, change.source.idp, change.source.via, new Date(change.occurredAt), now);
+    if (!stored.inserted && input.observed)
+      deps.detection?.progress?.(change.tenant, detectionSource(change.source.idp, change.source.via, change.source.rawType), new Date(change.occurredAt), now);
     if (!stored.inserted) {
       const earlier = await tx.getDecisionForChange(change.tenant, stored.id);
       if (earlier) return { decision: earlier, replayed: true, actions: [], alerts: [] };

@@ -9,6 +9,7 @@ import type { InboxRow, Store } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
 import { observeSignals, type SignalDetection } from './observe-signal.js';
+import { progressOf } from './source-progress.js';
 
 export interface InboxWorkerOptions {
   store: Store;
@@ -135,16 +136,21 @@ export class InboxWorker extends BatchWorker {
       const parts = handler.split?.(entry);
       if (parts) {
         // Each part is keyed by its own event id: a part already stored (a retry, the poller's copy) is kept once.
+        const refused: typeof parts = [];
         await store.transaction(async (tx) => {
-          for (const part of parts) await tx.putInbox(part);
+          for (const part of parts) if (!(await tx.putInbox(part)).inserted) refused.push(part);
           await tx.finishInbox(entry.id, 'processed', this.#clock());
         });
+        // A part refused as a copy is not handled again, but still shows how far its source has read.
+        for (const part of refused) progressOf(this.options.decide.detection, part, this.#clock());
         count('split');
         return;
       }
       const result = await handler.toChanges(entry, this.options.context());
       if ('ignored' in result) {
         await store.finishInbox(entry.id, 'ignored', this.#clock(), result.ignored);
+        // Not a change (a sign-in, an event Warden does not govern), but a record of its source: it moves the source's watermark, as in a replay.
+        progressOf(this.options.decide.detection, entry, this.#clock());
         count('ignored');
         return;
       }
@@ -176,6 +182,8 @@ export class InboxWorker extends BatchWorker {
         this.#signals.inc({ tenant: s.tenant, kind: s.kind, result: observed.duplicate ? 'duplicate' : observed.dropped.includes(s) ? 'dropped' : 'observed' });
       if (observed.duplicate) return;
       if (observed.observed.length === 0) {
+        // No rule reads them, but they are records of their source: its watermark moves.
+        progressOf(detection, entry, this.#clock());
         // Settled here: nothing took the entry in a transaction.
         const unread = [...new Set(signals.map((s) => s.kind))].join(', ');
         await store.finishInbox(
