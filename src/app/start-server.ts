@@ -230,6 +230,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       ports: portsFromConnectors(connectors, config),
       connectorContext: () => context,
       clock,
+      detection,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
       onPublished: () => {
         wakeOutbound();

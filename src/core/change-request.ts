@@ -107,6 +107,24 @@ export const Justification = z
 export type Justification = z.infer<typeof Justification>;
 
 /** What the tenant policy, evaluated on the proposed change, asks of a request. */
+/**
+ * An open detection alert that would hold the change a request covers: the
+ * policy, evaluated on the prospective change with the alert in
+ * `context.alerts`, holds (or denies) it by a rule that allows it without.
+ */
+export const AlertHold = z
+  .object({
+    alert: z.string().describe('The open alert (GET /v1/alerts/{id})'),
+    alertRule: z.string().describe("The alert's detection rule"),
+    severity: z.enum(['low', 'medium', 'high', 'critical']),
+    on: z.enum(['target', 'actor']).optional().describe("Whom the alert is about: the change's target, or the executor"),
+    rules: z.array(z.string()).describe('The policy rules that would hold the change for it'),
+    outcome: z.enum(['hold', 'deny']).describe('What those rules would decide'),
+    recovery: z.string().describe('What to do (docs/workflow.md, approved work and detection alerts)'),
+  })
+  .strict();
+export type AlertHold = z.infer<typeof AlertHold>;
+
 export const RequestNeeds = z
   .object({
     proofing: ProofingLevel.optional().describe('Minimum proofing level (after context raised it)'),
@@ -118,6 +136,12 @@ export const RequestNeeds = z
     ttlSeconds: z.number().int().positive().describe('How long the approved request stays valid'),
     rules: z.array(z.string()).describe('Rules whose requirements these are'),
     policyVersion: z.string(),
+    heldBy: z
+      .array(AlertHold)
+      .optional()
+      .describe(
+        'Open detection alerts that would hold the change even with this request approved, with what to do: checked when the request is filed and again when it is approved. Absent when none',
+      ),
   })
   .strict();
 export type RequestNeeds = z.infer<typeof RequestNeeds>;

@@ -1,6 +1,7 @@
 import type { Approval } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
 import { nameKey } from '../core/person-name.js';
+import { alertHolds, withAlertHolds } from './alert-holds.js';
 import { actorOf, authorizeCaller, type Caller } from './caller.js';
 import { PersonResolver, samePerson } from './resolve-person.js';
 import { requireRecentMfa } from './step-up.js';
@@ -120,6 +121,14 @@ export async function decideRequest(
       verdict === 'reject'
         ? await ctx.transition(tx, r, 'rejected', actor, `rejected by ${caller.displayName ?? caller.subject}${comment ? `: ${comment}` : ''}`, now)
         : await ctx.advance(tx, r, actor, now);
+    if (verdict === 'approve') {
+      // Alerts may have opened since the request was filed: say again, on approval, which would hold the change.
+      const held = withAlertHolds(r, await alertHolds(ctx, tx, r, now));
+      if (JSON.stringify(held.needs.heldBy ?? []) !== JSON.stringify(r.needs.heldBy ?? [])) {
+        r = held;
+        await tx.updateRequest(r);
+      }
+    }
     const view = await ctx.view(tx, r);
     await onCommit?.(tx, 200, view);
     return view;

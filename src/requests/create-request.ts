@@ -4,6 +4,7 @@ import { completeChange, Principal, type IdentityChange } from '../core/identity
 import { uuidv7 } from '../core/ids.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
 import type { ConnectorContext, TicketSnapshot } from '../connector/contract.js';
+import { alertHolds, withAlertHolds } from './alert-holds.js';
 import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
 import { checkTicket, type TicketCheck } from './check-ticket.js';
 import { proofingNeed } from './proofing-requirements.js';
@@ -318,6 +319,8 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
         }
       : undefined;
     if (breakGlass && review) request = { ...request, breakGlass: { reason: breakGlass.reason, reviewId: review.id } };
+    // An open alert on the target (or the executor) that would hold the change even once approved: said now, with what to do.
+    request = withAlertHolds(request, await alertHolds(ctx, tx, request, now));
     await tx.putRequest(request);
     if (review) await tx.putReview(review);
     await ctx.note(
@@ -326,7 +329,7 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
       'request.created',
       actor,
       {
-        needs,
+        needs: request.needs,
         justification: input.justification,
         contact: input.contact,
         broker: input.broker,

@@ -2,7 +2,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { Approval, ChangeRequest, Evidence, RequestSnapshot, RequestState, Review, WorkflowActor } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import type { PolicySource } from '../engine/decide-change.js';
+import type { ChangeDetection, PolicySource } from '../engine/decide-change.js';
 import { publishEvent, type EventRoutes } from '../notify/publish-event.js';
 import type { Broker, Directory, IdentityProofer, ConnectorContext, TicketLookup, TicketSystemName, Connector } from '../connector/contract.js';
 import type { Store, StoreTx } from '../store/store.js';
@@ -50,6 +50,8 @@ export interface WorkflowDeps {
   connectorContext: () => ConnectorContext;
   clock: () => Date;
   metrics?: WorkflowMetrics;
+  /** Detection's open alerts (the server's StoreDetector): filing and approving say when one would hold the request's change (`needs.heldBy`). */
+  detection?: Pick<ChangeDetection, 'alertsFor'>;
   /** Told after a workflow transaction commits: it may have queued outbound events, or IdP actions (a released hold's undo). */
   onPublished?: () => void;
 }

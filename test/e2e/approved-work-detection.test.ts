@@ -52,6 +52,44 @@ describe('approved work does not accuse itself (issue 14)', () => {
     await w.settle();
     return filed.body.id as string;
   };
+  /** Files a brokered password reset for `target`, proofs the caller, runs `between`, approves: the filed and the approved request. */
+  const fileAndApprove = async (target: OktaPerson, between?: () => Promise<void>) => {
+    const number = `INC0031${tickets++}`;
+    w.ticket(number, target, 'sam');
+    const filed = await w.call('POST', '/v1/requests', {
+      token: await w.tokenFor('sam'),
+      body: {
+        tenant: 'acme',
+        kind: 'password.reset',
+        broker: true,
+        changeChannel: 'api',
+        target: { login: w.people[target].profile.login },
+        requester: { id: id(target) },
+        justification: { ticket: { system: 'servicenow', id: number } },
+        contact: { channel: 'phone' },
+      },
+    });
+    expect(filed.status, JSON.stringify(filed.body)).toBe(201);
+    await w.call('POST', `/v1/requests/${filed.body.id}/proofing/callback`, {
+      token: await w.tokenFor('sam'),
+      body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' },
+    });
+    await between?.();
+    const approved = await w.call('POST', `/v1/requests/${filed.body.id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme', comment: 'checked' } });
+    expect(approved.body.state, JSON.stringify(approved.body)).toBe('approved');
+    return { filed: filed.body, approved: approved.body };
+  };
+  /** The person enrolls a factor and resets their own password: an uncovered `factor-change-and-password-reset` alert (high). */
+  const uncoveredAlert = async (p: OktaPerson) => {
+    w.sim.selfEnroll(id(p), 'push');
+    await w.settle();
+    w.advance(5 * 60_000);
+    w.sim.resetPassword(id(p), id(p));
+    await w.settle();
+    const [alert] = await w.server.store.listAlerts('acme', { key: w.people[p].profile.login, limit: 5 });
+    expect(alert).toMatchObject({ rule: 'factor-change-and-password-reset', severity: 'high', status: 'open' });
+    return alert!.id;
+  };
   const decisionOn = async (eventType: string) => {
     const event = w.sim.log.filter((e) => e.eventType === eventType && JSON.stringify(e.target).includes(id('gina'))).at(-1)!;
     return (await w.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change.source.eventIds as string[]).includes(event.uuid))!;
@@ -74,5 +112,41 @@ describe('approved work does not accuse itself (issue 14)', () => {
       ['factor.reset_all', factors],
       ['password.reset', password],
     ]);
+  });
+
+  it('says in needs, when filing and when approving, that an uncovered open alert on the target would hold the change, and how to recover', async () => {
+    const alert = await uncoveredAlert('eve');
+    const { filed, approved } = await fileAndApprove('eve');
+    const want = [
+      {
+        alert,
+        alertRule: 'factor-change-and-password-reset',
+        severity: 'high',
+        on: 'target',
+        rules: ['open-detection-alert'],
+        outcome: 'hold',
+        recovery: expect.stringContaining(`warden alerts close ${alert}`),
+      },
+    ];
+    expect(filed.needs.heldBy).toEqual(want);
+    expect(approved.needs.heldBy).toEqual(want);
+    const stored = await w.call('GET', `/v1/requests/${filed.id}`, { token: await w.tokenFor('sam') });
+    expect(stored.body.needs.heldBy).toEqual(want);
+  });
+
+  it('says it on approval for an alert opened after filing', async () => {
+    let alert = '';
+    const { filed, approved } = await fileAndApprove('dana', async () => {
+      alert = await uncoveredAlert('dana');
+    });
+    expect(filed.needs.heldBy).toBeUndefined();
+    expect(approved.needs.heldBy).toEqual([expect.objectContaining({ alert, rules: ['open-detection-alert'], outcome: 'hold' })]);
+  });
+
+  it('says nothing when no open alert would hold the change', async () => {
+    expect(await w.server.store.listAlerts('acme', { key: w.people.frank.profile.login, limit: 5 })).toEqual([]);
+    const { filed, approved } = await fileAndApprove('frank');
+    expect(filed.needs).not.toHaveProperty('heldBy');
+    expect(approved.needs).not.toHaveProperty('heldBy');
   });
 });
