@@ -125,12 +125,34 @@ export const AlertHold = z
   .strict();
 export type AlertHold = z.infer<typeof AlertHold>;
 
+/** A change Warden itself recorded that raised a request's proofing level (or its policy context). */
+export const ObservedRisk = z
+  .object({
+    signal: z
+      .enum(['mailboxRulesChangedAt', 'phoneChangedAt', 'newDevice'])
+      .describe('What it stands for: mailbox rules or forwarding changed (Microsoft 365), phone or recovery changed (IdP logs), a new device (as the IdP reports it)'),
+    at: z.string().describe('When it happened (event time)'),
+    changeId: z.string().describe('The recorded change'),
+    kind: ChangeKind,
+    idp: z.string(),
+    rawType: z.string().describe('The vendor event, e.g. o365:New-InboxRule, user.mfa.factor.activate'),
+    eventIds: z.array(z.string()).describe('Its vendor event ids'),
+  })
+  .strict();
+export type ObservedRisk = z.infer<typeof ObservedRisk>;
+
 export const RequestNeeds = z
   .object({
     proofing: ProofingLevel.optional().describe('Minimum proofing level (after context raised it)'),
     tier: Tier.optional().describe("The target's tier, as the policy classified it when the request was filed (shown in notifications)"),
     policyProofing: ProofingLevel.optional().describe('The level the policy itself asks for'),
     raisedBy: z.array(z.string()).default([]).describe('Context that raised the proofing level'),
+    observed: z
+      .array(ObservedRisk)
+      .optional()
+      .describe(
+        'Changes Warden recorded itself that raised the proofing level (each is in raisedBy too): they count whatever context the caller gave. Absent when none',
+      ),
     ticket: TicketRequirement.optional(),
     approvals: ApprovalRequirement.optional(),
     ttlSeconds: z.number().int().positive().describe('How long the approved request stays valid'),

@@ -5,6 +5,7 @@ import { uuidv7 } from '../core/ids.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
 import type { ConnectorContext, TicketSnapshot } from '../connector/contract.js';
 import { alertHolds, withAlertHolds } from './alert-holds.js';
+import { observedRisk, withObservedRisk } from './observed-risk.js';
 import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
 import { checkTicket, type TicketCheck } from './check-ticket.js';
 import { proofingNeed } from './proofing-requirements.js';
@@ -205,6 +206,8 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
       { details: [{ path: ['broker'], message: 'workflow.brokerIdentities is not set', code: 'custom' }] },
     );
 
+  // What Warden recorded itself of the person (mailbox rules, phone or recovery, a new device): counts whatever the caller says.
+  const observed = await observedRisk(ctx.store, tenant, target, settings, now);
   // The change as it will be observed, judged now: what would make it acceptable is what the request needs.
   const proposed: IdentityChange = completeChange(
     {
@@ -221,7 +224,7 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
         flags: { shared: false, executive: false, serviceAccount: executor.type === 'service', breakGlass: false },
         attributes: {},
       },
-      context: input.context ?? {},
+      context: withObservedRisk(input.context ?? {}, observed),
     },
     tenant,
     now,
@@ -238,12 +241,13 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
       },
     );
   const o = verdict.obligations;
-  const proofing = proofingNeed(o.proofing, input.context ?? {}, settings, now);
+  const proofing = proofingNeed(o.proofing, input.context ?? {}, settings, now, observed);
   const needs: RequestNeeds = {
     ...(proofing.level ? { proofing: proofing.level } : {}),
     tier: verdict.tier,
     ...(proofing.policyLevel ? { policyProofing: proofing.policyLevel } : {}),
     raisedBy: proofing.raisedBy,
+    ...(proofing.observed.length > 0 ? { observed: proofing.observed } : {}),
     ...(o.ticket ? { ticket: o.ticket } : {}),
     ...(o.approvals ? { approvals: o.approvals } : {}),
     ttlSeconds: o.ttlSeconds ?? Math.round(settings.requestTtlMs / 1000),

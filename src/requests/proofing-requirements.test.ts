@@ -13,8 +13,9 @@ describe('proofingNeed', () => {
       level: 'callback',
       policyLevel: 'callback',
       raisedBy: [],
+      observed: [],
     });
-    expect(proofingNeed(undefined, {}, settings, now)).toEqual({ raisedBy: [] });
+    expect(proofingNeed(undefined, {}, settings, now)).toEqual({ raisedBy: [], observed: [] });
   });
 
   it('raises the level for a mailbox with new rules, a recently changed phone and an untrusted device', () => {

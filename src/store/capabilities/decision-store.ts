@@ -19,6 +19,12 @@ export interface DecisionStore {
   putDecision(decision: Decision): Promise<void>;
   getDecision(tenant: string, id: string): Promise<Decision | undefined>;
   getDecisionForChange(tenant: string, changeId: string): Promise<Decision | undefined>;
+  /**
+   * A person's observed changes since `since`, newest first: those whose
+   * target id is one of `ids` or whose target login is one of `logins`
+   * (case-insensitive).
+   */
+  listChangesOfTarget(tenant: string, of: { ids: readonly string[]; logins: readonly string[] }, since: Date, limit: number): Promise<IdentityChange[]>;
   /** Decisions of a tenant decided in [from, to), oldest first, with their changes. */
   listDecidedChanges(tenant: string, from: Date, to: Date, limit: number): Promise<DecidedChange[]>;
 }

@@ -34,6 +34,19 @@ export class SqlDecisionStore extends SqlAggregate implements DecisionStore {
     return rows[0] ? parsed<IdentityChange>(rows[0].body) : undefined;
   }
 
+  async listChangesOfTarget(tenant: string, of: { ids: readonly string[]; logins: readonly string[] }, since: Date, limit: number): Promise<IdentityChange[]> {
+    // Two index scans (changes_target, changes_target_login), merged.
+    const rows = await this.db.query<{ body: unknown }>(
+      `SELECT body FROM (
+         SELECT id, occurred_at, body FROM changes WHERE tenant = $1 AND target_id IN (SELECT jsonb_array_elements_text($2::jsonb)) AND occurred_at >= $4
+         UNION
+         SELECT id, occurred_at, body FROM changes WHERE tenant = $1 AND lower(body #>> '{target,login}') IN (SELECT jsonb_array_elements_text($3::jsonb)) AND occurred_at >= $4
+       ) c ORDER BY occurred_at DESC, id DESC LIMIT $5`,
+      [tenant, json([...new Set(of.ids)]), json([...new Set(of.logins.map((l) => l.toLowerCase()))]), since.toISOString(), limit],
+    );
+    return rows.map((r) => parsed<IdentityChange>(r.body));
+  }
+
   async putDecision(d: Decision): Promise<void> {
     await this.db.query(
       `INSERT INTO decisions (id, tenant, change_id, outcome, mode, tier, policy_version, decided_at, body)
