@@ -441,3 +441,112 @@ describe('the seed chain end to end on the Okta and Entra simulators', () => {
     expect((await verifyAudit(w.server.store, 'acme')).ok).toBe(true);
   });
 });
+
+/**
+ * Issue 14's done-when: the same chain when one source is held back for two
+ * hours and then delivered. Dana's inbox rule reaches the Management Activity
+ * API 75 minutes late as usual, but its content is then held back for two
+ * more hours (an outage of the poller, or of Microsoft's content). Meanwhile
+ * the other sources move on: the directoryAudits poller reads Entra's audit
+ * log every 20 minutes (an administrator updating a bystander, records that
+ * are not changes) and Okta's hook delivers sign-ins. When the content is
+ * delivered, the inbox rule is judged against its own source's progress (the
+ * Management Activity API, `m365/poll`, which read another mailbox's record
+ * just before the outage), not against directoryAudits' or Okta's: the alert
+ * appears as on the live path. All on the one test clock.
+ */
+describe('the seed chain with the Management Activity content held back two hours', () => {
+  let w: World;
+  // Starting a second world on a busy machine takes longer than the default hook timeout.
+  beforeAll(async () => {
+    w = await startWorld();
+  }, 180_000);
+  afterAll(() => w?.close());
+
+  const advance = (ms: number) => {
+    w.clock.now = new Date(w.clock.now.getTime() + ms);
+  };
+  const settle = async () => {
+    for (let round = 0; round < 20; round++) {
+      await w.okta.settled();
+      const done = (await w.server.inbox.runOnce()) + (await w.server.outbox.runOnce()) + (await w.server.webhooks.runOnce());
+      if (done === 0) return;
+    }
+    throw new Error('Warden and the simulators did not settle in 20 rounds');
+  };
+  const audit = async (): Promise<AuditRecord[]> => (await w.server.store.readAudit('acme', 0, 10_000)).map((r) => JSON.parse(r.record));
+
+  it('raises the same critical alert when the inbox rule arrives after the outage', async () => {
+    const dana = w.oktaUsers.dana.id;
+    const tasks = w.entra.tasks.get('acme')!;
+    const admin = w.graph.directory.addUser({ userPrincipalName: 'it.admin@acme.example', displayName: 'IT Admin', employeeType: 'employee' });
+    const bystander = w.graph.directory.addUser({ userPrincipalName: 'gus.bystander@acme.example', displayName: 'Gus Bystander', employeeType: 'employee' });
+
+    advance(30 * MINUTE);
+    const reset = w.okta.adminResetFactors(w.sam.id, dana).uuid;
+    await settle();
+    advance(4 * MINUTE);
+    const enroll = w.okta.selfEnroll(dana, 'push').event.uuid;
+    await settle();
+    advance(6 * MINUTE);
+    const password = w.okta.resetPassword(dana, dana).uuid;
+    await settle();
+    advance(9 * MINUTE);
+    const record = exchangeRecord(PEOPLE.dana.forwarding, { upn: PEOPLE.dana.entra, at: w.clock.now, organization: 'acme.example' });
+
+    // 70 minutes on, the poller reads another mailbox's forwarding (made just before Dana's): the Management Activity source is live.
+    advance(70 * MINUTE);
+    w.graph.directory.addExchangeRecords([
+      exchangeRecord(PEOPLE.frank.forwarding, { upn: PEOPLE.frank.entra, at: new Date(Date.parse(String(record.CreationTime) + 'Z') - 5 * MINUTE), organization: 'acme.example' }),
+    ]);
+    advance(5 * MINUTE);
+    expect(await tasks.activity!.pollOnce()).toMatchObject({ new: 1 });
+    await settle();
+
+    // Dana's record would be available now; it is held back for two hours, while directoryAudits and Okta move on.
+    for (let step = 0; step < 6; step++) {
+      advance(20 * MINUTE);
+      w.graph.directory.updateUser({ user: admin }, bystander, { jobTitle: `Analyst ${step}` });
+      w.okta.signIn(w.sam.id);
+      advance(5 * MINUTE);
+      expect((await tasks.audit!.pollOnce())?.new).toBeGreaterThan(0);
+      await settle();
+    }
+    expect(await tasks.activity!.pollOnce()).toMatchObject({ new: 0 });
+    const sources = w.server.detection.sources('acme');
+    expect(sources['entra/poll']!.at - Date.parse(String(record.CreationTime) + 'Z')).toBeGreaterThan(2 * 60 * MINUTE);
+
+    // Delivered at last, three and a quarter hours after it happened.
+    w.graph.directory.addExchangeRecords([record]);
+    advance(5 * MINUTE);
+    expect(await tasks.activity!.pollOnce()).toMatchObject({ new: 1 });
+    await settle();
+
+    const res = await fetch(`${w.server.url}/v1/alerts?key=${encodeURIComponent(PEOPLE.dana.key)}`, { headers: { authorization: `Bearer ${w.alertsKey}` } });
+    const [alert, ...more] = ((await res.json()) as { alerts: Alert[] }).alerts;
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({ key: PEOPLE.dana.key, status: 'open', severity: 'critical', rule: 'helpdesk-takeover-chain' });
+    const records = await audit();
+    const decided = [reset, enroll, password, `o365:${record.Id as string}`].map(
+      (e) => records.find((r) => r.type === 'decision.recorded' && (r.data.change.source.eventIds as string[]).includes(e))!,
+    );
+    expect(alert!.changes.map((c) => c.id)).toEqual(decided.map((d) => d.subject.changeId));
+    expect(alert!.matches.map((m) => [m.rule, m.severity, m.changeIds.length])).toEqual([
+      ['assisted-reset-without-request', 'medium', 1],
+      ['factor-change-and-password-reset', 'high', 2],
+      ['helpdesk-takeover-chain', 'critical', 4],
+      ['new-credential-then-mailbox-rule', 'high', 2],
+    ]);
+    // The inbox rule's decision saw the critical alert and contained Dana in both IdPs, as live.
+    expect(decided[3]!.data).toMatchObject({ outcome: 'hold', rules: [{ id: 'open-detection-alert' }], alerts: [{ id: alert!.id, severity: 'critical' }] });
+    expect(decided[3]!.data.actions.map((a: { kind: string; connector?: string }) => [a.kind, a.connector ?? 'entra'])).toEqual([
+      ['hold_group', 'entra'],
+      ['hold_group', 'okta'],
+      ['revoke_sessions', 'entra'],
+      ['revoke_sessions', 'okta'],
+    ]);
+    const metrics = await (await fetch(`${w.server.url}/metrics`)).text();
+    expect(metrics).not.toMatch(/warden_detection_late_total\{tenant="acme"\} [1-9]/);
+  }, 240_000);
+});
+
