@@ -1,4 +1,5 @@
 import { createReadStream, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import type { DirectoryIndex } from '../core/directory-snapshot.js';
 import { WardenError } from '../core/errors.js';
 import { CHANGE_KINDS, ChangeInput, completeChange, type IdentityChange } from '../core/identity-change.js';
 import type { RecordNormalizer } from '../connector/contract.js';
@@ -80,9 +81,11 @@ export function looksLikeChange(record: unknown): record is Record<string, unkno
 /**
  * Classifies and normalizes one record: a normalized change (validated; it
  * must carry `occurredAt`, its event time), else the first connector whose
- * normalizer recognizes it, else unrecognized.
+ * normalizer recognizes it, else unrecognized. With a directory snapshot, the
+ * connector enriches what it normalizes from it, as its inbox handler does from
+ * the live IdP.
  */
-export function normalizeRecord(record: unknown, tenant: string, normalizers: readonly NamedNormalizer[], now: Date): RecordOutcome {
+export function normalizeRecord(record: unknown, tenant: string, normalizers: readonly NamedNormalizer[], now: Date, directory?: DirectoryIndex): RecordOutcome {
   if (looksLikeChange(record)) {
     // A complete change as Warden stores and exports them is used as it is; anything else goes through the schema.
     const complete = asCompleteChange(record);
@@ -104,7 +107,7 @@ export function normalizeRecord(record: unknown, tenant: string, normalizers: re
     }
     if (!recognized) continue;
     try {
-      const result = n.records.normalize(record, tenant, now);
+      const result = directory ? n.records.normalize(record, tenant, now, directory) : n.records.normalize(record, tenant, now);
       if ('ignored' in result) {
         const progress = recordProgress(record);
         return progress ? { kind: 'ignored', via: n.name, reason: result.ignored, progress } : { kind: 'ignored', via: n.name, reason: result.ignored };
