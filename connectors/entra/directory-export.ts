@@ -20,6 +20,8 @@ export async function exportEntraDirectory(
     exportedAt: Date;
     identities?: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
     onUser?: (count: number) => void;
+    /** Users per page of the listing (`$top`, 1–999; default 999). */
+    pageSize?: number;
   },
 ): Promise<DirectorySnapshot> {
   interface Page {
@@ -27,7 +29,7 @@ export async function exportEntraDirectory(
     '@odata.nextLink'?: string;
   }
   const users: SnapshotUser[] = [];
-  let page = await tenant.session.call('listUsers', {}, (r) => r.select(['id']).top(999).get() as Promise<Page>);
+  let page = await tenant.session.call('listUsers', {}, (r) => r.select(['id']).top(options.pageSize ?? 999).get() as Promise<Page>);
   for (;;) {
     for (const u of page.value) {
       if (typeof u.id !== 'string') continue;

@@ -21,11 +21,13 @@ export async function exportOktaDirectory(
     exportedAt: Date;
     identities?: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
     onUser?: (count: number) => void;
+    /** Users per page of the listing (`limit`, 1–200; default 200). */
+    pageSize?: number;
   },
 ): Promise<DirectorySnapshot> {
   const client = await tenant.client();
   const users: SnapshotUser[] = [];
-  let url: string | undefined = `${client.baseUrl}/api/v1/users?limit=200`;
+  let url: string | undefined = `${client.baseUrl}/api/v1/users?limit=${options.pageSize ?? 200}`;
   while (url) {
     const response = await client.http.http(url, { headers: { Accept: 'application/json' } } as Parameters<typeof client.http.http>[1]);
     const page = (await response.json()) as unknown;
