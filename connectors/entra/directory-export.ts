@@ -29,7 +29,15 @@ export async function exportEntraDirectory(
     '@odata.nextLink'?: string;
   }
   const users: SnapshotUser[] = [];
-  let page = await tenant.session.call('listUsers', {}, (r) => r.select(['id']).top(options.pageSize ?? 999).get() as Promise<Page>);
+  let page = await tenant.session.call(
+    'listUsers',
+    {},
+    (r) =>
+      r
+        .select(['id'])
+        .top(options.pageSize ?? 999)
+        .get() as Promise<Page>,
+  );
   for (;;) {
     for (const u of page.value) {
       if (typeof u.id !== 'string') continue;

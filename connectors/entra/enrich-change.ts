@@ -66,4 +66,3 @@ function principalOf(user: SnapshotUser | undefined): Principal | undefined {
   const { status: _status, ...principal } = user;
   return principal;
 }
-

@@ -29,8 +29,7 @@ function merge(base: Principal, user: OktaUser | undefined): Principal {
 
 /** The change with what the directory knows of its target and actor (undefined: not found, or not looked up). */
 export function applyOktaDirectory(change: IdentityChange, target: OktaUser | undefined, actor: OktaUser | undefined, helpdesk: HelpdeskRule): IdentityChange {
-  const isHelpdesk =
-    !!actor && (actor.roleTypes.some((r) => helpdesk.roles.includes(r)) || actor.principal.groups.some((g) => helpdesk.groups.includes(g)));
+  const isHelpdesk = !!actor && (actor.roleTypes.some((r) => helpdesk.roles.includes(r)) || actor.principal.groups.some((g) => helpdesk.groups.includes(g)));
   return {
     ...change,
     channel: change.channel === 'admin' && isHelpdesk ? 'helpdesk' : change.channel,

@@ -42,7 +42,9 @@ describe('directory snapshots', () => {
 
   it("adds the snapshot's links and domains to the configured identities, the configured ones kept", () => {
     const index = new DirectoryIndex([readDirectorySnapshot(write('links.json', JSON.stringify(SNAPSHOT)))]);
-    expect(withSnapshotIdentities({ domains: { 'acme.onmicrosoft.com': 'acme.com' }, aliases: { dana: ['dana.lee@acme.com'], eve: ['okta:00uEve'] } }, index)).toEqual({
+    expect(
+      withSnapshotIdentities({ domains: { 'acme.onmicrosoft.com': 'acme.com' }, aliases: { dana: ['dana.lee@acme.com'], eve: ['okta:00uEve'] } }, index),
+    ).toEqual({
       domains: { 'acme.onmicrosoft.com': 'acme.com' },
       aliases: { dana: ['okta:00uDana', 'entra:5f1c', 'dana.lee@acme.com'], eve: ['okta:00uEve'] },
     });
@@ -53,7 +55,9 @@ describe('directory snapshots', () => {
     expect(() => readDirectorySnapshot(write('v2.json', JSON.stringify({ ...SNAPSHOT, apiVersion: 'warden/v2' })))).toThrow(
       expect.objectContaining({ code: 'ERR_VALIDATION', message: expect.stringContaining('warden/v2') }),
     );
-    expect(() => readDirectorySnapshot(write('extra.json', JSON.stringify({ ...SNAPSHOT, users: [] })))).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION' }));
+    expect(() => readDirectorySnapshot(write('extra.json', JSON.stringify({ ...SNAPSHOT, users: [] })))).toThrow(
+      expect.objectContaining({ code: 'ERR_VALIDATION' }),
+    );
     const noId = { ...SNAPSHOT, directories: [{ ...SNAPSHOT.directories![0]!, users: [{ login: 'x@acme.example' }] }] };
     expect(() => readDirectorySnapshot(write('noid.json', JSON.stringify(noId)))).toThrow(expect.objectContaining({ code: 'ERR_VALIDATION' }));
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DIRECTORY_SNAPSHOT_API_VERSION, DirectoryIndex, DirectorySnapshot } from '../core/directory-snapshot.js';
+import { DIRECTORY_SNAPSHOT_API_VERSION, type DirectoryIndex, DirectorySnapshot } from '../core/directory-snapshot.js';
 import { WardenError } from '../core/errors.js';
 import type { IdentityConfig } from './identity-keys.js';
 

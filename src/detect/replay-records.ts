@@ -85,7 +85,13 @@ export function looksLikeChange(record: unknown): record is Record<string, unkno
  * connector enriches what it normalizes from it, as its inbox handler does from
  * the live IdP.
  */
-export function normalizeRecord(record: unknown, tenant: string, normalizers: readonly NamedNormalizer[], now: Date, directory?: DirectoryIndex): RecordOutcome {
+export function normalizeRecord(
+  record: unknown,
+  tenant: string,
+  normalizers: readonly NamedNormalizer[],
+  now: Date,
+  directory?: DirectoryIndex,
+): RecordOutcome {
   if (looksLikeChange(record)) {
     // A complete change as Warden stores and exports them is used as it is; anything else goes through the schema.
     const complete = asCompleteChange(record);

@@ -124,8 +124,9 @@ describe('warden detect replay --directory agrees with the live decision', () =>
   }, 120_000);
 
   afterAll(async () => {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
     await server?.close();
     await sim?.close();
   });
@@ -141,7 +142,11 @@ describe('warden detect replay --directory agrees with the live decision', () =>
         .split('\n')
         .map((l) => JSON.parse(l) as { eventIds: string[]; channel: string; tier?: string })
         .map((c) => ({ eventId: c.eventIds[0]!, channel: c.channel, tier: c.tier })),
-      alerts: (JSON.parse(alerts.out) as Alert[]).map((a) => ({ key: a.key, rules: a.matches.map((m) => m.rule), events: a.changes.map((c) => c.eventIds[0]!) })),
+      alerts: (JSON.parse(alerts.out) as Alert[]).map((a) => ({
+        key: a.key,
+        rules: a.matches.map((m) => m.rule),
+        events: a.changes.map((c) => c.eventIds[0]!),
+      })),
     };
   }
 

@@ -497,7 +497,8 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         });
         const body: Record<string, unknown> = { '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users(${state.select ?? ''})`, value };
         if (state.offset + state.top < all.length)
-          body['@odata.nextLink'] = `${base}/v1.0/users?$skiptoken=${Buffer.from(JSON.stringify({ ...state, offset: state.offset + state.top })).toString('base64url')}`;
+          body['@odata.nextLink'] =
+            `${base}/v1.0/users?$skiptoken=${Buffer.from(JSON.stringify({ ...state, offset: state.offset + state.top })).toString('base64url')}`;
         return { status: 200, body };
       },
     },
