@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { sinceToIso } from '../../src/core/since-to-iso.js';
-import type { CliContext } from '../../src/connector/index.js';
+import { identitiesOf, writeSnapshot, type CliContext } from '../../src/connector/index.js';
+import { exportEntraDirectory } from './directory-export.js';
+import { openEntraTenant } from './entra-tenant.js';
 
-/** `warden entra subscribe | renew | list | backfill | provision`. */
+/** `warden entra subscribe | renew | list | backfill | directory export | provision`. */
 export function registerEntraCommands(program: Command, cli: CliContext): void {
   const entra = program
     .command('entra')
@@ -44,6 +46,24 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
         }),
       ),
     );
+  entra
+    .command('directory')
+    .description("the tenant's directory: export a snapshot for warden detect replay --directory")
+    .command('export')
+    .description(
+      "write a directory snapshot of the Entra tenant (users with groups, directory roles and profile as enrichment reads them; the tenant's help-desk roles; its identity links) for warden detect replay --directory",
+    )
+    .requiredOption('--tenant <id>', 'tenant')
+    .option('--out <file>', 'write it to this file (default: standard output)')
+    .action(async (opts: { tenant: string; out?: string }) => {
+      const config = cli.loadConfig();
+      const snapshot = await exportEntraDirectory(openEntraTenant(config, opts.tenant, { clock: cli.clock }), {
+        exportedAt: cli.clock(),
+        ...identitiesOf(config, opts.tenant),
+      });
+      await writeSnapshot(cli, snapshot, opts.out);
+      cli.setExit(0);
+    });
   entra
     .command('provision')
     .description('create the hold group (or find it) and print the Conditional Access policy on "Register security information"')

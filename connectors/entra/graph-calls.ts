@@ -37,6 +37,13 @@ export const API_OPERATIONS = {
     permission: 'User.ReadWrite.All',
     purpose: 'enrich targets and actors (profile, employee type, account flags)',
   },
+  listUsers: {
+    api: 'graph',
+    method: 'GET',
+    path: '/users',
+    permission: 'User.ReadWrite.All',
+    purpose: 'warden entra directory export: every user of the directory, for a snapshot',
+  },
   updateUser: {
     api: 'graph',
     method: 'PATCH',

@@ -9,6 +9,7 @@ import { normalizeManagementActivity } from './normalize-management-activity.js'
 import { ENTRA_OWN_CHANGES } from './own-changes.js';
 import { SubscriptionManager } from './subscription-manager.js';
 import { ENTRA_BROKERED_KINDS } from './tap-broker.js';
+import { applyEntraDirectory, entraLookups, withSignal } from './enrich-change.js';
 
 /**
  * Turns the Entra connector's inbox entries into identity changes:
@@ -26,39 +27,16 @@ const ENRICH_ATTEMPTS = 4;
 
 const lastPollRequest = new WeakMap<EntraRuntime, Map<string, number>>();
 
-function merge(from: Principal, found: Principal | undefined): Principal {
-  if (!found) return from;
-  return {
-    ...from,
-    ...found,
-    login: found.login ?? from.login,
-    displayName: found.displayName ?? from.displayName,
-    flags: { ...found.flags, serviceAccount: from.flags.serviceAccount || found.flags.serviceAccount },
-  } as Principal;
-}
-
-/** The context with one more scalar signal. */
-function withSignal(context: IdentityChange['context'], key: string, value: string | number | boolean): IdentityChange['context'] {
-  const next: Record<string, unknown> = { ...context, [key]: value };
-  return next as IdentityChange['context'];
-}
-
 /** Adds directory facts about target and actor; refines `admin` to `helpdesk` by the actor's roles. */
 export async function enrichChange(change: IdentityChange, tenant: EntraTenant, attempts: number): Promise<IdentityChange> {
   try {
     // By object id first (a UPN may have changed since the record was written), then by login.
     const lookup = async (p: Principal) =>
       (await tenant.directory.principal(p.id)) ?? (p.login && p.login !== p.id ? await tenant.directory.principal(p.login) : undefined);
-    const target = change.target.flags.serviceAccount ? undefined : await lookup(change.target);
-    const actorIsPerson = change.actor.type === 'user' && change.actor.id !== 'unknown';
-    const actor = actorIsPerson ? await lookup(change.actor) : undefined;
-    const enrichedActor = actor
-      ? { ...change.actor, ...merge(change.actor, actor), type: change.actor.type, ...(change.actor.ip ? { ip: change.actor.ip } : {}) }
-      : change.actor;
-    const roles = enrichedActor.adminRoles;
-    const channel = change.channel === 'admin' && roles.some((r) => tenant.helpdeskRoles.has(r)) ? 'helpdesk' : change.channel;
-    const context = target ? change.context : withSignal(change.context, 'targetFound', false);
-    return { ...change, channel, target: merge(change.target, target), actor: enrichedActor, context };
+    const ids = entraLookups(change);
+    const target = ids.target ? await lookup(ids.target) : undefined;
+    const actor = ids.actor ? await lookup(ids.actor) : undefined;
+    return applyEntraDirectory(change, target, actor, tenant.helpdeskRoles);
   } catch (err) {
     if (err instanceof GraphCallError && attempts < ENRICH_ATTEMPTS) throw err;
     // Deciding late on what the record says beats never deciding: the change carries the failure.

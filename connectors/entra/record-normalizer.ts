@@ -1,5 +1,7 @@
 import { systemClock } from '../../src/core/clock.js';
 import type { RecordNormalizer } from '../../src/connector/index.js';
+import type { DirectoryView } from '../../src/core/directory-snapshot.js';
+import { enrichFromSnapshot } from './enrich-change.js';
 import { normalizeDirectoryAudit, type NormalizeResult } from './normalize-directory-audit.js';
 import { normalizeManagementActivity } from './normalize-management-activity.js';
 import { field, isRecord } from './vendor-record.js';
@@ -34,21 +36,32 @@ export function recordFormat(record: unknown): 'directoryAudit' | 'azureMonitor'
   return undefined;
 }
 
-/** Normalizes any of the connector's record formats (no enrichment, no IdP calls). */
-export function normalizeEntraRecord(record: unknown, tenant: string, observedAt: Date = systemClock()): NormalizeResult {
+/**
+ * Normalizes any of the connector's record formats (no IdP calls). With the
+ * Entra directory of a snapshot, help-desk roles and enrichment are applied as
+ * the inbox handler applies them with the live directory (Microsoft 365
+ * records too: live, they are enriched from Entra).
+ */
+export function normalizeEntraRecord(record: unknown, tenant: string, observedAt: Date = systemClock(), directory?: DirectoryView): NormalizeResult {
+  const helpdeskRoles = directory ? new Set(directory.helpdesk.roles) : undefined;
+  let result: NormalizeResult;
   switch (recordFormat(record)) {
     case 'directoryAudit':
     case 'azureMonitor':
-      return normalizeDirectoryAudit(record, { tenant, via: 'poll', observedAt });
+      result = normalizeDirectoryAudit(record, { tenant, via: 'poll', observedAt, ...(helpdeskRoles ? { helpdeskRoles } : {}) });
+      break;
     case 'managementActivity':
-      return normalizeManagementActivity(record, { tenant, via: 'poll', observedAt });
+      result = normalizeManagementActivity(record, { tenant, via: 'poll', observedAt });
+      break;
     default:
       return { ignored: 'not an Entra or Office 365 record' };
   }
+  if (!directory || !helpdeskRoles || 'ignored' in result) return result;
+  return { changes: result.changes.map((c) => enrichFromSnapshot(c, directory, helpdeskRoles)) };
 }
 
 /** The `records` port of the Entra connector. */
 export const entraRecordNormalizer: RecordNormalizer = {
   recognizes: (record) => recordFormat(record) !== undefined,
-  normalize: (record, tenant, observedAt) => normalizeEntraRecord(record, tenant, observedAt),
+  normalize: (record, tenant, observedAt, snapshot) => normalizeEntraRecord(record, tenant, observedAt, snapshot?.directory('entra')),
 };

@@ -4,7 +4,9 @@ import { op, type CliContext, type Operation } from '../../src/connector/index.j
 import { systemClock } from '../../src/core/clock.js';
 import { sinceToIso } from '../../src/core/since-to-iso.js';
 import { hookEventTypes } from './event-types.js';
-import { serviceIdentityOf } from './okta-directory.js';
+import { OktaDirectory, serviceIdentityOf } from './okta-directory.js';
+import { exportOktaDirectory } from './directory-export.js';
+import { identitiesOf, writeSnapshot } from '../../src/connector/index.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
 import { readSystemLog } from './system-log-poller.js';
@@ -152,6 +154,28 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
         const hook = await verifyEventHook(tenantOf(opts.tenant), opts.id);
         await cli.io.out(`event hook ${hook.id}: ${hook.status ?? '?'}, ${hook.verificationStatus ?? '?'}\n`);
         cli.setExit(hook.verificationStatus === 'VERIFIED' ? 0 : 1);
+      }),
+    );
+
+  okta
+    .command('directory')
+    .description("the org's directory: export a snapshot for warden detect replay --directory")
+    .command('export')
+    .description(
+      "write a directory snapshot of the org (users with groups, admin roles and profile as enrichment reads them; the tenant's help-desk roles and groups; its identity links) for warden detect replay --directory",
+    )
+    .requiredOption('--tenant <id>', 'tenant')
+    .option('--out <file>', 'write it to this file (default: standard output)')
+    .action(
+      talk(async (opts: { tenant: string; out?: string }) => {
+        const config = cli.loadConfig();
+        const tenant = tenants.get(config, opts.tenant);
+        const snapshot = await exportOktaDirectory(tenant, new OktaDirectory(tenants), {
+          exportedAt: cli.clock(),
+          ...identitiesOf(config, opts.tenant),
+        });
+        await writeSnapshot(cli, snapshot, opts.out);
+        cli.setExit(0);
       }),
     );
 

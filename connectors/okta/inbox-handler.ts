@@ -1,9 +1,10 @@
-import { isSignalKind, type Principal } from '../../src/core/identity-change.js';
+import { isSignalKind } from '../../src/core/identity-change.js';
 import type { InboxHandler, ConnectorContext } from '../../src/connector/index.js';
 import type { InboxRow } from '../../src/connector/index.js';
 import { BROKERED_KINDS } from './broker.js';
 import { OKTA_OWN_CHANGES } from './event-types.js';
-import { normalizeLogEvent, ORG_TARGET_ID } from './normalize-log-event.js';
+import { normalizeLogEvent } from './normalize-log-event.js';
+import { applyOktaDirectory, oktaLookups } from './enrich-change.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
 import { splitDelivery } from './event-hook-receiver.js';
@@ -11,15 +12,6 @@ import type { OktaTenants } from './okta-tenant.js';
 
 /** Attempts that wait for Okta to answer enrichment calls before deciding without them. */
 const ENRICH_ATTEMPTS = 3;
-
-function merge(base: Principal, user: OktaUser | undefined): Principal {
-  if (!user) return base;
-  return {
-    ...user.principal,
-    ...(user.principal.login ? {} : base.login ? { login: base.login } : {}),
-    ...(user.principal.displayName ? {} : base.displayName ? { displayName: base.displayName } : {}),
-  };
-}
 
 /**
  * The Okta inbox handler: normalizes the stored LogEvent (a signal — an MFA
@@ -59,8 +51,9 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
       let target: OktaUser | undefined;
       let actor: OktaUser | undefined;
       try {
-        if (change.target.id !== ORG_TARGET_ID) target = await directory.user(tenant, change.target.id, ctx);
-        if (change.actor.type === 'user') actor = change.actor.id === change.target.id ? target : await directory.user(tenant, change.actor.id, ctx);
+        const ids = oktaLookups(change);
+        if (ids.target !== undefined) target = await directory.user(tenant, ids.target, ctx);
+        if (ids.actor !== undefined) actor = ids.actor === change.target.id ? target : await directory.user(tenant, ids.actor, ctx);
       } catch (err) {
         if (entry.attempts < ENRICH_ATTEMPTS) throw err;
         ctx.log.warn({ err, tenant: tenant.id, eventId: entry.eventId }, 'deciding without enrichment: Okta did not answer');
@@ -68,19 +61,7 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
         context.enrichment = 'failed';
         change = { ...change, context };
       }
-      const helpdesk = tenant.config.helpdesk;
-      const isHelpdesk =
-        !!actor && (actor.roleTypes.some((r) => helpdesk.roles.includes(r)) || actor.principal.groups.some((g) => helpdesk.groups.includes(g)));
-      change = {
-        ...change,
-        channel: change.channel === 'admin' && isHelpdesk ? 'helpdesk' : change.channel,
-        target: merge(change.target, target),
-        actor: {
-          ...change.actor,
-          ...(actor ? { groups: actor.principal.groups, adminRoles: actor.principal.adminRoles } : {}),
-          ...(actor?.principal.login && !change.actor.login ? { login: actor.principal.login } : {}),
-        },
-      };
+      change = applyOktaDirectory(change, target, actor, tenant.config.helpdesk);
       return { changes: [change] };
     },
   };

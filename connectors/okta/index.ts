@@ -6,6 +6,7 @@ import { OktaEnforcer } from './enforcer.js';
 import { oktaInboxHandler } from './inbox-handler.js';
 import { INLINE_HOOK_PATH, mountInlineHooks, RegistrationHookRequest, TelephonyHookRequest, TokenHookRequest } from './inline-hooks.js';
 import { isLogEventLike } from './log-event.js';
+import { enrichFromSnapshot } from './enrich-change.js';
 import { normalizeLogEvent } from './normalize-log-event.js';
 import { OktaTenantConfig } from './okta-config.js';
 import { OktaDirectory } from './okta-directory.js';
@@ -93,9 +94,12 @@ export function oktaConnector(): Connector {
     proofer: new OktaProofer(tenants),
     records: {
       recognizes: isLogEventLike,
-      normalize(record, tenant, observedAt) {
+      normalize(record, tenant, observedAt, snapshot) {
         const result = normalizeLogEvent(record, { tenant, via: 'poll', observedAt });
-        return 'ignored' in result ? result : { changes: [result.change] };
+        if ('ignored' in result) return result;
+        // With a directory snapshot, enriched as the inbox handler enriches from Okta (replay --directory).
+        const users = snapshot?.directory('okta');
+        return { changes: [users ? enrichFromSnapshot(result.change, users) : result.change] };
       },
     },
     async start(ctx) {

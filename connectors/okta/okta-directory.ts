@@ -20,6 +20,13 @@ export interface OktaUser {
   roleTypes: string[];
 }
 
+/** A user as Okta's Users API returns one (the fields Warden reads). */
+export interface OktaUserJson {
+  id: string;
+  status?: string;
+  profile?: Record<string, unknown>;
+}
+
 interface CacheEntry {
   at: number;
   value: Promise<OktaUser | undefined>;
@@ -62,13 +69,23 @@ export class OktaDirectory implements Directory {
 
   async #load(tenant: OktaTenant, idOrLogin: string): Promise<OktaUser | undefined> {
     const client = await tenant.client();
-    let user: { id: string; status?: string; profile?: Record<string, unknown> };
+    let user: OktaUserJson;
     try {
-      user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as typeof user;
+      user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as OktaUserJson;
     } catch (err) {
       if (httpStatusOf(err) === 404) return undefined;
       throw err;
     }
+    return this.complete(tenant, user);
+  }
+
+  /**
+   * A user Okta returned (`GET /api/v1/users/{id}`, or one of `GET /api/v1/users`), with its groups and
+   * admin roles read and its profile mapped as enrichment maps it (uncached): what
+   * `warden okta directory export` writes for each user.
+   */
+  async complete(tenant: OktaTenant, user: OktaUserJson): Promise<OktaUser> {
+    const client = await tenant.client();
     const groups: string[] = [];
     for await (const g of await client.userApi.listUserGroups({ userId: user.id })) if (g?.profile?.name) groups.push(g.profile.name);
     const roleTypes: string[] = [];

@@ -9,6 +9,7 @@ import type { ChangeKind, IdentityChange, Principal } from '../core/identity-cha
 import type { Clock } from '../core/clock.js';
 import type { ProofingLevel } from '../core/proofing.js';
 import type { Alert } from '../core/alert.js';
+import type { DirectoryIndex } from '../core/directory-snapshot.js';
 import type { Decision } from '../core/decision.js';
 import { WardenError } from '../core/errors.js';
 import type { CliIo } from '../runtime/cli-io.js';
@@ -235,8 +236,13 @@ export interface TicketLookup {
 export interface RecordNormalizer {
   /** Whether `record` is one of the connector's record formats (an Okta LogEvent, an Entra directoryAudit, …). */
   recognizes(record: unknown): boolean;
-  /** The changes a record describes, without enrichment. */
-  normalize(record: unknown, tenant: string, observedAt: Date): { changes: IdentityChange[] } | { ignored: string };
+  /**
+   * The changes a record describes. Without `directory`, without enrichment (what the record alone
+   * says); with it, target and actor enriched and the channel refined from the snapshot exactly as
+   * the connector's inbox handler does from the live IdP (help desk by role or group, groups, admin
+   * roles, flags, attributes): `warden detect replay --directory`.
+   */
+  normalize(record: unknown, tenant: string, observedAt: Date, directory?: DirectoryIndex): { changes: IdentityChange[] } | { ignored: string };
 }
 
 /** What the CLI gives a connector's commands. */

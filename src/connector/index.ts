@@ -87,3 +87,6 @@ export type { CliIo } from '../runtime/cli-io.js';
 
 // Where Warden is installed and how people run it (for messages that name a command).
 export { packageRoot, wardenCommand } from '../package-root.js';
+
+// Directory snapshots (`warden <idp> directory export`): the tenant's identity links, and writing one.
+export { identitiesOf, writeSnapshot } from './directory-snapshot-output.js';

@@ -1,4 +1,5 @@
 import { createReadStream, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import type { DirectoryIndex } from '../core/directory-snapshot.js';
 import { WardenError } from '../core/errors.js';
 import { CHANGE_KINDS, ChangeInput, completeChange, type IdentityChange } from '../core/identity-change.js';
 import type { RecordNormalizer } from '../connector/contract.js';
@@ -80,9 +81,17 @@ export function looksLikeChange(record: unknown): record is Record<string, unkno
 /**
  * Classifies and normalizes one record: a normalized change (validated; it
  * must carry `occurredAt`, its event time), else the first connector whose
- * normalizer recognizes it, else unrecognized.
+ * normalizer recognizes it, else unrecognized. With a directory snapshot, the
+ * connector enriches what it normalizes from it, as its inbox handler does from
+ * the live IdP.
  */
-export function normalizeRecord(record: unknown, tenant: string, normalizers: readonly NamedNormalizer[], now: Date): RecordOutcome {
+export function normalizeRecord(
+  record: unknown,
+  tenant: string,
+  normalizers: readonly NamedNormalizer[],
+  now: Date,
+  directory?: DirectoryIndex,
+): RecordOutcome {
   if (looksLikeChange(record)) {
     // A complete change as Warden stores and exports them is used as it is; anything else goes through the schema.
     const complete = asCompleteChange(record);
@@ -104,7 +113,7 @@ export function normalizeRecord(record: unknown, tenant: string, normalizers: re
     }
     if (!recognized) continue;
     try {
-      const result = n.records.normalize(record, tenant, now);
+      const result = directory ? n.records.normalize(record, tenant, now, directory) : n.records.normalize(record, tenant, now);
       if ('ignored' in result) {
         const progress = recordProgress(record);
         return progress ? { kind: 'ignored', via: n.name, reason: result.ignored, progress } : { kind: 'ignored', via: n.name, reason: result.ignored };
@@ -158,6 +167,12 @@ export async function* readRecords(file: string, onBytes?: (bytes: number) => vo
 const ARRAY_BATCH = 4096;
 
 /**
+ * Bytes read at a time from an NDJSON file: as `readline` reads (64 KiB). Larger chunks measured
+ * slower and heavier (bench/detect.ts): each chunk is decoded to one string, and lines are cut from it.
+ */
+const READ_CHUNK = 1 << 16;
+
+/**
  * `readRecords` a batch at a time: the records of each chunk of the file, in
  * order (a replay handles a million records; waiting for each one on its own
  * costs more than reading it). A batch of NDJSON parses each line as it is
@@ -186,40 +201,50 @@ export async function* readRecordBatches(file: string, onBytes?: (bytes: number)
       yield all.slice(from, from + ARRAY_BATCH).map((record, i) => ({ file, line: from + i + 1, record }));
     return;
   }
-  // Lines are cut from the bytes and decoded one by one: a line is a string of its own, so what
-  // detection keeps of a record never holds on to a whole chunk of the file.
-  let rest: Buffer = Buffer.alloc(0);
+  // Each chunk is decoded once (the stream's decoder keeps a character cut between chunks whole) and
+  // its lines are cut from the text: no copy of the bytes per chunk or per line. Chunks are small, so a
+  // chunk's text is soon garbage (JSON.parse copies what it keeps of a line).
+  let rest = '';
   let line = 0;
-  let bytes = 0;
-  const parse = (buf: Buffer, start: number, end: number): ReadItem | undefined => {
+  let first = true;
+  const parse = (text: string): ReadItem | undefined => {
     line++;
-    if (end > start && buf[end - 1] === 13) end--;
-    if (line === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
-    if (end <= start) return undefined;
-    const text = buf.toString('utf8', start, end);
-    if (text.trim().length === 0) return undefined;
+    const c = text.charCodeAt(0);
+    // A blank or whitespace-only line is skipped (checked only when the line starts with whitespace).
+    if ((c === 32 || c === 9 || c === 13 || c === 0xfeff) && text.trim().length === 0) return undefined;
     try {
       return { file, line, record: JSON.parse(text) };
     } catch (err) {
       return { file, line, error: `not JSON: ${(err as Error).message}` };
     }
   };
-  function* lines(buf: Buffer, end: number): Generator<ReadItem> {
+  function* lines(text: string, end: number): Generator<ReadItem> {
     let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1 && nl < end; nl = buf.indexOf(10, start)) {
-      const item = parse(buf, start, nl);
+    for (let nl = text.indexOf('\n'); nl !== -1 && nl < end; nl = text.indexOf('\n', start)) {
+      const stop = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      if (stop > start) {
+        const item = parse(text.slice(start, stop));
+        if (item) yield item;
+      } else line++;
       start = nl + 1;
-      if (item) yield item;
     }
   }
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-    bytes += (chunk as Buffer).length;
-    const buf = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    const end = buf.lastIndexOf(10);
-    if (end !== -1) yield lines(buf, end + 1);
-    rest = buf.subarray(end + 1);
-    onBytes?.(bytes);
+  const stream = createReadStream(file, { highWaterMark: READ_CHUNK });
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) {
+    let text = chunk as string;
+    if (first) {
+      first = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    if (rest.length > 0) text = rest + text;
+    const end = text.lastIndexOf('\n');
+    if (end !== -1) yield lines(text, end + 1);
+    rest = end === -1 ? text : text.slice(end + 1);
+    onBytes?.(stream.bytesRead);
   }
-  const last = parse(rest, 0, rest.length);
-  if (last) yield [last];
+  if (rest.length > 0) {
+    const last = parse(rest.charCodeAt(rest.length - 1) === 13 ? rest.slice(0, -1) : rest);
+    if (last) yield [last];
+  }
 }

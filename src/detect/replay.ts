@@ -2,6 +2,7 @@ import { systemClock, type Clock } from '../core/clock.js';
 import type { Alert } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Tier } from '../core/tiers.js';
+import type { DirectoryIndex } from '../core/directory-snapshot.js';
 import { DetectionEngine } from './detection-engine.js';
 import type { CompiledRulePack } from './compile-rule-pack.js';
 import { IdentityResolver, type IdentityConfig } from './identity-keys.js';
@@ -21,6 +22,8 @@ export interface ReplaySetup {
   groupForMs: number;
   /** Connectors' record normalizers, tried in order for records that are not normalized changes. */
   normalizers: readonly NamedNormalizer[];
+  /** Directory snapshots: connectors enrich their records from them as live from the IdP (channel, groups, roles: tiers). */
+  directory?: DirectoryIndex;
   /** The target's tier per the tenant policy, when one is given. */
   tierOf?: (change: IdentityChange) => Tier;
   /** At the end, let every window pass: absence rules fire for what has no follow-up in the input. */
@@ -54,7 +57,7 @@ async function* units(file: string, setup: ReplaySetup, now: Date, onBytes: (byt
         yield { item, outcome: undefined, at: -Infinity };
         continue;
       }
-      const outcome = normalizeRecord(item.record, setup.tenant, setup.normalizers, now);
+      const outcome = normalizeRecord(item.record, setup.tenant, setup.normalizers, now, setup.directory);
       let at = -Infinity;
       if (outcome.kind === 'changes' && outcome.changes.length > 0) at = Math.min(...outcome.changes.map((c) => isoMillis(c.occurredAt)));
       else if (outcome.kind === 'ignored' && outcome.progress) at = outcome.progress.at;
@@ -128,7 +131,7 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
       problem(item, item.error);
       return;
     }
-    outcome ??= normalizeRecord(item.record, setup.tenant, setup.normalizers, now);
+    outcome ??= normalizeRecord(item.record, setup.tenant, setup.normalizers, now, setup.directory);
     switch (outcome.kind) {
       case 'changes':
         report.changes[outcome.via] = (report.changes[outcome.via] ?? 0) + outcome.changes.length;

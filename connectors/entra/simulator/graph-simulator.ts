@@ -469,7 +469,39 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
   };
 
   const routes: Route[] = [
-    // users
+    // users: list (graph-docs api-reference/v1.0/api/user-list.md: `$select`, `$top` 1–999, default 100;
+    // further pages by `@odata.nextLink` with a `$skiptoken`)
+    {
+      method: 'GET',
+      pattern: /^\/v1\.0\/users$/,
+      permissions: LIST_USERS_PERMISSIONS,
+      handle: (req) => {
+        const q = req.url.searchParams;
+        const skip = q.get('$skiptoken');
+        let state: { offset: number; top: number; select: string | null };
+        if (skip) {
+          try {
+            state = JSON.parse(Buffer.from(skip, 'base64url').toString('utf8')) as typeof state;
+          } catch {
+            throw new SimError(400, 'BadRequest', 'Invalid $skiptoken.');
+          }
+        } else {
+          const top = q.has('$top') ? Number(q.get('$top')) : 100;
+          if (!Number.isInteger(top) || top < 1 || top > 999) throw new SimError(400, 'BadRequest', `Invalid $top value: ${q.get('$top')}`);
+          state = { offset: 0, top, select: q.get('$select') };
+        }
+        const all = [...directory.users.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+        const value = all.slice(state.offset, state.offset + state.top).map((u) => {
+          const { '@odata.context': _context, ...rest } = selectUser(u, state.select);
+          return rest;
+        });
+        const body: Record<string, unknown> = { '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users(${state.select ?? ''})`, value };
+        if (state.offset + state.top < all.length)
+          body['@odata.nextLink'] =
+            `${base}/v1.0/users?$skiptoken=${Buffer.from(JSON.stringify({ ...state, offset: state.offset + state.top })).toString('base64url')}`;
+        return { status: 200, body };
+      },
+    },
     {
       method: 'GET',
       pattern: /^\/v1\.0\/users\/([^/]+)$/,

@@ -51,3 +51,30 @@ describe('OktaSimulator people actions', () => {
     expect(normalizeLogEvent(event, { tenant: 'acme', via: 'hook', observedAt: at })).toMatchObject({ ignored: expect.any(String) });
   });
 });
+
+/** The Users API's listing, as `warden okta directory export` reads it. */
+describe('OktaSimulator GET /api/v1/users', () => {
+  it('pages by `limit`, with the next page in Link rel="next" until the last', async () => {
+    const sim = await new OktaSimulator().start();
+    try {
+      for (let i = 0; i < 4; i++) sim.addUser({ login: `user${i}@acme.example` });
+      const seen: string[] = [];
+      let url: string | undefined = `${sim.url}/api/v1/users?limit=2`;
+      let pages = 0;
+      while (url) {
+        const res: Response = await fetch(url, { headers: { authorization: `SSWS ${sim.token}`, accept: 'application/json' } });
+        expect(res.status).toBe(200);
+        const page = (await res.json()) as Array<{ id: string; profile: { login: string } }>;
+        expect(page.length).toBeLessThanOrEqual(2);
+        seen.push(...page.map((u) => u.profile.login));
+        pages++;
+        url = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
+      }
+      // The token's owner and the four users, each once.
+      expect(seen.sort()).toEqual([...[0, 1, 2, 3].map((i) => `user${i}@acme.example`), 'warden-service@example.com'].sort());
+      expect(pages).toBe(3);
+    } finally {
+      await sim.close();
+    }
+  });
+});

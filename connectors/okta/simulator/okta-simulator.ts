@@ -629,6 +629,28 @@ export class OktaSimulator {
 
     if (method === 'GET' && path === '/api/v1/logs') return this.#logs(url, res);
 
+    if (method === 'GET' && path === '/api/v1/users') {
+      // List users (Okta's Users API: `limit` 1–200, default 200; `after` is the cursor of the next page,
+      // handed out in the `Link: <…>; rel="next"` header; the simulator has no deprovisioned users).
+      const limit = Math.min(200, Math.max(1, Number(url.searchParams.get('limit') ?? 200) || 200));
+      const after = url.searchParams.get('after');
+      const all = [...this.users.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const from = after ? all.findIndex((u) => u.id > after) : 0;
+      const page = from === -1 ? [] : all.slice(from, from + limit);
+      const links = [`<${url.toString()}>; rel="self"`];
+      if (from !== -1 && from + limit < all.length) {
+        const next = new URL(url.toString());
+        next.searchParams.set('after', page[page.length - 1]!.id);
+        next.searchParams.set('limit', String(limit));
+        links.push(`<${next.toString()}>; rel="next"`);
+      }
+      res.setHeader('link', links.join(', '));
+      return json(
+        res,
+        200,
+        page.map((u) => this.#userJson(u)),
+      );
+    }
     if (method === 'GET' && (g = m(/^\/api\/v1\/users\/([^/]+)$/))) {
       // A service app is no user: `me` names nobody for it.
       const user = g[1] === 'me' ? (grant ? undefined : this.tokenOwner) : this.#findUser(decodeURIComponent(g[1]!));

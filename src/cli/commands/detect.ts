@@ -16,6 +16,8 @@ import { DEFAULT_SETTINGS } from '../../detect/detection-registry.js';
 import type { IdentityConfig } from '../../detect/identity-keys.js';
 import { NO_IDENTITY_CONFIG } from '../../detect/identity-keys.js';
 import { replayFiles, type ReplayReport } from '../../detect/replay.js';
+import { readDirectorySnapshot, withSnapshotIdentities } from '../../detect/read-directory-snapshot.js';
+import { DirectoryIndex } from '../../core/directory-snapshot.js';
 import type { NamedNormalizer } from '../../detect/replay-records.js';
 import { RuleCaseFile, runRuleCase, type RuleCaseResult } from '../../detect/rule-cases.js';
 import { readRuleSources, shippedCasesDir, shippedRuleSources } from '../../detect/rule-sources.js';
@@ -198,6 +200,11 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
     .option('--tenant <id>', "use this configured tenant's rule overrides, identity aliases, lateness and policy tiers")
     .option('--rules <path>', "a rule file or directory merged over the pack (after the tenant's)")
     .option('--policy <file>', "classify targets into tiers with this policy (default: the tenant's, with --tenant)")
+    .option(
+      '--directory <file>',
+      'a directory snapshot (warden okta|entra directory export): vendor records are enriched from it as live (help desk, groups, roles, identity links); repeatable',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .option('--flush', 'at the end, let every window pass: absence rules fire for what has no follow-up in the input')
     .option('--json', 'print the alerts as a JSON array (each with the vendor ids of the person and of each change)')
     .option(
@@ -211,12 +218,22 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
       "\nEvent time is each change's occurredAt. Several files are merged by event time; within a source, records may come\n" +
         "out of order by up to the allowed lateness. Every record, change or not (a sign-in), moves its source's event time.\n" +
         'Change requests are not known in a replay: rules that look for a missing approved request report every match.\n' +
+        'Without --directory, a record says only what it says: a help-desk agent is an admin, and groups and roles are unknown.\n' +
         'Exit status: 0 when every record was read, 1 when some were unrecognized or invalid (they are listed), 2 bad usage.',
     )
     .action(
       async (
         files: string[],
-        opts: { tenant?: string; rules?: string; policy?: string; flush?: boolean; json?: boolean; changes?: boolean; progress?: boolean },
+        opts: {
+          tenant?: string;
+          rules?: string;
+          policy?: string;
+          directory?: string[];
+          flush?: boolean;
+          json?: boolean;
+          changes?: boolean;
+          progress?: boolean;
+        },
       ) => {
         if (opts.json && opts.changes) throw new WardenError('ERR_VALIDATION', '--changes and --json: choose one (--changes prints NDJSON)');
         if (opts.tenant !== undefined && !TenantId.safeParse(opts.tenant).success)
@@ -233,7 +250,8 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
           const policy = compilePolicy({ file: policyFile, text: readFileSync(policyFile, 'utf8') });
           tierOf = (change) => classify(policy, activationFor({ change, now: new Date(change.occurredAt) })).tier;
         }
-        for (const f of files) if (!existsSync(f)) throw new WardenError('ERR_CONFIG_INVALID', `no such file: ${f}`);
+        for (const f of [...files, ...(opts.directory ?? [])]) if (!existsSync(f)) throw new WardenError('ERR_CONFIG_INVALID', `no such file: ${f}`);
+        const directory = opts.directory?.length ? new DirectoryIndex(opts.directory.map(readDirectorySnapshot)) : undefined;
         const normalizers: NamedNormalizer[] = rt.connectors.filter((p) => p.records).map((p) => ({ name: p.name, records: p.records! }));
         const total = files.reduce((n, f) => n + statSync(f).size, 0);
         const show = opts.progress === true ? true : opts.progress === false ? false : Boolean(process.stderr.isTTY) && total > 1_000_000;
@@ -250,11 +268,12 @@ export function registerDetectCommands(program: Command, rt: CliRuntime): void {
         const report = await replayFiles(files, {
           tenant: setup.tenant,
           pack: setup.pack,
-          identities: setup.identities,
+          identities: directory ? withSnapshotIdentities(setup.identities, directory) : setup.identities,
           latenessMs: setup.latenessMs,
           idleAfterMs: setup.idleAfterMs,
           groupForMs: setup.groupForMs,
           normalizers,
+          ...(directory ? { directory } : {}),
           clock: rt.clock,
           ...(opts.changes ? { onChange: (change: IdentityChange, facts: ChangeFacts) => void io.out(changeLine(change, facts.tier)) } : {}),
           ...(tierOf ? { tierOf } : {}),
