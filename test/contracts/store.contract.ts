@@ -245,7 +245,13 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const t = await tenant();
         const when = (minutes: number) => new Date(T0.getTime() + minutes * 60_000).toISOString();
         const okta = makeChange({ tenant: t, target: { id: '00u-dana', login: 'dana@acme.example' }, occurredAt: when(10) });
-        const entra = makeChange({ tenant: t, kind: 'mailbox.rule', channel: 'self_service', target: { id: 'entra-dana', login: 'Dana@ACME.example' }, occurredAt: when(20) });
+        const entra = makeChange({
+          tenant: t,
+          kind: 'mailbox.rule',
+          channel: 'self_service',
+          target: { id: 'entra-dana', login: 'Dana@ACME.example' },
+          occurredAt: when(20),
+        });
         const old = makeChange({ tenant: t, target: { id: '00u-dana', login: 'dana@acme.example' }, occurredAt: when(-100) });
         const other = makeChange({ tenant: t, target: { id: '00u-omar', login: 'omar@acme.example' }, occurredAt: when(15) });
         for (const c of [okta, entra, old, other]) await store.putChange(c);
