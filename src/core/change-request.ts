@@ -130,7 +130,9 @@ export const ObservedRisk = z
   .object({
     signal: z
       .enum(['mailboxRulesChangedAt', 'phoneChangedAt', 'newDevice'])
-      .describe('What it stands for: mailbox rules or forwarding changed (Microsoft 365), phone or recovery changed (IdP logs), a new device (as the IdP reports it)'),
+      .describe(
+        'What it stands for: mailbox rules or forwarding changed (Microsoft 365), phone or recovery changed (IdP logs), a new device (as the IdP reports it)',
+      ),
     at: z.string().describe('When it happened (event time)'),
     changeId: z.string().describe('The recorded change'),
     kind: ChangeKind,

@@ -14,6 +14,6 @@
  * detectionSource('entra', 'poll', 'Reset user password') // 'entra/poll'
  */
 export function detectionSource(idp: string, via: string, rawType?: string): string {
-  if (rawType !== undefined && rawType.startsWith('o365:')) return `m365/${via}`;
+  if (rawType?.startsWith('o365:')) return `m365/${via}`;
   return `${idp}/${via}`;
 }

@@ -260,7 +260,7 @@ export class MemoryDetector {
 
   /** The watermark key of a change's source, without building a string per change (Management Activity records: `m365/<via>`). */
   #sourceOf(idp: string, via: string, rawType?: string): string {
-    if (rawType !== undefined && rawType.startsWith('o365:')) return detectionSource(idp, via, rawType);
+    if (rawType?.startsWith('o365:')) return detectionSource(idp, via, rawType);
     if (idp !== this.#lastIdp || via !== this.#lastVia) {
       this.#lastIdp = idp;
       this.#lastVia = via;

@@ -19,7 +19,10 @@ export function alertRecovery(alertId: string, tenant: string): string {
  * The change a request covers, as it will be observed: its kind and channel,
  * on its target, made by its executor (as `createRequest` judges it).
  */
-export function prospectiveChange(request: Pick<ChangeRequest, 'tenant' | 'kind' | 'changeChannel' | 'target' | 'executor' | 'context'>, now: Date): IdentityChange {
+export function prospectiveChange(
+  request: Pick<ChangeRequest, 'tenant' | 'kind' | 'changeChannel' | 'target' | 'executor' | 'context'>,
+  now: Date,
+): IdentityChange {
   const { executor } = request;
   return completeChange(
     {

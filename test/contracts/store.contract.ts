@@ -241,6 +241,26 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.putChange(change)).toEqual({ inserted: false, id: change.id });
       });
 
+      it("lists a person's changes since a time by target id or login (any case), newest first", async () => {
+        const t = await tenant();
+        const when = (minutes: number) => new Date(T0.getTime() + minutes * 60_000).toISOString();
+        const okta = makeChange({ tenant: t, target: { id: '00u-dana', login: 'dana@acme.example' }, occurredAt: when(10) });
+        const entra = makeChange({
+          tenant: t,
+          kind: 'mailbox.rule',
+          channel: 'self_service',
+          target: { id: 'entra-dana', login: 'Dana@ACME.example' },
+          occurredAt: when(20),
+        });
+        const old = makeChange({ tenant: t, target: { id: '00u-dana', login: 'dana@acme.example' }, occurredAt: when(-100) });
+        const other = makeChange({ tenant: t, target: { id: '00u-omar', login: 'omar@acme.example' }, occurredAt: when(15) });
+        for (const c of [okta, entra, old, other]) await store.putChange(c);
+        const found = await store.listChangesOfTarget(t, { ids: ['00u-dana'], logins: ['dana@acme.example'] }, T0, 10);
+        expect(found.map((c) => c.id)).toEqual([entra.id, okta.id]);
+        expect(await store.listChangesOfTarget(t, { ids: ['00u-dana'], logins: [] }, T0, 10)).toEqual([okta]);
+        expect((await store.listChangesOfTarget(t, { ids: [], logins: ['DANA@acme.example'] }, T0, 1)).map((c) => c.id)).toEqual([entra.id]);
+      });
+
       it('stores one decision per change', async () => {
         const t = await tenant();
         const change = makeChange({ tenant: t });

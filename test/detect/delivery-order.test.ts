@@ -38,7 +38,14 @@ describe('watermarks in the server, for records that are not new changes', () =>
     );
     const fake = fakeConnector({ name: 'okta' });
     const config = loadConfig({ path: configFile, env: {}, connectors: [fake.connector], resolveSecrets: true });
-    server = await startServer({ config, connectors: [fake.connector], log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
+    server = await startServer({
+      config,
+      connectors: [fake.connector],
+      log: createLogger('silent'),
+      watchPolicies: false,
+      workers: false,
+      clock: () => clock.now,
+    });
   });
   afterAll(() => server?.close());
 
@@ -87,7 +94,11 @@ describe('Management Activity records are a source of their own', () => {
 
   /** Dana's inbox rule forwarding outside, as the Management Activity API returns it, normalized by the Entra connector. */
   const inboxRule = (at: number): IdentityChange => {
-    const result = entraRecordNormalizer.normalize(exchangeRecord('Suspicious Forwarding Pattern', { upn, at: new Date(at), organization: 'acme.example' }), 'acme', new Date(at));
+    const result = entraRecordNormalizer.normalize(
+      exchangeRecord('Suspicious Forwarding Pattern', { upn, at: new Date(at), organization: 'acme.example' }),
+      'acme',
+      new Date(at),
+    );
     if ('ignored' in result) throw new Error(result.ignored);
     return result.changes[0]!;
   };

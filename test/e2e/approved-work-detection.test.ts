@@ -75,7 +75,10 @@ describe('approved work does not accuse itself (issue 14)', () => {
       body: { tenant: 'acme', number: '+1 415 555 0199', numberSource: 'hr', numberLastChangedAt: '2024-06-01T00:00:00Z' },
     });
     await between?.();
-    const approved = await w.call('POST', `/v1/requests/${filed.body.id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme', comment: 'checked' } });
+    const approved = await w.call('POST', `/v1/requests/${filed.body.id}/approve`, {
+      token: await w.tokenFor('ann'),
+      body: { tenant: 'acme', comment: 'checked' },
+    });
     expect(approved.body.state, JSON.stringify(approved.body)).toBe('approved');
     return { filed: filed.body, approved: approved.body };
   };

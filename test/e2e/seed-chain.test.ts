@@ -497,7 +497,11 @@ describe('the seed chain with the Management Activity content held back two hour
     // 70 minutes on, the poller reads another mailbox's forwarding (made just before Dana's): the Management Activity source is live.
     advance(70 * MINUTE);
     w.graph.directory.addExchangeRecords([
-      exchangeRecord(PEOPLE.frank.forwarding, { upn: PEOPLE.frank.entra, at: new Date(Date.parse(String(record.CreationTime) + 'Z') - 5 * MINUTE), organization: 'acme.example' }),
+      exchangeRecord(PEOPLE.frank.forwarding, {
+        upn: PEOPLE.frank.entra,
+        at: new Date(Date.parse(String(record.CreationTime) + 'Z') - 5 * MINUTE),
+        organization: 'acme.example',
+      }),
     ]);
     advance(5 * MINUTE);
     expect(await tasks.activity!.pollOnce()).toMatchObject({ new: 1 });
@@ -549,4 +553,3 @@ describe('the seed chain with the Management Activity content held back two hour
     expect(metrics).not.toMatch(/warden_detection_late_total\{tenant="acme"\} [1-9]/);
   }, 240_000);
 });
-

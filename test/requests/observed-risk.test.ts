@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { entraRecordNormalizer } from '../../connectors/entra/record-normalizer.js';
-import { ChangeInput, completeChange, type IdentityChange } from '../../src/core/identity-change.js';
+import { ChangeInput, completeChange, type ChangeContext, type IdentityChange } from '../../src/core/identity-change.js';
 import { observedRisk, riskSignalOf, withObservedRisk } from '../../src/requests/observed-risk.js';
 import { proofingNeed } from '../../src/requests/proofing-requirements.js';
 import { exchangeRecord } from '../helpers/exchange-records.js';
@@ -19,7 +19,11 @@ const DANA = { id: '00u1dana', login: 'dana.lee@acme.example' };
 
 /** Dana's inbox rule forwarding outside, from the Management Activity fixture, normalized by the Entra connector. */
 function inboxRule(at: Date): IdentityChange {
-  const result = entraRecordNormalizer.normalize(exchangeRecord('Suspicious Forwarding Pattern', { upn: DANA.login, at, organization: 'acme.example' }), 'acme', at);
+  const result = entraRecordNormalizer.normalize(
+    exchangeRecord('Suspicious Forwarding Pattern', { upn: DANA.login, at, organization: 'acme.example' }),
+    'acme',
+    at,
+  );
   if ('ignored' in result) throw new Error(result.ignored);
   return result.changes[0]!;
 }
@@ -52,9 +56,11 @@ describe('risk context Warden observes itself', () => {
   it('tells the signals apart: an inbox rule (Microsoft 365), a phone or recovery change, a change from a new device', () => {
     expect(riskSignalOf(inboxRule(now))).toBe('mailboxRulesChangedAt');
     expect(riskSignalOf(recorded({ kind: 'factor.enroll', factor: { type: 'sms' } }, now))).toBe('phoneChangedAt');
-    expect(riskSignalOf(recorded({ kind: 'recovery.update', source: { idp: 'okta', eventIds: ['e'], rawType: 'user.account.update_primary_email', via: 'poll' } }, now))).toBe(
-      'phoneChangedAt',
-    );
+    expect(
+      riskSignalOf(
+        recorded({ kind: 'recovery.update', source: { idp: 'okta', eventIds: ['e'], rawType: 'user.account.update_primary_email', via: 'poll' } }, now),
+      ),
+    ).toBe('phoneChangedAt');
     expect(riskSignalOf(recorded({ kind: 'factor.enroll', factor: { type: 'push' }, context: { newDevice: true } }, now))).toBe('newDevice');
     expect(riskSignalOf(recorded({ kind: 'factor.enroll', factor: { type: 'push' } }, now))).toBeUndefined();
   });
@@ -67,7 +73,15 @@ describe('risk context Warden observes itself', () => {
     const other = { ...inboxRule(now), target: { ...rule.target, id: 'someone', login: 'omar@acme.example' } };
     const found = await observedRisk(ops([older, rule, stale, other]), 'acme', DANA, settings, now);
     expect(found).toEqual([
-      { signal: 'mailboxRulesChangedAt', at: rule.occurredAt, changeId: rule.id, kind: 'mailbox.rule', idp: 'entra', rawType: 'o365:New-InboxRule', eventIds: rule.source.eventIds },
+      {
+        signal: 'mailboxRulesChangedAt',
+        at: rule.occurredAt,
+        changeId: rule.id,
+        kind: 'mailbox.rule',
+        idp: 'entra',
+        rawType: 'o365:New-InboxRule',
+        eventIds: rule.source.eventIds,
+      },
     ]);
   });
 
@@ -75,10 +89,13 @@ describe('risk context Warden observes itself', () => {
     const rule = inboxRule(new Date(now.getTime() - 5 * HOUR));
     const observed = await observedRisk(ops([rule]), 'acme', DANA, settings, now);
     // The caller says nothing, or an older change, or a time outside the window: Warden's record counts.
-    for (const given of [{}, { mailboxRulesChangedAt: '2026-01-01T00:00:00Z' }]) {
+    const givens: ChangeContext[] = [{}, { mailboxRulesChangedAt: '2026-01-01T00:00:00Z' }];
+    for (const given of givens) {
       const need = proofingNeed('callback', given, settings, now, observed);
       expect(need).toMatchObject({ level: 'manager_attest', policyLevel: 'callback', observed });
-      expect(need.raisedBy).toEqual([`mailbox rules or forwarding changed at ${rule.occurredAt} (observed by Warden: entra o365:New-InboxRule, change ${rule.id})`]);
+      expect(need.raisedBy).toEqual([
+        `mailbox rules or forwarding changed at ${rule.occurredAt} (observed by Warden: entra o365:New-InboxRule, change ${rule.id})`,
+      ]);
     }
     // Policy context: the later of the two.
     expect(withObservedRisk({ mailboxRulesChangedAt: '2026-01-01T00:00:00Z' }, observed).mailboxRulesChangedAt).toBe(rule.occurredAt);
