@@ -71,7 +71,7 @@ export class OktaDirectory implements Directory {
     const client = await tenant.client();
     let user: OktaUserJson;
     try {
-      user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as OktaUserJson;
+      user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as unknown as OktaUserJson;
     } catch (err) {
       if (httpStatusOf(err) === 404) return undefined;
       throw err;
