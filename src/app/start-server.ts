@@ -36,7 +36,7 @@ import { WebhookWorker } from '../notify/webhook-worker.js';
 import { ChannelRoutes, combineRoutes } from '../notify/channels/channel-routes.js';
 import { ChannelWorker } from '../notify/channels/channel-worker.js';
 import { publishDecisionEvents } from '../notify/publish-decision-events.js';
-import { publishDeliveryStopped } from '../notify/publish-delivery-stopped.js';
+import { publishDeliveryStopped, publishFeedStopped } from '../notify/publish-delivery-stopped.js';
 import type { DeliveryRow } from '../store/store.js';
 import { NotMeNotifier, type DirectoriesOf } from '../requests/not-me/not-me-notifier.js';
 import { ocsfSinkTargets, siemStreamLoop } from '../server/siem-stream.js';
@@ -289,6 +289,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         if (result.actions.length) outbox.wake();
         wakeOutbound();
         return result;
+      },
+      deliveryStopped: async (feed) => {
+        await store.transaction((tx) => publishFeedStopped(tx, routes, feed, clock()));
+        log.error({ tenant: feed.tenant, kind: feed.kind, name: feed.name, error: feed.error }, 'a vendor feed stopped delivering to Warden');
+        wakeOutbound();
       },
     };
     const app = createApp({
