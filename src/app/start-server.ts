@@ -41,6 +41,7 @@ import type { DeliveryRow } from '../store/store.js';
 import { NotMeNotifier, type DirectoriesOf } from '../requests/not-me/not-me-notifier.js';
 import { ocsfSinkTargets, siemStreamLoop } from '../server/siem-stream.js';
 import { portsFromConnectors } from '../requests/request-context.js';
+import { answerNotMe } from '../requests/not-me/answer-not-me.js';
 import { workflowMetrics } from '../requests/request-metrics.js';
 import { Workflow } from '../requests/workflow.js';
 
@@ -205,12 +206,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const t = config.tenants.find((x) => x.id === tenant);
       return connectors.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
     };
+    const requestPorts = portsFromConnectors(connectors, config);
     const notMe = new NotMeNotifier({
       store,
       routes: channels,
       tenants: config.tenants,
       directories,
       connectorContext: () => context,
+      pushProofer: (tenant) => requestPorts.proofer(tenant, 'okta_verify_push'),
+      answer: (token, answer) =>
+        answerNotMe({ ctx: workflow.ctx, tenants: config.tenants, directories }, token, answer, { via: 'okta_verify_push', userAgent: 'Okta Verify push' }),
       log,
       clock,
       registry: metrics.registry,
@@ -226,7 +231,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       policies,
       config,
       routes,
-      ports: portsFromConnectors(connectors, config),
+      ports: requestPorts,
       connectorContext: () => context,
       clock,
       metrics: workflowMetrics(metrics.registry, store, clock, () => policies.tenants()),
