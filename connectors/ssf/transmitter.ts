@@ -17,6 +17,7 @@ import {
 } from './event-types.js';
 import { setJti, signSet } from './sign-set.js';
 import { activeKey } from './signing-keys.js';
+import { subjectsMatch } from './subject-match.js';
 import type { SsfTenants, TransmitterRuntime } from './ssf-tenant.js';
 
 /**
@@ -33,6 +34,8 @@ export interface StreamConfig {
   events_requested?: string[];
   events_delivered: string[];
   description?: string;
+  /** Subjects the receiver removed (SSF 1.0 "Removing a Subject"; `default_subjects` is ALL): their events are not queued. Never served back. */
+  removed_subjects?: Array<Record<string, unknown>>;
 }
 
 /** The event types Warden's transmitter sends for a tenant (verification is always available). */
@@ -92,6 +95,9 @@ export async function queueSet(
   const receiver = t.receivers.find((r) => r.name === stream.receiver);
   const jti = 'jti' in intent ? intent.jti : setJti(stream.id, intent.txn, intent.type);
   const subId = 'subId' in intent ? intent.subId : subjectOf(intent.person, receiver?.subjectFormat ?? 'email');
+  // A subject the receiver removed gets no events; the stream's own subject (verification, stream-updated) is never removed.
+  const removed = (stream.config as unknown as StreamConfig).removed_subjects ?? [];
+  if (!('jti' in intent) && removed.some((r) => subjectsMatch(r, subId))) return false;
   const claims = setClaims(t, stream, jti, intent.type, subId, intent.event, 'txn' in intent ? intent.txn : undefined);
   return tx.putSsfSet({ tenant: stream.tenant, streamId: stream.id, jti, eventType: intent.type, claims, method: methodOf(stream), createdAt: now }, now);
 }

@@ -51,7 +51,7 @@ describe('"this wasn\'t me" by Okta Verify push', () => {
     return res.body.id as string;
   }
   const request = async (id: string) => (await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') })).body;
-  const mailTo = (person: OktaPerson) => smtp.mails.filter((m) => m.to.includes(w.people[person].profile.login));
+  const mailTo = (person: OktaPerson) => smtp.mails.filter((m) => m.to.includes(w.people[person].profile.login!));
   const pushCalls = (person: OktaPerson) => w.sim.requests.filter((r) => r.method === 'POST' && r.path.startsWith(`/api/v1/users/${w.people[person].id}/factors/`) && r.path.endsWith('/verify'));
 
   it('a rejected push answers "not me": the open requests are cancelled and a hold in Okta is queued', async () => {
