@@ -7,7 +7,7 @@ import { POLL_METHOD, PUSH_METHOD } from './event-types.js';
 import { signSet } from './sign-set.js';
 import { activeKey, publishedJwks } from './signing-keys.js';
 import type { ReceiverRuntime, SsfTenants, TransmitterRuntime } from './ssf-tenant.js';
-import { eventsSupported, queueSet, verificationIntent, type SsfTransmitter, type StreamConfig } from './transmitter.js';
+import { ALWAYS_DELIVERED, eventsSupported, queueSet, verificationIntent, type SsfTransmitter, type StreamConfig } from './transmitter.js';
 import { canonicalSubject, isSubject } from './subject-match.js';
 
 /**
@@ -307,9 +307,11 @@ export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants:
           error: `refused by the receiver: ${String(e?.err)}: ${String(e?.description ?? '')}`.slice(0, 1000),
         })),
       );
-    if (maxEvents === 0 || stream.status !== 'enabled') return void noStore(res).json({ sets: {}, moreAvailable: false });
-    let pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);
-    if (pending.length === 0 && body.returnImmediately !== true) {
+    if (maxEvents === 0) return void noStore(res).json({ sets: {}, moreAvailable: false });
+    // A stream that is not enabled hands out only the stream-updated event that says so.
+    const only = stream.status === 'enabled' ? {} : { onlyTypes: ALWAYS_DELIVERED };
+    let pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1, only);
+    if (pending.length === 0 && body.returnImmediately !== true && stream.status === 'enabled') {
       // RFC 8936: a long poll waits for SETs, then answers (empty at the end of the wait).
       await transmitter.signals.wait(t.tenant, stream.id, t.config.pollWaitSeconds * 1000);
       pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);

@@ -562,6 +562,30 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       });
     });
 
+    describe('ssf streams', () => {
+      it('claims push SETs of enabled streams only, and of any stream the types delivered whatever the status', async () => {
+        const t = await tenant();
+        const now = new Date(Date.UTC(2001, 0, 1));
+        await store.putSsfStream({ tenant: t, id: 'paused', receiver: 'r', config: {}, status: 'paused', createdAt: now, updatedAt: now });
+        const set = (jti: string, eventType: string) => ({ tenant: t, streamId: 'paused', jti, eventType, claims: { jti }, method: 'push' as const, createdAt: now });
+        await store.putSsfSet(set('held', 'urn:example:credential-change'), now);
+        await store.putSsfSet(set('announce', 'urn:example:stream-updated'), now);
+        const mine = (rows: Array<{ tenant: string; jti: string }>) => rows.filter((r) => r.tenant === t).map((r) => r.jti);
+        expect(mine(await store.claimSsfPushSets(100, now, 30))).toEqual([]);
+        expect(mine(await store.claimSsfPushSets(100, now, 30, { alwaysTypes: ['urn:example:stream-updated'] }))).toEqual(['announce']);
+        await store.putSsfStream({ tenant: t, id: 'poll', receiver: 'r', config: {}, status: 'paused', createdAt: now, updatedAt: now });
+        for (const [jti, type] of [
+          ['p1', 'urn:example:credential-change'],
+          ['p2', 'urn:example:stream-updated'],
+        ])
+          await store.putSsfSet({ ...set(jti!, type!), streamId: 'poll', method: 'poll' }, now);
+        expect((await store.pendingSsfPollSets(t, 'poll', 10)).map((s) => s.jti)).toEqual(['p1', 'p2']);
+        expect((await store.pendingSsfPollSets(t, 'poll', 10, { onlyTypes: ['urn:example:stream-updated'] })).map((s) => s.jti)).toEqual(['p2']);
+        await store.deleteSsfStream(t, 'paused');
+        await store.deleteSsfStream(t, 'poll');
+      });
+    });
+
     describe('broker runs', () => {
       const run = (t: string, requestId: string) => ({ tenant: t, requestId, connector: 'entra', kind: 'tap.issue', startedAt: T0 });
 

@@ -9,6 +9,7 @@ import {
   POLL_METHOD,
   PUSH_METHOD,
   RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED,
+  SSF_STREAM_UPDATED,
   SSF_VERIFICATION,
 } from '../../connectors/ssf/event-types.js';
 import { ssfOperations } from '../../connectors/ssf/commands.js';
@@ -461,6 +462,37 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
     const res = (await (await poll({ returnImmediately: true })).json()) as { sets: Record<string, string> };
     expect(Object.keys(res.sets)).toHaveLength(1);
     await poll({ ack: Object.keys(res.sets), returnImmediately: true });
+  });
+
+  it('Warden pausing the stream on its own (warden ssf status) tells the receiver first: stream-updated is handed out while paused, and again when enabled', async () => {
+    await drain();
+    const ops = ssfOperations(new SsfTenants());
+    const run = async (args: Record<string, unknown>) => {
+      let out = '';
+      const code = await ops.status!.run(
+        { store: a.store, config: a.context.config, actor: { type: 'cli', id: 'test' }, out: (t) => void (out += t), err: () => undefined, clock: a.context.clock },
+        ops.status!.args.parse(args),
+      );
+      return { code, out };
+    };
+    const events = (sets: Record<string, string>) =>
+      Object.values(sets).map((t) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { sub_id: unknown; events: Record<string, unknown> });
+
+    expect((await run({ tenant: 'acme', stream, status: 'paused', reason: 'maintenance window' })).out).toContain('stream-updated');
+    await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/verify', { stream_id: stream, state: 'held-while-paused' });
+    const whilePaused = (await (await poll({ returnImmediately: true })).json()) as { sets: Record<string, string> };
+    expect(events(whilePaused.sets)).toEqual([
+      expect.objectContaining({ sub_id: { format: 'opaque', id: stream }, events: { [SSF_STREAM_UPDATED]: { status: 'paused', reason: 'maintenance window' } } }),
+    ]);
+    await poll({ ack: Object.keys(whilePaused.sets), maxEvents: 0 });
+    expect(await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/status?stream_id=${stream}`)).json()).toEqual({ stream_id: stream, status: 'paused', reason: 'maintenance window' });
+    expect((await run({ tenant: 'acme', stream, status: 'paused' })).out).toContain('already');
+
+    await run({ tenant: 'acme', stream, status: 'enabled' });
+    const enabled = (await (await poll({ returnImmediately: true })).json()) as { sets: Record<string, string> };
+    expect(events(enabled.sets).map((e) => e.events)).toEqual([{ [SSF_VERIFICATION]: { state: 'held-while-paused' } }, { [SSF_STREAM_UPDATED]: { status: 'enabled' } }]);
+    await poll({ ack: Object.keys(enabled.sets), maxEvents: 0 });
+    await expect(run({ tenant: 'acme', stream: 'nope', status: 'paused' })).rejects.toThrow(/no SSF stream "nope".*--stream/);
   });
 
   it('a removed subject gets no events on that stream until it is added back (SSF 1.0 "Subjects", default_subjects ALL)', async () => {
