@@ -19,9 +19,12 @@ export function ssfOperations(tenants: SsfTenants): Record<string, Operation> {
       async (ctx, args) => {
         const t = await tenants.transmitter(ctx.config, args.tenant);
         const stream = await ctx.store.getSsfStream(args.tenant, args.stream);
-        if (!stream) throw new WardenError('ERR_NOT_FOUND', `no SSF stream "${args.stream}" in tenant ${args.tenant} (--stream; warden ssf streams lists them)`);
+        if (!stream)
+          throw new WardenError('ERR_NOT_FOUND', `no SSF stream "${args.stream}" in tenant ${args.tenant} (--stream; warden ssf streams lists them)`);
         const changed = await changeStreamStatus(ctx.store, t, stream, args.status, args.reason, (ctx.clock ?? systemClock)());
-        await ctx.out(changed ? `stream ${stream.id} is ${args.status}; the receiver is sent a stream-updated event\n` : `stream ${stream.id} is ${args.status} already\n`);
+        await ctx.out(
+          changed ? `stream ${stream.id} is ${args.status}; the receiver is sent a stream-updated event\n` : `stream ${stream.id} is ${args.status} already\n`,
+        );
         return 0;
       },
     ),
@@ -70,7 +73,12 @@ export function registerSsfCommands(program: Command, cli: CliContext): void {
     .option('--reason <text>', 'why, sent to the receiver')
     .action(async (opts: { tenant: string; stream: string; status: string; reason?: string }) =>
       cli.setExit(
-        await cli.runOperation('ssf.status', { tenant: opts.tenant, stream: opts.stream, status: opts.status, ...(opts.reason ? { reason: opts.reason } : {}) }),
+        await cli.runOperation('ssf.status', {
+          tenant: opts.tenant,
+          stream: opts.stream,
+          status: opts.status,
+          ...(opts.reason ? { reason: opts.reason } : {}),
+        }),
       ),
     );
   ssf

@@ -124,7 +124,9 @@ describe('publishing and delivering signed events', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hook`;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const dead = new WebhookRoutes([{ ...tenant(), webhooks: WebhooksConfig.parse([{ name: 'soar', url: deadUrl, secret: 'soar', events: ['request.*'], maxAttempts: 1 }]) }]);
+    const dead = new WebhookRoutes([
+      { ...tenant(), webhooks: WebhooksConfig.parse([{ name: 'soar', url: deadUrl, secret: 'soar', events: ['request.*'], maxAttempts: 1 }]) },
+    ]);
     const deadWorker = new WebhookWorker({ store, routes: dead, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
     const other = await store.transaction((tx) => publishEvent(tx, dead, { tenant: 'acme', type: 'request.approved', data: {}, at: clock.now }));
     await deadWorker.runOnce();

@@ -491,7 +491,10 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const deliveries = (await store.claimDeliveries(100, old(1), 30)).filter((d) => d.tenant === t);
         await store.completeDelivery(deliveries.find((d) => d.eventId === sent)!.id, old(1), 204);
 
-        const pruned = await store.pruneRetained({ inbox: old(10), ownChanges: old(10), events: old(10), notMeLinks: old(0), ssfSets: old(0), ssfReceived: old(0) }, 1000);
+        const pruned = await store.pruneRetained(
+          { inbox: old(10), ownChanges: old(10), events: old(10), notMeLinks: old(0), ssfSets: old(0), ssfReceived: old(0) },
+          1000,
+        );
         expect(pruned.inbox).toBeGreaterThanOrEqual(2);
         expect(pruned.ownChanges).toBeGreaterThanOrEqual(1);
         expect(pruned.events).toBeGreaterThanOrEqual(1);
@@ -547,7 +550,10 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         await store.rememberSsfJti(t, 'https://idp.example', 'j-old', old(2));
         await store.rememberSsfJti(t, 'https://idp.example', 'j-new', old(20));
 
-        const pruned = await store.pruneRetained({ inbox: old(0), ownChanges: old(0), events: old(0), notMeLinks: old(10), ssfSets: old(10), ssfReceived: old(10) }, 1000);
+        const pruned = await store.pruneRetained(
+          { inbox: old(0), ownChanges: old(0), events: old(0), notMeLinks: old(10), ssfSets: old(10), ssfReceived: old(10) },
+          1000,
+        );
         expect(pruned.notMeLinks).toBeGreaterThanOrEqual(1);
         expect(pruned.ssfSets).toBeGreaterThanOrEqual(1);
         expect(pruned.ssfReceived).toBeGreaterThanOrEqual(1);
@@ -567,7 +573,15 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const t = await tenant();
         const now = new Date(Date.UTC(2001, 0, 1));
         await store.putSsfStream({ tenant: t, id: 'paused', receiver: 'r', config: {}, status: 'paused', createdAt: now, updatedAt: now });
-        const set = (jti: string, eventType: string) => ({ tenant: t, streamId: 'paused', jti, eventType, claims: { jti }, method: 'push' as const, createdAt: now });
+        const set = (jti: string, eventType: string) => ({
+          tenant: t,
+          streamId: 'paused',
+          jti,
+          eventType,
+          claims: { jti },
+          method: 'push' as const,
+          createdAt: now,
+        });
         await store.putSsfSet(set('held', 'urn:example:credential-change'), now);
         await store.putSsfSet(set('announce', 'urn:example:stream-updated'), now);
         const mine = (rows: Array<{ tenant: string; jti: string }>) => rows.filter((r) => r.tenant === t).map((r) => r.jti);

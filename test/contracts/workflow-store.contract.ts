@@ -418,7 +418,7 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       expect(['not_me', 'was_me']).toContain(used?.outcome);
     });
 
-    it('keeps the state of a link\'s Okta Verify push, and lists waiting pushes of links unused and unexpired', async () => {
+    it("keeps the state of a link's Okta Verify push, and lists waiting pushes of links unused and unexpired", async () => {
       const store = getStore();
       const t = await tenant();
       const link = (id: string, expires: number) => ({

@@ -52,7 +52,8 @@ describe('"this wasn\'t me" by Okta Verify push', () => {
   }
   const request = async (id: string) => (await w.call('GET', `/v1/requests/${id}?tenant=acme`, { token: await w.tokenFor('sam') })).body;
   const mailTo = (person: OktaPerson) => smtp.mails.filter((m) => m.to.includes(w.people[person].profile.login!));
-  const pushCalls = (person: OktaPerson) => w.sim.requests.filter((r) => r.method === 'POST' && r.path.startsWith(`/api/v1/users/${w.people[person].id}/factors/`) && r.path.endsWith('/verify'));
+  const pushCalls = (person: OktaPerson) =>
+    w.sim.requests.filter((r) => r.method === 'POST' && r.path.startsWith(`/api/v1/users/${w.people[person].id}/factors/`) && r.path.endsWith('/verify'));
 
   it('a rejected push answers "not me": the open requests are cancelled and a hold in Okta is queued', async () => {
     const id = await fileFor('dana', 'password.reset');

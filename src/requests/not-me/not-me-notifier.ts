@@ -75,7 +75,9 @@ export function notMeSubject(type: string, data: Data): NotMeSubject | undefined
     const id = str(r.id);
     const personId = str(obj(r.target).id);
     const kind = str(r.kind);
-    return id && personId ? { kind: 'request', id, personId, what: `The help desk was asked to ${words(kind)}.`, ...(kind ? { changeKind: kind } : {}) } : undefined;
+    return id && personId
+      ? { kind: 'request', id, personId, what: `The help desk was asked to ${words(kind)}.`, ...(kind ? { changeKind: kind } : {}) }
+      : undefined;
   }
   if (type === 'change.by_other') {
     const c = obj(data.change);
@@ -175,7 +177,8 @@ export class NotMeNotifier extends BatchWorker {
     const { store, log } = this.options;
     const refusal = pushRefusal(subject);
     const proofer = this.options.pushProofer?.(d.tenant);
-    const note = refusal ?? (proofer ? undefined : `tenants[${d.tenant}].notifications.notMe.oktaVerifyPush: the tenant has no Okta Verify push proofer (okta connector)`);
+    const note =
+      refusal ?? (proofer ? undefined : `tenants[${d.tenant}].notifications.notMe.oktaVerifyPush: the tenant has no Okta Verify push proofer (okta connector)`);
     if (note) {
       await store.setNotMePush(d.tenant, link.id, { state: 'skipped', note });
       this.#pushes.inc({ tenant: d.tenant, result: 'skipped' });
@@ -183,7 +186,10 @@ export class NotMeNotifier extends BatchWorker {
     }
     const minFactorAgeDays = this.options.tenants.find((t) => t.id === d.tenant)?.workflow?.proofing.minFactorAgeDays ?? 7;
     try {
-      const started = await proofer!.start({ tenant: d.tenant, targetId: subject.personId, method: 'okta_verify_push', minFactorAgeDays }, this.options.connectorContext());
+      const started = await proofer!.start(
+        { tenant: d.tenant, targetId: subject.personId, method: 'okta_verify_push', minFactorAgeDays },
+        this.options.connectorContext(),
+      );
       await store.setNotMePush(d.tenant, link.id, { state: 'waiting', transactionId: started.transactionId });
       this.#pushes.inc({ tenant: d.tenant, result: 'sent' });
     } catch (err) {
@@ -229,7 +235,11 @@ export class NotMeNotifier extends BatchWorker {
         this.#pushes.inc({ tenant: link.tenant, result: status === 'rejected' ? 'rejected' : 'approved' });
       } catch (err) {
         done++;
-        await store.setNotMePush(link.tenant, link.id, { state: 'failed', ...(transactionId ? { transactionId } : {}), note: (err as Error).message.slice(0, 500) });
+        await store.setNotMePush(link.tenant, link.id, {
+          state: 'failed',
+          ...(transactionId ? { transactionId } : {}),
+          note: (err as Error).message.slice(0, 500),
+        });
         this.#pushes.inc({ tenant: link.tenant, result: 'failed' });
         log.error({ err, tenant: link.tenant, linkId: link.id }, 'not-me Okta Verify push could not be read; the e-mail link still works');
       }
@@ -323,7 +333,12 @@ export class NotMeNotifier extends BatchWorker {
 }
 
 /** The notice: what happened, and the link (which only shows a page; acting takes a button press there). */
-export function noticeEmail(subject: NotMeSubject, url: string, link: NotMeLinkRow, options: { push?: boolean } = {}): { subject: string; text: string; html: string } {
+export function noticeEmail(
+  subject: NotMeSubject,
+  url: string,
+  link: NotMeLinkRow,
+  options: { push?: boolean } = {},
+): { subject: string; text: string; html: string } {
   const push = options.push
     ? 'You may also get an Okta Verify push asking "was this you?" now: approve it if it was you, deny it if it was not (denying does the same as "This wasn\'t me").'
     : undefined;
