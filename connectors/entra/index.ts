@@ -75,6 +75,7 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
               actor: { type: 'system', id: 'warden:entra' },
               log: ctx.log,
               metrics: EntraMetrics.of(ctx.metrics.registry),
+              deliveryStopped: ctx.deliveryStopped,
             },
             runtime.manager(ctx, tenant),
             tenant,

@@ -1,4 +1,4 @@
-import { appendAudit, BackgroundLoop, type AuditActor, type Logger, type ConnectorStore } from '../../src/connector/index.js';
+import { appendAudit, BackgroundLoop, type AuditActor, type ConnectorContext, type Logger, type ConnectorStore } from '../../src/connector/index.js';
 import { USER_CHANGE_CURSOR } from './audit-poller.js';
 import type { EntraMetrics } from './entra-metrics.js';
 import type { EntraTenant } from './entra-tenant.js';
@@ -55,6 +55,8 @@ export interface ManagerDeps {
   actor: AuditActor;
   log?: Logger;
   metrics?: EntraMetrics;
+  /** Publishes `delivery.stopped` (the server's `ConnectorContext.deliveryStopped`); absent in the CLI. */
+  deliveryStopped?: ConnectorContext['deliveryStopped'];
 }
 
 /** Another replica is changing this tenant's subscription right now (`ERR_BUSY`): try again shortly. */
@@ -364,8 +366,16 @@ export class SubscriptionLoop {
       this.deps.metrics?.subscriptionEvents.inc({ tenant: this.tenant.id, event: 'failed' });
       this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 0);
       const state = await this.manager.state();
-      await this.deps.store.setCursor(this.tenant.id, SUBSCRIPTION_CURSOR, { ...state, lastError: (err as Error).message.slice(0, 500) }, this.deps.clock());
+      const error = (err as Error).message.slice(0, 500);
+      await this.deps.store.setCursor(this.tenant.id, SUBSCRIPTION_CURSOR, { ...state, lastError: error }, this.deps.clock());
+      // Reported once per run of failures (lastError is cleared by the next good check), not at every check.
+      if (state.lastError === undefined) await this.deps.deliveryStopped?.({ tenant: this.tenant.id, kind: 'subscription', name: 'entra:/users', error });
       throw err;
+    }
+    const state = await this.manager.state();
+    if (state.lastError !== undefined) {
+      const { lastError: _, ...healthy } = state;
+      await this.deps.store.setCursor(this.tenant.id, SUBSCRIPTION_CURSOR, healthy, this.deps.clock());
     }
     return 0;
   }

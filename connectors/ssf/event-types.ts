@@ -23,6 +23,8 @@ export const RISC_ACCOUNT_DISABLED = `${RISC}account-disabled`;
 export const RISC_IDENTIFIER_CHANGED = `${RISC}identifier-changed`;
 export const RISC_RECOVERY_INFORMATION_CHANGED = `${RISC}recovery-information-changed`;
 export const SSF_VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
+/** SSF 1.0 "Stream Updated Event": the transmitter changed a stream's status on its own. */
+export const SSF_STREAM_UPDATED = 'https://schemas.openid.net/secevent/ssf/event-type/stream-updated';
 export const OKTA_USER_RISK_CHANGE = 'https://schemas.okta.com/secevent/okta/event-type/user-risk-change';
 
 /** Delivery method URIs (SSF 1.0 "Stream Configuration Metadata"). */

@@ -7,7 +7,8 @@ import { POLL_METHOD, PUSH_METHOD } from './event-types.js';
 import { signSet } from './sign-set.js';
 import { activeKey, publishedJwks } from './signing-keys.js';
 import type { ReceiverRuntime, SsfTenants, TransmitterRuntime } from './ssf-tenant.js';
-import { eventsSupported, queueSet, verificationIntent, type SsfTransmitter, type StreamConfig } from './transmitter.js';
+import { ALWAYS_DELIVERED, eventsSupported, queueSet, verificationIntent, type SsfTransmitter, type StreamConfig } from './transmitter.js';
+import { canonicalSubject, isSubject } from './subject-match.js';
 
 /**
  * The transmitter's HTTP side for tenant `<t>` (issuer `<public URL>/ssf/<t>`):
@@ -19,6 +20,7 @@ import { eventsSupported, queueSet, verificationIntent, type SsfTransmitter, typ
  * | `POST/GET/PATCH/PUT/DELETE /ssf/<t>/stream` | stream configuration: create, read (one or all), update, replace, delete (SSF 1.0 "Stream Configuration") |
  * | `GET/POST /ssf/<t>/status` | stream status: read, update (SSF 1.0 "Stream Status") |
  * | `POST /ssf/<t>/verify` | queue a verification event (SSF 1.0 "Triggering a Verification Event") |
+ * | `POST /ssf/<t>/subjects/add`, `/subjects/remove` | add a subject back, remove one (SSF 1.0 "Subjects"; every subject is on a stream by default) |
  * | `POST /ssf/<t>/poll/<stream_id>` | poll delivery: acknowledge, report errors, fetch (RFC 8936) |
  *
  * Stream management and poll need `Authorization: Bearer <token>` of one of
@@ -102,8 +104,13 @@ function applyBody(body: Record<string, unknown>, base: StreamConfig | undefined
       : keep && base.description !== undefined
         ? { description: base.description }
         : {}),
+    // Subjects are managed through their own endpoints: an update or a replace keeps them.
+    ...(base?.removed_subjects?.length ? { removed_subjects: base.removed_subjects } : {}),
   };
 }
+
+/** Most subjects a stream may have removed (they live in the stream's row). */
+const MAX_REMOVED_SUBJECTS = 10_000;
 
 /** Transmitter-supplied properties in an update must match (SSF 1.0 "Updating a Stream's Configuration"). */
 function checkTransmitterSupplied(body: Record<string, unknown>, current: Record<string, unknown>): void {
@@ -131,6 +138,9 @@ export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants:
       configuration_endpoint: `${base}/stream`,
       status_endpoint: `${base}/status`,
       verification_endpoint: `${base}/verify`,
+      add_subject_endpoint: `${base}/subjects/add`,
+      remove_subject_endpoint: `${base}/subjects/remove`,
+      default_subjects: 'ALL',
       authorization_schemes: [{ spec_urn: 'urn:ietf:rfc:6750' }],
     });
   });
@@ -219,6 +229,46 @@ export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants:
     noStore(res).json(statusJson(updated));
   });
 
+  /** The stream and subject of an add or remove request (SSF 1.0 "Subjects"). */
+  const subjectRequest = async (req: Request) => {
+    const t = await runtime(req);
+    const receiver = authenticate(req, t);
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const stream = await ownStream(ctx, t.tenant, receiver, body.stream_id);
+    if (!isSubject(body.subject)) throw new WardenError('ERR_VALIDATION', 'subject must be a subject identifier (an object with a format)');
+    if (body.verified !== undefined && typeof body.verified !== 'boolean') throw new WardenError('ERR_VALIDATION', 'verified must be a boolean');
+    const cfg = stream.config as unknown as StreamConfig;
+    return { t, receiver, stream, cfg, subject: body.subject, removed: cfg.removed_subjects ?? [] };
+  };
+  const saveSubjects = async (stream: SsfStreamRow, cfg: StreamConfig, removed: Array<Record<string, unknown>>) => {
+    const { removed_subjects: _old, ...rest } = cfg;
+    await ctx.store.updateSsfStream({
+      ...stream,
+      config: { ...rest, ...(removed.length ? { removed_subjects: removed } : {}) } as unknown as Record<string, unknown>,
+      updatedAt: ctx.clock(),
+    });
+  };
+  // default_subjects is ALL: every person is on a stream until the receiver removes them; adding one back undoes the removal.
+  router.post('/ssf/:tenant/subjects/add', json, async (req, res) => {
+    const { t, receiver, stream, cfg, subject, removed } = await subjectRequest(req);
+    const key = canonicalSubject(subject);
+    const left = removed.filter((r) => canonicalSubject(r) !== key);
+    if (left.length !== removed.length) await saveSubjects(stream, cfg, left);
+    ctx.log.info({ tenant: t.tenant, receiver: receiver.name, stream: stream.id }, 'ssf subject added');
+    noStore(res).status(200).end();
+  });
+  router.post('/ssf/:tenant/subjects/remove', json, async (req, res) => {
+    const { t, receiver, stream, cfg, subject, removed } = await subjectRequest(req);
+    const key = canonicalSubject(subject);
+    if (!removed.some((r) => canonicalSubject(r) === key)) {
+      if (removed.length >= MAX_REMOVED_SUBJECTS)
+        throw new WardenError('ERR_VALIDATION', `SSF stream "${stream.id}" has ${MAX_REMOVED_SUBJECTS} subjects removed already, the most it keeps`);
+      await saveSubjects(stream, cfg, [...removed, subject]);
+    }
+    ctx.log.info({ tenant: t.tenant, receiver: receiver.name, stream: stream.id }, 'ssf subject removed');
+    noStore(res).status(204).end();
+  });
+
   router.post('/ssf/:tenant/verify', json, async (req, res) => {
     const t = await runtime(req);
     const receiver = authenticate(req, t);
@@ -257,9 +307,11 @@ export function mountTransmitter(router: Router, ctx: ConnectorContext, tenants:
           error: `refused by the receiver: ${String(e?.err)}: ${String(e?.description ?? '')}`.slice(0, 1000),
         })),
       );
-    if (maxEvents === 0 || stream.status !== 'enabled') return void noStore(res).json({ sets: {}, moreAvailable: false });
-    let pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);
-    if (pending.length === 0 && body.returnImmediately !== true) {
+    if (maxEvents === 0) return void noStore(res).json({ sets: {}, moreAvailable: false });
+    // A stream that is not enabled hands out only the stream-updated event that says so.
+    const only = stream.status === 'enabled' ? {} : { onlyTypes: ALWAYS_DELIVERED };
+    let pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1, only);
+    if (pending.length === 0 && body.returnImmediately !== true && stream.status === 'enabled') {
       // RFC 8936: a long poll waits for SETs, then answers (empty at the end of the wait).
       await transmitter.signals.wait(t.tenant, stream.id, t.config.pollWaitSeconds * 1000);
       pending = await ctx.store.pendingSsfPollSets(t.tenant, stream.id, maxEvents + 1);

@@ -3,7 +3,7 @@ import type { AuditRecord } from '../../src/connector/index.js';
 import type { ConnectorContext } from '../../src/connector/index.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { BackgroundLoop } from '../../src/connector/index.js';
-import type { SsfSetRow, SsfStreamRow } from '../../src/connector/index.js';
+import type { SsfSetRow, SsfStreamRow, SsfStreamStatus } from '../../src/connector/index.js';
 import type { ConnectorStoreOps } from '../../src/connector/index.js';
 import { setIntents, subjectOf, type SetIntent } from './audit-events.js';
 import {
@@ -13,10 +13,12 @@ import {
   PUSH_METHOD,
   RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED,
   SET_MEDIA_TYPE,
+  SSF_STREAM_UPDATED,
   SSF_VERIFICATION,
 } from './event-types.js';
 import { setJti, signSet } from './sign-set.js';
 import { activeKey } from './signing-keys.js';
+import { subjectsMatch } from './subject-match.js';
 import type { SsfTenants, TransmitterRuntime } from './ssf-tenant.js';
 
 /**
@@ -33,6 +35,8 @@ export interface StreamConfig {
   events_requested?: string[];
   events_delivered: string[];
   description?: string;
+  /** Subjects the receiver removed (SSF 1.0 "Removing a Subject"; `default_subjects` is ALL): their events are not queued. Never served back. */
+  removed_subjects?: Array<Record<string, unknown>>;
 }
 
 /** The event types Warden's transmitter sends for a tenant (verification is always available). */
@@ -92,6 +96,9 @@ export async function queueSet(
   const receiver = t.receivers.find((r) => r.name === stream.receiver);
   const jti = 'jti' in intent ? intent.jti : setJti(stream.id, intent.txn, intent.type);
   const subId = 'subId' in intent ? intent.subId : subjectOf(intent.person, receiver?.subjectFormat ?? 'email');
+  // A subject the receiver removed gets no events; the stream's own subject (verification, stream-updated) is never removed.
+  const removed = (stream.config as unknown as StreamConfig).removed_subjects ?? [];
+  if (!('jti' in intent) && removed.some((r) => subjectsMatch(r, subId))) return false;
   const claims = setClaims(t, stream, jti, intent.type, subId, intent.event, 'txn' in intent ? intent.txn : undefined);
   return tx.putSsfSet({ tenant: stream.tenant, streamId: stream.id, jti, eventType: intent.type, claims, method: methodOf(stream), createdAt: now }, now);
 }
@@ -105,6 +112,45 @@ export function verificationIntent(stream: SsfStreamRow, state: string | undefin
     event: state === undefined ? {} : { state },
   };
 }
+
+/** A stream-updated SET (SSF 1.0 "Stream Updated Event"): `sub_id` is the stream as an opaque subject; the new status and why. */
+export function streamUpdatedIntent(stream: SsfStreamRow, status: SsfStreamStatus, reason: string | undefined) {
+  return {
+    type: SSF_STREAM_UPDATED,
+    jti: randomUUID().replaceAll('-', ''),
+    subId: { format: 'opaque', id: stream.id },
+    event: { status, ...(reason ? { reason } : {}) },
+  };
+}
+
+/**
+ * Warden, not the receiver, changes a stream's status (an operator's
+ * `warden ssf status`): in one transaction, the stream-updated SET is queued
+ * and the status changed. It is delivered even when the stream is no longer
+ * enabled, so a receiver hears of a pause before the stream stops (SSF 1.0
+ * "Stream Status"). Returns false when the status was already that.
+ */
+export async function changeStreamStatus(
+  store: ConnectorContext['store'],
+  t: TransmitterRuntime,
+  stream: SsfStreamRow,
+  status: SsfStreamStatus,
+  reason: string | undefined,
+  now: Date,
+): Promise<boolean> {
+  if (stream.status === status) return false;
+  await store.transaction(async (tx) => {
+    await queueSet(tx, t, stream, streamUpdatedIntent(stream, status, reason), now);
+    const updated: SsfStreamRow = { ...stream, status, updatedAt: now };
+    if (reason) updated.reason = reason;
+    else delete updated.reason;
+    await tx.updateSsfStream(updated);
+  });
+  return true;
+}
+
+/** Event types delivered on a stream whatever its status. */
+export const ALWAYS_DELIVERED: readonly string[] = [SSF_STREAM_UPDATED];
 
 /** Backoff of a failed push: 5 s doubling, at most an hour. */
 export const pushBackoffMs = (attempts: number) => Math.min(3_600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
@@ -161,7 +207,7 @@ export class SsfTransmitter {
   /** Pushes one batch of due SETs; returns how many it tried. */
   async pushStep(ctx: ConnectorContext): Promise<number> {
     const now = ctx.clock();
-    const sets = await ctx.store.claimSsfPushSets(20, now, 60);
+    const sets = await ctx.store.claimSsfPushSets(20, now, 60, { alwaysTypes: ALWAYS_DELIVERED });
     for (const set of sets) await this.#pushOne(set, ctx);
     return sets.length;
   }

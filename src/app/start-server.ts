@@ -37,11 +37,12 @@ import { WebhookWorker } from '../notify/webhook-worker.js';
 import { ChannelRoutes, combineRoutes } from '../notify/channels/channel-routes.js';
 import { ChannelWorker } from '../notify/channels/channel-worker.js';
 import { publishDecisionEvents } from '../notify/publish-decision-events.js';
-import { publishDeliveryStopped } from '../notify/publish-delivery-stopped.js';
+import { publishDeliveryStopped, publishFeedStopped } from '../notify/publish-delivery-stopped.js';
 import type { DeliveryRow } from '../store/store.js';
 import { NotMeNotifier, type DirectoriesOf } from '../requests/not-me/not-me-notifier.js';
 import { ocsfSinkTargets, siemStreamLoop } from '../server/siem-stream.js';
 import { portsFromConnectors } from '../requests/request-context.js';
+import { answerNotMe } from '../requests/not-me/answer-not-me.js';
 import { workflowMetrics } from '../requests/request-metrics.js';
 import { Workflow } from '../requests/workflow.js';
 
@@ -206,12 +207,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       const t = config.tenants.find((x) => x.id === tenant);
       return connectors.filter((p) => t?.connectors[p.name] !== undefined && p.directory).map((p) => ({ connector: p.name, directory: p.directory! }));
     };
+    const requestPorts = portsFromConnectors(connectors, config);
     const notMe = new NotMeNotifier({
       store,
       routes: channels,
       tenants: config.tenants,
       directories,
       connectorContext: () => context,
+      pushProofer: (tenant) => requestPorts.proofer(tenant, 'okta_verify_push'),
+      answer: (token, answer) =>
+        answerNotMe({ ctx: workflow.ctx, tenants: config.tenants, directories }, token, answer, { via: 'okta_verify_push', userAgent: 'Okta Verify push' }),
       log,
       clock,
       registry: metrics.registry,
@@ -227,7 +232,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       policies,
       config,
       routes,
-      ports: portsFromConnectors(connectors, config),
+      ports: requestPorts,
       connectorContext: () => context,
       clock,
       detection,
@@ -292,6 +297,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         if (result.actions.length) outbox.wake();
         wakeOutbound();
         return result;
+      },
+      deliveryStopped: async (feed) => {
+        await store.transaction((tx) => publishFeedStopped(tx, routes, feed, clock()));
+        log.error({ tenant: feed.tenant, kind: feed.kind, name: feed.name, error: feed.error }, 'a vendor feed stopped delivering to Warden');
+        wakeOutbound();
       },
     };
     const app = createApp({

@@ -23,8 +23,13 @@ export type SecretRef = z.infer<typeof SecretRef>;
 const Duration = z.string().regex(DURATION_PATTERN, 'a duration such as 30m, 1h, 7d');
 
 /** Defaults of the retention section. */
-export const RETENTION_DEFAULTS = Object.freeze({ inbox: '30d', ownChanges: '30d', events: '30d' });
+export const RETENTION_DEFAULTS = Object.freeze({ inbox: '30d', ownChanges: '30d', events: '30d', notMeLinks: '30d', ssfSets: '30d', ssfReceived: '30d' });
 const RetentionPeriod = Duration.refine((d) => !DURATION_PATTERN.test(d) || parseDuration(d) >= 86_400, 'at least 1d');
+/** A received SET's `jti` must outlive the oldest `iat` a receiver accepts (`maxAgeSeconds`, at most 7 days) plus clock tolerance, or a replay could pass. */
+const ReplayRetention = Duration.refine(
+  (d) => !DURATION_PATTERN.test(d) || parseDuration(d) >= 8 * 86_400,
+  'at least 8d (longer than the longest SSF maxAgeSeconds, 7d)',
+);
 
 /** Defaults of the console section. */
 export const CONSOLE_DEFAULTS = Object.freeze({ sessionIdle: '30m', sessionAbsolute: '8h', signInTimeout: '10m' });
@@ -240,6 +245,15 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
           ),
           events: RetentionPeriod.default(RETENTION_DEFAULTS.events).describe(
             'How long an outbound event (signed webhook) is kept once every delivery of it succeeded or failed for good. Default `30d`, at least `1d`',
+          ),
+          notMeLinks: RetentionPeriod.default(RETENTION_DEFAULTS.notMeLinks).describe(
+            'How long a "this wasn\'t me" link is kept after it expired (used or not; the answer itself is in the audit log). Default `30d`, at least `1d`',
+          ),
+          ssfSets: RetentionPeriod.default(RETENTION_DEFAULTS.ssfSets).describe(
+            "How long a Security Event Token Warden's SSF transmitter delivered is kept after delivery. Failed SETs are kept until their stream is deleted. Default `30d`, at least `1d`",
+          ),
+          ssfReceived: ReplayRetention.default(RETENTION_DEFAULTS.ssfReceived).describe(
+            "How long the `jti` of a SET Warden's SSF receiver accepted is remembered, to refuse a replay. Default `30d`, at least `8d` (a SET older than its transmitter's `maxAgeSeconds`, at most 7 days, is refused anyway)",
           ),
         })
         .strict()

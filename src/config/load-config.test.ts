@@ -69,12 +69,17 @@ describe('loadConfig', () => {
 
   it('keeps raw payloads, own changes and sent events 30 days by default, and refuses less than a day', () => {
     const day = 86_400_000;
-    expect(loadConfig({ cwd: configDir(MINIMAL), env: {} }).retention).toEqual({ inboxMs: 30 * day, ownChangesMs: 30 * day, eventsMs: 30 * day });
-    expect(loadConfig({ cwd: configDir('retention:\n  inbox: 7d\n  events: 90d\n' + MINIMAL), env: {} }).retention).toEqual({
+    const month = { notMeLinksMs: 30 * day, ssfSetsMs: 30 * day, ssfReceivedMs: 30 * day };
+    expect(loadConfig({ cwd: configDir(MINIMAL), env: {} }).retention).toEqual({ inboxMs: 30 * day, ownChangesMs: 30 * day, eventsMs: 30 * day, ...month });
+    expect(loadConfig({ cwd: configDir('retention:\n  inbox: 7d\n  events: 90d\n  ssfSets: 2d\n' + MINIMAL), env: {} }).retention).toEqual({
       inboxMs: 7 * day,
       ownChangesMs: 30 * day,
       eventsMs: 90 * day,
+      ...month,
+      ssfSetsMs: 2 * day,
     });
+    // A received SET's jti must outlive the longest SSF maxAgeSeconds (7 days), or a replay could pass.
+    expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  ssfReceived: 7d\n' + MINIMAL), env: {} }))).toMatch(/retention\.ssfReceived: at least 8d/);
     expect(errorOf(() => loadConfig({ cwd: configDir('retention:\n  ownChanges: 12h\n' + MINIMAL), env: {} }))).toMatch(
       /:2:15: retention\.ownChanges: at least 1d/,
     );

@@ -102,7 +102,7 @@ export interface WardenConfig {
   /** Attempts before the inbox and outbox workers give up (`retries`). */
   retries: Readonly<{ inbox: number; outbox: number }>;
   /** How long each kind of kept-for-a-while row lives, in ms (`retention`). */
-  retention: Readonly<{ inboxMs: number; ownChangesMs: number; eventsMs: number }>;
+  retention: Readonly<{ inboxMs: number; ownChangesMs: number; eventsMs: number; notMeLinksMs: number; ssfSetsMs: number; ssfReceivedMs: number }>;
   tenants: readonly ResolvedTenant[];
   /** The web console's session timeouts, in ms (`console`); absent: the defaults. */
   console?: Readonly<{ sessionIdleMs: number; sessionAbsoluteMs: number; signInTimeoutMs: number }>;
@@ -265,6 +265,9 @@ export function loadConfig(options: LoadConfigOptions = {}): WardenConfig {
       inboxMs: parseDuration(cfg.retention.inbox) * 1000,
       ownChangesMs: parseDuration(cfg.retention.ownChanges) * 1000,
       eventsMs: parseDuration(cfg.retention.events) * 1000,
+      notMeLinksMs: parseDuration(cfg.retention.notMeLinks) * 1000,
+      ssfSetsMs: parseDuration(cfg.retention.ssfSets) * 1000,
+      ssfReceivedMs: parseDuration(cfg.retention.ssfReceived) * 1000,
     }),
     tenants: Object.freeze(tenants),
     console: Object.freeze({

@@ -113,6 +113,12 @@ export const NotMeConfig = z
       .max(100)
       .default(5)
       .describe('Notices sent to one person in an hour at most (more are recorded, not sent). Default `5`'),
+    oktaVerifyPush: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Also send a "was this you?" Okta Verify push through the Okta proofer (the tenant needs the `okta` connector). Okta\'s push carries no text or link: rejecting it counts as "this wasn\'t me", approving it as "it was me" (evidence, never proofing); unanswered, the e-mail link still works. Not sent (e-mail only) when the change or request is to a factor that may be the push factor (`factor.reset_all`, a factor change of type `push` or of unknown type), or the person\'s push factor changed within `workflow.proofing.minFactorAgeDays`. Default `false`',
+      ),
   })
   .strict();
 export type NotMeConfig = z.infer<typeof NotMeConfig>;

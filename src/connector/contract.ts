@@ -39,6 +39,23 @@ export interface DecideResult {
   alerts: Alert[];
 }
 
+/**
+ * A vendor feed that stopped delivering to Warden (an Entra Graph
+ * subscription that cannot be created or renewed, an Okta event hook that
+ * failed verification): reported through `ConnectorContext.deliveryStopped`,
+ * published as the `delivery.stopped` event like a notification channel
+ * that gave up (docs/notifications.md).
+ */
+export interface StoppedFeed {
+  tenant: string;
+  /** What stopped, e.g. `subscription`, `event-hook`. */
+  kind: string;
+  /** Which one, e.g. `entra:/users`. */
+  name: string;
+  /** Why: the vendor's answer, without secrets. */
+  error: string;
+}
+
 /** What a running server gives a connector. */
 export interface ConnectorContext {
   config: WardenConfig;
@@ -54,6 +71,12 @@ export interface ConnectorContext {
   wakeInbox(): void;
   /** Decides and records a change at once (inline hooks, which must answer within the vendor's deadline). */
   decide(change: IdentityChange, actor: AuditActor, options?: { observed?: boolean }): Promise<DecideResult>;
+  /**
+   * Publishes `delivery.stopped` for a vendor feed that stopped delivering
+   * (routed to webhooks and channels like any event). Call once when it
+   * starts failing, not on every retry.
+   */
+  deliveryStopped(feed: StoppedFeed): Promise<void>;
 }
 
 /** How a connector turns a stored delivery into identity changes. */

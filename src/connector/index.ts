@@ -26,6 +26,7 @@ export {
   type InboxHandler,
   type RawRoute,
   type RecordNormalizer,
+  type StoppedFeed,
   type TicketLookup,
   type TicketPerson,
   type TicketSnapshot,

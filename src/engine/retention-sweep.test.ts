@@ -29,11 +29,16 @@ describe('retention sweep', () => {
 
     let now = day(20);
     const registry = new Registry();
-    const step = retentionSweep(store, { inboxMs: 15 * DAY, ownChangesMs: 30 * DAY, eventsMs: 30 * DAY }, () => now, registry);
+    await store.putNotMeLink({ id: 'l1', tenant: 'acme', personId: '00u1', subject: { kind: 'change', id: 'c1' }, createdAt: day(0), expiresAt: day(0) });
+    await store.rememberSsfJti('acme', 'https://idp.example', 'j1', day(0));
+    const retention = { inboxMs: 15 * DAY, ownChangesMs: 30 * DAY, eventsMs: 30 * DAY, notMeLinksMs: 15 * DAY, ssfSetsMs: 30 * DAY, ssfReceivedMs: 30 * DAY };
+    const step = retentionSweep(store, retention, () => now, registry);
     expect(await step()).toBe(0);
     expect((await store.putInbox({ tenant: 'acme', source: 'okta', eventId: 'e1', via: 'poll', payload: {}, receivedAt: now })).inserted).toBe(true);
     expect((await store.putInbox({ tenant: 'acme', source: 'okta', eventId: 'e2', via: 'poll', payload: {}, receivedAt: now })).inserted).toBe(false);
     expect(await store.getOwnChange('acme', 'okta', 'action:a1')).toBeDefined();
+    expect(await store.getNotMeLink('acme', 'l1')).toBeUndefined();
+    expect(await store.rememberSsfJti('acme', 'https://idp.example', 'j1', now)).toBe(false);
 
     now = day(31);
     await step();
@@ -41,5 +46,7 @@ describe('retention sweep', () => {
     const metric = await registry.getSingleMetricAsString('warden_retention_deleted_total');
     expect(metric).toContain('warden_retention_deleted_total{kind="inbox"} 2');
     expect(metric).toContain('warden_retention_deleted_total{kind="own_changes"} 1');
+    expect(metric).toContain('warden_retention_deleted_total{kind="not_me_links"} 1');
+    expect(metric).toContain('warden_retention_deleted_total{kind="ssf_received"} 1');
   });
 });

@@ -17,3 +17,18 @@ export async function publishDeliveryStopped(tx: StoreOps, routes: EventRoutes, 
     at: now,
   });
 }
+
+/**
+ * Publishes `delivery.stopped` for a vendor feed that stopped delivering to
+ * Warden (an Entra subscription, an Okta event hook), in the caller's
+ * transaction. `data` has `kind`, `name`, `connector` and `error`; there is
+ * no event or attempt count, since nothing of Warden's was being delivered.
+ */
+export async function publishFeedStopped(
+  tx: StoreOps,
+  routes: EventRoutes,
+  feed: { tenant: string; kind: string; name: string; error: string },
+  now: Date,
+): Promise<string | undefined> {
+  return publishEvent(tx, routes, { tenant: feed.tenant, type: 'delivery.stopped', data: { kind: feed.kind, name: feed.name, error: feed.error }, at: now });
+}

@@ -107,6 +107,33 @@ describe('publishing and delivering signed events', () => {
     expect((await store.listDeliveries('acme', 1))[0]).toMatchObject({ state: 'failed', attempts: 1, lastStatus: 410 });
   });
 
+  it('a wrong webhook URL fails naming the setting to fix; the delivery is kept and listed as failed, not lost', async () => {
+    const routes = new WebhookRoutes([tenant()]);
+    const worker = new WebhookWorker({ store, routes, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
+    const id = await store.transaction((tx) => publishEvent(tx, routes, { tenant: 'acme', type: 'request.approved', data: {}, at: clock.now }));
+    answers = [{ status: 404 }, { status: 404 }, { status: 404 }];
+    for (let i = 0; i < 3; i++) {
+      await worker.runOnce();
+      clock.now = new Date(clock.now.getTime() + 3_600_000);
+    }
+    const [failed] = (await store.listDeliveries('acme', 10, { state: 'failed' })).filter((d) => d.eventId === id);
+    expect(failed).toMatchObject({ state: 'failed', attempts: 3, lastStatus: 404, lastError: 'HTTP 404: check tenants[acme].webhooks[soar].url' });
+
+    // Nothing listens at the configured address: the error names the setting and the reason.
+    const closed = http.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hook`;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const dead = new WebhookRoutes([
+      { ...tenant(), webhooks: WebhooksConfig.parse([{ name: 'soar', url: deadUrl, secret: 'soar', events: ['request.*'], maxAttempts: 1 }]) },
+    ]);
+    const deadWorker = new WebhookWorker({ store, routes: dead, log: createLogger('silent'), clock: () => clock.now, random: () => 0.5 });
+    const other = await store.transaction((tx) => publishEvent(tx, dead, { tenant: 'acme', type: 'request.approved', data: {}, at: clock.now }));
+    await deadWorker.runOnce();
+    const [unreachable] = (await store.listDeliveries('acme', 10, { state: 'failed' })).filter((d) => d.eventId === other);
+    expect(unreachable?.lastError).toMatch(/^could not reach tenants\[acme\]\.webhooks\[soar\]\.url: .*ECONNREFUSED/);
+  });
+
   it('refuses plain http to anything but localhost', () => {
     const t = tenant();
     expect(() => new WebhookRoutes([{ ...t, webhooks: WebhooksConfig.parse([{ name: 'x', url: 'http://soar.example/hook', secret: 'soar' }]) }])).toThrow(

@@ -103,10 +103,14 @@ export class WebhookWorker extends BatchWorker {
         count('delivered');
         return;
       }
-      error = `HTTP ${status}`;
+      // A 4xx other than 408/429 means the URL (or the receiver's setup) is wrong: say which setting to check.
+      error = status >= 400 && status < 500 && status !== 408 && status !== 429 ? `HTTP ${status}: check ${setting(d)}` : `HTTP ${status}`;
       wait = retryAfterMs(response.headers.get('retry-after'), this.#clock());
     } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `no answer within ${endpoint.timeoutMs} ms` : `${(err as Error).message}`;
+      error =
+        (err as Error).name === 'TimeoutError'
+          ? `no answer within ${endpoint.timeoutMs} ms`
+          : `could not reach ${setting(d)}: ${(err as Error).message}${causeOf(err)}`;
     }
     if (status === 410 || d.attempts >= endpoint.maxAttempts) {
       await store.failDelivery(d.id, this.#clock(), error, status, null);
@@ -123,4 +127,14 @@ export class WebhookWorker extends BatchWorker {
     count('retried');
     log.warn({ tenant: d.tenant, endpoint: d.endpoint, eventId: d.eventId, attempts: d.attempts, error, retryInMs: delay }, 'webhook delivery will be retried');
   }
+}
+
+/** The setting an operator fixes when a webhook endpoint cannot be reached or refuses. */
+const setting = (d: DeliveryRow) => `tenants[${d.tenant}].webhooks[${d.endpoint}].url`;
+
+/** fetch's "fetch failed" hides the reason (ECONNREFUSED, ENOTFOUND) in its cause. */
+function causeOf(err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const what = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return what ? ` (${what})` : '';
 }

@@ -511,7 +511,10 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const deliveries = (await store.claimDeliveries(100, old(1), 30)).filter((d) => d.tenant === t);
         await store.completeDelivery(deliveries.find((d) => d.eventId === sent)!.id, old(1), 204);
 
-        const pruned = await store.pruneRetained({ inbox: old(10), ownChanges: old(10), events: old(10) }, 1000);
+        const pruned = await store.pruneRetained(
+          { inbox: old(10), ownChanges: old(10), events: old(10), notMeLinks: old(0), ssfSets: old(0), ssfReceived: old(0) },
+          1000,
+        );
         expect(pruned.inbox).toBeGreaterThanOrEqual(2);
         expect(pruned.ownChanges).toBeGreaterThanOrEqual(1);
         expect(pruned.events).toBeGreaterThanOrEqual(1);
@@ -539,10 +542,81 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const t = await tenant();
         for (let i = 0; i < 5; i++)
           await store.putOwnChange({ tenant: t, connector: 'okta', ref: `action:${i}`, targetId: '00u9', eventTypes: ['x'], at: old(2) });
-        const first = await store.pruneRetained({ inbox: old(0), ownChanges: old(10), events: old(0) }, 3);
+        const only = { inbox: old(0), ownChanges: old(10), events: old(0), notMeLinks: old(0), ssfSets: old(0), ssfReceived: old(0) };
+        const first = await store.pruneRetained(only, 3);
         expect(first.ownChanges).toBe(3);
-        await store.pruneRetained({ inbox: old(0), ownChanges: old(10), events: old(0) }, 3);
+        await store.pruneRetained(only, 3);
         expect(await store.findOwnChanges(t, 'okta', '00u9', old(0), old(10))).toEqual([]);
+      });
+
+      it('prunes expired "not me" links, delivered SETs and received jtis older than their cutoffs; failed and queued SETs stay', async () => {
+        const t = await tenant();
+        const link = (id: string, expiresDay: number) => ({
+          id,
+          tenant: t,
+          personId: '00u1',
+          subject: { kind: 'request' as const, id: 'r1' },
+          createdAt: old(expiresDay - 1),
+          expiresAt: old(expiresDay),
+        });
+        await store.putNotMeLink(link('expired', 2));
+        await store.putNotMeLink(link('live', 20));
+        await store.putSsfStream({ tenant: t, id: 's1', receiver: 'okta', config: {}, status: 'enabled', createdAt: old(0), updatedAt: old(0) });
+        const set = (jti: string) => ({ tenant: t, streamId: 's1', jti, eventType: 'x', claims: { jti }, method: 'poll' as const, createdAt: old(1) });
+        for (const jti of ['delivered-old', 'delivered-new', 'failed-old', 'queued-old']) await store.putSsfSet(set(jti), old(1));
+        await store.ackSsfSets(t, 's1', ['delivered-old'], old(2));
+        await store.ackSsfSets(t, 's1', ['delivered-new'], old(20));
+        await store.rejectSsfSets(t, 's1', [{ jti: 'failed-old', error: 'invalid_key' }]);
+        await store.rememberSsfJti(t, 'https://idp.example', 'j-old', old(2));
+        await store.rememberSsfJti(t, 'https://idp.example', 'j-new', old(20));
+
+        const pruned = await store.pruneRetained(
+          { inbox: old(0), ownChanges: old(0), events: old(0), notMeLinks: old(10), ssfSets: old(10), ssfReceived: old(10) },
+          1000,
+        );
+        expect(pruned.notMeLinks).toBeGreaterThanOrEqual(1);
+        expect(pruned.ssfSets).toBeGreaterThanOrEqual(1);
+        expect(pruned.ssfReceived).toBeGreaterThanOrEqual(1);
+        expect(await store.getNotMeLink(t, 'expired')).toBeUndefined();
+        expect(await store.getNotMeLink(t, 'live')).toBeDefined();
+        const sets = await store.listSsfSets(t, undefined, 100);
+        expect(sets.map((s) => s.jti).sort()).toEqual(['delivered-new', 'failed-old', 'queued-old']);
+        // A pruned jti can be accepted again (its SET is too old by then anyway); a kept one is still a replay.
+        expect(await store.rememberSsfJti(t, 'https://idp.example', 'j-old', old(21))).toBe(true);
+        expect(await store.rememberSsfJti(t, 'https://idp.example', 'j-new', old(21))).toBe(false);
+        await store.deleteSsfStream(t, 's1');
+      });
+    });
+
+    describe('ssf streams', () => {
+      it('claims push SETs of enabled streams only, and of any stream the types delivered whatever the status', async () => {
+        const t = await tenant();
+        const now = new Date(Date.UTC(2001, 0, 1));
+        await store.putSsfStream({ tenant: t, id: 'paused', receiver: 'r', config: {}, status: 'paused', createdAt: now, updatedAt: now });
+        const set = (jti: string, eventType: string) => ({
+          tenant: t,
+          streamId: 'paused',
+          jti,
+          eventType,
+          claims: { jti },
+          method: 'push' as const,
+          createdAt: now,
+        });
+        await store.putSsfSet(set('held', 'urn:example:credential-change'), now);
+        await store.putSsfSet(set('announce', 'urn:example:stream-updated'), now);
+        const mine = (rows: Array<{ tenant: string; jti: string }>) => rows.filter((r) => r.tenant === t).map((r) => r.jti);
+        expect(mine(await store.claimSsfPushSets(100, now, 30))).toEqual([]);
+        expect(mine(await store.claimSsfPushSets(100, now, 30, { alwaysTypes: ['urn:example:stream-updated'] }))).toEqual(['announce']);
+        await store.putSsfStream({ tenant: t, id: 'poll', receiver: 'r', config: {}, status: 'paused', createdAt: now, updatedAt: now });
+        for (const [jti, type] of [
+          ['p1', 'urn:example:credential-change'],
+          ['p2', 'urn:example:stream-updated'],
+        ])
+          await store.putSsfSet({ ...set(jti!, type!), streamId: 'poll', method: 'poll' }, now);
+        expect((await store.pendingSsfPollSets(t, 'poll', 10)).map((s) => s.jti)).toEqual(['p1', 'p2']);
+        expect((await store.pendingSsfPollSets(t, 'poll', 10, { onlyTypes: ['urn:example:stream-updated'] })).map((s) => s.jti)).toEqual(['p2']);
+        await store.deleteSsfStream(t, 'paused');
+        await store.deleteSsfStream(t, 'poll');
       });
     });
 

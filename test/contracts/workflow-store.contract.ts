@@ -417,5 +417,33 @@ export function workflowStoreContract(_driver: string, getStore: () => Store, te
       expect(used?.usedAt).toBeInstanceOf(Date);
       expect(['not_me', 'was_me']).toContain(used?.outcome);
     });
+
+    it("keeps the state of a link's Okta Verify push, and lists waiting pushes of links unused and unexpired", async () => {
+      const store = getStore();
+      const t = await tenant();
+      const link = (id: string, expires: number) => ({
+        id,
+        tenant: t,
+        personId: '00u-dana',
+        subject: { kind: 'change' as const, id: 'c1' },
+        createdAt: at(0),
+        expiresAt: at(expires),
+      });
+      for (const [id, expires] of [
+        ['waiting', 1800],
+        ['used', 1800],
+        ['expired', 30],
+        ['skipped', 1800],
+      ] as const)
+        await store.putNotMeLink(link(id, expires));
+      for (const id of ['waiting', 'used', 'expired']) await store.setNotMePush(t, id, { state: 'waiting', transactionId: `opf:${id}` });
+      await store.setNotMePush(t, 'skipped', { state: 'skipped', note: 'the change is to the push factor' });
+      await store.useNotMeLink(t, 'used', 'was_me', at(40));
+      const waiting = (await store.waitingNotMePushes(at(60), 100)).filter((l) => l.tenant === t);
+      expect(waiting.map((l) => [l.id, l.push])).toEqual([['waiting', { state: 'waiting', transactionId: 'opf:waiting' }]]);
+      expect((await store.getNotMeLink(t, 'skipped'))?.push).toEqual({ state: 'skipped', note: 'the change is to the push factor' });
+      await store.setNotMePush(t, 'waiting', { state: 'rejected', transactionId: 'opf:waiting' });
+      expect((await store.waitingNotMePushes(at(60), 100)).filter((l) => l.tenant === t)).toEqual([]);
+    });
   });
 }

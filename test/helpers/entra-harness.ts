@@ -60,6 +60,10 @@ export interface HarnessOptions {
   /** Configure the hold group's id (default true). */
   holdGroupConfigured?: boolean;
   start?: Date;
+  /** Extra YAML lines at the tenant's level (indented by the caller to 4 spaces): webhooks, notifications, secrets. */
+  tenantYaml?: string;
+  /** The subscription's notificationUrl, given the HTTPS front's URL (default `<front>/hooks/entra/acme/notifications`). */
+  notificationUrl?: (front: string) => string;
 }
 
 export async function startEntraHarness(options: HarnessOptions = {}): Promise<EntraHarness> {
@@ -113,12 +117,13 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
       '      maxInlineRetrySeconds: 2',
       options.holdGroupConfigured === false ? '' : `      holdGroup: { id: ${holdGroup.id} }`,
       '      subscription:',
-      `        notificationUrl: ${front.url}/hooks/entra/acme/notifications`,
+      `        notificationUrl: ${options.notificationUrl ? options.notificationUrl(front.url) : `${front.url}/hooks/entra/acme/notifications`}`,
       '        clientState: { env: ENTRA_CLIENT_STATE }',
       '      managementActivity:',
       '        enabled: true',
       `        baseUrl: ${sim.url}`,
       options.entraYaml ?? '',
+      options.tenantYaml ?? '',
     ].join('\n') + '\n',
   );
   const env: Record<string, string> = {

@@ -33,5 +33,6 @@ export function testConnectorContext(config: WardenConfig, store: Store, clock: 
     instanceId: 'test:1',
     wakeInbox: () => undefined,
     decide: () => Promise.reject(new Error('not in this test')),
+    deliveryStopped: () => Promise.reject(new Error('not in this test')),
   };
 }

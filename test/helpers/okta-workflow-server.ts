@@ -68,7 +68,15 @@ export interface OktaWorkflowServer {
  * `workerIdleMs` the server runs its own workers instead, idling (and
  * sweeping, whose transactions wake the outbox too) that rarely.
  */
-export async function startOktaWorkflowServer(options: { workerIdleMs?: number } = {}): Promise<OktaWorkflowServer> {
+export async function startOktaWorkflowServer(
+  options: {
+    workerIdleMs?: number;
+    /** Extra YAML at the tenant's level (indented 4 spaces), e.g. a `notifications` section. */
+    tenantYaml?: string;
+    /** Extra tenant secrets: name → value (read from the environment). */
+    secrets?: Record<string, string>;
+  } = {},
+): Promise<OktaWorkflowServer> {
   nock.disableNetConnect();
   nock.enableNetConnect((host) => host.startsWith('127.0.0.1:') || host === 'localhost:80');
   const clock = { now: new Date(Math.floor(Date.now() / 1000) * 1000) };
@@ -102,7 +110,9 @@ tenants:
       oktaToken: { env: OKTA_TOKEN }
       oktaHook: { env: OKTA_HOOK_SECRET }
       snowPassword: { env: SNOW_PASSWORD }
-    oidc:
+${Object.keys(options.secrets ?? {})
+  .map((name) => `      ${name}: { env: EXTRA_${name.toUpperCase()} }\n`)
+  .join('')}    oidc:
       issuer: ${issuer.issuer}
       audience: ${issuer.audience}
       roles: { helpdesk: [Service Desk], approver: [iam-approvers], admin: [warden-admins], auditor: [security-audit] }
@@ -117,13 +127,18 @@ tenants:
       auth: { type: api_token, token: oktaToken }
       eventHook: { secret: oktaHook }
       poller: { enabled: false }
-`,
+${options.tenantYaml ?? ''}`,
   );
   const connectors = [oktaConnector(), itsmConnector()];
   seedDataDir(path.join(dir, 'data'));
   const config = loadConfig({
     path: configFile,
-    env: { OKTA_TOKEN: sim.token, OKTA_HOOK_SECRET: HOOK_SECRET, SNOW_PASSWORD: 'snow-pw' },
+    env: {
+      OKTA_TOKEN: sim.token,
+      OKTA_HOOK_SECRET: HOOK_SECRET,
+      SNOW_PASSWORD: 'snow-pw',
+      ...Object.fromEntries(Object.entries(options.secrets ?? {}).map(([name, value]) => [`EXTRA_${name.toUpperCase()}`, value])),
+    },
     connectors,
     resolveSecrets: true,
   });

@@ -56,6 +56,8 @@ beforeAll(async () => {
     req.on('end', () => {
       if (req.url === '/jwks.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] }));
       if (req.headers.authorization !== 'Bearer poll-token') return void res.writeHead(401).end();
+      // A stream the transmitter does not know (RFC 8936 poll of a wrong endpoint): 404, as Warden's transmitter answers.
+      if (req.url !== '/poll') return void res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ detail: 'no such stream' }));
       polls.push(JSON.parse(body) as Record<string, unknown>);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sets: hand, moreAvailable: false }));
       hand = {};
@@ -106,5 +108,27 @@ describe('SSF poll client', () => {
     const stored = await store.claimInbox(10, new Date(NOW.getTime() + 60_000), 0);
     expect(stored.map((e) => e.eventId).sort()).toEqual(['partner:good', 'partner:seen-before']);
     expect(woken.length).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it('a poll URL naming a stream the transmitter does not know fails with an error naming the setting', async () => {
+    const base = `http://127.0.0.1:${(transmitter.address() as AddressInfo).port}`;
+    const dir = mkdtempSync(path.join(tmpdir(), 'warden-ssf-poll-'));
+    writeFileSync(path.join(dir, 'p.yaml'), 'apiVersion: warden/v1\ntenant: acme\nmode: enforce\ndefault: allow\nfailure: hold\nrules: []\n');
+    writeFileSync(
+      path.join(dir, 'warden.yaml'),
+      `tenants:\n  - id: acme\n    policy: p.yaml\n    secrets: { pollToken: { env: POLL_TOKEN } }\n    ssf:\n      receiver:\n        transmitters:\n          - { name: stranger, issuer: "${ISSUER}", jwksUri: "${base}/jwks.json", audience: "${AUD}", poll: { url: "${base}/poll/unknown-stream", token: pollToken, intervalSeconds: 3600 } }\n`,
+    );
+    const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: { POLL_TOKEN: 'poll-token' }, connectors: [ssfConnector()], resolveSecrets: true });
+    const errors: string[] = [];
+    const log = { ...createLogger('silent'), error: (obj: { err?: Error }) => void errors.push(obj.err?.message ?? '') };
+    const ctx = { config, store, log, clock: fixedClock(NOW), instanceId: 'test:2', wakeInbox: () => undefined } as unknown as ConnectorContext;
+    // Its own name: the first test's client holds the lease of `partner` on the fixed clock.
+    const clients = startPollClients(new SsfTenants(), new SsfReceiver(), ctx);
+    try {
+      await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(1), { timeout: 60_000, interval: 20 });
+    } finally {
+      await clients.stop();
+    }
+    expect(errors[0]).toBe(`SSF poll of ${base}/poll/unknown-stream (tenants[acme].ssf.receiver.transmitters[stranger].poll.url) answered 404`);
   }, 120_000);
 });

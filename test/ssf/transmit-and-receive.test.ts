@@ -9,6 +9,7 @@ import {
   POLL_METHOD,
   PUSH_METHOD,
   RISC_ACCOUNT_CREDENTIAL_CHANGE_REQUIRED,
+  SSF_STREAM_UPDATED,
   SSF_VERIFICATION,
 } from '../../connectors/ssf/event-types.js';
 import { ssfOperations } from '../../connectors/ssf/commands.js';
@@ -462,6 +463,107 @@ describe('poll delivery (RFC 8936) as a receiver sees it', () => {
     expect(Object.keys(res.sets)).toHaveLength(1);
     await poll({ ack: Object.keys(res.sets), returnImmediately: true });
   });
+
+  it('Warden pausing the stream on its own (warden ssf status) tells the receiver first: stream-updated is handed out while paused, and again when enabled', async () => {
+    await drain();
+    const ops = ssfOperations(new SsfTenants());
+    const run = async (args: Record<string, unknown>) => {
+      let out = '';
+      const code = await ops.status!.run(
+        {
+          store: a.store,
+          config: a.context.config,
+          actor: { type: 'cli', id: 'test' },
+          out: (t) => void (out += t),
+          err: () => undefined,
+          clock: a.context.clock,
+        },
+        ops.status!.args.parse(args),
+      );
+      return { code, out };
+    };
+    const events = (sets: Record<string, string>) =>
+      Object.values(sets).map((t) => JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { sub_id: unknown; events: Record<string, unknown> });
+
+    expect((await run({ tenant: 'acme', stream, status: 'paused', reason: 'maintenance window' })).out).toContain('stream-updated');
+    await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/verify', { stream_id: stream, state: 'held-while-paused' });
+    const whilePaused = (await (await poll({ returnImmediately: true })).json()) as { sets: Record<string, string> };
+    expect(events(whilePaused.sets)).toEqual([
+      expect.objectContaining({
+        sub_id: { format: 'opaque', id: stream },
+        events: { [SSF_STREAM_UPDATED]: { status: 'paused', reason: 'maintenance window' } },
+      }),
+    ]);
+    await poll({ ack: Object.keys(whilePaused.sets), maxEvents: 0 });
+    expect(await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/status?stream_id=${stream}`)).json()).toEqual({
+      stream_id: stream,
+      status: 'paused',
+      reason: 'maintenance window',
+    });
+    expect((await run({ tenant: 'acme', stream, status: 'paused' })).out).toContain('already');
+
+    await run({ tenant: 'acme', stream, status: 'enabled' });
+    const enabled = (await (await poll({ returnImmediately: true })).json()) as { sets: Record<string, string> };
+    expect(events(enabled.sets).map((e) => e.events)).toEqual([
+      { [SSF_VERIFICATION]: { state: 'held-while-paused' } },
+      { [SSF_STREAM_UPDATED]: { status: 'enabled' } },
+    ]);
+    await poll({ ack: Object.keys(enabled.sets), maxEvents: 0 });
+    await expect(run({ tenant: 'acme', stream: 'nope', status: 'paused' })).rejects.toThrow(/no SSF stream "nope".*--stream/);
+  });
+
+  it('a removed subject gets no events on that stream until it is added back (SSF 1.0 "Subjects", default_subjects ALL)', async () => {
+    const doc = (await (await fetch(`${a.url}/.well-known/ssf-configuration/ssf/acme`)).json()) as Record<string, unknown>;
+    expect(doc).toMatchObject({
+      add_subject_endpoint: `${issuer}/subjects/add`,
+      remove_subject_endpoint: `${issuer}/subjects/remove`,
+      default_subjects: 'ALL',
+    });
+    await drain();
+    const carol = { id: '00u-carol', login: 'carol@acme.example', email: 'carol@acme.example' };
+    const dave = { id: '00u-dave', login: 'dave@acme.example', email: 'dave@acme.example' };
+    const removed = await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/subjects/remove', { stream_id: stream, subject: { email: carol.email, format: 'email' } });
+    expect(removed.status).toBe(204);
+    // The subject list is the transmitter's own: never served back, kept across an update.
+    await mgmt(OTHER_TOKEN, 'PATCH', '/ssf/acme/stream', { stream_id: stream, description: 'subjects test' });
+    const config = (await (await mgmt(OTHER_TOKEN, 'GET', `/ssf/acme/stream?stream_id=${stream}`)).json()) as Record<string, unknown>;
+    expect(config.removed_subjects).toBeUndefined();
+
+    /** The subjects of the SETs handed out until one about `last` arrives (the audit log is read in order). */
+    const subjectsUntil = async (last: string) => {
+      const seen: string[] = [];
+      await vi.waitFor(
+        async () => {
+          const res = (await (await poll({ returnImmediately: true, maxEvents: 50 })).json()) as { sets: Record<string, string> };
+          for (const t of Object.values(res.sets))
+            seen.push((JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { sub_id: { email?: string } }).sub_id.email ?? '');
+          if (Object.keys(res.sets).length) await poll({ ack: Object.keys(res.sets), maxEvents: 0 });
+          expect(seen).toContain(last);
+        },
+        { timeout: 90_000, interval: 50 },
+      );
+      return seen;
+    };
+    await happen('evt-subject-1', { kind: 'password.reset', channel: 'helpdesk', target: carol, actor: agent });
+    await happen('evt-subject-2', { kind: 'password.reset', channel: 'helpdesk', target: dave, actor: agent });
+    expect(await subjectsUntil(dave.email)).not.toContain(carol.email);
+
+    expect((await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/subjects/add', { stream_id: stream, subject: { format: 'email', email: carol.email } })).status).toBe(
+      200,
+    );
+    await happen('evt-subject-3', { kind: 'password.reset', channel: 'helpdesk', target: carol, actor: agent });
+    expect(await subjectsUntil(carol.email)).toContain(carol.email);
+
+    // Refused: not a subject (400), another receiver's or an unknown stream (404), no token (401).
+    expect((await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/subjects/remove', { stream_id: stream, subject: 'carol@acme.example' })).status).toBe(400);
+    expect((await mgmt(PEER_TOKEN, 'POST', '/ssf/acme/subjects/remove', { stream_id: stream, subject: { format: 'email', email: carol.email } })).status).toBe(
+      404,
+    );
+    expect((await mgmt(OTHER_TOKEN, 'POST', '/ssf/acme/subjects/add', { stream_id: 'nope', subject: { format: 'email', email: carol.email } })).status).toBe(
+      404,
+    );
+    expect((await fetch(`${issuer}/subjects/add`, { method: 'POST' })).status).toBe(401);
+  }, 300_000);
 });
 
 describe('an expired signing key', () => {

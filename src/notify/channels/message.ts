@@ -130,7 +130,10 @@ function describe(
         title: `Delivery stopped: ${str(data.kind)} ${str(data.name)}`,
         severity: 'high',
         who: 'Warden',
-        what: `${str(data.kind)} ${str(data.name)} gave up on event ${str(data.eventType)} after ${str(data.attempts)} attempts`,
+        what:
+          data.eventType === undefined
+            ? `${str(data.kind)} ${str(data.name)} stopped delivering to Warden`
+            : `${str(data.kind)} ${str(data.name)} gave up on event ${str(data.eventType)} after ${str(data.attempts)} attempts`,
         why: `last error: ${str(data.error)}`,
         target: { kind: 'alerts' },
         linkText: 'Open alerts (failed deliveries: warden notify list --failed)',

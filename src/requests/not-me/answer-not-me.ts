@@ -102,7 +102,13 @@ export async function inspectNotMe(deps: NotMeDeps, token: string): Promise<NotM
  *
  * @throws WardenError `ERR_LINK_INVALID`, `ERR_LINK_EXPIRED`, `ERR_LINK_USED`, `ERR_LINK_WRONG_PERSON`
  */
-export async function answerNotMe(deps: NotMeDeps, token: string, answer: 'not_me' | 'was_me', meta: { userAgent?: string } = {}): Promise<NotMeOutcome> {
+export async function answerNotMe(
+  deps: NotMeDeps,
+  token: string,
+  answer: 'not_me' | 'was_me',
+  meta: { userAgent?: string; via?: 'link' | 'okta_verify_push' } = {},
+): Promise<NotMeOutcome> {
+  const via = meta.via ?? 'link';
   const { ctx } = deps;
   const now = ctx.now();
   // Checked before the IdP lookups (no directory call for a bad link), then again under lock.
@@ -120,7 +126,7 @@ export async function answerNotMe(deps: NotMeDeps, token: string, answer: 'not_m
           tenant,
           requestId: request.id,
           kind: 'affected_person' as const,
-          method: 'not_me_link',
+          method: via === 'link' ? 'not_me_link' : 'not_me_push',
           accepted: true,
           problems: [],
           verifier: actor,
@@ -129,17 +135,20 @@ export async function answerNotMe(deps: NotMeDeps, token: string, answer: 'not_m
           details: {
             answer,
             ...(meta.userAgent ? { userAgent: meta.userAgent.slice(0, 256) } : {}),
-            note: 'the affected person confirmed by e-mail link; this is not identity proofing',
+            note:
+              via === 'link'
+                ? 'the affected person confirmed by e-mail link; this is not identity proofing'
+                : 'the affected person approved a "was this you?" Okta Verify push; this is not identity proofing',
           },
         };
         await tx.putEvidence(evidence);
-        await ctx.note(tx, request, 'request.affected_person_confirmed', actor, { linkId: link.id }, now, { evidenceId: evidence.id });
+        await ctx.note(tx, request, 'request.affected_person_confirmed', actor, { linkId: link.id, via }, now, { evidenceId: evidence.id });
       } else
         await appendAudit(tx, tenant, {
           type: 'change.affected_person_confirmed',
           actor,
           subject: { changeId: link.subject.id },
-          data: { linkId: link.id },
+          data: { linkId: link.id, via },
           at: now,
         });
       return { outcome: 'was_me', cancelled: [], heldIn: [] };
@@ -177,7 +186,7 @@ export async function answerNotMe(deps: NotMeDeps, token: string, answer: 'not_m
       type: 'person.not_me',
       actor,
       subject: { alertId: alert.id, ...(request ? { requestId: request.id } : { changeId: link.subject.id }) },
-      data: { personId: link.personId, linkId: link.id, cancelled, heldIn: identities, dryRun },
+      data: { personId: link.personId, linkId: link.id, via, cancelled, heldIn: identities, dryRun },
       at: now,
     });
     await publishEvent(tx, ctx.deps.routes, {

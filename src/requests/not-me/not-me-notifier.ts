@@ -3,7 +3,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { ResolvedTenant } from '../../config/load-config.js';
 import { parseDuration } from '../../core/policy/duration.js';
 import { WardenError } from '../../core/errors.js';
-import type { Directory, ConnectorContext } from '../../connector/contract.js';
+import type { Directory, ConnectorContext, IdentityProofer } from '../../connector/contract.js';
 import { BatchWorker } from '../../runtime/background-loop.js';
 import { failureOf } from '../../notify/channels/channel-sender.js';
 import { NOT_ME_PREFIX, type ChannelRoutes } from '../../notify/channels/channel-routes.js';
@@ -13,6 +13,7 @@ import { webhookBackoffMs } from '../../notify/webhook-worker.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { DeliveryRow, NotMeLinkRow, Store } from '../../store/store.js';
 import { signNotMeToken } from './not-me-token.js';
+import type { NotMeOutcome } from './answer-not-me.js';
 
 /** The tenant's IdP directories, by connector (okta, entra): where a person's e-mail on file and their id in each IdP are found. */
 export type DirectoriesOf = (tenant: string) => ReadonlyArray<{ connector: string; directory: Directory }>;
@@ -23,6 +24,10 @@ export interface NotMeNotifierOptions {
   tenants: readonly ResolvedTenant[];
   directories: DirectoriesOf;
   connectorContext: () => ConnectorContext;
+  /** The tenant's Okta Verify push proofer (`okta_verify_push`), for `notMe.oktaVerifyPush`. */
+  pushProofer?: (tenant: string) => IdentityProofer | undefined;
+  /** Answers a link as the link's page would (`answerNotMe`), for a push the person rejected or approved. */
+  answer?: (token: string, answer: 'not_me' | 'was_me') => Promise<NotMeOutcome>;
   log: Logger;
   clock: () => Date;
   registry?: Registry;
@@ -38,6 +43,9 @@ export interface NotMeSubject {
   personId: string;
   /** For the person: what happened, in plain words. */
   what: string;
+  /** The change's kind, and its factor's type when the event names one: whether a push may be sent. */
+  changeKind?: string;
+  factorType?: string;
 }
 
 type Data = Record<string, unknown>;
@@ -66,16 +74,43 @@ export function notMeSubject(type: string, data: Data): NotMeSubject | undefined
     const r = obj(data.request);
     const id = str(r.id);
     const personId = str(obj(r.target).id);
-    return id && personId ? { kind: 'request', id, personId, what: `The help desk was asked to ${words(str(r.kind))}.` } : undefined;
+    const kind = str(r.kind);
+    return id && personId
+      ? { kind: 'request', id, personId, what: `The help desk was asked to ${words(kind)}.`, ...(kind ? { changeKind: kind } : {}) }
+      : undefined;
   }
   if (type === 'change.by_other') {
     const c = obj(data.change);
     const id = str(c.id);
     const personId = str(obj(c.target).id);
     const by = str(obj(c.actor).login) ?? str(obj(c.actor).id) ?? 'someone else';
+    const kind = str(c.kind);
+    const factorType = str(obj(c.factor).type);
     return id && personId
-      ? { kind: 'change', id, personId, what: `${by} made this change in ${str(c.idp) ?? 'your identity provider'}: ${words(str(c.kind))}.` }
+      ? {
+          kind: 'change',
+          id,
+          personId,
+          what: `${by} made this change in ${str(c.idp) ?? 'your identity provider'}: ${words(kind)}.`,
+          ...(kind ? { changeKind: kind } : {}),
+          ...(factorType ? { factorType } : {}),
+        }
       : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Why a "was this you?" push must not be sent for this subject, or undefined
+ * when it may: the notice must not go through the factor being changed, so
+ * every change that may be to the push factor (all factors reset, a factor
+ * change of type push, or of a type the event does not name) is e-mail only.
+ */
+export function pushRefusal(subject: Pick<NotMeSubject, 'changeKind' | 'factorType'>): string | undefined {
+  if (subject.changeKind === 'factor.reset_all') return 'the change resets every factor, the push factor too';
+  if (subject.changeKind?.startsWith('factor.')) {
+    if (subject.factorType === undefined) return 'the change is to a factor that may be the push factor';
+    if (subject.factorType === 'push') return 'the change is to the push factor';
   }
   return undefined;
 }
@@ -96,6 +131,7 @@ function linkIdOf(d: DeliveryRow): string {
  */
 export class NotMeNotifier extends BatchWorker {
   readonly #counter: Counter<'tenant' | 'result'>;
+  readonly #pushes: Counter<'tenant' | 'result'>;
 
   constructor(private readonly options: NotMeNotifierOptions) {
     super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'not-me notifier failed'));
@@ -105,12 +141,110 @@ export class NotMeNotifier extends BatchWorker {
       labelNames: ['tenant', 'result'] as const,
       registers: options.registry ? [options.registry] : [],
     });
+    this.#pushes = new Counter({
+      name: 'warden_not_me_pushes_total',
+      help: '"Was this you?" Okta Verify pushes, by tenant and result (sent, skipped, failed, approved, rejected, timeout)',
+      labelNames: ['tenant', 'result'] as const,
+      registers: options.registry ? [options.registry] : [],
+    });
   }
 
   async runOnce(): Promise<number> {
     const deliveries = await this.options.store.claimDeliveries(this.options.batch ?? 20, this.options.clock(), 60, 'notme');
     for (const d of deliveries) await this.#notify(d);
-    return deliveries.length;
+    // Waiting pushes are polled at every tick; only answers count as work (a waiting push must not spin the loop).
+    return deliveries.length + (await this.#pollPushes());
+  }
+
+  /** The token of a stored link, signed with the tenant's key (as the e-mail carries it). */
+  #token(link: NotMeLinkRow): string {
+    const notMe = this.options.routes.settings(link.tenant)?.notMe;
+    const key = notMe ? this.options.tenants.find((t) => t.id === link.tenant)?.secrets[notMe.secret] : undefined;
+    if (!key) throw new WardenError('ERR_CONFIG_INVALID', `tenants[${link.tenant}].notifications.notMe.secret is not resolved`);
+    return signNotMeToken(
+      { t: link.tenant, l: link.id, p: link.personId, k: link.subject.kind, s: link.subject.id, e: Math.floor(link.expiresAt.getTime() / 1000) },
+      key.reveal(),
+    );
+  }
+
+  /**
+   * Sends the "was this you?" Okta Verify push for a link, once: records it
+   * waiting (with the proofer's transaction), or skipped or failed with why.
+   * Never fails the notice: the e-mail went.
+   */
+  async #sendPush(d: DeliveryRow, subject: NotMeSubject, link: NotMeLinkRow): Promise<void> {
+    if (link.push || link.usedAt) return;
+    const { store, log } = this.options;
+    const refusal = pushRefusal(subject);
+    const proofer = this.options.pushProofer?.(d.tenant);
+    const note =
+      refusal ?? (proofer ? undefined : `tenants[${d.tenant}].notifications.notMe.oktaVerifyPush: the tenant has no Okta Verify push proofer (okta connector)`);
+    if (note) {
+      await store.setNotMePush(d.tenant, link.id, { state: 'skipped', note });
+      this.#pushes.inc({ tenant: d.tenant, result: 'skipped' });
+      return;
+    }
+    const minFactorAgeDays = this.options.tenants.find((t) => t.id === d.tenant)?.workflow?.proofing.minFactorAgeDays ?? 7;
+    try {
+      const started = await proofer!.start(
+        { tenant: d.tenant, targetId: subject.personId, method: 'okta_verify_push', minFactorAgeDays },
+        this.options.connectorContext(),
+      );
+      await store.setNotMePush(d.tenant, link.id, { state: 'waiting', transactionId: started.transactionId });
+      this.#pushes.inc({ tenant: d.tenant, result: 'sent' });
+    } catch (err) {
+      // A refusal (no push factor, one changed too recently) is a skip; anything else, Okta failing the call.
+      const refused = (err as { code?: string }).code === 'ERR_EVIDENCE_REJECTED';
+      await store.setNotMePush(d.tenant, link.id, { state: refused ? 'skipped' : 'failed', note: (err as Error).message.slice(0, 500) });
+      this.#pushes.inc({ tenant: d.tenant, result: refused ? 'skipped' : 'failed' });
+      if (!refused) log.error({ err, tenant: d.tenant, linkId: link.id }, 'not-me Okta Verify push not sent; the e-mail was');
+    }
+  }
+
+  /**
+   * Polls the pushes waiting for the person: a rejection answers the link
+   * "not me", an approval "it was me", a timeout ends the push (the link
+   * still works). Returns how many were answered or ended.
+   */
+  async #pollPushes(): Promise<number> {
+    const { store, clock, log } = this.options;
+    if (!this.options.pushProofer || !this.options.answer) return 0;
+    let done = 0;
+    for (const link of await store.waitingNotMePushes(clock(), this.options.batch ?? 20)) {
+      const transactionId = link.push?.transactionId;
+      try {
+        const proofer = this.options.pushProofer(link.tenant);
+        if (!proofer || !transactionId) throw new WardenError('ERR_CONFIG_INVALID', 'the Okta Verify push proofer is gone');
+        const { status } = await proofer.poll({ tenant: link.tenant, targetId: link.personId, transactionId }, this.options.connectorContext());
+        if (status === 'waiting') continue;
+        done++;
+        if (status === 'timeout') {
+          await store.setNotMePush(link.tenant, link.id, { state: 'timeout', transactionId });
+          this.#pushes.inc({ tenant: link.tenant, result: 'timeout' });
+          continue;
+        }
+        const answer = status === 'rejected' ? 'not_me' : 'was_me';
+        try {
+          await this.options.answer(this.#token(link), answer);
+        } catch (err) {
+          // Answered through the e-mail link meanwhile, or expired: the push changes nothing then.
+          const code = (err as { code?: string }).code;
+          if (code !== 'ERR_LINK_USED' && code !== 'ERR_LINK_EXPIRED') throw err;
+        }
+        await store.setNotMePush(link.tenant, link.id, { state: status === 'rejected' ? 'rejected' : 'approved', transactionId });
+        this.#pushes.inc({ tenant: link.tenant, result: status === 'rejected' ? 'rejected' : 'approved' });
+      } catch (err) {
+        done++;
+        await store.setNotMePush(link.tenant, link.id, {
+          state: 'failed',
+          ...(transactionId ? { transactionId } : {}),
+          note: (err as Error).message.slice(0, 500),
+        });
+        this.#pushes.inc({ tenant: link.tenant, result: 'failed' });
+        log.error({ err, tenant: link.tenant, linkId: link.id }, 'not-me Okta Verify push could not be read; the e-mail link still works');
+      }
+    }
+    return done;
   }
 
   async #notify(d: DeliveryRow): Promise<void> {
@@ -161,9 +295,11 @@ export class NotMeNotifier extends BatchWorker {
           key.reveal(),
         ),
       );
-      await sender.sendEmail([email], noticeEmail(subject, url, link));
+      const push = notMe.oktaVerifyPush;
+      await sender.sendEmail([email], noticeEmail(subject, url, link, { push: push && !pushRefusal(subject) }));
       await store.completeDelivery(d.id, clock(), 200);
       count('sent');
+      if (push) await this.#sendPush(d, subject, link);
       return;
     } catch (err) {
       error = (err as Error).message;
@@ -197,12 +333,21 @@ export class NotMeNotifier extends BatchWorker {
 }
 
 /** The notice: what happened, and the link (which only shows a page; acting takes a button press there). */
-export function noticeEmail(subject: NotMeSubject, url: string, link: NotMeLinkRow): { subject: string; text: string; html: string } {
+export function noticeEmail(
+  subject: NotMeSubject,
+  url: string,
+  link: NotMeLinkRow,
+  options: { push?: boolean } = {},
+): { subject: string; text: string; html: string } {
+  const push = options.push
+    ? 'You may also get an Okta Verify push asking "was this you?" now: approve it if it was you, deny it if it was not (denying does the same as "This wasn\'t me").'
+    : undefined;
   const lines = [
     subject.what,
     '',
     'If this was you, or you asked for it, open the link and confirm, or ignore this e-mail.',
     'If it was NOT you, open the link and press "This wasn\'t me": Warden stops the change, holds your account and tells security.',
+    ...(push ? [push] : []),
     '',
     url,
     '',
@@ -211,7 +356,7 @@ export function noticeEmail(subject: NotMeSubject, url: string, link: NotMeLinkR
   return {
     subject: 'Was this you? A change to your sign-in',
     text: lines.join('\n'),
-    html: `<p>${htmlEscape(subject.what)}</p><p>If this was you, or you asked for it, open the link and confirm, or ignore this e-mail.<br>If it was <strong>not</strong> you, open the link and press "This wasn't me": Warden stops the change, holds your account and tells security.</p><p><a href="${htmlEscape(url)}">${htmlEscape(url)}</a></p><p><small>The link works once, until ${htmlEscape(link.expiresAt.toISOString())}. Warden never asks for your password or a code.</small></p>`,
+    html: `<p>${htmlEscape(subject.what)}</p><p>If this was you, or you asked for it, open the link and confirm, or ignore this e-mail.<br>If it was <strong>not</strong> you, open the link and press "This wasn't me": Warden stops the change, holds your account and tells security.${push ? `<br>${htmlEscape(push)}` : ''}</p><p><a href="${htmlEscape(url)}">${htmlEscape(url)}</a></p><p><small>The link works once, until ${htmlEscape(link.expiresAt.toISOString())}. Warden never asks for your password or a code.</small></p>`,
   };
 }
 

@@ -39,6 +39,17 @@ export interface NotMeLinkRow {
   expiresAt: Date;
   usedAt?: Date;
   outcome?: 'not_me' | 'was_me';
+  /** The "was this you?" Okta Verify push sent with it, if any (docs/notifications.md). */
+  push?: NotMePush;
+}
+
+/** State of a link's Okta Verify push: `waiting` is polled; the others are final. */
+export interface NotMePush {
+  state: 'waiting' | 'approved' | 'rejected' | 'timeout' | 'skipped' | 'failed';
+  /** The proofer's transaction id (waiting and after). */
+  transactionId?: string;
+  /** Why it was skipped or failed. */
+  note?: string;
 }
 
 /** The outbound event queue's store operations. */
@@ -66,4 +77,8 @@ export interface NotifyStore {
   useNotMeLink(tenant: string, id: string, outcome: 'not_me' | 'was_me', at: Date): Promise<boolean>;
   /** How many links were issued for a person since `since` (rate limit). */
   countNotMeLinks(tenant: string, personId: string, since: Date): Promise<number>;
+  /** Records the state of a link's Okta Verify push. */
+  setNotMePush(tenant: string, id: string, push: NotMePush): Promise<void>;
+  /** Links (of every tenant) whose push is waiting for the person, unused and not expired at `now`, oldest first. */
+  waitingNotMePushes(now: Date, limit: number): Promise<NotMeLinkRow[]>;
 }

@@ -23,6 +23,14 @@ export interface SsfStreamRow {
   updatedAt: Date;
 }
 
+/**
+ * Event types delivered even on a stream that is not enabled (SSF 1.0: the
+ * stream-updated event announcing a pause goes out before the stream stops).
+ */
+export interface SsfAlwaysDelivered {
+  alwaysTypes?: readonly string[];
+}
+
 /** A SET to queue on a stream (its claims; signed at delivery). */
 export interface SsfSetEntry {
   tenant: string;
@@ -58,12 +66,12 @@ export interface SsfStore {
   /** Queues a SET once per stream and jti; `false` when that jti was queued before. */
   putSsfSet(entry: SsfSetEntry, nextAttemptAt: Date): Promise<boolean>;
   /** Claims due push SETs of enabled streams (FOR UPDATE SKIP LOCKED), counting the attempt. */
-  claimSsfPushSets(limit: number, now: Date, leaseSeconds: number): Promise<SsfSetRow[]>;
+  claimSsfPushSets(limit: number, now: Date, leaseSeconds: number, options?: SsfAlwaysDelivered): Promise<SsfSetRow[]>;
   completeSsfSet(id: number, now: Date, status: number | null): Promise<void>;
   /** Retries at `retryAt`, or marks the SET failed (kept, listed) when `retryAt` is null. */
   failSsfSet(id: number, error: string, status: number | null, retryAt: Date | null): Promise<void>;
   /** Unacknowledged SETs of a poll stream, oldest first, at most `limit`. */
-  pendingSsfPollSets(tenant: string, streamId: string, limit: number): Promise<SsfSetRow[]>;
+  pendingSsfPollSets(tenant: string, streamId: string, limit: number, options?: { onlyTypes?: readonly string[] }): Promise<SsfSetRow[]>;
   /** Acknowledges poll SETs (RFC 8936 `ack`); returns the jtis that were pending. */
   ackSsfSets(tenant: string, streamId: string, jtis: readonly string[], now: Date): Promise<string[]>;
   /** Records the receiver's error for poll SETs (RFC 8936 `setErrs`): they are failed, kept and listed. */

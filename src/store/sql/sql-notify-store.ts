@@ -1,4 +1,4 @@
-import type { DeliveryKind, DeliveryRow, NotMeLinkRow, NotifyEventRow, NotifyStore } from '../capabilities/notify-store.js';
+import type { DeliveryKind, DeliveryRow, NotMeLinkRow, NotMePush, NotifyEventRow, NotifyStore } from '../capabilities/notify-store.js';
 import { SqlAggregate, date, type Row } from './sql-aggregate.js';
 
 function deliveryRow(r: Row): DeliveryRow {
@@ -33,6 +33,15 @@ function notMeLinkRow(r: Row): NotMeLinkRow {
     expiresAt: date(r.expires_at),
     ...(r.used_at != null ? { usedAt: date(r.used_at) } : {}),
     ...(r.outcome != null ? { outcome: r.outcome as 'not_me' | 'was_me' } : {}),
+    ...(r.push_state != null
+      ? {
+          push: {
+            state: r.push_state as NotMePush['state'],
+            ...(r.push_transaction != null ? { transactionId: String(r.push_transaction) } : {}),
+            ...(r.push_note != null ? { note: String(r.push_note) } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -140,5 +149,23 @@ export class SqlNotifyStore extends SqlAggregate implements NotifyStore {
       since.toISOString(),
     ]);
     return Number(row?.n ?? 0);
+  }
+
+  async setNotMePush(tenant: string, id: string, push: NotMePush): Promise<void> {
+    await this.db.query('UPDATE not_me_links SET push_state = $3, push_transaction = $4, push_note = $5 WHERE tenant = $1 AND id = $2', [
+      tenant,
+      id,
+      push.state,
+      push.transactionId ?? null,
+      push.note ?? null,
+    ]);
+  }
+
+  async waitingNotMePushes(now: Date, limit: number): Promise<NotMeLinkRow[]> {
+    const rows = await this.db.query(
+      `SELECT * FROM not_me_links WHERE push_state = 'waiting' AND used_at IS NULL AND expires_at > $1 ORDER BY created_at, id LIMIT $2`,
+      [now.toISOString(), limit],
+    );
+    return rows.map(notMeLinkRow);
   }
 }

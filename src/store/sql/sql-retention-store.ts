@@ -1,7 +1,7 @@
 import type { RetentionCutoffs, RetentionPruned, RetentionStore } from '../capabilities/retention-store.js';
 import { SqlAggregate } from './sql-aggregate.js';
 
-/** Pruning of what is kept only for a while (across the inbox, own changes and outbound events), in SQL. */
+/** Pruning of what is kept only for a while (the inbox, own changes, outbound events, "not me" links, SSF SETs and received jtis), in SQL. */
 export class SqlRetentionStore extends SqlAggregate implements RetentionStore {
   async pruneRetained(cutoffs: RetentionCutoffs, limit: number): Promise<RetentionPruned> {
     const inbox = await this.db.query(
@@ -29,6 +29,24 @@ export class SqlRetentionStore extends SqlAggregate implements RetentionStore {
       await db.query('DELETE FROM notify_events WHERE id = ANY($1::uuid[])', [list]);
       return list.length;
     });
-    return { inbox: inbox.length, ownChanges: own.length, events };
+    const notMeLinks = await this.db.query(
+      `DELETE FROM not_me_links WHERE (tenant, id) IN (
+         SELECT tenant, id FROM not_me_links WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1`,
+      [cutoffs.notMeLinks.toISOString(), limit],
+    );
+    const ssfSets = await this.db.query(
+      `DELETE FROM ssf_sets WHERE id IN (
+         SELECT id FROM ssf_sets WHERE state = 'delivered' AND delivered_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1`,
+      [cutoffs.ssfSets.toISOString(), limit],
+    );
+    const ssfReceived = await this.db.query(
+      `DELETE FROM ssf_received WHERE (tenant, issuer, jti) IN (
+         SELECT tenant, issuer, jti FROM ssf_received WHERE received_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1`,
+      [cutoffs.ssfReceived.toISOString(), limit],
+    );
+    return { inbox: inbox.length, ownChanges: own.length, events, notMeLinks: notMeLinks.length, ssfSets: ssfSets.length, ssfReceived: ssfReceived.length };
   }
 }

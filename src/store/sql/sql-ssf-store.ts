@@ -1,4 +1,4 @@
-import type { SsfSetEntry, SsfSetRow, SsfStore, SsfStreamRow } from '../capabilities/ssf-store.js';
+import type { SsfAlwaysDelivered, SsfSetEntry, SsfSetRow, SsfStore, SsfStreamRow } from '../capabilities/ssf-store.js';
 import { storableJson } from '../storable-values.js';
 import { SqlAggregate, date, parsed, type Row } from './sql-aggregate.js';
 
@@ -78,16 +78,16 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
     return rows.length > 0;
   }
 
-  async claimSsfPushSets(limit: number, now: Date, leaseSeconds: number): Promise<SsfSetRow[]> {
+  async claimSsfPushSets(limit: number, now: Date, leaseSeconds: number, options: SsfAlwaysDelivered = {}): Promise<SsfSetRow[]> {
     const rows = await this.db.query(
       `UPDATE ssf_sets SET state = 'running', attempts = attempts + 1, lease_until = $2::timestamptz + make_interval(secs => $3)
        WHERE id IN (
          SELECT s.id FROM ssf_sets s JOIN ssf_streams st ON st.tenant = s.tenant AND st.id = s.stream_id
-         WHERE s.method = 'push' AND st.status = 'enabled'
+         WHERE s.method = 'push' AND (st.status = 'enabled' OR s.event_type = ANY($4::text[]))
            AND ((s.state = 'queued' AND s.next_attempt_at <= $2) OR (s.state = 'running' AND s.lease_until <= $2))
          ORDER BY s.next_attempt_at, s.id LIMIT $1 FOR UPDATE OF s SKIP LOCKED)
        RETURNING *`,
-      [limit, now.toISOString(), leaseSeconds],
+      [limit, now.toISOString(), leaseSeconds, [...(options.alwaysTypes ?? [])]],
     );
     return rows.map(setRow).sort((a, b) => a.id - b.id);
   }
@@ -111,11 +111,17 @@ export class SqlSsfStore extends SqlAggregate implements SsfStore {
     else await this.db.query(`UPDATE ssf_sets SET state = 'failed', last_error = $2, last_status = $3, lease_until = NULL WHERE id = $1`, [id, error, status]);
   }
 
-  async pendingSsfPollSets(tenant: string, streamId: string, limit: number): Promise<SsfSetRow[]> {
-    const rows = await this.db.query(
-      `SELECT * FROM ssf_sets WHERE tenant = $1 AND stream_id = $2 AND method = 'poll' AND state = 'queued' ORDER BY id LIMIT $3`,
-      [tenant, streamId, limit],
-    );
+  async pendingSsfPollSets(tenant: string, streamId: string, limit: number, options: { onlyTypes?: readonly string[] } = {}): Promise<SsfSetRow[]> {
+    const rows = options.onlyTypes
+      ? await this.db.query(
+          `SELECT * FROM ssf_sets WHERE tenant = $1 AND stream_id = $2 AND method = 'poll' AND state = 'queued' AND event_type = ANY($4::text[]) ORDER BY id LIMIT $3`,
+          [tenant, streamId, limit, [...options.onlyTypes]],
+        )
+      : await this.db.query(`SELECT * FROM ssf_sets WHERE tenant = $1 AND stream_id = $2 AND method = 'poll' AND state = 'queued' ORDER BY id LIMIT $3`, [
+          tenant,
+          streamId,
+          limit,
+        ]);
     return rows.map(setRow);
   }
 
