@@ -10,7 +10,6 @@ import { WardenError } from '../core/errors.js';
 import { API_SCOPES, createApiKey, revokeApiKey } from '../access/api-keys.js';
 import { releaseHold } from '../engine/release-hold.js';
 import { SEVERITIES } from '../core/alert.js';
-import { closeAlert } from '../detect/close-alert.js';
 import { wardenCommand } from '../package-root.js';
 import { op, type Operation, type OperationRegistry } from '../connector/operation.js';
 import { WORKFLOW_OPERATIONS } from '../requests/request-operations.js';
@@ -223,18 +222,6 @@ export const OPERATIONS = {
     },
   ),
 
-  'alerts.close': op(z.object({ tenant: z.string(), id: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
-    configuredTenant(ctx.config, args.tenant);
-    const closed = await closeAlert(ctx.store, { tenant: args.tenant, id: args.id, actor: ctx.actor, reason: args.reason, now: (ctx.clock ?? systemClock)() });
-    if (!closed) {
-      ctx.err(`alert ${args.id} was closed before\n`);
-      return 1;
-    }
-    await ctx.out(
-      `closed ${args.id} (${closed.severity}, ${closed.key}); it no longer weighs on decisions. Release holds it caused with \`${wardenCommand()} holds release\`.\n`,
-    );
-    return 0;
-  }),
 } as const;
 
 export function operationRegistry(connectors: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {
