@@ -216,8 +216,11 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await h1(ann)).toContain('Waiting for approval');
   });
 
+  /** Sam (help desk), still signed in after the bad-input test: later tests reuse the session instead of signing in again. */
+  let helpdesk: Page;
   it('says what is wrong and changes nothing: a replayed sign-in callback, an unknown target, a tampered form, a wrong role, an expired request', async () => {
     const sam = await newPage();
+    helpdesk = sam;
     let callback = '';
     sam.on('request', (r) => {
       if (r.url().includes('/console/callback?')) callback = r.url();
@@ -464,9 +467,7 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
       expect(JSON.parse(r.record).prevHash).toBe(r.prevHash);
     }
     expect(bundle.audit.map((r: { type: string }) => r.type)).toContain('decision.recorded');
-    const sam = await newPage();
-    await signIn(sam, 'sam');
-    const refused = await sam.request.get(`${requestUrl}/evidence.json`);
+    const refused = await helpdesk.request.get(`${requestUrl}/evidence.json`);
     expect(refused.status()).toBe(403);
     expect(await refused.text()).toContain('an evidence bundle needs the role auditor or admin');
   });

@@ -28,7 +28,7 @@ export function adminPage(s: ActiveSession, v: AdminView): string {
     current: 'admin',
     body: html`<h1>Admin</h1>
 ${v.error ? notice('error', 'Not done; nothing was changed.', v.error) : ''}${v.done && DONE[v.done] ? notice('ok', DONE[v.done]!) : ''}
-<p>Exceptions and reviews are decisions: they need a recent multi-factor sign-in. <a href="/console/step-up?return=/console/admin">Sign in again</a> if Warden asks for one.</p>
+<p>Releasing a hold, exceptions and reviews are decisions: they need a recent multi-factor sign-in. <a href="/console/step-up?return=/console/admin">Sign in again</a> if Warden asks for one.</p>
 <section class="card" aria-labelledby="holds"><h2 id="holds">Holds</h2>
 <p>Changes Warden held (or denied) and nobody released yet. Release one when you know the change was legitimate; say why, for the audit log.</p>
 ${
