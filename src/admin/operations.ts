@@ -12,7 +12,7 @@ import { releaseHold } from '../engine/release-hold.js';
 import { SEVERITIES } from '../core/alert.js';
 import { wardenCommand } from '../package-root.js';
 import { op, type Operation, type OperationRegistry } from '../connector/operation.js';
-import { WORKFLOW_OPERATIONS } from '../requests/request-operations.js';
+import { WORKFLOW_OPERATIONS, workflowOf } from '../requests/request-operations.js';
 import { AUDIT_EXPORT_FORMATS } from '../audit/export-audit.js';
 import { NOTIFY_OPERATIONS } from './notify-operations.js';
 
@@ -221,6 +221,22 @@ export const OPERATIONS = {
       return 0;
     },
   ),
+
+  'alerts.close': op(z.object({ tenant: z.string(), id: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
+    configuredTenant(ctx.config, args.tenant);
+    let closed;
+    try {
+      closed = await workflowOf(ctx).closeAlert(args.tenant, args.id, args.reason, { type: 'cli', id: ctx.actor.id });
+    } catch (err) {
+      if (!(err instanceof WardenError) || err.code !== 'ERR_CONFLICT') throw err;
+      ctx.err(`${err.message}\n`);
+      return 1;
+    }
+    await ctx.out(
+      `closed ${args.id} (${closed.severity}, ${closed.key}); it no longer weighs on decisions. Release holds it caused with \`${wardenCommand()} holds release\`.\n`,
+    );
+    return 0;
+  }),
 
 } as const;
 

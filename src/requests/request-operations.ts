@@ -9,7 +9,6 @@ import { PolicyRegistry } from '../config/policy-registry.js';
 import { reportCsv, reportTable } from './accountability-report.js';
 import type { Caller } from './caller.js';
 import { Workflow } from './workflow.js';
-import { wardenCommand } from '../package-root.js';
 
 /**
  * The workflow's CLI operations (`warden requests|reviews|exceptions|report`),
@@ -19,7 +18,7 @@ import { wardenCommand } from '../package-root.js';
  */
 
 /** A workflow over the operation's store and config (no connectors: what needs the IdP or ITSM is done through the API). */
-function workflowOf(ctx: OpContext): Workflow {
+export function workflowOf(ctx: OpContext): Workflow {
   const clock = ctx.clock ?? systemClock;
   return new Workflow({
     store: ctx.store,
@@ -82,22 +81,6 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
   'requests.bundle': op(z.object({ tenant: Tenant, id: z.string().min(1) }), async (ctx, args) => {
     configured(ctx, args.tenant);
     await ctx.out(JSON.stringify(await workflowOf(ctx).evidenceBundle(args.tenant, args.id, cli(ctx)), null, 2) + '\n');
-    return 0;
-  }),
-
-  'alerts.close': op(z.object({ tenant: Tenant, id: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
-    configured(ctx, args.tenant);
-    let closed;
-    try {
-      closed = await workflowOf(ctx).closeAlert(args.tenant, args.id, args.reason, cli(ctx));
-    } catch (err) {
-      if (!(err instanceof WardenError) || err.code !== 'ERR_CONFLICT') throw err;
-      ctx.err(`${err.message}\n`);
-      return 1;
-    }
-    await ctx.out(
-      `closed ${args.id} (${closed.severity}, ${closed.key}); it no longer weighs on decisions. Release holds it caused with \`${wardenCommand()} holds release\`.\n`,
-    );
     return 0;
   }),
 
