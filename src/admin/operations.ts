@@ -237,7 +237,6 @@ export const OPERATIONS = {
     );
     return 0;
   }),
-
 } as const;
 
 export function operationRegistry(connectors: ReadonlyArray<{ name: string; operations?: Record<string, Operation> }> = []): OperationRegistry {

@@ -23,7 +23,9 @@ describe('console colours', () => {
   const vars = Object.fromEntries([...css.matchAll(/--([a-z-]+):\s*(#[0-9a-f]{6})/gi)].map((m) => [m[1]!, m[2]!.toLowerCase()]));
 
   it('reads the palette from the stylesheet', () => {
-    expect(Object.keys(vars)).toEqual(expect.arrayContaining(['ink', 'muted', 'bg', 'card', 'brand', 'ok', 'warn', 'bad', 'ok-bg', 'warn-bg', 'bad-bg', 'info-bg']));
+    expect(Object.keys(vars)).toEqual(
+      expect.arrayContaining(['ink', 'muted', 'bg', 'card', 'brand', 'ok', 'warn', 'bad', 'ok-bg', 'warn-bg', 'bad-bg', 'info-bg']),
+    );
   });
 
   it('meets WCAG AA (4.5:1) for text on every background it is used on', () => {
@@ -56,7 +58,8 @@ describe('console colours', () => {
   it("keeps the chart colours (bars, drawn on white) at 3:1 or more, WCAG's bar for graphics", () => {
     for (const file of ['pages/bar-chart.ts', 'pages/home-page.ts']) {
       const source = readFileSync(path.join(consoleAssetsDir(), '..', file), 'utf8');
-      for (const [, colour] of source.matchAll(/'(#[0-9a-f]{6})'/gi)) expect(contrast(colour!.toLowerCase(), '#ffffff'), `${colour} in ${file}`).toBeGreaterThanOrEqual(3);
+      for (const [, colour] of source.matchAll(/'(#[0-9a-f]{6})'/gi))
+        expect(contrast(colour!.toLowerCase(), '#ffffff'), `${colour} in ${file}`).toBeGreaterThanOrEqual(3);
     }
   });
 });

@@ -64,11 +64,7 @@ export async function evidenceBundle(ctx: WorkflowContext, tenant: string, id: s
   const [change, decision, rows, head] = await Promise.all([
     consumed ? ctx.store.getChange(tenant, consumed.changeId) : undefined,
     consumed ? ctx.store.getDecision(tenant, consumed.decisionId) : undefined,
-    ctx.store.auditAbout(
-      tenant,
-      { requestId: id, ...(consumed ? { decisionId: consumed.decisionId, changeId: consumed.changeId } : {}) },
-      MAX_RECORDS,
-    ),
+    ctx.store.auditAbout(tenant, { requestId: id, ...(consumed ? { decisionId: consumed.decisionId, changeId: consumed.changeId } : {}) }, MAX_RECORDS),
     ctx.store.auditHead(tenant),
   ]);
   const audit: BundledAuditRecord[] = rows.map((r) => {
@@ -78,7 +74,16 @@ export async function evidenceBundle(ctx: WorkflowContext, tenant: string, id: s
     } catch {
       prevNamed = false;
     }
-    return { seq: r.seq, id: r.id, at: r.at, type: r.type, record: r.record, prevHash: r.prevHash, hash: r.hash, verifies: prevNamed && hashRecordText(r.record) === r.hash };
+    return {
+      seq: r.seq,
+      id: r.id,
+      at: r.at,
+      type: r.type,
+      record: r.record,
+      prevHash: r.prevHash,
+      hash: r.hash,
+      verifies: prevNamed && hashRecordText(r.record) === r.hash,
+    };
   });
   const transitions = audit
     .filter((a) => a.type.startsWith('request.'))

@@ -442,7 +442,10 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await closedCard.locator('ol.timeline li').last().innerText()).toContain('Closed by Adam Admin: Frank confirmed the reset');
     await shot(adam, 'console-alert-closed');
     const stored = await w.server.store.getAlert('acme', alert.id);
-    expect(stored?.closed).toMatchObject({ by: { type: 'user', id: w.people.adam.id }, reason: 'Frank confirmed the reset with the service desk; hold released' });
+    expect(stored?.closed).toMatchObject({
+      by: { type: 'user', id: w.people.adam.id },
+      reason: 'Frank confirmed the reset with the service desk; hold released',
+    });
     const again = await adam.request.post(`${w.url}/console/alerts/${alert.id}/close`, { form: { csrf: await csrfOf(adam), reason: 'twice' } });
     expect(again.status()).toBe(409);
     expect(await again.text()).toContain('was closed before');
@@ -487,7 +490,10 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await adam.getByRole('row', { name: /Okta event hook/ }).innerText()).toContain('verified');
     expect(await adam.getByRole('row', { name: /Deliveries in, failed/ }).innerText()).toContain('0');
     await shot(adam, 'console-status');
-    const phone = await adam.context().browser()!.newContext({ viewport: { width: 390, height: 844 }, storageState: await adam.context().storageState() });
+    const phone = await adam
+      .context()
+      .browser()!
+      .newContext({ viewport: { width: 390, height: 844 }, storageState: await adam.context().storageState() });
     contexts.push(phone);
     const small = await phone.newPage();
     await small.goto(`${w.url}/console/`);

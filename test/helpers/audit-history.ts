@@ -70,7 +70,11 @@ export async function seedAuditHistory(store: Store, tenant: string, startIso = 
   }
   if (!alertId) throw new Error('seedAuditHistory: factor-change-and-password-reset was not raised');
   await store.transaction((tx) =>
-    closeAlertIn(tx, { endpointsFor: () => [] }, { tenant, id: alertId!, actor: { type: 'cli', id: 'ops' }, reason: 'reviewed: user confirmed', now: new Date(now.getTime() + HOUR) }),
+    closeAlertIn(
+      tx,
+      { endpointsFor: () => [] },
+      { tenant, id: alertId!, actor: { type: 'cli', id: 'ops' }, reason: 'reviewed: user confirmed', now: new Date(now.getTime() + HOUR) },
+    ),
   );
   return { alertId };
 }

@@ -26,7 +26,11 @@ describe('hold release, alert closing and evidence bundles over the API', () => 
 
   it('releases a hold for an admin with a recent MFA sign-in, once, and refuses everyone else', async () => {
     const helpdesk = await release(await w.tokenFor('sam'), { tenant: 'acme', reason });
-    expect([helpdesk.status, helpdesk.body.code, helpdesk.body.detail]).toEqual([403, 'ERR_FORBIDDEN', expect.stringContaining('releasing a hold needs the role admin')]);
+    expect([helpdesk.status, helpdesk.body.code, helpdesk.body.detail]).toEqual([
+      403,
+      'ERR_FORBIDDEN',
+      expect.stringContaining('releasing a hold needs the role admin'),
+    ]);
     const key = await release(await w.apiKey(['requests:write']), { tenant: 'acme', reason });
     expect([key.status, key.body.code]).toEqual([403, 'ERR_FORBIDDEN']);
     const stale = await release(await w.tokenFor('priya', { auth_time: Math.floor(start.getTime() / 1000) - 3600 }), { tenant: 'acme', reason });
@@ -69,7 +73,11 @@ describe('hold release, alert closing and evidence bundles over the API', () => 
 
     const ok = await close(priya, { tenant: 'acme', reason: why });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ id: alert!.id, status: 'closed', closed: { at: w.clock.now.toISOString(), by: { type: 'user', id: '00u1priya' }, reason: why } });
+    expect(ok.body).toMatchObject({
+      id: alert!.id,
+      status: 'closed',
+      closed: { at: w.clock.now.toISOString(), by: { type: 'user', id: '00u1priya' }, reason: why },
+    });
     expect((await w.audit()).find((r) => r.type === 'alert.closed')).toMatchObject({ subject: { alertId: alert!.id }, data: { reason: why } });
     const events = await w.server.store.listDeliveries('acme', 100);
     expect(events.map((d) => JSON.parse(d.event.body))).toContainEqual(

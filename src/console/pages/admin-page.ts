@@ -18,7 +18,10 @@ export interface AdminView {
 const DONE: Record<string, string> = {
   stepped_up: 'You signed in again: you may release holds, add or revoke exceptions and complete reviews for the next few minutes.',
   released: 'The hold is released: containment not yet started is cancelled, and the undo of what ran is queued.',
-  exception: 'The exception is recorded.', revoked: 'The exception is revoked.', review: 'The review is recorded.' };
+  exception: 'The exception is recorded.',
+  revoked: 'The exception is revoked.',
+  review: 'The review is recorded.',
+};
 
 /** The admin's page: holds (read), policy exceptions (add, revoke), break-glass reviews (complete). */
 export function adminPage(s: ActiveSession, v: AdminView): string {
@@ -35,7 +38,9 @@ ${
   v.holds.length === 0
     ? html`<p>No changes are held.</p>`
     : html`<ul class="holds">${v.holds.map(({ decision: d, change: c, failedActions }) => {
-        const what = c ? html`<code>${c.kind}</code> on ${c.target.login ?? c.target.id} by ${c.actor.login ?? c.actor.id}` : html`change <code>${d.changeId}</code>`;
+        const what = c
+          ? html`<code>${c.kind}</code> on ${c.target.login ?? c.target.id} by ${c.actor.login ?? c.actor.id}`
+          : html`change <code>${d.changeId}</code>`;
         return html`<li class="hold"><p><span class="badge ${d.outcome === 'deny' ? 'bad' : 'warn'}">${d.outcome === 'deny' ? 'denied' : 'held'}</span> ${what}, ${when(d.decidedAt)} · tier ${d.tier} · rules ${d.rules.map((r) => html`<code>${r.id}</code> `)}${failedActions ? html` · <strong>${failedActions} containment action(s) failed</strong>` : ''}</p>
 <form class="stack inline-form" method="post" action="/console/admin/holds/${d.id}/release">${csrfField(s)}
 <label for="rel-${d.id}">Why release it <span class="hint">At least 10 characters; kept in the audit log</span></label><input id="rel-${d.id}" name="reason" type="text" required maxlength="1000">

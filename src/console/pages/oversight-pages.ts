@@ -52,10 +52,12 @@ function alertTimeline(a: Alert): Html {
       order: 0,
       body: html`<code>${c.kind}</code> on ${c.target} by ${c.actor} (${c.idp}, ${c.channel})${c.coveredBy ? html` · covered by <a href="/console/requests/${c.coveredBy}">an approved request</a>` : ''}`,
     })),
-    ...a.matches.map((m) => ({ at: m.at, order: 1, body: html`<strong>Rule matched:</strong> ${m.title} <code>${m.rule}</code> (${m.severity}${m.attack.length ? `, ATT&CK ${m.attack.join(', ')}` : ''})` })),
-    ...(a.closed
-      ? [{ at: a.closed.at, order: 2, body: html`<strong>Closed</strong> by ${a.closed.by.name ?? a.closed.by.id}: ${a.closed.reason}` }]
-      : []),
+    ...a.matches.map((m) => ({
+      at: m.at,
+      order: 1,
+      body: html`<strong>Rule matched:</strong> ${m.title} <code>${m.rule}</code> (${m.severity}${m.attack.length ? `, ATT&CK ${m.attack.join(', ')}` : ''})`,
+    })),
+    ...(a.closed ? [{ at: a.closed.at, order: 2, body: html`<strong>Closed</strong> by ${a.closed.by.name ?? a.closed.by.id}: ${a.closed.reason}` }] : []),
   ].sort((x, y) => Date.parse(x.at) - Date.parse(y.at) || x.order - y.order);
   return html`<ol class="timeline">${entries.map((e) => html`<li>${when(e.at)}${e.body}</li>`)}</ol>`;
 }
@@ -71,7 +73,9 @@ ${v.error && !v.error.alertId ? notice('error', 'Not done; nothing was changed.'
 ${v.mayClose ? html`<p>Closing an alert is a decision: it needs a recent multi-factor sign-in. <a href="/console/step-up?return=/console/alerts">Sign in again</a> if Warden asks for one. Closing does not undo containment: release the holds it caused on the <a href="/console/admin#holds">admin page</a>.</p>` : ''}
 ${alerts.length === 0 ? html`<p class="card">No alerts.</p>` : ''}
 ${alerts.map(
-  (a) => html`<section class="card" aria-labelledby="alert-${a.id}"><h2 id="alert-${a.id}"><span class="badge ${a.severity === 'low' ? 'warn' : 'bad'}">${a.severity}</span> ${a.title} <span class="badge ${a.status === 'open' ? 'warn' : 'ok'}">${a.status}</span></h2>
+  (
+    a,
+  ) => html`<section class="card" aria-labelledby="alert-${a.id}"><h2 id="alert-${a.id}"><span class="badge ${a.severity === 'low' ? 'warn' : 'bad'}">${a.severity}</span> ${a.title} <span class="badge ${a.status === 'open' ? 'warn' : 'ok'}">${a.status}</span></h2>
 <p>${a.summary}</p><p class="muted">${a.key} · raised ${when(a.raisedAt)} · id <code>${a.id}</code></p>
 <h3>Chain of changes</h3>
 ${alertTimeline(a)}

@@ -45,7 +45,9 @@ function healthRows(v: StatusView): Html[] {
       const tone = Number.isNaN(expires) || expires <= now ? 'bad' : expires - now < EXPIRY_WARN_MS || error || silent ? 'warn' : 'ok';
       rows.push(
         html`<tr><th scope="row">Entra Graph subscription</th><td>${badge(tone, Number.isNaN(expires) ? 'none' : expires <= now ? 'expired' : tone === 'ok' ? 'active' : 'attention')}</td><td>${
-          Number.isNaN(expires) ? 'no subscription recorded' : html`expires ${when(new Date(expires))} (${expires > now ? `in ${age(expires - now)}` : `${age(now - expires)} ago`})`
+          Number.isNaN(expires)
+            ? 'no subscription recorded'
+            : html`expires ${when(new Date(expires))} (${expires > now ? `in ${age(expires - now)}` : `${age(now - expires)} ago`})`
         }${silent ? html`; silent since ${when(silent)}` : ''}${error ? html`; last error: ${error}` : ''}</td></tr>`,
       );
     } else {
