@@ -498,43 +498,43 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     const small = await phone.newPage();
     await small.goto(`${w.url}/console/`);
     // Nothing wider than the phone: no sideways scrolling of the page.
-    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await small.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(small, 'console-phone-dashboard');
     await small.goto(`${w.url}/console/status`);
-    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await small.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(small, 'console-phone-status');
     await small.goto(`${w.url}/console/alerts`);
-    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await small.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await shot(small, 'console-phone-alerts');
   });
+
+  /** Run in the page (the tests are type-checked without the DOM's types): the controls with no label, no text and no aria-label. */
+  const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    .filter((el) => {
+      const id = el.getAttribute('id');
+      const named = el.tagName === 'BUTTON'
+        ? (el.textContent || '').trim() !== ''
+        : (id !== null && document.querySelector('label[for="' + id + '"]') !== null) || el.closest('label') !== null;
+      return !named && !el.getAttribute('aria-label');
+    })
+    .map((el) => el.outerHTML.slice(0, 80))`;
 
   it('can be used with the keyboard alone, and every control has a label', async () => {
     for (const path of ['/console/', '/console/admin', '/console/alerts', '/console/status', '/console/audit', '/console/requests/new']) {
       await adam.goto(`${w.url}${path}`);
-      const unlabelled = await adam.evaluate(() =>
-        [...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
-          .filter((el) => {
-            const id = el.getAttribute('id');
-            const named =
-              el.tagName === 'BUTTON'
-                ? (el.textContent ?? '').trim() !== ''
-                : (id !== null && document.querySelector(`label[for="${id}"]`) !== null) || el.closest('label') !== null;
-            return !named && !el.getAttribute('aria-label');
-          })
-          .map((el) => el.outerHTML.slice(0, 80)),
-      );
+      const unlabelled = await adam.evaluate<string[]>(UNLABELLED);
       expect(unlabelled, path).toEqual([]);
     }
     // The first Tab reaches the skip link, Enter moves to the content, further Tabs reach the page's controls in order.
     await adam.goto(`${w.url}/console/admin`);
     await adam.keyboard.press('Tab');
-    expect(await adam.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await adam.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
     await adam.keyboard.press('Enter');
     expect(adam.url()).toContain('#main');
     const focused: string[] = [];
     for (let i = 0; i < 40 && !focused.includes('Add the exception'); i++) {
       await adam.keyboard.press('Tab');
-      focused.push(await adam.evaluate(() => (document.activeElement?.textContent ?? '').trim() || document.activeElement?.getAttribute('name') || ''));
+      focused.push(await adam.evaluate<string>("(document.activeElement.textContent || '').trim() || document.activeElement.getAttribute('name') || ''"));
     }
     expect(focused).toEqual(expect.arrayContaining(['ruleId', 'target', 'reason', 'Add the exception']));
   });
