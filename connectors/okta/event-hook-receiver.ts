@@ -140,6 +140,9 @@ const headerValue = (req: IncomingMessage, name: string): string | undefined => 
   return Array.isArray(value) ? value.join(', ') : value;
 };
 
+/** The cursor that records when Okta last verified the event hook (`{ verifiedAt }`). */
+export const EVENT_HOOK_CURSOR = 'okta.eventHook';
+
 /** Okta's one-time verification: echoes `x-okta-verification-challenge` as `{"verification": …}`. */
 async function verify(tenants: OktaTenants, req: IncomingMessage, res: ServerResponse, params: Record<string, string>, ctx: ConnectorContext): Promise<void> {
   const tenant = authenticate(tenants, req, params, ctx);
@@ -147,6 +150,9 @@ async function verify(tenants: OktaTenants, req: IncomingMessage, res: ServerRes
   if (!challenge) throw new WardenError('ERR_VALIDATION', 'the x-okta-verification-challenge header is missing');
   oktaMetrics(ctx.metrics.registry).hookDeliveries.inc({ tenant: tenant.id, result: 'verified' });
   ctx.log.info({ tenant: tenant.id }, 'okta event hook verified');
+  // Kept for the console's connector health: when Okta last verified the hook.
+  const now = ctx.clock();
+  await ctx.store.setCursor(tenant.id, EVENT_HOOK_CURSOR, { verifiedAt: now.toISOString() }, now);
   writeJson(res, 200, { verification: challenge });
 }
 

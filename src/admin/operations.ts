@@ -10,10 +10,9 @@ import { WardenError } from '../core/errors.js';
 import { API_SCOPES, createApiKey, revokeApiKey } from '../access/api-keys.js';
 import { releaseHold } from '../engine/release-hold.js';
 import { SEVERITIES } from '../core/alert.js';
-import { closeAlert } from '../detect/close-alert.js';
 import { wardenCommand } from '../package-root.js';
 import { op, type Operation, type OperationRegistry } from '../connector/operation.js';
-import { WORKFLOW_OPERATIONS } from '../requests/request-operations.js';
+import { WORKFLOW_OPERATIONS, workflowOf } from '../requests/request-operations.js';
 import { AUDIT_EXPORT_FORMATS } from '../audit/export-audit.js';
 import { NOTIFY_OPERATIONS } from './notify-operations.js';
 
@@ -225,9 +224,12 @@ export const OPERATIONS = {
 
   'alerts.close': op(z.object({ tenant: z.string(), id: z.uuid(), reason: z.string().min(1).max(1000) }), async (ctx, args) => {
     configuredTenant(ctx.config, args.tenant);
-    const closed = await closeAlert(ctx.store, { tenant: args.tenant, id: args.id, actor: ctx.actor, reason: args.reason, now: (ctx.clock ?? systemClock)() });
-    if (!closed) {
-      ctx.err(`alert ${args.id} was closed before\n`);
+    let closed;
+    try {
+      closed = await workflowOf(ctx).closeAlert(args.tenant, args.id, args.reason, { type: 'cli', id: ctx.actor.id });
+    } catch (err) {
+      if (!(err instanceof WardenError) || err.code !== 'ERR_CONFLICT') throw err;
+      ctx.err(`${err.message}\n`);
       return 1;
     }
     await ctx.out(

@@ -120,7 +120,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const { config } = options;
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const policies = new PolicyRegistry(config.tenants);
+  const policies = new PolicyRegistry(config.tenants, clock);
   // Rules are compiled before the store opens: a bad rule file stops the start with file:line:column.
   const detections = new DetectionRegistry(config.tenants);
   // A SIEM endpoint that may not be used (plain http to another host) stops the start before the store opens.
@@ -325,6 +325,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
               store,
               workflow,
               tenants: config.tenants,
+              policies,
               clock,
               ...(config.console ? { timeouts: config.console } : {}),
               bodyBytes: config.bodyBytes,

@@ -85,6 +85,39 @@ describe('PolicyRegistry', () => {
     expect(readFileSync(file, 'utf8')).toBe(BAD);
   });
 
+  it('says for the console which version is in force, since when, and how the last reload went, with its load errors', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'warden-policies-'));
+    const file = path.join(dir, 'acme.yaml');
+    writeFileSync(file, GOOD());
+    let now = new Date('2026-03-02T09:00:00.000Z');
+    const registry = new PolicyRegistry([{ id: 'acme', policyFile: file }], () => now);
+    const first = registry.status('acme');
+    expect(first).toEqual({ tenant: 'acme', file, version: registry.get('acme').version, mode: 'enforce', rules: 1, loadedAt: '2026-03-02T09:00:00.000Z' });
+    now = new Date('2026-03-02T10:00:00.000Z');
+    writeFileSync(file, BAD);
+    registry.reload('acme');
+    const rejected = registry.status('acme');
+    expect(rejected).toMatchObject({
+      version: first.version,
+      loadedAt: '2026-03-02T09:00:00.000Z',
+      lastReload: { at: '2026-03-02T10:00:00.000Z', status: 'rejected' },
+    });
+    expect(rejected.lastReload?.issues?.[0]).toMatchObject({ file, line: 5 });
+    now = new Date('2026-03-02T11:00:00.000Z');
+    writeFileSync(file, GOOD('deny'));
+    registry.reload('acme');
+    expect(registry.status('acme')).toMatchObject({ loadedAt: '2026-03-02T11:00:00.000Z', lastReload: { at: '2026-03-02T11:00:00.000Z', status: 'loaded' } });
+    expect(registry.status('acme').version).not.toBe(first.version);
+    expect(registry.status('acme').lastReload).not.toHaveProperty('issues');
+  });
+
+  it('gives no times without a clock (the CLI reads no time it was not given)', () => {
+    const { registry } = setup();
+    registry.reload('acme');
+    expect(registry.status('acme')).not.toHaveProperty('loadedAt');
+    expect(registry.status('acme').lastReload).toEqual({ status: 'unchanged' });
+  });
+
   it('throws ERR_TENANT_UNKNOWN for a tenant it does not have', () => {
     const { registry } = setup();
     expect(() => registry.get('globex')).toThrow(/unknown tenant "globex"/);

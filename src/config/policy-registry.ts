@@ -34,6 +34,19 @@ export function loadPolicyFile(tenant: string, file: string): CompiledPolicy {
   return policy;
 }
 
+/** What the console shows of a tenant's policy: the one in force, and how the last reload went. */
+export interface PolicyStatus {
+  tenant: string;
+  file: string;
+  version: string;
+  mode: CompiledPolicy['mode'];
+  rules: number;
+  /** When the policy in force was loaded (ISO 8601), when the registry was given a clock. */
+  loadedAt?: string;
+  /** The last reload (file change or SIGHUP), if there was one. */
+  lastReload?: { at?: string; status: ReloadResult['status']; message?: string; issues?: PolicyIssue[] };
+}
+
 /**
  * The live policy of every tenant. A reload compiles the file again and
  * swaps it in only if it is valid: a server never trades a good policy for a
@@ -44,18 +57,25 @@ export class PolicyRegistry {
   readonly #files: ReadonlyMap<string, string>;
   readonly #watchers: FSWatcher[] = [];
   readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #clock: (() => Date) | undefined;
+  readonly #loadedAt = new Map<string, string>();
+  readonly #lastReload = new Map<string, NonNullable<PolicyStatus['lastReload']>>();
 
   /**
    * Loads every tenant's policy; all must be valid to start.
    *
+   * `clock` (the server's) dates loads and reloads for {@link status}.
+   *
    * @throws WardenError `ERR_POLICY_INVALID` listing every problem of every file
    */
-  constructor(tenants: ReadonlyArray<{ id: string; policyFile: string }>) {
+  constructor(tenants: ReadonlyArray<{ id: string; policyFile: string }>, clock?: () => Date) {
+    this.#clock = clock;
     this.#files = new Map(tenants.map((t) => [t.id, t.policyFile]));
     const problems: WardenError[] = [];
     for (const t of tenants) {
       try {
         this.#policies.set(t.id, loadPolicyFile(t.id, t.policyFile));
+        if (clock) this.#loadedAt.set(t.id, clock().toISOString());
       } catch (err) {
         if (!isWardenError(err, 'ERR_POLICY_INVALID')) throw err;
         problems.push(err);
@@ -86,8 +106,36 @@ export class PolicyRegistry {
     return policy;
   }
 
+  /** The tenant's policy in force and its last reload. @throws WardenError `ERR_TENANT_UNKNOWN` */
+  status(tenant: string): PolicyStatus {
+    const policy = this.get(tenant);
+    const loadedAt = this.#loadedAt.get(tenant);
+    const lastReload = this.#lastReload.get(tenant);
+    return {
+      tenant,
+      file: policy.file,
+      version: policy.version,
+      mode: policy.mode,
+      rules: policy.rules.length,
+      ...(loadedAt ? { loadedAt } : {}),
+      ...(lastReload ? { lastReload } : {}),
+    };
+  }
+
   /** Compiles the tenant's file again; swaps it in only when valid. */
   reload(tenant: string): ReloadResult {
+    const result = this.#reload(tenant);
+    const at = this.#clock?.().toISOString();
+    this.#lastReload.set(tenant, {
+      ...(at ? { at } : {}),
+      status: result.status,
+      ...(result.status === 'rejected' ? { message: result.message, issues: result.issues } : {}),
+    });
+    if (result.status === 'loaded' && at) this.#loadedAt.set(tenant, at);
+    return result;
+  }
+
+  #reload(tenant: string): ReloadResult {
     const file = this.#files.get(tenant);
     if (!file) throw new WardenError('ERR_TENANT_UNKNOWN', `unknown tenant "${tenant}"`);
     const current = this.#policies.get(tenant);

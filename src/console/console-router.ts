@@ -14,6 +14,9 @@ import { authorizeCaller } from '../requests/caller.js';
 import { reportCsv } from '../requests/accountability-report.js';
 import { verifyAudit } from '../audit/verify-audit.js';
 import type { Store } from '../store/store.js';
+import type { PolicyStatus } from '../config/policy-registry.js';
+import { statusPage } from './pages/status-page.js';
+import type { Dashboard } from './pages/home-page.js';
 import { pageStatus as statusOf } from './page-status.js';
 import { callerOf } from './console-person.js';
 import { checkCsrf, ConsoleSessions, DEFAULT_CONSOLE_TIMEOUTS, randomToken, type ActiveSession, type ConsoleTimeouts } from './console-sessions.js';
@@ -34,6 +37,8 @@ export interface ConsoleDeps {
   timeouts?: ConsoleTimeouts;
   /** Largest form accepted, bytes. */
   bodyBytes?: number;
+  /** The tenants' policies in force and their last reload (the status page). */
+  policies?: { status(tenant: string): PolicyStatus };
   /** Logs failures that are Warden's fault (5xx). */
   onError?: (err: unknown, path: string) => void;
 }
@@ -247,9 +252,24 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       const caller = callerOf(session.person);
       const may = session.person.roles.length > 0;
       const open = may ? (await workflow.list(session.tenant, {}, 50, undefined, caller)).items : [];
-      res.type('html').send(homePage(session, open));
+      res.type('html').send(homePage(session, open, may ? await dashboardOf(session.tenant) : undefined));
     }),
   );
+
+  /** The dashboard's numbers: decisions per UTC day by outcome and alerts by rule over the last two weeks, and the open holds. */
+  async function dashboardOf(tenant: string): Promise<Dashboard> {
+    const DAYS = 14;
+    const today = Date.UTC(deps.clock().getUTCFullYear(), deps.clock().getUTCMonth(), deps.clock().getUTCDate());
+    const days = Array.from({ length: DAYS }, (_, i) => new Date(today - (DAYS - 1 - i) * 86_400_000).toISOString().slice(0, 10));
+    const since = new Date(today - (DAYS - 1) * 86_400_000);
+    const [counts, holds, alertsByRule] = await Promise.all([
+      deps.store.decisionsByDay(tenant, since),
+      deps.store.listHolds(tenant, 1000),
+      deps.store.alertsByRule(tenant, since),
+    ]);
+    const series = (outcome: 'allow' | 'hold' | 'deny') => days.map((d) => counts.find((c) => c.day === d && c.outcome === outcome)?.count ?? 0);
+    return { days, decisions: { allow: series('allow'), hold: series('hold'), deny: series('deny') }, openHolds: holds.length, alertsByRule };
+  }
 
   router.get(
     '/requests',
@@ -404,6 +424,16 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     '/requests/:id',
     view(async (req, res, session) => {
       await showRequest(req, res, session, requestId(req));
+    }),
+  );
+
+  router.get(
+    '/requests/:id/evidence.json',
+    view(async (req, res, session) => {
+      const id = requestId(req);
+      const bundle = await workflow.evidenceBundle(session.tenant, id, callerOf(session.person));
+      res.setHeader('Content-Disposition', `attachment; filename="warden-evidence-${session.tenant}-${id}.json"`);
+      res.type('application/json').send(JSON.stringify(bundle, null, 2));
     }),
   );
 
@@ -589,11 +619,38 @@ export function consoleRouter(deps: ConsoleDeps): Router {
     }),
   );
 
+  async function showAlerts(req: Request, res: Response, session: ActiveSession, error?: { alertId?: string; message: string }, status = 200): Promise<void> {
+    oversee(session, 'reading alerts');
+    const done = field(req.query, 'done');
+    res
+      .status(status)
+      .type('html')
+      .send(
+        alertsPage(session, await deps.store.listAlerts(session.tenant, { limit: 50 }), {
+          mayClose: session.person.roles.includes('admin'),
+          ...(error ? { error } : {}),
+          ...(done ? { done } : {}),
+        }),
+      );
+  }
+
   router.get(
     '/alerts',
-    view(async (_req, res, session) => {
-      oversee(session, 'reading alerts');
-      res.type('html').send(alertsPage(session, await deps.store.listAlerts(session.tenant, { limit: 50 })));
+    view(async (req, res, session) => showAlerts(req, res, session)),
+  );
+
+  router.post(
+    '/alerts/:id/close',
+    action(async (req, res, session) => {
+      const id = String(req.params.id);
+      try {
+        if (!ID.test(id)) throw new WardenError('ERR_NOT_FOUND', `there is no alert "${id}"`);
+        await workflow.closeAlert(session.tenant, id, field(req.body, 'reason') ?? '', callerOf(session.person));
+        res.redirect(303, `/console/alerts?done=closed`);
+      } catch (err) {
+        if (!(err instanceof WardenError) || statusOf(err.code) >= 500 || err.code === 'ERR_FORBIDDEN') throw err;
+        await showAlerts(req, res, session, { ...(err.code !== 'ERR_NOT_FOUND' ? { alertId: id } : {}), message: err.message }, statusOf(err.code));
+      }
     }),
   );
 
@@ -602,11 +659,18 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   async function showAdmin(req: Request, res: Response, session: ActiveSession, more: Partial<AdminView> = {}, status = 200): Promise<void> {
     const caller = callerOf(session.person);
     authorizeCaller(caller, session.tenant, { roles: ['admin'], what: 'the admin page' });
-    const [holds, exceptions, reviews] = await Promise.all([
+    const [held, exceptions, reviews] = await Promise.all([
       deps.store.listHolds(session.tenant, 50),
       workflow.listExceptions(session.tenant, caller),
       workflow.listReviews(session.tenant, undefined, caller),
     ]);
+    const holds = await Promise.all(
+      held.map(async (decision) => ({
+        decision,
+        change: await deps.store.getChange(session.tenant, decision.changeId),
+        failedActions: (await deps.store.listActions(session.tenant, decision.id)).filter((a) => a.state === 'failed').length,
+      })),
+    );
     const done = field(req.query, 'done');
     res
       .status(status)
@@ -628,6 +692,14 @@ export function consoleRouter(deps: ConsoleDeps): Router {
   router.get(
     '/admin',
     view(async (req, res, session) => showAdmin(req, res, session)),
+  );
+  router.post(
+    '/admin/holds/:id/release',
+    adminAction(async (req, session) => {
+      const id = String(req.params.id);
+      if (!ID.test(id)) throw new WardenError('ERR_NOT_FOUND', `there is no held decision "${id}"`);
+      await workflow.releaseHold(session.tenant, id, field(req.body, 'reason') ?? '', callerOf(session.person));
+    }, 'released'),
   );
   router.post(
     '/admin/exceptions',
@@ -658,6 +730,21 @@ export function consoleRouter(deps: ConsoleDeps): Router {
       if (!notes) throw new WardenError('ERR_VALIDATION', 'write what the review found');
       await workflow.completeReview(session.tenant, String(req.params.id), { outcome, notes: notes.slice(0, 4000) }, callerOf(session.person));
     }, 'review'),
+  );
+
+  router.get(
+    '/status',
+    view(async (_req, res, session) => {
+      authorizeCaller(callerOf(session.person), session.tenant, { roles: ['admin'], what: 'the status page' });
+      const [cursors, failures] = await Promise.all([deps.store.cursorStates(session.tenant), deps.store.failureCounts(session.tenant)]);
+      let policy: PolicyStatus | undefined;
+      try {
+        policy = deps.policies?.status(session.tenant);
+      } catch {
+        policy = undefined;
+      }
+      res.type('html').send(statusPage(session, { ...(policy ? { policy } : {}), cursors, failures, now: deps.clock() }));
+    }),
   );
 
   router.get(

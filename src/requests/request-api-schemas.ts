@@ -94,6 +94,11 @@ export const CancelBody = z
   .strict()
   .describe('Why the request is cancelled');
 
+export const ReasonBody = z
+  .object({ tenant: TenantId, reason: z.string().min(1).max(1000) })
+  .strict()
+  .describe('The tenant and why (kept in the audit record)');
+
 export const TicketBody = z
   .object({ tenant: TenantId, system: z.enum(['servicenow', 'jira']), id: z.string().min(1).max(64) })
   .strict()
@@ -184,6 +189,7 @@ export const WORKFLOW_SCHEMAS = {
   RequestView,
   RequestList,
   CancelBody,
+  ReasonBody,
   TicketBody,
   CallbackBody,
   TenantBody,

@@ -18,7 +18,7 @@ import { Workflow } from './workflow.js';
  */
 
 /** A workflow over the operation's store and config (no connectors: what needs the IdP or ITSM is done through the API). */
-function workflowOf(ctx: OpContext): Workflow {
+export function workflowOf(ctx: OpContext): Workflow {
   const clock = ctx.clock ?? systemClock;
   return new Workflow({
     store: ctx.store,
@@ -75,6 +75,12 @@ export const WORKFLOW_OPERATIONS: Record<string, Operation> = {
     configured(ctx, args.tenant);
     const r = await workflowOf(ctx).cancel(args.tenant, args.id, args.reason, cli(ctx));
     await ctx.out(`cancelled ${r.id}\n`);
+    return 0;
+  }),
+
+  'requests.bundle': op(z.object({ tenant: Tenant, id: z.string().min(1) }), async (ctx, args) => {
+    configured(ctx, args.tenant);
+    await ctx.out(JSON.stringify(await workflowOf(ctx).evidenceBundle(args.tenant, args.id, cli(ctx)), null, 2) + '\n');
     return 0;
   }),
 

@@ -16,6 +16,11 @@ import type { CallbackInput, CreateExceptionInput, CreateRequestBody } from './r
 import { completeReview, listReviews, overdueReviews } from './reviews.js';
 import { WorkflowContext, type OnCommit, type RequestView, type WorkflowDeps } from './request-context.js';
 import type { RequestFilter } from '../store/store.js';
+import type { Alert } from '../core/alert.js';
+import type { ReleaseResult } from '../engine/release-hold.js';
+import { closeAlert } from './close-alert.js';
+import { evidenceBundle, type EvidenceBundle } from './evidence-bundle.js';
+import { releaseHeldChange } from './release-held-change.js';
 
 /** A page of requests and where the next one starts. */
 export interface RequestPage {
@@ -143,6 +148,21 @@ export class Workflow {
 
   listExceptions(tenant: string, caller: Caller): Promise<ExceptionState[]> {
     return listExceptions(this.ctx, tenant, caller);
+  }
+
+  /** An admin releases a held change with a reason (the engine's release, as `warden holds release`). */
+  releaseHold(tenant: string, decisionId: string, reason: string, caller: Caller, onCommit?: OnCommit): Promise<ReleaseResult> {
+    return releaseHeldChange(this.ctx, tenant, decisionId, reason, caller, onCommit);
+  }
+
+  /** An admin closes an alert with a reason: audited and published (`alert.closed`). */
+  closeAlert(tenant: string, id: string, reason: string, caller: Caller, onCommit?: OnCommit): Promise<Alert> {
+    return closeAlert(this.ctx, tenant, id, reason, caller, onCommit);
+  }
+
+  /** A request's evidence bundle, for auditors: one JSON document with its audit records and their chain digests. */
+  evidenceBundle(tenant: string, id: string, caller: Caller): Promise<EvidenceBundle> {
+    return evidenceBundle(this.ctx, tenant, id, caller);
   }
 
   async report(tenant: string, since: Date, until: Date, caller: Caller): Promise<AccountabilityReport> {

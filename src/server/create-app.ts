@@ -149,7 +149,7 @@ export function createApp(deps: AppDeps): express.Express {
     ...(deps.detection ? { detection: deps.detection } : {}),
   });
   if (deps.workflow) mountRequests(api, { workflow: deps.workflow, store: deps.store, clock: deps.clock ?? systemClock, has: (t) => deps.policies.has(t) });
-  mountAlerts(api, { store: deps.store, has: (t) => deps.policies.has(t) });
+  mountAlerts(api, { store: deps.store, has: (t) => deps.policies.has(t), ...(deps.workflow ? { workflow: deps.workflow } : {}) });
   app.use(api);
 
   for (const connector of connectors) {

@@ -17,6 +17,7 @@ import { SqlRequestStore } from './sql/sql-request-store.js';
 import { SqlRetentionStore } from './sql/sql-retention-store.js';
 import { SqlReviewStore } from './sql/sql-review-store.js';
 import { SqlConsoleStore } from './sql/sql-console-store.js';
+import { SqlOversightStore } from './sql/sql-oversight-store.js';
 import { SqlSsfStore } from './sql/sql-ssf-store.js';
 import { SqlTenantStore } from './sql/sql-tenant-store.js';
 import { composeAggregates } from './sql/sql-aggregate.js';
@@ -54,6 +55,7 @@ export class SqlStore
     SqlNotifyStore,
     SqlSsfStore,
     SqlConsoleStore,
+    SqlOversightStore,
   )
   implements StoreOps
 {

@@ -17,6 +17,7 @@ import type { RequestStore } from './capabilities/request-store.js';
 import type { RetentionStore } from './capabilities/retention-store.js';
 import type { ReviewStore } from './capabilities/review-store.js';
 import type { ConsoleStore } from './capabilities/console-store.js';
+import type { OversightStore } from './capabilities/oversight-store.js';
 import type { SsfStore } from './capabilities/ssf-store.js';
 import type { TenantStore } from './capabilities/tenant-store.js';
 
@@ -40,6 +41,7 @@ export type * from './capabilities/retention-store.js';
 export type * from './capabilities/review-store.js';
 export type * from './capabilities/ssf-store.js';
 export type * from './capabilities/console-store.js';
+export type * from './capabilities/oversight-store.js';
 export type * from './capabilities/tenant-store.js';
 
 /**
@@ -80,7 +82,8 @@ export interface StoreOps
     ExceptionStore,
     NotifyStore,
     SsfStore,
-    ConsoleStore {}
+    ConsoleStore,
+    OversightStore {}
 
 /** Work done inside a transaction: all of it commits, or none of it. */
 export type StoreTx = StoreOps;

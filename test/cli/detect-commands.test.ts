@@ -278,7 +278,8 @@ describe('warden alerts list and close', () => {
     ]);
     expect([closed.code, closed.out]).toEqual([0, expect.stringContaining(`closed ${alert.id}`)]);
     const again = await warden(['--config', configFile, 'alerts', 'close', alert.id, '--tenant', 'acme', '--reason', 'x']);
-    expect([again.code, again.err]).toEqual([1, `alert ${alert.id} was closed before\n`]);
+    expect([again.code, again.err]).toEqual([1, expect.stringContaining(`alert ${alert.id} was closed before, at `)]);
+    expect(again.err).toContain('Okta support case 01234');
     expect((await warden(['--config', configFile, 'alerts', 'list', '--tenant', 'acme', '--status', 'open'])).out).toBe('no alerts in tenant acme\n');
     const audit = await warden(['--config', configFile, 'audit', 'export', '--tenant', 'acme']);
     expect(audit.out).toContain('"type":"alert.closed"');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -215,8 +216,11 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await h1(ann)).toContain('Waiting for approval');
   });
 
+  /** Sam (help desk), still signed in after the bad-input test: later tests reuse the session instead of signing in again. */
+  let helpdesk: Page;
   it('says what is wrong and changes nothing: a replayed sign-in callback, an unknown target, a tampered form, a wrong role, an expired request', async () => {
     const sam = await newPage();
+    helpdesk = sam;
     let callback = '';
     sam.on('request', (r) => {
       if (r.url().includes('/console/callback?')) callback = r.url();
@@ -278,7 +282,7 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
   });
 
   it('lets an auditor read and verify the audit log and download the accountability report; others may not', async () => {
-    const aude = await newPage();
+    aude = await newPage();
     await signIn(aude, 'aude');
     await aude.getByRole('link', { name: 'Audit' }).click();
     expect(await h1(aude)).toBe('Audit log');
@@ -300,11 +304,12 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     expect(await refused.text()).toContain('needs the role auditor or admin');
   });
 
+  let adam: Page;
+  let aude: Page;
   it('lets an admin add and revoke a policy exception; a bad one is refused on the page', async () => {
-    const adam = await newPage();
+    adam = await newPage();
     await signIn(adam, 'adam');
-    expect(await adam.locator('svg.chart rect').count()).toBe(5);
-    await shot(adam, 'console-dashboard');
+    expect(await adam.locator('svg.chart[aria-labelledby="chart-Latest-requests-by-state"] rect').count()).toBe(5);
     await adam.getByRole('link', { name: 'Admin' }).click();
     expect(await h1(adam)).toBe('Admin');
     const fill = async (reason: string) => {
@@ -325,5 +330,212 @@ describe('the console in a browser', { timeout: 240_000 }, () => {
     await adam.getByRole('button', { name: 'Revoke' }).click();
     await adam.waitForURL(/done=revoked/);
     expect(await adam.getByRole('button', { name: 'Revoke' }).count()).toBe(0);
+  });
+
+  /** The CSRF token of a signed-in page (any form carries it). */
+  const csrfOf = (page: Page) => page.locator('input[name=csrf]').first().inputValue();
+
+  let heldDecision = '';
+  it('lets an admin release a hold with a reason; a short reason, a tampered form, a wrong role, an unknown or released hold are refused and change nothing', async () => {
+    // Sam resets Frank's factors in Okta with no request: Warden holds the change; then a new factor and a password reset make a takeover chain.
+    w.advance(60_000);
+    w.sim.adminResetFactors(w.people.sam.id, w.people.frank.id);
+    w.sim.selfEnroll(w.people.frank.id, 'sms');
+    w.advance(60_000);
+    w.sim.resetPassword(w.people.sam.id, w.people.frank.id);
+    await w.settle();
+    const holds = await w.server.store.listHolds('acme', 50);
+    const frankHold = holds.find((d) => d.outcome === 'hold');
+    expect(frankHold).toBeDefined();
+    heldDecision = frankHold!.id;
+    expect(w.sim.groupNames(w.people.frank.id)).toContain('Warden Hold');
+
+    await adam.goto(`${w.url}/console/admin`);
+    const form = adam.locator(`form[action="/console/admin/holds/${heldDecision}/release"]`);
+    expect(await form.count()).toBe(1);
+    const released = async () => (await w.server.store.getRelease('acme', heldDecision)) !== undefined;
+
+    // Too short a reason: said on the page, nothing released.
+    await form.getByLabel('Why release it').fill('ok');
+    await form.getByRole('button', { name: 'Release this hold' }).click();
+    expect(await adam.getByRole('alert').innerText()).toContain('at least 10 characters');
+    expect(await released()).toBe(false);
+
+    // A tampered form (the CSRF token removed): refused, nothing released.
+    await adam.goto(`${w.url}/console/admin`);
+    await form.locator('input[name=csrf]').evaluate((input) => input.remove());
+    await form.getByLabel('Why release it').fill('caller verified on the HR number, ticket INC0030999');
+    const tampered = adam.waitForResponse((r) => r.url().endsWith('/release'));
+    await form.getByRole('button', { name: 'Release this hold' }).click();
+    expect((await tampered).status()).toBe(403);
+    expect(await h1(adam)).toBe('Refused: the form could not be verified');
+    expect(await released()).toBe(false);
+
+    // A wrong role: the auditor's own session and token, refused by the workflow.
+    const asAuditor = await aude.request.post(`${w.url}/console/admin/holds/${heldDecision}/release`, {
+      form: { csrf: await csrfOf(aude), reason: 'an auditor should not release holds' },
+    });
+    expect(asAuditor.status()).toBe(403);
+    expect(await asAuditor.text()).toContain('releasing a hold needs the role admin');
+    expect(await released()).toBe(false);
+
+    // An unknown decision.
+    await adam.goto(`${w.url}/console/admin`);
+    const unknown = await adam.request.post(`${w.url}/console/admin/holds/00000000-0000-7000-8000-000000000000/release`, {
+      form: { csrf: await csrfOf(adam), reason: 'releasing something that does not exist' },
+    });
+    expect(unknown.status()).toBe(404);
+    expect(await unknown.text()).toContain('no decision 00000000-0000-7000-8000-000000000000');
+
+    await form.getByLabel('Why release it').fill('caller verified on the HR number, ticket INC0030999');
+    await shot(adam, 'console-admin-holds');
+    await form.getByRole('button', { name: 'Release this hold' }).click();
+    await adam.waitForURL(/done=released/);
+    expect(await adam.getByRole('status').first().innerText()).toContain('The hold is released');
+    expect(await adam.locator(`form[action="/console/admin/holds/${heldDecision}/release"]`).count()).toBe(0);
+    expect((await w.server.store.getRelease('acme', heldDecision))?.reason).toBe('caller verified on the HR number, ticket INC0030999');
+    await w.settle();
+    expect(w.sim.groupNames(w.people.frank.id)).not.toContain('Warden Hold');
+
+    // The same form again (a replay): refused, said why.
+    const again = await adam.request.post(`${w.url}/console/admin/holds/${heldDecision}/release`, {
+      form: { csrf: await csrfOf(adam), reason: 'caller verified on the HR number, ticket INC0030999' },
+    });
+    expect(again.status()).toBe(409);
+    expect(await again.text()).toContain('was released before');
+  });
+
+  it('lets an admin close an alert with a reason, shown on its timeline; refusals change nothing', async () => {
+    const alerts = await w.server.store.listAlerts('acme', { limit: 10, status: 'open' });
+    expect(alerts.length).toBeGreaterThan(0);
+    const alert = alerts[0]!;
+    await adam.getByRole('link', { name: 'Alerts' }).click();
+    expect(await h1(adam)).toBe('Alerts');
+    const card = adam.locator('section.card', { has: adam.locator(`#alert-${alert.id}`) });
+    expect(await card.locator('ol.timeline li').count()).toBeGreaterThanOrEqual(alert.changes.length + 1);
+    expect(await card.getByText('Rule matched:').count()).toBeGreaterThan(0);
+
+    // Wrong role: the auditor sees the alerts but no close form, and a forged POST is refused.
+    await aude.goto(`${w.url}/console/alerts`);
+    expect(await aude.getByRole('button', { name: 'Close this alert' }).count()).toBe(0);
+    const asAuditor = await aude.request.post(`${w.url}/console/alerts/${alert.id}/close`, { form: { csrf: await csrfOf(aude), reason: 'not mine to close' } });
+    expect(asAuditor.status()).toBe(403);
+    expect(await asAuditor.text()).toContain('closing an alert needs the role admin');
+    // No reason, an unknown alert, a missing CSRF token.
+    const noReason = await adam.request.post(`${w.url}/console/alerts/${alert.id}/close`, { form: { csrf: await csrfOf(adam), reason: ' ' } });
+    expect(noReason.status()).toBe(400);
+    expect(await noReason.text()).toContain('closing an alert needs a reason');
+    const unknown = await adam.request.post(`${w.url}/console/alerts/00000000-0000-7000-8000-000000000000/close`, {
+      form: { csrf: await csrfOf(adam), reason: 'no such alert' },
+    });
+    expect(unknown.status()).toBe(404);
+    expect(await unknown.text()).toContain('no alert 00000000-0000-7000-8000-000000000000');
+    const forged = await adam.request.post(`${w.url}/console/alerts/${alert.id}/close`, { form: { reason: 'forged' } });
+    expect(forged.status()).toBe(403);
+    expect((await w.server.store.getAlert('acme', alert.id))?.status).toBe('open');
+
+    await card.getByLabel('Why close it').fill('Frank confirmed the reset with the service desk; hold released');
+    await shot(adam, 'console-alerts');
+    await card.getByRole('button', { name: 'Close this alert' }).click();
+    await adam.waitForURL(/done=closed/);
+    const closedCard = adam.locator('section.card', { has: adam.locator(`#alert-${alert.id}`) });
+    expect(await closedCard.locator('ol.timeline li').last().innerText()).toContain('Closed by Adam Admin: Frank confirmed the reset');
+    await shot(adam, 'console-alert-closed');
+    const stored = await w.server.store.getAlert('acme', alert.id);
+    expect(stored?.closed).toMatchObject({
+      by: { type: 'user', id: w.people.adam.id },
+      reason: 'Frank confirmed the reset with the service desk; hold released',
+    });
+    const again = await adam.request.post(`${w.url}/console/alerts/${alert.id}/close`, { form: { csrf: await csrfOf(adam), reason: 'twice' } });
+    expect(again.status()).toBe(409);
+    expect(await again.text()).toContain('was closed before');
+  });
+
+  it("gives auditors a request's evidence bundle whose audit records verify; others may not", async () => {
+    await aude.goto(requestUrl);
+    const link = aude.getByRole('link', { name: 'Download the evidence bundle (JSON)' });
+    expect(await link.count()).toBe(1);
+    const res = await aude.request.get(`${requestUrl}/evidence.json`);
+    expect(res.status()).toBe(200);
+    expect(res.headers()['content-disposition']).toContain('attachment');
+    const bundle = (await res.json()) as any;
+    expect(bundle.request.id).toBe(requestUrl.split('/').pop());
+    expect(bundle.transitions.map((t: { type: string }) => t.type)).toEqual(expect.arrayContaining(['request.created', 'request.approved']));
+    expect(bundle.approvals).toHaveLength(1);
+    expect(bundle.proofing.length).toBeGreaterThan(0);
+    expect(bundle.matched.decision.outcome).toBe('allow');
+    expect(bundle.audit.length).toBeGreaterThan(3);
+    for (const r of bundle.audit) {
+      expect(createHash('sha256').update(r.record).digest('hex')).toBe(r.hash);
+      expect(JSON.parse(r.record).prevHash).toBe(r.prevHash);
+    }
+    expect(bundle.audit.map((r: { type: string }) => r.type)).toContain('decision.recorded');
+    const refused = await helpdesk.request.get(`${requestUrl}/evidence.json`);
+    expect(refused.status()).toBe(403);
+    expect(await refused.text()).toContain('an evidence bundle needs the role auditor or admin');
+  });
+
+  it('shows the dashboard, policy status and connector health, with text alternatives, at 1280×800 and at phone width', async () => {
+    await adam.goto(`${w.url}/console/`);
+    const decisions = adam.locator('svg.chart[aria-labelledby="decisions-title"]');
+    expect(await decisions.count()).toBe(1);
+    expect(await adam.locator('#decisions-title').textContent()).toMatch(/\d+ allowed/);
+    expect(await adam.locator('svg.chart rect').count()).toBeGreaterThan(5);
+    expect(await adam.getByText('Show the data as a table').count()).toBe(1);
+    expect(await adam.getByText('held change', { exact: false }).count()).toBeGreaterThan(0);
+    await shot(adam, 'console-dashboard');
+    await adam.getByRole('link', { name: 'Status' }).click();
+    expect(await h1(adam)).toBe('Policy and connector status');
+    expect(await adam.getByText(w.server.policies.get('acme').version).count()).toBe(1);
+    expect(await adam.getByRole('row', { name: /Okta event hook/ }).innerText()).toContain('verified');
+    expect(await adam.getByRole('row', { name: /Deliveries in, failed/ }).innerText()).toContain('0');
+    await shot(adam, 'console-status');
+    const phone = await adam
+      .context()
+      .browser()!
+      .newContext({ viewport: { width: 390, height: 844 }, storageState: await adam.context().storageState() });
+    contexts.push(phone);
+    const small = await phone.newPage();
+    await small.goto(`${w.url}/console/`);
+    // Nothing wider than the phone: no sideways scrolling of the page.
+    expect(await small.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(small, 'console-phone-dashboard');
+    await small.goto(`${w.url}/console/status`);
+    expect(await small.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(small, 'console-phone-status');
+    await small.goto(`${w.url}/console/alerts`);
+    expect(await small.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await shot(small, 'console-phone-alerts');
+  });
+
+  /** Run in the page (the tests are type-checked without the DOM's types): the controls with no label, no text and no aria-label. */
+  const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+    .filter((el) => {
+      const id = el.getAttribute('id');
+      const named = el.tagName === 'BUTTON'
+        ? (el.textContent || '').trim() !== ''
+        : (id !== null && document.querySelector('label[for="' + id + '"]') !== null) || el.closest('label') !== null;
+      return !named && !el.getAttribute('aria-label');
+    })
+    .map((el) => el.outerHTML.slice(0, 80))`;
+
+  it('can be used with the keyboard alone, and every control has a label', async () => {
+    for (const path of ['/console/', '/console/admin', '/console/alerts', '/console/status', '/console/audit', '/console/requests/new']) {
+      await adam.goto(`${w.url}${path}`);
+      const unlabelled = await adam.evaluate<string[]>(UNLABELLED);
+      expect(unlabelled, path).toEqual([]);
+    }
+    // The first Tab reaches the skip link, Enter moves to the content, further Tabs reach the page's controls in order.
+    await adam.goto(`${w.url}/console/admin`);
+    await adam.keyboard.press('Tab');
+    expect(await adam.evaluate<string>('document.activeElement.textContent')).toBe('Skip to content');
+    await adam.keyboard.press('Enter');
+    expect(adam.url()).toContain('#main');
+    const focused: string[] = [];
+    for (let i = 0; i < 40 && !focused.includes('Add the exception'); i++) {
+      await adam.keyboard.press('Tab');
+      focused.push(await adam.evaluate<string>("(document.activeElement.textContent || '').trim() || document.activeElement.getAttribute('name') || ''"));
+    }
+    expect(focused).toEqual(expect.arrayContaining(['ruleId', 'target', 'reason', 'Add the exception']));
   });
 });

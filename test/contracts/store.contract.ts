@@ -868,6 +868,77 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
       });
     });
 
+    describe('oversight views (the console)', () => {
+      it('counts decisions by UTC day and outcome since a time', async () => {
+        const t = await tenant();
+        const decide = async (decidedAt: string, outcome: 'allow' | 'hold' | 'deny') => {
+          const change = makeChange({ tenant: t });
+          await store.putChange(change);
+          await store.putDecision(makeDecision(change, { outcome, decidedAt }));
+        };
+        await decide('2026-11-24T23:59:59.000Z', 'hold');
+        await decide('2026-11-25T00:00:00.000Z', 'allow');
+        await decide('2026-11-25T12:00:00.000Z', 'allow');
+        await decide('2026-11-25T23:59:59.000Z', 'hold');
+        await decide('2026-11-26T08:00:00.000Z', 'deny');
+        expect(await store.decisionsByDay(t, new Date('2026-11-25T00:00:00.000Z'))).toEqual([
+          { day: '2026-11-25', outcome: 'allow', count: 2 },
+          { day: '2026-11-25', outcome: 'hold', count: 1 },
+          { day: '2026-11-26', outcome: 'deny', count: 1 },
+        ]);
+      });
+
+      it('counts alerts by their primary rule, most first', async () => {
+        const t = await tenant();
+        for (const [rule, minutes] of [
+          ['chain', 0],
+          ['pair', 1],
+          ['chain', 2],
+          ['old', -600],
+        ] as const)
+          await store.putAlert(alertOn(t, `k${minutes}@acme.example`, minutes, { rule, raisedAt: at(minutes * 60) }));
+        expect(await store.alertsByRule(t, T0)).toEqual([
+          { rule: 'chain', count: 2 },
+          { rule: 'pair', count: 1 },
+        ]);
+      });
+
+      it('reads the audit records about a request, a decision or a change, verbatim and in order', async () => {
+        const t = await tenant();
+        const actor = { type: 'system' as const, id: 'test' };
+        await appendAudit(store, t, { type: 'request.created', actor, subject: { requestId: 'r1' }, data: {}, at: T0 });
+        await appendAudit(store, t, { type: 'other', actor, subject: { requestId: 'r2' }, data: {}, at: T0 });
+        await appendAudit(store, t, { type: 'decision.recorded', actor, subject: { changeId: 'c1', decisionId: 'd1' }, data: {}, at: T0 });
+        await appendAudit(store, t, { type: 'hold.released', actor, subject: { decisionId: 'd1', requestId: 'r1' }, data: {}, at: T0 });
+        const rows = await store.auditAbout(t, { requestId: 'r1', decisionId: 'd1' }, 100);
+        expect(rows.map((r) => [r.seq, r.type])).toEqual([
+          [1, 'request.created'],
+          [3, 'decision.recorded'],
+          [4, 'hold.released'],
+        ]);
+        const all = await store.readAudit(t, 0, 10);
+        expect(rows[0]).toEqual(all[0]);
+        expect((await store.auditAbout(t, { changeId: 'c1' }, 100)).map((r) => r.seq)).toEqual([3]);
+        expect(await store.auditAbout(t, {}, 100)).toEqual([]);
+      });
+
+      it('lists cursors with when they moved, and counts failed work', async () => {
+        const t = await tenant();
+        expect(await store.failureCounts(t)).toEqual({ inboxFailed: 0, outboxFailed: 0, notifyFailed: 0, notifyRetrying: 0 });
+        await store.setCursor(t, 'okta.syslog', { watermark: 'x' }, at(10));
+        await store.setCursor(t, 'entra.subscription', { expiresAt: at(3600).toISOString() }, at(20));
+        expect(await store.cursorStates(t)).toEqual([
+          { name: 'entra.subscription', value: { expiresAt: at(3600).toISOString() }, updatedAt: at(20).toISOString() },
+          { name: 'okta.syslog', value: { watermark: 'x' }, updatedAt: at(10).toISOString() },
+        ]);
+        const a = action(t, 'gives-up');
+        await store.enqueueAction(a);
+        await store.claimActions(100, at(1), 60);
+        await store.failAction(a.id, at(2), 'gave up', null);
+        expect((await store.failureCounts(t)).outboxFailed).toBe(1);
+      });
+    });
+
     describe('cursors and API keys', () => {
       it('stores and overwrites a cursor', async () => {
         const t = await tenant();

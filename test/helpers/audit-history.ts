@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import type { ResolvedDetection } from '../../src/config/load-config.js';
 import type { ChangeKind } from '../../src/core/identity-change.js';
-import { closeAlert } from '../../src/detect/close-alert.js';
+import { closeAlertIn } from '../../src/requests/close-alert.js';
 import { DetectionRegistry } from '../../src/detect/detection-registry.js';
 import { StoreDetector } from '../../src/detect/store-detector.js';
 import { decideChange } from '../../src/engine/decide-change.js';
@@ -69,6 +69,12 @@ export async function seedAuditHistory(store: Store, tenant: string, startIso = 
     for (const a of r.alerts) if (a.rule === 'factor-change-and-password-reset') alertId = a.id;
   }
   if (!alertId) throw new Error('seedAuditHistory: factor-change-and-password-reset was not raised');
-  await closeAlert(store, { tenant, id: alertId, actor: { type: 'cli', id: 'ops' }, reason: 'reviewed: user confirmed', now: new Date(now.getTime() + HOUR) });
+  await store.transaction((tx) =>
+    closeAlertIn(
+      tx,
+      { endpointsFor: () => [] },
+      { tenant, id: alertId!, actor: { type: 'cli', id: 'ops' }, reason: 'reviewed: user confirmed', now: new Date(now.getTime() + HOUR) },
+    ),
+  );
   return { alertId };
 }

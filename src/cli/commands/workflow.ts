@@ -26,6 +26,14 @@ export function registerWorkflowCommands(program: Command, rt: CliRuntime): void
     .requiredOption('--tenant <id>', 'tenant')
     .action((id: string, o: { tenant: string }) => run('requests.show', { tenant: o.tenant, id }));
   requests
+    .command('bundle')
+    .description(
+      "one request's evidence bundle as JSON: the request, its transitions, proofing, approvals, matched change and decision, and its audit records with their chain digests",
+    )
+    .argument('<id>', 'request id')
+    .requiredOption('--tenant <id>', 'tenant')
+    .action((id: string, o: { tenant: string }) => run('requests.bundle', { tenant: o.tenant, id }));
+  requests
     .command('cancel')
     .description('cancel an open request, with a reason for the audit log')
     .argument('<id>', 'request id')

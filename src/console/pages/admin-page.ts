@@ -1,4 +1,5 @@
 import type { Decision } from '../../core/decision.js';
+import type { IdentityChange } from '../../core/identity-change.js';
 import type { Review } from '../../core/change-request.js';
 import type { ExceptionState } from '../../requests/policy-exceptions.js';
 import type { ActiveSession } from '../console-sessions.js';
@@ -7,14 +8,20 @@ import { csrfField, notice, page, when } from './layout.js';
 
 /** What the admin page shows. */
 export interface AdminView {
-  holds: readonly Decision[];
+  holds: ReadonlyArray<{ decision: Decision; change?: IdentityChange | undefined; failedActions: number }>;
   exceptions: readonly ExceptionState[];
   reviews: readonly Review[];
   error?: string;
   done?: string;
 }
 
-const DONE: Record<string, string> = { exception: 'The exception is recorded.', revoked: 'The exception is revoked.', review: 'The review is recorded.' };
+const DONE: Record<string, string> = {
+  stepped_up: 'You signed in again: you may release holds, add or revoke exceptions and complete reviews for the next few minutes.',
+  released: 'The hold is released: containment not yet started is cancelled, and the undo of what ran is queued.',
+  exception: 'The exception is recorded.',
+  revoked: 'The exception is revoked.',
+  review: 'The review is recorded.',
+};
 
 /** The admin's page: holds (read), policy exceptions (add, revoke), break-glass reviews (complete). */
 export function adminPage(s: ActiveSession, v: AdminView): string {
@@ -24,10 +31,22 @@ export function adminPage(s: ActiveSession, v: AdminView): string {
     current: 'admin',
     body: html`<h1>Admin</h1>
 ${v.error ? notice('error', 'Not done; nothing was changed.', v.error) : ''}${v.done && DONE[v.done] ? notice('ok', DONE[v.done]!) : ''}
-<p>Exceptions and reviews are decisions: they need a recent multi-factor sign-in. <a href="/console/step-up?return=/console/admin">Sign in again</a> if Warden asks for one.</p>
-<section class="card"><h2>Holds</h2>
-${v.holds.length === 0 ? html`<p>No changes are held.</p>` : html`<div class="table-wrap"><table><thead><tr><th scope="col">Decided</th><th scope="col">Tier</th><th scope="col">Rules</th></tr></thead><tbody>${v.holds.map((d) => html`<tr><td>${when(d.decidedAt)}</td><td>${d.tier}</td><td>${d.rules.map((r) => html`<code>${r.id}</code> `)}</td></tr>`)}</tbody></table></div>`}
-<p class="muted">Release a hold with <code>warden holds release</code> (the console does not release holds yet).</p></section>
+<p>Releasing a hold, exceptions and reviews are decisions: they need a recent multi-factor sign-in. <a href="/console/step-up?return=/console/admin">Sign in again</a> if Warden asks for one.</p>
+<section class="card" aria-labelledby="holds"><h2 id="holds">Holds</h2>
+<p>Changes Warden held (or denied) and nobody released yet. Release one when you know the change was legitimate; say why, for the audit log.</p>
+${
+  v.holds.length === 0
+    ? html`<p>No changes are held.</p>`
+    : html`<ul class="holds">${v.holds.map(({ decision: d, change: c, failedActions }) => {
+        const what = c
+          ? html`<code>${c.kind}</code> on ${c.target.login ?? c.target.id} by ${c.actor.login ?? c.actor.id}`
+          : html`change <code>${d.changeId}</code>`;
+        return html`<li class="hold"><p><span class="badge ${d.outcome === 'deny' ? 'bad' : 'warn'}">${d.outcome === 'deny' ? 'denied' : 'held'}</span> ${what}, ${when(d.decidedAt)} · tier ${d.tier} · rules ${d.rules.map((r) => html`<code>${r.id}</code> `)}${failedActions ? html` · <strong>${failedActions} containment action(s) failed</strong>` : ''}</p>
+<form class="stack inline-form" method="post" action="/console/admin/holds/${d.id}/release">${csrfField(s)}
+<label for="rel-${d.id}">Why release it <span class="hint">At least 10 characters; kept in the audit log</span></label><input id="rel-${d.id}" name="reason" type="text" required maxlength="1000">
+<div class="actions"><button type="submit">Release this hold</button></div></form></li>`;
+      })}</ul>`
+}</section>
 <section class="card"><h2>Policy exceptions</h2>
 ${
   v.exceptions.length === 0

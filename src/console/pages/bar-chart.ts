@@ -9,7 +9,8 @@ export function barChart(title: string, items: ReadonlyArray<{ label: string; va
   const colours = { ok: '#116329', warn: '#7a4a00', bad: '#a40e26', info: '#0b5cad' };
   const max = Math.max(1, ...items.map((i) => i.value));
   const row = 28;
-  const labelWidth = 180;
+  // Wide enough for the longest label (rule ids run to 30-odd characters at 14px).
+  const labelWidth = Math.max(180, Math.min(320, 16 + Math.max(0, ...items.map((i) => i.label.length)) * 8));
   const barWidth = 300;
   const height = items.length * row + 8;
   return html`<figure><svg class="chart" role="img" aria-labelledby="chart-${title.replace(/\W+/g, '-')}" viewBox="0 0 ${labelWidth + barWidth + 60} ${height}" width="${labelWidth + barWidth + 60}" height="${height}" xmlns="http://www.w3.org/2000/svg">

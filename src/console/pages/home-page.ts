@@ -5,6 +5,16 @@ import { html } from '../html.js';
 import { notice, page } from './layout.js';
 import { stateBadge } from './request-pages.js';
 import { barChart } from './bar-chart.js';
+import { columnChart } from './column-chart.js';
+
+/** What the dashboard shows: decisions per day by outcome, open holds, alerts by rule. */
+export interface Dashboard {
+  /** UTC days, oldest first (`YYYY-MM-DD`). */
+  days: readonly string[];
+  decisions: Record<'allow' | 'hold' | 'deny', readonly number[]>;
+  openHolds: number;
+  alertsByRule: ReadonlyArray<{ rule: string; count: number }>;
+}
 
 /** Median minutes from filing to approval over the requests that were approved, as text. */
 function medianApproval(requests: readonly RequestView[]): string {
@@ -19,7 +29,7 @@ function medianApproval(requests: readonly RequestView[]): string {
 }
 
 /** The overview after sign-in: what each of the person's roles can do, and the requests that are open. */
-export function homePage(session: ActiveSession, requests: readonly RequestView[]): string {
+export function homePage(session: ActiveSession, requests: readonly RequestView[], dashboard?: Dashboard): string {
   const roles = session.person.roles;
   const open = requests.filter((r) => ['draft', 'proofing', 'pending_approval', 'approved'].includes(r.state));
   const count = (state: string) => requests.filter((r) => r.state === state).length;
@@ -44,6 +54,33 @@ ${
     : ''
 }
 </div>
+${
+  dashboard
+    ? html`<h2 class="section" id="dashboard">Dashboard</h2>
+<div class="grid">
+<section class="card" aria-labelledby="h-decisions"><h2 id="h-decisions">Decisions by outcome, last ${dashboard.days.length} days</h2>${columnChart(
+        'decisions',
+        `Decisions per day (UTC), ${dashboard.days[0]} to ${dashboard.days[dashboard.days.length - 1]}`,
+        dashboard.days.map((d) => d.slice(5)),
+        [
+          { name: 'allowed', colour: '#116329', values: dashboard.decisions.allow },
+          { name: 'held', colour: '#7a4a00', values: dashboard.decisions.hold },
+          { name: 'denied', colour: '#a40e26', values: dashboard.decisions.deny },
+        ],
+      )}</section>
+<section class="card" aria-labelledby="h-holds"><h2 id="h-holds">Open holds and alerts</h2>
+<p class="figure-number"><strong>${dashboard.openHolds}</strong> held change${dashboard.openHolds === 1 ? '' : 's'} not released${session.person.roles.includes('admin') ? html` (<a href="/console/admin#holds">release</a>)` : ''}</p>
+${
+  dashboard.alertsByRule.length === 0
+    ? html`<p>No alerts in the last ${dashboard.days.length} days.</p>`
+    : barChart(
+        `Alerts by rule, last ${dashboard.days.length} days`,
+        dashboard.alertsByRule.map((a) => ({ label: a.rule, value: a.count, tone: 'bad' as const })),
+      )
+}</section>
+</div>`
+    : ''
+}
 ${
   open.length > 0
     ? html`<h2 class="section">Open requests</h2><ul>${open.slice(0, 10).map((r) => html`<li><a href="/console/requests/${r.id}">${r.kind} for ${r.target.displayName ?? r.target.login ?? r.target.id}</a> ${stateBadge(r.state)}</li>`)}</ul>`

@@ -23,6 +23,7 @@ function nav(session: ActiveSession, current: string | undefined): Html {
     ['audit', 'Audit', has(session, 'auditor', 'admin')],
     ['alerts', 'Alerts', has(session, 'auditor', 'admin')],
     ['admin', 'Admin', has(session, 'admin')],
+    ['status', 'Status', has(session, 'admin')],
   ];
   const href: Record<string, string> = {
     home: '/console/',
@@ -32,6 +33,7 @@ function nav(session: ActiveSession, current: string | undefined): Html {
     audit: '/console/audit',
     alerts: '/console/alerts',
     admin: '/console/admin',
+    status: '/console/status',
   };
   return html`<nav aria-label="Console"><ul>${items
     .filter(([, , shown]) => shown)

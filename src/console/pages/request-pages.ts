@@ -279,6 +279,12 @@ ${brokerActions(session, r, x)}
 <dt>Open alerts</dt><dd>${x.openAlerts.length === 0 ? 'none' : html`<ul>${x.openAlerts.map((a) => html`<li><span class="badge bad">${a.severity}</span> ${a.title} (${when(a.raisedAt)})</li>`)}</ul>`}</dd>
 <dt>Recent requests</dt><dd>${x.otherRequests.length === 0 ? 'none' : html`<ul>${x.otherRequests.map((o) => html`<li><a href="/console/requests/${o.id}">${o.kind}</a> ${stateBadge(o.state)} ${when(o.createdAt)}</li>`)}</ul>`}</dd>
 </dl></section>
-</div>`,
+</div>
+${
+  has(session, 'auditor', 'admin')
+    ? html`<section class="card" aria-labelledby="h-bundle"><h2 id="h-bundle">Evidence bundle</h2><p>One JSON file with this request, its transitions, proofing evidence, approvals, the matched change and decision, and the audit records with their chain digests, so it can be verified without Warden.</p>
+<div class="actions"><a class="button secondary" href="/console/requests/${r.id}/evidence.json" download>Download the evidence bundle (JSON)</a></div></section>`
+    : ''
+}`,
   });
 }

@@ -8,6 +8,9 @@ import type { AlertList } from '../api-schemas.js';
 import { authorize, type ApiPrincipal } from '../../access/api-keys.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';
 import { validationError } from '../../core/validation-error.js';
+import { ReasonBody } from '../../requests/request-api-schemas.js';
+import type { Workflow } from '../../requests/workflow.js';
+import { callerOf } from './requests.js';
 
 const AUTH_ERRORS = { 400: COMMON_ERRORS[400], 401: COMMON_ERRORS[401], 403: COMMON_ERRORS[403], 404: COMMON_ERRORS[404] };
 
@@ -48,6 +51,27 @@ export const alertRoutes: RouteDoc[] = [
       200: { description: 'The alert', schema: 'Alert' },
       ...AUTH_ERRORS,
       404: { ...COMMON_ERRORS[404], description: 'Unknown tenant (ERR_TENANT_UNKNOWN) or alert (ERR_NOT_FOUND)' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/alerts/:id/close',
+    summary: 'Close an alert with a reason (admin)',
+    description:
+      'A person signed in with the IdP (role admin, recent multi-factor sign-in) closes an open alert after review: open → closed with who, why and when; ' +
+      "it stops weighing on the person's later decisions. Audited and published as `alert.closed`. Containment already done is not undone: release the holds it caused. " +
+      '`warden alerts close <id> --tenant … --reason …` does the same. API keys may not.',
+    tags: ['alerts'],
+    auth: true,
+    security: ['idpToken'],
+    parameters: [{ name: 'id', in: 'path', description: 'Alert id', schema: { type: 'string', format: 'uuid' } }],
+    requestBody: 'ReasonBody',
+    responses: {
+      200: { description: 'The closed alert', schema: 'Alert' },
+      ...AUTH_ERRORS,
+      401: { ...COMMON_ERRORS[401], description: 'Not signed in, or a fresh multi-factor sign-in is needed (ERR_STEP_UP_REQUIRED)' },
+      404: { ...COMMON_ERRORS[404], description: 'Unknown tenant (ERR_TENANT_UNKNOWN) or alert (ERR_NOT_FOUND)' },
+      409: { ...COMMON_ERRORS[404], description: 'The alert was closed before (ERR_CONFLICT)' },
     },
   },
 ];
@@ -94,8 +118,20 @@ function tenantOf(principal: ApiPrincipal, asked: string | undefined, has: (t: s
   return tenant;
 }
 
-/** GET /v1/alerts and GET /v1/alerts/:id */
-export function mountAlerts(router: Router, deps: { store: Store; has(tenant: string): boolean }): void {
+/** GET /v1/alerts, GET /v1/alerts/:id, and POST /v1/alerts/:id/close (with the workflow). */
+export function mountAlerts(router: Router, deps: { store: Store; has(tenant: string): boolean; workflow?: Workflow }): void {
+  const workflow = deps.workflow;
+  if (workflow)
+    router.post('/v1/alerts/:id/close', async (req, res) => {
+      const caller = callerOf(res);
+      const parsed = ReasonBody.safeParse(req.body);
+      if (!parsed.success) throw validationError(parsed.error, 'the body');
+      if (!deps.has(parsed.data.tenant)) throw new WardenError('ERR_TENANT_UNKNOWN', `unknown tenant "${parsed.data.tenant}"`);
+      const id = z.uuid().safeParse(req.params.id);
+      if (!id.success) throw new WardenError('ERR_NOT_FOUND', `no alert ${String(req.params.id)} in tenant ${parsed.data.tenant}`);
+      res.json(await workflow.closeAlert(parsed.data.tenant, id.data, parsed.data.reason, caller));
+    });
+
   router.get('/v1/alerts', async (req, res) => {
     const principal = res.locals.principal as ApiPrincipal;
     const parsed = ListQuery.safeParse(req.query);

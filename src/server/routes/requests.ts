@@ -10,6 +10,7 @@ import {
   CreateExceptionBody,
   CreateRequestBody,
   DecideBody,
+  ReasonBody,
   RequestListQuery,
   TenantBody,
   TicketBody,
@@ -236,6 +237,34 @@ export const requestRoutes: RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/v1/requests/:id/evidence',
+    summary: "A request's evidence bundle (auditor, admin)",
+    description:
+      'One JSON document: the request, its transitions, proofing evidence, approvals, the change it matched and the decision, and every audit record about them ' +
+      'verbatim with its chain digests (`hash` = SHA-256 of `record`; `prevHash` as the record names it), and the chain head when it was made. ' +
+      '`warden requests bundle <id> --tenant …` prints the same.',
+    tags: ['requests'],
+    auth: true,
+    security: [...PEOPLE],
+    query: 'TenantQuery',
+    responses: { 200: { description: 'The evidence bundle (JSON)' }, ...ERRORS },
+  },
+  {
+    method: 'post',
+    path: '/v1/holds/:decisionId/release',
+    summary: 'Release a held change, with a reason (admin)',
+    description:
+      'What `warden holds release` does, for a person signed in with the IdP (admin, recent multi-factor sign-in): cancels containment not yet started, queues the undo of what ran, audits and publishes `hold.released`. ' +
+      'A decision that allowed its change, or one released before, is refused (409).' +
+      IDEMPOTENT,
+    tags: ['holds'],
+    auth: true,
+    security: ['idpToken'],
+    requestBody: 'ReasonBody',
+    responses: { 200: { description: 'What the release did: cancelled actions and undo actions queued' }, ...ERRORS },
+  },
+  {
+    method: 'get',
     path: '/v1/reports/accountability',
     summary: 'The accountability report',
     description:
@@ -457,6 +486,21 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
       status: 200,
       body: await workflow.revokeException(tenant, id(req), caller, onCommit),
+    }));
+  });
+
+  router.get('/v1/requests/:id/evidence', async (req, res) => {
+    const caller = callerOf(res);
+    res.json(await workflow.evidenceBundle(tenantFrom(req, caller, deps), id(req), caller));
+  });
+
+  router.post('/v1/holds/:decisionId/release', async (req, res) => {
+    const caller = callerOf(res);
+    const body = parse(ReasonBody, req.body, 'the body');
+    const tenant = known(deps, body.tenant);
+    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
+      status: 200,
+      body: await workflow.releaseHold(tenant, String(req.params.decisionId), body.reason, caller, onCommit),
     }));
   });
 
