@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectorContext } from '../../src/connector/contract.js';
-import { durationOf, nextWindow, overlapOf, Poller, type PollOutcome, type PollSource } from '../../src/connector/poller.js';
+import { createPoller, durationOf, nextWindow, overlapOf, type PollOutcome, type PollSource } from '../../src/connector/poller.js';
 import { isWardenError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { Metrics } from '../../src/runtime/metrics.js';
@@ -31,6 +31,7 @@ describe('poller skeleton', () => {
     const polls: Date[] = [];
     const src: PollSource = {
       what: 'test log',
+      name: 'test_log',
       tenant: 'acme',
       lease: `test:poller:${++n}`,
       leaseTtlSeconds: 60,
@@ -68,8 +69,8 @@ describe('poller skeleton', () => {
 
   it('polls from one replica only: the lease holder', async () => {
     const { src, polls } = source();
-    const a = new Poller(ctx('replica:a'), src);
-    const b = new Poller(ctx('replica:b'), src);
+    const a = createPoller(ctx('replica:a'), src);
+    const b = createPoller(ctx('replica:b'), src);
     await a.step();
     await b.step();
     expect(polls).toHaveLength(1);
@@ -84,7 +85,7 @@ describe('poller skeleton', () => {
 
   it('polls when the interval has passed, early when woken (not within the least gap), later when the vendor asks to wait, at once on a backlog', async () => {
     const { src, polls } = source([undefined, undefined, { waitMs: 120_000 }, { backlog: true }, undefined]);
-    const p = new Poller(ctx('replica:a'), src);
+    const p = createPoller(ctx('replica:a'), src);
     await p.step(); // the first poll of this process is due
     advance(3_000);
     p.wake(); // the loop is not started: this only asks for an early poll
@@ -113,7 +114,7 @@ describe('poller skeleton', () => {
     const last = new Date(clock.now.getTime() - 10_000);
     let early = false;
     const { src, polls } = source([], { schedule: async () => ({ lastPollAt: last, earlyRequested: early }) });
-    const p = new Poller(ctx('replica:a'), src);
+    const p = createPoller(ctx('replica:a'), src);
     await p.step();
     expect(polls).toHaveLength(0); // polled 10 s ago elsewhere
     early = true;

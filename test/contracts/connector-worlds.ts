@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AuditPoller } from '../../connectors/entra/audit-poller.js';
+import { createAuditPoller } from '../../connectors/entra/audit-poller.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { pollTenant, systemLogSource } from '../../connectors/okta/system-log-poller.js';
-import { Poller } from '../../src/connector/poller.js';
+import { createPoller } from '../../src/connector/poller.js';
 import { OktaSimulator, type SimUser as OktaUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { PHONE_METHOD_IDS } from '../../connectors/entra/simulator/simulated-directory.js';
 import type { BrokerRequest, ConnectorContext, Connector } from '../../src/connector/contract.js';
@@ -154,7 +154,7 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
       await pollTenant(tenants.get(ctx.config, 'acme'), ctx);
     },
     pollerOn(other) {
-      return new Poller(other, systemLogSource(tenants.get(other.config, 'acme'), other));
+      return createPoller(other, systemLogSource(tenants.get(other.config, 'acme'), other));
     },
     replica: (instanceId) => ({ ...ctx, instanceId }),
     broker: { kind: 'factor.reset_all', options: {} },
@@ -209,10 +209,10 @@ export async function entraWorld(): Promise<ConnectorWorld> {
       return { held: h.holdGroup.members.has(userId), suspended: h.sim.directory.users.get(userId)!.accountEnabled === false };
     },
     async pollOnce() {
-      await new AuditPoller(h.server.context, h.tenant).pollOnce();
+      await createAuditPoller(h.server.context, h.tenant).pollOnce();
     },
     pollerOn(other) {
-      return new AuditPoller(other, h.tenant);
+      return createAuditPoller(other, h.tenant);
     },
     replica: (instanceId) => ({ ...h.server.context, instanceId }),
     broker: { kind: 'tap.issue', options: { lifetimeMinutes: 60 } },

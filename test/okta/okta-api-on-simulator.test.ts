@@ -393,7 +393,8 @@ describe('Okta API on the simulator', () => {
             [connector],
           );
           expect([code, out.join('')]).toEqual([0, expect.stringMatching(/^acme: read 2 event\(s\) in 1 page\(s\) since .+; 2 new in the inbox/)]);
-          expect(err.join('')).toMatch(/backfill: 100% 2 events, 2 new|\[#+\]/);
+          // Progress with records, pages, rate and an ETA, on stderr.
+          expect(err.join('')).toMatch(/^backfill acme okta System Log: 100% up to \S+, 2 records \(2 new\), 1 pages, [\d.]+ records\/s, ETA 0s\n$/m);
           expect(local.requests.find((r) => r.path === '/api/v1/logs')!.query.get('until')).toBeTruthy();
         } finally {
           process.env = old;
