@@ -114,7 +114,7 @@ export interface BackfillSource {
   readonly reach: Duration;
   /** How long the vendor keeps records: what is older cannot be read. */
   readonly retention: Duration;
-  /** The window of one back-fill step. Default 1 h. */
+  /** The window of one back-fill step. Default: `reach`. */
   readonly chunk?: Duration;
 }
 
@@ -439,7 +439,7 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
   let lastPollAt: number | undefined;
   let notBeforeAt = 0;
   let again = false;
-  /** The gap being back-filled: its start, when it was noticed, and what was read of it. */
+  /** The gap being back-filled: its start, when it was noticed (its end), and what was read of it. */
   let gap: { from: Date; startedAt: Date; pages: number; records: number; stored: number } | undefined;
   const labels = { tenant: source.tenant, source: source.name };
   const metrics = () => pollerMetrics(ctx.metrics.registry);
@@ -450,7 +450,9 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
     if (!b) return undefined;
     const position = await b.position();
     const t = now.getTime();
-    if (!position || t - position.getTime() <= b.reach) {
+    // A gap opens when the position is older than the reach, and closes when the back-fill has read up to when it was noticed.
+    const open = position !== undefined && (gap ? position < gap.startedAt : t - position.getTime() > b.reach);
+    if (!open) {
       if (gap) {
         log.info({ tenant: source.tenant, source: source.name, records: gap.records, stored: gap.stored, pages: gap.pages }, `${source.what}: gap back-filled`);
         const m = metrics();
@@ -465,6 +467,7 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
     }
     const m = metrics();
     const floor = t - b.retention;
+    if (!position) return undefined;
     const from = new Date(Math.max(position.getTime() - b.overlap, floor));
     if (!gap) {
       gap = { from, startedAt: now, pages: 0, records: 0, stored: 0 };
@@ -483,7 +486,7 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
       m.active.set(labels, 1);
       m.runs.inc({ ...labels, trigger: 'gap', result: 'started' });
     }
-    const to = new Date(Math.min(Math.max(position.getTime(), from.getTime()) + (b.chunk ?? 3_600_000), t));
+    const to = new Date(Math.min(Math.max(position.getTime(), from.getTime()) + (b.chunk ?? b.reach), gap.startedAt.getTime()));
     const read = await b.read({ from, to }, { pause: 'return' });
     gap.pages += read.pages;
     gap.records += read.records;
@@ -504,7 +507,7 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
     }
     await b.advance(to);
     const later = clock();
-    const progress = backfillProgress({ ...gap, to: later, reached: to, now: later });
+    const progress = backfillProgress({ ...gap, to: gap.startedAt, reached: to, now: later });
     m.behind.set(labels, Math.max(0, (later.getTime() - to.getTime()) / 1000));
     m.progress.set({ ...labels, trigger: 'gap' }, progress.fraction);
     if (progress.etaMs !== undefined) m.eta.set({ ...labels, trigger: 'gap' }, progress.etaMs / 1000);

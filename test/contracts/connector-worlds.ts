@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createAuditPoller } from '../../connectors/entra/audit-poller.js';
+import { createAuditPoller, directoryAuditsBackfill } from '../../connectors/entra/audit-poller.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { pollTenant, systemLogSource } from '../../connectors/okta/system-log-poller.js';
@@ -46,6 +46,8 @@ export interface ConnectorWorld {
   state(userId: string): { held: boolean; suspended: boolean };
   /** One poll of the tenant by the connector's log poller (System Log, directoryAudits), as the background poller makes it. */
   pollOnce(): Promise<void>;
+  /** Up to when the log poller's stored cursor says everything was read (the position a gap is measured from). */
+  cursorAt(): Promise<Date | undefined>;
   /** The connector's log poller of the tenant for another replica (`ctx` with its own instance id), stepped by hand. */
   pollerOn(ctx: ConnectorContext): { step(): Promise<number>; stop(): Promise<void> };
   /** The world's context as another replica of Warden (same store and IdP) sees it. */
@@ -153,6 +155,7 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
     async pollOnce() {
       await pollTenant(tenants.get(ctx.config, 'acme'), ctx);
     },
+    cursorAt: () => systemLogSource(tenants.get(ctx.config, 'acme'), ctx).backfill!.position(),
     pollerOn(other) {
       return createPoller(other, systemLogSource(tenants.get(other.config, 'acme'), other));
     },
@@ -211,6 +214,7 @@ export async function entraWorld(): Promise<ConnectorWorld> {
     async pollOnce() {
       await createAuditPoller(h.server.context, h.tenant).pollOnce();
     },
+    cursorAt: () => directoryAuditsBackfill(h.tenant, h.server.context).position(),
     pollerOn(other) {
       return createAuditPoller(other, h.tenant);
     },
