@@ -487,7 +487,14 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
       m.runs.inc({ ...labels, trigger: 'gap', result: 'started' });
     }
     const to = new Date(Math.min(Math.max(position.getTime(), from.getTime()) + (b.chunk ?? b.reach), gap.startedAt.getTime()));
-    const read = await b.read({ from, to }, { pause: 'return' });
+    let read: ReadOutcome;
+    try {
+      read = await b.read({ from, to }, { pause: 'return' });
+    } catch (err) {
+      // The same window again after an interval, not at every tick.
+      notBeforeAt = clock().getTime() + source.interval;
+      throw err;
+    }
     gap.pages += read.pages;
     gap.records += read.records;
     gap.stored += read.stored;
@@ -496,10 +503,16 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
     m.records.inc({ ...labels, trigger: 'gap', result: 'duplicate' }, read.records - read.stored);
     if (read.partial || read.waitMs) {
       // Cut short: move on to the newest record read (the next window starts the overlap before it; what is read again is absorbed by the inbox).
-      if (read.newest && read.newest > position) await b.advance(read.newest);
-      if (read.waitMs) {
-        notBeforeAt = clock().getTime() + read.waitMs;
-        log.warn({ tenant: source.tenant, source: source.name, waitMs: read.waitMs }, `${source.what}: back-fill paused as the vendor asked`);
+      const moved = read.newest !== undefined && read.newest > position;
+      if (moved) await b.advance(read.newest!);
+      if (read.waitMs || !moved) {
+        // Without progress (a page cap filled by records the overlap reads again) the same window is read after an interval.
+        const waitMs = read.waitMs ?? source.interval;
+        notBeforeAt = clock().getTime() + waitMs;
+        log.warn(
+          { tenant: source.tenant, source: source.name, waitMs },
+          `${source.what}: back-fill paused${read.waitMs ? ' as the vendor asked' : ': a window cut short without progress'}`,
+        );
         return 0;
       }
       again = true;

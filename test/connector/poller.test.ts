@@ -228,6 +228,29 @@ describe('poller skeleton', () => {
     await p.stop();
   });
 
+  it('reads a window again only after an interval when it was cut short without progress, or failed', async () => {
+    const start = clock.now.getTime();
+    let fail = false;
+    const v = vendor([], {
+      cut: (w) => {
+        if (fail) throw new Error('the vendor is down');
+        return w.from.getTime() < start - 40 * H ? { pages: 50, records: 50_000, stored: 0, newest: new Date(start - 48 * H), partial: true } : undefined;
+      },
+    });
+    v.setPosition(new Date(start - 48 * H));
+    const { src } = source([], { backfill: v.backfill });
+    const p = createPoller(ctx('replica:a'), src);
+    expect(await p.step()).toBe(0); // no progress: not again at once
+    expect(await p.step()).toBe(0);
+    expect(v.windows).toHaveLength(1);
+    advance(61_000);
+    fail = true;
+    await expect(p.step()).rejects.toThrow('the vendor is down');
+    expect(await p.step()).toBe(0); // after a failure, not at every tick either
+    expect(v.windows).toHaveLength(2);
+    await p.stop();
+  });
+
   it('reads a gap past the retention from where the vendor still keeps records, and counts what cannot be read', async () => {
     const start = clock.now.getTime();
     const v = vendor([]);
