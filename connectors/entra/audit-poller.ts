@@ -1,6 +1,6 @@
-import type { ConnectorContext } from '../../src/connector/index.js';
-import { nextWindow, overlapOf, type Poller } from '../../src/connector/index.js';
-import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
+import type { BackfillSource, ConnectorContext, ReadProgress } from '../../src/connector/index.js';
+import { nextWindow, overlapOf } from '../../src/connector/index.js';
+import { graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
@@ -18,8 +18,13 @@ import { vendorTime } from './vendor-record.js';
  * (`429`/`503` with `Retry-After`) defers the next poll. A change
  * notification, or a `missed` lifecycle event, asks for an early poll.
  * One replica polls a tenant (a store lease): the poller skeleton,
- * src/connector/poller.ts, runs it.
+ * src/connector/poller.ts, runs it, and back-fills from the cursor after an
+ * outage longer than the overlap cap ({@link GRAPH_POLL_REACH}), as far as
+ * Entra keeps audit logs ({@link AUDIT_RETENTION}).
  */
+
+/** How long Entra keeps audit logs: 30 days with Entra ID P1/P2 (7 days on Free; shared/research/entra.md §3). */
+export const AUDIT_RETENTION = 30 * 24 * 3_600_000;
 
 /** Cursor names in the store (per tenant). */
 export const AUDIT_CURSOR = 'entra.audit';
@@ -119,93 +124,124 @@ export async function readDirectoryAudits(
   return stats;
 }
 
-/** The background poller of one tenant, on the poller skeleton (src/connector/poller.ts). */
-export class AuditPoller {
-  readonly #poller: Poller;
-
-  constructor(
-    private readonly ctx: ConnectorContext,
-    private readonly tenant: EntraTenant,
-  ) {
-    const { intervalSeconds, minGapSeconds } = tenant.config.poller;
-    this.#poller = graphPoller(ctx, {
-      what: 'entra directoryAudits',
-      tenant: tenant.id,
-      lease: `entra:${tenant.id}:audit-poller`,
-      leaseTtlSeconds: Math.max(30, intervalSeconds * 3),
-      interval: intervalSeconds * 1000,
-      minGap: minGapSeconds * 1000,
-      tick: Math.min(intervalSeconds, 5) * 1000,
-      cursorName: AUDIT_CURSOR,
-      // A notification seen by any replica asks for an early poll through the store.
-      earlyRequested: async (last) => {
-        const request = (await ctx.store.getCursor(tenant.id, POLL_REQUEST_CURSOR)) as { at?: string } | undefined;
-        return request?.at !== undefined && Date.parse(request.at) > last.getTime();
-      },
-      poll: () => this.pollOnce(),
-    });
-  }
-
-  start(): void {
-    this.#poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.#poller.stop();
-  }
-
+/** The directoryAudits poller of one tenant: the skeleton's poller, and one poll by hand (tests, the contract suites). */
+export interface AuditPoller {
+  start(): void;
+  stop(): Promise<void>;
   /** A notification came in: poll soon (this replica, if it holds the lease). */
-  wake(): void {
-    this.#poller.wake();
-  }
+  wake(): void;
+  /** One tick: under the lease, back-fill a gap, or poll when the interval has passed or an early poll was asked for. */
+  step(): Promise<number>;
+  /** Reads the audit log since the previous poll (minus the overlap) and records the watermark; a throttled poll records `notBefore` instead. */
+  pollOnce(): Promise<PollStats | undefined>;
+}
 
-  /** One tick: under the lease, poll when the interval has passed or an early poll was asked for. Returns 0 (the loop then idles). */
-  async step(): Promise<number> {
-    return this.#poller.step();
-  }
+/** What reading directoryAudits needs of Warden: the store and the clock (a CLI back-fill has no more); metrics when a server runs it. */
+export type AuditReadDeps = Pick<ConnectorContext, 'store' | 'clock'> & Partial<Pick<ConnectorContext, 'metrics' | 'wakeInbox'>>;
 
-  /**
-   * Reads the audit log since the previous poll (minus the overlap) and
-   * records the watermark. A throttled poll records `notBefore` instead.
-   */
-  async pollOnce(): Promise<PollStats | undefined> {
-    const { store, clock, log } = this.ctx;
-    const metrics = EntraMetrics.of(this.ctx.metrics.registry);
+/**
+ * The back-fill side of the directoryAudits source (src/connector/poller.ts):
+ * reads a closed window, and the position the poller's gap is measured from
+ * (when the last complete poll started). `warden entra backfill` and the
+ * poller after an outage use it.
+ */
+export function directoryAuditsBackfill(tenant: EntraTenant, deps: AuditReadDeps): BackfillSource {
+  const metrics = deps.metrics ? EntraMetrics.of(deps.metrics.registry) : undefined;
+  return {
+    overlap: overlapOf(tenant.config.poller),
+    reach: GRAPH_POLL_REACH,
+    retention: AUDIT_RETENTION,
+    async position() {
+      const cursor = (await deps.store.getCursor(tenant.id, AUDIT_CURSOR)) as AuditCursor | undefined;
+      return cursor?.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined;
+    },
+    async advance(to) {
+      const cursor = ((await deps.store.getCursor(tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
+      if (cursor.lastPollStartedAt && cursor.lastPollStartedAt >= to.toISOString()) return;
+      const { notBefore: _n, lastError: _e, ...rest } = cursor;
+      await deps.store.setCursor(tenant.id, AUDIT_CURSOR, { ...rest, lastPollStartedAt: to.toISOString() } satisfies AuditCursor, deps.clock());
+    },
+    read: (window, options) =>
+      graphBackfillRead(options.pause, async (onProgress: (p: ReadProgress) => void) => {
+        let pages = 0;
+        const progressOf = (stats: PollStats): ReadProgress => ({
+          pages,
+          records: stats.read,
+          stored: stats.new,
+          ...(stats.newest ? { newest: new Date(stats.newest) } : {}),
+        });
+        const stats = await readDirectoryAudits(tenant, deps.store, {
+          from: window.from,
+          to: window.to,
+          now: deps.clock,
+          ...(metrics ? { metrics } : {}),
+          onPage: async (s) => {
+            pages++;
+            onProgress(progressOf(s));
+            await options.onPage?.(progressOf(s));
+          },
+        });
+        if (stats.new > 0) deps.wakeInbox?.();
+        return progressOf(stats);
+      }),
+  };
+}
+
+/** The background poller of one tenant, on the poller skeleton (src/connector/poller.ts). */
+export function createAuditPoller(ctx: ConnectorContext, tenant: EntraTenant): AuditPoller {
+  const pollOnce = async (): Promise<PollStats | undefined> => {
+    const { store, clock, log } = ctx;
+    const metrics = EntraMetrics.of(ctx.metrics.registry);
     const started = clock();
-    const cursor = ((await store.getCursor(this.tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
-    const { initialLookbackMinutes } = this.tenant.config.poller;
+    const cursor = ((await store.getCursor(tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
+    const { initialLookbackMinutes } = tenant.config.poller;
     const { from } = nextWindow(
       cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined,
       started,
-      overlapOf(this.tenant.config.poller),
+      overlapOf(tenant.config.poller),
       initialLookbackMinutes * 60_000,
     );
     try {
-      const stats = await readDirectoryAudits(this.tenant, store, { from, now: clock, metrics });
+      const stats = await readDirectoryAudits(tenant, store, { from, now: clock, metrics });
       await store.setCursor(
-        this.tenant.id,
+        tenant.id,
         AUDIT_CURSOR,
         { lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString(), lastRead: stats.read, lastNew: stats.new } satisfies AuditCursor,
         clock(),
       );
       if (stats.userChangeAt) {
-        const seen = (await store.getCursor(this.tenant.id, USER_CHANGE_CURSOR)) as { lastAt?: string } | undefined;
-        if (!seen?.lastAt || stats.userChangeAt > seen.lastAt)
-          await store.setCursor(this.tenant.id, USER_CHANGE_CURSOR, { lastAt: stats.userChangeAt }, clock());
+        const seen = (await store.getCursor(tenant.id, USER_CHANGE_CURSOR)) as { lastAt?: string } | undefined;
+        if (!seen?.lastAt || stats.userChangeAt > seen.lastAt) await store.setCursor(tenant.id, USER_CHANGE_CURSOR, { lastAt: stats.userChangeAt }, clock());
       }
-      metrics.polls.inc({ tenant: this.tenant.id, source: 'directory_audits', result: 'ok' });
+      metrics.polls.inc({ tenant: tenant.id, source: 'directory_audits', result: 'ok' });
       if (stats.new > 0) {
-        this.ctx.wakeInbox();
-        log.info({ tenant: this.tenant.id, read: stats.read, new: stats.new, from: from.toISOString() }, 'entra audit records stored');
+        ctx.wakeInbox();
+        log.info({ tenant: tenant.id, read: stats.read, new: stats.new, from: from.toISOString() }, 'entra audit records stored');
       }
       return stats;
     } catch (err) {
-      await recordPollFailure(
-        this.ctx,
-        { tenant: this.tenant.id, cursorName: AUDIT_CURSOR, cursor, source: 'directory_audits', what: 'entra audit poll' },
-        err,
-      );
+      await recordPollFailure(ctx, { tenant: tenant.id, cursorName: AUDIT_CURSOR, cursor, source: 'directory_audits', what: 'entra audit poll' }, err);
       return undefined;
     }
-  }
+  };
+  const { intervalSeconds, minGapSeconds } = tenant.config.poller;
+  const poller = graphPoller(ctx, {
+    what: 'entra directoryAudits',
+    name: 'entra_directory_audits',
+    tenant: tenant.id,
+    lease: `entra:${tenant.id}:audit-poller`,
+    leaseTtlSeconds: Math.max(30, intervalSeconds * 3),
+    interval: intervalSeconds * 1000,
+    minGap: minGapSeconds * 1000,
+    tick: Math.min(intervalSeconds, 5) * 1000,
+    cursorName: AUDIT_CURSOR,
+    // A notification seen by any replica asks for an early poll through the store.
+    earlyRequested: async (last) => {
+      const request = (await ctx.store.getCursor(tenant.id, POLL_REQUEST_CURSOR)) as { at?: string } | undefined;
+      return request?.at !== undefined && Date.parse(request.at) > last.getTime();
+    },
+    poll: pollOnce,
+    backfill: directoryAuditsBackfill(tenant, ctx),
+  });
+  return { start: poller.start, stop: poller.stop, wake: poller.wake, step: poller.step, pollOnce };
 }

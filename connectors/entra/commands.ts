@@ -32,7 +32,7 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
     );
   entra
     .command('backfill')
-    .description('read the Entra audit log of a past period into the inbox (records already stored are skipped), with a progress bar')
+    .description('read the Entra audit log of a past period into the inbox (records already stored are skipped), with progress and an ETA on stderr')
     .requiredOption('--tenant <id>', 'tenant')
     .requiredOption('--since <when>', 'a duration back from now (24h, 7d) or an ISO 8601 time')
     .option('--until <when>', 'end of the period (default now): a duration back from now or an ISO 8601 time')
@@ -43,6 +43,7 @@ export function registerEntraCommands(program: Command, cli: CliContext): void {
           tenant: opts.tenant,
           since: sinceToIso(opts.since, cli.clock()),
           ...(opts.until ? { until: sinceToIso(opts.until, cli.clock()) } : {}),
+          progress: process.stderr.isTTY ? 'bar' : 'lines',
         }),
       ),
     );

@@ -244,13 +244,21 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
   },
 
   /**
-   * Removes the client secrets added to the application or service principal
-   * at or after the change (minus clock skew) with Graph `removePassword`.
-   * The audit record names the object but not the secret's keyId, so the new
-   * ones are told apart by `startDateTime`, as new factors are by creation
-   * time. A certificate (key) is not removed: Graph's `removeKey` needs a proof
-   * of possession signed by one of the object's existing keys, which Warden
-   * does not hold — permanent failure naming what to do.
+   * Removes the credentials added to the application or service principal at
+   * or after the change (minus clock skew). The audit record names the object
+   * but not the credential's keyId, so the new ones are told apart by
+   * `startDateTime`, as new factors are by creation time.
+   *
+   * - A client secret: Graph `removePassword` on the application or the
+   *   service principal.
+   * - A certificate (key): not `removeKey`, which needs a proof-of-possession
+   *   JWT signed by one of the object's existing keys (Warden holds none), but
+   *   the documented alternative, an update of the object's `keyCredentials`
+   *   (`PATCH /applications/{id}`, `PATCH /servicePrincipals/{id}`) with the
+   *   collection read with `$select=keyCredentials` (which returns each key's
+   *   `key`) minus the new ones. None found: a permanent failure, since a
+   *   certificate's `startDateTime` is its own validity start, and one dated
+   *   before the change cannot be told apart.
    */
   async revoke_new_credential({ tenant, action, ctx, userId: objectId }) {
     const changeId = typeof action.params.changeId === 'string' ? action.params.changeId : undefined;
@@ -258,19 +266,15 @@ const ACTIONS: Record<string, (input: ActionInput) => Promise<unknown>> = {
     if (change?.kind !== 'credential.add')
       throw new ActionError(`revoke_new_credential: change ${changeId ?? '(none)'} is no credential.add`, { permanent: true });
     const owner = action.params.credentialOwnerType === 'application' ? 'application' : 'servicePrincipal';
-    if (action.params.credentialType === 'key')
-      throw new ActionError(
-        `revoke_new_credential: a certificate was added to ${owner} ${objectId}; Graph removes a key only with a proof signed by one of the object's existing keys, which Warden does not hold. Remove it in the Entra admin center (Certificates & secrets); the change stays held`,
-        { permanent: true },
-      );
     const read = owner === 'application' ? 'getApplication' : 'getServicePrincipal';
+    const since = Date.parse(change.occurredAt) - 5 * 60_000;
+    if (action.params.credentialType === 'key') return revokeNewKeys(tenant, owner, objectId, since);
     const remove = owner === 'application' ? 'removeApplicationPassword' : 'removeServicePrincipalPassword';
     const object = await tenant.session.call(
       read,
       { object: objectId },
       (r) => r.select(['id', 'passwordCredentials']).get() as Promise<{ passwordCredentials?: Array<{ keyId: string; startDateTime?: string | null }> }>,
     );
-    const since = Date.parse(change.occurredAt) - 5 * 60_000;
     const added = (object.passwordCredentials ?? []).filter((c) => Date.parse(c.startDateTime ?? '') >= since);
     const removed: string[] = [];
     for (const c of added) {
@@ -325,4 +329,43 @@ function holdGroup(tenant: EntraTenant): string {
 async function listMethods(tenant: EntraTenant, userId: string, collection?: string): Promise<AuthMethod[]> {
   const page = await tenant.session.call('listMethods', { user: userId }, (r) => r.get() as Promise<{ value: AuthMethod[] }>);
   return page.value.filter((m) => !collection || COLLECTION_OF_TYPE[m['@odata.type'] ?? ''] === collection);
+}
+
+/** A certificate as Graph lists it on an application or service principal (`key` present with `$select=keyCredentials` on one object). */
+interface KeyCredential {
+  keyId: string;
+  startDateTime?: string | null;
+  key?: string | null;
+  [field: string]: unknown;
+}
+
+/**
+ * Removes the certificates of `objectId` that started at or after `since` by
+ * replacing its `keyCredentials` with the older ones (Graph "Update
+ * application" / "Update servicePrincipal"; `removeKey` would need a proof
+ * signed by an existing key). Repeating it finds nothing new and succeeds.
+ */
+async function revokeNewKeys(tenant: EntraTenant, owner: 'application' | 'servicePrincipal', objectId: string, since: number) {
+  const read = owner === 'application' ? 'getApplication' : 'getServicePrincipal';
+  const update = owner === 'application' ? 'updateApplicationKeys' : 'updateServicePrincipalKeys';
+  const object = await tenant.session.call(
+    read,
+    { object: objectId },
+    (r) => r.select(['id', 'keyCredentials']).get() as Promise<{ keyCredentials?: KeyCredential[] }>,
+  );
+  const keys = object.keyCredentials ?? [];
+  const added = keys.filter((k) => Date.parse(k.startDateTime ?? '') >= since);
+  const kept = keys.filter((k) => !added.includes(k));
+  if (added.length === 0)
+    throw new ActionError(
+      `revoke_new_credential: no certificate on ${owner} ${objectId} starts after the change (a certificate's start is its own validity start, so one dated earlier cannot be told apart). Review its certificates in the Entra admin center (Certificates & secrets); the change stays held`,
+      { permanent: true },
+    );
+  if (kept.some((k) => typeof k.key !== 'string' || k.key === ''))
+    throw new ActionError(
+      `revoke_new_credential: Graph did not return the certificates to keep on ${owner} ${objectId}, so its keyCredentials cannot be updated without removing them too. Remove the new certificate in the Entra admin center (Certificates & secrets); the change stays held`,
+      { permanent: true },
+    );
+  await tenant.session.call(update, { object: objectId }, (r) => r.patch({ keyCredentials: kept }) as Promise<unknown>);
+  return { owner, objectId, credentialType: 'key', removed: added.map((k) => k.keyId), since: new Date(since).toISOString() };
 }

@@ -27,6 +27,12 @@ export interface ApiOperation {
   permission: string;
   /** Why Warden calls it. */
   purpose: string;
+  /**
+   * The Terraform variable (infra/terraform/azure/variables.tf) that must be
+   * set for the app registration to ask for this operation's permission: a
+   * permission strong enough to be requested only by those who use the action.
+   */
+  optIn?: string;
 }
 
 export const API_OPERATIONS = {
@@ -128,13 +134,15 @@ export const API_OPERATIONS = {
     method: 'GET',
     path: '/servicePrincipals/{object}',
     permission: 'Application.ReadWrite.All',
-    purpose: 'revoke_new_credential: find the secrets added since the change',
+    optIn: 'enable_revoke_new_credential',
+    purpose: 'revoke_new_credential: find the secrets and certificates added since the change',
   },
   removeServicePrincipalPassword: {
     api: 'graph',
     method: 'POST',
     path: '/servicePrincipals/{object}/removePassword',
     permission: 'Application.ReadWrite.All',
+    optIn: 'enable_revoke_new_credential',
     purpose: 'revoke_new_credential (service principal secret)',
   },
   getApplication: {
@@ -142,14 +150,32 @@ export const API_OPERATIONS = {
     method: 'GET',
     path: '/applications/{object}',
     permission: 'Application.ReadWrite.All',
-    purpose: 'revoke_new_credential: find the secrets added since the change',
+    optIn: 'enable_revoke_new_credential',
+    purpose: 'revoke_new_credential: find the secrets and certificates added since the change',
   },
   removeApplicationPassword: {
     api: 'graph',
     method: 'POST',
     path: '/applications/{object}/removePassword',
     permission: 'Application.ReadWrite.All',
+    optIn: 'enable_revoke_new_credential',
     purpose: 'revoke_new_credential (application secret)',
+  },
+  updateApplicationKeys: {
+    api: 'graph',
+    method: 'PATCH',
+    path: '/applications/{object}',
+    permission: 'Application.ReadWrite.All',
+    optIn: 'enable_revoke_new_credential',
+    purpose: 'revoke_new_credential (application certificate: keyCredentials without the new one)',
+  },
+  updateServicePrincipalKeys: {
+    api: 'graph',
+    method: 'PATCH',
+    path: '/servicePrincipals/{object}',
+    permission: 'Application.ReadWrite.All',
+    optIn: 'enable_revoke_new_credential',
+    purpose: 'revoke_new_credential (service principal certificate: keyCredentials without the new one)',
   },
   listDirectoryAudits: {
     api: 'graph',
@@ -220,6 +246,18 @@ export const API_OPERATIONS = {
 export type OperationName = keyof typeof API_OPERATIONS;
 
 /** The app registration's required resource access, by API: what `infra/terraform/azure/permissions.json` holds. */
+/** The permissions requested only when a Terraform variable says so (every operation that needs them is opt-in), with that variable. */
+export function optInPermissions(): Record<string, string> {
+  const ops = Object.values(API_OPERATIONS as Record<string, ApiOperation>);
+  const out: Record<string, string> = {};
+  for (const permission of new Set(ops.map((o) => o.permission))) {
+    const users = ops.filter((o) => o.permission === permission);
+    const variable = users[0]?.optIn;
+    if (variable && users.every((o) => o.optIn === variable)) out[permission] = variable;
+  }
+  return out;
+}
+
 export function requiredPermissions(): { microsoftGraph: string[]; office365ManagementApis: string[] } {
   const of = (api: ApiName) =>
     [

@@ -1,5 +1,5 @@
-import type { ConnectorContext } from '../../src/connector/index.js';
-import { Poller, type PollSource } from '../../src/connector/index.js';
+import type { ConnectorContext, ReadOutcome, ReadPause, ReadProgress } from '../../src/connector/index.js';
+import { createPoller, type Poller, type PollSource } from '../../src/connector/index.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
 
@@ -8,8 +8,17 @@ import { GraphCallError } from './graph-session.js';
  * top of the poller skeleton (src/connector/poller.ts): their schedule lives
  * in their stored cursor (when the last poll started; `notBefore` when Graph
  * asked to wait), so every replica sees it, and a failed poll is recorded in
- * that cursor the same way.
+ * that cursor the same way. Both back-fill a gap longer than
+ * {@link GRAPH_POLL_REACH} the same way too.
  */
+
+/**
+ * The longest gap a regular Entra poll closes: the cap of the overlap
+ * settings (`overlapMinutes` ≤ 1 440, 24 h; the Management Activity API also
+ * lists at most 24 hours per request). A cursor older than this is an outage
+ * the skeleton back-fills window by window.
+ */
+export const GRAPH_POLL_REACH = 24 * 3_600_000;
 
 /** The part of an Entra poller's cursor the schedule reads. */
 export interface GraphPollCursor {
@@ -24,7 +33,7 @@ export function graphPoller(
   input: Omit<PollSource, 'schedule' | 'poll'> & { cursorName: string; poll(): Promise<unknown>; earlyRequested?(last: Date): Promise<boolean> },
 ): Poller {
   const { cursorName, poll, earlyRequested, ...source } = input;
-  return new Poller(ctx, {
+  return createPoller(ctx, {
     ...source,
     async schedule() {
       const cursor = ((await ctx.store.getCursor(source.tenant, cursorName)) ?? {}) as GraphPollCursor;
@@ -64,4 +73,23 @@ export async function recordPollFailure(
   EntraMetrics.of(ctx.metrics.registry).polls.inc({ tenant: input.tenant, source: input.source, result: throttled ? 'throttled' : 'failed' });
   if (throttled) log.warn({ tenant: input.tenant, notBefore }, `${input.what} throttled: waiting as Graph asked`);
   else log.error({ err, tenant: input.tenant }, `${input.what} failed; the next poll reads the same window`);
+}
+
+/**
+ * Runs a back-fill read of a Graph source: in the poller (`pause: 'return'`),
+ * throttling (429/503 with `Retry-After`, beyond what the session waits out
+ * in place) ends the read with `waitMs` and what was read so far; by hand, it
+ * is an error as usual.
+ */
+export async function graphBackfillRead(pause: ReadPause, read: (onProgress: (p: ReadProgress) => void) => Promise<ReadProgress>): Promise<ReadOutcome> {
+  let last: ReadProgress = { pages: 0, records: 0, stored: 0 };
+  try {
+    return await read((p) => {
+      last = p;
+    });
+  } catch (err) {
+    const throttled = err instanceof GraphCallError && (err.status === 429 || err.status === 503) && err.retryAfterMs !== undefined;
+    if (pause === 'return' && throttled) return { ...last, waitMs: (err as GraphCallError).retryAfterMs!, partial: true };
+    throw err;
+  }
 }

@@ -1,12 +1,12 @@
 import type { Connector } from '../../src/connector/index.js';
-import { AuditPoller } from './audit-poller.js';
+import { createAuditPoller, type AuditPoller } from './audit-poller.js';
 import { registerEntraCommands } from './commands.js';
 import { EntraTenantConfig } from './entra-config.js';
 import { EntraMetrics } from './entra-metrics.js';
 import { EntraRuntime } from './entra-runtime.js';
 import { entraEnforcer } from './enforcer.js';
 import { entraInboxHandler } from './inbox-handler.js';
-import { ManagementActivityPoller } from './management-activity-poller.js';
+import { createManagementActivityPoller, type ManagementActivityPoller } from './management-activity-poller.js';
 import { GraphNotificationCollection, NOTIFICATION_ROUTES, notificationReceivers } from './notification-receiver.js';
 import { entraOperations } from './operations.js';
 import { entraRecordNormalizer } from './record-normalizer.js';
@@ -62,10 +62,10 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
         const tenant = runtime.tenant(ctx.config, id, ctx.clock)!;
         const work: { audit?: AuditPoller; activity?: ManagementActivityPoller; subscriptions?: SubscriptionLoop } = {};
         if (tenant.config.poller.enabled) {
-          work.audit = new AuditPoller(ctx, tenant);
+          work.audit = createAuditPoller(ctx, tenant);
           runtime.pollers.set(id, work.audit);
         }
-        if (tenant.config.managementActivity.enabled) work.activity = new ManagementActivityPoller(ctx, tenant);
+        if (tenant.config.managementActivity.enabled) work.activity = createManagementActivityPoller(ctx, tenant);
         if (tenant.config.subscription.enabled)
           work.subscriptions = new SubscriptionLoop(
             {

@@ -1,6 +1,6 @@
-import type { ConnectorContext } from '../../src/connector/index.js';
-import { nextWindow, overlapOf, type Poller } from '../../src/connector/index.js';
-import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
+import type { BackfillSource, ConnectorContext } from '../../src/connector/index.js';
+import { nextWindow, overlapOf } from '../../src/connector/index.js';
+import { graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { EntraMetrics } from './entra-metrics.js';
@@ -19,10 +19,14 @@ import { field, text, vendorTime } from './vendor-record.js';
  * records of the configured operations in the inbox under their `Id`:
  * records seen twice are absorbed there. Other records are counted and
  * skipped. One replica polls a tenant (a store lease): the poller skeleton,
- * src/connector/poller.ts, runs it.
+ * src/connector/poller.ts, runs it, and back-fills from the cursor after an
+ * outage longer than the overlap cap ({@link GRAPH_POLL_REACH}), as far as
+ * the API lists content ({@link ACTIVITY_RETENTION}).
  */
 
 export const ACTIVITY_CURSOR = 'entra.managementActivity';
+/** The Management Activity API lists content blobs created at most 7 days back (shared/research/entra.md §7). */
+export const ACTIVITY_RETENTION = 7 * 24 * 3_600_000;
 const CONTENT_TYPE = 'Audit.Exchange';
 
 export interface ActivityCursor extends GraphPollCursor {
@@ -117,49 +121,59 @@ export async function startActivitySubscription(tenant: EntraTenant): Promise<'s
   }
 }
 
+/** The Management Activity poller of one tenant: the skeleton's poller, and one poll by hand (tests). */
+export interface ManagementActivityPoller {
+  start(): void;
+  stop(): Promise<void>;
+  step(): Promise<number>;
+  pollOnce(): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined>;
+}
+
+/** The back-fill side of the Management Activity source: a closed window of content blobs, and the position the poller's gap is measured from. */
+export function managementActivityBackfill(
+  tenant: EntraTenant,
+  deps: Pick<ConnectorContext, 'store' | 'clock'> & Partial<Pick<ConnectorContext, 'metrics' | 'wakeInbox'>>,
+): BackfillSource {
+  const metrics = deps.metrics ? EntraMetrics.of(deps.metrics.registry) : undefined;
+  return {
+    overlap: overlapOf(tenant.config.managementActivity),
+    reach: GRAPH_POLL_REACH,
+    retention: ACTIVITY_RETENTION,
+    async position() {
+      const cursor = (await deps.store.getCursor(tenant.id, ACTIVITY_CURSOR)) as ActivityCursor | undefined;
+      // Before the subscription is on there is nothing to back-fill.
+      return cursor?.subscriptionStarted && cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined;
+    },
+    async advance(to) {
+      const cursor = ((await deps.store.getCursor(tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
+      if (cursor.lastPollStartedAt && cursor.lastPollStartedAt >= to.toISOString()) return;
+      const { notBefore: _n, lastError: _e, ...rest } = cursor;
+      await deps.store.setCursor(tenant.id, ACTIVITY_CURSOR, { ...rest, lastPollStartedAt: to.toISOString() } satisfies ActivityCursor, deps.clock());
+    },
+    read: (window, options) =>
+      graphBackfillRead(options.pause, async () => {
+        const stats = await readManagementActivity(tenant, deps.store, { ...window, now: deps.clock, ...(metrics ? { metrics } : {}) });
+        if (stats.new > 0) deps.wakeInbox?.();
+        // Records inside blobs are not in order: the window counts as covered only once read.
+        const progress = { pages: stats.blobs, records: stats.read, stored: stats.new };
+        await options.onPage?.(progress);
+        return progress;
+      }),
+  };
+}
+
 /** The background poller of one tenant, on the poller skeleton (src/connector/poller.ts). */
-export class ManagementActivityPoller {
-  readonly #poller: Poller;
-
-  constructor(
-    private readonly ctx: ConnectorContext,
-    private readonly tenant: EntraTenant,
-  ) {
-    const { intervalSeconds } = tenant.config.managementActivity;
-    this.#poller = graphPoller(ctx, {
-      what: 'entra management activity',
-      tenant: tenant.id,
-      lease: `entra:${tenant.id}:activity-poller`,
-      leaseTtlSeconds: Math.max(90, intervalSeconds * 3),
-      interval: intervalSeconds * 1000,
-      tick: Math.min(intervalSeconds, 30) * 1000,
-      cursorName: ACTIVITY_CURSOR,
-      poll: () => this.pollOnce(),
-    });
-  }
-
-  start(): void {
-    this.#poller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.#poller.stop();
-  }
-
-  async step(): Promise<number> {
-    return this.#poller.step();
-  }
-
-  async pollOnce(): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> {
-    const { store, clock, log } = this.ctx;
-    const metrics = EntraMetrics.of(this.ctx.metrics.registry);
+export function createManagementActivityPoller(ctx: ConnectorContext, tenant: EntraTenant): ManagementActivityPoller {
+  const pollOnce = async (): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> => {
+    const { store, clock, log } = ctx;
+    const metrics = EntraMetrics.of(ctx.metrics.registry);
     const started = clock();
-    const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-    const overlap = overlapOf(this.tenant.config.managementActivity);
+    const cursor = ((await store.getCursor(tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
+    const overlap = overlapOf(tenant.config.managementActivity);
     try {
       if (!cursor.subscriptionStarted) {
-        const result = await startActivitySubscription(this.tenant);
-        log.info({ tenant: this.tenant.id, result }, 'Management Activity API subscription (Audit.Exchange) is on');
+        const result = await startActivitySubscription(tenant);
+        log.info({ tenant: tenant.id, result }, 'Management Activity API subscription (Audit.Exchange) is on');
         cursor.subscriptionStarted = true;
       }
       // The first poll also reaches back the overlap before the initial look-back.
@@ -167,25 +181,39 @@ export class ManagementActivityPoller {
         cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined,
         started,
         overlap,
-        this.tenant.config.poller.initialLookbackMinutes * 60_000 + overlap,
+        tenant.config.poller.initialLookbackMinutes * 60_000 + overlap,
       );
-      const stats = await readManagementActivity(this.tenant, store, { from, to: started, now: clock, metrics });
+      const stats = await readManagementActivity(tenant, store, { from, to: started, now: clock, metrics });
       await store.setCursor(
-        this.tenant.id,
+        tenant.id,
         ACTIVITY_CURSOR,
         { subscriptionStarted: true, lastPollStartedAt: started.toISOString(), lastPollFinishedAt: clock().toISOString() } satisfies ActivityCursor,
         clock(),
       );
-      metrics.polls.inc({ tenant: this.tenant.id, source: 'management_activity', result: 'ok' });
-      if (stats.new > 0) this.ctx.wakeInbox();
+      metrics.polls.inc({ tenant: tenant.id, source: 'management_activity', result: 'ok' });
+      if (stats.new > 0) ctx.wakeInbox();
       return stats;
     } catch (err) {
       await recordPollFailure(
-        this.ctx,
-        { tenant: this.tenant.id, cursorName: ACTIVITY_CURSOR, cursor, source: 'management_activity', what: 'entra management activity poll' },
+        ctx,
+        { tenant: tenant.id, cursorName: ACTIVITY_CURSOR, cursor, source: 'management_activity', what: 'entra management activity poll' },
         err,
       );
       return undefined;
     }
-  }
+  };
+  const { intervalSeconds } = tenant.config.managementActivity;
+  const poller = graphPoller(ctx, {
+    what: 'entra management activity',
+    name: 'entra_management_activity',
+    tenant: tenant.id,
+    lease: `entra:${tenant.id}:activity-poller`,
+    leaseTtlSeconds: Math.max(90, intervalSeconds * 3),
+    interval: intervalSeconds * 1000,
+    tick: Math.min(intervalSeconds, 30) * 1000,
+    cursorName: ACTIVITY_CURSOR,
+    poll: pollOnce,
+    backfill: managementActivityBackfill(tenant, ctx),
+  });
+  return { start: poller.start, stop: poller.stop, step: poller.step, pollOnce };
 }

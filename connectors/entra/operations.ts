@@ -1,9 +1,18 @@
 import { systemClock } from '../../src/core/clock.js';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { op, wardenCommand, type OpContext, type Operation } from '../../src/connector/index.js';
+import {
+  backfillPrinter,
+  op,
+  runBackfill,
+  wardenCommand,
+  type BackfillResult,
+  type ConnectorStore,
+  type OpContext,
+  type Operation,
+} from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
-import { AUDIT_CURSOR, readDirectoryAudits, type AuditCursor, type PollStats } from './audit-poller.js';
+import { AUDIT_CURSOR, directoryAuditsBackfill, type AuditCursor } from './audit-poller.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { holdPolicies, provisionHoldGroup } from './provision.js';
@@ -43,14 +52,23 @@ export function humanDuration(ms: number): string {
   return sign + (d ? `${d}d ${h}h` : h ? `${h}h ${m}m` : `${m}m ${s % 60}s`);
 }
 
-/** A text progress bar: `[########------------]  40%`. */
-export function progressBar(fraction: number, width = 24): string {
-  const f = Math.max(0, Math.min(1, Number.isFinite(fraction) ? fraction : 0));
-  const full = Math.round(f * width);
-  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${String(Math.round(f * 100)).padStart(3)}%`;
-}
-
 const Tenant = z.object({ tenant: z.string() });
+
+/**
+ * Back-fills a tenant's directoryAudits over `[since, until]` into the inbox
+ * through the poller skeleton (src/connector/poller.ts `runBackfill`), the
+ * cursor untouched: what `warden entra backfill` runs, callable in-process
+ * (benchmarks).
+ */
+export async function backfillDirectoryAudits(
+  tenant: EntraTenant,
+  deps: { store: ConnectorStore; clock: () => Date },
+  window: { since: Date; until: Date },
+  onProgress?: Parameters<typeof runBackfill>[2]['onProgress'],
+): Promise<BackfillResult> {
+  const source = { what: 'entra directoryAudits', name: 'entra_directory_audits', tenant: tenant.id, backfill: directoryAuditsBackfill(tenant, deps) };
+  return runBackfill(source, { from: window.since, to: window.until }, { clock: deps.clock, ...(onProgress ? { onProgress } : {}) });
+}
 
 export function entraOperations(runtime: EntraRuntime): Record<string, Operation> {
   return {
@@ -108,26 +126,32 @@ export function entraOperations(runtime: EntraRuntime): Record<string, Operation
       return 0;
     }),
 
-    backfill: op(Tenant.extend({ since: z.iso.datetime({ offset: true }), until: z.iso.datetime({ offset: true }).optional() }), async (ctx, args) => {
-      const tenant = tenantOf(runtime, ctx, args.tenant);
-      const since = new Date(args.since);
-      const until = args.until ? new Date(args.until) : clockOf(ctx)();
-      if (since >= until) throw new WardenError('ERR_VALIDATION', '--since must be before --until');
-      const span = until.getTime() - since.getTime();
-      const show = async (stats: PollStats, done = false) => {
-        const fraction = done ? 1 : stats.newest ? (Date.parse(stats.newest) - since.getTime()) / span : 0;
-        await ctx.out(
-          `\r${progressBar(fraction)}  ${stats.read} records, ${stats.new} new, ${stats.duplicate} already stored, ${stats.skipped} skipped${stats.newest ? `  (up to ${stats.newest})` : ''}`,
+    backfill: op(
+      Tenant.extend({
+        since: z.iso.datetime({ offset: true }),
+        until: z.iso.datetime({ offset: true }).optional(),
+        progress: z.enum(['bar', 'lines', 'none']).default('lines'),
+      }),
+      async (ctx, args) => {
+        const tenant = tenantOf(runtime, ctx, args.tenant);
+        await ctx.store.ensureTenants([tenant.id]);
+        const clock = clockOf(ctx);
+        const since = new Date(args.since);
+        const until = args.until ? new Date(args.until) : clock();
+        if (since >= until) throw new WardenError('ERR_VALIDATION', '--since must be before --until');
+        await ctx.out(`Reading the Entra audit log of tenant ${args.tenant} from ${since.toISOString()} to ${until.toISOString()}\n`);
+        const result = await backfillDirectoryAudits(
+          tenant,
+          { store: ctx.store, clock },
+          { since, until },
+          backfillPrinter({ tenant: tenant.id, what: 'entra directoryAudits', write: (t) => ctx.err(t), style: args.progress, clock }),
         );
-      };
-      await ctx.out(`Reading the Entra audit log of tenant ${args.tenant} from ${since.toISOString()} to ${until.toISOString()}\n`);
-      const stats = await readDirectoryAudits(tenant, ctx.store, { from: since, to: until, now: clockOf(ctx), onPage: (s) => show(s) });
-      await show(stats, true);
-      await ctx.out(
-        `\nDone: ${stats.new} new record${stats.new === 1 ? '' : 's'} stored; the server's inbox worker decides them (records already stored are never decided twice).\n`,
-      );
-      return 0;
-    }),
+        await ctx.out(
+          `Done: ${result.records} record${result.records === 1 ? '' : 's'} read in ${result.pages} page${result.pages === 1 ? '' : 's'}, ${result.stored} new stored, ${result.records - result.stored} already stored or skipped; the server's inbox worker decides them (records already stored are never decided twice).\n`,
+        );
+        return 0;
+      },
+    ),
 
     provision: op(Tenant, async (ctx, args) => {
       const tenant = tenantOf(runtime, ctx, args.tenant);

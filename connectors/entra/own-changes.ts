@@ -24,4 +24,6 @@ export const ENTRA_OWN_EVENT_TYPES: Readonly<Record<string, readonly string[]>> 
   remove_new_factor: ['Admin deleted security info'],
   reset_factors: ['Admin deleted security info'],
   'broker:tap.issue': ['Admin registered security info'],
+  // An application's secrets and certificates are one activity, adding or removing (what the normalizer reads as credential.add).
+  revoke_new_credential: ['Update application – Certificates and secrets management', 'Remove service principal credentials', 'Update service principal'],
 });

@@ -1,13 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-calls.js';
+import { API_OPERATIONS, optInPermissions, requiredPermissions, type ApiOperation } from './graph-calls.js';
 
 /**
  * `infra/terraform/azure/permissions.json`: the application permissions of
  * Warden's app registration, generated from graph-calls.ts (every call
  * the connector makes, with the permission that grants it), with the calls
- * each permission is for. `npm run gen:entra-permissions` writes it; a test
+ * each permission is for, and the permissions main.tf asks for only when a
+ * variable says so (`opt_in`: permission → variable). `npm run gen:entra-permissions` writes it; a test
  * fails when it differs from what the code needs.
  */
 export function terraformPermissionsJson(): string {
@@ -22,6 +23,7 @@ export function terraformPermissionsJson(): string {
           'Generated from connectors/entra/graph-calls.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
         microsoft_graph: required.microsoftGraph,
         office_365_management_apis: required.office365ManagementApis,
+        opt_in: optInPermissions(),
         used_for: Object.fromEntries(Object.entries(usedFor).sort(([a], [b]) => a.localeCompare(b))),
       },
       null,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { op, type CliContext, type Operation } from '../../src/connector/index.js';
+import { backfillPrinter, op, runBackfill, type BackfillResult, type CliContext, type ConnectorStore, type Operation } from '../../src/connector/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { sinceToIso } from '../../src/core/since-to-iso.js';
 import { hookEventTypes } from './event-types.js';
@@ -9,19 +9,26 @@ import { exportOktaDirectory } from './directory-export.js';
 import { identitiesOf, writeSnapshot } from '../../src/connector/index.js';
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenants } from './okta-tenant.js';
-import { readSystemLog } from './system-log-poller.js';
+import type { OktaTenant } from './okta-tenant.js';
+import { systemLogSource } from './system-log-poller.js';
 import { applyHoldRule, ensureHoldGroup, hookDrift, holdRule, registerEventHook, verifyEventHook, wardenHooks } from './provision.js';
 
-/** A progress line for `backfill`: a bar on a terminal, plain lines otherwise. */
-export function progressLine(fraction: number, events: number, stored: number, style: 'bar' | 'lines'): string {
-  const pct = Math.max(0, Math.min(1, fraction));
-  if (style === 'lines') return `backfill: ${Math.round(pct * 100)}% ${events} events, ${stored} new\n`;
-  const width = 30;
-  const full = Math.round(pct * width);
-  return `\r[${'#'.repeat(full)}${'.'.repeat(width - full)}] ${String(Math.round(pct * 100)).padStart(3)}%  ${events} events, ${stored} new`;
+/**
+ * Back-fills a tenant's System Log over `[since, until]` into the inbox through
+ * the poller skeleton (src/connector/poller.ts `runBackfill`), the cursor
+ * untouched: what `warden okta backfill` runs, callable in-process (benchmarks).
+ */
+export async function backfillSystemLog(
+  tenant: OktaTenant,
+  deps: { store: ConnectorStore; clock: () => Date },
+  window: { since: Date; until: Date },
+  onProgress?: Parameters<typeof runBackfill>[2]['onProgress'],
+): Promise<BackfillResult> {
+  const source = systemLogSource(tenant, deps);
+  return runBackfill(source, { from: window.since, to: window.until }, { clock: deps.clock, ...(onProgress ? { onProgress } : {}) });
 }
 
-/** `okta.backfill`: reads the System Log from `since` to now into the inbox (runs where the store is). */
+/** `okta.backfill`: reads the System Log from `since` to now into the inbox (runs where the store is), with progress on stderr. */
 export function oktaOperations(tenants: OktaTenants): Record<string, Operation> {
   return {
     backfill: op(
@@ -32,30 +39,14 @@ export function oktaOperations(tenants: OktaTenants): Record<string, Operation> 
         const clock = ctx.clock ?? systemClock;
         const since = new Date(args.since);
         const until = clock();
-        const span = Math.max(1, until.getTime() - since.getTime());
-        let events = 0;
-        let stored = 0;
-        let lastLine = 0;
-        const result = await readSystemLog(tenant, ctx.store, {
-          since,
-          until,
-          maxPages: 100_000,
-          now: clock,
-          onPage: (page) => {
-            events += page.events;
-            stored += page.stored;
-            if (args.progress === 'none') return;
-            const fraction = page.newest ? (new Date(page.newest).getTime() - since.getTime()) / span : 0;
-            const at = clock().getTime();
-            if (args.progress === 'bar' || at - lastLine > 2000) {
-              lastLine = at;
-              ctx.err(progressLine(fraction, events, stored, args.progress));
-            }
-          },
-        });
-        if (args.progress === 'bar') ctx.err(progressLine(1, result.events, result.stored, 'bar') + '\n');
+        const result = await backfillSystemLog(
+          tenant,
+          { store: ctx.store, clock },
+          { since, until },
+          backfillPrinter({ tenant: tenant.id, what: 'okta System Log', write: (t) => ctx.err(t), style: args.progress, clock }),
+        );
         await ctx.out(
-          `${tenant.id}: read ${result.events} event(s) in ${result.pages} page(s) since ${since.toISOString()}; ${result.stored} new in the inbox (the rest were there already)\n`,
+          `${tenant.id}: read ${result.records} event(s) in ${result.pages} page(s) since ${since.toISOString()}; ${result.stored} new in the inbox (the rest were there already)\n`,
         );
         return 0;
       },

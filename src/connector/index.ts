@@ -49,8 +49,31 @@ export {
   type Recognised,
 } from './own-changes.js';
 
-// The poller skeleton: cursor window with overlap, lease, schedule, back-off (Okta System Log, Entra directoryAudits, M365 Management Activity).
-export { durationOf, nextWindow, overlapOf, Poller, type Duration, type PollOutcome, type PollSource, type PollWindow } from './poller.js';
+// The poller skeleton: cursor window with overlap, lease, schedule, back-off, back-fill by hand and of a gap (Okta System Log, Entra directoryAudits, M365 Management Activity).
+export {
+  backfillPrinter,
+  backfillProgress,
+  backfillProgressLine,
+  createPoller,
+  durationOf,
+  nextWindow,
+  overlapOf,
+  pollerMetrics,
+  runBackfill,
+  shortDuration,
+  type BackfillProgress,
+  type BackfillResult,
+  type BackfillSource,
+  type Duration,
+  type Poller,
+  type PollerContext,
+  type PollOutcome,
+  type PollSource,
+  type PollWindow,
+  type ReadOutcome,
+  type ReadPause,
+  type ReadProgress,
+} from './poller.js';
 
 // The demo kit: what `warden demo` asks of the simulators (connectors/demo implements it).
 export {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { AuditPoller } from '../../connectors/entra/audit-poller.js';
+import { createAuditPoller, directoryAuditsBackfill } from '../../connectors/entra/audit-poller.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { pollTenant, systemLogSource } from '../../connectors/okta/system-log-poller.js';
-import { Poller } from '../../src/connector/poller.js';
+import { createPoller } from '../../src/connector/poller.js';
 import { OktaSimulator, type SimUser as OktaUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { PHONE_METHOD_IDS } from '../../connectors/entra/simulator/simulated-directory.js';
 import type { BrokerRequest, ConnectorContext, Connector } from '../../src/connector/contract.js';
@@ -46,6 +46,8 @@ export interface ConnectorWorld {
   state(userId: string): { held: boolean; suspended: boolean };
   /** One poll of the tenant by the connector's log poller (System Log, directoryAudits), as the background poller makes it. */
   pollOnce(): Promise<void>;
+  /** Up to when the log poller's stored cursor says everything was read (the position a gap is measured from). */
+  cursorAt(): Promise<Date | undefined>;
   /** The connector's log poller of the tenant for another replica (`ctx` with its own instance id), stepped by hand. */
   pollerOn(ctx: ConnectorContext): { step(): Promise<number>; stop(): Promise<void> };
   /** The world's context as another replica of Warden (same store and IdP) sees it. */
@@ -153,8 +155,9 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
     async pollOnce() {
       await pollTenant(tenants.get(ctx.config, 'acme'), ctx);
     },
+    cursorAt: () => systemLogSource(tenants.get(ctx.config, 'acme'), ctx).backfill!.position(),
     pollerOn(other) {
-      return new Poller(other, systemLogSource(tenants.get(other.config, 'acme'), other));
+      return createPoller(other, systemLogSource(tenants.get(other.config, 'acme'), other));
     },
     replica: (instanceId) => ({ ...ctx, instanceId }),
     broker: { kind: 'factor.reset_all', options: {} },
@@ -209,10 +212,11 @@ export async function entraWorld(): Promise<ConnectorWorld> {
       return { held: h.holdGroup.members.has(userId), suspended: h.sim.directory.users.get(userId)!.accountEnabled === false };
     },
     async pollOnce() {
-      await new AuditPoller(h.server.context, h.tenant).pollOnce();
+      await createAuditPoller(h.server.context, h.tenant).pollOnce();
     },
+    cursorAt: () => directoryAuditsBackfill(h.tenant, h.server.context).position(),
     pollerOn(other) {
-      return new AuditPoller(other, h.tenant);
+      return createAuditPoller(other, h.tenant);
     },
     replica: (instanceId) => ({ ...h.server.context, instanceId }),
     broker: { kind: 'tap.issue', options: { lifetimeMinutes: 60 } },

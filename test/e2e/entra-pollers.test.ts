@@ -78,7 +78,7 @@ describe('Entra directoryAudits poller', () => {
     expect(metrics).toContain('warden_entra_polls_total{tenant="acme",source="directory_audits",result="throttled"} 1');
   });
 
-  it('backfills a past period with a progress bar, and never stores a record twice', async () => {
+  it('backfills a past period with progress and an ETA on stderr, and never stores a record twice', async () => {
     h = await startEntraHarness();
     const start = h.clock.now.getTime();
     for (let i = 0; i < 5; i++) {
@@ -87,7 +87,8 @@ describe('Entra directoryAudits poller', () => {
     }
     h.clock.now = new Date(start);
     const out: string[] = [];
-    const io = { out: (s: string) => void out.push(s), err: (s: string) => void out.push(s) };
+    const err: string[] = [];
+    const io = { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s) };
     // The CLI runs on the harness's clock, as the server does.
     const since = new Date(start - 24 * 3_600_000).toISOString();
     const until = new Date(start).toISOString();
@@ -99,9 +100,8 @@ describe('Entra directoryAudits poller', () => {
         () => h!.clock.now,
       ),
     ).toBe(0);
-    const text = out.join('');
-    expect(text).toContain('\r[########################] 100%  5 records, 5 new, 0 already stored, 0 skipped');
-    expect(text).toMatch(/Done: 5 new records stored/);
+    expect(err.join('')).toMatch(/^backfill acme entra directoryAudits: 100% up to \S+, 5 records \(5 new\), 1 pages, [\d.]+ records\/s, ETA 0s\n$/m);
+    expect(out.join('')).toMatch(/Done: 5 records read in 1 page, 5 new stored, 0 already stored or skipped/);
     out.length = 0;
     expect(
       await runCli(
@@ -111,7 +111,7 @@ describe('Entra directoryAudits poller', () => {
         () => h!.clock.now,
       ),
     ).toBe(0);
-    expect(out.join('')).toContain('5 records, 0 new, 5 already stored');
+    expect(out.join('')).toContain('5 records read in 1 page, 0 new stored, 5 already stored or skipped');
     h.advance(1_000);
     expect(await h.drainInbox()).toBe(5);
     const decided = await decisions(h);

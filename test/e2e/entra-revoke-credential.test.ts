@@ -11,7 +11,7 @@ import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.j
  * `removePassword`, keeping the secrets that were there before; its own
  * removal comes back through the audit log and is not judged again.
  */
-describe('Entra: revoke_new_credential on a service principal', () => {
+describe('Entra: revoke_new_credential on a service principal or an application', () => {
   let h: EntraHarness | undefined;
   afterEach(async () => {
     await h?.close();
@@ -68,5 +68,99 @@ describe('Entra: revoke_new_credential on a service principal', () => {
     // Every call Warden made is in the operations table its permissions are generated from.
     for (const call of sim.requests.filter((r) => r.appId === h!.clientId))
       expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+  });
+
+  /** Polls, decides and runs the outbox; returns the decisions recorded so far and the last revoke_new_credential outcome. */
+  const holdAndRevoke = async (harness: EntraHarness) => {
+    harness.advance(30_000);
+    expect(await harness.connector.tasks.get('acme')!.audit!.pollOnce()).toMatchObject({ new: 1 });
+    await harness.drainInbox();
+    const decisions = (await harness.audit()).filter((r) => r.type === 'decision.recorded');
+    expect(decisions.at(-1)!.data).toMatchObject({ outcome: 'hold', change: { kind: 'credential.add' } });
+    expect((decisions.at(-1)!.data.actions as Array<{ kind: string }>).map((a) => a.kind)).toContain('revoke_new_credential');
+    await harness.drainOutbox();
+    const records = await harness.audit();
+    const outcome = records.filter((r) => (r.type === 'action.executed' || r.type === 'action.failed') && r.data.kind === 'revoke_new_credential').at(-1)!;
+    return { decisions, outcome };
+  };
+
+  /** Warden's own change comes back through the audit log and is not judged again; every call is in the operations table. */
+  const ownChangeNotJudged = async (harness: EntraHarness, decided: number) => {
+    harness.advance(60_000);
+    await harness.connector.tasks.get('acme')!.audit!.pollOnce();
+    await harness.drainInbox();
+    expect((await harness.audit()).filter((r) => r.type === 'decision.recorded')).toHaveLength(decided);
+    for (const call of harness.sim.requests.filter((r) => r.appId === harness.clientId))
+      expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+  };
+
+  it('removes a secret added to an application object with applications/{id}/removePassword, keeping the older one', async () => {
+    h = await startEntraHarness();
+    const app = h.sim.directory.addApplication({ displayName: 'Payroll export' });
+    h.advance(-30 * 86_400_000);
+    const old = h.sim.act.addApplicationPassword(h.users.admin.id, app.id, 'rotation 2026-10');
+    h.advance(30 * 86_400_000 + 60 * 60_000);
+    await h.connector.tasks.get('acme')!.audit!.pollOnce(); // the first poll reads an hour back: the old secret is not in it
+    h.advance(60_000);
+    const added = h.sim.act.addApplicationPassword(h.users.admin.id, app.id, 'backdoor');
+    const { decisions, outcome } = await holdAndRevoke(h);
+    expect(decisions.at(-1)!.data).toMatchObject({
+      change: { targetId: app.id, source: { rawType: 'Update application – Certificates and secrets management' } },
+    });
+    expect(outcome.type).toBe('action.executed');
+    expect(outcome.data.result).toMatchObject({ owner: 'application', objectId: app.id, removed: [added.keyId] });
+    expect(app.passwordCredentials.map((c) => c.keyId)).toEqual([old.keyId]);
+    expect(h.sim.requests.some((r) => r.method === 'POST' && r.path === `/v1.0/applications/${app.id}/removePassword` && r.status === 204)).toBe(true);
+    await ownChangeNotJudged(h, decisions.length);
+  });
+
+  it('removes a certificate added to an application by updating its keyCredentials without it (no removeKey proof needed)', async () => {
+    h = await startEntraHarness();
+    const app = h.sim.directory.addApplication({ displayName: 'Payroll export' });
+    const old = h.sim.directory.addKeyCredential(
+      { user: h.users.admin },
+      { kind: 'application', object: app },
+      'CN=payroll 2026',
+      new Date(h.clock.now.getTime() - 90 * 86_400_000),
+    );
+    h.advance(3 * 60 * 60_000); // beyond the first poll's look-back: set-up, not judged
+    await h.connector.tasks.get('acme')!.audit!.pollOnce();
+    h.advance(60_000);
+    const added = h.sim.act.addKeyCredential(h.users.admin.id, { application: app.id }, 'CN=backdoor');
+    const { decisions, outcome } = await holdAndRevoke(h);
+    expect(outcome.type).toBe('action.executed');
+    expect(outcome.data.result).toMatchObject({ owner: 'application', objectId: app.id, credentialType: 'key', removed: [added.keyId] });
+    expect(app.keyCredentials.map((k) => k.keyId)).toEqual([old.keyId]);
+    const patch = h.sim.requests.find((r) => r.method === 'PATCH' && r.path === `/v1.0/applications/${app.id}`);
+    expect(patch?.status).toBe(204);
+    expect(h.sim.requests.some((r) => r.path.endsWith('/removeKey'))).toBe(false);
+    await ownChangeNotJudged(h, decisions.length);
+  });
+
+  it('removes a certificate added to a service principal the same way', async () => {
+    h = await startEntraHarness();
+    const sp = h.sim.directory.addServicePrincipal({ displayName: 'Payroll export' });
+    h.advance(60 * 60_000);
+    await h.connector.tasks.get('acme')!.audit!.pollOnce();
+    h.advance(60_000);
+    const added = h.sim.act.addKeyCredential(h.users.admin.id, { servicePrincipal: sp.id }, 'CN=backdoor');
+    const { outcome } = await holdAndRevoke(h);
+    expect(outcome.type).toBe('action.executed');
+    expect(outcome.data.result).toMatchObject({ owner: 'servicePrincipal', objectId: sp.id, credentialType: 'key', removed: [added.keyId] });
+    expect(sp.keyCredentials).toEqual([]);
+  });
+
+  it('fails for good, with advice, when the new certificate is dated before the change (it cannot be told apart)', async () => {
+    h = await startEntraHarness();
+    const app = h.sim.directory.addApplication({ displayName: 'Payroll export' });
+    h.advance(60 * 60_000);
+    await h.connector.tasks.get('acme')!.audit!.pollOnce();
+    h.advance(60_000);
+    h.sim.act.addKeyCredential(h.users.admin.id, { application: app.id }, 'CN=backdated', new Date(h.clock.now.getTime() - 86_400_000));
+    const { outcome } = await holdAndRevoke(h);
+    expect(outcome.type).toBe('action.failed');
+    expect(String(outcome.data.error)).toMatch(/no certificate .* starts after the change.*Certificates & secrets/);
+    expect(app.keyCredentials).toHaveLength(1);
+    expect(h.sim.requests.some((r) => r.method === 'PATCH' && r.path === `/v1.0/applications/${app.id}`)).toBe(false);
   });
 });

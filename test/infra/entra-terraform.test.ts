@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_OPERATIONS, requiredPermissions } from '../../connectors/entra/graph-calls.js';
+import { API_OPERATIONS, optInPermissions, requiredPermissions } from '../../connectors/entra/graph-calls.js';
 import { terraformPermissionsFile, terraformPermissionsJson } from '../../connectors/entra/terraform-permissions.js';
 import { packageRoot } from '../../src/package-root.js';
 
@@ -42,6 +42,19 @@ describe('Entra app registration (infra/terraform/azure)', () => {
       ],
       office365ManagementApis: ['ActivityFeed.Read'],
     });
+  });
+
+  it('asks for Application.ReadWrite.All only when enable_revoke_new_credential is set (default off)', () => {
+    expect(optInPermissions()).toEqual({ 'Application.ReadWrite.All': 'enable_revoke_new_credential' });
+    const json = JSON.parse(readFileSync(terraformPermissionsFile(ROOT), 'utf8')) as { opt_in: Record<string, string> };
+    expect(json.opt_in).toEqual(optInPermissions());
+    const dir = path.join(ROOT, 'infra', 'terraform', 'azure');
+    const variables = readFileSync(path.join(dir, 'variables.tf'), 'utf8');
+    for (const variable of Object.values(optInPermissions())) {
+      expect(variables).toMatch(new RegExp(`variable "${variable}" \\{[^}]*type\\s*=\\s*bool[^}]*default\\s*=\\s*false`, 's'));
+      expect(readFileSync(path.join(dir, 'main.tf'), 'utf8')).toContain(`${variable} = var.${variable}`);
+    }
+    expect(readFileSync(path.join(dir, 'main.tf'), 'utf8')).toContain('local.permissions.opt_in');
   });
 
   it('main.tf takes its permission list from permissions.json and names none itself', () => {

@@ -14,6 +14,8 @@ import {
   type SimActor,
   type SimApp,
   type SimUser,
+  type SimCredentialOwner,
+  type SimKeyCredential,
   type SimPasswordCredential,
 } from './simulated-directory.js';
 import { WardenError } from '../../../src/core/errors.js';
@@ -220,6 +222,15 @@ export interface GraphSimulator {
     updateJobTitle(actorId: string, targetId: string, jobTitle: string): void;
     /** Adds a client secret to a service principal, as the person would in the portal. */
     addServicePrincipalPassword(actorId: string, servicePrincipalId: string, displayName: string): SimPasswordCredential;
+    /** Adds a client secret to an application object (app registration > Certificates & secrets). */
+    addApplicationPassword(actorId: string, applicationId: string, displayName: string): SimPasswordCredential;
+    /** Uploads a certificate to an application object or a service principal; `startDateTime` is the certificate's validity start (default now). */
+    addKeyCredential(
+      actorId: string,
+      owner: { application: string } | { servicePrincipal: string },
+      displayName: string,
+      startDateTime?: Date,
+    ): SimKeyCredential;
   };
   close(): Promise<void>;
 }
@@ -289,6 +300,28 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
         `Resource '${decodeURIComponent(id)}' does not exist or one of its queried reference-property objects are not present.`,
       );
     return sp;
+  };
+  const applicationOr404 = (id: string) => {
+    const app = directory.applications.get(decodeURIComponent(id));
+    if (!app)
+      throw new SimError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${decodeURIComponent(id)}' does not exist or one of its queried reference-property objects are not present.`,
+      );
+    return app;
+  };
+  /** keyCredentials as Graph lists them: `key` only when `$select` names the collection on a single object. */
+  const keysOf = (keys: SimKeyCredential[], req: SimRequest) => {
+    const selected = (req.url.searchParams.get('$select') ?? '').split(',').includes('keyCredentials');
+    return keys.map((k) => ({ ...k, key: selected ? k.key : null }));
+  };
+  const patchKeys = (req: SimRequest, owner: SimCredentialOwner) => {
+    const body = req.body as { keyCredentials?: unknown } | undefined;
+    if (!body || !Array.isArray(body.keyCredentials)) throw new SimError(400, 'Request_BadRequest', 'The simulator updates only keyCredentials.');
+    const refused = directory.replaceKeyCredentials(appActor(req), owner, body.keyCredentials as Array<{ keyId?: unknown; key?: unknown }>);
+    if (refused) throw new SimError(400, 'Request_BadRequest', refused);
+    return { status: 204 };
   };
 
   // ---------------------------------------------------------------- delivery
@@ -548,9 +581,54 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
             appId: sp.appId,
             displayName: sp.displayName,
             passwordCredentials: sp.passwordCredentials,
-            keyCredentials: [],
+            keyCredentials: keysOf(sp.keyCredentials, _req),
           },
         };
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/v1\.0\/servicePrincipals\/([^/]+)$/,
+      permissions: ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy'],
+      handle: (req, m) => patchKeys(req, { kind: 'servicePrincipal', object: servicePrincipalOr404(m[1]!) }),
+    },
+    // application objects: read one, remove a client secret, replace the certificates (revoke_new_credential)
+    {
+      method: 'GET',
+      pattern: /^\/v1\.0\/applications\/([^/]+)$/,
+      permissions: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All'],
+      handle: (req, m) => {
+        const app = applicationOr404(m[1]!);
+        return {
+          status: 200,
+          body: {
+            '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#applications/$entity',
+            id: app.id,
+            appId: app.appId,
+            displayName: app.displayName,
+            passwordCredentials: app.passwordCredentials,
+            keyCredentials: keysOf(app.keyCredentials, req),
+          },
+        };
+      },
+    },
+    {
+      method: 'PATCH',
+      pattern: /^\/v1\.0\/applications\/([^/]+)$/,
+      permissions: ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy'],
+      handle: (req, m) => patchKeys(req, { kind: 'application', object: applicationOr404(m[1]!) }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/v1\.0\/applications\/([^/]+)\/removePassword$/,
+      permissions: ['Application.ReadWrite.All', 'Application.ReadWrite.OwnedBy'],
+      handle: (req, m) => {
+        const app = applicationOr404(m[1]!);
+        const keyId = (req.body as { keyId?: unknown } | undefined)?.keyId;
+        if (typeof keyId !== 'string') throw new SimError(400, 'Request_BadRequest', 'keyId is required.');
+        if (!directory.removeApplicationPassword(appActor(req), app, keyId))
+          throw new SimError(404, 'Request_ResourceNotFound', `No password credential found with keyId '${keyId}'.`);
+        return { status: 204 };
       },
     },
     {
@@ -1254,6 +1332,16 @@ export async function startGraphSimulator(options: GraphSimulatorOptions): Promi
       updateJobTitle: (actorId, targetId, jobTitle) => directory.updateUser(person(actorId), userOr404(targetId), { jobTitle }),
       addServicePrincipalPassword: (actorId, spId, displayName) =>
         directory.addServicePrincipalPassword(person(actorId), servicePrincipalOr404(spId), displayName),
+      addApplicationPassword: (actorId, appId, displayName) => directory.addApplicationPassword(person(actorId), applicationOr404(appId), displayName),
+      addKeyCredential: (actorId, owner, displayName, startDateTime) =>
+        directory.addKeyCredential(
+          person(actorId),
+          'application' in owner
+            ? { kind: 'application', object: applicationOr404(owner.application) }
+            : { kind: 'servicePrincipal', object: servicePrincipalOr404(owner.servicePrincipal) },
+          displayName,
+          startDateTime,
+        ),
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -92,13 +92,46 @@ export interface SimPasswordCredential {
   secretText: null;
 }
 
+/**
+ * A certificate on an application or service principal (the fields of Graph's
+ * keyCredential). `key` (the public certificate, base64) is returned only when
+ * `$select` names `keyCredentials` on a single object, and must be sent back
+ * for every key kept in a `PATCH` of the collection.
+ */
+export interface SimKeyCredential {
+  keyId: string;
+  displayName: string | null;
+  type: 'AsymmetricX509Cert';
+  usage: 'Verify';
+  startDateTime: string;
+  endDateTime: string;
+  customKeyIdentifier: string;
+  key: string;
+}
+
 /** A service principal of another application (what an attacker adds a secret to). */
 export interface SimServicePrincipal {
   id: string;
   appId: string;
   displayName: string;
   passwordCredentials: SimPasswordCredential[];
+  keyCredentials: SimKeyCredential[];
 }
+
+/** An application object (app registration) of another application: secrets and certificates are added to it too. */
+export interface SimApplication {
+  id: string;
+  appId: string;
+  displayName: string;
+  passwordCredentials: SimPasswordCredential[];
+  keyCredentials: SimKeyCredential[];
+}
+
+/** What a credential is added to: an application object or a service principal. */
+export type SimCredentialOwner = { kind: 'application'; object: SimApplication } | { kind: 'servicePrincipal'; object: SimServicePrincipal };
+
+/** The activity Entra logs for a change of an application's certificates and secrets (the name the normalizer reads; not in our fixtures). */
+export const APPLICATION_CREDENTIALS_ACTIVITY = 'Update application – Certificates and secrets management';
 
 export interface SimRoleDefinition {
   id: string;
@@ -161,6 +194,8 @@ export class SimulatedDirectory {
   readonly apps = new Map<string, SimApp>();
   /** Service principals of other applications, by object id. */
   readonly servicePrincipals = new Map<string, SimServicePrincipal>();
+  /** Application objects of other applications, by object id. */
+  readonly applications = new Map<string, SimApplication>();
   readonly audits: AuditEntry[] = [];
   readonly riskyUsers = new Map<string, { riskLevel: string; riskState: string }>();
   readonly exchangeBlobs: ExchangeBlob[] = [];
@@ -218,9 +253,116 @@ export class SimulatedDirectory {
 
   /** A service principal of some application (set-up; no audit record). */
   addServicePrincipal(input: { displayName: string }): SimServicePrincipal {
-    const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), displayName: input.displayName, passwordCredentials: [] };
+    const sp: SimServicePrincipal = { id: randomUUID(), appId: randomUUID(), displayName: input.displayName, passwordCredentials: [], keyCredentials: [] };
     this.servicePrincipals.set(sp.id, sp);
     return sp;
+  }
+
+  /** An application object of some application (set-up; no audit record). */
+  addApplication(input: { displayName: string }): SimApplication {
+    const app: SimApplication = { id: randomUUID(), appId: randomUUID(), displayName: input.displayName, passwordCredentials: [], keyCredentials: [] };
+    this.applications.set(app.id, app);
+    return app;
+  }
+
+  /** The audit target of a credential owner, with the modified properties of the shape the service principal record has (fixture ServicePrincipalCredentialsAdded). */
+  #credentialTarget(owner: SimCredentialOwner, keyType?: string, description?: string) {
+    return {
+      id: owner.object.id,
+      displayName: owner.object.displayName,
+      type: owner.kind === 'application' ? 'Application' : 'ServicePrincipal',
+      ...(keyType
+        ? {
+            modifiedProperties: [
+              { displayName: 'KeyDescription', oldValue: null, newValue: JSON.stringify(description ?? '') },
+              { displayName: 'KeyType', oldValue: null, newValue: JSON.stringify(keyType) },
+            ],
+          }
+        : {}),
+    };
+  }
+
+  #credentialAudit(actor: SimActor, owner: SimCredentialOwner, change: 'add' | 'remove' | 'update', keyType?: string, description?: string): void {
+    const activity =
+      owner.kind === 'application'
+        ? APPLICATION_CREDENTIALS_ACTIVITY
+        : change === 'add'
+          ? 'Add service principal credentials'
+          : change === 'remove'
+            ? 'Remove service principal credentials'
+            : 'Update service principal';
+    this.audit({
+      service: 'Core Directory',
+      category: 'ApplicationManagement',
+      activity,
+      operationType: 'Update',
+      resultReason: '',
+      actor,
+      targets: [this.#credentialTarget(owner, keyType, description)],
+    });
+  }
+
+  /** Someone adds a client secret to an application object (portal or Graph `addPassword`), logged as {@link APPLICATION_CREDENTIALS_ACTIVITY}. */
+  addApplicationPassword(actor: SimActor, app: SimApplication, displayName: string): SimPasswordCredential {
+    const now = this.clock();
+    const credential: SimPasswordCredential = {
+      keyId: randomUUID(),
+      displayName,
+      hint: randomBytes(2).toString('hex').slice(0, 3),
+      startDateTime: now.toISOString(),
+      endDateTime: new Date(now.getTime() + 180 * 86_400_000).toISOString(),
+      customKeyIdentifier: null,
+      secretText: null,
+    };
+    app.passwordCredentials.push(credential);
+    this.#credentialAudit(actor, { kind: 'application', object: app }, 'add', 'Password', displayName);
+    return credential;
+  }
+
+  /** Graph `removePassword` on an application object: false when no secret has that keyId. */
+  removeApplicationPassword(actor: SimActor, app: SimApplication, keyId: string): boolean {
+    const i = app.passwordCredentials.findIndex((c) => c.keyId === keyId);
+    if (i < 0) return false;
+    app.passwordCredentials.splice(i, 1);
+    this.#credentialAudit(actor, { kind: 'application', object: app }, 'remove');
+    return true;
+  }
+
+  /** Someone uploads a certificate to an application object or a service principal; `startDateTime` is the certificate's (default now). */
+  addKeyCredential(actor: SimActor, owner: SimCredentialOwner, displayName: string, startDateTime?: Date): SimKeyCredential {
+    const start = startDateTime ?? this.clock();
+    const key: SimKeyCredential = {
+      keyId: randomUUID(),
+      displayName,
+      type: 'AsymmetricX509Cert',
+      usage: 'Verify',
+      startDateTime: start.toISOString(),
+      endDateTime: new Date(start.getTime() + 365 * 86_400_000).toISOString(),
+      customKeyIdentifier: randomBytes(20).toString('hex').toUpperCase(),
+      key: randomBytes(48).toString('base64'),
+    };
+    owner.object.keyCredentials.push(key);
+    this.#credentialAudit(actor, owner, 'add', 'AsymmetricX509Cert', displayName);
+    return key;
+  }
+
+  /**
+   * A `PATCH` of the owner's `keyCredentials`: the collection is replaced by
+   * the one sent. A key kept must come with its `key` (Graph cannot keep a
+   * certificate it is not sent); an unknown keyId is refused here (the
+   * simulator does not add keys through PATCH).
+   */
+  replaceKeyCredentials(actor: SimActor, owner: SimCredentialOwner, sent: Array<{ keyId?: unknown; key?: unknown }>): string | undefined {
+    const kept: SimKeyCredential[] = [];
+    for (const k of sent) {
+      const known = owner.object.keyCredentials.find((c) => c.keyId === k.keyId);
+      if (!known) return `No key credential found with keyId '${String(k.keyId)}'.`;
+      if (k.key !== known.key) return `The key of keyCredential '${known.keyId}' must be sent to keep it.`;
+      kept.push(known);
+    }
+    owner.object.keyCredentials = kept;
+    this.#credentialAudit(actor, owner, 'update');
+    return undefined;
   }
 
   /**

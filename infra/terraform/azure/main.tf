@@ -20,7 +20,14 @@ terraform {
 
 locals {
   permissions                 = jsondecode(file("${path.module}/permissions.json"))
-  graph_permissions           = toset(local.permissions.microsoft_graph)
+  # Permissions in permissions.json's opt_in are asked for only when their variable is true.
+  opt_in_enabled = {
+    enable_revoke_new_credential = var.enable_revoke_new_credential
+  }
+  graph_permissions = toset([
+    for p in local.permissions.microsoft_graph : p
+    if !contains(keys(local.permissions.opt_in), p) || lookup(local.opt_in_enabled, lookup(local.permissions.opt_in, p, ""), false)
+  ])
   management_permissions      = var.enable_management_activity ? toset(local.permissions.office_365_management_apis) : toset([])
   microsoft_graph_app_id      = "00000003-0000-0000-c000-000000000000"
   office365_management_app_id = "c5393580-f805-4401-95e8-94b7a6ef2fc2"

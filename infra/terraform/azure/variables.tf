@@ -16,6 +16,12 @@ variable "enable_management_activity" {
   default     = false
 }
 
+variable "enable_revoke_new_credential" {
+  description = "Also request Application.ReadWrite.All, for the revoke_new_credential action (remove a secret or certificate added to an application or service principal without a request). Strong: it can change any app registration. Off by default; the action fails for good without it."
+  type        = bool
+  default     = false
+}
+
 variable "certificate_pem_file" {
   description = "PEM file with the public certificate Warden authenticates with (entra.credential.certificate holds its private key). Null: add a credential yourself."
   type        = string
