@@ -69,6 +69,15 @@ async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // A demo killed here leaves its own child (named in the state file) running: stop it too.
+  const state = path.join(dir, DEMO_STATE_FILE);
+  if (existsSync(state)) {
+    try {
+      process.kill((JSON.parse(readFileSync(state, 'utf8')) as { pid: number }).pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 describe('warden demo: one process, both plays, then SIGTERM', () => {
