@@ -44,6 +44,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     postgresUrl: string;
     entraTls: { cert: string; key: string };
-    pgliteTemplate: string;
+    pgliteTemplate: { dataDir: string; dump: string };
   }
 }

@@ -10,17 +10,19 @@ import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { seedAuditHistory } from '../helpers/audit-history.js';
 import { validateJsonSchema } from '../helpers/json-schema.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
+import { useWardenProcess, wardenEnv } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 const root = packageRoot();
 const schema = (name: string) =>
   JSON.parse(readFileSync(path.join(root, `src/audit/ocsf/schema/ocsf-1.8.0-${name}.schema.json`), 'utf8')) as Record<string, unknown>;
 
-/** `./warden …` as a process of its own, from source. */
+/** `./warden …` as a process of its own (on dist/, made current by the helper). */
 async function warden(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const tsx = import.meta.resolve('tsx');
   try {
     const { stdout, stderr } = await promisify(execFile)(path.join(root, 'warden'), args, {
-      env: { ...process.env, WARDEN_FROM_SOURCE: '1', NODE_OPTIONS: `--import ${tsx}` },
+      env: { ...process.env, ...wardenEnv() },
       maxBuffer: 64 << 20,
     });
     return { code: 0, stdout, stderr };

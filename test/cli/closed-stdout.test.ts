@@ -1,12 +1,13 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/package-root.js';
+import { useWardenProcess, wardenEnv, wardenNodeArgs } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 describe('warden … | head', () => {
   it('stops quietly when the reader of stdout goes away (EPIPE), with no stack trace', async () => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(packageRoot(), 'bin', 'warden.js'), 'config', 'docs'], {
-      env: { ...process.env, WARDEN_FROM_SOURCE: '1' },
+    const child = spawn(process.execPath, wardenNodeArgs('config', 'docs'), {
+      env: { ...process.env, ...wardenEnv() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     // Close the read end before the CLI (still loading) writes anything: every write then fails with EPIPE.

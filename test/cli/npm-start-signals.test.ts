@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
 import { readLock } from '../../src/store/data-dir-lock.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
+import { useWardenProcess, wardenEnv } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 const root = packageRoot();
 const alive = (pid: number) => {
@@ -31,11 +34,11 @@ describe('npm start', () => {
     const start = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
     const [build, run] = start.split(' && ');
     expect(build).toBe('npm run build --silent');
-    // The start script without its build step (the tests run the sources), run as npm runs a script: npm → sh -c → …
+    // The start script without its build step (the test helper has built dist/ already), run as npm runs a script: npm → sh -c → …
     const { dir, configFile } = tempConfigDir();
     const npm = spawn('npm', ['exec', '--no', '-c', run!], {
       cwd: root,
-      env: { ...process.env, WARDEN_CONFIG: configFile, WARDEN_FROM_SOURCE: '1', NODE_OPTIONS: `--import ${import.meta.resolve('tsx')}` },
+      env: { ...process.env, WARDEN_CONFIG: configFile, ...wardenEnv() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -3,9 +3,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { CLOCK_START_ENV } from '../../src/core/clock.js';
-import { packageRoot } from '../../src/package-root.js';
 import { openStore } from '../../src/store/open-store.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
+import { useWardenProcess, wardenEnv, wardenNodeArgs } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 /**
  * The test-only process clock (`WARDEN_CLOCK_START`, docs/operations.md):
@@ -13,12 +15,11 @@ import { tempConfigDir } from '../helpers/temp-config.js';
  * that spawn processes (this one, the fault suite) run them on their
  * simulated date, never on the machine's.
  */
-const root = packageRoot();
 
 function warden(configFile: string, args: string[], clockStart: string): Promise<{ code: number | null; out: string; err: string }> {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'warden.js'), '--config', configFile, ...args], {
+  const child = spawn(process.execPath, wardenNodeArgs('--config', configFile, ...args), {
     cwd: path.dirname(configFile),
-    env: { ...process.env, WARDEN_FROM_SOURCE: '1', LOG_LEVEL: 'warn', [CLOCK_START_ENV]: clockStart },
+    env: { ...process.env, ...wardenEnv(), LOG_LEVEL: 'warn', [CLOCK_START_ENV]: clockStart },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

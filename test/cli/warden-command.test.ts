@@ -6,6 +6,9 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { packageRoot, wardenCommand } from '../../src/package-root.js';
 import { cli } from '../helpers/run-cli.js';
+import { useWardenProcess, wardenEnv } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 const root = packageRoot();
 
@@ -18,10 +21,9 @@ describe('running warden: one way, printed everywhere', () => {
   });
 
   it('runs the CLI from any directory (the script, as a real process)', async () => {
-    const tsx = import.meta.resolve('tsx');
     const { stdout } = await promisify(execFile)(path.join(root, 'warden'), ['policy', 'check', path.join(root, 'examples/policies/acme.yaml')], {
       cwd: mkdtempSync(path.join(tmpdir(), 'warden-cmd-')),
-      env: { ...process.env, WARDEN_FROM_SOURCE: '1', NODE_OPTIONS: `--import ${tsx}` },
+      env: { ...process.env, ...wardenEnv() },
     });
     expect(stdout).toContain('acme.yaml: ok');
   }, 60_000);

@@ -6,7 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLOCK_START_ENV } from '../../src/core/clock.js';
 import { DEMO_STATE_FILE, DemoControl, type AuditEntry } from '../../src/demo/demo-control.js';
 import { READY_LINE } from '../../src/demo/run-demo.js';
-import { packageRoot } from '../../src/package-root.js';
+import { useWardenProcess, wardenEnv, wardenNodeArgs } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 /**
  * `warden demo` as a person runs it: ONE demo process (the simulators, the
@@ -19,15 +21,14 @@ import { packageRoot } from '../../src/package-root.js';
  * development OpenID provider (oidc-provider) dates its tokens on the system
  * clock, so a clock elsewhere would make Warden refuse them as expired.
  */
-const root = packageRoot();
 const dir = mkdtempSync(path.join(tmpdir(), 'warden-demo-'));
 const clockStart = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
 const children: ChildProcess[] = [];
 
 function warden(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'warden.js'), ...args], {
+  const child = spawn(process.execPath, wardenNodeArgs(...args), {
     cwd: dir,
-    env: { ...process.env, WARDEN_FROM_SOURCE: '1', LOG_LEVEL: 'warn', [CLOCK_START_ENV]: clockStart },
+    env: { ...process.env, ...wardenEnv(), LOG_LEVEL: 'warn', [CLOCK_START_ENV]: clockStart },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -68,6 +69,15 @@ async function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  // A demo killed here leaves its own child (named in the state file) running: stop it too.
+  const state = path.join(dir, DEMO_STATE_FILE);
+  if (existsSync(state)) {
+    try {
+      process.kill((JSON.parse(readFileSync(state, 'utf8')) as { pid: number }).pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
 });
 
 describe('warden demo: one process, both plays, then SIGTERM', () => {

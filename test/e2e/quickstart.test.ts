@@ -4,6 +4,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/package-root.js';
 import { tempConfigDir } from '../helpers/temp-config.js';
+import { useWardenProcess, wardenEnv, wardenNodeArgs } from '../helpers/warden-process.js';
+
+useWardenProcess();
 
 /**
  * The README's promise, end to end with real processes: `warden serve
@@ -16,10 +19,9 @@ const { dir, configFile, policyFile } = tempConfigDir();
 const children: ChildProcess[] = [];
 
 function warden(args: string[]): ChildProcess {
-  // tsx, resolved from Warden's own node_modules (the child runs in a temporary directory).
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(root, 'bin', 'warden.js'), '--config', configFile, ...args], {
+  const child = spawn(process.execPath, wardenNodeArgs('--config', configFile, ...args), {
     cwd: dir,
-    env: { ...process.env, WARDEN_FROM_SOURCE: '1', LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...wardenEnv(), LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

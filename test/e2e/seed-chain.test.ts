@@ -23,6 +23,7 @@ import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { exchangeRecord } from '../helpers/exchange-records.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
+import { seedDataDir } from '../helpers/pglite-template.js';
 
 /**
  * Issue 7's done-when, "the seed chain works end to end on the simulators":
@@ -197,6 +198,8 @@ tenants:
   const env = { OKTA_TOKEN: okta.token, OKTA_HOOK_SECRET: HOOK_SECRET, SOAR_SECRET: SOC_SECRET, ENTRA_CLIENT_SECRET: clientSecret };
   const entra = createEntraConnector({ env, autoStart: false });
   const connectors = [oktaConnector(), entra];
+  // The run's migrated template store, not a fresh initdb.
+  seedDataDir(path.join(dir, 'data'));
   const config = loadConfig({ path: configFile, env, connectors, resolveSecrets: true });
   const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
   const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);

@@ -5,6 +5,7 @@ import { openPgliteStore } from '../../src/store/pglite-store.js';
 import { openPostgresStore } from '../../src/store/postgres-store.js';
 import type { SqlExecutor } from '../../src/store/sql-executor.js';
 import type { Store } from '../../src/store/store.js';
+import { pgliteTemplateDump } from './pglite-template.js';
 
 /** A store for one test file, and how to dispose of it. */
 export interface TestStore {
@@ -15,9 +16,9 @@ export interface TestStore {
 /** The PostgreSQL URL the global setup chose ('' when none: those tests are skipped, loudly). */
 export const postgresUrl: string = inject('postgresUrl');
 
-/** A fresh in-memory PGlite store. */
+/** A fresh in-memory PGlite store, loaded from the run's migrated template (no initdb). */
 export async function pgliteTestStore(): Promise<TestStore> {
-  const store = await openPgliteStore();
+  const store = await openPgliteStore({ loadDataDir: pgliteTemplateDump() });
   return { store, dispose: () => store.close() };
 }
 

@@ -20,6 +20,7 @@ import { startServer, type RunningServer } from '../../src/app/start-server.js';
 import { packageRoot } from '../../src/package-root.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 import { seededSimulator } from '../helpers/okta-setup.js';
+import { seedDataDir } from '../helpers/pglite-template.js';
 import { rawSql } from '../helpers/test-stores.js';
 
 /**
@@ -83,6 +84,8 @@ describe('Okta hook receivers', () => {
         `  - id: globex\n    policy: policies/globex.yaml\n${okta(`      eventHook: { header: x-okta-secret, secret: globexHook }\n      inlineHooks:\n        oauth: { issuer: "${issuer}", audience: "api://warden", scope: warden.hooks }\n`)}` +
         `  - id: plain\n    policy: policies/plain.yaml\n`,
     );
+    // The run's migrated template store, not a fresh initdb.
+    seedDataDir(path.join(dir, 'data'));
     const connector = oktaConnector();
     const config = loadConfig({
       path: path.join(dir, 'warden.yaml'),

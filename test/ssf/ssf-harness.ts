@@ -9,6 +9,7 @@ import type { Connector } from '../../src/connector/contract.js';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { startServer, type RunningServer } from '../../src/app/start-server.js';
+import { seedDataDir } from '../helpers/pglite-template.js';
 import { EXAMPLE_POLICY_FILE } from '../helpers/policies.js';
 
 /** The simulated start of every SSF test: both Wardens run on clocks starting here. */
@@ -48,6 +49,8 @@ export async function startWarden(options: {
     path.join(dir, 'warden.yaml'),
     `listen: { host: 127.0.0.1, port: ${options.port ?? 0} }\ndataDir: data\ndurability: relaxed\ntenants:\n${options.tenants}`,
   );
+  // The run's migrated template store, not a fresh initdb per Warden.
+  seedDataDir(path.join(dir, 'data'));
   const connectors = [ssfConnector({ idleMs: 50 }), ...(options.connectors ?? [])];
   const config = loadConfig({ path: path.join(dir, 'warden.yaml'), env: options.env, connectors, resolveSecrets: true });
   return startServer({
