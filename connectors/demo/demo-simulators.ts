@@ -5,7 +5,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { ActRequest, ActResult, DemoKit, DemoKitInput, DemoPersona, DemoSimulators, PersonState } from '../../src/connector/index.js';
 import { createEntraConnector } from '../entra/index.js';
-import { requiredPermissions } from '../entra/graph-calls.js';
+import { graphCallPermissions } from '../entra/graph-calls.js';
 import { startGraphSimulator } from '../entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../entra/simulator/self-signed-certificate.js';
 import { itsmConnector } from '../itsm/index.js';
@@ -89,7 +89,7 @@ export const demoKit: DemoKit = {
         ...(input.ports?.entra ? { port: input.ports.entra } : {}),
       });
       started.push(() => graph.close());
-      const perms = requiredPermissions();
+      const perms = graphCallPermissions();
       graph.directory.addApp({
         appId: clientId,
         displayName: 'Warden',

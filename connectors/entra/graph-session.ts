@@ -15,7 +15,7 @@ import {
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { Secret } from '../../src/connector/index.js';
 import type { EntraTenantConfig } from './entra-config.js';
-import { API_OPERATIONS, operationPath, type OperationName } from './graph-calls.js';
+import { GRAPH_CALLS, graphCallPath, type GraphCallName } from './graph-calls.js';
 import { endpointsFor, type EntraEndpoints } from './national-clouds.js';
 import { WardenError } from '../../src/core/errors.js';
 
@@ -186,10 +186,10 @@ export class EntraSession {
   }
 
   /** A request for one of the operations in graph-calls.ts, with the call timeout. */
-  request(name: OperationName, params: Record<string, string> = {}): GraphRequest {
-    const op = API_OPERATIONS[name];
+  request(name: GraphCallName, params: Record<string, string> = {}): GraphRequest {
+    const op = GRAPH_CALLS[name];
     if (op.api !== 'graph') throw new WardenError('ERR_INTERNAL', `${name} is not a Graph operation`);
-    return this.#client.api(operationPath(name, params)).option('signal', AbortSignal.timeout(this.#timeoutMs));
+    return this.#client.api(graphCallPath(name, params)).option('signal', AbortSignal.timeout(this.#timeoutMs));
   }
 
   /** The tenant's credential (the current one, after a renewal). */
@@ -210,7 +210,7 @@ export class EntraSession {
   }
 
   /** Runs a Graph call; failures become GraphCallError. */
-  async call<T>(name: OperationName, params: Record<string, string>, run: (request: GraphRequest) => Promise<T>): Promise<T> {
+  async call<T>(name: GraphCallName, params: Record<string, string>, run: (request: GraphRequest) => Promise<T>): Promise<T> {
     return this.#withFreshToken(async () => {
       try {
         return await run(this.request(name, params));
@@ -221,7 +221,7 @@ export class EntraSession {
   }
 
   /** Follows an `@odata.nextLink` of `name`'s listing (only links on this tenant's Graph host). */
-  async next<T>(name: OperationName, nextLink: string): Promise<T> {
+  async next<T>(name: GraphCallName, nextLink: string): Promise<T> {
     if (!nextLink.startsWith(`${this.endpoints.graphBaseUrl}/`))
       throw new GraphCallError(name, 0, '', `refusing a nextLink outside ${this.endpoints.graphBaseUrl}`, undefined);
     return this.#withFreshToken(async () => {
@@ -239,26 +239,26 @@ export class EntraSession {
    * `NextPageUri` header.
    */
   async management<T>(
-    name: OperationName,
+    name: GraphCallName,
     params: Record<string, string>,
     query: Record<string, string>,
     options: { method?: 'GET' | 'POST'; url?: string } = {},
   ): Promise<{ body: T; nextPage: string | undefined }> {
     const base = this.endpoints.managementBaseUrl;
     if (!base) throw new GraphCallError(name, 0, '', 'no Management Activity API endpoint for this cloud: set managementActivity.baseUrl', undefined);
-    const op = API_OPERATIONS[name];
+    const op = GRAPH_CALLS[name];
     let url: URL;
     if (options.url) {
       if (!options.url.startsWith(`${base}/`)) throw new GraphCallError(name, 0, '', `refusing a URL outside ${base}`, undefined);
       url = new URL(options.url);
     } else {
-      url = new URL(`${base}/api/v1.0${operationPath(name, params)}`);
+      url = new URL(`${base}/api/v1.0${graphCallPath(name, params)}`);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
     }
     return this.#withFreshToken(() => this.#management<T>(name, url, options.method ?? op.method));
   }
 
-  async #management<T>(name: OperationName, url: URL, method: string): Promise<{ body: T; nextPage: string | undefined }> {
+  async #management<T>(name: GraphCallName, url: URL, method: string): Promise<{ body: T; nextPage: string | undefined }> {
     try {
       const token = await this.#credential.getToken(`${this.endpoints.managementBaseUrl}/.default`);
       if (!token) throw new GraphCallError(name, 0, 'authentication_failed', 'no token', undefined);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-calls.js';
+import { GRAPH_CALLS, graphCallPermissions, type GraphCall } from './graph-calls.js';
 
 /**
  * `infra/terraform/azure/permissions.json`: the application permissions of
@@ -11,9 +11,9 @@ import { API_OPERATIONS, requiredPermissions, type ApiOperation } from './graph-
  * fails when it differs from what the code needs.
  */
 export function terraformPermissionsJson(): string {
-  const required = requiredPermissions();
+  const required = graphCallPermissions();
   const usedFor: Record<string, string[]> = {};
-  for (const [name, op] of Object.entries(API_OPERATIONS) as Array<[string, ApiOperation]>)
+  for (const [name, op] of Object.entries(GRAPH_CALLS) as Array<[string, GraphCall]>)
     (usedFor[op.permission] ??= []).push(`${op.method} ${op.path} (${name}): ${op.purpose}`);
   return (
     JSON.stringify(

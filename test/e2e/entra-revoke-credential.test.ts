@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { operationFor } from '../../connectors/entra/graph-calls.js';
+import { graphCallFor } from '../../connectors/entra/graph-calls.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -67,6 +67,6 @@ describe('Entra: revoke_new_credential on a service principal', () => {
 
     // Every call Warden made is in the operations table its permissions are generated from.
     for (const call of sim.requests.filter((r) => r.appId === h!.clientId))
-      expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+      expect(graphCallFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
   });
 });

@@ -7,7 +7,7 @@ import path from 'node:path';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
-import { requiredPermissions } from '../../connectors/entra/graph-calls.js';
+import { graphCallPermissions } from '../../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
 import type { SimGroup, SimUser as EntraUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
@@ -124,7 +124,7 @@ async function startWorld(): Promise<World> {
   const clientId = randomUUID();
   const clientSecret = randomBytes(24).toString('base64url');
   const graph = await startGraphSimulator({ tls: inject('entraTls'), tenantId: entraTenantId, clock: () => clock.now });
-  const perms = requiredPermissions();
+  const perms = graphCallPermissions();
   graph.directory.addApp({
     appId: clientId,
     displayName: 'Warden',

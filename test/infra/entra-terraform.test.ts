@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_OPERATIONS, requiredPermissions } from '../../connectors/entra/graph-calls.js';
+import { GRAPH_CALLS, graphCallPermissions } from '../../connectors/entra/graph-calls.js';
 import { terraformPermissionsFile, terraformPermissionsJson } from '../../connectors/entra/terraform-permissions.js';
 import { packageRoot } from '../../src/package-root.js';
 
@@ -29,7 +29,7 @@ describe('Entra app registration (infra/terraform/azure)', () => {
   });
 
   it('asks for these application permissions and no others', () => {
-    expect(requiredPermissions()).toEqual({
+    expect(graphCallPermissions()).toEqual({
       microsoftGraph: [
         'Application.ReadWrite.All',
         'AuditLog.Read.All',
@@ -49,8 +49,8 @@ describe('Entra app registration (infra/terraform/azure)', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation, looked for verbatim in the .tf file.
     expect(tf).toContain('jsondecode(file("${path.module}/permissions.json"))');
     for (const permission of [
-      ...requiredPermissions().microsoftGraph,
-      ...requiredPermissions().office365ManagementApis,
+      ...graphCallPermissions().microsoftGraph,
+      ...graphCallPermissions().office365ManagementApis,
       'Directory.ReadWrite.All',
       'Directory.Read.All',
     ])
@@ -60,7 +60,7 @@ describe('Entra app registration (infra/terraform/azure)', () => {
   it('only graph-session.ts talks to Graph or the Management API; every call names an operation of the table', () => {
     const files = productFiles();
     expect(files.length).toBeGreaterThan(15);
-    const names = new Set(Object.keys(API_OPERATIONS));
+    const names = new Set(Object.keys(GRAPH_CALLS));
     let calls = 0;
     for (const { file, text } of files) {
       if (file !== 'graph-session.ts') {
@@ -72,6 +72,6 @@ describe('Entra app registration (infra/terraform/azure)', () => {
         expect(names.has(m[1]!), `${file} calls ${m[1]}`).toBe(true);
       }
     }
-    expect(calls).toBeGreaterThanOrEqual(Object.keys(API_OPERATIONS).length);
+    expect(calls).toBeGreaterThanOrEqual(Object.keys(GRAPH_CALLS).length);
   });
 });
