@@ -3,7 +3,7 @@ import { nextWindow, overlapOf, type Poller } from '../../src/connector/index.js
 import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
-import { EntraMetrics } from './entra-metrics.js';
+import { type EntraMetrics, entraMetricsOf } from './entra-metrics.js';
 import { vendorTime } from './vendor-record.js';
 
 /**
@@ -170,7 +170,7 @@ export class AuditPoller {
    */
   async pollOnce(): Promise<PollStats | undefined> {
     const { store, clock, log } = this.ctx;
-    const metrics = EntraMetrics.of(this.ctx.metrics.registry);
+    const metrics = entraMetricsOf(this.ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(this.tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
     const { initialLookbackMinutes } = this.tenant.config.poller;

@@ -3,7 +3,7 @@ import { nextWindow, overlapOf, type Poller } from '../../src/connector/index.js
 import { graphPoller, recordPollFailure, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
-import { EntraMetrics } from './entra-metrics.js';
+import { type EntraMetrics, entraMetricsOf } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
 import { field, text, vendorTime } from './vendor-record.js';
 
@@ -152,7 +152,7 @@ export class ManagementActivityPoller {
 
   async pollOnce(): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> {
     const { store, clock, log } = this.ctx;
-    const metrics = EntraMetrics.of(this.ctx.metrics.registry);
+    const metrics = entraMetricsOf(this.ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(this.tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
     const overlap = overlapOf(this.tenant.config.managementActivity);
