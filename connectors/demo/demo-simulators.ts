@@ -15,7 +15,7 @@ import { oktaConnector } from '../okta/index.js';
 import { OktaTenants } from '../okta/okta-tenant.js';
 import { registerEventHook } from '../okta/provision.js';
 import { OktaSimulator } from '../okta/simulator/okta-simulator.js';
-import { inboxRuleRecord } from './inbox-rule-record.js';
+import { inboxRuleRecord } from './exchange-records.js';
 
 /**
  * `warden demo`'s simulators (the DemoKit port of src/connector/demo-kit.ts): the
