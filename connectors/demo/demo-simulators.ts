@@ -12,7 +12,7 @@ import { itsmConnector } from '../itsm/index.js';
 import { JiraSimulator } from '../itsm/simulator/jira-simulator.js';
 import { ServiceNowSimulator } from '../itsm/simulator/servicenow-simulator.js';
 import { oktaConnector } from '../okta/index.js';
-import { OktaTenants } from '../okta/okta-tenant.js';
+import { createOktaTenants } from '../okta/okta-tenant.js';
 import { registerEventHook } from '../okta/provision.js';
 import { OktaSimulator } from '../okta/simulator/okta-simulator.js';
 import { inboxRuleRecord } from './exchange-records.js';
@@ -256,7 +256,7 @@ export const demoKit: DemoKit = {
           await fetch(`${warden.url}/readyz`).catch(() => undefined);
           let hook: Awaited<ReturnType<typeof registerEventHook>> | undefined;
           for (let attempt = 0; attempt < 5 && hook?.verificationStatus !== 'VERIFIED'; attempt++)
-            hook = await registerEventHook(new OktaTenants().get(warden.config, 'acme'), warden.url);
+            hook = await registerEventHook(createOktaTenants().get(warden.config, 'acme'), warden.url);
           if (hook?.verificationStatus !== 'VERIFIED')
             throw new WardenError('ERR_UPSTREAM', `the Okta simulator could not verify Warden's event hook: ${hook?.error ?? hook?.verificationStatus}`);
         },
