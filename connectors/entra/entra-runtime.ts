@@ -1,8 +1,8 @@
-import type { ConnectorContext, WardenConfig } from '../../src/connector/index.js';
+import type { ConnectorContext, Logger, WardenConfig } from '../../src/connector/index.js';
 import { POLL_REQUEST_CURSOR, type AuditPoller } from './audit-poller.js';
 import { entraMetricsOf } from './entra-metrics.js';
 import { entraSectionOf, openEntraTenant, type EntraTenant } from './entra-tenant.js';
-import { createSubscriptionManager, type SubscriptionManager } from './subscription-manager.js';
+import { createSubscriptionManager, type ManagerDeps, type SubscriptionManager } from './subscription-manager.js';
 
 /**
  * What one Entra connector instance keeps while a server or a CLI command runs:
@@ -16,6 +16,8 @@ export interface EntraRuntime {
   tenantIds(config: WardenConfig): string[];
   /** A tenant's Entra side, or undefined when it has no `entra` section. @throws WardenError `ERR_CONFIG_INVALID` for a missing secret */
   tenant(config: WardenConfig, id: string, clock?: () => Date): EntraTenant | undefined;
+  /** What the server's subscription work acts with: its store, clock, lease holder, actor, log and metrics. */
+  managerDeps(ctx: ConnectorContext): ManagerDeps & { log: Logger };
   /** The subscription manager of a tenant, acting for the server. */
   manager(ctx: ConnectorContext, tenant: EntraTenant): SubscriptionManager;
   /**
@@ -23,6 +25,17 @@ export interface EntraRuntime {
    * and records the request for the replica that holds the poller lease.
    */
   requestPoll(ctx: ConnectorContext, tenant: string, reason: string): Promise<void>;
+}
+
+function managerDeps(ctx: ConnectorContext): ManagerDeps & { log: Logger } {
+  return {
+    store: ctx.store,
+    clock: ctx.clock,
+    holder: ctx.instanceId,
+    actor: { type: 'system', id: 'warden:entra' },
+    log: ctx.log,
+    metrics: entraMetricsOf(ctx.metrics.registry),
+  };
 }
 
 /** @param env where secret references are resolved (default `process.env`) */
@@ -44,18 +57,9 @@ export function createEntraRuntime(env?: NodeJS.ProcessEnv): EntraRuntime {
       byId.set(id, tenant);
       return tenant;
     },
+    managerDeps,
     manager(ctx, tenant) {
-      return createSubscriptionManager(
-        {
-          store: ctx.store,
-          clock: ctx.clock,
-          holder: ctx.instanceId,
-          actor: { type: 'system', id: 'warden:entra' },
-          log: ctx.log,
-          metrics: entraMetricsOf(ctx.metrics.registry),
-        },
-        tenant,
-      );
+      return createSubscriptionManager(managerDeps(ctx), tenant);
     },
     async requestPoll(ctx, tenant, reason) {
       const now = ctx.clock();

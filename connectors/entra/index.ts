@@ -66,19 +66,7 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
           runtime.pollers.set(id, work.audit);
         }
         if (tenant.config.managementActivity.enabled) work.activity = new ManagementActivityPoller(ctx, tenant);
-        if (tenant.config.subscription.enabled)
-          work.subscriptions = createSubscriptionLoop(
-            {
-              store: ctx.store,
-              clock: ctx.clock,
-              holder: ctx.instanceId,
-              actor: { type: 'system', id: 'warden:entra' },
-              log: ctx.log,
-              metrics: entraMetricsOf(ctx.metrics.registry),
-            },
-            runtime.manager(ctx, tenant),
-            tenant,
-          );
+        if (tenant.config.subscription.enabled) work.subscriptions = createSubscriptionLoop(runtime.managerDeps(ctx), runtime.manager(ctx, tenant), tenant);
         tasks.set(id, work);
         if (options.autoStart !== false) {
           work.audit?.start();
