@@ -33,7 +33,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { oktaConnector } from '../connectors/okta/index.js';
-import { OktaTenants } from '../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../connectors/okta/provision.js';
 import { OktaSimulator } from '../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -100,7 +100,7 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
     const server = await startServer({ config, connectors: [connector], watchPolicies: false, workers: mode === 'warden', log: createLogger('error') });
     cleanups.unshift(() => server.close());
     if (mode === 'warden') {
-      const hook = await registerEventHook(new OktaTenants().get(config, TENANT), server.url);
+      const hook = await registerEventHook(createOktaTenants().get(config, TENANT), server.url);
       if (hook.verificationStatus !== 'VERIFIED') throw new Error(`event hook not verified: ${hook.error ?? hook.verificationStatus}`);
     }
 

@@ -5,17 +5,17 @@ import { systemClock } from '../../src/core/clock.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { ActRequest, ActResult, DemoKit, DemoKitInput, DemoPersona, DemoSimulators, PersonState } from '../../src/connector/index.js';
 import { createEntraConnector } from '../entra/index.js';
-import { requiredPermissions } from '../entra/graph-calls.js';
+import { graphCallPermissions } from '../entra/graph-calls.js';
 import { startGraphSimulator } from '../entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../entra/simulator/self-signed-certificate.js';
 import { itsmConnector } from '../itsm/index.js';
 import { JiraSimulator } from '../itsm/simulator/jira-simulator.js';
 import { ServiceNowSimulator } from '../itsm/simulator/servicenow-simulator.js';
 import { oktaConnector } from '../okta/index.js';
-import { OktaTenants } from '../okta/okta-tenant.js';
+import { createOktaTenants } from '../okta/okta-tenant.js';
 import { registerEventHook } from '../okta/provision.js';
 import { OktaSimulator } from '../okta/simulator/okta-simulator.js';
-import { inboxRuleRecord } from './inbox-rule-record.js';
+import { inboxRuleRecord } from './exchange-records.js';
 
 /**
  * `warden demo`'s simulators (the DemoKit port of src/connector/demo-kit.ts): the
@@ -89,7 +89,7 @@ export const demoKit: DemoKit = {
         ...(input.ports?.entra ? { port: input.ports.entra } : {}),
       });
       started.push(() => graph.close());
-      const perms = requiredPermissions();
+      const perms = graphCallPermissions();
       graph.directory.addApp({
         appId: clientId,
         displayName: 'Warden',
@@ -256,7 +256,7 @@ export const demoKit: DemoKit = {
           await fetch(`${warden.url}/readyz`).catch(() => undefined);
           let hook: Awaited<ReturnType<typeof registerEventHook>> | undefined;
           for (let attempt = 0; attempt < 5 && hook?.verificationStatus !== 'VERIFIED'; attempt++)
-            hook = await registerEventHook(new OktaTenants().get(warden.config, 'acme'), warden.url);
+            hook = await registerEventHook(createOktaTenants().get(warden.config, 'acme'), warden.url);
           if (hook?.verificationStatus !== 'VERIFIED')
             throw new WardenError('ERR_UPSTREAM', `the Okta simulator could not verify Warden's event hook: ${hook?.error ?? hook?.verificationStatus}`);
         },

@@ -3,7 +3,7 @@ import { nextWindow, overlapOf } from '../../src/connector/index.js';
 import { graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
-import { EntraMetrics } from './entra-metrics.js';
+import { type EntraMetrics, entraMetricsOf } from './entra-metrics.js';
 import { vendorTime } from './vendor-record.js';
 
 /**
@@ -146,7 +146,7 @@ export type AuditReadDeps = Pick<ConnectorContext, 'store' | 'clock'> & Partial<
  * poller after an outage use it.
  */
 export function directoryAuditsBackfill(tenant: EntraTenant, deps: AuditReadDeps): BackfillSource {
-  const metrics = deps.metrics ? EntraMetrics.of(deps.metrics.registry) : undefined;
+  const metrics = deps.metrics ? entraMetricsOf(deps.metrics.registry) : undefined;
   return {
     overlap: overlapOf(tenant.config.poller),
     reach: GRAPH_POLL_REACH,
@@ -191,7 +191,7 @@ export function directoryAuditsBackfill(tenant: EntraTenant, deps: AuditReadDeps
 export function createAuditPoller(ctx: ConnectorContext, tenant: EntraTenant): AuditPoller {
   const pollOnce = async (): Promise<PollStats | undefined> => {
     const { store, clock, log } = ctx;
-    const metrics = EntraMetrics.of(ctx.metrics.registry);
+    const metrics = entraMetricsOf(ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
     const { initialLookbackMinutes } = tenant.config.poller;

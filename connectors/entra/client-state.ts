@@ -9,22 +9,25 @@ import type { Secret } from '../../src/connector/index.js';
  * notification"). A missing or non-string value never matches.
  */
 export function clientStateMatches(expected: Secret, given: unknown): boolean {
-  return new ClientStateCheck(expected).matches(given);
+  return createClientStateCheck(expected).matches(given);
 }
 
 /** SHA-256, one-shot (no Hash object per notification). */
 const digest = (s: string) => hash('sha256', s, 'buffer');
 
+/** The check for one tenant's secret. */
+export interface ClientStateCheck {
+  /** Whether `given` is the tenant's clientState. */
+  matches(given: unknown): boolean;
+}
+
 /** The check for one tenant's secret, its digest computed once (the receiver runs it on every notification). */
-export class ClientStateCheck {
-  readonly #expected: Buffer;
-
-  constructor(secret: Secret) {
-    this.#expected = digest(secret.reveal());
-  }
-
-  matches(given: unknown): boolean {
-    const same = timingSafeEqual(this.#expected, digest(typeof given === 'string' ? given : ''));
-    return same && typeof given === 'string';
-  }
+export function createClientStateCheck(secret: Secret): ClientStateCheck {
+  const expected = digest(secret.reveal());
+  return {
+    matches(given) {
+      const same = timingSafeEqual(expected, digest(typeof given === 'string' ? given : ''));
+      return same && typeof given === 'string';
+    },
+  };
 }

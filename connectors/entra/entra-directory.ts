@@ -29,97 +29,102 @@ interface Page<T> {
   '@odata.nextLink'?: string;
 }
 
-export class EntraDirectory {
-  readonly #cache = new Map<string, { at: number; value: Promise<unknown> }>();
-
-  constructor(
-    private readonly session: EntraSession,
-    private readonly cacheSeconds: number,
-    private readonly clock: () => Date,
-  ) {}
-
-  #cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const now = this.clock().getTime();
-    const hit = this.#cache.get(key);
-    if (hit && now - hit.at < this.cacheSeconds * 1000) return hit.value as Promise<T>;
-    const value = load();
-    this.#cache.set(key, { at: now, value });
-    value.catch(() => this.#cache.delete(key));
-    if (this.#cache.size > 5000) this.#cache.delete(this.#cache.keys().next().value!);
-    return value;
-  }
-
+/** Cached user look-ups in one tenant. */
+export interface EntraDirectory {
   /** Drops what is cached about a user (after Warden changed them). */
-  forget(id: string): void {
-    for (const key of this.#cache.keys()) if (key.endsWith(`:${id.toLowerCase()}`)) this.#cache.delete(key);
-  }
-
+  forget(id: string): void;
   /** A user by object id or UPN; undefined when Entra has none. */
-  getUser(idOrUpn: string): Promise<EntraUser | undefined> {
-    return this.#cached(`user:${idOrUpn.toLowerCase()}`, async () => {
-      try {
-        return await this.session.call('getUser', { user: idOrUpn }, (r) => r.select(USER_SELECT).get() as Promise<EntraUser>);
-      } catch (err) {
-        // 400: not a valid object id or UPN (an Exchange alias, say): no such user either.
-        if (err instanceof GraphCallError && (err.status === 404 || err.status === 400)) return undefined;
-        throw err;
-      }
-    });
-  }
-
+  getUser(idOrUpn: string): Promise<EntraUser | undefined>;
   /** Names of the groups a user belongs to, directly or through nesting. */
-  groupNames(id: string): Promise<string[]> {
-    return this.#cached(`groups:${id.toLowerCase()}`, async () => {
-      const names: string[] = [];
-      let page = await this.session.call(
-        'listUserGroups',
-        { user: id },
-        (r) => r.select(['id', 'displayName']).top(999).get() as Promise<Page<{ displayName?: string | null }>>,
-      );
-      for (;;) {
-        for (const g of page.value) if (g.displayName) names.push(g.displayName);
-        const next = page['@odata.nextLink'];
-        if (!next || names.length >= 2000) break;
-        page = await this.session.next<Page<{ displayName?: string | null }>>('listUserGroups', next);
-      }
-      return names.slice(0, 2000);
-    });
-  }
-
+  groupNames(id: string): Promise<string[]>;
   /** Names of the directory roles assigned to a principal (any scope). */
-  roleNames(id: string): Promise<string[]> {
-    return this.#cached(`roles:${id.toLowerCase()}`, async () => {
-      const page = await this.session.call(
-        'listRoleAssignments',
-        {},
-        (r) =>
-          r
-            .filter(`principalId eq '${id.replace(/'/g, "''")}'`)
-            .expand('roleDefinition')
-            .get() as Promise<Page<{ roleDefinition?: { displayName?: string } }>>,
-      );
-      return [...new Set(page.value.map((a) => a.roleDefinition?.displayName).filter((n): n is string => !!n))];
-    });
-  }
-
+  roleNames(id: string): Promise<string[]>;
   /** A user as a Warden Principal (groups, roles, employee type, account flags); undefined when Entra has none. */
-  async principal(idOrUpn: string): Promise<Principal | undefined> {
-    const user = await this.getUser(idOrUpn);
-    if (!user) return undefined;
-    const [groups, roles] = await Promise.all([this.groupNames(user.id), this.roleNames(user.id)]);
-    const attributes: Record<string, string | boolean> = {};
-    if (typeof user.accountEnabled === 'boolean') attributes.accountEnabled = user.accountEnabled;
-    for (const key of ['userType', 'department', 'jobTitle'] as const) if (user[key]) attributes[key] = String(user[key]).slice(0, 256);
-    return {
-      id: user.id,
-      ...(user.userPrincipalName ? { login: user.userPrincipalName } : {}),
-      ...(user.mail ? { email: user.mail } : {}),
-      ...(user.displayName ? { displayName: user.displayName.slice(0, 256) } : {}),
-      groups: groups.map((g) => g.slice(0, 256)),
-      adminRoles: roles,
-      ...(user.employeeType ? { employeeType: user.employeeType.slice(0, 64) } : {}),
-      flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
-      attributes,
-    };
-  }
+  principal(idOrUpn: string): Promise<Principal | undefined>;
+}
+
+export function createEntraDirectory(session: EntraSession, cacheSeconds: number, clock: () => Date): EntraDirectory {
+  const cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
+    const now = clock().getTime();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < cacheSeconds * 1000) return hit.value as Promise<T>;
+    const value = load();
+    cache.set(key, { at: now, value });
+    value.catch(() => cache.delete(key));
+    if (cache.size > 5000) cache.delete(cache.keys().next().value!);
+    return value;
+  };
+
+  const directory: EntraDirectory = {
+    forget(id) {
+      for (const key of cache.keys()) if (key.endsWith(`:${id.toLowerCase()}`)) cache.delete(key);
+    },
+
+    getUser(idOrUpn) {
+      return cached(`user:${idOrUpn.toLowerCase()}`, async () => {
+        try {
+          return await session.call('getUser', { user: idOrUpn }, (r) => r.select(USER_SELECT).get() as Promise<EntraUser>);
+        } catch (err) {
+          // 400: not a valid object id or UPN (an Exchange alias, say): no such user either.
+          if (err instanceof GraphCallError && (err.status === 404 || err.status === 400)) return undefined;
+          throw err;
+        }
+      });
+    },
+
+    groupNames(id) {
+      return cached(`groups:${id.toLowerCase()}`, async () => {
+        const names: string[] = [];
+        let page = await session.call(
+          'listUserGroups',
+          { user: id },
+          (r) => r.select(['id', 'displayName']).top(999).get() as Promise<Page<{ displayName?: string | null }>>,
+        );
+        for (;;) {
+          for (const g of page.value) if (g.displayName) names.push(g.displayName);
+          const next = page['@odata.nextLink'];
+          if (!next || names.length >= 2000) break;
+          page = await session.next<Page<{ displayName?: string | null }>>('listUserGroups', next);
+        }
+        return names.slice(0, 2000);
+      });
+    },
+
+    roleNames(id) {
+      return cached(`roles:${id.toLowerCase()}`, async () => {
+        const page = await session.call(
+          'listRoleAssignments',
+          {},
+          (r) =>
+            r
+              .filter(`principalId eq '${id.replace(/'/g, "''")}'`)
+              .expand('roleDefinition')
+              .get() as Promise<Page<{ roleDefinition?: { displayName?: string } }>>,
+        );
+        return [...new Set(page.value.map((a) => a.roleDefinition?.displayName).filter((n): n is string => !!n))];
+      });
+    },
+
+    async principal(idOrUpn) {
+      const user = await directory.getUser(idOrUpn);
+      if (!user) return undefined;
+      const [groups, roles] = await Promise.all([directory.groupNames(user.id), directory.roleNames(user.id)]);
+      const attributes: Record<string, string | boolean> = {};
+      if (typeof user.accountEnabled === 'boolean') attributes.accountEnabled = user.accountEnabled;
+      for (const key of ['userType', 'department', 'jobTitle'] as const) if (user[key]) attributes[key] = String(user[key]).slice(0, 256);
+      return {
+        id: user.id,
+        ...(user.userPrincipalName ? { login: user.userPrincipalName } : {}),
+        ...(user.mail ? { email: user.mail } : {}),
+        ...(user.displayName ? { displayName: user.displayName.slice(0, 256) } : {}),
+        groups: groups.map((g) => g.slice(0, 256)),
+        adminRoles: roles,
+        ...(user.employeeType ? { employeeType: user.employeeType.slice(0, 64) } : {}),
+        flags: { shared: false, executive: false, serviceAccount: false, breakGlass: false },
+        attributes,
+      };
+    },
+  };
+  return directory;
 }

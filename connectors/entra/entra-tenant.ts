@@ -3,10 +3,10 @@ import path from 'node:path';
 import type { TokenCredential } from '@azure/identity';
 import { resolveSecret, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
-import { ClientStateCheck } from './client-state.js';
+import { createClientStateCheck, type ClientStateCheck } from './client-state.js';
 import { EntraTenantConfig } from './entra-config.js';
-import { EntraDirectory } from './entra-directory.js';
-import { createCredential, EntraSession } from './graph-session.js';
+import { createEntraDirectory, type EntraDirectory } from './entra-directory.js';
+import { createCredential, createEntraSession, type EntraSession } from './graph-session.js';
 import { endpointsFor } from './national-clouds.js';
 
 /**
@@ -15,7 +15,11 @@ import { endpointsFor } from './national-clouds.js';
  * there. Built once per tenant and configuration, by the server or by a CLI
  * command.
  */
-export class EntraTenant {
+export interface EntraTenant {
+  /** Warden's tenant id (`tenants[].id`). */
+  readonly id: string;
+  readonly config: EntraTenantConfig;
+  readonly clientState: Secret | undefined;
   readonly session: EntraSession;
   readonly directory: EntraDirectory;
   /** Who Warden acts as in Entra (app ids, service principal ids, user ids): the own-change service matches the actor of a reported change against them. */
@@ -23,33 +27,34 @@ export class EntraTenant {
   readonly helpdeskRoles: ReadonlySet<string>;
   /** The notification receivers' clientState check, when a clientState is configured. */
   readonly clientStateCheck: ClientStateCheck | undefined;
-
-  constructor(
-    /** Warden's tenant id (`tenants[].id`). */
-    readonly id: string,
-    readonly config: EntraTenantConfig,
-    readonly clientState: Secret | undefined,
-    /** The credential, or a factory for it (the session takes a new one when Graph refuses a token). */
-    credential: TokenCredential | (() => TokenCredential),
-    clock: () => Date,
-  ) {
-    this.session = new EntraSession(config, credential);
-    this.directory = new EntraDirectory(this.session, config.directoryCacheSeconds, clock);
-    this.identities = new Set([
-      config.clientId,
-      ...config.serviceIdentity.appIds,
-      ...config.serviceIdentity.servicePrincipalIds,
-      ...config.serviceIdentity.userIds,
-    ]);
-    this.helpdeskRoles = new Set(config.helpdeskRoles);
-    this.clientStateCheck = clientState ? new ClientStateCheck(clientState) : undefined;
-  }
-
   /** The lifecycle URL: configured, else the notification URL's `/notifications` replaced by `/lifecycle`. */
-  get lifecycleNotificationUrl(): string | undefined {
-    const s = this.config.subscription;
-    return s.lifecycleNotificationUrl ?? s.notificationUrl?.replace(/\/notifications(\?|$)/, '/lifecycle$1');
-  }
+  readonly lifecycleNotificationUrl: string | undefined;
+}
+
+/**
+ * A tenant's Entra side from its parsed section and resolved secrets.
+ * @param credential the credential, or a factory for it (the session takes a new one when Graph refuses a token)
+ */
+export function createEntraTenant(
+  id: string,
+  config: EntraTenantConfig,
+  clientState: Secret | undefined,
+  credential: TokenCredential | (() => TokenCredential),
+  clock: () => Date,
+): EntraTenant {
+  const session = createEntraSession(config, credential);
+  const s = config.subscription;
+  return {
+    id,
+    config,
+    clientState,
+    session,
+    directory: createEntraDirectory(session, config.directoryCacheSeconds, clock),
+    identities: new Set([config.clientId, ...config.serviceIdentity.appIds, ...config.serviceIdentity.servicePrincipalIds, ...config.serviceIdentity.userIds]),
+    helpdeskRoles: new Set(config.helpdeskRoles),
+    clientStateCheck: clientState ? createClientStateCheck(clientState) : undefined,
+    lifecycleNotificationUrl: s.lifecycleNotificationUrl ?? s.notificationUrl?.replace(/\/notifications(\?|$)/, '/lifecycle$1'),
+  };
 }
 
 /** The `entra` section of a configured tenant, parsed (the config loader validated it already). */
@@ -84,5 +89,5 @@ export function openEntraTenant(config: WardenConfig, tenant: string, options: {
       throw new WardenError('ERR_CONFIG_INVALID', `${where('subscription.clientState')}: use 16 to 128 characters (Graph allows at most 128)`);
   }
   const endpoints = endpointsFor(section);
-  return new EntraTenant(tenant, section, clientState, () => createCredential(section, endpoints, secrets), options.clock ?? systemClock);
+  return createEntraTenant(tenant, section, clientState, () => createCredential(section, endpoints, secrets), options.clock ?? systemClock);
 }

@@ -15,11 +15,12 @@ import { WardenError } from '../../src/core/errors.js';
  * office-365-management-activity-api-reference.md.
  */
 
-/** Which API an operation calls. */
-export type ApiName = 'graph' | 'management';
+/** Which API a Graph call goes to: Microsoft Graph, or the Office 365 Management Activity API. */
+export type GraphCallApi = 'graph' | 'management';
 
-export interface ApiOperation {
-  api: ApiName;
+/** One call the connector makes: method and path, the permission that grants it, and why. */
+export interface GraphCall {
+  api: GraphCallApi;
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path under the API version root, `{name}` for parameters. */
   path: string;
@@ -35,7 +36,8 @@ export interface ApiOperation {
   optIn?: string;
 }
 
-export const API_OPERATIONS = {
+/** Every call, by name: `GraphSession.call(name, …)` takes one of these names. */
+export const GRAPH_CALLS = {
   getUser: {
     api: 'graph',
     method: 'GET',
@@ -241,28 +243,29 @@ export const API_OPERATIONS = {
     permission: 'ActivityFeed.Read',
     purpose: 'Management Activity API: read a content blob',
   },
-} as const satisfies Record<string, ApiOperation>;
+} as const satisfies Record<string, GraphCall>;
 
-export type OperationName = keyof typeof API_OPERATIONS;
+/** The name of a Graph call (a key of {@link GRAPH_CALLS}). */
+export type GraphCallName = keyof typeof GRAPH_CALLS;
 
 /** The app registration's required resource access, by API: what `infra/terraform/azure/permissions.json` holds. */
-/** The permissions requested only when a Terraform variable says so (every operation that needs them is opt-in), with that variable. */
-export function optInPermissions(): Record<string, string> {
-  const ops = Object.values(API_OPERATIONS as Record<string, ApiOperation>);
+/** The permissions requested only when a Terraform variable says so (every call that needs them is opt-in), with that variable. */
+export function graphCallOptInPermissions(): Record<string, string> {
+  const calls = Object.values(GRAPH_CALLS as Record<string, GraphCall>);
   const out: Record<string, string> = {};
-  for (const permission of new Set(ops.map((o) => o.permission))) {
-    const users = ops.filter((o) => o.permission === permission);
+  for (const permission of new Set(calls.map((c) => c.permission))) {
+    const users = calls.filter((c) => c.permission === permission);
     const variable = users[0]?.optIn;
-    if (variable && users.every((o) => o.optIn === variable)) out[permission] = variable;
+    if (variable && users.every((c) => c.optIn === variable)) out[permission] = variable;
   }
   return out;
 }
 
-export function requiredPermissions(): { microsoftGraph: string[]; office365ManagementApis: string[] } {
-  const of = (api: ApiName) =>
+export function graphCallPermissions(): { microsoftGraph: string[]; office365ManagementApis: string[] } {
+  const of = (api: GraphCallApi) =>
     [
       ...new Set(
-        Object.values(API_OPERATIONS as Record<string, ApiOperation>)
+        Object.values(GRAPH_CALLS as Record<string, GraphCall>)
           .filter((o) => o.api === api)
           .map((o) => o.permission),
       ),
@@ -270,9 +273,9 @@ export function requiredPermissions(): { microsoftGraph: string[]; office365Mana
   return { microsoftGraph: of('graph'), office365ManagementApis: of('management') };
 }
 
-/** The operation a request (method and path under the version root) is, if any: used to prove the table is complete. */
-export function operationFor(api: ApiName, method: string, path: string): OperationName | undefined {
-  for (const [name, op] of Object.entries(API_OPERATIONS) as Array<[OperationName, ApiOperation]>) {
+/** The Graph call a request (method and path under the version root) is, if any: used to prove the table is complete. */
+export function graphCallFor(api: GraphCallApi, method: string, path: string): GraphCallName | undefined {
+  for (const [name, op] of Object.entries(GRAPH_CALLS) as Array<[GraphCallName, GraphCall]>) {
     if (op.api !== api || op.method !== method.toUpperCase()) continue;
     const pattern = new RegExp(`^${op.path.replace(/[.$]/g, (c) => `\\${c}`).replace(/\{[a-z]+\}/g, '[^/]+')}$`);
     if (pattern.test(path)) return name;
@@ -280,11 +283,11 @@ export function operationFor(api: ApiName, method: string, path: string): Operat
   return undefined;
 }
 
-/** Builds an operation's path from its parameters (each URL-encoded). */
-export function operationPath(name: OperationName, params: Record<string, string> = {}): string {
-  return API_OPERATIONS[name].path.replace(/\{([a-z]+)\}/g, (_m, key: string) => {
+/** Builds a Graph call's path from its parameters (each URL-encoded). */
+export function graphCallPath(name: GraphCallName, params: Record<string, string> = {}): string {
+  return GRAPH_CALLS[name].path.replace(/\{([a-z]+)\}/g, (_m, key: string) => {
     const value = params[key];
-    if (value === undefined) throw new WardenError('ERR_INTERNAL', `operation ${name} needs the parameter ${key}`);
+    if (value === undefined) throw new WardenError('ERR_INTERNAL', `Graph call ${name} needs the parameter ${key}`);
     return encodeURIComponent(value);
   });
 }

@@ -1,6 +1,6 @@
 import type { ConnectorContext, ReadOutcome, ReadPause, ReadProgress } from '../../src/connector/index.js';
 import { createPoller, type Poller, type PollSource } from '../../src/connector/index.js';
-import { EntraMetrics } from './entra-metrics.js';
+import { entraMetricsOf } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
 
 /**
@@ -70,7 +70,7 @@ export async function recordPollFailure(
     { ...input.cursor, ...(notBefore ? { notBefore } : {}), lastError: (err as Error).message.slice(0, 500) } satisfies GraphPollCursor,
     clock(),
   );
-  EntraMetrics.of(ctx.metrics.registry).polls.inc({ tenant: input.tenant, source: input.source, result: throttled ? 'throttled' : 'failed' });
+  entraMetricsOf(ctx.metrics.registry).polls.inc({ tenant: input.tenant, source: input.source, result: throttled ? 'throttled' : 'failed' });
   if (throttled) log.warn({ tenant: input.tenant, notBefore }, `${input.what} throttled: waiting as Graph asked`);
   else log.error({ err, tenant: input.tenant }, `${input.what} failed; the next poll reads the same window`);
 }

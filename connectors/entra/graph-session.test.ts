@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ActionError } from '../../src/connector/contract.js';
 import { EntraTenantConfig } from './entra-config.js';
 import { toActionError } from './enforcer.js';
-import { EntraSession, GraphCallError, retryAfterMs } from './graph-session.js';
+import { createEntraSession, GraphCallError, retryAfterMs } from './graph-session.js';
 
 /**
  * The Graph session with the network closed (nock 14 intercepts the global
@@ -30,10 +30,10 @@ function session(overrides: Record<string, unknown> = {}) {
     maxInlineRetrySeconds: 2,
     ...overrides,
   });
-  return { session: new EntraSession(config, credential), scopes };
+  return { session: createEntraSession(config, credential), scopes };
 }
 
-describe('EntraSession', () => {
+describe('createEntraSession', () => {
   beforeAll(() => {
     nock.disableNetConnect();
     nock.enableNetConnect('127.0.0.1');

@@ -15,7 +15,7 @@ import {
 import { TokenCredentialAuthenticationProvider } from '@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials/index.js';
 import type { Secret } from '../../src/connector/index.js';
 import type { EntraTenantConfig } from './entra-config.js';
-import { API_OPERATIONS, operationPath, type OperationName } from './graph-calls.js';
+import { GRAPH_CALLS, graphCallPath, type GraphCallName } from './graph-calls.js';
 import { endpointsFor, type EntraEndpoints } from './national-clouds.js';
 import { WardenError } from '../../src/core/errors.js';
 
@@ -133,139 +133,103 @@ export function createCredential(
 }
 
 /** One tenant's Graph and Management API access. */
-export class EntraSession {
+export interface EntraSession {
+  readonly config: EntraTenantConfig;
   readonly endpoints: EntraEndpoints;
-  readonly #client: Client;
-  readonly #timeoutMs: number;
-  readonly #newCredential: (() => TokenCredential) | undefined;
-  #credential: TokenCredential;
   /** How many times a token Graph refused made the session take a new credential. */
-  renewals = 0;
-
-  /**
-   * @param credential the tenant's credential, or a factory for it: with a
-   *   factory, a token Graph refuses (401 `InvalidAuthenticationToken`) is
-   *   dropped with its credential and the call retried once with a new one.
-   */
-  constructor(
-    readonly config: EntraTenantConfig,
-    credential: TokenCredential | (() => TokenCredential),
-    endpoints?: EntraEndpoints,
-  ) {
-    this.#newCredential = typeof credential === 'function' ? credential : undefined;
-    this.#credential = typeof credential === 'function' ? credential() : credential;
-    this.endpoints = endpoints ?? endpointsFor(config);
-    this.#timeoutMs = config.requestTimeoutSeconds * 1000;
-    const maxInline = config.maxInlineRetrySeconds;
-    const shouldRetry = (_delay: number, _attempt: number, _request: unknown, _options: unknown, response: Response) => {
-      const header = response.headers.get('Retry-After');
-      if (header === null) return true; // the SDK's own back-off
-      // An HTTP date goes back to the caller: the SDK would read it against this machine's clock, the caller reads it against the response's Date.
-      if (!/^\s*\d+(\.\d+)?\s*$/.test(header)) return false;
-      return Number(header) <= maxInline;
-    };
-    // Through the session, so that a renewed credential is the one asked.
-    const current: TokenCredential = { getToken: (scopes, options) => this.#credential.getToken(scopes, options) };
-    const authProvider = new TokenCredentialAuthenticationProvider(current, { scopes: [`${this.endpoints.graphBaseUrl}/.default`] });
-    const graphHost = new URL(this.endpoints.graphBaseUrl).hostname;
-    // The default chain (sdk-js MiddlewareFactory) with our retry options.
-    const middleware = [
-      new AuthenticationHandler(authProvider),
-      new RetryHandler(new RetryHandlerOptions(3, maxInline === 0 ? 0 : 3, shouldRetry)),
-      new RedirectHandler(new RedirectHandlerOptions()),
-      new TelemetryHandler(),
-      new HTTPMessageHandler(),
-    ];
-    this.#client = Client.initWithMiddleware({
-      middleware,
-      baseUrl: `${this.endpoints.graphBaseUrl}/`,
-      defaultVersion: 'v1.0',
-      // Without customHosts the client sends no token to a host that is not a Microsoft Graph host (simulators.md).
-      ...(config.graphBaseUrl ? { customHosts: new Set([graphHost]) } : {}),
-    });
-  }
-
-  /** A request for one of the operations in graph-calls.ts, with the call timeout. */
-  request(name: OperationName, params: Record<string, string> = {}): GraphRequest {
-    const op = API_OPERATIONS[name];
-    if (op.api !== 'graph') throw new WardenError('ERR_INTERNAL', `${name} is not a Graph operation`);
-    return this.#client.api(operationPath(name, params)).option('signal', AbortSignal.timeout(this.#timeoutMs));
-  }
-
+  readonly renewals: number;
   /** The tenant's credential (the current one, after a renewal). */
-  get credential(): TokenCredential {
-    return this.#credential;
-  }
-
-  /** Runs `attempt`; when Graph refused the token and the session can renew its credential, renews and runs it once more. */
-  async #withFreshToken<T>(attempt: () => Promise<T>): Promise<T> {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!this.#newCredential || !tokenRefused(err)) throw err;
-      this.#credential = this.#newCredential();
-      this.renewals++;
-      return attempt();
-    }
-  }
-
+  readonly credential: TokenCredential;
+  /** A request for one of the Graph calls in graph-calls.ts, with the call timeout. */
+  request(name: GraphCallName, params?: Record<string, string>): GraphRequest;
   /** Runs a Graph call; failures become GraphCallError. */
-  async call<T>(name: OperationName, params: Record<string, string>, run: (request: GraphRequest) => Promise<T>): Promise<T> {
-    return this.#withFreshToken(async () => {
-      try {
-        return await run(this.request(name, params));
-      } catch (err) {
-        throw toCallError(name, err);
-      }
-    });
-  }
-
+  call<T>(name: GraphCallName, params: Record<string, string>, run: (request: GraphRequest) => Promise<T>): Promise<T>;
   /** Follows an `@odata.nextLink` of `name`'s listing (only links on this tenant's Graph host). */
-  async next<T>(name: OperationName, nextLink: string): Promise<T> {
-    if (!nextLink.startsWith(`${this.endpoints.graphBaseUrl}/`))
-      throw new GraphCallError(name, 0, '', `refusing a nextLink outside ${this.endpoints.graphBaseUrl}`, undefined);
-    return this.#withFreshToken(async () => {
-      try {
-        return (await this.#client.api(nextLink).option('signal', AbortSignal.timeout(this.#timeoutMs)).get()) as T;
-      } catch (err) {
-        throw toCallError(name, err);
-      }
-    });
-  }
-
+  next<T>(name: GraphCallName, nextLink: string): Promise<T>;
   /**
    * Calls the Office 365 Management Activity API (plain HTTPS with a token
    * for `https://manage…/.default`). Returns the parsed body and the
    * `NextPageUri` header.
    */
-  async management<T>(
-    name: OperationName,
+  management<T>(
+    name: GraphCallName,
     params: Record<string, string>,
     query: Record<string, string>,
-    options: { method?: 'GET' | 'POST'; url?: string } = {},
-  ): Promise<{ body: T; nextPage: string | undefined }> {
-    const base = this.endpoints.managementBaseUrl;
-    if (!base) throw new GraphCallError(name, 0, '', 'no Management Activity API endpoint for this cloud: set managementActivity.baseUrl', undefined);
-    const op = API_OPERATIONS[name];
-    let url: URL;
-    if (options.url) {
-      if (!options.url.startsWith(`${base}/`)) throw new GraphCallError(name, 0, '', `refusing a URL outside ${base}`, undefined);
-      url = new URL(options.url);
-    } else {
-      url = new URL(`${base}/api/v1.0${operationPath(name, params)}`);
-      for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-    }
-    return this.#withFreshToken(() => this.#management<T>(name, url, options.method ?? op.method));
-  }
+    options?: { method?: 'GET' | 'POST'; url?: string },
+  ): Promise<{ body: T; nextPage: string | undefined }>;
+}
 
-  async #management<T>(name: OperationName, url: URL, method: string): Promise<{ body: T; nextPage: string | undefined }> {
+/**
+ * Opens a tenant's session.
+ *
+ * @param credential the tenant's credential, or a factory for it: with a
+ *   factory, a token Graph refuses (401 `InvalidAuthenticationToken`) is
+ *   dropped with its credential and the call retried once with a new one.
+ */
+export function createEntraSession(
+  config: EntraTenantConfig,
+  credential: TokenCredential | (() => TokenCredential),
+  endpointsGiven?: EntraEndpoints,
+): EntraSession {
+  const newCredential = typeof credential === 'function' ? credential : undefined;
+  let current = typeof credential === 'function' ? credential() : credential;
+  let renewals = 0;
+  const endpoints = endpointsGiven ?? endpointsFor(config);
+  const timeoutMs = config.requestTimeoutSeconds * 1000;
+  const maxInline = config.maxInlineRetrySeconds;
+  const shouldRetry = (_delay: number, _attempt: number, _request: unknown, _options: unknown, response: Response) => {
+    const header = response.headers.get('Retry-After');
+    if (header === null) return true; // the SDK's own back-off
+    // An HTTP date goes back to the caller: the SDK would read it against this machine's clock, the caller reads it against the response's Date.
+    if (!/^\s*\d+(\.\d+)?\s*$/.test(header)) return false;
+    return Number(header) <= maxInline;
+  };
+  // Through the session, so that a renewed credential is the one asked.
+  const asked: TokenCredential = { getToken: (scopes, options) => current.getToken(scopes, options) };
+  const authProvider = new TokenCredentialAuthenticationProvider(asked, { scopes: [`${endpoints.graphBaseUrl}/.default`] });
+  const graphHost = new URL(endpoints.graphBaseUrl).hostname;
+  // The default chain (sdk-js MiddlewareFactory) with our retry options.
+  const middleware = [
+    new AuthenticationHandler(authProvider),
+    new RetryHandler(new RetryHandlerOptions(3, maxInline === 0 ? 0 : 3, shouldRetry)),
+    new RedirectHandler(new RedirectHandlerOptions()),
+    new TelemetryHandler(),
+    new HTTPMessageHandler(),
+  ];
+  const client = Client.initWithMiddleware({
+    middleware,
+    baseUrl: `${endpoints.graphBaseUrl}/`,
+    defaultVersion: 'v1.0',
+    // Without customHosts the client sends no token to a host that is not a Microsoft Graph host (simulators.md).
+    ...(config.graphBaseUrl ? { customHosts: new Set([graphHost]) } : {}),
+  });
+
+  /** Runs `attempt`; when Graph refused the token and the session can renew its credential, renews and runs it once more. */
+  const withFreshToken = async <T>(attempt: () => Promise<T>): Promise<T> => {
     try {
-      const token = await this.#credential.getToken(`${this.endpoints.managementBaseUrl}/.default`);
+      return await attempt();
+    } catch (err) {
+      if (!newCredential || !tokenRefused(err)) throw err;
+      current = newCredential();
+      renewals++;
+      return attempt();
+    }
+  };
+
+  const request = (name: GraphCallName, params: Record<string, string> = {}): GraphRequest => {
+    const op = GRAPH_CALLS[name];
+    if (op.api !== 'graph') throw new WardenError('ERR_INTERNAL', `${name} is not a Graph call`);
+    return client.api(graphCallPath(name, params)).option('signal', AbortSignal.timeout(timeoutMs));
+  };
+
+  const management = async <T>(name: GraphCallName, url: URL, method: string): Promise<{ body: T; nextPage: string | undefined }> => {
+    try {
+      const token = await current.getToken(`${endpoints.managementBaseUrl}/.default`);
       if (!token) throw new GraphCallError(name, 0, 'authentication_failed', 'no token', undefined);
       const res = await fetch(url, {
         method,
         headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await res.text();
       if (!res.ok) {
@@ -284,5 +248,57 @@ export class EntraSession {
     } catch (err) {
       throw toCallError(name, err);
     }
-  }
+  };
+
+  return {
+    config,
+    endpoints,
+    get renewals() {
+      return renewals;
+    },
+    get credential() {
+      return current;
+    },
+    request,
+    call<T>(name: GraphCallName, params: Record<string, string>, run: (request: GraphRequest) => Promise<T>): Promise<T> {
+      return withFreshToken(async () => {
+        try {
+          return await run(request(name, params));
+        } catch (err) {
+          throw toCallError(name, err);
+        }
+      });
+    },
+    next<T>(name: GraphCallName, nextLink: string): Promise<T> {
+      if (!nextLink.startsWith(`${endpoints.graphBaseUrl}/`))
+        return Promise.reject(new GraphCallError(name, 0, '', `refusing a nextLink outside ${endpoints.graphBaseUrl}`, undefined));
+      return withFreshToken(async () => {
+        try {
+          return (await client.api(nextLink).option('signal', AbortSignal.timeout(timeoutMs)).get()) as T;
+        } catch (err) {
+          throw toCallError(name, err);
+        }
+      });
+    },
+    management<T>(
+      name: GraphCallName,
+      params: Record<string, string>,
+      query: Record<string, string>,
+      options: { method?: 'GET' | 'POST'; url?: string } = {},
+    ): Promise<{ body: T; nextPage: string | undefined }> {
+      const base = endpoints.managementBaseUrl;
+      if (!base)
+        return Promise.reject(new GraphCallError(name, 0, '', 'no Management Activity API endpoint for this cloud: set managementActivity.baseUrl', undefined));
+      const op = GRAPH_CALLS[name];
+      let url: URL;
+      if (options.url) {
+        if (!options.url.startsWith(`${base}/`)) return Promise.reject(new GraphCallError(name, 0, '', `refusing a URL outside ${base}`, undefined));
+        url = new URL(options.url);
+      } else {
+        url = new URL(`${base}/api/v1.0${graphCallPath(name, params)}`);
+        for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+      }
+      return withFreshToken(() => management<T>(name, url, options.method ?? op.method));
+    },
+  };
 }

@@ -7,7 +7,7 @@ import { GraphCallError } from './graph-session.js';
 import { normalizeDirectoryAudit } from './normalize-directory-audit.js';
 import { normalizeManagementActivity } from './normalize-management-activity.js';
 import { ENTRA_OWN_CHANGES } from './own-changes.js';
-import { SubscriptionManager } from './subscription-manager.js';
+import { noteNotification } from './subscription-manager.js';
 import { ENTRA_BROKERED_KINDS } from './tap-broker.js';
 import { applyEntraDirectory, entraLookups, withSignal } from './enrich-change.js';
 
@@ -63,13 +63,13 @@ export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
       const payload = entry.payload as { kind?: string; notification?: { subscriptionId?: string; lifecycleEvent?: string; resource?: string } };
 
       if (type === 'graph.notification') {
-        await SubscriptionManager.noteNotification(ctx.store, entry.tenant, entry.receivedAt);
+        await noteNotification(ctx.store, entry.tenant, entry.receivedAt);
         await requestPoll(ctx, entry.tenant, 'change notification');
         return { ignored: `change notification for ${payload.notification?.resource ?? 'a user'}: asked for an early audit-log poll` };
       }
       if (type.startsWith('graph.lifecycle.')) {
         const event = payload.notification?.lifecycleEvent ?? type.slice('graph.lifecycle.'.length);
-        await SubscriptionManager.noteNotification(ctx.store, entry.tenant, entry.receivedAt);
+        await noteNotification(ctx.store, entry.tenant, entry.receivedAt);
         const outcome = await runtime.manager(ctx, tenant).onLifecycle(event, payload.notification?.subscriptionId ?? '');
         if (event === 'missed') await requestPoll(ctx, entry.tenant, 'missed');
         return { ignored: `lifecycle notification handled: ${outcome}` };

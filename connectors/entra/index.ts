@@ -2,15 +2,15 @@ import type { Connector } from '../../src/connector/index.js';
 import { createAuditPoller, type AuditPoller } from './audit-poller.js';
 import { registerEntraCommands } from './commands.js';
 import { EntraTenantConfig } from './entra-config.js';
-import { EntraMetrics } from './entra-metrics.js';
-import { EntraRuntime } from './entra-runtime.js';
+import { entraMetricsOf } from './entra-metrics.js';
+import { createEntraRuntime, type EntraRuntime } from './entra-runtime.js';
 import { entraEnforcer } from './enforcer.js';
 import { entraInboxHandler } from './inbox-handler.js';
 import { createManagementActivityPoller, type ManagementActivityPoller } from './management-activity-poller.js';
 import { GraphNotificationCollection, NOTIFICATION_ROUTES, notificationReceivers } from './notification-receiver.js';
 import { entraOperations } from './operations.js';
 import { entraRecordNormalizer } from './record-normalizer.js';
-import { SubscriptionLoop } from './subscription-manager.js';
+import { createSubscriptionLoop, type SubscriptionLoop } from './subscription-manager.js';
 import { entraTapBroker } from './tap-broker.js';
 
 /**
@@ -35,7 +35,7 @@ export interface EntraConnector extends Connector {
 }
 
 export function createEntraConnector(options: EntraConnectorOptions = {}): EntraConnector {
-  const runtime = new EntraRuntime(options.env);
+  const runtime = createEntraRuntime(options.env);
   const tasks: EntraConnector['tasks'] = new Map();
   return {
     name: 'entra',
@@ -56,7 +56,7 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
     broker: entraTapBroker(runtime),
     records: entraRecordNormalizer,
     async start(ctx) {
-      EntraMetrics.of(ctx.metrics.registry);
+      entraMetricsOf(ctx.metrics.registry);
       for (const id of runtime.tenantIds(ctx.config)) {
         // Opening every tenant now makes a missing secret stop the start, not the first notification.
         const tenant = runtime.tenant(ctx.config, id, ctx.clock)!;
@@ -66,20 +66,7 @@ export function createEntraConnector(options: EntraConnectorOptions = {}): Entra
           runtime.pollers.set(id, work.audit);
         }
         if (tenant.config.managementActivity.enabled) work.activity = createManagementActivityPoller(ctx, tenant);
-        if (tenant.config.subscription.enabled)
-          work.subscriptions = new SubscriptionLoop(
-            {
-              store: ctx.store,
-              clock: ctx.clock,
-              holder: ctx.instanceId,
-              actor: { type: 'system', id: 'warden:entra' },
-              log: ctx.log,
-              metrics: EntraMetrics.of(ctx.metrics.registry),
-              deliveryStopped: ctx.deliveryStopped,
-            },
-            runtime.manager(ctx, tenant),
-            tenant,
-          );
+        if (tenant.config.subscription.enabled) work.subscriptions = createSubscriptionLoop(runtime.managerDeps(ctx), runtime.manager(ctx, tenant), tenant);
         tasks.set(id, work);
         if (options.autoStart !== false) {
           work.audit?.start();

@@ -3,7 +3,7 @@ import { nextWindow, overlapOf } from '../../src/connector/index.js';
 import { graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
-import { EntraMetrics } from './entra-metrics.js';
+import { type EntraMetrics, entraMetricsOf } from './entra-metrics.js';
 import { GraphCallError } from './graph-session.js';
 import { field, text, vendorTime } from './vendor-record.js';
 
@@ -134,7 +134,7 @@ export function managementActivityBackfill(
   tenant: EntraTenant,
   deps: Pick<ConnectorContext, 'store' | 'clock'> & Partial<Pick<ConnectorContext, 'metrics' | 'wakeInbox'>>,
 ): BackfillSource {
-  const metrics = deps.metrics ? EntraMetrics.of(deps.metrics.registry) : undefined;
+  const metrics = deps.metrics ? entraMetricsOf(deps.metrics.registry) : undefined;
   return {
     overlap: overlapOf(tenant.config.managementActivity),
     reach: GRAPH_POLL_REACH,
@@ -166,7 +166,7 @@ export function managementActivityBackfill(
 export function createManagementActivityPoller(ctx: ConnectorContext, tenant: EntraTenant): ManagementActivityPoller {
   const pollOnce = async (): Promise<Awaited<ReturnType<typeof readManagementActivity>> | undefined> => {
     const { store, clock, log } = ctx;
-    const metrics = EntraMetrics.of(ctx.metrics.registry);
+    const metrics = entraMetricsOf(ctx.metrics.registry);
     const started = clock();
     const cursor = ((await store.getCursor(tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
     const overlap = overlapOf(tenant.config.managementActivity);

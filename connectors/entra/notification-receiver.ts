@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
 import { readJsonBody, writeEmpty, type ConnectorContext, type InboxEntry, type RawRoute, type RouteDoc } from '../../src/connector/index.js';
 import { validationError } from '../../src/core/validation-error.js';
-import { EntraMetrics } from './entra-metrics.js';
+import { entraMetricsOf } from './entra-metrics.js';
 import type { EntraRuntime } from './entra-runtime.js';
 
 /**
@@ -117,7 +117,7 @@ async function receive(
   { params, query }: { params: Record<string, string>; query: URLSearchParams },
   ctx: ConnectorContext,
 ): Promise<void> {
-  const metrics = EntraMetrics.of(ctx.metrics.registry);
+  const metrics = entraMetricsOf(ctx.metrics.registry);
   const tenantId = params.tenant!;
   const tenant = runtime.tenant(ctx.config, tenantId, ctx.clock);
   if (!tenant) throw new WardenError('ERR_TENANT_UNKNOWN', `no Entra tenant ${tenantId}`);

@@ -16,7 +16,7 @@ import { AUDIT_CURSOR, directoryAuditsBackfill, type AuditCursor } from './audit
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { holdPolicies, provisionHoldGroup } from './provision.js';
-import { NOTIFIED_CURSOR, SubscriptionManager, type SubscriptionState } from './subscription-manager.js';
+import { createSubscriptionManager, NOTIFIED_CURSOR, type SubscriptionManager, type SubscriptionState } from './subscription-manager.js';
 
 /**
  * The `warden entra …` operations, written once against the store: the CLI
@@ -37,7 +37,7 @@ function clockOf(ctx: OpContext): () => Date {
 }
 
 function manager(ctx: OpContext, tenant: EntraTenant): SubscriptionManager {
-  return new SubscriptionManager({ store: ctx.store, clock: clockOf(ctx), holder: `cli:${hostname()}:${process.pid}`, actor: ctx.actor }, tenant);
+  return createSubscriptionManager({ store: ctx.store, clock: clockOf(ctx), holder: `cli:${hostname()}:${process.pid}`, actor: ctx.actor }, tenant);
 }
 
 /** `3d 4h` from milliseconds. */

@@ -71,29 +71,37 @@ export type EnsureResult = { action: 'disabled' | 'ok' | 'created' | 'renewed' |
 
 const queues = new Map<string, Promise<unknown>>();
 
-export class SubscriptionManager {
-  constructor(
-    private readonly deps: ManagerDeps,
-    private readonly tenant: EntraTenant,
-  ) {}
+/** One tenant's subscription, kept alive. */
+export interface SubscriptionManager {
+  /** The subscription as Warden last recorded it. */
+  state(): Promise<SubscriptionState>;
+  /**
+   * Checks the subscription and repairs what needs it: adopt or create one,
+   * recreate a vanished or silent one, renew one close to expiry.
+   */
+  ensure(options?: { forceRenew?: boolean; recreate?: boolean }): Promise<EnsureResult>;
+  /** Handles a lifecycle notification (entra.md §1.5). `missed` only records it: the caller polls the audit log. */
+  onLifecycle(event: string, subscriptionId: string): Promise<string>;
+  /** The app's subscriptions as Graph lists them. */
+  listGraph(): Promise<GraphSubscription[]>;
+}
 
-  get #opLease(): string {
-    return `entra:${this.tenant.id}:subscription-op`;
-  }
+export function createSubscriptionManager(deps: ManagerDeps, tenant: EntraTenant): SubscriptionManager {
+  const opLease = `entra:${tenant.id}:subscription-op`;
 
   /** Runs `fn` alone: one at a time in this process, and under the op lease across replicas. */
-  async #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const key = this.tenant.id;
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const key = tenant.id;
     const previous = queues.get(key) ?? Promise.resolve();
     const run = previous
       .catch(() => undefined)
       .then(async () => {
-        const { store, clock, holder } = this.deps;
-        if (!(await store.acquireLease(this.#opLease, holder, clock(), 120))) throw new SubscriptionBusyError(this.tenant.id);
+        const { store, clock, holder } = deps;
+        if (!(await store.acquireLease(opLease, holder, clock(), 120))) throw new SubscriptionBusyError(tenant.id);
         try {
           return await fn();
         } finally {
-          await store.releaseLease(this.#opLease, holder);
+          await store.releaseLease(opLease, holder);
         }
       });
     queues.set(key, run);
@@ -102,40 +110,40 @@ export class SubscriptionManager {
     } finally {
       if (queues.get(key) === run) queues.delete(key);
     }
-  }
+  };
 
-  async state(): Promise<SubscriptionState> {
-    return ((await this.deps.store.getCursor(this.tenant.id, SUBSCRIPTION_CURSOR)) ?? {}) as SubscriptionState;
-  }
+  const readState = async (): Promise<SubscriptionState> => {
+    return ((await deps.store.getCursor(tenant.id, SUBSCRIPTION_CURSOR)) ?? {}) as SubscriptionState;
+  };
 
-  async #save(state: SubscriptionState): Promise<void> {
-    await this.deps.store.setCursor(this.tenant.id, SUBSCRIPTION_CURSOR, state, this.deps.clock());
-    if (state.expiresAt) this.deps.metrics?.subscriptionExpiry.set({ tenant: this.tenant.id }, Math.floor(Date.parse(state.expiresAt) / 1000));
-  }
+  const save = async (state: SubscriptionState): Promise<void> => {
+    await deps.store.setCursor(tenant.id, SUBSCRIPTION_CURSOR, state, deps.clock());
+    if (state.expiresAt) deps.metrics?.subscriptionExpiry.set({ tenant: tenant.id }, Math.floor(Date.parse(state.expiresAt) / 1000));
+  };
 
-  async #audit(type: string, data: Record<string, unknown>): Promise<void> {
-    this.deps.metrics?.subscriptionEvents.inc({ tenant: this.tenant.id, event: type.split('.').pop()! });
-    await appendAudit(this.deps.store, this.tenant.id, {
+  const audit = async (type: string, data: Record<string, unknown>): Promise<void> => {
+    deps.metrics?.subscriptionEvents.inc({ tenant: tenant.id, event: type.split('.').pop()! });
+    await appendAudit(deps.store, tenant.id, {
       type,
-      actor: this.deps.actor,
+      actor: deps.actor,
       subject: data.subscriptionId ? { subscriptionId: String(data.subscriptionId) } : {},
       data,
-      at: this.deps.clock(),
+      at: deps.clock(),
     });
-  }
+  };
 
-  #expiry(now: Date): string {
-    return new Date(now.getTime() + this.tenant.config.subscription.lifetimeMinutes * 60_000).toISOString();
-  }
+  const expiry = (now: Date): string => {
+    return new Date(now.getTime() + tenant.config.subscription.lifetimeMinutes * 60_000).toISOString();
+  };
 
   /** Creates a subscription (Graph validates both URLs against Warden first) and deletes the one it replaces. */
-  async #create(reason: string, previous: SubscriptionState): Promise<SubscriptionState> {
-    const { subscription } = this.tenant.config;
-    const now = this.deps.clock();
-    if (!subscription.notificationUrl || !this.tenant.clientState)
+  const create = async (reason: string, previous: SubscriptionState): Promise<SubscriptionState> => {
+    const { subscription } = tenant.config;
+    const now = deps.clock();
+    if (!subscription.notificationUrl || !tenant.clientState)
       throw new WardenError('ERR_CONFIG_INVALID', 'subscription.notificationUrl and subscription.clientState are required');
-    const lifecycleNotificationUrl = this.tenant.lifecycleNotificationUrl;
-    const created = await this.tenant.session.call(
+    const lifecycleNotificationUrl = tenant.lifecycleNotificationUrl;
+    const created = await tenant.session.call(
       'createSubscription',
       {},
       (r) =>
@@ -144,8 +152,8 @@ export class SubscriptionManager {
           notificationUrl: subscription.notificationUrl,
           ...(lifecycleNotificationUrl ? { lifecycleNotificationUrl } : {}),
           resource: '/users',
-          expirationDateTime: this.#expiry(now),
-          clientState: this.tenant.clientState!.reveal(),
+          expirationDateTime: expiry(now),
+          clientState: tenant.clientState!.reveal(),
           latestSupportedTlsVersion: 'v1_2',
         }) as Promise<GraphSubscription>,
     );
@@ -156,75 +164,75 @@ export class SubscriptionManager {
       notificationUrl: created.notificationUrl,
       lastCheckAt: now.toISOString(),
     };
-    await this.#save(state);
-    if (previous.id && previous.id !== created.id) await this.#delete(previous.id);
-    await this.#audit(previous.id ? 'entra.subscription.recreated' : 'entra.subscription.created', {
+    await save(state);
+    if (previous.id && previous.id !== created.id) await remove(previous.id);
+    await audit(previous.id ? 'entra.subscription.recreated' : 'entra.subscription.created', {
       subscriptionId: created.id,
       expiresAt: created.expirationDateTime,
       reason,
       ...(previous.id ? { replaces: previous.id } : {}),
     });
-    this.deps.log?.info({ tenant: this.tenant.id, subscriptionId: created.id, reason }, 'entra /users subscription created');
-    this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 1);
+    deps.log?.info({ tenant: tenant.id, subscriptionId: created.id, reason }, 'entra /users subscription created');
+    deps.metrics?.subscriptionHealthy.set({ tenant: tenant.id }, 1);
     return state;
-  }
+  };
 
-  async #delete(id: string): Promise<void> {
+  const remove = async (id: string): Promise<void> => {
     try {
-      await this.tenant.session.call('deleteSubscription', { subscription: id }, (r) => r.delete() as Promise<unknown>);
+      await tenant.session.call('deleteSubscription', { subscription: id }, (r) => r.delete() as Promise<unknown>);
     } catch (err) {
       if (!(err instanceof GraphCallError && err.status === 404))
-        this.deps.log?.warn({ err, tenant: this.tenant.id, subscriptionId: id }, 'could not delete the replaced subscription; it expires on its own');
+        deps.log?.warn({ err, tenant: tenant.id, subscriptionId: id }, 'could not delete the replaced subscription; it expires on its own');
     }
-  }
+  };
 
-  async #renew(state: SubscriptionState, why: string): Promise<SubscriptionState> {
-    const now = this.deps.clock();
+  const renew = async (state: SubscriptionState, why: string): Promise<SubscriptionState> => {
+    const now = deps.clock();
     try {
-      const renewed = await this.tenant.session.call(
+      const renewed = await tenant.session.call(
         'renewSubscription',
         { subscription: state.id! },
-        (r) => r.patch({ expirationDateTime: this.#expiry(now) }) as Promise<GraphSubscription>,
+        (r) => r.patch({ expirationDateTime: expiry(now) }) as Promise<GraphSubscription>,
       );
       const next = { ...state, expiresAt: renewed.expirationDateTime, renewedAt: now.toISOString(), lastCheckAt: now.toISOString() };
-      await this.#save(next);
-      await this.#audit('entra.subscription.renewed', { subscriptionId: state.id, expiresAt: renewed.expirationDateTime, reason: why });
+      await save(next);
+      await audit('entra.subscription.renewed', { subscriptionId: state.id, expiresAt: renewed.expirationDateTime, reason: why });
       return next;
     } catch (err) {
-      if (err instanceof GraphCallError && err.status === 404) return this.#create('gone (renewal found no subscription)', state);
+      if (err instanceof GraphCallError && err.status === 404) return create('gone (renewal found no subscription)', state);
       throw err;
     }
-  }
+  };
 
   /** Whether a subscription expiring at `expiresAt` is due for renewal at `now`. */
-  #dueForRenewal(state: SubscriptionState, now: Date): boolean {
-    return !state.expiresAt || Date.parse(state.expiresAt) - now.getTime() <= this.tenant.config.subscription.renewBeforeMinutes * 60_000;
-  }
+  const dueForRenewal = (state: SubscriptionState, now: Date): boolean => {
+    return !state.expiresAt || Date.parse(state.expiresAt) - now.getTime() <= tenant.config.subscription.renewBeforeMinutes * 60_000;
+  };
 
   /** The self-test: a user change in the audit log after creation, no notification since, for `silenceMinutes`. */
-  async #silent(state: SubscriptionState, now: Date): Promise<{ changeAt: string } | undefined> {
+  const silent = async (state: SubscriptionState, now: Date): Promise<{ changeAt: string } | undefined> => {
     if (!state.createdAt) return undefined;
-    const seen = (await this.deps.store.getCursor(this.tenant.id, USER_CHANGE_CURSOR)) as { lastAt?: string } | undefined;
+    const seen = (await deps.store.getCursor(tenant.id, USER_CHANGE_CURSOR)) as { lastAt?: string } | undefined;
     if (!seen?.lastAt || seen.lastAt < state.createdAt) return undefined;
-    if (now.getTime() - Date.parse(seen.lastAt) < this.tenant.config.subscription.silenceMinutes * 60_000) return undefined;
-    const notified = (await this.deps.store.getCursor(this.tenant.id, NOTIFIED_CURSOR)) as { lastAt?: string } | undefined;
+    if (now.getTime() - Date.parse(seen.lastAt) < tenant.config.subscription.silenceMinutes * 60_000) return undefined;
+    const notified = (await deps.store.getCursor(tenant.id, NOTIFIED_CURSOR)) as { lastAt?: string } | undefined;
     // Notifications arrive after the change they announce; allow for clock skew between Warden and Microsoft.
     if (notified?.lastAt && Date.parse(notified.lastAt) >= Date.parse(seen.lastAt) - 2 * 60_000) return undefined;
     return { changeAt: seen.lastAt };
-  }
+  };
 
   /**
    * Checks the subscription and repairs what needs it: adopt or create one,
    * recreate a vanished or silent one, renew one close to expiry.
    */
-  ensure(options: { forceRenew?: boolean; recreate?: boolean } = {}): Promise<EnsureResult> {
-    return this.#exclusive(async () => {
-      if (!this.tenant.config.subscription.enabled) return { action: 'disabled', state: await this.state() };
-      const now = this.deps.clock();
-      let state = await this.state();
+  const ensure = (options: { forceRenew?: boolean; recreate?: boolean } = {}): Promise<EnsureResult> => {
+    return exclusive(async () => {
+      if (!tenant.config.subscription.enabled) return { action: 'disabled', state: await readState() };
+      const now = deps.clock();
+      let state = await readState();
       if (!state.id) {
-        const mine = await this.listGraph();
-        const url = this.tenant.config.subscription.notificationUrl;
+        const mine = await listGraph();
+        const url = tenant.config.subscription.notificationUrl;
         const existing = mine.find((s) => s.resource.replace(/^\//, '').toLowerCase() === 'users' && s.notificationUrl === url);
         if (existing) {
           state = {
@@ -234,149 +242,149 @@ export class SubscriptionManager {
             notificationUrl: existing.notificationUrl,
             lastCheckAt: now.toISOString(),
           };
-          await this.#save(state);
-          await this.#audit('entra.subscription.adopted', { subscriptionId: existing.id, expiresAt: existing.expirationDateTime });
-          if (this.#dueForRenewal(state, now)) state = await this.#renew(state, 'expires soon');
+          await save(state);
+          await audit('entra.subscription.adopted', { subscriptionId: existing.id, expiresAt: existing.expirationDateTime });
+          if (dueForRenewal(state, now)) state = await renew(state, 'expires soon');
           return { action: 'adopted', state };
         }
-        return { action: 'created', state: await this.#create('no subscription', state) };
+        return { action: 'created', state: await create('no subscription', state) };
       }
-      if (options.recreate) return { action: 'recreated', state: await this.#create('asked by an operator', state) };
-      if (state.notificationUrl && state.notificationUrl !== this.tenant.config.subscription.notificationUrl)
-        return { action: 'recreated', state: await this.#create('the notification URL changed', state) };
+      if (options.recreate) return { action: 'recreated', state: await create('asked by an operator', state) };
+      if (state.notificationUrl && state.notificationUrl !== tenant.config.subscription.notificationUrl)
+        return { action: 'recreated', state: await create('the notification URL changed', state) };
       try {
-        const current = await this.tenant.session.call('getSubscription', { subscription: state.id }, (r) => r.get() as Promise<GraphSubscription>);
+        const current = await tenant.session.call('getSubscription', { subscription: state.id }, (r) => r.get() as Promise<GraphSubscription>);
         state = { ...state, expiresAt: current.expirationDateTime };
       } catch (err) {
         if (err instanceof GraphCallError && err.status === 404) {
-          this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 0);
-          return { action: 'recreated', state: await this.#create('gone (Graph no longer has it)', state) };
+          deps.metrics?.subscriptionHealthy.set({ tenant: tenant.id }, 0);
+          return { action: 'recreated', state: await create('gone (Graph no longer has it)', state) };
         }
         throw err;
       }
-      const silence = await this.#silent(state, now);
+      const silence = await silent(state, now);
       if (silence) {
-        this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 0);
-        this.deps.log?.error(
-          { tenant: this.tenant.id, subscriptionId: state.id, userChangeAt: silence.changeAt },
+        deps.metrics?.subscriptionHealthy.set({ tenant: tenant.id }, 0);
+        deps.log?.error(
+          { tenant: tenant.id, subscriptionId: state.id, userChangeAt: silence.changeAt },
           'entra subscription is silent: a user changed and no notification arrived; replacing it',
         );
-        await this.#audit('entra.subscription.silent', {
+        await audit('entra.subscription.silent', {
           subscriptionId: state.id,
           userChangeAt: silence.changeAt,
-          silenceMinutes: this.tenant.config.subscription.silenceMinutes,
+          silenceMinutes: tenant.config.subscription.silenceMinutes,
         });
-        return { action: 'recreated', state: await this.#create('silent (self-test)', { ...state, silentSince: now.toISOString() }), silent: true };
+        return { action: 'recreated', state: await create('silent (self-test)', { ...state, silentSince: now.toISOString() }), silent: true };
       }
-      this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 1);
-      if (options.forceRenew || this.#dueForRenewal(state, now))
-        return { action: 'renewed', state: await this.#renew(state, options.forceRenew ? 'asked by an operator' : 'expires soon') };
+      deps.metrics?.subscriptionHealthy.set({ tenant: tenant.id }, 1);
+      if (options.forceRenew || dueForRenewal(state, now))
+        return { action: 'renewed', state: await renew(state, options.forceRenew ? 'asked by an operator' : 'expires soon') };
       state = { ...state, lastCheckAt: now.toISOString() };
-      await this.#save(state);
+      await save(state);
       return { action: 'ok', state };
     });
-  }
+  };
 
   /** Handles a lifecycle notification (entra.md §1.5). `missed` only records it: the caller polls the audit log. */
-  onLifecycle(event: string, subscriptionId: string): Promise<string> {
-    return this.#exclusive(async () => {
-      const state = await this.state();
+  const onLifecycle = (event: string, subscriptionId: string): Promise<string> => {
+    return exclusive(async () => {
+      const state = await readState();
       const stale = state.id !== undefined && state.id !== subscriptionId;
       switch (event) {
         case 'reauthorizationRequired': {
           if (stale) return `reauthorizationRequired for ${subscriptionId}, which Warden no longer uses: nothing to do`;
           try {
-            await this.tenant.session.call('reauthorizeSubscription', { subscription: subscriptionId }, (r) => r.post({}) as Promise<unknown>);
+            await tenant.session.call('reauthorizeSubscription', { subscription: subscriptionId }, (r) => r.post({}) as Promise<unknown>);
           } catch (err) {
             if (err instanceof GraphCallError && err.status === 404) {
-              await this.#create('gone (reauthorization found no subscription)', state);
+              await create('gone (reauthorization found no subscription)', state);
               return 'reauthorizationRequired: the subscription was gone; created a new one';
             }
             throw err;
           }
-          await this.#audit('entra.subscription.reauthorized', { subscriptionId });
-          const renewed = await this.#renew({ ...state, id: subscriptionId }, 'reauthorizationRequired');
+          await audit('entra.subscription.reauthorized', { subscriptionId });
+          const renewed = await renew({ ...state, id: subscriptionId }, 'reauthorizationRequired');
           return `reauthorizationRequired: reauthorized and renewed until ${renewed.expiresAt}`;
         }
         case 'subscriptionRemoved': {
           if (stale) return `subscriptionRemoved for ${subscriptionId}, which Warden no longer uses: nothing to do`;
-          const created = await this.#create('subscriptionRemoved (lifecycle notification)', { ...state, id: state.id ?? subscriptionId });
+          const created = await create('subscriptionRemoved (lifecycle notification)', { ...state, id: state.id ?? subscriptionId });
           return `subscriptionRemoved: created ${created.id}`;
         }
         case 'missed':
-          await this.#audit('entra.subscription.missed', { subscriptionId });
+          await audit('entra.subscription.missed', { subscriptionId });
           return 'missed: catching up from the audit log';
         default:
           return `lifecycle event ${event} is not one Warden acts on`;
       }
     });
-  }
+  };
 
   /** The app's subscriptions as Graph lists them. */
-  async listGraph(): Promise<GraphSubscription[]> {
-    const page = await this.tenant.session.call('listSubscriptions', {}, (r) => r.get() as Promise<{ value: GraphSubscription[] }>);
+  const listGraph = async (): Promise<GraphSubscription[]> => {
+    const page = await tenant.session.call('listSubscriptions', {}, (r) => r.get() as Promise<{ value: GraphSubscription[] }>);
     return page.value;
-  }
+  };
 
-  /** A notification arrived for the tenant (recorded for the self-test, at most once a minute per process). */
-  static async noteNotification(store: ConnectorStore, tenant: string, at: Date): Promise<void> {
-    let noted = lastNoted.get(store);
-    if (!noted) lastNoted.set(store, (noted = new Map()));
-    const last = noted.get(tenant) ?? 0;
-    if (at.getTime() - last < 60_000 && at.getTime() >= last) return;
-    noted.set(tenant, at.getTime());
-    await store.setCursor(tenant, NOTIFIED_CURSOR, { lastAt: at.toISOString() }, at);
-  }
+  return { state: readState, ensure, onLifecycle, listGraph };
+}
+
+/** A notification arrived for the tenant (recorded for the self-test, at most once a minute per process). */
+export async function noteNotification(store: ConnectorStore, tenant: string, at: Date): Promise<void> {
+  let noted = lastNoted.get(store);
+  if (!noted) lastNoted.set(store, (noted = new Map()));
+  const last = noted.get(tenant) ?? 0;
+  if (at.getTime() - last < 60_000 && at.getTime() >= last) return;
+  noted.set(tenant, at.getTime());
+  await store.setCursor(tenant, NOTIFIED_CURSOR, { lastAt: at.toISOString() }, at);
 }
 
 const lastNoted = new WeakMap<ConnectorStore, Map<string, number>>();
 
 /** The periodic check of one tenant's subscription, on one replica. */
-export class SubscriptionLoop {
-  readonly #loop: BackgroundLoop;
+export interface SubscriptionLoop {
+  start(): void;
+  stop(): Promise<void>;
+  /** One check, under the replica lease: ensures the subscription, records a failure. */
+  step(): Promise<number>;
+}
 
-  constructor(
-    private readonly deps: ManagerDeps & { log: Logger },
-    private readonly manager: SubscriptionManager,
-    private readonly tenant: EntraTenant,
-  ) {
-    this.#loop = new BackgroundLoop(
-      () => this.step(),
-      tenant.config.subscription.checkIntervalSeconds * 1000,
-      (err) => deps.log.error({ err, tenant: tenant.id }, 'entra subscription check failed'),
-    );
-  }
-
-  start(): void {
-    this.#loop.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.#loop.stop();
-    await this.deps.store.releaseLease(`entra:${this.tenant.id}:subscriptions`, this.deps.holder).catch(() => undefined);
-  }
-
-  async step(): Promise<number> {
-    const ttl = this.tenant.config.subscription.checkIntervalSeconds * 3;
-    if (!(await this.deps.store.acquireLease(`entra:${this.tenant.id}:subscriptions`, this.deps.holder, this.deps.clock(), ttl))) return 0;
+export function createSubscriptionLoop(deps: ManagerDeps & { log: Logger }, manager: SubscriptionManager, tenant: EntraTenant): SubscriptionLoop {
+  const lease = `entra:${tenant.id}:subscriptions`;
+  const step = async (): Promise<number> => {
+    const ttl = tenant.config.subscription.checkIntervalSeconds * 3;
+    if (!(await deps.store.acquireLease(lease, deps.holder, deps.clock(), ttl))) return 0;
     try {
-      await this.manager.ensure();
+      await manager.ensure();
     } catch (err) {
       if (err instanceof SubscriptionBusyError) return 0;
-      this.deps.metrics?.subscriptionEvents.inc({ tenant: this.tenant.id, event: 'failed' });
-      this.deps.metrics?.subscriptionHealthy.set({ tenant: this.tenant.id }, 0);
-      const state = await this.manager.state();
+      deps.metrics?.subscriptionEvents.inc({ tenant: tenant.id, event: 'failed' });
+      deps.metrics?.subscriptionHealthy.set({ tenant: tenant.id }, 0);
+      const state = await manager.state();
       const error = (err as Error).message.slice(0, 500);
-      await this.deps.store.setCursor(this.tenant.id, SUBSCRIPTION_CURSOR, { ...state, lastError: error }, this.deps.clock());
+      await deps.store.setCursor(tenant.id, SUBSCRIPTION_CURSOR, { ...state, lastError: error }, deps.clock());
       // Reported once per run of failures (lastError is cleared by the next good check), not at every check.
-      if (state.lastError === undefined) await this.deps.deliveryStopped?.({ tenant: this.tenant.id, kind: 'subscription', name: 'entra:/users', error });
+      if (state.lastError === undefined) await deps.deliveryStopped?.({ tenant: tenant.id, kind: 'subscription', name: 'entra:/users', error });
       throw err;
     }
-    const state = await this.manager.state();
+    const state = await manager.state();
     if (state.lastError !== undefined) {
       const { lastError: _, ...healthy } = state;
-      await this.deps.store.setCursor(this.tenant.id, SUBSCRIPTION_CURSOR, healthy, this.deps.clock());
+      await deps.store.setCursor(tenant.id, SUBSCRIPTION_CURSOR, healthy, deps.clock());
     }
     return 0;
-  }
+  };
+  const loop = new BackgroundLoop(step, tenant.config.subscription.checkIntervalSeconds * 1000, (err) =>
+    deps.log.error({ err, tenant: tenant.id }, 'entra subscription check failed'),
+  );
+  return {
+    start() {
+      loop.start();
+    },
+    async stop() {
+      await loop.stop();
+      await deps.store.releaseLease(lease, deps.holder).catch(() => undefined);
+    },
+    step,
+  };
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_OPERATIONS, optInPermissions, requiredPermissions, type ApiOperation } from './graph-calls.js';
+import { GRAPH_CALLS, graphCallOptInPermissions, graphCallPermissions, type GraphCall } from './graph-calls.js';
 
 /**
  * `infra/terraform/azure/permissions.json`: the application permissions of
@@ -12,9 +12,9 @@ import { API_OPERATIONS, optInPermissions, requiredPermissions, type ApiOperatio
  * fails when it differs from what the code needs.
  */
 export function terraformPermissionsJson(): string {
-  const required = requiredPermissions();
+  const required = graphCallPermissions();
   const usedFor: Record<string, string[]> = {};
-  for (const [name, op] of Object.entries(API_OPERATIONS) as Array<[string, ApiOperation]>)
+  for (const [name, op] of Object.entries(GRAPH_CALLS) as Array<[string, GraphCall]>)
     (usedFor[op.permission] ??= []).push(`${op.method} ${op.path} (${name}): ${op.purpose}`);
   return (
     JSON.stringify(
@@ -23,7 +23,7 @@ export function terraformPermissionsJson(): string {
           'Generated from connectors/entra/graph-calls.ts by `npm run gen:entra-permissions`. Do not edit: a test keeps it equal to what the code calls.',
         microsoft_graph: required.microsoftGraph,
         office_365_management_apis: required.office365ManagementApis,
-        opt_in: optInPermissions(),
+        opt_in: graphCallOptInPermissions(),
         used_for: Object.fromEntries(Object.entries(usedFor).sort(([a], [b]) => a.localeCompare(b))),
       },
       null,

@@ -27,51 +27,8 @@ export const BROKERED_KINDS: readonly ChangeKind[] = Object.freeze(['factor.rese
  *   link is returned once as `secret` for the requester to hand over, and is
  *   never stored. `options.revokeSessions` (default true) ends the user's sessions.
  */
-export class OktaBroker implements Broker {
-  readonly kinds: readonly ChangeKind[] = BROKERED_KINDS;
-
-  constructor(private readonly tenants: OktaTenants) {}
-
-  async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
-    if (!this.kinds.includes(request.kind))
-      throw new WardenError('ERR_VALIDATION', `the Okta broker cannot perform ${request.kind} (it performs ${this.kinds.join(', ')})`);
-    const tenant = this.tenants.get(ctx.config, request.tenant);
-    const eventTypes = OWN_ACTION_EVENT_TYPES[`broker:${request.kind}`] ?? [];
-    const claim = await OKTA_OWN_CHANGES.claimRun(
-      ctx.store,
-      { tenant: tenant.id, requestId: request.requestId, kind: request.kind, targetId: request.targetId, eventTypes },
-      ctx.clock(),
-    );
-    if (!claim.claimed) {
-      // Done: what was done, again (a reset link shown once is not shown again). Started: an attempt that did not finish, taken over once it is no longer in flight.
-      if (claim.run.state === 'done')
-        return {
-          reference: claim.run.reference ?? '',
-          details: claim.run.details,
-          ...(claim.run.expiresAt ? { expiresAt: claim.run.expiresAt.toISOString() } : {}),
-        };
-      await OKTA_OWN_CHANGES.resume(ctx.store, claim.run, ctx.clock());
-    }
-    let result: BrokerResult;
-    try {
-      result = await this.#perform(request, tenant);
-    } catch (err) {
-      // Okta refused (4xx other than 429): nothing happened, the request may run again. Otherwise the change may have been made: the run stays started.
-      const status = httpStatusOf(err);
-      if (status !== undefined && status >= 400 && status < 500 && status !== 429) await OKTA_OWN_CHANGES.abandonRun(ctx.store, tenant.id, request.requestId);
-      throw err;
-    }
-    await OKTA_OWN_CHANGES.finishRun(
-      ctx.store,
-      tenant.id,
-      request.requestId,
-      { reference: result.reference, ...(result.details ? { details: result.details } : {}) },
-      ctx.clock(),
-    );
-    return result;
-  }
-
-  async #perform(request: BrokerRequest, tenant: OktaTenant): Promise<BrokerResult> {
+export function createOktaBroker(tenants: OktaTenants): Broker {
+  async function perform(request: BrokerRequest, tenant: OktaTenant): Promise<BrokerResult> {
     const client = await tenant.client();
     let result: BrokerResult;
     if (request.kind === 'factor.reset_all') {
@@ -89,4 +46,47 @@ export class OktaBroker implements Broker {
     }
     return result;
   }
+
+  const kinds = BROKERED_KINDS;
+  return {
+    kinds,
+    async execute(request: BrokerRequest, ctx: ConnectorContext): Promise<BrokerResult> {
+      if (!kinds.includes(request.kind))
+        throw new WardenError('ERR_VALIDATION', `the Okta broker cannot perform ${request.kind} (it performs ${kinds.join(', ')})`);
+      const tenant = tenants.get(ctx.config, request.tenant);
+      const eventTypes = OWN_ACTION_EVENT_TYPES[`broker:${request.kind}`] ?? [];
+      const claim = await OKTA_OWN_CHANGES.claimRun(
+        ctx.store,
+        { tenant: tenant.id, requestId: request.requestId, kind: request.kind, targetId: request.targetId, eventTypes },
+        ctx.clock(),
+      );
+      if (!claim.claimed) {
+        // Done: what was done, again (a reset link shown once is not shown again). Started: an attempt that did not finish, taken over once it is no longer in flight.
+        if (claim.run.state === 'done')
+          return {
+            reference: claim.run.reference ?? '',
+            details: claim.run.details,
+            ...(claim.run.expiresAt ? { expiresAt: claim.run.expiresAt.toISOString() } : {}),
+          };
+        await OKTA_OWN_CHANGES.resume(ctx.store, claim.run, ctx.clock());
+      }
+      let result: BrokerResult;
+      try {
+        result = await perform(request, tenant);
+      } catch (err) {
+        // Okta refused (4xx other than 429): nothing happened, the request may run again. Otherwise the change may have been made: the run stays started.
+        const status = httpStatusOf(err);
+        if (status !== undefined && status >= 400 && status < 500 && status !== 429) await OKTA_OWN_CHANGES.abandonRun(ctx.store, tenant.id, request.requestId);
+        throw err;
+      }
+      await OKTA_OWN_CHANGES.finishRun(
+        ctx.store,
+        tenant.id,
+        request.requestId,
+        { reference: result.reference, ...(result.details ? { details: result.details } : {}) },
+        ctx.clock(),
+      );
+      return result;
+    },
+  };
 }

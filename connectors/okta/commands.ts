@@ -4,7 +4,7 @@ import { backfillPrinter, op, runBackfill, type BackfillResult, type CliContext,
 import { systemClock } from '../../src/core/clock.js';
 import { sinceToIso } from '../../src/core/since-to-iso.js';
 import { hookEventTypes } from './event-types.js';
-import { OktaDirectory, serviceIdentityOf } from './okta-directory.js';
+import { createOktaDirectory, serviceIdentityOf } from './okta-directory.js';
 import { exportOktaDirectory } from './directory-export.js';
 import { identitiesOf, writeSnapshot } from '../../src/connector/index.js';
 import { httpStatusOf } from './okta-errors.js';
@@ -161,7 +161,7 @@ export function registerOktaCommands(program: Command, cli: CliContext, tenants:
       talk(async (opts: { tenant: string; out?: string }) => {
         const config = cli.loadConfig();
         const tenant = tenants.get(config, opts.tenant);
-        const snapshot = await exportOktaDirectory(tenant, new OktaDirectory(tenants), {
+        const snapshot = await exportOktaDirectory(tenant, createOktaDirectory(tenants), {
           exportedAt: cli.clock(),
           ...identitiesOf(config, opts.tenant),
         });

@@ -21,48 +21,28 @@ import type { OktaTenant, OktaTenants } from './okta-tenant.js';
  * `groupApi.assignUserToGroup` / `unassignUserFromGroup`;
  * `userFactorApi.listFactors` / `unenrollFactor`).
  */
-export class OktaEnforcer implements Enforcer {
-  constructor(
-    private readonly tenants: OktaTenants,
-    private readonly directory: OktaDirectory,
-  ) {}
-
-  async execute(action: ActionRow, ctx: ConnectorContext): Promise<unknown> {
-    const tenant = this.tenants.find(ctx.config, action.tenant);
-    if (!tenant) throw new ActionError(`tenant ${action.tenant} has no okta section`, { permanent: true });
-    const userId = action.targetId;
-    const intent = { tenant: tenant.id, ref: actionRef(action.id), targetId: userId, eventTypes: OWN_ACTION_EVENT_TYPES[action.kind] ?? [] };
-    return OKTA_OWN_CHANGES.perform(ctx.store, ctx.clock, intent, async () => {
-      try {
-        return await this.#run(action, tenant, ctx);
-      } catch (err) {
-        if (err instanceof ActionError) throw err;
-        throw toActionError(err, `${action.kind} for ${userId}`, ctx.clock());
-      }
-    });
-  }
-
-  async #run(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {
+export function createOktaEnforcer(tenants: OktaTenants, directory: OktaDirectory): Enforcer {
+  async function run(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {
     const client = await tenant.client();
     const userId = action.targetId;
     switch (action.kind) {
       case 'hold_group': {
-        const groupId = await this.directory.holdGroupId(tenant);
+        const groupId = await directory.holdGroupId(tenant);
         await client.groupApi.assignUserToGroup({ groupId, userId }); // PUT: a member already is one
-        this.directory.forget(tenant.id);
+        directory.forget(tenant.id);
         return { group: tenant.config.holdGroup.name, groupId };
       }
       case 'release_hold_group': {
-        const groupId = await this.directory.holdGroupId(tenant);
+        const groupId = await directory.holdGroupId(tenant);
         const removed = await ignore404(() => client.groupApi.unassignUserFromGroup({ groupId, userId }));
-        this.directory.forget(tenant.id);
+        directory.forget(tenant.id);
         return { group: tenant.config.holdGroup.name, groupId, ...(removed ? {} : { alreadyRemoved: true }) };
       }
       case 'revoke_sessions':
         await client.userApi.revokeUserSessions({ userId, oauthTokens: tenant.config.revokeOAuthTokens });
         return { revoked: true, oauthTokens: tenant.config.revokeOAuthTokens };
       case 'remove_new_factor':
-        return this.#removeNewFactors(action, tenant, ctx);
+        return removeNewFactors(action, tenant, ctx);
       case 'reset_factors':
         await client.userApi.resetFactors({ userId });
         return { reset: true };
@@ -70,11 +50,11 @@ export class OktaEnforcer implements Enforcer {
         await client.userApi.expirePassword({ userId });
         return { expired: true };
       case 'suspend':
-        return this.#lifecycle(tenant, userId, 'suspend');
+        return lifecycle(tenant, userId, 'suspend');
       case 'unsuspend':
-        return this.#lifecycle(tenant, userId, 'unsuspend');
+        return lifecycle(tenant, userId, 'unsuspend');
       case 'revoke_new_credential':
-        return this.#revokeNewCredential(action, tenant);
+        return revokeNewCredential(action, tenant);
       case 'raise_risk':
         await client.userApi.upsertUserRisk({ userId, userRiskRequest: { riskLevel: 'HIGH' } });
         return { riskLevel: 'HIGH' };
@@ -88,7 +68,7 @@ export class OktaEnforcer implements Enforcer {
    * factor or password reset), every factor enrolled since the change: what an
    * attacker enrolled after a reset the help desk was tricked into.
    */
-  async #removeNewFactors(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {
+  async function removeNewFactors(action: ActionRow, tenant: OktaTenant, ctx: ConnectorContext): Promise<Record<string, unknown>> {
     const client = await tenant.client();
     const userId = action.targetId;
     const factorId = typeof action.params.factorId === 'string' ? action.params.factorId : undefined;
@@ -115,7 +95,7 @@ export class OktaEnforcer implements Enforcer {
    * A change that names no token (a System Log event without a Token target) cannot be
    * contained this way: permanent failure, so the hold shows it.
    */
-  async #revokeNewCredential(action: ActionRow, tenant: OktaTenant): Promise<Record<string, unknown>> {
+  async function revokeNewCredential(action: ActionRow, tenant: OktaTenant): Promise<Record<string, unknown>> {
     const apiTokenId = typeof action.params.credentialId === 'string' ? action.params.credentialId : undefined;
     if (!apiTokenId || (action.params.credentialType !== undefined && action.params.credentialType !== 'api_token'))
       throw new ActionError(
@@ -128,7 +108,7 @@ export class OktaEnforcer implements Enforcer {
   }
 
   /** Suspends or unsuspends; a user already in the wanted state is left as is. */
-  async #lifecycle(tenant: OktaTenant, userId: string, op: 'suspend' | 'unsuspend'): Promise<Record<string, unknown>> {
+  async function lifecycle(tenant: OktaTenant, userId: string, op: 'suspend' | 'unsuspend'): Promise<Record<string, unknown>> {
     const client = await tenant.client();
     const user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(userId)}`)) as { status?: string };
     if (op === 'suspend' && user.status === 'SUSPENDED') return { status: 'SUSPENDED', already: true };
@@ -137,8 +117,24 @@ export class OktaEnforcer implements Enforcer {
     else await client.userApi.unsuspendUser({ userId });
     return { status: op === 'suspend' ? 'SUSPENDED' : 'ACTIVE' };
   }
-}
 
+  return {
+    async execute(action: ActionRow, ctx: ConnectorContext): Promise<unknown> {
+      const tenant = tenants.find(ctx.config, action.tenant);
+      if (!tenant) throw new ActionError(`tenant ${action.tenant} has no okta section`, { permanent: true });
+      const userId = action.targetId;
+      const intent = { tenant: tenant.id, ref: actionRef(action.id), targetId: userId, eventTypes: OWN_ACTION_EVENT_TYPES[action.kind] ?? [] };
+      return OKTA_OWN_CHANGES.perform(ctx.store, ctx.clock, intent, async () => {
+        try {
+          return await run(action, tenant, ctx);
+        } catch (err) {
+          if (err instanceof ActionError) throw err;
+          throw toActionError(err, `${action.kind} for ${userId}`, ctx.clock());
+        }
+      });
+    },
+  };
+}
 /** Runs `call`; false when Okta answers 404 (already gone), true otherwise. */
 async function ignore404(call: () => Promise<unknown>): Promise<boolean> {
   try {

@@ -1,18 +1,18 @@
 import type { Router } from 'express';
 import type { Connector, ConnectorContext, RouteDoc } from '../../src/connector/index.js';
-import { OktaBroker } from './broker.js';
+import { createOktaBroker } from './broker.js';
 import { registerOktaCommands, oktaOperations } from './commands.js';
-import { OktaEnforcer } from './enforcer.js';
+import { createOktaEnforcer } from './enforcer.js';
 import { oktaInboxHandler } from './inbox-handler.js';
 import { INLINE_HOOK_PATH, mountInlineHooks, RegistrationHookRequest, TelephonyHookRequest, TokenHookRequest } from './inline-hooks.js';
 import { isLogEventLike } from './log-event.js';
 import { enrichFromSnapshot } from './enrich-change.js';
 import { normalizeLogEvent } from './normalize-log-event.js';
 import { OktaTenantConfig } from './okta-config.js';
-import { OktaDirectory } from './okta-directory.js';
-import { OktaTenants } from './okta-tenant.js';
+import { createOktaDirectory } from './okta-directory.js';
+import { createOktaTenants } from './okta-tenant.js';
 import { startPollers } from './system-log-poller.js';
-import { OktaProofer } from './proofer.js';
+import { createOktaProofer } from './proofer.js';
 import { EVENT_HOOK_PATH, EventHookDelivery, eventHookReceivers } from './event-hook-receiver.js';
 
 const problem = (description: string) => ({ description, schema: 'Problem', contentType: 'application/problem+json' });
@@ -67,8 +67,8 @@ const ROUTES: RouteDoc[] = [
  * lives in this folder.
  */
 export function oktaConnector(): Connector {
-  const tenants = new OktaTenants();
-  const directory = new OktaDirectory(tenants);
+  const tenants = createOktaTenants();
+  const directory = createOktaDirectory(tenants);
   return {
     name: 'okta',
     description: 'Okta: event hooks, inline hooks, System Log poller, enforcement through the Management API',
@@ -88,10 +88,10 @@ export function oktaConnector(): Connector {
     // The event hook is the ingest path: served on plain node:http ahead of express (docs/performance.md §4).
     rawRoutes: eventHookReceivers(tenants),
     inbox: oktaInboxHandler(tenants, directory),
-    enforcer: new OktaEnforcer(tenants, directory),
+    enforcer: createOktaEnforcer(tenants, directory),
     directory,
-    broker: new OktaBroker(tenants),
-    proofer: new OktaProofer(tenants),
+    broker: createOktaBroker(tenants),
+    proofer: createOktaProofer(tenants),
     records: {
       recognizes: isLogEventLike,
       normalize(record, tenant, observedAt, snapshot) {

@@ -37,37 +37,31 @@ const MAX_ENTRIES = 5000;
 type Scalar = string | number | boolean | null;
 
 /** The Okta directory: users with groups, roles and attributes (cached), the hold group, Warden's own identity. */
-export class OktaDirectory implements Directory {
-  readonly #cache = new Map<string, CacheEntry>();
-  readonly #holdGroupIds = new Map<string, Promise<string>>();
-  readonly #identities = new Map<string, Promise<string | undefined>>();
-
-  constructor(private readonly tenants: OktaTenants) {}
-
+export interface OktaDirectory extends Directory {
   /** The `directory` port: a user by id or login, undefined when Okta has none. */
-  async getUser(tenantId: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined> {
-    return (await this.user(this.tenants.get(ctx.config, tenantId), idOrLogin, ctx))?.principal;
-  }
-
+  getUser(tenantId: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined>;
   /** A user with roles, from the cache when fresh. */
-  user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined> {
-    const key = `${tenant.id}\u0000${idOrLogin.toLowerCase()}`;
-    const now = ctx.clock().getTime();
-    const hit = this.#cache.get(key);
-    if (hit && now - hit.at < tenant.config.enrichment.cacheSeconds * 1000) return hit.value;
-    const value = this.#load(tenant, idOrLogin);
-    value.catch(() => this.#cache.delete(key));
-    if (this.#cache.size >= MAX_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(key, { at: now, value });
-    return value;
-  }
-
+  user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined>;
   /** Forgets what is cached for a tenant (after Warden changed a user's groups: logins and ids are cached apart). */
-  forget(tenantId: string): void {
-    for (const key of this.#cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) this.#cache.delete(key);
-  }
+  forget(tenantId: string): void;
+  /** A user Okta returned, with groups and roles read and the profile mapped as enrichment maps it (uncached): `warden okta directory export`. */
+  complete(tenant: OktaTenant, user: OktaUserJson): Promise<OktaUser>;
+  /** Whether the user is in the tenant's hold group (inline token hook). */
+  isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean>;
+  /** The hold group's id: configured, or looked up by name once (`groupApi.listGroups`, `q=`). */
+  holdGroupId(tenant: OktaTenant): Promise<string>;
+  /** The Okta principal Warden acts as: configured, or the OAuth client id, or the API token's user. */
+  serviceIdentity(tenant: OktaTenant): Promise<string | undefined>;
+}
 
-  async #load(tenant: OktaTenant, idOrLogin: string): Promise<OktaUser | undefined> {
+export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
+  const cache = new Map<string, CacheEntry>();
+
+  const holdGroupIds = new Map<string, Promise<string>>();
+
+  const identities = new Map<string, Promise<string | undefined>>();
+
+  async function load(tenant: OktaTenant, idOrLogin: string): Promise<OktaUser | undefined> {
     const client = await tenant.client();
     let user: OktaUserJson;
     try {
@@ -76,7 +70,7 @@ export class OktaDirectory implements Directory {
       if (httpStatusOf(err) === 404) return undefined;
       throw err;
     }
-    return this.complete(tenant, user);
+    return complete(tenant, user);
   }
 
   /**
@@ -84,7 +78,7 @@ export class OktaDirectory implements Directory {
    * admin roles read and its profile mapped as enrichment maps it (uncached): what
    * `warden okta directory export` writes for each user.
    */
-  async complete(tenant: OktaTenant, user: OktaUserJson): Promise<OktaUser> {
+  async function complete(tenant: OktaTenant, user: OktaUserJson): Promise<OktaUser> {
     const client = await tenant.client();
     const groups: string[] = [];
     for await (const g of await client.userApi.listUserGroups({ userId: user.id })) if (g?.profile?.name) groups.push(g.profile.name);
@@ -123,47 +117,68 @@ export class OktaDirectory implements Directory {
     return { principal, roleTypes, ...(user.status ? { status: user.status } : {}) };
   }
 
-  /** Whether the user is in the tenant's hold group (inline token hook). */
-  async isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean> {
-    const user = await this.user(tenant, userId, ctx);
-    return !!user && user.principal.groups.includes(tenant.config.holdGroup.name);
-  }
-
-  /** The hold group's id: configured, or looked up by name once (`groupApi.listGroups`, `q=`). */
-  holdGroupId(tenant: OktaTenant): Promise<string> {
-    if (tenant.config.holdGroup.id) return Promise.resolve(tenant.config.holdGroup.id);
-    let id = this.#holdGroupIds.get(tenant.id);
-    if (!id) {
-      id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
-        if (!found)
-          throw new WardenError(
-            'ERR_CONFIG_INVALID',
-            `the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``,
-          );
-        return found;
-      });
-      id.catch(() => this.#holdGroupIds.delete(tenant.id));
-      this.#holdGroupIds.set(tenant.id, id);
-    }
-    return id;
-  }
-
-  /**
-   * The Okta principal Warden acts as: configured, or the OAuth client id, or
-   * the API token's user (`GET /api/v1/users/me`).
-   */
-  serviceIdentity(tenant: OktaTenant): Promise<string | undefined> {
-    if (tenant.config.serviceIdentity || tenant.config.auth.type === 'oauth') return serviceIdentityOf(tenant);
-    let id = this.#identities.get(tenant.id);
-    if (!id) {
-      id = serviceIdentityOf(tenant);
-      id.catch(() => this.#identities.delete(tenant.id));
-      this.#identities.set(tenant.id, id);
-    }
-    return id;
-  }
+  const directory: OktaDirectory = {
+    complete,
+    /** The `directory` port: a user by id or login, undefined when Okta has none. */
+    async getUser(tenantId: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined> {
+      return (await directory.user(tenants.get(ctx.config, tenantId), idOrLogin, ctx))?.principal;
+    },
+    /** A user with roles, from the cache when fresh. */
+    user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined> {
+      const key = `${tenant.id}\u0000${idOrLogin.toLowerCase()}`;
+      const now = ctx.clock().getTime();
+      const hit = cache.get(key);
+      if (hit && now - hit.at < tenant.config.enrichment.cacheSeconds * 1000) return hit.value;
+      const value = load(tenant, idOrLogin);
+      value.catch(() => cache.delete(key));
+      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
+      cache.set(key, { at: now, value });
+      return value;
+    },
+    /** Forgets what is cached for a tenant (after Warden changed a user's groups: logins and ids are cached apart). */
+    forget(tenantId: string): void {
+      for (const key of cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) cache.delete(key);
+    },
+    /** Whether the user is in the tenant's hold group (inline token hook). */
+    async isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean> {
+      const user = await directory.user(tenant, userId, ctx);
+      return !!user && user.principal.groups.includes(tenant.config.holdGroup.name);
+    },
+    /** The hold group's id: configured, or looked up by name once (`groupApi.listGroups`, `q=`). */
+    holdGroupId(tenant: OktaTenant): Promise<string> {
+      if (tenant.config.holdGroup.id) return Promise.resolve(tenant.config.holdGroup.id);
+      let id = holdGroupIds.get(tenant.id);
+      if (!id) {
+        id = findGroupId(tenant, tenant.config.holdGroup.name).then((found) => {
+          if (!found)
+            throw new WardenError(
+              'ERR_CONFIG_INVALID',
+              `the hold group "${tenant.config.holdGroup.name}" does not exist in ${tenant.config.orgUrl}: run \`${wardenCommand()} okta provision --tenant ${tenant.id}\``,
+            );
+          return found;
+        });
+        id.catch(() => holdGroupIds.delete(tenant.id));
+        holdGroupIds.set(tenant.id, id);
+      }
+      return id;
+    },
+    /**
+     * The Okta principal Warden acts as: configured, or the OAuth client id, or
+     * the API token's user (`GET /api/v1/users/me`).
+     */
+    serviceIdentity(tenant: OktaTenant): Promise<string | undefined> {
+      if (tenant.config.serviceIdentity || tenant.config.auth.type === 'oauth') return serviceIdentityOf(tenant);
+      let id = identities.get(tenant.id);
+      if (!id) {
+        id = serviceIdentityOf(tenant);
+        id.catch(() => identities.delete(tenant.id));
+        identities.set(tenant.id, id);
+      }
+      return id;
+    },
+  };
+  return directory;
 }
-
 /**
  * The Okta principal Warden acts as, the `actor` of the events Okta logs for
  * Warden's calls: `serviceIdentity` when configured, else the OAuth service

@@ -1,5 +1,5 @@
 import type { Client } from '@okta/okta-sdk-nodejs';
-import { TenantSections, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
+import { createTenantSections, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { oktaSection, resolveOktaSecret, type OktaTenantConfig } from './okta-config.js';
 
@@ -43,28 +43,41 @@ export async function createOktaClient(config: OktaTenantConfig, credential: Sec
 }
 
 /** Every tenant with an okta section, built once per loaded configuration. */
-export class OktaTenants {
-  readonly #sections = new TenantSections(oktaSection, buildTenant);
-
+export interface OktaTenants {
   /** The tenant's runtime, or undefined when the tenant is unknown or has no okta section. */
-  find(config: WardenConfig, id: string): OktaTenant | undefined {
-    return this.#sections.find(config, id);
-  }
-
+  find(config: WardenConfig, id: string): OktaTenant | undefined;
   /**
+   * The tenant's runtime.
    * @throws WardenError `ERR_TENANT_UNKNOWN` when the tenant is not configured, `ERR_CONFIG_INVALID` when it has no okta section
    */
-  get(config: WardenConfig, id: string): OktaTenant {
-    const found = this.find(config, id);
-    if (found) return found;
-    if (!config.tenants.some((t) => t.id === id)) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${id}" is not in ${config.file}`);
-    throw new WardenError('ERR_CONFIG_INVALID', `tenant "${id}" has no okta section in ${config.file}`);
-  }
-
+  get(config: WardenConfig, id: string): OktaTenant;
   /** Ids of the tenants with an okta section. */
-  ids(config: WardenConfig): string[] {
-    return config.tenants.filter((t) => oktaSection(t)).map((t) => t.id);
-  }
+  ids(config: WardenConfig): string[];
+}
+
+export function createOktaTenants(): OktaTenants {
+  const sections = createTenantSections(oktaSection, buildTenant);
+
+  const tenants: OktaTenants = {
+    /** The tenant's runtime, or undefined when the tenant is unknown or has no okta section. */
+    find(config: WardenConfig, id: string): OktaTenant | undefined {
+      return sections.find(config, id);
+    },
+    /**
+     * @throws WardenError `ERR_TENANT_UNKNOWN` when the tenant is not configured, `ERR_CONFIG_INVALID` when it has no okta section
+     */
+    get(config: WardenConfig, id: string): OktaTenant {
+      const found = tenants.find(config, id);
+      if (found) return found;
+      if (!config.tenants.some((t) => t.id === id)) throw new WardenError('ERR_TENANT_UNKNOWN', `tenant "${id}" is not in ${config.file}`);
+      throw new WardenError('ERR_CONFIG_INVALID', `tenant "${id}" has no okta section in ${config.file}`);
+    },
+    /** Ids of the tenants with an okta section. */
+    ids(config: WardenConfig): string[] {
+      return config.tenants.filter((t) => oktaSection(t)).map((t) => t.id);
+    },
+  };
+  return tenants;
 }
 
 function buildTenant(config: WardenConfig, tenant: ResolvedTenant, section: OktaTenantConfig): OktaTenant {

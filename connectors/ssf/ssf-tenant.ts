@@ -1,4 +1,4 @@
-import { TenantSections, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
+import { createTenantSections, type ResolvedTenant, type Secret, type WardenConfig } from '../../src/connector/index.js';
 import { WardenError } from '../../src/core/errors.js';
 import { loadSigningKey, type LoadedKey } from './signing-keys.js';
 import { resolveSsfSecret, ssfSection, type SsfReceiverEntry, type SsfTenantConfig, type SsfTransmitterConfig, type SsfTransmitterPeer } from './ssf-config.js';
@@ -59,7 +59,7 @@ function build(config: WardenConfig, tenant: ResolvedTenant, section: SsfTenantC
 
 /** Every tenant with an ssf section, built once per loaded configuration. */
 export class SsfTenants {
-  readonly #sections = new TenantSections(ssfSection, build);
+  readonly #sections = createTenantSections(ssfSection, build);
 
   /** The tenant's runtime, or undefined when the tenant is unknown or has no ssf section. */
   find(config: WardenConfig, id: string): SsfTenant | undefined {

@@ -12,7 +12,7 @@ import { formatPolicyIssue } from '../core/policy/compile-policy.js';
 import type { Alert } from '../core/alert.js';
 import { DetectionRegistry } from '../detect/detection-registry.js';
 import { StoreDetector } from '../detect/store-detector.js';
-import { publishAlertEvents } from '../detect/publish-alert-events.js';
+import { publishAlertEvents } from '../notify/publish-alert-events.js';
 import { BackgroundLoop } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps } from '../engine/decide-change.js';
 import { InboxWorker } from '../engine/inbox-worker.js';

@@ -88,7 +88,7 @@ export {
 } from './demo-kit.js';
 
 // A connector's per-tenant runtime, built once per configuration, and the secrets its section names.
-export { resolveSectionSecret, TenantSections } from './tenant-sections.js';
+export { createTenantSections, resolveSectionSecret, type TenantSections } from './tenant-sections.js';
 
 // Raw routes: reading bodies and writing answers on plain node:http.
 export { readJsonBody, writeEmpty, writeJson, type ReadJsonBodyOptions } from './raw-http.js';

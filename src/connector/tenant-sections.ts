@@ -38,28 +38,32 @@ export function resolveSectionSecret(
  * A connector's runtime per tenant, built once per loaded configuration from
  * the tenant's section (a reloaded configuration builds anew).
  */
-export class TenantSections<S, T> {
-  readonly #byConfig = new WeakMap<WardenConfig, Map<string, T>>();
-
-  constructor(
-    private readonly sectionOf: (tenant: ResolvedTenant) => S | undefined,
-    private readonly build: (config: WardenConfig, tenant: ResolvedTenant, section: S) => T,
-  ) {}
-
+export interface TenantSections<T> {
   /** The tenant's runtime, or undefined when the tenant is unknown or has no section. */
-  find(config: WardenConfig, id: string): T | undefined {
-    let map = this.#byConfig.get(config);
-    if (!map) {
-      map = new Map();
-      this.#byConfig.set(config, map);
-    }
-    const known = map.get(id);
-    if (known) return known;
-    const tenant = config.tenants.find((t) => t.id === id);
-    const section = tenant ? this.sectionOf(tenant) : undefined;
-    if (!tenant || !section) return undefined;
-    const built = this.build(config, tenant, section);
-    map.set(id, built);
-    return built;
-  }
+  find(config: WardenConfig, id: string): T | undefined;
+}
+
+/** @param sectionOf the connector's section of a tenant; @param build the runtime of a tenant from its section */
+export function createTenantSections<S, T>(
+  sectionOf: (tenant: ResolvedTenant) => S | undefined,
+  build: (config: WardenConfig, tenant: ResolvedTenant, section: S) => T,
+): TenantSections<T> {
+  const byConfig = new WeakMap<WardenConfig, Map<string, T>>();
+  return {
+    find(config, id) {
+      let map = byConfig.get(config);
+      if (!map) {
+        map = new Map();
+        byConfig.set(config, map);
+      }
+      const known = map.get(id);
+      if (known) return known;
+      const tenant = config.tenants.find((t) => t.id === id);
+      const section = tenant ? sectionOf(tenant) : undefined;
+      if (!tenant || !section) return undefined;
+      const built = build(config, tenant, section);
+      map.set(id, built);
+      return built;
+    },
+  };
 }

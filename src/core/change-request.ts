@@ -251,17 +251,6 @@ export const ChangeRequest = z
       .strict()
       .optional()
       .describe('The change that used this request'),
-    brokered: z
-      .object({
-        state: z.enum(['started', 'done', 'failed']),
-        at: IsoTime,
-        by: WorkflowActor,
-        reference: z.string().optional(),
-        expiresAt: IsoTime.optional(),
-        error: z.string().optional(),
-      })
-      .strict()
-      .optional(),
     closed: z.object({ reason: z.string(), by: WorkflowActor }).strict().optional().describe('Why it was rejected, cancelled or expired'),
     proofingAttempts: z
       .array(
@@ -281,6 +270,22 @@ export const ChangeRequest = z
   })
   .strict();
 export type ChangeRequest = z.infer<typeof ChangeRequest>;
+
+/**
+ * What a broker-mode request shows about its run. Not kept with the request:
+ * derived from the run's one record, Warden's own change `broker:<requestId>`
+ * (src/connector/own-changes.ts), so the two can never disagree.
+ */
+export const RequestBrokerRun = z
+  .object({
+    state: z.enum(['started', 'done']).describe('started: Warden is performing it, or an attempt was interrupted; done: the IdP did it'),
+    at: IsoTime.describe('When the run started, or finished once done'),
+    reference: z.string().optional().describe("The IdP's id of what was done (e.g. the TAP method id)"),
+    expiresAt: IsoTime.optional().describe('When what was issued expires (a TAP)'),
+  })
+  .strict()
+  .describe("Warden's run of a broker-mode request, from the run's record");
+export type RequestBrokerRun = z.infer<typeof RequestBrokerRun>;
 
 /** One piece of evidence: a proofing result or a ticket check, kept whether it was accepted or not. */
 export const Evidence = z

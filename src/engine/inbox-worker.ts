@@ -1,33 +1,20 @@
-import { systemClock } from '../core/clock.js';
-import { Counter, type Registry } from 'prom-client';
+import { Counter } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
-import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
-import type { Logger } from '../runtime/logger.js';
-import type { InboxRow, Store } from '../store/store.js';
+import type { InboxHandler } from '../connector/contract.js';
+import type { InboxRow } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
 import { observeSignals, type SignalDetection } from './observe-signal.js';
 import { progressOf } from './source-progress.js';
+import { queueWorkerSettings, type QueueWorkerOptions, type QueueWorkerSettings } from './queue-worker.js';
 
-export interface InboxWorkerOptions {
-  store: Store;
+export interface InboxWorkerOptions extends QueueWorkerOptions {
   /** How changes are decided; signals (`SIGNAL_KINDS`) use its detection, clock and alert publishing only. */
   decide: Omit<DecideDeps, 'store' | 'detection'> & { detection?: SignalDetection };
   /** Handler per inbox source (connector name). */
   handlers: ReadonlyMap<string, InboxHandler>;
-  /** What the handlers get; built by the server. */
-  context: () => ConnectorContext;
-  log: Logger;
-  registry?: Registry;
-  clock?: () => Date;
-  batch?: number;
-  /** How long a claimed entry is hidden from other workers. */
-  leaseSeconds?: number;
-  /** Attempts before an entry is marked failed for good. */
-  maxAttempts?: number;
-  idleMs?: number;
   /**
    * Called after each change is decided and committed (a replayed one too,
    * with no actions), so whoever runs the outbox can act on the actions it
@@ -35,6 +22,9 @@ export interface InboxWorkerOptions {
    */
   onDecided?: (result: DecideResult) => void;
 }
+
+/** The inbox's defaults: 50 entries a batch, each hidden 60 s while handled, failed for good after 10 attempts. */
+const INBOX_DEFAULTS = { batch: 50, leaseSeconds: 60, maxAttempts: 10 };
 
 /** Delay before retry `attempt` (1-based): 2 s, 4 s, 8 s, … at most 5 min. */
 export function inboxBackoffMs(attempt: number): number {
@@ -71,29 +61,32 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
 export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
   readonly #signals: Counter<'tenant' | 'kind' | 'result'>;
+  readonly #settings: QueueWorkerSettings;
   readonly #clock: () => Date;
 
   constructor(private readonly options: InboxWorkerOptions) {
-    super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'inbox worker failed'));
-    this.#clock = options.clock ?? systemClock;
+    const settings = queueWorkerSettings(options, INBOX_DEFAULTS);
+    super(settings.idleMs, (err) => options.log.error({ err }, 'inbox worker failed'));
+    this.#settings = settings;
+    this.#clock = settings.clock;
     this.#counter = new Counter({
       name: 'warden_inbox_entries_total',
       help: 'Inbox entries handled, by source and result (processed, ignored, retried, failed; split: an entry holding several deliveries, stored as one entry each)',
       labelNames: ['source', 'result'] as const,
-      registers: options.registry ? [options.registry] : [],
+      registers: settings.registers,
     });
     this.#signals = new Counter({
       name: 'warden_signals_total',
       help: 'Signals (MFA challenge outcomes) from the inbox, by tenant, kind and result (observed: correlated by detection; dropped: no detection rule of the tenant reads the kind; duplicate: its inbox entry was settled by another worker)',
       labelNames: ['tenant', 'kind', 'result'] as const,
-      registers: options.registry ? [options.registry] : [],
+      registers: settings.registers,
     });
   }
 
   /** Claims and handles one batch; returns how many entries it took. */
   async runOnce(): Promise<number> {
     const { store } = this.options;
-    const entries = await store.claimInbox(this.options.batch ?? 50, this.#clock(), this.options.leaseSeconds ?? 60);
+    const entries = await store.claimInbox(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
     for (const entry of entries) await this.#handle(entry);
     return entries.length;
   }
@@ -199,7 +192,7 @@ export class InboxWorker extends BatchWorker {
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const permanent = isWardenError(err, 'ERR_TENANT_UNKNOWN') || isWardenError(err, 'ERR_VALIDATION');
-      if (permanent || entry.attempts >= (this.options.maxAttempts ?? 10)) {
+      if (permanent || entry.attempts >= this.#settings.maxAttempts) {
         await this.#giveUp(entry, message);
         count('failed');
         log.error({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry failed for good');

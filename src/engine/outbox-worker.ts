@@ -1,27 +1,19 @@
-import { systemClock } from '../core/clock.js';
-import { Counter, type Registry } from 'prom-client';
+import { Counter } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
-import { ActionError, type Enforcer, type ConnectorContext } from '../connector/contract.js';
-import type { Logger } from '../runtime/logger.js';
-import type { ActionRow, Store, StoreTx } from '../store/store.js';
+import { ActionError, type Enforcer } from '../connector/contract.js';
+import type { ActionRow, StoreTx } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
+import { queueWorkerSettings, type QueueWorkerOptions, type QueueWorkerSettings } from './queue-worker.js';
 
-export interface OutboxWorkerOptions {
-  store: Store;
+export interface OutboxWorkerOptions extends QueueWorkerOptions {
   /** Enforcer per connector name. */
   enforcers: ReadonlyMap<string, Enforcer>;
-  context: () => ConnectorContext;
-  log: Logger;
-  registry?: Registry;
-  clock?: () => Date;
-  batch?: number;
-  /** How long a claimed action is hidden from other workers while it runs. */
-  leaseSeconds?: number;
-  maxAttempts?: number;
-  idleMs?: number;
   /** Jitter source (tests pin it). */
   random?: () => number;
 }
+
+/** The outbox's defaults: 20 actions a batch, each hidden 120 s while it runs, failed for good after 8 attempts. */
+const OUTBOX_DEFAULTS = { batch: 20, leaseSeconds: 120, maxAttempts: 8 };
 
 /** Delay before retry `attempt` (1-based): 2 s doubling to at most 10 min, ±20 % jitter so retries spread out. */
 export function outboxBackoffMs(attempt: number, random: () => number = Math.random): number {
@@ -41,22 +33,25 @@ export function outboxBackoffMs(attempt: number, random: () => number = Math.ran
  */
 export class OutboxWorker extends BatchWorker {
   readonly #counter: Counter<'connector' | 'kind' | 'result'>;
+  readonly #settings: QueueWorkerSettings;
   readonly #clock: () => Date;
 
   constructor(private readonly options: OutboxWorkerOptions) {
-    super(options.idleMs ?? 1000, (err) => options.log.error({ err }, 'outbox worker failed'));
-    this.#clock = options.clock ?? systemClock;
+    const settings = queueWorkerSettings(options, OUTBOX_DEFAULTS);
+    super(settings.idleMs, (err) => options.log.error({ err }, 'outbox worker failed'));
+    this.#settings = settings;
+    this.#clock = settings.clock;
     this.#counter = new Counter({
       name: 'warden_actions_total',
       help: 'Actions handled, by connector, kind and result (executed, dry_run, retried, failed)',
       labelNames: ['connector', 'kind', 'result'] as const,
-      registers: options.registry ? [options.registry] : [],
+      registers: settings.registers,
     });
   }
 
   /** Claims and runs one batch; returns how many actions it took. */
   async runOnce(): Promise<number> {
-    const actions = await this.options.store.claimActions(this.options.batch ?? 20, this.#clock(), this.options.leaseSeconds ?? 120);
+    const actions = await this.options.store.claimActions(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
     for (const action of actions) await this.#run(action);
     return actions.length;
   }
@@ -99,7 +94,7 @@ export class OutboxWorker extends BatchWorker {
     } catch (err) {
       const message = (err as Error).message ?? String(err);
       const permanent = err instanceof ActionError && err.permanent;
-      if (permanent || action.attempts >= (this.options.maxAttempts ?? 8)) {
+      if (permanent || action.attempts >= this.#settings.maxAttempts) {
         await this.#record(action, 'action.failed', { error: message }, (tx) => tx.failAction(action.id, this.#clock(), message, null));
         count('failed');
         log.error({ err, actionId: action.id, connector, kind: action.kind, targetId: action.targetId, attempts: action.attempts }, 'action failed for good');

@@ -19,8 +19,11 @@ export interface BrokerOutcome {
  * connector's `broker` port (Okta reset factors or reset-password link,
  * Entra TAP), so the help desk needs no reset rights in the IdP. Only the
  * executor (signed in) or a machine with `requests:execute` may ask. The
- * broker is called at most once per request: the start is committed before
- * the call, and a retry after success returns the result without the secret.
+ * broker is called at most once per request: it claims the request's run
+ * before the IdP call (the run's one record, Warden's own change
+ * `broker:<requestId>`, src/connector/own-changes.ts), and a retry after
+ * success returns the result without the secret. The request keeps no copy
+ * of its run: what it shows about it (`brokered`) is read from that record.
  * The request is consumed when the IdP reports the change and it matches
  * (the broker's identity is a service identity of brokered requests).
  *
@@ -44,11 +47,12 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
   const started = await ctx.transaction(async (tx): Promise<ChangeRequest | BrokerOutcome> => {
     const r = await ctx.load(tx, tenant, requestId);
     if (!r.broker) throw new WardenError('ERR_VALIDATION', `request ${r.id} was not filed for broker mode: the executor performs it in the IdP`);
-    if (r.brokered?.state === 'done' || r.state === 'executed')
+    const run = await tx.getBrokerRun(tenant, requestId);
+    if (run?.state === 'done' || r.state === 'executed')
       return {
         request: await ctx.view(tx, r),
-        reference: r.brokered?.reference ?? '',
-        ...(r.brokered?.expiresAt ? { expiresAt: r.brokered.expiresAt } : {}),
+        reference: run?.reference ?? '',
+        ...(run?.expiresAt ? { expiresAt: run.expiresAt.toISOString() } : {}),
         replayed: true,
       };
     if (r.state !== 'approved')
@@ -57,12 +61,8 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
       });
     if (Date.parse(r.expiresAt) <= now.getTime())
       throw new WardenError('ERR_ILLEGAL_TRANSITION', `request ${r.id} expired at ${r.expiresAt}`, { details: { state: 'expired' } });
-    if (r.brokered?.state === 'started')
-      throw new WardenError(
-        'ERR_CONFLICT',
-        `Warden started executing request ${r.id} at ${r.brokered.at} and does not know whether the IdP did it: check the IdP, then cancel the request or wait for its event`,
-      );
-    const next: ChangeRequest = { ...r, brokered: { state: 'started', at: now.toISOString(), by: actor }, updatedAt: now.toISOString() };
+    // A run already started (in flight, or interrupted) is the broker's to refuse or reconcile when it claims the run.
+    const next: ChangeRequest = { ...r, updatedAt: now.toISOString() };
     await tx.updateRequest(next);
     await ctx.note(tx, next, 'request.broker_started', actor, {}, now);
     return next;
@@ -81,11 +81,7 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
     const message = (err as Error).message ?? String(err);
     await ctx.transaction(async (tx) => {
       const r = await ctx.load(tx, tenant, requestId);
-      const failed: ChangeRequest = {
-        ...r,
-        brokered: { state: 'failed', at: ctx.now().toISOString(), by: actor, error: message },
-        updatedAt: ctx.now().toISOString(),
-      };
+      const failed: ChangeRequest = { ...r, updatedAt: ctx.now().toISOString() };
       await tx.updateRequest(failed);
       await ctx.note(tx, failed, 'request.broker_failed', actor, { error: message }, ctx.now());
     });
@@ -93,17 +89,7 @@ export async function executeBrokeredRequest(ctx: WorkflowContext, tenant: strin
   }
   return ctx.transaction(async (tx) => {
     const r = await ctx.load(tx, tenant, requestId);
-    const done: ChangeRequest = {
-      ...r,
-      brokered: {
-        state: 'done',
-        at: ctx.now().toISOString(),
-        by: actor,
-        reference: result.reference,
-        ...(result.expiresAt ? { expiresAt: result.expiresAt } : {}),
-      },
-      updatedAt: ctx.now().toISOString(),
-    };
+    const done: ChangeRequest = { ...r, updatedAt: ctx.now().toISOString() };
     await tx.updateRequest(done);
     // Never the secret: it goes to the caller once, in this response.
     await ctx.note(

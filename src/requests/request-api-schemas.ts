@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Approval, ChangeRequest, ContactChannel, Evidence, Justification, Party, RequestState, Review } from '../core/change-request.js';
+import { Approval, ChangeRequest, ContactChannel, Evidence, Justification, Party, RequestBrokerRun, RequestState, Review } from '../core/change-request.js';
 import { ChangeContext, ChangeKind, Principal, TenantId } from '../core/identity-change.js';
 import { PolicyException } from '../core/policy-exception.js';
 
@@ -63,6 +63,7 @@ export const RequestView = ChangeRequest.extend({
   evidence: z.array(Evidence),
   approvals: z.array(Approval),
   review: Review.optional(),
+  brokered: RequestBrokerRun.optional(),
 }).describe('A change request with its evidence, approvals and review');
 
 export const RequestList = z

@@ -1,11 +1,11 @@
 import { appendAudit } from '../audit/audit-log.js';
 import type { WardenConfig } from '../config/load-config.js';
-import type { Approval, ChangeRequest, Evidence, RequestSnapshot, RequestState, Review, WorkflowActor } from '../core/change-request.js';
+import type { Approval, ChangeRequest, Evidence, RequestBrokerRun, RequestSnapshot, RequestState, Review, WorkflowActor } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
 import type { ChangeDetection, PolicySource } from '../engine/decide-change.js';
 import { publishEvent, type EventRoutes } from '../notify/publish-event.js';
 import type { Broker, Directory, IdentityProofer, ConnectorContext, TicketLookup, TicketSystemName, Connector } from '../connector/contract.js';
-import type { Store, StoreTx } from '../store/store.js';
+import type { BrokerRun, Store, StoreTx } from '../store/store.js';
 import { bestEvidence, meetsNeed } from './proofing-requirements.js';
 import { releaseCoveredHold } from './release-covered-hold.js';
 import { assertTransition, FINAL_STATES } from './request-states.js';
@@ -59,11 +59,24 @@ export interface WorkflowDeps {
 /** Called inside an operation's final transaction with its response: stores it for Idempotency-Key retries. */
 export type OnCommit = (tx: StoreTx, status: number, body: unknown) => Promise<void>;
 
-/** A request as the API shows it: the record with its evidence, approvals and review. */
+/** A request as the API shows it: the record with its evidence, approvals, review and, in broker mode, its run. */
 export interface RequestView extends ChangeRequest {
   evidence: Evidence[];
   approvals: Approval[];
   review?: Review;
+  /** Derived from the run's one record (Warden's own change `broker:<requestId>`), never kept with the request. */
+  brokered?: RequestBrokerRun;
+}
+
+/** What a request shows about its broker run: the run's record, read. */
+export function brokerRunView(run: BrokerRun): RequestBrokerRun {
+  if (run.state === 'started') return { state: 'started', at: run.startedAt.toISOString() };
+  return {
+    state: 'done',
+    at: (run.finishedAt ?? run.startedAt).toISOString(),
+    ...(run.reference !== undefined ? { reference: run.reference } : {}),
+    ...(run.expiresAt ? { expiresAt: run.expiresAt.toISOString() } : {}),
+  };
 }
 
 /** The workflow's shared steps: settings, audit-and-publish, transitions, advancing, views. */
@@ -200,7 +213,8 @@ export class WorkflowContext {
   async view(tx: StoreTx, request: ChangeRequest): Promise<RequestView> {
     const [evidence, approvals] = await Promise.all([tx.listEvidence(request.tenant, request.id), tx.listApprovals(request.tenant, request.id)]);
     const review = request.breakGlass ? await tx.getReview(request.tenant, request.breakGlass.reviewId) : undefined;
-    return { ...request, evidence, approvals, ...(review ? { review } : {}) };
+    const run = request.broker ? await tx.getBrokerRun(request.tenant, request.id) : undefined;
+    return { ...request, evidence, approvals, ...(review ? { review } : {}), ...(run ? { brokered: brokerRunView(run) } : {}) };
   }
 
   /** Identities that may perform the change for the request's executor: Warden's broker for brokered requests, mapped integration accounts otherwise. */

@@ -6,7 +6,7 @@ import nock from 'nock';
 import { itsmConnector } from '../../connectors/itsm/index.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../../connectors/okta/provision.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -133,7 +133,7 @@ tenants:
     resolveSecrets: true,
   });
   const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
-  const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
+  const hook = await registerEventHook(createOktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
 
   const username = (p: Person) => PEOPLE[p].login.split('@')[0]!;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createAuditPoller, directoryAuditsBackfill } from '../../connectors/entra/audit-poller.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { pollTenant, systemLogSource } from '../../connectors/okta/system-log-poller.js';
 import { createPoller } from '../../src/connector/poller.js';
 import { OktaSimulator, type SimUser as OktaUser } from '../../connectors/okta/simulator/okta-simulator.js';
@@ -111,7 +111,7 @@ export async function oktaWorld(): Promise<ConnectorWorld> {
     { OKTA_TOKEN: sim.token, HOOK: 'h' },
   );
   const ctx = testConnectorContext(config, handle.store, clock);
-  const tenants = new OktaTenants();
+  const tenants = createOktaTenants();
   const seen = new Set<string>();
   let n = 0;
   const users = new Map<string, OktaUser>();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSWORD_METHOD_ID, PHONE_METHOD_IDS } from '../../connectors/entra/simulator/simulated-directory.js';
-import { operationFor } from '../../connectors/entra/graph-calls.js';
+import { graphCallFor } from '../../connectors/entra/graph-calls.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -80,7 +80,7 @@ describe('Entra: an unapproved phone registration for a privileged user', () => 
     // Every call Warden made is one of the operations its permission list is generated from.
     const calls = sim.requests.filter((r) => r.appId === h!.clientId);
     expect(calls.length).toBeGreaterThan(5);
-    for (const call of calls) expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+    for (const call of calls) expect(graphCallFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
     expect(calls.every((c) => c.status < 400)).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { operationFor } from '../../connectors/entra/graph-calls.js';
+import { graphCallFor } from '../../connectors/entra/graph-calls.js';
 import { startEntraHarness, type EntraHarness } from '../helpers/entra-harness.js';
 
 /**
@@ -67,7 +67,7 @@ describe('Entra: revoke_new_credential on a service principal or an application'
 
     // Every call Warden made is in the operations table its permissions are generated from.
     for (const call of sim.requests.filter((r) => r.appId === h!.clientId))
-      expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+      expect(graphCallFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
   });
 
   /** Polls, decides and runs the outbox; returns the decisions recorded so far and the last revoke_new_credential outcome. */
@@ -91,7 +91,7 @@ describe('Entra: revoke_new_credential on a service principal or an application'
     await harness.drainInbox();
     expect((await harness.audit()).filter((r) => r.type === 'decision.recorded')).toHaveLength(decided);
     for (const call of harness.sim.requests.filter((r) => r.appId === harness.clientId))
-      expect(operationFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
+      expect(graphCallFor('graph', call.method, call.path.replace(/^\/v1\.0/, '')), `${call.method} ${call.path}`).toBeDefined();
   };
 
   it('removes a secret added to an application object with applications/{id}/removePassword, keeping the older one', async () => {

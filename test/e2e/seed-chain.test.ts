@@ -7,11 +7,11 @@ import path from 'node:path';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
-import { requiredPermissions } from '../../connectors/entra/graph-calls.js';
+import { graphCallPermissions } from '../../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
 import type { SimGroup, SimUser as EntraUser } from '../../connectors/entra/simulator/simulated-directory.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../../connectors/okta/provision.js';
 import { OktaSimulator, type SimUser as OktaUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { verifyAudit } from '../../src/audit/verify-audit.js';
@@ -125,7 +125,7 @@ async function startWorld(): Promise<World> {
   const clientId = randomUUID();
   const clientSecret = randomBytes(24).toString('base64url');
   const graph = await startGraphSimulator({ tls: inject('entraTls'), tenantId: entraTenantId, clock: () => clock.now });
-  const perms = requiredPermissions();
+  const perms = graphCallPermissions();
   graph.directory.addApp({
     appId: clientId,
     displayName: 'Warden',
@@ -202,7 +202,7 @@ tenants:
   seedDataDir(path.join(dir, 'data'));
   const config = loadConfig({ path: configFile, env, connectors, resolveSecrets: true });
   const server = await startServer({ config, connectors, log: createLogger('silent'), watchPolicies: false, workers: false, clock: () => clock.now });
-  const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
+  const hook = await registerEventHook(createOktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED')
     throw new Error(`the Okta simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
   const alertsKey = (

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { inject } from 'vitest';
 import { createEntraConnector, type EntraConnector } from '../../connectors/entra/index.js';
 import type { EntraTenant } from '../../connectors/entra/entra-tenant.js';
-import { requiredPermissions } from '../../connectors/entra/graph-calls.js';
+import { graphCallPermissions } from '../../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../../connectors/entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../../connectors/entra/simulator/simulated-directory.js';
@@ -74,7 +74,7 @@ export async function startEntraHarness(options: HarnessOptions = {}): Promise<E
   const secret = randomBytes(24).toString('base64url');
   const clientState = randomBytes(24).toString('base64url');
   const sim = await startGraphSimulator({ tls, tenantId: entraTenantId, clock: () => clock.now });
-  const perms = requiredPermissions();
+  const perms = graphCallPermissions();
   const appCertificate = options.certificate ? throwawayCertificate({ keyType: 'rsa' }) : undefined;
   sim.directory.addApp({
     appId: clientId,

@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { ChangeInput, completeChange, Principal, type PrincipalInput } from '../../src/core/identity-change.js';
 import { ProofingRefused, type BrokerRequest, type ConnectorContext, type Connector } from '../../src/connector/contract.js';
 import type { ActionRow } from '../../src/store/store.js';
+import { OwnChanges } from '../../src/connector/own-changes.js';
+
+const FAKE_OWN_CHANGES = new OwnChanges('fakeokta');
 
 /**
  * An Okta-like connector for the change-request tests, built only on the
@@ -98,6 +101,16 @@ export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
     broker: {
       kinds: ['factor.reset_all'],
       async execute(request, ctx) {
+        // As every broker does: the run's one record is claimed before the IdP call, and a done run is not run again.
+        const claim = await FAKE_OWN_CHANGES.claimRun(
+          ctx.store,
+          { tenant: request.tenant, requestId: request.requestId, kind: request.kind, targetId: request.targetId, eventTypes: ['user.mfa.factor.reset_all'] },
+          ctx.clock(),
+        );
+        if (!claim.claimed) {
+          if (claim.run.state === 'done') return { reference: claim.run.reference ?? '' };
+          await FAKE_OWN_CHANGES.resume(ctx.store, claim.run, ctx.clock());
+        }
         state.brokered.push(request);
         // The IdP reports the reset it just did, with the broker's service identity as the actor.
         const target = state.users.get(request.targetId);
@@ -112,6 +125,7 @@ export function fakeOktaConnector(options: { clock: () => Date }): FakeOkta {
             occurredAt: ctx.clock().toISOString(),
           },
         });
+        await FAKE_OWN_CHANGES.finishRun(ctx.store, request.tenant, request.requestId, { reference: `reset-${request.requestId}` }, ctx.clock());
         return { reference: `reset-${request.requestId}` };
       },
     },

@@ -5,7 +5,7 @@ import nock from 'nock';
 import { itsmConnector } from '../../connectors/itsm/index.js';
 import { incidentWithPeople, tableList } from '../../connectors/itsm/test/itsm-fixtures.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../../connectors/okta/provision.js';
 import { OktaSimulator, type SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
 import { loadConfig } from '../../src/config/load-config.js';
@@ -152,7 +152,7 @@ ${options.tenantYaml ?? ''}`,
     clock: () => clock.now,
   });
   // What `warden okta hooks register` does: the hook, then Okta's verification call to Warden.
-  const hook = await registerEventHook(new OktaTenants().get(config, 'acme'), server.url);
+  const hook = await registerEventHook(createOktaTenants().get(config, 'acme'), server.url);
   if (hook.verificationStatus !== 'VERIFIED') throw new Error(`the simulator could not verify Warden's event hook: ${hook.error ?? hook.verificationStatus}`);
 
   const username = (person: OktaPerson) => PEOPLE[person].login.split('@')[0]!;

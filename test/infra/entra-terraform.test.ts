@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { API_OPERATIONS, optInPermissions, requiredPermissions } from '../../connectors/entra/graph-calls.js';
+import { GRAPH_CALLS, graphCallOptInPermissions, graphCallPermissions } from '../../connectors/entra/graph-calls.js';
 import { terraformPermissionsFile, terraformPermissionsJson } from '../../connectors/entra/terraform-permissions.js';
 import { packageRoot } from '../../src/package-root.js';
 
@@ -29,7 +29,7 @@ describe('Entra app registration (infra/terraform/azure)', () => {
   });
 
   it('asks for these application permissions and no others', () => {
-    expect(requiredPermissions()).toEqual({
+    expect(graphCallPermissions()).toEqual({
       microsoftGraph: [
         'Application.ReadWrite.All',
         'AuditLog.Read.All',
@@ -45,12 +45,12 @@ describe('Entra app registration (infra/terraform/azure)', () => {
   });
 
   it('asks for Application.ReadWrite.All only when enable_revoke_new_credential is set (default off)', () => {
-    expect(optInPermissions()).toEqual({ 'Application.ReadWrite.All': 'enable_revoke_new_credential' });
+    expect(graphCallOptInPermissions()).toEqual({ 'Application.ReadWrite.All': 'enable_revoke_new_credential' });
     const json = JSON.parse(readFileSync(terraformPermissionsFile(ROOT), 'utf8')) as { opt_in: Record<string, string> };
-    expect(json.opt_in).toEqual(optInPermissions());
+    expect(json.opt_in).toEqual(graphCallOptInPermissions());
     const dir = path.join(ROOT, 'infra', 'terraform', 'azure');
     const variables = readFileSync(path.join(dir, 'variables.tf'), 'utf8');
-    for (const variable of Object.values(optInPermissions())) {
+    for (const variable of Object.values(graphCallOptInPermissions())) {
       expect(variables).toMatch(new RegExp(`variable "${variable}" \\{[^}]*type\\s*=\\s*bool[^}]*default\\s*=\\s*false`, 's'));
       expect(readFileSync(path.join(dir, 'main.tf'), 'utf8')).toContain(`${variable} = var.${variable}`);
     }
@@ -62,8 +62,8 @@ describe('Entra app registration (infra/terraform/azure)', () => {
     // biome-ignore lint/suspicious/noTemplateCurlyInString: Terraform's interpolation, looked for verbatim in the .tf file.
     expect(tf).toContain('jsondecode(file("${path.module}/permissions.json"))');
     for (const permission of [
-      ...requiredPermissions().microsoftGraph,
-      ...requiredPermissions().office365ManagementApis,
+      ...graphCallPermissions().microsoftGraph,
+      ...graphCallPermissions().office365ManagementApis,
       'Directory.ReadWrite.All',
       'Directory.Read.All',
     ])
@@ -73,7 +73,7 @@ describe('Entra app registration (infra/terraform/azure)', () => {
   it('only graph-session.ts talks to Graph or the Management API; every call names an operation of the table', () => {
     const files = productFiles();
     expect(files.length).toBeGreaterThan(15);
-    const names = new Set(Object.keys(API_OPERATIONS));
+    const names = new Set(Object.keys(GRAPH_CALLS));
     let calls = 0;
     for (const { file, text } of files) {
       if (file !== 'graph-session.ts') {
@@ -85,6 +85,6 @@ describe('Entra app registration (infra/terraform/azure)', () => {
         expect(names.has(m[1]!), `${file} calls ${m[1]}`).toBe(true);
       }
     }
-    expect(calls).toBeGreaterThanOrEqual(Object.keys(API_OPERATIONS).length);
+    expect(calls).toBeGreaterThanOrEqual(Object.keys(GRAPH_CALLS).length);
   });
 });

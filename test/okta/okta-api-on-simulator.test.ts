@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
-import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { createOktaTenants, type OktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { CURSOR, pollTenant, readSystemLog, startPollers } from '../../connectors/okta/system-log-poller.js';
 import { HOOK_EVENT_TYPES, hookEventTypes } from '../../connectors/okta/event-types.js';
 import { applyHoldRule, HOLD_RULE_NAME, hookDrift, holdRule, registerEventHook } from '../../connectors/okta/provision.js';
@@ -46,7 +46,7 @@ describe('Okta API on the simulator', () => {
 
   const context = (s: OktaSimulator, extra = '', clock = { now: new Date() }): { ctx: ConnectorContext; tenants: OktaTenants } => {
     const config = oktaTenantConfig(connector, section(s, extra), { OKTA_TOKEN: s.token, HOOK: 'h' });
-    return { ctx: testConnectorContext(config, store, clock), tenants: new OktaTenants() };
+    return { ctx: testConnectorContext(config, store, clock), tenants: createOktaTenants() };
   };
 
   describe('System Log poller', () => {
@@ -326,7 +326,7 @@ describe('Okta API on the simulator', () => {
         const types = async (signals: boolean) => {
           const yaml = `      orgUrl: ${local.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook, signals: ${signals} }\n`;
           const config = oktaTenantConfig(connector, yaml, { OKTA_TOKEN: local.token, HOOK: 'h' });
-          const tenant = new OktaTenants().get(config, 'acme');
+          const tenant = createOktaTenants().get(config, 'acme');
           await registerEventHook(tenant, 'http://127.0.0.1:9/');
           const items = [...local.hooks.values()][0]!.events.items;
           return { items, drift: hookDrift(items, hookEventTypes({ signals: tenant.config.eventHook.signals })) };
@@ -353,7 +353,7 @@ describe('Okta API on the simulator', () => {
           `      orgUrl: https://acme.okta.com\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n`,
           { OKTA_TOKEN: 'tok', HOOK: 'h' },
         );
-        const tenant = new OktaTenants().get(config, 'acme');
+        const tenant = createOktaTenants().get(config, 'acme');
         const api = nock('https://acme.okta.com', { reqheaders: { authorization: 'SSWS tok' } });
         api
           .get('/api/v1/policies')

@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { serviceIdentityOf } from '../../connectors/okta/okta-directory.js';
-import { OktaTenants } from '../../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../../connectors/okta/okta-tenant.js';
 import { OktaSimulator } from '../../connectors/okta/simulator/okta-simulator.js';
 import { uuidv7 } from '../../src/core/ids.js';
 import type { ConnectorContext, Connector } from '../../src/connector/contract.js';
@@ -92,7 +92,7 @@ describe('Okta connector against a simulator that pushes back', () => {
       expect(sim.groupNames(user.id)).toContain('Warden Hold');
       expect(sim.users.get(user.id)!.sessions).toBe(0);
       expect(sim.log.filter((e) => e.eventType === 'user.session.clear').at(-1)).toMatchObject({ actor: { id: app.clientId, type: 'PublicClientApp' } });
-      expect(await serviceIdentityOf(new OktaTenants().get(ctx.config, 'acme'))).toBe(app.clientId);
+      expect(await serviceIdentityOf(createOktaTenants().get(ctx.config, 'acme'))).toBe(app.clientId);
       expect(sim.requests.filter((r) => r.path === '/oauth2/v1/token')).toHaveLength(1);
       expect(sim.requests.some((r) => r.path === '/api/v1/users/me')).toBe(false);
     });

@@ -175,7 +175,8 @@ describe('the change-request API', () => {
   });
 
   describe('broker mode', () => {
-    it('has Warden reset the factors once, and the resulting IdP event matches its own request', async () => {
+    /** Sam files a broker-mode factor reset for Eve, with a valid ticket. */
+    const fileBrokered = async () => {
       const ticket = nextTicket();
       w.ticket(ticket, { caller: ['eve.staff@acme.example', 'eve.staff'], openedBy: ['sam.agent@acme.example', 'sam.agent'], group: 'Service Desk' });
       const sam = await w.tokenFor('sam');
@@ -189,14 +190,23 @@ describe('the change-request API', () => {
           justification: { ticket: { system: 'servicenow', id: ticket } },
         }),
       });
-      expect(r.status).toBe(201);
-      const early = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: sam, body: { tenant: 'acme' } });
-      expect([early.status, early.body.code]).toEqual([409, 'ERR_ILLEGAL_TRANSITION']);
-      await w.call('POST', `/v1/requests/${r.body.id}/proofing/callback`, {
+      return { sam, r };
+    };
+    /** The callback proofing and Ann's approval that make it approved. */
+    const approve = async (sam: string, id: string) => {
+      await w.call('POST', `/v1/requests/${id}/proofing/callback`, {
         token: sam,
         body: { tenant: 'acme', number: '+1 415 555 0100', numberSource: 'hr', numberLastChangedAt: '2024-01-01T00:00:00Z' },
       });
-      await w.call('POST', `/v1/requests/${r.body.id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } });
+      await w.call('POST', `/v1/requests/${id}/approve`, { token: await w.tokenFor('ann'), body: { tenant: 'acme' } });
+    };
+
+    it('has Warden reset the factors once, and the resulting IdP event matches its own request', async () => {
+      const { sam, r } = await fileBrokered();
+      expect(r.status).toBe(201);
+      const early = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: sam, body: { tenant: 'acme' } });
+      expect([early.status, early.body.code]).toEqual([409, 'ERR_ILLEGAL_TRANSITION']);
+      await approve(sam, r.body.id);
       const notExecutor = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: await w.tokenFor('tom'), body: { tenant: 'acme' } });
       expect([notExecutor.status, notExecutor.body.code]).toEqual([403, 'ERR_FORBIDDEN']);
       const done = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: sam, body: { tenant: 'acme' } });
@@ -211,6 +221,50 @@ describe('the change-request API', () => {
       const decision = (await w.audit()).find((x) => x.type === 'decision.recorded' && x.data.change.source.eventIds.includes(`evt-broker-${r.body.id}`));
       expect(decision?.data).toMatchObject({ outcome: 'allow', change: { actorId: w.okta.brokerIdentity }, rules: [{ requestId: r.body.id }] });
       expect((await w.call('GET', `/v1/requests/${r.body.id}`, { token: sam })).body.state).toBe('executed');
+    });
+
+    it("shows the run as its one record says (Warden's own change broker:<id>), and keeps no copy with the request", async () => {
+      const { sam, r } = await fileBrokered();
+      await approve(sam, r.body.id);
+      const shown = async () => (await w.call('GET', `/v1/requests/${r.body.id}`, { token: sam })).body.brokered;
+      expect(await shown()).toBeUndefined();
+
+      // Another attempt has the run: the request shows it started, and this one is refused without calling the IdP.
+      const startedAt = w.clock.now;
+      await w.server.store.claimBrokerRun({
+        tenant: 'acme',
+        requestId: r.body.id,
+        connector: 'fakeokta',
+        kind: 'factor.reset_all',
+        startedAt,
+        targetId: PEOPLE.eve.id,
+      });
+      expect(await shown()).toEqual({ state: 'started', at: startedAt.toISOString() });
+      const busy = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: sam, body: { tenant: 'acme' } });
+      expect([busy.status, busy.body.code]).toEqual([409, 'ERR_CONFLICT']);
+
+      // That attempt records what it did: the request shows exactly that, and executing it again replays it.
+      const finishedAt = new Date(startedAt.getTime() + 5_000);
+      await w.server.store.finishBrokerRun(
+        'acme',
+        r.body.id,
+        { reference: 'reset-from-the-record', expiresAt: new Date(startedAt.getTime() + 3_600_000) },
+        finishedAt,
+      );
+      expect(await shown()).toEqual({
+        state: 'done',
+        at: finishedAt.toISOString(),
+        reference: 'reset-from-the-record',
+        expiresAt: new Date(startedAt.getTime() + 3_600_000).toISOString(),
+      });
+      const replay = await w.call('POST', `/v1/requests/${r.body.id}/execute`, { token: sam, body: { tenant: 'acme' } });
+      expect(replay.body).toMatchObject({
+        reference: 'reset-from-the-record',
+        replayed: true,
+        request: { brokered: { state: 'done', reference: 'reset-from-the-record' } },
+      });
+      expect(w.okta.brokered.filter((b) => b.requestId === r.body.id)).toHaveLength(0);
+      expect(await w.server.store.getRequest('acme', r.body.id)).not.toHaveProperty('brokered');
     });
   });
 

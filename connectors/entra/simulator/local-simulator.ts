@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { requiredPermissions } from '../graph-calls.js';
+import { graphCallPermissions } from '../graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from './graph-simulator.js';
 import { throwawayCertificate } from './self-signed-certificate.js';
 
@@ -49,7 +49,7 @@ export async function startLocalEntraSimulator(
   const kept: LocalSimulatorSetup = { ...setup, port: sim.port };
   writeFileSync(setupFile, JSON.stringify(kept, null, 2), { mode: 0o600 });
 
-  const perms = requiredPermissions();
+  const perms = graphCallPermissions();
   sim.directory.addApp({
     appId: kept.clientId,
     displayName: 'Warden',

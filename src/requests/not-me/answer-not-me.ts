@@ -4,6 +4,7 @@ import type { ChangeRequest, WorkflowActor } from '../../core/change-request.js'
 import { WardenError } from '../../core/errors.js';
 import { uuidv7 } from '../../core/ids.js';
 import { appendAudit } from '../../audit/audit-log.js';
+import { publishAlertEvents } from '../../notify/publish-alert-events.js';
 import { publishEvent } from '../../notify/publish-event.js';
 import type { ActionEntry, NotMeLinkRow, StoreTx } from '../../store/store.js';
 import { OPEN_STATES } from '../request-states.js';
@@ -189,22 +190,8 @@ export async function answerNotMe(
       data: { personId: link.personId, linkId: link.id, via, cancelled, heldIn: identities, dryRun },
       at: now,
     });
-    await publishEvent(tx, ctx.deps.routes, {
-      tenant,
-      type: 'alert.raised',
-      data: {
-        alertId: alert.id,
-        rule: alert.rule,
-        title: alert.title,
-        severity: alert.severity,
-        key: alert.key,
-        summary: alert.summary,
-        changes: alert.changes,
-        firstAt: alert.firstAt,
-        lastAt: alert.lastAt,
-      },
-      at: now,
-    });
+    // A new alert (raised and updated now): `alert.raised`, as detection publishes its alerts.
+    await publishAlertEvents(tx, ctx.deps.routes, [alert]);
     await publishEvent(tx, ctx.deps.routes, {
       tenant,
       type: 'person.not_me',

@@ -17,6 +17,7 @@ import {
 } from '../../requests/request-api-schemas.js';
 import { reportCsv } from '../../requests/accountability-report.js';
 import type { Workflow } from '../../requests/workflow.js';
+import type { OnCommit } from '../../requests/request-context.js';
 import type { ApiPrincipal } from '../../access/api-keys.js';
 import { idempotent } from '../idempotency.js';
 import { COMMON_ERRORS, type RouteDoc } from '../openapi.js';
@@ -336,12 +337,26 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
   const { workflow, store, clock } = deps;
   const id = (req: Request) => String(req.params.id);
 
-  router.post('/v1/requests', async (req, res) => {
-    const caller = callerOf(res);
-    const body = parse(CreateRequestBody, req.body, 'the change request');
-    const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status: 201, body: await workflow.create(body, caller, onCommit) }));
-  });
+  /**
+   * A POST that changes something: the caller, the body parsed (`what` names
+   * it in errors), its tenant checked, and the operation run once per
+   * Idempotency-Key, answered with `status`.
+   */
+  const changing = <T extends z.ZodType<{ tenant: string }>>(
+    path: string,
+    schema: T,
+    what: string,
+    status: number,
+    run: (call: { req: Request; tenant: string; body: z.infer<T>; caller: Caller; onCommit: OnCommit | undefined }) => Promise<unknown>,
+  ) =>
+    router.post(path, async (req, res) => {
+      const caller = callerOf(res);
+      const body = parse(schema, req.body, what);
+      const tenant = known(deps, body.tenant);
+      await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({ status, body: await run({ req, tenant, body, caller, onCommit }) }));
+    });
+
+  changing('/v1/requests', CreateRequestBody, 'the change request', 201, ({ body, caller, onCommit }) => workflow.create(body, caller, onCommit));
 
   router.get('/v1/requests', async (req, res) => {
     const caller = callerOf(res);
@@ -370,34 +385,17 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     res.json(await workflow.get(tenantFrom(req, caller, deps), id(req), caller));
   });
 
-  router.post('/v1/requests/:id/cancel', async (req, res) => {
-    const caller = callerOf(res);
-    const body = parse(CancelBody, req.body, 'the cancellation');
-    const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 200,
-      body: await workflow.cancel(tenant, id(req), body.reason, caller, onCommit),
-    }));
-  });
+  changing('/v1/requests/:id/cancel', CancelBody, 'the cancellation', 200, ({ req, tenant, body, caller, onCommit }) =>
+    workflow.cancel(tenant, id(req), body.reason, caller, onCommit),
+  );
 
-  router.post('/v1/requests/:id/ticket', async (req, res) => {
-    const caller = callerOf(res);
-    const body = parse(TicketBody, req.body, 'the ticket');
-    const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 200,
-      body: await workflow.attachTicket(tenant, id(req), { system: body.system, id: body.id }, caller, onCommit),
-    }));
-  });
+  changing('/v1/requests/:id/ticket', TicketBody, 'the ticket', 200, ({ req, tenant, body, caller, onCommit }) =>
+    workflow.attachTicket(tenant, id(req), { system: body.system, id: body.id }, caller, onCommit),
+  );
 
-  router.post('/v1/requests/:id/proofing/push', async (req, res) => {
-    const caller = callerOf(res);
-    const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 202,
-      body: await workflow.startPush(tenant, id(req), caller, onCommit),
-    }));
-  });
+  changing('/v1/requests/:id/proofing/push', TenantBody, 'the body', 202, ({ req, tenant, caller, onCommit }) =>
+    workflow.startPush(tenant, id(req), caller, onCommit),
+  );
 
   router.post('/v1/requests/:id/proofing/push/:transactionId', async (req, res) => {
     const caller = callerOf(res);
@@ -405,35 +403,22 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     res.json(await workflow.pollPush(tenant, id(req), String(req.params.transactionId), caller));
   });
 
-  router.post('/v1/requests/:id/proofing/callback', async (req, res) => {
-    const caller = callerOf(res);
-    const body = parse(CallbackBody, req.body, 'the callback');
-    const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 200,
-      body: await workflow.recordCallback(id(req), body, caller, onCommit),
-    }));
-  });
+  changing('/v1/requests/:id/proofing/callback', CallbackBody, 'the callback', 200, ({ req, body, caller, onCommit }) =>
+    workflow.recordCallback(id(req), body, caller, onCommit),
+  );
 
-  router.post('/v1/requests/:id/proofing/attest', async (req, res) => {
-    const caller = callerOf(res);
-    const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 200,
-      body: await workflow.attest(tenant, id(req), caller, onCommit),
-    }));
-  });
+  changing('/v1/requests/:id/proofing/attest', TenantBody, 'the body', 200, ({ req, tenant, caller, onCommit }) =>
+    workflow.attest(tenant, id(req), caller, onCommit),
+  );
 
   for (const verdict of ['approve', 'reject'] as const)
-    router.post(`/v1/requests/:id/${verdict}`, async (req, res) => {
-      const caller = callerOf(res);
-      const body = parse(DecideBody, req.body, `the ${verdict === 'approve' ? 'approval' : 'rejection'}`);
-      const tenant = known(deps, body.tenant);
-      await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-        status: 200,
-        body: await workflow.decide(tenant, id(req), verdict, body.comment, caller, onCommit),
-      }));
-    });
+    changing(
+      `/v1/requests/:id/${verdict}`,
+      DecideBody,
+      `the ${verdict === 'approve' ? 'approval' : 'rejection'}`,
+      200,
+      ({ req, tenant, body, caller, onCommit }) => workflow.decide(tenant, id(req), verdict, body.comment, caller, onCommit),
+    );
 
   router.post('/v1/requests/:id/execute', async (req, res) => {
     const caller = callerOf(res);
@@ -455,39 +440,20 @@ export function mountRequests(router: Router, deps: RequestRouteDeps): void {
     res.json({ items });
   });
 
-  router.post('/v1/reviews/:id/complete', async (req, res) => {
-    const caller = callerOf(res);
-    const body = parse(CompleteReviewBody, req.body, 'the review');
-    const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 200,
-      body: await workflow.completeReview(tenant, id(req), body, caller, onCommit),
-    }));
-  });
+  changing('/v1/reviews/:id/complete', CompleteReviewBody, 'the review', 200, ({ req, tenant, body, caller, onCommit }) =>
+    workflow.completeReview(tenant, id(req), body, caller, onCommit),
+  );
 
   router.get('/v1/exceptions', async (req, res) => {
     const caller = callerOf(res);
     res.json({ items: await workflow.listExceptions(tenantFrom(req, caller, deps), caller) });
   });
 
-  router.post('/v1/exceptions', async (req, res) => {
-    const caller = callerOf(res);
-    const body = parse(CreateExceptionBody, req.body, 'the exception');
-    const tenant = known(deps, body.tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 201,
-      body: await workflow.createException(body, caller, onCommit),
-    }));
-  });
+  changing('/v1/exceptions', CreateExceptionBody, 'the exception', 201, ({ body, caller, onCommit }) => workflow.createException(body, caller, onCommit));
 
-  router.post('/v1/exceptions/:id/revoke', async (req, res) => {
-    const caller = callerOf(res);
-    const tenant = known(deps, parse(TenantBody, req.body, 'the body').tenant);
-    await idempotent(req, res, store, clock, tenant, caller, async (onCommit) => ({
-      status: 200,
-      body: await workflow.revokeException(tenant, id(req), caller, onCommit),
-    }));
-  });
+  changing('/v1/exceptions/:id/revoke', TenantBody, 'the body', 200, ({ req, tenant, caller, onCommit }) =>
+    workflow.revokeException(tenant, id(req), caller, onCommit),
+  );
 
   router.get('/v1/requests/:id/evidence', async (req, res) => {
     const caller = callerOf(res);

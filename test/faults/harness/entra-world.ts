@@ -2,7 +2,7 @@ import { httpsFront } from '../../helpers/https-front.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { requiredPermissions } from '../../../connectors/entra/graph-calls.js';
+import { graphCallPermissions } from '../../../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../../../connectors/entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../../../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../../../connectors/entra/simulator/simulated-directory.js';
@@ -64,7 +64,7 @@ export class EntraWorld {
       for (const item of items) world.answeredAt.set(item, clock.now().getTime());
       return push(...items);
     };
-    const perms = requiredPermissions();
+    const perms = graphCallPermissions();
     sim.directory.addApp({
       appId: clientId,
       displayName: 'Warden',

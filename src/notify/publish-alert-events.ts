@@ -1,5 +1,5 @@
 import type { Alert } from '../core/alert.js';
-import { publishEvent, type EventRoutes } from '../notify/publish-event.js';
+import { publishEvent, type EventRoutes } from './publish-event.js';
 import type { StoreOps } from '../store/store.js';
 
 /**
