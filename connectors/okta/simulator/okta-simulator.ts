@@ -111,6 +111,8 @@ export interface DeliveryRecord {
   eventIds: string[];
   status: number | 'timeout' | 'error';
   attempt: number;
+  /** Milliseconds from sending the delivery to Warden's answer (absent when nothing was sent). */
+  ms?: number;
 }
 
 /** Simulator settings. */
@@ -559,8 +561,9 @@ export class OktaSimulator {
     for (const h of hook.channel.config.headers) headers[h.key] = h.value;
     if (hook.channel.config.authScheme.value !== undefined) headers[hook.channel.config.authScheme.key] = hook.channel.config.authScheme.value;
     for (let attempt = 1; attempt <= 2; attempt++) {
+      const t0 = performance.now();
       const status = await call(hook.channel.config.uri, 'POST', headers, body);
-      this.deliveries.push({ hookId: hook.id, eventIds: events.map((e) => e.uuid), status: status.status, attempt });
+      this.deliveries.push({ hookId: hook.id, eventIds: events.map((e) => e.uuid), status: status.status, attempt, ms: performance.now() - t0 });
       if (typeof status.status === 'number' && status.status < 500) return;
     }
   }
@@ -1056,13 +1059,17 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Connections to Warden are kept open between deliveries, so a stream of deliveries does not pay a handshake each. */
+const HOOK_AGENTS = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
 /** One HTTP call with Okta's 3 s hook timeout. */
 function call(uri: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number | 'timeout' | 'error'; body: string }> {
   return new Promise((resolve) => {
     // Okta calls hooks over HTTPS; a local Warden may serve either.
-    const req = (uri.startsWith('https:') ? https : http).request(
+    const secure = uri.startsWith('https:');
+    const req = (secure ? https : http).request(
       uri,
-      { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS },
+      { agent: secure ? HOOK_AGENTS.https : HOOK_AGENTS.http, method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
