@@ -392,7 +392,18 @@ async function main(): Promise<void> {
       ] as const) {
         const w = stats(warden[key]);
         const f = stats(floor[key]);
-        entraRows.push([spec.name, what, ms(w.p50), ms(w.p99), ms(w.max), ms(f.p50), ms(f.p99), ms(f.max), formatRatio(w.p99 / f.p99), `${warden.missing}/${floor.missing}`]);
+        entraRows.push([
+          spec.name,
+          what,
+          ms(w.p50),
+          ms(w.p99),
+          ms(w.max),
+          ms(f.p50),
+          ms(f.p99),
+          ms(f.max),
+          formatRatio(w.p99 / f.p99),
+          `${warden.missing}/${floor.missing}`,
+        ]);
         if (key === 'both' && !(entraP99 >= w.p99)) entraP99 = w.p99;
       }
     }

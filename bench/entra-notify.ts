@@ -306,7 +306,11 @@ async function main(): Promise<void> {
   console.log(`machine: ${machineLine()}`);
   const stress = await startStress();
   console.log(stress ? stress.line : 'stress-ng: off (WARDEN_BENCH_STRESS=1 or --stress runs `stress-ng --cpu 1` beside the benchmark)');
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   console.log(
     `load: ${CONCURRENCY} keep-alive connections (closed loop) from a child process; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`,
   );
@@ -327,7 +331,11 @@ async function main(): Promise<void> {
     rmSync(clientDir, { recursive: true, force: true });
     await stress?.stop();
   }
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   if (rows.length === 0) return;
   console.log(
     '\n' +

@@ -354,7 +354,11 @@ async function main(): Promise<void> {
   console.log(`machine: ${machineLine()}`);
   const stress = await startStress();
   console.log(stress ? stress.line : 'stress-ng: off (WARDEN_BENCH_STRESS=1 or --stress runs `stress-ng --cpu 1` beside the benchmark)');
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   console.log(
     `load: ${CONCURRENCY} keep-alive connections (closed loop) from a worker thread; ${EVENTS} LogEvent(s) per delivery; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`,
   );
@@ -372,7 +376,11 @@ async function main(): Promise<void> {
     await client.close();
     await stress?.stop();
   }
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (1/5/15 min)`);
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   if (rows.length === 0) return;
   console.log(
     '\n' +

@@ -26,7 +26,18 @@ export type ToLoad = { type: 'server'; url: string } | { type: 'start'; rate: nu
 export type FromLoad =
   | { type: 'ready'; yaml: string; env: Record<string, string>; oktaUrl: string; oktaToken: string }
   | { type: 'subscribed' }
-  | { type: 'stats'; acks: number[]; bad: number; statuses: Record<string, number>; loadDelayP99: number; sent: number; failed: number; held: { okta: number; entra: number }; contained: { okta: number; entra: number }; open: number }
+  | {
+      type: 'stats';
+      acks: number[];
+      bad: number;
+      statuses: Record<string, number>;
+      loadDelayP99: number;
+      sent: number;
+      failed: number;
+      held: { okta: number; entra: number };
+      contained: { okta: number; entra: number };
+      open: number;
+    }
   | { type: 'stopped'; sent: number };
 
 async function main(): Promise<void> {
@@ -44,7 +55,9 @@ async function main(): Promise<void> {
     okta.addFactor(u.id, 'push');
     return u;
   });
-  const oktaPeople = Array.from({ length: 500 }, (_, i) => okta.addUser({ login: `r${i}@acme.example`, firstName: 'Reset', lastName: `User${i}` }, { groups: ['Everyone'] }));
+  const oktaPeople = Array.from({ length: 500 }, (_, i) =>
+    okta.addUser({ login: `r${i}@acme.example`, firstName: 'Reset', lastName: `User${i}` }, { groups: ['Everyone'] }),
+  );
   const entraPeople = Array.from({ length: 500 }, () => entra.addPerson());
 
   // Held changes, and their containment as the simulators see the calls arrive.
@@ -137,7 +150,18 @@ async function main(): Promise<void> {
     let drop = 0;
     while (drop < directory.audits.length && directory.audits[drop]!.visibleAt < keepAfter) drop++;
     directory.audits.splice(0, drop);
-    return { type: 'stats', acks, bad, statuses, loadDelayP99, sent, failed, held: { ...held }, contained: { ...contained }, open: oktaOpen.size + entraOpen.size };
+    return {
+      type: 'stats',
+      acks,
+      bad,
+      statuses,
+      loadDelayP99,
+      sent,
+      failed,
+      held: { ...held },
+      contained: { ...contained },
+      open: oktaOpen.size + entraOpen.size,
+    };
   };
 
   let running = false;

@@ -55,14 +55,18 @@ const { values: args } = parseArgs({
 const MINUTES = Number(args.minutes);
 const RATE = Number(args.rate);
 if (!(MINUTES > 0) || !(RATE > 0)) throw new Error('--minutes and --rate must be positive numbers');
-const MIX = Object.entries(CYCLE.reduce<Record<string, number>>((m, s) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {}))
-  .map(([k, v]) => `${k} ${v}`)
-  .join(', ');
+const mixCount = new Map<string, number>();
+for (const slot of CYCLE) mixCount.set(slot, (mixCount.get(slot) ?? 0) + 1);
+const MIX = [...mixCount].map(([k, v]) => `${k} ${v}`).join(', ');
 
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const p99 = (values: number[]) => (values.length ? quantileSorted(Float64Array.from(values).sort(), 0.99) : NaN);
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const load = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 
 /** Least-squares slope of y over x. */
 function slope(xs: number[], ys: number[]): number {
@@ -216,8 +220,14 @@ async function main(): Promise<void> {
       `\n${table(['minute', 'RSS MB', 'heap MB', 'ELD p99 ms', 'inbox', 'outbox', 'ack p99 ms', 'acks', 'not 2xx', 'okta held contained', 'entra held contained', 'load 1m'], rows)}`,
     );
     const after = samples.filter((s) => s.minute >= 2);
-    const rssSlope = slope(after.map((s) => s.minute), after.map((s) => s.rss / 2 ** 20));
-    const heapSlope = slope(after.map((s) => s.minute), after.map((s) => s.heap / 2 ** 20));
+    const rssSlope = slope(
+      after.map((s) => s.minute),
+      after.map((s) => s.rss / 2 ** 20),
+    );
+    const heapSlope = slope(
+      after.map((s) => s.minute),
+      after.map((s) => s.heap / 2 ** 20),
+    );
     console.log(
       `\nsent ${sent} load actions (${(sent / MINUTES / 60).toFixed(1)}/s), ${allAcks.length} deliveries answered, ${badTotal} not 2xx, ${last?.failed ?? 0} load errors; ack p99 over the whole run ${fmt(p99(allAcks))} ms (Okta's guidance: well under 400 ms)`,
     );
