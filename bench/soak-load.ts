@@ -32,6 +32,7 @@ export type FromLoad =
       bad: number;
       statuses: Record<string, number>;
       loadDelayP99: number;
+      behind: number;
       sent: number;
       failed: number;
       held: { okta: number; entra: number };
@@ -156,6 +157,7 @@ async function main(): Promise<void> {
       bad,
       statuses,
       loadDelayP99,
+      behind,
       sent,
       failed,
       held: { ...held },
@@ -165,12 +167,16 @@ async function main(): Promise<void> {
   };
 
   let running = false;
+  let behind = 0;
   const run = async (rate: number) => {
     running = true;
     const t0 = performance.now();
     while (running) {
       const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      while (sent < due) act(CYCLE[sent % CYCLE.length]!);
+      // At most 1/20 s of load per turn: a starved process must still send what it made, answer the
+      // statistics and let the simulators answer Warden; what it could not send is counted as behind.
+      for (let n = 0; sent < due && n < Math.max(1, rate / 20); n++) act(CYCLE[sent % CYCLE.length]!);
+      behind = due - sent;
       await new Promise((r) => setTimeout(r, 5));
     }
   };

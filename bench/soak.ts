@@ -185,7 +185,7 @@ async function main(): Promise<void> {
       eld.reset();
       rows.push(row);
       console.log(
-        `[${label}] rss ${row[1]} MB, heap ${row[2]} MB, event-loop delay p99 ${row[3]} ms, inbox ${row[4]}, outbox ${row[5]}, ack p99 ${row[6]} ms over ${row[7]} deliveries (${s.bad} not 2xx${s.bad ? `: ${JSON.stringify(s.statuses)}` : ''}), load process event-loop delay p99 ${fmt(s.loadDelayP99)} ms, held contained okta ${row[9]}, entra ${row[10]}, load ${row[11]}`,
+        `[${label}] rss ${row[1]} MB, heap ${row[2]} MB, event-loop delay p99 ${row[3]} ms, inbox ${row[4]}, outbox ${row[5]}, ack p99 ${row[6]} ms over ${row[7]} deliveries (${s.bad} not 2xx${s.bad ? `: ${JSON.stringify(s.statuses)}` : ''}), load process event-loop delay p99 ${fmt(s.loadDelayP99)} ms, ${s.behind} behind schedule, held contained okta ${row[9]}, entra ${row[10]}, load ${row[11]}`,
       );
       return { rss: mem.rss, heap: mem.heapUsed, q, open: s.open };
     };
