@@ -27,7 +27,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -38,7 +38,7 @@ import { startServer } from '../src/app/start-server.js';
 import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { Store } from '../src/store/store.js';
-import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec } from './support.js';
+import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec, startStress } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
@@ -304,6 +304,13 @@ async function main(): Promise<void> {
 
   console.log('Warden Entra notification benchmark: POST /hooks/entra/:tenant/notifications, real server vs bare node:http doing the same inbox insert');
   console.log(`machine: ${machineLine()}`);
+  const stress = await startStress();
+  console.log(stress ? stress.line : 'stress-ng: off (WARDEN_BENCH_STRESS=1 or --stress runs `stress-ng --cpu 1` beside the benchmark)');
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   console.log(
     `load: ${CONCURRENCY} keep-alive connections (closed loop) from a child process; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`,
   );
@@ -322,7 +329,13 @@ async function main(): Promise<void> {
   } finally {
     client.close();
     rmSync(clientDir, { recursive: true, force: true });
+    await stress?.stop();
   }
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   if (rows.length === 0) return;
   console.log(
     '\n' +
@@ -351,6 +364,9 @@ async function main(): Promise<void> {
           ];
         }),
       ),
+  );
+  console.log(
+    `\np99 ack latency of the real server (Graph allows 3 s; Okta's guidance for its hooks is well under 400 ms): ${rows.map((r) => `${r.store} ${formatNs(r.real.p99)}`).join(', ')}${stress ? ' — with stress-ng' : ''}`,
   );
 }
 

@@ -28,7 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -41,7 +41,7 @@ import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { SqlExecutor } from '../src/store/sql-executor.js';
 import type { Store } from '../src/store/store.js';
-import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec } from './support.js';
+import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec, startStress } from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
@@ -352,6 +352,13 @@ async function main(): Promise<void> {
   const { chosen, pgUrl } = await benchStoreSpecs();
   console.log('Warden benchmark: Okta event hook ingest, real server (startServer + Okta connector) vs bare node:http doing the same inbox insert');
   console.log(`machine: ${machineLine()}`);
+  const stress = await startStress();
+  console.log(stress ? stress.line : 'stress-ng: off (WARDEN_BENCH_STRESS=1 or --stress runs `stress-ng --cpu 1` beside the benchmark)');
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   console.log(
     `load: ${CONCURRENCY} keep-alive connections (closed loop) from a worker thread; ${EVENTS} LogEvent(s) per delivery; ${WARMUP_SECONDS}s warm-up per server, then ${ROUNDS} rounds of ${ROUND_SECONDS}s per server (alternating order); median over rounds`,
   );
@@ -367,7 +374,13 @@ async function main(): Promise<void> {
     }
   } finally {
     await client.close();
+    await stress?.stop();
   }
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (1/5/15 min)`,
+  );
   if (rows.length === 0) return;
   console.log(
     '\n' +
@@ -396,6 +409,9 @@ async function main(): Promise<void> {
       '\n(median of the per-round ratios; each round runs both servers back to back. Ratios of the medians above: ' +
       rows.map((r) => `${r.store} ${formatRatio(r.real.rps / r.bare.rps)} / ${formatRatio(r.real.p99 / r.bare.p99)}`).join(', ') +
       ')',
+  );
+  console.log(
+    `\np99 ack latency of the real server (Okta's guidance: answer well under 400 ms): ${rows.map((r) => `${r.store} ${formatNs(r.real.p99)}`).join(', ')}${stress ? ' — with stress-ng' : ''}`,
   );
 }
 

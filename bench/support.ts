@@ -121,3 +121,34 @@ export async function dropSchemas(url: string, schemas: readonly string[]): Prom
     await client.end();
   }
 }
+
+/**
+ * The "busy machine" mode of the ingest benchmarks (issue 16 §3): with
+ * `WARDEN_BENCH_STRESS=1` (or `--stress`), runs `stress-ng --cpu 1` beside the
+ * benchmark (`WARDEN_BENCH_STRESS=2` runs two CPU workers) until `stop()` or
+ * the process exits. Returns undefined when the mode is off.
+ */
+export async function startStress(): Promise<{ line: string; stop(): Promise<void> } | undefined> {
+  const asked = process.argv.includes('--stress') ? '1' : process.env.WARDEN_BENCH_STRESS;
+  const workers = Number(asked ?? 0);
+  if (!(workers > 0)) return undefined;
+  const { spawn } = await import('node:child_process');
+  const child = spawn('stress-ng', ['--cpu', String(workers), '--quiet'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', () => resolve());
+    child.once('error', (err) => reject(new Error(`stress-ng could not start (is it installed?): ${err.message}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  };
+  process.once('exit', kill);
+  return {
+    line: `stress-ng --cpu ${workers} running beside the benchmark (pid ${child.pid})`,
+    async stop() {
+      kill();
+      await exited;
+      process.off('exit', kill);
+    },
+  };
+}

@@ -11,9 +11,11 @@ import type { AddressInfo } from 'node:net';
 /** Starts the front on 127.0.0.1, forwarding to whatever `target` was last given (502 until then). */
 export async function httpsFront(tls: { cert: string; key: string }): Promise<{ url: string; target(url: string): void; close(): Promise<void> }> {
   let target = '';
+  // Kept-alive connections to Warden, as an ingress keeps them: a stream of notifications pays no handshake each.
+  const agent = new http.Agent({ keepAlive: true });
   const server = https.createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     const upstream = new URL(req.url ?? '/', target || 'http://127.0.0.1:9');
-    const forward = http.request(upstream, { method: req.method, headers: { ...req.headers, host: upstream.host } }, (up) => {
+    const forward = http.request(upstream, { agent, method: req.method, headers: { ...req.headers, host: upstream.host } }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
@@ -33,6 +35,7 @@ export async function httpsFront(tls: { cert: string; key: string }): Promise<{ 
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+        agent.destroy();
       }),
   };
 }

@@ -111,6 +111,19 @@ export interface DeliveryRecord {
   eventIds: string[];
   status: number | 'timeout' | 'error';
   attempt: number;
+  /** Milliseconds from sending the delivery to Warden's answer (absent when nothing was sent). */
+  ms?: number;
+}
+
+/** What one generated System Log event is (`OktaSimulator.generateLog`): who did what to whom, in the simulator's people. */
+export interface GeneratedEvent {
+  eventType: string;
+  displayMessage: string;
+  actorId: string;
+  /** People by id, or a target as Okta writes it (an authenticator enrollment). */
+  targetIds: Array<{ userId: string } | { other: Record<string, unknown> }>;
+  debug: Record<string, string>;
+  outcome?: { result: string; reason: string | null };
 }
 
 /** Simulator settings. */
@@ -453,7 +466,25 @@ export class OktaSimulator {
     apiTokenId?: string,
     outcome: { result: string; reason: string | null } = { result: 'SUCCESS', reason: null },
   ): LogEventSim {
-    const published = this.#clock().toISOString();
+    const event = this.#build(eventType, displayMessage, actor, target, debug, txType, apiTokenId, outcome, this.#clock().toISOString(), randomUUID());
+    this.log.push(event);
+    this.#deliver(event);
+    return event;
+  }
+
+  /** One LogEvent in Okta's shape (the fields of the fixture system-log-event-user-lifecycle-deactivate.json). */
+  #build(
+    eventType: string,
+    displayMessage: string,
+    actor: SimUser | SimServiceApp,
+    target: unknown[],
+    debug: Record<string, string>,
+    txType: 'WEB',
+    apiTokenId: string | undefined,
+    outcome: { result: string; reason: string | null },
+    published: string,
+    uuid: string,
+  ): LogEventSim {
     const requestId = randomBytes(12).toString('base64url');
     // A service app acts through the API like a token does, and shows as a PublicClientApp actor.
     const app = 'clientId' in actor;
@@ -498,14 +529,74 @@ export class OktaSimulator {
       debugContext: { debugData: { requestId, threatSuspected: 'false', ...debug } },
       legacyEventType: null,
       transaction: { type: txType, id: requestId, detail: apiTokenId ? { requestApiTokenId: apiTokenId } : {} },
-      uuid: randomUUID(),
+      uuid,
       version: '0',
       request: { ipChain: [] },
       target,
     };
-    this.log.push(event);
-    this.#deliver(event);
     return event;
+  }
+
+  #generated: { count: number; from: number; spacingMs: number; prefix: string; make: (i: number) => GeneratedEvent } | undefined;
+
+  /**
+   * A System Log of `count` past events made on demand (a back-fill of an
+   * org-day is 400,000 events: kept as objects they would be the simulator's
+   * whole memory): event `i` is published at `from + i × spacingMs` and is what
+   * `make(i)` says, in the same shape as every event the simulator writes. It
+   * is served by `GET /api/v1/logs` before the events written with `record`,
+   * with the same paging, filter and rate limits; nothing is delivered by hook.
+   */
+  generateLog(input: { count: number; from: Date; spacingMs: number; make: (i: number) => GeneratedEvent }): void {
+    this.#generated = { ...input, from: input.from.getTime(), prefix: randomBytes(4).toString('hex') };
+  }
+
+  #generatedEvent(i: number): LogEventSim {
+    const g = this.#generated!;
+    const e = g.make(i);
+    const actor = this.users.get(e.actorId)!;
+    const target = e.targetIds.map((id) => ('userId' in id ? this.#userTarget(id.userId) : id.other));
+    const uuid = `${g.prefix}-${(i >>> 16).toString(16).padStart(4, '0').slice(-4)}-4000-8000-${i.toString(16).padStart(12, '0')}`;
+    return this.#build(
+      e.eventType,
+      e.displayMessage,
+      actor,
+      target,
+      e.debug,
+      'WEB',
+      undefined,
+      e.outcome ?? { result: 'SUCCESS', reason: null },
+      new Date(g.from + i * g.spacingMs).toISOString(),
+      uuid,
+    );
+  }
+
+  /** The generated-log part of a `GET /api/v1/logs` page, or undefined when the request is past it. */
+  #generatedPage(
+    since: string | null,
+    until: string | null,
+    after: string | null,
+    limit: number,
+    types: string[],
+  ): { page: LogEventSim[]; last?: LogEventSim; more: boolean } | undefined {
+    const g = this.#generated;
+    if (!g) return undefined;
+    let start = 0;
+    if (after) {
+      if (!after.startsWith(`${g.prefix}-`)) return undefined;
+      start = Number.parseInt(after.slice(-12), 16) + 1;
+    } else if (since) start = Math.max(0, Math.ceil((Date.parse(since) - g.from) / g.spacingMs));
+    const end = until ? Math.min(g.count, Math.ceil((Date.parse(until) - g.from) / g.spacingMs)) : g.count;
+    const page: LogEventSim[] = [];
+    let last: LogEventSim | undefined;
+    let i = start;
+    for (; i < end && page.length < limit; i++) {
+      const e = this.#generatedEvent(i);
+      last = e;
+      if (types.length && !types.includes(e.eventType)) continue;
+      page.push(e);
+    }
+    return { page, ...(last ? { last } : {}), more: i < end };
   }
 
   // ---- event hook delivery ---------------------------------------------------
@@ -559,8 +650,9 @@ export class OktaSimulator {
     for (const h of hook.channel.config.headers) headers[h.key] = h.value;
     if (hook.channel.config.authScheme.value !== undefined) headers[hook.channel.config.authScheme.key] = hook.channel.config.authScheme.value;
     for (let attempt = 1; attempt <= 2; attempt++) {
+      const t0 = performance.now();
       const status = await call(hook.channel.config.uri, 'POST', headers, body);
-      this.deliveries.push({ hookId: hook.id, eventIds: events.map((e) => e.uuid), status: status.status, attempt });
+      this.deliveries.push({ hookId: hook.id, eventIds: events.map((e) => e.uuid), status: status.status, attempt, ms: performance.now() - t0 });
       if (typeof status.status === 'number' && status.status < 500) return;
     }
   }
@@ -963,6 +1055,14 @@ export class OktaSimulator {
     const after = url.searchParams.get('after');
     const limit = Math.min(1000, Number(url.searchParams.get('limit') ?? 100));
     const types = [...(url.searchParams.get('filter') ?? '').matchAll(/eventType eq "([^"]+)"/g)].map((x) => x[1]);
+    const generated = this.#generatedPage(since, until, after, limit, types as string[]);
+    if (generated && (generated.page.length > 0 || generated.more)) {
+      const next = new URL(url.toString());
+      next.searchParams.set('after', generated.last?.uuid ?? after ?? '');
+      const more = generated.more || this.log.length > 0;
+      res.setHeader('link', [`<${url.toString()}>; rel="self"`, ...(!until || more ? [`<${next.toString()}>; rel="next"`] : [])].join(', '));
+      return json(res, 200, generated.page);
+    }
     let start = 0;
     if (after) start = this.log.findIndex((e) => e.uuid === after) + 1;
     const page: LogEventSim[] = [];
@@ -1078,13 +1178,22 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** Connections to Warden are kept open between deliveries, so a stream of deliveries does not pay a handshake each. */
+const HOOK_AGENTS = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+
 /** One HTTP call with Okta's 3 s hook timeout. */
 function call(uri: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number | 'timeout' | 'error'; body: string }> {
   return new Promise((resolve) => {
     // Okta calls hooks over HTTPS; a local Warden may serve either.
-    const req = (uri.startsWith('https:') ? https : http).request(
+    const secure = uri.startsWith('https:');
+    const req = (secure ? https : http).request(
       uri,
-      { method, headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: HOOK_TIMEOUT_MS },
+      {
+        agent: secure ? HOOK_AGENTS.https : HOOK_AGENTS.http,
+        method,
+        headers: { ...headers, ...(body ? { 'content-length': String(Buffer.byteLength(body)) } : {}) },
+        timeout: HOOK_TIMEOUT_MS,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
