@@ -42,7 +42,7 @@ import { createEntraConnector } from '../connectors/entra/index.js';
 import type { SimUser as EntraUser } from '../connectors/entra/simulator/simulated-directory.js';
 import { systemLogFilter } from '../connectors/okta/event-types.js';
 import { oktaConnector } from '../connectors/okta/index.js';
-import { OktaTenants } from '../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../connectors/okta/okta-tenant.js';
 import { OktaSimulator, type GeneratedEvent } from '../connectors/okta/simulator/okta-simulator.js';
 import { nextLink, readSystemLog } from '../connectors/okta/system-log-poller.js';
 import { loadConfig } from '../src/config/load-config.js';
@@ -201,7 +201,7 @@ async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, unti
   const server = await startServer({ config, connectors: [connector], watchPolicies: false, log: createLogger('error') });
   try {
     // What `warden okta backfill` runs (the okta.backfill operation in connectors/okta/commands.ts).
-    const result = await readSystemLog(new OktaTenants().get(config, TENANT), server.store, { since, until, maxPages: 100_000, now: () => new Date() });
+    const result = await readSystemLog(createOktaTenants().get(config, TENANT), server.store, { since, until, maxPages: 100_000, now: () => new Date() });
     server.context.wakeInbox?.();
     await drainInbox(server);
     return result.events;

@@ -16,7 +16,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { requiredPermissions } from '../connectors/entra/graph-calls.js';
+import { graphCallPermissions } from '../connectors/entra/graph-calls.js';
 import { startGraphSimulator, type GraphSimulator } from '../connectors/entra/simulator/graph-simulator.js';
 import { throwawayCertificate } from '../connectors/entra/simulator/self-signed-certificate.js';
 import type { SimGroup, SimUser } from '../connectors/entra/simulator/simulated-directory.js';
@@ -85,7 +85,7 @@ export async function startEntraWorld(tls: BenchTls): Promise<EntraWorld> {
   const secret = randomBytes(24).toString('base64url');
   const clientState = randomBytes(24).toString('base64url');
   const sim = await startGraphSimulator({ tls, tenantId });
-  const perms = requiredPermissions();
+  const perms = graphCallPermissions();
   sim.directory.addApp({ appId: clientId, displayName: 'Warden', secrets: [secret], permissions: [...perms.microsoftGraph, ...perms.office365ManagementApis] });
   const helpdesk = sim.directory.addUser({ userPrincipalName: 'hal.desk@contoso.example', displayName: 'Hal Desk' });
   sim.directory.assignRole(helpdesk.id, 'Helpdesk Administrator');

@@ -36,7 +36,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createEntraConnector } from '../connectors/entra/index.js';
 import { oktaConnector } from '../connectors/okta/index.js';
-import { OktaTenants } from '../connectors/okta/okta-tenant.js';
+import { createOktaTenants } from '../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../connectors/okta/provision.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { startServer } from '../src/app/start-server.js';
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
     cleanups.unshift(() => server.close());
     const subscribed = next('subscribed');
     tell({ type: 'server', url: server.url });
-    const hook = await registerEventHook(new OktaTenants().get(config, TENANT), server.url);
+    const hook = await registerEventHook(createOktaTenants().get(config, TENANT), server.url);
     if (hook.verificationStatus !== 'VERIFIED') throw new Error(`event hook not verified: ${hook.error ?? hook.verificationStatus}`);
     await subscribed;
 
