@@ -1,4 +1,4 @@
-import { DIRECTORY_SNAPSHOT_API_VERSION, DirectorySnapshot, type SnapshotUser } from '../../src/core/directory-snapshot.js';
+import { directorySnapshotOf, type DirectoryExportOptions, type DirectorySnapshot, type SnapshotUser } from '../../src/core/directory-snapshot.js';
 import type { EntraTenant } from './entra-tenant.js';
 
 /**
@@ -14,16 +14,7 @@ import type { EntraTenant } from './entra-tenant.js';
  * per user `GET /users/{id}`, `…/transitiveMemberOf/microsoft.graph.group` and
  * `GET /roleManagement/directory/roleAssignments?$filter=principalId eq '…'`.
  */
-export async function exportEntraDirectory(
-  tenant: EntraTenant,
-  options: {
-    exportedAt: Date;
-    identities?: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
-    onUser?: (count: number) => void;
-    /** Users per page of the listing (`$top`, 1–999; default 999). */
-    pageSize?: number;
-  },
-): Promise<DirectorySnapshot> {
+export async function exportEntraDirectory(tenant: EntraTenant, options: DirectoryExportOptions): Promise<DirectorySnapshot> {
   interface Page {
     value: Array<{ id?: string }>;
     '@odata.nextLink'?: string;
@@ -50,24 +41,8 @@ export async function exportEntraDirectory(
     if (!next) break;
     page = await tenant.session.next<Page>('listUsers', next);
   }
-  const exportedAt = options.exportedAt.toISOString();
-  return DirectorySnapshot.parse({
-    apiVersion: DIRECTORY_SNAPSHOT_API_VERSION,
-    kind: 'DirectorySnapshot',
-    exportedAt,
-    directories: [
-      {
-        idp: 'entra',
-        org: tenant.config.tenantId,
-        tenant: tenant.id,
-        exportedAt,
-        helpdesk: { roles: [...tenant.helpdeskRoles], groups: [] },
-        users,
-      },
-    ],
-    domains: { ...(options.identities?.domains ?? {}) },
-    links: Object.entries(options.identities?.aliases ?? {})
-      .filter(([, accounts]) => accounts.length > 0)
-      .map(([person, accounts]) => ({ person, accounts: [...accounts] })),
-  });
+  return directorySnapshotOf(
+    { idp: 'entra', org: tenant.config.tenantId, tenant: tenant.id, helpdesk: { roles: [...tenant.helpdeskRoles], groups: [] }, users },
+    options,
+  );
 }

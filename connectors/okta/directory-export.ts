@@ -1,4 +1,4 @@
-import { DIRECTORY_SNAPSHOT_API_VERSION, DirectorySnapshot, type SnapshotUser } from '../../src/core/directory-snapshot.js';
+import { directorySnapshotOf, type DirectoryExportOptions, type DirectorySnapshot, type SnapshotUser } from '../../src/core/directory-snapshot.js';
 import { WardenError } from '../../src/core/errors.js';
 import type { OktaDirectory, OktaUserJson } from './okta-directory.js';
 import type { OktaTenant } from './okta-tenant.js';
@@ -14,17 +14,7 @@ import { nextLink } from './system-log-poller.js';
  * APIs: `GET /api/v1/users` (`limit` 200, following `Link: rel="next"`), then
  * per user `GET /api/v1/users/{id}/groups` and `GET /api/v1/users/{id}/roles`.
  */
-export async function exportOktaDirectory(
-  tenant: OktaTenant,
-  directory: OktaDirectory,
-  options: {
-    exportedAt: Date;
-    identities?: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
-    onUser?: (count: number) => void;
-    /** Users per page of the listing (`limit`, 1–200; default 200). */
-    pageSize?: number;
-  },
-): Promise<DirectorySnapshot> {
+export async function exportOktaDirectory(tenant: OktaTenant, directory: OktaDirectory, options: DirectoryExportOptions): Promise<DirectorySnapshot> {
   const client = await tenant.client();
   const users: SnapshotUser[] = [];
   let url: string | undefined = `${client.baseUrl}/api/v1/users?limit=${options.pageSize ?? 200}`;
@@ -40,24 +30,14 @@ export async function exportOktaDirectory(
     }
     url = nextLink(response.headers.get('link'));
   }
-  const exportedAt = options.exportedAt.toISOString();
-  return DirectorySnapshot.parse({
-    apiVersion: DIRECTORY_SNAPSHOT_API_VERSION,
-    kind: 'DirectorySnapshot',
-    exportedAt,
-    directories: [
-      {
-        idp: 'okta',
-        org: tenant.config.orgUrl,
-        tenant: tenant.id,
-        exportedAt,
-        helpdesk: { roles: [...tenant.config.helpdesk.roles], groups: [...tenant.config.helpdesk.groups] },
-        users,
-      },
-    ],
-    domains: { ...(options.identities?.domains ?? {}) },
-    links: Object.entries(options.identities?.aliases ?? {})
-      .filter(([, accounts]) => accounts.length > 0)
-      .map(([person, accounts]) => ({ person, accounts: [...accounts] })),
-  });
+  return directorySnapshotOf(
+    {
+      idp: 'okta',
+      org: tenant.config.orgUrl,
+      tenant: tenant.id,
+      helpdesk: { roles: [...tenant.config.helpdesk.roles], groups: [...tenant.config.helpdesk.groups] },
+      users,
+    },
+    options,
+  );
 }

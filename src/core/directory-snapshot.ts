@@ -72,6 +72,36 @@ export const DirectorySnapshot = z
 export type DirectorySnapshot = z.infer<typeof DirectorySnapshot>;
 export type DirectorySnapshotInput = z.input<typeof DirectorySnapshot>;
 
+/** What an export is told besides its directory: when, the tenant's identity links, progress, page size. */
+export interface DirectoryExportOptions {
+  exportedAt: Date;
+  identities?: { domains: Readonly<Record<string, string>>; aliases: Readonly<Record<string, readonly string[]>> };
+  onUser?: (count: number) => void;
+  /** Users per page of the IdP's listing (default: the largest page the IdP serves). */
+  pageSize?: number;
+}
+
+/**
+ * The snapshot of one IdP's exported directory (`warden okta|entra directory
+ * export`): the directory as read, with the tenant's identity links as `domains` and `links`.
+ */
+export function directorySnapshotOf(
+  directory: Omit<SnapshotDirectory, 'exportedAt'>,
+  options: Pick<DirectoryExportOptions, 'exportedAt' | 'identities'>,
+): DirectorySnapshot {
+  const exportedAt = options.exportedAt.toISOString();
+  return DirectorySnapshot.parse({
+    apiVersion: DIRECTORY_SNAPSHOT_API_VERSION,
+    kind: 'DirectorySnapshot',
+    exportedAt,
+    directories: [{ ...directory, exportedAt }],
+    domains: { ...(options.identities?.domains ?? {}) },
+    links: Object.entries(options.identities?.aliases ?? {})
+      .filter(([, accounts]) => accounts.length > 0)
+      .map(([person, accounts]) => ({ person, accounts: [...accounts] })),
+  });
+}
+
 /** The users of one IdP's snapshot, found by id or login as the live directory finds them. */
 export interface DirectoryView {
   /** The IdP's directory name (org URL, tenant id). */
