@@ -42,9 +42,11 @@ export async function playAttack(play: Play): Promise<AttackOutcome> {
   await play.act({ idp: 'okta', action: 'sign-in', target: 'dana' });
 
   // Exchange's audit records carry whole seconds (CreationTime): in a real attack minutes pass here; the demo waits
-  // for the clock's next second, so the rule is not recorded as earlier than the password reset it follows.
-  const resetSecond = Math.floor(Date.parse(d3.change.occurredAt) / 1000);
-  await play.until('the next second', async () => (Math.floor(play.clock().getTime() / 1000) > resetSecond ? true : undefined));
+  // a second, so the rule is not recorded as earlier than the password reset it follows. The wait is measured on
+  // this process's clock as time elapsed since the reset was decided, not compared with the reset's time: that time
+  // is the demo's clock, which may run ahead of this one by as long as the demo took to start.
+  const decidedAt = play.clock().getTime();
+  await play.until('a second after the password reset', async () => (play.clock().getTime() - decidedAt >= 1000 ? true : undefined));
   play.step(`In Outlook on the web, the caller adds an inbox rule to ${target.name}'s mailbox: forward everything outside, delete the original.`);
   play.say('(Microsoft 365 publishes Exchange audit records 60 to 90 minutes late; the demo publishes it at once and has Warden poll now.)');
   const rule = await play.act({ idp: 'entra', action: 'add-inbox-rule', target: 'dana' });

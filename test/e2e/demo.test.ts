@@ -25,10 +25,10 @@ const dir = mkdtempSync(path.join(tmpdir(), 'warden-demo-'));
 const clockStart = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
 const children: ChildProcess[] = [];
 
-function warden(args: string[]): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
+function warden(args: string[], start: string = clockStart): { child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, wardenNodeArgs(...args), {
     cwd: dir,
-    env: { ...process.env, ...wardenEnv(), LOG_LEVEL: 'warn', [CLOCK_START_ENV]: clockStart },
+    env: { ...process.env, ...wardenEnv(), LOG_LEVEL: 'warn', [CLOCK_START_ENV]: start },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -125,7 +125,11 @@ describe('warden demo: one process, both plays, then SIGTERM', () => {
   }, 150_000);
 
   it('plays the attack: Warden holds, raises an alert, and contains the person in Okta and Entra', async () => {
-    const play = warden(['demo', '--dir', dir, '--play', 'attack']);
+    // The play's clock starts later than the demo's (on a busy machine the demo takes minutes to start, and both
+    // start at clockStart): here it is set 150 s behind, longer than a play waits for anything, so a play that
+    // compared its own clock with a time the demo stamped would wait past its two minutes and fail.
+    const lagging = new Date(Date.parse(clockStart) - 150_000).toISOString();
+    const play = warden(['demo', '--dir', dir, '--play', 'attack'], lagging);
     expect(await bounded(play.exit, 240_000, 'the attack play'), play.out() + play.err()).toBe(0);
     expect(play.out()).toMatch(/Warden: DENY the factor\.reset_all \(helpdesk, from okta\), rule assisted-reset-privileged/);
     expect(play.out()).toMatch(/Warden: HOLD the mailbox\.rule \(self_service, from entra\), rule open-detection-alert/);
