@@ -1,6 +1,6 @@
 import type { BackfillSource, ConnectorContext, ReadProgress } from '../../src/connector/index.js';
 import { nextWindow, overlapOf } from '../../src/connector/index.js';
-import { graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
+import { advanceGraphCursor, graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { type EntraMetrics, entraMetricsOf } from './entra-metrics.js';
@@ -155,12 +155,7 @@ export function directoryAuditsBackfill(tenant: EntraTenant, deps: AuditReadDeps
       const cursor = (await deps.store.getCursor(tenant.id, AUDIT_CURSOR)) as AuditCursor | undefined;
       return cursor?.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined;
     },
-    async advance(to) {
-      const cursor = ((await deps.store.getCursor(tenant.id, AUDIT_CURSOR)) ?? {}) as AuditCursor;
-      if (cursor.lastPollStartedAt && cursor.lastPollStartedAt >= to.toISOString()) return;
-      const { notBefore: _n, lastError: _e, ...rest } = cursor;
-      await deps.store.setCursor(tenant.id, AUDIT_CURSOR, { ...rest, lastPollStartedAt: to.toISOString() } satisfies AuditCursor, deps.clock());
-    },
+    advance: (to) => advanceGraphCursor(deps, tenant.id, AUDIT_CURSOR, to),
     read: (window, options) =>
       graphBackfillRead(options.pause, async (onProgress: (p: ReadProgress) => void) => {
         let pages = 0;

@@ -27,6 +27,17 @@ export interface GraphPollCursor {
   lastError?: string;
 }
 
+/**
+ * A back-fill's `advance` for a Graph poll cursor: moves `lastPollStartedAt`
+ * on to `to` (never back), clearing a recorded wait and error, keeping the rest.
+ */
+export async function advanceGraphCursor(deps: Pick<ConnectorContext, 'store' | 'clock'>, tenant: string, cursorName: string, to: Date): Promise<void> {
+  const cursor = ((await deps.store.getCursor(tenant, cursorName)) ?? {}) as GraphPollCursor;
+  if (cursor.lastPollStartedAt && cursor.lastPollStartedAt >= to.toISOString()) return;
+  const { notBefore: _n, lastError: _e, ...rest } = cursor;
+  await deps.store.setCursor(tenant, cursorName, { ...rest, lastPollStartedAt: to.toISOString() } satisfies GraphPollCursor, deps.clock());
+}
+
 /** The Graph side of a poller: the skeleton's source, its schedule read from `cursorName`. */
 export function graphPoller(
   ctx: ConnectorContext,

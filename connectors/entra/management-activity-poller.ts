@@ -1,6 +1,6 @@
 import type { BackfillSource, ConnectorContext } from '../../src/connector/index.js';
 import { nextWindow, overlapOf } from '../../src/connector/index.js';
-import { graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
+import { advanceGraphCursor, graphBackfillRead, graphPoller, recordPollFailure, GRAPH_POLL_REACH, type GraphPollCursor } from './graph-poll-source.js';
 import type { ConnectorStore } from '../../src/connector/index.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { type EntraMetrics, entraMetricsOf } from './entra-metrics.js';
@@ -144,12 +144,7 @@ export function managementActivityBackfill(
       // Before the subscription is on there is nothing to back-fill.
       return cursor?.subscriptionStarted && cursor.lastPollStartedAt ? new Date(cursor.lastPollStartedAt) : undefined;
     },
-    async advance(to) {
-      const cursor = ((await deps.store.getCursor(tenant.id, ACTIVITY_CURSOR)) ?? {}) as ActivityCursor;
-      if (cursor.lastPollStartedAt && cursor.lastPollStartedAt >= to.toISOString()) return;
-      const { notBefore: _n, lastError: _e, ...rest } = cursor;
-      await deps.store.setCursor(tenant.id, ACTIVITY_CURSOR, { ...rest, lastPollStartedAt: to.toISOString() } satisfies ActivityCursor, deps.clock());
-    },
+    advance: (to) => advanceGraphCursor(deps, tenant.id, ACTIVITY_CURSOR, to),
     read: (window, options) =>
       graphBackfillRead(options.pause, async () => {
         const stats = await readManagementActivity(tenant, deps.store, { ...window, now: deps.clock, ...(metrics ? { metrics } : {}) });

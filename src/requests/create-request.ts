@@ -1,10 +1,10 @@
 import type { ChangeRequest, Evidence, RequestNeeds, Review } from '../core/change-request.js';
 import { WardenError } from '../core/errors.js';
-import { completeChange, Principal, type IdentityChange } from '../core/identity-change.js';
+import { Principal, type IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import { evaluatePolicy } from '../core/policy/evaluate-policy.js';
 import type { ConnectorContext, TicketSnapshot } from '../connector/contract.js';
-import { alertHolds, withAlertHolds } from './alert-holds.js';
+import { alertHolds, prospectiveChange, withAlertHolds } from './alert-holds.js';
 import { observedRisk, withObservedRisk } from './observed-risk.js';
 import { actorOf, authorizeCaller, callerNames, type Caller } from './caller.js';
 import { checkTicket, type TicketCheck } from './check-ticket.js';
@@ -209,24 +209,8 @@ export async function createRequest(ctx: WorkflowContext, input: CreateRequestBo
   // What Warden recorded itself of the person (mailbox rules, phone or recovery, a new device): counts whatever the caller says.
   const observed = await observedRisk(ctx.store, tenant, target, settings, now);
   // The change as it will be observed, judged now: what would make it acceptable is what the request needs.
-  const proposed: IdentityChange = completeChange(
-    {
-      kind: input.kind,
-      channel: input.changeChannel,
-      target,
-      actor: {
-        id: executor.id,
-        ...(executor.login ? { login: executor.login } : {}),
-        ...(executor.email ? { email: executor.email } : {}),
-        type: executor.type,
-        groups: [],
-        adminRoles: [],
-        flags: { shared: false, executive: false, serviceAccount: executor.type === 'service', breakGlass: false },
-        attributes: {},
-      },
-      context: withObservedRisk(input.context ?? {}, observed),
-    },
-    tenant,
+  const proposed: IdentityChange = prospectiveChange(
+    { tenant, kind: input.kind, changeChannel: input.changeChannel, target, executor, context: withObservedRisk(input.context ?? {}, observed) },
     now,
   );
   const exceptions = await ctx.store.listExceptions(tenant, { targets: [...namesOf(target)] });
