@@ -1,6 +1,7 @@
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
 import type { ConnectorContext, InboxHandler, InboxRow } from '../../src/connector/index.js';
+import { AUDIT_CURSOR, type AuditCursor } from './audit-poller.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
 import { GraphCallError } from './graph-session.js';
@@ -49,8 +50,15 @@ export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
     let byTenant = lastPollRequest.get(runtime);
     if (!byTenant) lastPollRequest.set(runtime, (byTenant = new Map()));
     const now = ctx.clock().getTime();
-    // A burst of notifications asks once: the poll reads everything since the last one anyway.
-    if (reason !== 'missed' && now - (byTenant.get(tenant) ?? -Infinity) < 2_000 && now >= (byTenant.get(tenant) ?? 0)) return;
+    const asked = byTenant.get(tenant);
+    // A burst of notifications asks once while that request is still waiting for its poll: the poll reads
+    // everything up to when it starts. Once a poll has started since, a change after it needs a new request,
+    // however soon (else it waited for the next notification or the interval).
+    if (reason !== 'missed' && asked !== undefined && now - asked < 2_000 && now >= asked) {
+      const audit = (await ctx.store.getCursor(tenant, AUDIT_CURSOR)) as AuditCursor | undefined;
+      const polledSince = audit?.lastPollStartedAt !== undefined && Date.parse(audit.lastPollStartedAt) >= asked;
+      if (!polledSince) return;
+    }
     byTenant.set(tenant, now);
     await runtime.requestPoll(ctx, tenant, reason);
   };

@@ -542,8 +542,14 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
     if (notBefore > t) return 0;
     const last = stored.lastPollAt?.getTime() ?? lastPollAt;
     const due = again || gap !== undefined || last === undefined || t - last >= source.interval;
-    const early = !due && t - last! >= (source.minGap ?? source.interval) && (wakeRequested || stored.earlyRequested === true);
-    if (!due && !early) return 0;
+    const asked = wakeRequested || stored.earlyRequested === true;
+    const gapEnd = last === undefined ? t : last + (source.minGap ?? source.interval);
+    const early = !due && t >= gapEnd && asked;
+    if (!due && !early) {
+      // Asked inside the least gap: poll when the gap ends, not at the next check (a tick later) or the next notification.
+      if (asked) checkAt(gapEnd - t);
+      return 0;
+    }
     wakeRequested = false;
     again = false;
     const backfilled = await backfillGap(now);
@@ -558,12 +564,21 @@ export function createPoller(ctx: PollerContext, source: PollSource): Poller {
   const loop = new BackgroundLoop(step, source.tick ?? Math.min(source.interval, 5_000), (err) =>
     log.error({ err, tenant: source.tenant }, `${source.what} poll failed`),
   );
+  /** One extra check `ms` from now (the end of the least gap); the loop's own tick goes on as well. */
+  let gapTimer: NodeJS.Timeout | undefined;
+  function checkAt(ms: number): void {
+    clearTimeout(gapTimer);
+    gapTimer = setTimeout(() => loop.wake(), Math.max(0, ms));
+    gapTimer.unref?.();
+  }
 
   return {
     source,
     start: () => loop.start(),
     async stop() {
+      clearTimeout(gapTimer);
       await loop.stop();
+      clearTimeout(gapTimer);
       await store.releaseLease(source.lease, instanceId).catch(() => undefined);
     },
     wake() {

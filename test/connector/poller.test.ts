@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConnectorContext } from '../../src/connector/contract.js';
 import {
   backfillPrinter,
@@ -120,6 +120,41 @@ describe('poller skeleton', () => {
     expect(await p.step()).toBe(0);
     expect(polls).toHaveLength(5);
     await p.stop();
+  });
+
+  it('polls at the end of the least gap when woken inside it, not at its next check (a tick later) or the next wake', async () => {
+    // Timers on the fake clock, the poller's clock injected; a lease store that answers at once, so settling is only promises.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+    };
+    const later = async (ms: number) => {
+      advance(ms);
+      await vi.advanceTimersByTimeAsync(ms);
+      await settle();
+    };
+    try {
+      const { src, polls } = source([], { tick: 60_000 });
+      const leases = { acquireLease: async () => true, releaseLease: async () => undefined };
+      const p = createPoller({ ...ctx('replica:a'), store: leases } as unknown as ConnectorContext, src);
+      p.start();
+      await settle();
+      expect(polls).toHaveLength(1); // the first poll of this process
+      await later(1_000);
+      p.wake(); // a notification, 1 s into the 5 s gap
+      await settle();
+      expect(polls).toHaveLength(1);
+      await later(3_999);
+      expect(polls).toHaveLength(1); // still inside the gap
+      await later(1);
+      expect(polls).toHaveLength(2); // the gap's end, 55 s before the loop's next check
+      expect(polls[1]!.getTime() - polls[0]!.getTime()).toBe(5_000);
+      await later(10_000);
+      expect(polls).toHaveLength(2); // nothing more was asked
+      await p.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('takes its schedule from the stored cursor when the source keeps one, so every replica sees it', async () => {

@@ -151,6 +151,31 @@ describe('Entra subscriptions', () => {
     expect(decision.data).toMatchObject({ outcome: 'hold', change: { kind: 'factor.enroll', channel: 'helpdesk' } });
   });
 
+  it('asks for another early poll when a notification comes right after the poll the previous one asked for', async () => {
+    await manager().ensure();
+    const poller = h.connector.tasks.get('acme')!.audit!;
+    await poller.pollOnce();
+    h.advance(10_000);
+    h.sim.act.updateJobTitle(h.users.helpdesk.id, h.users.alice.id, 'Analyst');
+    await h.sim.settle();
+    await h.drainInbox();
+    await poller.step();
+    expect(await h.server.store.getCursor('acme', AUDIT_CURSOR)).toMatchObject({ lastPollStartedAt: h.clock.now.toISOString() });
+    // One second later (inside the handler's 2 s of coalescing), a help-desk change after that poll, and its notification.
+    h.advance(1_000);
+    h.sim.act.registerPhone(h.users.helpdesk.id, h.users.alice.id, { phoneNumber: '+1 425 555 0103' });
+    h.sim.act.updateJobTitle(h.users.helpdesk.id, h.users.alice.id, 'Engineer');
+    await h.sim.settle();
+    await h.drainInbox();
+    expect(await h.server.store.getCursor('acme', POLL_REQUEST_CURSOR)).toMatchObject({ at: h.clock.now.toISOString() });
+    h.advance(5_000); // the poller's least gap, far from its 60 s interval
+    await poller.step();
+    expect(await h.server.store.getCursor('acme', AUDIT_CURSOR)).toMatchObject({ lastPollStartedAt: h.clock.now.toISOString() });
+    await h.drainInbox();
+    const decision = (await h.audit()).find((r) => r.type === 'decision.recorded' && (r.data.change as { kind: string }).kind === 'factor.enroll')!;
+    expect(decision.data).toMatchObject({ outcome: 'hold', change: { kind: 'factor.enroll', channel: 'helpdesk' } });
+  });
+
   it('self-test: reports and replaces a subscription that exists but delivers nothing', async () => {
     const first = await manager().ensure();
     const poller = h.connector.tasks.get('acme')!.audit!;
