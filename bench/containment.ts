@@ -51,6 +51,7 @@ import { oktaConnector } from '../connectors/okta/index.js';
 import { createOktaTenants } from '../connectors/okta/okta-tenant.js';
 import { registerEventHook } from '../connectors/okta/provision.js';
 import { OktaSimulator } from '../connectors/okta/simulator/okta-simulator.js';
+import { OKTA_BUCKET_LIMITS, type OktaBucket } from '../connectors/okta/simulator/rate-limit-buckets.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { startServer } from '../src/app/start-server.js';
@@ -68,8 +69,19 @@ const WARMUP_SECONDS = Number(process.env.WARDEN_BENCH_WARMUP_SECONDS ?? 2);
 const ENTRA_RATE = Number(process.env.WARDEN_BENCH_ENTRA_RATE ?? 2);
 const ENTRA_SECONDS = Number(process.env.WARDEN_BENCH_ENTRA_SECONDS ?? 10);
 const ENTRA_POLL_SECONDS = Number(process.env.WARDEN_BENCH_ENTRA_POLL_SECONDS ?? 60);
-/** How long to wait for the last calls after the last change (bounded: a change whose calls never came is reported). */
-const DRAIN_MS = Math.max(30_000, 2 * ENTRA_POLL_SECONDS * 1000);
+/**
+ * The Okta simulator's per-minute rate-limit buckets: `raised` (default) sets every bucket
+ * out of reach, to measure Warden's pipeline; `okta` keeps Okta's published Workforce
+ * defaults (rate-limit-buckets.ts), to show what a real org with default limits does.
+ */
+const OKTA_LIMITS = (process.env.WARDEN_BENCH_OKTA_LIMITS ?? 'raised') as 'raised' | 'okta';
+if (OKTA_LIMITS !== 'raised' && OKTA_LIMITS !== 'okta') throw new Error(`WARDEN_BENCH_OKTA_LIMITS must be raised or okta, not ${String(OKTA_LIMITS)}`);
+const RAISED_LIMITS = Object.fromEntries(Object.keys(OKTA_BUCKET_LIMITS).map((b) => [b, 1_000_000_000])) as Record<OktaBucket, number>;
+/**
+ * How long to wait for the last calls after the last change (bounded: a change whose calls never came is reported).
+ * Under Okta's limits the outbox waits for the bucket's reset (a minute window) as often as it takes.
+ */
+const DRAIN_MS = Math.max(OKTA_LIMITS === 'okta' ? 600_000 : 30_000, 2 * ENTRA_POLL_SECONDS * 1000);
 
 type Mode = 'warden' | 'floor';
 interface Latencies {
@@ -78,6 +90,10 @@ interface Latencies {
   /** The later of the two per change: contained. */
   both: number[];
   missing: number;
+  /** Requests the Okta simulator counted, by bucket, over the whole phase (warm-up included), and how many it answered 429. */
+  buckets?: Record<string, { calls: number; rejected: number }>;
+  /** Changes emitted in the phase (warm-up included). */
+  changes?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -95,8 +111,18 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
   const cleanups: Array<() => Promise<void> | void> = [() => rmSync(dir, { recursive: true, force: true })];
   if (spec.driver === 'postgres') cleanups.unshift(() => dropSchemas(spec.url, [schema]));
   try {
-    const sim = await new OktaSimulator().start();
+    const sim = await new OktaSimulator(OKTA_LIMITS === 'raised' ? { rateLimits: RAISED_LIMITS } : {}).start();
     cleanups.unshift(() => sim.close());
+    // Every Management API call the simulator counts, and its 429s (E0000047), by bucket.
+    const buckets: Record<string, { calls: number; rejected: number }> = {};
+    const take = sim.rateLimits.take.bind(sim.rateLimits);
+    sim.rateLimits.take = (bucket, now) => {
+      const answer = take(bucket, now);
+      const b = (buckets[bucket] ??= { calls: 0, rejected: 0 });
+      b.calls++;
+      if (answer.exceeded) b.rejected++;
+      return answer;
+    };
     const hold = sim.addGroup('Warden Hold');
     const admin = sim.addUser(
       { login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' },
@@ -123,23 +149,18 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
       if (hook.verificationStatus !== 'VERIFIED') throw new Error(`event hook not verified: ${hook.error ?? hook.verificationStatus}`);
     }
 
-    // Arrival stamps: the simulator records every request first thing in its handler.
+    // Arrival stamps: when the simulator carries the call out (it logs the event Okta logs for it), so a
+    // call answered 429 does not count as arrived. The group add logs only when the user was not a member.
     const arrived = new Map<string, { group?: number; sessions?: number }>();
-    const requests = sim.requests;
-    const push = requests.push.bind(requests);
-    const groupPath = `/api/v1/groups/${hold.id}/users/`;
-    requests.push = (...items) => {
+    const record = sim.record.bind(sim);
+    sim.record = (eventType, ...rest) => {
       const now = performance.now();
-      for (const r of items) {
-        if (r.method === 'PUT' && r.path.startsWith(groupPath)) {
-          const u = r.path.slice(groupPath.length);
-          arrived.set(u, { ...arrived.get(u), group: arrived.get(u)?.group ?? now });
-        } else if (r.method === 'DELETE' && r.path.endsWith('/sessions')) {
-          const u = r.path.split('/')[4]!;
-          arrived.set(u, { ...arrived.get(u), sessions: arrived.get(u)?.sessions ?? now });
-        }
-      }
-      return push(...items);
+      const target = rest[2];
+      const user = (target[0] as { id?: string } | undefined)?.id;
+      if (user && eventType === 'group.user_membership.add' && (target[1] as { id?: string } | undefined)?.id === hold.id)
+        arrived.set(user, { ...arrived.get(user), group: arrived.get(user)?.group ?? now });
+      else if (user && eventType === 'user.session.clear') arrived.set(user, { ...arrived.get(user), sessions: arrived.get(user)?.sessions ?? now });
+      return record(eventType, ...rest);
     };
 
     const floorOne = async (userId: string): Promise<void> => {
@@ -199,8 +220,10 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
       return out;
     };
 
-    await run(Math.max(1, Math.round(WARMUP_SECONDS * RATE)));
-    return await run(Math.max(1, Math.round(SECONDS * RATE)));
+    const warmup = Math.max(1, Math.round(WARMUP_SECONDS * RATE));
+    await run(warmup);
+    const measured = Math.max(1, Math.round(SECONDS * RATE));
+    return { ...(await run(measured)), buckets, changes: warmup + measured };
   } finally {
     for (const c of cleanups) await c();
   }
@@ -343,14 +366,28 @@ async function main(): Promise<void> {
       .join(' ')} (1/5/15 min)`,
   );
   console.log(
-    `Okta: ${RATE} held changes/s for ${SECONDS} s per store after ${WARMUP_SECONDS} s of warm-up; ms from the hook POST (floor: from the event) to the call at the simulator\n`,
+    `Okta: ${RATE} held changes/s for ${SECONDS} s per store after ${WARMUP_SECONDS} s of warm-up; ms from the hook POST (floor: from the event) to the call carried out at the simulator`,
+  );
+  console.log(
+    OKTA_LIMITS === 'okta'
+      ? `Okta simulator rate limits: okta (Workforce per-minute defaults, org-wide: ${Object.entries(OKTA_BUCKET_LIMITS)
+          .map(([b, n]) => `${b} ${n}`)
+          .join(', ')}; a real API token gets 50 % of each by default, not modelled) — WARDEN_BENCH_OKTA_LIMITS=raised to measure the pipeline\n`
+      : "Okta simulator rate limits: raised (out of reach, to measure the pipeline) — WARDEN_BENCH_OKTA_LIMITS=okta for Okta's Workforce defaults\n",
   );
   const rows: string[][] = [];
+  const bucketRows: string[][] = [];
   let worstP99 = NaN;
   // WARDEN_BENCH_IDPS=okta or =entra runs one of the two.
   for (const spec of process.env.WARDEN_BENCH_IDPS === 'entra' ? [] : specs) {
     const floor = await runPhase(spec, 'floor');
     const warden = await runPhase(spec, 'warden');
+    for (const [who, phase] of [
+      ['warden', warden],
+      ['floor', floor],
+    ] as const)
+      for (const [bucket, b] of Object.entries(phase.buckets ?? {}).sort())
+        bucketRows.push([spec.name, who, bucket, String(b.calls), (b.calls / (phase.changes ?? 1)).toFixed(2), String(b.rejected)]);
     for (const [what, key] of [
       ['hold-group add', 'group'],
       ['session clear', 'sessions'],
@@ -374,6 +411,12 @@ async function main(): Promise<void> {
     }
   }
   console.log(table(['store', 'call', 'p50', 'p99', 'max', 'floor p50', 'floor p99', 'floor max', 'p99 / floor', 'missing w/f'], rows));
+  if (bucketRows.length) {
+    console.log(
+      `\nOkta Management API calls the simulator counted per phase (warm-up included), by rate-limit bucket; 429 = answered E0000047 (limits: ${OKTA_LIMITS})\n`,
+    );
+    console.log(table(['store', 'phase', 'bucket', 'calls', 'per change', '429'], bucketRows));
+  }
 
   const onlyOkta = process.env.WARDEN_BENCH_IDPS === 'okta';
   let entraP99 = NaN;
