@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OPERATIONS } from '../admin/operations.js';
 import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
@@ -135,5 +135,56 @@ describe('OutboxWorker', () => {
     clock.now = new Date(clock.now.getTime() + 1);
     expect(await worker.runOnce()).toBe(queued.length);
     expect((await store.listActions('acme', decision.id)).every((a) => a.state === 'done' && a.attempts === 2)).toBe(true);
+  });
+  it("runs a change's actions at once, and changes about other people too, but one person's decisions in order", async () => {
+    const clock = { now: new Date('2026-11-25T12:00:00.000Z') };
+    const deps = { store, policies: { get: examplePolicy }, clock: () => clock.now };
+    const decide = async (target: string) =>
+      (
+        await decideChange(deps, {
+          change: makeChange({ target: { id: target, login: `${target}@example.com` } }),
+          actor: { type: 'idp', id: 'okta' },
+          observed: true,
+        })
+      ).decision;
+    const first = await decide('00u-first');
+    clock.now = new Date(clock.now.getTime() + 1);
+    const again = await decide('00u-first'); // the same person, a later decision
+    const other = await decide('00u-other');
+    const actions = async (d: { id: string }) => (await store.listActions('acme', d.id)).map((a) => a.id).sort();
+    const [firstIds, againIds, otherIds] = [await actions(first), await actions(again), await actions(other)];
+    expect(firstIds.length).toBeGreaterThan(1);
+
+    // Every call waits until the test lets it finish.
+    const started: string[] = [];
+    const finish = new Map<string, () => void>();
+    const enforcer: Enforcer = {
+      execute: (action: ActionRow) => {
+        started.push(action.id);
+        return new Promise((resolve) => finish.set(action.id, () => resolve({ ok: true })));
+      },
+    };
+    const connector = (await store.listActions('acme', first.id))[0]!.connector!;
+    const worker = new OutboxWorker({
+      store,
+      enforcers: new Map([[connector, enforcer]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => clock.now,
+      random: () => 0.5,
+    });
+    const until = (what: () => boolean) => vi.waitFor(() => expect(what()).toBe(true), { timeout: 60_000, interval: 5 });
+    const run = worker.runOnce();
+    const running = () => [...started].sort();
+    await until(() => started.length === firstIds.length + otherIds.length);
+    expect(running()).toEqual([...firstIds, ...otherIds].sort()); // none of the later decision about the same person yet
+    for (const id of firstIds) finish.get(id)!();
+    await until(() => started.length === firstIds.length + otherIds.length + againIds.length);
+    expect(running()).toEqual([...firstIds, ...otherIds, ...againIds].sort());
+    for (const id of [...otherIds, ...againIds]) finish.get(id)!();
+    expect(await run).toBe(firstIds.length + againIds.length + otherIds.length);
+    for (const d of [first, again, other]) expect((await store.listActions('acme', d.id)).every((a) => a.state === 'done' && a.attempts === 1)).toBe(true);
+    const executed = (await audit()).filter((r) => r.type === 'action.executed').map((r) => r.subject.actionId);
+    expect(executed.filter((id) => [...firstIds, ...againIds, ...otherIds].includes(id!)).sort()).toEqual([...firstIds, ...againIds, ...otherIds].sort());
   });
 });

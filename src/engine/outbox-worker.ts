@@ -21,6 +21,21 @@ export function outboxBackoffMs(attempt: number, random: () => number = Math.ran
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** The claimed actions by person (tenant, connector, target), then by decision, each in claim order. */
+function byTargetThenDecision(actions: readonly ActionRow[]): Map<string, Map<string, ActionRow[]>> {
+  const out = new Map<string, Map<string, ActionRow[]>>();
+  for (const action of actions) {
+    const target = `${action.tenant}\u0000${action.connector ?? ''}\u0000${action.targetId}`;
+    let decisions = out.get(target);
+    if (!decisions) out.set(target, (decisions = new Map()));
+    const decision = action.decisionId ?? `action:${action.id}`;
+    let together = decisions.get(decision);
+    if (!together) decisions.set(decision, (together = []));
+    together.push(action);
+  }
+  return out;
+}
+
 /**
  * Executes queued actions through the connector that owns each one, and
  * records every outcome in the audit log: executed, failed for good, or (in
@@ -49,10 +64,22 @@ export class OutboxWorker extends BatchWorker {
     });
   }
 
-  /** Claims and runs one batch; returns how many actions it took. */
+  /**
+   * Claims and runs one batch; returns how many actions it took. The actions
+   * of one decision are independent (the policy's list for one change), so
+   * they run at once: a change is contained after one round trip to the IdP,
+   * not one per action. Actions on different people run at once too. Only
+   * the actions on one person from different decisions (a hold, then its
+   * release) keep the order they were claimed in. Each action still has its
+   * own attempt, result and audit record.
+   */
   async runOnce(): Promise<number> {
     const actions = await this.options.store.claimActions(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
-    for (const action of actions) await this.#run(action);
+    await Promise.all(
+      [...byTargetThenDecision(actions).values()].map(async (decisions) => {
+        for (const together of decisions.values()) await Promise.all(together.map((action) => this.#run(action)));
+      }),
+    );
     return actions.length;
   }
 
