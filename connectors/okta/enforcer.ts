@@ -29,13 +29,13 @@ export function createOktaEnforcer(tenants: OktaTenants, directory: OktaDirector
       case 'hold_group': {
         const groupId = await directory.holdGroupId(tenant);
         await client.groupApi.assignUserToGroup({ groupId, userId }); // PUT: a member already is one
-        directory.forget(tenant.id);
+        directory.forgetUser(tenant.id, userId); // only this user's groups changed: the help desk stays cached
         return { group: tenant.config.holdGroup.name, groupId };
       }
       case 'release_hold_group': {
         const groupId = await directory.holdGroupId(tenant);
         const removed = await ignore404(() => client.groupApi.unassignUserFromGroup({ groupId, userId }));
-        directory.forget(tenant.id);
+        directory.forgetUser(tenant.id, userId); // only this user's groups changed: the help desk stays cached
         return { group: tenant.config.holdGroup.name, groupId, ...(removed ? {} : { alreadyRemoved: true }) };
       }
       case 'revoke_sessions':

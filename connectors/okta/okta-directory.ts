@@ -30,6 +30,8 @@ export interface OktaUserJson {
 interface CacheEntry {
   at: number;
   value: Promise<OktaUser | undefined>;
+  /** The user's id once Okta answered (an entry keyed by login names it only then). */
+  id?: string;
 }
 
 const MAX_ENTRIES = 5000;
@@ -42,8 +44,10 @@ export interface OktaDirectory extends Directory {
   getUser(tenantId: string, idOrLogin: string, ctx: ConnectorContext): Promise<Principal | undefined>;
   /** A user with roles, from the cache when fresh. */
   user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined>;
-  /** Forgets what is cached for a tenant (after Warden changed a user's groups: logins and ids are cached apart). */
+  /** Forgets what is cached for a tenant. */
   forget(tenantId: string): void;
+  /** Forgets what is cached of one user, by id or login (after Warden changed the user's groups); the others stay cached. */
+  forgetUser(tenantId: string, userId: string): void;
   /** A user Okta returned, with groups and roles read and the profile mapped as enrichment maps it (uncached): `warden okta directory export`. */
   complete(tenant: OktaTenant, user: OktaUserJson): Promise<OktaUser>;
   /** Whether the user is in the tenant's hold group (inline token hook). */
@@ -130,14 +134,28 @@ export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
       const hit = cache.get(key);
       if (hit && now - hit.at < tenant.config.enrichment.cacheSeconds * 1000) return hit.value;
       const value = load(tenant, idOrLogin);
-      value.catch(() => cache.delete(key));
+      const entry: CacheEntry = { at: now, value };
+      value.then(
+        (u) => {
+          if (u?.principal.id) entry.id = u.principal.id;
+        },
+        () => {
+          if (cache.get(key) === entry) cache.delete(key);
+        },
+      );
       if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-      cache.set(key, { at: now, value });
+      cache.set(key, entry);
       return value;
     },
-    /** Forgets what is cached for a tenant (after Warden changed a user's groups: logins and ids are cached apart). */
+    /** Forgets what is cached for a tenant. */
     forget(tenantId: string): void {
       for (const key of cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) cache.delete(key);
+    },
+    /** Forgets one user: the entry under its id, and those under a login that Okta answered with that id or has not answered yet. */
+    forgetUser(tenantId: string, userId: string): void {
+      const prefix = `${tenantId}\u0000`;
+      const byId = `${prefix}${userId.toLowerCase()}`;
+      for (const [key, entry] of cache) if (key === byId || (key.startsWith(prefix) && (entry.id === userId || entry.id === undefined))) cache.delete(key);
     },
     /** Whether the user is in the tenant's hold group (inline token hook). */
     async isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean> {
