@@ -94,7 +94,19 @@ interface Latencies {
   buckets?: Record<string, { calls: number; rejected: number }>;
   /** Changes emitted in the phase (warm-up included). */
   changes?: number;
+  /** Warden only: ms spent in each stage of the measured changes (see STAGES). */
+  stages?: Record<Stage, number[]>;
 }
+
+/**
+ * Where a held change's time goes in Warden, stamped per change (the first event about its user):
+ * hook POST → the inbox handler starts on it (the receiver's insert, the inbox worker's wake and claim)
+ * → the handler is done (normalize, own-change check, enrichment reads) → the decision is committed
+ * (audit `decision.recorded`) → the outbox's enforcer starts the hold-group add (wake, claim) → the
+ * call is carried out at the simulator.
+ */
+const STAGES = ['post→handler', 'handler (enrich)', 'decide+commit', 'decided→outbox call', 'call→carried out'] as const;
+type Stage = (typeof STAGES)[number];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
@@ -139,6 +151,31 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
         `    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
     );
     const connector = oktaConnector();
+    // Stage stamps (performance.now) per target user, Warden only: the first reset event the inbox handler takes, and the hold-group add.
+    const trace = new Map<string, { handler?: number; enriched?: number; call?: number }>();
+    if (mode === 'warden') {
+      const inbox = connector.inbox!;
+      const toChanges = inbox.toChanges.bind(inbox);
+      inbox.toChanges = async (row, ctx) => {
+        const payload = row.payload as { eventType?: string; target?: Array<{ id?: string }> };
+        const user = payload.eventType === 'user.mfa.factor.reset_all' ? payload.target?.[0]?.id : undefined;
+        const t: { handler?: number; enriched?: number } | undefined = user && !trace.get(user)?.handler ? { handler: performance.now() } : undefined;
+        if (user && t) trace.set(user, t);
+        const result = await toChanges(row, ctx);
+        if (t) t.enriched ??= performance.now();
+        return result;
+      };
+      const enforcer = connector.enforcer!;
+      const execute = enforcer.execute.bind(enforcer);
+      enforcer.execute = (action, ctx) => {
+        if (action.kind === 'hold_group') {
+          const t = trace.get(action.targetId) ?? {};
+          t.call ??= performance.now();
+          trace.set(action.targetId, t);
+        }
+        return execute(action, ctx);
+      };
+    }
     const env = { HOOK: SECRET, OKTA_TOKEN: sim.token, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) };
     const config = loadConfig({ path: configFile, env, cwd: dir, connectors: [connector], resolveSecrets: true });
     // Warden: its own workers at their defaults. Floor: no workers (the calls are made by hand right after the decision).
@@ -163,6 +200,7 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
       return record(eventType, ...rest);
     };
 
+    let lastRunStarts = new Map<string, number>();
     const floorOne = async (userId: string): Promise<void> => {
       sim.delivery.drop = true; // the floor receives nothing by hook
       const event = sim.adminResetFactors(admin.id, userId);
@@ -194,6 +232,7 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
         sim.addUser({ login: `u${randomUUID().slice(0, 8)}@acme.example`, firstName: 'Bench', lastName: 'User' }, { groups: ['Everyone'] }),
       );
       const started = new Map<string, number>();
+      lastRunStarts = started;
       const inFlight: Array<Promise<void>> = [];
       const t0 = performance.now();
       for (const [i, user] of users.entries()) {
@@ -223,7 +262,37 @@ async function runPhase(spec: StoreSpec, mode: Mode): Promise<Latencies> {
     const warmup = Math.max(1, Math.round(WARMUP_SECONDS * RATE));
     await run(warmup);
     const measured = Math.max(1, Math.round(SECONDS * RATE));
-    return { ...(await run(measured)), buckets, changes: warmup + measured };
+    const result: Latencies = { ...(await run(measured)), buckets, changes: warmup + measured };
+    if (mode === 'warden') {
+      // Decision times from the audit log (Warden's clock, ms), put on the performance clock.
+      const offset = Date.now() - performance.now();
+      const decided = new Map<string, number>();
+      for (let after = 0; ; ) {
+        const rows = await server.store.readAudit(TENANT, after, 5000);
+        if (rows.length === 0) break;
+        after = rows[rows.length - 1]!.seq;
+        for (const r of rows) {
+          if (r.type !== 'decision.recorded') continue;
+          const rec = JSON.parse(r.record) as { at: string; data: { change?: { targetId?: string } } };
+          const user = rec.data.change?.targetId;
+          if (user && !decided.has(user)) decided.set(user, Date.parse(rec.at) - offset);
+        }
+      }
+      const stages = Object.fromEntries(STAGES.map((s) => [s, [] as number[]])) as Record<Stage, number[]>;
+      for (const [user, s] of lastRunStarts) {
+        const t = trace.get(user);
+        const d = decided.get(user);
+        const a = arrived.get(user)?.group;
+        if (!t?.handler || !t.enriched || d === undefined || !t.call || !a) continue;
+        stages['post→handler'].push(t.handler - s);
+        stages['handler (enrich)'].push(t.enriched - t.handler);
+        stages['decide+commit'].push(d - t.enriched);
+        stages['decided→outbox call'].push(t.call - d);
+        stages['call→carried out'].push(a - t.call);
+      }
+      result.stages = stages;
+    }
+    return result;
   } finally {
     for (const c of cleanups) await c();
   }
@@ -377,11 +446,16 @@ async function main(): Promise<void> {
   );
   const rows: string[][] = [];
   const bucketRows: string[][] = [];
+  const stageRows: string[][] = [];
   let worstP99 = NaN;
   // WARDEN_BENCH_IDPS=okta or =entra runs one of the two.
   for (const spec of process.env.WARDEN_BENCH_IDPS === 'entra' ? [] : specs) {
     const floor = await runPhase(spec, 'floor');
     const warden = await runPhase(spec, 'warden');
+    for (const stage of STAGES) {
+      const st = stats(warden.stages?.[stage] ?? []);
+      stageRows.push([spec.name, stage, ms(st.p50), ms(st.p99), ms(st.max)]);
+    }
     for (const [who, phase] of [
       ['warden', warden],
       ['floor', floor],
@@ -411,6 +485,10 @@ async function main(): Promise<void> {
     }
   }
   console.log(table(['store', 'call', 'p50', 'p99', 'max', 'floor p50', 'floor p99', 'floor max', 'p99 / floor', 'missing w/f'], rows));
+  if (stageRows.length) {
+    console.log(`\nWhere Warden's time goes (hold-group add, measured changes; decision time from the audit log, ms resolution)\n`);
+    console.log(table(['store', 'stage', 'p50', 'p99', 'max'], stageRows));
+  }
   if (bucketRows.length) {
     console.log(
       `\nOkta Management API calls the simulator counted per phase (warm-up included), by rate-limit bucket; 429 = answered E0000047 (limits: ${OKTA_LIMITS})\n`,
