@@ -5,7 +5,6 @@ import { uuidv7 } from '../core/ids.js';
 import { compileRulePack } from './compile-rule-pack.js';
 import { DetectionEngine } from './detection-engine.js';
 import { IdentityResolver } from './identity-keys.js';
-import { alertChangeOf } from './alert.js';
 import { MemoryDetector, type MemoryDetectorOptions } from './memory-detector.js';
 
 const T0 = Date.parse('2026-03-02T09:00:00Z');
@@ -297,27 +296,6 @@ describe('bounded memory', () => {
     expect(d.stats.evicted).toBeGreaterThan(15_000);
     d.push(change('factor.enroll', 60));
     expect(d.push(change('password.reset', 61))).toHaveLength(1);
-  });
-
-  it('freezes a state no change touches for a while, and matches it as it was once its key is touched again', () => {
-    const d = detector(SEQUENCE);
-    const enroll = change('factor.enroll', 0, { target: 'zoë@acme.example', actor: 'helpdesk@acme.example', eventId: 'evt-ü-1' });
-    const request = RequestSnapshot.parse({
-      id: 'r1',
-      tenant: 'acme',
-      state: 'approved',
-      kind: 'factor.enroll',
-      targetId: enroll.target.id,
-      requesterId: 'a',
-      executorId: 'b',
-    });
-    d.push(enroll, { request });
-    // Changes on other keys, none of which the rule reads, within the window.
-    for (let i = 0; i < 600; i++) d.push(change('session.revoke', 1 + i / 100, { target: `other${i}@acme.example` }));
-    expect([d.frozenStates, d.stateCount, d.heldChanges]).toEqual([1, 1, 1]);
-    const [alert] = d.push(change('password.reset', 20, { target: 'zoë@acme.example' }));
-    expect(d.frozenStates).toBe(0);
-    expect(alert!.changes[0]).toStrictEqual(alertChangeOf(enroll, request.id));
   });
 
   it('prunes state that can no longer match as event time moves on', () => {

@@ -8,7 +8,6 @@ import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
 import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
 import { isoMillis } from './iso-millis.js';
-import { ColdStates, type FrozenState } from './cold-states.js';
 import { SourceWatermarks } from './source-watermarks.js';
 import { DETECTION_DEFAULTS } from '../config/config-schema.js';
 import { parseDuration } from '../core/policy/duration.js';
@@ -24,11 +23,7 @@ import { parseDuration } from '../core/policy/duration.js';
  * run. Memory is bounded: state that can no
  * longer match is pruned as event time moves on, and beyond `maxKeys` keys
  * (or `maxEventsPerKey` changes on one key) the least recently updated state
- * is evicted and counted. A key's states that no change has touched for a
- * while (`FREEZE_AFTER` changes) are frozen into bytes
- * (src/detect/cold-states.ts) until a change touches the key again, so the
- * long windows do not fill the heap with objects that outlive the young
- * generation.
+ * is evicted and counted.
  */
 
 export interface MemoryDetectorOptions {
@@ -106,17 +101,7 @@ interface KeyStates {
    * so housekeeping drops the key. Housekeeping skips keys it cannot touch.
    */
   sweepAt: number;
-  /** The number of the last change that touched it (`stats.changes` then): untouched long enough, it is frozen. */
-  touched: number;
 }
-
-/**
- * After how many changes without a touch a key's states are frozen (checked
- * every as many changes). Well below what the young generation holds (a
- * scavenge every 1,500–2,000 records of the benchmark), so a state held for a
- * long window is frozen before it survives two scavenges and is promoted.
- */
-const FREEZE_AFTER = 64;
 
 /** A binary min-heap of (time, state): when absence rules fall due. */
 class DueQueue {
@@ -172,8 +157,6 @@ class DueQueue {
 }
 
 const NO_ALERTS: readonly Alert[] = Object.freeze([]);
-/** What a state forgotten (removed or frozen) holds: nothing. */
-const NO_EVENTS: Observation[] = [];
 /** The default of `idleAfterMs` (the config's `detection.sourceIdleAfter`). */
 const DEFAULT_IDLE_AFTER_MS = parseDuration(DETECTION_DEFAULTS.sourceIdleAfter) * 1000;
 const NO_FACTS: ChangeFacts = Object.freeze({});
@@ -195,8 +178,6 @@ export class MemoryDetector {
   #lastSource = '';
   /** State by key, then by rule (index in the pack). */
   readonly #keys = new Map<string, KeyStates>();
-  /** Frozen states, by key: a key's states are either all in `#keys` or all here. */
-  readonly #cold = new ColdStates();
   /** Per rule: a threshold of one change, which alerts on every match and keeps nothing. */
   readonly #immediate: readonly boolean[];
   /** The key whose states `#lastStates` are, within one push (one lookup for the rules of one key). */
@@ -205,7 +186,6 @@ export class MemoryDetector {
   #seq = 0;
   #size = 0;
   #sinceScan = 0;
-  #sinceFreeze = 0;
   readonly #due = new DueQueue();
   /** uid → event time, in arrival order: what was seen, for as long as a duplicate would still count. */
   readonly #seen = new Map<string, number>();
@@ -244,22 +224,16 @@ export class MemoryDetector {
     return this.#size;
   }
 
-  /** (rule, key) states held frozen now (src/detect/cold-states.ts), among `stateCount`. */
-  get frozenStates(): number {
-    return this.#cold.size;
-  }
-
   /** Changes held in state now (across all keys). */
   get heldChanges(): number {
-    let n = this.#cold.heldChanges;
+    let n = 0;
     for (const e of this.#entries()) n += e.events.length;
     return n;
   }
 
   /** Absence rules' first steps still waiting for their window to pass. */
   get pendingAbsences(): number {
-    const rules = this.#engine.pack.rules;
-    let n = this.#cold.firstSteps((i) => rules[i]!.type === 'absence');
+    let n = 0;
     for (const e of this.#entries()) if (e.rule.type === 'absence') for (const o of e.events) if (o.mask & 1) n++;
     return n;
   }
@@ -353,7 +327,6 @@ export class MemoryDetector {
     if (this.#late) this.stats.late++;
     if (++this.#sinceScan >= 256 && this.#sinceScan >= this.#size >> 3) this.#housekeeping();
     else if (this.#size > this.#options.maxKeys) this.#evict();
-    if (++this.#sinceFreeze >= FREEZE_AFTER) this.#freezeUntouched();
     const touched = this.#touched as Alert[] | undefined;
     return touched ? dedupe(touched) : NO_ALERTS;
   }
@@ -373,11 +346,9 @@ export class MemoryDetector {
     }
     let states = key === this.#lastKey ? this.#lastStates : this.#keys.get(key);
     if (states === undefined) {
-      states = { key, entries: [], sweepAt: -Infinity, touched: 0 };
+      states = { key, entries: [], sweepAt: -Infinity };
       this.#keys.set(key, states);
-      if (this.#cold.size > 0) this.#thaw(states);
     }
-    states.touched = this.stats.changes;
     this.#lastKey = key;
     this.#lastStates = states;
     let entry: Entry | undefined;
@@ -437,47 +408,6 @@ export class MemoryDetector {
     this.#resweep(entry.owner);
   }
 
-  /** Brings a key's frozen states back (the key was not in `#keys`). */
-  #thaw(states: KeyStates): void {
-    const frozen = this.#cold.thaw(states.key);
-    if (frozen === undefined) return;
-    for (const f of frozen) states.entries.push(this.#entryOf(states, f));
-    this.#resweep(states);
-  }
-
-  #entryOf(owner: KeyStates, f: FrozenState): Entry {
-    const rule = this.#engine.pack.rules[f.ruleIndex]!;
-    return { rule, ruleIndex: f.ruleIndex, key: owner.key, owner, seq: f.seq, events: f.events, expires: f.expires, due: f.due, gone: false };
-  }
-
-  /**
-   * Freezes a key's states, unless one is an absence rule's: the due queue
-   * holds those as objects, and a deadline still queued (even one made stale
-   * by a later change) must find its state.
-   */
-  #freeze(states: KeyStates): void {
-    for (const e of states.entries) if (e.rule.type === 'absence') return;
-    this.#cold.freeze(
-      states.key,
-      states.entries.map((e) => ({
-        ruleIndex: e.ruleIndex,
-        seq: e.seq,
-        expires: e.expires,
-        due: e.due,
-        waiting: e.rule.type === 'absence' && e.due !== undefined,
-        events: e.events,
-      })),
-    );
-    for (const e of states.entries) this.#forget(e);
-    this.#keys.delete(states.key);
-  }
-
-  /** A state no longer held as this object: what it held is left to the collector at once. */
-  #forget(entry: Entry): void {
-    entry.gone = true;
-    entry.events = NO_EVENTS;
-  }
-
   /** Recomputes `sweepAt` after one of the key's states changed. */
   #resweep(states: KeyStates): void {
     const entries = states.entries;
@@ -488,7 +418,7 @@ export class MemoryDetector {
 
   #remove(entry: Entry): void {
     if (entry.gone) return;
-    this.#forget(entry);
+    entry.gone = true;
     const entries = entry.owner.entries;
     const i = entries.indexOf(entry);
     entries[i] = entries[entries.length - 1]!;
@@ -528,8 +458,6 @@ export class MemoryDetector {
       }
       if (entries.length === 0) this.#keys.delete(states.key);
     }
-    // Frozen states expire as the same states held as objects would (the same count, at the same moments).
-    if (this.#cold.size > 0) this.#size -= this.#cold.sweep(this.#low);
     if (this.#size > this.#options.maxKeys) this.#evict();
     const keepSeenFrom = this.#low - this.#maxLateness;
     for (const uid of this.#seen.keys()) {
@@ -545,24 +473,8 @@ export class MemoryDetector {
     }
   }
 
-  /** Freezes the keys no change has touched for `FREEZE_AFTER` changes. */
-  #freezeUntouched(): void {
-    this.#sinceFreeze = 0;
-    this.#lastKey = undefined;
-    this.#lastStates = undefined;
-    const untouchedSince = this.stats.changes - FREEZE_AFTER;
-    for (const states of this.#keys.values()) if (states.touched <= untouchedSince) this.#freeze(states);
-  }
-
   /** Over `maxKeys`: evicts the states nearest to expiring (a tenth of the limit at a time), counting the changes lost. */
   #evict(): void {
-    // Eviction compares every state: frozen ones come back as objects first.
-    for (const [key, frozen] of this.#cold.thawAll()) {
-      const states: KeyStates = { key, entries: [], sweepAt: -Infinity, touched: this.stats.changes };
-      for (const f of frozen) states.entries.push(this.#entryOf(states, f));
-      this.#resweep(states);
-      this.#keys.set(key, states);
-    }
     const entries = [...this.#entries()];
     const expiries = new Float64Array(entries.length);
     for (let i = 0; i < entries.length; i++) expiries[i] = entries[i]!.expires;
