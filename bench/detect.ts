@@ -14,13 +14,20 @@
  * correlating and raising alerts, from the first byte to the last alert;
  * not timed: process start, module loading, compiling the rule pack. Peak RSS
  * is the child's maximum resident set size (module loading included in both).
- * Nothing here asserts on time; the target (≤ 2× the loop) is reported.
+ * Nothing here asserts on time; the targets (≤ 2× the loop's wall time and
+ * peak RSS) are reported.
+ *
+ * The children (bench/detect-child.mjs) run the compiled code with plain node,
+ * as `warden detect replay` ships (bin/warden.js runs dist/), and then the
+ * TypeScript sources under tsx, the loop each time in the same kind of process
+ * as the replay. `WARDEN_BENCH_FROM=dist|source` measures one only; the
+ * compiled code is measured when dist/ is as new as the sources
+ * (`npm run build`).
  */
 import { fork } from 'node:child_process';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { writeWorkload } from './detect-changes.js';
 import { formatRatio, machineLine, median, table } from './support.js';
@@ -40,71 +47,38 @@ interface RunResult {
   records: number;
   alerts: number;
   maxRssMb: number;
+  /** Resident set size when the child started (before the replay loaded its modules). */
+  startRssMb: number;
   detail?: Record<string, unknown>;
 }
 
-const cpuSince = (start: NodeJS.CpuUsage) => {
-  const u = process.cpuUsage(start);
-  return (u.user + u.system) / 1000;
-};
+/** How the measured children run: the compiled code with plain node (as `warden detect replay` ships), or the sources under tsx. */
+type From = 'dist' | 'source';
 
-async function baseline(file: string): Promise<Omit<RunResult, 'contender' | 'maxRssMb'>> {
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  let records = 0;
-  for await (const line of readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
-    if (line.length === 0) continue;
-    JSON.parse(line);
-    records++;
-  }
-  return { ms: Number(process.hrtime.bigint() - start) / 1e6, cpuMs: cpuSince(cpu), records, alerts: 0 };
-}
-
-async function replay(file: string): Promise<Omit<RunResult, 'contender' | 'maxRssMb'>> {
-  const { compileRulePack } = await import('../src/detect/compile-rule-pack.js');
-  const { shippedRuleSources } = await import('../src/detect/rule-sources.js');
-  const { replayFiles } = await import('../src/detect/replay.js');
-  const { DEFAULT_SETTINGS } = await import('../src/detect/detection-registry.js');
-  const pack = compileRulePack(shippedRuleSources());
-  const byRule: Record<string, number> = {};
-  const cpu = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  // As `warden detect replay` does: alerts are handed over as they become final (here counted, there printed).
-  const report = await replayFiles([file], {
-    tenant: 'bench',
-    pack,
-    identities: { domains: {}, aliases: {} },
-    latenessMs: DEFAULT_SETTINGS.latenessMs,
-    groupForMs: DEFAULT_SETTINGS.groupForMs,
-    normalizers: [],
-    onAlert: (a) => {
-      for (const m of a.matches) byRule[m.rule] = (byRule[m.rule] ?? 0) + 1;
-    },
-  });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  return {
-    ms,
-    cpuMs: cpuSince(cpu),
-    records: report.records,
-    alerts: report.alertCount,
-    detail: { rules: pack.rules.length, stats: report.stats, byRule, pendingAbsences: report.pendingAbsences },
-  };
-}
-
-/** Runs one contender in a child process and returns what it measured. */
-function runChild(contender: string, file: string): Promise<RunResult> {
+/** Runs one contender in a child process of its own (bench/detect-child.mjs) and returns what it measured. */
+function runChild(contender: 'loop' | 'replay', file: string, from: From): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), ['--child', contender, file], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(new URL('./detect-child.mjs', import.meta.url)), [contender, file, from], {
+      // The loop runs in the same kind of process as the replay (tsx alone holds ~30 MB).
+      execArgv: from === 'dist' ? [] : ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     child.once('message', (m) => resolve(m as RunResult));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${contender} exited with ${code}`))));
   });
 }
 
-async function child(contender: string, file: string): Promise<void> {
-  const result = contender === 'replay' ? await replay(file) : await baseline(file);
-  const maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-  process.send!({ contender, maxRssMb, ...result } satisfies RunResult, () => process.exit(0));
+/** Whether dist/ holds a build at least as new as the detection sources (`npm run build`). */
+function distIsFresh(): boolean {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const built = path.join(root, 'dist', '.tsbuildinfo');
+  if (!existsSync(built) || !existsSync(path.join(root, 'dist', 'src', 'detect', 'replay.js'))) return false;
+  const at = statSync(built).mtimeMs;
+  for (const dir of ['src/detect', 'src/core', 'src/config'])
+    for (const f of readdirSync(path.join(root, dir), { recursive: true }) as string[])
+      if (f.endsWith('.ts') && !f.endsWith('.test.ts') && statSync(path.join(root, dir, f)).mtimeMs > at) return false;
+  return true;
 }
 
 async function main(): Promise<void> {
@@ -121,48 +95,60 @@ async function main(): Promise<void> {
   console.log(`input:   ${file} (${(size / 1e6).toFixed(0)} MB, NDJSON, one IdentityChange per line)`);
   console.log(`rounds:  ${ROUNDS}, each contender in a fresh process, order rotated\n`);
 
-  const results: Record<string, RunResult[]> = { 'readline + JSON.parse': [], 'detect replay (full pack)': [] };
-  const contenders = [
-    ['readline + JSON.parse', 'baseline'],
-    ['detect replay (full pack)', 'replay'],
-  ] as const;
+  const wanted = process.env.WARDEN_BENCH_FROM ?? 'both';
+  const fresh = distIsFresh();
+  const modes: From[] = wanted === 'dist' ? ['dist'] : wanted === 'source' ? ['source'] : fresh ? ['dist', 'source'] : ['source'];
+  if (modes.includes('dist') && !fresh) throw new Error('dist/ is missing or older than the sources: run `npm run build` first');
+  if (wanted === 'both' && !fresh)
+    console.log('dist/ is missing or older than the sources: measuring the sources only (`npm run build` to measure the compiled code too)\n');
+  for (const from of modes) report(from, await measure(from, file));
+  console.log(
+    `load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (figures from a busy machine move; compare ratios from one run)`,
+  );
+}
+
+/** Rounds of both contenders run the same way, the order alternated. */
+async function measure(from: From, file: string): Promise<{ loop: RunResult[]; replay: RunResult[] }> {
+  console.log(from === 'dist' ? 'compiled code (dist/, plain node: as `warden detect replay` runs):' : 'TypeScript sources (node --import tsx):');
+  const results = { loop: [] as RunResult[], replay: [] as RunResult[] };
+  const label = { loop: 'readline + JSON.parse', replay: 'detect replay (full pack)' };
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? contenders : [...contenders].reverse();
-    for (const [label, name] of order) {
-      const r = await runChild(name, file);
-      results[label]!.push(r);
-      console.log(`  round ${round + 1}: ${label.padEnd(26)} ${(r.ms / 1000).toFixed(2)} s  (CPU ${(r.cpuMs / 1000).toFixed(2)} s)  peak RSS ${r.maxRssMb} MB`);
+    const order: Array<'loop' | 'replay'> = round % 2 === 0 ? ['loop', 'replay'] : ['replay', 'loop'];
+    for (const name of order) {
+      const r = await runChild(name, file, from);
+      results[name].push(r);
+      console.log(
+        `  round ${round + 1}: ${label[name].padEnd(26)} ${(r.ms / 1000).toFixed(2)} s  (CPU ${(r.cpuMs / 1000).toFixed(2)} s)  peak RSS ${r.maxRssMb} MB (${r.startRssMb} MB at start)  load ${os.loadavg()[0]!.toFixed(1)}`,
+      );
     }
   }
-  const base = results['readline + JSON.parse']!;
-  const cand = results['detect replay (full pack)']!;
+  return results;
+}
+
+function report(from: From, { loop: base, replay: cand }: { loop: RunResult[]; replay: RunResult[] }): void {
   const baseMs = median(base.map((r) => r.ms));
   const candMs = median(cand.map((r) => r.ms));
   const ratio = candMs / baseMs;
   const baseCpu = median(base.map((r) => r.cpuMs));
   const candCpu = median(cand.map((r) => r.cpuMs));
+  const baseRss = Math.max(...base.map((r) => r.maxRssMb));
+  const candRss = Math.max(...cand.map((r) => r.maxRssMb));
+  const row = (name: string, rs: RunResult[], ms: number, cpu: number, rss: number) => [
+    name,
+    `${(ms / 1000).toFixed(2)} s`,
+    `${((ms * 1000) / rs[0]!.records).toFixed(2)} µs`,
+    Math.round((rs[0]!.records / ms) * 1000).toLocaleString('en-US'),
+    `${(cpu / 1000).toFixed(2)} s`,
+    `${rss} MB`,
+  ];
   console.log('');
   console.log(
     table(
       ['contender', 'median time', 'per record', 'records/s', 'median CPU', 'peak RSS (max)'],
-      [
-        [
-          'readline + JSON.parse',
-          `${(baseMs / 1000).toFixed(2)} s`,
-          `${((baseMs * 1000) / base[0]!.records).toFixed(2)} µs`,
-          Math.round((base[0]!.records / baseMs) * 1000).toLocaleString('en-US'),
-          `${(baseCpu / 1000).toFixed(2)} s`,
-          `${Math.max(...base.map((r) => r.maxRssMb))} MB`,
-        ],
-        [
-          'detect replay (full pack)',
-          `${(candMs / 1000).toFixed(2)} s`,
-          `${((candMs * 1000) / cand[0]!.records).toFixed(2)} µs`,
-          Math.round((cand[0]!.records / candMs) * 1000).toLocaleString('en-US'),
-          `${(candCpu / 1000).toFixed(2)} s`,
-          `${Math.max(...cand.map((r) => r.maxRssMb))} MB`,
-        ],
-      ],
+      [row('readline + JSON.parse', base, baseMs, baseCpu, baseRss), row('detect replay (full pack)', cand, candMs, candCpu, candRss)],
     ),
   );
   const detail = cand[0]!.detail as { rules: number; stats: Record<string, number>; byRule: Record<string, number>; pendingAbsences: number };
@@ -177,16 +163,10 @@ async function main(): Promise<void> {
       .map(([r, n]) => `${r} ${n}`)
       .join(', ')}`,
   );
+  const rssRatio = candRss / baseRss;
   console.log(
-    `\nratio replay / loop: ${formatRatio(ratio)} wall clock (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'}); ${formatRatio(candCpu / baseCpu)} CPU time`,
-  );
-  console.log(
-    `load average during the run: ${os
-      .loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')} (figures from a busy machine move; compare ratios from one run)`,
+    `\n${from}: ratio replay / loop: ${formatRatio(ratio)} wall clock (target ≤ ${TARGET_RATIO}×: ${ratio <= TARGET_RATIO ? 'met' : 'NOT met'}); ${formatRatio(candCpu / baseCpu)} CPU time; ${formatRatio(rssRatio)} peak RSS (target ≤ ${TARGET_RATIO}×: ${rssRatio <= TARGET_RATIO ? 'met' : 'NOT met'})\n`,
   );
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3]!, process.argv[4]!);
-else await main();
+await main();
