@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okta-simulator.js';
+import { CURSOR as SYSLOG_CURSOR, type SyslogCursor } from '../../connectors/okta/system-log-poller.js';
 import { runCli } from '../../src/app/cli-main.js';
 import { releaseHold } from '../../src/engine/release-hold.js';
 import type { Connector } from '../../src/connector/contract.js';
@@ -33,6 +34,10 @@ describe('Okta connector end to end on the simulator', () => {
   let server: RunningServer;
   let connector: Connector;
   let setup: ReturnType<typeof oktaConfigDir>;
+
+  /** Read without claiming: claiming would move the very entries a check is about. */
+  const waitInboxDrained = (tenant: string) =>
+    vi.waitFor(async () => expect(await server.store.listInbox(tenant, 'pending', 10)).toEqual([]), { timeout: 10_000, interval: 50 });
 
   const register = async (tenant: string) => {
     const out: string[] = [];
@@ -178,7 +183,8 @@ describe('Okta connector end to end on the simulator', () => {
       (d) => d.status === 200 && d.eventIds.some((id) => acme.sim.log.some((e) => e.uuid === id && JSON.stringify(e.target).includes(frank.id))),
     );
     expect(delivered.length).toBeGreaterThanOrEqual(4); // each of the two events twice
-    await new Promise((r) => setTimeout(r, 500));
+    // Every delivery was answered, so every copy is in the inbox: once none is pending, all were judged.
+    await waitInboxDrained('acme');
     const records = await auditRecords(server, 'acme');
     expect(decisionsFor(records, frank.id, 'factor.reset_all')).toHaveLength(1);
     expect(decisionsFor(records, frank.id, 'factor.enroll')).toHaveLength(1);
@@ -210,7 +216,15 @@ describe('Okta connector end to end on the simulator', () => {
       body: JSON.stringify({ eventType: 'com.okta.event_hook', eventId: 'late-1', data: { events: [late] } }),
     });
     expect(res.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 6000)); // at least one more poll
+    // At least one more poll: one that started after the late delivery was stored has read to the end (its start is
+    // the cursor's polledAt), and what it read has been judged.
+    const lateAt = server.context.clock().toISOString();
+    await vi.waitFor(
+      async () =>
+        expect(((await server.store.getCursor('acme', SYSLOG_CURSOR)) as SyslogCursor | undefined)?.polledAt ?? '').toSatisfy((at: string) => at > lateAt),
+      { timeout: 30_000, interval: 100 },
+    );
+    await waitInboxDrained('acme');
     const records = await auditRecords(server, 'acme');
     expect(decisionsFor(records, erin.id, 'factor.reset_all')).toHaveLength(1);
     expect(actionsFor(records, erin.id)).toEqual(['hold_group', 'remove_new_factor', 'revoke_sessions']);

@@ -250,6 +250,8 @@ ${options.workflow ?? ''}
       soar.close();
       soar.closeAllConnections();
       nock.cleanAll();
+      // A file that shares its process with the next one (vitest.config.ts) leaves outgoing connections as it found them.
+      nock.enableNetConnect();
     },
   };
   return ws;

@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JiraConfig } from '../itsm-config.js';
 import { JiraTickets } from '../jira-tickets.js';
 import { fixture, jiraIssue, jiraStatus, jiraUser } from './itsm-fixtures.js';
@@ -17,6 +17,10 @@ beforeAll(() => {
 afterEach(() => {
   expect(nock.isDone()).toBe(true);
   nock.cleanAll();
+});
+// The unit tests share one process (vitest.config.ts): let the next file's connections through again.
+afterAll(() => {
+  nock.enableNetConnect();
 });
 
 const request = fixture('jsm-get-customer-request-response.json');

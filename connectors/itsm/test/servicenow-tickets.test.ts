@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceNowConfig } from '../itsm-config.js';
 import { SERVICENOW_FIELDS, ServiceNowTickets } from '../servicenow-tickets.js';
 import { fixture, incident, incidentWithPeople, tableList } from './itsm-fixtures.js';
@@ -19,6 +19,10 @@ beforeAll(() => {
 afterEach(() => {
   expect(nock.isDone()).toBe(true);
   nock.cleanAll();
+});
+// The unit tests share one process (vitest.config.ts): let the next file's connections through again.
+afterAll(() => {
+  nock.enableNetConnect();
 });
 
 /** The query Warden sends for a ticket number. */
