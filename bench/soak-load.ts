@@ -22,7 +22,13 @@ for (let i = 0; i < 200; i++) {
   else CYCLE.push('okta-push');
 }
 
-export type ToLoad = { type: 'server'; url: string } | { type: 'start'; rate: number } | { type: 'stats' } | { type: 'stop' } | { type: 'exit' };
+export type ToLoad =
+  | { type: 'server'; url: string }
+  | { type: 'start'; rate: number }
+  | { type: 'stats' }
+  | { type: 'open' }
+  | { type: 'stop' }
+  | { type: 'exit' };
 export type FromLoad =
   | { type: 'ready'; yaml: string; env: Record<string, string>; oktaUrl: string; oktaToken: string }
   | { type: 'subscribed' }
@@ -38,8 +44,19 @@ export type FromLoad =
       held: { okta: number; entra: number };
       contained: { okta: number; entra: number };
       open: number;
+      /** Load actions offered since the last statistics, and over how many seconds. */
+      offered: number;
+      seconds: number;
     }
-  | { type: 'stopped'; sent: number };
+  | { type: 'stopped'; sent: number }
+  | { type: 'open'; okta: OpenHeld[] };
+
+/** A held Okta reset the simulator has not seen contained (no session clear yet): who, and the System Log events of its resets. */
+export interface OpenHeld {
+  userId: string;
+  eventIds: string[];
+  firstAt: string;
+}
 
 async function main(): Promise<void> {
   const tls = await trustedOrRerun();
@@ -64,7 +81,7 @@ async function main(): Promise<void> {
   // Held changes, and their containment as the simulators see the calls arrive.
   const held = { okta: 0, entra: 0 };
   const contained = { okta: 0, entra: 0 };
-  const oktaOpen = new Set<string>();
+  const oktaOpen = new Map<string, OpenHeld>();
   const entraOpen = new Set<string>();
   const push = okta.requests.push.bind(okta.requests);
   okta.requests.push = (...items) => {
@@ -94,9 +111,13 @@ async function main(): Promise<void> {
           break;
         case 'okta-reset': {
           const u = oktaPeople[okIdx++ % oktaPeople.length]!;
-          if (!oktaOpen.has(u.id)) held.okta++;
-          oktaOpen.add(u.id);
-          okta.adminResetFactors(oktaAdmin.id, u.id);
+          const event = okta.adminResetFactors(oktaAdmin.id, u.id);
+          const open = oktaOpen.get(u.id);
+          if (open) open.eventIds.push(event.uuid);
+          else {
+            held.okta++;
+            oktaOpen.set(u.id, { userId: u.id, eventIds: [event.uuid], firstAt: event.published });
+          }
           break;
         }
         case 'entra-reset': {
@@ -143,14 +164,23 @@ async function main(): Promise<void> {
     }
     const loadDelayP99 = eld.percentile(99) / 1e6;
     eld.reset();
-    // The simulators keep every event and request: drop what nobody reads any more.
-    okta.log.length = 0;
+    // The simulators keep every event and request: drop what nobody reads any more. The System Log
+    // and the audit log keep 10 minutes, more than the pollers' overlap (Okta's default 5 minutes).
     okta.requests.length = 0;
     entra.sim.requests.length = 0;
     const keepAfter = Date.now() - 10 * 60_000;
+    const keepAfterIso = new Date(keepAfter).toISOString();
+    let dropLog = 0;
+    while (dropLog < okta.log.length && okta.log[dropLog]!.published < keepAfterIso) dropLog++;
+    okta.log.splice(0, dropLog);
     let drop = 0;
     while (drop < directory.audits.length && directory.audits[drop]!.visibleAt < keepAfter) drop++;
     directory.audits.splice(0, drop);
+    const now = performance.now();
+    const offered = sent - sentAtStats;
+    const seconds = (now - statsAt) / 1000;
+    sentAtStats = sent;
+    statsAt = now;
     return {
       type: 'stats',
       acks,
@@ -163,21 +193,29 @@ async function main(): Promise<void> {
       held: { ...held },
       contained: { ...contained },
       open: oktaOpen.size + entraOpen.size,
+      offered,
+      seconds,
     };
   };
 
   let running = false;
   let behind = 0;
+  let sentAtStats = 0;
+  let statsAt = performance.now();
   const run = async (rate: number) => {
     running = true;
     const t0 = performance.now();
+    sentAtStats = sent;
+    statsAt = t0;
     while (running) {
       const due = Math.floor(((performance.now() - t0) / 1000) * rate);
-      // At most 1/20 s of load per turn: a starved process must still send what it made, answer the
-      // statistics and let the simulators answer Warden; what it could not send is counted as behind.
-      for (let n = 0; sent < due && n < Math.max(1, rate / 20); n++) act(CYCLE[sent % CYCLE.length]!);
+      // Send everything due, however late the timer ran (a count per turn would cap the rate at
+      // count / timer period: 120/s on a busy host); but yield after 20 ms of sending so that the
+      // simulators answer Warden and the statistics are answered while the process catches up.
+      const sliceEnd = performance.now() + 20;
+      while (sent < due && performance.now() < sliceEnd) act(CYCLE[sent % CYCLE.length]!);
       behind = due - sent;
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => (sent < due ? setImmediate(r) : setTimeout(r, 5)));
     }
   };
 
@@ -195,10 +233,13 @@ async function main(): Promise<void> {
         case 'stats':
           send(stats());
           break;
+        case 'open':
+          send({ type: 'open', okta: [...oktaOpen.values()] });
+          break;
         case 'stop':
           running = false;
-          await okta.settled();
-          await entra.sim.settle();
+          // Every delivery ends within Okta's two 3 s attempts (Graph's likewise); bounded all the same.
+          await Promise.race([Promise.all([okta.settled(), entra.sim.settle()]), new Promise((r) => setTimeout(r, 60_000))]);
           send({ type: 'stopped', sent });
           break;
         case 'exit':
@@ -212,7 +253,9 @@ async function main(): Promise<void> {
     type: 'ready',
     yaml:
       `    secrets: { hook: { env: HOOK }, token: { env: OKTA_TOKEN } }\n` +
-      `    okta:\n      orgUrl: ${okta.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n` +
+      // The System Log poller runs as operators run it (its defaults): it is Warden's back-stop for the
+      // deliveries Okta drops after its retry.
+      `    okta:\n      orgUrl: ${okta.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n` +
       entra.yaml('acme'),
     env: { OKTA_TOKEN: okta.token, ...entra.env() },
     oktaUrl: okta.url,
@@ -220,4 +263,6 @@ async function main(): Promise<void> {
   });
 }
 
+// The parent (bench/soak.ts) gone, for whatever reason: nothing is left to load.
+process.on('disconnect', () => process.exit(0));
 if (process.send) await main();

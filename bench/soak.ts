@@ -24,7 +24,9 @@
  * p99 ack latency of the deliveries answered in the minute (Okta and Graph
  * measure them as senders), and the held changes contained so far. At the
  * end: drift as the least-squares slope of RSS and heap over the minutes
- * after the first (MB per minute), and whether the queues went back to 0.
+ * after the first (MB per minute), and whether the queues went back to 0
+ * within 5 minutes after the load (the System Log poller brings back what
+ * Okta dropped), and where each held Okta reset not contained stopped.
  */
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -42,7 +44,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { startServer } from '../src/app/start-server.js';
 import { createLogger } from '../src/runtime/logger.js';
 import { trustedOrRerun } from './idp-world.js';
-import { CYCLE, type FromLoad, type ToLoad } from './soak-load.js';
+import { CYCLE, type FromLoad, type OpenHeld, type ToLoad } from './soak-load.js';
 import { benchStoreSpecs, dropSchemas, machineLine, quantileSorted, table } from './support.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -55,6 +57,7 @@ const { values: args } = parseArgs({
 const MINUTES = Number(args.minutes);
 const RATE = Number(args.rate);
 if (!(MINUTES > 0) || !(RATE > 0)) throw new Error('--minutes and --rate must be positive numbers');
+const DRAIN_MS = 5 * 60_000;
 const mixCount = new Map<string, number>();
 for (const slot of CYCLE) mixCount.set(slot, (mixCount.get(slot) ?? 0) + 1);
 const MIX = [...mixCount].map(([k, v]) => `${k} ${v}`).join(', ');
@@ -62,6 +65,11 @@ const MIX = [...mixCount].map(([k, v]) => `${k} ${v}`).join(', ');
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const p99 = (values: number[]) => (values.length ? quantileSorted(Float64Array.from(values).sort(), 0.99) : NaN);
 const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+/** `p`, or `undefined` when it has not settled within `ms` (a slow Warden or load process must not hold up a minute's line). */
+const within = <T>(p: Promise<T>, ms: number, then?: () => void): Promise<T | undefined> => {
+  then?.();
+  return Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+};
 const load = () =>
   os
     .loadavg()
@@ -83,8 +91,65 @@ function slope(xs: number[], ys: number[]): number {
   return den ? num / den : NaN;
 }
 
+type Db = { query<T>(sql: string, params?: unknown[]): Promise<T[]> };
+
+/**
+ * Where each held Okta reset the simulator never saw contained stopped: its
+ * System Log events in the inbox (by hook or by poll, and in which state), the
+ * change and decision made of them, the actions queued and how they ended.
+ */
+async function explainOpen(db: Db, open: OpenHeld[] | undefined): Promise<void> {
+  if (!open) return console.log('held Okta resets not contained: the load process did not say');
+  if (!open.length) return console.log('held Okta resets not contained: none');
+  const stages = new Map<string, number>();
+  const examples = new Map<string, string>();
+  for (const o of open) {
+    const inbox = await db.query<{ via: string; state: string; attempts: number; error: string | null }>(
+      'SELECT via, state, attempts, error FROM inbox WHERE event_id = ANY($1)',
+      [o.eventIds],
+    );
+    const actions = await db.query<{ kind: string; state: string; attempts: number; last_error: string | null; outcome: string }>(
+      `SELECT a.kind, a.state, a.attempts, a.last_error, d.outcome FROM change_events ce
+         JOIN decisions d ON d.change_id = ce.change_id
+         LEFT JOIN actions a ON a.decision_id = d.id
+        WHERE ce.idp = 'okta' AND ce.event_id = ANY($1)`,
+      [o.eventIds],
+    );
+    const decided = await db.query<{ outcome: string }>(
+      `SELECT d.outcome FROM change_events ce JOIN decisions d ON d.change_id = ce.change_id WHERE ce.idp = 'okta' AND ce.event_id = ANY($1)`,
+      [o.eventIds],
+    );
+    let stage: string;
+    if (!inbox.length) stage = 'not in the inbox (neither hook nor poll stored it)';
+    else if (inbox.some((e) => e.state === 'pending')) stage = 'in the inbox, still pending';
+    else if (inbox.every((e) => e.state !== 'processed')) stage = `in the inbox, ${inbox.map((e) => e.state).join('/')}`;
+    else if (!decided.length) stage = 'processed, no decision';
+    else if (decided.every((d) => d.outcome !== 'hold')) stage = `decided ${decided.map((d) => d.outcome).join('/')}`;
+    else if (!actions.some((a) => a.kind)) stage = 'held, no action queued';
+    else stage = `held, actions ${[...new Set(actions.filter((a) => a.kind).map((a) => `${a.kind} ${a.state}`))].sort().join(', ')}`;
+    stages.set(stage, (stages.get(stage) ?? 0) + 1);
+    if (!examples.has(stage))
+      examples.set(
+        stage,
+        `${o.userId} (first reset ${o.firstAt}, ${o.eventIds.length} resets; inbox ${JSON.stringify(inbox)}; actions ${JSON.stringify(actions)})`,
+      );
+  }
+  console.log(`held Okta resets not contained: ${open.length}`);
+  for (const [stage, n] of stages) console.log(`  ${n} × ${stage}; e.g. ${examples.get(stage)}`);
+}
+
 async function main(): Promise<void> {
   await trustedOrRerun();
+  // It stops by itself: the load, a drain of at most 5 minutes, and setup and teardown fit well inside
+  // this; past it something hangs, and the run ends with what it printed so far.
+  const deadline = setTimeout(
+    () => {
+      console.error(`soak: still running ${MINUTES + 12} minutes after the start: stopped`);
+      process.exit(2);
+    },
+    (MINUTES + 12) * 60_000,
+  );
+  deadline.unref();
   const { chosen } = await benchStoreSpecs();
   const spec = chosen.find((s) => s.name === args.store);
   if (!spec) throw new Error(`--store ${args.store}: not available (${chosen.map((s) => s.name).join(', ')})`);
@@ -140,7 +205,7 @@ async function main(): Promise<void> {
     if (hook.verificationStatus !== 'VERIFIED') throw new Error(`event hook not verified: ${hook.error ?? hook.verificationStatus}`);
     await subscribed;
 
-    const db = (server.store as unknown as { db: { query<T>(sql: string, params?: unknown[]): Promise<T[]> } }).db;
+    const db = (server.store as unknown as { db: Db }).db;
     const depth = async () => {
       const [inbox] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM inbox WHERE state = 'pending'");
       const [outbox] = await db.query<{ n: number }>("SELECT count(*)::int AS n FROM actions WHERE state IN ('queued', 'running')");
@@ -157,37 +222,54 @@ async function main(): Promise<void> {
     const rows: string[][] = [];
     const samples: Array<{ minute: number; rss: number; heap: number }> = [];
     const allAcks: number[] = [];
+    const offered: Array<{ label: string; perSecond: number }> = [];
     let last: Extract<FromLoad, { type: 'stats' }> | undefined;
     let badTotal = 0;
+    // A minute's line is printed whatever answers late: the load process's statistics and the queue
+    // depths (a statement waiting its turn in a busy store) get 15 s each, then show as n/a; late
+    // statistics are counted in the next line that gets them.
+    let pendingStats: Promise<Extract<FromLoad, { type: 'stats' }>> | undefined;
     const report = async (label: string) => {
-      const got = next('stats');
-      tell({ type: 'stats' });
-      const s = await got;
-      last = s;
-      badTotal += s.bad;
-      for (const a of s.acks) allAcks.push(a);
       const mem = process.memoryUsage();
-      const q = await depth();
+      const delay = eld.percentile(99) / 1e6;
+      eld.reset();
+      if (!pendingStats) {
+        pendingStats = next('stats');
+        tell({ type: 'stats' });
+      }
+      const s = await within(pendingStats, 15_000);
+      if (s) pendingStats = undefined;
+      const q = await within(depth(), 15_000);
+      if (s) {
+        last = s;
+        badTotal += s.bad;
+        for (const a of s.acks) allAcks.push(a);
+        offered.push({ label, perSecond: s.offered / s.seconds });
+      }
+      const na = 'n/a';
       const row = [
         label,
         mb(mem.rss),
         mb(mem.heapUsed),
-        fmt(eld.percentile(99) / 1e6),
-        String(q.inbox),
-        String(q.outbox),
-        fmt(p99(s.acks)),
-        String(s.acks.length),
-        String(s.bad),
-        `${s.contained.okta}/${s.held.okta}`,
-        `${s.contained.entra}/${s.held.entra}`,
+        fmt(delay),
+        q ? String(q.inbox) : na,
+        q ? String(q.outbox) : na,
+        s ? fmt(p99(s.acks)) : na,
+        s ? String(s.acks.length) : na,
+        s ? String(s.bad) : na,
+        s ? fmt(s.offered / s.seconds) : na,
+        s ? `${s.contained.okta}/${s.held.okta}` : na,
+        s ? `${s.contained.entra}/${s.held.entra}` : na,
         os.loadavg()[0]!.toFixed(2),
       ];
-      eld.reset();
       rows.push(row);
+      const loadSide = s
+        ? `ack p99 ${row[6]} ms over ${row[7]} deliveries (${s.bad} not 2xx${s.bad ? `: ${JSON.stringify(s.statuses)}` : ''}), offered ${row[9]} load actions/s, load process event-loop delay p99 ${fmt(s.loadDelayP99)} ms, ${s.behind} behind schedule, held contained okta ${row[10]}, entra ${row[11]}`
+        : 'the load process did not answer within 15 s (its figures go into the next line)';
       console.log(
-        `[${label}] rss ${row[1]} MB, heap ${row[2]} MB, event-loop delay p99 ${row[3]} ms, inbox ${row[4]}, outbox ${row[5]}, ack p99 ${row[6]} ms over ${row[7]} deliveries (${s.bad} not 2xx${s.bad ? `: ${JSON.stringify(s.statuses)}` : ''}), load process event-loop delay p99 ${fmt(s.loadDelayP99)} ms, ${s.behind} behind schedule, held contained okta ${row[9]}, entra ${row[10]}, load ${row[11]}`,
+        `[${label}] rss ${row[1]} MB, heap ${row[2]} MB, event-loop delay p99 ${row[3]} ms, inbox ${row[4]}, outbox ${row[5]}${q ? '' : ' (the store did not answer within 15 s)'}, ${loadSide}, load ${row[12]}`,
       );
-      return { rss: mem.rss, heap: mem.heapUsed, q, open: s.open };
+      return { rss: mem.rss, heap: mem.heapUsed, q, open: s?.open };
     };
 
     const t0 = performance.now();
@@ -203,21 +285,23 @@ async function main(): Promise<void> {
     const { sent } = await stopped;
     const drainStart = performance.now();
     let drained = false;
-    while (performance.now() - drainStart < 120_000) {
+    // Up to 5 minutes: a delivery Okta dropped after its retry comes back by the System Log poller
+    // (every 60 s by default), behind whatever backlog the inbox holds.
+    while (performance.now() - drainStart < DRAIN_MS) {
       const s = await report('drain');
       rows.pop();
-      if (s.q.inbox === 0 && s.q.outbox === 0 && s.open === 0) {
+      if (s.q?.inbox === 0 && s.q.outbox === 0 && s.open === 0) {
         drained = true;
         break;
       }
-      await new Promise((r) => setTimeout(r, 2_000));
+      await new Promise((r) => setTimeout(r, 10_000));
     }
     const drainSeconds = (performance.now() - drainStart) / 1000;
     await report('end');
     eld.disable();
 
     console.log(
-      `\n${table(['minute', 'RSS MB', 'heap MB', 'ELD p99 ms', 'inbox', 'outbox', 'ack p99 ms', 'acks', 'not 2xx', 'okta held contained', 'entra held contained', 'load 1m'], rows)}`,
+      `\n${table(['minute', 'RSS MB', 'heap MB', 'ELD p99 ms', 'inbox', 'outbox', 'ack p99 ms', 'acks', 'not 2xx', 'offered/s', 'okta held contained', 'entra held contained', 'load 1m'], rows)}`,
     );
     const after = samples.filter((s) => s.minute >= 2);
     const rssSlope = slope(
@@ -234,6 +318,14 @@ async function main(): Promise<void> {
     console.log(`held changes contained: okta ${last?.contained.okta}/${last?.held.okta}, entra ${last?.contained.entra}/${last?.held.entra}`);
     console.log(
       `queues after the load: ${drained ? `empty after ${drainSeconds.toFixed(1)} s` : `NOT empty after ${drainSeconds.toFixed(0)} s`}; drift (least-squares slope over minutes 2..${MINUTES}): RSS ${fmt(rssSlope)} MB/min, heap ${fmt(heapSlope)} MB/min`,
+    );
+    await explainOpen(
+      db,
+      await within(
+        next('open').then((m) => m.okta),
+        15_000,
+        () => tell({ type: 'open' }),
+      ),
     );
     console.log(`uptime load average at end: ${load()} (1/5/15 min)`);
   } finally {

@@ -96,8 +96,17 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
   const result: PollResult = { pages: 0, events: 0, stored: 0 };
   while (url && result.pages < options.maxPages) {
     let response: { status: number; headers: { get(name: string): string | null }; json(): Promise<unknown> };
+    const get = (u: string) => client.http.http(u, { headers: { Accept: 'application/json' } } as Parameters<typeof client.http.http>[1]);
     try {
-      response = await client.http.http(url, { headers: { Accept: 'application/json' } } as Parameters<typeof client.http.http>[1]);
+      try {
+        response = await get(url);
+      } catch (err) {
+        // A kept-alive connection Okta closed while Warden was busy storing the previous page: the
+        // request never reached Okta. A GET is safe to send again, once, on a new connection;
+        // failing the poll would read the whole overlap again next time, and fail the same way.
+        if (!connectionClosed(err)) throw err;
+        response = await get(url);
+      }
     } catch (err) {
       if (httpStatusOf(err) === 429) {
         const headers = (err as { headers?: { get(n: string): string | null } }).headers;
@@ -155,6 +164,12 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
   }
   if (url && result.pages >= options.maxPages) result.partial = true;
   return result;
+}
+
+/** The connection closed before any answer (`socket hang up`, `ECONNRESET`, `EPIPE`): the request may be sent again. */
+function connectionClosed(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return httpStatusOf(err) === undefined && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
 /**

@@ -80,6 +80,26 @@ describe('Okta API on the simulator', () => {
       }
     });
 
+    it('reads a page again when Okta closes the connection before answering (a kept-alive socket gone stale while the store was busy)', async () => {
+      const local = await new Sim().start();
+      try {
+        const users = Array.from({ length: 3 }, (_, i) => local.addUser({ login: `h${i}@acme.example` }));
+        for (const u of users) local.adminResetFactors(local.tokenOwner.id, u.id);
+        local.faults.hangUp({ path: /^\/api\/v1\/logs$/ });
+        const { ctx, tenants } = context(local);
+        const read = await readSystemLog(tenants.get(ctx.config, 'acme'), store, {
+          since: new Date(Date.now() - 60_000),
+          until: new Date(Date.now() + 1000),
+          maxPages: 10,
+          now: () => new Date(),
+        });
+        expect([read.pages, read.events]).toEqual([1, 3]);
+        expect(local.requests.filter((r) => r.path === '/api/v1/logs')).toHaveLength(2); // the one hung up, and the same page again
+      } finally {
+        await local.close();
+      }
+    });
+
     it('keeps a watermark and starts each poll the overlap before it', async () => {
       const local = await new Sim().start();
       try {

@@ -678,6 +678,10 @@ export class OktaSimulator {
     await this.faults.hold(method, path);
     const now = this.#clock().getTime();
     res.setHeader('date', new Date(now).toUTCString());
+    if (this.faults.takeHangUp(method, path)) {
+      req.socket.destroy();
+      return;
+    }
     const fault = this.faults.take(method, path);
     if (fault?.status === 429) {
       // Okta's concurrency 429: limit and remaining 0, the reset only a suggestion (research okta.md §6).

@@ -7,6 +7,7 @@ import { WardenError } from '../../../src/core/errors.js';
  * sim.faults.inject({ status: 503, count: 5 });                          // the next 5 requests answer 503
  * sim.faults.inject({ status: 500, count: 2, path: /lifecycle\/suspend$/ }); // only matching paths
  * sim.faults.inject({ status: 429, count: 3, resetSeconds: 30 });        // concurrency-style 429s
+ * sim.faults.hangUp({ path: /^\/api\/v1\/logs$/ });                   // close the next matching connection unanswered
  * const stall = sim.faults.stall({ path: /reset_factors$/ });            // hold the next matching call
  * await stall.arrived; … stall.release();                                // then handle it normally
  * sim.faults.clear();
@@ -62,6 +63,7 @@ interface ActiveStall {
 export class SimulatorFaults {
   readonly #rules: ActiveRule[] = [];
   readonly #stalls: ActiveStall[] = [];
+  readonly #hangUps: Array<{ path?: RegExp; method?: string; count: number }> = [];
   /** How many requests were answered by an injected fault. */
   injected = 0;
 
@@ -82,9 +84,28 @@ export class SimulatorFaults {
     return { arrived, release };
   }
 
+  /**
+   * Close the connection of the next `count` (default 1) matching requests
+   * without answering (the client sees `socket hang up` / `ECONNRESET`, as
+   * when it writes to a kept-alive socket the server has just closed).
+   */
+  hangUp(match: { path?: RegExp; method?: string; count?: number } = {}): void {
+    this.#hangUps.push({ ...match, count: match.count ?? 1 });
+  }
+
+  /** Whether this request's connection is to be closed unanswered (and counts it down). */
+  takeHangUp(method: string, path: string): boolean {
+    const rule = this.#hangUps.find((r) => r.count > 0 && (!r.method || r.method === method) && (!r.path || r.path.test(path)));
+    if (!rule) return false;
+    rule.count--;
+    this.injected++;
+    return true;
+  }
+
   /** Removes every rule and releases every stalled call. */
   clear(): void {
     this.#rules.length = 0;
+    this.#hangUps.length = 0;
     for (const stall of this.#stalls.splice(0)) stall.release();
   }
 
