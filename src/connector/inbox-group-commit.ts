@@ -22,8 +22,10 @@ export const GROUP_COMMIT_MAX_ROWS = 500;
  * a statement is being written wait and are then written together, in ONE
  * multi-row statement (`putInboxMany`), so a burst of concurrent deliveries
  * costs one statement and one commit (one fsync on PGlite `full`) instead of
- * one each. A delivery arriving when nothing is being written is written at
- * once: nothing waits on a timer, and a lone delivery costs what it did.
+ * one each. A delivery arriving when nothing is being written is written
+ * after one turn of the event loop (`setImmediate`, so that the deliveries
+ * already received join it): nothing waits on a timer, and a lone delivery
+ * costs what it did.
  *
  * The promise of a delivery settles only when the statement holding it has
  * committed (so its 200 still follows durability), with the answers of its
@@ -60,6 +62,9 @@ export class InboxGroupCommit {
     this.#writing = true;
     try {
       while (this.#queue.length > 0) {
+        // One turn of the event loop first: the requests whose bytes are already here are read and join this statement.
+        // (PGlite runs a statement without yielding to the event loop, so nothing would arrive while it is written.)
+        await new Promise<void>((resolve) => setImmediate(resolve));
         let rows = this.#queue[0]!.entries.length;
         let n = 1;
         while (n < this.#queue.length && rows + this.#queue[n]!.entries.length <= this.#maxRows) rows += this.#queue[n++]!.entries.length;

@@ -55,19 +55,19 @@ class HeldStore {
       this.calls.push(call);
     });
   }
-  /** Finishes every statement waiting, until none is left. */
+  /** Finishes every statement as it comes, for as many turns of the event loop as the group needs to write everything waiting. */
   async finishAll(): Promise<void> {
-    for (let i = 0; i < 100; i++) {
-      const open = this.calls.filter((c) => !c.done);
-      if (open.length === 0) return;
-      for (const c of open) c.finish();
+    for (let i = 0; i < 20; i++) {
       await settle();
+      for (const c of this.calls.filter((c) => !c.done)) c.finish();
     }
   }
 }
 
-/** Lets promise callbacks run. */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Lets promise callbacks and the group's own turn of the event loop run. */
+const settle = async () => {
+  for (let i = 0; i < 3; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
 
 /** Whether a promise has settled yet. */
 function watch<T>(p: Promise<T>): { settled: () => boolean; value: Promise<T> } {
@@ -80,10 +80,12 @@ function watch<T>(p: Promise<T>): { settled: () => boolean; value: Promise<T> } 
 }
 
 describe('inbox group commit', () => {
-  it('writes a lone delivery at once, and the deliveries that arrive meanwhile together in the next statement', async () => {
+  it('writes a lone delivery after one turn of the event loop, and the deliveries that arrive meanwhile together in the next statement', async () => {
     const store = new HeldStore();
     const group = new InboxGroupCommit(store);
     const first = watch(group.put([entry('a')]));
+    expect(store.calls).toHaveLength(0);
+    await settle();
     expect(store.calls.map((c) => c.entries.map((e) => e.eventId))).toEqual([['a']]);
     const others = [group.put([entry('b'), entry('c')]), group.put([entry('d')]), group.put([entry('a')])].map(watch);
     await settle();
@@ -101,10 +103,20 @@ describe('inbox group commit', () => {
     ]);
   });
 
+  it('writes the deliveries received in the same turn of the event loop in one statement', async () => {
+    const store = new HeldStore();
+    const group = new InboxGroupCommit(store);
+    const all = [group.put([entry('a')]), group.put([entry('b'), entry('c')]), group.put([entry('d')])];
+    await store.finishAll();
+    await Promise.all(all);
+    expect(store.calls.map((c) => c.entries.map((e) => e.eventId))).toEqual([['a', 'b', 'c', 'd']]);
+  });
+
   it('settles no delivery before the statement holding it has committed', async () => {
     const store = new HeldStore();
     const group = new InboxGroupCommit(store);
     const first = watch(group.put([entry('a')]));
+    await settle();
     const second = watch(group.put([entry('b')]));
     await settle();
     expect([first.settled(), second.settled()]).toEqual([false, false]);
@@ -121,6 +133,7 @@ describe('inbox group commit', () => {
     const store = new HeldStore();
     const group = new InboxGroupCommit(store, 3);
     const lone = group.put([entry('x')]);
+    await settle();
     const waiting = [group.put([entry('a'), entry('b')]), group.put([entry('c'), entry('d')]), group.put([entry('e'), entry('f'), entry('g'), entry('h')])];
     await store.finishAll();
     await Promise.all([lone, ...waiting]);
@@ -132,6 +145,7 @@ describe('inbox group commit', () => {
     store.refuse = (e) => e.eventId === 'poison';
     const group = new InboxGroupCommit(store);
     const first = group.put([entry('a')]);
+    await settle();
     const batch = [group.put([entry('b')]), group.put([entry('c'), entry('poison')]), group.put([entry('d')])].map(watch);
     await store.finishAll();
     expect(await first).toEqual([{ inserted: true, id: 1 }]);
@@ -151,6 +165,7 @@ describe('inbox group commit', () => {
     const store = new HeldStore();
     const group = new InboxGroupCommit(store);
     const p = watch(group.put([entry('a')]));
+    await settle();
     store.calls[0]!.fail(new WardenError('ERR_STORE', 'the database is unreachable'));
     await expect(p.value).rejects.toThrow('unreachable');
     const q = group.put([entry('a')]);
