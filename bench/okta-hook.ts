@@ -3,9 +3,11 @@
  * the real server (startServer with the Okta connector: the receiver's raw
  * route ahead of express, the latency histogram, the constant-time
  * shared-secret check, JSON parsing, envelope validation, one inbox row per
- * LogEvent, the connector's counters) versus a bare `node:http` handler doing
- * the same durable work (parse the body, `putInbox` per event, 200) and
- * nothing else, on the same store driver, in the same run.
+ * LogEvent written through the group commit — the deliveries that arrive
+ * together in one statement and one commit —, the connector's counters)
+ * versus a bare `node:http` handler doing the same durable work the plain way
+ * (parse the body, `putInbox` per event: one statement and one commit per
+ * delivery, 200) and nothing else, on the same store driver, in the same run.
  *
  *   npm run bench:okta-hook
  *   WARDEN_BENCH_STORES=pglite-relaxed,postgres WARDEN_BENCH_EVENTS=5 npm run bench:okta-hook
@@ -41,7 +43,19 @@ import { openPgliteStore } from '../src/store/pglite-store.js';
 import { openPostgresStore } from '../src/store/postgres-store.js';
 import type { SqlExecutor } from '../src/store/sql-executor.js';
 import type { Store } from '../src/store/store.js';
-import { formatNs, formatRate, formatRatio, machineLine, median, table, benchStoreSpecs, dropSchemas, type StoreSpec, startStress } from './support.js';
+import {
+  countInboxStatements,
+  formatNs,
+  formatRate,
+  formatRatio,
+  machineLine,
+  median,
+  table,
+  benchStoreSpecs,
+  dropSchemas,
+  type StoreSpec,
+  startStress,
+} from './support.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLICY = path.join(ROOT, 'examples/policies/acme.yaml');
@@ -282,6 +296,7 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
     });
     const real = await startServer({ config, connectors: [connector], watchPolicies: false, workers: false, log: createLogger('error') });
     cleanups.unshift(() => real.close());
+    const statements = countInboxStatements(real.store);
     const bareStore =
       spec.driver === 'pglite'
         ? await openPgliteStore({ dataDir: path.join(dir, 'bare'), durability: spec.durability, command: 'bench' })
@@ -320,7 +335,7 @@ async function benchStore(spec: StoreSpec, client: LoadClient): Promise<Row> {
     const realRows = await inboxRows(real.store);
     const bareRows = await inboxRows(bareStore);
     const expressRows = await inboxRows(expressStore);
-    const recorded = `real ${ok.get('real')! * EVENTS} events answered / ${realRows} inbox rows, bare ${ok.get('bare')! * EVENTS} / ${bareRows}, express ${ok.get('express')! * EVENTS} / ${expressRows}`;
+    const recorded = `real ${ok.get('real')! * EVENTS} events answered / ${realRows} inbox rows in ${statements.count} statements (group commit: ${(ok.get('real')! / Math.max(1, statements.count)).toFixed(1)} deliveries per statement), bare ${ok.get('bare')! * EVENTS} / ${bareRows}, express ${ok.get('express')! * EVENTS} / ${expressRows}`;
     if (realRows !== ok.get('real')! * EVENTS || bareRows !== ok.get('bare')! * EVENTS || expressRows !== ok.get('express')! * EVENTS)
       throw new Error(`${spec.name}: inbox rows do not match the answers: ${recorded}`);
     const summarize = (name: string) => {

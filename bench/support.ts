@@ -1,6 +1,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import pg from 'pg';
+import type { Store } from '../src/store/store.js';
 
 /**
  * Shared helpers of the benchmarks in bench/: the machine line, order
@@ -151,4 +152,19 @@ export async function startStress(): Promise<{ line: string; stop(): Promise<voi
       process.off('exit', kill);
     },
   };
+}
+
+/**
+ * Counts the inbox statements the real server's receivers write through the
+ * group commit (`putInboxMany` on its store, which the connectors' view of
+ * the store calls): answered deliveries / statements is how many shared one.
+ */
+export function countInboxStatements(store: Store): { count: number } {
+  const counter = { count: 0 };
+  const original = store.putInboxMany.bind(store);
+  store.putInboxMany = (entries) => {
+    counter.count++;
+    return original(entries);
+  };
+  return counter;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import { readJsonBody, writeEmpty, type ConnectorContext, type InboxEntry, type RawRoute, type RouteDoc } from '../../src/connector/index.js';
+import { readJsonBody, storeDeliveries, writeEmpty, type ConnectorContext, type InboxEntry, type RawRoute, type RouteDoc } from '../../src/connector/index.js';
 import { validationError } from '../../src/core/validation-error.js';
 import { entraMetricsOf } from './entra-metrics.js';
 import type { EntraRuntime } from './entra-runtime.js';
@@ -165,11 +165,8 @@ async function receive(
     ctx.log.warn({ tenant: tenantId, path, count: parsed.data.value.length }, 'entra notification delivery rejected: clientState or tenant did not match');
     throw new WardenError('ERR_AUTH_INVALID', 'no notification carried the expected clientState for this tenant');
   }
-  if (entries.length === 1) await ctx.store.putInbox(entries[0]!);
-  else
-    await ctx.store.transaction(async (tx) => {
-      for (const e of entries) await tx.putInbox(e);
-    });
+  // Group commit: in one statement with the notifications arriving beside it, all of this delivery's entries or none; resolves once committed.
+  await storeDeliveries(ctx.store, entries);
   ctx.wakeInbox();
   writeEmpty(res, 202);
 }

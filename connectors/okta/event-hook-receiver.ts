@@ -1,7 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { WardenError } from '../../src/core/errors.js';
-import { readJsonBody, writeEmpty, writeJson, type ConnectorContext, type InboxEntry, type InboxRow, type RawRoute } from '../../src/connector/index.js';
+import {
+  readJsonBody,
+  storeDeliveries,
+  writeEmpty,
+  writeJson,
+  type ConnectorContext,
+  type InboxEntry,
+  type InboxRow,
+  type RawRoute,
+} from '../../src/connector/index.js';
 import { publishedIso } from './log-event.js';
 import { oktaMetrics } from './okta-metrics.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
@@ -107,7 +116,9 @@ export function resolveTenant(tenants: OktaTenants, ctx: ConnectorContext, id: s
  * ahead of express: this is the connector's ingest path, and Okta gives each
  * delivery 3 s; docs/performance.md §4). Authentication runs before the body
  * is read; a delivery is acknowledged (200, empty body) only after every
- * event in it is committed to the inbox, one row per LogEvent `uuid` (Okta's
+ * event in it is committed to the inbox (in one statement with the
+ * deliveries that arrive beside it: `storeDeliveries`, the group commit),
+ * one row per LogEvent `uuid` (Okta's
  * duplicates, its one retry and the poller's copy collapse there) — or, over
  * `WHOLE_DELIVERY_EVENTS`, the delivery whole in one row, which the inbox
  * worker splits into those rows. Bad input
@@ -180,27 +191,26 @@ async function receive(tenants: OktaTenants, req: IncomingMessage, res: ServerRe
   const events = parsed.data.data.events;
   if (events.length > WHOLE_DELIVERY_EVENTS) {
     // One row, one insert: acknowledged within Okta's 3 s however many events; the inbox worker splits it (splitDelivery).
-    await ctx.store.putInbox({
-      tenant: tenant.id,
-      source: 'okta',
-      eventId: `delivery:${parsed.data.eventId}`,
-      eventType: DELIVERY_EVENT_TYPE,
-      via: 'hook',
-      payload: { events },
-      receivedAt,
-    });
+    await storeDeliveries(ctx.store, [
+      {
+        tenant: tenant.id,
+        source: 'okta',
+        eventId: `delivery:${parsed.data.eventId}`,
+        eventType: DELIVERY_EVENT_TYPE,
+        via: 'hook',
+        payload: { events },
+        receivedAt,
+      },
+    ]);
     metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'stored' });
     writeEmpty(res, 200);
     ctx.wakeInbox();
     return;
   }
   const entries: InboxEntry[] = events.map((event) => eventEntry(tenant.id, event, receivedAt));
+  // Group commit: written in one statement with the deliveries arriving beside it, all of this one's events or none; resolves once committed.
   let stored = 0;
-  if (entries.length === 1) stored = (await ctx.store.putInbox(entries[0]!)).inserted ? 1 : 0;
-  else
-    await ctx.store.transaction(async (tx) => {
-      for (const entry of entries) if ((await tx.putInbox(entry)).inserted) stored++;
-    });
+  for (const answer of await storeDeliveries(ctx.store, entries)) if (answer.inserted) stored++;
   metrics.hookDeliveries.inc({ tenant: tenant.id, result: 'stored' });
   if (stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'true' }, stored);
   if (entries.length > stored) metrics.hookEvents.inc({ tenant: tenant.id, stored: 'false' }, entries.length - stored);

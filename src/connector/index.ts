@@ -33,6 +33,8 @@ export {
   type TicketSystemName,
 } from './contract.js';
 export type { ConnectorStore, ConnectorStoreOps } from './connector-store.js';
+// The receivers' group commit of inbox inserts (one statement for the deliveries that arrive together).
+export { storeDeliveries, type StoredEntry } from './inbox-group-commit.js';
 export { op, type OpContext, type Operation } from './operation.js';
 export type { RouteDoc } from './route-doc.js';
 

@@ -48,6 +48,16 @@ export function reportingRefusedCopies<S extends ConnectorStore>(store: S, refus
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
       },
     });
-  const transaction: ConnectorStore['transaction'] = (fn) => store.transaction((tx) => fn(forward(tx, { putInbox: putInbox(tx) })));
-  return forward(store, { putInbox: putInbox(store), transaction });
+  const putInboxMany =
+    (ops: Pick<ConnectorStoreOps, 'putInboxMany'>): ConnectorStoreOps['putInboxMany'] =>
+    async (entries) => {
+      const results = await ops.putInboxMany(entries);
+      results.forEach((result, i) => {
+        if (!result.inserted) refused(entries[i]!);
+      });
+      return results;
+    };
+  const transaction: ConnectorStore['transaction'] = (fn) =>
+    store.transaction((tx) => fn(forward(tx, { putInbox: putInbox(tx), putInboxMany: putInboxMany(tx) })));
+  return forward(store, { putInbox: putInbox(store), putInboxMany: putInboxMany(store), transaction });
 }

@@ -123,6 +123,33 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(other.inserted).toBe(true);
       });
 
+      it('stores several entries in one statement, refusing copies of stored keys and of keys earlier in the same call', async () => {
+        const t = await tenant();
+        const before = await store.putInbox(entry(t, 'm-old'));
+        const answers = await store.putInboxMany([
+          entry(t, 'm1'),
+          { ...entry(t, 'm-old'), via: 'poll' },
+          { ...entry(t, 'm2'), occurredAt: at(3), payload: { uuid: 'm2', text: 'nul \u0000 and \uFDD0 kept' } },
+          { ...entry(t, 'm1'), via: 'poll' },
+          { ...entry(t, 'm3\u0000x'), source: 'entra' },
+        ]);
+        expect(answers.map((a) => a.inserted)).toEqual([true, false, true, false, true]);
+        expect(answers[1]!.id).toBe(before.id);
+        expect(answers[3]!.id).toBe(answers[0]!.id);
+        expect(new Set(answers.map((a) => a.id)).size).toBe(4);
+        const rows = await store.listInbox(t, 'pending', 10);
+        expect(rows.map((r) => [r.id, r.source, r.eventId, r.via])).toEqual([
+          [before.id, 'okta', 'm-old', 'hook'],
+          [answers[0]!.id, 'okta', 'm1', 'hook'],
+          [answers[2]!.id, 'okta', 'm2', 'hook'],
+          [answers[4]!.id, 'entra', 'm3\u0000x', 'hook'],
+        ]);
+        expect(rows[2]!.payload).toEqual({ uuid: 'm2', text: 'nul \u0000 and \uFDD0 kept' });
+        expect(rows[2]!.occurredAt).toEqual(at(3));
+        expect(await store.putInboxMany([])).toEqual([]);
+        expect(await store.putInboxMany([entry(t, 'm1')])).toEqual([{ inserted: false, id: answers[0]!.id }]);
+      });
+
       it('hands out due entries once until their lease runs out', async () => {
         const t = await tenant();
         for (const id of ['a', 'b', 'c']) await store.putInbox(entry(t, id));

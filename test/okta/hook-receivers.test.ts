@@ -13,6 +13,8 @@ import type { OktaSimulator, SimUser } from '../../connectors/okta/simulator/okt
 import { loadConfig } from '../../src/config/load-config.js';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import type { ConnectorContext } from '../../src/connector/contract.js';
+import { groupCommitOf } from '../../src/connector/inbox-group-commit.js';
+import { WardenError } from '../../src/core/errors.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { Metrics } from '../../src/runtime/metrics.js';
 import { errorHandler } from '../../src/server/problem.js';
@@ -154,11 +156,11 @@ describe('Okta hook receivers', () => {
       // Okta's LogEvent with only the fields Warden keys on, so that hundreds fit in this server's 64 KiB body limit.
       const event = (i: number) => ({ uuid: `whole-${i}`, eventType: rest.eventType, published: rest.published });
       const first = Array.from({ length: 150 }, (_, i) => event(i));
-      const puts = vi.spyOn(server.context.store, 'putInbox');
+      const puts = vi.spyOn(server.context.store, 'putInboxMany');
       const transactions = vi.spyOn(server.context.store, 'transaction');
       try {
         expect((await post('acme', JSON.stringify({ ...delivery(first), eventId: 'whole-delivery-1' }), { authorization: ACME_SECRET })).status).toBe(200);
-        expect([puts.mock.calls.length, transactions.mock.calls.length]).toEqual([1, 0]);
+        expect([puts.mock.calls.length, puts.mock.calls[0]?.[0].length, transactions.mock.calls.length]).toEqual([1, 1, 0]);
       } finally {
         puts.mockRestore();
         transactions.mockRestore();
@@ -257,6 +259,88 @@ describe('Okta hook receivers', () => {
         ].sort(),
       );
       expect(rows.find((r) => r.eventId === sampleEvent().uuid)!.payload).toEqual(sampleEvent()); // kept verbatim
+    });
+
+    it('stores concurrent deliveries together (group commit), answering none before the statement holding it has committed', async () => {
+      const ids = Array.from({ length: 6 }, (_, i) => `group-${i}`);
+      // The store under the connectors' view of it (which the group commit is keyed on, and which calls this one).
+      const store = server.context.store;
+      const original = server.store.putInboxMany.bind(server.store);
+      const statements: string[][] = [];
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const entered: Array<() => void> = [];
+      const spy = vi.spyOn(server.store, 'putInboxMany').mockImplementation(async (entries) => {
+        statements.push(entries.map((e) => e.eventId));
+        for (const wake of entered.splice(0)) wake();
+        await held;
+        return original(entries);
+      });
+      try {
+        const firstWritten = new Promise<void>((resolve) => entered.push(resolve));
+        let answered = 0;
+        const first = post('acme', JSON.stringify(delivery([{ ...sampleEvent(), uuid: ids[0] }])), { authorization: ACME_SECRET }).then((r) => {
+          answered++;
+          return r;
+        });
+        await firstWritten;
+        // Five more while the first statement is held: they wait for it, then go in one statement.
+        const rest = ids.slice(1).map((uuid) =>
+          post('acme', JSON.stringify(delivery([{ ...sampleEvent(), uuid }])), { authorization: ACME_SECRET }).then((r) => {
+            answered++;
+            return r;
+          }),
+        );
+        // Every one of them received and waiting for the next statement before the first is released: none answered.
+        await vi.waitFor(() => expect(groupCommitOf(store).waiting).toBe(5));
+        expect(answered).toBe(0);
+        release();
+        const statuses = await Promise.all([first, ...rest].map(async (p) => (await p).status));
+        expect(statuses).toEqual(ids.map(() => 200));
+        expect(statements[0]).toEqual([ids[0]]);
+        expect(statements.length).toBeLessThan(ids.length);
+        expect(statements.flat().sort()).toEqual([...ids].sort());
+      } finally {
+        release();
+        spy.mockRestore();
+      }
+      const rows = await rawSql(server.store).query<{ event_id: string }>(`SELECT event_id FROM inbox WHERE event_id LIKE 'group-%'`);
+      expect(rows.map((r) => r.event_id).sort()).toEqual([...ids].sort());
+    });
+
+    it('fails only the delivery the store refuses (503, Okta retries it) when it shared a statement with others, which are stored', async () => {
+      // The store under the connectors' view of it (which the group commit is keyed on, and which calls this one).
+      const store = server.context.store;
+      const original = server.store.putInboxMany.bind(server.store);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let calls = 0;
+      const spy = vi.spyOn(server.store, 'putInboxMany').mockImplementation(async (entries) => {
+        if (++calls === 1) await held;
+        if (entries.some((e) => e.eventId === 'refused-1')) throw new WardenError('ERR_STORE', 'the store refused this statement');
+        return original(entries);
+      });
+      try {
+        const send = (uuid: string) => post('acme', JSON.stringify(delivery([{ ...sampleEvent(), uuid }])), { authorization: ACME_SECRET });
+        const first = send('refusal-0');
+        await vi.waitFor(() => expect(calls).toBe(1));
+        const rest = ['refusal-1', 'refused-1', 'refusal-2'].map(send);
+        await vi.waitFor(() => expect(groupCommitOf(store).waiting).toBe(3));
+        release();
+        const statuses = await Promise.all([first, ...rest].map(async (p) => (await p).status));
+        expect(statuses).toEqual([200, 200, 503, 200]);
+        // The statement of the three failed, then each was written alone.
+        expect(calls).toBe(5);
+      } finally {
+        release();
+        spy.mockRestore();
+      }
+      const rows = await rawSql(server.store).query<{ event_id: string }>(`SELECT event_id FROM inbox WHERE event_id LIKE 'refus%'`);
+      expect(rows.map((r) => r.event_id).sort()).toEqual(['refusal-0', 'refusal-1', 'refusal-2']);
     });
 
     it('counts every call by result and times it under the route pattern, as the other routes are', async () => {

@@ -23,6 +23,14 @@ export interface InboxRow extends InboxEntry {
 export interface InboxStore {
   /** Stores a delivery unless one with the same (tenant, source, eventId) exists. */
   putInbox(entry: InboxEntry): Promise<{ inserted: boolean; id: number }>;
+  /**
+   * Stores several deliveries in ONE statement (so one commit, one fsync on
+   * PGlite `full`): all of them or, if it fails, none. Each is skipped when
+   * one with the same (tenant, source, eventId) exists, or comes earlier in
+   * `entries`. Answers in the order of `entries`, as `putInbox` would have.
+   * The ingest path's group commit (src/connector/inbox-group-commit.ts).
+   */
+  putInboxMany(entries: readonly InboxEntry[]): Promise<Array<{ inserted: boolean; id: number }>>;
   /** Takes up to `limit` pending entries due at `now`, skipping rows other workers hold. */
   claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]>;
   /** Marks an entry done (`processed` or `ignored`), or `failed` for good. */
