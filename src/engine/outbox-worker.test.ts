@@ -136,7 +136,7 @@ describe('OutboxWorker', () => {
     expect(await worker.runOnce()).toBe(queued.length);
     expect((await store.listActions('acme', decision.id)).every((a) => a.state === 'done' && a.attempts === 2)).toBe(true);
   });
-  it("runs a change's actions at once, and changes about other people too, but one person's decisions in order", async () => {
+  it("runs a change's actions at once, sessions ended after the hold, and changes about other people too, but one person's decisions in order", async () => {
     const clock = { now: new Date('2026-11-25T12:00:00.000Z') };
     const deps = { store, policies: { get: examplePolicy }, clock: () => clock.now };
     const decide = async (target: string) =>
@@ -174,14 +174,26 @@ describe('OutboxWorker', () => {
       random: () => 0.5,
     });
     const until = (what: () => boolean) => vi.waitFor(() => expect(what()).toBe(true), { timeout: 60_000, interval: 5 });
+    const kinds = new Map((await Promise.all([first, again, other].map((d) => store.listActions('acme', d.id)))).flat().map((a) => [a.id, a.kind]));
+    const ends = (id: string) => kinds.get(id) === 'revoke_sessions';
+    expect(firstIds.some(ends) && firstIds.some((id) => !ends(id))).toBe(true); // the example policy holds and ends sessions
     const run = worker.runOnce();
     const running = () => [...started].sort();
-    await until(() => started.length === firstIds.length + otherIds.length);
-    expect(running()).toEqual([...firstIds, ...otherIds].sort()); // none of the later decision about the same person yet
-    for (const id of firstIds) finish.get(id)!();
+    const holdsOf = (ids: string[]) => ids.filter((id) => !ends(id));
+    // First the actions that stop a new sign-in, for both people at once; no session revocation yet.
+    await until(() => started.length === holdsOf(firstIds).length + holdsOf(otherIds).length);
+    expect(running()).toEqual([...holdsOf(firstIds), ...holdsOf(otherIds)].sort());
+    // The first person's sessions end once their hold is in place.
+    for (const id of holdsOf(firstIds)) finish.get(id)!();
+    await until(() => started.length === firstIds.length + holdsOf(otherIds).length);
+    expect(running()).toEqual([...firstIds, ...holdsOf(otherIds)].sort());
+    for (const id of firstIds.filter(ends)) finish.get(id)!();
+    // Then the later decision about the same person, which waited for the first one's actions.
+    await until(() => started.length === firstIds.length + holdsOf(otherIds).length + holdsOf(againIds).length);
+    expect(running()).toEqual([...firstIds, ...holdsOf(otherIds), ...holdsOf(againIds)].sort());
+    for (const id of [...holdsOf(otherIds), ...holdsOf(againIds)]) finish.get(id)!();
     await until(() => started.length === firstIds.length + otherIds.length + againIds.length);
-    expect(running()).toEqual([...firstIds, ...otherIds, ...againIds].sort());
-    for (const id of [...otherIds, ...againIds]) finish.get(id)!();
+    for (const id of [...otherIds, ...againIds].filter(ends)) finish.get(id)!();
     expect(await run).toBe(firstIds.length + againIds.length + otherIds.length);
     for (const d of [first, again, other]) expect((await store.listActions('acme', d.id)).every((a) => a.state === 'done' && a.attempts === 1)).toBe(true);
     const executed = (await audit()).filter((r) => r.type === 'action.executed').map((r) => r.subject.actionId);

@@ -21,6 +21,17 @@ export function outboxBackoffMs(attempt: number, random: () => number = Math.ran
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** Actions that end the person's sessions: run after the decision's other actions, which stop a new sign-in. */
+const ENDS_SESSIONS: ReadonlySet<string> = new Set(['revoke_sessions']);
+
+/** The items for which `test` holds, then the rest, each in their order. */
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  const yes: T[] = [];
+  const no: T[] = [];
+  for (const item of items) (test(item) ? yes : no).push(item);
+  return [yes, no];
+}
+
 /** The claimed actions by person (tenant, connector, target), then by decision, each in claim order. */
 function byTargetThenDecision(actions: readonly ActionRow[]): Map<string, Map<string, ActionRow[]>> {
   const out = new Map<string, Map<string, ActionRow[]>>();
@@ -66,9 +77,10 @@ export class OutboxWorker extends BatchWorker {
 
   /**
    * Claims and runs one batch; returns how many actions it took. The actions
-   * of one decision are independent (the policy's list for one change), so
-   * they run at once: a change is contained after one round trip to the IdP,
-   * not one per action. Actions on different people run at once too. Only
+   * of one decision (the policy's list for one change) run at once, but for
+   * the session revocation, which waits for the others: a change is contained
+   * after two round trips to the IdP, not one per action, and no session can
+   * be opened after the revocation and before the hold. Actions on different people run at once too. Only
    * the actions on one person from different decisions (a hold, then its
    * release) keep the order they were claimed in. Each action still has its
    * own attempt, result and audit record.
@@ -77,7 +89,13 @@ export class OutboxWorker extends BatchWorker {
     const actions = await this.options.store.claimActions(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
     await Promise.all(
       [...byTargetThenDecision(actions).values()].map(async (decisions) => {
-        for (const together of decisions.values()) await Promise.all(together.map((action) => this.#run(action)));
+        for (const together of decisions.values()) {
+          // Sessions are ended only once the person can no longer get back in: a session opened between
+          // the revocation and the hold (or suspension, or factor removal) would outlive both.
+          const [first, last] = partition(together, (action) => !ENDS_SESSIONS.has(action.kind));
+          await Promise.all(first.map((action) => this.#run(action)));
+          await Promise.all(last.map((action) => this.#run(action)));
+        }
       }),
     );
     return actions.length;
