@@ -1,4 +1,6 @@
 import nock from 'nock';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import { createOktaTenants, type OktaTenants } from '../../connectors/okta/okta-tenant.js';
@@ -76,6 +78,41 @@ describe('Okta API on the simulator', () => {
         });
         expect([again.events, again.stored]).toEqual([5, 0]);
       } finally {
+        await local.close();
+      }
+    });
+
+    it('asks again for a page whose connection was reset, instead of failing the read (a back-fill reuses kept-alive sockets)', async () => {
+      const local = await new Sim().start();
+      // In front of the simulator: the first request for the log has its connection reset, the others pass.
+      let resets = 1;
+      const proxy = http.createServer((req, res) => {
+        if (req.url?.startsWith('/api/v1/logs') && resets > 0) {
+          resets--;
+          req.socket.destroy();
+          return;
+        }
+        const upstream = http.request(`${local.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        req.pipe(upstream);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      try {
+        const users = Array.from({ length: 3 }, (_, i) => local.addUser({ login: `reset${i}@acme.example` }));
+        for (const u of users) local.adminResetFactors(local.tokenOwner.id, u.id);
+        const { ctx, tenants } = context({ url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, token: local.token } as OktaSimulator);
+        const read = await readSystemLog(tenants.get(ctx.config, 'acme'), store, {
+          since: new Date(Date.now() - 60_000),
+          until: new Date(Date.now() + 1000),
+          maxPages: 10,
+          now: () => new Date(),
+        });
+        expect(resets).toBe(0);
+        expect(read.events).toBeGreaterThanOrEqual(3);
+      } finally {
+        await new Promise<void>((resolve) => proxy.close(() => resolve()));
         await local.close();
       }
     });
