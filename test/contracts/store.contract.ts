@@ -195,6 +195,27 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.settleInbox(other!.id, at(3))).toBe(false);
       });
 
+      it('settles several pending entries in one statement, and says which: an entry settled or finished before is left as it is', async () => {
+        const t = await tenant();
+        for (const id of ['m1', 'm2', 'm3', 'm4']) await store.putInbox(entry(t, id));
+        const rows = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        const id = (eventId: string) => rows.find((r) => r.eventId === eventId)!.id;
+        await store.settleInbox(id('m2'), at(2));
+        await store.finishInbox(id('m3'), 'failed', at(2), 'gave up');
+        const settled = await store.transaction((tx) => tx.settleInboxes([id('m1'), id('m2'), id('m3'), id('m4')], at(3)));
+        expect(settled.sort((a, b) => a - b)).toEqual([id('m1'), id('m4')]);
+        expect(await store.settleInboxes([], at(4))).toEqual([]);
+        const states = await rawSql(store).query<{ event_id: string; state: string }>('SELECT event_id, state FROM inbox WHERE tenant = $1 ORDER BY event_id', [
+          t,
+        ]);
+        expect(states.map((r) => [r.event_id, r.state])).toEqual([
+          ['m1', 'processed'],
+          ['m2', 'processed'],
+          ['m3', 'failed'],
+          ['m4', 'processed'],
+        ]);
+      });
+
       it('never gives one entry to two concurrent claimers', async () => {
         const t = await tenant();
         for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));

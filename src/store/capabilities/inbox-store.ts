@@ -44,4 +44,10 @@ export interface InboxStore {
    * then finds it settled and does nothing.
    */
   settleInbox(id: number, now: Date): Promise<boolean>;
+  /**
+   * `settleInbox` for several entries in one statement (the signal batch of
+   * the inbox worker): marks `processed` those still pending and returns
+   * their ids; the others were settled before (by another worker).
+   */
+  settleInboxes(ids: readonly number[], now: Date): Promise<number[]>;
 }

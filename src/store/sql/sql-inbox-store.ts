@@ -68,4 +68,14 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
     ]);
     return rows.length > 0;
   }
+
+  async settleInboxes(ids: readonly number[], now: Date): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<{ id: unknown }>(
+      `UPDATE inbox SET state = 'processed', processed_at = $2, error = NULL
+       WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND state = 'pending' RETURNING id`,
+      [JSON.stringify(ids), now.toISOString()],
+    );
+    return rows.map((r) => num(r.id));
+  }
 }
