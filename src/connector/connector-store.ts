@@ -12,6 +12,7 @@ export type ConnectorStoreOps = Pick<
   StoreOps,
   | 'ensureTenants'
   | 'putInbox'
+  | 'putInboxes'
   | 'getChange'
   | 'listActions'
   | 'appendAudit'

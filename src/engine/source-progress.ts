@@ -48,6 +48,13 @@ export function reportingRefusedCopies<S extends ConnectorStore>(store: S, refus
         return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
       },
     });
-  const transaction: ConnectorStore['transaction'] = (fn) => store.transaction((tx) => fn(forward(tx, { putInbox: putInbox(tx) })));
-  return forward(store, { putInbox: putInbox(store), transaction });
+  const putInboxes =
+    (ops: Pick<ConnectorStoreOps, 'putInboxes'>): ConnectorStoreOps['putInboxes'] =>
+    async (entries) => {
+      const stored = await ops.putInboxes(entries);
+      for (const [i, entry] of entries.entries()) if (!stored[i]) refused(entry);
+      return stored;
+    };
+  const transaction: ConnectorStore['transaction'] = (fn) => store.transaction((tx) => fn(forward(tx, { putInbox: putInbox(tx), putInboxes: putInboxes(tx) })));
+  return forward(store, { putInbox: putInbox(store), putInboxes: putInboxes(store), transaction });
 }

@@ -195,6 +195,27 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.settleInbox(other!.id, at(3))).toBe(false);
       });
 
+      it('stores a page of deliveries in one statement, each once, and says which were new', async () => {
+        const t = await tenant();
+        await store.putInbox(entry(t, 'p-old'));
+        const odd = { ...entry(t, 'p-odd'), payload: { uuid: 'p-odd', text: 'nul \u0000 and \u001b here', n: 1 }, occurredAt: at(5) };
+        const stored = await store.transaction((tx) => tx.putInboxes([entry(t, 'p1'), entry(t, 'p-old'), odd, entry(t, 'p1'), entry(t, 'p2')]));
+        expect(stored).toEqual([true, false, true, false, true]);
+        expect(await store.putInboxes([])).toEqual([]);
+        const rows = await store.listInbox(t, 'pending', 100);
+        expect(rows.map((r) => r.eventId)).toEqual(['p-old', 'p1', 'p-odd', 'p2']);
+        const kept = rows.find((r) => r.eventId === 'p-odd')!;
+        expect([kept.payload, kept.occurredAt, kept.receivedAt, kept.via, kept.eventType]).toEqual([
+          odd.payload,
+          at(5),
+          T0,
+          'hook',
+          'user.mfa.factor.reset_all',
+        ]);
+        // Due at once, as putInbox's entries are.
+        expect((await store.claimInbox(100, T0, 30)).filter((r) => r.tenant === t)).toHaveLength(4);
+      });
+
       it('settles several pending entries in one statement, and says which: an entry settled or finished before is left as it is', async () => {
         const t = await tenant();
         for (const id of ['m1', 'm2', 'm3', 'm4']) await store.putInbox(entry(t, id));

@@ -23,6 +23,13 @@ export interface InboxRow extends InboxEntry {
 export interface InboxStore {
   /** Stores a delivery unless one with the same (tenant, source, eventId) exists. */
   putInbox(entry: InboxEntry): Promise<{ inserted: boolean; id: number }>;
+  /**
+   * `putInbox` for a page of deliveries in one statement (a poller's page,
+   * a back-fill): stores each unless one with its (tenant, source, eventId)
+   * exists (an earlier one of the same page included); says, entry by entry,
+   * whether it was stored.
+   */
+  putInboxes(entries: readonly InboxEntry[]): Promise<boolean[]>;
   /** Takes up to `limit` pending entries due at `now`, skipping rows other workers hold. */
   claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]>;
   /** Marks an entry done (`processed` or `ignored`), or `failed` for good. */

@@ -36,6 +36,36 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
     return { inserted: false, id: num(existing[0]!.id) };
   }
 
+  async putInboxes(entries: readonly InboxEntry[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const rows = entries.map((e, i) => ({
+      n: i,
+      tenant: e.tenant,
+      source: e.source,
+      event_id: e.eventId,
+      event_type: e.eventType ?? null,
+      via: e.via,
+      // The payload as putInbox stores it (escaped where PostgreSQL refuses a value), read back as jsonb below.
+      payload: json(e.payload),
+      received_at: e.receivedAt.toISOString(),
+      occurred_at: e.occurredAt?.toISOString() ?? null,
+    }));
+    const inserted = await this.db.query<{ n: unknown }>(
+      `WITH page AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(n int, tenant text, source text, event_id text, event_type text, via text, payload text, received_at timestamptz, occurred_at timestamptz)
+       ), stored AS (
+         INSERT INTO inbox (tenant, source, event_id, event_type, via, payload, received_at, occurred_at, next_attempt_at)
+         SELECT tenant, source, event_id, event_type, via, payload::jsonb, received_at, occurred_at, received_at FROM page ORDER BY n
+         ON CONFLICT (tenant, source, event_id) DO NOTHING RETURNING tenant, source, event_id
+       )
+       SELECT min(page.n) AS n FROM stored JOIN page USING (tenant, source, event_id) GROUP BY tenant, source, event_id`,
+      [JSON.stringify(rows)],
+    );
+    const stored = new Array<boolean>(entries.length).fill(false);
+    for (const r of inserted) stored[num(r.n)] = true;
+    return stored;
+  }
+
   async claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]> {
     const rows = await this.db.query(
       `UPDATE inbox SET attempts = attempts + 1, next_attempt_at = $2::timestamptz + make_interval(secs => $3)
