@@ -83,6 +83,16 @@ export function nextLink(link: string | null | undefined): string | undefined {
   return undefined;
 }
 
+/** How many times one page is asked for again after its connection was reset. */
+const MAX_RESETS = 3;
+
+/** Whether a request failed because its connection was reset or closed under it (nothing was answered: a GET can be sent again). */
+export function connectionReset(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.errno === 'string' ? e.errno : undefined;
+  return code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(String(e?.message ?? ''));
+}
+
 /**
  * Reads the System Log from `since` (to `until`, or caught up), writing every
  * event to the inbox. Returns what it read; `waitMs` when rate-limited.
@@ -95,26 +105,21 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
   let url: string | undefined = `${client.baseUrl}/api/v1/logs?${params.toString()}`;
   const result: PollResult = { pages: 0, events: 0, stored: 0 };
   while (url && result.pages < options.maxPages) {
-    let response: { status: number; headers: { get(name: string): string | null }; json(): Promise<unknown> };
-    const get = (u: string) => client.http.http(u, { headers: { Accept: 'application/json' } } as Parameters<typeof client.http.http>[1]);
-    try {
+    let response: { status: number; headers: { get(name: string): string | null }; json(): Promise<unknown> } | undefined;
+    for (let resets = 0; !response; ) {
       try {
-        response = await get(url);
+        response = await client.http.http(url, { headers: { Accept: 'application/json' } } as Parameters<typeof client.http.http>[1]);
       } catch (err) {
-        // A kept-alive connection Okta closed while Warden was busy storing the previous page: the
-        // request never reached Okta. A GET is safe to send again, once, on a new connection;
-        // failing the poll would read the whole overlap again next time, and fail the same way.
-        if (!connectionClosed(err)) throw err;
-        response = await get(url);
+        if (httpStatusOf(err) === 429) {
+          const headers = (err as { headers?: { get(n: string): string | null } }).headers;
+          result.waitMs = rateLimitWaitMs(headers?.get('x-rate-limit-reset'), headers?.get('date'), options.now()) ?? 60_000;
+          result.partial = true;
+          return result;
+        }
+        // A read is sent again on a reset connection (a kept-alive socket the server closed as it was reused), a few times.
+        if (connectionReset(err) && resets++ < MAX_RESETS) continue;
+        throw err;
       }
-    } catch (err) {
-      if (httpStatusOf(err) === 429) {
-        const headers = (err as { headers?: { get(n: string): string | null } }).headers;
-        result.waitMs = rateLimitWaitMs(headers?.get('x-rate-limit-reset'), headers?.get('date'), options.now()) ?? 60_000;
-        result.partial = true;
-        return result;
-      }
-      throw err;
     }
     const events = (await response.json()) as unknown[];
     if (!Array.isArray(events)) throw new WardenError('ERR_UPSTREAM', `GET /api/v1/logs answered ${typeof events}, not a list`);
@@ -138,10 +143,8 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
       });
     }
     let stored = 0;
-    if (entries.length)
-      await store.transaction(async (tx) => {
-        for (const entry of entries) if ((await tx.putInbox(entry)).inserted) stored++;
-      });
+    // The page in one statement: a back-fill stores hundreds of thousands.
+    if (entries.length) stored = (await store.putInboxMany(entries)).filter((r) => r.inserted).length;
     result.pages++;
     result.events += entries.length;
     result.stored += stored;
@@ -164,12 +167,6 @@ export async function readSystemLog(tenant: OktaTenant, store: ConnectorStore, o
   }
   if (url && result.pages >= options.maxPages) result.partial = true;
   return result;
-}
-
-/** The connection closed before any answer (`socket hang up`, `ECONNRESET`, `EPIPE`): the request may be sent again. */
-function connectionClosed(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return httpStatusOf(err) === undefined && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
 /**

@@ -1,5 +1,5 @@
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OPERATIONS } from '../admin/operations.js';
 import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
@@ -7,6 +7,7 @@ import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
 import { createLogger } from '../runtime/logger.js';
 import type { InboxRow, Store } from '../store/store.js';
 import { InboxWorker, inboxBackoffMs, keyedChange } from './inbox-worker.js';
+import type { SignalDetection } from './observe-signal.js';
 import { outboxBackoffMs } from './outbox-worker.js';
 import { makeChange } from '../../test/helpers/changes.js';
 import { examplePolicy } from '../../test/helpers/policies.js';
@@ -129,5 +130,126 @@ describe('InboxWorker give-up', () => {
     };
     expect(await OPERATIONS['inbox.list'].run(ctx, { tenant: 'acme', state: 'failed', limit: 50, json: false })).toBe(0);
     expect(out).toBe(`${poison.id}  FAILED  2026-11-25T10:00:00.000Z  okta  user.mfa.factor.reset_all  evt-poison  attempts 3: normalizer exploded\n`);
+  });
+});
+
+describe('InboxWorker signal batches', () => {
+  let handle: TestStore;
+  let store: Store;
+  beforeAll(async () => {
+    handle = await pgliteTestStore();
+    store = handle.store;
+    await store.ensureTenants(['batch']);
+  });
+  afterAll(() => handle.dispose());
+
+  const at = new Date('2026-11-25T10:00:00.000Z');
+  const put = (eventId: string, eventType = 'user.authentication.auth_via_mfa') =>
+    store.putInbox({ tenant: 'batch', source: 'okta', eventId, eventType, via: 'poll', payload: { uuid: eventId }, receivedAt: at, occurredAt: at });
+  /** A denied push for signal entries, a help-desk factor reset for the others. */
+  const handler: InboxHandler = {
+    toChanges: async (e: InboxRow) => ({
+      changes: [
+        e.eventType === 'user.authentication.auth_via_mfa'
+          ? makeChange({
+              tenant: 'batch',
+              kind: 'mfa.denied',
+              channel: 'self_service',
+              factor: { type: 'push' },
+              target: { id: '00ukim', login: 'kim@acme.example' },
+              actor: { id: '00ukim', login: 'kim@acme.example' },
+              source: { idp: 'okta', eventIds: [e.eventId], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
+            })
+          : makeChange({ tenant: 'batch', source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'poll' } }),
+      ],
+    }),
+  };
+  /** Detection that records the order it saw changes in, and fails on the event ids in `failOn`. */
+  const detection = (failOn: ReadonlySet<string>) => {
+    const seen: string[] = [];
+    const d: SignalDetection = {
+      async observe(_tx, change) {
+        const id = change.source.eventIds[0]!;
+        seen.push(id);
+        if (failOn.has(id)) throw new Error(`detection refused ${id}`);
+        return [];
+      },
+      alertsFor: async () => ({ alerts: [], identities: [] }),
+    };
+    return { d, seen };
+  };
+  const worker = (d: SignalDetection, registry = new Registry()) =>
+    new InboxWorker({
+      store,
+      decide: { policies: { get: examplePolicy }, clock: () => at, detection: d },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      registry,
+      clock: () => at,
+    });
+  const states = async () =>
+    Object.fromEntries(
+      (await Promise.all((['pending', 'processed', 'failed'] as const).map((s) => store.listInbox('batch', s, 100)))).flat().map((e) => [e.eventId, e.state]),
+    );
+
+  it('observes consecutive signal entries in one transaction, and settles a change entry between two runs in order', async () => {
+    for (const id of ['s1', 's2', 's3']) await put(id);
+    await put('c1', 'user.mfa.factor.reset_all');
+    for (const id of ['s4', 's5']) await put(id);
+    const { d, seen } = detection(new Set());
+    const transactions = vi.spyOn(store, 'transaction');
+    try {
+      expect(await worker(d).runOnce()).toBe(6);
+      // One transaction for s1–s3, one for the decision of c1, one for s4–s5.
+      expect(transactions).toHaveBeenCalledTimes(3);
+    } finally {
+      transactions.mockRestore();
+    }
+    expect(seen).toEqual(['s1', 's2', 's3', 'c1', 's4', 's5']);
+    expect(await states()).toEqual({ s1: 'processed', s2: 'processed', s3: 'processed', c1: 'processed', s4: 'processed', s5: 'processed' });
+  });
+
+  it('handles the entries of a failed batch one by one: only the failing entry is retried, the others are observed once and settled', async () => {
+    for (const id of ['f1', 'f2', 'f-bad', 'f4']) await put(id);
+    const { d, seen } = detection(new Set(['f-bad']));
+    const registry = new Registry();
+    expect(await worker(d, registry).runOnce()).toBe(4);
+    // The batch got as far as f-bad and was rolled back; then each alone.
+    expect(seen).toEqual(['f1', 'f2', 'f-bad', 'f1', 'f2', 'f-bad', 'f4']);
+    const pending = await store.listInbox('batch', 'pending', 100);
+    expect(pending.map((e) => [e.eventId, e.attempts, e.error])).toEqual([['f-bad', 1, 'detection refused f-bad']]);
+    expect((await store.listInbox('batch', 'processed', 100)).map((e) => e.eventId)).toEqual(expect.arrayContaining(['f1', 'f2', 'f4']));
+    const counted = (await registry.getMetricsAsJSON()).find((m) => m.name === 'warden_inbox_entries_total')!.values;
+    expect(counted.map((v) => [v.labels.result, v.value]).sort()).toEqual([
+      ['processed', 3],
+      ['retried', 1],
+    ]);
+  });
+
+  it('observes nothing twice for an entry another worker settled while it waited in the run', async () => {
+    const a = await put('d1');
+    await put('d2');
+    const { d, seen } = detection(new Set());
+    const registry = new Registry();
+    const w = worker(d, registry);
+    // The other worker settles d1 between this worker's claim and its batch transaction.
+    const claim = store.claimInbox.bind(store);
+    const spy = vi.spyOn(store, 'claimInbox').mockImplementation(async (...args) => {
+      const rows = await claim(...args);
+      await store.settleInbox(a.id, at);
+      return rows;
+    });
+    try {
+      expect(await w.runOnce()).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toEqual(['d2']);
+    const signals = (await registry.getMetricsAsJSON()).find((m) => m.name === 'warden_signals_total')!.values;
+    expect(signals.map((v) => [v.labels.result, v.value]).sort()).toEqual([
+      ['duplicate', 1],
+      ['observed', 1],
+    ]);
   });
 });

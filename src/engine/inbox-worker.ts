@@ -6,7 +6,7 @@ import type { InboxHandler } from '../connector/contract.js';
 import type { InboxRow } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
-import { observeSignals, type SignalDetection } from './observe-signal.js';
+import { observeSignalBatch, observeSignals, type SignalDeps, type SignalDetection, type SignalResult } from './observe-signal.js';
 import { progressOf } from './source-progress.js';
 import { queueWorkerSettings, type QueueWorkerOptions, type QueueWorkerSettings } from './queue-worker.js';
 
@@ -57,6 +57,13 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  * are retried with backoff, then marked failed for good, audited
  * `inbox.failed` and counted; a failed entry never holds up the entries
  * behind it.
+ *
+ * Consecutive entries of a batch that hold only signals detection reads are
+ * observed together, in one transaction (`observeSignalBatch`) when the next
+ * entry that is not one of them comes, or the batch ends: entries are still
+ * settled in order, each once. If that transaction fails, its entries are
+ * handled one by one, as if never batched, so only the entry that fails is
+ * retried.
  */
 export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
@@ -87,8 +94,83 @@ export class InboxWorker extends BatchWorker {
   async runOnce(): Promise<number> {
     const { store } = this.options;
     const entries = await store.claimInbox(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
-    for (const entry of entries) await this.#handle(entry);
+    const run: SignalEntry[] = [];
+    const flush = () => this.#observeRun(run.splice(0));
+    for (const entry of entries) {
+      const signals = await this.#handle(entry, flush);
+      if (signals) run.push({ entry, signals });
+    }
+    await flush();
     return entries.length;
+  }
+
+  #signalDeps(): SignalDeps {
+    const { store } = this.options;
+    const { detection, clock, onAlerts, publishAlerts } = this.options.decide;
+    return {
+      store,
+      ...(detection ? { detection } : {}),
+      ...(clock ? { clock } : {}),
+      ...(onAlerts ? { onAlerts } : {}),
+      ...(publishAlerts ? { publishAlerts } : {}),
+    };
+  }
+
+  /** Whether detection reads any of the signals (then the entry's settlement goes with their observation). */
+  #watched(signals: readonly IdentityChange[]): boolean {
+    const { detection } = this.options.decide;
+    return !!detection && signals.some((s) => detection.watches?.(s.tenant, s.kind) ?? true);
+  }
+
+  /** Observes a run of signal-only entries in one transaction; if it fails, each entry alone. */
+  async #observeRun(run: readonly SignalEntry[]): Promise<void> {
+    if (run.length === 0) return;
+    if (run.length > 1) {
+      let results: SignalResult[] | undefined;
+      try {
+        results = await observeSignalBatch(
+          this.#signalDeps(),
+          run.map((r) => ({ signals: r.signals, inboxId: r.entry.id })),
+        );
+      } catch (err) {
+        this.options.log.debug({ err, entries: run.length }, 'inbox signal batch failed: its entries are handled one by one');
+      }
+      if (results) {
+        for (const [i, r] of run.entries()) this.#settled(r, results[i]!);
+        return;
+      }
+    }
+    for (const r of run) {
+      try {
+        const observed = await observeSignals(this.#signalDeps(), { signals: r.signals, inboxId: r.entry.id });
+        this.#settled(r, observed);
+      } catch (err) {
+        await this.#failed(r.entry, err);
+      }
+    }
+  }
+
+  /** Counts a signal-only entry whose signals detection read (settled in their transaction, or by another worker). */
+  #settled(r: SignalEntry, observed: SignalResult): void {
+    for (const s of r.signals)
+      this.#signals.inc({ tenant: s.tenant, kind: s.kind, result: observed.duplicate ? 'duplicate' : observed.dropped.includes(s) ? 'dropped' : 'observed' });
+    if (!observed.duplicate) this.#counter.inc({ source: r.entry.source, result: 'processed' });
+  }
+
+  /** An entry that failed: retried with backoff, or failed for good after `maxAttempts` (or at once when it can never succeed). */
+  async #failed(entry: InboxRow, err: unknown): Promise<void> {
+    const { store, log } = this.options;
+    const message = (err as Error).message ?? String(err);
+    const permanent = isWardenError(err, 'ERR_TENANT_UNKNOWN') || isWardenError(err, 'ERR_VALIDATION');
+    if (permanent || entry.attempts >= this.#settings.maxAttempts) {
+      await this.#giveUp(entry, message);
+      this.#counter.inc({ source: entry.source, result: 'failed' });
+      log.error({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry failed for good');
+    } else {
+      await store.retryInbox(entry.id, new Date(this.#clock().getTime() + inboxBackoffMs(entry.attempts)), message);
+      this.#counter.inc({ source: entry.source, result: 'retried' });
+      log.warn({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry will be retried');
+    }
   }
 
   /**
@@ -116,11 +198,24 @@ export class InboxWorker extends BatchWorker {
     }
   }
 
-  async #handle(entry: InboxRow): Promise<void> {
-    const { store, log } = this.options;
+  /**
+   * Handles one entry, or, when it holds only signals detection reads,
+   * returns them to be observed with the run it joins. `flush` observes the
+   * run before this entry writes anything, so entries settle in order.
+   */
+  async #handle(entry: InboxRow, flush: () => Promise<void>): Promise<IdentityChange[] | undefined> {
+    const { store } = this.options;
     const handler = this.options.handlers.get(entry.source);
     const count = (result: string) => this.#counter.inc({ source: entry.source, result });
+    // What the run's flush throws (the store gone while retrying an entry of it) is not this entry's failure.
+    let flushFailure: { err: unknown } | undefined;
+    const flushRun = () =>
+      flush().catch((err: unknown) => {
+        flushFailure = { err };
+        throw err;
+      });
     if (!handler) {
+      await flush();
       await store.finishInbox(entry.id, 'ignored', this.#clock(), `no connector handles source "${entry.source}"`);
       count('ignored');
       return;
@@ -128,6 +223,7 @@ export class InboxWorker extends BatchWorker {
     try {
       const parts = handler.split?.(entry);
       if (parts) {
+        await flushRun();
         // Each part is keyed by its own event id: a part already stored (a retry, the poller's copy) is kept once.
         const refused: typeof parts = [];
         await store.transaction(async (tx) => {
@@ -140,6 +236,11 @@ export class InboxWorker extends BatchWorker {
         return;
       }
       const result = await handler.toChanges(entry, this.options.context());
+      if (!('ignored' in result) && result.changes.length > 0 && result.changes.every((c) => isSignalKind(c.kind))) {
+        const signals = result.changes.map((change, i) => keyedChange(change, entry.eventId, i, result.changes.length));
+        if (this.#watched(signals)) return signals;
+      }
+      await flushRun();
       if ('ignored' in result) {
         await store.finishInbox(entry.id, 'ignored', this.#clock(), result.ignored);
         // Not a change (a sign-in, an event Warden does not govern), but a record of its source: it moves the source's watermark, as in a replay.
@@ -160,17 +261,8 @@ export class InboxWorker extends BatchWorker {
         count('processed');
         return;
       }
-      const { detection, clock, onAlerts, publishAlerts } = this.options.decide;
-      const observed = await observeSignals(
-        {
-          store,
-          ...(detection ? { detection } : {}),
-          ...(clock ? { clock } : {}),
-          ...(onAlerts ? { onAlerts } : {}),
-          ...(publishAlerts ? { publishAlerts } : {}),
-        },
-        { signals, inboxId: entry.id },
-      );
+      const { detection } = this.options.decide;
+      const observed = await observeSignals(this.#signalDeps(), { signals, inboxId: entry.id });
       for (const s of signals)
         this.#signals.inc({ tenant: s.tenant, kind: s.kind, result: observed.duplicate ? 'duplicate' : observed.dropped.includes(s) ? 'dropped' : 'observed' });
       if (observed.duplicate) return;
@@ -190,17 +282,16 @@ export class InboxWorker extends BatchWorker {
       }
       count('processed');
     } catch (err) {
-      const message = (err as Error).message ?? String(err);
-      const permanent = isWardenError(err, 'ERR_TENANT_UNKNOWN') || isWardenError(err, 'ERR_VALIDATION');
-      if (permanent || entry.attempts >= this.#settings.maxAttempts) {
-        await this.#giveUp(entry, message);
-        count('failed');
-        log.error({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry failed for good');
-      } else {
-        await store.retryInbox(entry.id, new Date(this.#clock().getTime() + inboxBackoffMs(entry.attempts)), message);
-        count('retried');
-        log.warn({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry will be retried');
-      }
+      if (flushFailure) throw flushFailure.err;
+      await flush();
+      await this.#failed(entry, err);
     }
+    return undefined;
   }
+}
+
+/** An entry holding only signals detection reads, waiting to be observed with its run. */
+interface SignalEntry {
+  entry: InboxRow;
+  signals: IdentityChange[];
 }

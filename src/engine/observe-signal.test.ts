@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Alert } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Store, StoreTx } from '../store/store.js';
-import { observeSignals, type SignalDetection } from './observe-signal.js';
+import { observeSignalBatch, observeSignals, type SignalDetection } from './observe-signal.js';
 import { makeChange } from '../../test/helpers/changes.js';
 import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
 
@@ -101,5 +101,49 @@ describe('observeSignals', () => {
     const { detection, seen } = recordingDetection();
     expect((await observeSignals({ store, detection }, { signals: [signal('e7')], inboxId: entry!.id })).duplicate).toBe(false);
     expect(seen).toHaveLength(1);
+  });
+
+  it('observes the signals of several entries in one transaction, in order: settles each, skips an entry settled before, publishes each alert once in its latest version', async () => {
+    const ids: number[] = [];
+    for (const e of ['b1', 'b2', 'b3'])
+      ids.push((await store.putInbox({ tenant: 'acme', source: 'okta', eventId: e, via: 'hook', payload: {}, receivedAt: new Date() })).id);
+    await store.settleInbox(ids[1]!, new Date());
+    // Every verified push extends alert a1: the version the last one made is the one that goes out.
+    let version = 0;
+    const seen: string[] = [];
+    const detection: SignalDetection = {
+      async observe(_tx, change) {
+        seen.push(change.source.eventIds[0]!);
+        return change.kind === 'mfa.verified' ? [{ id: 'a1', version: ++version } as unknown as Alert] : [];
+      },
+      alertsFor: () => Promise.reject(new Error('unused')),
+    };
+    const published: unknown[][] = [];
+    const told: unknown[][] = [];
+    const transaction = vi.spyOn(store, 'transaction');
+    let results;
+    try {
+      results = await observeSignalBatch(
+        { store, detection, publishAlerts: async (_tx, alerts) => void published.push([...alerts]), onAlerts: (alerts) => void told.push([...alerts]) },
+        [
+          { signals: [signal('b1', 'mfa.verified')], inboxId: ids[0]! },
+          { signals: [signal('b2', 'mfa.verified')], inboxId: ids[1]! },
+          { signals: [signal('b3', 'mfa.denied'), signal('b3b', 'mfa.verified')], inboxId: ids[2]! },
+        ],
+      );
+      expect(transaction).toHaveBeenCalledTimes(1);
+    } finally {
+      transaction.mockRestore();
+    }
+    expect(seen).toEqual(['b1', 'b3', 'b3b']);
+    expect(results.map((r) => [r.duplicate, r.observed.length, r.alerts.map((a) => (a as unknown as { version: number }).version)])).toEqual([
+      [false, 1, [2]],
+      [true, 0, []],
+      [false, 2, [2]],
+    ]);
+    expect(published).toEqual([[{ id: 'a1', version: 2 }]]);
+    expect(told).toEqual([[{ id: 'a1', version: 2 }]]);
+    const states = await Promise.all(ids.map(async (id) => (await store.listInbox('acme', 'processed', 1000)).some((e) => e.id === id)));
+    expect(states).toEqual([true, true, true]);
   });
 });

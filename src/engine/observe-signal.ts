@@ -74,3 +74,70 @@ export async function observeSignals(deps: SignalDeps, input: SignalInput): Prom
   if (result.alerts.length > 0) deps.onAlerts?.(result.alerts);
   return result.duplicate ? { observed: [], dropped, duplicate: true, alerts: [] } : { observed, dropped, duplicate: false, alerts: result.alerts };
 }
+
+/** The signals of one inbox entry, observed with others in one transaction (`observeSignalBatch`). */
+export interface SignalBatchInput extends SignalInput {
+  inboxId: number;
+}
+
+/**
+ * `observeSignals` for the signals of several inbox entries at once, in one
+ * store transaction instead of one each (catch-up: a day of push approvals
+ * comes by the hundred thousand). In entry order, each entry is settled and
+ * its signals observed, exactly as `observeSignals` would one entry after
+ * another; an entry settled before (another worker) observes nothing and is
+ * reported `duplicate`. The alerts raised go out once, in their latest
+ * version. All or nothing: if anything fails (detection, a lock conflict
+ * between replicas), nothing is settled or observed and the error is
+ * thrown, so the caller can handle the entries one by one and retry only the
+ * one that fails.
+ *
+ * @example
+ *   await observeSignalBatch({ store, detection }, [{ signals: [pushA], inboxId: 7 }, { signals: [pushB], inboxId: 8 }])
+ *   // → [{ observed: [pushA], dropped: [], duplicate: false, alerts: [] }, { observed: [pushB], … }]
+ */
+export async function observeSignalBatch(deps: SignalDeps, inputs: readonly SignalBatchInput[]): Promise<SignalResult[]> {
+  for (const input of inputs)
+    for (const s of input.signals)
+      if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `observeSignalBatch: ${s.kind} is a change, not a signal: decide it (decideChange)`);
+  const detection = deps.detection;
+  const parts = inputs.map((input) => {
+    const observed = detection ? input.signals.filter((s) => detection.watches?.(s.tenant, s.kind) ?? true) : [];
+    return { input, observed, dropped: input.signals.filter((s) => !observed.includes(s)) };
+  });
+  const watched = parts.filter((p) => p.observed.length > 0);
+  if (!detection || watched.length === 0) return parts.map((p) => ({ observed: p.observed, dropped: p.dropped, duplicate: false, alerts: [] }));
+
+  const now = (deps.clock ?? systemClock)();
+  const outcome = await deps.store.transaction(async (tx) => {
+    const settled = new Set(
+      await tx.settleInboxes(
+        watched.map((p) => p.input.inboxId),
+        now,
+      ),
+    );
+    // The latest version of each alert, and which alerts each entry's signals raised or extended.
+    const latest = new Map<string, Alert>();
+    const touched = new Map<number, Set<string>>();
+    for (const p of watched) {
+      if (!settled.has(p.input.inboxId)) continue;
+      const ids = new Set<string>();
+      for (const signal of p.observed)
+        for (const alert of await detection.observe(tx, signal, { now })) {
+          latest.set(alert.id, alert);
+          ids.add(alert.id);
+        }
+      touched.set(p.input.inboxId, ids);
+    }
+    const raised = [...latest.values()];
+    if (raised.length > 0) await deps.publishAlerts?.(tx, raised);
+    return { settled, latest, touched, raised };
+  });
+  if (outcome.raised.length > 0) deps.onAlerts?.(outcome.raised);
+  return parts.map((p): SignalResult => {
+    if (p.observed.length === 0) return { observed: [], dropped: p.dropped, duplicate: false, alerts: [] };
+    if (!outcome.settled.has(p.input.inboxId)) return { observed: [], dropped: p.dropped, duplicate: true, alerts: [] };
+    const alerts = [...(outcome.touched.get(p.input.inboxId) ?? [])].map((id) => outcome.latest.get(id)!);
+    return { observed: p.observed, dropped: p.dropped, duplicate: false, alerts };
+  });
+}

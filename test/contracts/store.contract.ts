@@ -222,6 +222,49 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.settleInbox(other!.id, at(3))).toBe(false);
       });
 
+      it('stores a page of deliveries in one statement, each once, and says which were new', async () => {
+        const t = await tenant();
+        await store.putInbox(entry(t, 'p-old'));
+        const odd = { ...entry(t, 'p-odd'), payload: { uuid: 'p-odd', text: 'nul \u0000 and \u001b here', n: 1 }, occurredAt: at(5) };
+        const stored = await store.transaction((tx) => tx.putInboxMany([entry(t, 'p1'), entry(t, 'p-old'), odd, entry(t, 'p1'), entry(t, 'p2')]));
+        expect(stored.map((r) => r.inserted)).toEqual([true, false, true, false, true]);
+        expect(stored[3]!.id).toBe(stored[0]!.id); // a later copy in the page is answered with the first's id
+        expect(await store.putInboxMany([])).toEqual([]);
+        const rows = await store.listInbox(t, 'pending', 100);
+        expect(rows.map((r) => r.eventId)).toEqual(['p-old', 'p1', 'p-odd', 'p2']);
+        const kept = rows.find((r) => r.eventId === 'p-odd')!;
+        expect([kept.payload, kept.occurredAt, kept.receivedAt, kept.via, kept.eventType]).toEqual([
+          odd.payload,
+          at(5),
+          T0,
+          'hook',
+          'user.mfa.factor.reset_all',
+        ]);
+        // Due at once, as putInbox's entries are.
+        expect((await store.claimInbox(100, T0, 30)).filter((r) => r.tenant === t)).toHaveLength(4);
+      });
+
+      it('settles several pending entries in one statement, and says which: an entry settled or finished before is left as it is', async () => {
+        const t = await tenant();
+        for (const id of ['m1', 'm2', 'm3', 'm4']) await store.putInbox(entry(t, id));
+        const rows = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        const id = (eventId: string) => rows.find((r) => r.eventId === eventId)!.id;
+        await store.settleInbox(id('m2'), at(2));
+        await store.finishInbox(id('m3'), 'failed', at(2), 'gave up');
+        const settled = await store.transaction((tx) => tx.settleInboxes([id('m1'), id('m2'), id('m3'), id('m4')], at(3)));
+        expect(settled.sort((a, b) => a - b)).toEqual([id('m1'), id('m4')]);
+        expect(await store.settleInboxes([], at(4))).toEqual([]);
+        const states = await rawSql(store).query<{ event_id: string; state: string }>('SELECT event_id, state FROM inbox WHERE tenant = $1 ORDER BY event_id', [
+          t,
+        ]);
+        expect(states.map((r) => [r.event_id, r.state])).toEqual([
+          ['m1', 'processed'],
+          ['m2', 'processed'],
+          ['m3', 'failed'],
+          ['m4', 'processed'],
+        ]);
+      });
+
       it('never gives one entry to two concurrent claimers', async () => {
         const t = await tenant();
         for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));

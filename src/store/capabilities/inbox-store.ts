@@ -25,7 +25,8 @@ export interface InboxStore {
   putInbox(entry: InboxEntry): Promise<{ inserted: boolean; id: number }>;
   /**
    * Stores several deliveries in ONE statement (so one commit, one fsync on
-   * PGlite `full`): all of them or, if it fails, none. Each is skipped when
+   * PGlite `full`): all of them or, if it fails, none. The receivers' group
+   * commit and the pollers' pages write through it. Each is skipped when
    * one with the same (tenant, source, eventId) exists, or comes earlier in
    * `entries`. Answers in the order of `entries`, as `putInbox` would have.
    * The ingest path's group commit (src/connector/inbox-group-commit.ts).
@@ -52,4 +53,10 @@ export interface InboxStore {
    * then finds it settled and does nothing.
    */
   settleInbox(id: number, now: Date): Promise<boolean>;
+  /**
+   * `settleInbox` for several entries in one statement (the signal batch of
+   * the inbox worker): marks `processed` those still pending and returns
+   * their ids; the others were settled before (by another worker).
+   */
+  settleInboxes(ids: readonly number[], now: Date): Promise<number[]>;
 }

@@ -42,57 +42,49 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
   async putInboxMany(entries: readonly InboxEntry[]): Promise<Array<{ inserted: boolean; id: number }>> {
     if (entries.length === 0) return [];
     if (entries.length === 1) return [await this.putInbox(entries[0]!)];
-    // One row per key: a later copy of a key in `entries` is answered as a refused copy of the first.
-    const first = new Map<string, number>();
-    const rows: InboxEntry[] = [];
-    const slot: number[] = [];
-    for (const e of entries) {
-      const key = inboxKey(e.tenant, e.source, e.eventId);
-      let at = first.get(key);
-      if (at === undefined) {
-        first.set(key, (at = rows.length));
-        rows.push(e);
-      }
-      slot.push(at);
-    }
-    const params: unknown[] = [];
-    const values: string[] = [];
-    for (const e of rows) {
-      const n = params.length;
-      values.push(
-        `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}::timestamptz, $${n + 8}::timestamptz, $${n + 7}::timestamptz)`,
-      );
-      params.push(e.tenant, e.source, e.eventId, e.eventType ?? null, e.via, json(e.payload), e.receivedAt.toISOString(), e.occurredAt?.toISOString() ?? null);
-    }
-    const inserted = await this.db.query<{ id: unknown; tenant: unknown; source: unknown; event_id: unknown }>(
-      `INSERT INTO inbox (tenant, source, event_id, event_type, via, payload, received_at, occurred_at, next_attempt_at)
-       VALUES ${values.join(', ')}
-       ON CONFLICT (tenant, source, event_id) DO NOTHING RETURNING id, tenant, source, event_id`,
-      params,
+    // One parameter for the whole page (a System Log page is 1,000 events), read as rows by PostgreSQL;
+    // the payload travels as the text putInbox would store (escaped where PostgreSQL refuses a value).
+    // Every string of the page is escaped as a text parameter would be (json: NUL in an event id too).
+    const page = json(
+      entries.map((e, n) => ({
+        n,
+        tenant: e.tenant,
+        source: e.source,
+        event_id: e.eventId,
+        event_type: e.eventType ?? null,
+        via: e.via,
+        payload: json(e.payload),
+        received_at: e.receivedAt.toISOString(),
+        occurred_at: e.occurredAt?.toISOString() ?? null,
+      })),
     );
-    const ids = new Map<string, number>(inserted.map((r) => [inboxKey(String(r.tenant), String(r.source), String(r.event_id)), num(r.id)]));
-    const answers = rows.map((e) => {
-      const id = ids.get(inboxKey(e.tenant, e.source, e.eventId));
-      return id === undefined ? undefined : { inserted: true, id };
-    });
-    // Rows already stored (a retry, the poller's copy): their ids, as putInbox answers them.
-    for (let i = 0; i < rows.length; i++) {
-      if (answers[i]) continue;
-      const e = rows[i]!;
-      const [existing] = await this.db.query<{ id: unknown }>('SELECT id FROM inbox WHERE tenant = $1 AND source = $2 AND event_id = $3', [
-        e.tenant,
-        e.source,
-        e.eventId,
-      ]);
-      answers[i] = { inserted: false, id: num(existing!.id) };
+    // A key that comes twice in `entries` is stored once, as its first copy; the later copies are refused.
+    const rows = await this.db.query<{ n: unknown; id: unknown; inserted: unknown }>(
+      `WITH page AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(n int, tenant text, source text, event_id text, event_type text, via text, payload text, received_at timestamptz, occurred_at timestamptz)
+       ), stored AS (
+         INSERT INTO inbox (tenant, source, event_id, event_type, via, payload, received_at, occurred_at, next_attempt_at)
+         SELECT tenant, source, event_id, event_type, via, payload::jsonb, received_at, occurred_at, received_at FROM page ORDER BY n
+         ON CONFLICT (tenant, source, event_id) DO NOTHING RETURNING id, tenant, source, event_id
+       ), firsts AS (
+         SELECT min(n) AS n FROM page GROUP BY tenant, source, event_id
+       )
+       SELECT page.n, stored.id, true AS inserted FROM stored JOIN page USING (tenant, source, event_id) JOIN firsts ON firsts.n = page.n
+       UNION ALL
+       SELECT page.n, inbox.id, false FROM page JOIN inbox USING (tenant, source, event_id)
+        WHERE NOT EXISTS (SELECT 1 FROM stored WHERE stored.tenant = page.tenant AND stored.source = page.source AND stored.event_id = page.event_id)`,
+      [page],
+    );
+    const answers = new Array<{ inserted: boolean; id: number } | undefined>(entries.length);
+    const idOf = new Map<string, number>();
+    const key = (e: InboxEntry) => inboxKey(e.tenant, e.source, e.eventId);
+    for (const r of rows) {
+      const n = num(r.n);
+      answers[n] = { inserted: r.inserted === true, id: num(r.id) };
+      idOf.set(key(entries[n]!), num(r.id));
     }
-    const seen = new Set<number>();
-    return slot.map((at) => {
-      const answer = answers[at]!;
-      if (seen.has(at)) return { inserted: false, id: answer.id };
-      seen.add(at);
-      return answer;
-    });
+    // The later copies of a key stored by this statement: refused, with the id of the first.
+    return entries.map((e, n) => answers[n] ?? { inserted: false, id: idOf.get(key(e))! });
   }
 
   async claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]> {
@@ -126,5 +118,15 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
       now.toISOString(),
     ]);
     return rows.length > 0;
+  }
+
+  async settleInboxes(ids: readonly number[], now: Date): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<{ id: unknown }>(
+      `UPDATE inbox SET state = 'processed', processed_at = $2, error = NULL
+       WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND state = 'pending' RETURNING id`,
+      [JSON.stringify(ids), now.toISOString()],
+    );
+    return rows.map((r) => num(r.id));
   }
 }
