@@ -83,8 +83,28 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
       answers[n] = { inserted: r.inserted === true, id: num(r.id) };
       idOf.set(key(entries[n]!), num(r.id));
     }
-    // The later copies of a key stored by this statement: refused, with the id of the first.
-    return entries.map((e, n) => answers[n] ?? { inserted: false, id: idOf.get(key(e))! });
+    // The later copies of a key stored by this statement: refused, with the id of the first. A key
+    // another transaction stored while this statement ran is refused too, but this statement's
+    // snapshot does not show its row: its id is read afterwards, as putInbox reads it.
+    const out: Array<{ inserted: boolean; id: number }> = [];
+    for (const [n, e] of entries.entries()) {
+      let answer = answers[n];
+      if (!answer) {
+        let id = idOf.get(key(e));
+        if (id === undefined) {
+          const [row] = await this.db.query<{ id: unknown }>('SELECT id FROM inbox WHERE tenant = $1 AND source = $2 AND event_id = $3', [
+            e.tenant,
+            e.source,
+            e.eventId,
+          ]);
+          id = num(row!.id);
+          idOf.set(key(e), id);
+        }
+        answer = { inserted: false, id };
+      }
+      out.push(answer);
+    }
+    return out;
   }
 
   async claimInbox(limit: number, now: Date, leaseSeconds: number): Promise<InboxRow[]> {
