@@ -37,6 +37,15 @@ export interface SignalResult {
   alerts: Alert[];
 }
 
+/** The signals detection reads (`observed`) and the others (`dropped`); a change passed as a signal is refused. */
+function splitSignals(deps: SignalDeps, signals: readonly IdentityChange[], caller: string): { observed: IdentityChange[]; dropped: IdentityChange[] } {
+  for (const s of signals)
+    if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `${caller}: ${s.kind} is a change, not a signal: decide it (decideChange)`);
+  const detection = deps.detection;
+  const observed = detection ? signals.filter((s) => detection.watches?.(s.tenant, s.kind) ?? true) : [];
+  return { observed, dropped: signals.filter((s) => !observed.includes(s)) };
+}
+
 /**
  * The signal path: MFA challenge outcomes (a denied push, a passed
  * verification) go to detection only. They change nothing in the IdP and
@@ -54,11 +63,8 @@ export interface SignalResult {
  *   // → { observed: [deniedPush], dropped: [], duplicate: false, alerts: [] }
  */
 export async function observeSignals(deps: SignalDeps, input: SignalInput): Promise<SignalResult> {
-  for (const s of input.signals)
-    if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `observeSignals: ${s.kind} is a change, not a signal: decide it (decideChange)`);
+  const { observed, dropped } = splitSignals(deps, input.signals, 'observeSignals');
   const detection = deps.detection;
-  const observed = detection ? input.signals.filter((s) => detection.watches?.(s.tenant, s.kind) ?? true) : [];
-  const dropped = input.signals.filter((s) => !observed.includes(s));
   if (!detection || observed.length === 0) return { observed, dropped, duplicate: false, alerts: [] };
 
   const now = (deps.clock ?? systemClock)();
@@ -97,14 +103,8 @@ export interface SignalBatchInput extends SignalInput {
  *   // → [{ observed: [pushA], dropped: [], duplicate: false, alerts: [] }, { observed: [pushB], … }]
  */
 export async function observeSignalBatch(deps: SignalDeps, inputs: readonly SignalBatchInput[]): Promise<SignalResult[]> {
-  for (const input of inputs)
-    for (const s of input.signals)
-      if (!isSignalKind(s.kind)) throw new WardenError('ERR_INTERNAL', `observeSignalBatch: ${s.kind} is a change, not a signal: decide it (decideChange)`);
+  const parts = inputs.map((input) => ({ input, ...splitSignals(deps, input.signals, 'observeSignalBatch') }));
   const detection = deps.detection;
-  const parts = inputs.map((input) => {
-    const observed = detection ? input.signals.filter((s) => detection.watches?.(s.tenant, s.kind) ?? true) : [];
-    return { input, observed, dropped: input.signals.filter((s) => !observed.includes(s)) };
-  });
   const watched = parts.filter((p) => p.observed.length > 0);
   if (!detection || watched.length === 0) return parts.map((p) => ({ observed: p.observed, dropped: p.dropped, duplicate: false, alerts: [] }));
 
