@@ -12,8 +12,9 @@ interface Waiting {
 }
 
 /**
- * Most rows in one statement (8 parameters a row: well under PostgreSQL's
- * 65,535; a delivery larger than this still goes alone, in one statement).
+ * Most rows in one statement (the page travels as one JSON parameter, so this
+ * bounds the statement's size and the wait of the deliveries in it; a
+ * delivery larger than this still goes alone, in one statement).
  */
 export const GROUP_COMMIT_MAX_ROWS = 500;
 
