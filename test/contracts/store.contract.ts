@@ -796,6 +796,67 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect((await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'bob')))!.events).toEqual({ n: 4 });
       });
 
+      it('locks, writes and deletes the states of many keys, one statement each, keys and events with NUL and odd unicode kept as they were', async () => {
+        const t = await tenant();
+        const NUL = '\u0000';
+        // NUL, the store's escape character, both, astral and combining characters, right-to-left text.
+        const keys = ['alice', `bo${NUL}b`, 'x\uFDD0y', '\uFDD00', 'z\u{1F600}\u0301', '\u05D0\u05D1@acme.example', 'bo\uFDD00b'];
+        const rows = keys.map((key, i) =>
+          row(t, key, {
+            rule: i % 2 ? `pair${NUL}` : 'pair',
+            events: [{ uid: `okta:${key}`, at: T0.getTime() + i, mask: 1, change: { id: key, [`k${NUL}`]: NUL, esc: '\uFDD0' } }],
+            ...(i % 3 === 0 ? { dueAt: at(i) } : {}),
+          }),
+        );
+        const ids = (rs: readonly DetectionStateRow[]) => rs.map((r) => ({ tenant: r.tenant, rule: r.rule, key: r.key }));
+        const sorted = (rs: DetectionStateRow[]) => [...rs].sort((a, b) => (a.rule + a.key < b.rule + b.key ? -1 : 1));
+        const lock = (ks: Array<{ tenant: string; rule: string; key: string }>) => store.transaction((tx) => tx.lockDetectionStates(ks));
+        expect(await lock(ids(rows))).toEqual([]);
+        expect(await lock([])).toEqual([]);
+        await store.transaction((tx) => tx.putDetectionStates(rows));
+        expect(await store.countDetectionStates(t)).toBe(keys.length);
+        // Missing keys, keys differing only by NUL or the escape, and a key given twice: the stored ones, once each.
+        const asked = [...ids(rows).reverse(), ids(rows)[0]!, { tenant: t, rule: 'pair', key: 'bob' }, { tenant: t, rule: 'pair', key: 'x\uFDD0\uFDD0y' }];
+        expect(sorted(await lock(asked))).toEqual(sorted(rows));
+        // One by one and many at once read the same rows.
+        for (const r of rows) expect(await store.transaction((tx) => tx.lockDetectionState(r.tenant, r.rule, r.key))).toEqual(r);
+        // Replacing: a key given twice is written as its last row; the others stay.
+        const changed = row(t, keys[1]!, { rule: `pair${NUL}`, ruleHash: 'h2', events: { n: NUL }, expiresAt: at(7), updatedAt: at(2) });
+        await store.putDetectionStates([{ ...changed, ruleHash: 'h-first' }, rows[3]!, changed]);
+        expect(sorted(await lock(ids(rows)))).toEqual(sorted(rows.map((r) => (r.key === changed.key ? changed : r))));
+        await store.transaction((tx) => tx.deleteDetectionStates([...ids(rows.slice(0, 4)), { tenant: t, rule: 'pair', key: 'nobody' }]));
+        expect(sorted(await lock(ids(rows)))).toEqual(sorted(rows.slice(4)));
+        await store.deleteDetectionStates([]);
+        await store.putDetectionStates([]);
+        expect(await store.countDetectionStates(t)).toBe(keys.length - 4);
+      });
+
+      it('serializes read-modify-write of overlapping keys locked many at once, asked in any order (no lost update, no deadlock)', async () => {
+        const t = await tenant();
+        const keys = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, '0')}`);
+        await store.putDetectionStates(keys.map((k) => row(t, k, { events: { n: 0 } })));
+        // Each writer asks for its keys in another order: forwards, backwards, odd first, …
+        const orders = [
+          keys,
+          [...keys].reverse(),
+          [...keys.filter((_, i) => i % 2), ...keys.filter((_, i) => i % 2 === 0)],
+          keys.slice(3),
+          keys.slice(0, 9).reverse(),
+        ];
+        await Promise.all(
+          orders.map((order) =>
+            store.transaction(async (tx) => {
+              const held = await tx.lockDetectionStates(order.map((key) => ({ tenant: t, rule: 'pair', key })));
+              await tx.putDetectionStates(held.map((r) => ({ ...r, events: { n: (r.events as { n: number }).n + 1 } })));
+            }),
+          ),
+        );
+        const counts = new Map(
+          (await store.transaction((tx) => tx.lockDetectionStates(keys.map((key) => ({ tenant: t, rule: 'pair', key }))))).map((r) => [r.key, r.events]),
+        );
+        expect(keys.map((k) => [k, counts.get(k)])).toEqual(keys.map((k) => [k, { n: orders.filter((o) => o.includes(k)).length }]));
+      });
+
       it('hands a due state to one claimant, and prunes only expired state with nothing due', async () => {
         const t = await tenant();
         await store.putDetectionState(row(t, 'due', { dueAt: at(10), expiresAt: at(10) }));

@@ -16,6 +16,13 @@ export interface DetectionStateRow {
   updatedAt: Date;
 }
 
+/** Which state: one detection rule's key in a tenant. */
+export interface DetectionStateKey {
+  tenant: string;
+  rule: string;
+  key: string;
+}
+
 /**
  * One source's event-time progress in a tenant (src/detect/source-watermarks.ts):
  * the newest event time it delivered, and the clock when it last delivered.
@@ -38,6 +45,24 @@ export interface DetectionStore {
   /** Writes (inserts or replaces) detection state. */
   putDetectionState(row: DetectionStateRow): Promise<void>;
   deleteDetectionState(tenant: string, rule: string, key: string): Promise<void>;
+  /**
+   * `lockDetectionState` for many keys in one statement (a run of changes
+   * correlated in one transaction): the stored states among `keys`, each
+   * locked until the transaction ends. Rows are locked in one order for
+   * every caller, (tenant, rule, key) as the database sorts them, so two
+   * transactions locking overlapping keys never deadlock on them: one waits
+   * for the other. Keys without state are absent from the answer (and not
+   * locked); a key given twice is answered once. Call inside a transaction.
+   */
+  lockDetectionStates(keys: readonly DetectionStateKey[]): Promise<DetectionStateRow[]>;
+  /**
+   * `putDetectionState` for many rows in one statement, written in the
+   * order `lockDetectionStates` locks. A key given twice is written as its
+   * last row.
+   */
+  putDetectionStates(rows: readonly DetectionStateRow[]): Promise<void>;
+  /** `deleteDetectionState` for many keys in one statement. */
+  deleteDetectionStates(keys: readonly DetectionStateKey[]): Promise<void>;
   /**
    * Up to `limit` states whose `dueAt` has come, locked and skipping rows
    * others hold (replicas share the work). Call inside a transaction.

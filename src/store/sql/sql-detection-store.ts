@@ -1,4 +1,4 @@
-import type { DetectionStateRow, DetectionStore, SourceWatermarkRow } from '../capabilities/detection-store.js';
+import type { DetectionStateKey, DetectionStateRow, DetectionStore, SourceWatermarkRow } from '../capabilities/detection-store.js';
 import { SqlAggregate, date, json, num, parsed, type Row } from './sql-aggregate.js';
 
 function detectionStateRow(r: Row): DetectionStateRow {
@@ -13,6 +13,15 @@ function detectionStateRow(r: Row): DetectionStateRow {
     updatedAt: date(r.updated_at),
   };
 }
+
+/**
+ * Keys as one jsonb parameter, read as rows by `jsonb_to_recordset` (as `putInboxMany` sends a page):
+ * every string is escaped as a text parameter would be (`json`: NUL in a key too).
+ */
+const KEYS = 'SELECT tenant, rule, key FROM jsonb_to_recordset($1::jsonb) AS k(tenant text, rule text, key text)';
+
+/** The identity of a state as a map key (any string, NUL included). */
+const keyOf = (k: DetectionStateKey): string => JSON.stringify([k.tenant, k.rule, k.key]);
 
 /** Detection rules' state per key and the sources' event-time progress (src/detect), in SQL. */
 export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
@@ -33,6 +42,55 @@ export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
 
   async deleteDetectionState(tenant: string, rule: string, key: string): Promise<void> {
     await this.db.query('DELETE FROM detection_state WHERE tenant = $1 AND rule = $2 AND key = $3', [tenant, rule, key]);
+  }
+
+  async lockDetectionStates(keys: readonly DetectionStateKey[]): Promise<DetectionStateRow[]> {
+    if (keys.length === 0) return [];
+    // ORDER BY below FOR UPDATE: PostgreSQL sorts, then locks the rows in that order (one order for every caller).
+    const rows = await this.db.query(`SELECT * FROM detection_state WHERE (tenant, rule, key) IN (${KEYS}) ORDER BY tenant, rule, key FOR UPDATE`, [
+      json(keys.map((k) => ({ tenant: k.tenant, rule: k.rule, key: k.key }))),
+    ]);
+    return rows.map(detectionStateRow);
+  }
+
+  async putDetectionStates(rows: readonly DetectionStateRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    // ON CONFLICT DO UPDATE cannot change one row twice in a statement: the last row of a key is written.
+    const last = new Map<string, DetectionStateRow>();
+    for (const r of rows) {
+      const k = keyOf(r);
+      last.delete(k);
+      last.set(k, r);
+    }
+    const page = json(
+      [...last.values()].map((r) => ({
+        tenant: r.tenant,
+        rule: r.rule,
+        key: r.key,
+        rule_hash: r.ruleHash,
+        events: r.events ?? null,
+        expires_at: r.expiresAt.toISOString(),
+        due_at: r.dueAt?.toISOString() ?? null,
+        updated_at: r.updatedAt.toISOString(),
+      })),
+    );
+    // Inserted in the lock order too: two transactions inserting the same new keys wait for each other, never in a cycle.
+    await this.db.query(
+      `INSERT INTO detection_state (tenant, rule, key, rule_hash, events, expires_at, due_at, updated_at)
+       SELECT tenant, rule, key, rule_hash, COALESCE(events, 'null'::jsonb), expires_at, due_at, updated_at
+         FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, rule text, key text, rule_hash text, events jsonb, expires_at timestamptz, due_at timestamptz, updated_at timestamptz)
+        ORDER BY tenant, rule, key
+       ON CONFLICT (tenant, rule, key) DO UPDATE SET rule_hash = EXCLUDED.rule_hash, events = EXCLUDED.events,
+         expires_at = EXCLUDED.expires_at, due_at = EXCLUDED.due_at, updated_at = EXCLUDED.updated_at`,
+      [page],
+    );
+  }
+
+  async deleteDetectionStates(keys: readonly DetectionStateKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.db.query(`DELETE FROM detection_state WHERE (tenant, rule, key) IN (${KEYS})`, [
+      json(keys.map((k) => ({ tenant: k.tenant, rule: k.rule, key: k.key }))),
+    ]);
   }
 
   async claimDueDetectionStates(now: Date, limit: number): Promise<DetectionStateRow[]> {
