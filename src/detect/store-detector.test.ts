@@ -2,12 +2,13 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeChange } from '../../test/helpers/changes.js';
 import { examplePolicy } from '../../test/helpers/policies.js';
-import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
+import { pgliteTestStore, rawSql, type TestStore } from '../../test/helpers/test-stores.js';
 import type { ResolvedDetection } from '../config/load-config.js';
 import { RequestSnapshot } from '../core/change-request.js';
+import type { Alert } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { decideChange, type DecideDeps } from '../engine/decide-change.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoreTx } from '../store/store.js';
 import { DetectionRegistry } from './detection-registry.js';
 import { MemoryDetector } from './memory-detector.js';
 import { StoreDetector } from './store-detector.js';
@@ -271,6 +272,155 @@ describe('store-backed detection', () => {
       observed: false,
     });
     expect([proposed.decision.outcome, proposed.decision.rules.map((r) => r.id)]).toEqual(['hold', ['open-detection-alert']]);
+  });
+
+  describe('a run of changes observed at once (observeMany: one lock and one write of the state rows)', () => {
+    /** `tx` with the calls to the detection-state and alert-lock methods counted. */
+    function counted(tx: StoreTx, calls: Record<string, number>): StoreTx {
+      return new Proxy(tx, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          if (typeof name === 'string' && /DetectionState|lockOpenAlert/.test(name))
+            return (...args: unknown[]) => {
+              calls[name] = (calls[name] ?? 0) + 1;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          return (value as (...a: unknown[]) => unknown).bind(target);
+        },
+      });
+    }
+
+    /** An alert as both tenants can have it: no id, tenant or times of raising. */
+    const comparable = (a: Alert) => ({
+      key: a.key,
+      rule: a.rule,
+      severity: a.severity,
+      changes: a.changes.map((c) => c.id),
+      matches: a.matches.map((m) => [m.rule, m.changeIds]),
+      summary: a.summary,
+    });
+
+    /** The tenant's state rows and audit records (alert ids left out), as they are stored. */
+    async function stored(t: string) {
+      const states = await rawSql(store).query(
+        'SELECT rule, key, rule_hash, events, expires_at, due_at, updated_at FROM detection_state WHERE tenant = $1 ORDER BY rule, key',
+        [t],
+      );
+      const audit = (await store.readAudit(t, 0, 1000)).map((r) => {
+        const { type, data } = JSON.parse(r.record) as { type: string; data: unknown };
+        return { type, data };
+      });
+      return { states, audit };
+    }
+
+    /**
+     * An outage's worth of changes for `t`: push bombing on three people (five denials, then an approval,
+     * twice: the second match is grouped into the first alert), a push delivered twice, a help-desk agent
+     * resetting six people (a threshold on the agent, pairs on the targets), a factor removed (an absence
+     * pending), and a change older than its source's watermark allows (late).
+     */
+    function outage(t: string): IdentityChange[] {
+      const out: IdentityChange[] = [];
+      const push = (p: number, minutes: number, kind: 'mfa.denied' | 'mfa.verified', id: string) =>
+        at(t, minutes, {
+          kind,
+          channel: 'self_service',
+          factor: { type: 'push' },
+          target: { id: `00p${p}`, login: `push${p}@acme.example` },
+          actor: { id: `00p${p}`, login: `push${p}@acme.example` },
+          source: { idp: 'okta', eventIds: [id], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
+        });
+      for (const round of [0, 1])
+        for (let i = 0; i < 6; i++)
+          for (let p = 0; p < 3; p++) out.push(push(p, round * 4 + i * 0.5 + p * 0.1, i < 5 ? 'mfa.denied' : 'mfa.verified', `push-${p}-${round}-${i}`));
+      out.push({ ...out[3]! });
+      for (let p = 0; p < 6; p++) {
+        const target = { id: `00h${p}`, login: `reset${p}@acme.example` };
+        out.push(at(t, 10 + p, { kind: 'factor.enroll', channel: 'self_service', target, actor: { id: target.id } }));
+        out.push(at(t, 11 + p, { kind: 'password.reset', channel: 'helpdesk', target, actor: { id: '00uH', login: 'desk@acme.example' } }));
+      }
+      out.push(at(t, 20, { kind: 'factor.remove', channel: 'self_service', target: { id: '00r', login: 'rem@acme.example' }, actor: { id: '00r' } }));
+      out.push(at(t, 90, { kind: 'password.change', channel: 'self_service', target: { id: '00z', login: 'zed@acme.example' }, actor: { id: '00z' } }));
+      out.push(at(t, 30, { kind: 'factor.enroll', channel: 'self_service', target: { id: '00l', login: 'late@acme.example' }, actor: { id: '00l' } }));
+      return out;
+    }
+
+    it('gives the alerts, grouping, audit, late count and state that observing the changes one by one gives', async () => {
+      const one = await tenant();
+      const run = await tenant();
+      const changes = outage(one);
+      const now = new Date(T0 + 2 * HOUR);
+      const facts = { now };
+      const byOne: Alert[][] = [];
+      const oneCalls: Record<string, number> = {};
+      for (const change of changes) byOne.push(await store.transaction((tx) => detector.observe(counted(tx, oneCalls), change, facts)));
+      const runCalls: Record<string, number> = {};
+      const byRun = await store.transaction((tx) =>
+        detector.observeMany(
+          counted(tx, runCalls),
+          changes.map((c) => ({ change: { ...c, tenant: run }, facts })),
+        ),
+      );
+      expect(byRun.map((alerts) => alerts.map(comparable))).toEqual(byOne.map((alerts) => alerts.map(comparable)));
+      // Three push-fatigue alerts, each grouping its second match; the agent's mass reset; six pairs.
+      const raised = byOne.flat();
+      expect(new Set(raised.filter((a) => a.rule === 'mfa-push-fatigue').map((a) => a.id)).size).toBe(3);
+      expect(raised.some((a) => a.rule === 'mfa-push-fatigue' && a.matches.length === 2)).toBe(true);
+      expect(raised.some((a) => a.rule === 'mass-reset-by-one-actor')).toBe(true);
+      const [a, b] = [await stored(one), await stored(run)];
+      expect(b.audit).toEqual(a.audit);
+      expect(b.states).toEqual(a.states);
+      expect(a.states.some((r) => r.due_at !== null)).toBe(true);
+      expect(await metric('warden_detection_late_total')).toEqual(
+        expect.arrayContaining([`warden_detection_late_total{tenant="${one}"} 1`, `warden_detection_late_total{tenant="${run}"} 1`]),
+      );
+      expect(detector.sources(run)).toEqual(detector.sources(one));
+      // One call locks the run's rows, one writes them back, one deletes what emptied (none here: no statement).
+      expect(runCalls).toMatchObject({ lockDetectionStates: 1, putDetectionStates: 1, deleteDetectionStates: 1 });
+      expect(runCalls.lockDetectionState ?? 0).toBe(0);
+      // One by one: a statement per change (the late one is on time for the takeover chain, which allows 2 h).
+      expect(oneCalls.lockDetectionStates).toBe(changes.length);
+    });
+
+    it('empties and writes a stored state again within one run, and deletes what the run emptied, as one by one does', async () => {
+      const one = await tenant();
+      const run = await tenant();
+      const ivy = { id: '00i', login: 'ivy@acme.example' };
+      const jo = { id: '00j', login: 'jo@acme.example' };
+      // Enrollments stored before the run; in the run, a reset completes each pair (the pair rule's state
+      // empties), and ivy enrolls again (her state is written again): jo's row is deleted, ivy's replaced.
+      const before = [
+        at(one, 0, { kind: 'factor.enroll', channel: 'self_service', target: ivy, actor: { id: ivy.id } }),
+        at(one, 1, { kind: 'factor.enroll', channel: 'self_service', target: jo, actor: { id: jo.id } }),
+      ];
+      const changes = [
+        at(one, 10, { kind: 'password.reset', channel: 'self_service', target: ivy, actor: { id: ivy.id } }),
+        at(one, 15, { kind: 'password.reset', channel: 'self_service', target: jo, actor: { id: jo.id } }),
+        at(one, 20, { kind: 'factor.enroll', channel: 'self_service', target: ivy, actor: { id: ivy.id } }),
+      ];
+      const facts = (c: IdentityChange) => ({ now: new Date(Date.parse(c.occurredAt) + MIN) });
+      for (const t of [one, run]) for (const c of before) await store.transaction((tx) => detector.observe(tx, { ...c, tenant: t }, facts(c)));
+      const pair = 'factor-change-and-password-reset';
+      const held = (t: string) => store.transaction((tx) => tx.lockDetectionStates([ivy, jo].map((p) => ({ tenant: t, rule: pair, key: p.login }))));
+      expect(await held(run)).toHaveLength(2);
+      for (const c of changes) await store.transaction((tx) => detector.observe(tx, c, facts(c)));
+      const calls: Record<string, number> = {};
+      const byRun = await store.transaction((tx) =>
+        detector.observeMany(
+          counted(tx, calls),
+          changes.map((c) => ({ change: { ...c, tenant: run }, facts: facts(c) })),
+        ),
+      );
+      expect(byRun.map((alerts) => alerts.map((a) => a.rule))).toEqual([[pair], [pair], []]);
+      expect((await held(run)).map((r) => [r.key, (r.events as Array<{ change: { id: string } }>).map((e) => e.change.id)])).toEqual([
+        ['ivy@acme.example', [changes[2]!.id]],
+      ]);
+      const [a, b] = [await stored(one), await stored(run)];
+      expect(b.states).toEqual(a.states);
+      expect(b.audit).toEqual(a.audit);
+      expect(calls).toMatchObject({ lockDetectionStates: 1, putDetectionStates: 1, deleteDetectionStates: 1 });
+    });
   });
 
   describe('Warden down, then the System Log back-fill (a new detector on the same store)', () => {

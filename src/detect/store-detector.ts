@@ -4,7 +4,7 @@ import type { Alert } from '../core/alert.js';
 import type { AlertRef, ChangeKind, IdentityChange } from '../core/identity-change.js';
 import { uuidv7 } from '../core/ids.js';
 import type { ChangeDetection, DetectionFacts } from '../engine/decide-change.js';
-import type { Store, StoreOps, StoreTx } from '../store/store.js';
+import type { DetectionStateKey, DetectionStateRow, Store, StoreOps, StoreTx } from '../store/store.js';
 import { groupsWith, mergeMatch, newAlert, type MatchInput } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
@@ -28,6 +28,46 @@ interface TenantTime {
   /** Sources whose watermark moved since it was last written to the store. */
   dirty: Set<string>;
 }
+
+/** One change to correlate and its facts, as `observe` takes them (`observeMany`: several in order). */
+export interface ObservedChange {
+  change: IdentityChange;
+  facts: DetectionFacts;
+}
+
+/**
+ * One rule's state for one key moved by one change (or by time alone: the
+ * sweeper's due states), in the order the changes were observed.
+ */
+interface Step {
+  /** Which change of the run it belongs to (whose alerts these are). */
+  item: number;
+  t: TenantDetection;
+  rule: CompiledDetectionRule;
+  key: string;
+  obs: Observation | undefined;
+  /** Event time before which nothing more is expected for this rule (low watermark minus the lateness). */
+  horizon: number;
+  now: Date;
+}
+
+/** A state row kept in memory while a run is correlated, written back once at its end. */
+interface Held {
+  /** Which state. */
+  id: DetectionStateKey;
+  /** Whether the store held a row when the run began (deleted at the end if nothing is left). */
+  stored: boolean;
+  /** The state as it stands now in the run: undefined when there is none. */
+  row: DetectionStateRow | undefined;
+  /** Whether a step of the run moved it (only those are written back). */
+  moved: boolean;
+}
+
+/** The identity of a state row as a map key. */
+const heldId = (tenant: string, rule: string, key: string): string => JSON.stringify([tenant, rule, key]);
+
+/** An open alert's `last_at` no alert reaches: `lockOpenAlert` with it takes the key's lock and reads nothing. */
+const NO_ALERT_AFTER = new Date('9999-12-31T00:00:00.000Z');
 
 export interface StoreDetectorOptions {
   /** Where its metrics go (the server's registry). */
@@ -105,30 +145,62 @@ export class StoreDetector implements ChangeDetection {
 
   /** Correlates a newly recorded observed change; returns the alerts it raised or extended. */
   async observe(tx: StoreTx, change: IdentityChange, facts: DetectionFacts): Promise<Alert[]> {
-    const t = this.detections.get(change.tenant);
-    if (!t) return [];
-    const touches = t.engine.touches(change, facts, (e) => this.#errors.inc({ tenant: change.tenant, rule: e.rule }));
-    // One lock order for every transaction: rule id, then key.
-    touches.sort((a, b) => a.rule.id.localeCompare(b.rule.id) || a.key.localeCompare(b.key));
-    const now = facts.now.getTime();
-    const time = await this.#loaded(tx, t, now);
-    const source = sourceOf(change);
-    const reference = this.#reference(time, source, now);
-    time.marks.advance(source, isoMillis(change.occurredAt), now);
-    time.dirty.add(source);
-    const low = this.#low(time, now);
-    const out = new Map<string, Alert>();
-    let late = false;
-    for (const { rule, key, obs } of touches) {
-      const lateness = rule.latenessMs ?? t.latenessMs;
-      if (obs.at < reference - lateness) {
-        late = true;
-        continue;
+    return (await this.observeMany(tx, [{ change, facts }]))[0]!;
+  }
+
+  /**
+   * Correlates a run of changes in one transaction, in order, with the
+   * result `observe` gives for each one after the other (the same alerts,
+   * raised or grouped in the same order, the same state and watermarks),
+   * with fewer statements: every state row the run touches is locked by one
+   * statement (`lockDetectionStates`: one lock order for every transaction,
+   * so two replicas correlating overlapping keys wait for each other and
+   * never deadlock), kept in memory while the changes are correlated, and
+   * written back by one statement (`putDetectionStates`, and
+   * `deleteDetectionStates` for what emptied). An alert's key is locked
+   * before any alert of the run is written, in one order too.
+   *
+   * @returns for each change, the alerts it raised or extended (each once, in the version it left)
+   */
+  async observeMany(tx: StoreTx, changes: readonly ObservedChange[]): Promise<Alert[][]> {
+    const steps: Step[] = [];
+    for (const [item, { change, facts }] of changes.entries()) {
+      const t = this.detections.get(change.tenant);
+      if (!t) continue;
+      const touches = t.engine.touches(change, facts, (e) => this.#errors.inc({ tenant: change.tenant, rule: e.rule }));
+      // One order within a change: rule id, then key (the order its alerts are raised in).
+      touches.sort((a, b) => a.rule.id.localeCompare(b.rule.id) || a.key.localeCompare(b.key));
+      const now = facts.now.getTime();
+      const time = await this.#loaded(tx, t, now);
+      const source = sourceOf(change);
+      const reference = this.#reference(time, source, now);
+      time.marks.advance(source, isoMillis(change.occurredAt), now);
+      time.dirty.add(source);
+      const low = this.#low(time, now);
+      let late = false;
+      for (const { rule, key, obs } of touches) {
+        const lateness = rule.latenessMs ?? t.latenessMs;
+        if (obs.at < reference - lateness) {
+          late = true;
+          continue;
+        }
+        steps.push({ item, t, rule, key, obs, horizon: low - lateness, now: facts.now });
       }
-      for (const alert of await this.#apply(tx, t, rule, key, obs, facts.now, low - lateness)) out.set(alert.id, alert);
+      if (late) this.#late.inc({ tenant: change.tenant });
     }
-    if (late) this.#late.inc({ tenant: change.tenant });
-    return [...out.values()];
+    const out = changes.map(() => new Map<string, Alert>());
+    if (steps.length === 0) return out.map(() => []);
+    const keys = new Map<string, DetectionStateKey>();
+    for (const s of steps) keys.set(heldId(s.t.tenant, s.rule.id, s.key), { tenant: s.t.tenant, rule: s.rule.id, key: s.key });
+    const held = new Map<string, Held>();
+    for (const [id, key] of keys) held.set(id, { id: key, stored: false, row: undefined, moved: false });
+    for (const row of await tx.lockDetectionStates([...keys.values()])) {
+      const h = held.get(heldId(row.tenant, row.rule, row.key))!;
+      h.stored = true;
+      h.row = row;
+    }
+    for (const { item, alert } of await this.#correlate(tx, steps, held)) out[item]!.set(alert.id, alert);
+    return out.map((m) => [...m.values()]);
   }
 
   /**
@@ -216,42 +288,63 @@ export class StoreDetector implements ChangeDetection {
     return this.#time.get(tenant)?.marks.snapshot() ?? {};
   }
 
-  async #apply(
-    tx: StoreTx,
-    t: TenantDetection,
-    rule: CompiledDetectionRule,
-    key: string,
-    obs: Observation | undefined,
-    now: Date,
-    horizon: number,
-  ): Promise<Alert[]> {
-    const lateness = rule.latenessMs ?? t.latenessMs;
-    const row = await tx.lockDetectionState(t.tenant, rule.id, key);
-    const state: KeyState = { events: row && row.ruleHash === rule.hash ? (row.events as Observation[]) : [] };
-    const found: Found[] = fireDue(rule, state, horizon);
-    prune(rule, state, horizon);
-    if (obs && !holds(state, obs)) {
-      found.push(...addObservation(rule, state, obs));
-      cap(state, MAX_EVENTS_PER_KEY);
+  /**
+   * Moves the held states by the steps, in order (what is due fires, what
+   * can no longer match is pruned, the observation is added), writes the
+   * states the steps moved back in one statement (and deletes the emptied
+   * ones in another), then records the matches, in the order they were
+   * found. Matches do not feed back into state, so finding all of them
+   * before recording any gives what moving and recording step by step does.
+   */
+  async #correlate(tx: StoreTx, steps: readonly Step[], held: ReadonlyMap<string, Held>): Promise<Array<{ item: number; alert: Alert }>> {
+    const matches: Array<{ step: Step; found: Found }> = [];
+    for (const step of steps) {
+      const { t, rule, key, obs, horizon, now } = step;
+      const h = held.get(heldId(t.tenant, rule.id, key))!;
+      const lateness = rule.latenessMs ?? t.latenessMs;
+      const state: KeyState = { events: h.row && h.row.ruleHash === rule.hash ? (h.row.events as Observation[]) : [] };
+      const found: Found[] = fireDue(rule, state, horizon);
+      prune(rule, state, horizon);
+      if (obs && !holds(state, obs)) {
+        found.push(...addObservation(rule, state, obs));
+        cap(state, MAX_EVENTS_PER_KEY);
+      }
+      const expires = expiresAt(rule, state, lateness);
+      const due = expires === undefined ? undefined : dueAt(rule, state, lateness);
+      h.row =
+        expires === undefined
+          ? undefined
+          : {
+              tenant: t.tenant,
+              rule: rule.id,
+              key,
+              ruleHash: rule.hash,
+              events: state.events,
+              expiresAt: new Date(expires),
+              ...(due !== undefined ? { dueAt: new Date(due) } : {}),
+              updatedAt: now,
+            };
+      h.moved = true;
+      for (const f of found) matches.push({ step, found: f });
     }
-    const expires = expiresAt(rule, state, lateness);
-    if (expires === undefined) {
-      if (row) await tx.deleteDetectionState(t.tenant, rule.id, key);
-    } else {
-      const due = dueAt(rule, state, lateness);
-      await tx.putDetectionState({
-        tenant: t.tenant,
-        rule: rule.id,
-        key,
-        ruleHash: rule.hash,
-        events: state.events,
-        expiresAt: new Date(expires),
-        ...(due !== undefined ? { dueAt: new Date(due) } : {}),
-        updatedAt: now,
-      });
+    const puts: DetectionStateRow[] = [];
+    const deletes: DetectionStateKey[] = [];
+    for (const h of held.values()) {
+      if (!h.moved) continue;
+      if (h.row) puts.push(h.row);
+      else if (h.stored) deletes.push(h.id);
     }
-    const alerts: Alert[] = [];
-    for (const f of found) alerts.push(await this.#raise(tx, t, rule, key, f, now));
+    await tx.putDetectionStates(puts);
+    await tx.deleteDetectionStates(deletes);
+    // Alert keys are locked one by one as matches are recorded: with several keys, take them all first, in one order.
+    const alertKeys = [...new Set(matches.map((m) => JSON.stringify([m.step.t.tenant, m.step.key])))].sort();
+    if (alertKeys.length > 1)
+      for (const k of alertKeys) {
+        const [tenant, key] = JSON.parse(k) as [string, string];
+        await tx.lockOpenAlert(tenant, key, NO_ALERT_AFTER);
+      }
+    const alerts: Array<{ item: number; alert: Alert }> = [];
+    for (const { step, found } of matches) alerts.push({ item: step.item, alert: await this.#raise(tx, step.t, step.rule, step.key, found, step.now) });
     return alerts;
   }
 
@@ -351,12 +444,16 @@ export class StoreDetector implements ChangeDetection {
       let held = 0;
       const handled = await store.transaction(async (tx) => {
         const rows = await tx.claimDueDetectionStates(now, batch);
+        const stale: DetectionStateKey[] = [];
+        const claimed = new Map<string, Held>();
+        const steps: Step[] = [];
         for (const row of rows) {
+          const id = { tenant: row.tenant, rule: row.rule, key: row.key };
           const t = this.detections.get(row.tenant);
           const rule = t?.rules.get(row.rule);
           if (!t || !rule || rule.hash !== row.ruleHash) {
             // The rule was removed or changed since: its state can no longer fire.
-            await tx.deleteDetectionState(row.tenant, row.rule, row.key);
+            stale.push(id);
             continue;
           }
           const low = this.#low(this.#timeOf(t), now.getTime());
@@ -364,9 +461,12 @@ export class StoreDetector implements ChangeDetection {
             held++;
             continue;
           }
-          const horizon = low - (rule.latenessMs ?? t.latenessMs);
-          alerts.push(...(await this.#apply(tx, t, rule, row.key, undefined, now, horizon)));
+          // Claimed rows are locked already: moved in memory and written back together.
+          claimed.set(heldId(row.tenant, row.rule, row.key), { id, stored: true, row, moved: false });
+          steps.push({ item: 0, t, rule, key: row.key, obs: undefined, horizon: low - (rule.latenessMs ?? t.latenessMs), now });
         }
+        await tx.deleteDetectionStates(stale);
+        for (const { alert } of await this.#correlate(tx, steps, claimed)) alerts.push(alert);
         return rows.length;
       });
       due += handled - held;

@@ -2,9 +2,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Alert } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Store, StoreTx } from '../store/store.js';
-import { observeSignalBatch, observeSignals, type SignalDetection } from './observe-signal.js';
+import { observeSignalBatch, observeSignals, type SignalDetection, type SignalResult } from './observe-signal.js';
 import { makeChange } from '../../test/helpers/changes.js';
-import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
+import { pgliteTestStore, postgresTestStore, postgresUrl, rawSql, type TestStore } from '../../test/helpers/test-stores.js';
+import { Registry } from 'prom-client';
+import type { ResolvedDetection } from '../config/load-config.js';
+import { DetectionRegistry } from '../detect/detection-registry.js';
+import { StoreDetector } from '../detect/store-detector.js';
 
 let handle: TestStore;
 let store: Store;
@@ -145,5 +149,148 @@ describe('observeSignals', () => {
     expect(told).toEqual([[{ id: 'a1', version: 2 }]]);
     const states = await Promise.all(ids.map(async (id) => (await store.listInbox('acme', 'processed', 1000)).some((e) => e.id === id)));
     expect(states).toEqual([true, true, true]);
+  });
+});
+
+const MIN = 60_000;
+const DETECTION: ResolvedDetection = {
+  enabled: true,
+  allowedLatenessMs: 30 * MIN,
+  sourceIdleAfterMs: 180 * MIN,
+  groupForMs: 24 * 60 * MIN,
+  inPolicyForMs: 7 * 24 * 60 * MIN,
+  identities: { domains: {}, aliases: {} },
+};
+const T0 = Date.parse('2026-03-02T09:00:00Z');
+
+/** A push outcome for person `p` at `minutes` after T0, from the System Log poller. */
+const push = (tenant: string, p: number, minutes: number, kind: 'mfa.denied' | 'mfa.verified', id: string) => {
+  const occurredAt = new Date(T0 + minutes * MIN).toISOString();
+  return makeChange({
+    tenant,
+    kind,
+    channel: 'self_service',
+    factor: { type: 'push' },
+    occurredAt,
+    observedAt: occurredAt,
+    target: { id: `00p${p}`, login: `push${p}@acme.example` },
+    actor: { id: `00p${p}`, login: `push${p}@acme.example` },
+    source: { idp: 'okta', eventIds: [id], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
+  });
+};
+
+let entryCount = 0;
+
+/** Inbox entries to settle, one per group of signals. */
+async function entries(on: Store, tenant: string, groups: readonly IdentityChange[][]): Promise<Array<{ signals: IdentityChange[]; inboxId: number }>> {
+  const out: Array<{ signals: IdentityChange[]; inboxId: number }> = [];
+  for (const signals of groups) {
+    const eventId = `entry-${++entryCount}`;
+    const { id } = await on.putInbox({ tenant, source: 'okta', eventId, via: 'poll', payload: {}, receivedAt: new Date(T0) });
+    out.push({ signals, inboxId: id });
+  }
+  return out;
+}
+
+describe('observeSignalBatch with the store-backed detector', () => {
+  it('raises, groups and keeps the same alerts and state as the entries observed one at a time, in one transaction', async () => {
+    await store.ensureTenants(['one', 'run']);
+    const detector = new StoreDetector(new DetectionRegistry(['one', 'run'].map((id) => ({ id, detection: DETECTION }))), { registry: new Registry() });
+    // Push bombing on four people, interleaved: five denials then an approval, twice (the second match is grouped).
+    const groups = (tenant: string) => {
+      const out: IdentityChange[][] = [];
+      for (const round of [0, 1])
+        for (let i = 0; i < 6; i++)
+          for (let p = 0; p < 4; p++)
+            out.push([push(tenant, p, round * 4 + i * 0.5 + p * 0.1, i < 5 ? 'mfa.denied' : 'mfa.verified', `${tenant}-${p}-${round}-${i}`)]);
+      // One entry with two signals, and a signal delivered again.
+      out.push([push(tenant, 0, 9, 'mfa.denied', `${tenant}-x1`), push(tenant, 1, 9, 'mfa.denied', `${tenant}-x2`)]);
+      out.push([push(tenant, 2, 9.5, 'mfa.denied', `${tenant}-2-1-0`)]);
+      return out;
+    };
+    const clock = () => new Date(T0 + 60 * MIN);
+    const one: SignalResult[] = [];
+    for (const e of await entries(store, 'one', groups('one'))) one.push(await observeSignals({ store, detection: detector, clock }, e));
+    const locks = vi.spyOn(store, 'transaction');
+    let run: SignalResult[];
+    try {
+      run = await observeSignalBatch({ store, detection: detector, clock }, await entries(store, 'run', groups('run')));
+      expect(locks).toHaveBeenCalledTimes(1);
+    } finally {
+      locks.mockRestore();
+    }
+    // Each entry names the alerts its signals raised or extended (a batch reports each in its latest version).
+    const shape = (results: SignalResult[]) => results.map((r) => [r.duplicate, r.observed.length, r.alerts.map((a) => [a.rule, a.key])]);
+    expect(shape(run)).toEqual(shape(one));
+    const alert = (a: Alert) => [a.rule, a.key, a.severity, a.matches.length, a.changes.map((c) => c.eventIds[0]!.slice(4)), a.summary];
+    const stored = async (tenant: string) => (await store.listAlerts(tenant, { limit: 100 })).map(alert).sort();
+    expect(await stored('run')).toEqual(await stored('one'));
+    const last = new Map(one.flatMap((r) => r.alerts.map((a) => [a.id, a] as const)));
+    expect([...last.values()].map(alert).sort()).toEqual(await stored('one'));
+    // The batch reports each alert in its latest version, the one stored: four versions in all.
+    expect(new Set(run.flatMap((r) => r.alerts.map((a) => JSON.stringify(alert(a))))).size).toBe(4);
+    expect(new Set(one.flatMap((r) => r.alerts.map((a) => a.id))).size).toBe(4);
+    const state = async (tenant: string) =>
+      (
+        await rawSql(store).query<{ key: string; events: Array<{ uid: string }> }>(
+          'SELECT key, events, expires_at FROM detection_state WHERE tenant = $1 ORDER BY rule, key',
+          [tenant],
+        )
+      ).map((r) => ({ ...r, events: r.events.map((e) => e.uid.replace(`${tenant}-`, '')) }));
+    expect(await state('run')).toEqual(await state('one'));
+    expect((await state('one')).length).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!postgresUrl)('observeSignalBatch on PostgreSQL', () => {
+  let pgHandle: TestStore;
+  let pgStore: Store;
+  beforeAll(async () => {
+    pgHandle = await postgresTestStore();
+    pgStore = pgHandle.store;
+    await pgStore.ensureTenants(['acme']);
+  });
+  afterAll(() => pgHandle?.dispose());
+
+  it("two replicas observing runs over the same people in opposite orders both finish, and neither loses the other's signals", async () => {
+    const people = Array.from({ length: 40 }, (_, p) => p);
+    // Two replicas (a detector each) on one database; every person already has state (the rows exist, so they are locked).
+    const replica = () => new StoreDetector(new DetectionRegistry([{ id: 'acme', detection: DETECTION }]), { registry: new Registry() });
+    const [a, b] = [replica(), replica()];
+    const clock = () => new Date(T0 + 60 * MIN);
+    await observeSignalBatch(
+      { store: pgStore, detection: a, clock },
+      await entries(
+        pgStore,
+        'acme',
+        people.map((p) => [push('acme', p, 0, 'mfa.denied', `first-${p}`)]),
+      ),
+    );
+    const runA = await entries(
+      pgStore,
+      'acme',
+      people.map((p) => [push('acme', p, 1, 'mfa.denied', `a-${p}`)]),
+    );
+    const runB = await entries(
+      pgStore,
+      'acme',
+      [...people].reverse().map((p) => [push('acme', p, 1.5, 'mfa.denied', `b-${p}`)]),
+    );
+    // Both replicas' connections open before the runs start (a new connection would let the first run finish alone).
+    await Promise.all([1, 2, 3].map(() => pgStore.transaction((tx) => tx.getSourceWatermarks('acme'))));
+    const results = await Promise.allSettled([
+      observeSignalBatch({ store: pgStore, detection: a, clock }, runA),
+      observeSignalBatch({ store: pgStore, detection: b, clock }, runB),
+    ]);
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'finished'))).toEqual(['finished', 'finished']);
+    const rows = await rawSql(pgStore).query<{ key: string; events: Array<{ uid: string }> }>(
+      "SELECT key, events FROM detection_state WHERE tenant = 'acme' AND rule = 'mfa-push-fatigue' ORDER BY key",
+    );
+    expect(rows.map((r) => [r.key, r.events.map((e) => e.uid.split(':')[1]!.split('-')[0]).sort()])).toEqual(
+      people
+        .map((p) => `push${p}@acme.example`)
+        .sort()
+        .map((key) => [key, ['a', 'b', 'first']]),
+    );
   });
 });

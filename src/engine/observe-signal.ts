@@ -1,13 +1,35 @@
 import { systemClock } from '../core/clock.js';
 import type { Alert } from '../core/alert.js';
 import { isSignalKind, type ChangeKind, type IdentityChange } from '../core/identity-change.js';
-import type { ChangeDetection, DecideDeps } from './decide-change.js';
+import type { StoreTx } from '../store/store.js';
+import type { ChangeDetection, DecideDeps, DetectionFacts } from './decide-change.js';
 import { WardenError } from '../core/errors.js';
 
 /** Detection as signals use it: correlation, and (optionally) whether any rule of a tenant reads a kind at all. */
 export interface SignalDetection extends ChangeDetection {
   /** False when no rule of the tenant can match this kind (or the tenant has no detection): the signal is dropped without a transaction. */
   watches?(tenant: string, kind: ChangeKind): boolean;
+  /**
+   * `observe` for a run of changes in one transaction, in order, with the
+   * result of observing them one after another (the store-backed detector
+   * locks and writes the run's state rows once: src/detect/store-detector.ts).
+   * Without it, each change is observed in turn.
+   *
+   * @returns for each change, the alerts it raised or extended
+   */
+  observeMany?(tx: StoreTx, changes: ReadonlyArray<{ change: IdentityChange; facts: DetectionFacts }>): Promise<Alert[][]>;
+}
+
+/** Observes `signals` in order in one transaction: for each, the alerts it raised or extended. */
+async function observeInOrder(detection: SignalDetection, tx: StoreTx, signals: readonly IdentityChange[], now: Date): Promise<Alert[][]> {
+  if (detection.observeMany)
+    return detection.observeMany(
+      tx,
+      signals.map((change) => ({ change, facts: { now } })),
+    );
+  const out: Alert[][] = [];
+  for (const signal of signals) out.push(await detection.observe(tx, signal, { now }));
+  return out;
 }
 
 /** What observing signals needs: the store, detection, and how raised alerts go out (as `decideChange` has them). */
@@ -72,7 +94,7 @@ export async function observeSignals(deps: SignalDeps, input: SignalInput): Prom
     if (input.inboxId !== undefined && !(await tx.settleInbox(input.inboxId, now))) return { duplicate: true, alerts: [] as Alert[] };
     const alerts = new Map<string, Alert>();
     // The latest version of an alert two signals of one entry both extended is the one that goes out.
-    for (const signal of observed) for (const alert of await detection.observe(tx, signal, { now })) alerts.set(alert.id, alert);
+    for (const raised of await observeInOrder(detection, tx, observed, now)) for (const alert of raised) alerts.set(alert.id, alert);
     const raised = [...alerts.values()];
     if (raised.length > 0) await deps.publishAlerts?.(tx, raised);
     return { duplicate: false, alerts: raised };
@@ -119,11 +141,15 @@ export async function observeSignalBatch(deps: SignalDeps, inputs: readonly Sign
     // The latest version of each alert, and which alerts each entry's signals raised or extended.
     const latest = new Map<string, Alert>();
     const touched = new Map<number, Set<string>>();
-    for (const p of watched) {
-      if (!settled.has(p.input.inboxId)) continue;
+    // Every signal of the settled entries, in entry order, observed as one run (its state rows locked and written once).
+    const run = watched.filter((p) => settled.has(p.input.inboxId));
+    const signals = run.flatMap((p) => p.observed);
+    const raisedBy = await observeInOrder(detection, tx, signals, now);
+    let n = 0;
+    for (const p of run) {
       const ids = new Set<string>();
-      for (const signal of p.observed)
-        for (const alert of await detection.observe(tx, signal, { now })) {
+      for (let i = 0; i < p.observed.length; i++)
+        for (const alert of raisedBy[n++]!) {
           latest.set(alert.id, alert);
           ids.add(alert.id);
         }
