@@ -2,6 +2,7 @@ import { Counter, type Registry } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import type { Alert } from '../core/alert.js';
 import type { AlertRef, ChangeKind, IdentityChange } from '../core/identity-change.js';
+import { WardenError } from '../core/errors.js';
 import { uuidv7 } from '../core/ids.js';
 import type { ChangeDetection, DetectionFacts } from '../engine/decide-change.js';
 import type { DetectionStateKey, DetectionStateRow, Store, StoreOps, StoreTx } from '../store/store.js';
@@ -334,7 +335,15 @@ export class StoreDetector implements ChangeDetection {
       if (h.row) puts.push(h.row);
       else if (h.stored) deletes.push(h.id);
     }
-    await tx.putDetectionStates(puts);
+    for (const k of await tx.putDetectionStates(puts))
+      if (!held.get(heldId(k.tenant, k.rule, k.key))?.stored)
+        // Another transaction created this state after the run found none (its lock could not hold a row
+        // that did not exist): what the run wrote did not start from it. Rolled back, so nothing is lost;
+        // the retry finds the row and waits for its lock.
+        throw new WardenError(
+          'ERR_CONFLICT',
+          `detection state of rule ${k.rule} for ${JSON.stringify(k.key)} was created by another transaction meanwhile: retry`,
+        );
     await tx.deleteDetectionStates(deletes);
     // Alert keys are locked one by one as matches are recorded: with several keys, take them all first, in one order.
     const alertKeys = [...new Set(matches.map((m) => JSON.stringify([m.step.t.tenant, m.step.key])))].sort();

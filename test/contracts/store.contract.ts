@@ -813,7 +813,8 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const lock = (ks: Array<{ tenant: string; rule: string; key: string }>) => store.transaction((tx) => tx.lockDetectionStates(ks));
         expect(await lock(ids(rows))).toEqual([]);
         expect(await lock([])).toEqual([]);
-        await store.transaction((tx) => tx.putDetectionStates(rows));
+        // All new: none replaced.
+        expect(await store.transaction((tx) => tx.putDetectionStates(rows))).toEqual([]);
         expect(await store.countDetectionStates(t)).toBe(keys.length);
         // Missing keys, keys differing only by NUL or the escape, and a key given twice: the stored ones, once each.
         const asked = [...ids(rows).reverse(), ids(rows)[0]!, { tenant: t, rule: 'pair', key: 'bob' }, { tenant: t, rule: 'pair', key: 'x\uFDD0\uFDD0y' }];
@@ -822,7 +823,12 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         for (const r of rows) expect(await store.transaction((tx) => tx.lockDetectionState(r.tenant, r.rule, r.key))).toEqual(r);
         // Replacing: a key given twice is written as its last row; the others stay.
         const changed = row(t, keys[1]!, { rule: `pair${NUL}`, ruleHash: 'h2', events: { n: NUL }, expiresAt: at(7), updatedAt: at(2) });
-        await store.putDetectionStates([{ ...changed, ruleHash: 'h-first' }, rows[3]!, changed]);
+        const replaced = await store.putDetectionStates([{ ...changed, ruleHash: 'h-first' }, rows[3]!, changed, row(t, 'new')]);
+        // The keys that had a row, as they were given (NUL and all); the new one was inserted.
+        expect(sorted(replaced.map((k) => row(k.tenant, k.key, { rule: k.rule })))).toEqual(
+          sorted([changed, rows[3]!].map((r) => row(t, r.key, { rule: r.rule }))),
+        );
+        await store.deleteDetectionStates([{ tenant: t, rule: 'pair', key: 'new' }]);
         expect(sorted(await lock(ids(rows)))).toEqual(sorted(rows.map((r) => (r.key === changed.key ? changed : r))));
         await store.transaction((tx) => tx.deleteDetectionStates([...ids(rows.slice(0, 4)), { tenant: t, rule: 'pair', key: 'nobody' }]));
         expect(sorted(await lock(ids(rows)))).toEqual(sorted(rows.slice(4)));

@@ -59,8 +59,13 @@ export interface DetectionStore {
    * `putDetectionState` for many rows in one statement, written in the
    * order `lockDetectionStates` locks. A key given twice is written as its
    * last row.
+   *
+   * @returns the keys that had a row already (replaced); the others were
+   * inserted. A caller that found no row for a key (`lockDetectionStates`)
+   * and sees it replaced raced another transaction that created it since:
+   * the state it wrote did not start from that one.
    */
-  putDetectionStates(rows: readonly DetectionStateRow[]): Promise<void>;
+  putDetectionStates(rows: readonly DetectionStateRow[]): Promise<DetectionStateKey[]>;
   /** `deleteDetectionState` for many keys in one statement. */
   deleteDetectionStates(keys: readonly DetectionStateKey[]): Promise<void>;
   /**

@@ -53,8 +53,8 @@ export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
     return rows.map(detectionStateRow);
   }
 
-  async putDetectionStates(rows: readonly DetectionStateRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async putDetectionStates(rows: readonly DetectionStateRow[]): Promise<DetectionStateKey[]> {
+    if (rows.length === 0) return [];
     // ON CONFLICT DO UPDATE cannot change one row twice in a statement: the last row of a key is written.
     const last = new Map<string, DetectionStateRow>();
     for (const r of rows) {
@@ -75,15 +75,21 @@ export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
       })),
     );
     // Inserted in the lock order too: two transactions inserting the same new keys wait for each other, never in a cycle.
-    await this.db.query(
-      `INSERT INTO detection_state (tenant, rule, key, rule_hash, events, expires_at, due_at, updated_at)
-       SELECT tenant, rule, key, rule_hash, COALESCE(events, 'null'::jsonb), expires_at, due_at, updated_at
-         FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, rule text, key text, rule_hash text, events jsonb, expires_at timestamptz, due_at timestamptz, updated_at timestamptz)
-        ORDER BY tenant, rule, key
-       ON CONFLICT (tenant, rule, key) DO UPDATE SET rule_hash = EXCLUDED.rule_hash, events = EXCLUDED.events,
-         expires_at = EXCLUDED.expires_at, due_at = EXCLUDED.due_at, updated_at = EXCLUDED.updated_at`,
+    // A row this statement updated has its xmax set (the updating transaction); one it inserted has 0.
+    const replaced = await this.db.query<{ tenant: unknown; rule: unknown; key: unknown }>(
+      `WITH written AS (
+         INSERT INTO detection_state (tenant, rule, key, rule_hash, events, expires_at, due_at, updated_at)
+         SELECT tenant, rule, key, rule_hash, COALESCE(events, 'null'::jsonb), expires_at, due_at, updated_at
+           FROM jsonb_to_recordset($1::jsonb) AS x(tenant text, rule text, key text, rule_hash text, events jsonb, expires_at timestamptz, due_at timestamptz, updated_at timestamptz)
+          ORDER BY tenant, rule, key
+         ON CONFLICT (tenant, rule, key) DO UPDATE SET rule_hash = EXCLUDED.rule_hash, events = EXCLUDED.events,
+           expires_at = EXCLUDED.expires_at, due_at = EXCLUDED.due_at, updated_at = EXCLUDED.updated_at
+         RETURNING tenant, rule, key, xmax::text AS xmax
+       )
+       SELECT tenant, rule, key FROM written WHERE xmax <> '0'`,
       [page],
     );
+    return replaced.map((r) => ({ tenant: String(r.tenant), rule: String(r.rule), key: String(r.key) }));
   }
 
   async deleteDetectionStates(keys: readonly DetectionStateKey[]): Promise<void> {
