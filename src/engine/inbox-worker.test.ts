@@ -133,6 +133,106 @@ describe('InboxWorker give-up', () => {
   });
 });
 
+describe('InboxWorker look-ahead', () => {
+  let handle: TestStore;
+  let store: Store;
+  beforeAll(async () => {
+    handle = await pgliteTestStore();
+    store = handle.store;
+    await store.ensureTenants(['ahead']);
+  });
+  afterAll(() => handle.dispose());
+
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('normalizes the next entries while one is handled, and still decides them one at a time in claim order', async () => {
+    const at = new Date('2026-11-25T10:00:00.000Z');
+    for (const id of ['a', 'b', 'c'])
+      await store.putInbox({
+        tenant: 'ahead',
+        source: 'okta',
+        eventId: `evt-${id}`,
+        eventType: 'user.mfa.factor.reset_all',
+        via: 'hook',
+        payload: {},
+        receivedAt: at,
+      });
+    const log: string[] = [];
+    // b is normalized fastest, a slowest: the order of decisions must still be a, b, c.
+    const work: Record<string, number> = { 'evt-a': 6, 'evt-b': 1, 'evt-c': 3 };
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) => {
+        log.push(`start ${e.eventId}`);
+        await ticks(work[e.eventId]!);
+        log.push(`end ${e.eventId}`);
+        return {
+          changes: [
+            makeChange({
+              tenant: 'ahead',
+              target: { id: `00u-${e.eventId}` },
+              source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'hook' },
+            }),
+          ],
+        };
+      },
+    };
+    const decided: string[] = [];
+    const worker = new InboxWorker({
+      store,
+      decide: { policies: { get: examplePolicy }, clock: () => at },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => at,
+      onDecided: (r) => decided.push(r.decision.changeId),
+    });
+    expect(await worker.runOnce()).toBe(3);
+    // All three were under way before the first was done (one at a time: start a, end a, start b, …).
+    expect(log.slice(0, 3)).toEqual(['start evt-a', 'start evt-b', 'start evt-c']);
+    const targets = await Promise.all(decided.map(async (id) => (await store.getChange('ahead', id))?.target.id));
+    expect(targets).toEqual(['00u-evt-a', '00u-evt-b', '00u-evt-c']);
+    const audit = (await store.readAudit('ahead', 0, 10)).map((r) => JSON.parse(r.record) as { type: string; data: { change?: { targetId?: string } } });
+    expect(audit.filter((r) => r.type === 'decision.recorded').map((r) => r.data.change?.targetId)).toEqual(['00u-evt-a', '00u-evt-b', '00u-evt-c']);
+    expect((await store.listInbox('ahead', 'processed', 10)).map((e) => e.eventId).sort()).toEqual(['evt-a', 'evt-b', 'evt-c']);
+  });
+
+  it('with prepareAhead 1 handles one entry at a time', async () => {
+    const at = new Date('2026-11-25T11:00:00.000Z');
+    for (const id of ['d', 'e'])
+      await store.putInbox({
+        tenant: 'ahead',
+        source: 'okta',
+        eventId: `evt-${id}`,
+        eventType: 'user.session.start',
+        via: 'hook',
+        payload: {},
+        receivedAt: at,
+      });
+    const log: string[] = [];
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) => {
+        log.push(`start ${e.eventId}`);
+        await ticks(2);
+        log.push(`end ${e.eventId}`);
+        return { ignored: 'not governed' };
+      },
+    };
+    const worker = new InboxWorker({
+      store,
+      decide: { policies: { get: examplePolicy }, clock: () => at },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => at,
+      prepareAhead: 1,
+    });
+    expect(await worker.runOnce()).toBe(2);
+    expect(log).toEqual(['start evt-d', 'end evt-d', 'start evt-e', 'end evt-e']);
+  });
+});
+
 describe('InboxWorker signal batches', () => {
   let handle: TestStore;
   let store: Store;
