@@ -352,6 +352,32 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(again).toEqual({ inserted: false, id: first.id });
       });
 
+      it("queues a decision's actions in one call, each once, skipping a known key, as one by one would", async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        const decision = makeDecision(change);
+        await store.putChange(change);
+        await store.putDecision(decision);
+        const decisionId = decision.id;
+        const known = await store.enqueueAction(action(t, 'd:hold_group', { kind: 'hold_group', decisionId }));
+        const odd = { note: 'nul \u0000 and \u{1F600} and "quotes"' };
+        await store.enqueueActions([
+          action(t, 'd:hold_group', { kind: 'hold_group', decisionId, targetId: 'other' }),
+          action(t, 'd:revoke_sessions', { decisionId, connector: 'okta', params: odd }),
+          action(t, 'd:suspend', { kind: 'suspend', decisionId, dryRun: true }),
+        ]);
+        await store.enqueueActions([]);
+        const listed = await store.listActions(t, decisionId);
+        expect(listed.map((a) => [a.kind, a.targetId, a.connector, a.dryRun, a.state]).sort()).toEqual([
+          ['hold_group', '00u1', undefined, false, 'queued'],
+          ['revoke_sessions', '00u1', 'okta', false, 'queued'],
+          ['suspend', '00u1', undefined, true, 'queued'],
+        ]);
+        expect(listed.find((a) => a.kind === 'hold_group')!.id).toBe(known.id);
+        expect(listed.find((a) => a.kind === 'revoke_sessions')!.params).toEqual(odd);
+        expect(listed.every((a) => a.nextAttemptAt.getTime() === T0.getTime() && a.attempts === 0)).toBe(true);
+      });
+
       it('claims due actions, leases them, and retries or fails them', async () => {
         const t = await tenant();
         const a = action(t, 'a');
