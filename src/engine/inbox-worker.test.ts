@@ -5,7 +5,7 @@ import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
 import { createLogger } from '../runtime/logger.js';
-import type { InboxRow, Store } from '../store/store.js';
+import type { InboxRow, Store, StoreTx } from '../store/store.js';
 import { InboxWorker, inboxBackoffMs, keyedChange } from './inbox-worker.js';
 import type { SignalDetection } from './observe-signal.js';
 import { outboxBackoffMs } from './outbox-worker.js';
@@ -196,6 +196,61 @@ describe('InboxWorker look-ahead', () => {
     const audit = (await store.readAudit('ahead', 0, 10)).map((r) => JSON.parse(r.record) as { type: string; data: { change?: { targetId?: string } } });
     expect(audit.filter((r) => r.type === 'decision.recorded').map((r) => r.data.change?.targetId)).toEqual(['00u-evt-a', '00u-evt-b', '00u-evt-c']);
     expect((await store.listInbox('ahead', 'processed', 10)).map((e) => e.eventId).sort()).toEqual(['evt-a', 'evt-b', 'evt-c']);
+  });
+
+  it("settles an entry of changes in its last decision's transaction, and an entry that yields no change at all on its own", async () => {
+    const at = new Date('2026-11-25T12:00:00.000Z');
+    for (const id of ['f', 'g'])
+      await store.putInbox({
+        tenant: 'ahead',
+        source: 'okta',
+        eventId: `evt-${id}`,
+        eventType: 'user.mfa.factor.reset_all',
+        via: 'hook',
+        payload: {},
+        receivedAt: at,
+      });
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) =>
+        e.eventId === 'evt-g'
+          ? { changes: [] }
+          : {
+              changes: [0, 1].map((n) =>
+                makeChange({
+                  tenant: 'ahead',
+                  target: { id: `00u-f${n}` },
+                  source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'hook' },
+                }),
+              ),
+            },
+    };
+    const stateOf = async (eventId: string) =>
+      (await Promise.all((['pending', 'processed'] as const).map((st) => store.listInbox('ahead', st, 50)))).flat().find((e) => e.eventId === eventId)?.state;
+    // The entry's state right after each transaction commits: settled with the second decision, not after it.
+    const afterCommit: Array<string | undefined> = [];
+    const watched = new Proxy(store, {
+      get(t, prop) {
+        if (prop === 'transaction')
+          return async <T>(fn: (tx: StoreTx) => Promise<T>) => {
+            const r = await t.transaction(fn);
+            afterCommit.push(await stateOf('evt-f'));
+            return r;
+          };
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const worker = new InboxWorker({
+      store: watched,
+      decide: { policies: { get: examplePolicy }, clock: () => at },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => at,
+    });
+    expect(await worker.runOnce()).toBe(2);
+    expect(afterCommit).toEqual(['pending', 'processed']);
+    expect(await stateOf('evt-g')).toBe('processed');
   });
 
   it('with prepareAhead 1 handles one entry at a time', async () => {

@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
 import type { InboxHandler } from '../connector/contract.js';
-import type { InboxEntry, InboxRow } from '../store/store.js';
+import type { InboxEntry, InboxRow, StoreTx } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
 import { observeSignalBatch, observeSignals, type SignalDeps, type SignalDetection, type SignalResult } from './observe-signal.js';
@@ -288,12 +288,22 @@ export class InboxWorker extends BatchWorker {
       const signals: IdentityChange[] = [];
       for (const [i, change] of result.changes.entries())
         (isSignalKind(change.kind) ? signals : changes).push(keyedChange(change, entry.eventId, i, result.changes.length));
-      for (const change of changes) {
-        const decided = await decideChange({ store, ...this.options.decide }, { change, actor: { type: 'idp', id: entry.source }, observed: true });
+      for (const [i, change] of changes.entries()) {
+        // An entry of changes only is settled with its last decision, in one commit.
+        const settle = signals.length === 0 && i === changes.length - 1;
+        const decided = await decideChange(
+          { store, ...this.options.decide },
+          {
+            change,
+            actor: { type: 'idp', id: entry.source },
+            observed: true,
+            ...(settle ? { inTransaction: (tx: StoreTx) => tx.finishInbox(entry.id, 'processed', this.#clock()) } : {}),
+          },
+        );
         this.options.onDecided?.(decided);
       }
       if (signals.length === 0) {
-        await store.finishInbox(entry.id, 'processed', this.#clock());
+        if (changes.length === 0) await store.finishInbox(entry.id, 'processed', this.#clock());
         count('processed');
         return;
       }
