@@ -303,21 +303,24 @@ describe('InboxWorker signal batches', () => {
     store.putInbox({ tenant: 'batch', source: 'okta', eventId, eventType, via: 'poll', payload: { uuid: eventId }, receivedAt: at, occurredAt: at });
   /** A denied push for signal entries, a help-desk factor reset for the others. */
   const handler: InboxHandler = {
-    toChanges: async (e: InboxRow) => ({
-      changes: [
-        e.eventType === 'user.authentication.auth_via_mfa'
-          ? makeChange({
-              tenant: 'batch',
-              kind: 'mfa.denied',
-              channel: 'self_service',
-              factor: { type: 'push' },
-              target: { id: '00ukim', login: 'kim@acme.example' },
-              actor: { id: '00ukim', login: 'kim@acme.example' },
-              source: { idp: 'okta', eventIds: [e.eventId], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
-            })
-          : makeChange({ tenant: 'batch', source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'poll' } }),
-      ],
-    }),
+    toChanges: async (e: InboxRow) =>
+      e.eventType === 'user.session.start'
+        ? { ignored: `not governed: ${e.eventId}` }
+        : {
+            changes: [
+              e.eventType === 'user.authentication.auth_via_mfa'
+                ? makeChange({
+                    tenant: 'batch',
+                    kind: 'mfa.denied',
+                    channel: 'self_service',
+                    factor: { type: 'push' },
+                    target: { id: '00ukim', login: 'kim@acme.example' },
+                    actor: { id: '00ukim', login: 'kim@acme.example' },
+                    source: { idp: 'okta', eventIds: [e.eventId], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
+                  })
+                : makeChange({ tenant: 'batch', source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'poll' } }),
+            ],
+          },
   };
   /** Detection that records the order it saw changes in, and fails on the event ids in `failOn`. */
   const detection = (failOn: ReadonlySet<string>) => {
@@ -363,6 +366,31 @@ describe('InboxWorker signal batches', () => {
     }
     expect(seen).toEqual(['s1', 's2', 's3', 'c1', 's4', 's5']);
     expect(await states()).toEqual({ s1: 'processed', s2: 'processed', s3: 'processed', c1: 'processed', s4: 'processed', s5: 'processed' });
+  });
+
+  it('settles entries that are not changes together when the batch ends, without breaking the run of signals around them', async () => {
+    await put('s6');
+    await put('i1', 'user.session.start');
+    await put('s7');
+    await put('i2', 'user.session.start');
+    const { d, seen } = detection(new Set());
+    const transactions = vi.spyOn(store, 'transaction');
+    const ignore = vi.spyOn(store, 'ignoreInboxes');
+    try {
+      expect(await worker(d).runOnce()).toBe(4);
+      expect(transactions).toHaveBeenCalledTimes(1); // s6 and s7 in one run
+      expect(ignore).toHaveBeenCalledTimes(1);
+    } finally {
+      transactions.mockRestore();
+      ignore.mockRestore();
+    }
+    expect(seen).toEqual(['s6', 's7']);
+    const ignored = await store.listInbox('batch', 'ignored', 100);
+    expect(ignored.map((e) => [e.eventId, e.error])).toEqual([
+      ['i1', 'not governed: i1'],
+      ['i2', 'not governed: i2'],
+    ]);
+    expect((await store.listInbox('batch', 'processed', 100)).map((e) => e.eventId)).toEqual(expect.arrayContaining(['s6', 's7']));
   });
 
   it('handles the entries of a failed batch one by one: only the failing entry is retried, the others are observed once and settled', async () => {

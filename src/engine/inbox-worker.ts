@@ -77,10 +77,13 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  *
  * Consecutive entries of a batch that hold only signals detection reads are
  * observed together, in one transaction (`observeSignalBatch`) when the next
- * entry that is not one of them comes, or the batch ends: entries are still
- * settled in order, each once. If that transaction fails, its entries are
- * handled one by one, as if never batched, so only the entry that fails is
- * retried.
+ * entry that writes comes, or the batch ends: entries are still settled in
+ * order, each once. If that transaction fails, its entries are handled one
+ * by one, as if never batched, so only the entry that fails is retried.
+ * Entries that are not changes (Warden's own actions reported back, events
+ * Warden does not govern) write nothing but their settlement: they move
+ * their source's watermark in order, do not break a run of signals, and are
+ * settled `ignored` together, in one statement, when the batch ends.
  */
 export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
@@ -113,6 +116,8 @@ export class InboxWorker extends BatchWorker {
     const entries = await store.claimInbox(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
     const run: SignalEntry[] = [];
     const flush = () => this.#observeRun(run.splice(0));
+    // Entries that are not changes are settled together when the batch ends: their settlement orders nothing.
+    const ignored: Array<{ id: number; reason: string }> = [];
     const ahead = Math.max(1, this.options.prepareAhead ?? INBOX_PREPARE_AHEAD);
     const prepared: Array<Promise<Prepared>> = [];
     const prepareUpTo = (end: number) => {
@@ -120,10 +125,12 @@ export class InboxWorker extends BatchWorker {
     };
     for (const [i, entry] of entries.entries()) {
       prepareUpTo(i + ahead);
-      const signals = await this.#handle(entry, await prepared[i]!, flush);
-      if (signals) run.push({ entry, signals });
+      const handled = await this.#handle(entry, await prepared[i]!, flush);
+      if (handled && 'signals' in handled) run.push({ entry, signals: handled.signals });
+      else if (handled) ignored.push({ id: entry.id, reason: handled.ignored });
     }
     await flush();
+    await store.ignoreInboxes(ignored, this.#clock());
     return entries.length;
   }
 
@@ -236,10 +243,12 @@ export class InboxWorker extends BatchWorker {
 
   /**
    * Handles one entry, or, when it holds only signals detection reads,
-   * returns them to be observed with the run it joins. `flush` observes the
-   * run before this entry writes anything, so entries settle in order.
+   * returns them to be observed with the run it joins; when it is not a
+   * change at all, returns why, to be settled `ignored` with the batch's
+   * others. `flush` observes the run before this entry writes anything, so
+   * entries that write settle in order.
    */
-  async #handle(entry: InboxRow, prepared: Prepared, flush: () => Promise<void>): Promise<IdentityChange[] | undefined> {
+  async #handle(entry: InboxRow, prepared: Prepared, flush: () => Promise<void>): Promise<{ signals: IdentityChange[] } | { ignored: string } | undefined> {
     const { store } = this.options;
     const count = (result: string) => this.#counter.inc({ source: entry.source, result });
     // What the run's flush throws (the store gone while retrying an entry of it) is not this entry's failure.
@@ -274,16 +283,15 @@ export class InboxWorker extends BatchWorker {
       const { result } = prepared;
       if (!('ignored' in result) && result.changes.length > 0 && result.changes.every((c) => isSignalKind(c.kind))) {
         const signals = result.changes.map((change, i) => keyedChange(change, entry.eventId, i, result.changes.length));
-        if (this.#watched(signals)) return signals;
+        if (this.#watched(signals)) return { signals };
       }
-      await flushRun();
       if ('ignored' in result) {
-        await store.finishInbox(entry.id, 'ignored', this.#clock(), result.ignored);
         // Not a change (a sign-in, an event Warden does not govern), but a record of its source: it moves the source's watermark, as in a replay.
         progressOf(this.options.decide.detection, entry, this.#clock());
         count('ignored');
-        return;
+        return { ignored: result.ignored };
       }
+      await flushRun();
       const changes: IdentityChange[] = [];
       const signals: IdentityChange[] = [];
       for (const [i, change] of result.changes.entries())

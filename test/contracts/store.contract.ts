@@ -265,6 +265,28 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         ]);
       });
 
+      it('marks several entries ignored in one statement, each with its reason, as finishInbox would', async () => {
+        const t = await tenant();
+        for (const id of ['i1', 'i2', 'i3']) await store.putInbox(entry(t, id));
+        const rows = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        const id = (eventId: string) => rows.find((r) => r.eventId === eventId)!.id;
+        const odd = 'own change \u0000 \u{1F600} "reported" back';
+        await store.ignoreInboxes(
+          [
+            { id: id('i1'), reason: 'not governed' },
+            { id: id('i3'), reason: odd },
+          ],
+          at(2),
+        );
+        await store.ignoreInboxes([], at(3));
+        const ignored = await store.listInbox(t, 'ignored', 10);
+        expect(ignored.map((e) => [e.eventId, e.error])).toEqual([
+          ['i1', 'not governed'],
+          ['i3', odd],
+        ]);
+        expect((await store.listInbox(t, 'pending', 10)).map((e) => e.eventId)).toEqual(['i2']);
+      });
+
       it('never gives one entry to two concurrent claimers', async () => {
         const t = await tenant();
         for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));
