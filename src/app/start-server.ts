@@ -12,6 +12,7 @@ import { formatPolicyIssue } from '../core/policy/compile-policy.js';
 import type { Alert } from '../core/alert.js';
 import { DetectionRegistry } from '../detect/detection-registry.js';
 import { StoreDetector } from '../detect/store-detector.js';
+import { wakingAfterOutbound } from '../notify/wake-after-outbound.js';
 import { publishAlertEvents } from '../notify/publish-alert-events.js';
 import { BackgroundLoop } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps } from '../engine/decide-change.js';
@@ -193,7 +194,15 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       await store.transaction((tx) => publishDeliveryStopped(tx, routes, d, error, clock()));
       wakeOutbound();
     };
-    const webhooks = new WebhookWorker({ store, routes: events, log, registry: metrics.registry, clock, onGaveUp: gaveUp });
+    const webhooks = new WebhookWorker({
+      store,
+      routes: events,
+      log,
+      registry: metrics.registry,
+      clock,
+      onGaveUp: gaveUp,
+      ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
+    });
     const notifications = new ChannelWorker({
       store,
       routes: channels,
@@ -256,8 +265,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       publishAlerts,
       publishDecision,
     };
+    // Decisions wake the webhook, channel and "not me" workers only when they queued something for them.
+    const decisionStore = wakingAfterOutbound(store, wakeOutbound);
     const inbox = new InboxWorker({
-      store,
+      store: decisionStore,
       decide: decideDeps,
       handlers: new Map(connectors.filter((p): p is Connector & { inbox: InboxHandler } => !!p.inbox).map((p) => [p.name, p.inbox])),
       context: () => context,
@@ -268,7 +279,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // A hold or deny queued actions: run them now, not at the outbox's idle tick (containment time).
       onDecided: (result) => {
         if (result.actions.length) outbox.wake();
-        wakeOutbound();
       },
       ...(options.workerIdleMs !== undefined ? { idleMs: options.workerIdleMs } : {}),
     });
@@ -293,9 +303,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       instanceId: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
       wakeInbox: () => inbox.wake(),
       decide: async (change, actor, opts) => {
-        const result = await decideChange({ store, ...decideDeps }, { change, actor, observed: opts?.observed ?? true });
+        const result = await decideChange({ store: decisionStore, ...decideDeps }, { change, actor, observed: opts?.observed ?? true });
         if (result.actions.length) outbox.wake();
-        wakeOutbound();
         return result;
       },
       deliveryStopped: async (feed) => {

@@ -92,6 +92,12 @@ export interface DecideInput {
    * (`POST /v1/decisions`): decided and recorded, nothing to undo.
    */
   observed: boolean;
+  /**
+   * The caller's own work, committed with the decision (or, for a change
+   * decided before, with nothing else): the inbox settles the entry that
+   * delivered the change in the same transaction, one commit instead of two.
+   */
+  inTransaction?: (tx: StoreTx) => Promise<void>;
 }
 
 /** What deciding a change returns (declared with the connector contract, whose `decide` returns it). */
@@ -185,6 +191,15 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
   const now = clock();
 
   const result = await deps.store.transaction(async (tx): Promise<DecideResult> => {
+    const decided = await decideIn(tx);
+    await input.inTransaction?.(tx);
+    return decided;
+  });
+  if (!result.replayed) deps.onDecision?.(result.decision);
+  if (result.alerts.length > 0) deps.onAlerts?.(result.alerts);
+  return result;
+
+  async function decideIn(tx: StoreTx): Promise<DecideResult> {
     const stored = await tx.putChange(change);
     if (!stored.inserted && input.observed)
       deps.detection?.progress?.(change.tenant, detectionSource(change.source.idp, change.source.via, change.source.rawType), new Date(change.occurredAt), now);
@@ -223,7 +238,7 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
     const usedRequest = request && decision.rules.some((r) => r.requestId === request.id) ? request.id : undefined;
     const exceptions = [...new Set(decision.rules.map((r) => r.exceptionId).filter((e): e is string => !!e))];
     await tx.putDecision(decision);
-    for (const action of actions) await tx.enqueueAction(action);
+    await tx.enqueueActions(actions);
     await appendAudit(tx, change.tenant, {
       type: 'decision.recorded',
       actor: input.actor,
@@ -271,8 +286,5 @@ export async function decideChange(deps: DecideDeps, input: DecideInput): Promis
     await deps.workflow?.recorded(tx, { change, decision, ...(request ? { request } : {}), observed: input.observed, now });
     await deps.publishDecision?.(tx, { change, decision, observed: input.observed, actions });
     return { decision, replayed: false, actions, alerts: raised };
-  });
-  if (!result.replayed) deps.onDecision?.(result.decision);
-  if (result.alerts.length > 0) deps.onAlerts?.(result.alerts);
-  return result;
+  }
 }

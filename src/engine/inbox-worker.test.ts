@@ -5,7 +5,7 @@ import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
 import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
 import { createLogger } from '../runtime/logger.js';
-import type { InboxRow, Store } from '../store/store.js';
+import type { InboxRow, Store, StoreTx } from '../store/store.js';
 import { InboxWorker, inboxBackoffMs, keyedChange } from './inbox-worker.js';
 import type { SignalDetection } from './observe-signal.js';
 import { outboxBackoffMs } from './outbox-worker.js';
@@ -133,6 +133,161 @@ describe('InboxWorker give-up', () => {
   });
 });
 
+describe('InboxWorker look-ahead', () => {
+  let handle: TestStore;
+  let store: Store;
+  beforeAll(async () => {
+    handle = await pgliteTestStore();
+    store = handle.store;
+    await store.ensureTenants(['ahead']);
+  });
+  afterAll(() => handle.dispose());
+
+  const ticks = async (n: number) => {
+    for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+  };
+
+  it('normalizes the next entries while one is handled, and still decides them one at a time in claim order', async () => {
+    const at = new Date('2026-11-25T10:00:00.000Z');
+    for (const id of ['a', 'b', 'c'])
+      await store.putInbox({
+        tenant: 'ahead',
+        source: 'okta',
+        eventId: `evt-${id}`,
+        eventType: 'user.mfa.factor.reset_all',
+        via: 'hook',
+        payload: {},
+        receivedAt: at,
+      });
+    const log: string[] = [];
+    // b is normalized fastest, a slowest: the order of decisions must still be a, b, c.
+    const work: Record<string, number> = { 'evt-a': 6, 'evt-b': 1, 'evt-c': 3 };
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) => {
+        log.push(`start ${e.eventId}`);
+        await ticks(work[e.eventId]!);
+        log.push(`end ${e.eventId}`);
+        return {
+          changes: [
+            makeChange({
+              tenant: 'ahead',
+              target: { id: `00u-${e.eventId}` },
+              source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'hook' },
+            }),
+          ],
+        };
+      },
+    };
+    const decided: string[] = [];
+    const worker = new InboxWorker({
+      store,
+      decide: { policies: { get: examplePolicy }, clock: () => at },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => at,
+      onDecided: (r) => decided.push(r.decision.changeId),
+    });
+    expect(await worker.runOnce()).toBe(3);
+    // All three were under way before the first was done (one at a time: start a, end a, start b, …).
+    expect(log.slice(0, 3)).toEqual(['start evt-a', 'start evt-b', 'start evt-c']);
+    const targets = await Promise.all(decided.map(async (id) => (await store.getChange('ahead', id))?.target.id));
+    expect(targets).toEqual(['00u-evt-a', '00u-evt-b', '00u-evt-c']);
+    const audit = (await store.readAudit('ahead', 0, 10)).map((r) => JSON.parse(r.record) as { type: string; data: { change?: { targetId?: string } } });
+    expect(audit.filter((r) => r.type === 'decision.recorded').map((r) => r.data.change?.targetId)).toEqual(['00u-evt-a', '00u-evt-b', '00u-evt-c']);
+    expect((await store.listInbox('ahead', 'processed', 10)).map((e) => e.eventId).sort()).toEqual(['evt-a', 'evt-b', 'evt-c']);
+  });
+
+  it("settles an entry of changes in its last decision's transaction, and an entry that yields no change at all on its own", async () => {
+    const at = new Date('2026-11-25T12:00:00.000Z');
+    for (const id of ['f', 'g'])
+      await store.putInbox({
+        tenant: 'ahead',
+        source: 'okta',
+        eventId: `evt-${id}`,
+        eventType: 'user.mfa.factor.reset_all',
+        via: 'hook',
+        payload: {},
+        receivedAt: at,
+      });
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) =>
+        e.eventId === 'evt-g'
+          ? { changes: [] }
+          : {
+              changes: [0, 1].map((n) =>
+                makeChange({
+                  tenant: 'ahead',
+                  target: { id: `00u-f${n}` },
+                  source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'hook' },
+                }),
+              ),
+            },
+    };
+    const stateOf = async (eventId: string) =>
+      (await Promise.all((['pending', 'processed'] as const).map((st) => store.listInbox('ahead', st, 50)))).flat().find((e) => e.eventId === eventId)?.state;
+    // The entry's state right after each transaction commits: settled with the second decision, not after it.
+    const afterCommit: Array<string | undefined> = [];
+    const watched = new Proxy(store, {
+      get(t, prop) {
+        if (prop === 'transaction')
+          return async <T>(fn: (tx: StoreTx) => Promise<T>) => {
+            const r = await t.transaction(fn);
+            afterCommit.push(await stateOf('evt-f'));
+            return r;
+          };
+        const v = Reflect.get(t, prop, t) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+      },
+    });
+    const worker = new InboxWorker({
+      store: watched,
+      decide: { policies: { get: examplePolicy }, clock: () => at },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => at,
+    });
+    expect(await worker.runOnce()).toBe(2);
+    expect(afterCommit).toEqual(['pending', 'processed']);
+    expect(await stateOf('evt-g')).toBe('processed');
+  });
+
+  it('with prepareAhead 1 handles one entry at a time', async () => {
+    const at = new Date('2026-11-25T11:00:00.000Z');
+    for (const id of ['d', 'e'])
+      await store.putInbox({
+        tenant: 'ahead',
+        source: 'okta',
+        eventId: `evt-${id}`,
+        eventType: 'user.session.start',
+        via: 'hook',
+        payload: {},
+        receivedAt: at,
+      });
+    const log: string[] = [];
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) => {
+        log.push(`start ${e.eventId}`);
+        await ticks(2);
+        log.push(`end ${e.eventId}`);
+        return { ignored: 'not governed' };
+      },
+    };
+    const worker = new InboxWorker({
+      store,
+      decide: { policies: { get: examplePolicy }, clock: () => at },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => at,
+      prepareAhead: 1,
+    });
+    expect(await worker.runOnce()).toBe(2);
+    expect(log).toEqual(['start evt-d', 'end evt-d', 'start evt-e', 'end evt-e']);
+  });
+});
+
 describe('InboxWorker signal batches', () => {
   let handle: TestStore;
   let store: Store;
@@ -148,21 +303,24 @@ describe('InboxWorker signal batches', () => {
     store.putInbox({ tenant: 'batch', source: 'okta', eventId, eventType, via: 'poll', payload: { uuid: eventId }, receivedAt: at, occurredAt: at });
   /** A denied push for signal entries, a help-desk factor reset for the others. */
   const handler: InboxHandler = {
-    toChanges: async (e: InboxRow) => ({
-      changes: [
-        e.eventType === 'user.authentication.auth_via_mfa'
-          ? makeChange({
-              tenant: 'batch',
-              kind: 'mfa.denied',
-              channel: 'self_service',
-              factor: { type: 'push' },
-              target: { id: '00ukim', login: 'kim@acme.example' },
-              actor: { id: '00ukim', login: 'kim@acme.example' },
-              source: { idp: 'okta', eventIds: [e.eventId], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
-            })
-          : makeChange({ tenant: 'batch', source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'poll' } }),
-      ],
-    }),
+    toChanges: async (e: InboxRow) =>
+      e.eventType === 'user.session.start'
+        ? { ignored: `not governed: ${e.eventId}` }
+        : {
+            changes: [
+              e.eventType === 'user.authentication.auth_via_mfa'
+                ? makeChange({
+                    tenant: 'batch',
+                    kind: 'mfa.denied',
+                    channel: 'self_service',
+                    factor: { type: 'push' },
+                    target: { id: '00ukim', login: 'kim@acme.example' },
+                    actor: { id: '00ukim', login: 'kim@acme.example' },
+                    source: { idp: 'okta', eventIds: [e.eventId], rawType: 'user.authentication.auth_via_mfa', via: 'poll' },
+                  })
+                : makeChange({ tenant: 'batch', source: { idp: 'okta', eventIds: [e.eventId], rawType: e.eventType!, via: 'poll' } }),
+            ],
+          },
   };
   /** Detection that records the order it saw changes in, and fails on the event ids in `failOn`. */
   const detection = (failOn: ReadonlySet<string>) => {
@@ -208,6 +366,31 @@ describe('InboxWorker signal batches', () => {
     }
     expect(seen).toEqual(['s1', 's2', 's3', 'c1', 's4', 's5']);
     expect(await states()).toEqual({ s1: 'processed', s2: 'processed', s3: 'processed', c1: 'processed', s4: 'processed', s5: 'processed' });
+  });
+
+  it('settles entries that are not changes together when the batch ends, without breaking the run of signals around them', async () => {
+    await put('s6');
+    await put('i1', 'user.session.start');
+    await put('s7');
+    await put('i2', 'user.session.start');
+    const { d, seen } = detection(new Set());
+    const transactions = vi.spyOn(store, 'transaction');
+    const ignore = vi.spyOn(store, 'ignoreInboxes');
+    try {
+      expect(await worker(d).runOnce()).toBe(4);
+      expect(transactions).toHaveBeenCalledTimes(1); // s6 and s7 in one run
+      expect(ignore).toHaveBeenCalledTimes(1);
+    } finally {
+      transactions.mockRestore();
+      ignore.mockRestore();
+    }
+    expect(seen).toEqual(['s6', 's7']);
+    const ignored = await store.listInbox('batch', 'ignored', 100);
+    expect(ignored.map((e) => [e.eventId, e.error])).toEqual([
+      ['i1', 'not governed: i1'],
+      ['i2', 'not governed: i2'],
+    ]);
+    expect((await store.listInbox('batch', 'processed', 100)).map((e) => e.eventId)).toEqual(expect.arrayContaining(['s6', 's7']));
   });
 
   it('handles the entries of a failed batch one by one: only the failing entry is retried, the others are observed once and settled', async () => {

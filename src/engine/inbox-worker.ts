@@ -3,7 +3,7 @@ import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
 import type { InboxHandler } from '../connector/contract.js';
-import type { InboxRow } from '../store/store.js';
+import type { InboxEntry, InboxRow, StoreTx } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
 import { observeSignalBatch, observeSignals, type SignalDeps, type SignalDetection, type SignalResult } from './observe-signal.js';
@@ -21,10 +21,19 @@ export interface InboxWorkerOptions extends QueueWorkerOptions {
    * queued at once instead of at the outbox's next idle tick.
    */
   onDecided?: (result: DecideResult) => void;
+  /**
+   * How many entries of a claimed batch the connectors normalize and enrich
+   * (`toChanges`: reads only) ahead of the entry being decided; 1 handles
+   * one entry at a time. Default {@link INBOX_PREPARE_AHEAD}.
+   */
+  prepareAhead?: number;
 }
 
 /** The inbox's defaults: 50 entries a batch, each hidden 60 s while handled, failed for good after 10 attempts. */
 const INBOX_DEFAULTS = { batch: 50, leaseSeconds: 60, maxAttempts: 10 };
+
+/** How many entries of a batch are normalized ahead of the one being decided, by default. */
+export const INBOX_PREPARE_AHEAD = 8;
 
 /** Delay before retry `attempt` (1-based): 2 s, 4 s, 8 s, … at most 5 min. */
 export function inboxBackoffMs(attempt: number): number {
@@ -58,12 +67,23 @@ export function keyedChange(change: IdentityChange, eventId: string, index: numb
  * `inbox.failed` and counted; a failed entry never holds up the entries
  * behind it.
  *
+ * What an entry asks of its connector (`split`, `toChanges`: normalization,
+ * the own-change lookup, enrichment from the directory) only reads, so the
+ * connectors work on up to `prepareAhead` entries of a batch at once, ahead
+ * of the entry being decided: the IdP's and the store's round trips of the
+ * next entries overlap the decision of this one. Everything an entry writes
+ * (its decisions, detection, its settlement) still happens one entry at a
+ * time, in claim order, exactly as without the look-ahead.
+ *
  * Consecutive entries of a batch that hold only signals detection reads are
  * observed together, in one transaction (`observeSignalBatch`) when the next
- * entry that is not one of them comes, or the batch ends: entries are still
- * settled in order, each once. If that transaction fails, its entries are
- * handled one by one, as if never batched, so only the entry that fails is
- * retried.
+ * entry that writes comes, or the batch ends: entries are still settled in
+ * order, each once. If that transaction fails, its entries are handled one
+ * by one, as if never batched, so only the entry that fails is retried.
+ * Entries that are not changes (Warden's own actions reported back, events
+ * Warden does not govern) write nothing but their settlement: they move
+ * their source's watermark in order, do not break a run of signals, and are
+ * settled `ignored` together, in one statement, when the batch ends.
  */
 export class InboxWorker extends BatchWorker {
   readonly #counter: Counter<'source' | 'result'>;
@@ -96,12 +116,35 @@ export class InboxWorker extends BatchWorker {
     const entries = await store.claimInbox(this.#settings.batch, this.#clock(), this.#settings.leaseSeconds);
     const run: SignalEntry[] = [];
     const flush = () => this.#observeRun(run.splice(0));
-    for (const entry of entries) {
-      const signals = await this.#handle(entry, flush);
-      if (signals) run.push({ entry, signals });
+    // Entries that are not changes are settled together when the batch ends: their settlement orders nothing.
+    const ignored: Array<{ id: number; reason: string }> = [];
+    const ahead = Math.max(1, this.options.prepareAhead ?? INBOX_PREPARE_AHEAD);
+    const prepared: Array<Promise<Prepared>> = [];
+    const prepareUpTo = (end: number) => {
+      for (let j = prepared.length; j < Math.min(end, entries.length); j++) prepared.push(this.#prepare(entries[j]!));
+    };
+    for (const [i, entry] of entries.entries()) {
+      prepareUpTo(i + ahead);
+      const handled = await this.#handle(entry, await prepared[i]!, flush);
+      if (handled && 'signals' in handled) run.push({ entry, signals: handled.signals });
+      else if (handled) ignored.push({ id: entry.id, reason: handled.ignored });
     }
     await flush();
+    await store.ignoreInboxes(ignored, this.#clock());
     return entries.length;
+  }
+
+  /** What the entry's connector makes of it (reads only); never rejects: a failure is the entry's, handled in order. */
+  async #prepare(entry: InboxRow): Promise<Prepared> {
+    const handler = this.options.handlers.get(entry.source);
+    if (!handler) return { handler: undefined };
+    try {
+      const parts = handler.split?.(entry);
+      if (parts) return { handler, parts };
+      return { handler, result: await handler.toChanges(entry, this.options.context()) };
+    } catch (err) {
+      return { handler, error: err };
+    }
   }
 
   #signalDeps(): SignalDeps {
@@ -200,12 +243,13 @@ export class InboxWorker extends BatchWorker {
 
   /**
    * Handles one entry, or, when it holds only signals detection reads,
-   * returns them to be observed with the run it joins. `flush` observes the
-   * run before this entry writes anything, so entries settle in order.
+   * returns them to be observed with the run it joins; when it is not a
+   * change at all, returns why, to be settled `ignored` with the batch's
+   * others. `flush` observes the run before this entry writes anything, so
+   * entries that write settle in order.
    */
-  async #handle(entry: InboxRow, flush: () => Promise<void>): Promise<IdentityChange[] | undefined> {
+  async #handle(entry: InboxRow, prepared: Prepared, flush: () => Promise<void>): Promise<{ signals: IdentityChange[] } | { ignored: string } | undefined> {
     const { store } = this.options;
-    const handler = this.options.handlers.get(entry.source);
     const count = (result: string) => this.#counter.inc({ source: entry.source, result });
     // What the run's flush throws (the store gone while retrying an entry of it) is not this entry's failure.
     let flushFailure: { err: unknown } | undefined;
@@ -214,15 +258,16 @@ export class InboxWorker extends BatchWorker {
         flushFailure = { err };
         throw err;
       });
-    if (!handler) {
+    if (!prepared.handler) {
       await flush();
       await store.finishInbox(entry.id, 'ignored', this.#clock(), `no connector handles source "${entry.source}"`);
       count('ignored');
       return;
     }
     try {
-      const parts = handler.split?.(entry);
-      if (parts) {
+      if ('error' in prepared) throw prepared.error;
+      if ('parts' in prepared) {
+        const { parts } = prepared;
         await flushRun();
         // Each part is keyed by its own event id: a part already stored (a retry, the poller's copy) is kept once.
         const refused: typeof parts = [];
@@ -235,29 +280,38 @@ export class InboxWorker extends BatchWorker {
         count('split');
         return;
       }
-      const result = await handler.toChanges(entry, this.options.context());
+      const { result } = prepared;
       if (!('ignored' in result) && result.changes.length > 0 && result.changes.every((c) => isSignalKind(c.kind))) {
         const signals = result.changes.map((change, i) => keyedChange(change, entry.eventId, i, result.changes.length));
-        if (this.#watched(signals)) return signals;
+        if (this.#watched(signals)) return { signals };
       }
-      await flushRun();
       if ('ignored' in result) {
-        await store.finishInbox(entry.id, 'ignored', this.#clock(), result.ignored);
         // Not a change (a sign-in, an event Warden does not govern), but a record of its source: it moves the source's watermark, as in a replay.
         progressOf(this.options.decide.detection, entry, this.#clock());
         count('ignored');
-        return;
+        return { ignored: result.ignored };
       }
+      await flushRun();
       const changes: IdentityChange[] = [];
       const signals: IdentityChange[] = [];
       for (const [i, change] of result.changes.entries())
         (isSignalKind(change.kind) ? signals : changes).push(keyedChange(change, entry.eventId, i, result.changes.length));
-      for (const change of changes) {
-        const decided = await decideChange({ store, ...this.options.decide }, { change, actor: { type: 'idp', id: entry.source }, observed: true });
+      for (const [i, change] of changes.entries()) {
+        // An entry of changes only is settled with its last decision, in one commit.
+        const settle = signals.length === 0 && i === changes.length - 1;
+        const decided = await decideChange(
+          { store, ...this.options.decide },
+          {
+            change,
+            actor: { type: 'idp', id: entry.source },
+            observed: true,
+            ...(settle ? { inTransaction: (tx: StoreTx) => tx.finishInbox(entry.id, 'processed', this.#clock()) } : {}),
+          },
+        );
         this.options.onDecided?.(decided);
       }
       if (signals.length === 0) {
-        await store.finishInbox(entry.id, 'processed', this.#clock());
+        if (changes.length === 0) await store.finishInbox(entry.id, 'processed', this.#clock());
         count('processed');
         return;
       }
@@ -289,6 +343,13 @@ export class InboxWorker extends BatchWorker {
     return undefined;
   }
 }
+
+/** What an entry's connector made of it ahead of its turn: no handler, its split parts, its changes, or what it threw. */
+type Prepared =
+  | { handler: undefined }
+  | { handler: InboxHandler; parts: InboxEntry[] }
+  | { handler: InboxHandler; result: Awaited<ReturnType<InboxHandler['toChanges']>> }
+  | { handler: InboxHandler; error: unknown };
 
 /** An entry holding only signals detection reads, waiting to be observed with its run. */
 interface SignalEntry {

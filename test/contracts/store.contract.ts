@@ -265,6 +265,28 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         ]);
       });
 
+      it('marks several entries ignored in one statement, each with its reason, as finishInbox would', async () => {
+        const t = await tenant();
+        for (const id of ['i1', 'i2', 'i3']) await store.putInbox(entry(t, id));
+        const rows = (await store.claimInbox(100, at(1), 30)).filter((r) => r.tenant === t);
+        const id = (eventId: string) => rows.find((r) => r.eventId === eventId)!.id;
+        const odd = 'own change \u0000 \u{1F600} "reported" back';
+        await store.ignoreInboxes(
+          [
+            { id: id('i1'), reason: 'not governed' },
+            { id: id('i3'), reason: odd },
+          ],
+          at(2),
+        );
+        await store.ignoreInboxes([], at(3));
+        const ignored = await store.listInbox(t, 'ignored', 10);
+        expect(ignored.map((e) => [e.eventId, e.error])).toEqual([
+          ['i1', 'not governed'],
+          ['i3', odd],
+        ]);
+        expect((await store.listInbox(t, 'pending', 10)).map((e) => e.eventId)).toEqual(['i2']);
+      });
+
       it('never gives one entry to two concurrent claimers', async () => {
         const t = await tenant();
         for (let i = 0; i < 20; i++) await store.putInbox(entry(t, `c${i}`));
@@ -350,6 +372,32 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         const again = await store.enqueueAction(action(t, 'k1', { kind: 'suspend' }));
         expect(first.inserted).toBe(true);
         expect(again).toEqual({ inserted: false, id: first.id });
+      });
+
+      it("queues a decision's actions in one call, each once, skipping a known key, as one by one would", async () => {
+        const t = await tenant();
+        const change = makeChange({ tenant: t });
+        const decision = makeDecision(change);
+        await store.putChange(change);
+        await store.putDecision(decision);
+        const decisionId = decision.id;
+        const known = await store.enqueueAction(action(t, 'd:hold_group', { kind: 'hold_group', decisionId }));
+        const odd = { note: 'nul \u0000 and \u{1F600} and "quotes"' };
+        await store.enqueueActions([
+          action(t, 'd:hold_group', { kind: 'hold_group', decisionId, targetId: 'other' }),
+          action(t, 'd:revoke_sessions', { decisionId, connector: 'okta', params: odd }),
+          action(t, 'd:suspend', { kind: 'suspend', decisionId, dryRun: true }),
+        ]);
+        await store.enqueueActions([]);
+        const listed = await store.listActions(t, decisionId);
+        expect(listed.map((a) => [a.kind, a.targetId, a.connector, a.dryRun, a.state]).sort()).toEqual([
+          ['hold_group', '00u1', undefined, false, 'queued'],
+          ['revoke_sessions', '00u1', 'okta', false, 'queued'],
+          ['suspend', '00u1', undefined, true, 'queued'],
+        ]);
+        expect(listed.find((a) => a.kind === 'hold_group')!.id).toBe(known.id);
+        expect(listed.find((a) => a.kind === 'revoke_sessions')!.params).toEqual(odd);
+        expect(listed.every((a) => a.nextAttemptAt.getTime() === T0.getTime() && a.attempts === 0)).toBe(true);
       });
 
       it('claims due actions, leases them, and retries or fails them', async () => {

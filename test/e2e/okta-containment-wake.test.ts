@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOktaWorkflowServer, type OktaWorkflowServer } from '../helpers/okta-workflow-server.js';
 
@@ -11,10 +14,30 @@ const HOUR_MS = 3_600_000;
  */
 describe('containment: the inbox worker wakes the outbox', () => {
   let w: OktaWorkflowServer;
+  let soar: Server;
+  const delivered: Array<{ type: string; data: Record<string, any> }> = [];
   beforeAll(async () => {
-    w = await startOktaWorkflowServer({ workerIdleMs: HOUR_MS });
+    // A SOAR endpoint subscribed to hold.placed: the decision's event must reach it without the webhook worker's tick too.
+    soar = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        delivered.push(JSON.parse(body));
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => soar.listen(0, '127.0.0.1', resolve));
+    const port = (soar.address() as AddressInfo).port;
+    w = await startOktaWorkflowServer({
+      workerIdleMs: HOUR_MS,
+      secrets: { soarKey: `whsec_${randomBytes(32).toString('base64')}` },
+      tenantYaml: `    webhooks:\n      - { name: soar, url: "http://127.0.0.1:${port}/hook", secret: soarKey, events: [hold.placed] }\n`,
+    });
   });
-  afterAll(() => w?.close());
+  afterAll(async () => {
+    await w?.close();
+    await new Promise((resolve) => soar?.close(resolve));
+  });
 
   /** Resolves when `condition` holds; rejects after `deadlineMs` (bounds a hang, never decides the outcome of a working build). */
   const until = (condition: () => boolean, deadlineMs: number) =>
@@ -44,5 +67,7 @@ describe('containment: the inbox worker wakes the outbox', () => {
       (r) => r.type === 'decision.recorded' && (r.data.change?.source?.eventIds as string[] | undefined)?.includes(event.uuid),
     );
     expect(decision?.data).toMatchObject({ outcome: 'hold', actions: [{ kind: 'hold_group' }, { kind: 'revoke_sessions' }, { kind: 'remove_new_factor' }] });
+    await until(() => delivered.length > 0, 20_000);
+    expect(delivered).toEqual([expect.objectContaining({ type: 'hold.placed', data: expect.objectContaining({ decisionId: decision?.subject.decisionId }) })]);
   }, 60_000);
 });

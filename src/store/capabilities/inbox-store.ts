@@ -59,4 +59,10 @@ export interface InboxStore {
    * their ids; the others were settled before (by another worker).
    */
   settleInboxes(ids: readonly number[], now: Date): Promise<number[]>;
+  /**
+   * `finishInbox(id, 'ignored', now, reason)` for several entries in one
+   * statement (the inbox worker's entries that are not changes: Warden's own
+   * actions reported back, events Warden does not govern).
+   */
+  ignoreInboxes(entries: ReadonlyArray<{ id: number; reason: string }>, now: Date): Promise<void>;
 }

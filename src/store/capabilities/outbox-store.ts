@@ -28,6 +28,8 @@ export interface ActionRow extends ActionEntry {
 export interface OutboxStore {
   /** Queues an action unless its idempotency key is known for the tenant. */
   enqueueAction(action: ActionEntry): Promise<{ inserted: boolean; id: string }>;
+  /** `enqueueAction` for several actions in one statement (a decision's actions); an action whose idempotency key is known is skipped. */
+  enqueueActions(actions: readonly ActionEntry[]): Promise<void>;
   /** Takes up to `limit` due actions (queued, or running with an expired lease). */
   claimActions(limit: number, now: Date, leaseSeconds: number): Promise<ActionRow[]>;
   completeAction(id: string, now: Date, result: unknown): Promise<void>;

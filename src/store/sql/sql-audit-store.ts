@@ -19,22 +19,28 @@ function auditRow(r: Row): AuditRow {
 
 /** The tamper-evident audit chain of each tenant, in SQL. */
 export class SqlAuditStore extends SqlAggregate implements AuditStore {
+  /**
+   * Two statements on a chain that has a head: the head locked and read, then
+   * the record inserted and the head moved in one statement (every decision
+   * appends at least one record; the round trips count). The head row of a
+   * tenant's first record is created first, once.
+   */
   async appendAudit(tenant: string, build: (head: AuditHead) => Omit<AuditRow, 'tenant'>): Promise<AuditRow> {
     return this.db.transaction(async (tx) => {
-      await tx.query('INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant) DO NOTHING', [tenant, GENESIS_HASH]);
-      const [head] = await tx.query<{ seq: unknown; hash: string }>('SELECT seq, hash FROM audit_heads WHERE tenant = $1 FOR UPDATE', [tenant]);
+      const lockHead = () => tx.query<{ seq: unknown; hash: string }>('SELECT seq, hash FROM audit_heads WHERE tenant = $1 FOR UPDATE', [tenant]);
+      let [head] = await lockHead();
+      if (!head) {
+        await tx.query('INSERT INTO audit_heads (tenant, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant) DO NOTHING', [tenant, GENESIS_HASH]);
+        [head] = await lockHead();
+      }
       const record = build({ seq: num(head!.seq), hash: head!.hash });
-      await tx.query('INSERT INTO audit (tenant, seq, id, at, type, record, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-        tenant,
-        record.seq,
-        record.id,
-        record.at,
-        record.type,
-        record.record,
-        record.prevHash,
-        record.hash,
-      ]);
-      await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant = $1', [tenant, record.seq, record.hash]);
+      await tx.query(
+        `WITH appended AS (
+           INSERT INTO audit (tenant, seq, id, at, type, record, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         )
+         UPDATE audit_heads SET seq = $2, hash = $8 WHERE tenant = $1`,
+        [tenant, record.seq, record.id, record.at, record.type, record.record, record.prevHash, record.hash],
+      );
       return { tenant, ...record };
     });
   }

@@ -140,6 +140,16 @@ export class SqlInboxStore extends SqlAggregate implements InboxStore {
     return rows.length > 0;
   }
 
+  async ignoreInboxes(entries: ReadonlyArray<{ id: number; reason: string }>, now: Date): Promise<void> {
+    if (entries.length === 0) return;
+    // One JSON parameter, its strings escaped as a text parameter would be (json).
+    await this.db.query(
+      `UPDATE inbox SET state = 'ignored', processed_at = $2, error = x.reason
+       FROM jsonb_to_recordset($1::jsonb) AS x(id bigint, reason text) WHERE inbox.id = x.id`,
+      [json(entries.map((e) => ({ id: e.id, reason: e.reason }))), now.toISOString()],
+    );
+  }
+
   async settleInboxes(ids: readonly number[], now: Date): Promise<number[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.query<{ id: unknown }>(

@@ -35,6 +35,33 @@ export class SqlOutboxStore extends SqlAggregate implements OutboxStore {
     return { inserted: false, id: String(existing[0]!.id) };
   }
 
+  async enqueueActions(actions: readonly ActionEntry[]): Promise<void> {
+    if (actions.length === 0) return;
+    const params: unknown[] = [];
+    const rows = actions.map((a) => {
+      const n = params.length;
+      params.push(
+        a.id,
+        a.tenant,
+        a.decisionId ?? null,
+        a.kind,
+        a.targetId,
+        json(a.params),
+        a.idempotencyKey,
+        a.dryRun,
+        a.createdAt.toISOString(),
+        a.connector ?? null,
+      );
+      return `($${n + 1}, $${n + 2}, $${n + 3}, $${n + 4}, $${n + 10}, $${n + 5}, $${n + 6}::jsonb, $${n + 7}, $${n + 8}::boolean, $${n + 9}::timestamptz, $${n + 9}::timestamptz, $${n + 9}::timestamptz)`;
+    });
+    await this.db.query(
+      `INSERT INTO actions (id, tenant, decision_id, kind, connector, target_id, params, idempotency_key, dry_run, next_attempt_at, created_at, updated_at)
+       VALUES ${rows.join(', ')}
+       ON CONFLICT (tenant, idempotency_key) DO NOTHING`,
+      params,
+    );
+  }
+
   async claimActions(limit: number, now: Date, leaseSeconds: number): Promise<ActionRow[]> {
     const rows = await this.db.query(
       `UPDATE actions SET state = 'running', attempts = attempts + 1,
