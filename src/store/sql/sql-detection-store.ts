@@ -46,10 +46,20 @@ export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
 
   async lockDetectionStates(keys: readonly DetectionStateKey[]): Promise<DetectionStateRow[]> {
     if (keys.length === 0) return [];
+    const page = json(keys.map((k) => ({ tenant: k.tenant, rule: k.rule, key: k.key })));
+    // A row lock cannot hold a state that does not exist yet: two transactions creating the same
+    // person's state would both start from nothing, and the later write would drop the other's
+    // observations. So each key's lock (an advisory lock of the transaction, taken in the same sorted
+    // order by every caller) comes first: a creator waits for the other creator's commit, then reads
+    // its row. The subquery keeps the sort below the locking function (OFFSET 0: not flattened).
+    await this.db.query(
+      `SELECT count(pg_advisory_xact_lock(h)) FROM (
+         SELECT hashtextextended('detection|' || tenant || '|' || rule || '|' || key, 0) AS h FROM (${KEYS}) AS k
+         ORDER BY tenant, rule, key OFFSET 0) AS sorted`,
+      [page],
+    );
     // ORDER BY below FOR UPDATE: PostgreSQL sorts, then locks the rows in that order (one order for every caller).
-    const rows = await this.db.query(`SELECT * FROM detection_state WHERE (tenant, rule, key) IN (${KEYS}) ORDER BY tenant, rule, key FOR UPDATE`, [
-      json(keys.map((k) => ({ tenant: k.tenant, rule: k.rule, key: k.key }))),
-    ]);
+    const rows = await this.db.query(`SELECT * FROM detection_state WHERE (tenant, rule, key) IN (${KEYS}) ORDER BY tenant, rule, key FOR UPDATE`, [page]);
     return rows.map(detectionStateRow);
   }
 
