@@ -1,7 +1,8 @@
+import * as childProcess from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isWardenError, type WardenError } from '../../src/core/errors.js';
 import { acquireDataDirLock, LOCK_FILE } from '../../src/store/data-dir-lock.js';
 import { bundledMigrations } from '../../src/store/migrate.js';
@@ -15,6 +16,11 @@ import { makeChange } from '../helpers/changes.js';
  * (src/store/pglite-init.ts), and the server opens it as an existing one. Here in its own process
  * (vitest's own-process project): the tests fork children, from the sources under tsx.
  */
+vi.mock('node:child_process', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:child_process')>();
+  return { ...original, fork: vi.fn(original.fork) };
+});
+
 const freshDir = () => path.join(mkdtempSync(path.join(tmpdir(), 'warden-first-start-')), 'data');
 const versions = bundledMigrations().map((m) => m.version);
 
@@ -30,6 +36,7 @@ async function rejection(p: Promise<unknown>): Promise<WardenError> {
 describe('first start of the embedded store in a child process', () => {
   it('creates a new data directory in a child with every migration, then the server opens and uses it', async () => {
     const dataDir = freshDir();
+    vi.mocked(childProcess.fork).mockClear();
     const store = await openStore({ driver: 'pglite', dataDir, durability: 'relaxed' }, 'serve');
     try {
       expect(await store.migrations()).toEqual(versions);
@@ -40,6 +47,7 @@ describe('first start of the embedded store in a child process', () => {
       await store.putChange(change);
       expect((await store.getChange('acme', change.id))?.id).toBe(change.id);
       expect(readdirSync(dataDir).sort()).toEqual(['pglite', LOCK_FILE]);
+      expect(vi.mocked(childProcess.fork).mock.calls.map((c) => path.basename(c[0] as string))).toEqual(['pglite-init-child.ts']);
     } finally {
       await store.close();
     }
