@@ -118,7 +118,7 @@ export function initDataDirInChild(dataDir: string, durability: PgliteDurability
   return new Promise((resolve, reject) => {
     let result: InitResult | undefined;
     let stderr = '';
-    const child = fork(file, [path.resolve(dataDir), durability, command], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
+    const child = fork(file, [dataDir, durability, command], { execArgv, stdio: ['ignore', 'inherit', 'pipe', 'ipc'] });
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {
       process.stderr.write(chunk);
