@@ -1,15 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { WardenError } from '../core/errors.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import { migrate } from './migrate.js';
+import { isFreshDataDir, PGLITE_SUBDIR, type PgliteDurability, pgliteDbExecutor, startPglite } from './pglite-cluster.js';
+import { initDataDirInChild } from './pglite-init.js';
 import type { SqlExecutor } from './sql-executor.js';
 import { SqlStore } from './sql-store.js';
 import type { Store, StoreTx } from './store.js';
 
-/** How hard the embedded store works to keep committed data. */
-export type PgliteDurability = 'full' | 'relaxed';
+export type { PgliteDurability } from './pglite-cluster.js';
 
 export interface PgliteStoreOptions {
   /** Data directory; omit for an in-memory store (tests). */
@@ -27,49 +28,14 @@ export interface PgliteStoreOptions {
    * running initdb. Tests open dozens of in-memory stores from one migrated dump; migrations still run (none pending).
    */
   loadDataDir?: Blob;
+  /**
+   * With a data directory that holds no cluster yet: create it (initdb, every migration) in a short-lived
+   * child process (pglite-init.ts), then open it as an existing one, so this process never carries
+   * initdb's memory (~850 MB resident against ~370 MB). `openStore` (serve, the CLI) sets it; tests and
+   * benchmarks that open many short-lived stores leave it off.
+   */
+  initInChild?: boolean;
 }
-
-type Queryable = Pick<PGlite, 'query' | 'exec'> | Transaction;
-
-function executor(db: Queryable, transaction: SqlExecutor['transaction']): SqlExecutor {
-  const self: SqlExecutor = {
-    async query<R>(sql: string, params: readonly unknown[] = []) {
-      return (await db.query<R>(sql, params as unknown[])).rows;
-    },
-    async exec(sql: string) {
-      await db.exec(sql);
-    },
-    transaction,
-  };
-  return self;
-}
-
-/**
- * PGlite normally runs PostgreSQL with fsync off, and its file system layer
- * (emscripten NODEFS) has no fsync at all: writes reach the kernel at once
- * (they survive a crash of the process), but nothing asks the kernel to put
- * them on disk. For `full` durability Warden starts PostgreSQL with fsync on
- * (WAL synced with `fsync`, which PGlite routes to the file system; its
- * `fdatasync` is a no-op) and gives NODEFS an fsync that calls the real one.
- * NODEFS is internal to PGlite, so the start-up probe checks that fsync
- * really happens and reports it if not.
- */
-function enableFsync(db: PGlite): { calls: () => number } {
-  let calls = 0;
-  const mod = (db as unknown as { Module?: { FS?: { lookupPath(p: string): { node: { stream_ops: Record<string, unknown> } } } } }).Module;
-  const paths = (PGlite as unknown as { paths?: { PGDATA?: string } }).paths;
-  const node = mod?.FS?.lookupPath(`${paths?.PGDATA ?? '/pglite/data'}/PG_VERSION`).node;
-  if (node) {
-    node.stream_ops.fsync = (stream: { nfd: number }) => {
-      calls++;
-      fs.fsyncSync(stream.nfd);
-      return 0;
-    };
-  }
-  return { calls: () => calls };
-}
-
-const DEFAULT_START_PARAMS = ['--single', '-F', '-O', '-j', '-c', 'search_path=public', '-c', 'exit_on_error=false', '-c', 'log_checkpoints=false'];
 
 /**
  * Opens the embedded PostgreSQL (PGlite) store, applying migrations. With a
@@ -81,13 +47,15 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
   let db: PGlite;
   let fsyncProbe: { calls: () => number } | undefined;
   if (options.dataDir) {
-    fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    if (options.initInChild && isFreshDataDir(options.dataDir)) await initDataDirInChild(options.dataDir, durability, options.command ?? 'warden');
+    try {
+      fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new WardenError('ERR_STORE', `cannot open the embedded store in ${options.dataDir}: ${(err as Error).message}`, { cause: err });
+    }
     lock = acquireDataDirLock(options.dataDir, options.command ?? 'warden');
     try {
-      const defaults = (PGlite as unknown as { defaultStartParams?: string[] }).defaultStartParams ?? DEFAULT_START_PARAMS;
-      const startParams = durability === 'full' ? [...defaults.filter((p) => p !== '-F'), '-c', 'wal_sync_method=fsync'] : defaults;
-      db = await PGlite.create(path.join(options.dataDir, 'pglite'), { startParams });
-      if (durability === 'full') fsyncProbe = enableFsync(db);
+      ({ db, fsyncProbe } = await startPglite(path.join(options.dataDir, PGLITE_SUBDIR), durability));
     } catch (err) {
       lock.release();
       throw new WardenError('ERR_STORE', `cannot open the embedded store in ${options.dataDir}: ${(err as Error).message}`, { cause: err });
@@ -96,12 +64,7 @@ export async function openPgliteStore(options: PgliteStoreOptions = {}): Promise
     db = await PGlite.create(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   }
 
-  const transaction: SqlExecutor['transaction'] = (fn) =>
-    db.transaction(async (tx) => {
-      const inner: SqlExecutor = executor(tx, (f) => f(inner));
-      return fn(inner);
-    });
-  const exec = executor(db, transaction);
+  const exec = pgliteDbExecutor(db);
 
   let fsyncVerified = false;
   try {
