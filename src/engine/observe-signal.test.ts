@@ -305,7 +305,7 @@ describe.skipIf(!postgresUrl)('observeSignalBatch on PostgreSQL', () => {
     /** Resolves once another transaction waits for a lock this one holds (seen from a third connection). */
     const someoneWaits = async () => {
       for (;;) {
-        const [w] = await rawSql(pgStore).query<{ n: string }>("SELECT count(*) AS n FROM pg_locks WHERE NOT granted");
+        const [w] = await rawSql(pgStore).query<{ n: string }>('SELECT count(*) AS n FROM pg_locks WHERE NOT granted');
         if (Number(w!.n) > 0) return;
         await new Promise((r) => setImmediate(r));
       }
