@@ -106,6 +106,33 @@ async function drainInbox(server: RunningServer): Promise<void> {
   }
 }
 
+/** Decided changes, and the people (targets and actors) they name, as the store has them. */
+async function decidedChanges(server: RunningServer): Promise<{ changes: number; people: number }> {
+  const db = (server.store as unknown as { db: { query<T>(sql: string): Promise<T[]> } }).db;
+  const [row] = await db.query<{ n: number; people: number }>(
+    `SELECT count(*)::int AS n,
+            (SELECT count(*)::int FROM (SELECT c2.target_id FROM changes c2 JOIN decisions d2 ON d2.change_id = c2.id
+                                        UNION SELECT c3.actor_id FROM changes c3 JOIN decisions d3 ON d3.change_id = c3.id) p) AS people
+       FROM decisions`,
+  );
+  return { changes: Number(row?.n ?? 0), people: Number(row?.people ?? 0) };
+}
+
+/** Directory reads counted at a simulator, per decided change and per person: what enrichment asks the IdP. */
+interface DirectoryCalls {
+  calls: number;
+  byKind: Record<string, number>;
+  changes: number;
+  people: number;
+}
+
+function directoryLine(idp: string, d: DirectoryCalls): string {
+  const kinds = Object.entries(d.byKind)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return `${idp} directory calls: ${d.calls} (${kinds}) for ${d.changes} decided changes over ${d.people} people: ${(d.calls / Math.max(1, d.changes)).toFixed(2)} per decided change, ${(d.calls / Math.max(1, d.people)).toFixed(2)} per person`;
+}
+
 function storeYaml(spec: StoreSpec, dir: string, schema: string): string {
   return spec.driver === 'pglite'
     ? `dataDir: ${JSON.stringify(path.join(dir, 'data'))}\ndurability: ${spec.durability}\n`
@@ -205,7 +232,25 @@ async function oktaFloor(sim: OktaSimulator, since: Date, until: Date): Promise<
   return events;
 }
 
-async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, until: Date, begin: () => void): Promise<number> {
+/** Okta's enrichment reads among the simulator's requests: `GET /api/v1/users/{id}`, `…/groups`, `…/roles`. */
+function oktaDirectoryCalls(sim: OktaSimulator): Record<string, number> {
+  const byKind: Record<string, number> = { user: 0, groups: 0, roles: 0 };
+  for (const r of sim.requests) {
+    if (r.method !== 'GET') continue;
+    const m = /^\/api\/v1\/users\/([^/]+)(?:\/(groups|roles))?$/.exec(r.path);
+    if (!m || m[1] === 'me') continue;
+    byKind[m[2] ?? 'user']!++;
+  }
+  return byKind;
+}
+
+async function oktaWarden(
+  spec: StoreSpec,
+  sim: OktaSimulator,
+  since: Date,
+  until: Date,
+  begin: () => void,
+): Promise<{ events: number; directory: DirectoryCalls }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-bench-catchup-'));
   const schema = `warden_bench_${randomBytes(4).toString('hex')}`;
   const configFile = path.join(dir, 'warden.yaml');
@@ -224,7 +269,9 @@ async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, unti
     const result = await readSystemLog(createOktaTenants().get(config, TENANT), server.store, { since, until, maxPages: 100_000, now: () => new Date() });
     server.context.wakeInbox?.();
     await drainInbox(server);
-    return result.events;
+    const byKind = oktaDirectoryCalls(sim);
+    const calls = Object.values(byKind).reduce((a, b) => a + b, 0);
+    return { events: result.events, directory: { calls, byKind, ...(await decidedChanges(server)) } };
   } finally {
     await server.close();
     if (spec.driver === 'postgres') await dropSchemas(spec.url, [schema]);
@@ -279,7 +326,26 @@ function entraDay(world: EntraWorld, from: Date): void {
   }
 }
 
-async function entraPhase(spec: StoreSpec, tls: BenchTls, mode: 'floor' | 'warden', from: Date, to: Date, begin: () => void): Promise<number> {
+/** Entra's enrichment reads among the Graph simulator's requests: the user, its groups (transitiveMemberOf), its role assignments. */
+function entraDirectoryCalls(world: EntraWorld): Record<string, number> {
+  const byKind: Record<string, number> = { user: 0, groups: 0, roles: 0 };
+  for (const r of world.sim.requests) {
+    if (r.method !== 'GET') continue;
+    if (/\/roleManagement\/directory\/roleAssignments$/.test(r.path)) byKind.roles!++;
+    else if (/\/users\/[^/]+\/transitiveMemberOf/.test(r.path)) byKind.groups!++;
+    else if (/\/users\/[^/]+$/.test(r.path)) byKind.user!++;
+  }
+  return byKind;
+}
+
+async function entraPhase(
+  spec: StoreSpec,
+  tls: BenchTls,
+  mode: 'floor' | 'warden',
+  from: Date,
+  to: Date,
+  begin: () => void,
+): Promise<{ records: number; directory?: DirectoryCalls }> {
   const world = await startEntraWorld(tls);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-bench-catchup-'));
   const schema = `warden_bench_${randomBytes(4).toString('hex')}`;
@@ -312,13 +378,15 @@ async function entraPhase(spec: StoreSpec, tls: BenchTls, mode: 'floor' | 'warde
           page = await tenant.session.next<Page>('listDirectoryAudits', page['@odata.nextLink']);
           n += page.value.length;
         }
-        return n;
+        return { records: n };
       }
       // What `warden entra backfill` runs (the entra.backfill operation in connectors/entra/operations.ts).
       const stats = await readDirectoryAudits(tenant, server.store, { from, to, now: () => new Date() });
       server.context.wakeInbox?.();
       await drainInbox(server);
-      return stats.read;
+      const byKind = entraDirectoryCalls(world);
+      const calls = Object.values(byKind).reduce((a, b) => a + b, 0);
+      return { records: stats.read, directory: { calls, byKind, ...(await decidedChanges(server)) } };
     } finally {
       await server.close();
     }
@@ -344,6 +412,7 @@ async function main(): Promise<void> {
     `Okta: ${OKTA_EVENTS} System Log events of the past 24 h, pages of 1,000, 120 requests/min on /api/v1/logs; Entra: ${ENTRA_RECORDS} directoryAudits records\n`,
   );
   const rows: string[][] = [];
+  const directoryLines: string[] = [];
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   for (const spec of specs) {
     if (OKTA_EVENTS > 0) {
@@ -355,12 +424,13 @@ async function main(): Promise<void> {
       const sim = await oktaOrg(since);
       const warden = await measured((begin) => oktaWarden(spec, sim, since, until, begin));
       await sim.close();
+      const events = warden.value.events;
       rows.push([
         spec.name,
         'okta',
-        String(warden.value),
+        String(events),
         `${warden.seconds.toFixed(1)} s`,
-        `${(warden.value / warden.seconds).toFixed(0)}/s`,
+        `${(events / warden.seconds).toFixed(0)}/s`,
         mb(warden.peakRss),
         `${warden.startSeconds.toFixed(1)} s, ${mb(warden.startPeakRss)}`,
         `${floor.seconds.toFixed(1)} s`,
@@ -369,31 +439,39 @@ async function main(): Promise<void> {
         formatRatio(warden.seconds / floor.seconds),
       ]);
       console.log(`  ${spec.name} okta: ${rows.at(-1)!.join(' | ')}`);
+      directoryLines.push(`${spec.name} ${directoryLine('okta', warden.value.directory)}`);
+      console.log(`  ${directoryLines.at(-1)}`);
     }
     if (ENTRA_RECORDS > 0) {
       const to = new Date();
       const from = new Date(to.getTime() - DAY);
       const floor = await measured((begin) => entraPhase(spec, tls, 'floor', from, to, begin));
       const warden = await measured((begin) => entraPhase(spec, tls, 'warden', from, to, begin));
+      const records = warden.value.records;
       rows.push([
         spec.name,
         'entra',
-        String(warden.value),
+        String(records),
         `${warden.seconds.toFixed(1)} s`,
-        `${(warden.value / warden.seconds).toFixed(0)}/s`,
+        `${(records / warden.seconds).toFixed(0)}/s`,
         mb(warden.peakRss),
         `${warden.startSeconds.toFixed(1)} s, ${mb(warden.startPeakRss)}`,
         `${floor.seconds.toFixed(1)} s`,
-        `${(floor.value / floor.seconds).toFixed(0)}/s`,
+        `${(floor.value.records / floor.seconds).toFixed(0)}/s`,
         mb(floor.peakRss),
         formatRatio(warden.seconds / floor.seconds),
       ]);
       console.log(`  ${spec.name} entra: ${rows.at(-1)!.join(' | ')}`);
+      if (warden.value.directory) {
+        directoryLines.push(`${spec.name} ${directoryLine('entra', warden.value.directory)}`);
+        console.log(`  ${directoryLines.at(-1)}`);
+      }
     }
   }
   console.log(
     `\n${table(['store', 'IdP', 'records', 'Warden time', 'Warden records/s', 'Warden peak RSS', 'Warden start (time, peak RSS)', 'floor time', 'floor records/s', 'floor peak RSS', 'Warden / floor [target ≤ 2×]'], rows)}`,
   );
+  console.log(`\n${directoryLines.join('\n')}`);
   console.log(
     `\nload average at end: ${os
       .loadavg()
