@@ -107,21 +107,27 @@ async function drainInbox(server: RunningServer): Promise<void> {
 }
 
 /** Decided changes, and the people (targets and actors) they name, as the store has them. */
-async function decidedChanges(server: RunningServer): Promise<{ changes: number; people: number }> {
+async function decidedChanges(server: RunningServer): Promise<{ changes: number; people: number; unenriched: number }> {
   const db = (server.store as unknown as { db: { query<T>(sql: string): Promise<T[]> } }).db;
-  const [row] = await db.query<{ n: number; people: number }>(
+  const [row] = await db.query<{ n: number; people: number; unenriched: number }>(
     `SELECT count(*)::int AS n,
+            (SELECT count(*)::int FROM changes c JOIN decisions d ON d.change_id = c.id
+              WHERE c.body->'context'->>'enrichment' = 'failed' OR c.body->'context'->>'enrichmentFailed' = 'true') AS unenriched,
             (SELECT count(*)::int FROM (SELECT c2.target_id FROM changes c2 JOIN decisions d2 ON d2.change_id = c2.id
                                         UNION SELECT c3.actor_id FROM changes c3 JOIN decisions d3 ON d3.change_id = c3.id) p) AS people
        FROM decisions`,
   );
-  return { changes: Number(row?.n ?? 0), people: Number(row?.people ?? 0) };
+  return { changes: Number(row?.n ?? 0), people: Number(row?.people ?? 0), unenriched: Number(row?.unenriched ?? 0) };
 }
 
 /** Directory reads counted at a simulator, per decided change and per person: what enrichment asks the IdP. */
 interface DirectoryCalls {
   calls: number;
   byKind: Record<string, number>;
+  /** Okta: calls answered 429 (E0000047) by the simulator's rate-limit buckets, by bucket. */
+  rejected?: Record<string, number>;
+  /** Decided changes whose enrichment failed (decided without the directory after the retries). */
+  unenriched?: number;
   changes: number;
   people: number;
 }
@@ -130,7 +136,15 @@ function directoryLine(idp: string, d: DirectoryCalls): string {
   const kinds = Object.entries(d.byKind)
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
-  return `${idp} directory calls: ${d.calls} (${kinds}) for ${d.changes} decided changes over ${d.people} people: ${(d.calls / Math.max(1, d.changes)).toFixed(2)} per decided change, ${(d.calls / Math.max(1, d.people)).toFixed(2)} per person`;
+  const rejected = d.rejected
+    ? `; answered 429: ${
+        Object.entries(d.rejected)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'none'
+      }`
+    : '';
+  const unenriched = d.unenriched !== undefined ? `; decided without enrichment: ${d.unenriched}` : '';
+  return `${idp} directory calls: ${d.calls} (${kinds}) for ${d.changes} decided changes over ${d.people} people: ${(d.calls / Math.max(1, d.changes)).toFixed(2)} per decided change, ${(d.calls / Math.max(1, d.people)).toFixed(2)} per person${rejected}${unenriched}`;
 }
 
 function storeYaml(spec: StoreSpec, dir: string, schema: string): string {
@@ -259,6 +273,14 @@ async function oktaWarden(
     `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml(spec, dir, schema)}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n    secrets: { hook: { env: HOOK }, token: { env: OKTA_TOKEN } }\n` +
       `    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
   );
+  // Every call the simulator's rate-limit buckets answered 429, by bucket.
+  const rejected: Record<string, number> = {};
+  const take = sim.rateLimits.take.bind(sim.rateLimits);
+  sim.rateLimits.take = (bucket, now) => {
+    const answer = take(bucket, now);
+    if (answer.exceeded) rejected[bucket] = (rejected[bucket] ?? 0) + 1;
+    return answer;
+  };
   const connector = oktaConnector();
   const env = { HOOK: 'bench-hook-secret-0123456789abcdef', OKTA_TOKEN: sim.token, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) };
   const config = loadConfig({ path: configFile, env, cwd: dir, connectors: [connector], resolveSecrets: true });
@@ -271,7 +293,7 @@ async function oktaWarden(
     await drainInbox(server);
     const byKind = oktaDirectoryCalls(sim);
     const calls = Object.values(byKind).reduce((a, b) => a + b, 0);
-    return { events: result.events, directory: { calls, byKind, ...(await decidedChanges(server)) } };
+    return { events: result.events, directory: { calls, byKind, rejected, ...(await decidedChanges(server)) } };
   } finally {
     await server.close();
     if (spec.driver === 'postgres') await dropSchemas(spec.url, [schema]);
