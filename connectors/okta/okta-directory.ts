@@ -3,11 +3,18 @@ import { wardenCommand, type ConnectorContext, type Directory } from '../../src/
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 import { WardenError } from '../../src/core/errors.js';
+import { DirectoryCache } from '../../src/connector/directory-cache.js';
 
 /**
  * Reads users from Okta (profile, groups, admin roles) for enrichment, with a
- * short per-tenant cache so a burst of events about one user costs one set of
- * API calls. Also the connector's `directory` port.
+ * short per-tenant, per-person cache (`DirectoryCache`) so a burst of events
+ * about one user — or a catch-up over thousands of changes to the same few
+ * thousand people — costs one set of API calls per person per
+ * `enrichment.cacheSeconds` (60 s by default): concurrent look-ups of one user
+ * share one request, at most 10,000 users are kept (least recently used
+ * dropped), and any action Warden takes on a user forgets that user
+ * (`forgetUser`, called by the enforcer). Also the connector's `directory`
+ * port.
  *
  * APIs: `GET /api/v1/users/{id}`, `GET /api/v1/users/{id}/groups`
  * (`userApi.listUserGroups`), `GET /api/v1/users/{id}/roles`
@@ -26,15 +33,6 @@ export interface OktaUserJson {
   status?: string;
   profile?: Record<string, unknown>;
 }
-
-interface CacheEntry {
-  at: number;
-  value: Promise<OktaUser | undefined>;
-  /** The user's id once Okta answered (an entry keyed by login names it only then). */
-  id?: string;
-}
-
-const MAX_ENTRIES = 5000;
 
 type Scalar = string | number | boolean | null;
 
@@ -58,8 +56,14 @@ export interface OktaDirectory extends Directory {
   serviceIdentity(tenant: OktaTenant): Promise<string | undefined>;
 }
 
-export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
-  const cache = new Map<string, CacheEntry>();
+/** Test switches: the cache's bound. */
+export interface OktaDirectoryOptions {
+  /** Users kept at most, all tenants together (least recently used dropped first). Default 10,000. */
+  maxUsers?: number;
+}
+
+export function createOktaDirectory(tenants: OktaTenants, options: OktaDirectoryOptions = {}): OktaDirectory {
+  const cache = new DirectoryCache<OktaUser | undefined>(options.maxUsers !== undefined ? { maxEntries: options.maxUsers } : {});
 
   const holdGroupIds = new Map<string, Promise<string>>();
 
@@ -129,33 +133,16 @@ export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
     },
     /** A user with roles, from the cache when fresh. */
     user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined> {
-      const key = `${tenant.id}\u0000${idOrLogin.toLowerCase()}`;
-      const now = ctx.clock().getTime();
-      const hit = cache.get(key);
-      if (hit && now - hit.at < tenant.config.enrichment.cacheSeconds * 1000) return hit.value;
-      const value = load(tenant, idOrLogin);
-      const entry: CacheEntry = { at: now, value };
-      value.then(
-        (u) => {
-          if (u?.principal.id) entry.id = u.principal.id;
-        },
-        () => {
-          if (cache.get(key) === entry) cache.delete(key);
-        },
-      );
-      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-      cache.set(key, entry);
-      return value;
+      const lookup = { now: ctx.clock().getTime(), ttlMs: tenant.config.enrichment.cacheSeconds * 1000, idOf: (u: OktaUser | undefined) => u?.principal.id };
+      return cache.get(tenant.id, idOrLogin, lookup, () => load(tenant, idOrLogin));
     },
     /** Forgets what is cached for a tenant. */
     forget(tenantId: string): void {
-      for (const key of cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) cache.delete(key);
+      cache.forgetTenant(tenantId);
     },
-    /** Forgets one user: the entry under its id, and those under a login that Okta answered with that id or has not answered yet. */
+    /** Forgets one user: the entry under its id, those under a login that Okta answered with that id, and a look-up by login still in flight that turns out to be that user. */
     forgetUser(tenantId: string, userId: string): void {
-      const prefix = `${tenantId}\u0000`;
-      const byId = `${prefix}${userId.toLowerCase()}`;
-      for (const [key, entry] of cache) if (key === byId || (key.startsWith(prefix) && (entry.id === userId || entry.id === undefined))) cache.delete(key);
+      cache.forget(tenantId, userId);
     },
     /** Whether the user is in the tenant's hold group (inline token hook). */
     async isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean> {
