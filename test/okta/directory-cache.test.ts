@@ -28,7 +28,7 @@ import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
 
 const CACHE_SECONDS = 60;
 const section = (sim: OktaSimulator) =>
-  `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: 00uWARDEN\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [] }\n      enrichment: { cacheSeconds: ${CACHE_SECONDS} }\n`;
+  `      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      serviceIdentity: 00uWARDEN\n      helpdesk: { roles: [HELP_DESK_ADMIN], groups: [] }\n      holdGroup: { name: Warden Hold }\n      enrichment: { cacheSeconds: ${CACHE_SECONDS} }\n`;
 
 describe('Okta directory cache (per person, on the simulator)', () => {
   const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
@@ -44,6 +44,7 @@ describe('Okta directory cache (per person, on the simulator)', () => {
     store = handle.store;
     await store.ensureTenants(['acme']);
     sim = await new OktaSimulator({ clock: () => clock.now }).start();
+    sim.addGroup('Warden Hold');
     agent = sim.addUser({ login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' }, { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone'] });
     const config = oktaTenantConfig(oktaConnector(), section(sim), { OKTA_TOKEN: sim.token, HOOK: 'h' });
     ctx = testConnectorContext(config, store, clock);
@@ -117,7 +118,7 @@ describe('Okta directory cache (per person, on the simulator)', () => {
     const first = directory.user(tenant(), dana!.id, ctx);
     await stall.arrived;
     // The outbox holds Erin while Dana's read is in flight: only Erin is forgotten.
-    await enforcer.execute(action('revoke_sessions', erin!.id), ctx);
+    await enforcer.execute(action('hold_group', erin!.id), ctx);
     const more = Array.from({ length: 7 }, () => directory.user(tenant(), dana!.id, ctx));
     stall.release();
     const answers = await Promise.all([first, ...more]);
