@@ -119,6 +119,11 @@ export class DirectoryCache<T> {
     for (const [key, entry] of this.#entries) if (entry.tenant === tenant && entry.id === lower) this.#entries.delete(key);
   }
 
+  /** Drops the entry under `key` (read or in flight: its answer is not kept). */
+  drop(tenant: string, key: string): void {
+    this.#entries.delete(slot(tenant, key));
+  }
+
   /** Drops everything kept for `tenant`. */
   forgetTenant(tenant: string): void {
     this.#seq++;

@@ -156,6 +156,21 @@ describe('Okta directory cache (per person, on the simulator)', () => {
     expect(reads(agent)).toBe(agentReads);
   });
 
+  it('after Okta refused one read (429 on the groups), the retry reads only what is missing', async () => {
+    const directory = createOktaDirectory(tenants);
+    const [dana] = people(1, 'partial');
+    const kinds = () => {
+      const mine = sim.requests.filter((r) => r.method === 'GET' && r.path.startsWith(`/api/v1/users/${dana!.id}`));
+      return ['', '/groups', '/roles'].map((tail) => mine.filter((r) => r.path === `/api/v1/users/${dana!.id}${tail}`).length);
+    };
+    sim.faults.inject({ status: 429, method: 'GET', path: new RegExp(`^/api/v1/users/${dana!.id}/groups$`), resetSeconds: 1 });
+    await expect(directory.user(tenant(), dana!.id, ctx)).rejects.toBeTruthy();
+    expect(kinds()).toEqual([1, 1, 0]);
+    clock.now = new Date(clock.now.getTime() + 2_000); // the inbox's retry
+    expect((await directory.user(tenant(), dana!.id, ctx))!.principal.groups).toEqual(['Everyone']);
+    expect(kinds()).toEqual([1, 2, 1]);
+  });
+
   it('keeps at most maxUsers people, the least recently used dropped first', async () => {
     const directory: OktaDirectory = createOktaDirectory(tenants, { maxUsers: 3 });
     const [a, b, c, d] = people(4, 'lru');
