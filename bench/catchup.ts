@@ -10,7 +10,8 @@
  * of event-hook events per org-day) System Log events of the past 24 h,
  * made on demand in the simulator's LogEvent shape (`generateLog`), in pages
  * of 1,000 with Okta's rate-limit headers on the `/api/v1/logs` bucket
- * (120 requests a minute, Workforce default; research okta.md). The mix:
+ * (120 requests a minute, Workforce default; research okta.md), about a
+ * population of WARDEN_BENCH_CATCHUP_PEOPLE (2,000) people (`draw`). The mix:
  * 88 % Okta Verify push approvals and 2 % denials (signals for detection),
  * 6 % self-service enrollments, 3 % self-service password resets, 1 %
  * help-desk factor resets (held: their actions go to the simulator). Warden:
@@ -60,7 +61,22 @@ const TENANT = 'acme';
 const OKTA_EVENTS = Number(process.env.WARDEN_BENCH_CATCHUP_OKTA ?? 400_000);
 const ENTRA_RECORDS = Number(process.env.WARDEN_BENCH_CATCHUP_ENTRA ?? 100_000);
 const DAY = 86_400_000;
-const OKTA_USERS = 2_000;
+/**
+ * The population both org-days draw from (`WARDEN_BENCH_CATCHUP_PEOPLE`, default 2,000: an org where
+ * the same people come back during a day). Event i is about `people[draw(i) % n]`, a fixed hash of i,
+ * so any person can be the subject of any kind of event. (A stride, `i × 7919 mod n`, gave the decided
+ * changes — slots 90–99 of each hundred — only n/10 people, the help-desk resets n/100; a 2,000-event
+ * run had each change about a new person, a 20,000-event run each of 200 people ten times.)
+ */
+const PEOPLE = Number(process.env.WARDEN_BENCH_CATCHUP_PEOPLE ?? 2_000);
+
+/** A fixed integer hash (the finaliser of a 32-bit mix): who event `i` is about. */
+function draw(i: number): number {
+  let x = i >>> 0;
+  x = Math.imul((x >>> 16) ^ x, 0x45d9f3b) >>> 0;
+  x = Math.imul((x >>> 16) ^ x, 0x45d9f3b) >>> 0;
+  return ((x >>> 16) ^ x) >>> 0;
+}
 
 /**
  * Wall time and peak RSS of `work` (sampled every 100 ms), split where it
@@ -163,7 +179,7 @@ async function oktaOrg(from: Date): Promise<OktaSimulator> {
     { login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' },
     { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] },
   );
-  const people = Array.from({ length: OKTA_USERS }, (_, i) => {
+  const people = Array.from({ length: PEOPLE }, (_, i) => {
     const u = sim.addUser({ login: `person${i}@acme.example`, firstName: 'Person', lastName: `N${i}` }, { groups: ['Everyone'] });
     sim.addFactor(u.id, 'push');
     return u;
@@ -176,7 +192,7 @@ async function oktaOrg(from: Date): Promise<OktaSimulator> {
     from,
     spacingMs: DAY / OKTA_EVENTS,
     make: (i): GeneratedEvent => {
-      const person = people[(i * 7919) % people.length]!;
+      const person = people[draw(i) % people.length]!;
       const slot = i % 100;
       // The same event types, messages and debug data the simulator's own operations write (signInPush, selfEnroll, resetPassword, adminResetFactors).
       if (slot < 88 || (slot >= 88 && slot < 90)) {
@@ -305,10 +321,10 @@ async function oktaWarden(
 
 function entraDay(world: EntraWorld, from: Date): void {
   const directory = world.sim.directory;
-  const people: EntraUser[] = Array.from({ length: 2_000 }, () => world.addPerson());
+  const people: EntraUser[] = Array.from({ length: PEOPLE }, () => world.addPerson());
   const actor = { user: world.helpdesk, ipAddress: '203.0.113.7' };
   for (let i = 0; i < ENTRA_RECORDS; i++) {
-    const person = people[(i * 7919) % people.length]!;
+    const person = people[draw(i) % people.length]!;
     const at = new Date(from.getTime() + (i * DAY) / ENTRA_RECORDS);
     const target = { id: person.id, displayName: person.displayName, type: 'User', userPrincipalName: person.userPrincipalName };
     // The records the simulator's own operations write (resetPasswordByAdmin, updateUser), at past times.
@@ -431,7 +447,7 @@ async function main(): Promise<void> {
       .join(' ')} (1/5/15 min)`,
   );
   console.log(
-    `Okta: ${OKTA_EVENTS} System Log events of the past 24 h, pages of 1,000, 120 requests/min on /api/v1/logs; Entra: ${ENTRA_RECORDS} directoryAudits records\n`,
+    `Okta: ${OKTA_EVENTS} System Log events of the past 24 h, pages of 1,000, 120 requests/min on /api/v1/logs; Entra: ${ENTRA_RECORDS} directoryAudits records; about ${PEOPLE} people each\n`,
   );
   const rows: string[][] = [];
   const directoryLines: string[] = [];
