@@ -1,5 +1,5 @@
 import type { Principal } from '../../src/core/identity-change.js';
-import { DirectoryCache } from '../../src/connector/directory-cache.js';
+import { DIRECTORY_CACHE_MAX_ENTRIES, DirectoryCache } from '../../src/connector/directory-cache.js';
 import { GraphCallError, type EntraSession } from './graph-session.js';
 
 /**
@@ -9,7 +9,7 @@ import { GraphCallError, type EntraSession } from './graph-session.js';
  * cached per person for `cacheSeconds` (`DirectoryCache`) so a burst of audit
  * records about one user, or a back-fill over the same few thousand people,
  * costs one set of calls per person per `cacheSeconds`; concurrent look-ups
- * share one request, failures are not cached, at most 10,000 entries are kept
+ * share one request, failures are not cached, at most 10,000 users are kept
  * (least recently used dropped), and `forget` (after any action Warden takes
  * on the user) drops the user, its groups and roles, and the entries looked
  * up by UPN that answered with that user. One directory per tenant.
@@ -50,7 +50,8 @@ export interface EntraDirectory {
 }
 
 export function createEntraDirectory(session: EntraSession, cacheSeconds: number, clock: () => Date): EntraDirectory {
-  const cache = new DirectoryCache<unknown>();
+  // Three entries a user (the user, its groups, its roles): 10,000 users.
+  const cache = new DirectoryCache<unknown>({ maxEntries: 3 * DIRECTORY_CACHE_MAX_ENTRIES });
   // One directory per tenant (EntraTenant): its entries live under one tenant key.
   const TENANT = 'tenant';
   const cached = <T>(key: string, load: () => Promise<T>, person: { id?: string; idOf?: (value: T) => string | undefined } = {}): Promise<T> => {
