@@ -10,7 +10,8 @@
  * of event-hook events per org-day) System Log events of the past 24 h,
  * made on demand in the simulator's LogEvent shape (`generateLog`), in pages
  * of 1,000 with Okta's rate-limit headers on the `/api/v1/logs` bucket
- * (120 requests a minute, Workforce default; research okta.md). The mix:
+ * (120 requests a minute, Workforce default; research okta.md), about a
+ * population of WARDEN_BENCH_CATCHUP_PEOPLE (2,000) people (`draw`). The mix:
  * 88 % Okta Verify push approvals and 2 % denials (signals for detection),
  * 6 % self-service enrollments, 3 % self-service password resets, 1 %
  * help-desk factor resets (held: their actions go to the simulator). Warden:
@@ -60,7 +61,22 @@ const TENANT = 'acme';
 const OKTA_EVENTS = Number(process.env.WARDEN_BENCH_CATCHUP_OKTA ?? 400_000);
 const ENTRA_RECORDS = Number(process.env.WARDEN_BENCH_CATCHUP_ENTRA ?? 100_000);
 const DAY = 86_400_000;
-const OKTA_USERS = 2_000;
+/**
+ * The population both org-days draw from (`WARDEN_BENCH_CATCHUP_PEOPLE`, default 2,000: an org where
+ * the same people come back during a day). Event i is about `people[draw(i) % n]`, a fixed hash of i,
+ * so any person can be the subject of any kind of event. (A stride, `i × 7919 mod n`, gave the decided
+ * changes — slots 90–99 of each hundred — only n/10 people, the help-desk resets n/100; a 2,000-event
+ * run had each change about a new person, a 20,000-event run each of 200 people ten times.)
+ */
+const PEOPLE = Number(process.env.WARDEN_BENCH_CATCHUP_PEOPLE ?? 2_000);
+
+/** A fixed integer hash (the finaliser of a 32-bit mix): who event `i` is about. */
+function draw(i: number): number {
+  let x = i >>> 0;
+  x = Math.imul((x >>> 16) ^ x, 0x45d9f3b) >>> 0;
+  x = Math.imul((x >>> 16) ^ x, 0x45d9f3b) >>> 0;
+  return ((x >>> 16) ^ x) >>> 0;
+}
 
 /**
  * Wall time and peak RSS of `work` (sampled every 100 ms), split where it
@@ -106,6 +122,47 @@ async function drainInbox(server: RunningServer): Promise<void> {
   }
 }
 
+/** Decided changes, and the people (targets and actors) they name, as the store has them. */
+async function decidedChanges(server: RunningServer): Promise<{ changes: number; people: number; unenriched: number }> {
+  const db = (server.store as unknown as { db: { query<T>(sql: string): Promise<T[]> } }).db;
+  const [row] = await db.query<{ n: number; people: number; unenriched: number }>(
+    `SELECT count(*)::int AS n,
+            (SELECT count(*)::int FROM changes c JOIN decisions d ON d.change_id = c.id
+              WHERE c.body->'context'->>'enrichment' = 'failed' OR c.body->'context'->>'enrichmentFailed' = 'true') AS unenriched,
+            (SELECT count(*)::int FROM (SELECT c2.target_id FROM changes c2 JOIN decisions d2 ON d2.change_id = c2.id
+                                        UNION SELECT c3.actor_id FROM changes c3 JOIN decisions d3 ON d3.change_id = c3.id) p) AS people
+       FROM decisions`,
+  );
+  return { changes: Number(row?.n ?? 0), people: Number(row?.people ?? 0), unenriched: Number(row?.unenriched ?? 0) };
+}
+
+/** Directory reads counted at a simulator, per decided change and per person: what enrichment asks the IdP. */
+interface DirectoryCalls {
+  calls: number;
+  byKind: Record<string, number>;
+  /** Okta: calls answered 429 (E0000047) by the simulator's rate-limit buckets, by bucket. */
+  rejected?: Record<string, number>;
+  /** Decided changes whose enrichment failed (decided without the directory after the retries). */
+  unenriched?: number;
+  changes: number;
+  people: number;
+}
+
+function directoryLine(idp: string, d: DirectoryCalls): string {
+  const kinds = Object.entries(d.byKind)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  const rejected = d.rejected
+    ? `; answered 429: ${
+        Object.entries(d.rejected)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'none'
+      }`
+    : '';
+  const unenriched = d.unenriched !== undefined ? `; decided without enrichment: ${d.unenriched}` : '';
+  return `${idp} directory calls: ${d.calls} (${kinds}) for ${d.changes} decided changes over ${d.people} people: ${(d.calls / Math.max(1, d.changes)).toFixed(2)} per decided change, ${(d.calls / Math.max(1, d.people)).toFixed(2)} per person${rejected}${unenriched}`;
+}
+
 function storeYaml(spec: StoreSpec, dir: string, schema: string): string {
   return spec.driver === 'pglite'
     ? `dataDir: ${JSON.stringify(path.join(dir, 'data'))}\ndurability: ${spec.durability}\n`
@@ -122,7 +179,7 @@ async function oktaOrg(from: Date): Promise<OktaSimulator> {
     { login: 'sam.agent@acme.example', firstName: 'Sam', lastName: 'Agent' },
     { roles: ['HELP_DESK_ADMIN'], groups: ['Everyone', 'Service Desk'] },
   );
-  const people = Array.from({ length: OKTA_USERS }, (_, i) => {
+  const people = Array.from({ length: PEOPLE }, (_, i) => {
     const u = sim.addUser({ login: `person${i}@acme.example`, firstName: 'Person', lastName: `N${i}` }, { groups: ['Everyone'] });
     sim.addFactor(u.id, 'push');
     return u;
@@ -135,7 +192,7 @@ async function oktaOrg(from: Date): Promise<OktaSimulator> {
     from,
     spacingMs: DAY / OKTA_EVENTS,
     make: (i): GeneratedEvent => {
-      const person = people[(i * 7919) % people.length]!;
+      const person = people[draw(i) % people.length]!;
       const slot = i % 100;
       // The same event types, messages and debug data the simulator's own operations write (signInPush, selfEnroll, resetPassword, adminResetFactors).
       if (slot < 88 || (slot >= 88 && slot < 90)) {
@@ -205,7 +262,25 @@ async function oktaFloor(sim: OktaSimulator, since: Date, until: Date): Promise<
   return events;
 }
 
-async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, until: Date, begin: () => void): Promise<number> {
+/** Okta's enrichment reads among the simulator's requests: `GET /api/v1/users/{id}`, `…/groups`, `…/roles`. */
+function oktaDirectoryCalls(sim: OktaSimulator): Record<string, number> {
+  const byKind: Record<string, number> = { user: 0, groups: 0, roles: 0 };
+  for (const r of sim.requests) {
+    if (r.method !== 'GET') continue;
+    const m = /^\/api\/v1\/users\/([^/]+)(?:\/(groups|roles))?$/.exec(r.path);
+    if (!m || m[1] === 'me') continue;
+    byKind[m[2] ?? 'user']!++;
+  }
+  return byKind;
+}
+
+async function oktaWarden(
+  spec: StoreSpec,
+  sim: OktaSimulator,
+  since: Date,
+  until: Date,
+  begin: () => void,
+): Promise<{ events: number; directory: DirectoryCalls }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-bench-catchup-'));
   const schema = `warden_bench_${randomBytes(4).toString('hex')}`;
   const configFile = path.join(dir, 'warden.yaml');
@@ -214,6 +289,14 @@ async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, unti
     `listen: { host: 127.0.0.1, port: 0 }\n${storeYaml(spec, dir, schema)}log: { level: error }\ntenants:\n  - id: ${TENANT}\n    policy: ${JSON.stringify(POLICY)}\n    secrets: { hook: { env: HOOK }, token: { env: OKTA_TOKEN } }\n` +
       `    okta:\n      orgUrl: ${sim.url}\n      simulator: true\n      auth: { type: api_token, token: token }\n      eventHook: { secret: hook }\n      poller: { enabled: false }\n`,
   );
+  // Every call the simulator's rate-limit buckets answered 429, by bucket.
+  const rejected: Record<string, number> = {};
+  const take = sim.rateLimits.take.bind(sim.rateLimits);
+  sim.rateLimits.take = (bucket, now) => {
+    const answer = take(bucket, now);
+    if (answer.exceeded) rejected[bucket] = (rejected[bucket] ?? 0) + 1;
+    return answer;
+  };
   const connector = oktaConnector();
   const env = { HOOK: 'bench-hook-secret-0123456789abcdef', OKTA_TOKEN: sim.token, ...(spec.driver === 'postgres' ? { WARDEN_BENCH_DB_URL: spec.url } : {}) };
   const config = loadConfig({ path: configFile, env, cwd: dir, connectors: [connector], resolveSecrets: true });
@@ -224,7 +307,9 @@ async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, unti
     const result = await readSystemLog(createOktaTenants().get(config, TENANT), server.store, { since, until, maxPages: 100_000, now: () => new Date() });
     server.context.wakeInbox?.();
     await drainInbox(server);
-    return result.events;
+    const byKind = oktaDirectoryCalls(sim);
+    const calls = Object.values(byKind).reduce((a, b) => a + b, 0);
+    return { events: result.events, directory: { calls, byKind, rejected, ...(await decidedChanges(server)) } };
   } finally {
     await server.close();
     if (spec.driver === 'postgres') await dropSchemas(spec.url, [schema]);
@@ -236,10 +321,10 @@ async function oktaWarden(spec: StoreSpec, sim: OktaSimulator, since: Date, unti
 
 function entraDay(world: EntraWorld, from: Date): void {
   const directory = world.sim.directory;
-  const people: EntraUser[] = Array.from({ length: 2_000 }, () => world.addPerson());
+  const people: EntraUser[] = Array.from({ length: PEOPLE }, () => world.addPerson());
   const actor = { user: world.helpdesk, ipAddress: '203.0.113.7' };
   for (let i = 0; i < ENTRA_RECORDS; i++) {
-    const person = people[(i * 7919) % people.length]!;
+    const person = people[draw(i) % people.length]!;
     const at = new Date(from.getTime() + (i * DAY) / ENTRA_RECORDS);
     const target = { id: person.id, displayName: person.displayName, type: 'User', userPrincipalName: person.userPrincipalName };
     // The records the simulator's own operations write (resetPasswordByAdmin, updateUser), at past times.
@@ -279,7 +364,26 @@ function entraDay(world: EntraWorld, from: Date): void {
   }
 }
 
-async function entraPhase(spec: StoreSpec, tls: BenchTls, mode: 'floor' | 'warden', from: Date, to: Date, begin: () => void): Promise<number> {
+/** Entra's enrichment reads among the Graph simulator's requests: the user, its groups (transitiveMemberOf), its role assignments. */
+function entraDirectoryCalls(world: EntraWorld): Record<string, number> {
+  const byKind: Record<string, number> = { user: 0, groups: 0, roles: 0 };
+  for (const r of world.sim.requests) {
+    if (r.method !== 'GET') continue;
+    if (/\/roleManagement\/directory\/roleAssignments$/.test(r.path)) byKind.roles!++;
+    else if (/\/users\/[^/]+\/transitiveMemberOf/.test(r.path)) byKind.groups!++;
+    else if (/\/users\/[^/]+$/.test(r.path)) byKind.user!++;
+  }
+  return byKind;
+}
+
+async function entraPhase(
+  spec: StoreSpec,
+  tls: BenchTls,
+  mode: 'floor' | 'warden',
+  from: Date,
+  to: Date,
+  begin: () => void,
+): Promise<{ records: number; directory?: DirectoryCalls }> {
   const world = await startEntraWorld(tls);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warden-bench-catchup-'));
   const schema = `warden_bench_${randomBytes(4).toString('hex')}`;
@@ -312,13 +416,15 @@ async function entraPhase(spec: StoreSpec, tls: BenchTls, mode: 'floor' | 'warde
           page = await tenant.session.next<Page>('listDirectoryAudits', page['@odata.nextLink']);
           n += page.value.length;
         }
-        return n;
+        return { records: n };
       }
       // What `warden entra backfill` runs (the entra.backfill operation in connectors/entra/operations.ts).
       const stats = await readDirectoryAudits(tenant, server.store, { from, to, now: () => new Date() });
       server.context.wakeInbox?.();
       await drainInbox(server);
-      return stats.read;
+      const byKind = entraDirectoryCalls(world);
+      const calls = Object.values(byKind).reduce((a, b) => a + b, 0);
+      return { records: stats.read, directory: { calls, byKind, ...(await decidedChanges(server)) } };
     } finally {
       await server.close();
     }
@@ -341,9 +447,10 @@ async function main(): Promise<void> {
       .join(' ')} (1/5/15 min)`,
   );
   console.log(
-    `Okta: ${OKTA_EVENTS} System Log events of the past 24 h, pages of 1,000, 120 requests/min on /api/v1/logs; Entra: ${ENTRA_RECORDS} directoryAudits records\n`,
+    `Okta: ${OKTA_EVENTS} System Log events of the past 24 h, pages of 1,000, 120 requests/min on /api/v1/logs; Entra: ${ENTRA_RECORDS} directoryAudits records; about ${PEOPLE} people each\n`,
   );
   const rows: string[][] = [];
+  const directoryLines: string[] = [];
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MB`;
   for (const spec of specs) {
     if (OKTA_EVENTS > 0) {
@@ -355,12 +462,13 @@ async function main(): Promise<void> {
       const sim = await oktaOrg(since);
       const warden = await measured((begin) => oktaWarden(spec, sim, since, until, begin));
       await sim.close();
+      const events = warden.value.events;
       rows.push([
         spec.name,
         'okta',
-        String(warden.value),
+        String(events),
         `${warden.seconds.toFixed(1)} s`,
-        `${(warden.value / warden.seconds).toFixed(0)}/s`,
+        `${(events / warden.seconds).toFixed(0)}/s`,
         mb(warden.peakRss),
         `${warden.startSeconds.toFixed(1)} s, ${mb(warden.startPeakRss)}`,
         `${floor.seconds.toFixed(1)} s`,
@@ -369,31 +477,39 @@ async function main(): Promise<void> {
         formatRatio(warden.seconds / floor.seconds),
       ]);
       console.log(`  ${spec.name} okta: ${rows.at(-1)!.join(' | ')}`);
+      directoryLines.push(`${spec.name} ${directoryLine('okta', warden.value.directory)}`);
+      console.log(`  ${directoryLines.at(-1)}`);
     }
     if (ENTRA_RECORDS > 0) {
       const to = new Date();
       const from = new Date(to.getTime() - DAY);
       const floor = await measured((begin) => entraPhase(spec, tls, 'floor', from, to, begin));
       const warden = await measured((begin) => entraPhase(spec, tls, 'warden', from, to, begin));
+      const records = warden.value.records;
       rows.push([
         spec.name,
         'entra',
-        String(warden.value),
+        String(records),
         `${warden.seconds.toFixed(1)} s`,
-        `${(warden.value / warden.seconds).toFixed(0)}/s`,
+        `${(records / warden.seconds).toFixed(0)}/s`,
         mb(warden.peakRss),
         `${warden.startSeconds.toFixed(1)} s, ${mb(warden.startPeakRss)}`,
         `${floor.seconds.toFixed(1)} s`,
-        `${(floor.value / floor.seconds).toFixed(0)}/s`,
+        `${(floor.value.records / floor.seconds).toFixed(0)}/s`,
         mb(floor.peakRss),
         formatRatio(warden.seconds / floor.seconds),
       ]);
       console.log(`  ${spec.name} entra: ${rows.at(-1)!.join(' | ')}`);
+      if (warden.value.directory) {
+        directoryLines.push(`${spec.name} ${directoryLine('entra', warden.value.directory)}`);
+        console.log(`  ${directoryLines.at(-1)}`);
+      }
     }
   }
   console.log(
     `\n${table(['store', 'IdP', 'records', 'Warden time', 'Warden records/s', 'Warden peak RSS', 'Warden start (time, peak RSS)', 'floor time', 'floor records/s', 'floor peak RSS', 'Warden / floor [target ≤ 2×]'], rows)}`,
   );
+  console.log(`\n${directoryLines.join('\n')}`);
   console.log(
     `\nload average at end: ${os
       .loadavg()

@@ -98,9 +98,11 @@ export function entraEnforcer(runtime: EntraRuntime): Enforcer {
         const userId = await objectId(tenant, action.targetId);
         // Recorded before the Graph call, with the object id the audit record will name.
         const intent = { tenant: action.tenant, ref: actionRef(action.id), targetId: userId, eventTypes: ENTRA_OWN_EVENT_TYPES[action.kind] ?? [] };
-        const result = await ENTRA_OWN_CHANGES.perform(ctx.store, ctx.clock, intent, () => run({ tenant, action, ctx, userId }));
-        tenant.directory.forget(userId);
-        return result;
+        try {
+          return await ENTRA_OWN_CHANGES.perform(ctx.store, ctx.clock, intent, () => run({ tenant, action, ctx, userId }));
+        } finally {
+          tenant.directory.forget(userId); // failed or not, the user may have changed: read again; the others stay cached
+        }
       } catch (err) {
         throw toActionError(err, `${action.kind} for ${action.targetId}`);
       }

@@ -1,12 +1,18 @@
 import type { Principal } from '../../src/core/identity-change.js';
+import { DIRECTORY_CACHE_MAX_ENTRIES, DirectoryCache } from '../../src/connector/directory-cache.js';
 import { GraphCallError, type EntraSession } from './graph-session.js';
 
 /**
  * User look-ups in Entra for enrichment (the `directory` port): profile and
  * account flags (`GET /users/{id}`), group names (`transitiveMemberOf`), and
  * directory roles (`roleManagement/directory/roleAssignments`). Results are
- * cached for `cacheSeconds` so a burst of audit records about one user costs
- * one set of calls; failures are not cached.
+ * cached per person for `cacheSeconds` (`DirectoryCache`) so a burst of audit
+ * records about one user, or a back-fill over the same few thousand people,
+ * costs one set of calls per person per `cacheSeconds`; concurrent look-ups
+ * share one request, failures are not cached, at most 10,000 users are kept
+ * (least recently used dropped), and `forget` (after any action Warden takes
+ * on the user) drops the user, its groups and roles, and the entries looked
+ * up by UPN that answered with that user. One directory per tenant.
  */
 
 /** The user properties Warden reads (a `$select`: employeeType and accountEnabled are not returned by default). */
@@ -44,66 +50,80 @@ export interface EntraDirectory {
 }
 
 export function createEntraDirectory(session: EntraSession, cacheSeconds: number, clock: () => Date): EntraDirectory {
-  const cache = new Map<string, { at: number; value: Promise<unknown> }>();
-  const cached = <T>(key: string, load: () => Promise<T>): Promise<T> => {
-    const now = clock().getTime();
-    const hit = cache.get(key);
-    if (hit && now - hit.at < cacheSeconds * 1000) return hit.value as Promise<T>;
-    const value = load();
-    cache.set(key, { at: now, value });
-    value.catch(() => cache.delete(key));
-    if (cache.size > 5000) cache.delete(cache.keys().next().value!);
-    return value;
+  // Three entries a user (the user, its groups, its roles): 10,000 users.
+  const cache = new DirectoryCache<unknown>({ maxEntries: 3 * DIRECTORY_CACHE_MAX_ENTRIES });
+  // One directory per tenant (EntraTenant): its entries live under one tenant key.
+  const TENANT = 'tenant';
+  const cached = <T>(key: string, load: () => Promise<T>, person: { id?: string; idOf?: (value: T) => string | undefined } = {}): Promise<T> => {
+    const lookup = {
+      now: clock().getTime(),
+      ttlMs: cacheSeconds * 1000,
+      ...(person.id !== undefined ? { id: person.id } : {}),
+      ...(person.idOf ? { idOf: person.idOf as (value: unknown) => string | undefined } : {}),
+    };
+    return cache.get(TENANT, key, lookup, load) as Promise<T>;
   };
 
   const directory: EntraDirectory = {
     forget(id) {
-      for (const key of cache.keys()) if (key.endsWith(`:${id.toLowerCase()}`)) cache.delete(key);
+      cache.forget(TENANT, id);
     },
 
     getUser(idOrUpn) {
-      return cached(`user:${idOrUpn.toLowerCase()}`, async () => {
-        try {
-          return await session.call('getUser', { user: idOrUpn }, (r) => r.select(USER_SELECT).get() as Promise<EntraUser>);
-        } catch (err) {
-          // 400: not a valid object id or UPN (an Exchange alias, say): no such user either.
-          if (err instanceof GraphCallError && (err.status === 404 || err.status === 400)) return undefined;
-          throw err;
-        }
-      });
+      return cached(
+        `user:${idOrUpn.toLowerCase()}`,
+        async () => {
+          try {
+            return await session.call('getUser', { user: idOrUpn }, (r) => r.select(USER_SELECT).get() as Promise<EntraUser>);
+          } catch (err) {
+            // 400: not a valid object id or UPN (an Exchange alias, say): no such user either.
+            if (err instanceof GraphCallError && (err.status === 404 || err.status === 400)) return undefined;
+            throw err;
+          }
+        },
+        { idOf: (u: EntraUser | undefined) => u?.id, ...(idOrUpn.includes('@') ? {} : { id: idOrUpn }) },
+      );
     },
 
     groupNames(id) {
-      return cached(`groups:${id.toLowerCase()}`, async () => {
-        const names: string[] = [];
-        let page = await session.call(
-          'listUserGroups',
-          { user: id },
-          (r) => r.select(['id', 'displayName']).top(999).get() as Promise<Page<{ displayName?: string | null }>>,
-        );
-        for (;;) {
-          for (const g of page.value) if (g.displayName) names.push(g.displayName);
-          const next = page['@odata.nextLink'];
-          if (!next || names.length >= 2000) break;
-          page = await session.next<Page<{ displayName?: string | null }>>('listUserGroups', next);
-        }
-        return names.slice(0, 2000);
-      });
+      return cached(
+        `groups:${id.toLowerCase()}`,
+        async () => {
+          const names: string[] = [];
+          let page = await session.call(
+            'listUserGroups',
+            { user: id },
+            (r) => r.select(['id', 'displayName']).top(999).get() as Promise<Page<{ displayName?: string | null }>>,
+          );
+          for (;;) {
+            for (const g of page.value) if (g.displayName) names.push(g.displayName);
+            const next = page['@odata.nextLink'];
+            if (!next || names.length >= 2000) break;
+            page = await session.next<Page<{ displayName?: string | null }>>('listUserGroups', next);
+          }
+          return names.slice(0, 2000);
+        },
+        { id },
+      );
     },
 
     roleNames(id) {
-      return cached(`roles:${id.toLowerCase()}`, async () => {
-        const page = await session.call(
-          'listRoleAssignments',
-          {},
-          (r) =>
-            r
-              .filter(`principalId eq '${id.replace(/'/g, "''")}'`)
-              .expand('roleDefinition')
-              .get() as Promise<Page<{ roleDefinition?: { displayName?: string } }>>,
-        );
-        return [...new Set(page.value.map((a) => a.roleDefinition?.displayName).filter((n): n is string => !!n))];
-      });
+      return cached(
+        `roles:${id.toLowerCase()}`,
+        async () => {
+          const page = await session.call(
+            'listRoleAssignments',
+            {},
+            (r) =>
+              r
+                .filter(`principalId eq '${id.replace(/'/g, "''")}'`)
+                .expand('roleDefinition')
+                .get() as Promise<Page<{ roleDefinition?: { displayName?: string } }>>,
+          );
+          return [...new Set(page.value.map((a) => a.roleDefinition?.displayName).filter((n): n is string => !!n))];
+        },
+        { id },
+      );
     },
 
     async principal(idOrUpn) {

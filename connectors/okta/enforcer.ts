@@ -29,13 +29,11 @@ export function createOktaEnforcer(tenants: OktaTenants, directory: OktaDirector
       case 'hold_group': {
         const groupId = await directory.holdGroupId(tenant);
         await client.groupApi.assignUserToGroup({ groupId, userId }); // PUT: a member already is one
-        directory.forgetUser(tenant.id, userId); // only this user's groups changed: the help desk stays cached
         return { group: tenant.config.holdGroup.name, groupId };
       }
       case 'release_hold_group': {
         const groupId = await directory.holdGroupId(tenant);
         const removed = await ignore404(() => client.groupApi.unassignUserFromGroup({ groupId, userId }));
-        directory.forgetUser(tenant.id, userId); // only this user's groups changed: the help desk stays cached
         return { group: tenant.config.holdGroup.name, groupId, ...(removed ? {} : { alreadyRemoved: true }) };
       }
       case 'revoke_sessions':
@@ -130,6 +128,9 @@ export function createOktaEnforcer(tenants: OktaTenants, directory: OktaDirector
         } catch (err) {
           if (err instanceof ActionError) throw err;
           throw toActionError(err, `${action.kind} for ${userId}`, ctx.clock());
+        } finally {
+          // Whatever Warden did to the user (groups, status, factors), failed or not, the next change reads them again; the others (the help desk) stay cached.
+          directory.forgetUser(tenant.id, userId);
         }
       });
     },

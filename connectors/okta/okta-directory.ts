@@ -3,11 +3,18 @@ import { wardenCommand, type ConnectorContext, type Directory } from '../../src/
 import { httpStatusOf } from './okta-errors.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 import { WardenError } from '../../src/core/errors.js';
+import { DIRECTORY_CACHE_MAX_ENTRIES, DirectoryCache } from '../../src/connector/directory-cache.js';
 
 /**
  * Reads users from Okta (profile, groups, admin roles) for enrichment, with a
- * short per-tenant cache so a burst of events about one user costs one set of
- * API calls. Also the connector's `directory` port.
+ * short per-tenant, per-person cache (`DirectoryCache`) so a burst of events
+ * about one user — or a catch-up over thousands of changes to the same few
+ * thousand people — costs one set of API calls per person per
+ * `enrichment.cacheSeconds` (60 s by default): concurrent look-ups of one user
+ * share one request, at most 10,000 users are kept (least recently used
+ * dropped), and any action Warden takes on a user forgets that user
+ * (`forgetUser`, called by the enforcer). Also the connector's `directory`
+ * port.
  *
  * APIs: `GET /api/v1/users/{id}`, `GET /api/v1/users/{id}/groups`
  * (`userApi.listUserGroups`), `GET /api/v1/users/{id}/roles`
@@ -26,15 +33,6 @@ export interface OktaUserJson {
   status?: string;
   profile?: Record<string, unknown>;
 }
-
-interface CacheEntry {
-  at: number;
-  value: Promise<OktaUser | undefined>;
-  /** The user's id once Okta answered (an entry keyed by login names it only then). */
-  id?: string;
-}
-
-const MAX_ENTRIES = 5000;
 
 type Scalar = string | number | boolean | null;
 
@@ -58,23 +56,71 @@ export interface OktaDirectory extends Directory {
   serviceIdentity(tenant: OktaTenant): Promise<string | undefined>;
 }
 
-export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
-  const cache = new Map<string, CacheEntry>();
+/** Test switches: the cache's bound. */
+export interface OktaDirectoryOptions {
+  /** Users kept at most, all tenants together (least recently used dropped first). Default 10,000. */
+  maxUsers?: number;
+}
+
+export function createOktaDirectory(tenants: OktaTenants, options: OktaDirectoryOptions = {}): OktaDirectory {
+  const maxUsers = options.maxUsers ?? DIRECTORY_CACHE_MAX_ENTRIES;
+  /** Whole users, as enrichment reads them. */
+  const cache = new DirectoryCache<OktaUser | undefined>({ maxEntries: maxUsers });
+  /**
+   * The three reads of a user being loaded (user, groups, roles), kept only until the user is
+   * complete: when Okta refuses one (a 429 on the `api` bucket, say) the retry reads what is
+   * missing, not the user again. Dropped once the user is cached whole, or forgotten with it.
+   */
+  const parts = new DirectoryCache<unknown>({ maxEntries: 3 * maxUsers });
 
   const holdGroupIds = new Map<string, Promise<string>>();
 
   const identities = new Map<string, Promise<string | undefined>>();
 
-  async function load(tenant: OktaTenant, idOrLogin: string): Promise<OktaUser | undefined> {
+  async function load(tenant: OktaTenant, idOrLogin: string, lookup: { now: number; ttlMs: number }): Promise<OktaUser | undefined> {
     const client = await tenant.client();
-    let user: OktaUserJson;
-    try {
-      user = (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as unknown as OktaUserJson;
-    } catch (err) {
-      if (httpStatusOf(err) === 404) return undefined;
-      throw err;
+    const part = <T>(key: string, read: () => Promise<T>, person: { id?: string; idOf?: (value: unknown) => string | undefined }) =>
+      parts.get(tenant.id, key, { ...lookup, ...person }, read) as Promise<T>;
+    const userKey = `user:${idOrLogin}`;
+    const user = await part<OktaUserJson | undefined>(
+      userKey,
+      async () => {
+        try {
+          return (await client.http.getJson(`${client.baseUrl}/api/v1/users/${encodeURIComponent(idOrLogin)}`)) as unknown as OktaUserJson;
+        } catch (err) {
+          if (httpStatusOf(err) === 404) return undefined;
+          throw err;
+        }
+      },
+      { idOf: (u) => (u as OktaUserJson | undefined)?.id },
+    );
+    if (!user) {
+      parts.drop(tenant.id, userKey);
+      return undefined;
     }
-    return complete(tenant, user);
+    const groups = await part(`groups:${user.id}`, () => readGroups(tenant, user.id), { id: user.id });
+    const roleTypes = await part(`roles:${user.id}`, () => readRoles(tenant, user.id), { id: user.id });
+    for (const key of [userKey, `groups:${user.id}`, `roles:${user.id}`]) parts.drop(tenant.id, key);
+    return oktaUserOf(tenant, user, groups, roleTypes);
+  }
+
+  /** The names of a user's groups (`GET /api/v1/users/{id}/groups`). */
+  async function readGroups(tenant: OktaTenant, userId: string): Promise<string[]> {
+    const client = await tenant.client();
+    const groups: string[] = [];
+    for await (const g of await client.userApi.listUserGroups({ userId })) if (g?.profile?.name) groups.push(g.profile.name);
+    return groups;
+  }
+
+  /** A user's admin role types, a custom role by its label (`GET /api/v1/users/{id}/roles`). */
+  async function readRoles(tenant: OktaTenant, userId: string): Promise<string[]> {
+    const client = await tenant.client();
+    const roleTypes: string[] = [];
+    for await (const r of await client.roleAssignmentApi.listAssignedRolesForUser({ userId })) {
+      const role = r as { type?: string; label?: string };
+      if (role?.type) roleTypes.push(role.type === 'CUSTOM' && role.label ? role.label : role.type);
+    }
+    return roleTypes;
   }
 
   /**
@@ -83,14 +129,12 @@ export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
    * `warden okta directory export` writes for each user.
    */
   async function complete(tenant: OktaTenant, user: OktaUserJson): Promise<OktaUser> {
-    const client = await tenant.client();
-    const groups: string[] = [];
-    for await (const g of await client.userApi.listUserGroups({ userId: user.id })) if (g?.profile?.name) groups.push(g.profile.name);
-    const roleTypes: string[] = [];
-    for await (const r of await client.roleAssignmentApi.listAssignedRolesForUser({ userId: user.id })) {
-      const role = r as { type?: string; label?: string };
-      if (role?.type) roleTypes.push(role.type === 'CUSTOM' && role.label ? role.label : role.type);
-    }
+    const groups = await readGroups(tenant, user.id);
+    return oktaUserOf(tenant, user, groups, await readRoles(tenant, user.id));
+  }
+
+  /** The profile mapped as enrichment maps it, with the user's groups and role types. */
+  function oktaUserOf(tenant: OktaTenant, user: OktaUserJson, groups: string[], roleTypes: string[]): OktaUser {
     const profile = user.profile ?? {};
     const str = (k: string) => (typeof profile[k] === 'string' && profile[k] !== '' ? (profile[k] as string) : undefined);
     const { enrichment } = tenant.config;
@@ -129,33 +173,18 @@ export function createOktaDirectory(tenants: OktaTenants): OktaDirectory {
     },
     /** A user with roles, from the cache when fresh. */
     user(tenant: OktaTenant, idOrLogin: string, ctx: ConnectorContext): Promise<OktaUser | undefined> {
-      const key = `${tenant.id}\u0000${idOrLogin.toLowerCase()}`;
-      const now = ctx.clock().getTime();
-      const hit = cache.get(key);
-      if (hit && now - hit.at < tenant.config.enrichment.cacheSeconds * 1000) return hit.value;
-      const value = load(tenant, idOrLogin);
-      const entry: CacheEntry = { at: now, value };
-      value.then(
-        (u) => {
-          if (u?.principal.id) entry.id = u.principal.id;
-        },
-        () => {
-          if (cache.get(key) === entry) cache.delete(key);
-        },
-      );
-      if (cache.size >= MAX_ENTRIES) cache.delete(cache.keys().next().value!);
-      cache.set(key, entry);
-      return value;
+      const lookup = { now: ctx.clock().getTime(), ttlMs: tenant.config.enrichment.cacheSeconds * 1000 };
+      return cache.get(tenant.id, idOrLogin, { ...lookup, idOf: (u) => u?.principal.id }, () => load(tenant, idOrLogin, lookup));
     },
     /** Forgets what is cached for a tenant. */
     forget(tenantId: string): void {
-      for (const key of cache.keys()) if (key.startsWith(`${tenantId}\u0000`)) cache.delete(key);
+      cache.forgetTenant(tenantId);
+      parts.forgetTenant(tenantId);
     },
-    /** Forgets one user: the entry under its id, and those under a login that Okta answered with that id or has not answered yet. */
+    /** Forgets one user: the entry under its id, those under a login that Okta answered with that id, and a look-up by login still in flight that turns out to be that user. */
     forgetUser(tenantId: string, userId: string): void {
-      const prefix = `${tenantId}\u0000`;
-      const byId = `${prefix}${userId.toLowerCase()}`;
-      for (const [key, entry] of cache) if (key === byId || (key.startsWith(prefix) && (entry.id === userId || entry.id === undefined))) cache.delete(key);
+      cache.forget(tenantId, userId);
+      parts.forget(tenantId, userId);
     },
     /** Whether the user is in the tenant's hold group (inline token hook). */
     async isHeld(tenant: OktaTenant, userId: string, ctx: ConnectorContext): Promise<boolean> {
