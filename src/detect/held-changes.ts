@@ -25,7 +25,7 @@ import { principalLabel } from './alert.js';
 
 const ABSENT = 0xffff;
 const LONG = 0xfffe;
-/** Code units of the arena at first (it grows by doubling when the rows held fill more than three quarters). */
+/** Code units of the arena at first (it grows by doubling when the rows held fill more than half). */
 const INITIAL_UNITS = 1 << 18;
 const INITIAL_ROWS = 1024;
 
@@ -243,11 +243,11 @@ export class HeldChanges {
   /**
    * Room for `need` more units: the rows still held are moved to the front,
    * in place, in the order they were written (a larger arena when they fill
-   * more than three quarters of it).
+   * more than half of it).
    */
   #make(need: number): void {
     let size = this.#units.length;
-    while (this.#live + need > size * 0.75) size *= 2;
+    while (this.#live + need > size / 2) size *= 2;
     const live: number[] = [];
     for (let row = 0; row < this.#rows; row++) if (this.#length[row]! >= 0) live.push(row);
     live.sort((a, b) => this.#offset[a]! - this.#offset[b]!);

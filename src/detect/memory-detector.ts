@@ -8,6 +8,7 @@ import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, prune, type Found, type KeyState, type Observation } from './correlate.js';
 import { HeldChanges } from './held-changes.js';
 import { SeenChanges } from './seen-changes.js';
+import { KeyTable } from './key-table.js';
 import type { ChangeFacts, DetectionEngine, EvaluationError } from './detection-engine.js';
 import { isoMillis } from './iso-millis.js';
 import { SourceWatermarks } from './source-watermarks.js';
@@ -231,9 +232,7 @@ export class MemoryDetector {
   readonly #absence: readonly boolean[];
 
   /** Key → key row. */
-  readonly #keys = new Map<string, number>();
-  readonly #keyRows = new Rows();
-  #keyName: string[] = [];
+  readonly #keys = new KeyTable();
   /** The key's first state row (states of a key are linked through `#sNext`). */
   #kFirst: Int32Array = new Int32Array(1024);
   /** The earliest `expires` among the key's states housekeeping may drop (not an absence rule's state waiting to fall due); Infinity when none. */
@@ -455,8 +454,8 @@ export class MemoryDetector {
       (this.#touched ??= []).push(this.#raise(rule, key, [this.#alertChange()]));
       return;
     }
-    let keyRow = key === this.#lastKey ? this.#lastKeyRow : this.#keys.get(key);
-    if (keyRow === undefined) keyRow = this.#newKey(key);
+    let keyRow = key === this.#lastKey ? this.#lastKeyRow : this.#keys.find(key);
+    if (keyRow === NONE) keyRow = this.#newKey(key);
     this.#lastKey = key;
     this.#lastKeyRow = keyRow;
     let row = this.#kFirst[keyRow]!;
@@ -494,14 +493,14 @@ export class MemoryDetector {
   }
 
   #newKey(key: string): number {
-    const row = this.#keyRows.take(this.#kFirst.length, (size) => {
+    const row = this.#keys.insert(key);
+    if (row >= this.#kFirst.length) {
+      const size = this.#kFirst.length * 2;
       this.#kFirst = growI32(this.#kFirst, size);
       this.#kSweep = growF64(this.#kSweep, size);
       this.#kQueued = growF64(this.#kQueued, size);
       this.#kLive = growU8(this.#kLive, size);
-    });
-    this.#keys.set(key, row);
-    this.#keyName[row] = key;
+    }
     this.#kFirst[row] = NONE;
     this.#kSweep[row] = Infinity;
     this.#kQueued[row] = Infinity;
@@ -650,13 +649,10 @@ export class MemoryDetector {
 
   /** A key with no state left. */
   #dropKey(keyRow: number): void {
-    const key = this.#keyName[keyRow]!;
-    this.#keys.delete(key);
-    this.#keyName[keyRow] = '';
+    this.#keys.remove(keyRow);
     this.#kLive[keyRow] = 0;
     this.#kQueued[keyRow] = Infinity;
-    this.#keyRows.give(keyRow);
-    if (this.#lastKey === key) {
+    if (this.#lastKeyRow === keyRow) {
       this.#lastKey = undefined;
       this.#lastKeyRow = NONE;
     }
@@ -668,7 +664,7 @@ export class MemoryDetector {
       if (!this.#sLive[row] || this.#sSeq[row] !== this.#due.stamp) continue;
       this.#sDue[row] = Number.NaN;
       const rule = this.#rules[this.#sRule[row]!]!;
-      const key = this.#keyName[this.#sKey[row]!]!;
+      const key = this.#keys.name(this.#sKey[row]!);
       const lateness = this.#lateness(rule);
       const horizon = this.#low - lateness;
       const state = this.#thaw(row);
