@@ -46,7 +46,9 @@ describe('held changes', () => {
     ];
     const rows = cases.map(([c, covered]) => held.add(c, covered));
     for (const row of rows) held.retain(row);
-    cases.forEach(([c, covered], i) => expect(JSON.stringify(held.alertChange(rows[i]!))).toBe(JSON.stringify(alertChangeOf(c, covered))));
+    cases.forEach(([c, covered], i) => {
+      expect(JSON.stringify(held.alertChange(rows[i]!))).toBe(JSON.stringify(alertChangeOf(c, covered)));
+    });
     expect(held.alertChange(rows[1]!)).toEqual(alertChangeOf(cases[1]![0], 'req-1'));
   });
 
