@@ -1,6 +1,7 @@
 import type { AlertChange } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { principalLabel } from './alert.js';
+import { growI32, inOffsetOrder } from './columns.js';
 
 /**
  * What the memory detector keeps of a change while a rule waits for its
@@ -233,9 +234,7 @@ export class HeldChanges {
       const size = this.#rows * 2;
       this.#offset = growI32(this.#offset, size);
       this.#refs = growI32(this.#refs, size);
-      const length = new Int32Array(size).fill(-1);
-      length.set(this.#length);
-      this.#length = length;
+      this.#length = growI32(this.#length, size, -1);
     }
     return this.#rows++;
   }
@@ -248,12 +247,11 @@ export class HeldChanges {
   #make(need: number): void {
     let size = this.#units.length;
     while (this.#live + need > size / 2) size *= 2;
-    const live: number[] = [];
-    for (let row = 0; row < this.#rows; row++) if (this.#length[row]! >= 0) live.push(row);
-    live.sort((a, b) => this.#offset[a]! - this.#offset[b]!);
+    const live = inOffsetOrder(this.#offset, this.#length, this.#rows);
     const units = size === this.#units.length ? this.#units : new Uint16Array(size);
     let end = 0;
-    for (const row of live) {
+    for (let i = 0; i < live.length; i++) {
+      const row = live[i]!;
       const from = this.#offset[row]!;
       const length = this.#length[row]!;
       if (units === this.#units) units.copyWithin(end, from, from + length);
@@ -276,10 +274,4 @@ function decode(u: Uint16Array, from: number, to: number): string {
   let s = '';
   for (let i = from; i < to; i += 4096) s += String.fromCharCode.apply(null, u.subarray(i, Math.min(to, i + 4096)) as unknown as number[]);
   return s;
-}
-
-function growI32(a: Int32Array, size: number): Int32Array {
-  const b = new Int32Array(size);
-  b.set(a);
-  return b;
 }

@@ -8,6 +8,8 @@
  * Keys are compared exactly, never by hash alone.
  */
 
+import { growI32, inOffsetOrder } from './columns.js';
+
 const NONE = -1;
 const INITIAL_ROWS = 1024;
 
@@ -106,12 +108,11 @@ export class KeyTable {
   #make(n: number): void {
     let size = this.#units.length;
     while (this.#live + n > size / 2) size *= 2;
-    const rows: number[] = [];
-    for (let row = 0; row < this.#rows; row++) if (this.#length[row]! >= 0) rows.push(row);
-    rows.sort((a, b) => this.#offset[a]! - this.#offset[b]!);
+    const rows = inOffsetOrder(this.#offset, this.#length, this.#rows);
     const units = size === this.#units.length ? this.#units : new Uint16Array(size);
     let end = 0;
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
       const from = this.#offset[row]!;
       const length = this.#length[row]!;
       if (units === this.#units) units.copyWithin(end, from, from + length);
@@ -126,15 +127,9 @@ export class KeyTable {
   /** Twice the rows and buckets; chains laid out again. */
   #growRows(): void {
     const size = this.#offset.length * 2;
-    const grow = (a: Int32Array, fill?: number) => {
-      const b = new Int32Array(size);
-      if (fill !== undefined) b.fill(fill);
-      b.set(a);
-      return b;
-    };
-    this.#offset = grow(this.#offset);
-    this.#length = grow(this.#length, NONE);
-    this.#hash = grow(this.#hash);
+    this.#offset = growI32(this.#offset, size);
+    this.#length = growI32(this.#length, size, NONE);
+    this.#hash = growI32(this.#hash, size);
     this.#next = new Int32Array(size);
     this.#buckets = new Int32Array(size * 2).fill(NONE);
     const mask = this.#buckets.length - 1;

@@ -9,6 +9,7 @@ import { addObservation, cap, dueAt, expiresAt, fireDue, prune, type Found, type
 import { HeldChanges } from './held-changes.js';
 import { SeenChanges } from './seen-changes.js';
 import { KeyTable } from './key-table.js';
+import { growF64, growI32, growU8 } from './columns.js';
 import type { ChangeFacts, DetectionEngine, EvaluationError } from './detection-engine.js';
 import { isoMillis } from './iso-millis.js';
 import { SourceWatermarks } from './source-watermarks.js';
@@ -164,24 +165,6 @@ class TimeHeap {
     this.#stamp[a] = this.#stamp[b]!;
     this.#stamp[b] = stamp;
   }
-}
-
-function growF64(a: Float64Array, size: number): Float64Array {
-  const b = new Float64Array(size);
-  b.set(a);
-  return b;
-}
-
-function growI32(a: Int32Array, size: number): Int32Array {
-  const b = new Int32Array(size);
-  b.set(a);
-  return b;
-}
-
-function growU8(a: Uint8Array, size: number): Uint8Array {
-  const b = new Uint8Array(size);
-  b.set(a);
-  return b;
 }
 
 /** Free rows for reuse, and the next new row. */
