@@ -122,6 +122,11 @@ export class HeldChanges {
     return this.#equalAt(pa, pb);
   }
 
+  /** Whether two rows are changes with the same id (an alert counts a change once by its id). */
+  sameId(a: number, b: number): boolean {
+    return this.#equalAt(this.#skip(this.#offset[a]!), this.#skip(this.#offset[b]!));
+  }
+
   /** What an alert keeps of the held change (as `alertChangeOf` built it). */
   alertChange(row: number): AlertChange {
     this.#at = this.#skip(this.#offset[row]!); // past the de-duplication key

@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { generateWorkload } from '../../bench/detect-changes.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { alertChangeOf } from './alert.js';
-import { changeUid } from './detection-engine.js';
+import { compileRulePack } from './compile-rule-pack.js';
+import { changeUid, DetectionEngine } from './detection-engine.js';
 import { HeldChanges } from './held-changes.js';
+import { IdentityResolver } from './identity-keys.js';
 import { KeyTable } from './key-table.js';
+import { MemoryDetector } from './memory-detector.js';
+import { shippedRuleSources } from './rule-sources.js';
 import { SeenChanges } from './seen-changes.js';
 
 /** The memory detector's state outside the JavaScript heap: what it reads back must be exactly what it was given. */
@@ -135,4 +140,63 @@ describe('key table', () => {
     expect(keys.find('user.3@acme.example')).toBe(-1);
     expect(keys.find('user.1@acme.exampl')).toBe(-1);
   });
+});
+
+describe('alerts built when final (buildWhenFinal, as the replay streams them)', () => {
+  it('are the alerts streamed when built as they grow, in the same order, with duplicates, late changes and evictions', () => {
+    const pack = compileRulePack(shippedRuleSources());
+    const workload: IdentityChange[] = [];
+    for (const c of generateWorkload(200_000, 20_260_302)) {
+      if (workload.length === 12_000) break;
+      workload.push(c);
+      // Delivered twice, and some hours late, as in the equivalence test.
+      if (workload.length % 41 === 0) workload.push(c);
+      if (workload.length % 97 === 0)
+        workload.splice(Math.max(0, workload.length - 900), 0, {
+          ...c,
+          id: c.id.replace(/.$/, 'f'),
+          source: { ...c.source, eventIds: [`late-${workload.length}`] },
+        });
+    }
+    // And one where alerts grow: help-desk changes on the same people, minutes apart, grouped and not.
+    const grouped: IdentityChange[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const kind = i % 3 === 0 ? 'factor.enroll' : i % 3 === 1 ? 'password.reset' : 'factor.remove';
+      const at = new Date(Date.parse('2026-03-02T00:00:00.000Z') + i * 7 * 60_000 + (i % 5) * 3_600_000).toISOString();
+      const person = Math.floor(i / 30) % 40;
+      grouped.push(change(i, { kind, occurredAt: at, target: { ...change(person).target } } as Partial<IdentityChange>, { rawType: kind }));
+    }
+    for (const [input, limits] of [
+      [workload, {}],
+      [workload, { maxKeys: 400, maxEventsPerKey: 4 }],
+      [grouped, {}],
+    ] as const) {
+      const run = (buildWhenFinal: boolean) => {
+        let n = 0;
+        const out: string[] = [];
+        const d = new MemoryDetector(new DetectionEngine(pack, new IdentityResolver()), {
+          tenant: 'acme',
+          latenessMs: 30 * 60_000,
+          groupForMs: 2 * 3_600_000,
+          newId: () => `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`,
+          onFinal: (a) => void out.push(JSON.stringify(a)),
+          buildWhenFinal,
+          ...limits,
+        });
+        for (const c of input) d.push(c);
+        d.advanceTo(d.newest + 48 * 3_600_000);
+        d.finish();
+        return { out, stats: d.stats, held: d.heldChanges };
+      };
+      const eager = run(false);
+      const built = run(true);
+      expect(eager.out.length).toBeGreaterThan(30);
+      if ('maxKeys' in limits) expect(eager.stats.evicted).toBeGreaterThan(100);
+      if (input === workload) expect(eager.stats.duplicates).toBeGreaterThan(100);
+      else expect(eager.out.filter((a) => (JSON.parse(a) as { matches: unknown[] }).matches.length > 1).length).toBeGreaterThan(30);
+      expect(built.out).toEqual(eager.out);
+      expect(built.stats).toEqual(eager.stats);
+      expect(built.held).toBe(eager.held);
+    }
+  }, 120_000);
 });

@@ -55,6 +55,14 @@ export interface MemoryDetectorOptions {
    * input. Without it, `alerts` keeps them all.
    */
   onFinal?: (alert: Alert) => void;
+  /**
+   * With `onFinal`: `push`, `progress` and `advanceTo` return no alerts, and
+   * an alert is built once, when final, from what its matches keep (held
+   * changes, outside the heap) instead of being rebuilt as objects on every
+   * match and held for up to two days of event time. What `onFinal` is told
+   * is the same. For callers that only stream (`warden detect replay`).
+   */
+  buildWhenFinal?: boolean;
 }
 
 export interface DetectorStats {
@@ -118,52 +126,59 @@ class TimeHeap {
       this.#id = growI32(this.#id, this.#size * 2);
       this.#stamp = growF64(this.#stamp, this.#size * 2);
     }
+    const times = this.#at;
+    const ids = this.#id;
+    const stamps = this.#stamp;
+    // Sift up, moving parents down into the hole rather than swapping (the same order as swapping).
     let i = this.#size++;
-    this.#at[i] = at;
-    this.#id[i] = id;
-    this.#stamp[i] = stamp;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.#at[parent]! <= at) break;
-      this.#swap(i, parent);
+      if (times[parent]! <= at) break;
+      times[i] = times[parent]!;
+      ids[i] = ids[parent]!;
+      stamps[i] = stamps[parent]!;
       i = parent;
     }
+    times[i] = at;
+    ids[i] = id;
+    stamps[i] = stamp;
   }
 
   /** Removes the earliest entry; returns its id (its stamp in `stamp`). */
   pop(): number {
-    const top = this.#id[0]!;
-    this.stamp = this.#stamp[0]!;
+    const times = this.#at;
+    const ids = this.#id;
+    const stamps = this.#stamp;
+    const top = ids[0]!;
+    this.stamp = stamps[0]!;
     const last = --this.#size;
     if (last > 0) {
-      this.#at[0] = this.#at[last]!;
-      this.#id[0] = this.#id[last]!;
-      this.#stamp[0] = this.#stamp[last]!;
+      // The last entry sifts down from the root: children move up into the hole (the same order as swapping).
+      const at = times[last]!;
+      const id = ids[last]!;
+      const stamp = stamps[last]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < last && this.#at[l]! < this.#at[m]!) m = l;
-        if (r < last && this.#at[r]! < this.#at[m]!) m = r;
+        let least = at;
+        if (l < last && times[l]! < least) {
+          m = l;
+          least = times[l]!;
+        }
+        if (r < last && times[r]! < least) m = r;
         if (m === i) break;
-        this.#swap(i, m);
+        times[i] = times[m]!;
+        ids[i] = ids[m]!;
+        stamps[i] = stamps[m]!;
         i = m;
       }
+      times[i] = at;
+      ids[i] = id;
+      stamps[i] = stamp;
     }
     return top;
-  }
-
-  #swap(a: number, b: number): void {
-    const at = this.#at[a]!;
-    this.#at[a] = this.#at[b]!;
-    this.#at[b] = at;
-    const id = this.#id[a]!;
-    this.#id[a] = this.#id[b]!;
-    this.#id[b] = id;
-    const stamp = this.#stamp[a]!;
-    this.#stamp[a] = this.#stamp[b]!;
-    this.#stamp[b] = stamp;
   }
 }
 
@@ -194,6 +209,25 @@ const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 const DEFAULT_IDLE_AFTER_MS = parseDuration(DETECTION_DEFAULTS.sourceIdleAfter) * 1000;
 const NO_FACTS: ChangeFacts = Object.freeze({});
 
+/** One match of a pending alert: its rule, its held changes (retained), and when it was found. */
+interface PendingMatch {
+  rule: CompiledDetectionRule;
+  rows: number[];
+  now: number;
+}
+
+/** An open alert not built yet (`buildWhenFinal`). */
+interface PendingAlert {
+  id: string;
+  key: string;
+  /** Event time of its earliest and latest change (what `firstAt` and `lastAt` will be). */
+  firstMs: number;
+  lastMs: number;
+  /** Its changes, each once (by change id). */
+  rows: number[];
+  matches: PendingMatch[];
+}
+
 /** Runs a rule pack over changes held in memory. */
 export class MemoryDetector {
   /** Alerts raised so far, in the order they were raised (grouped alerts updated in place); empty with `onFinal`. */
@@ -204,7 +238,7 @@ export class MemoryDetector {
 
   readonly #engine: DetectionEngine;
   readonly #rules: readonly CompiledDetectionRule[];
-  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal' | 'sources'>> & Pick<MemoryDetectorOptions, 'onFinal' | 'sources'>;
+  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal' | 'sources' | 'buildWhenFinal'>> & Pick<MemoryDetectorOptions, 'onFinal' | 'sources'>;
   readonly #marks: SourceWatermarks;
   /** The source key of the last change pushed (consecutive changes mostly share a source). */
   #lastIdp = '';
@@ -261,6 +295,9 @@ export class MemoryDetector {
   /** De-duplication keys with their event time, in arrival order: what was seen, for as long as a duplicate would still count. */
   readonly #seen = new SeenChanges();
   readonly #open = new Map<string, { alert: Alert; index: number }>();
+  /** With `buildWhenFinal`: open alerts as the matches they will be built from, in order of creation. */
+  readonly #pending = new Map<string, PendingAlert>();
+  readonly #buildWhenFinal: boolean;
   readonly #maxLateness: number;
   /** An open alert can still grow while a match could reach back to it: its span plus the longest window and lateness. */
   readonly #reachMs: number;
@@ -286,6 +323,7 @@ export class MemoryDetector {
     this.#rules = engine.pack.rules;
     this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, clock: systemClock, idleAfterMs: DEFAULT_IDLE_AFTER_MS, ...options };
     this.#marks = new SourceWatermarks(this.#options.idleAfterMs);
+    this.#buildWhenFinal = options.buildWhenFinal === true && options.onFinal !== undefined;
     this.#immediate = engine.pack.rules.map((r) => r.type === 'threshold' && r.count <= 1);
     this.#absence = engine.pack.rules.map((r) => r.type === 'absence');
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
@@ -434,7 +472,8 @@ export class MemoryDetector {
     const horizon = this.#low - lateness;
     if (this.#immediate[ruleIndex]) {
       // Nothing to keep: the change is the match (a state for it would be created and dropped at once).
-      (this.#touched ??= []).push(this.#raise(rule, key, [this.#alertChange()]));
+      if (this.#buildWhenFinal) this.#pend(rule, key, [this.#currentRow()], [at]);
+      else (this.#touched ??= []).push(this.#raise(rule, key, [this.#alertChange()]));
       return;
     }
     let keyRow = key === this.#lastKey ? this.#lastKeyRow : this.#keys.find(key);
@@ -461,7 +500,10 @@ export class MemoryDetector {
       if (matched.length > 0) found = found && found.length > 0 ? [...found, ...matched] : matched;
       if (state.events.length > this.#options.maxEventsPerKey) this.stats.evicted += cap(state, this.#options.maxEventsPerKey);
     }
-    if (found) for (const f of found) (this.#touched ??= []).push(this.#raise(rule, key, this.#changesOf(f)));
+    if (found)
+      for (const f of found)
+        if (this.#buildWhenFinal) this.#pendFound(rule, key, f);
+        else (this.#touched ??= []).push(this.#raise(rule, key, this.#changesOf(f)));
     this.#update(row, state, lateness);
   };
 
@@ -651,7 +693,9 @@ export class MemoryDetector {
       const lateness = this.#lateness(rule);
       const horizon = this.#low - lateness;
       const state = this.#thaw(row);
-      for (const f of fireDue(rule, state, horizon)) touched.push(this.#raise(rule, key, this.#changesOf(f)));
+      for (const f of fireDue(rule, state, horizon))
+        if (this.#buildWhenFinal) this.#pendFound(rule, key, f);
+        else touched.push(this.#raise(rule, key, this.#changesOf(f)));
       prune(rule, state, horizon);
       this.#update(row, state, lateness);
     }
@@ -694,6 +738,12 @@ export class MemoryDetector {
       this.#open.delete(key);
       this.#final(alert);
     }
+    for (const key of this.#pending.keys()) {
+      const pending = this.#pending.get(key)!;
+      if (pending.lastMs + this.#reachMs >= low) break;
+      this.#pending.delete(key);
+      this.#build(pending);
+    }
   }
 
   /** Over `maxKeys`: evicts the states nearest to expiring (a tenth of the limit at a time), counting the changes lost. */
@@ -725,6 +775,80 @@ export class MemoryDetector {
   finish(): void {
     for (const { alert } of this.#open.values()) this.#final(alert);
     this.#open.clear();
+    for (const pending of this.#pending.values()) this.#build(pending);
+    this.#pending.clear();
+  }
+
+  /** `#raise` with `buildWhenFinal`, for the changes of a match found in a state. */
+  #pendFound(rule: CompiledDetectionRule, key: string, found: Found): void {
+    const rows = new Array<number>(found.length);
+    const ats = new Array<number>(found.length);
+    for (let i = 0; i < found.length; i++) {
+      rows[i] = (found[i] as Held).row;
+      ats[i] = found[i]!.at;
+    }
+    this.#pend(rule, key, rows, ats);
+  }
+
+  /**
+   * `#raise` with `buildWhenFinal`: the match is kept as its held changes
+   * (retained until the alert is built) and grouped as `groupsWith` and
+   * `mergeMatch` would (same key, within `groupForMs` of the alert's first
+   * and last change; a change already in the alert, by id, counts once).
+   */
+  #pend(rule: CompiledDetectionRule, key: string, rows: number[], ats: number[]): void {
+    this.stats.matches++;
+    const now = Number.isFinite(this.#newest) ? this.#newest : this.#options.clock().getTime();
+    for (const row of rows) this.#held.retain(row);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const at of ats) {
+      if (at < first) first = at;
+      if (at > last) last = at;
+    }
+    const open = this.#pending.get(key);
+    if (open && rows.length > 0 && first <= open.lastMs + this.#options.groupForMs && last >= open.firstMs - this.#options.groupForMs) {
+      open.matches.push({ rule, rows, now });
+      for (let i = 0; i < rows.length; i++) {
+        let known = false;
+        for (const row of open.rows)
+          if (this.#held.sameId(row, rows[i]!)) {
+            known = true;
+            break;
+          }
+        if (known) continue;
+        open.rows.push(rows[i]!);
+        if (ats[i]! < open.firstMs) open.firstMs = ats[i]!;
+        if (ats[i]! > open.lastMs) open.lastMs = ats[i]!;
+      }
+      return;
+    }
+    if (open) {
+      // Beyond its grouping span: that alert is done.
+      this.#pending.delete(key);
+      this.#build(open);
+    }
+    this.#pending.set(key, { id: this.#options.newId(), key, firstMs: first, lastMs: last, rows: [...rows], matches: [{ rule, rows, now }] });
+  }
+
+  /** Builds a pending alert as `#raise` would have, match by match, hands it over, and lets its held changes go. */
+  #build(pending: PendingAlert): void {
+    const matchOf = (m: PendingMatch) => ({
+      rule: { id: m.rule.id, title: m.rule.title, severity: m.rule.severity, attack: m.rule.attack.map((a) => a.id) },
+      key: pending.key,
+      changes: m.rows.map((row) => this.#held.alertChange(row)),
+    });
+    const [head, ...rest] = pending.matches;
+    let alert = newAlert({
+      id: pending.id,
+      tenant: this.#options.tenant,
+      match: matchOf(head!),
+      now: new Date(head!.now),
+      rulesVersion: this.#engine.pack.version,
+    });
+    for (const m of rest) alert = mergeMatch(alert, matchOf(m), new Date(m.now));
+    for (const m of pending.matches) for (const row of m.rows) this.#held.release(row);
+    this.#final(alert);
   }
 
   #raise(rule: CompiledDetectionRule, key: string, changes: AlertChange[]): Alert {
