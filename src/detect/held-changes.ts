@@ -5,27 +5,32 @@ import { growI32, inOffsetOrder } from './columns.js';
 
 /**
  * What the memory detector keeps of a change while a rule waits for its
- * next step (up to a day of event time), held as UTF-16 code units outside
- * the JavaScript heap: one row per change, shared by every rule state that
- * holds it, counted by reference.
+ * next step (up to a day of event time), held in an array of 16-bit units
+ * outside the JavaScript heap: one row per change, shared by every rule
+ * state (and, when the detector builds alerts when final, every open alert)
+ * that holds it, counted by reference.
  *
  * As objects (the `AlertChange`, its strings, the vendor event id array),
  * every held change outlived the young generation, was copied and promoted,
  * and died in the old one: most of the replay's garbage-collection time and
- * of its peak resident set (docs/performance.md §6). As code units it is
- * written once, compared in place for duplicates, and read back into an
+ * of its peak resident set (docs/performance.md §6). Here it is written
+ * once, compared in place for duplicates, and read back into an
  * `AlertChange` only when it takes part in a match.
  *
- * A row is the strings of the change one after the other, each a header (its
- * length; `ABSENT` for `undefined`; `LONG` and two more units for a length
- * of 0xfffd or more) and its code units, exactly: the de-duplication key
- * (`changeUid`), id, kind, channel, occurredAt, IdP, vendor type, target id,
- * target and actor labels, the covering request, then the number of vendor
- * event ids and the ids.
+ * A row is the strings of the change one after the other, each a header and
+ * its characters, exactly: two Latin-1 characters a unit, or (when one is
+ * beyond Latin-1) a UTF-16 code unit a unit. The header is the length, with
+ * `WIDE` for the second form; `ABSENT` for `undefined`; `LONG`, two units of
+ * length and one of form for 0x7ffe characters or more. The strings: the
+ * de-duplication key (`changeUid`), id, kind, channel, occurredAt, IdP,
+ * vendor type, target id, target and actor labels, the covering request,
+ * then the number of vendor event ids and the ids.
  */
 
 const ABSENT = 0xffff;
 const LONG = 0xfffe;
+/** Header bit: the string is stored a code unit per unit (else two Latin-1 characters per unit). */
+const WIDE = 0x8000;
 /** Code units of the arena at first (it grows by doubling when the rows held fill more than half). */
 const INITIAL_UNITS = 1 << 18;
 const INITIAL_ROWS = 1024;
@@ -87,7 +92,7 @@ export class HeldChanges {
     at = this.#put(at, coveredBy);
     if (ids === undefined) this.#units[at++] = ABSENT;
     else {
-      at = this.#header(at, ids.length);
+      at = this.#header(at, ids.length, false);
       for (let i = 0; i < ids.length; i++) at = this.#put(at, ids[i]);
     }
     this.#end = at;
@@ -154,32 +159,57 @@ export class HeldChanges {
   /** Read position of `#get`. */
   #at = 0;
 
-  /** The length in the header at `#at` (moving past it), or -1 for `undefined`. */
+  /** The string at `#at` (moving past it). */
+  #get(): string | undefined {
+    const u = this.#units;
+    const p = this.#at;
+    const h = u[p]!;
+    if (h === ABSENT) {
+      this.#at = p + 1;
+      return undefined;
+    }
+    let n: number;
+    let wide: boolean;
+    let from: number;
+    if (h === LONG) {
+      n = u[p + 1]! + u[p + 2]! * 0x10000;
+      wide = u[p + 3] === 1;
+      from = p + 4;
+    } else {
+      n = h & ~WIDE;
+      wide = (h & WIDE) !== 0;
+      from = p + 1;
+    }
+    this.#at = this.#skip(p);
+    const codes = new Array<number>(n);
+    if (wide) for (let i = 0; i < n; i++) codes[i] = u[from + i]!;
+    else for (let i = 0; i < n; i++) codes[i] = i & 1 ? u[from + (i >> 1)]! >> 8 : u[from + (i >> 1)]! & 0xff;
+    let s = '';
+    for (let i = 0; i < n; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
+    return s;
+  }
+
+  /** The count in the header at `#at` (moving past it), or -1 for `undefined`. */
   #length0(): number {
     const u = this.#units;
     const h = u[this.#at++]!;
     if (h === ABSENT) return -1;
     if (h !== LONG) return h;
     const n = u[this.#at]! + u[this.#at + 1]! * 0x10000;
-    this.#at += 2;
+    this.#at += 3;
     return n;
   }
 
-  #get(): string | undefined {
-    const n = this.#length0();
-    if (n === -1) return undefined;
-    const from = this.#at;
-    this.#at += n;
-    return decode(this.#units, from, from + n);
-  }
-
-  /** The position after the string at `p`. */
+  /** The position after the string (or count) at `p`. */
   #skip(p: number): number {
     const u = this.#units;
     const h = u[p]!;
     if (h === ABSENT) return p + 1;
-    if (h !== LONG) return p + 1 + h;
-    return p + 3 + u[p + 1]! + u[p + 2]! * 0x10000;
+    if (h === LONG) {
+      const n = u[p + 1]! + u[p + 2]! * 0x10000;
+      return p + 4 + (u[p + 3] === 1 ? n : (n + 1) >> 1);
+    }
+    return p + 1 + (h & WIDE ? h & ~WIDE : ((h & ~WIDE) + 1) >> 1);
   }
 
   /** Whether the strings at two positions are the same (`undefined` is never the same). */
@@ -192,39 +222,65 @@ export class HeldChanges {
     return true;
   }
 
-  #header(at: number, n: number): number {
+  /** A header for `n` characters (or a count, `wide` false); returns the position after it. */
+  #header(at: number, n: number, wide: boolean): number {
     const u = this.#units;
-    if (n < LONG) {
-      u[at] = n;
+    if (n <= 0x7ffd) {
+      u[at] = wide ? n | WIDE : n;
       return at + 1;
     }
     u[at] = LONG;
     u[at + 1] = n & 0xffff;
     u[at + 2] = Math.floor(n / 0x10000);
-    return at + 3;
+    u[at + 3] = wide ? 1 : 0;
+    return at + 4;
   }
 
-  /** Writes one string at `at`; returns the position after it. */
+  /** Writes one string at `at`: two Latin-1 characters a unit, or a unit a character when one is beyond Latin-1. Returns the position after it. */
   #put(at: number, s: string | undefined): number {
     if (s === undefined) {
       this.#units[at] = ABSENT;
       return at + 1;
     }
     const n = s.length;
-    at = this.#header(at, n);
     const u = this.#units;
-    for (let i = 0; i < n; i++) u[at + i] = s.charCodeAt(i);
-    return at + n;
+    const from = this.#header(at, n, false);
+    let wide = false;
+    for (let i = 0, p = from; i < n; i += 2, p++) {
+      const a = s.charCodeAt(i);
+      const b = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      if ((a | b) > 0xff) {
+        wide = true;
+        break;
+      }
+      u[p] = a | (b << 8);
+    }
+    if (!wide) return from + ((n + 1) >> 1);
+    const start = this.#header(at, n, true);
+    for (let i = 0; i < n; i++) u[start + i] = s.charCodeAt(i);
+    return start + n;
   }
 
-  /** Writes `<a>:<b>` as one string. */
+  /** Writes `<a>:<b>` as one string (as `#put` would). */
   #putUid(at: number, a: string, b: string): number {
-    at = this.#header(at, a.length + 1 + b.length);
+    const n = a.length + 1 + b.length;
+    const charAt = (i: number): number => (i < a.length ? a.charCodeAt(i) : i === a.length ? 58 : b.charCodeAt(i - a.length - 1));
     const u = this.#units;
-    for (let i = 0; i < a.length; i++) u[at++] = a.charCodeAt(i);
-    u[at++] = 58; // ':'
-    for (let i = 0; i < b.length; i++) u[at++] = b.charCodeAt(i);
-    return at;
+    const from = this.#header(at, n, false);
+    let wide = false;
+    for (let i = 0, p = from; i < n; i += 2, p++) {
+      const x = charAt(i);
+      const y = i + 1 < n ? charAt(i + 1) : 0;
+      if ((x | y) > 0xff) {
+        wide = true;
+        break;
+      }
+      u[p] = x | (y << 8);
+    }
+    if (!wide) return from + ((n + 1) >> 1);
+    const start = this.#header(at, n, true);
+    for (let i = 0; i < n; i++) u[start + i] = charAt(i);
+    return start + n;
   }
 
   #drop(row: number): void {
@@ -271,12 +327,5 @@ export class HeldChanges {
 
 /** Upper bound of a string's units, header included. */
 function len(s: string | undefined): number {
-  return s === undefined ? 1 : s.length + 3;
-}
-
-/** A string from code units. */
-function decode(u: Uint16Array, from: number, to: number): string {
-  let s = '';
-  for (let i = from; i < to; i += 4096) s += String.fromCharCode.apply(null, u.subarray(i, Math.min(to, i + 4096)) as unknown as number[]);
-  return s;
+  return s === undefined ? 1 : s.length + 4;
 }

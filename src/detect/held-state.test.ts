@@ -48,6 +48,7 @@ describe('held changes', () => {
       [change(5, {}, { eventIds: ['a', 'b', 'c'] }), undefined],
       [change(6, {}, { eventIds: [] }), undefined],
       [change(7, { occurredAt: '2026-03-02T10:00:00+01:00' }, { rawType: 'x'.repeat(70_000) }), undefined],
+      [change(8, {}, { rawType: '✓'.repeat(40_000), eventIds: ['y'.repeat(0x7ffd), 'z'.repeat(0x7ffe), 'é'.repeat(0x7fff)] }), '✓'.repeat(0x7ffe)],
     ];
     const rows = cases.map(([c, covered]) => held.add(c, covered));
     for (const row of rows) held.retain(row);
