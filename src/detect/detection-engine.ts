@@ -176,6 +176,28 @@ export class DetectionEngine {
     visit: (rule: CompiledDetectionRule, ruleIndex: number, key: string, obs: Observation) => void,
     known: { at?: number; uid?: string } = {},
   ): number {
+    let at = known.at;
+    let ref: AlertChange | undefined;
+    let uid = known.uid;
+    return this.forEachMatch(change, facts, onError, (rule, ruleIndex, key, mask, distinct) => {
+      at ??= isoMillis(change.occurredAt);
+      ref ??= alertChangeOf(change, coveringRequest(facts.request));
+      uid ??= changeUid(change);
+      visit(rule, ruleIndex, key, distinct === undefined ? { uid, at, mask, change: ref } : { uid, at, mask, distinct, change: ref });
+    });
+  }
+
+  /**
+   * The rules a change matters to, without building observations: `visit`
+   * gets each rule with the key, the steps matched (bit i: step i) and the
+   * distinct value (threshold rules with `distinct`). Returns how many.
+   */
+  forEachMatch(
+    change: IdentityChange,
+    facts: ChangeFacts,
+    onError: ((e: EvaluationError) => void) | undefined,
+    visit: (rule: CompiledDetectionRule, ruleIndex: number, key: string, mask: number, distinct: string | undefined) => void,
+  ): number {
     const plans = this.#plans.get(change.kind);
     if (plans === undefined || plans.length === 0) return 0;
     this.#change = change;
@@ -183,9 +205,6 @@ export class DetectionEngine {
     this.#plain = undefined;
     this.#tiered = undefined;
     this.#memoChange = undefined;
-    let at = known.at;
-    let ref: AlertChange | undefined;
-    let uid = known.uid;
     let touched = 0;
     const channel = change.channel;
     for (let p = 0; p < plans.length; p++) {
@@ -217,11 +236,7 @@ export class DetectionEngine {
         }
         distinct = d;
       }
-      at ??= isoMillis(change.occurredAt);
-      ref ??= alertChangeOf(change, coveringRequest(facts.request));
-      uid ??= changeUid(change);
-      const obs: Observation = distinct === undefined ? { uid, at, mask, change: ref } : { uid, at, mask, distinct, change: ref };
-      visit(rule, ruleIndex, key, obs);
+      visit(rule, ruleIndex, key, mask, distinct);
       touched++;
     }
     this.#change = undefined;

@@ -2,11 +2,15 @@ import { systemClock, type Clock } from '../core/clock.js';
 import { randomUUID } from 'node:crypto';
 import { detectionSource } from '../core/detection-source.js';
 import type { IdentityChange } from '../core/identity-change.js';
-import type { Alert } from '../core/alert.js';
-import { groupsWith, mergeMatch, newAlert } from './alert.js';
+import type { Alert, AlertChange } from '../core/alert.js';
+import { alertChangeOf, coveringRequest, groupsWith, mergeMatch, newAlert } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
-import { addObservation, cap, dueAt, expiresAt, fireDue, holds, prune, type Found, type KeyState, type Observation } from './correlate.js';
-import { changeUid, type ChangeFacts, type DetectionEngine, type EvaluationError } from './detection-engine.js';
+import { addObservation, cap, dueAt, expiresAt, fireDue, prune, type Found, type KeyState, type Observation } from './correlate.js';
+import { HeldChanges } from './held-changes.js';
+import { SeenChanges } from './seen-changes.js';
+import { KeyTable } from './key-table.js';
+import { growF64, growI32, growU8 } from './columns.js';
+import type { ChangeFacts, DetectionEngine, EvaluationError } from './detection-engine.js';
 import { isoMillis } from './iso-millis.js';
 import { SourceWatermarks } from './source-watermarks.js';
 import { DETECTION_DEFAULTS } from '../config/config-schema.js';
@@ -51,6 +55,14 @@ export interface MemoryDetectorOptions {
    * input. Without it, `alerts` keeps them all.
    */
   onFinal?: (alert: Alert) => void;
+  /**
+   * With `onFinal`: `push`, `progress` and `advanceTo` return no alerts, and
+   * an alert is built once, when final, from what its matches keep (held
+   * changes, outside the heap) instead of being rebuilt as objects on every
+   * match and held for up to two days of event time. What `onFinal` is told
+   * is the same. For callers that only stream (`warden detect replay`).
+   */
+  buildWhenFinal?: boolean;
 }
 
 export interface DetectorStats {
@@ -70,89 +82,125 @@ export interface DetectorStats {
   matches: number;
 }
 
-/** One rule's state for one key (the state is the entry itself). */
-interface Entry extends KeyState {
-  rule: CompiledDetectionRule;
-  ruleIndex: number;
-  key: string;
-  /** The key's states, this one among them. */
-  owner: KeyStates;
-  /** Creation order: eviction goes through the states rule by rule, oldest first. */
-  seq: number;
-  /** When nothing in it can match any more (ms of event time). */
-  expires: number;
-  /** When it is queued to fall due (absence rules), so it is queued once per deadline. */
-  due: number | undefined;
-  /** Removed from the detector (pruned or evicted): queued deadlines for it are void. */
-  gone: boolean;
-}
-
 /**
- * Every rule's state for one key, found with one lookup per change (most
- * rules key by the target). Dropped by housekeeping once it holds none.
+ * State held as columns (typed arrays) rather than objects: a held change
+ * outlives the young generation (a rule may wait a day of event time for its
+ * next step), and every object it kept was copied, promoted and collected in
+ * the old generation (docs/performance.md §6). Per (rule, key) state a row of
+ * state columns; per held change of a state a row of event columns; what an
+ * alert keeps of a change is bytes in `HeldChanges`, shared by the states
+ * that hold it. A state's changes become `Observation` objects only while a
+ * change or a deadline touches it (they die young), so the matching
+ * semantics are those of src/detect/correlate.ts, unchanged.
  */
-interface KeyStates {
-  key: string;
-  /** The states held, in no particular order (a key has few: found by rule index by looking through them). */
-  entries: Entry[];
-  /**
-   * The earliest `expires` among the states housekeeping may drop (not an
-   * absence rule's state waiting to fall due); -Infinity once none is held,
-   * so housekeeping drops the key. Housekeeping skips keys it cannot touch.
-   */
-  sweepAt: number;
+
+/** An observation while its state is being worked on: `row` is its held change (`HeldChanges`). */
+interface Held extends Observation {
+  row: number;
 }
 
-/** A binary min-heap of (time, state): when absence rules fall due. */
-class DueQueue {
-  readonly #at: number[] = [];
-  readonly #entry: Entry[] = [];
+/** Stands in for `Observation.change` while a state is thawed: alerts read the held change by `row`. */
+const UNREAD_CHANGE = Object.freeze({}) as AlertChange;
+const NONE = -1;
+
+/** A binary min-heap of (time, id, stamp) in typed arrays. */
+class TimeHeap {
+  #at: Float64Array = new Float64Array(256);
+  #id: Int32Array = new Int32Array(256);
+  #stamp: Float64Array = new Float64Array(256);
+  #size = 0;
+  /** The stamp of the last entry popped. */
+  stamp = 0;
 
   get size(): number {
-    return this.#at.length;
+    return this.#size;
   }
 
   peek(): number {
-    return this.#at[0] ?? Infinity;
+    return this.#size > 0 ? this.#at[0]! : Infinity;
   }
 
-  push(at: number, entry: Entry): void {
-    let i = this.#at.length;
-    this.#at.push(at);
-    this.#entry.push(entry);
+  push(at: number, id: number, stamp: number): void {
+    if (this.#size === this.#at.length) {
+      this.#at = growF64(this.#at, this.#size * 2);
+      this.#id = growI32(this.#id, this.#size * 2);
+      this.#stamp = growF64(this.#stamp, this.#size * 2);
+    }
+    const times = this.#at;
+    const ids = this.#id;
+    const stamps = this.#stamp;
+    // Sift up, moving parents down into the hole rather than swapping (the same order as swapping).
+    let i = this.#size++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (this.#at[parent]! <= at) break;
-      this.#swap(i, parent);
+      if (times[parent]! <= at) break;
+      times[i] = times[parent]!;
+      ids[i] = ids[parent]!;
+      stamps[i] = stamps[parent]!;
       i = parent;
     }
+    times[i] = at;
+    ids[i] = id;
+    stamps[i] = stamp;
   }
 
-  pop(): Entry {
-    const top = this.#entry[0]!;
-    const lastAt = this.#at.pop()!;
-    const lastEntry = this.#entry.pop()!;
-    if (this.#at.length > 0) {
-      this.#at[0] = lastAt;
-      this.#entry[0] = lastEntry;
+  /** Removes the earliest entry; returns its id (its stamp in `stamp`). */
+  pop(): number {
+    const times = this.#at;
+    const ids = this.#id;
+    const stamps = this.#stamp;
+    const top = ids[0]!;
+    this.stamp = stamps[0]!;
+    const last = --this.#size;
+    if (last > 0) {
+      // The last entry sifts down from the root: children move up into the hole (the same order as swapping).
+      const at = times[last]!;
+      const id = ids[last]!;
+      const stamp = stamps[last]!;
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
         const r = l + 1;
         let m = i;
-        if (l < this.#at.length && this.#at[l]! < this.#at[m]!) m = l;
-        if (r < this.#at.length && this.#at[r]! < this.#at[m]!) m = r;
+        let least = at;
+        if (l < last && times[l]! < least) {
+          m = l;
+          least = times[l]!;
+        }
+        if (r < last && times[r]! < least) m = r;
         if (m === i) break;
-        this.#swap(i, m);
+        times[i] = times[m]!;
+        ids[i] = ids[m]!;
+        stamps[i] = stamps[m]!;
         i = m;
       }
+      times[i] = at;
+      ids[i] = id;
+      stamps[i] = stamp;
     }
     return top;
   }
+}
 
-  #swap(a: number, b: number): void {
-    [this.#at[a], this.#at[b]] = [this.#at[b]!, this.#at[a]!];
-    [this.#entry[a], this.#entry[b]] = [this.#entry[b]!, this.#entry[a]!];
+/** Free rows for reuse, and the next new row. */
+class Rows {
+  #free: number[] = [];
+  #next = 0;
+
+  /** A row; `capacity` is how many the caller's columns hold (they grow first when it is reached). */
+  take(capacity: number, grow: (size: number) => void): number {
+    if (this.#free.length > 0) return this.#free.pop()!;
+    if (this.#next === capacity) grow(capacity * 2);
+    return this.#next++;
+  }
+
+  give(row: number): void {
+    this.#free.push(row);
+  }
+
+  /** Rows ever used (live or free): iterate 0..end. */
+  get end(): number {
+    return this.#next;
   }
 }
 
@@ -160,6 +208,25 @@ const NO_ALERTS: readonly Alert[] = Object.freeze([]);
 /** The default of `idleAfterMs` (the config's `detection.sourceIdleAfter`). */
 const DEFAULT_IDLE_AFTER_MS = parseDuration(DETECTION_DEFAULTS.sourceIdleAfter) * 1000;
 const NO_FACTS: ChangeFacts = Object.freeze({});
+
+/** One match of a pending alert: its rule, its held changes (retained), and when it was found. */
+interface PendingMatch {
+  rule: CompiledDetectionRule;
+  rows: number[];
+  now: number;
+}
+
+/** An open alert not built yet (`buildWhenFinal`). */
+interface PendingAlert {
+  id: string;
+  key: string;
+  /** Event time of its earliest and latest change (what `firstAt` and `lastAt` will be). */
+  firstMs: number;
+  lastMs: number;
+  /** Its changes, each once (by change id). */
+  rows: number[];
+  matches: PendingMatch[];
+}
 
 /** Runs a rule pack over changes held in memory. */
 export class MemoryDetector {
@@ -170,26 +237,67 @@ export class MemoryDetector {
   readonly errorSamples: EvaluationError[] = [];
 
   readonly #engine: DetectionEngine;
-  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal' | 'sources'>> & Pick<MemoryDetectorOptions, 'onFinal' | 'sources'>;
+  readonly #rules: readonly CompiledDetectionRule[];
+  readonly #options: Required<Omit<MemoryDetectorOptions, 'onFinal' | 'sources' | 'buildWhenFinal'>> & Pick<MemoryDetectorOptions, 'onFinal' | 'sources'>;
   readonly #marks: SourceWatermarks;
   /** The source key of the last change pushed (consecutive changes mostly share a source). */
   #lastIdp = '';
   #lastVia = '';
   #lastSource = '';
-  /** State by key, then by rule (index in the pack). */
-  readonly #keys = new Map<string, KeyStates>();
   /** Per rule: a threshold of one change, which alerts on every match and keeps nothing. */
   readonly #immediate: readonly boolean[];
-  /** The key whose states `#lastStates` are, within one push (one lookup for the rules of one key). */
+  readonly #absence: readonly boolean[];
+
+  /** Key → key row. */
+  readonly #keys = new KeyTable();
+  /** The key's first state row (states of a key are linked through `#sNext`). */
+  #kFirst: Int32Array = new Int32Array(1024);
+  /** The earliest `expires` among the key's states housekeeping may drop (not an absence rule's state waiting to fall due); Infinity when none. */
+  #kSweep: Float64Array = new Float64Array(1024);
+  /** When the key is queued in `#sweep` (Infinity: not queued); the queued time is never later than `#kSweep`. */
+  #kQueued: Float64Array = new Float64Array(1024);
+  #kLive: Uint8Array = new Uint8Array(1024);
+
+  readonly #stateRows = new Rows();
+  #sRule: Int32Array = new Int32Array(1024);
+  #sKey: Int32Array = new Int32Array(1024);
+  #sNext: Int32Array = new Int32Array(1024);
+  /** Creation order: eviction goes through the states rule by rule, oldest first; also tells a reused row from the state queued before. */
+  #sSeq: Float64Array = new Float64Array(1024);
+  /** When nothing in the state can match any more (ms of event time). */
+  #sExpires: Float64Array = new Float64Array(1024);
+  /** When it is queued to fall due (absence rules), NaN when not: queued once per deadline. */
+  #sDue: Float64Array = new Float64Array(1024);
+  /** The state's first held change (event row), in event-time order through `#eNext`. */
+  #sHead: Int32Array = new Int32Array(1024);
+  #sCount: Int32Array = new Int32Array(1024);
+  #sLive: Uint8Array = new Uint8Array(1024);
+
+  readonly #eventRows = new Rows();
+  #eAt: Float64Array = new Float64Array(4096);
+  #eMask: Int32Array = new Int32Array(4096);
+  /** The held change (row of `#held`). */
+  #eChange: Int32Array = new Int32Array(4096);
+  #eNext: Int32Array = new Int32Array(4096);
+  /** Threshold rules with `distinct`: the value counted. */
+  readonly #eDistinct: Array<string | undefined> = [];
+
+  readonly #held = new HeldChanges();
+  /** The key whose row `#lastKeyRow` is, within one push (one lookup for the rules of one key). */
   #lastKey: string | undefined;
-  #lastStates: KeyStates | undefined;
+  #lastKeyRow = NONE;
   #seq = 0;
   #size = 0;
   #sinceScan = 0;
-  readonly #due = new DueQueue();
-  /** uid → event time, in arrival order: what was seen, for as long as a duplicate would still count. */
-  readonly #seen = new Map<string, number>();
+  readonly #due = new TimeHeap();
+  /** Keys to look at in housekeeping, by their `#kSweep`. */
+  readonly #sweep = new TimeHeap();
+  /** De-duplication keys with their event time, in arrival order: what was seen, for as long as a duplicate would still count. */
+  readonly #seen = new SeenChanges();
   readonly #open = new Map<string, { alert: Alert; index: number }>();
+  /** With `buildWhenFinal`: open alerts as the matches they will be built from, in order of creation. */
+  readonly #pending = new Map<string, PendingAlert>();
+  readonly #buildWhenFinal: boolean;
   readonly #maxLateness: number;
   /** An open alert can still grow while a match could reach back to it: its span plus the longest window and lateness. */
   readonly #reachMs: number;
@@ -201,16 +309,23 @@ export class MemoryDetector {
   /** What the change being pushed touched (alerts) and whether it was late for a rule. */
   #touched: Alert[] | undefined;
   #late = false;
-  /** Reused per push: the change's time and de-duplication key, computed once. */
-  readonly #known = { at: 0, uid: '' };
+  /** The change being pushed: its time, de-duplication key, and (made when first needed) what alerts keep of it, in an object and held. */
+  #change: IdentityChange | undefined;
+  #facts: ChangeFacts = NO_FACTS;
+  #at = 0;
+  #ref: AlertChange | undefined;
+  #row = NONE;
   /** What the change being pushed is measured against for lateness (its source's watermark, or the low one). */
   #reference = -Infinity;
 
   constructor(engine: DetectionEngine, options: MemoryDetectorOptions) {
     this.#engine = engine;
+    this.#rules = engine.pack.rules;
     this.#options = { maxKeys: 100_000, maxEventsPerKey: 1_000, newId: randomUUID, clock: systemClock, idleAfterMs: DEFAULT_IDLE_AFTER_MS, ...options };
     this.#marks = new SourceWatermarks(this.#options.idleAfterMs);
+    this.#buildWhenFinal = options.buildWhenFinal === true && options.onFinal !== undefined;
     this.#immediate = engine.pack.rules.map((r) => r.type === 'threshold' && r.count <= 1);
+    this.#absence = engine.pack.rules.map((r) => r.type === 'absence');
     this.#maxLateness = Math.max(options.latenessMs, ...engine.pack.rules.map((r) => r.latenessMs ?? 0));
     this.#reachMs = options.groupForMs + this.#maxLateness + Math.max(0, ...engine.pack.rules.map((r) => r.windowMs));
     this.#onError = (e) => {
@@ -227,20 +342,16 @@ export class MemoryDetector {
   /** Changes held in state now (across all keys). */
   get heldChanges(): number {
     let n = 0;
-    for (const e of this.#entries()) n += e.events.length;
+    for (let row = 0; row < this.#stateRows.end; row++) if (this.#sLive[row]) n += this.#sCount[row]!;
     return n;
   }
 
   /** Absence rules' first steps still waiting for their window to pass. */
   get pendingAbsences(): number {
     let n = 0;
-    for (const e of this.#entries()) if (e.rule.type === 'absence') for (const o of e.events) if (o.mask & 1) n++;
+    for (let row = 0; row < this.#stateRows.end; row++)
+      if (this.#sLive[row] && this.#absence[this.#sRule[row]!]) for (let e = this.#sHead[row]!; e !== NONE; e = this.#eNext[e]!) if (this.#eMask[e]! & 1) n++;
     return n;
-  }
-
-  /** Every state held. */
-  *#entries(): Generator<Entry> {
-    for (const states of this.#keys.values()) yield* states.entries;
   }
 
   /** The newest event time seen (ms), or -Infinity. */
@@ -307,8 +418,9 @@ export class MemoryDetector {
    */
   push(change: IdentityChange, facts: ChangeFacts = NO_FACTS): readonly Alert[] {
     this.stats.changes++;
-    const uid = changeUid(change);
-    if (this.#seen.has(uid)) {
+    // changeUid(change), looked up without building the string.
+    const first = change.source.eventIds[0];
+    if (first !== undefined ? this.#seen.has(change.source.idp, first) : this.#seen.has('id', change.id)) {
       this.stats.duplicates++;
       return NO_ALERTS;
     }
@@ -316,14 +428,21 @@ export class MemoryDetector {
     this.#touched = undefined;
     this.#late = false;
     this.#advance(this.#sourceOf(change.source.idp, change.source.via, change.source.rawType), at);
-    this.#known.at = at;
-    this.#known.uid = uid;
+    this.#change = change;
+    this.#facts = facts;
+    this.#at = at;
+    this.#ref = undefined;
+    this.#row = NONE;
     this.#lastKey = undefined;
-    this.#lastStates = undefined;
-    if (this.#engine.forEachTouch(change, facts, this.#onError, this.#visit, this.#known) > 0) {
+    this.#lastKeyRow = NONE;
+    if (this.#engine.forEachMatch(change, facts, this.#onError, this.#visit) > 0) {
       this.stats.observed++;
-      this.#seen.set(uid, at);
+      this.#seen.add(at);
     }
+    if (this.#row !== NONE) this.#held.dropIfUnheld(this.#row);
+    this.#change = undefined;
+    this.#ref = undefined;
+    this.#row = NONE;
     if (this.#late) this.stats.late++;
     if (++this.#sinceScan >= 256 && this.#sinceScan >= this.#size >> 3) this.#housekeeping();
     else if (this.#size > this.#options.maxKeys) this.#evict();
@@ -331,49 +450,163 @@ export class MemoryDetector {
     return touched ? dedupe(touched) : NO_ALERTS;
   }
 
+  /** What alerts keep of the change being pushed. */
+  #alertChange(): AlertChange {
+    return (this.#ref ??= alertChangeOf(this.#change!, coveringRequest(this.#facts.request)));
+  }
+
+  /** The change being pushed, held (written once, when a state first keeps it). */
+  #currentRow(): number {
+    if (this.#row === NONE) this.#row = this.#held.add(this.#change!, coveringRequest(this.#facts.request));
+    return this.#row;
+  }
+
   /** One rule a pushed change matters to (a method made once, not a closure per change). */
-  readonly #visit = (rule: CompiledDetectionRule, ruleIndex: number, key: string, obs: Observation): void => {
+  readonly #visit = (rule: CompiledDetectionRule, ruleIndex: number, key: string, mask: number, distinct: string | undefined): void => {
     const lateness = this.#lateness(rule);
-    if (obs.at < this.#reference - lateness) {
+    const at = this.#at;
+    if (at < this.#reference - lateness) {
       this.#late = true;
       return;
     }
     const horizon = this.#low - lateness;
     if (this.#immediate[ruleIndex]) {
       // Nothing to keep: the change is the match (a state for it would be created and dropped at once).
-      (this.#touched ??= []).push(this.#raise(rule, key, [obs]));
+      if (this.#buildWhenFinal) this.#pend(rule, key, [this.#currentRow()], [at]);
+      else (this.#touched ??= []).push(this.#raise(rule, key, [this.#alertChange()]));
       return;
     }
-    let states = key === this.#lastKey ? this.#lastStates : this.#keys.get(key);
-    if (states === undefined) {
-      states = { key, entries: [], sweepAt: -Infinity };
-      this.#keys.set(key, states);
-    }
+    let keyRow = key === this.#lastKey ? this.#lastKeyRow : this.#keys.find(key);
+    if (keyRow === NONE) keyRow = this.#newKey(key);
     this.#lastKey = key;
-    this.#lastStates = states;
-    let entry: Entry | undefined;
-    for (const e of states.entries)
-      if (e.ruleIndex === ruleIndex) {
-        entry = e;
+    this.#lastKeyRow = keyRow;
+    let row = this.#kFirst[keyRow]!;
+    while (row !== NONE && this.#sRule[row] !== ruleIndex) row = this.#sNext[row]!;
+    if (row === NONE) row = this.#newState(keyRow, ruleIndex);
+    const state = this.#thaw(row);
+    let found: Found[] | undefined;
+    if (this.#absence[ruleIndex]) found = fireDue(rule, state, horizon);
+    prune(rule, state, horizon);
+    const current = this.#currentRow();
+    let holds = false;
+    for (const e of state.events as Held[])
+      if (this.#held.same(e.row, current)) {
+        holds = true;
         break;
       }
-    if (!entry) {
-      entry = { rule, ruleIndex, key, owner: states, seq: this.#seq++, events: [], expires: 0, due: undefined, gone: false };
-      if (states.entries.length === 0) states.entries = [entry];
-      else states.entries.push(entry);
-      this.#size++;
-    }
-    let found: Found[] | undefined;
-    if (rule.type === 'absence') found = fireDue(rule, entry, horizon);
-    prune(rule, entry, horizon);
-    if (!holds(entry, obs)) {
-      const matched = addObservation(rule, entry, obs);
+    if (!holds) {
+      const obs: Held = { uid: '', at, mask, distinct, change: UNREAD_CHANGE, row: current };
+      const matched = addObservation(rule, state, obs);
       if (matched.length > 0) found = found && found.length > 0 ? [...found, ...matched] : matched;
-      if (entry.events.length > this.#options.maxEventsPerKey) this.stats.evicted += cap(entry, this.#options.maxEventsPerKey);
+      if (state.events.length > this.#options.maxEventsPerKey) this.stats.evicted += cap(state, this.#options.maxEventsPerKey);
     }
-    if (found) for (const f of found) (this.#touched ??= []).push(this.#raise(rule, key, f));
-    this.#update(entry, lateness);
+    if (found)
+      for (const f of found)
+        if (this.#buildWhenFinal) this.#pendFound(rule, key, f);
+        else (this.#touched ??= []).push(this.#raise(rule, key, this.#changesOf(f)));
+    this.#update(row, state, lateness);
   };
+
+  /** What alerts keep of the changes of a match. */
+  #changesOf(found: Found): AlertChange[] {
+    const out = new Array<AlertChange>(found.length);
+    for (let i = 0; i < found.length; i++) {
+      const row = (found[i] as Held).row;
+      out[i] = row === this.#row && this.#change !== undefined ? this.#alertChange() : this.#held.alertChange(row);
+    }
+    return out;
+  }
+
+  #newKey(key: string): number {
+    const row = this.#keys.insert(key);
+    if (row >= this.#kFirst.length) {
+      const size = this.#kFirst.length * 2;
+      this.#kFirst = growI32(this.#kFirst, size);
+      this.#kSweep = growF64(this.#kSweep, size);
+      this.#kQueued = growF64(this.#kQueued, size);
+      this.#kLive = growU8(this.#kLive, size);
+    }
+    this.#kFirst[row] = NONE;
+    this.#kSweep[row] = Infinity;
+    this.#kQueued[row] = Infinity;
+    this.#kLive[row] = 1;
+    return row;
+  }
+
+  #newState(keyRow: number, ruleIndex: number): number {
+    const row = this.#stateRows.take(this.#sRule.length, (size) => {
+      this.#sRule = growI32(this.#sRule, size);
+      this.#sKey = growI32(this.#sKey, size);
+      this.#sNext = growI32(this.#sNext, size);
+      this.#sSeq = growF64(this.#sSeq, size);
+      this.#sExpires = growF64(this.#sExpires, size);
+      this.#sDue = growF64(this.#sDue, size);
+      this.#sHead = growI32(this.#sHead, size);
+      this.#sCount = growI32(this.#sCount, size);
+      this.#sLive = growU8(this.#sLive, size);
+    });
+    this.#sRule[row] = ruleIndex;
+    this.#sKey[row] = keyRow;
+    this.#sNext[row] = this.#kFirst[keyRow]!;
+    this.#kFirst[keyRow] = row;
+    this.#sSeq[row] = this.#seq++;
+    this.#sExpires[row] = 0;
+    this.#sDue[row] = Number.NaN;
+    this.#sHead[row] = NONE;
+    this.#sCount[row] = 0;
+    this.#sLive[row] = 1;
+    this.#size++;
+    return row;
+  }
+
+  /** A state's held changes as observations (objects for as long as the state is worked on). */
+  #thaw(row: number): KeyState {
+    const count = this.#sCount[row]!;
+    if (count === 0) return { events: [] };
+    const events = new Array<Observation>(count);
+    let i = 0;
+    for (let e = this.#sHead[row]!; e !== NONE; e = this.#eNext[e]!) {
+      const held: Held = { uid: '', at: this.#eAt[e]!, mask: this.#eMask[e]!, distinct: this.#eDistinct[e], change: UNREAD_CHANGE, row: this.#eChange[e]! };
+      events[i++] = held;
+    }
+    return { events };
+  }
+
+  /** Writes a state's observations back (the held changes they keep are retained before those of the old rows are released). */
+  #store(row: number, events: readonly Observation[]): void {
+    let head = NONE;
+    for (let i = events.length - 1; i >= 0; i--) {
+      const o = events[i] as Held;
+      const e = this.#eventRows.take(this.#eAt.length, (size) => {
+        this.#eAt = growF64(this.#eAt, size);
+        this.#eMask = growI32(this.#eMask, size);
+        this.#eChange = growI32(this.#eChange, size);
+        this.#eNext = growI32(this.#eNext, size);
+      });
+      this.#eAt[e] = o.at;
+      this.#eMask[e] = o.mask;
+      this.#eChange[e] = o.row;
+      this.#eNext[e] = head;
+      this.#eDistinct[e] = o.distinct;
+      this.#held.retain(o.row);
+      head = e;
+    }
+    this.#freeEvents(row);
+    this.#sHead[row] = head;
+    this.#sCount[row] = events.length;
+  }
+
+  #freeEvents(row: number): void {
+    for (let e = this.#sHead[row]!; e !== NONE; ) {
+      const next = this.#eNext[e]!;
+      this.#held.release(this.#eChange[e]!);
+      this.#eDistinct[e] = undefined;
+      this.#eventRows.give(e);
+      e = next;
+    }
+    this.#sHead[row] = NONE;
+    this.#sCount[row] = 0;
+  }
 
   /**
    * Moves event time forward to `ms` without a change (the end of a replay,
@@ -392,101 +625,142 @@ export class MemoryDetector {
     return dedupe(touched);
   }
 
-  /** After a change to an entry: its expiry and deadline, or its removal when empty. */
-  #update(entry: Entry, lateness: number): void {
-    const expires = expiresAt(entry.rule, entry, lateness);
+  /** After a change to a state: its expiry and deadline, or its removal when empty. */
+  #update(row: number, state: KeyState, lateness: number): void {
+    const rule = this.#rules[this.#sRule[row]!]!;
+    const expires = expiresAt(rule, state, lateness);
     if (expires === undefined) {
-      this.#remove(entry);
+      this.#remove(row);
       return;
     }
-    entry.expires = expires;
-    const due = dueAt(entry.rule, entry, lateness);
-    if (due !== undefined && due !== entry.due) {
-      entry.due = due;
-      this.#due.push(due, entry);
+    this.#store(row, state.events);
+    this.#sExpires[row] = expires;
+    const due = dueAt(rule, state, lateness);
+    if (due !== undefined && due !== this.#sDue[row]) {
+      this.#sDue[row] = due;
+      this.#due.push(due, row, this.#sSeq[row]!);
     }
-    this.#resweep(entry.owner);
+    this.#resweep(this.#sKey[row]!);
   }
 
-  /** Recomputes `sweepAt` after one of the key's states changed. */
-  #resweep(states: KeyStates): void {
-    const entries = states.entries;
-    let at = entries.length === 0 ? -Infinity : Infinity;
-    for (const e of entries) if (e.expires < at && !(e.rule.type === 'absence' && e.due !== undefined)) at = e.expires;
-    states.sweepAt = at;
+  /** Recomputes `#kSweep` after one of the key's states changed, and queues the key for housekeeping if it is due sooner. */
+  #resweep(keyRow: number): void {
+    let at = Infinity;
+    for (let row = this.#kFirst[keyRow]!; row !== NONE; row = this.#sNext[row]!)
+      if (this.#sExpires[row]! < at && !(this.#absence[this.#sRule[row]!] && !Number.isNaN(this.#sDue[row]!))) at = this.#sExpires[row]!;
+    this.#kSweep[keyRow] = at;
+    if (at < this.#kQueued[keyRow]!) {
+      this.#kQueued[keyRow] = at;
+      this.#sweep.push(at, keyRow, 0);
+    }
   }
 
-  #remove(entry: Entry): void {
-    if (entry.gone) return;
-    entry.gone = true;
-    const entries = entry.owner.entries;
-    const i = entries.indexOf(entry);
-    entries[i] = entries[entries.length - 1]!;
-    entries.pop();
+  #remove(row: number): void {
+    if (!this.#sLive[row]) return;
+    this.#sLive[row] = 0;
+    this.#freeEvents(row);
+    const keyRow = this.#sKey[row]!;
+    if (this.#kFirst[keyRow] === row) this.#kFirst[keyRow] = this.#sNext[row]!;
+    else {
+      let prev = this.#kFirst[keyRow]!;
+      while (this.#sNext[prev] !== row) prev = this.#sNext[prev]!;
+      this.#sNext[prev] = this.#sNext[row]!;
+    }
+    this.#stateRows.give(row);
     this.#size--;
-    this.#resweep(entry.owner);
+    if (this.#kFirst[keyRow] === NONE) this.#dropKey(keyRow);
+    else this.#resweep(keyRow);
+  }
+
+  /** A key with no state left. */
+  #dropKey(keyRow: number): void {
+    this.#keys.remove(keyRow);
+    this.#kLive[keyRow] = 0;
+    this.#kQueued[keyRow] = Infinity;
+    if (this.#lastKeyRow === keyRow) {
+      this.#lastKey = undefined;
+      this.#lastKeyRow = NONE;
+    }
   }
 
   #fireDue(touched: Alert[]): void {
     while (this.#due.size > 0 && this.#due.peek() <= this.#low) {
-      const entry = this.#due.pop();
-      if (entry.gone) continue;
-      entry.due = undefined;
-      const lateness = this.#lateness(entry.rule);
+      const row = this.#due.pop();
+      if (!this.#sLive[row] || this.#sSeq[row] !== this.#due.stamp) continue;
+      this.#sDue[row] = Number.NaN;
+      const rule = this.#rules[this.#sRule[row]!]!;
+      const key = this.#keys.name(this.#sKey[row]!);
+      const lateness = this.#lateness(rule);
       const horizon = this.#low - lateness;
-      for (const f of fireDue(entry.rule, entry, horizon)) touched.push(this.#raise(entry.rule, entry.key, f));
-      prune(entry.rule, entry, horizon);
-      this.#update(entry, lateness);
+      const state = this.#thaw(row);
+      for (const f of fireDue(rule, state, horizon))
+        if (this.#buildWhenFinal) this.#pendFound(rule, key, f);
+        else touched.push(this.#raise(rule, key, this.#changesOf(f)));
+      prune(rule, state, horizon);
+      this.#update(row, state, lateness);
     }
   }
 
   /**
    * Drops state that can no longer match, old de-duplication entries and
    * stale open alerts. Runs after a number of changes proportional to the
-   * state held, so its cost per change stays constant.
+   * state held, so its cost per change stays constant; it looks only at keys
+   * with a state that may have expired (queued by when).
    */
   #housekeeping(): void {
     this.#sinceScan = 0;
     this.#lastKey = undefined;
-    this.#lastStates = undefined;
-    for (const states of this.#keys.values()) {
-      if (states.sweepAt > this.#low) continue;
-      const entries = states.entries;
-      for (let i = entries.length - 1; i >= 0; i--) {
-        const entry = entries[i]!;
-        if (entry.expires <= this.#low && !(entry.rule.type === 'absence' && entry.due !== undefined)) this.#remove(entry);
+    this.#lastKeyRow = NONE;
+    const low = this.#low;
+    while (this.#sweep.size > 0 && this.#sweep.peek() <= low) {
+      const at = this.#sweep.peek();
+      const keyRow = this.#sweep.pop();
+      // A key dropped, or queued again for an earlier time since: not this entry.
+      if (!this.#kLive[keyRow] || this.#kQueued[keyRow] !== at) continue;
+      this.#kQueued[keyRow] = Infinity;
+      if (this.#kSweep[keyRow]! <= low) {
+        for (let row = this.#kFirst[keyRow]!; row !== NONE; ) {
+          const next = this.#sNext[row]!;
+          if (this.#sExpires[row]! <= low && !(this.#absence[this.#sRule[row]!] && !Number.isNaN(this.#sDue[row]!))) this.#remove(row);
+          row = next;
+        }
       }
-      if (entries.length === 0) this.#keys.delete(states.key);
+      if (this.#kLive[keyRow]) this.#resweep(keyRow);
     }
     if (this.#size > this.#options.maxKeys) this.#evict();
-    const keepSeenFrom = this.#low - this.#maxLateness;
-    for (const uid of this.#seen.keys()) {
-      if (this.#seen.get(uid)! >= keepSeenFrom && this.#seen.size <= 4 * this.#options.maxKeys) break;
-      this.#seen.delete(uid);
-    }
+    const keepSeenFrom = low - this.#maxLateness;
+    const seen = this.#seen;
+    while (seen.size > 0 && (seen.oldestAt() < keepSeenFrom || seen.size > 4 * this.#options.maxKeys)) seen.dropOldest();
     // Open alerts in order of creation: the ones no match can reach any more are at the front.
     for (const key of this.#open.keys()) {
       const { alert } = this.#open.get(key)!;
-      if (isoMillis(alert.lastAt) + this.#reachMs >= this.#low) break;
+      if (isoMillis(alert.lastAt) + this.#reachMs >= low) break;
       this.#open.delete(key);
       this.#final(alert);
+    }
+    for (const key of this.#pending.keys()) {
+      const pending = this.#pending.get(key)!;
+      if (pending.lastMs + this.#reachMs >= low) break;
+      this.#pending.delete(key);
+      this.#build(pending);
     }
   }
 
   /** Over `maxKeys`: evicts the states nearest to expiring (a tenth of the limit at a time), counting the changes lost. */
   #evict(): void {
-    const entries = [...this.#entries()];
-    const expiries = new Float64Array(entries.length);
-    for (let i = 0; i < entries.length; i++) expiries[i] = entries[i]!.expires;
+    const rows: number[] = [];
+    for (let row = 0; row < this.#stateRows.end; row++) if (this.#sLive[row]) rows.push(row);
+    const expiries = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) expiries[i] = this.#sExpires[rows[i]!]!;
     expiries.sort();
     const target = Math.floor(this.#options.maxKeys * 0.9);
     const cutoff = expiries[this.#size - target - 1] ?? -Infinity;
-    entries.sort((a, b) => a.ruleIndex - b.ruleIndex || a.seq - b.seq);
-    for (const e of entries) {
+    rows.sort((a, b) => this.#sRule[a]! - this.#sRule[b]! || this.#sSeq[a]! - this.#sSeq[b]!);
+    for (const row of rows) {
       if (this.#size <= target) return;
-      if (e.expires <= cutoff) {
-        this.stats.evicted += e.events.length;
-        this.#remove(e);
+      if (this.#sExpires[row]! <= cutoff) {
+        this.stats.evicted += this.#sCount[row]!;
+        this.#remove(row);
       }
     }
   }
@@ -501,14 +775,88 @@ export class MemoryDetector {
   finish(): void {
     for (const { alert } of this.#open.values()) this.#final(alert);
     this.#open.clear();
+    for (const pending of this.#pending.values()) this.#build(pending);
+    this.#pending.clear();
   }
 
-  #raise(rule: CompiledDetectionRule, key: string, found: Found): Alert {
+  /** `#raise` with `buildWhenFinal`, for the changes of a match found in a state. */
+  #pendFound(rule: CompiledDetectionRule, key: string, found: Found): void {
+    const rows = new Array<number>(found.length);
+    const ats = new Array<number>(found.length);
+    for (let i = 0; i < found.length; i++) {
+      rows[i] = (found[i] as Held).row;
+      ats[i] = found[i]!.at;
+    }
+    this.#pend(rule, key, rows, ats);
+  }
+
+  /**
+   * `#raise` with `buildWhenFinal`: the match is kept as its held changes
+   * (retained until the alert is built) and grouped as `groupsWith` and
+   * `mergeMatch` would (same key, within `groupForMs` of the alert's first
+   * and last change; a change already in the alert, by id, counts once).
+   */
+  #pend(rule: CompiledDetectionRule, key: string, rows: number[], ats: number[]): void {
+    this.stats.matches++;
+    const now = Number.isFinite(this.#newest) ? this.#newest : this.#options.clock().getTime();
+    for (const row of rows) this.#held.retain(row);
+    let first = Infinity;
+    let last = -Infinity;
+    for (const at of ats) {
+      if (at < first) first = at;
+      if (at > last) last = at;
+    }
+    const open = this.#pending.get(key);
+    if (open && rows.length > 0 && first <= open.lastMs + this.#options.groupForMs && last >= open.firstMs - this.#options.groupForMs) {
+      open.matches.push({ rule, rows, now });
+      for (let i = 0; i < rows.length; i++) {
+        let known = false;
+        for (const row of open.rows)
+          if (this.#held.sameId(row, rows[i]!)) {
+            known = true;
+            break;
+          }
+        if (known) continue;
+        open.rows.push(rows[i]!);
+        if (ats[i]! < open.firstMs) open.firstMs = ats[i]!;
+        if (ats[i]! > open.lastMs) open.lastMs = ats[i]!;
+      }
+      return;
+    }
+    if (open) {
+      // Beyond its grouping span: that alert is done.
+      this.#pending.delete(key);
+      this.#build(open);
+    }
+    this.#pending.set(key, { id: this.#options.newId(), key, firstMs: first, lastMs: last, rows: [...rows], matches: [{ rule, rows, now }] });
+  }
+
+  /** Builds a pending alert as `#raise` would have, match by match, hands it over, and lets its held changes go. */
+  #build(pending: PendingAlert): void {
+    const matchOf = (m: PendingMatch) => ({
+      rule: { id: m.rule.id, title: m.rule.title, severity: m.rule.severity, attack: m.rule.attack.map((a) => a.id) },
+      key: pending.key,
+      changes: m.rows.map((row) => this.#held.alertChange(row)),
+    });
+    const [head, ...rest] = pending.matches;
+    let alert = newAlert({
+      id: pending.id,
+      tenant: this.#options.tenant,
+      match: matchOf(head!),
+      now: new Date(head!.now),
+      rulesVersion: this.#engine.pack.version,
+    });
+    for (const m of rest) alert = mergeMatch(alert, matchOf(m), new Date(m.now));
+    for (const m of pending.matches) for (const row of m.rows) this.#held.release(row);
+    this.#final(alert);
+  }
+
+  #raise(rule: CompiledDetectionRule, key: string, changes: AlertChange[]): Alert {
     this.stats.matches++;
     const match = {
       rule: { id: rule.id, title: rule.title, severity: rule.severity, attack: rule.attack.map((a) => a.id) },
       key,
-      changes: found.map((o) => o.change),
+      changes,
     };
     const now = new Date(Number.isFinite(this.#newest) ? this.#newest : this.#options.clock().getTime());
     const open = this.#open.get(key);

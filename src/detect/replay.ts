@@ -103,7 +103,8 @@ export async function replayFiles(files: readonly string[], setup: ReplaySetup):
     latenessMs: setup.latenessMs,
     ...(setup.idleAfterMs !== undefined ? { idleAfterMs: setup.idleAfterMs } : {}),
     groupForMs: setup.groupForMs,
-    ...(setup.onAlert ? { onFinal: (alert: Alert) => void finals.push(alert) } : {}),
+    // Streaming: alerts are built once, when final, not held as objects while they can still grow.
+    ...(setup.onAlert ? { onFinal: (alert: Alert) => void finals.push(alert), buildWhenFinal: true } : {}),
   });
   const handOver = async () => {
     for (const alert of finals.splice(0)) {
