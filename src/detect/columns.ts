@@ -40,3 +40,35 @@ export function inOffsetOrder(offset: Int32Array, length: Int32Array, rows: numb
   for (let j = 0; j < n; j++) out[j] = packed[j]! % (1 << 22);
   return out;
 }
+
+/**
+ * Room for `need` more units in an arena of 16-bit units whose rows are
+ * `offset`/`length` (length < 0: a free row): the rows in use move to the
+ * front in the order they were written, in place, or into an arena twice as
+ * large (as often as needed) when they would fill more than half of it.
+ * Rewrites `offset`; returns the arena to use and where its free space starts.
+ */
+export function compactUnits(
+  units: Uint16Array,
+  offset: Int32Array,
+  length: Int32Array,
+  rows: number,
+  live: number,
+  need: number,
+): { units: Uint16Array; end: number } {
+  let size = units.length;
+  while (live + need > size / 2) size *= 2;
+  const order = inOffsetOrder(offset, length, rows);
+  const into = size === units.length ? units : new Uint16Array(size);
+  let end = 0;
+  for (let i = 0; i < order.length; i++) {
+    const row = order[i]!;
+    const from = offset[row]!;
+    const n = length[row]!;
+    if (into === units) into.copyWithin(end, from, from + n);
+    else into.set(units.subarray(from, from + n), end);
+    offset[row] = end;
+    end += n;
+  }
+  return { units: into, end };
+}

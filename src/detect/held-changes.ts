@@ -1,7 +1,7 @@
 import type { AlertChange } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { principalLabel } from './alert.js';
-import { growI32, inOffsetOrder } from './columns.js';
+import { growI32, compactUnits } from './columns.js';
 
 /**
  * What the memory detector keeps of a change while a rule waits for its
@@ -306,22 +306,9 @@ export class HeldChanges {
    * more than half of it).
    */
   #make(need: number): void {
-    let size = this.#units.length;
-    while (this.#live + need > size / 2) size *= 2;
-    const live = inOffsetOrder(this.#offset, this.#length, this.#rows);
-    const units = size === this.#units.length ? this.#units : new Uint16Array(size);
-    let end = 0;
-    for (let i = 0; i < live.length; i++) {
-      const row = live[i]!;
-      const from = this.#offset[row]!;
-      const length = this.#length[row]!;
-      if (units === this.#units) units.copyWithin(end, from, from + length);
-      else units.set(this.#units.subarray(from, from + length), end);
-      this.#offset[row] = end;
-      end += length;
-    }
-    this.#units = units;
-    this.#end = end;
+    const made = compactUnits(this.#units, this.#offset, this.#length, this.#rows, this.#live, need);
+    this.#units = made.units;
+    this.#end = made.end;
   }
 }
 

@@ -8,7 +8,7 @@
  * Keys are compared exactly, never by hash alone.
  */
 
-import { growI32, inOffsetOrder } from './columns.js';
+import { growI32, compactUnits } from './columns.js';
 
 const NONE = -1;
 const INITIAL_ROWS = 1024;
@@ -106,22 +106,9 @@ export class KeyTable {
 
   /** Room for `n` more units: the keys held move to the front, in place (into a larger array when they fill more than half). */
   #make(n: number): void {
-    let size = this.#units.length;
-    while (this.#live + n > size / 2) size *= 2;
-    const rows = inOffsetOrder(this.#offset, this.#length, this.#rows);
-    const units = size === this.#units.length ? this.#units : new Uint16Array(size);
-    let end = 0;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const from = this.#offset[row]!;
-      const length = this.#length[row]!;
-      if (units === this.#units) units.copyWithin(end, from, from + length);
-      else units.set(this.#units.subarray(from, from + length), end);
-      this.#offset[row] = end;
-      end += length;
-    }
-    this.#units = units;
-    this.#end = end;
+    const made = compactUnits(this.#units, this.#offset, this.#length, this.#rows, this.#live, n);
+    this.#units = made.units;
+    this.#end = made.end;
   }
 
   /** Twice the rows and buckets; chains laid out again. */
