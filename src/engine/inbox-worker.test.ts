@@ -6,12 +6,31 @@ import type { WardenConfig } from '../config/load-config.js';
 import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
 import { createLogger } from '../runtime/logger.js';
 import type { InboxRow, Store, StoreTx } from '../store/store.js';
-import { InboxWorker, inboxBackoffMs, keyedChange } from './inbox-worker.js';
+import { InboxWorker, inboxBackoffMs, keyedChange, type InboxWorkerOptions } from './inbox-worker.js';
 import type { SignalDetection } from './observe-signal.js';
 import { outboxBackoffMs } from './outbox-worker.js';
 import { makeChange } from '../../test/helpers/changes.js';
 import { examplePolicy } from '../../test/helpers/policies.js';
 import { pgliteTestStore, type TestStore } from '../../test/helpers/test-stores.js';
+
+/** An inbox worker with one Okta handler, the example policy and the test's clock; `more` adds options (or replaces them). */
+function oktaWorker(
+  store: Store,
+  handler: InboxHandler,
+  now: () => Date,
+  more: Partial<InboxWorkerOptions> & { detection?: SignalDetection } = {},
+): InboxWorker {
+  const { detection, ...rest } = more;
+  return new InboxWorker({
+    store,
+    decide: { policies: { get: examplePolicy }, clock: now, ...(detection ? { detection } : {}) },
+    handlers: new Map([['okta', handler]]),
+    context: () => ({}) as ConnectorContext,
+    log: createLogger('silent'),
+    clock: now,
+    ...rest,
+  });
+}
 
 describe('keyedChange', () => {
   it('keys a single change by the delivery event id', () => {
@@ -74,16 +93,7 @@ describe('InboxWorker give-up', () => {
       },
     };
     const registry = new Registry();
-    const worker = new InboxWorker({
-      store,
-      decide: { policies: { get: examplePolicy }, clock: () => clock.now },
-      handlers: new Map([['okta', handler]]),
-      context: () => ({}) as ConnectorContext,
-      log: createLogger('silent'),
-      registry,
-      clock: () => clock.now,
-      maxAttempts: 3,
-    });
+    const worker = oktaWorker(store, handler, () => clock.now, { registry, maxAttempts: 3 });
 
     expect(await worker.runOnce()).toBe(2);
     expect((await store.listInbox('acme', 'ignored', 10)).map((e) => e.eventId)).toEqual(['evt-after-1']); // not held up
@@ -179,15 +189,7 @@ describe('InboxWorker look-ahead', () => {
       },
     };
     const decided: string[] = [];
-    const worker = new InboxWorker({
-      store,
-      decide: { policies: { get: examplePolicy }, clock: () => at },
-      handlers: new Map([['okta', handler]]),
-      context: () => ({}) as ConnectorContext,
-      log: createLogger('silent'),
-      clock: () => at,
-      onDecided: (r) => decided.push(r.decision.changeId),
-    });
+    const worker = oktaWorker(store, handler, () => at, { onDecided: (r) => decided.push(r.decision.changeId) });
     expect(await worker.runOnce()).toBe(3);
     // All three were under way before the first was done (one at a time: start a, end a, start b, …).
     expect(log.slice(0, 3)).toEqual(['start evt-a', 'start evt-b', 'start evt-c']);
@@ -240,14 +242,7 @@ describe('InboxWorker look-ahead', () => {
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
       },
     });
-    const worker = new InboxWorker({
-      store: watched,
-      decide: { policies: { get: examplePolicy }, clock: () => at },
-      handlers: new Map([['okta', handler]]),
-      context: () => ({}) as ConnectorContext,
-      log: createLogger('silent'),
-      clock: () => at,
-    });
+    const worker = oktaWorker(watched, handler, () => at);
     expect(await worker.runOnce()).toBe(2);
     expect(afterCommit).toEqual(['pending', 'processed']);
     expect(await stateOf('evt-g')).toBe('processed');
@@ -274,15 +269,7 @@ describe('InboxWorker look-ahead', () => {
         return { ignored: 'not governed' };
       },
     };
-    const worker = new InboxWorker({
-      store,
-      decide: { policies: { get: examplePolicy }, clock: () => at },
-      handlers: new Map([['okta', handler]]),
-      context: () => ({}) as ConnectorContext,
-      log: createLogger('silent'),
-      clock: () => at,
-      prepareAhead: 1,
-    });
+    const worker = oktaWorker(store, handler, () => at, { prepareAhead: 1 });
     expect(await worker.runOnce()).toBe(2);
     expect(log).toEqual(['start evt-d', 'end evt-d', 'start evt-e', 'end evt-e']);
   });
@@ -336,16 +323,7 @@ describe('InboxWorker signal batches', () => {
     };
     return { d, seen };
   };
-  const worker = (d: SignalDetection, registry = new Registry()) =>
-    new InboxWorker({
-      store,
-      decide: { policies: { get: examplePolicy }, clock: () => at, detection: d },
-      handlers: new Map([['okta', handler]]),
-      context: () => ({}) as ConnectorContext,
-      log: createLogger('silent'),
-      registry,
-      clock: () => at,
-    });
+  const worker = (d: SignalDetection, registry = new Registry()) => oktaWorker(store, handler, () => at, { detection: d, registry });
   const states = async () =>
     Object.fromEntries(
       (await Promise.all((['pending', 'processed', 'failed'] as const).map((s) => store.listInbox('batch', s, 100)))).flat().map((e) => [e.eventId, e.state]),
