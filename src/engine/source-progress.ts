@@ -2,6 +2,7 @@ import { detectionSource } from '../core/detection-source.js';
 import type { ConnectorStore, ConnectorStoreOps } from '../connector/connector-store.js';
 import type { InboxEntry } from '../store/store.js';
 import type { ChangeDetection } from './decide-change.js';
+import { overlay } from '../store/overlay.js';
 
 /**
  * The detection source of an inbox entry (`okta/hook`, `okta/poll`,
@@ -40,14 +41,6 @@ export function reportingRefusedCopies<S extends ConnectorStore>(store: S, refus
       if (!result.inserted) refused(entry);
       return result;
     };
-  const forward = <T extends object>(target: T, own: Record<PropertyKey, unknown>): T =>
-    new Proxy(target, {
-      get(t, prop) {
-        if (prop in own) return own[prop];
-        const value = Reflect.get(t, prop, t) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
-      },
-    });
   const putInboxMany =
     (ops: Pick<ConnectorStoreOps, 'putInboxMany'>): ConnectorStoreOps['putInboxMany'] =>
     async (entries) => {
@@ -58,6 +51,6 @@ export function reportingRefusedCopies<S extends ConnectorStore>(store: S, refus
       return results;
     };
   const transaction: ConnectorStore['transaction'] = (fn) =>
-    store.transaction((tx) => fn(forward(tx, { putInbox: putInbox(tx), putInboxMany: putInboxMany(tx) })));
-  return forward(store, { putInbox: putInbox(store), putInboxMany: putInboxMany(store), transaction });
+    store.transaction((tx) => fn(overlay(tx, { putInbox: putInbox(tx), putInboxMany: putInboxMany(tx) })));
+  return overlay(store, { putInbox: putInbox(store), putInboxMany: putInboxMany(store), transaction });
 }

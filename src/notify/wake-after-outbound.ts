@@ -1,4 +1,5 @@
 import type { Store, StoreTx } from '../store/store.js';
+import { overlay } from '../store/overlay.js';
 
 /**
  * The store as the decision path gets it, calling `wake` after every
@@ -13,19 +14,11 @@ import type { Store, StoreTx } from '../store/store.js';
  * not waking them left what a decision did publish to their idle tick.
  */
 export function wakingAfterOutbound<S extends Store>(store: S, wake: () => void): S {
-  const forward = <T extends object>(target: T, own: Record<PropertyKey, unknown>): T =>
-    new Proxy(target, {
-      get(t, prop) {
-        if (prop in own) return own[prop];
-        const value = Reflect.get(t, prop, t) as unknown;
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(t) : value;
-      },
-    });
   const transaction: Store['transaction'] = async <T>(fn: (tx: StoreTx) => Promise<T>) => {
     let queued = false;
     const result = await store.transaction((tx) =>
       fn(
-        forward(tx, {
+        overlay(tx, {
           putNotifyEvent: async (...args: Parameters<StoreTx['putNotifyEvent']>) => {
             await tx.putNotifyEvent(...args);
             queued = true;
@@ -40,5 +33,5 @@ export function wakingAfterOutbound<S extends Store>(store: S, wake: () => void)
     await store.putNotifyEvent(...args);
     wake();
   };
-  return forward(store, { transaction, putNotifyEvent });
+  return overlay(store, { transaction, putNotifyEvent });
 }
