@@ -95,7 +95,7 @@ describe('warden holds', () => {
     expect((await cli('--config', configFile, 'holds', 'release', decision.id, '--tenant', 'acme', '--reason', 'again')).out).toMatch(
       /already released at .* by .*@/,
     );
-  });
+  }, 120_000); // five CLI processes, each opening the embedded store: timed out at 30 s beside another suite (load 8)
 });
 
 describe('warden init', () => {
