@@ -7,11 +7,20 @@ import { normalizeLogEvent } from './normalize-log-event.js';
 import { applyOktaDirectory, oktaLookups } from './enrich-change.js';
 import type { OktaDirectory, OktaUser } from './okta-directory.js';
 import { oktaMetrics } from './okta-metrics.js';
+import { httpStatusOf, toActionError } from './okta-errors.js';
 import { splitDelivery } from './event-hook-receiver.js';
 import type { OktaTenants } from './okta-tenant.js';
 
 /** Attempts that wait for Okta to answer enrichment calls before deciding without them. */
 const ENRICH_ATTEMPTS = 3;
+/**
+ * Attempts that wait for Okta's rate limit to reset before deciding without
+ * enrichment: each waits for the bucket's `X-Rate-Limit-Reset` (a minute's
+ * window), so up to four windows. The hold's own calls (group add, session
+ * clear) spend the same `api` bucket, so while it is spent deciding blind
+ * would not contain the change any sooner.
+ */
+const RATE_LIMITED_ENRICH_ATTEMPTS = 5;
 
 /**
  * The Okta inbox handler: normalizes the stored LogEvent (a signal — an MFA
@@ -55,6 +64,9 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
         if (ids.target !== undefined) target = await directory.user(tenant, ids.target, ctx);
         if (ids.actor !== undefined) actor = ids.actor === change.target.id ? target : await directory.user(tenant, ids.actor, ctx);
       } catch (err) {
+        // Refused by Okta's rate limit: try again when the bucket resets (the inbox honours retryAfterMs), not 2 s later into the same spent bucket.
+        if (httpStatusOf(err) === 429 && entry.attempts < RATE_LIMITED_ENRICH_ATTEMPTS)
+          throw toActionError(err, `Okta enrichment of ${change.target.id}`, ctx.clock());
         if (entry.attempts < ENRICH_ATTEMPTS) throw err;
         ctx.log.warn({ err, tenant: tenant.id, eventId: entry.eventId }, 'deciding without enrichment: Okta did not answer');
         const context = { ...change.context };

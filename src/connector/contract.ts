@@ -90,6 +90,9 @@ export interface InboxHandler {
    * `eventId` (`<eventId>#<n>` when one entry yields several changes) in its
    * `source.eventIds`, which is what makes a second delivery of the same
    * event, or the same event seen by hook and by poll, decide nothing new.
+   *
+   * A failure is retried with the inbox's back-off; an `ActionError` with
+   * `retryAfterMs` (the IdP's rate limit, say) no sooner than that.
    */
   toChanges(entry: InboxRow, ctx: ConnectorContext): Promise<{ changes: IdentityChange[] } | { ignored: string }>;
   /**

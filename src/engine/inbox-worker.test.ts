@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { OPERATIONS } from '../admin/operations.js';
 import type { OpContext } from '../connector/operation.js';
 import type { WardenConfig } from '../config/load-config.js';
-import type { InboxHandler, ConnectorContext } from '../connector/contract.js';
+import { ActionError, type InboxHandler, type ConnectorContext } from '../connector/contract.js';
 import { createLogger } from '../runtime/logger.js';
 import type { InboxRow, Store, StoreTx } from '../store/store.js';
 import { InboxWorker, inboxBackoffMs, keyedChange, type InboxWorkerOptions } from './inbox-worker.js';
@@ -140,6 +140,56 @@ describe('InboxWorker give-up', () => {
     };
     expect(await OPERATIONS['inbox.list'].run(ctx, { tenant: 'acme', state: 'failed', limit: 50, json: false })).toBe(0);
     expect(out).toBe(`${poison.id}  FAILED  2026-11-25T10:00:00.000Z  okta  user.mfa.factor.reset_all  evt-poison  attempts 3: normalizer exploded\n`);
+  });
+});
+
+describe('InboxWorker retry time', () => {
+  let handle: TestStore;
+  let store: Store;
+  beforeAll(async () => {
+    handle = await pgliteTestStore();
+    store = handle.store;
+    await store.ensureTenants(['later']);
+  });
+  afterAll(() => handle.dispose());
+
+  it("tries an entry again no sooner than the connector's retryAfterMs (an IdP's rate-limit reset), and after the back-off otherwise", async () => {
+    const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
+    for (const id of ['limited', 'down'])
+      await store.putInbox({
+        tenant: 'later',
+        source: 'okta',
+        eventId: id,
+        eventType: 'user.mfa.factor.reset_all',
+        via: 'hook',
+        payload: {},
+        receivedAt: clock.now,
+      });
+    const handler: InboxHandler = {
+      toChanges: async (e: InboxRow) => {
+        if (e.eventId === 'limited') throw new ActionError('Okta enrichment: HTTP 429', { retryAfterMs: 46_000 });
+        if (e.attempts === 1) throw new Error('socket hang up');
+        return { ignored: 'answered the second time' };
+      },
+    };
+    const worker = new InboxWorker({
+      store,
+      decide: { policies: { get: examplePolicy }, clock: () => clock.now },
+      handlers: new Map([['okta', handler]]),
+      context: () => ({}) as ConnectorContext,
+      log: createLogger('silent'),
+      clock: () => clock.now,
+    });
+    expect(await worker.runOnce()).toBe(2);
+    const claimedAt = async (ms: number) => {
+      clock.now = new Date(Date.parse('2026-11-25T10:00:00.000Z') + ms);
+      return (await worker.runOnce()) > 0;
+    };
+    expect(await claimedAt(inboxBackoffMs(1))).toBe(true); // 'down', 2 s later
+    expect((await store.listInbox('later', 'pending', 10)).find((e) => e.eventId === 'limited')?.attempts).toBe(1);
+    expect(await claimedAt(45_999)).toBe(false);
+    expect(await claimedAt(46_000)).toBe(true);
+    expect((await store.listInbox('later', 'pending', 10)).find((e) => e.eventId === 'limited')?.attempts).toBe(2);
   });
 });
 

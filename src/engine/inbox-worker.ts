@@ -2,7 +2,7 @@ import { Counter } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
-import type { InboxHandler } from '../connector/contract.js';
+import { ActionError, type InboxHandler } from '../connector/contract.js';
 import type { InboxEntry, InboxRow, StoreTx } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
 import { decideChange, type DecideDeps, type DecideResult } from './decide-change.js';
@@ -210,7 +210,9 @@ export class InboxWorker extends BatchWorker {
       this.#counter.inc({ source: entry.source, result: 'failed' });
       log.error({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry failed for good');
     } else {
-      await store.retryInbox(entry.id, new Date(this.#clock().getTime() + inboxBackoffMs(entry.attempts)), message);
+      // A connector that knows when the IdP will answer again (a rate limit's reset) says so: no sooner than that.
+      const notBefore = err instanceof ActionError && err.retryAfterMs !== undefined ? err.retryAfterMs : 0;
+      await store.retryInbox(entry.id, new Date(this.#clock().getTime() + Math.max(inboxBackoffMs(entry.attempts), notBefore)), message);
       this.#counter.inc({ source: entry.source, result: 'retried' });
       log.warn({ err, inboxId: entry.id, source: entry.source, eventId: entry.eventId, attempts: entry.attempts }, 'inbox entry will be retried');
     }

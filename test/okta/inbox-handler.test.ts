@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { oktaConnector } from '../../connectors/okta/index.js';
 import type { IdentityChange } from '../../src/core/identity-change.js';
 import { packageRoot } from '../../src/package-root.js';
-import type { ConnectorContext, Connector } from '../../src/connector/contract.js';
+import { ActionError, type ConnectorContext, type Connector } from '../../src/connector/contract.js';
 import type { InboxRow, Store } from '../../src/store/store.js';
 import { oktaTenantConfig, testConnectorContext } from '../helpers/okta-context.js';
 import { pgliteTestStore, type TestStore } from '../helpers/test-stores.js';
@@ -167,6 +167,35 @@ describe('Okta inbox handler', () => {
       displayMessage: 'Reset factor for user',
     };
     expect(await connector.inbox!.toChanges(entry(deactivate), ctx)).toEqual({ ignored: "Warden's own change (broker:req-42) reported back by Okta" });
+  });
+
+  it("waits for the reset of Okta's rate limit before reading again, and decides without enrichment only after four windows", async () => {
+    // ctx's clock is 10:00:05Z; Okta says the bucket resets at 10:00:50Z.
+    const reset = String(Date.parse('2026-11-25T10:00:50Z') / 1000);
+    const limited = () =>
+      okta().get('/api/v1/users/00uERIN').reply(
+        429,
+        { errorCode: 'E0000047', errorSummary: 'API call exceeded rate limit due to too many requests.' },
+        {
+          'x-rate-limit-reset': reset,
+          date: 'Wed, 25 Nov 2026 10:00:05 GMT',
+        },
+      );
+    const event = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uERIN', 'e10');
+    for (const attempt of [1, 3, 4]) {
+      limited();
+      const failure = await connector.inbox!.toChanges(entry(event, attempt), ctx).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      // Past the three attempts an unanswered call gets: still waiting, for the reset plus Okta's second.
+      expect(failure).toBeInstanceOf(ActionError);
+      expect((failure as ActionError).retryAfterMs).toBe(46_000);
+      expect((failure as ActionError).message).toMatch(/429/);
+    }
+    limited();
+    const change = await changeOf(event, 5);
+    expect(change).toMatchObject({ channel: 'admin', context: { enrichment: 'failed' } });
   });
 
   it('retries while Okta does not answer enrichment calls, then decides without them', async () => {
