@@ -1,6 +1,6 @@
 import { WardenError } from '../../src/core/errors.js';
 import type { IdentityChange, Principal } from '../../src/core/identity-change.js';
-import type { ConnectorContext, InboxHandler, InboxRow } from '../../src/connector/index.js';
+import { mayRetryInbox, type ConnectorContext, type InboxHandler, type InboxRow } from '../../src/connector/index.js';
 import { AUDIT_CURSOR, type AuditCursor } from './audit-poller.js';
 import type { EntraRuntime } from './entra-runtime.js';
 import type { EntraTenant } from './entra-tenant.js';
@@ -28,8 +28,11 @@ const ENRICH_ATTEMPTS = 4;
 
 const lastPollRequest = new WeakMap<EntraRuntime, Map<string, number>>();
 
-/** Adds directory facts about target and actor; refines `admin` to `helpdesk` by the actor's roles. */
-export async function enrichChange(change: IdentityChange, tenant: EntraTenant, attempts: number): Promise<IdentityChange> {
+/**
+ * Adds directory facts about target and actor; refines `admin` to `helpdesk` by the actor's roles.
+ * When Graph does not answer, throws while `mayRetry` (the inbox tries again), else decides without them.
+ */
+export async function enrichChange(change: IdentityChange, tenant: EntraTenant, mayRetry: boolean): Promise<IdentityChange> {
   try {
     // By object id first (a UPN may have changed since the record was written), then by login.
     const lookup = async (p: Principal) =>
@@ -39,7 +42,7 @@ export async function enrichChange(change: IdentityChange, tenant: EntraTenant, 
     const actor = ids.actor ? await lookup(ids.actor) : undefined;
     return applyEntraDirectory(change, target, actor, tenant.helpdeskRoles);
   } catch (err) {
-    if (err instanceof GraphCallError && attempts < ENRICH_ATTEMPTS) throw err;
+    if (err instanceof GraphCallError && mayRetry) throw err;
     // Deciding late on what the record says beats never deciding: the change carries the failure.
     return { ...change, context: withSignal(change.context, 'enrichmentFailed', true) };
   }
@@ -94,7 +97,7 @@ export function entraInboxHandler(runtime: EntraRuntime): InboxHandler {
         // Warden's own work coming back is not judged; the TAP its broker issued for a request is, so it matches that request.
         const recognised = await ENTRA_OWN_CHANGES.recognise(ctx.store, change, { identities: tenant.identities, brokerKinds: ENTRA_BROKERED_KINDS });
         if ('ignored' in recognised) ignored.push(recognised.ignored);
-        else changes.push(await enrichChange(recognised.change, tenant, entry.attempts));
+        else changes.push(await enrichChange(recognised.change, tenant, mayRetryInbox(entry, ctx.config, ENRICH_ATTEMPTS)));
       }
       if (changes.length === 0 && ignored.length > 0) return { ignored: ignored.join('; ') };
       return { changes };

@@ -1,6 +1,6 @@
 import { isSignalKind } from '../../src/core/identity-change.js';
 import type { InboxHandler, ConnectorContext } from '../../src/connector/index.js';
-import type { InboxRow } from '../../src/connector/index.js';
+import { mayRetryInbox, type InboxRow } from '../../src/connector/index.js';
 import { BROKERED_KINDS } from './broker.js';
 import { OKTA_OWN_CHANGES } from './event-types.js';
 import { normalizeLogEvent } from './normalize-log-event.js';
@@ -65,9 +65,9 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
         if (ids.actor !== undefined) actor = ids.actor === change.target.id ? target : await directory.user(tenant, ids.actor, ctx);
       } catch (err) {
         // Refused by Okta's rate limit: try again when the bucket resets (the inbox honours retryAfterMs), not 2 s later into the same spent bucket.
-        if (httpStatusOf(err) === 429 && entry.attempts < RATE_LIMITED_ENRICH_ATTEMPTS)
+        if (httpStatusOf(err) === 429 && mayRetryInbox(entry, ctx.config, RATE_LIMITED_ENRICH_ATTEMPTS))
           throw toActionError(err, `Okta enrichment of ${change.target.id}`, ctx.clock());
-        if (entry.attempts < ENRICH_ATTEMPTS) throw err;
+        if (mayRetryInbox(entry, ctx.config, ENRICH_ATTEMPTS)) throw err;
         ctx.log.warn({ err, tenant: tenant.id, eventId: entry.eventId }, 'deciding without enrichment: Okta did not answer');
         const context = { ...change.context };
         context.enrichment = 'failed';

@@ -79,6 +79,17 @@ export interface ConnectorContext {
   deliveryStopped(feed: StoppedFeed): Promise<void>;
 }
 
+/**
+ * Whether an inbox handler may fail this attempt at an entry to have it tried
+ * again: below its own limit (`wanted` attempts) and below the inbox's
+ * (`retries.inbox`). On the last attempt the inbox allows, a handler decides
+ * with what it has (without enrichment, say): failing then would mark the
+ * entry failed for good, and the change would never be decided.
+ */
+export function mayRetryInbox(entry: Pick<InboxRow, 'attempts'>, config: Pick<WardenConfig, 'retries'>, wanted: number): boolean {
+  return entry.attempts < Math.min(wanted, config.retries.inbox);
+}
+
 /** How a connector turns a stored delivery into identity changes. */
 export interface InboxHandler {
   /**

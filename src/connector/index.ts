@@ -24,6 +24,7 @@ export {
   type Enforcer,
   type IdentityProofer,
   type InboxHandler,
+  mayRetryInbox,
   type RawRoute,
   type RecordNormalizer,
   type StoppedFeed,

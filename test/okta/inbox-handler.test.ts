@@ -198,6 +198,23 @@ describe('Okta inbox handler', () => {
     expect(change).toMatchObject({ channel: 'admin', context: { enrichment: 'failed' } });
   });
 
+  it('decides without enrichment on the last attempt the inbox allows (retries.inbox), never failing the entry for good', async () => {
+    // With retries.inbox at 2, a second failure would mark the entry failed: the change would never be decided.
+    const fewer = { ...ctx, config: { ...ctx.config, retries: { ...ctx.config.retries, inbox: 2 } } };
+    const reset = String(Date.parse('2026-11-25T10:00:50Z') / 1000);
+    const limited = () => okta().get('/api/v1/users/00uIVO').reply(429, { errorCode: 'E0000047' }, { 'x-rate-limit-reset': reset });
+    const event = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uIVO', 'e11');
+    limited();
+    await expect(connector.inbox!.toChanges(entry(event, 1), fewer)).rejects.toBeInstanceOf(ActionError);
+    limited();
+    const limitedResult = await connector.inbox!.toChanges(entry(event, 2), fewer);
+    expect(limitedResult).toMatchObject({ changes: [{ channel: 'admin', context: { enrichment: 'failed' } }] });
+    // An unanswered call, with one attempt allowed: decided at once.
+    okta().get('/api/v1/users/00uIVO').reply(503, 'unavailable');
+    const once = { ...ctx, config: { ...ctx.config, retries: { ...ctx.config.retries, inbox: 1 } } };
+    expect(await connector.inbox!.toChanges(entry(event, 1), once)).toMatchObject({ changes: [{ context: { enrichment: 'failed' } }] });
+  });
+
   it('retries while Okta does not answer enrichment calls, then decides without them', async () => {
     okta().get('/api/v1/users/00uDANA').reply(503, 'unavailable');
     await expect(connector.inbox!.toChanges(entry(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 1), ctx)).rejects.toThrow(/503/);
