@@ -6,7 +6,8 @@ import { WardenError } from '../core/errors.js';
 import { CHANGE_KINDS, ChangeInput, completeChange, type IdentityChange } from '../core/identity-change.js';
 import type { RecordNormalizer } from '../connector/contract.js';
 import { asCompleteChange } from './fast-change-check.js';
-import { keyedChange } from '../engine/inbox-worker.js';
+// The inbox's de-duplication keys, without the inbox worker (and its metrics) loaded into a replay.
+import { keyedChange } from '../core/keyed-change.js';
 
 /**
  * Reading recorded events for `warden detect replay`: files of NDJSON (one

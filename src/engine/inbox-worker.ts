@@ -2,6 +2,7 @@ import { Counter } from 'prom-client';
 import { appendAudit } from '../audit/audit-log.js';
 import { isWardenError } from '../core/errors.js';
 import { isSignalKind, type IdentityChange } from '../core/identity-change.js';
+import { keyedChange } from '../core/keyed-change.js';
 import { ActionError, type InboxHandler } from '../connector/contract.js';
 import type { InboxEntry, InboxRow, StoreTx } from '../store/store.js';
 import { BatchWorker } from '../runtime/background-loop.js';
@@ -38,19 +39,6 @@ export const INBOX_PREPARE_AHEAD = 8;
 /** Delay before retry `attempt` (1-based): 2 s, 4 s, 8 s, … at most 5 min. */
 export function inboxBackoffMs(attempt: number): number {
   return Math.min(300_000, 2000 * 2 ** Math.max(0, attempt - 1));
-}
-
-/**
- * The change with the de-duplication key of its delivery among its event ids:
- * the event id itself, or `<event id>#<n>` when one event yields several
- * changes (each must be decided once, not once for all).
- */
-export function keyedChange(change: IdentityChange, eventId: string, index: number, count: number): IdentityChange {
-  const key = count === 1 ? eventId : `${eventId}#${index}`;
-  const others = change.source.eventIds.filter((e) => e !== eventId && e !== key);
-  const eventIds = [key, ...others];
-  if (eventIds.length === change.source.eventIds.length && eventIds.every((e, j) => e === change.source.eventIds[j])) return change;
-  return { ...change, source: { ...change.source, eventIds } };
 }
 
 /**
