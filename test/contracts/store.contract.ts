@@ -828,6 +828,22 @@ export function storeContract(driver: string, open: () => Promise<TestStore>): v
         expect(await store.countDetectionStates(t)).toBe(0);
       });
 
+      it('serializes the creation of one key across concurrent transactions (no lost update of a state that did not exist)', async () => {
+        const t = await tenant();
+        await Promise.all(
+          [1, 2, 3].map((n) =>
+            store.transaction(async (tx) => {
+              const current = await tx.lockDetectionState(t, 'pair', 'new-person');
+              const seen = current ? (current.events as { ns: number[] }).ns : [];
+              await new Promise((r) => setTimeout(r, 5));
+              await tx.putDetectionState(row(t, 'new-person', { events: { ns: [...seen, n] } }));
+            }),
+          ),
+        );
+        const stored = await store.transaction((tx) => tx.lockDetectionState(t, 'pair', 'new-person'));
+        expect([...(stored!.events as { ns: number[] }).ns].sort()).toEqual([1, 2, 3]);
+      });
+
       it('serializes read-modify-write of one key across concurrent transactions (no lost update)', async () => {
         const t = await tenant();
         await store.putDetectionState(row(t, 'bob', { events: { n: 0 } }));

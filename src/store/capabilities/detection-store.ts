@@ -38,8 +38,9 @@ export interface SourceWatermarkRow {
 export interface DetectionStore {
   /**
    * Detection state of (tenant, rule, key), locked until the transaction
-   * ends so concurrent workers correlate one key one at a time. Call inside
-   * a transaction.
+   * ends so concurrent workers correlate one key one at a time; a key with no
+   * state yet is locked too (a second creator waits, then reads the first
+   * one's row). Call inside a transaction.
    */
   lockDetectionState(tenant: string, rule: string, key: string): Promise<DetectionStateRow | undefined>;
   /** Writes (inserts or replaces) detection state. */

@@ -26,8 +26,9 @@ const keyOf = (k: DetectionStateKey): string => JSON.stringify([k.tenant, k.rule
 /** Detection rules' state per key and the sources' event-time progress (src/detect), in SQL. */
 export class SqlDetectionStore extends SqlAggregate implements DetectionStore {
   async lockDetectionState(tenant: string, rule: string, key: string): Promise<DetectionStateRow | undefined> {
-    const [row] = await this.db.query('SELECT * FROM detection_state WHERE tenant = $1 AND rule = $2 AND key = $3 FOR UPDATE', [tenant, rule, key]);
-    return row ? detectionStateRow(row) : undefined;
+    // Through the many-key lock: its advisory lock also holds a state that does not exist yet.
+    const [row] = await this.lockDetectionStates([{ tenant, rule, key }]);
+    return row;
   }
 
   async putDetectionState(r: DetectionStateRow): Promise<void> {
