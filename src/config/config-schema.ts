@@ -220,7 +220,7 @@ export function configFileSchema(sections: readonly TenantSection[] = []) {
             .max(50)
             .default(10)
             .describe(
-              'Attempts at processing one stored delivery (normalize, enrich, decide) before it is marked `failed`, audited `inbox.failed` and listed by `warden inbox list --state failed`. Retried after 2 s, doubling, at most 5 min apart, never sooner than the IdP\'s rate-limit reset when enrichment was refused by it; on the last attempt a change whose enrichment still fails is decided without it (`context.enrichment: failed`). Default `10`',
+              "Attempts at processing one stored delivery (normalize, enrich, decide) before it is marked `failed`, audited `inbox.failed` and listed by `warden inbox list --state failed`. Retried after 2 s, doubling, at most 5 min apart, never sooner than the IdP's rate-limit reset when enrichment was refused by it; on the last attempt a change whose enrichment still fails is decided without it (`context.enrichment: failed`). Default `10`",
             ),
           outbox: z
             .number()
