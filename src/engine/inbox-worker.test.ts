@@ -62,13 +62,13 @@ describe('retry backoff', () => {
   });
 });
 
-describe('InboxWorker give-up', () => {
+describe('InboxWorker give-up and retry time', () => {
   let handle: TestStore;
   let store: Store;
   beforeAll(async () => {
     handle = await pgliteTestStore();
     store = handle.store;
-    await store.ensureTenants(['acme']);
+    await store.ensureTenants(['acme', 'later']);
   });
   afterAll(() => handle.dispose());
 
@@ -142,17 +142,6 @@ describe('InboxWorker give-up', () => {
     expect(await OPERATIONS['inbox.list'].run(ctx, { tenant: 'acme', state: 'failed', limit: 50, json: false })).toBe(0);
     expect(out).toBe(`${poison.id}  FAILED  2026-11-25T10:00:00.000Z  okta  user.mfa.factor.reset_all  evt-poison  attempts 3: normalizer exploded\n`);
   });
-});
-
-describe('InboxWorker retry time', () => {
-  let handle: TestStore;
-  let store: Store;
-  beforeAll(async () => {
-    handle = await pgliteTestStore();
-    store = handle.store;
-    await store.ensureTenants(['later']);
-  });
-  afterAll(() => handle.dispose());
 
   it("tries an entry again no sooner than the connector's retryAfterMs (an IdP's rate-limit reset), and after the back-off otherwise", async () => {
     const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
