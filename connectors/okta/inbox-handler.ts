@@ -45,10 +45,17 @@ export function oktaInboxHandler(tenants: OktaTenants, directory: OktaDirectory)
       // Warden's own: even a proofing push Warden sent was answered by the person, which is what counts.
       if (isSignalKind(change.kind)) return { changes: [change] };
 
-      const identity = await directory.serviceIdentity(tenant).catch((err: unknown) => {
+      let identity: string | undefined;
+      try {
+        identity = await directory.serviceIdentity(tenant, ctx.clock);
+      } catch (err) {
+        // Without it, Warden's own changes coming back cannot be told from anyone's: while Okta may still answer
+        // (its rate limit, a 5xx, the network), the entry waits (for the bucket's reset on a 429).
+        const status = httpStatusOf(err);
+        if ((status === undefined || status === 429 || status >= 500) && mayRetryInbox(entry, ctx.config, RATE_LIMITED_ENRICH_ATTEMPTS))
+          throw toActionError(err, 'Okta: which principal Warden acts as (GET /api/v1/users/me)', ctx.clock());
         ctx.log.warn({ err, tenant: tenant.id }, 'could not learn which Okta principal Warden acts as');
-        return undefined;
-      });
+      }
       // The change Warden's broker made for an approved request is decided like any other, so it matches that request and uses it up.
       const recognised = await OKTA_OWN_CHANGES.recognise(ctx.store, change, { identities: new Set(identity ? [identity] : []), brokerKinds: BROKERED_KINDS });
       if ('ignored' in recognised) {

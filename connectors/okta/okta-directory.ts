@@ -1,6 +1,7 @@
 import type { Principal } from '../../src/core/identity-change.js';
 import { wardenCommand, type ConnectorContext, type Directory } from '../../src/connector/index.js';
-import { httpStatusOf } from './okta-errors.js';
+import { httpStatusOf, toActionError } from './okta-errors.js';
+import { systemClock, type Clock } from '../../src/core/clock.js';
 import type { OktaTenant, OktaTenants } from './okta-tenant.js';
 import { WardenError } from '../../src/core/errors.js';
 import { DIRECTORY_CACHE_MAX_ENTRIES, DirectoryCache } from '../../src/connector/directory-cache.js';
@@ -53,7 +54,7 @@ export interface OktaDirectory extends Directory {
   /** The hold group's id: configured, or looked up by name once (`groupApi.listGroups`, `q=`). */
   holdGroupId(tenant: OktaTenant): Promise<string>;
   /** The Okta principal Warden acts as: configured, or the OAuth client id, or the API token's user. */
-  serviceIdentity(tenant: OktaTenant): Promise<string | undefined>;
+  serviceIdentity(tenant: OktaTenant, clock?: Clock): Promise<string | undefined>;
 }
 
 /** Test switches: the cache's bound. */
@@ -75,7 +76,8 @@ export function createOktaDirectory(tenants: OktaTenants, options: OktaDirectory
 
   const holdGroupIds = new Map<string, Promise<string>>();
 
-  const identities = new Map<string, Promise<string | undefined>>();
+  /** Warden's own principal per tenant, once learnt; a lookup Okta refused for its rate limit, until the bucket resets. */
+  const identities = new Map<string, { id: Promise<string | undefined>; refusedUntil?: number }>();
 
   async function load(tenant: OktaTenant, idOrLogin: string, lookup: { now: number; ttlMs: number }): Promise<OktaUser | undefined> {
     const client = await tenant.client();
@@ -213,15 +215,20 @@ export function createOktaDirectory(tenants: OktaTenants, options: OktaDirectory
      * The Okta principal Warden acts as: configured, or the OAuth client id, or
      * the API token's user (`GET /api/v1/users/me`).
      */
-    serviceIdentity(tenant: OktaTenant): Promise<string | undefined> {
+    serviceIdentity(tenant: OktaTenant, clock: Clock = systemClock): Promise<string | undefined> {
       if (tenant.config.serviceIdentity || tenant.config.auth.type === 'oauth') return serviceIdentityOf(tenant);
-      let id = identities.get(tenant.id);
-      if (!id) {
-        id = serviceIdentityOf(tenant);
-        id.catch(() => identities.delete(tenant.id));
-        identities.set(tenant.id, id);
-      }
-      return id;
+      const known = identities.get(tenant.id);
+      if (known && (known.refusedUntil === undefined || clock().getTime() < known.refusedUntil)) return known.id;
+      const lookup: { id: Promise<string | undefined>; refusedUntil?: number } = { id: serviceIdentityOf(tenant) };
+      identities.set(tenant.id, lookup);
+      lookup.id.catch((err: unknown) => {
+        if (identities.get(tenant.id) !== lookup) return;
+        // Refused by the rate limit: every entry asks again only once the bucket has reset (one call, not one per entry).
+        const wait = httpStatusOf(err) === 429 ? toActionError(err, 'GET /api/v1/users/me', clock()).retryAfterMs : undefined;
+        if (wait !== undefined) lookup.refusedUntil = clock().getTime() + wait;
+        else identities.delete(tenant.id);
+      });
+      return lookup.id;
     },
   };
   return directory;
