@@ -222,99 +222,71 @@ describe('Okta inbox handler', () => {
     const change = await changeOf(resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'e7'), 3);
     expect(change).toMatchObject({ channel: 'admin', context: { enrichment: 'failed' }, target: { id: '00uDANA', login: 'john.doe@example.com' } });
   });
-});
 
-describe('Okta inbox handler, learning which principal Warden acts as (GET /api/v1/users/me)', () => {
-  let handle: TestStore;
-  const clock = { now: new Date('2026-11-25T10:00:05Z') };
+  describe('learning which principal Warden acts as (GET /api/v1/users/me)', () => {
+    const clock = { now: new Date('2026-11-25T10:00:05Z') };
 
-  beforeAll(async () => {
-    handle = await pgliteTestStore();
-    await handle.store.ensureTenants(['acme']);
-    nock.disableNetConnect();
-    nock.enableNetConnect('127.0.0.1');
-  });
-  afterEach(() => {
-    expect(nock.isDone()).toBe(true);
-    nock.cleanAll();
-  });
-  afterAll(async () => {
-    nock.enableNetConnect();
-    await handle.dispose();
-  });
+    /** A connector of its own (nothing learnt yet), with no serviceIdentity configured and an API token: Warden acts as the token's user. */
+    const fresh = () => {
+      const connector = oktaConnector();
+      const config = oktaTenantConfig(
+        connector,
+        `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      enrichment: { cacheSeconds: 0 }\n`,
+        { OKTA_TOKEN: 'tok', HOOK: 'h' },
+      );
+      return { inbox: connector.inbox!, ctx: testConnectorContext(config, store, clock) };
+    };
+    /** Enrichment's reads of one user, with no groups or roles. */
+    const plainUser = (id: string, login: string) => {
+      okta().get(`/api/v1/users/${id}`).reply(200, user(id, login));
+      okta().get(`/api/v1/users/${id}/groups`).reply(200, []);
+      okta().get(`/api/v1/users/${id}/roles`).reply(200, []);
+    };
+    const failureOf = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (err: unknown) => err,
+      );
 
-  /** A connector of its own (nothing learnt yet), with no serviceIdentity configured and an API token: Warden acts as the token's user. */
-  const fresh = () => {
-    const connector = oktaConnector();
-    const config = oktaTenantConfig(
-      connector,
-      `      orgUrl: ${ORG}\n      auth: { type: api_token, token: oktaToken }\n      eventHook: { secret: hook }\n      enrichment: { cacheSeconds: 0 }\n`,
-      { OKTA_TOKEN: 'tok', HOOK: 'h' },
-    );
-    return { inbox: connector.inbox!, ctx: testConnectorContext(config, handle.store, clock) };
-  };
-  const okta = () => nock(ORG, { reqheaders: { authorization: 'SSWS tok' } });
-  /** Enrichment's reads of one user, with no groups or roles. */
-  const plainUser = (id: string, login: string) => {
-    okta().get(`/api/v1/users/${id}`).reply(200, user(id, login));
-    okta().get(`/api/v1/users/${id}/groups`).reply(200, []);
-    okta().get(`/api/v1/users/${id}/roles`).reply(200, []);
-  };
-  const entry = (payload: unknown, attempts: number): InboxRow => ({
-    id: 1,
-    tenant: 'acme',
-    source: 'okta',
-    eventId: (payload as { uuid: string }).uuid,
-    via: 'hook',
-    payload,
-    receivedAt: new Date('2026-11-25T10:00:01Z'),
-    state: 'pending',
-    attempts,
-  });
-  const failureOf = (p: Promise<unknown>) =>
-    p.then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    it("waits for the rate limit's reset instead of deciding without it, asks once per reset, and then decides", async () => {
+      clock.now = new Date('2026-11-25T10:00:05Z');
+      const { inbox, ctx } = fresh();
+      const reset = String(Date.parse('2026-11-25T10:00:50Z') / 1000);
+      okta().get('/api/v1/users/me').once().reply(429, { errorCode: 'E0000047' }, { 'x-rate-limit-reset': reset, date: 'Wed, 25 Nov 2026 10:00:05 GMT' });
+      const first = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'me1');
+      const second = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uERIN', 'me2');
+      // The second entry does not ask Okta again before the reset (nock answers once): the refusal is remembered until then.
+      for (const event of [first, second]) {
+        const failure = await failureOf(inbox.toChanges(entry(event, 1), ctx));
+        expect(failure).toBeInstanceOf(ActionError);
+        expect((failure as ActionError).retryAfterMs).toBe(46_000);
+      }
+      // After the reset: asked again, learnt, and the change decided, enriched as usual.
+      clock.now = new Date('2026-11-25T10:00:52Z');
+      okta()
+        .get('/api/v1/users/me')
+        .reply(200, { id: WARDEN, status: 'ACTIVE', profile: { login: 'warden@acme.example' } });
+      plainUser('00uDANA', 'dana@acme.example');
+      plainUser('00uHAL', 'hal@acme.example');
+      expect(await inbox.toChanges(entry(first, 2), ctx)).toMatchObject({ changes: [{ kind: 'factor.reset_all', target: { id: '00uDANA' } }] });
+    });
 
-  it("waits for the rate limit's reset instead of deciding without it, asks once per reset, and then decides", async () => {
-    clock.now = new Date('2026-11-25T10:00:05Z');
-    const { inbox, ctx } = fresh();
-    const reset = String(Date.parse('2026-11-25T10:00:50Z') / 1000);
-    okta().get('/api/v1/users/me').once().reply(429, { errorCode: 'E0000047' }, { 'x-rate-limit-reset': reset, date: 'Wed, 25 Nov 2026 10:00:05 GMT' });
-    const first = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uDANA', 'me1');
-    const second = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uERIN', 'me2');
-    // The second entry does not ask Okta again before the reset (nock answers once): the refusal is remembered until then.
-    for (const event of [first, second]) {
-      const failure = await failureOf(inbox.toChanges(entry(event, 1), ctx));
-      expect(failure).toBeInstanceOf(ActionError);
-      expect((failure as ActionError).retryAfterMs).toBe(46_000);
-    }
-    // After the reset: asked again, learnt, and the change decided, enriched as usual.
-    clock.now = new Date('2026-11-25T10:00:52Z');
-    okta()
-      .get('/api/v1/users/me')
-      .reply(200, { id: WARDEN, status: 'ACTIVE', profile: { login: 'warden@acme.example' } });
-    plainUser('00uDANA', 'dana@acme.example');
-    plainUser('00uHAL', 'hal@acme.example');
-    expect(await inbox.toChanges(entry(first, 2), ctx)).toMatchObject({ changes: [{ kind: 'factor.reset_all', target: { id: '00uDANA' } }] });
-  });
+    it('decides without it on the last attempt the inbox allows, and at once when Okta refuses it for good (403)', async () => {
+      clock.now = new Date('2026-11-25T10:05:00Z');
+      const event = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uFAY', 'me3');
+      const down = fresh();
+      okta().get('/api/v1/users/me').reply(503, 'unavailable');
+      expect(await failureOf(down.inbox.toChanges(entry(event, 1), down.ctx))).toBeInstanceOf(ActionError);
+      okta().get('/api/v1/users/me').reply(503, 'unavailable');
+      plainUser('00uFAY', 'fay@acme.example');
+      plainUser('00uHAL', 'hal@acme.example');
+      expect(await down.inbox.toChanges(entry(event, 5), down.ctx)).toMatchObject({ changes: [{ target: { id: '00uFAY' } }] });
 
-  it('decides without it on the last attempt the inbox allows, and at once when Okta refuses it for good (403)', async () => {
-    clock.now = new Date('2026-11-25T10:05:00Z');
-    const event = resetEvent({ id: '00uHAL', login: 'hal@acme.example' }, '00uFAY', 'me3');
-    const down = fresh();
-    okta().get('/api/v1/users/me').reply(503, 'unavailable');
-    expect(await failureOf(down.inbox.toChanges(entry(event, 1), down.ctx))).toBeInstanceOf(ActionError);
-    okta().get('/api/v1/users/me').reply(503, 'unavailable');
-    plainUser('00uFAY', 'fay@acme.example');
-    plainUser('00uHAL', 'hal@acme.example');
-    expect(await down.inbox.toChanges(entry(event, 5), down.ctx)).toMatchObject({ changes: [{ target: { id: '00uFAY' } }] });
-
-    const refused = fresh();
-    okta().get('/api/v1/users/me').reply(403, { errorCode: 'E0000006', errorSummary: 'You do not have permission to perform the requested action' });
-    plainUser('00uFAY', 'fay@acme.example');
-    plainUser('00uHAL', 'hal@acme.example');
-    expect(await refused.inbox.toChanges(entry(event, 1), refused.ctx)).toMatchObject({ changes: [{ target: { id: '00uFAY' } }] });
+      const refused = fresh();
+      okta().get('/api/v1/users/me').reply(403, { errorCode: 'E0000006', errorSummary: 'You do not have permission to perform the requested action' });
+      plainUser('00uFAY', 'fay@acme.example');
+      plainUser('00uHAL', 'hal@acme.example');
+      expect(await refused.inbox.toChanges(entry(event, 1), refused.ctx)).toMatchObject({ changes: [{ target: { id: '00uFAY' } }] });
+    });
   });
 });
