@@ -7,6 +7,7 @@ import { ActionError, type InboxHandler, type ConnectorContext } from '../connec
 import { createLogger } from '../runtime/logger.js';
 import type { InboxRow, Store, StoreTx } from '../store/store.js';
 import { keyedChange } from '../core/keyed-change.js';
+import { overlay } from '../store/overlay.js';
 import { InboxWorker, inboxBackoffMs, type InboxWorkerOptions } from './inbox-worker.js';
 import type { SignalDetection } from './observe-signal.js';
 import { outboxBackoffMs } from './outbox-worker.js';
@@ -31,6 +32,11 @@ function oktaWorker(
     clock: now,
     ...rest,
   });
+}
+
+/** Okta hook deliveries waiting in the inbox, one per event id (an empty payload: the tests' handlers read only the entry). */
+async function putEntries(store: Store, tenant: string, eventIds: readonly string[], eventType: string, receivedAt: Date): Promise<void> {
+  for (const eventId of eventIds) await store.putInbox({ tenant, source: 'okta', eventId, eventType, via: 'hook', payload: {}, receivedAt });
 }
 
 describe('keyedChange', () => {
@@ -145,16 +151,7 @@ describe('InboxWorker give-up and retry time', () => {
 
   it("tries an entry again no sooner than the connector's retryAfterMs (an IdP's rate-limit reset), and after the back-off otherwise", async () => {
     const clock = { now: new Date('2026-11-25T10:00:00.000Z') };
-    for (const id of ['limited', 'down'])
-      await store.putInbox({
-        tenant: 'later',
-        source: 'okta',
-        eventId: id,
-        eventType: 'user.mfa.factor.reset_all',
-        via: 'hook',
-        payload: {},
-        receivedAt: clock.now,
-      });
+    await putEntries(store, 'later', ['limited', 'down'], 'user.mfa.factor.reset_all', clock.now);
     const handler: InboxHandler = {
       toChanges: async (e: InboxRow) => {
         if (e.eventId === 'limited') throw new ActionError('Okta enrichment: HTTP 429', { retryAfterMs: 46_000 });
@@ -199,16 +196,13 @@ describe('InboxWorker look-ahead', () => {
 
   it('normalizes the next entries while one is handled, and still decides them one at a time in claim order', async () => {
     const at = new Date('2026-11-25T10:00:00.000Z');
-    for (const id of ['a', 'b', 'c'])
-      await store.putInbox({
-        tenant: 'ahead',
-        source: 'okta',
-        eventId: `evt-${id}`,
-        eventType: 'user.mfa.factor.reset_all',
-        via: 'hook',
-        payload: {},
-        receivedAt: at,
-      });
+    await putEntries(
+      store,
+      'ahead',
+      ['a', 'b', 'c'].map((id) => `evt-${id}`),
+      'user.mfa.factor.reset_all',
+      at,
+    );
     const log: string[] = [];
     // b is normalized fastest, a slowest: the order of decisions must still be a, b, c.
     const work: Record<string, number> = { 'evt-a': 6, 'evt-b': 1, 'evt-c': 3 };
@@ -242,16 +236,13 @@ describe('InboxWorker look-ahead', () => {
 
   it("settles an entry of changes in its last decision's transaction, and an entry that yields no change at all on its own", async () => {
     const at = new Date('2026-11-25T12:00:00.000Z');
-    for (const id of ['f', 'g'])
-      await store.putInbox({
-        tenant: 'ahead',
-        source: 'okta',
-        eventId: `evt-${id}`,
-        eventType: 'user.mfa.factor.reset_all',
-        via: 'hook',
-        payload: {},
-        receivedAt: at,
-      });
+    await putEntries(
+      store,
+      'ahead',
+      ['f', 'g'].map((id) => `evt-${id}`),
+      'user.mfa.factor.reset_all',
+      at,
+    );
     const handler: InboxHandler = {
       toChanges: async (e: InboxRow) =>
         e.eventId === 'evt-g'
@@ -270,16 +261,11 @@ describe('InboxWorker look-ahead', () => {
       (await Promise.all((['pending', 'processed'] as const).map((st) => store.listInbox('ahead', st, 50)))).flat().find((e) => e.eventId === eventId)?.state;
     // The entry's state right after each transaction commits: settled with the second decision, not after it.
     const afterCommit: Array<string | undefined> = [];
-    const watched = new Proxy(store, {
-      get(t, prop) {
-        if (prop === 'transaction')
-          return async <T>(fn: (tx: StoreTx) => Promise<T>) => {
-            const r = await t.transaction(fn);
-            afterCommit.push(await stateOf('evt-f'));
-            return r;
-          };
-        const v = Reflect.get(t, prop, t) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    const watched = overlay(store, {
+      transaction: async <T>(fn: (tx: StoreTx) => Promise<T>) => {
+        const r = await store.transaction(fn);
+        afterCommit.push(await stateOf('evt-f'));
+        return r;
       },
     });
     const worker = oktaWorker(watched, handler, () => at);
@@ -290,16 +276,13 @@ describe('InboxWorker look-ahead', () => {
 
   it('with prepareAhead 1 handles one entry at a time', async () => {
     const at = new Date('2026-11-25T11:00:00.000Z');
-    for (const id of ['d', 'e'])
-      await store.putInbox({
-        tenant: 'ahead',
-        source: 'okta',
-        eventId: `evt-${id}`,
-        eventType: 'user.session.start',
-        via: 'hook',
-        payload: {},
-        receivedAt: at,
-      });
+    await putEntries(
+      store,
+      'ahead',
+      ['d', 'e'].map((id) => `evt-${id}`),
+      'user.session.start',
+      at,
+    );
     const log: string[] = [];
     const handler: InboxHandler = {
       toChanges: async (e: InboxRow) => {
