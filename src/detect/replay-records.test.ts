@@ -64,6 +64,27 @@ describe('readRecords (NDJSON)', () => {
     expect(bytes).toEqual([...bytes].sort((a, b) => a - b));
   });
 
+  it('gives lines longer than a decoded chunk whole, and the lines around them', async () => {
+    const rand = prng(5);
+    const values: unknown[] = [];
+    const lines: string[] = [];
+    // Lines of 70 KiB to 200 KiB span two to four 64 KiB chunks (and a 1 MiB read); short ones fall between them.
+    for (let size = 0; size < 2.5 * 1024 * 1024; ) {
+      const long = rand() < 0.3;
+      const value = { n: values.length, text: 'x'.repeat(long ? 70_000 + Math.floor(rand() * 130_000) : 1 + Math.floor(rand() * 500)) + '日' };
+      values.push(value);
+      const json = JSON.stringify(value);
+      size += Buffer.byteLength(json) + 1;
+      lines.push(rand() < 0.2 ? `${json}\r` : json);
+    }
+    const file = path.join(dir, 'long-lines.ndjson');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+
+    const { items } = await readAll(file);
+    expect(items.map((i) => ('record' in i ? i.record : i.error))).toEqual(values);
+    expect(items.map((i) => i.line)).toEqual(values.map((_, i) => i + 1));
+  });
+
   it('reports a line that is not JSON with its number, and goes on', async () => {
     const file = path.join(dir, 'bad.ndjson');
     const filler = JSON.stringify({ pad: 'x'.repeat(1000) });

@@ -223,9 +223,21 @@ export async function* readRecordBatches(file: string, onBytes?: (bytes: number)
       return { file, line, error: `not JSON: ${(err as Error).message}` };
     }
   };
-  function* lines(text: string, end: number): Generator<ReadItem> {
+  /** The lines of `text` before `end`; the first completes `head`, the unfinished line the chunk before ended with. */
+  function* lines(text: string, end: number, head: string): Generator<ReadItem> {
     let start = 0;
-    for (let nl = text.indexOf('\n'); nl !== -1 && nl < end; nl = text.indexOf('\n', start)) {
+    if (head.length > 0) {
+      // Only this line is joined: prefixing the whole chunk with it made a copy of every chunk (~1 KiB a record).
+      const nl = text.indexOf('\n');
+      let whole = head + text.slice(0, nl);
+      if (whole.charCodeAt(whole.length - 1) === 13) whole = whole.slice(0, -1);
+      if (whole.length > 0) {
+        const item = parse(whole);
+        if (item) yield item;
+      } else line++;
+      start = nl + 1;
+    }
+    for (let nl = text.indexOf('\n', start); nl !== -1 && nl < end; nl = text.indexOf('\n', start)) {
       const stop = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
       if (stop > start) {
         const item = parse(text.slice(start, stop));
@@ -262,10 +274,15 @@ export async function* readRecordBatches(file: string, onBytes?: (bytes: number)
           first = false;
           if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
         }
-        if (rest.length > 0) text = rest + text;
         const end = text.lastIndexOf('\n');
-        if (end !== -1) yield lines(text, end + 1);
-        rest = end === -1 ? text : text.slice(end + 1);
+        if (end === -1) {
+          // No line ends in this chunk (a line longer than a chunk): it is joined as it grows.
+          rest += text;
+        } else {
+          const head = rest;
+          rest = text.slice(end + 1);
+          yield lines(text, end + 1, head);
+        }
         onBytes?.(bytesRead + to);
       }
       bytesRead += n;
