@@ -187,11 +187,9 @@ class Rows {
   #free: number[] = [];
   #next = 0;
 
-  /** A row; `capacity` is how many the caller's columns hold (they grow first when it is reached). */
-  take(capacity: number, grow: (size: number) => void): number {
-    if (this.#free.length > 0) return this.#free.pop()!;
-    if (this.#next === capacity) grow(capacity * 2);
-    return this.#next++;
+  /** A row: a free one, or the next new one (the caller grows its columns when that is beyond them). */
+  take(): number {
+    return this.#free.length > 0 ? this.#free.pop()! : this.#next++;
   }
 
   give(row: number): void {
@@ -482,7 +480,10 @@ export class MemoryDetector {
     this.#lastKeyRow = keyRow;
     let row = this.#kFirst[keyRow]!;
     while (row !== NONE && this.#sRule[row] !== ruleIndex) row = this.#sNext[row]!;
-    if (row === NONE) row = this.#newState(keyRow, ruleIndex);
+    if (row === NONE) {
+      row = this.#newState(keyRow, ruleIndex);
+      if (this.#holdFirst(rule, ruleIndex, row, mask, distinct, lateness)) return;
+    }
     const state = this.#thaw(row);
     let found: Found[] | undefined;
     if (this.#absence[ruleIndex]) found = fireDue(rule, state, horizon);
@@ -506,6 +507,58 @@ export class MemoryDetector {
         else (this.#touched ??= []).push(this.#raise(rule, key, this.#changesOf(f)));
     this.#update(row, state, lateness);
   };
+
+  /**
+   * A new state's first change, written straight into the columns: what
+   * `addObservation`, `expiresAt`, `dueAt` and `#update` would do with one
+   * change in an empty state, without building the observation (nine visits
+   * in ten, docs/performance.md §6). False when one change could complete a
+   * match there (a sequence it matches every step of) or the cap would drop
+   * it: the caller then takes the general path.
+   */
+  #holdFirst(rule: CompiledDetectionRule, ruleIndex: number, row: number, mask: number, distinct: string | undefined, lateness: number): boolean {
+    const sequence = rule.type === 'sequence';
+    if ((sequence && mask === (1 << rule.steps.length) - 1) || this.#options.maxEventsPerKey < 1) return false;
+    const current = this.#currentRow();
+    const e = this.#takeEventRow();
+    const at = this.#at;
+    this.#eAt[e] = at;
+    this.#eMask[e] = mask;
+    this.#eChange[e] = current;
+    this.#eNext[e] = NONE;
+    this.#eDistinct[e] = distinct;
+    this.#held.retain(current);
+    this.#sHead[row] = e;
+    this.#sCount[row] = 1;
+    const W = rule.windowMs;
+    let expires: number;
+    if (this.#absence[ruleIndex]) {
+      if (mask & 1) {
+        // A pending first step: it falls due after its window and the lateness, and is kept a window beyond.
+        const due = at + W + lateness;
+        expires = due + W;
+        this.#sDue[row] = due;
+        this.#due.push(due, row, this.#sSeq[row]!);
+      } else expires = at + lateness;
+    } else if (sequence && !rule.anyOrder && !(mask & 1)) expires = at + lateness;
+    else expires = at + W + lateness;
+    this.#sExpires[row] = expires;
+    this.#resweep(this.#sKey[row]!);
+    return true;
+  }
+
+  #takeEventRow(): number {
+    const e = this.#eventRows.take();
+    if (e >= this.#eAt.length) {
+      // Grown here, not in a callback: a closure per row taken was garbage on every visit.
+      const size = this.#eAt.length * 2;
+      this.#eAt = growF64(this.#eAt, size);
+      this.#eMask = growI32(this.#eMask, size);
+      this.#eChange = growI32(this.#eChange, size);
+      this.#eNext = growI32(this.#eNext, size);
+    }
+    return e;
+  }
 
   /** What alerts keep of the changes of a match. */
   #changesOf(found: Found): AlertChange[] {
@@ -534,7 +587,9 @@ export class MemoryDetector {
   }
 
   #newState(keyRow: number, ruleIndex: number): number {
-    const row = this.#stateRows.take(this.#sRule.length, (size) => {
+    const row = this.#stateRows.take();
+    if (row >= this.#sRule.length) {
+      const size = this.#sRule.length * 2;
       this.#sRule = growI32(this.#sRule, size);
       this.#sKey = growI32(this.#sKey, size);
       this.#sNext = growI32(this.#sNext, size);
@@ -544,7 +599,7 @@ export class MemoryDetector {
       this.#sHead = growI32(this.#sHead, size);
       this.#sCount = growI32(this.#sCount, size);
       this.#sLive = growU8(this.#sLive, size);
-    });
+    }
     this.#sRule[row] = ruleIndex;
     this.#sKey[row] = keyRow;
     this.#sNext[row] = this.#kFirst[keyRow]!;
@@ -577,12 +632,7 @@ export class MemoryDetector {
     let head = NONE;
     for (let i = events.length - 1; i >= 0; i--) {
       const o = events[i] as Held;
-      const e = this.#eventRows.take(this.#eAt.length, (size) => {
-        this.#eAt = growF64(this.#eAt, size);
-        this.#eMask = growI32(this.#eMask, size);
-        this.#eChange = growI32(this.#eChange, size);
-        this.#eNext = growI32(this.#eNext, size);
-      });
+      const e = this.#takeEventRow();
       this.#eAt[e] = o.at;
       this.#eMask[e] = o.mask;
       this.#eChange[e] = o.row;
