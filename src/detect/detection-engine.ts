@@ -1,5 +1,5 @@
 import type { RequestSnapshot } from '../core/change-request.js';
-import { CHANGE_KINDS, type IdentityChange } from '../core/identity-change.js';
+import { CHANGE_KINDS, CHANNELS, type IdentityChange } from '../core/identity-change.js';
 import { type activationFor, runExpression } from '../core/policy/evaluate-policy.js';
 import { FALLBACK_TIER, type Tier } from '../core/tiers.js';
 import type { AlertChange } from '../core/alert.js';
@@ -58,12 +58,17 @@ interface StepPlan {
   /** The step's bit in an observation's mask. */
   bit: number;
   step: CompiledStep;
-  channels: ReadonlySet<string> | undefined;
+  /** `channels` as bits of `CHANNEL_BITS` (every bit when the step names none): one AND per step instead of a set lookup. */
+  channelMask: number;
   /** The index decides the step (see `CompiledStep.decided`): no evaluation. */
   decided: boolean;
   /** The condition reads the target's tier (it then sees a copy of the target that carries it). */
   tier: boolean;
 }
+
+/** A bit per channel; a channel outside the schema gets one no step names (only unrestricted steps match it). */
+const CHANNEL_BITS: ReadonlyMap<string, number> = new Map(CHANNELS.map((c, i) => [c, 1 << i]));
+const OTHER_CHANNEL = 1 << 30;
 
 /** A rule some step of which can match a change of a given kind, with those steps. */
 interface RulePlan {
@@ -91,7 +96,12 @@ export class DetectionEngine {
         for (const v of step.reads) reads.add(v);
         let plan = plans[plans.length - 1];
         if (plan?.ruleIndex !== ref.ruleIndex) plans.push((plan = { rule: ref.rule, ruleIndex: ref.ruleIndex, steps: [] }));
-        (plan.steps as StepPlan[]).push({ bit: 1 << ref.step, step, channels: step.channels, decided: step.decided, tier: step.reads.has('target.tier') });
+        let channelMask = -1;
+        if (step.channels !== undefined) {
+          channelMask = 0;
+          for (const c of step.channels) channelMask |= CHANNEL_BITS.get(c) ?? 0;
+        }
+        (plan.steps as StepPlan[]).push({ bit: 1 << ref.step, step, channelMask, decided: step.decided, tier: step.reads.has('target.tier') });
       }
       this.#reads.set(kind, reads);
       this.#plans.set(kind, plans);
@@ -206,13 +216,13 @@ export class DetectionEngine {
     this.#tiered = undefined;
     this.#memoChange = undefined;
     let touched = 0;
-    const channel = change.channel;
+    const channel = CHANNEL_BITS.get(change.channel) ?? OTHER_CHANNEL;
     for (let p = 0; p < plans.length; p++) {
       const { rule, ruleIndex, steps } = plans[p]!;
       let mask = 0;
       for (let s = 0; s < steps.length; s++) {
         const plan = steps[s]!;
-        if (plan.channels !== undefined && !plan.channels.has(channel)) continue;
+        if ((plan.channelMask & channel) === 0) continue;
         if (plan.decided) {
           mask |= plan.bit;
           continue;
