@@ -230,6 +230,8 @@ export async function* readRecordBatches(file: string, onBytes?: (bytes: number)
       // Only this line is joined: prefixing the whole chunk with it made a copy of every chunk (~1 KiB a record).
       const nl = text.indexOf('\n');
       let whole = head + text.slice(0, nl);
+      // `head` is a slice of the chunk before: let that chunk go while this one's lines are parsed.
+      head = '';
       if (whole.charCodeAt(whole.length - 1) === 13) whole = whole.slice(0, -1);
       if (whole.length > 0) {
         const item = parse(whole);
