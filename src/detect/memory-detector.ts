@@ -9,7 +9,7 @@ import { addObservation, cap, dueAt, expiresAt, fireDue, prune, type Found, type
 import { HeldChanges } from './held-changes.js';
 import { SeenChanges } from './seen-changes.js';
 import { KeyTable } from './key-table.js';
-import { growF64, growI32, growU8 } from './columns.js';
+import { growF64, growI32 } from './columns.js';
 import type { ChangeFacts, DetectionEngine, EvaluationError } from './detection-engine.js';
 import { isoMillis } from './iso-millis.js';
 import { SourceWatermarks } from './source-watermarks.js';
@@ -87,7 +87,10 @@ export interface DetectorStats {
  * outlives the young generation (a rule may wait a day of event time for its
  * next step), and every object it kept was copied, promoted and collected in
  * the old generation (docs/performance.md §6). Per (rule, key) state a row of
- * state columns; per held change of a state a row of event columns; what an
+ * state fields; per held change of a state a row of event fields; per key a
+ * row of key fields. A row's fields sit next to each other (a stride of
+ * integers, a stride of times), not one typed array per field: a visit then
+ * touches two cache lines of a state, not nine. What an
  * alert keeps of a change is bytes in `HeldChanges`, shared by the states
  * that hold it. A state's changes become `Observation` objects only while a
  * change or a deadline touches it (they die young), so the matching
@@ -102,6 +105,31 @@ interface Held extends Observation {
 /** Stands in for `Observation.change` while a state is thawed: alerts read the held change by `row`. */
 const UNREAD_CHANGE = Object.freeze({}) as AlertChange;
 const NONE = -1;
+/** Integers of a state row, and where each is (`#si`). */
+const SI = 8;
+const S_RULE = 0;
+const S_KEY = 1;
+const S_NEXT = 2;
+const S_HEAD = 3;
+const S_COUNT = 4;
+const S_LIVE = 5;
+/** Times of a state row (`#sf`): creation order (eviction goes rule by rule, oldest first; it also tells a reused row from the state queued before), when nothing in the state can match any more, when it is queued to fall due (absence rules; NaN when not). */
+const SF = 4;
+const S_SEQ = 0;
+const S_EXPIRES = 1;
+const S_DUE = 2;
+/** Integers of an event row (`#ei`). */
+const EI = 4;
+const E_MASK = 0;
+const E_CHANGE = 1;
+const E_NEXT = 2;
+/** Integers (`#ki`) and times (`#kf`) of a key row. */
+const KI = 2;
+const K_FIRST = 0;
+const K_LIVE = 1;
+const KF = 2;
+const K_SWEEP = 0;
+const K_QUEUED = 1;
 
 /** A binary min-heap of (time, id, stamp) in typed arrays. */
 class TimeHeap {
@@ -248,35 +276,32 @@ export class MemoryDetector {
 
   /** Key → key row. */
   readonly #keys = new KeyTable();
-  /** The key's first state row (states of a key are linked through `#sNext`). */
-  #kFirst: Int32Array = new Int32Array(1024);
-  /** The earliest `expires` among the key's states housekeeping may drop (not an absence rule's state waiting to fall due); Infinity when none. */
-  #kSweep: Float64Array = new Float64Array(1024);
-  /** When the key is queued in `#sweep` (Infinity: not queued); the queued time is never later than `#kSweep`. */
-  #kQueued: Float64Array = new Float64Array(1024);
-  #kLive: Uint8Array = new Uint8Array(1024);
+  /** Rows of keys the key fields have room for. */
+  #kRows = 1024;
+  /** Per key row, `KI` integers: its first state row (states of a key are linked through `S_NEXT`), and whether it is live. */
+  #ki: Int32Array = new Int32Array(1024 * KI);
+  /**
+   * Per key row, `KF` times: the earliest `expires` among the key's states housekeeping may drop (not an
+   * absence rule's state waiting to fall due; Infinity when none), and when the key is queued in `#sweep`
+   * (Infinity: not queued; never later than the first).
+   */
+  #kf: Float64Array = new Float64Array(1024 * KF);
 
   readonly #stateRows = new Rows();
-  #sRule: Int32Array = new Int32Array(1024);
-  #sKey: Int32Array = new Int32Array(1024);
-  #sNext: Int32Array = new Int32Array(1024);
-  /** Creation order: eviction goes through the states rule by rule, oldest first; also tells a reused row from the state queued before. */
-  #sSeq: Float64Array = new Float64Array(1024);
-  /** When nothing in the state can match any more (ms of event time). */
-  #sExpires: Float64Array = new Float64Array(1024);
-  /** When it is queued to fall due (absence rules), NaN when not: queued once per deadline. */
-  #sDue: Float64Array = new Float64Array(1024);
-  /** The state's first held change (event row), in event-time order through `#eNext`. */
-  #sHead: Int32Array = new Int32Array(1024);
-  #sCount: Int32Array = new Int32Array(1024);
-  #sLive: Uint8Array = new Uint8Array(1024);
+  /** Rows of states the state fields have room for. */
+  #sRows = 1024;
+  /**
+   * Per state row, `SI` integers (rule, key row, next state of the key, first held change, changes held,
+   * live) and `SF` times (creation order, expiry, deadline): a state's fields on one or two cache lines,
+   * not nine (see `S_RULE` and the others).
+   */
+  #si: Int32Array = new Int32Array(1024 * SI);
+  #sf: Float64Array = new Float64Array(1024 * SF);
 
   readonly #eventRows = new Rows();
   #eAt: Float64Array = new Float64Array(4096);
-  #eMask: Int32Array = new Int32Array(4096);
-  /** The held change (row of `#held`). */
-  #eChange: Int32Array = new Int32Array(4096);
-  #eNext: Int32Array = new Int32Array(4096);
+  /** Per event row, `EI` integers: the steps it matches, the held change (row of `#held`), the next event of its state. */
+  #ei: Int32Array = new Int32Array(4096 * EI);
   /** Threshold rules with `distinct`: the value counted. */
   readonly #eDistinct: Array<string | undefined> = [];
 
@@ -288,7 +313,7 @@ export class MemoryDetector {
   #size = 0;
   #sinceScan = 0;
   readonly #due = new TimeHeap();
-  /** Keys to look at in housekeeping, by their `#kSweep`. */
+  /** Keys to look at in housekeeping, by their `K_SWEEP`. */
   readonly #sweep = new TimeHeap();
   /** De-duplication keys with their event time, in arrival order: what was seen, for as long as a duplicate would still count. */
   readonly #seen = new SeenChanges();
@@ -340,7 +365,7 @@ export class MemoryDetector {
   /** Changes held in state now (across all keys). */
   get heldChanges(): number {
     let n = 0;
-    for (let row = 0; row < this.#stateRows.end; row++) if (this.#sLive[row]) n += this.#sCount[row]!;
+    for (let row = 0; row < this.#stateRows.end; row++) if (this.#si[row * SI + S_LIVE]) n += this.#si[row * SI + S_COUNT]!;
     return n;
   }
 
@@ -348,7 +373,8 @@ export class MemoryDetector {
   get pendingAbsences(): number {
     let n = 0;
     for (let row = 0; row < this.#stateRows.end; row++)
-      if (this.#sLive[row] && this.#absence[this.#sRule[row]!]) for (let e = this.#sHead[row]!; e !== NONE; e = this.#eNext[e]!) if (this.#eMask[e]! & 1) n++;
+      if (this.#si[row * SI + S_LIVE] && this.#absence[this.#si[row * SI + S_RULE]!])
+        for (let e = this.#si[row * SI + S_HEAD]!; e !== NONE; e = this.#ei[e * EI + E_NEXT]!) if (this.#ei[e * EI + E_MASK]! & 1) n++;
     return n;
   }
 
@@ -478,8 +504,8 @@ export class MemoryDetector {
     if (keyRow === NONE) keyRow = this.#newKey(key);
     this.#lastKey = key;
     this.#lastKeyRow = keyRow;
-    let row = this.#kFirst[keyRow]!;
-    while (row !== NONE && this.#sRule[row] !== ruleIndex) row = this.#sNext[row]!;
+    let row = this.#ki[keyRow * KI + K_FIRST]!;
+    while (row !== NONE && this.#si[row * SI + S_RULE] !== ruleIndex) row = this.#si[row * SI + S_NEXT]!;
     if (row === NONE) {
       row = this.#newState(keyRow, ruleIndex);
       if (this.#holdFirst(rule, ruleIndex, row, mask, distinct, lateness)) return;
@@ -523,13 +549,13 @@ export class MemoryDetector {
     const e = this.#takeEventRow();
     const at = this.#at;
     this.#eAt[e] = at;
-    this.#eMask[e] = mask;
-    this.#eChange[e] = current;
-    this.#eNext[e] = NONE;
+    this.#ei[e * EI + E_MASK] = mask;
+    this.#ei[e * EI + E_CHANGE] = current;
+    this.#ei[e * EI + E_NEXT] = NONE;
     this.#eDistinct[e] = distinct;
     this.#held.retain(current);
-    this.#sHead[row] = e;
-    this.#sCount[row] = 1;
+    this.#si[row * SI + S_HEAD] = e;
+    this.#si[row * SI + S_COUNT] = 1;
     const W = rule.windowMs;
     let expires: number;
     if (this.#absence[ruleIndex]) {
@@ -537,13 +563,13 @@ export class MemoryDetector {
         // A pending first step: it falls due after its window and the lateness, and is kept a window beyond.
         const due = at + W + lateness;
         expires = due + W;
-        this.#sDue[row] = due;
-        this.#due.push(due, row, this.#sSeq[row]!);
+        this.#sf[row * SF + S_DUE] = due;
+        this.#due.push(due, row, this.#sf[row * SF + S_SEQ]!);
       } else expires = at + lateness;
     } else if (sequence && !rule.anyOrder && !(mask & 1)) expires = at + lateness;
     else expires = at + W + lateness;
-    this.#sExpires[row] = expires;
-    this.#resweep(this.#sKey[row]!);
+    this.#sf[row * SF + S_EXPIRES] = expires;
+    this.#resweep(this.#si[row * SI + S_KEY]!);
     return true;
   }
 
@@ -553,9 +579,7 @@ export class MemoryDetector {
       // Grown here, not in a callback: a closure per row taken was garbage on every visit.
       const size = this.#eAt.length * 2;
       this.#eAt = growF64(this.#eAt, size);
-      this.#eMask = growI32(this.#eMask, size);
-      this.#eChange = growI32(this.#eChange, size);
-      this.#eNext = growI32(this.#eNext, size);
+      this.#ei = growI32(this.#ei, size * EI);
     }
     return e;
   }
@@ -572,56 +596,54 @@ export class MemoryDetector {
 
   #newKey(key: string): number {
     const row = this.#keys.insert(key);
-    if (row >= this.#kFirst.length) {
-      const size = this.#kFirst.length * 2;
-      this.#kFirst = growI32(this.#kFirst, size);
-      this.#kSweep = growF64(this.#kSweep, size);
-      this.#kQueued = growF64(this.#kQueued, size);
-      this.#kLive = growU8(this.#kLive, size);
+    if (row >= this.#kRows) {
+      this.#kRows *= 2;
+      this.#ki = growI32(this.#ki, this.#kRows * KI);
+      this.#kf = growF64(this.#kf, this.#kRows * KF);
     }
-    this.#kFirst[row] = NONE;
-    this.#kSweep[row] = Infinity;
-    this.#kQueued[row] = Infinity;
-    this.#kLive[row] = 1;
+    this.#ki[row * KI + K_FIRST] = NONE;
+    this.#kf[row * KF + K_SWEEP] = Infinity;
+    this.#kf[row * KF + K_QUEUED] = Infinity;
+    this.#ki[row * KI + K_LIVE] = 1;
     return row;
   }
 
   #newState(keyRow: number, ruleIndex: number): number {
     const row = this.#stateRows.take();
-    if (row >= this.#sRule.length) {
-      const size = this.#sRule.length * 2;
-      this.#sRule = growI32(this.#sRule, size);
-      this.#sKey = growI32(this.#sKey, size);
-      this.#sNext = growI32(this.#sNext, size);
-      this.#sSeq = growF64(this.#sSeq, size);
-      this.#sExpires = growF64(this.#sExpires, size);
-      this.#sDue = growF64(this.#sDue, size);
-      this.#sHead = growI32(this.#sHead, size);
-      this.#sCount = growI32(this.#sCount, size);
-      this.#sLive = growU8(this.#sLive, size);
+    if (row >= this.#sRows) {
+      this.#sRows *= 2;
+      this.#si = growI32(this.#si, this.#sRows * SI);
+      this.#sf = growF64(this.#sf, this.#sRows * SF);
     }
-    this.#sRule[row] = ruleIndex;
-    this.#sKey[row] = keyRow;
-    this.#sNext[row] = this.#kFirst[keyRow]!;
-    this.#kFirst[keyRow] = row;
-    this.#sSeq[row] = this.#seq++;
-    this.#sExpires[row] = 0;
-    this.#sDue[row] = Number.NaN;
-    this.#sHead[row] = NONE;
-    this.#sCount[row] = 0;
-    this.#sLive[row] = 1;
+    this.#si[row * SI + S_RULE] = ruleIndex;
+    this.#si[row * SI + S_KEY] = keyRow;
+    this.#si[row * SI + S_NEXT] = this.#ki[keyRow * KI + K_FIRST]!;
+    this.#ki[keyRow * KI + K_FIRST] = row;
+    this.#sf[row * SF + S_SEQ] = this.#seq++;
+    this.#sf[row * SF + S_EXPIRES] = 0;
+    this.#sf[row * SF + S_DUE] = Number.NaN;
+    this.#si[row * SI + S_HEAD] = NONE;
+    this.#si[row * SI + S_COUNT] = 0;
+    this.#si[row * SI + S_LIVE] = 1;
     this.#size++;
     return row;
   }
 
   /** A state's held changes as observations (objects for as long as the state is worked on). */
   #thaw(row: number): KeyState {
-    const count = this.#sCount[row]!;
+    const count = this.#si[row * SI + S_COUNT]!;
     if (count === 0) return { events: [] };
     const events = new Array<Observation>(count);
     let i = 0;
-    for (let e = this.#sHead[row]!; e !== NONE; e = this.#eNext[e]!) {
-      const held: Held = { uid: '', at: this.#eAt[e]!, mask: this.#eMask[e]!, distinct: this.#eDistinct[e], change: UNREAD_CHANGE, row: this.#eChange[e]! };
+    for (let e = this.#si[row * SI + S_HEAD]!; e !== NONE; e = this.#ei[e * EI + E_NEXT]!) {
+      const held: Held = {
+        uid: '',
+        at: this.#eAt[e]!,
+        mask: this.#ei[e * EI + E_MASK]!,
+        distinct: this.#eDistinct[e],
+        change: UNREAD_CHANGE,
+        row: this.#ei[e * EI + E_CHANGE]!,
+      };
       events[i++] = held;
     }
     return { events };
@@ -634,28 +656,28 @@ export class MemoryDetector {
       const o = events[i] as Held;
       const e = this.#takeEventRow();
       this.#eAt[e] = o.at;
-      this.#eMask[e] = o.mask;
-      this.#eChange[e] = o.row;
-      this.#eNext[e] = head;
+      this.#ei[e * EI + E_MASK] = o.mask;
+      this.#ei[e * EI + E_CHANGE] = o.row;
+      this.#ei[e * EI + E_NEXT] = head;
       this.#eDistinct[e] = o.distinct;
       this.#held.retain(o.row);
       head = e;
     }
     this.#freeEvents(row);
-    this.#sHead[row] = head;
-    this.#sCount[row] = events.length;
+    this.#si[row * SI + S_HEAD] = head;
+    this.#si[row * SI + S_COUNT] = events.length;
   }
 
   #freeEvents(row: number): void {
-    for (let e = this.#sHead[row]!; e !== NONE; ) {
-      const next = this.#eNext[e]!;
-      this.#held.release(this.#eChange[e]!);
+    for (let e = this.#si[row * SI + S_HEAD]!; e !== NONE; ) {
+      const next = this.#ei[e * EI + E_NEXT]!;
+      this.#held.release(this.#ei[e * EI + E_CHANGE]!);
       this.#eDistinct[e] = undefined;
       this.#eventRows.give(e);
       e = next;
     }
-    this.#sHead[row] = NONE;
-    this.#sCount[row] = 0;
+    this.#si[row * SI + S_HEAD] = NONE;
+    this.#si[row * SI + S_COUNT] = 0;
   }
 
   /**
@@ -677,56 +699,57 @@ export class MemoryDetector {
 
   /** After a change to a state: its expiry and deadline, or its removal when empty. */
   #update(row: number, state: KeyState, lateness: number): void {
-    const rule = this.#rules[this.#sRule[row]!]!;
+    const rule = this.#rules[this.#si[row * SI + S_RULE]!]!;
     const expires = expiresAt(rule, state, lateness);
     if (expires === undefined) {
       this.#remove(row);
       return;
     }
     this.#store(row, state.events);
-    this.#sExpires[row] = expires;
+    this.#sf[row * SF + S_EXPIRES] = expires;
     const due = dueAt(rule, state, lateness);
-    if (due !== undefined && due !== this.#sDue[row]) {
-      this.#sDue[row] = due;
-      this.#due.push(due, row, this.#sSeq[row]!);
+    if (due !== undefined && due !== this.#sf[row * SF + S_DUE]) {
+      this.#sf[row * SF + S_DUE] = due;
+      this.#due.push(due, row, this.#sf[row * SF + S_SEQ]!);
     }
-    this.#resweep(this.#sKey[row]!);
+    this.#resweep(this.#si[row * SI + S_KEY]!);
   }
 
-  /** Recomputes `#kSweep` after one of the key's states changed, and queues the key for housekeeping if it is due sooner. */
+  /** Recomputes `K_SWEEP` after one of the key's states changed, and queues the key for housekeeping if it is due sooner. */
   #resweep(keyRow: number): void {
     let at = Infinity;
-    for (let row = this.#kFirst[keyRow]!; row !== NONE; row = this.#sNext[row]!)
-      if (this.#sExpires[row]! < at && !(this.#absence[this.#sRule[row]!] && !Number.isNaN(this.#sDue[row]!))) at = this.#sExpires[row]!;
-    this.#kSweep[keyRow] = at;
-    if (at < this.#kQueued[keyRow]!) {
-      this.#kQueued[keyRow] = at;
+    for (let row = this.#ki[keyRow * KI + K_FIRST]!; row !== NONE; row = this.#si[row * SI + S_NEXT]!)
+      if (this.#sf[row * SF + S_EXPIRES]! < at && !(this.#absence[this.#si[row * SI + S_RULE]!] && !Number.isNaN(this.#sf[row * SF + S_DUE]!)))
+        at = this.#sf[row * SF + S_EXPIRES]!;
+    this.#kf[keyRow * KF + K_SWEEP] = at;
+    if (at < this.#kf[keyRow * KF + K_QUEUED]!) {
+      this.#kf[keyRow * KF + K_QUEUED] = at;
       this.#sweep.push(at, keyRow, 0);
     }
   }
 
   #remove(row: number): void {
-    if (!this.#sLive[row]) return;
-    this.#sLive[row] = 0;
+    if (!this.#si[row * SI + S_LIVE]) return;
+    this.#si[row * SI + S_LIVE] = 0;
     this.#freeEvents(row);
-    const keyRow = this.#sKey[row]!;
-    if (this.#kFirst[keyRow] === row) this.#kFirst[keyRow] = this.#sNext[row]!;
+    const keyRow = this.#si[row * SI + S_KEY]!;
+    if (this.#ki[keyRow * KI + K_FIRST] === row) this.#ki[keyRow * KI + K_FIRST] = this.#si[row * SI + S_NEXT]!;
     else {
-      let prev = this.#kFirst[keyRow]!;
-      while (this.#sNext[prev] !== row) prev = this.#sNext[prev]!;
-      this.#sNext[prev] = this.#sNext[row]!;
+      let prev = this.#ki[keyRow * KI + K_FIRST]!;
+      while (this.#si[prev * SI + S_NEXT] !== row) prev = this.#si[prev * SI + S_NEXT]!;
+      this.#si[prev * SI + S_NEXT] = this.#si[row * SI + S_NEXT]!;
     }
     this.#stateRows.give(row);
     this.#size--;
-    if (this.#kFirst[keyRow] === NONE) this.#dropKey(keyRow);
+    if (this.#ki[keyRow * KI + K_FIRST] === NONE) this.#dropKey(keyRow);
     else this.#resweep(keyRow);
   }
 
   /** A key with no state left. */
   #dropKey(keyRow: number): void {
     this.#keys.remove(keyRow);
-    this.#kLive[keyRow] = 0;
-    this.#kQueued[keyRow] = Infinity;
+    this.#ki[keyRow * KI + K_LIVE] = 0;
+    this.#kf[keyRow * KF + K_QUEUED] = Infinity;
     if (this.#lastKeyRow === keyRow) {
       this.#lastKey = undefined;
       this.#lastKeyRow = NONE;
@@ -736,10 +759,10 @@ export class MemoryDetector {
   #fireDue(touched: Alert[]): void {
     while (this.#due.size > 0 && this.#due.peek() <= this.#low) {
       const row = this.#due.pop();
-      if (!this.#sLive[row] || this.#sSeq[row] !== this.#due.stamp) continue;
-      this.#sDue[row] = Number.NaN;
-      const rule = this.#rules[this.#sRule[row]!]!;
-      const key = this.#keys.name(this.#sKey[row]!);
+      if (!this.#si[row * SI + S_LIVE] || this.#sf[row * SF + S_SEQ] !== this.#due.stamp) continue;
+      this.#sf[row * SF + S_DUE] = Number.NaN;
+      const rule = this.#rules[this.#si[row * SI + S_RULE]!]!;
+      const key = this.#keys.name(this.#si[row * SI + S_KEY]!);
       const lateness = this.#lateness(rule);
       const horizon = this.#low - lateness;
       const state = this.#thaw(row);
@@ -766,16 +789,17 @@ export class MemoryDetector {
       const at = this.#sweep.peek();
       const keyRow = this.#sweep.pop();
       // A key dropped, or queued again for an earlier time since: not this entry.
-      if (!this.#kLive[keyRow] || this.#kQueued[keyRow] !== at) continue;
-      this.#kQueued[keyRow] = Infinity;
-      if (this.#kSweep[keyRow]! <= low) {
-        for (let row = this.#kFirst[keyRow]!; row !== NONE; ) {
-          const next = this.#sNext[row]!;
-          if (this.#sExpires[row]! <= low && !(this.#absence[this.#sRule[row]!] && !Number.isNaN(this.#sDue[row]!))) this.#remove(row);
+      if (!this.#ki[keyRow * KI + K_LIVE] || this.#kf[keyRow * KF + K_QUEUED] !== at) continue;
+      this.#kf[keyRow * KF + K_QUEUED] = Infinity;
+      if (this.#kf[keyRow * KF + K_SWEEP]! <= low) {
+        for (let row = this.#ki[keyRow * KI + K_FIRST]!; row !== NONE; ) {
+          const next = this.#si[row * SI + S_NEXT]!;
+          if (this.#sf[row * SF + S_EXPIRES]! <= low && !(this.#absence[this.#si[row * SI + S_RULE]!] && !Number.isNaN(this.#sf[row * SF + S_DUE]!)))
+            this.#remove(row);
           row = next;
         }
       }
-      if (this.#kLive[keyRow]) this.#resweep(keyRow);
+      if (this.#ki[keyRow * KI + K_LIVE]) this.#resweep(keyRow);
     }
     if (this.#size > this.#options.maxKeys) this.#evict();
     const keepSeenFrom = low - this.#maxLateness;
@@ -799,17 +823,17 @@ export class MemoryDetector {
   /** Over `maxKeys`: evicts the states nearest to expiring (a tenth of the limit at a time), counting the changes lost. */
   #evict(): void {
     const rows: number[] = [];
-    for (let row = 0; row < this.#stateRows.end; row++) if (this.#sLive[row]) rows.push(row);
+    for (let row = 0; row < this.#stateRows.end; row++) if (this.#si[row * SI + S_LIVE]) rows.push(row);
     const expiries = new Float64Array(rows.length);
-    for (let i = 0; i < rows.length; i++) expiries[i] = this.#sExpires[rows[i]!]!;
+    for (let i = 0; i < rows.length; i++) expiries[i] = this.#sf[rows[i]! * SF + S_EXPIRES]!;
     expiries.sort();
     const target = Math.floor(this.#options.maxKeys * 0.9);
     const cutoff = expiries[this.#size - target - 1] ?? -Infinity;
-    rows.sort((a, b) => this.#sRule[a]! - this.#sRule[b]! || this.#sSeq[a]! - this.#sSeq[b]!);
+    rows.sort((a, b) => this.#si[a * SI + S_RULE]! - this.#si[b * SI + S_RULE]! || this.#sf[a * SF + S_SEQ]! - this.#sf[b * SF + S_SEQ]!);
     for (const row of rows) {
       if (this.#size <= target) return;
-      if (this.#sExpires[row]! <= cutoff) {
-        this.stats.evicted += this.#sCount[row]!;
+      if (this.#sf[row * SF + S_EXPIRES]! <= cutoff) {
+        this.stats.evicted += this.#si[row * SI + S_COUNT]!;
         this.#remove(row);
       }
     }
