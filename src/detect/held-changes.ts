@@ -20,15 +20,20 @@ import { growI32, compactUnits } from './columns.js';
  * A row is the strings of the change one after the other, each a header and
  * its characters, exactly: two Latin-1 characters a unit, or (when one is
  * beyond Latin-1) a UTF-16 code unit a unit. The header is the length, with
- * `WIDE` for the second form; `ABSENT` for `undefined`; `LONG`, two units of
- * length and one of form for 0x7ffe characters or more. The strings: the
- * de-duplication key (`changeUid`), id, kind, channel, occurredAt, IdP,
- * vendor type, target id, target and actor labels, the covering request,
- * then the number of vendor event ids and the ids.
+ * `WIDE` for the second form; `ABSENT` for `undefined`; `SAME` for an actor
+ * label that is the target's (a self-service change); `LONG`, two units of
+ * length and one of form for 0x7ffd characters or more. The strings: id,
+ * kind, channel, occurredAt, IdP, vendor type, target id, target and actor
+ * labels, the covering request, then the number of vendor event ids and the
+ * ids. The de-duplication key (`changeUid`: `<IdP>:<first event id>`, or
+ * `id:<change id>`) is not written: `same` compares its parts.
  */
 
 const ABSENT = 0xffff;
 const LONG = 0xfffe;
+const SAME = 0xfffd;
+/** The longest string with a one-unit header (longer ones are `LONG`). */
+const SHORT_MAX = 0x7ffc;
 /** Header bit: the string is stored a code unit per unit (else two Latin-1 characters per unit). */
 const WIDE = 0x8000;
 /** Code units of the arena at first (it grows by doubling when the rows held fill more than half). */
@@ -66,20 +71,15 @@ export class HeldChanges {
   add(change: IdentityChange, coveredBy: string | undefined): number {
     const source = change.source;
     const ids = source.eventIds as readonly string[] | undefined;
-    const first = ids?.[0];
     const target = principalLabel(change.target);
     const actor = principalLabel(change.actor);
-    let need =
-      3 * 16 + len(source.idp) + 4 + len(first) + len(change.id) * 2 + len(change.kind) + len(change.channel) + len(change.occurredAt) + len(source.idp);
+    let need = 3 * 16 + len(change.id) + len(change.kind) + len(change.channel) + len(change.occurredAt) + len(source.idp);
     need += len(source.rawType) + len(change.target.id) + len(target) + len(actor) + len(coveredBy);
     if (ids !== undefined) for (let i = 0; i < ids.length; i++) need += 3 + len(ids[i]);
     if (this.#end + need > this.#units.length) this.#make(need);
     const row = this.#free.length > 0 ? this.#free.pop()! : this.#newRow();
     const start = this.#end;
     let at = start;
-    // changeUid: `<idp>:<first vendor event id>`, or `id:<change id>`.
-    if (first !== undefined) at = this.#putUid(at, source.idp, first);
-    else at = this.#putUid(at, 'id', change.id);
     at = this.#put(at, change.id);
     at = this.#put(at, change.kind);
     at = this.#put(at, change.channel);
@@ -88,7 +88,8 @@ export class HeldChanges {
     at = this.#put(at, source.rawType);
     at = this.#put(at, change.target.id);
     at = this.#put(at, target);
-    at = this.#put(at, actor);
+    if (actor === target && actor !== undefined) this.#units[at++] = SAME;
+    else at = this.#put(at, actor);
     at = this.#put(at, coveredBy);
     if (ids === undefined) this.#units[at++] = ABSENT;
     else {
@@ -119,22 +120,48 @@ export class HeldChanges {
 
   /** Whether two rows are the same change as `holds` (correlate.ts) tells: the same de-duplication key or the same change id. */
   same(a: number, b: number): boolean {
-    let pa = this.#offset[a]!;
-    let pb = this.#offset[b]!;
-    if (this.#equalAt(pa, pb)) return true;
-    pa = this.#skip(pa);
-    pb = this.#skip(pb);
-    return this.#equalAt(pa, pb);
+    const ida = this.#offset[a]!;
+    const idb = this.#offset[b]!;
+    if (this.#equalAt(ida, idb)) return true;
+    // The keys, `<IdP>:<first event id>` or `id:<change id>`, compared by their parts (an IdP has no colon).
+    const idpa = this.#idpAt(ida);
+    const idpb = this.#idpAt(idb);
+    const firsta = this.#firstEventAt(idpa);
+    const firstb = this.#firstEventAt(idpb);
+    if (firsta !== -1 && firstb !== -1) return this.#equalAt(idpa, idpb) && this.#equalAt(firsta, firstb);
+    if (firsta !== -1) return this.#isId(idpa) && this.#equalAt(firsta, idb);
+    if (firstb !== -1) return this.#isId(idpb) && this.#equalAt(firstb, ida);
+    return false; // both `id:<change id>`, and the ids differ
   }
 
   /** Whether two rows are changes with the same id (an alert counts a change once by its id). */
   sameId(a: number, b: number): boolean {
-    return this.#equalAt(this.#skip(this.#offset[a]!), this.#skip(this.#offset[b]!));
+    return this.#equalAt(this.#offset[a]!, this.#offset[b]!);
+  }
+
+  /** Where a row's IdP is, from where the row starts (past id, kind, channel and occurredAt). */
+  #idpAt(p: number): number {
+    return this.#skip(this.#skip(this.#skip(this.#skip(p))));
+  }
+
+  /** Where the first vendor event id is, from where the IdP is; -1 when there is none. */
+  #firstEventAt(idp: number): number {
+    let p = idp;
+    for (let i = 0; i < 6; i++) p = this.#skip(p); // IdP, vendor type, target id, target, actor, covering request
+    const h = this.#units[p]!;
+    if (h === ABSENT || h === 0) return -1;
+    return h === LONG ? p + 4 : p + 1;
+  }
+
+  /** Whether the string at `p` is `id` (the IdP part of `id:<change id>`). */
+  #isId(p: number): boolean {
+    const u = this.#units;
+    return u[p] === 2 && u[p + 1] === (0x69 | (0x64 << 8));
   }
 
   /** What an alert keeps of the held change (as `alertChangeOf` built it). */
   alertChange(row: number): AlertChange {
-    this.#at = this.#skip(this.#offset[row]!); // past the de-duplication key
+    this.#at = this.#offset[row]!;
     const id = this.#get()!;
     const kind = this.#get() as AlertChange['kind'];
     const channel = this.#get() as AlertChange['channel'];
@@ -143,7 +170,11 @@ export class HeldChanges {
     const rawType = this.#get()!;
     const targetId = this.#get()!;
     const target = this.#get()!;
-    const actor = this.#get()!;
+    let actor: string;
+    if (this.#units[this.#at] === SAME) {
+      this.#at++;
+      actor = target;
+    } else actor = this.#get()!;
     const coveredBy = this.#get();
     const count = this.#length0();
     let eventIds: string[] | undefined;
@@ -204,7 +235,7 @@ export class HeldChanges {
   #skip(p: number): number {
     const u = this.#units;
     const h = u[p]!;
-    if (h === ABSENT) return p + 1;
+    if (h === ABSENT || h === SAME) return p + 1;
     if (h === LONG) {
       const n = u[p + 1]! + u[p + 2]! * 0x10000;
       return p + 4 + (u[p + 3] === 1 ? n : (n + 1) >> 1);
@@ -225,7 +256,7 @@ export class HeldChanges {
   /** A header for `n` characters (or a count, `wide` false); returns the position after it. */
   #header(at: number, n: number, wide: boolean): number {
     const u = this.#units;
-    if (n <= 0x7ffd) {
+    if (n <= SHORT_MAX) {
       u[at] = wide ? n | WIDE : n;
       return at + 1;
     }
@@ -258,28 +289,6 @@ export class HeldChanges {
     if (!wide) return from + ((n + 1) >> 1);
     const start = this.#header(at, n, true);
     for (let i = 0; i < n; i++) u[start + i] = s.charCodeAt(i);
-    return start + n;
-  }
-
-  /** Writes `<a>:<b>` as one string (as `#put` would). */
-  #putUid(at: number, a: string, b: string): number {
-    const n = a.length + 1 + b.length;
-    const charAt = (i: number): number => (i < a.length ? a.charCodeAt(i) : i === a.length ? 58 : b.charCodeAt(i - a.length - 1));
-    const u = this.#units;
-    const from = this.#header(at, n, false);
-    let wide = false;
-    for (let i = 0, p = from; i < n; i += 2, p++) {
-      const x = charAt(i);
-      const y = i + 1 < n ? charAt(i + 1) : 0;
-      if ((x | y) > 0xff) {
-        wide = true;
-        break;
-      }
-      u[p] = x | (y << 8);
-    }
-    if (!wide) return from + ((n + 1) >> 1);
-    const start = this.#header(at, n, true);
-    for (let i = 0; i < n; i++) u[start + i] = charAt(i);
     return start + n;
   }
 

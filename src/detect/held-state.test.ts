@@ -48,7 +48,10 @@ describe('held changes', () => {
       [change(5, {}, { eventIds: ['a', 'b', 'c'] }), undefined],
       [change(6, {}, { eventIds: [] }), undefined],
       [change(7, { occurredAt: '2026-03-02T10:00:00+01:00' }, { rawType: 'x'.repeat(70_000) }), undefined],
-      [change(8, {}, { rawType: '✓'.repeat(40_000), eventIds: ['y'.repeat(0x7ffd), 'z'.repeat(0x7ffe), 'é'.repeat(0x7fff)] }), '✓'.repeat(0x7ffe)],
+      [change(8, {}, { rawType: '✓'.repeat(40_000), eventIds: ['y'.repeat(0x7ffc), 'z'.repeat(0x7ffd), 'é'.repeat(0x7fff)] }), '✓'.repeat(0x7ffe)],
+      // Self-service: the actor's label is the target's (written once).
+      [change(9, { channel: 'self_service', actor: { ...change(9).target, type: 'user' } }), undefined],
+      [change(10, { actor: { ...change(10).target, id: 'other', type: 'user' } }), undefined],
     ];
     const rows = cases.map(([c, covered]) => held.add(c, covered));
     for (const row of rows) held.retain(row);
@@ -70,7 +73,24 @@ describe('held changes', () => {
     const noEvents = change(6, {}, { eventIds: [] });
     const idKeyed = held.add(change(7, {}, { idp: 'id', eventIds: [noEvents.id] }), undefined);
     expect(changeUid(change(7, {}, { idp: 'id', eventIds: [noEvents.id] }))).toBe(changeUid(noEvents));
-    expect(held.same(held.add(noEvents, undefined), idKeyed)).toBe(true);
+    const noEventsRow = held.add(noEvents, undefined);
+    expect([held.same(noEventsRow, idKeyed), held.same(idKeyed, noEventsRow)]).toEqual([true, true]);
+    // The same event id under another IdP than `id` is another key; so is another change id without events.
+    const otherIdKeyed = held.add(change(8, {}, { idp: 'okta', eventIds: [noEvents.id] }), undefined);
+    const otherNoEvents = held.add(change(9, {}, { eventIds: [] }), undefined);
+    expect([held.same(noEventsRow, otherIdKeyed), held.same(otherIdKeyed, noEventsRow), held.same(noEventsRow, otherNoEvents)]).toEqual([false, false, false]);
+    // Each pair as changeUid and the ids tell it.
+    const all = [
+      change(1),
+      change(2, {}, { eventIds: ['evt-1'] }),
+      change(3, { id: change(1).id }),
+      noEvents,
+      change(7, {}, { idp: 'id', eventIds: [noEvents.id] }),
+    ];
+    const allRows = all.map((c) => held.add(c, undefined));
+    for (let i = 0; i < all.length; i++)
+      for (let j = 0; j < all.length; j++)
+        expect(held.same(allRows[i]!, allRows[j]!)).toBe(changeUid(all[i]!) === changeUid(all[j]!) || all[i]!.id === all[j]!.id);
   });
 
   it('keep rows while referenced and reuse the space of dropped ones, moving what is held', () => {
