@@ -89,8 +89,12 @@ export function summarize(alert: Pick<Alert, 'key' | 'title' | 'matches' | 'chan
   return [head, ': ', shown.join('; '), more].join('');
 }
 
-/** A new alert for a match. */
-export function newAlert(input: { id: string; tenant: string; match: MatchInput; now: Date; rulesVersion: string }): Alert {
+/**
+ * A new alert for a match. `summarize: false` leaves `summary` empty, for a
+ * caller that merges more matches in at once and summarizes the result (the
+ * summary depends only on the final alert).
+ */
+export function newAlert(input: { id: string; tenant: string; match: MatchInput; now: Date; rulesVersion: string }, summarizeNow = true): Alert {
   const { match, now } = input;
   const changes = [...match.changes].sort(byTime);
   const at = now.toISOString();
@@ -113,7 +117,7 @@ export function newAlert(input: { id: string; tenant: string; match: MatchInput;
     updatedAt: at,
     rulesVersion: input.rulesVersion,
   };
-  alert.summary = summarize(alert);
+  if (summarizeNow) alert.summary = summarize(alert);
   return alert;
 }
 
@@ -129,7 +133,7 @@ export function groupsWith(alert: Alert, match: MatchInput, groupForMs: number):
  * the severity raised to the highest match, the primary rule the most severe
  * one (the earlier among equals), the summary rewritten.
  */
-export function mergeMatch(alert: Alert, match: MatchInput, now: Date): Alert {
+export function mergeMatch(alert: Alert, match: MatchInput, now: Date, summarizeNow = true): Alert {
   const known = new Set(alert.changes.map((c) => c.id));
   const changes = [...alert.changes, ...match.changes.filter((c) => !known.has(c.id))].sort(byTime);
   const at = now.toISOString();
@@ -157,6 +161,6 @@ export function mergeMatch(alert: Alert, match: MatchInput, now: Date): Alert {
     lastAt: changes[changes.length - 1]!.occurredAt,
     updatedAt: at,
   };
-  merged.summary = summarize(merged);
+  if (summarizeNow) merged.summary = summarize(merged);
   return merged;
 }

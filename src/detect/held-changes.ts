@@ -1,6 +1,7 @@
 import type { AlertChange } from '../core/alert.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import { principalLabel } from './alert.js';
+import { endianness } from 'node:os';
 import { growI32, compactUnits } from './columns.js';
 
 /**
@@ -36,6 +37,11 @@ const SAME = 0xfffd;
 const SHORT_MAX = 0x7ffc;
 /** Header bit: the string is stored a code unit per unit (else two Latin-1 characters per unit). */
 const WIDE = 0x8000;
+/**
+ * On a little-endian machine the arena's bytes are the strings' Latin-1 bytes (two characters a
+ * unit, the first in the low byte) or their UTF-16LE code units: read back by one native decode.
+ */
+const LITTLE_ENDIAN = endianness() === 'LE';
 /** Code units of the arena at first (it grows by doubling when the rows held fill more than half). */
 const INITIAL_UNITS = 1 << 18;
 const INITIAL_ROWS = 1024;
@@ -43,6 +49,8 @@ const INITIAL_ROWS = 1024;
 /** Held changes, as rows of code units. */
 export class HeldChanges {
   #units: Uint16Array = new Uint16Array(INITIAL_UNITS);
+  /** The arena's memory as bytes (for decoding). */
+  #bytes: Buffer = bytesOf(this.#units);
   /** Units written (the next row starts here). */
   #end = 0;
   /** Units of rows still held. */
@@ -212,12 +220,7 @@ export class HeldChanges {
       from = p + 1;
     }
     this.#at = this.#skip(p);
-    const codes = new Array<number>(n);
-    if (wide) for (let i = 0; i < n; i++) codes[i] = u[from + i]!;
-    else for (let i = 0; i < n; i++) codes[i] = i & 1 ? u[from + (i >> 1)]! >> 8 : u[from + (i >> 1)]! & 0xff;
-    let s = '';
-    for (let i = 0; i < n; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
-    return s;
+    return LITTLE_ENDIAN ? decodeBytes(this.#bytes, from, n, wide) : decodeUnits(u, from, n, wide);
   }
 
   /** The count in the header at `#at` (moving past it), or -1 for `undefined`. */
@@ -317,6 +320,7 @@ export class HeldChanges {
   #make(need: number): void {
     const made = compactUnits(this.#units, this.#offset, this.#length, this.#rows, this.#live, need);
     this.#units = made.units;
+    if (made.units.buffer !== this.#bytes.buffer) this.#bytes = bytesOf(made.units);
     this.#end = made.end;
   }
 }
@@ -324,4 +328,24 @@ export class HeldChanges {
 /** Upper bound of a string's units, header included. */
 function len(s: string | undefined): number {
   return s === undefined ? 1 : s.length + 4;
+}
+
+/** The bytes of an arena (the same memory). */
+export function bytesOf(units: Uint16Array): Buffer {
+  return Buffer.from(units.buffer, units.byteOffset, units.byteLength);
+}
+
+/** `n` characters written by `#put` at unit `from`, read through the arena's bytes (little-endian machines only). */
+export function decodeBytes(bytes: Buffer, from: number, n: number, wide: boolean): string {
+  return bytes.toString(wide ? 'utf16le' : 'latin1', from * 2, from * 2 + (wide ? 2 * n : n));
+}
+
+/** `n` characters written by `#put` at unit `from`, read unit by unit (any machine). */
+export function decodeUnits(u: Uint16Array, from: number, n: number, wide: boolean): string {
+  const codes = new Array<number>(n);
+  if (wide) for (let i = 0; i < n; i++) codes[i] = u[from + i]!;
+  else for (let i = 0; i < n; i++) codes[i] = i & 1 ? u[from + (i >> 1)]! >> 8 : u[from + (i >> 1)]! & 0xff;
+  let s = '';
+  for (let i = 0; i < n; i += 4096) s += String.fromCharCode.apply(null, codes.slice(i, i + 4096));
+  return s;
 }

@@ -4,7 +4,7 @@ import type { IdentityChange } from '../core/identity-change.js';
 import { alertChangeOf } from './alert.js';
 import { compileRulePack } from './compile-rule-pack.js';
 import { changeUid, DetectionEngine } from './detection-engine.js';
-import { HeldChanges } from './held-changes.js';
+import { bytesOf, decodeBytes, decodeUnits, HeldChanges } from './held-changes.js';
 import { IdentityResolver } from './identity-keys.js';
 import { KeyTable } from './key-table.js';
 import { MemoryDetector } from './memory-detector.js';
@@ -59,6 +59,21 @@ describe('held changes', () => {
       expect(JSON.stringify(held.alertChange(rows[i]!))).toBe(JSON.stringify(alertChangeOf(c, covered)));
     });
     expect(held.alertChange(rows[1]!)).toEqual(alertChangeOf(cases[1]![0], 'req-1'));
+  });
+
+  it('decode what they wrote the same way through the bytes (little-endian) and unit by unit (any machine)', () => {
+    const strings = ['', 'a', 'ab', 'user.6847@acme.example', 'zoë.ünal\u00ff', 'bad\ud800surrogate✓', '日本', 'x'.repeat(9_001), '✓'.repeat(5_000)];
+    const units = new Uint16Array(40_000);
+    const bytes = bytesOf(units);
+    let at = 0;
+    for (const s of strings) {
+      const wide = [...s].some((c) => c.charCodeAt(0) > 0xff) || /[\ud800-\udfff]/.test(s);
+      if (wide) for (let i = 0; i < s.length; i++) units[at + i] = s.charCodeAt(i);
+      else for (let i = 0; i < s.length; i += 2) units[at + (i >> 1)] = s.charCodeAt(i) | ((s.charCodeAt(i + 1) || 0) << 8);
+      expect(decodeUnits(units, at, s.length, wide)).toBe(s);
+      if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) expect(decodeBytes(bytes, at, s.length, wide)).toBe(s);
+      at += wide ? s.length : (s.length + 1) >> 1;
+    }
   });
 
   it('tell the same change as holds() does: the same de-duplication key or the same id', () => {

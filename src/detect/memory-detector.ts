@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { detectionSource } from '../core/detection-source.js';
 import type { IdentityChange } from '../core/identity-change.js';
 import type { Alert, AlertChange } from '../core/alert.js';
-import { alertChangeOf, coveringRequest, groupsWith, mergeMatch, newAlert } from './alert.js';
+import { alertChangeOf, coveringRequest, groupsWith, mergeMatch, newAlert, summarize } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
 import { addObservation, cap, dueAt, expiresAt, fireDue, prune, type Found, type KeyState, type Observation } from './correlate.js';
 import { HeldChanges } from './held-changes.js';
@@ -913,14 +913,13 @@ export class MemoryDetector {
       changes: m.rows.map((row) => this.#held.alertChange(row)),
     });
     const [head, ...rest] = pending.matches;
-    let alert = newAlert({
-      id: pending.id,
-      tenant: this.#options.tenant,
-      match: matchOf(head!),
-      now: new Date(head!.now),
-      rulesVersion: this.#engine.pack.version,
-    });
-    for (const m of rest) alert = mergeMatch(alert, matchOf(m), new Date(m.now));
+    // Summarized once, when all its matches are in (what newAlert and each mergeMatch would have left).
+    let alert = newAlert(
+      { id: pending.id, tenant: this.#options.tenant, match: matchOf(head!), now: new Date(head!.now), rulesVersion: this.#engine.pack.version },
+      false,
+    );
+    for (const m of rest) alert = mergeMatch(alert, matchOf(m), new Date(m.now), false);
+    alert.summary = summarize(alert);
     for (const m of pending.matches) for (const row of m.rows) this.#held.release(row);
     this.#final(alert);
   }
