@@ -96,7 +96,6 @@ export function fireDue(rule: CompiledDetectionRule, state: KeyState, horizon: n
  * - anything else: until its time plus the window.
  */
 function usefulUntil(rule: CompiledDetectionRule, state: KeyState, e: Observation): number {
-  if (rule.type === 'absence') return e.mask & A ? Infinity : e.at;
   if (rule.type === 'sequence' && !rule.anyOrder && !(e.mask & 1)) {
     let until = e.at;
     for (const s of state.events) {
@@ -105,7 +104,14 @@ function usefulUntil(rule: CompiledDetectionRule, state: KeyState, e: Observatio
     }
     return until;
   }
-  return e.at + rule.windowMs;
+  return usefulAlone(rule, e.mask, e.at);
+}
+
+/** `usefulUntil` of a change that is alone in its state (no first step held before it). */
+function usefulAlone(rule: CompiledDetectionRule, mask: number, at: number): number {
+  if (rule.type === 'absence') return mask & A ? Infinity : at;
+  if (rule.type === 'sequence' && !rule.anyOrder && !(mask & 1)) return at;
+  return at + rule.windowMs;
 }
 
 /** Drops what can no longer match (see `usefulUntil`). */
@@ -266,6 +272,19 @@ export function expiresAt(rule: CompiledDetectionRule, state: KeyState, lateness
   for (const e of state.events) latest = Math.max(latest, usefulUntil(rule, state, e));
   // A pending absence keeps its state until it falls due (dueAt) and then some.
   return latest === Infinity ? (dueAt(rule, state, latenessMs) ?? 0) + rule.windowMs : latest + latenessMs;
+}
+
+/**
+ * `expiresAt` and `dueAt` of a state that holds one change, without building
+ * it (the memory detector's new states, nine in ten of its visits).
+ */
+export function loneExpiresAt(rule: CompiledDetectionRule, mask: number, at: number, latenessMs: number): number {
+  const until = usefulAlone(rule, mask, at);
+  return until === Infinity ? (loneDueAt(rule, mask, at, latenessMs) ?? 0) + rule.windowMs : until + latenessMs;
+}
+
+export function loneDueAt(rule: CompiledDetectionRule, mask: number, at: number, latenessMs: number): number | undefined {
+  return rule.type === 'absence' && mask & A ? at + rule.windowMs + latenessMs : undefined;
 }
 
 /** Absence rules: when the earliest pending first step falls due (its window + lateness), or undefined. */

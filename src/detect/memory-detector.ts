@@ -5,7 +5,7 @@ import type { IdentityChange } from '../core/identity-change.js';
 import type { Alert, AlertChange } from '../core/alert.js';
 import { alertChangeOf, coveringRequest, groupsWith, mergeMatch, newAlert, summarize } from './alert.js';
 import type { CompiledDetectionRule } from './compile-rule-pack.js';
-import { addObservation, cap, dueAt, expiresAt, fireDue, prune, type Found, type KeyState, type Observation } from './correlate.js';
+import { addObservation, cap, dueAt, expiresAt, fireDue, loneDueAt, loneExpiresAt, prune, type Found, type KeyState, type Observation } from './correlate.js';
 import { HeldChanges } from './held-changes.js';
 import { SeenChanges } from './seen-changes.js';
 import { KeyTable } from './key-table.js';
@@ -105,7 +105,7 @@ interface Held extends Observation {
 /** Stands in for `Observation.change` while a state is thawed: alerts read the held change by `row`. */
 const UNREAD_CHANGE = Object.freeze({}) as AlertChange;
 const NONE = -1;
-/** Integers of a state row, and where each is (`#si`). */
+/** Integers of a state row (`#si`): rule, key row, next state of the key, first held change, changes held, live. */
 const SI = 8;
 const S_RULE = 0;
 const S_KEY = 1;
@@ -118,12 +118,17 @@ const SF = 4;
 const S_SEQ = 0;
 const S_EXPIRES = 1;
 const S_DUE = 2;
-/** Integers of an event row (`#ei`). */
+/** Integers of an event row (`#ei`): the steps it matches, the held change (row of `#held`), the next event of its state. */
 const EI = 4;
 const E_MASK = 0;
 const E_CHANGE = 1;
 const E_NEXT = 2;
-/** Integers (`#ki`) and times (`#kf`) of a key row. */
+/**
+ * Integers (`#ki`) and times (`#kf`) of a key row: its first state row (states of a key are linked through
+ * `S_NEXT`), whether it is live; the earliest `expires` among its states housekeeping may drop (not an
+ * absence rule's state waiting to fall due; Infinity when none), and when it is queued in `#sweep`
+ * (Infinity: not queued; never later than the first).
+ */
 const KI = 2;
 const K_FIRST = 0;
 const K_LIVE = 1;
@@ -276,31 +281,20 @@ export class MemoryDetector {
 
   /** Key → key row. */
   readonly #keys = new KeyTable();
-  /** Rows of keys the key fields have room for. */
+  /** Rows of keys the key fields have room for: `KI` integers and `KF` times each (`K_FIRST` and the others). */
   #kRows = 1024;
-  /** Per key row, `KI` integers: its first state row (states of a key are linked through `S_NEXT`), and whether it is live. */
   #ki: Int32Array = new Int32Array(1024 * KI);
-  /**
-   * Per key row, `KF` times: the earliest `expires` among the key's states housekeeping may drop (not an
-   * absence rule's state waiting to fall due; Infinity when none), and when the key is queued in `#sweep`
-   * (Infinity: not queued; never later than the first).
-   */
   #kf: Float64Array = new Float64Array(1024 * KF);
 
   readonly #stateRows = new Rows();
-  /** Rows of states the state fields have room for. */
+  /** Rows of states the state fields have room for: `SI` integers and `SF` times each (`S_RULE` and the others). */
   #sRows = 1024;
-  /**
-   * Per state row, `SI` integers (rule, key row, next state of the key, first held change, changes held,
-   * live) and `SF` times (creation order, expiry, deadline): a state's fields on one or two cache lines,
-   * not nine (see `S_RULE` and the others).
-   */
   #si: Int32Array = new Int32Array(1024 * SI);
   #sf: Float64Array = new Float64Array(1024 * SF);
 
   readonly #eventRows = new Rows();
   #eAt: Float64Array = new Float64Array(4096);
-  /** Per event row, `EI` integers: the steps it matches, the held change (row of `#held`), the next event of its state. */
+  /** Per event row, its time (`#eAt`) and `EI` integers (`E_MASK` and the others). */
   #ei: Int32Array = new Int32Array(4096 * EI);
   /** Threshold rules with `distinct`: the value counted. */
   readonly #eDistinct: Array<string | undefined> = [];
@@ -508,7 +502,7 @@ export class MemoryDetector {
     while (row !== NONE && this.#si[row * SI + S_RULE] !== ruleIndex) row = this.#si[row * SI + S_NEXT]!;
     if (row === NONE) {
       row = this.#newState(keyRow, ruleIndex);
-      if (this.#holdFirst(rule, ruleIndex, row, mask, distinct, lateness)) return;
+      if (this.#holdFirst(rule, row, mask, distinct, lateness)) return;
     }
     const state = this.#thaw(row);
     let found: Found[] | undefined;
@@ -536,44 +530,30 @@ export class MemoryDetector {
 
   /**
    * A new state's first change, written straight into the columns: what
-   * `addObservation`, `expiresAt`, `dueAt` and `#update` would do with one
-   * change in an empty state, without building the observation (nine visits
-   * in ten, docs/performance.md §6). False when one change could complete a
+   * `addObservation` and `#update` would do with one change in an empty
+   * state (`loneExpiresAt`, `loneDueAt`), without building the observation
+   * (nine visits in ten, docs/performance.md §6). False when one change could complete a
    * match there (a sequence it matches every step of) or the cap would drop
    * it: the caller then takes the general path.
    */
-  #holdFirst(rule: CompiledDetectionRule, ruleIndex: number, row: number, mask: number, distinct: string | undefined, lateness: number): boolean {
+  #holdFirst(rule: CompiledDetectionRule, row: number, mask: number, distinct: string | undefined, lateness: number): boolean {
     const sequence = rule.type === 'sequence';
     if ((sequence && mask === (1 << rule.steps.length) - 1) || this.#options.maxEventsPerKey < 1) return false;
-    const current = this.#currentRow();
-    const e = this.#takeEventRow();
     const at = this.#at;
-    this.#eAt[e] = at;
-    this.#ei[e * EI + E_MASK] = mask;
-    this.#ei[e * EI + E_CHANGE] = current;
-    this.#ei[e * EI + E_NEXT] = NONE;
-    this.#eDistinct[e] = distinct;
-    this.#held.retain(current);
-    this.#si[row * SI + S_HEAD] = e;
+    this.#si[row * SI + S_HEAD] = this.#newEvent(at, mask, this.#currentRow(), distinct, NONE);
     this.#si[row * SI + S_COUNT] = 1;
-    const W = rule.windowMs;
-    let expires: number;
-    if (this.#absence[ruleIndex]) {
-      if (mask & 1) {
-        // A pending first step: it falls due after its window and the lateness, and is kept a window beyond.
-        const due = at + W + lateness;
-        expires = due + W;
-        this.#sf[row * SF + S_DUE] = due;
-        this.#due.push(due, row, this.#sf[row * SF + S_SEQ]!);
-      } else expires = at + lateness;
-    } else if (sequence && !rule.anyOrder && !(mask & 1)) expires = at + lateness;
-    else expires = at + W + lateness;
-    this.#sf[row * SF + S_EXPIRES] = expires;
+    const due = loneDueAt(rule, mask, at, lateness);
+    if (due !== undefined) {
+      this.#sf[row * SF + S_DUE] = due;
+      this.#due.push(due, row, this.#sf[row * SF + S_SEQ]!);
+    }
+    this.#sf[row * SF + S_EXPIRES] = loneExpiresAt(rule, mask, at, lateness);
     this.#resweep(this.#si[row * SI + S_KEY]!);
     return true;
   }
 
-  #takeEventRow(): number {
+  /** An event row for a held change (retained), linked before `next`. */
+  #newEvent(at: number, mask: number, change: number, distinct: string | undefined, next: number): number {
     const e = this.#eventRows.take();
     if (e >= this.#eAt.length) {
       // Grown here, not in a callback: a closure per row taken was garbage on every visit.
@@ -581,6 +561,12 @@ export class MemoryDetector {
       this.#eAt = growF64(this.#eAt, size);
       this.#ei = growI32(this.#ei, size * EI);
     }
+    this.#eAt[e] = at;
+    this.#ei[e * EI + E_MASK] = mask;
+    this.#ei[e * EI + E_CHANGE] = change;
+    this.#ei[e * EI + E_NEXT] = next;
+    this.#eDistinct[e] = distinct;
+    this.#held.retain(change);
     return e;
   }
 
@@ -654,14 +640,7 @@ export class MemoryDetector {
     let head = NONE;
     for (let i = events.length - 1; i >= 0; i--) {
       const o = events[i] as Held;
-      const e = this.#takeEventRow();
-      this.#eAt[e] = o.at;
-      this.#ei[e * EI + E_MASK] = o.mask;
-      this.#ei[e * EI + E_CHANGE] = o.row;
-      this.#ei[e * EI + E_NEXT] = head;
-      this.#eDistinct[e] = o.distinct;
-      this.#held.retain(o.row);
-      head = e;
+      head = this.#newEvent(o.at, o.mask, o.row, o.distinct, head);
     }
     this.#freeEvents(row);
     this.#si[row * SI + S_HEAD] = head;

@@ -236,13 +236,7 @@ describe('InboxWorker look-ahead', () => {
 
   it("settles an entry of changes in its last decision's transaction, and an entry that yields no change at all on its own", async () => {
     const at = new Date('2026-11-25T12:00:00.000Z');
-    await putEntries(
-      store,
-      'ahead',
-      ['f', 'g'].map((id) => `evt-${id}`),
-      'user.mfa.factor.reset_all',
-      at,
-    );
+    await putEntries(store, 'ahead', ['evt-f', 'evt-g'], 'user.mfa.factor.reset_all', at);
     const handler: InboxHandler = {
       toChanges: async (e: InboxRow) =>
         e.eventId === 'evt-g'
@@ -276,13 +270,7 @@ describe('InboxWorker look-ahead', () => {
 
   it('with prepareAhead 1 handles one entry at a time', async () => {
     const at = new Date('2026-11-25T11:00:00.000Z');
-    await putEntries(
-      store,
-      'ahead',
-      ['d', 'e'].map((id) => `evt-${id}`),
-      'user.session.start',
-      at,
-    );
+    await putEntries(store, 'ahead', ['evt-d', 'evt-e'], 'user.session.start', at);
     const log: string[] = [];
     const handler: InboxHandler = {
       toChanges: async (e: InboxRow) => {
